@@ -1,0 +1,37 @@
+# syntax=docker/dockerfile:1
+# mynaflow image: one image for the API (default), the Temporal worker and migrations.
+#   api:      node --import tsx api/main.ts
+#   worker:   node --import tsx services/worker/main.ts
+#   migrate:  npx --no-install prisma migrate deploy
+
+# Debian (glibc), not Alpine: @temporalio/core-bridge ships prebuilt binaries for glibc only.
+FROM node:20-bookworm-slim AS base
+# openssl: Prisma's CLI probes it to detect the platform and warns when it is missing.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends openssl \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+
+FROM base AS build
+COPY package.json package-lock.json ./
+# Production dependencies only: TypeScript runs through tsx at run time, so nothing is compiled.
+# --ignore-scripts: no install script is needed (Prisma uses its JS engine, native packages ship
+# prebuilt binaries), and the project's npm 11 skips them anyway; the image's npm 10 must match.
+RUN npm ci --omit=dev --ignore-scripts
+COPY . .
+# Prisma wants some DATABASE_URL even to generate; none is contacted.
+RUN DATABASE_URL=postgresql://build@localhost/build npx --no-install prisma generate
+
+# Only /app is carried over, leaving the npm cache and build layers behind.
+FROM base AS runtime
+ENV NODE_ENV=production \
+    CHECKPOINT_DISABLE=1 \
+    PRISMA_HIDE_UPDATE_MESSAGE=1
+# Code stays root-owned (the app cannot rewrite itself); tsx caches compiled files under /tmp.
+COPY --from=build /app /app
+# DATA_DIR (master key, later) is the one writable place; a named volume mounted here inherits
+# this ownership on first use.
+RUN mkdir -p /data && chown node:node /data
+USER node
+EXPOSE 3000
+CMD ["node", "--import", "tsx", "api/main.ts"]

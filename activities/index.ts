@@ -1,0 +1,20 @@
+/**
+ * The side effects workflows ask for. Built from explicit dependencies so the worker and the tests
+ * wire the same code to real PostgreSQL and SMTP.
+ */
+import type { Transporter } from 'nodemailer';
+import type { PrismaClient } from '../services/db/client';
+import type { Logger } from '../services/logging/logger';
+import { createInvitationActivities } from './invitations';
+
+export interface ActivityDeps {
+  prisma: PrismaClient;
+  mailer: Transporter;
+  publicUrl: string;
+  mailFrom: string;
+  logger: Logger;
+}
+
+export function createActivities(deps: ActivityDeps) {
+  return { ...createInvitationActivities(deps) };
+}

@@ -1,0 +1,63 @@
+/**
+ * The Express application, built from its dependencies (no listening here: api/main.ts and the
+ * tests decide where it runs).
+ */
+import express, { type Express } from 'express';
+import { pinoHttp } from 'pino-http';
+import swaggerUi from 'swagger-ui-express';
+import { checkHealth } from '../services/health/health';
+import type { PrismaClient } from '../services/db/client';
+import type { Logger } from '../services/logging/logger';
+import { createRegistrantService } from '../services/registrants/registrants';
+import type { TemporalDeps } from '../services/temporal/client';
+import { loadSpec, loadSpecText, openApiValidator } from './openapi';
+import { problemHandler } from './problem';
+import { registrantRoutes } from './registrants/routes';
+
+export interface AppDeps {
+  prisma: PrismaClient;
+  temporal: TemporalDeps;
+  logger: Logger;
+  inviteReminderDays: number[];
+  /** The tenant every call acts for until authentication identifies it. */
+  tenantId: string;
+  /** Check responses against the contract too (on in tests). */
+  validateResponses?: boolean;
+}
+
+// Invitation tokens travel in the link path; keep them out of access logs.
+const redactUrl = (url: string) => url.replace(/\/i\/[^/?#]+/, '/i/[redacted]');
+
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+  app.use(
+    pinoHttp({
+      logger: deps.logger,
+      serializers: {
+        req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: redactUrl(req.url) }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
+    }),
+  );
+  app.use(express.json({ limit: '1mb' }));
+
+  const specText = loadSpecText();
+  app.get('/openapi.yaml', (_req, res) => {
+    res.type('application/yaml').send(specText);
+  });
+  app.use('/docs', swaggerUi.serveFiles(loadSpec(), { customSiteTitle: 'mynaflow API' }));
+  app.get('/docs/', swaggerUi.setup(loadSpec(), { customSiteTitle: 'mynaflow API' }));
+
+  app.use(openApiValidator({ validateResponses: deps.validateResponses ?? false }));
+
+  app.get('/healthz', async (_req, res) => {
+    const health = await checkHealth(deps.prisma, deps.temporal);
+    res.status(health.status === 'ok' ? 200 : 503).json(health);
+  });
+  app.use(registrantRoutes(createRegistrantService(deps), deps.tenantId));
+
+  app.use(problemHandler(deps.logger));
+  return app;
+}

@@ -1,0 +1,52 @@
+/** The one error format of the API: RFC 9457 problem details with a machine code and Japanese title. */
+import type { ErrorRequestHandler, Response } from 'express';
+import type { components } from './generated/openapi';
+import { AppError } from '../services/errors';
+import type { Logger } from '../services/logging/logger';
+
+export type Problem = components['schemas']['Problem'];
+
+
+export function sendProblem(res: Response, p: AppError): void {
+  const body: Problem = {
+    type: `https://mynaflow.dev/problems/${p.code.toLowerCase().replace(/_/g, '-')}`,
+    title: p.title,
+    status: p.status,
+    code: p.code,
+    ...(p.errors?.length ? { errors: p.errors } : {}),
+  };
+  res.status(p.status).type('application/problem+json').json(body);
+}
+
+interface ValidatorError {
+  status?: number;
+  message?: string;
+  errors?: { path?: string; message?: string; errorCode?: string }[];
+}
+
+/** Maps validator and unexpected errors onto problems; never echoes request values. */
+export function problemHandler(logger: Logger): ErrorRequestHandler {
+  return (err: unknown, req, res, next) => {
+    if (res.headersSent) return next(err);
+    if (err instanceof AppError) return sendProblem(res, err);
+    const v = err as ValidatorError & { type?: string };
+    if (v.type === 'entity.parse.failed') {
+      return sendProblem(res, new AppError(400, 'MALFORMED_JSON', 'リクエスト本文がJSONとして読み取れません'));
+    }
+    if (typeof v.status === 'number' && v.status >= 400 && v.status < 500) {
+      const errors = (v.errors ?? []).map((e) => ({
+        path: e.path ?? '',
+        message: e.message ?? '',
+        ...(e.errorCode ? { code: e.errorCode.replace(/\.openapi\.validation$/, '') } : {}),
+      }));
+      const [code, title] =
+        v.status === 404 ? ['NOT_FOUND', '指定されたURLは存在しません']
+        : v.status === 405 ? ['METHOD_NOT_ALLOWED', 'このURLではその操作はできません']
+        : v.status === 415 ? ['UNSUPPORTED_MEDIA_TYPE', 'リクエスト本文はJSONで送ってください']
+        : ['VALIDATION_FAILED', '入力内容に誤りがあります'];
+      return sendProblem(res, new AppError(v.status, code, title, errors));
+    }
+    logger.error({ err, method: req.method }, 'unhandled error');
+    sendProblem(res, new AppError(500, 'INTERNAL_ERROR', 'サーバー内部でエラーが発生しました'));
+  };
+}

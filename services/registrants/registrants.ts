@@ -1,0 +1,123 @@
+/**
+ * Registrant use cases: stored in PostgreSQL, carried by one Temporal workflow each.
+ */
+import { randomUUID } from 'node:crypto';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { AppError } from '../errors';
+import type { components } from '../../api/generated/openapi';
+import { Prisma, type Registrant } from '../../prisma/generated/client';
+import { registrantWorkflowId, statusQuery, withdrawSignal, type RegistrantWorkflowInput } from '../../shared';
+import type { registrantWorkflow } from '../../workflows';
+import type { PrismaClient } from '../db/client';
+import { withDeadline, type TemporalDeps } from '../temporal/client';
+
+type RegistrantCreate = components['schemas']['RegistrantCreate'];
+type RegistrantView = components['schemas']['Registrant'];
+
+export interface RegistrantServiceDeps {
+  prisma: PrismaClient;
+  temporal: TemporalDeps;
+  inviteReminderDays: number[];
+}
+
+const TEMPORAL_DOWN = () =>
+  new AppError(503, 'TEMPORAL_UNAVAILABLE', 'ワークフローサーバーに接続できません。時間をおいて再度お試しください');
+const NOT_FOUND = () => new AppError(404, 'REGISTRANT_NOT_FOUND', '登録者が見つかりません');
+
+export function createRegistrantService({ prisma, temporal, inviteReminderDays }: RegistrantServiceDeps) {
+  const view = async (r: Registrant): Promise<RegistrantView> => {
+    const invitation = await withDeadline(temporal.client, 2000, () =>
+      temporal.client.workflow.getHandle(r.workflowId).query(statusQuery),
+    ).catch(() => null);
+    return {
+      id: r.id,
+      category: r.category,
+      employeeCode: r.employeeCode,
+      familyName: r.familyName,
+      givenName: r.givenName,
+      familyNameKana: r.familyNameKana,
+      givenNameKana: r.givenNameKana,
+      email: r.email,
+      status: r.status,
+      workflowId: r.workflowId,
+      createdAt: r.createdAt.toISOString(),
+      invitation,
+    };
+  };
+
+  const find = async (tenantId: string, id: string) => {
+    const r = await prisma.registrant.findFirst({ where: { id, tenantId } });
+    if (!r) throw NOT_FOUND();
+    return r;
+  };
+
+  return {
+    /** Stores the person and starts their workflow; if Temporal can't take it, nothing stays stored. */
+    async create(tenantId: string, input: RegistrantCreate): Promise<RegistrantView> {
+      const id = randomUUID();
+      const workflowId = registrantWorkflowId(tenantId, id);
+      let registrant: Registrant;
+      try {
+        registrant = await prisma.registrant.create({
+          data: {
+            id,
+            tenantId,
+            workflowId,
+            familyName: input.familyName.trim(),
+            givenName: input.givenName.trim(),
+            familyNameKana: input.familyNameKana?.trim() || null,
+            givenNameKana: input.givenNameKana?.trim() || null,
+            email: input.email.trim(),
+            employeeCode: input.employeeCode ?? null,
+            category: input.category ?? 'employee',
+          },
+        });
+      } catch (err) {
+        if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') {
+          throw new AppError(409, 'EMPLOYEE_CODE_TAKEN', 'この社員コードは既に使われています', [
+            { path: '/body/employeeCode', message: 'already used in this tenant', code: 'unique' },
+          ]);
+        }
+        throw err;
+      }
+      const args: [RegistrantWorkflowInput] = [{ tenantId, registrantId: id, reminderDays: inviteReminderDays }];
+      try {
+        await withDeadline(temporal.client, 5000, () =>
+          temporal.client.workflow.start<typeof registrantWorkflow>('registrantWorkflow', {
+            taskQueue: temporal.taskQueue,
+            workflowId,
+            args,
+          }),
+        );
+      } catch {
+        await prisma.registrant.delete({ where: { id } });
+        throw TEMPORAL_DOWN();
+      }
+      return view(registrant);
+    },
+
+    async get(tenantId: string, id: string): Promise<RegistrantView> {
+      return view(await find(tenantId, id));
+    },
+
+    /** Tells the workflow to stop inviting; a finished workflow answers 409. */
+    async withdraw(tenantId: string, id: string): Promise<RegistrantView> {
+      const r = await find(tenantId, id);
+      const handle = temporal.client.workflow.getHandle(r.workflowId);
+      try {
+        const desc = await withDeadline(temporal.client, 5000, () => handle.describe());
+        if (desc.status.name !== 'RUNNING') {
+          throw new AppError(409, 'INVITATION_CLOSED', 'この招待は既に終了しています');
+        }
+        await withDeadline(temporal.client, 5000, () => handle.signal(withdrawSignal));
+      } catch (err) {
+        if (err instanceof AppError) throw err;
+        if (err instanceof WorkflowNotFoundError) throw new AppError(409, 'INVITATION_CLOSED', 'この招待は既に終了しています');
+        throw TEMPORAL_DOWN();
+      }
+      return view(r);
+    },
+  };
+}
+
+export type RegistrantService = ReturnType<typeof createRegistrantService>;

@@ -1,0 +1,38 @@
+/** The Temporal worker process: runs registrant workflows and their activities. */
+import { NativeConnection } from '@temporalio/worker';
+import { ConfigError, loadConfig, requireServices } from '../config/config';
+import { createPrisma } from '../db/client';
+import { createLogger } from '../logging/logger';
+import { createMailTransport } from '../mail/transport';
+import { createWorker } from './worker';
+
+async function main() {
+  const config = loadConfig();
+  const services = requireServices(config);
+  const logger = createLogger({ level: config.logLevel, name: 'worker' });
+  const prisma = createPrisma(services.databaseUrl);
+  const connection = await NativeConnection.connect({ address: services.temporalAddress }).catch((err: Error) => {
+    throw new Error(`cannot reach Temporal at ${services.temporalAddress}: ${err.message}`);
+  });
+  const worker = await createWorker({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    prisma,
+    mailer: createMailTransport(services.smtpUrl),
+    publicUrl: config.publicUrl,
+    mailFrom: config.mailFrom,
+    logger,
+  });
+  logger.info({ taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace }, 'worker started');
+  // Worker.run() returns after SIGINT/SIGTERM once in-flight tasks have finished.
+  await worker.run();
+  await connection.close();
+  await prisma.$disconnect();
+  logger.info('worker stopped');
+}
+
+main().catch((err) => {
+  console.error(err instanceof ConfigError ? err.message : `worker: ${(err as Error).message}`);
+  process.exit(1);
+});

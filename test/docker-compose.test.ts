@@ -1,0 +1,92 @@
+/**
+ * Static checks of the Docker deployment (no Docker engine needed): docker-compose.yml gives the app
+ * only configuration keys it reads, in a form loadConfig() accepts, pointing at services that exist,
+ * and the image's commands name entry files that exist.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { parse } from 'yaml';
+import { CONFIG_KEYS, loadConfig } from '../services/config/config';
+
+const root = path.join(__dirname, '..');
+const read = (file: string) => fs.readFileSync(path.join(root, file), 'utf8');
+
+interface Service {
+  command?: string | string[];
+  environment?: Record<string, unknown> | string[];
+  depends_on?: string[] | Record<string, unknown>;
+  ports?: string[];
+}
+// merge: true resolves the `<<: *anchor` merge keys the file uses.
+const compose = parse(read('docker-compose.yml'), { merge: true }) as { services: Record<string, Service> };
+const services = compose.services;
+
+/** What Compose would pass when no override is set: `${VAR:-default}` / `${VAR-default}` become the default. */
+function withDefaults(value: string): string {
+  return value.replace(/\$\$|\$\{\w+(?::?-([^}]*))?\}/g, (match, fallback?: string) => (match === '$$' ? '$' : (fallback ?? '')));
+}
+
+function envOf(name: string): Record<string, string> {
+  const env = services[name]?.environment ?? {};
+  const pairs = Array.isArray(env) ? env.map((e) => e.split(/=(.*)/s).slice(0, 2)) : Object.entries(env);
+  return Object.fromEntries(pairs.map(([k, v]) => [k, withDefaults(String(v ?? ''))]));
+}
+
+const hostOf = (url: string) => new URL(url).hostname;
+
+describe('docker-compose.yml', () => {
+  test.each(['api', 'worker', 'migrate'])('%s is given only keys from CONFIG_KEYS', (name) => {
+    expect(services[name]).toBeDefined();
+    const unknown = Object.keys(envOf(name)).filter((k) => !(CONFIG_KEYS as string[]).includes(k));
+    expect(unknown).toEqual([]);
+  });
+
+  test('migrate is given a DATABASE_URL on the postgres service', () => {
+    expect(hostOf(envOf('migrate').DATABASE_URL!)).toBe('postgres');
+  });
+
+  describe.each(['api', 'worker'])('%s', (name) => {
+    const env = envOf(name);
+
+    test('names its services, and loadConfig accepts the environment', () => {
+      for (const key of ['DATABASE_URL', 'TEMPORAL_ADDRESS', 'SMTP_URL']) expect(env[key]).toBeTruthy();
+      expect(() => loadConfig(env)).not.toThrow();
+    });
+
+    test('service addresses name services in the compose file', () => {
+      const hosts = [hostOf(env.DATABASE_URL!), env.TEMPORAL_ADDRESS!.split(':')[0]!, hostOf(env.SMTP_URL!)];
+      for (const host of hosts) expect(Object.keys(services)).toContain(host);
+    });
+  });
+
+  test('api publishes the port it listens on', () => {
+    const { port, host } = loadConfig(envOf('api'));
+    expect(host).toBe('0.0.0.0'); // reachable from outside its container
+    expect(services.api!.ports?.some((p) => p.endsWith(`:${port}`))).toBe(true);
+  });
+
+  test('every depends_on target is a service', () => {
+    for (const [name, service] of Object.entries(services)) {
+      const deps = Array.isArray(service.depends_on) ? service.depends_on : Object.keys(service.depends_on ?? {});
+      for (const dep of deps) expect([name, dep, Object.keys(services).includes(dep)]).toEqual([name, dep, true]);
+    }
+  });
+});
+
+describe('entry points', () => {
+  const tsFileIn = (command: string[]) => command.find((arg) => arg.endsWith('.ts'));
+
+  test("the Dockerfile's CMD (the api) runs a file that exists", () => {
+    const cmd = [...read('Dockerfile').matchAll(/^CMD\s+(\[.*\])\s*$/gm)].at(-1)?.[1];
+    expect(cmd).toBeDefined();
+    const file = tsFileIn(JSON.parse(cmd!) as string[]);
+    expect(file).toBe('api/main.ts');
+    expect(fs.existsSync(path.join(root, file!))).toBe(true);
+  });
+
+  test("the worker's command runs a file that exists", () => {
+    const file = tsFileIn([services.worker!.command ?? []].flat());
+    expect(file).toBe('services/worker/main.ts');
+    expect(fs.existsSync(path.join(root, file!))).toBe(true);
+  });
+});

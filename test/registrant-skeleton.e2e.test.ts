@@ -1,0 +1,166 @@
+/**
+ * The walking skeleton through every layer: HTTP → PostgreSQL → Temporal workflow → activity →
+ * SMTP, on a real Temporal dev server.
+ */
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import request from 'supertest';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Express } from 'express';
+import { createApp } from '../api/app';
+import type { PrismaClient } from '../services/db/client';
+import type { Outbox } from '../services/outbox/outbox';
+import { createTemporalClient } from '../services/temporal/client';
+import { createTenant, memoryLogger, PUBLIC_URL, startOutbox, startWorker, testApp, testPrisma, type WorkerHandle } from './support/fixtures';
+import { createLocalEnv, TEMPORAL_CLI } from './support/temporal';
+
+const TASK_QUEUE = 'skeleton-e2e';
+let env: TestWorkflowEnvironment;
+let prisma: PrismaClient;
+let outbox: Outbox;
+let worker: WorkerHandle;
+let app: Express;
+let tenantId: string;
+const { logger } = memoryLogger();
+
+beforeAll(async () => {
+  [env, outbox] = await Promise.all([createLocalEnv(), startOutbox()]);
+  prisma = testPrisma();
+  tenantId = await createTenant(prisma, '株式会社スケルトン');
+  worker = await startWorker(env, { prisma, outbox, logger, taskQueue: TASK_QUEUE });
+  app = testApp(env, { prisma, logger, taskQueue: TASK_QUEUE, tenantId });
+});
+
+afterAll(async () => {
+  await worker?.stop();
+  await env?.teardown();
+  await outbox?.close();
+  await prisma?.$disconnect();
+});
+
+describe('POST /v1/registrants', () => {
+  it('stores the registrant, starts its workflow and mails the invitation link', async () => {
+    const res = await request(app)
+      .post('/v1/registrants')
+      .send({ familyName: '山田', givenName: '太郎', email: 'taro@example.co.jp', employeeCode: 'E0001' })
+      .expect(201);
+
+    expect(res.headers.location).toBe(`/v1/registrants/${res.body.id}`);
+    expect(res.body).toMatchObject({ familyName: '山田', givenName: '太郎', status: 'unregistered', employeeCode: 'E0001' });
+    expect(res.body.workflowId).toBe(`registrant-${tenantId}-${res.body.id}`);
+
+    const mail = await outbox.waitFor((m) => m.to.includes('taro@example.co.jp'));
+    expect(mail.subject).toBe('【マイナンバー管理】マイナンバー登録のお願い');
+    expect(mail.text).toContain('山田 太郎 様');
+    expect(mail.text).toContain('株式会社スケルトン');
+    const link = /http:\/\/mynaflow\.test\/i\/([A-Za-z0-9_-]{43})/.exec(mail.text);
+    expect(link).not.toBeNull();
+    expect(mail.text.startsWith(PUBLIC_URL)).toBe(false);
+
+    // Only the token's hash is stored, and it is the one in the mail.
+    const invitations = await prisma.invitation.findMany({ where: { registrantId: res.body.id } });
+    expect(invitations).toHaveLength(1);
+    expect(invitations[0]!.tokenHash).toBe(createHash('sha256').update(link![1]!).digest('hex'));
+    expect(JSON.stringify(invitations)).not.toContain(link![1]);
+
+    const stored = await prisma.registrant.findUniqueOrThrow({ where: { id: res.body.id } });
+    expect(stored).toMatchObject({ tenantId, email: 'taro@example.co.jp', workflowId: res.body.workflowId });
+  });
+
+  it('shows the workflow in `temporal workflow list` and reports the invitation on GET', async () => {
+    const created = await request(app)
+      .post('/v1/registrants')
+      .send({ familyName: '佐藤', givenName: '花子', email: 'hanako@example.co.jp' })
+      .expect(201);
+    await outbox.waitFor((m) => m.to.includes('hanako@example.co.jp'));
+
+    const address = env.connection.options.address;
+    const listed = execFileSync(TEMPORAL_CLI, ['workflow', 'list', '--address', address, '--namespace', 'default', '--output', 'json'], {
+      encoding: 'utf8',
+    });
+    const ids = JSON.parse(listed).map((w: { execution: { workflowId: string } }) => w.execution.workflowId);
+    expect(ids).toContain(created.body.workflowId);
+
+    const got = await request(app).get(`/v1/registrants/${created.body.id}`).expect(200);
+    expect(got.body.invitation).toMatchObject({ stage: 'invited', remindersSent: 0 });
+    const ninetyDays = Date.parse(got.body.invitation.expiresAt) - Date.parse(got.body.invitation.invitedAt);
+    expect(ninetyDays).toBe(90 * 24 * 3600 * 1000);
+  });
+
+  it('refuses bad input with one problem format and stores nothing', async () => {
+    const before = await prisma.registrant.count();
+    const res = await request(app).post('/v1/registrants').send({ familyName: '山田', email: 'not-an-email' }).expect(400);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(res.body).toMatchObject({ status: 400, code: 'VALIDATION_FAILED', title: '入力内容に誤りがあります' });
+    const paths = res.body.errors.map((e: { path: string }) => e.path);
+    expect(paths).toEqual(expect.arrayContaining(['/body/givenName', '/body/email']));
+
+    const malformed = await request(app).post('/v1/registrants').set('content-type', 'application/json').send('{"familyName":').expect(400);
+    expect(malformed.body.code).toBe('MALFORMED_JSON');
+    expect(await prisma.registrant.count()).toBe(before);
+  });
+
+  it('answers 409 for a duplicate employee code', async () => {
+    const body = { familyName: '鈴木', givenName: '一郎', email: 'ichiro@example.co.jp', employeeCode: 'DUP-1' };
+    await request(app).post('/v1/registrants').send(body).expect(201);
+    const res = await request(app).post('/v1/registrants').send({ ...body, email: 'other@example.co.jp' }).expect(409);
+    expect(res.body.code).toBe('EMPLOYEE_CODE_TAKEN');
+  });
+
+  it('withdraws an invitation: the workflow ends and the link is revoked', async () => {
+    const created = await request(app)
+      .post('/v1/registrants')
+      .send({ familyName: '高橋', givenName: '次郎', email: 'jiro@example.co.jp' })
+      .expect(201);
+    await outbox.waitFor((m) => m.to.includes('jiro@example.co.jp'));
+    await request(app).post(`/v1/registrants/${created.body.id}/withdraw`).expect(202);
+    const result = await env.client.workflow.getHandle(created.body.workflowId).result();
+    expect(result.stage).toBe('withdrawn');
+    const invitations = await prisma.invitation.findMany({ where: { registrantId: created.body.id } });
+    expect(invitations.every((i) => i.revokedAt !== null)).toBe(true);
+    const again = await request(app).post(`/v1/registrants/${created.body.id}/withdraw`).expect(409);
+    expect(again.body.code).toBe('INVITATION_CLOSED');
+  });
+
+  it('answers 404 for an unknown registrant', async () => {
+    const res = await request(app).get('/v1/registrants/00000000-0000-4000-8000-000000000000').expect(404);
+    expect(res.body.code).toBe('REGISTRANT_NOT_FOUND');
+  });
+});
+
+describe('/healthz', () => {
+  it('is ok when PostgreSQL and Temporal answer', async () => {
+    const res = await request(app).get('/healthz').expect(200);
+    expect(res.body).toMatchObject({ status: 'ok', checks: { database: { status: 'ok' }, temporal: { status: 'ok' } } });
+  });
+
+  it('reports Temporal unreachable with 503, and POST stores nothing then', async () => {
+    const client = createTemporalClient('127.0.0.1:1', 'default');
+    const downApp = createApp({ prisma, temporal: { client, taskQueue: TASK_QUEUE }, logger, inviteReminderDays: [7], tenantId, validateResponses: true });
+    const health = await request(downApp).get('/healthz').expect(503);
+    expect(health.body).toMatchObject({ status: 'unavailable', checks: { database: { status: 'ok' }, temporal: { status: 'error' } } });
+
+    const before = await prisma.registrant.count();
+    const res = await request(downApp).post('/v1/registrants').send({ familyName: '田中', givenName: '三郎', email: 'saburo@example.co.jp' }).expect(503);
+    expect(res.body.code).toBe('TEMPORAL_UNAVAILABLE');
+    expect(await prisma.registrant.count()).toBe(before);
+    await client.connection.close();
+  });
+});
+
+describe('API contract', () => {
+  it('serves the spec and browsable docs', async () => {
+    const spec = await request(app).get('/openapi.yaml').expect(200);
+    expect(spec.text).toContain('openapi: 3.0.3');
+    await request(app).get('/docs').expect(301).expect('location', '/docs/');
+    const docs = await request(app).get('/docs/').expect(200);
+    expect(docs.text).toContain('swagger-ui');
+    // Served by the app itself, no CDN.
+    await request(app).get('/docs/swagger-ui-bundle.js').expect(200);
+  });
+
+  it('answers unknown routes with the problem format', async () => {
+    const res = await request(app).get('/v1/nothing-here').expect(404);
+    expect(res.body.code).toBe('NOT_FOUND');
+  });
+});

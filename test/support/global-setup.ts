@@ -1,0 +1,44 @@
+/**
+ * Once per test run: a fresh, migrated PostgreSQL database. With DATABASE_URL set, a new database
+ * on that server; otherwise a throwaway private cluster in a temporary folder.
+ */
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { clusterInfo, createDatabase, ensureCluster, startPostgres } from '../../services/devstack/postgres';
+import { freePort } from '../../services/devstack/ports';
+import { testState } from './state';
+
+export default async function globalSetup(): Promise<void> {
+  const name = `mynaflow_test_${randomBytes(4).toString('hex')}`;
+  let url: string;
+  const external = process.env.DATABASE_URL;
+  if (external) {
+    const admin = new pg.Client({ connectionString: external });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE "${name}"`);
+    await admin.end();
+    const u = new URL(external);
+    u.pathname = `/${name}`;
+    url = u.toString();
+    testState.set({ adminUrl: external, database: name });
+  } else {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mynaflow-test-'));
+    const dataDir = path.join(dir, 'pg');
+    const { password } = ensureCluster(dataDir);
+    const info = clusterInfo(dataDir, await freePort(), password);
+    const child = await startPostgres(info, { logFile: path.join(dir, 'postgres.log') });
+    await createDatabase(info, name);
+    url = info.url(name);
+    testState.set({ tmpDir: dir, postgres: child });
+  }
+  execFileSync(path.resolve('node_modules/.bin/prisma'), ['migrate', 'deploy'], {
+    env: { ...process.env, DATABASE_URL: url },
+    stdio: 'pipe',
+  });
+  // Test files run in workers spawned after this: they inherit the environment.
+  process.env.DATABASE_URL = url;
+}

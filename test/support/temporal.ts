@@ -1,0 +1,38 @@
+/** Temporal test servers from the project venv (scripts/setup.sh): the SDK never downloads one. */
+import path from 'node:path';
+import { Runtime, DefaultLogger, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+
+const BIN = path.resolve(__dirname, '..', '..', '.tools', 'venv', 'bin');
+
+let runtimeInstalled = false;
+function quietRuntime() {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+}
+
+/** A full Temporal dev server (same as `npm start` runs). */
+export function createLocalEnv(): Promise<TestWorkflowEnvironment> {
+  quietRuntime();
+  return TestWorkflowEnvironment.createLocal({
+    server: { executable: { type: 'existing-path', path: path.join(BIN, 'temporal') }, ip: '127.0.0.1' },
+  });
+}
+
+/** The time-skipping test server: timers of days pass in moments. */
+export function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
+  quietRuntime();
+  return TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: { type: 'existing-path', path: path.join(BIN, 'temporal-test-server') } },
+  });
+}
+
+export const TEMPORAL_CLI = path.join(BIN, 'temporal');
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+/** The workflow bundle, built once per test file. */
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: new DefaultLogger('WARN') });
+  return bundle;
+}
