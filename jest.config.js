@@ -8,6 +8,7 @@ module.exports = {
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   testTimeout: 120_000,
+  reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
   // Two cores: one test file per core; each file brings its own Temporal server.
   maxWorkers: 2,
 };

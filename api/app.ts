@@ -37,7 +37,6 @@ export function createApp(deps: AppDeps): Express {
       logger: deps.logger,
       serializers: {
         req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: redactUrl(req.url) }),
-        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
       },
     }),
   );

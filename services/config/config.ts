@@ -5,7 +5,8 @@
 import path from 'node:path';
 import { z } from 'zod';
 
-const port = z.coerce.number().int().min(1).max(65535);
+const PORT_MESSAGE = 'must be a port number from 1 to 65535';
+const port = z.coerce.number({ error: PORT_MESSAGE }).int(PORT_MESSAGE).min(1, PORT_MESSAGE).max(65535, PORT_MESSAGE);
 const dayList = z
   .string()
   .regex(/^\s*\d+(\s*,\s*\d+)*\s*$/, 'comma-separated whole numbers of days, e.g. "7,30,80"')

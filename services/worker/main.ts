@@ -1,5 +1,5 @@
 /** The Temporal worker process: runs registrant workflows and their activities. */
-import { NativeConnection } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { ConfigError, loadConfig, requireServices } from '../config/config';
 import { createPrisma } from '../db/client';
 import { createLogger } from '../logging/logger';
@@ -10,6 +10,8 @@ async function main() {
   const config = loadConfig();
   const services = requireServices(config);
   const logger = createLogger({ level: config.logLevel, name: 'worker' });
+  // The SDK's own log (bundler output, state changes) only when debugging.
+  Runtime.install({ logger: new DefaultLogger(['debug', 'trace'].includes(config.logLevel) ? 'INFO' : 'WARN') });
   const prisma = createPrisma(services.databaseUrl);
   const connection = await NativeConnection.connect({ address: services.temporalAddress }).catch((err: Error) => {
     throw new Error(`cannot reach Temporal at ${services.temporalAddress}: ${err.message}`);

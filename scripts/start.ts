@@ -1,0 +1,277 @@
+/**
+ * `npm start`: brings the whole stack up on the embedded defaults and supervises it as one process
+ * group: PostgreSQL (private cluster), Temporal dev server (SQLite, Web UI), the mail outbox, the
+ * worker and the API. DATABASE_URL / TEMPORAL_ADDRESS / SMTP_URL point it at external services
+ * instead. Ctrl-C stops everything; the next start reuses the data folder.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { Connection } from '@temporalio/client';
+import pg from 'pg';
+import { ConfigError, loadConfig, type Config } from '../services/config/config';
+import { clusterInfo, createDatabase, ensureCluster, startPostgres, stopPostgres } from '../services/devstack/postgres';
+import { freePort, isPortInUse } from '../services/devstack/ports';
+
+const ROOT = path.resolve(__dirname, '..');
+const TEMPORAL_CLI = path.join(ROOT, '.tools', 'venv', 'bin', 'temporal');
+const run = promisify(execFile);
+
+class StartError extends Error {}
+
+interface Managed {
+  name: string;
+  child: ChildProcess;
+  stop: () => Promise<void>;
+}
+
+const managed: Managed[] = [];
+let stopping = false;
+
+const log = (msg: string) => console.log(`[start] ${msg}`);
+
+/** Streams a child's output line by line with a name prefix. */
+function prefixOutput(name: string, child: ChildProcess): void {
+  const label = `[${name}]`.padEnd(11);
+  for (const stream of [child.stdout, child.stderr]) {
+    let rest = '';
+    stream?.setEncoding('utf8');
+    stream?.on('data', (chunk: string) => {
+      const lines = (rest + chunk).split('\n');
+      rest = lines.pop() ?? '';
+      // The Temporal dev server complains at length while it shuts down: not worth showing.
+      if (stopping && name === 'temporal') return;
+      for (const line of lines) if (line.trim()) process.stdout.write(`${label} ${line}\n`);
+    });
+  }
+}
+
+function supervise(name: string, child: ChildProcess, stop?: () => Promise<void>): void {
+  const entry: Managed = {
+    name,
+    child,
+    stop:
+      stop ??
+      (async () => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        const done = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+        await done;
+        clearTimeout(timer);
+      }),
+  };
+  managed.push(entry);
+  child.once('exit', (code, signal) => {
+    if (stopping) return;
+    const bySignal = signal === 'SIGINT' || signal === 'SIGTERM';
+    if (!bySignal) console.error(`[start] ${name} stopped unexpectedly (${signal ?? `exit code ${code}`}); stopping everything`);
+    void shutdown(bySignal ? 0 : 1);
+  });
+}
+
+function spawnNode(name: string, entry: string, env: NodeJS.ProcessEnv): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, entry)], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  prefixOutput(name, child);
+  supervise(name, child);
+  return child;
+}
+
+async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs: number, dead?: ChildProcess): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (dead && (dead.exitCode !== null || dead.signalCode !== null)) throw new StartError(`${what} exited while starting`);
+    if (await probe().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new StartError(`${what} did not become ready within ${Math.round(timeoutMs / 1000)} s`);
+}
+
+const tcpOpen = (host: string, port: number) =>
+  new Promise<boolean>((resolve) => {
+    const socket = net.connect({ host, port });
+    socket.setTimeout(1000);
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('error', () => resolve(false));
+    socket.once('timeout', () => (socket.destroy(), resolve(false)));
+  });
+
+/** Refuses to start when a port we must listen on is taken, naming the setting that moves it. */
+async function checkPorts(config: Config): Promise<void> {
+  const wanted: [number, string, string][] = [[config.port, 'PORT', 'the API']];
+  if (!config.temporal.address) {
+    wanted.push([config.embedded.temporalPort, 'TEMPORAL_PORT', 'the Temporal server']);
+    wanted.push([config.embedded.temporalUiPort, 'TEMPORAL_UI_PORT', 'the Temporal Web UI']);
+  }
+  if (!config.smtpUrl) {
+    wanted.push([config.embedded.smtpPort, 'SMTP_PORT', 'the outbox SMTP server']);
+    wanted.push([config.embedded.outboxPort, 'OUTBOX_PORT', 'the outbox page']);
+  }
+  const taken = [];
+  for (const [port, key, what] of wanted) {
+    if (await isPortInUse(port, key === 'PORT' ? config.host : '127.0.0.1')) taken.push(`port ${port} (${what}) is already in use: set ${key} to a free port`);
+  }
+  if (taken.length) throw new StartError(taken.join('\n        '));
+}
+
+async function startDatabase(config: Config): Promise<string> {
+  if (config.databaseUrl) {
+    const url = config.databaseUrl;
+    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+    try {
+      await client.connect();
+    } catch (err) {
+      throw new StartError(`cannot connect to PostgreSQL at ${new URL(url).host}: ${(err as Error).message}. Check DATABASE_URL.`);
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+    log(`using PostgreSQL at ${new URL(url).host}`);
+    return url;
+  }
+  const dataDir = path.join(config.dataDir, 'pg');
+  const { created, password } = ensureCluster(dataDir);
+  // Keep the port between starts, unless something else took it meanwhile.
+  const portFile = path.join(config.dataDir, 'pg.port');
+  const saved = fs.existsSync(portFile) ? Number(fs.readFileSync(portFile, 'utf8')) : 0;
+  const port = saved && !(await isPortInUse(saved)) ? saved : await freePort();
+  fs.writeFileSync(portFile, String(port));
+  const info = clusterInfo(dataDir, port, password);
+  log(`${created ? 'created' : 'starting'} the private PostgreSQL cluster in ${path.relative(ROOT, dataDir) || dataDir} (127.0.0.1:${port})`);
+  const child = await startPostgres(info, { logFile: path.join(config.dataDir, 'postgres.log') });
+  supervise('postgres', child, () => stopPostgres(child));
+  await createDatabase(info, 'mynaflow');
+  const url = info.url('mynaflow');
+  fs.writeFileSync(path.join(config.dataDir, 'database-url'), url, { mode: 0o600 });
+  return url;
+}
+
+async function migrate(databaseUrl: string): Promise<void> {
+  try {
+    const { stdout } = await run(path.join(ROOT, 'node_modules', '.bin', 'prisma'), ['migrate', 'deploy'], {
+      cwd: ROOT,
+      env: { ...process.env, DATABASE_URL: databaseUrl },
+    });
+    const applied = stdout.split('\n').filter((l) => /[└├]─ \d{14}_/.test(l)).length;
+    log(applied ? `applied ${applied} database migration(s)` : 'database schema is up to date');
+  } catch (err) {
+    const e = err as { stdout?: string; stderr?: string; message: string };
+    throw new StartError(`database migration failed:\n${e.stderr || e.stdout || e.message}`);
+  }
+}
+
+async function startTemporal(config: Config): Promise<string> {
+  const ns = config.temporal.namespace;
+  const probeNamespace = async (address: string) => {
+    const connection = await Connection.connect({ address, connectTimeout: 2000 });
+    try {
+      await connection.workflowService.describeNamespace({ namespace: ns });
+      return true;
+    } finally {
+      await connection.close();
+    }
+  };
+  if (config.temporal.address) {
+    const address = config.temporal.address;
+    try {
+      await probeNamespace(address);
+    } catch (err) {
+      throw new StartError(`cannot use Temporal at ${address} (namespace "${ns}"): ${(err as Error).message.split('\n')[0]}. Check TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE.`);
+    }
+    log(`using Temporal at ${address}`);
+    return address;
+  }
+  if (!fs.existsSync(TEMPORAL_CLI)) throw new StartError(`the Temporal CLI is missing (${TEMPORAL_CLI}): run bash scripts/setup.sh`);
+  const { temporalPort, temporalUiPort } = config.embedded;
+  const child = spawn(
+    TEMPORAL_CLI,
+    [
+      'server', 'start-dev',
+      '--db-filename', path.join(config.dataDir, 'temporal.db'),
+      '--ip', '127.0.0.1',
+      '--port', String(temporalPort),
+      '--ui-port', String(temporalUiPort),
+      '--namespace', ns,
+      '--log-level', 'warn',
+    ],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  prefixOutput('temporal', child);
+  supervise('temporal', child);
+  const address = `127.0.0.1:${temporalPort}`;
+  await waitFor('the Temporal dev server', () => probeNamespace(address), 90_000, child);
+  return address;
+}
+
+async function startOutbox(config: Config, env: NodeJS.ProcessEnv): Promise<string> {
+  if (config.smtpUrl) {
+    log(`sending mail through ${new URL(config.smtpUrl).host}`);
+    return config.smtpUrl;
+  }
+  const child = spawnNode('outbox', 'services/outbox/main.ts', env);
+  await waitFor('the outbox', () => tcpOpen('127.0.0.1', config.embedded.smtpPort), 60_000, child);
+  return `smtp://127.0.0.1:${config.embedded.smtpPort}`;
+}
+
+async function shutdown(code: number): Promise<never> {
+  if (stopping) return new Promise<never>(() => undefined);
+  stopping = true;
+  log('stopping…');
+  // The reverse of the start order: API and worker first, PostgreSQL last.
+  for (const m of [...managed].reverse()) {
+    await m.stop().catch((err: Error) => console.error(`[start] stopping ${m.name}: ${err.message}`));
+  }
+  log('stopped');
+  process.exit(code);
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  process.on('SIGINT', () => void shutdown(0));
+  process.on('SIGTERM', () => void shutdown(0));
+
+  await checkPorts(config);
+  const databaseUrl = await startDatabase(config);
+  await migrate(databaseUrl);
+  const temporalAddress = await startTemporal(config);
+  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: config.dataDir };
+  const smtpUrl = await startOutbox(config, env);
+
+  const appEnv = { ...env, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, SMTP_URL: smtpUrl };
+  const worker = spawnNode('worker', 'services/worker/main.ts', appEnv);
+  const api = spawnNode('api', 'api/main.ts', appEnv);
+  const apiUrl = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port}`;
+  await waitFor('the API', async () => (await fetch(`${apiUrl}/healthz`)).ok, 120_000, api);
+  void worker;
+
+  const dbShown = new URL(databaseUrl);
+  dbShown.password = dbShown.password ? '****' : '';
+  const lines = [
+    '',
+    'mynaflow is running. Ctrl-C stops everything; data is kept in ' + (path.relative(ROOT, config.dataDir) || config.dataDir) + '/',
+    `  API            ${apiUrl}`,
+    `  API docs       ${apiUrl}/docs/`,
+    `  Health         ${apiUrl}/healthz`,
+    config.temporal.address ? `  Temporal       ${temporalAddress}` : `  Temporal UI    http://localhost:${config.embedded.temporalUiPort}   (server ${temporalAddress})`,
+    config.smtpUrl ? `  Mail           via ${new URL(smtpUrl).host}` : `  Outbox         http://localhost:${config.embedded.outboxPort}   (SMTP ${new URL(smtpUrl).host})`,
+    `  PostgreSQL     ${dbShown.toString()}`,
+    '',
+    'Try:',
+    `  curl -s -X POST ${apiUrl}/v1/registrants -H 'content-type: application/json' \\`,
+    `       -d '{"familyName":"山田","givenName":"太郎","email":"taro@example.co.jp"}'`,
+    '',
+  ];
+  console.log(lines.join('\n'));
+}
+
+main().catch(async (err) => {
+  const message = err instanceof ConfigError || err instanceof StartError ? err.message : `unexpected error: ${(err as Error).stack}`;
+  console.error(`[start] cannot start mynaflow:\n${message.replace(/^\s*/gm, '        ')}`);
+  await shutdown(1);
+});

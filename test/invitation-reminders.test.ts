@@ -1,0 +1,305 @@
+/**
+ * The invitation reminders of the registrant workflow on the time-skipping Temporal test server:
+ * days pass in moments, while PostgreSQL and the SMTP capture are real.
+ *
+ * Under time skipping the clock only runs ahead while a test awaits `env.sleep()` or a workflow
+ * result; otherwise it is locked to real time. So after a sleep the activity it triggered may still
+ * be running: positive checks wait for the mail, negative checks first query the workflow (a query is
+ * answered only after any pending workflow task) and then look at the outbox.
+ */
+import { randomUUID } from 'node:crypto';
+import { ApplicationFailure } from '@temporalio/common';
+import type { WorkflowHandle } from '@temporalio/client';
+import { MockActivityEnvironment, type TestWorkflowEnvironment } from '@temporalio/testing';
+import { createActivities } from '../activities';
+import { hashToken } from '../activities/invitations';
+import type { PrismaClient } from '../services/db/client';
+import { INVITATION_SUBJECT } from '../services/mail/invitation-mail';
+import { createMailTransport } from '../services/mail/transport';
+import type { CapturedMail, Outbox } from '../services/outbox/outbox';
+import {
+  registrantWorkflowId,
+  statusQuery,
+  withdrawSignal,
+  type RegistrantWorkflowInput,
+  type RegistrantWorkflowStatus,
+} from '../shared';
+import { createTenant, MAIL_FROM, memoryLogger, PUBLIC_URL, startOutbox, startWorker, testPrisma, type WorkerHandle } from './support/fixtures';
+import { createTimeSkippingEnv } from './support/temporal';
+
+const TASK_QUEUE = 'invitation-reminders';
+const DAY_MS = 24 * 60 * 60 * 1000;
+const HOUR_MS = 60 * 60 * 1000;
+const MINUTE_MS = 60 * 1000;
+const REMINDER_SUBJECT = `${INVITATION_SUBJECT}（再通知）`;
+const LINK = /http:\/\/mynaflow\.test\/i\/([A-Za-z0-9_-]{43})(?![A-Za-z0-9_-])/;
+
+let env: TestWorkflowEnvironment;
+let prisma: PrismaClient;
+let outbox: Outbox;
+let worker: WorkerHandle;
+let tenantId: string;
+const { logger } = memoryLogger();
+/** Every workflow a test started; whatever is still running afterwards is terminated. */
+const started: WorkflowHandle[] = [];
+
+beforeAll(async () => {
+  [env, outbox] = await Promise.all([createTimeSkippingEnv(), startOutbox()]);
+  prisma = testPrisma();
+  tenantId = await createTenant(prisma, '株式会社リマインド');
+  worker = await startWorker(env, { prisma, outbox, logger, taskQueue: TASK_QUEUE });
+});
+
+afterEach(async () => {
+  await Promise.all(started.splice(0).map((h) => h.terminate('test finished').catch(() => undefined)));
+});
+
+afterAll(async () => {
+  await worker?.stop();
+  await env?.teardown();
+  await outbox?.close();
+  await prisma?.$disconnect();
+});
+
+/** A registrant row with its derived workflow id and an address no other test uses. */
+async function createRegistrant(label: string) {
+  const id = randomUUID();
+  const email = `${label}-${id.slice(0, 8)}@example.co.jp`;
+  const workflowId = registrantWorkflowId(tenantId, id);
+  await prisma.registrant.create({ data: { id, tenantId, familyName: '山田', givenName: label, email, workflowId } });
+  return { id, email, workflowId };
+}
+
+async function startRegistrantWorkflow(label: string, reminderDays: number[], taskQueue = TASK_QUEUE) {
+  const registrant = await createRegistrant(label);
+  const input: RegistrantWorkflowInput = { tenantId, registrantId: registrant.id, reminderDays };
+  const handle = await env.client.workflow.start('registrantWorkflow', {
+    taskQueue,
+    workflowId: registrant.workflowId,
+    args: [input],
+  });
+  started.push(handle);
+  return { ...registrant, handle: handle as WorkflowHandle };
+}
+
+const isReminder = (m: CapturedMail) => m.subject === REMINDER_SUBJECT;
+const isInvitation = (m: CapturedMail) => m.subject === INVITATION_SUBJECT;
+const mailsTo = (email: string) => outbox.mails.filter((m) => m.to.includes(email));
+const remindersTo = (email: string) => mailsTo(email).filter(isReminder);
+const invitationsTo = (email: string) => mailsTo(email).filter(isInvitation);
+
+function tokenOf(mail: CapturedMail): string {
+  const match = LINK.exec(mail.text);
+  if (!match) throw new Error(`no invitation link in mail "${mail.subject}":\n${mail.text}`);
+  return match[1]!;
+}
+
+/** Resolves once the person has received at least n reminders; returns the n-th. */
+async function nthReminder(email: string, n: number): Promise<CapturedMail> {
+  await outbox.waitFor((m) => m.to.includes(email) && isReminder(m) && remindersTo(email).length >= n, 15_000);
+  return remindersTo(email)[n - 1]!;
+}
+
+/** Polls the status query (real time; the test server clock stays locked meanwhile). */
+async function statusWhen(
+  handle: WorkflowHandle,
+  pred: (s: RegistrantWorkflowStatus) => boolean,
+  timeoutMs = 10_000,
+): Promise<RegistrantWorkflowStatus> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const status = await handle.query(statusQuery);
+    if (pred(status)) return status;
+    if (Date.now() > deadline) throw new Error(`status never matched, last: ${JSON.stringify(status)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Skips the test server clock forward to an absolute time. */
+async function sleepUntil(targetMs: number): Promise<void> {
+  const now = await env.currentTimeMs();
+  if (targetMs <= now) throw new Error(`already past the target by ${now - targetMs} ms`);
+  await env.sleep(targetMs - now);
+}
+
+/** The invitation went out and the workflow recorded it; returns when it was invited (workflow time). */
+async function invited(handle: WorkflowHandle, email: string): Promise<{ invitationMail: CapturedMail; invitedAt: number }> {
+  const invitationMail = await outbox.waitFor((m) => m.to.includes(email) && isInvitation(m), 15_000);
+  const status = await statusWhen(handle, (s) => s.stage === 'invited');
+  expect(status.remindersSent).toBe(0);
+  return { invitationMail, invitedAt: Date.parse(status.invitedAt!) };
+}
+
+describe('registrant workflow reminders (time-skipping)', () => {
+  it('sends no reminder before day 3 and exactly one fresh-link reminder after it', async () => {
+    const { handle, email, workflowId, id } = await startRegistrantWorkflow('一日目', [3]);
+    const { invitationMail } = await invited(handle, email);
+    const invitationToken = tokenOf(invitationMail);
+
+    await env.sleep(3 * DAY_MS - HOUR_MS); // 2 days 23 hours
+    const before = await handle.query(statusQuery);
+    expect(before).toMatchObject({ stage: 'invited', remindersSent: 0 });
+    expect(remindersTo(email)).toHaveLength(0);
+
+    await env.sleep(2 * HOUR_MS);
+    const reminder = await nthReminder(email, 1);
+    expect(reminder.subject.endsWith('（再通知）')).toBe(true);
+    expect(reminder.text).toContain('山田 一日目 様');
+    const reminderToken = tokenOf(reminder);
+    expect(reminderToken).not.toBe(invitationToken);
+    expect(await statusWhen(handle, (s) => s.remindersSent >= 1)).toMatchObject({ stage: 'invited', remindersSent: 1 });
+    expect(remindersTo(email)).toHaveLength(1);
+
+    // The reminder's link is its own stored invitation (hash only), issued by the reminder step.
+    const issued = await prisma.invitation.findUniqueOrThrow({ where: { issueKey: `${workflowId}/reminder/1` } });
+    expect(issued).toMatchObject({ registrantId: id, tokenHash: hashToken(reminderToken), revokedAt: null });
+
+    // Nothing more until the link expires.
+    const result = await handle.result();
+    expect(result).toMatchObject({ stage: 'expired', remindersSent: 1 });
+    expect(remindersTo(email)).toHaveLength(1);
+    expect(invitationsTo(email)).toHaveLength(1);
+  });
+
+  it('reminds on days 7, 30 and 80, then expires on day 90 and revokes every link', async () => {
+    const { handle, email, id } = await startRegistrantWorkflow('既定', [7, 30, 80]);
+    const { invitedAt } = await invited(handle, email);
+    const tokens = new Set<string>([tokenOf(invitationsTo(email)[0]!)]);
+
+    for (const [i, day] of [7, 30, 80].entries()) {
+      await sleepUntil(invitedAt + day * DAY_MS - MINUTE_MS);
+      expect(await handle.query(statusQuery)).toMatchObject({ stage: 'invited', remindersSent: i });
+      expect(remindersTo(email)).toHaveLength(i);
+
+      await sleepUntil(invitedAt + day * DAY_MS + MINUTE_MS);
+      const reminder = await nthReminder(email, i + 1);
+      tokens.add(tokenOf(reminder));
+      expect(await statusWhen(handle, (s) => s.remindersSent >= i + 1)).toMatchObject({ remindersSent: i + 1 });
+      expect(remindersTo(email)).toHaveLength(i + 1);
+    }
+    expect(tokens.size).toBe(4);
+
+    // Just before expiry the workflow is still waiting.
+    await sleepUntil(invitedAt + 90 * DAY_MS - MINUTE_MS);
+    expect(await handle.query(statusQuery)).toMatchObject({ stage: 'invited', remindersSent: 3 });
+    const { status: running } = await handle.describe();
+    expect(running.name).toBe('RUNNING');
+
+    const result = await handle.result();
+    expect(result).toMatchObject({ stage: 'expired', remindersSent: 3 });
+    const { closeTime } = await handle.describe();
+    expect(closeTime!.getTime() - invitedAt).toBeGreaterThanOrEqual(90 * DAY_MS);
+    expect(closeTime!.getTime() - invitedAt).toBeLessThan(90 * DAY_MS + HOUR_MS);
+
+    const invitations = await prisma.invitation.findMany({ where: { registrantId: id } });
+    expect(invitations).toHaveLength(4);
+    expect(invitations.filter((i) => i.revokedAt === null)).toEqual([]);
+    expect(invitationsTo(email)).toHaveLength(1);
+    expect(remindersTo(email)).toHaveLength(3);
+    expect(mailsTo(email)).toHaveLength(4);
+  });
+
+  it('sends no reminder after a withdrawal on day 1, ends as withdrawn and revokes the link', async () => {
+    const { handle, email, id } = await startRegistrantWorkflow('取下げ', [2, 7]);
+    const { invitedAt } = await invited(handle, email);
+
+    await sleepUntil(invitedAt + DAY_MS);
+    await handle.signal(withdrawSignal);
+    await sleepUntil(invitedAt + 10 * DAY_MS);
+
+    const result = await handle.result();
+    expect(result).toMatchObject({ stage: 'withdrawn', remindersSent: 0 });
+    const { closeTime } = await handle.describe();
+    expect(closeTime!.getTime() - invitedAt).toBeLessThan(2 * DAY_MS);
+    expect(remindersTo(email)).toHaveLength(0);
+    expect(mailsTo(email)).toHaveLength(1);
+    const invitations = await prisma.invitation.findMany({ where: { registrantId: id } });
+    expect(invitations).toHaveLength(1);
+    expect(invitations[0]!.revokedAt).not.toBeNull();
+  });
+
+  it('sends the reminder exactly once when the worker is replaced while the workflow waits', async () => {
+    const taskQueue = `${TASK_QUEUE}-restart`;
+    const workerA = await startWorker(env, { prisma, outbox, logger, taskQueue });
+    let workerB: WorkerHandle | undefined;
+    try {
+      const { handle, email, workflowId } = await startRegistrantWorkflow('再起動', [3], taskQueue);
+      const { invitedAt } = await invited(handle, email);
+      console.error('DBG stop A', new Date());
+      await workerA.stop();
+      console.error('DBG stopped A', new Date());
+
+      // No worker at all while the reminder day comes and goes.
+      await sleepUntil(invitedAt + 3 * DAY_MS + HOUR_MS);
+      console.error('DBG slept', new Date());
+      expect(remindersTo(email)).toHaveLength(0);
+
+      workerB = await startWorker(env, { prisma, outbox, logger, taskQueue });
+      console.error('DBG B started', new Date());
+      await nthReminder(email, 1);
+      console.error('DBG reminder', new Date());
+      expect(await statusWhen(handle, (s) => s.remindersSent >= 1)).toMatchObject({ remindersSent: 1 });
+
+      const result = await handle.result();
+      expect(result).toMatchObject({ stage: 'expired', remindersSent: 1 });
+      expect(remindersTo(email)).toHaveLength(1);
+      expect(invitationsTo(email)).toHaveLength(1);
+      const deliveries = await prisma.mailDelivery.findMany({ where: { key: { startsWith: workflowId }, kind: 'reminder' } });
+      expect(deliveries).toHaveLength(1);
+      expect(deliveries[0]).toMatchObject({ key: `${workflowId}/reminder/1`, status: 'sent', recipient: email });
+    } finally {
+      await workerA.stop();
+      await workerB?.stop();
+    }
+  });
+});
+
+describe('sendInvitationMail activity', () => {
+  const mailer = () => createMailTransport(`smtp://127.0.0.1:${outbox.smtpPort}`);
+
+  it('mails once per key: a second run with the same key sends nothing', async () => {
+    const transport = mailer();
+    try {
+      const activities = createActivities({ prisma, mailer: transport, publicUrl: PUBLIC_URL, mailFrom: MAIL_FROM, logger });
+      const { id, email, workflowId } = await createRegistrant('冪等');
+      const input = { registrantId: id, key: `${workflowId}/invitation`, kind: 'invitation' as const, expiresAt: new Date(Date.now() + 90 * DAY_MS).toISOString() };
+      const activityEnv = new MockActivityEnvironment();
+
+      await expect(activityEnv.run(activities.sendInvitationMail, input)).resolves.toEqual({ sent: true });
+      const mail = await outbox.waitFor((m) => m.to.includes(email), 10_000);
+      expect(mail.subject).toBe(INVITATION_SUBJECT);
+
+      await expect(activityEnv.run(activities.sendInvitationMail, input)).resolves.toEqual({ sent: false });
+      // The second run returned after the delivery lookup; give a stray mail time to arrive anyway.
+      await new Promise((r) => setTimeout(r, 300));
+      expect(mailsTo(email)).toHaveLength(1);
+      const delivery = await prisma.mailDelivery.findUniqueOrThrow({ where: { key: input.key } });
+      expect(delivery).toMatchObject({ status: 'sent', kind: 'invitation', recipient: email });
+      const invitations = await prisma.invitation.findMany({ where: { registrantId: id } });
+      expect(invitations).toHaveLength(1);
+      expect(invitations[0]!.tokenHash).toBe(hashToken(tokenOf(mail)));
+    } finally {
+      transport.close();
+    }
+  });
+
+  it('fails non-retryably with RegistrantNotFound for an unknown registrant', async () => {
+    const transport = mailer();
+    try {
+      const activities = createActivities({ prisma, mailer: transport, publicUrl: PUBLIC_URL, mailFrom: MAIL_FROM, logger });
+      const registrantId = randomUUID();
+      const key = `registrant-unknown-${registrantId}/invitation`;
+      const error = await new MockActivityEnvironment()
+        .run(activities.sendInvitationMail, { registrantId, key, kind: 'invitation', expiresAt: new Date().toISOString() })
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      expect(error).toBeInstanceOf(ApplicationFailure);
+      expect(error).toMatchObject({ type: 'RegistrantNotFound', nonRetryable: true });
+      expect(await prisma.mailDelivery.findUnique({ where: { key } })).toBeNull();
+    } finally {
+      transport.close();
+    }
+  });
+});
