@@ -76,7 +76,8 @@ function spawnNode(name: string, entry: string, env: NodeJS.ProcessEnv): ChildPr
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, entry)], {
     cwd: ROOT,
     env,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    // The IPC channel carries the worker's "ready".
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   prefixOutput(name, child);
   supervise(name, child);
@@ -245,10 +246,12 @@ async function main(): Promise<void> {
 
   const appEnv = { ...env, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, SMTP_URL: smtpUrl };
   const worker = spawnNode('worker', 'services/worker/main.ts', appEnv);
+  let workerReady = false;
+  worker.on('message', (m) => (workerReady ||= m === 'ready'));
   const api = spawnNode('api', 'api/main.ts', appEnv);
   const apiUrl = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port}`;
   await waitFor('the API', async () => (await fetch(`${apiUrl}/healthz`)).ok, 120_000, api);
-  void worker;
+  await waitFor('the worker', async () => workerReady, 120_000, worker);
 
   const dbShown = new URL(databaseUrl);
   dbShown.password = dbShown.password ? '****' : '';

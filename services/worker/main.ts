@@ -28,7 +28,10 @@ async function main() {
   });
   logger.info({ taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace }, 'worker started');
   // Worker.run() returns after SIGINT/SIGTERM once in-flight tasks have finished.
-  await worker.run();
+  const running = worker.run();
+  // Tell a supervising `npm start` that workflows can now make progress.
+  process.send?.('ready');
+  await running;
   await connection.close();
   await prisma.$disconnect();
   logger.info('worker stopped');

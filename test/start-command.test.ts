@@ -1,0 +1,173 @@
+/**
+ * The run command (`npm start` = setup + scripts/start.ts) as a newcomer meets it: the whole stack up
+ * on embedded defaults, Ctrl-C to stop, a second start keeping the data, and clear messages for bad
+ * configuration.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort } from '../services/devstack/ports';
+import { TEMPORAL_CLI } from './support/temporal';
+
+const ROOT = path.resolve(__dirname, '..');
+
+interface Started {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+function runStart(env: NodeJS.ProcessEnv): Started {
+  let out = '';
+  const clean = { ...process.env };
+  for (const k of ['DATABASE_URL', 'TEMPORAL_ADDRESS', 'SMTP_URL']) delete clean[k];
+  // Own process group, like a terminal job: Ctrl-C reaches every member.
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'start.ts')], {
+    cwd: ROOT,
+    env: { ...clean, LOG_LEVEL: 'warn', ...env },
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, output: () => out, exited };
+}
+
+async function until(what: string, probe: () => boolean | Promise<boolean>, ms: number, started?: Started) {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await Promise.resolve(probe()).catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`${what} not reached within ${ms} ms${started ? `; output:\n${started.output()}` : ''}`);
+}
+
+const pgroupAlive = (pgid: number) => {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe('npm start on the embedded defaults', () => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mynaflow-start-'));
+  let ports: Record<string, number>;
+
+  beforeAll(async () => {
+    ports = {
+      PORT: await freePort(),
+      TEMPORAL_PORT: await freePort(),
+      TEMPORAL_UI_PORT: await freePort(),
+      SMTP_PORT: await freePort(),
+      OUTBOX_PORT: await freePort(),
+    };
+  });
+  afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+
+  const env = () => ({ DATA_DIR: dataDir, ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])) });
+
+  async function startAndWait(): Promise<Started> {
+    const s = runStart(env());
+    await until('the "running" banner', () => s.output().includes('mynaflow is running'), 180_000, s);
+    return s;
+  }
+
+  async function ctrlC(s: Started) {
+    process.kill(-s.child.pid!, 'SIGINT');
+    expect(await s.exited).toBe(0);
+    // Every member of the group (postgres, temporal, outbox, worker, api) is gone.
+    await until('the process group to end', () => !pgroupAlive(s.child.pid!), 30_000);
+  }
+
+  it('brings the stack up, mails an invitation, lists the workflow; Ctrl-C stops it all; a restart keeps the data', async () => {
+    const api = `http://127.0.0.1:${ports.PORT}`;
+    const first = await startAndWait();
+    for (const url of [`${api}/docs/`, `http://localhost:${ports.TEMPORAL_UI_PORT}`, `http://localhost:${ports.OUTBOX_PORT}`]) {
+      expect(first.output()).toContain(url);
+    }
+    const health = await (await fetch(`${api}/healthz`)).json();
+    expect(health).toMatchObject({ status: 'ok', checks: { database: { status: 'ok' }, temporal: { status: 'ok' } } });
+
+    const created = await fetch(`${api}/v1/registrants`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ familyName: '山田', givenName: '太郎', email: 'taro@example.co.jp' }),
+    });
+    expect(created.status).toBe(201);
+    const registrant = (await created.json()) as { id: string; workflowId: string };
+
+    const outbox = `http://127.0.0.1:${ports.OUTBOX_PORT}/messages.json`;
+    await until('the invitation in the outbox', async () => ((await (await fetch(outbox)).json()) as unknown[]).length === 1, 60_000, first);
+    const [mail] = (await (await fetch(outbox)).json()) as { to: string[]; subject: string }[];
+    expect(mail).toMatchObject({ to: ['taro@example.co.jp'], subject: '【マイナンバー管理】マイナンバー登録のお願い' });
+    expect(fs.readdirSync(path.join(dataDir, 'outbox')).filter((f) => f.endsWith('.eml'))).toHaveLength(1);
+
+    const listed = execFileSync(TEMPORAL_CLI, ['workflow', 'list', '--address', `127.0.0.1:${ports.TEMPORAL_PORT}`, '--output', 'json'], { encoding: 'utf8' });
+    expect(JSON.parse(listed).map((w: { execution: { workflowId: string } }) => w.execution.workflowId)).toContain(registrant.workflowId);
+
+    await ctrlC(first);
+
+    const second = await startAndWait();
+    expect(second.output()).toContain('database schema is up to date');
+    const again = await fetch(`${api}/v1/registrants/${registrant.id}`);
+    expect(again.status).toBe(200);
+    // The workflow survived too: it still answers its status query.
+    expect(((await again.json()) as { invitation: { stage: string } }).invitation.stage).toBe('invited');
+    expect(((await (await fetch(outbox)).json()) as unknown[]).length).toBe(1);
+    await ctrlC(second);
+  }, 420_000);
+});
+
+describe('npm start with bad configuration', () => {
+  async function failedStart(env: NodeJS.ProcessEnv) {
+    const s = runStart({ DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'mynaflow-bad-')), ...env });
+    const code = await s.exited;
+    return { code, output: s.output() };
+  }
+
+  it('lists every invalid setting at once, without a stack trace', async () => {
+    const { code, output } = await failedStart({ PORT: 'abc', DATABASE_URL: 'mysql://x', INVITE_REMINDER_DAYS: '30,7' });
+    expect(code).toBe(1);
+    expect(output).toContain('PORT: must be a port number from 1 to 65535');
+    expect(output).toContain('DATABASE_URL: must be a URL starting with postgresql://');
+    expect(output).toContain('INVITE_REMINDER_DAYS: days must be positive and increasing');
+    expect(output).not.toMatch(/\n\s+at .+:\d+:\d+/);
+  });
+
+  it('names the unreachable database', async () => {
+    const dead = await freePort();
+    const { code, output } = await failedStart({
+      PORT: String(await freePort()),
+      DATABASE_URL: `postgresql://u:p@127.0.0.1:${dead}/db`,
+      TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}`,
+      SMTP_URL: `smtp://127.0.0.1:${await freePort()}`,
+    });
+    expect(code).toBe(1);
+    expect(output).toContain(`cannot connect to PostgreSQL at 127.0.0.1:${dead}`);
+    expect(output).toContain('Check DATABASE_URL');
+    expect(output).not.toMatch(/\n\s+at .+:\d+:\d+/);
+  });
+
+  it('names the port in use and the setting that moves it', async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+    const taken = (blocker.address() as net.AddressInfo).port;
+    try {
+      const { code, output } = await failedStart({
+        PORT: String(taken),
+        DATABASE_URL: 'postgresql://u:p@127.0.0.1:1/db',
+        TEMPORAL_ADDRESS: '127.0.0.1:1',
+        SMTP_URL: 'smtp://127.0.0.1:1',
+      });
+      expect(code).toBe(1);
+      expect(output).toContain(`port ${taken} (the API) is already in use: set PORT to a free port`);
+    } finally {
+      blocker.close();
+    }
+  });
+});
