@@ -62,18 +62,15 @@ describe('12-digit runs are masked', () => {
     expect(last().msg).toBe(`a${MASK}b ${MASK}-x (${MASK})`);
   });
 
-  // Known leak (product code, services/logging/logger.ts): pino copies an error's message into `msg`
-  // when no message is given, past the scrubbing. Flip to `it` when fixed.
-  it.failing('in an error logged without a message (pino uses err.message as msg)', () => {
+  // pino copies an error's message into `msg` when no message is given.
+  it('in an error logged without a message (pino uses err.message as msg)', () => {
     const { logger, lines } = memory();
     logger.error(new Error(`bad ${MY_NUMBER}`));
     expect(lines.join('')).not.toContain(MY_NUMBER);
   });
 
-  // Known leak (product code): child-logger bindings skip formatters.log, and pino-http puts the
-  // request (with its URL) in bindings, so `GET /v1/registrants/<12 digits>` is logged as is.
-  // Flip to `it` when fixed.
-  it.failing('in child logger bindings', () => {
+  // pino-http puts the request (with its URL) in child-logger bindings.
+  it('in child logger bindings', () => {
     const { logger, lines } = memory();
     logger.child({ req: { url: `/v1/registrants/${MY_NUMBER}` } }).info('request completed');
     expect(lines.join('')).not.toContain(MY_NUMBER);
@@ -91,6 +88,12 @@ describe('other numbers stay readable', () => {
       phone: '09012345678',
       year: '2024',
     });
+  });
+
+  it('masks a 12-digit value held as a number, at any depth', () => {
+    const { logger, lines } = memory();
+    logger.info({ a: { b: { c: { d: { e: Number(MY_NUMBER) } } } } }, 'n=%d', Number(MY_NUMBER));
+    expect(lines.join('')).not.toContain(MY_NUMBER);
   });
 
   it('keeps numbers, booleans and ordinary text', () => {

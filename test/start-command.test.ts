@@ -134,7 +134,7 @@ describe('npm start with bad configuration', () => {
     const { code, output } = await failedStart({ PORT: 'abc', DATABASE_URL: 'mysql://x', INVITE_REMINDER_DAYS: '30,7' });
     expect(code).toBe(1);
     expect(output).toContain('PORT: must be a port number from 1 to 65535');
-    expect(output).toContain('DATABASE_URL: must be a URL starting with postgresql://');
+    expect(output).toContain('DATABASE_URL: must be a URL with a host, starting with postgresql://');
     expect(output).toContain('INVITE_REMINDER_DAYS: days must be positive and increasing');
     expect(output).not.toMatch(/\n\s+at .+:\d+:\d+/);
   });

@@ -6,7 +6,11 @@ import path from 'node:path';
 import { z } from 'zod';
 
 const PORT_MESSAGE = 'must be a port number from 1 to 65535';
-const port = z.coerce.number({ error: PORT_MESSAGE }).int(PORT_MESSAGE).min(1, PORT_MESSAGE).max(65535, PORT_MESSAGE);
+const port = z
+  .string()
+  .regex(/^\d{1,5}$/, PORT_MESSAGE)
+  .transform(Number)
+  .refine((n) => n >= 1 && n <= 65535, PORT_MESSAGE);
 const dayList = z
   .string()
   .regex(/^\s*\d+(\s*,\s*\d+)*\s*$/, 'comma-separated whole numbers of days, e.g. "7,30,80"')
@@ -16,18 +20,19 @@ const dayList = z
 const urlWith = (protocols: string[]) =>
   z.string().refine((s) => {
     try {
-      return protocols.includes(new URL(s).protocol);
+      const url = new URL(s);
+      return protocols.includes(url.protocol) && url.hostname !== '';
     } catch {
       return false;
     }
-  }, `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+  }, `must be a URL with a host, starting with ${protocols.map((p) => `${p}//`).join(' or ')}`);
 
 const schema = z.object({
   PORT: port.default(3000),
   HOST: z.string().min(1).default('127.0.0.1'),
   PUBLIC_URL: urlWith(['http:', 'https:']).optional(),
   DATABASE_URL: urlWith(['postgresql:', 'postgres:']).optional(),
-  TEMPORAL_ADDRESS: z.string().regex(/^[^\s:]+:\d+$/, 'host:port, e.g. localhost:7233').optional(),
+  TEMPORAL_ADDRESS: z.string().regex(/^([^\s:[\]]+|\[[0-9a-fA-F:]+\]):\d{1,5}$/, 'host:port, e.g. localhost:7233').optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('mynaflow'),
   SMTP_URL: urlWith(['smtp:', 'smtps:']).optional(),
@@ -68,8 +73,12 @@ export class ConfigError extends Error {
 
 /** Reads and checks the environment; throws ConfigError listing every problem at once. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  // Empty strings (e.g. `FOO=` in a compose file) mean "unset".
-  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  // Blank values (e.g. `FOO=` in a compose file) mean "unset"; surrounding spaces are not meant.
+  const present = Object.fromEntries(
+    Object.entries(env)
+      .map(([k, v]) => [k, v?.trim()] as const)
+      .filter(([, v]) => v !== undefined && v !== ''),
+  );
   const parsed = schema.safeParse(present);
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));

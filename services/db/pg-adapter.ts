@@ -67,6 +67,8 @@ export function poolConfigFromUrl(databaseUrl: string): pg.PoolConfig {
     ssl: sslmode && sslmode !== 'disable' ? { rejectUnauthorized: sslmode === 'verify-full' } : undefined,
     max: url.searchParams.has('connection_limit') ? Number(url.searchParams.get('connection_limit')) : 10,
     Client: CatalogSafeClient,
+    // Idle pooled connections must not keep a process (the Prisma CLI above all) alive.
+    allowExitOnIdle: true,
   };
 }
 
