@@ -40,6 +40,18 @@ const schema = z.object({
   INVITE_REMINDER_DAYS: dayList.default([7, 30, 80]),
   DATA_DIR: z.string().min(1).default('.data'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // Vault master key: MASTER_KEY (base64 of 32 bytes) with MASTER_KEY_PREVIOUS (comma-separated,
+  // readable during a rotation), or a keyring file; by default DATA_DIR/master-keys.json is made.
+  MASTER_KEY: z.string().regex(/^[A-Za-z0-9+/]{43}=$/, 'base64 of exactly 32 bytes (openssl rand -base64 32)').optional(),
+  MASTER_KEY_PREVIOUS: z
+    .string()
+    .regex(/^[A-Za-z0-9+/]{43}=(\s*,\s*[A-Za-z0-9+/]{43}=)*$/, 'comma-separated base64 keys of 32 bytes')
+    .optional(),
+  MASTER_KEY_FILE: z.string().min(1).optional(),
+  // Console sessions and login protection.
+  SESSION_IDLE_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(30),
+  SESSION_ABSOLUTE_HOURS: z.coerce.number().int().min(1).max(7 * 24).default(12),
+  LOGIN_LOCK_MINUTES: z.coerce.number().int().min(1).max(7 * 24 * 60).default(30),
   // Ports of the embedded stack (used only when the matching URL/address above is unset).
   TEMPORAL_PORT: port.default(7233),
   TEMPORAL_UI_PORT: port.default(8233),
@@ -61,6 +73,9 @@ export interface Config {
   inviteReminderDays: number[];
   dataDir: string;
   logLevel: RawConfig['LOG_LEVEL'];
+  masterKey: { key?: string; previous: string[]; file?: string };
+  session: { idleMinutes: number; absoluteHours: number };
+  loginLockMinutes: number;
   embedded: { temporalPort: number; temporalUiPort: number; smtpPort: number; outboxPort: number };
 }
 
@@ -95,6 +110,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     inviteReminderDays: c.INVITE_REMINDER_DAYS,
     dataDir: path.resolve(c.DATA_DIR),
     logLevel: c.LOG_LEVEL,
+    masterKey: {
+      key: c.MASTER_KEY,
+      previous: c.MASTER_KEY_PREVIOUS ? c.MASTER_KEY_PREVIOUS.split(',').map((k) => k.trim()) : [],
+      file: c.MASTER_KEY_FILE ? path.resolve(c.MASTER_KEY_FILE) : undefined,
+    },
+    session: { idleMinutes: c.SESSION_IDLE_MINUTES, absoluteHours: c.SESSION_ABSOLUTE_HOURS },
+    loginLockMinutes: c.LOGIN_LOCK_MINUTES,
     embedded: {
       temporalPort: c.TEMPORAL_PORT,
       temporalUiPort: c.TEMPORAL_UI_PORT,

@@ -1,0 +1,22 @@
+/** The vault's contract, shared by everything that keeps secrets (numbers, images, TOTP secrets). */
+import type { SecretKind } from '../../prisma/generated/client';
+import type { PrismaClient } from '../db/client';
+
+/** A Prisma client or an interactive transaction client. */
+export type Db = Pick<PrismaClient, 'vaultSecret'>;
+
+export interface Vault {
+  /** Seals `plaintext` under a fresh data key; returns the new vault_secrets row id. */
+  seal(input: { tenantId: string; kind: SecretKind; plaintext: Buffer }, db?: Db): Promise<string>;
+  /** Opens a secret of the tenant; throws VaultError('SECRET_NOT_FOUND' | 'SECRET_TAMPERED' | 'KEY_UNAVAILABLE'). */
+  open(id: string, tenantId: string, db?: Db): Promise<Buffer>;
+  /** Crypto-shreds: the rows (ciphertext and wrapped data key) are deleted. Idempotent. */
+  shred(ids: string[], db?: Db): Promise<number>;
+}
+
+export class VaultError extends Error {
+  constructor(public readonly code: 'SECRET_NOT_FOUND' | 'SECRET_TAMPERED' | 'KEY_UNAVAILABLE', message: string) {
+    super(message);
+    this.name = 'VaultError';
+  }
+}
