@@ -1,0 +1,41 @@
+/** Operation codes of the operation history (操作履歴) and the Japanese label shown for each. */
+export const OPERATIONS = {
+  login_succeeded: 'ログイン',
+  login_failed: 'ログイン失敗',
+  login_locked: 'ログインロック（連続失敗）',
+  login_unlocked: 'ログインロック解除',
+  second_factor_succeeded: '二段階認証',
+  second_factor_failed: '二段階認証失敗',
+  logout: 'ログアウト',
+  password_changed: 'パスワード変更',
+  password_reset_requested: 'パスワード再設定の申請',
+  password_reset: 'パスワード再設定',
+  customer_number_reminded: 'お客様番号の確認',
+  two_factor_method_changed: '二段階認証方式の変更',
+  login_user_created: 'ログインユーザの追加',
+  login_user_updated: 'ログインユーザの編集',
+  login_user_deleted: 'ログインユーザの削除',
+  tenant_settings_changed: '契約者設定の変更',
+  registrant_created: '登録者の追加',
+  registrant_viewed: '登録者情報の閲覧',
+  registrant_updated: '登録者情報の編集',
+  invitation_sent: '収集メールの送信',
+  invitation_withdrawn: '収集の取り下げ',
+  number_registered: 'マイナンバーの登録',
+  number_revealed: 'マイナンバーの表示',
+  number_updated: 'マイナンバーの編集',
+  number_deleted: 'マイナンバーの削除',
+  numbers_downloaded: 'マイナンバーのダウンロード',
+  number_pulled: 'マイナンバーの取得（API）',
+  approved: '承認',
+  remanded: '差戻し',
+  refused: '拒否',
+  registrant_deleted: '登録者の削除',
+  history_exported: '操作履歴のダウンロード',
+  history_verified: '操作履歴の検証',
+  master_key_rotated: 'マスターキーの更新',
+} as const;
+
+export type OperationCode = keyof typeof OPERATIONS;
+
+export const isOperationCode = (s: string): s is OperationCode => Object.prototype.hasOwnProperty.call(OPERATIONS, s);
