@@ -5,22 +5,29 @@
 import express, { type Express } from 'express';
 import { pinoHttp } from 'pino-http';
 import swaggerUi from 'swagger-ui-express';
-import { checkHealth } from '../services/health/health';
+import type { Services } from '../services/container';
 import type { PrismaClient } from '../services/db/client';
+import { checkHealth } from '../services/health/health';
 import type { Logger } from '../services/logging/logger';
-import { createRegistrantService } from '../services/registrants/registrants';
 import type { TemporalDeps } from '../services/temporal/client';
+import { authRoutes } from './auth/routes';
+import { identifyCaller } from './auth/middleware';
+import { historyRoutes } from './history/routes';
+import { loginUserRoutes } from './login-users/routes';
 import { loadSpec, loadSpecText, openApiValidator } from './openapi';
 import { problemHandler } from './problem';
 import { registrantRoutes } from './registrants/routes';
+import { tenantRoutes } from './tenant/routes';
 
 export interface AppDeps {
   prisma: PrismaClient;
   temporal: TemporalDeps;
   logger: Logger;
-  inviteReminderDays: number[];
-  /** The tenant every call acts for until authentication identifies it. */
-  tenantId: string;
+  services: Services;
+  /** Cookies only over HTTPS (PUBLIC_URL https://…). */
+  secureCookies: boolean;
+  loginLockMinutes: number;
+  sessionAbsoluteHours: number;
   /** Check responses against the contract too (on in tests). */
   validateResponses?: boolean;
 }
@@ -29,6 +36,7 @@ export interface AppDeps {
 const redactUrl = (url: string) => url.replace(/\/i\/[^/?#]+/, '/i/[redacted]');
 
 export function createApp(deps: AppDeps): Express {
+  const { services } = deps;
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
@@ -50,12 +58,17 @@ export function createApp(deps: AppDeps): Express {
   app.get('/docs/', swaggerUi.setup(loadSpec(), { customSiteTitle: 'mynaflow API' }));
 
   app.use(openApiValidator({ validateResponses: deps.validateResponses ?? false }));
+  app.use(identifyCaller(services.auth));
 
   app.get('/healthz', async (_req, res) => {
     const health = await checkHealth(deps.prisma, deps.temporal);
     res.status(health.status === 'ok' ? 200 : 503).json(health);
   });
-  app.use(registrantRoutes(createRegistrantService(deps), deps.tenantId));
+  app.use(authRoutes(services.auth, { secureCookies: deps.secureCookies, sessionAbsoluteHours: deps.sessionAbsoluteHours, loginLockMinutes: deps.loginLockMinutes }));
+  app.use(registrantRoutes(services.registrants, services.myNumbers));
+  app.use(loginUserRoutes(services.loginUsers));
+  app.use(tenantRoutes(services.tenantSettings));
+  app.use(historyRoutes(services.history));
 
   app.use(problemHandler(deps.logger));
   return app;

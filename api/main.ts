@@ -1,10 +1,13 @@
 /** The API process. */
 import http from 'node:http';
 import { ConfigError, loadConfig, requireServices } from '../services/config/config';
+import { createServices } from '../services/container';
 import { createPrisma } from '../services/db/client';
 import { createLogger } from '../services/logging/logger';
+import { createMailTransport } from '../services/mail/transport';
 import { createTemporalClient } from '../services/temporal/client';
-import { ensureDefaultTenant } from '../services/tenants/default-tenant';
+import { loadKeyring } from '../services/vault/keyring';
+import { createVault } from '../services/vault/vault';
 import { createApp } from './app';
 
 async function main() {
@@ -12,16 +15,29 @@ async function main() {
   const services = requireServices(config);
   const logger = createLogger({ level: config.logLevel, name: 'api' });
   const prisma = createPrisma(services.databaseUrl);
-  const tenantId = await ensureDefaultTenant(prisma).catch((err: Error) => {
+  await prisma.$queryRaw`SELECT 1`.catch((err: Error) => {
     throw new Error(`cannot use the database at ${new URL(services.databaseUrl).host}: ${err.message.split('\n')[0]}`);
   });
   const client = createTemporalClient(services.temporalAddress, config.temporal.namespace);
+  const temporal = { client, taskQueue: config.temporal.taskQueue };
   const app = createApp({
     prisma,
-    temporal: { client, taskQueue: config.temporal.taskQueue },
+    temporal,
     logger,
-    inviteReminderDays: config.inviteReminderDays,
-    tenantId,
+    services: createServices({
+      prisma,
+      temporal,
+      vault: createVault({ prisma, keyring: loadKeyring(config) }),
+      mailer: createMailTransport(services.smtpUrl),
+      mailFrom: config.mailFrom,
+      publicUrl: config.publicUrl,
+      inviteReminderDays: config.inviteReminderDays,
+      loginLockMinutes: config.loginLockMinutes,
+      session: config.session,
+    }),
+    secureCookies: config.publicUrl.startsWith('https:'),
+    loginLockMinutes: config.loginLockMinutes,
+    sessionAbsoluteHours: config.session.absoluteHours,
   });
   const server = http.createServer(app);
   await new Promise<void>((resolve, reject) => {

@@ -11,7 +11,10 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { Connection } from '@temporalio/client';
 import pg from 'pg';
+import { createHistory } from '../services/audit/history';
 import { ConfigError, loadConfig, type Config } from '../services/config/config';
+import { createPrisma } from '../services/db/client';
+import { createTenantWithOwner } from '../services/tenants/bootstrap';
 import { clusterInfo, createDatabase, ensureCluster, startPostgres, stopPostgres } from '../services/devstack/postgres';
 import { freePort, isPortInUse } from '../services/devstack/ports';
 
@@ -166,6 +169,22 @@ async function migrate(databaseUrl: string): Promise<void> {
   }
 }
 
+/** On an empty database, a sample tenant and its owner, so a newcomer can log in at once. */
+async function firstOwner(databaseUrl: string): Promise<{ email: string; password: string; customerNumber: string } | null> {
+  const prisma = createPrisma(databaseUrl);
+  try {
+    if ((await prisma.tenant.count()) > 0) return null;
+    const { tenant, owner, password } = await createTenantWithOwner(prisma, createHistory(prisma), {
+      tenantName: 'サンプル株式会社',
+      ownerEmail: 'owner@example.com',
+      ownerName: '管理者',
+    });
+    return { email: owner.email, password, customerNumber: tenant.customerNumber };
+  } finally {
+    await prisma.$disconnect();
+  }
+}
+
 async function startTemporal(config: Config): Promise<string> {
   const ns = config.temporal.namespace;
   const probeNamespace = async (address: string) => {
@@ -240,6 +259,7 @@ async function main(): Promise<void> {
   await checkPorts(config);
   const databaseUrl = await startDatabase(config);
   await migrate(databaseUrl);
+  const owner = await firstOwner(databaseUrl);
   const temporalAddress = await startTemporal(config);
   const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: config.dataDir };
   const smtpUrl = await startOutbox(config, env);
@@ -265,9 +285,15 @@ async function main(): Promise<void> {
     config.smtpUrl ? `  Mail           via ${new URL(smtpUrl).host}` : `  Outbox         http://localhost:${config.embedded.outboxPort}   (SMTP ${new URL(smtpUrl).host})`,
     `  PostgreSQL     ${dbShown.toString()}`,
     '',
-    'Try:',
-    `  curl -s -X POST ${apiUrl}/v1/registrants -H 'content-type: application/json' \\`,
-    `       -d '{"familyName":"山田","givenName":"太郎","email":"taro@example.co.jp"}'`,
+    ...(owner
+      ? [
+          'First start: a sample tenant and its owner were created. Shown once; change the password after logging in:',
+          `  e-mail ${owner.email}   password ${owner.password}   customer number ${owner.customerNumber}`,
+          '  The second-factor code of each login arrives in the outbox.',
+          '',
+        ]
+      : []),
+    'More tenants and owners: npm run ops -- create-tenant --name <会社名> --owner-email <e-mail> --owner-name <氏名>',
     '',
   ];
   console.log(lines.join('\n'));

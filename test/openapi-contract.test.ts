@@ -11,11 +11,11 @@ import { promisify } from 'node:util';
 import type { Express } from 'express';
 import request from 'supertest';
 import type { Client } from '@temporalio/client';
-import { createApp } from '../api/app';
 import { loadSpec } from '../api/openapi';
 import { createPrisma, type PrismaClient } from '../services/db/client';
 import { createTemporalClient } from '../services/temporal/client';
-import { memoryLogger } from './support/fixtures';
+import type { Outbox } from '../services/outbox/outbox';
+import { memoryLogger, startOutbox, testApp } from './support/fixtures';
 
 const root = path.join(__dirname, '..');
 const GENERATED = path.join(root, 'api', 'generated', 'openapi.ts');
@@ -97,25 +97,22 @@ describe('routes vs openapi/openapi.yaml', () => {
   let prisma: PrismaClient;
   let temporal: Client;
 
-  beforeAll(() => {
+  let outbox: Outbox;
+
+  beforeAll(async () => {
     const url = process.env.DATABASE_URL;
     if (!url) throw new Error('DATABASE_URL missing: jest global set-up did not run');
     prisma = createPrisma(url);
+    outbox = await startOutbox();
     // Nothing listens on port 1: Temporal calls fail fast (only /healthz tries one, with a deadline).
     temporal = createTemporalClient('127.0.0.1:1', 'default');
-    app = createApp({
-      prisma,
-      temporal: { client: temporal, taskQueue: 'openapi-contract' },
-      logger: memoryLogger().logger,
-      inviteReminderDays: [7, 30, 80],
-      tenantId: randomUUID(),
-      validateResponses: true,
-    });
+    app = testApp({ prisma, logger: memoryLogger().logger, outbox, temporalClient: temporal, taskQueue: 'openapi-contract' }).app;
   });
 
   afterAll(async () => {
     await prisma?.$disconnect();
     await temporal?.connection.close();
+    await outbox?.close();
   });
 
   it('registers only routes that the spec documents', () => {

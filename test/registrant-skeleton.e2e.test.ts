@@ -7,11 +7,21 @@ import { createHash } from 'node:crypto';
 import request from 'supertest';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Express } from 'express';
-import { createApp } from '../api/app';
 import type { PrismaClient } from '../services/db/client';
 import type { Outbox } from '../services/outbox/outbox';
 import { createTemporalClient } from '../services/temporal/client';
-import { createTenant, memoryLogger, PUBLIC_URL, startOutbox, startWorker, testApp, testPrisma, type WorkerHandle } from './support/fixtures';
+import {
+  createLoginUser,
+  createTenant,
+  loginAs,
+  memoryLogger,
+  PUBLIC_URL,
+  startOutbox,
+  startWorker,
+  testApp,
+  testPrisma,
+  type WorkerHandle,
+} from './support/fixtures';
 import { createLocalEnv, TEMPORAL_CLI } from './support/temporal';
 
 const TASK_QUEUE = 'skeleton-e2e';
@@ -21,6 +31,8 @@ let outbox: Outbox;
 let worker: WorkerHandle;
 let app: Express;
 let tenantId: string;
+/** A manager's logged-in session. */
+let hr: ReturnType<typeof request.agent>;
 const { logger } = memoryLogger();
 
 beforeAll(async () => {
@@ -28,7 +40,8 @@ beforeAll(async () => {
   prisma = testPrisma();
   tenantId = await createTenant(prisma, '株式会社スケルトン');
   worker = await startWorker(env, { prisma, outbox, logger, taskQueue: TASK_QUEUE });
-  app = testApp(env, { prisma, logger, taskQueue: TASK_QUEUE, tenantId });
+  app = testApp({ prisma, logger, outbox, temporalClient: env.client, taskQueue: TASK_QUEUE }).app;
+  hr = await loginAs(app, outbox, await createLoginUser(prisma, tenantId, 'manager'));
 });
 
 afterAll(async () => {
@@ -40,7 +53,7 @@ afterAll(async () => {
 
 describe('POST /v1/registrants', () => {
   it('stores the registrant, starts its workflow and mails the invitation link', async () => {
-    const res = await request(app)
+    const res = await hr
       .post('/v1/registrants')
       .send({ familyName: '山田', givenName: '太郎', email: 'taro@example.co.jp', employeeCode: 'E0001' })
       .expect(201);
@@ -68,7 +81,7 @@ describe('POST /v1/registrants', () => {
   });
 
   it('shows the workflow in `temporal workflow list` and reports the invitation on GET', async () => {
-    const created = await request(app)
+    const created = await hr
       .post('/v1/registrants')
       .send({ familyName: '佐藤', givenName: '花子', email: 'hanako@example.co.jp' })
       .expect(201);
@@ -81,50 +94,70 @@ describe('POST /v1/registrants', () => {
     const ids = JSON.parse(listed).map((w: { execution: { workflowId: string } }) => w.execution.workflowId);
     expect(ids).toContain(created.body.workflowId);
 
-    const got = await request(app).get(`/v1/registrants/${created.body.id}`).expect(200);
+    const got = await hr.get(`/v1/registrants/${created.body.id}`).expect(200);
     expect(got.body.invitation).toMatchObject({ stage: 'invited', remindersSent: 0 });
     const ninetyDays = Date.parse(got.body.invitation.expiresAt) - Date.parse(got.body.invitation.invitedAt);
     expect(ninetyDays).toBe(90 * 24 * 3600 * 1000);
   });
 
   it('refuses bad input with one problem format and stores nothing', async () => {
-    const before = await prisma.registrant.count();
-    const res = await request(app).post('/v1/registrants').send({ familyName: '山田', email: 'not-an-email' }).expect(400);
+    const before = await prisma.registrant.count({ where: { tenantId } });
+    const res = await hr.post('/v1/registrants').send({ familyName: '山田', email: 'not-an-email' }).expect(400);
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(res.body).toMatchObject({ status: 400, code: 'VALIDATION_FAILED', title: '入力内容に誤りがあります' });
     const paths = res.body.errors.map((e: { path: string }) => e.path);
     expect(paths).toEqual(expect.arrayContaining(['/body/givenName', '/body/email']));
 
-    const malformed = await request(app).post('/v1/registrants').set('content-type', 'application/json').send('{"familyName":').expect(400);
+    const malformed = await hr.post('/v1/registrants').set('content-type', 'application/json').send('{"familyName":').expect(400);
     expect(malformed.body.code).toBe('MALFORMED_JSON');
-    expect(await prisma.registrant.count()).toBe(before);
+    expect(await prisma.registrant.count({ where: { tenantId } })).toBe(before);
   });
 
   it('answers 409 for a duplicate employee code', async () => {
     const body = { familyName: '鈴木', givenName: '一郎', email: 'ichiro@example.co.jp', employeeCode: 'DUP-1' };
-    await request(app).post('/v1/registrants').send(body).expect(201);
-    const res = await request(app).post('/v1/registrants').send({ ...body, email: 'other@example.co.jp' }).expect(409);
+    await hr.post('/v1/registrants').send(body).expect(201);
+    const res = await hr.post('/v1/registrants').send({ ...body, email: 'other@example.co.jp' }).expect(409);
     expect(res.body.code).toBe('EMPLOYEE_CODE_TAKEN');
   });
 
   it('withdraws an invitation: the workflow ends and the link is revoked', async () => {
-    const created = await request(app)
+    const created = await hr
       .post('/v1/registrants')
       .send({ familyName: '高橋', givenName: '次郎', email: 'jiro@example.co.jp' })
       .expect(201);
     await outbox.waitFor((m) => m.to.includes('jiro@example.co.jp'));
-    await request(app).post(`/v1/registrants/${created.body.id}/withdraw`).expect(202);
+    await hr.post(`/v1/registrants/${created.body.id}/withdraw`).expect(202);
     const result = await env.client.workflow.getHandle(created.body.workflowId).result();
     expect(result.stage).toBe('withdrawn');
     const invitations = await prisma.invitation.findMany({ where: { registrantId: created.body.id } });
     expect(invitations.every((i) => i.revokedAt !== null)).toBe(true);
-    const again = await request(app).post(`/v1/registrants/${created.body.id}/withdraw`).expect(409);
+    const again = await hr.post(`/v1/registrants/${created.body.id}/withdraw`).expect(409);
     expect(again.body.code).toBe('INVITATION_CLOSED');
   });
 
   it('answers 404 for an unknown registrant', async () => {
-    const res = await request(app).get('/v1/registrants/00000000-0000-4000-8000-000000000000').expect(404);
+    const res = await hr.get('/v1/registrants/00000000-0000-4000-8000-000000000000').expect(404);
     expect(res.body.code).toBe('REGISTRANT_NOT_FOUND');
+  });
+});
+
+describe('access', () => {
+  it('requires a login, the right role and the CSRF token', async () => {
+    const body = { familyName: '伊藤', givenName: '四郎', email: 'shiro@example.co.jp' };
+    const anonymous = await request(app).post('/v1/registrants').send(body).expect(401);
+    expect(anonymous.body.code).toBe('UNAUTHENTICATED');
+    const viewer = await loginAs(app, outbox, await createLoginUser(prisma, tenantId, 'viewer'));
+    expect((await viewer.post('/v1/registrants').send(body).expect(403)).body.code).toBe('FORBIDDEN');
+    const noCsrf = await hr.post('/v1/registrants').set('X-CSRF-Token', 'forged').send(body).expect(403);
+    expect(noCsrf.body.code).toBe('CSRF_TOKEN_INVALID');
+    expect(await prisma.registrant.count({ where: { email: 'shiro@example.co.jp' } })).toBe(0);
+  });
+
+  it('keeps tenants apart', async () => {
+    const created = await hr.post('/v1/registrants').send({ familyName: '渡辺', givenName: '五郎', email: 'goro@example.co.jp' }).expect(201);
+    const otherTenant = await createTenant(prisma, '別会社');
+    const outsider = await loginAs(app, outbox, await createLoginUser(prisma, otherTenant, 'owner'));
+    expect((await outsider.get(`/v1/registrants/${created.body.id}`).expect(404)).body.code).toBe('REGISTRANT_NOT_FOUND');
   });
 });
 
@@ -136,14 +169,17 @@ describe('/healthz', () => {
 
   it('reports Temporal unreachable with 503, and POST stores nothing then', async () => {
     const client = createTemporalClient('127.0.0.1:1', 'default');
-    const downApp = createApp({ prisma, temporal: { client, taskQueue: TASK_QUEUE }, logger, inviteReminderDays: [7], tenantId, validateResponses: true });
+    const downApp = testApp({ prisma, logger, outbox, temporalClient: client, taskQueue: TASK_QUEUE }).app;
     const health = await request(downApp).get('/healthz').expect(503);
     expect(health.body).toMatchObject({ status: 'unavailable', checks: { database: { status: 'ok' }, temporal: { status: 'error' } } });
 
-    const before = await prisma.registrant.count();
-    const res = await request(downApp).post('/v1/registrants').send({ familyName: '田中', givenName: '三郎', email: 'saburo@example.co.jp' }).expect(503);
+    const before = await prisma.registrant.count({ where: { tenantId } });
+    const downHr = await loginAs(downApp, outbox, await createLoginUser(prisma, tenantId, 'owner'));
+    const res = await downHr.post('/v1/registrants').send({ familyName: '田中', givenName: '三郎', email: 'saburo@example.co.jp' }).expect(503);
     expect(res.body.code).toBe('TEMPORAL_UNAVAILABLE');
-    expect(await prisma.registrant.count()).toBe(before);
+    // Other test files share the database: count this tenant's registrants only.
+    expect(await prisma.registrant.count({ where: { tenantId } })).toBe(before);
+    expect(await prisma.registrant.count({ where: { email: 'saburo@example.co.jp' } })).toBe(0);
     await client.connection.close();
   });
 });

@@ -45,6 +45,36 @@ async function until(what: string, probe: () => boolean | Promise<boolean>, ms: 
   throw new Error(`${what} not reached within ${ms} ms${started ? `; output:\n${started.output()}` : ''}`);
 }
 
+interface MailSummary {
+  id: string;
+  to: string[];
+  subject: string;
+}
+
+async function mailsTo(outboxUrl: string, to: string): Promise<MailSummary[]> {
+  const all = (await (await fetch(`${outboxUrl}/messages.json`)).json()) as MailSummary[];
+  return all.filter((m) => m.to.includes(to));
+}
+
+/** Password, then the 6-digit code from the newest second-factor mail in the outbox. */
+async function logIn(api: string, outboxUrl: string, email: string, password: string) {
+  const res = await fetch(`${api}/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password }) });
+  expect(res.status).toBe(200);
+  const cookie = res.headers.get('set-cookie')!.split(';')[0]!;
+  const { csrfToken } = (await res.json()) as { csrfToken: string };
+  let code: string | undefined;
+  await until('the second-factor mail', async () => {
+    const [newest] = (await mailsTo(outboxUrl, email)).filter((m) => m.subject.includes('第二認証コード'));
+    if (!newest) return false;
+    const { text } = (await (await fetch(`${outboxUrl}/messages/${newest.id}.json`)).json()) as { text: string };
+    code = /(?<!\d)\d{6}(?!\d)/.exec(text)?.[0];
+    return code !== undefined;
+  }, 30_000);
+  const second = await fetch(`${api}/v1/auth/second-factor`, { method: 'POST', headers: { 'content-type': 'application/json', cookie }, body: JSON.stringify({ code }) });
+  expect(second.status).toBe(200);
+  return { cookie, csrf: csrfToken };
+}
+
 const pgroupAlive = (pgid: number) => {
   try {
     process.kill(-pgid, 0);
@@ -93,19 +123,25 @@ describe('npm start on the embedded defaults', () => {
     const health = await (await fetch(`${api}/healthz`)).json();
     expect(health).toMatchObject({ status: 'ok', checks: { database: { status: 'ok' }, temporal: { status: 'ok' } } });
 
+    // The first start made an owner and showed the password once.
+    const shown = /e-mail (\S+)\s+password (\S+)/.exec(first.output());
+    expect(shown).not.toBeNull();
+    const outboxUrl = `http://127.0.0.1:${ports.OUTBOX_PORT}`;
+    const session = await logIn(api, outboxUrl, shown![1]!, shown![2]!);
+
     const created = await fetch(`${api}/v1/registrants`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', cookie: session.cookie, 'x-csrf-token': session.csrf },
       body: JSON.stringify({ familyName: '山田', givenName: '太郎', email: 'taro@example.co.jp' }),
     });
     expect(created.status).toBe(201);
     const registrant = (await created.json()) as { id: string; workflowId: string };
 
-    const outbox = `http://127.0.0.1:${ports.OUTBOX_PORT}/messages.json`;
-    await until('the invitation in the outbox', async () => ((await (await fetch(outbox)).json()) as unknown[]).length === 1, 60_000, first);
-    const [mail] = (await (await fetch(outbox)).json()) as { to: string[]; subject: string }[];
+    const invitation = await until('the invitation in the outbox', async () => (await mailsTo(outboxUrl, 'taro@example.co.jp')).length === 1, 60_000, first);
+    void invitation;
+    const [mail] = await mailsTo(outboxUrl, 'taro@example.co.jp');
     expect(mail).toMatchObject({ to: ['taro@example.co.jp'], subject: '【マイナンバー管理】マイナンバー登録のお願い' });
-    expect(fs.readdirSync(path.join(dataDir, 'outbox')).filter((f) => f.endsWith('.eml'))).toHaveLength(1);
+    expect(fs.readdirSync(path.join(dataDir, 'outbox')).filter((f) => f.endsWith('.eml')).length).toBeGreaterThanOrEqual(2);
 
     const listed = execFileSync(TEMPORAL_CLI, ['workflow', 'list', '--address', `127.0.0.1:${ports.TEMPORAL_PORT}`, '--output', 'json'], { encoding: 'utf8' });
     expect(JSON.parse(listed).map((w: { execution: { workflowId: string } }) => w.execution.workflowId)).toContain(registrant.workflowId);
@@ -114,11 +150,13 @@ describe('npm start on the embedded defaults', () => {
 
     const second = await startAndWait();
     expect(second.output()).toContain('database schema is up to date');
-    const again = await fetch(`${api}/v1/registrants/${registrant.id}`);
+    // No second sample owner: the data, the owner and the session store survived.
+    expect(second.output()).not.toContain('First start');
+    const again = await fetch(`${api}/v1/registrants/${registrant.id}`, { headers: { cookie: session.cookie } });
     expect(again.status).toBe(200);
     // The workflow survived too: it still answers its status query.
     expect(((await again.json()) as { invitation: { stage: string } }).invitation.stage).toBe('invited');
-    expect(((await (await fetch(outbox)).json()) as unknown[]).length).toBe(1);
+    expect(await mailsTo(outboxUrl, 'taro@example.co.jp')).toHaveLength(1);
     await ctrlC(second);
   }, 420_000);
 });

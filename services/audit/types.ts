@@ -30,3 +30,57 @@ export interface History {
 }
 
 export const SYSTEM_ACTOR: Actor = { type: 'system', label: 'システム' };
+
+/** Filters of the operation history screen and its CSV download. */
+export interface HistoryFilters {
+  tenantId: string;
+  /** inclusive */
+  from?: Date;
+  /** exclusive */
+  to?: Date;
+  /** part of the actor's label (case-insensitive) or their exact id */
+  actor?: string;
+  /** part of the registrant's label (case-insensitive) or their exact id */
+  registrant?: string;
+  /** an operation code, or part of its label */
+  operation?: string;
+}
+
+export interface HistorySearch extends HistoryFilters {
+  /** default 50, at most 500 */
+  limit?: number;
+  /** nextCursor of the previous page */
+  cursor?: string | null;
+}
+
+export interface HistoryItem {
+  /** BigInt id as a string */
+  id: string;
+  occurredAt: Date;
+  /** deleted: a login user who has since been deleted (the label stays as written then) */
+  actor: { type: ActorType; id: string | null; label: string; deleted: boolean };
+  registrant: { id: string | null; label: string } | null;
+  operation: string;
+  label: string;
+  purpose: Purpose | null;
+  purposeLabel: string | null;
+  ip: string | null;
+  userAgent: string | null;
+}
+
+export interface HistoryPage {
+  items: HistoryItem[];
+  /** null on the last page */
+  nextCursor: string | null;
+}
+
+export interface VerifyResult {
+  ok: boolean;
+  /** rows whose hash was recomputed */
+  checked: number;
+  /** tenants whose chain was walked */
+  tenants: number;
+  firstBroken?: { tenantId: string; id: string; reason: 'hash_mismatch' | 'chain_broken' };
+}
+
+export type HistoryCsvEncoding = 'cp932' | 'utf8-bom' | 'utf8';

@@ -165,11 +165,12 @@ function serveListing(req: http.IncomingMessage, res: http.ServerResponse, mails
   };
   const newestFirst = [...mails].reverse();
   if (url.pathname === '/messages.json') return send(200, 'application/json', JSON.stringify(newestFirst.map(summary)));
-  const match = /^\/messages\/([\w-]+)(\.eml)?$/.exec(url.pathname);
+  const match = /^\/messages\/([\w-]+)(\.eml|\.json)?$/.exec(url.pathname);
   if (match) {
     const mail = mails.find((m) => m.id === match[1]);
     if (!mail) return send(404, 'text/plain; charset=utf-8', 'no such mail');
-    if (match[2]) return send(200, 'message/rfc822', mail.raw);
+    if (match[2] === '.eml') return send(200, 'message/rfc822', mail.raw);
+    if (match[2] === '.json') return send(200, 'application/json', JSON.stringify({ ...summary(mail), replyTo: mail.replyTo, text: mail.text }));
     return send(
       200,
       'text/html; charset=utf-8',

@@ -10,12 +10,16 @@ import { registrantWorkflowId, statusQuery, withdrawSignal, type RegistrantWorkf
 import type { registrantWorkflow } from '../../workflows';
 import type { PrismaClient } from '../db/client';
 import { withDeadline, type TemporalDeps } from '../temporal/client';
+import type { History } from '../audit/types';
+import { actorOf, type Acting } from '../login-users/login-users';
+import { MASKED_NUMBER } from '../mynumber/validate';
 
 type RegistrantCreate = components['schemas']['RegistrantCreate'];
 type RegistrantView = components['schemas']['Registrant'];
 
 export interface RegistrantServiceDeps {
   prisma: PrismaClient;
+  history: History;
   temporal: TemporalDeps;
   inviteReminderDays: number[];
 }
@@ -24,7 +28,7 @@ const TEMPORAL_DOWN = () =>
   new AppError(503, 'TEMPORAL_UNAVAILABLE', 'ワークフローサーバーに接続できません。時間をおいて再度お試しください');
 const NOT_FOUND = () => new AppError(404, 'REGISTRANT_NOT_FOUND', '登録者が見つかりません');
 
-export function createRegistrantService({ prisma, temporal, inviteReminderDays }: RegistrantServiceDeps) {
+export function createRegistrantService({ prisma, history, temporal, inviteReminderDays }: RegistrantServiceDeps) {
   const view = async (r: Registrant): Promise<RegistrantView> => {
     const invitation = await withDeadline(temporal.client, 2000, () =>
       temporal.client.workflow.getHandle(r.workflowId).query(statusQuery),
@@ -39,6 +43,7 @@ export function createRegistrantService({ prisma, temporal, inviteReminderDays }
       givenNameKana: r.givenNameKana,
       email: r.email,
       status: r.status,
+      myNumber: { registered: r.myNumberSecretId !== null, masked: r.myNumberSecretId ? MASKED_NUMBER : null },
       workflowId: r.workflowId,
       createdAt: r.createdAt.toISOString(),
       invitation,
@@ -53,7 +58,8 @@ export function createRegistrantService({ prisma, temporal, inviteReminderDays }
 
   return {
     /** Stores the person and starts their workflow; if Temporal can't take it, nothing stays stored. */
-    async create(tenantId: string, input: RegistrantCreate): Promise<RegistrantView> {
+    async create(acting: Acting, input: RegistrantCreate): Promise<RegistrantView> {
+      const tenantId = acting.tenantId;
       const id = randomUUID();
       const workflowId = registrantWorkflowId(tenantId, id);
       let registrant: Registrant;
@@ -93,6 +99,14 @@ export function createRegistrantService({ prisma, temporal, inviteReminderDays }
         await prisma.registrant.delete({ where: { id } });
         throw TEMPORAL_DOWN();
       }
+      await history.record({
+        tenantId,
+        actor: actorOf(acting.user),
+        operation: 'registrant_created',
+        registrant: { id, label: `${registrant.familyName} ${registrant.givenName}` },
+        ip: acting.ip,
+        userAgent: acting.userAgent,
+      });
       return view(registrant);
     },
 
@@ -101,8 +115,8 @@ export function createRegistrantService({ prisma, temporal, inviteReminderDays }
     },
 
     /** Tells the workflow to stop inviting; a finished workflow answers 409. */
-    async withdraw(tenantId: string, id: string): Promise<RegistrantView> {
-      const r = await find(tenantId, id);
+    async withdraw(acting: Acting, id: string): Promise<RegistrantView> {
+      const r = await find(acting.tenantId, id);
       const handle = temporal.client.workflow.getHandle(r.workflowId);
       try {
         const desc = await withDeadline(temporal.client, 5000, () => handle.describe());
@@ -115,6 +129,14 @@ export function createRegistrantService({ prisma, temporal, inviteReminderDays }
         if (err instanceof WorkflowNotFoundError) throw new AppError(409, 'INVITATION_CLOSED', 'この招待は既に終了しています');
         throw TEMPORAL_DOWN();
       }
+      await history.record({
+        tenantId: acting.tenantId,
+        actor: actorOf(acting.user),
+        operation: 'invitation_withdrawn',
+        registrant: { id: r.id, label: `${r.familyName} ${r.givenName}` },
+        ip: acting.ip,
+        userAgent: acting.userAgent,
+      });
       return view(r);
     },
   };

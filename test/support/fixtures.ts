@@ -1,5 +1,16 @@
 /** Real parts wired for a test file: PostgreSQL (from global set-up), SMTP capture, worker, app. */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import request from 'supertest';
+import type { Express } from 'express';
+import type { Role } from '../../prisma/generated/client';
+import { hashPassword } from '../../services/auth/passwords';
+import { loadConfig } from '../../services/config/config';
+import { createServices, type Services } from '../../services/container';
+import { loadKeyring } from '../../services/vault/keyring';
+import { createVault } from '../../services/vault/vault';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { createApp } from '../../api/app';
@@ -68,15 +79,80 @@ export async function startWorker(
   };
 }
 
-export function testApp(env: TestWorkflowEnvironment, deps: { prisma: PrismaClient; logger: Logger; taskQueue: string; tenantId: string; reminderDays?: number[] }) {
-  return createApp({
+/** A vault with its own master key in a temporary keyring file. */
+export function testVault(prisma: PrismaClient) {
+  const config = loadConfig({ DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'mynaflow-keys-')) });
+  return createVault({ prisma, keyring: loadKeyring(config) });
+}
+
+export interface TestAppDeps {
+  prisma: PrismaClient;
+  logger: Logger;
+  outbox: Outbox;
+  temporalClient: TestWorkflowEnvironment['client'];
+  taskQueue: string;
+  reminderDays?: number[];
+}
+
+/** The real app graph (services, vault, history, mail to the SMTP capture), responses validated. */
+export function testApp(deps: TestAppDeps): { app: Express; services: Services } {
+  const temporal = { client: deps.temporalClient, taskQueue: deps.taskQueue };
+  const services = createServices({
     prisma: deps.prisma,
-    temporal: { client: env.client, taskQueue: deps.taskQueue },
-    logger: deps.logger,
+    temporal,
+    vault: testVault(deps.prisma),
+    mailer: createMailTransport(`smtp://127.0.0.1:${deps.outbox.smtpPort}`),
+    mailFrom: MAIL_FROM,
+    publicUrl: PUBLIC_URL,
     inviteReminderDays: deps.reminderDays ?? [7, 30, 80],
-    tenantId: deps.tenantId,
+    loginLockMinutes: 30,
+    session: { idleMinutes: 30, absoluteHours: 12 },
+  });
+  const app = createApp({
+    prisma: deps.prisma,
+    temporal,
+    logger: deps.logger,
+    services,
+    secureCookies: false,
+    loginLockMinutes: 30,
+    sessionAbsoluteHours: 12,
     validateResponses: true,
   });
+  return { app, services };
+}
+
+export interface TestUser {
+  id: string;
+  email: string;
+  password: string;
+  role: Role;
+  tenantId: string;
+}
+
+/** A login user inserted directly (the login-user API has its own tests). */
+export async function createLoginUser(prisma: PrismaClient, tenantId: string, role: Role, name = `${role} 担当`): Promise<TestUser> {
+  const email = `${role}-${randomBytes(4).toString('hex')}@example.co.jp`;
+  const password = `pw-${randomBytes(6).toString('hex')}`;
+  const user = await prisma.loginUser.create({ data: { tenantId, email, name, role, passwordHash: await hashPassword(password) } });
+  return { id: user.id, email, password, role, tenantId };
+}
+
+const codeIn = (text: string) => /(?<!\d)(\d{6})(?!\d)/.exec(text)?.[1];
+
+/**
+ * Logs in through the API like a person: password, then the 6-digit code from the mail. Returns an
+ * agent that keeps the session cookie and sends the CSRF token on every request.
+ */
+export async function loginAs(app: Express, outbox: Outbox, user: TestUser) {
+  const agent = request.agent(app);
+  const before = outbox.mails.length;
+  const login = await agent.post('/v1/auth/login').send({ email: user.email, password: user.password }).expect(200);
+  const mail = await outbox.waitFor((m) => m.to.includes(user.email) && outbox.mails.indexOf(m) >= before && m.subject.includes('第二認証コード'));
+  const code = codeIn(mail.text);
+  if (!code) throw new Error('no code in the second-factor mail');
+  await agent.post('/v1/auth/second-factor').send({ code }).expect(200);
+  agent.set('X-CSRF-Token', login.body.csrfToken as string);
+  return agent;
 }
 
 export { startOutbox };

@@ -1,0 +1,113 @@
+import { Router } from 'express';
+import type { components } from '../generated/openapi';
+import type { AuthService } from '../../services/auth/auth-service';
+import { toView } from '../../services/login-users/login-users';
+import { AppError } from '../../services/errors';
+import { ANY_ROLE, callerOf, clearSessionCookie, requestFacts, requireRole, sessionToken, setSessionCookie, type Caller } from './middleware';
+
+type Me = components['schemas']['Me'];
+
+export interface AuthRouteOptions {
+  secureCookies: boolean;
+  sessionAbsoluteHours: number;
+  loginLockMinutes: number;
+}
+
+const NO_SESSION = () => new AppError(401, 'UNAUTHENTICATED', 'ログインしてください');
+
+export function me(caller: Pick<Caller, 'user' | 'tenant' | 'csrfToken'>, lockMinutes: number): Me {
+  return {
+    user: toView(caller.user, lockMinutes),
+    tenant: { id: caller.tenant.id, name: caller.tenant.name, customerNumber: caller.tenant.customerNumber },
+    csrfToken: caller.csrfToken,
+  };
+}
+
+export function authRoutes(auth: AuthService, opts: AuthRouteOptions): Router {
+  const router = Router();
+  const cookie = { secure: opts.secureCookies, maxAgeSeconds: opts.sessionAbsoluteHours * 3600 };
+
+  router.post('/v1/auth/login', async (req, res) => {
+    const { email, password, customerNumber } = req.body as { email: string; password: string; customerNumber?: string };
+    const result = await auth.login({ email, password, customerNumber, ...requestFacts(req) });
+    setSessionCookie(res, result.sessionToken, cookie);
+    res.json({ secondFactor: result.secondFactor, csrfToken: result.csrfToken });
+  });
+
+  router.post('/v1/auth/second-factor', async (req, res) => {
+    const token = sessionToken(req);
+    if (!token) throw NO_SESSION();
+    await auth.verifySecondFactor({ sessionToken: token, code: (req.body as { code: string }).code, ...requestFacts(req) });
+    const found = await auth.authenticate(token);
+    if (!found) throw NO_SESSION();
+    res.json(me({ user: found.user, tenant: found.tenant, csrfToken: found.session.csrfToken }, opts.loginLockMinutes));
+  });
+
+  router.post('/v1/auth/second-factor/resend', async (req, res) => {
+    const token = sessionToken(req);
+    if (!token) throw NO_SESSION();
+    await auth.resendLoginCode(token);
+    res.status(204).end();
+  });
+
+  router.post('/v1/auth/logout', requireRole(...ANY_ROLE), async (req, res) => {
+    await auth.logout(sessionToken(req)!);
+    clearSessionCookie(res, opts.secureCookies);
+    res.status(204).end();
+  });
+
+  router.get('/v1/auth/me', requireRole(...ANY_ROLE), (req, res) => {
+    res.json(me(callerOf(req), opts.loginLockMinutes));
+  });
+
+  router.post('/v1/auth/password', requireRole(...ANY_ROLE), async (req, res) => {
+    const { currentPassword, newPassword } = req.body as { currentPassword: string; newPassword: string };
+    await auth.changePassword(callerOf(req).user.id, currentPassword, newPassword);
+    res.status(204).end();
+  });
+
+  router.post('/v1/auth/password-reset/request', async (req, res) => {
+    await auth.requestPasswordReset(req.body as { email: string; customerNumber?: string });
+    res.status(202).end();
+  });
+
+  router.post('/v1/auth/password-reset', async (req, res) => {
+    await auth.resetPassword(req.body as { email: string; code: string; newPassword: string; customerNumber?: string });
+    res.status(204).end();
+  });
+
+  router.post('/v1/auth/customer-number/request', async (req, res) => {
+    await auth.requestCustomerNumberReminder(req.body as { email: string });
+    res.status(202).end();
+  });
+
+  router.post('/v1/auth/customer-number', async (req, res) => {
+    res.json(await auth.revealCustomerNumbers(req.body as { email: string; code: string }));
+  });
+
+  router.post('/v1/auth/totp/enrolment', requireRole(...ANY_ROLE), async (req, res) => {
+    const enrolment = await auth.startTotpEnrolment(callerOf(req).user.id);
+    res.set('Cache-Control', 'no-store').json(enrolment);
+  });
+
+  router.post('/v1/auth/totp/enrolment/confirm', requireRole(...ANY_ROLE), async (req, res) => {
+    const caller = callerOf(req);
+    await auth.confirmTotpEnrolment(caller.user.id, (req.body as { code: string }).code);
+    const found = await auth.authenticate(sessionToken(req)!);
+    res.json(me({ user: found!.user, tenant: found!.tenant, csrfToken: caller.csrfToken }, opts.loginLockMinutes));
+  });
+
+  router.post('/v1/auth/email-method', requireRole(...ANY_ROLE), async (req, res) => {
+    await auth.startEmailMethodSwitch(callerOf(req).user.id);
+    res.status(204).end();
+  });
+
+  router.post('/v1/auth/email-method/confirm', requireRole(...ANY_ROLE), async (req, res) => {
+    const caller = callerOf(req);
+    await auth.confirmEmailMethodSwitch(caller.user.id, (req.body as { code: string }).code);
+    const found = await auth.authenticate(sessionToken(req)!);
+    res.json(me({ user: found!.user, tenant: found!.tenant, csrfToken: caller.csrfToken }, opts.loginLockMinutes));
+  });
+
+  return router;
+}

@@ -1,0 +1,339 @@
+/**
+ * 操作履歴: who did what, appended to operation_events and hash-chained per tenant.
+ *
+ * Each row stores prevHash (the tenant's previous row's hash, 64 zeros for the first) and
+ * hash = sha256(canonical serialisation of the row incl. prevHash). Editing a row breaks its
+ * hash; deleting, inserting or reordering rows breaks the next row's prevHash. The database
+ * refuses UPDATE/DELETE/TRUNCATE anyway (triggers); the chain is what detects tampering by
+ * someone who bypasses them. A plain sha256 chain cannot detect someone who rewrites the chain
+ * from a point to its end (or cuts its tail): anchoring the latest hash outside the database
+ * (e.g. in exported verification reports) is what closes that gap.
+ */
+import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { Prisma, type OperationEvent, type PrismaClient } from '../../prisma/generated/client';
+import { AppError } from '../errors';
+import { csvStream, encodeCsv, type CsvCell } from '../csv/encode';
+import { OPERATIONS } from './operations';
+import { PURPOSE_LABELS } from './purposes';
+import type {
+  History,
+  HistoryCsvEncoding,
+  HistoryDb,
+  HistoryFilters,
+  HistoryItem,
+  HistoryPage,
+  HistorySearch,
+  OperationInput,
+  VerifyResult,
+} from './types';
+
+export const GENESIS_HASH = '0'.repeat(64);
+const HASH_VERSION = 'mynaflow.operation_event.v1';
+const VERIFY_PAGE = 1000;
+const EXPORT_PAGE = 1000;
+export const SEARCH_DEFAULT_LIMIT = 50;
+export const SEARCH_MAX_LIMIT = 500;
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const isUuid = (s: string) => UUID_RE.test(s);
+
+/** PostgreSQL gives uuids back in lower case: hash what will be read back. */
+function uuid(value: string, field: string): string {
+  if (!isUuid(value)) throw new Error(`${field} must be a UUID`);
+  return value.toLowerCase();
+}
+
+// PostgreSQL text cannot hold NUL and would store a lone surrogate as U+FFFD: either would make a
+// recomputed hash differ from the stored one, so both are cleaned before hashing.
+// eslint-disable-next-line no-control-regex
+const UNSTORABLE = /\u0000|\p{Cs}/gu;
+const clean = (s: string) => s.replace(UNSTORABLE, (c) => (c === '\u0000' ? '' : '\uFFFD'));
+const cleanOrNull = (s: string | null | undefined) => (s == null ? null : clean(s));
+
+/** The fields the hash covers, as stored and read back. */
+export interface ChainedFields {
+  tenantId: string;
+  occurredAt: Date;
+  actorType: OperationEvent['actorType'];
+  actorId: string | null;
+  actorLabel: string;
+  registrantId: string | null;
+  registrantLabel: string | null;
+  operation: string;
+  label: string;
+  purpose: OperationEvent['purpose'];
+  ip: string | null;
+  userAgent: string | null;
+  detail: Prisma.JsonValue | null;
+  prevHash: string;
+}
+
+/** JSON with object keys sorted at every level, so that jsonb's own key order does not matter. */
+export function canonicalJson(value: Prisma.JsonValue | null): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v ?? null)).join(',')}]`;
+  const keys = Object.keys(value).sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k] ?? null)}`).join(',')}}`;
+}
+
+/**
+ * sha256 hex of the row: a JSON array in fixed field order (so no delimiter can be forged), the
+ * time as ISO-8601 with milliseconds, absent values as explicit nulls.
+ */
+export function hashEvent(f: ChainedFields): string {
+  const payload = JSON.stringify([
+    HASH_VERSION,
+    f.tenantId,
+    f.occurredAt.toISOString(),
+    f.actorType,
+    f.actorId,
+    f.actorLabel,
+    f.registrantId,
+    f.registrantLabel,
+    f.operation,
+    f.label,
+    f.purpose,
+    f.ip,
+    f.userAgent,
+    f.detail === null ? null : canonicalJson(f.detail),
+    f.prevHash,
+  ]);
+  return createHash('sha256').update(payload, 'utf8').digest('hex');
+}
+
+/** detail as jsonb will give it back: undefined keys dropped, Dates as strings, text cleaned. */
+function normaliseDetail(detail: Prisma.InputJsonValue | undefined): Prisma.JsonValue | null {
+  if (detail === undefined) return null;
+  return JSON.parse(JSON.stringify(detail, (_k, v: unknown) => (typeof v === 'string' ? clean(v) : v))) as Prisma.JsonValue;
+}
+
+const encodeCursor = (id: bigint) => Buffer.from(id.toString(), 'utf8').toString('base64url');
+function decodeCursor(cursor: string): bigint {
+  const s = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (!/^[1-9][0-9]{0,18}$/.test(s)) throw new AppError(400, 'INVALID_CURSOR', 'ページ指定が正しくありません');
+  return BigInt(s);
+}
+
+/**
+ * Prisma's `contains` becomes ILIKE '%' || value || '%' without escaping the value (checked by the
+ * tests): escape % _ and \ (PostgreSQL's default LIKE escape) so they match literally.
+ */
+const likeLiteral = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+/** 2026/01/02 03:04:05 in Japan time (no daylight saving: a fixed +9 hours). */
+export function formatJst(d: Date): string {
+  const j = new Date(d.getTime() + 9 * 60 * 60 * 1000);
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${j.getUTCFullYear()}/${p(j.getUTCMonth() + 1)}/${p(j.getUTCDate())} ${p(j.getUTCHours())}:${p(j.getUTCMinutes())}:${p(j.getUTCSeconds())}`;
+}
+
+export const HISTORY_CSV_HEADER = ['日時', '実施者', '登録者', '操作内容', '利用目的', 'IPアドレス'];
+export const DELETED_SUFFIX = '（削除済み）';
+
+function csvRow(item: HistoryItem): CsvCell[] {
+  return [
+    formatJst(item.occurredAt),
+    item.actor.deleted ? `${item.actor.label}${DELETED_SUFFIX}` : item.actor.label,
+    item.registrant?.label ?? null,
+    item.label,
+    item.purposeLabel,
+    item.ip,
+  ];
+}
+
+export interface OperationHistory extends History {
+  record(input: OperationInput, db?: HistoryDb): Promise<void>;
+  verify(tenantId?: string): Promise<VerifyResult>;
+  search(query: HistorySearch): Promise<HistoryPage>;
+  /** The whole filtered history as one CSV; CsvEncodingError if a name cannot be written in cp932. */
+  exportCsv(filters: HistoryFilters, encoding: HistoryCsvEncoding): Promise<Buffer>;
+  /** Same bytes, page by page, for large downloads. */
+  exportCsvStream(filters: HistoryFilters, encoding: HistoryCsvEncoding): Readable;
+}
+
+export function createHistory(prisma: PrismaClient): OperationHistory {
+  /** Appends under the tenant's lock: `tx` must be a transaction. */
+  async function append(tx: HistoryDb, input: OperationInput): Promise<void> {
+    const tenantId = uuid(input.tenantId, 'tenantId');
+    // One writer per tenant at a time, until commit, so each row chains onto the latest one.
+    // The key is namespaced so other per-tenant advisory locks never block (or deadlock) history.
+    // The isolation check: under REPEATABLE READ / SERIALIZABLE the snapshot would predate the
+    // lock and we could chain onto a stale row, forking the chain.
+    const [state] = await tx.$queryRaw<{ isolation: string }[]>`
+      SELECT current_setting('transaction_isolation') AS isolation
+      FROM (SELECT pg_advisory_xact_lock(hashtextextended(${`operation_events:${tenantId}`}::text, 0))) AS locked`;
+    if (state?.isolation !== 'read committed') {
+      throw new Error(`operation history must be recorded in a READ COMMITTED transaction (got ${state?.isolation})`);
+    }
+    const last = await tx.operationEvent.findFirst({ where: { tenantId }, orderBy: { id: 'desc' }, select: { hash: true } });
+    const fields: ChainedFields = {
+      tenantId,
+      // Taken under the lock so that, within a tenant, time order follows chain order. JS dates
+      // have millisecond precision, which timestamptz(3) keeps exactly.
+      occurredAt: new Date(),
+      actorType: input.actor.type,
+      actorId: cleanOrNull(input.actor.id),
+      actorLabel: clean(input.actor.label),
+      registrantId: input.registrant ? uuid(input.registrant.id, 'registrant.id') : null,
+      registrantLabel: input.registrant ? clean(input.registrant.label) : null,
+      operation: input.operation,
+      label: OPERATIONS[input.operation],
+      purpose: input.purpose ?? null,
+      ip: cleanOrNull(input.ip),
+      userAgent: cleanOrNull(input.userAgent),
+      detail: normaliseDetail(input.detail),
+      prevHash: last?.hash ?? GENESIS_HASH,
+    };
+    await tx.operationEvent.create({
+      data: {
+        ...fields,
+        detail: fields.detail === null ? Prisma.DbNull : (fields.detail as Prisma.InputJsonValue),
+        hash: hashEvent(fields),
+      },
+    });
+  }
+
+  function where(f: HistoryFilters): Prisma.OperationEventWhereInput {
+    const and: Prisma.OperationEventWhereInput[] = [];
+    for (const d of [f.from, f.to]) {
+      if (d && Number.isNaN(d.getTime())) throw new AppError(400, 'INVALID_DATE', '日時の指定が正しくありません');
+    }
+    if (f.from) and.push({ occurredAt: { gte: f.from } });
+    if (f.to) and.push({ occurredAt: { lt: f.to } });
+    const actor = f.actor?.trim();
+    if (actor) and.push({ OR: [{ actorLabel: { contains: likeLiteral(actor), mode: 'insensitive' } }, { actorId: actor }] });
+    const registrant = f.registrant?.trim();
+    if (registrant) {
+      and.push({
+        OR: [
+          { registrantLabel: { contains: likeLiteral(registrant), mode: 'insensitive' } },
+          ...(isUuid(registrant) ? [{ registrantId: registrant.toLowerCase() }] : []),
+        ],
+      });
+    }
+    const operation = f.operation?.trim();
+    if (operation) {
+      // By code, by today's label, or by the label the row was written with.
+      const needle = operation.toLowerCase();
+      const codes = Object.entries(OPERATIONS)
+        .filter(([code, label]) => code === operation || label.toLowerCase().includes(needle))
+        .map(([code]) => code);
+      and.push({ OR: [{ operation: { in: codes } }, { label: { contains: likeLiteral(operation), mode: 'insensitive' } }] });
+    }
+    return { tenantId: uuid(f.tenantId, 'tenantId'), AND: and };
+  }
+
+  async function page(filters: HistoryFilters, limit: number, before: bigint | null): Promise<{ items: HistoryItem[]; more: boolean }> {
+    const rows = await prisma.operationEvent.findMany({
+      where: before === null ? where(filters) : { AND: [where(filters), { id: { lt: before } }] },
+      orderBy: { id: 'desc' },
+      take: limit + 1,
+    });
+    const more = rows.length > limit;
+    if (more) rows.pop();
+    // Deleted-ness is looked up now: the label stays what it was when the row was written.
+    const userIds = [...new Set(rows.filter((r) => r.actorType === 'login_user' && r.actorId && isUuid(r.actorId)).map((r) => r.actorId!.toLowerCase()))];
+    const users = userIds.length
+      ? await prisma.loginUser.findMany({ where: { tenantId: filters.tenantId.toLowerCase(), id: { in: userIds } }, select: { id: true, deletedAt: true } })
+      : [];
+    const alive = new Set(users.filter((u) => u.deletedAt === null).map((u) => u.id));
+    const items = rows.map<HistoryItem>((r) => ({
+      id: r.id.toString(),
+      occurredAt: r.occurredAt,
+      actor: {
+        type: r.actorType,
+        id: r.actorId,
+        label: r.actorLabel,
+        // a login user who is gone altogether counts as deleted too
+        deleted: r.actorType === 'login_user' && !(r.actorId && alive.has(r.actorId.toLowerCase())),
+      },
+      registrant: r.registrantId === null && r.registrantLabel === null ? null : { id: r.registrantId, label: r.registrantLabel ?? '' },
+      operation: r.operation,
+      label: r.label,
+      purpose: r.purpose,
+      purposeLabel: r.purpose ? PURPOSE_LABELS[r.purpose] : null,
+      ip: r.ip,
+      userAgent: r.userAgent,
+    }));
+    return { items, more };
+  }
+
+  async function* allItems(filters: HistoryFilters): AsyncGenerator<CsvCell[]> {
+    let before: bigint | null = null;
+    for (;;) {
+      const { items, more } = await page(filters, EXPORT_PAGE, before);
+      for (const item of items) yield csvRow(item);
+      if (!more || items.length === 0) return;
+      before = BigInt(items[items.length - 1]!.id);
+    }
+  }
+
+  return {
+    async record(input, db) {
+      // A transaction client has no $transaction of its own: record inside the caller's
+      // transaction so the row commits (or rolls back) with what it describes.
+      if (db && typeof (db as { $transaction?: unknown }).$transaction !== 'function') return append(db, input);
+      const client = (db as PrismaClient | undefined) ?? prisma;
+      // Writers of one tenant queue on the lock: give them time rather than failing under load.
+      await client.$transaction((tx) => append(tx, input), {
+        maxWait: 30_000,
+        timeout: 30_000,
+        isolationLevel: Prisma.TransactionIsolationLevel.ReadCommitted,
+      });
+    },
+
+    async verify(tenantId) {
+      // One pass in id order over the table (or one tenant), keeping each tenant's last hash:
+      // within a tenant id order is chain order, because ids are drawn under the tenant's lock.
+      const only = tenantId === undefined ? undefined : uuid(tenantId, 'tenantId');
+      const last = new Map<string, string>();
+      const broken = new Set<string>();
+      let firstBroken: VerifyResult['firstBroken'];
+      let checked = 0;
+      let after = 0n;
+      for (;;) {
+        const rows = await prisma.operationEvent.findMany({
+          where: { ...(only ? { tenantId: only } : {}), id: { gt: after } },
+          orderBy: { id: 'asc' },
+          take: VERIFY_PAGE,
+        });
+        for (const row of rows) {
+          if (broken.has(row.tenantId)) continue; // past a break the rest of that chain proves nothing
+          checked++;
+          const expectedPrev = last.get(row.tenantId) ?? GENESIS_HASH;
+          let reason: 'hash_mismatch' | 'chain_broken' | null = null;
+          if (row.prevHash !== expectedPrev) reason = 'chain_broken';
+          else if (hashEvent(row) !== row.hash) reason = 'hash_mismatch';
+          if (reason) {
+            broken.add(row.tenantId);
+            firstBroken ??= { tenantId: row.tenantId, id: row.id.toString(), reason };
+          }
+          last.set(row.tenantId, row.hash);
+        }
+        if (rows.length < VERIFY_PAGE) break;
+        after = rows[rows.length - 1]!.id;
+      }
+      const tenants = new Set([...last.keys(), ...broken]).size;
+      return { ok: firstBroken === undefined, checked, tenants, ...(firstBroken ? { firstBroken } : {}) };
+    },
+
+    async search(query) {
+      const limit = Math.min(Math.max(Math.trunc(query.limit ?? SEARCH_DEFAULT_LIMIT) || SEARCH_DEFAULT_LIMIT, 1), SEARCH_MAX_LIMIT);
+      const before = query.cursor ? decodeCursor(query.cursor) : null;
+      const { items, more } = await page(query, limit, before);
+      const lastItem = items[items.length - 1];
+      return { items, nextCursor: more && lastItem ? encodeCursor(BigInt(lastItem.id)) : null };
+    },
+
+    async exportCsv(filters, encoding) {
+      const rows: CsvCell[][] = [];
+      for await (const row of allItems(filters)) rows.push(row);
+      return encodeCsv(HISTORY_CSV_HEADER, rows, { encoding });
+    },
+
+    exportCsvStream(filters, encoding) {
+      return csvStream(HISTORY_CSV_HEADER, allItems(filters), { encoding });
+    },
+  };
+}

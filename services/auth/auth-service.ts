@@ -1,0 +1,528 @@
+/**
+ * Login of HR staff (ログインユーザ): password, then a second factor (an e-mailed code or an
+ * authenticator app), sessions, lockout, the reminder (password reset, customer number) and the
+ * choice of second factor. The API layer calls this; it speaks AppError (machine code + Japanese).
+ *
+ * Second-factor tries are counted on a "login challenge": a security code of purpose `login` issued
+ * at every password login. For the e-mail method it holds the mailed code; for TOTP it can never
+ * match and only counts tries and expires. So the 5-tries-per-login limit lives in the database
+ * (it holds across processes and restarts) without a column on the session.
+ */
+import type { Transporter } from 'nodemailer';
+import type { LoginUser, Prisma, Tenant, TwoFactorMethod } from '../../prisma/generated/client';
+import { SYSTEM_ACTOR, type Actor, type History, type HistoryDb } from '../audit/types';
+import type { OperationCode } from '../audit/operations';
+import type { PrismaClient } from '../db/client';
+import { AppError } from '../errors';
+import { VaultError, type Vault } from '../vault/types';
+import { renderCustomerNumberMail, renderEmailMethodMail, renderLoginCodeMail, renderPasswordResetMail } from './auth-mail';
+import { checkPasswordPolicy, hashPassword, needsRehash, verifyAgainstDummy, verifyPassword } from './passwords';
+import { checkSecurityCode, issueSecurityCode, killSecurityCodes } from './security-codes';
+import { createSessions, isLocked, type SessionWithUser } from './sessions';
+import { generateTotpSecret, matchTotp, otpauthUri, qrCode } from './totp';
+
+/** Consecutive failed logins that lock the account (the manual: 連続してログインに失敗). */
+export const MAX_FAILED_LOGINS = 5;
+export const TOTP_ISSUER = 'mynaflow';
+
+export const AUTH_ERRORS = {
+  customerNumberRequired: () =>
+    new AppError(400, 'CUSTOMER_NUMBER_REQUIRED', 'このメールアドレスは複数の契約で使われています。お客様番号を入力してください', [
+      { path: 'customerNumber', message: 'お客様番号を入力してください', code: 'required' },
+    ]),
+  invalidCredentials: () => new AppError(401, 'INVALID_CREDENTIALS', 'メールアドレスまたはパスワードが正しくありません'),
+  locked: () =>
+    new AppError(
+      423,
+      'LOGIN_LOCKED',
+      '連続してログインに失敗したため、ログインがロックされています。しばらくしてから再度お試しいただくか、管理者に解除を依頼してください',
+    ),
+  invalidCode: (status = 401) => new AppError(status, 'INVALID_CODE', '認証コードが正しくないか、有効期限が切れています'),
+  tooManyCodeAttempts: () =>
+    new AppError(401, 'SECOND_FACTOR_ATTEMPTS_EXCEEDED', '認証コードを続けて間違えたため、ログインを中止しました。もう一度ログインしてください'),
+  sessionExpired: () => new AppError(401, 'SESSION_EXPIRED', 'ログインの有効期限が切れました。もう一度ログインしてください'),
+  invalidCurrentPassword: () =>
+    new AppError(400, 'INVALID_CURRENT_PASSWORD', '現在のパスワードが正しくありません', [
+      { path: 'currentPassword', message: '現在のパスワードが正しくありません', code: 'mismatch' },
+    ]),
+  userNotFound: () => new AppError(404, 'LOGIN_USER_NOT_FOUND', 'ログインユーザが見つかりません'),
+  notEmailMethod: () => new AppError(400, 'NOT_EMAIL_METHOD', '認証アプリ方式では、第二認証コードはメールで送られません'),
+  methodUnchanged: () => new AppError(400, 'TWO_FACTOR_METHOD_UNCHANGED', 'すでにメール認証方式です'),
+  enrolmentNotStarted: () => new AppError(400, 'TOTP_ENROLMENT_NOT_STARTED', '認証アプリの登録が開始されていません。最初からやり直してください'),
+  conflict: () => new AppError(409, 'CONFLICT', 'ほかの操作と重なりました。もう一度お試しください'),
+  mailUnavailable: () => new AppError(503, 'MAIL_UNAVAILABLE', 'メールを送信できませんでした。しばらくしてから再度お試しください'),
+};
+
+export interface RequestMeta {
+  ip?: string | null;
+  userAgent?: string | null;
+}
+
+/**
+ * The caller of a session. The rows are whole (the API layer builds its own views from them, e.g.
+ * the lock state from lockedAt); nothing here is meant to be sent as is.
+ */
+export interface AuthContext {
+  session: { id: string; csrfToken: string; secondFactorDone: boolean; createdAt: Date; lastSeenAt: Date };
+  user: LoginUser;
+  tenant: Tenant;
+}
+
+export interface LoginResult {
+  sessionToken: string;
+  csrfToken: string;
+  secondFactor: TwoFactorMethod;
+}
+
+export interface AuthServiceDeps {
+  prisma: PrismaClient;
+  vault: Vault;
+  history: History;
+  mailer: Pick<Transporter, 'sendMail'>;
+  mailFrom: string;
+  loginLockMinutes: number;
+  session: { idleMinutes: number; absoluteHours: number };
+  now?: () => Date;
+  /** told when a reminder mail (sent in the background) fails: only the transport's error and the kind */
+  onMailError?: (err: unknown, kind: string) => void;
+}
+
+type UserWithTenant = LoginUser & { tenant: Tenant };
+
+const actorOf = (u: Pick<LoginUser, 'id' | 'name'>): Actor => ({ type: 'login_user', id: u.id, label: u.name });
+
+/** Trimmed, NFKC (full-width ＠ and letters typed on a Japanese keyboard), lower case. */
+function normalizeEmail(email: unknown): string | null {
+  if (typeof email !== 'string') return null;
+  const e = email.normalize('NFKC').trim().toLowerCase();
+  return e.length >= 3 && e.length <= 254 && e.includes('@') ? e : null;
+}
+
+function normalizeCustomerNumber(n: unknown): string | null {
+  if (typeof n !== 'string') return null;
+  const c = n.normalize('NFKC').trim();
+  return c === '' || c.length > 64 ? null : c;
+}
+
+const toContext = (s: SessionWithUser): AuthContext => ({
+  session: { id: s.id, csrfToken: s.csrfToken, secondFactorDone: s.secondFactorDone, createdAt: s.createdAt, lastSeenAt: s.lastSeenAt },
+  user: (({ tenant: _tenant, ...user }) => user)(s.loginUser),
+  tenant: s.loginUser.tenant,
+});
+
+export function createAuthService(deps: AuthServiceDeps) {
+  const { prisma, vault, history, mailer, mailFrom, loginLockMinutes } = deps;
+  const now = deps.now ?? (() => new Date());
+  const sessions = createSessions({ prisma, ...deps.session, loginLockMinutes, now });
+  /** reminder mails still being delivered (see requestPasswordReset) */
+  const background = new Set<Promise<void>>();
+
+  const record = (
+    user: Pick<LoginUser, 'id' | 'name' | 'tenantId'>,
+    operation: OperationCode,
+    meta: RequestMeta,
+    detail?: Prisma.InputJsonObject,
+    db?: HistoryDb,
+  ) => history.record({ tenantId: user.tenantId, actor: actorOf(user), operation, ip: meta.ip ?? null, userAgent: meta.userAgent ?? null, detail }, db);
+
+  async function send(to: string, mail: { subject: string; text: string }): Promise<void> {
+    try {
+      await mailer.sendMail({ from: mailFrom, to, subject: mail.subject, text: mail.text, headers: { 'Auto-Submitted': 'auto-generated' } });
+    } catch {
+      // The transport's error may quote the message (and so the code): it is not passed on.
+      throw AUTH_ERRORS.mailUnavailable();
+    }
+  }
+
+  /** Delivered after the call returns, so the response time does not tell whether an account exists. */
+  function sendInBackground(to: string, mail: { subject: string; text: string }, kind: string): void {
+    const p = send(to, mail).catch((err: unknown) => deps.onMailError?.(err, kind));
+    background.add(p);
+    void p.finally(() => background.delete(p));
+  }
+
+  async function usersByEmail(email: unknown): Promise<UserWithTenant[]> {
+    const address = normalizeEmail(email);
+    if (!address) return [];
+    return prisma.loginUser.findMany({
+      where: { email: { equals: address, mode: 'insensitive' }, deletedAt: null },
+      include: { tenant: true },
+      orderBy: { createdAt: 'asc' },
+    });
+  }
+
+  async function liveUser(userId: string): Promise<UserWithTenant> {
+    const user = await prisma.loginUser.findFirst({ where: { id: userId, deletedAt: null }, include: { tenant: true } });
+    if (!user) throw AUTH_ERRORS.userNotFound();
+    return user;
+  }
+
+  /**
+   * Counts one failed login; the fifth in a row locks the account and ends its sessions. A lock
+   * that has run out starts a fresh count. Returns whether the account is now locked.
+   */
+  async function countFailedLogin(user: LoginUser, meta: RequestMeta, reason: 'password' | 'second_factor'): Promise<boolean> {
+    const at = now();
+    const updated =
+      user.lockedAt !== null
+        ? await prisma.loginUser.update({ where: { id: user.id }, data: { failedLogins: 1, lockedAt: null } })
+        : await prisma.loginUser.update({ where: { id: user.id }, data: { failedLogins: { increment: 1 } } });
+    await record(user, 'login_failed', meta, { reason, consecutiveFailures: updated.failedLogins });
+    if (updated.failedLogins < MAX_FAILED_LOGINS) return false;
+    // Conditional, so concurrent failures lock (and record it) once.
+    const { count } = await prisma.loginUser.updateMany({ where: { id: user.id, lockedAt: null }, data: { lockedAt: at } });
+    if (count === 1) {
+      await sessions.revokeAllForUser(user.id);
+      await record(user, 'login_locked', meta, { consecutiveFailures: updated.failedLogins, lockMinutes: loginLockMinutes });
+    }
+    return true;
+  }
+
+  /** Opens the challenge of a password login; mails the code for the e-mail method. */
+  async function startChallenge(user: UserWithTenant, attempts = 0): Promise<void> {
+    const at = now();
+    if (user.twoFactorMethod === 'totp') {
+      await issueSecurityCode(prisma, { loginUserId: user.id, purpose: 'login', now: at, unguessable: true });
+      return;
+    }
+    const issued = await issueSecurityCode(prisma, { loginUserId: user.id, purpose: 'login', now: at, attempts });
+    await send(user.email, renderLoginCodeMail({ userName: user.name, companyName: user.tenant.name, code: issued.code, expiresAt: issued.expiresAt }));
+  }
+
+  /**
+   * A transaction that records history: READ COMMITTED is what the history's chain lock needs,
+   * and the wait allows for other writers of the same tenant queueing on that lock.
+   */
+  const transaction = <T>(fn: (tx: Prisma.TransactionClient) => Promise<T>): Promise<T> =>
+    prisma.$transaction(fn, { isolationLevel: 'ReadCommitted', maxWait: 30_000, timeout: 30_000 });
+
+  /** null when the secret is gone (shredded by a concurrent change); other vault errors are real. */
+  async function openTotpSecret(secretId: string, tenantId: string): Promise<string | null> {
+    try {
+      return (await vault.open(secretId, tenantId)).toString('utf8');
+    } catch (err) {
+      if (err instanceof VaultError && err.code === 'SECRET_NOT_FOUND') return null;
+      throw err;
+    }
+  }
+
+  return {
+    /** First step: e-mail and password (and the customer number when the address is in several tenants). */
+    async login(input: { email: string; password: string; customerNumber?: string | null } & RequestMeta): Promise<LoginResult> {
+      const meta = { ip: input.ip, userAgent: input.userAgent };
+      const all = await usersByEmail(input.email);
+      const customerNumber = normalizeCustomerNumber(input.customerNumber);
+      if (all.length > 1 && customerNumber === null) {
+        await verifyAgainstDummy(input.password);
+        throw AUTH_ERRORS.customerNumberRequired();
+      }
+      const candidates = customerNumber === null ? all : all.filter((u) => u.tenant.customerNumber === customerNumber);
+      // Two rows in one tenant differing only in letter case cannot be told apart: refuse both.
+      const user = candidates.length === 1 ? candidates[0]! : undefined;
+      if (!user) {
+        await verifyAgainstDummy(input.password);
+        throw AUTH_ERRORS.invalidCredentials();
+      }
+      if (isLocked(user, now(), loginLockMinutes)) {
+        // No password check while locked: the lock exists to stop guessing.
+        await verifyAgainstDummy(input.password);
+        await record(user, 'login_failed', meta, { reason: 'locked' });
+        throw AUTH_ERRORS.locked();
+      }
+      const ok = typeof input.password === 'string' && (await verifyPassword(input.password, user.passwordHash));
+      if (!ok) {
+        if (await countFailedLogin(user, meta, 'password')) throw AUTH_ERRORS.locked();
+        throw AUTH_ERRORS.invalidCredentials();
+      }
+      const data: Prisma.LoginUserUpdateInput = {};
+      if (user.failedLogins !== 0 || user.lockedAt !== null) Object.assign(data, { failedLogins: 0, lockedAt: null });
+      if (needsRehash(user.passwordHash)) data.passwordHash = await hashPassword(input.password);
+      if (Object.keys(data).length) await prisma.loginUser.update({ where: { id: user.id }, data });
+
+      const { token, csrfToken, session } = await sessions.create({ tenantId: user.tenantId, loginUserId: user.id, ...meta });
+      try {
+        await startChallenge(user);
+      } catch (err) {
+        await sessions.revokeById(session.id);
+        throw err;
+      }
+      return { sessionToken: token, csrfToken, secondFactor: user.twoFactorMethod };
+    },
+
+    /** Second step: the mailed code or the authenticator's code. */
+    async verifySecondFactor(input: { sessionToken: string; code: string } & RequestMeta): Promise<AuthContext> {
+      const meta = { ip: input.ip, userAgent: input.userAgent };
+      const s = await sessions.find(input.sessionToken);
+      if (!s) throw AUTH_ERRORS.sessionExpired();
+      if (s.secondFactorDone) return toContext(s);
+      const user = s.loginUser;
+      const method = user.twoFactorMethod;
+      const at = now();
+
+      // The try is counted on the challenge first (for TOTP the challenge itself never matches).
+      const check = await checkSecurityCode(prisma, { loginUserIds: [user.id], purpose: 'login', code: method === 'email' ? input.code : null, now: at });
+      let ok = check.ok;
+      if (!check.ok && method === 'totp' && check.tried > 0 && user.totpSecretId) {
+        const secret = await openTotpSecret(user.totpSecretId, user.tenantId);
+        const step = secret === null ? null : await matchTotp(secret, input.code, at, user.totpLastStep);
+        if (step !== null) {
+          // Claiming the step atomically refuses the same code sent twice at once.
+          const claimed = await prisma.loginUser.updateMany({
+            where: { id: user.id, OR: [{ totpLastStep: null }, { totpLastStep: { lt: BigInt(step) } }] },
+            data: { totpLastStep: BigInt(step) },
+          });
+          ok = claimed.count === 1;
+          if (ok) await killSecurityCodes(prisma, [user.id], 'login', at);
+        }
+      }
+
+      if (ok) {
+        const done = await prisma.session.updateMany({ where: { id: s.id }, data: { secondFactorDone: true } });
+        if (done.count !== 1) throw AUTH_ERRORS.sessionExpired(); // revoked meanwhile
+        await record(user, 'login_succeeded', meta, { method });
+        s.secondFactorDone = true;
+        return toContext(s);
+      }
+
+      await record(user, 'second_factor_failed', meta, { method, attempts: check.ok ? 0 : check.attempts });
+      if (!check.ok && check.tried === 0) {
+        // No live challenge (expired, or replaced by a newer login): the e-mail method can ask
+        // for a new code; an authenticator user must log in again.
+        if (method === 'totp') {
+          await sessions.revokeById(s.id);
+          throw AUTH_ERRORS.sessionExpired();
+        }
+        throw AUTH_ERRORS.invalidCode();
+      }
+      if (!check.ok && !check.live) {
+        await sessions.revokeById(s.id);
+        if (await countFailedLogin(user, meta, 'second_factor')) throw AUTH_ERRORS.locked();
+        throw AUTH_ERRORS.tooManyCodeAttempts();
+      }
+      throw AUTH_ERRORS.invalidCode();
+    },
+
+    /** A new e-mailed code for a login waiting for it; the tries already used stay used. */
+    async resendLoginCode(sessionToken: string): Promise<void> {
+      const s = await sessions.find(sessionToken);
+      if (!s) throw AUTH_ERRORS.sessionExpired();
+      if (s.loginUser.twoFactorMethod !== 'email') throw AUTH_ERRORS.notEmailMethod();
+      if (s.secondFactorDone) return;
+      const previous = await prisma.securityCode.findFirst({
+        where: { loginUserId: s.loginUserId, purpose: 'login', createdAt: { gte: s.createdAt } },
+        orderBy: { createdAt: 'desc' },
+        select: { attempts: true },
+      });
+      await startChallenge(s.loginUser, previous?.attempts ?? 0);
+    },
+
+    async logout(sessionToken: string, meta: RequestMeta = {}): Promise<void> {
+      const s = await sessions.find(sessionToken, { touch: false });
+      if (!s) return;
+      await sessions.revokeById(s.id);
+      if (s.secondFactorDone) await record(s.loginUser, 'logout', meta);
+    },
+
+    /**
+     * The user of a fully logged-in session, or null. With `allowSecondFactorPending` a session
+     * whose password step is done but second factor is not is returned too (session.secondFactorDone
+     * tells which): that is what the second-factor page needs.
+     */
+    async authenticate(sessionToken: string, opts: { allowSecondFactorPending?: boolean } = {}): Promise<AuthContext | null> {
+      const s = await sessions.find(sessionToken);
+      if (!s) return null;
+      if (!s.secondFactorDone && !opts.allowSecondFactorPending) return null;
+      return toContext(s);
+    },
+
+    /** Ends the user's other sessions; `keepSessionToken` names the one making the change. */
+    async changePassword(
+      userId: string,
+      current: string,
+      next: string,
+      opts: RequestMeta & { keepSessionToken?: string } = {},
+    ): Promise<{ revokedSessions: number }> {
+      checkPasswordPolicy(next);
+      const user = await liveUser(userId);
+      if (typeof current !== 'string' || !(await verifyPassword(current, user.passwordHash))) throw AUTH_ERRORS.invalidCurrentPassword();
+      const passwordHash = await hashPassword(next);
+      const keep = opts.keepSessionToken ? await sessions.find(opts.keepSessionToken, { touch: false }) : null;
+      return transaction(async (tx) => {
+        await tx.loginUser.update({ where: { id: user.id }, data: { passwordHash, passwordChangedAt: now() } });
+        const revokedSessions = await sessions.revokeAllForUser(user.id, { exceptSessionId: keep?.loginUserId === user.id ? keep.id : undefined }, tx);
+        await record(user, 'password_changed', opts, { revokedSessions }, tx);
+        return { revokedSessions };
+      });
+    },
+
+    /**
+     * リマインダー (password): mails a security code to every account of the address (or the one of
+     * the customer number). Resolves the same way whether or not an account exists, and mails are
+     * delivered in the background so the response time does not tell either.
+     */
+    async requestPasswordReset(input: { email: string; customerNumber?: string | null } & RequestMeta): Promise<void> {
+      const customerNumber = normalizeCustomerNumber(input.customerNumber);
+      const users = (await usersByEmail(input.email)).filter((u) => customerNumber === null || u.tenant.customerNumber === customerNumber);
+      const at = now();
+      for (const user of users) {
+        const issued = await issueSecurityCode(prisma, { loginUserId: user.id, purpose: 'password_reset', now: at });
+        await record(user, 'password_reset_requested', input);
+        sendInBackground(
+          user.email,
+          renderPasswordResetMail({
+            userName: user.name,
+            companyName: user.tenant.name,
+            customerNumber: user.tenant.customerNumber,
+            code: issued.code,
+            expiresAt: issued.expiresAt,
+          }),
+          'password_reset',
+        );
+      }
+    },
+
+    /**
+     * Sets a new password with the mailed security code. The code names the account among those of
+     * the address. A weak password is refused before the code is tried, so nothing changes and the
+     * code stays usable.
+     */
+    async resetPassword(input: { email: string; code: string; newPassword: string; customerNumber?: string | null } & RequestMeta): Promise<void> {
+      checkPasswordPolicy(input.newPassword);
+      const customerNumber = normalizeCustomerNumber(input.customerNumber);
+      const users = (await usersByEmail(input.email)).filter((u) => customerNumber === null || u.tenant.customerNumber === customerNumber);
+      const passwordHash = await hashPassword(input.newPassword); // also when no account: same time
+      const at = now();
+      // The counted try commits even when the code is wrong: the transaction returns, never throws.
+      const done = await transaction(async (tx) => {
+        const check = await checkSecurityCode(tx, { loginUserIds: users.map((u) => u.id), purpose: 'password_reset', code: input.code, now: at });
+        if (!check.ok) return false;
+        const user = users.find((u) => u.id === check.loginUserId)!;
+        await tx.loginUser.update({ where: { id: user.id }, data: { passwordHash, passwordChangedAt: at, failedLogins: 0, lockedAt: null } });
+        const revokedSessions = await sessions.revokeAllForUser(user.id, {}, tx);
+        await record(user, 'password_reset', input, { revokedSessions, unlocked: user.lockedAt !== null }, tx);
+        return true;
+      });
+      if (!done) throw AUTH_ERRORS.invalidCode(400);
+    },
+
+    /** リマインダー (customer number): one mail with one code for all accounts of the address. */
+    async requestCustomerNumberReminder(input: { email: string } & RequestMeta): Promise<void> {
+      const users = await usersByEmail(input.email);
+      if (users.length === 0) return;
+      const at = now();
+      let code: string | undefined;
+      let expiresAt = at;
+      for (const user of users) {
+        const issued = await issueSecurityCode(prisma, { loginUserId: user.id, purpose: 'customer_number', now: at, code });
+        code = issued.code;
+        expiresAt = issued.expiresAt;
+      }
+      sendInBackground(users[0]!.email, renderCustomerNumberMail({ code: code!, expiresAt }), 'customer_number');
+    },
+
+    async revealCustomerNumbers(input: { email: string; code: string } & RequestMeta): Promise<{ customerNumber: string; tenantName: string }[]> {
+      const users = await usersByEmail(input.email);
+      const at = now();
+      const ids = users.map((u) => u.id);
+      const check = await checkSecurityCode(prisma, { loginUserIds: ids, purpose: 'customer_number', code: input.code, now: at });
+      if (!check.ok) throw AUTH_ERRORS.invalidCode(400);
+      await killSecurityCodes(prisma, ids, 'customer_number', at); // the same code on the other rows
+      for (const user of users) await record(user, 'customer_number_reminded', input);
+      return users
+        .map((u) => ({ customerNumber: u.tenant.customerNumber, tenantName: u.tenant.name }))
+        .sort((a, b) => a.tenantName.localeCompare(b.tenantName, 'ja') || a.customerNumber.localeCompare(b.customerNumber));
+    },
+
+    /**
+     * Starts (or restarts) enrolling an authenticator app. The secret is sealed in the vault as the
+     * pending one and leaves only inside the URI/QR code shown to the user.
+     */
+    async startTotpEnrolment(userId: string): Promise<{ otpauthUri: string; qrPngDataUrl: string; qrSvg: string }> {
+      const user = await liveUser(userId);
+      const secret = generateTotpSecret();
+      const uri = otpauthUri({ secret, accountName: user.email, issuer: TOTP_ISSUER });
+      const qr = await qrCode(uri);
+      await transaction(async (tx) => {
+        const secretId = await vault.seal({ tenantId: user.tenantId, kind: 'totp', plaintext: Buffer.from(secret, 'utf8') }, tx);
+        const current = await tx.loginUser.findUniqueOrThrow({ where: { id: user.id }, select: { pendingTotpSecretId: true } });
+        // Conditional on what was read, so two starts at once cannot leave an orphaned secret.
+        const { count } = await tx.loginUser.updateMany({
+          where: { id: user.id, pendingTotpSecretId: current.pendingTotpSecretId },
+          data: { pendingTotpSecretId: secretId },
+        });
+        if (count !== 1) throw AUTH_ERRORS.conflict();
+        if (current.pendingTotpSecretId) await vault.shred([current.pendingTotpSecretId], tx);
+      });
+      return { otpauthUri: uri, qrPngDataUrl: qr.pngDataUrl, qrSvg: qr.svg };
+    },
+
+    /** A code from the new app proves it: the method becomes TOTP and any old secret is shredded. */
+    async confirmTotpEnrolment(userId: string, code: string, meta: RequestMeta = {}): Promise<void> {
+      const user = await liveUser(userId);
+      const pendingId = user.pendingTotpSecretId;
+      if (!pendingId) throw AUTH_ERRORS.enrolmentNotStarted();
+      const secret = await openTotpSecret(pendingId, user.tenantId);
+      if (secret === null) throw AUTH_ERRORS.enrolmentNotStarted();
+      const step = await matchTotp(secret, code, now(), null);
+      if (step === null) throw AUTH_ERRORS.invalidCode(400);
+      await transaction(async (tx) => {
+        const { count } = await tx.loginUser.updateMany({
+          where: { id: user.id, pendingTotpSecretId: pendingId },
+          // The confirming code's step counts as used: it cannot log in a second time.
+          data: { twoFactorMethod: 'totp', totpSecretId: pendingId, pendingTotpSecretId: null, totpLastStep: BigInt(step) },
+        });
+        if (count !== 1) throw AUTH_ERRORS.conflict();
+        if (user.totpSecretId) await vault.shred([user.totpSecretId], tx);
+        await record(user, 'two_factor_method_changed', meta, { from: user.twoFactorMethod, to: 'totp' }, tx);
+      });
+    },
+
+    /** Switching back to e-mail: first prove the address receives mail. */
+    async startEmailMethodSwitch(userId: string): Promise<void> {
+      const user = await liveUser(userId);
+      if (user.twoFactorMethod === 'email') throw AUTH_ERRORS.methodUnchanged();
+      const issued = await issueSecurityCode(prisma, { loginUserId: user.id, purpose: 'email_method', now: now() });
+      await send(user.email, renderEmailMethodMail({ userName: user.name, companyName: user.tenant.name, code: issued.code, expiresAt: issued.expiresAt }));
+    },
+
+    async confirmEmailMethodSwitch(userId: string, code: string, meta: RequestMeta = {}): Promise<void> {
+      const user = await liveUser(userId);
+      if (user.twoFactorMethod === 'email') throw AUTH_ERRORS.methodUnchanged();
+      const at = now();
+      const done = await transaction(async (tx) => {
+        const check = await checkSecurityCode(tx, { loginUserIds: [user.id], purpose: 'email_method', code, now: at });
+        if (!check.ok) return false;
+        await tx.loginUser.update({
+          where: { id: user.id },
+          data: { twoFactorMethod: 'email', totpSecretId: null, pendingTotpSecretId: null, totpLastStep: null },
+        });
+        const ids = [user.totpSecretId, user.pendingTotpSecretId].filter((id): id is string => id !== null);
+        if (ids.length) await vault.shred(ids, tx);
+        await record(user, 'two_factor_method_changed', meta, { from: 'totp', to: 'email' }, tx);
+        return true;
+      });
+      if (!done) throw AUTH_ERRORS.invalidCode(400);
+    },
+
+    /** Clears the lock and the failure count (permission checks are the caller's). */
+    async unlockUser(userId: string, by: RequestMeta & { actor?: Actor } = {}): Promise<void> {
+      const user = await liveUser(userId);
+      await prisma.loginUser.update({ where: { id: user.id }, data: { lockedAt: null, failedLogins: 0 } });
+      await history.record({
+        tenantId: user.tenantId,
+        actor: by.actor ?? SYSTEM_ACTOR,
+        operation: 'login_unlocked',
+        ip: by.ip ?? null,
+        userAgent: by.userAgent ?? null,
+        detail: { loginUserId: user.id, name: user.name },
+      });
+    },
+
+    /** Waits for reminder mails still being delivered (tests, graceful shutdown). */
+    async drain(): Promise<void> {
+      while (background.size) await Promise.all([...background]);
+    },
+  };
+}
+
+export type AuthService = ReturnType<typeof createAuthService>;

@@ -1,0 +1,513 @@
+/**
+ * Login of HR staff on real PostgreSQL, the real vault and history and a real SMTP capture:
+ * password step, e-mailed second factor, lockout, customer number, session timeouts, password
+ * change. Only the clock is injected, to make codes and sessions expire.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { TwoFactorMethod } from '../prisma/generated/client';
+import { createHistory } from '../services/audit/history';
+import { LOGIN_CODE_SUBJECT } from '../services/auth/auth-mail';
+import { createAuthService, type AuthService } from '../services/auth/auth-service';
+import { hashPassword } from '../services/auth/passwords';
+import { checkSecurityCode, issueSecurityCode } from '../services/auth/security-codes';
+import { hashSessionToken } from '../services/auth/sessions';
+import { loadConfig } from '../services/config/config';
+import { createPrisma, type PrismaClient } from '../services/db/client';
+import { AppError } from '../services/errors';
+import { createMailTransport } from '../services/mail/transport';
+import { startOutbox, type CapturedMail, type Outbox } from '../services/outbox/outbox';
+import { loadKeyring } from '../services/vault/keyring';
+import { createVault } from '../services/vault/vault';
+
+const MAIL_FROM = 'mynaflow <no-reply@mynaflow.test>';
+const MINUTE = 60_000;
+const LOCK_MINUTES = 30;
+const IDLE_MINUTES = 30;
+const ABSOLUTE_HOURS = 12;
+const META = { ip: '203.0.113.7', userAgent: 'jest' };
+
+let prisma: PrismaClient;
+let outbox: Outbox;
+let vault: ReturnType<typeof createVault>;
+let history: ReturnType<typeof createHistory>;
+
+beforeAll(async () => {
+  const url = process.env.DATABASE_URL;
+  if (!url) throw new Error('DATABASE_URL missing: jest global set-up did not run');
+  prisma = createPrisma(url);
+  outbox = await startOutbox();
+  vault = createVault({ prisma, keyring: loadKeyring(loadConfig({ DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'mynaflow-auth-')) })) });
+  history = createHistory(prisma);
+});
+
+afterAll(async () => {
+  await outbox?.close();
+  await prisma?.$disconnect();
+});
+
+/** A service with its own clock, which a test moves forward. */
+function service(opts: { smtpPort?: number } = {}): { auth: AuthService; clock: { advance(ms: number): void; now(): Date } } {
+  let t = Date.now();
+  const clock = { advance: (ms: number) => void (t += ms), now: () => new Date(t) };
+  const auth = createAuthService({
+    prisma,
+    vault,
+    history,
+    mailer: createMailTransport(`smtp://127.0.0.1:${opts.smtpPort ?? outbox.smtpPort}`),
+    mailFrom: MAIL_FROM,
+    loginLockMinutes: LOCK_MINUTES,
+    session: { idleMinutes: IDLE_MINUTES, absoluteHours: ABSOLUTE_HOURS },
+    now: clock.now,
+  });
+  return { auth, clock };
+}
+
+async function newTenant(name = 'ログイン株式会社') {
+  return prisma.tenant.create({ data: { name, customerNumber: String(randomBytes(5).readUIntBE(0, 5)).padStart(13, '0') } });
+}
+
+async function newUser(opts: { tenantId?: string; email?: string; password?: string; name?: string; method?: TwoFactorMethod } = {}) {
+  const tenantId = opts.tenantId ?? (await newTenant()).id;
+  const email = opts.email ?? `hr-${randomUUID().slice(0, 8)}@example.co.jp`;
+  const password = opts.password ?? `Pw-${randomBytes(6).toString('hex')}`;
+  const user = await prisma.loginUser.create({
+    data: { tenantId, email, name: opts.name ?? '人事 花子', role: 'manager', passwordHash: await hashPassword(password), twoFactorMethod: opts.method ?? 'email' },
+  });
+  return { ...user, password };
+}
+
+/** Each mail is handed out once, so a test can wait for "the next" code mail. */
+const taken = new Set<string>();
+async function nextMail(to: string, subject: string): Promise<CapturedMail> {
+  const mail = await outbox.waitFor((m) => !taken.has(m.id) && m.subject === subject && m.to.some((t) => t.includes(to)), 10_000);
+  taken.add(mail.id);
+  return mail;
+}
+const codeOf = (mail: CapturedMail) => {
+  const code = /(?<!\d)(\d{6})(?!\d)/.exec(mail.text)?.[1];
+  if (!code) throw new Error(`no code in mail: ${mail.subject}`);
+  return code;
+};
+
+async function appError(p: Promise<unknown>): Promise<AppError> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof AppError) return err;
+    throw err;
+  }
+  throw new Error('expected an AppError, but it resolved');
+}
+
+const wrongCodeFor = (code: string) => String((Number(code) + 1) % 1_000_000).padStart(6, '0');
+
+const events = (tenantId: string, operation?: string) =>
+  prisma.operationEvent.findMany({ where: { tenantId, ...(operation ? { operation } : {}) }, orderBy: { id: 'asc' } });
+
+/** Password step + mailed code: a fully logged-in session token. */
+async function fullLogin(auth: AuthService, user: { email: string; password: string }) {
+  const res = await auth.login({ email: user.email, password: user.password, ...META });
+  const code = codeOf(await nextMail(user.email, LOGIN_CODE_SUBJECT));
+  await auth.verifySecondFactor({ sessionToken: res.sessionToken, code, ...META });
+  return res;
+}
+
+describe('password step and e-mailed second factor', () => {
+  test('password, then the mailed code: only then is the session authenticated', async () => {
+    const { auth } = service();
+    const tenant = await newTenant('株式会社二段階');
+    const user = await newUser({ tenantId: tenant.id, name: '認証 太郎' });
+
+    const res = await auth.login({ email: user.email, password: user.password, ...META });
+    expect(res.secondFactor).toBe('email');
+    expect(res.sessionToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(res.csrfToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    // Only the token's hash is stored.
+    const row = await prisma.session.findUniqueOrThrow({ where: { id: hashSessionToken(res.sessionToken) } });
+    expect(row.secondFactorDone).toBe(false);
+    expect(await prisma.session.count({ where: { id: res.sessionToken } })).toBe(0);
+
+    expect(await auth.authenticate(res.sessionToken)).toBeNull();
+    const pending = await auth.authenticate(res.sessionToken, { allowSecondFactorPending: true });
+    expect(pending?.session.secondFactorDone).toBe(false);
+
+    const mail = await nextMail(user.email, LOGIN_CODE_SUBJECT);
+    expect(mail.subject).toBe('【マイナンバー管理】第二認証コードのお知らせ');
+    expect(mail.text).toContain('認証 太郎 様');
+    expect(mail.text).toContain('株式会社二段階');
+    const code = codeOf(mail);
+
+    const ctx = await auth.verifySecondFactor({ sessionToken: res.sessionToken, code, ...META });
+    expect(ctx.session.secondFactorDone).toBe(true);
+    const found = await auth.authenticate(res.sessionToken);
+    expect(found?.user.id).toBe(user.id);
+    expect(found?.tenant.id).toBe(tenant.id);
+    expect(found?.session.csrfToken).toBe(res.csrfToken);
+
+    const ok = await events(tenant.id, 'login_succeeded');
+    expect(ok).toHaveLength(1);
+    expect(ok[0]).toMatchObject({ actorType: 'login_user', actorId: user.id, actorLabel: '認証 太郎', ip: META.ip, userAgent: 'jest' });
+    expect(ok[0]!.detail).toEqual({ method: 'email' });
+  });
+
+  test('the e-mail address is matched without regard to case or surrounding spaces', async () => {
+    const { auth } = service();
+    const user = await newUser();
+    const res = await auth.login({ email: `  ${user.email.toUpperCase()} `, password: user.password, ...META });
+    expect(res.secondFactor).toBe('email');
+    await nextMail(user.email, LOGIN_CODE_SUBJECT);
+  });
+
+  test('a mailed code works once', async () => {
+    const { auth } = service();
+    const user = await newUser();
+    const first = await auth.login({ email: user.email, password: user.password, ...META });
+    const code = codeOf(await nextMail(user.email, LOGIN_CODE_SUBJECT));
+    await auth.verifySecondFactor({ sessionToken: first.sessionToken, code, ...META });
+
+    // A second login gets its own code; the used one is refused there.
+    const second = await auth.login({ email: user.email, password: user.password, ...META });
+    const secondCode = codeOf(await nextMail(user.email, LOGIN_CODE_SUBJECT));
+    if (secondCode !== code) {
+      const err = await appError(auth.verifySecondFactor({ sessionToken: second.sessionToken, code, ...META }));
+      expect(err).toMatchObject({ status: 401, code: 'INVALID_CODE', title: '認証コードが正しくないか、有効期限が切れています' });
+    }
+    await auth.verifySecondFactor({ sessionToken: second.sessionToken, code: secondCode, ...META });
+
+    // At the code level: the same code twice, even at the same moment, succeeds once.
+    const at = new Date();
+    const issued = await issueSecurityCode(prisma, { loginUserId: user.id, purpose: 'login', now: at });
+    const both = await Promise.all([1, 2].map(() => checkSecurityCode(prisma, { loginUserIds: [user.id], purpose: 'login', code: issued.code, now: at })));
+    expect(both.filter((r) => r.ok)).toHaveLength(1);
+  });
+
+  test('the code expires after 10 minutes; a resent code works', async () => {
+    const { auth, clock } = service();
+    const user = await newUser();
+    const res = await auth.login({ email: user.email, password: user.password, ...META });
+    const code = codeOf(await nextMail(user.email, LOGIN_CODE_SUBJECT));
+    clock.advance(10 * MINUTE);
+    const err = await appError(auth.verifySecondFactor({ sessionToken: res.sessionToken, code, ...META }));
+    expect(err.code).toBe('INVALID_CODE');
+
+    await auth.resendLoginCode(res.sessionToken);
+    const fresh = codeOf(await nextMail(user.email, LOGIN_CODE_SUBJECT));
+    await auth.verifySecondFactor({ sessionToken: res.sessionToken, code: fresh, ...META });
+    expect(await auth.authenticate(res.sessionToken)).not.toBeNull();
+  });
+
+  test('a code is stored only as a keyed hash', async () => {
+    const { auth } = service();
+    const user = await newUser();
+    await auth.login({ email: user.email, password: user.password, ...META });
+    const code = codeOf(await nextMail(user.email, LOGIN_CODE_SUBJECT));
+    const rows = await prisma.securityCode.findMany({ where: { loginUserId: user.id } });
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.codeHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(JSON.stringify(rows)).not.toContain(code);
+  });
+
+  test('5 wrong codes kill the code, end the session and count as a failed login', async () => {
+    const { auth } = service();
+    const tenant = await newTenant();
+    const user = await newUser({ tenantId: tenant.id });
+    const res = await auth.login({ email: user.email, password: user.password, ...META });
+    const code = codeOf(await nextMail(user.email, LOGIN_CODE_SUBJECT));
+    const wrong = wrongCodeFor(code);
+
+    for (let i = 1; i <= 4; i++) {
+      const err = await appError(auth.verifySecondFactor({ sessionToken: res.sessionToken, code: wrong, ...META }));
+      expect(err).toMatchObject({ status: 401, code: 'INVALID_CODE' });
+    }
+    const fifth = await appError(auth.verifySecondFactor({ sessionToken: res.sessionToken, code: wrong, ...META }));
+    expect(fifth).toMatchObject({ status: 401, code: 'SECOND_FACTOR_ATTEMPTS_EXCEEDED' });
+
+    // The right code is now useless: the session is gone (log in again).
+    const after = await appError(auth.verifySecondFactor({ sessionToken: res.sessionToken, code, ...META }));
+    expect(after.code).toBe('SESSION_EXPIRED');
+    expect(await auth.authenticate(res.sessionToken, { allowSecondFactorPending: true })).toBeNull();
+    expect(await prisma.securityCode.findFirst({ where: { loginUserId: user.id, purpose: 'login' } })).toMatchObject({ attempts: 5, usedAt: null });
+
+    expect((await prisma.loginUser.findUniqueOrThrow({ where: { id: user.id } })).failedLogins).toBe(1);
+    expect(await events(tenant.id, 'second_factor_failed')).toHaveLength(5);
+    const failed = await events(tenant.id, 'login_failed');
+    expect(failed.map((e) => e.detail)).toEqual([{ reason: 'second_factor', consecutiveFailures: 1 }]);
+  });
+
+  test('a resent code keeps the tries already used', async () => {
+    const { auth } = service();
+    const user = await newUser();
+    const res = await auth.login({ email: user.email, password: user.password, ...META });
+    const first = codeOf(await nextMail(user.email, LOGIN_CODE_SUBJECT));
+    for (let i = 0; i < 3; i++) await appError(auth.verifySecondFactor({ sessionToken: res.sessionToken, code: wrongCodeFor(first), ...META }));
+    await auth.resendLoginCode(res.sessionToken);
+    const second = codeOf(await nextMail(user.email, LOGIN_CODE_SUBJECT));
+    // The resend replaced the first code.
+    if (first !== second) expect((await appError(auth.verifySecondFactor({ sessionToken: res.sessionToken, code: first, ...META }))).code).toBe('INVALID_CODE');
+    else await appError(auth.verifySecondFactor({ sessionToken: res.sessionToken, code: wrongCodeFor(second), ...META }));
+    const last = await appError(auth.verifySecondFactor({ sessionToken: res.sessionToken, code: wrongCodeFor(second), ...META }));
+    expect(last.code).toBe('SECOND_FACTOR_ATTEMPTS_EXCEEDED');
+  });
+
+  test('when the code mail cannot be sent: 503 and no session is left behind', async () => {
+    const closed = await startOutbox();
+    const port = closed.smtpPort;
+    await closed.close();
+    const { auth } = service({ smtpPort: port });
+    const user = await newUser();
+    const err = await appError(auth.login({ email: user.email, password: user.password, ...META }));
+    expect(err).toMatchObject({ status: 503, code: 'MAIL_UNAVAILABLE' });
+    expect(await prisma.session.count({ where: { loginUserId: user.id } })).toBe(0);
+  });
+});
+
+describe('wrong passwords and lockout', () => {
+  test('unknown e-mail and wrong password give the same 401, at a similar cost', async () => {
+    const { auth } = service();
+    const user = await newUser();
+    // warm-up: the dummy hash is made on first use
+    await appError(auth.login({ email: 'nobody@example.invalid', password: 'whatever-123', ...META }));
+
+    let t = process.hrtime.bigint();
+    const wrong = await appError(auth.login({ email: user.email, password: 'not-the-password', ...META }));
+    const wrongMs = Number(process.hrtime.bigint() - t) / 1e6;
+    t = process.hrtime.bigint();
+    const unknown = await appError(auth.login({ email: `nobody-${randomUUID()}@example.co.jp`, password: 'not-the-password', ...META }));
+    const unknownMs = Number(process.hrtime.bigint() - t) / 1e6;
+
+    for (const err of [wrong, unknown]) {
+      expect(err).toMatchObject({ status: 401, code: 'INVALID_CREDENTIALS', title: 'メールアドレスまたはパスワードが正しくありません' });
+    }
+    // Both spend one scrypt; a lookup that skipped it would take a few milliseconds.
+    expect(unknownMs).toBeGreaterThan(wrongMs * 0.3);
+  });
+
+  test('5 wrong passwords in a row lock the login; the lock runs out after loginLockMinutes', async () => {
+    const { auth, clock } = service();
+    const tenant = await newTenant();
+    const user = await newUser({ tenantId: tenant.id });
+    await fullLogin(auth, user);
+    const live = await auth.login({ email: user.email, password: user.password, ...META });
+    await nextMail(user.email, LOGIN_CODE_SUBJECT);
+
+    for (let i = 1; i <= 4; i++) {
+      expect((await appError(auth.login({ email: user.email, password: `wrong-${i}-pass`, ...META }))).code).toBe('INVALID_CREDENTIALS');
+    }
+    const fifth = await appError(auth.login({ email: user.email, password: 'wrong-5-pass', ...META }));
+    expect(fifth).toMatchObject({
+      status: 423,
+      code: 'LOGIN_LOCKED',
+      title: '連続してログインに失敗したため、ログインがロックされています。しばらくしてから再度お試しいただくか、管理者に解除を依頼してください',
+    });
+    const locked = await prisma.loginUser.findUniqueOrThrow({ where: { id: user.id } });
+    expect(locked.lockedAt).not.toBeNull();
+    expect(locked.failedLogins).toBe(5);
+    // Sessions of a locked login end.
+    expect(await auth.authenticate(live.sessionToken, { allowSecondFactorPending: true })).toBeNull();
+
+    // Even the right password is refused while locked, and nothing is mailed.
+    clock.advance(LOCK_MINUTES * MINUTE - 1000);
+    expect((await appError(auth.login({ email: user.email, password: user.password, ...META }))).code).toBe('LOGIN_LOCKED');
+
+    expect(await events(tenant.id, 'login_locked')).toHaveLength(1);
+    const reasons = (await events(tenant.id, 'login_failed')).map((e) => (e.detail as { reason: string }).reason);
+    expect(reasons).toEqual(['password', 'password', 'password', 'password', 'password', 'locked']);
+
+    clock.advance(1000);
+    const res = await auth.login({ email: user.email, password: user.password, ...META });
+    expect(res.secondFactor).toBe('email');
+    await nextMail(user.email, LOGIN_CODE_SUBJECT);
+    expect(await prisma.loginUser.findUniqueOrThrow({ where: { id: user.id } })).toMatchObject({ failedLogins: 0, lockedAt: null });
+  });
+
+  test('after a lock runs out, counting starts again from zero', async () => {
+    const { auth, clock } = service();
+    const user = await newUser();
+    for (let i = 0; i < 5; i++) await appError(auth.login({ email: user.email, password: 'wrong-password', ...META }));
+    clock.advance(LOCK_MINUTES * MINUTE);
+    expect((await appError(auth.login({ email: user.email, password: 'wrong-password', ...META }))).code).toBe('INVALID_CREDENTIALS');
+    expect(await prisma.loginUser.findUniqueOrThrow({ where: { id: user.id } })).toMatchObject({ failedLogins: 1, lockedAt: null });
+  });
+
+  test('a successful password resets the count', async () => {
+    const { auth } = service();
+    const user = await newUser();
+    for (let i = 0; i < 4; i++) await appError(auth.login({ email: user.email, password: 'wrong-password', ...META }));
+    await auth.login({ email: user.email, password: user.password, ...META });
+    await nextMail(user.email, LOGIN_CODE_SUBJECT);
+    for (let i = 0; i < 4; i++) expect((await appError(auth.login({ email: user.email, password: 'wrong-password', ...META }))).code).toBe('INVALID_CREDENTIALS');
+  });
+
+  test('unlockUser clears the lock and the count', async () => {
+    const { auth } = service();
+    const tenant = await newTenant();
+    const user = await newUser({ tenantId: tenant.id });
+    for (let i = 0; i < 5; i++) await appError(auth.login({ email: user.email, password: 'wrong-password', ...META }));
+    await auth.unlockUser(user.id, { actor: { type: 'login_user', id: randomUUID(), label: '管理 者' }, ...META });
+    expect(await prisma.loginUser.findUniqueOrThrow({ where: { id: user.id } })).toMatchObject({ failedLogins: 0, lockedAt: null });
+    await auth.login({ email: user.email, password: user.password, ...META });
+    await nextMail(user.email, LOGIN_CODE_SUBJECT);
+    expect((await events(tenant.id, 'login_unlocked'))[0]).toMatchObject({ actorLabel: '管理 者' });
+  });
+
+  test('a deleted login user cannot log in', async () => {
+    const { auth } = service();
+    const user = await newUser();
+    await prisma.loginUser.update({ where: { id: user.id }, data: { deletedAt: new Date() } });
+    expect((await appError(auth.login({ email: user.email, password: user.password, ...META }))).code).toBe('INVALID_CREDENTIALS');
+  });
+});
+
+describe('オプションログイン: one e-mail address in several tenants', () => {
+  test('the customer number is required, and picks the account', async () => {
+    const { auth } = service();
+    const email = `shigyo-${randomUUID().slice(0, 8)}@example.co.jp`;
+    const [a, b] = [await newTenant('株式会社エー'), await newTenant('株式会社ビー')];
+    const userA = await newUser({ tenantId: a.id, email, password: 'password-of-A' });
+    const userB = await newUser({ tenantId: b.id, email, password: 'password-of-B' });
+
+    const err = await appError(auth.login({ email, password: 'password-of-A', ...META }));
+    expect(err).toMatchObject({
+      status: 400,
+      code: 'CUSTOMER_NUMBER_REQUIRED',
+      title: 'このメールアドレスは複数の契約で使われています。お客様番号を入力してください',
+    });
+
+    const res = await auth.login({ email, password: 'password-of-B', customerNumber: b.customerNumber, ...META });
+    await auth.verifySecondFactor({ sessionToken: res.sessionToken, code: codeOf(await nextMail(email, LOGIN_CODE_SUBJECT)), ...META });
+    const ctx = await auth.authenticate(res.sessionToken);
+    expect(ctx?.tenant.id).toBe(b.id);
+    expect(ctx?.user.id).toBe(userB.id);
+
+    // The other tenant's password with this customer number, or an unknown number: plain 401.
+    expect((await appError(auth.login({ email, password: 'password-of-A', customerNumber: b.customerNumber, ...META }))).code).toBe('INVALID_CREDENTIALS');
+    expect((await appError(auth.login({ email, password: 'password-of-A', customerNumber: '0000000000000', ...META }))).code).toBe('INVALID_CREDENTIALS');
+    // Failures count on the account the customer number named.
+    expect((await prisma.loginUser.findUniqueOrThrow({ where: { id: userB.id } })).failedLogins).toBe(1);
+    expect((await prisma.loginUser.findUniqueOrThrow({ where: { id: userA.id } })).failedLogins).toBe(0);
+  });
+
+  test('with a single account the customer number is optional but must match if given', async () => {
+    const { auth } = service();
+    const tenant = await newTenant();
+    const user = await newUser({ tenantId: tenant.id });
+    await auth.login({ email: user.email, password: user.password, customerNumber: tenant.customerNumber, ...META });
+    await nextMail(user.email, LOGIN_CODE_SUBJECT);
+    expect((await appError(auth.login({ email: user.email, password: user.password, customerNumber: '9999999999999', ...META }))).code).toBe('INVALID_CREDENTIALS');
+  });
+});
+
+describe('sessions', () => {
+  test('idle timeout: each use keeps the session alive; 30 idle minutes end it', async () => {
+    const { auth, clock } = service();
+    const user = await newUser();
+    const { sessionToken } = await fullLogin(auth, user);
+    for (let i = 0; i < 3; i++) {
+      clock.advance((IDLE_MINUTES - 1) * MINUTE);
+      expect(await auth.authenticate(sessionToken)).not.toBeNull();
+    }
+    clock.advance(IDLE_MINUTES * MINUTE);
+    expect(await auth.authenticate(sessionToken)).toBeNull();
+    expect(await prisma.session.count({ where: { id: hashSessionToken(sessionToken) } })).toBe(0);
+  });
+
+  test('absolute timeout: 12 hours after login, however active', async () => {
+    const { auth, clock } = service();
+    const user = await newUser();
+    const { sessionToken } = await fullLogin(auth, user);
+    for (let elapsed = 0; elapsed + 20 * MINUTE < ABSOLUTE_HOURS * 60 * MINUTE; elapsed += 20 * MINUTE) {
+      clock.advance(20 * MINUTE);
+      expect(await auth.authenticate(sessionToken)).not.toBeNull();
+    }
+    clock.advance(20 * MINUTE);
+    expect(await auth.authenticate(sessionToken)).toBeNull();
+    expect(await prisma.session.count({ where: { id: hashSessionToken(sessionToken) } })).toBe(0);
+  });
+
+  test('last use is written at most once a minute', async () => {
+    const { auth, clock } = service();
+    const user = await newUser();
+    const { sessionToken } = await fullLogin(auth, user);
+    const id = hashSessionToken(sessionToken);
+    const before = (await prisma.session.findUniqueOrThrow({ where: { id } })).lastSeenAt;
+    clock.advance(30_000);
+    await auth.authenticate(sessionToken);
+    expect((await prisma.session.findUniqueOrThrow({ where: { id } })).lastSeenAt).toEqual(before);
+    clock.advance(31_000);
+    await auth.authenticate(sessionToken);
+    expect((await prisma.session.findUniqueOrThrow({ where: { id } })).lastSeenAt.getTime()).toBe(before.getTime() + 61_000);
+  });
+
+  test('a session ends when its user is locked or deleted', async () => {
+    const { auth } = service();
+    const user = await newUser();
+    const one = await fullLogin(auth, user);
+    await prisma.loginUser.update({ where: { id: user.id }, data: { lockedAt: new Date() } });
+    expect(await auth.authenticate(one.sessionToken)).toBeNull();
+    await prisma.loginUser.update({ where: { id: user.id }, data: { lockedAt: null } });
+    const two = await fullLogin(auth, user);
+    await prisma.loginUser.update({ where: { id: user.id }, data: { deletedAt: new Date() } });
+    expect(await auth.authenticate(two.sessionToken)).toBeNull();
+  });
+
+  test('unknown, malformed and empty tokens are simply not sessions', async () => {
+    const { auth } = service();
+    for (const token of ['', 'x', randomBytes(32).toString('base64url'), 'a'.repeat(10_000)]) {
+      expect(await auth.authenticate(token)).toBeNull();
+    }
+    expect((await appError(auth.verifySecondFactor({ sessionToken: 'nope', code: '123456' }))).code).toBe('SESSION_EXPIRED');
+  });
+
+  test('logout ends the session and is recorded', async () => {
+    const { auth } = service();
+    const tenant = await newTenant();
+    const user = await newUser({ tenantId: tenant.id });
+    const { sessionToken } = await fullLogin(auth, user);
+    await auth.logout(sessionToken, META);
+    expect(await auth.authenticate(sessionToken)).toBeNull();
+    expect(await events(tenant.id, 'logout')).toHaveLength(1);
+    await auth.logout(sessionToken, META); // twice is harmless
+  });
+});
+
+describe('changePassword', () => {
+  test('checks the current password and the policy, then ends the other sessions', async () => {
+    const { auth } = service();
+    const tenant = await newTenant();
+    const user = await newUser({ tenantId: tenant.id });
+    const mine = await fullLogin(auth, user);
+    const other = await fullLogin(auth, user);
+
+    expect(await appError(auth.changePassword(user.id, 'not-current', 'new-password-1'))).toMatchObject({ status: 400, code: 'INVALID_CURRENT_PASSWORD' });
+    expect(await appError(auth.changePassword(user.id, user.password, 'short'))).toMatchObject({ status: 400, code: 'WEAK_PASSWORD' });
+    expect(await auth.authenticate(other.sessionToken)).not.toBeNull(); // nothing changed yet
+
+    const result = await auth.changePassword(user.id, user.password, 'new-password-1', { keepSessionToken: mine.sessionToken, ...META });
+    expect(result.revokedSessions).toBe(1);
+    expect(await auth.authenticate(mine.sessionToken)).not.toBeNull();
+    expect(await auth.authenticate(other.sessionToken)).toBeNull();
+
+    expect((await appError(auth.login({ email: user.email, password: user.password, ...META }))).code).toBe('INVALID_CREDENTIALS');
+    await auth.login({ email: user.email, password: 'new-password-1', ...META });
+    await nextMail(user.email, LOGIN_CODE_SUBJECT);
+    expect(await events(tenant.id, 'password_changed')).toHaveLength(1);
+  });
+});
+
+test('no password or code ever reaches the operation history', async () => {
+  const { auth } = service();
+  const tenant = await newTenant();
+  const user = await newUser({ tenantId: tenant.id, password: 'Secret-Password-42' });
+  await appError(auth.login({ email: user.email, password: 'Wrong-Password-42', ...META }));
+  const res = await auth.login({ email: user.email, password: user.password, ...META });
+  const code = codeOf(await nextMail(user.email, LOGIN_CODE_SUBJECT));
+  await appError(auth.verifySecondFactor({ sessionToken: res.sessionToken, code: wrongCodeFor(code), ...META }));
+  await auth.verifySecondFactor({ sessionToken: res.sessionToken, code, ...META });
+  const all = JSON.stringify(await events(tenant.id), (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+  for (const secret of ['Secret-Password-42', 'Wrong-Password-42', code, wrongCodeFor(code), res.sessionToken, res.csrfToken]) {
+    expect(all).not.toContain(secret);
+  }
+});
