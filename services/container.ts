@@ -29,11 +29,12 @@ export interface Infrastructure {
 export function createServices(infra: Infrastructure) {
   const { prisma, vault, mailer, mailFrom } = infra;
   const history = createHistory(prisma);
+  const auth = createAuthService({ prisma, vault, history, mailer, mailFrom, loginLockMinutes: infra.loginLockMinutes, session: infra.session, now: infra.now });
   return {
     history,
-    auth: createAuthService({ prisma, vault, history, mailer, mailFrom, loginLockMinutes: infra.loginLockMinutes, session: infra.session, now: infra.now }),
+    auth,
     registrants: createRegistrantService({ prisma, history, temporal: infra.temporal, inviteReminderDays: infra.inviteReminderDays }),
-    myNumbers: createMyNumberService({ prisma, vault, history }),
+    myNumbers: createMyNumberService({ prisma, vault, history, confirmPassword: auth.confirmPassword }),
     loginUsers: createLoginUserService({ prisma, history, mailer, mailFrom, publicUrl: infra.publicUrl, loginLockMinutes: infra.loginLockMinutes }),
     tenantSettings: createTenantSettingsService({ prisma, history }),
   };

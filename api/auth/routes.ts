@@ -51,7 +51,7 @@ export function authRoutes(auth: AuthService, opts: AuthRouteOptions): Router {
   });
 
   router.post('/v1/auth/logout', requireRole(...ANY_ROLE), async (req, res) => {
-    await auth.logout(sessionToken(req)!);
+    await auth.logout(sessionToken(req)!, requestFacts(req));
     clearSessionCookie(res, opts.secureCookies);
     res.status(204).end();
   });
@@ -62,27 +62,28 @@ export function authRoutes(auth: AuthService, opts: AuthRouteOptions): Router {
 
   router.post('/v1/auth/password', requireRole(...ANY_ROLE), async (req, res) => {
     const { currentPassword, newPassword } = req.body as { currentPassword: string; newPassword: string };
-    await auth.changePassword(callerOf(req).user.id, currentPassword, newPassword);
+    // The session that changed the password stays; every other one of the user ends.
+    await auth.changePassword(callerOf(req).user.id, currentPassword, newPassword, { ...requestFacts(req), keepSessionToken: sessionToken(req) });
     res.status(204).end();
   });
 
   router.post('/v1/auth/password-reset/request', async (req, res) => {
-    await auth.requestPasswordReset(req.body as { email: string; customerNumber?: string });
+    await auth.requestPasswordReset({ ...(req.body as { email: string; customerNumber?: string }), ...requestFacts(req) });
     res.status(202).end();
   });
 
   router.post('/v1/auth/password-reset', async (req, res) => {
-    await auth.resetPassword(req.body as { email: string; code: string; newPassword: string; customerNumber?: string });
+    await auth.resetPassword({ ...(req.body as { email: string; code: string; newPassword: string; customerNumber?: string }), ...requestFacts(req) });
     res.status(204).end();
   });
 
   router.post('/v1/auth/customer-number/request', async (req, res) => {
-    await auth.requestCustomerNumberReminder(req.body as { email: string });
+    await auth.requestCustomerNumberReminder({ ...(req.body as { email: string }), ...requestFacts(req) });
     res.status(202).end();
   });
 
   router.post('/v1/auth/customer-number', async (req, res) => {
-    res.json(await auth.revealCustomerNumbers(req.body as { email: string; code: string }));
+    res.json(await auth.revealCustomerNumbers({ ...(req.body as { email: string; code: string }), ...requestFacts(req) }));
   });
 
   router.post('/v1/auth/totp/enrolment', requireRole(...ANY_ROLE), async (req, res) => {
@@ -92,7 +93,7 @@ export function authRoutes(auth: AuthService, opts: AuthRouteOptions): Router {
 
   router.post('/v1/auth/totp/enrolment/confirm', requireRole(...ANY_ROLE), async (req, res) => {
     const caller = callerOf(req);
-    await auth.confirmTotpEnrolment(caller.user.id, (req.body as { code: string }).code);
+    await auth.confirmTotpEnrolment(caller.user.id, (req.body as { code: string }).code, requestFacts(req));
     const found = await auth.authenticate(sessionToken(req)!);
     res.json(me({ user: found!.user, tenant: found!.tenant, csrfToken: caller.csrfToken }, opts.loginLockMinutes));
   });
@@ -104,7 +105,7 @@ export function authRoutes(auth: AuthService, opts: AuthRouteOptions): Router {
 
   router.post('/v1/auth/email-method/confirm', requireRole(...ANY_ROLE), async (req, res) => {
     const caller = callerOf(req);
-    await auth.confirmEmailMethodSwitch(caller.user.id, (req.body as { code: string }).code);
+    await auth.confirmEmailMethodSwitch(caller.user.id, (req.body as { code: string }).code, requestFacts(req));
     const found = await auth.authenticate(sessionToken(req)!);
     res.json(me({ user: found!.user, tenant: found!.tenant, csrfToken: caller.csrfToken }, opts.loginLockMinutes));
   });

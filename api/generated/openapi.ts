@@ -1081,6 +1081,7 @@ export interface operations {
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            423: components["responses"]["Locked"];
         };
     };
     login: {
@@ -1234,7 +1235,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Changed. */
+            /** @description Changed. The caller's session stays; every other session of the user ends. */
             204: {
                 headers: {
                     [name: string]: unknown;
@@ -1244,6 +1245,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
+            423: components["responses"]["Locked"];
         };
     };
     requestPasswordReset: {
@@ -1447,8 +1449,10 @@ export interface operations {
                 };
                 content?: never;
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
         };
     };
     confirmEmailMethodSwitch: {

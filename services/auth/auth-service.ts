@@ -41,6 +41,8 @@ export const AUTH_ERRORS = {
   tooManyCodeAttempts: () =>
     new AppError(401, 'SECOND_FACTOR_ATTEMPTS_EXCEEDED', '認証コードを続けて間違えたため、ログインを中止しました。もう一度ログインしてください'),
   sessionExpired: () => new AppError(401, 'SESSION_EXPIRED', 'ログインの有効期限が切れました。もう一度ログインしてください'),
+  passwordIncorrect: () =>
+    new AppError(400, 'PASSWORD_INCORRECT', 'パスワードが正しくありません', [{ path: 'password', message: 'パスワードが正しくありません', code: 'mismatch' }]),
   invalidCurrentPassword: () =>
     new AppError(400, 'INVALID_CURRENT_PASSWORD', '現在のパスワードが正しくありません', [
       { path: 'currentPassword', message: '現在のパスワードが正しくありません', code: 'mismatch' },
@@ -161,7 +163,7 @@ export function createAuthService(deps: AuthServiceDeps) {
    * Counts one failed login; the fifth in a row locks the account and ends its sessions. A lock
    * that has run out starts a fresh count. Returns whether the account is now locked.
    */
-  async function countFailedLogin(user: LoginUser, meta: RequestMeta, reason: 'password' | 'second_factor'): Promise<boolean> {
+  async function countFailedLogin(user: LoginUser, meta: RequestMeta, reason: 'password' | 'second_factor' | 'reauthentication'): Promise<boolean> {
     const at = now();
     const updated =
       user.lockedAt !== null
@@ -176,6 +178,21 @@ export function createAuthService(deps: AuthServiceDeps) {
       await record(user, 'login_locked', meta, { consecutiveFailures: updated.failedLogins, lockMinutes: loginLockMinutes });
     }
     return true;
+  }
+
+  /**
+   * The password asked again before a sensitive step (a reveal, a new password). A wrong one counts
+   * like a failed login, so a stolen session cannot be used to guess the password: the fifth locks
+   * the account and ends its sessions.
+   */
+  async function confirmPassword(userId: string, password: string, meta: RequestMeta, wrong = AUTH_ERRORS.passwordIncorrect): Promise<UserWithTenant> {
+    const user = await liveUser(userId);
+    if (await verifyPassword(password, user.passwordHash)) {
+      if (user.failedLogins !== 0) await prisma.loginUser.update({ where: { id: user.id }, data: { failedLogins: 0 } });
+      return user;
+    }
+    if (await countFailedLogin(user, meta, 'reauthentication')) throw AUTH_ERRORS.locked();
+    throw wrong();
   }
 
   /** Opens the challenge of a password login; mails the code for the e-mail method. */
@@ -207,6 +224,8 @@ export function createAuthService(deps: AuthServiceDeps) {
   }
 
   return {
+    confirmPassword,
+
     /** First step: e-mail and password (and the customer number when the address is in several tenants). */
     async login(input: { email: string; password: string; customerNumber?: string | null } & RequestMeta): Promise<LoginResult> {
       const meta = { ip: input.ip, userAgent: input.userAgent };
@@ -343,8 +362,7 @@ export function createAuthService(deps: AuthServiceDeps) {
       opts: RequestMeta & { keepSessionToken?: string } = {},
     ): Promise<{ revokedSessions: number }> {
       checkPasswordPolicy(next);
-      const user = await liveUser(userId);
-      if (typeof current !== 'string' || !(await verifyPassword(current, user.passwordHash))) throw AUTH_ERRORS.invalidCurrentPassword();
+      const user = await confirmPassword(userId, current, opts, AUTH_ERRORS.invalidCurrentPassword);
       const passwordHash = await hashPassword(next);
       const keep = opts.keepSessionToken ? await sessions.find(opts.keepSessionToken, { touch: false }) : null;
       return transaction(async (tx) => {

@@ -4,7 +4,6 @@
  */
 import type { Purpose } from '../../prisma/generated/client';
 import type { History } from '../audit/types';
-import { verifyPassword } from '../auth/passwords';
 import type { PrismaClient } from '../db/client';
 import { AppError } from '../errors';
 import { actorOf, type Acting } from '../login-users/login-users';
@@ -13,7 +12,10 @@ import type { Vault } from '../vault/types';
 
 const NOT_FOUND = () => new AppError(404, 'REGISTRANT_NOT_FOUND', '登録者が見つかりません');
 
-export function createMyNumberService({ prisma, vault, history }: { prisma: PrismaClient; vault: Vault; history: History }) {
+/** Asks the caller's password again (counted towards the login lock); throws when wrong. */
+type ConfirmPassword = (userId: string, password: string, meta: { ip?: string | null; userAgent?: string | null }) => Promise<unknown>;
+
+export function createMyNumberService({ prisma, vault, history, confirmPassword }: { prisma: PrismaClient; vault: Vault; history: History; confirmPassword: ConfirmPassword }) {
   const findRegistrant = async (tenantId: string, id: string) => {
     const r = await prisma.registrant.findFirst({ where: { id, tenantId } });
     if (!r) throw NOT_FOUND();
@@ -49,9 +51,7 @@ export function createMyNumberService({ prisma, vault, history }: { prisma: Pris
 
     /** Password again + an enabled purpose; recorded with the purpose. */
     async reveal(acting: Acting, registrantId: string, password: string, purpose: Purpose): Promise<string> {
-      if (!(await verifyPassword(password, acting.user.passwordHash))) {
-        throw new AppError(401, 'PASSWORD_INCORRECT', 'パスワードが正しくありません');
-      }
+      await confirmPassword(acting.user.id, password, { ip: acting.ip, userAgent: acting.userAgent });
       const tenant = await prisma.tenant.findUniqueOrThrow({ where: { id: acting.tenantId } });
       if (!tenant.purposes.includes(purpose)) {
         throw new AppError(400, 'PURPOSE_DISABLED', 'この利用目的は契約者設定で使用しないことになっています');
