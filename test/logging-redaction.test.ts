@@ -3,6 +3,7 @@
  * is masked wherever it appears, while other numbers stay readable.
  */
 import { createLogger, type Logger } from '../services/logging/logger';
+import { temporalLogger } from '../services/logging/temporal-logger';
 
 const MY_NUMBER = '123456789018';
 const MASK = '************';
@@ -73,6 +74,40 @@ describe('12-digit runs are masked', () => {
   it('in child logger bindings', () => {
     const { logger, lines } = memory();
     logger.child({ req: { url: `/v1/registrants/${MY_NUMBER}` } }).info('request completed');
+    expect(lines.join('')).not.toContain(MY_NUMBER);
+  });
+});
+
+describe('the number as people write it is masked too', () => {
+  it.each([
+    ['hyphenated', '1234-5678-9018'],
+    ['spaced', '1234 5678 9018'],
+    ['full-width', '１２３４５６７８９０１８'],
+    ['full-width with an ideographic space', '１２３４　５６７８　９０１８'],
+    ['full-width hyphens', '1234－5678－9018'],
+  ])('%s', (_name, written) => {
+    const { logger, lines, last } = memory();
+    logger.warn({ input: written }, `rejected ${written}.`);
+    expect(last()).toMatchObject({ input: MASK, msg: `rejected ${MASK}.` });
+    expect(lines.join('')).not.toContain(written);
+  });
+
+  it('dates, times, phone numbers and postal codes stay readable', () => {
+    const { logger, last } = memory();
+    const text = '2026-11-22 10:00, tel 03-1234-5678 / 090-1234-5678, 〒100-0001, 2026-11-22T10:00:00.000Z';
+    logger.info(text);
+    expect(last().msg).toBe(text);
+  });
+});
+
+describe("the Temporal SDK's own log", () => {
+  it('goes through the same scrubbing, at the chosen level', () => {
+    const { logger, lines } = memory();
+    const sdk = temporalLogger(logger, 'WARN');
+    sdk.info('not shown');
+    sdk.warn(`Activity failed: number ${MY_NUMBER}`, { activityType: 'sendInvitationMail', note: MY_NUMBER });
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ level: 40, component: 'temporal-sdk', activityType: 'sendInvitationMail', note: MASK, msg: `Activity failed: number ${MASK}` });
     expect(lines.join('')).not.toContain(MY_NUMBER);
   });
 });

@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../services/devstack/ports';
 import { TEMPORAL_CLI } from './support/temporal';
+import { capture } from './support/capture';
 
 const ROOT = path.resolve(__dirname, '..');
 
@@ -30,8 +31,12 @@ function runStart(env: NodeJS.ProcessEnv): Started {
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const collect = (d: Buffer) => {
+    out += d.toString();
+    capture('npm-start', d.toString());
+  };
+  child.stdout!.on('data', collect);
+  child.stderr!.on('data', collect);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return { child, output: () => out, exited };
 }

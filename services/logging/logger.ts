@@ -1,7 +1,8 @@
 /**
  * Structured logging that cannot leak a My Number. Every finished log line is scrubbed on its way out
  * — after pino's serializers, bindings and error handling have done their work — so no path into
- * the log is missed: any run of exactly 12 digits (in a string or as a number) is masked, and
+ * the log is missed: any run of exactly 12 digits (in a string or as a number, also full-width or
+ * split by hyphens or spaces) is masked, and
  * fields named like secrets are redacted at any depth.
  */
 import pino, { type Logger } from 'pino';
@@ -16,7 +17,11 @@ const REDACT_KEYS = new Set(
   ].map((k) => k.toLowerCase()),
 );
 
-const TWELVE_DIGITS = /(?<!\d)\d{12}(?!\d)/g;
+/**
+ * Twelve digits, half- or full-width, optionally split by single hyphens or spaces the way people
+ * type them (1234-5678-9012, １２３４ ５６７８ ９０１２). Longer runs (timestamps) are left alone.
+ */
+export const TWELVE_DIGITS = /(?<![0-9０-９])[0-9０-９](?:[-‐－ \u3000]?[0-9０-９]){11}(?![0-9０-９])/g;
 export const MASK = '************';
 
 export function scrub(value: unknown, depth = 0): unknown {

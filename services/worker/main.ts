@@ -1,8 +1,9 @@
 /** The Temporal worker process: runs registrant workflows and their activities. */
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { NativeConnection, Runtime } from '@temporalio/worker';
 import { ConfigError, loadConfig, requireServices } from '../config/config';
 import { createPrisma } from '../db/client';
 import { createLogger } from '../logging/logger';
+import { temporalLogger } from '../logging/temporal-logger';
 import { createMailTransport } from '../mail/transport';
 import { createWorker } from './worker';
 
@@ -10,8 +11,8 @@ async function main() {
   const config = loadConfig();
   const services = requireServices(config);
   const logger = createLogger({ level: config.logLevel, name: 'worker' });
-  // The SDK's own log (bundler output, state changes) only when debugging.
-  Runtime.install({ logger: new DefaultLogger(['debug', 'trace'].includes(config.logLevel) ? 'INFO' : 'WARN') });
+  // The SDK's own log (bundler output, state changes) only when debugging; scrubbed like ours.
+  Runtime.install({ logger: temporalLogger(logger, ['debug', 'trace'].includes(config.logLevel) ? 'INFO' : 'WARN') });
   const prisma = createPrisma(services.databaseUrl);
   const connection = await NativeConnection.connect({ address: services.temporalAddress }).catch((err: Error) => {
     throw new Error(`cannot reach Temporal at ${services.temporalAddress}: ${err.message}`);

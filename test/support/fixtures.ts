@@ -19,6 +19,7 @@ import { createLogger, type Logger } from '../../services/logging/logger';
 import { createMailTransport } from '../../services/mail/transport';
 import { startOutbox, type Outbox } from '../../services/outbox/outbox';
 import { createWorker } from '../../services/worker/worker';
+import { capture } from './capture';
 import { workflowBundle } from './temporal';
 
 export const PUBLIC_URL = 'http://mynaflow.test';
@@ -36,7 +37,7 @@ export function memoryLogger(): { logger: Logger; lines: string[] } {
   // TEST_LOG=1 echoes the log to stderr while debugging a test.
   const logger = createLogger({
     level: 'debug',
-    destination: { write: (s: string) => void (lines.push(s), process.env.TEST_LOG && process.stderr.write(s)) },
+    destination: { write: (s: string) => void (lines.push(s), capture('log', s), process.env.TEST_LOG && process.stderr.write(s)) },
   });
   return { logger, lines };
 }

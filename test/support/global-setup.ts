@@ -10,6 +10,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { clusterInfo, createDatabase, ensureCluster, startPostgres } from '../../services/devstack/postgres';
 import { freePort } from '../../services/devstack/ports';
+import { CAPTURE_ENV } from './capture';
 import { testState } from './state';
 
 export default async function globalSetup(): Promise<void> {
@@ -41,4 +42,5 @@ export default async function globalSetup(): Promise<void> {
   });
   // Test files run in workers spawned after this: they inherit the environment.
   process.env.DATABASE_URL = url;
+  process.env[CAPTURE_ENV] = fs.mkdtempSync(path.join(os.tmpdir(), 'mynaflow-capture-'));
 }

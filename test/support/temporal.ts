@@ -2,6 +2,9 @@
 import path from 'node:path';
 import { Runtime, DefaultLogger, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { createLogger } from '../../services/logging/logger';
+import { temporalLogger } from '../../services/logging/temporal-logger';
+import { capture } from './capture';
 
 const BIN = path.resolve(__dirname, '..', '..', '.tools', 'venv', 'bin');
 
@@ -9,7 +12,9 @@ let runtimeInstalled = false;
 function quietRuntime() {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  // Warnings still reach the console; everything goes through the scrubbing logger and the capture.
+  const out = createLogger({ level: 'warn', destination: { write: (line: string) => void (capture('temporal-sdk', line), process.stderr.write(line)) } });
+  Runtime.install({ logger: temporalLogger(out, 'WARN') });
 }
 
 /** A full Temporal dev server (same as `npm start` runs). */
