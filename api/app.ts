@@ -10,6 +10,7 @@ import type { PrismaClient } from '../services/db/client';
 import { checkHealth } from '../services/health/health';
 import type { Logger } from '../services/logging/logger';
 import type { TemporalDeps } from '../services/temporal/client';
+import { DEFAULT_AUTH_RATE_LIMITS, type AuthRateLimits } from './auth/rate-limits';
 import { authRoutes } from './auth/routes';
 import { identifyCaller } from './auth/middleware';
 import { historyRoutes } from './history/routes';
@@ -28,6 +29,8 @@ export interface AppDeps {
   secureCookies: boolean;
   loginLockMinutes: number;
   sessionAbsoluteHours: number;
+  /** Limits on the steps callable without a session (defaults: DEFAULT_AUTH_RATE_LIMITS). */
+  authRateLimits?: AuthRateLimits;
   /** Check responses against the contract too (on in tests). */
   validateResponses?: boolean;
 }
@@ -64,7 +67,14 @@ export function createApp(deps: AppDeps): Express {
     const health = await checkHealth(deps.prisma, deps.temporal);
     res.status(health.status === 'ok' ? 200 : 503).json(health);
   });
-  app.use(authRoutes(services.auth, { secureCookies: deps.secureCookies, sessionAbsoluteHours: deps.sessionAbsoluteHours, loginLockMinutes: deps.loginLockMinutes }));
+  app.use(
+    authRoutes(services.auth, {
+      rateLimits: deps.authRateLimits ?? DEFAULT_AUTH_RATE_LIMITS,
+      secureCookies: deps.secureCookies,
+      sessionAbsoluteHours: deps.sessionAbsoluteHours,
+      loginLockMinutes: deps.loginLockMinutes,
+    }),
+  );
   app.use(registrantRoutes(services.registrants, services.myNumbers));
   app.use(loginUserRoutes(services.loginUsers));
   app.use(tenantRoutes(services.tenantSettings));

@@ -3,12 +3,14 @@ import type { components } from '../generated/openapi';
 import type { AuthService } from '../../services/auth/auth-service';
 import { toView } from '../../services/login-users/login-users';
 import { AppError } from '../../services/errors';
+import { authRateLimiters, type AuthRateLimits } from './rate-limits';
 import { ANY_ROLE, callerOf, clearSessionCookie, requestFacts, requireRole, sessionToken, setSessionCookie, type Caller } from './middleware';
 
 type Me = components['schemas']['Me'];
 
 export interface AuthRouteOptions {
   secureCookies: boolean;
+  rateLimits: AuthRateLimits;
   sessionAbsoluteHours: number;
   loginLockMinutes: number;
 }
@@ -26,15 +28,16 @@ export function me(caller: Pick<Caller, 'user' | 'tenant' | 'csrfToken'>, lockMi
 export function authRoutes(auth: AuthService, opts: AuthRouteOptions): Router {
   const router = Router();
   const cookie = { secure: opts.secureCookies, maxAgeSeconds: opts.sessionAbsoluteHours * 3600 };
+  const { attempts, mailings } = authRateLimiters(opts.rateLimits);
 
-  router.post('/v1/auth/login', async (req, res) => {
+  router.post('/v1/auth/login', attempts, async (req, res) => {
     const { email, password, customerNumber } = req.body as { email: string; password: string; customerNumber?: string };
     const result = await auth.login({ email, password, customerNumber, ...requestFacts(req) });
     setSessionCookie(res, result.sessionToken, cookie);
     res.json({ secondFactor: result.secondFactor, csrfToken: result.csrfToken });
   });
 
-  router.post('/v1/auth/second-factor', async (req, res) => {
+  router.post('/v1/auth/second-factor', attempts, async (req, res) => {
     const token = sessionToken(req);
     if (!token) throw NO_SESSION();
     await auth.verifySecondFactor({ sessionToken: token, code: (req.body as { code: string }).code, ...requestFacts(req) });
@@ -43,7 +46,7 @@ export function authRoutes(auth: AuthService, opts: AuthRouteOptions): Router {
     res.json(me({ user: found.user, tenant: found.tenant, csrfToken: found.session.csrfToken }, opts.loginLockMinutes));
   });
 
-  router.post('/v1/auth/second-factor/resend', async (req, res) => {
+  router.post('/v1/auth/second-factor/resend', mailings, async (req, res) => {
     const token = sessionToken(req);
     if (!token) throw NO_SESSION();
     await auth.resendLoginCode(token);
@@ -67,22 +70,22 @@ export function authRoutes(auth: AuthService, opts: AuthRouteOptions): Router {
     res.status(204).end();
   });
 
-  router.post('/v1/auth/password-reset/request', async (req, res) => {
+  router.post('/v1/auth/password-reset/request', mailings, async (req, res) => {
     await auth.requestPasswordReset({ ...(req.body as { email: string; customerNumber?: string }), ...requestFacts(req) });
     res.status(202).end();
   });
 
-  router.post('/v1/auth/password-reset', async (req, res) => {
+  router.post('/v1/auth/password-reset', attempts, async (req, res) => {
     await auth.resetPassword({ ...(req.body as { email: string; code: string; newPassword: string; customerNumber?: string }), ...requestFacts(req) });
     res.status(204).end();
   });
 
-  router.post('/v1/auth/customer-number/request', async (req, res) => {
+  router.post('/v1/auth/customer-number/request', mailings, async (req, res) => {
     await auth.requestCustomerNumberReminder({ ...(req.body as { email: string }), ...requestFacts(req) });
     res.status(202).end();
   });
 
-  router.post('/v1/auth/customer-number', async (req, res) => {
+  router.post('/v1/auth/customer-number', attempts, async (req, res) => {
     res.json(await auth.revealCustomerNumbers({ ...(req.body as { email: string; code: string }), ...requestFacts(req) }));
   });
 

@@ -14,6 +14,7 @@ import { createVault } from '../../services/vault/vault';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { createApp } from '../../api/app';
+import type { AuthRateLimits } from '../../api/auth/rate-limits';
 import { createPrisma, type PrismaClient } from '../../services/db/client';
 import { createLogger, type Logger } from '../../services/logging/logger';
 import { createMailTransport } from '../../services/mail/transport';
@@ -93,6 +94,7 @@ export interface TestAppDeps {
   temporalClient: TestWorkflowEnvironment['client'];
   taskQueue: string;
   reminderDays?: number[];
+  authRateLimits?: AuthRateLimits;
 }
 
 /** The real app graph (services, vault, history, mail to the SMTP capture), responses validated. */
@@ -118,6 +120,7 @@ export function testApp(deps: TestAppDeps): { app: Express; services: Services }
     loginLockMinutes: 30,
     sessionAbsoluteHours: 12,
     validateResponses: true,
+    authRateLimits: deps.authRateLimits,
   });
   return { app, services };
 }

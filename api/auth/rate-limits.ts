@@ -1,0 +1,46 @@
+/**
+ * Per-client-address limits on the steps anyone can call without a session. The login lock stops
+ * guessing one account; these stop one address guessing many accounts, and stop the mail-sending
+ * steps being used to flood someone's inbox. Counted in memory: one API process per store (see
+ * README for running several).
+ */
+import type { Request, RequestHandler } from 'express';
+import { rateLimit } from 'express-rate-limit';
+import { AppError } from '../../services/errors';
+import { sendProblem } from '../problem';
+
+export interface RateLimit {
+  /** Requests allowed per window and client address. */
+  limit: number;
+  windowMinutes: number;
+}
+
+export interface AuthRateLimits {
+  /** Password and code attempts (login, second factor, reset with a code, customer-number code). */
+  attempts: RateLimit;
+  /** Steps that send mail (code resend, password-reset and customer-number reminders). */
+  mailings: RateLimit;
+}
+
+export const DEFAULT_AUTH_RATE_LIMITS: AuthRateLimits = {
+  attempts: { limit: 50, windowMinutes: 15 },
+  mailings: { limit: 10, windowMinutes: 15 },
+};
+
+function limiter(l: RateLimit): RequestHandler {
+  return rateLimit({
+    windowMs: l.windowMinutes * 60_000,
+    limit: l.limit,
+    standardHeaders: 'draft-8',
+    legacyHeaders: false,
+    handler: (req: Request & { rateLimit?: { resetTime?: Date } }, res) => {
+      const reset = req.rateLimit?.resetTime?.getTime() ?? Date.now() + l.windowMinutes * 60_000;
+      res.set('Retry-After', String(Math.max(1, Math.ceil((reset - Date.now()) / 1000))));
+      sendProblem(res, new AppError(429, 'TOO_MANY_REQUESTS', '短時間に操作が集中しました。しばらく待ってから再度お試しください'));
+    },
+  });
+}
+
+export function authRateLimiters(limits: AuthRateLimits): { attempts: RequestHandler; mailings: RequestHandler } {
+  return { attempts: limiter(limits.attempts), mailings: limiter(limits.mailings) };
+}
