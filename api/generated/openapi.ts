@@ -716,7 +716,7 @@ export interface components {
             /** Format: date-time */
             expiresAt?: string;
             remindersSent: number;
-        };
+        } | null;
         Registrant: {
             /** Format: uuid */
             id: string;
@@ -1043,6 +1043,7 @@ export interface operations {
                 };
                 content?: never;
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];

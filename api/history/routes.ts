@@ -1,5 +1,5 @@
 import { Router, type Request } from 'express';
-import type { createHistory } from '../../services/audit/history';
+import { formatJst, type createHistory } from '../../services/audit/history';
 import { CsvEncodingError } from '../../services/csv/encode';
 import { AppError } from '../../services/errors';
 import { ANY_ROLE, EDITORS, callerOf, requestFacts, requireRole } from '../auth/middleware';
@@ -29,7 +29,8 @@ export function historyRoutes(history: HistoryService): Router {
 
   router.get('/v1/operation-history.csv', requireRole(...ANY_ROLE), async (req, res) => {
     const encoding = (req.query.encoding as string | undefined) === 'utf8' ? 'utf8-bom' : 'cp932';
-    const body = await history.exportCsv(filters(req), encoding).catch((err: unknown) => {
+    const f = filters(req);
+    const body = await history.exportCsv(f, encoding).catch((err: unknown) => {
       if (!(err instanceof CsvEncodingError)) throw err;
       // Never a silent '?': say who and which column, and offer UTF-8.
       throw new AppError(
@@ -40,8 +41,17 @@ export function historyRoutes(history: HistoryService): Router {
       );
     });
     const caller = callerOf(req);
-    await history.record({ tenantId: caller.tenant.id, actor: actorOf(caller.user), operation: 'history_exported', ...requestFacts(req) });
-    const stamp = new Date().toISOString().slice(0, 10).replace(/-/g, '');
+    // What was downloaded: the period and which filters were used, never their text (a person may
+    // have typed a name or a number into them, and this record is kept for good).
+    const detail = {
+      encoding: encoding === 'cp932' ? 'cp932' : 'utf8',
+      ...(f.from ? { from: f.from.toISOString() } : {}),
+      ...(f.to ? { to: f.to.toISOString() } : {}),
+      filteredBy: (['actor', 'registrant', 'operation'] as const).filter((k) => f[k]?.trim()),
+    };
+    await history.record({ tenantId: caller.tenant.id, actor: actorOf(caller.user), operation: 'history_exported', detail, ...requestFacts(req) });
+    // The date of the download in Japan time, as the people who file it read it.
+    const stamp = formatJst(new Date()).slice(0, 10).replace(/\//g, '');
     res
       .set('Content-Type', `text/csv; charset=${encoding === 'cp932' ? 'Shift_JIS' : 'UTF-8'}`)
       .set('Content-Disposition', `attachment; filename="operation-history-${stamp}.csv"`)

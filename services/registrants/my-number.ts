@@ -2,15 +2,23 @@
  * A registrant's own number in the vault: stored sealed, shown masked, revealed only with the login
  * user's password and a purpose of use the tenant has switched on, every reveal recorded.
  */
-import type { Purpose } from '../../prisma/generated/client';
+import type { Prisma, Purpose } from '../../prisma/generated/client';
 import type { History } from '../audit/types';
 import type { PrismaClient } from '../db/client';
 import { AppError } from '../errors';
 import { actorOf, type Acting } from '../login-users/login-users';
 import { validateIndividualNumber } from '../mynumber/validate';
-import type { Vault } from '../vault/types';
+import { VaultError, type Vault } from '../vault/types';
 
 const NOT_FOUND = () => new AppError(404, 'REGISTRANT_NOT_FOUND', '登録者が見つかりません');
+const NOT_REGISTERED = () => new AppError(404, 'NUMBER_NOT_REGISTERED', 'マイナンバーは登録されていません');
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * READ COMMITTED is what the history's chain lock needs; the waits allow for other writers of the
+ * same tenant queueing on that lock.
+ */
+const TX = { isolationLevel: 'ReadCommitted', maxWait: 30_000, timeout: 30_000 } as const;
 
 /** Asks the caller's password again (counted towards the login lock); throws when wrong. */
 type ConfirmPassword = (userId: string, password: string, meta: { ip?: string | null; userAgent?: string | null }) => Promise<unknown>;
@@ -21,6 +29,18 @@ export function createMyNumberService({ prisma, vault, history, confirmPassword 
     if (!r) throw NOT_FOUND();
     return r;
   };
+  /**
+   * The registrant read under a row lock held until commit: two changes of one number (two
+   * corrections, or a correction and a deletion) take turns, so each shreds the secret the other
+   * left and no sealed number is ever orphaned.
+   */
+  const lockRegistrant = async (tx: Prisma.TransactionClient, tenantId: string, id: string) => {
+    if (!UUID.test(id) || !UUID.test(tenantId)) throw NOT_FOUND();
+    const locked = await tx.$queryRaw<{ id: string }[]>`
+      SELECT id FROM registrants WHERE id = ${id}::uuid AND tenant_id = ${tenantId}::uuid FOR UPDATE`;
+    if (locked.length === 0) throw NOT_FOUND();
+    return tx.registrant.findUniqueOrThrow({ where: { id } });
+  };
   const label = (r: { familyName: string; givenName: string }) => `${r.familyName} ${r.givenName}`;
 
   return {
@@ -28,10 +48,12 @@ export function createMyNumberService({ prisma, vault, history, confirmPassword 
     async set(acting: Acting, registrantId: string, myNumber: string, confirmation: string): Promise<void> {
       const checked = validateIndividualNumber(myNumber, confirmation);
       if (!checked.ok) {
-        throw new AppError(400, checked.code, checked.message, [{ path: '/body/myNumber', message: checked.message, code: checked.code }]);
+        // A mismatch is the second entry's fault: shown at that field.
+        const path = checked.code === 'NUMBER_MISMATCH' ? '/body/myNumberConfirmation' : '/body/myNumber';
+        throw new AppError(400, checked.code, checked.message, [{ path, message: checked.message, code: checked.code }]);
       }
-      const r = await findRegistrant(acting.tenantId, registrantId);
       await prisma.$transaction(async (tx) => {
+        const r = await lockRegistrant(tx, acting.tenantId, registrantId);
         const id = await vault.seal({ tenantId: acting.tenantId, kind: 'my_number', plaintext: Buffer.from(checked.value) }, tx);
         await tx.registrant.update({ where: { id: r.id }, data: { myNumberSecretId: id } });
         if (r.myNumberSecretId) await vault.shred([r.myNumberSecretId], tx);
@@ -46,7 +68,7 @@ export function createMyNumberService({ prisma, vault, history, confirmPassword 
           },
           tx,
         );
-      });
+      }, TX);
     },
 
     /** Password again + an enabled purpose; recorded with the purpose. */
@@ -57,8 +79,12 @@ export function createMyNumberService({ prisma, vault, history, confirmPassword 
         throw new AppError(400, 'PURPOSE_DISABLED', 'この利用目的は契約者設定で使用しないことになっています');
       }
       const r = await findRegistrant(acting.tenantId, registrantId);
-      if (!r.myNumberSecretId) throw new AppError(404, 'NUMBER_NOT_REGISTERED', 'マイナンバーは登録されていません');
-      const plain = await vault.open(r.myNumberSecretId, acting.tenantId);
+      if (!r.myNumberSecretId) throw NOT_REGISTERED();
+      const plain = await vault.open(r.myNumberSecretId, acting.tenantId).catch((err: unknown) => {
+        // deleted (or corrected) between the read and the open: nothing is shown
+        if (err instanceof VaultError && err.code === 'SECRET_NOT_FOUND') throw NOT_REGISTERED();
+        throw err;
+      });
       await history.record({
         tenantId: acting.tenantId,
         actor: actorOf(acting.user),
@@ -72,16 +98,16 @@ export function createMyNumberService({ prisma, vault, history, confirmPassword 
     },
 
     async remove(acting: Acting, registrantId: string): Promise<void> {
-      const r = await findRegistrant(acting.tenantId, registrantId);
-      if (!r.myNumberSecretId) throw new AppError(404, 'NUMBER_NOT_REGISTERED', 'マイナンバーは登録されていません');
       await prisma.$transaction(async (tx) => {
+        const r = await lockRegistrant(tx, acting.tenantId, registrantId);
+        if (!r.myNumberSecretId) throw NOT_REGISTERED();
         await tx.registrant.update({ where: { id: r.id }, data: { myNumberSecretId: null } });
-        await vault.shred([r.myNumberSecretId!], tx);
+        await vault.shred([r.myNumberSecretId], tx);
         await history.record(
           { tenantId: acting.tenantId, actor: actorOf(acting.user), operation: 'number_deleted', registrant: { id: r.id, label: label(r) }, ip: acting.ip, userAgent: acting.userAgent },
           tx,
         );
-      });
+      }, TX);
     },
   };
 }
