@@ -24,13 +24,16 @@ const USAGE = `usage: npm run ops -- <command> [options]
 
   create-tenant --name <会社名> --owner-email <e-mail> --owner-name <氏名> [--owner-password <pw>] [--customer-number <no>]
       Creates a tenant and its first owner; prints the customer number and the owner's password.
-  verify-history [--tenant <tenant id>]
-      Recomputes the operation-history hash chains; exit code 1 at the first broken link.
-  rotate-master-key [--batch-size <n>]
+  verify-history [--tenant <tenant id> [--expect <event id>:<hash>]]
+      Recomputes the operation-history hash chains; exit code 1 at the first broken link. Prints each
+      tenant's head (last event id and hash): keep it outside the database, and pass it back with
+      --expect to detect a chain cut off at its end.
+  rotate-master-key [--batch-size <n>] [--continue]
       Re-wraps every data key under a new master key without decrypting any number. With a keyring
       file, a new key is generated into it; with MASTER_KEY, set the new key there and the old one in
-      MASTER_KEY_PREVIOUS first. Safe to interrupt and run again. Then restart the API and the worker
-      (they seal with the key they loaded) and run it once more to catch what they sealed meanwhile.
+      MASTER_KEY_PREVIOUS first. Safe to interrupt: run it again to go on. Then restart the API and
+      the worker (they seal with the key they loaded) and run it with --continue, which re-wraps what
+      they sealed meanwhile under the same new key instead of starting another rotation.
   retire-master-keys
       Removes from the keyring file the old keys no data key uses any more. Run after the restart.
   unlock-user --email <e-mail> [--customer-number <no>]
@@ -61,7 +64,9 @@ async function main(argv: string[]): Promise<number> {
       'customer-number': { type: 'string' },
       tenant: { type: 'string' },
       email: { type: 'string' },
+      expect: { type: 'string' },
       'batch-size': { type: 'string' },
+      continue: { type: 'boolean' },
     },
     strict: true,
   });
@@ -87,13 +92,25 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       }
       case 'verify-history': {
-        const result = await history.verify(values.tenant);
+        let anchor: { id: string; hash: string } | undefined;
+        if (values.expect) {
+          const m = /^(\d+):([0-9a-f]{64})$/.exec(values.expect);
+          if (!m || !values.tenant) throw new CliError(`--expect takes <event id>:<hash> as printed, with --tenant\n\n${USAGE}`, 2);
+          anchor = { id: m[1]!, hash: m[2]! };
+        }
+        const result = await history.verify(values.tenant, anchor);
+        for (const h of result.heads) console.log(`head  tenant ${h.tenantId}  ${h.id}:${h.hash}`);
         if (result.ok) {
-          console.log(`ok: ${result.checked} events in ${result.tenants} tenant(s), every link intact`);
+          console.log(`ok: ${result.checked} events in ${result.tenants} tenant(s), every link intact${anchor ? `, event ${anchor.id} still in place` : ''}`);
           return 0;
         }
         const b = result.firstBroken!;
-        console.error(`BROKEN: tenant ${b.tenantId}, event ${b.id}: ${b.reason === 'hash_mismatch' ? 'the row was altered' : 'the chain is broken (a row before it was removed or reordered)'}`);
+        const why = {
+          hash_mismatch: 'the row was altered',
+          chain_broken: 'the chain is broken (a row before it was removed or reordered)',
+          anchor_missing: 'the expected event is gone or altered (the chain was cut off or rewritten)',
+        }[b.reason];
+        console.error(`BROKEN: tenant ${b.tenantId}, event ${b.id}: ${why}`);
         return 1;
       }
       case 'rotate-master-key': {
@@ -101,8 +118,8 @@ async function main(argv: string[]): Promise<number> {
         const file = config.masterKey.key ? undefined : (config.masterKey.file ?? defaultKeyringFile(config));
         const before = loadKeyring(config);
         // Only a keyring file gets a fresh key here; with MASTER_KEY the operator brings the new one.
-        // A rerun after an interruption continues with the key already made active.
-        const resuming = file ? (await prisma.vaultSecret.count({ where: { keyId: { not: before.activeId } } })) > 0 : true;
+        // A rerun after an interruption, or --continue, goes on with the key already made active.
+        const resuming = values.continue || !file || (await prisma.vaultSecret.count({ where: { keyId: { not: before.activeId } } })) > 0;
         if (file && !resuming) addKeyToFile(file);
         const keyring = loadKeyring(config);
         const vault = createVault({ prisma, keyring });
@@ -111,8 +128,8 @@ async function main(argv: string[]): Promise<number> {
         if (result.tampered.length) console.error(`WARNING: ${result.tampered.length} wrapped key(s) failed their integrity check and were left as they are: ${result.tampered.join(', ')}`);
         if (result.unavailable) console.error(`WARNING: ${result.unavailable} secret(s) use a master key this keyring does not have`);
         if (result.remaining > 0) return 1;
-        console.log('Next: restart the API and the worker, run rotate-master-key again, then retire-master-keys.');
-        for (const t of await prisma.tenant.findMany({ select: { id: true } })) {
+        if (!values.continue) console.log('Next: restart the API and the worker, run rotate-master-key --continue, then retire-master-keys.');
+        for (const t of values.continue && !result.rewrapped ? [] : await prisma.tenant.findMany({ select: { id: true } })) {
           await history.record({ tenantId: t.id, actor: SYSTEM_ACTOR, operation: 'master_key_rotated', detail: { keyId: keyring.activeId } });
         }
         return 0;

@@ -358,16 +358,19 @@ describe('GET /v1/operation-history.csv', () => {
 describe('POST /v1/operation-history/verify', () => {
   const verify = (agent: Agent) => agent.post('/v1/operation-history/verify');
   const verifications = () => prisma.operationEvent.findMany({ where: { tenantId: tenant, operation: 'history_verified' }, orderBy: { id: 'asc' } });
+  const head = { id: expect.stringMatching(/^\d+$/), hash: expect.stringMatching(/^[0-9a-f]{64}$/) };
 
   it('reports an intact chain with the number of rows checked, and records the check', async () => {
     const count = await prisma.operationEvent.count({ where: { tenantId: tenant } });
+    const newest = (await rowsOf(tenant)).at(-1)!;
     const res = await verify(managerAgent);
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ ok: true, checked: count });
+    // the head is the newest row checked, for the operator to keep outside the database
+    expect(res.body).toEqual({ ok: true, checked: count, head: { id: newest.id.toString(), hash: newest.hash } });
     const last = (await verifications()).at(-1)!;
     expect(last).toMatchObject({ actorId: manager.id, label: '操作履歴の検証', detail: { ok: true, checked: count } });
     // the record itself chains on: the next check counts it
-    expect((await verify(ownerAgent)).body).toEqual({ ok: true, checked: count + 1 });
+    expect((await verify(ownerAgent)).body).toEqual({ ok: true, checked: count + 1, head });
   });
 
   it('is for editors: a viewer gets 403, a forged CSRF token 403, and neither is recorded', async () => {
@@ -400,7 +403,7 @@ describe('POST /v1/operation-history/verify', () => {
       await tamper((tx) => tx.$executeRaw`UPDATE operation_events SET operation = ${victim.operation}, label = ${victim.label}, purpose = ${victim.purpose}::"Purpose" WHERE id = ${victim.id} AND tenant_id = ${tenant}::uuid`);
     }
     const count = await prisma.operationEvent.count({ where: { tenantId: tenant } });
-    expect((await verify(managerAgent)).body).toEqual({ ok: true, checked: count });
+    expect((await verify(managerAgent)).body).toEqual({ ok: true, checked: count, head });
   });
 
   it('finds a deleted row (chain_broken at the next one)', async () => {
@@ -416,6 +419,6 @@ describe('POST /v1/operation-history/verify', () => {
       await prisma.operationEvent.create({ data: { id, ...rest, detail: detail === null ? Prisma.DbNull : (detail as Prisma.InputJsonValue) } });
     }
     const count = await prisma.operationEvent.count({ where: { tenantId: tenant } });
-    expect((await verify(ownerAgent)).body).toEqual({ ok: true, checked: count });
+    expect((await verify(ownerAgent)).body).toEqual({ ok: true, checked: count, head });
   });
 });

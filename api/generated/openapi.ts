@@ -639,10 +639,15 @@ export interface components {
         HistoryVerification: {
             ok: boolean;
             checked: number;
+            /** @description The tenant's last event when verified. Keep it outside mynaflow; a later `npm run ops -- verify-history --expect id:hash` detects a chain cut off at its end. */
+            head?: {
+                id: string;
+                hash: string;
+            };
             firstBroken?: {
                 id: string;
                 /** @enum {string} */
-                reason: "hash_mismatch" | "chain_broken";
+                reason: "hash_mismatch" | "chain_broken" | "anchor_missing";
             };
         };
         /** @description RFC 9457 problem details with a machine-readable code. */

@@ -63,7 +63,8 @@ export function historyRoutes(history: HistoryService): Router {
     const caller = callerOf(req);
     const result = await history.verify(caller.tenant.id);
     await history.record({ tenantId: caller.tenant.id, actor: actorOf(caller.user), operation: 'history_verified', detail: { ok: result.ok, checked: result.checked }, ...requestFacts(req) });
-    res.json({ ok: result.ok, checked: result.checked, ...(result.firstBroken ? { firstBroken: { id: result.firstBroken.id, reason: result.firstBroken.reason } } : {}) });
+    const head = result.heads.find((h) => h.tenantId === caller.tenant.id);
+    res.json({ ok: result.ok, checked: result.checked, ...(head ? { head: { id: head.id, hash: head.hash } } : {}), ...(result.firstBroken ? { firstBroken: { id: result.firstBroken.id, reason: result.firstBroken.reason } } : {}) });
   });
   return router;
 }

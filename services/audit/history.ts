@@ -144,7 +144,8 @@ function csvRow(item: HistoryItem): CsvCell[] {
 
 export interface OperationHistory extends History {
   record(input: OperationInput, db?: HistoryDb): Promise<void>;
-  verify(tenantId?: string): Promise<VerifyResult>;
+  /** `anchor`: a head printed by an earlier run; its row must still be there, unchanged (catches a cut-off tail). */
+  verify(tenantId?: string, anchor?: { id: string; hash: string }): Promise<VerifyResult>;
   search(query: HistorySearch): Promise<HistoryPage>;
   /** The whole filtered history as one CSV; CsvEncodingError if a name cannot be written in cp932. */
   exportCsv(filters: HistoryFilters, encoding: HistoryCsvEncoding): Promise<Buffer>;
@@ -283,11 +284,12 @@ export function createHistory(prisma: PrismaClient): OperationHistory {
       });
     },
 
-    async verify(tenantId) {
+    async verify(tenantId, anchor) {
       // One pass in id order over the table (or one tenant), keeping each tenant's last hash:
       // within a tenant id order is chain order, because ids are drawn under the tenant's lock.
       const only = tenantId === undefined ? undefined : uuid(tenantId, 'tenantId');
       const last = new Map<string, string>();
+      const lastId = new Map<string, bigint>();
       const broken = new Set<string>();
       let firstBroken: VerifyResult['firstBroken'];
       let checked = 0;
@@ -310,12 +312,19 @@ export function createHistory(prisma: PrismaClient): OperationHistory {
             firstBroken ??= { tenantId: row.tenantId, id: row.id.toString(), reason };
           }
           last.set(row.tenantId, row.hash);
+          lastId.set(row.tenantId, row.id);
         }
         if (rows.length < VERIFY_PAGE) break;
         after = rows[rows.length - 1]!.id;
       }
+      if (anchor && only && !firstBroken) {
+        const id = /^\d{1,19}$/.test(anchor.id) ? BigInt(anchor.id) : -1n;
+        const row = id < 0n ? null : await prisma.operationEvent.findFirst({ where: { id, tenantId: only }, select: { hash: true } });
+        if (row?.hash !== anchor.hash) firstBroken = { tenantId: only, id: anchor.id, reason: 'anchor_missing' };
+      }
       const tenants = new Set([...last.keys(), ...broken]).size;
-      return { ok: firstBroken === undefined, checked, tenants, ...(firstBroken ? { firstBroken } : {}) };
+      const heads = [...last].filter(([t]) => !broken.has(t)).map(([t, hash]) => ({ tenantId: t, id: lastId.get(t)!.toString(), hash }));
+      return { ok: firstBroken === undefined, checked, tenants, heads, ...(firstBroken ? { firstBroken } : {}) };
     },
 
     async search(query) {

@@ -80,7 +80,9 @@ export interface VerifyResult {
   checked: number;
   /** tenants whose chain was walked */
   tenants: number;
-  firstBroken?: { tenantId: string; id: string; reason: 'hash_mismatch' | 'chain_broken' };
+  firstBroken?: { tenantId: string; id: string; reason: 'hash_mismatch' | 'chain_broken' | 'anchor_missing' };
+  /** each intact tenant's last row: kept elsewhere, it lets a later run detect a chain cut off at its end */
+  heads: { tenantId: string; id: string; hash: string }[];
 }
 
 export type HistoryCsvEncoding = 'cp932' | 'utf8-bom' | 'utf8';

@@ -1,0 +1,234 @@
+/**
+ * The operator CLI as an operator runs it (`npm run ops -- …`), as a child process, on a database of
+ * its own: rotating master keys re-wraps every secret in the database, which must not touch the
+ * secrets other test files seal in the shared one.
+ */
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { verifyPassword } from '../services/auth/passwords';
+import { loadConfig } from '../services/config/config';
+import { createPrisma, type PrismaClient } from '../services/db/client';
+import { defaultKeyringFile, loadKeyring } from '../services/vault/keyring';
+import { createVault } from '../services/vault/vault';
+import { capture } from './support/capture';
+import { randomMyNumber } from './support/leak-scan';
+
+const run = promisify(execFile);
+const database = `mynaflow_ops_${randomBytes(4).toString('hex')}`;
+let url: string;
+let prisma: PrismaClient;
+let dataDir: string;
+
+interface Outcome {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `npm run ops -- …` the way package.json defines it, with only what an operator would set. */
+async function ops(...args: string[]): Promise<Outcome> {
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: url, DATA_DIR: dataDir, LOG_LEVEL: 'warn' };
+  try {
+    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'scripts/ops.ts', ...args], { env, timeout: 60_000 });
+    capture('ops-cli', stdout + stderr);
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    capture('ops-cli', `${e.stdout ?? ''}${e.stderr ?? ''}`);
+    if (typeof e.code !== 'number') throw err;
+    return { code: e.code, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
+
+async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ connectionString: process.env.DATABASE_URL });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+beforeAll(async () => {
+  await admin((c) => c.query(`CREATE DATABASE "${database}"`));
+  const u = new URL(process.env.DATABASE_URL!);
+  u.pathname = `/${database}`;
+  url = u.toString();
+  await run(path.resolve('node_modules/.bin/prisma'), ['migrate', 'deploy'], { env: { ...process.env, DATABASE_URL: url } });
+  prisma = createPrisma(url);
+  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mynaflow-ops-'));
+}, 120_000);
+
+afterAll(async () => {
+  await prisma?.$disconnect();
+  await admin((c) => c.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`));
+});
+
+const tenantByName = (name: string) => prisma.tenant.findFirstOrThrow({ where: { name } });
+
+describe('usage', () => {
+  test('help prints every command; no command or an unknown one exits 2 with the usage', async () => {
+    const help = await ops('help');
+    expect(help.code).toBe(0);
+    for (const c of ['create-tenant', 'verify-history', 'rotate-master-key', 'retire-master-keys', 'unlock-user', 'list-tenants']) expect(help.stdout).toContain(c);
+
+    expect((await ops()).code).toBe(2);
+    const unknown = await ops('drop-everything');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('unknown command: drop-everything');
+    const badOption = await ops('list-tenants', '--force');
+    expect(badOption.code).not.toBe(0);
+    expect(badOption.stderr).toMatch(/--force/);
+  });
+
+  test('without a database it says how to get one, exit 2', async () => {
+    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'mynaflow-empty-')) };
+    const err = await run(process.execPath, ['--import', 'tsx', 'scripts/ops.ts', 'list-tenants'], { env }).catch((e: { code: number; stderr: string }) => e);
+    expect(err).toMatchObject({ code: 2, stderr: expect.stringContaining('no database: start the stack (npm start) or set DATABASE_URL') });
+  });
+});
+
+describe('create-tenant, list-tenants, unlock-user', () => {
+  test('creates a tenant and its owner, whose printed password works, and records it in the history', async () => {
+    const out = await ops('create-tenant', '--name', '株式会社みどり商事', '--owner-email', 'Owner@Midori.example.jp', '--owner-name', '緑川 花子');
+    expect(out).toMatchObject({ code: 0, stderr: '' });
+    const tenant = await tenantByName('株式会社みどり商事');
+    expect(out.stdout).toContain(`customer no.  ${tenant.customerNumber}`);
+    const password = /password\s+(\S+)/.exec(out.stdout)?.[1];
+    expect(password).toBeDefined();
+
+    const owner = await prisma.loginUser.findFirstOrThrow({ where: { tenantId: tenant.id } });
+    expect(owner).toMatchObject({ email: 'owner@midori.example.jp', name: '緑川 花子', role: 'owner' });
+    await expect(verifyPassword(password!, owner.passwordHash)).resolves.toBe(true);
+    const events = await prisma.operationEvent.findMany({ where: { tenantId: tenant.id } });
+    expect(events.length).toBeGreaterThan(0);
+
+    const list = await ops('list-tenants');
+    expect(list.stdout).toContain(`${tenant.customerNumber}  株式会社みどり商事  (${tenant.id})`);
+  });
+
+  test('a password given on the command line is used and not echoed; missing options are named', async () => {
+    const out = await ops('create-tenant', '--name', '青空建設', '--owner-email', 'sora@aozora.example.jp', '--owner-name', '青空 太郎', '--owner-password', 'Aozora-2026!', '--customer-number', 'AOZORA0001');
+    expect(out.code).toBe(0);
+    expect(out.stdout).not.toContain('Aozora-2026!');
+    const tenant = await tenantByName('青空建設');
+    expect(tenant.customerNumber).toBe('AOZORA0001');
+    const owner = await prisma.loginUser.findFirstOrThrow({ where: { tenantId: tenant.id } });
+    await expect(verifyPassword('Aozora-2026!', owner.passwordHash)).resolves.toBe(true);
+
+    const missing = await ops('create-tenant', '--name', '名前だけ株式会社');
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('missing: --owner-email, --owner-name');
+    expect(await prisma.tenant.count({ where: { name: '名前だけ株式会社' } })).toBe(0);
+  });
+
+  test('unlock-user lifts a lock and records it; an unknown address changes nothing, exit 1', async () => {
+    await ops('create-tenant', '--name', '錠前工業', '--owner-email', 'lock@jomae.example.jp', '--owner-name', '錠前 守');
+    const tenant = await tenantByName('錠前工業');
+    await prisma.loginUser.updateMany({ where: { tenantId: tenant.id }, data: { lockedAt: new Date(), failedLogins: 5 } });
+
+    const out = await ops('unlock-user', '--email', 'LOCK@jomae.example.jp');
+    expect(out).toMatchObject({ code: 0, stdout: expect.stringContaining('unlocked') });
+    expect(await prisma.loginUser.findFirstOrThrow({ where: { tenantId: tenant.id } })).toMatchObject({ lockedAt: null, failedLogins: 0 });
+    expect(await prisma.operationEvent.count({ where: { tenantId: tenant.id, operation: 'login_unlocked' } })).toBe(1);
+
+    const unknown = await ops('unlock-user', '--email', 'nobody@jomae.example.jp');
+    expect(unknown).toMatchObject({ code: 1, stderr: expect.stringContaining('no such login user') });
+    expect((await ops('unlock-user')).code).toBe(2);
+  });
+});
+
+describe('verify-history', () => {
+  test('prints each head; with --expect it catches a chain cut off at its end', async () => {
+    await ops('create-tenant', '--name', '検証株式会社', '--owner-email', 'audit@kensho.example.jp', '--owner-name', '検証 一郎');
+    const tenant = await tenantByName('検証株式会社');
+    const last = await prisma.operationEvent.findFirstOrThrow({ where: { tenantId: tenant.id }, orderBy: { id: 'desc' } });
+
+    const ok = await ops('verify-history', '--tenant', tenant.id);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain(`head  tenant ${tenant.id}  ${last.id}:${last.hash}`);
+    expect(ok.stdout).toMatch(/ok: \d+ events in 1 tenant\(s\), every link intact/);
+    const anchored = await ops('verify-history', '--tenant', tenant.id, '--expect', `${last.id}:${last.hash}`);
+    expect(anchored).toMatchObject({ code: 0, stdout: expect.stringContaining(`event ${last.id} still in place`) });
+
+    // The newest row removed as a superuser would: the chain alone still looks whole.
+    await prisma.$transaction(async (tx) => {
+      await tx.$executeRawUnsafe('SET LOCAL session_replication_role = replica');
+      await tx.$executeRaw`DELETE FROM operation_events WHERE id = ${last.id}`;
+    });
+    expect((await ops('verify-history', '--tenant', tenant.id)).code).toBe(0);
+    const cut = await ops('verify-history', '--tenant', tenant.id, '--expect', `${last.id}:${last.hash}`);
+    expect(cut.code).toBe(1);
+    expect(cut.stderr).toContain(`BROKEN: tenant ${tenant.id}, event ${last.id}: the expected event is gone or altered`);
+
+    const malformed = await ops('verify-history', '--expect', `${last.id}:${last.hash}`);
+    expect(malformed).toMatchObject({ code: 2, stderr: expect.stringContaining('--expect takes <event id>:<hash>') });
+  });
+
+  test('an altered row fails the whole-database check, exit 1, naming the row', async () => {
+    await ops('create-tenant', '--name', '改竄株式会社', '--owner-email', 'x@kaizan.example.jp', '--owner-name', '改竄 次郎');
+    const tenant = await tenantByName('改竄株式会社');
+    const row = await prisma.operationEvent.findFirstOrThrow({ where: { tenantId: tenant.id }, orderBy: { id: 'asc' } });
+    await prisma.$transaction(async (tx) => {
+      await tx.$executeRawUnsafe('SET LOCAL session_replication_role = replica');
+      await tx.$executeRaw`UPDATE operation_events SET label = 'ログイン' WHERE id = ${row.id}`;
+    });
+    const out = await ops('verify-history');
+    expect(out.code).toBe(1);
+    expect(out.stderr).toContain(`BROKEN: tenant ${tenant.id}, event ${row.id}: the row was altered`);
+    await prisma.$transaction(async (tx) => {
+      await tx.$executeRawUnsafe('SET LOCAL session_replication_role = replica');
+      await tx.$executeRaw`UPDATE operation_events SET label = ${row.label} WHERE id = ${row.id}`;
+    });
+    expect((await ops('verify-history')).code).toBe(0);
+  });
+});
+
+describe('rotate-master-key, retire-master-keys', () => {
+  test('re-wraps every data key under a new key without changing a number, then retires the old key', async () => {
+    const tenant = await tenantByName('株式会社みどり商事');
+    const config = loadConfig({ DATA_DIR: dataDir });
+    const before = loadKeyring(config); // generates DATA_DIR/master-keys.json, as the API would
+    const numbers = Array.from({ length: 7 }, () => randomMyNumber());
+    const vault = createVault({ prisma, keyring: before });
+    const ids = [];
+    for (const n of numbers) ids.push(await vault.seal({ tenantId: tenant.id, kind: 'my_number', plaintext: Buffer.from(n) }));
+
+    const out = await ops('rotate-master-key', '--batch-size', '3');
+    expect(out.code).toBe(0);
+    const after = loadKeyring(config);
+    expect(after.activeId).not.toBe(before.activeId);
+    expect(after.ids().sort()).toEqual([before.activeId, after.activeId].sort());
+    expect(out.stdout).toContain(`re-wrapped 7 data key(s) under master key ${after.activeId}; 0 left`);
+    expect(await prisma.vaultSecret.count({ where: { keyId: { not: after.activeId } } })).toBe(0);
+    expect(await prisma.operationEvent.count({ where: { tenantId: tenant.id, operation: 'master_key_rotated' } })).toBe(1);
+
+    // an API process not yet restarted still seals under the old key; --continue re-wraps that one
+    // under the same new key instead of starting another rotation
+    const numbers2 = randomMyNumber();
+    const straggler = await vault.seal({ tenantId: tenant.id, kind: 'my_number', plaintext: Buffer.from(numbers2) });
+    const again = await ops('rotate-master-key', '--continue');
+    expect(again).toMatchObject({ code: 0, stdout: expect.stringContaining(`re-wrapped 1 data key(s) under master key ${after.activeId}; 0 left`) });
+    expect(loadKeyring(config).ids()).toHaveLength(2);
+    expect(await ops('rotate-master-key', '--continue')).toMatchObject({ code: 0, stdout: expect.stringContaining('re-wrapped 0 data key(s)') });
+    expect(await prisma.operationEvent.count({ where: { tenantId: tenant.id, operation: 'master_key_rotated' } })).toBe(2);
+    ids.push(straggler);
+    numbers.push(numbers2);
+
+    const retired = await ops('retire-master-keys');
+    expect(retired).toMatchObject({ code: 0, stdout: expect.stringContaining(`retired ${before.activeId}`) });
+    const final = loadKeyring(config);
+    expect(final.ids()).toEqual([after.activeId]);
+    const reopened = createVault({ prisma, keyring: final });
+    for (const [i, id] of ids.entries()) expect((await reopened.open(id, tenant.id)).toString('utf8')).toBe(numbers[i]);
+    // the file stays private to its owner
+    expect(fs.statSync(defaultKeyringFile(config)).mode & 0o077).toBe(0);
+    expect((await ops('retire-master-keys')).stdout).toContain('no unused old key to retire');
+  });
+});
