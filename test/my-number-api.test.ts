@@ -88,7 +88,10 @@ async function revealsAs(agent: Agent, user: TestUser, id: string, expected: str
 }
 
 const numberSecrets = (tenantId: string) => prisma.vaultSecret.findMany({ where: { tenantId, kind: 'my_number' }, select: { id: true } });
-const eventsOf = (registrantId: string) => prisma.operationEvent.findMany({ where: { registrantId }, orderBy: { id: 'asc' } });
+/** What was done to the number (views of the record are asserted on their own). */
+const eventsOf = (registrantId: string) =>
+  prisma.operationEvent.findMany({ where: { registrantId, operation: { not: 'registrant_viewed' } }, orderBy: { id: 'asc' } });
+const viewsOf = (registrantId: string) => prisma.operationEvent.findMany({ where: { registrantId, operation: 'registrant_viewed' }, orderBy: { id: 'asc' } });
 
 beforeAll(async () => {
   prisma = testPrisma();
@@ -562,6 +565,21 @@ describe('GET /v1/registrants/:id', () => {
       expect(containsAny(res.text, [n]).length).toBe(0);
       expect(res.text.includes(n.slice(-4))).toBe(false);
     }
+  });
+
+  it('records every view in the operation history: who, whom, from where', async () => {
+    const r = await newRegistrant(tenantA, '閲覧', '記録');
+    await viewerAgent.get(`/v1/registrants/${r.id}`).set('User-Agent', 'HR-Browser/1.0').expect(200);
+    await hr.get(`/v1/registrants/${r.id}`).expect(200);
+    const views = await viewsOf(r.id);
+    expect(views.map((v) => [v.actorId, v.label, v.registrantLabel])).toEqual([
+      [viewer.id, '登録者情報の閲覧', '閲覧 記録'],
+      [manager.id, '登録者情報の閲覧', '閲覧 記録'],
+    ]);
+    expect(views[0]).toMatchObject({ userAgent: 'HR-Browser/1.0', ip: expect.any(String), purpose: null });
+    // a registrant that is not there is not "viewed"
+    await hr.get(`/v1/registrants/${randomUUID()}`).expect(404);
+    expect(await prisma.operationEvent.count({ where: { tenantId: tenantA, operation: 'registrant_viewed', registrantId: null } })).toBe(0);
   });
 });
 

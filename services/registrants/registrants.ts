@@ -110,8 +110,18 @@ export function createRegistrantService({ prisma, history, temporal, inviteRemin
       return view(registrant);
     },
 
-    async get(tenantId: string, id: string): Promise<RegistrantView> {
-      return view(await find(tenantId, id));
+    /** Looking at a person's record is a use of their personal data: it is recorded. */
+    async get(acting: Acting, id: string): Promise<RegistrantView> {
+      const r = await find(acting.tenantId, id);
+      await history.record({
+        tenantId: acting.tenantId,
+        actor: actorOf(acting.user),
+        operation: 'registrant_viewed',
+        registrant: { id: r.id, label: `${r.familyName} ${r.givenName}` },
+        ip: acting.ip,
+        userAgent: acting.userAgent,
+      });
+      return view(r);
     },
 
     /** Tells the workflow to stop inviting; a finished workflow answers 409. */
