@@ -3,7 +3,7 @@ import type { components } from '../generated/openapi';
 import type { Purpose } from '../../prisma/generated/client';
 import type { RegistrantService } from '../../services/registrants/registrants';
 import type { MyNumberService } from '../../services/registrants/my-number';
-import { ANY_ROLE, EDITORS, callerOf, requireRole } from '../auth/middleware';
+import { ANY_ROLE, EDITORS, requireRole } from '../auth/middleware';
 import { acting } from '../login-users/routes';
 
 type RegistrantCreate = components['schemas']['RegistrantCreate'];
