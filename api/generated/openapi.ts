@@ -582,7 +582,10 @@ export interface components {
             createdAt: string;
         };
         LoginUserCreate: {
-            /** Format: email */
+            /**
+             * @description An e-mail address (at most 254 characters once normalised). Stored without surrounding spaces, full-width letters made half-width (NFKC), in lower case.
+             * @example hanako.sato@example.co.jp
+             */
             email: string;
             name: string;
             role: components["schemas"]["Role"];

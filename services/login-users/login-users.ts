@@ -27,10 +27,31 @@ export interface Acting {
   userAgent: string | null;
 }
 
+type Db = Pick<Prisma.TransactionClient, 'loginUser'>;
+
 export const actorOf = (user: LoginUser): Actor => ({ type: 'login_user', id: user.id, label: user.name });
 
 const NOT_FOUND = () => new AppError(404, 'LOGIN_USER_NOT_FOUND', 'ログインユーザが見つかりません');
+const UNAUTHENTICATED = () => new AppError(401, 'UNAUTHENTICATED', 'ログインしてください');
+const FORBIDDEN = () => new AppError(403, 'FORBIDDEN', 'この操作を行う権限がありません');
 const OWNERS_ONLY = () => new AppError(403, 'FORBIDDEN', '最高権限のユーザを管理できるのは最高権限のユーザだけです');
+
+// What ajv's `format: email` allows (in lower case), checked after normalising: see the contract.
+const EMAIL = /^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*@(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
+
+/**
+ * As login compares addresses (services/auth/auth-service.ts): NFKC (full-width letters typed on a
+ * Japanese keyboard), surrounding spaces removed, lower case.
+ */
+function normalizeEmail(input: string): string {
+  const email = input.normalize('NFKC').trim().toLowerCase();
+  if (!EMAIL.test(email) || email.length > 254) {
+    throw new AppError(400, 'VALIDATION_FAILED', '入力内容に誤りがあります', [
+      { path: '/body/email', message: 'メールアドレスの形式が正しくありません', code: 'format' },
+    ]);
+  }
+  return email;
+}
 
 export function toView(u: LoginUser, lockMinutes: number, now = new Date()): LoginUserView {
   const locked = u.lockedAt !== null && u.lockedAt.getTime() + lockMinutes * 60_000 > now.getTime();
@@ -48,11 +69,31 @@ export function createLoginUserService(deps: {
   const { prisma, history } = deps;
   const view = (u: LoginUser) => toView(u, deps.loginLockMinutes);
 
-  const find = async (tenantId: string, id: string) => {
-    const u = await prisma.loginUser.findFirst({ where: { id, tenantId, deletedAt: null } });
+  const find = async (tenantId: string, id: string, db: Db = prisma) => {
+    const u = await db.loginUser.findFirst({ where: { id, tenantId, deletedAt: null } });
     if (!u) throw NOT_FOUND();
     return u;
   };
+
+  /**
+   * Role changes and deletions of one tenant, one at a time: the check that an owner stays and the
+   * write it allows happen under a lock on the tenant's row, so two owners demoting or deleting
+   * each other at the same moment cannot both pass it. The lock (FOR NO KEY UPDATE) does not block
+   * rows merely referring to the tenant. The acting user is read again under the lock: their own
+   * role may just have been changed, or they may just have been deleted. The history is recorded
+   * in the same transaction, so it holds what was done and nothing else.
+   */
+  const administer = <T>(acting: Acting, fn: (tx: Prisma.TransactionClient, acting: Acting) => Promise<T>): Promise<T> =>
+    prisma.$transaction(
+      async (tx) => {
+        await tx.$queryRaw`SELECT id FROM tenants WHERE id = ${acting.tenantId}::uuid FOR NO KEY UPDATE`;
+        const me = await tx.loginUser.findFirst({ where: { id: acting.user.id, tenantId: acting.tenantId, deletedAt: null } });
+        if (!me) throw UNAUTHENTICATED();
+        if (me.role === 'viewer') throw FORBIDDEN();
+        return fn(tx, { ...acting, user: me });
+      },
+      { isolationLevel: Prisma.TransactionIsolationLevel.ReadCommitted, maxWait: 30_000, timeout: 30_000 },
+    );
 
   /** A manager may not touch an owner, nor make anyone an owner. */
   const guardOwnerAdmin = (acting: Acting, target: LoginUser | null, newRole?: Role) => {
@@ -60,14 +101,24 @@ export function createLoginUserService(deps: {
     if (target?.role === 'owner' || newRole === 'owner') throw OWNERS_ONLY();
   };
 
-  const ensureAnotherOwner = async (tenantId: string, leaving: LoginUser) => {
+  /** Call under the tenant's lock (administer), so the count still holds when the write commits. */
+  const ensureAnotherOwner = async (tx: Db, tenantId: string, leaving: LoginUser) => {
     if (leaving.role !== 'owner') return;
-    const owners = await prisma.loginUser.count({ where: { tenantId, role: 'owner', deletedAt: null } });
+    const owners = await tx.loginUser.count({ where: { tenantId, role: 'owner', deletedAt: null } });
     if (owners <= 1) throw new AppError(409, 'LAST_OWNER', '最高権限のユーザが1人もいなくなるため、この操作はできません');
   };
 
-  const record = (acting: Acting, operation: 'login_user_created' | 'login_user_updated' | 'login_user_deleted' | 'login_unlocked', target: LoginUser, detail: Prisma.InputJsonObject) =>
-    history.record({ tenantId: acting.tenantId, actor: actorOf(acting.user), operation, ip: acting.ip, userAgent: acting.userAgent, detail: { loginUserId: target.id, name: target.name, ...detail } });
+  const record = (
+    acting: Acting,
+    operation: 'login_user_created' | 'login_user_updated' | 'login_user_deleted' | 'login_unlocked',
+    target: LoginUser,
+    detail: Prisma.InputJsonObject,
+    db?: Prisma.TransactionClient,
+  ) =>
+    history.record(
+      { tenantId: acting.tenantId, actor: actorOf(acting.user), operation, ip: acting.ip, userAgent: acting.userAgent, detail: { loginUserId: target.id, name: target.name, ...detail } },
+      db,
+    );
 
   return {
     async list(tenantId: string): Promise<LoginUserView[]> {
@@ -77,12 +128,18 @@ export function createLoginUserService(deps: {
 
     async create(acting: Acting, input: { email: string; name: string; role: Role; kind?: UserKind; password: string }): Promise<LoginUserView> {
       guardOwnerAdmin(acting, null, input.role);
+      const email = normalizeEmail(input.email);
       checkPasswordPolicy(input.password);
-      const email = input.email.trim().toLowerCase();
+      const passwordHash = await hashPassword(input.password);
       let user: LoginUser;
       try {
-        user = await prisma.loginUser.create({
-          data: { tenantId: acting.tenantId, email, name: input.name.trim(), role: input.role, kind: input.kind ?? 'staff', passwordHash: await hashPassword(input.password) },
+        user = await administer(acting, async (tx, me) => {
+          guardOwnerAdmin(me, null, input.role);
+          const created = await tx.loginUser.create({
+            data: { tenantId: me.tenantId, email, name: input.name.trim(), role: input.role, kind: input.kind ?? 'staff', passwordHash },
+          });
+          await record(me, 'login_user_created', created, { role: created.role, kind: created.kind }, tx);
+          return created;
         });
       } catch (err) {
         if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') {
@@ -90,7 +147,6 @@ export function createLoginUserService(deps: {
         }
         throw err;
       }
-      await record(acting, 'login_user_created', user, { role: user.role, kind: user.kind });
       const tenant = await prisma.tenant.findUniqueOrThrow({ where: { id: acting.tenantId } });
       await deps.mailer.sendMail({
         from: deps.mailFrom,
@@ -109,32 +165,41 @@ export function createLoginUserService(deps: {
     },
 
     async update(acting: Acting, id: string, patch: { name?: string; role?: Role; kind?: UserKind }): Promise<LoginUserView> {
-      const target = await find(acting.tenantId, id);
-      guardOwnerAdmin(acting, target, patch.role);
-      if (patch.role && patch.role !== 'owner') await ensureAnotherOwner(acting.tenantId, target);
-      const user = await prisma.loginUser.update({ where: { id }, data: { name: patch.name?.trim(), role: patch.role, kind: patch.kind } });
-      await record(acting, 'login_user_updated', user, { before: { name: target.name, role: target.role, kind: target.kind }, after: { name: user.name, role: user.role, kind: user.kind } });
+      const user = await administer(acting, async (tx, me) => {
+        const target = await find(me.tenantId, id, tx);
+        guardOwnerAdmin(me, target, patch.role);
+        if (patch.role && patch.role !== 'owner') await ensureAnotherOwner(tx, me.tenantId, target);
+        const updated = await tx.loginUser.update({ where: { id: target.id }, data: { name: patch.name?.trim(), role: patch.role, kind: patch.kind } });
+        const before = { name: target.name, role: target.role, kind: target.kind };
+        const after = { name: updated.name, role: updated.role, kind: updated.kind };
+        await record(me, 'login_user_updated', updated, { before, after }, tx);
+        return updated;
+      });
       return view(user);
     },
 
     /** Keeps the row (history shows the person as deleted) but frees the e-mail and ends sessions. */
     async remove(acting: Acting, id: string): Promise<void> {
-      if (id === acting.user.id) throw new AppError(409, 'CANNOT_DELETE_SELF', '自分自身は削除できません');
-      const target = await find(acting.tenantId, id);
-      guardOwnerAdmin(acting, target);
-      await ensureAnotherOwner(acting.tenantId, target);
-      await prisma.$transaction([
-        prisma.session.deleteMany({ where: { loginUserId: id } }),
-        prisma.loginUser.update({ where: { id }, data: { deletedAt: new Date(), email: `deleted+${id}@deleted.invalid`, passwordHash: '!' } }),
-      ]);
-      await record(acting, 'login_user_deleted', target, { role: target.role });
+      await administer(acting, async (tx, me) => {
+        const target = await find(me.tenantId, id, tx);
+        // Compared as found: PostgreSQL matches a uuid written in capitals too.
+        if (target.id === me.user.id) throw new AppError(409, 'CANNOT_DELETE_SELF', '自分自身は削除できません');
+        guardOwnerAdmin(me, target);
+        await ensureAnotherOwner(tx, me.tenantId, target);
+        await tx.session.deleteMany({ where: { loginUserId: target.id } });
+        await tx.loginUser.update({ where: { id: target.id }, data: { deletedAt: new Date(), email: `deleted+${target.id}@deleted.invalid`, passwordHash: '!' } });
+        await record(me, 'login_user_deleted', target, { role: target.role }, tx);
+      });
     },
 
     async unlock(acting: Acting, id: string): Promise<LoginUserView> {
-      const target = await find(acting.tenantId, id);
-      guardOwnerAdmin(acting, target);
-      const user = await prisma.loginUser.update({ where: { id }, data: { lockedAt: null, failedLogins: 0 } });
-      await record(acting, 'login_unlocked', user, {});
+      const user = await administer(acting, async (tx, me) => {
+        const target = await find(me.tenantId, id, tx);
+        guardOwnerAdmin(me, target);
+        const unlocked = await tx.loginUser.update({ where: { id: target.id }, data: { lockedAt: null, failedLogins: 0 } });
+        await record(me, 'login_unlocked', unlocked, {}, tx);
+        return unlocked;
+      });
       return view(user);
     },
   };

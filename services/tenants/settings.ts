@@ -1,5 +1,5 @@
 /** 契約者設定: passcode, corporate number, the purposes in use, reminder days. Owners only. */
-import type { Purpose, Tenant } from '../../prisma/generated/client';
+import { Prisma, type Purpose, type Tenant } from '../../prisma/generated/client';
 import type { History } from '../audit/types';
 import { hashPassword } from '../auth/passwords';
 import type { PrismaClient } from '../db/client';
@@ -35,6 +35,16 @@ const view = (t: Tenant): TenantSettingsView => ({
   reminderDays: t.reminderDays,
 });
 
+const SETTING_KEYS = ['name', 'corporateNumber', 'passcodeHash', 'purposes', 'reminderDays'] as const;
+type SettingKey = (typeof SETTING_KEYS)[number];
+const SHOWN_KEYS = ['name', 'purposes', 'reminderDays'] as const;
+
+/** Purposes are a set: the order they are listed in is no change. */
+function sameSetting(key: SettingKey, a: unknown, b: unknown): boolean {
+  if (key === 'purposes') return JSON.stringify([...(a as Purpose[])].sort()) === JSON.stringify([...(b as Purpose[])].sort());
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
 const invalid = (path: string, code: string, message: string) =>
   new AppError(400, 'VALIDATION_FAILED', '入力内容に誤りがあります', [{ path, message, code }]);
 
@@ -44,9 +54,9 @@ export function createTenantSettingsService({ prisma, history }: { prisma: Prism
       return view(await prisma.tenant.findUniqueOrThrow({ where: { id: tenantId } }));
     },
 
-    /** Every field is checked before anything is written. */
+    /** Every field is checked before anything is written; a PATCH that changes nothing records nothing. */
     async update(acting: Acting, patch: TenantSettingsPatch): Promise<TenantSettingsView> {
-      const data: Partial<Pick<Tenant, 'name' | 'corporateNumber' | 'passcodeHash' | 'purposes' | 'reminderDays'>> = {};
+      const data: Partial<Pick<Tenant, SettingKey>> = {};
       if (patch.name !== undefined) data.name = patch.name.trim();
       if (patch.corporateNumber !== undefined) {
         if (patch.corporateNumber === null || patch.corporateNumber.trim() === '') data.corporateNumber = null;
@@ -72,18 +82,42 @@ export function createTenantSettingsService({ prisma, history }: { prisma: Prism
         }
         data.passcodeHash = await hashPassword(patch.passcode);
       }
-      const before = await prisma.tenant.findUniqueOrThrow({ where: { id: acting.tenantId } });
-      const after = await prisma.tenant.update({ where: { id: acting.tenantId }, data });
-      await history.record({
-        tenantId: acting.tenantId,
-        actor: actorOf(acting.user),
-        operation: 'tenant_settings_changed',
-        ip: acting.ip,
-        userAgent: acting.userAgent,
-        // Which settings changed, never the passcode itself.
-        detail: { changed: Object.keys(data).map((k) => (k === 'passcodeHash' ? 'passcode' : k)), before: { purposes: before.purposes, reminderDays: before.reminderDays } },
-      });
-      return view(after);
+      // Compared with the settings as they are under the row's lock, so that the history names what
+      // really changed (a settings form sends every field) and two saves cannot both claim the same
+      // "before". The history row commits with the change.
+      return prisma.$transaction(
+        async (tx) => {
+          await tx.$queryRaw`SELECT id FROM tenants WHERE id = ${acting.tenantId}::uuid FOR NO KEY UPDATE`;
+          // Role changes take the same lock (services/login-users): an owner demoted meanwhile is not one.
+          const me = await tx.loginUser.findFirst({ where: { id: acting.user.id, tenantId: acting.tenantId, deletedAt: null }, select: { role: true } });
+          if (me?.role !== 'owner') throw new AppError(403, 'FORBIDDEN', 'この操作を行う権限がありません');
+          const before = await tx.tenant.findUniqueOrThrow({ where: { id: acting.tenantId } });
+          // A passcode given is a passcode set again, even if it happens to be the same one.
+          const changed = SETTING_KEYS.filter((k) => data[k] !== undefined && (k === 'passcodeHash' || !sameSetting(k, before[k], data[k])));
+          if (changed.length === 0) return view(before);
+          const after = await tx.tenant.update({ where: { id: acting.tenantId }, data: Object.fromEntries(changed.map((k) => [k, data[k]])) });
+          // Values only of what is neither secret nor a number.
+          const shown = changed.filter((k): k is (typeof SHOWN_KEYS)[number] => (SHOWN_KEYS as readonly string[]).includes(k));
+          await history.record(
+            {
+              tenantId: acting.tenantId,
+              actor: actorOf(acting.user),
+              operation: 'tenant_settings_changed',
+              ip: acting.ip,
+              userAgent: acting.userAgent,
+              // Which settings changed, never the passcode (nor its hash).
+              detail: {
+                changed: changed.map((k) => (k === 'passcodeHash' ? 'passcode' : k)),
+                before: Object.fromEntries(shown.map((k) => [k, before[k]])),
+                after: Object.fromEntries(shown.map((k) => [k, after[k]])),
+              },
+            },
+            tx,
+          );
+          return view(after);
+        },
+        { isolationLevel: Prisma.TransactionIsolationLevel.ReadCommitted, maxWait: 30_000, timeout: 30_000 },
+      );
     },
   };
 }

@@ -1,0 +1,498 @@
+/**
+ * 契約者設定 over HTTP: every role reads the settings (whether a passcode is set, never the
+ * passcode or its hash); only owners change them. The corporate number's check digit, the purposes
+ * in use, the reminder days and the passcode are checked before anything is written, so a PATCH
+ * with one bad field changes nothing at all. The passcode is stored as a hash, and the history names
+ * the settings that really changed, never the passcode.
+ *
+ * tenants and operation_events are shared by every test file: everything here works on tenants of
+ * its own, and every count is scoped to them. Corporate numbers are 13 digits; the ones made here
+ * have no 12-digit run that would pass as a My Number, so none can appear in any output.
+ */
+import { randomInt, randomUUID } from 'node:crypto';
+import request from 'supertest';
+import type { Express } from 'express';
+import type { Client } from '@temporalio/client';
+import type { OperationEvent, Purpose, Tenant } from '../prisma/generated/client';
+import { hashPassword, verifyPassword } from '../services/auth/passwords';
+import type { PrismaClient } from '../services/db/client';
+import { checkDigit, corporateCheckDigit } from '../services/mynumber/validate';
+import type { Outbox } from '../services/outbox/outbox';
+import { createTemporalClient } from '../services/temporal/client';
+import { createLoginUser, createTenant, loginAs, memoryLogger, startOutbox, testApp, testPrisma, type TestUser } from './support/fixtures';
+
+type Agent = ReturnType<typeof request.agent>;
+
+let prisma: PrismaClient;
+let outbox: Outbox;
+let temporal: Client;
+let app: Express;
+const log = memoryLogger();
+
+let tenant: string;
+let other: string;
+let owner: TestUser;
+let manager: TestUser;
+let viewer: TestUser;
+let otherOwner: TestUser;
+let ownerAgent: Agent;
+let managerAgent: Agent;
+let viewerAgent: Agent;
+let otherAgent: Agent;
+
+const TENANT_NAME = '契約設定株式会社';
+const ALL_PURPOSES: Purpose[] = [
+  'withholding_slip',
+  'employment_insurance',
+  'health_insurance_pension',
+  'workers_compensation',
+  'category3_pension',
+  'property_savings',
+  'dividends',
+  'real_estate',
+  'contractor_payments',
+];
+const SETTINGS_KEYS = ['corporateNumber', 'customerNumber', 'id', 'name', 'passcodeSet', 'purposes', 'reminderDays'];
+const JAPANESE = /[\u3040-\u30ff\u4e00-\u9fff]/;
+const CLIENT_IP = '198.51.100.77';
+const INVALID = '入力内容に誤りがあります';
+
+/** A 4xx is problem+json with a machine code and a Japanese title. */
+function expectProblem(res: request.Response, status: number, code: string, title?: string): void {
+  expect({ status: res.status, code: res.body?.code }).toEqual({ status, code });
+  expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+  expect(res.body).toMatchObject({ status, code, type: `https://mynaflow.dev/problems/${code.toLowerCase().replace(/_/g, '-')}` });
+  expect(res.body.title).toMatch(JAPANESE);
+  if (title !== undefined) expect(res.body.title).toBe(title);
+}
+
+/** A 400 naming one field, with the product's code and a Japanese message for it. */
+function expectFieldError(res: request.Response, path: string, code: string, message: string | RegExp = JAPANESE): void {
+  expectProblem(res, 400, 'VALIDATION_FAILED', INVALID);
+  expect(res.body.errors).toEqual([{ path, code, message: expect.stringMatching(message) }]);
+}
+
+/**
+ * The check digit of a corporate number by the published rule (国税庁: 9 − (Σ Pn·Qn mod 9), n
+ * counted from the right of the 12 base digits, Qn = 1 for odd n and 2 for even n), written here
+ * apart from the product's.
+ */
+function publishedCheckDigit(base12: string): number {
+  let sum = 0;
+  for (let n = 1; n <= 12; n++) sum += Number(base12[12 - n]) * (n % 2 === 1 ? 1 : 2);
+  return 9 - (sum % 9);
+}
+
+const passesAsMyNumber = (twelve: string) => checkDigit(twelve.slice(0, 11)) === Number(twelve[11]);
+
+/** A fresh valid corporate number with no 12-digit run inside it that is a valid My Number. */
+function corporateNumber(): string {
+  for (;;) {
+    const base = Array.from({ length: 12 }, () => String(randomInt(10))).join('');
+    const cd = corporateCheckDigit(base);
+    expect(cd).toBe(publishedCheckDigit(base));
+    const n = `${cd}${base}`;
+    if (!passesAsMyNumber(n.slice(0, 12)) && !passesAsMyNumber(n.slice(1))) return n;
+  }
+}
+
+/** The same base digits under another leading digit (again with no My Number inside). */
+function withWrongCheckDigit(n: string): string {
+  for (;;) {
+    const wrong = `${(Number(n[0]) + 1 + randomInt(9)) % 10}${n.slice(1)}`;
+    if (!passesAsMyNumber(wrong.slice(0, 12))) return wrong;
+  }
+}
+
+const FULL_WIDTH = (s: string) => [...s].map((c) => (/[0-9]/.test(c) ? String.fromCharCode(c.charCodeAt(0) - 0x30 + 0xff10) : c)).join('');
+
+const settingsOf = (tenantId: string) => prisma.tenant.findUniqueOrThrow({ where: { id: tenantId } });
+const changes = (tenantId: string): Promise<OperationEvent[]> =>
+  prisma.operationEvent.findMany({ where: { tenantId, operation: 'tenant_settings_changed' }, orderBy: { id: 'asc' } });
+const save = (agent: Agent, body: Record<string, unknown>) => agent.patch('/v1/tenant').set('X-Forwarded-For', CLIENT_IP).send(body);
+const get = async (agent: Agent) => {
+  const res = await agent.get('/v1/tenant');
+  expect(res.status).toBe(200);
+  return res.body as { id: string; name: string; customerNumber: string; corporateNumber: string | null; passcodeSet: boolean; purposes: Purpose[]; reminderDays: number[] };
+};
+
+/** Asserts the tenant row and its history are as they were. */
+async function expectUnchanged(tenantId: string, before: Tenant, eventsBefore: number): Promise<void> {
+  expect(await settingsOf(tenantId)).toEqual(before);
+  expect(await changes(tenantId)).toHaveLength(eventsBefore);
+}
+
+beforeAll(async () => {
+  prisma = testPrisma();
+  outbox = await startOutbox();
+  // Nothing here needs Temporal.
+  temporal = createTemporalClient('127.0.0.1:1', 'default');
+  app = testApp({ prisma, logger: log.logger, outbox, temporalClient: temporal, taskQueue: 'tenant-settings-api' }).app;
+  tenant = await createTenant(prisma, TENANT_NAME);
+  other = await createTenant(prisma, '契約設定別会社');
+  [owner, manager, viewer, otherOwner] = await Promise.all([
+    createLoginUser(prisma, tenant, 'owner', '設定 オーナー'),
+    createLoginUser(prisma, tenant, 'manager', '設定 担当'),
+    createLoginUser(prisma, tenant, 'viewer', '設定 閲覧'),
+    createLoginUser(prisma, other, 'owner', '別会社 オーナー'),
+  ]);
+  [ownerAgent, managerAgent, viewerAgent, otherAgent] = await Promise.all([
+    loginAs(app, outbox, owner),
+    loginAs(app, outbox, manager),
+    loginAs(app, outbox, viewer),
+    loginAs(app, outbox, otherOwner),
+  ]);
+});
+
+afterAll(async () => {
+  await temporal?.connection.close();
+  await outbox?.close();
+  await prisma?.$disconnect();
+});
+
+describe('corporate numbers used here', () => {
+  it("the product's check digit agrees with the published rule, and with a published number (国税庁 7000012050002)", async () => {
+    expect(corporateCheckDigit('000012050002')).toBe(7);
+    expect(publishedCheckDigit('000012050002')).toBe(7);
+    for (let i = 0; i < 200; i++) {
+      const base = String(randomInt(10 ** 12)).padStart(12, '0');
+      expect(corporateCheckDigit(base)).toBe(publishedCheckDigit(base));
+    }
+    const c = await createTenant(prisma, '検査用数字株式会社');
+    const agent = await loginAs(app, outbox, await createLoginUser(prisma, c, 'owner', '検査 オーナー'));
+    const res = await save(agent, { corporateNumber: '7000012050002' });
+    expect(res.status).toBe(200);
+    expect(res.body.corporateNumber).toBe('7000012050002');
+  });
+});
+
+describe('GET /v1/tenant', () => {
+  it('every role sees the settings: the defaults of a new tenant, exactly the fields of the contract', async () => {
+    const t = await settingsOf(tenant);
+    for (const agent of [ownerAgent, managerAgent, viewerAgent]) {
+      const res = await agent.get('/v1/tenant');
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({
+        id: tenant,
+        name: TENANT_NAME,
+        customerNumber: t.customerNumber,
+        corporateNumber: null,
+        passcodeSet: false,
+        purposes: ALL_PURPOSES,
+        reminderDays: [7, 30, 80],
+      });
+      expect(Object.keys(res.body).sort()).toEqual(SETTINGS_KEYS);
+      expect(res.headers['content-type']).toMatch(/^application\/json/);
+    }
+  });
+
+  it('says whether a passcode is set, never the passcode or its hash', async () => {
+    const c = await createTenant(prisma, 'パスコード表示株式会社');
+    const [o, v] = await Promise.all([createLoginUser(prisma, c, 'owner', '表示 オーナー'), createLoginUser(prisma, c, 'viewer', '表示 閲覧')]);
+    const [oAgent, vAgent] = await Promise.all([loginAs(app, outbox, o), loginAs(app, outbox, v)]);
+    expect((await get(vAgent)).passcodeSet).toBe(false);
+    const passcode = 'Kaisha#2026';
+    const res = await save(oAgent, { passcode });
+    expect(res.status).toBe(200);
+    expect(res.body.passcodeSet).toBe(true);
+    const { passcodeHash } = await settingsOf(c);
+    for (const agent of [oAgent, vAgent]) {
+      const got = await agent.get('/v1/tenant');
+      expect(got.body.passcodeSet).toBe(true);
+      expect(got.text).not.toContain(passcode);
+      expect(got.text).not.toContain(passcodeHash!);
+      expect(got.text).not.toMatch(/scrypt|passcodeHash|"passcode"/);
+    }
+    expect(res.text).not.toContain(passcode);
+    expect(res.text).not.toMatch(/scrypt|passcodeHash|"passcode"/);
+  });
+
+  it("shows the caller's own tenant only", async () => {
+    const ours = await get(viewerAgent);
+    const theirs = await get(otherAgent);
+    expect(ours.id).toBe(tenant);
+    expect(theirs.id).toBe(other);
+    expect(theirs.name).toBe('契約設定別会社');
+    expectProblem(await viewerAgent.get('/v1/tenant').query({ tenantId: other }), 400, 'VALIDATION_FAILED');
+  });
+
+  it('needs a login', async () => {
+    expectProblem(await request(app).get('/v1/tenant'), 401, 'UNAUTHENTICATED', 'ログインしてください');
+    expectProblem(await request(app).patch('/v1/tenant').send({ name: '匿名' }), 401, 'UNAUTHENTICATED');
+  });
+});
+
+describe('PATCH /v1/tenant', () => {
+  it('an owner changes name, corporate number, purposes and reminder days: 200 with the new settings, stored as shown', async () => {
+    const cn = corporateNumber();
+    const purposes: Purpose[] = ['withholding_slip', 'employment_insurance', 'dividends'];
+    const res = await save(ownerAgent, { name: '　契約設定ホールディングス株式会社 ', corporateNumber: cn, purposes, reminderDays: [3, 14, 60] });
+    expect(res.status).toBe(200);
+    const t = await settingsOf(tenant);
+    const expected = {
+      id: tenant,
+      name: '契約設定ホールディングス株式会社',
+      customerNumber: t.customerNumber,
+      corporateNumber: cn,
+      passcodeSet: false,
+      purposes,
+      reminderDays: [3, 14, 60],
+    };
+    expect(res.body).toEqual(expected);
+    expect(t).toMatchObject({ name: expected.name, corporateNumber: cn, purposes, reminderDays: [3, 14, 60], passcodeHash: null });
+    // everyone sees the same
+    expect(await get(viewerAgent)).toEqual(expected);
+    // the new name is in force at once: the session's own view of its tenant follows
+    expect((await managerAgent.get('/v1/auth/me')).body.tenant.name).toBe(expected.name);
+    // one field alone leaves the others
+    const one = await save(ownerAgent, { reminderDays: [10] });
+    expect(one.status).toBe(200);
+    expect(one.body).toEqual({ ...expected, reminderDays: [10] });
+  });
+
+  it('accepts a corporate number as people type it (full-width digits, hyphens, spaces) and stores the 13 digits; null or "" clears it', async () => {
+    const cn = corporateNumber();
+    const typed = `${FULL_WIDTH(cn.slice(0, 1))}－${FULL_WIDTH(cn.slice(1, 5))} ${cn.slice(5, 9)}-${FULL_WIDTH(cn.slice(9))}`;
+    const res = await save(ownerAgent, { corporateNumber: typed });
+    expect(res.status).toBe(200);
+    expect(res.body.corporateNumber === cn).toBe(true);
+    expect((await settingsOf(tenant)).corporateNumber === cn).toBe(true);
+    for (const cleared of [null, '', '  ']) {
+      expect((await save(ownerAgent, { corporateNumber: cn })).body.corporateNumber === cn).toBe(true);
+      const c = await save(ownerAgent, { corporateNumber: cleared });
+      expect(c.status).toBe(200);
+      expect(c.body.corporateNumber).toBeNull();
+      expect((await settingsOf(tenant)).corporateNumber).toBeNull();
+    }
+  });
+
+  it('lists each purpose once, whatever was sent; a purpose switched off can no longer be used to reveal a number', async () => {
+    const res = await save(ownerAgent, { purposes: ['dividends', 'withholding_slip', 'dividends'] });
+    expect(res.status).toBe(200);
+    expect(res.body.purposes).toEqual(['dividends', 'withholding_slip']);
+    expect((await settingsOf(tenant)).purposes).toEqual(['dividends', 'withholding_slip']);
+    // checked before the registrant is even looked up: no number is needed to see it refused
+    const reveal = (purpose: Purpose) => viewerAgent.post(`/v1/registrants/${randomUUID()}/my-number/reveal`).send({ password: viewer.password, purpose });
+    expectProblem(await reveal('real_estate'), 400, 'PURPOSE_DISABLED', 'この利用目的は契約者設定で使用しないことになっています');
+    expect((await reveal('dividends')).status).toBe(404);
+    expect((await save(ownerAgent, { purposes: ALL_PURPOSES })).status).toBe(200);
+    expect((await reveal('real_estate')).status).toBe(404);
+  });
+
+  it('stores the passcode hashed (scrypt): it verifies, the old one no longer does; the response says passcodeSet only', async () => {
+    const c = await createTenant(prisma, 'パスコード株式会社');
+    const agent = await loginAs(app, outbox, await createLoginUser(prisma, c, 'owner', 'パス オーナー'));
+    const first = 'Ab#1';
+    const res = await save(agent, { passcode: first });
+    expect(res.status).toBe(200);
+    expect(res.body.passcodeSet).toBe(true);
+    expect(res.text).not.toContain(first);
+    const stored = (await settingsOf(c)).passcodeHash!;
+    expect(stored).toMatch(/^scrypt\$/);
+    expect(stored).not.toContain(first);
+    expect(await verifyPassword(first, stored)).toBe(true);
+    expect(await verifyPassword('Ab#2', stored)).toBe(false);
+
+    const second = `~!${'x'.repeat(28)}9Z`; // 32 characters, the most allowed
+    expect((await save(agent, { passcode: second })).status).toBe(200);
+    const next = (await settingsOf(c)).passcodeHash!;
+    expect(next).not.toBe(stored);
+    expect(await verifyPassword(second, next)).toBe(true);
+    expect(await verifyPassword(first, next)).toBe(false);
+    // the same passcode again is hashed afresh (new salt)
+    expect((await save(agent, { passcode: second })).status).toBe(200);
+    const again = (await settingsOf(c)).passcodeHash!;
+    expect(again).not.toBe(next);
+    expect(await verifyPassword(second, again)).toBe(true);
+  });
+
+  it('records tenant_settings_changed with the actor, IP and user agent, listing what really changed; never the passcode', async () => {
+    const c = await createTenant(prisma, '設定履歴株式会社');
+    const o = await createLoginUser(prisma, c, 'owner', '履歴 オーナー');
+    const agent = await loginAs(app, outbox, o);
+    const passcode = 'Himitsu-2026!';
+    const cn = corporateNumber();
+
+    const res = await save(agent, { name: '設定履歴株式会社', passcode, corporateNumber: cn, purposes: ['dividends', 'withholding_slip'], reminderDays: [7, 30, 80] }).set('User-Agent', 'HR-Console/2.0');
+    expect(res.status).toBe(200);
+    const [event, ...rest] = await changes(c);
+    expect(rest).toHaveLength(0);
+    expect(event).toMatchObject({
+      actorType: 'login_user',
+      actorId: o.id,
+      actorLabel: '履歴 オーナー',
+      label: '契約者設定の変更',
+      ip: CLIENT_IP,
+      userAgent: 'HR-Console/2.0',
+      registrantId: null,
+    });
+    // the name and the reminder days were sent as they already were: not changes
+    expect(event!.detail).toEqual({
+      changed: ['corporateNumber', 'passcode', 'purposes'],
+      before: { purposes: ALL_PURPOSES },
+      after: { purposes: ['dividends', 'withholding_slip'] },
+    });
+
+    // one field
+    expect((await save(agent, { reminderDays: [5, 20] })).status).toBe(200);
+    expect((await changes(c)).at(-1)!.detail).toEqual({ changed: ['reminderDays'], before: { reminderDays: [7, 30, 80] }, after: { reminderDays: [5, 20] } });
+    // the passcode alone: named, never shown
+    expect((await save(agent, { passcode: `${passcode}2` })).status).toBe(200);
+    expect((await changes(c)).at(-1)!.detail).toEqual({ changed: ['passcode'], before: {}, after: {} });
+    // a save that changes nothing (purposes in another order, the same days) records nothing
+    const count = (await changes(c)).length;
+    const same = await save(agent, { purposes: ['withholding_slip', 'dividends'], reminderDays: [5, 20], name: '設定履歴株式会社' });
+    expect(same.status).toBe(200);
+    expect(same.body).toMatchObject({ purposes: ['dividends', 'withholding_slip'], reminderDays: [5, 20] });
+    expect(await changes(c)).toHaveLength(count);
+
+    // nowhere in this tenant's history: not the passcode, not its hash, not the corporate number's digits
+    const { passcodeHash } = await settingsOf(c);
+    const everything = await prisma.operationEvent.findMany({ where: { tenantId: c } });
+    const text = JSON.stringify(everything, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+    for (const secret of [passcode, `${passcode}2`, passcodeHash!, passcodeHash!.split('$').at(-1)!]) expect(text.includes(secret)).toBe(false);
+    expect(text.includes(cn)).toBe(false);
+    // and the history API shows the change
+    const shown = await agent.get('/v1/operation-history').query({ operation: 'tenant_settings_changed' });
+    expect(shown.body.items).toHaveLength(3);
+    expect(shown.body.items[0]).toMatchObject({ label: '契約者設定の変更', actor: { id: o.id, label: '履歴 オーナー' }, ip: CLIENT_IP });
+    expect(shown.text.includes(passcode)).toBe(false);
+  });
+
+  it('managers and viewers: 403 with a Japanese title, and nothing changes', async () => {
+    const before = await settingsOf(tenant);
+    const eventsBefore = (await changes(tenant)).length;
+    for (const agent of [managerAgent, viewerAgent]) {
+      for (const body of [{ name: '乗っ取り株式会社' }, { passcode: 'steal-it' }, { corporateNumber: corporateNumber() }, { purposes: ['dividends'] }, { reminderDays: [1] }]) {
+        expectProblem(await save(agent, body), 403, 'FORBIDDEN', 'この操作を行う権限がありません');
+      }
+    }
+    await expectUnchanged(tenant, before, eventsBefore);
+    // without the CSRF token, not even an owner
+    expectProblem(await ownerAgent.patch('/v1/tenant').set('X-CSRF-Token', 'forged').send({ name: '偽造株式会社' }), 403, 'CSRF_TOKEN_INVALID');
+    await expectUnchanged(tenant, before, eventsBefore);
+    // another tenant's owner changes their own tenant only
+    expect((await save(otherAgent, { name: '契約設定別会社（新）' })).status).toBe(200);
+    await expectUnchanged(tenant, before, eventsBefore);
+    expect((await settingsOf(other)).name).toBe('契約設定別会社（新）');
+  });
+
+  it('a corporate number with a wrong check digit or form: 400 at /body/corporateNumber in Japanese, and nothing else in the PATCH is applied', async () => {
+    const before = await settingsOf(tenant);
+    const eventsBefore = (await changes(tenant)).length;
+    const good = corporateNumber();
+    const rest = { name: '適用されない株式会社', purposes: ['dividends'], reminderDays: [1, 2], passcode: 'never-set' };
+    const cases: [string, string, string][] = [
+      [withWrongCheckDigit(good), 'CORPORATE_NUMBER_CHECK_DIGIT', '法人番号の検査用数字が正しくありません。入力内容をご確認ください'],
+      [FULL_WIDTH(withWrongCheckDigit(good)), 'CORPORATE_NUMBER_CHECK_DIGIT', '法人番号の検査用数字が正しくありません。入力内容をご確認ください'],
+      [good.slice(1), 'CORPORATE_NUMBER_FORMAT', '法人番号は13桁の数字で入力してください'],
+      [`${good}0`, 'CORPORATE_NUMBER_FORMAT', '法人番号は13桁の数字で入力してください'],
+      [`${good.slice(0, 12)}A`, 'CORPORATE_NUMBER_FORMAT', '法人番号は13桁の数字で入力してください'],
+    ];
+    for (const [corporate, code, message] of cases) {
+      const res = await save(ownerAgent, { ...rest, corporateNumber: corporate });
+      expectFieldError(res, '/body/corporateNumber', code, message);
+      // the problem never echoes what was typed
+      expect(res.text.includes(corporate)).toBe(false);
+      expect(res.text.includes(good.slice(1))).toBe(false);
+    }
+    await expectUnchanged(tenant, before, eventsBefore);
+    // longer than the contract allows
+    expectProblem(await save(ownerAgent, { ...rest, corporateNumber: `${good}-${good}` }), 400, 'VALIDATION_FAILED', INVALID);
+    await expectUnchanged(tenant, before, eventsBefore);
+  });
+
+  it('purposes: none at all → 400 PURPOSES_EMPTY; an unknown one → 400; nothing applied', async () => {
+    const before = await settingsOf(tenant);
+    const eventsBefore = (await changes(tenant)).length;
+    const res = await save(ownerAgent, { purposes: [], name: '適用されない株式会社' });
+    expectFieldError(res, '/body/purposes', 'PURPOSES_EMPTY', '利用目的を1つ以上選んでください');
+    expectProblem(await save(ownerAgent, { purposes: ['marketing'], name: '適用されない株式会社' }), 400, 'VALIDATION_FAILED', INVALID);
+    expectProblem(await save(ownerAgent, { purposes: 'dividends' }), 400, 'VALIDATION_FAILED', INVALID);
+    await expectUnchanged(tenant, before, eventsBefore);
+  });
+
+  it('reminder days: whole days from 1 to 89, in ascending order', async () => {
+    const before = await settingsOf(tenant);
+    const eventsBefore = (await changes(tenant)).length;
+    for (const days of [[0], [90], [-1], [30, 7], [7, 7], [1, 89, 90], [7, 30, 200]]) {
+      const res = await save(ownerAgent, { reminderDays: days, name: '適用されない株式会社' });
+      expectFieldError(res, '/body/reminderDays', 'REMINDER_DAYS_INVALID', 'リマインド日は1〜89日の範囲で、小さい順に指定してください');
+    }
+    for (const days of [[1.5], ['7'], [7, null]]) {
+      expectProblem(await save(ownerAgent, { reminderDays: days }), 400, 'VALIDATION_FAILED', INVALID);
+    }
+    await expectUnchanged(tenant, before, eventsBefore);
+    for (const days of [[1], [89], [1, 2, 88, 89], [7, 30, 80]]) {
+      const res = await save(ownerAgent, { reminderDays: days });
+      expect(res.status).toBe(200);
+      expect(res.body.reminderDays).toEqual(days);
+      expect((await settingsOf(tenant)).reminderDays).toEqual(days);
+    }
+  });
+
+  it('passcode: 4 to 32 half-width letters, digits or symbols; otherwise 400 at /body/passcode, nothing applied', async () => {
+    const c = await createTenant(prisma, 'パスコード規則株式会社');
+    const agent = await loginAs(app, outbox, await createLoginUser(prisma, c, 'owner', '規則 オーナー'));
+    const oldHash = await hashPassword('Old#pass');
+    await prisma.tenant.update({ where: { id: c }, data: { passcodeHash: oldHash } });
+    const before = await settingsOf(c);
+    for (const passcode of ['abc', '', 'ab cd', 'ｐａｓｓ１２３４', '合言葉です', 'tab\there', 'new\nline']) {
+      const res = await save(agent, { passcode, name: '適用されない株式会社' });
+      expectFieldError(res, '/body/passcode', 'PASSCODE_INVALID', 'パスコードは4〜32文字の半角英数字・記号で入力してください');
+      if (passcode.length >= 4) expect(res.text.includes(passcode)).toBe(false);
+    }
+    expectProblem(await save(agent, { passcode: 'x'.repeat(33) }), 400, 'VALIDATION_FAILED', INVALID);
+    expectProblem(await save(agent, { passcode: null }), 400, 'VALIDATION_FAILED', INVALID);
+    await expectUnchanged(c, before, 0);
+    expect(await verifyPassword('Old#pass', (await settingsOf(c)).passcodeHash!)).toBe(true);
+    for (const passcode of ['abcd', 'A1!~', '{|}[]', 'x'.repeat(32)]) {
+      expect((await save(agent, { passcode })).status).toBe(200);
+      expect(await verifyPassword(passcode, (await settingsOf(c)).passcodeHash!)).toBe(true);
+    }
+  });
+
+  it('refuses a malformed PATCH (400, Japanese title): empty, unknown or read-only fields, blank name', async () => {
+    const before = await settingsOf(tenant);
+    const eventsBefore = (await changes(tenant)).length;
+    for (const body of [
+      {},
+      { customerNumber: '1234567' },
+      { id: other },
+      { passcodeHash: 'scrypt$15$8$1$AAAA$BBBB' },
+      { passcodeSet: false },
+      { name: '   ' },
+      { name: '' },
+      { name: 'x'.repeat(101) },
+      { name: null },
+      { reminderDays: Array.from({ length: 11 }, (_, i) => i + 1) },
+    ] as Record<string, unknown>[]) {
+      const res = await save(ownerAgent, body);
+      expectProblem(res, 400, 'VALIDATION_FAILED', INVALID);
+      expect(res.body.errors.length).toBeGreaterThan(0);
+    }
+    expectProblem(await ownerAgent.patch('/v1/tenant').set('Content-Type', 'application/json').send('{"name":'), 400, 'MALFORMED_JSON');
+    await expectUnchanged(tenant, before, eventsBefore);
+  });
+
+  it('two owners saving at the same moment: both applied, each change recorded once against what it replaced', async () => {
+    const c = await createTenant(prisma, '同時保存株式会社');
+    const [a, b] = await Promise.all([createLoginUser(prisma, c, 'owner', '同時 A'), createLoginUser(prisma, c, 'owner', '同時 B')]);
+    const [aAgent, bAgent] = await Promise.all([loginAs(app, outbox, a), loginAs(app, outbox, b)]);
+    const [ra, rb] = await Promise.all([save(aAgent, { reminderDays: [10, 20] }), save(bAgent, { purposes: ['dividends'] })]);
+    expect([ra.status, rb.status]).toEqual([200, 200]);
+    expect(await settingsOf(c)).toMatchObject({ reminderDays: [10, 20], purposes: ['dividends'] });
+    const recorded = await changes(c);
+    expect(recorded.map((e) => (e.detail as { changed: string[] }).changed).sort()).toEqual([['purposes'], ['reminderDays']]);
+
+    // the same field at once: the one saved second names the first one's value as "before"
+    const [r1, r2] = await Promise.all([save(aAgent, { reminderDays: [1] }), save(bAgent, { reminderDays: [2] })]);
+    expect([r1.status, r2.status]).toEqual([200, 200]);
+    const [first, second] = (await changes(c)).slice(-2) as [OperationEvent, OperationEvent];
+    const d1 = first.detail as { before: { reminderDays: number[] }; after: { reminderDays: number[] } };
+    const d2 = second.detail as { before: { reminderDays: number[] }; after: { reminderDays: number[] } };
+    expect(d1.before.reminderDays).toEqual([10, 20]);
+    expect(d2.before.reminderDays).toEqual(d1.after.reminderDays);
+    expect((await settingsOf(c)).reminderDays).toEqual(d2.after.reminderDays);
+  });
+});
