@@ -5,7 +5,10 @@
 import type { Transporter } from 'nodemailer';
 import type { PrismaClient } from '../services/db/client';
 import type { Logger } from '../services/logging/logger';
+import { createDeletionNoticeActivities } from './deletion-notices';
 import { createInvitationActivities } from './invitations';
+import { createLifecycleActivities } from './lifecycle';
+import type { Vault } from '../services/vault/types';
 
 export interface ActivityDeps {
   prisma: PrismaClient;
@@ -13,8 +16,9 @@ export interface ActivityDeps {
   publicUrl: string;
   mailFrom: string;
   logger: Logger;
+  vault: Vault;
 }
 
 export function createActivities(deps: ActivityDeps) {
-  return { ...createInvitationActivities(deps) };
+  return { ...createInvitationActivities(deps), ...createLifecycleActivities(deps), ...createDeletionNoticeActivities(deps) };
 }

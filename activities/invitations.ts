@@ -1,5 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/activity';
+import { createHistory } from '../services/audit/history';
+import { SYSTEM_ACTOR, type Actor } from '../services/audit/types';
 import { renderInvitationMail } from '../services/mail/invitation-mail';
 import type { SendInvitationMailInput } from '../shared';
 import type { ActivityDeps } from './index';
@@ -7,11 +9,13 @@ import type { ActivityDeps } from './index';
 export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
 
 export function createInvitationActivities({ prisma, mailer, publicUrl, mailFrom, logger }: ActivityDeps) {
+  const history = createHistory(prisma);
   return {
     /**
-     * Issues a fresh link token (only its hash is stored) and mails it. Idempotent per key: a retry
-     * after the mail went out sends nothing; a retry after a crash mid-send reuses the same
-     * Message-ID so a receiving server can drop the duplicate.
+     * Issues a fresh link token (only its hash is stored) and mails it. A new round (invitation,
+     * resend, remand) kills every older link of the person. Idempotent per key: a retry after the
+     * mail went out sends nothing; a retry after a crash mid-send reuses the same Message-ID so a
+     * receiving server can drop the duplicate.
      */
     async sendInvitationMail(input: SendInvitationMailInput): Promise<{ sent: boolean }> {
       const registrant = await prisma.registrant.findUnique({
@@ -30,10 +34,26 @@ export function createInvitationActivities({ prisma, mailer, publicUrl, mailFrom
 
       const token = randomBytes(32).toString('base64url');
       const expiresAt = new Date(input.expiresAt);
-      await prisma.invitation.upsert({
-        where: { issueKey: input.key },
-        create: { registrantId: registrant.id, issueKey: input.key, tokenHash: hashToken(token), expiresAt },
-        update: { tokenHash: hashToken(token), expiresAt },
+      const newRound = input.kind !== 'reminder';
+      await prisma.$transaction(async (tx) => {
+        if (newRound) {
+          await tx.invitation.updateMany({ where: { registrantId: registrant.id, revokedAt: null, issueKey: { not: input.key } }, data: { revokedAt: new Date() } });
+          await tx.registrant.update({ where: { id: registrant.id }, data: { invitationState: 'open', invitationExpiresAt: expiresAt } });
+        }
+        await tx.invitation.upsert({
+          where: { issueKey: input.key },
+          create: {
+            registrantId: registrant.id,
+            issueKey: input.key,
+            tokenHash: hashToken(token),
+            expiresAt,
+            message: input.options?.message ?? null,
+            replyTo: input.options?.replyTo ?? null,
+            copyTo: input.options?.copyTo ?? null,
+          },
+          update: { tokenHash: hashToken(token), expiresAt, revokedAt: null },
+        });
+        // A reminder carries a link of its own; the round's other links keep working until it ends.
       });
 
       const { subject, text } = renderInvitationMail({
@@ -42,10 +62,39 @@ export function createInvitationActivities({ prisma, mailer, publicUrl, mailFrom
         companyName: registrant.tenant.name,
         link: `${publicUrl}/i/${token}`,
         expiresAt,
+        message: input.options?.message,
+        remandReason: input.remandReason,
       });
       const messageId = `<${hashToken(input.key).slice(0, 32)}@mynaflow>`;
-      await mailer.sendMail({ from: mailFrom, to: registrant.email, subject, text, messageId });
-      await prisma.mailDelivery.update({ where: { key: input.key }, data: { status: 'sent', sentAt: new Date(), messageId } });
+      await mailer.sendMail({
+        from: mailFrom,
+        to: registrant.email,
+        ...(input.options?.replyTo ? { replyTo: input.options.replyTo } : {}),
+        ...(input.options?.copyTo ? { cc: input.options.copyTo } : {}),
+        subject,
+        text,
+        messageId,
+      });
+      await prisma.$transaction(async (tx) => {
+        await tx.mailDelivery.update({ where: { key: input.key }, data: { status: 'sent', sentAt: new Date(), messageId } });
+        let actor: Actor = SYSTEM_ACTOR;
+        if (input.actor?.type === 'login_user' && input.actor.id) {
+          const user = await tx.loginUser.findFirst({ where: { id: input.actor.id }, select: { name: true } });
+          actor = { type: 'login_user', id: input.actor.id, label: user?.name ?? '（不明なユーザ）' };
+        }
+        await history.record(
+          {
+            tenantId: registrant.tenantId,
+            actor,
+            operation: input.kind === 'reminder' ? 'reminder_sent' : 'invitation_sent',
+            registrant: { id: registrant.id, label: `${registrant.familyName} ${registrant.givenName}` },
+            ip: input.actor?.ip ?? null,
+            userAgent: input.actor?.userAgent ?? null,
+            detail: { kind: input.kind, round: input.round ?? 1 },
+          },
+          tx,
+        );
+      }, { isolationLevel: 'ReadCommitted', maxWait: 30_000, timeout: 30_000 });
       logger.info({ registrantId: registrant.id, kind: input.kind }, 'invitation mail sent');
       return { sent: true };
     },

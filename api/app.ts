@@ -17,6 +17,7 @@ import { historyRoutes } from './history/routes';
 import { loginUserRoutes } from './login-users/routes';
 import { loadSpec, loadSpecText, openApiValidator } from './openapi';
 import { problemHandler } from './problem';
+import { lifecycleRoutes } from './registrants/lifecycle-routes';
 import { registrantRoutes } from './registrants/routes';
 import { tenantRoutes } from './tenant/routes';
 
@@ -75,6 +76,7 @@ export function createApp(deps: AppDeps): Express {
       loginLockMinutes: deps.loginLockMinutes,
     }),
   );
+  app.use(lifecycleRoutes(services.lifecycle));
   app.use(registrantRoutes(services.registrants, services.myNumbers));
   app.use(loginUserRoutes(services.loginUsers));
   app.use(tenantRoutes(services.tenantSettings));

@@ -8,6 +8,7 @@ import { createAuthService } from './auth/auth-service';
 import type { PrismaClient } from './db/client';
 import { createLoginUserService } from './login-users/login-users';
 import { createMyNumberService } from './registrants/my-number';
+import { createLifecycleService } from './registrants/lifecycle';
 import { createRegistrantService } from './registrants/registrants';
 import type { TemporalDeps } from './temporal/client';
 import { createTenantSettingsService } from './tenants/settings';
@@ -34,6 +35,7 @@ export function createServices(infra: Infrastructure) {
     history,
     auth,
     registrants: createRegistrantService({ prisma, history, temporal: infra.temporal, inviteReminderDays: infra.inviteReminderDays }),
+    lifecycle: createLifecycleService({ prisma, temporal: infra.temporal, inviteReminderDays: infra.inviteReminderDays }),
     myNumbers: createMyNumberService({ prisma, vault, history, confirmPassword: auth.confirmPassword }),
     loginUsers: createLoginUserService({ prisma, history, mailer, mailFrom, publicUrl: infra.publicUrl, loginLockMinutes: infra.loginLockMinutes }),
     tenantSettings: createTenantSettingsService({ prisma, history }),

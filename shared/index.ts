@@ -2,7 +2,8 @@
  * What workflows, activities and clients agree on: task queue, workflow ids, messages and types.
  * Only deterministic, dependency-free code here (the workflow bundle imports it).
  */
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 
 export const DEFAULT_TASK_QUEUE = 'mynaflow';
 
@@ -19,6 +20,12 @@ export interface RegistrantWorkflowInput {
   registrantId: string;
   /** Days after the invitation on which a reminder is mailed, increasing. */
   reminderDays: number[];
+  /** Invite at once (default) with these options, or not (registered by HR without invitation). */
+  invite?: InviteOptions | false;
+  /** Status the registrant starts in (bulk entry by HR starts completed). */
+  status?: RegistrantStatus;
+  /** State carried over by continue-as-new. */
+  carried?: LifecycleState;
 }
 
 export type InvitationStage = 'inviting' | 'invited' | 'withdrawn' | 'expired';
@@ -30,7 +37,7 @@ export interface RegistrantWorkflowStatus {
   remindersSent: number;
 }
 
-export type MailKind = 'invitation' | 'reminder';
+export type MailKind = 'invitation' | 'reminder' | 'remand';
 
 export interface SendInvitationMailInput {
   registrantId: string;
@@ -38,6 +45,13 @@ export interface SendInvitationMailInput {
   key: string;
   kind: MailKind;
   expiresAt: string;
+  /** invitation round: a new round (resend, remand) makes a new link and kills the old ones */
+  round?: number;
+  /** what HR wrote into the invitation; the remand reason */
+  options?: InviteOptions;
+  remandReason?: string;
+  /** who asked for it (recorded in the operation history) */
+  actor?: StepActor;
 }
 
 /** HR withdraws the invitation: no more reminders, the links stop working. */
@@ -45,4 +59,148 @@ export const withdrawSignal = defineSignal('withdraw');
 export const statusQuery = defineQuery<RegistrantWorkflowStatus>('status');
 
 /** Error types activities throw for business rules; workflows never retry them. */
-export const BUSINESS_ERRORS = ['RegistrantNotFound', 'RegistrantHasNoEmail'] as const;
+export const BUSINESS_ERRORS = ['RegistrantNotFound', 'RegistrantHasNoEmail', 'DraftIncomplete', 'DependentNotFound'] as const;
+
+// ---- lifecycle (workflow v2) ------------------------------------------------------------------
+
+export type RegistrantStatus = 'unregistered' | 'pending' | 'remanded' | 'refused' | 'completed';
+export type InvitationState = 'open' | 'submitted' | 'expired' | 'withdrawn' | 'closed';
+
+/** Who asked for a step: recorded in the operation history by the activity. Never personal data. */
+export interface StepActor {
+  type: 'login_user' | 'registrant' | 'system';
+  id: string | null;
+  ip?: string | null;
+  userAgent?: string | null;
+}
+
+export interface InviteOptions {
+  /** the sender's message, shown in the mail */
+  message?: string;
+  replyTo?: string;
+  /** a copy of the mail goes here (the sender) */
+  copyTo?: string;
+}
+
+export interface InvitationRound {
+  round: number;
+  invitedAt: string;
+  expiresAt: string;
+  remindersSent: number;
+  state: InvitationState;
+}
+
+export interface ScheduledDeletion {
+  /** YYYY-MM-DD in Japan: the first day the data may not be kept */
+  dueDate: string;
+  /** retention rule code or "manual" */
+  rule: string;
+  noticeSent: boolean;
+}
+
+/** Everything the workflow holds: ids, states and dates only. */
+export interface LifecycleState {
+  status: RegistrantStatus;
+  loginLocked: boolean;
+  invitation: InvitationRound | null;
+  /** YYYY-MM-DD in Japan */
+  retirementDate: string | null;
+  retired: boolean;
+  deletion: ScheduledDeletion | null;
+  deleted: boolean;
+  /** steps taken so far: each database step gets a unique idempotency key from it */
+  seq: number;
+}
+
+export const lifecycleQuery = defineQuery<LifecycleState>('lifecycle');
+
+export interface InviteRequest {
+  actor: StepActor;
+  options?: InviteOptions;
+}
+export interface DecisionRequest {
+  actor: StepActor;
+  /** required for remand and refusal */
+  reason?: string;
+  /** only this dependent (approve / remand per dependent) */
+  dependentId?: string;
+}
+export interface RetirementRequest {
+  actor: StepActor;
+  /** YYYY-MM-DD; null clears it (not once retired) */
+  retirementDate: string | null;
+  /** computed by the retention rule unless HR sets it */
+  deletion: { dueDate: string; rule: string } | null;
+}
+export interface DeletionScheduleRequest {
+  actor: StepActor;
+  /** a new due date, or null to cancel the scheduled deletion */
+  dueDate: string | null;
+}
+export type ImmediateDeletionKind = 'numbers' | 'registrant' | 'dependent';
+export interface DeleteNowRequest {
+  actor: StepActor;
+  kind: ImmediateDeletionKind;
+  dependentId?: string;
+}
+
+/** HR (re)sends the invitation: a new link, the 90 days start again. */
+export const inviteUpdate = defineUpdate<LifecycleState, [InviteRequest]>('invite');
+/** The employee's "finish": the draft becomes the submission, atomically. */
+export const submitUpdate = defineUpdate<LifecycleState, [{ actor: StepActor }]>('submit');
+export const approveUpdate = defineUpdate<LifecycleState, [DecisionRequest]>('approve');
+export const remandUpdate = defineUpdate<LifecycleState, [DecisionRequest]>('remand');
+export const refuseUpdate = defineUpdate<LifecycleState, [DecisionRequest]>('refuse');
+export const unlockLoginUpdate = defineUpdate<LifecycleState, [{ actor: StepActor }]>('unlockLogin');
+export const setRetirementUpdate = defineUpdate<LifecycleState, [RetirementRequest]>('setRetirement');
+export const scheduleDeletionUpdate = defineUpdate<LifecycleState, [DeletionScheduleRequest]>('scheduleDeletion');
+export const deleteNowUpdate = defineUpdate<LifecycleState, [DeleteNowRequest]>('deleteNow');
+
+/**
+ * Why an update was refused, as the validator says it: a machine code the API maps to its
+ * Japanese message. Thrown as the error message of a rejected update.
+ */
+export const LIFECYCLE_REFUSALS = {
+  NOT_INVITABLE_RETIRED: '退職者には登録依頼を送信できません',
+  NOT_INVITABLE_LOCKED: 'ログインがロックされている登録者には登録依頼を送信できません。ロックを解除してください',
+  NOT_INVITABLE_PENDING: '承認待ちの登録者には登録依頼を送信できません。承認または差戻ししてください',
+  NOT_INVITABLE_NO_EMAIL: 'メールアドレスが登録されていないため、登録依頼を送信できません',
+  INVITATION_NOT_OPEN: '登録用リンクの有効期限が切れているか、無効になっています',
+  NOT_EDITABLE: '提出済みのため変更できません。差戻しされると変更できます',
+  NOT_PENDING: '承認待ちではないため、この操作はできません',
+  REASON_REQUIRED: '理由を入力してください',
+  NOT_LOCKED: 'ログインはロックされていません',
+  RETIREMENT_FIXED: '退職済みのため退職日は取り消せません',
+  NOT_RETIRED_FOR_DELETION: '退職日が設定されていないため、削除予定日を設定できません',
+  NO_DELETION_SCHEDULED: '削除予定はありません',
+  DELETION_DATE_PAST: '削除予定日には今日以降の日付を指定してください',
+  DEPENDENT_REQUIRED: '扶養家族を指定してください',
+  DELETED: 'この登録者のデータは削除済みです',
+} as const;
+export type LifecycleRefusal = keyof typeof LIFECYCLE_REFUSALS;
+
+/** Search attributes registered on the namespace, so operators can filter in the Temporal UI. */
+export const SEARCH_ATTRIBUTES = {
+  tenant: defineSearchAttributeKey('MynaflowTenant', SearchAttributeType.KEYWORD),
+  status: defineSearchAttributeKey('MynaflowStatus', SearchAttributeType.KEYWORD),
+  inviteExpiresAt: defineSearchAttributeKey('MynaflowInviteExpiresAt', SearchAttributeType.DATETIME),
+  deletionDueAt: defineSearchAttributeKey('MynaflowDeletionDueAt', SearchAttributeType.DATETIME),
+} as const;
+
+/** The instant a Japanese calendar date begins. */
+export const startOfJapanDay = (date: string): number => Date.parse(`${date}T00:00:00+09:00`);
+/** The Japanese calendar date of an instant. */
+export function japanDate(ms: number): string {
+  return new Date(ms + 9 * 60 * 60 * 1000).toISOString().slice(0, 10);
+}
+
+/** HR is told this many days before a deletion is due. */
+export const DELETION_NOTICE_DAYS = 30;
+
+/** One mail per tenant and due date lists every deletion due then. */
+export const deletionNoticeWorkflowId = (tenantId: string, dueDate: string) => `deletion-notice-${tenantId}-${dueDate}`;
+export interface DeletionNoticeInput {
+  tenantId: string;
+  dueDate: string;
+}
+export const deletionDueSignal = defineSignal<[{ registrantId: string }]>('deletionDue');

@@ -42,6 +42,17 @@ const ALLOWED: Record<string, Role[]> = {
   searchOperationHistory: ALL,
   exportOperationHistory: ALL,
   verifyOperationHistory: EDITORS,
+  listRetentionRules: ALL,
+  inviteRegistrants: EDITORS,
+  sendInvitation: EDITORS,
+  approveRegistrant: EDITORS,
+  remandRegistrant: EDITORS,
+  refuseRegistrant: EDITORS,
+  unlockRegistrantLogin: EDITORS,
+  setRetirement: EDITORS,
+  scheduleDeletion: EDITORS,
+  cancelDeletion: EDITORS,
+  deleteRegistrantData: EDITORS,
 };
 
 type Schema = {
@@ -53,6 +64,8 @@ type Schema = {
   required?: string[];
   properties?: Record<string, Schema>;
   minProperties?: number;
+  minItems?: number;
+  items?: Schema;
   allOf?: Schema[];
 };
 interface Operation {
@@ -78,10 +91,11 @@ function sample(schema: Schema): unknown {
     return Object.fromEntries(keys.map((k) => [k, sample(s.properties![k]!)]));
   }
   if (s.type === 'integer' || s.type === 'number') return 1;
-  if (s.type === 'array') return [];
+  if (s.type === 'array') return s.minItems && s.items ? [sample(s.items)] : [];
   if (s.type === 'boolean') return false;
   if (s.format === 'email') return `x-${randomUUID().slice(0, 8)}@example.com`;
   if (s.format === 'uuid') return randomUUID();
+  if (s.format === 'date') return '2030-01-01';
   if (s.pattern === '^[0-9]{6}$') return '123456';
   return 'x';
 }

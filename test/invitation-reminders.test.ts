@@ -19,14 +19,14 @@ import { INVITATION_SUBJECT } from '../services/mail/invitation-mail';
 import { createMailTransport } from '../services/mail/transport';
 import type { CapturedMail, Outbox } from '../services/outbox/outbox';
 import {
+  lifecycleQuery,
   registrantWorkflowId,
-  statusQuery,
   withdrawSignal,
+  type InvitationRound,
   type RegistrantWorkflowInput,
-  type RegistrantWorkflowStatus,
   type SendInvitationMailInput,
 } from '../shared';
-import { createTenant, MAIL_FROM, memoryLogger, PUBLIC_URL, startOutbox, startWorker, testPrisma, type WorkerHandle } from './support/fixtures';
+import { createTenant, testVault, MAIL_FROM, memoryLogger, PUBLIC_URL, startOutbox, startWorker, testPrisma, type WorkerHandle } from './support/fixtures';
 import { createTimeSkippingEnv, workflowBundle } from './support/temporal';
 
 const TASK_QUEUE = 'invitation-reminders';
@@ -81,7 +81,7 @@ async function startRegistrantWorkflow(label: string, reminderDays: number[], ta
     args: [input],
   });
   started.push(handle);
-  return { ...registrant, handle: handle as WorkflowHandle };
+  return { ...registrant, handle };
 }
 
 const isReminder = (m: CapturedMail) => m.subject === REMINDER_SUBJECT;
@@ -102,20 +102,24 @@ async function nthReminder(email: string, n: number): Promise<CapturedMail> {
   return remindersTo(email)[n - 1]!;
 }
 
-/** Polls the status query (real time; the test server clock stays locked meanwhile). */
-async function statusWhen(
-  handle: WorkflowHandle,
-  pred: (s: RegistrantWorkflowStatus) => boolean,
-  timeoutMs = 10_000,
-): Promise<RegistrantWorkflowStatus> {
+/** The current invitation round as the workflow holds it. */
+async function roundOf(handle: WorkflowHandle): Promise<InvitationRound | null> {
+  return (await handle.query(lifecycleQuery)).invitation;
+}
+
+/** Polls the lifecycle query (real time; the test server clock stays locked meanwhile). */
+async function roundWhen(handle: WorkflowHandle, pred: (s: InvitationRound) => boolean, timeoutMs = 10_000): Promise<InvitationRound> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const status = await handle.query(statusQuery);
-    if (pred(status)) return status;
-    if (Date.now() > deadline) throw new Error(`status never matched, last: ${JSON.stringify(status)}`);
+    const round = await roundOf(handle);
+    if (round && pred(round)) return round;
+    if (Date.now() > deadline) throw new Error(`invitation never matched, last: ${JSON.stringify(round)}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/** HR's view: the registrant row's invitation state and expiry. */
+const invitationRow = (id: string) => prisma.registrant.findUniqueOrThrow({ where: { id }, select: { invitationState: true, invitationExpiresAt: true } });
 
 /**
  * A worker like startWorker's, but without a workflow cache and so without a sticky task queue. The
@@ -136,6 +140,7 @@ async function startUncachedWorker(taskQueue: string): Promise<WorkerHandle> {
       publicUrl: PUBLIC_URL,
       mailFrom: MAIL_FROM,
       logger,
+      vault: testVault(prisma),
     }),
   });
   const running = worker.run();
@@ -173,9 +178,10 @@ async function sleepUntil(targetMs: number): Promise<void> {
 /** The invitation went out and the workflow recorded it; returns when it was invited (workflow time). */
 async function invited(handle: WorkflowHandle, email: string): Promise<{ invitationMail: CapturedMail; invitedAt: number }> {
   const invitationMail = await outbox.waitFor((m) => m.to.includes(email) && isInvitation(m), 15_000);
-  const status = await statusWhen(handle, (s) => s.stage === 'invited');
-  expect(status.remindersSent).toBe(0);
-  return { invitationMail, invitedAt: Date.parse(status.invitedAt!) };
+  const round = await roundWhen(handle, (s) => s.state === 'open');
+  expect(round).toMatchObject({ round: 1, remindersSent: 0 });
+  expect(Date.parse(round.expiresAt) - Date.parse(round.invitedAt)).toBe(90 * DAY_MS);
+  return { invitationMail, invitedAt: Date.parse(round.invitedAt) };
 }
 
 describe('registrant workflow reminders (time-skipping)', () => {
@@ -185,8 +191,7 @@ describe('registrant workflow reminders (time-skipping)', () => {
     const invitationToken = tokenOf(invitationMail);
 
     await env.sleep(3 * DAY_MS - HOUR_MS); // 2 days 23 hours
-    const before = await handle.query(statusQuery);
-    expect(before).toMatchObject({ stage: 'invited', remindersSent: 0 });
+    expect(await roundOf(handle)).toMatchObject({ state: 'open', remindersSent: 0 });
     expect(remindersTo(email)).toHaveLength(0);
 
     await env.sleep(2 * HOUR_MS);
@@ -195,74 +200,81 @@ describe('registrant workflow reminders (time-skipping)', () => {
     expect(reminder.text).toContain('山田 一日目 様');
     const reminderToken = tokenOf(reminder);
     expect(reminderToken).not.toBe(invitationToken);
-    expect(await statusWhen(handle, (s) => s.remindersSent >= 1)).toMatchObject({ stage: 'invited', remindersSent: 1 });
+    expect(await roundWhen(handle, (s) => s.remindersSent >= 1)).toMatchObject({ state: 'open', remindersSent: 1 });
     expect(remindersTo(email)).toHaveLength(1);
 
-    // The reminder's link is its own stored invitation (hash only), issued by the reminder step.
-    const issued = await prisma.invitation.findUniqueOrThrow({ where: { issueKey: `${workflowId}/reminder/1` } });
+    // The reminder's link is its own stored invitation (hash only), issued by the reminder step; the
+    // invitation's own link still works alongside it.
+    const issued = await prisma.invitation.findUniqueOrThrow({ where: { issueKey: `${workflowId}/${handle.firstExecutionRunId}/round/1/reminder/1` } });
     expect(issued).toMatchObject({ registrantId: id, tokenHash: hashToken(reminderToken), revokedAt: null });
+    const first = await prisma.invitation.findUniqueOrThrow({ where: { issueKey: `${workflowId}/${handle.firstExecutionRunId}/round/1/invitation` } });
+    expect(first).toMatchObject({ tokenHash: hashToken(invitationToken), revokedAt: null });
 
-    // Nothing more until the link expires.
-    const result = await handle.result();
-    expect(result).toMatchObject({ stage: 'expired', remindersSent: 1 });
+    // Nothing more until the link expires, and nothing after.
+    await env.sleep(120 * DAY_MS);
+    expect(await roundOf(handle)).toMatchObject({ state: 'expired', remindersSent: 1 });
     expect(remindersTo(email)).toHaveLength(1);
     expect(invitationsTo(email)).toHaveLength(1);
   });
 
-  it('reminds on days 7, 30 and 80, then expires on day 90 and revokes every link', async () => {
+  it('reminds on days 7, 30 and 80, then expires on day 90: every link dead, HR sees expired, recorded', async () => {
     const { handle, email, id } = await startRegistrantWorkflow('既定', [7, 30, 80]);
     const { invitedAt } = await invited(handle, email);
     const tokens = new Set<string>([tokenOf(invitationsTo(email)[0]!)]);
+    expect(await invitationRow(id)).toEqual({ invitationState: 'open', invitationExpiresAt: new Date(invitedAt + 90 * DAY_MS) });
 
     for (const [i, day] of [7, 30, 80].entries()) {
       await sleepUntil(invitedAt + day * DAY_MS - MINUTE_MS);
-      expect(await handle.query(statusQuery)).toMatchObject({ stage: 'invited', remindersSent: i });
+      expect(await roundOf(handle)).toMatchObject({ state: 'open', remindersSent: i });
       expect(remindersTo(email)).toHaveLength(i);
 
       await sleepUntil(invitedAt + day * DAY_MS + MINUTE_MS);
       const reminder = await nthReminder(email, i + 1);
       tokens.add(tokenOf(reminder));
-      expect(await statusWhen(handle, (s) => s.remindersSent >= i + 1)).toMatchObject({ remindersSent: i + 1 });
+      expect(await roundWhen(handle, (s) => s.remindersSent >= i + 1)).toMatchObject({ remindersSent: i + 1 });
       expect(remindersTo(email)).toHaveLength(i + 1);
     }
     expect(tokens.size).toBe(4);
 
-    // Just before expiry the workflow is still waiting.
+    // Just before expiry every link still works.
     await sleepUntil(invitedAt + 90 * DAY_MS - MINUTE_MS);
-    expect(await handle.query(statusQuery)).toMatchObject({ stage: 'invited', remindersSent: 3 });
-    const { status: running } = await handle.describe();
-    expect(running.name).toBe('RUNNING');
+    expect(await roundOf(handle)).toMatchObject({ state: 'open', remindersSent: 3 });
+    expect(await prisma.invitation.count({ where: { registrantId: id, revokedAt: null } })).toBe(4);
 
-    const result = await handle.result();
-    expect(result).toMatchObject({ stage: 'expired', remindersSent: 3 });
-    const { closeTime } = await handle.describe();
-    expect(closeTime!.getTime() - invitedAt).toBeGreaterThanOrEqual(90 * DAY_MS);
-    expect(closeTime!.getTime() - invitedAt).toBeLessThan(90 * DAY_MS + HOUR_MS);
-
+    await sleepUntil(invitedAt + 90 * DAY_MS + MINUTE_MS);
+    expect(await roundWhen(handle, (s) => s.state === 'expired')).toMatchObject({ remindersSent: 3 });
+    expect((await invitationRow(id)).invitationState).toBe('expired');
     const invitations = await prisma.invitation.findMany({ where: { registrantId: id } });
     expect(invitations).toHaveLength(4);
     expect(invitations.filter((i) => i.revokedAt === null)).toEqual([]);
+    const expired = await prisma.operationEvent.findMany({ where: { registrantId: id, operation: 'invitation_expired' } });
+    expect(expired).toHaveLength(1);
+    expect(await prisma.operationEvent.count({ where: { registrantId: id, operation: 'reminder_sent' } })).toBe(3);
+
+    // The workflow stays for what comes next (a resend, a retirement), with no timer left to run.
+    const { status } = await handle.describe();
+    expect(status.name).toBe('RUNNING');
+    await env.sleep(365 * DAY_MS);
     expect(invitationsTo(email)).toHaveLength(1);
     expect(remindersTo(email)).toHaveLength(3);
     expect(mailsTo(email)).toHaveLength(4);
   });
 
-  it('sends no reminder after a withdrawal on day 1, ends as withdrawn and revokes the link', async () => {
+  it('sends no reminder after a withdrawal on day 1 and revokes the link', async () => {
     const { handle, email, id } = await startRegistrantWorkflow('取下げ', [2, 7]);
     const { invitedAt } = await invited(handle, email);
 
     // Day 1, clear of any whole-day timer (a signal at the instant a timer fires trips the test server).
     await sleepUntil(invitedAt + DAY_MS + HOUR_MS);
-    expect(await handle.query(statusQuery)).toMatchObject({ stage: 'invited', remindersSent: 0 });
+    expect(await roundOf(handle)).toMatchObject({ state: 'open', remindersSent: 0 });
     await handle.signal(withdrawSignal);
-    await sleepUntil(invitedAt + 10 * DAY_MS);
+    expect(await roundWhen(handle, (s) => s.state === 'withdrawn')).toMatchObject({ remindersSent: 0 });
+    await sleepUntil(invitedAt + 100 * DAY_MS);
 
-    const result = await handle.result();
-    expect(result).toMatchObject({ stage: 'withdrawn', remindersSent: 0 });
-    const { closeTime } = await handle.describe();
-    expect(closeTime!.getTime() - invitedAt).toBeLessThan(2 * DAY_MS);
+    expect(await roundOf(handle)).toMatchObject({ state: 'withdrawn', remindersSent: 0 });
     expect(remindersTo(email)).toHaveLength(0);
     expect(mailsTo(email)).toHaveLength(1);
+    expect((await invitationRow(id)).invitationState).toBe('withdrawn');
     const invitations = await prisma.invitation.findMany({ where: { registrantId: id } });
     expect(invitations).toHaveLength(1);
     expect(invitations[0]!.revokedAt).not.toBeNull();
@@ -289,15 +301,15 @@ describe('registrant workflow reminders (time-skipping)', () => {
       workerB = await startWorker(env, { prisma, outbox, logger, taskQueue });
       await nthReminder(email, 1);
       await sleeping;
-      expect(await statusWhen(handle, (s) => s.remindersSent >= 1)).toMatchObject({ remindersSent: 1 });
+      expect(await roundWhen(handle, (s) => s.remindersSent >= 1)).toMatchObject({ remindersSent: 1 });
 
-      const result = await handle.result();
-      expect(result).toMatchObject({ stage: 'expired', remindersSent: 1 });
+      await sleepUntil(invitedAt + 91 * DAY_MS);
+      expect(await roundWhen(handle, (s) => s.state === 'expired')).toMatchObject({ remindersSent: 1 });
       expect(remindersTo(email)).toHaveLength(1);
       expect(invitationsTo(email)).toHaveLength(1);
       const deliveries = await prisma.mailDelivery.findMany({ where: { key: { startsWith: workflowId }, kind: 'reminder' } });
       expect(deliveries).toHaveLength(1);
-      expect(deliveries[0]).toMatchObject({ key: `${workflowId}/reminder/1`, status: 'sent', recipient: email });
+      expect(deliveries[0]).toMatchObject({ key: `${workflowId}/${handle.firstExecutionRunId}/round/1/reminder/1`, status: 'sent', recipient: email });
     } finally {
       await workerA.stop();
       await workerB?.stop();
@@ -313,7 +325,7 @@ describe('sendInvitationMail activity', () => {
   it('mails once per key: a second run with the same key sends nothing', async () => {
     const transport = mailer();
     try {
-      const activities = createActivities({ prisma, mailer: transport, publicUrl: PUBLIC_URL, mailFrom: MAIL_FROM, logger });
+      const activities = createActivities({ prisma, mailer: transport, publicUrl: PUBLIC_URL, mailFrom: MAIL_FROM, logger, vault: testVault(prisma) });
       const { id, email, workflowId } = await createRegistrant('冪等');
       const input: SendInvitationMailInput = {
         registrantId: id,
@@ -344,7 +356,7 @@ describe('sendInvitationMail activity', () => {
   it('fails non-retryably with RegistrantNotFound for an unknown registrant', async () => {
     const transport = mailer();
     try {
-      const activities = createActivities({ prisma, mailer: transport, publicUrl: PUBLIC_URL, mailFrom: MAIL_FROM, logger });
+      const activities = createActivities({ prisma, mailer: transport, publicUrl: PUBLIC_URL, mailFrom: MAIL_FROM, logger, vault: testVault(prisma) });
       const registrantId = randomUUID();
       const key = `registrant-unknown-${registrantId}/invitation`;
       const input: SendInvitationMailInput = { registrantId, key, kind: 'invitation', expiresAt: new Date().toISOString() };

@@ -159,8 +159,8 @@ describe('npm start on the embedded defaults', () => {
     expect(second.output()).not.toContain('First start');
     const again = await fetch(`${api}/v1/registrants/${registrant.id}`, { headers: { cookie: session.cookie } });
     expect(again.status).toBe(200);
-    // The workflow survived too: it still answers its status query.
-    expect(((await again.json()) as { invitation: { stage: string } }).invitation.stage).toBe('invited');
+    // The invitation survived too: still open, with its expiry.
+    expect(((await again.json()) as { invitation: { state: string } }).invitation.state).toBe('open');
     expect(await mailsTo(outboxUrl, 'taro@example.co.jp')).toHaveLength(1);
     await ctrlC(second);
   }, 420_000);

@@ -1,1 +1,2 @@
 export { registrantWorkflow } from './registrant';
+export { deletionNoticeWorkflow } from './deletion-notice';

@@ -110,6 +110,226 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/retention-rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The retention rules a tenant can choose from (how long a retiree's data is kept) */
+        get: operations["listRetentionRules"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/registrants/invitations": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send the invitation to a selection of registrants (retirees and others who cannot be invited are skipped, each with its reason) */
+        post: operations["inviteRegistrants"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/registrants/{registrantId}/invitation": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                registrantId: components["parameters"]["RegistrantId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send (or resend) the invitation: a new link, the old ones stop working, 90 days and the reminders start again */
+        post: operations["sendInvitation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/registrants/{registrantId}/approval": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                registrantId: components["parameters"]["RegistrantId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Approve the submission (status completed; the person's login is locked), or only one dependent */
+        post: operations["approveRegistrant"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/registrants/{registrantId}/remand": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                registrantId: components["parameters"]["RegistrantId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Remand the submission with a reason (status remanded; a new invitation mail carries the reason and a fresh 90-day link) */
+        post: operations["remandRegistrant"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/registrants/{registrantId}/refusal": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                registrantId: components["parameters"]["RegistrantId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Refuse the submission with a reason (status refused; the links stop working) */
+        post: operations["refuseRegistrant"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/registrants/{registrantId}/login-unlock": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                registrantId: components["parameters"]["RegistrantId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Let an approved person log in again (to correct their data) */
+        post: operations["unlockRegistrantLogin"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/registrants/{registrantId}/retirement": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                registrantId: components["parameters"]["RegistrantId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set or clear the retirement date; the deletion due date follows the tenant's retention rule unless given
+         * @description On the retirement date the person becomes a retiree (not invitable; open links stop working). The deletion due date is computed by the tenant's retention rule (GET /v1/retention-rules) unless deletionDueDate is given; a date that would leave less than 30 days is moved to 30 days from today, so HR is always told before a deletion. Clearing (null) is refused once retired.
+         */
+        put: operations["setRetirement"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/registrants/{registrantId}/deletion-schedule": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                registrantId: components["parameters"]["RegistrantId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /** Reschedule the deletion of a retiree's data */
+        put: operations["scheduleDeletion"];
+        post?: never;
+        /** Cancel the scheduled deletion (the data is kept until a new date is set) */
+        delete: operations["cancelDeletion"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/registrants/{registrantId}/deletion": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                registrantId: components["parameters"]["RegistrantId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Delete now, irrecoverably: the numbers and documents only, the registrant with dependents, or one dependent
+         * @description Runs through the registrant's workflow and leaves a deletion record (who, what, when; never a number). After scope registrant the registrant is gone (a later GET answers 404); the response is the state just before removal for the other scopes.
+         */
+        post: operations["deleteRegistrantData"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/registrants/{registrantId}/my-number": {
         parameters: {
             query?: never;
@@ -716,15 +936,114 @@ export interface components {
             employeeCode?: string;
             category?: components["schemas"]["RegistrantCategory"];
         };
+        /**
+         * @description Null when the person was never invited.
+         *     The registration link's state (from the registrant's workflow, mirrored in the database):
+         *     open — the link works until expiresAt (reminders go out meanwhile); submitted — the person
+         *     finished and waits for HR; expired — 90 days passed; withdrawn — HR withdrew it; closed —
+         *     approved, refused or retired. A resend or remand opens a new link and the old ones die.
+         */
         Invitation: {
             /** @enum {string} */
-            stage: "inviting" | "invited" | "withdrawn" | "expired";
+            state: "open" | "submitted" | "expired" | "withdrawn" | "closed";
             /** Format: date-time */
-            invitedAt?: string;
-            /** Format: date-time */
-            expiresAt?: string;
-            remindersSent: number;
+            expiresAt: string | null;
         } | null;
+        /** @description Null when no deletion is scheduled. When the person's data is destroyed, and by which retention rule (or a date HR set). */
+        Deletion: {
+            /**
+             * Format: date
+             * @description The first day (in Japan) the data is no longer kept.
+             */
+            dueDate: string;
+            /** @example dependents_declaration_7y */
+            rule: string;
+            /** @example 扶養控除等申告書の保存期間（退職年の翌年1月11日から7年） */
+            ruleLabel: string;
+        } | null;
+        InviteOptions: {
+            /** @description The sender's message, shown in the mail. */
+            message?: string;
+            /** Format: email */
+            replyTo?: string;
+            /**
+             * Format: email
+             * @description A copy of the mail goes here (the sender).
+             */
+            copyTo?: string;
+        };
+        BulkInvite: {
+            registrantIds: string[];
+            message?: string;
+            /** Format: email */
+            replyTo?: string;
+            /** Format: email */
+            copyTo?: string;
+        };
+        BulkInviteResult: {
+            sent: number;
+            skipped: number;
+            results: {
+                /** Format: uuid */
+                registrantId: string;
+                /** @enum {string} */
+                outcome: "sent" | "skipped";
+                /**
+                 * @description Why it was skipped (machine code).
+                 * @example NOT_INVITABLE_RETIRED
+                 */
+                code?: string;
+                /** @description Why it was skipped, in Japanese. */
+                message?: string;
+            }[];
+        };
+        Approval: {
+            /**
+             * Format: uuid
+             * @description Approve only this dependent.
+             */
+            dependentId?: string;
+        };
+        Remand: {
+            /** @description Shown to the person in the mail and on their page. */
+            reason: string;
+            /**
+             * Format: uuid
+             * @description Remand because of this dependent.
+             */
+            dependentId?: string;
+        };
+        Refusal: {
+            reason: string;
+        };
+        Retirement: {
+            /**
+             * Format: date
+             * @description Past or future; null clears it (not once retired).
+             */
+            retirementDate: string | null;
+            /**
+             * Format: date
+             * @description Overrides the retention rule.
+             */
+            deletionDueDate?: string;
+        };
+        DeletionSchedule: {
+            /**
+             * Format: date
+             * @description Today or later (in Japan).
+             */
+            dueDate: string;
+        };
+        ImmediateDeletion: {
+            /** @enum {string} */
+            scope: "numbers" | "registrant" | "dependent";
+            /**
+             * Format: uuid
+             * @description Required with scope dependent.
+             */
+            dependentId?: string;
+        };
         Registrant: {
             /** Format: uuid */
             id: string;
@@ -742,12 +1061,22 @@ export interface components {
                 /** @example ************ */
                 masked: string | null;
             };
+            /** @description The reason HR gave for a remand or refusal. */
+            statusReason: string | null;
+            /** Format: date-time */
+            submittedAt: string | null;
+            /** @description After approval the person cannot log in until HR unlocks. */
+            loginLocked: boolean;
             /** @description The Temporal workflow that carries this person's lifecycle. */
             workflowId: string;
             /** Format: date-time */
             createdAt: string;
-            /** @description State of the invitation, from the workflow; null when Temporal did not answer. */
-            invitation: components["schemas"]["Invitation"] | null;
+            invitation: components["schemas"]["Invitation"];
+            /** Format: date */
+            retirementDate: string | null;
+            /** @description True from the retirement date on; retirees are not invited. */
+            retired: boolean;
+            deletion: components["schemas"]["Deletion"];
         };
     };
     responses: {
@@ -808,6 +1137,20 @@ export interface components {
         };
         /** @description The request conflicts with the current state. */
         Conflict: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /**
+         * @description The registrant's state does not allow this now; `code` says why (NOT_INVITABLE_RETIRED,
+         *     NOT_INVITABLE_LOCKED, NOT_INVITABLE_PENDING, NOT_INVITABLE_NO_EMAIL, NOT_PENDING, NOT_LOCKED,
+         *     RETIREMENT_FIXED, NOT_RETIRED_FOR_DELETION, NO_DELETION_SCHEDULED, DELETION_DATE_PAST, DELETED…)
+         *     and `title` says it in Japanese.
+         */
+        LifecycleConflict: {
             headers: {
                 [name: string]: unknown;
             };
@@ -996,6 +1339,371 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listRetentionRules: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every rule, with the tenant's current one marked. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        current: string;
+                        rules: {
+                            code: string;
+                            label: string;
+                        }[];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+        };
+    };
+    inviteRegistrants: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BulkInvite"];
+            };
+        };
+        responses: {
+            /** @description One result per registrant asked for, in the order given. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkInviteResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    sendInvitation: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                registrantId: components["parameters"]["RegistrantId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["InviteOptions"];
+            };
+        };
+        responses: {
+            /** @description Done; the registrant as it is now. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Registrant"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["LifecycleConflict"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    approveRegistrant: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                registrantId: components["parameters"]["RegistrantId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["Approval"];
+            };
+        };
+        responses: {
+            /** @description Done; the registrant as it is now. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Registrant"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["LifecycleConflict"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    remandRegistrant: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                registrantId: components["parameters"]["RegistrantId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Remand"];
+            };
+        };
+        responses: {
+            /** @description Done; the registrant as it is now. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Registrant"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["LifecycleConflict"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    refuseRegistrant: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                registrantId: components["parameters"]["RegistrantId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Refusal"];
+            };
+        };
+        responses: {
+            /** @description Done; the registrant as it is now. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Registrant"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["LifecycleConflict"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    unlockRegistrantLogin: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                registrantId: components["parameters"]["RegistrantId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done; the registrant as it is now. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Registrant"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["LifecycleConflict"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    setRetirement: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                registrantId: components["parameters"]["RegistrantId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Retirement"];
+            };
+        };
+        responses: {
+            /** @description Done; the registrant as it is now. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Registrant"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["LifecycleConflict"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    scheduleDeletion: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                registrantId: components["parameters"]["RegistrantId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeletionSchedule"];
+            };
+        };
+        responses: {
+            /** @description Done; the registrant as it is now. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Registrant"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["LifecycleConflict"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    cancelDeletion: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                registrantId: components["parameters"]["RegistrantId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done; the registrant as it is now. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Registrant"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["LifecycleConflict"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    deleteRegistrantData: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                registrantId: components["parameters"]["RegistrantId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ImmediateDeletion"];
+            };
+        };
+        responses: {
+            /** @description Done; the registrant as it is now. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Registrant"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["LifecycleConflict"];
             503: components["responses"]["Unavailable"];
         };
     };

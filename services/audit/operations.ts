@@ -34,6 +34,17 @@ export const OPERATIONS = {
   history_exported: '操作履歴のダウンロード',
   history_verified: '操作履歴の検証',
   master_key_rotated: 'マスターキーの更新',
+  invitation_expired: '登録用リンクの期限切れ',
+  reminder_sent: '収集メールの再通知',
+  submitted: '登録内容の提出',
+  registrant_login_unlocked: '登録者のログインロック解除',
+  retirement_set: '退職日の設定',
+  retired: '退職',
+  deletion_scheduled: '削除予定日の設定',
+  deletion_cancelled: '削除予定の取消',
+  deletion_notice_sent: '削除予定のお知らせ',
+  data_deleted: '個人データの削除',
+  consented: '利用目的への同意',
 } as const;
 
 export type OperationCode = keyof typeof OPERATIONS;

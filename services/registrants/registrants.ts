@@ -6,21 +6,21 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { AppError } from '../errors';
 import type { components } from '../../api/generated/openapi';
 import { Prisma, type Registrant } from '../../prisma/generated/client';
-import { registrantWorkflowId, statusQuery, withdrawSignal, type RegistrantWorkflowInput } from '../../shared';
+import { registrantWorkflowId, withdrawSignal, type RegistrantWorkflowInput } from '../../shared';
 import type { registrantWorkflow } from '../../workflows';
 import type { PrismaClient } from '../db/client';
 import { withDeadline, type TemporalDeps } from '../temporal/client';
 import type { History } from '../audit/types';
 import { actorOf, type Acting } from '../login-users/login-users';
-import { MASKED_NUMBER } from '../mynumber/validate';
+import { registrantView, type RegistrantView } from './view';
 
 type RegistrantCreate = components['schemas']['RegistrantCreate'];
-type RegistrantView = components['schemas']['Registrant'];
 
 export interface RegistrantServiceDeps {
   prisma: PrismaClient;
   history: History;
   temporal: TemporalDeps;
+  /** Reminder days when the tenant has none set (the tenant's own setting wins). */
   inviteReminderDays: number[];
 }
 
@@ -29,26 +29,7 @@ const TEMPORAL_DOWN = () =>
 const NOT_FOUND = () => new AppError(404, 'REGISTRANT_NOT_FOUND', '登録者が見つかりません');
 
 export function createRegistrantService({ prisma, history, temporal, inviteReminderDays }: RegistrantServiceDeps) {
-  const view = async (r: Registrant): Promise<RegistrantView> => {
-    const invitation = await withDeadline(temporal.client, 2000, () =>
-      temporal.client.workflow.getHandle(r.workflowId).query(statusQuery),
-    ).catch(() => null);
-    return {
-      id: r.id,
-      category: r.category,
-      employeeCode: r.employeeCode,
-      familyName: r.familyName,
-      givenName: r.givenName,
-      familyNameKana: r.familyNameKana,
-      givenNameKana: r.givenNameKana,
-      email: r.email,
-      status: r.status,
-      myNumber: { registered: r.myNumberSecretId !== null, masked: r.myNumberSecretId ? MASKED_NUMBER : null },
-      workflowId: r.workflowId,
-      createdAt: r.createdAt.toISOString(),
-      invitation,
-    };
-  };
+  const view = registrantView;
 
   const find = async (tenantId: string, id: string) => {
     const r = await prisma.registrant.findFirst({ where: { id, tenantId } });
@@ -86,7 +67,9 @@ export function createRegistrantService({ prisma, history, temporal, inviteRemin
         }
         throw err;
       }
-      const args: [RegistrantWorkflowInput] = [{ tenantId, registrantId: id, reminderDays: inviteReminderDays }];
+      const tenant = await prisma.tenant.findUniqueOrThrow({ where: { id: tenantId }, select: { reminderDays: true } });
+      const reminderDays = tenant.reminderDays.length ? tenant.reminderDays : inviteReminderDays;
+      const args: [RegistrantWorkflowInput] = [{ tenantId, registrantId: id, reminderDays }];
       try {
         await withDeadline(temporal.client, 5000, () =>
           temporal.client.workflow.start<typeof registrantWorkflow>('registrantWorkflow', {
@@ -124,19 +107,14 @@ export function createRegistrantService({ prisma, history, temporal, inviteRemin
       return view(r);
     },
 
-    /** Tells the workflow to stop inviting; a finished workflow answers 409. */
+    /** Tells the workflow to stop inviting; only an open invitation can be withdrawn (else 409). */
     async withdraw(acting: Acting, id: string): Promise<RegistrantView> {
       const r = await find(acting.tenantId, id);
-      const handle = temporal.client.workflow.getHandle(r.workflowId);
+      if (r.invitationState !== 'open') throw new AppError(409, 'INVITATION_CLOSED', 'この登録依頼は既に終了しています');
       try {
-        const desc = await withDeadline(temporal.client, 5000, () => handle.describe());
-        if (desc.status.name !== 'RUNNING') {
-          throw new AppError(409, 'INVITATION_CLOSED', 'この招待は既に終了しています');
-        }
-        await withDeadline(temporal.client, 5000, () => handle.signal(withdrawSignal));
+        await withDeadline(temporal.client, 5000, () => temporal.client.workflow.getHandle(r.workflowId).signal(withdrawSignal));
       } catch (err) {
-        if (err instanceof AppError) throw err;
-        if (err instanceof WorkflowNotFoundError) throw new AppError(409, 'INVITATION_CLOSED', 'この招待は既に終了しています');
+        if (err instanceof WorkflowNotFoundError) throw new AppError(409, 'INVITATION_CLOSED', 'この登録依頼は既に終了しています');
         throw TEMPORAL_DOWN();
       }
       await history.record({

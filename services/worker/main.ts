@@ -5,6 +5,8 @@ import { createPrisma } from '../db/client';
 import { createLogger } from '../logging/logger';
 import { temporalLogger } from '../logging/temporal-logger';
 import { createMailTransport } from '../mail/transport';
+import { loadKeyring } from '../vault/keyring';
+import { createVault } from '../vault/vault';
 import { createWorker } from './worker';
 
 async function main() {
@@ -26,6 +28,7 @@ async function main() {
     publicUrl: config.publicUrl,
     mailFrom: config.mailFrom,
     logger,
+    vault: createVault({ prisma, keyring: loadKeyring(config) }),
   });
   logger.info({ taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace }, 'worker started');
   // Worker.run() returns after SIGINT/SIGTERM once in-flight tasks have finished.

@@ -1,5 +1,6 @@
 import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../../activities';
+import { ensureSearchAttributes } from '../temporal/search-attributes';
 
 export interface WorkerDeps extends ActivityDeps {
   connection: NativeConnection;
@@ -9,8 +10,10 @@ export interface WorkerDeps extends ActivityDeps {
   workflowBundle?: WorkerOptions['workflowBundle'];
 }
 
-export function createWorker(deps: WorkerDeps): Promise<Worker> {
+/** Makes sure the namespace knows the workflows' search attributes, then creates the worker. */
+export async function createWorker(deps: WorkerDeps): Promise<Worker> {
   const { connection, namespace, taskQueue, workflowBundle, ...activityDeps } = deps;
+  await ensureSearchAttributes(connection.operatorService, namespace);
   return Worker.create({
     connection,
     namespace,

@@ -69,6 +69,7 @@ export async function startWorker(
     publicUrl: PUBLIC_URL,
     mailFrom: MAIL_FROM,
     logger: deps.logger,
+    vault: testVault(deps.prisma),
   });
   const running = worker.run();
   return {
@@ -81,10 +82,11 @@ export async function startWorker(
   };
 }
 
-/** A vault with its own master key in a temporary keyring file. */
+let fileKeyring: ReturnType<typeof loadKeyring> | undefined;
+/** A vault with the test file's master key (one temporary keyring file): API and worker share it. */
 export function testVault(prisma: PrismaClient) {
-  const config = loadConfig({ DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'mynaflow-keys-')) });
-  return createVault({ prisma, keyring: loadKeyring(config) });
+  fileKeyring ??= loadKeyring(loadConfig({ DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'mynaflow-keys-')) }));
+  return createVault({ prisma, keyring: fileKeyring });
 }
 
 export interface TestAppDeps {

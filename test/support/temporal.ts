@@ -9,7 +9,7 @@ import { capture } from './capture';
 const BIN = path.resolve(__dirname, '..', '..', '.tools', 'venv', 'bin');
 
 let runtimeInstalled = false;
-function quietRuntime() {
+export function quietRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   // Warnings still reach the console; everything goes through the scrubbing logger and the capture.

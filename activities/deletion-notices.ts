@@ -1,0 +1,77 @@
+/**
+ * 削除予定のお知らせ: 30 days before deletions are due, the tenant's owners and managers get one mail
+ * per due date listing every registrant concerned (names and employee codes; never a number).
+ */
+import { Context } from '@temporalio/activity';
+import { createHistory } from '../services/audit/history';
+import { SYSTEM_ACTOR } from '../services/audit/types';
+import { retentionRule, MANUAL_RULE } from '../services/retention/rules';
+import { deletionDueSignal, deletionNoticeWorkflowId, type DeletionNoticeInput } from '../shared';
+import type { ActivityDeps } from './index';
+
+export const DELETION_NOTICE_SUBJECT = '【マイナンバー管理】削除予定のお知らせ';
+
+const jpDate = (d: string) => {
+  const [y, m, day] = d.split('-').map(Number);
+  return `${y}年${m}月${day}日`;
+};
+
+export function createDeletionNoticeActivities({ prisma, mailer, mailFrom, publicUrl }: ActivityDeps) {
+  const history = createHistory(prisma);
+  return {
+    /** Adds the registrant to the notice of their tenant and due date, starting it if needed. */
+    async noticeDeletionDue({ tenantId, registrantId, dueDate }: { tenantId: string; registrantId: string; dueDate: string }): Promise<void> {
+      const { client, info } = Context.current();
+      const input: DeletionNoticeInput = { tenantId, dueDate };
+      await client.workflow.signalWithStart('deletionNoticeWorkflow', {
+        workflowId: deletionNoticeWorkflowId(tenantId, dueDate),
+        taskQueue: info.taskQueue,
+        args: [input],
+        signal: deletionDueSignal,
+        signalArgs: [{ registrantId }],
+      });
+    },
+
+    /** Mails the list; idempotent per key. Registrants deleted or rescheduled meanwhile drop out. */
+    async mailDeletionNotice({ tenantId, dueDate, registrantIds, key }: DeletionNoticeInput & { registrantIds: string[]; key: string }): Promise<{ sent: number }> {
+      const due = new Date(`${dueDate}T00:00:00Z`);
+      const registrants = await prisma.registrant.findMany({
+        where: { tenantId, id: { in: registrantIds }, deletionDueDate: due },
+        orderBy: [{ employeeCode: 'asc' }, { familyNameKana: 'asc' }],
+      });
+      if (registrants.length === 0) return { sent: 0 };
+      const recipients = await prisma.loginUser.findMany({ where: { tenantId, deletedAt: null, role: { in: ['owner', 'manager'] } }, select: { email: true } });
+      if (recipients.length === 0) return { sent: 0 };
+      const delivery = await prisma.mailDelivery.upsert({ where: { key }, create: { key, recipient: recipients.map((r) => r.email).join(','), kind: 'deletion_notice' }, update: {} });
+      if (delivery.status === 'sent') return { sent: 0 };
+
+      const tenant = await prisma.tenant.findUniqueOrThrow({ where: { id: tenantId } });
+      const lines = registrants.map((r) => {
+        const rule = r.deletionRule === MANUAL_RULE.code ? MANUAL_RULE.label : (retentionRule(r.deletionRule ?? '')?.label ?? r.deletionRule ?? '');
+        return `・${r.employeeCode ? `${r.employeeCode} ` : ''}${r.familyName} ${r.givenName}（退職日 ${r.retirementDate ? jpDate(r.retirementDate.toISOString().slice(0, 10)) : '—'}、${rule}）`;
+      });
+      const text = [
+        `${tenant.name} ご担当者様`,
+        '',
+        `次の ${registrants.length} 名のマイナンバーと個人データは、${jpDate(dueDate)} に削除されます。`,
+        '削除すると元に戻せません。保存を続ける必要がある場合は、それまでに削除予定日を変更または取り消してください。',
+        '',
+        ...lines,
+        '',
+        `管理画面: ${publicUrl}/console/`,
+        '',
+        '――',
+        'マイナンバー管理 (mynaflow)',
+      ].join('\n');
+      const messageId = `<${key.replace(/[^A-Za-z0-9-]/g, '').slice(-40)}@mynaflow>`;
+      await mailer.sendMail({ from: mailFrom, to: recipients.map((r) => r.email), subject: DELETION_NOTICE_SUBJECT, text, messageId });
+      await prisma.$transaction(async (tx) => {
+        await tx.mailDelivery.update({ where: { key }, data: { status: 'sent', sentAt: new Date(), messageId } });
+        for (const r of registrants) {
+          await history.record({ tenantId, actor: SYSTEM_ACTOR, operation: 'deletion_notice_sent', registrant: { id: r.id, label: `${r.familyName} ${r.givenName}` }, detail: { dueDate } }, tx);
+        }
+      }, { isolationLevel: 'ReadCommitted', maxWait: 30_000, timeout: 30_000 });
+      return { sent: registrants.length };
+    },
+  };
+}

@@ -1,0 +1,303 @@
+/**
+ * The database side of the registrant lifecycle. Each activity runs in one transaction that also
+ * writes its step key (applied_steps) and its operation-history row, so a retry after a commit whose
+ * result was lost changes nothing and records nothing twice. Business failures are non-retryable.
+ */
+import { ApplicationFailure } from '@temporalio/activity';
+import type { Prisma, Registrant } from '../prisma/generated/client';
+import { createHistory } from '../services/audit/history';
+import type { OperationCode } from '../services/audit/operations';
+import { SYSTEM_ACTOR, type Actor, type History } from '../services/audit/types';
+import { evaluateDraft, parseDraft, type DraftDocument } from '../services/registrants/draft';
+import { MANUAL_RULE, retentionRule } from '../services/retention/rules';
+import type { Vault } from '../services/vault/types';
+import type { PrismaClient } from '../services/db/client';
+import type { InvitationState, StepActor } from '../shared';
+
+type Tx = Prisma.TransactionClient;
+/** READ COMMITTED is what the history's chain lock needs. */
+const TX = { isolationLevel: 'ReadCommitted', maxWait: 30_000, timeout: 60_000 } as const;
+
+const label = (r: { familyName: string; givenName: string }) => `${r.familyName} ${r.givenName}`;
+const dateOnly = (d: string | null) => (d ? new Date(`${d}T00:00:00Z`) : null);
+
+export type LifecycleStep =
+  | { type: 'login_unlocked' }
+  | { type: 'retirement_set'; retirementDate: string | null; deletion: { dueDate: string; rule: string } | null }
+  | { type: 'retired'; retirementDate: string }
+  | { type: 'deletion_scheduled'; dueDate: string }
+  | { type: 'deletion_cancelled' };
+
+export interface LifecycleDeps {
+  prisma: PrismaClient;
+  vault: Vault;
+  history?: History;
+}
+
+export function createLifecycleActivities({ prisma, vault, history = createHistory(prisma) }: LifecycleDeps) {
+  /** The registrant under a row lock; a missing one is a business error (deleted meanwhile). */
+  async function lock(tx: Tx, registrantId: string): Promise<Registrant> {
+    const rows = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM registrants WHERE id = ${registrantId}::uuid FOR UPDATE`;
+    if (rows.length === 0) throw ApplicationFailure.nonRetryable('登録者が見つかりません', 'RegistrantNotFound');
+    return tx.registrant.findUniqueOrThrow({ where: { id: registrantId } });
+  }
+
+  /** Claims a step key; false when the step was applied before (a retry). */
+  async function claim(tx: Tx, key: string): Promise<boolean> {
+    const inserted = await tx.$executeRaw`INSERT INTO applied_steps (key) VALUES (${key}) ON CONFLICT (key) DO NOTHING`;
+    return inserted === 1;
+  }
+
+  async function actorOf(tx: Tx, r: Registrant, actor: StepActor): Promise<Actor> {
+    if (actor.type === 'system' || !actor.id) return SYSTEM_ACTOR;
+    if (actor.type === 'registrant') return { type: 'registrant', id: r.id, label: label(r) };
+    const user = await tx.loginUser.findFirst({ where: { id: actor.id, tenantId: r.tenantId }, select: { name: true } });
+    return { type: 'login_user', id: actor.id, label: user?.name ?? '（不明なユーザ）' };
+  }
+
+  async function record(tx: Tx, r: Registrant, actor: StepActor, operation: OperationCode, detail?: Prisma.InputJsonObject) {
+    await history.record(
+      { tenantId: r.tenantId, actor: await actorOf(tx, r, actor), operation, registrant: { id: r.id, label: label(r) }, ip: actor.ip ?? null, userAgent: actor.userAgent ?? null, detail },
+      tx,
+    );
+  }
+
+  const revokeLinks = (tx: Tx, registrantId: string) => tx.invitation.updateMany({ where: { registrantId, revokedAt: null }, data: { revokedAt: new Date() } });
+
+  /** Every secret of the registrant (or of one dependent) and the document rows holding images. */
+  async function secretsOf(tx: Tx, r: Registrant, dependentId?: string) {
+    const dependents = await tx.dependent.findMany({ where: { registrantId: r.id, ...(dependentId ? { id: dependentId } : {}) } });
+    const documents = await tx.document.findMany({ where: { registrantId: r.id, ...(dependentId ? { dependentId } : {}) } });
+    const numbers = [...(dependentId ? [] : [r.myNumberSecretId]), ...dependents.map((d) => d.myNumberSecretId)].filter((x): x is string => !!x);
+    const images = documents.map((d) => d.imageSecretId).filter((x): x is string => !!x);
+    return { dependents, documents, numbers, images };
+  }
+
+  return {
+    /** Link dead (expiry or withdrawal); the state HR sees follows. */
+    async closeInvitation({ registrantId, state }: { registrantId: string; state: Extract<InvitationState, 'expired' | 'withdrawn'> }): Promise<void> {
+      await prisma.$transaction(async (tx) => {
+        const r = await lock(tx, registrantId).catch(() => null);
+        if (!r) return; // deleted meanwhile: nothing left to close
+        await revokeLinks(tx, registrantId);
+        if (r.invitationState !== 'open') return;
+        await tx.registrant.update({ where: { id: registrantId }, data: { invitationState: state } });
+        if (state === 'expired') await record(tx, r, { type: 'system', id: null }, 'invitation_expired');
+      }, TX);
+    },
+
+    /**
+     * "Finish": the draft becomes the submission in one transaction, or nothing happens and the
+     * employee is told what is missing (DraftIncomplete, with paths and codes only).
+     */
+    async submitDraft({ registrantId, key, actor }: { registrantId: string; key: string; actor: StepActor }): Promise<void> {
+      await prisma.$transaction(async (tx) => {
+        const r = await lock(tx, registrantId);
+        if (!(await claim(tx, key))) return;
+        if (!r.draftSecretId) throw ApplicationFailure.create({ type: 'DraftIncomplete', message: '登録内容が入力されていません', nonRetryable: true, details: [[{ path: '/', code: 'DRAFT_EMPTY' }]] });
+        const draft = parseDraft(await vault.open(r.draftSecretId, r.tenantId, tx));
+        const docs = await tx.document.findMany({ where: { registrantId, id: { notIn: draft.removedDocumentIds } } });
+        const docView: DraftDocument[] = docs.map((d) => ({ id: d.id, dependentId: d.dependentId, purpose: d.purpose, type: d.type, side: d.side }));
+        const issues = evaluateDraft(draft, docView, { dependentsAllowed: r.category !== 'payee' });
+        if (issues.length) {
+          throw ApplicationFailure.create({
+            type: 'DraftIncomplete',
+            message: '登録内容に不足があります',
+            nonRetryable: true,
+            details: [issues.map(({ path, code }) => ({ path, code }))],
+          });
+        }
+        // The submission replaces what was there: old sealed numbers and replaced images are shredded.
+        const shredLater: string[] = [r.draftSecretId];
+        const numberId = await vault.seal({ tenantId: r.tenantId, kind: 'my_number', plaintext: Buffer.from(draft.myNumber!) }, tx);
+        if (r.myNumberSecretId) shredLater.push(r.myNumberSecretId);
+
+        const removedDocs = await tx.document.findMany({ where: { registrantId, id: { in: draft.removedDocumentIds } } });
+        shredLater.push(...removedDocs.map((d) => d.imageSecretId).filter((x): x is string => !!x));
+        await tx.document.deleteMany({ where: { registrantId, id: { in: draft.removedDocumentIds } } });
+        await tx.document.updateMany({ where: { registrantId, draft: true }, data: { draft: false } });
+
+        const removedDeps = await tx.dependent.findMany({ where: { registrantId, id: { in: draft.removedDependentIds } } });
+        for (const d of removedDeps) if (d.myNumberSecretId) shredLater.push(d.myNumberSecretId);
+        const removedDepDocs = await tx.document.findMany({ where: { registrantId, dependentId: { in: draft.removedDependentIds } } });
+        shredLater.push(...removedDepDocs.map((d) => d.imageSecretId).filter((x): x is string => !!x));
+        await tx.dependent.deleteMany({ where: { registrantId, id: { in: draft.removedDependentIds } } });
+
+        for (const d of draft.dependents) {
+          const existing = await tx.dependent.findFirst({ where: { id: d.id, registrantId } });
+          if (existing?.myNumberSecretId) shredLater.push(existing.myNumberSecretId);
+          const depNumber = d.noLongerDependent || !d.myNumber ? null : await vault.seal({ tenantId: r.tenantId, kind: 'my_number', plaintext: Buffer.from(d.myNumber) }, tx);
+          const data = {
+            relationship: d.relationship.trim(),
+            kind: d.kind,
+            familyName: d.familyName.trim(),
+            givenName: d.givenName.trim(),
+            familyNameKana: d.familyNameKana?.trim() || null,
+            givenNameKana: d.givenNameKana?.trim() || null,
+            birthDate: dateOnly(d.birthDate ?? null),
+            gender: d.gender ?? null,
+            status: 'pending' as const,
+            statusReason: null,
+            noLongerDependentAt: d.noLongerDependent ? (existing?.noLongerDependentAt ?? new Date()) : null,
+            myNumberSecretId: depNumber,
+            draft: false,
+          };
+          if (existing) await tx.dependent.update({ where: { id: d.id }, data });
+          else await tx.dependent.create({ data: { id: d.id, registrantId, ...data } });
+        }
+
+        const updated = await tx.registrant.update({
+          where: { id: registrantId },
+          data: {
+            myNumberSecretId: numberId,
+            gender: draft.gender,
+            birthDate: dateOnly(draft.birthDate ?? null),
+            status: 'pending',
+            statusReason: null,
+            submittedAt: new Date(),
+            draftSecretId: null,
+            invitationState: 'submitted',
+          },
+        });
+        await vault.shred(shredLater, tx);
+        await record(tx, updated, actor, 'submitted', { dependents: draft.dependents.length });
+      }, TX);
+    },
+
+    /** HR's decision on the registrant, or on one dependent. */
+    async decide(input: { registrantId: string; key: string; decision: 'approved' | 'remanded' | 'refused'; actor: StepActor; dependentId?: string; reason?: string }): Promise<{ registrantStatus: string }> {
+      return prisma.$transaction(async (tx) => {
+        const r = await lock(tx, input.registrantId);
+        if (!(await claim(tx, input.key))) return { registrantStatus: r.status };
+        const reason = input.reason?.trim() || null;
+        if (input.dependentId) {
+          const d = await tx.dependent.findFirst({ where: { id: input.dependentId, registrantId: r.id, draft: false } });
+          if (!d) throw ApplicationFailure.nonRetryable('扶養家族が見つかりません', 'DependentNotFound');
+          await tx.dependent.update({ where: { id: d.id }, data: { status: input.decision === 'approved' ? 'completed' : input.decision, statusReason: input.decision === 'approved' ? null : reason } });
+        }
+        let status = r.status;
+        if (input.decision === 'approved' && !input.dependentId) {
+          status = 'completed';
+          await tx.dependent.updateMany({ where: { registrantId: r.id, status: 'pending', draft: false }, data: { status: 'completed' } });
+          // After approval the employee cannot log in until HR unlocks (seed 001 ch. 9).
+          await tx.registrant.update({ where: { id: r.id }, data: { status, statusReason: null, loginLocked: true, invitationState: 'closed' } });
+          await revokeLinks(tx, r.id);
+        } else if (input.decision === 'remanded') {
+          status = 'remanded';
+          await tx.registrant.update({ where: { id: r.id }, data: { status, statusReason: reason } });
+        } else if (input.decision === 'refused') {
+          status = 'refused';
+          await tx.registrant.update({ where: { id: r.id }, data: { status, statusReason: reason, invitationState: 'closed' } });
+          await revokeLinks(tx, r.id);
+        }
+        // The reason may name people: it stays in the registrant row, not in the history.
+        await record(tx, r, input.actor, input.decision, input.dependentId ? { dependentId: input.dependentId } : undefined);
+        return { registrantStatus: status };
+      }, TX);
+    },
+
+    /** Steps that change a few columns and are recorded. */
+    async recordStep({ registrantId, key, step, actor }: { registrantId: string; key: string; step: LifecycleStep; actor: StepActor }): Promise<void> {
+      await prisma.$transaction(async (tx) => {
+        const r = await lock(tx, registrantId);
+        if (!(await claim(tx, key))) return;
+        switch (step.type) {
+          case 'login_unlocked':
+            await tx.registrant.update({ where: { id: r.id }, data: { loginLocked: false } });
+            await record(tx, r, actor, 'registrant_login_unlocked');
+            break;
+          case 'retirement_set':
+            await tx.registrant.update({
+              where: { id: r.id },
+              data: { retirementDate: dateOnly(step.retirementDate), deletionDueDate: dateOnly(step.deletion?.dueDate ?? null), deletionRule: step.deletion?.rule ?? null },
+            });
+            await record(tx, r, actor, 'retirement_set', { retirementDate: step.retirementDate, deletionDueDate: step.deletion?.dueDate ?? null, rule: step.deletion?.rule ?? null });
+            break;
+          case 'retired':
+            await tx.registrant.update({ where: { id: r.id }, data: { retired: true, ...(r.invitationState === 'open' ? { invitationState: 'closed' } : {}) } });
+            await revokeLinks(tx, r.id);
+            await record(tx, r, actor, 'retired', { retirementDate: step.retirementDate });
+            break;
+          case 'deletion_scheduled':
+            await tx.registrant.update({ where: { id: r.id }, data: { deletionDueDate: dateOnly(step.dueDate), deletionRule: MANUAL_RULE.code } });
+            await record(tx, r, actor, 'deletion_scheduled', { deletionDueDate: step.dueDate });
+            break;
+          case 'deletion_cancelled':
+            await tx.registrant.update({ where: { id: r.id }, data: { deletionDueDate: null, deletionRule: null } });
+            await record(tx, r, actor, 'deletion_cancelled');
+            break;
+        }
+      }, TX);
+    },
+
+    /**
+     * Crypto-shreds and leaves a deletion record (who, what, when, which rule; never a number).
+     * `scheduled` deletes what the tenant configured; a registrant deleted entirely is removed.
+     */
+    async shred(input: {
+      registrantId: string;
+      kind: 'numbers' | 'registrant' | 'dependent' | 'scheduled';
+      dependentId?: string;
+      rule: string;
+      dueDate: string | null;
+      actor: StepActor;
+      stepKey: string;
+    }): Promise<{ numbers: number; documents: number; dependents: number }> {
+      return prisma.$transaction(async (tx) => {
+        const done = await tx.deletionRecord.findUnique({ where: { stepKey: input.stepKey } });
+        if (done) return done.items as { numbers: number; documents: number; dependents: number };
+        const r = await lock(tx, input.registrantId);
+        const tenant = await tx.tenant.findUniqueOrThrow({ where: { id: r.tenantId } });
+        const kind = input.kind === 'scheduled' ? (tenant.deletionScope === 'numbers' ? 'numbers' : 'registrant') : input.kind;
+        if (kind === 'dependent' && !(await tx.dependent.findFirst({ where: { id: input.dependentId, registrantId: r.id } }))) {
+          throw ApplicationFailure.nonRetryable('扶養家族が見つかりません', 'DependentNotFound');
+        }
+        const s = await secretsOf(tx, r, kind === 'dependent' ? input.dependentId : undefined);
+        const items = { numbers: s.numbers.length, documents: s.documents.length, dependents: kind === 'numbers' ? 0 : s.dependents.length };
+        const secrets = [...s.numbers, ...s.images, ...(kind === 'dependent' ? [] : [r.draftSecretId].filter((x): x is string => !!x))];
+
+        if (kind === 'dependent') {
+          await tx.dependent.delete({ where: { id: input.dependentId } });
+        } else if (kind === 'numbers') {
+          await tx.document.deleteMany({ where: { registrantId: r.id } });
+          await tx.dependent.updateMany({ where: { registrantId: r.id }, data: { myNumberSecretId: null, status: 'unregistered' } });
+          await tx.registrant.update({ where: { id: r.id }, data: { myNumberSecretId: null, draftSecretId: null, status: 'unregistered', loginLocked: false } });
+        }
+        await vault.shred(secrets, tx);
+        const actor = await actorOf(tx, r, input.actor);
+        const rule = input.rule === 'immediate' || input.rule === MANUAL_RULE.code ? input.rule : (retentionRule(input.rule)?.code ?? input.rule);
+        await tx.deletionRecord.create({
+          data: {
+            tenantId: r.tenantId,
+            registrantId: r.id,
+            registrantLabel: label(r),
+            dependentId: kind === 'dependent' ? input.dependentId! : null,
+            kind,
+            items,
+            rule,
+            dueDate: dateOnly(input.dueDate),
+            actorType: actor.type,
+            actorId: actor.id ?? null,
+            actorLabel: actor.label,
+            stepKey: input.stepKey,
+          },
+        });
+        await history.record(
+          {
+            tenantId: r.tenantId,
+            actor,
+            operation: kind === 'registrant' ? 'registrant_deleted' : 'data_deleted',
+            registrant: { id: r.id, label: label(r) },
+            ip: input.actor.ip ?? null,
+            userAgent: input.actor.userAgent ?? null,
+            detail: { kind, rule, ...items, ...(input.dependentId ? { dependentId: input.dependentId } : {}) },
+          },
+          tx,
+        );
+        // Last: the rows cascade (dependents, documents, invitations, consents).
+        if (kind === 'registrant') await tx.registrant.delete({ where: { id: r.id } });
+        return items;
+      }, TX);
+    },
+  };
+}

@@ -1,0 +1,61 @@
+/**
+ * Where an employee's draft lives: one sealed JSON secret per registrant (replaced on every save, the
+ * old one shredded) and draft document rows whose images are sealed one by one. HR reads neither;
+ * the submit activity turns them into the registrant's data in one transaction.
+ */
+import type { DocumentPurpose, DocumentSide, DocumentType } from '../../prisma/generated/client';
+import type { PrismaClient } from '../db/client';
+import type { Vault } from '../vault/types';
+import { emptyDraft, parseDraft, type Draft } from './draft';
+
+export interface DraftDocumentInput {
+  purpose: DocumentPurpose;
+  type: DocumentType;
+  side: DocumentSide;
+  dependentId?: string | null;
+  mimeType: string;
+  image: Buffer;
+}
+
+export function createDraftStore({ prisma, vault }: { prisma: PrismaClient; vault: Vault }) {
+  return {
+    async load(registrantId: string): Promise<Draft> {
+      const r = await prisma.registrant.findUniqueOrThrow({ where: { id: registrantId }, select: { tenantId: true, draftSecretId: true } });
+      return r.draftSecretId ? parseDraft(await vault.open(r.draftSecretId, r.tenantId)) : emptyDraft();
+    },
+
+    /** Replaces the draft under the registrant's row lock, so two tabs saving at once cannot leak a secret. */
+    async save(registrantId: string, draft: Draft): Promise<void> {
+      await prisma.$transaction(async (tx) => {
+        await tx.$queryRaw`SELECT id FROM registrants WHERE id = ${registrantId}::uuid FOR UPDATE`;
+        const r = await tx.registrant.findUniqueOrThrow({ where: { id: registrantId }, select: { tenantId: true, draftSecretId: true } });
+        const id = await vault.seal({ tenantId: r.tenantId, kind: 'draft', plaintext: Buffer.from(JSON.stringify(draft)) }, tx);
+        await tx.registrant.update({ where: { id: registrantId }, data: { draftSecretId: id } });
+        if (r.draftSecretId) await vault.shred([r.draftSecretId], tx);
+      });
+    },
+
+    /** A document image uploaded into the draft (hidden from HR until submitted). */
+    async addDocument(registrantId: string, doc: DraftDocumentInput): Promise<string> {
+      return prisma.$transaction(async (tx) => {
+        const r = await tx.registrant.findUniqueOrThrow({ where: { id: registrantId }, select: { tenantId: true } });
+        const imageSecretId = await vault.seal({ tenantId: r.tenantId, kind: 'document', plaintext: doc.image }, tx);
+        const created = await tx.document.create({
+          data: {
+            registrantId,
+            dependentId: doc.dependentId ?? null,
+            purpose: doc.purpose,
+            type: doc.type,
+            side: doc.side,
+            mimeType: doc.mimeType,
+            byteSize: doc.image.length,
+            imageSecretId,
+            draft: true,
+          },
+        });
+        return created.id;
+      });
+    },
+  };
+}
+export type DraftStore = ReturnType<typeof createDraftStore>;

@@ -1,0 +1,37 @@
+/**
+ * The custom search attributes the registrant workflows publish (status, tenant, link expiry, deletion
+ * due date) so operators can list "every link expiring this week" in the Web UI or `temporal workflow
+ * list`. A namespace must know them before a workflow upserts them, or its task fails.
+ */
+import { SearchAttributeType } from '@temporalio/common';
+import { temporal } from '@temporalio/proto';
+import { SEARCH_ATTRIBUTES } from '../../shared';
+
+/** gRPC status code ALREADY_EXISTS. */
+const ALREADY_EXISTS = 6;
+
+type Operator = Pick<temporal.api.operatorservice.v1.OperatorService, 'addSearchAttributes'>;
+
+const { IndexedValueType } = temporal.api.enums.v1;
+const indexed = (type: SearchAttributeType) =>
+  type === SearchAttributeType.DATETIME ? IndexedValueType.INDEXED_VALUE_TYPE_DATETIME : IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;
+const cliType = (type: SearchAttributeType) => (type === SearchAttributeType.DATETIME ? 'Datetime' : 'Keyword');
+
+/**
+ * Registers each attribute that is missing, one at a time: "already exists" is success, so this is safe
+ * on every start and on servers without ListSearchAttributes (the time-skipping test server).
+ */
+export async function ensureSearchAttributes(operator: Operator, namespace: string): Promise<void> {
+  for (const key of Object.values(SEARCH_ATTRIBUTES)) {
+    try {
+      await operator.addSearchAttributes({ namespace, searchAttributes: { [key.name]: indexed(key.type) } });
+    } catch (err) {
+      if ((err as { code?: number }).code === ALREADY_EXISTS) continue;
+      throw new Error(
+        `Temporal namespace "${namespace}" lacks the search attribute ${key.name} (${key.type}) and it could not be added: ${(err as Error).message}. ` +
+          `Add it once with: temporal operator search-attribute create --namespace ${namespace} --name ${key.name} --type ${cliType(key.type)}`,
+        { cause: err },
+      );
+    }
+  }
+}

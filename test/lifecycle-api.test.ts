@@ -1,0 +1,253 @@
+/**
+ * HR's lifecycle steps over HTTP, on a real Temporal dev server, PostgreSQL and the SMTP capture:
+ * each is a workflow update whose refusal comes back as a 409 with the reason in Japanese.
+ * The employee's submission goes through the workflow's submit update directly (its pages and API
+ * are a later step), with the draft written as the employee API will write it.
+ */
+import { randomUUID } from 'node:crypto';
+import request from 'supertest';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Express } from 'express';
+import { hashToken } from '../activities/invitations';
+import type { PrismaClient } from '../services/db/client';
+import type { CapturedMail, Outbox } from '../services/outbox/outbox';
+import { createDraftStore } from '../services/registrants/draft-store';
+import { addYears, todayInJapan } from '../services/retention/rules';
+import { lifecycleQuery, submitUpdate } from '../shared';
+import { createLoginUser, createTenant, loginAs, memoryLogger, startOutbox, startWorker, testApp, testPrisma, testVault, type WorkerHandle } from './support/fixtures';
+import { randomMyNumber } from './support/leak-scan';
+import { createLocalEnv } from './support/temporal';
+
+const TASK_QUEUE = 'lifecycle-api';
+const DAY_MS = 86_400_000;
+const LINK = /http:\/\/mynaflow\.test\/i\/([A-Za-z0-9_-]{43})(?![A-Za-z0-9_-])/;
+const PNG = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000', 'hex');
+const JAPANESE = /[\u3040-\u30ff\u4e00-\u9fff]/;
+
+let env: TestWorkflowEnvironment;
+let prisma: PrismaClient;
+let outbox: Outbox;
+let worker: WorkerHandle;
+let app: Express;
+let tenantId: string;
+let hr: ReturnType<typeof request.agent>;
+let viewer: ReturnType<typeof request.agent>;
+let outsider: ReturnType<typeof request.agent>;
+const { logger } = memoryLogger();
+
+beforeAll(async () => {
+  [env, outbox] = await Promise.all([createLocalEnv(), startOutbox()]);
+  prisma = testPrisma();
+  tenantId = await createTenant(prisma, '株式会社ライフサイクルAPI');
+  const otherTenant = await createTenant(prisma, '別会社');
+  worker = await startWorker(env, { prisma, outbox, logger, taskQueue: TASK_QUEUE });
+  app = testApp({ prisma, logger, outbox, temporalClient: env.client, taskQueue: TASK_QUEUE }).app;
+  [hr, viewer, outsider] = await Promise.all([
+    loginAs(app, outbox, await createLoginUser(prisma, tenantId, 'manager', '人事 花子')),
+    loginAs(app, outbox, await createLoginUser(prisma, tenantId, 'viewer')),
+    loginAs(app, outbox, await createLoginUser(prisma, otherTenant, 'owner')),
+  ]);
+});
+
+afterAll(async () => {
+  await worker?.stop();
+  await env?.teardown();
+  await outbox?.close();
+  await prisma?.$disconnect();
+});
+
+async function until(pred: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await pred())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const mailsTo = (email: string) => outbox.mails.filter((m) => m.to.includes(email));
+const tokenOf = (m: CapturedMail) => LINK.exec(m.text)![1]!;
+const row = (id: string) => prisma.registrant.findUnique({ where: { id } });
+
+/** A registrant created through the API, invited, with the link open. */
+async function invited(label: string) {
+  const email = `p-${randomUUID().slice(0, 8)}@example.co.jp`;
+  const res = await hr.post('/v1/registrants').send({ familyName: '田中', givenName: label, email }).expect(201);
+  await outbox.waitFor((m) => m.to.includes(email), 15_000);
+  // The mail and the row come from the activity; the workflow takes its result in a moment later.
+  const handle = env.client.workflow.getHandle(res.body.workflowId);
+  await until(async () => (await handle.query(lifecycleQuery)).invitation?.state === 'open', 'the invitation to open');
+  return { id: res.body.id as string, workflowId: res.body.workflowId as string, email };
+}
+
+/** The employee finishes: a whole draft, then the workflow's submit update (as the employee API will). */
+async function submitted(label: string) {
+  const r = await invited(label);
+  const drafts = createDraftStore({ prisma, vault: testVault(prisma) });
+  await drafts.save(r.id, { myNumber: randomMyNumber(), gender: 'male', birthDate: '1985-10-10', dependents: [], removedDocumentIds: [], removedDependentIds: [] });
+  for (const side of ['front', 'back'] as const) await drafts.addDocument(r.id, { purpose: 'identity', type: 'my_number_card', side, mimeType: 'image/png', image: PNG });
+  await env.client.workflow.getHandle(r.workflowId).executeUpdate(submitUpdate, { args: [{ actor: { type: 'registrant', id: null } }] });
+  return r;
+}
+
+function expectConflict(res: request.Response, code: string) {
+  expect(res.status).toBe(409);
+  expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+  expect(res.body.code).toBe(code);
+  expect(res.body.title).toMatch(JAPANESE);
+}
+
+describe('invitation', () => {
+  it('resends with the sender\'s message, reply-to and copy: a new link, the old one dead, 90 days from now', async () => {
+    const { id, email } = await invited('再送');
+    const oldToken = tokenOf(mailsTo(email)[0]!);
+    const before = Date.now();
+    const res = await hr.post(`/v1/registrants/${id}/invitation`).send({ message: '今週中にご登録ください', replyTo: 'jinji@example.co.jp', copyTo: 'jinji@example.co.jp' }).expect(200);
+    expect(res.body.invitation.state).toBe('open');
+    const expiresIn = Date.parse(res.body.invitation.expiresAt) - before;
+    expect(expiresIn).toBeGreaterThanOrEqual(90 * DAY_MS - 1000);
+    expect(expiresIn).toBeLessThan(90 * DAY_MS + 60_000);
+
+    const mail = await outbox.waitFor((m) => m.to.includes(email) && m.text.includes('今週中にご登録ください'), 15_000);
+    expect(mail.replyTo).toBe('jinji@example.co.jp');
+    expect(mail.cc).toContain('jinji@example.co.jp');
+    const links = await prisma.invitation.findMany({ where: { registrantId: id } });
+    expect(links.find((l) => l.tokenHash === hashToken(oldToken))!.revokedAt).not.toBeNull();
+    expect(links.find((l) => l.tokenHash === hashToken(tokenOf(mail)))!.revokedAt).toBeNull();
+    const sent = await prisma.operationEvent.findMany({ where: { registrantId: id, operation: 'invitation_sent' }, orderBy: { id: 'asc' } });
+    expect(sent).toHaveLength(2);
+    expect(sent[1]).toMatchObject({ actorType: 'login_user', actorLabel: '人事 花子' });
+  });
+
+  it('refuses bad addresses, viewers and other tenants, and sends nothing', async () => {
+    const { id, email } = await invited('不正');
+    const bad = await hr.post(`/v1/registrants/${id}/invitation`).send({ replyTo: 'not-an-address' }).expect(400);
+    expect(bad.body.errors.map((e: { path: string }) => e.path)).toContain('/body/replyTo');
+    expect((await viewer.post(`/v1/registrants/${id}/invitation`).send({}).expect(403)).body.code).toBe('FORBIDDEN');
+    expect((await outsider.post(`/v1/registrants/${id}/invitation`).send({}).expect(404)).body.code).toBe('REGISTRANT_NOT_FOUND');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(mailsTo(email)).toHaveLength(1);
+  });
+
+  it('invites a selection in bulk, skipping retirees and unknown ids with the reason', async () => {
+    const [a, b, retiree] = await Promise.all([invited('一括A'), invited('一括B'), invited('一括退職')]);
+    await hr.put(`/v1/registrants/${retiree.id}/retirement`).send({ retirementDate: '2024-03-31' }).expect(200);
+    await until(async () => (await row(retiree.id))?.retired === true, 'the retirement to take effect');
+    const unknown = randomUUID();
+    const res = await hr.post('/v1/registrants/invitations').send({ registrantIds: [a.id, retiree.id, unknown, b.id], message: '一括送信です' }).expect(200);
+    expect(res.body).toMatchObject({ sent: 2, skipped: 2 });
+    expect(res.body.results).toEqual([
+      { registrantId: a.id, outcome: 'sent' },
+      { registrantId: retiree.id, outcome: 'skipped', code: 'NOT_INVITABLE_RETIRED', message: '退職者には登録依頼を送信できません' },
+      { registrantId: unknown, outcome: 'skipped', code: 'REGISTRANT_NOT_FOUND', message: '登録者が見つかりません' },
+      { registrantId: b.id, outcome: 'sent' },
+    ]);
+    for (const p of [a, b]) await outbox.waitFor((m) => m.to.includes(p.email) && m.text.includes('一括送信です'), 15_000);
+    expect(mailsTo(retiree.email).some((m) => m.text.includes('一括送信です'))).toBe(false);
+    expectConflict(await hr.post(`/v1/registrants/${retiree.id}/invitation`).send({}), 'NOT_INVITABLE_RETIRED');
+  });
+});
+
+describe('decisions', () => {
+  it('approve, remand and refuse answer 409 with the reason in Japanese when the state does not allow them', async () => {
+    const { id } = await invited('未提出');
+    expectConflict(await hr.post(`/v1/registrants/${id}/approval`).send({}), 'NOT_PENDING');
+    expectConflict(await hr.post(`/v1/registrants/${id}/remand`).send({ reason: '不備' }), 'NOT_PENDING');
+    expectConflict(await hr.post(`/v1/registrants/${id}/login-unlock`), 'NOT_LOCKED');
+    const noReason = await hr.post(`/v1/registrants/${id}/refusal`).send({}).expect(400);
+    expect(noReason.body.errors.map((e: { path: string }) => e.path)).toContain('/body/reason');
+    expect((await row(id))!.status).toBe('unregistered');
+  });
+
+  it('remand mails the reason with a fresh link; approval completes and locks the login until HR unlocks it', async () => {
+    const { id, email } = await submitted('承認');
+    expect((await hr.get(`/v1/registrants/${id}`).expect(200)).body).toMatchObject({ status: 'pending', invitation: { state: 'submitted' } });
+    expectConflict(await hr.post(`/v1/registrants/${id}/invitation`).send({}), 'NOT_INVITABLE_PENDING');
+
+    const remanded = await hr.post(`/v1/registrants/${id}/remand`).send({ reason: '写真が不鮮明です' }).expect(200);
+    expect(remanded.body).toMatchObject({ status: 'remanded', statusReason: '写真が不鮮明です', invitation: { state: 'open' } });
+    const mail = await outbox.waitFor((m) => m.to.includes(email) && m.text.includes('写真が不鮮明です'), 15_000);
+    expect(mail.subject).toContain('差戻し');
+
+    const handle = env.client.workflow.getHandle(remanded.body.workflowId);
+    await createDraftStore({ prisma, vault: testVault(prisma) }).save(id, { myNumber: randomMyNumber(), gender: 'male', birthDate: '1985-10-10', dependents: [], removedDocumentIds: [], removedDependentIds: [] });
+    await handle.executeUpdate(submitUpdate, { args: [{ actor: { type: 'registrant', id: null } }] });
+
+    const approved = await hr.post(`/v1/registrants/${id}/approval`).send({}).expect(200);
+    expect(approved.body).toMatchObject({ status: 'completed', loginLocked: true, statusReason: null, myNumber: { registered: true } });
+    expectConflict(await hr.post(`/v1/registrants/${id}/invitation`).send({}), 'NOT_INVITABLE_LOCKED');
+    expect((await hr.post(`/v1/registrants/${id}/login-unlock`).expect(200)).body.loginLocked).toBe(false);
+    expect((await handle.query(lifecycleQuery)).loginLocked).toBe(false);
+  });
+
+  it('refusal keeps the reason and closes the link', async () => {
+    const { id } = await submitted('拒否');
+    const refused = await hr.post(`/v1/registrants/${id}/refusal`).send({ reason: '対象外の方です' }).expect(200);
+    expect(refused.body).toMatchObject({ status: 'refused', statusReason: '対象外の方です', invitation: { state: 'closed' } });
+    expect(await prisma.invitation.count({ where: { registrantId: id, revokedAt: null } })).toBe(0);
+  });
+});
+
+describe('retirement and deletion', () => {
+  it('computes the deletion date by the tenant\'s rule, never sooner than 30 days ahead; reschedules and cancels', async () => {
+    const { id } = await invited('退職');
+    const rules = await hr.get('/v1/retention-rules').expect(200);
+    expect(rules.body.current).toBe('dependents_declaration_7y');
+    expect(rules.body.rules.map((r: { code: string }) => r.code)).toContain('employment_insurance_4y');
+
+    const set = await hr.put(`/v1/registrants/${id}/retirement`).send({ retirementDate: '2024-03-31' }).expect(200);
+    expect(set.body).toMatchObject({ retirementDate: '2024-03-31', deletion: { dueDate: '2032-01-11', rule: 'dependents_declaration_7y' } });
+    expect(set.body.deletion.ruleLabel).toMatch(JAPANESE);
+    await until(async () => (await row(id))?.retired === true, 'the past retirement date to take effect');
+    expectConflict(await hr.put(`/v1/registrants/${id}/retirement`).send({ retirementDate: null }), 'RETIREMENT_FIXED');
+
+    // A retirement long ago: the rule's date has passed, so HR gets 30 days' notice first.
+    const { id: old } = await invited('昔の退職');
+    const clamped = await hr.put(`/v1/registrants/${old}/retirement`).send({ retirementDate: '2010-03-31' }).expect(200);
+    const earliest = new Date(Date.parse(`${todayInJapan()}T00:00:00Z`) + 30 * DAY_MS).toISOString().slice(0, 10);
+    expect(clamped.body.deletion.dueDate).toBe(earliest);
+
+    const later = addYears(todayInJapan(), 1);
+    expect((await hr.put(`/v1/registrants/${id}/deletion-schedule`).send({ dueDate: later }).expect(200)).body.deletion).toMatchObject({ dueDate: later, rule: 'manual' });
+    expectConflict(await hr.put(`/v1/registrants/${id}/deletion-schedule`).send({ dueDate: '2020-01-01' }), 'DELETION_DATE_PAST');
+    expect((await hr.delete(`/v1/registrants/${id}/deletion-schedule`).expect(200)).body.deletion).toBeNull();
+    expectConflict(await hr.delete(`/v1/registrants/${id}/deletion-schedule`), 'NO_DELETION_SCHEDULED');
+    const events = (await prisma.operationEvent.findMany({ where: { registrantId: id }, orderBy: { id: 'asc' } })).map((e) => e.operation);
+    expect(events).toEqual(expect.arrayContaining(['retirement_set', 'retired', 'deletion_scheduled', 'deletion_cancelled']));
+  });
+
+  it('deletes now: numbers only keeps the person; the whole registrant leaves only the deletion record', async () => {
+    const { id } = await submitted('即時削除');
+    await hr.post(`/v1/registrants/${id}/approval`).send({}).expect(200);
+    const secretId = (await row(id))!.myNumberSecretId!;
+    const numbers = await hr.post(`/v1/registrants/${id}/deletion`).send({ scope: 'numbers' }).expect(200);
+    expect(numbers.body).toMatchObject({ status: 'unregistered', myNumber: { registered: false } });
+    expect(await prisma.vaultSecret.findUnique({ where: { id: secretId } })).toBeNull();
+    expect(await prisma.document.count({ where: { registrantId: id } })).toBe(0);
+
+    const bad = await hr.post(`/v1/registrants/${id}/deletion`).send({ scope: 'dependent' }).expect(400);
+    expect(bad.body.errors[0].path).toBe('/body/dependentId');
+    expect((await hr.post(`/v1/registrants/${id}/deletion`).send({ scope: 'dependent', dependentId: randomUUID() }).expect(404)).body.code).toBe('DEPENDENT_NOT_FOUND');
+
+    await hr.post(`/v1/registrants/${id}/deletion`).send({ scope: 'registrant' }).expect(200);
+    expect((await hr.get(`/v1/registrants/${id}`).expect(404)).body.code).toBe('REGISTRANT_NOT_FOUND');
+    const records = await prisma.deletionRecord.findMany({ where: { registrantId: id }, orderBy: { executedAt: 'asc' } });
+    expect(records.map((r) => [r.kind, r.rule, r.actorType])).toEqual([
+      ['numbers', 'immediate', 'login_user'],
+      ['registrant', 'immediate', 'login_user'],
+    ]);
+  });
+});
+
+describe('a registrant whose workflow has ended without deletion', () => {
+  it('gets a new lifecycle workflow carrying the database state, and the step goes through', async () => {
+    const { id, workflowId, email } = await invited('復旧');
+    await env.client.workflow.getHandle(workflowId).terminate('operator error');
+    const res = await hr.post(`/v1/registrants/${id}/invitation`).send({ message: '再開しました' }).expect(200);
+    expect(res.body.invitation.state).toBe('open');
+    await outbox.waitFor((m) => m.to.includes(email) && m.text.includes('再開しました'), 15_000);
+    const { status } = await env.client.workflow.getHandle(workflowId).describe();
+    expect(status.name).toBe('RUNNING');
+    // The new run's keys are its own: its first invitation really went out.
+    expect(mailsTo(email)).toHaveLength(2);
+  });
+});
