@@ -76,7 +76,7 @@ export function createApp(deps: AppDeps): Express {
       loginLockMinutes: deps.loginLockMinutes,
     }),
   );
-  app.use(lifecycleRoutes(services.lifecycle));
+  app.use(lifecycleRoutes(services.lifecycle, services.invitationQr));
   app.use(registrantRoutes(services.registrants, services.myNumbers));
   app.use(loginUserRoutes(services.loginUsers));
   app.use(tenantRoutes(services.tenantSettings));

@@ -8,6 +8,7 @@ import { createAuthService } from './auth/auth-service';
 import type { PrismaClient } from './db/client';
 import { createLoginUserService } from './login-users/login-users';
 import { createMyNumberService } from './registrants/my-number';
+import { createInvitationQrService } from './registrants/invitation-qr';
 import { createLifecycleService } from './registrants/lifecycle';
 import { createRegistrantService } from './registrants/registrants';
 import type { TemporalDeps } from './temporal/client';
@@ -36,6 +37,7 @@ export function createServices(infra: Infrastructure) {
     auth,
     registrants: createRegistrantService({ prisma, history, temporal: infra.temporal, inviteReminderDays: infra.inviteReminderDays }),
     lifecycle: createLifecycleService({ prisma, temporal: infra.temporal, inviteReminderDays: infra.inviteReminderDays }),
+    invitationQr: createInvitationQrService({ prisma, history, publicUrl: infra.publicUrl }),
     myNumbers: createMyNumberService({ prisma, vault, history, confirmPassword: auth.confirmPassword }),
     loginUsers: createLoginUserService({ prisma, history, mailer, mailFrom, publicUrl: infra.publicUrl, loginLockMinutes: infra.loginLockMinutes }),
     tenantSettings: createTenantSettingsService({ prisma, history }),

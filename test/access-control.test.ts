@@ -45,6 +45,7 @@ const ALLOWED: Record<string, Role[]> = {
   listRetentionRules: ALL,
   inviteRegistrants: EDITORS,
   sendInvitation: EDITORS,
+  printInvitationQr: EDITORS,
   approveRegistrant: EDITORS,
   remandRegistrant: EDITORS,
   refuseRegistrant: EDITORS,

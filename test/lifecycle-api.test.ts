@@ -5,6 +5,8 @@
  * are a later step), with the draft written as the employee API will write it.
  */
 import { randomUUID } from 'node:crypto';
+import jsQR from 'jsqr';
+import { PNG as PngImage } from 'pngjs';
 import request from 'supertest';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Express } from 'express';
@@ -144,6 +146,43 @@ describe('invitation', () => {
     for (const p of [a, b]) await outbox.waitFor((m) => m.to.includes(p.email) && m.text.includes('一括送信です'), 15_000);
     expect(mailsTo(retiree.email).some((m) => m.text.includes('一括送信です'))).toBe(false);
     expectConflict(await hr.post(`/v1/registrants/${retiree.id}/invitation`).send({}), 'NOT_INVITABLE_RETIRED');
+  });
+});
+
+describe('printed invitation (QR code)', () => {
+  /** Collects a binary body (supertest buffers only text by default). */
+  const binary = (res: request.Response, cb: (err: Error | null, body: Buffer) => void) => {
+    const chunks: Buffer[] = [];
+    res.on('data', (c: Buffer) => chunks.push(c));
+    res.on('end', () => cb(null, Buffer.concat(chunks)));
+  };
+
+  it('encodes a working link of the current round as PNG or SVG; the link dies with the round', async () => {
+    const { id } = await invited('印刷');
+    const png = await hr.post(`/v1/registrants/${id}/invitation/qr`).buffer(true).parse(binary).expect(200);
+    expect(png.headers['content-type']).toBe('image/png');
+    expect(png.headers['cache-control']).toBe('no-store');
+    const image = PngImage.sync.read(png.body as Buffer);
+    const decoded = jsQR(new Uint8ClampedArray(image.data), image.width, image.height);
+    const token = LINK.exec(decoded?.data ?? '')?.[1];
+    expect(token).toBeDefined();
+    const printed = await prisma.invitation.findUniqueOrThrow({ where: { tokenHash: hashToken(token!) } });
+    expect(printed.revokedAt).toBeNull();
+    expect(printed.expiresAt).toEqual((await row(id))!.invitationExpiresAt);
+    expect(JSON.stringify(await prisma.invitation.findMany({ where: { registrantId: id } }))).not.toContain(token);
+
+    const svg = await hr.post(`/v1/registrants/${id}/invitation/qr?format=svg`).expect(200);
+    expect(svg.headers['content-type']).toMatch(/^image\/svg\+xml/);
+    expect(String(svg.text ?? svg.body)).toMatch(/^<svg/);
+    expect(await prisma.operationEvent.count({ where: { registrantId: id, operation: 'invitation_printed' } })).toBe(2);
+    expect((await viewer.post(`/v1/registrants/${id}/invitation/qr`).expect(403)).body.code).toBe('FORBIDDEN');
+
+    // A resend starts a new round: the printed link is dead too.
+    await hr.post(`/v1/registrants/${id}/invitation`).send({}).expect(200);
+    expect((await prisma.invitation.findUniqueOrThrow({ where: { id: printed.id } })).revokedAt).not.toBeNull();
+    await hr.post(`/v1/registrants/${id}/withdraw`).expect(202);
+    await until(async () => (await row(id))?.invitationState === 'withdrawn', 'the withdrawal');
+    expectConflict(await hr.post(`/v1/registrants/${id}/invitation/qr`), 'INVITATION_NOT_OPEN');
   });
 });
 

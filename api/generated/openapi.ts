@@ -169,6 +169,35 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/registrants/{registrantId}/invitation/qr": {
+        parameters: {
+            query?: {
+                format?: "png" | "svg";
+            };
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                registrantId: components["parameters"]["RegistrantId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A QR code of a registration link, for printing (PNG or SVG)
+         * @description Issues a link of its own in the current invitation round (same expiry; it dies with the round
+         *     like every other link) and answers its QR code. Only while the invitation is open (409
+         *     INVITATION_NOT_OPEN otherwise). Recorded in the operation history. Not cached.
+         */
+        post: operations["printInvitationQr"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/registrants/{registrantId}/approval": {
         parameters: {
             query?: never;
@@ -1433,6 +1462,39 @@ export interface operations {
             404: components["responses"]["NotFound"];
             409: components["responses"]["LifecycleConflict"];
             503: components["responses"]["Unavailable"];
+        };
+    };
+    printInvitationQr: {
+        parameters: {
+            query?: {
+                format?: "png" | "svg";
+            };
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                registrantId: components["parameters"]["RegistrantId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The QR code. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/png": string;
+                    "image/svg+xml": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["LifecycleConflict"];
         };
     };
     approveRegistrant: {

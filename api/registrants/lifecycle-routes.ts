@@ -1,13 +1,14 @@
 /** HR's lifecycle steps (tag "lifecycle" in openapi.yaml); the service maps refusals to 409s. */
 import { Router } from 'express';
 import type { components } from '../generated/openapi';
+import type { InvitationQrService, QrFormat } from '../../services/registrants/invitation-qr';
 import type { LifecycleService } from '../../services/registrants/lifecycle';
 import { ANY_ROLE, EDITORS, requireRole } from '../auth/middleware';
 import { acting } from '../login-users/routes';
 
 type Schemas = components['schemas'];
 
-export function lifecycleRoutes(service: LifecycleService): Router {
+export function lifecycleRoutes(service: LifecycleService, qr: InvitationQrService): Router {
   const router = Router();
   const id = (req: { params: Record<string, unknown> }) => req.params.registrantId as string;
 
@@ -20,6 +21,10 @@ export function lifecycleRoutes(service: LifecycleService): Router {
   });
   router.post('/v1/registrants/:registrantId/invitation', requireRole(...EDITORS), async (req, res) => {
     res.json(await service.invite(acting(req), id(req), (req.body ?? {}) as Schemas['InviteOptions']));
+  });
+  router.post('/v1/registrants/:registrantId/invitation/qr', requireRole(...EDITORS), async (req, res) => {
+    const image = await qr.issue(acting(req), id(req), ((req.query.format as string | undefined) ?? 'png') as QrFormat);
+    res.set('Cache-Control', 'no-store').type(image.contentType).send(image.body);
   });
   router.post('/v1/registrants/:registrantId/approval', requireRole(...EDITORS), async (req, res) => {
     res.json(await service.approve(acting(req), id(req), (req.body as Schemas['Approval'] | undefined)?.dependentId));

@@ -21,6 +21,7 @@ export const OPERATIONS = {
   registrant_updated: '登録者情報の編集',
   invitation_sent: '収集メールの送信',
   invitation_withdrawn: '収集の取り下げ',
+  invitation_printed: '登録用リンク（QRコード）の発行',
   number_registered: 'マイナンバーの登録',
   number_revealed: 'マイナンバーの表示',
   number_updated: 'マイナンバーの編集',

@@ -1,0 +1,42 @@
+/**
+ * 登録用QRコード: for people HR hands a printed invitation to. It carries a link of its own in the
+ * current invitation round (same expiry; dies with the round like every other link), issued only
+ * while the invitation is open. The token is shown once, in the image, and only its hash is kept.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import QRCode from 'qrcode';
+import { hashToken } from '../../activities/invitations';
+import type { History } from '../audit/types';
+import type { PrismaClient } from '../db/client';
+import { AppError } from '../errors';
+import { actorOf, type Acting } from '../login-users/login-users';
+import { LIFECYCLE_REFUSALS } from '../../shared';
+
+export type QrFormat = 'png' | 'svg';
+
+export function createInvitationQrService({ prisma, history, publicUrl }: { prisma: PrismaClient; history: History; publicUrl: string }) {
+  return {
+    async issue(acting: Acting, registrantId: string, format: QrFormat): Promise<{ contentType: string; body: Buffer | string }> {
+      const token = randomBytes(32).toString('base64url');
+      await prisma.$transaction(async (tx) => {
+        // Under the row lock, so a new round or the expiry cannot slip in between check and insert.
+        const rows = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM registrants WHERE id = ${registrantId}::uuid AND tenant_id = ${acting.tenantId}::uuid FOR UPDATE`;
+        if (rows.length === 0) throw new AppError(404, 'REGISTRANT_NOT_FOUND', '登録者が見つかりません');
+        const r = await tx.registrant.findUniqueOrThrow({ where: { id: registrantId } });
+        if (r.invitationState !== 'open' || !r.invitationExpiresAt || r.invitationExpiresAt.getTime() <= Date.now()) {
+          throw new AppError(409, 'INVITATION_NOT_OPEN', LIFECYCLE_REFUSALS.INVITATION_NOT_OPEN);
+        }
+        await tx.invitation.create({ data: { registrantId, issueKey: `print/${randomUUID()}`, tokenHash: hashToken(token), expiresAt: r.invitationExpiresAt } });
+        await history.record(
+          { tenantId: acting.tenantId, actor: actorOf(acting.user), operation: 'invitation_printed', registrant: { id: r.id, label: `${r.familyName} ${r.givenName}` }, ip: acting.ip, userAgent: acting.userAgent, detail: { format } },
+          tx,
+        );
+      }, { isolationLevel: 'ReadCommitted' });
+      const link = `${publicUrl}/i/${token}`;
+      // Error correction M and a quiet zone: survives a crumpled printout.
+      if (format === 'svg') return { contentType: 'image/svg+xml', body: await QRCode.toString(link, { type: 'svg', errorCorrectionLevel: 'M', margin: 4 }) };
+      return { contentType: 'image/png', body: await QRCode.toBuffer(link, { type: 'png', errorCorrectionLevel: 'M', margin: 4, width: 400 }) };
+    },
+  };
+}
+export type InvitationQrService = ReturnType<typeof createInvitationQrService>;
