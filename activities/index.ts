@@ -8,6 +8,7 @@ import type { Logger } from '../services/logging/logger';
 import { createDeletionNoticeActivities } from './deletion-notices';
 import { createInvitationActivities } from './invitations';
 import { createLifecycleActivities } from './lifecycle';
+import { createWebhookActivities } from './webhooks';
 import type { Vault } from '../services/vault/types';
 
 export interface ActivityDeps {
@@ -20,5 +21,5 @@ export interface ActivityDeps {
 }
 
 export function createActivities(deps: ActivityDeps) {
-  return { ...createInvitationActivities(deps), ...createLifecycleActivities(deps), ...createDeletionNoticeActivities(deps) };
+  return { ...createInvitationActivities(deps), ...createLifecycleActivities(deps), ...createDeletionNoticeActivities(deps), ...createWebhookActivities(deps) };
 }

@@ -15,7 +15,7 @@ export function createInvitationActivities({ prisma, mailer, publicUrl, mailFrom
      * Issues a fresh link token (only its hash is stored) and mails it. A new round (invitation,
      * resend, remand) kills every older link of the person. Idempotent per key: a retry after the
      * mail went out sends nothing; a retry after a crash mid-send reuses the same Message-ID so a
-     * receiving server can drop the duplicate.
+     * receiving server can drop the duplicate, and leaves the earlier attempt's link working.
      */
     async sendInvitationMail(input: SendInvitationMailInput): Promise<{ sent: boolean }> {
       const registrant = await prisma.registrant.findUnique({
@@ -35,23 +35,27 @@ export function createInvitationActivities({ prisma, mailer, publicUrl, mailFrom
       const token = randomBytes(32).toString('base64url');
       const expiresAt = new Date(input.expiresAt);
       const newRound = input.kind !== 'reminder';
+      // The links this key issued: one per attempt. A retry after a crash mid-send cannot know
+      // whether the earlier attempt's mail got through (the server may have taken it just before
+      // the worker died). Its link keeps working beside the retry's, so whichever copy the
+      // employee keeps (a receiving side may drop the retry's as a duplicate Message-ID) works.
+      const sameKey = { OR: [{ issueKey: input.key }, { issueKey: { startsWith: `${input.key}#` } }] };
       await prisma.$transaction(async (tx) => {
         if (newRound) {
-          await tx.invitation.updateMany({ where: { registrantId: registrant.id, revokedAt: null, issueKey: { not: input.key } }, data: { revokedAt: new Date() } });
+          await tx.invitation.updateMany({ where: { registrantId: registrant.id, revokedAt: null, NOT: sameKey }, data: { revokedAt: new Date() } });
           await tx.registrant.update({ where: { id: registrant.id }, data: { invitationState: 'open', invitationExpiresAt: expiresAt } });
         }
-        await tx.invitation.upsert({
-          where: { issueKey: input.key },
-          create: {
+        const attempts = await tx.invitation.count({ where: sameKey });
+        await tx.invitation.create({
+          data: {
             registrantId: registrant.id,
-            issueKey: input.key,
+            issueKey: attempts === 0 ? input.key : `${input.key}#${attempts + 1}`,
             tokenHash: hashToken(token),
             expiresAt,
             message: input.options?.message ?? null,
             replyTo: input.options?.replyTo ?? null,
             copyTo: input.options?.copyTo ?? null,
           },
-          update: { tokenHash: hashToken(token), expiresAt, revokedAt: null },
         });
         // A reminder carries a link of its own; the round's other links keep working until it ends.
       });

@@ -8,6 +8,7 @@ import type { Prisma, Registrant } from '../prisma/generated/client';
 import { createHistory } from '../services/audit/history';
 import type { OperationCode } from '../services/audit/operations';
 import { SYSTEM_ACTOR, type Actor, type History } from '../services/audit/types';
+import { deliveriesOfStep, enqueueEvent } from '../services/connectors/webhooks';
 import { evaluateDraft, parseDraft, type DraftDocument } from '../services/registrants/draft';
 import { MANUAL_RULE, retentionRule } from '../services/retention/rules';
 import type { Vault } from '../services/vault/types';
@@ -51,6 +52,10 @@ export function createLifecycleActivities({ prisma, vault, history = createHisto
   async function actorOf(tx: Tx, r: Registrant, actor: StepActor): Promise<Actor> {
     if (actor.type === 'system' || !actor.id) return SYSTEM_ACTOR;
     if (actor.type === 'registrant') return { type: 'registrant', id: r.id, label: label(r) };
+    if (actor.type === 'api_client') {
+      const client = await tx.apiClient.findFirst({ where: { id: actor.id, tenantId: r.tenantId }, select: { name: true } });
+      return { type: 'api_client', id: actor.id, label: client?.name ?? '（不明な連携アプリ）' };
+    }
     const user = await tx.loginUser.findFirst({ where: { id: actor.id, tenantId: r.tenantId }, select: { name: true } });
     return { type: 'login_user', id: actor.id, label: user?.name ?? '（不明なユーザ）' };
   }
@@ -165,10 +170,10 @@ export function createLifecycleActivities({ prisma, vault, history = createHisto
     },
 
     /** HR's decision on the registrant, or on one dependent. */
-    async decide(input: { registrantId: string; key: string; decision: 'approved' | 'remanded' | 'refused'; actor: StepActor; dependentId?: string; reason?: string }): Promise<{ registrantStatus: string }> {
+    async decide(input: { registrantId: string; key: string; decision: 'approved' | 'remanded' | 'refused'; actor: StepActor; dependentId?: string; reason?: string }): Promise<{ registrantStatus: string; webhookDeliveries: string[] }> {
       return prisma.$transaction(async (tx) => {
         const r = await lock(tx, input.registrantId);
-        if (!(await claim(tx, input.key))) return { registrantStatus: r.status };
+        if (!(await claim(tx, input.key))) return { registrantStatus: r.status, webhookDeliveries: await deliveriesOfStep(tx, input.key) };
         const reason = input.reason?.trim() || null;
         if (input.dependentId) {
           const d = await tx.dependent.findFirst({ where: { id: input.dependentId, registrantId: r.id, draft: false } });
@@ -192,7 +197,10 @@ export function createLifecycleActivities({ prisma, vault, history = createHisto
         }
         // The reason may name people: it stays in the registrant row, not in the history.
         await record(tx, r, input.actor, input.decision, input.dependentId ? { dependentId: input.dependentId } : undefined);
-        return { registrantStatus: status };
+        // Payroll hears of completions and remands (ids and statuses only; the reason stays here).
+        const event = status === 'completed' && r.status !== 'completed' ? 'registrant_completed' : input.decision === 'remanded' ? 'registrant_remanded' : null;
+        const webhookDeliveries = event ? await enqueueEvent(tx, r.tenantId, event, { registrantId: r.id, employeeCode: r.employeeCode, status, dependentId: input.dependentId ?? null }, input.key) : [];
+        return { registrantStatus: status, webhookDeliveries };
       }, TX);
     },
 
@@ -242,10 +250,10 @@ export function createLifecycleActivities({ prisma, vault, history = createHisto
       dueDate: string | null;
       actor: StepActor;
       stepKey: string;
-    }): Promise<{ numbers: number; documents: number; dependents: number }> {
+    }): Promise<{ numbers: number; documents: number; dependents: number; webhookDeliveries: string[] }> {
       return prisma.$transaction(async (tx) => {
         const done = await tx.deletionRecord.findUnique({ where: { stepKey: input.stepKey } });
-        if (done) return done.items as { numbers: number; documents: number; dependents: number };
+        if (done) return { ...(done.items as { numbers: number; documents: number; dependents: number }), webhookDeliveries: await deliveriesOfStep(tx, input.stepKey) };
         const r = await lock(tx, input.registrantId);
         const tenant = await tx.tenant.findUniqueOrThrow({ where: { id: r.tenantId } });
         const kind = input.kind === 'scheduled' ? (tenant.deletionScope === 'numbers' ? 'numbers' : 'registrant') : input.kind;
@@ -271,6 +279,7 @@ export function createLifecycleActivities({ prisma, vault, history = createHisto
             tenantId: r.tenantId,
             registrantId: r.id,
             registrantLabel: label(r),
+            employeeCode: r.employeeCode,
             dependentId: kind === 'dependent' ? input.dependentId! : null,
             kind,
             items,
@@ -294,9 +303,10 @@ export function createLifecycleActivities({ prisma, vault, history = createHisto
           },
           tx,
         );
+        const webhookDeliveries = await enqueueEvent(tx, r.tenantId, 'registrant_deleted', { registrantId: r.id, employeeCode: r.employeeCode, scope: kind, dependentId: kind === 'dependent' ? input.dependentId! : null }, input.stepKey);
         // Last: the rows cascade (dependents, documents, invitations, consents).
         if (kind === 'registrant') await tx.registrant.delete({ where: { id: r.id } });
-        return items;
+        return { ...items, webhookDeliveries };
       }, TX);
     },
   };

@@ -13,12 +13,17 @@ import type { TemporalDeps } from '../services/temporal/client';
 import { DEFAULT_AUTH_RATE_LIMITS, type AuthRateLimits } from './auth/rate-limits';
 import { authRoutes } from './auth/routes';
 import { identifyCaller } from './auth/middleware';
+import { connectorRateLimit, DEFAULT_CONNECTOR_RATE_LIMIT, identifyConnector, type ConnectorRateLimit } from './connectors/middleware';
+import { connectorRoutes } from './connectors/routes';
+import { webhookRoutes } from './connectors/webhook-routes';
 import { historyRoutes } from './history/routes';
 import { loginUserRoutes } from './login-users/routes';
 import { loadSpec, loadSpecText, openApiValidator } from './openapi';
 import { problemHandler } from './problem';
+import { registrantCsvRoutes } from './registrants/csv-routes';
 import { lifecycleRoutes } from './registrants/lifecycle-routes';
 import { registrantRoutes } from './registrants/routes';
+import { registrationRoutes } from './registration/routes';
 import { tenantRoutes } from './tenant/routes';
 
 export interface AppDeps {
@@ -32,6 +37,8 @@ export interface AppDeps {
   sessionAbsoluteHours: number;
   /** Limits on the steps callable without a session (defaults: DEFAULT_AUTH_RATE_LIMITS). */
   authRateLimits?: AuthRateLimits;
+  /** Calls per connector (default DEFAULT_CONNECTOR_RATE_LIMIT). */
+  connectorRateLimit?: ConnectorRateLimit;
   /** Check responses against the contract too (on in tests). */
   validateResponses?: boolean;
 }
@@ -53,6 +60,8 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
   app.use(express.json({ limit: '1mb' }));
+  // The OAuth token endpoint takes form-encoded bodies (RFC 6749).
+  app.use(express.urlencoded({ extended: false, limit: '16kb' }));
 
   const specText = loadSpecText();
   app.get('/openapi.yaml', (_req, res) => {
@@ -63,6 +72,8 @@ export function createApp(deps: AppDeps): Express {
 
   app.use(openApiValidator({ validateResponses: deps.validateResponses ?? false }));
   app.use(identifyCaller(services.auth));
+  app.use(identifyConnector(services.connectors));
+  app.use(connectorRateLimit(deps.connectorRateLimit ?? DEFAULT_CONNECTOR_RATE_LIMIT));
 
   app.get('/healthz', async (_req, res) => {
     const health = await checkHealth(deps.prisma, deps.temporal);
@@ -76,6 +87,25 @@ export function createApp(deps: AppDeps): Express {
       loginLockMinutes: deps.loginLockMinutes,
     }),
   );
+  app.use(
+    registrationRoutes(
+      { access: services.registrationAccess, sessions: services.registrationSessions, registration: services.registration },
+      { secureCookies: deps.secureCookies, rateLimits: deps.authRateLimits ?? DEFAULT_AUTH_RATE_LIMITS, absoluteHours: 4 },
+    ),
+  );
+  app.use(
+    connectorRoutes({
+      prisma: deps.prisma,
+      connectors: services.connectors,
+      numberPull: services.numberPull,
+      sync: services.registrantSync,
+      history: services.history,
+      rateLimits: deps.authRateLimits ?? DEFAULT_AUTH_RATE_LIMITS,
+    }),
+  );
+  // Before the routes with /v1/registrants/:registrantId, which would take export.csv for an id.
+  app.use(registrantCsvRoutes(services.registrantCsv));
+  app.use(webhookRoutes(services.webhooks));
   app.use(lifecycleRoutes(services.lifecycle, services.invitationQr));
   app.use(registrantRoutes(services.registrants, services.myNumbers));
   app.use(loginUserRoutes(services.loginUsers));

@@ -34,6 +34,7 @@ async function main() {
       inviteReminderDays: config.inviteReminderDays,
       loginLockMinutes: config.loginLockMinutes,
       session: config.session,
+      webhookAllowHttp: config.webhookAllowHttp,
     }),
     secureCookies: config.publicUrl.startsWith('https:'),
     loginLockMinutes: config.loginLockMinutes,

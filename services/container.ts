@@ -9,8 +9,17 @@ import type { PrismaClient } from './db/client';
 import { createLoginUserService } from './login-users/login-users';
 import { createMyNumberService } from './registrants/my-number';
 import { createInvitationQrService } from './registrants/invitation-qr';
+import { createDraftStore } from './registrants/draft-store';
+import { createConnectorService } from './connectors/connectors';
+import { createNumberPull } from './connectors/number-pull';
+import { createWebhookService } from './connectors/webhooks';
+import { createRegistrantSync } from './connectors/registrant-sync';
+import { createRegistrationAccess } from './registration/access';
+import { createRegistrationService } from './registration/registration';
+import { createRegistrationSessions } from './registration/sessions';
 import { createLifecycleService } from './registrants/lifecycle';
 import { createRegistrantService } from './registrants/registrants';
+import { createRegistrantCsvService } from './registrants/csv';
 import type { TemporalDeps } from './temporal/client';
 import { createTenantSettingsService } from './tenants/settings';
 import type { Vault } from './vault/types';
@@ -25,6 +34,8 @@ export interface Infrastructure {
   inviteReminderDays: number[];
   loginLockMinutes: number;
   session: { idleMinutes: number; absoluteHours: number };
+  /** Webhook receivers may be plain http:// (development only). */
+  webhookAllowHttp?: boolean;
   now?: () => Date;
 }
 
@@ -32,13 +43,24 @@ export function createServices(infra: Infrastructure) {
   const { prisma, vault, mailer, mailFrom } = infra;
   const history = createHistory(prisma);
   const auth = createAuthService({ prisma, vault, history, mailer, mailFrom, loginLockMinutes: infra.loginLockMinutes, session: infra.session, now: infra.now });
+  const lifecycle = createLifecycleService({ prisma, temporal: infra.temporal, inviteReminderDays: infra.inviteReminderDays });
+  // Employees on a phone: a shorter idle time than HR's console, as phones are left lying around.
+  const registrationSessions = createRegistrationSessions({ prisma, idleMinutes: Math.min(infra.session.idleMinutes, 30), absoluteHours: Math.min(infra.session.absoluteHours, 4), now: infra.now });
   return {
     history,
     auth,
+    lifecycle,
+    registrationSessions,
+    connectors: createConnectorService({ prisma, history, now: infra.now }),
+    numberPull: createNumberPull({ prisma, vault, history }),
+    registrantSync: createRegistrantSync({ prisma, history, temporal: infra.temporal, lifecycle, inviteReminderDays: infra.inviteReminderDays }),
+    webhooks: createWebhookService({ prisma, vault, allowHttp: infra.webhookAllowHttp }),
+    registrationAccess: createRegistrationAccess({ prisma, history, sessions: registrationSessions, now: infra.now }),
+    registration: createRegistrationService({ prisma, vault, drafts: createDraftStore({ prisma, vault }), lifecycle }),
     registrants: createRegistrantService({ prisma, history, temporal: infra.temporal, inviteReminderDays: infra.inviteReminderDays }),
-    lifecycle: createLifecycleService({ prisma, temporal: infra.temporal, inviteReminderDays: infra.inviteReminderDays }),
     invitationQr: createInvitationQrService({ prisma, history, publicUrl: infra.publicUrl }),
     myNumbers: createMyNumberService({ prisma, vault, history, confirmPassword: auth.confirmPassword }),
+    registrantCsv: createRegistrantCsvService({ prisma, history, vault, temporal: infra.temporal, inviteReminderDays: infra.inviteReminderDays, confirmPassword: auth.confirmPassword }),
     loginUsers: createLoginUserService({ prisma, history, mailer, mailFrom, publicUrl: infra.publicUrl, loginLockMinutes: infra.loginLockMinutes }),
     tenantSettings: createTenantSettingsService({ prisma, history }),
   };

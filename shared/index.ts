@@ -68,7 +68,7 @@ export type InvitationState = 'open' | 'submitted' | 'expired' | 'withdrawn' | '
 
 /** Who asked for a step: recorded in the operation history by the activity. Never personal data. */
 export interface StepActor {
-  type: 'login_user' | 'registrant' | 'system';
+  type: 'login_user' | 'registrant' | 'api_client' | 'system';
   id: string | null;
   ip?: string | null;
   userAgent?: string | null;
@@ -204,3 +204,10 @@ export interface DeletionNoticeInput {
   dueDate: string;
 }
 export const deletionDueSignal = defineSignal<[{ registrantId: string }]>('deletionDue');
+
+// ---- webhooks ---------------------------------------------------------------------------------
+
+/** Attempts a webhook delivery gets before it is marked failed (about 8 hours of backoff). */
+export const WEBHOOK_DELIVERY_MAX_ATTEMPTS = 12;
+/** One delivery workflow per delivery row: a second start for the same delivery is refused. */
+export const webhookDeliveryWorkflowId = (deliveryId: string) => `webhook-delivery-${deliveryId}`;

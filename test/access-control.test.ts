@@ -54,7 +54,37 @@ const ALLOWED: Record<string, Role[]> = {
   scheduleDeletion: EDITORS,
   cancelDeletion: EDITORS,
   deleteRegistrantData: EDITORS,
+  listRegistrantConsents: ALL,
+  listRegistrants: ALL,
+  listConnectors: ['owner', 'manager'],
+  createConnector: ['owner'],
+  revokeConnector: ['owner'],
+  listWebhooks: ['owner', 'manager'],
+  deleteWebhook: ['owner'],
+  listWebhookDeliveries: ['owner', 'manager'],
+  getRegistrantImportTemplate: ALL,
+  exportRegistrants: ALL,
+  exportRegistrantsWithNumbers: EDITORS,
+  importRegistrants: EDITORS,
 };
+
+/** Payroll connectors' own calls: a bearer token only, never an HR login. */
+const CONNECTOR_ONLY = ['pullNumbers', 'createWebhook', 'syncRegistrants', 'upsertRegistrantByEmployeeCode'];
+
+/** The employee's own registration calls: their registration session only, never an HR login. */
+const REGISTRANT_ONLY = [
+  'logOutRegistration',
+  'getRegistration',
+  'listMyConsents',
+  'saveRegistrationProfile',
+  'addRegistrationDependent',
+  'updateRegistrationDependent',
+  'removeRegistrationDependent',
+  'addRegistrationDocument',
+  'removeRegistrationDocument',
+  'getRegistrationDocumentImage',
+  'submitRegistration',
+];
 
 type Schema = {
   $ref?: string;
@@ -75,12 +105,18 @@ interface Operation {
   path: string;
   security?: unknown[];
   requestBody?: { content: Record<string, { schema: Schema }> };
+  parameters?: { $ref?: string; name?: string; in?: string; required?: boolean; schema?: Schema }[];
 }
 
 const spec = loadSpec() as { paths: Record<string, Record<string, Operation>>; components: { schemas: Record<string, Schema> } };
 
 function resolve(s: Schema): Schema {
-  return s.$ref ? resolve(spec.components.schemas[s.$ref.split('/').pop()!]!) : s;
+  if (s.$ref) return resolve(spec.components.schemas[s.$ref.split('/').pop()!]!);
+  if (s.allOf) {
+    const parts = s.allOf.map(resolve);
+    return { type: 'object', properties: Object.assign({}, ...parts.map((p) => p.properties ?? {})), required: parts.flatMap((p) => p.required ?? []) };
+  }
+  return s;
 }
 
 /** A minimal body the contract accepts, so the request reaches the route's own checks. */
@@ -112,9 +148,14 @@ const protectedOps = operations.filter((op) => !(Array.isArray(op.security) && o
 function call(agent: ReturnType<typeof request.agent> | ReturnType<typeof request>, op: Operation) {
   const url = op.path.replace(/\{[^}]+\}/g, () => randomUUID());
   const method = op.method as 'get' | 'post' | 'put' | 'patch' | 'delete';
-  const req = (agent as ReturnType<typeof request.agent>)[method](url);
-  const body = op.requestBody?.content['application/json']?.schema;
-  return body ? req.send(sample(body) as object) : req;
+  const query = (op.parameters ?? []).filter((p) => p.in === 'query' && p.required).map((p) => `${p.name}=${encodeURIComponent(String(sample(p.schema!)))}`);
+  const req = (agent as ReturnType<typeof request.agent>)[method](query.length ? `${url}?${query.join('&')}` : url);
+  const content = op.requestBody?.content ?? {};
+  const json = content['application/json']?.schema;
+  if (json) return req.send(sample(json) as object);
+  // A binary body (an image upload): a few bytes of the first type the contract takes.
+  const binary = Object.keys(content)[0];
+  return binary ? req.set('Content-Type', binary).send(Buffer.from('89504e470d0a1a0a', 'hex')) : req;
 }
 
 let prisma: PrismaClient;
@@ -139,7 +180,13 @@ afterAll(async () => {
 });
 
 it('has a rule for every protected operation in the contract', () => {
-  expect(protectedOps.map((o) => o.operationId).sort()).toEqual(Object.keys(ALLOWED).sort());
+  expect(protectedOps.map((o) => o.operationId).sort()).toEqual([...Object.keys(ALLOWED), ...REGISTRANT_ONLY, ...CONNECTOR_ONLY].sort());
+  // The contract says which credentials each takes.
+  for (const op of protectedOps) {
+    const scheme = Object.keys((op.security as Record<string, unknown>[] | undefined)?.[0] ?? { sessionCookie: [] })[0];
+    const expected = REGISTRANT_ONLY.includes(op.operationId) ? 'registrationCookie' : CONNECTOR_ONLY.includes(op.operationId) ? 'bearerAuth' : 'sessionCookie';
+    expect([op.operationId, scheme]).toEqual([op.operationId, expected]);
+  }
 });
 
 describe('anonymous callers', () => {
@@ -164,7 +211,10 @@ describe.each(ALL)('a logged-in %s', (role) => {
 
   it.each(protectedOps.map((op) => [op.operationId, op] as const))('%s', async (id, op) => {
     const res = await call(agent, op);
-    if (ALLOWED[id]!.includes(role)) {
+    if (REGISTRANT_ONLY.includes(id) || CONNECTOR_ONLY.includes(id)) {
+      // An HR session is no registration session nor a connector's token, whatever the role.
+      expect(res.status).toBe(401);
+    } else if (ALLOWED[id]!.includes(role)) {
       expect([401, 403]).not.toContain(res.status);
       // Creating a registrant needs Temporal, absent here on purpose: 503, nothing else may fail.
       if (id === 'createRegistrant') expect(res.status).toBe(503);

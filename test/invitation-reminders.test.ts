@@ -17,16 +17,20 @@ import { hashToken } from '../activities/invitations';
 import type { PrismaClient } from '../services/db/client';
 import { INVITATION_SUBJECT } from '../services/mail/invitation-mail';
 import { createMailTransport } from '../services/mail/transport';
-import type { CapturedMail, Outbox } from '../services/outbox/outbox';
+import type { CapturedMail, Outbox, OutboxDecision } from '../services/outbox/outbox';
+import { createDraftStore } from '../services/registrants/draft-store';
 import {
+  approveUpdate,
   lifecycleQuery,
   registrantWorkflowId,
+  submitUpdate,
   withdrawSignal,
   type InvitationRound,
   type RegistrantWorkflowInput,
   type SendInvitationMailInput,
 } from '../shared';
-import { createTenant, testVault, MAIL_FROM, memoryLogger, PUBLIC_URL, startOutbox, startWorker, testPrisma, type WorkerHandle } from './support/fixtures';
+import { createLoginUser, createTenant, testVault, MAIL_FROM, memoryLogger, PUBLIC_URL, startOutbox, startWorker, testPrisma, type WorkerHandle } from './support/fixtures';
+import { randomMyNumber } from './support/leak-scan';
 import { createTimeSkippingEnv, workflowBundle } from './support/temporal';
 
 const TASK_QUEUE = 'invitation-reminders';
@@ -42,17 +46,20 @@ let outbox: Outbox;
 let worker: WorkerHandle;
 let tenantId: string;
 const { logger } = memoryLogger();
+/** A test's say over a mail arriving at the outbox (see holdFirstMailTo); undefined accepts it. */
+let intercept: ((m: CapturedMail) => Promise<OutboxDecision> | undefined) | undefined;
 /** Every workflow a test started; whatever is still running afterwards is terminated. */
 const started: WorkflowHandle[] = [];
 
 beforeAll(async () => {
-  [env, outbox] = await Promise.all([createTimeSkippingEnv(), startOutbox()]);
+  [env, outbox] = await Promise.all([createTimeSkippingEnv(), startOutbox({ decide: (m) => intercept?.(m) ?? 'accept' })]);
   prisma = testPrisma();
   tenantId = await createTenant(prisma, '株式会社リマインド');
   worker = await startWorker(env, { prisma, outbox, logger, taskQueue: TASK_QUEUE });
 });
 
 afterEach(async () => {
+  intercept = undefined;
   await Promise.all(started.splice(0).map((h) => h.terminate('test finished').catch(() => undefined)));
 });
 
@@ -127,11 +134,12 @@ const invitationRow = (id: string) => prisma.registrant.findUniqueOrThrow({ wher
  * shut down (no sticky schedule-to-start fallback, ResetStickyTaskQueue unimplemented), so a
  * replacement worker on the normal queue would never see it. A real server reroutes such tasks.
  */
-async function startUncachedWorker(taskQueue: string): Promise<WorkerHandle> {
+async function startUncachedWorker(taskQueue: string, identity?: string): Promise<WorkerHandle> {
   const worker = await Worker.create({
     connection: env.nativeConnection,
     namespace: env.namespace ?? 'default',
     taskQueue,
+    ...(identity ? { identity } : {}),
     workflowBundle: await workflowBundle(),
     maxCachedWorkflows: 0,
     activities: createActivities({
@@ -313,6 +321,141 @@ describe('registrant workflow reminders (time-skipping)', () => {
     } finally {
       await workerA.stop();
       await workerB?.stop();
+    }
+  });
+});
+
+/**
+ * Holds the first mail to `email` at the outbox: the sender has handed over the whole message and
+ * waits for the answer to DATA. `held` resolves with that mail; `release` decides what becomes of it.
+ */
+function holdFirstMailTo(email: string) {
+  let arrived!: (m: CapturedMail) => void;
+  let release!: (d: OutboxDecision) => void;
+  const held = new Promise<CapturedMail>((resolve) => (arrived = resolve));
+  const decision = new Promise<OutboxDecision>((resolve) => (release = resolve));
+  let seen = false;
+  intercept = (m) => {
+    if (seen || !m.to.includes(email)) return undefined;
+    seen = true;
+    arrived(m);
+    return decision;
+  };
+  return { held, release };
+}
+
+/** Which attempt of an activity succeeded and which worker ran it, from the workflow history. */
+async function activityRun(handle: WorkflowHandle, type: string) {
+  const events = (await handle.fetchHistory()).events ?? [];
+  const scheduled = events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === type).map((e) => String(e.eventId));
+  expect(scheduled).toHaveLength(1);
+  const of = (id: unknown) => String(id) === scheduled[0];
+  const started = events.find((e) => of(e.activityTaskStartedEventAttributes?.scheduledEventId))?.activityTaskStartedEventAttributes;
+  const completed = events.find((e) => of(e.activityTaskCompletedEventAttributes?.scheduledEventId))?.activityTaskCompletedEventAttributes;
+  return { attempt: started?.attempt, startedBy: started?.identity, completedBy: completed?.identity };
+}
+
+const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8cfc0f01f0005000201a5a1e5e40000000049454e44ae426082', 'hex');
+const employee = { type: 'registrant', id: null } as const;
+
+describe('a worker killed while the invitation mail is in flight', () => {
+  /**
+   * Starts a registrant's workflow on worker A and holds the invitation at the outbox. While the
+   * mail activity waits for the server's answer, worker A is shut down (its activity is cancelled
+   * and stops polling) and its SMTP connection goes down with it, the message `fate` decides; then
+   * worker B starts and picks up the retry.
+   */
+  async function killedMidSend(label: string, fate: 'drop' | 'keep-and-drop', workers: WorkerHandle[]) {
+    const taskQueue = `${TASK_QUEUE}-killed-${fate}`;
+    const workerA = await startUncachedWorker(taskQueue, 'worker-A');
+    workers.push(workerA);
+    const registrant = await createRegistrant(label);
+    const gate = holdFirstMailTo(registrant.email);
+    const input: RegistrantWorkflowInput = { tenantId, registrantId: registrant.id, reminderDays: [7] };
+    const handle = await env.client.workflow.start('registrantWorkflow', { taskQueue, workflowId: registrant.workflowId, args: [input] });
+    started.push(handle);
+    const key = `${registrant.workflowId}/${handle.firstExecutionRunId}/round/1/invitation`;
+
+    await gate.held;
+    // Mid-send: the server has the message, the worker waits for its answer, nothing is recorded as sent.
+    expect(await prisma.mailDelivery.findUniqueOrThrow({ where: { key } })).toMatchObject({ status: 'sending', messageId: null });
+    expect(await prisma.operationEvent.count({ where: { registrantId: registrant.id } })).toBe(0);
+    workerA.worker.shutdown();
+    gate.release(fate);
+    await workerA.running;
+    expect(workerA.worker.getState()).toBe('STOPPED');
+    expect(mailsTo(registrant.email)).toHaveLength(fate === 'drop' ? 0 : 1);
+
+    workers.push(await startUncachedWorker(taskQueue, 'worker-B'));
+    return { ...registrant, handle, key, taskQueue };
+  }
+
+  const stopAll = async (workers: WorkerHandle[]) => {
+    for (const w of workers.reverse()) await w.stop();
+  };
+
+  it('dies before the SMTP server took the mail: the retry on a new worker delivers exactly one invitation; the journey goes on across another restart with one history row per step', async () => {
+    const hr = await createLoginUser(prisma, tenantId, 'manager', '人事 再起動');
+    const workers: WorkerHandle[] = [];
+    try {
+      const { id, email, workflowId, handle, key, taskQueue } = await killedMidSend('送信中断', 'drop', workers);
+      const mail = await outbox.waitFor((m) => m.to.includes(email), 15_000);
+      await roundWhen(handle, (s) => s.state === 'open');
+      expect(mailsTo(email)).toHaveLength(1);
+      expect(await prisma.mailDelivery.findUniqueOrThrow({ where: { key } })).toMatchObject({ status: 'sent', recipient: email, messageId: mail.messageId });
+      expect(await activityRun(handle, 'sendInvitationMail')).toEqual({ attempt: 2, startedBy: 'worker-B', completedBy: 'worker-B' });
+      // The mailed link is the retry's own; the first attempt's was never mailed and dies with the round.
+      expect(await prisma.invitation.findUniqueOrThrow({ where: { tokenHash: hashToken(tokenOf(mail)) } })).toMatchObject({ registrantId: id, issueKey: `${key}#2`, revokedAt: null });
+
+      // The employee finishes while worker B runs.
+      const store = createDraftStore({ prisma, vault: testVault(prisma) });
+      await store.save(id, { myNumber: randomMyNumber(), gender: 'female', birthDate: '1990-04-01', dependents: [], removedDocumentIds: [], removedDependentIds: [] });
+      for (const side of ['front', 'back'] as const) await store.addDocument(id, { purpose: 'identity', type: 'my_number_card', side, mimeType: 'image/png', image: PNG });
+      expect(await handle.executeUpdate(submitUpdate, { args: [{ actor: employee }] })).toMatchObject({ status: 'pending' });
+
+      // Worker B goes away; HR approves while no worker runs; worker C takes the step over.
+      await workers.at(-1)!.stop();
+      const approving = handle.executeUpdate(approveUpdate, { args: [{ actor: { type: 'login_user', id: hr.id } }] });
+      workers.push(await startUncachedWorker(taskQueue, 'worker-C'));
+      expect(await approving).toMatchObject({ status: 'completed', loginLocked: true, invitation: { state: 'closed' } });
+      expect(await activityRun(handle, 'submitDraft')).toEqual({ attempt: 1, startedBy: 'worker-B', completedBy: 'worker-B' });
+      expect(await activityRun(handle, 'decide')).toEqual({ attempt: 1, startedBy: 'worker-C', completedBy: 'worker-C' });
+
+      expect(await prisma.registrant.findUniqueOrThrow({ where: { id } })).toMatchObject({ status: 'completed', loginLocked: true, invitationState: 'closed' });
+      expect((await prisma.operationEvent.findMany({ where: { registrantId: id }, orderBy: { id: 'asc' } })).map((e) => e.operation)).toEqual(['invitation_sent', 'submitted', 'approved']);
+      expect(await prisma.mailDelivery.count({ where: { key: { startsWith: workflowId } } })).toBe(1);
+      const steps = await prisma.appliedStep.findMany({ where: { key: { startsWith: workflowId } }, orderBy: { key: 'asc' } });
+      expect(steps.map((s) => s.key)).toEqual([`${workflowId}/${handle.firstExecutionRunId}/step/1/submit`, `${workflowId}/${handle.firstExecutionRunId}/step/2/approve`]);
+      expect(await prisma.invitation.count({ where: { registrantId: id, revokedAt: null } })).toBe(0);
+      expect(mailsTo(email)).toHaveLength(1);
+    } finally {
+      await stopAll(workers);
+    }
+  });
+
+  it('dies after the SMTP server took the mail but before hearing so: the retry\'s copy carries the same Message-ID for the receiving side to drop, and the link in either copy works', async () => {
+    const workers: WorkerHandle[] = [];
+    try {
+      const { id, email, workflowId, handle, key } = await killedMidSend('送信不明', 'keep-and-drop', workers);
+      await outbox.waitFor((m) => m.to.includes(email) && mailsTo(email).length >= 2, 15_000);
+      await roundWhen(handle, (s) => s.state === 'open');
+      const [first, second] = mailsTo(email);
+      expect(mailsTo(email)).toHaveLength(2);
+      const delivery = await prisma.mailDelivery.findUniqueOrThrow({ where: { key } });
+      expect(delivery).toMatchObject({ status: 'sent', recipient: email });
+      expect(first!.messageId).toBe(delivery.messageId);
+      expect(second!.messageId).toBe(delivery.messageId);
+      expect([first!.subject, second!.subject]).toEqual([INVITATION_SUBJECT, INVITATION_SUBJECT]);
+      expect(await activityRun(handle, 'sendInvitationMail')).toEqual({ attempt: 2, startedBy: 'worker-B', completedBy: 'worker-B' });
+      // Whichever copy the employee keeps, its link works until the round ends.
+      for (const mail of [first!, second!]) {
+        expect(await prisma.invitation.findUniqueOrThrow({ where: { tokenHash: hashToken(tokenOf(mail)) } })).toMatchObject({ registrantId: id, revokedAt: null });
+      }
+      // Recorded once: one delivery, one history row.
+      expect(await prisma.mailDelivery.count({ where: { key: { startsWith: workflowId } } })).toBe(1);
+      expect((await prisma.operationEvent.findMany({ where: { registrantId: id } })).map((e) => e.operation)).toEqual(['invitation_sent']);
+    } finally {
+      await stopAll(workers);
     }
   });
 });

@@ -13,6 +13,7 @@ import type { Express } from 'express';
 import { hashToken } from '../activities/invitations';
 import type { PrismaClient } from '../services/db/client';
 import type { CapturedMail, Outbox } from '../services/outbox/outbox';
+import type { DraftDependent } from '../services/registrants/draft';
 import { createDraftStore } from '../services/registrants/draft-store';
 import { addYears, todayInJapan } from '../services/retention/rules';
 import { lifecycleQuery, submitUpdate } from '../shared';
@@ -82,14 +83,26 @@ async function invited(label: string) {
 }
 
 /** The employee finishes: a whole draft, then the workflow's submit update (as the employee API will). */
-async function submitted(label: string) {
+async function submitted(label: string, dependents: DraftDependent[] = []) {
   const r = await invited(label);
   const drafts = createDraftStore({ prisma, vault: testVault(prisma) });
-  await drafts.save(r.id, { myNumber: randomMyNumber(), gender: 'male', birthDate: '1985-10-10', dependents: [], removedDocumentIds: [], removedDependentIds: [] });
+  await drafts.save(r.id, { myNumber: randomMyNumber(), gender: 'male', birthDate: '1985-10-10', dependents, removedDocumentIds: [], removedDependentIds: [] });
   for (const side of ['front', 'back'] as const) await drafts.addDocument(r.id, { purpose: 'identity', type: 'my_number_card', side, mimeType: 'image/png', image: PNG });
   await env.client.workflow.getHandle(r.workflowId).executeUpdate(submitUpdate, { args: [{ actor: { type: 'registrant', id: null } }] });
   return r;
 }
+
+/** A dependent as the employee enters it (the row id is made when they add the person). */
+const dependent = (givenName: string, relationship: string, extra: Partial<DraftDependent> = {}): DraftDependent => ({
+  id: randomUUID(),
+  relationship,
+  kind: 'dependent',
+  familyName: '田中',
+  givenName,
+  birthDate: '2015-05-05',
+  myNumber: randomMyNumber(),
+  ...extra,
+});
 
 function expectConflict(res: request.Response, code: string) {
   expect(res.status).toBe(409);
@@ -223,6 +236,132 @@ describe('decisions', () => {
     const refused = await hr.post(`/v1/registrants/${id}/refusal`).send({ reason: '対象外の方です' }).expect(200);
     expect(refused.body).toMatchObject({ status: 'refused', statusReason: '対象外の方です', invitation: { state: 'closed' } });
     expect(await prisma.invitation.count({ where: { registrantId: id, revokedAt: null } })).toBe(0);
+  });
+});
+
+describe('decisions per dependent', () => {
+  /** Each dependent's status, by id. */
+  const statuses = async (registrantId: string) =>
+    Object.fromEntries((await prisma.dependent.findMany({ where: { registrantId } })).map((d) => [d.id, d.status]));
+  /** HR's decisions as the operation history holds them: operation and detail. */
+  const decisions = async (registrantId: string) =>
+    (await prisma.operationEvent.findMany({ where: { registrantId, operation: { in: ['approved', 'remanded', 'refused'] } }, orderBy: { id: 'asc' } })).map((e) => [e.operation, e.detail]);
+
+  it('approving one dependent completes only that one and the registrant stays pending; the column leaves out former dependents; the final approval completes the rest', async () => {
+    const spouse = dependent('花子', '配偶者');
+    const child = dependent('一郎', '子');
+    const former = dependent('次郎', '子', { noLongerDependent: true, myNumber: undefined, birthDate: undefined });
+    const { id, workflowId } = await submitted('扶養承認', [spouse, child, former]);
+    const handle = env.client.workflow.getHandle(workflowId);
+    expect((await hr.get(`/v1/registrants/${id}`).expect(200)).body).toMatchObject({ status: 'pending', dependentsStatus: 'pending' });
+    expect(await statuses(id)).toEqual({ [spouse.id]: 'pending', [child.id]: 'pending', [former.id]: 'pending' });
+    expect((await prisma.dependent.findUniqueOrThrow({ where: { id: former.id } })).noLongerDependentAt).not.toBeNull();
+
+    const one = await hr.post(`/v1/registrants/${id}/approval`).send({ dependentId: spouse.id }).expect(200);
+    expect(one.body).toMatchObject({ status: 'pending', loginLocked: false, dependentsStatus: 'pending', invitation: { state: 'submitted' } });
+    expect(await statuses(id)).toEqual({ [spouse.id]: 'completed', [child.id]: 'pending', [former.id]: 'pending' });
+    expect(await handle.query(lifecycleQuery)).toMatchObject({ status: 'pending', loginLocked: false, invitation: { state: 'submitted' } });
+    const approval = await prisma.operationEvent.findFirstOrThrow({ where: { registrantId: id, operation: 'approved' } });
+    expect(approval).toMatchObject({ actorType: 'login_user', actorLabel: '人事 花子', detail: { dependentId: spouse.id } });
+
+    // Every dependent that counts is done: the column says completed although the former dependent is still pending.
+    const two = await hr.post(`/v1/registrants/${id}/approval`).send({ dependentId: child.id }).expect(200);
+    expect(two.body).toMatchObject({ status: 'pending', dependentsStatus: 'completed' });
+    expect(await statuses(id)).toEqual({ [spouse.id]: 'completed', [child.id]: 'completed', [former.id]: 'pending' });
+    expect((await hr.get(`/v1/registrants/${id}`).expect(200)).body).toMatchObject({ status: 'pending', dependentsStatus: 'completed' });
+
+    const final = await hr.post(`/v1/registrants/${id}/approval`).send({}).expect(200);
+    expect(final.body).toMatchObject({ status: 'completed', loginLocked: true, dependentsStatus: 'completed', invitation: { state: 'closed' } });
+    expect(await statuses(id)).toEqual({ [spouse.id]: 'completed', [child.id]: 'completed', [former.id]: 'completed' });
+    expect(await handle.query(lifecycleQuery)).toMatchObject({ status: 'completed', loginLocked: true });
+    expect(await decisions(id)).toEqual([
+      ['approved', { dependentId: spouse.id }],
+      ['approved', { dependentId: child.id }],
+      ['approved', null],
+    ]);
+  });
+
+  it('remanding one dependent remands it with its reason, the registrant goes back to remanded with a fresh link mailed with the reason; after resubmission the final approval completes the dependents still pending', async () => {
+    const spouse = dependent('花子', '配偶者');
+    const child = dependent('一郎', '子');
+    const { id, workflowId, email } = await submitted('扶養差戻し', [spouse, child]);
+    const handle = env.client.workflow.getHandle(workflowId);
+    const firstToken = tokenOf(mailsTo(email)[0]!);
+
+    const remanded = await hr.post(`/v1/registrants/${id}/remand`).send({ reason: '一郎さんの生年月日をご確認ください', dependentId: child.id }).expect(200);
+    expect(remanded.body).toMatchObject({ status: 'remanded', statusReason: '一郎さんの生年月日をご確認ください', dependentsStatus: 'remanded', invitation: { state: 'open' } });
+    const rows = await prisma.dependent.findMany({ where: { registrantId: id } });
+    expect(rows.find((d) => d.id === child.id)).toMatchObject({ status: 'remanded', statusReason: '一郎さんの生年月日をご確認ください' });
+    expect(rows.find((d) => d.id === spouse.id)).toMatchObject({ status: 'pending', statusReason: null });
+    expect(await handle.query(lifecycleQuery)).toMatchObject({ status: 'remanded', invitation: { round: 2, state: 'open', remindersSent: 0 } });
+
+    const mail = await outbox.waitFor((m) => m.to.includes(email) && m.text.includes('一郎さんの生年月日をご確認ください'), 15_000);
+    expect(mail.subject).toContain('差戻し');
+    expect(mailsTo(email)).toHaveLength(2);
+    const links = await prisma.invitation.findMany({ where: { registrantId: id } });
+    expect(links.find((l) => l.tokenHash === hashToken(firstToken))!.revokedAt).not.toBeNull();
+    expect(links.find((l) => l.tokenHash === hashToken(tokenOf(mail)))!.revokedAt).toBeNull();
+    expect(await decisions(id)).toEqual([['remanded', { dependentId: child.id }]]);
+
+    // The employee fixes the child's entry and finishes again: both dependents wait for HR.
+    await createDraftStore({ prisma, vault: testVault(prisma) }).save(id, {
+      myNumber: randomMyNumber(),
+      gender: 'male',
+      birthDate: '1985-10-10',
+      dependents: [spouse, { ...child, birthDate: '2016-06-06' }],
+      removedDocumentIds: [],
+      removedDependentIds: [],
+    });
+    await handle.executeUpdate(submitUpdate, { args: [{ actor: { type: 'registrant', id: null } }] });
+    expect((await hr.get(`/v1/registrants/${id}`).expect(200)).body).toMatchObject({ status: 'pending', statusReason: null, dependentsStatus: 'pending' });
+    expect(await statuses(id)).toEqual({ [spouse.id]: 'pending', [child.id]: 'pending' });
+
+    await hr.post(`/v1/registrants/${id}/approval`).send({ dependentId: spouse.id }).expect(200);
+    const final = await hr.post(`/v1/registrants/${id}/approval`).send({}).expect(200);
+    expect(final.body).toMatchObject({ status: 'completed', dependentsStatus: 'completed' });
+    expect(await prisma.dependent.findUniqueOrThrow({ where: { id: child.id } })).toMatchObject({ status: 'completed', statusReason: null });
+    expect(await decisions(id)).toEqual([
+      ['remanded', { dependentId: child.id }],
+      ['approved', { dependentId: spouse.id }],
+      ['approved', null],
+    ]);
+    expect(mailsTo(email)).toHaveLength(2);
+  });
+
+  it('an unknown dependent (or another registrant\'s) is a 404 in Japanese and changes nothing', async () => {
+    const own = dependent('花子', '配偶者');
+    const other = dependent('三郎', '子');
+    const [{ id, workflowId, email }, stranger] = await Promise.all([submitted('扶養不明', [own]), submitted('扶養他人', [other])]);
+    const handle = env.client.workflow.getHandle(workflowId);
+    const before = {
+      registrant: await row(id),
+      dependents: await prisma.dependent.findMany({ where: { registrantId: id } }),
+      events: await prisma.operationEvent.count({ where: { registrantId: id } }),
+      links: await prisma.invitation.findMany({ where: { registrantId: id } }),
+      state: await handle.query(lifecycleQuery),
+    };
+
+    for (const dependentId of [randomUUID(), other.id]) {
+      for (const res of [
+        await hr.post(`/v1/registrants/${id}/approval`).send({ dependentId }),
+        await hr.post(`/v1/registrants/${id}/remand`).send({ reason: '確認してください', dependentId }),
+      ]) {
+        expect(res.status).toBe(404);
+        expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+        expect(res.body).toMatchObject({ code: 'DEPENDENT_NOT_FOUND', title: '扶養家族が見つかりません' });
+      }
+    }
+
+    expect(await row(id)).toEqual(before.registrant);
+    expect(await prisma.dependent.findMany({ where: { registrantId: id } })).toEqual(before.dependents);
+    expect(await prisma.operationEvent.count({ where: { registrantId: id } })).toBe(before.events);
+    expect(await prisma.invitation.findMany({ where: { registrantId: id } })).toEqual(before.links);
+    // Only the step counter moved (a key is spent per attempt, never reused).
+    const { seq: _seq, ...now } = await handle.query(lifecycleQuery);
+    const { seq: _before, ...then } = before.state;
+    expect(now).toEqual(then);
+    expect(await prisma.dependent.findUniqueOrThrow({ where: { id: other.id } })).toMatchObject({ registrantId: stranger.id, status: 'pending' });
+    expect(mailsTo(email)).toHaveLength(1);
   });
 });
 

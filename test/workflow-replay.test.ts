@@ -4,10 +4,13 @@
  * registrant's workflow fails here (DeterminismViolationError) instead of in production.
  *
  * test/histories/v1-*.json were recorded from the Temporal dev server with the first
- * (invitation-only) release; v2-*.json with the lifecycle release. `RECORD_HISTORIES=1 npx jest
- * test/workflow-replay.test.ts` rewrites the v2 journey from the current code.
+ * (invitation-only) release; v2-*.json with the lifecycle release; v3-*.json with the release that
+ * reports to payroll webhooks. `RECORD_HISTORIES=1 npx jest test/workflow-replay.test.ts` rewrites
+ * the v3 journey from the current code.
  */
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
@@ -47,9 +50,10 @@ const replay = async (history: unknown, workflowId: string) => {
 describe('histories of released versions replay on the current code', () => {
   const files = fs.readdirSync(HISTORIES).filter((f) => f.endsWith('.json'));
 
-  it('has histories of both releases to check', () => {
+  it('has histories of every release to check', () => {
     expect(files.filter((f) => f.startsWith('v1-')).length).toBeGreaterThanOrEqual(2);
     expect(files.filter((f) => f.startsWith('v2-')).length).toBeGreaterThanOrEqual(1);
+    expect(files.filter((f) => f.startsWith('v3-')).length).toBeGreaterThanOrEqual(1);
   });
 
   it.each(files)('%s', async (file) => {
@@ -77,9 +81,15 @@ describe('a whole journey on the time-skipping server replays', () => {
     await prisma?.$disconnect();
   });
 
-  it('invite, reminder, resend, submit, remand, resubmit, approve, retire, notice and deletion', async () => {
+  it('invite, reminder, resend, submit, remand, resubmit, approve, retire, notice and deletion, reported to a webhook', async () => {
     const tenantId = await createTenant(prisma, '株式会社リプレイ');
     const hr = await createLoginUser(prisma, tenantId, 'manager');
+    // A payroll connector subscribed to every event: decisions and the deletion start delivery children.
+    const receiver = http.createServer((_req, res) => res.end());
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const client = await prisma.apiClient.create({ data: { tenantId, name: 'リプレイ給与', clientId: `mfc_${randomUUID()}`, secretHash: 'x', scopes: ['registrants:read'] } });
+    const secretId = await testVault(prisma).seal({ tenantId, kind: 'webhook_secret', plaintext: Buffer.from('whsec_replay') });
+    await prisma.webhook.create({ data: { tenantId, apiClientId: client.id, url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/`, events: ['registrant_completed', 'registrant_remanded', 'registrant_deleted'], secretId } });
     const actor: StepActor = { type: 'login_user', id: hr.id };
     const employee: StepActor = { type: 'registrant', id: null };
     const id = randomUUID();
@@ -113,13 +123,14 @@ describe('a whole journey on the time-skipping server replays', () => {
     const history = await handle.fetchHistory();
     const json = JSON.parse(historyToJSON(history));
     const kinds = new Set((json.events as { eventType: string }[]).map((e) => e.eventType));
-    for (const kind of ['EVENT_TYPE_TIMER_FIRED', 'EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED', 'EVENT_TYPE_ACTIVITY_TASK_COMPLETED', 'EVENT_TYPE_MARKER_RECORDED']) {
+    receiver.close();
+    for (const kind of ['EVENT_TYPE_TIMER_FIRED', 'EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED', 'EVENT_TYPE_ACTIVITY_TASK_COMPLETED', 'EVENT_TYPE_MARKER_RECORDED', 'EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED']) {
       expect(kinds).toContain(kind);
     }
     // Nothing personal in the history: ids, states and dates only.
     expect(containsAny(historyToJSON(history), numbers)).toEqual([]);
     await expect(replay(json, workflowId)).resolves.toBeUndefined();
-    if (process.env.RECORD_HISTORIES) fs.writeFileSync(path.join(HISTORIES, 'v2-journey.json'), `${JSON.stringify(json, null, 2)}\n`);
+    if (process.env.RECORD_HISTORIES) fs.writeFileSync(path.join(HISTORIES, 'v3-journey-webhooks.json'), `${JSON.stringify(json, null, 2)}\n`);
   });
 
   it('a history whose commands differ from what the code does is refused (the check can fail)', async () => {

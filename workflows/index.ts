@@ -1,2 +1,3 @@
 export { registrantWorkflow } from './registrant';
 export { deletionNoticeWorkflow } from './deletion-notice';
+export { webhookDeliveryWorkflow } from './webhook-delivery';

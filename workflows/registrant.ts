@@ -13,12 +13,15 @@ import {
   ApplicationFailure,
   condition,
   continueAsNew,
+  ParentClosePolicy,
   patched,
   proxyActivities,
   setHandler,
+  startChild,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { createActivities } from '../activities';
 import {
   approveUpdate,
@@ -37,6 +40,7 @@ import {
   statusQuery,
   submitUpdate,
   unlockLoginUpdate,
+  webhookDeliveryWorkflowId,
   withdrawSignal,
   japanDate,
   type DecisionRequest,
@@ -50,6 +54,7 @@ import {
   type StepActor,
 } from '../shared';
 import { legacyInvitationWorkflow } from './legacy-invitation';
+import type { webhookDeliveryWorkflow } from './webhook-delivery';
 
 const acts = proxyActivities<ReturnType<typeof createActivities>>({
   startToCloseTimeout: '1 minute',
@@ -67,6 +72,28 @@ const SYSTEM: StepActor = { type: 'system', id: null };
 
 /** Runs started before the lifecycle existed (invitation only) replay on the code they ran. */
 export const LIFECYCLE_PATCH = 'lifecycle-v2';
+/** Decisions and deletions report to payroll's webhooks from this release on. */
+export const WEBHOOKS_PATCH = 'webhooks-v1';
+
+/**
+ * Starts one delivery workflow per webhook delivery a step wrote. Abandoned children: a delivery
+ * keeps retrying after this workflow ends (a deletion is reported after the data is gone).
+ */
+async function deliverWebhooks(ids: string[] | undefined): Promise<void> {
+  // Activity results recorded before this release have no ids: nothing to start, no marker.
+  if (!ids?.length || !patched(WEBHOOKS_PATCH)) return;
+  for (const deliveryId of ids) {
+    try {
+      await startChild<typeof webhookDeliveryWorkflow>('webhookDeliveryWorkflow', {
+        workflowId: webhookDeliveryWorkflowId(deliveryId),
+        args: [{ deliveryId }],
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+      });
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    }
+  }
+}
 
 export async function registrantWorkflow(input: RegistrantWorkflowInput): Promise<RegistrantWorkflowStatus | LifecycleState> {
   if (!patched(LIFECYCLE_PATCH)) return legacyInvitationWorkflow(input);
@@ -219,6 +246,7 @@ async function lifecycle(input: RegistrantWorkflowInput): Promise<LifecycleState
       exclusive(async () => {
         checkPending();
         const result = await unwrapBusiness(acts.decide({ registrantId, key: stepKey('approve'), decision: 'approved', actor, dependentId }));
+        await deliverWebhooks(result.webhookDeliveries);
         if (result.registrantStatus === 'completed') {
           state.status = 'completed';
           state.loginLocked = true;
@@ -235,7 +263,8 @@ async function lifecycle(input: RegistrantWorkflowInput): Promise<LifecycleState
       exclusive(async () => {
         checkPending();
         checkReason(reason);
-        await unwrapBusiness(acts.decide({ registrantId, key: stepKey('remand'), decision: 'remanded', actor, dependentId, reason }));
+        const result = await unwrapBusiness(acts.decide({ registrantId, key: stepKey('remand'), decision: 'remanded', actor, dependentId, reason }));
+        await deliverWebhooks(result.webhookDeliveries);
         state.status = 'remanded';
         // The employee must be able to fix it: the reason goes out with a fresh 90-day link.
         await startRound(actor, 'remand', undefined, reason!.trim());
@@ -327,7 +356,8 @@ async function lifecycle(input: RegistrantWorkflowInput): Promise<LifecycleState
       exclusive(async () => {
         mustLive();
         if (kind === 'dependent' && !dependentId) throw refuse('DEPENDENT_REQUIRED');
-        await unwrapBusiness(acts.shred({ registrantId, kind, dependentId, rule: 'immediate', dueDate: null, actor, stepKey: stepKey(`delete-${kind}`) }));
+        const shredded = await unwrapBusiness(acts.shred({ registrantId, kind, dependentId, rule: 'immediate', dueDate: null, actor, stepKey: stepKey(`delete-${kind}`) }));
+        await deliverWebhooks(shredded.webhookDeliveries);
         if (kind === 'registrant') {
           state.deleted = true;
           state.deletion = null;
@@ -400,7 +430,7 @@ async function lifecycle(input: RegistrantWorkflowInput): Promise<LifecycleState
       candidates.push({
         at: Math.max(dueAt, startOfJapanDay(state.retirementDate)),
         run: async () => {
-          await acts.shred({
+          const shredded = await acts.shred({
             registrantId,
             kind: 'scheduled',
             rule: deletion.rule,
@@ -408,6 +438,7 @@ async function lifecycle(input: RegistrantWorkflowInput): Promise<LifecycleState
             actor: SYSTEM,
             stepKey: stepKey('scheduled-deletion'),
           });
+          await deliverWebhooks(shredded.webhookDeliveries);
           state.deleted = true;
           state.deletion = null;
         },

@@ -62,7 +62,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * Registrants with their dependents and statuses, filtered, page by page — never numbers
+         * @description For the console (any role) and for connectors with the `registrants:read` scope (each call is
+         *     recorded). Ordered by last change then id; pass `nextCursor` back as `cursor` for the next page.
+         *     With `updatedSince` a payroll package syncs what changed since its last run.
+         */
+        get: operations["listRegistrants"];
         put?: never;
         /** Add a registrant and start their lifecycle workflow (the invitation mail goes out) */
         post: operations["createRegistrant"];
@@ -398,6 +404,112 @@ export interface paths {
         put?: never;
         /** Show the number once, with the caller's password and a purpose of use (recorded) */
         post: operations["revealRegistrantMyNumber"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/registrants/import-template.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The sample upload file (CP932, the header and two example rows)
+         * @description The columns are documented in README "CSV import and export".
+         */
+        get: operations["getRegistrantImportTemplate"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/registrants/export.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Registrants as CSV, without any number (CP932 with CRLF by default; UTF-8 with BOM as an option)
+         * @description One row per registrant: the import columns (社員コード, 姓, 名, セイ, メイ, メールアドレス, 区分,
+         *     生年月日, 性別, 入社日, 退職日, グループ, 備考) — so an export can be edited and uploaded — then
+         *     ステータス, 扶養ステータス, 扶養家族数, マイナンバー登録 (登録済/未登録), 削除予定日, 登録日時.
+         *     Text cells are quoted (employee codes keep their leading zeros); cells starting with = + - @
+         *     get a leading `'`. A character CP932 cannot write (e.g. 𠮷) is never replaced by `?`: the
+         *     answer is 422 with one `errors[]` entry per offending cell, naming the person and the column.
+         *     Recorded in the operation history (registrants_exported).
+         */
+        get: operations["exportRegistrants"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/registrants/export-with-numbers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Registrants and dependents with their My Numbers as CSV (password again + a purpose of use; recorded)
+         * @description One row per person — each registrant, then their dependents (not those still in the employee's
+         *     draft, nor former dependents). Columns: 社員コード, 本人・扶養の別 (本人/扶養家族), 続柄 (本人 for
+         *     the registrant), 姓, 名, セイ, メイ, 生年月日, 性別, 区分 (従業員1/従業員2/業務委託/報酬支払 for the
+         *     registrant, 扶養者/第3号被保険者 for a dependent), ステータス, マイナンバー (12 digits as quoted text,
+         *     empty when none is registered), 登録者ID, 扶養家族ID. The caller's password is checked again (wrong
+         *     ones count towards the login lock) and the purpose must be one the tenant uses. Recorded as
+         *     numbers_downloaded with the purpose and the counts (once for the download and once per
+         *     registrant whose numbers it held) — never the numbers. Never cached.
+         */
+        post: operations["exportRegistrantsWithNumbers"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/registrants/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Upload registrants as CSV (CSVアップロード) — a dry run, or an all-or-nothing import
+         * @description The body is the CSV file itself (up to 5 MB and 2,000 people). Read as UTF-8 when it starts
+         *     with a BOM or is valid UTF-8, otherwise as Shift_JIS (CP932). Row 1 is the header: the columns
+         *     and the accepted values are in README "CSV import and export" (Japanese headers or their
+         *     English names, any order; only 姓 and 名 are required). Dates may be Western (1980/1/1,
+         *     1980-01-01) or Japanese era (S55/1/1, H2.4.1, R5/1/1, 令和元年5月1日).
+         *
+         *     `dryRun=true` checks every line and stores nothing: 200 with a report in Japanese, one entry per
+         *     line (ok, or each error with its column). A real import stores everyone or no one: any error
+         *     gives 400 CSV_IMPORT_INVALID with the same report; otherwise all registrants are created in one
+         *     transaction (201) and only then are their workflows started. Employee codes used twice in the
+         *     file or already in use are errors of those lines. Imported people are not invited unless
+         *     `invite=true` (which then needs an e-mail address on every line; people with a retirement date
+         *     are never invited). A problem of the whole file (no header, an unknown column, more than
+         *     2,000 rows, not CSV) is a 400 without a per-line report.
+         */
+        post: operations["importRegistrants"];
         delete?: never;
         options?: never;
         head?: never;
@@ -774,10 +886,860 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/registration/link": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Open an invitation link: whose it is, first visit or not, the purposes to consent to
+         * @description The phone page at `/i/{token}` posts the token from its address here (tokens never travel in
+         *     API URLs). 404 LINK_INVALID for an unknown token; 410 LINK_REVOKED when a newer link replaced it
+         *     or HR withdrew it, 410 LINK_EXPIRED after 90 days; 423 LOGIN_LOCKED after approval until HR
+         *     unlocks.
+         */
+        post: operations["openRegistrationLink"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/registration/setup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * First visit: own password, company passcode, consent to every purpose of use; logs in
+         * @description Consents are recorded one per purpose (time, address, browser) and listable. Wrong passcodes
+         *     count towards a temporary block (423 LOGIN_BLOCKED) like wrong passwords. 409 ALREADY_SET_UP when
+         *     the password was set before (log in instead).
+         */
+        post: operations["setUpRegistration"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/registration/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Later visits — the password set on the first visit */
+        post: operations["logInRegistration"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/registration/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** End the registration session */
+        post: operations["logOutRegistration"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/registration": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The employee's registration: status, remand reason, the draft (numbers masked) and what is still missing */
+        get: operations["getRegistration"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/registration/consents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The purposes of use the employee consented to, and when */
+        get: operations["listMyConsents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/registration/profile": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Save the own number (typed twice), gender and birth date into the draft
+         * @description Saved as the employee goes, sealed in the vault and invisible to HR until the submission. A
+         *     number must pass the check digit and match its confirmation (400 with NUMBER_FORMAT,
+         *     NUMBER_CHECK_DIGIT or NUMBER_MISMATCH; nothing is saved). 409 NOT_EDITABLE after submission until
+         *     HR remands.
+         */
+        put: operations["saveRegistrationProfile"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/registration/dependents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Add a dependent to the draft */
+        post: operations["addRegistrationDependent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/registration/dependents/{dependentId}": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                dependentId: components["parameters"]["DependentId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete a dependent from the draft (one submitted before goes at the next "finish") */
+        delete: operations["removeRegistrationDependent"];
+        options?: never;
+        head?: never;
+        /** Edit a dependent in the draft, or mark them "no longer a dependent" */
+        patch: operations["updateRegistrationDependent"];
+        trace?: never;
+    };
+    "/v1/registration/documents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Upload a document image (JPEG, PNG or GIF up to 4 MB, judged by its content)
+         * @description The body is the image itself. Whatever the file name or Content-Type says, the first bytes must
+         *     be a JPEG, PNG or GIF signature (400 IMAGE_TYPE) and the size at most 4 MB (413
+         *     IMAGE_TOO_LARGE). Uploading to the same slot (purpose, type, side, person) again replaces the
+         *     earlier image (a retake). Only category-3 dependents have documents of their own.
+         */
+        post: operations["addRegistrationDocument"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/registration/documents/{documentId}": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                documentId: components["parameters"]["DocumentId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Remove a document image from the draft (a submitted one goes at the next "finish") */
+        delete: operations["removeRegistrationDocument"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/registration/documents/{documentId}/image": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                documentId: components["parameters"]["DocumentId"];
+            };
+            cookie?: never;
+        };
+        /** The employee's own image, for the preview (not cached) */
+        get: operations["getRegistrationDocumentImage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/registration/submission": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * "登録を終了": submit the draft, whole and at once (status pending)
+         * @description A workflow update whose activity checks the draft in one transaction: 400 DRAFT_INCOMPLETE with
+         *     one entry per missing item (path, code, Japanese message) and nothing submitted; 409
+         *     NOT_EDITABLE once submitted (until HR remands) or INVITATION_NOT_OPEN after the link died.
+         */
+        post: operations["submitRegistration"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/registrants/{registrantId}/consents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                registrantId: components["parameters"]["RegistrantId"];
+            };
+            cookie?: never;
+        };
+        /** The purposes of use the registrant consented to, and when */
+        get: operations["listRegistrantConsents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/connectors": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The payroll connectors of the tenant (never their secrets) */
+        get: operations["listConnectors"];
+        put?: never;
+        /** Create a payroll connector (owners); the client secret is in this answer only */
+        post: operations["createConnector"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/connectors/{connectorId}/revoke": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                connectorId: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Stop a connector at once (its tokens die; owners) */
+        post: operations["revokeConnector"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/oauth/token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * OAuth 2.0 client credentials → a bearer token valid 10 minutes
+         * @description RFC 6749 §4.4. Credentials as HTTP Basic (`client_id:client_secret`) or in the body. `scope`
+         *     (space-separated) narrows the token to some of the connector's scopes. Errors use the problem
+         *     format with the RFC's error names as `code`: `invalid_client` (401: unknown id, wrong secret or
+         *     revoked connector), `invalid_scope`, `unsupported_grant_type` (400); `IP_NOT_ALLOWED` (403) when
+         *     the connector has an allowlist without the caller's address. Recorded in the operation history.
+         */
+        post: operations["issueConnectorToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/numbers/pull": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pull the numbers of completed people just in time, for one purpose (JSON or Shift_JIS CSV)
+         * @description Needs the `numbers:pull` scope and a purpose the connector and the tenant allow (403
+         *     PURPOSE_NOT_ALLOWED). Name people by `employeeCodes` and/or `registrantIds` (up to 100,000), or
+         *     `all: true` for every completed registrant. Only completed people (and, with
+         *     `includeDependents`, completed dependents) are served; everyone else asked for is listed with a
+         *     reason: NOT_REGISTERED, PENDING (pending or remanded), REFUSED, DELETED (deleted under a retention
+         *     rule), UNKNOWN; dependents also NO_LONGER_DEPENDENT. Each person served is recorded in the
+         *     operation history with the purpose and the connector. `Cache-Control: no-store`; the answer is
+         *     streamed.
+         *
+         *     With `Accept: text/csv` the answer is CSV, CP932 (`charset=Shift_JIS`) with CRLF and a header
+         *     row (`?encoding=utf8-bom` for UTF-8 with BOM): 社員コード, 登録者ID, 本人・扶養, 扶養家族ID, 続柄,
+         *     姓, 名, 生年月日, マイナンバー, 取得結果 — one row per person asked for (result `OK` or the
+         *     reason) and one per dependent. Numbers are quoted text, so leading zeros survive. A name that
+         *     CP932 cannot carry (e.g. 𠮷) is left empty with the result `NAME_NOT_ENCODABLE`; it is never
+         *     written as `?`.
+         */
+        post: operations["pullNumbers"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Webhook subscriptions (a connector sees its own; HR owners and managers all of the tenant) */
+        get: operations["listWebhooks"];
+        put?: never;
+        /**
+         * Subscribe a URL to registrant events (connectors); the signing secret is in this answer only
+         * @description Events: `registrant_completed` (approved), `registrant_remanded`, `registrant_deleted` (numbers,
+         *     one dependent or the whole registrant: see `data.scope`). Each delivery is a POST of
+         *     `{"id","event","occurredAt","data":{"registrantId","employeeCode",…}}` — ids, codes and statuses,
+         *     never a number or a name — with headers `Mynaflow-Event`, `Mynaflow-Delivery` (the id: drop
+         *     repeats) and `Mynaflow-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">` with
+         *     the secret. Check the HMAC in constant time and reject a t older than 5 minutes. Answer 2xx to
+         *     acknowledge; anything else (or no answer in 10 s) is retried with exponential backoff (10 s,
+         *     doubling, at most 1 h apart, 12 attempts); 410 Gone ends the delivery. Needs https (the scope
+         *     `registrants:read`).
+         */
+        post: operations["createWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{webhookId}": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                webhookId: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** End a subscription (its pending deliveries are cancelled; its secret is shredded) */
+        delete: operations["deleteWebhook"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{webhookId}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhookId: string;
+            };
+            cookie?: never;
+        };
+        /** The newest deliveries of a subscription with their attempts and last outcome */
+        get: operations["listWebhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/registrants/batch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sync payroll's employee master — up to 1,000 people by employee code, all or nothing
+         * @description Needs `registrants:write`. People are matched by `employeeCode`: unknown codes are created (each
+         *     starts its lifecycle workflow; invited at once only with `invite: true` and an e-mail), known ones
+         *     updated (fields given), and `retirementDate` is passed to the person's workflow (the deletion due
+         *     date follows the tenant's retention rule). One bad item refuses the whole call (400, one error per
+         *     item, e.g. `/body/items/3/employeeCode` DUPLICATE_IN_BATCH). Send an `Idempotency-Key` header:
+         *     a retry with the same key and body gets the first answer (header `Idempotent-Replayed: true`) and
+         *     changes nothing; the same key with another body is refused (409 IDEMPOTENCY_KEY_REUSED).
+         */
+        post: operations["syncRegistrants"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/registrants/by-employee-code/{employeeCode}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description At most 20 characters (400 EMPLOYEE_CODE_TOO_LONG). */
+                employeeCode: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /** Create or update one person by employee code (the batch's rules, for one) */
+        put: operations["upsertRegistrantByEmployeeCode"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        RegistrantSyncFields: {
+            familyName: string;
+            givenName: string;
+            familyNameKana?: string | null;
+            givenNameKana?: string | null;
+            /** Format: email */
+            email?: string | null;
+            category?: components["schemas"]["RegistrantCategory"];
+            /**
+             * Format: date
+             * @description Absent leaves it; null clears it (not once retired).
+             */
+            retirementDate?: string | null;
+        };
+        /** @description RegistrantSyncFields with the employee code that identifies the person. */
+        RegistrantSyncItem: {
+            employeeCode: string;
+            familyName: string;
+            givenName: string;
+            familyNameKana?: string | null;
+            givenNameKana?: string | null;
+            /** Format: email */
+            email?: string | null;
+            category?: components["schemas"]["RegistrantCategory"];
+            /** Format: date */
+            retirementDate?: string | null;
+        };
+        RegistrantSyncRequest: {
+            items: components["schemas"]["RegistrantSyncItem"][];
+            /**
+             * @description Mail the invitation to new people who have an e-mail address.
+             * @default false
+             */
+            invite: boolean;
+        };
+        RegistrantSyncItemResult: {
+            index: number;
+            employeeCode: string;
+            /** Format: uuid */
+            registrantId: string;
+            /** @enum {string} */
+            outcome: "created" | "updated" | "unchanged";
+        };
+        RegistrantSyncResult: {
+            created: number;
+            updated: number;
+            unchanged: number;
+            items: components["schemas"]["RegistrantSyncItemResult"][];
+        };
+        /** @enum {string} */
+        WebhookEvent: "registrant_completed" | "registrant_remanded" | "registrant_deleted";
+        WebhookCreate: {
+            /** @example https://payroll.example.com/hooks/mynaflow */
+            url: string;
+            events: components["schemas"]["WebhookEvent"][];
+        };
+        Webhook: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            connectorId: string;
+            url: string;
+            events: components["schemas"]["WebhookEvent"][];
+            /** Format: date-time */
+            createdAt: string;
+        };
+        WebhookDelivery: {
+            /** Format: uuid */
+            id: string;
+            event: components["schemas"]["WebhookEvent"];
+            /** @description Exactly what is POSTed. */
+            payload: Record<string, never>;
+            /** @enum {string} */
+            status: "pending" | "delivered" | "failed" | "cancelled";
+            attempts: number;
+            /** Format: date-time */
+            lastAttemptAt: string | null;
+            lastStatusCode: number | null;
+            lastError: string | null;
+            /** Format: date-time */
+            deliveredAt: string | null;
+            /** Format: date-time */
+            createdAt: string;
+        };
+        /**
+         * @description registrants:read (list and read), registrants:write (create and update), numbers:pull (number pulls).
+         * @enum {string}
+         */
+        ConnectorScope: "registrants:read" | "registrants:write" | "numbers:pull";
+        Connector: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            clientId: string;
+            scopes: components["schemas"]["ConnectorScope"][];
+            allowedPurposes: components["schemas"]["Purpose"][];
+            /** @description Addresses or CIDR blocks; empty = any. */
+            ipAllowlist: string[];
+            /** Format: date-time */
+            revokedAt: string | null;
+            /** Format: date-time */
+            lastUsedAt: string | null;
+            /** Format: date-time */
+            createdAt: string;
+        };
+        ConnectorCreate: {
+            /** @example 給与計算ソフト */
+            name: string;
+            scopes: components["schemas"]["ConnectorScope"][];
+            /** @description Required with numbers:pull; only purposes the tenant uses. */
+            allowedPurposes?: components["schemas"]["Purpose"][];
+            /**
+             * @example [
+             *       "203.0.113.0/24"
+             *     ]
+             */
+            ipAllowlist?: string[];
+        };
+        TokenRequest: {
+            /** @example client_credentials */
+            grant_type: string;
+            client_id?: string;
+            client_secret?: string;
+            scope?: string;
+        };
+        DependentSummary: {
+            /** Format: uuid */
+            id: string;
+            relationship: string;
+            /** @enum {string} */
+            kind: "dependent" | "category3";
+            familyName: string;
+            givenName: string;
+            /** Format: date */
+            birthDate: string | null;
+            status: components["schemas"]["Status"];
+            noLongerDependent: boolean;
+            myNumber: {
+                registered: boolean;
+            };
+        };
+        RegistrantListItem: components["schemas"]["Registrant"] & {
+            /** Format: date-time */
+            updatedAt: string;
+            /** Format: uuid */
+            groupId: string | null;
+            dependents: components["schemas"]["DependentSummary"][];
+        };
+        NumberPullRequest: {
+            purpose: components["schemas"]["Purpose"];
+            employeeCodes?: string[];
+            registrantIds?: string[];
+            /** @description Every completed registrant (instead of a list). */
+            all?: boolean;
+            /** @default false */
+            includeDependents: boolean;
+        };
+        PulledPerson: {
+            /** Format: uuid */
+            registrantId: string;
+            employeeCode: string | null;
+            familyName: string;
+            givenName: string;
+            /** Format: date */
+            birthDate: string | null;
+            myNumber: string;
+            dependents: {
+                /** Format: uuid */
+                dependentId: string;
+                relationship: string;
+                familyName: string;
+                givenName: string;
+                /** Format: date */
+                birthDate: string | null;
+                myNumber: string | null;
+                /** @enum {string|null} */
+                unservedReason: "NOT_REGISTERED" | "PENDING" | "REFUSED" | "NO_LONGER_DEPENDENT" | null;
+            }[];
+        };
+        NumberPullResult: {
+            purpose: components["schemas"]["Purpose"];
+            served: components["schemas"]["PulledPerson"][];
+            unserved: {
+                employeeCode?: string;
+                registrantId?: string;
+                /** @enum {string} */
+                reason: "NOT_REGISTERED" | "PENDING" | "REFUSED" | "DELETED" | "UNKNOWN";
+                reasonLabel: string;
+            }[];
+        };
+        LinkToken: {
+            /** @description The token from the invitation link /i/{token}. */
+            token: string;
+        };
+        RegistrationLinkInfo: {
+            familyName: string;
+            givenName: string;
+            email: string | null;
+            companyName: string;
+            /** @description True until the employee has set a password (then log in with it). */
+            firstVisit: boolean;
+            /** @description The company passcode must be entered at the first visit. */
+            passcodeRequired: boolean;
+            /** @description The purposes of use to consent to, in the order of the manual. */
+            purposes: {
+                code: components["schemas"]["Purpose"];
+                label: string;
+            }[];
+            /** Format: date-time */
+            expiresAt: string;
+        };
+        RegistrationSetup: {
+            token: string;
+            /** @description At least 8 characters (400 WEAK_PASSWORD). */
+            password: string;
+            /** @description The company passcode (企業パスコード), when the link says it is required. */
+            passcode?: string;
+            /** @description Every purpose the link listed (400 CONSENT_REQUIRED otherwise). */
+            consentedPurposes: components["schemas"]["Purpose"][];
+        };
+        RegistrationLogin: {
+            token: string;
+            password: string;
+        };
+        RegistrationSessionStarted: {
+            csrfToken: string;
+        };
+        /** @enum {string} */
+        Gender: "male" | "female" | "other";
+        /**
+         * @description number_confirmation 番号確認, identity 身元確認.
+         * @enum {string}
+         */
+        DocumentPurpose: "number_confirmation" | "identity";
+        /**
+         * @description my_number_card (front: identity with photo; back: number confirmation), notification_card 通知カード
+         *     (number only), resident_record 住民票の写し, drivers_licence, passport, residence_card (photo), and
+         *     health_insurance_card, pension_book, other (no photo: two are needed).
+         * @enum {string}
+         */
+        DocumentType: "my_number_card" | "notification_card" | "resident_record" | "drivers_licence" | "passport" | "residence_card" | "health_insurance_card" | "pension_book" | "other";
+        RegistrationDocumentSlot: {
+            purpose: components["schemas"]["DocumentPurpose"];
+            type: components["schemas"]["DocumentType"];
+            /** @enum {string} */
+            side?: "front" | "back";
+            /** Format: uuid */
+            dependentId?: string;
+        };
+        /** @description Whether a number was entered, and its last four digits so the employee can check it; never the number. */
+        MaskedNumber: {
+            entered: boolean;
+            last4: string | null;
+        };
+        RegistrationProfile: {
+            /** @description Full-width digits, spaces and hyphens are accepted. */
+            myNumber?: string;
+            /** @description The same number typed again. */
+            myNumberConfirmation?: string;
+            gender?: components["schemas"]["Gender"];
+            /** Format: date */
+            birthDate?: string;
+        };
+        RegistrationDependentInput: {
+            /** @description 続柄, e.g. 配偶者, 子. */
+            relationship?: string;
+            /**
+             * @description category3: 国民年金第3号被保険者 (uploads their own documents).
+             * @enum {string}
+             */
+            kind?: "dependent" | "category3";
+            familyName?: string;
+            givenName?: string;
+            familyNameKana?: string | null;
+            givenNameKana?: string | null;
+            /** Format: date */
+            birthDate?: string | null;
+            /** @enum {string|null} */
+            gender?: "male" | "female" | "other" | null;
+            myNumber?: string;
+            myNumberConfirmation?: string;
+            /** @description 扶養から外れた: kept on record, no number needed. */
+            noLongerDependent?: boolean;
+        };
+        RegistrationDependent: {
+            /** Format: uuid */
+            id: string;
+            relationship: string;
+            /** @enum {string} */
+            kind: "dependent" | "category3";
+            familyName: string;
+            givenName: string;
+            familyNameKana: string | null;
+            givenNameKana: string | null;
+            /** Format: date */
+            birthDate: string | null;
+            /** @enum {string|null} */
+            gender: "male" | "female" | "other" | null;
+            myNumber: components["schemas"]["MaskedNumber"];
+            noLongerDependent: boolean;
+        };
+        RegistrationDocument: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            dependentId: string | null;
+            purpose: components["schemas"]["DocumentPurpose"];
+            type: components["schemas"]["DocumentType"];
+            /** @enum {string} */
+            side: "front" | "back";
+            /** @enum {string} */
+            mimeType: "image/jpeg" | "image/png" | "image/gif";
+            byteSize: number;
+            /** @description Part of an earlier submission (after a remand); false while only in the draft. */
+            submitted: boolean;
+        };
+        Registration: {
+            familyName: string;
+            givenName: string;
+            email: string | null;
+            companyName: string;
+            category: components["schemas"]["RegistrantCategory"];
+            /** @description Payees (報酬支払) register no dependents. */
+            dependentsAllowed: boolean;
+            status: components["schemas"]["Status"];
+            /** @description What HR asked to fix, while remanded. */
+            remandReason: string | null;
+            /** Format: date-time */
+            submittedAt: string | null;
+            /** @description False after submission until HR remands, and once the link died. */
+            editable: boolean;
+            /** Format: date-time */
+            invitationExpiresAt: string | null;
+            draft: {
+                myNumber: components["schemas"]["MaskedNumber"];
+                /** @enum {string|null} */
+                gender: "male" | "female" | "other" | null;
+                /** Format: date */
+                birthDate: string | null;
+                dependents: components["schemas"]["RegistrationDependent"][];
+                documents: components["schemas"]["RegistrationDocument"][];
+            };
+            /** @description What keeps the draft from being submitted (empty when it may be, or when not editable). */
+            issues: {
+                path: string;
+                code: string;
+                message: string;
+            }[];
+        };
+        Consent: {
+            purpose: components["schemas"]["Purpose"];
+            label: string;
+            /** Format: date-time */
+            consentedAt: string;
+        };
         /**
          * @description owner 最高権限, manager 管理担当者, viewer 閲覧のみ.
          * @enum {string}
@@ -922,6 +1884,68 @@ export interface components {
                 message: string;
                 code?: string;
             }[];
+        };
+        RegistrantNumbersExportRequest: {
+            /** @description The caller's own password, again. */
+            password: string;
+            purpose: components["schemas"]["Purpose"];
+            /**
+             * @default cp932
+             * @enum {string}
+             */
+            encoding: "cp932" | "utf8-bom";
+            status?: components["schemas"]["Status"];
+            /** @description true: retirees only; false: everyone else. */
+            retired?: boolean;
+        };
+        RegistrantImportLine: {
+            /** @description Row number as a spreadsheet shows it (the header is row 1). */
+            line: number;
+            ok: boolean;
+            employeeCode: string | null;
+            /** @description 姓 名 as written. */
+            name: string | null;
+            /** @description This person gets (would get) the invitation mail. */
+            invite: boolean;
+            errors: {
+                /** @description The header of the column as written in the file. */
+                column: string;
+                /** @description What is wrong, in Japanese. */
+                message: string;
+            }[];
+            notes: string[];
+            /**
+             * Format: uuid
+             * @description After a real import.
+             */
+            registrantId?: string;
+        };
+        RegistrantImportReport: {
+            dryRun: boolean;
+            /** @description No line has an error. */
+            ok: boolean;
+            /**
+             * @description What the file was read as.
+             * @enum {string}
+             */
+            encoding: "utf8-bom" | "utf8" | "cp932";
+            /** @description Data lines read (blank lines are skipped). */
+            rows: number;
+            valid: number;
+            invalid: number;
+            /** @description Registrants stored (0 in a dry run). */
+            created: number;
+            invited: number;
+            /** @description Groups that do not exist yet and are (would be) created. */
+            newGroups: string[];
+            /** @description Export-only columns read past. */
+            ignoredColumns: string[];
+            /** @description The outcome in Japanese. */
+            message: string;
+            lines: components["schemas"]["RegistrantImportLine"][];
+        };
+        RegistrantImportProblem: components["schemas"]["Problem"] & {
+            report?: components["schemas"]["RegistrantImportReport"];
         };
         Health: {
             /** @enum {string} */
@@ -1092,6 +2116,11 @@ export interface components {
             };
             /** @description The reason HR gave for a remand or refusal. */
             statusReason: string | null;
+            /**
+             * @description The dependents column: the lowest status among the dependents (unregistered < pending/remanded < refused/completed; within a tier remanded stands before pending and refused before completed). Dependents marked "no longer a dependent" and those still in the employee's draft do not count; null when none does.
+             * @enum {string|null}
+             */
+            dependentsStatus: "unregistered" | "pending" | "remanded" | "refused" | "completed" | null;
             /** Format: date-time */
             submittedAt: string | null;
             /** @description After approval the person cannot log in until HR unlocks. */
@@ -1196,6 +2225,24 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description The link no longer works (LINK_EXPIRED, LINK_REVOKED); `title` says what to do in Japanese. */
+        Gone: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The body is larger than allowed (IMAGE_TOO_LARGE). */
+        TooLarge: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description A dependency (database or Temporal) did not answer; nothing was stored. */
         Unavailable: {
             headers: {
@@ -1209,6 +2256,8 @@ export interface components {
     parameters: {
         RegistrantId: string;
         LoginUserId: string;
+        DependentId: string;
+        DocumentId: string;
         /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
         CsrfToken: string;
     };
@@ -1285,6 +2334,42 @@ export interface operations {
                     "text/html": string;
                 };
             };
+        };
+    };
+    listRegistrants: {
+        parameters: {
+            query?: {
+                status?: components["schemas"]["Status"];
+                category?: components["schemas"]["RegistrantCategory"];
+                groupId?: string;
+                employeeCode?: string;
+                retired?: boolean;
+                updatedSince?: string;
+                cursor?: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["RegistrantListItem"][];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
         };
     };
     createRegistrant: {
@@ -1861,6 +2946,166 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             423: components["responses"]["Locked"];
+        };
+    };
+    getRegistrantImportTemplate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description CSV file (Shift_JIS / CP932, CRLF). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+        };
+    };
+    exportRegistrants: {
+        parameters: {
+            query?: {
+                status?: components["schemas"]["Status"];
+                /** @description true: retirees only; false: everyone else. */
+                retired?: boolean;
+                encoding?: "cp932" | "utf8-bom";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description CSV file. Not cached (Cache-Control no-store). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            /** @description A character cannot be written in CP932; every cell is listed with the person and the column (use encoding=utf8-bom). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    exportRegistrantsWithNumbers: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RegistrantNumbersExportRequest"];
+            };
+        };
+        responses: {
+            /** @description CSV file. Not cached (Cache-Control no-store). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description A character cannot be written in CP932; every cell is listed with the person and the column (use encoding utf8-bom). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            423: components["responses"]["Locked"];
+        };
+    };
+    importRegistrants: {
+        parameters: {
+            query?: {
+                /** @description Check only; store nothing. */
+                dryRun?: boolean;
+                /** @description Send each imported person the invitation mail. */
+                invite?: boolean;
+            };
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "text/csv": string;
+                "application/vnd.ms-excel": string;
+                "text/plain": string;
+                "application/octet-stream": string;
+            };
+        };
+        responses: {
+            /** @description The dry run's report (nothing stored). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegistrantImportReport"];
+                };
+            };
+            /** @description Everyone stored; the report names each registrant created. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegistrantImportReport"];
+                };
+            };
+            /**
+             * @description CSV_IMPORT_INVALID with `report` (nothing stored), or a problem of the whole file
+             *     (CSV_EMPTY, CSV_NO_ROWS, CSV_HEADER_INVALID, CSV_TOO_MANY_ROWS, CSV_SYNTAX, CSV_UTF16) or of the request.
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["RegistrantImportProblem"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     login: {
@@ -2555,6 +3800,776 @@ export interface operations {
             };
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
+        };
+    };
+    openRegistrationLink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LinkToken"];
+            };
+        };
+        responses: {
+            /** @description The link works. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegistrationLinkInfo"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            404: components["responses"]["NotFound"];
+            410: components["responses"]["Gone"];
+            423: components["responses"]["Locked"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    setUpRegistration: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RegistrationSetup"];
+            };
+        };
+        responses: {
+            /** @description Logged in; the registration session cookie is set. */
+            200: {
+                headers: {
+                    "Set-Cookie"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegistrationSessionStarted"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            410: components["responses"]["Gone"];
+            423: components["responses"]["Locked"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    logInRegistration: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RegistrationLogin"];
+            };
+        };
+        responses: {
+            /** @description Logged in; the registration session cookie is set. */
+            200: {
+                headers: {
+                    "Set-Cookie"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegistrationSessionStarted"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            410: components["responses"]["Gone"];
+            423: components["responses"]["Locked"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    logOutRegistration: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Logged out. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    getRegistration: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The registration as it stands. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Registration"] & {
+                        /** @description Send it as X-CSRF-Token on state-changing calls. */
+                        csrfToken: string;
+                    };
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+        };
+    };
+    listMyConsents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The consents. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Consent"][];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+        };
+    };
+    saveRegistrationProfile: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RegistrationProfile"];
+            };
+        };
+        responses: {
+            /** @description Saved. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Registration"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["LifecycleConflict"];
+        };
+    };
+    addRegistrationDependent: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RegistrationDependentInput"] & unknown;
+            };
+        };
+        responses: {
+            /** @description Added; `id` is the new dependent's. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Registration"] & {
+                        /** Format: uuid */
+                        id: string;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["LifecycleConflict"];
+        };
+    };
+    removeRegistrationDependent: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                dependentId: components["parameters"]["DependentId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted from the draft. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Registration"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["LifecycleConflict"];
+        };
+    };
+    updateRegistrationDependent: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                dependentId: components["parameters"]["DependentId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RegistrationDependentInput"];
+            };
+        };
+        responses: {
+            /** @description Saved. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Registration"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["LifecycleConflict"];
+        };
+    };
+    addRegistrationDocument: {
+        parameters: {
+            query: {
+                purpose: components["schemas"]["DocumentPurpose"];
+                type: components["schemas"]["DocumentType"];
+                side?: "front" | "back";
+                dependentId?: string;
+            };
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "image/jpeg": string;
+                "image/png": string;
+                "image/gif": string;
+                "application/octet-stream": string;
+            };
+        };
+        responses: {
+            /** @description Stored in the draft; `id` is the document's. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Registration"] & {
+                        /** Format: uuid */
+                        id: string;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["LifecycleConflict"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+        };
+    };
+    removeRegistrationDocument: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                documentId: components["parameters"]["DocumentId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Registration"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["LifecycleConflict"];
+        };
+    };
+    getRegistrationDocumentImage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                documentId: components["parameters"]["DocumentId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The image. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/jpeg": string;
+                    "image/png": string;
+                    "image/gif": string;
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    submitRegistration: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Submitted; HR can now approve, remand or refuse. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Registration"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["LifecycleConflict"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listRegistrantConsents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                registrantId: components["parameters"]["RegistrantId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The consents (empty before the first visit). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Consent"][];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    listConnectors: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The connectors. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Connector"][];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    createConnector: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConnectorCreate"];
+            };
+        };
+        responses: {
+            /** @description Created. Store `clientSecret` now; it is stored hashed and never shown again. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Connector"] & {
+                        clientSecret: string;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    revokeConnector: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                connectorId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked (revoking again changes nothing). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Connector"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    issueConnectorToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": components["schemas"]["TokenRequest"];
+                "application/json": components["schemas"]["TokenRequest"];
+            };
+        };
+        responses: {
+            /** @description The token (`Cache-Control':' no-store`). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        access_token: string;
+                        /** @enum {string} */
+                        token_type: "Bearer";
+                        /** @example 600 */
+                        expires_in: number;
+                        /** @example registrants:read numbers:pull */
+                        scope: string;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    pullNumbers: {
+        parameters: {
+            query?: {
+                encoding?: "cp932" | "utf8-bom";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NumberPullRequest"];
+            };
+        };
+        responses: {
+            /** @description The numbers, and who could not be served. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NumberPullResult"];
+                    "text/csv": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    listWebhooks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The subscriptions. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"][];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    createWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookCreate"];
+            };
+        };
+        responses: {
+            /** @description Subscribed. Keep `secret` to verify signatures. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"] & {
+                        secret: string;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    deleteWebhook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                webhookId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Ended. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    listWebhookDeliveries: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhookId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Newest first (at most 100). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDelivery"][];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    syncRegistrants: {
+        parameters: {
+            query?: never;
+            header?: {
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RegistrantSyncRequest"];
+            };
+        };
+        responses: {
+            /** @description What happened to each item, in order. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegistrantSyncResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    upsertRegistrantByEmployeeCode: {
+        parameters: {
+            query?: {
+                invite?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description At most 20 characters (400 EMPLOYEE_CODE_TOO_LONG). */
+                employeeCode: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RegistrantSyncFields"];
+            };
+        };
+        responses: {
+            /** @description Updated or unchanged. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegistrantSyncItemResult"];
+                };
+            };
+            /** @description Created (its lifecycle workflow has started). */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegistrantSyncItemResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
         };
     };
 }

@@ -27,6 +27,8 @@ export const OPERATIONS = {
   number_updated: 'マイナンバーの編集',
   number_deleted: 'マイナンバーの削除',
   numbers_downloaded: 'マイナンバーのダウンロード',
+  registrants_exported: '登録者情報のダウンロード',
+  registrants_imported: '登録者のCSVアップロード',
   number_pulled: 'マイナンバーの取得（API）',
   approved: '承認',
   remanded: '差戻し',
@@ -46,6 +48,10 @@ export const OPERATIONS = {
   deletion_notice_sent: '削除予定のお知らせ',
   data_deleted: '個人データの削除',
   consented: '利用目的への同意',
+  connector_created: '連携アプリの登録',
+  connector_revoked: '連携アプリの停止',
+  connector_token_issued: '連携アプリのトークン発行',
+  registrants_listed: '登録者一覧の取得',
 } as const;
 
 export type OperationCode = keyof typeof OPERATIONS;

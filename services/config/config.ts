@@ -52,6 +52,8 @@ const schema = z.object({
   SESSION_IDLE_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(30),
   SESSION_ABSOLUTE_HOURS: z.coerce.number().int().min(1).max(7 * 24).default(12),
   LOGIN_LOCK_MINUTES: z.coerce.number().int().min(1).max(7 * 24 * 60).default(30),
+  // Payroll webhooks go to https:// receivers; "true" also allows http:// (development only).
+  WEBHOOK_ALLOW_HTTP: z.enum(['true', 'false']).default('false'),
   // Ports of the embedded stack (used only when the matching URL/address above is unset).
   TEMPORAL_PORT: port.default(7233),
   TEMPORAL_UI_PORT: port.default(8233),
@@ -76,6 +78,7 @@ export interface Config {
   masterKey: { key?: string; previous: string[]; file?: string };
   session: { idleMinutes: number; absoluteHours: number };
   loginLockMinutes: number;
+  webhookAllowHttp: boolean;
   embedded: { temporalPort: number; temporalUiPort: number; smtpPort: number; outboxPort: number };
 }
 
@@ -117,6 +120,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     session: { idleMinutes: c.SESSION_IDLE_MINUTES, absoluteHours: c.SESSION_ABSOLUTE_HOURS },
     loginLockMinutes: c.LOGIN_LOCK_MINUTES,
+    webhookAllowHttp: c.WEBHOOK_ALLOW_HTTP === 'true',
     embedded: {
       temporalPort: c.TEMPORAL_PORT,
       temporalUiPort: c.TEMPORAL_UI_PORT,

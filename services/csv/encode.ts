@@ -200,3 +200,10 @@ export function csvStream(
   }
   return Readable.from(chunks(), { objectMode: false });
 }
+
+/** True when every character of `text` can be written in `encoding`: for output that must go on row by row. */
+export function encodableIn(text: string, encoding: CsvEncoding): boolean {
+  if (encoding !== 'cp932') return !LONE_SURROGATE.test(text);
+  for (const ch of text) if (!cp932Encodable(ch)) return false;
+  return true;
+}

@@ -33,7 +33,21 @@ export interface Outbox {
   close(): Promise<void>;
 }
 
+/**
+ * What the outbox does with a message whose DATA has arrived, before the sender hears back:
+ * - `accept`: keep it and answer 250 (the default);
+ * - `drop`: cut the connection without keeping it, as when the sender dies mid-send;
+ * - `keep-and-drop`: keep it, then cut the connection before the 250, as when the sender dies just
+ *   after the server took the message: the server delivers it, the sender never hears so.
+ */
+export type OutboxDecision = 'accept' | 'drop' | 'keep-and-drop';
+
 export interface OutboxOptions {
+  /**
+   * Tests only: decides on each message once its DATA has arrived, and may hold it (the sender
+   * waits for the answer meanwhile) until the test has done what it needs, such as stopping a worker.
+   */
+  decide?: (mail: CapturedMail) => OutboxDecision | Promise<OutboxDecision>;
   host?: string;
   smtpPort?: number;
   /** Folder to keep .eml files in; earlier mails there are loaded at start. */
@@ -94,21 +108,25 @@ export async function startOutbox(opts: OutboxOptions = {}): Promise<Outbox> {
     disabledCommands: ['STARTTLS'],
     banner: 'mynaflow outbox',
     logger: false,
-    onData(stream, _session, callback) {
+    onData(stream, session, callback) {
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('end', () => {
         const raw = Buffer.concat(chunks);
         const receivedAt = new Date();
         const id = `${receivedAt.toISOString().replace(/[:.]/g, '-')}-${String(++seq).padStart(4, '0')}`;
-        if (opts.dir) fs.writeFileSync(path.join(opts.dir, `${id}.eml`), raw);
-        parse(id, raw, receivedAt).then(
-          (mail) => {
-            keep(mail);
-            callback();
-          },
-          (err: Error) => callback(err),
-        );
+        parse(id, raw, receivedAt)
+          .then(async (mail) => {
+            const decision = opts.decide ? await opts.decide(mail) : 'accept';
+            if (decision !== 'drop') {
+              if (opts.dir) fs.writeFileSync(path.join(opts.dir, `${id}.eml`), raw);
+              keep(mail);
+            }
+            if (decision === 'accept') return callback();
+            // The connection ends without an answer to DATA: the sender cannot tell whether it was taken.
+            for (const connection of smtp.connections as Set<{ id: string; close(): void }>) if (connection.id === session.id) connection.close();
+          })
+          .catch((err: Error) => callback(err));
       });
     },
   });

@@ -3,7 +3,7 @@
  * old one shredded) and draft document rows whose images are sealed one by one. HR reads neither;
  * the submit activity turns them into the registrant's data in one transaction.
  */
-import type { DocumentPurpose, DocumentSide, DocumentType } from '../../prisma/generated/client';
+import type { DocumentPurpose, DocumentSide, DocumentType, Prisma } from '../../prisma/generated/client';
 import type { PrismaClient } from '../db/client';
 import type { Vault } from '../vault/types';
 import { emptyDraft, parseDraft, type Draft } from './draft';
@@ -16,6 +16,8 @@ export interface DraftDocumentInput {
   mimeType: string;
   image: Buffer;
 }
+
+type Tx = Prisma.TransactionClient;
 
 export function createDraftStore({ prisma, vault }: { prisma: PrismaClient; vault: Vault }) {
   return {
@@ -32,6 +34,23 @@ export function createDraftStore({ prisma, vault }: { prisma: PrismaClient; vaul
         const id = await vault.seal({ tenantId: r.tenantId, kind: 'draft', plaintext: Buffer.from(JSON.stringify(draft)) }, tx);
         await tx.registrant.update({ where: { id: registrantId }, data: { draftSecretId: id } });
         if (r.draftSecretId) await vault.shred([r.draftSecretId], tx);
+      });
+    },
+
+    /**
+     * Load, change and save in one transaction under the registrant's row lock: two tabs editing at
+     * once both land, one after the other. `change` may throw to leave the draft as it was.
+     */
+    async update<T>(registrantId: string, change: (draft: Draft, tx: Tx) => Promise<T>): Promise<T> {
+      return prisma.$transaction(async (tx) => {
+        await tx.$queryRaw`SELECT id FROM registrants WHERE id = ${registrantId}::uuid FOR UPDATE`;
+        const r = await tx.registrant.findUniqueOrThrow({ where: { id: registrantId }, select: { tenantId: true, draftSecretId: true } });
+        const draft = r.draftSecretId ? parseDraft(await vault.open(r.draftSecretId, r.tenantId, tx)) : emptyDraft();
+        const result = await change(draft, tx);
+        const id = await vault.seal({ tenantId: r.tenantId, kind: 'draft', plaintext: Buffer.from(JSON.stringify(draft)) }, tx);
+        await tx.registrant.update({ where: { id: registrantId }, data: { draftSecretId: id } });
+        if (r.draftSecretId) await vault.shred([r.draftSecretId], tx);
+        return result;
       });
     },
 

@@ -7,7 +7,7 @@
  * code, never a value.
  */
 import type { DocumentType, Gender } from '../../prisma/generated/client';
-import { validateIndividualNumber } from '../mynumber/validate';
+import { INDIVIDUAL_NUMBER_MESSAGES, validateIndividualNumber } from '../mynumber/validate';
 
 export interface DraftDependent {
   /** id of the dependent row (created when the employee adds them, hidden until submitted) */
@@ -52,6 +52,21 @@ export interface DraftIssue {
   message: string;
 }
 
+/** What each issue code tells the employee (the workflow carries codes only). */
+export const DRAFT_ISSUE_MESSAGES: Record<string, string> = {
+  ...INDIVIDUAL_NUMBER_MESSAGES,
+  DRAFT_EMPTY: '登録内容が入力されていません',
+  GENDER_REQUIRED: '性別を選んでください',
+  BIRTH_DATE_REQUIRED: '生年月日を入力してください',
+  NUMBER_DOCUMENT_REQUIRED: '番号確認書類（マイナンバーカード裏面、通知カード、住民票の写しのいずれか）を添付してください',
+  IDENTITY_DOCUMENT_REQUIRED: '身元確認書類を、顔写真付きなら1点、顔写真なしなら2点添付してください',
+  DEPENDENTS_NOT_ALLOWED: 'この区分の登録者は扶養家族を登録できません',
+  NAME_REQUIRED: '扶養家族の氏名を入力してください',
+  RELATIONSHIP_REQUIRED: '続柄を入力してください',
+};
+export const draftIssueMessage = (code: string): string => DRAFT_ISSUE_MESSAGES[code] ?? '入力内容に不足があります';
+const issue = (path: string, code: string): DraftIssue => ({ path, code, message: draftIssueMessage(code) });
+
 /** Identity documents with a photo: one is enough. */
 const PHOTO_IDS: readonly DocumentType[] = ['my_number_card', 'drivers_licence', 'passport', 'residence_card'];
 /** Number confirmation other than the card: the notification card or a resident record with the number. */
@@ -66,12 +81,12 @@ export function documentIssues(docs: DraftDocument[], path: string): DraftIssue[
   if (has('my_number_card', 'front') && has('my_number_card', 'back')) return [];
   const issues: DraftIssue[] = [];
   const numberProof = docs.some((d) => d.purpose === 'number_confirmation' && NUMBER_PROOFS.includes(d.type) && (d.type !== 'my_number_card' || d.side === 'back'));
-  if (!numberProof) issues.push({ path: `${path}/numberConfirmation`, code: 'NUMBER_DOCUMENT_REQUIRED', message: '番号確認書類（マイナンバーカード裏面、通知カード、住民票の写しのいずれか）を添付してください' });
+  if (!numberProof) issues.push(issue(`${path}/numberConfirmation`, 'NUMBER_DOCUMENT_REQUIRED'));
   const identity = docs.filter((d) => d.purpose === 'identity');
   const withPhoto = identity.some((d) => PHOTO_IDS.includes(d.type) && d.side === 'front');
   const withoutPhoto = new Set(identity.filter((d) => !PHOTO_IDS.includes(d.type)).map((d) => d.type)).size;
   if (!withPhoto && withoutPhoto < 2) {
-    issues.push({ path: `${path}/identity`, code: 'IDENTITY_DOCUMENT_REQUIRED', message: '身元確認書類を、顔写真付きなら1点、顔写真なしなら2点添付してください' });
+    issues.push(issue(`${path}/identity`, 'IDENTITY_DOCUMENT_REQUIRED'));
   }
   return issues;
 }
@@ -83,19 +98,19 @@ export function evaluateDraft(draft: Draft, documents: DraftDocument[], opts: { 
   const issues: DraftIssue[] = [];
   const number = validateIndividualNumber(draft.myNumber);
   if (!number.ok) issues.push({ path: '/myNumber', code: number.code, message: number.message });
-  if (!draft.gender) issues.push({ path: '/gender', code: 'GENDER_REQUIRED', message: '性別を選んでください' });
-  if (!draft.birthDate || !ISO_DATE.test(draft.birthDate)) issues.push({ path: '/birthDate', code: 'BIRTH_DATE_REQUIRED', message: '生年月日を入力してください' });
+  if (!draft.gender) issues.push(issue('/gender', 'GENDER_REQUIRED'));
+  if (!draft.birthDate || !ISO_DATE.test(draft.birthDate)) issues.push(issue('/birthDate', 'BIRTH_DATE_REQUIRED'));
   issues.push(...documentIssues(documents.filter((d) => d.dependentId === null), '/documents'));
 
   if (!opts.dependentsAllowed && draft.dependents.length > 0) {
-    issues.push({ path: '/dependents', code: 'DEPENDENTS_NOT_ALLOWED', message: 'この区分の登録者は扶養家族を登録できません' });
+    issues.push(issue('/dependents', 'DEPENDENTS_NOT_ALLOWED'));
   }
   draft.dependents.forEach((d, i) => {
     const p = `/dependents/${i}`;
-    if (!d.familyName?.trim() || !d.givenName?.trim()) issues.push({ path: `${p}/name`, code: 'NAME_REQUIRED', message: '扶養家族の氏名を入力してください' });
-    if (!d.relationship?.trim()) issues.push({ path: `${p}/relationship`, code: 'RELATIONSHIP_REQUIRED', message: '続柄を入力してください' });
+    if (!d.familyName?.trim() || !d.givenName?.trim()) issues.push(issue(`${p}/name`, 'NAME_REQUIRED'));
+    if (!d.relationship?.trim()) issues.push(issue(`${p}/relationship`, 'RELATIONSHIP_REQUIRED'));
     if (d.noLongerDependent) return;
-    if (!d.birthDate || !ISO_DATE.test(d.birthDate)) issues.push({ path: `${p}/birthDate`, code: 'BIRTH_DATE_REQUIRED', message: '扶養家族の生年月日を入力してください' });
+    if (!d.birthDate || !ISO_DATE.test(d.birthDate)) issues.push(issue(`${p}/birthDate`, 'BIRTH_DATE_REQUIRED'));
     const n = validateIndividualNumber(d.myNumber);
     if (!n.ok) issues.push({ path: `${p}/myNumber`, code: n.code, message: n.message });
     // Only category-3 dependents prove their own identity; the employee vouches for the others.

@@ -16,6 +16,7 @@ import {
   remandUpdate,
   scheduleDeletionUpdate,
   setRetirementUpdate,
+  submitUpdate,
   unlockLoginUpdate,
   type ImmediateDeletionKind,
   type InviteOptions,
@@ -29,7 +30,8 @@ import { AppError } from '../errors';
 import type { Acting } from '../login-users/login-users';
 import { DEFAULT_RETENTION_RULE, MANUAL_RULE, RETENTION_RULES, retentionRule, todayInJapan } from '../retention/rules';
 import { withDeadline, type TemporalDeps } from '../temporal/client';
-import { registrantView, type RegistrantView } from './view';
+import { draftIssueMessage } from './draft';
+import { loadRegistrantView, type RegistrantView } from './view';
 
 /** Updates run activities (a mail, a transaction); give them time before answering 503. */
 const UPDATE_DEADLINE_MS = 30_000;
@@ -48,6 +50,10 @@ function asAppError(err: unknown): AppError | undefined {
   const { type, message } = err.cause;
   if (type === 'LifecycleRefusal' && message in LIFECYCLE_REFUSALS) {
     return new AppError(409, message, LIFECYCLE_REFUSALS[message as keyof typeof LIFECYCLE_REFUSALS]);
+  }
+  if (type === 'DraftIncomplete') {
+    const [issues] = (err.cause.details ?? []) as [{ path: string; code: string }[] | undefined];
+    return new AppError(400, 'DRAFT_INCOMPLETE', '登録内容に不足があります。表示された項目を入力してから「登録を終了」を押してください', (issues ?? []).map((i) => ({ path: i.path, code: i.code, message: draftIssueMessage(i.code) })));
   }
   if (type === 'DependentNotFound') return new AppError(404, 'DEPENDENT_NOT_FOUND', '扶養家族が見つかりません');
   if (type === 'RegistrantHasNoEmail') return new AppError(409, 'NOT_INVITABLE_NO_EMAIL', LIFECYCLE_REFUSALS.NOT_INVITABLE_NO_EMAIL);
@@ -129,7 +135,7 @@ export function createLifecycleService({ prisma, temporal, inviteReminderDays }:
       throw TEMPORAL_DOWN();
     }
     const now = await prisma.registrant.findUnique({ where: { id: r.id } });
-    return registrantView(now ?? r);
+    return loadRegistrantView(prisma, now ?? r);
   }
 
   const options = (o?: InviteOptions): InviteOptions | undefined => {
@@ -178,6 +184,10 @@ export function createLifecycleService({ prisma, temporal, inviteReminderDays }:
     async refuse(acting: Acting, id: string, reason: string) {
       return step(await find(acting.tenantId, id), refuseUpdate, { actor: actorOf(acting), reason });
     },
+    /** The employee's "finish" (their own session, not HR's): DraftIncomplete answers 400 with what is missing. */
+    async submit(registrant: Registrant, actor: StepActor): Promise<RegistrantView> {
+      return step(registrant, submitUpdate, { actor });
+    },
     async unlockLogin(acting: Acting, id: string) {
       return step(await find(acting.tenantId, id), unlockLoginUpdate, { actor: actorOf(acting) });
     },
@@ -187,18 +197,22 @@ export function createLifecycleService({ prisma, temporal, inviteReminderDays }:
      * from today, so the deletion notice always reaches HR first.
      */
     async setRetirement(acting: Acting, id: string, retirementDate: string | null, deletionDueDate?: string) {
-      const r = await find(acting.tenantId, id);
+      return this.setRetirementAs(actorOf(acting), await find(acting.tenantId, id), retirementDate, deletionDueDate);
+    },
+
+    /** The same for any actor (payroll syncing its employee master sets retirement dates too). */
+    async setRetirementAs(actor: StepActor, r: Registrant, retirementDate: string | null, deletionDueDate?: string) {
       const today = todayInJapan();
-      if (retirementDate === null) return step(r, setRetirementUpdate, { actor: actorOf(acting), retirementDate: null, deletion: null });
+      if (retirementDate === null) return step(r, setRetirementUpdate, { actor, retirementDate: null, deletion: null });
       if (deletionDueDate !== undefined && deletionDueDate < today) {
         throw invalid('/body/deletionDueDate', 'DELETION_DATE_PAST', '削除予定日には今日以降の日付を指定してください');
       }
-      const tenant = await prisma.tenant.findUniqueOrThrow({ where: { id: acting.tenantId }, select: { retentionRule: true } });
+      const tenant = await prisma.tenant.findUniqueOrThrow({ where: { id: r.tenantId }, select: { retentionRule: true } });
       const rule = retentionRule(tenant.retentionRule) ?? retentionRule(DEFAULT_RETENTION_RULE)!;
       const due = deletionDueDate ?? rule.dueDate(retirementDate);
       const earliest = addDays(today, MIN_NOTICE_DAYS);
       const deletion = { dueDate: due < earliest && deletionDueDate === undefined ? earliest : due, rule: deletionDueDate === undefined ? rule.code : MANUAL_RULE.code };
-      return step(r, setRetirementUpdate, { actor: actorOf(acting), retirementDate, deletion });
+      return step(r, setRetirementUpdate, { actor, retirementDate, deletion });
     },
 
     async scheduleDeletion(acting: Acting, id: string, dueDate: string | null) {

@@ -12,7 +12,7 @@ import type { PrismaClient } from '../db/client';
 import { withDeadline, type TemporalDeps } from '../temporal/client';
 import type { History } from '../audit/types';
 import { actorOf, type Acting } from '../login-users/login-users';
-import { registrantView, type RegistrantView } from './view';
+import { loadRegistrantView, registrantView, type RegistrantView } from './view';
 
 type RegistrantCreate = components['schemas']['RegistrantCreate'];
 
@@ -29,8 +29,6 @@ const TEMPORAL_DOWN = () =>
 const NOT_FOUND = () => new AppError(404, 'REGISTRANT_NOT_FOUND', '登録者が見つかりません');
 
 export function createRegistrantService({ prisma, history, temporal, inviteReminderDays }: RegistrantServiceDeps) {
-  const view = registrantView;
-
   const find = async (tenantId: string, id: string) => {
     const r = await prisma.registrant.findFirst({ where: { id, tenantId } });
     if (!r) throw NOT_FOUND();
@@ -90,7 +88,7 @@ export function createRegistrantService({ prisma, history, temporal, inviteRemin
         ip: acting.ip,
         userAgent: acting.userAgent,
       });
-      return view(registrant);
+      return registrantView(registrant, []);
     },
 
     /** Looking at a person's record is a use of their personal data: it is recorded. */
@@ -104,7 +102,7 @@ export function createRegistrantService({ prisma, history, temporal, inviteRemin
         ip: acting.ip,
         userAgent: acting.userAgent,
       });
-      return view(r);
+      return loadRegistrantView(prisma, r);
     },
 
     /** Tells the workflow to stop inviting; only an open invitation can be withdrawn (else 409). */
@@ -125,7 +123,7 @@ export function createRegistrantService({ prisma, history, temporal, inviteRemin
         ip: acting.ip,
         userAgent: acting.userAgent,
       });
-      return view(r);
+      return loadRegistrantView(prisma, r);
     },
   };
 }

@@ -1,14 +1,43 @@
 /** A registrant as HR sees it: read from PostgreSQL alone (fast, and there when Temporal is down). */
 import type { components } from '../../api/generated/openapi';
-import type { Registrant } from '../../prisma/generated/client';
+import type { Dependent, Registrant, Status } from '../../prisma/generated/client';
+import type { PrismaClient } from '../db/client';
 import { MASKED_NUMBER } from '../mynumber/validate';
 import { MANUAL_RULE, retentionRule } from '../retention/rules';
 
 export type RegistrantView = components['schemas']['Registrant'];
 
+/** What the dependents column needs to know of each dependent. */
+export type DependentStatusRow = Pick<Dependent, 'status' | 'noLongerDependentAt' | 'draft'>;
+export const DEPENDENT_STATUS_SELECT = { status: true, noLongerDependentAt: true, draft: true } as const;
+
+/**
+ * The order the dependents column picks from, lowest first. DESIGN.md ranks the statuses in three
+ * tiers: unregistered < pending/remanded < refused/completed. Within a tier one status stands for it,
+ * the one someone still has to act on: remanded (the employee must fix it) before pending (HR must
+ * look at it), and refused before completed. So one dependent remanded and one pending shows
+ * "remanded"; one refused and one completed shows "refused".
+ */
+export const DEPENDENTS_STATUS_ORDER: readonly Status[] = ['unregistered', 'remanded', 'pending', 'refused', 'completed'];
+
+/**
+ * The registrant's dependents column: the lowest status among the dependents that count, or null
+ * when none does. A dependent still in the employee's draft (HR does not see it) or marked "no
+ * longer a dependent" does not count.
+ */
+export function dependentsStatus(dependents: readonly DependentStatusRow[]): Status | null {
+  let lowest: number | null = null;
+  for (const d of dependents) {
+    if (d.draft || d.noLongerDependentAt !== null) continue;
+    const rank = DEPENDENTS_STATUS_ORDER.indexOf(d.status);
+    if (lowest === null || rank < lowest) lowest = rank;
+  }
+  return lowest === null ? null : DEPENDENTS_STATUS_ORDER[lowest]!;
+}
+
 const date = (d: Date | null) => (d ? d.toISOString().slice(0, 10) : null);
 
-export function registrantView(r: Registrant): RegistrantView {
+export function registrantView(r: Registrant, dependents: readonly DependentStatusRow[]): RegistrantView {
   const rule = r.deletionRule === MANUAL_RULE.code ? MANUAL_RULE : r.deletionRule ? retentionRule(r.deletionRule) : undefined;
   return {
     id: r.id,
@@ -21,6 +50,7 @@ export function registrantView(r: Registrant): RegistrantView {
     email: r.email,
     status: r.status,
     statusReason: r.statusReason,
+    dependentsStatus: dependentsStatus(dependents),
     submittedAt: r.submittedAt?.toISOString() ?? null,
     loginLocked: r.loginLocked,
     myNumber: { registered: r.myNumberSecretId !== null, masked: r.myNumberSecretId ? MASKED_NUMBER : null },
@@ -31,4 +61,10 @@ export function registrantView(r: Registrant): RegistrantView {
     workflowId: r.workflowId,
     createdAt: r.createdAt.toISOString(),
   };
+}
+
+/** The view of a registrant row, with its dependents read for the dependents column. */
+export async function loadRegistrantView(prisma: PrismaClient, r: Registrant): Promise<RegistrantView> {
+  const dependents = await prisma.dependent.findMany({ where: { registrantId: r.id }, select: DEPENDENT_STATUS_SELECT });
+  return registrantView(r, dependents);
 }

@@ -15,6 +15,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { createApp } from '../../api/app';
 import type { AuthRateLimits } from '../../api/auth/rate-limits';
+import type { ConnectorRateLimit } from '../../api/connectors/middleware';
 import { createPrisma, type PrismaClient } from '../../services/db/client';
 import { createLogger, type Logger } from '../../services/logging/logger';
 import { createMailTransport } from '../../services/mail/transport';
@@ -97,6 +98,7 @@ export interface TestAppDeps {
   taskQueue: string;
   reminderDays?: number[];
   authRateLimits?: AuthRateLimits;
+  connectorRateLimit?: ConnectorRateLimit;
 }
 
 /** The real app graph (services, vault, history, mail to the SMTP capture), responses validated. */
@@ -112,6 +114,8 @@ export function testApp(deps: TestAppDeps): { app: Express; services: Services }
     inviteReminderDays: deps.reminderDays ?? [7, 30, 80],
     loginLockMinutes: 30,
     session: { idleMinutes: 30, absoluteHours: 12 },
+    // Webhook receivers in tests are local http servers.
+    webhookAllowHttp: true,
   });
   const app = createApp({
     prisma: deps.prisma,
@@ -123,6 +127,7 @@ export function testApp(deps: TestAppDeps): { app: Express; services: Services }
     sessionAbsoluteHours: 12,
     validateResponses: true,
     authRateLimits: deps.authRateLimits,
+    connectorRateLimit: deps.connectorRateLimit,
   });
   return { app, services };
 }

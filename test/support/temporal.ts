@@ -17,11 +17,20 @@ export function quietRuntime(): void {
   Runtime.install({ logger: temporalLogger(out, 'WARN') });
 }
 
+export interface LocalEnvOptions {
+  /**
+   * Server dynamic config (`temporal server start-dev --dynamic-config-value key=value`), e.g.
+   * `{ 'limit.historyCount.suggestContinueAsNew': 60 }`. Values are written as JSON.
+   */
+  dynamicConfig?: Record<string, string | number | boolean>;
+}
+
 /** A full Temporal dev server (same as `npm start` runs). */
-export function createLocalEnv(): Promise<TestWorkflowEnvironment> {
+export function createLocalEnv(opts: LocalEnvOptions = {}): Promise<TestWorkflowEnvironment> {
   quietRuntime();
+  const extraArgs = Object.entries(opts.dynamicConfig ?? {}).flatMap(([key, value]) => ['--dynamic-config-value', `${key}=${JSON.stringify(value)}`]);
   return TestWorkflowEnvironment.createLocal({
-    server: { executable: { type: 'existing-path', path: path.join(BIN, 'temporal') }, ip: '127.0.0.1' },
+    server: { executable: { type: 'existing-path', path: path.join(BIN, 'temporal') }, ip: '127.0.0.1', extraArgs },
   });
 }
 

@@ -1,0 +1,82 @@
+/**
+ * Payroll connectors call with `Authorization: Bearer <token>`. `identifyConnector` resolves the
+ * token (never rejects by itself); `allow` guards a route for HR roles, connector scopes or both, so
+ * one route serves the console and payroll alike. Connectors are rate-limited per connector (429 with
+ * Retry-After), whatever address they call from.
+ */
+import type { Request, RequestHandler } from 'express';
+import { rateLimit } from 'express-rate-limit';
+import type { Role } from '../../prisma/generated/client';
+import type { ConnectorCaller, ConnectorService, Scope } from '../../services/connectors/connectors';
+import { AppError } from '../../services/errors';
+import { requestFacts, requireRole } from '../auth/middleware';
+import { sendProblem } from '../problem';
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    connector?: ConnectorCaller;
+  }
+}
+
+export interface ConnectorRateLimit {
+  /** calls per window and connector */
+  limit: number;
+  windowSeconds: number;
+}
+
+export const DEFAULT_CONNECTOR_RATE_LIMIT: ConnectorRateLimit = { limit: 600, windowSeconds: 60 };
+
+const bearerOf = (req: Request) => /^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '')?.[1];
+
+export function identifyConnector(connectors: ConnectorService): RequestHandler {
+  return async (req, res, next) => {
+    const token = bearerOf(req);
+    if (!token) return next();
+    try {
+      const facts = requestFacts(req);
+      const found = await connectors.authenticate(token, facts.ip);
+      if (found === 'ip_not_allowed') return next(new AppError(403, 'IP_NOT_ALLOWED', 'この接続元IPアドレスからの利用は許可されていません'));
+      if (!found) {
+        res.set('WWW-Authenticate', 'Bearer error="invalid_token"');
+        return next(new AppError(401, 'INVALID_TOKEN', 'アクセストークンが無効か、有効期限が切れています'));
+      }
+      req.connector = { ...found, ...facts };
+      next();
+    } catch (err) {
+      next(err);
+    }
+  };
+}
+
+export function connectorRateLimit(l: ConnectorRateLimit): RequestHandler {
+  return rateLimit({
+    windowMs: l.windowSeconds * 1000,
+    limit: l.limit,
+    standardHeaders: 'draft-8',
+    legacyHeaders: false,
+    skip: (req) => !req.connector,
+    keyGenerator: (req) => `connector:${req.connector!.client.id}`,
+    handler: (req: Request & { rateLimit?: { resetTime?: Date } }, res) => {
+      const reset = req.rateLimit?.resetTime?.getTime() ?? Date.now() + l.windowSeconds * 1000;
+      res.set('Retry-After', String(Math.max(1, Math.ceil((reset - Date.now()) / 1000))));
+      sendProblem(res, new AppError(429, 'TOO_MANY_REQUESTS', '短時間にリクエストが集中しました。Retry-After の秒数だけ待ってから再度お試しください'));
+    },
+  });
+}
+
+/** HR with one of `roles`, or a connector holding `scope` (omit either to refuse that kind). */
+export function allow(opts: { roles?: Role[]; scope?: Scope }): RequestHandler {
+  const hr = opts.roles ? requireRole(...opts.roles) : undefined;
+  return (req, res, next) => {
+    if (req.connector) {
+      if (!opts.scope) return next(new AppError(403, 'FORBIDDEN', '連携アプリからは利用できない操作です'));
+      if (!req.connector.scopes.includes(opts.scope)) {
+        res.set('WWW-Authenticate', `Bearer error="insufficient_scope", scope="${opts.scope}"`);
+        return next(new AppError(403, 'INSUFFICIENT_SCOPE', 'この連携アプリには許可されていない操作です'));
+      }
+      return next();
+    }
+    if (!hr) return next(new AppError(401, 'UNAUTHENTICATED', 'アクセストークンを指定してください'));
+    return hr(req, res, next);
+  };
+}

@@ -1,0 +1,87 @@
+/**
+ * HR's registrant CSVs (README "CSV import and export"). Mounted before the routes with
+ * `/v1/registrants/:registrantId`, which would otherwise take `export.csv` for an id.
+ */
+import express, { Router, type Request, type RequestHandler, type Response } from 'express';
+import type { components } from '../generated/openapi';
+import type { Status } from '../../prisma/generated/client';
+import { formatJst } from '../../services/audit/history';
+import { AppError } from '../../services/errors';
+import { MAX_IMPORT_BYTES } from '../../services/registrants/csv-import';
+import { ImportRejected, type ExportEncoding, type ExportFilters, type RegistrantCsvService } from '../../services/registrants/csv';
+import { ANY_ROLE, EDITORS, requireRole } from '../auth/middleware';
+import { acting } from '../login-users/routes';
+
+type NumbersExportRequest = components['schemas']['RegistrantNumbersExportRequest'];
+type ImportProblem = components['schemas']['RegistrantImportProblem'];
+
+const encodingOf = (v: unknown): ExportEncoding => (v === 'utf8-bom' ? 'utf8-bom' : 'cp932');
+const flag = (v: unknown): boolean | undefined => (v === true || v === 'true' ? true : v === false || v === 'false' ? false : undefined);
+/** The day of the download in Japan, for the file name. */
+const stamp = () => formatJst(new Date()).slice(0, 10).replace(/\//g, '');
+
+function sendCsv(res: Response, body: Buffer, encoding: ExportEncoding, filename: string): void {
+  res
+    .set('Content-Type', `text/csv; charset=${encoding === 'cp932' ? 'Shift_JIS' : 'UTF-8'}`)
+    .set('Content-Disposition', `attachment; filename="${filename}"`)
+    .set('Cache-Control', 'no-store')
+    .send(body);
+}
+
+export function registrantCsvRoutes(csv: RegistrantCsvService): Router {
+  const router = Router();
+
+  router.get('/v1/registrants/import-template.csv', requireRole(...ANY_ROLE), (_req, res) => {
+    sendCsv(res, csv.template(), 'cp932', 'registrant-import-template.csv');
+  });
+
+  router.get('/v1/registrants/export.csv', requireRole(...ANY_ROLE), async (req, res) => {
+    const q = req.query as Record<string, unknown>;
+    const encoding = encodingOf(q.encoding);
+    const filters: ExportFilters = { status: q.status as Status | undefined, retired: flag(q.retired) };
+    const { body } = await csv.exportRegistrants(acting(req), filters, encoding);
+    sendCsv(res, body, encoding, `registrants-${stamp()}.csv`);
+  });
+
+  // Numbers only travel in this response body: never in the URL, a log line or an error.
+  router.post('/v1/registrants/export-with-numbers', requireRole(...EDITORS), async (req, res) => {
+    const b = req.body as NumbersExportRequest;
+    const encoding = encodingOf(b.encoding);
+    const { body } = await csv.exportWithNumbers(acting(req), {
+      password: b.password,
+      purpose: b.purpose,
+      encoding,
+      filters: { status: b.status, retired: b.retired },
+    });
+    sendCsv(res, body, encoding, `registrant-numbers-${stamp()}.csv`);
+  });
+
+  // The file is the request body itself (text/csv, or whatever type a browser gives a .csv file).
+  const parseRaw = express.raw({ type: () => true, limit: MAX_IMPORT_BYTES });
+  const rawCsv: RequestHandler = (req, res, next) =>
+    parseRaw(req, res, (err?: unknown) =>
+      next((err as { type?: string } | undefined)?.type === 'entity.too.large' ? new AppError(413, 'CSV_TOO_LARGE', `CSVファイルは${MAX_IMPORT_BYTES / 1024 / 1024}MBまでです。ファイルを分けてアップロードしてください`) : err),
+    );
+  router.post('/v1/registrants/import', requireRole(...EDITORS), rawCsv, async (req: Request, res: Response) => {
+    const q = req.query as Record<string, unknown>;
+    const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const dryRun = flag(q.dryRun) ?? false;
+    try {
+      const report = await csv.importCsv(acting(req), body, { dryRun, invite: flag(q.invite) ?? false });
+      res.status(dryRun ? 200 : 201).set('Cache-Control', 'no-store').json(report);
+    } catch (err) {
+      if (!(err instanceof ImportRejected)) throw err;
+      // The problem, with the whole per-line report as the dry run gives it.
+      const problem: ImportProblem = {
+        type: 'https://mynaflow.dev/problems/csv-import-invalid',
+        title: err.title,
+        status: err.status,
+        code: err.code,
+        ...(err.errors?.length ? { errors: err.errors } : {}),
+        report: err.report,
+      };
+      res.status(err.status).type('application/problem+json').set('Cache-Control', 'no-store').json(problem);
+    }
+  });
+  return router;
+}

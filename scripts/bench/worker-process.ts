@@ -1,0 +1,94 @@
+/**
+ * The bench's worker process: the product's worker (createWorker: real activities, real workflows,
+ * default cache and concurrency settings) wired like services/worker/main.ts, except that its workflow
+ * bundle also holds the bench's no-op workflow. Run as a child of the bench so its memory is its own;
+ * it answers the parent's samples (heap, worker status) over the IPC channel.
+ */
+import v8 from 'node:v8';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { loadConfig, requireServices } from '../../services/config/config';
+import { createPrisma } from '../../services/db/client';
+import { createLogger } from '../../services/logging/logger';
+import { temporalLogger } from '../../services/logging/temporal-logger';
+import { createMailTransport } from '../../services/mail/transport';
+import { loadKeyring } from '../../services/vault/keyring';
+import { createVault } from '../../services/vault/vault';
+import { createWorker } from '../../services/worker/worker';
+
+export interface WorkerSample {
+  type: 'sample';
+  id: number;
+  memory: NodeJS.MemoryUsage;
+  status: ReturnType<Worker['getStatus']>;
+}
+
+export interface WorkerReady {
+  type: 'ready';
+  settings: Record<string, string | number | boolean>;
+}
+
+export interface SampleRequest {
+  type: 'sample';
+  id: number;
+  /** Collect garbage first (the process runs with --expose-gc). */
+  gc?: boolean;
+}
+
+const send = (m: WorkerSample | WorkerReady) => process.send?.(m);
+
+/** The settings that decide the worker's memory and throughput, as the SDK compiled them. */
+function settingsOf(worker: Worker): WorkerReady['settings'] {
+  const o = worker.options;
+  const slots = (s: unknown) => (s && typeof s === 'object' && 'numSlots' in s ? Number((s as { numSlots: number }).numSlots) : String((s as { type?: string })?.type ?? '?'));
+  const tuner = o.tuner as unknown as Record<string, unknown>;
+  return {
+    maxCachedWorkflows: o.maxCachedWorkflows,
+    reuseV8Context: o.reuseV8Context,
+    workflowThreadPoolSize: o.workflowThreadPoolSize,
+    workflowTaskSlots: slots(tuner.workflowTaskSlotSupplier),
+    activityTaskSlots: slots(tuner.activityTaskSlotSupplier),
+    nodeHeapLimitMiB: Math.round(v8.getHeapStatistics().heap_size_limit / 1024 / 1024),
+  };
+}
+
+async function main() {
+  const config = loadConfig();
+  const services = requireServices(config);
+  const logger = createLogger({ level: config.logLevel, name: 'bench-worker' });
+  Runtime.install({ logger: temporalLogger(logger, 'WARN') });
+  const prisma = createPrisma(services.databaseUrl);
+  const connection = await NativeConnection.connect({ address: services.temporalAddress });
+  const workflowBundle = await bundleWorkflowCode({ workflowsPath: require.resolve('./workflows'), logger: new DefaultLogger('WARN') });
+  const worker = await createWorker({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    workflowBundle,
+    prisma,
+    mailer: createMailTransport(services.smtpUrl),
+    publicUrl: config.publicUrl,
+    mailFrom: config.mailFrom,
+    logger,
+    vault: createVault({ prisma, keyring: loadKeyring(config) }),
+  });
+  process.on('message', (m: SampleRequest) => {
+    if (m?.type !== 'sample') return;
+    if (m.gc) (globalThis as { gc?: () => void }).gc?.();
+    send({ type: 'sample', id: m.id, memory: process.memoryUsage(), status: worker.getStatus() });
+  });
+  // The bench going away without stopping us is the same as being told to stop.
+  process.on('disconnect', () => worker.getState() === 'RUNNING' && worker.shutdown());
+  const running = worker.run();
+  send({ type: 'ready', settings: settingsOf(worker) });
+  await running;
+  await connection.close();
+  await prisma.$disconnect();
+}
+
+main().then(
+  () => process.exit(0),
+  (err: Error) => {
+    console.error(`bench worker: ${err.stack ?? err.message}`);
+    process.exit(1);
+  },
+);

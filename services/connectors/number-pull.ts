@@ -1,0 +1,219 @@
+/**
+ * Just-in-time number pulls (マイナンバーの取得): a payroll package asks for the numbers of the
+ * people it is printing withholding slips for, under one purpose, and keeps none. Only completed
+ * people are served; everyone else asked for is listed with a reason code. Each person served is
+ * recorded in the operation history with the purpose and the connector (never the number).
+ *
+ * The work goes in batches of 500 people (one query for the people, one transaction for their
+ * history rows), yielded as they are ready, so a pull of 100,000 streams in flat memory.
+ */
+import type { Dependent, Purpose, Registrant } from '../../prisma/generated/client';
+import type { History } from '../audit/types';
+import type { PrismaClient } from '../db/client';
+import { AppError } from '../errors';
+import type { Vault } from '../vault/types';
+import { connectorActor, type ConnectorCaller } from './connectors';
+
+export const PULL_BATCH = 500;
+export const MAX_PULL_REFS = 100_000;
+
+export type UnservedReason = 'NOT_REGISTERED' | 'PENDING' | 'REFUSED' | 'DELETED' | 'UNKNOWN' | 'NO_LONGER_DEPENDENT';
+
+export const UNSERVED_LABELS: Record<UnservedReason, string> = {
+  NOT_REGISTERED: '未登録',
+  PENDING: '承認待ちまたは差戻し中',
+  REFUSED: '拒否',
+  DELETED: '削除済み',
+  UNKNOWN: '該当なし',
+  NO_LONGER_DEPENDENT: '扶養から外れた',
+};
+
+export interface PullRequest {
+  purpose: Purpose;
+  employeeCodes?: string[];
+  registrantIds?: string[];
+  /** every completed registrant of the tenant (instead of a list) */
+  all?: boolean;
+  includeDependents?: boolean;
+}
+
+export type PersonRef = { employeeCode: string } | { registrantId: string };
+
+export interface PulledDependent {
+  dependentId: string;
+  relationship: string;
+  familyName: string;
+  givenName: string;
+  birthDate: string | null;
+  myNumber: string | null;
+  unservedReason: UnservedReason | null;
+}
+
+export type PullEntry =
+  | {
+      served: true;
+      ref: PersonRef;
+      registrantId: string;
+      employeeCode: string | null;
+      familyName: string;
+      givenName: string;
+      birthDate: string | null;
+      myNumber: string;
+      dependents: PulledDependent[];
+    }
+  | { served: false; ref: PersonRef; reason: UnservedReason };
+
+type Row = Registrant & { dependents: Dependent[] };
+
+const date = (d: Date | null) => d?.toISOString().slice(0, 10) ?? null;
+
+function reasonFor(status: Registrant['status'] | Dependent['status'], hasNumber: boolean): UnservedReason | null {
+  if (status === 'completed') return hasNumber ? null : 'NOT_REGISTERED';
+  if (status === 'pending' || status === 'remanded') return 'PENDING';
+  if (status === 'refused') return 'REFUSED';
+  return 'NOT_REGISTERED';
+}
+
+export function createNumberPull({ prisma, vault, history }: { prisma: PrismaClient; vault: Vault; history: History }) {
+  /** Refuses a pull the connector or the tenant does not allow, before anything is read. */
+  function check(caller: ConnectorCaller, req: PullRequest): PersonRef[] | 'all' {
+    if (!caller.client.allowedPurposes.includes(req.purpose) || !caller.tenant.purposes.includes(req.purpose)) {
+      throw new AppError(403, 'PURPOSE_NOT_ALLOWED', 'この利用目的でのマイナンバーの取得は、この連携アプリに許可されていません');
+    }
+    const refs: PersonRef[] = [...(req.employeeCodes ?? []).map((employeeCode) => ({ employeeCode })), ...(req.registrantIds ?? []).map((registrantId) => ({ registrantId }))];
+    if (req.all && refs.length) throw new AppError(400, 'VALIDATION_FAILED', '入力内容に誤りがあります', [{ path: '/body/all', code: 'ALL_WITH_LIST', message: 'all と社員コード・登録者IDの指定は同時に使えません' }]);
+    if (!req.all && refs.length === 0) throw new AppError(400, 'VALIDATION_FAILED', '入力内容に誤りがあります', [{ path: '/body', code: 'NOBODY_REQUESTED', message: '社員コードか登録者IDを指定するか、all を true にしてください' }]);
+    if (refs.length > MAX_PULL_REFS) throw new AppError(400, 'VALIDATION_FAILED', '入力内容に誤りがあります', [{ path: '/body', code: 'TOO_MANY', message: `一度に取得できるのは${MAX_PULL_REFS.toLocaleString('ja-JP')}人までです` }]);
+    return req.all ? 'all' : refs;
+  }
+
+  async function serve(caller: ConnectorCaller, req: PullRequest, refs: PersonRef[], rows: Row[]): Promise<PullEntry[]> {
+    const tenantId = caller.tenant.id;
+    const byCode = new Map(rows.filter((r) => r.employeeCode).map((r) => [r.employeeCode!, r]));
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    const find = (ref: PersonRef) => ('employeeCode' in ref ? byCode.get(ref.employeeCode) : byId.get(ref.registrantId));
+
+    // People not found: deleted under a retention rule (the deletion record remembers them) or unknown.
+    const missing = refs.filter((ref) => !find(ref));
+    const deleted = missing.length
+      ? await prisma.deletionRecord.findMany({
+          where: {
+            tenantId,
+            kind: { not: 'dependent' },
+            OR: [
+              { employeeCode: { in: missing.flatMap((r) => ('employeeCode' in r ? [r.employeeCode] : [])) } },
+              { registrantId: { in: missing.flatMap((r) => ('registrantId' in r && /^[0-9a-f-]{36}$/i.test(r.registrantId) ? [r.registrantId] : [])) } },
+            ],
+          },
+          select: { employeeCode: true, registrantId: true },
+        })
+      : [];
+    const deletedCodes = new Set(deleted.map((d) => d.employeeCode));
+    const deletedIds = new Set(deleted.map((d) => d.registrantId));
+
+    const entries: PullEntry[] = [];
+    for (const ref of refs) {
+      const r = find(ref);
+      if (!r) {
+        const gone = 'employeeCode' in ref ? deletedCodes.has(ref.employeeCode) : deletedIds.has(ref.registrantId);
+        entries.push({ served: false, ref, reason: gone ? 'DELETED' : 'UNKNOWN' });
+        continue;
+      }
+      const reason = reasonFor(r.status, r.myNumberSecretId !== null);
+      if (reason) {
+        entries.push({ served: false, ref, reason });
+        continue;
+      }
+      const dependents: PulledDependent[] = [];
+      if (req.includeDependents) {
+        for (const d of r.dependents) {
+          const why = d.noLongerDependentAt ? 'NO_LONGER_DEPENDENT' : reasonFor(d.status, d.myNumberSecretId !== null);
+          dependents.push({
+            dependentId: d.id,
+            relationship: d.relationship,
+            familyName: d.familyName,
+            givenName: d.givenName,
+            birthDate: date(d.birthDate),
+            myNumber: why ? null : (await vault.open(d.myNumberSecretId!, tenantId)).toString('utf8'),
+            unservedReason: why,
+          });
+        }
+      }
+      entries.push({
+        served: true,
+        ref,
+        registrantId: r.id,
+        employeeCode: r.employeeCode,
+        familyName: r.familyName,
+        givenName: r.givenName,
+        birthDate: date(r.birthDate),
+        myNumber: (await vault.open(r.myNumberSecretId!, tenantId)).toString('utf8'),
+        dependents,
+      });
+    }
+
+    // One history row per person served, in one transaction for the batch.
+    const served = entries.filter((e): e is Extract<PullEntry, { served: true }> => e.served);
+    if (served.length) {
+      await prisma.$transaction(
+        async (tx) => {
+          for (const e of served) {
+            await history.record(
+              {
+                tenantId,
+                actor: connectorActor(caller.client),
+                operation: 'number_pulled',
+                registrant: { id: e.registrantId, label: `${e.familyName} ${e.givenName}` },
+                purpose: req.purpose,
+                ip: caller.ip,
+                userAgent: caller.userAgent,
+                detail: { connectorId: caller.client.id, dependents: e.dependents.filter((d) => d.myNumber !== null).length },
+              },
+              tx,
+            );
+          }
+        },
+        { isolationLevel: 'ReadCommitted', maxWait: 30_000, timeout: 120_000 },
+      );
+    }
+    return entries;
+  }
+
+  const include = (req: PullRequest) => ({ dependents: req.includeDependents ? { where: { draft: false }, orderBy: { createdAt: 'asc' as const } } : { where: { id: { in: [] as string[] } } } });
+
+  return {
+    check,
+
+    /** The entries in the order asked (or by registrant id for `all`), batch by batch. */
+    async *pull(caller: ConnectorCaller, req: PullRequest): AsyncGenerator<PullEntry[]> {
+      const plan = check(caller, req);
+      const tenantId = caller.tenant.id;
+      if (plan === 'all') {
+        let after: string | undefined;
+        for (;;) {
+          const rows = await prisma.registrant.findMany({
+            where: { tenantId, status: 'completed', myNumberSecretId: { not: null }, ...(after ? { id: { gt: after } } : {}) },
+            orderBy: { id: 'asc' },
+            take: PULL_BATCH,
+            include: include(req),
+          });
+          if (rows.length === 0) return;
+          yield serve(caller, req, rows.map((r) => ({ registrantId: r.id })), rows);
+          after = rows[rows.length - 1]!.id;
+        }
+      }
+      for (let i = 0; i < plan.length; i += PULL_BATCH) {
+        const refs = plan.slice(i, i + PULL_BATCH);
+        const codes = refs.flatMap((r) => ('employeeCode' in r ? [r.employeeCode] : []));
+        const ids = refs.flatMap((r) => ('registrantId' in r && /^[0-9a-f-]{36}$/i.test(r.registrantId) ? [r.registrantId] : []));
+        const rows = await prisma.registrant.findMany({
+          where: { tenantId, OR: [{ employeeCode: { in: codes } }, { id: { in: ids } }] },
+          include: include(req),
+        });
+        yield serve(caller, req, refs, rows);
+      }
+    },
+  };
+}
+
+export type NumberPull = ReturnType<typeof createNumberPull>;

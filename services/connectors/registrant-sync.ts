@@ -1,0 +1,169 @@
+/**
+ * Payroll syncs its employee master (社員マスタ) into mynaflow: up to 1,000 people per call, matched
+ * by employee code — new ones are created (each with its lifecycle workflow), known ones updated,
+ * retirement dates passed on to the workflow. All or nothing: one bad item refuses the whole call
+ * with an error per item. With an Idempotency-Key, a retried call gets the first answer back and
+ * changes nothing.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import type { Prisma, Registrant, RegistrantCategory } from '../../prisma/generated/client';
+import { registrantWorkflowId, type RegistrantWorkflowInput, type StepActor } from '../../shared';
+import type { registrantWorkflow } from '../../workflows';
+import type { History } from '../audit/types';
+import type { PrismaClient } from '../db/client';
+import { AppError } from '../errors';
+import type { LifecycleService } from '../registrants/lifecycle';
+import { withDeadline, type TemporalDeps } from '../temporal/client';
+import { connectorActor, type ConnectorCaller } from './connectors';
+
+export const MAX_SYNC_ITEMS = 1000;
+
+export interface SyncItem {
+  employeeCode: string;
+  familyName: string;
+  givenName: string;
+  familyNameKana?: string | null;
+  givenNameKana?: string | null;
+  email?: string | null;
+  category?: RegistrantCategory;
+  /** YYYY-MM-DD, or null to clear (not once retired); absent leaves it as it is */
+  retirementDate?: string | null;
+}
+
+export interface SyncRequest {
+  items: SyncItem[];
+  /** mail the invitation to people created with an e-mail address (default false: HR invites) */
+  invite?: boolean;
+}
+
+export interface SyncResult {
+  created: number;
+  updated: number;
+  unchanged: number;
+  items: { index: number; employeeCode: string; registrantId: string; outcome: 'created' | 'updated' | 'unchanged' }[];
+}
+
+type Answer = { status: number; body: SyncResult; replayed: boolean };
+
+const FIELDS = ['familyName', 'givenName', 'familyNameKana', 'givenNameKana', 'email', 'category'] as const;
+const date = (d: Date | null) => d?.toISOString().slice(0, 10) ?? null;
+
+export interface RegistrantSyncDeps {
+  prisma: PrismaClient;
+  history: History;
+  temporal: TemporalDeps;
+  lifecycle: LifecycleService;
+  inviteReminderDays: number[];
+}
+
+export function createRegistrantSync({ prisma, history, temporal, lifecycle, inviteReminderDays }: RegistrantSyncDeps) {
+  function check(req: SyncRequest, existing: Map<string, Registrant>) {
+    const errors: { path: string; code: string; message: string }[] = [];
+    if (req.items.length > MAX_SYNC_ITEMS) errors.push({ path: '/body/items', code: 'TOO_MANY', message: `一度に送れるのは${MAX_SYNC_ITEMS}件までです` });
+    const seen = new Map<string, number>();
+    req.items.forEach((item, i) => {
+      if (item.employeeCode.length > 20) errors.push({ path: `/body/items/${i}/employeeCode`, code: 'EMPLOYEE_CODE_TOO_LONG', message: '社員コードは20文字以内にしてください' });
+      const first = seen.get(item.employeeCode);
+      if (first !== undefined) errors.push({ path: `/body/items/${i}/employeeCode`, code: 'DUPLICATE_IN_BATCH', message: `社員コードが${first + 1}件目と重複しています` });
+      seen.set(item.employeeCode, i);
+      const r = existing.get(item.employeeCode);
+      if (r?.retired && item.retirementDate !== undefined && item.retirementDate !== date(r.retirementDate)) {
+        errors.push({ path: `/body/items/${i}/retirementDate`, code: 'RETIREMENT_FIXED', message: '退職済みのため退職日は変更できません' });
+      }
+    });
+    if (errors.length) throw new AppError(400, 'VALIDATION_FAILED', '入力内容に誤りがあります', errors);
+  }
+
+  async function startWorkflow(r: Registrant, invite: boolean) {
+    const tenant = await prisma.tenant.findUniqueOrThrow({ where: { id: r.tenantId }, select: { reminderDays: true } });
+    const input: RegistrantWorkflowInput = { tenantId: r.tenantId, registrantId: r.id, reminderDays: tenant.reminderDays.length ? tenant.reminderDays : inviteReminderDays, ...(invite && r.email ? {} : { invite: false }) };
+    try {
+      await withDeadline(temporal.client, 5000, () => temporal.client.workflow.start<typeof registrantWorkflow>('registrantWorkflow', { taskQueue: temporal.taskQueue, workflowId: r.workflowId, args: [input] }));
+    } catch (err) {
+      if ((err as Error).name === 'WorkflowExecutionAlreadyStartedError') return;
+      // The people are stored; a person whose workflow could not start gets one (carrying the
+      // database state) the first time anyone acts on them — see LifecycleService's revive.
+      throw new AppError(503, 'TEMPORAL_UNAVAILABLE', '登録者は保存しましたが、ワークフローサーバーに接続できませんでした。登録依頼の送信などの操作時に自動で再開します');
+    }
+  }
+
+  async function run(caller: ConnectorCaller, req: SyncRequest): Promise<SyncResult> {
+    const tenantId = caller.tenant.id;
+    const codes = req.items.map((i) => i.employeeCode);
+    const existing = new Map((await prisma.registrant.findMany({ where: { tenantId, employeeCode: { in: codes } } })).map((r) => [r.employeeCode!, r]));
+    check(req, existing);
+    const actor = connectorActor(caller.client);
+    const facts = { ip: caller.ip, userAgent: caller.userAgent };
+
+    const results = await prisma.$transaction(
+      async (tx) => {
+        const out: (SyncResult['items'][number] & { row: Registrant; created: boolean })[] = [];
+        for (const [index, item] of req.items.entries()) {
+          const data = {
+            familyName: item.familyName.trim(),
+            givenName: item.givenName.trim(),
+            familyNameKana: item.familyNameKana?.trim() || null,
+            givenNameKana: item.givenNameKana?.trim() || null,
+            email: item.email?.trim() || null,
+            category: item.category ?? 'employee',
+          };
+          const before = existing.get(item.employeeCode);
+          if (!before) {
+            const id = randomUUID();
+            const row = await tx.registrant.create({ data: { id, tenantId, employeeCode: item.employeeCode, workflowId: registrantWorkflowId(tenantId, id), ...data } });
+            await history.record({ tenantId, actor, operation: 'registrant_created', registrant: { id, label: `${row.familyName} ${row.givenName}` }, ...facts, detail: { via: 'sync' } }, tx);
+            out.push({ index, employeeCode: item.employeeCode, registrantId: id, outcome: 'created', row, created: true });
+            continue;
+          }
+          const changed = FIELDS.filter((k) => (item[k] !== undefined || k === 'category') && (data[k] ?? null) !== (before[k] ?? null) && !(k === 'category' && item.category === undefined));
+          const row = changed.length ? await tx.registrant.update({ where: { id: before.id }, data: Object.fromEntries(changed.map((k) => [k, data[k]])) as Prisma.RegistrantUpdateInput }) : before;
+          if (changed.length) {
+            await history.record({ tenantId, actor, operation: 'registrant_updated', registrant: { id: before.id, label: `${row.familyName} ${row.givenName}` }, ...facts, detail: { via: 'sync', changed: [...changed] } }, tx);
+          }
+          const retirementChanges = item.retirementDate !== undefined && item.retirementDate !== date(before.retirementDate);
+          out.push({ index, employeeCode: item.employeeCode, registrantId: before.id, outcome: changed.length || retirementChanges ? 'updated' : 'unchanged', row, created: false });
+        }
+        return out;
+      },
+      { isolationLevel: 'ReadCommitted', maxWait: 30_000, timeout: 120_000 },
+    );
+
+    // After the commit: workflows for new people, retirement dates through each person's workflow.
+    const stepActor: StepActor = { type: 'api_client', id: caller.client.id, ip: caller.ip, userAgent: caller.userAgent };
+    for (const r of results) {
+      const item = req.items[r.index]!;
+      if (r.created) await startWorkflow(r.row, req.invite === true);
+      if (item.retirementDate !== undefined && item.retirementDate !== date(r.row.retirementDate)) {
+        await lifecycle.setRetirementAs(stepActor, r.row, item.retirementDate);
+      }
+    }
+    const items = results.map(({ index, employeeCode, registrantId, outcome }) => ({ index, employeeCode, registrantId, outcome }));
+    return {
+      created: items.filter((i) => i.outcome === 'created').length,
+      updated: items.filter((i) => i.outcome === 'updated').length,
+      unchanged: items.filter((i) => i.outcome === 'unchanged').length,
+      items,
+    };
+  }
+
+  return {
+    async sync(caller: ConnectorCaller, req: SyncRequest, idempotencyKey?: string): Promise<Answer> {
+      if (!idempotencyKey) return { status: 200, body: await run(caller, req), replayed: false };
+      const requestHash = createHash('sha256').update(JSON.stringify(req)).digest('hex');
+      const previous = await prisma.idempotencyRecord.findUnique({ where: { apiClientId_key: { apiClientId: caller.client.id, key: idempotencyKey } } });
+      if (previous) {
+        if (previous.requestHash !== requestHash) throw new AppError(409, 'IDEMPOTENCY_KEY_REUSED', 'このIdempotency-Keyは別の内容の呼び出しに使われています。新しいキーを指定してください');
+        return { status: previous.status, body: previous.response as unknown as SyncResult, replayed: true };
+      }
+      const body = await run(caller, req);
+      await prisma.idempotencyRecord.upsert({
+        where: { apiClientId_key: { apiClientId: caller.client.id, key: idempotencyKey } },
+        create: { apiClientId: caller.client.id, key: idempotencyKey, requestHash, status: 200, response: body as unknown as Prisma.InputJsonValue },
+        update: {},
+      });
+      return { status: 200, body, replayed: false };
+    },
+  };
+}
+
+export type RegistrantSync = ReturnType<typeof createRegistrantSync>;

@@ -1,0 +1,193 @@
+/**
+ * Webhooks: a connector subscribes a URL to registrant events (completed, remanded, deleted).
+ * Events are written as delivery rows in the same transaction as the change they report (so none is
+ * lost or invented), then each is POSTed by a Temporal workflow whose activity retries with backoff.
+ *
+ * Every delivery is signed like Stripe's: `Mynaflow-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256
+ * of "<t>.<body>" with the webhook's secret>`. Receivers check the HMAC and that t is recent. The
+ * body carries ids, codes and statuses only — never a number or a name — so a leaked delivery log
+ * reveals nothing; payroll fetches details through the API.
+ */
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import type { Prisma, WebhookDelivery, WebhookEvent } from '../../prisma/generated/client';
+import type { PrismaClient } from '../db/client';
+import { AppError } from '../errors';
+import type { Vault } from '../vault/types';
+import type { ConnectorCaller } from './connectors';
+
+type Tx = Prisma.TransactionClient;
+
+export const WEBHOOK_EVENTS: readonly WebhookEvent[] = ['registrant_completed', 'registrant_remanded', 'registrant_deleted'];
+const ATTEMPT_TIMEOUT_MS = 10_000;
+
+const NOT_FOUND = () => new AppError(404, 'WEBHOOK_NOT_FOUND', 'Webhookが見つかりません');
+
+export function signature(secret: string, timestamp: number, body: string): string {
+  return `t=${timestamp},v1=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
+}
+
+export const webhookView = (w: { id: string; apiClientId: string; url: string; events: WebhookEvent[]; createdAt: Date }) => ({
+  id: w.id,
+  connectorId: w.apiClientId,
+  url: w.url,
+  events: w.events,
+  createdAt: w.createdAt.toISOString(),
+});
+
+export const deliveryView = (d: WebhookDelivery) => ({
+  id: d.id,
+  event: d.event,
+  payload: d.payload,
+  status: d.status,
+  attempts: d.attempts,
+  lastAttemptAt: d.lastAttemptAt?.toISOString() ?? null,
+  lastStatusCode: d.lastStatusCode,
+  lastError: d.lastError,
+  deliveredAt: d.deliveredAt?.toISOString() ?? null,
+  createdAt: d.createdAt.toISOString(),
+});
+
+/**
+ * Writes the deliveries for an event inside the caller's transaction; returns their ids for the
+ * workflow to deliver once the transaction has committed.
+ */
+export async function enqueueEvent(tx: Tx, tenantId: string, event: WebhookEvent, data: Record<string, Prisma.InputJsonValue | null>, stepKey: string): Promise<string[]> {
+  const hooks = await tx.webhook.findMany({ where: { tenantId, deletedAt: null, events: { has: event }, apiClient: { revokedAt: null } }, select: { id: true } });
+  const ids: string[] = [];
+  const occurredAt = new Date();
+  for (const h of hooks) {
+    // The delivery id is in the payload so a receiver can drop a repeat.
+    const id = randomUUID();
+    await tx.webhookDelivery.create({ data: { id, webhookId: h.id, event, stepKey, createdAt: occurredAt, payload: { id, event, occurredAt: occurredAt.toISOString(), data } } });
+    ids.push(id);
+  }
+  return ids;
+}
+
+export interface WebhookServiceDeps {
+  prisma: PrismaClient;
+  vault: Vault;
+  /** Plain http:// receivers (development only); https:// otherwise. */
+  allowHttp?: boolean;
+}
+
+export function createWebhookService({ prisma, vault, allowHttp = false }: WebhookServiceDeps) {
+  function checkUrl(raw: string): string {
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      throw new AppError(400, 'VALIDATION_FAILED', '入力内容に誤りがあります', [{ path: '/body/url', code: 'URL_INVALID', message: 'URLの形式が正しくありません' }]);
+    }
+    const ok = url.protocol === 'https:' || (allowHttp && url.protocol === 'http:');
+    if (!ok || url.username || url.password) {
+      throw new AppError(400, 'VALIDATION_FAILED', '入力内容に誤りがあります', [{ path: '/body/url', code: 'URL_NOT_HTTPS', message: 'Webhookの送信先は https:// で始まるURLにしてください' }]);
+    }
+    return url.toString();
+  }
+
+  /** Webhooks a caller may see: a connector its own, HR every one of the tenant. */
+  const scope = (tenantId: string, connectorId?: string) => ({ tenantId, deletedAt: null, ...(connectorId ? { apiClientId: connectorId } : {}) });
+
+  return {
+    /** The signing secret is in this answer only. */
+    async subscribe(caller: ConnectorCaller, input: { url: string; events: WebhookEvent[] }) {
+      const url = checkUrl(input.url);
+      const events = WEBHOOK_EVENTS.filter((e) => input.events.includes(e));
+      const secret = `whsec_${randomBytes(32).toString('base64url')}`;
+      const hook = await prisma.$transaction(async (tx) => {
+        const secretId = await vault.seal({ tenantId: caller.tenant.id, kind: 'webhook_secret', plaintext: Buffer.from(secret) }, tx);
+        return tx.webhook.create({ data: { tenantId: caller.tenant.id, apiClientId: caller.client.id, url, events, secretId } });
+      });
+      return { ...webhookView(hook), secret };
+    },
+
+    async list(tenantId: string, connectorId?: string) {
+      const rows = await prisma.webhook.findMany({ where: scope(tenantId, connectorId), orderBy: { createdAt: 'asc' } });
+      return rows.map(webhookView);
+    },
+
+    /** Ends the subscription; deliveries still pending are cancelled by their next attempt. */
+    async remove(tenantId: string, id: string, connectorId?: string): Promise<void> {
+      const hook = await prisma.webhook.findFirst({ where: { ...scope(tenantId, connectorId), id } });
+      if (!hook) throw NOT_FOUND();
+      await prisma.$transaction(async (tx) => {
+        await tx.webhook.update({ where: { id }, data: { deletedAt: new Date(), secretId: null } });
+        if (hook.secretId) await vault.shred([hook.secretId], tx);
+      });
+    },
+
+    /** The newest deliveries with their attempts, for the connector's developers and HR. */
+    async deliveries(tenantId: string, id: string, connectorId?: string, limit = 100) {
+      const hook = await prisma.webhook.findFirst({ where: { tenantId, id, ...(connectorId ? { apiClientId: connectorId } : {}) } });
+      if (!hook) throw NOT_FOUND();
+      const rows = await prisma.webhookDelivery.findMany({ where: { webhookId: id }, orderBy: { createdAt: 'desc' }, take: Math.min(Math.max(limit, 1), 500) });
+      return rows.map(deliveryView);
+    },
+  };
+}
+
+export type WebhookService = ReturnType<typeof createWebhookService>;
+
+/** One attempt's outcome; the activity decides what to retry. */
+export type AttemptResult = 'delivered' | 'gone' | 'cancelled' | 'done-before' | { failed: string };
+
+/** The deliveries a step wrote (for a retried step whose first result was lost). */
+export async function deliveriesOfStep(db: Pick<PrismaClient, 'webhookDelivery'>, stepKey: string): Promise<string[]> {
+  const rows = await db.webhookDelivery.findMany({ where: { stepKey }, select: { id: true }, orderBy: { id: 'asc' } });
+  return rows.map((r) => r.id);
+}
+
+/**
+ * One delivery attempt: POSTs the signed payload and records the attempt. Idempotent: a delivery
+ * already delivered or ended is not sent again.
+ */
+export async function attemptDelivery(deps: { prisma: PrismaClient; vault: Vault; fetch?: typeof fetch }, deliveryId: string): Promise<AttemptResult> {
+  const { prisma, vault } = deps;
+  const d = await prisma.webhookDelivery.findUnique({ where: { id: deliveryId }, include: { webhook: { include: { apiClient: true } } } });
+  if (!d || d.status !== 'pending') return 'done-before';
+  const hook = d.webhook;
+  if (hook.deletedAt || hook.apiClient.revokedAt || !hook.secretId) {
+    await prisma.webhookDelivery.update({ where: { id: d.id }, data: { status: 'cancelled' } });
+    return 'cancelled';
+  }
+  const secret = (await vault.open(hook.secretId, hook.tenantId)).toString('utf8');
+  const body = JSON.stringify(d.payload);
+  const t = Math.floor(Date.now() / 1000);
+  let status: number | null = null;
+  let error: string | null = null;
+  try {
+    const res = await (deps.fetch ?? fetch)(hook.url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'user-agent': 'mynaflow-webhooks/1',
+        'mynaflow-event': d.event,
+        'mynaflow-delivery': d.id,
+        'mynaflow-signature': signature(secret, t, body),
+      },
+      body,
+      redirect: 'manual', // a redirect is not a delivery, and must not lead the POST elsewhere
+      signal: AbortSignal.timeout(ATTEMPT_TIMEOUT_MS),
+    });
+    status = res.status;
+    await res.body?.cancel();
+  } catch (err) {
+    error = (err as Error).name === 'TimeoutError' ? 'timeout' : `network: ${(err as Error).message}`.slice(0, 200);
+  }
+  const delivered = status !== null && status >= 200 && status < 300;
+  const gone = status === 410;
+  await prisma.webhookDelivery.update({
+    where: { id: d.id },
+    data: {
+      attempts: { increment: 1 },
+      lastAttemptAt: new Date(),
+      lastStatusCode: status,
+      lastError: delivered ? null : (error ?? `HTTP ${status}`),
+      ...(delivered ? { status: 'delivered', deliveredAt: new Date() } : gone ? { status: 'cancelled' } : {}),
+    },
+  });
+  if (delivered) return 'delivered';
+  if (gone) return 'gone';
+  return { failed: error ?? `HTTP ${status}` };
+}

@@ -1,0 +1,423 @@
+/**
+ * HR's registrant CSVs (README "CSV import and export"): the export without numbers, the export
+ * with numbers (password again + a purpose of use, recorded, never cached), the import template
+ * and the CSV upload (dry run, or all-or-nothing import whose workflows start after the commit).
+ */
+import { randomUUID } from 'node:crypto';
+import { Prisma, type Purpose, type Registrant, type Status } from '../../prisma/generated/client';
+import { registrantWorkflowId, type RegistrantWorkflowInput } from '../../shared';
+import type { registrantWorkflow } from '../../workflows';
+import { formatJst } from '../audit/history';
+import type { History, OperationInput } from '../audit/types';
+import { CsvEncodingError, encodeCsv, type CsvCell } from '../csv/encode';
+import type { DetectedEncoding } from '../csv/decode';
+import { slashDate } from '../dates/japanese-date';
+import type { PrismaClient } from '../db/client';
+import { AppError } from '../errors';
+import { actorOf, type Acting } from '../login-users/login-users';
+import { DEFAULT_RETENTION_RULE, retentionRule, todayInJapan } from '../retention/rules';
+import { withDeadline, type TemporalDeps } from '../temporal/client';
+import { VaultError, type Vault } from '../vault/types';
+import {
+  CATEGORY_LABELS,
+  DEPENDENT_KIND_LABELS,
+  GENDER_LABELS,
+  IMPORT_COLUMNS,
+  IMPORT_TEMPLATE_ROWS,
+  NUMBERS_EXPORT_HEADER,
+  REGISTRANT_EXPORT_HEADER,
+  STATUS_LABELS,
+} from './csv-columns';
+import { checkImportRows, readImportFile, type ImportLineReport, type ImportRow } from './csv-import';
+import { stateFromDatabase } from './lifecycle';
+import { DEPENDENT_STATUS_SELECT, dependentsStatus } from './view';
+
+export type ExportEncoding = 'cp932' | 'utf8-bom';
+
+export interface ExportFilters {
+  status?: Status;
+  retired?: boolean;
+}
+
+export interface ImportReport {
+  dryRun: boolean;
+  /** no line has an error */
+  ok: boolean;
+  /** what the file was read as */
+  encoding: DetectedEncoding;
+  /** data lines read (blank lines are skipped) */
+  rows: number;
+  valid: number;
+  invalid: number;
+  /** registrants stored (0 in a dry run) */
+  created: number;
+  /** people who get (or, in a dry run, would get) the invitation mail */
+  invited: number;
+  /** groups that do not exist yet and are (would be) created */
+  newGroups: string[];
+  /** columns only exports write, read past */
+  ignoredColumns: string[];
+  /** the outcome in Japanese */
+  message: string;
+  lines: ImportLineReport[];
+}
+
+/** A real import with at least one bad line: nothing was stored; the report says where. */
+export class ImportRejected extends AppError {
+  constructor(public readonly report: ImportReport) {
+    const bad = report.lines.filter((l) => !l.ok);
+    super(
+      400,
+      'CSV_IMPORT_INVALID',
+      `CSVに誤りがあるため、1人も登録していません（${report.rows}行中${bad.length}行に誤り）。各行の内容を直してからアップロードしてください`,
+      bad.flatMap((l) => l.errors.map((e) => ({ path: `/lines/${l.line}/${e.column}`, message: `${l.line}行目「${e.column}」：${e.message}`, code: 'invalid' }))),
+    );
+  }
+}
+
+type ConfirmPassword = (userId: string, password: string, meta: { ip?: string | null; userAgent?: string | null }) => Promise<unknown>;
+
+export interface RegistrantCsvDeps {
+  prisma: PrismaClient;
+  history: History;
+  vault: Vault;
+  temporal: TemporalDeps;
+  /** Reminder days when the tenant has none set. */
+  inviteReminderDays: number[];
+  confirmPassword: ConfirmPassword;
+}
+
+/** READ COMMITTED for the history's chain lock; a 2,000-line import writes a few thousand rows. */
+const TX = { isolationLevel: Prisma.TransactionIsolationLevel.ReadCommitted, maxWait: 30_000, timeout: 300_000 } as const;
+/** As the lifecycle's setRetirement: HR always hears of a deletion at least this long before. */
+const MIN_NOTICE_DAYS = 30;
+/** Workflow starts in flight at once after an import. */
+const START_CONCURRENCY = 32;
+
+const TEMPORAL_DOWN = () => new AppError(503, 'TEMPORAL_UNAVAILABLE', 'ワークフローサーバーに接続できません。時間をおいて再度お試しください（登録はしていません）');
+const addDays = (date: string, days: number) => new Date(Date.parse(`${date}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
+const dateOnly = (d: string | null) => (d ? new Date(`${d}T00:00:00Z`) : null);
+const showDate = (d: Date | null) => (d ? slashDate(d.toISOString().slice(0, 10)) : null);
+const personLabel = (r: { employeeCode: string | null; familyName: string; givenName: string }) =>
+  `${r.employeeCode ? `社員コード${r.employeeCode} ` : ''}${r.familyName} ${r.givenName}`;
+
+/**
+ * A character CP932 cannot write: one entry per offending cell, naming the person and the column,
+ * never a '?' in its place. Nothing is downloaded (or recorded).
+ */
+function unencodable(err: CsvEncodingError, personOf: (row: number) => string): AppError {
+  const cells = new Map<string, { row: number; column: string; chars: string[] }>();
+  for (const o of err.offending) {
+    const key = `${o.row}\u0000${o.column}`;
+    const cell = cells.get(key) ?? { row: o.row, column: o.column, chars: [] };
+    if (!cell.chars.includes(o.char)) cell.chars.push(o.char);
+    cells.set(key, cell);
+  }
+  const code = (c: string) => `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+  return new AppError(
+    422,
+    'CSV_UNENCODABLE',
+    'Shift_JIS（CP932）で表せない文字が含まれているため、ダウンロードできません。UTF-8（BOM付き）で出力するか、該当する登録者の情報を確認してください',
+    [...cells.values()].map((c) => ({
+      path: `/rows/${c.row}/${c.column}`,
+      message: `${c.row}行目（${personOf(c.row)}）の「${c.column}」：${c.chars.map((ch) => `「${ch}」（${code(ch)}）`).join('')}はShift_JISで表せません`,
+      code: 'cp932',
+    })),
+  );
+}
+
+function encode(header: string[], rows: CsvCell[][], encoding: ExportEncoding, personOf: (row: number) => string): Buffer {
+  try {
+    return encodeCsv(header, rows, { encoding });
+  } catch (err) {
+    if (err instanceof CsvEncodingError) throw unencodable(err, personOf);
+    throw err;
+  }
+}
+
+/** What the export was filtered by (codes and flags only, never text a person typed). */
+const filteredBy = (f: ExportFilters) => ({ ...(f.status ? { status: f.status } : {}), ...(f.retired !== undefined ? { retired: f.retired } : {}) });
+
+export function createRegistrantCsvService({ prisma, history, vault, temporal, inviteReminderDays, confirmPassword }: RegistrantCsvDeps) {
+  const registrantsFor = (tenantId: string, f: ExportFilters) =>
+    prisma.registrant.findMany({
+      where: { tenantId, ...(f.status ? { status: f.status } : {}), ...(f.retired !== undefined ? { retired: f.retired } : {}) },
+      orderBy: [{ employeeCode: { sort: 'asc', nulls: 'last' } }, { createdAt: 'asc' }, { id: 'asc' }],
+      include: { group: { select: { name: true } }, dependents: { where: { draft: false }, select: { ...DEPENDENT_STATUS_SELECT, id: true } } },
+    });
+
+  /** null when the secret went away meanwhile (corrected or deleted): that person has no number now. */
+  const openNumber = async (secretId: string | null, tenantId: string): Promise<string | null> => {
+    if (!secretId) return null;
+    try {
+      return (await vault.open(secretId, tenantId)).toString('utf8');
+    } catch (err) {
+      if (err instanceof VaultError && err.code === 'SECRET_NOT_FOUND') return null;
+      throw err;
+    }
+  };
+
+  async function temporalReachable(): Promise<boolean> {
+    try {
+      await withDeadline(temporal.client, 3000, () => temporal.client.connection.workflowService.describeNamespace({ namespace: temporal.client.options.namespace }));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Starts each imported person's workflow; the ids of those that could not be started. */
+  async function startWorkflows(inputs: RegistrantWorkflowInput[]): Promise<Set<string>> {
+    const failed = new Set<string>();
+    let next = 0;
+    const lane = async () => {
+      while (next < inputs.length) {
+        const input = inputs[next++]!;
+        try {
+          await withDeadline(temporal.client, 10_000, () =>
+            temporal.client.workflow.start<typeof registrantWorkflow>('registrantWorkflow', {
+              taskQueue: temporal.taskQueue,
+              workflowId: registrantWorkflowId(input.tenantId, input.registrantId),
+              args: [input],
+            }),
+          );
+        } catch {
+          failed.add(input.registrantId);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(START_CONCURRENCY, inputs.length) }, lane));
+    return failed;
+  }
+
+  return {
+    /** The sample file: the header and two example people, CP932 like Excel's own CSV. */
+    template(): Buffer {
+      return encodeCsv(
+        IMPORT_COLUMNS.map((c) => c.ja),
+        IMPORT_TEMPLATE_ROWS,
+        { encoding: 'cp932' },
+      );
+    },
+
+    /** Every registrant (filtered) without any number; recorded. */
+    async exportRegistrants(acting: Acting, filters: ExportFilters, encoding: ExportEncoding): Promise<{ body: Buffer; count: number }> {
+      const registrants = await registrantsFor(acting.tenantId, filters);
+      const rows: CsvCell[][] = registrants.map((r) => {
+        const counted = r.dependents.filter((d) => !d.draft && d.noLongerDependentAt === null);
+        const depStatus = dependentsStatus(r.dependents);
+        return [
+          r.employeeCode,
+          r.familyName,
+          r.givenName,
+          r.familyNameKana,
+          r.givenNameKana,
+          r.email,
+          CATEGORY_LABELS[r.category],
+          showDate(r.birthDate),
+          r.gender ? GENDER_LABELS[r.gender] : null,
+          showDate(r.hireDate),
+          showDate(r.retirementDate),
+          r.group?.name ?? null,
+          r.note,
+          STATUS_LABELS[r.status],
+          depStatus ? STATUS_LABELS[depStatus] : null,
+          counted.length,
+          r.myNumberSecretId ? '登録済' : '未登録',
+          showDate(r.deletionDueDate),
+          formatJst(r.createdAt),
+        ];
+      });
+      const body = encode(REGISTRANT_EXPORT_HEADER, rows, encoding, (row) => personLabel(registrants[row - 1]!));
+      await history.record({
+        tenantId: acting.tenantId,
+        actor: actorOf(acting.user),
+        operation: 'registrants_exported',
+        detail: { encoding, count: registrants.length, filteredBy: filteredBy(filters) },
+        ip: acting.ip,
+        userAgent: acting.userAgent,
+      });
+      return { body, count: registrants.length };
+    },
+
+    /**
+     * One row per person (the registrant, then their dependents) with the number. Needs the caller's
+     * password again and a purpose the tenant uses; recorded with the purpose and the counts, once
+     * for the download and once per registrant whose numbers were in it — never the numbers.
+     */
+    async exportWithNumbers(
+      acting: Acting,
+      input: { password: string; purpose: Purpose; encoding: ExportEncoding; filters: ExportFilters },
+    ): Promise<{ body: Buffer; persons: number; numbers: number }> {
+      await confirmPassword(acting.user.id, input.password, { ip: acting.ip, userAgent: acting.userAgent });
+      const tenant = await prisma.tenant.findUniqueOrThrow({ where: { id: acting.tenantId }, select: { purposes: true } });
+      if (!tenant.purposes.includes(input.purpose)) {
+        throw new AppError(400, 'PURPOSE_DISABLED', 'この利用目的は契約者設定で使用しないことになっています');
+      }
+      const registrants = await prisma.registrant.findMany({
+        where: { tenantId: acting.tenantId, ...(input.filters.status ? { status: input.filters.status } : {}), ...(input.filters.retired !== undefined ? { retired: input.filters.retired } : {}) },
+        orderBy: [{ employeeCode: { sort: 'asc', nulls: 'last' } }, { createdAt: 'asc' }, { id: 'asc' }],
+        // Dependents still in the employee's draft are not HR's to see; nor are former dependents needed.
+        include: { dependents: { where: { draft: false, noLongerDependentAt: null }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] } },
+      });
+      const rows: CsvCell[][] = [];
+      const people: string[] = [];
+      const perRegistrant: { id: string; label: string; numbers: number }[] = [];
+      let numbers = 0;
+      for (const r of registrants) {
+        let mine = 0;
+        const own = await openNumber(r.myNumberSecretId, acting.tenantId);
+        if (own) mine++;
+        rows.push([r.employeeCode, '本人', '本人', r.familyName, r.givenName, r.familyNameKana, r.givenNameKana, showDate(r.birthDate), r.gender ? GENDER_LABELS[r.gender] : null, CATEGORY_LABELS[r.category], STATUS_LABELS[r.status], own, r.id, null]);
+        people.push(personLabel(r));
+        for (const d of r.dependents) {
+          const number = await openNumber(d.myNumberSecretId, acting.tenantId);
+          if (number) mine++;
+          rows.push([r.employeeCode, '扶養家族', d.relationship, d.familyName, d.givenName, d.familyNameKana, d.givenNameKana, showDate(d.birthDate), d.gender ? GENDER_LABELS[d.gender] : null, DEPENDENT_KIND_LABELS[d.kind], STATUS_LABELS[d.status], number, r.id, d.id]);
+          people.push(`${d.familyName} ${d.givenName}（${personLabel(r)}の扶養家族）`);
+        }
+        numbers += mine;
+        if (mine > 0) perRegistrant.push({ id: r.id, label: `${r.familyName} ${r.givenName}`, numbers: mine });
+      }
+      const body = encode(NUMBERS_EXPORT_HEADER, rows, input.encoding, (row) => people[row - 1]!);
+      const downloadId = randomUUID();
+      const base = { tenantId: acting.tenantId, actor: actorOf(acting.user), operation: 'numbers_downloaded', purpose: input.purpose, ip: acting.ip, userAgent: acting.userAgent } as const;
+      await prisma.$transaction(async (tx) => {
+        await history.record({ ...base, detail: { downloadId, encoding: input.encoding, persons: rows.length, numbers, registrants: perRegistrant.length, filteredBy: filteredBy(input.filters) } }, tx);
+        for (const p of perRegistrant) {
+          await history.record({ ...base, registrant: { id: p.id, label: p.label }, detail: { downloadId, numbers: p.numbers } }, tx);
+        }
+      }, TX);
+      return { body, persons: rows.length, numbers };
+    },
+
+    /**
+     * The CSV upload. A dry run checks every line and stores nothing. A real import is all or
+     * nothing: any bad line → ImportRejected (400, the same report); otherwise every registrant is
+     * stored in one transaction, and only after the commit are their workflows started.
+     */
+    async importCsv(acting: Acting, bytes: Buffer, opts: { dryRun: boolean; invite: boolean }): Promise<ImportReport> {
+      const file = readImportFile(bytes);
+      const codeColumn = file.columns.findIndex((c) => c.field === 'employeeCode');
+      const codes = codeColumn < 0 ? [] : [...new Set(file.records.map((r) => (r.cells[codeColumn] ?? '').trim().normalize('NFKC')).filter(Boolean))];
+      const taken = await prisma.registrant.findMany({ where: { tenantId: acting.tenantId, employeeCode: { in: codes } }, select: { employeeCode: true } });
+      const today = todayInJapan();
+      const { lines, rows } = checkImportRows(file, { takenCodes: new Set(taken.map((t) => t.employeeCode!)), invite: opts.invite, today });
+      const groups = await prisma.group.findMany({ where: { tenantId: acting.tenantId }, select: { id: true, name: true } });
+      const groupIds = new Map(groups.map((g) => [g.name, g.id]));
+      const newGroups = [...new Set(rows.map((r) => r.group).filter((g): g is string => !!g && !groupIds.has(g)))];
+      const invalid = lines.filter((l) => !l.ok).length;
+      const invited = lines.filter((l) => l.invite).length;
+      const report: ImportReport = {
+        dryRun: opts.dryRun,
+        ok: invalid === 0,
+        encoding: file.encoding,
+        rows: lines.length,
+        valid: lines.length - invalid,
+        invalid,
+        created: 0,
+        invited,
+        newGroups,
+        ignoredColumns: file.ignoredColumns,
+        message: invalid
+          ? `${lines.length}行中${invalid}行に誤りがあります。直してからもう一度アップロードしてください（誤りが1行でもあると1人も登録しません）`
+          : `${lines.length}行すべて登録できます（確認のみで、まだ登録していません）`,
+        lines,
+      };
+      if (opts.dryRun) return report;
+      if (invalid) throw new ImportRejected(report);
+      if (!(await temporalReachable())) throw TEMPORAL_DOWN();
+
+      const tenant = await prisma.tenant.findUniqueOrThrow({ where: { id: acting.tenantId }, select: { reminderDays: true, retentionRule: true } });
+      const reminderDays = tenant.reminderDays.length ? tenant.reminderDays : inviteReminderDays;
+      const rule = retentionRule(tenant.retentionRule) ?? retentionRule(DEFAULT_RETENTION_RULE)!;
+      const deletionFor = (retirementDate: string) => {
+        const due = rule.dueDate(retirementDate);
+        const earliest = addDays(today, MIN_NOTICE_DAYS);
+        return due < earliest ? earliest : due;
+      };
+      const ids = rows.map(() => randomUUID());
+
+      let created: Registrant[];
+      try {
+        created = await prisma.$transaction(async (tx) => {
+          for (const name of newGroups) {
+            const g = await tx.group.upsert({ where: { tenantId_name: { tenantId: acting.tenantId, name } }, create: { tenantId: acting.tenantId, name }, update: {} });
+            groupIds.set(name, g.id);
+          }
+          const stored = await tx.registrant.createManyAndReturn({
+            data: rows.map((r: ImportRow, i) => ({
+              id: ids[i]!,
+              tenantId: acting.tenantId,
+              workflowId: registrantWorkflowId(acting.tenantId, ids[i]!),
+              employeeCode: r.employeeCode,
+              familyName: r.familyName,
+              givenName: r.givenName,
+              familyNameKana: r.familyNameKana,
+              givenNameKana: r.givenNameKana,
+              email: r.email,
+              category: r.category,
+              birthDate: dateOnly(r.birthDate),
+              gender: r.gender,
+              hireDate: dateOnly(r.hireDate),
+              // The workflow takes the retirement over from here and retires the person on the day
+              // (at once for a date already past), recording it as any retirement.
+              retirementDate: dateOnly(r.retirementDate),
+              deletionDueDate: r.retirementDate ? dateOnly(deletionFor(r.retirementDate)) : null,
+              deletionRule: r.retirementDate ? rule.code : null,
+              groupId: r.group ? groupIds.get(r.group)! : null,
+              note: r.note,
+            })),
+          });
+          const byId = new Map(stored.map((s) => [s.id, s]));
+          const actor = actorOf(acting.user);
+          const facts = { tenantId: acting.tenantId, actor, ip: acting.ip, userAgent: acting.userAgent };
+          for (const [i, r] of rows.entries()) {
+            const s = byId.get(ids[i]!)!;
+            const registrant = { id: s.id, label: `${s.familyName} ${s.givenName}` };
+            const events: OperationInput[] = [{ ...facts, operation: 'registrant_created', registrant, detail: { source: 'csv_import', line: r.line } }];
+            if (r.retirementDate) {
+              events.push({ ...facts, operation: 'retirement_set', registrant, detail: { retirementDate: r.retirementDate, deletionDueDate: deletionFor(r.retirementDate), rule: rule.code, source: 'csv_import' } });
+            }
+            for (const e of events) await history.record(e, tx);
+          }
+          await history.record({ ...facts, operation: 'registrants_imported', detail: { count: rows.length, invited, encoding: file.encoding, newGroups: newGroups.length } }, tx);
+          return ids.map((id) => byId.get(id)!);
+        }, TX);
+      } catch (err) {
+        if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') {
+          // Another request added the same employee code (or group) meanwhile: the check runs again on a retry.
+          throw new AppError(409, 'IMPORT_CONFLICT', '同じ社員コードの登録者またはグループが他の操作で同時に追加されました。もう一度アップロードしてください（登録はしていません）');
+        }
+        throw err;
+      }
+
+      // After the commit: a workflow never runs for a person who was not stored.
+      const inputs: RegistrantWorkflowInput[] = created.map((r, i) => {
+        const row = rows[i]!;
+        if (row.retirementDate) return { tenantId: r.tenantId, registrantId: r.id, reminderDays, invite: false, carried: stateFromDatabase(r, reminderDays) };
+        return { tenantId: r.tenantId, registrantId: r.id, reminderDays, ...(row.invite ? {} : { invite: false as const }) };
+      });
+      const failed = await startWorkflows(inputs);
+      const lineById = new Map(created.map((r, i) => [r.id, rows[i]!.line]));
+      const reportLines = new Map(lines.map((l) => [l.line, l]));
+      for (const r of created) {
+        const l = reportLines.get(lineById.get(r.id)!)!;
+        l.registrantId = r.id;
+        if (failed.has(r.id)) {
+          l.invite = false;
+          l.notes.push('登録しましたが、ワークフローを開始できませんでした。収集メールは後で「登録依頼」から送ってください');
+        }
+      }
+      const sent = lines.filter((l) => l.invite).length;
+      return {
+        ...report,
+        created: created.length,
+        invited: sent,
+        message: `${created.length}人を登録しました${sent ? `（うち${sent}人に収集メールを送ります）` : ''}${failed.size ? `。${failed.size}人はワークフローを開始できませんでした` : ''}`,
+      };
+    },
+  };
+}
+
+export type RegistrantCsvService = ReturnType<typeof createRegistrantCsvService>;

@@ -1,0 +1,36 @@
+/**
+ * `npm run bench` still runs end to end: a tiny lifecycle bench (20 registrants) on its own
+ * throwaway stack must print its figures, receive every invitation once and clean up after itself.
+ * The figures themselves are not checked here (see README, Benchmarks).
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { capture } from './support/capture';
+
+const ROOT = path.resolve(__dirname, '..');
+
+const benchTempDirs = () => new Set(fs.readdirSync(os.tmpdir()).filter((d) => d.startsWith('mynaflow-bench-')));
+
+it('runs the lifecycle bench with --count 20 and passes its checks', async () => {
+  const before = benchTempDirs();
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/bench/index.ts', '--count', '20', '--concurrency', '8', '--only', 'lifecycle'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  for (const stream of [child.stdout, child.stderr]) stream.on('data', (c: Buffer) => (out += c.toString('utf8')));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  capture('bench-smoke', out);
+
+  expect({ code, out }).toMatchObject({ code: 0 });
+  expect(out).toMatch(/no-op starts\s+20 in /);
+  expect(out).toMatch(/registrant creates\s+20 in /);
+  expect(out).toMatch(/invitation mails\s+20 received, 20 distinct recipients, 0 recipients with more than one/);
+  expect(out).toMatch(/20\s+sleeping\s+RSS \d+ MiB/);
+  expect(out).toContain('PASS  20 mails, none twice');
+  expect(out).not.toContain('FAIL');
+  // Its temporary folder (database cluster, Temporal file, worker keyring) is gone.
+  expect([...benchTempDirs()].filter((d) => !before.has(d))).toEqual([]);
+}, 180_000);

@@ -1,0 +1,184 @@
+/**
+ * Continue-as-new on a real Temporal dev server whose history limit is tiny: the registrant
+ * workflow starts a new run when the server suggests it, carrying its state (status, dates, the
+ * step counter), and the steps after it neither repeat nor lose a mail or a history row. Mail and
+ * step keys are built from the first run's id, which survives continue-as-new.
+ */
+import { randomUUID } from 'node:crypto';
+import type { WorkflowHandle } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { PrismaClient } from '../services/db/client';
+import { INVITATION_SUBJECT } from '../services/mail/invitation-mail';
+import type { Outbox } from '../services/outbox/outbox';
+import { createDraftStore } from '../services/registrants/draft-store';
+import {
+  approveUpdate,
+  japanDate,
+  lifecycleQuery,
+  registrantWorkflowId,
+  scheduleDeletionUpdate,
+  SEARCH_ATTRIBUTES,
+  setRetirementUpdate,
+  startOfJapanDay,
+  submitUpdate,
+  type LifecycleState,
+  type RegistrantWorkflowInput,
+  type StepActor,
+} from '../shared';
+import { createLoginUser, createTenant, memoryLogger, startOutbox, startWorker, testPrisma, testVault, type WorkerHandle } from './support/fixtures';
+import { randomMyNumber } from './support/leak-scan';
+import { createLocalEnv } from './support/temporal';
+
+const TASK_QUEUE = 'continue-as-new';
+/** Events in one run before the server suggests continue-as-new (the default is 4096). */
+const HISTORY_LIMIT = 60;
+const DAY_MS = 86_400_000;
+const PNG = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000', 'hex');
+
+let env: TestWorkflowEnvironment;
+let prisma: PrismaClient;
+let outbox: Outbox;
+let worker: WorkerHandle;
+let tenantId: string;
+let actor: StepActor;
+const { logger } = memoryLogger();
+
+beforeAll(async () => {
+  [env, outbox] = await Promise.all([createLocalEnv({ dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': HISTORY_LIMIT } }), startOutbox()]);
+  prisma = testPrisma();
+  tenantId = await createTenant(prisma, '株式会社コンティニュー');
+  const hr = await createLoginUser(prisma, tenantId, 'manager', '人事 継続');
+  actor = { type: 'login_user', id: hr.id, ip: '203.0.113.20', userAgent: 'jest' };
+  worker = await startWorker(env, { prisma, outbox, logger, taskQueue: TASK_QUEUE });
+});
+
+afterAll(async () => {
+  await worker?.stop();
+  await env?.teardown();
+  await outbox?.close();
+  await prisma?.$disconnect();
+});
+
+async function until(pred: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await pred())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const day = (offset: number) => japanDate(startOfJapanDay(japanDate(Date.now())) + offset * DAY_MS);
+const operations = async (registrantId: string) =>
+  (await prisma.operationEvent.findMany({ where: { registrantId }, orderBy: { id: 'asc' } })).map((e) => e.operation);
+
+/** Every run of the workflow, oldest first, following the continue-as-new chain from the first run. */
+async function runsOf(workflowId: string, firstRunId: string): Promise<string[]> {
+  const runs = [firstRunId];
+  for (;;) {
+    const { events } = await env.client.workflow.getHandle(workflowId, runs.at(-1)).fetchHistory();
+    const next = events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId;
+    if (!next) return runs;
+    runs.push(next);
+  }
+}
+
+describe('continue-as-new', () => {
+  it('starts a new run carrying status, retirement, deletion date and step counter; later steps neither repeat nor lose a mail or a history row', async () => {
+    const id = randomUUID();
+    const email = `can-${id.slice(0, 8)}@example.co.jp`;
+    const workflowId = registrantWorkflowId(tenantId, id);
+    await prisma.registrant.create({ data: { id, tenantId, familyName: '継続', givenName: '太郎', email, workflowId } });
+    const input: RegistrantWorkflowInput = { tenantId, registrantId: id, reminderDays: [7, 30, 80] };
+    const started = await env.client.workflow.start('registrantWorkflow', { taskQueue: TASK_QUEUE, workflowId, args: [input] });
+    const firstRunId = started.firstExecutionRunId;
+    // Without a run id the handle follows the chain to the current run, as the API's handles do.
+    const handle = env.client.workflow.getHandle(workflowId) as WorkflowHandle;
+    await outbox.waitFor((m) => m.to.includes(email), 15_000);
+    await until(async () => (await handle.query(lifecycleQuery)).invitation?.state === 'open', 'the invitation to be open');
+
+    // HR sets a retirement date, then moves the deletion date again and again until the history
+    // is long enough for the server to suggest a new run.
+    const retirementDate = day(200);
+    let last: LifecycleState = await handle.executeUpdate(setRetirementUpdate, { args: [{ actor, retirementDate, deletion: { dueDate: day(400), rule: 'dependents_declaration_7y' } }] });
+    let reschedules = 0;
+    const continued = async () => (await env.client.workflow.getHandle(workflowId, firstRunId).describe()).status.name === 'CONTINUED_AS_NEW';
+    while (!(await continued())) {
+      if (reschedules >= 20) throw new Error(`no continue-as-new after ${reschedules} reschedules`);
+      last = await handle.executeUpdate(scheduleDeletionUpdate, { args: [{ actor, dueDate: day(401 + reschedules) }] });
+      reschedules += 1;
+    }
+    // Well below 20 updates: it was the history limit that triggered it.
+    expect(reschedules).toBeGreaterThan(0);
+    expect(reschedules).toBeLessThan(10);
+
+    // The new run started from the old one and knows the first run's id (the base of every key).
+    const [, secondRunId] = await runsOf(workflowId, firstRunId);
+    expect(secondRunId).toBeDefined();
+    expect(secondRunId).not.toBe(firstRunId);
+    const secondRun = env.client.workflow.getHandle(workflowId, secondRunId);
+    const { events } = await secondRun.fetchHistory();
+    const startedAttrs = events![0]!.workflowExecutionStartedEventAttributes!;
+    expect(startedAttrs.continuedExecutionRunId).toBe(firstRunId);
+    expect(startedAttrs.firstExecutionRunId).toBe(firstRunId);
+
+    // The query on the new run answers with the state as the last step left it.
+    const carried = await secondRun.query(lifecycleQuery);
+    expect(carried).toEqual(last);
+    expect(carried).toMatchObject({
+      status: 'unregistered',
+      retirementDate,
+      retired: false,
+      deletion: { dueDate: day(400 + reschedules), noticeSent: false },
+      invitation: { round: 1, state: 'open', remindersSent: 0 },
+      seq: 1 + reschedules,
+    });
+    // The new run publishes its search attributes again.
+    const described = await secondRun.describe();
+    expect(described.typedSearchAttributes.get(SEARCH_ATTRIBUTES.status)).toBe('unregistered');
+    expect(described.typedSearchAttributes.get(SEARCH_ATTRIBUTES.deletionDueAt)).toEqual(new Date(startOfJapanDay(day(400 + reschedules))));
+
+    // Later steps: one more reschedule (its key would collide with an earlier one had the counter
+    // restarted, and it would silently do nothing), the employee's submission, HR's approval.
+    const lastDue = day(500);
+    expect(await handle.executeUpdate(scheduleDeletionUpdate, { args: [{ actor, dueDate: lastDue }] })).toMatchObject({ deletion: { dueDate: lastDue }, seq: 2 + reschedules });
+    expect((await prisma.registrant.findUniqueOrThrow({ where: { id } })).deletionDueDate).toEqual(new Date(`${lastDue}T00:00:00Z`));
+
+    const drafts = createDraftStore({ prisma, vault: testVault(prisma) });
+    await drafts.save(id, { myNumber: randomMyNumber(), gender: 'female', birthDate: '1990-04-01', dependents: [], removedDocumentIds: [], removedDependentIds: [] });
+    for (const side of ['front', 'back'] as const) await drafts.addDocument(id, { purpose: 'identity', type: 'my_number_card', side, mimeType: 'image/png', image: PNG });
+    expect(await handle.executeUpdate(submitUpdate, { args: [{ actor: { type: 'registrant', id: null } }] })).toMatchObject({ status: 'pending' });
+    const approved = await handle.executeUpdate(approveUpdate, { args: [{ actor }] });
+    expect(approved).toMatchObject({ status: 'completed', loginLocked: true, retirementDate, deletion: { dueDate: lastDue }, invitation: { state: 'closed' } });
+    expect(await prisma.registrant.findUniqueOrThrow({ where: { id } })).toMatchObject({ status: 'completed', loginLocked: true, retirementDate: new Date(`${retirementDate}T00:00:00Z`) });
+
+    // One row per step in the operation history, across the runs.
+    expect(await operations(id)).toEqual([
+      'invitation_sent',
+      'retirement_set',
+      ...Array<string>(reschedules + 1).fill('deletion_scheduled'),
+      'submitted',
+      'approved',
+    ]);
+    // One mail: the new run did not invite again.
+    expect(outbox.mails.filter((m) => m.to.includes(email)).map((m) => m.subject)).toEqual([INVITATION_SUBJECT]);
+    const deliveries = await prisma.mailDelivery.findMany({ where: { key: { startsWith: workflowId } } });
+    expect(deliveries.map((d) => d.key)).toEqual([`${workflowId}/${firstRunId}/round/1/invitation`]);
+    // Every step key is on the first run's id, numbered 1, 2, 3… without a gap or a repeat.
+    const steps = (await prisma.appliedStep.findMany({ where: { key: { startsWith: `${workflowId}/` } } })).map((s) => s.key);
+    const base = `${workflowId}/${firstRunId}/step/`;
+    expect(steps.every((k) => k.startsWith(base))).toBe(true);
+    const numbered = steps.map((k) => k.slice(base.length)).sort((a, b) => parseInt(a, 10) - parseInt(b, 10));
+    expect(numbered).toEqual([
+      '1/step',
+      ...Array.from({ length: reschedules + 1 }, (_, i) => `${i + 2}/step`),
+      `${reschedules + 3}/submit`,
+      `${reschedules + 4}/approve`,
+    ]);
+
+    // However many runs the chain has by now, the current one holds the final state.
+    const runs = await runsOf(workflowId, firstRunId);
+    expect((await handle.describe()).runId).toBe(runs.at(-1));
+    expect(await handle.query(lifecycleQuery)).toEqual(approved);
+    await handle.terminate('test finished');
+  });
+});
