@@ -18,8 +18,10 @@ import { connectorRoutes } from './connectors/routes';
 import { webhookRoutes } from './connectors/webhook-routes';
 import { historyRoutes } from './history/routes';
 import { loginUserRoutes } from './login-users/routes';
-import { loadSpec, loadSpecText, openApiValidator } from './openapi';
+import { loadSpec, loadSpecText, openApiValidator, refuseNulCharacters } from './openapi';
+import { registrationPages } from './pages/registration';
 import { problemHandler } from './problem';
+import { bulkRegistrationRoutes } from './registrants/bulk-routes';
 import { registrantCsvRoutes } from './registrants/csv-routes';
 import { lifecycleRoutes } from './registrants/lifecycle-routes';
 import { registrantRoutes } from './registrants/routes';
@@ -59,6 +61,8 @@ export function createApp(deps: AppDeps): Express {
       },
     }),
   );
+  // A number pull may name up to 100,000 people (payroll's whole staff); everything else stays small.
+  app.use('/v1/numbers/pull', express.json({ limit: '8mb' }));
   app.use(express.json({ limit: '1mb' }));
   // The OAuth token endpoint takes form-encoded bodies (RFC 6749).
   app.use(express.urlencoded({ extended: false, limit: '16kb' }));
@@ -69,8 +73,10 @@ export function createApp(deps: AppDeps): Express {
   });
   app.use('/docs', swaggerUi.serveFiles(loadSpec(), { customSiteTitle: 'mynaflow API' }));
   app.get('/docs/', swaggerUi.setup(loadSpec(), { customSiteTitle: 'mynaflow API' }));
+  app.use(registrationPages()); // the employee's phone pages at /i/{token} (HTML + their script), outside the JSON API's validator
 
   app.use(openApiValidator({ validateResponses: deps.validateResponses ?? false }));
+  app.use(refuseNulCharacters());
   app.use(identifyCaller(services.auth));
   app.use(identifyConnector(services.connectors));
   app.use(connectorRateLimit(deps.connectorRateLimit ?? DEFAULT_CONNECTOR_RATE_LIMIT));
@@ -105,6 +111,7 @@ export function createApp(deps: AppDeps): Express {
   );
   // Before the routes with /v1/registrants/:registrantId, which would take export.csv for an id.
   app.use(registrantCsvRoutes(services.registrantCsv));
+  app.use(bulkRegistrationRoutes(services.bulkRegistration));
   app.use(webhookRoutes(services.webhooks));
   app.use(lifecycleRoutes(services.lifecycle, services.invitationQr));
   app.use(registrantRoutes(services.registrants, services.myNumbers));

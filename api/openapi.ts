@@ -1,7 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import type { RequestHandler } from 'express';
 import * as OpenApiValidator from 'express-openapi-validator';
+import type { OpenApiRequest } from 'express-openapi-validator/dist/framework/types';
 import { parse } from 'yaml';
+import { AppError } from '../services/errors';
 
 export const SPEC_PATH = path.join(__dirname, '..', 'openapi', 'openapi.yaml');
 
@@ -26,4 +29,39 @@ export function openApiValidator(opts: { validateResponses: boolean }) {
     // Served outside the validator: the docs UI's own assets.
     ignorePaths: /^\/docs\/.+/,
   });
+}
+
+/**
+ * PostgreSQL text cannot hold U+0000: a NUL anywhere in the path, query or JSON body would otherwise
+ * fail deep in a query (500). Refused up front as a validation error (400), after the contract check.
+ */
+export function refuseNulCharacters(): RequestHandler {
+  return (req: OpenApiRequest, _res, next) => {
+    const found: string[] = [];
+    const walk = (value: unknown, at: string) => {
+      if (found.length >= 10) return;
+      if (typeof value === 'string') {
+        if (value.includes('\u0000')) found.push(at);
+      } else if (Array.isArray(value)) {
+        value.forEach((v, i) => walk(v, `${at}/${i}`));
+      } else if (value && typeof value === 'object' && !Buffer.isBuffer(value)) {
+        for (const [k, v] of Object.entries(value)) {
+          if (k.includes('\u0000')) found.push(at);
+          else walk(v, `${at}/${k}`);
+        }
+      }
+    };
+    walk(req.openapi?.pathParams ?? {}, '/params');
+    walk(req.query, '/query');
+    walk(req.body, '/body');
+    if (!found.length) return next();
+    next(
+      new AppError(
+        400,
+        'VALIDATION_FAILED',
+        '入力内容に誤りがあります',
+        found.map((path) => ({ path, message: 'must not contain the NUL character (U+0000)', code: 'NUL_CHARACTER' })),
+      ),
+    );
+  };
 }

@@ -23,10 +23,26 @@ if [ "$(cat .tools/.temporal-stamp 2>/dev/null)" != "$TEMPORAL_PIPS" ] || [ ! -x
   echo "$TEMPORAL_PIPS" > .tools/.temporal-stamp
 fi
 
+# 1b. Schemathesis (the API fuzzer `npm test` runs against the live API), in the same venv.
+FUZZ_PIPS="schemathesis==4.32.5"
+if [ "$(cat .tools/.schemathesis-stamp 2>/dev/null)" != "$FUZZ_PIPS" ] || [ ! -x "$VENV/bin/schemathesis" ]; then
+  say "installing $FUZZ_PIPS into $VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check $FUZZ_PIPS
+  echo "$FUZZ_PIPS" > .tools/.schemathesis-stamp
+fi
+
 # 2. PostgreSQL server binaries, for the private cluster used when DATABASE_URL is not given.
 if [ -z "${DATABASE_URL:-}" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then
   apt_install postgresql || { echo "[setup] PostgreSQL is needed: install it (apt install postgresql) or set DATABASE_URL" >&2; exit 1; }
 fi
+
+# 2b. Chromium, for the browser tests of the employee's phone pages (playwright-core drives the Debian
+#     package; it never downloads a browser of its own). Not needed by `npm start` or the bench.
+case "${npm_lifecycle_event:-}" in start|bench) ;; *)
+  if [ ! -x /usr/bin/chromium ]; then
+    apt_install chromium || { echo "[setup] Chromium is needed by the tests: install it (apt install chromium)" >&2; exit 1; }
+  fi ;;
+esac
 
 # 3. Prisma client, regenerated when the schema or Prisma changes. Prisma wants some DATABASE_URL
 #    even to generate; none is contacted.

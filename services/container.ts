@@ -20,6 +20,7 @@ import { createRegistrationSessions } from './registration/sessions';
 import { createLifecycleService } from './registrants/lifecycle';
 import { createRegistrantService } from './registrants/registrants';
 import { createRegistrantCsvService } from './registrants/csv';
+import { createBulkRegistrationService } from './registrants/bulk-registration';
 import type { TemporalDeps } from './temporal/client';
 import { createTenantSettingsService } from './tenants/settings';
 import type { Vault } from './vault/types';
@@ -60,6 +61,7 @@ export function createServices(infra: Infrastructure) {
     registrants: createRegistrantService({ prisma, history, temporal: infra.temporal, inviteReminderDays: infra.inviteReminderDays }),
     invitationQr: createInvitationQrService({ prisma, history, publicUrl: infra.publicUrl }),
     myNumbers: createMyNumberService({ prisma, vault, history, confirmPassword: auth.confirmPassword }),
+    bulkRegistration: createBulkRegistrationService({ prisma, history, vault, temporal: infra.temporal, inviteReminderDays: infra.inviteReminderDays }),
     registrantCsv: createRegistrantCsvService({ prisma, history, vault, temporal: infra.temporal, inviteReminderDays: infra.inviteReminderDays, confirmPassword: auth.confirmPassword }),
     loginUsers: createLoginUserService({ prisma, history, mailer, mailFrom, publicUrl: infra.publicUrl, loginLockMinutes: infra.loginLockMinutes }),
     tenantSettings: createTenantSettingsService({ prisma, history }),

@@ -66,6 +66,8 @@ const ALLOWED: Record<string, Role[]> = {
   exportRegistrants: ALL,
   exportRegistrantsWithNumbers: EDITORS,
   importRegistrants: EDITORS,
+  bulkEnterRegistrants: EDITORS,
+  quickAddRegistrants: EDITORS,
 };
 
 /** Payroll connectors' own calls: a bearer token only, never an HR login. */

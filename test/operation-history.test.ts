@@ -128,6 +128,28 @@ describe('hash chain', () => {
     expect([a, b]).not.toContain(all.firstBroken?.tenantId);
   });
 
+  test('recordMany chains a batch in order under one lock, interleaved with single writers, and verifies', async () => {
+    const t = await newTenant('一括');
+    const batch = (from: number) =>
+      prisma.$transaction(
+        (tx) => history.recordMany(Array.from({ length: 300 }, (_, i) => ({ tenantId: t, actor: { type: 'api_client' as const, id: 'c', label: '給与' }, operation: 'number_pulled' as const, purpose: 'withholding_slip' as const, detail: { n: from + i } })), tx),
+        { isolationLevel: 'ReadCommitted' },
+      );
+    await Promise.all([batch(0), history.record({ tenantId: t, actor: { type: 'system', label: 'システム' }, operation: 'registrant_viewed', detail: { n: -1 } }), batch(300)]);
+    const rows = await rowsOf(t);
+    expect(rows).toHaveLength(601);
+    rows.forEach((r, i) => {
+      if (i > 0) expect(r.prevHash).toBe(rows[i - 1]!.hash);
+      expect(hashEvent(r)).toBe(r.hash);
+    });
+    // Each batch stays whole and in order.
+    const ns = rows.map((r) => (r.detail as { n: number }).n).filter((n) => n >= 0);
+    const firstBatch = ns.filter((n) => n < 300);
+    expect(firstBatch).toEqual([...firstBatch].sort((x, y) => x - y));
+    await expect(history.verify(t)).resolves.toMatchObject({ ok: true, checked: 601 });
+    await expect(prisma.$transaction((tx) => history.recordMany([{ tenantId: t, actor: { type: 'system', label: 'x' }, operation: 'registrant_viewed' }, { tenantId: randomUUID(), actor: { type: 'system', label: 'x' }, operation: 'registrant_viewed' }], tx), { isolationLevel: 'ReadCommitted' })).rejects.toThrow('one tenant');
+  });
+
   test('a record made inside a transaction commits or rolls back with it', async () => {
     const t = await newTenant();
     await prisma.$transaction(async (tx) => {

@@ -187,7 +187,19 @@ describe('the registrant list', () => {
     expect((await lister.get('/v1/registrants?cursor=garbage').expect(400)).body.code).toBe('CURSOR_INVALID');
   });
 
-  it('a connector needs the registrants:read scope', async () => {
+  it('a connector reads one person with dependents, recorded as its view; another tenant\'s person is not found', async () => {
+    const p = await person(`R${randomUUID().slice(0, 6)}`, 'completed', { dependents: [{ givenName: '長女', status: 'completed' }] });
+    const c = await connector({ scopes: ['registrants:read'] });
+    const t = await tokenFor(c);
+    const res = await request(app).get(`/v1/registrants/${p.id}`).auth(t, { type: 'bearer' }).expect(200);
+    expect(res.body).toMatchObject({ id: p.id, status: 'completed', myNumber: { registered: true, masked: '************' }, dependents: [expect.objectContaining({ givenName: '長女', status: 'completed' })] });
+    expect(JSON.stringify(res.body)).not.toContain(p.number!);
+    expect(await prisma.operationEvent.count({ where: { registrantId: p.id, operation: 'registrant_viewed', actorType: 'api_client', actorId: c.id } })).toBe(1);
+    const elsewhere = await prisma.registrant.create({ data: { tenantId: await createTenant(prisma, '他社'), familyName: '他', givenName: '社', workflowId: `wf-${randomUUID()}` } });
+    expect((await request(app).get(`/v1/registrants/${elsewhere.id}`).auth(t, { type: 'bearer' })).status).toBe(404);
+  });
+
+    it('a connector needs the registrants:read scope', async () => {
     const c = await connector({ scopes: ['numbers:pull'] });
     const res = await request(app).get('/v1/registrants').auth(await tokenFor(c), { type: 'bearer' });
     expect(res.status).toBe(403);

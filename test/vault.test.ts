@@ -205,6 +205,19 @@ describe('seal and open', () => {
     expect((await createVault({ prisma, keyring: createKeyring(key(), [a]) }).open(id, tenantId)).toString()).toBe('JBSWY3DPEHPK3PXP');
   });
 
+  it('openMany opens a batch in one go, and refuses the whole batch when one secret is another tenant\'s, missing or damaged', async () => {
+    const v = vault();
+    const numbers = [validNumber(), validNumber(), validNumber()];
+    const ids = await Promise.all(numbers.map((n) => v.seal({ tenantId, kind: 'my_number', plaintext: Buffer.from(n) })));
+    const opened = await v.openMany([...ids, ids[0]!], tenantId);
+    expect(ids.map((id) => opened.get(id)!.toString('utf8'))).toEqual(numbers);
+    const foreign = await v.seal({ tenantId: otherTenantId, kind: 'my_number', plaintext: Buffer.from(validNumber()) });
+    await vaultError(v.openMany([ids[0]!, foreign], tenantId), 'SECRET_NOT_FOUND');
+    await vaultError(v.openMany([ids[0]!, 'not-a-uuid'], tenantId), 'SECRET_NOT_FOUND');
+    await prisma.vaultSecret.update({ where: { id: ids[1]! }, data: { kind: 'document' } });
+    await vaultError(v.openMany(ids, tenantId), 'SECRET_TAMPERED');
+  });
+
   it('shred deletes rows, is idempotent and ignores ids that cannot exist', async () => {
     const v = vault();
     const ids = [

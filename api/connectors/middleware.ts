@@ -6,6 +6,7 @@
  */
 import type { Request, RequestHandler } from 'express';
 import { rateLimit } from 'express-rate-limit';
+import type { OpenApiRequest } from 'express-openapi-validator/dist/framework/types';
 import type { Role } from '../../prisma/generated/client';
 import type { ConnectorCaller, ConnectorService, Scope } from '../../services/connectors/connectors';
 import { AppError } from '../../services/errors';
@@ -48,13 +49,21 @@ export function identifyConnector(connectors: ConnectorService): RequestHandler 
   };
 }
 
+/** Whether the operation (as the OpenAPI validator matched it) lists bearerAuth among its security. */
+function acceptsBearer(req: Request): boolean {
+  const security = (req as OpenApiRequest).openapi?.schema.security ?? [];
+  return security.some((requirement) => 'bearerAuth' in requirement);
+}
+
 export function connectorRateLimit(l: ConnectorRateLimit): RequestHandler {
   return rateLimit({
     windowMs: l.windowSeconds * 1000,
     limit: l.limit,
     standardHeaders: 'draft-8',
     legacyHeaders: false,
-    skip: (req) => !req.connector,
+    // Counted on the operations a connector may call (their contract documents the 429); on any
+    // other it gets its 401/403 at once, as the contract says.
+    skip: (req) => !req.connector || !acceptsBearer(req),
     keyGenerator: (req) => `connector:${req.connector!.client.id}`,
     handler: (req: Request & { rateLimit?: { resetTime?: Date } }, res) => {
       const reset = req.rateLimit?.resetTime?.getTime() ?? Date.now() + l.windowSeconds * 1000;

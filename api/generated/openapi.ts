@@ -55,6 +55,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/i/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The employee's registration pages (phone first), opened from the invitation link
+         * @description One HTML page for the whole journey: first visit (own password, company passcode, consent to
+         *     the purposes) or login, then the number (twice), gender, birth date, document images,
+         *     dependents, the review and "finish", plus clear pages for an expired, replaced or invalid link
+         *     and a locked login. The page is the same for every token: its script posts the token to
+         *     `POST /v1/registration/link`, so an unknown token is told apart there, not here. Strict
+         *     Content-Security-Policy (scripts and styles of this origin only), no referrer, no caching, no
+         *     framing.
+         */
+        get: operations["getRegistrationPage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/assets/registration.js": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The script of the registration pages (bundled from web/registration/) */
+        get: operations["getRegistrationPageScript"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/assets/registration.css": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The styles of the registration pages */
+        get: operations["getRegistrationPageStyles"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/registrants": {
         parameters: {
             query?: never;
@@ -87,7 +147,11 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** A registrant with the state of their invitation */
+        /**
+         * A registrant with the state of their invitation (recorded as a view)
+         * @description For HR (any role) and for payroll connectors with `registrants:read`, who get the list's form
+         *     (with `dependents`, `updatedAt`, `groupId`). Never the number.
+         */
         get: operations["getRegistrant"];
         put?: never;
         post?: never;
@@ -510,6 +574,62 @@ export interface paths {
          *     2,000 rows, not CSV) is a 400 without a per-line report.
          */
         post: operations["importRegistrants"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/registrants/bulk-entry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Bulk manual entry (複数一括登録) — up to 10 people with their dependents and numbers, already verified, all or nothing
+         * @description For numbers HR has already collected on paper and checked in person: each person's number (typed
+         *     twice, check digit verified; full-width digits, spaces and hyphens accepted) and their dependents
+         *     (no limit on dependents; none for 報酬支払). Everyone is stored as `completed` — registrant and
+         *     dependents — with the login locked as after an approval; numbers are sealed in the vault. Dates
+         *     may be Western (`1980/1/1`, `1980-01-01`) or Japanese era (`s55/1/1`, `H2.4.1`, `r5/1/1`,
+         *     `令和元年5月1日`; README "CSV import and export" lists the forms).
+         *
+         *     All or nothing: any error gives 400 BULK_ENTRY_INVALID listing every problem in Japanese with its
+         *     path (e.g. `/body/people/3/dependents/0/myNumber`, `/body/people/1/birthDate`, `/body/people`
+         *     for more than 10 people) and nothing is stored. Employee codes used twice in the call or already
+         *     in use are errors. Each person is recorded as registrant_created and number_registered (never the
+         *     number). Their lifecycle workflows start after the commit with status completed and no invitation;
+         *     payroll webhooks subscribed to registrant_completed are told.
+         */
+        post: operations["bulkEnterRegistrants"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/registrants/quick-add": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Quick add (スマホで収集・簡易登録) — up to 100 people by category, name and e-mail, each sent the invitation
+         * @description Stores everyone or no one: any error gives 400 QUICK_ADD_INVALID listing every problem in Japanese
+         *     with its path (e.g. `/body/people/2/email`). Each person is recorded as registrant_created; after the
+         *     commit their lifecycle workflows start and mail the invitation (a per-person link valid 90 days)
+         *     with the sender's `message`, the `replyTo` address and, with `copyToSelf`, a copy to the calling
+         *     login user's own e-mail address.
+         */
+        post: operations["quickAddRegistrants"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1947,6 +2067,121 @@ export interface components {
         RegistrantImportProblem: components["schemas"]["Problem"] & {
             report?: components["schemas"]["RegistrantImportReport"];
         };
+        BulkEntryDependent: {
+            /** @description 続柄 (配偶者, 子, 父…), up to 40 characters. */
+            relationship: string;
+            /**
+             * @description dependent 扶養者 (the default) or category3 国民年金第3号被保険者.
+             * @enum {string}
+             */
+            kind?: "dependent" | "category3";
+            /** @description Up to 50 characters. */
+            familyName: string;
+            /** @description Up to 50 characters. */
+            givenName: string;
+            /** @description Katakana (hiragana and half-width katakana are converted). */
+            familyNameKana?: string | null;
+            givenNameKana?: string | null;
+            /** @description Western or Japanese era date (s55/1/1, h2/4/1, r5/1/1, 令和元年5月1日, 1980-01-01). */
+            birthDate?: string | null;
+            /** @enum {string|null} */
+            gender?: "male" | "female" | "other" | null;
+            /** @description 12 digits; full-width digits, spaces and hyphens are accepted. */
+            myNumber: string;
+            /** @description The same number typed again. */
+            myNumberConfirmation: string;
+        };
+        BulkEntryPerson: {
+            /** @description Half-width letters, digits, - and _, up to 20 (full-width is converted); unique in the tenant and in the call. */
+            employeeCode?: string | null;
+            category?: components["schemas"]["RegistrantCategory"];
+            /** @description Up to 50 characters. */
+            familyName: string;
+            /** @description Up to 50 characters. */
+            givenName: string;
+            /** @description Katakana (hiragana and half-width katakana are converted). */
+            familyNameKana?: string | null;
+            givenNameKana?: string | null;
+            /** @description Optional; nobody is invited. */
+            email?: string | null;
+            /** @description Western or Japanese era date; not in the future. */
+            birthDate?: string | null;
+            /** @enum {string|null} */
+            gender?: "male" | "female" | "other" | null;
+            /** @description Western or Japanese era date; not before the birth date. */
+            hireDate?: string | null;
+            /** @description 12 digits; full-width digits, spaces and hyphens are accepted. */
+            myNumber: string;
+            /** @description The same number typed again. */
+            myNumberConfirmation: string;
+            dependents?: components["schemas"]["BulkEntryDependent"][];
+        };
+        BulkEntryRequest: {
+            /** @description 1 to 10 people (more is refused with a Japanese message at /body/people). */
+            people: components["schemas"]["BulkEntryPerson"][];
+        };
+        BulkEntryResult: {
+            created: number;
+            /** @description Dependents stored. */
+            dependents: number;
+            /** @description The outcome in Japanese. */
+            message: string;
+            people: {
+                /** @description Position in the request. */
+                index: number;
+                /** Format: uuid */
+                registrantId: string;
+                employeeCode: string | null;
+                familyName: string;
+                givenName: string;
+                status: components["schemas"]["Status"];
+                /** @description In the order given. */
+                dependentIds: string[];
+                /** @description False: stored, but the workflow starts the next time HR acts on the person. */
+                workflowStarted: boolean;
+                note?: string;
+            }[];
+        };
+        QuickAddPerson: {
+            category?: components["schemas"]["RegistrantCategory"];
+            /** @description Up to 50 characters. */
+            familyName: string;
+            /** @description Up to 50 characters. */
+            givenName: string;
+            /** @description Where the invitation goes. */
+            email: string;
+        };
+        QuickAddRequest: {
+            /** @description 1 to 100 people (more is refused with a Japanese message at /body/people). */
+            people: components["schemas"]["QuickAddPerson"][];
+            /** @description The sender's message (ご担当者からのメッセージ), shown in every mail. */
+            message?: string;
+            /**
+             * Format: email
+             * @description 返信先メールアドレス (Reply-To).
+             */
+            replyTo?: string;
+            /** @description A copy of each mail to the calling login user (ログインユーザ宛にコピーを送る). */
+            copyToSelf?: boolean;
+        };
+        QuickAddResult: {
+            created: number;
+            /** @description People whose workflow started and mails the invitation. */
+            invited: number;
+            /** @description The outcome in Japanese. */
+            message: string;
+            people: {
+                /** @description Position in the request. */
+                index: number;
+                /** Format: uuid */
+                registrantId: string;
+                familyName: string;
+                givenName: string;
+                email: string;
+                invited: boolean;
+                note?: string;
+            }[];
+        };
         Health: {
             /** @enum {string} */
             status: "ok" | "unavailable";
@@ -2216,7 +2451,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The body is not JSON. */
+        /** @description The body is missing or not in a media type the operation takes (JSON unless it says otherwise). */
         UnsupportedMediaType: {
             headers: {
                 [name: string]: unknown;
@@ -2336,6 +2571,72 @@ export interface operations {
             };
         };
     };
+    getRegistrationPage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The invitation link's token; never put into another URL and redacted from access logs. */
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The page (its content comes from /assets/registration.js and the registration API). */
+            200: {
+                headers: {
+                    "Content-Security-Policy"?: string;
+                    "Referrer-Policy"?: "no-referrer";
+                    "Cache-Control"?: "no-store";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+        };
+    };
+    getRegistrationPageScript: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The script. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/javascript": string;
+                };
+            };
+        };
+    };
+    getRegistrationPageStyles: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The style sheet. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/css": string;
+                };
+            };
+        };
+    };
     listRegistrants: {
         parameters: {
             query?: {
@@ -2425,7 +2726,9 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
         };
     };
     withdrawInvitation: {
@@ -2511,6 +2814,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
+            415: components["responses"]["UnsupportedMediaType"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -2546,6 +2850,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["LifecycleConflict"];
+            415: components["responses"]["UnsupportedMediaType"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -2614,6 +2919,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["LifecycleConflict"];
+            415: components["responses"]["UnsupportedMediaType"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -2649,6 +2955,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["LifecycleConflict"];
+            415: components["responses"]["UnsupportedMediaType"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -2684,6 +2991,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["LifecycleConflict"];
+            415: components["responses"]["UnsupportedMediaType"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -2750,6 +3058,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["LifecycleConflict"];
+            415: components["responses"]["UnsupportedMediaType"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -2785,6 +3094,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["LifecycleConflict"];
+            415: components["responses"]["UnsupportedMediaType"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -2851,6 +3161,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["LifecycleConflict"];
+            415: components["responses"]["UnsupportedMediaType"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -2883,6 +3194,7 @@ export interface operations {
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            415: components["responses"]["UnsupportedMediaType"];
         };
     };
     deleteRegistrantMyNumber: {
@@ -2945,6 +3257,7 @@ export interface operations {
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            415: components["responses"]["UnsupportedMediaType"];
             423: components["responses"]["Locked"];
         };
     };
@@ -3108,6 +3421,72 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    bulkEnterRegistrants: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BulkEntryRequest"];
+            };
+        };
+        responses: {
+            /** @description Everyone stored as completed; one result per person, in the order given. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkEntryResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    quickAddRegistrants: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["QuickAddRequest"];
+            };
+        };
+        responses: {
+            /** @description Everyone stored; one result per person, in the order given. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QuickAddResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
     login: {
         parameters: {
             query?: never;
@@ -3143,6 +3522,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
+            415: components["responses"]["UnsupportedMediaType"];
             423: components["responses"]["Locked"];
             429: components["responses"]["TooManyRequests"];
         };
@@ -3173,6 +3553,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
+            415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
         };
     };
@@ -3269,6 +3650,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
+            415: components["responses"]["UnsupportedMediaType"];
             423: components["responses"]["Locked"];
         };
     };
@@ -3297,6 +3679,7 @@ export interface operations {
                 content?: never;
             };
             400: components["responses"]["BadRequest"];
+            415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
         };
     };
@@ -3328,6 +3711,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
+            415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
         };
     };
@@ -3355,6 +3739,7 @@ export interface operations {
                 content?: never;
             };
             400: components["responses"]["BadRequest"];
+            415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
         };
     };
@@ -3389,6 +3774,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
+            415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
         };
     };
@@ -3452,6 +3838,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
+            415: components["responses"]["UnsupportedMediaType"];
         };
     };
     startEmailMethodSwitch: {
@@ -3509,6 +3896,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
+            415: components["responses"]["UnsupportedMediaType"];
         };
     };
     listLoginUsers: {
@@ -3561,6 +3949,7 @@ export interface operations {
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
             409: components["responses"]["Conflict"];
+            415: components["responses"]["UnsupportedMediaType"];
         };
     };
     deleteLoginUser: {
@@ -3584,6 +3973,7 @@ export interface operations {
                 };
                 content?: never;
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
@@ -3622,6 +4012,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            415: components["responses"]["UnsupportedMediaType"];
         };
     };
     unlockLoginUser: {
@@ -3647,6 +4038,7 @@ export interface operations {
                     "application/json": components["schemas"]["LoginUser"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
@@ -3701,6 +4093,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
+            415: components["responses"]["UnsupportedMediaType"];
         };
     };
     searchOperationHistory: {
@@ -3827,6 +4220,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             404: components["responses"]["NotFound"];
             410: components["responses"]["Gone"];
+            415: components["responses"]["UnsupportedMediaType"];
             423: components["responses"]["Locked"];
             429: components["responses"]["TooManyRequests"];
         };
@@ -3859,6 +4253,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             410: components["responses"]["Gone"];
+            415: components["responses"]["UnsupportedMediaType"];
             423: components["responses"]["Locked"];
             429: components["responses"]["TooManyRequests"];
         };
@@ -3891,6 +4286,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             410: components["responses"]["Gone"];
+            415: components["responses"]["UnsupportedMediaType"];
             423: components["responses"]["Locked"];
             429: components["responses"]["TooManyRequests"];
         };
@@ -3992,6 +4388,7 @@ export interface operations {
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
             409: components["responses"]["LifecycleConflict"];
+            415: components["responses"]["UnsupportedMediaType"];
         };
     };
     addRegistrationDependent: {
@@ -4026,6 +4423,7 @@ export interface operations {
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
             409: components["responses"]["LifecycleConflict"];
+            415: components["responses"]["UnsupportedMediaType"];
         };
     };
     removeRegistrationDependent: {
@@ -4051,6 +4449,7 @@ export interface operations {
                     "application/json": components["schemas"]["Registration"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
@@ -4089,6 +4488,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["LifecycleConflict"];
+            415: components["responses"]["UnsupportedMediaType"];
         };
     };
     addRegistrationDocument: {
@@ -4159,6 +4559,7 @@ export interface operations {
                     "application/json": components["schemas"]["Registration"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
@@ -4187,6 +4588,7 @@ export interface operations {
                     "image/gif": string;
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             404: components["responses"]["NotFound"];
         };
@@ -4239,6 +4641,7 @@ export interface operations {
                     "application/json": components["schemas"]["Consent"][];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
@@ -4296,6 +4699,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
+            415: components["responses"]["UnsupportedMediaType"];
         };
     };
     revokeConnector: {
@@ -4321,6 +4725,7 @@ export interface operations {
                     "application/json": components["schemas"]["Connector"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
@@ -4360,6 +4765,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
+            415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
         };
     };
@@ -4391,6 +4797,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
+            415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
         };
     };
@@ -4414,6 +4821,7 @@ export interface operations {
             };
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
         };
     };
     createWebhook: {
@@ -4443,6 +4851,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
+            415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
         };
     };
@@ -4467,9 +4876,11 @@ export interface operations {
                 };
                 content?: never;
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
         };
     };
     listWebhookDeliveries: {
@@ -4492,9 +4903,11 @@ export interface operations {
                     "application/json": components["schemas"]["WebhookDelivery"][];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
         };
     };
     syncRegistrants: {
@@ -4525,6 +4938,7 @@ export interface operations {
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
             409: components["responses"]["Conflict"];
+            415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["Unavailable"];
         };
@@ -4568,6 +4982,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
+            415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["Unavailable"];
         };

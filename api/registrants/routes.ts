@@ -4,6 +4,7 @@ import type { Purpose } from '../../prisma/generated/client';
 import type { RegistrantService } from '../../services/registrants/registrants';
 import type { MyNumberService } from '../../services/registrants/my-number';
 import { ANY_ROLE, EDITORS, requireRole } from '../auth/middleware';
+import { allow } from '../connectors/middleware';
 import { acting } from '../login-users/routes';
 
 type RegistrantCreate = components['schemas']['RegistrantCreate'];
@@ -15,7 +16,9 @@ export function registrantRoutes(service: RegistrantService, numbers: MyNumberSe
     const created = await service.create(acting(req), req.body as RegistrantCreate);
     res.status(201).location(`/v1/registrants/${created.id}`).json(created);
   });
-  router.get('/v1/registrants/:registrantId', requireRole(...ANY_ROLE), async (req, res) => {
+  // HR and payroll connectors (registrants:read) read a person; both reads are recorded.
+  router.get('/v1/registrants/:registrantId', allow({ roles: ANY_ROLE, scope: 'registrants:read' }), async (req, res) => {
+    if (req.connector) return res.json(await service.getForConnector(req.connector, req.params.registrantId as string));
     res.json(await service.get(acting(req), req.params.registrantId as string));
   });
   router.post('/v1/registrants/:registrantId/withdraw', requireRole(...EDITORS), async (req, res) => {

@@ -6,6 +6,7 @@
  *   npm run bench -- [--count 10000] [--concurrency 32] [--temporal-db memory|file] [--only lifecycle[,…]]
  */
 import { runLifecycleBench } from './lifecycle';
+import { runNumberPullBench } from './number-pull';
 import { Cleanup, machine, say, startStack, type Stack } from './stack';
 
 interface Options {
@@ -18,6 +19,7 @@ const TEMPORAL_DBS = ['memory', 'file'] as const;
 /** Each bench is a module; `--only` picks some, by name. */
 const BENCHES: Record<string, (stack: Stack, cleanup: Cleanup, opts: Options) => Promise<boolean>> = {
   lifecycle: runLifecycleBench,
+  pull: runNumberPullBench,
 };
 
 const USAGE = `usage: npm run bench -- [--count N] [--concurrency N] [--temporal-db memory|file] [--only ${Object.keys(BENCHES).join('|')}[,…]]

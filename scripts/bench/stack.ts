@@ -100,7 +100,7 @@ async function startDatabaseCluster(tmpDir: string, cleanup: Cleanup): Promise<C
   const { password } = ensureCluster(dataDir);
   const info = clusterInfo(dataDir, await freePort(), password);
   const child = await startPostgres(info, { logFile: path.join(tmpDir, 'postgres.log') });
-  cleanup.add('stop PostgreSQL', () => stopCluster(child));
+  cleanup.add('stop PostgreSQL', () => stopPostgres(child));
   say(`PostgreSQL: private cluster on 127.0.0.1:${info.port}`);
   return info;
 }
@@ -109,19 +109,6 @@ const SHOWN_SERVER_ERRORS = 3;
 let temporalErrors = 0;
 /** Error lines the Temporal dev server printed so far. */
 export const temporalServerErrors = () => temporalErrors;
-
-/**
- * As root, `postgres` runs under `runuser`, which does not pass SIGINT (postgres' fast shutdown) on:
- * stopPostgres then waits 30 s and kills runuser. Signal the server itself, then wait as usual.
- */
-async function stopCluster(child: ChildProcess): Promise<void> {
-  if (child.spawnfile === 'runuser' && child.pid && child.exitCode === null) {
-    const children = `/proc/${child.pid}/task/${child.pid}/children`;
-    const pids = fs.existsSync(children) ? fs.readFileSync(children, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number) : [];
-    for (const pid of pids) process.kill(pid, 'SIGINT');
-  }
-  await stopPostgres(child);
-}
 
 /** The dev server as `npm start` runs it, without the Web UI; only errors printed. */
 async function startTemporal(tmpDir: string, db: StackOptions['temporalDb'], cleanup: Cleanup): Promise<string> {

@@ -144,6 +144,8 @@ function csvRow(item: HistoryItem): CsvCell[] {
 
 export interface OperationHistory extends History {
   record(input: OperationInput, db?: HistoryDb): Promise<void>;
+  /** Several rows in the caller's (READ COMMITTED) transaction, chained in order. */
+  recordMany(inputs: OperationInput[], tx: HistoryDb): Promise<void>;
   /** `anchor`: a head printed by an earlier run; its row must still be there, unchanged (catches a cut-off tail). */
   verify(tenantId?: string, anchor?: { id: string; hash: string }): Promise<VerifyResult>;
   search(query: HistorySearch): Promise<HistoryPage>;
@@ -154,9 +156,8 @@ export interface OperationHistory extends History {
 }
 
 export function createHistory(prisma: PrismaClient): OperationHistory {
-  /** Appends under the tenant's lock: `tx` must be a transaction. */
-  async function append(tx: HistoryDb, input: OperationInput): Promise<void> {
-    const tenantId = uuid(input.tenantId, 'tenantId');
+  /** Takes the tenant's history lock until commit and returns the hash to chain onto. */
+  async function lockChain(tx: HistoryDb, tenantId: string): Promise<string> {
     // One writer per tenant at a time, until commit, so each row chains onto the latest one.
     // The key is namespaced so other per-tenant advisory locks never block (or deadlock) history.
     // The isolation check: under REPEATABLE READ / SERIALIZABLE the snapshot would predate the
@@ -168,11 +169,15 @@ export function createHistory(prisma: PrismaClient): OperationHistory {
       throw new Error(`operation history must be recorded in a READ COMMITTED transaction (got ${state?.isolation})`);
     }
     const last = await tx.operationEvent.findFirst({ where: { tenantId }, orderBy: { id: 'desc' }, select: { hash: true } });
+    return last?.hash ?? GENESIS_HASH;
+  }
+
+  function chained(input: OperationInput, tenantId: string, prevHash: string, occurredAt: Date) {
     const fields: ChainedFields = {
       tenantId,
       // Taken under the lock so that, within a tenant, time order follows chain order. JS dates
       // have millisecond precision, which timestamptz(3) keeps exactly.
-      occurredAt: new Date(),
+      occurredAt,
       actorType: input.actor.type,
       actorId: cleanOrNull(input.actor.id),
       actorLabel: clean(input.actor.label),
@@ -184,15 +189,35 @@ export function createHistory(prisma: PrismaClient): OperationHistory {
       ip: cleanOrNull(input.ip),
       userAgent: cleanOrNull(input.userAgent),
       detail: normaliseDetail(input.detail),
-      prevHash: last?.hash ?? GENESIS_HASH,
+      prevHash,
     };
-    await tx.operationEvent.create({
-      data: {
-        ...fields,
-        detail: fields.detail === null ? Prisma.DbNull : (fields.detail as Prisma.InputJsonValue),
-        hash: hashEvent(fields),
-      },
+    const hash = hashEvent(fields);
+    return { data: { ...fields, detail: fields.detail === null ? Prisma.DbNull : (fields.detail as Prisma.InputJsonValue), hash }, hash };
+  }
+
+  /** Appends under the tenant's lock: `tx` must be a transaction. */
+  async function append(tx: HistoryDb, input: OperationInput): Promise<void> {
+    const tenantId = uuid(input.tenantId, 'tenantId');
+    const prev = await lockChain(tx, tenantId);
+    await tx.operationEvent.create({ data: chained(input, tenantId, prev, new Date()).data });
+  }
+
+  /**
+   * Appends many rows of one tenant with one lock and one INSERT: ids are drawn in VALUES order, so
+   * id order stays chain order.
+   */
+  async function appendMany(tx: HistoryDb, inputs: OperationInput[]): Promise<void> {
+    if (inputs.length === 0) return;
+    const tenantId = uuid(inputs[0]!.tenantId, 'tenantId');
+    if (inputs.some((i) => i.tenantId.toLowerCase() !== tenantId)) throw new Error('recordMany takes rows of one tenant');
+    let prev = await lockChain(tx, tenantId);
+    const at = new Date();
+    const rows = inputs.map((input) => {
+      const row = chained(input, tenantId, prev, at);
+      prev = row.hash;
+      return row.data;
     });
+    await tx.operationEvent.createMany({ data: rows });
   }
 
   function where(f: HistoryFilters): Prisma.OperationEventWhereInput {
@@ -271,6 +296,10 @@ export function createHistory(prisma: PrismaClient): OperationHistory {
   }
 
   return {
+    async recordMany(inputs, tx) {
+      await appendMany(tx, inputs);
+    },
+
     async record(input, db) {
       // A transaction client has no $transaction of its own: record inside the caller's
       // transaction so the row commits (or rolls back) with what it describes.

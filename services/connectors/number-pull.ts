@@ -8,7 +8,7 @@
  * history rows), yielded as they are ready, so a pull of 100,000 streams in flat memory.
  */
 import type { Dependent, Purpose, Registrant } from '../../prisma/generated/client';
-import type { History } from '../audit/types';
+import type { OperationHistory } from '../audit/history';
 import type { PrismaClient } from '../db/client';
 import { AppError } from '../errors';
 import type { Vault } from '../vault/types';
@@ -74,7 +74,7 @@ function reasonFor(status: Registrant['status'] | Dependent['status'], hasNumber
   return 'NOT_REGISTERED';
 }
 
-export function createNumberPull({ prisma, vault, history }: { prisma: PrismaClient; vault: Vault; history: History }) {
+export function createNumberPull({ prisma, vault, history }: { prisma: PrismaClient; vault: Vault; history: OperationHistory }) {
   /** Refuses a pull the connector or the tenant does not allow, before anything is read. */
   function check(caller: ConnectorCaller, req: PullRequest): PersonRef[] | 'all' {
     if (!caller.client.allowedPurposes.includes(req.purpose) || !caller.tenant.purposes.includes(req.purpose)) {
@@ -111,6 +111,17 @@ export function createNumberPull({ prisma, vault, history }: { prisma: PrismaCli
     const deletedCodes = new Set(deleted.map((d) => d.employeeCode));
     const deletedIds = new Set(deleted.map((d) => d.registrantId));
 
+    // Every secret the batch serves, opened in one query.
+    const secretIds: string[] = [];
+    for (const ref of refs) {
+      const r = find(ref);
+      if (!r || reasonFor(r.status, r.myNumberSecretId !== null)) continue;
+      secretIds.push(r.myNumberSecretId!);
+      if (req.includeDependents) for (const d of r.dependents) if (!d.noLongerDependentAt && !reasonFor(d.status, d.myNumberSecretId !== null)) secretIds.push(d.myNumberSecretId!);
+    }
+    const opened = secretIds.length ? await vault.openMany(secretIds, tenantId) : new Map<string, Buffer>();
+    const numberOf = (secretId: string) => opened.get(secretId)!.toString('utf8');
+
     const entries: PullEntry[] = [];
     for (const ref of refs) {
       const r = find(ref);
@@ -134,7 +145,7 @@ export function createNumberPull({ prisma, vault, history }: { prisma: PrismaCli
             familyName: d.familyName,
             givenName: d.givenName,
             birthDate: date(d.birthDate),
-            myNumber: why ? null : (await vault.open(d.myNumberSecretId!, tenantId)).toString('utf8'),
+            myNumber: why ? null : numberOf(d.myNumberSecretId!),
             unservedReason: why,
           });
         }
@@ -147,7 +158,7 @@ export function createNumberPull({ prisma, vault, history }: { prisma: PrismaCli
         familyName: r.familyName,
         givenName: r.givenName,
         birthDate: date(r.birthDate),
-        myNumber: (await vault.open(r.myNumberSecretId!, tenantId)).toString('utf8'),
+        myNumber: numberOf(r.myNumberSecretId!),
         dependents,
       });
     }
@@ -156,23 +167,20 @@ export function createNumberPull({ prisma, vault, history }: { prisma: PrismaCli
     const served = entries.filter((e): e is Extract<PullEntry, { served: true }> => e.served);
     if (served.length) {
       await prisma.$transaction(
-        async (tx) => {
-          for (const e of served) {
-            await history.record(
-              {
-                tenantId,
-                actor: connectorActor(caller.client),
-                operation: 'number_pulled',
-                registrant: { id: e.registrantId, label: `${e.familyName} ${e.givenName}` },
-                purpose: req.purpose,
-                ip: caller.ip,
-                userAgent: caller.userAgent,
-                detail: { connectorId: caller.client.id, dependents: e.dependents.filter((d) => d.myNumber !== null).length },
-              },
-              tx,
-            );
-          }
-        },
+        (tx) =>
+          history.recordMany(
+            served.map((e) => ({
+              tenantId,
+              actor: connectorActor(caller.client),
+              operation: 'number_pulled' as const,
+              registrant: { id: e.registrantId, label: `${e.familyName} ${e.givenName}` },
+              purpose: req.purpose,
+              ip: caller.ip,
+              userAgent: caller.userAgent,
+              detail: { connectorId: caller.client.id, dependents: e.dependents.filter((d) => d.myNumber !== null).length },
+            })),
+            tx,
+          ),
         { isolationLevel: 'ReadCommitted', maxWait: 30_000, timeout: 120_000 },
       );
     }

@@ -133,11 +133,31 @@ export async function startPostgres(info: ClusterInfo, opts: { logFile?: string 
 export async function stopPostgres(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const done = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  // runuser forwards SIGINT to postgres; SIGINT is postgres' "fast" shutdown.
+  // SIGINT is postgres' "fast" shutdown. As root the server runs under runuser, which does not pass
+  // signals on: signal the server (runuser's child) itself, or runuser would be killed after the
+  // timeout and postgres left running as an orphan.
+  for (const pid of serverPids(child)) {
+    try {
+      process.kill(pid, 'SIGINT');
+    } catch {
+      // already gone
+    }
+  }
   child.kill('SIGINT');
   const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
   await done;
   clearTimeout(timer);
+}
+
+/** The postgres process(es) a runuser wrapper started (Linux /proc); none without a wrapper. */
+function serverPids(child: ChildProcess): number[] {
+  if (child.spawnfile !== 'runuser' || !child.pid) return [];
+  const file = `/proc/${child.pid}/task/${child.pid}/children`;
+  try {
+    return fs.readFileSync(file, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
 }
 
 export async function createDatabase(info: ClusterInfo, name: string): Promise<void> {

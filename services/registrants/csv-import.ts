@@ -168,6 +168,8 @@ export function checkImportRows(file: ImportFile, ctx: ImportContext): { lines: 
         return;
       }
       if (raw.includes(REPLACEMENT)) errors.push({ column: col.header, message: '読み取れない文字があります（ファイルの文字コードを確認してください）' });
+      // PostgreSQL text cannot hold U+0000 (a stray NUL byte would otherwise fail the import with a 500).
+      if (raw.includes('\u0000')) errors.push({ column: col.header, message: '使用できない制御文字（NUL）が含まれています' });
       if (col.field) values.set(col.field, value);
       else if (value !== '' && !file.ignoredColumns.includes(col.header)) errors.push({ column: col.header, message: '見出しのない列に値があります' });
     });

@@ -92,3 +92,10 @@ export async function listRegistrants(prisma: PrismaClient, tenantId: string, f:
   const last = rows[rows.length - 1];
   return { items, nextCursor: more && last ? encodeCursor(last.updatedAt, last.id) : null };
 }
+
+/** One registrant as the list shows it (with dependents), or null when not in the tenant. */
+export async function getRegistrantItem(prisma: PrismaClient, tenantId: string, id: string): Promise<RegistrantListItem | null> {
+  const r = await prisma.registrant.findFirst({ where: { id, tenantId }, include: { dependents: { where: { draft: false }, orderBy: { createdAt: 'asc' } } } });
+  if (!r) return null;
+  return { ...registrantView(r, r.dependents), updatedAt: r.updatedAt.toISOString(), groupId: r.groupId, dependents: r.dependents.map(dependentSummary) };
+}

@@ -12,6 +12,8 @@ import type { PrismaClient } from '../db/client';
 import { withDeadline, type TemporalDeps } from '../temporal/client';
 import type { History } from '../audit/types';
 import { actorOf, type Acting } from '../login-users/login-users';
+import { connectorActor, type ConnectorCaller } from '../connectors/connectors';
+import { getRegistrantItem, type RegistrantListItem } from './listing';
 import { loadRegistrantView, registrantView, type RegistrantView } from './view';
 
 type RegistrantCreate = components['schemas']['RegistrantCreate'];
@@ -89,6 +91,21 @@ export function createRegistrantService({ prisma, history, temporal, inviteRemin
         userAgent: acting.userAgent,
       });
       return registrantView(registrant, []);
+    },
+
+    /** A connector reading one person (with dependents, never numbers): recorded like HR's view. */
+    async getForConnector(caller: ConnectorCaller, id: string): Promise<RegistrantListItem> {
+      const item = await getRegistrantItem(prisma, caller.tenant.id, id);
+      if (!item) throw NOT_FOUND();
+      await history.record({
+        tenantId: caller.tenant.id,
+        actor: connectorActor(caller.client),
+        operation: 'registrant_viewed',
+        registrant: { id, label: `${item.familyName} ${item.givenName}` },
+        ip: caller.ip,
+        userAgent: caller.userAgent,
+      });
+      return item;
     },
 
     /** Looking at a person's record is a use of their personal data: it is recorded. */

@@ -1,7 +1,7 @@
 /**
  * Document images are accepted by what they are, not by what the file or the request calls them:
  * the first bytes must be a JPEG, PNG or GIF signature. Three fixed signatures do not warrant a
- * dependency.
+ * dependency. Plain bytes in, so the phone pages (web/registration) run the same check before uploading.
  */
 import { AppError } from '../errors';
 
@@ -18,7 +18,7 @@ const SIGNATURES: { type: ImageType; bytes: number[] }[] = [
 ];
 
 /** The image type the content says, or null when it is none of the three. */
-export function sniffImage(content: Buffer): ImageType | null {
+export function sniffImage(content: Uint8Array): ImageType | null {
   const match = SIGNATURES.find((s) => content.length > s.bytes.length && s.bytes.every((b, i) => content[i] === b));
   return match?.type ?? null;
 }

@@ -10,6 +10,8 @@ export interface Vault {
   seal(input: { tenantId: string; kind: SecretKind; plaintext: Buffer }, db?: Db): Promise<string>;
   /** Opens a secret of the tenant; throws VaultError('SECRET_NOT_FOUND' | 'SECRET_TAMPERED' | 'KEY_UNAVAILABLE'). */
   open(id: string, tenantId: string, db?: Db): Promise<Buffer>;
+  /** Opens many secrets of the tenant in one query; throws like open() if any is missing or damaged. */
+  openMany(ids: string[], tenantId: string, db?: Db): Promise<Map<string, Buffer>>;
   /** Crypto-shreds: the rows (ciphertext and wrapped data key) are deleted. Idempotent. */
   shred(ids: string[], db?: Db): Promise<number>;
 }

@@ -103,6 +103,30 @@ export function createVault({ prisma, keyring }: { prisma: PrismaClient; keyring
     return key;
   };
 
+  /** Decrypts a row read from the table (its id and tenant bound as associated data). */
+  function openRow(row: { id: string; keyId: string; kind: SecretKind; wrappedKey: Uint8Array; iv: Uint8Array; authTag: Uint8Array; ciphertext: Uint8Array }, tenantId: string): Buffer {
+    const id = row.id;
+    const master = keyring.get(row.keyId);
+    if (!master) throw new VaultError('KEY_UNAVAILABLE', `vault secret ${id} is sealed under master key ${row.keyId}, which the keyring does not hold`);
+    let dataKey: Buffer;
+    try {
+      dataKey = unwrapKey(master, row.keyId, id, buf(row.wrappedKey));
+    } catch {
+      throw tampered(id);
+    }
+    try {
+      const iv = buf(row.iv);
+      const tag = buf(row.authTag);
+      if (iv.length !== IV_BYTES || tag.length !== TAG_BYTES) throw tampered(id);
+      return decrypt(dataKey, iv, tag, buf(row.ciphertext), secretAad(id, tenantId, row.kind));
+    } catch {
+      // Node's own message ("Unsupported state or unable to authenticate data") says nothing more.
+      throw tampered(id);
+    } finally {
+      dataKey.fill(0);
+    }
+  }
+
   return {
     async seal({ tenantId, kind, plaintext }, db: Db = prisma) {
       // The id is made here, before encrypting, so that it can be bound as associated data.
@@ -129,25 +153,23 @@ export function createVault({ prisma, keyring }: { prisma: PrismaClient; keyring
       // Another tenant's secret looks exactly like a missing one.
       const row = await db.vaultSecret.findFirst({ where: { id, tenantId } });
       if (!row) throw notFound;
-      const master = keyring.get(row.keyId);
-      if (!master) throw new VaultError('KEY_UNAVAILABLE', `vault secret ${id} is sealed under master key ${row.keyId}, which the keyring does not hold`);
-      let dataKey: Buffer;
-      try {
-        dataKey = unwrapKey(master, row.keyId, id, buf(row.wrappedKey));
-      } catch {
-        throw tampered(id);
+      return openRow(row, tenantId);
+    },
+
+    async openMany(ids, tenantId, db: Db = prisma) {
+      const wanted = [...new Set(ids)];
+      const bad = wanted.find((id) => !UUID.test(id));
+      if (bad !== undefined || !UUID.test(tenantId)) throw new VaultError('SECRET_NOT_FOUND', `vault secret ${bad ?? ''} not found`);
+      // One query for a batch (a payroll pull opens hundreds at a time); each row is checked as in open().
+      const rows = await db.vaultSecret.findMany({ where: { id: { in: wanted }, tenantId } });
+      const found = new Map(rows.map((r) => [r.id, r]));
+      const out = new Map<string, Buffer>();
+      for (const id of wanted) {
+        const row = found.get(id);
+        if (!row) throw new VaultError('SECRET_NOT_FOUND', `vault secret ${id} not found`);
+        out.set(id, openRow(row, tenantId));
       }
-      try {
-        const iv = buf(row.iv);
-        const tag = buf(row.authTag);
-        if (iv.length !== IV_BYTES || tag.length !== TAG_BYTES) throw tampered(id);
-        return decrypt(dataKey, iv, tag, buf(row.ciphertext), secretAad(id, tenantId, row.kind));
-      } catch {
-        // Node's own message ("Unsupported state or unable to authenticate data") says nothing more.
-        throw tampered(id);
-      } finally {
-        dataKey.fill(0);
-      }
+      return out;
     },
 
     async shred(ids, db: Db = prisma) {

@@ -1,0 +1,477 @@
+/**
+ * Registering several people at once from HR's console (README "Registration methods"):
+ *
+ * - **Bulk manual entry (複数一括登録, seed 001)**: up to 10 people whose numbers HR already collected on
+ *   paper and checked in person, with their dependents. Everyone is stored `completed` (the login
+ *   locked as after an approval), the numbers sealed in the vault; their workflows start with that
+ *   status and no invitation.
+ * - **Quick add (スマホで収集・簡易登録)**: up to 100 people by category, name and e-mail; their
+ *   workflows start by mailing the invitation with the sender's message, reply-to and copy.
+ *
+ * Both are all or nothing: every problem is reported in Japanese with its path and nothing is stored;
+ * otherwise everyone is stored in one transaction and only after the commit are the workflows started
+ * (a person whose workflow cannot start gets one carrying the database state the next time HR acts).
+ * Numbers travel in the request body only: never in an error, a log line, the history or Temporal.
+ */
+import { randomUUID } from 'node:crypto';
+import type { components } from '../../api/generated/openapi';
+import { Prisma, type DependentKind, type Gender, type RegistrantCategory } from '../../prisma/generated/client';
+import { registrantWorkflowId, webhookDeliveryWorkflowId, type InviteOptions, type RegistrantWorkflowInput } from '../../shared';
+import type { registrantWorkflow, webhookDeliveryWorkflow } from '../../workflows';
+import type { History, OperationInput } from '../audit/types';
+import { enqueueEvent } from '../connectors/webhooks';
+import { parseJapaneseDate } from '../dates/japanese-date';
+import type { PrismaClient } from '../db/client';
+import { AppError } from '../errors';
+import { actorOf, type Acting } from '../login-users/login-users';
+import { validateIndividualNumber } from '../mynumber/validate';
+import { todayInJapan } from '../retention/rules';
+import { withDeadline, type TemporalDeps } from '../temporal/client';
+import type { Vault } from '../vault/types';
+
+type Schemas = components['schemas'];
+export type BulkEntryRequest = Schemas['BulkEntryRequest'];
+export type BulkEntryResult = Schemas['BulkEntryResult'];
+export type QuickAddRequest = Schemas['QuickAddRequest'];
+export type QuickAddResult = Schemas['QuickAddResult'];
+
+/** Seed 001: 一度に最大10人分（扶養家族は制限なし）. */
+export const MAX_BULK_ENTRY_PEOPLE = 10;
+export const MAX_QUICK_ADD_PEOPLE = 100;
+
+const LIMITS = { name: 50, kana: 50, email: 254, relationship: 40 } as const;
+const EMPLOYEE_CODE = /^[0-9A-Za-z_-]{1,20}$/;
+// The API's pattern for kana: katakana, the long-vowel mark and spaces (full-width U+3000 too).
+const KANA = /^[ァ-ヶー\u3000 ]*$/u;
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+/** READ COMMITTED for the history's chain lock; 10 people with dependents write a few dozen rows. */
+const TX = { isolationLevel: Prisma.TransactionIsolationLevel.ReadCommitted, maxWait: 30_000, timeout: 120_000 } as const;
+/** Workflow starts in flight at once after the commit. */
+const START_CONCURRENCY = 8;
+
+const TEMPORAL_DOWN = () => new AppError(503, 'TEMPORAL_UNAVAILABLE', 'ワークフローサーバーに接続できません。時間をおいて再度お試しください（登録はしていません）');
+const CONFLICT = () => new AppError(409, 'REGISTRATION_CONFLICT', '同じ社員コードの登録者が他の操作で同時に追加されました。もう一度登録してください（登録はしていません）');
+
+export interface FieldProblem {
+  path: string;
+  code: string;
+  message: string;
+}
+
+/** Hiragana → katakana (NFKC has already made half-width katakana full-width). */
+const toKatakana = (s: string) => s.replace(/[\u3041-\u3096]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 0x60));
+const length = (s: string) => [...s].length;
+const dateOnly = (d: string | null) => (d ? new Date(`${d}T00:00:00Z`) : null);
+const label = (p: { familyName: string; givenName: string }) => `${p.familyName} ${p.givenName}`;
+
+interface CheckedDependent {
+  relationship: string;
+  kind: DependentKind;
+  familyName: string;
+  givenName: string;
+  familyNameKana: string | null;
+  givenNameKana: string | null;
+  birthDate: string | null;
+  gender: Gender | null;
+  myNumber: string;
+}
+
+export interface CheckedPerson {
+  employeeCode: string | null;
+  category: RegistrantCategory;
+  familyName: string;
+  givenName: string;
+  familyNameKana: string | null;
+  givenNameKana: string | null;
+  email: string | null;
+  birthDate: string | null;
+  gender: Gender | null;
+  hireDate: string | null;
+  myNumber: string;
+  dependents: CheckedDependent[];
+}
+
+/** Field checks shared by both methods; each problem lands at `${base}/${field}`. */
+function fields(base: string, problems: FieldProblem[]) {
+  const fail = (field: string, code: string, message: string) => problems.push({ path: `${base}/${field}`, code, message });
+  return {
+    fail,
+    name(field: 'familyName' | 'givenName', value: string | undefined, what: string): string {
+      const v = (value ?? '').trim();
+      if (v === '') fail(field, 'REQUIRED', `${what}を入力してください`);
+      else if (length(v) > LIMITS.name) fail(field, 'TOO_LONG', `${what}は${LIMITS.name}文字以内で入力してください`);
+      return v;
+    },
+    kana(field: 'familyNameKana' | 'givenNameKana', value: string | null | undefined, what: string): string | null {
+      const v = toKatakana((value ?? '').normalize('NFKC').trim());
+      if (v === '') return null;
+      if (!KANA.test(v)) fail(field, 'KANA', `${what}はカタカナで入力してください`);
+      else if (length(v) > LIMITS.kana) fail(field, 'TOO_LONG', `${what}は${LIMITS.kana}文字以内で入力してください`);
+      return v;
+    },
+    email(value: string | null | undefined, required: boolean): string | null {
+      const v = (value ?? '').normalize('NFKC').trim();
+      if (v === '') {
+        if (required) fail('email', 'REQUIRED', 'メールアドレスを入力してください');
+        return null;
+      }
+      if (!EMAIL.test(v) || v.length > LIMITS.email) fail('email', 'EMAIL_FORMAT', 'メールアドレスの形式が正しくありません');
+      return v;
+    },
+    date(field: 'birthDate' | 'hireDate', value: string | null | undefined, what: string): string | null {
+      const v = (value ?? '').trim();
+      if (v === '') return null;
+      const parsed = parseJapaneseDate(v);
+      if (!parsed.ok) {
+        fail(field, 'DATE_INVALID', `${what}：${parsed.message}`);
+        return null;
+      }
+      return parsed.date;
+    },
+    /** Checked for the check digit and against the second entry; the number never enters a message. */
+    number(first: string | undefined, second: string | undefined): string {
+      const checked = validateIndividualNumber(first ?? '', second ?? '');
+      if (checked.ok) return checked.value;
+      // A mismatch is the second entry's fault: shown at that field.
+      fail(checked.code === 'NUMBER_MISMATCH' ? 'myNumberConfirmation' : 'myNumber', checked.code, checked.message);
+      return '';
+    },
+  };
+}
+
+function countProblem(n: number, max: number, what: string): FieldProblem | null {
+  if (n === 0) return { path: '/body/people', code: 'PEOPLE_REQUIRED', message: `${what}する人を1人以上入力してください` };
+  if (n > max) return { path: '/body/people', code: 'TOO_MANY_PEOPLE', message: `一度に${what}できるのは${max}人までです（${n}人分あります）。分けて${what}してください` };
+  return null;
+}
+
+/** Checks a bulk entry; `people` is complete only when `problems` is empty. */
+export function checkBulkEntry(req: BulkEntryRequest, ctx: { takenCodes: ReadonlySet<string>; today: string }): { people: CheckedPerson[]; problems: FieldProblem[] } {
+  const tooMany = countProblem(req.people.length, MAX_BULK_ENTRY_PEOPLE, '登録');
+  if (tooMany) return { people: [], problems: [tooMany] };
+  const problems: FieldProblem[] = [];
+  const people: CheckedPerson[] = [];
+  const codeAt = new Map<string, number>();
+  /** Where each number was first typed, so one typed twice is caught (named by position, never shown). */
+  const numberAt = new Map<string, string>();
+  const sameNumber = (number: string, where: string, f: ReturnType<typeof fields>) => {
+    if (!number) return;
+    const first = numberAt.get(number);
+    if (first) f.fail('myNumber', 'NUMBER_DUPLICATE_IN_REQUEST', `このマイナンバーは${first}と同じです`);
+    else numberAt.set(number, where);
+  };
+
+  req.people.forEach((p, i) => {
+    const f = fields(`/body/people/${i}`, problems);
+    const codeText = (p.employeeCode ?? '').normalize('NFKC').trim();
+    const employeeCode = codeText === '' ? null : codeText;
+    if (employeeCode !== null) {
+      if (!EMPLOYEE_CODE.test(employeeCode)) f.fail('employeeCode', 'EMPLOYEE_CODE_FORMAT', '社員コードは半角英数字・ハイフン・アンダースコアの20文字以内で入力してください');
+      else if (ctx.takenCodes.has(employeeCode)) f.fail('employeeCode', 'EMPLOYEE_CODE_TAKEN', `社員コード「${employeeCode}」は既に登録されています`);
+      else if (codeAt.has(employeeCode)) f.fail('employeeCode', 'DUPLICATE_IN_REQUEST', `社員コード「${employeeCode}」は${codeAt.get(employeeCode)! + 1}人目と重複しています`);
+      else codeAt.set(employeeCode, i);
+    }
+    const familyName = f.name('familyName', p.familyName, '姓');
+    const givenName = f.name('givenName', p.givenName, '名');
+    const familyNameKana = f.kana('familyNameKana', p.familyNameKana, 'セイ');
+    const givenNameKana = f.kana('givenNameKana', p.givenNameKana, 'メイ');
+    const email = f.email(p.email, false);
+    const birthDate = f.date('birthDate', p.birthDate, '生年月日');
+    const hireDate = f.date('hireDate', p.hireDate, '入社日');
+    if (birthDate && birthDate > ctx.today) f.fail('birthDate', 'DATE_IN_FUTURE', '生年月日に未来の日付は指定できません');
+    if (birthDate && hireDate && hireDate < birthDate) f.fail('hireDate', 'DATE_ORDER', '入社日が生年月日より前です');
+    const myNumber = f.number(p.myNumber, p.myNumberConfirmation);
+    sameNumber(myNumber, `${i + 1}人目の本人`, f);
+    const category = p.category ?? 'employee';
+
+    const dependents: CheckedDependent[] = [];
+    if (category === 'payee' && (p.dependents ?? []).length > 0) {
+      f.fail('dependents', 'DEPENDENTS_NOT_ALLOWED', '報酬支払の登録者には扶養家族を登録できません');
+    }
+    (p.dependents ?? []).forEach((d, j) => {
+      const g = fields(`/body/people/${i}/dependents/${j}`, problems);
+      const relationship = (d.relationship ?? '').trim();
+      if (relationship === '') g.fail('relationship', 'REQUIRED', '続柄を入力してください');
+      else if (length(relationship) > LIMITS.relationship) g.fail('relationship', 'TOO_LONG', `続柄は${LIMITS.relationship}文字以内で入力してください`);
+      const depBirth = g.date('birthDate', d.birthDate, '生年月日');
+      if (depBirth && depBirth > ctx.today) g.fail('birthDate', 'DATE_IN_FUTURE', '生年月日に未来の日付は指定できません');
+      const dependent: CheckedDependent = {
+        relationship,
+        kind: d.kind ?? 'dependent',
+        familyName: g.name('familyName', d.familyName, '姓'),
+        givenName: g.name('givenName', d.givenName, '名'),
+        familyNameKana: g.kana('familyNameKana', d.familyNameKana, 'セイ'),
+        givenNameKana: g.kana('givenNameKana', d.givenNameKana, 'メイ'),
+        birthDate: depBirth,
+        gender: d.gender ?? null,
+        myNumber: g.number(d.myNumber, d.myNumberConfirmation),
+      };
+      sameNumber(dependent.myNumber, `${i + 1}人目の扶養家族${j + 1}人目`, g);
+      dependents.push(dependent);
+    });
+
+    people.push({ employeeCode, category, familyName, givenName, familyNameKana, givenNameKana, email, birthDate, gender: p.gender ?? null, hireDate, myNumber, dependents });
+  });
+  return { people, problems };
+}
+
+export interface CheckedQuickAdd {
+  category: RegistrantCategory;
+  familyName: string;
+  givenName: string;
+  email: string;
+}
+
+export function checkQuickAdd(req: QuickAddRequest): { people: CheckedQuickAdd[]; problems: FieldProblem[] } {
+  const tooMany = countProblem(req.people.length, MAX_QUICK_ADD_PEOPLE, '登録');
+  if (tooMany) return { people: [], problems: [tooMany] };
+  const problems: FieldProblem[] = [];
+  const people = req.people.map((p, i) => {
+    const f = fields(`/body/people/${i}`, problems);
+    return {
+      category: p.category ?? 'employee',
+      familyName: f.name('familyName', p.familyName, '姓'),
+      givenName: f.name('givenName', p.givenName, '名'),
+      email: f.email(p.email, true) ?? '',
+    };
+  });
+  return { people, problems };
+}
+
+const rejected = (code: string, problems: FieldProblem[]) =>
+  new AppError(400, code, `入力内容に誤りがあるため、1人も登録していません（${problems.length}件）。表示された項目を直してから、もう一度登録してください`, problems);
+
+export interface BulkRegistrationDeps {
+  prisma: PrismaClient;
+  history: History;
+  vault: Vault;
+  temporal: TemporalDeps;
+  /** Reminder days when the tenant has none set. */
+  inviteReminderDays: number[];
+}
+
+export function createBulkRegistrationService({ prisma, history, vault, temporal, inviteReminderDays }: BulkRegistrationDeps) {
+  async function temporalReachable(): Promise<boolean> {
+    try {
+      await withDeadline(temporal.client, 3000, () => temporal.client.connection.workflowService.describeNamespace({ namespace: temporal.client.options.namespace }));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async function reminderDaysOf(tenantId: string): Promise<number[]> {
+    const tenant = await prisma.tenant.findUniqueOrThrow({ where: { id: tenantId }, select: { reminderDays: true } });
+    return tenant.reminderDays.length ? tenant.reminderDays : inviteReminderDays;
+  }
+
+  /** Runs `start` for each item, a few at a time; the items whose start failed. */
+  async function inLanes<T>(items: T[], start: (item: T) => Promise<unknown>): Promise<Set<T>> {
+    const failed = new Set<T>();
+    let next = 0;
+    const lane = async () => {
+      while (next < items.length) {
+        const item = items[next++]!;
+        try {
+          await start(item);
+        } catch (err) {
+          if ((err as Error).name !== 'WorkflowExecutionAlreadyStartedError') failed.add(item);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(START_CONCURRENCY, items.length) }, lane));
+    return failed;
+  }
+
+  const startRegistrant = (input: RegistrantWorkflowInput) =>
+    withDeadline(temporal.client, 10_000, () =>
+      temporal.client.workflow.start<typeof registrantWorkflow>('registrantWorkflow', {
+        taskQueue: temporal.taskQueue,
+        workflowId: registrantWorkflowId(input.tenantId, input.registrantId),
+        args: [input],
+      }),
+    );
+
+  const uniqueViolation = (err: unknown) => err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002';
+
+  return {
+    /** 複数一括登録: up to 10 verified people with dependents, stored `completed`, or nobody. */
+    async bulkEntry(acting: Acting, req: BulkEntryRequest): Promise<BulkEntryResult> {
+      const tenantId = acting.tenantId;
+      const codes = [...new Set(req.people.map((p) => (p.employeeCode ?? '').normalize('NFKC').trim()).filter(Boolean))];
+      const taken = codes.length ? await prisma.registrant.findMany({ where: { tenantId, employeeCode: { in: codes } }, select: { employeeCode: true } }) : [];
+      const { people, problems } = checkBulkEntry(req, { takenCodes: new Set(taken.map((t) => t.employeeCode!)), today: todayInJapan() });
+      if (problems.length) throw rejected('BULK_ENTRY_INVALID', problems);
+      if (!(await temporalReachable())) throw TEMPORAL_DOWN();
+      const reminderDays = await reminderDaysOf(tenantId);
+      const ids = people.map(() => randomUUID());
+      const actor = actorOf(acting.user);
+      const facts = { tenantId, actor, ip: acting.ip, userAgent: acting.userAgent };
+
+      let stored: { dependentIds: string[]; deliveries: string[] }[];
+      try {
+        stored = await prisma.$transaction(async (tx) => {
+          const out: { dependentIds: string[]; deliveries: string[] }[] = [];
+          for (const [i, p] of people.entries()) {
+            const id = ids[i]!;
+            const numberId = await vault.seal({ tenantId, kind: 'my_number', plaintext: Buffer.from(p.myNumber) }, tx);
+            await tx.registrant.create({
+              data: {
+                id,
+                tenantId,
+                workflowId: registrantWorkflowId(tenantId, id),
+                employeeCode: p.employeeCode,
+                category: p.category,
+                familyName: p.familyName,
+                givenName: p.givenName,
+                familyNameKana: p.familyNameKana,
+                givenNameKana: p.givenNameKana,
+                email: p.email,
+                birthDate: dateOnly(p.birthDate),
+                gender: p.gender,
+                hireDate: dateOnly(p.hireDate),
+                // HR checked the documents in person: done, and no login until HR unlocks it.
+                status: 'completed',
+                loginLocked: true,
+                myNumberSecretId: numberId,
+              },
+            });
+            const registrant = { id, label: label(p) };
+            const events: OperationInput[] = [
+              { ...facts, operation: 'registrant_created', registrant, detail: { source: 'bulk_entry', status: 'completed', dependents: p.dependents.length } },
+              { ...facts, operation: 'number_registered', registrant, detail: { source: 'bulk_entry' } },
+            ];
+            const dependentIds: string[] = [];
+            for (const d of p.dependents) {
+              const dependentId = randomUUID();
+              const depNumber = await vault.seal({ tenantId, kind: 'my_number', plaintext: Buffer.from(d.myNumber) }, tx);
+              await tx.dependent.create({
+                data: {
+                  id: dependentId,
+                  registrantId: id,
+                  relationship: d.relationship,
+                  kind: d.kind,
+                  familyName: d.familyName,
+                  givenName: d.givenName,
+                  familyNameKana: d.familyNameKana,
+                  givenNameKana: d.givenNameKana,
+                  birthDate: dateOnly(d.birthDate),
+                  gender: d.gender,
+                  status: 'completed',
+                  myNumberSecretId: depNumber,
+                },
+              });
+              dependentIds.push(dependentId);
+              events.push({ ...facts, operation: 'number_registered', registrant, detail: { source: 'bulk_entry', dependentId } });
+            }
+            for (const e of events) await history.record(e, tx);
+            // Payroll hears of a completion however it came about (ids, codes and statuses only).
+            const deliveries = await enqueueEvent(tx, tenantId, 'registrant_completed', { registrantId: id, employeeCode: p.employeeCode, status: 'completed', dependentId: null }, `bulk-entry/${id}`);
+            out.push({ dependentIds, deliveries });
+          }
+          return out;
+        }, TX);
+      } catch (err) {
+        // Another request took one of the employee codes meanwhile: the check runs again on a retry.
+        if (uniqueViolation(err)) throw CONFLICT();
+        throw err;
+      }
+
+      // After the commit: a workflow never runs for a person who was not stored.
+      const inputs: RegistrantWorkflowInput[] = ids.map((registrantId) => ({ tenantId, registrantId, reminderDays, invite: false, status: 'completed' }));
+      const failed = await inLanes(inputs, startRegistrant);
+      const deliveries = stored.flatMap((s) => s.deliveries);
+      const undelivered = await inLanes(deliveries, (deliveryId) =>
+        withDeadline(temporal.client, 10_000, () =>
+          temporal.client.workflow.start<typeof webhookDeliveryWorkflow>('webhookDeliveryWorkflow', { taskQueue: temporal.taskQueue, workflowId: webhookDeliveryWorkflowId(deliveryId), args: [{ deliveryId }] }),
+        ),
+      );
+      if (undelivered.size) {
+        // Shown as failed in the subscription's delivery list rather than left pending for ever.
+        await prisma.webhookDelivery.updateMany({ where: { id: { in: [...undelivered] }, status: 'pending' }, data: { status: 'failed', lastError: 'the delivery workflow could not be started' } });
+      }
+
+      const results = people.map((p, i) => {
+        const started = !failed.has(inputs[i]!);
+        return {
+          index: i,
+          registrantId: ids[i]!,
+          employeeCode: p.employeeCode,
+          familyName: p.familyName,
+          givenName: p.givenName,
+          status: 'completed' as const,
+          dependentIds: stored[i]!.dependentIds,
+          workflowStarted: started,
+          ...(started ? {} : { note: '登録しましたが、ワークフローを開始できませんでした。次にこの登録者を操作したときに開始します' }),
+        };
+      });
+      const dependents = stored.reduce((n, s) => n + s.dependentIds.length, 0);
+      return {
+        created: results.length,
+        dependents,
+        message: `${results.length}人${dependents ? `（扶養家族${dependents}人）` : ''}を完了の状態で登録しました${failed.size ? `。${failed.size}人はワークフローを開始できませんでした` : ''}`,
+        people: results,
+      };
+    },
+
+    /** スマホで収集（簡易登録）: everyone stored, then each workflow mails the invitation. */
+    async quickAdd(acting: Acting, req: QuickAddRequest): Promise<QuickAddResult> {
+      const tenantId = acting.tenantId;
+      const { people, problems } = checkQuickAdd(req);
+      if (problems.length) throw rejected('QUICK_ADD_INVALID', problems);
+      if (!(await temporalReachable())) throw TEMPORAL_DOWN();
+      const reminderDays = await reminderDaysOf(tenantId);
+      const message = req.message?.trim();
+      const options: InviteOptions = {
+        ...(message ? { message } : {}),
+        ...(req.replyTo ? { replyTo: req.replyTo.trim() } : {}),
+        ...(req.copyToSelf ? { copyTo: acting.user.email } : {}),
+      };
+      const ids = people.map(() => randomUUID());
+      const facts = { tenantId, actor: actorOf(acting.user), ip: acting.ip, userAgent: acting.userAgent };
+
+      await prisma.$transaction(async (tx) => {
+        await tx.registrant.createMany({
+          data: people.map((p, i) => ({
+            id: ids[i]!,
+            tenantId,
+            workflowId: registrantWorkflowId(tenantId, ids[i]!),
+            category: p.category,
+            familyName: p.familyName,
+            givenName: p.givenName,
+            email: p.email,
+          })),
+        });
+        for (const [i, p] of people.entries()) {
+          await history.record({ ...facts, operation: 'registrant_created', registrant: { id: ids[i]!, label: label(p) }, detail: { source: 'quick_add', invite: true } }, tx);
+        }
+      }, TX);
+
+      // After the commit; the workflow's first round mails the invitation with these options.
+      const inputs: RegistrantWorkflowInput[] = ids.map((registrantId) => ({ tenantId, registrantId, reminderDays, invite: options }));
+      const failed = await inLanes(inputs, startRegistrant);
+      const results = people.map((p, i) => {
+        const invited = !failed.has(inputs[i]!);
+        return {
+          index: i,
+          registrantId: ids[i]!,
+          familyName: p.familyName,
+          givenName: p.givenName,
+          email: p.email,
+          invited,
+          ...(invited ? {} : { note: '登録しましたが、ワークフローを開始できませんでした。収集メールは後で「登録依頼」から送ってください' }),
+        };
+      });
+      const invited = results.filter((r) => r.invited).length;
+      return {
+        created: results.length,
+        invited,
+        message: `${results.length}人を登録し、${invited}人に収集メールを送ります${failed.size ? `（${failed.size}人はワークフローを開始できませんでした）` : ''}`,
+        people: results,
+      };
+    },
+  };
+}
+
+export type BulkRegistrationService = ReturnType<typeof createBulkRegistrationService>;

@@ -1,0 +1,524 @@
+/**
+ * The employee's phone pages (issue 6) in a real Chromium at 375 × 812 (mobile, touch), on a real
+ * Temporal dev server, worker, PostgreSQL and the SMTP capture: from the link in the invitation
+ * mail through first visit, number, documents, dependents, review and "finish"; the back button;
+ * images refused in the page before any upload; expired / replaced / invalid links; HR's remand
+ * (the reason shows) and approval (the locked page).
+ *
+ * No My Number is ever printed: findings are reported masked, and nothing of a page is logged.
+ */
+import { randomUUID } from 'node:crypto';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import request from 'supertest';
+import type { Express } from 'express';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { hashPassword } from '../services/auth/passwords';
+import type { PrismaClient } from '../services/db/client';
+import type { CapturedMail, Outbox } from '../services/outbox/outbox';
+import { lifecycleQuery } from '../shared';
+import { capture } from './support/capture';
+import { createLoginUser, createTenant, loginAs, memoryLogger, PUBLIC_URL, startOutbox, startWorker, testApp, testPrisma, type WorkerHandle } from './support/fixtures';
+import { containsAny, randomMyNumber } from './support/leak-scan';
+import { createLocalEnv } from './support/temporal';
+
+/** The little of the DOM that the callbacks run inside the page use (this file is compiled without the DOM library). */
+interface InPage {
+  document: {
+    querySelector(selector: string): { textContent: string | null; querySelector(selector: string): { textContent: string | null } | null } | null;
+    createElement(tag: 'canvas'): {
+      width: number;
+      height: number;
+      getContext(kind: '2d'): { fillStyle: string; fillRect(x: number, y: number, w: number, h: number): void } | null;
+      toDataURL(type: string, quality?: number): string;
+    };
+  };
+}
+
+const TASK_QUEUE = 'registration-pages';
+const LINK = /http:\/\/mynaflow\.test\/i\/([A-Za-z0-9_-]{43})(?![A-Za-z0-9_-])/;
+const PASSCODE = 'Kaisha-2026';
+const PURPOSES = ['withholding_slip', 'employment_insurance', 'health_insurance_pension', 'category3_pension'];
+const CHROMIUM = '/usr/bin/chromium';
+
+let env: TestWorkflowEnvironment;
+let prisma: PrismaClient;
+let outbox: Outbox;
+let worker: WorkerHandle;
+let app: Express;
+let server: Server;
+let base: string;
+let browser: Browser;
+let hr: ReturnType<typeof request.agent>;
+let tmp: string;
+const files = { png: '', jpeg: '', big: '', pdf: '' };
+const { logger, lines } = memoryLogger();
+/** Every number typed in this file, and everything the pages received or printed. */
+const typed: string[] = [];
+const seen: string[] = [];
+const contexts: BrowserContext[] = [];
+
+beforeAll(async () => {
+  [env, outbox] = await Promise.all([createLocalEnv(), startOutbox()]);
+  prisma = testPrisma();
+  const tenantId = await createTenant(prisma, '株式会社スマホ登録');
+  await prisma.tenant.update({ where: { id: tenantId }, data: { passcodeHash: await hashPassword(PASSCODE), purposes: PURPOSES as never } });
+  worker = await startWorker(env, { prisma, outbox, logger, taskQueue: TASK_QUEUE });
+  app = testApp({ prisma, logger, outbox, temporalClient: env.client, taskQueue: TASK_QUEUE }).app;
+  hr = await loginAs(app, outbox, await createLoginUser(prisma, tenantId, 'manager', '人事 花子'));
+  server = await new Promise<Server>((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+
+  // Real little images, drawn by the browser itself; a 5 MB "photo" and a PDF named like a JPEG.
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mynaflow-pages-'));
+  const scratch = await browser.newPage();
+  const [png, jpeg] = await scratch.evaluate(() => {
+    const c = (globalThis as unknown as InPage).document.createElement('canvas');
+    c.width = 160;
+    c.height = 100;
+    const g = c.getContext('2d')!;
+    g.fillStyle = '#dfe9f5';
+    g.fillRect(0, 0, 160, 100);
+    g.fillStyle = '#0b5cad';
+    g.fillRect(10, 10, 50, 60);
+    g.fillRect(70, 20, 80, 8);
+    g.fillRect(70, 40, 60, 8);
+    return [c.toDataURL('image/png'), c.toDataURL('image/jpeg', 0.8)];
+  });
+  await scratch.close();
+  const write = (name: string, data: Buffer) => {
+    const p = path.join(tmp, name);
+    fs.writeFileSync(p, data);
+    return p;
+  };
+  files.png = write('card-back.png', Buffer.from(png.split(',')[1]!, 'base64'));
+  files.jpeg = write('card-front.jpg', Buffer.from(jpeg.split(',')[1]!, 'base64'));
+  files.big = write('huge-photo.png', Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), Buffer.alloc(5 * 1024 * 1024)]));
+  files.pdf = write('scan.jpg', Buffer.from('%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n', 'latin1'));
+});
+
+afterAll(async () => {
+  for (const c of contexts) await c.close().catch(() => undefined);
+  await browser?.close();
+  await new Promise((r) => (server ? server.close(r) : r(undefined)));
+  await worker?.stop();
+  await env?.teardown();
+  await outbox?.close();
+  await prisma?.$disconnect();
+  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+afterAll(() => {
+  // Checked last, over everything this file saw; reported masked (the last four digits only).
+  const all = [...seen, ...outbox.mails.map((m) => `${m.subject}\n${m.text}`), ...lines].join('\n');
+  expect(containsAny(all, typed).map((n) => `********${n.slice(-4)}`)).toEqual([]);
+});
+
+async function until(pred: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await pred())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const number = () => {
+  const n = randomMyNumber();
+  typed.push(n);
+  return n;
+};
+/** The page's address for a mailed link (the test server stands in for PUBLIC_URL). */
+const pageUrl = (m: CapturedMail) => LINK.exec(m.text)![0].replace(PUBLIC_URL, base);
+const tokenOf = (m: CapturedMail) => LINK.exec(m.text)![1]!;
+
+/** A registrant invited by HR over the API; resolves with the invitation mail. */
+async function invited(familyName = '佐藤', givenName = '一郎') {
+  const email = `p-${randomUUID().slice(0, 8)}@example.co.jp`;
+  const res = await hr.post('/v1/registrants').send({ familyName, givenName, email }).expect(201);
+  const mail = await outbox.waitFor((m) => m.to.includes(email), 15_000);
+  const handle = env.client.workflow.getHandle(res.body.workflowId);
+  await until(async () => (await handle.query(lifecycleQuery)).invitation?.state === 'open', 'the invitation to open');
+  return { id: res.body.id as string, email, mail, handle };
+}
+
+interface Phone {
+  page: Page;
+  requests: { method: string; url: string; referer?: string }[];
+  errors: string[];
+}
+
+/** A phone: its own browser context (cookies), every request and page error recorded. */
+async function phone(): Promise<Phone> {
+  const context = await browser.newContext({ viewport: { width: 375, height: 812 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, locale: 'ja-JP' });
+  contexts.push(context);
+  const page = await context.newPage();
+  page.setDefaultTimeout(15_000);
+  const p: Phone = { page, requests: [], errors: [] };
+  page.on('request', (r) => p.requests.push({ method: r.method(), url: r.url(), referer: r.headers()['referer'] }));
+  page.on('pageerror', (e) => p.errors.push(e.message));
+  page.on('console', (m) => {
+    seen.push(m.text());
+    capture('browser-console', m.text());
+  });
+  page.on('response', async (r) => {
+    if (!(r.headers()['content-type'] ?? '').includes('json')) return;
+    seen.push(await r.text().catch(() => ''));
+  });
+  return p;
+}
+
+const onPage = (page: Page, name: string) => page.waitForSelector(`main[data-page="${name}"]`);
+/** MYNAFLOW_SCREENSHOTS=<folder> keeps a full-page picture of each step for a person to look at (never with a number typed in). */
+let shots = 0;
+async function snap(page: Page, name: string) {
+  const dir = process.env.MYNAFLOW_SCREENSHOTS;
+  if (dir) await page.screenshot({ path: path.join(dir, `${String(++shots).padStart(2, '0')}-${name}.png`), fullPage: true });
+}
+const textOf = async (page: Page, selector: string) => ((await page.locator(selector).first().textContent()) ?? '').trim();
+const button = (page: Page, name: string) => page.getByRole('button', { name, exact: true });
+const documentUploads = (p: Phone) => p.requests.filter((r) => r.method === 'POST' && r.url.includes('/v1/registration/documents'));
+
+/** Drops a file into a document slot's camera or file input and waits for the stored image. */
+async function upload(page: Page, slot: string, file: string, source: 'camera' | 'file' = 'camera', expectMessage = 'アップロードしました') {
+  await page.setInputFiles(`input[type=file][data-slot="${slot}"][data-source="${source}"]`, file);
+  await page.waitForFunction(
+    ([s, m]) => {
+      const el = (globalThis as unknown as InPage).document.querySelector(`section.slot.filled[data-slot="${s}"]`);
+      return !!el?.querySelector('img[data-document-id]') && (el.querySelector('.message')?.textContent ?? '').includes(m!);
+    },
+    [slot, expectMessage] as const,
+  );
+}
+
+async function firstVisit(p: Phone, url: string, opts: { wrongPasscodeFirst?: boolean } = {}) {
+  const res = await p.page.goto(url);
+  expect(res!.status()).toBe(200);
+  await onPage(p.page, 'setup');
+  await p.page.fill('#password', 'sumaho-pass-1');
+  await p.page.fill('#password-confirmation', 'sumaho-pass-1');
+  if (opts.wrongPasscodeFirst) {
+    await p.page.fill('#passcode', 'wrong-code');
+    await button(p.page, '下記の利用目的に同意してログイン').click();
+    await p.page.waitForSelector('#passcode-message.error');
+    expect(await textOf(p.page, '#passcode-message')).toContain('企業パスコードが正しくありません');
+    expect(await p.page.getAttribute('main', 'data-page')).toBe('setup');
+  }
+  await p.page.fill('#passcode', PASSCODE);
+  await button(p.page, '下記の利用目的に同意してログイン').click();
+  await onPage(p.page, 'profile');
+}
+
+async function fillProfile(page: Page, n: string, gender: 'male' | 'female', birthDate: string) {
+  await page.check(`input[name=gender][value=${gender}]`);
+  await page.fill('#birth-date', birthDate);
+  await page.fill('#self-number', n);
+  await page.fill('#self-confirmation', n);
+}
+
+async function addDependent(page: Page, d: { familyName: string; givenName: string; relationship: string; birthDate: string; kind?: 'category3'; number: string }) {
+  await button(page, '扶養家族を追加').click();
+  await onPage(page, 'dependent-new');
+  await page.fill('#dep-familyName', d.familyName);
+  await page.fill('#dep-givenName', d.givenName);
+  await page.fill('#dep-birth-date', d.birthDate);
+  await page.selectOption('#dep-relationship', d.relationship);
+  if (d.kind) await page.check(`input[name=dep-kind][value=${d.kind}]`);
+  await page.fill('#dep-number', d.number);
+  await page.fill('#dep-confirmation', d.number);
+  await button(page, '決定').click();
+}
+
+const dependentRow = (page: Page, givenName: string) => page.locator('li.dependent', { hasText: givenName });
+
+it('the page code type-checks against the DOM (web/tsconfig.json)', async () => {
+  await promisify(execFile)(path.join(__dirname, '..', 'node_modules', '.bin', 'tsc'), ['--noEmit', '-p', 'web/tsconfig.json'], { cwd: path.join(__dirname, '..') });
+});
+
+describe('the employee on a phone', () => {
+  it('goes from the mailed link to "finish"; HR sees pending; a remand shows its reason on the new link; after approval the link shows the lock', async () => {
+    const { id, email, mail, handle } = await invited('佐藤', '一郎');
+    const p = await phone();
+    const { page } = p;
+    const own = number();
+
+    // The page itself: strict headers, since its address holds the token.
+    const res = await page.goto(pageUrl(mail));
+    const headers = res!.headers();
+    expect(headers['content-security-policy']).toMatch(/default-src 'none'.*script-src 'self'/);
+    expect(headers['content-security-policy']).not.toContain('unsafe-inline');
+    expect(headers).toMatchObject({ 'x-frame-options': 'DENY', 'referrer-policy': 'no-referrer', 'cache-control': 'no-store' });
+
+    // First visit: own password, a wrong company passcode is told, then the right one with consent.
+    await onPage(page, 'setup');
+    await snap(page, 'setup');
+    expect(await textOf(page, 'header .company')).toBe('株式会社スマホ登録');
+    expect(await textOf(page, 'header .person')).toContain('佐藤 一郎 様');
+    expect(await page.locator('#purposes li').allTextContents()).toEqual([
+      '給与所得・退職所得の源泉徴収票作成事務',
+      '雇用保険届出事務',
+      '健康保険・厚生年金保険届出事務',
+      '国民年金の第3号被保険者の届出事務',
+    ]);
+    await firstVisit(p, pageUrl(mail), { wrongPasscodeFirst: true });
+    expect((await hr.get(`/v1/registrants/${id}/consents`).expect(200)).body).toHaveLength(PURPOSES.length);
+
+    // ステップ1: the check digit is checked as it is typed, before anything is sent.
+    await page.locator('#self-number').pressSequentially(own.slice(0, 11) + String((Number(own[11]) + 1) % 10));
+    await page.waitForSelector('#self-number-message.error');
+    expect(await textOf(page, '#self-number-message')).toBe('マイナンバーの検査用数字が正しくありません。入力内容をご確認ください');
+    expect(await page.getAttribute('#self-number', 'inputmode')).toBe('numeric');
+    await page.fill('#self-number', '');
+    await page.locator('#self-number').pressSequentially(own);
+    await page.waitForSelector('#self-number-message.ok');
+    await page.locator('#self-confirmation').pressSequentially(own.slice(0, 11) + String((Number(own[11]) + 5) % 10));
+    await page.waitForSelector('#self-confirmation-message.error');
+    expect(await textOf(page, '#self-confirmation-message')).toBe('確認用に入力したマイナンバーが一致しません');
+    expect(p.requests.filter((r) => r.url.includes('/v1/registration/profile'))).toEqual([]);
+    await page.fill('#self-confirmation', own);
+    await page.check('input[name=gender][value=male]');
+    await page.fill('#birth-date', '1985-06-15');
+    await button(page, '決定').click();
+
+    // ステップ2: the card's back by camera, then a retake from the phone's pictures.
+    await onPage(page, 'number-doc');
+    expect(await page.isChecked('input[name=number-doc-type][value=my_number_card]')).toBe(true);
+    expect(await page.getAttribute('input[data-slot="number_confirmation-my_number_card-back"][data-source=camera]', 'capture')).toBe('environment');
+    await upload(page, 'number_confirmation-my_number_card-back', files.png);
+    const firstImage = await page.getAttribute('section[data-slot="number_confirmation-my_number_card-back"] img', 'data-document-id');
+    await upload(page, 'number_confirmation-my_number_card-back', files.jpeg, 'file', '撮り直した画像に差し替えました');
+    await snap(page, 'number-doc-retake');
+    expect(await page.getAttribute('section[data-slot="number_confirmation-my_number_card-back"] img', 'data-document-id')).not.toBe(firstImage);
+    expect(await prisma.document.count({ where: { registrantId: id, purpose: 'number_confirmation' } })).toBe(1);
+    // The preview is the stored image itself, and it really is one (the browser decoded it).
+    expect(await page.$eval('section[data-slot="number_confirmation-my_number_card-back"] img', (img) => {
+      const image = img as unknown as { decode(): Promise<void>; naturalWidth: number };
+      return image.decode().then(() => image.naturalWidth);
+    })).toBe(160);
+    await button(page, '次へ').click();
+
+    // ステップ3: with the card, its front is the identity document.
+    await onPage(page, 'identity-doc');
+    expect(await page.isChecked('input[name=identity-photo][value=yes]')).toBe(true);
+    expect(await page.isChecked('input[name=identity-type][value=my_number_card]')).toBe(true);
+    await upload(page, 'identity-my_number_card-front', files.jpeg);
+    await snap(page, 'identity-doc');
+    await button(page, '決定').click();
+
+    // ステップ4: a category-3 spouse with their own documents, a child then marked no longer a
+    // dependent, a parent added and deleted.
+    await onPage(page, 'dependents');
+    await addDependent(page, { familyName: '佐藤', givenName: '花子', relationship: '配偶者', birthDate: '1987-02-03', kind: 'category3', number: number() });
+    await onPage(page, 'number-doc');
+    expect(await textOf(page, 'h1')).toContain('ステップ5');
+    await page.check('input[name=number-doc-type][value=notification_card]');
+    await page.waitForSelector('section[data-slot="number_confirmation-notification_card-front"]');
+    await upload(page, 'number_confirmation-notification_card-front', files.png);
+    await button(page, '次へ').click();
+    await onPage(page, 'identity-doc');
+    expect(await textOf(page, 'h1')).toContain('ステップ6');
+    await page.check('input[name=identity-type][value=passport]');
+    await page.waitForSelector('section[data-slot="identity-passport-front"]');
+    await upload(page, 'identity-passport-front', files.jpeg);
+    await button(page, '決定').click();
+    await onPage(page, 'dependents');
+
+    await addDependent(page, { familyName: '佐藤', givenName: '次郎', relationship: '子', birthDate: '2015-05-05', number: number() });
+    await onPage(page, 'dependents');
+    await dependentRow(page, '次郎').getByRole('button', { name: '詳細・編集' }).click();
+    await onPage(page, 'dependent-edit');
+    expect(await page.inputValue('#dep-givenName')).toBe('次郎');
+    await page.check('#dep-not-dependent');
+    await button(page, '決定').click();
+    await onPage(page, 'dependents');
+    expect(await dependentRow(page, '次郎').textContent()).toContain('扶養対象外');
+
+    await addDependent(page, { familyName: '佐藤', givenName: '父', relationship: '父', birthDate: '1950-01-01', number: number() });
+    await onPage(page, 'dependents');
+    await dependentRow(page, '父').getByRole('button', { name: '削除' }).click();
+    await onPage(page, 'dependent-delete');
+    await button(page, '削除').click();
+    await onPage(page, 'dependents');
+    expect(await page.locator('li.dependent .dependent-name').allTextContents()).toEqual(['佐藤 花子配偶者', '佐藤 次郎子']);
+    await snap(page, 'dependents');
+
+    // 登録情報の確認: the number only as its last four digits; nothing missing.
+    await button(page, '扶養家族編集を終了して登録情報の確認').click();
+    await onPage(page, 'review');
+    expect(await textOf(page, '#review-self .masked-number')).toBe(`＊＊＊＊ ＊＊＊＊ ${own.slice(-4)}`);
+    expect(await page.locator('#issues').count()).toBe(0);
+    await snap(page, 'review');
+    expect(containsAny(await page.content(), typed).length).toBe(0);
+    const hrBefore = await hr.get(`/v1/registrants/${id}`).expect(200);
+    expect(hrBefore.body.status).toBe('unregistered');
+
+    await button(page, '登録を終了').click();
+    await onPage(page, 'done');
+    expect(await textOf(page, '.box.ok')).toBe('マイナンバーの登録作業は正常に完了いたしました。');
+    await snap(page, 'done');
+    const hrAfter = await hr.get(`/v1/registrants/${id}`).expect(200);
+    expect(hrAfter.body).toMatchObject({ status: 'pending', myNumber: { registered: true }, dependentsStatus: 'pending' });
+    expect((await handle.query(lifecycleQuery)).status).toBe('pending');
+    // After "finish" the back button cannot reopen the steps.
+    await page.goBack();
+    await onPage(page, 'done');
+
+    // The token left the page only in the body of POST /v1/registration/link and the set-up; no referrer anywhere.
+    const token = tokenOf(mail);
+    expect(p.requests.filter((r) => r.url.includes(token)).map((r) => new URL(r.url).pathname.replace(token, '<token>'))).toEqual(['/i/<token>', '/i/<token>']);
+    expect(p.requests.filter((r) => r.referer)).toEqual([]);
+
+    // HR remands: the new link logs in with the password and shows the reason on the review.
+    await hr.post(`/v1/registrants/${id}/remand`).send({ reason: 'マイナンバーカード裏面の写真がぼやけています。撮り直してください。' }).expect(200);
+    const remandMail = await outbox.waitFor((m) => m.to.includes(email) && m.text.includes('ぼやけて'), 15_000);
+    await page.goto(pageUrl(remandMail));
+    await onPage(page, 'login');
+    await page.fill('#password', 'not-my-password');
+    await button(page, 'ログイン').click();
+    await page.waitForSelector('#password-message.error');
+    expect(await textOf(page, '#password-message')).toBe('パスワードが正しくありません');
+    await snap(page, 'login-wrong-password');
+    await page.fill('#password', 'sumaho-pass-1');
+    await button(page, 'ログイン').click();
+    await onPage(page, 'review');
+    await snap(page, 'remanded-review');
+    expect(await textOf(page, '#remand .reason')).toBe('マイナンバーカード裏面の写真がぼやけています。撮り直してください。');
+    expect(await textOf(page, '#review-self .masked-number')).toBe(`＊＊＊＊ ＊＊＊＊ ${own.slice(-4)}`);
+    await button(page, '本人の登録を修正').click();
+    await onPage(page, 'profile');
+    expect(await textOf(page, '#self-entered')).toContain(own.slice(-4));
+    await button(page, '決定').click(); // the number stays as it is when left empty
+    await onPage(page, 'number-doc');
+    await upload(page, 'number_confirmation-my_number_card-back', files.png, 'camera', '撮り直した画像に差し替えました');
+    await button(page, '次へ').click();
+    await onPage(page, 'identity-doc');
+    await button(page, '決定').click();
+    await onPage(page, 'dependents');
+    await button(page, '扶養家族編集を終了して登録情報の確認').click();
+    await onPage(page, 'review');
+    expect(await page.locator('#remand').count()).toBe(1);
+    await button(page, '登録を終了').click();
+    await onPage(page, 'done');
+    expect((await hr.get(`/v1/registrants/${id}`).expect(200)).body.status).toBe('pending');
+
+    // HR approves: the login is locked, and the link says so.
+    await hr.post(`/v1/registrants/${id}/approval`).send({}).expect(200);
+    await page.goto(pageUrl(remandMail));
+    await onPage(page, 'locked');
+    await snap(page, 'locked');
+    expect(await textOf(page, '.box.warning')).toBe('承認後はログインがロックされます。担当者に解除を依頼してください');
+    expect(p.errors).toEqual([]);
+  });
+
+  it('keeps what was entered across the back button and a reload, and refuses a 5 MB image and a PDF named .jpg before any upload', async () => {
+    const { id, mail } = await invited('鈴木', '二郎');
+    const p = await phone();
+    const { page } = p;
+    const own = number();
+    await firstVisit(p, pageUrl(mail));
+    await fillProfile(page, own, 'female', '1992-11-30');
+    await button(page, '決定').click();
+    await onPage(page, 'number-doc');
+
+    await page.setInputFiles('input[data-slot="number_confirmation-my_number_card-back"][data-source=file]', files.big);
+    await page.waitForSelector('section[data-slot="number_confirmation-my_number_card-back"] .message.error');
+    expect(await textOf(page, 'section[data-slot="number_confirmation-my_number_card-back"] .message')).toContain('画像のサイズは4MBまでにしてください');
+    await page.setInputFiles('input[data-slot="number_confirmation-my_number_card-back"][data-source=camera]', files.pdf);
+    await page.waitForFunction(() => ((globalThis as unknown as InPage).document.querySelector('section[data-slot="number_confirmation-my_number_card-back"] .message')?.textContent ?? '').includes('JPEG、PNG、GIF形式の画像を選んでください'));
+    expect(documentUploads(p)).toEqual([]);
+    await snap(page, 'refused-pdf');
+    expect(await page.locator('section[data-slot="number_confirmation-my_number_card-back"] img').count()).toBe(0);
+
+    // Back: the saved step shows what was entered (the number only as "entered, ending …").
+    await page.goBack();
+    await onPage(page, 'profile');
+    expect(await page.isChecked('input[name=gender][value=female]')).toBe(true);
+    expect(await page.inputValue('#birth-date')).toBe('1992-11-30');
+    expect(await textOf(page, '#self-entered')).toContain(`末尾 ${own.slice(-4)}`);
+    expect(await page.inputValue('#self-number')).toBe('');
+    await page.goForward();
+    await onPage(page, 'number-doc');
+    await upload(page, 'number_confirmation-my_number_card-back', files.png);
+
+    // A reload keeps the session and the step; the uploaded image is still there.
+    await page.reload();
+    await onPage(page, 'number-doc');
+    expect(await page.locator('section.slot.filled[data-slot="number_confirmation-my_number_card-back"] img').count()).toBe(1);
+    // Back after the reload still reaches the profile, not a login.
+    await page.goBack();
+    await onPage(page, 'profile');
+    expect(documentUploads(p)).toHaveLength(1);
+
+    // Identity without a photo: two documents of different kinds.
+    await page.goForward();
+    await onPage(page, 'number-doc');
+    await button(page, '次へ').click();
+    await onPage(page, 'identity-doc');
+    await page.check('input[name=identity-photo][value=no]');
+    await page.waitForSelector('#identity-type-1');
+    await button(page, '決定').click();
+    await page.waitForSelector('#identity-doc-message.error');
+    expect(await textOf(page, '#identity-doc-message')).toContain('各種健康保険証のおもて面');
+    await page.selectOption('#identity-type-1', 'resident_record');
+    await page.waitForSelector('section[data-slot="identity-resident_record-front"]');
+    await upload(page, 'identity-health_insurance_card-front', files.png);
+    await upload(page, 'identity-resident_record-front', files.jpeg, 'file');
+    await snap(page, 'identity-two-documents');
+    await button(page, '決定').click();
+    await onPage(page, 'dependents');
+    await button(page, '登録情報の確認').click();
+    await onPage(page, 'review');
+    expect(await page.locator('#issues').count()).toBe(0);
+    expect(await page.locator('#review-self .documents li').allTextContents()).toEqual([
+      '番号確認：マイナンバーカード（個人番号カード）　裏面（個人番号の記載されている面）',
+      '本人確認：各種健康保険証　おもて面',
+      '本人確認：住民票の写し　1枚目',
+    ]);
+
+    // Log out, and a temporary block (ten wrong passwords or passcodes: tested over the API) has its page.
+    await button(page, 'ログアウト').click();
+    await onPage(page, 'login');
+    await prisma.registrant.update({ where: { id }, data: { loginBlockedUntil: new Date(Date.now() + 30 * 60_000) } });
+    await page.fill('#password', 'sumaho-pass-1');
+    await button(page, 'ログイン').click();
+    await onPage(page, 'blocked');
+    expect(await textOf(page, '.box.warning')).toContain('しばらくログインできません');
+    expect(p.errors).toEqual([]);
+  });
+});
+
+describe('links that no longer work', () => {
+  it('an unknown link, a replaced one and an expired one each get their own page', async () => {
+    const p = await phone();
+    const { page } = p;
+    await page.goto(`${base}/i/${'x'.repeat(43)}`);
+    await onPage(page, 'link-invalid');
+    expect(await textOf(page, 'h1')).toBe('このリンクは無効です');
+
+    const { id, email, mail, handle } = await invited('高橋', '三郎');
+    await hr.post(`/v1/registrants/${id}/invitation`).send({}).expect(200);
+    await until(async () => (await handle.query(lifecycleQuery)).invitation?.round === 2, 'the second round');
+    await page.goto(pageUrl(mail));
+    await onPage(page, 'link-revoked');
+    expect(await textOf(page, 'h1')).toBe('このリンクは使えなくなりました');
+
+    // Expiry itself is the workflow's 90-day timer (tested with the time-skipping server); here the
+    // newest link's row says it has passed.
+    const newest = outbox.mails.filter((m) => m.to.includes(email)).pop()!;
+    await prisma.invitation.updateMany({ where: { registrantId: id, revokedAt: null }, data: { expiresAt: new Date(Date.now() - 1000) } });
+    await page.goto(pageUrl(newest));
+    await onPage(page, 'link-expired');
+    await snap(page, 'link-expired');
+    expect(await textOf(page, 'h1')).toBe('リンクの有効期限が切れています');
+    expect(await textOf(page, '.box.warning')).toContain('有効期限');
+    expect(p.errors).toEqual([]);
+  });
+});

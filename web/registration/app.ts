@@ -1,0 +1,336 @@
+/**
+ * The employee's registration pages, opened from the invitation link /i/{token} (issue 6). The
+ * token is read from this page's own address and posted to the API; it goes into no other URL.
+ * Steps live in the address's fragment (#profile, #number-doc, …) through history.pushState, so the
+ * phone's back button moves between steps; each step is drawn from a fresh GET /v1/registration.
+ */
+import { api, ApiError, setCsrf, type LinkInfo, type Registration } from './api';
+import { actionButton, h, messageLine, say, show, unsay } from './dom';
+import { releasePreviews } from './fields';
+import { LOCKED_TEXT } from './labels';
+import {
+  dependentDeleteStep,
+  dependentFormStep,
+  dependentsStep,
+  firstOpenStep,
+  identityDocumentStep,
+  numberDocumentStep,
+  profileStep,
+  reviewStep,
+  statusPage,
+  type Ctx,
+  type View,
+} from './steps';
+
+const root = document.getElementById('app') as HTMLElement;
+const token = (() => {
+  const m = /^\/i\/([^/]+)$/.exec(location.pathname);
+  try {
+    return m ? decodeURIComponent(m[1]!) : '';
+  } catch {
+    return '';
+  }
+})();
+
+let link: LinkInfo | null = null;
+let loggedIn = false;
+/** Each draw gets a number: an answer arriving after a newer navigation is dropped. */
+let draws = 0;
+
+const route = () => decodeURIComponent(location.hash.replace(/^#/, ''));
+const setRoute = (r: string, replace: boolean) => history[replace ? 'replaceState' : 'pushState'](null, '', `${location.pathname}${location.search}${r ? `#${r}` : ''}`);
+
+function draw(view: View, person: { familyName: string; givenName: string; email: string | null; companyName: string } | null): void {
+  root.dataset.page = view.page;
+  document.title = `${view.title}｜マイナンバー登録`;
+  const heading = h('h1', { tabindex: -1 }, view.title);
+  show(
+    root,
+    h(
+      'header',
+      { class: 'top' },
+      person ? h('p', { class: 'company' }, person.companyName) : null,
+      person ? h('p', { class: 'person' }, `${person.familyName} ${person.givenName} 様`, person.email ? h('span', { class: 'email' }, person.email) : null) : null,
+      loggedIn ? actionButton('ログアウト', logOut, 'link logout') : null,
+    ),
+    heading,
+    ...view.body,
+  );
+  window.scrollTo(0, 0);
+  heading.focus({ preventScroll: true });
+}
+
+// ----------------------------------------------------------------- pages without a session
+
+/** The link's own answer decides: expired, replaced, unknown, locked after approval. */
+function linkProblemPage(err: unknown): void {
+  const code = err instanceof ApiError ? err.code : undefined;
+  const apiSays = err instanceof ApiError ? err.messages : [];
+  const pages: Record<string, View> = {
+    LINK_EXPIRED: { page: 'link-expired', title: 'リンクの有効期限が切れています', body: [h('p', { class: 'box warning' }, ...apiSays), h('p', {}, '登録用のリンクは、メールが送られてから90日間有効です。会社のマイナンバー担当者に、登録依頼メールの再送を依頼してください。')] },
+    LINK_REVOKED: { page: 'link-revoked', title: 'このリンクは使えなくなりました', body: [h('p', { class: 'box warning' }, ...apiSays), h('p', {}, '登録依頼メールが再送されると、それより前のリンクは使えなくなります。いちばん新しいメールのリンクを開いてください。')] },
+    LOGIN_LOCKED: { page: 'locked', title: 'ログインがロックされています', body: [h('p', { class: 'box warning' }, LOCKED_TEXT), h('p', {}, '登録内容が承認されると、情報の改ざんを防ぐためにログインがロックされます。登録内容を変更する場合は、会社のマイナンバー担当者にロックの解除を依頼してください。')] },
+    LOGIN_BLOCKED: { page: 'blocked', title: 'しばらくログインできません', body: [h('p', { class: 'box warning' }, ...apiSays)] },
+  };
+  if (code && pages[code]) return draw(pages[code], null);
+  if (err instanceof ApiError && (err.status === 0 || err.status === 429 || err.status >= 500)) {
+    return draw({ page: 'unavailable', title: 'ただいま表示できません', body: [h('p', { class: 'box warning' }, ...apiSays), h('button', { type: 'button', class: 'primary', onclick: () => location.reload() }, '再読み込み')] }, null);
+  }
+  draw({ page: 'link-invalid', title: 'このリンクは無効です', body: [h('p', { class: 'box warning' }, 'このリンクは無効です。届いたメールのリンクを、もう一度開いてください。'), h('p', {}, 'リンクが途中で切れていないかご確認ください。解決しない場合は、会社のマイナンバー担当者にお問い合わせください。')] }, null);
+}
+
+/** After a successful setup or login: the step to resume at. */
+async function enter(csrf: string): Promise<void> {
+  setCsrf(csrf);
+  loggedIn = true;
+  if (link) link.firstVisit = false;
+  const reg = await api.get();
+  const here = route();
+  const target = reg.status === 'remanded' || !isStep(here) ? firstOpenStep(reg) : here;
+  setRoute(reg.editable ? target : 'done', true);
+  await render();
+}
+
+function loginProblem(err: unknown, msg: HTMLElement, fields: { password?: HTMLElement; passcode?: HTMLElement }): void {
+  if (!(err instanceof ApiError)) return say(msg, 'ログインできませんでした');
+  switch (err.code) {
+    case 'LINK_EXPIRED':
+    case 'LINK_REVOKED':
+    case 'LINK_INVALID':
+    case 'LOGIN_LOCKED':
+    case 'LOGIN_BLOCKED':
+      return linkProblemPage(err);
+    case 'PASSCODE_INCORRECT':
+      if (fields.passcode) say(fields.passcode, err.messages);
+      return say(msg, err.messages);
+    case 'PASSWORD_INCORRECT':
+    case 'WEAK_PASSWORD':
+      if (fields.password) say(fields.password, err.messages);
+      return say(msg, err.messages);
+    case 'ALREADY_SET_UP':
+    case 'SETUP_REQUIRED':
+      if (link) link.firstVisit = err.code === 'SETUP_REQUIRED';
+      accessPage(err.messages.join(''));
+      return;
+    default:
+      say(msg, err.messages);
+  }
+}
+
+function passwordInput(id: string, label: string, autocomplete: string) {
+  const input = h('input', { type: 'password', id, name: id, autocomplete, maxlength: 128, 'aria-describedby': `${id}-message` });
+  const message = messageLine(`${id}-message`);
+  return { input, message, el: h('div', { class: 'field' }, h('label', { for: id }, label), input, message) };
+}
+
+/** First visit (own password, company passcode, consent) or a later one (password). */
+function accessPage(notice?: string): void {
+  if (!link) return;
+  const info = link;
+  const msg = messageLine('access-message');
+  if (notice) say(msg, notice, 'info');
+  if (!info.firstVisit) {
+    const pw = passwordInput('password', 'パスワード', 'current-password');
+    const logIn = async () => {
+      unsay(pw.message);
+      if (!pw.input.value) return say(pw.message, 'パスワードを入力してください');
+      try {
+        const started = await api.logIn({ token, password: pw.input.value });
+        pw.input.value = '';
+        await enter(started.csrfToken);
+      } catch (err) {
+        loginProblem(err, msg, { password: pw.message });
+      }
+    };
+    return draw(
+      {
+        page: 'login',
+        title: 'ログイン',
+        body: [
+          h('p', {}, 'はじめてのログインで設定したパスワードを入力してください。'),
+          h('form', { novalidate: true, onsubmit: (e) => (e.preventDefault(), void logIn()) }, pw.el, msg, h('div', { class: 'nav' }, actionButton('ログイン', logIn))),
+          h('p', { class: 'note' }, 'パスワードを忘れた場合は、会社のマイナンバー担当者に登録依頼メールの再送を依頼してください。'),
+        ],
+      },
+      info,
+    );
+  }
+
+  const pw = passwordInput('password', 'パスワード', 'new-password');
+  const pw2 = passwordInput('password-confirmation', 'パスワード確認', 'new-password');
+  const passcode = info.passcodeRequired ? passwordInput('passcode', '企業パスコード', 'off') : null;
+  const setUp = async () => {
+    for (const m of [pw.message, pw2.message, passcode?.message, msg]) if (m) unsay(m);
+    const problems: [HTMLElement, string][] = [];
+    if ([...pw.input.value].length < 8) problems.push([pw.message, 'パスワードは8文字以上で入力してください']);
+    else if (pw.input.value !== pw2.input.value) problems.push([pw2.message, '確認用のパスワードが一致しません']);
+    if (passcode && !passcode.input.value) problems.push([passcode.message, '企業パスコードを入力してください']);
+    for (const [where, text] of problems) say(where, text);
+    if (problems.length) return;
+    try {
+      const started = await api.setUp({ token, password: pw.input.value, passcode: passcode?.input.value, consentedPurposes: info.purposes.map((p) => p.code) });
+      pw.input.value = pw2.input.value = '';
+      if (passcode) passcode.input.value = '';
+      await enter(started.csrfToken);
+    } catch (err) {
+      loginProblem(err, msg, { password: pw.message, passcode: passcode?.message });
+    }
+  };
+  draw(
+    {
+      page: 'setup',
+      title: 'はじめてのログイン',
+      body: [
+        h('p', {}, 'ご自身のログインパスワードを設定してください（8文字以上）。次回からは、このパスワードでログインします。'),
+        h(
+          'form',
+          { novalidate: true, onsubmit: (e) => (e.preventDefault(), void setUp()) },
+          pw.el,
+          pw2.el,
+          passcode
+            ? h(
+                'div',
+                {},
+                h('p', {}, '企業パスコードを入力してください。ご不明な場合は、所属会社のマイナンバー担当者にお問い合わせください。'),
+                passcode.el,
+                h('details', { class: 'help' }, h('summary', {}, 'パスコードとは？'), h('p', {}, 'パスコードは会社を識別するための独自のコードです。メールの誤送信などの際に、不正なログインを防ぎます。')),
+              )
+            : null,
+          msg,
+          h('div', { class: 'nav' }, actionButton('下記の利用目的に同意してログイン', setUp)),
+          h(
+            'section',
+            { class: 'purposes', id: 'purposes' },
+            h('p', {}, '貴殿および貴殿の配偶者と扶養親族等の個人番号を以下の目的で利用いたします'),
+            h('ol', {}, info.purposes.map((p) => h('li', { 'data-purpose': p.code }, p.label))),
+          ),
+        ),
+      ],
+    },
+    info,
+  );
+}
+
+// ------------------------------------------------------------------------- the steps, routed
+
+const STEP = /^(profile|number-doc|identity-doc|dependents|review|done|dependent\/new|dependent\/[0-9a-f-]{36}(\/(number-doc|identity-doc|delete))?)$/;
+const isStep = (r: string) => STEP.test(r);
+
+function viewFor(r: string, ctx: Ctx): View | null {
+  const dep = /^dependent\/([0-9a-f-]{36})(?:\/(.+))?$/.exec(r);
+  if (dep) {
+    const [, id, sub] = dep as unknown as [string, string, string | undefined];
+    if (sub === 'number-doc') return numberDocumentStep(ctx, id);
+    if (sub === 'identity-doc') return identityDocumentStep(ctx, id);
+    if (sub === 'delete') return dependentDeleteStep(ctx, id);
+    return dependentFormStep(ctx, id);
+  }
+  switch (r) {
+    case 'profile':
+      return profileStep(ctx);
+    case 'number-doc':
+      return numberDocumentStep(ctx, null);
+    case 'identity-doc':
+      return identityDocumentStep(ctx, null);
+    case 'dependents':
+      return ctx.reg.dependentsAllowed ? dependentsStep(ctx) : null;
+    case 'dependent/new':
+      return ctx.reg.dependentsAllowed ? dependentFormStep(ctx, null) : null;
+    case 'review':
+      return reviewStep(ctx);
+    default:
+      return null;
+  }
+}
+
+function context(reg: Registration): Ctx {
+  return {
+    reg,
+    go(r, opts = {}) {
+      setRoute(r, opts.replace ?? false);
+      void render();
+    },
+    redraw(fresh) {
+      drawStep(fresh);
+    },
+    fail(err, where) {
+      if (err instanceof ApiError && err.status === 401) {
+        loggedIn = false;
+        return accessPage('ログインの有効期限が切れました。もう一度ログインしてください。入力済みの内容は保存されています。');
+      }
+      if (err instanceof ApiError && (err.status === 409 || err.status === 403)) {
+        // HR acted meanwhile, the link died, or the page's token is stale: draw what is true now.
+        say(where, err.messages);
+        setTimeout(() => void render(), 1500);
+        return;
+      }
+      say(where, err instanceof ApiError ? err.messages : '処理できませんでした。もう一度お試しください');
+    },
+  };
+}
+
+function drawStep(reg: Registration): void {
+  releasePreviews();
+  if (!reg.editable) {
+    if (route() !== 'done') setRoute('done', true);
+    return draw(statusPage(reg), reg);
+  }
+  const ctx = context(reg);
+  let view = viewFor(route(), ctx);
+  if (!view) {
+    // Nothing to show there (a dependent deleted meanwhile, an unknown step): the nearest step that is.
+    for (const target of [route().startsWith('dependent/') ? 'dependents' : firstOpenStep(reg), 'review']) {
+      view = viewFor(target, ctx);
+      if (!view) continue;
+      setRoute(target, true);
+      break;
+    }
+    view ??= reviewStep(ctx);
+  }
+  draw(view, reg);
+}
+
+async function render(): Promise<void> {
+  const n = ++draws;
+  if (!loggedIn) return accessPage();
+  let reg: Registration;
+  try {
+    reg = await api.get();
+  } catch (err) {
+    if (n !== draws) return;
+    if (err instanceof ApiError && err.status === 401) {
+      loggedIn = false;
+      return accessPage('ログインの有効期限が切れました。もう一度ログインしてください。入力済みの内容は保存されています。');
+    }
+    return linkProblemPage(err);
+  }
+  if (n !== draws) return;
+  drawStep(reg);
+}
+
+async function logOut(): Promise<void> {
+  await api.logOut().catch(() => undefined);
+  loggedIn = false;
+  setRoute('', true);
+  accessPage('ログアウトしました。');
+}
+
+async function boot(): Promise<void> {
+  window.addEventListener('popstate', () => void render());
+  if (!token) return linkProblemPage(undefined);
+  try {
+    link = await api.link(token);
+  } catch (err) {
+    return linkProblemPage(err);
+  }
+  // Back on this page with a live session of the same person (reload, back button): carry on.
+  try {
+    const reg = await api.get();
+    loggedIn = reg.email === link.email && reg.familyName === link.familyName && reg.givenName === link.givenName;
+  } catch {
+    loggedIn = false;
+  }
+  await render();
+}
+
+void boot();

@@ -1,0 +1,72 @@
+/** Japanese words the pages show for the API's codes (seed 001 ch. 8, seed 003). */
+import type { DocumentType } from './api';
+
+export const GENDERS = [
+  ['male', '男性'],
+  ['female', '女性'],
+  ['other', 'その他'],
+] as const;
+export const genderLabel = (g: string | null | undefined): string => GENDERS.find(([code]) => code === g)?.[1] ?? '未入力';
+
+export const RELATIONSHIPS = ['配偶者', '子', '父', '母', '祖父', '祖母', '孫', '兄弟姉妹', 'その他'];
+
+export const KIND_LABELS = { dependent: '扶養者', category3: '国民年金の第3号被保険者' } as const;
+
+export const DOCUMENT_LABELS: Record<DocumentType, string> = {
+  my_number_card: 'マイナンバーカード（個人番号カード）',
+  notification_card: '通知カード',
+  resident_record: '住民票の写し',
+  drivers_licence: '運転免許証',
+  passport: 'パスポート',
+  residence_card: '在留カード・特別永住者証明書',
+  health_insurance_card: '各種健康保険証',
+  pension_book: '年金手帳',
+  other: 'その他の公的書類（印鑑登録証明書など）',
+};
+
+/** What a document is called on a page of a purpose: a resident record proves the number only when it shows it. */
+export const documentLabel = (purpose: 'number_confirmation' | 'identity', type: DocumentType): string =>
+  purpose === 'number_confirmation' && type === 'resident_record' ? '住民票の写し（マイナンバー記載）' : DOCUMENT_LABELS[type];
+
+/** 番号確認: the card's back, the notification card, a resident record with the number. */
+export const NUMBER_DOCUMENTS: DocumentType[] = ['my_number_card', 'notification_card', 'resident_record'];
+/** 身元確認 with a photo: one is enough. */
+export const PHOTO_IDS: DocumentType[] = ['my_number_card', 'drivers_licence', 'passport', 'residence_card'];
+/** 身元確認 without a photo: two different ones are needed. */
+export const NO_PHOTO_IDS: DocumentType[] = ['health_insurance_card', 'pension_book', 'resident_record', 'other'];
+
+export interface SideSpec {
+  side: 'front' | 'back';
+  label: string;
+  required: boolean;
+}
+
+/** Which sides of a document are asked for, for a purpose. */
+export function sidesOf(purpose: 'number_confirmation' | 'identity', type: DocumentType): SideSpec[] {
+  if (type === 'my_number_card') {
+    return purpose === 'number_confirmation'
+      ? [{ side: 'back', label: '裏面（個人番号の記載されている面）', required: true }]
+      : [{ side: 'front', label: '表面（顔写真のある面）', required: true }];
+  }
+  if (type === 'passport') return [{ side: 'front', label: '顔写真のページ', required: true }];
+  if (type === 'resident_record') return [{ side: 'front', label: '1枚目', required: true }, { side: 'back', label: '2枚目（ある場合）', required: false }];
+  return [
+    { side: 'front', label: 'おもて面', required: true },
+    { side: 'back', label: 'うら面（記載がある場合）', required: false },
+  ];
+}
+
+export const sideLabel = (purpose: 'number_confirmation' | 'identity', type: DocumentType, side: 'front' | 'back'): string =>
+  sidesOf(purpose, type).find((s) => s.side === side)?.label ?? (side === 'front' ? 'おもて面' : 'うら面');
+
+export const IMAGE_NOTE = '画像のサイズは4MBまでのJPEG、PNG、GIF形式の画像ファイルをアップロードしてください。';
+export const LOCKED_TEXT = '承認後はログインがロックされます。担当者に解除を依頼してください';
+
+/** 1990-04-01 → 1990年4月1日 */
+export function japaneseDate(iso: string | null | undefined): string {
+  const m = iso ? /^(\d{4})-(\d{2})-(\d{2})/.exec(iso) : null;
+  return m ? `${m[1]}年${Number(m[2])}月${Number(m[3])}日` : '未入力';
+}
+
+/** The number as the pages show it: never more than its last four digits. */
+export const maskedNumber = (n: { entered: boolean; last4: string | null }): string => (n.entered && n.last4 ? `＊＊＊＊ ＊＊＊＊ ${n.last4}` : '未入力');
