@@ -78,7 +78,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(openApiValidator({ validateResponses: deps.validateResponses ?? false }));
   app.use(refuseNulCharacters());
   app.use(identifyCaller(services.auth));
-  app.use(identifyConnector(services.connectors));
+  app.use(identifyConnector(services.connectors, services.history));
   app.use(connectorRateLimit(deps.connectorRateLimit ?? DEFAULT_CONNECTOR_RATE_LIMIT));
 
   app.get('/healthz', async (_req, res) => {

@@ -240,7 +240,7 @@ it('answers a NUL character in a path, query, JSON body or CSV cell with 400, ne
   expect([query.status, ((await query.json()) as { errors: unknown[] }).errors]).toEqual([400, [expect.objectContaining({ path: '/query/actor', code: 'NUL_CHARACTER' })]]);
   const body = await fetch(`${base}/v1/registrants`, { method: 'POST', headers: json(headers), body: JSON.stringify({ familyName: 'a\u0000', givenName: 'b', email: 'nul@example.co.jp' }) });
   expect([body.status, ((await body.json()) as { errors: unknown[] }).errors]).toEqual([400, [expect.objectContaining({ path: '/body/familyName', code: 'NUL_CHARACTER' })]]);
-  const inPath = await fetch(`${base}/v1/registrants/by-employee-code/a%00b`, { method: 'PUT', headers: json({ authorization: `Bearer ${bearer}` }), body: JSON.stringify({ familyName: 'a', givenName: 'b' }) });
+  const inPath = await fetch(`${base}/v1/employees/a%00b`, { method: 'PUT', headers: json({ authorization: `Bearer ${bearer}` }), body: JSON.stringify({ familyName: 'a', givenName: 'b' }) });
   expect(inPath.status).toBe(400);
   const csv = await fetch(`${base}/v1/registrants/import?dryRun=false`, { method: 'POST', headers: { ...headers, 'content-type': 'text/csv' }, body: '姓,名,備考\r\n試験,花子,a\u0000b\r\n' });
   expect(csv.status).toBe(400);

@@ -130,11 +130,13 @@ describe('connectors and tokens', () => {
     expect(dead.headers['www-authenticate']).toContain('invalid_token');
     expect((await request(app).post('/v1/oauth/token').auth(c.clientId, c.clientSecret).type('form').send({ grant_type: 'client_credentials' })).body.code).toBe('invalid_client');
 
+    // Every call is in the trail (the one refused after revocation had no connector to name).
     const history = await prisma.operationEvent.findMany({ where: { tenantId, actorId: c.id }, orderBy: { id: 'asc' } });
-    expect(history.map((e) => [e.operation, e.actorType])).toEqual([
-      ['connector_token_issued', 'api_client'],
-      ['connector_token_issued', 'api_client'],
-      ['registrants_listed', 'api_client'],
+    expect(history.map((e) => [e.operation, e.actorType, (e.detail as { route?: string } | null)?.route ?? null])).toEqual([
+      ['connector_token_issued', 'api_client', null],
+      ['connector_token_issued', 'api_client', null],
+      ['api_called', 'api_client', '/v1/registrants'],
+      ['registrants_listed', 'api_client', null],
     ]);
   });
 

@@ -8,7 +8,8 @@ import type { Request, RequestHandler } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import type { OpenApiRequest } from 'express-openapi-validator/dist/framework/types';
 import type { Role } from '../../prisma/generated/client';
-import type { ConnectorCaller, ConnectorService, Scope } from '../../services/connectors/connectors';
+import type { History } from '../../services/audit/types';
+import { connectorActor, type ConnectorCaller, type ConnectorService, type Scope } from '../../services/connectors/connectors';
 import { AppError } from '../../services/errors';
 import { requestFacts, requireRole } from '../auth/middleware';
 import { sendProblem } from '../problem';
@@ -29,7 +30,12 @@ export const DEFAULT_CONNECTOR_RATE_LIMIT: ConnectorRateLimit = { limit: 600, wi
 
 const bearerOf = (req: Request) => /^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '')?.[1];
 
-export function identifyConnector(connectors: ConnectorService): RequestHandler {
+/**
+ * Resolves a bearer token to its connector. Every call a connector makes is recorded (operation
+ * api_called: method and route template — the template, so ids and employee codes stay out), on top
+ * of what the operation itself records.
+ */
+export function identifyConnector(connectors: ConnectorService, history: History): RequestHandler {
   return async (req, res, next) => {
     const token = bearerOf(req);
     if (!token) return next();
@@ -42,6 +48,10 @@ export function identifyConnector(connectors: ConnectorService): RequestHandler 
         return next(new AppError(401, 'INVALID_TOKEN', 'アクセストークンが無効か、有効期限が切れています'));
       }
       req.connector = { ...found, ...facts };
+      // Recorded before the operation runs (and awaited), so the trail has the call even when
+      // the operation fails or the client goes away mid-stream.
+      const route = (req as OpenApiRequest).openapi?.openApiRoute ?? '(unmatched)';
+      await history.record({ tenantId: found.tenant.id, actor: connectorActor(found.client), operation: 'api_called', ...facts, detail: { method: req.method, route: String(route) } });
       next();
     } catch (err) {
       next(err);

@@ -125,7 +125,7 @@ export function connectorRoutes(deps: ConnectorRouteDeps): Router {
     if (answer.replayed) res.set('Idempotent-Replayed', 'true');
     res.status(answer.status).json(answer.body);
   });
-  router.put('/v1/registrants/by-employee-code/:employeeCode', allow({ scope: 'registrants:write' }), async (req, res) => {
+  router.put('/v1/employees/:employeeCode', allow({ scope: 'registrants:write' }), async (req, res) => {
     const item = { ...(req.body as Omit<SyncItem, 'employeeCode'>), employeeCode: req.params.employeeCode as string };
     const answer = await deps.sync.sync(connector(req), { items: [item], invite: req.query.invite === 'true' });
     const [result] = answer.body.items;

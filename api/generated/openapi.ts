@@ -1481,7 +1481,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/registrants/by-employee-code/{employeeCode}": {
+    "/v1/employees/{employeeCode}": {
         parameters: {
             query?: never;
             header?: never;
@@ -1746,14 +1746,6 @@ export interface components {
          * @enum {string}
          */
         DocumentType: "my_number_card" | "notification_card" | "resident_record" | "drivers_licence" | "passport" | "residence_card" | "health_insurance_card" | "pension_book" | "other";
-        RegistrationDocumentSlot: {
-            purpose: components["schemas"]["DocumentPurpose"];
-            type: components["schemas"]["DocumentType"];
-            /** @enum {string} */
-            side?: "front" | "back";
-            /** Format: uuid */
-            dependentId?: string;
-        };
         /** @description Whether a number was entered, and its last four digits so the employee can check it; never the number. */
         MaskedNumber: {
             entered: boolean;

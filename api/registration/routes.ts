@@ -114,7 +114,7 @@ export function registrationRoutes(deps: RegistrationRouteDeps, opts: Registrati
   const rawImage: RequestHandler = (req, res, next) =>
     parseRaw(req, res, (err?: unknown) => next((err as { type?: string } | undefined)?.type === 'entity.too.large' ? IMAGE_TOO_LARGE() : err));
   router.post('/v1/registration/documents', requireRegistrant, rawImage, async (req, res) => {
-    const q = req.query as unknown as Schemas['RegistrationDocumentSlot'];
+    const q = req.query as unknown as { purpose: Schemas['DocumentPurpose']; type: Schemas['DocumentType']; side?: 'front' | 'back'; dependentId?: string };
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     res.status(201).set('Cache-Control', 'no-store').json(await registration.addDocument(me(req), { purpose: q.purpose, type: q.type, side: q.side ?? 'front', dependentId: q.dependentId }, body));
   });

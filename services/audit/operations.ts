@@ -52,6 +52,7 @@ export const OPERATIONS = {
   connector_revoked: '連携アプリの停止',
   connector_token_issued: '連携アプリのトークン発行',
   registrants_listed: '登録者一覧の取得',
+  api_called: '連携アプリのAPI呼び出し',
 } as const;
 
 export type OperationCode = keyof typeof OPERATIONS;
