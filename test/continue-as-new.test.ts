@@ -28,6 +28,7 @@ import {
 import { createLoginUser, createTenant, memoryLogger, startOutbox, startWorker, testPrisma, testVault, type WorkerHandle } from './support/fixtures';
 import { randomMyNumber } from './support/leak-scan';
 import { createLocalEnv } from './support/temporal';
+import { until } from './support/until';
 
 const TASK_QUEUE = 'continue-as-new';
 /** Events in one run before the server suggests continue-as-new (the default is 4096). */
@@ -59,13 +60,6 @@ afterAll(async () => {
   await prisma?.$disconnect();
 });
 
-async function until(pred: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await pred())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const day = (offset: number) => japanDate(startOfJapanDay(japanDate(Date.now())) + offset * DAY_MS);
 const operations = async (registrantId: string) =>

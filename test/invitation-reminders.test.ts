@@ -32,6 +32,7 @@ import {
 import { createLoginUser, createTenant, testVault, MAIL_FROM, memoryLogger, PUBLIC_URL, startOutbox, startWorker, testPrisma, type WorkerHandle } from './support/fixtures';
 import { randomMyNumber } from './support/leak-scan';
 import { createTimeSkippingEnv, workflowBundle } from './support/temporal';
+import { until } from './support/until';
 
 const TASK_QUEUE = 'invitation-reminders';
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -163,13 +164,6 @@ async function startUncachedWorker(taskQueue: string, identity?: string): Promis
 }
 
 /** Polls a condition in real time. */
-async function until(pred: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await pred())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 async function timersFired(handle: WorkflowHandle): Promise<number> {
   const { events } = await handle.fetchHistory();

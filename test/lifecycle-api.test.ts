@@ -20,6 +20,7 @@ import { lifecycleQuery, submitUpdate } from '../shared';
 import { createLoginUser, createTenant, loginAs, memoryLogger, startOutbox, startWorker, testApp, testPrisma, testVault, type WorkerHandle } from './support/fixtures';
 import { randomMyNumber } from './support/leak-scan';
 import { createLocalEnv } from './support/temporal';
+import { until } from './support/until';
 
 const TASK_QUEUE = 'lifecycle-api';
 const DAY_MS = 86_400_000;
@@ -59,13 +60,6 @@ afterAll(async () => {
   await prisma?.$disconnect();
 });
 
-async function until(pred: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await pred())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 const mailsTo = (email: string) => outbox.mails.filter((m) => m.to.includes(email));
 const tokenOf = (m: CapturedMail) => LINK.exec(m.text)![1]!;

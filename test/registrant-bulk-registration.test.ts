@@ -21,6 +21,7 @@ import { lifecycleQuery, registrantWorkflowId } from '../shared';
 import { createLoginUser, createTenant, loginAs, memoryLogger, startOutbox, startWorker, testApp, testPrisma, testVault, type TestUser, type WorkerHandle } from './support/fixtures';
 import { containsAny, randomMyNumber, typedFullWidth } from './support/leak-scan';
 import { createLocalEnv } from './support/temporal';
+import { until } from './support/until';
 
 type Agent = ReturnType<typeof request.agent>;
 
@@ -68,13 +69,6 @@ afterAll(async () => {
   await prisma?.$disconnect();
 });
 
-async function until(pred: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await pred())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** A tenant with a manager (and their login user, for the password and the e-mail) logged in. */
 async function hrOf(name: string): Promise<{ tenantId: string; agent: Agent; user: TestUser }> {

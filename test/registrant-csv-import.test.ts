@@ -16,6 +16,7 @@ import { todayInJapan } from '../services/retention/rules';
 import { lifecycleQuery, registrantWorkflowId } from '../shared';
 import { createLoginUser, createTenant, loginAs, memoryLogger, startOutbox, startWorker, testApp, testPrisma, type WorkerHandle } from './support/fixtures';
 import { createLocalEnv } from './support/temporal';
+import { until } from './support/until';
 
 type Agent = ReturnType<typeof request.agent>;
 
@@ -44,13 +45,6 @@ afterAll(async () => {
   await prisma?.$disconnect();
 });
 
-async function until(pred: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await pred())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** A tenant with a manager logged in. */
 async function hrOf(name: string): Promise<{ tenantId: string; agent: Agent }> {

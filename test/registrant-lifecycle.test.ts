@@ -35,6 +35,7 @@ import {
 import { createLoginUser, createTenant, memoryLogger, startOutbox, startWorker, testPrisma, testVault, type TestUser, type WorkerHandle } from './support/fixtures';
 import { randomMyNumber } from './support/leak-scan';
 import { createTimeSkippingEnv } from './support/temporal';
+import { until } from './support/until';
 
 const TASK_QUEUE = 'registrant-lifecycle';
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -89,13 +90,6 @@ async function startRegistrant(label: string, reminderDays = [7, 30, 80]) {
   return { id, email, workflowId, handle: handle as WorkflowHandle };
 }
 
-async function until(pred: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await pred())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const mailsTo = (email: string) => outbox.mails.filter((m) => m.to.includes(email));
 function tokenOf(mail: CapturedMail): string {

@@ -15,6 +15,7 @@ import { lifecycleQuery } from '../shared';
 import { createLoginUser, createTenant, loginAs, memoryLogger, startOutbox, startWorker, testApp, testPrisma, type WorkerHandle } from './support/fixtures';
 import { containsAny, randomMyNumber } from './support/leak-scan';
 import { createLocalEnv } from './support/temporal';
+import { until } from './support/until';
 
 const TASK_QUEUE = 'registration-api';
 const LINK = /http:\/\/mynaflow\.test\/i\/([A-Za-z0-9_-]{43})(?![A-Za-z0-9_-])/;
@@ -60,13 +61,6 @@ afterAll(() => {
   expect(containsAny(seen, typed)).toEqual([]);
 });
 
-async function until(pred: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await pred())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 const tokenOf = (m: CapturedMail) => LINK.exec(m.text)![1]!;
 const number = () => {

@@ -27,6 +27,7 @@ import { capture } from './support/capture';
 import { createLoginUser, createTenant, loginAs, memoryLogger, PUBLIC_URL, startOutbox, startWorker, testApp, testPrisma, type WorkerHandle } from './support/fixtures';
 import { containsAny, randomMyNumber } from './support/leak-scan';
 import { createLocalEnv } from './support/temporal';
+import { until } from './support/until';
 
 /** The little of the DOM that the callbacks run inside the page use (this file is compiled without the DOM library). */
 interface InPage {
@@ -123,13 +124,6 @@ afterAll(() => {
   expect(containsAny(all, typed).map((n) => `********${n.slice(-4)}`)).toEqual([]);
 });
 
-async function until(pred: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await pred())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 const number = () => {
   const n = randomMyNumber();

@@ -19,6 +19,7 @@ import { lifecycleQuery, registrantWorkflowId, submitUpdate, webhookDeliveryWork
 import { createLoginUser, createTenant, loginAs, memoryLogger, startOutbox, startWorker, testApp, testPrisma, testVault, type WorkerHandle } from './support/fixtures';
 import { containsAny, randomMyNumber } from './support/leak-scan';
 import { createTimeSkippingEnv } from './support/temporal';
+import { until } from './support/until';
 
 const TASK_QUEUE = 'webhooks';
 const PNG = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000', 'hex');
@@ -75,13 +76,6 @@ afterAll(async () => {
   await prisma?.$disconnect();
 });
 
-async function until(pred: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await pred())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** A connector with a token, subscribed at `path`. */
 async function subscribed(path: string, events = ['registrant_completed', 'registrant_remanded', 'registrant_deleted']) {
