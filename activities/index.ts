@@ -18,6 +18,8 @@ export interface ActivityDeps {
   mailFrom: string;
   logger: Logger;
   vault: Vault;
+  /** Webhook receivers may be private addresses (development and tests only). */
+  webhookAllowPrivate?: boolean;
 }
 
 export function createActivities(deps: ActivityDeps) {

@@ -7,10 +7,10 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { attemptDelivery } from '../services/connectors/webhooks';
 import type { ActivityDeps } from './index';
 
-export function createWebhookActivities({ prisma, vault }: Pick<ActivityDeps, 'prisma' | 'vault'>) {
+export function createWebhookActivities({ prisma, vault, webhookAllowPrivate }: Pick<ActivityDeps, 'prisma' | 'vault' | 'webhookAllowPrivate'>) {
   return {
     async deliverWebhook({ deliveryId }: { deliveryId: string }): Promise<'delivered' | 'ended'> {
-      const result = await attemptDelivery({ prisma, vault }, deliveryId);
+      const result = await attemptDelivery({ prisma, vault, allowPrivate: webhookAllowPrivate }, deliveryId);
       if (typeof result === 'object') throw ApplicationFailure.retryable(result.failed, 'WebhookAttemptFailed');
       return result === 'delivered' ? 'delivered' : 'ended';
     },

@@ -11,7 +11,7 @@ import request from 'supertest';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Express } from 'express';
-import { createWebhookService } from '../services/connectors/webhooks';
+import { attemptDelivery, createWebhookService, enqueueEvent, privateTarget } from '../services/connectors/webhooks';
 import type { PrismaClient } from '../services/db/client';
 import type { Outbox } from '../services/outbox/outbox';
 import { createDraftStore } from '../services/registrants/draft-store';
@@ -189,5 +189,24 @@ describe('webhooks', () => {
     const caller = { client: await prisma.apiClient.findUniqueOrThrow({ where: { id: c.body.id } }), tenant: await prisma.tenant.findUniqueOrThrow({ where: { id: tenantId } }), scopes: [], ip: null, userAgent: null };
     await expect(httpsOnly.subscribe(caller, { url: 'http://payroll.example.com/hook', events: ['registrant_completed'] })).rejects.toMatchObject({ status: 400, errors: [{ code: 'URL_NOT_HTTPS' }] });
     await expect(httpsOnly.subscribe(caller, { url: 'https://user:pw@payroll.example.com/hook', events: ['registrant_completed'] })).rejects.toMatchObject({ status: 400 });
+    // Outside development only public receivers: no requests into our own network (SSRF).
+    for (const url of ['https://127.0.0.1/hook', 'https://10.1.2.3/hook', 'https://192.168.0.9/hook', 'https://[::1]/hook', 'https://169.254.169.254/latest', 'https://localhost/hook']) {
+      await expect(httpsOnly.subscribe(caller, { url, events: ['registrant_completed'] })).rejects.toMatchObject({ status: 400, errors: [{ code: 'URL_NOT_PUBLIC' }] });
+    }
+    await expect(httpsOnly.subscribe(caller, { url: 'https://no-such-host.invalid/hook', events: ['registrant_completed'] })).rejects.toMatchObject({ errors: [{ code: 'URL_UNRESOLVABLE' }] });
+    expect(await privateTarget('https://203.0.113.10/hook')).toBeNull();
+    expect(await privateTarget('https://[::ffff:10.0.0.1]/hook')).toBe('not_public');
+  });
+
+  it('checks the receiver again at each attempt: a private address is not called (a worker outside development)', async () => {
+    const sub = await subscribed('/private');
+    const { id } = await pendingRegistrant();
+    const before = received.length;
+    // The delivery row, written as HR decides; the attempt made as a production worker would.
+    await prisma.$transaction((tx) => enqueueEvent(tx, tenantId, 'registrant_completed', { registrantId: id }, `manual-${randomUUID()}`));
+    const [d] = await deliveriesOf(sub.webhookId);
+    expect(await attemptDelivery({ prisma, vault: testVault(prisma) }, d!.id)).toEqual({ failed: 'not_public' });
+    expect(received.length).toBe(before);
+    expect(await prisma.webhookDelivery.findUniqueOrThrow({ where: { id: d!.id } })).toMatchObject({ status: 'pending', attempts: 1, lastError: 'host is not a public address' });
   });
 });

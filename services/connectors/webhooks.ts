@@ -9,6 +9,8 @@
  * reveals nothing; payroll fetches details through the API.
  */
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { lookup } from 'node:dns/promises';
+import { BlockList, isIP } from 'node:net';
 import type { Prisma, WebhookDelivery, WebhookEvent } from '../../prisma/generated/client';
 import type { PrismaClient } from '../db/client';
 import { AppError } from '../errors';
@@ -21,6 +23,29 @@ export const WEBHOOK_EVENTS: readonly WebhookEvent[] = ['registrant_completed', 
 const ATTEMPT_TIMEOUT_MS = 10_000;
 
 const NOT_FOUND = () => new AppError(404, 'WEBHOOK_NOT_FOUND', 'Webhookが見つかりません');
+
+/** Loopback, private, link-local, CGNAT, multicast and reserved ranges: never a webhook receiver. */
+const NOT_PUBLIC = (() => {
+  const list = new BlockList();
+  for (const [net, prefix] of [['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12], ['192.0.0.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['224.0.0.0', 3]] as const) list.addSubnet(net, prefix, 'ipv4');
+  for (const [net, prefix] of [['::', 127], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8]] as const) list.addSubnet(net, prefix, 'ipv6');
+  return list;
+})();
+
+/** Why a URL's host is not a public address ('unresolvable' when DNS has no answer), or null. */
+export async function privateTarget(url: string): Promise<'unresolvable' | 'not_public' | null> {
+  const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+  let addresses: { address: string; family: number }[];
+  try {
+    addresses = isIP(host) ? [{ address: host, family: isIP(host) }] : await lookup(host, { all: true });
+  } catch {
+    return 'unresolvable';
+  }
+  if (addresses.length === 0) return 'unresolvable';
+  // An IPv4-mapped IPv6 address (::ffff:10.0.0.1) is checked as the IPv4 address it carries.
+  const plain = (a: { address: string; family: number }) => (a.family === 6 && /^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(a.address) ? { address: a.address.slice(7), family: 4 } : a);
+  return addresses.map(plain).some((a) => NOT_PUBLIC.check(a.address, a.family === 6 ? 'ipv6' : 'ipv4')) ? 'not_public' : null;
+}
 
 export function signature(secret: string, timestamp: number, body: string): string {
   return `t=${timestamp},v1=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
@@ -86,6 +111,17 @@ export function createWebhookService({ prisma, vault, allowHttp = false }: Webho
     return url.toString();
   }
 
+  /** Outside development, a receiver must be on the public internet (no SSRF into our network). */
+  async function checkReachable(url: string): Promise<void> {
+    if (allowHttp) return;
+    const problem = await privateTarget(url);
+    if (problem) {
+      throw new AppError(400, 'VALIDATION_FAILED', '入力内容に誤りがあります', [
+        { path: '/body/url', code: problem === 'unresolvable' ? 'URL_UNRESOLVABLE' : 'URL_NOT_PUBLIC', message: problem === 'unresolvable' ? 'Webhookの送信先のホスト名を解決できません' : 'Webhookの送信先には、インターネット上の公開アドレスを指定してください' },
+      ]);
+    }
+  }
+
   /** Webhooks a caller may see: a connector its own, HR every one of the tenant. */
   const scope = (tenantId: string, connectorId?: string) => ({ tenantId, deletedAt: null, ...(connectorId ? { apiClientId: connectorId } : {}) });
 
@@ -93,6 +129,7 @@ export function createWebhookService({ prisma, vault, allowHttp = false }: Webho
     /** The signing secret is in this answer only. */
     async subscribe(caller: ConnectorCaller, input: { url: string; events: WebhookEvent[] }) {
       const url = checkUrl(input.url);
+      await checkReachable(url);
       const events = WEBHOOK_EVENTS.filter((e) => input.events.includes(e));
       const secret = `whsec_${randomBytes(32).toString('base64url')}`;
       const hook = await prisma.$transaction(async (tx) => {
@@ -142,7 +179,7 @@ export async function deliveriesOfStep(db: Pick<PrismaClient, 'webhookDelivery'>
  * One delivery attempt: POSTs the signed payload and records the attempt. Idempotent: a delivery
  * already delivered or ended is not sent again.
  */
-export async function attemptDelivery(deps: { prisma: PrismaClient; vault: Vault; fetch?: typeof fetch }, deliveryId: string): Promise<AttemptResult> {
+export async function attemptDelivery(deps: { prisma: PrismaClient; vault: Vault; fetch?: typeof fetch; allowPrivate?: boolean }, deliveryId: string): Promise<AttemptResult> {
   const { prisma, vault } = deps;
   const d = await prisma.webhookDelivery.findUnique({ where: { id: deliveryId }, include: { webhook: { include: { apiClient: true } } } });
   if (!d || d.status !== 'pending') return 'done-before';
@@ -150,6 +187,12 @@ export async function attemptDelivery(deps: { prisma: PrismaClient; vault: Vault
   if (hook.deletedAt || hook.apiClient.revokedAt || !hook.secretId) {
     await prisma.webhookDelivery.update({ where: { id: d.id }, data: { status: 'cancelled' } });
     return 'cancelled';
+  }
+  // Checked again at each attempt: a name that resolved publicly at subscription may not now.
+  const target = deps.allowPrivate ? null : await privateTarget(hook.url);
+  if (target) {
+    await prisma.webhookDelivery.update({ where: { id: d.id }, data: { attempts: { increment: 1 }, lastAttemptAt: new Date(), lastStatusCode: null, lastError: target === 'unresolvable' ? 'host not resolvable' : 'host is not a public address' } });
+    return { failed: target };
   }
   const secret = (await vault.open(hook.secretId, hook.tenantId)).toString('utf8');
   const body = JSON.stringify(d.payload);

@@ -27,6 +27,7 @@ async function main() {
     mailer: createMailTransport(services.smtpUrl),
     publicUrl: config.publicUrl,
     mailFrom: config.mailFrom,
+    webhookAllowPrivate: config.webhookAllowHttp,
     logger,
     vault: createVault({ prisma, keyring: loadKeyring(config) }),
   });

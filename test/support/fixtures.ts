@@ -69,6 +69,8 @@ export async function startWorker(
     mailer: createMailTransport(`smtp://127.0.0.1:${deps.outbox.smtpPort}`),
     publicUrl: PUBLIC_URL,
     mailFrom: MAIL_FROM,
+    // Webhook receivers in tests are local servers.
+    webhookAllowPrivate: true,
     logger: deps.logger,
     vault: testVault(deps.prisma),
   });
