@@ -1,12 +1,11 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/activity';
 import { createHistory } from '../services/audit/history';
+import { hashToken } from '../services/auth/token-hash';
 import { SYSTEM_ACTOR, type Actor } from '../services/audit/types';
 import { renderInvitationMail } from '../services/mail/invitation-mail';
 import type { SendInvitationMailInput } from '../shared';
 import type { ActivityDeps } from './index';
-
-export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
 
 export function createInvitationActivities({ prisma, mailer, publicUrl, mailFrom, logger }: ActivityDeps) {
   const history = createHistory(prisma);

@@ -13,7 +13,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { MockActivityEnvironment, type TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
-import { hashToken } from '../activities/invitations';
+import { hashToken } from '../services/auth/token-hash';
 import type { PrismaClient } from '../services/db/client';
 import { INVITATION_SUBJECT } from '../services/mail/invitation-mail';
 import { createMailTransport } from '../services/mail/transport';

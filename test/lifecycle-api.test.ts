@@ -10,7 +10,7 @@ import { PNG as PngImage } from 'pngjs';
 import request from 'supertest';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Express } from 'express';
-import { hashToken } from '../activities/invitations';
+import { hashToken } from '../services/auth/token-hash';
 import type { PrismaClient } from '../services/db/client';
 import type { CapturedMail, Outbox } from '../services/outbox/outbox';
 import type { DraftDependent } from '../services/registrants/draft';

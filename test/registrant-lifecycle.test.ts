@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { hashToken } from '../activities/invitations';
+import { hashToken } from '../services/auth/token-hash';
 import { DELETION_NOTICE_SUBJECT } from '../activities/deletion-notices';
 import type { PrismaClient } from '../services/db/client';
 import { INVITATION_SUBJECT } from '../services/mail/invitation-mail';

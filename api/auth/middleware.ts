@@ -58,6 +58,15 @@ const FORBIDDEN = () => new AppError(403, 'FORBIDDEN', 'この操作を行う権
 const sameToken = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
+export const CSRF_INVALID = () => new AppError(403, 'CSRF_TOKEN_INVALID', '画面の有効期限が切れました。再読み込みしてからやり直してください');
+
+/** A safe method, or the session's CSRF token in the X-CSRF-Token header (the cookie alone proves nothing). */
+export function csrfHolds(req: Request, sessionCsrfToken: string): boolean {
+  if (SAFE_METHODS.has(req.method)) return true;
+  const sent = req.get(CSRF_HEADER);
+  return !!sent && sameToken(sent, sessionCsrfToken);
+}
+
 /** Resolves the caller from the session cookie (if any); never rejects by itself. */
 export function identifyCaller(auth: SessionAuthenticator): RequestHandler {
   return async (req: Request, _res: Response, next: NextFunction) => {
@@ -80,12 +89,7 @@ export function requireRole(...roles: Role[]): RequestHandler {
   return (req, _res, next) => {
     const caller = req.caller;
     if (!caller) return next(UNAUTHENTICATED());
-    if (!SAFE_METHODS.has(req.method)) {
-      const sent = req.get(CSRF_HEADER);
-      if (!sent || !sameToken(sent, caller.csrfToken)) {
-        return next(new AppError(403, 'CSRF_TOKEN_INVALID', '画面の有効期限が切れました。再読み込みしてからやり直してください'));
-      }
-    }
+    if (!csrfHolds(req, caller.csrfToken)) return next(CSRF_INVALID());
     if (!roles.includes(caller.user.role)) return next(FORBIDDEN());
     next();
   };

@@ -135,11 +135,10 @@ export function connectorRoutes(deps: ConnectorRouteDeps): Router {
   router.post('/v1/numbers/pull', allow({ scope: 'numbers:pull' }), async (req: Request, res: Response) => {
     const body = req.body as PullRequest;
     const c = connector(req);
-    numberPull.check(c, body); // refuse before the response starts
+    const entries = numberPull.pull(c, body); // refuses (throws) before the response starts
     const wantsCsv = req.accepts(['application/json', 'text/csv']) === 'text/csv';
     const encoding: CsvEncoding = (req.query.encoding as CsvEncoding | undefined) ?? 'cp932';
     res.set('Cache-Control', 'no-store');
-    const entries = numberPull.pull(c, body);
     if (wantsCsv) {
       res.type(encoding === 'cp932' ? 'text/csv; charset=Shift_JIS' : 'text/csv; charset=UTF-8');
       res.set('Content-Disposition', 'attachment; filename="mynumbers.csv"');

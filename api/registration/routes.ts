@@ -3,7 +3,6 @@
  * travels in request bodies, never in a URL; the session is its own cookie, scoped to these routes,
  * and a state-changing call must carry its CSRF token like the console's.
  */
-import { timingSafeEqual } from 'node:crypto';
 import express, { Router, type Request, type RequestHandler, type Response } from 'express';
 import { parse as parseCookie, serialize as serializeCookie } from 'cookie';
 import type { components } from '../generated/openapi';
@@ -12,7 +11,7 @@ import { IMAGE_TOO_LARGE, MAX_IMAGE_BYTES } from '../../services/registration/im
 import type { RegistrantCaller, RegistrationService } from '../../services/registration/registration';
 import type { RegistrationSessions } from '../../services/registration/sessions';
 import { AppError } from '../../services/errors';
-import { ANY_ROLE, CSRF_HEADER, requestFacts, requireRole } from '../auth/middleware';
+import { ANY_ROLE, CSRF_INVALID, csrfHolds, requestFacts, requireRole } from '../auth/middleware';
 import { authRateLimiters, type AuthRateLimits } from '../auth/rate-limits';
 import { acting } from '../login-users/routes';
 
@@ -41,7 +40,6 @@ export interface RegistrationRouteDeps {
 }
 
 const UNAUTHENTICATED = () => new AppError(401, 'UNAUTHENTICATED', '登録用リンクを開いてログインしてください');
-const sameToken = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 const tokenOf = (req: Request) => (req.headers.cookie ? parseCookie(req.headers.cookie)[REGISTRATION_COOKIE] : undefined);
 
 export function registrationRoutes(deps: RegistrationRouteDeps, opts: RegistrationRouteOptions): Router {
@@ -57,10 +55,7 @@ export function registrationRoutes(deps: RegistrationRouteDeps, opts: Registrati
     try {
       const s = await sessions.find(tokenOf(req));
       if (!s) throw UNAUTHENTICATED();
-      if (!['GET', 'HEAD'].includes(req.method)) {
-        const sent = req.get(CSRF_HEADER);
-        if (!sent || !sameToken(sent, s.csrfToken)) throw new AppError(403, 'CSRF_TOKEN_INVALID', '画面の有効期限が切れました。再読み込みしてからやり直してください');
-      }
+      if (!csrfHolds(req, s.csrfToken)) throw CSRF_INVALID();
       req.registrantCaller = { registrant: s.registrant, csrfToken: s.csrfToken, ...requestFacts(req) };
       next();
     } catch (err) {

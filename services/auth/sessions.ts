@@ -3,16 +3,17 @@
  * leaked table cannot be replayed as cookies. A session ends after `idleMinutes` without use or
  * `absoluteHours` after login, whichever comes first; an ended session is deleted when found.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { LoginUser, Session, Tenant } from '../../prisma/generated/client';
 import type { PrismaClient } from '../db/client';
+import { hashToken } from './token-hash';
 
 /** lastSeenAt is written at most this often: a page with many requests costs one write a minute. */
 export const TOUCH_INTERVAL_MS = 60_000;
 
 export type SessionDb = Pick<PrismaClient, 'session'>;
 
-export const hashSessionToken = (token: string): string => createHash('sha256').update(token).digest('hex');
+export const hashSessionToken = hashToken;
 
 export type SessionWithUser = Session & { loginUser: LoginUser & { tenant: Tenant } };
 

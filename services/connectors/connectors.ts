@@ -5,13 +5,13 @@
  * (OAuth 2.0 client credentials, RFC 6749 §4.4); every token and every call is checked against the
  * connector as it is now (revoked → dead at once, allowlist, scopes).
  *
- * Secrets and tokens are 256-bit random strings, so a plain SHA-256 is the right hash: a slow
- * password hash would only slow down every token request.
+ * Secrets and tokens are stored as hashToken (SHA-256) of themselves.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { BlockList, isIP } from 'node:net';
 import type { ApiClient, Purpose, Tenant } from '../../prisma/generated/client';
 import { PURPOSES } from '../audit/purposes';
+import { hashToken } from '../auth/token-hash';
 import type { Actor, History } from '../audit/types';
 import type { PrismaClient } from '../db/client';
 import { AppError } from '../errors';
@@ -23,7 +23,6 @@ export type Scope = (typeof SCOPES)[number];
 /** Bearer tokens live this long; a payroll run asks for a new one when it expires. */
 export const TOKEN_TTL_SECONDS = 600;
 
-const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 const invalid = (path: string, code: string, message: string) => new AppError(400, 'VALIDATION_FAILED', '入力内容に誤りがあります', [{ path, code, message }]);
 const NOT_FOUND = () => new AppError(404, 'CONNECTOR_NOT_FOUND', '連携アプリが見つかりません');
 /** RFC 6749 §5.2 names; the same for an unknown id, a wrong secret and a revoked connector. */
@@ -129,7 +128,7 @@ export function createConnectorService({ prisma, history, now = () => new Date()
       const clientId = `mfc_${randomBytes(12).toString('hex')}`;
       const clientSecret = `mfs_${randomBytes(32).toString('base64url')}`;
       const created = await prisma.$transaction(async (tx) => {
-        const c = await tx.apiClient.create({ data: { tenantId: acting.tenantId, ...fields, clientId, secretHash: sha256(clientSecret) } });
+        const c = await tx.apiClient.create({ data: { tenantId: acting.tenantId, ...fields, clientId, secretHash: hashToken(clientSecret) } });
         await history.record(
           { tenantId: acting.tenantId, actor: actorOf(acting.user), operation: 'connector_created', ip: acting.ip, userAgent: acting.userAgent, detail: { connectorId: c.id, name: c.name, scopes: fields.scopes, allowedPurposes: fields.allowedPurposes } },
           tx,
@@ -155,7 +154,7 @@ export function createConnectorService({ prisma, history, now = () => new Date()
     /** Client credentials → a bearer token with the requested scopes (all of the connector's by default). */
     async issueToken(input: { clientId?: string; clientSecret?: string; scope?: string }, facts: { ip: string | null; userAgent: string | null }) {
       const client = input.clientId ? await prisma.apiClient.findUnique({ where: { clientId: input.clientId } }) : null;
-      const given = Buffer.from(sha256(input.clientSecret ?? ''));
+      const given = Buffer.from(hashToken(input.clientSecret ?? ''));
       const ok = !!client && timingSafeEqual(given, Buffer.from(client.secretHash)) && client.revokedAt === null;
       if (!ok || !client) throw INVALID_CLIENT();
       if (!ipAllowed(client.ipAllowlist, facts.ip)) throw new AppError(403, 'IP_NOT_ALLOWED', 'この接続元IPアドレスからの利用は許可されていません');
@@ -166,7 +165,7 @@ export function createConnectorService({ prisma, history, now = () => new Date()
       await prisma.$transaction(async (tx) => {
         // Expired tokens of this connector go as new ones come: the table stays small without a job.
         await tx.apiToken.deleteMany({ where: { apiClientId: client.id, expiresAt: { lt: at } } });
-        await tx.apiToken.create({ data: { id: sha256(token), apiClientId: client.id, scopes: requested, expiresAt: new Date(at.getTime() + TOKEN_TTL_SECONDS * 1000) } });
+        await tx.apiToken.create({ data: { id: hashToken(token), apiClientId: client.id, scopes: requested, expiresAt: new Date(at.getTime() + TOKEN_TTL_SECONDS * 1000) } });
         await tx.apiClient.update({ where: { id: client.id }, data: { lastUsedAt: at } });
         await history.record({ tenantId: client.tenantId, actor: connectorActor(client), operation: 'connector_token_issued', ...facts, detail: { scopes: requested } }, tx);
       }, { isolationLevel: 'ReadCommitted' });
@@ -176,7 +175,7 @@ export function createConnectorService({ prisma, history, now = () => new Date()
     /** The connector behind a bearer token, if the token is live and the connector may call from this address. */
     async authenticate(token: string, ip: string | null): Promise<{ client: ApiClient; tenant: Tenant; scopes: Scope[] } | 'ip_not_allowed' | null> {
       if (token.length < 20 || token.length > 200) return null;
-      const row = await prisma.apiToken.findUnique({ where: { id: sha256(token) }, include: { apiClient: { include: { tenant: true } } } });
+      const row = await prisma.apiToken.findUnique({ where: { id: hashToken(token) }, include: { apiClient: { include: { tenant: true } } } });
       if (!row || row.expiresAt.getTime() <= now().getTime() || row.apiClient.revokedAt) return null;
       if (!ipAllowed(row.apiClient.ipAllowlist, ip)) return 'ip_not_allowed';
       const { tenant, ...client } = row.apiClient;

@@ -111,46 +111,23 @@ export function createNumberPull({ prisma, vault, history }: { prisma: PrismaCli
     const deletedCodes = new Set(deleted.map((d) => d.employeeCode));
     const deletedIds = new Set(deleted.map((d) => d.registrantId));
 
-    // Every secret the batch serves, opened in one query.
-    const secretIds: string[] = [];
-    for (const ref of refs) {
-      const r = find(ref);
-      if (!r || reasonFor(r.status, r.myNumberSecretId !== null)) continue;
-      secretIds.push(r.myNumberSecretId!);
-      if (req.includeDependents) for (const d of r.dependents) if (!d.noLongerDependentAt && !reasonFor(d.status, d.myNumberSecretId !== null)) secretIds.push(d.myNumberSecretId!);
-    }
-    const opened = secretIds.length ? await vault.openMany(secretIds, tenantId) : new Map<string, Buffer>();
-    const numberOf = (secretId: string) => opened.get(secretId)!.toString('utf8');
-
-    const entries: PullEntry[] = [];
-    for (const ref of refs) {
+    // Each person's (and dependent's) outcome, decided once; then every secret served, in one query.
+    const resolved = refs.map((ref) => {
       const r = find(ref);
       if (!r) {
         const gone = 'employeeCode' in ref ? deletedCodes.has(ref.employeeCode) : deletedIds.has(ref.registrantId);
-        entries.push({ served: false, ref, reason: gone ? 'DELETED' : 'UNKNOWN' });
-        continue;
+        return { ref, r: null, reason: (gone ? 'DELETED' : 'UNKNOWN') as UnservedReason, dependents: [] };
       }
-      const reason = reasonFor(r.status, r.myNumberSecretId !== null);
-      if (reason) {
-        entries.push({ served: false, ref, reason });
-        continue;
-      }
-      const dependents: PulledDependent[] = [];
-      if (req.includeDependents) {
-        for (const d of r.dependents) {
-          const why = d.noLongerDependentAt ? 'NO_LONGER_DEPENDENT' : reasonFor(d.status, d.myNumberSecretId !== null);
-          dependents.push({
-            dependentId: d.id,
-            relationship: d.relationship,
-            familyName: d.familyName,
-            givenName: d.givenName,
-            birthDate: date(d.birthDate),
-            myNumber: why ? null : numberOf(d.myNumberSecretId!),
-            unservedReason: why,
-          });
-        }
-      }
-      entries.push({
+      const dependents = req.includeDependents ? r.dependents.map((d) => ({ d, why: d.noLongerDependentAt ? ('NO_LONGER_DEPENDENT' as const) : reasonFor(d.status, d.myNumberSecretId !== null) })) : [];
+      return { ref, r, reason: reasonFor(r.status, r.myNumberSecretId !== null), dependents };
+    });
+    const secretIds = resolved.flatMap(({ r, reason, dependents }) => (r && !reason ? [r.myNumberSecretId!, ...dependents.filter((x) => !x.why).map((x) => x.d.myNumberSecretId!)] : []));
+    const opened = secretIds.length ? await vault.openMany(secretIds, tenantId) : new Map<string, Buffer>();
+    const numberOf = (secretId: string) => opened.get(secretId)!.toString('utf8');
+
+    const entries: PullEntry[] = resolved.map(({ ref, r, reason, dependents }): PullEntry => {
+      if (!r || reason) return { served: false, ref, reason: reason! };
+      return {
         served: true,
         ref,
         registrantId: r.id,
@@ -159,9 +136,17 @@ export function createNumberPull({ prisma, vault, history }: { prisma: PrismaCli
         givenName: r.givenName,
         birthDate: date(r.birthDate),
         myNumber: numberOf(r.myNumberSecretId!),
-        dependents,
-      });
-    }
+        dependents: dependents.map(({ d, why }) => ({
+          dependentId: d.id,
+          relationship: d.relationship,
+          familyName: d.familyName,
+          givenName: d.givenName,
+          birthDate: date(d.birthDate),
+          myNumber: why ? null : numberOf(d.myNumberSecretId!),
+          unservedReason: why,
+        })),
+      };
+    });
 
     // One history row per person served, in one transaction for the batch.
     const served = entries.filter((e): e is Extract<PullEntry, { served: true }> => e.served);
@@ -189,37 +174,42 @@ export function createNumberPull({ prisma, vault, history }: { prisma: PrismaCli
 
   const include = (req: PullRequest) => ({ dependents: req.includeDependents ? { where: { draft: false }, orderBy: { createdAt: 'asc' as const } } : { where: { id: { in: [] as string[] } } } });
 
-  return {
-    check,
-
-    /** The entries in the order asked (or by registrant id for `all`), batch by batch. */
-    async *pull(caller: ConnectorCaller, req: PullRequest): AsyncGenerator<PullEntry[]> {
-      const plan = check(caller, req);
-      const tenantId = caller.tenant.id;
-      if (plan === 'all') {
-        let after: string | undefined;
-        for (;;) {
-          const rows = await prisma.registrant.findMany({
-            where: { tenantId, status: 'completed', myNumberSecretId: { not: null }, ...(after ? { id: { gt: after } } : {}) },
-            orderBy: { id: 'asc' },
-            take: PULL_BATCH,
-            include: include(req),
-          });
-          if (rows.length === 0) return;
-          yield serve(caller, req, rows.map((r) => ({ registrantId: r.id })), rows);
-          after = rows[rows.length - 1]!.id;
-        }
-      }
-      for (let i = 0; i < plan.length; i += PULL_BATCH) {
-        const refs = plan.slice(i, i + PULL_BATCH);
-        const codes = refs.flatMap((r) => ('employeeCode' in r ? [r.employeeCode] : []));
-        const ids = refs.flatMap((r) => ('registrantId' in r && /^[0-9a-f-]{36}$/i.test(r.registrantId) ? [r.registrantId] : []));
+  /** The entries in the order asked (or by registrant id for `all`), batch by batch. */
+  async function* batches(caller: ConnectorCaller, req: PullRequest, plan: PersonRef[] | 'all'): AsyncGenerator<PullEntry[]> {
+    const tenantId = caller.tenant.id;
+    if (plan === 'all') {
+      let after: string | undefined;
+      for (;;) {
         const rows = await prisma.registrant.findMany({
-          where: { tenantId, OR: [{ employeeCode: { in: codes } }, { id: { in: ids } }] },
+          where: { tenantId, status: 'completed', myNumberSecretId: { not: null }, ...(after ? { id: { gt: after } } : {}) },
+          orderBy: { id: 'asc' },
+          take: PULL_BATCH,
           include: include(req),
         });
-        yield serve(caller, req, refs, rows);
+        if (rows.length === 0) return;
+        yield serve(caller, req, rows.map((r) => ({ registrantId: r.id })), rows);
+        after = rows[rows.length - 1]!.id;
       }
+    }
+    for (let i = 0; i < plan.length; i += PULL_BATCH) {
+      const refs = plan.slice(i, i + PULL_BATCH);
+      const codes = refs.flatMap((r) => ('employeeCode' in r ? [r.employeeCode] : []));
+      const ids = refs.flatMap((r) => ('registrantId' in r && /^[0-9a-f-]{36}$/i.test(r.registrantId) ? [r.registrantId] : []));
+      const rows = await prisma.registrant.findMany({
+        where: { tenantId, OR: [{ employeeCode: { in: codes } }, { id: { in: ids } }] },
+        include: include(req),
+      });
+      yield serve(caller, req, refs, rows);
+    }
+  }
+
+  return {
+    /**
+     * Checks the request at once (throws before any byte of an answer is written), then yields
+     * the entries batch by batch as they are read.
+     */
+    pull(caller: ConnectorCaller, req: PullRequest): AsyncGenerator<PullEntry[]> {
+      return batches(caller, req, check(caller, req));
     },
   };
 }

@@ -8,12 +8,12 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Prisma, Registrant, RegistrantCategory } from '../../prisma/generated/client';
 import { registrantWorkflowId, type RegistrantWorkflowInput, type StepActor } from '../../shared';
-import type { registrantWorkflow } from '../../workflows';
 import type { History } from '../audit/types';
 import type { PrismaClient } from '../db/client';
 import { AppError } from '../errors';
 import type { LifecycleService } from '../registrants/lifecycle';
-import { withDeadline, type TemporalDeps } from '../temporal/client';
+import { createRegistrantWorkflows } from '../registrants/workflow-starts';
+import type { TemporalDeps } from '../temporal/client';
 import { connectorActor, type ConnectorCaller } from './connectors';
 
 export const MAX_SYNC_ITEMS = 1000;
@@ -57,6 +57,7 @@ export interface RegistrantSyncDeps {
 }
 
 export function createRegistrantSync({ prisma, history, temporal, lifecycle, inviteReminderDays }: RegistrantSyncDeps) {
+  const workflows = createRegistrantWorkflows({ prisma, temporal, inviteReminderDays });
   function check(req: SyncRequest, existing: Map<string, Registrant>) {
     const errors: { path: string; code: string; message: string }[] = [];
     if (req.items.length > MAX_SYNC_ITEMS) errors.push({ path: '/body/items', code: 'TOO_MANY', message: `一度に送れるのは${MAX_SYNC_ITEMS}件までです` });
@@ -75,12 +76,10 @@ export function createRegistrantSync({ prisma, history, temporal, lifecycle, inv
   }
 
   async function startWorkflow(r: Registrant, invite: boolean) {
-    const tenant = await prisma.tenant.findUniqueOrThrow({ where: { id: r.tenantId }, select: { reminderDays: true } });
-    const input: RegistrantWorkflowInput = { tenantId: r.tenantId, registrantId: r.id, reminderDays: tenant.reminderDays.length ? tenant.reminderDays : inviteReminderDays, ...(invite && r.email ? {} : { invite: false }) };
+    const input: RegistrantWorkflowInput = { tenantId: r.tenantId, registrantId: r.id, reminderDays: await workflows.reminderDaysOf(r.tenantId), ...(invite && r.email ? {} : { invite: false }) };
     try {
-      await withDeadline(temporal.client, 5000, () => temporal.client.workflow.start<typeof registrantWorkflow>('registrantWorkflow', { taskQueue: temporal.taskQueue, workflowId: r.workflowId, args: [input] }));
-    } catch (err) {
-      if ((err as Error).name === 'WorkflowExecutionAlreadyStartedError') return;
+      await workflows.start(input, 5000);
+    } catch {
       // The people are stored; a person whose workflow could not start gets one (carrying the
       // database state) the first time anyone acts on them — see LifecycleService's revive.
       throw new AppError(503, 'TEMPORAL_UNAVAILABLE', '登録者は保存しましたが、ワークフローサーバーに接続できませんでした。登録依頼の送信などの操作時に自動で再開します');

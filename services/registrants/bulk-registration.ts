@@ -17,7 +17,7 @@ import { randomUUID } from 'node:crypto';
 import type { components } from '../../api/generated/openapi';
 import { Prisma, type DependentKind, type Gender, type RegistrantCategory } from '../../prisma/generated/client';
 import { registrantWorkflowId, webhookDeliveryWorkflowId, type InviteOptions, type RegistrantWorkflowInput } from '../../shared';
-import type { registrantWorkflow, webhookDeliveryWorkflow } from '../../workflows';
+import type { webhookDeliveryWorkflow } from '../../workflows';
 import type { History, OperationInput } from '../audit/types';
 import { enqueueEvent } from '../connectors/webhooks';
 import { parseJapaneseDate } from '../dates/japanese-date';
@@ -28,6 +28,7 @@ import { validateIndividualNumber } from '../mynumber/validate';
 import { todayInJapan } from '../retention/rules';
 import { withDeadline, type TemporalDeps } from '../temporal/client';
 import type { Vault } from '../vault/types';
+import { createRegistrantWorkflows, inLanes } from './workflow-starts';
 
 type Schemas = components['schemas'];
 export type BulkEntryRequest = Schemas['BulkEntryRequest'];
@@ -252,46 +253,7 @@ export interface BulkRegistrationDeps {
 }
 
 export function createBulkRegistrationService({ prisma, history, vault, temporal, inviteReminderDays }: BulkRegistrationDeps) {
-  async function temporalReachable(): Promise<boolean> {
-    try {
-      await withDeadline(temporal.client, 3000, () => temporal.client.connection.workflowService.describeNamespace({ namespace: temporal.client.options.namespace }));
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
-  async function reminderDaysOf(tenantId: string): Promise<number[]> {
-    const tenant = await prisma.tenant.findUniqueOrThrow({ where: { id: tenantId }, select: { reminderDays: true } });
-    return tenant.reminderDays.length ? tenant.reminderDays : inviteReminderDays;
-  }
-
-  /** Runs `start` for each item, a few at a time; the items whose start failed. */
-  async function inLanes<T>(items: T[], start: (item: T) => Promise<unknown>): Promise<Set<T>> {
-    const failed = new Set<T>();
-    let next = 0;
-    const lane = async () => {
-      while (next < items.length) {
-        const item = items[next++]!;
-        try {
-          await start(item);
-        } catch (err) {
-          if ((err as Error).name !== 'WorkflowExecutionAlreadyStartedError') failed.add(item);
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(START_CONCURRENCY, items.length) }, lane));
-    return failed;
-  }
-
-  const startRegistrant = (input: RegistrantWorkflowInput) =>
-    withDeadline(temporal.client, 10_000, () =>
-      temporal.client.workflow.start<typeof registrantWorkflow>('registrantWorkflow', {
-        taskQueue: temporal.taskQueue,
-        workflowId: registrantWorkflowId(input.tenantId, input.registrantId),
-        args: [input],
-      }),
-    );
+  const workflows = createRegistrantWorkflows({ prisma, temporal, inviteReminderDays });
 
   const uniqueViolation = (err: unknown) => err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002';
 
@@ -303,8 +265,8 @@ export function createBulkRegistrationService({ prisma, history, vault, temporal
       const taken = codes.length ? await prisma.registrant.findMany({ where: { tenantId, employeeCode: { in: codes } }, select: { employeeCode: true } }) : [];
       const { people, problems } = checkBulkEntry(req, { takenCodes: new Set(taken.map((t) => t.employeeCode!)), today: todayInJapan() });
       if (problems.length) throw rejected('BULK_ENTRY_INVALID', problems);
-      if (!(await temporalReachable())) throw TEMPORAL_DOWN();
-      const reminderDays = await reminderDaysOf(tenantId);
+      if (!(await workflows.reachable())) throw TEMPORAL_DOWN();
+      const reminderDays = await workflows.reminderDaysOf(tenantId);
       const ids = people.map(() => randomUUID());
       const actor = actorOf(acting.user);
       const facts = { tenantId, actor, ip: acting.ip, userAgent: acting.userAgent };
@@ -380,9 +342,9 @@ export function createBulkRegistrationService({ prisma, history, vault, temporal
 
       // After the commit: a workflow never runs for a person who was not stored.
       const inputs: RegistrantWorkflowInput[] = ids.map((registrantId) => ({ tenantId, registrantId, reminderDays, invite: false, status: 'completed' }));
-      const failed = await inLanes(inputs, startRegistrant);
+      const failed = await workflows.startMany(inputs, START_CONCURRENCY);
       const deliveries = stored.flatMap((s) => s.deliveries);
-      const undelivered = await inLanes(deliveries, (deliveryId) =>
+      const undelivered = await inLanes(deliveries, START_CONCURRENCY, (deliveryId) =>
         withDeadline(temporal.client, 10_000, () =>
           temporal.client.workflow.start<typeof webhookDeliveryWorkflow>('webhookDeliveryWorkflow', { taskQueue: temporal.taskQueue, workflowId: webhookDeliveryWorkflowId(deliveryId), args: [{ deliveryId }] }),
         ),
@@ -420,8 +382,8 @@ export function createBulkRegistrationService({ prisma, history, vault, temporal
       const tenantId = acting.tenantId;
       const { people, problems } = checkQuickAdd(req);
       if (problems.length) throw rejected('QUICK_ADD_INVALID', problems);
-      if (!(await temporalReachable())) throw TEMPORAL_DOWN();
-      const reminderDays = await reminderDaysOf(tenantId);
+      if (!(await workflows.reachable())) throw TEMPORAL_DOWN();
+      const reminderDays = await workflows.reminderDaysOf(tenantId);
       const message = req.message?.trim();
       const options: InviteOptions = {
         ...(message ? { message } : {}),
@@ -450,7 +412,7 @@ export function createBulkRegistrationService({ prisma, history, vault, temporal
 
       // After the commit; the workflow's first round mails the invitation with these options.
       const inputs: RegistrantWorkflowInput[] = ids.map((registrantId) => ({ tenantId, registrantId, reminderDays, invite: options }));
-      const failed = await inLanes(inputs, startRegistrant);
+      const failed = await workflows.startMany(inputs, START_CONCURRENCY);
       const results = people.map((p, i) => {
         const invited = !failed.has(inputs[i]!);
         return {

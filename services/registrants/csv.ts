@@ -6,7 +6,6 @@
 import { randomUUID } from 'node:crypto';
 import { Prisma, type Purpose, type Registrant, type Status } from '../../prisma/generated/client';
 import { registrantWorkflowId, type RegistrantWorkflowInput } from '../../shared';
-import type { registrantWorkflow } from '../../workflows';
 import { formatJst } from '../audit/history';
 import type { History, OperationInput } from '../audit/types';
 import { CsvEncodingError, encodeCsv, type CsvCell } from '../csv/encode';
@@ -16,7 +15,7 @@ import type { PrismaClient } from '../db/client';
 import { AppError } from '../errors';
 import { actorOf, type Acting } from '../login-users/login-users';
 import { DEFAULT_RETENTION_RULE, retentionRule, todayInJapan } from '../retention/rules';
-import { withDeadline, type TemporalDeps } from '../temporal/client';
+import type { TemporalDeps } from '../temporal/client';
 import { VaultError, type Vault } from '../vault/types';
 import {
   CATEGORY_LABELS,
@@ -31,6 +30,7 @@ import {
 import { checkImportRows, readImportFile, type ImportLineReport, type ImportRow } from './csv-import';
 import { stateFromDatabase } from './lifecycle';
 import { DEPENDENT_STATUS_SELECT, dependentsStatus } from './view';
+import { createRegistrantWorkflows } from './workflow-starts';
 
 export type ExportEncoding = 'cp932' | 'utf8-bom';
 
@@ -139,6 +139,7 @@ function encode(header: string[], rows: CsvCell[][], encoding: ExportEncoding, p
 const filteredBy = (f: ExportFilters) => ({ ...(f.status ? { status: f.status } : {}), ...(f.retired !== undefined ? { retired: f.retired } : {}) });
 
 export function createRegistrantCsvService({ prisma, history, vault, temporal, inviteReminderDays, confirmPassword }: RegistrantCsvDeps) {
+  const workflows = createRegistrantWorkflows({ prisma, temporal, inviteReminderDays });
   const registrantsFor = (tenantId: string, f: ExportFilters) =>
     prisma.registrant.findMany({
       where: { tenantId, ...(f.status ? { status: f.status } : {}), ...(f.retired !== undefined ? { retired: f.retired } : {}) },
@@ -156,39 +157,6 @@ export function createRegistrantCsvService({ prisma, history, vault, temporal, i
       throw err;
     }
   };
-
-  async function temporalReachable(): Promise<boolean> {
-    try {
-      await withDeadline(temporal.client, 3000, () => temporal.client.connection.workflowService.describeNamespace({ namespace: temporal.client.options.namespace }));
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
-  /** Starts each imported person's workflow; the ids of those that could not be started. */
-  async function startWorkflows(inputs: RegistrantWorkflowInput[]): Promise<Set<string>> {
-    const failed = new Set<string>();
-    let next = 0;
-    const lane = async () => {
-      while (next < inputs.length) {
-        const input = inputs[next++]!;
-        try {
-          await withDeadline(temporal.client, 10_000, () =>
-            temporal.client.workflow.start<typeof registrantWorkflow>('registrantWorkflow', {
-              taskQueue: temporal.taskQueue,
-              workflowId: registrantWorkflowId(input.tenantId, input.registrantId),
-              args: [input],
-            }),
-          );
-        } catch {
-          failed.add(input.registrantId);
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(START_CONCURRENCY, inputs.length) }, lane));
-    return failed;
-  }
 
   return {
     /** The sample file: the header and two example people, CP932 like Excel's own CSV. */
@@ -326,10 +294,10 @@ export function createRegistrantCsvService({ prisma, history, vault, temporal, i
       };
       if (opts.dryRun) return report;
       if (invalid) throw new ImportRejected(report);
-      if (!(await temporalReachable())) throw TEMPORAL_DOWN();
+      if (!(await workflows.reachable())) throw TEMPORAL_DOWN();
 
-      const tenant = await prisma.tenant.findUniqueOrThrow({ where: { id: acting.tenantId }, select: { reminderDays: true, retentionRule: true } });
-      const reminderDays = tenant.reminderDays.length ? tenant.reminderDays : inviteReminderDays;
+      const tenant = await prisma.tenant.findUniqueOrThrow({ where: { id: acting.tenantId }, select: { retentionRule: true } });
+      const reminderDays = await workflows.reminderDaysOf(acting.tenantId);
       const rule = retentionRule(tenant.retentionRule) ?? retentionRule(DEFAULT_RETENTION_RULE)!;
       const deletionFor = (retirementDate: string) => {
         const due = rule.dueDate(retirementDate);
@@ -398,7 +366,7 @@ export function createRegistrantCsvService({ prisma, history, vault, temporal, i
         if (row.retirementDate) return { tenantId: r.tenantId, registrantId: r.id, reminderDays, invite: false, carried: stateFromDatabase(r, reminderDays) };
         return { tenantId: r.tenantId, registrantId: r.id, reminderDays, ...(row.invite ? {} : { invite: false as const }) };
       });
-      const failed = await startWorkflows(inputs);
+      const failed = new Set([...(await workflows.startMany(inputs, START_CONCURRENCY))].map((input) => input.registrantId));
       const lineById = new Map(created.map((r, i) => [r.id, rows[i]!.line]));
       const reportLines = new Map(lines.map((l) => [l.line, l]));
       for (const r of created) {

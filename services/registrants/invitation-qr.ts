@@ -5,7 +5,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import QRCode from 'qrcode';
-import { hashToken } from '../../activities/invitations';
+import { hashToken } from '../auth/token-hash';
 import type { History } from '../audit/types';
 import type { PrismaClient } from '../db/client';
 import { AppError } from '../errors';

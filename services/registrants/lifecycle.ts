@@ -32,6 +32,7 @@ import { DEFAULT_RETENTION_RULE, MANUAL_RULE, RETENTION_RULES, retentionRule, to
 import { withDeadline, type TemporalDeps } from '../temporal/client';
 import { draftIssueMessage } from './draft';
 import { loadRegistrantView, type RegistrantView } from './view';
+import { createRegistrantWorkflows } from './workflow-starts';
 
 /** Updates run activities (a mail, a transaction); give them time before answering 503. */
 const UPDATE_DEADLINE_MS = 30_000;
@@ -99,6 +100,7 @@ export function stateFromDatabase(r: Registrant, reminderDays: number[], now = D
 
 export function createLifecycleService({ prisma, temporal, inviteReminderDays }: LifecycleServiceDeps) {
   const client: Client = temporal.client;
+  const workflows = createRegistrantWorkflows({ prisma, temporal, inviteReminderDays });
   const actorOf = (acting: Acting): StepActor => ({ type: 'login_user', id: acting.user.id, ip: acting.ip, userAgent: acting.userAgent });
 
   const find = async (tenantId: string, id: string): Promise<Registrant> => {
@@ -111,8 +113,7 @@ export function createLifecycleService({ prisma, temporal, inviteReminderDays }:
   async function revive(r: Registrant, legacyRunning: boolean): Promise<void> {
     const handle = client.workflow.getHandle(r.workflowId);
     if (legacyRunning) await handle.terminate('replaced by the lifecycle workflow (state carried over from the database)');
-    const tenant = await prisma.tenant.findUniqueOrThrow({ where: { id: r.tenantId }, select: { reminderDays: true } });
-    const reminderDays = tenant.reminderDays.length ? tenant.reminderDays : inviteReminderDays;
+    const reminderDays = await workflows.reminderDaysOf(r.tenantId);
     const input: RegistrantWorkflowInput = { tenantId: r.tenantId, registrantId: r.id, reminderDays, invite: false, carried: stateFromDatabase(r, reminderDays) };
     await client.workflow.start<typeof registrantWorkflow>('registrantWorkflow', { taskQueue: temporal.taskQueue, workflowId: r.workflowId, args: [input] });
   }

@@ -6,14 +6,14 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { AppError } from '../errors';
 import type { components } from '../../api/generated/openapi';
 import { Prisma, type Registrant } from '../../prisma/generated/client';
-import { registrantWorkflowId, withdrawSignal, type RegistrantWorkflowInput } from '../../shared';
-import type { registrantWorkflow } from '../../workflows';
+import { registrantWorkflowId, withdrawSignal } from '../../shared';
 import type { PrismaClient } from '../db/client';
 import { withDeadline, type TemporalDeps } from '../temporal/client';
 import type { History } from '../audit/types';
 import { actorOf, type Acting } from '../login-users/login-users';
 import { connectorActor, type ConnectorCaller } from '../connectors/connectors';
 import { getRegistrantItem, type RegistrantListItem } from './listing';
+import { createRegistrantWorkflows } from './workflow-starts';
 import { loadRegistrantView, registrantView, type RegistrantView } from './view';
 
 type RegistrantCreate = components['schemas']['RegistrantCreate'];
@@ -31,6 +31,7 @@ const TEMPORAL_DOWN = () =>
 const NOT_FOUND = () => new AppError(404, 'REGISTRANT_NOT_FOUND', '登録者が見つかりません');
 
 export function createRegistrantService({ prisma, history, temporal, inviteReminderDays }: RegistrantServiceDeps) {
+  const workflows = createRegistrantWorkflows({ prisma, temporal, inviteReminderDays });
   const find = async (tenantId: string, id: string) => {
     const r = await prisma.registrant.findFirst({ where: { id, tenantId } });
     if (!r) throw NOT_FOUND();
@@ -67,17 +68,8 @@ export function createRegistrantService({ prisma, history, temporal, inviteRemin
         }
         throw err;
       }
-      const tenant = await prisma.tenant.findUniqueOrThrow({ where: { id: tenantId }, select: { reminderDays: true } });
-      const reminderDays = tenant.reminderDays.length ? tenant.reminderDays : inviteReminderDays;
-      const args: [RegistrantWorkflowInput] = [{ tenantId, registrantId: id, reminderDays }];
       try {
-        await withDeadline(temporal.client, 5000, () =>
-          temporal.client.workflow.start<typeof registrantWorkflow>('registrantWorkflow', {
-            taskQueue: temporal.taskQueue,
-            workflowId,
-            args,
-          }),
-        );
+        await workflows.start({ tenantId, registrantId: id, reminderDays: await workflows.reminderDaysOf(tenantId) }, 5000);
       } catch {
         await prisma.registrant.delete({ where: { id } });
         throw TEMPORAL_DOWN();

@@ -10,7 +10,8 @@ import { PURPOSE_LABELS, PURPOSES } from '../audit/purposes';
 import { checkPasswordPolicy, hashPassword, verifyPassword } from '../auth/passwords';
 import type { PrismaClient } from '../db/client';
 import { AppError } from '../errors';
-import { hashToken, linkUnusable, type RegistrationSessions } from './sessions';
+import { hashToken } from '../auth/token-hash';
+import { linkUnusable, type RegistrationSessions } from './sessions';
 
 export interface RequestFacts {
   ip: string | null;

@@ -4,11 +4,11 @@
  * opened through (expiry, a new round, withdrawal, approval, retirement) and with the login lock, so
  * a tab left open cannot outlive what HR decided.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Invitation, Registrant, RegistrationSession, Tenant } from '../../prisma/generated/client';
+import { hashToken } from '../auth/token-hash';
 import type { PrismaClient } from '../db/client';
 
-export const hashToken = (token: string): string => createHash('sha256').update(token).digest('hex');
 
 export type RegistrationSessionFull = RegistrationSession & { invitation: Invitation; registrant: Registrant & { tenant: Tenant } };
 
