@@ -1,5 +1,5 @@
 /** The detector the leak scans rely on: it must find a number in every form it can leak in. */
-import { containsAny, findMyNumbers, isValidMyNumber, randomMyNumber, typedFullWidth, withoutRandomTokens } from './support/leak-scan';
+import { containsAny, findMyNumbers, isValidMyNumber, randomMyNumber, typedFullWidth, withoutHexDigests, withoutRandomTokens } from './support/leak-scan';
 
 const n = randomMyNumber();
 const wrongCheck = `${n.slice(0, 11)}${(Number(n[11]) + 1) % 10}`;
@@ -47,4 +47,14 @@ it('withoutRandomTokens drops UUIDs, hashes and byte strings but keeps a standal
   expect(cleaned).toContain(n);
   expect(cleaned).not.toContain('0a1b2c3d');
   expect(findMyNumbers(cleaned, 'x')).toHaveLength(1);
+});
+
+it('withoutHexDigests drops a hash that happens to hold a valid number, and nothing that could be a number', () => {
+  const hash = `ab${n}cd${'e'.repeat(50)}`; // 64 hex characters with a valid twelve-digit run inside
+  expect(findMyNumbers(hash, 'x')).toHaveLength(1); // the false positive the teardown scan used to hit
+  expect(findMyNumbers(withoutHexDigests(`head 42:${hash}`), 'x')).toEqual([]);
+  // A number alone, next to words, or in JSON stays visible.
+  for (const text of [n, `no=${n}x`, JSON.stringify({ myNumber: n }), `${'f'.repeat(10)}${n}`]) {
+    expect(findMyNumbers(withoutHexDigests(text), 'x')).toHaveLength(1);
+  }
 });

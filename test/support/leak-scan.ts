@@ -67,3 +67,12 @@ export function withoutRandomTokens(text: string): string {
     .replace(/\\\\?x[0-9a-f]+/gi, '<bytes>')
     .replace(/[0-9a-z+/_]{16,}={0,2}/gi, (m) => (/^[0-9]+$/.test(m) ? m : '<token>'));
 }
+
+/**
+ * Hides hex digests (32+ hex characters with at least one letter: SHA-256 hashes, key ids…). One in
+ * about a hundred of them holds twelve digits in a row with a right check digit by chance; a number
+ * cannot hide in one, since a digest with digits only is kept.
+ */
+export function withoutHexDigests(text: string): string {
+  return text.replace(/(?<![0-9a-z])[0-9a-f]{32,}(?![0-9a-z])/gi, (m) => (/[a-f]/i.test(m) ? '<digest>' : m));
+}
