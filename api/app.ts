@@ -15,10 +15,12 @@ import { authRoutes } from './auth/routes';
 import { identifyCaller } from './auth/middleware';
 import { connectorRateLimit, DEFAULT_CONNECTOR_RATE_LIMIT, identifyConnector, type ConnectorRateLimit } from './connectors/middleware';
 import { connectorRoutes } from './connectors/routes';
+import { groupRoutes } from './groups/routes';
 import { webhookRoutes } from './connectors/webhook-routes';
 import { historyRoutes } from './history/routes';
 import { loginUserRoutes } from './login-users/routes';
 import { loadSpec, loadSpecText, openApiValidator, refuseNulCharacters } from './openapi';
+import { consolePages } from './pages/console';
 import { registrationPages } from './pages/registration';
 import { problemHandler } from './problem';
 import { bulkRegistrationRoutes } from './registrants/bulk-routes';
@@ -74,6 +76,7 @@ export function createApp(deps: AppDeps): Express {
   app.use('/docs', swaggerUi.serveFiles(loadSpec(), { customSiteTitle: 'mynaflow API' }));
   app.get('/docs/', swaggerUi.setup(loadSpec(), { customSiteTitle: 'mynaflow API' }));
   app.use(registrationPages()); // the employee's phone pages at /i/{token} (HTML + their script), outside the JSON API's validator
+  app.use(consolePages()); // the HR console at /console, likewise
 
   app.use(openApiValidator({ validateResponses: deps.validateResponses ?? false }));
   app.use(refuseNulCharacters());
@@ -114,7 +117,8 @@ export function createApp(deps: AppDeps): Express {
   app.use(bulkRegistrationRoutes(services.bulkRegistration));
   app.use(webhookRoutes(services.webhooks));
   app.use(lifecycleRoutes(services.lifecycle, services.invitationQr));
-  app.use(registrantRoutes(services.registrants, services.myNumbers));
+  app.use(registrantRoutes(services.registrants, services.myNumbers, { prisma: deps.prisma, documents: services.registrantDocuments }));
+  app.use(groupRoutes(services.groups));
   app.use(loginUserRoutes(services.loginUsers));
   app.use(tenantRoutes(services.tenantSettings));
   app.use(historyRoutes(services.history));

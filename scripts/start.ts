@@ -278,6 +278,7 @@ async function main(): Promise<void> {
   const lines = [
     '',
     'mynaflow is running. Ctrl-C stops everything; data is kept in ' + (path.relative(ROOT, config.dataDir) || config.dataDir) + '/',
+    `  HR console     ${apiUrl}/console`,
     `  API            ${apiUrl}`,
     `  API docs       ${apiUrl}/docs/`,
     `  Health         ${apiUrl}/healthz`,

@@ -6,6 +6,7 @@ import type { Transporter } from 'nodemailer';
 import { createHistory } from './audit/history';
 import { createAuthService } from './auth/auth-service';
 import type { PrismaClient } from './db/client';
+import { createGroupService } from './groups/groups';
 import { createLoginUserService } from './login-users/login-users';
 import { createMyNumberService } from './registrants/my-number';
 import { createInvitationQrService } from './registrants/invitation-qr';
@@ -19,6 +20,7 @@ import { createRegistrationService } from './registration/registration';
 import { createRegistrationSessions } from './registration/sessions';
 import { createLifecycleService } from './registrants/lifecycle';
 import { createRegistrantService } from './registrants/registrants';
+import { createRegistrantDocumentService } from './registrants/documents';
 import { createRegistrantCsvService } from './registrants/csv';
 import { createBulkRegistrationService } from './registrants/bulk-registration';
 import type { TemporalDeps } from './temporal/client';
@@ -59,6 +61,8 @@ export function createServices(infra: Infrastructure) {
     registrationAccess: createRegistrationAccess({ prisma, history, sessions: registrationSessions, now: infra.now }),
     registration: createRegistrationService({ prisma, vault, drafts: createDraftStore({ prisma, vault }), lifecycle }),
     registrants: createRegistrantService({ prisma, history, temporal: infra.temporal, inviteReminderDays: infra.inviteReminderDays }),
+    registrantDocuments: createRegistrantDocumentService({ prisma, vault, history }),
+    groups: createGroupService({ prisma, history }),
     invitationQr: createInvitationQrService({ prisma, history, publicUrl: infra.publicUrl }),
     myNumbers: createMyNumberService({ prisma, vault, history, confirmPassword: auth.confirmPassword }),
     bulkRegistration: createBulkRegistrationService({ prisma, history, vault, temporal: infra.temporal, inviteReminderDays: infra.inviteReminderDays }),

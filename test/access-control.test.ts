@@ -68,6 +68,16 @@ const ALLOWED: Record<string, Role[]> = {
   importRegistrants: EDITORS,
   bulkEnterRegistrants: EDITORS,
   quickAddRegistrants: EDITORS,
+  getRegistrantSummary: ALL,
+  updateRegistrant: EDITORS,
+  updateRegistrantDependent: EDITORS,
+  listRegistrantDocuments: ALL,
+  getRegistrantDocumentImage: ALL,
+  listGroups: ALL,
+  createGroup: EDITORS,
+  updateGroup: EDITORS,
+  deleteGroup: EDITORS,
+  changeGroupMembers: EDITORS,
 };
 
 /** Payroll connectors' own calls: a bearer token only, never an HR login. */

@@ -20,7 +20,7 @@ import { checkDigit, MASKED_NUMBER, normalizeDigits } from '../services/mynumber
 import type { Outbox } from '../services/outbox/outbox';
 import { createTemporalClient } from '../services/temporal/client';
 import { registrantWorkflowId } from '../shared';
-import { createLoginUser, createTenant, loginAs, memoryLogger, startOutbox, testApp, testPrisma, type TestUser } from './support/fixtures';
+import { createLoginUser, createTenant, loginAs, memoryLogger, startOutbox, testApp, testPrisma, testVault, type TestUser } from './support/fixtures';
 import { containsAny } from './support/leak-scan';
 
 type Agent = ReturnType<typeof request.agent>;
@@ -493,6 +493,25 @@ describe('POST /v1/registrants/:id/my-number/reveal', () => {
       expect(res.status).toBe(400);
       expect(res.body.code).toBe('VALIDATION_FAILED');
     }
+  });
+
+  it("a dependent's number with dependentId: recorded against the registrant with the dependent named; another's dependent is 404", async () => {
+    const dn = validNumber();
+    const secretId = await testVault(prisma).seal({ tenantId: tenantA, kind: 'my_number', plaintext: Buffer.from(dn) });
+    const dep = await prisma.dependent.create({ data: { registrantId: r.id, relationship: '子', familyName: '表示', givenName: '次郎', status: 'pending', myNumberSecretId: secretId } });
+    const res = await hr.post(`${numberUrl(r.id)}/reveal`).send({ password: manager.password, purpose: 'withholding_slip', dependentId: dep.id });
+    expect(res.status).toBe(200);
+    expect(res.body.myNumber === dn).toBe(true);
+    const last = (await eventsOf(r.id)).at(-1)!;
+    expect(last).toMatchObject({ operation: 'number_revealed', purpose: 'withholding_slip', detail: { dependentId: dep.id } });
+
+    // A dependent of someone else, or one still in the employee's draft, is not found through this registrant.
+    const other = await newRegistrant(tenantA);
+    const wrong = keep(await hr.post(`${numberUrl(other.id)}/reveal`).send({ password: manager.password, purpose: 'withholding_slip', dependentId: dep.id }));
+    expect(wrong.status).toBe(404);
+    expect(wrong.body).toMatchObject({ code: 'DEPENDENT_NOT_FOUND', title: '扶養家族が見つかりません' });
+    await prisma.dependent.update({ where: { id: dep.id }, data: { draft: true } });
+    expect(keep(await hr.post(`${numberUrl(r.id)}/reveal`).send({ password: manager.password, purpose: 'withholding_slip', dependentId: dep.id })).status).toBe(404);
   });
 
   it('a registrant without a number: 404 NUMBER_NOT_REGISTERED', async () => {

@@ -28,17 +28,12 @@ import { createLoginUser, createTenant, loginAs, memoryLogger, PUBLIC_URL, start
 import { containsAny, randomMyNumber } from './support/leak-scan';
 import { createLocalEnv } from './support/temporal';
 import { until } from './support/until';
+import { drawCardImages, snap as snapScreen } from './support/browser';
 
 /** The little of the DOM that the callbacks run inside the page use (this file is compiled without the DOM library). */
 interface InPage {
   document: {
     querySelector(selector: string): { textContent: string | null; querySelector(selector: string): { textContent: string | null } | null } | null;
-    createElement(tag: 'canvas'): {
-      width: number;
-      height: number;
-      getContext(kind: '2d'): { fillStyle: string; fillRect(x: number, y: number, w: number, h: number): void } | null;
-      toDataURL(type: string, quality?: number): string;
-    };
   };
 }
 
@@ -81,28 +76,14 @@ beforeAll(async () => {
 
   // Real little images, drawn by the browser itself; a 5 MB "photo" and a PDF named like a JPEG.
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mynaflow-pages-'));
-  const scratch = await browser.newPage();
-  const [png, jpeg] = await scratch.evaluate(() => {
-    const c = (globalThis as unknown as InPage).document.createElement('canvas');
-    c.width = 160;
-    c.height = 100;
-    const g = c.getContext('2d')!;
-    g.fillStyle = '#dfe9f5';
-    g.fillRect(0, 0, 160, 100);
-    g.fillStyle = '#0b5cad';
-    g.fillRect(10, 10, 50, 60);
-    g.fillRect(70, 20, 80, 8);
-    g.fillRect(70, 40, 60, 8);
-    return [c.toDataURL('image/png'), c.toDataURL('image/jpeg', 0.8)];
-  });
-  await scratch.close();
+  const { png, jpeg } = await drawCardImages(browser, 160, 100);
   const write = (name: string, data: Buffer) => {
     const p = path.join(tmp, name);
     fs.writeFileSync(p, data);
     return p;
   };
-  files.png = write('card-back.png', Buffer.from(png.split(',')[1]!, 'base64'));
-  files.jpeg = write('card-front.jpg', Buffer.from(jpeg.split(',')[1]!, 'base64'));
+  files.png = write('card-back.png', png);
+  files.jpeg = write('card-front.jpg', jpeg);
   files.big = write('huge-photo.png', Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), Buffer.alloc(5 * 1024 * 1024)]));
   files.pdf = write('scan.jpg', Buffer.from('%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n', 'latin1'));
 });
@@ -171,12 +152,8 @@ async function phone(): Promise<Phone> {
 }
 
 const onPage = (page: Page, name: string) => page.waitForSelector(`main[data-page="${name}"]`);
-/** MYNAFLOW_SCREENSHOTS=<folder> keeps a full-page picture of each step for a person to look at (never with a number typed in). */
-let shots = 0;
-async function snap(page: Page, name: string) {
-  const dir = process.env.MYNAFLOW_SCREENSHOTS;
-  if (dir) await page.screenshot({ path: path.join(dir, `${String(++shots).padStart(2, '0')}-${name}.png`), fullPage: true });
-}
+/** A picture of each step under test-output/screenshots/registration/ (never with a number typed in). */
+const snap = (page: Page, name: string) => snapScreen(page, 'registration', name);
 const textOf = async (page: Page, selector: string) => ((await page.locator(selector).first().textContent()) ?? '').trim();
 const button = (page: Page, name: string) => page.getByRole('button', { name, exact: true });
 const documentUploads = (p: Phone) => p.requests.filter((r) => r.method === 'POST' && r.url.includes('/v1/registration/documents'));

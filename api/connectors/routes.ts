@@ -102,10 +102,17 @@ export function connectorRoutes(deps: ConnectorRouteDeps): Router {
     const q = req.query as Record<string, string | undefined>;
     const filters: RegistrantFilters = {
       status: q.status as RegistrantFilters['status'],
+      dependentsStatus: q.dependentsStatus as RegistrantFilters['dependentsStatus'],
       category: q.category as RegistrantFilters['category'],
       groupId: q.groupId,
       employeeCode: q.employeeCode,
-      retired: q.retired === undefined ? undefined : q.retired === 'true',
+      // The validator has already made it a boolean (it coerces query parameters to their schema type).
+      retired: q.retired === undefined ? undefined : String(q.retired) === 'true',
+      name: q.name,
+      email: q.email,
+      retirementMonth: q.retirementMonth,
+      deletionMonth: q.deletionMonth,
+      sort: q.sort as RegistrantFilters['sort'],
       updatedSince: q.updatedSince,
       cursor: q.cursor,
       limit: q.limit ? Number(q.limit) : undefined,

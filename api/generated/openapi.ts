@@ -115,6 +115,80 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The HR console, as at /console (so the bare address opens it) */
+        get: operations["getRoot"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/console": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The HR console (login, second factor, registrants, approval, CSV, settings, history, connectors)
+         * @description One HTML page; its script (/assets/console.js) draws every screen from this API with the
+         *     session cookie and the CSRF header, so the console can do nothing another client cannot.
+         *     Screens are addressed in the fragment (`/console#/registrants?status=pending`): searches never
+         *     reach a server log. Strict Content-Security-Policy, no referrer, no caching, no framing.
+         */
+        get: operations["getConsolePage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/assets/console.js": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The script of the HR console (bundled from web/console/) */
+        get: operations["getConsolePageScript"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/assets/console.css": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The styles of the HR console */
+        get: operations["getConsolePageStyles"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/registrants": {
         parameters: {
             query?: never;
@@ -138,6 +212,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/registrants/summary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * HOME: how many registrants and submitted dependents are in each status, and how many retirees
+         * @description Counts only (no names). Registrants: every registrant of the tenant by status, `total`, and
+         *     `retired` (retirees, whatever their status). Dependents: those HR can see (submitted, not in an
+         *     employee's unsubmitted draft) by status.
+         */
+        get: operations["getRegistrantSummary"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/registrants/{registrantId}": {
         parameters: {
             query?: never;
@@ -149,10 +245,92 @@ export interface paths {
         };
         /**
          * A registrant with the state of their invitation (recorded as a view)
-         * @description For HR (any role) and for payroll connectors with `registrants:read`, who get the list's form
-         *     (with `dependents`, `updatedAt`, `groupId`). Never the number.
+         * @description For HR (any role) and for payroll connectors with `registrants:read`: the list's form (with
+         *     `dependents`, `updatedAt`, `groupId`). Never the number.
          */
         get: operations["getRegistrant"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Edit a registrant (登録者編集): names, kana, e-mail, employee code, category, group, hire date, note
+         * @description Only the fields given change. Checked like the bulk entry, with a Japanese message per field
+         *     (VALIDATION_FAILED); an employee code used by someone else in the tenant is 409
+         *     EMPLOYEE_CODE_TAKEN. Recorded in the operation history with the names of the changed fields
+         *     (never their values). A new e-mail address is used from the workflow's next mail on; a live
+         *     invitation link keeps working.
+         */
+        patch: operations["updateRegistrant"];
+        trace?: never;
+    };
+    "/v1/registrants/{registrantId}/dependents/{dependentId}": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                registrantId: components["parameters"]["RegistrantId"];
+                dependentId: components["parameters"]["DependentId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Edit a submitted dependent (扶養家族編集): relationship, names, kana, birth date, gender
+         * @description Only dependents HR can see (submitted, not in the employee's draft; others are 404). Only the
+         *     fields given change; recorded in the operation history with the names of the changed fields.
+         */
+        patch: operations["updateRegistrantDependent"];
+        trace?: never;
+    };
+    "/v1/registrants/{registrantId}/documents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                registrantId: components["parameters"]["RegistrantId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The identity documents the registrant submitted (for the approval screen), oldest first
+         * @description The person's and their dependents' documents (`dependentId` names the dependent). Images still
+         *     in the employee's unsubmitted draft are not listed.
+         */
+        get: operations["listRegistrantDocuments"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/registrants/{registrantId}/documents/{documentId}/image": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                registrantId: components["parameters"]["RegistrantId"];
+                documentId: components["parameters"]["DocumentId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * A submitted document image, opened from the vault (recorded as a view; not cached)
+         * @description The image as uploaded, in its own type. Each view is recorded in the operation history
+         *     (document_viewed, with the document's id). A document still in the employee's draft is 404.
+         */
+        get: operations["getRegistrantDocumentImage"];
         put?: never;
         post?: never;
         delete?: never;
@@ -937,6 +1115,80 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/groups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's groups with how many registrants each has, by name */
+        get: operations["listGroups"];
+        put?: never;
+        /**
+         * Add a group (name unique in the tenant)
+         * @description The name is trimmed and must be 1 to 100 characters (VALIDATION_FAILED with a Japanese
+         *     message); a name the tenant already uses is 409 GROUP_NAME_TAKEN. Recorded in the operation
+         *     history.
+         */
+        post: operations["createGroup"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/groups/{groupId}": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                groupId: components["parameters"]["GroupId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete a group; its members stay, without a group */
+        delete: operations["deleteGroup"];
+        options?: never;
+        head?: never;
+        /** Rename a group */
+        patch: operations["updateGroup"];
+        trace?: never;
+    };
+    "/v1/groups/{groupId}/members": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                groupId: components["parameters"]["GroupId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Add registrants to a group (メンバー登録) or take them out
+         * @description `add` moves registrants into the group, out of any other (a registrant is in at most one);
+         *     `remove` takes registrants out of this group (those not in it are left as they are). Every id
+         *     must be a registrant of the tenant, else 404 REGISTRANT_NOT_FOUND naming each unknown one and
+         *     nothing changes; an id in both lists is 400. Recorded in the operation history.
+         */
+        put: operations["changeGroupMembers"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tenant": {
         parameters: {
             query?: never;
@@ -1638,8 +1890,12 @@ export interface components {
             kind: "dependent" | "category3";
             familyName: string;
             givenName: string;
+            familyNameKana: string | null;
+            givenNameKana: string | null;
             /** Format: date */
             birthDate: string | null;
+            /** @enum {string|null} */
+            gender: "male" | "female" | "other" | null;
             status: components["schemas"]["Status"];
             noLongerDependent: boolean;
             myNumber: {
@@ -1880,6 +2136,11 @@ export interface components {
         RevealRequest: {
             password: string;
             purpose: components["schemas"]["Purpose"];
+            /**
+             * Format: uuid
+             * @description Show this dependent's number instead of the registrant's.
+             */
+            dependentId?: string;
         };
         Me: {
             user: components["schemas"]["LoginUser"];
@@ -2198,6 +2459,116 @@ export interface components {
          * @enum {string}
          */
         Status: "unregistered" | "pending" | "remanded" | "refused" | "completed";
+        /**
+         * @description HR's edit (登録者編集); only the fields given change. Checked like the bulk entry, each problem
+         *     with a Japanese message at its field.
+         */
+        RegistrantPatch: {
+            /**
+             * @description Up to 50 characters.
+             * @example 山田
+             */
+            familyName?: string;
+            /**
+             * @description Up to 50 characters.
+             * @example 太郎
+             */
+            givenName?: string;
+            /** @description Katakana (hiragana and half-width katakana are converted); empty or null clears it. */
+            familyNameKana?: string | null;
+            givenNameKana?: string | null;
+            /** @description Empty or null clears it (nobody can be invited then). */
+            email?: string | null;
+            /** @description Half-width letters, digits, - and _, up to 20 (full-width is converted); unique in the tenant (409 EMPLOYEE_CODE_TAKEN). Empty or null clears it. */
+            employeeCode?: string | null;
+            category?: components["schemas"]["RegistrantCategory"];
+            /**
+             * Format: uuid
+             * @description A group of the tenant, or null for none.
+             */
+            groupId?: string | null;
+            /** @description Western or Japanese era date (2020-04-01, r2/4/1); not before the birth date nor after the retirement date. */
+            hireDate?: string | null;
+            /** @description 備考, up to 1,000 characters. */
+            note?: string | null;
+        };
+        /** @description HR's edit of a submitted dependent (扶養家族編集); only the fields given change. */
+        DependentPatch: {
+            /** @description 続柄 (配偶者, 子, 父…), up to 40 characters. */
+            relationship?: string;
+            /** @description Up to 50 characters. */
+            familyName?: string;
+            /** @description Up to 50 characters. */
+            givenName?: string;
+            /** @description Katakana (hiragana and half-width katakana are converted). */
+            familyNameKana?: string | null;
+            givenNameKana?: string | null;
+            /** @description Western or Japanese era date; not in the future. */
+            birthDate?: string | null;
+            /** @enum {string|null} */
+            gender?: "male" | "female" | "other" | null;
+        };
+        StatusCounts: {
+            total: number;
+            unregistered: number;
+            pending: number;
+            remanded: number;
+            completed: number;
+            refused: number;
+        };
+        RegistrantSummary: {
+            registrants: {
+                total: number;
+                unregistered: number;
+                pending: number;
+                remanded: number;
+                completed: number;
+                refused: number;
+                /** @description Retirees, whatever their status. */
+                retired: number;
+            };
+            dependents: components["schemas"]["StatusCounts"];
+        };
+        SubmittedDocument: {
+            /** Format: uuid */
+            id: string;
+            /**
+             * Format: uuid
+             * @description The dependent it proves (category-3 dependents only); null for the registrant.
+             */
+            dependentId: string | null;
+            purpose: components["schemas"]["DocumentPurpose"];
+            type: components["schemas"]["DocumentType"];
+            /** @enum {string} */
+            side: "front" | "back";
+            /** @enum {string} */
+            mimeType: "image/jpeg" | "image/png" | "image/gif";
+            byteSize: number;
+            /** Format: date-time */
+            createdAt: string;
+        };
+        Group: {
+            /** Format: uuid */
+            id: string;
+            /** @example 総務部 */
+            name: string;
+            memberCount: number;
+            /** Format: date-time */
+            createdAt: string;
+        };
+        GroupInput: {
+            /**
+             * @description Trimmed; 1 to 100 characters, unique in the tenant.
+             * @example 総務部
+             */
+            name: string;
+        };
+        GroupMembersChange: {
+            /** @description Registrants to move into the group. */
+            add?: string[];
+            /** @description Registrants to take out of the group. */
+            remove?: string[];
+        };
         RegistrantCreate: {
             /** @example 山田 */
             familyName: string;
@@ -2334,6 +2705,19 @@ export interface components {
             familyNameKana: string | null;
             givenNameKana: string | null;
             email: string | null;
+            /**
+             * Format: uuid
+             * @description The group (グループ) the registrant is in, if any.
+             */
+            groupId: string | null;
+            /** Format: date */
+            birthDate: string | null;
+            /** @enum {string|null} */
+            gender: "male" | "female" | "other" | null;
+            /** Format: date */
+            hireDate: string | null;
+            /** @description 備考 (HR's own remark). */
+            note: string | null;
             status: components["schemas"]["Status"];
             /** @description Whether a number is registered; the number itself is never listed (see /my-number/reveal). */
             myNumber: {
@@ -2485,6 +2869,7 @@ export interface components {
         LoginUserId: string;
         DependentId: string;
         DocumentId: string;
+        GroupId: string;
         /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
         CsrfToken: string;
     };
@@ -2629,15 +3014,111 @@ export interface operations {
             };
         };
     };
+    getRoot: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The console page. */
+            200: {
+                headers: {
+                    "Content-Security-Policy"?: string;
+                    "Cache-Control"?: "no-store";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+        };
+    };
+    getConsolePage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The page. */
+            200: {
+                headers: {
+                    "Content-Security-Policy"?: string;
+                    "Cache-Control"?: "no-store";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+        };
+    };
+    getConsolePageScript: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The script. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/javascript": string;
+                };
+            };
+        };
+    };
+    getConsolePageStyles: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The style sheet. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/css": string;
+                };
+            };
+        };
+    };
     listRegistrants: {
         parameters: {
             query?: {
                 status?: components["schemas"]["Status"];
+                /** @description People with at least one current dependent in this status (HOME's dependents counts link here). */
+                dependentsStatus?: components["schemas"]["Status"];
                 category?: components["schemas"]["RegistrantCategory"];
                 groupId?: string;
                 employeeCode?: string;
                 retired?: boolean;
+                /** @description Part of the name or its kana: family name, given name, or "family given" with or without a space (山田, 太郎, 山田太郎, 山田 太郎, やまだ). Hiragana finds katakana kana. */
+                name?: string;
+                /** @description Part of the e-mail address, case-insensitive. */
+                email?: string;
+                /** @description Retirement date in this month (YYYY-MM). */
+                retirementMonth?: string;
+                /** @description Deletion due date in this month (YYYY-MM). */
+                deletionMonth?: string;
                 updatedSince?: string;
+                /** @description updated — last change, then id (the only order; the cursor pages through it). */
+                sort?: "updated";
                 cursor?: string;
                 limit?: number;
             };
@@ -2696,6 +3177,28 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    getRegistrantSummary: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The counts. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegistrantSummary"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
     getRegistrant: {
         parameters: {
             query?: never;
@@ -2713,7 +3216,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Registrant"];
+                    "application/json": components["schemas"]["RegistrantListItem"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -2721,6 +3224,133 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             429: components["responses"]["TooManyRequests"];
+        };
+    };
+    updateRegistrant: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                registrantId: components["parameters"]["RegistrantId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RegistrantPatch"];
+            };
+        };
+        responses: {
+            /** @description Updated (or already so). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Registrant"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            415: components["responses"]["UnsupportedMediaType"];
+        };
+    };
+    updateRegistrantDependent: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                registrantId: components["parameters"]["RegistrantId"];
+                dependentId: components["parameters"]["DependentId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DependentPatch"];
+            };
+        };
+        responses: {
+            /** @description Updated (or already so). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DependentSummary"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            415: components["responses"]["UnsupportedMediaType"];
+        };
+    };
+    listRegistrantDocuments: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                registrantId: components["parameters"]["RegistrantId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The documents (empty when none was submitted). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubmittedDocument"][];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    getRegistrantDocumentImage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                registrantId: components["parameters"]["RegistrantId"];
+                documentId: components["parameters"]["DocumentId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The image. */
+            200: {
+                headers: {
+                    "Cache-Control"?: "no-store";
+                    "X-Content-Type-Options"?: "nosniff";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/jpeg": string;
+                    "image/png": string;
+                    "image/gif": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
         };
     };
     withdrawInvitation: {
@@ -4034,6 +4664,157 @@ export interface operations {
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+        };
+    };
+    listGroups: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every group. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Group"][];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    createGroup: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GroupInput"];
+            };
+        };
+        responses: {
+            /** @description Added. */
+            201: {
+                headers: {
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Group"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            415: components["responses"]["UnsupportedMediaType"];
+        };
+    };
+    deleteGroup: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                groupId: components["parameters"]["GroupId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    updateGroup: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                groupId: components["parameters"]["GroupId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GroupInput"];
+            };
+        };
+        responses: {
+            /** @description Renamed (or already so). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Group"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            415: components["responses"]["UnsupportedMediaType"];
+        };
+    };
+    changeGroupMembers: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                groupId: components["parameters"]["GroupId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GroupMembersChange"];
+            };
+        };
+        responses: {
+            /** @description Changed; the group with its new member count. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Group"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            415: components["responses"]["UnsupportedMediaType"];
         };
     };
     getTenantSettings: {

@@ -1,17 +1,31 @@
 import { Router } from 'express';
 import type { components } from '../generated/openapi';
 import type { Purpose } from '../../prisma/generated/client';
+import type { PrismaClient } from '../../services/db/client';
+import type { RegistrantDocumentService } from '../../services/registrants/documents';
+import { summarizeRegistrants } from '../../services/registrants/listing';
 import type { RegistrantService } from '../../services/registrants/registrants';
 import type { MyNumberService } from '../../services/registrants/my-number';
-import { ANY_ROLE, EDITORS, requireRole } from '../auth/middleware';
+import { ANY_ROLE, EDITORS, callerOf, requireRole } from '../auth/middleware';
 import { allow } from '../connectors/middleware';
 import { acting } from '../login-users/routes';
 
 type RegistrantCreate = components['schemas']['RegistrantCreate'];
 type MyNumberInput = components['schemas']['MyNumberInput'];
+type Schemas = components['schemas'];
 
-export function registrantRoutes(service: RegistrantService, numbers: MyNumberService): Router {
+export interface RegistrantRouteDeps {
+  prisma: PrismaClient;
+  documents: RegistrantDocumentService;
+}
+
+export function registrantRoutes(service: RegistrantService, numbers: MyNumberService, deps: RegistrantRouteDeps): Router {
   const router = Router();
+  // Before /v1/registrants/:registrantId, which would take "summary" for an id.
+  router.get('/v1/registrants/summary', requireRole(...ANY_ROLE), async (req, res) => {
+    const summary: Schemas['RegistrantSummary'] = await summarizeRegistrants(deps.prisma, callerOf(req).tenant.id);
+    res.json(summary);
+  });
   router.post('/v1/registrants', requireRole(...EDITORS), async (req, res) => {
     const created = await service.create(acting(req), req.body as RegistrantCreate);
     res.status(201).location(`/v1/registrants/${created.id}`).json(created);
@@ -20,6 +34,22 @@ export function registrantRoutes(service: RegistrantService, numbers: MyNumberSe
   router.get('/v1/registrants/:registrantId', allow({ roles: ANY_ROLE, scope: 'registrants:read' }), async (req, res) => {
     if (req.connector) return res.json(await service.getForConnector(req.connector, req.params.registrantId as string));
     res.json(await service.get(acting(req), req.params.registrantId as string));
+  });
+  router.patch('/v1/registrants/:registrantId', requireRole(...EDITORS), async (req, res) => {
+    res.json(await service.update(acting(req), req.params.registrantId as string, req.body as Schemas['RegistrantPatch']));
+  });
+  router.patch('/v1/registrants/:registrantId/dependents/:dependentId', requireRole(...EDITORS), async (req, res) => {
+    const dependent: Schemas['DependentSummary'] = await service.updateDependent(acting(req), req.params.registrantId as string, req.params.dependentId as string, req.body as Schemas['DependentPatch']);
+    res.json(dependent);
+  });
+  // The approval screen: what was submitted, and each image (every view recorded).
+  router.get('/v1/registrants/:registrantId/documents', requireRole(...ANY_ROLE), async (req, res) => {
+    const documents: Schemas['SubmittedDocument'][] = await deps.documents.list(callerOf(req).tenant.id, req.params.registrantId as string);
+    res.json(documents);
+  });
+  router.get('/v1/registrants/:registrantId/documents/:documentId/image', requireRole(...ANY_ROLE), async (req, res) => {
+    const { mimeType, image } = await deps.documents.image(acting(req), req.params.registrantId as string, req.params.documentId as string);
+    res.set('Cache-Control', 'no-store').set('X-Content-Type-Options', 'nosniff').type(mimeType).send(image);
   });
   router.post('/v1/registrants/:registrantId/withdraw', requireRole(...EDITORS), async (req, res) => {
     res.status(202).json(await service.withdraw(acting(req), req.params.registrantId as string));
@@ -35,8 +65,8 @@ export function registrantRoutes(service: RegistrantService, numbers: MyNumberSe
   });
   // Reading is allowed to every role, but only with the password again and a purpose; it is recorded.
   router.post('/v1/registrants/:registrantId/my-number/reveal', requireRole(...ANY_ROLE), async (req, res) => {
-    const { password, purpose } = req.body as { password: string; purpose: Purpose };
-    const myNumber = await numbers.reveal(acting(req), req.params.registrantId as string, password, purpose);
+    const { password, purpose, dependentId } = req.body as { password: string; purpose: Purpose; dependentId?: string };
+    const myNumber = await numbers.reveal(acting(req), req.params.registrantId as string, password, purpose, dependentId);
     res.set('Cache-Control', 'no-store').json({ myNumber });
   });
   return router;

@@ -19,6 +19,8 @@ export const OPERATIONS = {
   registrant_created: '登録者の追加',
   registrant_viewed: '登録者情報の閲覧',
   registrant_updated: '登録者情報の編集',
+  dependent_updated: '扶養家族情報の編集',
+  document_viewed: '本人確認書類の閲覧',
   invitation_sent: '収集メールの送信',
   invitation_withdrawn: '収集の取り下げ',
   invitation_printed: '登録用リンク（QRコード）の発行',
@@ -53,6 +55,10 @@ export const OPERATIONS = {
   connector_token_issued: '連携アプリのトークン発行',
   registrants_listed: '登録者一覧の取得',
   api_called: '連携アプリのAPI呼び出し',
+  group_created: 'グループの追加',
+  group_updated: 'グループの編集',
+  group_deleted: 'グループの削除',
+  group_members_changed: 'グループのメンバー登録',
 } as const;
 
 export type OperationCode = keyof typeof OPERATIONS;

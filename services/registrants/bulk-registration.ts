@@ -40,8 +40,8 @@ export type QuickAddResult = Schemas['QuickAddResult'];
 export const MAX_BULK_ENTRY_PEOPLE = 10;
 export const MAX_QUICK_ADD_PEOPLE = 100;
 
-const LIMITS = { name: 50, kana: 50, email: 254, relationship: 40 } as const;
-const EMPLOYEE_CODE = /^[0-9A-Za-z_-]{1,20}$/;
+export const LIMITS = { name: 50, kana: 50, email: 254, relationship: 40 } as const;
+export const EMPLOYEE_CODE = /^[0-9A-Za-z_-]{1,20}$/;
 // The API's pattern for kana: katakana, the long-vowel mark and spaces (full-width U+3000 too).
 const KANA = /^[ァ-ヶー\u3000 ]*$/u;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
@@ -93,8 +93,8 @@ export interface CheckedPerson {
   dependents: CheckedDependent[];
 }
 
-/** Field checks shared by both methods; each problem lands at `${base}/${field}`. */
-function fields(base: string, problems: FieldProblem[]) {
+/** Field checks shared by both methods and HR's edit; each problem lands at `${base}/${field}`. */
+export function fields(base: string, problems: FieldProblem[]) {
   const fail = (field: string, code: string, message: string) => problems.push({ path: `${base}/${field}`, code, message });
   return {
     fail,

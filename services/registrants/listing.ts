@@ -3,17 +3,29 @@
  * statuses, and cursor pagination in (updatedAt, id) order so a payroll package can sync "everything
  * changed since my last run" page by page without missing or repeating anyone. Never numbers.
  */
-import type { Dependent, Prisma, RegistrantCategory, Status } from '../../prisma/generated/client';
+import type { Dependent, Gender, Prisma, RegistrantCategory, Status } from '../../prisma/generated/client';
 import type { PrismaClient } from '../db/client';
 import { AppError } from '../errors';
 import { registrantView, type RegistrantView } from './view';
 
 export interface RegistrantFilters {
   status?: Status;
+  /** someone with a dependent in this status */
+  dependentsStatus?: Status;
   category?: RegistrantCategory;
   groupId?: string;
   employeeCode?: string;
   retired?: boolean;
+  /** part of the name or its kana: family, given, or "family given" (with or without a space) */
+  name?: string;
+  /** part of the e-mail address, case-insensitive */
+  email?: string;
+  /** YYYY-MM: the retirement date falls in that month */
+  retirementMonth?: string;
+  /** YYYY-MM: the deletion due date falls in that month */
+  deletionMonth?: string;
+  /** `updated` (the only order, and the default): last change, then id — what the cursor pages through */
+  sort?: 'updated';
   /** changed at or after this instant */
   updatedSince?: string;
   cursor?: string;
@@ -27,13 +39,31 @@ export interface DependentSummary {
   kind: 'dependent' | 'category3';
   familyName: string;
   givenName: string;
+  familyNameKana: string | null;
+  givenNameKana: string | null;
   birthDate: string | null;
+  gender: Gender | null;
   status: Status;
   noLongerDependent: boolean;
   myNumber: { registered: boolean };
 }
 
 export type RegistrantListItem = RegistrantView & { updatedAt: string; groupId: string | null; dependents: DependentSummary[] };
+
+export interface StatusCounts {
+  total: number;
+  unregistered: number;
+  pending: number;
+  remanded: number;
+  completed: number;
+  refused: number;
+}
+
+/** HOME's counts (seed 001 ch.3): registrants by status and retirees; submitted dependents by status. */
+export interface RegistrantSummary {
+  registrants: StatusCounts & { retired: number };
+  dependents: StatusCounts;
+}
 
 const BAD_CURSOR = () => new AppError(400, 'CURSOR_INVALID', 'カーソルが正しくありません。最初のページから取得し直してください');
 
@@ -51,20 +81,89 @@ export const dependentSummary = (d: Dependent): DependentSummary => ({
   kind: d.kind,
   familyName: d.familyName,
   givenName: d.givenName,
+  familyNameKana: d.familyNameKana,
+  givenNameKana: d.givenNameKana,
   birthDate: d.birthDate?.toISOString().slice(0, 10) ?? null,
+  gender: d.gender,
   status: d.status,
   noLongerDependent: d.noLongerDependentAt !== null,
   myNumber: { registered: d.myNumberSecretId !== null },
 });
 
+const invalidQuery = (param: string, code: string, message: string) => new AppError(400, 'VALIDATION_FAILED', '入力内容に誤りがあります', [{ path: `/query/${param}`, code, message }]);
+
+/** The first day of a YYYY-MM month and of the next: dates (@db.Date) in that month are gte/lt them. */
+function monthRange(month: string, param: string): { gte: Date; lt: Date } {
+  const m = /^(\d{4})-(\d{2})$/.exec(month);
+  const year = Number(m?.[1]);
+  const mon = Number(m?.[2]);
+  if (!m || year < 1900 || year > 2999 || mon < 1 || mon > 12) throw invalidQuery(param, 'MONTH_INVALID', '年月は「2026-03」の形で指定してください');
+  return { gte: new Date(Date.UTC(year, mon - 1, 1)), lt: new Date(Date.UTC(year, mon, 1)) };
+}
+
+/**
+ * contains / startsWith / endsWith become LIKE patterns: a `%` or `_` typed by someone searching is
+ * meant literally (LIKE's default escape character is the backslash).
+ */
+const likeLiteral = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+/** Hiragana → katakana (kana are stored in katakana; people search in either). */
+const toKatakana = (s: string) => s.replace(/[\u3041-\u3096]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 0x60));
+
+/** Longest name search taken (a full name with kana is far shorter). */
+const MAX_NAME_QUERY = 100;
+
+/**
+ * Registrants whose name or kana contains `query`: in the family name, in the given name, or across
+ * the two as "family given" — so 山田, 太郎, 山田太郎, 山田 太郎, 田太 and やまだ all find 山田 太郎 (ヤマダ
+ * タロウ). Spaces (half- or full-width) in the query are ignored; hiragana matches the katakana kana.
+ * Built from plain LIKE conditions so it composes with the other filters and the cursor.
+ */
+export function nameFilter(query: string): Prisma.RegistrantWhereInput | null {
+  const compact = query.replace(/[\s\u3000]+/g, '');
+  if (compact === '') return null;
+  if ([...compact].length > MAX_NAME_QUERY) throw invalidQuery('name', 'TOO_LONG', `名前の検索語は${MAX_NAME_QUERY}文字以内で指定してください`);
+  // As typed, and NFKC (full-width letters, half-width katakana); kana also in katakana. A name
+  // that has a space of its own (Mary Ann) is also looked for with the query's spaces kept.
+  const typed = [...new Set([compact, compact.normalize('NFKC')])];
+  const spaced = query.trim();
+  const variants = { names: typed, kana: [...new Set([...typed, ...typed.map(toKatakana)])] };
+  const or: Prisma.RegistrantWhereInput[] = [];
+  const pairs = [['familyName', 'givenName', variants.names], ['familyNameKana', 'givenNameKana', variants.kana]] as const;
+  for (const [family, given, texts] of pairs) {
+    const whole = spaced === compact ? texts : [...new Set([...texts, spaced, spaced.normalize('NFKC')])];
+    for (const text of whole) or.push({ [family]: { contains: likeLiteral(text), mode: 'insensitive' } }, { [given]: { contains: likeLiteral(text), mode: 'insensitive' } });
+    for (const text of texts) {
+      const chars = [...text];
+      // Across the two names: the family name ends with the first part, the given name starts with the rest.
+      for (let i = 1; i < chars.length; i++) {
+        or.push({
+          [family]: { endsWith: likeLiteral(chars.slice(0, i).join('')), mode: 'insensitive' },
+          [given]: { startsWith: likeLiteral(chars.slice(i).join('')), mode: 'insensitive' },
+        });
+      }
+    }
+  }
+  return { OR: or };
+}
+
 export async function listRegistrants(prisma: PrismaClient, tenantId: string, f: RegistrantFilters): Promise<{ items: RegistrantListItem[]; nextCursor: string | null }> {
   const limit = Math.min(Math.max(f.limit ?? 100, 1), 1000);
   const and: Prisma.RegistrantWhereInput[] = [{ tenantId }];
   if (f.status) and.push({ status: f.status });
+  // HOME's dependents counts link here: people with at least one (submitted, current) dependent in that status.
+  if (f.dependentsStatus) and.push({ dependents: { some: { status: f.dependentsStatus, draft: false, noLongerDependentAt: null } } });
   if (f.category) and.push({ category: f.category });
   if (f.groupId) and.push({ groupId: f.groupId });
   if (f.employeeCode) and.push({ employeeCode: f.employeeCode });
   if (f.retired !== undefined) and.push({ retired: f.retired });
+  if (f.name !== undefined) {
+    const name = nameFilter(f.name);
+    if (name) and.push(name);
+  }
+  if (f.email !== undefined && f.email.trim() !== '') and.push({ email: { contains: likeLiteral(f.email.normalize('NFKC').trim()), mode: 'insensitive' } });
+  if (f.retirementMonth) and.push({ retirementDate: monthRange(f.retirementMonth, 'retirementMonth') });
+  if (f.deletionMonth) and.push({ deletionDueDate: monthRange(f.deletionMonth, 'deletionMonth') });
   if (f.updatedSince) {
     const since = new Date(f.updatedSince);
     if (Number.isNaN(since.getTime())) throw new AppError(400, 'VALIDATION_FAILED', '入力内容に誤りがあります', [{ path: '/query/updatedSince', code: 'DATE_INVALID', message: '日時の指定が正しくありません' }]);
@@ -98,4 +197,29 @@ export async function getRegistrantItem(prisma: PrismaClient, tenantId: string, 
   const r = await prisma.registrant.findFirst({ where: { id, tenantId }, include: { dependents: { where: { draft: false }, orderBy: { createdAt: 'asc' } } } });
   if (!r) return null;
   return { ...registrantView(r, r.dependents), updatedAt: r.updatedAt.toISOString(), groupId: r.groupId, dependents: r.dependents.map(dependentSummary) };
+}
+
+const STATUSES: readonly Status[] = ['unregistered', 'pending', 'remanded', 'completed', 'refused'];
+
+function countByStatus(groups: { status: Status; _count: { _all: number } }[]): StatusCounts {
+  const counts: StatusCounts = { total: 0, unregistered: 0, pending: 0, remanded: 0, completed: 0, refused: 0 };
+  for (const g of groups) {
+    if (!STATUSES.includes(g.status)) continue;
+    counts[g.status] += g._count._all;
+    counts.total += g._count._all;
+  }
+  return counts;
+}
+
+/**
+ * HOME's counts: the tenant's registrants by status, and how many of them are retirees; the
+ * dependents HR can see (submitted, not in an employee's draft) by status. Counts only, no names.
+ */
+export async function summarizeRegistrants(prisma: PrismaClient, tenantId: string): Promise<RegistrantSummary> {
+  const [registrants, retired, dependents] = await Promise.all([
+    prisma.registrant.groupBy({ by: ['status'], where: { tenantId }, _count: { _all: true } }),
+    prisma.registrant.count({ where: { tenantId, retired: true } }),
+    prisma.dependent.groupBy({ by: ['status'], where: { draft: false, registrant: { tenantId } }, _count: { _all: true } }),
+  ]);
+  return { registrants: { ...countByStatus(registrants), retired }, dependents: countByStatus(dependents) };
 }

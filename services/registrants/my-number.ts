@@ -72,15 +72,19 @@ export function createMyNumberService({ prisma, vault, history, confirmPassword 
     },
 
     /** Password again + an enabled purpose; recorded with the purpose. */
-    async reveal(acting: Acting, registrantId: string, password: string, purpose: Purpose): Promise<string> {
+    /** The registrant's number, or one of their (submitted) dependents' numbers with dependentId. */
+    async reveal(acting: Acting, registrantId: string, password: string, purpose: Purpose, dependentId?: string): Promise<string> {
       await confirmPassword(acting.user.id, password, { ip: acting.ip, userAgent: acting.userAgent });
       const tenant = await prisma.tenant.findUniqueOrThrow({ where: { id: acting.tenantId } });
       if (!tenant.purposes.includes(purpose)) {
         throw new AppError(400, 'PURPOSE_DISABLED', 'この利用目的は契約者設定で使用しないことになっています');
       }
       const r = await findRegistrant(acting.tenantId, registrantId);
-      if (!r.myNumberSecretId) throw NOT_REGISTERED();
-      const plain = await vault.open(r.myNumberSecretId, acting.tenantId).catch((err: unknown) => {
+      const dependent = dependentId ? await prisma.dependent.findFirst({ where: { id: dependentId, registrantId: r.id, draft: false } }) : null;
+      if (dependentId && !dependent) throw new AppError(404, 'DEPENDENT_NOT_FOUND', '扶養家族が見つかりません');
+      const secretId = dependent ? dependent.myNumberSecretId : r.myNumberSecretId;
+      if (!secretId) throw NOT_REGISTERED();
+      const plain = await vault.open(secretId, acting.tenantId).catch((err: unknown) => {
         // deleted (or corrected) between the read and the open: nothing is shown
         if (err instanceof VaultError && err.code === 'SECRET_NOT_FOUND') throw NOT_REGISTERED();
         throw err;
@@ -91,6 +95,7 @@ export function createMyNumberService({ prisma, vault, history, confirmPassword 
         operation: 'number_revealed',
         registrant: { id: r.id, label: label(r) },
         purpose,
+        ...(dependent ? { detail: { dependentId: dependent.id } } : {}),
         ip: acting.ip,
         userAgent: acting.userAgent,
       });

@@ -5,18 +5,64 @@ import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { AppError } from '../errors';
 import type { components } from '../../api/generated/openapi';
-import { Prisma, type Registrant } from '../../prisma/generated/client';
+import { Prisma, type Dependent, type Gender, type Registrant, type RegistrantCategory } from '../../prisma/generated/client';
 import { registrantWorkflowId, withdrawSignal } from '../../shared';
 import type { PrismaClient } from '../db/client';
 import { withDeadline, type TemporalDeps } from '../temporal/client';
 import type { History } from '../audit/types';
 import { actorOf, type Acting } from '../login-users/login-users';
 import { connectorActor, type ConnectorCaller } from '../connectors/connectors';
-import { getRegistrantItem, type RegistrantListItem } from './listing';
+import { todayInJapan } from '../retention/rules';
+import { EMPLOYEE_CODE, fields, LIMITS, type FieldProblem } from './bulk-registration';
+import { dependentSummary, getRegistrantItem, type DependentSummary, type RegistrantListItem } from './listing';
 import { createRegistrantWorkflows } from './workflow-starts';
 import { loadRegistrantView, registrantView, type RegistrantView } from './view';
 
 type RegistrantCreate = components['schemas']['RegistrantCreate'];
+
+/** HR's edit of a registrant (seed 001 ch.11 登録者編集): only the fields given change. */
+export interface RegistrantPatch {
+  familyName?: string;
+  givenName?: string;
+  familyNameKana?: string | null;
+  givenNameKana?: string | null;
+  email?: string | null;
+  employeeCode?: string | null;
+  category?: RegistrantCategory;
+  groupId?: string | null;
+  /** Western or Japanese era date */
+  hireDate?: string | null;
+  note?: string | null;
+}
+
+/** HR's edit of a submitted dependent (seed 001 ch.11 扶養家族編集). */
+export interface DependentPatch {
+  relationship?: string;
+  familyName?: string;
+  givenName?: string;
+  familyNameKana?: string | null;
+  givenNameKana?: string | null;
+  /** Western or Japanese era date */
+  birthDate?: string | null;
+  gender?: Gender | null;
+}
+
+/** 備考: as the CSV upload takes it. */
+export const NOTE_MAX = 1000;
+
+/** READ COMMITTED: the history's chain lock requires it. */
+const TX = { isolationLevel: Prisma.TransactionIsolationLevel.ReadCommitted } as const;
+
+const invalid = (problems: FieldProblem[]) => new AppError(400, 'VALIDATION_FAILED', '入力内容に誤りがあります', problems);
+const CODE_TAKEN = () =>
+  new AppError(409, 'EMPLOYEE_CODE_TAKEN', 'この社員コードは既に使われています', [{ path: '/body/employeeCode', message: 'この社員コードは他の登録者が使っています', code: 'EMPLOYEE_CODE_TAKEN' }]);
+const DEPENDENT_NOT_FOUND = () => new AppError(404, 'DEPENDENT_NOT_FOUND', '扶養家族が見つかりません');
+const has = <T extends object>(o: T, k: keyof T) => Object.prototype.hasOwnProperty.call(o, k) && o[k] !== undefined;
+const dateOnly = (d: string | null) => (d ? new Date(`${d}T00:00:00Z`) : null);
+const iso = (d: Date | null) => d?.toISOString().slice(0, 10) ?? null;
+const length = (s: string) => [...s].length;
+/** Compares what is stored with what would be: dates by their calendar day. */
+const same = (a: unknown, b: unknown) => (a instanceof Date || b instanceof Date ? iso(a as Date | null) === iso(b as Date | null) : (a ?? null) === (b ?? null));
 
 export interface RegistrantServiceDeps {
   prisma: PrismaClient;
@@ -32,11 +78,80 @@ const NOT_FOUND = () => new AppError(404, 'REGISTRANT_NOT_FOUND', '登録者が�
 
 export function createRegistrantService({ prisma, history, temporal, inviteReminderDays }: RegistrantServiceDeps) {
   const workflows = createRegistrantWorkflows({ prisma, temporal, inviteReminderDays });
-  const find = async (tenantId: string, id: string) => {
-    const r = await prisma.registrant.findFirst({ where: { id, tenantId } });
+  const find = async (tenantId: string, id: string, db: Prisma.TransactionClient | PrismaClient = prisma) => {
+    const r = await db.registrant.findFirst({ where: { id, tenantId } });
     if (!r) throw NOT_FOUND();
     return r;
   };
+  const uniqueViolation = (err: unknown) => err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002';
+
+  /** The checked values of the fields given; problems in Japanese at /body/<field>. */
+  async function checkPatch(r: Registrant, input: RegistrantPatch): Promise<Prisma.RegistrantUncheckedUpdateInput> {
+    const problems: FieldProblem[] = [];
+    const f = fields('/body', problems);
+    const data: Prisma.RegistrantUncheckedUpdateInput = {};
+    if (has(input, 'familyName')) data.familyName = f.name('familyName', input.familyName, '姓');
+    if (has(input, 'givenName')) data.givenName = f.name('givenName', input.givenName, '名');
+    if (has(input, 'familyNameKana')) data.familyNameKana = f.kana('familyNameKana', input.familyNameKana, 'セイ');
+    if (has(input, 'givenNameKana')) data.givenNameKana = f.kana('givenNameKana', input.givenNameKana, 'メイ');
+    if (has(input, 'email')) data.email = f.email(input.email, false);
+    if (has(input, 'employeeCode')) {
+      const code = (input.employeeCode ?? '').normalize('NFKC').trim();
+      data.employeeCode = code === '' ? null : code;
+      if (code !== '' && !EMPLOYEE_CODE.test(code)) f.fail('employeeCode', 'EMPLOYEE_CODE_FORMAT', '社員コードは半角英数字・ハイフン・アンダースコアの20文字以内で入力してください');
+    }
+    if (has(input, 'category')) {
+      data.category = input.category;
+      if (input.category === 'payee' && r.category !== 'payee' && (await prisma.dependent.count({ where: { registrantId: r.id, draft: false } })) > 0) {
+        f.fail('category', 'DEPENDENTS_NOT_ALLOWED', '扶養家族が登録されているため、報酬支払には変更できません');
+      }
+    }
+    if (has(input, 'groupId')) {
+      data.groupId = input.groupId ?? null;
+      if (input.groupId && !(await prisma.group.findFirst({ where: { id: input.groupId, tenantId: r.tenantId }, select: { id: true } }))) {
+        f.fail('groupId', 'GROUP_NOT_FOUND', 'グループが見つかりません');
+      }
+    }
+    if (has(input, 'hireDate')) {
+      const hireDate = f.date('hireDate', input.hireDate, '入社日');
+      data.hireDate = dateOnly(hireDate);
+      const birthDate = iso(r.birthDate);
+      const retirementDate = iso(r.retirementDate);
+      if (hireDate && birthDate && hireDate < birthDate) f.fail('hireDate', 'DATE_ORDER', '入社日が生年月日より前です');
+      if (hireDate && retirementDate && retirementDate < hireDate) f.fail('hireDate', 'DATE_ORDER', '入社日が退職日より後です');
+    }
+    if (has(input, 'note')) {
+      const note = (input.note ?? '').trim();
+      data.note = note === '' ? null : note;
+      if (length(note) > NOTE_MAX) f.fail('note', 'TOO_LONG', `備考は${NOTE_MAX}文字以内で入力してください`);
+    }
+    if (problems.length) throw invalid(problems);
+    return data;
+  }
+
+  function checkDependentPatch(input: DependentPatch): Prisma.DependentUncheckedUpdateInput {
+    const problems: FieldProblem[] = [];
+    const f = fields('/body', problems);
+    const data: Prisma.DependentUncheckedUpdateInput = {};
+    if (has(input, 'relationship')) {
+      const relationship = (input.relationship ?? '').trim();
+      data.relationship = relationship;
+      if (relationship === '') f.fail('relationship', 'REQUIRED', '続柄を入力してください');
+      else if (length(relationship) > LIMITS.relationship) f.fail('relationship', 'TOO_LONG', `続柄は${LIMITS.relationship}文字以内で入力してください`);
+    }
+    if (has(input, 'familyName')) data.familyName = f.name('familyName', input.familyName, '姓');
+    if (has(input, 'givenName')) data.givenName = f.name('givenName', input.givenName, '名');
+    if (has(input, 'familyNameKana')) data.familyNameKana = f.kana('familyNameKana', input.familyNameKana, 'セイ');
+    if (has(input, 'givenNameKana')) data.givenNameKana = f.kana('givenNameKana', input.givenNameKana, 'メイ');
+    if (has(input, 'birthDate')) {
+      const birthDate = f.date('birthDate', input.birthDate, '生年月日');
+      data.birthDate = dateOnly(birthDate);
+      if (birthDate && birthDate > todayInJapan()) f.fail('birthDate', 'DATE_IN_FUTURE', '生年月日に未来の日付は指定できません');
+    }
+    if (has(input, 'gender')) data.gender = input.gender ?? null;
+    if (problems.length) throw invalid(problems);
+    return data;
+  }
 
   return {
     /** Stores the person and starts their workflow; if Temporal can't take it, nothing stays stored. */
@@ -63,7 +178,7 @@ export function createRegistrantService({ prisma, history, temporal, inviteRemin
       } catch (err) {
         if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') {
           throw new AppError(409, 'EMPLOYEE_CODE_TAKEN', 'この社員コードは既に使われています', [
-            { path: '/body/employeeCode', message: 'already used in this tenant', code: 'unique' },
+            { path: '/body/employeeCode', message: 'この社員コードは他の登録者が使っています', code: 'unique' },
           ]);
         }
         throw err;
@@ -100,9 +215,10 @@ export function createRegistrantService({ prisma, history, temporal, inviteRemin
       return item;
     },
 
-    /** Looking at a person's record is a use of their personal data: it is recorded. */
-    async get(acting: Acting, id: string): Promise<RegistrantView> {
-      const r = await find(acting.tenantId, id);
+    /** Looking at a person's record is a use of their personal data: it is recorded. HR gets the list's form (with dependents). */
+    async get(acting: Acting, id: string): Promise<RegistrantListItem> {
+      const r = await getRegistrantItem(prisma, acting.tenantId, id);
+      if (!r) throw NOT_FOUND();
       await history.record({
         tenantId: acting.tenantId,
         actor: actorOf(acting.user),
@@ -111,7 +227,82 @@ export function createRegistrantService({ prisma, history, temporal, inviteRemin
         ip: acting.ip,
         userAgent: acting.userAgent,
       });
-      return loadRegistrantView(prisma, r);
+      return r;
+    },
+
+    /**
+     * HR's edit (登録者編集). Only the fields given change, and only those that differ are written and
+     * named in the history (names only, never values). An e-mail change is taken as the employee
+     * master sync takes it: the address is replaced, a live invitation link keeps working, and the
+     * next mail of the workflow (a reminder, a remand) goes to the new address.
+     */
+    async update(acting: Acting, id: string, input: RegistrantPatch): Promise<RegistrantView> {
+      const before = await find(acting.tenantId, id);
+      const data = await checkPatch(before, input);
+      const changed = (Object.keys(data) as (keyof Registrant & keyof typeof data)[]).filter((k) => !same(before[k], data[k]));
+      if (changed.length === 0) return loadRegistrantView(prisma, before);
+      if (changed.includes('employeeCode') && data.employeeCode) {
+        const taken = await prisma.registrant.findFirst({ where: { tenantId: acting.tenantId, employeeCode: data.employeeCode as string, NOT: { id } }, select: { id: true } });
+        if (taken) throw CODE_TAKEN();
+      }
+      try {
+        const updated = await prisma.$transaction(async (tx) => {
+          const row = await tx.registrant.update({ where: { id: before.id }, data: Object.fromEntries(changed.map((k) => [k, data[k]])) });
+          await history.record(
+            {
+              tenantId: acting.tenantId,
+              actor: actorOf(acting.user),
+              operation: 'registrant_updated',
+              registrant: { id: row.id, label: `${row.familyName} ${row.givenName}` },
+              ip: acting.ip,
+              userAgent: acting.userAgent,
+              detail: { changed },
+            },
+            tx,
+          );
+          return row;
+        }, TX);
+        return loadRegistrantView(prisma, updated);
+      } catch (err) {
+        if (uniqueViolation(err)) throw CODE_TAKEN();
+        // The group was deleted between the check and the write; or the person's data was.
+        if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2003') {
+          throw invalid([{ path: '/body/groupId', code: 'GROUP_NOT_FOUND', message: 'グループが見つかりません' }]);
+        }
+        if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2025') throw NOT_FOUND();
+        throw err;
+      }
+    },
+
+    /** HR's edit of a submitted dependent (扶養家族編集); one still in the employee's draft is not HR's (404). */
+    async updateDependent(acting: Acting, registrantId: string, dependentId: string, input: DependentPatch): Promise<DependentSummary> {
+      const r = await find(acting.tenantId, registrantId);
+      const before = await prisma.dependent.findFirst({ where: { id: dependentId, registrantId: r.id, draft: false } });
+      if (!before) throw DEPENDENT_NOT_FOUND();
+      const data = checkDependentPatch(input);
+      const changed = (Object.keys(data) as (keyof Dependent & keyof typeof data)[]).filter((k) => !same(before[k], data[k]));
+      if (changed.length === 0) return dependentSummary(before);
+      const updated = await prisma.$transaction(async (tx) => {
+        // Re-read under the transaction: the dependent may have been deleted or taken back meanwhile.
+        if (!(await tx.dependent.findFirst({ where: { id: before.id, draft: false }, select: { id: true } }))) throw DEPENDENT_NOT_FOUND();
+        const row = await tx.dependent.update({ where: { id: before.id }, data: Object.fromEntries(changed.map((k) => [k, data[k]])) });
+        // The registrant's list entry (with its dependents) changed too: payroll's sync picks it up.
+        const owner = await tx.registrant.update({ where: { id: r.id }, data: { updatedAt: new Date() } });
+        await history.record(
+          {
+            tenantId: acting.tenantId,
+            actor: actorOf(acting.user),
+            operation: 'dependent_updated',
+            registrant: { id: owner.id, label: `${owner.familyName} ${owner.givenName}` },
+            ip: acting.ip,
+            userAgent: acting.userAgent,
+            detail: { dependentId: row.id, changed },
+          },
+          tx,
+        );
+        return row;
+      }, TX);
+      return dependentSummary(updated);
     },
 
     /** Tells the workflow to stop inviting; only an open invitation can be withdrawn (else 409). */

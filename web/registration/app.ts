@@ -5,9 +5,9 @@
  * phone's back button moves between steps; each step is drawn from a fresh GET /v1/registration.
  */
 import { api, ApiError, setCsrf, type LinkInfo, type Registration } from './api';
-import { actionButton, h, messageLine, say, show, unsay } from './dom';
+import { actionButton, h, messageLine, say, show, unsay } from '../shared/dom';
 import { releasePreviews } from './fields';
-import { LOCKED_TEXT } from './labels';
+import { LOCKED_TEXT } from '../shared/labels';
 import {
   dependentDeleteStep,
   dependentFormStep,

@@ -6,7 +6,7 @@
 import { INDIVIDUAL_NUMBER_MESSAGES, normalizeDigits, validateIndividualNumber } from '../../services/mynumber/validate';
 import { MAX_IMAGE_BYTES, sniffImage } from '../../services/registration/images';
 import { api, ApiError, type DocumentPurpose, type DocumentType, type Document, type Registration } from './api';
-import { actionButton, h, messageLine, say, unsay } from './dom';
+import { actionButton, h, messageLine, say, unsay } from '../shared/dom';
 
 export interface NumberPair {
   el: HTMLElement;

@@ -6,7 +6,7 @@
  * that was saved.
  */
 import { api, ApiError, type Dependent, type Document, type DocumentPurpose, type DocumentType, type Registration } from './api';
-import { actionButton, h, messageLine, say, unsay } from './dom';
+import { actionButton, h, messageLine, say, unsay } from '../shared/dom';
 import { imageSlot, numberPair } from './fields';
 import {
   DOCUMENT_LABELS,
@@ -23,7 +23,7 @@ import {
   maskedNumber,
   sideLabel,
   sidesOf,
-} from './labels';
+} from '../shared/labels';
 
 export interface View {
   page: string;

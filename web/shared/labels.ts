@@ -1,5 +1,7 @@
-/** Japanese words the pages show for the API's codes (seed 001 ch. 8, seed 003). */
-import type { DocumentType } from './api';
+/** Japanese words the pages show for the API's codes (seed 001 ch. 8–9, seed 003), shared by the phone pages and the console. */
+import type { components } from '../../api/generated/openapi';
+
+type DocumentType = components['schemas']['DocumentType'];
 
 export const GENDERS = [
   ['male', '男性'],

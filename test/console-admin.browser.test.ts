@@ -1,0 +1,690 @@
+/**
+ * The HR console's administration screens (issue 6) in a real Chromium, on a real Temporal dev
+ * server, worker, PostgreSQL and the SMTP capture: ログインユーザ, 契約者情報, グループ管理, 操作履歴,
+ * 連携アプリ, CSVアップロード / CSVダウンロード, 新規追加, 複数一括登録 and スマホで収集 — as an owner,
+ * and what a viewer sees of them. Each test asserts what a person sees on the screen; the database and
+ * the API are only asked to confirm what happened.
+ *
+ * No My Number is ever printed: the leak check at the end reports findings masked, the number inputs
+ * are masked, and screenshots are taken after the numbers have left the page.
+ */
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import iconv from 'iconv-lite';
+import request from 'supertest';
+import type { Express } from 'express';
+import type { Browser, Locator, Page } from 'playwright-core';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { PURPOSE_LABELS } from '../services/audit/purposes';
+import { verifyPassword } from '../services/auth/passwords';
+import type { PrismaClient } from '../services/db/client';
+import type { Outbox } from '../services/outbox/outbox';
+import { consoleLogin, launchChromium, listen, numbersSeen, onScreen, openTab, snap, type Tab } from './support/browser';
+import { createLoginUser, createTenant, loginAs, memoryLogger, startOutbox, startWorker, testApp, testPrisma, type TestUser, type WorkerHandle } from './support/fixtures';
+import { containsAny, randomMyNumber } from './support/leak-scan';
+import { createLocalEnv } from './support/temporal';
+
+const TASK_QUEUE = 'console-admin';
+const SUITE = 'console-admin';
+
+let env: TestWorkflowEnvironment;
+let prisma: PrismaClient;
+let outbox: Outbox;
+let worker: WorkerHandle;
+let app: Express;
+let http: Awaited<ReturnType<typeof listen>>;
+let browser: Browser;
+let tenantId: string;
+let owner: TestUser;
+let viewer: TestUser;
+let hr: ReturnType<typeof request.agent>;
+let tmp: string;
+const { logger, lines } = memoryLogger();
+/** Every number typed in this file, and everything the pages received or printed. */
+const typed: string[] = [];
+const seen: string[] = [];
+const tabs: Tab[] = [];
+
+beforeAll(async () => {
+  [env, outbox] = await Promise.all([createLocalEnv(), startOutbox()]);
+  prisma = testPrisma();
+  tenantId = await createTenant(prisma, '株式会社管理画面テスト');
+  // No passcode yet (the settings test sets it); two purposes in use.
+  await prisma.tenant.update({ where: { id: tenantId }, data: { purposes: ['withholding_slip', 'employment_insurance'] } });
+  worker = await startWorker(env, { prisma, outbox, logger, taskQueue: TASK_QUEUE });
+  app = testApp({ prisma, logger, outbox, temporalClient: env.client, taskQueue: TASK_QUEUE }).app;
+  owner = await createLoginUser(prisma, tenantId, 'owner', '人事 太郎');
+  viewer = await createLoginUser(prisma, tenantId, 'viewer', '閲覧 次郎');
+  hr = await loginAs(app, outbox, owner);
+  http = await listen(app);
+  browser = await launchChromium();
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mynaflow-console-admin-'));
+});
+
+afterAll(async () => {
+  for (const t of tabs) await t.context.close().catch(() => undefined);
+  await browser?.close();
+  await http?.close();
+  await worker?.stop();
+  await env?.teardown();
+  await outbox?.close();
+  await prisma?.$disconnect();
+  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+afterAll(() => {
+  // Checked last, over everything this file saw; reported masked (the last four digits only).
+  expect(numbersSeen(typed, [...seen, ...outbox.mails.map((m) => `${m.subject}\n${m.text}`), ...lines])).toEqual([]);
+});
+
+const number = () => {
+  const n = randomMyNumber();
+  typed.push(n);
+  return n;
+};
+/** The same number with a wrong check digit. */
+const wrongCheckDigit = (n: string) => `${n.slice(0, 11)}${(Number(n[11]) + 1) % 10}`;
+const email = (who: string) => `${who}-${randomUUID().slice(0, 8)}@example.co.jp`;
+
+/** A logged-in console in a browser context of its own. */
+async function session(user: TestUser): Promise<Tab> {
+  const tab = await openTab(browser, seen);
+  tabs.push(tab);
+  await consoleLogin(tab.page, http.base, outbox, user);
+  return tab;
+}
+
+/** Opens a screen through its address and waits until its heading is drawn. */
+async function open(page: Page, hash: string, pageName: string, title: string): Promise<void> {
+  await page.evaluate(`location.hash = ${JSON.stringify(hash)}`);
+  await onScreen(page, pageName);
+  await page.locator('main h1', { hasText: title }).waitFor();
+}
+
+const textOf = async (l: Locator) => ((await l.textContent()) ?? '').replace(/\s+/g, ' ').trim();
+const button = (scope: Page | Locator, name: string) => scope.getByRole('button', { name, exact: true });
+const dialog = (page: Page) => page.locator('dialog[open]');
+const rowOf = (page: Page, scope: string, text: string) => page.locator(`${scope} tbody tr`, { hasText: text });
+const readDownload = async (page: Page, click: () => Promise<void>) => {
+  const [download] = await Promise.all([page.waitForEvent('download'), click()]);
+  return { name: download.suggestedFilename(), bytes: fs.readFileSync((await download.path())!) };
+};
+
+async function addRegistrant(familyName: string, givenName: string): Promise<string> {
+  const res = await hr.post('/v1/registrants').send({ familyName, givenName, email: email('r') }).expect(201);
+  return res.body.id as string;
+}
+
+describe('ログインユーザ', () => {
+  it('an owner adds a login user (a welcome mail goes out), changes their role and deletes them', async () => {
+    const { page, errors } = await session(owner);
+    await open(page, '#/users', 'login-users', 'ログインユーザ');
+    expect(await textOf(rowOf(page, '#login-users', owner.email))).toContain('人事 太郎（あなた）');
+    expect(await textOf(rowOf(page, '#login-users', owner.email))).toContain('最高権限');
+
+    const address = email('shigyo');
+    await button(page, '新規登録').click();
+    const d = dialog(page);
+    await d.getByLabel('氏名').fill('士業 花子');
+    await d.getByLabel('メールアドレス').fill(address);
+    await d.getByLabel('権限').selectOption({ label: '閲覧のみ' });
+    await d.getByLabel('属性').selectOption({ label: '士業' });
+    // A mistyped confirmation is caught in the dialog.
+    await d.getByLabel('初期パスワード', { exact: true }).fill('Shoki-Pass-2026');
+    await d.getByLabel('初期パスワード（確認）').fill('Shoki-Pass-2027');
+    await button(d, '登録する').click();
+    await d.locator('.message.error').waitFor();
+    expect(await textOf(d.locator('.message.error'))).toBe('初期パスワードが確認用と一致しません');
+    await d.getByLabel('初期パスワード（確認）').fill('Shoki-Pass-2026');
+    await snap(page, SUITE, 'login-user-new');
+    await button(d, '登録する').click();
+    await page.locator('#users-message.ok').waitFor();
+    expect(await textOf(page.locator('#users-message'))).toBe(`士業 花子（${address}）をログインユーザに登録しました。ログイン画面の案内メールを送りました。`);
+    const added = rowOf(page, '#login-users', address);
+    expect(await textOf(added)).toContain('士業 花子');
+    expect(await textOf(added)).toContain('閲覧のみ');
+    expect(await textOf(added)).toContain('士業');
+    const welcome = await outbox.waitFor((m) => m.to.includes(address));
+    expect(welcome.subject).toBe('【マイナンバー管理】ログインユーザに登録されました');
+    expect(welcome.text).not.toContain('Shoki-Pass-2026');
+    await snap(page, SUITE, 'login-users');
+
+    await button(added, '編集').click();
+    await dialog(page).getByLabel('権限').selectOption({ label: '管理担当者' });
+    await button(dialog(page), '変更する').click();
+    await page.locator('#users-message.ok').filter({ hasText: '権限：管理担当者' }).waitFor();
+    expect(await textOf(rowOf(page, '#login-users', address))).toContain('管理担当者');
+    const stored = await prisma.loginUser.findFirstOrThrow({ where: { tenantId, email: address } });
+    expect(stored).toMatchObject({ role: 'manager', kind: 'professional', name: '士業 花子' });
+
+    // The owner cannot delete themselves: no button on their own row.
+    expect(await button(rowOf(page, '#login-users', owner.email), '削除').count()).toBe(0);
+    await button(rowOf(page, '#login-users', address), '削除').click();
+    expect(await textOf(dialog(page))).toContain(`士業 花子（${address}）を削除しますか？`);
+    await button(dialog(page), '削除する').click();
+    await page.locator('#users-message.ok').filter({ hasText: '士業 花子 を削除しました。' }).waitFor();
+    expect(await rowOf(page, '#login-users', address).count()).toBe(0);
+    expect(errors).toEqual([]);
+  });
+});
+
+describe('a viewer', () => {
+  it('sees the lists but no add, edit or delete controls, and no CSV upload in the menu; the API refuses them anyway', async () => {
+    const groupName = `閲覧テスト部-${randomUUID().slice(0, 4)}`;
+    const group = (await hr.post('/v1/groups').send({ name: groupName }).expect(201)).body as { id: string };
+    const member = await addRegistrant('閲覧', '対象');
+    await hr.put(`/v1/groups/${group.id}/members`).send({ add: [member] }).expect(200);
+
+    const { page, errors } = await session(viewer);
+    const menu = await page.locator('nav.menu a').allTextContents();
+    expect(menu).toEqual(expect.arrayContaining(['HOME', 'ログインユーザ', 'グループ管理', '操作履歴', '契約者情報', 'CSVダウンロード']));
+    for (const hidden of ['CSVアップロード', '新規追加', '複数一括登録', 'スマホで収集']) expect(menu).not.toContain(hidden);
+
+    await open(page, '#/users', 'login-users', 'ログインユーザ');
+    expect(await textOf(rowOf(page, '#login-users', viewer.email))).toContain('閲覧のみ');
+    expect(await textOf(rowOf(page, '#login-users', owner.email))).toContain('人事 太郎');
+    for (const name of ['新規登録', '編集', '削除', 'ロック解除']) expect(await button(page.locator('main'), name).count()).toBe(0);
+    await snap(page, SUITE, 'viewer-login-users');
+
+    await open(page, '#/groups', 'groups', 'グループ管理');
+    expect(await textOf(rowOf(page, '#groups', groupName))).toContain('1人');
+    for (const name of ['新規追加', '編集', '削除']) expect(await button(page.locator('main'), name).count()).toBe(0);
+    expect(await page.locator('main a', { hasText: 'メンバー登録' }).count()).toBe(0);
+    await page.locator('#groups a', { hasText: groupName }).click();
+    await onScreen(page, 'group');
+    expect(await textOf(page.locator('#group-members'))).toContain('閲覧 対象');
+    expect(await page.locator('#group-candidates').count()).toBe(0);
+    expect(await button(page.locator('main'), 'グループから外す').count()).toBe(0);
+
+    await open(page, '#/settings', 'settings', '契約者情報');
+    expect(await page.locator('#tenant-settings').count()).toBe(0);
+    expect(await textOf(page.locator('main'))).toContain('契約者情報を変更できるのは最高権限のユーザだけです。');
+    expect(await page.locator('main input, main select, main textarea').count()).toBe(0);
+
+    await open(page, '#/csv-upload', 'csv-upload', 'CSVアップロード');
+    expect(await page.locator('main input[type=file]').count()).toBe(0);
+    expect(await textOf(page.locator('main'))).toContain('閲覧のみの権限ではできません');
+
+    await open(page, '#/csv-download', 'csv-download', 'CSVダウンロード');
+    expect(await button(page, 'CSVダウンロード（マイナンバーなし）').count()).toBe(1);
+    expect(await button(page, 'マイナンバー付きでダウンロード').count()).toBe(0);
+
+    await open(page, '#/connectors', 'connectors', '連携アプリ');
+    expect(await textOf(page.locator('main'))).toContain('閲覧のみの権限では表示できません');
+    await open(page, '#/history', 'history', '操作履歴');
+    expect(await button(page, '改ざんがないか確認する').count()).toBe(0);
+    expect(errors).toEqual([]);
+
+    // What the screens do not offer, the API refuses (its own tests cover each route).
+    const api = await loginAs(app, outbox, viewer);
+    await api.post('/v1/groups').send({ name: '勝手な部' }).expect(403);
+    await api.patch('/v1/tenant').send({ passcode: 'Viewer-1234' }).expect(403);
+    await api.post('/v1/login-users').send({ name: '勝手', email: email('x'), role: 'owner', password: 'Password-1234' }).expect(403);
+    await api.post('/v1/registrants/import?dryRun=true').set('Content-Type', 'text/csv').send('姓,名\n山田,太郎\n').expect(403);
+  });
+});
+
+describe('契約者情報', () => {
+  it('an owner sets the company passcode (never shown) and changes the purposes in use', async () => {
+    const { page, errors } = await session(owner);
+    await open(page, '#/settings', 'settings', '契約者情報');
+    expect(await textOf(page.locator('#passcode-state'))).toBe('未設定');
+    expect(await textOf(page.locator('main .box.warning'))).toContain('パスコードが設定されていません');
+    expect(await page.locator('#purposes-in-use li').allTextContents()).toEqual(['給与所得・退職所得の源泉徴収票作成事務', '雇用保険届出事務']);
+    expect(await textOf(page.locator('#reminder-days'))).toBe('招待から 7日後、30日後、80日後');
+    expect(await page.locator('#retention-rules li').count()).toBeGreaterThan(0);
+    await snap(page, SUITE, 'settings');
+
+    // Too short a passcode: the API's message under the form.
+    await page.getByLabel('パスコード').fill('abc');
+    await button(page, '変更する').click();
+    await page.locator('#tenant-settings-message.error').waitFor();
+    expect(await textOf(page.locator('#tenant-settings-message'))).toBe('パスコードは4〜32文字の半角英数字・記号で入力してください');
+
+    await page.getByLabel('パスコード').fill('Kaisha-2026');
+    await page.getByLabel('健康保険・厚生年金保険届出事務').check();
+    await page.getByLabel('雇用保険届出事務').uncheck();
+    await button(page, '変更する').click();
+    await page.locator('main .box.ok', { hasText: '契約者情報を変更しました（パスコード、利用目的）。' }).waitFor();
+    expect(await textOf(page.locator('#passcode-state'))).toBe('設定済み（表示されません）');
+    expect(await page.locator('#purposes-in-use li').allTextContents()).toEqual(['給与所得・退職所得の源泉徴収票作成事務', '健康保険・厚生年金保険届出事務']);
+    expect(await page.locator('main .box.warning').count()).toBe(0);
+    expect(await page.inputValue('#f-passcode')).toBe('');
+    expect(await page.content()).not.toContain('Kaisha-2026');
+    await snap(page, SUITE, 'settings-changed');
+
+    const tenant = await prisma.tenant.findUniqueOrThrow({ where: { id: tenantId } });
+    expect(await verifyPassword('Kaisha-2026', tenant.passcodeHash!)).toBe(true);
+    expect(tenant.purposes).toEqual(['withholding_slip', 'health_insurance_pension']);
+    // Nothing sent to the page ever carried the passcode back.
+    expect(seen.some((s) => s.includes('Kaisha-2026'))).toBe(false);
+    expect(errors).toEqual([]);
+  });
+});
+
+describe('グループ管理', () => {
+  it('an owner adds a group, renames it, registers members, takes one out and deletes the group', async () => {
+    const [ichiro, jiro] = [await addRegistrant('青木', '一郎'), await addRegistrant('青木', '次郎')];
+    const { page, errors } = await session(owner);
+    await open(page, '#/groups', 'groups', 'グループ管理');
+
+    await button(page, '新規追加').click();
+    await dialog(page).getByLabel('グループ名').fill('総務部');
+    await button(dialog(page), '追加する').click();
+    await page.locator('#groups-message.ok', { hasText: 'グループ「総務部」を追加しました。' }).waitFor();
+    expect(await textOf(rowOf(page, '#groups', '総務部'))).toContain('0人');
+
+    // The same name again: the API's message in the dialog.
+    await button(page, '新規追加').click();
+    await dialog(page).getByLabel('グループ名').fill('総務部');
+    await button(dialog(page), '追加する').click();
+    await dialog(page).locator('.message.error').waitFor();
+    expect(await textOf(dialog(page).locator('.message.error'))).toBe('同じ名前のグループが既にあります');
+    await button(dialog(page), 'キャンセル').click();
+
+    await button(rowOf(page, '#groups', '総務部'), '編集').click();
+    await dialog(page).getByLabel('グループ名').fill('総務・人事部');
+    await button(dialog(page), '変更する').click();
+    await page.locator('#groups-message.ok', { hasText: 'グループ名を「総務・人事部」に変更しました。' }).waitFor();
+    await snap(page, SUITE, 'groups');
+
+    await rowOf(page, '#groups', '総務・人事部').locator('a', { hasText: 'メンバー登録' }).click();
+    await onScreen(page, 'group');
+    await page.locator('main h1', { hasText: 'グループ：総務・人事部' }).waitFor();
+    expect(await textOf(page.locator('#group-members'))).toContain('このグループにはまだメンバーがいません');
+    await page.getByLabel('青木 一郎を選ぶ').check();
+    await page.getByLabel('青木 次郎を選ぶ').check();
+    await button(page, '登録').click();
+    await page.locator('#group-message.ok', { hasText: '2人をグループ「総務・人事部」に登録しました。' }).waitFor();
+    expect(await textOf(page.locator('#member-count'))).toBe('2人');
+    expect(await rowOf(page, '#group-members', '青木 一郎').count()).toBe(1);
+    expect(await rowOf(page, '#group-candidates', '青木').count()).toBe(0);
+    await snap(page, SUITE, 'group-members');
+
+    await button(rowOf(page, '#group-members', '青木 次郎'), 'グループから外す').click();
+    await page.locator('#group-message.ok', { hasText: '青木 次郎 をグループ「総務・人事部」から外しました。' }).waitFor();
+    expect(await textOf(page.locator('#member-count'))).toBe('1人');
+    expect(await rowOf(page, '#group-candidates', '青木 次郎').count()).toBe(1);
+
+    await page.locator('main a', { hasText: 'グループ管理に戻る' }).click();
+    await onScreen(page, 'groups');
+    expect(await textOf(rowOf(page, '#groups', '総務・人事部'))).toContain('1人');
+    await button(rowOf(page, '#groups', '総務・人事部'), '削除').click();
+    expect(await textOf(dialog(page))).toContain('所属している1人は、グループなしになります（登録者は削除されません）。');
+    await button(dialog(page), '削除する').click();
+    await page.locator('#groups-message.ok', { hasText: 'グループ「総務・人事部」を削除しました。' }).waitFor();
+    expect(await rowOf(page, '#groups', '総務・人事部').count()).toBe(0);
+    const members = await prisma.registrant.findMany({ where: { id: { in: [ichiro, jiro] } }, select: { groupId: true } });
+    expect(members).toEqual([{ groupId: null }, { groupId: null }]);
+    expect(errors).toEqual([]);
+  });
+});
+
+describe('操作履歴', () => {
+  it('filters by operation (kept in the address across a reload), pages on, and downloads the filtered CSV', async () => {
+    // 55 group additions: more than one page of the filtered history.
+    for (let i = 1; i <= 55; i++) await hr.post('/v1/groups').send({ name: `履歴テスト${String(i).padStart(2, '0')}` }).expect(201);
+    const { page, errors } = await session(owner);
+    await open(page, '#/history', 'history', '操作履歴');
+    expect(await page.locator('#history tbody tr').count()).toBeGreaterThan(0);
+    expect(await page.locator('#history thead th').allTextContents()).toEqual(['日時', '操作者', '操作', '対象者', '利用目的', 'IPアドレス']);
+
+    await page.getByLabel('操作内容').fill('グループの追加');
+    await button(page, '絞り込み').click();
+    await page.waitForFunction('location.hash.includes("operation=")');
+    await page.locator('#history-count', { hasText: '50件を表示しています（続きがあります）' }).waitFor();
+    const labels = await page.locator('#history tbody tr td:nth-child(3)').allTextContents();
+    expect(new Set(labels)).toEqual(new Set(['グループの追加']));
+    expect(await textOf(page.locator('#history tbody tr').first())).toContain('人事 太郎');
+    await snap(page, SUITE, 'history-filtered');
+
+    await page.reload();
+    await onScreen(page, 'history');
+    await page.locator('#history-count', { hasText: '50件' }).waitFor();
+    expect(await page.inputValue('#f-operation')).toBe('グループの追加');
+    await button(page, 'さらに表示').click();
+    await page.locator('#history-count', { hasText: /^(5[5-9]|[6-9]\d)件を表示しています$/ }).waitFor();
+    expect(await button(page, 'さらに表示').isHidden()).toBe(true);
+
+    // The CSV of the same search, Shift_JIS by default.
+    const csv = await readDownload(page, () => button(page, 'CSVダウンロード').click());
+    expect(csv.name).toMatch(/^operation-history-\d{8}\.csv$/);
+    const text = iconv.decode(csv.bytes, 'cp932');
+    const rows = text.trim().split('\r\n');
+    expect(rows[0]).toContain('操作内容');
+    expect(rows.length).toBe(1 + (await page.locator('#history tbody tr').count()));
+    expect(rows.slice(1).every((r) => r.includes('グループの追加') && r.includes('人事 太郎'))).toBe(true);
+    await page.locator('#history-csv-message.ok').waitFor();
+
+    // A period in Japan time: from tomorrow finds nothing.
+    const tomorrow = new Date(Date.now() + 9 * 3600_000 + 86_400_000).toISOString().slice(0, 10);
+    await page.getByLabel('日付（から）').fill(tomorrow);
+    await button(page, '絞り込み').click();
+    await page.locator('#history td.empty', { hasText: '条件に合う操作履歴はありません' }).waitFor();
+    await page.locator('main a', { hasText: '条件をクリア' }).click();
+    await page.waitForFunction('location.hash === "#/history"');
+    await page.locator('#history-count', { hasText: '50件を表示しています（続きがあります）' }).waitFor();
+    expect(errors).toEqual([]);
+  });
+});
+
+describe('連携アプリ', () => {
+  it('an owner creates a connector and sees its secret once; a webhook it subscribed is listed with its deliveries and deleted; the connector is stopped', async () => {
+    const { page, errors } = await session(owner);
+    await open(page, '#/connectors', 'connectors', '連携アプリ');
+    expect(await textOf(page.locator('#connectors'))).toContain('連携アプリはまだ登録されていません');
+    expect(await textOf(page.locator('main'))).toContain('Webhookは、連携アプリがAPI（POST /v1/webhooks）で登録します。この画面からは登録できません。');
+
+    await page.getByLabel('名前').fill('給与計算ソフト');
+    await page.getByLabel('マイナンバーの取得').check();
+    await button(page, '登録する').click();
+    await page.locator('#connector-new-message.error').waitFor();
+    expect(await textOf(page.locator('#connector-new-message'))).toBe('マイナンバーの取得を許可する場合は、取得できる利用目的を1つ以上選んでください');
+    await page.locator('#f-allowedPurposes').getByLabel('給与所得・退職所得の源泉徴収票作成事務').check();
+    await page.getByLabel('接続元IPアドレスの制限').fill('203.0.113.0/24\n198.51.100.7');
+    await button(page, '登録する').click();
+    await page.locator('#new-client-secret').waitFor();
+    expect(await textOf(page.locator('.secret-box'))).toContain('「給与計算ソフト」を登録しました。クライアントシークレットは今だけ表示されます。');
+    const clientId = await textOf(page.locator('#new-client-id'));
+    const secret = await textOf(page.locator('#new-client-secret'));
+    expect(secret).toMatch(/^mfs_/);
+    const listed = rowOf(page, '#connectors', clientId);
+    expect(await textOf(listed)).toContain('給与計算ソフト');
+    expect(await textOf(listed)).toContain('マイナンバーの取得');
+    expect(await textOf(listed)).toContain('203.0.113.0/24');
+    expect(await textOf(listed)).toContain('有効');
+    await snap(page, SUITE, 'connector-created');
+
+    // A second one without limits, whose credentials work from here; it subscribes a webhook.
+    await page.getByLabel('名前').fill('勤怠システム');
+    await button(page, '登録する').click();
+    await page.locator('.secret-box', { hasText: '「勤怠システム」を登録しました。' }).waitFor();
+    const id2 = await textOf(page.locator('#new-client-id'));
+    const secret2 = await textOf(page.locator('#new-client-secret'));
+    expect(await textOf(rowOf(page, '#connectors', id2))).toContain('制限なし');
+    const token = await request(app).post('/v1/oauth/token').auth(id2, secret2).type('form').send({ grant_type: 'client_credentials' }).expect(200);
+    const bearer = token.body.access_token as string;
+    await request(app).post('/v1/webhooks').auth(bearer, { type: 'bearer' }).send({ url: 'http://127.0.0.1:9/hooks/mynaflow', events: ['registrant_completed', 'registrant_deleted'] }).expect(201);
+
+    // Shown once: after a reload the secrets are nowhere on the page.
+    await page.reload();
+    await onScreen(page, 'connectors');
+    await page.locator('#connectors tbody tr').nth(1).waitFor();
+    const content = await page.content();
+    expect(content.includes(secret) || content.includes(secret2)).toBe(false);
+    expect(await page.locator('.secret-box').count()).toBe(0);
+    const hook = rowOf(page, '#webhooks', 'http://127.0.0.1:9/hooks/mynaflow');
+    expect(await textOf(hook)).toContain('承認（完了）、削除');
+    expect(await textOf(hook)).toContain('勤怠システム');
+    await button(hook, '配信履歴').click();
+    await page.locator('#deliveries', { hasText: 'まだ配信はありません' }).waitFor();
+    await snap(page, SUITE, 'connectors');
+
+    await button(hook, '削除').click();
+    await button(dialog(page), '削除する').click();
+    await page.locator('#connectors-message.ok', { hasText: 'を削除しました。' }).waitFor();
+    expect(await textOf(page.locator('#webhooks'))).toContain('Webhookはまだ登録されていません');
+
+    await button(rowOf(page, '#connectors', id2), '停止').click();
+    expect(await textOf(dialog(page))).toContain('「勤怠システム」を停止しますか？');
+    await button(dialog(page), '停止する').click();
+    await page.locator('#connectors-message.ok', { hasText: '「勤怠システム」を停止しました。' }).waitFor();
+    expect(await textOf(rowOf(page, '#connectors', id2))).toContain('停止');
+    expect(await button(rowOf(page, '#connectors', id2), '停止').count()).toBe(0);
+    await request(app).post('/v1/oauth/token').auth(id2, secret2).type('form').send({ grant_type: 'client_credentials' }).expect(401);
+    expect(errors).toEqual([]);
+  });
+});
+
+describe('CSVアップロード', () => {
+  const header = '社員コード,姓,名,セイ,メイ,メールアドレス,区分,生年月日,性別,グループ';
+  const write = (name: string, text: string) => {
+    const file = path.join(tmp, name);
+    fs.writeFileSync(file, iconv.encode(text.replace(/\n/g, '\r\n'), 'cp932'));
+    return file;
+  };
+
+  it('a dry run shows the Japanese error of a bad line and keeps the import disabled; the fixed file is imported', async () => {
+    const bad = write('bad.csv', `${header}\nC-001,山田,太郎,ヤマダ,タロウ,,従業員1,S55/1/1,男性,CSV営業部\nC-002,佐藤,花子,サトウ,ハナコ,,従業員2,H31/5/1,女性,\n`);
+    const good = write('good.csv', `${header}\nC-001,山田,太郎,ヤマダ,タロウ,,従業員1,S55/1/1,男性,CSV営業部\nC-002,佐藤,花子,サトウ,ハナコ,,従業員2,H31/4/1,女性,\n`);
+    const { page, errors } = await session(owner);
+    await open(page, '#/csv-upload', 'csv-upload', 'CSVアップロード');
+
+    const template = await readDownload(page, () => button(page, 'CSVサンプルをダウンロード').click());
+    expect(iconv.decode(template.bytes, 'cp932')).toContain('社員コード');
+
+    const importButton = button(page, 'この内容で登録する');
+    expect(await importButton.isDisabled()).toBe(true);
+    await page.setInputFiles('#f-file', bad);
+    await button(page, '内容を確認する').click();
+    await page.locator('#import-report').waitFor();
+    expect(await textOf(page.locator('#import-summary'))).toBe('2行中1行に誤りがあります。直してからもう一度アップロードしてください（誤りが1行でもあると1人も登録しません）');
+    expect(await textOf(page.locator('#import-report tr[data-line="2"]'))).toContain('OK');
+    const badLine = await textOf(page.locator('#import-report tr[data-line="3"]'));
+    expect(badLine).toContain('エラー');
+    expect(badLine).toMatch(/「生年月日」：.*平成の期間外です/);
+    expect(await textOf(page.locator('#import-report'))).toContain('新しく作成されるグループ：CSV営業部');
+    expect(await importButton.isDisabled()).toBe(true);
+    await snap(page, SUITE, 'csv-upload-dry-run-error');
+
+    await page.setInputFiles('#f-file', good);
+    expect(await page.locator('#import-report').count()).toBe(0);
+    await button(page, '内容を確認する').click();
+    await page.locator('#import-summary', { hasText: '2行すべて登録できます' }).waitFor();
+    expect(await importButton.isEnabled()).toBe(true);
+    await importButton.click();
+    await page.locator('#import-summary', { hasText: '2人を登録しました' }).waitFor();
+    expect(await textOf(page.locator('#import-message'))).toBe('2人を登録しました');
+    expect(await importButton.isDisabled()).toBe(true);
+    expect(await page.locator('#import-report tr[data-line="2"] a', { hasText: '詳細' }).count()).toBe(1);
+    await snap(page, SUITE, 'csv-upload-imported');
+    const stored = await prisma.registrant.findMany({ where: { tenantId, employeeCode: { in: ['C-001', 'C-002'] } }, orderBy: { employeeCode: 'asc' }, include: { group: true } });
+    expect(stored.map((r) => [r.familyName, r.givenName, r.group?.name ?? null])).toEqual([
+      ['山田', '太郎', 'CSV営業部'],
+      ['佐藤', '花子', null],
+    ]);
+    expect(errors).toEqual([]);
+  });
+});
+
+describe('CSVダウンロード', () => {
+  it('downloads registrants without numbers (Shift_JIS), with numbers behind the password and a purpose, and explains a character Shift_JIS cannot write', async () => {
+    const own = number();
+    await hr
+      .post('/v1/registrants/bulk-entry')
+      .send({ people: [{ employeeCode: 'D-001', familyName: '高橋', givenName: '三郎', myNumber: own, myNumberConfirmation: own }] })
+      .expect(201);
+    const { page, errors } = await session(owner);
+    await open(page, '#/csv-download', 'csv-download', 'CSVダウンロード');
+    await snap(page, SUITE, 'csv-download');
+
+    const plain = await readDownload(page, () => button(page, 'CSVダウンロード（マイナンバーなし）').click());
+    expect(plain.name).toMatch(/^registrants-\d{8}\.csv$/);
+    const plainText = iconv.decode(plain.bytes, 'cp932');
+    expect(plainText.split('\r\n')[0]).toContain('マイナンバー登録');
+    expect(plainText).toContain('"D-001","高橋","三郎"');
+    expect(plainText.includes(own)).toBe(false);
+    await page.locator('#download-message.ok').waitFor();
+
+    // With numbers: a wrong password is told in the dialog; the right one downloads.
+    await button(page, 'マイナンバー付きでダウンロード').click();
+    const d = dialog(page);
+    // The purposes the company uses, as the settings have them now.
+    const { purposes } = await prisma.tenant.findUniqueOrThrow({ where: { id: tenantId } });
+    expect(await d.getByLabel('利用目的').locator('option').allTextContents()).toEqual(['選択してください', ...purposes.map((p) => PURPOSE_LABELS[p])]);
+    await d.getByLabel('利用目的').selectOption('withholding_slip');
+    await d.getByLabel('パスワード').fill('not-my-password');
+    await button(d, 'ダウンロード').click();
+    await d.locator('.message.error').waitFor();
+    expect(await textOf(d.locator('.message.error'))).toBe('パスワードが正しくありません');
+    await d.getByLabel('パスワード').fill(owner.password);
+    const withNumbers = await readDownload(page, () => button(d, 'ダウンロード').click());
+    expect(withNumbers.name).toMatch(/^registrant-numbers-\d{8}\.csv$/);
+    const numbersText = iconv.decode(withNumbers.bytes, 'cp932');
+    expect(numbersText.includes(own)).toBe(true);
+    await page.locator('#download-message.ok', { hasText: 'マイナンバー付きの登録者情報をダウンロードしました。' }).waitFor();
+    expect(await dialog(page).count()).toBe(0);
+    const recorded = await hr.get('/v1/operation-history?operation=numbers_downloaded').expect(200);
+    expect(recorded.body.items[0]).toMatchObject({ label: 'マイナンバーのダウンロード', purposeLabel: '給与所得・退職所得の源泉徴収票作成事務' });
+
+    // 𠮷 has no Shift_JIS code: the API names the cell, the screen suggests UTF-8, which works.
+    await addRegistrant('𠮷田', '四郎');
+    await button(page, 'CSVダウンロード（マイナンバーなし）').click();
+    await page.locator('#download-message.error').waitFor();
+    const told = await textOf(page.locator('#download-message'));
+    expect(told).toContain('𠮷田 四郎）の「姓」：「𠮷」（U+20BB7）はShift_JISで表せません');
+    expect(told).toContain('文字コードに「UTF-8（BOM付き）」を選んでダウンロード');
+    await snap(page, SUITE, 'csv-download-unencodable');
+    await page.getByLabel('文字コード').selectOption('utf8-bom');
+    const utf8 = await readDownload(page, () => button(page, 'CSVダウンロード（マイナンバーなし）').click());
+    expect(utf8.bytes.subarray(0, 3).toString('hex')).toBe('efbbbf');
+    expect(utf8.bytes.toString('utf8')).toContain('𠮷田');
+    expect(errors).toEqual([]);
+  });
+});
+
+describe('adding registrants', () => {
+  it('新規追加: one person; the screen says the invitation went out and links to them', async () => {
+    const address = email('ito');
+    const { page, errors } = await session(owner);
+    await open(page, '#/add', 'add', '新規追加');
+    await page.getByLabel('姓', { exact: true }).fill('伊藤');
+    await page.getByLabel('名', { exact: true }).fill('一郎');
+    await page.getByLabel('セイ').fill('いとう');
+    await page.getByLabel('メイ').fill('イチロウ');
+    await page.getByLabel('メールアドレス').fill(address);
+    await page.getByLabel('社員コード').fill('Ａ-100');
+    await page.getByLabel('属性').selectOption({ label: '従業員2（パート・アルバイト）' });
+    await snap(page, SUITE, 'add');
+    await button(page, '登録して収集メールを送る').click();
+    await page.locator('#added-summary').waitFor();
+    expect(await textOf(page.locator('#added-summary'))).toBe(`伊藤 一郎 さんを登録し、収集メール（マイナンバー登録のお願い）を ${address} に送りました。`);
+    const stored = await prisma.registrant.findFirstOrThrow({ where: { tenantId, email: address } });
+    expect(stored).toMatchObject({ familyNameKana: 'イトウ', givenNameKana: 'イチロウ', employeeCode: 'A-100', category: 'part_time', status: 'unregistered' });
+    expect(await page.getAttribute('main a.button', 'href')).toBe(`#/registrants/${stored.id}`);
+    await outbox.waitFor((m) => m.to.includes(address), 15_000);
+    await snap(page, SUITE, 'added');
+
+    // The same employee code again: the API's message, nothing stored.
+    await button(page, '続けて登録する').click();
+    await page.locator('#registrant-new').waitFor();
+    await page.getByLabel('姓', { exact: true }).fill('伊藤');
+    await page.getByLabel('名', { exact: true }).fill('二郎');
+    await page.getByLabel('メールアドレス').fill(email('ito2'));
+    await page.getByLabel('社員コード').fill('A-100');
+    await button(page, '登録して収集メールを送る').click();
+    await page.locator('#registrant-new-message.error').waitFor();
+    expect(await textOf(page.locator('#registrant-new-message'))).toContain('社員コード');
+    expect(errors).toEqual([]);
+  });
+
+  it('複数一括登録: a wrong check digit is shown beside its row and nothing is stored; fixed, everyone is stored as completed', async () => {
+    const [first, third, spouse] = [number(), number(), number()];
+    const { page, errors } = await session(owner);
+    await open(page, '#/bulk', 'bulk', '複数一括登録');
+    expect(await page.locator('fieldset.person').count()).toBe(10);
+    expect(await page.getAttribute('#p0-myNumber', 'inputmode')).toBe('numeric');
+    expect(await page.getAttribute('#p0-myNumber', 'autocomplete')).toBe('off');
+    await snap(page, SUITE, 'bulk');
+
+    const person = (i: number) => page.locator(`#p${i}`);
+    await person(0).getByLabel('社員コード').fill('B-001');
+    await person(0).getByLabel('姓', { exact: true }).fill('小林');
+    await person(0).getByLabel('名', { exact: true }).fill('一子');
+    await person(0).getByLabel('生年月日').fill('s60/4/1');
+    await person(0).getByLabel('性別').selectOption('female');
+    await person(0).getByLabel('マイナンバー', { exact: true }).fill(first);
+    await person(0).getByLabel('マイナンバー（確認）').fill(first);
+    await button(person(0), '扶養家族+').click();
+    const dep = page.locator('#p0-d0');
+    await dep.getByLabel('続柄').selectOption('配偶者');
+    await dep.getByLabel('姓', { exact: true }).fill('小林');
+    await dep.getByLabel('名', { exact: true }).fill('太一');
+    await dep.getByLabel('マイナンバー', { exact: true }).fill(spouse);
+    await dep.getByLabel('マイナンバー（確認）').fill(spouse);
+    // Row 2 stays empty; row 3 has a wrong check digit.
+    await person(2).getByLabel('社員コード').fill('B-003');
+    await person(2).getByLabel('姓', { exact: true }).fill('加藤');
+    await person(2).getByLabel('名', { exact: true }).fill('三太');
+    await person(2).getByLabel('マイナンバー', { exact: true }).fill(wrongCheckDigit(third));
+    await person(2).getByLabel('マイナンバー（確認）').fill(wrongCheckDigit(third));
+    await button(page, '登録する').click();
+
+    await page.locator('#p2-message.error').waitFor();
+    expect(await textOf(page.locator('#p2-message'))).toBe('3人目：マイナンバーの検査用数字が正しくありません。入力内容をご確認ください');
+    expect(await page.getAttribute('#p2-myNumber', 'aria-invalid')).toBe('true');
+    expect(await textOf(page.locator('#p0-message'))).toBe('');
+    expect(await textOf(page.locator('#bulk-entry-message'))).toContain('1人も登録していません');
+    expect(await prisma.registrant.count({ where: { tenantId, employeeCode: { in: ['B-001', 'B-003'] } } })).toBe(0);
+
+    await person(2).getByLabel('マイナンバー', { exact: true }).fill(third);
+    await person(2).getByLabel('マイナンバー（確認）').fill(third);
+    await button(page, '登録する').click();
+    await page.locator('#bulk-summary').waitFor();
+    expect(await textOf(page.locator('#bulk-summary'))).toBe('2人（扶養家族1人）を完了の状態で登録しました');
+    expect(await page.locator('#bulk-result li').allTextContents()).toEqual(['小林 一子（社員コード B-001）', '加藤 三太（社員コード B-003）']);
+    // The numbers have left the page.
+    expect(await page.inputValue('#p0-myNumber')).toBe('');
+    expect(await page.inputValue('#p2-myNumber')).toBe('');
+    expect(await page.locator('#p0-d0').count()).toBe(0);
+    expect(containsAny(await page.content(), typed)).toEqual([]);
+    await snap(page, SUITE, 'bulk-done');
+    const stored = await prisma.registrant.findMany({ where: { tenantId, employeeCode: { in: ['B-001', 'B-003'] } }, include: { dependents: true }, orderBy: { employeeCode: 'asc' } });
+    expect(stored.map((r) => [r.employeeCode, r.status, r.birthDate?.toISOString().slice(0, 10) ?? null, r.dependents.length])).toEqual([
+      ['B-001', 'completed', '1985-04-01', 1],
+      ['B-003', 'completed', null, 0],
+    ]);
+    expect(errors).toEqual([]);
+  });
+
+  it('スマホで収集: a bad address is shown on its row; then everyone is invited with the message, reply-to and a copy to oneself', async () => {
+    const addresses = [email('watanabe'), email('nakamura'), email('yamamoto')];
+    const { page, errors } = await session(owner);
+    await open(page, '#/quick-add', 'quick-add', 'スマホで収集');
+    expect(await page.locator('#quick-rows tbody tr').count()).toBe(10);
+    await button(page, '行を追加').click();
+    expect(await page.locator('#quick-rows tbody tr').count()).toBe(11);
+    const fill = async (n: number, family: string, given: string, address: string) => {
+      await page.getByLabel(`${n}行目 姓`, { exact: true }).fill(family);
+      await page.getByLabel(`${n}行目 名`, { exact: true }).fill(given);
+      await page.getByLabel(`${n}行目 メールアドレス`, { exact: true }).fill(address);
+    };
+    await fill(1, '渡辺', '二郎', addresses[0]!);
+    await fill(2, '中村', '三子', addresses[1]!);
+    await page.getByLabel('2行目 属性', { exact: true }).selectOption('part_time');
+    await fill(4, '山本', '四郎', 'yamamoto-at-example');
+    await page.getByLabel('ご担当者からのメッセージ').fill('年末調整のため、今月中にご登録をお願いします。');
+    await page.getByLabel('返信先メールアドレス（Reply-To）').fill('jinji@example.co.jp');
+    await page.getByLabel('自分にもコピーを送る', { exact: false }).check();
+    await button(page, '登録して収集メールを送る').click();
+    await page.locator('#q3-message.error').waitFor();
+    expect(await textOf(page.locator('#q3-message'))).toBe('メールアドレスの形式が正しくありません');
+    expect(await page.getAttribute('#f-q3-email', 'aria-invalid')).toBe('true');
+    expect(await textOf(page.locator('#q0-message'))).toBe('');
+    expect(await prisma.registrant.count({ where: { tenantId, email: { in: addresses } } })).toBe(0);
+    await snap(page, SUITE, 'quick-add-error');
+
+    await page.getByLabel('4行目 メールアドレス', { exact: true }).fill(addresses[2]!);
+    await button(page, '登録して収集メールを送る').click();
+    await page.locator('#quick-summary').waitFor();
+    expect(await textOf(page.locator('#quick-summary'))).toBe('3人を登録し、3人に収集メールを送ります');
+    const invited = await page.locator('#quick-result tbody tr').allTextContents();
+    expect(invited).toHaveLength(3);
+    expect(invited[0]).toContain('渡辺 二郎');
+    expect(invited.every((r) => r.includes('送信します'))).toBe(true);
+    expect(await page.inputValue('#f-q0-familyName')).toBe('');
+    await snap(page, SUITE, 'quick-add-done');
+
+    for (const address of addresses) {
+      const mail = await outbox.waitFor((m) => m.to.includes(address), 15_000);
+      expect(mail.text).toContain('年末調整のため、今月中にご登録をお願いします。');
+      expect(mail.replyTo).toContain('jinji@example.co.jp');
+      expect(mail.cc).toContain(owner.email);
+    }
+    const stored = await prisma.registrant.findFirstOrThrow({ where: { tenantId, email: addresses[1] } });
+    expect(stored).toMatchObject({ familyName: '中村', givenName: '三子', category: 'part_time' });
+    expect(errors).toEqual([]);
+  });
+});

@@ -1,0 +1,585 @@
+/**
+ * The HR console (issue 6) in a real Chromium, on a real Temporal dev server, worker, PostgreSQL and
+ * the SMTP capture: login with the mailed code and with an authenticator app enrolled from the QR
+ * screen, password reset, HOME counts, the list's filters, colours and pages, the approval screen
+ * (document images zoomed and turned, per-dependent decisions, remand → the person sends again →
+ * approval), the number shown behind password and purpose, QR printing, and a viewer who sees no
+ * control that changes anything and is refused by the server when they try anyway.
+ *
+ * The employee's side here goes through the registration API (its pages have their own browser test,
+ * test/registration-pages.browser.test.ts). No My Number is ever printed; findings are masked.
+ */
+import { randomUUID } from 'node:crypto';
+import axe from 'axe-core';
+import type { Express } from 'express';
+import request from 'supertest';
+import type { Browser, Page } from 'playwright-core';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { hashPassword } from '../services/auth/passwords';
+import { totpCode } from '../services/auth/totp';
+import type { PrismaClient } from '../services/db/client';
+import type { CapturedMail, Outbox } from '../services/outbox/outbox';
+import { lifecycleQuery } from '../shared';
+import { consoleLogin, drawCardImages, launchChromium, listen, numbersSeen, onScreen, openTab, redrawn, snap, type Tab } from './support/browser';
+import { createLoginUser, createTenant, loginAs, memoryLogger, startOutbox, startWorker, testApp, testPrisma, type TestUser, type WorkerHandle } from './support/fixtures';
+import { randomMyNumber } from './support/leak-scan';
+import { createLocalEnv } from './support/temporal';
+import { until } from './support/until';
+
+/** The little of the DOM used inside page callbacks (this file is compiled without the DOM library). */
+interface Styled {
+  getComputedStyle(el: unknown): { backgroundColor: string };
+}
+
+const TASK_QUEUE = 'console-pages';
+const SUITE = 'console';
+const LINK = /http:\/\/mynaflow\.test\/i\/([A-Za-z0-9_-]{43})(?![A-Za-z0-9_-])/;
+const PASSCODE = 'Kaisha-2026';
+const PURPOSES = ['withholding_slip', 'employment_insurance', 'health_insurance_pension', 'category3_pension'];
+
+let env: TestWorkflowEnvironment;
+let prisma: PrismaClient;
+let outbox: Outbox;
+let worker: WorkerHandle;
+let app: Express;
+let base: string;
+let closeServer: () => Promise<void>;
+let browser: Browser;
+let tenantId: string;
+let manager: TestUser;
+let viewer: TestUser;
+let hr: ReturnType<typeof request.agent>;
+let PNG: Buffer;
+let JPEG: Buffer;
+const { logger, lines } = memoryLogger();
+const typed: string[] = [];
+const seen: string[] = [];
+const tabs: Tab[] = [];
+
+beforeAll(async () => {
+  [env, outbox] = await Promise.all([createLocalEnv(), startOutbox()]);
+  prisma = testPrisma();
+  tenantId = await createTenant(prisma, '株式会社コンソール');
+  await prisma.tenant.update({ where: { id: tenantId }, data: { passcodeHash: await hashPassword(PASSCODE), purposes: PURPOSES as never } });
+  worker = await startWorker(env, { prisma, outbox, logger, taskQueue: TASK_QUEUE });
+  app = testApp({ prisma, logger, outbox, temporalClient: env.client, taskQueue: TASK_QUEUE }).app;
+  manager = await createLoginUser(prisma, tenantId, 'manager', '人事 花子');
+  viewer = await createLoginUser(prisma, tenantId, 'viewer', '監査 太郎');
+  hr = await loginAs(app, outbox, manager);
+  ({ base, close: closeServer } = await listen(app));
+  browser = await launchChromium();
+  // Real images drawn by the browser (a card-like picture, wider than tall, so turning it shows).
+  ({ png: PNG, jpeg: JPEG } = await drawCardImages(browser));
+});
+
+afterAll(async () => {
+  for (const t of tabs) await t.context.close().catch(() => undefined);
+  await browser?.close();
+  await closeServer?.();
+  await worker?.stop();
+  await env?.teardown();
+  await outbox?.close();
+  await prisma?.$disconnect();
+});
+
+afterAll(() => {
+  // The reveal's own answer is the one place a number may travel; everything else must be clean.
+  expect(numbersSeen(typed, [...seen.filter((s) => !s.startsWith('{"myNumber"')), ...outbox.mails.map((m) => `${m.subject}\n${m.text}`), ...lines])).toEqual([]);
+});
+
+afterEach(() => {
+  // No page may throw: every uncaught script error of every tab fails the test that caused it.
+  const errors = tabs.flatMap((t) => t.errors.splice(0));
+  expect(errors).toEqual([]);
+});
+
+const number = () => {
+  const n = randomMyNumber();
+  typed.push(n);
+  return n;
+};
+
+async function tab(): Promise<Tab> {
+  const t = await openTab(browser, seen);
+  tabs.push(t);
+  return t;
+}
+
+async function loggedIn(user: TestUser): Promise<Page> {
+  const t = await tab();
+  await consoleLogin(t.page, base, outbox, user);
+  return t.page;
+}
+
+const button = (page: Page, name: string) => page.getByRole('button', { name, exact: true });
+const tokenOf = (m: CapturedMail) => LINK.exec(m.text)![1]!;
+
+/** Someone HR added over the API, invited; resolves when the link is open. */
+async function invited(familyName: string, givenName: string) {
+  const email = `c-${randomUUID().slice(0, 8)}@example.co.jp`;
+  const res = await hr.post('/v1/registrants').send({ familyName, givenName, email }).expect(201);
+  const mail = await outbox.waitFor((m) => m.to.includes(email), 15_000);
+  const handle = env.client.workflow.getHandle(res.body.workflowId);
+  await until(async () => (await handle.query(lifecycleQuery)).invitation?.state === 'open', 'the invitation to open');
+  return { id: res.body.id as string, email, token: tokenOf(mail), handle };
+}
+
+/** The employee's side through the registration API: number, documents, one category-3 spouse, "finish". */
+class Employee {
+  agent = request.agent(app);
+  csrf = '';
+  numbers = { own: number(), spouse: number() };
+  async setUp(token: string) {
+    const res = await this.agent.post('/v1/registration/setup').send({ token, password: 'employee-pass-1', passcode: PASSCODE, consentedPurposes: PURPOSES }).expect(200);
+    this.csrf = res.body.csrfToken;
+  }
+  async logIn(token: string) {
+    const res = await this.agent.post('/v1/registration/login').send({ token, password: 'employee-pass-1' }).expect(200);
+    this.csrf = res.body.csrfToken;
+  }
+  send(method: 'post' | 'put' | 'patch', path: string, body?: object) {
+    const req = this.agent[method](`/v1/registration${path}`).set('X-CSRF-Token', this.csrf);
+    return body ? req.send(body) : req;
+  }
+  upload(q: string, image: Buffer, type: string) {
+    return this.agent.post(`/v1/registration/documents?${q}`).set('X-CSRF-Token', this.csrf).set('Content-Type', type).send(image).expect(201);
+  }
+  async registerWithSpouse() {
+    const { own, spouse } = this.numbers;
+    await this.send('put', '/profile', { myNumber: own, myNumberConfirmation: own, gender: 'female', birthDate: '1990-04-01' }).expect(200);
+    await this.upload('purpose=number_confirmation&type=my_number_card&side=back', PNG, 'image/png');
+    await this.upload('purpose=identity&type=my_number_card&side=front', JPEG, 'image/jpeg');
+    const dep = await this.send('post', '/dependents', { familyName: '山本', givenName: '健', relationship: '配偶者', kind: 'category3', birthDate: '1989-02-03', gender: 'male', myNumber: spouse, myNumberConfirmation: spouse }).expect(201);
+    await this.upload(`purpose=number_confirmation&type=notification_card&dependentId=${dep.body.id}`, PNG, 'image/png');
+    await this.upload(`purpose=identity&type=passport&dependentId=${dep.body.id}`, JPEG, 'image/jpeg');
+    await this.send('post', '/submission').expect(200);
+  }
+}
+
+/** The person sends their number, documents and a category-3 spouse; resolves once HR sees them pending. */
+async function submittedWithSpouse(person: { id: string; token: string }): Promise<Employee> {
+  const employee = new Employee();
+  await employee.setUp(person.token);
+  await employee.registerWithSpouse();
+  await until(async () => (await prisma.registrant.findUniqueOrThrow({ where: { id: person.id } })).status === 'pending', 'the submission');
+  return employee;
+}
+
+describe('logging in', () => {
+  test('password, then the mailed code; a wrong code says so in Japanese; logout brings the login back', async () => {
+    const t = await tab();
+    const { page } = t;
+    await page.goto(`${base}/console`);
+    await onScreen(page, 'login');
+    await snap(page, SUITE, 'login');
+    await page.getByLabel('メールアドレス').fill(manager.email);
+    await page.getByLabel('パスワード', { exact: true }).fill('wrong-password');
+    await button(page, 'ログイン').click();
+    await page.waitForSelector('#login-message.error');
+    expect(await page.textContent('#login-message')).toMatch(/[ぁ-んァ-ヶ一-龠]/);
+
+    await page.getByLabel('パスワード', { exact: true }).fill(manager.password);
+    const before = outbox.mails.length;
+    await button(page, 'ログイン').click();
+    await page.waitForSelector('#second-factor');
+    await snap(page, SUITE, 'second-factor');
+    await page.locator('#second-factor input[name=code]').fill('000000');
+    await button(page, '認証する').click();
+    await page.waitForSelector('#second-factor-message.error');
+    const mail = await outbox.waitFor((m) => m.to.includes(manager.email) && outbox.mails.indexOf(m) >= before);
+    await page.locator('#second-factor input[name=code]').fill(/第二認証コード: (\d{6})/.exec(mail.text)![1]!);
+    await button(page, '認証する').click();
+    await onScreen(page, 'home');
+    expect(await page.textContent('.top .user')).toContain('人事 花子');
+
+    await page.click('#logout');
+    await onScreen(page, 'login');
+    expect(t.errors).toEqual([]);
+  });
+
+  test('TOTP: enrolment from the QR screen, then the next login asks for the authenticator code and mails nothing', async () => {
+    const user = await createLoginUser(prisma, tenantId, 'manager', 'トークン 利用者');
+    const page = await loggedIn(user);
+    await page.click('nav.menu >> text=セキュリティ');
+    await onScreen(page, 'security');
+    await button(page, '認証アプリ（トークン方式）に切り替える').click();
+    const qr = page.locator('img.qr');
+    await qr.waitFor();
+    expect(await qr.evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth)).toBeGreaterThan(100);
+    await snap(page, SUITE, 'totp-enrolment');
+    const secret = ((await page.textContent('code.secret')) ?? '').trim();
+    expect(secret).toMatch(/^[A-Z2-7]{16,}$/);
+    await page.locator('#two-factor-confirm input[name=code]').fill('123456' === (await totpCode(secret, new Date())) ? '654321' : '123456');
+    await button(page, '確定する').click();
+    await page.waitForSelector('#two-factor-confirm-message.error');
+    await page.locator('#two-factor-confirm input[name=code]').fill(await totpCode(secret, new Date()));
+    await button(page, '確定する').click();
+    await page.waitForSelector('text=認証アプリ（トークン方式）');
+    expect(await page.textContent('.facts')).toContain('認証アプリ');
+
+    await page.click('#logout');
+    await onScreen(page, 'login');
+    const mailsBefore = outbox.mails.length;
+    // The enrolment used this 30-second step's code; the next step's is accepted (clock drift) and new.
+    await consoleLogin(page, base, outbox, user, { totp: () => '' }).catch(() => undefined);
+    expect(await page.textContent('#second-factor')).toContain('認証アプリ');
+    await page.locator('#second-factor input[name=code]').fill(await totpCode(secret, new Date(Date.now() + 30_000)));
+    await button(page, '認証する').click();
+    await onScreen(page, 'home');
+    expect(outbox.mails.slice(mailsBefore).filter((m) => m.to.includes(user.email))).toEqual([]);
+  });
+
+  test('password reset with the mailed code, without a session', async () => {
+    const user = await createLoginUser(prisma, tenantId, 'viewer', '再設定 利用者');
+    const t = await tab();
+    const { page } = t;
+    await page.goto(`${base}/console`);
+    await onScreen(page, 'login');
+    await page.click('text=パスワードを忘れた方');
+    await onScreen(page, 'password-reset');
+    const before = outbox.mails.length;
+    await page.getByLabel('メールアドレス').fill(user.email);
+    await button(page, 'セキュリティコードを送る').click();
+    const mail = await outbox.waitFor((m) => m.to.includes(user.email) && outbox.mails.indexOf(m) >= before);
+    await page.getByLabel('セキュリティコード').fill(/セキュリティコード: (\d{6})/.exec(mail.text)![1]!);
+    await page.getByLabel('新しいパスワード').fill('brand-new-pass-1');
+    await button(page, 'パスワードを再設定する').click();
+    await page.waitForSelector('text=パスワードを再設定しました');
+    await consoleLogin(page, base, outbox, { ...user, password: 'brand-new-pass-1' });
+    await onScreen(page, 'home');
+  });
+});
+
+describe('the collection', () => {
+  test('HOME counts, the list in seed colours, filters and pages of 50', async () => {
+    // A tenant of its own so the counts are exact.
+    const own = await createTenant(prisma, '株式会社一覧');
+    const user = await createLoginUser(prisma, own, 'manager', '一覧 担当');
+    const base0 = { tenantId: own, familyName: '一覧', category: 'employee' as const };
+    await prisma.registrant.createMany({
+      data: [
+        ...Array.from({ length: 52 }, (_, i) => ({ ...base0, givenName: `未登録${i}`, employeeCode: `U${String(i).padStart(3, '0')}`, workflowId: `wf-${randomUUID()}` })),
+        { ...base0, familyName: '承認', givenName: '待子', status: 'pending' as const, employeeCode: 'P001', workflowId: `wf-${randomUUID()}` },
+        { ...base0, familyName: '完了', givenName: '済男', status: 'completed' as const, employeeCode: 'C001', workflowId: `wf-${randomUUID()}` },
+        { ...base0, familyName: '退職', givenName: '済子', status: 'completed' as const, retired: true, retirementDate: new Date('2026-03-31'), employeeCode: 'R001', workflowId: `wf-${randomUUID()}` },
+      ],
+    });
+    const page = await loggedIn(user);
+    await onScreen(page, 'home');
+    const count = async (list: string, label: string) => (await page.locator(`#${list} .tile:has(.label:text-is("${label}")) .count`).textContent())?.trim();
+    expect(await count('registrant-counts', '登録者数')).toBe('55');
+    expect(await count('registrant-counts', '未登録')).toBe('52');
+    expect(await count('registrant-counts', '承認待ち')).toBe('1');
+    expect(await count('registrant-counts', '退職者')).toBe('1');
+    await snap(page, SUITE, 'home');
+
+    await page.click('#registrant-counts .tile:has(.label:text-is("承認待ち")) a');
+    await onScreen(page, 'registrants');
+    expect(await page.locator('tbody tr').count()).toBe(1);
+    const pendingRow = page.locator('tbody tr').first();
+    expect(await pendingRow.getAttribute('class')).toBe('row-pending');
+    expect(await pendingRow.evaluate((el) => (globalThis as unknown as Styled).getComputedStyle(el).backgroundColor)).toBe('rgb(255, 244, 194)');
+
+    await redrawn(page, () => page.click('nav.menu >> text=マイナンバー管理'));
+    expect(await page.locator('tbody tr').count()).toBe(50);
+    await snap(page, SUITE, 'registrant-list');
+    const colours = await page.locator('tbody tr').evaluateAll((rows) => rows.map((r) => [(r as unknown as { className: string }).className, (globalThis as unknown as Styled).getComputedStyle(r).backgroundColor]));
+    expect(new Set(colours.map((c) => c.join(' ')))).toEqual(new Set(colours.map(([cls]) => `${cls} ${({ 'row-unregistered': 'rgb(253, 228, 236)', 'row-pending': 'rgb(255, 244, 194)', 'row-completed': 'rgb(255, 255, 255)', 'row-retired': 'rgb(230, 232, 235)' } as Record<string, string>)[cls!]}`)));
+    await redrawn(page, () => page.click('text=次のページ'));
+    await page.waitForSelector('text=5件を表示');
+    await redrawn(page, () => page.click('text=条件をクリア'));
+    await page.getByLabel('退職者').selectOption('true');
+    await redrawn(page, () => button(page, '検索').click());
+    await page.waitForSelector('text=1件を表示');
+    expect(await page.locator('tbody tr', { hasText: '退職 済子' }).getAttribute('class')).toBe('row-retired');
+
+    await redrawn(page, () => page.click('text=条件をクリア'));
+    await page.getByLabel('登録者名').fill('退職');
+    await redrawn(page, () => button(page, '検索').click());
+    await page.waitForSelector('text=1件を表示');
+    expect(await page.textContent('tbody')).toContain('退職 済子');
+    await page.getByLabel('登録者名').fill('');
+    await page.getByLabel('退職日（年月）').fill('2026-03');
+    await redrawn(page, () => button(page, '検索').click());
+    await page.waitForFunction(() => (globalThis as unknown as { location: { hash: string } }).location.hash.includes('retirementMonth=2026-03'));
+    await page.waitForSelector('text=1件を表示');
+    await page.getByLabel('退職日（年月）').fill('2026-04');
+    await redrawn(page, () => button(page, '検索').click());
+    await page.waitForSelector('text=条件に合う登録者はいません');
+  });
+
+  test('approval screen: images zoomed and turned, the spouse approved on their own, a remand, the person sends again, approval', async () => {
+    const person = await invited('山本', '花子');
+    await submittedWithSpouse(person);
+
+    const page = await loggedIn(manager);
+    await page.click('nav.menu >> text=マイナンバー管理');
+    await onScreen(page, 'registrants');
+    await page.getByLabel('登録者名').fill('山本 花子');
+    await redrawn(page, () => button(page, '検索').click());
+    await page.waitForSelector('text=1件を表示');
+    await page.locator(`tr[data-registrant-id="${person.id}"]`).getByRole('link', { name: '承認', exact: true }).click();
+    await onScreen(page, 'approval');
+    const ownViewer = page.locator('.viewer').first();
+    const image = ownViewer.locator('img.document-image');
+    await page.waitForFunction(() => ((globalThis as unknown as { document: { querySelector(s: string): { naturalWidth: number } | null } }).document.querySelector('.viewer img.document-image')?.naturalWidth ?? 0) > 0);
+    expect(await page.locator('.viewer').count()).toBe(2); // the person's and the spouse's documents
+    await ownViewer.getByRole('button', { name: '拡大' }).click();
+    await ownViewer.getByRole('button', { name: '右に回転' }).click();
+    expect(await image.getAttribute('data-zoom')).toBe('1.25');
+    expect(await image.getAttribute('data-rotation')).toBe('90');
+    const box = await page.locator('.viewer .frame').first().boundingBox();
+    expect(box!.height).toBeGreaterThan(box!.width); // turned sideways: the frame follows
+    await ownViewer.locator('.thumbs button').nth(1).click();
+    expect(await image.getAttribute('data-rotation')).toBe('0');
+    expect(await ownViewer.locator('.caption').textContent()).toContain('本人確認書類');
+    await snap(page, SUITE, 'approval');
+
+    // The spouse first, on their own row.
+    const spouseRow = page.locator('tr[data-dependent-id]', { hasText: '山本 健' });
+    await spouseRow.getByRole('button', { name: '承認' }).click();
+    await page.waitForSelector('tr[data-dependent-id].row-completed');
+
+    // The person: remanded with a reason.
+    await button(page, '差戻し').click();
+    await page.getByLabel('理由').fill('番号確認書類の画像が不鮮明です。撮り直してください。');
+    await button(page, '差し戻す').click();
+    await onScreen(page, 'registrant');
+    expect(await page.textContent('.facts')).toContain('理由：番号確認書類の画像が不鮮明です');
+    const remandMail = await outbox.waitFor((m) => m.to.includes(person.email) && m.text.includes('不鮮明'));
+    expect(remandMail.text).toContain('撮り直してください');
+
+    // The person sends again (their draft is what they sent), HR approves.
+    const again = new Employee();
+    await again.logIn(tokenOf(remandMail));
+    await again.upload('purpose=number_confirmation&type=my_number_card&side=back', PNG, 'image/png');
+    await again.send('post', '/submission').expect(200);
+    await until(async () => (await prisma.registrant.findUniqueOrThrow({ where: { id: person.id } })).status === 'pending', 'the second submission');
+    await page.goto(`${base}/console#/registrants/${person.id}/approval`);
+    await onScreen(page, 'approval');
+    await button(page, '承認する').click();
+    await page.locator('dialog').getByRole('button', { name: '承認する' }).click();
+    await onScreen(page, 'registrant');
+    await page.waitForSelector('.badge.status-completed');
+    expect(await page.textContent('.facts')).toContain('ロック中（承認済み）');
+    await snap(page, SUITE, 'registrant-detail');
+    const history = await prisma.operationEvent.findMany({ where: { tenantId, registrantId: person.id, operation: { in: ['approved', 'remanded'] } }, orderBy: { id: 'asc' } });
+    expect(history.map((e) => e.operation)).toEqual(['approved', 'remanded', 'approved']);
+  });
+
+  test('the number is shown only behind the password and a purpose, and the showing is recorded', async () => {
+    const person = await invited('表示', '確認');
+    const employee = await submittedWithSpouse(person);
+    const page = await loggedIn(manager);
+    await page.goto(`${base}/console#/registrants/${person.id}`);
+    await onScreen(page, 'registrant');
+    expect(await page.textContent('main')).not.toContain(employee.numbers.own);
+    await button(page, 'マイナンバーを表示').click();
+    await page.getByLabel('利用目的', { exact: true }).selectOption('withholding_slip');
+    await page.getByLabel('パスワード', { exact: true }).fill('not-my-password');
+    await button(page, '表示する').click();
+    await page.waitForSelector('#reveal-form-message.error');
+    await page.getByLabel('パスワード', { exact: true }).fill(manager.password);
+    await button(page, '表示する').click();
+    const shown = ((await page.textContent('#revealed-number')) ?? '').replace(/\s/g, '');
+    expect(shown === employee.numbers.own).toBe(true); // compared, never printed
+    await button(page, '閉じる').click();
+    await page.locator('#revealed-number').waitFor({ state: 'detached' });
+
+    // The spouse's, from their row.
+    await page.locator('tr[data-dependent-id]', { hasText: '山本 健' }).getByRole('button', { name: '番号を表示' }).click();
+    expect(await page.textContent('dialog .facts')).toContain('山本 健（表示 確認 さんの扶養家族）');
+    await page.getByLabel('利用目的', { exact: true }).selectOption('category3_pension');
+    await page.getByLabel('パスワード', { exact: true }).fill(manager.password);
+    await button(page, '表示する').click();
+    const spouse = ((await page.textContent('#revealed-number')) ?? '').replace(/\s/g, '');
+    expect(spouse === employee.numbers.spouse).toBe(true);
+    await button(page, '閉じる').click();
+
+    const events = await prisma.operationEvent.findMany({ where: { tenantId, registrantId: person.id, operation: 'number_revealed' }, orderBy: { id: 'asc' } });
+    expect(events.map((e) => e.purpose)).toEqual(['withholding_slip', 'category3_pension']);
+  });
+
+  test('QR print page: the code of a fresh link for an invited person', async () => {
+    const person = await invited('印刷', '太郎');
+    const page = await loggedIn(manager);
+    await page.goto(`${base}/console#/registrants/${person.id}`);
+    await onScreen(page, 'registrant');
+    await page.click('text=QRコードを印刷');
+    await onScreen(page, 'qr');
+    await button(page, 'QRコードを発行する').click();
+    await page.waitForFunction(() => ((globalThis as unknown as { document: { querySelector(s: string): { naturalWidth: number } | null } }).document.querySelector('#qr-image')?.naturalWidth ?? 0) > 0);
+    expect(await page.textContent('#qr-sheet')).toContain('印刷 太郎 様');
+    await snap(page, SUITE, 'qr-print');
+    expect(await prisma.operationEvent.count({ where: { tenantId, registrantId: person.id, operation: 'invitation_printed' } })).toBe(1);
+  });
+});
+
+describe('registrant detail', () => {
+  test('HR edits the person and a dependent, sets retirement and deletion dates, and uses the three deletions', async () => {
+    const group = await hr.post('/v1/groups').send({ name: `経理部-${randomUUID().slice(0, 4)}` }).expect(201);
+    const person = await invited('編集', '前子');
+    await submittedWithSpouse(person);
+    const page = await loggedIn(manager);
+    await page.goto(`${base}/console#/registrants/${person.id}`);
+    await onScreen(page, 'registrant');
+    const fact = async (label: string) => (await page.locator(`.facts dt:text-is("${label}") + dd`).first().textContent())?.trim();
+
+    // 登録者編集
+    await page.click('#registrant-actions >> text=編集');
+    await onScreen(page, 'registrant-edit');
+    await page.getByLabel('セイ', { exact: true }).fill('ヘンシュウ');
+    await page.getByLabel('社員コード').fill('E-900');
+    await page.getByLabel('グループ').selectOption(group.body.id);
+    await button(page, '保存する').click();
+    await onScreen(page, 'registrant');
+    expect(await fact('社員コード')).toBe('E-900');
+    expect(await fact('フリガナ')).toBe('ヘンシュウ');
+    expect(await fact('グループ')).toBe(group.body.name);
+
+    // 扶養家族編集
+    const spouseRow = () => page.locator('tr[data-dependent-id]', { hasText: '山本' });
+    await spouseRow().getByRole('button', { name: '編集' }).click();
+    await page.locator('dialog').getByLabel('生年月日').fill('1988-12-24');
+    await redrawn(page, () => page.locator('dialog').getByRole('button', { name: '保存する' }).click());
+    expect(await spouseRow().textContent()).toContain('1988/12/24');
+
+    // 退職日 and 削除予定日
+    await button(page, '退職日を設定').click();
+    await page.locator('dialog').getByLabel('退職日').fill('2027-03-31');
+    await redrawn(page, () => page.locator('dialog').getByRole('button', { name: '設定する' }).click());
+    expect(await fact('退職日')).toBe('2027/03/31（退職予定）');
+    expect(await fact('削除予定日')).toMatch(/^\d{4}\/\d{2}\/\d{2}（.+）$/);
+    await button(page, '削除予定日を設定').click();
+    await page.locator('dialog').getByLabel('削除予定日').fill('2034-01-11');
+    await redrawn(page, () => page.locator('dialog').getByRole('button', { name: '設定する' }).click());
+    expect(await fact('削除予定日')).toContain('2034/01/11');
+    await snap(page, SUITE, 'registrant-edited');
+
+    // One dependent: the surname must be typed, and the box ticked.
+    await spouseRow().getByRole('button', { name: '削除' }).click();
+    await page.locator('dialog').getByLabel('確認のため、登録者の姓を入力してください').fill('違う');
+    await page.locator('dialog').getByLabel('元に戻せないことを理解しました').check();
+    await page.locator('dialog').getByRole('button', { name: '削除する' }).click();
+    await page.waitForSelector('#delete-form-message.error');
+    await page.locator('dialog').getByLabel('確認のため、登録者の姓を入力してください').fill('編集');
+    await redrawn(page, () => page.locator('dialog').getByRole('button', { name: '削除する' }).click());
+    expect(await spouseRow().count()).toBe(0);
+
+    // The numbers and images only: the person stays.
+    await button(page, 'マイナンバーと画像を削除').click();
+    await page.locator('dialog').getByLabel('確認のため、登録者の姓を入力してください').fill('編集');
+    await page.locator('dialog').getByLabel('元に戻せないことを理解しました').check();
+    await redrawn(page, () => page.locator('dialog').getByRole('button', { name: '削除する' }).click());
+    expect(await fact('マイナンバー')).toBe('未登録');
+    expect(await page.textContent('#documents + *')).toContain('画像はありません');
+
+    // The registrant: gone from the list and the API.
+    await button(page, '登録者を削除').click();
+    await page.locator('dialog').getByLabel('確認のため、登録者の姓を入力してください').fill('編集');
+    await page.locator('dialog').getByLabel('元に戻せないことを理解しました').check();
+    await page.locator('dialog').getByRole('button', { name: '削除する' }).click();
+    await onScreen(page, 'registrants');
+    await hr.get(`/v1/registrants/${person.id}`).expect(404);
+    const deletions = await prisma.deletionRecord.findMany({ where: { tenantId, registrantId: person.id }, orderBy: { executedAt: 'asc' } });
+    expect(deletions.map((d) => d.kind)).toEqual(['dependent', 'numbers', 'registrant']);
+  });
+});
+
+describe('a viewer', () => {
+  test('sees the list, a registrant and the approval screen without any control that changes something; the server refuses anyway', async () => {
+    const person = await invited('閲覧', '対象');
+    await submittedWithSpouse(person);
+
+    const page = await loggedIn(viewer);
+    const menu = (await page.locator('nav.menu').textContent()) ?? '';
+    for (const item of ['新規追加', '複数一括登録', 'スマホで収集', 'CSVアップロード']) expect(menu).not.toContain(item);
+    await page.goto(`${base}/console#/registrants`);
+    await onScreen(page, 'registrants');
+    expect(await page.locator('#bulk-actions').count()).toBe(0);
+    expect(await page.locator('tbody input[type=checkbox]').count()).toBe(0);
+    expect(await page.locator('tbody').getByRole('link', { name: '承認', exact: true }).count()).toBe(0);
+
+    await page.goto(`${base}/console#/registrants/${person.id}`);
+    await onScreen(page, 'registrant');
+    const buttons = await page.locator('main button, main a.button').allTextContents();
+    expect(buttons.filter((b) => !['マイナンバーを表示', '番号を表示', '拡大', '縮小', '右に回転', '左に回転', '元に戻す'].includes(b.trim()) && !b.includes('書類'))).toEqual([]);
+    await snap(page, SUITE, 'viewer-detail');
+
+    await page.goto(`${base}/console#/registrants/${person.id}/approval`);
+    await onScreen(page, 'approval');
+    expect(await page.locator('#decision').count()).toBe(0);
+    // Looking (the number behind password and purpose) is allowed to viewers; deciding is not.
+    expect(await page.locator('tr[data-dependent-id] button').allTextContents()).toEqual(['番号を表示']);
+
+    // Forcing the call from the page with the session's own CSRF token: refused.
+    const status = await page.evaluate(async (id) => {
+      const me = (await (await fetch('/v1/auth/me')).json()) as { csrfToken: string };
+      const res = await fetch(`/v1/registrants/${id}/approval`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': me.csrfToken }, body: '{}' });
+      return res.status;
+    }, person.id);
+    expect(status).toBe(403);
+    expect((await prisma.registrant.findUniqueOrThrow({ where: { id: person.id } })).status).toBe('pending');
+  });
+});
+
+describe('accessibility', () => {
+  /** axe-core's WCAG 2.1 A/AA rules over the screen as drawn (labels, names, contrast, landmarks, ids). */
+  async function axeViolations(page: Page): Promise<string[]> {
+    await page.evaluate(axe.source); // through the DevTools protocol: the page's CSP does not apply
+    return page.evaluate(async () => {
+      const run = (globalThis as unknown as { axe: { run(ctx: unknown, o: unknown): Promise<{ passes: unknown[]; violations: { id: string; help: string; nodes: { target: string[] }[] }[] }> } }).axe;
+      const result = await run.run((globalThis as unknown as { document: unknown }).document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
+      if (result.passes.length < 5) return ['axe checked (almost) nothing: the screen did not draw'];
+      return result.violations.map((v) => `${v.id} (${v.help}): ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
+    });
+  }
+
+  test('the main screens pass axe-core WCAG 2.1 AA checks', async () => {
+    const person = await invited('確認', '太郎');
+    await submittedWithSpouse(person);
+    const t = await tab();
+    const { page } = t;
+    await page.goto(`${base}/console`);
+    await onScreen(page, 'login');
+    const found: Record<string, string[]> = { login: await axeViolations(page) };
+    await consoleLogin(page, base, outbox, manager);
+    const screens: [string, string][] = [
+      ['home', '#/'],
+      ['registrants', '#/registrants'],
+      ['registrant', `#/registrants/${person.id}`],
+      ['approval', `#/registrants/${person.id}/approval`],
+      ['registrant-edit', `#/registrants/${person.id}/edit`],
+      ['add', '#/add'],
+      ['bulk', '#/bulk'],
+      ['quick-add', '#/quick-add'],
+      ['csv-upload', '#/csv-upload'],
+      ['csv-download', '#/csv-download'],
+      ['groups', '#/groups'],
+      ['history', '#/history'],
+      ['users', '#/users'],
+      ['settings', '#/settings'],
+      ['connectors', '#/connectors'],
+      ['security', '#/security'],
+    ];
+    for (const [name, hash] of screens) {
+      await redrawn(page, () => page.evaluate((h) => ((globalThis as unknown as { location: { hash: string } }).location.hash = h), hash));
+      await page.waitForLoadState('networkidle');
+      found[name] = await axeViolations(page);
+    }
+    expect(Object.fromEntries(Object.entries(found).filter(([, v]) => v.length))).toEqual({});
+  });
+});
+
+describe('the page itself', () => {
+  test('strict Content-Security-Policy, no framing, no caching; the bare address is the console too', async () => {
+    const res = await request(app).get('/console').expect(200);
+    expect(res.headers['content-security-policy']).toContain("script-src 'self'");
+    expect(res.headers['content-security-policy']).not.toContain('unsafe-inline');
+    expect(res.headers['x-frame-options']).toBe('DENY');
+    expect(res.headers['cache-control']).toBe('no-store');
+    expect((await request(app).get('/').expect(200)).text).toBe(res.text);
+    const js = await request(app).get('/assets/console.js').expect(200);
+    expect(js.text.length).toBeGreaterThan(1000);
+  });
+});

@@ -1,0 +1,156 @@
+/**
+ * HR's view of submitted identity documents for the approval screen (seed 001 ch.9 本人確認): the
+ * employee uploads through the registration API (images sealed in the vault, in the draft, invisible to
+ * HR), the submission makes them HR's (the draft flag cleared as the submit activity does, since no
+ * workflow runs here); HR lists them and opens each image — the same bytes, its own type, not cached,
+ * not sniffed, every view recorded (document id, never bytes). Drafts, other registrants' and other
+ * tenants' documents are 404. Temporal points nowhere.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import request from 'supertest';
+import type { Client } from '@temporalio/client';
+import type { Express } from 'express';
+import { PURPOSES } from '../services/audit/purposes';
+import { hashToken } from '../services/auth/token-hash';
+import type { PrismaClient } from '../services/db/client';
+import type { Outbox } from '../services/outbox/outbox';
+import { createTemporalClient } from '../services/temporal/client';
+import { createLoginUser, createTenant, loginAs, memoryLogger, startOutbox, testApp, testPrisma, testVault } from './support/fixtures';
+
+type Agent = ReturnType<typeof request.agent>;
+
+// Smallest images of each kind: only their signatures matter to the server.
+const PNG = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000', 'hex');
+const JPEG = Buffer.concat([Buffer.from('ffd8ffe000104a464946', 'hex'), randomBytes(64)]);
+const GIF = Buffer.from('474946383961010001000000002c00000000010001000002', 'hex');
+
+let prisma: PrismaClient;
+let outbox: Outbox;
+let temporal: Client;
+let app: Express;
+let tenantId: string;
+let manager: Agent;
+let viewer: Agent;
+let otherOwner: Agent;
+
+beforeAll(async () => {
+  prisma = testPrisma();
+  outbox = await startOutbox();
+  temporal = createTemporalClient('127.0.0.1:1', 'default');
+  app = testApp({ prisma, logger: memoryLogger().logger, outbox, temporalClient: temporal, taskQueue: 'registrant-documents' }).app;
+  tenantId = await createTenant(prisma, '書類確認株式会社');
+  const otherTenant = await createTenant(prisma, '書類の別会社');
+  [manager, viewer, otherOwner] = await Promise.all([
+    createLoginUser(prisma, tenantId, 'manager', '承認 担当').then((u) => loginAs(app, outbox, u)),
+    createLoginUser(prisma, tenantId, 'viewer', '閲覧 担当').then((u) => loginAs(app, outbox, u)),
+    createLoginUser(prisma, otherTenant, 'owner').then((u) => loginAs(app, outbox, u)),
+  ]);
+});
+
+afterAll(async () => {
+  await temporal?.connection.close();
+  await outbox?.close();
+  await prisma?.$disconnect();
+});
+
+/** An invited registrant whose phone has set up its registration session. */
+async function invitedPhone() {
+  const r = await prisma.registrant.create({
+    data: { tenantId, familyName: '書類', givenName: '提出', email: `d-${randomUUID().slice(0, 8)}@example.co.jp`, workflowId: `wf-${randomUUID()}`, invitationState: 'open', invitationExpiresAt: new Date(Date.now() + 86_400_000) },
+  });
+  const token = randomBytes(32).toString('base64url');
+  await prisma.invitation.create({ data: { registrantId: r.id, issueKey: `docs-${randomUUID()}`, tokenHash: hashToken(token), expiresAt: new Date(Date.now() + 86_400_000) } });
+  const phone = request.agent(app);
+  const setup = await phone.post('/v1/registration/setup').send({ token, password: 'phone-pass-1234', consentedPurposes: [...PURPOSES] }).expect(200);
+  const upload = async (query: string, image: Buffer, type: string) => {
+    const res = await phone.post(`/v1/registration/documents?${query}`).set('X-CSRF-Token', setup.body.csrfToken).set('Content-Type', type).send(image).expect(201);
+    return res.body.id as string;
+  };
+  return { id: r.id, upload };
+}
+
+/** What the submission does to the draft's images (activities/lifecycle.ts submitDraft). */
+const submit = (registrantId: string) => prisma.document.updateMany({ where: { registrantId, draft: true }, data: { draft: false } });
+const views = (registrantId: string) => prisma.operationEvent.findMany({ where: { tenantId, registrantId, operation: 'document_viewed' }, orderBy: { id: 'asc' } });
+const imageUrl = (registrantId: string, documentId: string) => `/v1/registrants/${registrantId}/documents/${documentId}/image`;
+
+describe('submitted documents', () => {
+  it('are invisible while in the draft; once submitted, listed and opened as uploaded, each view recorded', async () => {
+    const p = await invitedPhone();
+    const back = await p.upload('purpose=number_confirmation&type=my_number_card&side=back', PNG, 'image/png');
+    const front = await p.upload('purpose=identity&type=my_number_card&side=front', JPEG, 'image/jpeg');
+
+    // In the draft: the employee's alone.
+    expect((await viewer.get(`/v1/registrants/${p.id}/documents`).expect(200)).body).toEqual([]);
+    const early = await manager.get(imageUrl(p.id, back));
+    expect([early.status, early.body.code]).toEqual([404, 'DOCUMENT_NOT_FOUND']);
+
+    await submit(p.id);
+    // Oldest first: the two uploads a second apart whatever the clock's resolution.
+    await prisma.document.update({ where: { id: back }, data: { createdAt: new Date(Date.now() - 1000) } });
+    // A category-3 dependent's own document, sealed like an upload.
+    const spouse = await prisma.dependent.create({ data: { registrantId: p.id, relationship: '配偶者', kind: 'category3', familyName: '書類', givenName: '配偶', status: 'pending' } });
+    const sealed = await testVault(prisma).seal({ tenantId, kind: 'document', plaintext: GIF });
+    const theirs = await prisma.document.create({ data: { registrantId: p.id, dependentId: spouse.id, purpose: 'identity', type: 'passport', side: 'front', mimeType: 'image/gif', byteSize: GIF.length, imageSecretId: sealed, draft: false } });
+
+    const list = await viewer.get(`/v1/registrants/${p.id}/documents`).expect(200);
+    expect(list.body).toEqual([
+      { id: back, dependentId: null, purpose: 'number_confirmation', type: 'my_number_card', side: 'back', mimeType: 'image/png', byteSize: PNG.length, createdAt: expect.any(String) },
+      { id: front, dependentId: null, purpose: 'identity', type: 'my_number_card', side: 'front', mimeType: 'image/jpeg', byteSize: JPEG.length, createdAt: expect.any(String) },
+      { id: theirs.id, dependentId: spouse.id, purpose: 'identity', type: 'passport', side: 'front', mimeType: 'image/gif', byteSize: GIF.length, createdAt: expect.any(String) },
+    ]);
+
+    for (const [id, bytes, type, agent] of [[back, PNG, 'image/png', manager], [front, JPEG, 'image/jpeg', viewer], [theirs.id, GIF, 'image/gif', viewer]] as const) {
+      const res = await agent.get(imageUrl(p.id, id)).buffer(true).parse((r, done) => {
+        const chunks: Buffer[] = [];
+        r.on('data', (c: Buffer) => chunks.push(c));
+        r.on('end', () => done(null, Buffer.concat(chunks)));
+      }).expect(200);
+      expect(res.headers['content-type']).toBe(type);
+      expect(res.headers['cache-control']).toBe('no-store');
+      expect(res.headers['x-content-type-options']).toBe('nosniff');
+      expect(Buffer.compare(res.body as Buffer, bytes)).toBe(0);
+    }
+
+    const recorded = await views(p.id);
+    expect(recorded.map((e) => [e.label, e.actorLabel, e.registrantLabel, (e.detail as { documentId: string }).documentId])).toEqual([
+      ['本人確認書類の閲覧', '承認 担当', '書類 提出', back],
+      ['本人確認書類の閲覧', '閲覧 担当', '書類 提出', front],
+      ['本人確認書類の閲覧', '閲覧 担当', '書類 提出', theirs.id],
+    ]);
+    expect(recorded[2]!.detail).toEqual({ documentId: theirs.id, dependentId: spouse.id, purpose: 'identity', type: 'passport', side: 'front' });
+    // Never the image: the detail is a few ids and codes.
+    for (const e of recorded) expect(JSON.stringify(e.detail).length).toBeLessThan(300);
+    // Listing is not a view of an image.
+    await viewer.get(`/v1/registrants/${p.id}/documents`).expect(200);
+    expect(await views(p.id)).toHaveLength(3);
+  });
+
+  it('a draft image, another registrant\'s document, another tenant or an unknown id is 404 and nothing is recorded', async () => {
+    const a = await invitedPhone();
+    const b = await invitedPhone();
+    const submitted = await a.upload('purpose=identity&type=drivers_licence&side=front', PNG, 'image/png');
+    await submit(a.id);
+    const draft = await a.upload('purpose=number_confirmation&type=notification_card&side=front', JPEG, 'image/jpeg');
+
+    expect((await manager.get(`/v1/registrants/${a.id}/documents`).expect(200)).body.map((d: { id: string }) => d.id)).toEqual([submitted]);
+    const cases: [string, string, string][] = [
+      [imageUrl(a.id, draft), 'DOCUMENT_NOT_FOUND', 'draft'],
+      [imageUrl(b.id, submitted), 'DOCUMENT_NOT_FOUND', 'another registrant'],
+      [imageUrl(a.id, randomUUID()), 'DOCUMENT_NOT_FOUND', 'unknown document'],
+      [imageUrl(randomUUID(), submitted), 'REGISTRANT_NOT_FOUND', 'unknown registrant'],
+      [`/v1/registrants/${randomUUID()}/documents`, 'REGISTRANT_NOT_FOUND', 'unknown registrant list'],
+    ];
+    for (const [url, code, what] of cases) {
+      const res = await manager.get(url);
+      expect([what, res.status, res.body.code]).toEqual([what, 404, code]);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    }
+    for (const url of [imageUrl(a.id, submitted), `/v1/registrants/${a.id}/documents`]) {
+      const res = await otherOwner.get(url);
+      expect([res.status, res.body.code]).toEqual([404, 'REGISTRANT_NOT_FOUND']);
+    }
+    expect(await views(a.id)).toHaveLength(0);
+    expect((await request(app).get(imageUrl(a.id, submitted))).status).toBe(401);
+  });
+});

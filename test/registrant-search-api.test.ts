@@ -1,0 +1,169 @@
+/**
+ * The console's registrant search and HOME counts over HTTP: the list's name filter (family, given or
+ * "family given" with or without a space, kana in hiragana, katakana or half-width), the e-mail filter
+ * (case-insensitive), retirement and deletion months, `sort`, all composing with the other filters and
+ * the cursor; `%` and `_` taken literally; and GET /v1/registrants/summary (not taken for an id),
+ * counting the tenant's registrants and the dependents HR can see. People are stored directly (no
+ * workflow is involved), so Temporal points nowhere. Every query is scoped to tenants of this file.
+ */
+import { randomUUID } from 'node:crypto';
+import request from 'supertest';
+import type { Client } from '@temporalio/client';
+import type { Express } from 'express';
+import type { Status } from '../prisma/generated/client';
+import type { PrismaClient } from '../services/db/client';
+import type { Outbox } from '../services/outbox/outbox';
+import { createTemporalClient } from '../services/temporal/client';
+import { createLoginUser, createTenant, loginAs, memoryLogger, startOutbox, testApp, testPrisma } from './support/fixtures';
+
+type Agent = ReturnType<typeof request.agent>;
+
+let prisma: PrismaClient;
+let outbox: Outbox;
+let temporal: Client;
+let app: Express;
+let tenantId: string;
+let viewer: Agent;
+const ids: Record<string, string> = {};
+
+const day = (d: string) => new Date(`${d}T00:00:00Z`);
+
+async function person(key: string, data: Record<string, unknown>, tenant = tenantId) {
+  const r = await prisma.registrant.create({ data: { tenantId: tenant, workflowId: `wf-${randomUUID()}`, familyName: '', givenName: '', ...data } });
+  ids[key] = r.id;
+  return r.id;
+}
+
+beforeAll(async () => {
+  prisma = testPrisma();
+  outbox = await startOutbox();
+  temporal = createTemporalClient('127.0.0.1:1', 'default');
+  app = testApp({ prisma, logger: memoryLogger().logger, outbox, temporalClient: temporal, taskQueue: 'registrant-search' }).app;
+  tenantId = await createTenant(prisma, '検索株式会社');
+  viewer = await loginAs(app, outbox, await createLoginUser(prisma, tenantId, 'viewer'));
+
+  await person('taro', { familyName: '山田', givenName: '太郎', familyNameKana: 'ヤマダ', givenNameKana: 'タロウ', email: 'Taro.Yamada@Example.co.jp', status: 'completed', retirementDate: day('2026-03-31'), retired: true, deletionDueDate: day('2033-01-11') });
+  await person('hanako', { familyName: '山田', givenName: '花子', familyNameKana: 'ヤマダ', givenNameKana: 'ハナコ', email: 'hanako@example.co.jp', status: 'pending', retirementDate: day('2026-04-01'), deletionDueDate: day('2033-02-01') });
+  await person('ichiro', { familyName: '田中', givenName: '一郎', familyNameKana: 'タナカ', givenNameKana: 'イチロウ', email: 'ichiro@sample.jp', status: 'unregistered' });
+  await person('mary', { familyName: "O'Brien", givenName: 'Mary Ann', email: 'mary_ann@sample.jp', status: 'unregistered' });
+  await person('percent', { familyName: '100%', givenName: 'a_b', email: 'pct@sample.jp', status: 'remanded' });
+  // Another company's 山田 is never found here.
+  await person('elsewhere', { familyName: '山田', givenName: '太郎', email: 'taro@example.co.jp' }, await createTenant(prisma, '検索の別会社'));
+});
+
+afterAll(async () => {
+  await temporal?.connection.close();
+  await outbox?.close();
+  await prisma?.$disconnect();
+});
+
+async function found(query: Record<string, string>): Promise<string[]> {
+  const res = await viewer.get('/v1/registrants').query(query).expect(200);
+  const names = Object.fromEntries(Object.entries(ids).map(([k, v]) => [v, k]));
+  return (res.body.items as { id: string }[]).map((r) => names[r.id] ?? r.id).sort();
+}
+
+describe('name', () => {
+  it.each([
+    ['山田', ['hanako', 'taro']],
+    ['太郎', ['taro']],
+    ['山田太郎', ['taro']],
+    ['山田 太郎', ['taro']],
+    ['山田　太郎', ['taro']],
+    ['田太', ['taro']],
+    ['田', ['hanako', 'ichiro', 'taro']],
+    ['やまだ', ['hanako', 'taro']],
+    ['ヤマダ ハナコ', ['hanako']],
+    ['ﾀﾅｶｲﾁﾛｳ', ['ichiro']],
+    ['たなかいちろう', ['ichiro']],
+    ['mary ann', ['mary']],
+    ['brienmary', ['mary']],
+    ['ＭＡＲＹ', ['mary']],
+    ['%', ['percent']],
+    ['_', ['percent']],
+    ['0%a', ['percent']],
+    ['鈴木', []],
+  ])('%s', async (name, expected) => {
+    expect(await found({ name })).toEqual(expected);
+  });
+
+  it('a blank name is no filter; a very long one is refused in Japanese', async () => {
+    expect(await found({ name: ' 　' })).toHaveLength(5);
+    const res = await viewer.get('/v1/registrants').query({ name: '長'.repeat(101) });
+    expect(res.status).toBe(400);
+    expect(res.body.errors[0]).toMatchObject({ path: '/query/name', code: 'TOO_LONG' });
+  });
+});
+
+describe('email, months, sort', () => {
+  it('e-mail: part of the address, case-insensitive, _ literal', async () => {
+    expect(await found({ email: 'EXAMPLE.CO' })).toEqual(['hanako', 'taro']);
+    expect(await found({ email: 'taro.y' })).toEqual(['taro']);
+    expect(await found({ email: '_ann' })).toEqual(['mary']);
+    expect(await found({ email: 'nobody' })).toEqual([]);
+  });
+
+  it('retirement and deletion months (YYYY-MM), the first and last day included', async () => {
+    expect(await found({ retirementMonth: '2026-03' })).toEqual(['taro']);
+    expect(await found({ retirementMonth: '2026-04' })).toEqual(['hanako']);
+    expect(await found({ retirementMonth: '2026-05' })).toEqual([]);
+    expect(await found({ deletionMonth: '2033-01' })).toEqual(['taro']);
+    expect(await found({ deletionMonth: '2033-02' })).toEqual(['hanako']);
+    for (const bad of ['2026-13', '2026-3', '26-03', '0000-01', '2026-03-01']) {
+      const res = await viewer.get('/v1/registrants').query({ retirementMonth: bad });
+      expect([bad, res.status]).toEqual([bad, 400]);
+    }
+  });
+
+  it('filters compose with each other and with the cursor; sort=updated is the cursor order, nothing else is taken', async () => {
+    expect(await found({ name: '山田', status: 'pending' })).toEqual(['hanako']);
+    expect(await found({ name: '山田', retired: 'true' })).toEqual(['taro']);
+    expect(await found({ email: 'sample.jp', name: 'a' })).toEqual(['mary', 'percent']);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const res: request.Response = await viewer.get('/v1/registrants').query({ name: '田', sort: 'updated', limit: '1', ...(cursor ? { cursor } : {}) }).expect(200);
+      seen.push(...res.body.items.map((r: { id: string }) => r.id));
+      cursor = res.body.nextCursor;
+    } while (cursor);
+    expect(seen.sort()).toEqual([ids.taro, ids.hanako, ids.ichiro].sort());
+    expect((await viewer.get('/v1/registrants').query({ sort: 'name' })).status).toBe(400);
+  });
+});
+
+describe('GET /v1/registrants/summary', () => {
+  it('counts the tenant\'s registrants by status and retirees, and the submitted dependents by status', async () => {
+    const t = await createTenant(prisma, '集計株式会社');
+    const hr = await loginAs(app, outbox, await createLoginUser(prisma, t, 'viewer'));
+    const empty = await hr.get('/v1/registrants/summary').expect(200);
+    const zero = { total: 0, unregistered: 0, pending: 0, remanded: 0, completed: 0, refused: 0 };
+    expect(empty.body).toEqual({ registrants: { ...zero, retired: 0 }, dependents: zero });
+
+    const statuses: [Status, boolean][] = [['unregistered', false], ['unregistered', false], ['pending', false], ['remanded', false], ['completed', true], ['completed', false], ['refused', true]];
+    const made: string[] = [];
+    for (const [status, retired] of statuses) made.push(await person(randomUUID(), { familyName: '集計', givenName: status, status, retired }, t));
+    const dependent = (registrantId: string, status: Status, draft = false) => prisma.dependent.create({ data: { registrantId, relationship: '子', familyName: '集計', givenName: status, status, draft } });
+    await dependent(made[4]!, 'completed');
+    await dependent(made[4]!, 'pending');
+    await dependent(made[3]!, 'remanded');
+    await dependent(made[0]!, 'unregistered', true); // still in the employee's draft: not counted
+    await dependent(made[6]!, 'refused');
+
+    const res = await hr.get('/v1/registrants/summary').expect(200);
+    expect(res.headers['content-type']).toMatch(/^application\/json/);
+    expect(res.body).toEqual({
+      registrants: { total: 7, unregistered: 2, pending: 1, remanded: 1, completed: 2, refused: 1, retired: 2 },
+      dependents: { total: 4, unregistered: 0, pending: 1, remanded: 1, completed: 1, refused: 1 },
+    });
+    // Nobody logged in: 401.
+    expect((await request(app).get('/v1/registrants/summary')).status).toBe(401);
+
+    // HOME's dependents counts link to the people with a dependent in that status (not drafts, not former dependents).
+    const withDependent = async (status: Status) => ((await hr.get('/v1/registrants').query({ dependentsStatus: status }).expect(200)).body.items as { id: string }[]).map((x) => x.id).sort();
+    expect(await withDependent('pending')).toEqual([made[4]]);
+    expect(await withDependent('unregistered')).toEqual([]);
+    expect(await withDependent('completed')).toEqual([made[4]]);
+    await prisma.dependent.updateMany({ where: { registrantId: made[4]!, status: 'completed' }, data: { noLongerDependentAt: new Date() } });
+    expect(await withDependent('completed')).toEqual([]);
+  });
+});

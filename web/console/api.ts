@@ -1,0 +1,140 @@
+/**
+ * The API as the console calls it: the same operations any client has (openapi/openapi.yaml), typed
+ * from the generated contract. The CSRF token comes with GET /v1/auth/me and the login steps.
+ */
+import type { components, paths } from '../../api/generated/openapi';
+import { configureHttp, query, request, requestFile, setCsrf } from '../shared/http';
+
+export { ApiError } from '../shared/http';
+export type Schemas = components['schemas'];
+export type Me = Schemas['Me'];
+export type Registrant = Schemas['Registrant'];
+export type RegistrantItem = Schemas['RegistrantListItem'];
+export type Dependent = Schemas['DependentSummary'];
+
+type Json<P extends keyof paths, M extends keyof paths[P], S extends number = 200> = paths[P][M] extends { responses: Record<S, { content: { 'application/json': infer T } }> } ? T : never;
+type Body<P extends keyof paths, M extends keyof paths[P]> = paths[P][M] extends { requestBody?: { content: { 'application/json': infer T } } } ? T : never;
+
+export type ListQuery = Partial<Record<'status' | 'dependentsStatus' | 'category' | 'groupId' | 'employeeCode' | 'retired' | 'name' | 'email' | 'retirementMonth' | 'deletionMonth' | 'cursor' | 'limit', string>>;
+export type HistoryQuery = Partial<Record<'from' | 'to' | 'actor' | 'registrant' | 'operation' | 'cursor' | 'limit', string>>;
+
+export interface Group {
+  id: string;
+  name: string;
+  memberCount: number;
+  createdAt: string;
+}
+export interface Summary {
+  registrants: Record<'total' | 'unregistered' | 'pending' | 'remanded' | 'completed' | 'refused' | 'retired', number>;
+  dependents: Record<'total' | 'unregistered' | 'pending' | 'remanded' | 'completed' | 'refused', number>;
+}
+export interface HrDocument {
+  id: string;
+  dependentId: string | null;
+  purpose: Schemas['DocumentPurpose'];
+  type: Schemas['DocumentType'];
+  side: 'front' | 'back';
+  mimeType: string;
+  byteSize: number;
+  createdAt: string;
+}
+
+configureHttp({ offline: '通信できませんでした。ネットワークの接続を確認して、もう一度お試しください' });
+
+const id = (s: string) => encodeURIComponent(s);
+const r = (registrantId: string, rest = '') => `/v1/registrants/${id(registrantId)}${rest}`;
+
+export const api = {
+  // ---------------------------------------------------------------- login
+  me: async (): Promise<Me> => {
+    const me = await request<Me>('GET', '/v1/auth/me');
+    setCsrf(me.csrfToken);
+    return me;
+  },
+  login: async (body: Body<'/v1/auth/login', 'post'>) => {
+    const res = await request<Json<'/v1/auth/login', 'post'>>('POST', '/v1/auth/login', body);
+    setCsrf(res.csrfToken);
+    return res;
+  },
+  secondFactor: async (code: string): Promise<Me> => {
+    const me = await request<Me>('POST', '/v1/auth/second-factor', { code });
+    setCsrf(me.csrfToken);
+    return me;
+  },
+  resendCode: () => request<void>('POST', '/v1/auth/second-factor/resend'),
+  logout: () => request<void>('POST', '/v1/auth/logout'),
+  changePassword: (body: Body<'/v1/auth/password', 'post'>) => request<void>('POST', '/v1/auth/password', body),
+  requestPasswordReset: (body: Body<'/v1/auth/password-reset/request', 'post'>) => request<void>('POST', '/v1/auth/password-reset/request', body),
+  resetPassword: (body: Body<'/v1/auth/password-reset', 'post'>) => request<void>('POST', '/v1/auth/password-reset', body),
+  requestCustomerNumber: (email: string) => request<void>('POST', '/v1/auth/customer-number/request', { email }),
+  customerNumbers: (body: Body<'/v1/auth/customer-number', 'post'>) => request<Json<'/v1/auth/customer-number', 'post'>>('POST', '/v1/auth/customer-number', body),
+  startTotp: () => request<Json<'/v1/auth/totp/enrolment', 'post'>>('POST', '/v1/auth/totp/enrolment'),
+  confirmTotp: async (code: string): Promise<Me> => {
+    const me = await request<Me>('POST', '/v1/auth/totp/enrolment/confirm', { code });
+    setCsrf(me.csrfToken);
+    return me;
+  },
+  startEmailMethod: () => request<void>('POST', '/v1/auth/email-method'),
+  confirmEmailMethod: async (code: string): Promise<Me> => {
+    const me = await request<Me>('POST', '/v1/auth/email-method/confirm', { code });
+    setCsrf(me.csrfToken);
+    return me;
+  },
+
+  // ---------------------------------------------------------------- registrants
+  summary: () => request<Summary>('GET', '/v1/registrants/summary'),
+  list: (q: ListQuery) => request<Json<'/v1/registrants', 'get'>>('GET', `/v1/registrants${query(q)}`),
+  get: (registrantId: string) => request<RegistrantItem>('GET', r(registrantId)),
+  create: (body: Schemas['RegistrantCreate']) => request<Registrant>('POST', '/v1/registrants', body),
+  update: (registrantId: string, body: Record<string, unknown>) => request<Registrant>('PATCH', r(registrantId), body),
+  updateDependent: (registrantId: string, dependentId: string, body: Record<string, unknown>) => request<Registrant>('PATCH', r(registrantId, `/dependents/${id(dependentId)}`), body),
+  documents: (registrantId: string) => request<HrDocument[]>('GET', r(registrantId, '/documents')),
+  documentImageUrl: (registrantId: string, documentId: string) => r(registrantId, `/documents/${id(documentId)}/image`),
+  consents: (registrantId: string) => request<Json<'/v1/registrants/{registrantId}/consents', 'get'>>('GET', r(registrantId, '/consents')),
+  invite: (registrantId: string, body: Schemas['InviteOptions']) => request<Registrant>('POST', r(registrantId, '/invitation'), body),
+  inviteMany: (body: Schemas['BulkInvite']) => request<Schemas['BulkInviteResult']>('POST', '/v1/registrants/invitations', body),
+  withdraw: (registrantId: string) => request<Registrant>('POST', r(registrantId, '/withdraw')),
+  qr: (registrantId: string) => requestFile('POST', r(registrantId, '/invitation/qr?format=svg'), undefined, undefined, 'image/svg+xml'),
+  approve: (registrantId: string, dependentId?: string) => request<Registrant>('POST', r(registrantId, '/approval'), dependentId ? { dependentId } : {}),
+  remand: (registrantId: string, body: Schemas['Remand']) => request<Registrant>('POST', r(registrantId, '/remand'), body),
+  refuse: (registrantId: string, body: Schemas['Refusal']) => request<Registrant>('POST', r(registrantId, '/refusal'), body),
+  unlock: (registrantId: string) => request<Registrant>('POST', r(registrantId, '/login-unlock')),
+  setRetirement: (registrantId: string, body: Schemas['Retirement']) => request<Registrant>('PUT', r(registrantId, '/retirement'), body),
+  scheduleDeletion: (registrantId: string, body: Schemas['DeletionSchedule']) => request<Registrant>('PUT', r(registrantId, '/deletion-schedule'), body),
+  cancelDeletion: (registrantId: string) => request<Registrant>('DELETE', r(registrantId, '/deletion-schedule')),
+  deleteNow: (registrantId: string, body: Schemas['ImmediateDeletion']) => request<Registrant>('POST', r(registrantId, '/deletion'), body),
+  reveal: (registrantId: string, body: Schemas['RevealRequest']) => request<{ myNumber: string }>('POST', r(registrantId, '/my-number/reveal'), body),
+  setNumber: (registrantId: string, body: Schemas['MyNumberInput']) => request<void>('PUT', r(registrantId, '/my-number'), body),
+  retentionRules: () => request<Json<'/v1/retention-rules', 'get'>>('GET', '/v1/retention-rules'),
+  bulkEntry: (body: Schemas['BulkEntryRequest']) => request<Schemas['BulkEntryResult']>('POST', '/v1/registrants/bulk-entry', body),
+  quickAdd: (body: Schemas['QuickAddRequest']) => request<Schemas['QuickAddResult']>('POST', '/v1/registrants/quick-add', body),
+  importCsv: (file: Blob, opts: { dryRun: boolean; invite: boolean }) => request<Schemas['RegistrantImportReport']>('POST', `/v1/registrants/import${query({ dryRun: opts.dryRun, invite: opts.invite })}`, file, 'text/csv'),
+  importTemplate: () => requestFile('GET', '/v1/registrants/import-template.csv'),
+  exportCsv: (q: { status?: string; retired?: string; encoding?: string }) => requestFile('GET', `/v1/registrants/export.csv${query(q)}`),
+  exportWithNumbers: (body: Schemas['RegistrantNumbersExportRequest']) => requestFile('POST', '/v1/registrants/export-with-numbers', body),
+
+  // ---------------------------------------------------------------- groups
+  groups: () => request<Group[]>('GET', '/v1/groups'),
+  createGroup: (name: string) => request<Group>('POST', '/v1/groups', { name }),
+  renameGroup: (groupId: string, name: string) => request<Group>('PATCH', `/v1/groups/${id(groupId)}`, { name }),
+  deleteGroup: (groupId: string) => request<void>('DELETE', `/v1/groups/${id(groupId)}`),
+  setMembers: (groupId: string, body: { add?: string[]; remove?: string[] }) => request<Group>('PUT', `/v1/groups/${id(groupId)}/members`, body),
+
+  // ---------------------------------------------------------------- administration
+  loginUsers: () => request<Schemas['LoginUser'][]>('GET', '/v1/login-users'),
+  createLoginUser: (body: Schemas['LoginUserCreate']) => request<Schemas['LoginUser']>('POST', '/v1/login-users', body),
+  updateLoginUser: (userId: string, body: Body<'/v1/login-users/{loginUserId}', 'patch'>) => request<Schemas['LoginUser']>('PATCH', `/v1/login-users/${id(userId)}`, body),
+  deleteLoginUser: (userId: string) => request<void>('DELETE', `/v1/login-users/${id(userId)}`),
+  unlockLoginUser: (userId: string) => request<Schemas['LoginUser']>('POST', `/v1/login-users/${id(userId)}/unlock`),
+  tenant: () => request<Schemas['TenantSettings']>('GET', '/v1/tenant'),
+  updateTenant: (body: Schemas['TenantSettingsPatch']) => request<Schemas['TenantSettings']>('PATCH', '/v1/tenant', body),
+  history: (q: HistoryQuery) => request<Json<'/v1/operation-history', 'get'>>('GET', `/v1/operation-history${query(q)}`),
+  historyCsv: (q: HistoryQuery & { encoding?: string }) => requestFile('GET', `/v1/operation-history.csv${query(q)}`),
+  verifyHistory: () => request<Schemas['HistoryVerification']>('POST', '/v1/operation-history/verify'),
+  connectors: () => request<Schemas['Connector'][]>('GET', '/v1/connectors'),
+  createConnector: (body: Schemas['ConnectorCreate']) => request<Json<'/v1/connectors', 'post', 201>>('POST', '/v1/connectors', body),
+  revokeConnector: (connectorId: string) => request<Schemas['Connector']>('POST', `/v1/connectors/${id(connectorId)}/revoke`),
+  webhooks: () => request<Schemas['Webhook'][]>('GET', '/v1/webhooks'),
+  deleteWebhook: (webhookId: string) => request<void>('DELETE', `/v1/webhooks/${id(webhookId)}`),
+  webhookDeliveries: (webhookId: string) => request<Schemas['WebhookDelivery'][]>('GET', `/v1/webhooks/${id(webhookId)}/deliveries`),
+};

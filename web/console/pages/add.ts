@@ -1,0 +1,521 @@
+/**
+ * Adding registrants (seed 001 ch. 6 "マイナンバー登録者の登録方法"):
+ *
+ * - 新規追加 (#/add): one person by name, kana, e-mail, employee code and category; the invitation
+ *   mail goes out at once, and the screen links to the new registrant.
+ * - 複数一括登録 (#/bulk): up to 10 people whose numbers HR already collected on paper, each number typed
+ *   twice (masked), with dependents if any; stored as 完了. Rows left empty are skipped; the API's
+ *   problems are shown beside the row (and dependent) they concern, and nobody is stored until all
+ *   are right.
+ * - スマホで収集 (#/quick-add): category, name and e-mail of up to 100 people (10 rows to start, more
+ *   on request), with the sender's message, reply-to and a copy to oneself; each gets the invitation.
+ *
+ * Owners and managers only (the menu hides these screens from viewers; the API refuses them anyway).
+ * Numbers typed here are sent once in the request body and cleared from the page after a successful
+ * registration; they never enter an address, the console or a log.
+ */
+import { api, ApiError, type Group, type Schemas } from '../api';
+import type { Ctx } from '../context';
+import { CATEGORY_LABELS, fullName } from '../labels';
+import { href } from '../router';
+import { GENDERS, RELATIONSHIPS } from '../../shared/labels';
+import { checkbox, field, form, h, input, link, messageLine, notice, say, select, table, text, textarea, unsay, type View } from '../ui';
+import { numberInput } from './shared-admin';
+
+type Category = Schemas['RegistrantCategory'];
+type Problem = { path: string; message: string };
+
+const CATEGORY_OPTIONS = Object.entries(CATEGORY_LABELS) as [Category, string][];
+const GENDER_OPTIONS: [string, string][] = [['', '未選択'], ...GENDERS.map(([v, l]): [string, string] => [v, l])];
+const KIND_OPTIONS: [string, string][] = [
+  ['dependent', '扶養者'],
+  ['category3', '国民年金の第3号被保険者'],
+];
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const EMPLOYEE_CODE = /^[0-9A-Za-z_-]{1,20}$/;
+
+/** As the API reads kana: half-width made full-width (NFKC), hiragana made katakana. */
+const toKatakana = (s: string) => s.normalize('NFKC').replace(/[\u3041-\u3096]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 0x60));
+const problemsOf = (err: unknown): Problem[] => (err instanceof ApiError ? (err.problem.errors ?? []) : []);
+const viewerNotice = (title: string, page: string): View => ({ page, title, body: [notice('info', `${title}は、最高権限または管理担当者のユーザが行います。閲覧のみの権限ではできません。`)] });
+
+// ------------------------------------------------------------------------------------------ 新規追加
+
+export async function addScreen(ctx: Ctx): Promise<View> {
+  if (!ctx.canEdit) return viewerNotice('新規追加', 'add');
+  // Groups are offered when there are any (the registrant is put in one right after being added).
+  const groups: Group[] = await api.groups().catch(() => []);
+  const holder = h('div', { id: 'add-registrant' });
+  const f = form(
+    [
+      h(
+        'div',
+        { class: 'filters' },
+        field('姓', input('familyName', { maxlength: 50, autocomplete: 'off' }), { required: true }),
+        field('名', input('givenName', { maxlength: 50, autocomplete: 'off' }), { required: true }),
+        field('セイ', input('familyNameKana', { maxlength: 50, autocomplete: 'off' }), { hint: 'カタカナ（ひらがなも可）' }),
+        field('メイ', input('givenNameKana', { maxlength: 50, autocomplete: 'off' })),
+      ),
+      field('メールアドレス', input('email', { type: 'email', autocomplete: 'off', spellcheck: 'false', maxlength: 254 }), {
+        required: true,
+        hint: '登録すると、このアドレスに収集メール（マイナンバー登録のお願い）が送られます。',
+      }),
+      h(
+        'div',
+        { class: 'filters' },
+        field('社員コード', input('employeeCode', { maxlength: 20, autocomplete: 'off' }), { hint: '半角英数字・ハイフン・アンダースコア（20文字まで）' }),
+        field('属性', select('category', CATEGORY_OPTIONS, 'employee'), { required: true }),
+        groups.length ? field('グループ', select('groupId', [['', 'なし'], ...groups.map((g): [string, string] => [g.id, g.name])])) : null,
+      ),
+    ],
+    '登録して収集メールを送る',
+    async (data, message) => {
+      const body: Schemas['RegistrantCreate'] = { familyName: text(data, 'familyName'), givenName: text(data, 'givenName'), email: text(data, 'email').normalize('NFKC') };
+      if (!body.familyName || !body.givenName || !body.email) return say(message, '姓、名、メールアドレスを入力してください');
+      if (!EMAIL.test(body.email)) return say(message, 'メールアドレスの形式が正しくありません');
+      const kana = { familyNameKana: toKatakana(text(data, 'familyNameKana')), givenNameKana: toKatakana(text(data, 'givenNameKana')) };
+      for (const [k, v] of Object.entries(kana)) {
+        if (!v) continue;
+        if (!/^[ァ-ヶー\u3000 ]*$/.test(v)) return say(message, 'セイ・メイはカタカナで入力してください');
+        body[k as keyof typeof kana] = v;
+      }
+      const code = text(data, 'employeeCode').normalize('NFKC');
+      if (code) {
+        if (!EMPLOYEE_CODE.test(code)) return say(message, '社員コードは半角英数字・ハイフン・アンダースコアの20文字以内で入力してください');
+        body.employeeCode = code;
+      }
+      body.category = text(data, 'category') as Category;
+      const r = await api.create(body);
+      const groupId = text(data, 'groupId');
+      let groupNote: string | null = null;
+      if (groupId) {
+        try {
+          const g = await api.setMembers(groupId, { add: [r.id] });
+          groupNote = `グループ「${g.name}」に入れました。`;
+        } catch (err) {
+          groupNote = `グループには入れられませんでした（${err instanceof ApiError ? err.messages.join(' ') : '通信エラー'}）。登録者の編集から設定してください。`;
+        }
+      }
+      holder.replaceChildren(
+        notice(
+          'ok',
+          h('p', { id: 'added-summary' }, `${fullName(r)} さんを登録し、収集メール（マイナンバー登録のお願い）を ${r.email ?? body.email} に送りました。`),
+          groupNote ? h('p', {}, groupNote) : '',
+          h('p', {}, 'パスコードを設定している場合は、パスコードを本人に事前に伝えてください。'),
+        ),
+        h('div', { class: 'buttons' }, link(href(`registrants/${r.id}`), '登録者の詳細を見る', 'button primary'), h('button', { type: 'button', class: 'secondary', onclick: () => ctx.redraw() }, '続けて登録する')),
+      );
+      holder.querySelector('a')?.focus();
+    },
+    { id: 'registrant-new' },
+  );
+  holder.append(f);
+  return {
+    page: 'add',
+    title: '新規追加',
+    body: [
+      h('p', {}, '登録者を1人ずつ登録します。登録するとすぐに収集メールが送られ、本人がスマホでマイナンバーを登録します。'),
+      h('p', { class: 'hint' }, '書類でマイナンバーを受け取っている場合は「複数一括登録」、まとめてメールを送る場合は「スマホで収集」が便利です。'),
+      holder,
+    ],
+  };
+}
+
+// ------------------------------------------------------------------------------------------ 複数一括登録
+
+const BULK_ROWS = 10;
+
+interface Entry {
+  el: HTMLFieldSetElement;
+  message: HTMLElement;
+  /** the controls by API field name */
+  controls: Map<string, HTMLInputElement | HTMLSelectElement>;
+}
+interface PersonEntry extends Entry {
+  dependents: Entry[];
+  dependentsHolder: HTMLElement;
+}
+
+const TEXT_FIELDS = ['employeeCode', 'familyName', 'givenName', 'familyNameKana', 'givenNameKana', 'birthDate', 'hireDate', 'email', 'myNumber', 'myNumberConfirmation'] as const;
+const DEPENDENT_TEXT_FIELDS = ['familyName', 'givenName', 'familyNameKana', 'givenNameKana', 'birthDate', 'myNumber', 'myNumberConfirmation'] as const;
+
+const valueOf = (e: Entry, name: string) => (e.controls.get(name)?.value ?? '').trim();
+const optionalValue = (e: Entry, name: string) => valueOf(e, name) || undefined;
+const isEmpty = (e: Entry, names: readonly string[]) => names.every((n) => !valueOf(e, n));
+
+function entryField(e: Entry, id: string, name: string, label: string, control: HTMLInputElement | HTMLSelectElement, opts: { required?: boolean; hint?: string } = {}) {
+  control.id = `${id}-${name}`;
+  control.name = `${id}-${name}`;
+  control.dataset.field = name;
+  e.controls.set(name, control);
+  return field(label, control, opts);
+}
+
+function dependentEntry(personId: string, j: number, onRemove: (d: Entry) => void): Entry {
+  const id = `${personId}-d${j}`;
+  const e: Entry = { el: h('fieldset', { class: 'dependent', id }), message: messageLine(`${id}-message`), controls: new Map() };
+  const relationship = select('relationship', [['', '選択してください'], ...RELATIONSHIPS.map((r): [string, string] => [r, r])]);
+  e.el.append(
+    h('legend', {}, '扶養家族'),
+    h(
+      'div',
+      { class: 'filters' },
+      entryField(e, id, 'relationship', '続柄', relationship, { required: true }),
+      entryField(e, id, 'kind', '区分', select('kind', KIND_OPTIONS, 'dependent')),
+      entryField(e, id, 'familyName', '姓', input('familyName', { maxlength: 50, autocomplete: 'off' }), { required: true }),
+      entryField(e, id, 'givenName', '名', input('givenName', { maxlength: 50, autocomplete: 'off' }), { required: true }),
+      entryField(e, id, 'familyNameKana', 'セイ', input('familyNameKana', { maxlength: 50, autocomplete: 'off' })),
+      entryField(e, id, 'givenNameKana', 'メイ', input('givenNameKana', { maxlength: 50, autocomplete: 'off' })),
+      entryField(e, id, 'birthDate', '生年月日', input('birthDate', { maxlength: 20, autocomplete: 'off', placeholder: 's55/1/1' })),
+      entryField(e, id, 'gender', '性別', select('gender', GENDER_OPTIONS)),
+      entryField(e, id, 'myNumber', 'マイナンバー', numberInput('myNumber'), { required: true }),
+      entryField(e, id, 'myNumberConfirmation', 'マイナンバー（確認）', numberInput('myNumberConfirmation'), { required: true }),
+    ),
+    e.message,
+    h('div', { class: 'buttons' }, h('button', { type: 'button', class: 'danger small', onclick: () => onRemove(e) }, 'この扶養家族を削除')),
+  );
+  return e;
+}
+
+function personEntry(i: number): PersonEntry {
+  const id = `p${i}`;
+  const dependentsHolder = h('div', { class: 'dependents' });
+  const e: PersonEntry = { el: h('fieldset', { class: 'person', id, 'data-row': String(i + 1) }), message: messageLine(`${id}-message`), controls: new Map(), dependents: [], dependentsHolder };
+  let added = 0;
+  const addDependent = () => {
+    const d = dependentEntry(id, added++, (gone) => {
+      e.dependents = e.dependents.filter((x) => x !== gone);
+      gone.el.remove();
+    });
+    e.dependents.push(d);
+    dependentsHolder.append(d.el);
+    d.el.querySelector('select')?.focus();
+  };
+  e.el.append(
+    h('legend', {}, `${i + 1}人目`),
+    h(
+      'div',
+      { class: 'filters' },
+      entryField(e, id, 'category', '属性', select('category', CATEGORY_OPTIONS, 'employee')),
+      entryField(e, id, 'employeeCode', '社員コード', input('employeeCode', { maxlength: 20, autocomplete: 'off' })),
+      entryField(e, id, 'familyName', '姓', input('familyName', { maxlength: 50, autocomplete: 'off' }), { required: true }),
+      entryField(e, id, 'givenName', '名', input('givenName', { maxlength: 50, autocomplete: 'off' }), { required: true }),
+      entryField(e, id, 'familyNameKana', 'セイ', input('familyNameKana', { maxlength: 50, autocomplete: 'off' })),
+      entryField(e, id, 'givenNameKana', 'メイ', input('givenNameKana', { maxlength: 50, autocomplete: 'off' })),
+      entryField(e, id, 'birthDate', '生年月日', input('birthDate', { maxlength: 20, autocomplete: 'off', placeholder: 's55/1/1' })),
+      entryField(e, id, 'gender', '性別', select('gender', GENDER_OPTIONS)),
+      entryField(e, id, 'hireDate', '入社日', input('hireDate', { maxlength: 20, autocomplete: 'off', placeholder: 'r2/4/1' })),
+      entryField(e, id, 'email', 'メールアドレス', input('email', { type: 'email', maxlength: 254, autocomplete: 'off', spellcheck: 'false' })),
+      entryField(e, id, 'myNumber', 'マイナンバー', numberInput('myNumber'), { required: true }),
+      entryField(e, id, 'myNumberConfirmation', 'マイナンバー（確認）', numberInput('myNumberConfirmation'), { required: true }),
+    ),
+    e.message,
+    dependentsHolder,
+    h('div', { class: 'buttons' }, h('button', { type: 'button', class: 'secondary small add-dependent', onclick: addDependent }, '扶養家族+')),
+  );
+  return e;
+}
+
+function clearProblems(entries: Entry[]): void {
+  for (const e of entries) {
+    unsay(e.message);
+    e.el.classList.remove('has-error');
+    e.controls.forEach((c) => c.removeAttribute('aria-invalid'));
+  }
+}
+
+/** Marks the fields the API named and says its messages beside the row (or dependent) they concern. */
+function showProblems(found: Map<Entry, { label: string; fields: string[]; messages: string[] }>): void {
+  for (const [e, p] of found) {
+    p.fields.forEach((f) => e.controls.get(f)?.setAttribute('aria-invalid', 'true'));
+    e.el.classList.add('has-error');
+    say(e.message, [...new Set(p.messages)].map((m) => `${p.label}：${m}`));
+  }
+}
+
+export function bulkEntryScreen(ctx: Ctx): View {
+  if (!ctx.canEdit) return viewerNotice('複数一括登録', 'bulk');
+  const rowsHolder = h('div', { id: 'bulk-rows' });
+  const result = h('div', { id: 'bulk-result' });
+  let people: PersonEntry[] = [];
+  const build = () => {
+    people = Array.from({ length: BULK_ROWS }, (_, i) => personEntry(i));
+    rowsHolder.replaceChildren(...people.map((p) => p.el));
+  };
+  build();
+
+  const allCategories = select('bulk-category', [['', '（一括選択）'], ...CATEGORY_OPTIONS]);
+  allCategories.addEventListener('change', () => {
+    if (!allCategories.value) return;
+    people.forEach((p) => {
+      const c = p.controls.get('category');
+      if (c) c.value = allCategories.value;
+    });
+  });
+
+  const clearAll = () => {
+    build();
+    result.replaceChildren();
+  };
+
+  const f = form(
+    [field('属性（一括選択）', allCategories, { hint: '選ぶと、10人分の属性がまとめて変わります。' }), rowsHolder],
+    '登録する',
+    async (_data, message) => {
+      const all = people.flatMap((p) => [p, ...p.dependents]);
+      clearProblems(all);
+      // Rows left empty are skipped; the API's positions map back to the rows on the screen.
+      const sent: { person: PersonEntry; dependents: Entry[] }[] = [];
+      const body: Schemas['BulkEntryRequest'] = { people: [] };
+      for (const p of people) {
+        const deps = p.dependents.filter((d) => !isEmpty(d, [...DEPENDENT_TEXT_FIELDS, 'relationship']));
+        if (isEmpty(p, TEXT_FIELDS) && deps.length === 0) continue;
+        sent.push({ person: p, dependents: deps });
+        body.people.push({
+          category: valueOf(p, 'category') as Category,
+          employeeCode: optionalValue(p, 'employeeCode'),
+          familyName: valueOf(p, 'familyName'),
+          givenName: valueOf(p, 'givenName'),
+          familyNameKana: optionalValue(p, 'familyNameKana'),
+          givenNameKana: optionalValue(p, 'givenNameKana'),
+          birthDate: optionalValue(p, 'birthDate'),
+          gender: (optionalValue(p, 'gender') as Schemas['Gender'] | undefined) ?? null,
+          hireDate: optionalValue(p, 'hireDate'),
+          email: optionalValue(p, 'email'),
+          myNumber: valueOf(p, 'myNumber'),
+          myNumberConfirmation: valueOf(p, 'myNumberConfirmation'),
+          ...(deps.length
+            ? {
+                dependents: deps.map((d) => ({
+                  relationship: valueOf(d, 'relationship'),
+                  kind: valueOf(d, 'kind') as 'dependent' | 'category3',
+                  familyName: valueOf(d, 'familyName'),
+                  givenName: valueOf(d, 'givenName'),
+                  familyNameKana: optionalValue(d, 'familyNameKana'),
+                  givenNameKana: optionalValue(d, 'givenNameKana'),
+                  birthDate: optionalValue(d, 'birthDate'),
+                  gender: (optionalValue(d, 'gender') as Schemas['Gender'] | undefined) ?? null,
+                  myNumber: valueOf(d, 'myNumber'),
+                  myNumberConfirmation: valueOf(d, 'myNumberConfirmation'),
+                })),
+              }
+            : {}),
+        });
+      }
+      if (!body.people.length) return say(message, '登録する人を1人以上入力してください');
+      try {
+        const res = await api.bulkEntry(body);
+        // The numbers leave the page once they are stored.
+        build();
+        result.replaceChildren(
+          notice(
+            'ok',
+            h('p', { id: 'bulk-summary' }, res.message),
+            h('ul', {}, ...res.people.map((p) => h('li', {}, link(href(`registrants/${p.registrantId}`), `${p.familyName} ${p.givenName}`), p.employeeCode ? `（社員コード ${p.employeeCode}）` : '', p.note ? ` ${p.note}` : ''))),
+            h('p', {}, '続けて次の10人を入力できます。'),
+          ),
+        );
+        result.scrollIntoView({ block: 'start' });
+      } catch (err) {
+        const rest: string[] = [];
+        const found = new Map<Entry, { label: string; fields: string[]; messages: string[] }>();
+        const note = (e: Entry, label: string, fieldName: string | undefined, text: string) => {
+          const p = found.get(e) ?? { label, fields: [], messages: [] };
+          if (fieldName) p.fields.push(fieldName);
+          p.messages.push(text);
+          found.set(e, p);
+        };
+        for (const pr of problemsOf(err)) {
+          const m = /^\/body\/people\/(\d+)(?:\/dependents\/(\d+))?(?:\/(\w+))?$/.exec(pr.path);
+          const at = m ? sent[Number(m[1])] : undefined;
+          if (!m || !at) {
+            rest.push(pr.message);
+            continue;
+          }
+          const rowNo = at.person.el.dataset.row;
+          const d = m[2] === undefined ? undefined : at.dependents[Number(m[2])];
+          if (m[2] !== undefined && !d) rest.push(pr.message);
+          else if (d) note(d, `${rowNo}人目の扶養家族`, m[3], pr.message);
+          else note(at.person, `${rowNo}人目`, m[3], pr.message);
+        }
+        showProblems(found);
+        if (err instanceof ApiError) {
+          say(message, [err.problem.title ?? '登録できませんでした', ...rest]);
+          rowsHolder.querySelector('fieldset.has-error')?.scrollIntoView({ block: 'center' });
+          return;
+        }
+        throw err;
+      }
+    },
+    { id: 'bulk-entry', extraButtons: [h('button', { type: 'button', class: 'secondary', onclick: clearAll }, 'クリア')] },
+  );
+
+  return {
+    page: 'bulk',
+    title: '複数一括登録',
+    body: [
+      h('p', {}, 'マイナンバーを書類で収集した場合に、まとめて手入力するためのツールです。一度に最大10人分（扶養家族は制限なし）を登録できます。'),
+      h(
+        'ul',
+        { class: 'notes' },
+        h('li', {}, '書類で本人確認を済ませた上での入力のため、登録した人のステータスは「完了」になり、収集メールは送られません。'),
+        h('li', {}, 'マイナンバーは確認のため2回入力します（画面には表示されません）。'),
+        h('li', {}, '日付は「1980/1/1」のほか和暦でも入力できます（例：s55/1/1、H2.4.1、r5/1/1。m:明治 t:大正 s:昭和 h:平成 r:令和）。'),
+        h('li', {}, '空欄の行は登録されません。「扶養家族+」を押すと扶養家族も登録できます。'),
+        h('li', {}, '入力に誤りがあると、1人も登録されません。誤りは該当する行に表示されます。'),
+        h('li', {}, 'クラウド上にデータを保存した後は、マイナンバー関連書類は廃棄することをお勧めします。'),
+      ),
+      result,
+      f,
+    ],
+  };
+}
+
+// ------------------------------------------------------------------------------------------ スマホで収集
+
+const QUICK_ROWS = 10;
+const QUICK_MAX = 100;
+
+interface QuickRow {
+  tr: HTMLTableRowElement;
+  category: HTMLSelectElement;
+  familyName: HTMLInputElement;
+  givenName: HTMLInputElement;
+  email: HTMLInputElement;
+  message: HTMLElement;
+}
+
+function quickRow(i: number): QuickRow {
+  const n = i + 1;
+  const id = `q${i}`;
+  const category = select(`${id}-category`, CATEGORY_OPTIONS, 'employee', { 'aria-label': `${n}行目 属性` });
+  const familyName = input(`${id}-familyName`, { maxlength: 50, autocomplete: 'off', 'aria-label': `${n}行目 姓` });
+  const givenName = input(`${id}-givenName`, { maxlength: 50, autocomplete: 'off', 'aria-label': `${n}行目 名` });
+  const email = input(`${id}-email`, { type: 'email', maxlength: 254, autocomplete: 'off', spellcheck: 'false', 'aria-label': `${n}行目 メールアドレス` });
+  const message = messageLine(`${id}-message`);
+  const tr = h('tr', { 'data-row': String(n) }, h('td', {}, String(n)), h('td', {}, category), h('td', {}, familyName), h('td', {}, givenName), h('td', {}, email), h('td', {}, message));
+  return { tr, category, familyName, givenName, email, message };
+}
+
+export async function quickAddScreen(ctx: Ctx): Promise<View> {
+  if (!ctx.canEdit) return viewerNotice('スマホで収集', 'quick-add');
+  const tenant = await api.tenant();
+  const result = h('div', { id: 'quick-result' });
+  let rows: QuickRow[] = [];
+  const tbody = h('tbody');
+  const grid = h(
+    'div',
+    { class: 'table-wrap' },
+    h(
+      'table',
+      { class: 'entry', id: 'quick-rows' },
+      h('caption', { class: 'visually-hidden' }, '収集メールを送る人'),
+      h('thead', {}, h('tr', {}, ...['No.', '属性', '姓（必須）', '名（必須）', 'メールアドレス（必須）', 'エラー'].map((x) => h('th', { scope: 'col' }, x)))),
+      tbody,
+    ),
+  );
+  const addRows = (count: number) => {
+    const start = rows.length;
+    const more = Array.from({ length: Math.min(count, QUICK_MAX - start) }, (_, k) => quickRow(start + k));
+    rows.push(...more);
+    tbody.append(...more.map((r) => r.tr));
+    addRow.hidden = rows.length >= QUICK_MAX;
+    return more;
+  };
+  const addRow = h('button', { type: 'button', class: 'secondary small', id: 'add-quick-row', onclick: () => addRows(1)[0]?.familyName.focus() }, '行を追加');
+  const reset = () => {
+    rows = [];
+    tbody.replaceChildren();
+    addRows(QUICK_ROWS);
+  };
+  reset();
+
+  const allCategories = select('quick-category', [['', '（一括選択）'], ...CATEGORY_OPTIONS]);
+  allCategories.addEventListener('change', () => {
+    if (allCategories.value) rows.forEach((r) => (r.category.value = allCategories.value));
+  });
+
+  const f = form(
+    [
+      field('属性（一括選択）', allCategories),
+      grid,
+      h('div', { class: 'buttons' }, addRow, h('span', { class: 'hint' }, `最大${QUICK_MAX}人まで。空欄の行は登録されません。`)),
+      field('ご担当者からのメッセージ', textarea('message', { maxlength: 2000, rows: 4 }), { hint: 'メール本文に表示されます（2,000文字まで）。' }),
+      field('返信先メールアドレス（Reply-To）', input('replyTo', { type: 'email', autocomplete: 'email', spellcheck: 'false', maxlength: 254 }), { hint: '任意。メールへの返信がこのアドレスに届きます。' }),
+      checkbox('copyToSelf', `自分にもコピーを送る（${ctx.me.user.email}）`),
+      tenant.passcodeSet ? notice('warning', 'パスコードを設定しています。登録者へ事前にパスコードを伝えてください。') : null,
+    ],
+    '登録して収集メールを送る',
+    async (data, message) => {
+      rows.forEach((r) => {
+        unsay(r.message);
+        r.tr.classList.remove('row-error');
+        [r.familyName, r.givenName, r.email].forEach((c) => c.removeAttribute('aria-invalid'));
+      });
+      const sent = rows.filter((r) => r.familyName.value.trim() || r.givenName.value.trim() || r.email.value.trim());
+      if (!sent.length) return say(message, '登録する人を1人以上入力してください');
+      const replyTo = text(data, 'replyTo');
+      if (replyTo && !EMAIL.test(replyTo)) return say(message, '返信先メールアドレスの形式が正しくありません');
+      const msg = text(data, 'message');
+      const body: Schemas['QuickAddRequest'] = {
+        people: sent.map((r) => ({ category: r.category.value as Category, familyName: r.familyName.value.trim(), givenName: r.givenName.value.trim(), email: r.email.value.trim() })),
+        ...(msg ? { message: msg } : {}),
+        ...(replyTo ? { replyTo } : {}),
+        copyToSelf: data.get('copyToSelf') === 'true',
+      };
+      try {
+        const res = await api.quickAdd(body);
+        reset();
+        result.replaceChildren(
+          notice('ok', h('p', { id: 'quick-summary' }, res.message), h('p', {}, `対象者：${res.people.length}名`)),
+          table(
+            '登録した人',
+            ['登録者名', 'メールアドレス', '収集メール', ''],
+            res.people.map((p) =>
+              h(
+                'tr',
+                {},
+                h('td', {}, `${p.familyName} ${p.givenName}`),
+                h('td', {}, p.email),
+                h('td', {}, p.invited ? '送信します' : `送れませんでした${p.note ? `（${p.note}）` : ''}`),
+                h('td', {}, link(href(`registrants/${p.registrantId}`), '詳細')),
+              ),
+            ),
+          ),
+        );
+        result.scrollIntoView({ block: 'start' });
+      } catch (err) {
+        const rest: string[] = [];
+        const found = new Map<QuickRow, string[]>();
+        for (const pr of problemsOf(err)) {
+          const m = /^\/body\/people\/(\d+)\/(\w+)$/.exec(pr.path);
+          const r = m ? sent[Number(m[1])] : undefined;
+          if (!m || !r) {
+            rest.push(pr.message);
+            continue;
+          }
+          const control = m[2] === 'familyName' ? r.familyName : m[2] === 'givenName' ? r.givenName : m[2] === 'email' ? r.email : null;
+          control?.setAttribute('aria-invalid', 'true');
+          found.set(r, [...(found.get(r) ?? []), pr.message]);
+        }
+        for (const [r, messages] of found) {
+          r.tr.classList.add('row-error');
+          say(r.message, [...new Set(messages)]);
+        }
+        if (err instanceof ApiError) return say(message, [err.problem.title ?? '登録できませんでした', ...rest]);
+        throw err;
+      }
+    },
+    { id: 'quick-add' },
+  );
+
+  return {
+    page: 'quick-add',
+    title: 'スマホで収集',
+    body: [
+      h('p', {}, '収集メールを送る対象者を、属性・氏名・メールアドレスだけで簡易登録し、マイナンバー登録のお願いメールを送ります。本人はメールのリンクからスマホでマイナンバーを登録します（リンクの有効期限は90日です）。'),
+      result,
+      f,
+    ],
+  };
+}

@@ -1,0 +1,157 @@
+/**
+ * 操作履歴 (seed 001 ch. 14): every operation, newest first, searched by period (days in Japan time),
+ * who did it, whom it concerned and what it was; "さらに表示" pages on; the same search downloads as
+ * CSV (Shift_JIS for Excel, or UTF-8). The search lives in the address's fragment (#/history?…), so a
+ * reload or a bookmark keeps it and nothing of it reaches a server log.
+ */
+import { api, type HistoryQuery, type Schemas } from '../api';
+import type { Ctx } from '../context';
+import { go } from '../router';
+import { OPERATIONS } from '../../../services/audit/operations';
+import { actionButton, download, field, form, h, input, link, messageLine, notice, row, say, select, table, text, type View } from '../ui';
+import { dateTimeSeconds, endOfDayJst, sayError, startOfDayJst } from './shared-admin';
+
+type Event = Schemas['OperationEvent'];
+
+const FILTERS = ['from', 'to', 'actor', 'registrant', 'operation'] as const;
+const ACTOR_SUFFIX: Record<Event['actor']['type'], string> = { login_user: '', registrant: '（登録者本人）', api_client: '（連携アプリ）', system: '' };
+
+function eventRow(e: Event): HTMLTableRowElement {
+  return row(
+    [
+      dateTimeSeconds(e.occurredAt),
+      `${e.actor.label}${ACTOR_SUFFIX[e.actor.type]}${e.actor.deleted ? '（削除済み）' : ''}`,
+      e.label,
+      e.registrant?.label || null,
+      e.purposeLabel,
+      e.ip,
+    ],
+    { 'data-operation': e.operation },
+  );
+}
+
+export async function historyScreen(ctx: Ctx): Promise<View> {
+  const q = Object.fromEntries(FILTERS.map((k) => [k, ctx.query.get(k)?.trim() ?? ''])) as Record<(typeof FILTERS)[number], string>;
+  /** The search as the API takes it: the days become the start of the first and the end of the last (Japan time). */
+  const search: HistoryQuery = {
+    from: startOfDayJst(q.from),
+    to: endOfDayJst(q.to),
+    actor: q.actor || undefined,
+    registrant: q.registrant || undefined,
+    operation: q.operation || undefined,
+  };
+  const filtered = FILTERS.some((k) => q[k]);
+
+  const filters = form(
+    [
+      h(
+        'div',
+        { class: 'filters' },
+        field('日付（から）', input('from', { type: 'date', value: q.from })),
+        field('日付（まで）', input('to', { type: 'date', value: q.to })),
+        field('実施者', input('actor', { value: q.actor, autocomplete: 'off' })),
+        field('登録者', input('registrant', { value: q.registrant, autocomplete: 'off' })),
+        field('操作内容', input('operation', { value: q.operation, autocomplete: 'off', list: 'operation-labels' })),
+      ),
+      h('p', { class: 'hint' }, '実施者・登録者は氏名の一部でも探せます。操作内容は「ログイン」「承認」「マイナンバーの表示」など操作の名前（一部でも可）で探せます。日付は日本時間です。'),
+      h('datalist', { id: 'operation-labels' }, ...Object.values(OPERATIONS).map((label) => h('option', { value: label }))),
+    ],
+    '絞り込み',
+    async (data, message) => {
+      const next = Object.fromEntries(FILTERS.map((k) => [k, text(data, k)]));
+      if (next.from && next.to && next.from > next.to) return say(message, '日付の範囲が正しくありません（「から」が「まで」より後です）');
+      go('history', next);
+    },
+    { id: 'history-filters', extraButtons: filtered ? [link('#/history', '条件をクリア', 'button secondary')] : [] },
+  );
+
+  const first = await api.history({ ...search, limit: '50' });
+  const tbodyRows = first.items.map(eventRow);
+  const list = table('操作履歴', ['日時', '操作者', '操作', '対象者', '利用目的', 'IPアドレス'], tbodyRows, filtered ? '条件に合う操作履歴はありません' : '操作履歴はまだありません');
+  list.id = 'history';
+  const tbody = list.querySelector('tbody')!;
+  const shown = h('p', { id: 'history-count' });
+  let count = first.items.length;
+  let cursor = first.nextCursor;
+  const moreMessage = messageLine('more-message');
+  const more = actionButton(
+    'さらに表示',
+    async () => {
+      if (!cursor) return;
+      try {
+        const page = await api.history({ ...search, limit: '50', cursor });
+        tbody.append(...page.items.map(eventRow));
+        count += page.items.length;
+        cursor = page.nextCursor;
+        update();
+      } catch (err) {
+        sayError(moreMessage, err);
+      }
+    },
+    'secondary',
+  );
+  more.id = 'more-history';
+  const update = () => {
+    shown.textContent = `${count.toLocaleString('ja-JP')}件を表示しています${cursor ? '（続きがあります）' : ''}`;
+    more.hidden = !cursor;
+  };
+  update();
+
+  const csvMessage = messageLine('history-csv-message');
+  const encoding = select('encoding', [
+    ['cp932', 'Shift_JIS（Excelで開く場合）'],
+    ['utf8', 'UTF-8'],
+  ], 'cp932');
+  const csv = actionButton('CSVダウンロード', async () => {
+    try {
+      const file = await api.historyCsv({ ...search, encoding: encoding.value });
+      download(file, 'operation-history.csv');
+      say(csvMessage, `操作履歴をダウンロードしました${filtered ? '（絞り込んだ条件のもの）' : ''}。`, 'ok');
+    } catch (err) {
+      sayError(csvMessage, err);
+      if (encoding.value === 'cp932') csvMessage.append(h('br'), '文字コードに「UTF-8」を選んでダウンロードしてください。');
+    }
+  });
+  csv.id = 'history-csv';
+
+  const verifyMessage = messageLine('verify-message');
+  const verify = ctx.canEdit
+    ? actionButton(
+        '改ざんがないか確認する',
+        async () => {
+          try {
+            const v = await api.verifyHistory();
+            if (v.ok) say(verifyMessage, `${v.checked.toLocaleString('ja-JP')}件の操作履歴を確認しました。改ざんは見つかりませんでした。`, 'ok');
+            else say(verifyMessage, `操作履歴の改ざんまたは欠落が見つかりました（${v.firstBroken?.id ?? '不明'}）。管理者に連絡してください。`);
+          } catch (err) {
+            sayError(verifyMessage, err);
+          }
+        },
+        'secondary',
+      )
+    : null;
+
+  return {
+    page: 'history',
+    title: '操作履歴',
+    body: [
+      h('p', {}, '過去の操作内容の検索表示、またはCSVファイルのダウンロードが行えます。'),
+      h('section', { 'aria-labelledby': 'history-search' }, h('h2', { id: 'history-search' }, '検索・抽出'), filters),
+      h(
+        'section',
+        { 'aria-labelledby': 'history-download' },
+        h('h2', { id: 'history-download' }, 'CSVダウンロード'),
+        h('p', {}, filtered ? '絞り込んだ条件の操作履歴をダウンロードします。' : 'すべての操作履歴をダウンロードします。特定の条件だけにする場合は、先に「絞り込み」をしてください。'),
+        field('文字コード', encoding),
+        h('div', { class: 'buttons' }, csv),
+        csvMessage,
+      ),
+      filtered ? notice('info', '絞り込み中の結果です。') : null,
+      shown,
+      list,
+      moreMessage,
+      h('div', { class: 'buttons' }, more),
+      verify ? h('section', { 'aria-labelledby': 'history-verify' }, h('h2', { id: 'history-verify' }, '操作履歴の検証'), h('p', {}, '操作履歴は記録の連鎖で守られています。書き換えや削除がないかを確認できます。'), h('div', { class: 'buttons' }, verify), verifyMessage) : null,
+    ],
+  };
+}

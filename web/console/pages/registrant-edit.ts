@@ -1,0 +1,43 @@
+/** 登録者編集 (seed 001 ch. 11): the registrant's own data; the number and documents are the person's to change. */
+import { api, type Group } from '../api';
+import type { Ctx } from '../context';
+import { CATEGORY_LABELS, fullName } from '../labels';
+import { go, href } from '../router';
+import { field, form, h, input, link, notice, select, text, textarea, type View } from '../ui';
+
+export async function registrantEditScreen(ctx: Ctx, id: string): Promise<View> {
+  const [r, groups] = await Promise.all([api.get(id), api.groups().catch((): Group[] => [])]);
+  if (!ctx.canEdit) return { page: 'forbidden', title: '編集できません', body: [notice('warning', '閲覧のみの権限では編集できません。'), link(href(`registrants/${id}`), '詳細に戻る')] };
+  const f = form(
+    [
+      h('div', { class: 'filters' }, field('姓', input('familyName', { value: r.familyName, maxlength: 50 }), { required: true }), field('名', input('givenName', { value: r.givenName, maxlength: 50 }), { required: true })),
+      h('div', { class: 'filters' }, field('セイ', input('familyNameKana', { value: r.familyNameKana ?? '', maxlength: 50 })), field('メイ', input('givenNameKana', { value: r.givenNameKana ?? '', maxlength: 50 }))),
+      field('メールアドレス', input('email', { type: 'email', value: r.email ?? '' }), { hint: '変更すると、次の収集メールから新しいアドレスに届きます。' }),
+      field('社員コード', input('employeeCode', { value: r.employeeCode ?? '', maxlength: 20 }), { hint: '半角英数字と - _（20文字まで）。' }),
+      field('区分', select('category', Object.entries(CATEGORY_LABELS), r.category)),
+      field('グループ', select('groupId', [['', 'なし'], ...groups.map((g): [string, string] => [g.id, g.name])], r.groupId ?? '')),
+      field('入社日', input('hireDate', { type: 'date', value: r.hireDate ?? '' })),
+      field('備考', textarea('note', { maxlength: 1000 })),
+    ],
+    '保存する',
+    async (data) => {
+      await api.update(id, {
+        familyName: text(data, 'familyName'),
+        givenName: text(data, 'givenName'),
+        familyNameKana: text(data, 'familyNameKana') || null,
+        givenNameKana: text(data, 'givenNameKana') || null,
+        email: text(data, 'email') || null,
+        employeeCode: text(data, 'employeeCode') || null,
+        category: text(data, 'category'),
+        groupId: text(data, 'groupId') || null,
+        hireDate: text(data, 'hireDate') || null,
+        note: text(data, 'note') || null,
+      });
+      go(`registrants/${id}`);
+    },
+    { id: 'registrant-edit', extraButtons: [link(href(`registrants/${id}`), 'キャンセル', 'button secondary')] },
+  );
+  const note = f.querySelector('textarea[name=note]') as HTMLTextAreaElement | null;
+  if (note) note.value = r.note ?? '';
+  return { page: 'registrant-edit', title: `編集：${fullName(r)} さん`, body: [h('p', {}, link(href(`registrants/${id}`), '詳細に戻る')), f] };
+}

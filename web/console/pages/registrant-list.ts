@@ -1,0 +1,155 @@
+/**
+ * マイナンバー管理 (seed 001 ch. 6, 10): the registrant list with the manual's search filters, its
+ * status colours (unregistered pink, waiting for HR yellow, done white, retirees grey), pages of 50,
+ * per-row actions, and for editors the selected rows' collection mail and group.
+ */
+import { api, type Group, type ListQuery, type RegistrantItem } from '../api';
+import type { Ctx } from '../context';
+import { CATEGORY_LABELS, CATEGORY_SHORT, day, fullName, INVITATION_LABELS, STATUS_LABELS } from '../labels';
+import { go, href } from '../router';
+import { actionButton, cancelButton, dialog, field, form, h, input, link, messageLine, notice, row, say, select, showError, statusBadge, table, text, type View } from '../ui';
+import { askInviteOptions } from './invite-dialog';
+
+const FILTERS = ['employeeCode', 'name', 'category', 'email', 'status', 'dependentsStatus', 'retired', 'groupId', 'retirementMonth', 'deletionMonth'] as const;
+const PAGE_SIZE = 50;
+
+const statusOptions: [string, string][] = [['', 'すべて'], ...Object.entries(STATUS_LABELS)];
+
+export async function registrantListScreen(ctx: Ctx): Promise<View> {
+  const q: ListQuery = {};
+  for (const k of FILTERS) {
+    const v = ctx.query.get(k);
+    if (v) q[k] = v;
+  }
+  const cursor = ctx.query.get('cursor') ?? undefined;
+  const [page, groups] = await Promise.all([api.list({ ...q, cursor, limit: String(PAGE_SIZE) }), api.groups().catch((): Group[] => [])]);
+  const groupName = new Map(groups.map((g) => [g.id, g.name]));
+
+  const filterForm = form(
+    [
+      h(
+        'div',
+        { class: 'filters' },
+        field('社員コード', input('employeeCode', { value: q.employeeCode ?? '' })),
+        field('登録者名', input('name', { value: q.name ?? '', placeholder: '姓・名・フリガナの一部' })),
+        field('区分', select('category', [['', 'すべて'], ...Object.entries(CATEGORY_LABELS)], q.category ?? '')),
+        field('メールアドレス', input('email', { value: q.email ?? '' })),
+        field('ステータス（本人）', select('status', statusOptions, q.status ?? '')),
+        field('ステータス（扶養家族）', select('dependentsStatus', statusOptions, q.dependentsStatus ?? '')),
+        field('退職者', select('retired', [['', 'すべて'], ['false', '在職者のみ'], ['true', '退職者のみ']], q.retired ?? '')),
+        field('グループ', select('groupId', [['', 'すべて'], ...groups.map((g): [string, string] => [g.id, g.name])], q.groupId ?? '')),
+        field('退職日（年月）', input('retirementMonth', { type: 'month', value: q.retirementMonth ?? '' })),
+        field('削除予定日（年月）', input('deletionMonth', { type: 'month', value: q.deletionMonth ?? '' })),
+      ),
+    ],
+    '検索',
+    async (data) => {
+      const next: Record<string, string> = {};
+      for (const k of FILTERS) {
+        const v = text(data, k);
+        if (v) next[k] = v;
+      }
+      go('registrants', next);
+    },
+    { id: 'registrant-filters', cls: 'form search', extraButtons: [link(href('registrants'), '条件をクリア', 'button secondary')] },
+  );
+
+  const selected = new Set<string>();
+  const bulkMessage = messageLine('bulk-message');
+  const rows = page.items.map((r) => registrantRow(ctx, r, groupName, selected));
+  const filtered = FILTERS.some((k) => q[k]);
+  const nextQuery = Object.fromEntries(FILTERS.map((k) => [k, q[k]]));
+
+  const bulkActions = ctx.canEdit
+    ? h(
+        'div',
+        { class: 'buttons', id: 'bulk-actions' },
+        actionButton('選択した人に収集メールを送信', async () => {
+          if (!selected.size) return say(bulkMessage, '送信する人を選んでください');
+          const options = await askInviteOptions(ctx, '収集メールの送信', `${selected.size}人に、マイナンバー登録をお願いするメールを送ります。`);
+          if (!options) return;
+          try {
+            const res = await api.inviteMany({ registrantIds: [...selected], ...options });
+            const skipped = res.results.filter((x) => x.outcome === 'skipped').map((x) => x.message ?? x.code ?? '');
+            say(bulkMessage, [`${res.sent}人に送信しました。`, ...(res.skipped ? [`${res.skipped}人は送信しませんでした：${[...new Set(skipped)].join('、')}`] : [])], res.skipped ? 'info' : 'ok');
+          } catch (err) {
+            showError(bulkMessage, err);
+          }
+        }, 'secondary'),
+        groups.length
+          ? actionButton('選択した人をグループに登録', async () => {
+              if (!selected.size) return say(bulkMessage, 'グループに登録する人を選んでください');
+              const groupId = await dialog<string>('グループに登録', (close) => [
+                form([field('グループ', select('group', groups.map((g): [string, string] => [g.id, g.name])))], '登録する', async (d) => close(text(d, 'group')), { id: 'group-choice', extraButtons: [cancelButton(close)] }),
+              ]);
+              if (!groupId) return;
+              try {
+                await api.setMembers(groupId, { add: [...selected] });
+                ctx.redraw();
+              } catch (err) {
+                showError(bulkMessage, err);
+              }
+            }, 'secondary')
+          : null,
+      )
+    : null;
+
+  return {
+    page: 'registrants',
+    title: 'マイナンバー管理',
+    body: [
+      ctx.canEdit
+        ? h('p', { class: 'buttons' }, link(href('add'), '新規追加', 'button secondary'), link(href('bulk'), '複数一括登録', 'button secondary'), link(href('quick-add'), 'スマホで収集', 'button secondary'), link(href('csv-upload'), 'CSVアップロード', 'button secondary'), link(href('csv-download'), 'CSVダウンロード', 'button secondary'))
+        : null,
+      h('section', { 'aria-label': '検索条件' }, h('h2', {}, '検索'), filterForm),
+      h('p', { class: 'legend', 'aria-hidden': 'true' }, h('span', { class: 'badge status-unregistered' }, '未登録'), ' ', h('span', { class: 'badge status-pending' }, '承認待・差戻し'), ' ', h('span', { class: 'badge' }, '完了・拒否'), ' ', h('span', { class: 'badge retired-legend' }, '退職者（灰色の行）')),
+      bulkActions,
+      bulkMessage,
+      registrantTable(
+        [ctx.canEdit ? '選択' : '', 'ステータス', '扶養', 'グループ', '社員コード', '登録者名', '区分', 'メールアドレス', '扶養数', '収集メール', '退職日', '削除予定日', '操作'].filter((x, i) => i > 0 || x),
+        rows,
+        filtered ? '条件に合う登録者はいません' : '登録者はまだいません。「新規追加」「CSVアップロード」などで登録してください',
+      ),
+      h(
+        'nav',
+        { class: 'pager', 'aria-label': 'ページ' },
+        cursor ? link(href('registrants', nextQuery), '最初のページ') : null,
+        cursor ? h('button', { type: 'button', class: 'link', onclick: () => history.back() }, '前のページ') : null,
+        h('span', {}, `${page.items.length}件を表示`),
+        page.nextCursor ? link(href('registrants', { ...nextQuery, cursor: page.nextCursor }), '次のページ', 'button secondary') : null,
+      ),
+      page.items.length === 0 && cursor ? notice('info', 'このページには登録者がいません。') : null,
+    ],
+  };
+}
+
+function registrantTable(headers: string[], rows: HTMLTableRowElement[], empty: string): HTMLElement {
+  const wrap = table('登録者の一覧', headers, rows, empty);
+  wrap.querySelector('table')?.classList.add('registrants');
+  return wrap;
+}
+
+function registrantRow(ctx: Ctx, r: RegistrantItem, groupName: Map<string, string>, selected: Set<string>): HTMLTableRowElement {
+  const detail = href(`registrants/${r.id}`);
+  const activeDependents = r.dependents.filter((d) => !d.noLongerDependent);
+  const waiting = r.status === 'pending' || activeDependents.some((d) => d.status === 'pending');
+  const box = h('input', { type: 'checkbox', 'aria-label': `${fullName(r)}を選択` });
+  box.addEventListener('change', () => (box.checked ? selected.add(r.id) : selected.delete(r.id)));
+  const cells = [
+    ctx.canEdit ? box : null,
+    statusBadge(r.status),
+    statusBadge(r.dependentsStatus),
+    r.groupId ? (groupName.get(r.groupId) ?? '—') : '—',
+    r.employeeCode ?? '—',
+    link(detail, fullName(r)),
+    CATEGORY_SHORT[r.category],
+    r.email ?? '—',
+    String(activeDependents.length),
+    r.invitation ? `${INVITATION_LABELS[r.invitation.state] ?? r.invitation.state}${r.invitation.state === 'open' && r.invitation.expiresAt ? `（${day(r.invitation.expiresAt)}まで）` : ''}` : '未送信',
+    r.retirementDate ? day(r.retirementDate) : '—',
+    r.deletion ? day(r.deletion.dueDate) : '—',
+    h('div', { class: 'buttons' }, link(detail, '詳細', 'button small secondary'), ctx.canEdit && waiting ? link(href(`registrants/${r.id}/approval`), '承認', 'button small primary') : null),
+  ];
+  const tr = row(ctx.canEdit ? cells : cells.slice(1), { class: r.retired ? 'row-retired' : `row-${r.status}`, 'data-registrant-id': r.id });
+  return tr;
+}

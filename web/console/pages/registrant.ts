@@ -1,0 +1,240 @@
+/**
+ * One registrant (seed 001 ch. 9–12): #/registrants/{id} the detail with dependents, documents and
+ * every action HR has; /approval the documents beside the entered data with approve / remand /
+ * refuse (per dependent too); /edit the registrant's own data; /qr the printable QR code.
+ * Viewers get the same screens without any control that changes something.
+ */
+import { api, type Dependent, type Group, type HrDocument, type RegistrantItem } from '../api';
+import type { Ctx } from '../context';
+import { CATEGORY_LABELS, dateTime, day, fullName, INVITATION_LABELS } from '../labels';
+import { go, href } from '../router';
+import { actionButton, facts, h, link, messageLine, notice, row, showError, statusBadge, table, type View } from '../ui';
+import { genderLabel } from '../../shared/labels';
+import { documentViewer } from './document-viewer';
+import { askInviteOptions } from './invite-dialog';
+import { askDeletionDate, askImmediateDeletion, askReason, askRetirement, confirmAction, editDependent, revealNumber } from './registrant-dialogs';
+import { registrantEditScreen } from './registrant-edit';
+import { qrScreen } from './qr-print';
+
+export async function registrantScreen(ctx: Ctx): Promise<View> {
+  const [id = '', sub] = ctx.params;
+  if (sub === 'edit') return registrantEditScreen(ctx, id);
+  if (sub === 'qr') return qrScreen(ctx, id);
+  const [r, docs, groups] = await Promise.all([api.get(id), api.documents(id).catch((): HrDocument[] => []), api.groups().catch((): Group[] => [])]);
+  return sub === 'approval' ? approvalView(ctx, r, docs) : detailView(ctx, r, docs, groups);
+}
+
+const activeDependents = (r: RegistrantItem) => r.dependents.filter((d) => !d.noLongerDependent);
+const dependentName = (d: Dependent) => `${d.familyName} ${d.givenName}`;
+
+/** Runs a lifecycle action and draws the screen again, or says why it could not. */
+function act(ctx: Ctx, message: HTMLElement, run: () => Promise<unknown>, after?: () => void): () => Promise<void> {
+  return async () => {
+    try {
+      await run();
+      if (after) after();
+      else ctx.redraw();
+    } catch (err) {
+      showError(message, err);
+    }
+  };
+}
+
+function personFacts(r: RegistrantItem, groups: Group[]): HTMLElement {
+  return facts([
+    ['氏名', fullName(r)],
+    ['フリガナ', [r.familyNameKana, r.givenNameKana].filter(Boolean).join(' ') || '—'],
+    ['社員コード', r.employeeCode ?? '—'],
+    ['生年月日', r.birthDate ? day(r.birthDate) : '—'],
+    ['性別', genderLabel(r.gender)],
+    ['区分', CATEGORY_LABELS[r.category]],
+    ['メールアドレス', r.email ?? '—'],
+    ['グループ', groups.find((g) => g.id === r.groupId)?.name ?? '—'],
+    ['ステータス', h('span', {}, statusBadge(r.status), r.statusReason ? ` 理由：${r.statusReason}` : '')],
+    ['扶養家族のステータス', statusBadge(r.dependentsStatus)],
+    ['マイナンバー', r.myNumber.registered ? (r.myNumber.masked ?? '登録済み') : '未登録'],
+    ['収集メール', r.invitation ? `${INVITATION_LABELS[r.invitation.state] ?? r.invitation.state}${r.invitation.expiresAt && r.invitation.state === 'open' ? `（リンクの有効期限 ${dateTime(r.invitation.expiresAt)}）` : ''}` : '未送信'],
+    ['提出日時', dateTime(r.submittedAt)],
+    ['ログインロック', r.loginLocked ? 'ロック中（承認済み）' : 'なし'],
+    ['退職日', r.retirementDate ? `${day(r.retirementDate)}${r.retired ? '（退職済み）' : '（退職予定）'}` : '—'],
+    ['削除予定日', r.deletion ? `${day(r.deletion.dueDate)}（${r.deletion.ruleLabel}）` : '—'],
+    ['入社日', r.hireDate ? day(r.hireDate) : '—'],
+    ['備考', r.note ?? '—'],
+    ['登録日時', dateTime(r.createdAt)],
+  ]);
+}
+
+function dependentsTable(ctx: Ctx, r: RegistrantItem, message: HTMLElement, withApproval: boolean): HTMLElement {
+  const rows = r.dependents.map((d) => {
+    const buttons: (Node | null)[] = [];
+    if (ctx.canEdit && withApproval && d.status === 'pending' && !d.noLongerDependent) {
+      buttons.push(
+        actionButton('承認', act(ctx, message, () => api.approve(r.id, d.id)), 'small primary'),
+        actionButton('差戻し', async () => {
+          const reason = await askReason('扶養家族の差戻し', `${dependentName(d)} さんの登録を差し戻します。本人に理由を添えたメールが届き、登録し直してもらえます。`, '差し戻す');
+          if (reason) await act(ctx, message, () => api.remand(r.id, { reason, dependentId: d.id }))();
+        }, 'small secondary'),
+      );
+    }
+    if (d.myNumber.registered && !d.noLongerDependent) buttons.push(actionButton('番号を表示', () => revealNumber(ctx, r, d), 'small secondary'));
+    if (ctx.canEdit && !withApproval) {
+      buttons.push(
+        actionButton('編集', async () => {
+          if (await editDependent(r, d)) ctx.redraw();
+        }, 'small secondary'),
+        actionButton('削除', async () => {
+          if (await askImmediateDeletion(r, { scope: 'dependent', dependentId: d.id }, dependentName(d))) await act(ctx, message, () => api.deleteNow(r.id, { scope: 'dependent', dependentId: d.id }))();
+        }, 'small danger'),
+      );
+    }
+    return row(
+      [d.relationship, dependentName(d), d.birthDate ? day(d.birthDate) : '—', genderLabel(d.gender), d.kind === 'category3' ? '第3号被保険者' : '扶養者', h('span', {}, statusBadge(d.status), d.noLongerDependent ? ' 扶養から外れました' : ''), d.myNumber.registered ? '登録済み' : '未登録', buttons.length ? h('div', { class: 'buttons' }, ...buttons) : '—'],
+      { class: d.noLongerDependent ? 'row-retired' : `row-${d.status}`, 'data-dependent-id': d.id },
+    );
+  });
+  const wrap = table('扶養家族', ['続柄', '氏名', '生年月日', '性別', '区分', 'ステータス', 'マイナンバー', '操作'], rows, '扶養家族はいません');
+  wrap.querySelector('table')?.classList.add('dependents');
+  return wrap;
+}
+
+function detailView(ctx: Ctx, r: RegistrantItem, docs: HrDocument[], groups: Group[]): View {
+  const message = messageLine('registrant-message');
+  const waiting = r.status === 'pending' || activeDependents(r).some((d) => d.status === 'pending');
+  const open = r.invitation?.state === 'open';
+  const invitable = !r.retired && !!r.email && (r.status === 'unregistered' || r.status === 'remanded');
+  const actions: (Node | null)[] = ctx.canEdit
+    ? [
+        waiting ? link(href(`registrants/${r.id}/approval`), '承認画面へ', 'button primary') : null,
+        link(href(`registrants/${r.id}/edit`), '編集', 'button secondary'),
+        invitable
+          ? actionButton(open ? '収集メールを再送' : '収集メールを送信', async () => {
+              const options = await askInviteOptions(ctx, '収集メールの送信', `${fullName(r)} さん（${r.email}）に登録用のリンクを送ります。${open ? '前に送ったリンクは使えなくなります。' : ''}リンクの有効期限は90日です。`);
+              if (options) await act(ctx, message, () => api.invite(r.id, options))();
+            }, 'secondary')
+          : null,
+        open ? link(href(`registrants/${r.id}/qr`), 'QRコードを印刷', 'button secondary') : null,
+        open
+          ? actionButton('収集を取り下げ', async () => {
+              if (await confirmAction('収集の取り下げ', ['登録用のリンクを使えなくします。あとで収集メールを送り直せます。'], '取り下げる')) await act(ctx, message, () => api.withdraw(r.id))();
+            }, 'secondary')
+          : null,
+        r.loginLocked
+          ? actionButton('ログインロックを解除', async () => {
+              if (await confirmAction('ログインロックの解除', ['本人が登録画面にログインできるようにします。'], '解除する')) await act(ctx, message, () => api.unlock(r.id))();
+            }, 'secondary')
+          : null,
+      ]
+    : [];
+  const numberButtons: (Node | null)[] = [r.myNumber.registered ? actionButton('マイナンバーを表示', () => revealNumber(ctx, r), 'secondary') : null];
+  const retention: (Node | null)[] = ctx.canEdit
+    ? [
+        actionButton('退職日を設定', async () => {
+          const choice = await askRetirement(r);
+          if (choice) await act(ctx, message, () => api.setRetirement(r.id, choice))();
+        }, 'secondary'),
+        actionButton('削除予定日を設定', async () => {
+          const due = await askDeletionDate(r);
+          if (due) await act(ctx, message, () => api.scheduleDeletion(r.id, { dueDate: due }))();
+        }, 'secondary'),
+        r.deletion
+          ? actionButton('削除予定を取り消す', async () => {
+              if (await confirmAction('削除予定の取消', ['削除予定日を取り消します。'], '取り消す')) await act(ctx, message, () => api.cancelDeletion(r.id))();
+            }, 'secondary')
+          : null,
+      ]
+    : [];
+  const deletions: (Node | null)[] = ctx.canEdit
+    ? [
+        actionButton('マイナンバーと画像を削除', async () => {
+          if (await askImmediateDeletion(r, { scope: 'numbers' })) await act(ctx, message, () => api.deleteNow(r.id, { scope: 'numbers' }))();
+        }, 'danger'),
+        actionButton('登録者を削除', async () => {
+          if (await askImmediateDeletion(r, { scope: 'registrant' })) await act(ctx, message, () => api.deleteNow(r.id, { scope: 'registrant' }), () => go('registrants'))();
+        }, 'danger'),
+      ]
+    : [];
+  return {
+    page: 'registrant',
+    title: `${fullName(r)} さん`,
+    body: [
+      h('p', {}, link(href('registrants'), '一覧に戻る')),
+      waiting && ctx.canEdit ? notice('warning', '承認待ちの登録があります。', link(href(`registrants/${r.id}/approval`), '承認画面で確認する')) : null,
+      message,
+      actions.some(Boolean) ? h('div', { class: 'buttons', id: 'registrant-actions' }, ...actions) : null,
+      h('section', { 'aria-labelledby': 'person' }, h('h2', { id: 'person' }, '登録者情報'), personFacts(r, groups), h('div', { class: 'buttons' }, ...numberButtons)),
+      h('section', { 'aria-labelledby': 'dependents' }, h('h2', { id: 'dependents' }, '扶養家族'), dependentsTable(ctx, r, message, false)),
+      h('section', { 'aria-labelledby': 'documents' }, h('h2', { id: 'documents' }, '番号確認・本人確認書類'), ...(docs.length ? documentViewers(r, docs) : [h('p', {}, '提出された画像はありません。')])),
+      ctx.canEdit ? h('section', { 'aria-labelledby': 'retention' }, h('h2', { id: 'retention' }, '退職・削除予定'), h('div', { class: 'buttons' }, ...retention)) : null,
+      ctx.canEdit ? h('section', { 'aria-labelledby': 'delete' }, h('h2', { id: 'delete' }, '削除'), h('p', {}, '削除すると元に戻せません。'), h('div', { class: 'buttons' }, ...deletions)) : null,
+      h('section', { 'aria-labelledby': 'consents' }, h('h2', { id: 'consents' }, '利用目的への同意'), consentList(r.id)),
+    ],
+  };
+}
+
+function consentList(registrantId: string): HTMLElement {
+  const list = h('ul', { class: 'consents' }, h('li', {}, '読み込んでいます…'));
+  api.consents(registrantId).then(
+    (cs) => list.replaceChildren(...(cs.length ? cs.map((c) => h('li', {}, `${c.label}（${dateTime(c.consentedAt)}）`)) : [h('li', {}, 'まだ同意していません')])),
+    () => list.replaceChildren(h('li', {}, '表示できませんでした')),
+  );
+  return list;
+}
+
+/** One viewer for the person's own documents, one for each dependent who sent theirs. */
+function documentViewers(r: RegistrantItem, docs: HrDocument[]): HTMLElement[] {
+  const forDependents = r.dependents
+    .map((d) => ({ d, docs: docs.filter((x) => x.dependentId === d.id) }))
+    .filter((x) => x.docs.length)
+    .map((x) => documentViewer(r.id, x.docs, `扶養家族 ${dependentName(x.d)} さんの書類`));
+  return [documentViewer(r.id, docs.filter((d) => !d.dependentId), '本人の書類'), ...forDependents];
+}
+
+function approvalView(ctx: Ctx, r: RegistrantItem, docs: HrDocument[]): View {
+  const message = messageLine('approval-message');
+  const pendingSelf = r.status === 'pending';
+  const decisions = ctx.canEdit && pendingSelf
+    ? h(
+        'div',
+        { class: 'buttons', id: 'decision' },
+        actionButton('承認する', async () => {
+          if (await confirmAction('承認', [`${fullName(r)} さんの登録を承認します。`, '承認すると本人は登録画面にログインできなくなります（変更が必要なときはロックを解除します）。'], '承認する')) await act(ctx, message, () => api.approve(r.id), () => go(`registrants/${r.id}`))();
+        }),
+        actionButton('差戻し', async () => {
+          const reason = await askReason('差戻し', `${fullName(r)} さんの登録を差し戻します。本人に理由を添えたメールと新しい登録用リンクが届きます。`, '差し戻す');
+          if (reason) await act(ctx, message, () => api.remand(r.id, { reason }), () => go(`registrants/${r.id}`))();
+        }, 'secondary'),
+        actionButton('拒否', async () => {
+          const reason = await askReason('マイナンバー提供の拒否', `${fullName(r)} さんがマイナンバーの提供を拒否したものとして記録します。登録用リンクは使えなくなります。`, '拒否として記録する');
+          if (reason) await act(ctx, message, () => api.refuse(r.id, { reason }), () => go(`registrants/${r.id}`))();
+        }, 'danger'),
+      )
+    : null;
+  return {
+    page: 'approval',
+    title: `承認：${fullName(r)} さん`,
+    body: [
+      h('p', {}, link(href(`registrants/${r.id}`), '詳細に戻る')),
+      !pendingSelf && !activeDependents(r).some((d) => d.status === 'pending') ? notice('info', '承認待ちの登録はありません。') : null,
+      message,
+      h(
+        'div',
+        { class: 'approval' },
+        h('div', {}, ...documentViewers(r, docs)),
+        h(
+          'div',
+          {},
+          h(
+            'section',
+            { 'aria-labelledby': 'entered' },
+            h('h2', { id: 'entered' }, '入力された内容'),
+            personFacts(r, []),
+            r.myNumber.registered ? h('div', { class: 'buttons' }, actionButton('マイナンバーを表示して照合', () => revealNumber(ctx, r), 'secondary')) : null,
+            h('p', { class: 'hint' }, '書類の画像と入力された内容（氏名・生年月日・マイナンバー）が一致しているか確認してください。'),
+            decisions,
+          ),
+          h('section', { 'aria-labelledby': 'approval-dependents' }, h('h2', { id: 'approval-dependents' }, '扶養家族'), dependentsTable(ctx, r, message, true)),
+        ),
+      ),
+    ],
+  };
+}

@@ -1,0 +1,83 @@
+/**
+ * セキュリティ (seed 001 ch. 13): the user's own second factor — e-mailed codes or an authenticator
+ * app enrolled with a QR code and proved with one code before it counts — and their password.
+ */
+import { api } from '../api';
+import type { Ctx } from '../context';
+import { actionButton, facts, field, form, h, input, notice, say, text, type View } from '../ui';
+
+export function securityScreen(ctx: Ctx): View {
+  const method = ctx.me.user.twoFactorMethod;
+  const holder = h('div', { id: 'two-factor' });
+  const message = h('p', { class: 'message', 'aria-live': 'polite' });
+
+  const codeForm = (label: string, confirm: (code: string) => Promise<void>) =>
+    form([field(label, input('code', { inputmode: 'numeric', autocomplete: 'one-time-code', maxlength: 6 }), { required: true })], '確定する', async (data, msg) => {
+      const code = text(data, 'code');
+      if (!/^[0-9]{6}$/.test(code)) return say(msg, '6桁の数字を入力してください');
+      await confirm(code);
+    }, { id: 'two-factor-confirm' });
+
+  const toTotp = actionButton('認証アプリ（トークン方式）に切り替える', async () => {
+    try {
+      const enrolment = await api.startTotp();
+      const secret = new URL(enrolment.otpauthUri).searchParams.get('secret') ?? '';
+      holder.replaceChildren(
+        h('ol', { class: 'steps' }, h('li', {}, '認証アプリ（Google Authenticator、Microsoft Authenticator など）でQRコードを読み取ります。'), h('li', {}, 'アプリに表示された6桁のコードを入力して「確定する」を押します。')),
+        h('img', { src: enrolment.qrPngDataUrl, alt: '認証アプリに登録するQRコード', class: 'qr', width: 200, height: 200 }),
+        h('p', {}, 'QRコードを読み取れない場合は、次のキーを入力してください：', h('code', { class: 'secret' }, secret)),
+        codeForm('認証アプリの6桁のコード', async (code) => {
+          ctx.setMe(await api.confirmTotp(code));
+          ctx.redraw();
+        }),
+      );
+      holder.querySelector('input')?.focus();
+    } catch (err) {
+      say(message, err instanceof Error && 'messages' in err ? (err as { messages: string[] }).messages : '開始できませんでした');
+    }
+  }, 'secondary');
+
+  const toEmail = actionButton('メール方式に切り替える', async () => {
+    try {
+      await api.startEmailMethod();
+      holder.replaceChildren(
+        notice('info', 'ログインに使うメールアドレスに確認コードを送りました。'),
+        codeForm('メールの6桁の確認コード', async (code) => {
+          ctx.setMe(await api.confirmEmailMethod(code));
+          ctx.redraw();
+        }),
+      );
+      holder.querySelector('input')?.focus();
+    } catch (err) {
+      say(message, err instanceof Error && 'messages' in err ? (err as { messages: string[] }).messages : '開始できませんでした');
+    }
+  }, 'secondary');
+
+  holder.append(method === 'totp' ? toEmail : toTotp);
+
+  const password = form(
+    [
+      field('現在のパスワード', input('currentPassword', { type: 'password', autocomplete: 'current-password' }), { required: true }),
+      field('新しいパスワード', input('newPassword', { type: 'password', autocomplete: 'new-password' }), { required: true, hint: '8文字以上（大文字と小文字は区別されます）。変更すると、ほかの端末のログインは終了します。' }),
+      field('新しいパスワード（確認）', input('newPasswordConfirmation', { type: 'password', autocomplete: 'new-password' }), { required: true }),
+    ],
+    'パスワードを変更する',
+    async (data, msg) => {
+      const newPassword = String(data.get('newPassword') ?? '');
+      if (newPassword !== String(data.get('newPasswordConfirmation') ?? '')) return say(msg, '新しいパスワードが確認用と一致しません');
+      await api.changePassword({ currentPassword: String(data.get('currentPassword') ?? ''), newPassword });
+      password.reset();
+      say(msg, 'パスワードを変更しました。', 'ok');
+    },
+    { id: 'password-change' },
+  );
+
+  return {
+    page: 'security',
+    title: 'セキュリティ',
+    body: [
+      h('section', {}, h('h2', {}, '二段階認証'), facts([['現在の方式', method === 'totp' ? '認証アプリ（トークン方式）' : 'メール方式（ログインのたびに確認コードをメールで受け取ります）']]), message, holder),
+      h('section', {}, h('h2', {}, 'パスワードの変更'), password),
+    ],
+  };
+}

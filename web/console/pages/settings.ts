@@ -1,0 +1,101 @@
+/**
+ * 契約者情報 (seed 001 ch. 4): the company's name, customer number, corporate number, the company
+ * passcode employees enter at their first login (set or changed here, never shown), the purposes of
+ * use the company collects numbers for, and the reminder days of the collection mail. Everyone sees
+ * them; only owners change them (the API refuses anyone else). The retention rules are listed.
+ */
+import { api, type Schemas } from '../api';
+import type { Ctx } from '../context';
+import { PURPOSE_LABELS } from '../labels';
+import { facts, field, form, h, input, notice, say, text, type View } from '../ui';
+import { checkboxGroup, setFlash, takeFlash } from './shared-admin';
+
+type Purpose = Schemas['Purpose'];
+type Patch = Schemas['TenantSettingsPatch'];
+
+const PURPOSES = Object.keys(PURPOSE_LABELS) as Purpose[];
+const daysText = (days: number[]) => (days.length ? `招待から ${days.map((d) => `${d}日後`).join('、')}` : '再通知しない');
+
+export async function settingsScreen(ctx: Ctx): Promise<View> {
+  const [t, retention] = await Promise.all([api.tenant(), api.retentionRules()]);
+
+  const summary = facts([
+    ['会社名/組織名', t.name],
+    ['お客様番号', h('span', { id: 'customer-number' }, t.customerNumber)],
+    ['法人番号', t.corporateNumber ?? '未設定'],
+    ['パスコード', h('span', { id: 'passcode-state' }, t.passcodeSet ? '設定済み（表示されません）' : '未設定')],
+    ['利用目的', t.purposes.length ? h('ul', { id: 'purposes-in-use' }, ...PURPOSES.filter((p) => t.purposes.includes(p)).map((p) => h('li', {}, PURPOSE_LABELS[p]))) : '未設定'],
+    ['収集メールの再通知', h('span', { id: 'reminder-days' }, daysText(t.reminderDays))],
+  ]);
+
+  const edit = ctx.isOwner
+    ? form(
+        [
+          field('会社名/組織名', input('name', { value: t.name, maxlength: 100, autocomplete: 'organization' }), { required: true }),
+          field('法人番号', input('corporateNumber', { value: t.corporateNumber ?? '', inputmode: 'numeric', maxlength: 20, autocomplete: 'off' }), {
+            hint: '13桁（個人事業主など、ない場合は空欄）。',
+          }),
+          field('パスコード', input('passcode', { autocomplete: 'off', spellcheck: 'false', maxlength: 32 }), {
+            hint: t.passcodeSet
+              ? '変更する場合だけ入力します。空欄のままなら今のパスコードのままです。4〜32文字の半角英数字・記号。'
+              : 'スマホでマイナンバーを収集する前に設定してください。4〜32文字の半角英数字・記号。',
+          }),
+          checkboxGroup('purposes', '利用目的', PURPOSES.map((p) => [p, PURPOSE_LABELS[p]]), t.purposes, '従業員が最初のログインで同意する利用目的です。1つ以上選んでください。'),
+          field('収集メールの再通知（招待から何日後）', input('reminderDays', { value: t.reminderDays.join(', '), inputmode: 'numeric', autocomplete: 'off' }), {
+            hint: '1〜89日を小さい順にカンマ区切りで入力します（例：7, 30, 80）。空欄なら再通知しません。',
+          }),
+        ],
+        '変更する',
+        async (data, message) => {
+          const patch: Patch = {};
+          const name = text(data, 'name');
+          if (!name) return say(message, '会社名/組織名を入力してください');
+          if (name !== t.name) patch.name = name;
+          const corporate = text(data, 'corporateNumber');
+          if (corporate !== (t.corporateNumber ?? '')) patch.corporateNumber = corporate || null;
+          const passcode = text(data, 'passcode');
+          if (passcode) patch.passcode = passcode;
+          const purposes = data.getAll('purposes').map(String) as Purpose[];
+          if (!purposes.length) return say(message, '利用目的を1つ以上選んでください');
+          if ([...purposes].sort().join() !== [...t.purposes].sort().join()) patch.purposes = purposes;
+          const daysRaw = text(data, 'reminderDays');
+          const parts = daysRaw ? daysRaw.normalize('NFKC').split(/[,、\s]+/).filter(Boolean) : [];
+          if (parts.some((p) => !/^\d+$/.test(p))) return say(message, '再通知の日数は数字をカンマ区切りで入力してください');
+          const days = parts.map(Number);
+          if (days.join() !== t.reminderDays.join()) patch.reminderDays = days;
+          if (!Object.keys(patch).length) return say(message, '変更された項目はありません。', 'info');
+          await api.updateTenant(patch);
+          // The company's name is in the header too.
+          if (patch.name) ctx.setMe(await api.me());
+          const changed = [patch.name && '会社名', 'corporateNumber' in patch && '法人番号', patch.passcode && 'パスコード', patch.purposes && '利用目的', patch.reminderDays && '再通知の日数'].filter(Boolean);
+          setFlash(`契約者情報を変更しました（${changed.join('、')}）。`);
+          ctx.redraw();
+        },
+        { id: 'tenant-settings' },
+      )
+    : null;
+
+  const currentRule = retention.rules.find((r) => r.code === retention.current);
+  return {
+    page: 'settings',
+    title: '契約者情報',
+    body: [
+      takeFlash(),
+      t.passcodeSet
+        ? null
+        : notice('warning', 'パスコードが設定されていません。スマホでマイナンバーを収集する場合は、セキュリティ向上のためパスコードを設定してください。設定したパスコードは、登録者へ事前に伝えてください。'),
+      h('section', { 'aria-labelledby': 'settings-current' }, h('h2', { id: 'settings-current' }, '現在の契約者情報'), summary),
+      edit
+        ? h('section', { 'aria-labelledby': 'settings-edit' }, h('h2', { id: 'settings-edit' }, '契約者情報の編集'), edit)
+        : notice('info', '契約者情報を変更できるのは最高権限のユーザだけです。'),
+      h(
+        'section',
+        { 'aria-labelledby': 'settings-retention' },
+        h('h2', { id: 'settings-retention' }, '退職者の情報の保存期間'),
+        h('p', {}, '退職した登録者のマイナンバー情報は、次のルールで削除予定日が決まります。'),
+        currentRule ? facts([['現在のルール', h('span', { id: 'retention-current' }, currentRule.label)]]) : null,
+        h('ul', { id: 'retention-rules' }, ...retention.rules.map((r) => h('li', {}, r.label, r.code === retention.current ? '（現在のルール）' : ''))),
+      ),
+    ],
+  };
+}
