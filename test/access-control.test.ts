@@ -23,6 +23,7 @@ const ALLOWED: Record<string, Role[]> = {
   getRegistrant: ALL,
   withdrawInvitation: EDITORS,
   setRegistrantMyNumber: EDITORS,
+  setDependentMyNumber: EDITORS,
   deleteRegistrantMyNumber: EDITORS,
   revealRegistrantMyNumber: ALL,
   logout: ALL,

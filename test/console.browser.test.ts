@@ -229,6 +229,28 @@ describe('logging in', () => {
     expect(outbox.mails.slice(mailsBefore).filter((m) => m.to.includes(user.email))).toEqual([]);
   });
 
+  test('a session that ends mid-work brings the login back with a reason, and the same screen after logging in again', async () => {
+    const user = await createLoginUser(prisma, tenantId, 'manager', '期限 確認');
+    const person = await invited('期限', '対象');
+    const page = await loggedIn(user);
+    await page.goto(`${base}/console#/registrants`);
+    await onScreen(page, 'registrants');
+    // The session ends elsewhere (idle timeout, logout on another device, password changed).
+    await prisma.session.deleteMany({ where: { loginUserId: user.id } });
+    await page.evaluate((id) => ((globalThis as unknown as { location: { hash: string } }).location.hash = `#/registrants/${id}`), person.id);
+    await onScreen(page, 'login');
+    expect(await page.textContent('#login')).toContain('ログインの有効期限が切れました');
+    const before = outbox.mails.length;
+    await page.getByLabel('メールアドレス').fill(user.email);
+    await page.getByLabel('パスワード', { exact: true }).fill(user.password);
+    await button(page, 'ログイン').click();
+    const mail = await outbox.waitFor((m) => m.to.includes(user.email) && outbox.mails.indexOf(m) >= before);
+    await page.locator('#second-factor input[name=code]').fill(/第二認証コード: (\d{6})/.exec(mail.text)![1]!);
+    await button(page, '認証する').click();
+    await onScreen(page, 'registrant');
+    expect(await page.textContent('h1')).toBe('期限 対象 さん');
+  });
+
   test('password reset with the mailed code, without a session', async () => {
     const user = await createLoginUser(prisma, tenantId, 'viewer', '再設定 利用者');
     const t = await tab();
@@ -439,7 +461,7 @@ describe('registrant detail', () => {
 
     // 扶養家族編集
     const spouseRow = () => page.locator('tr[data-dependent-id]', { hasText: '山本' });
-    await spouseRow().getByRole('button', { name: '編集' }).click();
+    await spouseRow().getByRole('button', { name: '編集', exact: true }).click();
     await page.locator('dialog').getByLabel('生年月日').fill('1988-12-24');
     await redrawn(page, () => page.locator('dialog').getByRole('button', { name: '保存する' }).click());
     expect(await spouseRow().textContent()).toContain('1988/12/24');
@@ -457,7 +479,7 @@ describe('registrant detail', () => {
     await snap(page, SUITE, 'registrant-edited');
 
     // One dependent: the surname must be typed, and the box ticked.
-    await spouseRow().getByRole('button', { name: '削除' }).click();
+    await spouseRow().getByRole('button', { name: '削除', exact: true }).click();
     await page.locator('dialog').getByLabel('確認のため、登録者の姓を入力してください').fill('違う');
     await page.locator('dialog').getByLabel('元に戻せないことを理解しました').check();
     await page.locator('dialog').getByRole('button', { name: '削除する' }).click();
@@ -473,6 +495,19 @@ describe('registrant detail', () => {
     await redrawn(page, () => page.locator('dialog').getByRole('button', { name: '削除する' }).click());
     expect(await fact('マイナンバー')).toBe('未登録');
     expect(await page.textContent('#documents + *')).toContain('画像はありません');
+
+    // HR registers the number from a paper document: the check digit is checked as it is typed.
+    const paper = number();
+    await button(page, 'マイナンバーを登録').click();
+    const dialog = page.locator('dialog');
+    await dialog.getByLabel('マイナンバー（12桁）').fill(`${paper.slice(0, 11)}${(Number(paper[11]) + 1) % 10}`);
+    await page.waitForSelector('#number-check.error');
+    await dialog.getByLabel('マイナンバー（12桁）').fill(paper);
+    await page.waitForSelector('#number-check.ok');
+    await dialog.getByLabel('マイナンバー（確認のためもう一度）').fill(paper);
+    await redrawn(page, () => dialog.getByRole('button', { name: '登録する' }).click());
+    expect(await fact('マイナンバー')).toBe('************');
+    expect(await prisma.operationEvent.count({ where: { tenantId, registrantId: person.id, operation: 'number_registered', actorType: 'login_user' } })).toBe(1);
 
     // The registrant: gone from the list and the API.
     await button(page, '登録者を削除').click();

@@ -495,6 +495,33 @@ describe('POST /v1/registrants/:id/my-number/reveal', () => {
     }
   });
 
+  it("HR sets and corrects a dependent's number: the old secret shredded, both recorded with the dependent; drafts and others' dependents are 404", async () => {
+    const owner = await newRegistrant(tenantA, '扶養', '設定');
+    const dep = await prisma.dependent.create({ data: { registrantId: owner.id, relationship: '子', familyName: '扶養', givenName: '一子', status: 'completed' } });
+    const url = `/v1/registrants/${owner.id}/dependents/${dep.id}/my-number`;
+    const first = validNumber();
+    expect(keep(await hr.put(url).send({ myNumber: first, myNumberConfirmation: first })).status).toBe(204);
+    const sealed = (await prisma.dependent.findUniqueOrThrow({ where: { id: dep.id } })).myNumberSecretId!;
+    const second = validNumber();
+    expect(keep(await hr.put(url).send({ myNumber: FULL_WIDTH(second), myNumberConfirmation: second })).status).toBe(204);
+    expect(await prisma.vaultSecret.findUnique({ where: { id: sealed } })).toBeNull();
+    const res = await hr.post(`${numberUrl(owner.id)}/reveal`).send({ password: manager.password, purpose: 'withholding_slip', dependentId: dep.id });
+    expect(res.body.myNumber === second).toBe(true);
+    expect((await eventsOf(owner.id)).filter((e) => e.operation !== 'number_revealed').map((e) => [e.operation, e.detail])).toEqual([
+      ['number_registered', { dependentId: dep.id }],
+      ['number_updated', { dependentId: dep.id }],
+    ]);
+    // The registrant's own number is untouched.
+    expect((await prisma.registrant.findUniqueOrThrow({ where: { id: owner.id } })).myNumberSecretId).toBeNull();
+
+    const bad = keep(await hr.put(url).send({ myNumber: withWrongCheckDigit(validNumber()), myNumberConfirmation: 'x' }));
+    expect(bad.status).toBe(400);
+    const elsewhere = await newRegistrant(tenantA);
+    const n = validNumber();
+    expect(keep(await hr.put(`/v1/registrants/${elsewhere.id}/dependents/${dep.id}/my-number`).send({ myNumber: n, myNumberConfirmation: n })).body.code).toBe('DEPENDENT_NOT_FOUND');
+    expect(keep(await viewerAgent.put(url).send({ myNumber: n, myNumberConfirmation: n })).status).toBe(403);
+  });
+
   it("a dependent's number with dependentId: recorded against the registrant with the dependent named; another's dependent is 404", async () => {
     const dn = validNumber();
     const secretId = await testVault(prisma).seal({ tenantId: tenantA, kind: 'my_number', plaintext: Buffer.from(dn) });

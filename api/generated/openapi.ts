@@ -630,6 +630,32 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/registrants/{registrantId}/dependents/{dependentId}/my-number": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                registrantId: components["parameters"]["RegistrantId"];
+                dependentId: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Register or correct a dependent's number (entered twice; sealed in the vault)
+         * @description Only a submitted dependent (not one still in the employee's draft). Recorded as number_registered or number_updated with the dependent's id.
+         */
+        put: operations["setDependentMyNumber"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/registrants/{registrantId}/my-number/reveal": {
         parameters: {
             query?: never;
@@ -3844,6 +3870,39 @@ export interface operations {
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+        };
+    };
+    setDependentMyNumber: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                registrantId: components["parameters"]["RegistrantId"];
+                dependentId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MyNumberInput"];
+            };
+        };
+        responses: {
+            /** @description Stored sealed; the previous number, if any, was shredded. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            415: components["responses"]["UnsupportedMediaType"];
         };
     };
     revealRegistrantMyNumber: {

@@ -59,6 +59,11 @@ export function registrantRoutes(service: RegistrantService, numbers: MyNumberSe
     await numbers.set(acting(req), req.params.registrantId as string, body.myNumber, body.myNumberConfirmation);
     res.status(204).end();
   });
+  router.put('/v1/registrants/:registrantId/dependents/:dependentId/my-number', requireRole(...EDITORS), async (req, res) => {
+    const body = req.body as MyNumberInput;
+    await numbers.set(acting(req), req.params.registrantId as string, body.myNumber, body.myNumberConfirmation, req.params.dependentId as string);
+    res.status(204).end();
+  });
   router.delete('/v1/registrants/:registrantId/my-number', requireRole(...EDITORS), async (req, res) => {
     await numbers.remove(acting(req), req.params.registrantId as string);
     res.status(204).end();

@@ -11,6 +11,7 @@ import { validateIndividualNumber } from '../mynumber/validate';
 import { VaultError, type Vault } from '../vault/types';
 
 const NOT_FOUND = () => new AppError(404, 'REGISTRANT_NOT_FOUND', '登録者が見つかりません');
+const DEPENDENT_NOT_FOUND = () => new AppError(404, 'DEPENDENT_NOT_FOUND', '扶養家族が見つかりません');
 const NOT_REGISTERED = () => new AppError(404, 'NUMBER_NOT_REGISTERED', 'マイナンバーは登録されていません');
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -44,8 +45,11 @@ export function createMyNumberService({ prisma, vault, history, confirmPassword 
   const label = (r: { familyName: string; givenName: string }) => `${r.familyName} ${r.givenName}`;
 
   return {
-    /** Entered twice; the old sealed number, if any, is shredded in the same transaction. */
-    async set(acting: Acting, registrantId: string, myNumber: string, confirmation: string): Promise<void> {
+    /**
+     * Entered twice; the old sealed number, if any, is shredded in the same transaction. With
+     * dependentId, that (submitted) dependent's number (扶養家族のマイナンバーの編集).
+     */
+    async set(acting: Acting, registrantId: string, myNumber: string, confirmation: string, dependentId?: string): Promise<void> {
       const checked = validateIndividualNumber(myNumber, confirmation);
       if (!checked.ok) {
         // A mismatch is the second entry's fault: shown at that field.
@@ -54,15 +58,21 @@ export function createMyNumberService({ prisma, vault, history, confirmPassword 
       }
       await prisma.$transaction(async (tx) => {
         const r = await lockRegistrant(tx, acting.tenantId, registrantId);
+        // The registrant's row lock covers their dependents too: every writer of a dependent's number comes through here.
+        const dependent = dependentId ? await tx.dependent.findFirst({ where: { id: dependentId, registrantId: r.id, draft: false } }) : null;
+        if (dependentId && !dependent) throw DEPENDENT_NOT_FOUND();
+        const previous = dependent ? dependent.myNumberSecretId : r.myNumberSecretId;
         const id = await vault.seal({ tenantId: acting.tenantId, kind: 'my_number', plaintext: Buffer.from(checked.value) }, tx);
-        await tx.registrant.update({ where: { id: r.id }, data: { myNumberSecretId: id } });
-        if (r.myNumberSecretId) await vault.shred([r.myNumberSecretId], tx);
+        if (dependent) await tx.dependent.update({ where: { id: dependent.id }, data: { myNumberSecretId: id } });
+        else await tx.registrant.update({ where: { id: r.id }, data: { myNumberSecretId: id } });
+        if (previous) await vault.shred([previous], tx);
         await history.record(
           {
             tenantId: acting.tenantId,
             actor: actorOf(acting.user),
-            operation: r.myNumberSecretId ? 'number_updated' : 'number_registered',
+            operation: previous ? 'number_updated' : 'number_registered',
             registrant: { id: r.id, label: label(r) },
+            ...(dependent ? { detail: { dependentId: dependent.id } } : {}),
             ip: acting.ip,
             userAgent: acting.userAgent,
           },
@@ -71,8 +81,10 @@ export function createMyNumberService({ prisma, vault, history, confirmPassword 
       }, TX);
     },
 
-    /** Password again + an enabled purpose; recorded with the purpose. */
-    /** The registrant's number, or one of their (submitted) dependents' numbers with dependentId. */
+    /**
+     * The registrant's number, or one of their (submitted) dependents' with dependentId: the
+     * caller's password again and a purpose the tenant uses; recorded with the purpose.
+     */
     async reveal(acting: Acting, registrantId: string, password: string, purpose: Purpose, dependentId?: string): Promise<string> {
       await confirmPassword(acting.user.id, password, { ip: acting.ip, userAgent: acting.userAgent });
       const tenant = await prisma.tenant.findUniqueOrThrow({ where: { id: acting.tenantId } });
@@ -81,7 +93,7 @@ export function createMyNumberService({ prisma, vault, history, confirmPassword 
       }
       const r = await findRegistrant(acting.tenantId, registrantId);
       const dependent = dependentId ? await prisma.dependent.findFirst({ where: { id: dependentId, registrantId: r.id, draft: false } }) : null;
-      if (dependentId && !dependent) throw new AppError(404, 'DEPENDENT_NOT_FOUND', '扶養家族が見つかりません');
+      if (dependentId && !dependent) throw DEPENDENT_NOT_FOUND();
       const secretId = dependent ? dependent.myNumberSecretId : r.myNumberSecretId;
       if (!secretId) throw NOT_REGISTERED();
       const plain = await vault.open(secretId, acting.tenantId).catch((err: unknown) => {

@@ -105,6 +105,7 @@ export const api = {
   deleteNow: (registrantId: string, body: Schemas['ImmediateDeletion']) => request<Registrant>('POST', r(registrantId, '/deletion'), body),
   reveal: (registrantId: string, body: Schemas['RevealRequest']) => request<{ myNumber: string }>('POST', r(registrantId, '/my-number/reveal'), body),
   setNumber: (registrantId: string, body: Schemas['MyNumberInput']) => request<void>('PUT', r(registrantId, '/my-number'), body),
+  setDependentNumber: (registrantId: string, dependentId: string, body: Schemas['MyNumberInput']) => request<void>('PUT', r(registrantId, `/dependents/${id(dependentId)}/my-number`), body),
   retentionRules: () => request<Json<'/v1/retention-rules', 'get'>>('GET', '/v1/retention-rules'),
   bulkEntry: (body: Schemas['BulkEntryRequest']) => request<Schemas['BulkEntryResult']>('POST', '/v1/registrants/bulk-entry', body),
   quickAdd: (body: Schemas['QuickAddRequest']) => request<Schemas['QuickAddResult']>('POST', '/v1/registrants/quick-add', body),

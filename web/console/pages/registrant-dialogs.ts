@@ -4,7 +4,9 @@
  * what will happen before it happens.
  */
 import { api, ApiError, type Dependent, type Registrant } from '../api';
+import { normalizeDigits, validateIndividualNumber } from '../../../services/mynumber/validate';
 import { GENDERS, RELATIONSHIPS } from '../../shared/labels';
+import { numberInput } from './shared-admin';
 import type { Ctx } from '../context';
 import { fullName, PURPOSE_LABELS } from '../labels';
 import { cancelButton, checkbox, dialog, facts, field, form, h, input, notice, say, select, text, textarea } from '../ui';
@@ -25,12 +27,6 @@ export function askReason(title: string, intro: string, submitLabel: string): Pr
   ]);
 }
 
-export function confirmAction(title: string, lines: string[], submitLabel: string, danger = false): Promise<boolean> {
-  return dialog<boolean>(title, (close) => [
-    ...lines.map((l) => h('p', {}, l)),
-    h('div', { class: 'buttons' }, h('button', { type: 'button', class: danger ? 'primary danger' : 'primary', onclick: () => close(true) }, submitLabel), cancelButton(close)),
-  ]).then((v) => v === true);
-}
 
 /** Shows the number in the dialog only, for the purpose given, after the password; it is gone when the dialog closes. */
 export async function revealNumber(ctx: Ctx, r: Registrant, dependent?: { id: string; familyName: string; givenName: string }): Promise<void> {
@@ -155,6 +151,44 @@ export function editDependent(r: Registrant, d: Dependent): Promise<boolean> {
           close(true);
         },
         { id: 'dependent-edit', extraButtons: [cancelButton(close)] },
+      ),
+    ];
+  }).then((v) => v === true);
+}
+
+/**
+ * マイナンバーの編集 (seed 001 ch. 10): HR registers or corrects the registrant's or a dependent's
+ * number from a document, typed twice and checked as typed; resolves true once stored.
+ */
+export function editNumber(r: Registrant, dependent?: { id: string; familyName: string; givenName: string }): Promise<boolean> {
+  const whose = dependent ? `${dependent.familyName} ${dependent.givenName}（扶養家族）` : fullName(r);
+  return dialog<boolean>('マイナンバーの編集', (close) => {
+    const first = numberInput('myNumber');
+    const second = numberInput('myNumberConfirmation');
+    const check = h('p', { class: 'message', id: 'number-check', 'aria-live': 'polite' });
+    first.addEventListener('input', () => {
+      const digits = normalizeDigits(first.value);
+      if (digits.length < 12) return say(check, `${digits.length}桁入力済み（12桁）`, 'info');
+      const v = validateIndividualNumber(digits);
+      say(check, v.ok ? '正しい番号の形式です' : v.message, v.ok ? 'ok' : 'error');
+    });
+    return [
+      notice('info', `${whose} さんのマイナンバーを登録します。前の番号があれば置き換え、元に戻せません。操作は履歴に記録されます。`),
+      form(
+        [field('マイナンバー（12桁）', first, { required: true }), check, field('マイナンバー（確認のためもう一度）', second, { required: true })],
+        '登録する',
+        async (data, message) => {
+          const myNumber = String(data.get('myNumber') ?? '');
+          const myNumberConfirmation = String(data.get('myNumberConfirmation') ?? '');
+          const v = validateIndividualNumber(myNumber, myNumberConfirmation);
+          if (!v.ok) return say(message, v.message);
+          if (dependent) await api.setDependentNumber(r.id, dependent.id, { myNumber, myNumberConfirmation });
+          else await api.setNumber(r.id, { myNumber, myNumberConfirmation });
+          first.value = '';
+          second.value = '';
+          close(true);
+        },
+        { id: 'number-form', extraButtons: [cancelButton(close)] },
       ),
     ];
   }).then((v) => v === true);

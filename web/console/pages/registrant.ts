@@ -12,7 +12,8 @@ import { actionButton, facts, h, link, messageLine, notice, row, showError, stat
 import { genderLabel } from '../../shared/labels';
 import { documentViewer } from './document-viewer';
 import { askInviteOptions } from './invite-dialog';
-import { askDeletionDate, askImmediateDeletion, askReason, askRetirement, confirmAction, editDependent, revealNumber } from './registrant-dialogs';
+import { askDeletionDate, askImmediateDeletion, askReason, askRetirement, editDependent, editNumber, revealNumber } from './registrant-dialogs';
+import { confirmDialog } from './shared-admin';
 import { registrantEditScreen } from './registrant-edit';
 import { qrScreen } from './qr-print';
 
@@ -82,6 +83,9 @@ function dependentsTable(ctx: Ctx, r: RegistrantItem, message: HTMLElement, with
         actionButton('編集', async () => {
           if (await editDependent(r, d)) ctx.redraw();
         }, 'small secondary'),
+        actionButton(d.myNumber.registered ? '番号を編集' : '番号を登録', async () => {
+          if (await editNumber(r, d)) ctx.redraw();
+        }, 'small secondary'),
         actionButton('削除', async () => {
           if (await askImmediateDeletion(r, { scope: 'dependent', dependentId: d.id }, dependentName(d))) await act(ctx, message, () => api.deleteNow(r.id, { scope: 'dependent', dependentId: d.id }))();
         }, 'small danger'),
@@ -115,17 +119,24 @@ function detailView(ctx: Ctx, r: RegistrantItem, docs: HrDocument[], groups: Gro
         open ? link(href(`registrants/${r.id}/qr`), 'QRコードを印刷', 'button secondary') : null,
         open
           ? actionButton('収集を取り下げ', async () => {
-              if (await confirmAction('収集の取り下げ', ['登録用のリンクを使えなくします。あとで収集メールを送り直せます。'], '取り下げる')) await act(ctx, message, () => api.withdraw(r.id))();
+              if (await confirmDialog('収集の取り下げ', ['登録用のリンクを使えなくします。あとで収集メールを送り直せます。'], '取り下げる', false)) await act(ctx, message, () => api.withdraw(r.id))();
             }, 'secondary')
           : null,
         r.loginLocked
           ? actionButton('ログインロックを解除', async () => {
-              if (await confirmAction('ログインロックの解除', ['本人が登録画面にログインできるようにします。'], '解除する')) await act(ctx, message, () => api.unlock(r.id))();
+              if (await confirmDialog('ログインロックの解除', ['本人が登録画面にログインできるようにします。'], '解除する', false)) await act(ctx, message, () => api.unlock(r.id))();
             }, 'secondary')
           : null,
       ]
     : [];
-  const numberButtons: (Node | null)[] = [r.myNumber.registered ? actionButton('マイナンバーを表示', () => revealNumber(ctx, r), 'secondary') : null];
+  const numberButtons: (Node | null)[] = [
+    r.myNumber.registered ? actionButton('マイナンバーを表示', () => revealNumber(ctx, r), 'secondary') : null,
+    ctx.canEdit
+      ? actionButton(r.myNumber.registered ? 'マイナンバーを編集' : 'マイナンバーを登録', async () => {
+          if (await editNumber(r)) ctx.redraw();
+        }, 'secondary')
+      : null,
+  ];
   const retention: (Node | null)[] = ctx.canEdit
     ? [
         actionButton('退職日を設定', async () => {
@@ -138,7 +149,7 @@ function detailView(ctx: Ctx, r: RegistrantItem, docs: HrDocument[], groups: Gro
         }, 'secondary'),
         r.deletion
           ? actionButton('削除予定を取り消す', async () => {
-              if (await confirmAction('削除予定の取消', ['削除予定日を取り消します。'], '取り消す')) await act(ctx, message, () => api.cancelDeletion(r.id))();
+              if (await confirmDialog('削除予定の取消', ['削除予定日を取り消します。'], '取り消す', false)) await act(ctx, message, () => api.cancelDeletion(r.id))();
             }, 'secondary')
           : null,
       ]
@@ -197,7 +208,7 @@ function approvalView(ctx: Ctx, r: RegistrantItem, docs: HrDocument[]): View {
         'div',
         { class: 'buttons', id: 'decision' },
         actionButton('承認する', async () => {
-          if (await confirmAction('承認', [`${fullName(r)} さんの登録を承認します。`, '承認すると本人は登録画面にログインできなくなります（変更が必要なときはロックを解除します）。'], '承認する')) await act(ctx, message, () => api.approve(r.id), () => go(`registrants/${r.id}`))();
+          if (await confirmDialog('承認', [`${fullName(r)} さんの登録を承認します。`, '承認すると本人は登録画面にログインできなくなります（変更が必要なときはロックを解除します）。'], '承認する', false)) await act(ctx, message, () => api.approve(r.id), () => go(`registrants/${r.id}`))();
         }),
         actionButton('差戻し', async () => {
           const reason = await askReason('差戻し', `${fullName(r)} さんの登録を差し戻します。本人に理由を添えたメールと新しい登録用リンクが届きます。`, '差し戻す');
