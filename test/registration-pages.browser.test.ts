@@ -415,6 +415,17 @@ describe('the employee on a phone', () => {
     expect(await page.inputValue('#birth-date')).toBe('1992-11-30');
     expect(await textOf(page, '#self-entered')).toContain(`末尾 ${own.slice(-4)}`);
     expect(await page.inputValue('#self-number')).toBe('');
+
+    // Typed but not saved: forward asks first; staying keeps the typing and the history, leaving is allowed.
+    await page.fill('#birth-date', '1992-12-01');
+    const asked: string[] = [];
+    page.once('dialog', (d) => void (asked.push(d.message()), d.dismiss()));
+    await page.goForward();
+    await page.waitForFunction(() => (globalThis as unknown as { location: { hash: string } }).location.hash === '#profile');
+    expect(asked).toEqual([expect.stringContaining('まだ保存されていません')]);
+    await onPage(page, 'profile');
+    expect(await page.inputValue('#birth-date')).toBe('1992-12-01');
+    page.once('dialog', (d) => void d.accept());
     await page.goForward();
     await onPage(page, 'number-doc');
     await upload(page, 'number_confirmation-my_number_card-back', files.png);

@@ -38,9 +38,23 @@ let loggedIn = false;
 let draws = 0;
 
 const route = () => decodeURIComponent(location.hash.replace(/^#/, ''));
-const setRoute = (r: string, replace: boolean) => history[replace ? 'replaceState' : 'pushState'](null, '', `${location.pathname}${location.search}${r ? `#${r}` : ''}`);
+/** Each history entry of this page carries its position, so a cancelled back (or forward) can be undone exactly. */
+let position = 0;
+const setRoute = (r: string, replace: boolean) => {
+  if (!replace) position += 1;
+  history[replace ? 'replaceState' : 'pushState']({ position }, '', `${location.pathname}${location.search}${r ? `#${r}` : ''}`);
+};
+
+/**
+ * Typed but not saved yet on the step shown: leaving by the back button asks first, and a reload or
+ * closing the tab gets the browser's own warning. Nothing typed is kept in the browser itself.
+ */
+let unsaved = false;
+const TYPED = 'input[type=text], input[type=password], input[type=date], input[type=tel], input[type=email], input:not([type]), textarea';
+const LEAVE_TEXT = '入力した内容はまだ保存されていません。このページを離れると失われます。移動しますか？';
 
 function draw(view: View, person: { familyName: string; givenName: string; email: string | null; companyName: string } | null): void {
+  unsaved = false;
   root.dataset.page = view.page;
   document.title = `${view.title}｜マイナンバー登録`;
   const heading = h('h1', { tabindex: -1 }, view.title);
@@ -316,7 +330,29 @@ async function logOut(): Promise<void> {
 }
 
 async function boot(): Promise<void> {
-  window.addEventListener('popstate', () => void render());
+  position = (history.state as { position?: number } | null)?.position ?? 0; // a reload keeps its place in the history
+  root.addEventListener('input', (ev) => {
+    if (loggedIn && ev.target instanceof Element && ev.target.matches(TYPED)) unsaved = true;
+  });
+  let undoing = false;
+  window.addEventListener('popstate', (ev) => {
+    const to = (ev.state as { position?: number } | null)?.position ?? 0;
+    if (undoing) {
+      undoing = false; // the browser is back where the person chose to stay
+      return;
+    }
+    if (unsaved && !window.confirm(LEAVE_TEXT)) {
+      // Stay: move the history back by as many entries as the browser moved, keeping back and forward intact.
+      undoing = true;
+      history.go(position - to);
+      return;
+    }
+    position = to;
+    void render();
+  });
+  window.addEventListener('beforeunload', (ev) => {
+    if (unsaved) ev.preventDefault();
+  });
   if (!token) return linkProblemPage(undefined);
   try {
     link = await api.link(token);

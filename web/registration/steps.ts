@@ -407,7 +407,7 @@ export function dependentFormStep(ctx: Ctx, dependentId: string | null): View | 
         const added = await api.addDependent(body);
         id = added.id;
         // The back button must lead to this person's form, not to an empty one that would add them twice.
-        history.replaceState(null, '', `${location.pathname}${location.search}#dependent/${id}`);
+        history.replaceState(history.state, '', `${location.pathname}${location.search}#dependent/${id}`);
       }
       ctx.go(chosenKind === 'category3' && !gone ? `dependent/${id}/number-doc` : 'dependents');
     } catch (err) {
