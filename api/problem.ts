@@ -2,6 +2,7 @@
 import type { ErrorRequestHandler, Response } from 'express';
 import type { components } from './generated/openapi';
 import { AppError } from '../services/errors';
+import { japaneseValidationMessage } from './validation-messages';
 import type { Logger } from '../services/logging/logger';
 
 export type Problem = components['schemas']['Problem'];
@@ -36,7 +37,7 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
     if (typeof v.status === 'number' && v.status >= 400 && v.status < 500) {
       const errors = (v.errors ?? []).map((e) => ({
         path: e.path ?? '',
-        message: e.message ?? '',
+        message: japaneseValidationMessage(e.message ?? ''),
         ...(e.errorCode ? { code: e.errorCode.replace(/\.openapi\.validation$/, '') } : {}),
       }));
       const [code, title] =
