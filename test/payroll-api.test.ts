@@ -190,13 +190,24 @@ describe('the registrant list', () => {
   });
 
   it('a connector reads one person with dependents, recorded as its view; another tenant\'s person is not found', async () => {
-    const p = await person(`R${randomUUID().slice(0, 6)}`, 'completed', { dependents: [{ givenName: '長女', status: 'completed' }] });
+    const code = `R${randomUUID().slice(0, 6)}`;
+    const p = await person(code, 'completed', { dependents: [{ givenName: '長女', status: 'completed' }] });
     const c = await connector({ scopes: ['registrants:read'] });
     const t = await tokenFor(c);
     const res = await request(app).get(`/v1/registrants/${p.id}`).auth(t, { type: 'bearer' }).expect(200);
     expect(res.body).toMatchObject({ id: p.id, status: 'completed', myNumber: { registered: true, masked: '************' }, dependents: [expect.objectContaining({ givenName: '長女', status: 'completed' })] });
     expect(JSON.stringify(res.body)).not.toContain(p.number!);
     expect(await prisma.operationEvent.count({ where: { registrantId: p.id, operation: 'registrant_viewed', actorType: 'api_client', actorId: c.id } })).toBe(1);
+    // HR's own remark (備考) is HR's: the console shows it, connectors never get it (one read, the list).
+    await prisma.registrant.update({ where: { id: p.id }, data: { note: '産休中（2027年4月復帰予定）' } });
+    const again = await request(app).get(`/v1/registrants/${p.id}`).auth(t, { type: 'bearer' }).expect(200);
+    expect(again.body).not.toHaveProperty('note');
+    expect(again.body).toHaveProperty('birthDate');
+    const listed = await request(app).get('/v1/registrants').query({ employeeCode: code }).auth(t, { type: 'bearer' }).expect(200);
+    expect(listed.body.items).toHaveLength(1);
+    expect(listed.body.items[0]).not.toHaveProperty('note');
+    expect(JSON.stringify(listed.body)).not.toContain('産休');
+    expect((await manager.get(`/v1/registrants/${p.id}`).expect(200)).body.note).toBe('産休中（2027年4月復帰予定）');
     const elsewhere = await prisma.registrant.create({ data: { tenantId: await createTenant(prisma, '他社'), familyName: '他', givenName: '社', workflowId: `wf-${randomUUID()}` } });
     expect((await request(app).get(`/v1/registrants/${elsewhere.id}`).auth(t, { type: 'bearer' })).status).toBe(404);
   });

@@ -14,7 +14,7 @@ import type { History } from '../../services/audit/types';
 import { csvStream, encodableIn, type CsvCell, type CsvEncoding } from '../../services/csv/encode';
 import type { PrismaClient } from '../../services/db/client';
 import { AppError } from '../../services/errors';
-import { listRegistrants, type RegistrantFilters } from '../../services/registrants/listing';
+import { forConnector, listRegistrants, type RegistrantFilters } from '../../services/registrants/listing';
 import { ANY_ROLE, requestFacts, requireRole } from '../auth/middleware';
 import { acting } from '../login-users/routes';
 import { authRateLimiters, type AuthRateLimits } from '../auth/rate-limits';
@@ -122,6 +122,7 @@ export function connectorRoutes(deps: ConnectorRouteDeps): Router {
     if (req.connector) {
       const c = connector(req);
       await deps.history.record({ tenantId, actor: connectorActor(c.client), operation: 'registrants_listed', ip: c.ip, userAgent: c.userAgent, detail: { count: page.items.length } });
+      return res.json({ ...page, items: page.items.map(forConnector) });
     }
     res.json(page);
   });

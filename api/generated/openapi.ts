@@ -2742,8 +2742,8 @@ export interface components {
             gender: "male" | "female" | "other" | null;
             /** Format: date */
             hireDate: string | null;
-            /** @description 備考 (HR's own remark). */
-            note: string | null;
+            /** @description 備考 (HR's own remark). Always present for HR; never given to payroll connectors. */
+            note?: string | null;
             status: components["schemas"]["Status"];
             /** @description Whether a number is registered; the number itself is never listed (see /my-number/reveal). */
             myNumber: {

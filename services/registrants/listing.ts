@@ -192,6 +192,12 @@ export async function listRegistrants(prisma: PrismaClient, tenantId: string, f:
   return { items, nextCursor: more && last ? encodeCursor(last.updatedAt, last.id) : null };
 }
 
+/** What payroll connectors get: everything but HR's own remark (備考), which is not payroll's business. */
+export function forConnector<T extends { note?: unknown }>(item: T): Omit<T, 'note'> {
+  const { note: _hrOnly, ...rest } = item;
+  return rest;
+}
+
 /** One registrant as the list shows it (with dependents), or null when not in the tenant. */
 export async function getRegistrantItem(prisma: PrismaClient, tenantId: string, id: string): Promise<RegistrantListItem | null> {
   const r = await prisma.registrant.findFirst({ where: { id, tenantId }, include: { dependents: { where: { draft: false }, orderBy: { createdAt: 'asc' } } } });

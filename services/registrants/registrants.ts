@@ -14,7 +14,7 @@ import { actorOf, type Acting } from '../login-users/login-users';
 import { connectorActor, type ConnectorCaller } from '../connectors/connectors';
 import { todayInJapan } from '../retention/rules';
 import { EMPLOYEE_CODE, fields, LIMITS, type FieldProblem } from './bulk-registration';
-import { dependentSummary, getRegistrantItem, type DependentSummary, type RegistrantListItem } from './listing';
+import { dependentSummary, type DependentSummary, forConnector, getRegistrantItem, type RegistrantListItem } from './listing';
 import { createRegistrantWorkflows } from './workflow-starts';
 import { loadRegistrantView, registrantView, type RegistrantView } from './view';
 
@@ -201,7 +201,7 @@ export function createRegistrantService({ prisma, history, temporal, inviteRemin
     },
 
     /** A connector reading one person (with dependents, never numbers): recorded like HR's view. */
-    async getForConnector(caller: ConnectorCaller, id: string): Promise<RegistrantListItem> {
+    async getForConnector(caller: ConnectorCaller, id: string): Promise<Omit<RegistrantListItem, 'note'>> {
       const item = await getRegistrantItem(prisma, caller.tenant.id, id);
       if (!item) throw NOT_FOUND();
       await history.record({
@@ -212,7 +212,7 @@ export function createRegistrantService({ prisma, history, temporal, inviteRemin
         ip: caller.ip,
         userAgent: caller.userAgent,
       });
-      return item;
+      return forConnector(item);
     },
 
     /** Looking at a person's record is a use of their personal data: it is recorded. HR gets the list's form (with dependents). */
