@@ -225,6 +225,37 @@ describe('decisions', () => {
     expect((await handle.query(lifecycleQuery)).loginLocked).toBe(false);
   });
 
+  it('after HR unlocks an approved person and invites again, the person adds a newborn and sends again; HR approves and the login locks again', async () => {
+    const { id, email } = await submitted('再登録');
+    await hr.post(`/v1/registrants/${id}/approval`).send({}).expect(200);
+    // Locked: the person's pages refuse changes until HR unlocks.
+    await hr.post(`/v1/registrants/${id}/login-unlock`).expect(200);
+    const before = mailsTo(email).length;
+    await hr.post(`/v1/registrants/${id}/invitation`).send({ message: 'お子さんの登録をお願いします' }).expect(200);
+    const mail = await outbox.waitFor((m) => m.to.includes(email) && mailsTo(email).indexOf(m) >= before, 15_000);
+
+    const phone = request.agent(app);
+    const link = await phone.post('/v1/registration/link').send({ token: tokenOf(mail) }).expect(200);
+    const setUp = await phone
+      .post('/v1/registration/setup')
+      .send({ token: tokenOf(mail), password: 'reopen-pass-1', consentedPurposes: link.body.purposes.map((p: { code: string }) => p.code) })
+      .expect(200);
+    const csrf = setUp.body.csrfToken as string;
+    const mine = await phone.get('/v1/registration').expect(200);
+    // What was approved is the starting point: the number is kept (shown as entered), nothing to type again.
+    expect(mine.body).toMatchObject({ status: 'completed', editable: true, draft: { myNumber: { entered: true } } });
+    const baby = randomMyNumber();
+    await phone.post('/v1/registration/dependents').set('X-CSRF-Token', csrf).send({ relationship: '子', familyName: '田中', givenName: '赤子', birthDate: '2026-10-01', gender: 'female', myNumber: baby, myNumberConfirmation: baby }).expect(201);
+    await phone.post('/v1/registration/submission').set('X-CSRF-Token', csrf).expect(200);
+    expect((await row(id))!.status).toBe('pending');
+    const pending = await hr.get(`/v1/registrants/${id}`).expect(200);
+    expect(pending.body.dependents.map((d: { givenName: string; status: string }) => [d.givenName, d.status])).toEqual([['赤子', 'pending']]);
+
+    const again = await hr.post(`/v1/registrants/${id}/approval`).send({}).expect(200);
+    expect(again.body).toMatchObject({ status: 'completed', loginLocked: true });
+    expect((await phone.get('/v1/registration')).status).toBe(401); // the session died with the approval
+  });
+
   it('refusal keeps the reason and closes the link', async () => {
     const { id } = await submitted('拒否');
     const refused = await hr.post(`/v1/registrants/${id}/refusal`).send({ reason: '対象外の方です' }).expect(200);

@@ -74,6 +74,8 @@ const SYSTEM: StepActor = { type: 'system', id: null };
 export const LIFECYCLE_PATCH = 'lifecycle-v2';
 /** Decisions and deletions report to payroll's webhooks from this release on. */
 export const WEBHOOKS_PATCH = 'webhooks-v1';
+/** From this release on, an approved person whom HR unlocked may change their registration and send it again. */
+export const REOPEN_PATCH = 'reopen-after-unlock-v1';
 
 /**
  * Starts one delivery workflow per webhook delivery a step wrote. Abandoned children: a delivery
@@ -163,7 +165,10 @@ async function lifecycle(input: RegistrantWorkflowInput): Promise<LifecycleState
     ]);
   }
 
-  const editable = () => state.status === 'unregistered' || state.status === 'remanded';
+  // Decided once per run: runs started before this release keep their rule when they replay.
+  const reopensAfterUnlock = patched(REOPEN_PATCH);
+  // HR unlocking an approved person (seed 001: to correct data, or to add a newborn) reopens the registration.
+  const editable = () => state.status === 'unregistered' || state.status === 'remanded' || (reopensAfterUnlock && state.status === 'completed' && !state.loginLocked);
 
   // ---- checks shared by validators and handlers (state may change while a handler waits its turn)
   const mustLive = () => {

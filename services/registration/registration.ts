@@ -92,11 +92,15 @@ export interface RegistrationDeps {
   lifecycle: LifecycleService;
 }
 
+/** Statuses the person may change: not sent yet, sent back by HR, or approved and then unlocked by HR (the workflow has the same rule). */
+const reopened = (r: Pick<Registrant, 'status' | 'loginLocked'>): boolean =>
+  r.status === 'unregistered' || r.status === 'remanded' || (r.status === 'completed' && !r.loginLocked);
+
 export function createRegistrationService({ prisma, vault, drafts, lifecycle }: RegistrationDeps) {
   /** Throws unless the person may change their registration now (re-read: HR may have acted meanwhile). */
   async function editable(registrantId: string, tx: Tx | PrismaClient = prisma): Promise<Registrant> {
     const r = await tx.registrant.findUniqueOrThrow({ where: { id: registrantId } });
-    if (r.status !== 'unregistered' && r.status !== 'remanded') throw new AppError(409, 'NOT_EDITABLE', LIFECYCLE_REFUSALS.NOT_EDITABLE);
+    if (!reopened(r)) throw new AppError(409, 'NOT_EDITABLE', LIFECYCLE_REFUSALS.NOT_EDITABLE);
     if (r.invitationState !== 'open' || r.retired) throw new AppError(409, 'INVITATION_NOT_OPEN', LIFECYCLE_REFUSALS.INVITATION_NOT_OPEN);
     return r;
   }
@@ -214,7 +218,7 @@ export function createRegistrationService({ prisma, vault, drafts, lifecycle }: 
       const draft = await readDraft(r);
       const documents = await documentsOf(r, draft);
       const docView: DraftDocument[] = documents.map((d) => ({ id: d.id, dependentId: d.dependentId, purpose: d.purpose, type: d.type, side: d.side }));
-      const isEditable = (r.status === 'unregistered' || r.status === 'remanded') && r.invitationState === 'open' && !r.retired;
+      const isEditable = reopened(r) && r.invitationState === 'open' && !r.retired;
       return {
         familyName: r.familyName,
         givenName: r.givenName,

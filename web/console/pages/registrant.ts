@@ -105,7 +105,8 @@ function detailView(ctx: Ctx, r: RegistrantItem, docs: HrDocument[], groups: Gro
   const message = messageLine('registrant-message');
   const waiting = r.status === 'pending' || activeDependents(r).some((d) => d.status === 'pending');
   const open = r.invitation?.state === 'open';
-  const invitable = !r.retired && !!r.email && (r.status === 'unregistered' || r.status === 'remanded');
+  // An approved person HR unlocked may change their registration again (a new link is needed).
+  const invitable = !r.retired && !!r.email && (r.status === 'unregistered' || r.status === 'remanded' || (r.status === 'completed' && !r.loginLocked));
   const actions: (Node | null)[] = ctx.canEdit
     ? [
         waiting ? link(href(`registrants/${r.id}/approval`), '承認画面へ', 'button primary') : null,
@@ -124,7 +125,7 @@ function detailView(ctx: Ctx, r: RegistrantItem, docs: HrDocument[], groups: Gro
           : null,
         r.loginLocked
           ? actionButton('ログインロックを解除', async () => {
-              if (await confirmDialog('ログインロックの解除', ['本人が登録画面にログインできるようにします。'], '解除する', false)) await act(ctx, message, () => api.unlock(r.id))();
+              if (await confirmDialog('ログインロックの解除', ['本人が登録内容を変更できるようにします（扶養家族の追加など）。解除したあと「収集メールを送信」で新しい登録用リンクを送ってください。変更が提出されると承認待ちになり、承認すると再びロックされます。'], '解除する', false)) await act(ctx, message, () => api.unlock(r.id))();
             }, 'secondary')
           : null,
       ]
