@@ -26,6 +26,8 @@ export interface RegistrantWorkflowInput {
   status?: RegistrantStatus;
   /** State carried over by continue-as-new. */
   carried?: LifecycleState;
+  /** Who added the person (HR, a payroll connector): the first invitation is theirs in the history. */
+  startedBy?: StepActor;
 }
 
 export type InvitationStage = 'inviting' | 'invited' | 'withdrawn' | 'expired';

@@ -361,6 +361,10 @@ describe('quick add and invitation (スマホで収集・簡易登録)', () => {
       const created = await prisma.operationEvent.findFirstOrThrow({ where: { registrantId: id, operation: 'registrant_created' } });
       expect(created).toMatchObject({ actorType: 'login_user', actorLabel: '簡易登録株式会社 人事', detail: { source: 'quick_add', invite: true } });
       await until(async () => (await prisma.operationEvent.count({ where: { registrantId: id, operation: 'invitation_sent' } })) === 1, 'the invitation to be recorded');
+      // The first invitation is the HR user's, not the system's: they asked for it.
+      const sent = await prisma.operationEvent.findFirstOrThrow({ where: { registrantId: id, operation: 'invitation_sent' } });
+      expect(sent).toMatchObject({ actorType: 'login_user', actorId: user.id, actorLabel: '簡易登録株式会社 人事' });
+      expect(sent.ip).toBeTruthy();
     }
 
     // Without copyToSelf, message or reply-to: a plain invitation, nobody copied.

@@ -455,7 +455,7 @@ async function lifecycle(input: RegistrantWorkflowInput): Promise<LifecycleState
 
   publish();
   if (!input.carried && input.invite !== false) {
-    await exclusive(() => startRound(SYSTEM, 'invitation', input.invite || undefined));
+    await exclusive(() => startRound(input.startedBy ?? SYSTEM, 'invitation', input.invite || undefined));
   }
 
   while (!state.deleted) {

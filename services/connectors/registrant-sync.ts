@@ -75,8 +75,8 @@ export function createRegistrantSync({ prisma, history, temporal, lifecycle, inv
     if (errors.length) throw new AppError(400, 'VALIDATION_FAILED', '入力内容に誤りがあります', errors);
   }
 
-  async function startWorkflow(r: Registrant, invite: boolean) {
-    const input: RegistrantWorkflowInput = { tenantId: r.tenantId, registrantId: r.id, reminderDays: await workflows.reminderDaysOf(r.tenantId), ...(invite && r.email ? {} : { invite: false }) };
+  async function startWorkflow(r: Registrant, invite: boolean, startedBy: StepActor) {
+    const input: RegistrantWorkflowInput = { tenantId: r.tenantId, registrantId: r.id, reminderDays: await workflows.reminderDaysOf(r.tenantId), startedBy, ...(invite && r.email ? {} : { invite: false }) };
     try {
       await workflows.start(input, 5000);
     } catch {
@@ -131,7 +131,7 @@ export function createRegistrantSync({ prisma, history, temporal, lifecycle, inv
     const stepActor: StepActor = { type: 'api_client', id: caller.client.id, ip: caller.ip, userAgent: caller.userAgent };
     for (const r of results) {
       const item = req.items[r.index]!;
-      if (r.created) await startWorkflow(r.row, req.invite === true);
+      if (r.created) await startWorkflow(r.row, req.invite === true, stepActor);
       if (item.retirementDate !== undefined && item.retirementDate !== date(r.row.retirementDate)) {
         await lifecycle.setRetirementAs(stepActor, r.row, item.retirementDate);
       }

@@ -4,6 +4,7 @@
  */
 import type { Transporter } from 'nodemailer';
 import { Prisma, type LoginUser, type Role, type UserKind } from '../../prisma/generated/client';
+import type { StepActor } from '../../shared';
 import type { Actor, History } from '../audit/types';
 import { checkPasswordPolicy, hashPassword } from '../auth/passwords';
 import type { PrismaClient } from '../db/client';
@@ -30,6 +31,8 @@ export interface Acting {
 type Db = Pick<Prisma.TransactionClient, 'loginUser'>;
 
 export const actorOf = (user: LoginUser): Actor => ({ type: 'login_user', id: user.id, label: user.name });
+/** The same person as a workflow step's actor (with the request's facts). */
+export const stepActorOf = (acting: Acting): StepActor => ({ type: 'login_user', id: acting.user.id, ip: acting.ip, userAgent: acting.userAgent });
 
 const NOT_FOUND = () => new AppError(404, 'LOGIN_USER_NOT_FOUND', 'ログインユーザが見つかりません');
 const UNAUTHENTICATED = () => new AppError(401, 'UNAUTHENTICATED', 'ログインしてください');

@@ -23,7 +23,7 @@ import { enqueueEvent } from '../connectors/webhooks';
 import { parseJapaneseDate } from '../dates/japanese-date';
 import type { PrismaClient } from '../db/client';
 import { AppError } from '../errors';
-import { actorOf, type Acting } from '../login-users/login-users';
+import { actorOf, stepActorOf, type Acting } from '../login-users/login-users';
 import { validateIndividualNumber } from '../mynumber/validate';
 import { todayInJapan } from '../retention/rules';
 import { withDeadline, type TemporalDeps } from '../temporal/client';
@@ -411,7 +411,7 @@ export function createBulkRegistrationService({ prisma, history, vault, temporal
       }, TX);
 
       // After the commit; the workflow's first round mails the invitation with these options.
-      const inputs: RegistrantWorkflowInput[] = ids.map((registrantId) => ({ tenantId, registrantId, reminderDays, invite: options }));
+      const inputs: RegistrantWorkflowInput[] = ids.map((registrantId) => ({ tenantId, registrantId, reminderDays, invite: options, startedBy: stepActorOf(acting) }));
       const failed = await workflows.startMany(inputs, START_CONCURRENCY);
       const results = people.map((p, i) => {
         const invited = !failed.has(inputs[i]!);

@@ -13,7 +13,7 @@ import type { DetectedEncoding } from '../csv/decode';
 import { slashDate } from '../dates/japanese-date';
 import type { PrismaClient } from '../db/client';
 import { AppError } from '../errors';
-import { actorOf, type Acting } from '../login-users/login-users';
+import { actorOf, stepActorOf, type Acting } from '../login-users/login-users';
 import { DEFAULT_RETENTION_RULE, retentionRule, todayInJapan } from '../retention/rules';
 import type { TemporalDeps } from '../temporal/client';
 import { VaultError, type Vault } from '../vault/types';
@@ -364,7 +364,7 @@ export function createRegistrantCsvService({ prisma, history, vault, temporal, i
       const inputs: RegistrantWorkflowInput[] = created.map((r, i) => {
         const row = rows[i]!;
         if (row.retirementDate) return { tenantId: r.tenantId, registrantId: r.id, reminderDays, invite: false, carried: stateFromDatabase(r, reminderDays) };
-        return { tenantId: r.tenantId, registrantId: r.id, reminderDays, ...(row.invite ? {} : { invite: false as const }) };
+        return { tenantId: r.tenantId, registrantId: r.id, reminderDays, startedBy: stepActorOf(acting), ...(row.invite ? {} : { invite: false as const }) };
       });
       const failed = new Set([...(await workflows.startMany(inputs, START_CONCURRENCY))].map((input) => input.registrantId));
       const lineById = new Map(created.map((r, i) => [r.id, rows[i]!.line]));

@@ -27,7 +27,7 @@ import {
 import type { registrantWorkflow } from '../../workflows';
 import type { PrismaClient } from '../db/client';
 import { AppError } from '../errors';
-import type { Acting } from '../login-users/login-users';
+import { stepActorOf, type Acting } from '../login-users/login-users';
 import { DEFAULT_RETENTION_RULE, MANUAL_RULE, RETENTION_RULES, retentionRule, todayInJapan } from '../retention/rules';
 import { withDeadline, type TemporalDeps } from '../temporal/client';
 import { draftIssueMessage } from './draft';
@@ -101,7 +101,6 @@ export function stateFromDatabase(r: Registrant, reminderDays: number[], now = D
 export function createLifecycleService({ prisma, temporal, inviteReminderDays }: LifecycleServiceDeps) {
   const client: Client = temporal.client;
   const workflows = createRegistrantWorkflows({ prisma, temporal, inviteReminderDays });
-  const actorOf = (acting: Acting): StepActor => ({ type: 'login_user', id: acting.user.id, ip: acting.ip, userAgent: acting.userAgent });
 
   const find = async (tenantId: string, id: string): Promise<Registrant> => {
     const r = await prisma.registrant.findFirst({ where: { id, tenantId } });
@@ -149,7 +148,7 @@ export function createLifecycleService({ prisma, temporal, inviteReminderDays }:
     async invite(acting: Acting, id: string, opts?: InviteOptions): Promise<RegistrantView> {
       const r = await find(acting.tenantId, id);
       if (!r.email) throw new AppError(409, 'NOT_INVITABLE_NO_EMAIL', LIFECYCLE_REFUSALS.NOT_INVITABLE_NO_EMAIL);
-      return step(r, inviteUpdate, { actor: actorOf(acting), options: options(opts) });
+      return step(r, inviteUpdate, { actor: stepActorOf(acting), options: options(opts) });
     },
 
     /** One result per person; retirees and others who cannot be invited are skipped with the reason. */
@@ -164,7 +163,7 @@ export function createLifecycleService({ prisma, temporal, inviteReminderDays }:
         else if (!r.email) skip(new AppError(409, 'NOT_INVITABLE_NO_EMAIL', LIFECYCLE_REFUSALS.NOT_INVITABLE_NO_EMAIL));
         else {
           try {
-            await step(r, inviteUpdate, { actor: actorOf(acting), options: options(opts) });
+            await step(r, inviteUpdate, { actor: stepActorOf(acting), options: options(opts) });
             results.push({ registrantId, outcome: 'sent' });
           } catch (err) {
             // Temporal down: stop here rather than report every remaining person as skipped.
@@ -177,20 +176,20 @@ export function createLifecycleService({ prisma, temporal, inviteReminderDays }:
     },
 
     async approve(acting: Acting, id: string, dependentId?: string) {
-      return step(await find(acting.tenantId, id), approveUpdate, { actor: actorOf(acting), dependentId });
+      return step(await find(acting.tenantId, id), approveUpdate, { actor: stepActorOf(acting), dependentId });
     },
     async remand(acting: Acting, id: string, reason: string, dependentId?: string) {
-      return step(await find(acting.tenantId, id), remandUpdate, { actor: actorOf(acting), reason, dependentId });
+      return step(await find(acting.tenantId, id), remandUpdate, { actor: stepActorOf(acting), reason, dependentId });
     },
     async refuse(acting: Acting, id: string, reason: string) {
-      return step(await find(acting.tenantId, id), refuseUpdate, { actor: actorOf(acting), reason });
+      return step(await find(acting.tenantId, id), refuseUpdate, { actor: stepActorOf(acting), reason });
     },
     /** The employee's "finish" (their own session, not HR's): DraftIncomplete answers 400 with what is missing. */
     async submit(registrant: Registrant, actor: StepActor): Promise<RegistrantView> {
       return step(registrant, submitUpdate, { actor });
     },
     async unlockLogin(acting: Acting, id: string) {
-      return step(await find(acting.tenantId, id), unlockLoginUpdate, { actor: actorOf(acting) });
+      return step(await find(acting.tenantId, id), unlockLoginUpdate, { actor: stepActorOf(acting) });
     },
 
     /**
@@ -198,7 +197,7 @@ export function createLifecycleService({ prisma, temporal, inviteReminderDays }:
      * from today, so the deletion notice always reaches HR first.
      */
     async setRetirement(acting: Acting, id: string, retirementDate: string | null, deletionDueDate?: string) {
-      return this.setRetirementAs(actorOf(acting), await find(acting.tenantId, id), retirementDate, deletionDueDate);
+      return this.setRetirementAs(stepActorOf(acting), await find(acting.tenantId, id), retirementDate, deletionDueDate);
     },
 
     /** The same for any actor (payroll syncing its employee master sets retirement dates too). */
@@ -217,12 +216,12 @@ export function createLifecycleService({ prisma, temporal, inviteReminderDays }:
     },
 
     async scheduleDeletion(acting: Acting, id: string, dueDate: string | null) {
-      return step(await find(acting.tenantId, id), scheduleDeletionUpdate, { actor: actorOf(acting), dueDate });
+      return step(await find(acting.tenantId, id), scheduleDeletionUpdate, { actor: stepActorOf(acting), dueDate });
     },
 
     async deleteNow(acting: Acting, id: string, kind: ImmediateDeletionKind, dependentId?: string) {
       if (kind === 'dependent' && !dependentId) throw invalid('/body/dependentId', 'required', '扶養家族を指定してください');
-      return step(await find(acting.tenantId, id), deleteNowUpdate, { actor: actorOf(acting), kind, dependentId });
+      return step(await find(acting.tenantId, id), deleteNowUpdate, { actor: stepActorOf(acting), kind, dependentId });
     },
 
     retentionRules: async (tenantId: string) => {

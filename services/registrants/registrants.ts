@@ -10,7 +10,7 @@ import { registrantWorkflowId, withdrawSignal } from '../../shared';
 import type { PrismaClient } from '../db/client';
 import { withDeadline, type TemporalDeps } from '../temporal/client';
 import type { History } from '../audit/types';
-import { actorOf, type Acting } from '../login-users/login-users';
+import { actorOf, stepActorOf, type Acting } from '../login-users/login-users';
 import { connectorActor, type ConnectorCaller } from '../connectors/connectors';
 import { todayInJapan } from '../retention/rules';
 import { EMPLOYEE_CODE, fields, LIMITS, type FieldProblem } from './bulk-registration';
@@ -184,7 +184,7 @@ export function createRegistrantService({ prisma, history, temporal, inviteRemin
         throw err;
       }
       try {
-        await workflows.start({ tenantId, registrantId: id, reminderDays: await workflows.reminderDaysOf(tenantId) }, 5000);
+        await workflows.start({ tenantId, registrantId: id, reminderDays: await workflows.reminderDaysOf(tenantId), startedBy: stepActorOf(acting) }, 5000);
       } catch {
         await prisma.registrant.delete({ where: { id } });
         throw TEMPORAL_DOWN();
