@@ -117,7 +117,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(bulkRegistrationRoutes(services.bulkRegistration));
   app.use(webhookRoutes(services.webhooks));
   app.use(lifecycleRoutes(services.lifecycle, services.invitationQr));
-  app.use(registrantRoutes(services.registrants, services.myNumbers, { prisma: deps.prisma, documents: services.registrantDocuments }));
+  app.use(registrantRoutes(services.registrants, services.myNumbers, { prisma: deps.prisma, documents: services.registrantDocuments, registrationAccess: services.registrationAccess }));
   app.use(groupRoutes(services.groups));
   app.use(loginUserRoutes(services.loginUsers));
   app.use(tenantRoutes(services.tenantSettings));

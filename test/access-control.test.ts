@@ -24,6 +24,7 @@ const ALLOWED: Record<string, Role[]> = {
   withdrawInvitation: EDITORS,
   setRegistrantMyNumber: EDITORS,
   setDependentMyNumber: EDITORS,
+  resetRegistrantPassword: EDITORS,
   deleteRegistrantMyNumber: EDITORS,
   revealRegistrantMyNumber: ALL,
   logout: ALL,

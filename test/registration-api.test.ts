@@ -33,6 +33,7 @@ let worker: WorkerHandle;
 let app: Express;
 let tenantId: string;
 let hr: ReturnType<typeof request.agent>;
+let viewer: ReturnType<typeof request.agent>;
 const { logger, lines } = memoryLogger();
 /** Every number typed in this file: none may show up in a response, a mail or a log line. */
 const typed: string[] = [];
@@ -46,6 +47,7 @@ beforeAll(async () => {
   worker = await startWorker(env, { prisma, outbox, logger, taskQueue: TASK_QUEUE });
   app = testApp({ prisma, logger, outbox, temporalClient: env.client, taskQueue: TASK_QUEUE }).app;
   hr = await loginAs(app, outbox, await createLoginUser(prisma, tenantId, 'manager', '人事 太郎'));
+  viewer = await loginAs(app, outbox, await createLoginUser(prisma, tenantId, 'viewer'));
 });
 
 afterAll(async () => {
@@ -170,6 +172,27 @@ describe('opening the link', () => {
     expect((await later.logIn(token, 'wrong-password')).body.code).toBe('PASSWORD_INCORRECT');
     expect((await later.logIn(token)).status).toBe(200);
     expect((await later.get()).status).toBe(200);
+  });
+
+  it('HR clears a forgotten password: the open session ends, the next visit is a first visit again, the draft is kept; recorded; viewers cannot', async () => {
+    const { id, token } = await invited();
+    const phone = new Phone();
+    expect((await phone.setUp(token)).status).toBe(200);
+    const n = number();
+    expect((await phone.send('put', '/profile', { myNumber: n, myNumberConfirmation: n, gender: 'male', birthDate: '1980-01-02' })).status).toBe(200);
+
+    expect((await viewer.post(`/v1/registrants/${id}/password-reset`)).status).toBe(403);
+    await hr.post(`/v1/registrants/${id}/password-reset`).expect(204);
+    expect((await phone.get()).status).toBe(401);
+    expect((await request(app).post('/v1/registration/link').send({ token })).body.firstVisit).toBe(true);
+    expect((await new Phone().logIn(token)).body.code).toBe('SETUP_REQUIRED');
+    const again = new Phone();
+    expect((await again.setUp(token, 'a-new-phone-pass')).status).toBe(200);
+    const mine = await again.get();
+    expect(mine.body.draft).toMatchObject({ gender: 'male', birthDate: '1980-01-02', myNumber: { entered: true, last4: n.slice(-4) } });
+    const event = await prisma.operationEvent.findFirstOrThrow({ where: { registrantId: id, operation: 'registrant_password_reset' } });
+    expect(event).toMatchObject({ actorType: 'login_user', label: '登録者のパスワード初期化' });
+    expect((await hr.post(`/v1/registrants/${randomUUID()}/password-reset`)).status).toBe(404);
   });
 
   it('unknown, replaced and expired links get their own Japanese answer; wrong passwords in a row block the login for a while', async () => {

@@ -339,6 +339,33 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/registrants/{registrantId}/password-reset": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                registrantId: components["parameters"]["RegistrantId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Clear a person's forgotten password for the registration pages (their next visit sets a new one)
+         * @description The next visit of a live link is a first visit again: a new password, the company passcode and
+         *     the consents. Open sessions of the person end and a temporary login block is lifted. Recorded
+         *     as registrant_password_reset. Send a new collection mail if the person's link has expired.
+         */
+        post: operations["resetRegistrantPassword"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/registrants/{registrantId}/withdraw": {
         parameters: {
             query?: never;
@@ -3372,6 +3399,33 @@ export interface operations {
                     "image/png": string;
                     "image/gif": string;
                 };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    resetRegistrantPassword: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                registrantId: components["parameters"]["RegistrantId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Cleared. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];

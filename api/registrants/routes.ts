@@ -2,6 +2,7 @@ import { Router } from 'express';
 import type { components } from '../generated/openapi';
 import type { Purpose } from '../../prisma/generated/client';
 import type { PrismaClient } from '../../services/db/client';
+import type { RegistrationAccess } from '../../services/registration/access';
 import type { RegistrantDocumentService } from '../../services/registrants/documents';
 import { summarizeRegistrants } from '../../services/registrants/listing';
 import type { RegistrantService } from '../../services/registrants/registrants';
@@ -9,6 +10,7 @@ import type { MyNumberService } from '../../services/registrants/my-number';
 import { ANY_ROLE, EDITORS, callerOf, requireRole } from '../auth/middleware';
 import { allow } from '../connectors/middleware';
 import { acting } from '../login-users/routes';
+import { actorOf } from '../../services/login-users/login-users';
 
 type RegistrantCreate = components['schemas']['RegistrantCreate'];
 type MyNumberInput = components['schemas']['MyNumberInput'];
@@ -17,6 +19,7 @@ type Schemas = components['schemas'];
 export interface RegistrantRouteDeps {
   prisma: PrismaClient;
   documents: RegistrantDocumentService;
+  registrationAccess: RegistrationAccess;
 }
 
 export function registrantRoutes(service: RegistrantService, numbers: MyNumberService, deps: RegistrantRouteDeps): Router {
@@ -50,6 +53,12 @@ export function registrantRoutes(service: RegistrantService, numbers: MyNumberSe
   router.get('/v1/registrants/:registrantId/documents/:documentId/image', requireRole(...ANY_ROLE), async (req, res) => {
     const { mimeType, image } = await deps.documents.image(acting(req), req.params.registrantId as string, req.params.documentId as string);
     res.set('Cache-Control', 'no-store').set('X-Content-Type-Options', 'nosniff').type(mimeType).send(image);
+  });
+  // A forgotten password on the employee's pages: HR clears it; the person sets a new one from their link.
+  router.post('/v1/registrants/:registrantId/password-reset', requireRole(...EDITORS), async (req, res) => {
+    const a = acting(req);
+    await deps.registrationAccess.resetPassword({ tenantId: a.tenantId, actor: actorOf(a.user), ip: a.ip ?? null, userAgent: a.userAgent ?? null }, req.params.registrantId as string);
+    res.status(204).end();
   });
   router.post('/v1/registrants/:registrantId/withdraw', requireRole(...EDITORS), async (req, res) => {
     res.status(202).json(await service.withdraw(acting(req), req.params.registrantId as string));

@@ -43,6 +43,7 @@ export const OPERATIONS = {
   reminder_sent: '収集メールの再通知',
   submitted: '登録内容の提出',
   registrant_login_unlocked: '登録者のログインロック解除',
+  registrant_password_reset: '登録者のパスワード初期化',
   retirement_set: '退職日の設定',
   retired: '退職',
   deletion_scheduled: '削除予定日の設定',

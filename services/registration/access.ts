@@ -5,7 +5,7 @@
  * the person cannot log in for `blockMinutes` (on top of the per-address rate limit of the routes).
  */
 import type { Invitation, Purpose, Registrant, Tenant } from '../../prisma/generated/client';
-import type { History } from '../audit/types';
+import type { Actor, History } from '../audit/types';
 import { PURPOSE_LABELS, PURPOSES } from '../audit/purposes';
 import { checkPasswordPolicy, hashPassword, verifyPassword } from '../auth/passwords';
 import type { PrismaClient } from '../db/client';
@@ -125,6 +125,20 @@ export function createRegistrationAccess({ prisma, history, sessions, maxFailure
         await history.record({ tenantId: r.tenantId, actor: actorOf(r), operation: 'consented', registrant: { id: r.id, label: label(r) }, ...facts, detail: { purposes } }, tx);
       }, { isolationLevel: 'ReadCommitted' });
       return open(link, facts);
+    },
+
+    /**
+     * HR clears a person's forgotten password: the next visit of a live link is a first visit again
+     * (new password, passcode, consents), any open session of theirs ends, and a block is lifted.
+     */
+    async resetPassword(acting: { tenantId: string; actor: Actor; ip: string | null; userAgent: string | null }, registrantId: string): Promise<void> {
+      const r = await prisma.registrant.findFirst({ where: { id: registrantId, tenantId: acting.tenantId } });
+      if (!r) throw new AppError(404, 'REGISTRANT_NOT_FOUND', '登録者が見つかりません');
+      await prisma.$transaction(async (tx) => {
+        await tx.registrant.update({ where: { id: r.id }, data: { passwordHash: null, failedLogins: 0, loginBlockedUntil: null } });
+        await tx.registrationSession.deleteMany({ where: { registrantId: r.id } });
+        await history.record({ tenantId: r.tenantId, actor: acting.actor, operation: 'registrant_password_reset', registrant: { id: r.id, label: label(r) }, ip: acting.ip, userAgent: acting.userAgent }, tx);
+      }, { isolationLevel: 'ReadCommitted' });
     },
 
     /** Later visits: the password set on the first one. */

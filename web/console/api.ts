@@ -93,6 +93,7 @@ export const api = {
   consents: (registrantId: string) => request<Json<'/v1/registrants/{registrantId}/consents', 'get'>>('GET', r(registrantId, '/consents')),
   invite: (registrantId: string, body: Schemas['InviteOptions']) => request<Registrant>('POST', r(registrantId, '/invitation'), body),
   inviteMany: (body: Schemas['BulkInvite']) => request<Schemas['BulkInviteResult']>('POST', '/v1/registrants/invitations', body),
+  resetRegistrantPassword: (registrantId: string) => request<void>('POST', r(registrantId, '/password-reset')),
   withdraw: (registrantId: string) => request<Registrant>('POST', r(registrantId, '/withdraw')),
   qr: (registrantId: string) => requestFile('POST', r(registrantId, '/invitation/qr?format=svg'), undefined, undefined, 'image/svg+xml'),
   approve: (registrantId: string, dependentId?: string) => request<Registrant>('POST', r(registrantId, '/approval'), dependentId ? { dependentId } : {}),

@@ -163,7 +163,7 @@ function accessPage(notice?: string): void {
         body: [
           h('p', {}, 'はじめてのログインで設定したパスワードを入力してください。'),
           h('form', { novalidate: true, onsubmit: (e) => (e.preventDefault(), void logIn()) }, pw.el, msg, h('div', { class: 'nav' }, actionButton('ログイン', logIn))),
-          h('p', { class: 'note' }, 'パスワードを忘れた場合は、会社のマイナンバー担当者に登録依頼メールの再送を依頼してください。'),
+          h('p', { class: 'note' }, 'パスワードを忘れた場合は、会社のマイナンバー担当者にパスワードの初期化を依頼してください。初期化のあとにこのリンクを開き直すと、パスワードを設定し直せます（入力済みの内容は残ります）。'),
         ],
       },
       info,

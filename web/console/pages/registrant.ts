@@ -8,7 +8,7 @@ import { api, type Dependent, type Group, type HrDocument, type RegistrantItem }
 import type { Ctx } from '../context';
 import { CATEGORY_LABELS, dateTime, day, fullName, INVITATION_LABELS } from '../labels';
 import { go, href } from '../router';
-import { actionButton, facts, h, link, messageLine, notice, row, showError, statusBadge, table, type View } from '../ui';
+import { actionButton, facts, h, link, messageLine, notice, row, say, showError, statusBadge, table, type View } from '../ui';
 import { genderLabel } from '../../shared/labels';
 import { documentViewer } from './document-viewer';
 import { askInviteOptions } from './invite-dialog';
@@ -121,6 +121,17 @@ function detailView(ctx: Ctx, r: RegistrantItem, docs: HrDocument[], groups: Gro
         open
           ? actionButton('収集を取り下げ', async () => {
               if (await confirmDialog('収集の取り下げ', ['登録用のリンクを使えなくします。あとで収集メールを送り直せます。'], '取り下げる', false)) await act(ctx, message, () => api.withdraw(r.id))();
+            }, 'secondary')
+          : null,
+        !r.loginLocked && r.invitation
+          ? actionButton('登録画面のパスワードを初期化', async () => {
+              const ok = await confirmDialog(
+                'パスワードの初期化',
+                ['本人が登録画面のパスワードを忘れたときに使います。次に登録用リンクを開くと、パスワードを設定し直す画面になります（入力済みの内容は残ります）。', r.invitation?.state === 'open' ? '' : '登録用リンクが有効でないため、あわせて収集メールを送信してください。'].filter(Boolean),
+                '初期化する',
+                false,
+              );
+              if (ok) await act(ctx, message, () => api.resetRegistrantPassword(r.id), () => say(message, 'パスワードを初期化しました。本人に登録用リンクを開き直してもらってください。', 'ok'))();
             }, 'secondary')
           : null,
         r.loginLocked
