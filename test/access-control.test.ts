@@ -90,6 +90,7 @@ const REGISTRANT_ONLY = [
   'logOutRegistration',
   'getRegistration',
   'listMyConsents',
+  'consentToAddedPurposes',
   'saveRegistrationProfile',
   'addRegistrationDependent',
   'updateRegistrationDependent',

@@ -174,6 +174,35 @@ describe('opening the link', () => {
     expect((await later.get()).status).toBe(200);
   });
 
+  it('a purpose the company adds later is asked before "finish": listed, refused until consented, then recorded', async () => {
+    const { id, token } = await invited();
+    const phone = new Phone();
+    expect((await phone.setUp(token)).status).toBe(200);
+    await fillIn(phone);
+    expect((await phone.get()).body.consentsMissing).toEqual([]);
+    const original = ['withholding_slip', 'employment_insurance', 'health_insurance_pension'] as const;
+    await prisma.tenant.update({ where: { id: tenantId }, data: { purposes: [...original, 'workers_compensation'] } });
+    try {
+      const me = await phone.get();
+      expect(me.body.consentsMissing).toEqual([{ code: 'workers_compensation', label: '労働者災害補償保険法に基づく請求に関する事務' }]);
+      const early = await phone.send('post', '/submission');
+      expect(early.status).toBe(409);
+      expect(early.body).toMatchObject({ code: 'CONSENT_REQUIRED', title: expect.stringMatching(JAPANESE) });
+      expect((await prisma.registrant.findUniqueOrThrow({ where: { id } })).status).toBe('unregistered');
+
+      expect((await phone.send('post', '/consents', { consentedPurposes: [] })).body.code).toBe('CONSENT_REQUIRED');
+      const agreed = await phone.send('post', '/consents', { consentedPurposes: ['workers_compensation'] });
+      expect(agreed.status).toBe(200);
+      expect(agreed.body.consentsMissing).toEqual([]);
+      const recorded = await prisma.operationEvent.findMany({ where: { registrantId: id, operation: 'consented' }, orderBy: { id: 'asc' } });
+      expect(recorded.map((e) => e.detail)).toEqual([{ purposes: [...original] }, { purposes: ['workers_compensation'] }]);
+      expect((await hr.get(`/v1/registrants/${id}/consents`).expect(200)).body).toHaveLength(4);
+      expect((await phone.send('post', '/submission')).status).toBe(200);
+    } finally {
+      await prisma.tenant.update({ where: { id: tenantId }, data: { purposes: [...original] } });
+    }
+  });
+
   it('HR clears a forgotten password: the open session ends, the next visit is a first visit again, the draft is kept; recorded; viewers cannot', async () => {
     const { id, token } = await invited();
     const phone = new Phone();

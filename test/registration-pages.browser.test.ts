@@ -477,6 +477,28 @@ describe('the employee on a phone', () => {
   });
 });
 
+describe('a purpose added later', () => {
+  it('is asked on a page of its own before any step, and then the steps go on', async () => {
+    const { mail } = await invited('高橋', '三郎');
+    const p = await phone();
+    const { page } = p;
+    await firstVisit(p, pageUrl(mail));
+    const tenant = await prisma.registrant.findFirstOrThrow({ where: { email: { in: mail.to } }, select: { tenantId: true } });
+    await prisma.tenant.update({ where: { id: tenant.tenantId }, data: { purposes: [...PURPOSES, 'property_savings'] as never } });
+    try {
+      await page.reload();
+      await onPage(page, 'consent');
+      expect(await textOf(page, 'ul.purposes')).toBe('財産形成住宅貯蓄・財産形成年金貯蓄に関する事務');
+      await snap(page, 'consent-added-purpose');
+      await button(page, '上記の利用目的に同意して続ける').click();
+      await onPage(page, 'profile');
+      expect(p.errors).toEqual([]);
+    } finally {
+      await prisma.tenant.update({ where: { id: tenant.tenantId }, data: { purposes: PURPOSES as never } });
+    }
+  });
+});
+
 describe('links that no longer work', () => {
   it('an unknown link, a replaced one and an expired one each get their own page', async () => {
     const p = await phone();

@@ -1417,7 +1417,11 @@ export interface paths {
         /** The purposes of use the employee consented to, and when */
         get: operations["listMyConsents"];
         put?: never;
-        post?: never;
+        /**
+         * Consent to purposes the company added after the first visit (listed in consentsMissing)
+         * @description Every purpose the company uses must then be consented (given before or now); recorded as consented. Until then "finish" answers 409 CONSENT_REQUIRED.
+         */
+        post: operations["consentToAddedPurposes"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2148,6 +2152,11 @@ export interface components {
                 dependents: components["schemas"]["RegistrationDependent"][];
                 documents: components["schemas"]["RegistrationDocument"][];
             };
+            /** @description Purposes the company added after the person's first visit and not consented yet (POST /v1/registration/consents); "finish" waits for them. */
+            consentsMissing: {
+                code: components["schemas"]["Purpose"];
+                label: string;
+            }[];
             /** @description What keeps the draft from being submitted (empty when it may be, or when not editable). */
             issues: {
                 path: string;
@@ -2869,7 +2878,8 @@ export interface components {
         /**
          * @description The registrant's state does not allow this now; `code` says why (NOT_INVITABLE_RETIRED,
          *     NOT_INVITABLE_LOCKED, NOT_INVITABLE_PENDING, NOT_INVITABLE_NO_EMAIL, NOT_PENDING, NOT_LOCKED,
-         *     RETIREMENT_FIXED, NOT_RETIRED_FOR_DELETION, NO_DELETION_SCHEDULED, DELETION_DATE_PAST, DELETED…)
+         *     RETIREMENT_FIXED, NOT_RETIRED_FOR_DELETION, NO_DELETION_SCHEDULED, DELETION_DATE_PAST, DELETED,
+         *     CONSENT_REQUIRED…)
          *     and `title` says it in Japanese.
          */
         LifecycleConflict: {
@@ -5243,6 +5253,39 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthenticated"];
+        };
+    };
+    consentToAddedPurposes: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    consentedPurposes: components["schemas"]["Purpose"][];
+                };
+            };
+        };
+        responses: {
+            /** @description Recorded; the registration as it is now. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Registration"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            415: components["responses"]["UnsupportedMediaType"];
         };
     };
     saveRegistrationProfile: {

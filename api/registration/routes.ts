@@ -90,6 +90,11 @@ export function registrationRoutes(deps: RegistrationRouteDeps, opts: Registrati
   router.get('/v1/registration/consents', requireRegistrant, async (req, res) => {
     res.json(await access.consents(me(req).registrant.id));
   });
+  router.post('/v1/registration/consents', requireRegistrant, async (req, res) => {
+    const caller = me(req);
+    await access.consent(caller.registrant, (req.body as { consentedPurposes?: unknown }).consentedPurposes, { ip: caller.ip, userAgent: caller.userAgent });
+    res.set('Cache-Control', 'no-store').json(await registration.overview(caller));
+  });
   router.put('/v1/registration/profile', requireRegistrant, async (req, res) => {
     res.set('Cache-Control', 'no-store').json(await registration.saveProfile(me(req), req.body as Schemas['RegistrationProfile']));
   });

@@ -160,6 +160,35 @@ export function createRegistrationAccess({ prisma, history, sessions, maxFailure
       return this.consents(registrantId);
     },
 
+    /**
+     * Consent to purposes the company added after the person's first visit: every purpose the
+     * company uses must be among them (already given or given now); recorded like the first ones.
+     */
+    async consent(registrant: Registrant & { tenant: Tenant }, consentedPurposes: unknown, facts: RequestFacts): Promise<void> {
+      const tenant = await prisma.tenant.findUniqueOrThrow({ where: { id: registrant.tenantId }, select: { purposes: true } });
+      const purposes = tenant.purposes.filter((p) => PURPOSES.includes(p));
+      const given = new Set((await prisma.consent.findMany({ where: { registrantId: registrant.id }, select: { purpose: true } })).map((c) => c.purpose));
+      const now_ = new Set(Array.isArray(consentedPurposes) ? consentedPurposes : []);
+      const fresh = purposes.filter((p) => !given.has(p) && now_.has(p));
+      if (purposes.some((p) => !given.has(p) && !now_.has(p))) {
+        throw new AppError(400, 'CONSENT_REQUIRED', '利用目的のすべてに同意してください', [
+          { path: '/body/consentedPurposes', code: 'CONSENT_REQUIRED', message: '表示された利用目的のすべてに同意してください' },
+        ]);
+      }
+      if (!fresh.length) return;
+      await prisma.$transaction(async (tx) => {
+        const consentedAt = now();
+        for (const purpose of fresh) {
+          await tx.consent.upsert({
+            where: { registrantId_purpose: { registrantId: registrant.id, purpose } },
+            create: { registrantId: registrant.id, purpose, consentedAt, ...facts },
+            update: { consentedAt, ...facts },
+          });
+        }
+        await history.record({ tenantId: registrant.tenantId, actor: actorOf(registrant), operation: 'consented', registrant: { id: registrant.id, label: label(registrant) }, ...facts, detail: { purposes: fresh } }, tx);
+      }, { isolationLevel: 'ReadCommitted' });
+    },
+
     /** The consents the person gave, for them and for HR. */
     async consents(registrantId: string): Promise<{ purpose: Purpose; label: string; consentedAt: string }[]> {
       const rows = await prisma.consent.findMany({ where: { registrantId }, orderBy: { purpose: 'asc' } });

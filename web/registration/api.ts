@@ -29,6 +29,7 @@ export const api = {
     setCsrf(r.csrfToken);
     return r;
   },
+  consent: (consentedPurposes: Schemas['Purpose'][]) => request<Registration>('POST', '/v1/registration/consents', { consentedPurposes }),
   saveProfile: (body: Schemas['RegistrationProfile']) => request<Registration>('PUT', '/v1/registration/profile', body),
   addDependent: (body: Schemas['RegistrationDependentInput']) => request<Registration & { id: string }>('POST', '/v1/registration/dependents', body),
   updateDependent: (id: string, body: Schemas['RegistrationDependentInput']) => request<Registration>('PATCH', `/v1/registration/dependents/${encodeURIComponent(id)}`, body),

@@ -283,8 +283,33 @@ function context(reg: Registration): Ctx {
   };
 }
 
+/** A purpose the company added after the first visit: asked before anything else, like the first ones. */
+function consentPage(reg: Registration): View {
+  const msg = messageLine('consent-message');
+  const agree = async () => {
+    try {
+      const next = await api.consent(reg.consentsMissing.map((p) => p.code));
+      drawStep(next);
+    } catch (err) {
+      context(reg).fail(err, msg);
+    }
+  };
+  return {
+    page: 'consent',
+    title: '利用目的への同意',
+    body: [
+      h('p', {}, `${reg.companyName}は、マイナンバーを利用する目的に次の事務を追加しました。内容をご確認のうえ、同意してください。`),
+      h('ul', { class: 'purposes' }, ...reg.consentsMissing.map((p) => h('li', {}, p.label))),
+      msg,
+      h('div', { class: 'nav' }, actionButton('上記の利用目的に同意して続ける', agree)),
+      h('p', { class: 'note' }, '同意しない場合は、会社のマイナンバー担当者にご相談ください。'),
+    ],
+  };
+}
+
 function drawStep(reg: Registration): void {
   releasePreviews();
+  if (reg.consentsMissing.length) return draw(consentPage(reg), reg);
   if (!reg.editable) {
     if (route() !== 'done') setRoute('done', true);
     return draw(statusPage(reg), reg);
