@@ -357,8 +357,10 @@ describe('the collection', () => {
     expect(await ownViewer.locator('.caption').textContent()).toContain('本人確認書類');
     await snap(page, SUITE, 'approval');
 
-    // The spouse first, on their own row.
+    // The spouse first, on their own row (each row's buttons are described by the row's person).
     const spouseRow = page.locator('tr[data-dependent-id]', { hasText: '山本 健' });
+    const describedBy = await spouseRow.getByRole('button', { name: '承認' }).getAttribute('aria-describedby');
+    expect(await page.locator(`#${describedBy}`).textContent()).toBe('山本 健');
     await spouseRow.getByRole('button', { name: '承認' }).click();
     await page.waitForSelector('tr[data-dependent-id].row-completed');
 

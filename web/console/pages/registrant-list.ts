@@ -141,14 +141,20 @@ function registrantRow(ctx: Ctx, r: RegistrantItem, groupName: Map<string, strin
     statusBadge(r.dependentsStatus),
     r.groupId ? (groupName.get(r.groupId) ?? '—') : '—',
     r.employeeCode ?? '—',
-    link(detail, fullName(r)),
+    h('a', { href: detail, id: `person-${r.id}` }, fullName(r)),
     CATEGORY_SHORT[r.category],
     r.email ?? '—',
     String(activeDependents.length),
     r.invitation ? `${INVITATION_LABELS[r.invitation.state] ?? r.invitation.state}${r.invitation.state === 'open' && r.invitation.expiresAt ? `（${day(r.invitation.expiresAt)}まで）` : ''}` : '未送信',
     r.retirementDate ? day(r.retirementDate) : '—',
     r.deletion ? day(r.deletion.dueDate) : '—',
-    h('div', { class: 'buttons' }, link(detail, '詳細', 'button small secondary'), ctx.canEdit && waiting ? link(href(`registrants/${r.id}/approval`), '承認', 'button small primary') : null),
+    // The same link names on every row: each is described by the row's person.
+    h(
+      'div',
+      { class: 'buttons' },
+      h('a', { href: detail, class: 'button small secondary', 'aria-describedby': `person-${r.id}` }, '詳細'),
+      ctx.canEdit && waiting ? h('a', { href: href(`registrants/${r.id}/approval`), class: 'button small primary', 'aria-describedby': `person-${r.id}` }, '承認') : null,
+    ),
   ];
   const tr = row(ctx.canEdit ? cells : cells.slice(1), { class: r.retired ? 'row-retired' : `row-${r.status}`, 'data-registrant-id': r.id });
   return tr;

@@ -91,8 +91,10 @@ function dependentsTable(ctx: Ctx, r: RegistrantItem, message: HTMLElement, with
         }, 'small danger'),
       );
     }
+    // Every row has the same button names: each button is described by its row's person.
+    for (const b of buttons) (b as HTMLElement | null)?.setAttribute('aria-describedby', `dependent-${d.id}`);
     return row(
-      [d.relationship, dependentName(d), d.birthDate ? day(d.birthDate) : '—', genderLabel(d.gender), d.kind === 'category3' ? '第3号被保険者' : '扶養者', h('span', {}, statusBadge(d.status), d.noLongerDependent ? ' 扶養から外れました' : ''), d.myNumber.registered ? '登録済み' : '未登録', buttons.length ? h('div', { class: 'buttons' }, ...buttons) : '—'],
+      [d.relationship, h('span', { id: `dependent-${d.id}` }, dependentName(d)), d.birthDate ? day(d.birthDate) : '—', genderLabel(d.gender), d.kind === 'category3' ? '第3号被保険者' : '扶養者', h('span', {}, statusBadge(d.status), d.noLongerDependent ? ' 扶養から外れました' : ''), d.myNumber.registered ? '登録済み' : '未登録', buttons.length ? h('div', { class: 'buttons' }, ...buttons) : '—'],
       { class: d.noLongerDependent ? 'row-retired' : `row-${d.status}`, 'data-dependent-id': d.id },
     );
   });
