@@ -10,3 +10,8 @@ export class AppError extends Error {
     this.name = 'AppError';
   }
 }
+
+/** Not in the caller's tenant (or not at all): the same answer either way. */
+export const REGISTRANT_NOT_FOUND = () => new AppError(404, 'REGISTRANT_NOT_FOUND', '登録者が見つかりません');
+/** Not this registrant's, or still in the employee's draft (HR does not see those). */
+export const DEPENDENT_NOT_FOUND = () => new AppError(404, 'DEPENDENT_NOT_FOUND', '扶養家族が見つかりません');

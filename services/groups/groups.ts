@@ -6,7 +6,7 @@
  */
 import { Prisma, type Group } from '../../prisma/generated/client';
 import type { History } from '../audit/types';
-import type { PrismaClient } from '../db/client';
+import { isUniqueViolation, type PrismaClient } from '../db/client';
 import { AppError } from '../errors';
 import { actorOf, type Acting } from '../login-users/login-users';
 
@@ -37,7 +37,6 @@ const NAME_TAKEN = () =>
   ]);
 const invalid = (errors: { path: string; code: string; message: string }[]) => new AppError(400, 'VALIDATION_FAILED', '入力内容に誤りがあります', errors);
 
-const uniqueViolation = (err: unknown) => err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002';
 
 /** Trimmed (full-width spaces too), 1 to 100 characters (counted as people see them). */
 export function checkGroupName(input: unknown): string {
@@ -87,7 +86,7 @@ export function createGroupService({ prisma, history }: GroupServiceDeps) {
           return view(g, 0);
         }, TX);
       } catch (err) {
-        if (uniqueViolation(err)) throw NAME_TAKEN();
+        if (isUniqueViolation(err)) throw NAME_TAKEN();
         throw err;
       }
     },
@@ -104,7 +103,7 @@ export function createGroupService({ prisma, history }: GroupServiceDeps) {
           return view(g, await members(id, tx));
         }, TX);
       } catch (err) {
-        if (uniqueViolation(err)) throw NAME_TAKEN();
+        if (isUniqueViolation(err)) throw NAME_TAKEN();
         throw err;
       }
     },

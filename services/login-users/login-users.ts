@@ -7,7 +7,7 @@ import { Prisma, type LoginUser, type Role, type UserKind } from '../../prisma/g
 import type { StepActor } from '../../shared';
 import type { Actor, History } from '../audit/types';
 import { checkPasswordPolicy, hashPassword } from '../auth/passwords';
-import type { PrismaClient } from '../db/client';
+import { isUniqueViolation, type PrismaClient } from '../db/client';
 import { AppError } from '../errors';
 
 export interface LoginUserView {
@@ -145,7 +145,7 @@ export function createLoginUserService(deps: {
           return created;
         });
       } catch (err) {
-        if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') {
+        if (isUniqueViolation(err)) {
           throw new AppError(409, 'LOGIN_USER_EMAIL_TAKEN', 'このメールアドレスのログインユーザは既に登録されています');
         }
         throw err;

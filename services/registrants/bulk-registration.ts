@@ -21,7 +21,7 @@ import type { webhookDeliveryWorkflow } from '../../workflows';
 import type { History, OperationInput } from '../audit/types';
 import { enqueueEvent } from '../connectors/webhooks';
 import { parseJapaneseDate } from '../dates/japanese-date';
-import type { PrismaClient } from '../db/client';
+import { isUniqueViolation, type PrismaClient } from '../db/client';
 import { AppError } from '../errors';
 import { actorOf, stepActorOf, type Acting } from '../login-users/login-users';
 import { validateIndividualNumber } from '../mynumber/validate';
@@ -255,7 +255,6 @@ export interface BulkRegistrationDeps {
 export function createBulkRegistrationService({ prisma, history, vault, temporal, inviteReminderDays }: BulkRegistrationDeps) {
   const workflows = createRegistrantWorkflows({ prisma, temporal, inviteReminderDays });
 
-  const uniqueViolation = (err: unknown) => err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002';
 
   return {
     /** 複数一括登録: up to 10 verified people with dependents, stored `completed`, or nobody. */
@@ -336,7 +335,7 @@ export function createBulkRegistrationService({ prisma, history, vault, temporal
         }, TX);
       } catch (err) {
         // Another request took one of the employee codes meanwhile: the check runs again on a retry.
-        if (uniqueViolation(err)) throw CONFLICT();
+        if (isUniqueViolation(err)) throw CONFLICT();
         throw err;
       }
 

@@ -11,7 +11,7 @@ import type { History, OperationInput } from '../audit/types';
 import { CsvEncodingError, encodeCsv, type CsvCell } from '../csv/encode';
 import type { DetectedEncoding } from '../csv/decode';
 import { slashDate } from '../dates/japanese-date';
-import type { PrismaClient } from '../db/client';
+import { isUniqueViolation, type PrismaClient } from '../db/client';
 import { AppError } from '../errors';
 import { actorOf, stepActorOf, type Acting } from '../login-users/login-users';
 import { DEFAULT_RETENTION_RULE, retentionRule, todayInJapan } from '../retention/rules';
@@ -353,7 +353,7 @@ export function createRegistrantCsvService({ prisma, history, vault, temporal, i
           return ids.map((id) => byId.get(id)!);
         }, TX);
       } catch (err) {
-        if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') {
+        if (isUniqueViolation(err)) {
           // Another request added the same employee code (or group) meanwhile: the check runs again on a retry.
           throw new AppError(409, 'IMPORT_CONFLICT', '同じ社員コードの登録者またはグループが他の操作で同時に追加されました。もう一度アップロードしてください（登録はしていません）');
         }

@@ -8,14 +8,13 @@ import type { components } from '../../api/generated/openapi';
 import type { Document } from '../../prisma/generated/client';
 import type { History } from '../audit/types';
 import type { PrismaClient } from '../db/client';
-import { AppError } from '../errors';
+import { AppError, REGISTRANT_NOT_FOUND } from '../errors';
 import { actorOf, type Acting } from '../login-users/login-users';
 import type { ImageType } from '../registration/images';
 import type { Vault } from '../vault/types';
 
 export type SubmittedDocument = components['schemas']['SubmittedDocument'];
 
-const REGISTRANT_NOT_FOUND = () => new AppError(404, 'REGISTRANT_NOT_FOUND', '登録者が見つかりません');
 const DOCUMENT_NOT_FOUND = () => new AppError(404, 'DOCUMENT_NOT_FOUND', '書類が見つかりません');
 
 const view = (d: Document): SubmittedDocument => ({

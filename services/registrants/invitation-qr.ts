@@ -8,7 +8,7 @@ import QRCode from 'qrcode';
 import { hashToken } from '../auth/token-hash';
 import type { History } from '../audit/types';
 import type { PrismaClient } from '../db/client';
-import { AppError } from '../errors';
+import { AppError, REGISTRANT_NOT_FOUND } from '../errors';
 import { actorOf, type Acting } from '../login-users/login-users';
 import { LIFECYCLE_REFUSALS } from '../../shared';
 
@@ -21,7 +21,7 @@ export function createInvitationQrService({ prisma, history, publicUrl }: { pris
       await prisma.$transaction(async (tx) => {
         // Under the row lock, so a new round or the expiry cannot slip in between check and insert.
         const rows = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM registrants WHERE id = ${registrantId}::uuid AND tenant_id = ${acting.tenantId}::uuid FOR UPDATE`;
-        if (rows.length === 0) throw new AppError(404, 'REGISTRANT_NOT_FOUND', '登録者が見つかりません');
+        if (rows.length === 0) throw REGISTRANT_NOT_FOUND();
         const r = await tx.registrant.findUniqueOrThrow({ where: { id: registrantId } });
         if (r.invitationState !== 'open' || !r.invitationExpiresAt || r.invitationExpiresAt.getTime() <= Date.now()) {
           throw new AppError(409, 'INVITATION_NOT_OPEN', LIFECYCLE_REFUSALS.INVITATION_NOT_OPEN);

@@ -26,7 +26,7 @@ import {
 } from '../../shared';
 import type { registrantWorkflow } from '../../workflows';
 import type { PrismaClient } from '../db/client';
-import { AppError } from '../errors';
+import { AppError, DEPENDENT_NOT_FOUND, REGISTRANT_NOT_FOUND } from '../errors';
 import { stepActorOf, type Acting } from '../login-users/login-users';
 import { DEFAULT_RETENTION_RULE, MANUAL_RULE, RETENTION_RULES, retentionRule, todayInJapan } from '../retention/rules';
 import { withDeadline, type TemporalDeps } from '../temporal/client';
@@ -39,7 +39,6 @@ const UPDATE_DEADLINE_MS = 30_000;
 /** HR is always told this long before a deletion, whatever the rule says. */
 const MIN_NOTICE_DAYS = 30;
 
-const NOT_FOUND = () => new AppError(404, 'REGISTRANT_NOT_FOUND', '登録者が見つかりません');
 const TEMPORAL_DOWN = () => new AppError(503, 'TEMPORAL_UNAVAILABLE', 'ワークフローサーバーに接続できません。時間をおいて再度お試しください');
 const invalid = (path: string, code: string, message: string) => new AppError(400, 'VALIDATION_FAILED', '入力内容に誤りがあります', [{ path, message, code }]);
 
@@ -56,9 +55,9 @@ function asAppError(err: unknown): AppError | undefined {
     const [issues] = (err.cause.details ?? []) as [{ path: string; code: string }[] | undefined];
     return new AppError(400, 'DRAFT_INCOMPLETE', '登録内容に不足があります。表示された項目を入力してから「登録を終了」を押してください', (issues ?? []).map((i) => ({ path: i.path, code: i.code, message: draftIssueMessage(i.code) })));
   }
-  if (type === 'DependentNotFound') return new AppError(404, 'DEPENDENT_NOT_FOUND', '扶養家族が見つかりません');
+  if (type === 'DependentNotFound') return DEPENDENT_NOT_FOUND();
   if (type === 'RegistrantHasNoEmail') return new AppError(409, 'NOT_INVITABLE_NO_EMAIL', LIFECYCLE_REFUSALS.NOT_INVITABLE_NO_EMAIL);
-  if (type === 'RegistrantNotFound') return NOT_FOUND();
+  if (type === 'RegistrantNotFound') return REGISTRANT_NOT_FOUND();
   return undefined;
 }
 
@@ -104,7 +103,7 @@ export function createLifecycleService({ prisma, temporal, inviteReminderDays }:
 
   const find = async (tenantId: string, id: string): Promise<Registrant> => {
     const r = await prisma.registrant.findFirst({ where: { id, tenantId } });
-    if (!r) throw NOT_FOUND();
+    if (!r) throw REGISTRANT_NOT_FOUND();
     return r;
   };
 
@@ -158,7 +157,7 @@ export function createLifecycleService({ prisma, temporal, inviteReminderDays }:
       for (const registrantId of ids) {
         const r = found.get(registrantId);
         const skip = (e: AppError) => results.push({ registrantId, outcome: 'skipped', code: e.code, message: e.title });
-        if (!r) skip(NOT_FOUND());
+        if (!r) skip(REGISTRANT_NOT_FOUND());
         else if (r.retired) skip(new AppError(409, 'NOT_INVITABLE_RETIRED', LIFECYCLE_REFUSALS.NOT_INVITABLE_RETIRED));
         else if (!r.email) skip(new AppError(409, 'NOT_INVITABLE_NO_EMAIL', LIFECYCLE_REFUSALS.NOT_INVITABLE_NO_EMAIL));
         else {

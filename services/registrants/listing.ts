@@ -5,7 +5,7 @@
  */
 import type { Dependent, Gender, Prisma, RegistrantCategory, Status } from '../../prisma/generated/client';
 import type { PrismaClient } from '../db/client';
-import { AppError } from '../errors';
+import { AppError, DEPENDENT_NOT_FOUND } from '../errors';
 import { registrantView, type RegistrantView } from './view';
 
 export interface RegistrantFilters {
@@ -190,6 +190,13 @@ export async function listRegistrants(prisma: PrismaClient, tenantId: string, f:
   }));
   const last = rows[rows.length - 1];
   return { items, nextCursor: more && last ? encodeCursor(last.updatedAt, last.id) : null };
+}
+
+/** One of the registrant's dependents as HR may act on it (submitted, not in the employee's draft), or 404. */
+export async function submittedDependent(db: Pick<PrismaClient, 'dependent'> | Prisma.TransactionClient, registrantId: string, dependentId: string): Promise<Dependent> {
+  const d = await db.dependent.findFirst({ where: { id: dependentId, registrantId, draft: false } });
+  if (!d) throw DEPENDENT_NOT_FOUND();
+  return d;
 }
 
 /** What payroll connectors get: everything but HR's own remark (備考), which is not payroll's business. */

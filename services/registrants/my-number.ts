@@ -5,13 +5,12 @@
 import type { Prisma, Purpose } from '../../prisma/generated/client';
 import type { History } from '../audit/types';
 import type { PrismaClient } from '../db/client';
-import { AppError } from '../errors';
+import { AppError, REGISTRANT_NOT_FOUND } from '../errors';
+import { submittedDependent } from './listing';
 import { actorOf, type Acting } from '../login-users/login-users';
 import { validateIndividualNumber } from '../mynumber/validate';
 import { VaultError, type Vault } from '../vault/types';
 
-const NOT_FOUND = () => new AppError(404, 'REGISTRANT_NOT_FOUND', '登録者が見つかりません');
-const DEPENDENT_NOT_FOUND = () => new AppError(404, 'DEPENDENT_NOT_FOUND', '扶養家族が見つかりません');
 const NOT_REGISTERED = () => new AppError(404, 'NUMBER_NOT_REGISTERED', 'マイナンバーは登録されていません');
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -27,7 +26,7 @@ type ConfirmPassword = (userId: string, password: string, meta: { ip?: string | 
 export function createMyNumberService({ prisma, vault, history, confirmPassword }: { prisma: PrismaClient; vault: Vault; history: History; confirmPassword: ConfirmPassword }) {
   const findRegistrant = async (tenantId: string, id: string) => {
     const r = await prisma.registrant.findFirst({ where: { id, tenantId } });
-    if (!r) throw NOT_FOUND();
+    if (!r) throw REGISTRANT_NOT_FOUND();
     return r;
   };
   /**
@@ -36,10 +35,10 @@ export function createMyNumberService({ prisma, vault, history, confirmPassword 
    * left and no sealed number is ever orphaned.
    */
   const lockRegistrant = async (tx: Prisma.TransactionClient, tenantId: string, id: string) => {
-    if (!UUID.test(id) || !UUID.test(tenantId)) throw NOT_FOUND();
+    if (!UUID.test(id) || !UUID.test(tenantId)) throw REGISTRANT_NOT_FOUND();
     const locked = await tx.$queryRaw<{ id: string }[]>`
       SELECT id FROM registrants WHERE id = ${id}::uuid AND tenant_id = ${tenantId}::uuid FOR UPDATE`;
-    if (locked.length === 0) throw NOT_FOUND();
+    if (locked.length === 0) throw REGISTRANT_NOT_FOUND();
     return tx.registrant.findUniqueOrThrow({ where: { id } });
   };
   const label = (r: { familyName: string; givenName: string }) => `${r.familyName} ${r.givenName}`;
@@ -59,8 +58,7 @@ export function createMyNumberService({ prisma, vault, history, confirmPassword 
       await prisma.$transaction(async (tx) => {
         const r = await lockRegistrant(tx, acting.tenantId, registrantId);
         // The registrant's row lock covers their dependents too: every writer of a dependent's number comes through here.
-        const dependent = dependentId ? await tx.dependent.findFirst({ where: { id: dependentId, registrantId: r.id, draft: false } }) : null;
-        if (dependentId && !dependent) throw DEPENDENT_NOT_FOUND();
+        const dependent = dependentId ? await submittedDependent(tx, r.id, dependentId) : null;
         const previous = dependent ? dependent.myNumberSecretId : r.myNumberSecretId;
         const id = await vault.seal({ tenantId: acting.tenantId, kind: 'my_number', plaintext: Buffer.from(checked.value) }, tx);
         if (dependent) await tx.dependent.update({ where: { id: dependent.id }, data: { myNumberSecretId: id } });
@@ -92,8 +90,7 @@ export function createMyNumberService({ prisma, vault, history, confirmPassword 
         throw new AppError(400, 'PURPOSE_DISABLED', 'この利用目的は契約者設定で使用しないことになっています');
       }
       const r = await findRegistrant(acting.tenantId, registrantId);
-      const dependent = dependentId ? await prisma.dependent.findFirst({ where: { id: dependentId, registrantId: r.id, draft: false } }) : null;
-      if (dependentId && !dependent) throw DEPENDENT_NOT_FOUND();
+      const dependent = dependentId ? await submittedDependent(prisma, r.id, dependentId) : null;
       const secretId = dependent ? dependent.myNumberSecretId : r.myNumberSecretId;
       if (!secretId) throw NOT_REGISTERED();
       const plain = await vault.open(secretId, acting.tenantId).catch((err: unknown) => {

@@ -3,18 +3,18 @@
  */
 import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { AppError } from '../errors';
+import { AppError, REGISTRANT_NOT_FOUND } from '../errors';
 import type { components } from '../../api/generated/openapi';
 import { Prisma, type Dependent, type Gender, type Registrant, type RegistrantCategory } from '../../prisma/generated/client';
 import { registrantWorkflowId, withdrawSignal } from '../../shared';
-import type { PrismaClient } from '../db/client';
+import { isUniqueViolation, type PrismaClient } from '../db/client';
 import { withDeadline, type TemporalDeps } from '../temporal/client';
 import type { History } from '../audit/types';
 import { actorOf, stepActorOf, type Acting } from '../login-users/login-users';
 import { connectorActor, type ConnectorCaller } from '../connectors/connectors';
 import { todayInJapan } from '../retention/rules';
 import { EMPLOYEE_CODE, fields, LIMITS, type FieldProblem } from './bulk-registration';
-import { dependentSummary, type DependentSummary, forConnector, getRegistrantItem, type RegistrantListItem } from './listing';
+import { dependentSummary, type DependentSummary, forConnector, getRegistrantItem, type RegistrantListItem, submittedDependent } from './listing';
 import { createRegistrantWorkflows } from './workflow-starts';
 import { loadRegistrantView, registrantView, type RegistrantView } from './view';
 
@@ -56,7 +56,6 @@ const TX = { isolationLevel: Prisma.TransactionIsolationLevel.ReadCommitted } as
 const invalid = (problems: FieldProblem[]) => new AppError(400, 'VALIDATION_FAILED', '入力内容に誤りがあります', problems);
 const CODE_TAKEN = () =>
   new AppError(409, 'EMPLOYEE_CODE_TAKEN', 'この社員コードは既に使われています', [{ path: '/body/employeeCode', message: 'この社員コードは他の登録者が使っています', code: 'EMPLOYEE_CODE_TAKEN' }]);
-const DEPENDENT_NOT_FOUND = () => new AppError(404, 'DEPENDENT_NOT_FOUND', '扶養家族が見つかりません');
 const has = <T extends object>(o: T, k: keyof T) => Object.prototype.hasOwnProperty.call(o, k) && o[k] !== undefined;
 const dateOnly = (d: string | null) => (d ? new Date(`${d}T00:00:00Z`) : null);
 const iso = (d: Date | null) => d?.toISOString().slice(0, 10) ?? null;
@@ -74,16 +73,14 @@ export interface RegistrantServiceDeps {
 
 const TEMPORAL_DOWN = () =>
   new AppError(503, 'TEMPORAL_UNAVAILABLE', 'ワークフローサーバーに接続できません。時間をおいて再度お試しください');
-const NOT_FOUND = () => new AppError(404, 'REGISTRANT_NOT_FOUND', '登録者が見つかりません');
 
 export function createRegistrantService({ prisma, history, temporal, inviteReminderDays }: RegistrantServiceDeps) {
   const workflows = createRegistrantWorkflows({ prisma, temporal, inviteReminderDays });
   const find = async (tenantId: string, id: string, db: Prisma.TransactionClient | PrismaClient = prisma) => {
     const r = await db.registrant.findFirst({ where: { id, tenantId } });
-    if (!r) throw NOT_FOUND();
+    if (!r) throw REGISTRANT_NOT_FOUND();
     return r;
   };
-  const uniqueViolation = (err: unknown) => err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002';
 
   /** The checked values of the fields given; problems in Japanese at /body/<field>. */
   async function checkPatch(r: Registrant, input: RegistrantPatch): Promise<Prisma.RegistrantUncheckedUpdateInput> {
@@ -176,7 +173,7 @@ export function createRegistrantService({ prisma, history, temporal, inviteRemin
           },
         });
       } catch (err) {
-        if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') {
+        if (isUniqueViolation(err)) {
           throw new AppError(409, 'EMPLOYEE_CODE_TAKEN', 'この社員コードは既に使われています', [
             { path: '/body/employeeCode', message: 'この社員コードは他の登録者が使っています', code: 'unique' },
           ]);
@@ -203,7 +200,7 @@ export function createRegistrantService({ prisma, history, temporal, inviteRemin
     /** A connector reading one person (with dependents, never numbers): recorded like HR's view. */
     async getForConnector(caller: ConnectorCaller, id: string): Promise<Omit<RegistrantListItem, 'note'>> {
       const item = await getRegistrantItem(prisma, caller.tenant.id, id);
-      if (!item) throw NOT_FOUND();
+      if (!item) throw REGISTRANT_NOT_FOUND();
       await history.record({
         tenantId: caller.tenant.id,
         actor: connectorActor(caller.client),
@@ -218,7 +215,7 @@ export function createRegistrantService({ prisma, history, temporal, inviteRemin
     /** Looking at a person's record is a use of their personal data: it is recorded. HR gets the list's form (with dependents). */
     async get(acting: Acting, id: string): Promise<RegistrantListItem> {
       const r = await getRegistrantItem(prisma, acting.tenantId, id);
-      if (!r) throw NOT_FOUND();
+      if (!r) throw REGISTRANT_NOT_FOUND();
       await history.record({
         tenantId: acting.tenantId,
         actor: actorOf(acting.user),
@@ -264,12 +261,12 @@ export function createRegistrantService({ prisma, history, temporal, inviteRemin
         }, TX);
         return loadRegistrantView(prisma, updated);
       } catch (err) {
-        if (uniqueViolation(err)) throw CODE_TAKEN();
+        if (isUniqueViolation(err)) throw CODE_TAKEN();
         // The group was deleted between the check and the write; or the person's data was.
         if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2003') {
           throw invalid([{ path: '/body/groupId', code: 'GROUP_NOT_FOUND', message: 'グループが見つかりません' }]);
         }
-        if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2025') throw NOT_FOUND();
+        if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2025') throw REGISTRANT_NOT_FOUND();
         throw err;
       }
     },
@@ -277,14 +274,13 @@ export function createRegistrantService({ prisma, history, temporal, inviteRemin
     /** HR's edit of a submitted dependent (扶養家族編集); one still in the employee's draft is not HR's (404). */
     async updateDependent(acting: Acting, registrantId: string, dependentId: string, input: DependentPatch): Promise<DependentSummary> {
       const r = await find(acting.tenantId, registrantId);
-      const before = await prisma.dependent.findFirst({ where: { id: dependentId, registrantId: r.id, draft: false } });
-      if (!before) throw DEPENDENT_NOT_FOUND();
+      const before = await submittedDependent(prisma, r.id, dependentId);
       const data = checkDependentPatch(input);
       const changed = (Object.keys(data) as (keyof Dependent & keyof typeof data)[]).filter((k) => !same(before[k], data[k]));
       if (changed.length === 0) return dependentSummary(before);
       const updated = await prisma.$transaction(async (tx) => {
         // Re-read under the transaction: the dependent may have been deleted or taken back meanwhile.
-        if (!(await tx.dependent.findFirst({ where: { id: before.id, draft: false }, select: { id: true } }))) throw DEPENDENT_NOT_FOUND();
+        await submittedDependent(tx, r.id, before.id);
         const row = await tx.dependent.update({ where: { id: before.id }, data: Object.fromEntries(changed.map((k) => [k, data[k]])) });
         // The registrant's list entry (with its dependents) changed too: payroll's sync picks it up.
         const owner = await tx.registrant.update({ where: { id: r.id }, data: { updatedAt: new Date() } });

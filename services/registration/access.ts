@@ -9,7 +9,7 @@ import type { Actor, History } from '../audit/types';
 import { PURPOSE_LABELS, PURPOSES } from '../audit/purposes';
 import { checkPasswordPolicy, hashPassword, verifyPassword } from '../auth/passwords';
 import type { PrismaClient } from '../db/client';
-import { AppError } from '../errors';
+import { AppError, REGISTRANT_NOT_FOUND } from '../errors';
 import { hashToken } from '../auth/token-hash';
 import { linkUnusable, type RegistrationSessions } from './sessions';
 
@@ -133,7 +133,7 @@ export function createRegistrationAccess({ prisma, history, sessions, maxFailure
      */
     async resetPassword(acting: { tenantId: string; actor: Actor; ip: string | null; userAgent: string | null }, registrantId: string): Promise<void> {
       const r = await prisma.registrant.findFirst({ where: { id: registrantId, tenantId: acting.tenantId } });
-      if (!r) throw new AppError(404, 'REGISTRANT_NOT_FOUND', '登録者が見つかりません');
+      if (!r) throw REGISTRANT_NOT_FOUND();
       await prisma.$transaction(async (tx) => {
         await tx.registrant.update({ where: { id: r.id }, data: { passwordHash: null, failedLogins: 0, loginBlockedUntil: null } });
         await tx.registrationSession.deleteMany({ where: { registrantId: r.id } });
@@ -156,7 +156,7 @@ export function createRegistrationAccess({ prisma, history, sessions, maxFailure
     /** HR's view of them: only for a registrant of the caller's tenant. */
     async consentsInTenant(tenantId: string, registrantId: string) {
       const r = await prisma.registrant.findFirst({ where: { id: registrantId, tenantId }, select: { id: true } });
-      if (!r) throw new AppError(404, 'REGISTRANT_NOT_FOUND', '登録者が見つかりません');
+      if (!r) throw REGISTRANT_NOT_FOUND();
       return this.consents(registrantId);
     },
 

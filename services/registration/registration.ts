@@ -13,7 +13,7 @@ import type { DocumentPurpose, DocumentSide, DocumentType, Gender, Prisma, Purpo
 import { LIFECYCLE_REFUSALS, type StepActor } from '../../shared';
 import type { PrismaClient } from '../db/client';
 import { PURPOSE_LABELS, PURPOSES } from '../audit/purposes';
-import { AppError } from '../errors';
+import { AppError, DEPENDENT_NOT_FOUND } from '../errors';
 import { validateIndividualNumber } from '../mynumber/validate';
 import { evaluateDraft, parseDraft, type Draft, type DraftDependent, type DraftDocument } from '../registrants/draft';
 import type { DraftStore } from '../registrants/draft-store';
@@ -63,7 +63,6 @@ export interface DocumentInput {
 }
 
 const invalid = (errors: { path: string; code: string; message: string }[]) => new AppError(400, 'VALIDATION_FAILED', '入力内容に誤りがあります', errors);
-const DEPENDENT_NOT_FOUND = () => new AppError(404, 'DEPENDENT_NOT_FOUND', '扶養家族が見つかりません');
 const DOCUMENT_NOT_FOUND = () => new AppError(404, 'DOCUMENT_NOT_FOUND', '書類が見つかりません');
 
 /** Number-confirmation documents (番号確認): card back, notification card, resident record with the number. */
