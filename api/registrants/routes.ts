@@ -10,7 +10,6 @@ import type { MyNumberService } from '../../services/registrants/my-number';
 import { ANY_ROLE, EDITORS, callerOf, requireRole } from '../auth/middleware';
 import { allow } from '../connectors/middleware';
 import { acting } from '../login-users/routes';
-import { actorOf } from '../../services/login-users/login-users';
 
 type RegistrantCreate = components['schemas']['RegistrantCreate'];
 type MyNumberInput = components['schemas']['MyNumberInput'];
@@ -56,8 +55,7 @@ export function registrantRoutes(service: RegistrantService, numbers: MyNumberSe
   });
   // A forgotten password on the employee's pages: HR clears it; the person sets a new one from their link.
   router.post('/v1/registrants/:registrantId/password-reset', requireRole(...EDITORS), async (req, res) => {
-    const a = acting(req);
-    await deps.registrationAccess.resetPassword({ tenantId: a.tenantId, actor: actorOf(a.user), ip: a.ip ?? null, userAgent: a.userAgent ?? null }, req.params.registrantId as string);
+    await deps.registrationAccess.resetPassword(acting(req), req.params.registrantId as string);
     res.status(204).end();
   });
   router.post('/v1/registrants/:registrantId/withdraw', requireRole(...EDITORS), async (req, res) => {

@@ -5,7 +5,8 @@
  * the person cannot log in for `blockMinutes` (on top of the per-address rate limit of the routes).
  */
 import type { Invitation, Purpose, Registrant, Tenant } from '../../prisma/generated/client';
-import type { Actor, History } from '../audit/types';
+import type { History } from '../audit/types';
+import { actorOf as hrActorOf, type Acting } from '../login-users/login-users';
 import { PURPOSE_LABELS, PURPOSES } from '../audit/purposes';
 import { checkPasswordPolicy, hashPassword, verifyPassword } from '../auth/passwords';
 import type { PrismaClient } from '../db/client';
@@ -34,6 +35,15 @@ const LINK_ERRORS = {
   locked: () => new AppError(423, 'LOGIN_LOCKED', 'ログインがロックされています。会社のマイナンバー担当者にロックの解除を依頼してください'),
 };
 const BLOCKED = () => new AppError(423, 'LOGIN_BLOCKED', 'パスワードまたはパスコードを続けて間違えたため、しばらくログインできません。30分ほど待ってから再度お試しください');
+
+/**
+ * Purposes the company uses that the person has not consented to: one added after their first
+ * visit. `registrant.tenant` is the request's fresh read of the company.
+ */
+export async function missingConsents(prisma: Pick<PrismaClient, 'consent'>, registrant: Registrant & { tenant: Tenant }): Promise<Purpose[]> {
+  const given = new Set((await prisma.consent.findMany({ where: { registrantId: registrant.id }, select: { purpose: true } })).map((c) => c.purpose));
+  return PURPOSES.filter((p) => registrant.tenant.purposes.includes(p) && !given.has(p));
+}
 
 type LinkRow = Invitation & { registrant: Registrant & { tenant: Tenant } };
 const label = (r: Registrant) => `${r.familyName} ${r.givenName}`;
@@ -131,13 +141,13 @@ export function createRegistrationAccess({ prisma, history, sessions, maxFailure
      * HR clears a person's forgotten password: the next visit of a live link is a first visit again
      * (new password, passcode, consents), any open session of theirs ends, and a block is lifted.
      */
-    async resetPassword(acting: { tenantId: string; actor: Actor; ip: string | null; userAgent: string | null }, registrantId: string): Promise<void> {
+    async resetPassword(acting: Acting, registrantId: string): Promise<void> {
       const r = await prisma.registrant.findFirst({ where: { id: registrantId, tenantId: acting.tenantId } });
       if (!r) throw REGISTRANT_NOT_FOUND();
       await prisma.$transaction(async (tx) => {
         await tx.registrant.update({ where: { id: r.id }, data: { passwordHash: null, failedLogins: 0, loginBlockedUntil: null } });
         await tx.registrationSession.deleteMany({ where: { registrantId: r.id } });
-        await history.record({ tenantId: r.tenantId, actor: acting.actor, operation: 'registrant_password_reset', registrant: { id: r.id, label: label(r) }, ip: acting.ip, userAgent: acting.userAgent }, tx);
+        await history.record({ tenantId: r.tenantId, actor: hrActorOf(acting.user), operation: 'registrant_password_reset', registrant: { id: r.id, label: label(r) }, ip: acting.ip, userAgent: acting.userAgent }, tx);
       }, { isolationLevel: 'ReadCommitted' });
     },
 
@@ -165,27 +175,24 @@ export function createRegistrationAccess({ prisma, history, sessions, maxFailure
      * company uses must be among them (already given or given now); recorded like the first ones.
      */
     async consent(registrant: Registrant & { tenant: Tenant }, consentedPurposes: unknown, facts: RequestFacts): Promise<void> {
-      const tenant = await prisma.tenant.findUniqueOrThrow({ where: { id: registrant.tenantId }, select: { purposes: true } });
-      const purposes = tenant.purposes.filter((p) => PURPOSES.includes(p));
-      const given = new Set((await prisma.consent.findMany({ where: { registrantId: registrant.id }, select: { purpose: true } })).map((c) => c.purpose));
-      const now_ = new Set(Array.isArray(consentedPurposes) ? consentedPurposes : []);
-      const fresh = purposes.filter((p) => !given.has(p) && now_.has(p));
-      if (purposes.some((p) => !given.has(p) && !now_.has(p))) {
+      const missing = await missingConsents(prisma, registrant);
+      const consented = new Set(Array.isArray(consentedPurposes) ? consentedPurposes : []);
+      if (missing.some((p) => !consented.has(p))) {
         throw new AppError(400, 'CONSENT_REQUIRED', '利用目的のすべてに同意してください', [
           { path: '/body/consentedPurposes', code: 'CONSENT_REQUIRED', message: '表示された利用目的のすべてに同意してください' },
         ]);
       }
-      if (!fresh.length) return;
+      if (!missing.length) return;
       await prisma.$transaction(async (tx) => {
         const consentedAt = now();
-        for (const purpose of fresh) {
+        for (const purpose of missing) {
           await tx.consent.upsert({
             where: { registrantId_purpose: { registrantId: registrant.id, purpose } },
             create: { registrantId: registrant.id, purpose, consentedAt, ...facts },
             update: { consentedAt, ...facts },
           });
         }
-        await history.record({ tenantId: registrant.tenantId, actor: actorOf(registrant), operation: 'consented', registrant: { id: registrant.id, label: label(registrant) }, ...facts, detail: { purposes: fresh } }, tx);
+        await history.record({ tenantId: registrant.tenantId, actor: actorOf(registrant), operation: 'consented', registrant: { id: registrant.id, label: label(registrant) }, ...facts, detail: { purposes: missing } }, tx);
       }, { isolationLevel: 'ReadCommitted' });
     },
 

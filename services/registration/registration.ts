@@ -9,10 +9,10 @@
  * typing everything again.
  */
 import { randomUUID } from 'node:crypto';
-import type { DocumentPurpose, DocumentSide, DocumentType, Gender, Prisma, Purpose, Registrant, Tenant } from '../../prisma/generated/client';
+import type { DocumentPurpose, DocumentSide, DocumentType, Gender, Prisma, Registrant, Tenant } from '../../prisma/generated/client';
 import { LIFECYCLE_REFUSALS, type StepActor } from '../../shared';
 import type { PrismaClient } from '../db/client';
-import { PURPOSE_LABELS, PURPOSES } from '../audit/purposes';
+import { PURPOSE_LABELS } from '../audit/purposes';
 import { AppError, DEPENDENT_NOT_FOUND } from '../errors';
 import { validateIndividualNumber } from '../mynumber/validate';
 import { evaluateDraft, parseDraft, type Draft, type DraftDependent, type DraftDocument } from '../registrants/draft';
@@ -20,6 +20,7 @@ import type { DraftStore } from '../registrants/draft-store';
 import type { LifecycleService } from '../registrants/lifecycle';
 import type { Vault } from '../vault/types';
 import { IMAGE_TOO_LARGE, MAX_IMAGE_BYTES, sniffImage } from './images';
+import { missingConsents } from './access';
 
 type Tx = Prisma.TransactionClient;
 
@@ -102,13 +103,6 @@ const reopened = (r: Pick<Registrant, 'status' | 'loginLocked'>): boolean =>
   r.status === 'unregistered' || r.status === 'remanded' || (r.status === 'completed' && !r.loginLocked);
 
 export function createRegistrationService({ prisma, vault, drafts, lifecycle }: RegistrationDeps) {
-  /** Purposes the company uses now that the person has not consented to (one added after their first visit). */
-  async function missingConsents(caller: RegistrantCaller): Promise<Purpose[]> {
-    const given = new Set((await prisma.consent.findMany({ where: { registrantId: caller.registrant.id }, select: { purpose: true } })).map((c) => c.purpose));
-    const tenant = await prisma.tenant.findUniqueOrThrow({ where: { id: caller.registrant.tenantId }, select: { purposes: true } });
-    return PURPOSES.filter((p) => tenant.purposes.includes(p) && !given.has(p));
-  }
-
   /** Throws unless the person may change their registration now (re-read: HR may have acted meanwhile). */
   async function editable(registrantId: string, tx: Tx | PrismaClient = prisma): Promise<Registrant> {
     const r = await tx.registrant.findUniqueOrThrow({ where: { id: registrantId } });
@@ -231,7 +225,7 @@ export function createRegistrationService({ prisma, vault, drafts, lifecycle }: 
       const documents = await documentsOf(r, draft);
       const docView: DraftDocument[] = documents.map((d) => ({ id: d.id, dependentId: d.dependentId, purpose: d.purpose, type: d.type, side: d.side }));
       const isEditable = reopened(r) && r.invitationState === 'open' && !r.retired;
-      const consentsMissing = await missingConsents(caller);
+      const consentsMissing = await missingConsents(prisma, caller.registrant);
       return {
         familyName: r.familyName,
         givenName: r.givenName,
@@ -366,7 +360,7 @@ export function createRegistrationService({ prisma, vault, drafts, lifecycle }: 
     /** "登録を終了": the workflow takes the draft whole, or tells what is missing (400) and keeps it. */
     async finish(caller: RegistrantCaller) {
       let r = await editable(caller.registrant.id);
-      if ((await missingConsents(caller)).length) throw CONSENT_MISSING();
+      if ((await missingConsents(prisma, caller.registrant)).length) throw CONSENT_MISSING();
       // Remanded and nothing changed yet: what was submitted becomes the draft to submit again.
       if (!r.draftSecretId && r.myNumberSecretId) {
         await change(caller, async () => undefined);
