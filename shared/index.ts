@@ -213,3 +213,4 @@ export const deletionDueSignal = defineSignal<[{ registrantId: string }]>('delet
 export const WEBHOOK_DELIVERY_MAX_ATTEMPTS = 12;
 /** One delivery workflow per delivery row: a second start for the same delivery is refused. */
 export const webhookDeliveryWorkflowId = (deliveryId: string) => `webhook-delivery-${deliveryId}`;
+export { mayChangeRegistration, type RegistrationState } from './registration-rules';

@@ -31,6 +31,7 @@ import {
   INVITE_VALID_DAYS,
   inviteUpdate,
   lifecycleQuery,
+  mayChangeRegistration,
   refuseUpdate,
   remandUpdate,
   scheduleDeletionUpdate,
@@ -168,7 +169,7 @@ async function lifecycle(input: RegistrantWorkflowInput): Promise<LifecycleState
   // Decided once per run: runs started before this release keep their rule when they replay.
   const reopensAfterUnlock = patched(REOPEN_PATCH);
   // HR unlocking an approved person (seed 001: to correct data, or to add a newborn) reopens the registration.
-  const editable = () => state.status === 'unregistered' || state.status === 'remanded' || (reopensAfterUnlock && state.status === 'completed' && !state.loginLocked);
+  const editable = () => mayChangeRegistration(state, reopensAfterUnlock);
 
   // ---- checks shared by validators and handlers (state may change while a handler waits its turn)
   const mustLive = () => {

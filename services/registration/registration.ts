@@ -10,7 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { DocumentPurpose, DocumentSide, DocumentType, Gender, Prisma, Registrant, Tenant } from '../../prisma/generated/client';
-import { LIFECYCLE_REFUSALS, type StepActor } from '../../shared';
+import { LIFECYCLE_REFUSALS, mayChangeRegistration, type StepActor } from '../../shared';
 import type { PrismaClient } from '../db/client';
 import { PURPOSE_LABELS } from '../audit/purposes';
 import { AppError, DEPENDENT_NOT_FOUND } from '../errors';
@@ -98,15 +98,11 @@ export interface RegistrationDeps {
   lifecycle: LifecycleService;
 }
 
-/** Statuses the person may change: not sent yet, sent back by HR, or approved and then unlocked by HR (the workflow has the same rule). */
-const reopened = (r: Pick<Registrant, 'status' | 'loginLocked'>): boolean =>
-  r.status === 'unregistered' || r.status === 'remanded' || (r.status === 'completed' && !r.loginLocked);
-
 export function createRegistrationService({ prisma, vault, drafts, lifecycle }: RegistrationDeps) {
   /** Throws unless the person may change their registration now (re-read: HR may have acted meanwhile). */
   async function editable(registrantId: string, tx: Tx | PrismaClient = prisma): Promise<Registrant> {
     const r = await tx.registrant.findUniqueOrThrow({ where: { id: registrantId } });
-    if (!reopened(r)) throw new AppError(409, 'NOT_EDITABLE', LIFECYCLE_REFUSALS.NOT_EDITABLE);
+    if (!mayChangeRegistration(r)) throw new AppError(409, 'NOT_EDITABLE', LIFECYCLE_REFUSALS.NOT_EDITABLE);
     if (r.invitationState !== 'open' || r.retired) throw new AppError(409, 'INVITATION_NOT_OPEN', LIFECYCLE_REFUSALS.INVITATION_NOT_OPEN);
     return r;
   }
@@ -224,7 +220,7 @@ export function createRegistrationService({ prisma, vault, drafts, lifecycle }: 
       const draft = await readDraft(r);
       const documents = await documentsOf(r, draft);
       const docView: DraftDocument[] = documents.map((d) => ({ id: d.id, dependentId: d.dependentId, purpose: d.purpose, type: d.type, side: d.side }));
-      const isEditable = reopened(r) && r.invitationState === 'open' && !r.retired;
+      const isEditable = mayChangeRegistration(r) && r.invitationState === 'open' && !r.retired;
       const consentsMissing = await missingConsents(prisma, caller.registrant);
       return {
         familyName: r.familyName,

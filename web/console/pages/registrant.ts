@@ -4,6 +4,7 @@
  * refuse (per dependent too); /edit the registrant's own data; /qr the printable QR code.
  * Viewers get the same screens without any control that changes something.
  */
+import { mayChangeRegistration } from '../../../shared/registration-rules';
 import { api, type Dependent, type Group, type HrDocument, type RegistrantItem } from '../api';
 import type { Ctx } from '../context';
 import { CATEGORY_LABELS, dateTime, day, fullName, INVITATION_LABELS } from '../labels';
@@ -107,8 +108,8 @@ function detailView(ctx: Ctx, r: RegistrantItem, docs: HrDocument[], groups: Gro
   const message = messageLine('registrant-message');
   const waiting = r.status === 'pending' || activeDependents(r).some((d) => d.status === 'pending');
   const open = r.invitation?.state === 'open';
-  // An approved person HR unlocked may change their registration again (a new link is needed).
-  const invitable = !r.retired && !!r.email && (r.status === 'unregistered' || r.status === 'remanded' || (r.status === 'completed' && !r.loginLocked));
+  // Whoever may change their registration (an approved person only after HR unlocked them) can get a new link.
+  const invitable = !r.retired && !!r.email && mayChangeRegistration(r);
   const actions: (Node | null)[] = ctx.canEdit
     ? [
         waiting ? link(href(`registrants/${r.id}/approval`), '承認画面へ', 'button primary') : null,
