@@ -8,8 +8,8 @@
 import { api, type Schemas } from '../api';
 import type { Ctx } from '../context';
 import { dateTime, PURPOSE_LABELS, SCOPE_LABELS, WEBHOOK_EVENT_LABELS } from '../labels';
-import { actionButton, field, form, h, input, messageLine, notice, row, say, table, text, textarea, type View } from '../ui';
-import { checkboxGroup, confirmDialog, copyButton, sayError } from './shared-admin';
+import { actionButton, field, form, h, input, messageLine, notice, row, say, showError, table, text, textarea, type View } from '../ui';
+import { checkboxGroup, confirmDialog, copyButton } from './shared-admin';
 
 type Connector = Schemas['Connector'];
 type Webhook = Schemas['Webhook'];
@@ -101,7 +101,7 @@ export async function connectorsScreen(ctx: Ctx): Promise<View> {
       );
       deliveriesHolder.querySelector('h3')?.focus();
     } catch (err) {
-      sayError(message, err);
+      showError(message, err);
     }
   };
 
@@ -117,7 +117,7 @@ export async function connectorsScreen(ctx: Ctx): Promise<View> {
       drawConnectors(await api.connectors());
       say(message, `「${c.name}」を停止しました。`, 'ok');
     } catch (err) {
-      sayError(message, err);
+      showError(message, err);
     }
   };
 
@@ -130,7 +130,7 @@ export async function connectorsScreen(ctx: Ctx): Promise<View> {
       deliveriesHolder.replaceChildren();
       say(message, `Webhook（${w.url}）を削除しました。`, 'ok');
     } catch (err) {
-      sayError(message, err);
+      showError(message, err);
     }
   };
 

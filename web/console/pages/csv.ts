@@ -14,8 +14,8 @@ import { api, ApiError, type Schemas } from '../api';
 import type { Ctx } from '../context';
 import { PURPOSE_LABELS, STATUS_LABELS } from '../labels';
 import { href } from '../router';
-import { actionButton, checkbox, download, field, form, h, input, link, messageLine, notice, row, say, select, table, text, unsay, type View } from '../ui';
-import { formDialog, sayError } from './shared-admin';
+import { actionButton, checkbox, download, field, form, h, input, link, messageLine, notice, row, say, select, showError, table, text, unsay, type View } from '../ui';
+import { formDialog } from './shared-admin';
 
 type Report = Schemas['RegistrantImportReport'];
 type Line = Schemas['RegistrantImportLine'];
@@ -107,7 +107,7 @@ export function csvUploadScreen(ctx: Ctx): View {
       say(message, err instanceof ApiError ? (err.problem.title ?? report.message) : report.message);
     } else {
       result.replaceChildren();
-      sayError(message, err);
+      showError(message, err);
     }
   };
 
@@ -157,7 +157,7 @@ export function csvUploadScreen(ctx: Ctx): View {
       try {
         download(await api.importTemplate(), 'registrant-import-template.csv');
       } catch (err) {
-        sayError(message, err);
+        showError(message, err);
       }
     },
     'secondary',
@@ -196,7 +196,7 @@ const ENCODING_OPTIONS: [string, string][] = [
 
 /** A 422 for characters Shift_JIS cannot write: every cell the API named, and what to do. */
 function sayDownloadError(message: HTMLElement, err: unknown, encoding: string): void {
-  sayError(message, err);
+  showError(message, err);
   if (err instanceof ApiError && err.status === 422 && encoding === 'cp932') {
     message.append(h('br'), '文字コードに「UTF-8（BOM付き）」を選んでダウンロードするか、該当する登録者の氏名などを確認してください。');
   }

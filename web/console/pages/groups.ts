@@ -9,8 +9,8 @@ import { api, ApiError, type Group, type RegistrantItem } from '../api';
 import type { Ctx } from '../context';
 import { CATEGORY_LABELS, fullName } from '../labels';
 import { href } from '../router';
-import { actionButton, field, h, input, link, messageLine, notice, row, say, statusBadge, table, text, type View } from '../ui';
-import { allRegistrants, confirmDialog, formDialog, sayError } from './shared-admin';
+import { actionButton, field, h, input, link, messageLine, notice, row, say, showError, statusBadge, table, text, type View } from '../ui';
+import { allRegistrants, confirmDialog, formDialog } from './shared-admin';
 
 const nameField = (value = '') =>
   field('グループ名', input('name', { value, maxlength: 100, autocomplete: 'off' }), { required: true, hint: '部署名・支店名・店舗名など（100文字まで）。' });
@@ -91,7 +91,7 @@ async function groupListScreen(ctx: Ctx): Promise<View> {
       await reload();
       say(message, `グループ「${g.name}」を削除しました。`, 'ok');
     } catch (err) {
-      sayError(message, err);
+      showError(message, err);
     }
   };
 
@@ -153,7 +153,7 @@ async function groupScreen(ctx: Ctx, id: string): Promise<View> {
         await reload();
         say(message, `${add.length}人をグループ「${updated.name}」に登録しました。`, 'ok');
       } catch (err) {
-        sayError(msg, err);
+        showError(msg, err);
       }
     });
     submit.id = 'add-members';

@@ -8,8 +8,8 @@ import { api, type HistoryQuery, type Schemas } from '../api';
 import type { Ctx } from '../context';
 import { go } from '../router';
 import { OPERATIONS } from '../../../services/audit/operations';
-import { actionButton, download, field, form, h, input, link, messageLine, notice, row, say, select, table, text, type View } from '../ui';
-import { dateTimeSeconds, endOfDayJst, sayError, startOfDayJst } from './shared-admin';
+import { actionButton, download, field, form, h, input, link, messageLine, notice, row, say, select, showError, table, text, type View } from '../ui';
+import { dateTimeSeconds, endOfDayJst, startOfDayJst } from './shared-admin';
 
 type Event = Schemas['OperationEvent'];
 
@@ -85,7 +85,7 @@ export async function historyScreen(ctx: Ctx): Promise<View> {
         cursor = page.nextCursor;
         update();
       } catch (err) {
-        sayError(moreMessage, err);
+        showError(moreMessage, err);
       }
     },
     'secondary',
@@ -108,7 +108,7 @@ export async function historyScreen(ctx: Ctx): Promise<View> {
       download(file, 'operation-history.csv');
       say(csvMessage, `操作履歴をダウンロードしました${filtered ? '（絞り込んだ条件のもの）' : ''}。`, 'ok');
     } catch (err) {
-      sayError(csvMessage, err);
+      showError(csvMessage, err);
       if (encoding.value === 'cp932') csvMessage.append(h('br'), '文字コードに「UTF-8」を選んでダウンロードしてください。');
     }
   });
@@ -124,7 +124,7 @@ export async function historyScreen(ctx: Ctx): Promise<View> {
             if (v.ok) say(verifyMessage, `${v.checked.toLocaleString('ja-JP')}件の操作履歴を確認しました。改ざんは見つかりませんでした。`, 'ok');
             else say(verifyMessage, `操作履歴の改ざんまたは欠落が見つかりました（${v.firstBroken?.id ?? '不明'}）。管理者に連絡してください。`);
           } catch (err) {
-            sayError(verifyMessage, err);
+            showError(verifyMessage, err);
           }
         },
         'secondary',

@@ -6,8 +6,8 @@
 import { api, type Schemas } from '../api';
 import type { Ctx } from '../context';
 import { dateTime, ROLE_LABELS, USER_KIND_LABELS } from '../labels';
-import { actionButton, field, h, input, messageLine, notice, row, say, select, table, text, type View } from '../ui';
-import { confirmDialog, formDialog, sayError } from './shared-admin';
+import { actionButton, field, h, input, messageLine, notice, row, say, select, showError, table, text, type View } from '../ui';
+import { confirmDialog, formDialog } from './shared-admin';
 
 type LoginUser = Schemas['LoginUser'];
 type Role = Schemas['Role'];
@@ -153,7 +153,7 @@ export async function loginUsersScreen(ctx: Ctx): Promise<View> {
       await reload();
       say(message, `${u.name} を削除しました。`, 'ok');
     } catch (err) {
-      sayError(message, err);
+      showError(message, err);
     }
   };
 
@@ -163,7 +163,7 @@ export async function loginUsersScreen(ctx: Ctx): Promise<View> {
       await reload();
       say(message, `${u.name} のログインロックを解除しました。`, 'ok');
     } catch (err) {
-      sayError(message, err);
+      showError(message, err);
     }
   };
 

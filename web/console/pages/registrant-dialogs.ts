@@ -3,33 +3,26 @@
  * password and a purpose, retirement and deletion dates, and the three deletions — each says plainly
  * what will happen before it happens.
  */
-import { api, ApiError, type Dependent, type Registrant } from '../api';
+import { api, type Dependent, type Registrant } from '../api';
 import { normalizeDigits, validateIndividualNumber } from '../../../services/mynumber/validate';
 import { GENDERS, RELATIONSHIPS } from '../../shared/labels';
-import { numberInput } from './shared-admin';
-import type { Ctx } from '../context';
+import { formDialog, numberInput } from './shared-admin';
 import { fullName, PURPOSE_LABELS } from '../labels';
 import { cancelButton, checkbox, dialog, facts, field, form, h, input, notice, say, select, text, textarea } from '../ui';
 
 export function askReason(title: string, intro: string, submitLabel: string): Promise<string | undefined> {
-  return dialog<string>(title, (close) => [
-    h('p', {}, intro),
-    form(
-      [field('理由', textarea('reason', { maxlength: 1000 }), { required: true, hint: '本人へのメールと登録画面に表示されます（1,000文字まで）。' })],
-      submitLabel,
-      async (data, message) => {
-        const reason = text(data, 'reason');
-        if (!reason) return say(message, '理由を入力してください');
-        close(reason);
-      },
-      { id: 'reason-form', extraButtons: [cancelButton(close)] },
-    ),
-  ]);
+  return formDialog<string>(
+    title,
+    [h('p', {}, intro), field('理由', textarea('reason', { maxlength: 1000 }), { required: true, hint: '本人へのメールと登録画面に表示されます（1,000文字まで）。' })],
+    submitLabel,
+    async (data, message) => text(data, 'reason') || void say(message, '理由を入力してください'),
+    'reason-form',
+  );
 }
 
 
 /** Shows the number in the dialog only, for the purpose given, after the password; it is gone when the dialog closes. */
-export async function revealNumber(ctx: Ctx, r: Registrant, dependent?: { id: string; familyName: string; givenName: string }): Promise<void> {
+export async function revealNumber(r: Registrant, dependent?: { id: string; familyName: string; givenName: string }): Promise<void> {
   const whose = dependent ? `${dependent.familyName} ${dependent.givenName}（${fullName(r)} さんの扶養家族）` : fullName(r);
   const tenant = await api.tenant();
   await dialog<void>('マイナンバーの表示', (close) => {
@@ -59,40 +52,35 @@ export async function revealNumber(ctx: Ctx, r: Registrant, dependent?: { id: st
         { id: 'reveal-form', extraButtons: [cancelButton(close)] },
       ),
     );
-    void ctx;
     return [holder];
   });
 }
 
 export function askRetirement(r: Registrant): Promise<{ retirementDate: string | null; deletionDueDate?: string } | undefined> {
-  return dialog('退職日の設定', (close) => [
-    h('p', {}, '退職日を過ぎると退職者になり、保存期間のルールで削除予定日が決まります。削除予定日を指定することもできます。'),
-    form(
-      [
-        field('退職日', input('retirementDate', { type: 'date', value: r.retirementDate ?? '' }), { hint: r.retired ? '退職済みのため取り消せません。' : '空欄にすると退職日を取り消します。' }),
-        field('削除予定日（任意）', input('deletionDueDate', { type: 'date' }), { hint: '空欄なら保存期間のルールで決まります。' }),
-      ],
-      '設定する',
-      async (data) => close({ retirementDate: text(data, 'retirementDate') || null, deletionDueDate: text(data, 'deletionDueDate') || undefined }),
-      { id: 'retirement-form', extraButtons: [cancelButton(close)] },
-    ),
-  ]);
+  return formDialog(
+    '退職日の設定',
+    [
+      h('p', {}, '退職日を過ぎると退職者になり、保存期間のルールで削除予定日が決まります。削除予定日を指定することもできます。'),
+      field('退職日', input('retirementDate', { type: 'date', value: r.retirementDate ?? '' }), { hint: r.retired ? '退職済みのため取り消せません。' : '空欄にすると退職日を取り消します。' }),
+      field('削除予定日（任意）', input('deletionDueDate', { type: 'date' }), { hint: '空欄なら保存期間のルールで決まります。' }),
+    ],
+    '設定する',
+    async (data) => ({ retirementDate: text(data, 'retirementDate') || null, deletionDueDate: text(data, 'deletionDueDate') || undefined }),
+    'retirement-form',
+  );
 }
 
 export function askDeletionDate(r: Registrant): Promise<string | undefined> {
-  return dialog<string>('削除予定日の設定', (close) => [
-    h('p', {}, '削除予定日になると、マイナンバーと本人確認書類の画像、登録者の情報が削除されます（元に戻せません）。削除の前にお知らせのメールが届きます。'),
-    form(
-      [field('削除予定日', input('dueDate', { type: 'date', value: r.deletion?.dueDate ?? '' }), { required: true })],
-      '設定する',
-      async (data, message) => {
-        const due = text(data, 'dueDate');
-        if (!due) return say(message, '削除予定日を入力してください');
-        close(due);
-      },
-      { id: 'deletion-date-form', extraButtons: [cancelButton(close)] },
-    ),
-  ]);
+  return formDialog<string>(
+    '削除予定日の設定',
+    [
+      h('p', {}, '削除予定日になると、マイナンバーと本人確認書類の画像、登録者の情報が削除されます（元に戻せません）。削除の前にお知らせのメールが届きます。'),
+      field('削除予定日', input('dueDate', { type: 'date', value: r.deletion?.dueDate ?? '' }), { required: true }),
+    ],
+    '設定する',
+    async (data, message) => text(data, 'dueDate') || void say(message, '削除予定日を入力してください'),
+    'deletion-date-form',
+  );
 }
 
 export type DeletionScope = { scope: 'numbers' } | { scope: 'registrant' } | { scope: 'dependent'; dependentId: string };
@@ -105,55 +93,52 @@ export function askImmediateDeletion(r: Registrant, scope: DeletionScope, depend
       : scope.scope === 'registrant'
         ? `${fullName(r)} さんの登録者情報を、扶養家族とマイナンバー・画像を含めてすべて削除します。一覧からも消えます。`
         : `扶養家族 ${dependentName ?? ''} さんの情報とマイナンバー・画像を削除します。`;
-  return dialog<boolean>('削除の確認', (close) => [
-    notice('warning', what, h('br'), '削除すると元に戻せません。削除の記録（誰がいつ何を削除したか）は残ります。'),
-    form(
-      [field('確認のため、登録者の姓を入力してください', input('confirmName', { autocomplete: 'off' }), { required: true }), checkbox('understood', '元に戻せないことを理解しました')],
-      '削除する',
-      async (data, message) => {
-        if (text(data, 'confirmName') !== r.familyName) return say(message, '姓が一致しません');
-        if (!data.get('understood')) return say(message, '確認のチェックを入れてください');
-        close(true);
-      },
-      { id: 'delete-form', extraButtons: [cancelButton(close)] },
-    ),
-  ]).then((v) => v === true);
+  return formDialog<boolean>(
+    '削除の確認',
+    [
+      notice('warning', what, h('br'), '削除すると元に戻せません。削除の記録（誰がいつ何を削除したか）は残ります。'),
+      field('確認のため、登録者の姓を入力してください', input('confirmName', { autocomplete: 'off' }), { required: true }),
+      checkbox('understood', '元に戻せないことを理解しました'),
+    ],
+    '削除する',
+    async (data, message) => {
+      if (text(data, 'confirmName') !== r.familyName) return void say(message, '姓が一致しません');
+      if (!data.get('understood')) return void say(message, '確認のチェックを入れてください');
+      return true;
+    },
+    'delete-form',
+  ).then((v) => v === true);
 }
-
-export const apiMessages = (err: unknown): string[] => (err instanceof ApiError ? err.messages : ['処理できませんでした']);
 
 /** 扶養家族編集 (seed 001 ch. 11): HR corrects a submitted dependent's data; resolves true once saved. */
 export function editDependent(r: Registrant, d: Dependent): Promise<boolean> {
-  return dialog<boolean>(`扶養家族の編集：${d.familyName} ${d.givenName} さん`, (close) => {
-    const relationships = RELATIONSHIPS.includes(d.relationship) ? RELATIONSHIPS : [d.relationship, ...RELATIONSHIPS];
-    return [
-      form(
-        [
-          field('続柄', select('relationship', relationships.map((x): [string, string] => [x, x]), d.relationship)),
-          field('姓', input('familyName', { value: d.familyName, maxlength: 50 }), { required: true }),
-          field('名', input('givenName', { value: d.givenName, maxlength: 50 }), { required: true }),
-          field('セイ', input('familyNameKana', { value: d.familyNameKana ?? '', maxlength: 50 })),
-          field('メイ', input('givenNameKana', { value: d.givenNameKana ?? '', maxlength: 50 })),
-          field('生年月日', input('birthDate', { type: 'date', value: d.birthDate ?? '' })),
-          field('性別', select('gender', [['', '未入力'], ...GENDERS.map(([v, l]): [string, string] => [v, l])], d.gender ?? '')),
-        ],
-        '保存する',
-        async (data) => {
-          await api.updateDependent(r.id, d.id, {
-            relationship: text(data, 'relationship'),
-            familyName: text(data, 'familyName'),
-            givenName: text(data, 'givenName'),
-            familyNameKana: text(data, 'familyNameKana') || null,
-            givenNameKana: text(data, 'givenNameKana') || null,
-            birthDate: text(data, 'birthDate') || null,
-            gender: text(data, 'gender') || null,
-          });
-          close(true);
-        },
-        { id: 'dependent-edit', extraButtons: [cancelButton(close)] },
-      ),
-    ];
-  }).then((v) => v === true);
+  const relationships = RELATIONSHIPS.includes(d.relationship) ? RELATIONSHIPS : [d.relationship, ...RELATIONSHIPS];
+  return formDialog<boolean>(
+    `扶養家族の編集：${d.familyName} ${d.givenName} さん`,
+    [
+      field('続柄', select('relationship', relationships.map((x): [string, string] => [x, x]), d.relationship)),
+      field('姓', input('familyName', { value: d.familyName, maxlength: 50 }), { required: true }),
+      field('名', input('givenName', { value: d.givenName, maxlength: 50 }), { required: true }),
+      field('セイ', input('familyNameKana', { value: d.familyNameKana ?? '', maxlength: 50 })),
+      field('メイ', input('givenNameKana', { value: d.givenNameKana ?? '', maxlength: 50 })),
+      field('生年月日', input('birthDate', { type: 'date', value: d.birthDate ?? '' })),
+      field('性別', select('gender', [['', '未入力'], ...GENDERS.map(([v, l]): [string, string] => [v, l])], d.gender ?? '')),
+    ],
+    '保存する',
+    async (data) => {
+      await api.updateDependent(r.id, d.id, {
+        relationship: text(data, 'relationship'),
+        familyName: text(data, 'familyName'),
+        givenName: text(data, 'givenName'),
+        familyNameKana: text(data, 'familyNameKana') || null,
+        givenNameKana: text(data, 'givenNameKana') || null,
+        birthDate: text(data, 'birthDate') || null,
+        gender: text(data, 'gender') || null,
+      });
+      return true;
+    },
+    'dependent-edit',
+  ).then((v) => v === true);
 }
 
 /**
@@ -162,34 +147,35 @@ export function editDependent(r: Registrant, d: Dependent): Promise<boolean> {
  */
 export function editNumber(r: Registrant, dependent?: { id: string; familyName: string; givenName: string }): Promise<boolean> {
   const whose = dependent ? `${dependent.familyName} ${dependent.givenName}（扶養家族）` : fullName(r);
-  return dialog<boolean>('マイナンバーの編集', (close) => {
-    const first = numberInput('myNumber');
-    const second = numberInput('myNumberConfirmation');
-    const check = h('p', { class: 'message', id: 'number-check', 'aria-live': 'polite' });
-    first.addEventListener('input', () => {
-      const digits = normalizeDigits(first.value);
-      if (digits.length < 12) return say(check, `${digits.length}桁入力済み（12桁）`, 'info');
-      const v = validateIndividualNumber(digits);
-      say(check, v.ok ? '正しい番号の形式です' : v.message, v.ok ? 'ok' : 'error');
-    });
-    return [
+  const first = numberInput('myNumber');
+  const second = numberInput('myNumberConfirmation');
+  const check = h('p', { class: 'message', id: 'number-check', 'aria-live': 'polite' });
+  first.addEventListener('input', () => {
+    const digits = normalizeDigits(first.value);
+    if (digits.length < 12) return say(check, `${digits.length}桁入力済み（12桁）`, 'info');
+    const v = validateIndividualNumber(digits);
+    say(check, v.ok ? '正しい番号の形式です' : v.message, v.ok ? 'ok' : 'error');
+  });
+  return formDialog<boolean>(
+    'マイナンバーの編集',
+    [
       notice('info', `${whose} さんのマイナンバーを登録します。前の番号があれば置き換え、元に戻せません。操作は履歴に記録されます。`),
-      form(
-        [field('マイナンバー（12桁）', first, { required: true }), check, field('マイナンバー（確認のためもう一度）', second, { required: true })],
-        '登録する',
-        async (data, message) => {
-          const myNumber = String(data.get('myNumber') ?? '');
-          const myNumberConfirmation = String(data.get('myNumberConfirmation') ?? '');
-          const v = validateIndividualNumber(myNumber, myNumberConfirmation);
-          if (!v.ok) return say(message, v.message);
-          if (dependent) await api.setDependentNumber(r.id, dependent.id, { myNumber, myNumberConfirmation });
-          else await api.setNumber(r.id, { myNumber, myNumberConfirmation });
-          first.value = '';
-          second.value = '';
-          close(true);
-        },
-        { id: 'number-form', extraButtons: [cancelButton(close)] },
-      ),
-    ];
-  }).then((v) => v === true);
+      field('マイナンバー（12桁）', first, { required: true }),
+      check,
+      field('マイナンバー（確認のためもう一度）', second, { required: true }),
+    ],
+    '登録する',
+    async (data, message) => {
+      const myNumber = String(data.get('myNumber') ?? '');
+      const myNumberConfirmation = String(data.get('myNumberConfirmation') ?? '');
+      const v = validateIndividualNumber(myNumber, myNumberConfirmation);
+      if (!v.ok) return void say(message, v.message);
+      if (dependent) await api.setDependentNumber(r.id, dependent.id, { myNumber, myNumberConfirmation });
+      else await api.setNumber(r.id, { myNumber, myNumberConfirmation });
+      first.value = '';
+      second.value = '';
+      return true;
+    },
+    'number-form',
+  ).then((v) => v === true);
 }

@@ -78,7 +78,7 @@ function dependentsTable(ctx: Ctx, r: RegistrantItem, message: HTMLElement, with
         }, 'small secondary'),
       );
     }
-    if (d.myNumber.registered && !d.noLongerDependent) buttons.push(actionButton('番号を表示', () => revealNumber(ctx, r, d), 'small secondary'));
+    if (d.myNumber.registered && !d.noLongerDependent) buttons.push(actionButton('番号を表示', () => revealNumber(r, d), 'small secondary'));
     if (ctx.canEdit && !withApproval) {
       buttons.push(
         actionButton('編集', async () => {
@@ -145,7 +145,7 @@ function detailView(ctx: Ctx, r: RegistrantItem, docs: HrDocument[], groups: Gro
       ]
     : [];
   const numberButtons: (Node | null)[] = [
-    r.myNumber.registered ? actionButton('マイナンバーを表示', () => revealNumber(ctx, r), 'secondary') : null,
+    r.myNumber.registered ? actionButton('マイナンバーを表示', () => revealNumber(r), 'secondary') : null,
     ctx.canEdit
       ? actionButton(r.myNumber.registered ? 'マイナンバーを編集' : 'マイナンバーを登録', async () => {
           if (await editNumber(r)) ctx.redraw();
@@ -254,7 +254,7 @@ function approvalView(ctx: Ctx, r: RegistrantItem, docs: HrDocument[]): View {
             { 'aria-labelledby': 'entered' },
             h('h2', { id: 'entered' }, '入力された内容'),
             personFacts(r, []),
-            r.myNumber.registered ? h('div', { class: 'buttons' }, actionButton('マイナンバーを表示して照合', () => revealNumber(ctx, r), 'secondary')) : null,
+            r.myNumber.registered ? h('div', { class: 'buttons' }, actionButton('マイナンバーを表示して照合', () => revealNumber(r), 'secondary')) : null,
             h('p', { class: 'hint' }, '書類の画像と入力された内容（氏名・生年月日・マイナンバー）が一致しているか確認してください。'),
             decisions,
           ),

@@ -2,7 +2,7 @@
  * セキュリティ (seed 001 ch. 13): the user's own second factor — e-mailed codes or an authenticator
  * app enrolled with a QR code and proved with one code before it counts — and their password.
  */
-import { api } from '../api';
+import { api, ApiError } from '../api';
 import type { Ctx } from '../context';
 import { actionButton, facts, field, form, h, input, notice, say, text, type View } from '../ui';
 
@@ -33,7 +33,7 @@ export function securityScreen(ctx: Ctx): View {
       );
       holder.querySelector('input')?.focus();
     } catch (err) {
-      say(message, err instanceof Error && 'messages' in err ? (err as { messages: string[] }).messages : '開始できませんでした');
+      say(message, err instanceof ApiError ? err.messages : '開始できませんでした');
     }
   }, 'secondary');
 
@@ -49,7 +49,7 @@ export function securityScreen(ctx: Ctx): View {
       );
       holder.querySelector('input')?.focus();
     } catch (err) {
-      say(message, err instanceof Error && 'messages' in err ? (err as { messages: string[] }).messages : '開始できませんでした');
+      say(message, err instanceof ApiError ? err.messages : '開始できませんでした');
     }
   }, 'secondary');
 

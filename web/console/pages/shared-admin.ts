@@ -4,7 +4,7 @@
  * carried over one redraw, every page of the registrant list, Japan-time dates, a copy button and the
  * masked number input.
  */
-import { api, ApiError, type ListQuery, type RegistrantItem } from '../api';
+import { api, type ListQuery, type RegistrantItem } from '../api';
 import { actionButton, cancelButton, checkbox, dialog, form, h, input, notice, say } from '../ui';
 
 /** "Are you sure?" with the consequence spelled out; resolves true only on the confirming button. */
@@ -85,15 +85,6 @@ export function takeFlash(): HTMLElement | null {
   const f = flash;
   flash = null;
   return f ? notice(f.kind, f.text) : null;
-}
-
-/** The API's Japanese messages for an error (a network or script failure gets a general one). */
-export const messagesOf = (err: unknown): string[] => (err instanceof ApiError ? err.messages : ['処理できませんでした。もう一度お試しください']);
-
-/** Says an error in a message line; errors that are not the API's are rethrown (a bug to see). */
-export function sayError(message: HTMLElement, err: unknown): void {
-  say(message, messagesOf(err));
-  if (!(err instanceof ApiError)) throw err;
 }
 
 /** Every registrant the query finds, page after page (nextCursor), up to `max`. */
