@@ -106,7 +106,7 @@ export async function registrantListScreen(ctx: Ctx): Promise<View> {
       bulkActions,
       bulkMessage,
       registrantTable(
-        [ctx.canEdit ? '選択' : '', 'ステータス', '扶養', 'グループ', '社員コード', '登録者名', '区分', 'メールアドレス', '扶養数', '収集メール', '退職日', '削除予定日', '操作'].filter((x, i) => i > 0 || x),
+        [...(ctx.canEdit ? ['選択'] : []), 'ステータス', '扶養', 'グループ', '社員コード', '登録者名', '区分', 'メールアドレス', '扶養数', '収集メール', '退職日', '削除予定日', '操作'],
         rows,
         filtered ? '条件に合う登録者はいません' : '登録者はまだいません。「新規追加」「CSVアップロード」などで登録してください',
       ),
@@ -136,7 +136,7 @@ function registrantRow(ctx: Ctx, r: RegistrantItem, groupName: Map<string, strin
   const box = h('input', { type: 'checkbox', 'aria-label': `${fullName(r)}を選択` });
   box.addEventListener('change', () => (box.checked ? selected.add(r.id) : selected.delete(r.id)));
   const cells = [
-    ctx.canEdit ? box : null,
+    ...(ctx.canEdit ? [box] : []),
     statusBadge(r.status),
     statusBadge(r.dependentsStatus),
     r.groupId ? (groupName.get(r.groupId) ?? '—') : '—',
@@ -156,6 +156,6 @@ function registrantRow(ctx: Ctx, r: RegistrantItem, groupName: Map<string, strin
       ctx.canEdit && waiting ? h('a', { href: href(`registrants/${r.id}/approval`), class: 'button small primary', 'aria-describedby': `person-${r.id}` }, '承認') : null,
     ),
   ];
-  const tr = row(ctx.canEdit ? cells : cells.slice(1), { class: r.retired ? 'row-retired' : `row-${r.status}`, 'data-registrant-id': r.id });
+  const tr = row(cells, { class: r.retired ? 'row-retired' : `row-${r.status}`, 'data-registrant-id': r.id });
   return tr;
 }
