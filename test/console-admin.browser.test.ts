@@ -21,7 +21,7 @@ import { PURPOSE_LABELS } from '../services/audit/purposes';
 import { verifyPassword } from '../services/auth/passwords';
 import type { PrismaClient } from '../services/db/client';
 import type { Outbox } from '../services/outbox/outbox';
-import { consoleLogin, launchChromium, listen, numbersSeen, onScreen, openTab, snap, type Tab } from './support/browser';
+import { consoleLogin, launchChromium, listen, numbersSeen, onScreen, openTab, redrawn, snap, type Tab } from './support/browser';
 import { createLoginUser, createTenant, loginAs, memoryLogger, startOutbox, startWorker, testApp, testPrisma, type TestUser, type WorkerHandle } from './support/fixtures';
 import { containsAny, randomMyNumber } from './support/leak-scan';
 import { createLocalEnv } from './support/temporal';
@@ -332,8 +332,9 @@ describe('操作履歴', () => {
     expect(await page.locator('#history thead th').allTextContents()).toEqual(['日時', '操作者', '操作', '対象者', '利用目的', 'IPアドレス']);
 
     await page.getByLabel('操作内容').fill('グループの追加');
-    await button(page, '絞り込み').click();
-    await page.waitForFunction('location.hash.includes("operation=")');
+    // The unfiltered list also shows 50 with more to come: wait for the new drawing, not the count.
+    await redrawn(page, () => button(page, '絞り込み').click());
+    expect(await page.evaluate('location.hash')).toContain('operation=');
     await page.locator('#history-count', { hasText: '50件を表示しています（続きがあります）' }).waitFor();
     const labels = await page.locator('#history tbody tr td:nth-child(3)').allTextContents();
     expect(new Set(labels)).toEqual(new Set(['グループの追加']));
@@ -363,8 +364,8 @@ describe('操作履歴', () => {
     await page.getByLabel('日付（から）').fill(tomorrow);
     await button(page, '絞り込み').click();
     await page.locator('#history td.empty', { hasText: '条件に合う操作履歴はありません' }).waitFor();
-    await page.locator('main a', { hasText: '条件をクリア' }).click();
-    await page.waitForFunction('location.hash === "#/history"');
+    await redrawn(page, () => page.locator('main a', { hasText: '条件をクリア' }).click());
+    expect(await page.evaluate('location.hash')).toBe('#/history');
     await page.locator('#history-count', { hasText: '50件を表示しています（続きがあります）' }).waitFor();
     expect(errors).toEqual([]);
   });
