@@ -338,8 +338,11 @@ describe('the employee on a phone', () => {
     const hrAfter = await hr.get(`/v1/registrants/${id}`).expect(200);
     expect(hrAfter.body).toMatchObject({ status: 'pending', myNumber: { registered: true }, dependentsStatus: 'pending' });
     expect((await handle.query(lifecycleQuery)).status).toBe('pending');
-    // After "finish" the back button cannot reopen the steps.
+    // After "finish" the back button cannot reopen the steps. The page already shows "done": wait
+    // until it has drawn itself again (every drawing replaces the heading) before looking.
+    const doneHeading = await page.waitForSelector('main > h1');
     await page.goBack();
+    await page.waitForFunction((h) => !(h as unknown as { isConnected: boolean }).isConnected, doneHeading);
     await onPage(page, 'done');
 
     // The token left the page only in the body of POST /v1/registration/link and the set-up; no referrer anywhere.
