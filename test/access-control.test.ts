@@ -5,14 +5,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import type { Express } from 'express';
-import type { Client } from '@temporalio/client';
 import { loadSpec } from '../api/openapi';
 import type { Role } from '../prisma/generated/client';
-import type { PrismaClient } from '../services/db/client';
-import type { Outbox } from '../services/outbox/outbox';
-import { createTemporalClient } from '../services/temporal/client';
-import { createLoginUser, createTenant, loginAs, memoryLogger, startOutbox, testApp, testPrisma } from './support/fixtures';
+import { useApiHarness } from './support/api-harness';
+import { createLoginUser, createTenant, type Agent } from './support/fixtures';
 
 const ALL: Role[] = ['owner', 'manager', 'viewer'];
 const EDITORS: Role[] = ['owner', 'manager'];
@@ -160,11 +156,11 @@ const operations: Operation[] = Object.entries(spec.paths).flatMap(([path, item]
 // Logging out ends the session: do it last.
 const protectedOps = operations.filter((op) => !(Array.isArray(op.security) && op.security.length === 0)).sort((a) => (a.operationId === 'logout' ? 1 : -1));
 
-function call(agent: ReturnType<typeof request.agent> | ReturnType<typeof request>, op: Operation) {
+function call(agent: Agent | ReturnType<typeof request>, op: Operation) {
   const url = op.path.replace(/\{[^}]+\}/g, () => randomUUID());
   const method = op.method as 'get' | 'post' | 'put' | 'patch' | 'delete';
   const query = (op.parameters ?? []).filter((p) => p.in === 'query' && p.required).map((p) => `${p.name}=${encodeURIComponent(String(sample(p.schema!)))}`);
-  const req = (agent as ReturnType<typeof request.agent>)[method](query.length ? `${url}?${query.join('&')}` : url);
+  const req = (agent as Agent)[method](query.length ? `${url}?${query.join('&')}` : url);
   const content = op.requestBody?.content ?? {};
   const json = content['application/json']?.schema;
   if (json) return req.send(sample(json) as object);
@@ -173,25 +169,12 @@ function call(agent: ReturnType<typeof request.agent> | ReturnType<typeof reques
   return binary ? req.set('Content-Type', binary).send(Buffer.from('89504e470d0a1a0a', 'hex')) : req;
 }
 
-let prisma: PrismaClient;
-let outbox: Outbox;
-let temporal: Client;
-let app: Express;
+// Temporal is not needed to decide who may call what; nothing listens here.
+const harness = useApiHarness({ taskQueue: 'access' });
 let tenantId: string;
 
 beforeAll(async () => {
-  prisma = testPrisma();
-  outbox = await startOutbox();
-  // Temporal is not needed to decide who may call what; nothing listens here.
-  temporal = createTemporalClient('127.0.0.1:1', 'default');
-  app = testApp({ prisma, logger: memoryLogger().logger, outbox, temporalClient: temporal, taskQueue: 'access' }).app;
-  tenantId = await createTenant(prisma, '権限テスト株式会社');
-});
-
-afterAll(async () => {
-  await temporal?.connection.close();
-  await outbox?.close();
-  await prisma?.$disconnect();
+  tenantId = await createTenant(harness.prisma, '権限テスト株式会社');
 });
 
 it('has a rule for every protected operation in the contract', () => {
@@ -206,22 +189,22 @@ it('has a rule for every protected operation in the contract', () => {
 
 describe('anonymous callers', () => {
   it.each(protectedOps.map((op) => [op.operationId, op] as const))('%s → 401', async (_id, op) => {
-    const res = await call(request(app), op);
+    const res = await call(request(harness.app), op);
     expect(res.status).toBe(401);
     expect(res.body.code).toBe('UNAUTHENTICATED');
   });
 
   it('a forged session cookie or a bearer token is nobody', async () => {
     const me = protectedOps.find((o) => o.operationId === 'getMe')!;
-    expect((await call(request(app), me).set('Cookie', 'mynaflow_session=forged')).status).toBe(401);
-    expect((await call(request(app), me).set('Authorization', `Bearer ${randomUUID()}`)).status).toBe(401);
+    expect((await call(request(harness.app), me).set('Cookie', 'mynaflow_session=forged')).status).toBe(401);
+    expect((await call(request(harness.app), me).set('Authorization', `Bearer ${randomUUID()}`)).status).toBe(401);
   });
 });
 
 describe.each(ALL)('a logged-in %s', (role) => {
-  let agent: ReturnType<typeof request.agent>;
+  let agent: Agent;
   beforeAll(async () => {
-    agent = await loginAs(app, outbox, await createLoginUser(prisma, tenantId, role));
+    agent = await harness.agent(tenantId, role);
   });
 
   it.each(protectedOps.map((op) => [op.operationId, op] as const))('%s', async (id, op) => {
@@ -243,9 +226,9 @@ describe.each(ALL)('a logged-in %s', (role) => {
 
 describe('a deleted login user', () => {
   it('loses access at once', async () => {
-    const owner = await loginAs(app, outbox, await createLoginUser(prisma, tenantId, 'owner'));
-    const leaver = await createLoginUser(prisma, tenantId, 'manager');
-    const session = await loginAs(app, outbox, leaver);
+    const owner = await harness.agent(tenantId, 'owner');
+    const leaver = await createLoginUser(harness.prisma, tenantId, 'manager');
+    const session = await harness.login(leaver);
     await session.get('/v1/auth/me').expect(200);
     await owner.delete(`/v1/login-users/${leaver.id}`).expect(204);
     expect((await session.get('/v1/auth/me')).status).toBe(401);

@@ -4,116 +4,14 @@
  * change. Only the clock is injected, to make codes and sessions expire.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import type { TwoFactorMethod } from '../prisma/generated/client';
-import { createHistory } from '../services/audit/history';
 import { LOGIN_CODE_SUBJECT } from '../services/auth/auth-mail';
-import { createAuthService, type AuthService } from '../services/auth/auth-service';
-import { hashPassword } from '../services/auth/passwords';
 import { checkSecurityCode, issueSecurityCode } from '../services/auth/security-codes';
 import { hashSessionToken } from '../services/auth/sessions';
-import { loadConfig } from '../services/config/config';
-import { createPrisma, type PrismaClient } from '../services/db/client';
-import { AppError } from '../services/errors';
-import { createMailTransport } from '../services/mail/transport';
-import { startOutbox, type CapturedMail, type Outbox } from '../services/outbox/outbox';
-import { loadKeyring } from '../services/vault/keyring';
-import { createVault } from '../services/vault/vault';
+import { startOutbox } from '../services/outbox/outbox';
+import { ABSOLUTE_HOURS, appError, codeOf, IDLE_MINUTES, LOCK_MINUTES, META, MINUTE, useAuthHarness, wrongCodeFor } from './support/auth-harness';
 
-const MAIL_FROM = 'mynaflow <no-reply@mynaflow.test>';
-const MINUTE = 60_000;
-const LOCK_MINUTES = 30;
-const IDLE_MINUTES = 30;
-const ABSOLUTE_HOURS = 12;
-const META = { ip: '203.0.113.7', userAgent: 'jest' };
-
-let prisma: PrismaClient;
-let outbox: Outbox;
-let vault: ReturnType<typeof createVault>;
-let history: ReturnType<typeof createHistory>;
-
-beforeAll(async () => {
-  const url = process.env.DATABASE_URL;
-  if (!url) throw new Error('DATABASE_URL missing: jest global set-up did not run');
-  prisma = createPrisma(url);
-  outbox = await startOutbox();
-  vault = createVault({ prisma, keyring: loadKeyring(loadConfig({ DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'mynaflow-auth-')) })) });
-  history = createHistory(prisma);
-});
-
-afterAll(async () => {
-  await outbox?.close();
-  await prisma?.$disconnect();
-});
-
-/** A service with its own clock, which a test moves forward. */
-function service(opts: { smtpPort?: number } = {}): { auth: AuthService; clock: { advance(ms: number): void; now(): Date } } {
-  let t = Date.now();
-  const clock = { advance: (ms: number) => void (t += ms), now: () => new Date(t) };
-  const auth = createAuthService({
-    prisma,
-    vault,
-    history,
-    mailer: createMailTransport(`smtp://127.0.0.1:${opts.smtpPort ?? outbox.smtpPort}`),
-    mailFrom: MAIL_FROM,
-    loginLockMinutes: LOCK_MINUTES,
-    session: { idleMinutes: IDLE_MINUTES, absoluteHours: ABSOLUTE_HOURS },
-    now: clock.now,
-  });
-  return { auth, clock };
-}
-
-async function newTenant(name = 'ログイン株式会社') {
-  return prisma.tenant.create({ data: { name, customerNumber: String(randomBytes(5).readUIntBE(0, 5)).padStart(13, '0') } });
-}
-
-async function newUser(opts: { tenantId?: string; email?: string; password?: string; name?: string; method?: TwoFactorMethod } = {}) {
-  const tenantId = opts.tenantId ?? (await newTenant()).id;
-  const email = opts.email ?? `hr-${randomUUID().slice(0, 8)}@example.co.jp`;
-  const password = opts.password ?? `Pw-${randomBytes(6).toString('hex')}`;
-  const user = await prisma.loginUser.create({
-    data: { tenantId, email, name: opts.name ?? '人事 花子', role: 'manager', passwordHash: await hashPassword(password), twoFactorMethod: opts.method ?? 'email' },
-  });
-  return { ...user, password };
-}
-
-/** Each mail is handed out once, so a test can wait for "the next" code mail. */
-const taken = new Set<string>();
-async function nextMail(to: string, subject: string): Promise<CapturedMail> {
-  const mail = await outbox.waitFor((m) => !taken.has(m.id) && m.subject === subject && m.to.some((t) => t.includes(to)), 10_000);
-  taken.add(mail.id);
-  return mail;
-}
-const codeOf = (mail: CapturedMail) => {
-  const code = /(?<!\d)(\d{6})(?!\d)/.exec(mail.text)?.[1];
-  if (!code) throw new Error(`no code in mail: ${mail.subject}`);
-  return code;
-};
-
-async function appError(p: Promise<unknown>): Promise<AppError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof AppError) return err;
-    throw err;
-  }
-  throw new Error('expected an AppError, but it resolved');
-}
-
-const wrongCodeFor = (code: string) => String((Number(code) + 1) % 1_000_000).padStart(6, '0');
-
-const events = (tenantId: string, operation?: string) =>
-  prisma.operationEvent.findMany({ where: { tenantId, ...(operation ? { operation } : {}) }, orderBy: { id: 'asc' } });
-
-/** Password step + mailed code: a fully logged-in session token. */
-async function fullLogin(auth: AuthService, user: { email: string; password: string }) {
-  const res = await auth.login({ email: user.email, password: user.password, ...META });
-  const code = codeOf(await nextMail(user.email, LOGIN_CODE_SUBJECT));
-  await auth.verifySecondFactor({ sessionToken: res.sessionToken, code, ...META });
-  return res;
-}
+const harness = useAuthHarness();
+const { service, newTenant, newUser, nextMail, events, fullLogin } = harness;
 
 describe('password step and e-mailed second factor', () => {
   test('password, then the mailed code: only then is the session authenticated', async () => {
@@ -126,9 +24,9 @@ describe('password step and e-mailed second factor', () => {
     expect(res.sessionToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(res.csrfToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
     // Only the token's hash is stored.
-    const row = await prisma.session.findUniqueOrThrow({ where: { id: hashSessionToken(res.sessionToken) } });
+    const row = await harness.prisma.session.findUniqueOrThrow({ where: { id: hashSessionToken(res.sessionToken) } });
     expect(row.secondFactorDone).toBe(false);
-    expect(await prisma.session.count({ where: { id: res.sessionToken } })).toBe(0);
+    expect(await harness.prisma.session.count({ where: { id: res.sessionToken } })).toBe(0);
 
     expect(await auth.authenticate(res.sessionToken)).toBeNull();
     const pending = await auth.authenticate(res.sessionToken, { allowSecondFactorPending: true });
@@ -179,8 +77,8 @@ describe('password step and e-mailed second factor', () => {
 
     // At the code level: the same code twice, even at the same moment, succeeds once.
     const at = new Date();
-    const issued = await issueSecurityCode(prisma, { loginUserId: user.id, purpose: 'login', now: at });
-    const both = await Promise.all([1, 2].map(() => checkSecurityCode(prisma, { loginUserIds: [user.id], purpose: 'login', code: issued.code, now: at })));
+    const issued = await issueSecurityCode(harness.prisma, { loginUserId: user.id, purpose: 'login', now: at });
+    const both = await Promise.all([1, 2].map(() => checkSecurityCode(harness.prisma, { loginUserIds: [user.id], purpose: 'login', code: issued.code, now: at })));
     expect(both.filter((r) => r.ok)).toHaveLength(1);
   });
 
@@ -204,7 +102,7 @@ describe('password step and e-mailed second factor', () => {
     const user = await newUser();
     await auth.login({ email: user.email, password: user.password, ...META });
     const code = codeOf(await nextMail(user.email, LOGIN_CODE_SUBJECT));
-    const rows = await prisma.securityCode.findMany({ where: { loginUserId: user.id } });
+    const rows = await harness.prisma.securityCode.findMany({ where: { loginUserId: user.id } });
     expect(rows).toHaveLength(1);
     expect(rows[0]!.codeHash).toMatch(/^[0-9a-f]{64}$/);
     expect(JSON.stringify(rows)).not.toContain(code);
@@ -229,9 +127,9 @@ describe('password step and e-mailed second factor', () => {
     const after = await appError(auth.verifySecondFactor({ sessionToken: res.sessionToken, code, ...META }));
     expect(after.code).toBe('SESSION_EXPIRED');
     expect(await auth.authenticate(res.sessionToken, { allowSecondFactorPending: true })).toBeNull();
-    expect(await prisma.securityCode.findFirst({ where: { loginUserId: user.id, purpose: 'login' } })).toMatchObject({ attempts: 5, usedAt: null });
+    expect(await harness.prisma.securityCode.findFirst({ where: { loginUserId: user.id, purpose: 'login' } })).toMatchObject({ attempts: 5, usedAt: null });
 
-    expect((await prisma.loginUser.findUniqueOrThrow({ where: { id: user.id } })).failedLogins).toBe(1);
+    expect((await harness.prisma.loginUser.findUniqueOrThrow({ where: { id: user.id } })).failedLogins).toBe(1);
     expect(await events(tenant.id, 'second_factor_failed')).toHaveLength(5);
     const failed = await events(tenant.id, 'login_failed');
     expect(failed.map((e) => e.detail)).toEqual([{ reason: 'second_factor', consecutiveFailures: 1 }]);
@@ -260,7 +158,7 @@ describe('password step and e-mailed second factor', () => {
     const user = await newUser();
     const err = await appError(auth.login({ email: user.email, password: user.password, ...META }));
     expect(err).toMatchObject({ status: 503, code: 'MAIL_UNAVAILABLE' });
-    expect(await prisma.session.count({ where: { loginUserId: user.id } })).toBe(0);
+    expect(await harness.prisma.session.count({ where: { loginUserId: user.id } })).toBe(0);
   });
 });
 
@@ -302,7 +200,7 @@ describe('wrong passwords and lockout', () => {
       code: 'LOGIN_LOCKED',
       title: '連続してログインに失敗したため、ログインがロックされています。しばらくしてから再度お試しいただくか、管理者に解除を依頼してください',
     });
-    const locked = await prisma.loginUser.findUniqueOrThrow({ where: { id: user.id } });
+    const locked = await harness.prisma.loginUser.findUniqueOrThrow({ where: { id: user.id } });
     expect(locked.lockedAt).not.toBeNull();
     expect(locked.failedLogins).toBe(5);
     // Sessions of a locked login end.
@@ -320,7 +218,7 @@ describe('wrong passwords and lockout', () => {
     const res = await auth.login({ email: user.email, password: user.password, ...META });
     expect(res.secondFactor).toBe('email');
     await nextMail(user.email, LOGIN_CODE_SUBJECT);
-    expect(await prisma.loginUser.findUniqueOrThrow({ where: { id: user.id } })).toMatchObject({ failedLogins: 0, lockedAt: null });
+    expect(await harness.prisma.loginUser.findUniqueOrThrow({ where: { id: user.id } })).toMatchObject({ failedLogins: 0, lockedAt: null });
   });
 
   test('after a lock runs out, counting starts again from zero', async () => {
@@ -329,7 +227,7 @@ describe('wrong passwords and lockout', () => {
     for (let i = 0; i < 5; i++) await appError(auth.login({ email: user.email, password: 'wrong-password', ...META }));
     clock.advance(LOCK_MINUTES * MINUTE);
     expect((await appError(auth.login({ email: user.email, password: 'wrong-password', ...META }))).code).toBe('INVALID_CREDENTIALS');
-    expect(await prisma.loginUser.findUniqueOrThrow({ where: { id: user.id } })).toMatchObject({ failedLogins: 1, lockedAt: null });
+    expect(await harness.prisma.loginUser.findUniqueOrThrow({ where: { id: user.id } })).toMatchObject({ failedLogins: 1, lockedAt: null });
   });
 
   test('a successful password resets the count', async () => {
@@ -347,7 +245,7 @@ describe('wrong passwords and lockout', () => {
     const user = await newUser({ tenantId: tenant.id });
     for (let i = 0; i < 5; i++) await appError(auth.login({ email: user.email, password: 'wrong-password', ...META }));
     await auth.unlockUser(user.id, { actor: { type: 'login_user', id: randomUUID(), label: '管理 者' }, ...META });
-    expect(await prisma.loginUser.findUniqueOrThrow({ where: { id: user.id } })).toMatchObject({ failedLogins: 0, lockedAt: null });
+    expect(await harness.prisma.loginUser.findUniqueOrThrow({ where: { id: user.id } })).toMatchObject({ failedLogins: 0, lockedAt: null });
     await auth.login({ email: user.email, password: user.password, ...META });
     await nextMail(user.email, LOGIN_CODE_SUBJECT);
     expect((await events(tenant.id, 'login_unlocked'))[0]).toMatchObject({ actorLabel: '管理 者' });
@@ -356,7 +254,7 @@ describe('wrong passwords and lockout', () => {
   test('a deleted login user cannot log in', async () => {
     const { auth } = service();
     const user = await newUser();
-    await prisma.loginUser.update({ where: { id: user.id }, data: { deletedAt: new Date() } });
+    await harness.prisma.loginUser.update({ where: { id: user.id }, data: { deletedAt: new Date() } });
     expect((await appError(auth.login({ email: user.email, password: user.password, ...META }))).code).toBe('INVALID_CREDENTIALS');
   });
 });
@@ -386,8 +284,8 @@ describe('オプションログイン: one e-mail address in several tenants', (
     expect((await appError(auth.login({ email, password: 'password-of-A', customerNumber: b.customerNumber, ...META }))).code).toBe('INVALID_CREDENTIALS');
     expect((await appError(auth.login({ email, password: 'password-of-A', customerNumber: '0000000000000', ...META }))).code).toBe('INVALID_CREDENTIALS');
     // Failures count on the account the customer number named.
-    expect((await prisma.loginUser.findUniqueOrThrow({ where: { id: userB.id } })).failedLogins).toBe(1);
-    expect((await prisma.loginUser.findUniqueOrThrow({ where: { id: userA.id } })).failedLogins).toBe(0);
+    expect((await harness.prisma.loginUser.findUniqueOrThrow({ where: { id: userB.id } })).failedLogins).toBe(1);
+    expect((await harness.prisma.loginUser.findUniqueOrThrow({ where: { id: userA.id } })).failedLogins).toBe(0);
   });
 
   test('with a single account the customer number is optional but must match if given', async () => {
@@ -411,7 +309,7 @@ describe('sessions', () => {
     }
     clock.advance(IDLE_MINUTES * MINUTE);
     expect(await auth.authenticate(sessionToken)).toBeNull();
-    expect(await prisma.session.count({ where: { id: hashSessionToken(sessionToken) } })).toBe(0);
+    expect(await harness.prisma.session.count({ where: { id: hashSessionToken(sessionToken) } })).toBe(0);
   });
 
   test('absolute timeout: 12 hours after login, however active', async () => {
@@ -424,7 +322,7 @@ describe('sessions', () => {
     }
     clock.advance(20 * MINUTE);
     expect(await auth.authenticate(sessionToken)).toBeNull();
-    expect(await prisma.session.count({ where: { id: hashSessionToken(sessionToken) } })).toBe(0);
+    expect(await harness.prisma.session.count({ where: { id: hashSessionToken(sessionToken) } })).toBe(0);
   });
 
   test('last use is written at most once a minute', async () => {
@@ -432,24 +330,24 @@ describe('sessions', () => {
     const user = await newUser();
     const { sessionToken } = await fullLogin(auth, user);
     const id = hashSessionToken(sessionToken);
-    const before = (await prisma.session.findUniqueOrThrow({ where: { id } })).lastSeenAt;
+    const before = (await harness.prisma.session.findUniqueOrThrow({ where: { id } })).lastSeenAt;
     clock.advance(30_000);
     await auth.authenticate(sessionToken);
-    expect((await prisma.session.findUniqueOrThrow({ where: { id } })).lastSeenAt).toEqual(before);
+    expect((await harness.prisma.session.findUniqueOrThrow({ where: { id } })).lastSeenAt).toEqual(before);
     clock.advance(31_000);
     await auth.authenticate(sessionToken);
-    expect((await prisma.session.findUniqueOrThrow({ where: { id } })).lastSeenAt.getTime()).toBe(before.getTime() + 61_000);
+    expect((await harness.prisma.session.findUniqueOrThrow({ where: { id } })).lastSeenAt.getTime()).toBe(before.getTime() + 61_000);
   });
 
   test('a session ends when its user is locked or deleted', async () => {
     const { auth } = service();
     const user = await newUser();
     const one = await fullLogin(auth, user);
-    await prisma.loginUser.update({ where: { id: user.id }, data: { lockedAt: new Date() } });
+    await harness.prisma.loginUser.update({ where: { id: user.id }, data: { lockedAt: new Date() } });
     expect(await auth.authenticate(one.sessionToken)).toBeNull();
-    await prisma.loginUser.update({ where: { id: user.id }, data: { lockedAt: null } });
+    await harness.prisma.loginUser.update({ where: { id: user.id }, data: { lockedAt: null } });
     const two = await fullLogin(auth, user);
-    await prisma.loginUser.update({ where: { id: user.id }, data: { deletedAt: new Date() } });
+    await harness.prisma.loginUser.update({ where: { id: user.id }, data: { deletedAt: new Date() } });
     expect(await auth.authenticate(two.sessionToken)).toBeNull();
   });
 

@@ -3,43 +3,22 @@
  * one address, or flooding an inbox through the reminder mails, is stopped with 429 + Retry-After.
  */
 import request from 'supertest';
-import type { Express } from 'express';
-import type { Client } from '@temporalio/client';
-import type { PrismaClient } from '../services/db/client';
-import type { Outbox } from '../services/outbox/outbox';
-import { createTemporalClient } from '../services/temporal/client';
-import { createLoginUser, createTenant, loginAs, memoryLogger, startOutbox, testApp, testPrisma, type TestUser } from './support/fixtures';
+import { useApiHarness } from './support/api-harness';
+import { createLoginUser, createTenant, type TestUser } from './support/fixtures';
 
-let prisma: PrismaClient;
-let outbox: Outbox;
-let temporal: Client;
-let app: Express;
+const harness = useApiHarness({
+  taskQueue: 'rate-limits',
+  authRateLimits: { attempts: { limit: 4, windowMinutes: 15 }, mailings: { limit: 2, windowMinutes: 15 } },
+});
 let user: TestUser;
 
 beforeAll(async () => {
-  prisma = testPrisma();
-  outbox = await startOutbox();
-  temporal = createTemporalClient('127.0.0.1:1', 'default');
-  app = testApp({
-    prisma,
-    logger: memoryLogger().logger,
-    outbox,
-    temporalClient: temporal,
-    taskQueue: 'rate-limits',
-    authRateLimits: { attempts: { limit: 4, windowMinutes: 15 }, mailings: { limit: 2, windowMinutes: 15 } },
-  }).app;
-  user = await createLoginUser(prisma, await createTenant(prisma, 'レート制限株式会社'), 'manager');
-});
-
-afterAll(async () => {
-  await temporal?.connection.close();
-  await outbox?.close();
-  await prisma?.$disconnect();
+  user = await createLoginUser(harness.prisma, await createTenant(harness.prisma, 'レート制限株式会社'), 'manager');
 });
 
 /** Requests as if from this client address (the app trusts X-Forwarded-For from a loopback proxy). */
 const from = (ip: string) => ({
-  post: (url: string) => request(app).post(url).set('X-Forwarded-For', ip),
+  post: (url: string) => request(harness.app).post(url).set('X-Forwarded-For', ip),
 });
 
 it('password guesses from one address: 401 up to the limit, then 429 with Retry-After and a Japanese title', async () => {
@@ -60,21 +39,21 @@ it('password guesses from one address: 401 up to the limit, then 429 with Retry-
 
 it('another address is not affected, and neither is anyone already logged in', async () => {
   await from('203.0.113.11').post('/v1/auth/login').send({ email: 'nobody@example.com', password: 'wrong-password' }).expect(401);
-  const session = await loginAs(app, outbox, user);
+  const session = await harness.login(user);
   await session.get('/v1/auth/me').expect(200);
 });
 
 it('reminder mails: at most the limit per address, then 429 and no more mail', async () => {
   const client = from('203.0.113.20');
-  const mailsBefore = outbox.mails.filter((m) => m.to.includes(user.email)).length;
+  const mailsBefore = harness.outbox.mails.filter((m) => m.to.includes(user.email)).length;
   await client.post('/v1/auth/password-reset/request').send({ email: user.email }).expect(202);
   await client.post('/v1/auth/customer-number/request').send({ email: user.email }).expect(202);
   await client.post('/v1/auth/password-reset/request').send({ email: user.email }).expect(429);
   await client.post('/v1/auth/customer-number/request').send({ email: user.email }).expect(429);
   // The accepted two are sent in the background; wait for both, then make sure no third came.
-  await outbox.waitFor(() => outbox.mails.filter((m) => m.to.includes(user.email)).length >= mailsBefore + 2);
+  await harness.outbox.waitFor(() => harness.outbox.mails.filter((m) => m.to.includes(user.email)).length >= mailsBefore + 2);
   await new Promise((r) => setTimeout(r, 500));
-  expect(outbox.mails.filter((m) => m.to.includes(user.email)).length).toBe(mailsBefore + 2);
+  expect(harness.outbox.mails.filter((m) => m.to.includes(user.email)).length).toBe(mailsBefore + 2);
   // Mail-sending steps have their own budget: a password attempt from that address still goes through.
   await client.post('/v1/auth/login').send({ email: 'nobody@example.com', password: 'wrong-password' }).expect(401);
 });

@@ -2,116 +2,12 @@
  * リマインダー on real PostgreSQL, vault, history and SMTP capture: password reset by a mailed
  * security code and the customer-number reminder. Neither tells whether an address has an account.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import type { TwoFactorMethod } from '../prisma/generated/client';
-import { createHistory } from '../services/audit/history';
+import { randomUUID } from 'node:crypto';
 import { CUSTOMER_NUMBER_SUBJECT, LOGIN_CODE_SUBJECT, PASSWORD_RESET_SUBJECT } from '../services/auth/auth-mail';
-import { createAuthService, type AuthService } from '../services/auth/auth-service';
-import { hashPassword } from '../services/auth/passwords';
-import { loadConfig } from '../services/config/config';
-import { createPrisma, type PrismaClient } from '../services/db/client';
-import { AppError } from '../services/errors';
-import { createMailTransport } from '../services/mail/transport';
-import { startOutbox, type CapturedMail, type Outbox } from '../services/outbox/outbox';
-import { loadKeyring } from '../services/vault/keyring';
-import { createVault } from '../services/vault/vault';
+import { appError, codeOf, META, MINUTE, useAuthHarness, wrongCodeFor } from './support/auth-harness';
 
-const MAIL_FROM = 'mynaflow <no-reply@mynaflow.test>';
-const MINUTE = 60_000;
-const LOCK_MINUTES = 30;
-const IDLE_MINUTES = 30;
-const ABSOLUTE_HOURS = 12;
-const META = { ip: '203.0.113.7', userAgent: 'jest' };
-
-let prisma: PrismaClient;
-let outbox: Outbox;
-let vault: ReturnType<typeof createVault>;
-let history: ReturnType<typeof createHistory>;
-
-beforeAll(async () => {
-  const url = process.env.DATABASE_URL;
-  if (!url) throw new Error('DATABASE_URL missing: jest global set-up did not run');
-  prisma = createPrisma(url);
-  outbox = await startOutbox();
-  vault = createVault({ prisma, keyring: loadKeyring(loadConfig({ DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'mynaflow-auth-reminder-')) })) });
-  history = createHistory(prisma);
-});
-
-afterAll(async () => {
-  await outbox?.close();
-  await prisma?.$disconnect();
-});
-
-/** A service with its own clock, which a test moves forward. */
-function service(opts: { smtpPort?: number } = {}): { auth: AuthService; clock: { advance(ms: number): void; now(): Date } } {
-  let t = Date.now();
-  const clock = { advance: (ms: number) => void (t += ms), now: () => new Date(t) };
-  const auth = createAuthService({
-    prisma,
-    vault,
-    history,
-    mailer: createMailTransport(`smtp://127.0.0.1:${opts.smtpPort ?? outbox.smtpPort}`),
-    mailFrom: MAIL_FROM,
-    loginLockMinutes: LOCK_MINUTES,
-    session: { idleMinutes: IDLE_MINUTES, absoluteHours: ABSOLUTE_HOURS },
-    now: clock.now,
-  });
-  return { auth, clock };
-}
-
-async function newTenant(name = 'ログイン株式会社') {
-  return prisma.tenant.create({ data: { name, customerNumber: String(randomBytes(5).readUIntBE(0, 5)).padStart(13, '0') } });
-}
-
-async function newUser(opts: { tenantId?: string; email?: string; password?: string; name?: string; method?: TwoFactorMethod } = {}) {
-  const tenantId = opts.tenantId ?? (await newTenant()).id;
-  const email = opts.email ?? `hr-${randomUUID().slice(0, 8)}@example.co.jp`;
-  const password = opts.password ?? `Pw-${randomBytes(6).toString('hex')}`;
-  const user = await prisma.loginUser.create({
-    data: { tenantId, email, name: opts.name ?? '人事 花子', role: 'manager', passwordHash: await hashPassword(password), twoFactorMethod: opts.method ?? 'email' },
-  });
-  return { ...user, password };
-}
-
-/** Each mail is handed out once, so a test can wait for "the next" code mail. */
-const taken = new Set<string>();
-async function nextMail(to: string, subject: string): Promise<CapturedMail> {
-  const mail = await outbox.waitFor((m) => !taken.has(m.id) && m.subject === subject && m.to.some((t) => t.includes(to)), 10_000);
-  taken.add(mail.id);
-  return mail;
-}
-const codeOf = (mail: CapturedMail) => {
-  const code = /(?<!\d)(\d{6})(?!\d)/.exec(mail.text)?.[1];
-  if (!code) throw new Error(`no code in mail: ${mail.subject}`);
-  return code;
-};
-
-async function appError(p: Promise<unknown>): Promise<AppError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof AppError) return err;
-    throw err;
-  }
-  throw new Error('expected an AppError, but it resolved');
-}
-
-const wrongCodeFor = (code: string) => String((Number(code) + 1) % 1_000_000).padStart(6, '0');
-
-const events = (tenantId: string, operation?: string) =>
-  prisma.operationEvent.findMany({ where: { tenantId, ...(operation ? { operation } : {}) }, orderBy: { id: 'asc' } });
-
-/** Password step + mailed code: a fully logged-in session token. */
-async function fullLogin(auth: AuthService, user: { email: string; password: string }) {
-  const res = await auth.login({ email: user.email, password: user.password, ...META });
-  const code = codeOf(await nextMail(user.email, LOGIN_CODE_SUBJECT));
-  await auth.verifySecondFactor({ sessionToken: res.sessionToken, code, ...META });
-  return res;
-}
-
+const harness = useAuthHarness();
+const { service, newTenant, newUser, nextMail, taken, events, fullLogin } = harness;
 
 describe('password reset', () => {
   test('mail → code → new password: the old one stops working, sessions end, the lock is lifted', async () => {
@@ -129,7 +25,7 @@ describe('password reset', () => {
     expect(mail.text).toContain('再設定 次郎 様');
 
     await auth.resetPassword({ email: user.email, code: codeOf(mail), newPassword: 'Brand-New-Password', ...META });
-    expect(await prisma.loginUser.findUniqueOrThrow({ where: { id: user.id } })).toMatchObject({ failedLogins: 0, lockedAt: null });
+    expect(await harness.prisma.loginUser.findUniqueOrThrow({ where: { id: user.id } })).toMatchObject({ failedLogins: 0, lockedAt: null });
     expect(await auth.authenticate(sessionToken)).toBeNull();
     expect((await appError(auth.login({ email: user.email, password: user.password, ...META }))).code).toBe('INVALID_CREDENTIALS');
     await auth.login({ email: user.email, password: 'Brand-New-Password', ...META });
@@ -145,13 +41,13 @@ describe('password reset', () => {
     const { auth } = service();
     const user = await newUser();
     const unknown = `nobody-${randomUUID().slice(0, 8)}@example.co.jp`;
-    const before = outbox.mails.length;
+    const before = harness.outbox.mails.length;
     const known = await auth.requestPasswordReset({ email: user.email });
     const missing = await auth.requestPasswordReset({ email: unknown });
     expect(missing).toEqual(known);
     await auth.drain();
     await nextMail(user.email, PASSWORD_RESET_SUBJECT);
-    expect(outbox.mails.slice(before).filter((m) => m.to.some((t) => t.includes(unknown)))).toHaveLength(0);
+    expect(harness.outbox.mails.slice(before).filter((m) => m.to.some((t) => t.includes(unknown)))).toHaveLength(0);
     // And a code for the unknown address is just a wrong code.
     expect((await appError(auth.resetPassword({ email: unknown, code: '123456', newPassword: 'Whatever-Password' }))).code).toBe('INVALID_CODE');
   });
@@ -240,7 +136,7 @@ describe('password reset', () => {
     const only = await nextMail(email, PASSWORD_RESET_SUBJECT);
     expect(only.text).toContain('株式会社アルファ');
     await auth.drain();
-    expect(outbox.mails.filter((m) => !taken.has(m.id) && m.to.some((t) => t.includes(email)))).toHaveLength(0);
+    expect(harness.outbox.mails.filter((m) => !taken.has(m.id) && m.to.some((t) => t.includes(email)))).toHaveLength(0);
   });
 });
 
@@ -260,7 +156,7 @@ describe('customer-number reminder', () => {
     // The mail holds only the code: the numbers are shown after it is entered.
     expect(mail.text).not.toContain(a.customerNumber);
     expect(mail.text).not.toContain(b.customerNumber);
-    expect(outbox.mails.filter((m) => !taken.has(m.id) && m.subject === CUSTOMER_NUMBER_SUBJECT && m.to.some((t) => t.toLowerCase().includes(email)))).toHaveLength(0);
+    expect(harness.outbox.mails.filter((m) => !taken.has(m.id) && m.subject === CUSTOMER_NUMBER_SUBJECT && m.to.some((t) => t.toLowerCase().includes(email)))).toHaveLength(0);
 
     const code = codeOf(mail);
     expect(await appError(auth.revealCustomerNumbers({ email, code: wrongCodeFor(code) }))).toMatchObject({ status: 400, code: 'INVALID_CODE' });
@@ -283,17 +179,17 @@ describe('customer-number reminder', () => {
     const unknown = `nobody-${randomUUID().slice(0, 8)}@example.co.jp`;
     await expect(auth.requestCustomerNumberReminder({ email: unknown })).resolves.toBeUndefined();
     await auth.drain();
-    expect(outbox.mails.filter((m) => m.to.some((t) => t.includes(unknown)))).toHaveLength(0);
+    expect(harness.outbox.mails.filter((m) => m.to.some((t) => t.includes(unknown)))).toHaveLength(0);
     expect((await appError(auth.revealCustomerNumbers({ email: unknown, code: '000000' }))).code).toBe('INVALID_CODE');
   });
 
   test('a deleted login user is not reminded', async () => {
     const { auth } = service();
     const user = await newUser();
-    await prisma.loginUser.update({ where: { id: user.id }, data: { deletedAt: new Date() } });
+    await harness.prisma.loginUser.update({ where: { id: user.id }, data: { deletedAt: new Date() } });
     await auth.requestCustomerNumberReminder({ email: user.email });
     await auth.requestPasswordReset({ email: user.email });
     await auth.drain();
-    expect(outbox.mails.filter((m) => m.to.some((t) => t.includes(user.email)))).toHaveLength(0);
+    expect(harness.outbox.mails.filter((m) => m.to.some((t) => t.includes(user.email)))).toHaveLength(0);
   });
 });

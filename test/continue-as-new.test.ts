@@ -6,10 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { WorkflowHandle } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { PrismaClient } from '../services/db/client';
 import { INVITATION_SUBJECT } from '../services/mail/invitation-mail';
-import type { Outbox } from '../services/outbox/outbox';
 import { createDraftStore } from '../services/registrants/draft-store';
 import {
   approveUpdate,
@@ -25,10 +22,11 @@ import {
   type RegistrantWorkflowInput,
   type StepActor,
 } from '../shared';
-import { createLoginUser, createTenant, memoryLogger, startOutbox, startWorker, testPrisma, testVault, type WorkerHandle } from './support/fixtures';
+import { createLoginUser, createTenant, testVault } from './support/fixtures';
 import { randomMyNumber } from './support/leak-scan';
 import { createLocalEnv } from './support/temporal';
 import { until } from './support/until';
+import { useWorkerHarness } from './support/worker-harness';
 
 const TASK_QUEUE = 'continue-as-new';
 /** Events in one run before the server suggests continue-as-new (the default is 4096). */
@@ -36,40 +34,25 @@ const HISTORY_LIMIT = 60;
 const DAY_MS = 86_400_000;
 const PNG = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000', 'hex');
 
-let env: TestWorkflowEnvironment;
-let prisma: PrismaClient;
-let outbox: Outbox;
-let worker: WorkerHandle;
+const harness = useWorkerHarness({ taskQueue: TASK_QUEUE, env: () => createLocalEnv({ dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': HISTORY_LIMIT } }) });
 let tenantId: string;
 let actor: StepActor;
-const { logger } = memoryLogger();
 
 beforeAll(async () => {
-  [env, outbox] = await Promise.all([createLocalEnv({ dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': HISTORY_LIMIT } }), startOutbox()]);
-  prisma = testPrisma();
-  tenantId = await createTenant(prisma, '株式会社コンティニュー');
-  const hr = await createLoginUser(prisma, tenantId, 'manager', '人事 継続');
+  tenantId = await createTenant(harness.prisma, '株式会社コンティニュー');
+  const hr = await createLoginUser(harness.prisma, tenantId, 'manager', '人事 継続');
   actor = { type: 'login_user', id: hr.id, ip: '203.0.113.20', userAgent: 'jest' };
-  worker = await startWorker(env, { prisma, outbox, logger, taskQueue: TASK_QUEUE });
 });
-
-afterAll(async () => {
-  await worker?.stop();
-  await env?.teardown();
-  await outbox?.close();
-  await prisma?.$disconnect();
-});
-
 
 const day = (offset: number) => japanDate(startOfJapanDay(japanDate(Date.now())) + offset * DAY_MS);
 const operations = async (registrantId: string) =>
-  (await prisma.operationEvent.findMany({ where: { registrantId }, orderBy: { id: 'asc' } })).map((e) => e.operation);
+  (await harness.prisma.operationEvent.findMany({ where: { registrantId }, orderBy: { id: 'asc' } })).map((e) => e.operation);
 
 /** Every run of the workflow, oldest first, following the continue-as-new chain from the first run. */
 async function runsOf(workflowId: string, firstRunId: string): Promise<string[]> {
   const runs = [firstRunId];
   for (;;) {
-    const { events } = await env.client.workflow.getHandle(workflowId, runs.at(-1)).fetchHistory();
+    const { events } = await harness.env.client.workflow.getHandle(workflowId, runs.at(-1)).fetchHistory();
     const next = events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId;
     if (!next) return runs;
     runs.push(next);
@@ -81,13 +64,13 @@ describe('continue-as-new', () => {
     const id = randomUUID();
     const email = `can-${id.slice(0, 8)}@example.co.jp`;
     const workflowId = registrantWorkflowId(tenantId, id);
-    await prisma.registrant.create({ data: { id, tenantId, familyName: '継続', givenName: '太郎', email, workflowId } });
+    await harness.prisma.registrant.create({ data: { id, tenantId, familyName: '継続', givenName: '太郎', email, workflowId } });
     const input: RegistrantWorkflowInput = { tenantId, registrantId: id, reminderDays: [7, 30, 80] };
-    const started = await env.client.workflow.start('registrantWorkflow', { taskQueue: TASK_QUEUE, workflowId, args: [input] });
+    const started = await harness.env.client.workflow.start('registrantWorkflow', { taskQueue: TASK_QUEUE, workflowId, args: [input] });
     const firstRunId = started.firstExecutionRunId;
     // Without a run id the handle follows the chain to the current run, as the API's handles do.
-    const handle = env.client.workflow.getHandle(workflowId) as WorkflowHandle;
-    await outbox.waitFor((m) => m.to.includes(email), 15_000);
+    const handle = harness.env.client.workflow.getHandle(workflowId) as WorkflowHandle;
+    await harness.outbox.waitFor((m) => m.to.includes(email), 15_000);
     await until(async () => (await handle.query(lifecycleQuery)).invitation?.state === 'open', 'the invitation to be open');
 
     // HR sets a retirement date, then moves the deletion date again and again until the history
@@ -95,7 +78,7 @@ describe('continue-as-new', () => {
     const retirementDate = day(200);
     let last: LifecycleState = await handle.executeUpdate(setRetirementUpdate, { args: [{ actor, retirementDate, deletion: { dueDate: day(400), rule: 'dependents_declaration_7y' } }] });
     let reschedules = 0;
-    const continued = async () => (await env.client.workflow.getHandle(workflowId, firstRunId).describe()).status.name === 'CONTINUED_AS_NEW';
+    const continued = async () => (await harness.env.client.workflow.getHandle(workflowId, firstRunId).describe()).status.name === 'CONTINUED_AS_NEW';
     while (!(await continued())) {
       if (reschedules >= 20) throw new Error(`no continue-as-new after ${reschedules} reschedules`);
       last = await handle.executeUpdate(scheduleDeletionUpdate, { args: [{ actor, dueDate: day(401 + reschedules) }] });
@@ -109,7 +92,7 @@ describe('continue-as-new', () => {
     const [, secondRunId] = await runsOf(workflowId, firstRunId);
     expect(secondRunId).toBeDefined();
     expect(secondRunId).not.toBe(firstRunId);
-    const secondRun = env.client.workflow.getHandle(workflowId, secondRunId);
+    const secondRun = harness.env.client.workflow.getHandle(workflowId, secondRunId);
     const { events } = await secondRun.fetchHistory();
     const startedAttrs = events![0]!.workflowExecutionStartedEventAttributes!;
     expect(startedAttrs.continuedExecutionRunId).toBe(firstRunId);
@@ -135,15 +118,15 @@ describe('continue-as-new', () => {
     // restarted, and it would silently do nothing), the employee's submission, HR's approval.
     const lastDue = day(500);
     expect(await handle.executeUpdate(scheduleDeletionUpdate, { args: [{ actor, dueDate: lastDue }] })).toMatchObject({ deletion: { dueDate: lastDue }, seq: 2 + reschedules });
-    expect((await prisma.registrant.findUniqueOrThrow({ where: { id } })).deletionDueDate).toEqual(new Date(`${lastDue}T00:00:00Z`));
+    expect((await harness.prisma.registrant.findUniqueOrThrow({ where: { id } })).deletionDueDate).toEqual(new Date(`${lastDue}T00:00:00Z`));
 
-    const drafts = createDraftStore({ prisma, vault: testVault(prisma) });
+    const drafts = createDraftStore({ prisma: harness.prisma, vault: testVault(harness.prisma) });
     await drafts.save(id, { myNumber: randomMyNumber(), gender: 'female', birthDate: '1990-04-01', dependents: [], removedDocumentIds: [], removedDependentIds: [] });
     for (const side of ['front', 'back'] as const) await drafts.addDocument(id, { purpose: 'identity', type: 'my_number_card', side, mimeType: 'image/png', image: PNG });
     expect(await handle.executeUpdate(submitUpdate, { args: [{ actor: { type: 'registrant', id: null } }] })).toMatchObject({ status: 'pending' });
     const approved = await handle.executeUpdate(approveUpdate, { args: [{ actor }] });
     expect(approved).toMatchObject({ status: 'completed', loginLocked: true, retirementDate, deletion: { dueDate: lastDue }, invitation: { state: 'closed' } });
-    expect(await prisma.registrant.findUniqueOrThrow({ where: { id } })).toMatchObject({ status: 'completed', loginLocked: true, retirementDate: new Date(`${retirementDate}T00:00:00Z`) });
+    expect(await harness.prisma.registrant.findUniqueOrThrow({ where: { id } })).toMatchObject({ status: 'completed', loginLocked: true, retirementDate: new Date(`${retirementDate}T00:00:00Z`) });
 
     // One row per step in the operation history, across the runs.
     expect(await operations(id)).toEqual([
@@ -154,11 +137,11 @@ describe('continue-as-new', () => {
       'approved',
     ]);
     // One mail: the new run did not invite again.
-    expect(outbox.mails.filter((m) => m.to.includes(email)).map((m) => m.subject)).toEqual([INVITATION_SUBJECT]);
-    const deliveries = await prisma.mailDelivery.findMany({ where: { key: { startsWith: workflowId } } });
+    expect(harness.outbox.mails.filter((m) => m.to.includes(email)).map((m) => m.subject)).toEqual([INVITATION_SUBJECT]);
+    const deliveries = await harness.prisma.mailDelivery.findMany({ where: { key: { startsWith: workflowId } } });
     expect(deliveries.map((d) => d.key)).toEqual([`${workflowId}/${firstRunId}/round/1/invitation`]);
     // Every step key is on the first run's id, numbered 1, 2, 3… without a gap or a repeat.
-    const steps = (await prisma.appliedStep.findMany({ where: { key: { startsWith: `${workflowId}/` } } })).map((s) => s.key);
+    const steps = (await harness.prisma.appliedStep.findMany({ where: { key: { startsWith: `${workflowId}/` } } })).map((s) => s.key);
     const base = `${workflowId}/${firstRunId}/step/`;
     expect(steps.every((k) => k.startsWith(base))).toBe(true);
     const numbered = steps.map((k) => k.slice(base.length)).sort((a, b) => parseInt(a, 10) - parseInt(b, 10));

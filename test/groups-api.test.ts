@@ -10,19 +10,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import type { Client } from '@temporalio/client';
-import type { Express } from 'express';
-import type { PrismaClient } from '../services/db/client';
-import type { Outbox } from '../services/outbox/outbox';
-import { createTemporalClient } from '../services/temporal/client';
-import { createLoginUser, createTenant, loginAs, memoryLogger, startOutbox, testApp, testPrisma } from './support/fixtures';
+import { useApiHarness } from './support/api-harness';
+import { createTenant, type Agent } from './support/fixtures';
+import { expectProblem } from './support/problems';
 
-type Agent = ReturnType<typeof request.agent>;
-
-let prisma: PrismaClient;
-let outbox: Outbox;
-let temporal: Client;
-let app: Express;
+const harness = useApiHarness({ taskQueue: 'groups' });
 let tenantId: string;
 let otherTenant: string;
 let owner: Agent;
@@ -30,43 +22,25 @@ let manager: Agent;
 let viewer: Agent;
 let otherOwner: Agent;
 
-const JAPANESE = /[\u3040-\u30ff\u4e00-\u9fff]/;
-
 beforeAll(async () => {
-  prisma = testPrisma();
-  outbox = await startOutbox();
-  temporal = createTemporalClient('127.0.0.1:1', 'default');
-  app = testApp({ prisma, logger: memoryLogger().logger, outbox, temporalClient: temporal, taskQueue: 'groups' }).app;
-  tenantId = await createTenant(prisma, 'グループ管理株式会社');
-  otherTenant = await createTenant(prisma, '別会社グループ株式会社');
+  tenantId = await createTenant(harness.prisma, 'グループ管理株式会社');
+  otherTenant = await createTenant(harness.prisma, '別会社グループ株式会社');
   [owner, manager, viewer, otherOwner] = await Promise.all([
-    createLoginUser(prisma, tenantId, 'owner', '人事 部長').then((u) => loginAs(app, outbox, u)),
-    createLoginUser(prisma, tenantId, 'manager', '人事 担当').then((u) => loginAs(app, outbox, u)),
-    createLoginUser(prisma, tenantId, 'viewer', '閲覧 担当').then((u) => loginAs(app, outbox, u)),
-    createLoginUser(prisma, otherTenant, 'owner').then((u) => loginAs(app, outbox, u)),
+    harness.agent(tenantId, 'owner', '人事 部長'),
+    harness.agent(tenantId, 'manager', '人事 担当'),
+    harness.agent(tenantId, 'viewer', '閲覧 担当'),
+    harness.agent(otherTenant, 'owner'),
   ]);
 });
 
-afterAll(async () => {
-  await temporal?.connection.close();
-  await outbox?.close();
-  await prisma?.$disconnect();
-});
-
 async function registrant(tenant = tenantId, groupId: string | null = null) {
-  const r = await prisma.registrant.create({ data: { tenantId: tenant, familyName: '所属', givenName: randomUUID().slice(0, 6), groupId, workflowId: `wf-${randomUUID()}` } });
+  const r = await harness.prisma.registrant.create({ data: { tenantId: tenant, familyName: '所属', givenName: randomUUID().slice(0, 6), groupId, workflowId: `wf-${randomUUID()}` } });
   return r.id;
 }
 
-const groupOf = async (id: string) => (await prisma.registrant.findUniqueOrThrow({ where: { id } })).groupId;
-const events = (operation: string) => prisma.operationEvent.findMany({ where: { tenantId, operation }, orderBy: { id: 'asc' } });
+const groupOf = async (id: string) => (await harness.prisma.registrant.findUniqueOrThrow({ where: { id } })).groupId;
+const events = (operation: string) => harness.prisma.operationEvent.findMany({ where: { tenantId, operation }, orderBy: { id: 'asc' } });
 const unique = (prefix: string) => `${prefix}-${randomUUID().slice(0, 8)}`;
-
-function expectProblem(res: request.Response, status: number, code: string) {
-  expect({ status: res.status, code: res.body?.code }).toEqual({ status, code });
-  expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-  expect(res.body.title).toMatch(JAPANESE);
-}
 
 describe('adding, listing, renaming', () => {
   it('adds a group with a trimmed name (201, Location), lists it by name with its member count, and records it', async () => {
@@ -107,7 +81,7 @@ describe('adding, listing, renaming', () => {
     expectProblem(dup, 409, 'GROUP_NAME_TAKEN');
     expect(dup.body.title).toContain('同じ名前のグループ');
     await otherOwner.post('/v1/groups').send({ name }).expect(201);
-    expect(await prisma.group.count({ where: { tenantId, name } })).toBe(1);
+    expect(await harness.prisma.group.count({ where: { tenantId, name } })).toBe(1);
   });
 
   it('two additions of the same name at once: one is added, the other is told GROUP_NAME_TAKEN', async () => {
@@ -141,13 +115,13 @@ describe('members', () => {
     const sales = (await manager.post('/v1/groups').send({ name: unique('営業') })).body;
     const admin = (await manager.post('/v1/groups').send({ name: unique('総務') })).body;
     const [a, b, c] = [await registrant(), await registrant(tenantId, admin.id), await registrant(tenantId, admin.id)];
-    const stamp = (await prisma.registrant.findUniqueOrThrow({ where: { id: b } })).updatedAt;
+    const stamp = (await harness.prisma.registrant.findUniqueOrThrow({ where: { id: b } })).updatedAt;
 
     const res = await manager.put(`/v1/groups/${sales.id}/members`).send({ add: [a, b] }).expect(200);
     expect(res.body).toMatchObject({ id: sales.id, name: sales.name, memberCount: 2 });
     expect([await groupOf(a), await groupOf(b), await groupOf(c)]).toEqual([sales.id, sales.id, admin.id]);
     // Payroll's sync (updatedSince) sees the move.
-    expect((await prisma.registrant.findUniqueOrThrow({ where: { id: b } })).updatedAt.getTime()).toBeGreaterThan(stamp.getTime());
+    expect((await harness.prisma.registrant.findUniqueOrThrow({ where: { id: b } })).updatedAt.getTime()).toBeGreaterThan(stamp.getTime());
 
     // c is in 総務, not in 営業: removing it from 営業 leaves it where it is.
     const removed = await manager.put(`/v1/groups/${sales.id}/members`).send({ remove: [a, c] }).expect(200);
@@ -203,9 +177,9 @@ describe('deleting', () => {
     const g = (await manager.post('/v1/groups').send({ name: unique('解散') })).body;
     const [a, b] = [await registrant(tenantId, g.id), await registrant(tenantId, g.id)];
     await owner.delete(`/v1/groups/${g.id}`).expect(204);
-    expect(await prisma.group.findUnique({ where: { id: g.id } })).toBeNull();
+    expect(await harness.prisma.group.findUnique({ where: { id: g.id } })).toBeNull();
     expect([await groupOf(a), await groupOf(b)]).toEqual([null, null]);
-    expect(await prisma.registrant.count({ where: { id: { in: [a, b] } } })).toBe(2);
+    expect(await harness.prisma.registrant.count({ where: { id: { in: [a, b] } } })).toBe(2);
     const recorded = (await events('group_deleted')).find((e) => (e.detail as { groupId?: string }).groupId === g.id);
     expect(recorded).toMatchObject({ label: 'グループの削除', detail: { groupId: g.id, name: g.name, members: 2 } });
     expectProblem(await owner.delete(`/v1/groups/${g.id}`), 404, 'GROUP_NOT_FOUND');
@@ -216,7 +190,7 @@ describe('deleting', () => {
   it('another tenant cannot delete it', async () => {
     const g = (await manager.post('/v1/groups').send({ name: unique('守') })).body;
     expectProblem(await otherOwner.delete(`/v1/groups/${g.id}`), 404, 'GROUP_NOT_FOUND');
-    expect(await prisma.group.findUnique({ where: { id: g.id } })).not.toBeNull();
+    expect(await harness.prisma.group.findUnique({ where: { id: g.id } })).not.toBeNull();
   });
 });
 
@@ -232,11 +206,11 @@ describe('roles', () => {
       viewer.put(`/v1/groups/${g.id}/members`).send({ add: [r] }),
     ];
     for (const res of await Promise.all(tries)) expectProblem(res, 403, 'FORBIDDEN');
-    expect(await prisma.group.findUniqueOrThrow({ where: { id: g.id } })).toMatchObject({ name: g.name });
+    expect(await harness.prisma.group.findUniqueOrThrow({ where: { id: g.id } })).toMatchObject({ name: g.name });
     expect(await groupOf(r)).toBeNull();
 
     const forged = await manager.post('/v1/groups').set('X-CSRF-Token', 'forged').send({ name: unique('CSRF') });
     expectProblem(forged, 403, 'CSRF_TOKEN_INVALID');
-    expect((await request(app).get('/v1/groups')).status).toBe(401);
+    expect((await request(harness.app).get('/v1/groups')).status).toBe(401);
   });
 });

@@ -10,24 +10,13 @@ import { randomUUID } from 'node:crypto';
 import { parse } from 'csv-parse/sync';
 import iconv from 'iconv-lite';
 import request from 'supertest';
-import type { Express } from 'express';
-import type { Client } from '@temporalio/client';
 import { Prisma, type OperationEvent } from '../prisma/generated/client';
 import type { OperationInput } from '../services/audit/types';
-import type { Services } from '../services/container';
-import type { PrismaClient } from '../services/db/client';
-import type { Outbox } from '../services/outbox/outbox';
-import { createTemporalClient } from '../services/temporal/client';
-import { createLoginUser, createTenant, loginAs, memoryLogger, startOutbox, testApp, testPrisma, type TestUser } from './support/fixtures';
+import { useApiHarness } from './support/api-harness';
+import { createLoginUser, createTenant, type Agent, type TestUser } from './support/fixtures';
+import { bytesOf } from './support/http';
 
-type Agent = ReturnType<typeof request.agent>;
-
-let prisma: PrismaClient;
-let outbox: Outbox;
-let temporal: Client;
-let app: Express;
-let services: Services;
-const log = memoryLogger();
+const harness = useApiHarness({ taskQueue: 'history-api' });
 
 let tenant: string;
 let other: string;
@@ -42,7 +31,7 @@ const yamada = randomUUID();
 const tanaka = randomUUID();
 const HEADER = ['日時', '実施者', '登録者', '操作内容', '利用目的', 'IPアドレス'];
 
-const rowsOf = (tenantId: string) => prisma.operationEvent.findMany({ where: { tenantId }, orderBy: { id: 'asc' } });
+const rowsOf = (tenantId: string) => harness.prisma.operationEvent.findMany({ where: { tenantId }, orderBy: { id: 'asc' } });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Japan time as the CSV writes it, computed independently of the product's formatter. */
 const jst = (d: Date) => d.toLocaleString('sv-SE', { timeZone: 'Asia/Tokyo' }).replace(/-/g, '/');
@@ -68,32 +57,22 @@ const seed = (): OperationInput[] => [
 ];
 
 beforeAll(async () => {
-  prisma = testPrisma();
-  outbox = await startOutbox();
-  temporal = createTemporalClient('127.0.0.1:1', 'default');
-  ({ app, services } = testApp({ prisma, logger: log.logger, outbox, temporalClient: temporal, taskQueue: 'history-api' }));
-  tenant = await createTenant(prisma, '履歴API株式会社');
-  other = await createTenant(prisma, '履歴API別会社');
+  tenant = await createTenant(harness.prisma, '履歴API株式会社');
+  other = await createTenant(harness.prisma, '履歴API別会社');
   [owner, manager, viewer] = await Promise.all([
-    createLoginUser(prisma, tenant, 'owner', '履歴 オーナー'),
-    createLoginUser(prisma, tenant, 'manager', '佐藤 花子'),
-    createLoginUser(prisma, tenant, 'viewer', '鈴木 一郎'),
+    createLoginUser(harness.prisma, tenant, 'owner', '履歴 オーナー'),
+    createLoginUser(harness.prisma, tenant, 'manager', '佐藤 花子'),
+    createLoginUser(harness.prisma, tenant, 'viewer', '鈴木 一郎'),
   ]);
-  [ownerAgent, managerAgent, viewerAgent] = await Promise.all([loginAs(app, outbox, owner), loginAs(app, outbox, manager), loginAs(app, outbox, viewer)]);
+  [ownerAgent, managerAgent, viewerAgent] = await Promise.all([harness.login(owner), harness.login(manager), harness.login(viewer)]);
   for (const e of seed()) {
-    await services.history.record(e);
-    const last = await prisma.operationEvent.findFirstOrThrow({ where: { tenantId: tenant }, orderBy: { id: 'desc' } });
+    await harness.services.history.record(e);
+    const last = await harness.prisma.operationEvent.findFirstOrThrow({ where: { tenantId: tenant }, orderBy: { id: 'desc' } });
     seeded.push({ op: last.operation, occurredAt: last.occurredAt, id: last.id });
     await sleep(3);
   }
   // the same names in another tenant: never to be seen from ours
-  await services.history.record({ tenantId: other, actor: { type: 'login_user', id: manager.id, label: '佐藤 花子' }, operation: 'number_revealed', registrant: { id: yamada, label: '山田 太郎' }, purpose: 'withholding_slip' });
-});
-
-afterAll(async () => {
-  await temporal?.connection.close();
-  await outbox?.close();
-  await prisma?.$disconnect();
+  await harness.services.history.record({ tenantId: other, actor: { type: 'login_user', id: manager.id, label: '佐藤 花子' }, operation: 'number_revealed', registrant: { id: yamada, label: '山田 太郎' }, purpose: 'withholding_slip' });
 });
 
 interface Item {
@@ -118,20 +97,12 @@ const ops = async (query: Record<string, string | number>) => (await search(view
 
 /** The raw bytes of a download. */
 function download(agent: Agent, query: Record<string, string> = {}) {
-  return agent
-    .get('/v1/operation-history.csv')
-    .query(query)
-    .buffer(true)
-    .parse((res, done) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => done(null, Buffer.concat(chunks)));
-    });
+  return bytesOf(agent.get('/v1/operation-history.csv').query(query));
 }
 
 /** Runs SQL with the append-only triggers off (superuser), in a transaction of its own. */
 async function tamper(fn: (tx: Prisma.TransactionClient) => Promise<unknown>): Promise<void> {
-  await prisma.$transaction(async (tx) => {
+  await harness.prisma.$transaction(async (tx) => {
     await tx.$executeRawUnsafe('SET LOCAL session_replication_role = replica');
     await fn(tx);
   });
@@ -187,17 +158,17 @@ describe('GET /v1/operation-history', () => {
     expect(await ops({ from: t[4]!, operation: 'invitation_sent' })).toEqual(['invitation_sent']);
     expect(await ops({ to: t[1]!, registrant: '山田' })).toEqual(['registrant_created']);
     // what the table holds for the same period
-    const db = await prisma.operationEvent.findMany({ where: { tenantId: tenant, occurredAt: { gte: seeded[0]!.occurredAt, lt: seeded[5]!.occurredAt } }, orderBy: { id: 'desc' } });
+    const db = await harness.prisma.operationEvent.findMany({ where: { tenantId: tenant, occurredAt: { gte: seeded[0]!.occurredAt, lt: seeded[5]!.occurredAt } }, orderBy: { id: 'desc' } });
     expect(await ops({ from: t[0]!, to: t[5]! })).toEqual(db.map((r) => r.operation));
     expect(db).toHaveLength(5);
   });
 
   it('never shows another tenant, whatever the filter', async () => {
     const ours = await search(viewerAgent, { registrant: yamada, limit: 500 });
-    const theirs = await prisma.operationEvent.findMany({ where: { tenantId: other } });
+    const theirs = await harness.prisma.operationEvent.findMany({ where: { tenantId: other } });
     expect(theirs).toHaveLength(1);
     expect(ours.items.map((i) => i.id)).not.toContain(theirs[0]!.id.toString());
-    const them = await loginAs(app, outbox, await createLoginUser(prisma, other, 'viewer', '他社 閲覧'));
+    const them = await harness.agent(other, 'viewer', '他社 閲覧');
     const seen = await search(them, { limit: 500 });
     const mine = new Set((await rowsOf(tenant)).map((r) => r.id.toString()));
     expect(seen.items.length).toBeGreaterThan(0);
@@ -242,14 +213,14 @@ describe('GET /v1/operation-history', () => {
   });
 
   it('needs a login', async () => {
-    expect((await request(app).get('/v1/operation-history')).status).toBe(401);
-    expect((await request(app).get('/v1/operation-history.csv')).status).toBe(401);
-    expect((await request(app).post('/v1/operation-history/verify')).status).toBe(401);
+    expect((await request(harness.app).get('/v1/operation-history')).status).toBe(401);
+    expect((await request(harness.app).get('/v1/operation-history.csv')).status).toBe(401);
+    expect((await request(harness.app).post('/v1/operation-history/verify')).status).toBe(401);
   });
 });
 
 describe('GET /v1/operation-history.csv', () => {
-  const exportsBy = (userId: string) => prisma.operationEvent.findMany({ where: { tenantId: tenant, actorId: userId, operation: 'history_exported' }, orderBy: { id: 'asc' } });
+  const exportsBy = (userId: string) => harness.prisma.operationEvent.findMany({ where: { tenantId: tenant, actorId: userId, operation: 'history_exported' }, orderBy: { id: 'asc' } });
 
   it('CP932 with CRLF by default: header row, one row per event as searched, JST times, purpose names', async () => {
     const { items } = await search(viewerAgent, { limit: 500 });
@@ -318,10 +289,10 @@ describe('GET /v1/operation-history.csv', () => {
   });
 
   it('a name CP932 cannot write: 422 naming the place (never a silent "?"); UTF-8 carries it', async () => {
-    const u = await createTenant(prisma, '外字株式会社');
-    const hr = await createLoginUser(prisma, u, 'manager', '外字 担当');
-    const agent = await loginAs(app, outbox, hr);
-    await services.history.record({ tenantId: u, actor: { type: 'login_user', id: hr.id, label: '外字 担当' }, operation: 'registrant_viewed', registrant: { id: randomUUID(), label: '𠮷野 家子' } });
+    const u = await createTenant(harness.prisma, '外字株式会社');
+    const hr = await createLoginUser(harness.prisma, u, 'manager', '外字 担当');
+    const agent = await harness.login(hr);
+    await harness.services.history.record({ tenantId: u, actor: { type: 'login_user', id: hr.id, label: '外字 担当' }, operation: 'registrant_viewed', registrant: { id: randomUUID(), label: '𠮷野 家子' } });
 
     const res = await agent.get('/v1/operation-history.csv');
     expect(res.status).toBe(422);
@@ -357,11 +328,11 @@ describe('GET /v1/operation-history.csv', () => {
 
 describe('POST /v1/operation-history/verify', () => {
   const verify = (agent: Agent) => agent.post('/v1/operation-history/verify');
-  const verifications = () => prisma.operationEvent.findMany({ where: { tenantId: tenant, operation: 'history_verified' }, orderBy: { id: 'asc' } });
+  const verifications = () => harness.prisma.operationEvent.findMany({ where: { tenantId: tenant, operation: 'history_verified' }, orderBy: { id: 'asc' } });
   const head = { id: expect.stringMatching(/^\d+$/), hash: expect.stringMatching(/^[0-9a-f]{64}$/) };
 
   it('reports an intact chain with the number of rows checked, and records the check', async () => {
-    const count = await prisma.operationEvent.count({ where: { tenantId: tenant } });
+    const count = await harness.prisma.operationEvent.count({ where: { tenantId: tenant } });
     const newest = (await rowsOf(tenant)).at(-1)!;
     const res = await verify(managerAgent);
     expect(res.status).toBe(200);
@@ -397,12 +368,12 @@ describe('POST /v1/operation-history/verify', () => {
       // the failed check is recorded too
       expect((await verifications()).at(-1)).toMatchObject({ detail: { ok: false, checked: position } });
       // another tenant's chain is not affected
-      const them = await loginAs(app, outbox, await createLoginUser(prisma, other, 'owner', '他社 オーナー'));
+      const them = await harness.agent(other, 'owner', '他社 オーナー');
       expect((await verify(them)).body).toMatchObject({ ok: true });
     } finally {
       await tamper((tx) => tx.$executeRaw`UPDATE operation_events SET operation = ${victim.operation}, label = ${victim.label}, purpose = ${victim.purpose}::"Purpose" WHERE id = ${victim.id} AND tenant_id = ${tenant}::uuid`);
     }
-    const count = await prisma.operationEvent.count({ where: { tenantId: tenant } });
+    const count = await harness.prisma.operationEvent.count({ where: { tenantId: tenant } });
     expect((await verify(managerAgent)).body).toEqual({ ok: true, checked: count, head });
   });
 
@@ -416,9 +387,9 @@ describe('POST /v1/operation-history/verify', () => {
       expect(res.body).toEqual({ ok: false, checked: rows.indexOf(victim) + 1, firstBroken: { id: next.id.toString(), reason: 'chain_broken' } });
     } finally {
       const { id, detail, ...rest } = victim;
-      await prisma.operationEvent.create({ data: { id, ...rest, detail: detail === null ? Prisma.DbNull : (detail as Prisma.InputJsonValue) } });
+      await harness.prisma.operationEvent.create({ data: { id, ...rest, detail: detail === null ? Prisma.DbNull : (detail as Prisma.InputJsonValue) } });
     }
-    const count = await prisma.operationEvent.count({ where: { tenantId: tenant } });
+    const count = await harness.prisma.operationEvent.count({ where: { tenantId: tenant } });
     expect((await verify(ownerAgent)).body).toEqual({ ok: true, checked: count, head });
   });
 });

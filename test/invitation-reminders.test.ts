@@ -10,14 +10,13 @@
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import type { WorkflowHandle } from '@temporalio/client';
-import { MockActivityEnvironment, type TestWorkflowEnvironment } from '@temporalio/testing';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { hashToken } from '../services/auth/token-hash';
-import type { PrismaClient } from '../services/db/client';
 import { INVITATION_SUBJECT } from '../services/mail/invitation-mail';
 import { createMailTransport } from '../services/mail/transport';
-import type { CapturedMail, Outbox, OutboxDecision } from '../services/outbox/outbox';
+import type { CapturedMail, OutboxDecision } from '../services/outbox/outbox';
 import { createDraftStore } from '../services/registrants/draft-store';
 import {
   approveUpdate,
@@ -29,10 +28,11 @@ import {
   type RegistrantWorkflowInput,
   type SendInvitationMailInput,
 } from '../shared';
-import { createLoginUser, createTenant, testVault, MAIL_FROM, memoryLogger, PUBLIC_URL, startOutbox, startWorker, testPrisma, type WorkerHandle } from './support/fixtures';
+import { createLoginUser, createTenant, testVault, MAIL_FROM, memoryLogger, PUBLIC_URL, runWorker, startWorker, type WorkerHandle } from './support/fixtures';
 import { randomMyNumber } from './support/leak-scan';
 import { createTimeSkippingEnv, workflowBundle } from './support/temporal';
 import { until } from './support/until';
+import { useWorkerHarness } from './support/worker-harness';
 
 const TASK_QUEUE = 'invitation-reminders';
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -41,22 +41,16 @@ const MINUTE_MS = 60 * 1000;
 const REMINDER_SUBJECT = `${INVITATION_SUBJECT}（再通知）`;
 const LINK = /http:\/\/mynaflow\.test\/i\/([A-Za-z0-9_-]{43})(?![A-Za-z0-9_-])/;
 
-let env: TestWorkflowEnvironment;
-let prisma: PrismaClient;
-let outbox: Outbox;
-let worker: WorkerHandle;
-let tenantId: string;
 const { logger } = memoryLogger();
 /** A test's say over a mail arriving at the outbox (see holdFirstMailTo); undefined accepts it. */
 let intercept: ((m: CapturedMail) => Promise<OutboxDecision> | undefined) | undefined;
+const harness = useWorkerHarness({ taskQueue: TASK_QUEUE, logger, env: createTimeSkippingEnv, outbox: { decide: (m) => intercept?.(m) ?? 'accept' } });
+let tenantId: string;
 /** Every workflow a test started; whatever is still running afterwards is terminated. */
 const started: WorkflowHandle[] = [];
 
 beforeAll(async () => {
-  [env, outbox] = await Promise.all([createTimeSkippingEnv(), startOutbox({ decide: (m) => intercept?.(m) ?? 'accept' })]);
-  prisma = testPrisma();
-  tenantId = await createTenant(prisma, '株式会社リマインド');
-  worker = await startWorker(env, { prisma, outbox, logger, taskQueue: TASK_QUEUE });
+  tenantId = await createTenant(harness.prisma, '株式会社リマインド');
 });
 
 afterEach(async () => {
@@ -64,26 +58,19 @@ afterEach(async () => {
   await Promise.all(started.splice(0).map((h) => h.terminate('test finished').catch(() => undefined)));
 });
 
-afterAll(async () => {
-  await worker?.stop();
-  await env?.teardown();
-  await outbox?.close();
-  await prisma?.$disconnect();
-});
-
 /** A registrant row with its derived workflow id and an address no other test uses. */
 async function createRegistrant(label: string) {
   const id = randomUUID();
   const email = `${label}-${id.slice(0, 8)}@example.co.jp`;
   const workflowId = registrantWorkflowId(tenantId, id);
-  await prisma.registrant.create({ data: { id, tenantId, familyName: '山田', givenName: label, email, workflowId } });
+  await harness.prisma.registrant.create({ data: { id, tenantId, familyName: '山田', givenName: label, email, workflowId } });
   return { id, email, workflowId };
 }
 
 async function startRegistrantWorkflow(label: string, reminderDays: number[], taskQueue = TASK_QUEUE) {
   const registrant = await createRegistrant(label);
   const input: RegistrantWorkflowInput = { tenantId, registrantId: registrant.id, reminderDays };
-  const handle = await env.client.workflow.start('registrantWorkflow', {
+  const handle = await harness.env.client.workflow.start('registrantWorkflow', {
     taskQueue,
     workflowId: registrant.workflowId,
     args: [input],
@@ -94,7 +81,7 @@ async function startRegistrantWorkflow(label: string, reminderDays: number[], ta
 
 const isReminder = (m: CapturedMail) => m.subject === REMINDER_SUBJECT;
 const isInvitation = (m: CapturedMail) => m.subject === INVITATION_SUBJECT;
-const mailsTo = (email: string) => outbox.mails.filter((m) => m.to.includes(email));
+const mailsTo = (email: string) => harness.outbox.mails.filter((m) => m.to.includes(email));
 const remindersTo = (email: string) => mailsTo(email).filter(isReminder);
 const invitationsTo = (email: string) => mailsTo(email).filter(isInvitation);
 
@@ -106,7 +93,7 @@ function tokenOf(mail: CapturedMail): string {
 
 /** Resolves once the person has received at least n reminders; returns the n-th. */
 async function nthReminder(email: string, n: number): Promise<CapturedMail> {
-  await outbox.waitFor((m) => m.to.includes(email) && isReminder(m) && remindersTo(email).length >= n, 15_000);
+  await harness.outbox.waitFor((m) => m.to.includes(email) && isReminder(m) && remindersTo(email).length >= n, 15_000);
   return remindersTo(email)[n - 1]!;
 }
 
@@ -127,7 +114,7 @@ async function roundWhen(handle: WorkflowHandle, pred: (s: InvitationRound) => b
 }
 
 /** HR's view: the registrant row's invitation state and expiry. */
-const invitationRow = (id: string) => prisma.registrant.findUniqueOrThrow({ where: { id }, select: { invitationState: true, invitationExpiresAt: true } });
+const invitationRow = (id: string) => harness.prisma.registrant.findUniqueOrThrow({ where: { id }, select: { invitationState: true, invitationExpiresAt: true } });
 
 /**
  * A worker like startWorker's, but without a workflow cache and so without a sticky task queue. The
@@ -137,30 +124,22 @@ const invitationRow = (id: string) => prisma.registrant.findUniqueOrThrow({ wher
  */
 async function startUncachedWorker(taskQueue: string, identity?: string): Promise<WorkerHandle> {
   const worker = await Worker.create({
-    connection: env.nativeConnection,
-    namespace: env.namespace ?? 'default',
+    connection: harness.env.nativeConnection,
+    namespace: harness.env.namespace ?? 'default',
     taskQueue,
     ...(identity ? { identity } : {}),
     workflowBundle: await workflowBundle(),
     maxCachedWorkflows: 0,
     activities: createActivities({
-      prisma,
-      mailer: createMailTransport(`smtp://127.0.0.1:${outbox.smtpPort}`),
+      prisma: harness.prisma,
+      mailer: createMailTransport(`smtp://127.0.0.1:${harness.outbox.smtpPort}`),
       publicUrl: PUBLIC_URL,
       mailFrom: MAIL_FROM,
       logger,
-      vault: testVault(prisma),
+      vault: testVault(harness.prisma),
     }),
   });
-  const running = worker.run();
-  return {
-    worker,
-    running,
-    async stop() {
-      if (worker.getState() === 'RUNNING') worker.shutdown();
-      await running;
-    },
-  };
+  return runWorker(worker);
 }
 
 /** Polls a condition in real time. */
@@ -172,14 +151,14 @@ async function timersFired(handle: WorkflowHandle): Promise<number> {
 
 /** Skips the test server clock forward to an absolute time. */
 async function sleepUntil(targetMs: number): Promise<void> {
-  const now = await env.currentTimeMs();
+  const now = await harness.env.currentTimeMs();
   if (targetMs <= now) throw new Error(`already past the target by ${now - targetMs} ms`);
-  await env.sleep(targetMs - now);
+  await harness.env.sleep(targetMs - now);
 }
 
 /** The invitation went out and the workflow recorded it; returns when it was invited (workflow time). */
 async function invited(handle: WorkflowHandle, email: string): Promise<{ invitationMail: CapturedMail; invitedAt: number }> {
-  const invitationMail = await outbox.waitFor((m) => m.to.includes(email) && isInvitation(m), 15_000);
+  const invitationMail = await harness.outbox.waitFor((m) => m.to.includes(email) && isInvitation(m), 15_000);
   const round = await roundWhen(handle, (s) => s.state === 'open');
   expect(round).toMatchObject({ round: 1, remindersSent: 0 });
   expect(Date.parse(round.expiresAt) - Date.parse(round.invitedAt)).toBe(90 * DAY_MS);
@@ -192,11 +171,11 @@ describe('registrant workflow reminders (time-skipping)', () => {
     const { invitationMail } = await invited(handle, email);
     const invitationToken = tokenOf(invitationMail);
 
-    await env.sleep(3 * DAY_MS - HOUR_MS); // 2 days 23 hours
+    await harness.env.sleep(3 * DAY_MS - HOUR_MS); // 2 days 23 hours
     expect(await roundOf(handle)).toMatchObject({ state: 'open', remindersSent: 0 });
     expect(remindersTo(email)).toHaveLength(0);
 
-    await env.sleep(2 * HOUR_MS);
+    await harness.env.sleep(2 * HOUR_MS);
     const reminder = await nthReminder(email, 1);
     expect(reminder.subject.endsWith('（再通知）')).toBe(true);
     expect(reminder.text).toContain('山田 一日目 様');
@@ -207,13 +186,13 @@ describe('registrant workflow reminders (time-skipping)', () => {
 
     // The reminder's link is its own stored invitation (hash only), issued by the reminder step; the
     // invitation's own link still works alongside it.
-    const issued = await prisma.invitation.findUniqueOrThrow({ where: { issueKey: `${workflowId}/${handle.firstExecutionRunId}/round/1/reminder/1` } });
+    const issued = await harness.prisma.invitation.findUniqueOrThrow({ where: { issueKey: `${workflowId}/${handle.firstExecutionRunId}/round/1/reminder/1` } });
     expect(issued).toMatchObject({ registrantId: id, tokenHash: hashToken(reminderToken), revokedAt: null });
-    const first = await prisma.invitation.findUniqueOrThrow({ where: { issueKey: `${workflowId}/${handle.firstExecutionRunId}/round/1/invitation` } });
+    const first = await harness.prisma.invitation.findUniqueOrThrow({ where: { issueKey: `${workflowId}/${handle.firstExecutionRunId}/round/1/invitation` } });
     expect(first).toMatchObject({ tokenHash: hashToken(invitationToken), revokedAt: null });
 
     // Nothing more until the link expires, and nothing after.
-    await env.sleep(120 * DAY_MS);
+    await harness.env.sleep(120 * DAY_MS);
     expect(await roundOf(handle)).toMatchObject({ state: 'expired', remindersSent: 1 });
     expect(remindersTo(email)).toHaveLength(1);
     expect(invitationsTo(email)).toHaveLength(1);
@@ -241,22 +220,22 @@ describe('registrant workflow reminders (time-skipping)', () => {
     // Just before expiry every link still works.
     await sleepUntil(invitedAt + 90 * DAY_MS - MINUTE_MS);
     expect(await roundOf(handle)).toMatchObject({ state: 'open', remindersSent: 3 });
-    expect(await prisma.invitation.count({ where: { registrantId: id, revokedAt: null } })).toBe(4);
+    expect(await harness.prisma.invitation.count({ where: { registrantId: id, revokedAt: null } })).toBe(4);
 
     await sleepUntil(invitedAt + 90 * DAY_MS + MINUTE_MS);
     expect(await roundWhen(handle, (s) => s.state === 'expired')).toMatchObject({ remindersSent: 3 });
     expect((await invitationRow(id)).invitationState).toBe('expired');
-    const invitations = await prisma.invitation.findMany({ where: { registrantId: id } });
+    const invitations = await harness.prisma.invitation.findMany({ where: { registrantId: id } });
     expect(invitations).toHaveLength(4);
     expect(invitations.filter((i) => i.revokedAt === null)).toEqual([]);
-    const expired = await prisma.operationEvent.findMany({ where: { registrantId: id, operation: 'invitation_expired' } });
+    const expired = await harness.prisma.operationEvent.findMany({ where: { registrantId: id, operation: 'invitation_expired' } });
     expect(expired).toHaveLength(1);
-    expect(await prisma.operationEvent.count({ where: { registrantId: id, operation: 'reminder_sent' } })).toBe(3);
+    expect(await harness.prisma.operationEvent.count({ where: { registrantId: id, operation: 'reminder_sent' } })).toBe(3);
 
     // The workflow stays for what comes next (a resend, a retirement), with no timer left to run.
     const { status } = await handle.describe();
     expect(status.name).toBe('RUNNING');
-    await env.sleep(365 * DAY_MS);
+    await harness.env.sleep(365 * DAY_MS);
     expect(invitationsTo(email)).toHaveLength(1);
     expect(remindersTo(email)).toHaveLength(3);
     expect(mailsTo(email)).toHaveLength(4);
@@ -277,7 +256,7 @@ describe('registrant workflow reminders (time-skipping)', () => {
     expect(remindersTo(email)).toHaveLength(0);
     expect(mailsTo(email)).toHaveLength(1);
     expect((await invitationRow(id)).invitationState).toBe('withdrawn');
-    const invitations = await prisma.invitation.findMany({ where: { registrantId: id } });
+    const invitations = await harness.prisma.invitation.findMany({ where: { registrantId: id } });
     expect(invitations).toHaveLength(1);
     expect(invitations[0]!.revokedAt).not.toBeNull();
   });
@@ -296,11 +275,11 @@ describe('registrant workflow reminders (time-skipping)', () => {
       // only after worker B has taken over.
       const reminderDue = invitedAt + 3 * DAY_MS;
       const sleeping = sleepUntil(reminderDue + HOUR_MS);
-      await until(async () => (await env.currentTimeMs()) >= reminderDue, 'the reminder day to pass without a worker');
+      await until(async () => (await harness.env.currentTimeMs()) >= reminderDue, 'the reminder day to pass without a worker');
       await until(async () => (await timersFired(handle)) === 1, 'the reminder timer to fire without a worker');
       expect(remindersTo(email)).toHaveLength(0);
 
-      workerB = await startWorker(env, { prisma, outbox, logger, taskQueue });
+      workerB = await startWorker(harness.env, { prisma: harness.prisma, outbox: harness.outbox, logger, taskQueue });
       await nthReminder(email, 1);
       await sleeping;
       expect(await roundWhen(handle, (s) => s.remindersSent >= 1)).toMatchObject({ remindersSent: 1 });
@@ -309,7 +288,7 @@ describe('registrant workflow reminders (time-skipping)', () => {
       expect(await roundWhen(handle, (s) => s.state === 'expired')).toMatchObject({ remindersSent: 1 });
       expect(remindersTo(email)).toHaveLength(1);
       expect(invitationsTo(email)).toHaveLength(1);
-      const deliveries = await prisma.mailDelivery.findMany({ where: { key: { startsWith: workflowId }, kind: 'reminder' } });
+      const deliveries = await harness.prisma.mailDelivery.findMany({ where: { key: { startsWith: workflowId }, kind: 'reminder' } });
       expect(deliveries).toHaveLength(1);
       expect(deliveries[0]).toMatchObject({ key: `${workflowId}/${handle.firstExecutionRunId}/round/1/reminder/1`, status: 'sent', recipient: email });
     } finally {
@@ -366,14 +345,14 @@ describe('a worker killed while the invitation mail is in flight', () => {
     const registrant = await createRegistrant(label);
     const gate = holdFirstMailTo(registrant.email);
     const input: RegistrantWorkflowInput = { tenantId, registrantId: registrant.id, reminderDays: [7] };
-    const handle = await env.client.workflow.start('registrantWorkflow', { taskQueue, workflowId: registrant.workflowId, args: [input] });
+    const handle = await harness.env.client.workflow.start('registrantWorkflow', { taskQueue, workflowId: registrant.workflowId, args: [input] });
     started.push(handle);
     const key = `${registrant.workflowId}/${handle.firstExecutionRunId}/round/1/invitation`;
 
     await gate.held;
     // Mid-send: the server has the message, the worker waits for its answer, nothing is recorded as sent.
-    expect(await prisma.mailDelivery.findUniqueOrThrow({ where: { key } })).toMatchObject({ status: 'sending', messageId: null });
-    expect(await prisma.operationEvent.count({ where: { registrantId: registrant.id } })).toBe(0);
+    expect(await harness.prisma.mailDelivery.findUniqueOrThrow({ where: { key } })).toMatchObject({ status: 'sending', messageId: null });
+    expect(await harness.prisma.operationEvent.count({ where: { registrantId: registrant.id } })).toBe(0);
     workerA.worker.shutdown();
     gate.release(fate);
     await workerA.running;
@@ -389,20 +368,20 @@ describe('a worker killed while the invitation mail is in flight', () => {
   };
 
   it('dies before the SMTP server took the mail: the retry on a new worker delivers exactly one invitation; the journey goes on across another restart with one history row per step', async () => {
-    const hr = await createLoginUser(prisma, tenantId, 'manager', '人事 再起動');
+    const hr = await createLoginUser(harness.prisma, tenantId, 'manager', '人事 再起動');
     const workers: WorkerHandle[] = [];
     try {
       const { id, email, workflowId, handle, key, taskQueue } = await killedMidSend('送信中断', 'drop', workers);
-      const mail = await outbox.waitFor((m) => m.to.includes(email), 15_000);
+      const mail = await harness.outbox.waitFor((m) => m.to.includes(email), 15_000);
       await roundWhen(handle, (s) => s.state === 'open');
       expect(mailsTo(email)).toHaveLength(1);
-      expect(await prisma.mailDelivery.findUniqueOrThrow({ where: { key } })).toMatchObject({ status: 'sent', recipient: email, messageId: mail.messageId });
+      expect(await harness.prisma.mailDelivery.findUniqueOrThrow({ where: { key } })).toMatchObject({ status: 'sent', recipient: email, messageId: mail.messageId });
       expect(await activityRun(handle, 'sendInvitationMail')).toEqual({ attempt: 2, startedBy: 'worker-B', completedBy: 'worker-B' });
       // The mailed link is the retry's own; the first attempt's was never mailed and dies with the round.
-      expect(await prisma.invitation.findUniqueOrThrow({ where: { tokenHash: hashToken(tokenOf(mail)) } })).toMatchObject({ registrantId: id, issueKey: `${key}#2`, revokedAt: null });
+      expect(await harness.prisma.invitation.findUniqueOrThrow({ where: { tokenHash: hashToken(tokenOf(mail)) } })).toMatchObject({ registrantId: id, issueKey: `${key}#2`, revokedAt: null });
 
       // The employee finishes while worker B runs.
-      const store = createDraftStore({ prisma, vault: testVault(prisma) });
+      const store = createDraftStore({ prisma: harness.prisma, vault: testVault(harness.prisma) });
       await store.save(id, { myNumber: randomMyNumber(), gender: 'female', birthDate: '1990-04-01', dependents: [], removedDocumentIds: [], removedDependentIds: [] });
       for (const side of ['front', 'back'] as const) await store.addDocument(id, { purpose: 'identity', type: 'my_number_card', side, mimeType: 'image/png', image: PNG });
       expect(await handle.executeUpdate(submitUpdate, { args: [{ actor: employee }] })).toMatchObject({ status: 'pending' });
@@ -415,12 +394,12 @@ describe('a worker killed while the invitation mail is in flight', () => {
       expect(await activityRun(handle, 'submitDraft')).toEqual({ attempt: 1, startedBy: 'worker-B', completedBy: 'worker-B' });
       expect(await activityRun(handle, 'decide')).toEqual({ attempt: 1, startedBy: 'worker-C', completedBy: 'worker-C' });
 
-      expect(await prisma.registrant.findUniqueOrThrow({ where: { id } })).toMatchObject({ status: 'completed', loginLocked: true, invitationState: 'closed' });
-      expect((await prisma.operationEvent.findMany({ where: { registrantId: id }, orderBy: { id: 'asc' } })).map((e) => e.operation)).toEqual(['invitation_sent', 'submitted', 'approved']);
-      expect(await prisma.mailDelivery.count({ where: { key: { startsWith: workflowId } } })).toBe(1);
-      const steps = await prisma.appliedStep.findMany({ where: { key: { startsWith: workflowId } }, orderBy: { key: 'asc' } });
+      expect(await harness.prisma.registrant.findUniqueOrThrow({ where: { id } })).toMatchObject({ status: 'completed', loginLocked: true, invitationState: 'closed' });
+      expect((await harness.prisma.operationEvent.findMany({ where: { registrantId: id }, orderBy: { id: 'asc' } })).map((e) => e.operation)).toEqual(['invitation_sent', 'submitted', 'approved']);
+      expect(await harness.prisma.mailDelivery.count({ where: { key: { startsWith: workflowId } } })).toBe(1);
+      const steps = await harness.prisma.appliedStep.findMany({ where: { key: { startsWith: workflowId } }, orderBy: { key: 'asc' } });
       expect(steps.map((s) => s.key)).toEqual([`${workflowId}/${handle.firstExecutionRunId}/step/1/submit`, `${workflowId}/${handle.firstExecutionRunId}/step/2/approve`]);
-      expect(await prisma.invitation.count({ where: { registrantId: id, revokedAt: null } })).toBe(0);
+      expect(await harness.prisma.invitation.count({ where: { registrantId: id, revokedAt: null } })).toBe(0);
       expect(mailsTo(email)).toHaveLength(1);
     } finally {
       await stopAll(workers);
@@ -431,11 +410,11 @@ describe('a worker killed while the invitation mail is in flight', () => {
     const workers: WorkerHandle[] = [];
     try {
       const { id, email, workflowId, handle, key } = await killedMidSend('送信不明', 'keep-and-drop', workers);
-      await outbox.waitFor((m) => m.to.includes(email) && mailsTo(email).length >= 2, 15_000);
+      await harness.outbox.waitFor((m) => m.to.includes(email) && mailsTo(email).length >= 2, 15_000);
       await roundWhen(handle, (s) => s.state === 'open');
       const [first, second] = mailsTo(email);
       expect(mailsTo(email)).toHaveLength(2);
-      const delivery = await prisma.mailDelivery.findUniqueOrThrow({ where: { key } });
+      const delivery = await harness.prisma.mailDelivery.findUniqueOrThrow({ where: { key } });
       expect(delivery).toMatchObject({ status: 'sent', recipient: email });
       expect(first!.messageId).toBe(delivery.messageId);
       expect(second!.messageId).toBe(delivery.messageId);
@@ -443,11 +422,11 @@ describe('a worker killed while the invitation mail is in flight', () => {
       expect(await activityRun(handle, 'sendInvitationMail')).toEqual({ attempt: 2, startedBy: 'worker-B', completedBy: 'worker-B' });
       // Whichever copy the employee keeps, its link works until the round ends.
       for (const mail of [first!, second!]) {
-        expect(await prisma.invitation.findUniqueOrThrow({ where: { tokenHash: hashToken(tokenOf(mail)) } })).toMatchObject({ registrantId: id, revokedAt: null });
+        expect(await harness.prisma.invitation.findUniqueOrThrow({ where: { tokenHash: hashToken(tokenOf(mail)) } })).toMatchObject({ registrantId: id, revokedAt: null });
       }
       // Recorded once: one delivery, one history row.
-      expect(await prisma.mailDelivery.count({ where: { key: { startsWith: workflowId } } })).toBe(1);
-      expect((await prisma.operationEvent.findMany({ where: { registrantId: id } })).map((e) => e.operation)).toEqual(['invitation_sent']);
+      expect(await harness.prisma.mailDelivery.count({ where: { key: { startsWith: workflowId } } })).toBe(1);
+      expect((await harness.prisma.operationEvent.findMany({ where: { registrantId: id } })).map((e) => e.operation)).toEqual(['invitation_sent']);
     } finally {
       await stopAll(workers);
     }
@@ -457,12 +436,12 @@ describe('a worker killed while the invitation mail is in flight', () => {
 describe('sendInvitationMail activity', () => {
   // The mock environment logs every activity failure at WARN; the expected one is noise here.
   const quietLogger = new DefaultLogger('ERROR');
-  const mailer = () => createMailTransport(`smtp://127.0.0.1:${outbox.smtpPort}`);
+  const mailer = () => createMailTransport(`smtp://127.0.0.1:${harness.outbox.smtpPort}`);
 
   it('mails once per key: a second run with the same key sends nothing', async () => {
     const transport = mailer();
     try {
-      const activities = createActivities({ prisma, mailer: transport, publicUrl: PUBLIC_URL, mailFrom: MAIL_FROM, logger, vault: testVault(prisma) });
+      const activities = createActivities({ prisma: harness.prisma, mailer: transport, publicUrl: PUBLIC_URL, mailFrom: MAIL_FROM, logger, vault: testVault(harness.prisma) });
       const { id, email, workflowId } = await createRegistrant('冪等');
       const input: SendInvitationMailInput = {
         registrantId: id,
@@ -473,16 +452,16 @@ describe('sendInvitationMail activity', () => {
       const activityEnv = new MockActivityEnvironment(undefined, { logger: quietLogger });
 
       await expect(activityEnv.run(activities.sendInvitationMail, input)).resolves.toEqual({ sent: true });
-      const mail = await outbox.waitFor((m) => m.to.includes(email), 10_000);
+      const mail = await harness.outbox.waitFor((m) => m.to.includes(email), 10_000);
       expect(mail.subject).toBe(INVITATION_SUBJECT);
 
       await expect(activityEnv.run(activities.sendInvitationMail, input)).resolves.toEqual({ sent: false });
       // The second run returned after the delivery lookup; give a stray mail time to arrive anyway.
       await new Promise((r) => setTimeout(r, 300));
       expect(mailsTo(email)).toHaveLength(1);
-      const delivery = await prisma.mailDelivery.findUniqueOrThrow({ where: { key: input.key } });
+      const delivery = await harness.prisma.mailDelivery.findUniqueOrThrow({ where: { key: input.key } });
       expect(delivery).toMatchObject({ status: 'sent', kind: 'invitation', recipient: email });
-      const invitations = await prisma.invitation.findMany({ where: { registrantId: id } });
+      const invitations = await harness.prisma.invitation.findMany({ where: { registrantId: id } });
       expect(invitations).toHaveLength(1);
       expect(invitations[0]!.tokenHash).toBe(hashToken(tokenOf(mail)));
     } finally {
@@ -493,7 +472,7 @@ describe('sendInvitationMail activity', () => {
   it('fails non-retryably with RegistrantNotFound for an unknown registrant', async () => {
     const transport = mailer();
     try {
-      const activities = createActivities({ prisma, mailer: transport, publicUrl: PUBLIC_URL, mailFrom: MAIL_FROM, logger, vault: testVault(prisma) });
+      const activities = createActivities({ prisma: harness.prisma, mailer: transport, publicUrl: PUBLIC_URL, mailFrom: MAIL_FROM, logger, vault: testVault(harness.prisma) });
       const registrantId = randomUUID();
       const key = `registrant-unknown-${registrantId}/invitation`;
       const input: SendInvitationMailInput = { registrantId, key, kind: 'invitation', expiresAt: new Date().toISOString() };
@@ -505,7 +484,7 @@ describe('sendInvitationMail activity', () => {
         );
       expect(error).toBeInstanceOf(ApplicationFailure);
       expect(error).toMatchObject({ type: 'RegistrantNotFound', nonRetryable: true });
-      expect(await prisma.mailDelivery.findUnique({ where: { key } })).toBeNull();
+      expect(await harness.prisma.mailDelivery.findUnique({ where: { key } })).toBeNull();
     } finally {
       transport.close();
     }

@@ -8,70 +8,51 @@ import { randomUUID } from 'node:crypto';
 import jsQR from 'jsqr';
 import { PNG as PngImage } from 'pngjs';
 import request from 'supertest';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Express } from 'express';
 import { hashToken } from '../services/auth/token-hash';
-import type { PrismaClient } from '../services/db/client';
-import type { CapturedMail, Outbox } from '../services/outbox/outbox';
+import type { CapturedMail } from '../services/outbox/outbox';
 import type { DraftDependent } from '../services/registrants/draft';
 import { createDraftStore } from '../services/registrants/draft-store';
 import { addYears, todayInJapan } from '../services/retention/rules';
 import { lifecycleQuery, submitUpdate } from '../shared';
-import { createLoginUser, createTenant, loginAs, memoryLogger, startOutbox, startWorker, testApp, testPrisma, testVault, type WorkerHandle } from './support/fixtures';
+import { createTenant, testVault, type Agent } from './support/fixtures';
+import { bytesOf } from './support/http';
 import { randomMyNumber } from './support/leak-scan';
-import { createLocalEnv } from './support/temporal';
+import { expectProblem, JAPANESE } from './support/problems';
 import { until } from './support/until';
+import { useWorkerHarness } from './support/worker-harness';
 
 const TASK_QUEUE = 'lifecycle-api';
 const DAY_MS = 86_400_000;
 const LINK = /http:\/\/mynaflow\.test\/i\/([A-Za-z0-9_-]{43})(?![A-Za-z0-9_-])/;
 const PNG = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000', 'hex');
-const JAPANESE = /[\u3040-\u30ff\u4e00-\u9fff]/;
 
-let env: TestWorkflowEnvironment;
-let prisma: PrismaClient;
-let outbox: Outbox;
-let worker: WorkerHandle;
-let app: Express;
+const harness = useWorkerHarness({ taskQueue: TASK_QUEUE });
 let tenantId: string;
-let hr: ReturnType<typeof request.agent>;
-let viewer: ReturnType<typeof request.agent>;
-let outsider: ReturnType<typeof request.agent>;
-const { logger } = memoryLogger();
+let hr: Agent;
+let viewer: Agent;
+let outsider: Agent;
 
 beforeAll(async () => {
-  [env, outbox] = await Promise.all([createLocalEnv(), startOutbox()]);
-  prisma = testPrisma();
-  tenantId = await createTenant(prisma, '株式会社ライフサイクルAPI');
-  const otherTenant = await createTenant(prisma, '別会社');
-  worker = await startWorker(env, { prisma, outbox, logger, taskQueue: TASK_QUEUE });
-  app = testApp({ prisma, logger, outbox, temporalClient: env.client, taskQueue: TASK_QUEUE }).app;
+  tenantId = await createTenant(harness.prisma, '株式会社ライフサイクルAPI');
+  const otherTenant = await createTenant(harness.prisma, '別会社');
   [hr, viewer, outsider] = await Promise.all([
-    loginAs(app, outbox, await createLoginUser(prisma, tenantId, 'manager', '人事 花子')),
-    loginAs(app, outbox, await createLoginUser(prisma, tenantId, 'viewer')),
-    loginAs(app, outbox, await createLoginUser(prisma, otherTenant, 'owner')),
+    harness.agent(tenantId, 'manager', '人事 花子'),
+    harness.agent(tenantId, 'viewer'),
+    harness.agent(otherTenant, 'owner'),
   ]);
 });
 
-afterAll(async () => {
-  await worker?.stop();
-  await env?.teardown();
-  await outbox?.close();
-  await prisma?.$disconnect();
-});
-
-
-const mailsTo = (email: string) => outbox.mails.filter((m) => m.to.includes(email));
+const mailsTo = (email: string) => harness.outbox.mails.filter((m) => m.to.includes(email));
 const tokenOf = (m: CapturedMail) => LINK.exec(m.text)![1]!;
-const row = (id: string) => prisma.registrant.findUnique({ where: { id } });
+const row = (id: string) => harness.prisma.registrant.findUnique({ where: { id } });
 
 /** A registrant created through the API, invited, with the link open. */
 async function invited(label: string) {
   const email = `p-${randomUUID().slice(0, 8)}@example.co.jp`;
   const res = await hr.post('/v1/registrants').send({ familyName: '田中', givenName: label, email }).expect(201);
-  await outbox.waitFor((m) => m.to.includes(email), 15_000);
+  await harness.outbox.waitFor((m) => m.to.includes(email), 15_000);
   // The mail and the row come from the activity; the workflow takes its result in a moment later.
-  const handle = env.client.workflow.getHandle(res.body.workflowId);
+  const handle = harness.env.client.workflow.getHandle(res.body.workflowId);
   await until(async () => (await handle.query(lifecycleQuery)).invitation?.state === 'open', 'the invitation to open');
   return { id: res.body.id as string, workflowId: res.body.workflowId as string, email };
 }
@@ -79,10 +60,10 @@ async function invited(label: string) {
 /** The employee finishes: a whole draft, then the workflow's submit update (as the employee API will). */
 async function submitted(label: string, dependents: DraftDependent[] = []) {
   const r = await invited(label);
-  const drafts = createDraftStore({ prisma, vault: testVault(prisma) });
+  const drafts = createDraftStore({ prisma: harness.prisma, vault: testVault(harness.prisma) });
   await drafts.save(r.id, { myNumber: randomMyNumber(), gender: 'male', birthDate: '1985-10-10', dependents, removedDocumentIds: [], removedDependentIds: [] });
   for (const side of ['front', 'back'] as const) await drafts.addDocument(r.id, { purpose: 'identity', type: 'my_number_card', side, mimeType: 'image/png', image: PNG });
-  await env.client.workflow.getHandle(r.workflowId).executeUpdate(submitUpdate, { args: [{ actor: { type: 'registrant', id: null } }] });
+  await harness.env.client.workflow.getHandle(r.workflowId).executeUpdate(submitUpdate, { args: [{ actor: { type: 'registrant', id: null } }] });
   return r;
 }
 
@@ -98,13 +79,6 @@ const dependent = (givenName: string, relationship: string, extra: Partial<Draft
   ...extra,
 });
 
-function expectConflict(res: request.Response, code: string) {
-  expect(res.status).toBe(409);
-  expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-  expect(res.body.code).toBe(code);
-  expect(res.body.title).toMatch(JAPANESE);
-}
-
 describe('invitation', () => {
   it('resends with the sender\'s message, reply-to and copy: a new link, the old one dead, 90 days from now', async () => {
     const { id, email } = await invited('再送');
@@ -116,13 +90,13 @@ describe('invitation', () => {
     expect(expiresIn).toBeGreaterThanOrEqual(90 * DAY_MS - 1000);
     expect(expiresIn).toBeLessThan(90 * DAY_MS + 60_000);
 
-    const mail = await outbox.waitFor((m) => m.to.includes(email) && m.text.includes('今週中にご登録ください'), 15_000);
+    const mail = await harness.outbox.waitFor((m) => m.to.includes(email) && m.text.includes('今週中にご登録ください'), 15_000);
     expect(mail.replyTo).toBe('jinji@example.co.jp');
     expect(mail.cc).toContain('jinji@example.co.jp');
-    const links = await prisma.invitation.findMany({ where: { registrantId: id } });
+    const links = await harness.prisma.invitation.findMany({ where: { registrantId: id } });
     expect(links.find((l) => l.tokenHash === hashToken(oldToken))!.revokedAt).not.toBeNull();
     expect(links.find((l) => l.tokenHash === hashToken(tokenOf(mail)))!.revokedAt).toBeNull();
-    const sent = await prisma.operationEvent.findMany({ where: { registrantId: id, operation: 'invitation_sent' }, orderBy: { id: 'asc' } });
+    const sent = await harness.prisma.operationEvent.findMany({ where: { registrantId: id, operation: 'invitation_sent' }, orderBy: { id: 'asc' } });
     expect(sent).toHaveLength(2);
     expect(sent[1]).toMatchObject({ actorType: 'login_user', actorLabel: '人事 花子' });
   });
@@ -150,55 +124,48 @@ describe('invitation', () => {
       { registrantId: unknown, outcome: 'skipped', code: 'REGISTRANT_NOT_FOUND', message: '登録者が見つかりません' },
       { registrantId: b.id, outcome: 'sent' },
     ]);
-    for (const p of [a, b]) await outbox.waitFor((m) => m.to.includes(p.email) && m.text.includes('一括送信です'), 15_000);
+    for (const p of [a, b]) await harness.outbox.waitFor((m) => m.to.includes(p.email) && m.text.includes('一括送信です'), 15_000);
     expect(mailsTo(retiree.email).some((m) => m.text.includes('一括送信です'))).toBe(false);
-    expectConflict(await hr.post(`/v1/registrants/${retiree.id}/invitation`).send({}), 'NOT_INVITABLE_RETIRED');
+    expectProblem(await hr.post(`/v1/registrants/${retiree.id}/invitation`).send({}), 409, 'NOT_INVITABLE_RETIRED');
   });
 });
 
 describe('printed invitation (QR code)', () => {
-  /** Collects a binary body (supertest buffers only text by default). */
-  const binary = (res: request.Response, cb: (err: Error | null, body: Buffer) => void) => {
-    const chunks: Buffer[] = [];
-    res.on('data', (c: Buffer) => chunks.push(c));
-    res.on('end', () => cb(null, Buffer.concat(chunks)));
-  };
-
   it('encodes a working link of the current round as PNG or SVG; the link dies with the round', async () => {
     const { id } = await invited('印刷');
-    const png = await hr.post(`/v1/registrants/${id}/invitation/qr`).buffer(true).parse(binary).expect(200);
+    const png = await bytesOf(hr.post(`/v1/registrants/${id}/invitation/qr`)).expect(200);
     expect(png.headers['content-type']).toBe('image/png');
     expect(png.headers['cache-control']).toBe('no-store');
     const image = PngImage.sync.read(png.body as Buffer);
     const decoded = jsQR(new Uint8ClampedArray(image.data), image.width, image.height);
     const token = LINK.exec(decoded?.data ?? '')?.[1];
     expect(token).toBeDefined();
-    const printed = await prisma.invitation.findUniqueOrThrow({ where: { tokenHash: hashToken(token!) } });
+    const printed = await harness.prisma.invitation.findUniqueOrThrow({ where: { tokenHash: hashToken(token!) } });
     expect(printed.revokedAt).toBeNull();
     expect(printed.expiresAt).toEqual((await row(id))!.invitationExpiresAt);
-    expect(JSON.stringify(await prisma.invitation.findMany({ where: { registrantId: id } }))).not.toContain(token);
+    expect(JSON.stringify(await harness.prisma.invitation.findMany({ where: { registrantId: id } }))).not.toContain(token);
 
     const svg = await hr.post(`/v1/registrants/${id}/invitation/qr?format=svg`).expect(200);
     expect(svg.headers['content-type']).toMatch(/^image\/svg\+xml/);
     expect(String(svg.text ?? svg.body)).toMatch(/^<svg/);
-    expect(await prisma.operationEvent.count({ where: { registrantId: id, operation: 'invitation_printed' } })).toBe(2);
+    expect(await harness.prisma.operationEvent.count({ where: { registrantId: id, operation: 'invitation_printed' } })).toBe(2);
     expect((await viewer.post(`/v1/registrants/${id}/invitation/qr`).expect(403)).body.code).toBe('FORBIDDEN');
 
     // A resend starts a new round: the printed link is dead too.
     await hr.post(`/v1/registrants/${id}/invitation`).send({}).expect(200);
-    expect((await prisma.invitation.findUniqueOrThrow({ where: { id: printed.id } })).revokedAt).not.toBeNull();
+    expect((await harness.prisma.invitation.findUniqueOrThrow({ where: { id: printed.id } })).revokedAt).not.toBeNull();
     await hr.post(`/v1/registrants/${id}/withdraw`).expect(202);
     await until(async () => (await row(id))?.invitationState === 'withdrawn', 'the withdrawal');
-    expectConflict(await hr.post(`/v1/registrants/${id}/invitation/qr`), 'INVITATION_NOT_OPEN');
+    expectProblem(await hr.post(`/v1/registrants/${id}/invitation/qr`), 409, 'INVITATION_NOT_OPEN');
   });
 });
 
 describe('decisions', () => {
   it('approve, remand and refuse answer 409 with the reason in Japanese when the state does not allow them', async () => {
     const { id } = await invited('未提出');
-    expectConflict(await hr.post(`/v1/registrants/${id}/approval`).send({}), 'NOT_PENDING');
-    expectConflict(await hr.post(`/v1/registrants/${id}/remand`).send({ reason: '不備' }), 'NOT_PENDING');
-    expectConflict(await hr.post(`/v1/registrants/${id}/login-unlock`), 'NOT_LOCKED');
+    expectProblem(await hr.post(`/v1/registrants/${id}/approval`).send({}), 409, 'NOT_PENDING');
+    expectProblem(await hr.post(`/v1/registrants/${id}/remand`).send({ reason: '不備' }), 409, 'NOT_PENDING');
+    expectProblem(await hr.post(`/v1/registrants/${id}/login-unlock`), 409, 'NOT_LOCKED');
     const noReason = await hr.post(`/v1/registrants/${id}/refusal`).send({}).expect(400);
     expect(noReason.body.errors.map((e: { path: string }) => e.path)).toContain('/body/reason');
     expect((await row(id))!.status).toBe('unregistered');
@@ -207,20 +174,20 @@ describe('decisions', () => {
   it('remand mails the reason with a fresh link; approval completes and locks the login until HR unlocks it', async () => {
     const { id, email } = await submitted('承認');
     expect((await hr.get(`/v1/registrants/${id}`).expect(200)).body).toMatchObject({ status: 'pending', invitation: { state: 'submitted' } });
-    expectConflict(await hr.post(`/v1/registrants/${id}/invitation`).send({}), 'NOT_INVITABLE_PENDING');
+    expectProblem(await hr.post(`/v1/registrants/${id}/invitation`).send({}), 409, 'NOT_INVITABLE_PENDING');
 
     const remanded = await hr.post(`/v1/registrants/${id}/remand`).send({ reason: '写真が不鮮明です' }).expect(200);
     expect(remanded.body).toMatchObject({ status: 'remanded', statusReason: '写真が不鮮明です', invitation: { state: 'open' } });
-    const mail = await outbox.waitFor((m) => m.to.includes(email) && m.text.includes('写真が不鮮明です'), 15_000);
+    const mail = await harness.outbox.waitFor((m) => m.to.includes(email) && m.text.includes('写真が不鮮明です'), 15_000);
     expect(mail.subject).toContain('差戻し');
 
-    const handle = env.client.workflow.getHandle(remanded.body.workflowId);
-    await createDraftStore({ prisma, vault: testVault(prisma) }).save(id, { myNumber: randomMyNumber(), gender: 'male', birthDate: '1985-10-10', dependents: [], removedDocumentIds: [], removedDependentIds: [] });
+    const handle = harness.env.client.workflow.getHandle(remanded.body.workflowId);
+    await createDraftStore({ prisma: harness.prisma, vault: testVault(harness.prisma) }).save(id, { myNumber: randomMyNumber(), gender: 'male', birthDate: '1985-10-10', dependents: [], removedDocumentIds: [], removedDependentIds: [] });
     await handle.executeUpdate(submitUpdate, { args: [{ actor: { type: 'registrant', id: null } }] });
 
     const approved = await hr.post(`/v1/registrants/${id}/approval`).send({}).expect(200);
     expect(approved.body).toMatchObject({ status: 'completed', loginLocked: true, statusReason: null, myNumber: { registered: true } });
-    expectConflict(await hr.post(`/v1/registrants/${id}/invitation`).send({}), 'NOT_INVITABLE_LOCKED');
+    expectProblem(await hr.post(`/v1/registrants/${id}/invitation`).send({}), 409, 'NOT_INVITABLE_LOCKED');
     expect((await hr.post(`/v1/registrants/${id}/login-unlock`).expect(200)).body.loginLocked).toBe(false);
     expect((await handle.query(lifecycleQuery)).loginLocked).toBe(false);
   });
@@ -232,9 +199,9 @@ describe('decisions', () => {
     await hr.post(`/v1/registrants/${id}/login-unlock`).expect(200);
     const before = mailsTo(email).length;
     await hr.post(`/v1/registrants/${id}/invitation`).send({ message: 'お子さんの登録をお願いします' }).expect(200);
-    const mail = await outbox.waitFor((m) => m.to.includes(email) && mailsTo(email).indexOf(m) >= before, 15_000);
+    const mail = await harness.outbox.waitFor((m) => m.to.includes(email) && mailsTo(email).indexOf(m) >= before, 15_000);
 
-    const phone = request.agent(app);
+    const phone = request.agent(harness.app);
     const link = await phone.post('/v1/registration/link').send({ token: tokenOf(mail) }).expect(200);
     const setUp = await phone
       .post('/v1/registration/setup')
@@ -260,33 +227,33 @@ describe('decisions', () => {
     const { id } = await submitted('拒否');
     const refused = await hr.post(`/v1/registrants/${id}/refusal`).send({ reason: '対象外の方です' }).expect(200);
     expect(refused.body).toMatchObject({ status: 'refused', statusReason: '対象外の方です', invitation: { state: 'closed' } });
-    expect(await prisma.invitation.count({ where: { registrantId: id, revokedAt: null } })).toBe(0);
+    expect(await harness.prisma.invitation.count({ where: { registrantId: id, revokedAt: null } })).toBe(0);
   });
 });
 
 describe('decisions per dependent', () => {
   /** Each dependent's status, by id. */
   const statuses = async (registrantId: string) =>
-    Object.fromEntries((await prisma.dependent.findMany({ where: { registrantId } })).map((d) => [d.id, d.status]));
+    Object.fromEntries((await harness.prisma.dependent.findMany({ where: { registrantId } })).map((d) => [d.id, d.status]));
   /** HR's decisions as the operation history holds them: operation and detail. */
   const decisions = async (registrantId: string) =>
-    (await prisma.operationEvent.findMany({ where: { registrantId, operation: { in: ['approved', 'remanded', 'refused'] } }, orderBy: { id: 'asc' } })).map((e) => [e.operation, e.detail]);
+    (await harness.prisma.operationEvent.findMany({ where: { registrantId, operation: { in: ['approved', 'remanded', 'refused'] } }, orderBy: { id: 'asc' } })).map((e) => [e.operation, e.detail]);
 
   it('approving one dependent completes only that one and the registrant stays pending; the column leaves out former dependents; the final approval completes the rest', async () => {
     const spouse = dependent('花子', '配偶者');
     const child = dependent('一郎', '子');
     const former = dependent('次郎', '子', { noLongerDependent: true, myNumber: undefined, birthDate: undefined });
     const { id, workflowId } = await submitted('扶養承認', [spouse, child, former]);
-    const handle = env.client.workflow.getHandle(workflowId);
+    const handle = harness.env.client.workflow.getHandle(workflowId);
     expect((await hr.get(`/v1/registrants/${id}`).expect(200)).body).toMatchObject({ status: 'pending', dependentsStatus: 'pending' });
     expect(await statuses(id)).toEqual({ [spouse.id]: 'pending', [child.id]: 'pending', [former.id]: 'pending' });
-    expect((await prisma.dependent.findUniqueOrThrow({ where: { id: former.id } })).noLongerDependentAt).not.toBeNull();
+    expect((await harness.prisma.dependent.findUniqueOrThrow({ where: { id: former.id } })).noLongerDependentAt).not.toBeNull();
 
     const one = await hr.post(`/v1/registrants/${id}/approval`).send({ dependentId: spouse.id }).expect(200);
     expect(one.body).toMatchObject({ status: 'pending', loginLocked: false, dependentsStatus: 'pending', invitation: { state: 'submitted' } });
     expect(await statuses(id)).toEqual({ [spouse.id]: 'completed', [child.id]: 'pending', [former.id]: 'pending' });
     expect(await handle.query(lifecycleQuery)).toMatchObject({ status: 'pending', loginLocked: false, invitation: { state: 'submitted' } });
-    const approval = await prisma.operationEvent.findFirstOrThrow({ where: { registrantId: id, operation: 'approved' } });
+    const approval = await harness.prisma.operationEvent.findFirstOrThrow({ where: { registrantId: id, operation: 'approved' } });
     expect(approval).toMatchObject({ actorType: 'login_user', actorLabel: '人事 花子', detail: { dependentId: spouse.id } });
 
     // Every dependent that counts is done: the column says completed although the former dependent is still pending.
@@ -310,26 +277,26 @@ describe('decisions per dependent', () => {
     const spouse = dependent('花子', '配偶者');
     const child = dependent('一郎', '子');
     const { id, workflowId, email } = await submitted('扶養差戻し', [spouse, child]);
-    const handle = env.client.workflow.getHandle(workflowId);
+    const handle = harness.env.client.workflow.getHandle(workflowId);
     const firstToken = tokenOf(mailsTo(email)[0]!);
 
     const remanded = await hr.post(`/v1/registrants/${id}/remand`).send({ reason: '一郎さんの生年月日をご確認ください', dependentId: child.id }).expect(200);
     expect(remanded.body).toMatchObject({ status: 'remanded', statusReason: '一郎さんの生年月日をご確認ください', dependentsStatus: 'remanded', invitation: { state: 'open' } });
-    const rows = await prisma.dependent.findMany({ where: { registrantId: id } });
+    const rows = await harness.prisma.dependent.findMany({ where: { registrantId: id } });
     expect(rows.find((d) => d.id === child.id)).toMatchObject({ status: 'remanded', statusReason: '一郎さんの生年月日をご確認ください' });
     expect(rows.find((d) => d.id === spouse.id)).toMatchObject({ status: 'pending', statusReason: null });
     expect(await handle.query(lifecycleQuery)).toMatchObject({ status: 'remanded', invitation: { round: 2, state: 'open', remindersSent: 0 } });
 
-    const mail = await outbox.waitFor((m) => m.to.includes(email) && m.text.includes('一郎さんの生年月日をご確認ください'), 15_000);
+    const mail = await harness.outbox.waitFor((m) => m.to.includes(email) && m.text.includes('一郎さんの生年月日をご確認ください'), 15_000);
     expect(mail.subject).toContain('差戻し');
     expect(mailsTo(email)).toHaveLength(2);
-    const links = await prisma.invitation.findMany({ where: { registrantId: id } });
+    const links = await harness.prisma.invitation.findMany({ where: { registrantId: id } });
     expect(links.find((l) => l.tokenHash === hashToken(firstToken))!.revokedAt).not.toBeNull();
     expect(links.find((l) => l.tokenHash === hashToken(tokenOf(mail)))!.revokedAt).toBeNull();
     expect(await decisions(id)).toEqual([['remanded', { dependentId: child.id }]]);
 
     // The employee fixes the child's entry and finishes again: both dependents wait for HR.
-    await createDraftStore({ prisma, vault: testVault(prisma) }).save(id, {
+    await createDraftStore({ prisma: harness.prisma, vault: testVault(harness.prisma) }).save(id, {
       myNumber: randomMyNumber(),
       gender: 'male',
       birthDate: '1985-10-10',
@@ -344,7 +311,7 @@ describe('decisions per dependent', () => {
     await hr.post(`/v1/registrants/${id}/approval`).send({ dependentId: spouse.id }).expect(200);
     const final = await hr.post(`/v1/registrants/${id}/approval`).send({}).expect(200);
     expect(final.body).toMatchObject({ status: 'completed', dependentsStatus: 'completed' });
-    expect(await prisma.dependent.findUniqueOrThrow({ where: { id: child.id } })).toMatchObject({ status: 'completed', statusReason: null });
+    expect(await harness.prisma.dependent.findUniqueOrThrow({ where: { id: child.id } })).toMatchObject({ status: 'completed', statusReason: null });
     expect(await decisions(id)).toEqual([
       ['remanded', { dependentId: child.id }],
       ['approved', { dependentId: spouse.id }],
@@ -357,12 +324,12 @@ describe('decisions per dependent', () => {
     const own = dependent('花子', '配偶者');
     const other = dependent('三郎', '子');
     const [{ id, workflowId, email }, stranger] = await Promise.all([submitted('扶養不明', [own]), submitted('扶養他人', [other])]);
-    const handle = env.client.workflow.getHandle(workflowId);
+    const handle = harness.env.client.workflow.getHandle(workflowId);
     const before = {
       registrant: await row(id),
-      dependents: await prisma.dependent.findMany({ where: { registrantId: id } }),
-      events: await prisma.operationEvent.count({ where: { registrantId: id } }),
-      links: await prisma.invitation.findMany({ where: { registrantId: id } }),
+      dependents: await harness.prisma.dependent.findMany({ where: { registrantId: id } }),
+      events: await harness.prisma.operationEvent.count({ where: { registrantId: id } }),
+      links: await harness.prisma.invitation.findMany({ where: { registrantId: id } }),
       state: await handle.query(lifecycleQuery),
     };
 
@@ -378,14 +345,14 @@ describe('decisions per dependent', () => {
     }
 
     expect(await row(id)).toEqual(before.registrant);
-    expect(await prisma.dependent.findMany({ where: { registrantId: id } })).toEqual(before.dependents);
-    expect(await prisma.operationEvent.count({ where: { registrantId: id } })).toBe(before.events);
-    expect(await prisma.invitation.findMany({ where: { registrantId: id } })).toEqual(before.links);
+    expect(await harness.prisma.dependent.findMany({ where: { registrantId: id } })).toEqual(before.dependents);
+    expect(await harness.prisma.operationEvent.count({ where: { registrantId: id } })).toBe(before.events);
+    expect(await harness.prisma.invitation.findMany({ where: { registrantId: id } })).toEqual(before.links);
     // Only the step counter moved (a key is spent per attempt, never reused).
     const { seq: _seq, ...now } = await handle.query(lifecycleQuery);
     const { seq: _before, ...then } = before.state;
     expect(now).toEqual(then);
-    expect(await prisma.dependent.findUniqueOrThrow({ where: { id: other.id } })).toMatchObject({ registrantId: stranger.id, status: 'pending' });
+    expect(await harness.prisma.dependent.findUniqueOrThrow({ where: { id: other.id } })).toMatchObject({ registrantId: stranger.id, status: 'pending' });
     expect(mailsTo(email)).toHaveLength(1);
   });
 });
@@ -401,7 +368,7 @@ describe('retirement and deletion', () => {
     expect(set.body).toMatchObject({ retirementDate: '2024-03-31', deletion: { dueDate: '2032-01-11', rule: 'dependents_declaration_7y' } });
     expect(set.body.deletion.ruleLabel).toMatch(JAPANESE);
     await until(async () => (await row(id))?.retired === true, 'the past retirement date to take effect');
-    expectConflict(await hr.put(`/v1/registrants/${id}/retirement`).send({ retirementDate: null }), 'RETIREMENT_FIXED');
+    expectProblem(await hr.put(`/v1/registrants/${id}/retirement`).send({ retirementDate: null }), 409, 'RETIREMENT_FIXED');
 
     // A retirement long ago: the rule's date has passed, so HR gets 30 days' notice first.
     const { id: old } = await invited('昔の退職');
@@ -411,10 +378,10 @@ describe('retirement and deletion', () => {
 
     const later = addYears(todayInJapan(), 1);
     expect((await hr.put(`/v1/registrants/${id}/deletion-schedule`).send({ dueDate: later }).expect(200)).body.deletion).toMatchObject({ dueDate: later, rule: 'manual' });
-    expectConflict(await hr.put(`/v1/registrants/${id}/deletion-schedule`).send({ dueDate: '2020-01-01' }), 'DELETION_DATE_PAST');
+    expectProblem(await hr.put(`/v1/registrants/${id}/deletion-schedule`).send({ dueDate: '2020-01-01' }), 409, 'DELETION_DATE_PAST');
     expect((await hr.delete(`/v1/registrants/${id}/deletion-schedule`).expect(200)).body.deletion).toBeNull();
-    expectConflict(await hr.delete(`/v1/registrants/${id}/deletion-schedule`), 'NO_DELETION_SCHEDULED');
-    const events = (await prisma.operationEvent.findMany({ where: { registrantId: id }, orderBy: { id: 'asc' } })).map((e) => e.operation);
+    expectProblem(await hr.delete(`/v1/registrants/${id}/deletion-schedule`), 409, 'NO_DELETION_SCHEDULED');
+    const events = (await harness.prisma.operationEvent.findMany({ where: { registrantId: id }, orderBy: { id: 'asc' } })).map((e) => e.operation);
     expect(events).toEqual(expect.arrayContaining(['retirement_set', 'retired', 'deletion_scheduled', 'deletion_cancelled']));
   });
 
@@ -424,8 +391,8 @@ describe('retirement and deletion', () => {
     const secretId = (await row(id))!.myNumberSecretId!;
     const numbers = await hr.post(`/v1/registrants/${id}/deletion`).send({ scope: 'numbers' }).expect(200);
     expect(numbers.body).toMatchObject({ status: 'unregistered', myNumber: { registered: false } });
-    expect(await prisma.vaultSecret.findUnique({ where: { id: secretId } })).toBeNull();
-    expect(await prisma.document.count({ where: { registrantId: id } })).toBe(0);
+    expect(await harness.prisma.vaultSecret.findUnique({ where: { id: secretId } })).toBeNull();
+    expect(await harness.prisma.document.count({ where: { registrantId: id } })).toBe(0);
 
     const bad = await hr.post(`/v1/registrants/${id}/deletion`).send({ scope: 'dependent' }).expect(400);
     expect(bad.body.errors[0].path).toBe('/body/dependentId');
@@ -433,7 +400,7 @@ describe('retirement and deletion', () => {
 
     await hr.post(`/v1/registrants/${id}/deletion`).send({ scope: 'registrant' }).expect(200);
     expect((await hr.get(`/v1/registrants/${id}`).expect(404)).body.code).toBe('REGISTRANT_NOT_FOUND');
-    const records = await prisma.deletionRecord.findMany({ where: { registrantId: id }, orderBy: { executedAt: 'asc' } });
+    const records = await harness.prisma.deletionRecord.findMany({ where: { registrantId: id }, orderBy: { executedAt: 'asc' } });
     expect(records.map((r) => [r.kind, r.rule, r.actorType])).toEqual([
       ['numbers', 'immediate', 'login_user'],
       ['registrant', 'immediate', 'login_user'],
@@ -444,11 +411,11 @@ describe('retirement and deletion', () => {
 describe('a registrant whose workflow has ended without deletion', () => {
   it('gets a new lifecycle workflow carrying the database state, and the step goes through', async () => {
     const { id, workflowId, email } = await invited('復旧');
-    await env.client.workflow.getHandle(workflowId).terminate('operator error');
+    await harness.env.client.workflow.getHandle(workflowId).terminate('operator error');
     const res = await hr.post(`/v1/registrants/${id}/invitation`).send({ message: '再開しました' }).expect(200);
     expect(res.body.invitation.state).toBe('open');
-    await outbox.waitFor((m) => m.to.includes(email) && m.text.includes('再開しました'), 15_000);
-    const { status } = await env.client.workflow.getHandle(workflowId).describe();
+    await harness.outbox.waitFor((m) => m.to.includes(email) && m.text.includes('再開しました'), 15_000);
+    const { status } = await harness.env.client.workflow.getHandle(workflowId).describe();
     expect(status.name).toBe('RUNNING');
     // The new run's keys are its own: its first invitation really went out.
     expect(mailsTo(email)).toHaveLength(2);

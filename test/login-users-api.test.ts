@@ -13,22 +13,15 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import request from 'supertest';
-import type { Express } from 'express';
-import type { Client } from '@temporalio/client';
 import type { OperationEvent, Role } from '../prisma/generated/client';
 import { verifyPassword } from '../services/auth/passwords';
-import type { PrismaClient } from '../services/db/client';
-import type { Outbox } from '../services/outbox/outbox';
-import { createTemporalClient } from '../services/temporal/client';
-import { createLoginUser, createTenant, loginAs, memoryLogger, PUBLIC_URL, startOutbox, testApp, testPrisma, type TestUser } from './support/fixtures';
+import { useApiHarness } from './support/api-harness';
+import { createLoginUser, createTenant, PUBLIC_URL, type Agent, type TestUser } from './support/fixtures';
+import { expectProblemDetails, JAPANESE } from './support/problems';
 
-type Agent = ReturnType<typeof request.agent>;
-
-let prisma: PrismaClient;
-let outbox: Outbox;
-let temporal: Client;
-let app: Express;
-const log = memoryLogger();
+// Many logins from one address: the per-address limits have their own test.
+const generous = { limit: 10_000, windowMinutes: 15 };
+const harness = useApiHarness({ taskQueue: 'login-users-api', authRateLimits: { attempts: generous, mailings: generous } });
 
 let tenant: string;
 let other: string;
@@ -46,28 +39,18 @@ const WELCOME_SUBJECT = '【マイナンバー管理】ログインユーザに�
 const OWNERS_ONLY = '最高権限のユーザを管理できるのは最高権限のユーザだけです';
 const FORBIDDEN = 'この操作を行う権限がありません';
 const VIEW_KEYS = ['createdAt', 'email', 'id', 'kind', 'locked', 'name', 'role', 'twoFactorMethod'];
-const JAPANESE = /[\u3040-\u30ff\u4e00-\u9fff]/;
 const CLIENT_IP = '203.0.113.45';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const address = (prefix: string) => `${prefix}-${randomBytes(4).toString('hex')}@example.co.jp`;
 const password = () => `Init-${randomBytes(6).toString('hex')}`;
 
-/** A 4xx is problem+json with a machine code and a Japanese title. */
-function expectProblem(res: request.Response, status: number, code: string, title?: string): void {
-  expect({ status: res.status, code: res.body?.code }).toEqual({ status, code });
-  expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-  expect(res.body).toMatchObject({ status, code, type: `https://mynaflow.dev/problems/${code.toLowerCase().replace(/_/g, '-')}` });
-  expect(res.body.title).toMatch(JAPANESE);
-  if (title !== undefined) expect(res.body.title).toBe(title);
-}
-
-const liveUsers = (tenantId: string) => prisma.loginUser.findMany({ where: { tenantId, deletedAt: null }, orderBy: { createdAt: 'asc' } });
+const liveUsers = (tenantId: string) => harness.prisma.loginUser.findMany({ where: { tenantId, deletedAt: null }, orderBy: { createdAt: 'asc' } });
 const events = (tenantId: string, operation: string): Promise<OperationEvent[]> =>
-  prisma.operationEvent.findMany({ where: { tenantId, operation }, orderBy: { id: 'asc' } });
-const ownersOf = (tenantId: string) => prisma.loginUser.count({ where: { tenantId, role: 'owner', deletedAt: null } });
-const mailsTo = (email: string) => outbox.mails.filter((m) => m.to.includes(email));
-const welcomeTo = (email: string) => outbox.waitFor((m) => m.to.includes(email) && m.subject === WELCOME_SUBJECT);
+  harness.prisma.operationEvent.findMany({ where: { tenantId, operation }, orderBy: { id: 'asc' } });
+const ownersOf = (tenantId: string) => harness.prisma.loginUser.count({ where: { tenantId, role: 'owner', deletedAt: null } });
+const mailsTo = (email: string) => harness.outbox.mails.filter((m) => m.to.includes(email));
+const welcomeTo = (email: string) => harness.outbox.waitFor((m) => m.to.includes(email) && m.subject === WELCOME_SUBJECT);
 
 /** Adds a user through the API, as `agent`. */
 const add = (agent: Agent, body: Record<string, unknown>) => agent.post('/v1/login-users').set('X-Forwarded-For', CLIENT_IP).send(body);
@@ -86,48 +69,30 @@ const roleOf = async (agent: Agent) => {
 
 /** A company of its own: users created one after the other (so in createdAt order), all logged in. */
 async function company(name: string, roles: Role[]) {
-  const id = await createTenant(prisma, name);
+  const id = await createTenant(harness.prisma, name);
   const users: TestUser[] = [];
-  for (const [i, role] of roles.entries()) users.push(await createLoginUser(prisma, id, role, `${name.slice(0, 4)} ${role}${i + 1}`));
-  const agents = await Promise.all(users.map((u) => loginAs(app, outbox, u)));
+  for (const [i, role] of roles.entries()) users.push(await createLoginUser(harness.prisma, id, role, `${name.slice(0, 4)} ${role}${i + 1}`));
+  const agents = await Promise.all(users.map((u) => harness.login(u)));
   return { id, users, agents };
 }
 
 beforeAll(async () => {
-  prisma = testPrisma();
-  outbox = await startOutbox();
-  // Nothing here needs Temporal.
-  temporal = createTemporalClient('127.0.0.1:1', 'default');
-  // Many logins from one address: the per-address limits have their own test.
-  const generous = { limit: 10_000, windowMinutes: 15 };
-  app = testApp({ prisma, logger: log.logger, outbox, temporalClient: temporal, taskQueue: 'login-users-api', authRateLimits: { attempts: generous, mailings: generous } }).app;
-  tenant = await createTenant(prisma, TENANT_NAME);
-  other = await createTenant(prisma, 'ログイン管理別会社');
-  owner = await createLoginUser(prisma, tenant, 'owner', '管理 太郎');
-  manager = await createLoginUser(prisma, tenant, 'manager', '佐藤 花子');
-  viewer = await createLoginUser(prisma, tenant, 'viewer', '鈴木 一郎');
-  otherOwner = await createLoginUser(prisma, other, 'owner', '他社 オーナー');
-  [ownerAgent, managerAgent, viewerAgent, otherAgent] = await Promise.all([
-    loginAs(app, outbox, owner),
-    loginAs(app, outbox, manager),
-    loginAs(app, outbox, viewer),
-    loginAs(app, outbox, otherOwner),
-  ]);
-});
-
-afterAll(async () => {
-  await temporal?.connection.close();
-  await outbox?.close();
-  await prisma?.$disconnect();
+  tenant = await createTenant(harness.prisma, TENANT_NAME);
+  other = await createTenant(harness.prisma, 'ログイン管理別会社');
+  owner = await createLoginUser(harness.prisma, tenant, 'owner', '管理 太郎');
+  manager = await createLoginUser(harness.prisma, tenant, 'manager', '佐藤 花子');
+  viewer = await createLoginUser(harness.prisma, tenant, 'viewer', '鈴木 一郎');
+  otherOwner = await createLoginUser(harness.prisma, other, 'owner', '他社 オーナー');
+  [ownerAgent, managerAgent, viewerAgent, otherAgent] = await Promise.all([harness.login(owner), harness.login(manager), harness.login(viewer), harness.login(otherOwner)]);
 });
 
 describe('GET /v1/login-users', () => {
   it("lists the tenant's live users, oldest first, with the contract's fields only (no hash, no TOTP secret)", async () => {
     const c = await company('一覧株式会社', ['owner', 'manager', 'viewer']);
-    const gone = await createLoginUser(prisma, c.id, 'manager', '退職 済子');
-    await prisma.loginUser.update({ where: { id: gone.id }, data: { deletedAt: new Date() } });
+    const gone = await createLoginUser(harness.prisma, c.id, 'manager', '退職 済子');
+    await harness.prisma.loginUser.update({ where: { id: gone.id }, data: { deletedAt: new Date() } });
     // one of them uses an authenticator app
-    await prisma.loginUser.update({ where: { id: c.users[2]!.id }, data: { twoFactorMethod: 'totp' } });
+    await harness.prisma.loginUser.update({ where: { id: c.users[2]!.id }, data: { twoFactorMethod: 'totp' } });
 
     for (const agent of c.agents) {
       const res = await agent.get('/v1/login-users');
@@ -168,23 +133,23 @@ describe('GET /v1/login-users', () => {
 
   it('shows locked only while the lock is in force (LOGIN_LOCK_MINUTES = 30)', async () => {
     const c = await company('ロック表示株式会社', ['owner']);
-    const u = await createLoginUser(prisma, c.id, 'viewer', 'ロック 中');
+    const u = await createLoginUser(harness.prisma, c.id, 'viewer', 'ロック 中');
     const lockedOf = async () => (await list(c.agents[0]!)).find((x) => x.id === u.id)!.locked;
     expect(await lockedOf()).toBe(false);
     const minutesAgo = (m: number) => new Date(Date.now() - m * 60_000);
-    await prisma.loginUser.update({ where: { id: u.id }, data: { lockedAt: new Date(), failedLogins: 5 } });
+    await harness.prisma.loginUser.update({ where: { id: u.id }, data: { lockedAt: new Date(), failedLogins: 5 } });
     expect(await lockedOf()).toBe(true);
-    await prisma.loginUser.update({ where: { id: u.id }, data: { lockedAt: minutesAgo(29) } });
+    await harness.prisma.loginUser.update({ where: { id: u.id }, data: { lockedAt: minutesAgo(29) } });
     expect(await lockedOf()).toBe(true);
-    await prisma.loginUser.update({ where: { id: u.id }, data: { lockedAt: minutesAgo(31) } });
+    await harness.prisma.loginUser.update({ where: { id: u.id }, data: { lockedAt: minutesAgo(31) } });
     expect(await lockedOf()).toBe(false);
     // failures short of a lock are not a lock
-    await prisma.loginUser.update({ where: { id: u.id }, data: { lockedAt: null, failedLogins: 4 } });
+    await harness.prisma.loginUser.update({ where: { id: u.id }, data: { lockedAt: null, failedLogins: 4 } });
     expect(await lockedOf()).toBe(false);
   });
 
   it('needs a login', async () => {
-    expectProblem(await request(app).get('/v1/login-users'), 401, 'UNAUTHENTICATED', 'ログインしてください');
+    expectProblemDetails(await request(harness.app).get('/v1/login-users'), 401, 'UNAUTHENTICATED', 'ログインしてください');
   });
 });
 
@@ -206,7 +171,7 @@ describe('POST /v1/login-users', () => {
       locked: false,
       createdAt: expect.any(String),
     });
-    const row = await prisma.loginUser.findUniqueOrThrow({ where: { id: res.body.id } });
+    const row = await harness.prisma.loginUser.findUniqueOrThrow({ where: { id: res.body.id } });
     expect(row).toMatchObject({ tenantId: tenant, email, name: '佐藤 次郎', role: 'manager', kind: 'staff', deletedAt: null, lockedAt: null, failedLogins: 0 });
     expect(row.createdAt.toISOString()).toBe(res.body.createdAt);
     expect(row.passwordHash).not.toContain(pw);
@@ -229,7 +194,7 @@ describe('POST /v1/login-users', () => {
     const res = await add(managerAgent, { email, name: '歓迎 三郎', role: 'viewer', password: pw });
     expect(res.status).toBe(201);
     const mail = await welcomeTo(email);
-    const { customerNumber } = await prisma.tenant.findUniqueOrThrow({ where: { id: tenant } });
+    const { customerNumber } = await harness.prisma.tenant.findUniqueOrThrow({ where: { id: tenant } });
     expect(mail.to).toEqual([email]);
     expect(mail.from).toContain('no-reply@mynaflow.test');
     expect(mail.text).toContain('歓迎 三郎 様');
@@ -241,7 +206,7 @@ describe('POST /v1/login-users', () => {
     expect(mail.html).not.toContain(pw);
     // one mail, to the new user only
     expect(mailsTo(email)).toHaveLength(1);
-    expect(outbox.mails.filter((m) => m.subject === WELCOME_SUBJECT && m.text.includes('歓迎 三郎')).map((m) => m.to)).toEqual([[email]]);
+    expect(harness.outbox.mails.filter((m) => m.subject === WELCOME_SUBJECT && m.text.includes('歓迎 三郎')).map((m) => m.to)).toEqual([[email]]);
   });
 
   it('the new user can log in with the password given, with the role given', async () => {
@@ -249,16 +214,16 @@ describe('POST /v1/login-users', () => {
     const res = await add(ownerAgent, { email: user.email, name: '新人 四郎', role: 'viewer', password: user.password });
     expect(res.status).toBe(201);
     user.id = res.body.id as string;
-    const agent = await loginAs(app, outbox, user);
+    const agent = await harness.login(user);
     const me = await agent.get('/v1/auth/me');
     expect(me.status).toBe(200);
     expect(me.body.user).toMatchObject({ id: user.id, email: user.email, role: 'viewer', name: '新人 四郎' });
     expect(me.body.tenant).toMatchObject({ id: tenant, name: TENANT_NAME });
     // a viewer: reads, but does not add anyone
     expect((await agent.get('/v1/login-users')).status).toBe(200);
-    expectProblem(await add(agent, { email: address('nope'), name: '追加 不可', role: 'viewer', password: password() }), 403, 'FORBIDDEN', FORBIDDEN);
+    expectProblemDetails(await add(agent, { email: address('nope'), name: '追加 不可', role: 'viewer', password: password() }), 403, 'FORBIDDEN', FORBIDDEN);
     // a wrong password is still wrong
-    expectProblem(await request(app).post('/v1/auth/login').send({ email: user.email, password: `${user.password}x` }), 401, 'INVALID_CREDENTIALS');
+    expectProblemDetails(await request(harness.app).post('/v1/auth/login').send({ email: user.email, password: `${user.password}x` }), 401, 'INVALID_CREDENTIALS');
   });
 
   it('records login_user_created with the actor, IP address and user agent (never the password)', async () => {
@@ -290,11 +255,11 @@ describe('POST /v1/login-users', () => {
     const email = address('weak');
     const before = { users: (await liveUsers(tenant)).length, created: (await events(tenant, 'login_user_created')).length };
     const res = await add(ownerAgent, { email, name: '弱い 六郎', role: 'viewer', password: 'Abc1234' });
-    expectProblem(res, 400, 'WEAK_PASSWORD', 'パスワードは8文字以上で入力してください');
+    expectProblemDetails(res, 400, 'WEAK_PASSWORD', 'パスワードは8文字以上で入力してください');
     expect(res.body.errors).toEqual([expect.objectContaining({ message: 'パスワードは8文字以上で入力してください', code: 'too_short' })]);
     expect(res.text).not.toContain('Abc1234');
     await sleep(200);
-    expect(await prisma.loginUser.count({ where: { email } })).toBe(0);
+    expect(await harness.prisma.loginUser.count({ where: { email } })).toBe(0);
     expect((await liveUsers(tenant)).length).toBe(before.users);
     expect((await events(tenant, 'login_user_created')).length).toBe(before.created);
     expect(mailsTo(email)).toHaveLength(0);
@@ -319,19 +284,19 @@ describe('POST /v1/login-users', () => {
     ];
     for (const body of bodies) {
       const res = await add(ownerAgent, body);
-      expectProblem(res, 400, 'VALIDATION_FAILED', '入力内容に誤りがあります');
+      expectProblemDetails(res, 400, 'VALIDATION_FAILED', '入力内容に誤りがあります');
       expect(res.body.errors.length).toBeGreaterThan(0);
     }
     // the form of the address is checked once it is normalised, and reported at the field
     for (const bad of ['not-an-address', 'two words@example.co.jp', 'a@b@example.co.jp', 'sato@', '@example.co.jp', ' ', `${'a'.repeat(250)}@example.co.jp`]) {
       const res = await add(ownerAgent, { ...good, email: bad });
-      expectProblem(res, 400, 'VALIDATION_FAILED', '入力内容に誤りがあります');
+      expectProblemDetails(res, 400, 'VALIDATION_FAILED', '入力内容に誤りがあります');
       expect(res.body.errors).toEqual([expect.objectContaining({ path: '/body/email', message: expect.stringMatching(JAPANESE) })]);
     }
-    expect(await prisma.loginUser.count({ where: { email } })).toBe(0);
-    expect(await prisma.loginUser.count({ where: { tenantId: tenant, name: good.name } })).toBe(0);
-    expect(await prisma.loginUser.count({ where: { tenantId: other, name: good.name } })).toBe(0);
-    expectProblem(await ownerAgent.post('/v1/login-users').set('Content-Type', 'application/json').send('{"email":'), 400, 'MALFORMED_JSON');
+    expect(await harness.prisma.loginUser.count({ where: { email } })).toBe(0);
+    expect(await harness.prisma.loginUser.count({ where: { tenantId: tenant, name: good.name } })).toBe(0);
+    expect(await harness.prisma.loginUser.count({ where: { tenantId: other, name: good.name } })).toBe(0);
+    expectProblemDetails(await ownerAgent.post('/v1/login-users').set('Content-Type', 'application/json').send('{"email":'), 400, 'MALFORMED_JSON');
   });
 
   it('an address already used in the tenant (in any letter case): 409 LOGIN_USER_EMAIL_TAKEN, nothing stored or mailed', async () => {
@@ -339,14 +304,14 @@ describe('POST /v1/login-users', () => {
     const mailsBefore = mailsTo(manager.email).length;
     for (const email of [manager.email, manager.email.toUpperCase(), ` ${manager.email}`]) {
       const res = await add(ownerAgent, { email, name: '重複 八郎', role: 'viewer', password: password() });
-      expectProblem(res, 409, 'LOGIN_USER_EMAIL_TAKEN', 'このメールアドレスのログインユーザは既に登録されています');
+      expectProblemDetails(res, 409, 'LOGIN_USER_EMAIL_TAKEN', 'このメールアドレスのログインユーザは既に登録されています');
     }
     await sleep(200);
     expect((await liveUsers(tenant)).length).toBe(before);
-    expect(await prisma.loginUser.count({ where: { tenantId: tenant, name: '重複 八郎' } })).toBe(0);
+    expect(await harness.prisma.loginUser.count({ where: { tenantId: tenant, name: '重複 八郎' } })).toBe(0);
     expect(mailsTo(manager.email).length).toBe(mailsBefore);
     // the original is untouched
-    expect(await prisma.loginUser.findUniqueOrThrow({ where: { id: manager.id } })).toMatchObject({ name: '佐藤 花子', role: 'manager', deletedAt: null });
+    expect(await harness.prisma.loginUser.findUniqueOrThrow({ where: { id: manager.id } })).toMatchObject({ name: '佐藤 花子', role: 'manager', deletedAt: null });
   });
 
   it('the same address in another tenant is allowed; login then tells the two apart by customer number', async () => {
@@ -354,24 +319,24 @@ describe('POST /v1/login-users', () => {
     const res = await add(otherAgent, { email: viewer.email, name: '兼務 九郎', role: 'viewer', password: pw });
     expect(res.status).toBe(201);
     expect(res.body.email).toBe(viewer.email);
-    expect(await prisma.loginUser.count({ where: { email: viewer.email, deletedAt: null } })).toBe(2);
+    expect(await harness.prisma.loginUser.count({ where: { email: viewer.email, deletedAt: null } })).toBe(2);
     expect((await list(otherAgent)).map((u) => u.id)).toContain(res.body.id);
     expect((await list(ownerAgent)).filter((u) => u.email === viewer.email).map((u) => u.id)).toEqual([viewer.id]);
     // the welcome mail names the other company and its customer number
-    const theirs = await prisma.tenant.findUniqueOrThrow({ where: { id: other } });
-    const mail = await outbox.waitFor((m) => m.to.includes(viewer.email) && m.subject === WELCOME_SUBJECT && m.text.includes('兼務 九郎'));
+    const theirs = await harness.prisma.tenant.findUniqueOrThrow({ where: { id: other } });
+    const mail = await harness.outbox.waitFor((m) => m.to.includes(viewer.email) && m.subject === WELCOME_SUBJECT && m.text.includes('兼務 九郎'));
     expect(mail.text).toContain(theirs.name);
     expect(mail.text).toContain(theirs.customerNumber);
-    expectProblem(await request(app).post('/v1/auth/login').send({ email: viewer.email, password: pw }), 400, 'CUSTOMER_NUMBER_REQUIRED');
-    const login = await request(app).post('/v1/auth/login').send({ email: viewer.email, password: pw, customerNumber: theirs.customerNumber });
+    expectProblemDetails(await request(harness.app).post('/v1/auth/login').send({ email: viewer.email, password: pw }), 400, 'CUSTOMER_NUMBER_REQUIRED');
+    const login = await request(harness.app).post('/v1/auth/login').send({ email: viewer.email, password: pw, customerNumber: theirs.customerNumber });
     expect(login.status).toBe(200);
   });
 
   it('a manager adds managers and viewers, never owners (403, Japanese title, nothing stored)', async () => {
     const email = address('owner-by-manager');
     const res = await add(managerAgent, { email, name: '昇格 十郎', role: 'owner', password: password() });
-    expectProblem(res, 403, 'FORBIDDEN', OWNERS_ONLY);
-    expect(await prisma.loginUser.count({ where: { email } })).toBe(0);
+    expectProblemDetails(res, 403, 'FORBIDDEN', OWNERS_ONLY);
+    expect(await harness.prisma.loginUser.count({ where: { email } })).toBe(0);
     const ok = await add(managerAgent, { email, name: '昇格 十郎', role: 'manager', password: password() });
     expect(ok.status).toBe(201);
     expect(ok.body.role).toBe('manager');
@@ -383,23 +348,23 @@ describe('POST /v1/login-users', () => {
 
   it('a viewer adds nobody; without the CSRF token nobody does (403, nothing stored)', async () => {
     const email = address('by-viewer');
-    expectProblem(await add(viewerAgent, { email, name: '閲覧 追加', role: 'viewer', password: password() }), 403, 'FORBIDDEN', FORBIDDEN);
+    expectProblemDetails(await add(viewerAgent, { email, name: '閲覧 追加', role: 'viewer', password: password() }), 403, 'FORBIDDEN', FORBIDDEN);
     const csrf = await ownerAgent.post('/v1/login-users').set('X-CSRF-Token', 'forged').send({ email, name: '偽造 追加', role: 'viewer', password: password() });
-    expectProblem(csrf, 403, 'CSRF_TOKEN_INVALID');
-    expectProblem(await request(app).post('/v1/login-users').send({ email, name: '匿名 追加', role: 'viewer', password: password() }), 401, 'UNAUTHENTICATED');
-    expect(await prisma.loginUser.count({ where: { email } })).toBe(0);
+    expectProblemDetails(csrf, 403, 'CSRF_TOKEN_INVALID');
+    expectProblemDetails(await request(harness.app).post('/v1/login-users').send({ email, name: '匿名 追加', role: 'viewer', password: password() }), 401, 'UNAUTHENTICATED');
+    expect(await harness.prisma.loginUser.count({ where: { email } })).toBe(0);
   });
 });
 
 describe('PATCH /v1/login-users/:id', () => {
   it('renames and changes role and kind; the history keeps before and after, and old events keep the old name', async () => {
-    const u = await createLoginUser(prisma, tenant, 'manager', '旧姓 花子');
-    const uAgent = await loginAs(app, outbox, u);
+    const u = await createLoginUser(harness.prisma, tenant, 'manager', '旧姓 花子');
+    const uAgent = await harness.login(u);
     const res = await patch(ownerAgent, u.id, { name: ' 新姓 花子　', role: 'viewer', kind: 'professional' }).set('User-Agent', 'HR-Console/2.0');
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ id: u.id, email: u.email, name: '新姓 花子', role: 'viewer', kind: 'professional', locked: false });
     expect(Object.keys(res.body).sort()).toEqual(VIEW_KEYS);
-    expect(await prisma.loginUser.findUniqueOrThrow({ where: { id: u.id } })).toMatchObject({ name: '新姓 花子', role: 'viewer', kind: 'professional' });
+    expect(await harness.prisma.loginUser.findUniqueOrThrow({ where: { id: u.id } })).toMatchObject({ name: '新姓 花子', role: 'viewer', kind: 'professional' });
 
     const updated = (await events(tenant, 'login_user_updated')).filter((e) => (e.detail as { loginUserId?: string }).loginUserId === u.id);
     expect(updated).toHaveLength(1);
@@ -426,17 +391,17 @@ describe('PATCH /v1/login-users/:id', () => {
   });
 
   it("a changed role is in force on the user's next request", async () => {
-    const u = await createLoginUser(prisma, tenant, 'manager', '降格 次郎');
-    const uAgent = await loginAs(app, outbox, u);
+    const u = await createLoginUser(harness.prisma, tenant, 'manager', '降格 次郎');
+    const uAgent = await harness.login(u);
     const first = await add(uAgent, { email: address('before-demotion'), name: '降格前 追加', role: 'viewer', password: password() });
     expect(first.status).toBe(201);
 
     expect((await patch(ownerAgent, u.id, { role: 'viewer' })).status).toBe(200);
     expect(await roleOf(uAgent)).toBe('viewer');
     const email = address('after-demotion');
-    expectProblem(await add(uAgent, { email, name: '降格後 追加', role: 'viewer', password: password() }), 403, 'FORBIDDEN', FORBIDDEN);
-    expectProblem(await patch(uAgent, viewer.id, { name: '書き換え' }), 403, 'FORBIDDEN');
-    expect(await prisma.loginUser.count({ where: { email } })).toBe(0);
+    expectProblemDetails(await add(uAgent, { email, name: '降格後 追加', role: 'viewer', password: password() }), 403, 'FORBIDDEN', FORBIDDEN);
+    expectProblemDetails(await patch(uAgent, viewer.id, { name: '書き換え' }), 403, 'FORBIDDEN');
+    expect(await harness.prisma.loginUser.count({ where: { email } })).toBe(0);
     // reading is still allowed
     expect((await uAgent.get('/v1/login-users')).status).toBe(200);
 
@@ -451,25 +416,25 @@ describe('PATCH /v1/login-users/:id', () => {
   });
 
   it('a manager edits managers and viewers but not an owner, nor makes anyone an owner (403, nothing changed)', async () => {
-    const v = await createLoginUser(prisma, tenant, 'viewer', '閲覧 三子');
-    const before = await prisma.loginUser.findUniqueOrThrow({ where: { id: owner.id } });
+    const v = await createLoginUser(harness.prisma, tenant, 'viewer', '閲覧 三子');
+    const before = await harness.prisma.loginUser.findUniqueOrThrow({ where: { id: owner.id } });
     const updatesBefore = (await events(tenant, 'login_user_updated')).length;
-    expectProblem(await patch(managerAgent, owner.id, { name: '乗っ取り' }), 403, 'FORBIDDEN', OWNERS_ONLY);
-    expectProblem(await patch(managerAgent, owner.id, { role: 'viewer' }), 403, 'FORBIDDEN', OWNERS_ONLY);
-    expectProblem(await patch(managerAgent, v.id, { role: 'owner' }), 403, 'FORBIDDEN', OWNERS_ONLY);
-    expectProblem(await patch(managerAgent, manager.id, { role: 'owner' }), 403, 'FORBIDDEN', OWNERS_ONLY);
-    expect(await prisma.loginUser.findUniqueOrThrow({ where: { id: owner.id } })).toEqual(before);
-    expect((await prisma.loginUser.findUniqueOrThrow({ where: { id: v.id } })).role).toBe('viewer');
-    expect((await prisma.loginUser.findUniqueOrThrow({ where: { id: manager.id } })).role).toBe('manager');
+    expectProblemDetails(await patch(managerAgent, owner.id, { name: '乗っ取り' }), 403, 'FORBIDDEN', OWNERS_ONLY);
+    expectProblemDetails(await patch(managerAgent, owner.id, { role: 'viewer' }), 403, 'FORBIDDEN', OWNERS_ONLY);
+    expectProblemDetails(await patch(managerAgent, v.id, { role: 'owner' }), 403, 'FORBIDDEN', OWNERS_ONLY);
+    expectProblemDetails(await patch(managerAgent, manager.id, { role: 'owner' }), 403, 'FORBIDDEN', OWNERS_ONLY);
+    expect(await harness.prisma.loginUser.findUniqueOrThrow({ where: { id: owner.id } })).toEqual(before);
+    expect((await harness.prisma.loginUser.findUniqueOrThrow({ where: { id: v.id } })).role).toBe('viewer');
+    expect((await harness.prisma.loginUser.findUniqueOrThrow({ where: { id: manager.id } })).role).toBe('manager');
     expect((await events(tenant, 'login_user_updated')).length).toBe(updatesBefore);
     // what a manager may do
     const ok = await patch(managerAgent, v.id, { role: 'manager', name: '閲覧 三子（昇格）' });
     expect(ok.status).toBe(200);
     expect(ok.body).toMatchObject({ role: 'manager', name: '閲覧 三子（昇格）' });
     // a viewer edits nobody, not even themselves
-    expectProblem(await patch(viewerAgent, viewer.id, { name: '自分' }), 403, 'FORBIDDEN', FORBIDDEN);
-    expectProblem(await patch(viewerAgent, viewer.id, { role: 'owner' }), 403, 'FORBIDDEN', FORBIDDEN);
-    expect((await prisma.loginUser.findUniqueOrThrow({ where: { id: viewer.id } })).role).toBe('viewer');
+    expectProblemDetails(await patch(viewerAgent, viewer.id, { name: '自分' }), 403, 'FORBIDDEN', FORBIDDEN);
+    expectProblemDetails(await patch(viewerAgent, viewer.id, { role: 'owner' }), 403, 'FORBIDDEN', FORBIDDEN);
+    expect((await harness.prisma.loginUser.findUniqueOrThrow({ where: { id: viewer.id } })).role).toBe('viewer');
   });
 
   it('the last owner cannot be demoted (409 LAST_OWNER), not even by themselves; with a second owner it can', async () => {
@@ -478,7 +443,7 @@ describe('PATCH /v1/login-users/:id', () => {
     const [soleAgent] = c.agents as [Agent, Agent];
     for (const role of ['manager', 'viewer']) {
       const res = await patch(soleAgent, soleOwner.id, { role });
-      expectProblem(res, 409, 'LAST_OWNER', '最高権限のユーザが1人もいなくなるため、この操作はできません');
+      expectProblemDetails(res, 409, 'LAST_OWNER', '最高権限のユーザが1人もいなくなるため、この操作はできません');
     }
     expect(await ownersOf(c.id)).toBe(1);
     expect(await events(c.id, 'login_user_updated')).toHaveLength(0);
@@ -491,25 +456,25 @@ describe('PATCH /v1/login-users/:id', () => {
     expect(res.status).toBe(200);
     expect(await ownersOf(c.id)).toBe(1);
     // now the one left is the last
-    expectProblem(await patch(soleAgent, second.body.id as string, { role: 'viewer' }), 403, 'FORBIDDEN', OWNERS_ONLY);
+    expectProblemDetails(await patch(soleAgent, second.body.id as string, { role: 'viewer' }), 403, 'FORBIDDEN', OWNERS_ONLY);
   });
 
   it("an unknown id or another tenant's user: 404 LOGIN_USER_NOT_FOUND, and nothing changes there", async () => {
-    const before = await prisma.loginUser.findUniqueOrThrow({ where: { id: otherOwner.id } });
+    const before = await harness.prisma.loginUser.findUniqueOrThrow({ where: { id: otherOwner.id } });
     const missing = await patch(ownerAgent, randomUUID(), { name: '誰も いない' });
-    expectProblem(missing, 404, 'LOGIN_USER_NOT_FOUND', 'ログインユーザが見つかりません');
+    expectProblemDetails(missing, 404, 'LOGIN_USER_NOT_FOUND', 'ログインユーザが見つかりません');
     const foreign = await patch(ownerAgent, otherOwner.id, { name: '他社 乗っ取り', role: 'viewer' });
-    expectProblem(foreign, 404, 'LOGIN_USER_NOT_FOUND', 'ログインユーザが見つかりません');
+    expectProblemDetails(foreign, 404, 'LOGIN_USER_NOT_FOUND', 'ログインユーザが見つかりません');
     // the same answer as for an id that does not exist: nothing tells the two apart
     expect(foreign.body).toEqual(missing.body);
-    expect(await prisma.loginUser.findUniqueOrThrow({ where: { id: otherOwner.id } })).toEqual(before);
-    expectProblem(await patch(managerAgent, otherOwner.id, { kind: 'professional' }), 404, 'LOGIN_USER_NOT_FOUND');
-    expectProblem(await otherAgent.patch(`/v1/login-users/${viewer.id}`).send({ role: 'owner' }), 404, 'LOGIN_USER_NOT_FOUND');
-    expect((await prisma.loginUser.findUniqueOrThrow({ where: { id: viewer.id } })).role).toBe('viewer');
+    expect(await harness.prisma.loginUser.findUniqueOrThrow({ where: { id: otherOwner.id } })).toEqual(before);
+    expectProblemDetails(await patch(managerAgent, otherOwner.id, { kind: 'professional' }), 404, 'LOGIN_USER_NOT_FOUND');
+    expectProblemDetails(await otherAgent.patch(`/v1/login-users/${viewer.id}`).send({ role: 'owner' }), 404, 'LOGIN_USER_NOT_FOUND');
+    expect((await harness.prisma.loginUser.findUniqueOrThrow({ where: { id: viewer.id } })).role).toBe('viewer');
     // a deleted user is gone
-    const gone = await createLoginUser(prisma, tenant, 'viewer', '削除 済');
+    const gone = await createLoginUser(harness.prisma, tenant, 'viewer', '削除 済');
     expect((await remove(ownerAgent, gone.id)).status).toBe(204);
-    expectProblem(await patch(ownerAgent, gone.id, { name: '復活' }), 404, 'LOGIN_USER_NOT_FOUND');
+    expectProblemDetails(await patch(ownerAgent, gone.id, { name: '復活' }), 404, 'LOGIN_USER_NOT_FOUND');
     expect(await events(other, 'login_user_updated')).toHaveLength(0);
   });
 
@@ -522,30 +487,30 @@ describe('PATCH /v1/login-users/:id', () => {
       [viewer.id, { email: 'new@example.co.jp' }],
       [viewer.id, { tenantId: other }],
     ] as [string, Record<string, unknown>][]) {
-      expectProblem(await patch(ownerAgent, id, body), 400, 'VALIDATION_FAILED', '入力内容に誤りがあります');
+      expectProblemDetails(await patch(ownerAgent, id, body), 400, 'VALIDATION_FAILED', '入力内容に誤りがあります');
     }
-    expect(await prisma.loginUser.findUniqueOrThrow({ where: { id: viewer.id } })).toMatchObject({ tenantId: tenant, email: viewer.email, name: '鈴木 一郎' });
+    expect(await harness.prisma.loginUser.findUniqueOrThrow({ where: { id: viewer.id } })).toMatchObject({ tenantId: tenant, email: viewer.email, name: '鈴木 一郎' });
   });
 });
 
 describe('DELETE /v1/login-users/:id', () => {
   it("deletes: 204, the user's sessions end at once, the address is freed, the history shows them as deleted", async () => {
-    const u = await createLoginUser(prisma, tenant, 'manager', '退職 予定');
-    const uAgent = await loginAs(app, outbox, u);
-    const second = await loginAs(app, outbox, u);
+    const u = await createLoginUser(harness.prisma, tenant, 'manager', '退職 予定');
+    const uAgent = await harness.login(u);
+    const second = await harness.login(u);
     expect((await uAgent.get('/v1/login-users')).status).toBe(200);
-    expect(await prisma.session.count({ where: { loginUserId: u.id } })).toBe(2);
+    expect(await harness.prisma.session.count({ where: { loginUserId: u.id } })).toBe(2);
 
     const res = await remove(ownerAgent, u.id).set('User-Agent', 'HR-Console/2.0');
     expect(res.status).toBe(204);
     expect(res.text).toBe('');
-    expect(await prisma.session.count({ where: { loginUserId: u.id } })).toBe(0);
-    expectProblem(await uAgent.get('/v1/login-users'), 401, 'UNAUTHENTICATED');
-    expectProblem(await second.post('/v1/login-users').send({ email: address('ghost'), name: '幽霊', role: 'viewer', password: password() }), 401, 'UNAUTHENTICATED');
-    expectProblem(await request(app).post('/v1/auth/login').send({ email: u.email, password: u.password }), 401, 'INVALID_CREDENTIALS');
+    expect(await harness.prisma.session.count({ where: { loginUserId: u.id } })).toBe(0);
+    expectProblemDetails(await uAgent.get('/v1/login-users'), 401, 'UNAUTHENTICATED');
+    expectProblemDetails(await second.post('/v1/login-users').send({ email: address('ghost'), name: '幽霊', role: 'viewer', password: password() }), 401, 'UNAUTHENTICATED');
+    expectProblemDetails(await request(harness.app).post('/v1/auth/login').send({ email: u.email, password: u.password }), 401, 'INVALID_CREDENTIALS');
     expect((await list(ownerAgent)).map((x) => x.id)).not.toContain(u.id);
     // the row stays (history refers to it), but with no way in
-    const row = await prisma.loginUser.findUniqueOrThrow({ where: { id: u.id } });
+    const row = await harness.prisma.loginUser.findUniqueOrThrow({ where: { id: u.id } });
     expect(row.deletedAt).not.toBeNull();
     expect(row.email).not.toBe(u.email);
     expect(await verifyPassword(u.password, row.passwordHash)).toBe(false);
@@ -562,7 +527,7 @@ describe('DELETE /v1/login-users/:id', () => {
     const again = await add(ownerAgent, { email: u.email, name: '再入社 太郎', role: 'viewer', password: u.password });
     expect(again.status).toBe(201);
     expect(again.body.id).not.toBe(u.id);
-    const newcomer = await loginAs(app, outbox, { ...u, id: again.body.id as string, role: 'viewer' });
+    const newcomer = await harness.login({ ...u, id: again.body.id as string, role: 'viewer' });
     expect((await newcomer.get('/v1/auth/me')).body.user).toMatchObject({ id: again.body.id, name: '再入社 太郎', role: 'viewer' });
   });
 
@@ -575,9 +540,9 @@ describe('DELETE /v1/login-users/:id', () => {
       [am, m],
     ] as [Agent, TestUser][]) {
       for (const id of [user.id, user.id.toUpperCase()]) {
-        expectProblem(await remove(agent, id), 409, 'CANNOT_DELETE_SELF', '自分自身は削除できません');
+        expectProblemDetails(await remove(agent, id), 409, 'CANNOT_DELETE_SELF', '自分自身は削除できません');
       }
-      expect((await prisma.loginUser.findUniqueOrThrow({ where: { id: user.id } })).deletedAt).toBeNull();
+      expect((await harness.prisma.loginUser.findUniqueOrThrow({ where: { id: user.id } })).deletedAt).toBeNull();
       expect((await agent.get('/v1/login-users')).status).toBe(200);
     }
     expect(await events(c.id, 'login_user_deleted')).toHaveLength(0);
@@ -587,13 +552,13 @@ describe('DELETE /v1/login-users/:id', () => {
     const c = await company('最後のオーナー株式会社', ['owner', 'owner', 'manager', 'viewer']);
     const [o1, o2, m, v] = c.users as [TestUser, TestUser, TestUser, TestUser];
     const [a1, , am, av] = c.agents as [Agent, Agent, Agent, Agent];
-    expectProblem(await remove(am, o1.id), 403, 'FORBIDDEN', OWNERS_ONLY);
-    expectProblem(await remove(av, m.id), 403, 'FORBIDDEN', FORBIDDEN);
+    expectProblemDetails(await remove(am, o1.id), 403, 'FORBIDDEN', OWNERS_ONLY);
+    expectProblemDetails(await remove(av, m.id), 403, 'FORBIDDEN', FORBIDDEN);
     expect(await ownersOf(c.id)).toBe(2);
     expect((await remove(a1, o2.id)).status).toBe(204);
     expect(await ownersOf(c.id)).toBe(1);
-    expectProblem(await remove(am, o1.id), 403, 'FORBIDDEN', OWNERS_ONLY);
-    expectProblem(await remove(a1, o1.id), 409, 'CANNOT_DELETE_SELF');
+    expectProblemDetails(await remove(am, o1.id), 403, 'FORBIDDEN', OWNERS_ONLY);
+    expectProblemDetails(await remove(a1, o1.id), 409, 'CANNOT_DELETE_SELF');
     expect(await ownersOf(c.id)).toBe(1);
     // a manager deletes a viewer
     expect((await remove(am, v.id)).status).toBe(204);
@@ -602,73 +567,73 @@ describe('DELETE /v1/login-users/:id', () => {
   });
 
   it("an unknown, deleted or other tenant's user: 404 LOGIN_USER_NOT_FOUND, nothing deleted there", async () => {
-    expectProblem(await remove(ownerAgent, randomUUID()), 404, 'LOGIN_USER_NOT_FOUND', 'ログインユーザが見つかりません');
-    const theirs = await createLoginUser(prisma, other, 'viewer', '他社 閲覧');
-    const theirAgent = await loginAs(app, outbox, theirs);
-    expectProblem(await remove(ownerAgent, theirs.id), 404, 'LOGIN_USER_NOT_FOUND');
-    expectProblem(await remove(managerAgent, otherOwner.id), 404, 'LOGIN_USER_NOT_FOUND');
-    expect((await prisma.loginUser.findUniqueOrThrow({ where: { id: theirs.id } })).deletedAt).toBeNull();
+    expectProblemDetails(await remove(ownerAgent, randomUUID()), 404, 'LOGIN_USER_NOT_FOUND', 'ログインユーザが見つかりません');
+    const theirs = await createLoginUser(harness.prisma, other, 'viewer', '他社 閲覧');
+    const theirAgent = await harness.login(theirs);
+    expectProblemDetails(await remove(ownerAgent, theirs.id), 404, 'LOGIN_USER_NOT_FOUND');
+    expectProblemDetails(await remove(managerAgent, otherOwner.id), 404, 'LOGIN_USER_NOT_FOUND');
+    expect((await harness.prisma.loginUser.findUniqueOrThrow({ where: { id: theirs.id } })).deletedAt).toBeNull();
     expect((await theirAgent.get('/v1/login-users')).status).toBe(200);
     expect(await events(other, 'login_user_deleted')).toHaveLength(0);
-    const gone = await createLoginUser(prisma, tenant, 'viewer', '二度 削除');
+    const gone = await createLoginUser(harness.prisma, tenant, 'viewer', '二度 削除');
     expect((await remove(managerAgent, gone.id)).status).toBe(204);
-    expectProblem(await remove(managerAgent, gone.id), 404, 'LOGIN_USER_NOT_FOUND');
+    expectProblemDetails(await remove(managerAgent, gone.id), 404, 'LOGIN_USER_NOT_FOUND');
     expect((await events(tenant, 'login_user_deleted')).filter((e) => (e.detail as { loginUserId: string }).loginUserId === gone.id)).toHaveLength(1);
-    expectProblem(await remove(managerAgent, 'nobody'), 400, 'VALIDATION_FAILED');
+    expectProblemDetails(await remove(managerAgent, 'nobody'), 400, 'VALIDATION_FAILED');
   });
 });
 
 describe('POST /v1/login-users/:id/unlock', () => {
-  const wrongLogin = (user: TestUser) => request(app).post('/v1/auth/login').send({ email: user.email, password: 'definitely-wrong' });
+  const wrongLogin = (user: TestUser) => request(harness.app).post('/v1/auth/login').send({ email: user.email, password: 'definitely-wrong' });
 
   it('lifts a lock made by five wrong passwords: the user logs in again at once; recorded as login_unlocked', async () => {
-    const u = await createLoginUser(prisma, tenant, 'viewer', '施錠 太郎');
-    const uAgent = await loginAs(app, outbox, u);
-    for (let i = 1; i <= 4; i++) expectProblem(await wrongLogin(u), 401, 'INVALID_CREDENTIALS');
-    expectProblem(await wrongLogin(u), 423, 'LOGIN_LOCKED');
+    const u = await createLoginUser(harness.prisma, tenant, 'viewer', '施錠 太郎');
+    const uAgent = await harness.login(u);
+    for (let i = 1; i <= 4; i++) expectProblemDetails(await wrongLogin(u), 401, 'INVALID_CREDENTIALS');
+    expectProblemDetails(await wrongLogin(u), 423, 'LOGIN_LOCKED');
     // locked: the right password does not help, and the open session has ended
-    expectProblem(await request(app).post('/v1/auth/login').send({ email: u.email, password: u.password }), 423, 'LOGIN_LOCKED');
-    expectProblem(await uAgent.get('/v1/login-users'), 401, 'UNAUTHENTICATED');
+    expectProblemDetails(await request(harness.app).post('/v1/auth/login').send({ email: u.email, password: u.password }), 423, 'LOGIN_LOCKED');
+    expectProblemDetails(await uAgent.get('/v1/login-users'), 401, 'UNAUTHENTICATED');
     expect((await list(managerAgent)).find((x) => x.id === u.id)!.locked).toBe(true);
 
     const res = await unlock(managerAgent, u.id).set('User-Agent', 'HR-Console/2.0');
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ id: u.id, locked: false, role: 'viewer' });
     expect(Object.keys(res.body).sort()).toEqual(VIEW_KEYS);
-    expect(await prisma.loginUser.findUniqueOrThrow({ where: { id: u.id } })).toMatchObject({ lockedAt: null, failedLogins: 0 });
+    expect(await harness.prisma.loginUser.findUniqueOrThrow({ where: { id: u.id } })).toMatchObject({ lockedAt: null, failedLogins: 0 });
     expect((await list(managerAgent)).find((x) => x.id === u.id)!.locked).toBe(false);
-    const again = await loginAs(app, outbox, u);
+    const again = await harness.login(u);
     expect((await again.get('/v1/auth/me')).body.user).toMatchObject({ id: u.id, locked: false });
 
     const unlocked = (await events(tenant, 'login_unlocked')).filter((e) => (e.detail as { loginUserId?: string }).loginUserId === u.id);
     expect(unlocked).toHaveLength(1);
     expect(unlocked[0]).toMatchObject({ actorId: manager.id, actorLabel: '佐藤 花子', label: 'ログインロック解除', ip: CLIENT_IP, userAgent: 'HR-Console/2.0', detail: { loginUserId: u.id, name: '施錠 太郎' } });
     // and the count starts again from zero: four more failures do not lock
-    for (let i = 1; i <= 4; i++) expectProblem(await wrongLogin(u), 401, 'INVALID_CREDENTIALS');
-    expect((await prisma.loginUser.findUniqueOrThrow({ where: { id: u.id } })).lockedAt).toBeNull();
+    for (let i = 1; i <= 4; i++) expectProblemDetails(await wrongLogin(u), 401, 'INVALID_CREDENTIALS');
+    expect((await harness.prisma.loginUser.findUniqueOrThrow({ where: { id: u.id } })).lockedAt).toBeNull();
   });
 
   it('lifts a lock set in the database, for an owner too (by an owner)', async () => {
-    const o = await createLoginUser(prisma, tenant, 'owner', '施錠 オーナー');
-    await prisma.loginUser.update({ where: { id: o.id }, data: { lockedAt: new Date(), failedLogins: 5 } });
-    expectProblem(await request(app).post('/v1/auth/login').send({ email: o.email, password: o.password }), 423, 'LOGIN_LOCKED');
+    const o = await createLoginUser(harness.prisma, tenant, 'owner', '施錠 オーナー');
+    await harness.prisma.loginUser.update({ where: { id: o.id }, data: { lockedAt: new Date(), failedLogins: 5 } });
+    expectProblemDetails(await request(harness.app).post('/v1/auth/login').send({ email: o.email, password: o.password }), 423, 'LOGIN_LOCKED');
     // a manager does not administer owners, a viewer nobody
-    expectProblem(await unlock(managerAgent, o.id), 403, 'FORBIDDEN', OWNERS_ONLY);
-    expectProblem(await unlock(viewerAgent, o.id), 403, 'FORBIDDEN', FORBIDDEN);
-    expect((await prisma.loginUser.findUniqueOrThrow({ where: { id: o.id } })).lockedAt).not.toBeNull();
+    expectProblemDetails(await unlock(managerAgent, o.id), 403, 'FORBIDDEN', OWNERS_ONLY);
+    expectProblemDetails(await unlock(viewerAgent, o.id), 403, 'FORBIDDEN', FORBIDDEN);
+    expect((await harness.prisma.loginUser.findUniqueOrThrow({ where: { id: o.id } })).lockedAt).not.toBeNull();
     const res = await unlock(ownerAgent, o.id);
     expect(res.status).toBe(200);
     expect(res.body.locked).toBe(false);
-    const agent = await loginAs(app, outbox, o);
+    const agent = await harness.login(o);
     expect(await roleOf(agent)).toBe('owner');
   });
 
   it("an unknown or other tenant's user: 404, their lock stays", async () => {
-    const theirs = await createLoginUser(prisma, other, 'viewer', '他社 施錠');
-    await prisma.loginUser.update({ where: { id: theirs.id }, data: { lockedAt: new Date(), failedLogins: 5 } });
-    expectProblem(await unlock(ownerAgent, theirs.id), 404, 'LOGIN_USER_NOT_FOUND', 'ログインユーザが見つかりません');
-    expectProblem(await unlock(managerAgent, randomUUID()), 404, 'LOGIN_USER_NOT_FOUND');
-    expect((await prisma.loginUser.findUniqueOrThrow({ where: { id: theirs.id } })).lockedAt).not.toBeNull();
+    const theirs = await createLoginUser(harness.prisma, other, 'viewer', '他社 施錠');
+    await harness.prisma.loginUser.update({ where: { id: theirs.id }, data: { lockedAt: new Date(), failedLogins: 5 } });
+    expectProblemDetails(await unlock(ownerAgent, theirs.id), 404, 'LOGIN_USER_NOT_FOUND', 'ログインユーザが見つかりません');
+    expectProblemDetails(await unlock(managerAgent, randomUUID()), 404, 'LOGIN_USER_NOT_FOUND');
+    expect((await harness.prisma.loginUser.findUniqueOrThrow({ where: { id: theirs.id } })).lockedAt).not.toBeNull();
     expect(await events(other, 'login_unlocked')).toHaveLength(0);
   });
 });
@@ -679,14 +644,14 @@ describe('two owners at the same moment', () => {
     const [a, b] = c.users as [TestUser, TestUser];
     const [aAgent, bAgent] = c.agents as [Agent, Agent];
     for (let round = 1; round <= 5; round++) {
-      await prisma.loginUser.updateMany({ where: { id: { in: [a.id, b.id] } }, data: { role: 'owner' } });
+      await harness.prisma.loginUser.updateMany({ where: { id: { in: [a.id, b.id] } }, data: { role: 'owner' } });
       const updatesBefore = (await events(c.id, 'login_user_updated')).length;
       const [ab, ba] = await Promise.all([patch(aAgent, b.id, { role: 'manager' }), patch(bAgent, a.id, { role: 'manager' })]);
       const statuses = [ab.status, ba.status].sort();
       expect({ round, owners: await ownersOf(c.id) }).toEqual({ round, owners: 1 });
       expect({ round, statuses }).toEqual({ round, statuses: [200, 403] });
       // the loser had just been demoted: a manager does not administer an owner
-      expectProblem(ab.status === 200 ? ba : ab, 403, 'FORBIDDEN', OWNERS_ONLY);
+      expectProblemDetails(ab.status === 200 ? ba : ab, 403, 'FORBIDDEN', OWNERS_ONLY);
       // only what happened is recorded
       expect((await events(c.id, 'login_user_updated')).length).toBe(updatesBefore + 1);
     }
@@ -695,17 +660,17 @@ describe('two owners at the same moment', () => {
   it('deleting each other never leaves the tenant without an owner', async () => {
     const c = await company('同時削除株式会社', ['owner']);
     for (let round = 1; round <= 3; round++) {
-      const [a, b] = [await createLoginUser(prisma, c.id, 'owner', `同時 A${round}`), await createLoginUser(prisma, c.id, 'owner', `同時 B${round}`)];
+      const [a, b] = [await createLoginUser(harness.prisma, c.id, 'owner', `同時 A${round}`), await createLoginUser(harness.prisma, c.id, 'owner', `同時 B${round}`)];
       // the company's first owner leaves, so that a and b are the only owners
-      await prisma.loginUser.updateMany({ where: { tenantId: c.id, id: { notIn: [a.id, b.id] }, role: 'owner' }, data: { role: 'manager' } });
+      await harness.prisma.loginUser.updateMany({ where: { tenantId: c.id, id: { notIn: [a.id, b.id] }, role: 'owner' }, data: { role: 'manager' } });
       expect(await ownersOf(c.id)).toBe(2);
-      const [aAgent, bAgent] = await Promise.all([loginAs(app, outbox, a), loginAs(app, outbox, b)]);
+      const [aAgent, bAgent] = await Promise.all([harness.login(a), harness.login(b)]);
       const deletesBefore = (await events(c.id, 'login_user_deleted')).length;
       const [ab, ba] = await Promise.all([remove(aAgent, b.id), remove(bAgent, a.id)]);
       expect({ round, owners: await ownersOf(c.id) }).toEqual({ round, owners: 1 });
       expect({ round, statuses: [ab.status, ba.status].sort() }).toEqual({ round, statuses: [204, 401] });
       // the loser no longer exists
-      expectProblem(ab.status === 204 ? ba : ab, 401, 'UNAUTHENTICATED');
+      expectProblemDetails(ab.status === 204 ? ba : ab, 401, 'UNAUTHENTICATED');
       expect((await events(c.id, 'login_user_deleted')).length).toBe(deletesBefore + 1);
     }
   });

@@ -12,24 +12,16 @@
  */
 import { randomInt, randomUUID } from 'node:crypto';
 import request from 'supertest';
-import type { Express } from 'express';
-import type { Client } from '@temporalio/client';
 import type { Purpose } from '../prisma/generated/client';
-import type { PrismaClient } from '../services/db/client';
 import { checkDigit, MASKED_NUMBER, normalizeDigits } from '../services/mynumber/validate';
-import type { Outbox } from '../services/outbox/outbox';
-import { createTemporalClient } from '../services/temporal/client';
 import { registrantWorkflowId } from '../shared';
-import { createLoginUser, createTenant, loginAs, memoryLogger, startOutbox, testApp, testPrisma, testVault, type TestUser } from './support/fixtures';
+import { useApiHarness } from './support/api-harness';
+import { createLoginUser, createTenant, memoryLogger, testVault, type Agent, type TestUser } from './support/fixtures';
 import { containsAny } from './support/leak-scan';
 
-type Agent = ReturnType<typeof request.agent>;
-
-let prisma: PrismaClient;
-let outbox: Outbox;
-let temporal: Client;
-let app: Express;
 const log = memoryLogger();
+// Nothing listens here: these routes do not need Temporal (GET answers invitation null).
+const harness = useApiHarness({ taskQueue: 'my-number-api', logger: log.logger });
 
 let tenantA: string;
 let tenantB: string;
@@ -71,7 +63,7 @@ const FULL_WIDTH = (s: string) => [...s].map((c) => (/[0-9]/.test(c) ? String.fr
 
 async function newRegistrant(tenantId: string, familyName = '山田', givenName = '太郎') {
   const id = randomUUID();
-  return prisma.registrant.create({ data: { id, tenantId, familyName, givenName, email: `${id.slice(0, 8)}@example.co.jp`, workflowId: registrantWorkflowId(tenantId, id) } });
+  return harness.prisma.registrant.create({ data: { id, tenantId, familyName, givenName, email: `${id.slice(0, 8)}@example.co.jp`, workflowId: registrantWorkflowId(tenantId, id) } });
 }
 
 const numberUrl = (id: string) => `/v1/registrants/${id}/my-number`;
@@ -87,38 +79,22 @@ async function revealsAs(agent: Agent, user: TestUser, id: string, expected: str
   expect(res.body.myNumber === expected).toBe(true);
 }
 
-const numberSecrets = (tenantId: string) => prisma.vaultSecret.findMany({ where: { tenantId, kind: 'my_number' }, select: { id: true } });
+const numberSecrets = (tenantId: string) => harness.prisma.vaultSecret.findMany({ where: { tenantId, kind: 'my_number' }, select: { id: true } });
 /** What was done to the number (views of the record are asserted on their own). */
 const eventsOf = (registrantId: string) =>
-  prisma.operationEvent.findMany({ where: { registrantId, operation: { not: 'registrant_viewed' } }, orderBy: { id: 'asc' } });
-const viewsOf = (registrantId: string) => prisma.operationEvent.findMany({ where: { registrantId, operation: 'registrant_viewed' }, orderBy: { id: 'asc' } });
+  harness.prisma.operationEvent.findMany({ where: { registrantId, operation: { not: 'registrant_viewed' } }, orderBy: { id: 'asc' } });
+const viewsOf = (registrantId: string) => harness.prisma.operationEvent.findMany({ where: { registrantId, operation: 'registrant_viewed' }, orderBy: { id: 'asc' } });
 
 beforeAll(async () => {
-  prisma = testPrisma();
-  outbox = await startOutbox();
-  // Nothing listens here: these routes do not need Temporal (GET answers invitation null).
-  temporal = createTemporalClient('127.0.0.1:1', 'default');
-  app = testApp({ prisma, logger: log.logger, outbox, temporalClient: temporal, taskQueue: 'my-number-api' }).app;
-  tenantA = await createTenant(prisma, '番号テスト株式会社');
-  tenantB = await createTenant(prisma, '別会社株式会社');
+  tenantA = await createTenant(harness.prisma, '番号テスト株式会社');
+  tenantB = await createTenant(harness.prisma, '別会社株式会社');
   [owner, manager, viewer, otherManager] = await Promise.all([
-    createLoginUser(prisma, tenantA, 'owner', '番号 オーナー'),
-    createLoginUser(prisma, tenantA, 'manager', '番号 担当'),
-    createLoginUser(prisma, tenantA, 'viewer', '番号 閲覧'),
-    createLoginUser(prisma, tenantB, 'manager', '別会社 担当'),
+    createLoginUser(harness.prisma, tenantA, 'owner', '番号 オーナー'),
+    createLoginUser(harness.prisma, tenantA, 'manager', '番号 担当'),
+    createLoginUser(harness.prisma, tenantA, 'viewer', '番号 閲覧'),
+    createLoginUser(harness.prisma, tenantB, 'manager', '別会社 担当'),
   ]);
-  [ownerAgent, hr, viewerAgent, otherHr] = await Promise.all([
-    loginAs(app, outbox, owner),
-    loginAs(app, outbox, manager),
-    loginAs(app, outbox, viewer),
-    loginAs(app, outbox, otherManager),
-  ]);
-});
-
-afterAll(async () => {
-  await temporal?.connection.close();
-  await outbox?.close();
-  await prisma?.$disconnect();
+  [ownerAgent, hr, viewerAgent, otherHr] = await Promise.all([harness.login(owner), harness.login(manager), harness.login(viewer), harness.login(otherManager)]);
 });
 
 describe('PUT /v1/registrants/:id/my-number', () => {
@@ -133,9 +109,9 @@ describe('PUT /v1/registrants/:id/my-number', () => {
     expect(res.status).toBe(204);
     expect(res.text).toBe('');
 
-    const stored = await prisma.registrant.findUniqueOrThrow({ where: { id: r.id } });
+    const stored = await harness.prisma.registrant.findUniqueOrThrow({ where: { id: r.id } });
     expect(stored.myNumberSecretId).not.toBeNull();
-    const secret = await prisma.vaultSecret.findUniqueOrThrow({ where: { id: stored.myNumberSecretId! } });
+    const secret = await harness.prisma.vaultSecret.findUniqueOrThrow({ where: { id: stored.myNumberSecretId! } });
     expect(secret).toMatchObject({ tenantId: tenantA, kind: 'my_number' });
     // sealed: neither the digits nor their bytes are in the row
     expect(Buffer.from(secret.ciphertext).includes(Buffer.from(n))).toBe(false);
@@ -246,7 +222,7 @@ describe('PUT /v1/registrants/:id/my-number', () => {
       for (const existing of [null, validNumber()]) {
         const r = await newRegistrant(tenantA);
         if (existing) expect((await setNumber(hr, r.id, existing, existing)).status).toBe(204);
-        const [before, secretsBefore, eventsBefore] = [await prisma.registrant.findUniqueOrThrow({ where: { id: r.id } }), await numberSecrets(tenantA), await eventsOf(r.id)];
+        const [before, secretsBefore, eventsBefore] = [await harness.prisma.registrant.findUniqueOrThrow({ where: { id: r.id } }), await numberSecrets(tenantA), await eventsOf(r.id)];
 
         const body = input();
         const res = await setNumber(hr, r.id, body.myNumber, body.myNumberConfirmation);
@@ -260,7 +236,7 @@ describe('PUT /v1/registrants/:id/my-number', () => {
 
         // nothing stored: no vault row added, registrant unchanged, nothing recorded
         expect((await numberSecrets(tenantA)).map((s) => s.id).sort()).toEqual(secretsBefore.map((s) => s.id).sort());
-        expect(await prisma.registrant.findUniqueOrThrow({ where: { id: r.id } })).toEqual(before);
+        expect(await harness.prisma.registrant.findUniqueOrThrow({ where: { id: r.id } })).toEqual(before);
         expect((await eventsOf(r.id)).length).toBe(eventsBefore.length);
         if (existing) await revealsAs(hr, manager, r.id, existing);
         else expect((await reveal(hr, r.id, manager.password)).body.code).toBe('NUMBER_NOT_REGISTERED');
@@ -280,7 +256,7 @@ describe('PUT /v1/registrants/:id/my-number', () => {
       expect(res.status).toBe(400);
       expect(res.body).toMatchObject({ code: 'VALIDATION_FAILED', title: '入力内容に誤りがあります' });
       expect((await numberSecrets(tenantA)).length).toBe(secretsBefore.length);
-      expect((await prisma.registrant.findUniqueOrThrow({ where: { id: r.id } })).myNumberSecretId).toBeNull();
+      expect((await harness.prisma.registrant.findUniqueOrThrow({ where: { id: r.id } })).myNumberSecretId).toBeNull();
     });
   });
 
@@ -290,21 +266,21 @@ describe('PUT /v1/registrants/:id/my-number', () => {
     const res = keep(await hr.post(numberUrl(r.id)).send({ myNumber: n, myNumberConfirmation: n }));
     expect(res.status).toBe(405);
     expect(res.body.code).toBe('METHOD_NOT_ALLOWED');
-    expect((await prisma.registrant.findUniqueOrThrow({ where: { id: r.id } })).myNumberSecretId).toBeNull();
+    expect((await harness.prisma.registrant.findUniqueOrThrow({ where: { id: r.id } })).myNumberSecretId).toBeNull();
   });
 
   it('a correction shreds the old sealed secret (its vault row is gone) and is recorded as an update', async () => {
     const r = await newRegistrant(tenantA, '訂正', '一郎');
     const [first, second] = [validNumber(), validNumber()];
     expect((await setNumber(hr, r.id, first, first)).status).toBe(204);
-    const oldSecret = (await prisma.registrant.findUniqueOrThrow({ where: { id: r.id } })).myNumberSecretId!;
+    const oldSecret = (await harness.prisma.registrant.findUniqueOrThrow({ where: { id: r.id } })).myNumberSecretId!;
     const count = (await numberSecrets(tenantA)).length;
 
     expect((await setNumber(hr, r.id, second, FULL_WIDTH(second))).status).toBe(204);
-    const newSecret = (await prisma.registrant.findUniqueOrThrow({ where: { id: r.id } })).myNumberSecretId!;
+    const newSecret = (await harness.prisma.registrant.findUniqueOrThrow({ where: { id: r.id } })).myNumberSecretId!;
     expect(newSecret).not.toBe(oldSecret);
-    expect(await prisma.vaultSecret.findUnique({ where: { id: oldSecret } })).toBeNull();
-    expect(await prisma.vaultSecret.findUnique({ where: { id: newSecret } })).not.toBeNull();
+    expect(await harness.prisma.vaultSecret.findUnique({ where: { id: oldSecret } })).toBeNull();
+    expect(await harness.prisma.vaultSecret.findUnique({ where: { id: newSecret } })).not.toBeNull();
     expect((await numberSecrets(tenantA)).length).toBe(count);
     expect((await eventsOf(r.id)).map((e) => e.operation)).toEqual(['number_registered', 'number_updated']);
     await revealsAs(hr, manager, r.id, second);
@@ -319,10 +295,10 @@ describe('PUT /v1/registrants/:id/my-number', () => {
     const results = await Promise.all(numbers.map((n) => setNumber(hr, r.id, n, n)));
     expect(results.map((x) => x.status)).toEqual(numbers.map(() => 204));
 
-    const stored = await prisma.registrant.findUniqueOrThrow({ where: { id: r.id } });
+    const stored = await harness.prisma.registrant.findUniqueOrThrow({ where: { id: r.id } });
     // no orphan: the tenant has as many number secrets as before (one per registrant)
     expect((await numberSecrets(tenantA)).length).toBe(count);
-    expect(await prisma.vaultSecret.findUnique({ where: { id: stored.myNumberSecretId! } })).not.toBeNull();
+    expect(await harness.prisma.vaultSecret.findUnique({ where: { id: stored.myNumberSecretId! } })).not.toBeNull();
     const events = await eventsOf(r.id);
     expect(events.map((e) => e.operation)).toEqual(['number_registered', ...numbers.map(() => 'number_updated')]);
     const res = await reveal(hr, r.id, manager.password);
@@ -338,7 +314,7 @@ describe('PUT /v1/registrants/:id/my-number', () => {
     const [put, del] = await Promise.all([setNumber(hr, r.id, second, second), hr.delete(numberUrl(r.id)).then(keep)]);
     expect(put.status).toBe(204);
     expect([204, 404]).toContain(del.status);
-    const stored = await prisma.registrant.findUniqueOrThrow({ where: { id: r.id } });
+    const stored = await harness.prisma.registrant.findUniqueOrThrow({ where: { id: r.id } });
     const secrets = await numberSecrets(tenantA);
     // either the correction came last (one secret, referenced) or the deletion did (none left)
     expect(secrets.length).toBe(stored.myNumberSecretId ? count : count - 1);
@@ -351,7 +327,7 @@ describe('PUT /v1/registrants/:id/my-number', () => {
     const res = await setNumber(viewerAgent, r.id, n, n);
     expect(res.status).toBe(403);
     expect(res.body).toMatchObject({ code: 'FORBIDDEN', title: 'この操作を行う権限がありません' });
-    expect((await prisma.registrant.findUniqueOrThrow({ where: { id: r.id } })).myNumberSecretId).toBeNull();
+    expect((await harness.prisma.registrant.findUniqueOrThrow({ where: { id: r.id } })).myNumberSecretId).toBeNull();
     expect(await eventsOf(r.id)).toEqual([]);
   });
 
@@ -361,7 +337,7 @@ describe('PUT /v1/registrants/:id/my-number', () => {
     const res = keep(await hr.put(numberUrl(r.id)).set('X-CSRF-Token', 'forged').send({ myNumber: n, myNumberConfirmation: n }));
     expect(res.status).toBe(403);
     expect(res.body.code).toBe('CSRF_TOKEN_INVALID');
-    expect((await prisma.registrant.findUniqueOrThrow({ where: { id: r.id } })).myNumberSecretId).toBeNull();
+    expect((await harness.prisma.registrant.findUniqueOrThrow({ where: { id: r.id } })).myNumberSecretId).toBeNull();
   });
 });
 
@@ -413,27 +389,27 @@ describe('POST /v1/registrants/:id/my-number/reveal', () => {
   });
 
   it('a wrong password: 400 PASSWORD_INCORRECT, no number, no reveal recorded, a failed login counted', async () => {
-    const user = await createLoginUser(prisma, tenantA, 'manager', '誤入力 担当');
-    const agent = await loginAs(app, outbox, user);
+    const user = await createLoginUser(harness.prisma, tenantA, 'manager', '誤入力 担当');
+    const agent = await harness.login(user);
     const before = (await eventsOf(r.id)).length;
     const res = keep(await reveal(agent, r.id, `${user.password}x`));
     expect(res.status).toBe(400);
     expect(res.body).toMatchObject({ code: 'PASSWORD_INCORRECT', title: 'パスワードが正しくありません' });
     expect(res.body.myNumber).toBeUndefined();
     expect((await eventsOf(r.id)).length).toBe(before);
-    expect((await prisma.loginUser.findUniqueOrThrow({ where: { id: user.id } })).failedLogins).toBe(1);
-    const failed = await prisma.operationEvent.findMany({ where: { tenantId: tenantA, actorId: user.id, operation: 'login_failed' } });
+    expect((await harness.prisma.loginUser.findUniqueOrThrow({ where: { id: user.id } })).failedLogins).toBe(1);
+    const failed = await harness.prisma.operationEvent.findMany({ where: { tenantId: tenantA, actorId: user.id, operation: 'login_failed' } });
     expect(failed.map((e) => e.detail)).toEqual([{ reason: 'reauthentication', consecutiveFailures: 1 }]);
     // the right password afterwards clears the count
     await revealsAs(agent, user, r.id, n);
-    expect((await prisma.loginUser.findUniqueOrThrow({ where: { id: user.id } })).failedLogins).toBe(0);
+    expect((await harness.prisma.loginUser.findUniqueOrThrow({ where: { id: user.id } })).failedLogins).toBe(0);
   });
 
   it('five wrong passwords in a row lock the account (423 LOGIN_LOCKED) and end all its sessions', async () => {
-    const user = await createLoginUser(prisma, tenantA, 'viewer', 'ロック 閲覧');
-    const agent = await loginAs(app, outbox, user);
-    const second = await loginAs(app, outbox, user);
-    expect(await prisma.session.count({ where: { loginUserId: user.id, secondFactorDone: true } })).toBe(2);
+    const user = await createLoginUser(harness.prisma, tenantA, 'viewer', 'ロック 閲覧');
+    const agent = await harness.login(user);
+    const second = await harness.login(user);
+    expect(await harness.prisma.session.count({ where: { loginUserId: user.id, secondFactorDone: true } })).toBe(2);
 
     for (let i = 1; i <= 4; i++) {
       const res = keep(await reveal(agent, r.id, `wrong-${i}`));
@@ -448,19 +424,19 @@ describe('POST /v1/registrants/:id/my-number/reveal', () => {
     });
     expect(locked.body.myNumber).toBeUndefined();
 
-    const row = await prisma.loginUser.findUniqueOrThrow({ where: { id: user.id } });
+    const row = await harness.prisma.loginUser.findUniqueOrThrow({ where: { id: user.id } });
     expect(row.lockedAt).not.toBeNull();
-    expect(await prisma.session.count({ where: { loginUserId: user.id } })).toBe(0);
+    expect(await harness.prisma.session.count({ where: { loginUserId: user.id } })).toBe(0);
     // both sessions are over, even with the right password
     expect((await reveal(agent, r.id, user.password)).status).toBe(401);
     expect((await reveal(second, r.id, user.password)).status).toBe(401);
     expect((await second.get('/v1/auth/me')).status).toBe(401);
     // and logging in again is refused while locked
-    const relogin = keep(await request(app).post('/v1/auth/login').send({ email: user.email, password: user.password }));
+    const relogin = keep(await request(harness.app).post('/v1/auth/login').send({ email: user.email, password: user.password }));
     expect(relogin.status).toBe(423);
     expect(relogin.body.code).toBe('LOGIN_LOCKED');
 
-    const ops = (await prisma.operationEvent.findMany({ where: { tenantId: tenantA, actorId: user.id }, orderBy: { id: 'asc' } })).map((e) => e.operation);
+    const ops = (await harness.prisma.operationEvent.findMany({ where: { tenantId: tenantA, actorId: user.id }, orderBy: { id: 'asc' } })).map((e) => e.operation);
     expect(ops.filter((o) => o === 'login_locked')).toHaveLength(1);
     expect(ops).not.toContain('number_revealed');
   });
@@ -497,14 +473,14 @@ describe('POST /v1/registrants/:id/my-number/reveal', () => {
 
   it("HR sets and corrects a dependent's number: the old secret shredded, both recorded with the dependent; drafts and others' dependents are 404", async () => {
     const owner = await newRegistrant(tenantA, '扶養', '設定');
-    const dep = await prisma.dependent.create({ data: { registrantId: owner.id, relationship: '子', familyName: '扶養', givenName: '一子', status: 'completed' } });
+    const dep = await harness.prisma.dependent.create({ data: { registrantId: owner.id, relationship: '子', familyName: '扶養', givenName: '一子', status: 'completed' } });
     const url = `/v1/registrants/${owner.id}/dependents/${dep.id}/my-number`;
     const first = validNumber();
     expect(keep(await hr.put(url).send({ myNumber: first, myNumberConfirmation: first })).status).toBe(204);
-    const sealed = (await prisma.dependent.findUniqueOrThrow({ where: { id: dep.id } })).myNumberSecretId!;
+    const sealed = (await harness.prisma.dependent.findUniqueOrThrow({ where: { id: dep.id } })).myNumberSecretId!;
     const second = validNumber();
     expect(keep(await hr.put(url).send({ myNumber: FULL_WIDTH(second), myNumberConfirmation: second })).status).toBe(204);
-    expect(await prisma.vaultSecret.findUnique({ where: { id: sealed } })).toBeNull();
+    expect(await harness.prisma.vaultSecret.findUnique({ where: { id: sealed } })).toBeNull();
     const res = await hr.post(`${numberUrl(owner.id)}/reveal`).send({ password: manager.password, purpose: 'withholding_slip', dependentId: dep.id });
     expect(res.body.myNumber === second).toBe(true);
     expect((await eventsOf(owner.id)).filter((e) => e.operation !== 'number_revealed').map((e) => [e.operation, e.detail])).toEqual([
@@ -512,7 +488,7 @@ describe('POST /v1/registrants/:id/my-number/reveal', () => {
       ['number_updated', { dependentId: dep.id }],
     ]);
     // The registrant's own number is untouched.
-    expect((await prisma.registrant.findUniqueOrThrow({ where: { id: owner.id } })).myNumberSecretId).toBeNull();
+    expect((await harness.prisma.registrant.findUniqueOrThrow({ where: { id: owner.id } })).myNumberSecretId).toBeNull();
 
     const bad = keep(await hr.put(url).send({ myNumber: withWrongCheckDigit(validNumber()), myNumberConfirmation: 'x' }));
     expect(bad.status).toBe(400);
@@ -524,8 +500,8 @@ describe('POST /v1/registrants/:id/my-number/reveal', () => {
 
   it("a dependent's number with dependentId: recorded against the registrant with the dependent named; another's dependent is 404", async () => {
     const dn = validNumber();
-    const secretId = await testVault(prisma).seal({ tenantId: tenantA, kind: 'my_number', plaintext: Buffer.from(dn) });
-    const dep = await prisma.dependent.create({ data: { registrantId: r.id, relationship: '子', familyName: '表示', givenName: '次郎', status: 'pending', myNumberSecretId: secretId } });
+    const secretId = await testVault(harness.prisma).seal({ tenantId: tenantA, kind: 'my_number', plaintext: Buffer.from(dn) });
+    const dep = await harness.prisma.dependent.create({ data: { registrantId: r.id, relationship: '子', familyName: '表示', givenName: '次郎', status: 'pending', myNumberSecretId: secretId } });
     const res = await hr.post(`${numberUrl(r.id)}/reveal`).send({ password: manager.password, purpose: 'withholding_slip', dependentId: dep.id });
     expect(res.status).toBe(200);
     expect(res.body.myNumber === dn).toBe(true);
@@ -537,7 +513,7 @@ describe('POST /v1/registrants/:id/my-number/reveal', () => {
     const wrong = keep(await hr.post(`${numberUrl(other.id)}/reveal`).send({ password: manager.password, purpose: 'withholding_slip', dependentId: dep.id }));
     expect(wrong.status).toBe(404);
     expect(wrong.body).toMatchObject({ code: 'DEPENDENT_NOT_FOUND', title: '扶養家族が見つかりません' });
-    await prisma.dependent.update({ where: { id: dep.id }, data: { draft: true } });
+    await harness.prisma.dependent.update({ where: { id: dep.id }, data: { draft: true } });
     expect(keep(await hr.post(`${numberUrl(r.id)}/reveal`).send({ password: manager.password, purpose: 'withholding_slip', dependentId: dep.id })).status).toBe(404);
   });
 
@@ -555,14 +531,14 @@ describe('DELETE /v1/registrants/:id/my-number', () => {
     const r = await newRegistrant(tenantA, '削除', '花子');
     const n = validNumber();
     expect((await setNumber(hr, r.id, n, n)).status).toBe(204);
-    const secretId = (await prisma.registrant.findUniqueOrThrow({ where: { id: r.id } })).myNumberSecretId!;
+    const secretId = (await harness.prisma.registrant.findUniqueOrThrow({ where: { id: r.id } })).myNumberSecretId!;
     const count = (await numberSecrets(tenantA)).length;
 
     const res = keep(await ownerAgent.delete(numberUrl(r.id)));
     expect(res.status).toBe(204);
-    expect(await prisma.vaultSecret.findUnique({ where: { id: secretId } })).toBeNull();
+    expect(await harness.prisma.vaultSecret.findUnique({ where: { id: secretId } })).toBeNull();
     expect((await numberSecrets(tenantA)).length).toBe(count - 1);
-    expect((await prisma.registrant.findUniqueOrThrow({ where: { id: r.id } })).myNumberSecretId).toBeNull();
+    expect((await harness.prisma.registrant.findUniqueOrThrow({ where: { id: r.id } })).myNumberSecretId).toBeNull();
     const events = await eventsOf(r.id);
     expect(events.map((e) => e.operation)).toEqual(['number_registered', 'number_deleted']);
     expect(events[1]).toMatchObject({ label: 'マイナンバーの削除', actorId: owner.id, registrantLabel: '削除 花子', purpose: null });
@@ -625,7 +601,7 @@ describe('GET /v1/registrants/:id', () => {
     expect(views[0]).toMatchObject({ userAgent: 'HR-Browser/1.0', ip: expect.any(String), purpose: null });
     // a registrant that is not there is not "viewed"
     await hr.get(`/v1/registrants/${randomUUID()}`).expect(404);
-    expect(await prisma.operationEvent.count({ where: { tenantId: tenantA, operation: 'registrant_viewed', registrantId: null } })).toBe(0);
+    expect(await harness.prisma.operationEvent.count({ where: { tenantId: tenantA, operation: 'registrant_viewed', registrantId: null } })).toBe(0);
   });
 });
 
@@ -634,7 +610,7 @@ describe('tenant isolation', () => {
     const r = await newRegistrant(tenantA, '他社', '秘密');
     const n = validNumber();
     expect((await setNumber(hr, r.id, n, n)).status).toBe(204);
-    const before = await prisma.registrant.findUniqueOrThrow({ where: { id: r.id } });
+    const before = await harness.prisma.registrant.findUniqueOrThrow({ where: { id: r.id } });
     const eventsBefore = (await eventsOf(r.id)).length;
     const other = validNumber();
 
@@ -649,8 +625,8 @@ describe('tenant isolation', () => {
       expect(res.status).toBe(404);
       expect(res.body).toMatchObject({ code: 'REGISTRANT_NOT_FOUND', title: '登録者が見つかりません' });
     }
-    expect(await prisma.registrant.findUniqueOrThrow({ where: { id: r.id } })).toEqual(before);
-    expect(await prisma.vaultSecret.findUnique({ where: { id: before.myNumberSecretId! } })).not.toBeNull();
+    expect(await harness.prisma.registrant.findUniqueOrThrow({ where: { id: r.id } })).toEqual(before);
+    expect(await harness.prisma.vaultSecret.findUnique({ where: { id: before.myNumberSecretId! } })).not.toBeNull();
     expect((await eventsOf(r.id)).length).toBe(eventsBefore);
     expect(await numberSecrets(tenantB)).toEqual([]);
     await revealsAs(hr, manager, r.id, n);

@@ -6,25 +6,17 @@
  */
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Express } from 'express';
 import type request from 'supertest';
-import type { PrismaClient } from '../services/db/client';
 import { postgresBinDir } from '../services/devstack/postgres';
-import type { Outbox } from '../services/outbox/outbox';
-import { createLoginUser, createTenant, loginAs, memoryLogger, startOutbox, startWorker, testApp, testPrisma, type TestUser, type WorkerHandle } from './support/fixtures';
+import { createLoginUser, createTenant, memoryLogger, type Agent, type TestUser } from './support/fixtures';
 import { containsAny, findMyNumbers, randomMyNumber, typedFullWidth, withoutRandomTokens } from './support/leak-scan';
-import { createLocalEnv } from './support/temporal';
+import { useWorkerHarness } from './support/worker-harness';
 
 const TASK_QUEUE = 'leak-scan';
-let env: TestWorkflowEnvironment;
-let prisma: PrismaClient;
-let outbox: Outbox;
-let worker: WorkerHandle;
-let app: Express;
-let hr: ReturnType<typeof request.agent>;
-let user: TestUser;
 const log = memoryLogger();
+const harness = useWorkerHarness({ taskQueue: TASK_QUEUE, logger: log.logger });
+let hr: Agent;
+let user: TestUser;
 
 /** Every response body the scenario received, except the reveal's. */
 const responses: string[] = [];
@@ -36,18 +28,14 @@ const mistyped = `${second.slice(0, 11)}${(Number(second[11]) + 1) % 10}`;
 const used = [first, second, mistyped];
 
 beforeAll(async () => {
-  [env, outbox] = await Promise.all([createLocalEnv(), startOutbox()]);
-  prisma = testPrisma();
-  const tenantId = await createTenant(prisma, '漏えい検査株式会社');
-  worker = await startWorker(env, { prisma, outbox, logger: log.logger, taskQueue: TASK_QUEUE });
-  app = testApp({ prisma, logger: log.logger, outbox, temporalClient: env.client, taskQueue: TASK_QUEUE }).app;
-  user = await createLoginUser(prisma, tenantId, 'manager');
-  hr = await loginAs(app, outbox, user);
+  const tenantId = await createTenant(harness.prisma, '漏えい検査株式会社');
+  user = await createLoginUser(harness.prisma, tenantId, 'manager');
+  hr = await harness.login(user);
 
   const keep = (res: request.Response) => (responses.push(res.text ?? ''), res);
   const created = keep(await hr.post('/v1/registrants').send({ familyName: '漏洩', givenName: '検査', email: 'leak@example.co.jp' }).expect(201));
   const id = created.body.id as string;
-  await outbox.waitFor((m) => m.to.includes('leak@example.co.jp'));
+  await harness.outbox.waitFor((m) => m.to.includes('leak@example.co.jp'));
   const url = `/v1/registrants/${id}/my-number`;
   keep(await hr.put(url).send({ myNumber: typedFullWidth(first), myNumberConfirmation: first }).expect(204));
   keep(await hr.get(`/v1/registrants/${id}`).expect(200));
@@ -64,13 +52,6 @@ beforeAll(async () => {
   keep(await hr.get(`/v1/registrants/${id}`).expect(200));
 });
 
-afterAll(async () => {
-  await worker?.stop();
-  await env?.teardown();
-  await outbox?.close();
-  await prisma?.$disconnect();
-});
-
 /** Fails naming where, never what. */
 function expectClean(what: string, text: string) {
   expect({ what, knownNumbers: containsAny(text, used).length, validNumbers: findMyNumbers(withoutRandomTokens(text), what).map((f) => f.masked) }).toEqual({
@@ -81,7 +62,7 @@ function expectClean(what: string, text: string) {
 }
 
 it('the scenario really ran (history of each step)', async () => {
-  const ops = (await prisma.operationEvent.findMany({ where: { tenantId: user.tenantId }, select: { operation: true } })).map((e) => e.operation);
+  const ops = (await harness.prisma.operationEvent.findMany({ where: { tenantId: user.tenantId }, select: { operation: true } })).map((e) => e.operation);
   expect(ops).toEqual(expect.arrayContaining(['number_registered', 'number_updated', 'number_revealed', 'number_deleted']));
   expect(log.lines.length).toBeGreaterThan(10);
 });
@@ -96,14 +77,14 @@ it('not in any HTTP response but the reveal', () => {
 });
 
 it('not in any mail', () => {
-  expect(outbox.mails.length).toBeGreaterThan(0);
-  expectClean('mails', outbox.mails.map((m) => `${m.subject}\n${m.text}\n${m.html}\n${m.raw.toString('utf8')}`).join('\n'));
+  expect(harness.outbox.mails.length).toBeGreaterThan(0);
+  expectClean('mails', harness.outbox.mails.map((m) => `${m.subject}\n${m.text}\n${m.html}\n${m.raw.toString('utf8')}`).join('\n'));
 });
 
 it('not in the Temporal history of any workflow, payloads decoded', async () => {
   const histories: string[] = [];
-  for await (const wf of env.client.workflow.list()) {
-    const history = await env.client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
+  for await (const wf of harness.env.client.workflow.list()) {
+    const history = await harness.env.client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
     // Payload data are bytes: look at them as text and as base64, the way they would leak.
     histories.push(JSON.stringify(history, (_k, v: unknown) => (v instanceof Uint8Array ? `${Buffer.from(v).toString('utf8')} ${Buffer.from(v).toString('base64')}` : v)));
   }

@@ -10,12 +10,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Express } from 'express';
 import request from 'supertest';
-import type { Client } from '@temporalio/client';
 import { loadSpec } from '../api/openapi';
-import { createPrisma, type PrismaClient } from '../services/db/client';
-import { createTemporalClient } from '../services/temporal/client';
-import type { Outbox } from '../services/outbox/outbox';
-import { memoryLogger, startOutbox, testApp } from './support/fixtures';
+import { useApiHarness } from './support/api-harness';
 
 const root = path.join(__dirname, '..');
 const GENERATED = path.join(root, 'api', 'generated', 'openapi.ts');
@@ -93,37 +89,18 @@ describe('api/generated/openapi.ts', () => {
 });
 
 describe('routes vs openapi/openapi.yaml', () => {
-  let app: Express;
-  let prisma: PrismaClient;
-  let temporal: Client;
-
-  let outbox: Outbox;
-
-  beforeAll(async () => {
-    const url = process.env.DATABASE_URL;
-    if (!url) throw new Error('DATABASE_URL missing: jest global set-up did not run');
-    prisma = createPrisma(url);
-    outbox = await startOutbox();
-    // Nothing listens on port 1: Temporal calls fail fast (only /healthz tries one, with a deadline).
-    temporal = createTemporalClient('127.0.0.1:1', 'default');
-    app = testApp({ prisma, logger: memoryLogger().logger, outbox, temporalClient: temporal, taskQueue: 'openapi-contract' }).app;
-  });
-
-  afterAll(async () => {
-    await prisma?.$disconnect();
-    await temporal?.connection.close();
-    await outbox?.close();
-  });
+  // Nothing listens on port 1: Temporal calls fail fast (only /healthz tries one, with a deadline).
+  const harness = useApiHarness({ taskQueue: 'openapi-contract' });
 
   it('registers only routes that the spec documents', () => {
     const documented = new Set(specOperations().map((o) => `${o.method.toUpperCase()} ${o.path}`));
-    const routes = appRoutes(app);
+    const routes = appRoutes(harness.app);
     expect(routes.length).toBeGreaterThan(0);
     expect(routes.filter((r) => !documented.has(r))).toEqual([]);
   });
 
   it('registers a route for every operation in the spec', () => {
-    const routes = new Set(appRoutes(app));
+    const routes = new Set(appRoutes(harness.app));
     const missing = specOperations()
       .map((o) => `${o.method.toUpperCase()} ${o.path}`)
       .filter((o) => !routes.has(o));
@@ -136,7 +113,7 @@ describe('routes vs openapi/openapi.yaml', () => {
   });
 
   test.each(operations.map((o) => [`${o.method.toUpperCase()} ${o.path}`, o] as const))('%s is served', async (_name, op) => {
-    let req = request(app)[op.method as 'get' | 'post' | 'put' | 'patch' | 'delete'](concrete(op.path));
+    let req = request(harness.app)[op.method as 'get' | 'post' | 'put' | 'patch' | 'delete'](concrete(op.path));
     // An empty body fails validation (400) before any handler would reach Temporal.
     if (op.hasBody) req = req.send({});
     const res = await req;
@@ -152,14 +129,14 @@ describe('routes vs openapi/openapi.yaml', () => {
   });
 
   it('answers an undocumented path with 404 problem+json NOT_FOUND', async () => {
-    const res = await request(app).get('/v1/not-in-the-contract');
+    const res = await request(harness.app).get('/v1/not-in-the-contract');
     expect(res.status).toBe(404);
     expect(res.type).toBe('application/problem+json');
     expect(res.body).toMatchObject({ status: 404, code: 'NOT_FOUND' });
   });
 
   it('answers an undocumented method on a documented path with 405 problem+json', async () => {
-    const res = await request(app).delete('/v1/registrants');
+    const res = await request(harness.app).delete('/v1/registrants');
     expect(res.status).toBe(405);
     expect(res.type).toBe('application/problem+json');
     expect(res.body).toMatchObject({ status: 405, code: 'METHOD_NOT_ALLOWED' });

@@ -15,6 +15,7 @@ import type { Actor, OperationInput } from '../services/audit/types';
 import { CsvEncodingError } from '../services/csv/encode';
 import { createPrisma, type PrismaClient } from '../services/db/client';
 import { Prisma, type OperationEvent } from '../prisma/generated/client';
+import { ALL_PURPOSES } from './support/purposes';
 
 let prisma: PrismaClient;
 let history: ReturnType<typeof createHistory>;
@@ -466,16 +467,6 @@ describe('search and CSV', () => {
 });
 
 test('PURPOSES lists the nine purposes in the manual order', () => {
-  expect(PURPOSES).toEqual([
-    'withholding_slip',
-    'employment_insurance',
-    'health_insurance_pension',
-    'workers_compensation',
-    'category3_pension',
-    'property_savings',
-    'dividends',
-    'real_estate',
-    'contractor_payments',
-  ]);
+  expect(PURPOSES).toEqual(ALL_PURPOSES);
   expect(PURPOSE_LABELS.contractor_payments).toBe('外注先・業務委託者に関する源泉徴収票・支払調書作成事務');
 });

@@ -10,60 +10,47 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import iconv from 'iconv-lite';
 import request from 'supertest';
-import type { Client } from '@temporalio/client';
-import type { Express } from 'express';
 import { pullForWithholdingSlips } from '../examples/payroll-connector';
 import type { Status } from '../prisma/generated/client';
-import type { PrismaClient } from '../services/db/client';
-import type { Outbox } from '../services/outbox/outbox';
-import { createTemporalClient } from '../services/temporal/client';
-import { createLoginUser, createTenant, loginAs, memoryLogger, startOutbox, testApp, testPrisma, testVault } from './support/fixtures';
+import { useApiHarness } from './support/api-harness';
+import { createTenant, memoryLogger, testApp, testVault, type Agent } from './support/fixtures';
+import { binary } from './support/http';
 import { containsAny, randomMyNumber } from './support/leak-scan';
 
-let prisma: PrismaClient;
-let outbox: Outbox;
-let temporal: Client;
-let app: Express;
-let tenantId: string;
-let owner: ReturnType<typeof request.agent>;
-let manager: ReturnType<typeof request.agent>;
 const { logger, lines } = memoryLogger();
+const harness = useApiHarness({ taskQueue: 'payroll', logger });
+let tenantId: string;
+let owner: Agent;
+let manager: Agent;
 const numbers: string[] = [];
 
 beforeAll(async () => {
-  prisma = testPrisma();
-  outbox = await startOutbox();
-  temporal = createTemporalClient('127.0.0.1:1', 'default');
-  app = testApp({ prisma, logger, outbox, temporalClient: temporal, taskQueue: 'payroll' }).app;
-  tenantId = await createTenant(prisma, '株式会社給与連携');
-  owner = await loginAs(app, outbox, await createLoginUser(prisma, tenantId, 'owner'));
-  manager = await loginAs(app, outbox, await createLoginUser(prisma, tenantId, 'manager'));
+  tenantId = await createTenant(harness.prisma, '株式会社給与連携');
+  owner = await harness.agent(tenantId, 'owner');
+  manager = await harness.agent(tenantId, 'manager');
 });
 
-afterAll(async () => {
+afterAll(() => {
   // Numbers went out in pull bodies only: never into a log line.
   expect(containsAny(lines.join('\n'), numbers)).toEqual([]);
-  await temporal?.connection.close();
-  await outbox?.close();
-  await prisma?.$disconnect();
 });
 
 /** A person stored as HR's bulk entry would leave them, with a sealed number when completed. */
 async function person(employeeCode: string, status: Status, opts: { familyName?: string; dependents?: { givenName: string; status: Status; noLonger?: boolean }[] } = {}) {
-  const vault = testVault(prisma);
+  const vault = testVault(harness.prisma);
   const seal = async () => {
     const n = randomMyNumber();
     numbers.push(n);
     return { n, id: await vault.seal({ tenantId, kind: 'my_number', plaintext: Buffer.from(n) }) };
   };
   const own = status === 'completed' || status === 'pending' ? await seal() : null;
-  const r = await prisma.registrant.create({
+  const r = await harness.prisma.registrant.create({
     data: { tenantId, employeeCode, familyName: opts.familyName ?? '給与', givenName: employeeCode, status, myNumberSecretId: own?.id ?? null, birthDate: new Date('1980-01-02T00:00:00Z'), workflowId: `wf-${randomUUID()}` },
   });
   const deps: { id: string; n: string | null }[] = [];
   for (const d of opts.dependents ?? []) {
     const sealed = d.status === 'completed' ? await seal() : null;
-    const row = await prisma.dependent.create({
+    const row = await harness.prisma.dependent.create({
       data: { registrantId: r.id, relationship: '子', familyName: '給与', givenName: d.givenName, status: d.status, myNumberSecretId: sealed?.id ?? null, noLongerDependentAt: d.noLonger ? new Date() : null },
     });
     deps.push({ id: row.id, n: sealed?.n ?? null });
@@ -77,7 +64,7 @@ async function connector(body: Record<string, unknown>) {
 }
 
 async function tokenFor(c: { clientId: string; clientSecret: string }, scope?: string) {
-  const res = await request(app)
+  const res = await request(harness.app)
     .post('/v1/oauth/token')
     .auth(c.clientId, c.clientSecret)
     .type('form')
@@ -90,7 +77,7 @@ describe('connectors and tokens', () => {
   it('owners create connectors; the secret is shown once and stored hashed; managers cannot create', async () => {
     const c = await connector({ ipAllowlist: ['127.0.0.1/32', '::1'] });
     expect(c.clientSecret).toMatch(/^mfs_/);
-    const row = await prisma.apiClient.findUniqueOrThrow({ where: { id: c.id } });
+    const row = await harness.prisma.apiClient.findUniqueOrThrow({ where: { id: c.id } });
     expect(row.secretHash).not.toContain(c.clientSecret);
     const listed = await manager.get('/v1/connectors').expect(200);
     expect(JSON.stringify(listed.body)).not.toContain(c.clientSecret);
@@ -104,34 +91,34 @@ describe('connectors and tokens', () => {
 
   it('issues short-lived tokens for Basic or form credentials, narrows scopes, and refuses wrong, revoked or outside callers', async () => {
     const c = await connector({});
-    const viaBody = await request(app).post('/v1/oauth/token').type('form').send({ grant_type: 'client_credentials', client_id: c.clientId, client_secret: c.clientSecret }).expect(200);
+    const viaBody = await request(harness.app).post('/v1/oauth/token').type('form').send({ grant_type: 'client_credentials', client_id: c.clientId, client_secret: c.clientSecret }).expect(200);
     expect(viaBody.body).toMatchObject({ token_type: 'Bearer', expires_in: 600, scope: 'registrants:read numbers:pull' });
     expect(viaBody.headers['cache-control']).toBe('no-store');
-    const narrow = await request(app).post('/v1/oauth/token').auth(c.clientId, c.clientSecret).type('form').send({ grant_type: 'client_credentials', scope: 'registrants:read' }).expect(200);
+    const narrow = await request(harness.app).post('/v1/oauth/token').auth(c.clientId, c.clientSecret).type('form').send({ grant_type: 'client_credentials', scope: 'registrants:read' }).expect(200);
     expect(narrow.body.scope).toBe('registrants:read');
 
-    const wrong = await request(app).post('/v1/oauth/token').auth(c.clientId, 'mfs_wrong').type('form').send({ grant_type: 'client_credentials' });
+    const wrong = await request(harness.app).post('/v1/oauth/token').auth(c.clientId, 'mfs_wrong').type('form').send({ grant_type: 'client_credentials' });
     expect(wrong.status).toBe(401);
     expect(wrong.body.code).toBe('invalid_client');
-    expect((await request(app).post('/v1/oauth/token').auth(c.clientId, c.clientSecret).type('form').send({ grant_type: 'client_credentials', scope: 'registrants:write' })).body.code).toBe('invalid_scope');
-    expect((await request(app).post('/v1/oauth/token').auth(c.clientId, c.clientSecret).type('form').send({ grant_type: 'password' })).body.code).toBe('unsupported_grant_type');
+    expect((await request(harness.app).post('/v1/oauth/token').auth(c.clientId, c.clientSecret).type('form').send({ grant_type: 'client_credentials', scope: 'registrants:write' })).body.code).toBe('invalid_scope');
+    expect((await request(harness.app).post('/v1/oauth/token').auth(c.clientId, c.clientSecret).type('form').send({ grant_type: 'password' })).body.code).toBe('unsupported_grant_type');
 
     const outside = await connector({ ipAllowlist: ['203.0.113.0/24'] });
-    const refused = await request(app).post('/v1/oauth/token').auth(outside.clientId, outside.clientSecret).type('form').send({ grant_type: 'client_credentials' });
+    const refused = await request(harness.app).post('/v1/oauth/token').auth(outside.clientId, outside.clientSecret).type('form').send({ grant_type: 'client_credentials' });
     expect(refused.status).toBe(403);
     expect(refused.body.code).toBe('IP_NOT_ALLOWED');
 
     // Revoking kills the live token at once, and the credentials.
     const token = viaBody.body.access_token;
-    await request(app).get('/v1/registrants').auth(token, { type: 'bearer' }).expect(200);
+    await request(harness.app).get('/v1/registrants').auth(token, { type: 'bearer' }).expect(200);
     await owner.post(`/v1/connectors/${c.id}/revoke`).expect(200);
-    const dead = await request(app).get('/v1/registrants').auth(token, { type: 'bearer' });
+    const dead = await request(harness.app).get('/v1/registrants').auth(token, { type: 'bearer' });
     expect(dead.status).toBe(401);
     expect(dead.headers['www-authenticate']).toContain('invalid_token');
-    expect((await request(app).post('/v1/oauth/token').auth(c.clientId, c.clientSecret).type('form').send({ grant_type: 'client_credentials' })).body.code).toBe('invalid_client');
+    expect((await request(harness.app).post('/v1/oauth/token').auth(c.clientId, c.clientSecret).type('form').send({ grant_type: 'client_credentials' })).body.code).toBe('invalid_client');
 
     // Every call is in the trail (the one refused after revocation had no connector to name).
-    const history = await prisma.operationEvent.findMany({ where: { tenantId, actorId: c.id }, orderBy: { id: 'asc' } });
+    const history = await harness.prisma.operationEvent.findMany({ where: { tenantId, actorId: c.id }, orderBy: { id: 'asc' } });
     expect(history.map((e) => [e.operation, e.actorType, (e.detail as { route?: string } | null)?.route ?? null])).toEqual([
       ['connector_token_issued', 'api_client', null],
       ['connector_token_issued', 'api_client', null],
@@ -141,7 +128,7 @@ describe('connectors and tokens', () => {
   });
 
   it('limits calls per connector with 429 and Retry-After; another connector is not affected', async () => {
-    const limited = testApp({ prisma, logger, outbox, temporalClient: temporal, taskQueue: 'payroll', connectorRateLimit: { limit: 3, windowSeconds: 60 } }).app;
+    const limited = testApp({ prisma: harness.prisma, logger, outbox: harness.outbox, temporalClient: harness.temporal, taskQueue: 'payroll', connectorRateLimit: { limit: 3, windowSeconds: 60 } }).app;
     const a = await connector({});
     const b = await connector({});
     const [ta, tb] = [await tokenFor(a), await tokenFor(b)];
@@ -156,15 +143,15 @@ describe('connectors and tokens', () => {
 
 describe('the registrant list', () => {
   it('pages with a cursor in change order without missing or repeating anyone, filters, shows dependents, never numbers', async () => {
-    const list = await createTenant(prisma, '一覧株式会社');
-    const lister = await loginAs(app, outbox, await createLoginUser(prisma, list, 'viewer'));
+    const list = await createTenant(harness.prisma, '一覧株式会社');
+    const lister = await harness.agent(list, 'viewer');
     const ids: string[] = [];
     for (let i = 0; i < 7; i++) {
-      const r = await prisma.registrant.create({ data: { tenantId: list, employeeCode: `0${i}`, familyName: '一覧', givenName: `${i}`, status: i % 2 ? 'completed' : 'unregistered', workflowId: `wf-${randomUUID()}` } });
+      const r = await harness.prisma.registrant.create({ data: { tenantId: list, employeeCode: `0${i}`, familyName: '一覧', givenName: `${i}`, status: i % 2 ? 'completed' : 'unregistered', workflowId: `wf-${randomUUID()}` } });
       ids.push(r.id);
     }
-    await prisma.dependent.create({ data: { registrantId: ids[1]!, relationship: '配偶者', familyName: '一覧', givenName: '配偶者', status: 'completed' } });
-    await prisma.dependent.create({ data: { registrantId: ids[1]!, relationship: '', familyName: '', givenName: '', draft: true } });
+    await harness.prisma.dependent.create({ data: { registrantId: ids[1]!, relationship: '配偶者', familyName: '一覧', givenName: '配偶者', status: 'completed' } });
+    await harness.prisma.dependent.create({ data: { registrantId: ids[1]!, relationship: '', familyName: '', givenName: '', draft: true } });
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
@@ -183,7 +170,7 @@ describe('the registrant list', () => {
 
     const later = new Date(Date.now() + 1000);
     await new Promise((r) => setTimeout(r, 1100));
-    await prisma.registrant.update({ where: { id: ids[5]! }, data: { note: 'changed' } });
+    await harness.prisma.registrant.update({ where: { id: ids[5]! }, data: { note: 'changed' } });
     const changed = await lister.get(`/v1/registrants?updatedSince=${encodeURIComponent(later.toISOString())}`).expect(200);
     expect(changed.body.items.map((x: { id: string }) => x.id)).toEqual([ids[5]]);
     expect((await lister.get('/v1/registrants?cursor=garbage').expect(400)).body.code).toBe('CURSOR_INVALID');
@@ -194,27 +181,27 @@ describe('the registrant list', () => {
     const p = await person(code, 'completed', { dependents: [{ givenName: '長女', status: 'completed' }] });
     const c = await connector({ scopes: ['registrants:read'] });
     const t = await tokenFor(c);
-    const res = await request(app).get(`/v1/registrants/${p.id}`).auth(t, { type: 'bearer' }).expect(200);
+    const res = await request(harness.app).get(`/v1/registrants/${p.id}`).auth(t, { type: 'bearer' }).expect(200);
     expect(res.body).toMatchObject({ id: p.id, status: 'completed', myNumber: { registered: true, masked: '************' }, dependents: [expect.objectContaining({ givenName: '長女', status: 'completed' })] });
     expect(JSON.stringify(res.body)).not.toContain(p.number!);
-    expect(await prisma.operationEvent.count({ where: { registrantId: p.id, operation: 'registrant_viewed', actorType: 'api_client', actorId: c.id } })).toBe(1);
+    expect(await harness.prisma.operationEvent.count({ where: { registrantId: p.id, operation: 'registrant_viewed', actorType: 'api_client', actorId: c.id } })).toBe(1);
     // HR's own remark (備考) is HR's: the console shows it, connectors never get it (one read, the list).
-    await prisma.registrant.update({ where: { id: p.id }, data: { note: '産休中（2027年4月復帰予定）' } });
-    const again = await request(app).get(`/v1/registrants/${p.id}`).auth(t, { type: 'bearer' }).expect(200);
+    await harness.prisma.registrant.update({ where: { id: p.id }, data: { note: '産休中（2027年4月復帰予定）' } });
+    const again = await request(harness.app).get(`/v1/registrants/${p.id}`).auth(t, { type: 'bearer' }).expect(200);
     expect(again.body).not.toHaveProperty('note');
     expect(again.body).toHaveProperty('birthDate');
-    const listed = await request(app).get('/v1/registrants').query({ employeeCode: code }).auth(t, { type: 'bearer' }).expect(200);
+    const listed = await request(harness.app).get('/v1/registrants').query({ employeeCode: code }).auth(t, { type: 'bearer' }).expect(200);
     expect(listed.body.items).toHaveLength(1);
     expect(listed.body.items[0]).not.toHaveProperty('note');
     expect(JSON.stringify(listed.body)).not.toContain('産休');
     expect((await manager.get(`/v1/registrants/${p.id}`).expect(200)).body.note).toBe('産休中（2027年4月復帰予定）');
-    const elsewhere = await prisma.registrant.create({ data: { tenantId: await createTenant(prisma, '他社'), familyName: '他', givenName: '社', workflowId: `wf-${randomUUID()}` } });
-    expect((await request(app).get(`/v1/registrants/${elsewhere.id}`).auth(t, { type: 'bearer' })).status).toBe(404);
+    const elsewhere = await harness.prisma.registrant.create({ data: { tenantId: await createTenant(harness.prisma, '他社'), familyName: '他', givenName: '社', workflowId: `wf-${randomUUID()}` } });
+    expect((await request(harness.app).get(`/v1/registrants/${elsewhere.id}`).auth(t, { type: 'bearer' })).status).toBe(404);
   });
 
     it('a connector needs the registrants:read scope', async () => {
     const c = await connector({ scopes: ['numbers:pull'] });
-    const res = await request(app).get('/v1/registrants').auth(await tokenFor(c), { type: 'bearer' });
+    const res = await request(harness.app).get('/v1/registrants').auth(await tokenFor(c), { type: 'bearer' });
     expect(res.status).toBe(403);
     expect(res.body.code).toBe('INSUFFICIENT_SCOPE');
     expect(res.headers['www-authenticate']).toContain('insufficient_scope');
@@ -230,15 +217,15 @@ describe('number pulls', () => {
     await person('000124', 'pending');
     await person('000125', 'unregistered');
     await person('000126', 'refused');
-    await prisma.deletionRecord.create({ data: { tenantId, registrantId: randomUUID(), registrantLabel: '退職 済', employeeCode: '000127', kind: 'registrant', items: {}, rule: 'dependents_declaration_7y', actorType: 'system', actorLabel: 'システム', stepKey: randomUUID() } });
+    await harness.prisma.deletionRecord.create({ data: { tenantId, registrantId: randomUUID(), registrantLabel: '退職 済', employeeCode: '000127', kind: 'registrant', items: {}, rule: 'dependents_declaration_7y', actorType: 'system', actorLabel: 'システム', stepKey: randomUUID() } });
     const c = await connector({});
     connectorId = c.id;
     token = await tokenFor(c);
   });
 
   it('serves completed people only, lists everyone else with a reason, records each person served with purpose and connector', async () => {
-    const before = await prisma.operationEvent.count({ where: { tenantId, operation: 'number_pulled' } });
-    const res = await request(app)
+    const before = await harness.prisma.operationEvent.count({ where: { tenantId, operation: 'number_pulled' } });
+    const res = await request(harness.app)
       .post('/v1/numbers/pull')
       .auth(token, { type: 'bearer' })
       .send({ purpose: 'withholding_slip', employeeCodes: ['000123', '000124', '000125', '000126', '000127', '999999'], includeDependents: true })
@@ -259,37 +246,33 @@ describe('number pulls', () => {
       ['000127', 'DELETED'],
       ['999999', 'UNKNOWN'],
     ]);
-    const recorded = await prisma.operationEvent.findMany({ where: { tenantId, operation: 'number_pulled' }, orderBy: { id: 'desc' }, take: 1 });
-    expect(await prisma.operationEvent.count({ where: { tenantId, operation: 'number_pulled' } })).toBe(before + 1);
+    const recorded = await harness.prisma.operationEvent.findMany({ where: { tenantId, operation: 'number_pulled' }, orderBy: { id: 'desc' }, take: 1 });
+    expect(await harness.prisma.operationEvent.count({ where: { tenantId, operation: 'number_pulled' } })).toBe(before + 1);
     expect(recorded[0]).toMatchObject({ actorType: 'api_client', actorId: connectorId, registrantId: done.id, purpose: 'withholding_slip' });
     expect(JSON.stringify(recorded[0]!.detail)).not.toContain(done.number!);
   });
 
   it('refuses a purpose the connector was not given, and a caller without the scope, before reading anything', async () => {
-    const before = await prisma.operationEvent.count({ where: { tenantId, operation: 'number_pulled' } });
-    const other = await request(app).post('/v1/numbers/pull').auth(token, { type: 'bearer' }).send({ purpose: 'dividends', employeeCodes: ['000123'] });
+    const before = await harness.prisma.operationEvent.count({ where: { tenantId, operation: 'number_pulled' } });
+    const other = await request(harness.app).post('/v1/numbers/pull').auth(token, { type: 'bearer' }).send({ purpose: 'dividends', employeeCodes: ['000123'] });
     expect(other.status).toBe(403);
     expect(other.body.code).toBe('PURPOSE_NOT_ALLOWED');
     const reader = await connector({ scopes: ['registrants:read'] });
-    expect((await request(app).post('/v1/numbers/pull').auth(await tokenFor(reader), { type: 'bearer' }).send({ purpose: 'withholding_slip', employeeCodes: ['000123'] })).body.code).toBe('INSUFFICIENT_SCOPE');
+    expect((await request(harness.app).post('/v1/numbers/pull').auth(await tokenFor(reader), { type: 'bearer' }).send({ purpose: 'withholding_slip', employeeCodes: ['000123'] })).body.code).toBe('INSUFFICIENT_SCOPE');
     // HR's console session is no connector.
     expect((await owner.post('/v1/numbers/pull').send({ purpose: 'withholding_slip', employeeCodes: ['000123'] })).status).toBe(401);
-    expect(await prisma.operationEvent.count({ where: { tenantId, operation: 'number_pulled' } })).toBe(before);
+    expect(await harness.prisma.operationEvent.count({ where: { tenantId, operation: 'number_pulled' } })).toBe(before);
   });
 
   it('answers Shift_JIS CSV with CRLF, a header, numbers as text with their leading zeros, and no ? for names CP932 lacks', async () => {
     const yoshida = await person('000200', 'completed', { familyName: '𠮷田' });
-    const res = await request(app)
+    const res = await request(harness.app)
       .post('/v1/numbers/pull')
       .auth(token, { type: 'bearer' })
       .set('Accept', 'text/csv')
       .send({ purpose: 'withholding_slip', employeeCodes: ['000123', '000200', '999999'], includeDependents: true })
       .buffer(true)
-      .parse((r, cb) => {
-        const chunks: Buffer[] = [];
-        r.on('data', (c: Buffer) => chunks.push(c));
-        r.on('end', () => cb(null, Buffer.concat(chunks)));
-      })
+      .parse(binary)
       .expect(200);
     expect(res.headers['content-type']).toBe('text/csv; charset=Shift_JIS');
     const text = iconv.decode(res.body as Buffer, 'cp932');
@@ -304,12 +287,12 @@ describe('number pulls', () => {
   });
 
   it('pulls everyone completed with all: true, in pages, one history row each', async () => {
-    const c = await createTenant(prisma, '全件株式会社');
-    await prisma.tenant.update({ where: { id: c }, data: { purposes: ['withholding_slip'] } });
-    const ownerOfC = await loginAs(app, outbox, await createLoginUser(prisma, c, 'owner'));
-    const vault = testVault(prisma);
+    const c = await createTenant(harness.prisma, '全件株式会社');
+    await harness.prisma.tenant.update({ where: { id: c }, data: { purposes: ['withholding_slip'] } });
+    const ownerOfC = await harness.agent(c, 'owner');
+    const vault = testVault(harness.prisma);
     const count = 1203; // more than two internal batches of 500
-    await prisma.registrant.createMany({
+    await harness.prisma.registrant.createMany({
       data: await Promise.all(
         Array.from({ length: count }, async (_, i) => {
           const n = randomMyNumber();
@@ -319,16 +302,16 @@ describe('number pulls', () => {
       ),
     });
     const created = await ownerOfC.post('/v1/connectors').send({ name: '全件', scopes: ['numbers:pull'], allowedPurposes: ['withholding_slip'] }).expect(201);
-    const res = await request(app).post('/v1/numbers/pull').auth(await tokenFor(created.body), { type: 'bearer' }).send({ purpose: 'withholding_slip', all: true }).expect(200);
+    const res = await request(harness.app).post('/v1/numbers/pull').auth(await tokenFor(created.body), { type: 'bearer' }).send({ purpose: 'withholding_slip', all: true }).expect(200);
     expect(res.body.served).toHaveLength(count);
     expect(new Set(res.body.served.map((s: { employeeCode: string }) => s.employeeCode)).size).toBe(count);
-    expect(await prisma.operationEvent.count({ where: { tenantId: c, operation: 'number_pulled' } })).toBe(count);
-    const both = await request(app).post('/v1/numbers/pull').auth(await tokenFor(created.body), { type: 'bearer' }).send({ purpose: 'withholding_slip', all: true, employeeCodes: ['000001'] });
+    expect(await harness.prisma.operationEvent.count({ where: { tenantId: c, operation: 'number_pulled' } })).toBe(count);
+    const both = await request(harness.app).post('/v1/numbers/pull').auth(await tokenFor(created.body), { type: 'bearer' }).send({ purpose: 'withholding_slip', all: true, employeeCodes: ['000001'] });
     expect(both.body.errors[0].code).toBe('ALL_WITH_LIST');
   }, 120_000);
 
   it('the example connector (openapi-fetch with the generated types) pulls for withholding slips over real HTTP and writes nothing', async () => {
-    const server = http.createServer(app);
+    const server = http.createServer(harness.app);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const c = await connector({});
     const before = fs.readdirSync(process.cwd()).sort();

@@ -8,43 +8,28 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
-import request from 'supertest';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Express } from 'express';
 import type { ConnectorCaller } from '../services/connectors/connectors';
 import { createWebhookService } from '../services/connectors/webhooks';
-import type { PrismaClient } from '../services/db/client';
 import { INVITATION_SUBJECT } from '../services/mail/invitation-mail';
-import type { Outbox } from '../services/outbox/outbox';
 import { createTemporalClient } from '../services/temporal/client';
 import { lifecycleQuery, registrantWorkflowId } from '../shared';
-import { createLoginUser, createTenant, loginAs, memoryLogger, startOutbox, startWorker, testApp, testPrisma, testVault, type TestUser, type WorkerHandle } from './support/fixtures';
+import { createLoginUser, createTenant, loginAs, memoryLogger, testApp, testVault, type Agent, type TestUser } from './support/fixtures';
 import { containsAny, randomMyNumber, typedFullWidth } from './support/leak-scan';
-import { createLocalEnv } from './support/temporal';
+import { JAPANESE } from './support/problems';
 import { until } from './support/until';
-
-type Agent = ReturnType<typeof request.agent>;
+import { useWorkerHarness } from './support/worker-harness';
 
 const TASK_QUEUE = 'registrant-bulk-registration';
-const JAPANESE = /[\u3040-\u30ff\u4e00-\u9fff]/;
 
-let env: TestWorkflowEnvironment;
-let prisma: PrismaClient;
-let outbox: Outbox;
-let worker: WorkerHandle;
-let app: Express;
+const { logger, lines } = memoryLogger();
+const harness = useWorkerHarness({ taskQueue: TASK_QUEUE, logger });
 let receiver: http.Server;
 let hookBase: string;
 const received: { path: string; body: string }[] = [];
 /** Every number a test typed: none may show up anywhere but the reveal's answer. */
 const numbers: string[] = [];
-const { logger, lines } = memoryLogger();
 
 beforeAll(async () => {
-  [env, outbox] = await Promise.all([createLocalEnv(), startOutbox()]);
-  prisma = testPrisma();
-  worker = await startWorker(env, { prisma, outbox, logger, taskQueue: TASK_QUEUE });
-  app = testApp({ prisma, logger, outbox, temporalClient: env.client, taskQueue: TASK_QUEUE }).app;
   receiver = http.createServer((req, res) => {
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString('utf8')));
@@ -63,18 +48,13 @@ afterAll(async () => {
   expect(containsAny(lines.join('\n'), numbers)).toEqual([]);
   expect(containsAny(received.map((r) => r.body).join('\n'), numbers)).toEqual([]);
   await new Promise((resolve) => receiver?.close(resolve));
-  await worker?.stop();
-  await env?.teardown();
-  await outbox?.close();
-  await prisma?.$disconnect();
 });
-
 
 /** A tenant with a manager (and their login user, for the password and the e-mail) logged in. */
 async function hrOf(name: string): Promise<{ tenantId: string; agent: Agent; user: TestUser }> {
-  const tenantId = await createTenant(prisma, name);
-  const user = await createLoginUser(prisma, tenantId, 'manager', `${name} 人事`);
-  return { tenantId, user, agent: await loginAs(app, outbox, user) };
+  const tenantId = await createTenant(harness.prisma, name);
+  const user = await createLoginUser(harness.prisma, tenantId, 'manager', `${name} 人事`);
+  return { tenantId, user, agent: await harness.login(user) };
 }
 
 /** A fresh valid number, remembered for the leak scans. */
@@ -89,10 +69,10 @@ const wrongCheckDigit = (n: string) => `${n.slice(0, 11)}${(Number(n[11]) + 1) %
 /** What the tenant has stored: registrants, dependents, sealed secrets and history rows. */
 async function stored(tenantId: string) {
   return {
-    registrants: await prisma.registrant.count({ where: { tenantId } }),
-    dependents: await prisma.dependent.count({ where: { registrant: { tenantId } } }),
-    secrets: await prisma.vaultSecret.count({ where: { tenantId } }),
-    events: await prisma.operationEvent.count({ where: { tenantId } }),
+    registrants: await harness.prisma.registrant.count({ where: { tenantId } }),
+    dependents: await harness.prisma.dependent.count({ where: { registrant: { tenantId } } }),
+    secrets: await harness.prisma.vaultSecret.count({ where: { tenantId } }),
+    events: await harness.prisma.operationEvent.count({ where: { tenantId } }),
   };
 }
 
@@ -100,7 +80,7 @@ async function stored(tenantId: string) {
 async function histories(tenantId: string, ids: string[]): Promise<string> {
   const out: string[] = [];
   for (const id of ids) {
-    const history = await env.client.workflow.getHandle(registrantWorkflowId(tenantId, id)).fetchHistory();
+    const history = await harness.env.client.workflow.getHandle(registrantWorkflowId(tenantId, id)).fetchHistory();
     out.push(JSON.stringify(history, (_k, v: unknown) => (v instanceof Uint8Array ? `${Buffer.from(v).toString('utf8')} ${Buffer.from(v).toString('base64')}` : v)));
   }
   return out.join('\n');
@@ -116,9 +96,9 @@ const person = (code: string, extra: Record<string, unknown> = {}) => {
 describe('bulk manual entry (複数一括登録)', () => {
   it('stores up to 10 people with dependents and era dates as completed, numbers sealed and shown only by the reveal, workflows running completed with no mail, recorded without numbers', async () => {
     const { tenantId, agent, user } = await hrOf('一括登録株式会社');
-    const tenant = await prisma.tenant.findUniqueOrThrow({ where: { id: tenantId } });
-    const client = await prisma.apiClient.create({ data: { tenantId, name: '給与ソフト', clientId: randomUUID(), secretHash: 'x', scopes: ['registrants:read'], allowedPurposes: ['withholding_slip'], ipAllowlist: [] } });
-    await createWebhookService({ prisma, vault: testVault(prisma), allowHttp: true }).subscribe({ client, tenant, scopes: [], ip: null, userAgent: null } as ConnectorCaller, {
+    const tenant = await harness.prisma.tenant.findUniqueOrThrow({ where: { id: tenantId } });
+    const client = await harness.prisma.apiClient.create({ data: { tenantId, name: '給与ソフト', clientId: randomUUID(), secretHash: 'x', scopes: ['registrants:read'], allowedPurposes: ['withholding_slip'], ipAllowlist: [] } });
+    await createWebhookService({ prisma: harness.prisma, vault: testVault(harness.prisma), allowHttp: true }).subscribe({ client, tenant, scopes: [], ip: null, userAgent: null } as ConnectorCaller, {
       url: `${hookBase}/bulk`,
       events: ['registrant_completed'],
     });
@@ -174,14 +154,14 @@ describe('bulk manual entry (複数一括登録)', () => {
     const [aId, , cId] = ids as [string, string, string];
 
     // Stored completed, login locked as after an approval; era dates converted; kana made katakana.
-    const rows = await prisma.registrant.findMany({ where: { tenantId }, orderBy: { employeeCode: 'asc' } });
+    const rows = await harness.prisma.registrant.findMany({ where: { tenantId }, orderBy: { employeeCode: 'asc' } });
     const day = (d: Date | null) => d?.toISOString().slice(0, 10) ?? null;
     expect(rows.map((r) => [r.employeeCode, r.category, r.status, r.loginLocked, r.invitationState, day(r.birthDate), day(r.hireDate), r.familyNameKana, r.givenNameKana, r.gender, r.myNumberSecretId !== null])).toEqual([
       ['00007', 'employee', 'completed', true, null, '1980-01-01', '2002-04-01', 'ヤマダ', 'タロウ', 'male', true],
       ['00012', 'part_time', 'completed', true, null, '1990-04-01', '2019-05-01', null, null, 'female', true],
       ['E-003', 'contractor', 'completed', true, null, '1990-12-31', '2023-01-01', 'スズキ', null, null, true],
     ]);
-    const deps = await prisma.dependent.findMany({ where: { registrantId: { in: ids } }, orderBy: { birthDate: 'asc' } });
+    const deps = await harness.prisma.dependent.findMany({ where: { registrantId: { in: ids } }, orderBy: { birthDate: 'asc' } });
     expect(deps.map((d) => [d.registrantId, d.relationship, d.kind, d.givenName, day(d.birthDate), d.status, d.draft, d.noLongerDependentAt])).toEqual([
       [aId, '配偶者', 'category3', '花子', '1982-02-02', 'completed', false, null],
       [cId, '子', 'dependent', '元', '2019-06-01', 'completed', false, null],
@@ -190,7 +170,7 @@ describe('bulk manual entry (複数一括登録)', () => {
     expect(res.body.people[0].dependentIds).toEqual([deps[0]!.id, deps[2]!.id]);
 
     // Sealed: the rows hold no number, the vault opens each to what was typed.
-    const vault = testVault(prisma);
+    const vault = testVault(harness.prisma);
     expect(containsAny(JSON.stringify([rows, deps]), numbers)).toEqual([]);
     const opened = async (secretId: string | null) => (await vault.open(secretId!, tenantId)).toString('utf8');
     expect(await Promise.all(rows.map((r) => opened(r.myNumberSecretId)))).toEqual([a, b, c]);
@@ -206,7 +186,7 @@ describe('bulk manual entry (複数一括登録)', () => {
 
     // Workflows run with the completed status and no invitation; nobody got a mail.
     for (const id of ids) {
-      const handle = env.client.workflow.getHandle(registrantWorkflowId(tenantId, id));
+      const handle = harness.env.client.workflow.getHandle(registrantWorkflowId(tenantId, id));
       expect(await handle.query(lifecycleQuery)).toMatchObject({ status: 'completed', loginLocked: true, invitation: null, retired: false, deleted: false });
       expect((await handle.describe()).status.name).toBe('RUNNING');
     }
@@ -214,21 +194,21 @@ describe('bulk manual entry (複数一括登録)', () => {
     const refused = await agent.post(`/v1/registrants/${aId}/invitation`).send({}).expect(409);
     expect(refused.body.code).toBe('NOT_INVITABLE_LOCKED');
     await new Promise((r) => setTimeout(r, 1000));
-    expect(outbox.mails.filter((m) => m.to.includes(aEmail))).toEqual([]);
-    expect(await prisma.invitation.count({ where: { registrantId: { in: ids } } })).toBe(0);
+    expect(harness.outbox.mails.filter((m) => m.to.includes(aEmail))).toEqual([]);
+    expect(await harness.prisma.invitation.count({ where: { registrantId: { in: ids } } })).toBe(0);
     expect(containsAny(await histories(tenantId, ids), numbers)).toEqual([]);
 
     // Recorded per person: created, then each number registered (own, then each dependent's) — never a number.
-    const events = await prisma.operationEvent.findMany({ where: { tenantId, registrantId: aId }, orderBy: { id: 'asc' } });
+    const events = await harness.prisma.operationEvent.findMany({ where: { tenantId, registrantId: aId }, orderBy: { id: 'asc' } });
     expect(events.slice(0, 4).map((e) => [e.operation, e.actorType, e.actorLabel, e.detail])).toEqual([
       ['registrant_created', 'login_user', '一括登録株式会社 人事', { source: 'bulk_entry', status: 'completed', dependents: 2 }],
       ['number_registered', 'login_user', '一括登録株式会社 人事', { source: 'bulk_entry' }],
       ['number_registered', 'login_user', '一括登録株式会社 人事', { source: 'bulk_entry', dependentId: deps[0]!.id }],
       ['number_registered', 'login_user', '一括登録株式会社 人事', { source: 'bulk_entry', dependentId: deps[2]!.id }],
     ]);
-    expect(await prisma.operationEvent.count({ where: { tenantId, operation: 'registrant_created' } })).toBe(3);
-    expect(await prisma.operationEvent.count({ where: { tenantId, operation: 'number_registered' } })).toBe(6);
-    const all = await prisma.operationEvent.findMany({ where: { tenantId } });
+    expect(await harness.prisma.operationEvent.count({ where: { tenantId, operation: 'registrant_created' } })).toBe(3);
+    expect(await harness.prisma.operationEvent.count({ where: { tenantId, operation: 'number_registered' } })).toBe(6);
+    const all = await harness.prisma.operationEvent.findMany({ where: { tenantId } });
     expect(containsAny(JSON.stringify(all, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)), numbers)).toEqual([]);
 
     // Payroll's webhook hears of each completion (ids, codes and statuses only).
@@ -253,13 +233,13 @@ describe('bulk manual entry (複数一括登録)', () => {
 
     const ten = await agent.post('/v1/registrants/bulk-entry').send({ people: eleven.slice(0, 10) }).expect(201);
     expect(ten.body.created).toBe(10);
-    expect(await prisma.registrant.count({ where: { tenantId, status: 'completed' } })).toBe(10);
+    expect(await harness.prisma.registrant.count({ where: { tenantId, status: 'completed' } })).toBe(10);
   });
 
   it('reports every wrong field in Japanese at its exact path — check digit, confirmation, era date, duplicate and taken codes — and stores nothing', async () => {
     const { tenantId, agent } = await hrOf('誤り株式会社');
     const existing = randomUUID();
-    await prisma.registrant.create({ data: { id: existing, tenantId, employeeCode: 'EXIST1', familyName: '既存', givenName: '社員', workflowId: registrantWorkflowId(tenantId, existing) } });
+    await harness.prisma.registrant.create({ data: { id: existing, tenantId, employeeCode: 'EXIST1', familyName: '既存', givenName: '社員', workflowId: registrantWorkflowId(tenantId, existing) } });
     const bad = number();
     const okDependent = () => {
       const n = number();
@@ -334,16 +314,16 @@ describe('quick add and invitation (スマホで収集・簡易登録)', () => {
     const ids: string[] = res.body.people.map((p: { registrantId: string }) => p.registrantId);
 
     for (const [i, p] of people.entries()) {
-      const mail = await outbox.waitFor((m) => m.to.includes(p.email), 15_000);
+      const mail = await harness.outbox.waitFor((m) => m.to.includes(p.email), 15_000);
       expect(mail.subject).toBe(INVITATION_SUBJECT);
       expect(mail.text).toContain(`${p.familyName} ${p.givenName} 様`);
       expect(mail.text).toContain('今月末までにご登録をお願いします。');
       expect(mail.text).toMatch(/http:\/\/mynaflow\.test\/i\/[A-Za-z0-9_-]{43}/);
       expect(mail.replyTo).toBe('jinji@example.co.jp');
       expect(mail.cc).toEqual([user.email]);
-      await until(async () => (await prisma.registrant.findUniqueOrThrow({ where: { id: ids[i]! } })).invitationState === 'open', 'the invitation to open');
+      await until(async () => (await harness.prisma.registrant.findUniqueOrThrow({ where: { id: ids[i]! } })).invitationState === 'open', 'the invitation to open');
     }
-    const rows = await prisma.registrant.findMany({ where: { tenantId }, orderBy: { createdAt: 'asc' } });
+    const rows = await harness.prisma.registrant.findMany({ where: { tenantId }, orderBy: { createdAt: 'asc' } });
     expect(rows.map((r) => [r.id, r.category, r.status, r.loginLocked, r.myNumberSecretId]).sort()).toEqual(
       [
         [ids[0], 'employee', 'unregistered', false, null],
@@ -351,18 +331,18 @@ describe('quick add and invitation (スマホで収集・簡易登録)', () => {
         [ids[2], 'employee', 'unregistered', false, null],
       ].sort(),
     );
-    const links = await prisma.invitation.findMany({ where: { registrantId: { in: ids } } });
+    const links = await harness.prisma.invitation.findMany({ where: { registrantId: { in: ids } } });
     expect(links.map((l) => [l.message, l.replyTo, l.copyTo])).toEqual(Array(3).fill(['今月末までにご登録をお願いします。', 'jinji@example.co.jp', user.email]));
     for (const id of ids) {
       // The mail and the row come from the activity; the workflow takes its result a moment later.
-      const handle = env.client.workflow.getHandle(registrantWorkflowId(tenantId, id));
+      const handle = harness.env.client.workflow.getHandle(registrantWorkflowId(tenantId, id));
       await until(async () => (await handle.query(lifecycleQuery)).invitation?.state === 'open', 'the workflow to hold the open invitation');
       expect(await handle.query(lifecycleQuery)).toMatchObject({ status: 'unregistered', loginLocked: false, invitation: { round: 1, state: 'open' } });
-      const created = await prisma.operationEvent.findFirstOrThrow({ where: { registrantId: id, operation: 'registrant_created' } });
+      const created = await harness.prisma.operationEvent.findFirstOrThrow({ where: { registrantId: id, operation: 'registrant_created' } });
       expect(created).toMatchObject({ actorType: 'login_user', actorLabel: '簡易登録株式会社 人事', detail: { source: 'quick_add', invite: true } });
-      await until(async () => (await prisma.operationEvent.count({ where: { registrantId: id, operation: 'invitation_sent' } })) === 1, 'the invitation to be recorded');
+      await until(async () => (await harness.prisma.operationEvent.count({ where: { registrantId: id, operation: 'invitation_sent' } })) === 1, 'the invitation to be recorded');
       // The first invitation is the HR user's, not the system's: they asked for it.
-      const sent = await prisma.operationEvent.findFirstOrThrow({ where: { registrantId: id, operation: 'invitation_sent' } });
+      const sent = await harness.prisma.operationEvent.findFirstOrThrow({ where: { registrantId: id, operation: 'invitation_sent' } });
       expect(sent).toMatchObject({ actorType: 'login_user', actorId: user.id, actorLabel: '簡易登録株式会社 人事' });
       expect(sent.ip).toBeTruthy();
     }
@@ -370,7 +350,7 @@ describe('quick add and invitation (スマホで収集・簡易登録)', () => {
     // Without copyToSelf, message or reply-to: a plain invitation, nobody copied.
     const plain = { familyName: '渡辺', givenName: '四郎', email: email('watanabe') };
     await agent.post('/v1/registrants/quick-add').send({ people: [plain] }).expect(201);
-    const mail = await outbox.waitFor((m) => m.to.includes(plain.email), 15_000);
+    const mail = await harness.outbox.waitFor((m) => m.to.includes(plain.email), 15_000);
     expect(mail.cc).toEqual([]);
     expect(mail.replyTo).toBe('');
     expect(mail.text).not.toContain('担当者からのメッセージ');
@@ -405,17 +385,17 @@ describe('quick add and invitation (スマホで収集・簡易登録)', () => {
     expect(badReply.body.errors.map((e: { path: string }) => e.path)).toContain('/body/replyTo');
     expect(await stored(tenantId)).toEqual(before);
     await new Promise((r) => setTimeout(r, 500));
-    expect(outbox.mails.filter((m) => m.to.includes(good) || m.text.includes('届きませんように'))).toEqual([]);
+    expect(harness.outbox.mails.filter((m) => m.to.includes(good) || m.text.includes('届きませんように'))).toEqual([]);
   });
 });
 
 describe('Temporal unreachable', () => {
   it('stores nobody and answers 503 for both', async () => {
-    const tenantId = await createTenant(prisma, '停止中株式会社');
-    const user = await createLoginUser(prisma, tenantId, 'owner');
+    const tenantId = await createTenant(harness.prisma, '停止中株式会社');
+    const user = await createLoginUser(harness.prisma, tenantId, 'owner');
     const down = createTemporalClient('127.0.0.1:1', 'default');
     try {
-      const agent = await loginAs(testApp({ prisma, logger, outbox, temporalClient: down, taskQueue: TASK_QUEUE }).app, outbox, user);
+      const agent = await loginAs(testApp({ prisma: harness.prisma, logger, outbox: harness.outbox, temporalClient: down, taskQueue: TASK_QUEUE }).app, harness.outbox, user);
       const before = await stored(tenantId);
       expect((await agent.post('/v1/registrants/bulk-entry').send({ people: [person('S1')] }).expect(503)).body.code).toBe('TEMPORAL_UNAVAILABLE');
       expect((await agent.post('/v1/registrants/quick-add').send({ people: [{ familyName: '停止', givenName: '中', email: email('down') }] }).expect(503)).body.code).toBe('TEMPORAL_UNAVAILABLE');
@@ -429,7 +409,7 @@ describe('Temporal unreachable', () => {
 describe('roles', () => {
   it('a viewer may neither bulk-enter nor quick-add (403), and nothing is stored', async () => {
     const { tenantId } = await hrOf('閲覧株式会社');
-    const viewer = await loginAs(app, outbox, await createLoginUser(prisma, tenantId, 'viewer'));
+    const viewer = await harness.agent(tenantId, 'viewer');
     const before = await stored(tenantId);
     expect((await viewer.post('/v1/registrants/bulk-entry').send({ people: [person('V1')] }).expect(403)).body.code).toBe('FORBIDDEN');
     expect((await viewer.post('/v1/registrants/quick-add').send({ people: [{ familyName: '閲覧', givenName: '者', email: email('viewer') }] }).expect(403)).body.code).toBe('FORBIDDEN');

@@ -12,25 +12,18 @@ import { randomInt, randomUUID } from 'node:crypto';
 import iconv from 'iconv-lite';
 import { parse } from 'csv-parse/sync';
 import request from 'supertest';
-import type { Express } from 'express';
-import type { Client } from '@temporalio/client';
 import type { Prisma, Purpose } from '../prisma/generated/client';
-import type { PrismaClient } from '../services/db/client';
 import { checkDigit } from '../services/mynumber/validate';
-import type { Outbox } from '../services/outbox/outbox';
 import { NUMBERS_EXPORT_HEADER, REGISTRANT_EXPORT_HEADER } from '../services/registrants/csv-columns';
-import { createTemporalClient } from '../services/temporal/client';
 import { registrantWorkflowId } from '../shared';
-import { createLoginUser, createTenant, loginAs, memoryLogger, startOutbox, testApp, testPrisma, testVault, type TestUser } from './support/fixtures';
+import { useApiHarness } from './support/api-harness';
+import { createLoginUser, createTenant, memoryLogger, testVault, type Agent, type TestUser } from './support/fixtures';
+import { bytesOf } from './support/http';
 import { containsAny } from './support/leak-scan';
 
-type Agent = ReturnType<typeof request.agent>;
-
-let prisma: PrismaClient;
-let outbox: Outbox;
-let temporal: Client;
-let app: Express;
 const log = memoryLogger();
+// Nothing listens here: downloads do not need Temporal.
+const harness = useApiHarness({ taskQueue: 'registrant-csv-export', logger: log.logger });
 let manager: TestUser;
 let hr: Agent;
 let viewerAgent: Agent;
@@ -47,14 +40,6 @@ function validNumber(leadingZero = false): string {
   return n;
 }
 
-/** The raw bytes of a download. */
-function bytesOf(req: request.Test) {
-  return req.buffer(true).parse((res, done) => {
-    const chunks: Buffer[] = [];
-    res.on('data', (c: Buffer) => chunks.push(c));
-    res.on('end', () => done(null, Buffer.concat(chunks)));
-  });
-}
 const exportCsv = (agent: Agent, query: Record<string, string> = {}) => bytesOf(agent.get('/v1/registrants/export.csv').query(query));
 const exportNumbers = (agent: Agent, body: Record<string, unknown>) => bytesOf(agent.post('/v1/registrants/export-with-numbers').send(body));
 /** A problem+json answer read from raw bytes. */
@@ -63,45 +48,34 @@ const cp932Records = (res: request.Response) => parse(iconv.decode(res.body as B
 
 async function registrant(tenantId: string, data: Partial<Prisma.RegistrantUncheckedCreateInput> & { familyName: string; givenName: string }) {
   const id = randomUUID();
-  return prisma.registrant.create({ data: { id, tenantId, workflowId: registrantWorkflowId(tenantId, id), ...data } });
+  return harness.prisma.registrant.create({ data: { id, tenantId, workflowId: registrantWorkflowId(tenantId, id), ...data } });
 }
 async function withNumber(tenantId: string, registrantId: string, n: string) {
-  const secret = await testVault(prisma).seal({ tenantId, kind: 'my_number', plaintext: Buffer.from(n) });
-  await prisma.registrant.update({ where: { id: registrantId }, data: { myNumberSecretId: secret } });
+  const secret = await testVault(harness.prisma).seal({ tenantId, kind: 'my_number', plaintext: Buffer.from(n) });
+  await harness.prisma.registrant.update({ where: { id: registrantId }, data: { myNumberSecretId: secret } });
 }
 async function dependent(tenantId: string, registrantId: string, data: Partial<Prisma.DependentUncheckedCreateInput> & { givenName: string; relationship: string }, n?: string) {
-  const secret = n ? await testVault(prisma).seal({ tenantId, kind: 'my_number', plaintext: Buffer.from(n) }) : null;
-  return prisma.dependent.create({ data: { registrantId, familyName: '山田', myNumberSecretId: secret, ...data } });
+  const secret = n ? await testVault(harness.prisma).seal({ tenantId, kind: 'my_number', plaintext: Buffer.from(n) }) : null;
+  return harness.prisma.dependent.create({ data: { registrantId, familyName: '山田', myNumberSecretId: secret, ...data } });
 }
-const exportEvents = (tenantId: string, operation: string) => prisma.operationEvent.findMany({ where: { tenantId, operation }, orderBy: { id: 'asc' } });
+const exportEvents = (tenantId: string, operation: string) => harness.prisma.operationEvent.findMany({ where: { tenantId, operation }, orderBy: { id: 'asc' } });
 const json = (v: unknown) => JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x));
 
 let tenantId: string;
 
 beforeAll(async () => {
-  prisma = testPrisma();
-  outbox = await startOutbox();
-  // Nothing listens here: downloads do not need Temporal.
-  temporal = createTemporalClient('127.0.0.1:1', 'default');
-  app = testApp({ prisma, logger: log.logger, outbox, temporalClient: temporal, taskQueue: 'registrant-csv-export' }).app;
-  tenantId = await createTenant(prisma, 'CSV出力株式会社');
-  manager = await createLoginUser(prisma, tenantId, 'manager', '出力 担当');
-  [hr, viewerAgent] = await Promise.all([loginAs(app, outbox, manager), loginAs(app, outbox, await createLoginUser(prisma, tenantId, 'viewer', '出力 閲覧'))]);
-});
-
-afterAll(async () => {
-  await temporal?.connection.close();
-  await outbox?.close();
-  await prisma?.$disconnect();
+  tenantId = await createTenant(harness.prisma, 'CSV出力株式会社');
+  manager = await createLoginUser(harness.prisma, tenantId, 'manager', '出力 担当');
+  [hr, viewerAgent] = await Promise.all([harness.login(manager), harness.agent(tenantId, 'viewer', '出力 閲覧')]);
 });
 
 describe('GET /v1/registrants/export.csv', () => {
   let t: string;
   let agent: Agent;
   beforeAll(async () => {
-    t = await createTenant(prisma, '往復テスト株式会社');
-    agent = await loginAs(app, outbox, await createLoginUser(prisma, t, 'viewer', '往復 閲覧'));
-    const group = await prisma.group.create({ data: { tenantId: t, name: '営業部' } });
+    t = await createTenant(harness.prisma, '往復テスト株式会社');
+    agent = await harness.agent(t, 'viewer', '往復 閲覧');
+    const group = await harness.prisma.group.create({ data: { tenantId: t, name: '営業部' } });
     await registrant(t, {
       employeeCode: '00123',
       familyName: '=HYPERLINK("http://evil.example","山田")',
@@ -202,8 +176,8 @@ describe('GET /v1/registrants/export.csv', () => {
   });
 
   it('a character CP932 lacks: 422 naming each person and column, no file, nothing recorded; UTF-8 works', async () => {
-    const u = await createTenant(prisma, '吉野家テスト株式会社');
-    const agentU = await loginAs(app, outbox, await createLoginUser(prisma, u, 'manager'));
+    const u = await createTenant(harness.prisma, '吉野家テスト株式会社');
+    const agentU = await harness.agent(u, 'manager');
     await registrant(u, { employeeCode: '001', familyName: '山田', givenName: '太郎' });
     await registrant(u, { employeeCode: '002', familyName: '𠮷田', givenName: '一𠮷', note: '𠮷と😀' });
     await registrant(u, { employeeCode: '003', familyName: '佐藤', givenName: '花子', email: 'é@example.com' });
@@ -229,7 +203,7 @@ describe('GET /v1/registrants/export.csv', () => {
   });
 
   it('is for logged-in HR only, and each tenant sees its own', async () => {
-    expect((await request(app).get('/v1/registrants/export.csv')).status).toBe(401);
+    expect((await request(harness.app).get('/v1/registrants/export.csv')).status).toBe(401);
     const mine = cp932Records(await exportCsv(hr).expect(200));
     expect(mine.slice(1).some((r) => r[0] === '00123')).toBe(false);
   });
@@ -257,9 +231,9 @@ describe('POST /v1/registrants/export-with-numbers', () => {
   let satoId: string;
 
   beforeAll(async () => {
-    t = await createTenant(prisma, '番号出力株式会社');
-    user = await createLoginUser(prisma, t, 'manager', '番号出力 担当');
-    agent = await loginAs(app, outbox, user);
+    t = await createTenant(harness.prisma, '番号出力株式会社');
+    user = await createLoginUser(harness.prisma, t, 'manager', '番号出力 担当');
+    agent = await harness.login(user);
     const yamada = await registrant(t, { employeeCode: '00007', familyName: '山田', givenName: '太郎', birthDate: new Date('1980-01-01T00:00:00Z'), gender: 'male', status: 'completed' });
     yamadaId = yamada.id;
     numbers.yamada = validNumber(true);
@@ -285,11 +259,11 @@ describe('POST /v1/registrants/export-with-numbers', () => {
     expect(res.status).toBe(400);
     expect(problemOf(res)).toMatchObject({ code: 'PASSWORD_INCORRECT', title: 'パスワードが正しくありません' });
     expect((await exportEvents(t, 'numbers_downloaded')).length).toBe(0);
-    expect((await prisma.loginUser.findUniqueOrThrow({ where: { id: user.id } })).failedLogins).toBe(1);
+    expect((await harness.prisma.loginUser.findUniqueOrThrow({ where: { id: user.id } })).failedLogins).toBe(1);
   });
 
   it('a purpose the tenant does not use, or none: 400 and nothing recorded', async () => {
-    await prisma.tenant.update({ where: { id: t }, data: { purposes: ['withholding_slip', 'employment_insurance'] } });
+    await harness.prisma.tenant.update({ where: { id: t }, data: { purposes: ['withholding_slip', 'employment_insurance'] } });
     try {
       const res = await exportNumbers(agent, body({ purpose: 'dividends' }));
       responses.push((res.body as Buffer).toString('utf8'));
@@ -300,16 +274,16 @@ describe('POST /v1/registrants/export-with-numbers', () => {
       expect(none.status).toBe(400);
       expect(problemOf(none).errors!.map((e) => e.path)).toContain('/body/purpose');
     } finally {
-      await prisma.tenant.update({ where: { id: t }, data: { purposes: { set: ['withholding_slip', 'employment_insurance', 'health_insurance_pension', 'workers_compensation', 'category3_pension', 'property_savings', 'dividends', 'real_estate', 'contractor_payments'] } } });
+      await harness.prisma.tenant.update({ where: { id: t }, data: { purposes: { set: ['withholding_slip', 'employment_insurance', 'health_insurance_pension', 'workers_compensation', 'category3_pension', 'property_savings', 'dividends', 'real_estate', 'contractor_payments'] } } });
     }
     expect((await exportEvents(t, 'numbers_downloaded')).length).toBe(0);
   });
 
   it('viewers may not download numbers; anonymous callers are nobody', async () => {
-    const viewer = await createLoginUser(prisma, t, 'viewer');
-    const res = await exportNumbers(await loginAs(app, outbox, viewer), { password: viewer.password, purpose: 'withholding_slip' });
+    const viewer = await createLoginUser(harness.prisma, t, 'viewer');
+    const res = await exportNumbers(await harness.login(viewer), { password: viewer.password, purpose: 'withholding_slip' });
     expect(res.status).toBe(403);
-    expect((await request(app).post('/v1/registrants/export-with-numbers').send(body())).status).toBe(401);
+    expect((await request(harness.app).post('/v1/registrants/export-with-numbers').send(body())).status).toBe(401);
   });
 
   it('one row per person with the number as text, never cached, recorded with the purpose and counts only', async () => {
@@ -358,9 +332,9 @@ describe('POST /v1/registrants/export-with-numbers', () => {
   });
 
   it('a dependent CP932 cannot write: 422 naming the person and column, no numbers anywhere in it, nothing recorded', async () => {
-    const u = await createTenant(prisma, '番号吉田株式会社');
-    const uUser = await createLoginUser(prisma, u, 'owner');
-    const uAgent = await loginAs(app, outbox, uUser);
+    const u = await createTenant(harness.prisma, '番号吉田株式会社');
+    const uUser = await createLoginUser(harness.prisma, u, 'owner');
+    const uAgent = await harness.login(uUser);
     const r = await registrant(u, { employeeCode: '9', familyName: '吉田', givenName: '太郎' });
     const n = validNumber();
     await withNumber(u, r.id, n);
@@ -383,8 +357,8 @@ describe('POST /v1/registrants/export-with-numbers', () => {
 
 describe('POST /v1/registrants/import while Temporal cannot be reached', () => {
   it('stores nothing and answers 503 (a dry run still works)', async () => {
-    const t = await createTenant(prisma, '障害時株式会社');
-    const agent = await loginAs(app, outbox, await createLoginUser(prisma, t, 'manager'));
+    const t = await createTenant(harness.prisma, '障害時株式会社');
+    const agent = await harness.agent(t, 'manager');
     const file = iconv.encode('社員コード,姓,名\r\n00001,山田,太郎\r\n', 'cp932');
     const dry = await agent.post('/v1/registrants/import').query({ dryRun: 'true' }).set('Content-Type', 'text/csv').send(file);
     expect(dry.status).toBe(200);
@@ -392,7 +366,7 @@ describe('POST /v1/registrants/import while Temporal cannot be reached', () => {
     const res = await agent.post('/v1/registrants/import').set('Content-Type', 'text/csv').send(file);
     expect(res.status).toBe(503);
     expect(res.body).toMatchObject({ code: 'TEMPORAL_UNAVAILABLE', title: 'ワークフローサーバーに接続できません。時間をおいて再度お試しください（登録はしていません）' });
-    expect(await prisma.registrant.count({ where: { tenantId: t } })).toBe(0);
+    expect(await harness.prisma.registrant.count({ where: { tenantId: t } })).toBe(0);
     expect(await exportEvents(t, 'registrants_imported')).toHaveLength(0);
   });
 });

@@ -6,50 +6,24 @@
  */
 import { randomUUID } from 'node:crypto';
 import iconv from 'iconv-lite';
-import request from 'supertest';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Express } from 'express';
-import type { PrismaClient } from '../services/db/client';
-import type { Outbox } from '../services/outbox/outbox';
 import type { ImportReport } from '../services/registrants/csv';
 import { todayInJapan } from '../services/retention/rules';
 import { lifecycleQuery, registrantWorkflowId } from '../shared';
-import { createLoginUser, createTenant, loginAs, memoryLogger, startOutbox, startWorker, testApp, testPrisma, type WorkerHandle } from './support/fixtures';
-import { createLocalEnv } from './support/temporal';
+import { createTenant, type Agent } from './support/fixtures';
+import { bytesOf } from './support/http';
+import { JAPANESE } from './support/problems';
 import { until } from './support/until';
-
-type Agent = ReturnType<typeof request.agent>;
+import { useWorkerHarness } from './support/worker-harness';
 
 const TASK_QUEUE = 'registrant-csv-import';
 const HEADER = ['社員コード', '姓', '名', 'セイ', 'メイ', 'メールアドレス', '区分', '生年月日', '性別', '入社日', '退職日', 'グループ', '備考'];
-const JAPANESE = /[\u3040-\u30ff\u4e00-\u9fff]/;
 
-let env: TestWorkflowEnvironment;
-let prisma: PrismaClient;
-let outbox: Outbox;
-let worker: WorkerHandle;
-let app: Express;
-const { logger } = memoryLogger();
-
-beforeAll(async () => {
-  [env, outbox] = await Promise.all([createLocalEnv(), startOutbox()]);
-  prisma = testPrisma();
-  worker = await startWorker(env, { prisma, outbox, logger, taskQueue: TASK_QUEUE });
-  app = testApp({ prisma, logger, outbox, temporalClient: env.client, taskQueue: TASK_QUEUE }).app;
-});
-
-afterAll(async () => {
-  await worker?.stop();
-  await env?.teardown();
-  await outbox?.close();
-  await prisma?.$disconnect();
-});
-
+const harness = useWorkerHarness({ taskQueue: TASK_QUEUE });
 
 /** A tenant with a manager logged in. */
 async function hrOf(name: string): Promise<{ tenantId: string; agent: Agent }> {
-  const tenantId = await createTenant(prisma, name);
-  return { tenantId, agent: await loginAs(app, outbox, await createLoginUser(prisma, tenantId, 'manager', `${name} 人事`)) };
+  const tenantId = await createTenant(harness.prisma, name);
+  return { tenantId, agent: await harness.agent(tenantId, 'manager', `${name} 人事`) };
 }
 
 /** RFC 4180 text with CRLF, as Excel writes it (quotes only where needed). */
@@ -67,20 +41,20 @@ function upload(agent: Agent, file: Buffer, query: Record<string, string> = {}, 
 
 /** A line of the template's columns, the rest blank. */
 const line = (cells: Partial<Record<(typeof HEADER)[number], string>>) => HEADER.map((h) => cells[h] ?? '');
-const count = (tenantId: string) => prisma.registrant.count({ where: { tenantId } });
+const count = (tenantId: string) => harness.prisma.registrant.count({ where: { tenantId } });
 /** Workflows of the tenant's registrants the server knows of (visibility; ids start with the tenant's). */
 async function workflowsOf(tenantId: string): Promise<number> {
   let n = 0;
-  for await (const _wf of env.client.workflow.list({ query: `WorkflowId STARTS_WITH "registrant-${tenantId}-"` })) n++;
+  for await (const _wf of harness.env.client.workflow.list({ query: `WorkflowId STARTS_WITH "registrant-${tenantId}-"` })) n++;
   return n;
 }
-const events = (tenantId: string, operation: string) => prisma.operationEvent.findMany({ where: { tenantId, operation }, orderBy: { id: 'asc' } });
+const events = (tenantId: string, operation: string) => harness.prisma.operationEvent.findMany({ where: { tenantId, operation }, orderBy: { id: 'asc' } });
 
 describe('dry run', () => {
   it('reports every line in Japanese, reads era dates of every form, and stores nothing', async () => {
     const { tenantId, agent } = await hrOf('和暦株式会社');
     const existingId = randomUUID();
-    await prisma.registrant.create({ data: { id: existingId, tenantId, employeeCode: 'EXIST01', familyName: '既存', givenName: '社員', workflowId: registrantWorkflowId(tenantId, existingId) } });
+    await harness.prisma.registrant.create({ data: { id: existingId, tenantId, employeeCode: 'EXIST01', familyName: '既存', givenName: '社員', workflowId: registrantWorkflowId(tenantId, existingId) } });
     const file = utf8([
       HEADER,
       line({ 社員コード: '1001', 姓: '山田', 名: '太郎', セイ: 'ﾔﾏﾀﾞ', メイ: 'たろう', 区分: '従業員1', 生年月日: 's55/1/1', 性別: '男', 入社日: '2010/4/1' }),
@@ -198,14 +172,14 @@ describe('import', () => {
     expect(res.body.report.lines.map((l: { ok: boolean }) => l.ok)).toEqual([true, true, false, true]);
     expect(await count(tenantId)).toBe(0);
     expect(await events(tenantId, 'registrants_imported')).toHaveLength(0);
-    for (const code of codes) expect(await prisma.registrant.findFirst({ where: { tenantId, employeeCode: code } })).toBeNull();
+    for (const code of codes) expect(await harness.prisma.registrant.findFirst({ where: { tenantId, employeeCode: code } })).toBeNull();
     await new Promise((r) => setTimeout(r, 1000));
     expect(await workflowsOf(tenantId)).toBe(0);
   });
 
   it('stores a CP932 file in one go, then starts each workflow without inviting; retirement dates are taken over', async () => {
     const { tenantId, agent } = await hrOf('一括登録株式会社');
-    await prisma.group.create({ data: { tenantId, name: '総務部' } });
+    await harness.prisma.group.create({ data: { tenantId, name: '総務部' } });
     const retiredOn = '2024/03/31';
     const retiresOn = `${Number(todayInJapan().slice(0, 4)) + 1}/03/31`;
     const rows = [
@@ -222,7 +196,7 @@ describe('import', () => {
     const ids = report.lines.map((l) => l.registrantId!);
     expect(ids.every((id) => /^[0-9a-f-]{36}$/.test(id))).toBe(true);
 
-    const stored = await prisma.registrant.findMany({ where: { tenantId }, include: { group: true }, orderBy: { employeeCode: 'asc' } });
+    const stored = await harness.prisma.registrant.findMany({ where: { tenantId }, include: { group: true }, orderBy: { employeeCode: 'asc' } });
     expect(stored.map((r) => r.id)).toEqual(ids);
     expect(stored[0]).toMatchObject({
       employeeCode: '00101',
@@ -252,13 +226,13 @@ describe('import', () => {
     // each has a running workflow; nobody is invited
     await until(async () => (await workflowsOf(tenantId)) === 4, 'the four workflows to be listed');
     for (const r of stored) {
-      const state = await env.client.workflow.getHandle(r.workflowId).query(lifecycleQuery);
+      const state = await harness.env.client.workflow.getHandle(r.workflowId).query(lifecycleQuery);
       expect(state).toMatchObject({ status: 'unregistered', invitation: null, deleted: false });
     }
-    const future = await env.client.workflow.getHandle(stored[3]!.workflowId).query(lifecycleQuery);
+    const future = await harness.env.client.workflow.getHandle(stored[3]!.workflowId).query(lifecycleQuery);
     expect(future).toMatchObject({ retirementDate: retiresOn.replace(/\//g, '-'), retired: false, deletion: { dueDate: `${nextYear + 8}-01-11`, rule: 'dependents_declaration_7y' } });
     // a retirement date already past: the workflow retires the person at once, as any retirement
-    await until(async () => (await prisma.registrant.findUniqueOrThrow({ where: { id: stored[2]!.id } })).retired, 'the past retirement to be applied');
+    await until(async () => (await harness.prisma.registrant.findUniqueOrThrow({ where: { id: stored[2]!.id } })).retired, 'the past retirement to be applied');
     expect((await events(tenantId, 'retired')).map((e) => e.registrantId)).toEqual([stored[2]!.id]);
 
     const created = await events(tenantId, 'registrant_created');
@@ -269,7 +243,7 @@ describe('import', () => {
     expect(imported).toHaveLength(1);
     expect(imported[0]).toMatchObject({ label: '登録者のCSVアップロード', detail: { count: 4, invited: 0, encoding: 'cp932', newGroups: 1 } });
     await new Promise((r) => setTimeout(r, 500));
-    expect(outbox.mails.some((m) => m.to.includes('taro.csv@example.co.jp') || m.to.includes('hanako.csv@example.co.jp'))).toBe(false);
+    expect(harness.outbox.mails.some((m) => m.to.includes('taro.csv@example.co.jp') || m.to.includes('hanako.csv@example.co.jp'))).toBe(false);
 
     // the same codes again: each line is a duplicate of a stored registrant, nothing more is stored
     const again = await upload(agent, cp932(rows));
@@ -283,15 +257,7 @@ describe('import', () => {
     expect(await count(tenantId)).toBe(4);
 
     // an export of this tenant imports cleanly elsewhere (export-only columns are read past)
-    const exported = await agent
-      .get('/v1/registrants/export.csv')
-      .buffer(true)
-      .parse((r, done) => {
-        const chunks: Buffer[] = [];
-        r.on('data', (c: Buffer) => chunks.push(c));
-        r.on('end', () => done(null, Buffer.concat(chunks)));
-      })
-      .expect(200);
+    const exported = await bytesOf(agent.get('/v1/registrants/export.csv')).expect(200);
     const other = await hrOf('移行先株式会社');
     const check = await upload(other.agent, exported.body as Buffer, { dryRun: 'true' }).expect(200);
     expect(check.body).toMatchObject({ ok: true, rows: 4, encoding: 'cp932', ignoredColumns: ['ステータス', '扶養ステータス', '扶養家族数', 'マイナンバー登録', '削除予定日', '登録日時'] });
@@ -307,22 +273,14 @@ describe('import', () => {
     );
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({ encoding: 'utf8-bom', created: 2, invited: 2, message: '2人を登録しました（うち2人に収集メールを送ります）' });
-    for (const email of emails) await outbox.waitFor((m) => m.to.includes(email), 15_000);
-    await until(async () => (await prisma.registrant.count({ where: { tenantId, invitationState: 'open' } })) === 2, 'both invitations to open');
-    expect(await prisma.registrant.findMany({ where: { tenantId }, select: { employeeCode: true }, orderBy: { employeeCode: 'asc' } })).toEqual([{ employeeCode: '0001' }, { employeeCode: '0002' }]);
+    for (const email of emails) await harness.outbox.waitFor((m) => m.to.includes(email), 15_000);
+    await until(async () => (await harness.prisma.registrant.count({ where: { tenantId, invitationState: 'open' } })) === 2, 'both invitations to open');
+    expect(await harness.prisma.registrant.findMany({ where: { tenantId }, select: { employeeCode: true }, orderBy: { employeeCode: 'asc' } })).toEqual([{ employeeCode: '0001' }, { employeeCode: '0002' }]);
   });
 
   it('the template downloads and passes a dry run', async () => {
     const { agent } = await hrOf('雛形株式会社');
-    const template = await agent
-      .get('/v1/registrants/import-template.csv')
-      .buffer(true)
-      .parse((r, done) => {
-        const chunks: Buffer[] = [];
-        r.on('data', (c: Buffer) => chunks.push(c));
-        r.on('end', () => done(null, Buffer.concat(chunks)));
-      })
-      .expect(200);
+    const template = await bytesOf(agent.get('/v1/registrants/import-template.csv')).expect(200);
     const res = await upload(agent, template.body as Buffer, { dryRun: 'true' }).expect(200);
     expect(res.body).toMatchObject({ ok: true, encoding: 'cp932', rows: 2, newGroups: ['営業部'] });
   });
@@ -385,8 +343,8 @@ describe('whole-file problems', () => {
   });
 
   it('viewers may not upload', async () => {
-    const t = await createTenant(prisma, '閲覧者株式会社');
-    const viewer = await loginAs(app, outbox, await createLoginUser(prisma, t, 'viewer'));
+    const t = await createTenant(harness.prisma, '閲覧者株式会社');
+    const viewer = await harness.agent(t, 'viewer');
     expect((await upload(viewer, utf8([HEADER, line({ 姓: '山田', 名: '太郎' })]), { dryRun: 'true' })).status).toBe(403);
   });
 });

@@ -8,59 +8,41 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import request from 'supertest';
-import type { Client } from '@temporalio/client';
-import type { Express } from 'express';
 import { PURPOSES } from '../services/audit/purposes';
 import { hashToken } from '../services/auth/token-hash';
-import type { PrismaClient } from '../services/db/client';
-import type { Outbox } from '../services/outbox/outbox';
-import { createTemporalClient } from '../services/temporal/client';
-import { createLoginUser, createTenant, loginAs, memoryLogger, startOutbox, testApp, testPrisma, testVault } from './support/fixtures';
-
-type Agent = ReturnType<typeof request.agent>;
+import { useApiHarness } from './support/api-harness';
+import { createTenant, testVault, type Agent } from './support/fixtures';
+import { bytesOf } from './support/http';
 
 // Smallest images of each kind: only their signatures matter to the server.
 const PNG = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000', 'hex');
 const JPEG = Buffer.concat([Buffer.from('ffd8ffe000104a464946', 'hex'), randomBytes(64)]);
 const GIF = Buffer.from('474946383961010001000000002c00000000010001000002', 'hex');
 
-let prisma: PrismaClient;
-let outbox: Outbox;
-let temporal: Client;
-let app: Express;
+const harness = useApiHarness({ taskQueue: 'registrant-documents' });
 let tenantId: string;
 let manager: Agent;
 let viewer: Agent;
 let otherOwner: Agent;
 
 beforeAll(async () => {
-  prisma = testPrisma();
-  outbox = await startOutbox();
-  temporal = createTemporalClient('127.0.0.1:1', 'default');
-  app = testApp({ prisma, logger: memoryLogger().logger, outbox, temporalClient: temporal, taskQueue: 'registrant-documents' }).app;
-  tenantId = await createTenant(prisma, '書類確認株式会社');
-  const otherTenant = await createTenant(prisma, '書類の別会社');
+  tenantId = await createTenant(harness.prisma, '書類確認株式会社');
+  const otherTenant = await createTenant(harness.prisma, '書類の別会社');
   [manager, viewer, otherOwner] = await Promise.all([
-    createLoginUser(prisma, tenantId, 'manager', '承認 担当').then((u) => loginAs(app, outbox, u)),
-    createLoginUser(prisma, tenantId, 'viewer', '閲覧 担当').then((u) => loginAs(app, outbox, u)),
-    createLoginUser(prisma, otherTenant, 'owner').then((u) => loginAs(app, outbox, u)),
+    harness.agent(tenantId, 'manager', '承認 担当'),
+    harness.agent(tenantId, 'viewer', '閲覧 担当'),
+    harness.agent(otherTenant, 'owner'),
   ]);
-});
-
-afterAll(async () => {
-  await temporal?.connection.close();
-  await outbox?.close();
-  await prisma?.$disconnect();
 });
 
 /** An invited registrant whose phone has set up its registration session. */
 async function invitedPhone() {
-  const r = await prisma.registrant.create({
+  const r = await harness.prisma.registrant.create({
     data: { tenantId, familyName: '書類', givenName: '提出', email: `d-${randomUUID().slice(0, 8)}@example.co.jp`, workflowId: `wf-${randomUUID()}`, invitationState: 'open', invitationExpiresAt: new Date(Date.now() + 86_400_000) },
   });
   const token = randomBytes(32).toString('base64url');
-  await prisma.invitation.create({ data: { registrantId: r.id, issueKey: `docs-${randomUUID()}`, tokenHash: hashToken(token), expiresAt: new Date(Date.now() + 86_400_000) } });
-  const phone = request.agent(app);
+  await harness.prisma.invitation.create({ data: { registrantId: r.id, issueKey: `docs-${randomUUID()}`, tokenHash: hashToken(token), expiresAt: new Date(Date.now() + 86_400_000) } });
+  const phone = request.agent(harness.app);
   const setup = await phone.post('/v1/registration/setup').send({ token, password: 'phone-pass-1234', consentedPurposes: [...PURPOSES] }).expect(200);
   const upload = async (query: string, image: Buffer, type: string) => {
     const res = await phone.post(`/v1/registration/documents?${query}`).set('X-CSRF-Token', setup.body.csrfToken).set('Content-Type', type).send(image).expect(201);
@@ -70,8 +52,8 @@ async function invitedPhone() {
 }
 
 /** What the submission does to the draft's images (activities/lifecycle.ts submitDraft). */
-const submit = (registrantId: string) => prisma.document.updateMany({ where: { registrantId, draft: true }, data: { draft: false } });
-const views = (registrantId: string) => prisma.operationEvent.findMany({ where: { tenantId, registrantId, operation: 'document_viewed' }, orderBy: { id: 'asc' } });
+const submit = (registrantId: string) => harness.prisma.document.updateMany({ where: { registrantId, draft: true }, data: { draft: false } });
+const views = (registrantId: string) => harness.prisma.operationEvent.findMany({ where: { tenantId, registrantId, operation: 'document_viewed' }, orderBy: { id: 'asc' } });
 const imageUrl = (registrantId: string, documentId: string) => `/v1/registrants/${registrantId}/documents/${documentId}/image`;
 
 describe('submitted documents', () => {
@@ -87,11 +69,11 @@ describe('submitted documents', () => {
 
     await submit(p.id);
     // Oldest first: the two uploads a second apart whatever the clock's resolution.
-    await prisma.document.update({ where: { id: back }, data: { createdAt: new Date(Date.now() - 1000) } });
+    await harness.prisma.document.update({ where: { id: back }, data: { createdAt: new Date(Date.now() - 1000) } });
     // A category-3 dependent's own document, sealed like an upload.
-    const spouse = await prisma.dependent.create({ data: { registrantId: p.id, relationship: '配偶者', kind: 'category3', familyName: '書類', givenName: '配偶', status: 'pending' } });
-    const sealed = await testVault(prisma).seal({ tenantId, kind: 'document', plaintext: GIF });
-    const theirs = await prisma.document.create({ data: { registrantId: p.id, dependentId: spouse.id, purpose: 'identity', type: 'passport', side: 'front', mimeType: 'image/gif', byteSize: GIF.length, imageSecretId: sealed, draft: false } });
+    const spouse = await harness.prisma.dependent.create({ data: { registrantId: p.id, relationship: '配偶者', kind: 'category3', familyName: '書類', givenName: '配偶', status: 'pending' } });
+    const sealed = await testVault(harness.prisma).seal({ tenantId, kind: 'document', plaintext: GIF });
+    const theirs = await harness.prisma.document.create({ data: { registrantId: p.id, dependentId: spouse.id, purpose: 'identity', type: 'passport', side: 'front', mimeType: 'image/gif', byteSize: GIF.length, imageSecretId: sealed, draft: false } });
 
     const list = await viewer.get(`/v1/registrants/${p.id}/documents`).expect(200);
     expect(list.body).toEqual([
@@ -101,11 +83,7 @@ describe('submitted documents', () => {
     ]);
 
     for (const [id, bytes, type, agent] of [[back, PNG, 'image/png', manager], [front, JPEG, 'image/jpeg', viewer], [theirs.id, GIF, 'image/gif', viewer]] as const) {
-      const res = await agent.get(imageUrl(p.id, id)).buffer(true).parse((r, done) => {
-        const chunks: Buffer[] = [];
-        r.on('data', (c: Buffer) => chunks.push(c));
-        r.on('end', () => done(null, Buffer.concat(chunks)));
-      }).expect(200);
+      const res = await bytesOf(agent.get(imageUrl(p.id, id))).expect(200);
       expect(res.headers['content-type']).toBe(type);
       expect(res.headers['cache-control']).toBe('no-store');
       expect(res.headers['x-content-type-options']).toBe('nosniff');
@@ -151,6 +129,6 @@ describe('submitted documents', () => {
       expect([res.status, res.body.code]).toEqual([404, 'REGISTRANT_NOT_FOUND']);
     }
     expect(await views(a.id)).toHaveLength(0);
-    expect((await request(app).get(imageUrl(a.id, submitted))).status).toBe(401);
+    expect((await request(harness.app).get(imageUrl(a.id, submitted))).status).toBe(401);
   });
 });

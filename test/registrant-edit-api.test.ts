@@ -9,75 +9,49 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import request from 'supertest';
-import type { Client } from '@temporalio/client';
-import type { Express } from 'express';
 import { createInvitationActivities } from '../activities/invitations';
 import { hashToken } from '../services/auth/token-hash';
-import type { PrismaClient } from '../services/db/client';
 import { createMailTransport } from '../services/mail/transport';
-import type { Outbox } from '../services/outbox/outbox';
-import { createTemporalClient } from '../services/temporal/client';
-import { createLoginUser, createTenant, loginAs, MAIL_FROM, memoryLogger, PUBLIC_URL, startOutbox, testApp, testPrisma, testVault } from './support/fixtures';
+import { useApiHarness } from './support/api-harness';
+import { createTenant, MAIL_FROM, memoryLogger, PUBLIC_URL, testVault, type Agent } from './support/fixtures';
+import { expectProblem, JAPANESE } from './support/problems';
 
-type Agent = ReturnType<typeof request.agent>;
-
-let prisma: PrismaClient;
-let outbox: Outbox;
-let temporal: Client;
-let app: Express;
+const { logger } = memoryLogger();
+const harness = useApiHarness({ taskQueue: 'registrant-edit', logger });
 let tenantId: string;
 let otherTenant: string;
 let manager: Agent;
 let viewer: Agent;
 let otherOwner: Agent;
-const { logger } = memoryLogger();
-
-const JAPANESE = /[\u3040-\u30ff\u4e00-\u9fff]/;
 
 beforeAll(async () => {
-  prisma = testPrisma();
-  outbox = await startOutbox();
-  temporal = createTemporalClient('127.0.0.1:1', 'default');
-  app = testApp({ prisma, logger, outbox, temporalClient: temporal, taskQueue: 'registrant-edit' }).app;
-  tenantId = await createTenant(prisma, '登録者編集株式会社');
-  otherTenant = await createTenant(prisma, '別会社編集株式会社');
+  tenantId = await createTenant(harness.prisma, '登録者編集株式会社');
+  otherTenant = await createTenant(harness.prisma, '別会社編集株式会社');
   [manager, viewer, otherOwner] = await Promise.all([
-    createLoginUser(prisma, tenantId, 'manager', '人事 編集').then((u) => loginAs(app, outbox, u)),
-    createLoginUser(prisma, tenantId, 'viewer').then((u) => loginAs(app, outbox, u)),
-    createLoginUser(prisma, otherTenant, 'owner').then((u) => loginAs(app, outbox, u)),
+    harness.agent(tenantId, 'manager', '人事 編集'),
+    harness.agent(tenantId, 'viewer'),
+    harness.agent(otherTenant, 'owner'),
   ]);
-});
-
-afterAll(async () => {
-  await temporal?.connection.close();
-  await outbox?.close();
-  await prisma?.$disconnect();
 });
 
 const code = () => `E${randomBytes(4).toString('hex').toUpperCase()}`;
 
 async function registrant(extra: Record<string, unknown> = {}, tenant = tenantId) {
-  return prisma.registrant.create({
+  return harness.prisma.registrant.create({
     data: { tenantId: tenant, familyName: '編集', givenName: '花子', email: `h-${randomUUID().slice(0, 8)}@example.co.jp`, employeeCode: code(), birthDate: new Date('1990-04-01T00:00:00Z'), workflowId: `wf-${randomUUID()}`, ...extra },
   });
 }
 
 async function dependent(registrantId: string, extra: Record<string, unknown> = {}) {
-  return prisma.dependent.create({ data: { registrantId, relationship: '子', familyName: '編集', givenName: '一郎', status: 'pending', draft: false, ...extra } });
+  return harness.prisma.dependent.create({ data: { registrantId, relationship: '子', familyName: '編集', givenName: '一郎', status: 'pending', draft: false, ...extra } });
 }
 
-const updates = (registrantId: string, operation = 'registrant_updated') => prisma.operationEvent.findMany({ where: { tenantId, registrantId, operation }, orderBy: { id: 'asc' } });
-
-function expectProblem(res: request.Response, status: number, code: string) {
-  expect({ status: res.status, code: res.body?.code }).toEqual({ status, code });
-  expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-  expect(res.body.title).toMatch(JAPANESE);
-}
+const updates = (registrantId: string, operation = 'registrant_updated') => harness.prisma.operationEvent.findMany({ where: { tenantId, registrantId, operation }, orderBy: { id: 'asc' } });
 
 describe('PATCH /v1/registrants/{id}', () => {
   it('changes the fields given (trimmed, kana to katakana, era dates, group, note), returns the Registrant, and records the changed field names only', async () => {
     const r = await registrant();
-    const group = await prisma.group.create({ data: { tenantId, name: `経理-${randomUUID().slice(0, 6)}` } });
+    const group = await harness.prisma.group.create({ data: { tenantId, name: `経理-${randomUUID().slice(0, 6)}` } });
     const newCode = code();
     const res = await manager
       .patch(`/v1/registrants/${r.id}`)
@@ -97,7 +71,7 @@ describe('PATCH /v1/registrants/{id}', () => {
       birthDate: '1990-04-01',
       email: r.email,
     });
-    const row = await prisma.registrant.findUniqueOrThrow({ where: { id: r.id } });
+    const row = await harness.prisma.registrant.findUniqueOrThrow({ where: { id: r.id } });
     expect(row).toMatchObject({ familyName: '佐藤', groupId: group.id, note: '産休中', hireDate: new Date('2020-04-01T00:00:00Z') });
 
     const [event] = await updates(r.id);
@@ -119,7 +93,7 @@ describe('PATCH /v1/registrants/{id}', () => {
 
   it('checks each field with a Japanese message at its path, and changes nothing when one is wrong', async () => {
     const r = await registrant({ retirementDate: new Date('2025-03-31T00:00:00Z') });
-    const theirGroup = await prisma.group.create({ data: { tenantId: otherTenant, name: `他社-${randomUUID().slice(0, 6)}` } });
+    const theirGroup = await harness.prisma.group.create({ data: { tenantId: otherTenant, name: `他社-${randomUUID().slice(0, 6)}` } });
     const res = await manager.patch(`/v1/registrants/${r.id}`).send({
       familyName: '　',
       givenName: '名'.repeat(51),
@@ -137,7 +111,7 @@ describe('PATCH /v1/registrants/{id}', () => {
     expect(byPath['/body/groupId']).toMatchObject({ code: 'GROUP_NOT_FOUND', message: 'グループが見つかりません' });
     expect(byPath['/body/note']).toMatchObject({ code: 'TOO_LONG', message: '備考は1000文字以内で入力してください' });
     for (const e of res.body.errors as { message: string }[]) expect(e.message).toMatch(JAPANESE);
-    expect(await prisma.registrant.findUniqueOrThrow({ where: { id: r.id } })).toMatchObject({ familyName: '編集', email: r.email, employeeCode: r.employeeCode });
+    expect(await harness.prisma.registrant.findUniqueOrThrow({ where: { id: r.id } })).toMatchObject({ familyName: '編集', email: r.email, employeeCode: r.employeeCode });
     expect(await updates(r.id)).toHaveLength(0);
 
     const order = await manager.patch(`/v1/registrants/${r.id}`).send({ hireDate: '1989-01-01' });
@@ -157,7 +131,7 @@ describe('PATCH /v1/registrants/{id}', () => {
     const taken = await manager.patch(`/v1/registrants/${b.id}`).send({ employeeCode: a.employeeCode });
     expectProblem(taken, 409, 'EMPLOYEE_CODE_TAKEN');
     expect(taken.body.errors).toEqual([{ path: '/body/employeeCode', code: 'EMPLOYEE_CODE_TAKEN', message: 'この社員コードは他の登録者が使っています' }]);
-    expect((await prisma.registrant.findUniqueOrThrow({ where: { id: b.id } })).employeeCode).toBe(b.employeeCode);
+    expect((await harness.prisma.registrant.findUniqueOrThrow({ where: { id: b.id } })).employeeCode).toBe(b.employeeCode);
     const theirs = await registrant({}, otherTenant);
     await manager.patch(`/v1/registrants/${b.id}`).send({ employeeCode: theirs.employeeCode }).expect(200);
     // Clearing it is allowed.
@@ -177,22 +151,22 @@ describe('PATCH /v1/registrants/{id}', () => {
   it('a new e-mail address with a live invitation: the link keeps working and the next mail goes to the new address', async () => {
     const r = await registrant({ invitationState: 'open', invitationExpiresAt: new Date(Date.now() + 80 * 86_400_000) });
     const token = randomBytes(32).toString('base64url');
-    await prisma.invitation.create({ data: { registrantId: r.id, issueKey: `edit-${randomUUID()}`, tokenHash: hashToken(token), expiresAt: new Date(Date.now() + 80 * 86_400_000) } });
+    await harness.prisma.invitation.create({ data: { registrantId: r.id, issueKey: `edit-${randomUUID()}`, tokenHash: hashToken(token), expiresAt: new Date(Date.now() + 80 * 86_400_000) } });
     const email = `new-${randomUUID().slice(0, 8)}@example.co.jp`;
     const res = await manager.patch(`/v1/registrants/${r.id}`).send({ email: ` ${email} ` }).expect(200);
     expect(res.body).toMatchObject({ email, invitation: { state: 'open' } });
     expect((await updates(r.id))[0]!.detail).toEqual({ changed: ['email'] });
 
-    const link = await request(app).post('/v1/registration/link').send({ token }).expect(200);
+    const link = await request(harness.app).post('/v1/registration/link').send({ token }).expect(200);
     expect(link.body.email).toBe(email);
-    expect(await prisma.invitation.count({ where: { registrantId: r.id, revokedAt: null } })).toBe(1);
+    expect(await harness.prisma.invitation.count({ where: { registrantId: r.id, revokedAt: null } })).toBe(1);
 
     // The workflow's next mail (a reminder) reads the address when it goes out.
-    const activities = createInvitationActivities({ prisma, mailer: createMailTransport(`smtp://127.0.0.1:${outbox.smtpPort}`), publicUrl: PUBLIC_URL, mailFrom: MAIL_FROM, logger, vault: testVault(prisma) });
+    const activities = createInvitationActivities({ prisma: harness.prisma, mailer: createMailTransport(`smtp://127.0.0.1:${harness.outbox.smtpPort}`), publicUrl: PUBLIC_URL, mailFrom: MAIL_FROM, logger, vault: testVault(harness.prisma) });
     await activities.sendInvitationMail({ registrantId: r.id, key: `reminder-${randomUUID()}`, kind: 'reminder', expiresAt: new Date(Date.now() + 80 * 86_400_000).toISOString() });
-    const mail = await outbox.waitFor((m) => m.to.includes(email));
+    const mail = await harness.outbox.waitFor((m) => m.to.includes(email));
     expect(mail.to).not.toContain(r.email!);
-    expect(outbox.mails.filter((m) => m.to.includes(r.email!))).toHaveLength(0);
+    expect(harness.outbox.mails.filter((m) => m.to.includes(r.email!))).toHaveLength(0);
   });
 
   it('viewers, other tenants and unknown ids change nothing', async () => {
@@ -201,7 +175,7 @@ describe('PATCH /v1/registrants/{id}', () => {
     expectProblem(await otherOwner.patch(`/v1/registrants/${r.id}`).send({ familyName: '他社' }), 404, 'REGISTRANT_NOT_FOUND');
     expectProblem(await manager.patch(`/v1/registrants/${randomUUID()}`).send({ familyName: '不明' }), 404, 'REGISTRANT_NOT_FOUND');
     expectProblem(await manager.patch(`/v1/registrants/${r.id}`).set('X-CSRF-Token', 'forged').send({ familyName: '偽造' }), 403, 'CSRF_TOKEN_INVALID');
-    expect((await prisma.registrant.findUniqueOrThrow({ where: { id: r.id } })).familyName).toBe('編集');
+    expect((await harness.prisma.registrant.findUniqueOrThrow({ where: { id: r.id } })).familyName).toBe('編集');
     expect(await updates(r.id)).toHaveLength(0);
   });
 });
@@ -230,7 +204,7 @@ describe('PATCH /v1/registrants/{id}/dependents/{dependentId}', () => {
     });
     const [event] = await updates(r.id, 'dependent_updated');
     expect(event).toMatchObject({ label: '扶養家族情報の編集', registrantLabel: '編集 花子', detail: { dependentId: d.id, changed: ['relationship', 'givenName', 'familyNameKana', 'givenNameKana', 'birthDate', 'gender'] } });
-    expect((await prisma.registrant.findUniqueOrThrow({ where: { id: r.id } })).updatedAt.getTime()).toBeGreaterThan(r.updatedAt.getTime());
+    expect((await harness.prisma.registrant.findUniqueOrThrow({ where: { id: r.id } })).updatedAt.getTime()).toBeGreaterThan(r.updatedAt.getTime());
     const listed = await viewer.get(`/v1/registrants?employeeCode=${r.employeeCode}`).expect(200);
     expect(listed.body.items[0].dependents).toEqual([res.body]);
   });
@@ -251,8 +225,8 @@ describe('PATCH /v1/registrants/{id}/dependents/{dependentId}', () => {
     expectProblem(await manager.patch(`/v1/registrants/${other.id}/dependents/${d.id}`).send({ givenName: '別人' }), 404, 'DEPENDENT_NOT_FOUND');
     expectProblem(await otherOwner.patch(`/v1/registrants/${r.id}/dependents/${d.id}`).send({ givenName: '他社' }), 404, 'REGISTRANT_NOT_FOUND');
     expectProblem(await viewer.patch(`/v1/registrants/${r.id}/dependents/${d.id}`).send({ givenName: '閲覧' }), 403, 'FORBIDDEN');
-    expect((await prisma.dependent.findUniqueOrThrow({ where: { id: d.id } })).givenName).toBe('一郎');
-    expect((await prisma.dependent.findUniqueOrThrow({ where: { id: draft.id } })).givenName).toBe('一郎');
+    expect((await harness.prisma.dependent.findUniqueOrThrow({ where: { id: d.id } })).givenName).toBe('一郎');
+    expect((await harness.prisma.dependent.findUniqueOrThrow({ where: { id: draft.id } })).givenName).toBe('一郎');
     expect(await updates(r.id, 'dependent_updated')).toHaveLength(0);
     expect((await manager.patch(`/v1/registrants/${r.id}/dependents/${d.id}`).send({})).status).toBe(400);
     expect((await manager.patch(`/v1/registrants/${r.id}/dependents/${d.id}`).send({ myNumber: '123' })).status).toBe(400);

@@ -8,20 +8,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import type { Client } from '@temporalio/client';
-import type { Express } from 'express';
 import type { Status } from '../prisma/generated/client';
-import type { PrismaClient } from '../services/db/client';
-import type { Outbox } from '../services/outbox/outbox';
-import { createTemporalClient } from '../services/temporal/client';
-import { createLoginUser, createTenant, loginAs, memoryLogger, startOutbox, testApp, testPrisma } from './support/fixtures';
+import { useApiHarness } from './support/api-harness';
+import { createTenant, type Agent } from './support/fixtures';
 
-type Agent = ReturnType<typeof request.agent>;
-
-let prisma: PrismaClient;
-let outbox: Outbox;
-let temporal: Client;
-let app: Express;
+const harness = useApiHarness({ taskQueue: 'registrant-search' });
 let tenantId: string;
 let viewer: Agent;
 const ids: Record<string, string> = {};
@@ -29,18 +20,14 @@ const ids: Record<string, string> = {};
 const day = (d: string) => new Date(`${d}T00:00:00Z`);
 
 async function person(key: string, data: Record<string, unknown>, tenant = tenantId) {
-  const r = await prisma.registrant.create({ data: { tenantId: tenant, workflowId: `wf-${randomUUID()}`, familyName: '', givenName: '', ...data } });
+  const r = await harness.prisma.registrant.create({ data: { tenantId: tenant, workflowId: `wf-${randomUUID()}`, familyName: '', givenName: '', ...data } });
   ids[key] = r.id;
   return r.id;
 }
 
 beforeAll(async () => {
-  prisma = testPrisma();
-  outbox = await startOutbox();
-  temporal = createTemporalClient('127.0.0.1:1', 'default');
-  app = testApp({ prisma, logger: memoryLogger().logger, outbox, temporalClient: temporal, taskQueue: 'registrant-search' }).app;
-  tenantId = await createTenant(prisma, '検索株式会社');
-  viewer = await loginAs(app, outbox, await createLoginUser(prisma, tenantId, 'viewer'));
+  tenantId = await createTenant(harness.prisma, '検索株式会社');
+  viewer = await harness.agent(tenantId, 'viewer');
 
   await person('taro', { familyName: '山田', givenName: '太郎', familyNameKana: 'ヤマダ', givenNameKana: 'タロウ', email: 'Taro.Yamada@Example.co.jp', status: 'completed', retirementDate: day('2026-03-31'), retired: true, deletionDueDate: day('2033-01-11') });
   await person('hanako', { familyName: '山田', givenName: '花子', familyNameKana: 'ヤマダ', givenNameKana: 'ハナコ', email: 'hanako@example.co.jp', status: 'pending', retirementDate: day('2026-04-01'), deletionDueDate: day('2033-02-01') });
@@ -48,13 +35,7 @@ beforeAll(async () => {
   await person('mary', { familyName: "O'Brien", givenName: 'Mary Ann', email: 'mary_ann@sample.jp', status: 'unregistered' });
   await person('percent', { familyName: '100%', givenName: 'a_b', email: 'pct@sample.jp', status: 'remanded' });
   // Another company's 山田 is never found here.
-  await person('elsewhere', { familyName: '山田', givenName: '太郎', email: 'taro@example.co.jp' }, await createTenant(prisma, '検索の別会社'));
-});
-
-afterAll(async () => {
-  await temporal?.connection.close();
-  await outbox?.close();
-  await prisma?.$disconnect();
+  await person('elsewhere', { familyName: '山田', givenName: '太郎', email: 'taro@example.co.jp' }, await createTenant(harness.prisma, '検索の別会社'));
 });
 
 async function found(query: Record<string, string>): Promise<string[]> {
@@ -133,8 +114,8 @@ describe('email, months, sort', () => {
 
 describe('GET /v1/registrants/summary', () => {
   it('counts the tenant\'s registrants by status and retirees, and the submitted dependents by status', async () => {
-    const t = await createTenant(prisma, '集計株式会社');
-    const hr = await loginAs(app, outbox, await createLoginUser(prisma, t, 'viewer'));
+    const t = await createTenant(harness.prisma, '集計株式会社');
+    const hr = await harness.agent(t, 'viewer');
     const empty = await hr.get('/v1/registrants/summary').expect(200);
     const zero = { total: 0, unregistered: 0, pending: 0, remanded: 0, completed: 0, refused: 0 };
     expect(empty.body).toEqual({ registrants: { ...zero, retired: 0 }, dependents: zero });
@@ -142,7 +123,7 @@ describe('GET /v1/registrants/summary', () => {
     const statuses: [Status, boolean][] = [['unregistered', false], ['unregistered', false], ['pending', false], ['remanded', false], ['completed', true], ['completed', false], ['refused', true]];
     const made: string[] = [];
     for (const [status, retired] of statuses) made.push(await person(randomUUID(), { familyName: '集計', givenName: status, status, retired }, t));
-    const dependent = (registrantId: string, status: Status, draft = false) => prisma.dependent.create({ data: { registrantId, relationship: '子', familyName: '集計', givenName: status, status, draft } });
+    const dependent = (registrantId: string, status: Status, draft = false) => harness.prisma.dependent.create({ data: { registrantId, relationship: '子', familyName: '集計', givenName: status, status, draft } });
     await dependent(made[4]!, 'completed');
     await dependent(made[4]!, 'pending');
     await dependent(made[3]!, 'remanded');
@@ -156,14 +137,14 @@ describe('GET /v1/registrants/summary', () => {
       dependents: { total: 4, unregistered: 0, pending: 1, remanded: 1, completed: 1, refused: 1 },
     });
     // Nobody logged in: 401.
-    expect((await request(app).get('/v1/registrants/summary')).status).toBe(401);
+    expect((await request(harness.app).get('/v1/registrants/summary')).status).toBe(401);
 
     // HOME's dependents counts link to the people with a dependent in that status (not drafts, not former dependents).
     const withDependent = async (status: Status) => ((await hr.get('/v1/registrants').query({ dependentsStatus: status }).expect(200)).body.items as { id: string }[]).map((x) => x.id).sort();
     expect(await withDependent('pending')).toEqual([made[4]]);
     expect(await withDependent('unregistered')).toEqual([]);
     expect(await withDependent('completed')).toEqual([made[4]]);
-    await prisma.dependent.updateMany({ where: { registrantId: made[4]!, status: 'completed' }, data: { noLongerDependentAt: new Date() } });
+    await harness.prisma.dependent.updateMany({ where: { registrantId: made[4]!, status: 'completed' }, data: { noLongerDependentAt: new Date() } });
     expect(await withDependent('completed')).toEqual([]);
   });
 });

@@ -5,50 +5,21 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import request from 'supertest';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Express } from 'express';
-import type { PrismaClient } from '../services/db/client';
-import type { Outbox } from '../services/outbox/outbox';
 import { createTemporalClient } from '../services/temporal/client';
-import {
-  createLoginUser,
-  createTenant,
-  loginAs,
-  memoryLogger,
-  PUBLIC_URL,
-  startOutbox,
-  startWorker,
-  testApp,
-  testPrisma,
-  type WorkerHandle,
-} from './support/fixtures';
-import { createLocalEnv, TEMPORAL_CLI } from './support/temporal';
+import { createLoginUser, createTenant, loginAs, memoryLogger, PUBLIC_URL, testApp, type Agent } from './support/fixtures';
+import { TEMPORAL_CLI } from './support/temporal';
+import { useWorkerHarness } from './support/worker-harness';
 
 const TASK_QUEUE = 'skeleton-e2e';
-let env: TestWorkflowEnvironment;
-let prisma: PrismaClient;
-let outbox: Outbox;
-let worker: WorkerHandle;
-let app: Express;
+const { logger } = memoryLogger();
+const harness = useWorkerHarness({ taskQueue: TASK_QUEUE, logger });
 let tenantId: string;
 /** A manager's logged-in session. */
-let hr: ReturnType<typeof request.agent>;
-const { logger } = memoryLogger();
+let hr: Agent;
 
 beforeAll(async () => {
-  [env, outbox] = await Promise.all([createLocalEnv(), startOutbox()]);
-  prisma = testPrisma();
-  tenantId = await createTenant(prisma, '株式会社スケルトン');
-  worker = await startWorker(env, { prisma, outbox, logger, taskQueue: TASK_QUEUE });
-  app = testApp({ prisma, logger, outbox, temporalClient: env.client, taskQueue: TASK_QUEUE }).app;
-  hr = await loginAs(app, outbox, await createLoginUser(prisma, tenantId, 'manager'));
-});
-
-afterAll(async () => {
-  await worker?.stop();
-  await env?.teardown();
-  await outbox?.close();
-  await prisma?.$disconnect();
+  tenantId = await createTenant(harness.prisma, '株式会社スケルトン');
+  hr = await harness.agent(tenantId, 'manager');
 });
 
 describe('POST /v1/registrants', () => {
@@ -62,7 +33,7 @@ describe('POST /v1/registrants', () => {
     expect(res.body).toMatchObject({ familyName: '山田', givenName: '太郎', status: 'unregistered', employeeCode: 'E0001' });
     expect(res.body.workflowId).toBe(`registrant-${tenantId}-${res.body.id}`);
 
-    const mail = await outbox.waitFor((m) => m.to.includes('taro@example.co.jp'));
+    const mail = await harness.outbox.waitFor((m) => m.to.includes('taro@example.co.jp'));
     expect(mail.subject).toBe('【マイナンバー管理】マイナンバー登録のお願い');
     expect(mail.text).toContain('山田 太郎 様');
     expect(mail.text).toContain('株式会社スケルトン');
@@ -71,12 +42,12 @@ describe('POST /v1/registrants', () => {
     expect(mail.text.startsWith(PUBLIC_URL)).toBe(false);
 
     // Only the token's hash is stored, and it is the one in the mail.
-    const invitations = await prisma.invitation.findMany({ where: { registrantId: res.body.id } });
+    const invitations = await harness.prisma.invitation.findMany({ where: { registrantId: res.body.id } });
     expect(invitations).toHaveLength(1);
     expect(invitations[0]!.tokenHash).toBe(createHash('sha256').update(link![1]!).digest('hex'));
     expect(JSON.stringify(invitations)).not.toContain(link![1]);
 
-    const stored = await prisma.registrant.findUniqueOrThrow({ where: { id: res.body.id } });
+    const stored = await harness.prisma.registrant.findUniqueOrThrow({ where: { id: res.body.id } });
     expect(stored).toMatchObject({ tenantId, email: 'taro@example.co.jp', workflowId: res.body.workflowId });
   });
 
@@ -85,9 +56,9 @@ describe('POST /v1/registrants', () => {
       .post('/v1/registrants')
       .send({ familyName: '佐藤', givenName: '花子', email: 'hanako@example.co.jp' })
       .expect(201);
-    await outbox.waitFor((m) => m.to.includes('hanako@example.co.jp'));
+    await harness.outbox.waitFor((m) => m.to.includes('hanako@example.co.jp'));
 
-    const address = env.connection.options.address;
+    const address = harness.env.connection.options.address;
     const listed = execFileSync(TEMPORAL_CLI, ['workflow', 'list', '--address', address, '--namespace', 'default', '--output', 'json'], {
       encoding: 'utf8',
     });
@@ -102,7 +73,7 @@ describe('POST /v1/registrants', () => {
   });
 
   it('refuses bad input with one problem format and stores nothing', async () => {
-    const before = await prisma.registrant.count({ where: { tenantId } });
+    const before = await harness.prisma.registrant.count({ where: { tenantId } });
     const res = await hr.post('/v1/registrants').send({ familyName: '山田', email: 'not-an-email' }).expect(400);
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(res.body).toMatchObject({ status: 400, code: 'VALIDATION_FAILED', title: '入力内容に誤りがあります' });
@@ -111,7 +82,7 @@ describe('POST /v1/registrants', () => {
 
     const malformed = await hr.post('/v1/registrants').set('content-type', 'application/json').send('{"familyName":').expect(400);
     expect(malformed.body.code).toBe('MALFORMED_JSON');
-    expect(await prisma.registrant.count({ where: { tenantId } })).toBe(before);
+    expect(await harness.prisma.registrant.count({ where: { tenantId } })).toBe(before);
   });
 
   it('answers 409 for a duplicate employee code', async () => {
@@ -126,11 +97,11 @@ describe('POST /v1/registrants', () => {
       .post('/v1/registrants')
       .send({ familyName: '高橋', givenName: '次郎', email: 'jiro@example.co.jp' })
       .expect(201);
-    await outbox.waitFor((m) => m.to.includes('jiro@example.co.jp'));
+    await harness.outbox.waitFor((m) => m.to.includes('jiro@example.co.jp'));
     await until(async () => (await hr.get(`/v1/registrants/${created.body.id}`)).body.invitation?.state === 'open');
     await hr.post(`/v1/registrants/${created.body.id}/withdraw`).expect(202);
     await until(async () => (await hr.get(`/v1/registrants/${created.body.id}`)).body.invitation?.state === 'withdrawn');
-    const invitations = await prisma.invitation.findMany({ where: { registrantId: created.body.id } });
+    const invitations = await harness.prisma.invitation.findMany({ where: { registrantId: created.body.id } });
     expect(invitations.every((i) => i.revokedAt !== null)).toBe(true);
     const again = await hr.post(`/v1/registrants/${created.body.id}/withdraw`).expect(409);
     expect(again.body.code).toBe('INVITATION_CLOSED');
@@ -154,59 +125,59 @@ async function until(pred: () => Promise<boolean>, timeoutMs = 15_000): Promise<
 describe('access', () => {
   it('requires a login, the right role and the CSRF token', async () => {
     const body = { familyName: '伊藤', givenName: '四郎', email: 'shiro@example.co.jp' };
-    const anonymous = await request(app).post('/v1/registrants').send(body).expect(401);
+    const anonymous = await request(harness.app).post('/v1/registrants').send(body).expect(401);
     expect(anonymous.body.code).toBe('UNAUTHENTICATED');
-    const viewer = await loginAs(app, outbox, await createLoginUser(prisma, tenantId, 'viewer'));
+    const viewer = await harness.agent(tenantId, 'viewer');
     expect((await viewer.post('/v1/registrants').send(body).expect(403)).body.code).toBe('FORBIDDEN');
     const noCsrf = await hr.post('/v1/registrants').set('X-CSRF-Token', 'forged').send(body).expect(403);
     expect(noCsrf.body.code).toBe('CSRF_TOKEN_INVALID');
-    expect(await prisma.registrant.count({ where: { email: 'shiro@example.co.jp' } })).toBe(0);
+    expect(await harness.prisma.registrant.count({ where: { email: 'shiro@example.co.jp' } })).toBe(0);
   });
 
   it('keeps tenants apart', async () => {
     const created = await hr.post('/v1/registrants').send({ familyName: '渡辺', givenName: '五郎', email: 'goro@example.co.jp' }).expect(201);
-    const otherTenant = await createTenant(prisma, '別会社');
-    const outsider = await loginAs(app, outbox, await createLoginUser(prisma, otherTenant, 'owner'));
+    const otherTenant = await createTenant(harness.prisma, '別会社');
+    const outsider = await harness.agent(otherTenant, 'owner');
     expect((await outsider.get(`/v1/registrants/${created.body.id}`).expect(404)).body.code).toBe('REGISTRANT_NOT_FOUND');
   });
 });
 
 describe('/healthz', () => {
   it('is ok when PostgreSQL and Temporal answer', async () => {
-    const res = await request(app).get('/healthz').expect(200);
+    const res = await request(harness.app).get('/healthz').expect(200);
     expect(res.body).toMatchObject({ status: 'ok', checks: { database: { status: 'ok' }, temporal: { status: 'ok' } } });
   });
 
   it('reports Temporal unreachable with 503, and POST stores nothing then', async () => {
     const client = createTemporalClient('127.0.0.1:1', 'default');
-    const downApp = testApp({ prisma, logger, outbox, temporalClient: client, taskQueue: TASK_QUEUE }).app;
+    const downApp = testApp({ prisma: harness.prisma, logger, outbox: harness.outbox, temporalClient: client, taskQueue: TASK_QUEUE }).app;
     const health = await request(downApp).get('/healthz').expect(503);
     expect(health.body).toMatchObject({ status: 'unavailable', checks: { database: { status: 'ok' }, temporal: { status: 'error' } } });
 
-    const before = await prisma.registrant.count({ where: { tenantId } });
-    const downHr = await loginAs(downApp, outbox, await createLoginUser(prisma, tenantId, 'owner'));
+    const before = await harness.prisma.registrant.count({ where: { tenantId } });
+    const downHr = await loginAs(downApp, harness.outbox, await createLoginUser(harness.prisma, tenantId, 'owner'));
     const res = await downHr.post('/v1/registrants').send({ familyName: '田中', givenName: '三郎', email: 'saburo@example.co.jp' }).expect(503);
     expect(res.body.code).toBe('TEMPORAL_UNAVAILABLE');
     // Other test files share the database: count this tenant's registrants only.
-    expect(await prisma.registrant.count({ where: { tenantId } })).toBe(before);
-    expect(await prisma.registrant.count({ where: { email: 'saburo@example.co.jp' } })).toBe(0);
+    expect(await harness.prisma.registrant.count({ where: { tenantId } })).toBe(before);
+    expect(await harness.prisma.registrant.count({ where: { email: 'saburo@example.co.jp' } })).toBe(0);
     await client.connection.close();
   });
 });
 
 describe('API contract', () => {
   it('serves the spec and browsable docs', async () => {
-    const spec = await request(app).get('/openapi.yaml').expect(200);
+    const spec = await request(harness.app).get('/openapi.yaml').expect(200);
     expect(spec.text).toContain('openapi: 3.0.3');
-    await request(app).get('/docs').expect(301).expect('location', '/docs/');
-    const docs = await request(app).get('/docs/').expect(200);
+    await request(harness.app).get('/docs').expect(301).expect('location', '/docs/');
+    const docs = await request(harness.app).get('/docs/').expect(200);
     expect(docs.text).toContain('swagger-ui');
     // Served by the app itself, no CDN.
-    await request(app).get('/docs/swagger-ui-bundle.js').expect(200);
+    await request(harness.app).get('/docs/swagger-ui-bundle.js').expect(200);
   });
 
   it('answers unknown routes with the problem format', async () => {
-    const res = await request(app).get('/v1/nothing-here').expect(404);
+    const res = await request(harness.app).get('/v1/nothing-here').expect(404);
     expect(res.body.code).toBe('NOT_FOUND');
   });
 });

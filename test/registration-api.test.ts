@@ -6,63 +6,45 @@
  */
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Express } from 'express';
 import { hashPassword } from '../services/auth/passwords';
-import type { PrismaClient } from '../services/db/client';
-import type { CapturedMail, Outbox } from '../services/outbox/outbox';
+import type { CapturedMail } from '../services/outbox/outbox';
 import { lifecycleQuery } from '../shared';
-import { createLoginUser, createTenant, loginAs, memoryLogger, startOutbox, startWorker, testApp, testPrisma, type WorkerHandle } from './support/fixtures';
+import { createTenant, memoryLogger, type Agent } from './support/fixtures';
+import { bytesOf } from './support/http';
 import { containsAny, randomMyNumber } from './support/leak-scan';
-import { createLocalEnv } from './support/temporal';
+import { JAPANESE } from './support/problems';
 import { until } from './support/until';
+import { useWorkerHarness } from './support/worker-harness';
 
 const TASK_QUEUE = 'registration-api';
 const LINK = /http:\/\/mynaflow\.test\/i\/([A-Za-z0-9_-]{43})(?![A-Za-z0-9_-])/;
 const PASSCODE = 'Kaisha-2026';
-const JAPANESE = /[\u3040-\u30ff\u4e00-\u9fff]/;
 // Smallest images of each kind: only their signatures matter to the server.
 const PNG = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000', 'hex');
 const JPEG = Buffer.concat([Buffer.from('ffd8ffe000104a464946', 'hex'), Buffer.alloc(64, 1)]);
 const GIF = Buffer.from('474946383961010001000000002c00000000010001000002', 'hex');
 
-let env: TestWorkflowEnvironment;
-let prisma: PrismaClient;
-let outbox: Outbox;
-let worker: WorkerHandle;
-let app: Express;
-let tenantId: string;
-let hr: ReturnType<typeof request.agent>;
-let viewer: ReturnType<typeof request.agent>;
 const { logger, lines } = memoryLogger();
+const harness = useWorkerHarness({ taskQueue: TASK_QUEUE, logger });
+let tenantId: string;
+let hr: Agent;
+let viewer: Agent;
 /** Every number typed in this file: none may show up in a response, a mail or a log line. */
 const typed: string[] = [];
 const responses: string[] = [];
 
 beforeAll(async () => {
-  [env, outbox] = await Promise.all([createLocalEnv(), startOutbox()]);
-  prisma = testPrisma();
-  tenantId = await createTenant(prisma, '株式会社本人登録');
-  await prisma.tenant.update({ where: { id: tenantId }, data: { passcodeHash: await hashPassword(PASSCODE), purposes: ['withholding_slip', 'employment_insurance', 'health_insurance_pension'] } });
-  worker = await startWorker(env, { prisma, outbox, logger, taskQueue: TASK_QUEUE });
-  app = testApp({ prisma, logger, outbox, temporalClient: env.client, taskQueue: TASK_QUEUE }).app;
-  hr = await loginAs(app, outbox, await createLoginUser(prisma, tenantId, 'manager', '人事 太郎'));
-  viewer = await loginAs(app, outbox, await createLoginUser(prisma, tenantId, 'viewer'));
-});
-
-afterAll(async () => {
-  await worker?.stop();
-  await env?.teardown();
-  await outbox?.close();
-  await prisma?.$disconnect();
+  tenantId = await createTenant(harness.prisma, '株式会社本人登録');
+  await harness.prisma.tenant.update({ where: { id: tenantId }, data: { passcodeHash: await hashPassword(PASSCODE), purposes: ['withholding_slip', 'employment_insurance', 'health_insurance_pension'] } });
+  hr = await harness.agent(tenantId, 'manager', '人事 太郎');
+  viewer = await harness.agent(tenantId, 'viewer');
 });
 
 afterAll(() => {
   // Checked last, over everything this file saw.
-  const seen = [...responses, ...outbox.mails.map((m) => `${m.subject}\n${m.text}`), ...lines].join('\n');
+  const seen = [...responses, ...harness.outbox.mails.map((m) => `${m.subject}\n${m.text}`), ...lines].join('\n');
   expect(containsAny(seen, typed)).toEqual([]);
 });
-
 
 const tokenOf = (m: CapturedMail) => LINK.exec(m.text)![1]!;
 const number = () => {
@@ -80,15 +62,15 @@ const badCheckDigit = () => {
 async function invited(extra: Record<string, unknown> = {}) {
   const email = `e-${randomUUID().slice(0, 8)}@example.co.jp`;
   const res = await hr.post('/v1/registrants').send({ familyName: '山田', givenName: '一郎', email, ...extra }).expect(201);
-  const mail = await outbox.waitFor((m) => m.to.includes(email), 15_000);
-  const handle = env.client.workflow.getHandle(res.body.workflowId);
+  const mail = await harness.outbox.waitFor((m) => m.to.includes(email), 15_000);
+  const handle = harness.env.client.workflow.getHandle(res.body.workflowId);
   await until(async () => (await handle.query(lifecycleQuery)).invitation?.state === 'open', 'the invitation to open');
   return { id: res.body.id as string, email, token: tokenOf(mail), handle };
 }
 
 /** The employee's phone: a cookie jar plus the CSRF token of the session. */
 class Phone {
-  agent = request.agent(app);
+  agent = request.agent(harness.app);
   csrf = '';
   private track<T extends request.Response>(res: T): T {
     responses.push(JSON.stringify(res.body ?? ''), JSON.stringify(res.headers));
@@ -129,7 +111,7 @@ const codes = (res: request.Response) => (res.body.errors ?? []).map((e: { code:
 describe('opening the link', () => {
   it('first visit: tells whose link it is and what to consent to; set-up needs the passcode and every consent, and records them', async () => {
     const { id, token } = await invited();
-    const info = await request(app).post('/v1/registration/link').send({ token }).expect(200);
+    const info = await request(harness.app).post('/v1/registration/link').send({ token }).expect(200);
     expect(info.body).toMatchObject({ familyName: '山田', givenName: '一郎', companyName: '株式会社本人登録', firstVisit: true, passcodeRequired: true });
     expect(info.body.purposes.map((p: { code: string }) => p.code)).toEqual(['withholding_slip', 'employment_insurance', 'health_insurance_pension']);
     expect(info.body.purposes[0].label).toBe('給与所得・退職所得の源泉徴収票作成事務');
@@ -145,8 +127,8 @@ describe('opening the link', () => {
     const weak = await phone.agent.post('/v1/registration/setup').send({ token, password: 'short', passcode: PASSCODE, consentedPurposes: [] });
     expect(weak.body.code).toBe('WEAK_PASSWORD');
     // Nothing of the failed attempts stuck: no password, no consents.
-    expect((await prisma.registrant.findUniqueOrThrow({ where: { id } })).passwordHash).toBeNull();
-    expect(await prisma.consent.count({ where: { registrantId: id } })).toBe(0);
+    expect((await harness.prisma.registrant.findUniqueOrThrow({ where: { id } })).passwordHash).toBeNull();
+    expect(await harness.prisma.consent.count({ where: { registrantId: id } })).toBe(0);
 
     expect((await phone.setUp(token)).status).toBe(200);
     const me = await phone.get();
@@ -158,7 +140,7 @@ describe('opening the link', () => {
     expect(mine.body.map((c: { purpose: string }) => c.purpose).sort()).toEqual(['employment_insurance', 'health_insurance_pension', 'withholding_slip']);
     const hrView = await hr.get(`/v1/registrants/${id}/consents`).expect(200);
     expect(hrView.body).toHaveLength(3);
-    const history = await prisma.operationEvent.findMany({ where: { tenantId, registrantId: id, operation: { in: ['consented', 'login_succeeded', 'login_failed'] } }, orderBy: { id: 'asc' } });
+    const history = await harness.prisma.operationEvent.findMany({ where: { tenantId, registrantId: id, operation: { in: ['consented', 'login_succeeded', 'login_failed'] } }, orderBy: { id: 'asc' } });
     expect(history.map((e) => [e.operation, e.actorType])).toEqual([
       ['login_failed', 'registrant'],
       ['consented', 'registrant'],
@@ -166,7 +148,7 @@ describe('opening the link', () => {
     ]);
 
     // The second visit is the password, and set-up is not offered again.
-    expect((await request(app).post('/v1/registration/link').send({ token })).body.firstVisit).toBe(false);
+    expect((await request(harness.app).post('/v1/registration/link').send({ token })).body.firstVisit).toBe(false);
     expect((await new Phone().setUp(token)).body.code).toBe('ALREADY_SET_UP');
     const later = new Phone();
     expect((await later.logIn(token, 'wrong-password')).body.code).toBe('PASSWORD_INCORRECT');
@@ -181,25 +163,25 @@ describe('opening the link', () => {
     await fillIn(phone);
     expect((await phone.get()).body.consentsMissing).toEqual([]);
     const original = ['withholding_slip', 'employment_insurance', 'health_insurance_pension'] as const;
-    await prisma.tenant.update({ where: { id: tenantId }, data: { purposes: [...original, 'workers_compensation'] } });
+    await harness.prisma.tenant.update({ where: { id: tenantId }, data: { purposes: [...original, 'workers_compensation'] } });
     try {
       const me = await phone.get();
       expect(me.body.consentsMissing).toEqual([{ code: 'workers_compensation', label: '労働者災害補償保険法に基づく請求に関する事務' }]);
       const early = await phone.send('post', '/submission');
       expect(early.status).toBe(409);
       expect(early.body).toMatchObject({ code: 'CONSENT_REQUIRED', title: expect.stringMatching(JAPANESE) });
-      expect((await prisma.registrant.findUniqueOrThrow({ where: { id } })).status).toBe('unregistered');
+      expect((await harness.prisma.registrant.findUniqueOrThrow({ where: { id } })).status).toBe('unregistered');
 
       expect((await phone.send('post', '/consents', { consentedPurposes: [] })).body.code).toBe('CONSENT_REQUIRED');
       const agreed = await phone.send('post', '/consents', { consentedPurposes: ['workers_compensation'] });
       expect(agreed.status).toBe(200);
       expect(agreed.body.consentsMissing).toEqual([]);
-      const recorded = await prisma.operationEvent.findMany({ where: { registrantId: id, operation: 'consented' }, orderBy: { id: 'asc' } });
+      const recorded = await harness.prisma.operationEvent.findMany({ where: { registrantId: id, operation: 'consented' }, orderBy: { id: 'asc' } });
       expect(recorded.map((e) => e.detail)).toEqual([{ purposes: [...original] }, { purposes: ['workers_compensation'] }]);
       expect((await hr.get(`/v1/registrants/${id}/consents`).expect(200)).body).toHaveLength(4);
       expect((await phone.send('post', '/submission')).status).toBe(200);
     } finally {
-      await prisma.tenant.update({ where: { id: tenantId }, data: { purposes: [...original] } });
+      await harness.prisma.tenant.update({ where: { id: tenantId }, data: { purposes: [...original] } });
     }
   });
 
@@ -213,19 +195,19 @@ describe('opening the link', () => {
     expect((await viewer.post(`/v1/registrants/${id}/password-reset`)).status).toBe(403);
     await hr.post(`/v1/registrants/${id}/password-reset`).expect(204);
     expect((await phone.get()).status).toBe(401);
-    expect((await request(app).post('/v1/registration/link').send({ token })).body.firstVisit).toBe(true);
+    expect((await request(harness.app).post('/v1/registration/link').send({ token })).body.firstVisit).toBe(true);
     expect((await new Phone().logIn(token)).body.code).toBe('SETUP_REQUIRED');
     const again = new Phone();
     expect((await again.setUp(token, 'a-new-phone-pass')).status).toBe(200);
     const mine = await again.get();
     expect(mine.body.draft).toMatchObject({ gender: 'male', birthDate: '1980-01-02', myNumber: { entered: true, last4: n.slice(-4) } });
-    const event = await prisma.operationEvent.findFirstOrThrow({ where: { registrantId: id, operation: 'registrant_password_reset' } });
+    const event = await harness.prisma.operationEvent.findFirstOrThrow({ where: { registrantId: id, operation: 'registrant_password_reset' } });
     expect(event).toMatchObject({ actorType: 'login_user', label: '登録者のパスワード初期化' });
     expect((await hr.post(`/v1/registrants/${randomUUID()}/password-reset`)).status).toBe(404);
   });
 
   it('unknown, replaced and expired links get their own Japanese answer; wrong passwords in a row block the login for a while', async () => {
-    expect((await request(app).post('/v1/registration/link').send({ token: 'x'.repeat(43) })).body.code).toBe('LINK_INVALID');
+    expect((await request(harness.app).post('/v1/registration/link').send({ token: 'x'.repeat(43) })).body.code).toBe('LINK_INVALID');
     const { id, token, handle, email } = await invited();
     const phone = new Phone();
     await phone.setUp(token);
@@ -234,27 +216,27 @@ describe('opening the link', () => {
     expect(blocked.status).toBe(423);
     expect(blocked.body.code).toBe('LOGIN_BLOCKED');
     expect((await new Phone().logIn(token)).body.code).toBe('LOGIN_BLOCKED'); // even the right password, for now
-    expect(await prisma.operationEvent.count({ where: { registrantId: id, operation: 'login_locked' } })).toBe(1);
+    expect(await harness.prisma.operationEvent.count({ where: { registrantId: id, operation: 'login_locked' } })).toBe(1);
 
     // HR resends: a new link; the old one and the session opened with it are dead.
     await hr.post(`/v1/registrants/${id}/invitation`).send({}).expect(200);
     await until(async () => (await handle.query(lifecycleQuery)).invitation?.round === 2, 'the second round');
-    const replaced = await request(app).post('/v1/registration/link').send({ token }).expect(410);
+    const replaced = await request(harness.app).post('/v1/registration/link').send({ token }).expect(410);
     expect(replaced.body.code).toBe('LINK_REVOKED');
     expect(replaced.body.title).toMatch(JAPANESE);
     expect((await phone.get()).status).toBe(401);
 
     // Expiry itself is the workflow's 90-day timer (tested with the time-skipping server); here the
     // newest link's row says it has passed.
-    const newest = outbox.mails.filter((m) => m.to.includes(email)).pop()!;
-    await prisma.invitation.updateMany({ where: { registrantId: id, revokedAt: null }, data: { expiresAt: new Date(Date.now() - 1000) } });
-    const expired = await request(app).post('/v1/registration/link').send({ token: tokenOf(newest) });
+    const newest = harness.outbox.mails.filter((m) => m.to.includes(email)).pop()!;
+    await harness.prisma.invitation.updateMany({ where: { registrantId: id, revokedAt: null }, data: { expiresAt: new Date(Date.now() - 1000) } });
+    const expired = await request(harness.app).post('/v1/registration/link').send({ token: tokenOf(newest) });
     expect(expired.status).toBe(410);
     expect(expired.body.code).toBe('LINK_EXPIRED');
   });
 
   it('refuses the registration calls without the session, with an HR session, or without the CSRF token', async () => {
-    expect((await request(app).get('/v1/registration')).status).toBe(401);
+    expect((await request(harness.app).get('/v1/registration')).status).toBe(401);
     expect((await hr.get('/v1/registration')).status).toBe(401);
     const { token } = await invited();
     const phone = new Phone();
@@ -281,7 +263,7 @@ describe('the draft', () => {
     expect(codes(mismatch)).toEqual(['NUMBER_MISMATCH']);
     const future = await phone.send('put', '/profile', { birthDate: '2999-01-01' });
     expect(codes(future)).toEqual(['BIRTH_DATE_OUT_OF_RANGE']);
-    expect((await prisma.registrant.findUniqueOrThrow({ where: { id } })).draftSecretId).toBeNull();
+    expect((await harness.prisma.registrant.findUniqueOrThrow({ where: { id } })).draftSecretId).toBeNull();
 
     // Full-width digits and hyphens are what people type on a phone.
     const fullWidth = n.replace(/[0-9]/g, (d) => String.fromCharCode(0xff10 + Number(d)));
@@ -293,7 +275,7 @@ describe('the draft', () => {
     // HR sees none of it until "finish".
     const hrView = await hr.get(`/v1/registrants/${id}`).expect(200);
     expect(hrView.body).toMatchObject({ status: 'unregistered', myNumber: { registered: false } });
-    const row = await prisma.registrant.findUniqueOrThrow({ where: { id } });
+    const row = await harness.prisma.registrant.findUniqueOrThrow({ where: { id } });
     expect(row.gender).toBeNull();
     expect(row.birthDate).toBeNull();
   });
@@ -313,7 +295,7 @@ describe('the draft', () => {
     expect(muchTooLarge.body.code).toBe('IMAGE_TOO_LARGE');
     const notANumberProof = await phone.upload('purpose=number_confirmation&type=passport', PNG);
     expect(codes(notANumberProof)).toEqual(['NOT_A_NUMBER_DOCUMENT']);
-    expect(await prisma.document.count({ where: { registrantId: id } })).toBe(0);
+    expect(await harness.prisma.document.count({ where: { registrantId: id } })).toBe(0);
 
     // Exactly 4 MB is fine; a GIF named as a JPEG is stored as what it is.
     const exact = await phone.upload('purpose=identity&type=passport', Buffer.concat([PNG, Buffer.alloc(4 * 1024 * 1024 - PNG.length)]));
@@ -323,13 +305,9 @@ describe('the draft', () => {
     const docs = gif.body.draft.documents;
     expect(docs).toHaveLength(1); // the retake replaced the 4 MB one
     expect(docs[0]).toMatchObject({ type: 'passport', side: 'front', mimeType: 'image/gif', submitted: false });
-    expect(await prisma.vaultSecret.count({ where: { document: { registrantId: id } } })).toBe(1);
+    expect(await harness.prisma.vaultSecret.count({ where: { document: { registrantId: id } } })).toBe(1);
 
-    const preview = await phone.agent.get(`/v1/registration/documents/${docs[0].id}/image`).buffer(true).parse((res, cb) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => cb(null, Buffer.concat(chunks)));
-    });
+    const preview = await bytesOf(phone.agent.get(`/v1/registration/documents/${docs[0].id}/image`));
     expect(preview.status).toBe(200);
     expect(preview.headers['content-type']).toBe('image/gif');
     expect(preview.headers['cache-control']).toBe('no-store');
@@ -341,7 +319,7 @@ describe('the draft', () => {
 
     const removed = await phone.send('delete', `/documents/${docs[0].id}`);
     expect(removed.body.draft.documents).toEqual([]);
-    expect(await prisma.document.count({ where: { registrantId: id } })).toBe(0);
+    expect(await harness.prisma.document.count({ where: { registrantId: id } })).toBe(0);
   });
 
   it('adds, edits, deletes dependents and marks one no longer a dependent; only category-3 dependents bring documents', async () => {
@@ -372,7 +350,7 @@ describe('the draft', () => {
     expect((await phone.send('delete', `/dependents/${spouse.body.id}`)).status).toBe(404);
 
     // Draft dependents carry no personal data in plain columns, and HR does not count them.
-    const rows = await prisma.dependent.findMany({ where: { registrantId: id } });
+    const rows = await harness.prisma.dependent.findMany({ where: { registrantId: id } });
     expect(rows.every((r) => r.draft && r.familyName === '' && r.givenName === '')).toBe(true);
     expect((await hr.get(`/v1/registrants/${id}`).expect(200)).body.dependentsStatus ?? null).toBeNull();
   });
@@ -399,7 +377,7 @@ describe('finish, decision, and back to the employee', () => {
     expect(refused.body.code).toBe('DRAFT_INCOMPLETE');
     expect(codes(refused)).toEqual(expect.arrayContaining(['NUMBER_REQUIRED', 'BIRTH_DATE_REQUIRED', 'NUMBER_DOCUMENT_REQUIRED', 'IDENTITY_DOCUMENT_REQUIRED']));
     expect(refused.body.errors.every((e: { message: string }) => JAPANESE.test(e.message))).toBe(true);
-    expect((await prisma.registrant.findUniqueOrThrow({ where: { id } })).status).toBe('unregistered');
+    expect((await harness.prisma.registrant.findUniqueOrThrow({ where: { id } })).status).toBe('unregistered');
 
     await fillIn(phone);
     const child = await phone.send('post', '/dependents', { familyName: '山田', givenName: '三郎', relationship: '子', birthDate: '2019-07-07', ...(() => { const n = number(); return { myNumber: n, myNumberConfirmation: n }; })() });
@@ -413,14 +391,14 @@ describe('finish, decision, and back to the employee', () => {
 
     const hrView = await hr.get(`/v1/registrants/${id}`).expect(200);
     expect(hrView.body).toMatchObject({ status: 'pending', myNumber: { registered: true }, dependentsStatus: 'pending' });
-    const submittedRow = await prisma.registrant.findUniqueOrThrow({ where: { id }, include: { dependents: true, documents: true } });
+    const submittedRow = await harness.prisma.registrant.findUniqueOrThrow({ where: { id }, include: { dependents: true, documents: true } });
     expect(submittedRow.dependents.map((d) => [d.givenName, d.draft])).toEqual([['三郎', false]]);
     expect(submittedRow.documents.every((d) => !d.draft)).toBe(true);
-    expect(await prisma.operationEvent.count({ where: { registrantId: id, operation: 'submitted', actorType: 'registrant' } })).toBe(1);
+    expect(await harness.prisma.operationEvent.count({ where: { registrantId: id, operation: 'submitted', actorType: 'registrant' } })).toBe(1);
 
     // Remand: the reason reaches the employee with a new link; the draft starts from what was sent.
     await hr.post(`/v1/registrants/${id}/remand`).send({ reason: '本人確認書類の写真が不鮮明です' }).expect(200);
-    const remandMail = await outbox.waitFor((m) => m.to.includes(email) && m.text.includes('不鮮明'), 15_000);
+    const remandMail = await harness.outbox.waitFor((m) => m.to.includes(email) && m.text.includes('不鮮明'), 15_000);
     expect((await phone.get()).status).toBe(401); // the old link's session ended with its round
     const again = new Phone();
     expect((await again.logIn(tokenOf(remandMail))).status).toBe(200);
@@ -432,11 +410,11 @@ describe('finish, decision, and back to the employee', () => {
     // A retake of the identity photo replaces the submitted one at the next "finish".
     expect((await again.upload('purpose=identity&type=my_number_card&side=front', PNG)).status).toBe(201);
     expect((await again.send('post', '/submission')).body.status).toBe('pending');
-    expect(await prisma.document.findUnique({ where: { id: identity.id } })).toBeNull();
-    expect(await prisma.document.count({ where: { registrantId: id } })).toBe(2);
+    expect(await harness.prisma.document.findUnique({ where: { id: identity.id } })).toBeNull();
+    expect(await harness.prisma.document.count({ where: { registrantId: id } })).toBe(2);
 
     await hr.post(`/v1/registrants/${id}/approval`).send({}).expect(200);
-    const locked = await request(app).post('/v1/registration/link').send({ token: tokenOf(remandMail) });
+    const locked = await request(harness.app).post('/v1/registration/link').send({ token: tokenOf(remandMail) });
     expect(locked.status).toBe(423);
     expect(locked.body).toMatchObject({ code: 'LOGIN_LOCKED', title: expect.stringContaining('ロック') });
     expect((await again.get()).status).toBe(401);

@@ -11,23 +11,15 @@
  */
 import { randomInt, randomUUID } from 'node:crypto';
 import request from 'supertest';
-import type { Express } from 'express';
-import type { Client } from '@temporalio/client';
 import type { OperationEvent, Purpose, Tenant } from '../prisma/generated/client';
 import { hashPassword, verifyPassword } from '../services/auth/passwords';
-import type { PrismaClient } from '../services/db/client';
 import { checkDigit, corporateCheckDigit } from '../services/mynumber/validate';
-import type { Outbox } from '../services/outbox/outbox';
-import { createTemporalClient } from '../services/temporal/client';
-import { createLoginUser, createTenant, loginAs, memoryLogger, startOutbox, testApp, testPrisma, type TestUser } from './support/fixtures';
+import { useApiHarness } from './support/api-harness';
+import { createLoginUser, createTenant, type Agent, type TestUser } from './support/fixtures';
+import { expectProblemDetails, JAPANESE } from './support/problems';
+import { ALL_PURPOSES } from './support/purposes';
 
-type Agent = ReturnType<typeof request.agent>;
-
-let prisma: PrismaClient;
-let outbox: Outbox;
-let temporal: Client;
-let app: Express;
-const log = memoryLogger();
+const harness = useApiHarness({ taskQueue: 'tenant-settings-api' });
 
 let tenant: string;
 let other: string;
@@ -41,34 +33,13 @@ let viewerAgent: Agent;
 let otherAgent: Agent;
 
 const TENANT_NAME = '契約設定株式会社';
-const ALL_PURPOSES: Purpose[] = [
-  'withholding_slip',
-  'employment_insurance',
-  'health_insurance_pension',
-  'workers_compensation',
-  'category3_pension',
-  'property_savings',
-  'dividends',
-  'real_estate',
-  'contractor_payments',
-];
 const SETTINGS_KEYS = ['corporateNumber', 'customerNumber', 'id', 'name', 'passcodeSet', 'purposes', 'reminderDays'];
-const JAPANESE = /[\u3040-\u30ff\u4e00-\u9fff]/;
 const CLIENT_IP = '198.51.100.77';
 const INVALID = '入力内容に誤りがあります';
 
-/** A 4xx is problem+json with a machine code and a Japanese title. */
-function expectProblem(res: request.Response, status: number, code: string, title?: string): void {
-  expect({ status: res.status, code: res.body?.code }).toEqual({ status, code });
-  expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-  expect(res.body).toMatchObject({ status, code, type: `https://mynaflow.dev/problems/${code.toLowerCase().replace(/_/g, '-')}` });
-  expect(res.body.title).toMatch(JAPANESE);
-  if (title !== undefined) expect(res.body.title).toBe(title);
-}
-
 /** A 400 naming one field, with the product's code and a Japanese message for it. */
 function expectFieldError(res: request.Response, path: string, code: string, message: string | RegExp = JAPANESE): void {
-  expectProblem(res, 400, 'VALIDATION_FAILED', INVALID);
+  expectProblemDetails(res, 400, 'VALIDATION_FAILED', INVALID);
   expect(res.body.errors).toEqual([{ path, code, message: expect.stringMatching(message) }]);
 }
 
@@ -106,9 +77,9 @@ function withWrongCheckDigit(n: string): string {
 
 const FULL_WIDTH = (s: string) => [...s].map((c) => (/[0-9]/.test(c) ? String.fromCharCode(c.charCodeAt(0) - 0x30 + 0xff10) : c)).join('');
 
-const settingsOf = (tenantId: string) => prisma.tenant.findUniqueOrThrow({ where: { id: tenantId } });
+const settingsOf = (tenantId: string) => harness.prisma.tenant.findUniqueOrThrow({ where: { id: tenantId } });
 const changes = (tenantId: string): Promise<OperationEvent[]> =>
-  prisma.operationEvent.findMany({ where: { tenantId, operation: 'tenant_settings_changed' }, orderBy: { id: 'asc' } });
+  harness.prisma.operationEvent.findMany({ where: { tenantId, operation: 'tenant_settings_changed' }, orderBy: { id: 'asc' } });
 const save = (agent: Agent, body: Record<string, unknown>) => agent.patch('/v1/tenant').set('X-Forwarded-For', CLIENT_IP).send(body);
 const get = async (agent: Agent) => {
   const res = await agent.get('/v1/tenant');
@@ -123,31 +94,15 @@ async function expectUnchanged(tenantId: string, before: Tenant, eventsBefore: n
 }
 
 beforeAll(async () => {
-  prisma = testPrisma();
-  outbox = await startOutbox();
-  // Nothing here needs Temporal.
-  temporal = createTemporalClient('127.0.0.1:1', 'default');
-  app = testApp({ prisma, logger: log.logger, outbox, temporalClient: temporal, taskQueue: 'tenant-settings-api' }).app;
-  tenant = await createTenant(prisma, TENANT_NAME);
-  other = await createTenant(prisma, '契約設定別会社');
+  tenant = await createTenant(harness.prisma, TENANT_NAME);
+  other = await createTenant(harness.prisma, '契約設定別会社');
   [owner, manager, viewer, otherOwner] = await Promise.all([
-    createLoginUser(prisma, tenant, 'owner', '設定 オーナー'),
-    createLoginUser(prisma, tenant, 'manager', '設定 担当'),
-    createLoginUser(prisma, tenant, 'viewer', '設定 閲覧'),
-    createLoginUser(prisma, other, 'owner', '別会社 オーナー'),
+    createLoginUser(harness.prisma, tenant, 'owner', '設定 オーナー'),
+    createLoginUser(harness.prisma, tenant, 'manager', '設定 担当'),
+    createLoginUser(harness.prisma, tenant, 'viewer', '設定 閲覧'),
+    createLoginUser(harness.prisma, other, 'owner', '別会社 オーナー'),
   ]);
-  [ownerAgent, managerAgent, viewerAgent, otherAgent] = await Promise.all([
-    loginAs(app, outbox, owner),
-    loginAs(app, outbox, manager),
-    loginAs(app, outbox, viewer),
-    loginAs(app, outbox, otherOwner),
-  ]);
-});
-
-afterAll(async () => {
-  await temporal?.connection.close();
-  await outbox?.close();
-  await prisma?.$disconnect();
+  [ownerAgent, managerAgent, viewerAgent, otherAgent] = await Promise.all([harness.login(owner), harness.login(manager), harness.login(viewer), harness.login(otherOwner)]);
 });
 
 describe('corporate numbers used here', () => {
@@ -158,8 +113,8 @@ describe('corporate numbers used here', () => {
       const base = String(randomInt(10 ** 12)).padStart(12, '0');
       expect(corporateCheckDigit(base)).toBe(publishedCheckDigit(base));
     }
-    const c = await createTenant(prisma, '検査用数字株式会社');
-    const agent = await loginAs(app, outbox, await createLoginUser(prisma, c, 'owner', '検査 オーナー'));
+    const c = await createTenant(harness.prisma, '検査用数字株式会社');
+    const agent = await harness.agent(c, 'owner', '検査 オーナー');
     const res = await save(agent, { corporateNumber: '7000012050002' });
     expect(res.status).toBe(200);
     expect(res.body.corporateNumber).toBe('7000012050002');
@@ -187,9 +142,9 @@ describe('GET /v1/tenant', () => {
   });
 
   it('says whether a passcode is set, never the passcode or its hash', async () => {
-    const c = await createTenant(prisma, 'パスコード表示株式会社');
-    const [o, v] = await Promise.all([createLoginUser(prisma, c, 'owner', '表示 オーナー'), createLoginUser(prisma, c, 'viewer', '表示 閲覧')]);
-    const [oAgent, vAgent] = await Promise.all([loginAs(app, outbox, o), loginAs(app, outbox, v)]);
+    const c = await createTenant(harness.prisma, 'パスコード表示株式会社');
+    const [o, v] = await Promise.all([createLoginUser(harness.prisma, c, 'owner', '表示 オーナー'), createLoginUser(harness.prisma, c, 'viewer', '表示 閲覧')]);
+    const [oAgent, vAgent] = await Promise.all([harness.login(o), harness.login(v)]);
     expect((await get(vAgent)).passcodeSet).toBe(false);
     const passcode = 'Kaisha#2026';
     const res = await save(oAgent, { passcode });
@@ -213,12 +168,12 @@ describe('GET /v1/tenant', () => {
     expect(ours.id).toBe(tenant);
     expect(theirs.id).toBe(other);
     expect(theirs.name).toBe('契約設定別会社');
-    expectProblem(await viewerAgent.get('/v1/tenant').query({ tenantId: other }), 400, 'VALIDATION_FAILED');
+    expectProblemDetails(await viewerAgent.get('/v1/tenant').query({ tenantId: other }), 400, 'VALIDATION_FAILED');
   });
 
   it('needs a login', async () => {
-    expectProblem(await request(app).get('/v1/tenant'), 401, 'UNAUTHENTICATED', 'ログインしてください');
-    expectProblem(await request(app).patch('/v1/tenant').send({ name: '匿名' }), 401, 'UNAUTHENTICATED');
+    expectProblemDetails(await request(harness.app).get('/v1/tenant'), 401, 'UNAUTHENTICATED', 'ログインしてください');
+    expectProblemDetails(await request(harness.app).patch('/v1/tenant').send({ name: '匿名' }), 401, 'UNAUTHENTICATED');
   });
 });
 
@@ -273,15 +228,15 @@ describe('PATCH /v1/tenant', () => {
     expect((await settingsOf(tenant)).purposes).toEqual(['dividends', 'withholding_slip']);
     // checked before the registrant is even looked up: no number is needed to see it refused
     const reveal = (purpose: Purpose) => viewerAgent.post(`/v1/registrants/${randomUUID()}/my-number/reveal`).send({ password: viewer.password, purpose });
-    expectProblem(await reveal('real_estate'), 400, 'PURPOSE_DISABLED', 'この利用目的は契約者設定で使用しないことになっています');
+    expectProblemDetails(await reveal('real_estate'), 400, 'PURPOSE_DISABLED', 'この利用目的は契約者設定で使用しないことになっています');
     expect((await reveal('dividends')).status).toBe(404);
     expect((await save(ownerAgent, { purposes: ALL_PURPOSES })).status).toBe(200);
     expect((await reveal('real_estate')).status).toBe(404);
   });
 
   it('stores the passcode hashed (scrypt): it verifies, the old one no longer does; the response says passcodeSet only', async () => {
-    const c = await createTenant(prisma, 'パスコード株式会社');
-    const agent = await loginAs(app, outbox, await createLoginUser(prisma, c, 'owner', 'パス オーナー'));
+    const c = await createTenant(harness.prisma, 'パスコード株式会社');
+    const agent = await harness.agent(c, 'owner', 'パス オーナー');
     const first = 'Ab#1';
     const res = await save(agent, { passcode: first });
     expect(res.status).toBe(200);
@@ -307,9 +262,9 @@ describe('PATCH /v1/tenant', () => {
   });
 
   it('records tenant_settings_changed with the actor, IP and user agent, listing what really changed; never the passcode', async () => {
-    const c = await createTenant(prisma, '設定履歴株式会社');
-    const o = await createLoginUser(prisma, c, 'owner', '履歴 オーナー');
-    const agent = await loginAs(app, outbox, o);
+    const c = await createTenant(harness.prisma, '設定履歴株式会社');
+    const o = await createLoginUser(harness.prisma, c, 'owner', '履歴 オーナー');
+    const agent = await harness.login(o);
     const passcode = 'Himitsu-2026!';
     const cn = corporateNumber();
 
@@ -348,7 +303,7 @@ describe('PATCH /v1/tenant', () => {
 
     // nowhere in this tenant's history: not the passcode, not its hash, not the corporate number's digits
     const { passcodeHash } = await settingsOf(c);
-    const everything = await prisma.operationEvent.findMany({ where: { tenantId: c } });
+    const everything = await harness.prisma.operationEvent.findMany({ where: { tenantId: c } });
     const text = JSON.stringify(everything, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
     for (const secret of [passcode, `${passcode}2`, passcodeHash!, passcodeHash!.split('$').at(-1)!]) expect(text.includes(secret)).toBe(false);
     expect(text.includes(cn)).toBe(false);
@@ -364,12 +319,12 @@ describe('PATCH /v1/tenant', () => {
     const eventsBefore = (await changes(tenant)).length;
     for (const agent of [managerAgent, viewerAgent]) {
       for (const body of [{ name: '乗っ取り株式会社' }, { passcode: 'steal-it' }, { corporateNumber: corporateNumber() }, { purposes: ['dividends'] }, { reminderDays: [1] }]) {
-        expectProblem(await save(agent, body), 403, 'FORBIDDEN', 'この操作を行う権限がありません');
+        expectProblemDetails(await save(agent, body), 403, 'FORBIDDEN', 'この操作を行う権限がありません');
       }
     }
     await expectUnchanged(tenant, before, eventsBefore);
     // without the CSRF token, not even an owner
-    expectProblem(await ownerAgent.patch('/v1/tenant').set('X-CSRF-Token', 'forged').send({ name: '偽造株式会社' }), 403, 'CSRF_TOKEN_INVALID');
+    expectProblemDetails(await ownerAgent.patch('/v1/tenant').set('X-CSRF-Token', 'forged').send({ name: '偽造株式会社' }), 403, 'CSRF_TOKEN_INVALID');
     await expectUnchanged(tenant, before, eventsBefore);
     // another tenant's owner changes their own tenant only
     expect((await save(otherAgent, { name: '契約設定別会社（新）' })).status).toBe(200);
@@ -398,7 +353,7 @@ describe('PATCH /v1/tenant', () => {
     }
     await expectUnchanged(tenant, before, eventsBefore);
     // longer than the contract allows
-    expectProblem(await save(ownerAgent, { ...rest, corporateNumber: `${good}-${good}` }), 400, 'VALIDATION_FAILED', INVALID);
+    expectProblemDetails(await save(ownerAgent, { ...rest, corporateNumber: `${good}-${good}` }), 400, 'VALIDATION_FAILED', INVALID);
     await expectUnchanged(tenant, before, eventsBefore);
   });
 
@@ -407,8 +362,8 @@ describe('PATCH /v1/tenant', () => {
     const eventsBefore = (await changes(tenant)).length;
     const res = await save(ownerAgent, { purposes: [], name: '適用されない株式会社' });
     expectFieldError(res, '/body/purposes', 'PURPOSES_EMPTY', '利用目的を1つ以上選んでください');
-    expectProblem(await save(ownerAgent, { purposes: ['marketing'], name: '適用されない株式会社' }), 400, 'VALIDATION_FAILED', INVALID);
-    expectProblem(await save(ownerAgent, { purposes: 'dividends' }), 400, 'VALIDATION_FAILED', INVALID);
+    expectProblemDetails(await save(ownerAgent, { purposes: ['marketing'], name: '適用されない株式会社' }), 400, 'VALIDATION_FAILED', INVALID);
+    expectProblemDetails(await save(ownerAgent, { purposes: 'dividends' }), 400, 'VALIDATION_FAILED', INVALID);
     await expectUnchanged(tenant, before, eventsBefore);
   });
 
@@ -420,7 +375,7 @@ describe('PATCH /v1/tenant', () => {
       expectFieldError(res, '/body/reminderDays', 'REMINDER_DAYS_INVALID', 'リマインド日は1〜89日の範囲で、小さい順に指定してください');
     }
     for (const days of [[1.5], ['7'], [7, null]]) {
-      expectProblem(await save(ownerAgent, { reminderDays: days }), 400, 'VALIDATION_FAILED', INVALID);
+      expectProblemDetails(await save(ownerAgent, { reminderDays: days }), 400, 'VALIDATION_FAILED', INVALID);
     }
     await expectUnchanged(tenant, before, eventsBefore);
     for (const days of [[1], [89], [1, 2, 88, 89], [7, 30, 80]]) {
@@ -432,18 +387,18 @@ describe('PATCH /v1/tenant', () => {
   });
 
   it('passcode: 4 to 32 half-width letters, digits or symbols; otherwise 400 at /body/passcode, nothing applied', async () => {
-    const c = await createTenant(prisma, 'パスコード規則株式会社');
-    const agent = await loginAs(app, outbox, await createLoginUser(prisma, c, 'owner', '規則 オーナー'));
+    const c = await createTenant(harness.prisma, 'パスコード規則株式会社');
+    const agent = await harness.agent(c, 'owner', '規則 オーナー');
     const oldHash = await hashPassword('Old#pass');
-    await prisma.tenant.update({ where: { id: c }, data: { passcodeHash: oldHash } });
+    await harness.prisma.tenant.update({ where: { id: c }, data: { passcodeHash: oldHash } });
     const before = await settingsOf(c);
     for (const passcode of ['abc', '', 'ab cd', 'ｐａｓｓ１２３４', '合言葉です', 'tab\there', 'new\nline']) {
       const res = await save(agent, { passcode, name: '適用されない株式会社' });
       expectFieldError(res, '/body/passcode', 'PASSCODE_INVALID', 'パスコードは4〜32文字の半角英数字・記号で入力してください');
       if (passcode.length >= 4) expect(res.text.includes(passcode)).toBe(false);
     }
-    expectProblem(await save(agent, { passcode: 'x'.repeat(33) }), 400, 'VALIDATION_FAILED', INVALID);
-    expectProblem(await save(agent, { passcode: null }), 400, 'VALIDATION_FAILED', INVALID);
+    expectProblemDetails(await save(agent, { passcode: 'x'.repeat(33) }), 400, 'VALIDATION_FAILED', INVALID);
+    expectProblemDetails(await save(agent, { passcode: null }), 400, 'VALIDATION_FAILED', INVALID);
     await expectUnchanged(c, before, 0);
     expect(await verifyPassword('Old#pass', (await settingsOf(c)).passcodeHash!)).toBe(true);
     for (const passcode of ['abcd', 'A1!~', '{|}[]', 'x'.repeat(32)]) {
@@ -468,17 +423,17 @@ describe('PATCH /v1/tenant', () => {
       { reminderDays: Array.from({ length: 11 }, (_, i) => i + 1) },
     ] as Record<string, unknown>[]) {
       const res = await save(ownerAgent, body);
-      expectProblem(res, 400, 'VALIDATION_FAILED', INVALID);
+      expectProblemDetails(res, 400, 'VALIDATION_FAILED', INVALID);
       expect(res.body.errors.length).toBeGreaterThan(0);
     }
-    expectProblem(await ownerAgent.patch('/v1/tenant').set('Content-Type', 'application/json').send('{"name":'), 400, 'MALFORMED_JSON');
+    expectProblemDetails(await ownerAgent.patch('/v1/tenant').set('Content-Type', 'application/json').send('{"name":'), 400, 'MALFORMED_JSON');
     await expectUnchanged(tenant, before, eventsBefore);
   });
 
   it('two owners saving at the same moment: both applied, each change recorded once against what it replaced', async () => {
-    const c = await createTenant(prisma, '同時保存株式会社');
-    const [a, b] = await Promise.all([createLoginUser(prisma, c, 'owner', '同時 A'), createLoginUser(prisma, c, 'owner', '同時 B')]);
-    const [aAgent, bAgent] = await Promise.all([loginAs(app, outbox, a), loginAs(app, outbox, b)]);
+    const c = await createTenant(harness.prisma, '同時保存株式会社');
+    const [a, b] = await Promise.all([createLoginUser(harness.prisma, c, 'owner', '同時 A'), createLoginUser(harness.prisma, c, 'owner', '同時 B')]);
+    const [aAgent, bAgent] = await Promise.all([harness.login(a), harness.login(b)]);
     const [ra, rb] = await Promise.all([save(aAgent, { reminderDays: [10, 20] }), save(bAgent, { purposes: ['dividends'] })]);
     expect([ra.status, rb.status]).toEqual([200, 200]);
     expect(await settingsOf(c)).toMatchObject({ reminderDays: [10, 20], purposes: ['dividends'] });

@@ -2,34 +2,16 @@
  * The contract validator's refusals reach people in Japanese (HR in the console, employees on their
  * phones), with the machine code kept beside the message, and never with the value that was sent.
  */
-import type { Client } from '@temporalio/client';
-import type { Express } from 'express';
-import type { Agent } from 'supertest';
 import { japaneseValidationMessage } from '../api/validation-messages';
-import type { PrismaClient } from '../services/db/client';
-import type { Outbox } from '../services/outbox/outbox';
-import { createTemporalClient } from '../services/temporal/client';
-import { createLoginUser, createTenant, loginAs, memoryLogger, startOutbox, testApp, testPrisma } from './support/fixtures';
+import { useApiHarness } from './support/api-harness';
+import { createTenant, type Agent } from './support/fixtures';
 
 const JAPANESE = /[ぁ-んァ-ヶ一-龠]/;
-let prisma: PrismaClient;
-let outbox: Outbox;
-let temporal: Client;
-let app: Express;
+const harness = useApiHarness({ taskQueue: 'validation-messages' });
 let hr: Agent;
 
 beforeAll(async () => {
-  prisma = testPrisma();
-  outbox = await startOutbox();
-  temporal = createTemporalClient('127.0.0.1:1', 'default');
-  app = testApp({ prisma, logger: memoryLogger().logger, outbox, temporalClient: temporal, taskQueue: 'validation-messages' }).app;
-  hr = await loginAs(app, outbox, await createLoginUser(prisma, await createTenant(prisma, '検証株式会社'), 'manager'));
-});
-
-afterAll(async () => {
-  await temporal?.connection.close();
-  await outbox?.close();
-  await prisma?.$disconnect();
+  hr = await harness.agent(await createTenant(harness.prisma, '検証株式会社'), 'manager');
 });
 
 test.each([

@@ -74,6 +74,11 @@ export async function startWorker(
     logger: deps.logger,
     vault: testVault(deps.prisma),
   });
+  return runWorker(worker);
+}
+
+/** Runs a worker; stop() shuts it down (if it still runs) and waits until it has. */
+export function runWorker(worker: Worker): WorkerHandle {
   const running = worker.run();
   return {
     worker,
@@ -150,13 +155,17 @@ export async function createLoginUser(prisma: PrismaClient, tenantId: string, ro
   return { id: user.id, email, password, role, tenantId };
 }
 
-const codeIn = (text: string) => /(?<!\d)(\d{6})(?!\d)/.exec(text)?.[1];
+/** A supertest agent: keeps its cookies between requests. */
+export type Agent = ReturnType<typeof request.agent>;
+
+/** The 6-digit code in a mail's text. */
+export const codeIn = (text: string) => /(?<!\d)(\d{6})(?!\d)/.exec(text)?.[1];
 
 /**
  * Logs in through the API like a person: password, then the 6-digit code from the mail. Returns an
  * agent that keeps the session cookie and sends the CSRF token on every request.
  */
-export async function loginAs(app: Express, outbox: Outbox, user: TestUser) {
+export async function loginAs(app: Express, outbox: Outbox, user: TestUser): Promise<Agent> {
   const agent = request.agent(app);
   const before = outbox.mails.length;
   const login = await agent.post('/v1/auth/login').send({ email: user.email, password: user.password }).expect(200);
@@ -166,6 +175,16 @@ export async function loginAs(app: Express, outbox: Outbox, user: TestUser) {
   await agent.post('/v1/auth/second-factor').send({ code }).expect(200);
   agent.set('X-CSRF-Token', login.body.csrfToken as string);
   return agent;
+}
+
+/**
+ * Adds login(user) (an agent logged in like a person) and agent(tenant, role, name?) (a new login
+ * user, logged in) to a harness; they read its prisma, outbox and app when called.
+ */
+export function withLogins<H extends { prisma: PrismaClient; outbox: Outbox; app: Express }>(harness: H) {
+  const login = (user: TestUser): Promise<Agent> => loginAs(harness.app, harness.outbox, user);
+  const agent = async (tenantId: string, role: Role, name?: string) => login(await createLoginUser(harness.prisma, tenantId, role, name));
+  return Object.assign(harness, { login, agent });
 }
 
 export { startOutbox };
