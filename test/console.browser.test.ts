@@ -304,11 +304,28 @@ describe('the collection', () => {
 
     await redrawn(page, () => page.click('nav.menu >> text=マイナンバー管理'));
     expect(await page.locator('tbody tr').count()).toBe(50);
+    // By employee code unless HR picks another order.
+    const codes = () => page.locator('tbody tr td:nth-child(5)').allTextContents();
+    expect((await codes()).slice(0, 5)).toEqual(['C001', 'P001', 'R001', 'U000', 'U001']);
     await snap(page, SUITE, 'registrant-list');
     const colours = await page.locator('tbody tr').evaluateAll((rows) => rows.map((r) => [(r as unknown as { className: string }).className, (globalThis as unknown as Styled).getComputedStyle(r).backgroundColor]));
     expect(new Set(colours.map((c) => c.join(' ')))).toEqual(new Set(colours.map(([cls]) => `${cls} ${({ 'row-unregistered': 'rgb(253, 228, 236)', 'row-pending': 'rgb(255, 244, 194)', 'row-completed': 'rgb(255, 255, 255)', 'row-retired': 'rgb(230, 232, 235)' } as Record<string, string>)[cls!]}`)));
     await redrawn(page, () => page.click('text=次のページ'));
     await page.waitForSelector('text=5件を表示');
+    expect(await codes()).toEqual(['U047', 'U048', 'U049', 'U050', 'U051']);
+    // The newest change first: the person just edited heads the list, and the order stays in the address.
+    await prisma.registrant.updateMany({ where: { tenantId: own, employeeCode: 'U010' }, data: { note: '住所変更' } });
+    await page.getByLabel('並び順').selectOption({ label: '更新日時の新しい順' });
+    await redrawn(page, () => button(page, '検索').click());
+    expect(await page.evaluate('location.hash')).toBe('#/registrants?sort=-updated');
+    expect((await codes())[0]).toBe('U010');
+    await page.reload();
+    await onScreen(page, 'registrants');
+    expect(await page.getByLabel('並び順').inputValue()).toBe('-updated');
+    expect((await codes())[0]).toBe('U010');
+    await redrawn(page, () => page.click('text=次のページ'));
+    await page.waitForSelector('text=5件を表示');
+    expect(await codes()).not.toContain('U010');
     await redrawn(page, () => page.click('text=条件をクリア'));
     await page.getByLabel('退職者').selectOption('true');
     await redrawn(page, () => button(page, '検索').click());

@@ -9,17 +9,14 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import type { WorkflowHandle } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Express } from 'express';
-import { attemptDelivery, createWebhookService, enqueueEvent, privateTarget } from '../services/connectors/webhooks';
-import type { PrismaClient } from '../services/db/client';
-import type { Outbox } from '../services/outbox/outbox';
+import { attemptDelivery, createWebhookService, enqueueEvent, privateTarget, type Resolve } from '../services/connectors/webhooks';
 import { createDraftStore } from '../services/registrants/draft-store';
 import { lifecycleQuery, registrantWorkflowId, submitUpdate, webhookDeliveryWorkflowId, WEBHOOK_DELIVERY_MAX_ATTEMPTS, type RegistrantWorkflowInput } from '../shared';
-import { createLoginUser, createTenant, loginAs, memoryLogger, startOutbox, startWorker, testApp, testPrisma, testVault, type WorkerHandle } from './support/fixtures';
+import { createTenant, testVault, type Agent } from './support/fixtures';
 import { containsAny, randomMyNumber } from './support/leak-scan';
 import { createTimeSkippingEnv } from './support/temporal';
 import { until } from './support/until';
+import { useWorkerHarness } from './support/worker-harness';
 
 const TASK_QUEUE = 'webhooks';
 const PNG = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000', 'hex');
@@ -30,28 +27,19 @@ interface Received {
   body: string;
 }
 
-let env: TestWorkflowEnvironment;
-let prisma: PrismaClient;
-let outbox: Outbox;
-let worker: WorkerHandle;
-let app: Express;
+const harness = useWorkerHarness({ taskQueue: TASK_QUEUE, env: createTimeSkippingEnv });
 let tenantId: string;
-let hr: ReturnType<typeof request.agent>;
+let hr: Agent;
 let receiver: http.Server;
 let base: string;
 const received: Received[] = [];
 /** Status each path answers, attempt by attempt (the last repeats). */
 const script = new Map<string, number[]>();
 const numbers: string[] = [];
-const { logger } = memoryLogger();
 
 beforeAll(async () => {
-  [env, outbox] = await Promise.all([createTimeSkippingEnv(), startOutbox()]);
-  prisma = testPrisma();
-  tenantId = await createTenant(prisma, '株式会社ウェブフック');
-  worker = await startWorker(env, { prisma, outbox, logger, taskQueue: TASK_QUEUE });
-  app = testApp({ prisma, logger, outbox, temporalClient: env.client, taskQueue: TASK_QUEUE }).app;
-  hr = await loginAs(app, outbox, await createLoginUser(prisma, tenantId, 'owner', '人事 部長'));
+  tenantId = await createTenant(harness.prisma, '株式会社ウェブフック');
+  hr = await harness.agent(tenantId, 'owner', '人事 部長');
   receiver = http.createServer((req, res) => {
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString('utf8')));
@@ -70,18 +58,13 @@ beforeAll(async () => {
 afterAll(async () => {
   expect(containsAny(received.map((r) => r.body).join('\n'), numbers)).toEqual([]);
   await new Promise((resolve) => receiver?.close(resolve));
-  await worker?.stop();
-  await env?.teardown();
-  await outbox?.close();
-  await prisma?.$disconnect();
 });
-
 
 /** A connector with a token, subscribed at `path`. */
 async function subscribed(path: string, events = ['registrant_completed', 'registrant_remanded', 'registrant_deleted']) {
   const c = await hr.post('/v1/connectors').send({ name: `給与 ${path}`, scopes: ['registrants:read'] }).expect(201);
-  const token = (await request(app).post('/v1/oauth/token').auth(c.body.clientId, c.body.clientSecret).type('form').send({ grant_type: 'client_credentials' }).expect(200)).body.access_token as string;
-  const hook = await request(app).post('/v1/webhooks').auth(token, { type: 'bearer' }).send({ url: `${base}${path}`, events }).expect(201);
+  const token = (await request(harness.app).post('/v1/oauth/token').auth(c.body.clientId, c.body.clientSecret).type('form').send({ grant_type: 'client_credentials' }).expect(200)).body.access_token as string;
+  const hook = await request(harness.app).post('/v1/webhooks').auth(token, { type: 'bearer' }).send({ url: `${base}${path}`, events }).expect(201);
   return { connectorId: c.body.id as string, token, webhookId: hook.body.id as string, secret: hook.body.secret as string };
 }
 
@@ -90,11 +73,11 @@ async function pendingRegistrant() {
   const id = randomUUID();
   const workflowId = registrantWorkflowId(tenantId, id);
   const email = `w-${id.slice(0, 8)}@example.co.jp`;
-  await prisma.registrant.create({ data: { id, tenantId, employeeCode: `W${id.slice(0, 6)}`, familyName: '連携', givenName: '花子', email, workflowId } });
+  await harness.prisma.registrant.create({ data: { id, tenantId, employeeCode: `W${id.slice(0, 6)}`, familyName: '連携', givenName: '花子', email, workflowId } });
   const input: RegistrantWorkflowInput = { tenantId, registrantId: id, reminderDays: [] };
-  const handle = (await env.client.workflow.start('registrantWorkflow', { taskQueue: TASK_QUEUE, workflowId, args: [input] })) as WorkflowHandle;
+  const handle = (await harness.env.client.workflow.start('registrantWorkflow', { taskQueue: TASK_QUEUE, workflowId, args: [input] })) as WorkflowHandle;
   await until(async () => (await handle.query(lifecycleQuery)).invitation?.state === 'open', 'the invitation');
-  const store = createDraftStore({ prisma, vault: testVault(prisma) });
+  const store = createDraftStore({ prisma: harness.prisma, vault: testVault(harness.prisma) });
   const n = randomMyNumber();
   numbers.push(n);
   await store.save(id, { myNumber: n, gender: 'female', birthDate: '1990-04-01', dependents: [], removedDocumentIds: [], removedDependentIds: [] });
@@ -103,8 +86,8 @@ async function pendingRegistrant() {
   return { id, handle };
 }
 
-const deliveriesOf = async (webhookId: string) => prisma.webhookDelivery.findMany({ where: { webhookId }, orderBy: { createdAt: 'asc' } });
-const result = (deliveryId: string) => env.client.workflow.getHandle(webhookDeliveryWorkflowId(deliveryId)).result();
+const deliveriesOf = async (webhookId: string) => harness.prisma.webhookDelivery.findMany({ where: { webhookId }, orderBy: { createdAt: 'asc' } });
+const result = (deliveryId: string) => harness.env.client.workflow.getHandle(webhookDeliveryWorkflowId(deliveryId)).result();
 
 function verify(r: Received, secret: string): boolean {
   const m = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(String(r.headers['mynaflow-signature']));
@@ -138,7 +121,7 @@ describe('webhooks', () => {
     expect(attempts[0]!.body).not.toContain('花子');
     expect(verify({ ...attempts[0]!, body: attempts[0]!.body.replace('remanded', 'completed') }, sub.secret)).toBe(false);
 
-    const listed = await request(app).get(`/v1/webhooks/${sub.webhookId}/deliveries`).auth(sub.token, { type: 'bearer' }).expect(200);
+    const listed = await request(harness.app).get(`/v1/webhooks/${sub.webhookId}/deliveries`).auth(sub.token, { type: 'bearer' }).expect(200);
     expect(listed.body[0]).toMatchObject({ id: remand!.id, status: 'delivered', attempts: 3, lastStatusCode: 200, lastError: null });
     // HR sees them too.
     expect((await hr.get(`/v1/webhooks/${sub.webhookId}/deliveries`).expect(200)).body[0].attempts).toBe(3);
@@ -152,15 +135,15 @@ describe('webhooks', () => {
     script.set('/gone', [410]);
     script.set('/ended', [500]);
     const { id } = await pendingRegistrant();
-    await request(app).delete(`/v1/webhooks/${ended.webhookId}`).auth(ended.token, { type: 'bearer' }).expect(204);
+    await request(harness.app).delete(`/v1/webhooks/${ended.webhookId}`).auth(ended.token, { type: 'bearer' }).expect(204);
     await hr.post(`/v1/registrants/${id}/approval`).send({}).expect(200);
 
     const [d] = await deliveriesOf(down.webhookId);
     expect(await result(d!.id)).toBe('failed');
-    expect(await prisma.webhookDelivery.findUniqueOrThrow({ where: { id: d!.id } })).toMatchObject({ status: 'failed', attempts: WEBHOOK_DELIVERY_MAX_ATTEMPTS, lastStatusCode: 500 });
+    expect(await harness.prisma.webhookDelivery.findUniqueOrThrow({ where: { id: d!.id } })).toMatchObject({ status: 'failed', attempts: WEBHOOK_DELIVERY_MAX_ATTEMPTS, lastStatusCode: 500 });
     const [g] = await deliveriesOf(gone.webhookId);
     expect(await result(g!.id)).toBe('ended');
-    expect(await prisma.webhookDelivery.findUniqueOrThrow({ where: { id: g!.id } })).toMatchObject({ status: 'cancelled', attempts: 1, lastStatusCode: 410 });
+    expect(await harness.prisma.webhookDelivery.findUniqueOrThrow({ where: { id: g!.id } })).toMatchObject({ status: 'cancelled', attempts: 1, lastStatusCode: 410 });
     // Deleted before the event: not subscribed any more, nothing written for it.
     expect(await deliveriesOf(ended.webhookId)).toEqual([]);
   });
@@ -175,7 +158,7 @@ describe('webhooks', () => {
     const [d] = await deliveriesOf(sub.webhookId);
     expect(await result(d!.id)).toBe('delivered');
     expect(JSON.parse(received.find((r) => r.path === '/deleted')!.body).data).toEqual({ registrantId: id, employeeCode: `W${id.slice(0, 6)}`, scope: 'registrant', dependentId: null });
-    expect(await prisma.registrant.findUnique({ where: { id } })).toBeNull();
+    expect(await harness.prisma.registrant.findUnique({ where: { id } })).toBeNull();
     expect((await handle.describe()).status.name).toBe('COMPLETED');
     expect(await deliveriesOf(revoked.webhookId)).toEqual([]);
     expect(received.some((r) => r.path === '/revoked')).toBe(false);
@@ -183,10 +166,10 @@ describe('webhooks', () => {
 
   it('refuses plain-http receivers unless allowed, and a connector without the read scope', async () => {
     const c = await hr.post('/v1/connectors').send({ name: '引き出し専用', scopes: ['numbers:pull'], allowedPurposes: ['withholding_slip'] }).expect(201);
-    const token = (await request(app).post('/v1/oauth/token').auth(c.body.clientId, c.body.clientSecret).type('form').send({ grant_type: 'client_credentials' }).expect(200)).body.access_token;
-    expect((await request(app).post('/v1/webhooks').auth(token, { type: 'bearer' }).send({ url: `${base}/x`, events: ['registrant_completed'] })).body.code).toBe('INSUFFICIENT_SCOPE');
-    const httpsOnly = createWebhookService({ prisma, vault: testVault(prisma) });
-    const caller = { client: await prisma.apiClient.findUniqueOrThrow({ where: { id: c.body.id } }), tenant: await prisma.tenant.findUniqueOrThrow({ where: { id: tenantId } }), scopes: [], ip: null, userAgent: null };
+    const token = (await request(harness.app).post('/v1/oauth/token').auth(c.body.clientId, c.body.clientSecret).type('form').send({ grant_type: 'client_credentials' }).expect(200)).body.access_token;
+    expect((await request(harness.app).post('/v1/webhooks').auth(token, { type: 'bearer' }).send({ url: `${base}/x`, events: ['registrant_completed'] })).body.code).toBe('INSUFFICIENT_SCOPE');
+    const httpsOnly = createWebhookService({ prisma: harness.prisma, vault: testVault(harness.prisma) });
+    const caller = { client: await harness.prisma.apiClient.findUniqueOrThrow({ where: { id: c.body.id } }), tenant: await harness.prisma.tenant.findUniqueOrThrow({ where: { id: tenantId } }), scopes: [], ip: null, userAgent: null };
     await expect(httpsOnly.subscribe(caller, { url: 'http://payroll.example.com/hook', events: ['registrant_completed'] })).rejects.toMatchObject({ status: 400, errors: [{ code: 'URL_NOT_HTTPS' }] });
     await expect(httpsOnly.subscribe(caller, { url: 'https://user:pw@payroll.example.com/hook', events: ['registrant_completed'] })).rejects.toMatchObject({ status: 400 });
     // Outside development only public receivers: no requests into our own network (SSRF).
@@ -203,10 +186,51 @@ describe('webhooks', () => {
     const { id } = await pendingRegistrant();
     const before = received.length;
     // The delivery row, written as HR decides; the attempt made as a production worker would.
-    await prisma.$transaction((tx) => enqueueEvent(tx, tenantId, 'registrant_completed', { registrantId: id }, `manual-${randomUUID()}`));
+    await harness.prisma.$transaction((tx) => enqueueEvent(tx, tenantId, 'registrant_completed', { registrantId: id }, `manual-${randomUUID()}`));
     const [d] = await deliveriesOf(sub.webhookId);
-    expect(await attemptDelivery({ prisma, vault: testVault(prisma) }, d!.id)).toEqual({ failed: 'not_public' });
+    expect(await attemptDelivery({ prisma: harness.prisma, vault: testVault(harness.prisma) }, d!.id)).toEqual({ failed: 'not_public' });
     expect(received.length).toBe(before);
-    expect(await prisma.webhookDelivery.findUniqueOrThrow({ where: { id: d!.id } })).toMatchObject({ status: 'pending', attempts: 1, lastError: 'host is not a public address' });
+    expect(await harness.prisma.webhookDelivery.findUniqueOrThrow({ where: { id: d!.id } })).toMatchObject({ status: 'pending', attempts: 1, lastError: 'host is not a public address' });
+  });
+
+  it('connects to the address it checked: a name that turns private between the check and the connection (DNS rebinding) is not called', async () => {
+    const sub = await subscribed('/rebind');
+    await harness.prisma.webhook.update({ where: { id: sub.webhookId }, data: { url: `http://hooks.payroll.test:${new URL(base).port}/rebind` } });
+    const { id } = await pendingRegistrant();
+    await harness.prisma.$transaction((tx) => enqueueEvent(tx, tenantId, 'registrant_completed', { registrantId: id }, `manual-${randomUUID()}`));
+    const [d] = await deliveriesOf(sub.webhookId);
+    const before = received.length;
+
+    // Stand-ins for an attacker's DNS server (outside the product): public for the check, our
+    // loopback receiver for the connection.
+    const asked: string[] = [];
+    const rebinding: Resolve = async (host) => {
+      asked.push(host);
+      return [{ address: asked.length === 1 ? '203.0.113.10' : '127.0.0.1', family: 4 }];
+    };
+    expect(await attemptDelivery({ prisma: harness.prisma, vault: testVault(harness.prisma), resolve: rebinding }, d!.id)).toEqual({ failed: 'not_public' });
+    expect(asked).toEqual(['hooks.payroll.test', 'hooks.payroll.test']);
+    expect(received.length).toBe(before);
+    expect(await harness.prisma.webhookDelivery.findUniqueOrThrow({ where: { id: d!.id } })).toMatchObject({ status: 'pending', attempts: 1, lastStatusCode: null, lastError: 'host is not a public address' });
+
+    // A development worker (private receivers allowed) connects where the same resolver points.
+    const stable: Resolve = async (host) => (host === 'hooks.payroll.test' ? [{ address: '127.0.0.1', family: 4 }] : []);
+    expect(await attemptDelivery({ prisma: harness.prisma, vault: testVault(harness.prisma), allowPrivate: true, resolve: stable }, d!.id)).toBe('delivered');
+    expect(received.slice(before).map((r) => [r.path, r.headers.host])).toEqual([['/rebind', `hooks.payroll.test:${new URL(base).port}`]]);
+    expect(verify(received.at(-1)!, sub.secret)).toBe(true);
+  });
+
+  it('names the network failure of an attempt (refused connection), not just "fetch failed"', async () => {
+    const sub = await subscribed('/closed');
+    const closed = http.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    await harness.prisma.webhook.update({ where: { id: sub.webhookId }, data: { url: `http://127.0.0.1:${port}/closed` } });
+    const { id } = await pendingRegistrant();
+    await harness.prisma.$transaction((tx) => enqueueEvent(tx, tenantId, 'registrant_completed', { registrantId: id }, `manual-${randomUUID()}`));
+    const [d] = await deliveriesOf(sub.webhookId);
+    expect(await attemptDelivery({ prisma: harness.prisma, vault: testVault(harness.prisma), allowPrivate: true }, d!.id)).toEqual({ failed: 'network: ECONNREFUSED' });
+    expect(await harness.prisma.webhookDelivery.findUniqueOrThrow({ where: { id: d!.id } })).toMatchObject({ status: 'pending', attempts: 1, lastStatusCode: null, lastError: 'network: ECONNREFUSED' });
   });
 });

@@ -1892,6 +1892,10 @@ export interface components {
             /** Format: date-time */
             lastAttemptAt: string | null;
             lastStatusCode: number | null;
+            /**
+             * @description Why the last attempt failed: `HTTP <status>`, `timeout`, `network: <code>` (e.g. `network: ECONNREFUSED`), `host not resolvable`, or `host is not a public address` (checked again on every attempt, at the moment of connecting).
+             * @example network: ECONNREFUSED
+             */
             lastError: string | null;
             /** Format: date-time */
             deliveredAt: string | null;
@@ -3180,8 +3184,8 @@ export interface operations {
                 /** @description Deletion due date in this month (YYYY-MM). */
                 deletionMonth?: string;
                 updatedSince?: string;
-                /** @description updated — last change, then id (the only order; the cursor pages through it). */
-                sort?: "updated";
+                /** @description The order, which the cursor pages through (a cursor is only good for the order it came from): `updated` — last change, oldest first, then id (for a sync with `updatedSince`); `-updated` — newest change first; `employeeCode` — by employee code, people without one last. */
+                sort?: "updated" | "-updated" | "employeeCode";
                 cursor?: string;
                 limit?: number;
             };

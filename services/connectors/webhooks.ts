@@ -10,7 +10,8 @@
  */
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
-import { BlockList, isIP } from 'node:net';
+import { BlockList, isIP, type LookupFunction } from 'node:net';
+import { Agent, fetch } from 'undici';
 import type { Prisma, WebhookDelivery, WebhookEvent } from '../../prisma/generated/client';
 import type { PrismaClient } from '../db/client';
 import { AppError } from '../errors';
@@ -32,19 +33,58 @@ const NOT_PUBLIC = (() => {
   return list;
 })();
 
+/** Name resolution (the system's by default; a test stands in for a DNS server with its own). */
+export type Resolve = (host: string) => Promise<{ address: string; family: number }[]>;
+const systemResolve: Resolve = (host) => lookup(host, { all: true });
+
+function isPublic(a: { address: string; family: number }): boolean {
+  // An IPv4-mapped IPv6 address (::ffff:10.0.0.1) is checked as the IPv4 address it carries.
+  const mapped = a.family === 6 && /^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(a.address);
+  return mapped ? !NOT_PUBLIC.check(a.address.slice(7), 'ipv4') : !NOT_PUBLIC.check(a.address, a.family === 6 ? 'ipv6' : 'ipv4');
+}
+
 /** Why a URL's host is not a public address ('unresolvable' when DNS has no answer), or null. */
-export async function privateTarget(url: string): Promise<'unresolvable' | 'not_public' | null> {
+export async function privateTarget(url: string, resolve: Resolve = systemResolve): Promise<'unresolvable' | 'not_public' | null> {
   const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
   let addresses: { address: string; family: number }[];
   try {
-    addresses = isIP(host) ? [{ address: host, family: isIP(host) }] : await lookup(host, { all: true });
+    addresses = isIP(host) ? [{ address: host, family: isIP(host) }] : await resolve(host);
   } catch {
     return 'unresolvable';
   }
   if (addresses.length === 0) return 'unresolvable';
-  // An IPv4-mapped IPv6 address (::ffff:10.0.0.1) is checked as the IPv4 address it carries.
-  const plain = (a: { address: string; family: number }) => (a.family === 6 && /^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(a.address) ? { address: a.address.slice(7), family: 4 } : a);
-  return addresses.map(plain).some((a) => NOT_PUBLIC.check(a.address, a.family === 6 ? 'ipv6' : 'ipv4')) ? 'not_public' : null;
+  return addresses.every(isPublic) ? null : 'not_public';
+}
+
+const NOT_PUBLIC_CODE = 'ENOTPUBLIC';
+
+/**
+ * The resolver the delivery's socket connects with. Checking the name first and connecting later
+ * would leave a window in which the name can answer a private address (DNS rebinding): here the
+ * address checked is the address connected to.
+ */
+function connectLookup(resolve: Resolve, allowPrivate: boolean): LookupFunction {
+  return (hostname, options, callback) => {
+    resolve(hostname).then(
+      (addresses) => {
+        const refused = addresses.length === 0 ? Object.assign(new Error(`${hostname} has no address`), { code: 'ENOTFOUND' }) : !allowPrivate && !addresses.every(isPublic) ? Object.assign(new Error('host is not a public address'), { code: NOT_PUBLIC_CODE }) : null;
+        if (refused) return callback(refused, '', 0);
+        if (options.all) return (callback as unknown as (err: null, all: typeof addresses) => void)(null, addresses);
+        callback(null, addresses[0]!.address, addresses[0]!.family);
+      },
+      (err: NodeJS.ErrnoException) => callback(err, '', 0),
+    );
+  };
+}
+
+/** One connection pool per resolver and rule, kept for the worker's life. */
+const dispatchers = new WeakMap<Resolve, Map<boolean, Agent>>();
+function dispatcherFor(resolve: Resolve, allowPrivate: boolean): Agent {
+  const byRule = dispatchers.get(resolve) ?? new Map<boolean, Agent>();
+  dispatchers.set(resolve, byRule);
+  let agent = byRule.get(allowPrivate);
+  if (!agent) byRule.set(allowPrivate, (agent = new Agent({ connect: { lookup: connectLookup(resolve, allowPrivate) } })));
+  return agent;
 }
 
 export function signature(secret: string, timestamp: number, body: string): string {
@@ -179,8 +219,8 @@ export async function deliveriesOfStep(db: Pick<PrismaClient, 'webhookDelivery'>
  * One delivery attempt: POSTs the signed payload and records the attempt. Idempotent: a delivery
  * already delivered or ended is not sent again.
  */
-export async function attemptDelivery(deps: { prisma: PrismaClient; vault: Vault; fetch?: typeof fetch; allowPrivate?: boolean }, deliveryId: string): Promise<AttemptResult> {
-  const { prisma, vault } = deps;
+export async function attemptDelivery(deps: { prisma: PrismaClient; vault: Vault; allowPrivate?: boolean; resolve?: Resolve }, deliveryId: string): Promise<AttemptResult> {
+  const { prisma, vault, allowPrivate = false, resolve = systemResolve } = deps;
   const d = await prisma.webhookDelivery.findUnique({ where: { id: deliveryId }, include: { webhook: { include: { apiClient: true } } } });
   if (!d || d.status !== 'pending') return 'done-before';
   const hook = d.webhook;
@@ -189,18 +229,16 @@ export async function attemptDelivery(deps: { prisma: PrismaClient; vault: Vault
     return 'cancelled';
   }
   // Checked again at each attempt: a name that resolved publicly at subscription may not now.
-  const target = deps.allowPrivate ? null : await privateTarget(hook.url);
-  if (target) {
-    await prisma.webhookDelivery.update({ where: { id: d.id }, data: { attempts: { increment: 1 }, lastAttemptAt: new Date(), lastStatusCode: null, lastError: target === 'unresolvable' ? 'host not resolvable' : 'host is not a public address' } });
-    return { failed: target };
-  }
+  const target = allowPrivate ? null : await privateTarget(hook.url, resolve);
+  if (target) return notSent(prisma, d.id, target);
   const secret = (await vault.open(hook.secretId, hook.tenantId)).toString('utf8');
   const body = JSON.stringify(d.payload);
   const t = Math.floor(Date.now() / 1000);
   let status: number | null = null;
   let error: string | null = null;
   try {
-    const res = await (deps.fetch ?? fetch)(hook.url, {
+    const res = await fetch(hook.url, {
+      dispatcher: dispatcherFor(resolve, allowPrivate),
       method: 'POST',
       headers: {
         'content-type': 'application/json',
@@ -216,7 +254,9 @@ export async function attemptDelivery(deps: { prisma: PrismaClient; vault: Vault
     status = res.status;
     await res.body?.cancel();
   } catch (err) {
-    error = (err as Error).name === 'TimeoutError' ? 'timeout' : `network: ${(err as Error).message}`.slice(0, 200);
+    const cause = (err as Error).cause as NodeJS.ErrnoException | undefined;
+    if (cause?.code === NOT_PUBLIC_CODE) return notSent(prisma, d.id, 'not_public');
+    error = (err as Error).name === 'TimeoutError' ? 'timeout' : `network: ${cause?.code ?? cause?.message ?? (err as Error).message}`.slice(0, 200);
   }
   const delivered = status !== null && status >= 200 && status < 300;
   const gone = status === 410;
@@ -233,4 +273,10 @@ export async function attemptDelivery(deps: { prisma: PrismaClient; vault: Vault
   if (delivered) return 'delivered';
   if (gone) return 'gone';
   return { failed: error ?? `HTTP ${status}` };
+}
+
+/** An attempt refused before anything was sent: the receiver is not (or no longer) reachable publicly. */
+async function notSent(prisma: PrismaClient, id: string, why: 'unresolvable' | 'not_public'): Promise<AttemptResult> {
+  await prisma.webhookDelivery.update({ where: { id }, data: { attempts: { increment: 1 }, lastAttemptAt: new Date(), lastStatusCode: null, lastError: why === 'unresolvable' ? 'host not resolvable' : 'host is not a public address' } });
+  return { failed: why };
 }

@@ -1,12 +1,21 @@
 /**
  * The registrant list for the console and for payroll connectors: filters, dependents with their
- * statuses, and cursor pagination in (updatedAt, id) order so a payroll package can sync "everything
- * changed since my last run" page by page without missing or repeating anyone. Never numbers.
+ * statuses, and keyset (cursor) pagination — in (updatedAt, id) order by default, so a payroll
+ * package can sync "everything changed since my last run" page by page without missing or repeating
+ * anyone; newest change first or by employee code for HR. Never numbers.
  */
 import type { Dependent, Gender, Prisma, RegistrantCategory, Status } from '../../prisma/generated/client';
 import type { PrismaClient } from '../db/client';
 import { AppError, DEPENDENT_NOT_FOUND } from '../errors';
 import { registrantView, type RegistrantView } from './view';
+
+/**
+ * `updated`: last change first to last, then id (a sync resumes where it stopped); `-updated`: the
+ * newest change first (HR looking for what just came in); `employeeCode`: by employee code, people
+ * without one last (how HR finds a person on paper lists).
+ */
+export const REGISTRANT_SORTS = ['updated', '-updated', 'employeeCode'] as const;
+export type RegistrantSort = (typeof REGISTRANT_SORTS)[number];
 
 export interface RegistrantFilters {
   status?: Status;
@@ -24,8 +33,8 @@ export interface RegistrantFilters {
   retirementMonth?: string;
   /** YYYY-MM: the deletion due date falls in that month */
   deletionMonth?: string;
-  /** `updated` (the only order, and the default): last change, then id — what the cursor pages through */
-  sort?: 'updated';
+  /** the order the cursor pages through; `updated` (default) is what a payroll sync wants */
+  sort?: RegistrantSort;
   /** changed at or after this instant */
   updatedSince?: string;
   cursor?: string;
@@ -67,12 +76,63 @@ export interface RegistrantSummary {
 
 const BAD_CURSOR = () => new AppError(400, 'CURSOR_INVALID', 'カーソルが正しくありません。最初のページから取得し直してください');
 
-const encodeCursor = (updatedAt: Date, id: string) => Buffer.from(`${updatedAt.toISOString()}|${id}`).toString('base64url');
-function decodeCursor(cursor: string): { updatedAt: Date; id: string } {
-  const [at, id, extra] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  const updatedAt = new Date(at ?? '');
-  if (!id || extra !== undefined || Number.isNaN(updatedAt.getTime()) || !/^[0-9a-f-]{36}$/.test(id)) throw BAD_CURSOR();
-  return { updatedAt, id };
+/** The key a row is ordered by under a sort (id breaks ties), as it is carried in a cursor. */
+type SortKey = { sort: RegistrantSort; key: string | null; id: string };
+
+const keyOf = (sort: RegistrantSort, r: { updatedAt: Date; employeeCode: string | null; id: string }): SortKey => ({
+  sort,
+  key: sort === 'employeeCode' ? r.employeeCode : r.updatedAt.toISOString(),
+  id: r.id,
+});
+
+// `updated` keeps the cursor form it has always had ("<updatedAt>|<id>"), so a sync's saved cursor stays valid.
+function encodeCursor({ sort, key, id }: SortKey): string {
+  const raw = sort === 'updated' ? `${key}|${id}` : JSON.stringify([sort, key, id]);
+  return Buffer.from(raw).toString('base64url');
+}
+
+function decodeCursor(cursor: string, sort: RegistrantSort): SortKey {
+  const raw = Buffer.from(cursor, 'base64url').toString('utf8');
+  let parsed: SortKey;
+  if (sort === 'updated') {
+    const [key, id, extra] = raw.split('|');
+    if (extra !== undefined || !key) throw BAD_CURSOR();
+    parsed = { sort, key, id: id ?? '' };
+  } else {
+    let json: unknown;
+    try {
+      json = JSON.parse(raw);
+    } catch {
+      throw BAD_CURSOR();
+    }
+    // A cursor is only good for the order it was made in.
+    if (!Array.isArray(json) || json.length !== 3 || json[0] !== sort || (json[1] !== null && typeof json[1] !== 'string') || typeof json[2] !== 'string') throw BAD_CURSOR();
+    parsed = { sort, key: json[1] as string | null, id: json[2] as string };
+  }
+  if (!/^[0-9a-f-]{36}$/.test(parsed.id)) throw BAD_CURSOR();
+  if (sort !== 'employeeCode' && (parsed.key === null || Number.isNaN(new Date(parsed.key).getTime()))) throw BAD_CURSOR();
+  return parsed;
+}
+
+const ORDER: Record<RegistrantSort, Prisma.RegistrantOrderByWithRelationInput[]> = {
+  updated: [{ updatedAt: 'asc' }, { id: 'asc' }],
+  '-updated': [{ updatedAt: 'desc' }, { id: 'desc' }],
+  employeeCode: [{ employeeCode: { sort: 'asc', nulls: 'last' } }, { id: 'asc' }],
+};
+
+/** The rows after a cursor's row in its order (keyset pagination: no page is skipped or repeated as rows change). */
+function after(c: SortKey): Prisma.RegistrantWhereInput {
+  if (c.sort === 'updated') {
+    const at = new Date(c.key!);
+    return { OR: [{ updatedAt: { gt: at } }, { updatedAt: at, id: { gt: c.id } }] };
+  }
+  if (c.sort === '-updated') {
+    const at = new Date(c.key!);
+    return { OR: [{ updatedAt: { lt: at } }, { updatedAt: at, id: { lt: c.id } }] };
+  }
+  // Employee codes, then the people without one.
+  if (c.key === null) return { employeeCode: null, id: { gt: c.id } };
+  return { OR: [{ employeeCode: { gt: c.key } }, { employeeCode: c.key, id: { gt: c.id } }, { employeeCode: null }] };
 }
 
 export const dependentSummary = (d: Dependent): DependentSummary => ({
@@ -169,13 +229,11 @@ export async function listRegistrants(prisma: PrismaClient, tenantId: string, f:
     if (Number.isNaN(since.getTime())) throw new AppError(400, 'VALIDATION_FAILED', '入力内容に誤りがあります', [{ path: '/query/updatedSince', code: 'DATE_INVALID', message: '日時の指定が正しくありません' }]);
     and.push({ updatedAt: { gte: since } });
   }
-  if (f.cursor) {
-    const c = decodeCursor(f.cursor);
-    and.push({ OR: [{ updatedAt: { gt: c.updatedAt } }, { updatedAt: c.updatedAt, id: { gt: c.id } }] });
-  }
+  const sort = f.sort ?? 'updated';
+  if (f.cursor) and.push(after(decodeCursor(f.cursor, sort)));
   const rows = await prisma.registrant.findMany({
     where: { AND: and },
-    orderBy: [{ updatedAt: 'asc' }, { id: 'asc' }],
+    orderBy: ORDER[sort],
     take: limit + 1,
     // Draft dependents are the employee's unsubmitted work: HR and payroll never see them.
     include: { dependents: { where: { draft: false }, orderBy: { createdAt: 'asc' } } },
@@ -189,7 +247,7 @@ export async function listRegistrants(prisma: PrismaClient, tenantId: string, f:
     dependents: r.dependents.map(dependentSummary),
   }));
   const last = rows[rows.length - 1];
-  return { items, nextCursor: more && last ? encodeCursor(last.updatedAt, last.id) : null };
+  return { items, nextCursor: more && last ? encodeCursor(keyOf(sort, last)) : null };
 }
 
 /** One of the registrant's dependents as HR may act on it (submitted, not in the employee's draft), or 404. */
