@@ -10,6 +10,7 @@ import type { OperationCode } from '../services/audit/operations';
 import { SYSTEM_ACTOR, type Actor, type History } from '../services/audit/types';
 import { deliveriesOfStep, enqueueEvent } from '../services/connectors/webhooks';
 import { evaluateDraft, parseDraft, type DraftDocument } from '../services/registrants/draft';
+import { amendDraft } from '../services/registrants/draft-store';
 import { MANUAL_RULE, retentionRule } from '../services/retention/rules';
 import type { Vault } from '../services/vault/types';
 import type { PrismaClient } from '../services/db/client';
@@ -266,6 +267,11 @@ export function createLifecycleActivities({ prisma, vault, history = createHisto
 
         if (kind === 'dependent') {
           await tx.dependent.delete({ where: { id: input.dependentId } });
+          // A copy in the employee's draft (with the number) goes too, and the draft's old secret with it.
+          await amendDraft(vault, tx, r.id, (draft) => {
+            draft.dependents = draft.dependents.filter((d) => d.id !== input.dependentId);
+            draft.removedDependentIds = draft.removedDependentIds.filter((id) => id !== input.dependentId);
+          });
         } else if (kind === 'numbers') {
           await tx.document.deleteMany({ where: { registrantId: r.id } });
           await tx.dependent.updateMany({ where: { registrantId: r.id }, data: { myNumberSecretId: null, status: 'unregistered' } });

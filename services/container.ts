@@ -60,7 +60,7 @@ export function createServices(infra: Infrastructure) {
     webhooks: createWebhookService({ prisma, vault, allowHttp: infra.webhookAllowHttp }),
     registrationAccess: createRegistrationAccess({ prisma, history, sessions: registrationSessions, now: infra.now }),
     registration: createRegistrationService({ prisma, vault, drafts: createDraftStore({ prisma, vault }), lifecycle }),
-    registrants: createRegistrantService({ prisma, history, temporal: infra.temporal, inviteReminderDays: infra.inviteReminderDays }),
+    registrants: createRegistrantService({ prisma, history, vault, temporal: infra.temporal, inviteReminderDays: infra.inviteReminderDays }),
     registrantDocuments: createRegistrantDocumentService({ prisma, vault, history }),
     groups: createGroupService({ prisma, history }),
     invitationQr: createInvitationQrService({ prisma, history, publicUrl: infra.publicUrl }),

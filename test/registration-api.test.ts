@@ -9,7 +9,7 @@ import request from 'supertest';
 import { hashPassword } from '../services/auth/passwords';
 import type { CapturedMail } from '../services/outbox/outbox';
 import { lifecycleQuery } from '../shared';
-import { createTenant, memoryLogger, type Agent } from './support/fixtures';
+import { createTenant, memoryLogger, testVault, type Agent } from './support/fixtures';
 import { bytesOf } from './support/http';
 import { containsAny, randomMyNumber } from './support/leak-scan';
 import { JAPANESE } from './support/problems';
@@ -418,5 +418,65 @@ describe('finish, decision, and back to the employee', () => {
     expect(locked.status).toBe(423);
     expect(locked.body).toMatchObject({ code: 'LOGIN_LOCKED', title: expect.stringContaining('ロック') });
     expect((await again.get()).status).toBe(401);
+  });
+});
+
+describe("HR's corrections while a remanded person is changing their registration", () => {
+  it('reach the draft: the corrected kana and number are what the person sees and sends again; a dependent HR deleted does not come back, nor does its number survive in the draft', async () => {
+    const { id, token, email } = await invited();
+    const phone = new Phone();
+    await phone.setUp(token);
+    await fillIn(phone);
+    const [saburo, shiro] = [number(), number()];
+    const a = await phone.send('post', '/dependents', { familyName: '山田', givenName: '三郎', givenNameKana: 'サンロウ', relationship: '子', birthDate: '2019-07-07', myNumber: saburo, myNumberConfirmation: saburo });
+    const b = await phone.send('post', '/dependents', { familyName: '山田', givenName: '四郎', relationship: '子', birthDate: '2021-01-01', myNumber: shiro, myNumberConfirmation: shiro });
+    expect((await phone.send('post', '/submission')).body.status).toBe('pending');
+
+    await hr.post(`/v1/registrants/${id}/remand`).send({ reason: '性別が違います' }).expect(200);
+    const remandMail = await harness.outbox.waitFor((m) => m.to.includes(email) && m.text.includes('性別が違います'), 15_000);
+    const again = new Phone();
+    expect((await again.logIn(tokenOf(remandMail))).status).toBe(200);
+    // The person starts changing: their draft now exists (from what they sent).
+    expect((await again.send('put', '/profile', { gender: 'male' })).status).toBe(200);
+    const draftBefore = (await harness.prisma.registrant.findUniqueOrThrow({ where: { id } })).draftSecretId;
+    expect(draftBefore).not.toBeNull();
+
+    // Meanwhile HR corrects the kana and the number of one child and deletes the other.
+    await hr.patch(`/v1/registrants/${id}/dependents/${a.body.id}`).send({ givenNameKana: 'サブロウ' }).expect(200);
+    const corrected = number();
+    await hr.put(`/v1/registrants/${id}/dependents/${a.body.id}/my-number`).send({ myNumber: corrected, myNumberConfirmation: corrected }).expect(204);
+    await hr.post(`/v1/registrants/${id}/deletion`).send({ scope: 'dependent', dependentId: b.body.id }).expect(200);
+
+    // The draft was sealed anew each time; the copy holding the deleted child's number is shredded.
+    expect(await harness.prisma.vaultSecret.findUnique({ where: { id: draftBefore! } })).toBeNull();
+    const seen = await again.get();
+    expect(seen.body.draft.dependents).toEqual([expect.objectContaining({ id: a.body.id, givenNameKana: 'サブロウ', myNumber: { entered: true, last4: corrected.slice(-4) } })]);
+    expect(seen.body.draft.gender).toBe('male');
+
+    expect((await again.send('post', '/submission')).body.status).toBe('pending');
+    const after = await harness.prisma.registrant.findUniqueOrThrow({ where: { id }, include: { dependents: true } });
+    expect(after.gender).toBe('male');
+    expect(after.dependents.map((d) => [d.id, d.givenNameKana])).toEqual([[a.body.id, 'サブロウ']]);
+    const sent = (await testVault(harness.prisma).open(after.dependents[0]!.myNumberSecretId!, tenantId)).toString('utf8');
+    expect(sent === corrected).toBe(true);
+  });
+
+  it("HR's deletion of the person's own number also empties the draft's copy", async () => {
+    const { id, token, email } = await invited();
+    const phone = new Phone();
+    await phone.setUp(token);
+    await fillIn(phone);
+    expect((await phone.send('post', '/submission')).body.status).toBe('pending');
+    await hr.post(`/v1/registrants/${id}/remand`).send({ reason: '番号確認書類が読めません' }).expect(200);
+    const remandMail = await harness.outbox.waitFor((m) => m.to.includes(email) && m.text.includes('番号確認書類が読めません'), 15_000);
+    const again = new Phone();
+    await again.logIn(tokenOf(remandMail));
+    expect((await again.send('put', '/profile', { birthDate: '1990-04-02' })).status).toBe(200);
+
+    await hr.delete(`/v1/registrants/${id}/my-number`).expect(204);
+    const seen = await again.get();
+    expect(seen.body.draft.myNumber).toEqual({ entered: false, last4: null });
+    expect(seen.body.draft.birthDate).toBe('1990-04-02');
+    expect((await again.send('post', '/submission')).body.code).toBe('DRAFT_INCOMPLETE');
   });
 });

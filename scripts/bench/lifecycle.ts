@@ -10,8 +10,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Client, Connection, type WorkflowClientInterceptor } from '@temporalio/client';
 import { createHistory } from '../../services/audit/history';
+import { loadConfig } from '../../services/config/config';
 import { createPrisma, type PrismaClient } from '../../services/db/client';
 import { createRegistrantService } from '../../services/registrants/registrants';
+import { loadKeyring } from '../../services/vault/keyring';
+import { createVault } from '../../services/vault/vault';
 import { createTenantWithOwner } from '../../services/tenants/bootstrap';
 import type { SampleRequest, WorkerReady, WorkerSample } from './worker-process';
 import { mib, percentiles, pool, rate, ROOT, say, secs, stopChild, temporalServerErrors, type Cleanup, type Stack } from './stack';
@@ -194,7 +197,9 @@ export async function runLifecycleBench(stack: Stack, cleanup: Cleanup, opts: Li
   const connection = await Connection.connect({ address: stack.temporalAddress });
   cleanup.add('close the Temporal connection', () => connection.close());
   const client = new Client({ connection, namespace: stack.namespace, interceptors: { workflow: [timing] } });
-  const registrants = createRegistrantService({ prisma, history, temporal: { client, taskQueue: TASK_QUEUE }, inviteReminderDays: REMINDER_DAYS });
+  // The worker's keyring (the service only needs one for HR's corrections of a draft, not timed here).
+  const vault = createVault({ prisma, keyring: loadKeyring(loadConfig({ DATA_DIR: workerDataDir })) });
+  const registrants = createRegistrantService({ prisma, history, vault, temporal: { client, taskQueue: TASK_QUEUE }, inviteReminderDays: REMINDER_DAYS });
   const acting = { user: owner, tenantId: tenant.id, ip: '127.0.0.1', userAgent: 'mynaflow-bench' };
 
   await new Promise((r) => setTimeout(r, 2000));

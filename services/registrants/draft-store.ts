@@ -19,6 +19,34 @@ export interface DraftDocumentInput {
 
 type Tx = Prisma.TransactionClient;
 
+type DraftOwner = { id: string; tenantId: string; draftSecretId: string | null };
+
+async function lockedRow(tx: Tx, registrantId: string): Promise<DraftOwner> {
+  await tx.$queryRaw`SELECT id FROM registrants WHERE id = ${registrantId}::uuid FOR UPDATE`;
+  return tx.registrant.findUniqueOrThrow({ where: { id: registrantId }, select: { id: true, tenantId: true, draftSecretId: true } });
+}
+
+/** Seals the draft anew and shreds the secret it replaces (the old one may hold numbers since changed). */
+async function reseal(vault: Vault, tx: Tx, r: DraftOwner, draft: Draft): Promise<void> {
+  const id = await vault.seal({ tenantId: r.tenantId, kind: 'draft', plaintext: Buffer.from(JSON.stringify(draft)) }, tx);
+  await tx.registrant.update({ where: { id: r.id }, data: { draftSecretId: id } });
+  if (r.draftSecretId) await vault.shred([r.draftSecretId], tx);
+}
+
+/**
+ * HR's correction or deletion carried into the employee's draft, if they have one (a remanded person
+ * part-way through changing), inside HR's transaction: otherwise "finish" would put back what HR
+ * corrected, or bring back — number and all — a dependent HR destroyed. The caller holds the
+ * registrant's row lock. No draft, nothing to do: HR never starts one.
+ */
+export async function amendDraft(vault: Vault, tx: Tx, registrantId: string, change: (draft: Draft) => void): Promise<void> {
+  const r = await lockedRow(tx, registrantId);
+  if (!r.draftSecretId) return;
+  const draft = parseDraft(await vault.open(r.draftSecretId, r.tenantId, tx));
+  change(draft);
+  await reseal(vault, tx, r, draft);
+}
+
 export function createDraftStore({ prisma, vault }: { prisma: PrismaClient; vault: Vault }) {
   return {
     async load(registrantId: string): Promise<Draft> {
@@ -29,11 +57,8 @@ export function createDraftStore({ prisma, vault }: { prisma: PrismaClient; vaul
     /** Replaces the draft under the registrant's row lock, so two tabs saving at once cannot leak a secret. */
     async save(registrantId: string, draft: Draft): Promise<void> {
       await prisma.$transaction(async (tx) => {
-        await tx.$queryRaw`SELECT id FROM registrants WHERE id = ${registrantId}::uuid FOR UPDATE`;
-        const r = await tx.registrant.findUniqueOrThrow({ where: { id: registrantId }, select: { tenantId: true, draftSecretId: true } });
-        const id = await vault.seal({ tenantId: r.tenantId, kind: 'draft', plaintext: Buffer.from(JSON.stringify(draft)) }, tx);
-        await tx.registrant.update({ where: { id: registrantId }, data: { draftSecretId: id } });
-        if (r.draftSecretId) await vault.shred([r.draftSecretId], tx);
+        const r = await lockedRow(tx, registrantId);
+        await reseal(vault, tx, r, draft);
       });
     },
 
@@ -43,13 +68,10 @@ export function createDraftStore({ prisma, vault }: { prisma: PrismaClient; vaul
      */
     async update<T>(registrantId: string, change: (draft: Draft, tx: Tx) => Promise<T>): Promise<T> {
       return prisma.$transaction(async (tx) => {
-        await tx.$queryRaw`SELECT id FROM registrants WHERE id = ${registrantId}::uuid FOR UPDATE`;
-        const r = await tx.registrant.findUniqueOrThrow({ where: { id: registrantId }, select: { tenantId: true, draftSecretId: true } });
+        const r = await lockedRow(tx, registrantId);
         const draft = r.draftSecretId ? parseDraft(await vault.open(r.draftSecretId, r.tenantId, tx)) : emptyDraft();
         const result = await change(draft, tx);
-        const id = await vault.seal({ tenantId: r.tenantId, kind: 'draft', plaintext: Buffer.from(JSON.stringify(draft)) }, tx);
-        await tx.registrant.update({ where: { id: registrantId }, data: { draftSecretId: id } });
-        if (r.draftSecretId) await vault.shred([r.draftSecretId], tx);
+        await reseal(vault, tx, r, draft);
         return result;
       });
     },

@@ -6,6 +6,7 @@ import type { Prisma, Purpose } from '../../prisma/generated/client';
 import type { History } from '../audit/types';
 import type { PrismaClient } from '../db/client';
 import { AppError, REGISTRANT_NOT_FOUND } from '../errors';
+import { amendDraft } from './draft-store';
 import { submittedDependent } from './listing';
 import { actorOf, type Acting } from '../login-users/login-users';
 import { validateIndividualNumber } from '../mynumber/validate';
@@ -64,6 +65,11 @@ export function createMyNumberService({ prisma, vault, history, confirmPassword 
         if (dependent) await tx.dependent.update({ where: { id: dependent.id }, data: { myNumberSecretId: id } });
         else await tx.registrant.update({ where: { id: r.id }, data: { myNumberSecretId: id } });
         if (previous) await vault.shred([previous], tx);
+        // An employee part-way through changing their registration would otherwise send the old number again.
+        await amendDraft(vault, tx, r.id, (draft) => {
+          if (!dependent) draft.myNumber = checked.value;
+          else for (const d of draft.dependents) if (d.id === dependent.id && !d.noLongerDependent) d.myNumber = checked.value;
+        });
         await history.record(
           {
             tenantId: acting.tenantId,
@@ -117,6 +123,8 @@ export function createMyNumberService({ prisma, vault, history, confirmPassword 
         if (!r.myNumberSecretId) throw NOT_REGISTERED();
         await tx.registrant.update({ where: { id: r.id }, data: { myNumberSecretId: null } });
         await vault.shred([r.myNumberSecretId], tx);
+        // Deleted means deleted: not kept in a draft's sealed copy either.
+        await amendDraft(vault, tx, r.id, (draft) => void delete draft.myNumber);
         await history.record(
           { tenantId: acting.tenantId, actor: actorOf(acting.user), operation: 'number_deleted', registrant: { id: r.id, label: label(r) }, ip: acting.ip, userAgent: acting.userAgent },
           tx,

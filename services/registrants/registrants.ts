@@ -15,6 +15,9 @@ import { connectorActor, type ConnectorCaller } from '../connectors/connectors';
 import { todayInJapan } from '../retention/rules';
 import { EMPLOYEE_CODE, fields, LIMITS, type FieldProblem } from './bulk-registration';
 import { dependentSummary, type DependentSummary, forConnector, getRegistrantItem, type RegistrantListItem, submittedDependent } from './listing';
+import type { Vault } from '../vault/types';
+import type { DraftDependent } from './draft';
+import { amendDraft } from './draft-store';
 import { createRegistrantWorkflows } from './workflow-starts';
 import { loadRegistrantView, registrantView, type RegistrantView } from './view';
 
@@ -69,12 +72,14 @@ export interface RegistrantServiceDeps {
   temporal: TemporalDeps;
   /** Reminder days when the tenant has none set (the tenant's own setting wins). */
   inviteReminderDays: number[];
+  /** For HR's corrections that reach into an employee's sealed draft. */
+  vault: Vault;
 }
 
 const TEMPORAL_DOWN = () =>
   new AppError(503, 'TEMPORAL_UNAVAILABLE', 'ワークフローサーバーに接続できません。時間をおいて再度お試しください');
 
-export function createRegistrantService({ prisma, history, temporal, inviteReminderDays }: RegistrantServiceDeps) {
+export function createRegistrantService({ prisma, history, temporal, inviteReminderDays, vault }: RegistrantServiceDeps) {
   const workflows = createRegistrantWorkflows({ prisma, temporal, inviteReminderDays });
   const find = async (tenantId: string, id: string, db: Prisma.TransactionClient | PrismaClient = prisma) => {
     const r = await db.registrant.findFirst({ where: { id, tenantId } });
@@ -279,11 +284,17 @@ export function createRegistrantService({ prisma, history, temporal, inviteRemin
       const changed = (Object.keys(data) as (keyof Dependent & keyof typeof data)[]).filter((k) => !same(before[k], data[k]));
       if (changed.length === 0) return dependentSummary(before);
       const updated = await prisma.$transaction(async (tx) => {
+        // The registrant's row first, as the employee's submission takes it (one lock order, no deadlock).
+        await tx.$queryRaw`SELECT id FROM registrants WHERE id = ${r.id}::uuid FOR UPDATE`;
         // Re-read under the transaction: the dependent may have been deleted or taken back meanwhile.
         await submittedDependent(tx, r.id, before.id);
         const row = await tx.dependent.update({ where: { id: before.id }, data: Object.fromEntries(changed.map((k) => [k, data[k]])) });
         // The registrant's list entry (with its dependents) changed too: payroll's sync picks it up.
         const owner = await tx.registrant.update({ where: { id: r.id }, data: { updatedAt: new Date() } });
+        await amendDraft(vault, tx, r.id, (draft) => {
+          const mine = draft.dependents.find((d) => d.id === row.id);
+          if (mine) Object.assign(mine, asDraftFields(row, changed));
+        });
         await history.record(
           {
             tenantId: acting.tenantId,
@@ -325,3 +336,13 @@ export function createRegistrantService({ prisma, history, temporal, inviteRemin
 }
 
 export type RegistrantService = ReturnType<typeof createRegistrantService>;
+
+/** HR's changed fields of a dependent as the employee's draft holds them (absent rather than null). */
+function asDraftFields(row: Dependent, changed: (keyof Dependent)[]): Partial<DraftDependent> {
+  const out: Record<string, string | undefined> = {};
+  for (const k of changed) {
+    const v = row[k];
+    out[k] = v instanceof Date ? v.toISOString().slice(0, 10) : v === null ? undefined : String(v);
+  }
+  return out as Partial<DraftDependent>;
+}
