@@ -12,6 +12,7 @@ import type { History } from '../audit/types';
 import type { PrismaClient } from '../db/client';
 import { AppError } from '../errors';
 import type { LifecycleService } from '../registrants/lifecycle';
+import { markWorkflowPending } from '../registrants/workflow-backlog';
 import { createRegistrantWorkflows } from '../registrants/workflow-starts';
 import type { TemporalDeps } from '../temporal/client';
 import { connectorActor, type ConnectorCaller } from './connectors';
@@ -77,13 +78,7 @@ export function createRegistrantSync({ prisma, history, temporal, lifecycle, inv
 
   async function startWorkflow(r: Registrant, invite: boolean, startedBy: StepActor) {
     const input: RegistrantWorkflowInput = { tenantId: r.tenantId, registrantId: r.id, reminderDays: await workflows.reminderDaysOf(r.tenantId), startedBy, ...(invite && r.email ? {} : { invite: false }) };
-    try {
-      await workflows.start(input, 5000);
-    } catch {
-      // The people are stored; a person whose workflow could not start gets one (carrying the
-      // database state) the first time anyone acts on them — see LifecycleService's revive.
-      throw new AppError(503, 'TEMPORAL_UNAVAILABLE', '登録者は保存しましたが、ワークフローサーバーに接続できませんでした。登録依頼の送信などの操作時に自動で再開します');
-    }
+    await workflows.start(input, 5000);
   }
 
   async function run(caller: ConnectorCaller, req: SyncRequest): Promise<SyncResult> {
@@ -129,9 +124,20 @@ export function createRegistrantSync({ prisma, history, temporal, lifecycle, inv
 
     // After the commit: workflows for new people, retirement dates through each person's workflow.
     const stepActor: StepActor = { type: 'api_client', id: caller.client.id, ip: caller.ip, userAgent: caller.userAgent };
+    const unstarted = new Set(results.filter((r) => r.created).map((r) => r.registrantId));
     for (const r of results) {
       const item = req.items[r.index]!;
-      if (r.created) await startWorkflow(r.row, req.invite === true, stepActor);
+      if (r.created) {
+        try {
+          await startWorkflow(r.row, req.invite === true, stepActor);
+          unstarted.delete(r.registrantId);
+        } catch {
+          // The people are stored: the worker starts their workflows (state from the database) once
+          // Temporal answers; a retry of this request passes the retirement dates on.
+          await markWorkflowPending(prisma, [...unstarted]);
+          throw new AppError(503, 'TEMPORAL_UNAVAILABLE', '登録者は保存しましたが、ワークフローサーバーに接続できませんでした。接続が戻りしだい自動で開始します。退職日を含む場合は、同じ内容で再送してください');
+        }
+      }
       if (item.retirementDate !== undefined && item.retirementDate !== date(r.row.retirementDate)) {
         await lifecycle.setRetirementAs(stepActor, r.row, item.retirementDate);
       }

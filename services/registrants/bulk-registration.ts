@@ -28,6 +28,7 @@ import { validateIndividualNumber } from '../mynumber/validate';
 import { todayInJapan } from '../retention/rules';
 import { withDeadline, type TemporalDeps } from '../temporal/client';
 import type { Vault } from '../vault/types';
+import { markWorkflowPending } from './workflow-backlog';
 import { createRegistrantWorkflows, inLanes } from './workflow-starts';
 
 type Schemas = components['schemas'];
@@ -342,6 +343,7 @@ export function createBulkRegistrationService({ prisma, history, vault, temporal
       // After the commit: a workflow never runs for a person who was not stored.
       const inputs: RegistrantWorkflowInput[] = ids.map((registrantId) => ({ tenantId, registrantId, reminderDays, invite: false, status: 'completed' }));
       const failed = await workflows.startMany(inputs, START_CONCURRENCY);
+      await markWorkflowPending(prisma, [...failed].map((i) => i.registrantId));
       const deliveries = stored.flatMap((s) => s.deliveries);
       const undelivered = await inLanes(deliveries, START_CONCURRENCY, (deliveryId) =>
         withDeadline(temporal.client, 10_000, () =>
@@ -364,7 +366,7 @@ export function createBulkRegistrationService({ prisma, history, vault, temporal
           status: 'completed' as const,
           dependentIds: stored[i]!.dependentIds,
           workflowStarted: started,
-          ...(started ? {} : { note: '登録しましたが、ワークフローを開始できませんでした。次にこの登録者を操作したときに開始します' }),
+          ...(started ? {} : { note: '登録しましたが、ワークフローを開始できませんでした。ワークフローサーバーに接続でき次第、自動で開始します' }),
         };
       });
       const dependents = stored.reduce((n, s) => n + s.dependentIds.length, 0);
@@ -412,6 +414,7 @@ export function createBulkRegistrationService({ prisma, history, vault, temporal
       // After the commit; the workflow's first round mails the invitation with these options.
       const inputs: RegistrantWorkflowInput[] = ids.map((registrantId) => ({ tenantId, registrantId, reminderDays, invite: options, startedBy: stepActorOf(acting) }));
       const failed = await workflows.startMany(inputs, START_CONCURRENCY);
+      await markWorkflowPending(prisma, [...failed].map((i) => i.registrantId));
       const results = people.map((p, i) => {
         const invited = !failed.has(inputs[i]!);
         return {

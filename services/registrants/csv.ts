@@ -30,6 +30,7 @@ import {
 import { checkImportRows, readImportFile, type ImportLineReport, type ImportRow } from './csv-import';
 import { stateFromDatabase } from './lifecycle';
 import { DEPENDENT_STATUS_SELECT, dependentsStatus } from './view';
+import { markWorkflowPending } from './workflow-backlog';
 import { createRegistrantWorkflows } from './workflow-starts';
 
 export type ExportEncoding = 'cp932' | 'utf8-bom';
@@ -367,6 +368,7 @@ export function createRegistrantCsvService({ prisma, history, vault, temporal, i
         return { tenantId: r.tenantId, registrantId: r.id, reminderDays, startedBy: stepActorOf(acting), ...(row.invite ? {} : { invite: false as const }) };
       });
       const failed = new Set([...(await workflows.startMany(inputs, START_CONCURRENCY))].map((input) => input.registrantId));
+      await markWorkflowPending(prisma, [...failed]);
       const lineById = new Map(created.map((r, i) => [r.id, rows[i]!.line]));
       const reportLines = new Map(lines.map((l) => [l.line, l]));
       for (const r of created) {

@@ -5,9 +5,13 @@ import { createPrisma } from '../db/client';
 import { createLogger } from '../logging/logger';
 import { temporalLogger } from '../logging/temporal-logger';
 import { createMailTransport } from '../mail/transport';
+import { createWorkflowBacklog, scheduleWorkflowBacklog } from '../registrants/workflow-backlog';
+import { createTemporalClient } from '../temporal/client';
 import { loadKeyring } from '../vault/keyring';
 import { createVault } from '../vault/vault';
 import { createWorker } from './worker';
+
+const BACKLOG_EVERY_MS = 60_000;
 
 async function main() {
   const config = loadConfig();
@@ -36,7 +40,16 @@ async function main() {
   const running = worker.run();
   // Tell a supervising `npm start` that workflows can now make progress.
   process.send?.('ready');
+  // People stored while Temporal was down get their workflows now and then every minute.
+  const client = createTemporalClient(services.temporalAddress, config.temporal.namespace);
+  const backlog = scheduleWorkflowBacklog(
+    createWorkflowBacklog({ prisma, temporal: { client, taskQueue: config.temporal.taskQueue }, inviteReminderDays: config.inviteReminderDays, logger }),
+    BACKLOG_EVERY_MS,
+    logger,
+  );
   await running;
+  await backlog.stop();
+  await client.connection.close();
   await connection.close();
   await prisma.$disconnect();
   logger.info('worker stopped');
