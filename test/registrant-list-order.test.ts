@@ -1,6 +1,7 @@
 /**
  * The registrant list's orders over HTTP, paged with the cursor: `updated` (a payroll sync's order,
- * the default), `-updated` (newest change first) and `employeeCode` (people without a code last).
+ * the default), `-updated` (newest change first), `employeeCode` (people without a code last) and
+ * `submitted` (earliest submission first, people who have not submitted last).
  * Small pages walk the whole list in each order without skipping or repeating anyone, and a cursor
  * is only accepted by the order that made it. People are stored directly; Temporal points nowhere.
  */
@@ -15,6 +16,8 @@ let tenantId: string;
 const label = new Map<string, string>();
 
 const CODES = ['E010', 'E002', null, 'E001', 'E003', null, 'E011', 'E020'];
+/** Submission times (minutes past 10:00) by position: E003 sent first, then E002, then E011. */
+const SUBMITTED: Record<number, number> = { 4: 5, 1: 20, 6: 45 };
 
 beforeAll(async () => {
   tenantId = await createTenant(harness.prisma, '並び順株式会社');
@@ -22,7 +25,15 @@ beforeAll(async () => {
   // One a millisecond apart, so the update order is the order of creation.
   for (const [i, code] of CODES.entries()) {
     const r = await harness.prisma.registrant.create({
-      data: { tenantId, workflowId: `wf-${randomUUID()}`, familyName: '並び', givenName: `${i}`, employeeCode: code, updatedAt: new Date(Date.UTC(2026, 10, 1, 9, 0, 0, i)) },
+      data: {
+        tenantId,
+        workflowId: `wf-${randomUUID()}`,
+        familyName: '並び',
+        givenName: `${i}`,
+        employeeCode: code,
+        updatedAt: new Date(Date.UTC(2026, 10, 1, 9, 0, 0, i)),
+        submittedAt: SUBMITTED[i] === undefined ? null : new Date(Date.UTC(2026, 10, 1, 10, SUBMITTED[i])),
+      },
     });
     label.set(r.id, code ?? `no-code-${i}`);
   }
@@ -50,6 +61,8 @@ describe('orders of the registrant list', () => {
     expect(await walk('-updated', limit)).toEqual([...byCreation].reverse());
     const ids = [...label.entries()].filter(([, l]) => l.startsWith('no-code')).map(([id]) => id).sort();
     expect(await walk('employeeCode', limit)).toEqual(['E001', 'E002', 'E003', 'E010', 'E011', 'E020', ...ids.map((id) => label.get(id)!)]);
+    const notSent = [...label.entries()].filter(([, l]) => !['E003', 'E002', 'E011'].includes(l)).map(([id]) => id).sort();
+    expect(await walk('submitted', limit)).toEqual(['E003', 'E002', 'E011', ...notSent.map((id) => label.get(id)!)]);
   });
 
   it('a person changed while HR pages newest-first is not shown twice, and nobody is lost', async () => {
@@ -75,6 +88,8 @@ describe('orders of the registrant list', () => {
       ['updated', byCode.body.nextCursor],
       ['-updated', byCode.body.nextCursor],
       ['employeeCode', byUpdate.body.nextCursor],
+      ['submitted', byCode.body.nextCursor],
+      ['updated', Buffer.from(`|${randomUUID()}`).toString('base64url')],
       ['employeeCode', Buffer.from('["employeeCode","E001","not-an-id"]').toString('base64url')],
       ['-updated', Buffer.from('["-updated","yesterday","00000000-0000-0000-0000-000000000000"]').toString('base64url')],
     ] as const) {

@@ -12,9 +12,10 @@ import { registrantView, type RegistrantView } from './view';
 /**
  * `updated`: last change first to last, then id (a sync resumes where it stopped); `-updated`: the
  * newest change first (HR looking for what just came in); `employeeCode`: by employee code, people
- * without one last (how HR finds a person on paper lists).
+ * without one last (how HR finds a person on paper lists); `submitted`: the earliest submission first,
+ * people who have not submitted last (HR approving in the order people sent).
  */
-export const REGISTRANT_SORTS = ['updated', '-updated', 'employeeCode'] as const;
+export const REGISTRANT_SORTS = ['updated', '-updated', 'employeeCode', 'submitted'] as const;
 export type RegistrantSort = (typeof REGISTRANT_SORTS)[number];
 
 export interface RegistrantFilters {
@@ -79,11 +80,13 @@ const BAD_CURSOR = () => new AppError(400, 'CURSOR_INVALID', 'カーソルが正
 /** The key a row is ordered by under a sort (id breaks ties), as it is carried in a cursor. */
 type SortKey = { sort: RegistrantSort; key: string | null; id: string };
 
-const keyOf = (sort: RegistrantSort, r: { updatedAt: Date; employeeCode: string | null; id: string }): SortKey => ({
+const keyOf = (sort: RegistrantSort, r: { updatedAt: Date; employeeCode: string | null; submittedAt: Date | null; id: string }): SortKey => ({
   sort,
-  key: sort === 'employeeCode' ? r.employeeCode : r.updatedAt.toISOString(),
+  key: sort === 'employeeCode' ? r.employeeCode : sort === 'submitted' ? (r.submittedAt?.toISOString() ?? null) : r.updatedAt.toISOString(),
   id: r.id,
 });
+/** Orders whose key may be missing (those rows come last). */
+const NULLABLE_KEY: ReadonlySet<RegistrantSort> = new Set(['employeeCode', 'submitted']);
 
 // `updated` keeps the cursor form it has always had ("<updatedAt>|<id>"), so a sync's saved cursor stays valid.
 function encodeCursor({ sort, key, id }: SortKey): string {
@@ -110,7 +113,7 @@ function decodeCursor(cursor: string, sort: RegistrantSort): SortKey {
     parsed = { sort, key: json[1] as string | null, id: json[2] as string };
   }
   if (!/^[0-9a-f-]{36}$/.test(parsed.id)) throw BAD_CURSOR();
-  if (sort !== 'employeeCode' && (parsed.key === null || Number.isNaN(new Date(parsed.key).getTime()))) throw BAD_CURSOR();
+  if (parsed.key === null ? !NULLABLE_KEY.has(sort) : sort !== 'employeeCode' && Number.isNaN(new Date(parsed.key).getTime())) throw BAD_CURSOR();
   return parsed;
 }
 
@@ -118,6 +121,7 @@ const ORDER: Record<RegistrantSort, Prisma.RegistrantOrderByWithRelationInput[]>
   updated: [{ updatedAt: 'asc' }, { id: 'asc' }],
   '-updated': [{ updatedAt: 'desc' }, { id: 'desc' }],
   employeeCode: [{ employeeCode: { sort: 'asc', nulls: 'last' } }, { id: 'asc' }],
+  submitted: [{ submittedAt: { sort: 'asc', nulls: 'last' } }, { id: 'asc' }],
 };
 
 /** The rows after a cursor's row in its order (keyset pagination: no page is skipped or repeated as rows change). */
@@ -130,9 +134,11 @@ function after(c: SortKey): Prisma.RegistrantWhereInput {
     const at = new Date(c.key!);
     return { OR: [{ updatedAt: { lt: at } }, { updatedAt: at, id: { lt: c.id } }] };
   }
-  // Employee codes, then the people without one.
-  if (c.key === null) return { employeeCode: null, id: { gt: c.id } };
-  return { OR: [{ employeeCode: { gt: c.key } }, { employeeCode: c.key, id: { gt: c.id } }, { employeeCode: null }] };
+  // Ascending with the rows lacking the key last: after a keyed row come greater keys, then the keyless.
+  const field = c.sort === 'employeeCode' ? 'employeeCode' : 'submittedAt';
+  const key = c.key === null ? null : field === 'submittedAt' ? new Date(c.key) : c.key;
+  if (key === null) return { [field]: null, id: { gt: c.id } };
+  return { OR: [{ [field]: { gt: key } }, { [field]: key, id: { gt: c.id } }, { [field]: null }] };
 }
 
 export const dependentSummary = (d: Dependent): DependentSummary => ({
