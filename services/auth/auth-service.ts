@@ -14,7 +14,7 @@ import { SYSTEM_ACTOR, type Actor, type History, type HistoryDb } from '../audit
 import type { OperationCode } from '../audit/operations';
 import type { PrismaClient } from '../db/client';
 import { AppError } from '../errors';
-import { VaultError, type Vault } from '../vault/types';
+import { openText, type Vault } from '../vault/types';
 import { renderCustomerNumberMail, renderEmailMethodMail, renderLoginCodeMail, renderPasswordResetMail } from './auth-mail';
 import { checkPasswordPolicy, hashPassword, needsRehash, verifyAgainstDummy, verifyPassword } from './passwords';
 import { checkSecurityCode, issueSecurityCode, killSecurityCodes } from './security-codes';
@@ -213,16 +213,6 @@ export function createAuthService(deps: AuthServiceDeps) {
   const transaction = <T>(fn: (tx: Prisma.TransactionClient) => Promise<T>): Promise<T> =>
     prisma.$transaction(fn, { isolationLevel: 'ReadCommitted', maxWait: 30_000, timeout: 30_000 });
 
-  /** null when the secret is gone (shredded by a concurrent change); other vault errors are real. */
-  async function openTotpSecret(secretId: string, tenantId: string): Promise<string | null> {
-    try {
-      return (await vault.open(secretId, tenantId)).toString('utf8');
-    } catch (err) {
-      if (err instanceof VaultError && err.code === 'SECRET_NOT_FOUND') return null;
-      throw err;
-    }
-  }
-
   return {
     confirmPassword,
 
@@ -282,7 +272,7 @@ export function createAuthService(deps: AuthServiceDeps) {
       const check = await checkSecurityCode(prisma, { loginUserIds: [user.id], purpose: 'login', code: method === 'email' ? input.code : null, now: at });
       let ok = check.ok;
       if (!check.ok && method === 'totp' && check.tried > 0 && user.totpSecretId) {
-        const secret = await openTotpSecret(user.totpSecretId, user.tenantId);
+        const secret = await openText(vault, user.totpSecretId, user.tenantId);
         const step = secret === null ? null : await matchTotp(secret, input.code, at, user.totpLastStep);
         if (step !== null) {
           // Claiming the step atomically refuses the same code sent twice at once.
@@ -479,7 +469,7 @@ export function createAuthService(deps: AuthServiceDeps) {
       const user = await liveUser(userId);
       const pendingId = user.pendingTotpSecretId;
       if (!pendingId) throw AUTH_ERRORS.enrolmentNotStarted();
-      const secret = await openTotpSecret(pendingId, user.tenantId);
+      const secret = await openText(vault, pendingId, user.tenantId);
       if (secret === null) throw AUTH_ERRORS.enrolmentNotStarted();
       const step = await matchTotp(secret, code, now(), null);
       if (step === null) throw AUTH_ERRORS.invalidCode(400);

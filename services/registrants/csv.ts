@@ -16,7 +16,7 @@ import { AppError } from '../errors';
 import { actorOf, stepActorOf, type Acting } from '../login-users/login-users';
 import { DEFAULT_RETENTION_RULE, retentionRule, todayInJapan } from '../retention/rules';
 import type { TemporalDeps } from '../temporal/client';
-import { VaultError, type Vault } from '../vault/types';
+import { openText, type Vault } from '../vault/types';
 import {
   CATEGORY_LABELS,
   DEPENDENT_KIND_LABELS,
@@ -149,15 +149,7 @@ export function createRegistrantCsvService({ prisma, history, vault, temporal, i
     });
 
   /** null when the secret went away meanwhile (corrected or deleted): that person has no number now. */
-  const openNumber = async (secretId: string | null, tenantId: string): Promise<string | null> => {
-    if (!secretId) return null;
-    try {
-      return (await vault.open(secretId, tenantId)).toString('utf8');
-    } catch (err) {
-      if (err instanceof VaultError && err.code === 'SECRET_NOT_FOUND') return null;
-      throw err;
-    }
-  };
+  const openNumber = async (secretId: string | null, tenantId: string): Promise<string | null> => (secretId ? openText(vault, secretId, tenantId) : null);
 
   return {
     /** The sample file: the header and two example people, CP932 like Excel's own CSV. */

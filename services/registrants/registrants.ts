@@ -9,7 +9,8 @@ import { Prisma, type Dependent, type Gender, type Registrant, type RegistrantCa
 import { registrantWorkflowId, withdrawSignal } from '../../shared';
 import { isUniqueViolation, type PrismaClient } from '../db/client';
 import { withDeadline, type TemporalDeps } from '../temporal/client';
-import type { History } from '../audit/types';
+import type { OperationCode } from '../audit/operations';
+import type { History, OperationInput } from '../audit/types';
 import { actorOf, stepActorOf, type Acting } from '../login-users/login-users';
 import { connectorActor, type ConnectorCaller } from '../connectors/connectors';
 import { todayInJapan } from '../retention/rules';
@@ -78,6 +79,17 @@ export interface RegistrantServiceDeps {
 
 const TEMPORAL_DOWN = () =>
   new AppError(503, 'TEMPORAL_UNAVAILABLE', 'ワークフローサーバーに接続できません。時間をおいて再度お試しください');
+
+/** The history entry of an act of HR's on a person: one form for every operation here. */
+const hrEvent = (acting: Acting, operation: OperationCode, r: { id: string; familyName: string; givenName: string }, detail?: OperationInput['detail']): OperationInput => ({
+  tenantId: acting.tenantId,
+  actor: actorOf(acting.user),
+  operation,
+  registrant: { id: r.id, label: `${r.familyName} ${r.givenName}` },
+  ip: acting.ip,
+  userAgent: acting.userAgent,
+  detail,
+});
 
 export function createRegistrantService({ prisma, history, temporal, inviteReminderDays, vault }: RegistrantServiceDeps) {
   const workflows = createRegistrantWorkflows({ prisma, temporal, inviteReminderDays });
@@ -191,14 +203,7 @@ export function createRegistrantService({ prisma, history, temporal, inviteRemin
         await prisma.registrant.delete({ where: { id } });
         throw TEMPORAL_DOWN();
       }
-      await history.record({
-        tenantId,
-        actor: actorOf(acting.user),
-        operation: 'registrant_created',
-        registrant: { id, label: `${registrant.familyName} ${registrant.givenName}` },
-        ip: acting.ip,
-        userAgent: acting.userAgent,
-      });
+      await history.record(hrEvent(acting, 'registrant_created', registrant));
       return registrantView(registrant, []);
     },
 
@@ -221,14 +226,7 @@ export function createRegistrantService({ prisma, history, temporal, inviteRemin
     async get(acting: Acting, id: string): Promise<RegistrantListItem> {
       const r = await getRegistrantItem(prisma, acting.tenantId, id);
       if (!r) throw REGISTRANT_NOT_FOUND();
-      await history.record({
-        tenantId: acting.tenantId,
-        actor: actorOf(acting.user),
-        operation: 'registrant_viewed',
-        registrant: { id: r.id, label: `${r.familyName} ${r.givenName}` },
-        ip: acting.ip,
-        userAgent: acting.userAgent,
-      });
+      await history.record(hrEvent(acting, 'registrant_viewed', r));
       return r;
     },
 
@@ -250,18 +248,7 @@ export function createRegistrantService({ prisma, history, temporal, inviteRemin
       try {
         const updated = await prisma.$transaction(async (tx) => {
           const row = await tx.registrant.update({ where: { id: before.id }, data: Object.fromEntries(changed.map((k) => [k, data[k]])) });
-          await history.record(
-            {
-              tenantId: acting.tenantId,
-              actor: actorOf(acting.user),
-              operation: 'registrant_updated',
-              registrant: { id: row.id, label: `${row.familyName} ${row.givenName}` },
-              ip: acting.ip,
-              userAgent: acting.userAgent,
-              detail: { changed },
-            },
-            tx,
-          );
+          await history.record(hrEvent(acting, 'registrant_updated', row, { changed }), tx);
           return row;
         }, TX);
         return loadRegistrantView(prisma, updated);
@@ -295,18 +282,7 @@ export function createRegistrantService({ prisma, history, temporal, inviteRemin
           const mine = draft.dependents.find((d) => d.id === row.id);
           if (mine) Object.assign(mine, asDraftFields(row, changed));
         });
-        await history.record(
-          {
-            tenantId: acting.tenantId,
-            actor: actorOf(acting.user),
-            operation: 'dependent_updated',
-            registrant: { id: owner.id, label: `${owner.familyName} ${owner.givenName}` },
-            ip: acting.ip,
-            userAgent: acting.userAgent,
-            detail: { dependentId: row.id, changed },
-          },
-          tx,
-        );
+        await history.record(hrEvent(acting, 'dependent_updated', owner, { dependentId: row.id, changed }), tx);
         return row;
       }, TX);
       return dependentSummary(updated);
@@ -322,14 +298,7 @@ export function createRegistrantService({ prisma, history, temporal, inviteRemin
         if (err instanceof WorkflowNotFoundError) throw new AppError(409, 'INVITATION_CLOSED', 'この登録依頼は既に終了しています');
         throw TEMPORAL_DOWN();
       }
-      await history.record({
-        tenantId: acting.tenantId,
-        actor: actorOf(acting.user),
-        operation: 'invitation_withdrawn',
-        registrant: { id: r.id, label: `${r.familyName} ${r.givenName}` },
-        ip: acting.ip,
-        userAgent: acting.userAgent,
-      });
+      await history.record(hrEvent(acting, 'invitation_withdrawn', r));
       return loadRegistrantView(prisma, r);
     },
   };

@@ -22,3 +22,16 @@ export class VaultError extends Error {
     this.name = 'VaultError';
   }
 }
+
+/**
+ * A secret as UTF-8 text (a number, a TOTP secret), or null when it is gone: shredded by a change
+ * made meanwhile. Other vault errors are real and thrown.
+ */
+export async function openText(vault: Vault, id: string, tenantId: string): Promise<string | null> {
+  try {
+    return (await vault.open(id, tenantId)).toString('utf8');
+  } catch (err) {
+    if (err instanceof VaultError && err.code === 'SECRET_NOT_FOUND') return null;
+    throw err;
+  }
+}

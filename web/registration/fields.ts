@@ -6,7 +6,7 @@
 import { INDIVIDUAL_NUMBER_MESSAGES, normalizeDigits, validateIndividualNumber } from '../../services/mynumber/validate';
 import { MAX_IMAGE_BYTES, sniffImage } from '../../services/registration/images';
 import { api, ApiError, type DocumentPurpose, type DocumentType, type Document, type Registration } from './api';
-import { actionButton, h, messageLine, say, unsay } from '../shared/dom';
+import { actionButton, h, messageLine, NUMBER_INPUT_ATTRS, say, unsay } from '../shared/dom';
 
 export interface NumberPair {
   el: HTMLElement;
@@ -22,12 +22,7 @@ export function numberPair(id: string, entered: { entered: boolean; last4: strin
     id: `${id}-${name}`,
     name: `${id}-${name}`,
     type: 'text',
-    inputmode: 'numeric',
-    autocomplete: 'off',
-    autocorrect: 'off',
-    autocapitalize: 'off',
-    spellcheck: 'false',
-    maxlength: 20,
+    ...NUMBER_INPUT_ATTRS,
     placeholder: '12桁の数字',
     'aria-describedby': `${id}-${name}-message`,
   });

@@ -7,7 +7,7 @@
  */
 import { api, ApiError, type Dependent, type Document, type DocumentPurpose, type DocumentType, type Registration } from './api';
 import { actionButton, h, messageLine, say, unsay } from '../shared/dom';
-import { imageSlot, numberPair } from './fields';
+import { imageSlot, numberPair, type NumberPair } from './fields';
 import {
   DOCUMENT_LABELS,
   GENDERS,
@@ -63,6 +63,20 @@ function radios(name: string, legend: string, options: readonly (readonly [strin
 }
 const checkedValue = (root: ParentNode, name: string): string | null => (root.querySelector(`input[name="${name}"]:checked`) as HTMLInputElement | null)?.value ?? null;
 
+/**
+ * A 400 from saving a person (ご本人 or a dependent): the number's and the birth date's messages go
+ * under those fields, all of them under the form. False for any other error.
+ */
+function showInvalid(err: unknown, number: NumberPair, birthMsg: HTMLElement, formMsg: HTMLElement): boolean {
+  if (!(err instanceof ApiError && err.status === 400)) return false;
+  const forNumber = err.messageFor('/body/myNumber');
+  if (forNumber) number.showError(forNumber);
+  const forBirth = err.messageFor('/body/birthDate');
+  if (forBirth) say(birthMsg, forBirth);
+  say(formMsg, err.messages);
+  return true;
+}
+
 // ---------------------------------------------------------------------------------- ステップ1
 
 export function profileStep(ctx: Ctx): View {
@@ -97,15 +111,7 @@ export function profileStep(ctx: Ctx): View {
       await api.saveProfile({ gender: gender ?? undefined, birthDate: birth.value, ...n });
       ctx.go('number-doc');
     } catch (err) {
-      if (err instanceof ApiError && err.status === 400) {
-        const forNumber = err.messageFor('/body/myNumber');
-        if (forNumber) number.showError(forNumber);
-        const forBirth = err.messageFor('/body/birthDate');
-        if (forBirth) say(birthMsg, forBirth);
-        say(formMsg, err.messages);
-        return;
-      }
-      ctx.fail(err, formMsg);
+      if (!showInvalid(err, number, birthMsg, formMsg)) ctx.fail(err, formMsg);
     }
   };
   return {
@@ -132,6 +138,9 @@ const personOf = (reg: Registration, dependentId: string | null): Person | null 
   const dep = reg.draft.dependents.find((x) => x.id === dependentId);
   return dep ? { dependentId, name: `${fullName(dep)}さん`, docs: reg.draft.documents.filter((x) => x.dependentId === dependentId) } : null;
 };
+
+/** On a dependent's document pages: whose documents these are. */
+const whose = (who: Person) => (who.dependentId ? h('p', { class: 'who' }, `${who.name}（国民年金の第3号被保険者）の書類です。`) : null);
 
 /** Choices made on a document page that are not saved until an image is: kept while the page is open. */
 const choices = new Map<string, { photo?: boolean; types?: DocumentType[] }>();
@@ -203,7 +212,7 @@ export function numberDocumentStep(ctx: Ctx, dependentId: string | null): View |
     page: 'number-doc',
     title: dependentId ? 'ステップ5（個人番号確認書類のアップロード）' : 'ステップ2（個人番号確認書類のアップロード）',
     body: [
-      dependentId ? h('p', { class: 'who' }, `${who.name}（国民年金の第3号被保険者）の書類です。`) : null,
+      whose(who),
       h('p', {}, '個人番号確認書類（マイナンバーカード裏面、通知カード、番号付き住民票）の中からいずれか1つお選びください。'),
       radios('number-doc-type', '書類の種類', NUMBER_DOCUMENTS.map((t) => [t, documentLabel('number_confirmation', t)] as const), type, choose),
       h('p', {}, '個人番号の記載されている面の画像を、スマートフォンで撮影するか、写真から選んでください。'),
@@ -262,7 +271,7 @@ export function identityDocumentStep(ctx: Ctx, dependentId: string | null): View
     page: 'identity-doc',
     title: dependentId ? 'ステップ6（本人確認書類のアップロード）' : 'ステップ3（本人確認書類のアップロード）',
     body: [
-      dependentId ? h('p', { class: 'who' }, `${who.name}（国民年金の第3号被保険者）の書類です。`) : null,
+      whose(who),
       h('p', {}, '本人確認用の身分証明書をいずれか1つ、スマートフォンで撮影するか、写真から選んでください。'),
       h('p', { class: 'note' }, '顔写真付きの書類：マイナンバーカード表面、運転免許証、パスポート、在留カード・特別永住者証明書。顔写真のない書類（各種健康保険証、年金手帳、住民票の写し、印鑑登録証明書（発行から6ヶ月以内）など）の場合は、2種類必要です。'),
       radios(
@@ -411,14 +420,7 @@ export function dependentFormStep(ctx: Ctx, dependentId: string | null): View | 
       }
       ctx.go(chosenKind === 'category3' && !gone ? `dependent/${id}/number-doc` : 'dependents');
     } catch (err) {
-      if (err instanceof ApiError && err.status === 400) {
-        const forNumber = err.messageFor('/body/myNumber');
-        if (forNumber) number.showError(forNumber);
-        const forBirth = err.messageFor('/body/birthDate');
-        if (forBirth) say(birthMsg, forBirth);
-        return say(msg, err.messages);
-      }
-      ctx.fail(err, msg);
+      if (!showInvalid(err, number, birthMsg, msg)) ctx.fail(err, msg);
     }
   };
 

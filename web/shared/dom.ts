@@ -64,3 +64,9 @@ export function actionButton(label: string, action: () => Promise<void>, cls = '
   });
   return button;
 }
+
+/**
+ * What makes a My Number input on the phone pages and in the console alike: the numeric keyboard,
+ * no autocomplete, autocorrect, capitals or spell check, 20 characters at most.
+ */
+export const NUMBER_INPUT_ATTRS = { inputmode: 'numeric', autocomplete: 'off', autocorrect: 'off', autocapitalize: 'off', spellcheck: 'false', maxlength: 20 } as const;

@@ -151,6 +151,16 @@ function entryField(e: Entry, id: string, name: string, label: string, control: 
   return field(label, control, opts);
 }
 
+/** Name, kana, birth date and gender: the same fields for a person and for a dependent. */
+const personFields = (e: Entry, id: string) => [
+  entryField(e, id, 'familyName', '姓', input('familyName', { maxlength: 50, autocomplete: 'off' }), { required: true }),
+  entryField(e, id, 'givenName', '名', input('givenName', { maxlength: 50, autocomplete: 'off' }), { required: true }),
+  entryField(e, id, 'familyNameKana', 'セイ', input('familyNameKana', { maxlength: 50, autocomplete: 'off' })),
+  entryField(e, id, 'givenNameKana', 'メイ', input('givenNameKana', { maxlength: 50, autocomplete: 'off' })),
+  entryField(e, id, 'birthDate', '生年月日', input('birthDate', { maxlength: 20, autocomplete: 'off', placeholder: 's55/1/1' })),
+  entryField(e, id, 'gender', '性別', select('gender', GENDER_OPTIONS)),
+];
+
 function dependentEntry(personId: string, j: number, onRemove: (d: Entry) => void): Entry {
   const id = `${personId}-d${j}`;
   const e: Entry = { el: h('fieldset', { class: 'dependent', id }), message: messageLine(`${id}-message`), controls: new Map() };
@@ -162,12 +172,7 @@ function dependentEntry(personId: string, j: number, onRemove: (d: Entry) => voi
       { class: 'filters' },
       entryField(e, id, 'relationship', '続柄', relationship, { required: true }),
       entryField(e, id, 'kind', '区分', select('kind', KIND_OPTIONS, 'dependent')),
-      entryField(e, id, 'familyName', '姓', input('familyName', { maxlength: 50, autocomplete: 'off' }), { required: true }),
-      entryField(e, id, 'givenName', '名', input('givenName', { maxlength: 50, autocomplete: 'off' }), { required: true }),
-      entryField(e, id, 'familyNameKana', 'セイ', input('familyNameKana', { maxlength: 50, autocomplete: 'off' })),
-      entryField(e, id, 'givenNameKana', 'メイ', input('givenNameKana', { maxlength: 50, autocomplete: 'off' })),
-      entryField(e, id, 'birthDate', '生年月日', input('birthDate', { maxlength: 20, autocomplete: 'off', placeholder: 's55/1/1' })),
-      entryField(e, id, 'gender', '性別', select('gender', GENDER_OPTIONS)),
+      ...personFields(e, id),
       entryField(e, id, 'myNumber', 'マイナンバー', numberInput('myNumber'), { required: true }),
       entryField(e, id, 'myNumberConfirmation', 'マイナンバー（確認）', numberInput('myNumberConfirmation'), { required: true }),
     ),
@@ -198,12 +203,7 @@ function personEntry(i: number): PersonEntry {
       { class: 'filters' },
       entryField(e, id, 'category', '属性', select('category', CATEGORY_OPTIONS, 'employee')),
       entryField(e, id, 'employeeCode', '社員コード', input('employeeCode', { maxlength: 20, autocomplete: 'off' })),
-      entryField(e, id, 'familyName', '姓', input('familyName', { maxlength: 50, autocomplete: 'off' }), { required: true }),
-      entryField(e, id, 'givenName', '名', input('givenName', { maxlength: 50, autocomplete: 'off' }), { required: true }),
-      entryField(e, id, 'familyNameKana', 'セイ', input('familyNameKana', { maxlength: 50, autocomplete: 'off' })),
-      entryField(e, id, 'givenNameKana', 'メイ', input('givenNameKana', { maxlength: 50, autocomplete: 'off' })),
-      entryField(e, id, 'birthDate', '生年月日', input('birthDate', { maxlength: 20, autocomplete: 'off', placeholder: 's55/1/1' })),
-      entryField(e, id, 'gender', '性別', select('gender', GENDER_OPTIONS)),
+      ...personFields(e, id),
       entryField(e, id, 'hireDate', '入社日', input('hireDate', { maxlength: 20, autocomplete: 'off', placeholder: 'r2/4/1' })),
       entryField(e, id, 'email', 'メールアドレス', input('email', { type: 'email', maxlength: 254, autocomplete: 'off', spellcheck: 'false' })),
       entryField(e, id, 'myNumber', 'マイナンバー', numberInput('myNumber'), { required: true }),

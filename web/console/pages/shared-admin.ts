@@ -5,6 +5,7 @@
  * masked number input.
  */
 import { api, type ListQuery, type RegistrantItem } from '../api';
+import { NUMBER_INPUT_ATTRS } from '../../shared/dom';
 import { actionButton, cancelButton, checkbox, dialog, form, h, input, notice, say } from '../ui';
 
 /** "Are you sure?" with the consequence spelled out; resolves true only on the confirming button. */
@@ -153,12 +154,7 @@ export function copyButton(value: () => string, label: string, message: HTMLElem
  */
 export function numberInput(name: string, attrs: Record<string, string | number | boolean | undefined> = {}): HTMLInputElement {
   return input(name, {
-    inputmode: 'numeric',
-    autocomplete: 'off',
-    autocorrect: 'off',
-    autocapitalize: 'off',
-    spellcheck: 'false',
-    maxlength: 20,
+    ...NUMBER_INPUT_ATTRS,
     class: 'masked',
     ...attrs,
   });
