@@ -1,7 +1,8 @@
 /**
  * The registrant list's orders over HTTP, paged with the cursor: `updated` (a payroll sync's order,
  * the default), `-updated` (newest change first), `employeeCode` (people without a code last) and
- * `submitted` (earliest submission first, people who have not submitted last).
+ * `submitted` (earliest submission first, people who have not submitted last) and `kana` (五十音,
+ * kept by a database trigger from the kana or, without them, the name).
  * Small pages walk the whole list in each order without skipping or repeating anyone, and a cursor
  * is only accepted by the order that made it. People are stored directly; Temporal points nowhere.
  */
@@ -18,6 +19,8 @@ const label = new Map<string, string>();
 const CODES = ['E010', 'E002', null, 'E001', 'E003', null, 'E011', 'E020'];
 /** Submission times (minutes past 10:00) by position: E003 sent first, then E002, then E011. */
 const SUBMITTED: Record<number, number> = { 4: 5, 1: 20, 6: 45 };
+/** Kana by position; the others have none (their name stands in, after every kana). */
+const KANA: Record<number, [string, string]> = { 0: ['サトウ', 'イチロウ'], 3: ['アオキ', 'ハナコ'], 6: ['サトウ', 'アキラ'] };
 
 beforeAll(async () => {
   tenantId = await createTenant(harness.prisma, '並び順株式会社');
@@ -31,6 +34,8 @@ beforeAll(async () => {
         familyName: '並び',
         givenName: `${i}`,
         employeeCode: code,
+        familyNameKana: KANA[i]?.[0],
+        givenNameKana: KANA[i]?.[1],
         updatedAt: new Date(Date.UTC(2026, 10, 1, 9, 0, 0, i)),
         submittedAt: SUBMITTED[i] === undefined ? null : new Date(Date.UTC(2026, 10, 1, 10, SUBMITTED[i])),
       },
@@ -63,6 +68,8 @@ describe('orders of the registrant list', () => {
     expect(await walk('employeeCode', limit)).toEqual(['E001', 'E002', 'E003', 'E010', 'E011', 'E020', ...ids.map((id) => label.get(id)!)]);
     const notSent = [...label.entries()].filter(([, l]) => !['E003', 'E002', 'E011'].includes(l)).map(([id]) => id).sort();
     expect(await walk('submitted', limit)).toEqual(['E003', 'E002', 'E011', ...notSent.map((id) => label.get(id)!)]);
+    // アオキ ハナコ, サトウ アキラ, サトウ イチロウ; then 並び 1, 並び 2, 並び 4, 並び 5, 並び 7 (no kana).
+    expect(await walk('kana', limit)).toEqual(['E001', 'E011', 'E010', 'E002', 'no-code-2', 'E003', 'no-code-5', 'E020']);
   });
 
   it('a person changed while HR pages newest-first is not shown twice, and nobody is lost', async () => {
@@ -98,5 +105,14 @@ describe('orders of the registrant list', () => {
     }
     const unknown = await hr.get('/v1/registrants').query({ sort: 'name' }).expect(400);
     expect(unknown.body.code).toBe('VALIDATION_FAILED');
+  });
+
+  it("follows HR's edit of the kana (kept by the database, whoever writes the name)", async () => {
+    const e001 = [...label.entries()].find(([, l]) => l === 'E001')![0];
+    const manager = await harness.agent(tenantId, 'manager');
+    await manager.patch(`/v1/registrants/${e001}`).send({ familyNameKana: 'ワタナベ' }).expect(200);
+    expect((await walk('kana', 3)).slice(0, 3)).toEqual(['E011', 'E010', 'E001']);
+    await manager.patch(`/v1/registrants/${e001}`).send({ familyNameKana: null, givenNameKana: null }).expect(200);
+    expect((await walk('kana', 3)).slice(0, 3)).toEqual(['E011', 'E010', 'E002']);
   });
 });

@@ -3184,8 +3184,8 @@ export interface operations {
                 /** @description Deletion due date in this month (YYYY-MM). */
                 deletionMonth?: string;
                 updatedSince?: string;
-                /** @description The order, which the cursor pages through (a cursor is only good for the order it came from): `updated` — last change, oldest first, then id (for a sync with `updatedSince`); `-updated` — newest change first; `employeeCode` — by employee code, people without one last; `submitted` — earliest submission first, people who have not submitted last. */
-                sort?: "updated" | "-updated" | "employeeCode" | "submitted";
+                /** @description The order, which the cursor pages through (a cursor is only good for the order it came from): `updated` — last change, oldest first, then id (for a sync with `updatedSince`); `-updated` — newest change first; `employeeCode` — by employee code, people without one last; `submitted` — earliest submission first, people who have not submitted last; `kana` — 五十音 order of the kana (a person without kana by their name, after those with). */
+                sort?: "updated" | "-updated" | "employeeCode" | "submitted" | "kana";
                 cursor?: string;
                 limit?: number;
             };

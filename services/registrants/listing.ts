@@ -13,9 +13,10 @@ import { registrantView, type RegistrantView } from './view';
  * `updated`: last change first to last, then id (a sync resumes where it stopped); `-updated`: the
  * newest change first (HR looking for what just came in); `employeeCode`: by employee code, people
  * without one last (how HR finds a person on paper lists); `submitted`: the earliest submission first,
- * people who have not submitted last (HR approving in the order people sent).
+ * people who have not submitted last (HR approving in the order people sent); `kana`: 五十音 order of
+ * the kana (a person without kana by their name, after the kana).
  */
-export const REGISTRANT_SORTS = ['updated', '-updated', 'employeeCode', 'submitted'] as const;
+export const REGISTRANT_SORTS = ['updated', '-updated', 'employeeCode', 'submitted', 'kana'] as const;
 export type RegistrantSort = (typeof REGISTRANT_SORTS)[number];
 
 export interface RegistrantFilters {
@@ -80,11 +81,17 @@ const BAD_CURSOR = () => new AppError(400, 'CURSOR_INVALID', 'カーソルが正
 /** The key a row is ordered by under a sort (id breaks ties), as it is carried in a cursor. */
 type SortKey = { sort: RegistrantSort; key: string | null; id: string };
 
-const keyOf = (sort: RegistrantSort, r: { updatedAt: Date; employeeCode: string | null; submittedAt: Date | null; id: string }): SortKey => ({
-  sort,
-  key: sort === 'employeeCode' ? r.employeeCode : sort === 'submitted' ? (r.submittedAt?.toISOString() ?? null) : r.updatedAt.toISOString(),
-  id: r.id,
-});
+type Keyed = { updatedAt: Date; employeeCode: string | null; submittedAt: Date | null; sortKana: string; id: string };
+const KEY: Record<RegistrantSort, (r: Keyed) => string | null> = {
+  updated: (r) => r.updatedAt.toISOString(),
+  '-updated': (r) => r.updatedAt.toISOString(),
+  employeeCode: (r) => r.employeeCode,
+  submitted: (r) => r.submittedAt?.toISOString() ?? null,
+  kana: (r) => r.sortKana,
+};
+const keyOf = (sort: RegistrantSort, r: Keyed): SortKey => ({ sort, key: KEY[sort](r), id: r.id });
+/** Orders whose key is a date (checked when a cursor comes back). */
+const DATE_KEY: ReadonlySet<RegistrantSort> = new Set(['updated', '-updated', 'submitted']);
 /** Orders whose key may be missing (those rows come last). */
 const NULLABLE_KEY: ReadonlySet<RegistrantSort> = new Set(['employeeCode', 'submitted']);
 
@@ -113,7 +120,7 @@ function decodeCursor(cursor: string, sort: RegistrantSort): SortKey {
     parsed = { sort, key: json[1] as string | null, id: json[2] as string };
   }
   if (!/^[0-9a-f-]{36}$/.test(parsed.id)) throw BAD_CURSOR();
-  if (parsed.key === null ? !NULLABLE_KEY.has(sort) : sort !== 'employeeCode' && Number.isNaN(new Date(parsed.key).getTime())) throw BAD_CURSOR();
+  if (parsed.key === null ? !NULLABLE_KEY.has(sort) : DATE_KEY.has(sort) && Number.isNaN(new Date(parsed.key).getTime())) throw BAD_CURSOR();
   return parsed;
 }
 
@@ -122,6 +129,7 @@ const ORDER: Record<RegistrantSort, Prisma.RegistrantOrderByWithRelationInput[]>
   '-updated': [{ updatedAt: 'desc' }, { id: 'desc' }],
   employeeCode: [{ employeeCode: { sort: 'asc', nulls: 'last' } }, { id: 'asc' }],
   submitted: [{ submittedAt: { sort: 'asc', nulls: 'last' } }, { id: 'asc' }],
+  kana: [{ sortKana: 'asc' }, { id: 'asc' }],
 };
 
 /** The rows after a cursor's row in its order (keyset pagination: no page is skipped or repeated as rows change). */
@@ -134,6 +142,7 @@ function after(c: SortKey): Prisma.RegistrantWhereInput {
     const at = new Date(c.key!);
     return { OR: [{ updatedAt: { lt: at } }, { updatedAt: at, id: { lt: c.id } }] };
   }
+  if (c.sort === 'kana') return { OR: [{ sortKana: { gt: c.key! } }, { sortKana: c.key!, id: { gt: c.id } }] };
   // Ascending with the rows lacking the key last: after a keyed row come greater keys, then the keyless.
   const field = c.sort === 'employeeCode' ? 'employeeCode' : 'submittedAt';
   const key = c.key === null ? null : field === 'submittedAt' ? new Date(c.key) : c.key;

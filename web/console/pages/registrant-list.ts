@@ -15,6 +15,7 @@ const PAGE_SIZE = 50;
 /** HR's orders; the first is the default (paper lists go by employee code), kept out of the address. */
 const SORTS: [string, string][] = [
   ['employeeCode', '社員コード順'],
+  ['kana', 'フリガナ順（五十音）'],
   ['submitted', '提出日時の古い順'],
   ['-updated', '更新日時の新しい順'],
   ['updated', '更新日時の古い順'],
