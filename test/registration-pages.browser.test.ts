@@ -256,6 +256,14 @@ describe('the employee on a phone', () => {
     expect(p.requests.filter((r) => r.url.includes('/v1/registration/profile'))).toEqual([]);
     await page.fill('#self-confirmation', own);
     await page.check('input[name=gender][value=male]');
+    // A date past the picker's limit, typed: the server refuses it and says so under the field; the page stays.
+    await page.fill('#birth-date', '2099-01-01');
+    await button(page, '決定').click();
+    await page.waitForSelector('#birth-date-message.error');
+    expect(await textOf(page, '#birth-date-message')).toBe('生年月日には今日以前の日付を入力してください');
+    expect(await textOf(page, '#profile-message')).toContain('生年月日には今日以前の日付を入力してください');
+    await onPage(page, 'profile');
+    expect(await page.inputValue('#birth-date')).toBe('2099-01-01');
     await page.fill('#birth-date', '1985-06-15');
     await button(page, '決定').click();
 
