@@ -57,6 +57,7 @@ export async function privateTarget(url: string, resolve: Resolve = systemResolv
 }
 
 const NOT_PUBLIC_CODE = 'ENOTPUBLIC';
+const failure = (code: string, message: string): NodeJS.ErrnoException => Object.assign(new Error(message), { code });
 
 /**
  * The resolver the delivery's socket connects with. Checking the name first and connecting later
@@ -67,8 +68,8 @@ function connectLookup(resolve: Resolve, allowPrivate: boolean): LookupFunction 
   return (hostname, options, callback) => {
     resolve(hostname).then(
       (addresses) => {
-        const refused = addresses.length === 0 ? Object.assign(new Error(`${hostname} has no address`), { code: 'ENOTFOUND' }) : !allowPrivate && !addresses.every(isPublic) ? Object.assign(new Error('host is not a public address'), { code: NOT_PUBLIC_CODE }) : null;
-        if (refused) return callback(refused, '', 0);
+        if (addresses.length === 0) return callback(failure('ENOTFOUND', `${hostname} has no address`), '', 0);
+        if (!allowPrivate && !addresses.every(isPublic)) return callback(failure(NOT_PUBLIC_CODE, 'host is not a public address'), '', 0);
         if (options.all) return (callback as unknown as (err: null, all: typeof addresses) => void)(null, addresses);
         callback(null, addresses[0]!.address, addresses[0]!.family);
       },
