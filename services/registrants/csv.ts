@@ -28,7 +28,7 @@ import {
   STATUS_LABELS,
 } from './csv-columns';
 import { checkImportRows, readImportFile, type ImportLineReport, type ImportRow } from './csv-import';
-import { stateFromDatabase } from './lifecycle';
+import { carriedInput } from './lifecycle';
 import { DEPENDENT_STATUS_SELECT, dependentsStatus } from './view';
 import { markWorkflowPending } from './workflow-backlog';
 import { createRegistrantWorkflows } from './workflow-starts';
@@ -356,7 +356,7 @@ export function createRegistrantCsvService({ prisma, history, vault, temporal, i
       // After the commit: a workflow never runs for a person who was not stored.
       const inputs: RegistrantWorkflowInput[] = created.map((r, i) => {
         const row = rows[i]!;
-        if (row.retirementDate) return { tenantId: r.tenantId, registrantId: r.id, reminderDays, invite: false, carried: stateFromDatabase(r, reminderDays) };
+        if (row.retirementDate) return carriedInput(r, reminderDays);
         return { tenantId: r.tenantId, registrantId: r.id, reminderDays, startedBy: stepActorOf(acting), ...(row.invite ? {} : { invite: false as const }) };
       });
       const failed = new Set([...(await workflows.startMany(inputs, START_CONCURRENCY))].map((input) => input.registrantId));

@@ -36,8 +36,9 @@ async function reseal(vault: Vault, tx: Tx, r: DraftOwner, draft: Draft): Promis
 /**
  * HR's correction or deletion carried into the employee's draft, if they have one (a remanded person
  * part-way through changing), inside HR's transaction: otherwise "finish" would put back what HR
- * corrected, or bring back — number and all — a dependent HR destroyed. The caller holds the
- * registrant's row lock. No draft, nothing to do: HR never starts one.
+ * corrected, or bring back — number and all — a dependent HR destroyed. Takes the registrant's row
+ * lock (as the employee's saves do), which callers usually hold already. No draft, nothing to do:
+ * HR never starts one.
  */
 export async function amendDraft(vault: Vault, tx: Tx, registrantId: string, change: (draft: Draft) => void): Promise<void> {
   const r = await lockedRow(tx, registrantId);

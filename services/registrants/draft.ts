@@ -6,7 +6,7 @@
  * `evaluateDraft` says what is missing before a submission may happen; issues carry a path and a
  * code, never a value.
  */
-import type { DocumentType, Gender } from '../../prisma/generated/client';
+import type { Dependent, DocumentType, Gender } from '../../prisma/generated/client';
 import { INDIVIDUAL_NUMBER_MESSAGES, validateIndividualNumber } from '../mynumber/validate';
 
 export interface DraftDependent {
@@ -37,6 +37,20 @@ export interface Draft {
 }
 
 export const emptyDraft = (): Draft => ({ dependents: [], removedDocumentIds: [], removedDependentIds: [] });
+
+/** A submitted dependent as the draft holds them (absent rather than null), the number aside. */
+export const draftFieldsOf = (d: Dependent): Omit<DraftDependent, 'myNumber'> => ({
+  id: d.id,
+  relationship: d.relationship,
+  kind: d.kind,
+  familyName: d.familyName,
+  givenName: d.givenName,
+  familyNameKana: d.familyNameKana ?? undefined,
+  givenNameKana: d.givenNameKana ?? undefined,
+  birthDate: d.birthDate?.toISOString().slice(0, 10),
+  gender: d.gender ?? undefined,
+  noLongerDependent: d.noLongerDependentAt !== null,
+});
 
 export interface DraftDocument {
   id: string;

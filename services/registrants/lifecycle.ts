@@ -97,6 +97,15 @@ export function stateFromDatabase(r: Registrant, reminderDays: number[], now = D
   };
 }
 
+/** The input of a workflow that takes over a stored person: their state from the database, no mail. */
+export const carriedInput = (r: Registrant, reminderDays: number[]): RegistrantWorkflowInput => ({
+  tenantId: r.tenantId,
+  registrantId: r.id,
+  reminderDays,
+  invite: false,
+  carried: stateFromDatabase(r, reminderDays),
+});
+
 export function createLifecycleService({ prisma, temporal, inviteReminderDays }: LifecycleServiceDeps) {
   const client: Client = temporal.client;
   const workflows = createRegistrantWorkflows({ prisma, temporal, inviteReminderDays });
@@ -112,8 +121,7 @@ export function createLifecycleService({ prisma, temporal, inviteReminderDays }:
     const handle = client.workflow.getHandle(r.workflowId);
     if (legacyRunning) await handle.terminate('replaced by the lifecycle workflow (state carried over from the database)');
     const reminderDays = await workflows.reminderDaysOf(r.tenantId);
-    const input: RegistrantWorkflowInput = { tenantId: r.tenantId, registrantId: r.id, reminderDays, invite: false, carried: stateFromDatabase(r, reminderDays) };
-    await client.workflow.start<typeof registrantWorkflow>('registrantWorkflow', { taskQueue: temporal.taskQueue, workflowId: r.workflowId, args: [input] });
+    await client.workflow.start<typeof registrantWorkflow>('registrantWorkflow', { taskQueue: temporal.taskQueue, workflowId: r.workflowId, args: [carriedInput(r, reminderDays)] });
   }
 
   /** Runs the update and answers with the registrant as the database now has it. */

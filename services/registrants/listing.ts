@@ -4,7 +4,7 @@
  * package can sync "everything changed since my last run" page by page without missing or repeating
  * anyone; newest change first or by employee code for HR. Never numbers.
  */
-import type { Dependent, Gender, Prisma, RegistrantCategory, Status } from '../../prisma/generated/client';
+import type { Dependent, Gender, Prisma, Registrant, RegistrantCategory, Status } from '../../prisma/generated/client';
 import type { PrismaClient } from '../db/client';
 import { AppError, DEPENDENT_NOT_FOUND } from '../errors';
 import { registrantView, type RegistrantView } from './view';
@@ -81,19 +81,22 @@ const BAD_CURSOR = () => new AppError(400, 'CURSOR_INVALID', 'カーソルが正
 /** The key a row is ordered by under a sort (id breaks ties), as it is carried in a cursor. */
 type SortKey = { sort: RegistrantSort; key: string | null; id: string };
 
-type Keyed = { updatedAt: Date; employeeCode: string | null; submittedAt: Date | null; sortKana: string; id: string };
-const KEY: Record<RegistrantSort, (r: Keyed) => string | null> = {
-  updated: (r) => r.updatedAt.toISOString(),
-  '-updated': (r) => r.updatedAt.toISOString(),
-  employeeCode: (r) => r.employeeCode,
-  submitted: (r) => r.submittedAt?.toISOString() ?? null,
-  kana: (r) => r.sortKana,
+/**
+ * Each order as one column (then id), ascending unless `desc`. A `date` key travels in a cursor as
+ * ISO text; a `nullable` one puts the rows without it last.
+ */
+const SORT_SPECS: Record<RegistrantSort, { field: 'updatedAt' | 'employeeCode' | 'submittedAt' | 'sortKana'; desc?: true; date?: true; nullable?: true }> = {
+  updated: { field: 'updatedAt', date: true },
+  '-updated': { field: 'updatedAt', date: true, desc: true },
+  employeeCode: { field: 'employeeCode', nullable: true },
+  submitted: { field: 'submittedAt', date: true, nullable: true },
+  kana: { field: 'sortKana' },
 };
-const keyOf = (sort: RegistrantSort, r: Keyed): SortKey => ({ sort, key: KEY[sort](r), id: r.id });
-/** Orders whose key is a date (checked when a cursor comes back). */
-const DATE_KEY: ReadonlySet<RegistrantSort> = new Set(['updated', '-updated', 'submitted']);
-/** Orders whose key may be missing (those rows come last). */
-const NULLABLE_KEY: ReadonlySet<RegistrantSort> = new Set(['employeeCode', 'submitted']);
+
+const keyOf = (sort: RegistrantSort, r: Pick<Registrant, 'id' | 'updatedAt' | 'employeeCode' | 'submittedAt' | 'sortKana'>): SortKey => {
+  const v = r[SORT_SPECS[sort].field];
+  return { sort, key: v instanceof Date ? v.toISOString() : v, id: r.id };
+};
 
 // `updated` keeps the cursor form it has always had ("<updatedAt>|<id>"), so a sync's saved cursor stays valid.
 function encodeCursor({ sort, key, id }: SortKey): string {
@@ -119,35 +122,26 @@ function decodeCursor(cursor: string, sort: RegistrantSort): SortKey {
     if (!Array.isArray(json) || json.length !== 3 || json[0] !== sort || (json[1] !== null && typeof json[1] !== 'string') || typeof json[2] !== 'string') throw BAD_CURSOR();
     parsed = { sort, key: json[1] as string | null, id: json[2] as string };
   }
+  const spec = SORT_SPECS[sort];
   if (!/^[0-9a-f-]{36}$/.test(parsed.id)) throw BAD_CURSOR();
-  if (parsed.key === null ? !NULLABLE_KEY.has(sort) : DATE_KEY.has(sort) && Number.isNaN(new Date(parsed.key).getTime())) throw BAD_CURSOR();
+  if (parsed.key === null ? !spec.nullable : spec.date && Number.isNaN(new Date(parsed.key).getTime())) throw BAD_CURSOR();
   return parsed;
 }
 
-const ORDER: Record<RegistrantSort, Prisma.RegistrantOrderByWithRelationInput[]> = {
-  updated: [{ updatedAt: 'asc' }, { id: 'asc' }],
-  '-updated': [{ updatedAt: 'desc' }, { id: 'desc' }],
-  employeeCode: [{ employeeCode: { sort: 'asc', nulls: 'last' } }, { id: 'asc' }],
-  submitted: [{ submittedAt: { sort: 'asc', nulls: 'last' } }, { id: 'asc' }],
-  kana: [{ sortKana: 'asc' }, { id: 'asc' }],
-};
+function orderOf(sort: RegistrantSort): Prisma.RegistrantOrderByWithRelationInput[] {
+  const { field, desc, nullable } = SORT_SPECS[sort];
+  const dir = desc ? 'desc' : 'asc';
+  return [{ [field]: nullable ? { sort: dir, nulls: 'last' } : dir }, { id: dir }];
+}
 
 /** The rows after a cursor's row in its order (keyset pagination: no page is skipped or repeated as rows change). */
 function after(c: SortKey): Prisma.RegistrantWhereInput {
-  if (c.sort === 'updated') {
-    const at = new Date(c.key!);
-    return { OR: [{ updatedAt: { gt: at } }, { updatedAt: at, id: { gt: c.id } }] };
-  }
-  if (c.sort === '-updated') {
-    const at = new Date(c.key!);
-    return { OR: [{ updatedAt: { lt: at } }, { updatedAt: at, id: { lt: c.id } }] };
-  }
-  if (c.sort === 'kana') return { OR: [{ sortKana: { gt: c.key! } }, { sortKana: c.key!, id: { gt: c.id } }] };
-  // Ascending with the rows lacking the key last: after a keyed row come greater keys, then the keyless.
-  const field = c.sort === 'employeeCode' ? 'employeeCode' : 'submittedAt';
-  const key = c.key === null ? null : field === 'submittedAt' ? new Date(c.key) : c.key;
-  if (key === null) return { [field]: null, id: { gt: c.id } };
-  return { OR: [{ [field]: { gt: key } }, { [field]: key, id: { gt: c.id } }, { [field]: null }] };
+  const { field, desc, date, nullable } = SORT_SPECS[c.sort];
+  const beyond = desc ? 'lt' : 'gt';
+  // A keyless row (nullable orders) is among the last: only keyless rows with a greater id follow it.
+  if (c.key === null) return { [field]: null, id: { gt: c.id } };
+  const key = date ? new Date(c.key) : c.key;
+  return { OR: [{ [field]: { [beyond]: key } }, { [field]: key, id: { [beyond]: c.id } }, ...(nullable ? [{ [field]: null }] : [])] };
 }
 
 export const dependentSummary = (d: Dependent): DependentSummary => ({
@@ -248,7 +242,7 @@ export async function listRegistrants(prisma: PrismaClient, tenantId: string, f:
   if (f.cursor) and.push(after(decodeCursor(f.cursor, sort)));
   const rows = await prisma.registrant.findMany({
     where: { AND: and },
-    orderBy: ORDER[sort],
+    orderBy: orderOf(sort),
     take: limit + 1,
     // Draft dependents are the employee's unsubmitted work: HR and payroll never see them.
     include: { dependents: { where: { draft: false }, orderBy: { createdAt: 'asc' } } },

@@ -17,7 +17,7 @@ import { todayInJapan } from '../retention/rules';
 import { EMPLOYEE_CODE, fields, LIMITS, type FieldProblem } from './bulk-registration';
 import { dependentSummary, type DependentSummary, forConnector, getRegistrantItem, type RegistrantListItem, submittedDependent } from './listing';
 import type { Vault } from '../vault/types';
-import type { DraftDependent } from './draft';
+import { draftFieldsOf } from './draft';
 import { amendDraft } from './draft-store';
 import { createRegistrantWorkflows } from './workflow-starts';
 import { loadRegistrantView, registrantView, type RegistrantView } from './view';
@@ -280,7 +280,9 @@ export function createRegistrantService({ prisma, history, temporal, inviteRemin
         const owner = await tx.registrant.update({ where: { id: r.id }, data: { updatedAt: new Date() } });
         await amendDraft(vault, tx, r.id, (draft) => {
           const mine = draft.dependents.find((d) => d.id === row.id);
-          if (mine) Object.assign(mine, asDraftFields(row, changed));
+          if (!mine) return;
+          const fields = draftFieldsOf(row);
+          for (const k of changed as (keyof DependentPatch)[]) Object.assign(mine, { [k]: fields[k] });
         });
         await history.record(hrEvent(acting, 'dependent_updated', owner, { dependentId: row.id, changed }), tx);
         return row;
@@ -305,13 +307,3 @@ export function createRegistrantService({ prisma, history, temporal, inviteRemin
 }
 
 export type RegistrantService = ReturnType<typeof createRegistrantService>;
-
-/** HR's changed fields of a dependent as the employee's draft holds them (absent rather than null). */
-function asDraftFields(row: Dependent, changed: (keyof Dependent)[]): Partial<DraftDependent> {
-  const out: Record<string, string | undefined> = {};
-  for (const k of changed) {
-    const v = row[k];
-    out[k] = v instanceof Date ? v.toISOString().slice(0, 10) : v === null ? undefined : String(v);
-  }
-  return out as Partial<DraftDependent>;
-}

@@ -6,12 +6,10 @@
  * A started workflow takes its state from the database (as a revived one does) and sends no mail:
  * HR sends the invitation from the console when they choose.
  */
-import type { Registrant } from '../../prisma/generated/client';
-import type { RegistrantWorkflowInput } from '../../shared';
 import type { PrismaClient } from '../db/client';
 import type { Logger } from '../logging/logger';
 import type { TemporalDeps } from '../temporal/client';
-import { stateFromDatabase } from './lifecycle';
+import { carriedInput } from './lifecycle';
 import { createRegistrantWorkflows, inLanes } from './workflow-starts';
 
 const BATCH = 200;
@@ -41,10 +39,6 @@ export function createWorkflowBacklog(deps: WorkflowBacklogDeps) {
   const { prisma } = deps;
   const workflows = createRegistrantWorkflows(deps);
 
-  const inputOf = async (r: Registrant): Promise<RegistrantWorkflowInput> => {
-    const reminderDays = await workflows.reminderDaysOf(r.tenantId);
-    return { tenantId: r.tenantId, registrantId: r.id, reminderDays, invite: false, carried: stateFromDatabase(r, reminderDays) };
-  };
 
   return {
     /**
@@ -59,7 +53,10 @@ export function createWorkflowBacklog(deps: WorkflowBacklogDeps) {
       for (;;) {
         const batch = await prisma.registrant.findMany({ where, orderBy: [{ workflowPendingSince: 'asc' }, { id: 'asc' }], take: BATCH });
         if (batch.length === 0) break;
-        const failed = await inLanes(batch, CONCURRENCY, async (r) => workflows.start(await inputOf(r), deps.startDeadlineMs));
+        // A tenant's reminder days are read once a batch, not once a person.
+        const reminderDays = new Map<string, Promise<number[]>>();
+        const daysOf = (tenantId: string) => reminderDays.get(tenantId) ?? reminderDays.set(tenantId, workflows.reminderDaysOf(tenantId)).get(tenantId)!;
+        const failed = await inLanes(batch, CONCURRENCY, async (r) => workflows.start(carriedInput(r, await daysOf(r.tenantId)), deps.startDeadlineMs));
         const done = batch.filter((r) => !failed.has(r)).map((r) => r.id);
         await clearPending(prisma, done);
         started += done.length;

@@ -15,7 +15,7 @@ import type { PrismaClient } from '../db/client';
 import { PURPOSE_LABELS } from '../audit/purposes';
 import { AppError, DEPENDENT_NOT_FOUND } from '../errors';
 import { validateIndividualNumber } from '../mynumber/validate';
-import { evaluateDraft, parseDraft, type Draft, type DraftDependent, type DraftDocument } from '../registrants/draft';
+import { draftFieldsOf, evaluateDraft, parseDraft, type Draft, type DraftDependent, type DraftDocument } from '../registrants/draft';
 import type { DraftStore } from '../registrants/draft-store';
 import type { LifecycleService } from '../registrants/lifecycle';
 import type { Vault } from '../vault/types';
@@ -120,19 +120,7 @@ export function createRegistrationService({ prisma, vault, drafts, lifecycle }: 
       gender: r.gender ?? undefined,
       birthDate: r.birthDate?.toISOString().slice(0, 10),
       dependents: await Promise.all(
-        dependents.map(async (d): Promise<DraftDependent> => ({
-          id: d.id,
-          relationship: d.relationship,
-          kind: d.kind,
-          familyName: d.familyName,
-          givenName: d.givenName,
-          familyNameKana: d.familyNameKana ?? undefined,
-          givenNameKana: d.givenNameKana ?? undefined,
-          birthDate: d.birthDate?.toISOString().slice(0, 10),
-          gender: d.gender ?? undefined,
-          myNumber: await open(d.myNumberSecretId),
-          noLongerDependent: d.noLongerDependentAt !== null,
-        })),
+        dependents.map(async (d): Promise<DraftDependent> => ({ ...draftFieldsOf(d), myNumber: await open(d.myNumberSecretId) })),
       ),
       removedDocumentIds: [],
       removedDependentIds: [],
