@@ -5,6 +5,7 @@
 import { Context } from '@temporalio/activity';
 import { createHistory } from '../services/audit/history';
 import { SYSTEM_ACTOR } from '../services/audit/types';
+import { createMailLedger } from '../services/mail/ledger';
 import { retentionRule, MANUAL_RULE } from '../services/retention/rules';
 import { deletionDueSignal, deletionNoticeWorkflowId, type DeletionNoticeInput } from '../shared';
 import type { ActivityDeps } from './index';
@@ -18,6 +19,7 @@ const jpDate = (d: string) => {
 
 export function createDeletionNoticeActivities({ prisma, mailer, mailFrom, publicUrl }: ActivityDeps) {
   const history = createHistory(prisma);
+  const ledger = createMailLedger(prisma);
   return {
     /** Adds the registrant to the notice of their tenant and due date, starting it if needed. */
     async noticeDeletionDue({ tenantId, registrantId, dueDate }: { tenantId: string; registrantId: string; dueDate: string }): Promise<void> {
@@ -42,8 +44,17 @@ export function createDeletionNoticeActivities({ prisma, mailer, mailFrom, publi
       if (registrants.length === 0) return { sent: 0 };
       const recipients = await prisma.loginUser.findMany({ where: { tenantId, deletedAt: null, role: { in: ['owner', 'manager'] } }, select: { email: true } });
       if (recipients.length === 0) return { sent: 0 };
-      const delivery = await prisma.mailDelivery.upsert({ where: { key }, create: { key, recipient: recipients.map((r) => r.email).join(','), kind: 'deletion_notice' }, update: {} });
-      if (delivery.status === 'sent') return { sent: 0 };
+      const recordSent = () =>
+        ledger.recordOnce(key, async (tx) => {
+          for (const r of registrants) {
+            await history.record({ tenantId, actor: SYSTEM_ACTOR, operation: 'deletion_notice_sent', registrant: { id: r.id, label: `${r.familyName} ${r.givenName}` }, detail: { dueDate } }, tx);
+          }
+        });
+      const delivery = await ledger.begin(key, recipients.map((r) => r.email).join(','), 'deletion_notice');
+      if (delivery.status === 'sent') {
+        await recordSent();
+        return { sent: 0 };
+      }
 
       const tenant = await prisma.tenant.findUniqueOrThrow({ where: { id: tenantId } });
       const lines = registrants.map((r) => {
@@ -65,12 +76,8 @@ export function createDeletionNoticeActivities({ prisma, mailer, mailFrom, publi
       ].join('\n');
       const messageId = `<${key.replace(/[^A-Za-z0-9-]/g, '').slice(-40)}@mynaflow>`;
       await mailer.sendMail({ from: mailFrom, to: recipients.map((r) => r.email), subject: DELETION_NOTICE_SUBJECT, text, messageId });
-      await prisma.$transaction(async (tx) => {
-        await tx.mailDelivery.update({ where: { key }, data: { status: 'sent', sentAt: new Date(), messageId } });
-        for (const r of registrants) {
-          await history.record({ tenantId, actor: SYSTEM_ACTOR, operation: 'deletion_notice_sent', registrant: { id: r.id, label: `${r.familyName} ${r.givenName}` }, detail: { dueDate } }, tx);
-        }
-      }, { isolationLevel: 'ReadCommitted', maxWait: 30_000, timeout: 30_000 });
+      await ledger.markSent(key, messageId);
+      await recordSent();
       return { sent: registrants.length };
     },
   };

@@ -4,17 +4,20 @@ import { createHistory } from '../services/audit/history';
 import { hashToken } from '../services/auth/token-hash';
 import { SYSTEM_ACTOR, type Actor } from '../services/audit/types';
 import { renderInvitationMail } from '../services/mail/invitation-mail';
+import { createMailLedger } from '../services/mail/ledger';
 import type { SendInvitationMailInput } from '../shared';
 import type { ActivityDeps } from './index';
 
 export function createInvitationActivities({ prisma, mailer, publicUrl, mailFrom, logger }: ActivityDeps) {
   const history = createHistory(prisma);
+  const ledger = createMailLedger(prisma);
   return {
     /**
      * Issues a fresh link token (only its hash is stored) and mails it. A new round (invitation,
-     * resend, remand) kills every older link of the person. Idempotent per key: a retry after the
-     * mail went out sends nothing; a retry after a crash mid-send reuses the same Message-ID so a
-     * receiving server can drop the duplicate, and leaves the earlier attempt's link working.
+     * resend, remand) kills every older link of the person. Once per key (services/mail/ledger.ts):
+     * a retry after the mail went out sends nothing; a retry after a crash mid-send reuses the same
+     * Message-ID so a receiving server can drop the duplicate, and leaves the earlier attempt's link
+     * working.
      */
     async sendInvitationMail(input: SendInvitationMailInput): Promise<{ sent: boolean }> {
       const registrant = await prisma.registrant.findUnique({
@@ -24,12 +27,33 @@ export function createInvitationActivities({ prisma, mailer, publicUrl, mailFrom
       if (!registrant) throw ApplicationFailure.nonRetryable('登録者が見つかりません', 'RegistrantNotFound');
       if (!registrant.email) throw ApplicationFailure.nonRetryable('メールアドレスが登録されていません', 'RegistrantHasNoEmail');
 
-      const delivery = await prisma.mailDelivery.upsert({
-        where: { key: input.key },
-        create: { key: input.key, recipient: registrant.email, kind: input.kind },
-        update: {},
-      });
-      if (delivery.status === 'sent') return { sent: false };
+      const recordSent = () =>
+        ledger.recordOnce(input.key, async (tx) => {
+          let actor: Actor = SYSTEM_ACTOR;
+          if (input.actor?.type === 'login_user' && input.actor.id) {
+            const user = await tx.loginUser.findFirst({ where: { id: input.actor.id }, select: { name: true } });
+            actor = { type: 'login_user', id: input.actor.id, label: user?.name ?? '（不明なユーザ）' };
+          }
+          await history.record(
+            {
+              tenantId: registrant.tenantId,
+              actor,
+              operation: input.kind === 'reminder' ? 'reminder_sent' : 'invitation_sent',
+              registrant: { id: registrant.id, label: `${registrant.familyName} ${registrant.givenName}` },
+              ip: input.actor?.ip ?? null,
+              userAgent: input.actor?.userAgent ?? null,
+              detail: { kind: input.kind, round: input.round ?? 1 },
+            },
+            tx,
+          );
+        });
+
+      const delivery = await ledger.begin(input.key, registrant.email, input.kind);
+      if (delivery.status === 'sent') {
+        // Sent by an earlier attempt that could not record it in the history: only that is left.
+        await recordSent();
+        return { sent: false };
+      }
 
       const token = randomBytes(32).toString('base64url');
       const expiresAt = new Date(input.expiresAt);
@@ -78,26 +102,9 @@ export function createInvitationActivities({ prisma, mailer, publicUrl, mailFrom
         text,
         messageId,
       });
-      await prisma.$transaction(async (tx) => {
-        await tx.mailDelivery.update({ where: { key: input.key }, data: { status: 'sent', sentAt: new Date(), messageId } });
-        let actor: Actor = SYSTEM_ACTOR;
-        if (input.actor?.type === 'login_user' && input.actor.id) {
-          const user = await tx.loginUser.findFirst({ where: { id: input.actor.id }, select: { name: true } });
-          actor = { type: 'login_user', id: input.actor.id, label: user?.name ?? '（不明なユーザ）' };
-        }
-        await history.record(
-          {
-            tenantId: registrant.tenantId,
-            actor,
-            operation: input.kind === 'reminder' ? 'reminder_sent' : 'invitation_sent',
-            registrant: { id: registrant.id, label: `${registrant.familyName} ${registrant.givenName}` },
-            ip: input.actor?.ip ?? null,
-            userAgent: input.actor?.userAgent ?? null,
-            detail: { kind: input.kind, round: input.round ?? 1 },
-          },
-          tx,
-        );
-      }, { isolationLevel: 'ReadCommitted', maxWait: 30_000, timeout: 30_000 });
+      // Accepted by the server: that is recorded first and on its own, then the history entry.
+      await ledger.markSent(input.key, messageId);
+      await recordSent();
       logger.info({ registrantId: registrant.id, kind: input.kind }, 'invitation mail sent');
       return { sent: true };
     },

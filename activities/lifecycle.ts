@@ -80,8 +80,11 @@ export function createLifecycleActivities({ prisma, vault, history = createHisto
   }
 
   return {
-    /** Link dead (expiry or withdrawal); the state HR sees follows. */
-    async closeInvitation({ registrantId, state }: { registrantId: string; state: Extract<InvitationState, 'expired' | 'withdrawn'> }): Promise<void> {
+    /**
+     * Link dead (expiry or withdrawal); the state HR sees follows. A withdrawal with its actor (the
+     * withdraw update) is recorded here, once: a retry finds the invitation closed already.
+     */
+    async closeInvitation({ registrantId, state, actor }: { registrantId: string; state: Extract<InvitationState, 'expired' | 'withdrawn'>; actor?: StepActor }): Promise<void> {
       await prisma.$transaction(async (tx) => {
         const r = await lock(tx, registrantId).catch(() => null);
         if (!r) return; // deleted meanwhile: nothing left to close
@@ -89,6 +92,7 @@ export function createLifecycleActivities({ prisma, vault, history = createHisto
         if (r.invitationState !== 'open') return;
         await tx.registrant.update({ where: { id: registrantId }, data: { invitationState: state } });
         if (state === 'expired') await record(tx, r, { type: 'system', id: null }, 'invitation_expired');
+        else if (actor) await record(tx, r, actor, 'invitation_withdrawn');
       }, TX);
     },
 
@@ -251,10 +255,13 @@ export function createLifecycleActivities({ prisma, vault, history = createHisto
       dueDate: string | null;
       actor: StepActor;
       stepKey: string;
-    }): Promise<{ numbers: number; documents: number; dependents: number; webhookDeliveries: string[] }> {
+    }): Promise<{ numbers: number; documents: number; dependents: number; webhookDeliveries: string[]; scope: 'numbers' | 'registrant' | 'dependent' }> {
       return prisma.$transaction(async (tx) => {
         const done = await tx.deletionRecord.findUnique({ where: { stepKey: input.stepKey } });
-        if (done) return { ...(done.items as { numbers: number; documents: number; dependents: number }), webhookDeliveries: await deliveriesOfStep(tx, input.stepKey) };
+        if (done) {
+          const items = done.items as { numbers: number; documents: number; dependents: number };
+          return { ...items, webhookDeliveries: await deliveriesOfStep(tx, input.stepKey), scope: done.kind as 'numbers' | 'registrant' | 'dependent' };
+        }
         const r = await lock(tx, input.registrantId);
         const tenant = await tx.tenant.findUniqueOrThrow({ where: { id: r.tenantId } });
         const kind = input.kind === 'scheduled' ? (tenant.deletionScope === 'numbers' ? 'numbers' : 'registrant') : input.kind;
@@ -275,7 +282,10 @@ export function createLifecycleActivities({ prisma, vault, history = createHisto
         } else if (kind === 'numbers') {
           await tx.document.deleteMany({ where: { registrantId: r.id } });
           await tx.dependent.updateMany({ where: { registrantId: r.id }, data: { myNumberSecretId: null, status: 'unregistered' } });
-          await tx.registrant.update({ where: { id: r.id }, data: { myNumberSecretId: null, draftSecretId: null, status: 'unregistered', loginLocked: false } });
+          // A scheduled deletion is done with: its date leaves the row (a workflow revived from the
+          // row must not delete again). HR's immediate deletion keeps the schedule.
+          const schedule = input.kind === 'scheduled' ? { deletionDueDate: null, deletionRule: null } : {};
+          await tx.registrant.update({ where: { id: r.id }, data: { myNumberSecretId: null, draftSecretId: null, status: 'unregistered', loginLocked: false, ...schedule } });
         }
         await vault.shred(secrets, tx);
         const actor = await actorOf(tx, r, input.actor);
@@ -312,7 +322,7 @@ export function createLifecycleActivities({ prisma, vault, history = createHisto
         const webhookDeliveries = await enqueueEvent(tx, r.tenantId, 'registrant_deleted', { registrantId: r.id, employeeCode: r.employeeCode, scope: kind, dependentId: kind === 'dependent' ? input.dependentId! : null }, input.stepKey);
         // Last: the rows cascade (dependents, documents, invitations, consents).
         if (kind === 'registrant') await tx.registrant.delete({ where: { id: r.id } });
-        return { ...items, webhookDeliveries };
+        return { ...items, webhookDeliveries, scope: kind };
       }, TX);
     },
   };

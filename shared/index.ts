@@ -100,6 +100,21 @@ export interface ScheduledDeletion {
   noticeSent: boolean;
 }
 
+/**
+ * A step that could not finish because a dependency (PostgreSQL, SMTP, Temporal) failed: it is
+ * retried on a durable back-off until it succeeds. Error classes only, never a message.
+ */
+export interface StepAttention {
+  /** when the step first failed */
+  since: string;
+  /** rounds failed so far (each round is up to an hour of activity retries) */
+  rounds: number;
+  /** class of the last failure, e.g. "TimeoutFailure", "PrismaClientKnownRequestError" */
+  errorType: string;
+  /** the next try of a timer step (HR's steps retry at once, in their own request) */
+  retryAt?: string;
+}
+
 /** Everything the workflow holds: ids, states and dates only. */
 export interface LifecycleState {
   status: RegistrantStatus;
@@ -110,8 +125,14 @@ export interface LifecycleState {
   retired: boolean;
   deletion: ScheduledDeletion | null;
   deleted: boolean;
-  /** steps taken so far: each database step gets a unique idempotency key from it */
+  /** steps taken so far (runs before the safe-steps release built their keys from it) */
   seq: number;
+  /** steps waiting on a failed dependency, by step name (from the safe-steps release on) */
+  attention?: Record<string, StepAttention>;
+  /** the last HR/employee requests carried out (update ids), so a retry after continue-as-new acts once */
+  handled?: string[];
+  /** how often each kind of step ran: part of its idempotency key */
+  counts?: Record<string, number>;
 }
 
 export const lifecycleQuery = defineQuery<LifecycleState>('lifecycle');
@@ -157,6 +178,8 @@ export const unlockLoginUpdate = defineUpdate<LifecycleState, [{ actor: StepActo
 export const setRetirementUpdate = defineUpdate<LifecycleState, [RetirementRequest]>('setRetirement');
 export const scheduleDeletionUpdate = defineUpdate<LifecycleState, [DeletionScheduleRequest]>('scheduleDeletion');
 export const deleteNowUpdate = defineUpdate<LifecycleState, [DeleteNowRequest]>('deleteNow');
+/** HR withdraws the invitation (an update from the safe-steps release on; the signal stays for old callers). */
+export const withdrawUpdate = defineUpdate<LifecycleState, [{ actor: StepActor }]>('withdraw');
 
 /**
  * Why an update was refused, as the validator says it: a machine code the API maps to its
@@ -168,6 +191,7 @@ export const LIFECYCLE_REFUSALS = {
   NOT_INVITABLE_PENDING: '承認待ちの登録者には登録依頼を送信できません。承認または差戻ししてください',
   NOT_INVITABLE_NO_EMAIL: 'メールアドレスが登録されていないため、登録依頼を送信できません',
   INVITATION_NOT_OPEN: '登録用リンクの有効期限が切れているか、無効になっています',
+  INVITATION_CLOSED: 'この登録依頼は既に終了しています',
   NOT_EDITABLE: '提出済みのため変更できません。差戻しされると変更できます',
   NOT_PENDING: '承認待ちではないため、この操作はできません',
   REASON_REQUIRED: '理由を入力してください',
@@ -187,6 +211,8 @@ export const SEARCH_ATTRIBUTES = {
   status: defineSearchAttributeKey('MynaflowStatus', SearchAttributeType.KEYWORD),
   inviteExpiresAt: defineSearchAttributeKey('MynaflowInviteExpiresAt', SearchAttributeType.DATETIME),
   deletionDueAt: defineSearchAttributeKey('MynaflowDeletionDueAt', SearchAttributeType.DATETIME),
+  /** a step waits on a failed dependency (state.attention says which, since when) */
+  needsAttention: defineSearchAttributeKey('MynaflowNeedsAttention', SearchAttributeType.BOOL),
 } as const;
 
 /** The instant a Japanese calendar date begins. */
@@ -209,7 +235,10 @@ export const deletionDueSignal = defineSignal<[{ registrantId: string }]>('delet
 
 // ---- webhooks ---------------------------------------------------------------------------------
 
-/** Attempts a webhook delivery gets before it is marked failed (about 8 hours of backoff). */
+/**
+ * Attempts a webhook delivery gets before it is marked failed: waits of 10 s doubling up to 1 h
+ * (10 s, 20 s … 2,560 s, 1 h, 1 h), about 3 h 25 min from the first attempt to the last.
+ */
 export const WEBHOOK_DELIVERY_MAX_ATTEMPTS = 12;
 /** One delivery workflow per delivery row: a second start for the same delivery is refused. */
 export const webhookDeliveryWorkflowId = (deliveryId: string) => `webhook-delivery-${deliveryId}`;

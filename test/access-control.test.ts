@@ -52,6 +52,7 @@ const ALLOWED: Record<string, Role[]> = {
   scheduleDeletion: EDITORS,
   cancelDeletion: EDITORS,
   deleteRegistrantData: EDITORS,
+  getOperation: ALL,
   listRegistrantConsents: ALL,
   listRegistrants: ALL,
   listConnectors: ['owner', 'manager'],

@@ -99,8 +99,12 @@ describe('POST /v1/registrants', () => {
       .expect(201);
     await harness.outbox.waitFor((m) => m.to.includes('jiro@example.co.jp'));
     await until(async () => (await hr.get(`/v1/registrants/${created.body.id}`)).body.invitation?.state === 'open');
-    await hr.post(`/v1/registrants/${created.body.id}/withdraw`).expect(202);
-    await until(async () => (await hr.get(`/v1/registrants/${created.body.id}`)).body.invitation?.state === 'withdrawn');
+    const withdrawn = await hr.post(`/v1/registrants/${created.body.id}/withdraw`).expect(200);
+    expect(withdrawn.body.invitation).toMatchObject({ state: 'withdrawn' });
+    // Recorded once, by the workflow's step, with HR as the actor.
+    const recorded = await harness.prisma.operationEvent.findMany({ where: { registrantId: created.body.id, operation: 'invitation_withdrawn' } });
+    expect(recorded).toHaveLength(1);
+    expect(recorded[0]!.actorType).toBe('login_user');
     const invitations = await harness.prisma.invitation.findMany({ where: { registrantId: created.body.id } });
     expect(invitations.every((i) => i.revokedAt !== null)).toBe(true);
     const again = await hr.post(`/v1/registrants/${created.body.id}/withdraw`).expect(409);

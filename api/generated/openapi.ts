@@ -369,7 +369,16 @@ export interface paths {
     "/v1/registrants/{registrantId}/withdraw": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+                /**
+                 * @description Makes a retry safe: the same key with the same body is carried out once and answers like the
+                 *     first call (also after a 202 or a lost answer). A different body under the same key is a
+                 *     different request. Without it every call is its own.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 registrantId: components["parameters"]["RegistrantId"];
             };
@@ -408,6 +417,12 @@ export interface paths {
             header?: {
                 /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
                 "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+                /**
+                 * @description Makes a retry safe: the same key with the same body is carried out once and answers like the
+                 *     first call (also after a 202 or a lost answer). A different body under the same key is a
+                 *     different request. Without it every call is its own.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path?: never;
             cookie?: never;
@@ -428,6 +443,12 @@ export interface paths {
             header?: {
                 /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
                 "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+                /**
+                 * @description Makes a retry safe: the same key with the same body is carried out once and answers like the
+                 *     first call (also after a 202 or a lost answer). A different body under the same key is a
+                 *     different request. Without it every call is its own.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 registrantId: components["parameters"]["RegistrantId"];
@@ -479,6 +500,12 @@ export interface paths {
             header?: {
                 /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
                 "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+                /**
+                 * @description Makes a retry safe: the same key with the same body is carried out once and answers like the
+                 *     first call (also after a 202 or a lost answer). A different body under the same key is a
+                 *     different request. Without it every call is its own.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 registrantId: components["parameters"]["RegistrantId"];
@@ -501,6 +528,12 @@ export interface paths {
             header?: {
                 /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
                 "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+                /**
+                 * @description Makes a retry safe: the same key with the same body is carried out once and answers like the
+                 *     first call (also after a 202 or a lost answer). A different body under the same key is a
+                 *     different request. Without it every call is its own.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 registrantId: components["parameters"]["RegistrantId"];
@@ -523,6 +556,12 @@ export interface paths {
             header?: {
                 /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
                 "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+                /**
+                 * @description Makes a retry safe: the same key with the same body is carried out once and answers like the
+                 *     first call (also after a 202 or a lost answer). A different body under the same key is a
+                 *     different request. Without it every call is its own.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 registrantId: components["parameters"]["RegistrantId"];
@@ -545,6 +584,12 @@ export interface paths {
             header?: {
                 /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
                 "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+                /**
+                 * @description Makes a retry safe: the same key with the same body is carried out once and answers like the
+                 *     first call (also after a 202 or a lost answer). A different body under the same key is a
+                 *     different request. Without it every call is its own.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 registrantId: components["parameters"]["RegistrantId"];
@@ -567,6 +612,12 @@ export interface paths {
             header?: {
                 /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
                 "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+                /**
+                 * @description Makes a retry safe: the same key with the same body is carried out once and answers like the
+                 *     first call (also after a 202 or a lost answer). A different body under the same key is a
+                 *     different request. Without it every call is its own.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 registrantId: components["parameters"]["RegistrantId"];
@@ -592,6 +643,12 @@ export interface paths {
             header?: {
                 /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
                 "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+                /**
+                 * @description Makes a retry safe: the same key with the same body is carried out once and answers like the
+                 *     first call (also after a 202 or a lost answer). A different body under the same key is a
+                 *     different request. Without it every call is its own.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 registrantId: components["parameters"]["RegistrantId"];
@@ -615,6 +672,12 @@ export interface paths {
             header?: {
                 /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
                 "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+                /**
+                 * @description Makes a retry safe: the same key with the same body is carried out once and answers like the
+                 *     first call (also after a 202 or a lost answer). A different body under the same key is a
+                 *     different request. Without it every call is its own.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 registrantId: components["parameters"]["RegistrantId"];
@@ -628,6 +691,26 @@ export interface paths {
          * @description Runs through the registrant's workflow and leaves a deletion record (who, what, when; never a number). After scope registrant the registrant is gone (a later GET answers 404); the response is the state just before removal for the other scopes.
          */
         post: operations["deleteRegistrantData"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/registrants/{registrantId}/operations/{operationId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                registrantId: components["parameters"]["RegistrantId"];
+                operationId: string;
+            };
+            cookie?: never;
+        };
+        /** The outcome of a lifecycle step answered 202 (pending, succeeded, failed or unknown) */
+        get: operations["getOperation"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1569,6 +1652,8 @@ export interface paths {
          * @description A workflow update whose activity checks the draft in one transaction: 400 DRAFT_INCOMPLETE with
          *     one entry per missing item (path, code, Japanese message) and nothing submitted; 409
          *     NOT_EDITABLE once submitted (until HR remands) or INVITATION_NOT_OPEN after the link died.
+         *     202 when the submission was taken on but the database is not answering yet: it is submitted as
+         *     soon as it is back (sending again with the same Idempotency-Key is safe).
          */
         post: operations["submitRegistration"];
         delete?: never;
@@ -2303,6 +2388,31 @@ export interface components {
                 reason: "hash_mismatch" | "chain_broken" | "anchor_missing";
             };
         };
+        OperationPending: {
+            /** @example approve.q3V0Xb8m1rZ2wJpR0sT9yUaBcDeFgHiJkLmNoPqRsTu */
+            operationId: string;
+            /** @enum {string} */
+            status: "pending";
+            /** Format: uuid */
+            registrantId: string;
+        };
+        /**
+         * @description What became of a lifecycle step. `pending`: still being carried out. `succeeded`: done, with
+         *     the registrant as it is now. `failed`: refused or impossible (`error` says why; nothing was
+         *     done). `unknown`: Temporal has no record of it (it never arrived): send it again with the same
+         *     Idempotency-Key.
+         */
+        Operation: {
+            operationId: string;
+            /** @enum {string} */
+            status: "pending" | "succeeded" | "failed" | "unknown";
+            registrant?: components["schemas"]["Registrant"];
+            error?: {
+                status: number;
+                code: string;
+                title: string;
+            };
+        };
         /** @description RFC 9457 problem details with a machine-readable code. */
         Problem: {
             /** @example https://mynaflow.dev/problems/validation-failed */
@@ -2699,12 +2809,14 @@ export interface components {
         };
         BulkInviteResult: {
             sent: number;
+            /** @description Taken on by the workflow, mailed as soon as the mail server answers. */
+            pending: number;
             skipped: number;
             results: {
                 /** Format: uuid */
                 registrantId: string;
                 /** @enum {string} */
-                outcome: "sent" | "skipped";
+                outcome: "sent" | "pending" | "skipped";
                 /**
                  * @description Why it was skipped (machine code).
                  * @example NOT_INVITABLE_RETIRED
@@ -2881,7 +2993,7 @@ export interface components {
         };
         /**
          * @description The registrant's state does not allow this now; `code` says why (NOT_INVITABLE_RETIRED,
-         *     NOT_INVITABLE_LOCKED, NOT_INVITABLE_PENDING, NOT_INVITABLE_NO_EMAIL, NOT_PENDING, NOT_LOCKED,
+         *     NOT_INVITABLE_LOCKED, NOT_INVITABLE_PENDING, NOT_INVITABLE_NO_EMAIL, NOT_PENDING, NOT_LOCKED, INVITATION_CLOSED,
          *     RETIREMENT_FIXED, NOT_RETIRED_FOR_DELETION, NO_DELETION_SCHEDULED, DELETION_DATE_PAST, DELETED,
          *     CONSENT_REQUIRED…)
          *     and `title` says it in Japanese.
@@ -2930,6 +3042,23 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /**
+         * @description Taken on, not finished yet: the workflow has the step (or may have it, if Temporal was slow to
+         *     answer) and carries it out as soon as the mail server or database answers. Read the outcome at
+         *     `Location`; a retry with the same Idempotency-Key is safe.
+         */
+        StepPending: {
+            headers: {
+                /** @description The operation: GET it for the outcome. */
+                Location?: string;
+                /** @description Seconds before it is worth looking. */
+                "Retry-After"?: number;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["OperationPending"];
+            };
+        };
     };
     parameters: {
         RegistrantId: string;
@@ -2937,6 +3066,12 @@ export interface components {
         DependentId: string;
         DocumentId: string;
         GroupId: string;
+        /**
+         * @description Makes a retry safe: the same key with the same body is carried out once and answers like the
+         *     first call (also after a 202 or a lost answer). A different body under the same key is a
+         *     different request. Without it every call is its own.
+         */
+        IdempotencyKey: string;
         /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
         CsrfToken: string;
     };
@@ -3450,7 +3585,16 @@ export interface operations {
     withdrawInvitation: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+                /**
+                 * @description Makes a retry safe: the same key with the same body is carried out once and answers like the
+                 *     first call (also after a 202 or a lost answer). A different body under the same key is a
+                 *     different request. Without it every call is its own.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 registrantId: components["parameters"]["RegistrantId"];
             };
@@ -3458,8 +3602,8 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The workflow was told; it revokes the links shortly. */
-            202: {
+            /** @description Done; the registrant as it is now (the links no longer work, no more reminders). */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3467,6 +3611,7 @@ export interface operations {
                     "application/json": components["schemas"]["Registrant"];
                 };
             };
+            202: components["responses"]["StepPending"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
@@ -3508,6 +3653,12 @@ export interface operations {
             header?: {
                 /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
                 "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+                /**
+                 * @description Makes a retry safe: the same key with the same body is carried out once and answers like the
+                 *     first call (also after a 202 or a lost answer). A different body under the same key is a
+                 *     different request. Without it every call is its own.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path?: never;
             cookie?: never;
@@ -3540,6 +3691,12 @@ export interface operations {
             header?: {
                 /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
                 "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+                /**
+                 * @description Makes a retry safe: the same key with the same body is carried out once and answers like the
+                 *     first call (also after a 202 or a lost answer). A different body under the same key is a
+                 *     different request. Without it every call is its own.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 registrantId: components["parameters"]["RegistrantId"];
@@ -3561,6 +3718,7 @@ export interface operations {
                     "application/json": components["schemas"]["Registrant"];
                 };
             };
+            202: components["responses"]["StepPending"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
@@ -3609,6 +3767,12 @@ export interface operations {
             header?: {
                 /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
                 "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+                /**
+                 * @description Makes a retry safe: the same key with the same body is carried out once and answers like the
+                 *     first call (also after a 202 or a lost answer). A different body under the same key is a
+                 *     different request. Without it every call is its own.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 registrantId: components["parameters"]["RegistrantId"];
@@ -3630,6 +3794,7 @@ export interface operations {
                     "application/json": components["schemas"]["Registrant"];
                 };
             };
+            202: components["responses"]["StepPending"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
@@ -3645,6 +3810,12 @@ export interface operations {
             header?: {
                 /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
                 "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+                /**
+                 * @description Makes a retry safe: the same key with the same body is carried out once and answers like the
+                 *     first call (also after a 202 or a lost answer). A different body under the same key is a
+                 *     different request. Without it every call is its own.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 registrantId: components["parameters"]["RegistrantId"];
@@ -3666,6 +3837,7 @@ export interface operations {
                     "application/json": components["schemas"]["Registrant"];
                 };
             };
+            202: components["responses"]["StepPending"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
@@ -3681,6 +3853,12 @@ export interface operations {
             header?: {
                 /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
                 "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+                /**
+                 * @description Makes a retry safe: the same key with the same body is carried out once and answers like the
+                 *     first call (also after a 202 or a lost answer). A different body under the same key is a
+                 *     different request. Without it every call is its own.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 registrantId: components["parameters"]["RegistrantId"];
@@ -3702,6 +3880,7 @@ export interface operations {
                     "application/json": components["schemas"]["Registrant"];
                 };
             };
+            202: components["responses"]["StepPending"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
@@ -3717,6 +3896,12 @@ export interface operations {
             header?: {
                 /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
                 "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+                /**
+                 * @description Makes a retry safe: the same key with the same body is carried out once and answers like the
+                 *     first call (also after a 202 or a lost answer). A different body under the same key is a
+                 *     different request. Without it every call is its own.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 registrantId: components["parameters"]["RegistrantId"];
@@ -3734,6 +3919,7 @@ export interface operations {
                     "application/json": components["schemas"]["Registrant"];
                 };
             };
+            202: components["responses"]["StepPending"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
@@ -3748,6 +3934,12 @@ export interface operations {
             header?: {
                 /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
                 "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+                /**
+                 * @description Makes a retry safe: the same key with the same body is carried out once and answers like the
+                 *     first call (also after a 202 or a lost answer). A different body under the same key is a
+                 *     different request. Without it every call is its own.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 registrantId: components["parameters"]["RegistrantId"];
@@ -3769,6 +3961,7 @@ export interface operations {
                     "application/json": components["schemas"]["Registrant"];
                 };
             };
+            202: components["responses"]["StepPending"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
@@ -3784,6 +3977,12 @@ export interface operations {
             header?: {
                 /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
                 "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+                /**
+                 * @description Makes a retry safe: the same key with the same body is carried out once and answers like the
+                 *     first call (also after a 202 or a lost answer). A different body under the same key is a
+                 *     different request. Without it every call is its own.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 registrantId: components["parameters"]["RegistrantId"];
@@ -3805,6 +4004,7 @@ export interface operations {
                     "application/json": components["schemas"]["Registrant"];
                 };
             };
+            202: components["responses"]["StepPending"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
@@ -3820,6 +4020,12 @@ export interface operations {
             header?: {
                 /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
                 "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+                /**
+                 * @description Makes a retry safe: the same key with the same body is carried out once and answers like the
+                 *     first call (also after a 202 or a lost answer). A different body under the same key is a
+                 *     different request. Without it every call is its own.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 registrantId: components["parameters"]["RegistrantId"];
@@ -3837,6 +4043,7 @@ export interface operations {
                     "application/json": components["schemas"]["Registrant"];
                 };
             };
+            202: components["responses"]["StepPending"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
@@ -3851,6 +4058,12 @@ export interface operations {
             header?: {
                 /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
                 "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+                /**
+                 * @description Makes a retry safe: the same key with the same body is carried out once and answers like the
+                 *     first call (also after a 202 or a lost answer). A different body under the same key is a
+                 *     different request. Without it every call is its own.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 registrantId: components["parameters"]["RegistrantId"];
@@ -3872,12 +4085,40 @@ export interface operations {
                     "application/json": components["schemas"]["Registrant"];
                 };
             };
+            202: components["responses"]["StepPending"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["LifecycleConflict"];
             415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getOperation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                registrantId: components["parameters"]["RegistrantId"];
+                operationId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description What became of the step. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Operation"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["NotFound"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -5532,6 +5773,12 @@ export interface operations {
             header?: {
                 /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
                 "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+                /**
+                 * @description Makes a retry safe: the same key with the same body is carried out once and answers like the
+                 *     first call (also after a 202 or a lost answer). A different body under the same key is a
+                 *     different request. Without it every call is its own.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path?: never;
             cookie?: never;
@@ -5540,6 +5787,15 @@ export interface operations {
         responses: {
             /** @description Submitted; HR can now approve, remand or refuse. */
             200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Registration"];
+                };
+            };
+            /** @description Taken on; submitted as soon as the database answers. The registration as it is now. */
+            202: {
                 headers: {
                     [name: string]: unknown;
                 };

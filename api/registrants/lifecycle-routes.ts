@@ -1,12 +1,33 @@
-/** HR's lifecycle steps (tag "lifecycle" in openapi.yaml); the service maps refusals to 409s. */
-import { Router } from 'express';
+/**
+ * HR's lifecycle steps (tag "lifecycle" in openapi.yaml). Each takes an Idempotency-Key: a retry with
+ * the same key and body acts once and answers like the first call. A step the workflow has taken on
+ * but not finished within the API's deadline answers 202 with where to read its outcome.
+ */
+import { Router, type Request, type Response } from 'express';
 import type { components } from '../generated/openapi';
 import type { InvitationQrService, QrFormat } from '../../services/registrants/invitation-qr';
-import type { LifecycleService } from '../../services/registrants/lifecycle';
+import type { LifecycleService, StepAnswer } from '../../services/registrants/lifecycle';
 import { ANY_ROLE, EDITORS, requireRole } from '../auth/middleware';
 import { acting } from '../login-users/routes';
 
 type Schemas = components['schemas'];
+
+/** The request's Idempotency-Key, if it sent one. */
+export const idempotencyKey = (req: Request): string | undefined => req.get('idempotency-key') || undefined;
+
+/** Done: the registrant (200). Pending: 202, the operation to read, and when to look. */
+export function sendStep(res: Response, answer: StepAnswer): void {
+  if (answer.state === 'done') {
+    res.json(answer.registrant);
+    return;
+  }
+  const pending: Schemas['OperationPending'] = { operationId: answer.operationId, status: 'pending', registrantId: answer.registrantId };
+  res
+    .status(202)
+    .location(`/v1/registrants/${answer.registrantId}/operations/${answer.operationId}`)
+    .set('Retry-After', '5')
+    .json(pending);
+}
 
 export function lifecycleRoutes(service: LifecycleService, qr: InvitationQrService): Router {
   const router = Router();
@@ -17,41 +38,49 @@ export function lifecycleRoutes(service: LifecycleService, qr: InvitationQrServi
   });
   router.post('/v1/registrants/invitations', requireRole(...EDITORS), async (req, res) => {
     const { registrantIds, ...options } = req.body as Schemas['BulkInvite'];
-    res.json(await service.inviteMany(acting(req), registrantIds, options));
+    const result: Schemas['BulkInviteResult'] = await service.inviteMany(acting(req), registrantIds, options, idempotencyKey(req));
+    res.json(result);
   });
   router.post('/v1/registrants/:registrantId/invitation', requireRole(...EDITORS), async (req, res) => {
-    res.json(await service.invite(acting(req), id(req), (req.body ?? {}) as Schemas['InviteOptions']));
+    sendStep(res, await service.invite(acting(req), id(req), (req.body ?? {}) as Schemas['InviteOptions'], idempotencyKey(req)));
   });
   router.post('/v1/registrants/:registrantId/invitation/qr', requireRole(...EDITORS), async (req, res) => {
     const image = await qr.issue(acting(req), id(req), ((req.query.format as string | undefined) ?? 'png') as QrFormat);
     res.set('Cache-Control', 'no-store').type(image.contentType).send(image.body);
   });
+  router.post('/v1/registrants/:registrantId/withdraw', requireRole(...EDITORS), async (req, res) => {
+    sendStep(res, await service.withdraw(acting(req), id(req), idempotencyKey(req)));
+  });
   router.post('/v1/registrants/:registrantId/approval', requireRole(...EDITORS), async (req, res) => {
-    res.json(await service.approve(acting(req), id(req), (req.body as Schemas['Approval'] | undefined)?.dependentId));
+    sendStep(res, await service.approve(acting(req), id(req), (req.body as Schemas['Approval'] | undefined)?.dependentId, idempotencyKey(req)));
   });
   router.post('/v1/registrants/:registrantId/remand', requireRole(...EDITORS), async (req, res) => {
     const { reason, dependentId } = req.body as Schemas['Remand'];
-    res.json(await service.remand(acting(req), id(req), reason, dependentId));
+    sendStep(res, await service.remand(acting(req), id(req), reason, dependentId, idempotencyKey(req)));
   });
   router.post('/v1/registrants/:registrantId/refusal', requireRole(...EDITORS), async (req, res) => {
-    res.json(await service.refuse(acting(req), id(req), (req.body as Schemas['Refusal']).reason));
+    sendStep(res, await service.refuse(acting(req), id(req), (req.body as Schemas['Refusal']).reason, idempotencyKey(req)));
   });
   router.post('/v1/registrants/:registrantId/login-unlock', requireRole(...EDITORS), async (req, res) => {
-    res.json(await service.unlockLogin(acting(req), id(req)));
+    sendStep(res, await service.unlockLogin(acting(req), id(req), idempotencyKey(req)));
   });
   router.put('/v1/registrants/:registrantId/retirement', requireRole(...EDITORS), async (req, res) => {
     const { retirementDate, deletionDueDate } = req.body as Schemas['Retirement'];
-    res.json(await service.setRetirement(acting(req), id(req), retirementDate, deletionDueDate));
+    sendStep(res, await service.setRetirement(acting(req), id(req), retirementDate, deletionDueDate, idempotencyKey(req)));
   });
   router.put('/v1/registrants/:registrantId/deletion-schedule', requireRole(...EDITORS), async (req, res) => {
-    res.json(await service.scheduleDeletion(acting(req), id(req), (req.body as Schemas['DeletionSchedule']).dueDate));
+    sendStep(res, await service.scheduleDeletion(acting(req), id(req), (req.body as Schemas['DeletionSchedule']).dueDate, idempotencyKey(req)));
   });
   router.delete('/v1/registrants/:registrantId/deletion-schedule', requireRole(...EDITORS), async (req, res) => {
-    res.json(await service.scheduleDeletion(acting(req), id(req), null));
+    sendStep(res, await service.scheduleDeletion(acting(req), id(req), null, idempotencyKey(req)));
   });
   router.post('/v1/registrants/:registrantId/deletion', requireRole(...EDITORS), async (req, res) => {
     const { scope, dependentId } = req.body as Schemas['ImmediateDeletion'];
-    res.json(await service.deleteNow(acting(req), id(req), scope, dependentId));
+    sendStep(res, await service.deleteNow(acting(req), id(req), scope, dependentId, idempotencyKey(req)));
+  });
+  router.get('/v1/registrants/:registrantId/operations/:operationId', requireRole(...ANY_ROLE), async (req, res) => {
+    const operation: Schemas['Operation'] = await service.operation(acting(req).tenantId, id(req), req.params.operationId as string);
+    res.json(operation);
   });
   return router;
 }

@@ -58,9 +58,6 @@ export function registrantRoutes(service: RegistrantService, numbers: MyNumberSe
     await deps.registrationAccess.resetPassword(acting(req), req.params.registrantId as string);
     res.status(204).end();
   });
-  router.post('/v1/registrants/:registrantId/withdraw', requireRole(...EDITORS), async (req, res) => {
-    res.status(202).json(await service.withdraw(acting(req), req.params.registrantId as string));
-  });
   router.put('/v1/registrants/:registrantId/my-number', requireRole(...EDITORS), async (req, res) => {
     const body = req.body as MyNumberInput;
     await numbers.set(acting(req), req.params.registrantId as string, body.myNumber, body.myNumberConfirmation);

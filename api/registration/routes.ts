@@ -126,7 +126,8 @@ export function registrationRoutes(deps: RegistrationRouteDeps, opts: Registrati
     res.set('Cache-Control', 'no-store').json(await registration.removeDocument(me(req), req.params.documentId as string));
   });
   router.post('/v1/registration/submission', requireRegistrant, async (req, res) => {
-    res.set('Cache-Control', 'no-store').json(await registration.finish(me(req)));
+    const { pending, registration: now } = await registration.finish(me(req), req.get('idempotency-key') || undefined);
+    res.set('Cache-Control', 'no-store').status(pending ? 202 : 200).json(now);
   });
 
   // HR reads the consents a person gave.

@@ -5,7 +5,8 @@
 import type { Transporter } from 'nodemailer';
 import { Prisma, type LoginUser, type Role, type UserKind } from '../../prisma/generated/client';
 import type { StepActor } from '../../shared';
-import type { Actor, History } from '../audit/types';
+import type { OperationCode } from '../audit/operations';
+import type { Actor, History, OperationInput } from '../audit/types';
 import { checkPasswordPolicy, hashPassword } from '../auth/passwords';
 import { isUniqueViolation, type PrismaClient } from '../db/client';
 import { AppError } from '../errors';
@@ -33,6 +34,17 @@ type Db = Pick<Prisma.TransactionClient, 'loginUser'>;
 export const actorOf = (user: LoginUser): Actor => ({ type: 'login_user', id: user.id, label: user.name });
 /** The same person as a workflow step's actor (with the request's facts). */
 export const stepActorOf = (acting: Acting): StepActor => ({ type: 'login_user', id: acting.user.id, ip: acting.ip, userAgent: acting.userAgent });
+
+/** The history entry of an act of HR's on a person: one form for every such operation. */
+export const hrEvent = (acting: Acting, operation: OperationCode, r: { id: string; familyName: string; givenName: string }, detail?: OperationInput['detail']): OperationInput => ({
+  tenantId: acting.tenantId,
+  actor: actorOf(acting.user),
+  operation,
+  registrant: { id: r.id, label: `${r.familyName} ${r.givenName}` },
+  ip: acting.ip,
+  userAgent: acting.userAgent,
+  detail,
+});
 
 const NOT_FOUND = () => new AppError(404, 'LOGIN_USER_NOT_FOUND', 'ログインユーザが見つかりません');
 const UNAUTHENTICATED = () => new AppError(401, 'UNAUTHENTICATED', 'ログインしてください');

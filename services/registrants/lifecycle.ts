@@ -1,10 +1,11 @@
 /**
- * HR's steps in a registrant's lifecycle. Each is a Temporal workflow update: the workflow's
- * validator refuses what the state does not allow (409 with the reason in Japanese) before anything
- * happens, and its activities write the database and the operation history.
+ * HR's steps in a registrant's lifecycle. Each is a Temporal workflow update (step-runner.ts): the
+ * workflow's validator refuses what the state does not allow (409 with the reason in Japanese)
+ * before anything happens, and its activities write the database and the operation history. A step
+ * that cannot finish within the API's deadline answers "pending" (202) and still happens.
  */
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import { ApplicationFailure, type UpdateDefinition } from '@temporalio/common';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { UpdateDefinition } from '@temporalio/common';
 import type { Registrant } from '../../prisma/generated/client';
 import {
   approveUpdate,
@@ -18,6 +19,8 @@ import {
   setRetirementUpdate,
   submitUpdate,
   unlockLoginUpdate,
+  withdrawSignal,
+  withdrawUpdate,
   type ImmediateDeletionKind,
   type InviteOptions,
   type LifecycleState,
@@ -25,54 +28,35 @@ import {
   type StepActor,
 } from '../../shared';
 import type { registrantWorkflow } from '../../workflows';
+import { createHistory } from '../audit/history';
 import type { PrismaClient } from '../db/client';
-import { AppError, DEPENDENT_NOT_FOUND, REGISTRANT_NOT_FOUND } from '../errors';
-import { stepActorOf, type Acting } from '../login-users/login-users';
+import { AppError, REGISTRANT_NOT_FOUND } from '../errors';
+import { hrEvent, stepActorOf, type Acting } from '../login-users/login-users';
 import { DEFAULT_RETENTION_RULE, MANUAL_RULE, RETENTION_RULES, retentionRule, todayInJapan } from '../retention/rules';
 import { withDeadline, type TemporalDeps } from '../temporal/client';
-import { draftIssueMessage } from './draft';
+import { createStepRunner, HANDLER_MISSING, OPERATION_ID, operationIdOf, requestArgs, TEMPORAL_DOWN, type OperationStatus, type StepOutcome, type StepTimings } from './step-runner';
 import { loadRegistrantView, type RegistrantView } from './view';
 import { createRegistrantWorkflows } from './workflow-starts';
 
-/** Updates run activities (a mail, a transaction); give them time before answering 503. */
-const UPDATE_DEADLINE_MS = 30_000;
 /** HR is always told this long before a deletion, whatever the rule says. */
 const MIN_NOTICE_DAYS = 30;
 
-const TEMPORAL_DOWN = () => new AppError(503, 'TEMPORAL_UNAVAILABLE', 'ワークフローサーバーに接続できません。時間をおいて再度お試しください');
 const invalid = (path: string, code: string, message: string) => new AppError(400, 'VALIDATION_FAILED', '入力内容に誤りがあります', [{ path, message, code }]);
 
 const addDays = (date: string, days: number) => new Date(Date.parse(`${date}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
-
-/** The workflow's refusal or business error as the API answers it. */
-function asAppError(err: unknown): AppError | undefined {
-  if (!(err instanceof WorkflowUpdateFailedError) || !(err.cause instanceof ApplicationFailure)) return undefined;
-  const { type, message } = err.cause;
-  if (type === 'LifecycleRefusal' && message in LIFECYCLE_REFUSALS) {
-    return new AppError(409, message, LIFECYCLE_REFUSALS[message as keyof typeof LIFECYCLE_REFUSALS]);
-  }
-  if (type === 'DraftIncomplete') {
-    const [issues] = (err.cause.details ?? []) as [{ path: string; code: string }[] | undefined];
-    return new AppError(400, 'DRAFT_INCOMPLETE', '登録内容に不足があります。表示された項目を入力してから「登録を終了」を押してください', (issues ?? []).map((i) => ({ path: i.path, code: i.code, message: draftIssueMessage(i.code) })));
-  }
-  if (type === 'DependentNotFound') return DEPENDENT_NOT_FOUND();
-  if (type === 'RegistrantHasNoEmail') return new AppError(409, 'NOT_INVITABLE_NO_EMAIL', LIFECYCLE_REFUSALS.NOT_INVITABLE_NO_EMAIL);
-  if (type === 'RegistrantNotFound') return REGISTRANT_NOT_FOUND();
-  return undefined;
-}
 
 export interface LifecycleServiceDeps {
   prisma: PrismaClient;
   temporal: TemporalDeps;
   /** Reminder days when the tenant has none set. */
   inviteReminderDays: number[];
+  timings?: StepTimings;
 }
 
 const DAY_MS = 86_400_000;
 
-/** A workflow from before the lifecycle (invitation only) has no update handlers. */
-const isLegacy = (err: unknown) =>
-  err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.message.startsWith('No registered handler for update');
+/** A step's answer: the registrant when it is done, the operation to look up when it is pending. */
+export type StepAnswer = { state: 'done'; operationId: string; registrant: RegistrantView } | { state: 'pending'; operationId: string; registrantId: string };
 
 /**
  * The state a new lifecycle workflow takes over from the database: for a registrant whose workflow
@@ -106,9 +90,10 @@ export const carriedInput = (r: Registrant, reminderDays: number[]): RegistrantW
   carried: stateFromDatabase(r, reminderDays),
 });
 
-export function createLifecycleService({ prisma, temporal, inviteReminderDays }: LifecycleServiceDeps) {
+export function createLifecycleService({ prisma, temporal, inviteReminderDays, timings }: LifecycleServiceDeps) {
   const client: Client = temporal.client;
   const workflows = createRegistrantWorkflows({ prisma, temporal, inviteReminderDays });
+  const history = createHistory(prisma);
 
   const find = async (tenantId: string, id: string): Promise<Registrant> => {
     const r = await prisma.registrant.findFirst({ where: { id, tenantId } });
@@ -124,25 +109,18 @@ export function createLifecycleService({ prisma, temporal, inviteReminderDays }:
     await client.workflow.start<typeof registrantWorkflow>('registrantWorkflow', { taskQueue: temporal.taskQueue, workflowId: r.workflowId, args: [carriedInput(r, reminderDays)] });
   }
 
-  /** Runs the update and answers with the registrant as the database now has it. */
-  async function step<Arg>(r: Registrant, update: UpdateDefinition<LifecycleState, [Arg]>, arg: Arg): Promise<RegistrantView> {
-    const run = () => withDeadline(client, UPDATE_DEADLINE_MS, () => client.workflow.getHandle(r.workflowId).executeUpdate(update, { args: [arg] }));
-    try {
-      try {
-        await run();
-      } catch (err) {
-        // The row exists, so its workflow should too: an ended or legacy one is replaced, once.
-        if (!(err instanceof WorkflowNotFoundError) && !isLegacy(err)) throw err;
-        await withDeadline(client, UPDATE_DEADLINE_MS, () => revive(r, isLegacy(err)));
-        await run();
-      }
-    } catch (err) {
-      const known = asAppError(err);
-      if (known) throw known;
-      throw TEMPORAL_DOWN();
-    }
+  const runner = createStepRunner({ client, reachable: () => workflows.reachable(), revive, timings });
+
+  async function answer(r: Registrant, outcome: StepOutcome): Promise<StepAnswer> {
+    if (outcome.state === 'pending') return { state: 'pending', operationId: outcome.operationId, registrantId: r.id };
     const now = await prisma.registrant.findUnique({ where: { id: r.id } });
-    return loadRegistrantView(prisma, now ?? r);
+    return { state: 'done', operationId: outcome.operationId, registrant: await loadRegistrantView(prisma, now ?? r) };
+  }
+
+  /** Runs the update (idempotent per key) and answers with the registrant as the database now has it. */
+  async function step<Arg extends { actor: StepActor }>(r: Registrant, update: UpdateDefinition<LifecycleState, [Arg]>, arg: Arg, key?: string, reviveWithoutHandler = true): Promise<StepAnswer> {
+    const operationId = operationIdOf(r, update.name, arg.actor, requestArgs(arg), key);
+    return answer(r, await runner.run(r, update, arg, operationId, { reviveWithoutHandler }));
   }
 
   const options = (o?: InviteOptions): InviteOptions | undefined => {
@@ -152,16 +130,19 @@ export function createLifecycleService({ prisma, temporal, inviteReminderDays }:
   };
 
   return {
-    async invite(acting: Acting, id: string, opts?: InviteOptions): Promise<RegistrantView> {
+    async invite(acting: Acting, id: string, opts?: InviteOptions, key?: string): Promise<StepAnswer> {
       const r = await find(acting.tenantId, id);
       if (!r.email) throw new AppError(409, 'NOT_INVITABLE_NO_EMAIL', LIFECYCLE_REFUSALS.NOT_INVITABLE_NO_EMAIL);
-      return step(r, inviteUpdate, { actor: stepActorOf(acting), options: options(opts) });
+      return step(r, inviteUpdate, { actor: stepActorOf(acting), options: options(opts) }, key);
     },
 
-    /** One result per person; retirees and others who cannot be invited are skipped with the reason. */
-    async inviteMany(acting: Acting, ids: string[], opts?: InviteOptions) {
+    /**
+     * One result per person; retirees and others who cannot be invited are skipped with the reason.
+     * With a key, each person's invitation is idempotent under it (a retried bulk call mails nobody twice).
+     */
+    async inviteMany(acting: Acting, ids: string[], opts?: InviteOptions, key?: string) {
       const found = new Map((await prisma.registrant.findMany({ where: { tenantId: acting.tenantId, id: { in: ids } } })).map((r) => [r.id, r]));
-      const results: { registrantId: string; outcome: 'sent' | 'skipped'; code?: string; message?: string }[] = [];
+      const results: { registrantId: string; outcome: 'sent' | 'pending' | 'skipped'; code?: string; message?: string }[] = [];
       for (const registrantId of ids) {
         const r = found.get(registrantId);
         const skip = (e: AppError) => results.push({ registrantId, outcome: 'skipped', code: e.code, message: e.title });
@@ -170,8 +151,8 @@ export function createLifecycleService({ prisma, temporal, inviteReminderDays }:
         else if (!r.email) skip(new AppError(409, 'NOT_INVITABLE_NO_EMAIL', LIFECYCLE_REFUSALS.NOT_INVITABLE_NO_EMAIL));
         else {
           try {
-            await step(r, inviteUpdate, { actor: stepActorOf(acting), options: options(opts) });
-            results.push({ registrantId, outcome: 'sent' });
+            const done = await step(r, inviteUpdate, { actor: stepActorOf(acting), options: options(opts) }, key);
+            results.push({ registrantId, outcome: done.state === 'done' ? 'sent' : 'pending' });
           } catch (err) {
             // Temporal down: stop here rather than report every remaining person as skipped.
             if (!(err instanceof AppError) || err.status === 503) throw err;
@@ -179,38 +160,62 @@ export function createLifecycleService({ prisma, temporal, inviteReminderDays }:
           }
         }
       }
-      return { sent: results.filter((x) => x.outcome === 'sent').length, skipped: results.filter((x) => x.outcome === 'skipped').length, results };
+      const count = (outcome: string) => results.filter((x) => x.outcome === outcome).length;
+      return { sent: count('sent'), pending: count('pending'), skipped: count('skipped'), results };
     },
 
-    async approve(acting: Acting, id: string, dependentId?: string) {
-      return step(await find(acting.tenantId, id), approveUpdate, { actor: stepActorOf(acting), dependentId });
+    async approve(acting: Acting, id: string, dependentId?: string, key?: string) {
+      return step(await find(acting.tenantId, id), approveUpdate, { actor: stepActorOf(acting), dependentId }, key);
     },
-    async remand(acting: Acting, id: string, reason: string, dependentId?: string) {
-      return step(await find(acting.tenantId, id), remandUpdate, { actor: stepActorOf(acting), reason, dependentId });
+    async remand(acting: Acting, id: string, reason: string, dependentId?: string, key?: string) {
+      return step(await find(acting.tenantId, id), remandUpdate, { actor: stepActorOf(acting), reason, dependentId }, key);
     },
-    async refuse(acting: Acting, id: string, reason: string) {
-      return step(await find(acting.tenantId, id), refuseUpdate, { actor: stepActorOf(acting), reason });
+    async refuse(acting: Acting, id: string, reason: string, key?: string) {
+      return step(await find(acting.tenantId, id), refuseUpdate, { actor: stepActorOf(acting), reason }, key);
     },
     /** The employee's "finish" (their own session, not HR's): DraftIncomplete answers 400 with what is missing. */
-    async submit(registrant: Registrant, actor: StepActor): Promise<RegistrantView> {
-      return step(registrant, submitUpdate, { actor });
+    async submit(registrant: Registrant, actor: StepActor, key?: string): Promise<StepAnswer> {
+      return step(registrant, submitUpdate, { actor }, key);
     },
-    async unlockLogin(acting: Acting, id: string) {
-      return step(await find(acting.tenantId, id), unlockLoginUpdate, { actor: stepActorOf(acting) });
+    async unlockLogin(acting: Acting, id: string, key?: string) {
+      return step(await find(acting.tenantId, id), unlockLoginUpdate, { actor: stepActorOf(acting) }, key);
+    },
+
+    /**
+     * Withdraws the invitation: no more reminders, the links stop working. A workflow of an earlier
+     * release (no withdraw update) is told by its signal and the history entry is written here.
+     */
+    async withdraw(acting: Acting, id: string, key?: string): Promise<StepAnswer> {
+      const r = await find(acting.tenantId, id);
+      if (r.invitationState !== 'open') throw new AppError(409, 'INVITATION_CLOSED', LIFECYCLE_REFUSALS.INVITATION_CLOSED);
+      try {
+        // A v3 workflow has no withdraw update; terminating it to start anew would be too much.
+        return await step(r, withdrawUpdate, { actor: stepActorOf(acting) }, key, false);
+      } catch (err) {
+        if (!(err instanceof AppError) || err.code !== HANDLER_MISSING().code) throw err;
+      }
+      try {
+        await withDeadline(client, 5000, () => client.workflow.getHandle(r.workflowId).signal(withdrawSignal));
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) throw new AppError(409, 'INVITATION_CLOSED', LIFECYCLE_REFUSALS.INVITATION_CLOSED);
+        throw TEMPORAL_DOWN();
+      }
+      await history.record(hrEvent(acting, 'invitation_withdrawn', r));
+      return answer(r, { state: 'done', operationId: operationIdOf(r, 'withdraw', stepActorOf(acting), {}, key) });
     },
 
     /**
      * The deletion due date: HR's own date, or the tenant's retention rule — never sooner than 30 days
      * from today, so the deletion notice always reaches HR first.
      */
-    async setRetirement(acting: Acting, id: string, retirementDate: string | null, deletionDueDate?: string) {
-      return this.setRetirementAs(stepActorOf(acting), await find(acting.tenantId, id), retirementDate, deletionDueDate);
+    async setRetirement(acting: Acting, id: string, retirementDate: string | null, deletionDueDate?: string, key?: string) {
+      return this.setRetirementAs(stepActorOf(acting), await find(acting.tenantId, id), retirementDate, deletionDueDate, key);
     },
 
     /** The same for any actor (payroll syncing its employee master sets retirement dates too). */
-    async setRetirementAs(actor: StepActor, r: Registrant, retirementDate: string | null, deletionDueDate?: string) {
+    async setRetirementAs(actor: StepActor, r: Registrant, retirementDate: string | null, deletionDueDate?: string, key?: string) {
       const today = todayInJapan();
-      if (retirementDate === null) return step(r, setRetirementUpdate, { actor, retirementDate: null, deletion: null });
+      if (retirementDate === null) return step(r, setRetirementUpdate, { actor, retirementDate: null, deletion: null }, key);
       if (deletionDueDate !== undefined && deletionDueDate < today) {
         throw invalid('/body/deletionDueDate', 'DELETION_DATE_PAST', '削除予定日には今日以降の日付を指定してください');
       }
@@ -219,16 +224,26 @@ export function createLifecycleService({ prisma, temporal, inviteReminderDays }:
       const due = deletionDueDate ?? rule.dueDate(retirementDate);
       const earliest = addDays(today, MIN_NOTICE_DAYS);
       const deletion = { dueDate: due < earliest && deletionDueDate === undefined ? earliest : due, rule: deletionDueDate === undefined ? rule.code : MANUAL_RULE.code };
-      return step(r, setRetirementUpdate, { actor, retirementDate, deletion });
+      return step(r, setRetirementUpdate, { actor, retirementDate, deletion }, key);
     },
 
-    async scheduleDeletion(acting: Acting, id: string, dueDate: string | null) {
-      return step(await find(acting.tenantId, id), scheduleDeletionUpdate, { actor: stepActorOf(acting), dueDate });
+    async scheduleDeletion(acting: Acting, id: string, dueDate: string | null, key?: string) {
+      return step(await find(acting.tenantId, id), scheduleDeletionUpdate, { actor: stepActorOf(acting), dueDate }, key);
     },
 
-    async deleteNow(acting: Acting, id: string, kind: ImmediateDeletionKind, dependentId?: string) {
+    async deleteNow(acting: Acting, id: string, kind: ImmediateDeletionKind, dependentId?: string, key?: string) {
       if (kind === 'dependent' && !dependentId) throw invalid('/body/dependentId', 'required', '扶養家族を指定してください');
-      return step(await find(acting.tenantId, id), deleteNowUpdate, { actor: stepActorOf(acting), kind, dependentId });
+      return step(await find(acting.tenantId, id), deleteNowUpdate, { actor: stepActorOf(acting), kind, dependentId }, key);
+    },
+
+    /** What became of a step answered "pending" (or of any step, by its operation id). */
+    async operation(tenantId: string, id: string, operationId: string): Promise<{ operationId: string; status: OperationStatus['status']; registrant?: RegistrantView; error?: { status: number; code: string; title: string } }> {
+      if (!OPERATION_ID.test(operationId)) throw new AppError(404, 'OPERATION_NOT_FOUND', '指定された処理が見つかりません');
+      const r = await find(tenantId, id);
+      const found = await runner.status(r, operationId);
+      if (found.status === 'failed') return { operationId, status: 'failed', error: { status: found.error.status, code: found.error.code, title: found.error.title } };
+      if (found.status === 'succeeded') return { operationId, status: 'succeeded', registrant: await loadRegistrantView(prisma, (await prisma.registrant.findUnique({ where: { id: r.id } })) ?? r) };
+      return { operationId, status: found.status };
     },
 
     retentionRules: async (tenantId: string) => {

@@ -2,16 +2,14 @@
  * Registrant use cases: stored in PostgreSQL, carried by one Temporal workflow each.
  */
 import { randomUUID } from 'node:crypto';
-import { WorkflowNotFoundError } from '@temporalio/client';
 import { AppError, REGISTRANT_NOT_FOUND } from '../errors';
 import type { components } from '../../api/generated/openapi';
 import { Prisma, type Dependent, type Gender, type Registrant, type RegistrantCategory } from '../../prisma/generated/client';
-import { registrantWorkflowId, withdrawSignal } from '../../shared';
+import { registrantWorkflowId } from '../../shared';
 import { isUniqueViolation, type PrismaClient } from '../db/client';
-import { withDeadline, type TemporalDeps } from '../temporal/client';
-import type { OperationCode } from '../audit/operations';
-import type { History, OperationInput } from '../audit/types';
-import { actorOf, stepActorOf, type Acting } from '../login-users/login-users';
+import type { TemporalDeps } from '../temporal/client';
+import type { History } from '../audit/types';
+import { hrEvent, stepActorOf, type Acting } from '../login-users/login-users';
 import { connectorActor, type ConnectorCaller } from '../connectors/connectors';
 import { todayInJapan } from '../retention/rules';
 import { EMPLOYEE_CODE, fields, LIMITS, type FieldProblem } from './bulk-registration';
@@ -80,16 +78,6 @@ export interface RegistrantServiceDeps {
 const TEMPORAL_DOWN = () =>
   new AppError(503, 'TEMPORAL_UNAVAILABLE', 'ワークフローサーバーに接続できません。時間をおいて再度お試しください');
 
-/** The history entry of an act of HR's on a person: one form for every operation here. */
-const hrEvent = (acting: Acting, operation: OperationCode, r: { id: string; familyName: string; givenName: string }, detail?: OperationInput['detail']): OperationInput => ({
-  tenantId: acting.tenantId,
-  actor: actorOf(acting.user),
-  operation,
-  registrant: { id: r.id, label: `${r.familyName} ${r.givenName}` },
-  ip: acting.ip,
-  userAgent: acting.userAgent,
-  detail,
-});
 
 export function createRegistrantService({ prisma, history, temporal, inviteReminderDays, vault }: RegistrantServiceDeps) {
   const workflows = createRegistrantWorkflows({ prisma, temporal, inviteReminderDays });
@@ -288,20 +276,6 @@ export function createRegistrantService({ prisma, history, temporal, inviteRemin
         return row;
       }, TX);
       return dependentSummary(updated);
-    },
-
-    /** Tells the workflow to stop inviting; only an open invitation can be withdrawn (else 409). */
-    async withdraw(acting: Acting, id: string): Promise<RegistrantView> {
-      const r = await find(acting.tenantId, id);
-      if (r.invitationState !== 'open') throw new AppError(409, 'INVITATION_CLOSED', 'この登録依頼は既に終了しています');
-      try {
-        await withDeadline(temporal.client, 5000, () => temporal.client.workflow.getHandle(r.workflowId).signal(withdrawSignal));
-      } catch (err) {
-        if (err instanceof WorkflowNotFoundError) throw new AppError(409, 'INVITATION_CLOSED', 'この登録依頼は既に終了しています');
-        throw TEMPORAL_DOWN();
-      }
-      await history.record(hrEvent(acting, 'invitation_withdrawn', r));
-      return loadRegistrantView(prisma, r);
     },
   };
 }

@@ -341,8 +341,11 @@ export function createRegistrationService({ prisma, vault, drafts, lifecycle }: 
       return this.overview(caller);
     },
 
-    /** "登録を終了": the workflow takes the draft whole, or tells what is missing (400) and keeps it. */
-    async finish(caller: RegistrantCaller) {
+    /**
+     * "登録を終了": the workflow takes the draft whole, or tells what is missing (400) and keeps it.
+     * `pending` when the workflow took it on but could not finish yet (it will, once PostgreSQL answers).
+     */
+    async finish(caller: RegistrantCaller, key?: string) {
       let r = await editable(caller.registrant.id);
       if ((await missingConsents(prisma, caller.registrant)).length) throw CONSENT_MISSING();
       // Remanded and nothing changed yet: what was submitted becomes the draft to submit again.
@@ -351,8 +354,8 @@ export function createRegistrationService({ prisma, vault, drafts, lifecycle }: 
         r = await editable(caller.registrant.id);
       }
       const actor: StepActor = { type: 'registrant', id: r.id, ip: caller.ip, userAgent: caller.userAgent };
-      await lifecycle.submit(r, actor);
-      return this.overview(caller);
+      const submitted = await lifecycle.submit(r, actor, key);
+      return { pending: submitted.state === 'pending', registration: await this.overview(caller) };
     },
   };
 }

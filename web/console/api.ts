@@ -3,9 +3,9 @@
  * from the generated contract. The CSRF token comes with GET /v1/auth/me and the login steps.
  */
 import type { components, paths } from '../../api/generated/openapi';
-import { configureHttp, query, request, requestFile, setCsrf } from '../shared/http';
+import { configureHttp, query, request, requestFile, requestStep, setCsrf } from '../shared/http';
 
-export { ApiError } from '../shared/http';
+export { ApiError, StepPending } from '../shared/http';
 export type Schemas = components['schemas'];
 export type Me = Schemas['Me'];
 export type Registrant = Schemas['Registrant'];
@@ -91,19 +91,19 @@ export const api = {
   documents: (registrantId: string) => request<HrDocument[]>('GET', r(registrantId, '/documents')),
   documentImageUrl: (registrantId: string, documentId: string) => r(registrantId, `/documents/${id(documentId)}/image`),
   consents: (registrantId: string) => request<Json<'/v1/registrants/{registrantId}/consents', 'get'>>('GET', r(registrantId, '/consents')),
-  invite: (registrantId: string, body: Schemas['InviteOptions']) => request<Registrant>('POST', r(registrantId, '/invitation'), body),
-  inviteMany: (body: Schemas['BulkInvite']) => request<Schemas['BulkInviteResult']>('POST', '/v1/registrants/invitations', body),
+  invite: (registrantId: string, body: Schemas['InviteOptions']) => requestStep<Registrant>('POST', r(registrantId, '/invitation'), body),
+  inviteMany: (body: Schemas['BulkInvite']) => requestStep<Schemas['BulkInviteResult']>('POST', '/v1/registrants/invitations', body),
   resetRegistrantPassword: (registrantId: string) => request<void>('POST', r(registrantId, '/password-reset')),
-  withdraw: (registrantId: string) => request<Registrant>('POST', r(registrantId, '/withdraw')),
+  withdraw: (registrantId: string) => requestStep<Registrant>('POST', r(registrantId, '/withdraw')),
   qr: (registrantId: string) => requestFile('POST', r(registrantId, '/invitation/qr?format=svg'), undefined, undefined, 'image/svg+xml'),
-  approve: (registrantId: string, dependentId?: string) => request<Registrant>('POST', r(registrantId, '/approval'), dependentId ? { dependentId } : {}),
-  remand: (registrantId: string, body: Schemas['Remand']) => request<Registrant>('POST', r(registrantId, '/remand'), body),
-  refuse: (registrantId: string, body: Schemas['Refusal']) => request<Registrant>('POST', r(registrantId, '/refusal'), body),
-  unlock: (registrantId: string) => request<Registrant>('POST', r(registrantId, '/login-unlock')),
-  setRetirement: (registrantId: string, body: Schemas['Retirement']) => request<Registrant>('PUT', r(registrantId, '/retirement'), body),
-  scheduleDeletion: (registrantId: string, body: Schemas['DeletionSchedule']) => request<Registrant>('PUT', r(registrantId, '/deletion-schedule'), body),
-  cancelDeletion: (registrantId: string) => request<Registrant>('DELETE', r(registrantId, '/deletion-schedule')),
-  deleteNow: (registrantId: string, body: Schemas['ImmediateDeletion']) => request<Registrant>('POST', r(registrantId, '/deletion'), body),
+  approve: (registrantId: string, dependentId?: string) => requestStep<Registrant>('POST', r(registrantId, '/approval'), dependentId ? { dependentId } : {}),
+  remand: (registrantId: string, body: Schemas['Remand']) => requestStep<Registrant>('POST', r(registrantId, '/remand'), body),
+  refuse: (registrantId: string, body: Schemas['Refusal']) => requestStep<Registrant>('POST', r(registrantId, '/refusal'), body),
+  unlock: (registrantId: string) => requestStep<Registrant>('POST', r(registrantId, '/login-unlock')),
+  setRetirement: (registrantId: string, body: Schemas['Retirement']) => requestStep<Registrant>('PUT', r(registrantId, '/retirement'), body),
+  scheduleDeletion: (registrantId: string, body: Schemas['DeletionSchedule']) => requestStep<Registrant>('PUT', r(registrantId, '/deletion-schedule'), body),
+  cancelDeletion: (registrantId: string) => requestStep<Registrant>('DELETE', r(registrantId, '/deletion-schedule')),
+  deleteNow: (registrantId: string, body: Schemas['ImmediateDeletion']) => requestStep<Registrant>('POST', r(registrantId, '/deletion'), body),
   reveal: (registrantId: string, body: Schemas['RevealRequest']) => request<{ myNumber: string }>('POST', r(registrantId, '/my-number/reveal'), body),
   setNumber: (registrantId: string, body: Schemas['MyNumberInput']) => request<void>('PUT', r(registrantId, '/my-number'), body),
   setDependentNumber: (registrantId: string, dependentId: string, body: Schemas['MyNumberInput']) => request<void>('PUT', r(registrantId, `/dependents/${id(dependentId)}/my-number`), body),

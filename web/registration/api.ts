@@ -4,7 +4,7 @@
  * token it hands back is kept in memory and sent on every state-changing call.
  */
 import type { components } from '../../api/generated/openapi';
-import { configureHttp, request, setCsrf } from '../shared/http';
+import { configureHttp, request, requestIdempotent, setCsrf } from '../shared/http';
 
 export { ApiError, setCsrf } from '../shared/http';
 
@@ -41,5 +41,9 @@ export const api = {
   },
   removeDocument: (id: string) => request<Registration>('DELETE', `/v1/registration/documents/${encodeURIComponent(id)}`),
   imageUrl: (id: string) => `/v1/registration/documents/${encodeURIComponent(id)}/image`,
-  finish: () => request<Registration>('POST', '/v1/registration/submission'),
+  /** `pending`: taken on, submitted as soon as the server's database answers again. */
+  finish: async () => {
+    const res = await requestIdempotent<Registration>('POST', '/v1/registration/submission');
+    return { pending: res.status === 202, registration: res.body };
+  },
 };

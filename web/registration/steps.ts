@@ -545,7 +545,11 @@ export function reviewStep(ctx: Ctx): View {
   const finish = async () => {
     unsay(msg);
     try {
-      await api.finish();
+      const { pending } = await api.finish();
+      if (pending) {
+        say(msg, '送信を受け付けました。混み合っているため、完了まで少し時間がかかります。しばらくしてからこのページを開き直して確認してください。', 'info');
+        return;
+      }
       ctx.go('done', { replace: true });
     } catch (err) {
       if (err instanceof ApiError && err.code === 'DRAFT_INCOMPLETE') {

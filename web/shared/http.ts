@@ -50,8 +50,8 @@ export interface RawResponse {
   blob: Blob;
 }
 
-async function send(method: string, path: string, body?: unknown, contentType?: string, accept = 'application/json'): Promise<Response> {
-  const headers: Record<string, string> = { Accept: accept };
+async function send(method: string, path: string, body?: unknown, contentType?: string, accept = 'application/json', extra: Record<string, string> = {}): Promise<Response> {
+  const headers: Record<string, string> = { Accept: accept, ...extra };
   if (method !== 'GET') headers['X-CSRF-Token'] = csrfToken;
   let payload: BodyInit | undefined;
   if (body instanceof Blob) {
@@ -99,4 +99,71 @@ export function query(params: Record<string, string | number | boolean | undefin
     .filter(([, v]) => v !== undefined && v !== null && v !== '')
     .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`);
   return parts.length ? `?${parts.join('&')}` : '';
+}
+
+/**
+ * A lifecycle step was taken on but not finished while we waited (the mail server or the database is
+ * not answering): it will be carried out by itself. Not a failure; say so and show the state as it is.
+ */
+export class StepPending extends ApiError {
+  constructor(readonly operation: string) {
+    super(202, { code: 'STEP_PENDING', title: '受け付けました。メールサーバーまたはデータベースの応答を待っており、復旧しだい自動で完了します。' });
+  }
+}
+
+/** A random key for Idempotency-Key (getRandomValues: also on plain-http intranet addresses). */
+export function newIdempotencyKey(): string {
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+interface Operation {
+  status: 'pending' | 'succeeded' | 'failed' | 'unknown';
+  registrant?: unknown;
+  error?: Partial<Problem>;
+}
+
+/**
+ * A call sent with an Idempotency-Key, so a lost answer is sent again safely (once, after a second).
+ * Answers the status with the body: a 202 means taken on, not finished.
+ */
+export async function requestIdempotent<T>(method: string, path: string, body?: unknown, key = newIdempotencyKey()): Promise<{ status: number; body: T; location: string | null }> {
+  const headers = { 'Idempotency-Key': key };
+  let res: Response;
+  try {
+    res = await send(method, path, body, undefined, 'application/json', headers);
+  } catch (err) {
+    if (!(err instanceof ApiError) || err.status !== 0) throw err;
+    await pause(1000);
+    res = await send(method, path, body, undefined, 'application/json', headers);
+  }
+  const text = await res.text();
+  return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T, location: res.headers.get('Location') };
+}
+
+/**
+ * A lifecycle step (approve, remand, invite…): idempotent as above; a 202 is followed at its
+ * Location for up to `waitMs`, then StepPending. An operation Temporal never received is sent again
+ * with the same key.
+ */
+export async function requestStep<T>(method: string, path: string, body?: unknown, waitMs = 20_000): Promise<T> {
+  const key = newIdempotencyKey();
+  let res = await requestIdempotent<T>(method, path, body, key);
+  if (res.status !== 202 || !res.location) return res.body;
+  const location = res.location;
+  const until = Date.now() + waitMs;
+  let resent = false;
+  while (Date.now() < until) {
+    await pause(2000);
+    const op = await request<Operation>('GET', location);
+    if (op.status === 'succeeded') return op.registrant as T;
+    if (op.status === 'failed') throw new ApiError(op.error?.status ?? 409, op.error ?? {});
+    if (op.status === 'unknown' && !resent) {
+      resent = true;
+      res = await requestIdempotent<T>(method, path, body, key);
+      if (res.status !== 202) return res.body;
+    }
+  }
+  throw new StepPending(location);
 }

@@ -85,7 +85,15 @@ export async function registrantListScreen(ctx: Ctx): Promise<View> {
           try {
             const res = await api.inviteMany({ registrantIds: [...selected], ...options });
             const skipped = res.results.filter((x) => x.outcome === 'skipped').map((x) => x.message ?? x.code ?? '');
-            say(bulkMessage, [`${res.sent}人に送信しました。`, ...(res.skipped ? [`${res.skipped}人は送信しませんでした：${[...new Set(skipped)].join('、')}`] : [])], res.skipped ? 'info' : 'ok');
+            say(
+              bulkMessage,
+              [
+                `${res.sent}人に送信しました。`,
+                ...(res.pending ? [`${res.pending}人は受け付けました。メールサーバーの復旧を待って自動で送信します。`] : []),
+                ...(res.skipped ? [`${res.skipped}人は送信しませんでした：${[...new Set(skipped)].join('、')}`] : []),
+              ],
+              res.skipped || res.pending ? 'info' : 'ok',
+            );
           } catch (err) {
             showError(bulkMessage, err);
           }

@@ -5,7 +5,7 @@
  * Viewers get the same screens without any control that changes something.
  */
 import { mayChangeRegistration } from '../../../shared/registration-rules';
-import { api, type Dependent, type Group, type HrDocument, type RegistrantItem } from '../api';
+import { api, StepPending, type Dependent, type Group, type HrDocument, type RegistrantItem } from '../api';
 import type { Ctx } from '../context';
 import { CATEGORY_LABELS, dateTime, day, fullName, INVITATION_LABELS } from '../labels';
 import { go, href } from '../router';
@@ -37,7 +37,9 @@ function act(ctx: Ctx, message: HTMLElement, run: () => Promise<unknown>, after?
       if (after) after();
       else ctx.redraw();
     } catch (err) {
-      showError(message, err);
+      // Taken on, waiting for the mail server or the database: not an error, and nothing to redraw yet.
+      if (err instanceof StepPending) say(message, err.messages, 'info');
+      else showError(message, err);
     }
   };
 }

@@ -1,0 +1,53 @@
+/**
+ * Steps that outlive outages. An activity is tried in rounds: within a round Temporal retries it at
+ * most a minute apart (no history events), so it runs soon after PostgreSQL, SMTP or Temporal is back;
+ * a round is bounded (5, 15, then 60 minutes), after which the workflow notes the failure
+ * (state.attention, the MynaflowNeedsAttention search attribute) and starts another round. Business
+ * errors are never retried: they end the step as themselves.
+ */
+import { ActivityFailure, ApplicationFailure, proxyActivities, TemporalFailure } from '@temporalio/workflow';
+import type { createActivities } from '../activities';
+import { BUSINESS_ERRORS } from '../shared';
+
+export type Activities = ReturnType<typeof createActivities>;
+
+/** Length of the first rounds; later rounds take the last. */
+const ROUND_MINUTES = [5, 15, 60] as const;
+
+const rounds = ROUND_MINUTES.map((minutes) =>
+  proxyActivities<Activities>({
+    // A mail waits for SMTP and then for PostgreSQL to record it (activities/invitations.ts).
+    startToCloseTimeout: '3 minutes',
+    scheduleToCloseTimeout: `${minutes} minutes`,
+    retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: [...BUSINESS_ERRORS] },
+  }),
+);
+
+/** The activities of round `n` (1-based). */
+export const activitiesForRound = (n: number): Activities => rounds[Math.min(n, rounds.length) - 1]!;
+
+/** The business error an activity failed with (RegistrantNotFound, DraftIncomplete…), if it was one. */
+export function businessError(err: unknown): ApplicationFailure | undefined {
+  if (!(err instanceof ActivityFailure) || !(err.cause instanceof ApplicationFailure)) return undefined;
+  return (BUSINESS_ERRORS as readonly string[]).includes(err.cause.type ?? '') ? err.cause : undefined;
+}
+
+/** An activity that failed for want of a dependency (anything but a business error): worth another round. */
+export const isOutage = (err: unknown): err is ActivityFailure => err instanceof ActivityFailure && !businessError(err);
+
+/**
+ * The class of the innermost failure (the last attempt's error under a round's timeout), e.g.
+ * "PrismaClientKnownRequestError" or "Error": what operators need, without a message that might
+ * carry personal data.
+ */
+export function failureClass(err: unknown): string {
+  let e: unknown = err;
+  while (e instanceof TemporalFailure && e.cause && !(e instanceof ApplicationFailure)) e = e.cause;
+  if (e instanceof ApplicationFailure) return e.type ?? 'Error';
+  return e instanceof Error ? e.name : 'Unknown';
+}
+
+/** A business error as the update's own failure, so the caller gets its type and details. */
+export function asUpdateFailure(failure: ApplicationFailure): ApplicationFailure {
+  return ApplicationFailure.create({ type: failure.type ?? undefined, message: failure.message, details: failure.details ?? undefined, nonRetryable: true });
+}

@@ -1,0 +1,612 @@
+/**
+ * The registrant lifecycle (current release): invitation, reminders, submission, decisions,
+ * retirement and the deletion of the data years later.
+ *
+ * The workflow holds only ids, states and dates (LifecycleState); everything personal stays in
+ * PostgreSQL and is touched by activities. Three rules hold it together:
+ * - One step at a time. HR's updates, the employee's submission and every timer step run under one
+ *   mutex (async-mutex, as in temporalio/samples-typescript safe-message-handlers), and each checks
+ *   the state again once it holds it: of two concurrent decisions exactly one applies.
+ * - Outages delay, never cancel. An activity that cannot reach PostgreSQL, SMTP or Temporal is tried
+ *   again in rounds (durable-steps.ts) for as long as it takes; a timer step gives the turn back
+ *   between rounds, so other due steps and HR go on; the workflow never fails for an outage.
+ * - Each step once. Steps carry reset-safe keys (step-keys.ts); HR's requests carry an update id the
+ *   API derives from the request's Idempotency-Key, remembered across continue-as-new.
+ * Every timer is derived from the state by `nextDue`, so changing a date just wakes the loop.
+ */
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  currentUpdateInfo,
+  log,
+  ParentClosePolicy,
+  setHandler,
+  startChild,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { ApplicationFailure, WorkflowExecutionAlreadyStartedError, type UpdateDefinition } from '@temporalio/common';
+import { Mutex } from 'async-mutex';
+import {
+  approveUpdate,
+  DELETION_NOTICE_DAYS,
+  deleteNowUpdate,
+  INVITE_VALID_DAYS,
+  inviteUpdate,
+  japanDate,
+  lifecycleQuery,
+  mayChangeRegistration,
+  refuseUpdate,
+  remandUpdate,
+  scheduleDeletionUpdate,
+  SEARCH_ATTRIBUTES,
+  setRetirementUpdate,
+  startOfJapanDay,
+  statusQuery,
+  submitUpdate,
+  unlockLoginUpdate,
+  webhookDeliveryWorkflowId,
+  withdrawSignal,
+  withdrawUpdate,
+  type InviteOptions,
+  type LifecycleRefusal,
+  type LifecycleState,
+  type MailKind,
+  type RegistrantWorkflowInput,
+  type StepActor,
+} from '../shared';
+import { activitiesForRound, asUpdateFailure, businessError, failureClass, isOutage, type Activities } from './durable-steps';
+import type { registrantWorkflow } from './registrant';
+import { stepKey } from './step-keys';
+import type { webhookDeliveryWorkflow } from './webhook-delivery';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const SYSTEM: StepActor = { type: 'system', id: null };
+/** A timer step that failed a round waits this long before the next (the round itself retried for minutes). */
+const TIMER_STEP_BACKOFF_MS = 60_000;
+/** HR requests remembered for a retry with the same Idempotency-Key after continue-as-new. */
+const HANDLED_KEPT = 100;
+
+const refuse = (code: LifecycleRefusal) => ApplicationFailure.create({ type: 'LifecycleRefusal', message: code, nonRetryable: true });
+
+/** One delivery workflow per webhook delivery a step wrote; abandoned, so it outlives this workflow. */
+async function deliverWebhooks(ids: string[] | undefined): Promise<void> {
+  for (const deliveryId of ids ?? []) {
+    try {
+      await startChild<typeof webhookDeliveryWorkflow>('webhookDeliveryWorkflow', {
+        workflowId: webhookDeliveryWorkflowId(deliveryId),
+        args: [{ deliveryId }],
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+      });
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    }
+  }
+}
+
+/** Fills what a state carried from an earlier release lacks. */
+function withDefaults(s: LifecycleState): LifecycleState {
+  return { ...s, attention: s.attention ?? {}, handled: s.handled ?? [], counts: s.counts ?? {} };
+}
+
+interface Due {
+  /** names the step in state.attention */
+  name: string;
+  at: number;
+  /** the timer's summary in the Temporal UI */
+  label: string;
+  run: (acts: Activities) => Promise<void>;
+  /** what a business error of the step means (the default: the workflow stops, the person is gone) */
+  onBusinessError?: (type: string) => void;
+}
+
+export async function lifecycle(input: RegistrantWorkflowInput): Promise<LifecycleState> {
+  const { workflowId, firstExecutionRunId } = workflowInfo();
+  // The chain: kept across continue-as-new and reset, new for a registrant's later workflow (revived
+  // after a termination), so a later workflow never finds an earlier one's step already done.
+  const chain = `${workflowId}/${firstExecutionRunId}`;
+  const registrantId = input.registrantId;
+  const reminderDays = input.reminderDays.filter((d) => d > 0 && d < INVITE_VALID_DAYS);
+  const state: LifecycleState = withDefaults(
+    input.carried ?? {
+      status: input.status ?? 'unregistered',
+      loginLocked: input.status === 'completed',
+      invitation: null,
+      retirementDate: null,
+      retired: false,
+      deletion: null,
+      deleted: false,
+      seq: 0,
+    },
+  );
+  const attention = state.attention!;
+  const counts = state.counts!;
+  // The sandbox has no structuredClone; the state is plain JSON anyway.
+  const snapshot = (): LifecycleState => JSON.parse(JSON.stringify(state)) as LifecycleState;
+
+  /** The key of the next step of this kind; counted once the step is done. */
+  const keyFor = (kind: string, args: unknown) => stepKey(chain, kind, (counts[kind] ?? 0) + 1, args);
+  const counted = (kind: string) => {
+    counts[kind] = (counts[kind] ?? 0) + 1;
+    state.seq++;
+  };
+
+  // ---- one step at a time
+  const lock = new Mutex();
+  let changed = false;
+  // The state as the last finished step left it: validators judge a request by it, never by the
+  // half-done state of a step in flight (a resend must not slip in while a remand is mailing).
+  let committed = snapshot();
+  function exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    return lock.runExclusive(async () => {
+      try {
+        return await fn();
+      } finally {
+        changed = true;
+        committed = snapshot();
+        publish();
+      }
+    });
+  }
+
+  let published = '';
+  function publish() {
+    const values = {
+      tenant: input.tenantId,
+      status: state.deleted ? 'deleted' : state.retired ? `retired:${state.status}` : state.status,
+      inviteExpiresAt: state.invitation?.state === 'open' ? state.invitation.expiresAt : null,
+      deletionDueAt: state.deletion ? new Date(startOfJapanDay(state.deletion.dueDate)).toISOString() : null,
+      needsAttention: Object.keys(attention).length > 0,
+    };
+    // Only changes reach the history.
+    const signature = JSON.stringify(values);
+    if (signature === published) return;
+    published = signature;
+    upsertSearchAttributes([
+      { key: SEARCH_ATTRIBUTES.tenant, value: values.tenant },
+      { key: SEARCH_ATTRIBUTES.status, value: values.status },
+      { key: SEARCH_ATTRIBUTES.inviteExpiresAt, value: values.inviteExpiresAt ? new Date(values.inviteExpiresAt) : null },
+      { key: SEARCH_ATTRIBUTES.deletionDueAt, value: values.deletionDueAt ? new Date(values.deletionDueAt) : null },
+      { key: SEARCH_ATTRIBUTES.needsAttention, value: values.needsAttention },
+    ]);
+  }
+
+  // ---- outages
+  function flag(name: string, err: unknown, retryAt?: number) {
+    const before = attention[name];
+    attention[name] = {
+      since: before?.since ?? new Date(Date.now()).toISOString(),
+      rounds: (before?.rounds ?? 0) + 1,
+      errorType: failureClass(err),
+      ...(retryAt !== undefined ? { retryAt: new Date(retryAt).toISOString() } : {}),
+    };
+    log.warn('lifecycle step waits on a failed dependency', { step: name, rounds: attention[name].rounds, errorType: attention[name].errorType });
+    publish();
+  }
+  function settle(name: string) {
+    if (!attention[name]) return;
+    delete attention[name];
+    publish();
+  }
+
+  /**
+   * An HR or employee step's activity, tried round after round until it succeeds (the caller's
+   * request is answered "pending" meanwhile) or fails for a business reason, which fails the update.
+   */
+  async function durably<T>(name: string, call: (acts: Activities) => Promise<T>): Promise<T> {
+    for (let round = (attention[name]?.rounds ?? 0) + 1; ; round++) {
+      try {
+        const result = await call(activitiesForRound(round));
+        settle(name);
+        return result;
+      } catch (err) {
+        const business = businessError(err);
+        if (business) {
+          settle(name);
+          throw asUpdateFailure(business);
+        }
+        if (!isOutage(err)) throw err;
+        flag(name, err);
+      }
+    }
+  }
+
+  // Decided by the state: an approved person whom HR unlocked may change their registration.
+  const editable = (s: LifecycleState) => mayChangeRegistration(s);
+
+  // ---- checks shared by validators (on the committed state) and handlers (on the state once it is
+  // their turn: it may have changed while they waited)
+  type Check<A> = (s: LifecycleState, arg: A) => void;
+  const mustLive = (s: LifecycleState) => {
+    if (s.deleted) throw refuse('DELETED');
+  };
+  const checkInvite = (s: LifecycleState) => {
+    mustLive(s);
+    if (s.retired) throw refuse('NOT_INVITABLE_RETIRED');
+    if (s.loginLocked) throw refuse('NOT_INVITABLE_LOCKED');
+    if (s.status === 'pending') throw refuse('NOT_INVITABLE_PENDING');
+  };
+  const checkSubmit = (s: LifecycleState) => {
+    mustLive(s);
+    if (!editable(s)) throw refuse('NOT_EDITABLE');
+    if (s.invitation?.state !== 'open' || s.retired) throw refuse('INVITATION_NOT_OPEN');
+  };
+  const checkPending = (s: LifecycleState) => {
+    mustLive(s);
+    if (s.status !== 'pending') throw refuse('NOT_PENDING');
+  };
+  const checkReason = (reason?: string) => {
+    if (!reason?.trim()) throw refuse('REASON_REQUIRED');
+  };
+  const checkDecisionWithReason: Check<{ reason?: string }> = (s, { reason }) => {
+    checkPending(s);
+    checkReason(reason);
+  };
+  const checkWithdraw = (s: LifecycleState) => {
+    mustLive(s);
+    if (s.invitation?.state !== 'open') throw refuse('INVITATION_CLOSED');
+  };
+  const checkUnlock = (s: LifecycleState) => {
+    mustLive(s);
+    if (!s.loginLocked) throw refuse('NOT_LOCKED');
+  };
+  const checkRetirement: Check<{ retirementDate: string | null }> = (s, { retirementDate }) => {
+    mustLive(s);
+    if (retirementDate === null && s.retired) throw refuse('RETIREMENT_FIXED');
+  };
+  const checkSchedule: Check<{ dueDate: string | null }> = (s, { dueDate }) => {
+    mustLive(s);
+    if (!s.retirementDate) throw refuse('NOT_RETIRED_FOR_DELETION');
+    if (dueDate === null && !s.deletion) throw refuse('NO_DELETION_SCHEDULED');
+    if (dueDate !== null && dueDate < japanDate(Date.now())) throw refuse('DELETION_DATE_PAST');
+  };
+  const checkDeleteNow: Check<{ kind: string; dependentId?: string }> = (s, { kind, dependentId }) => {
+    mustLive(s);
+    if (kind === 'dependent' && !dependentId) throw refuse('DEPENDENT_REQUIRED');
+  };
+
+  /**
+   * A new invitation round: a new link (the old ones die) and 90 days from now. Without an e-mail
+   * address (a person invited on paper) no mail goes out and the round stays as it was.
+   */
+  async function startRound(name: string, actor: StepActor, kind: MailKind, options?: InviteOptions, remandReason?: string) {
+    const round = (state.invitation?.round ?? 0) + 1;
+    const invitedAt = Date.now();
+    const expiresAt = new Date(invitedAt + INVITE_VALID_DAYS * DAY_MS).toISOString();
+    const key = `${chain}/round/${round}/${kind}`;
+    try {
+      await durably(name, (acts) => acts.sendInvitationMail({ registrantId, key, kind, expiresAt, round, options, remandReason, actor }));
+    } catch (err) {
+      if (kind === 'remand' && err instanceof ApplicationFailure && err.type === 'RegistrantHasNoEmail') return;
+      throw err;
+    }
+    state.invitation = { round, invitedAt: new Date(invitedAt).toISOString(), expiresAt, remindersSent: 0, state: 'open' };
+  }
+
+  // ---- messages
+  setHandler(lifecycleQuery, () => snapshot());
+  // The first API (invitation only) asked this query; it still answers in its terms.
+  setHandler(statusQuery, () => ({
+    stage: state.invitation ? (state.invitation.state === 'withdrawn' || state.invitation.state === 'expired' ? state.invitation.state : 'invited') : 'inviting',
+    invitedAt: state.invitation?.invitedAt,
+    expiresAt: state.invitation?.expiresAt,
+    remindersSent: state.invitation?.remindersSent ?? 0,
+  }));
+
+  /**
+   * An HR or employee step. The validator refuses at once what the state does not allow; the
+   * handler waits its turn and checks again. A request already carried out (same update id, e.g. an
+   * API retry with the same Idempotency-Key after continue-as-new) answers the state and does nothing.
+   */
+  function step<A>(update: UpdateDefinition<LifecycleState, [A]>, check: (s: LifecycleState, arg: NoInfer<A>) => void, run: (arg: NoInfer<A>) => Promise<void>) {
+    const repeated = (id: string | undefined) => id !== undefined && state.handled!.includes(id);
+    setHandler(
+      update,
+      (arg: A) => {
+        const id = currentUpdateInfo()?.id;
+        return exclusive(async () => {
+          if (repeated(id)) return snapshot();
+          check(state, arg);
+          await run(arg);
+          if (id !== undefined) state.handled = [...state.handled!, id].slice(-HANDLED_KEPT);
+          return snapshot();
+        });
+      },
+      {
+        validator: (arg: A) => {
+          if (!repeated(currentUpdateInfo()?.id)) check(committed, arg);
+        },
+      },
+    );
+  }
+
+  const withdraw = async (actor: StepActor) => {
+    const inv = state.invitation!;
+    await durably('withdraw', (acts) => acts.closeInvitation({ registrantId, state: 'withdrawn', actor }));
+    inv.state = 'withdrawn';
+  };
+  step(withdrawUpdate, checkWithdraw, ({ actor }) => withdraw(actor));
+  // Callers from before the withdraw update: tracked (an async handler), so continue-as-new waits for it.
+  setHandler(withdrawSignal, async () => {
+    await exclusive(async () => {
+      if (state.deleted || state.invitation?.state !== 'open') return;
+      await withdraw(SYSTEM);
+    });
+  });
+
+  step(
+    inviteUpdate,
+    checkInvite,
+    async ({ actor, options }) => {
+      await startRound('invite', actor, 'invitation', options);
+    },
+  );
+
+  step(
+    submitUpdate,
+    checkSubmit,
+    async ({ actor }) => {
+      // DraftIncomplete (a business error) fails the update and changes nothing.
+      const key = keyFor('submit', null);
+      await durably('submit', (acts) => acts.submitDraft({ registrantId, key, actor }));
+      counted('submit');
+      state.status = 'pending';
+      state.invitation!.state = 'submitted';
+    },
+  );
+
+  step(
+    approveUpdate,
+    checkPending,
+    async ({ actor, dependentId }) => {
+      const key = keyFor('approve', { dependentId: dependentId ?? null });
+      const result = await durably('approve', (acts) => acts.decide({ registrantId, key, decision: 'approved', actor, dependentId }));
+      counted('approve');
+      await deliverWebhooks(result.webhookDeliveries);
+      if (result.registrantStatus === 'completed') {
+        state.status = 'completed';
+        state.loginLocked = true;
+        if (state.invitation) state.invitation.state = 'closed';
+      }
+    },
+  );
+
+  step(
+    remandUpdate,
+    checkDecisionWithReason,
+    async ({ actor, reason, dependentId }) => {
+      const key = keyFor('remand', { dependentId: dependentId ?? null, reason: reason!.trim() });
+      const result = await durably('remand', (acts) => acts.decide({ registrantId, key, decision: 'remanded', actor, dependentId, reason }));
+      counted('remand');
+      await deliverWebhooks(result.webhookDeliveries);
+      state.status = 'remanded';
+      // The employee must be able to fix it: the reason goes out with a fresh 90-day link.
+      await startRound('remand', actor, 'remand', undefined, reason!.trim());
+    },
+  );
+
+  step(
+    refuseUpdate,
+    checkDecisionWithReason,
+    async ({ actor, reason }) => {
+      const key = keyFor('refuse', { reason: reason!.trim() });
+      await durably('refuse', (acts) => acts.decide({ registrantId, key, decision: 'refused', actor, reason }));
+      counted('refuse');
+      state.status = 'refused';
+      if (state.invitation) state.invitation.state = 'closed';
+    },
+  );
+
+  step(
+    unlockLoginUpdate,
+    checkUnlock,
+    async ({ actor }) => {
+      const key = keyFor('login_unlocked', null);
+      await durably('unlockLogin', (acts) => acts.recordStep({ registrantId, key, step: { type: 'login_unlocked' }, actor }));
+      counted('login_unlocked');
+      state.loginLocked = false;
+    },
+  );
+
+  step(
+    setRetirementUpdate,
+    checkRetirement,
+    async ({ actor, retirementDate, deletion }) => {
+      const key = keyFor('retirement_set', { retirementDate, deletion });
+      await durably('setRetirement', (acts) => acts.recordStep({ registrantId, key, step: { type: 'retirement_set', retirementDate, deletion }, actor }));
+      counted('retirement_set');
+      state.retirementDate = retirementDate;
+      state.deletion = retirementDate && deletion ? { ...deletion, noticeSent: false } : null;
+    },
+  );
+
+  step(
+    scheduleDeletionUpdate,
+    checkSchedule,
+    async ({ actor, dueDate }) => {
+      const kind = dueDate ? 'deletion_scheduled' : 'deletion_cancelled';
+      const key = keyFor(kind, { dueDate });
+      await durably('scheduleDeletion', (acts) => acts.recordStep({ registrantId, key, step: dueDate ? { type: 'deletion_scheduled', dueDate } : { type: 'deletion_cancelled' }, actor }));
+      counted(kind);
+      state.deletion = dueDate ? { dueDate, rule: 'manual', noticeSent: false } : null;
+    },
+  );
+
+  step(
+    deleteNowUpdate,
+    checkDeleteNow,
+    async ({ actor, kind, dependentId }) => {
+      const key = keyFor(`delete-${kind}`, { dependentId: dependentId ?? null });
+      const shredded = await durably('deleteNow', (acts) => acts.shred({ registrantId, kind, dependentId, rule: 'immediate', dueDate: null, actor, stepKey: key }));
+      counted(`delete-${kind}`);
+      await deliverWebhooks(shredded.webhookDeliveries);
+      if (kind === 'registrant') {
+        state.deleted = true;
+        state.deletion = null;
+        if (state.invitation) state.invitation.state = 'closed';
+      } else if (kind === 'numbers') {
+        // Nothing is left to approve: the person registers again if asked to.
+        state.status = 'unregistered';
+        state.loginLocked = false;
+      }
+    },
+  );
+
+  // ---- timers: the earliest thing due, from the state alone
+  function candidates(): Due[] {
+    const list: Due[] = [];
+    const inv = state.invitation;
+    if (inv?.state === 'open') {
+      const i = inv.remindersSent;
+      const expiresAt = Date.parse(inv.expiresAt);
+      const at = Date.parse(inv.invitedAt) + (reminderDays[i] ?? 0) * DAY_MS;
+      // A reminder that could not go out before the link died is not sent at all.
+      if (i < reminderDays.length && editable(state) && at < expiresAt && Date.now() < expiresAt) {
+        list.push({
+          name: `reminder-${inv.round}-${i + 1}`,
+          at,
+          label: `リマインダー ${i + 1} 回目`,
+          run: async (acts) => {
+            await acts.sendInvitationMail({ registrantId, key: `${chain}/round/${inv.round}/reminder/${i + 1}`, kind: 'reminder', expiresAt: inv.expiresAt, round: inv.round, actor: SYSTEM });
+            inv.remindersSent = i + 1;
+          },
+          // No address any more (HR removed it): this reminder is skipped, the link still works.
+          onBusinessError: (type) => {
+            if (type !== 'RegistrantHasNoEmail') return stop();
+            inv.remindersSent = i + 1;
+          },
+        });
+      }
+      list.push({
+        name: `expiry-${inv.round}`,
+        at: expiresAt,
+        label: '登録用リンクの期限',
+        run: async (acts) => {
+          await acts.closeInvitation({ registrantId, state: 'expired' });
+          inv.state = 'expired';
+        },
+      });
+    }
+    if (state.retirementDate && !state.retired) {
+      const retirementDate = state.retirementDate;
+      list.push({
+        name: 'retirement',
+        at: startOfJapanDay(retirementDate),
+        label: '退職日',
+        run: async (acts) => {
+          await acts.recordStep({ registrantId, key: keyFor('retired', { retirementDate }), step: { type: 'retired', retirementDate }, actor: SYSTEM });
+          counted('retired');
+          state.retired = true;
+          if (state.invitation?.state === 'open') state.invitation.state = 'closed';
+        },
+      });
+    }
+    const deletion = state.deletion;
+    if (deletion && state.retirementDate) {
+      const dueAt = startOfJapanDay(deletion.dueDate);
+      if (!deletion.noticeSent) {
+        list.push({
+          name: 'deletion-notice',
+          at: dueAt - DELETION_NOTICE_DAYS * DAY_MS,
+          label: '削除予定のお知らせ',
+          run: async (acts) => {
+            await acts.noticeDeletionDue({ tenantId: input.tenantId, registrantId, dueDate: deletion.dueDate });
+            deletion.noticeSent = true;
+          },
+        });
+      }
+      // Never before the person has retired, whatever date HR typed.
+      list.push({
+        name: 'deletion',
+        at: Math.max(dueAt, startOfJapanDay(state.retirementDate)),
+        label: '削除予定日',
+        run: async (acts) => {
+          const key = keyFor('scheduled-deletion', { dueDate: deletion.dueDate, rule: deletion.rule });
+          const shredded = await acts.shred({ registrantId, kind: 'scheduled', rule: deletion.rule, dueDate: deletion.dueDate, actor: SYSTEM, stepKey: key });
+          counted('scheduled-deletion');
+          await deliverWebhooks(shredded.webhookDeliveries);
+          state.deletion = null;
+          if (shredded.scope === 'numbers') {
+            // The tenant keeps people's records and deletes their numbers: the person stays, unregistered.
+            state.status = 'unregistered';
+            state.loginLocked = false;
+            if (state.invitation?.state === 'open') state.invitation.state = 'closed';
+          } else {
+            state.deleted = true;
+          }
+        },
+      });
+    }
+    return list;
+  }
+
+  /** The person's row is gone (a business error of a timer step): nothing is left to look after. */
+  function stop() {
+    state.deleted = true;
+    state.deletion = null;
+  }
+
+  /** When a step is due: its date, or later while it waits out an outage. */
+  const dueAt = (d: Due) => Math.max(d.at, attention[d.name]?.retryAt ? Date.parse(attention[d.name]!.retryAt!) : 0);
+
+  function nextDue(): Due | null {
+    const list = candidates();
+    // A failed step that is no longer due (the link was withdrawn meanwhile) stops waiting.
+    for (const name of Object.keys(attention)) {
+      if (attention[name]!.retryAt && !list.some((d) => d.name === name)) settle(name);
+    }
+    list.sort((a, b) => dueAt(a) - dueAt(b));
+    return list[0] ?? null;
+  }
+
+  /** Runs the step due now, if any (under the turn: a handler may have moved the date meanwhile). */
+  async function runDue(): Promise<void> {
+    const due = nextDue();
+    if (!due || dueAt(due) > Date.now()) return;
+    try {
+      await due.run(activitiesForRound((attention[due.name]?.rounds ?? 0) + 1));
+      settle(due.name);
+    } catch (err) {
+      const business = businessError(err);
+      if (business) {
+        settle(due.name);
+        log.warn('lifecycle step refused by the database', { step: due.name, errorType: business.type });
+        return (due.onBusinessError ?? stop)(business.type ?? '');
+      }
+      if (!isOutage(err)) throw err;
+      flag(due.name, err, Date.now() + TIMER_STEP_BACKOFF_MS);
+    }
+  }
+
+  publish();
+  if (!input.carried && input.invite !== false) {
+    await exclusive(async () => {
+      try {
+        await startRound('invite', input.startedBy ?? SYSTEM, 'invitation', input.invite || undefined);
+      } catch (err) {
+        // Stored without an address, or gone before the workflow began: nothing to mail.
+        if (!(err instanceof ApplicationFailure)) throw err;
+        log.warn('no invitation mailed', { errorType: err.type });
+        if (err.type === 'RegistrantNotFound') stop();
+      }
+    });
+  }
+
+  while (!state.deleted) {
+    changed = false;
+    const next = nextDue();
+    const wait = next ? dueAt(next) - Date.now() : undefined;
+    const wake = () => changed || workflowInfo().continueAsNewSuggested;
+    let woken = false;
+    if (wait === undefined) woken = await condition(wake).then(() => true);
+    else if (wait > 0) woken = await condition(wake, wait, { summary: attention[next!.name] ? `${next!.label}（再試行）` : next!.label });
+    if (!woken) await exclusive(runDue);
+    if (workflowInfo().continueAsNewSuggested) {
+      await condition(() => !lock.isLocked() && allHandlersFinished());
+      await continueAsNew<typeof registrantWorkflow>({ ...input, invite: false, carried: state });
+    }
+  }
+  await condition(allHandlersFinished);
+  return state;
+}
