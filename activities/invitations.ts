@@ -63,13 +63,14 @@ export function createInvitationActivities({ prisma, mailer, publicUrl, mailFrom
       // the worker died). Its link keeps working beside the retry's, so whichever copy the
       // employee keeps (a receiving side may drop the retry's as a duplicate Message-ID) works.
       const sameKey = { OR: [{ issueKey: input.key }, { issueKey: { startsWith: `${input.key}#` } }] };
-      await prisma.$transaction(async (tx) => {
+      const link = await prisma.$transaction(async (tx) => {
         if (newRound) {
           await tx.invitation.updateMany({ where: { registrantId: registrant.id, revokedAt: null, NOT: sameKey }, data: { revokedAt: new Date() } });
           await tx.registrant.update({ where: { id: registrant.id }, data: { invitationState: 'open', invitationExpiresAt: expiresAt } });
         }
         const attempts = await tx.invitation.count({ where: sameKey });
-        await tx.invitation.create({
+        return tx.invitation.create({
+          select: { id: true },
           data: {
             registrantId: registrant.id,
             issueKey: attempts === 0 ? input.key : `${input.key}#${attempts + 1}`,
@@ -93,15 +94,22 @@ export function createInvitationActivities({ prisma, mailer, publicUrl, mailFrom
         remandReason: input.remandReason,
       });
       const messageId = `<${hashToken(input.key).slice(0, 32)}@mynaflow>`;
-      await mailer.sendMail({
-        from: mailFrom,
-        to: registrant.email,
-        ...(input.options?.replyTo ? { replyTo: input.options.replyTo } : {}),
-        ...(input.options?.copyTo ? { cc: input.options.copyTo } : {}),
-        subject,
-        text,
-        messageId,
-      });
+      try {
+        await mailer.sendMail({
+          from: mailFrom,
+          to: registrant.email,
+          ...(input.options?.replyTo ? { replyTo: input.options.replyTo } : {}),
+          ...(input.options?.copyTo ? { cc: input.options.copyTo } : {}),
+          subject,
+          text,
+          messageId,
+        });
+      } catch (err) {
+        // No connection to the mail server: nobody ever saw this link, so it goes (an outage of days
+        // would otherwise leave a live link per retry). After that point the fate is unknown: kept.
+        if ((err as { command?: string }).command === 'CONN') await prisma.invitation.delete({ where: { id: link.id } }).catch(() => undefined);
+        throw err;
+      }
       // Accepted by the server: that is recorded first and on its own, then the history entry.
       await ledger.markSent(input.key, messageId);
       await recordSent();

@@ -1,9 +1,10 @@
 /**
- * Steps that outlive outages. An activity is tried in rounds: within a round Temporal retries it at
- * most a minute apart (no history events), so it runs soon after PostgreSQL, SMTP or Temporal is back;
- * a round is bounded (5, 15, then 60 minutes), after which the workflow notes the failure
- * (state.attention, the MynaflowNeedsAttention search attribute) and starts another round. Business
- * errors are never retried: they end the step as themselves.
+ * Steps that outlive outages. An activity is tried in rounds: within a round Temporal retries it
+ * (no history events), at first a minute apart at most, in long outages five; a round is bounded
+ * (5, 15, then 60 minutes), after which the workflow notes the failure (state.attention, the
+ * MynaflowNeedsAttention search attribute) and starts another round. So a step runs within minutes of
+ * PostgreSQL, SMTP or Temporal coming back, however long they were away, and the history grows by a
+ * few events an hour. Business errors are never retried: they end the step as themselves.
  */
 import { ActivityFailure, ApplicationFailure, proxyActivities, TemporalFailure } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
@@ -11,15 +12,19 @@ import { BUSINESS_ERRORS } from '../shared';
 
 export type Activities = ReturnType<typeof createActivities>;
 
-/** Length of the first rounds; later rounds take the last. */
-const ROUND_MINUTES = [5, 15, 60] as const;
+/** Each round's length and the longest wait between its attempts; later rounds take the last. */
+const ROUNDS = [
+  { minutes: 5, maximumInterval: '1 minute' },
+  { minutes: 15, maximumInterval: '2 minutes' },
+  { minutes: 60, maximumInterval: '5 minutes' },
+] as const;
 
-const rounds = ROUND_MINUTES.map((minutes) =>
+const rounds = ROUNDS.map(({ minutes, maximumInterval }) =>
   proxyActivities<Activities>({
     // A mail waits for SMTP and then for PostgreSQL to record it (activities/invitations.ts).
     startToCloseTimeout: '3 minutes',
     scheduleToCloseTimeout: `${minutes} minutes`,
-    retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: [...BUSINESS_ERRORS] },
+    retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval, nonRetryableErrorTypes: [...BUSINESS_ERRORS] },
   }),
 );
 

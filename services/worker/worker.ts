@@ -8,11 +8,13 @@ export interface WorkerDeps extends ActivityDeps {
   taskQueue: string;
   /** Pre-built workflow bundle (tests build it once per file); otherwise bundled from source. */
   workflowBundle?: WorkerOptions['workflowBundle'];
+  /** Tuning and test settings (cache size, identity, patch activation). */
+  options?: Partial<Pick<WorkerOptions, 'maxCachedWorkflows' | 'identity' | 'patchActivationCallback'>>;
 }
 
 /** Makes sure the namespace knows the workflows' search attributes, then creates the worker. */
 export async function createWorker(deps: WorkerDeps): Promise<Worker> {
-  const { connection, namespace, taskQueue, workflowBundle, ...activityDeps } = deps;
+  const { connection, namespace, taskQueue, workflowBundle, options, ...activityDeps } = deps;
   await ensureSearchAttributes(connection.operatorService, namespace);
   return Worker.create({
     connection,
@@ -20,5 +22,6 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
     taskQueue,
     ...(workflowBundle ? { workflowBundle } : { workflowsPath: require.resolve('../../workflows') }),
     activities: createActivities(activityDeps),
+    ...options,
   });
 }

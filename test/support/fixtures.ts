@@ -20,7 +20,7 @@ import { createPrisma, type PrismaClient } from '../../services/db/client';
 import { createLogger, type Logger } from '../../services/logging/logger';
 import { createMailTransport } from '../../services/mail/transport';
 import { startOutbox, type Outbox } from '../../services/outbox/outbox';
-import { createWorker } from '../../services/worker/worker';
+import { createWorker, type WorkerDeps } from '../../services/worker/worker';
 import { capture } from './capture';
 import { workflowBundle } from './temporal';
 
@@ -55,18 +55,26 @@ export interface WorkerHandle {
   stop(): Promise<void>;
 }
 
+/**
+ * Workflow cache of test workers: none unless TEST_WORKFLOW_CACHE says otherwise, so every workflow
+ * task of the whole suite replays its history from the start and any non-determinism fails the test
+ * that caused it.
+ */
+export const TEST_WORKFLOW_CACHE = Number(process.env.TEST_WORKFLOW_CACHE ?? 0);
+
 /** Starts a worker on a fresh task queue, wired to real PostgreSQL and the SMTP capture. */
 export async function startWorker(
   env: TestWorkflowEnvironment,
-  deps: { prisma: PrismaClient; outbox: Outbox; logger: Logger; taskQueue: string },
+  deps: { prisma: PrismaClient; outbox: Outbox; logger: Logger; taskQueue: string; smtpPort?: number; options?: WorkerDeps['options'] },
 ): Promise<WorkerHandle> {
   const worker = await createWorker({
+    options: { maxCachedWorkflows: TEST_WORKFLOW_CACHE, ...deps.options },
     connection: env.nativeConnection,
     namespace: env.namespace ?? 'default',
     taskQueue: deps.taskQueue,
     workflowBundle: await workflowBundle(),
     prisma: deps.prisma,
-    mailer: createMailTransport(`smtp://127.0.0.1:${deps.outbox.smtpPort}`),
+    mailer: createMailTransport(`smtp://127.0.0.1:${deps.smtpPort ?? deps.outbox.smtpPort}`),
     publicUrl: PUBLIC_URL,
     mailFrom: MAIL_FROM,
     // Webhook receivers in tests are local servers.
@@ -106,6 +114,8 @@ export interface TestAppDeps {
   reminderDays?: number[];
   authRateLimits?: AuthRateLimits;
   connectorRateLimit?: ConnectorRateLimit;
+  /** How long a lifecycle step may take before the API answers 202. */
+  stepAnswerWithinMs?: number;
 }
 
 /** The real app graph (services, vault, history, mail to the SMTP capture), responses validated. */
@@ -123,6 +133,7 @@ export function testApp(deps: TestAppDeps): { app: Express; services: Services }
     session: { idleMinutes: 30, absoluteHours: 12 },
     // Webhook receivers in tests are local http servers.
     webhookAllowHttp: true,
+    stepAnswerWithinMs: deps.stepAnswerWithinMs,
   });
   const app = createApp({
     prisma: deps.prisma,

@@ -16,6 +16,8 @@ export interface WorkerHarnessOptions {
   /** The Temporal server: a full dev server unless told otherwise (e.g. createTimeSkippingEnv). */
   env?: () => Promise<TestWorkflowEnvironment>;
   outbox?: OutboxOptions;
+  /** How long a lifecycle step may take before the API answers 202. */
+  stepAnswerWithinMs?: number;
 }
 
 export interface WorkerHarness {
@@ -33,7 +35,7 @@ export function useWorkerHarness(opts: WorkerHarnessOptions) {
   const harness = {
     /** Made on first use: tests that drive workflows directly never need it. */
     get app() {
-      app ??= testApp({ prisma: harness.prisma, logger, outbox: harness.outbox, temporalClient: harness.env.client, taskQueue: opts.taskQueue }).app;
+      app ??= testApp({ prisma: harness.prisma, logger, outbox: harness.outbox, temporalClient: harness.env.client, taskQueue: opts.taskQueue, stepAnswerWithinMs: opts.stepAnswerWithinMs }).app;
       return app;
     },
   } as WorkerHarness;
