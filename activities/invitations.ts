@@ -105,9 +105,11 @@ export function createInvitationActivities({ prisma, mailer, publicUrl, mailFrom
           messageId,
         });
       } catch (err) {
-        // No connection to the mail server: nobody ever saw this link, so it goes (an outage of days
-        // would otherwise leave a live link per retry). After that point the fate is unknown: kept.
-        if ((err as { command?: string }).command === 'CONN') await prisma.invitation.delete({ where: { id: link.id } }).catch(() => undefined);
+        // The mail server could not even be reached (no TCP connection, no address): nobody ever saw
+        // this link, so it goes (an outage of days would otherwise leave a live link per retry). Once
+        // connected the fate is unknown (the server may keep the message): the link stays.
+        const { syscall } = err as { syscall?: string };
+        if (syscall === 'connect' || syscall === 'getaddrinfo') await prisma.invitation.delete({ where: { id: link.id } }).catch(() => undefined);
         throw err;
       }
       // Accepted by the server: that is recorded first and on its own, then the history entry.

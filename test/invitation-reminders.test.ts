@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import type { WorkflowHandle } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { DefaultLogger, Worker } from '@temporalio/worker';
+import { DefaultLogger } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { hashToken } from '../services/auth/token-hash';
 import { INVITATION_SUBJECT } from '../services/mail/invitation-mail';
@@ -28,9 +28,9 @@ import {
   type RegistrantWorkflowInput,
   type SendInvitationMailInput,
 } from '../shared';
-import { createLoginUser, createTenant, testVault, MAIL_FROM, memoryLogger, PUBLIC_URL, runWorker, startWorker, type WorkerHandle } from './support/fixtures';
+import { createLoginUser, createTenant, testVault, MAIL_FROM, memoryLogger, PUBLIC_URL, startWorker, type WorkerHandle } from './support/fixtures';
 import { randomMyNumber } from './support/leak-scan';
-import { createTimeSkippingEnv, workflowBundle } from './support/temporal';
+import { createTimeSkippingEnv } from './support/temporal';
 import { until } from './support/until';
 import { useWorkerHarness } from './support/worker-harness';
 
@@ -123,23 +123,7 @@ const invitationRow = (id: string) => harness.prisma.registrant.findUniqueOrThro
  * replacement worker on the normal queue would never see it. A real server reroutes such tasks.
  */
 async function startUncachedWorker(taskQueue: string, identity?: string): Promise<WorkerHandle> {
-  const worker = await Worker.create({
-    connection: harness.env.nativeConnection,
-    namespace: harness.env.namespace ?? 'default',
-    taskQueue,
-    ...(identity ? { identity } : {}),
-    workflowBundle: await workflowBundle(),
-    maxCachedWorkflows: 0,
-    activities: createActivities({
-      prisma: harness.prisma,
-      mailer: createMailTransport(`smtp://127.0.0.1:${harness.outbox.smtpPort}`),
-      publicUrl: PUBLIC_URL,
-      mailFrom: MAIL_FROM,
-      logger,
-      vault: testVault(harness.prisma),
-    }),
-  });
-  return runWorker(worker);
+  return startWorker(harness.env, { prisma: harness.prisma, outbox: harness.outbox, logger, taskQueue, options: { maxCachedWorkflows: 0, ...(identity ? { identity } : {}) } });
 }
 
 /** Polls a condition in real time. */

@@ -3,16 +3,21 @@
  * earlier releases and this one wrote on a real server. A change that would break a running
  * registrant's workflow fails here (DeterminismViolationError) instead of in production.
  *
- * test/histories/v1-*.json were recorded from the Temporal dev server with the first
- * (invitation-only) release; v2-*.json with the lifecycle release; v3-*.json with the release that
- * reports to payroll webhooks. `RECORD_HISTORIES=1 npx jest test/workflow-replay.test.ts` rewrites
- * the v3 journey from the current code.
+ * test/histories/ holds one frozen history (at least) of every released workflow version:
+ * - v1-*.json: the first release (invitation only);
+ * - v2-*.json: the lifecycle; v3-*.json: the lifecycle reporting to payroll webhooks;
+ * - v3-upgraded-to-v4.json: a v3 run that moved to the current lifecycle at its next wake;
+ * - v4-*.json: the current lifecycle (one step at a time, outage-proof steps);
+ * - notice-v1.json / notice-v2.json: the deletion notice before and after it mailed late arrivals.
+ * `RECORD_HISTORIES=1 npx jest test/workflow-replay.test.ts` writes the histories the tests below
+ * make, but only under names not taken yet: a released history is never overwritten.
  */
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
+import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
@@ -22,6 +27,8 @@ import type { Outbox } from '../services/outbox/outbox';
 import { createDraftStore } from '../services/registrants/draft-store';
 import {
   approveUpdate,
+  deletionDueSignal,
+  deletionNoticeWorkflowId,
   inviteUpdate,
   japanDate,
   lifecycleQuery,
@@ -30,12 +37,18 @@ import {
   setRetirementUpdate,
   startOfJapanDay,
   submitUpdate,
+  type DeletionNoticeInput,
   type RegistrantWorkflowInput,
   type StepActor,
 } from '../shared';
+import { NOTICE_PATCH } from '../workflows/deletion-notice';
+import { UPGRADE_PATCH } from '../workflows/lifecycle-v3';
+import { SAFE_STEPS_PATCH } from '../workflows/registrant';
 import { createLoginUser, createTenant, memoryLogger, startOutbox, startWorker, testPrisma, testVault, type WorkerHandle } from './support/fixtures';
+import { completeDraft } from './support/lifecycle';
 import { containsAny, randomMyNumber } from './support/leak-scan';
 import { createTimeSkippingEnv, quietRuntime, workflowBundle } from './support/temporal';
+import { until } from './support/until';
 
 const HISTORIES = path.join(__dirname, 'histories');
 const DAY_MS = 86_400_000;
@@ -47,13 +60,23 @@ const replay = async (history: unknown, workflowId: string) => {
   return Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, workflowId);
 };
 
+/** With RECORD_HISTORIES set, keeps a history under a name not taken yet (never overwrites). */
+function record(name: string, json: unknown) {
+  if (!process.env.RECORD_HISTORIES) return;
+  const file = path.join(HISTORIES, name);
+  if (fs.existsSync(file)) return;
+  fs.writeFileSync(file, `${JSON.stringify(json, null, 2)}\n`, { flag: 'wx' });
+}
+
+const historyOf = async (handle: { fetchHistory(): Promise<Parameters<typeof historyToJSON>[0]> }) => JSON.parse(historyToJSON(await handle.fetchHistory()));
+
 describe('histories of released versions replay on the current code', () => {
   const files = fs.readdirSync(HISTORIES).filter((f) => f.endsWith('.json'));
 
   it('has histories of every release to check', () => {
-    expect(files.filter((f) => f.startsWith('v1-')).length).toBeGreaterThanOrEqual(2);
-    expect(files.filter((f) => f.startsWith('v2-')).length).toBeGreaterThanOrEqual(1);
-    expect(files.filter((f) => f.startsWith('v3-')).length).toBeGreaterThanOrEqual(1);
+    for (const [prefix, least] of [['v1-', 2], ['v2-', 1], ['v3-', 1], ['v3-upgraded-to-v4', 1], ['v4-', 1], ['notice-v1', 1], ['notice-v2', 1]] as const) {
+      expect([prefix, files.filter((f) => f.startsWith(prefix)).length >= least]).toEqual([prefix, true]);
+    }
   });
 
   it.each(files)('%s', async (file) => {
@@ -130,7 +153,12 @@ describe('a whole journey on the time-skipping server replays', () => {
     // Nothing personal in the history: ids, states and dates only.
     expect(containsAny(historyToJSON(history), numbers)).toEqual([]);
     await expect(replay(json, workflowId)).resolves.toBeUndefined();
-    if (process.env.RECORD_HISTORIES) fs.writeFileSync(path.join(HISTORIES, 'v3-journey-webhooks.json'), `${JSON.stringify(json, null, 2)}\n`);
+    record('v4-journey.json', json);
+
+    // The deletion notice that went out 30 days before (a workflow of its own) replays too.
+    const notice = await historyOf(env.client.workflow.getHandle(deletionNoticeWorkflowId(tenantId, dueDate)));
+    await expect(replay(notice, 'notice')).resolves.toBeUndefined();
+    record('notice-v2.json', notice);
   });
 
   it('a history whose commands differ from what the code does is refused (the check can fail)', async () => {
@@ -140,4 +168,102 @@ describe('a whole journey on the time-skipping server replays', () => {
     scheduled.activityTaskScheduledEventAttributes.activityType.name = 'somethingElse';
     await expect(replay(json, 'tampered')).rejects.toBeInstanceOf(DeterminismViolationError);
   });
+});
+
+describe('runs of earlier releases on the time-skipping server', () => {
+  let env: TestWorkflowEnvironment;
+  let prisma: PrismaClient;
+  let outbox: Outbox;
+  const { logger } = memoryLogger();
+
+  beforeAll(async () => {
+    [env, outbox] = await Promise.all([createTimeSkippingEnv(), startOutbox()]);
+    prisma = testPrisma();
+  });
+  afterAll(async () => {
+    await env?.teardown();
+    await outbox?.close();
+    await prisma?.$disconnect();
+  });
+
+  /** A worker that decides patches as the release before this one did (none of these existed then). */
+  const asReleased = (taskQueue: string, unknownPatches: string[]) =>
+    startWorker(env, { prisma, outbox, logger, taskQueue, options: { patchActivationCallback: ({ patchId }) => !unknownPatches.includes(patchId) } });
+
+  it('a v3 run moves to the current lifecycle at its next wake: one new run carrying its state, no mail twice, both runs replay', async () => {
+    const taskQueue = 'replay-upgrade';
+    const tenantId = await createTenant(prisma, '株式会社アップグレード');
+    const hr = await createLoginUser(prisma, tenantId, 'manager');
+    const actor: StepActor = { type: 'login_user', id: hr.id };
+    const id = randomUUID();
+    const email = `upgrade-${id.slice(0, 8)}@example.co.jp`;
+    const workflowId = registrantWorkflowId(tenantId, id);
+    await prisma.registrant.create({ data: { id, tenantId, familyName: '移行', givenName: '次郎', email, workflowId } });
+
+    // Started while the v3 release ran: it invites and sleeps until the reminder day.
+    const v3 = await asReleased(taskQueue, [SAFE_STEPS_PATCH, UPGRADE_PATCH]);
+    const handle = (await env.client.workflow.start('registrantWorkflow', { taskQueue, workflowId, args: [{ tenantId, registrantId: id, reminderDays: [3] }] })) as WorkflowHandleWithFirstExecutionRunId;
+    await outbox.waitFor((m) => m.to.includes(email), 15_000);
+    await until(async () => (await handle.query(lifecycleQuery)).invitation?.state === 'open', 'the invitation');
+    expect((await handle.query(lifecycleQuery)).attention).toBeUndefined(); // v3 state has none
+    await v3.stop();
+
+    // The upgrade is deployed; the reminder day comes.
+    const current = await startWorker(env, { prisma, outbox, logger, taskQueue });
+    try {
+      await env.sleep(3 * DAY_MS + 60_000);
+      await outbox.waitFor((m) => m.to.includes(email) && m.subject.includes('再通知'), 15_000);
+      const latest = env.client.workflow.getHandle(workflowId);
+      await until(async () => (await latest.query(lifecycleQuery)).invitation?.remindersSent === 1, 'the reminder on the new run');
+      const { runId } = await latest.describe();
+      expect(runId).not.toBe(handle.firstExecutionRunId);
+
+      // The first run ended in continue-as-new at the wake, before the reminder, under the upgrade marker.
+      const first = await historyOf(env.client.workflow.getHandle(workflowId, handle.firstExecutionRunId));
+      const events = first.events as { eventType: string; markerRecordedEventAttributes?: { details?: Record<string, { payloads?: { data?: string }[] }> } }[];
+      expect(events.at(-1)!.eventType).toBe('EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW');
+      const patches = events
+        .flatMap((e) => e.markerRecordedEventAttributes?.details?.['patch-data']?.payloads ?? [])
+        .map((p) => (JSON.parse(Buffer.from(p.data ?? '', 'base64').toString('utf8')) as { id: string }).id);
+      expect(patches).toContain(UPGRADE_PATCH);
+      expect(patches).not.toContain(SAFE_STEPS_PATCH);
+      expect(events.filter((e) => e.eventType === 'EVENT_TYPE_ACTIVITY_TASK_SCHEDULED')).toHaveLength(1); // the invitation only
+      await expect(replay(first, workflowId)).resolves.toBeUndefined();
+      record('v3-upgraded-to-v4.json', first);
+
+      // The new run is the current lifecycle: its steps work, with the state carried over.
+      await completeDraft(prisma, id);
+      expect(await latest.executeUpdate(submitUpdate, { args: [{ actor: { type: 'registrant', id: null } }] })).toMatchObject({ status: 'pending', attention: {} });
+      expect(await latest.executeUpdate(approveUpdate, { args: [{ actor }] })).toMatchObject({ status: 'completed', invitation: { round: 1, remindersSent: 1 } });
+      expect(outbox.mails.filter((m) => m.to.includes(email))).toHaveLength(2);
+      await expect(replay(await historyOf(latest), workflowId)).resolves.toBeUndefined();
+      await latest.terminate('test finished');
+    } finally {
+      await current.stop();
+    }
+  });
+
+  it('the deletion notice as first released mails once and replays (late arrivals are the current version\'s)', async () => {
+    const taskQueue = 'replay-notice-v1';
+    const tenantId = await createTenant(prisma, '株式会社お知らせ');
+    await createLoginUser(prisma, tenantId, 'owner');
+    const dueDate = japanDate(startOfJapanDay(japanDate(await env.currentTimeMs())) + 60 * DAY_MS);
+    const ids = [randomUUID(), randomUUID()];
+    for (const [i, id] of ids.entries()) {
+      await prisma.registrant.create({ data: { id, tenantId, familyName: '通知', givenName: `${i + 1}郎`, workflowId: registrantWorkflowId(tenantId, id), retirementDate: new Date(), deletionDueDate: new Date(`${dueDate}T00:00:00Z`), deletionRule: 'manual' } });
+    }
+    const v1 = await asReleased(taskQueue, [NOTICE_PATCH]);
+    try {
+      const input: DeletionNoticeInput = { tenantId, dueDate };
+      const handle = await env.client.workflow.signalWithStart('deletionNoticeWorkflow', { taskQueue, workflowId: deletionNoticeWorkflowId(tenantId, dueDate), args: [input], signal: deletionDueSignal, signalArgs: [{ registrantId: ids[0]! }] });
+      await handle.signal(deletionDueSignal, { registrantId: ids[1]! });
+      expect(await handle.result()).toBe(2);
+      const json = await historyOf(handle);
+      await expect(replay(json, 'notice-v1')).resolves.toBeUndefined();
+      record('notice-v1.json', json);
+    } finally {
+      await v1.stop();
+    }
+  });
+
 });

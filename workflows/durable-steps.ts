@@ -1,10 +1,10 @@
 /**
  * Steps that outlive outages. An activity is tried in rounds: within a round Temporal retries it
- * (no history events), at first a minute apart at most, in long outages five; a round is bounded
+ * (no history events), at first a minute apart at most, after the first hour ten; a round is bounded
  * (5, 15, then 60 minutes), after which the workflow notes the failure (state.attention, the
- * MynaflowNeedsAttention search attribute) and starts another round. So a step runs within minutes of
- * PostgreSQL, SMTP or Temporal coming back, however long they were away, and the history grows by a
- * few events an hour. Business errors are never retried: they end the step as themselves.
+ * MynaflowNeedsAttention search attribute) and starts another round. So a step runs at most ten
+ * minutes after PostgreSQL, SMTP or Temporal come back, however long they were away, and the history
+ * grows by a few events an hour. Business errors are never retried: they end the step as themselves.
  */
 import { ActivityFailure, ApplicationFailure, proxyActivities, TemporalFailure } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
@@ -17,12 +17,15 @@ const ROUNDS = [
   { minutes: 5, maximumInterval: '1 minute' },
   { minutes: 15, maximumInterval: '2 minutes' },
   { minutes: 60, maximumInterval: '5 minutes' },
+  { minutes: 60, maximumInterval: '10 minutes' },
 ] as const;
 
 const rounds = ROUNDS.map(({ minutes, maximumInterval }) =>
   proxyActivities<Activities>({
     // A mail waits for SMTP and then for PostgreSQL to record it (activities/invitations.ts).
     startToCloseTimeout: '3 minutes',
+    // The worker's keep-alive beats every 5 s: a dead worker's attempt is retried within 20 s.
+    heartbeatTimeout: '20 seconds',
     scheduleToCloseTimeout: `${minutes} minutes`,
     retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval, nonRetryableErrorTypes: [...BUSINESS_ERRORS] },
   }),

@@ -1,6 +1,7 @@
 import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../../activities';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
+import { keepAlive } from './keep-alive';
 
 export interface WorkerDeps extends ActivityDeps {
   connection: NativeConnection;
@@ -22,6 +23,7 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
     taskQueue,
     ...(workflowBundle ? { workflowBundle } : { workflowsPath: require.resolve('../../workflows') }),
     activities: createActivities(activityDeps),
+    interceptors: { activity: [keepAlive] },
     ...options,
   });
 }
