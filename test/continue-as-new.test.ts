@@ -76,7 +76,9 @@ describe('continue-as-new', () => {
     // HR sets a retirement date, then moves the deletion date again and again until the history
     // is long enough for the server to suggest a new run.
     const retirementDate = day(200);
-    let last: LifecycleState = await handle.executeUpdate(setRetirementUpdate, { args: [{ actor, retirementDate, deletion: { dueDate: day(400), rule: 'dependents_declaration_7y' } }] });
+    // HR's request, as the API sends it: its update id comes from the request's Idempotency-Key.
+    const retire = { args: [{ actor, retirementDate, deletion: { dueDate: day(400), rule: 'dependents_declaration_7y' } }] as const, updateId: `setRetirement.${randomUUID()}` };
+    let last: LifecycleState = await handle.executeUpdate(setRetirementUpdate, { ...retire, args: [...retire.args] });
     let reschedules = 0;
     const continued = async () => (await harness.env.client.workflow.getHandle(workflowId, firstRunId).describe()).status.name === 'CONTINUED_AS_NEW';
     while (!(await continued())) {
@@ -113,6 +115,11 @@ describe('continue-as-new', () => {
     const described = await secondRun.describe();
     expect(described.typedSearchAttributes.get(SEARCH_ATTRIBUTES.status)).toBe('unregistered');
     expect(described.typedSearchAttributes.get(SEARCH_ATTRIBUTES.deletionDueAt)).toEqual(new Date(startOfJapanDay(day(400 + reschedules))));
+
+    // The retirement request retried with its update id after the new run began (the server only
+    // remembers a run's own updates): the workflow knows it was carried out and does nothing again.
+    expect(await handle.executeUpdate(setRetirementUpdate, { ...retire, args: [...retire.args] })).toEqual(last);
+    expect((await operations(id)).filter((o) => o === 'retirement_set')).toHaveLength(1);
 
     // Later steps: one more reschedule (its key would collide with an earlier one had the counter
     // restarted, and it would silently do nothing), the employee's submission, HR's approval.

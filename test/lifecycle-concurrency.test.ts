@@ -8,8 +8,11 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowUpdateStage, type WorkflowHandle } from '@temporalio/client';
 import type { CapturedMail, OutboxDecision } from '../services/outbox/outbox';
+import { DELETION_NOTICE_SUBJECT } from '../activities/deletion-notices';
 import {
   approveUpdate,
+  deletionDueSignal,
+  deletionNoticeWorkflowId,
   inviteUpdate,
   japanDate,
   lifecycleQuery,
@@ -49,7 +52,9 @@ afterEach(async () => {
   await Promise.all(started.splice(0).map((h) => h.terminate('test finished').catch(() => undefined)));
 });
 
-const mailsTo = (email: string) => harness.outbox.mails.filter((m) => m.to.includes(email));
+/** The mails to an address (also among several in one To: header). */
+const to = (m: CapturedMail, email: string) => m.to.join(', ').includes(email);
+const mailsTo = (email: string) => harness.outbox.mails.filter((m) => to(m, email));
 const state = (handle: WorkflowHandle): Promise<LifecycleState> => handle.query(lifecycleQuery);
 const operations = async (registrantId: string) => (await harness.prisma.operationEvent.findMany({ where: { registrantId }, orderBy: { id: 'asc' } })).map((e) => e.operation);
 const timersFired = async (handle: WorkflowHandle) => ((await handle.fetchHistory()).events ?? []).filter((e) => e.timerFiredEventAttributes).length;
@@ -93,7 +98,7 @@ function holdFirstMailTo(email: string) {
   const decision = new Promise<OutboxDecision>((resolve) => (release = resolve));
   let seen = false;
   intercept = (m) => {
-    if (seen || !m.to.includes(email)) return undefined;
+    if (seen || !to(m, email)) return undefined;
     seen = true;
     arrived(m);
     return decision;
@@ -184,5 +189,40 @@ describe('a timer firing while an update waits its turn', () => {
     }
     // First come, first served: the employee asked before the day ended.
     expect(outcome).toBe('submitted');
+  });
+});
+
+describe('the deletion notice while its mail goes out', () => {
+  it('a registrant whose workflow signals in while the list is at the SMTP server is mailed too, in a mail of its own', async () => {
+    const owner = await createLoginUser(harness.prisma, tenantId, 'owner', '総務 通知');
+    const dueDate = await day(45);
+    const ids = [randomUUID(), randomUUID()];
+    for (const [i, id] of ids.entries()) {
+      await harness.prisma.registrant.create({
+        data: { id, tenantId, familyName: '通知', givenName: ['一郎', '二郎'][i]!, workflowId: registrantWorkflowId(tenantId, id), retirementDate: new Date(), deletionDueDate: new Date(`${dueDate}T00:00:00Z`), deletionRule: 'manual' },
+      });
+    }
+    const gate = holdFirstMailTo(owner.email);
+    const notice = await harness.env.client.workflow.signalWithStart('deletionNoticeWorkflow', {
+      taskQueue: TASK_QUEUE,
+      workflowId: deletionNoticeWorkflowId(tenantId, dueDate),
+      args: [{ tenantId, dueDate }],
+      signal: deletionDueSignal,
+      signalArgs: [{ registrantId: ids[0]! }],
+    });
+    started.push(notice as WorkflowHandle);
+    // The gathering ends after 10 quiet minutes; the list with the first person reaches the server.
+    // (Once the mail activity runs the test server's clock runs in real time: sleep just past it.)
+    await harness.env.sleep(10 * 60_000 + 2000);
+    const first = await gate.held;
+    expect(first.text).toContain('通知 一郎');
+    // The second person's workflow signals in now, while the first mail waits for the server's answer.
+    await notice.signal(deletionDueSignal, { registrantId: ids[1]! });
+    gate.release('accept');
+    expect(await notice.result()).toBe(2);
+    const lists = mailsTo(owner.email).filter((m) => m.subject === DELETION_NOTICE_SUBJECT);
+    expect(lists).toHaveLength(2);
+    expect(lists[1]!.text).toContain('通知 二郎');
+    expect(lists[1]!.text).not.toContain('通知 一郎');
   });
 });

@@ -67,6 +67,7 @@ describe('the same Idempotency-Key', () => {
     expect(b.status).toBe(200);
     expect(b.body).toEqual(a.body);
     expect(a.body).toMatchObject({ id, status: 'completed' });
+    expect([a.headers['idempotency-key'], b.headers['idempotency-key']]).toEqual([key, key]);
 
     // The person is no longer pending, yet the retry is the same request: its answer, not a 409.
     const later = await approve().expect(200);
@@ -86,6 +87,10 @@ describe('the same Idempotency-Key', () => {
     expect(answers.map((r) => r.status).sort()).toEqual([200, 409]);
     expectProblem(answers.find((r) => r.status === 409)!, 409, 'NOT_PENDING');
     expect((await operations(id)).filter((o) => o === 'approved')).toHaveLength(1);
+    // Each answer carries the key the API made for it: the one that applied can be retried with it.
+    const made = answers.find((r) => r.status === 200)!.headers['idempotency-key'];
+    expect(made).toMatch(/^[0-9a-f-]{36}$/);
+    expect((await hr.post(`/v1/registrants/${id}/approval`).set('Idempotency-Key', made!).send({}).expect(200)).body).toMatchObject({ status: 'completed' });
   });
 });
 

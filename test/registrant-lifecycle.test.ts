@@ -12,6 +12,7 @@ import { DELETION_NOTICE_SUBJECT } from '../activities/deletion-notices';
 import { INVITATION_SUBJECT } from '../services/mail/invitation-mail';
 import type { CapturedMail } from '../services/outbox/outbox';
 import { createDraftStore } from '../services/registrants/draft-store';
+import { stateFromDatabase } from '../services/registrants/lifecycle';
 import { retentionRule } from '../services/retention/rules';
 import {
   approveUpdate,
@@ -201,6 +202,14 @@ describe('submission, remand and approval', () => {
     expect(mailsTo(email)).toHaveLength(1);
     expect(await events(id)).toEqual(['invitation_sent', 'submitted', 'refused']);
   });
+
+  it('a refusal whose person is gone from the database fails as RegistrantNotFound (the API answers 404, not 503)', async () => {
+    const { id, handle } = await startRegistrant('消失');
+    await completeDraft(id);
+    await handle.executeUpdate(submitUpdate, { args: [{ actor: employee }] });
+    await harness.prisma.registrant.delete({ where: { id } });
+    expect(await refusal(handle.executeUpdate(refuseUpdate, { args: [{ actor, reason: '確認できません' }] }))).toMatchObject({ type: 'RegistrantNotFound' });
+  });
 });
 
 describe('resend', () => {
@@ -279,6 +288,36 @@ describe('retirement and scheduled deletion', () => {
     expect(record.items).toEqual({ numbers: 1, documents: 2, dependents: 0 });
     expect(JSON.stringify(record)).not.toContain(myNumber);
     expect(await events(id)).toEqual(expect.arrayContaining(['retirement_set', 'retired', 'deletion_notice_sent', 'registrant_deleted']));
+  });
+
+  it('a tenant that deletes numbers only: on the due date the numbers go, the person stays (unregistered, no due date on the row) and the workflow goes on', async () => {
+    const { id, handle } = await startRegistrant('番号のみ');
+    await harness.prisma.tenant.update({ where: { id: tenantId }, data: { deletionScope: 'numbers' } });
+    try {
+      await completeDraft(id);
+      await handle.executeUpdate(submitUpdate, { args: [{ actor: employee }] });
+      await handle.executeUpdate(approveUpdate, { args: [{ actor }] });
+      const secretId = (await harness.prisma.registrant.findUniqueOrThrow({ where: { id } })).myNumberSecretId!;
+      const today = japanDate(await harness.env.currentTimeMs());
+      const dueDate = japanDate(startOfJapanDay(today) + 40 * DAY_MS);
+      await handle.executeUpdate(setRetirementUpdate, { args: [{ actor, retirementDate: japanDate(startOfJapanDay(today) + DAY_MS), deletion: { dueDate, rule: 'manual' } }] });
+      await harness.env.sleep(startOfJapanDay(dueDate) + HOUR_MS - (await harness.env.currentTimeMs()));
+      await until(async () => (await state(handle)).deletion === null, 'the scheduled deletion');
+
+      expect(await state(handle)).toMatchObject({ deleted: false, status: 'unregistered', retired: true, deletion: null });
+      expect((await handle.describe()).status.name).toBe('RUNNING');
+      const row = await harness.prisma.registrant.findUniqueOrThrow({ where: { id } });
+      expect(row).toMatchObject({ status: 'unregistered', myNumberSecretId: null, deletionDueDate: null, deletionRule: null });
+      expect(await harness.prisma.vaultSecret.findUnique({ where: { id: secretId } })).toBeNull();
+      expect(await harness.prisma.deletionRecord.findFirstOrThrow({ where: { registrantId: id } })).toMatchObject({ kind: 'numbers', rule: 'manual' });
+      // A workflow taking the person over from the row (after a termination) has nothing left to delete.
+      expect(stateFromDatabase(row, [])).toMatchObject({ deletion: null, retired: true });
+      // Months later nothing more happens.
+      await harness.env.sleep(90 * DAY_MS);
+      expect(await harness.prisma.deletionRecord.count({ where: { registrantId: id } })).toBe(1);
+    } finally {
+      await harness.prisma.tenant.update({ where: { id: tenantId }, data: { deletionScope: 'all_personal_data' } });
+    }
   });
 
   it('a cancelled deletion does not happen; a rescheduled one happens on the new date', async () => {

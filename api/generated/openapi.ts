@@ -3053,6 +3053,7 @@ export interface components {
                 Location?: string;
                 /** @description Seconds before it is worth looking. */
                 "Retry-After"?: number;
+                "Idempotency-Key": components["headers"]["IdempotencyKey"];
                 [name: string]: unknown;
             };
             content: {
@@ -3076,7 +3077,10 @@ export interface components {
         CsrfToken: string;
     };
     requestBodies: never;
-    headers: never;
+    headers: {
+        /** @description The request's Idempotency-Key, or the one the API made for it when it had none (send it with a retry). */
+        IdempotencyKey: string;
+    };
     pathItems: never;
 }
 export type $defs = Record<string, never>;
@@ -3605,6 +3609,7 @@ export interface operations {
             /** @description Done; the registrant as it is now (the links no longer work, no more reminders). */
             200: {
                 headers: {
+                    "Idempotency-Key": components["headers"]["IdempotencyKey"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3672,6 +3677,7 @@ export interface operations {
             /** @description One result per registrant asked for, in the order given. */
             200: {
                 headers: {
+                    "Idempotency-Key": components["headers"]["IdempotencyKey"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3712,6 +3718,7 @@ export interface operations {
             /** @description Done; the registrant as it is now. */
             200: {
                 headers: {
+                    "Idempotency-Key": components["headers"]["IdempotencyKey"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3788,6 +3795,7 @@ export interface operations {
             /** @description Done; the registrant as it is now. */
             200: {
                 headers: {
+                    "Idempotency-Key": components["headers"]["IdempotencyKey"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3831,6 +3839,7 @@ export interface operations {
             /** @description Done; the registrant as it is now. */
             200: {
                 headers: {
+                    "Idempotency-Key": components["headers"]["IdempotencyKey"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3874,6 +3883,7 @@ export interface operations {
             /** @description Done; the registrant as it is now. */
             200: {
                 headers: {
+                    "Idempotency-Key": components["headers"]["IdempotencyKey"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3913,6 +3923,7 @@ export interface operations {
             /** @description Done; the registrant as it is now. */
             200: {
                 headers: {
+                    "Idempotency-Key": components["headers"]["IdempotencyKey"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3955,6 +3966,7 @@ export interface operations {
             /** @description Done; the registrant as it is now. */
             200: {
                 headers: {
+                    "Idempotency-Key": components["headers"]["IdempotencyKey"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3998,6 +4010,7 @@ export interface operations {
             /** @description Done; the registrant as it is now. */
             200: {
                 headers: {
+                    "Idempotency-Key": components["headers"]["IdempotencyKey"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4037,6 +4050,7 @@ export interface operations {
             /** @description Done; the registrant as it is now. */
             200: {
                 headers: {
+                    "Idempotency-Key": components["headers"]["IdempotencyKey"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4079,6 +4093,7 @@ export interface operations {
             /** @description Done; the registrant as it is now. */
             200: {
                 headers: {
+                    "Idempotency-Key": components["headers"]["IdempotencyKey"];
                     [name: string]: unknown;
                 };
                 content: {

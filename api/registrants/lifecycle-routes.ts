@@ -3,6 +3,7 @@
  * the same key and body acts once and answers like the first call. A step the workflow has taken on
  * but not finished within the API's deadline answers 202 with where to read its outcome.
  */
+import { randomUUID } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
 import type { components } from '../generated/openapi';
 import type { InvitationQrService, QrFormat } from '../../services/registrants/invitation-qr';
@@ -12,8 +13,15 @@ import { acting } from '../login-users/routes';
 
 type Schemas = components['schemas'];
 
-/** The request's Idempotency-Key, if it sent one. */
-export const idempotencyKey = (req: Request): string | undefined => req.get('idempotency-key') || undefined;
+/**
+ * The request's Idempotency-Key, or a new one: either way it goes back in the answer's header, so a
+ * client that did not send one can still retry safely with it.
+ */
+export function idempotencyKey(req: Request, res: Response): string {
+  const key = req.get('idempotency-key') || randomUUID();
+  res.set('Idempotency-Key', key);
+  return key;
+}
 
 /** Done: the registrant (200). Pending: 202, the operation to read, and when to look. */
 export function sendStep(res: Response, answer: StepAnswer): void {
@@ -38,45 +46,45 @@ export function lifecycleRoutes(service: LifecycleService, qr: InvitationQrServi
   });
   router.post('/v1/registrants/invitations', requireRole(...EDITORS), async (req, res) => {
     const { registrantIds, ...options } = req.body as Schemas['BulkInvite'];
-    const result: Schemas['BulkInviteResult'] = await service.inviteMany(acting(req), registrantIds, options, idempotencyKey(req));
+    const result: Schemas['BulkInviteResult'] = await service.inviteMany(acting(req), registrantIds, options, idempotencyKey(req, res));
     res.json(result);
   });
   router.post('/v1/registrants/:registrantId/invitation', requireRole(...EDITORS), async (req, res) => {
-    sendStep(res, await service.invite(acting(req), id(req), (req.body ?? {}) as Schemas['InviteOptions'], idempotencyKey(req)));
+    sendStep(res, await service.invite(acting(req), id(req), (req.body ?? {}) as Schemas['InviteOptions'], idempotencyKey(req, res)));
   });
   router.post('/v1/registrants/:registrantId/invitation/qr', requireRole(...EDITORS), async (req, res) => {
     const image = await qr.issue(acting(req), id(req), ((req.query.format as string | undefined) ?? 'png') as QrFormat);
     res.set('Cache-Control', 'no-store').type(image.contentType).send(image.body);
   });
   router.post('/v1/registrants/:registrantId/withdraw', requireRole(...EDITORS), async (req, res) => {
-    sendStep(res, await service.withdraw(acting(req), id(req), idempotencyKey(req)));
+    sendStep(res, await service.withdraw(acting(req), id(req), idempotencyKey(req, res)));
   });
   router.post('/v1/registrants/:registrantId/approval', requireRole(...EDITORS), async (req, res) => {
-    sendStep(res, await service.approve(acting(req), id(req), (req.body as Schemas['Approval'] | undefined)?.dependentId, idempotencyKey(req)));
+    sendStep(res, await service.approve(acting(req), id(req), (req.body as Schemas['Approval'] | undefined)?.dependentId, idempotencyKey(req, res)));
   });
   router.post('/v1/registrants/:registrantId/remand', requireRole(...EDITORS), async (req, res) => {
     const { reason, dependentId } = req.body as Schemas['Remand'];
-    sendStep(res, await service.remand(acting(req), id(req), reason, dependentId, idempotencyKey(req)));
+    sendStep(res, await service.remand(acting(req), id(req), reason, dependentId, idempotencyKey(req, res)));
   });
   router.post('/v1/registrants/:registrantId/refusal', requireRole(...EDITORS), async (req, res) => {
-    sendStep(res, await service.refuse(acting(req), id(req), (req.body as Schemas['Refusal']).reason, idempotencyKey(req)));
+    sendStep(res, await service.refuse(acting(req), id(req), (req.body as Schemas['Refusal']).reason, idempotencyKey(req, res)));
   });
   router.post('/v1/registrants/:registrantId/login-unlock', requireRole(...EDITORS), async (req, res) => {
-    sendStep(res, await service.unlockLogin(acting(req), id(req), idempotencyKey(req)));
+    sendStep(res, await service.unlockLogin(acting(req), id(req), idempotencyKey(req, res)));
   });
   router.put('/v1/registrants/:registrantId/retirement', requireRole(...EDITORS), async (req, res) => {
     const { retirementDate, deletionDueDate } = req.body as Schemas['Retirement'];
-    sendStep(res, await service.setRetirement(acting(req), id(req), retirementDate, deletionDueDate, idempotencyKey(req)));
+    sendStep(res, await service.setRetirement(acting(req), id(req), retirementDate, deletionDueDate, idempotencyKey(req, res)));
   });
   router.put('/v1/registrants/:registrantId/deletion-schedule', requireRole(...EDITORS), async (req, res) => {
-    sendStep(res, await service.scheduleDeletion(acting(req), id(req), (req.body as Schemas['DeletionSchedule']).dueDate, idempotencyKey(req)));
+    sendStep(res, await service.scheduleDeletion(acting(req), id(req), (req.body as Schemas['DeletionSchedule']).dueDate, idempotencyKey(req, res)));
   });
   router.delete('/v1/registrants/:registrantId/deletion-schedule', requireRole(...EDITORS), async (req, res) => {
-    sendStep(res, await service.scheduleDeletion(acting(req), id(req), null, idempotencyKey(req)));
+    sendStep(res, await service.scheduleDeletion(acting(req), id(req), null, idempotencyKey(req, res)));
   });
   router.post('/v1/registrants/:registrantId/deletion', requireRole(...EDITORS), async (req, res) => {
     const { scope, dependentId } = req.body as Schemas['ImmediateDeletion'];
-    sendStep(res, await service.deleteNow(acting(req), id(req), scope, dependentId, idempotencyKey(req)));
+    sendStep(res, await service.deleteNow(acting(req), id(req), scope, dependentId, idempotencyKey(req, res)));
   });
   router.get('/v1/registrants/:registrantId/operations/:operationId', requireRole(...ANY_ROLE), async (req, res) => {
     const operation: Schemas['Operation'] = await service.operation(acting(req).tenantId, id(req), req.params.operationId as string);

@@ -1,0 +1,148 @@
+/**
+ * The worker as it runs in production (services/worker/main.ts, a child process with its own
+ * workflow cache) killed with SIGKILL in the middle of a step: no shutdown, no goodbye. A second
+ * worker process takes over from the history (the Temporal dev server, real PostgreSQL, the SMTP
+ * capture): the step is done once, the mail sent once.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import path from 'node:path';
+import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { loadConfig } from '../services/config/config';
+import type { PrismaClient } from '../services/db/client';
+import type { CapturedMail, Outbox, OutboxDecision } from '../services/outbox/outbox';
+import { createDraftStore } from '../services/registrants/draft-store';
+import { loadKeyring } from '../services/vault/keyring';
+import { createVault } from '../services/vault/vault';
+import { approveUpdate, lifecycleQuery, registrantWorkflowId, submitUpdate, type RegistrantWorkflowInput } from '../shared';
+import { capture } from './support/capture';
+import { createLoginUser, createTenant, startOutbox, testPrisma } from './support/fixtures';
+import { activityRunning, holdRow, PNG } from './support/lifecycle';
+import { randomMyNumber } from './support/leak-scan';
+import { createLocalEnv } from './support/temporal';
+import { until } from './support/until';
+
+const TASK_QUEUE = `sigkill-${randomUUID().slice(0, 8)}`;
+const MASTER_KEY = randomBytes(32).toString('base64');
+
+let env: TestWorkflowEnvironment;
+let prisma: PrismaClient;
+let outbox: Outbox;
+let intercept: ((m: CapturedMail) => Promise<OutboxDecision> | undefined) | undefined;
+let tenantId: string;
+const children: ChildProcess[] = [];
+
+beforeAll(async () => {
+  [env, outbox] = await Promise.all([createLocalEnv(), startOutbox({ decide: async (m) => (await intercept?.(m)) ?? 'accept' })]);
+  prisma = testPrisma();
+  tenantId = await createTenant(prisma, '株式会社強制終了');
+}, 120_000);
+afterAll(async () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  await env?.teardown();
+  await outbox?.close();
+  await prisma?.$disconnect();
+});
+
+/** Starts `npm start`'s worker on its own: resolves once it polls (it tells its parent "ready"). */
+async function startWorkerProcess(name: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.resolve('services/worker/main.ts')], {
+    env: {
+      ...process.env,
+      DATABASE_URL: process.env.DATABASE_URL,
+      TEMPORAL_ADDRESS: env.connection.options.address,
+      TEMPORAL_TASK_QUEUE: TASK_QUEUE,
+      SMTP_URL: `smtp://127.0.0.1:${outbox.smtpPort}`,
+      MASTER_KEY,
+      PUBLIC_URL: 'http://mynaflow.test',
+      LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
+  children.push(child);
+  // Its output goes through the run's leak scan like everything else the product prints.
+  for (const stream of [child.stdout!, child.stderr!]) stream.on('data', (d: Buffer) => capture(`worker-${name}`, d.toString()));
+  await new Promise<void>((resolve, reject) => {
+    child.once('message', (m) => (m === 'ready' ? resolve() : reject(new Error(`unexpected message ${String(m)}`))));
+    child.once('exit', (code, signal) => reject(new Error(`worker ${name} exited (${code ?? signal}) before it was ready`)));
+  });
+  return child;
+}
+
+function sigkill(child: ChildProcess): Promise<void> {
+  const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGKILL');
+  return gone;
+}
+
+const vault = () => createVault({ prisma, keyring: loadKeyring(loadConfig({ MASTER_KEY })) });
+const mailsTo = (email: string) => outbox.mails.filter((m) => m.to.includes(email));
+const operations = async (registrantId: string) => (await prisma.operationEvent.findMany({ where: { registrantId }, orderBy: { id: 'asc' } })).map((e) => e.operation);
+
+async function startRegistrant(label: string) {
+  const id = randomUUID();
+  const email = `${label}-${id.slice(0, 8)}@example.co.jp`;
+  const workflowId = registrantWorkflowId(tenantId, id);
+  await prisma.registrant.create({ data: { id, tenantId, familyName: '強制', givenName: label, email, workflowId } });
+  const input: RegistrantWorkflowInput = { tenantId, registrantId: id, reminderDays: [] };
+  const handle = (await env.client.workflow.start('registrantWorkflow', { taskQueue: TASK_QUEUE, workflowId, args: [input] })) as WorkflowHandleWithFirstExecutionRunId;
+  return { id, email, workflowId, handle };
+}
+
+/** Which attempts of an activity type the history shows started, and by which worker process. */
+async function attempts(handle: WorkflowHandleWithFirstExecutionRunId, type: string) {
+  const events = (await handle.fetchHistory()).events ?? [];
+  const scheduled = new Set(events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === type).map((e) => String(e.eventId)));
+  return events.filter((e) => scheduled.has(String(e.activityTaskStartedEventAttributes?.scheduledEventId))).map((e) => e.activityTaskStartedEventAttributes!.attempt);
+}
+
+it('killed while the SMTP server holds the invitation, then killed while a decision waits for the database: each step happens once on the next process', async () => {
+  const { id, email, handle } = await startRegistrant('二度死ぬ');
+
+  // 1. Worker A dies mid-send: the server has the message, A never hears back.
+  let release!: (d: OutboxDecision) => void;
+  const held = new Promise<void>((resolve) => {
+    intercept = (m) => {
+      if (!m.to.includes(email)) return undefined;
+      intercept = undefined;
+      resolve();
+      return new Promise<OutboxDecision>((r) => (release = r));
+    };
+  });
+  const workerA = await startWorkerProcess('A');
+  await held;
+  await sigkill(workerA);
+  release('drop'); // the connection died with A: the server keeps nothing
+  expect(mailsTo(email)).toHaveLength(0);
+
+  const workerB = await startWorkerProcess('B');
+  // B retries the mail once A's heartbeats have stopped (20 s at most).
+  await outbox.waitFor((m) => m.to.includes(email), 60_000);
+  await until(async () => (await handle.query(lifecycleQuery)).invitation?.state === 'open', 'the invitation to be open', 30_000);
+  expect(mailsTo(email)).toHaveLength(1);
+  expect(await attempts(handle, 'sendInvitationMail')).toEqual([2]);
+
+  // The employee sends the registration; B carries it.
+  const drafts = createDraftStore({ prisma, vault: vault() });
+  await drafts.save(id, { myNumber: randomMyNumber(), gender: 'male', birthDate: '1985-05-05', dependents: [], removedDocumentIds: [], removedDependentIds: [] });
+  for (const side of ['front', 'back'] as const) await drafts.addDocument(id, { purpose: 'identity', type: 'my_number_card', side, mimeType: 'image/png', image: PNG });
+  await handle.executeUpdate(submitUpdate, { args: [{ actor: { type: 'registrant', id: null } }] });
+
+  // 2. HR approves while the person's row is held elsewhere: B's decision waits, and B dies.
+  const hr = await createLoginUser(prisma, tenantId, 'manager');
+  const lock = await holdRow(id);
+  const approving = handle.executeUpdate(approveUpdate, { args: [{ actor: { type: 'login_user', id: hr.id } }] });
+  await activityRunning(handle, 'decide');
+  await sigkill(workerB);
+  const workerC = await startWorkerProcess('C');
+  await lock.release();
+  expect(await approving).toMatchObject({ status: 'completed', loginLocked: true });
+
+  expect(await prisma.registrant.findUniqueOrThrow({ where: { id } })).toMatchObject({ status: 'completed', loginLocked: true, invitationState: 'closed' });
+  expect(await operations(id)).toEqual(['invitation_sent', 'submitted', 'approved']);
+  expect((await attempts(handle, 'decide')).at(-1)).toBeGreaterThan(1);
+  expect(mailsTo(email)).toHaveLength(1);
+  await handle.terminate('test finished');
+  await sigkill(workerC);
+}, 240_000);
