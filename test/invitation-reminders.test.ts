@@ -16,7 +16,7 @@ import { createActivities } from '../activities';
 import { hashToken } from '../services/auth/token-hash';
 import { INVITATION_SUBJECT } from '../services/mail/invitation-mail';
 import { createMailTransport } from '../services/mail/transport';
-import type { CapturedMail, OutboxDecision } from '../services/outbox/outbox';
+import type { CapturedMail } from '../services/outbox/outbox';
 import { createDraftStore } from '../services/registrants/draft-store';
 import {
   approveUpdate,
@@ -32,6 +32,7 @@ import { createLoginUser, createTenant, testVault, MAIL_FROM, memoryLogger, PUBL
 import { randomMyNumber } from './support/leak-scan';
 import { createTimeSkippingEnv } from './support/temporal';
 import { until } from './support/until';
+import { mailGate } from './support/mail-gate';
 import { useWorkerHarness } from './support/worker-harness';
 
 const TASK_QUEUE = 'invitation-reminders';
@@ -42,9 +43,9 @@ const REMINDER_SUBJECT = `${INVITATION_SUBJECT}（再通知）`;
 const LINK = /http:\/\/mynaflow\.test\/i\/([A-Za-z0-9_-]{43})(?![A-Za-z0-9_-])/;
 
 const { logger } = memoryLogger();
-/** A test's say over a mail arriving at the outbox (see holdFirstMailTo); undefined accepts it. */
-let intercept: ((m: CapturedMail) => Promise<OutboxDecision> | undefined) | undefined;
-const harness = useWorkerHarness({ taskQueue: TASK_QUEUE, logger, env: createTimeSkippingEnv, outbox: { decide: (m) => intercept?.(m) ?? 'accept' } });
+/** A test's say over a mail arriving at the outbox (see mailGate). */
+const gate = mailGate();
+const harness = useWorkerHarness({ taskQueue: TASK_QUEUE, logger, env: createTimeSkippingEnv, outbox: { decide: gate.decide } });
 let tenantId: string;
 /** Every workflow a test started; whatever is still running afterwards is terminated. */
 const started: WorkflowHandle[] = [];
@@ -54,7 +55,7 @@ beforeAll(async () => {
 });
 
 afterEach(async () => {
-  intercept = undefined;
+  gate.clear();
   await Promise.all(started.splice(0).map((h) => h.terminate('test finished').catch(() => undefined)));
 });
 
@@ -282,25 +283,6 @@ describe('registrant workflow reminders (time-skipping)', () => {
   });
 });
 
-/**
- * Holds the first mail to `email` at the outbox: the sender has handed over the whole message and
- * waits for the answer to DATA. `held` resolves with that mail; `release` decides what becomes of it.
- */
-function holdFirstMailTo(email: string) {
-  let arrived!: (m: CapturedMail) => void;
-  let release!: (d: OutboxDecision) => void;
-  const held = new Promise<CapturedMail>((resolve) => (arrived = resolve));
-  const decision = new Promise<OutboxDecision>((resolve) => (release = resolve));
-  let seen = false;
-  intercept = (m) => {
-    if (seen || !m.to.includes(email)) return undefined;
-    seen = true;
-    arrived(m);
-    return decision;
-  };
-  return { held, release };
-}
-
 /** Which attempt of an activity succeeded and which worker ran it, from the workflow history. */
 async function activityRun(handle: WorkflowHandle, type: string) {
   const events = (await handle.fetchHistory()).events ?? [];
@@ -327,18 +309,18 @@ describe('a worker killed while the invitation mail is in flight', () => {
     const workerA = await startUncachedWorker(taskQueue, 'worker-A');
     workers.push(workerA);
     const registrant = await createRegistrant(label);
-    const gate = holdFirstMailTo(registrant.email);
+    const mail = gate.holdFirstMailTo(registrant.email);
     const input: RegistrantWorkflowInput = { tenantId, registrantId: registrant.id, reminderDays: [7] };
     const handle = await harness.env.client.workflow.start('registrantWorkflow', { taskQueue, workflowId: registrant.workflowId, args: [input] });
     started.push(handle);
     const key = `${registrant.workflowId}/${handle.firstExecutionRunId}/round/1/invitation`;
 
-    await gate.held;
+    await mail.held;
     // Mid-send: the server has the message, the worker waits for its answer, nothing is recorded as sent.
     expect(await harness.prisma.mailDelivery.findUniqueOrThrow({ where: { key } })).toMatchObject({ status: 'sending', messageId: null });
     expect(await harness.prisma.operationEvent.count({ where: { registrantId: registrant.id } })).toBe(0);
     workerA.worker.shutdown();
-    gate.release(fate);
+    mail.release(fate);
     await workerA.running;
     expect(workerA.worker.getState()).toBe('STOPPED');
     expect(mailsTo(registrant.email)).toHaveLength(fate === 'drop' ? 0 : 1);

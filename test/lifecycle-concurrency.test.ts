@@ -7,7 +7,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { WorkflowUpdateStage, type WorkflowHandle } from '@temporalio/client';
-import type { CapturedMail, OutboxDecision } from '../services/outbox/outbox';
 import { DELETION_NOTICE_SUBJECT } from '../activities/deletion-notices';
 import {
   approveUpdate,
@@ -27,6 +26,7 @@ import {
 } from '../shared';
 import { createLoginUser, createTenant } from './support/fixtures';
 import { activityRunning, completeDraft, holdRow, refusal } from './support/lifecycle';
+import { isTo, mailGate } from './support/mail-gate';
 import { createTimeSkippingEnv } from './support/temporal';
 import { until } from './support/until';
 import { useWorkerHarness } from './support/worker-harness';
@@ -34,9 +34,9 @@ import { useWorkerHarness } from './support/worker-harness';
 const TASK_QUEUE = 'lifecycle-concurrency';
 const DAY_MS = 86_400_000;
 
-/** The capture's decision on each mail: tests hold one while steps pile up behind it. */
-let intercept: ((m: CapturedMail) => Promise<OutboxDecision> | undefined) | undefined;
-const harness = useWorkerHarness({ taskQueue: TASK_QUEUE, env: createTimeSkippingEnv, outbox: { decide: (m) => intercept?.(m) ?? 'accept' } });
+/** The capture's say over each mail: tests hold one while steps pile up behind it. */
+const gate = mailGate();
+const harness = useWorkerHarness({ taskQueue: TASK_QUEUE, env: createTimeSkippingEnv, outbox: { decide: gate.decide } });
 
 let tenantId: string;
 let actor: StepActor;
@@ -48,13 +48,11 @@ beforeAll(async () => {
   actor = { type: 'login_user', id: (await createLoginUser(harness.prisma, tenantId, 'manager', '人事 同時')).id };
 });
 afterEach(async () => {
-  intercept = undefined;
+  gate.clear();
   await Promise.all(started.splice(0).map((h) => h.terminate('test finished').catch(() => undefined)));
 });
 
-/** The mails to an address (also among several in one To: header). */
-const to = (m: CapturedMail, email: string) => m.to.join(', ').includes(email);
-const mailsTo = (email: string) => harness.outbox.mails.filter((m) => to(m, email));
+const mailsTo = (email: string) => harness.outbox.mails.filter((m) => isTo(m, email));
 const state = (handle: WorkflowHandle): Promise<LifecycleState> => handle.query(lifecycleQuery);
 const operations = async (registrantId: string) => (await harness.prisma.operationEvent.findMany({ where: { registrantId }, orderBy: { id: 'asc' } })).map((e) => e.operation);
 const timersFired = async (handle: WorkflowHandle) => ((await handle.fetchHistory()).events ?? []).filter((e) => e.timerFiredEventAttributes).length;
@@ -90,22 +88,6 @@ async function slowStepInFlight(handle: WorkflowHandle, registrantId: string) {
   return { lock, slow };
 }
 
-/** Holds the first mail to `email` at the capture until released. */
-function holdFirstMailTo(email: string) {
-  let arrived!: (m: CapturedMail) => void;
-  let release!: (d: OutboxDecision) => void;
-  const held = new Promise<CapturedMail>((resolve) => (arrived = resolve));
-  const decision = new Promise<OutboxDecision>((resolve) => (release = resolve));
-  let seen = false;
-  intercept = (m) => {
-    if (seen || !to(m, email)) return undefined;
-    seen = true;
-    arrived(m);
-    return decision;
-  };
-  return { held, release };
-}
-
 describe('two HR decisions queued behind a slow step', () => {
   it('approve and remand: exactly one applies, the other is refused NOT_PENDING; state and database agree', async () => {
     const { id, email, handle } = await submitted('承認差戻');
@@ -135,15 +117,15 @@ describe('two HR decisions queued behind a slow step', () => {
 describe('a remand in flight and a resend', () => {
   it('the resend is refused at once (NOT_INVITABLE_PENDING) while the remand mail is at the SMTP server; one new round, its link works', async () => {
     const { id, email, handle } = await submitted('差戻再送');
-    const gate = holdFirstMailTo(email);
+    const mail = gate.holdFirstMailTo(email);
     const remanding = handle.executeUpdate(remandUpdate, { args: [{ actor, reason: '氏名の漢字を確認してください' }] });
     // The decision is in the database and the remand mail waits for the server's answer.
-    await gate.held;
+    await mail.held;
     expect(await row(id)).toMatchObject({ status: 'remanded' });
 
     // Another HR member clicks "resend": the step in flight has not finished, so the person is still pending.
     expect(await refusal(handle.executeUpdate(inviteUpdate, { args: [{ actor }] }))).toMatchObject({ message: 'NOT_INVITABLE_PENDING' });
-    gate.release('accept');
+    mail.release('accept');
     expect(await remanding).toMatchObject({ status: 'remanded', invitation: { round: 2, state: 'open' } });
 
     expect(mailsTo(email)).toHaveLength(2); // the invitation and the remand, nothing more
@@ -202,7 +184,7 @@ describe('the deletion notice while its mail goes out', () => {
         data: { id, tenantId, familyName: '通知', givenName: ['一郎', '二郎'][i]!, workflowId: registrantWorkflowId(tenantId, id), retirementDate: new Date(), deletionDueDate: new Date(`${dueDate}T00:00:00Z`), deletionRule: 'manual' },
       });
     }
-    const gate = holdFirstMailTo(owner.email);
+    const mail = gate.holdFirstMailTo(owner.email);
     const notice = await harness.env.client.workflow.signalWithStart('deletionNoticeWorkflow', {
       taskQueue: TASK_QUEUE,
       workflowId: deletionNoticeWorkflowId(tenantId, dueDate),
@@ -214,11 +196,11 @@ describe('the deletion notice while its mail goes out', () => {
     // The gathering ends after 10 quiet minutes; the list with the first person reaches the server.
     // (Once the mail activity runs the test server's clock runs in real time: sleep just past it.)
     await harness.env.sleep(10 * 60_000 + 2000);
-    const first = await gate.held;
+    const first = await mail.held;
     expect(first.text).toContain('通知 一郎');
     // The second person's workflow signals in now, while the first mail waits for the server's answer.
     await notice.signal(deletionDueSignal, { registrantId: ids[1]! });
-    gate.release('accept');
+    mail.release('accept');
     expect(await notice.result()).toBe(2);
     const lists = mailsTo(owner.email).filter((m) => m.subject === DELETION_NOTICE_SUBJECT);
     expect(lists).toHaveLength(2);

@@ -17,7 +17,7 @@ import { createPrisma, type PrismaClient } from '../services/db/client';
 import { clusterInfo, createDatabase, ensureCluster, startPostgres, stopPostgres, type ClusterInfo } from '../services/devstack/postgres';
 import { freePort } from '../services/devstack/ports';
 import { INVITATION_SUBJECT } from '../services/mail/invitation-mail';
-import type { CapturedMail, Outbox, OutboxDecision } from '../services/outbox/outbox';
+import type { CapturedMail, Outbox } from '../services/outbox/outbox';
 import {
   japanDate,
   lifecycleQuery,
@@ -30,6 +30,7 @@ import {
 } from '../shared';
 import { createTenant, memoryLogger, startOutbox, startWorker, testVault, type WorkerHandle } from './support/fixtures';
 import { randomMyNumber } from './support/leak-scan';
+import { isTo, mailGate } from './support/mail-gate';
 import { createTimeSkippingEnv } from './support/temporal';
 import { until } from './support/until';
 
@@ -50,11 +51,11 @@ let outbox: Outbox | undefined;
 const mails: CapturedMail[] = [];
 let worker: WorkerHandle;
 let tenantId: string;
-let intercept: ((m: CapturedMail) => Promise<OutboxDecision> | undefined) | undefined;
+const gate = mailGate();
 const started: WorkflowHandle[] = [];
 
 async function openOutbox() {
-  outbox = await startOutbox({ smtpPort, decide: async (m) => (await intercept?.(m)) ?? 'accept' });
+  outbox = await startOutbox({ smtpPort, decide: gate.decide });
   const kept = outbox.mails;
   // Mirror what this incarnation keeps into the file's list.
   outbox.mails.push = (...items: CapturedMail[]) => (mails.push(...items), Array.prototype.push.apply(kept, items));
@@ -95,12 +96,12 @@ afterAll(async () => {
 });
 
 afterEach(async () => {
-  intercept = undefined;
+  gate.clear();
   // A workflow left retrying would keep the worker busy for the next test.
   await Promise.all(started.splice(0).map((h) => h.terminate('test finished').catch(() => undefined)));
 });
 
-const mailsTo = (email: string) => mails.filter((m) => m.to.includes(email));
+const mailsTo = (email: string) => mails.filter((m) => isTo(m, email));
 const state = (handle: WorkflowHandle): Promise<LifecycleState> => handle.query(lifecycleQuery);
 const needsAttention = async (handle: WorkflowHandle) => (await handle.describe()).typedSearchAttributes.get(SEARCH_ATTRIBUTES.needsAttention);
 const operations = async (registrantId: string) => (await prisma.operationEvent.findMany({ where: { registrantId }, orderBy: { id: 'asc' } })).map((e) => e.operation);
@@ -204,21 +205,6 @@ describe('PostgreSQL unreachable for 2 hours on the deletion due date', () => {
 });
 
 describe('the database after the SMTP server accepted a mail', () => {
-  /** Holds the first mail to `email` at the capture until released. */
-  function holdFirstMailTo(email: string) {
-    let arrived!: () => void;
-    let release!: (d: OutboxDecision) => void;
-    const held = new Promise<void>((resolve) => (arrived = resolve));
-    const decision = new Promise<OutboxDecision>((resolve) => (release = resolve));
-    intercept = (m) => {
-      if (!m.to.includes(email) || intercept === undefined) return undefined;
-      intercept = undefined;
-      arrived();
-      return decision;
-    };
-    return { held, release };
-  }
-
   const invitationRecorded = async (id: string, workflowId: string, handle: WorkflowHandle) => {
     const key = `${workflowId}/${handle.firstExecutionRunId}/round/1/invitation`;
     await until(async () => (await prisma.mailDelivery.findUnique({ where: { key } }))?.recordedAt != null, 'the mail to be recorded');
@@ -261,13 +247,13 @@ describe('the database after the SMTP server accepted a mail', () => {
     const email = `pgstop-${id.slice(0, 8)}@example.co.jp`;
     const workflowId = registrantWorkflowId(tenantId, id);
     await prisma.registrant.create({ data: { id, tenantId, familyName: '障害', givenName: '停止', email, workflowId } });
-    const gate = holdFirstMailTo(email);
+    const mail = gate.holdFirstMailTo(email);
     const handle = (await env.client.workflow.start('registrantWorkflow', { taskQueue: TASK_QUEUE, workflowId, args: [{ tenantId, registrantId: id, reminderDays: [] }] })) as WorkflowHandle;
     started.push(handle);
-    await gate.held;
+    await mail.held;
     await pgDown();
     try {
-      gate.release('accept');
+      mail.release('accept');
       // The worker heard "250 OK" and is trying to write it down meanwhile.
       await new Promise((resolve) => setTimeout(resolve, 3000));
     } finally {

@@ -11,7 +11,7 @@ import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { loadConfig } from '../services/config/config';
 import type { PrismaClient } from '../services/db/client';
-import type { CapturedMail, Outbox, OutboxDecision } from '../services/outbox/outbox';
+import type { Outbox } from '../services/outbox/outbox';
 import { createDraftStore } from '../services/registrants/draft-store';
 import { loadKeyring } from '../services/vault/keyring';
 import { createVault } from '../services/vault/vault';
@@ -20,6 +20,7 @@ import { capture } from './support/capture';
 import { createLoginUser, createTenant, startOutbox, testPrisma } from './support/fixtures';
 import { activityRunning, holdRow, PNG } from './support/lifecycle';
 import { randomMyNumber } from './support/leak-scan';
+import { isTo, mailGate } from './support/mail-gate';
 import { createLocalEnv } from './support/temporal';
 import { until } from './support/until';
 
@@ -29,12 +30,12 @@ const MASTER_KEY = randomBytes(32).toString('base64');
 let env: TestWorkflowEnvironment;
 let prisma: PrismaClient;
 let outbox: Outbox;
-let intercept: ((m: CapturedMail) => Promise<OutboxDecision> | undefined) | undefined;
+const gate = mailGate();
 let tenantId: string;
 const children: ChildProcess[] = [];
 
 beforeAll(async () => {
-  [env, outbox] = await Promise.all([createLocalEnv(), startOutbox({ decide: async (m) => (await intercept?.(m)) ?? 'accept' })]);
+  [env, outbox] = await Promise.all([createLocalEnv(), startOutbox({ decide: gate.decide })]);
   prisma = testPrisma();
   tenantId = await createTenant(prisma, '株式会社強制終了');
 }, 120_000);
@@ -77,7 +78,7 @@ function sigkill(child: ChildProcess): Promise<void> {
 }
 
 const vault = () => createVault({ prisma, keyring: loadKeyring(loadConfig({ MASTER_KEY })) });
-const mailsTo = (email: string) => outbox.mails.filter((m) => m.to.includes(email));
+const mailsTo = (email: string) => outbox.mails.filter((m) => isTo(m, email));
 const operations = async (registrantId: string) => (await prisma.operationEvent.findMany({ where: { registrantId }, orderBy: { id: 'asc' } })).map((e) => e.operation);
 
 async function startRegistrant(label: string) {
@@ -101,19 +102,11 @@ it('killed while the SMTP server holds the invitation, then killed while a decis
   const { id, email, handle } = await startRegistrant('二度死ぬ');
 
   // 1. Worker A dies mid-send: the server has the message, A never hears back.
-  let release!: (d: OutboxDecision) => void;
-  const held = new Promise<void>((resolve) => {
-    intercept = (m) => {
-      if (!m.to.includes(email)) return undefined;
-      intercept = undefined;
-      resolve();
-      return new Promise<OutboxDecision>((r) => (release = r));
-    };
-  });
+  const mail = gate.holdFirstMailTo(email);
   const workerA = await startWorkerProcess('A');
-  await held;
+  await mail.held;
   await sigkill(workerA);
-  release('drop'); // the connection died with A: the server keeps nothing
+  mail.release('drop'); // the connection died with A: the server keeps nothing
   expect(mailsTo(email)).toHaveLength(0);
 
   const workerB = await startWorkerProcess('B');
