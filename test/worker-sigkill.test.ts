@@ -10,14 +10,15 @@ import path from 'node:path';
 import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { loadConfig } from '../services/config/config';
-import type { PrismaClient } from '../services/db/client';
 import type { Outbox } from '../services/outbox/outbox';
 import { createDraftStore } from '../services/registrants/draft-store';
 import { loadKeyring } from '../services/vault/keyring';
 import { createVault } from '../services/vault/vault';
 import { approveUpdate, lifecycleQuery, registrantWorkflowId, submitUpdate, type RegistrantWorkflowInput } from '../shared';
 import { capture } from './support/capture';
-import { createLoginUser, createTenant, startOutbox, testPrisma } from './support/fixtures';
+import { createPrisma, type PrismaClient } from '../services/db/client';
+import { createLoginUser, createTenant, startOutbox } from './support/fixtures';
+import { createIsolatedDatabase } from './support/isolated-database';
 import { activityRunning, holdRow, PNG } from './support/lifecycle';
 import { randomMyNumber } from './support/leak-scan';
 import { isTo, mailGate } from './support/mail-gate';
@@ -28,6 +29,7 @@ const TASK_QUEUE = `sigkill-${randomUUID().slice(0, 8)}`;
 const MASTER_KEY = randomBytes(32).toString('base64');
 
 let env: TestWorkflowEnvironment;
+let database: Awaited<ReturnType<typeof createIsolatedDatabase>>;
 let prisma: PrismaClient;
 let outbox: Outbox;
 const gate = mailGate();
@@ -35,8 +37,8 @@ let tenantId: string;
 const children: ChildProcess[] = [];
 
 beforeAll(async () => {
-  [env, outbox] = await Promise.all([createLocalEnv(), startOutbox({ decide: gate.decide })]);
-  prisma = testPrisma();
+  [env, outbox, database] = await Promise.all([createLocalEnv(), startOutbox({ decide: gate.decide }), createIsolatedDatabase('sigkill')]);
+  prisma = createPrisma(database.url);
   tenantId = await createTenant(prisma, '株式会社強制終了');
 }, 120_000);
 afterAll(async () => {
@@ -44,6 +46,7 @@ afterAll(async () => {
   await env?.teardown();
   await outbox?.close();
   await prisma?.$disconnect();
+  await database?.drop();
 });
 
 /** Starts `npm start`'s worker on its own: resolves once it polls (it tells its parent "ready"). */
@@ -51,7 +54,7 @@ async function startWorkerProcess(name: string): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.resolve('services/worker/main.ts')], {
     env: {
       ...process.env,
-      DATABASE_URL: process.env.DATABASE_URL,
+      DATABASE_URL: database.url,
       TEMPORAL_ADDRESS: env.connection.options.address,
       TEMPORAL_TASK_QUEUE: TASK_QUEUE,
       SMTP_URL: `smtp://127.0.0.1:${outbox.smtpPort}`,
@@ -124,7 +127,7 @@ it('killed while the SMTP server holds the invitation, then killed while a decis
 
   // 2. HR approves while the person's row is held elsewhere: B's decision waits, and B dies.
   const hr = await createLoginUser(prisma, tenantId, 'manager');
-  const lock = await holdRow(id);
+  const lock = await holdRow(id, database.url);
   const approving = handle.executeUpdate(approveUpdate, { args: [{ actor: { type: 'login_user', id: hr.id } }] });
   await activityRunning(handle, 'decide');
   await sigkill(workerB);

@@ -6,7 +6,7 @@
  * minutes after PostgreSQL, SMTP or Temporal come back, however long they were away, and the history
  * grows by a few events an hour. Business errors are never retried: they end the step as themselves.
  */
-import { ActivityFailure, ApplicationFailure, proxyActivities, TemporalFailure } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, isCancellation, proxyActivities, TemporalFailure } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
 import { BUSINESS_ERRORS } from '../shared';
 
@@ -40,8 +40,14 @@ export function businessError(err: unknown): ApplicationFailure | undefined {
   return (BUSINESS_ERRORS as readonly string[]).includes(err.cause.type ?? '') ? err.cause : undefined;
 }
 
-/** An activity that failed for want of a dependency (anything but a business error): worth another round. */
-export const isOutage = (err: unknown): err is ActivityFailure => err instanceof ActivityFailure && !businessError(err);
+/**
+ * An activity that failed for want of a dependency: worth another round. Not a business error, and
+ * not a cancellation (an operator cancelling the workflow must not meet a step retried forever).
+ */
+export const isOutage = (err: unknown): err is ActivityFailure => err instanceof ActivityFailure && !businessError(err) && !isCancellation(err);
+
+/** Between two rounds of a failing step: history stays small whatever the failure looks like. */
+export const BETWEEN_ROUNDS_MS = 60_000;
 
 /**
  * The class of the innermost failure (the last attempt's error under a round's timeout), e.g.

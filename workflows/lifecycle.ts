@@ -22,6 +22,7 @@ import {
   log,
   ParentClosePolicy,
   setHandler,
+  sleep,
   startChild,
   upsertSearchAttributes,
   workflowInfo,
@@ -56,15 +57,13 @@ import {
   type RegistrantWorkflowInput,
   type StepActor,
 } from '../shared';
-import { activitiesForRound, asUpdateFailure, businessError, failureClass, isOutage, type Activities } from './durable-steps';
+import { activitiesForRound, asUpdateFailure, BETWEEN_ROUNDS_MS, businessError, failureClass, isOutage, type Activities } from './durable-steps';
 import type { registrantWorkflow } from './registrant';
 import { stepKey } from './step-keys';
 import type { webhookDeliveryWorkflow } from './webhook-delivery';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const SYSTEM: StepActor = { type: 'system', id: null };
-/** A timer step that failed a round waits this long before the next (the round itself retried for minutes). */
-const TIMER_STEP_BACKOFF_MS = 60_000;
 /** HR requests remembered for a retry with the same Idempotency-Key after continue-as-new. */
 const HANDLED_KEPT = 100;
 
@@ -208,6 +207,7 @@ export async function lifecycle(input: RegistrantWorkflowInput): Promise<Lifecyc
         }
         if (!isOutage(err)) throw err;
         flag(name, err);
+        await sleep(BETWEEN_ROUNDS_MS, { summary: `${name}（再試行待ち）` });
       }
     }
   }
@@ -321,17 +321,19 @@ export async function lifecycle(input: RegistrantWorkflowInput): Promise<Lifecyc
     );
   }
 
-  const withdraw = async (actor: StepActor) => {
+  /** `actor` is recorded with the withdrawal; without one the caller records it (the signal's API did). */
+  const withdraw = async (actor?: StepActor) => {
     const inv = state.invitation!;
     await durably('withdraw', (acts) => acts.closeInvitation({ registrantId, state: 'withdrawn', actor }));
     inv.state = 'withdrawn';
   };
   step(withdrawUpdate, checkWithdraw, ({ actor }) => withdraw(actor));
-  // Callers from before the withdraw update: tracked (an async handler), so continue-as-new waits for it.
+  // Callers from before the withdraw update: tracked (an async handler), so continue-as-new waits for
+  // it, and a failure is logged rather than failing the workflow.
   setHandler(withdrawSignal, async () => {
     await exclusive(async () => {
       if (state.deleted || state.invitation?.state !== 'open') return;
-      await withdraw(SYSTEM);
+      await withdraw().catch((err: unknown) => log.warn('withdrawal by signal failed', { errorType: failureClass(err) }));
     });
   });
 
@@ -575,7 +577,7 @@ export async function lifecycle(input: RegistrantWorkflowInput): Promise<Lifecyc
         return (due.onBusinessError ?? stop)(business.type ?? '');
       }
       if (!isOutage(err)) throw err;
-      flag(due.name, err, Date.now() + TIMER_STEP_BACKOFF_MS);
+      flag(due.name, err, Date.now() + BETWEEN_ROUNDS_MS);
     }
   }
 

@@ -144,7 +144,7 @@ export function createStepRunner({ client, reachable, revive, timings = {} }: St
     async status(r: Registrant, operationId: string): Promise<OperationStatus> {
       const handle = client.workflow.getHandle(r.workflowId);
       try {
-        await withDeadline(client, 3000, () => handle.getUpdateHandle(operationId).result());
+        await withDeadline(client, 1500, () => handle.getUpdateHandle(operationId).result());
         return { status: 'succeeded' };
       } catch (err) {
         if (err instanceof WorkflowUpdateFailedError) {
