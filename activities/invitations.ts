@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import { createHistory } from '../services/audit/history';
 import { hashToken } from '../services/auth/token-hash';
 import { SYSTEM_ACTOR, type Actor } from '../services/audit/types';
@@ -27,8 +27,25 @@ export function createInvitationActivities({ prisma, mailer, publicUrl, mailFrom
       if (!registrant) throw ApplicationFailure.nonRetryable('登録者が見つかりません', 'RegistrantNotFound');
       if (!registrant.email) throw ApplicationFailure.nonRetryable('メールアドレスが登録されていません', 'RegistrantHasNoEmail');
 
+      const expiresAt = new Date(input.expiresAt);
+      const newRound = input.kind !== 'reminder';
+      // The links this key issued: one per attempt. A retry after a crash mid-send cannot know
+      // whether the earlier attempt's mail got through (the server may have taken it just before
+      // the worker died). Its link keeps working beside the retry's, so whichever copy the
+      // employee keeps (a receiving side may drop the retry's as a duplicate Message-ID) works.
+      const sameKey = { OR: [{ issueKey: input.key }, { issueKey: { startsWith: `${input.key}#` } }] };
+
+      /**
+       * Once the mail is out, once per mail: a new round begins (every older link dies, HR sees the
+       * new expiry) and the history hears of it. Nothing of the round changes before the mail went
+       * out, so a mail server that cannot be reached leaves the person's links as they were.
+       */
       const recordSent = () =>
         ledger.recordOnce(input.key, async (tx) => {
+          if (newRound) {
+            await tx.invitation.updateMany({ where: { registrantId: registrant.id, revokedAt: null, NOT: sameKey }, data: { revokedAt: new Date() } });
+            await tx.registrant.update({ where: { id: registrant.id }, data: { invitationState: 'open', invitationExpiresAt: expiresAt } });
+          }
           let actor: Actor = SYSTEM_ACTOR;
           if (input.actor?.type === 'login_user' && input.actor.id) {
             const user = await tx.loginUser.findFirst({ where: { id: input.actor.id }, select: { name: true } });
@@ -56,18 +73,7 @@ export function createInvitationActivities({ prisma, mailer, publicUrl, mailFrom
       }
 
       const token = randomBytes(32).toString('base64url');
-      const expiresAt = new Date(input.expiresAt);
-      const newRound = input.kind !== 'reminder';
-      // The links this key issued: one per attempt. A retry after a crash mid-send cannot know
-      // whether the earlier attempt's mail got through (the server may have taken it just before
-      // the worker died). Its link keeps working beside the retry's, so whichever copy the
-      // employee keeps (a receiving side may drop the retry's as a duplicate Message-ID) works.
-      const sameKey = { OR: [{ issueKey: input.key }, { issueKey: { startsWith: `${input.key}#` } }] };
       const link = await prisma.$transaction(async (tx) => {
-        if (newRound) {
-          await tx.invitation.updateMany({ where: { registrantId: registrant.id, revokedAt: null, NOT: sameKey }, data: { revokedAt: new Date() } });
-          await tx.registrant.update({ where: { id: registrant.id }, data: { invitationState: 'open', invitationExpiresAt: expiresAt } });
-        }
         const attempts = await tx.invitation.count({ where: sameKey });
         return tx.invitation.create({
           select: { id: true },
@@ -91,9 +97,12 @@ export function createInvitationActivities({ prisma, mailer, publicUrl, mailFrom
         link: `${publicUrl}/i/${token}`,
         expiresAt,
         message: input.options?.message,
-        remandReason: input.remandReason,
+        // The reason HR gave is on the row (the decision wrote it); workflows need not carry it.
+        remandReason: input.remandReason ?? (input.kind === 'remand' ? (registrant.statusReason ?? undefined) : undefined),
       });
       const messageId = `<${hashToken(input.key).slice(0, 32)}@mynaflow>`;
+      // An attempt Temporal has given up on (timed out, cancelled) sends nothing: its retry will.
+      if (Context.current().cancellationSignal.aborted) throw new Error('attempt cancelled before sending');
       try {
         await mailer.sendMail({
           from: mailFrom,
@@ -108,8 +117,11 @@ export function createInvitationActivities({ prisma, mailer, publicUrl, mailFrom
         // The mail server could not even be reached (no TCP connection, no address): nobody ever saw
         // this link, so it goes (an outage of days would otherwise leave a live link per retry). Once
         // connected the fate is unknown (the server may keep the message): the link stays.
-        const { syscall } = err as { syscall?: string };
-        if (syscall === 'connect' || syscall === 'getaddrinfo') await prisma.invitation.delete({ where: { id: link.id } }).catch(() => undefined);
+        const { syscall, responseCode } = err as { syscall?: string; responseCode?: number };
+        // A permanent refusal (5xx: no such mailbox, a mistyped address) will not pass on retry.
+        const rejected = responseCode !== undefined && responseCode >= 500 && responseCode < 600;
+        if (rejected || syscall === 'connect' || syscall === 'getaddrinfo') await prisma.invitation.delete({ where: { id: link.id } }).catch(() => undefined);
+        if (rejected) throw ApplicationFailure.nonRetryable(`メールサーバーが宛先を受け付けませんでした（${responseCode}）`, 'MailRejected');
         throw err;
       }
       // Accepted by the server: that is recorded first and on its own, then the history entry.

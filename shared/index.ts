@@ -61,7 +61,7 @@ export const withdrawSignal = defineSignal('withdraw');
 export const statusQuery = defineQuery<RegistrantWorkflowStatus>('status');
 
 /** Error types activities throw for business rules; workflows never retry them. */
-export const BUSINESS_ERRORS = ['RegistrantNotFound', 'RegistrantHasNoEmail', 'DraftIncomplete', 'DependentNotFound'] as const;
+export const BUSINESS_ERRORS = ['RegistrantNotFound', 'RegistrantHasNoEmail', 'MailRejected', 'DraftIncomplete', 'DependentNotFound'] as const;
 
 // ---- lifecycle (workflow v2) ------------------------------------------------------------------
 
@@ -133,6 +133,18 @@ export interface LifecycleState {
   handled?: string[];
   /** how often each kind of step ran: part of its idempotency key */
   counts?: Record<string, number>;
+  /** an invitation or remand mail still to go out (the first one, or one an outage held up) */
+  mailDue?: MailDue;
+}
+
+/** A mail a new round waits for: the round begins when it is out. */
+export interface MailDue {
+  kind: 'invitation' | 'remand';
+  round: number;
+  invitedAt: string;
+  expiresAt: string;
+  actor: StepActor;
+  options?: InviteOptions;
 }
 
 export const lifecycleQuery = defineQuery<LifecycleState>('lifecycle');
@@ -190,6 +202,7 @@ export const LIFECYCLE_REFUSALS = {
   NOT_INVITABLE_LOCKED: 'ログインがロックされている登録者には登録依頼を送信できません。ロックを解除してください',
   NOT_INVITABLE_PENDING: '承認待ちの登録者には登録依頼を送信できません。承認または差戻ししてください',
   NOT_INVITABLE_NO_EMAIL: 'メールアドレスが登録されていないため、登録依頼を送信できません',
+  MAIL_REJECTED: 'メールサーバーが宛先を受け付けませんでした。メールアドレスを確認してください',
   INVITATION_NOT_OPEN: '登録用リンクの有効期限が切れているか、無効になっています',
   INVITATION_CLOSED: 'この登録依頼は既に終了しています',
   NOT_EDITABLE: '提出済みのため変更できません。差戻しされると変更できます',

@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { WorkflowHandleWithFirstExecutionRunId as WorkflowHandle } from '@temporalio/client';
+import { WorkflowUpdateStage, type WorkflowHandleWithFirstExecutionRunId as WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createPrisma, type PrismaClient } from '../services/db/client';
 import { clusterInfo, createDatabase, ensureCluster, startPostgres, stopPostgres, type ClusterInfo } from '../services/devstack/postgres';
@@ -19,16 +19,20 @@ import { freePort } from '../services/devstack/ports';
 import { INVITATION_SUBJECT } from '../services/mail/invitation-mail';
 import type { CapturedMail, Outbox } from '../services/outbox/outbox';
 import {
+  inviteUpdate,
   japanDate,
   lifecycleQuery,
   registrantWorkflowId,
   SEARCH_ATTRIBUTES,
+  remandUpdate,
   setRetirementUpdate,
   startOfJapanDay,
+  submitUpdate,
   type LifecycleState,
   type RegistrantWorkflowInput,
 } from '../shared';
 import { createTenant, memoryLogger, startOutbox, startWorker, testVault, type WorkerHandle } from './support/fixtures';
+import { completeDraft, refusal } from './support/lifecycle';
 import { randomMyNumber } from './support/leak-scan';
 import { isTo, mailGate } from './support/mail-gate';
 import { createTimeSkippingEnv } from './support/temporal';
@@ -118,8 +122,11 @@ async function startRegistrant(label: string, input: Partial<RegistrantWorkflowI
   return { id, email, workflowId, handle };
 }
 
-/** Lets server time pass (in steps, so retries due meanwhile run) until `done` holds. */
-async function passUntil(done: () => Promise<boolean>, what: string, stepMs = MINUTE_MS, steps = 10) {
+/**
+ * Lets server time pass in steps (so retries due meanwhile run) until `done` holds: up to an hour,
+ * more than the longest back-off of a failing step (30 minutes) and a round (5).
+ */
+async function passUntil(done: () => Promise<boolean>, what: string, stepMs = 5 * MINUTE_MS, steps = 12) {
   for (let i = 0; i < steps; i++) {
     if (await done()) return;
     await env.sleep(stepMs);
@@ -167,6 +174,62 @@ describe('SMTP refusing connections for 3 days across a reminder day', () => {
     expect(mailsTo(email)).toHaveLength(2);
     // Some 430 attempts against a closed port pass in server time; on a loaded machine that takes a while.
   }, 300_000);
+});
+
+describe('HR and the first invitation while the mail server refuses', () => {
+  const actor = { type: 'system', id: null } as const;
+
+  it('the first invitation waits for the server without holding the person\'s turn: HR\'s retirement date goes through meanwhile', async () => {
+    await closeOutbox();
+    const { id, email, handle } = await startRegistrant('初回停止', { reminderDays: [7] });
+    await env.sleep(10 * MINUTE_MS);
+    expect(await state(handle)).toMatchObject({ invitation: null, mailDue: { kind: 'invitation', round: 1 } });
+    expect((await state(handle)).attention?.['invitation-mail-1']).toBeDefined();
+    // The person's turn is not held for the outage: HR's step is carried out within a round (5 minutes).
+    const today = japanDate(await env.currentTimeMs());
+    const retirementDate = japanDate(startOfJapanDay(today) + 200 * DAY_MS);
+    const retire = await handle.startUpdate(setRetirementUpdate, { args: [{ actor, retirementDate, deletion: null }], waitForStage: WorkflowUpdateStage.ACCEPTED });
+    await env.sleep(6 * MINUTE_MS);
+    expect(await retire.result()).toMatchObject({ retirementDate, invitation: null, mailDue: { kind: 'invitation' } });
+
+    await openOutbox();
+    await passUntil(async () => mailsTo(email).length === 1, 'the invitation after the outage');
+    await until(async () => (await state(handle)).invitation?.state === 'open', 'the round to begin');
+    expect(await state(handle)).toMatchObject({ invitation: { round: 1, remindersSent: 0 }, attention: {} });
+    expect((await state(handle)).mailDue).toBeUndefined();
+    expect((await prisma.registrant.findUniqueOrThrow({ where: { id } })).invitationState).toBe('open');
+  });
+
+  it('a resend gives up after its rounds (about 20 minutes) with nothing changed, and the old link still works; a remand keeps its decision and mails when the server is back', async () => {
+    const { id, email, handle } = await startRegistrant('再送停止');
+    await until(async () => mailsTo(email).length === 1 && (await state(handle)).invitation?.state === 'open', 'the invitation');
+    const liveBefore = await prisma.invitation.findMany({ where: { registrantId: id, revokedAt: null } });
+    expect(liveBefore).toHaveLength(1);
+
+    await closeOutbox();
+    const resend = await handle.startUpdate(inviteUpdate, { args: [{ actor }], waitForStage: WorkflowUpdateStage.ACCEPTED });
+    await env.sleep(25 * MINUTE_MS);
+    expect(await refusal(resend.result())).toMatchObject({ type: 'DependencyUnavailable' });
+    expect(await state(handle)).toMatchObject({ invitation: { round: 1, state: 'open' }, attention: {} });
+    expect((await prisma.invitation.findMany({ where: { registrantId: id, revokedAt: null } })).map((l) => l.id)).toEqual(liveBefore.map((l) => l.id));
+    expect(await operations(id)).toEqual(['invitation_sent']);
+
+    // The employee sends; HR remands while the server still refuses: the decision stands.
+    await completeDraft(prisma, id);
+    await handle.executeUpdate(submitUpdate, { args: [{ actor: { type: 'registrant', id: null } }] });
+    const remand = await handle.startUpdate(remandUpdate, { args: [{ actor, reason: '裏面を撮り直してください' }], waitForStage: WorkflowUpdateStage.ACCEPTED });
+    await env.sleep(25 * MINUTE_MS);
+    expect(await remand.result()).toMatchObject({ status: 'remanded', mailDue: { kind: 'remand', round: 2 } });
+    expect((await prisma.registrant.findUniqueOrThrow({ where: { id } })).status).toBe('remanded');
+
+    await openOutbox();
+    await passUntil(async () => mailsTo(email).length === 2, 'the remand mail after the outage');
+    const remandMail = mailsTo(email)[1]!;
+    expect(remandMail.subject).toContain('差戻し');
+    expect(remandMail.text).toContain('裏面を撮り直してください');
+    await until(async () => (await state(handle)).invitation?.round === 2, 'the remand round');
+    expect((await prisma.invitation.findMany({ where: { registrantId: id, revokedAt: null } })).map((l) => l.issueKey)).toEqual([expect.stringMatching(/\/round\/2\/remand$/)]);
+  });
 });
 
 describe('PostgreSQL unreachable for 2 hours on the deletion due date', () => {

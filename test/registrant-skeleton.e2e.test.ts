@@ -65,6 +65,8 @@ describe('POST /v1/registrants', () => {
     const ids = JSON.parse(listed).map((w: { execution: { workflowId: string } }) => w.execution.workflowId);
     expect(ids).toContain(created.body.workflowId);
 
+    // The round is open once the mail is out and recorded (a moment after the server took it).
+    await until(async () => (await hr.get(`/v1/registrants/${created.body.id}`)).body.invitation?.state === 'open', 'the invitation to be recorded');
     const got = await hr.get(`/v1/registrants/${created.body.id}`).expect(200);
     expect(got.body.invitation.state).toBe('open');
     const ninetyDays = Date.parse(got.body.invitation.expiresAt) - Date.parse(created.body.createdAt);

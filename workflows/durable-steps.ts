@@ -1,10 +1,15 @@
 /**
  * Steps that outlive outages. An activity is tried in rounds: within a round Temporal retries it
- * (no history events), at first a minute apart at most, after the first hour ten; a round is bounded
- * (5, 15, then 60 minutes), after which the workflow notes the failure (state.attention, the
- * MynaflowNeedsAttention search attribute) and starts another round. So a step runs at most ten
- * minutes after PostgreSQL, SMTP or Temporal come back, however long they were away, and the history
- * grows by a few events an hour. Business errors are never retried: they end the step as themselves.
+ * (no history events, attempts at most a minute apart at first); a round is bounded, after which the
+ * workflow notes the failure (state.attention, the MynaflowNeedsAttention search attribute) and
+ * decides what next:
+ * - a timer step (reminder, expiry, retirement, deletion, a mail an outage held up) hands the
+ *   person's turn back and tries another 5-minute round after a back-off of 1, 5, 15, then 30
+ *   minutes, for as long as the outage lasts: it never holds the turn for more than 5 minutes, and
+ *   runs at most half an hour after the dependency is back;
+ * - an HR or employee request tries REQUEST_ROUNDS rounds (5, then 15 minutes) and then fails as
+ *   DependencyUnavailable, nothing done.
+ * Business errors are never retried: they end the step as themselves.
  */
 import { ActivityFailure, ApplicationFailure, isCancellation, proxyActivities, TemporalFailure } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
@@ -16,8 +21,6 @@ export type Activities = ReturnType<typeof createActivities>;
 const ROUNDS = [
   { minutes: 5, maximumInterval: '1 minute' },
   { minutes: 15, maximumInterval: '2 minutes' },
-  { minutes: 60, maximumInterval: '5 minutes' },
-  { minutes: 60, maximumInterval: '10 minutes' },
 ] as const;
 
 const rounds = ROUNDS.map(({ minutes, maximumInterval }) =>
@@ -46,8 +49,11 @@ export function businessError(err: unknown): ApplicationFailure | undefined {
  */
 export const isOutage = (err: unknown): err is ActivityFailure => err instanceof ActivityFailure && !businessError(err) && !isCancellation(err);
 
-/** Between two rounds of a failing step: history stays small whatever the failure looks like. */
+/** Between two rounds of a failing request: history stays small whatever the failure looks like. */
 export const BETWEEN_ROUNDS_MS = 60_000;
+
+/** A timer step's back-off after its n-th failed round (1-based): 1, 5, 15, then 30 minutes. */
+export const timerStepBackoffMs = (rounds: number): number => [1, 5, 15, 30][Math.min(rounds, 4) - 1]! * 60_000;
 
 /**
  * The class of the innermost failure (the last attempt's error under a round's timeout), e.g.
@@ -60,6 +66,17 @@ export function failureClass(err: unknown): string {
   if (e instanceof ApplicationFailure) return e.type ?? 'Error';
   return e instanceof Error ? e.name : 'Unknown';
 }
+
+/**
+ * HR's and the employee's steps wait this many rounds (about 20 minutes) before they give up: the
+ * request fails as DependencyUnavailable, nothing done, and the person's other steps go on. A step
+ * must not hold the person's turn for the whole of a long outage.
+ */
+export const REQUEST_ROUNDS = 2;
+
+/** The failure of a request whose dependency stayed away for its rounds: nothing was done. */
+export const dependencyUnavailable = () =>
+  ApplicationFailure.create({ type: 'DependencyUnavailable', message: 'DEPENDENCY_UNAVAILABLE', nonRetryable: true });
 
 /** A business error as the update's own failure, so the caller gets its type and details. */
 export function asUpdateFailure(failure: ApplicationFailure): ApplicationFailure {

@@ -2,7 +2,8 @@
  * The lifecycle as released up to the safe-steps release (v2 with webhooks and reopening: "v3").
  * Runs started on it replay on this code; nothing new starts here. Do not change it: only the
  * upgrade hook at the loop's wake was added, behind UPGRADE_PATCH, so a running v3 workflow
- * continues as new on the current lifecycle (workflows/lifecycle.ts) at its next wake.
+ * continues as new on the current lifecycle (workflows/lifecycle.ts) at its next wake, and two plain
+ * variables it reads (steps waiting for their turn, update ids carried out).
  *
  * Known defects kept for replay (fixed in the current lifecycle): the turn-taking below admits every
  * waiter at once; a timer step's failure fails the workflow; the withdraw signal's work is untracked.
@@ -13,6 +14,7 @@ import {
   ApplicationFailure,
   condition,
   continueAsNew,
+  currentUpdateInfo,
   ParentClosePolicy,
   patched,
   proxyActivities,
@@ -140,11 +142,20 @@ export async function lifecycleV3(input: RegistrantWorkflowInput): Promise<Lifec
   // Handlers and timer steps take turns: a step's activities finish before the next step checks state.
   let busy = false;
   let changed = false;
+  // Added for the upgrade only (plain variables: no commands, so histories replay as they were): who
+  // waits for a turn, and which updates were carried out, for the new run to remember.
+  let waiting = 0;
+  const handled: string[] = [];
   async function exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const updateId = currentUpdateInfo()?.id;
+    waiting++;
     await condition(() => !busy);
+    waiting--;
     busy = true;
     try {
-      return await fn();
+      const result = await fn();
+      if (updateId !== undefined) handled.push(updateId);
+      return result;
     } finally {
       busy = false;
       changed = true;
@@ -465,8 +476,9 @@ export async function lifecycleV3(input: RegistrantWorkflowInput): Promise<Lifec
     // Released v3 runs move to the current lifecycle at their first wake after the upgrade: a new
     // run carrying the state. Replaying a v3 history finds no marker here and goes on as it did.
     if (patched(UPGRADE_PATCH)) {
-      await condition(() => !busy && allHandlersFinished());
-      await continueAsNew<typeof registrantWorkflow>({ ...input, invite: false, carried: state });
+      // Also after every step still waiting for its turn (a withdrawal by signal is not a tracked handler).
+      await condition(() => !busy && waiting === 0 && allHandlersFinished());
+      await continueAsNew<typeof registrantWorkflow>({ ...input, invite: false, carried: { ...state, handled: handled.slice(-100) } });
     }
     if (!woken) {
       await exclusive(async () => {

@@ -53,11 +53,22 @@ import {
   type InviteOptions,
   type LifecycleRefusal,
   type LifecycleState,
-  type MailKind,
+  type MailDue,
   type RegistrantWorkflowInput,
   type StepActor,
 } from '../shared';
-import { activitiesForRound, asUpdateFailure, BETWEEN_ROUNDS_MS, businessError, failureClass, isOutage, type Activities } from './durable-steps';
+import {
+  activitiesForRound,
+  asUpdateFailure,
+  BETWEEN_ROUNDS_MS,
+  businessError,
+  dependencyUnavailable,
+  failureClass,
+  isOutage,
+  REQUEST_ROUNDS,
+  timerStepBackoffMs,
+  type Activities,
+} from './durable-steps';
 import type { registrantWorkflow } from './registrant';
 import { stepKey } from './step-keys';
 import type { webhookDeliveryWorkflow } from './webhook-delivery';
@@ -190,25 +201,27 @@ export async function lifecycle(input: RegistrantWorkflowInput): Promise<Lifecyc
   }
 
   /**
-   * An HR or employee step's activity, tried round after round until it succeeds (the caller's
-   * request is answered "pending" meanwhile) or fails for a business reason, which fails the update.
+   * An HR or employee step's activity, tried round after round (the caller's request is answered
+   * "pending" meanwhile) until it succeeds, fails for a business reason (which fails the update), or
+   * its dependency stays away for REQUEST_ROUNDS rounds: then the update fails as
+   * DependencyUnavailable, nothing done, and the person's turn is free again.
    */
   async function durably<T>(name: string, call: (acts: Activities) => Promise<T>): Promise<T> {
-    for (let round = (attention[name]?.rounds ?? 0) + 1; ; round++) {
-      try {
-        const result = await call(activitiesForRound(round));
-        settle(name);
-        return result;
-      } catch (err) {
-        const business = businessError(err);
-        if (business) {
-          settle(name);
-          throw asUpdateFailure(business);
+    try {
+      for (let round = 1; ; round++) {
+        try {
+          return await call(activitiesForRound(round));
+        } catch (err) {
+          const business = businessError(err);
+          if (business) throw asUpdateFailure(business);
+          if (!isOutage(err)) throw err;
+          flag(name, err);
+          if (round >= REQUEST_ROUNDS) throw dependencyUnavailable();
+          await sleep(BETWEEN_ROUNDS_MS, { summary: `${name}（再試行待ち）` });
         }
-        if (!isOutage(err)) throw err;
-        flag(name, err);
-        await sleep(BETWEEN_ROUNDS_MS, { summary: `${name}（再試行待ち）` });
       }
+    } finally {
+      settle(name);
     }
   }
 
@@ -245,7 +258,7 @@ export async function lifecycle(input: RegistrantWorkflowInput): Promise<Lifecyc
   };
   const checkWithdraw = (s: LifecycleState) => {
     mustLive(s);
-    if (s.invitation?.state !== 'open') throw refuse('INVITATION_CLOSED');
+    if (s.invitation?.state !== 'open' && !s.mailDue) throw refuse('INVITATION_CLOSED');
   };
   const checkUnlock = (s: LifecycleState) => {
     mustLive(s);
@@ -266,22 +279,23 @@ export async function lifecycle(input: RegistrantWorkflowInput): Promise<Lifecyc
     if (kind === 'dependent' && !dependentId) throw refuse('DEPENDENT_REQUIRED');
   };
 
-  /**
-   * A new invitation round: a new link (the old ones die) and 90 days from now. Without an e-mail
-   * address (a person invited on paper) no mail goes out and the round stays as it was.
-   */
-  async function startRound(name: string, actor: StepActor, kind: MailKind, options?: InviteOptions, remandReason?: string) {
-    const round = (state.invitation?.round ?? 0) + 1;
+  /** The next round's dates: 90 days from now. */
+  function nextRound(kind: MailDue['kind'], actor: StepActor, options?: InviteOptions): MailDue {
     const invitedAt = Date.now();
-    const expiresAt = new Date(invitedAt + INVITE_VALID_DAYS * DAY_MS).toISOString();
-    const key = `${chain}/round/${round}/${kind}`;
-    try {
-      await durably(name, (acts) => acts.sendInvitationMail({ registrantId, key, kind, expiresAt, round, options, remandReason, actor }));
-    } catch (err) {
-      if (kind === 'remand' && err instanceof ApplicationFailure && err.type === 'RegistrantHasNoEmail') return;
-      throw err;
-    }
-    state.invitation = { round, invitedAt: new Date(invitedAt).toISOString(), expiresAt, remindersSent: 0, state: 'open' };
+    return { kind, round: (state.invitation?.round ?? 0) + 1, invitedAt: new Date(invitedAt).toISOString(), expiresAt: new Date(invitedAt + INVITE_VALID_DAYS * DAY_MS).toISOString(), actor, options };
+  }
+  const sendRound = (acts: Activities, m: MailDue) =>
+    acts.sendInvitationMail({ registrantId, key: `${chain}/round/${m.round}/${m.kind}`, kind: m.kind, expiresAt: m.expiresAt, round: m.round, options: m.options, actor: m.actor });
+  /** The round begins once its mail is out: a new link (the old ones died with it), 90 days. */
+  function begin(m: MailDue) {
+    state.invitation = { round: m.round, invitedAt: m.invitedAt, expiresAt: m.expiresAt, remindersSent: 0, state: 'open' };
+    if (state.mailDue?.round === m.round) delete state.mailDue;
+  }
+  /** Whether a mail still due is still wanted: nothing newer began, and the person may get it. */
+  function stillWanted(m: MailDue): boolean {
+    if (state.deleted || m.round !== (state.invitation?.round ?? 0) + 1) return false;
+    if (m.kind === 'remand') return state.status === 'remanded' && !state.retired;
+    return !state.retired && !state.loginLocked && state.status !== 'pending';
   }
 
   // ---- messages
@@ -321,9 +335,15 @@ export async function lifecycle(input: RegistrantWorkflowInput): Promise<Lifecyc
     );
   }
 
-  /** `actor` is recorded with the withdrawal; without one the caller records it (the signal's API did). */
+  /**
+   * No more mail, the links die. A round whose mail an outage still holds up is dropped (nothing went
+   * out). `actor` is recorded with the withdrawal; without one the caller records it (the signal's
+   * API did).
+   */
   const withdraw = async (actor?: StepActor) => {
-    const inv = state.invitation!;
+    delete state.mailDue;
+    const inv = state.invitation;
+    if (inv?.state !== 'open') return;
     await durably('withdraw', (acts) => acts.closeInvitation({ registrantId, state: 'withdrawn', actor }));
     inv.state = 'withdrawn';
   };
@@ -332,7 +352,7 @@ export async function lifecycle(input: RegistrantWorkflowInput): Promise<Lifecyc
   // it, and a failure is logged rather than failing the workflow.
   setHandler(withdrawSignal, async () => {
     await exclusive(async () => {
-      if (state.deleted || state.invitation?.state !== 'open') return;
+      if (state.deleted) return;
       await withdraw().catch((err: unknown) => log.warn('withdrawal by signal failed', { errorType: failureClass(err) }));
     });
   });
@@ -341,7 +361,11 @@ export async function lifecycle(input: RegistrantWorkflowInput): Promise<Lifecyc
     inviteUpdate,
     checkInvite,
     async ({ actor, options }) => {
-      await startRound('invite', actor, 'invitation', options);
+      // Nothing of the round changes until the mail is out: a mail server away for long fails this
+      // request (DependencyUnavailable), and the links the person has keep working.
+      const round = nextRound('invitation', actor, options);
+      await durably('invite', (acts) => sendRound(acts, round));
+      begin(round);
     },
   );
 
@@ -383,8 +407,18 @@ export async function lifecycle(input: RegistrantWorkflowInput): Promise<Lifecyc
       counted('remand');
       await deliverWebhooks(result.webhookDeliveries);
       state.status = 'remanded';
-      // The employee must be able to fix it: the reason goes out with a fresh 90-day link.
-      await startRound('remand', actor, 'remand', undefined, reason!.trim());
+      // The employee must be able to fix it: the reason (read from the row) goes out with a fresh
+      // 90-day link. The decision stands whatever the mail server does; a mail it cannot take now
+      // is left to the loop, which sends it when the server is back.
+      const round = nextRound('remand', actor);
+      try {
+        await durably('remand', (acts) => sendRound(acts, round));
+        begin(round);
+      } catch (err) {
+        if (!(err instanceof ApplicationFailure)) throw err;
+        if (err.type === 'DependencyUnavailable') state.mailDue = round;
+        else log.warn('remand mail not sent', { errorType: err.type }); // no address, or refused: HR resends
+      }
     },
   );
 
@@ -458,6 +492,25 @@ export async function lifecycle(input: RegistrantWorkflowInput): Promise<Lifecyc
   // ---- timers: the earliest thing due, from the state alone
   function candidates(): Due[] {
     const list: Due[] = [];
+    const mail = state.mailDue;
+    if (mail && stillWanted(mail)) {
+      list.push({
+        name: `${mail.kind}-mail-${mail.round}`,
+        at: Date.parse(mail.invitedAt),
+        label: mail.kind === 'remand' ? '差戻しメール' : '登録依頼メール',
+        run: async (acts) => {
+          await sendRound(acts, mail);
+          begin(mail);
+        },
+        // No address, or the server refuses it: nothing to mail; HR sees the person not invited.
+        onBusinessError: (type) => {
+          if (type === 'RegistrantNotFound') return stop();
+          delete state.mailDue;
+        },
+      });
+    } else if (mail) {
+      delete state.mailDue;
+    }
     const inv = state.invitation;
     if (inv?.state === 'open') {
       const i = inv.remindersSent;
@@ -473,9 +526,9 @@ export async function lifecycle(input: RegistrantWorkflowInput): Promise<Lifecyc
             await acts.sendInvitationMail({ registrantId, key: `${chain}/round/${inv.round}/reminder/${i + 1}`, kind: 'reminder', expiresAt: inv.expiresAt, round: inv.round, actor: SYSTEM });
             inv.remindersSent = i + 1;
           },
-          // No address any more (HR removed it): this reminder is skipped, the link still works.
+          // No address any more (HR removed it), or refused: this reminder is skipped, the link still works.
           onBusinessError: (type) => {
-            if (type !== 'RegistrantHasNoEmail') return stop();
+            if (type === 'RegistrantNotFound') return stop();
             inv.remindersSent = i + 1;
           },
         });
@@ -518,27 +571,30 @@ export async function lifecycle(input: RegistrantWorkflowInput): Promise<Lifecyc
           },
         });
       }
-      // Never before the person has retired, whatever date HR typed.
-      list.push({
-        name: 'deletion',
-        at: Math.max(dueAt, startOfJapanDay(state.retirementDate)),
-        label: '削除予定日',
-        run: async (acts) => {
-          const key = keyFor('scheduled-deletion', { dueDate: deletion.dueDate, rule: deletion.rule });
-          const shredded = await acts.shred({ registrantId, kind: 'scheduled', rule: deletion.rule, dueDate: deletion.dueDate, actor: SYSTEM, stepKey: key });
-          counted('scheduled-deletion');
-          await deliverWebhooks(shredded.webhookDeliveries);
-          state.deletion = null;
-          if (shredded.scope === 'numbers') {
-            // The tenant keeps people's records and deletes their numbers: the person stays, unregistered.
-            state.status = 'unregistered';
-            state.loginLocked = false;
-            if (state.invitation?.state === 'open') state.invitation.state = 'closed';
-          } else {
-            state.deleted = true;
-          }
-        },
-      });
+      // Never before the person has retired, whatever date HR typed (nor while their retirement
+      // step waits out an outage).
+      if (state.retired) {
+        list.push({
+          name: 'deletion',
+          at: Math.max(dueAt, startOfJapanDay(state.retirementDate)),
+          label: '削除予定日',
+          run: async (acts) => {
+            const key = keyFor('scheduled-deletion', { dueDate: deletion.dueDate, rule: deletion.rule });
+            const shredded = await acts.shred({ registrantId, kind: 'scheduled', rule: deletion.rule, dueDate: deletion.dueDate, actor: SYSTEM, stepKey: key });
+            counted('scheduled-deletion');
+            await deliverWebhooks(shredded.webhookDeliveries);
+            state.deletion = null;
+            if (shredded.scope === 'numbers') {
+              // The tenant keeps people's records and deletes their numbers: the person stays, unregistered.
+              state.status = 'unregistered';
+              state.loginLocked = false;
+              if (state.invitation?.state === 'open') state.invitation.state = 'closed';
+            } else {
+              state.deleted = true;
+            }
+          },
+        });
+      }
     }
     return list;
   }
@@ -567,7 +623,8 @@ export async function lifecycle(input: RegistrantWorkflowInput): Promise<Lifecyc
     const due = nextDue();
     if (!due || dueAt(due) > Date.now()) return;
     try {
-      await due.run(activitiesForRound((attention[due.name]?.rounds ?? 0) + 1));
+      // Short rounds: the person's turn is held at most a round's 5 minutes.
+      await due.run(activitiesForRound(1));
       settle(due.name);
     } catch (err) {
       const business = businessError(err);
@@ -577,22 +634,16 @@ export async function lifecycle(input: RegistrantWorkflowInput): Promise<Lifecyc
         return (due.onBusinessError ?? stop)(business.type ?? '');
       }
       if (!isOutage(err)) throw err;
-      flag(due.name, err, Date.now() + BETWEEN_ROUNDS_MS);
+      flag(due.name, err, Date.now() + timerStepBackoffMs((attention[due.name]?.rounds ?? 0) + 1));
     }
   }
 
   publish();
+  // The first invitation is a step of the loop like any due mail: an outage holds up its mail, not
+  // the person's turn.
   if (!input.carried && input.invite !== false) {
-    await exclusive(async () => {
-      try {
-        await startRound('invite', input.startedBy ?? SYSTEM, 'invitation', input.invite || undefined);
-      } catch (err) {
-        // Stored without an address, or gone before the workflow began: nothing to mail.
-        if (!(err instanceof ApplicationFailure)) throw err;
-        log.warn('no invitation mailed', { errorType: err.type });
-        if (err.type === 'RegistrantNotFound') stop();
-      }
-    });
+    state.mailDue = nextRound('invitation', input.startedBy ?? SYSTEM, input.invite || undefined);
+    committed = snapshot();
   }
 
   while (!state.deleted) {

@@ -2995,7 +2995,7 @@ export interface components {
          * @description The registrant's state does not allow this now; `code` says why (NOT_INVITABLE_RETIRED,
          *     NOT_INVITABLE_LOCKED, NOT_INVITABLE_PENDING, NOT_INVITABLE_NO_EMAIL, NOT_PENDING, NOT_LOCKED, INVITATION_CLOSED,
          *     RETIREMENT_FIXED, NOT_RETIRED_FOR_DELETION, NO_DELETION_SCHEDULED, DELETION_DATE_PAST, DELETED,
-         *     CONSENT_REQUIRED…)
+         *     MAIL_REJECTED, CONSENT_REQUIRED…)
          *     and `title` says it in Japanese.
          */
         LifecycleConflict: {
@@ -3033,7 +3033,13 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description A dependency (database or Temporal) did not answer; nothing was stored. */
+        /**
+         * @description A dependency (database, mail server or Temporal) did not answer; nothing was stored or done
+         *     (TEMPORAL_UNAVAILABLE: Temporal not reached, retry with the same Idempotency-Key;
+         *     DEPENDENCY_UNAVAILABLE: a lifecycle step waited about 20 minutes for the database or mail
+         *     server and gave up, send it again as a new request; LIFECYCLE_BUSY: too many requests in
+         *     flight for this person).
+         */
         Unavailable: {
             headers: {
                 [name: string]: unknown;
@@ -3621,7 +3627,7 @@ export interface operations {
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
+            409: components["responses"]["LifecycleConflict"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -5803,6 +5809,7 @@ export interface operations {
             /** @description Submitted; HR can now approve, remand or refuse. */
             200: {
                 headers: {
+                    "Idempotency-Key": components["headers"]["IdempotencyKey"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5812,6 +5819,7 @@ export interface operations {
             /** @description Taken on; submitted as soon as the database answers. The registration as it is now. */
             202: {
                 headers: {
+                    "Idempotency-Key": components["headers"]["IdempotencyKey"];
                     [name: string]: unknown;
                 };
                 content: {

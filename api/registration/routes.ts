@@ -3,6 +3,7 @@
  * travels in request bodies, never in a URL; the session is its own cookie, scoped to these routes,
  * and a state-changing call must carry its CSRF token like the console's.
  */
+import { randomUUID } from 'node:crypto';
 import express, { Router, type Request, type RequestHandler, type Response } from 'express';
 import { parse as parseCookie, serialize as serializeCookie } from 'cookie';
 import type { components } from '../generated/openapi';
@@ -126,7 +127,9 @@ export function registrationRoutes(deps: RegistrationRouteDeps, opts: Registrati
     res.set('Cache-Control', 'no-store').json(await registration.removeDocument(me(req), req.params.documentId as string));
   });
   router.post('/v1/registration/submission', requireRegistrant, async (req, res) => {
-    const { pending, registration: now } = await registration.finish(me(req), req.get('idempotency-key') || undefined);
+    const key = req.get('idempotency-key') || randomUUID();
+    res.set('Idempotency-Key', key);
+    const { pending, registration: now } = await registration.finish(me(req), key);
     res.set('Cache-Control', 'no-store').status(pending ? 202 : 200).json(now);
   });
 

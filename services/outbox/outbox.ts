@@ -48,6 +48,8 @@ export interface OutboxOptions {
    * waits for the answer meanwhile) until the test has done what it needs, such as stopping a worker.
    */
   decide?: (mail: CapturedMail) => OutboxDecision | Promise<OutboxDecision>;
+  /** Tests only: recipients refused at RCPT TO with 550, as a server refuses an unknown mailbox. */
+  rejectRecipient?: (address: string) => boolean;
   host?: string;
   smtpPort?: number;
   /** Folder to keep .eml files in; earlier mails there are loaded at start. */
@@ -108,6 +110,13 @@ export async function startOutbox(opts: OutboxOptions = {}): Promise<Outbox> {
     disabledCommands: ['STARTTLS'],
     banner: 'mynaflow outbox',
     logger: false,
+    onRcptTo(address, _session, callback) {
+      if (opts.rejectRecipient?.(address.address)) {
+        const err = Object.assign(new Error('5.1.1 No such user here'), { responseCode: 550 });
+        return callback(err);
+      }
+      callback();
+    },
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));

@@ -13,6 +13,8 @@ import {
   INVITE_VALID_DAYS,
   inviteUpdate,
   LIFECYCLE_REFUSALS,
+  lifecycleQuery,
+  registrantWorkflowId,
   refuseUpdate,
   remandUpdate,
   scheduleDeletionUpdate,
@@ -187,21 +189,35 @@ export function createLifecycleService({ prisma, temporal, inviteReminderDays, t
      */
     async withdraw(acting: Acting, id: string, key?: string): Promise<StepAnswer> {
       const r = await find(acting.tenantId, id);
-      if (r.invitationState !== 'open') throw new AppError(409, 'INVITATION_CLOSED', LIFECYCLE_REFUSALS.INVITATION_CLOSED);
+      const actor = stepActorOf(acting);
+      const operationId = operationIdOf(r, withdrawUpdate.name, actor, {}, key);
       try {
+        // The workflow judges it (it also knows of a first invitation an outage still holds up).
         // A v3 workflow has no withdraw update; terminating it to start anew would be too much.
-        return await step(r, withdrawUpdate, { actor: stepActorOf(acting) }, key, false);
+        return await step(r, withdrawUpdate, { actor }, key, false);
       } catch (err) {
+        if (err instanceof AppError && err.code === 'INVITATION_CLOSED' && (await runner.status(r, operationId)).status === 'succeeded') {
+          // Closed by this very request, sent again with its key: its answer, not a refusal.
+          return answer(r, { state: 'done', operationId });
+        }
         if (!(err instanceof AppError) || err.code !== HANDLER_MISSING().code) throw err;
       }
+      if (r.invitationState !== 'open') throw new AppError(409, 'INVITATION_CLOSED', LIFECYCLE_REFUSALS.INVITATION_CLOSED);
       try {
         await withDeadline(client, 5000, () => client.workflow.getHandle(r.workflowId).signal(withdrawSignal));
       } catch (err) {
         if (err instanceof WorkflowNotFoundError) throw new AppError(409, 'INVITATION_CLOSED', LIFECYCLE_REFUSALS.INVITATION_CLOSED);
         throw TEMPORAL_DOWN();
       }
+      // Delivered, so it will happen (the old workflow withdraws at its turn); done once its state says so.
       await history.record(hrEvent(acting, 'invitation_withdrawn', r));
-      return answer(r, { state: 'done', operationId: operationIdOf(r, 'withdraw', stepActorOf(acting), {}, key) });
+      const until = Date.now() + (timings?.answerWithinMs ?? 10_000);
+      while (Date.now() < until) {
+        const state = await withDeadline(client, 3000, () => client.workflow.getHandle(r.workflowId).query(lifecycleQuery)).catch(() => null);
+        if (state?.invitation?.state === 'withdrawn') return answer(r, { state: 'done', operationId });
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      return answer(r, { state: 'pending', operationId });
     },
 
     /**
@@ -239,10 +255,12 @@ export function createLifecycleService({ prisma, temporal, inviteReminderDays, t
     /** What became of a step answered "pending" (or of any step, by its operation id). */
     async operation(tenantId: string, id: string, operationId: string): Promise<{ operationId: string; status: OperationStatus['status']; registrant?: RegistrantView; error?: { status: number; code: string; title: string } }> {
       if (!OPERATION_ID.test(operationId)) throw new AppError(404, 'OPERATION_NOT_FOUND', '指定された処理が見つかりません');
-      const r = await find(tenantId, id);
-      const found = await runner.status(r, operationId);
+      // The person may be gone by the operation itself (a deletion): its workflow still tells.
+      const r = await prisma.registrant.findFirst({ where: { id, tenantId } });
+      const found = await runner.status({ workflowId: r?.workflowId ?? registrantWorkflowId(tenantId, id) }, operationId);
+      if (!r && found.status !== 'succeeded') throw REGISTRANT_NOT_FOUND();
       if (found.status === 'failed') return { operationId, status: 'failed', error: { status: found.error.status, code: found.error.code, title: found.error.title } };
-      if (found.status === 'succeeded') return { operationId, status: 'succeeded', registrant: await loadRegistrantView(prisma, (await prisma.registrant.findUnique({ where: { id: r.id } })) ?? r) };
+      if (found.status === 'succeeded') return { operationId, status: 'succeeded', ...(r ? { registrant: await loadRegistrantView(prisma, r) } : {}) };
       return { operationId, status: found.status };
     },
 

@@ -11,7 +11,14 @@
  * - 503: Temporal did not answer at all, so nothing was asked; a retry with the same key is safe.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateStage, type Client, type WorkflowUpdateHandle } from '@temporalio/client';
+import {
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
+  WorkflowUpdateStage,
+  type Client,
+  type WorkflowUpdateHandle,
+} from '@temporalio/client';
 import { ApplicationFailure, type UpdateDefinition } from '@temporalio/common';
 import type { Registrant } from '../../prisma/generated/client';
 import { LIFECYCLE_REFUSALS, lifecycleQuery, type LifecycleState, type StepActor } from '../../shared';
@@ -53,9 +60,33 @@ export function asAppError(err: unknown): AppError | undefined {
   }
   if (type === 'DependentNotFound') return DEPENDENT_NOT_FOUND();
   if (type === 'RegistrantHasNoEmail') return new AppError(409, 'NOT_INVITABLE_NO_EMAIL', LIFECYCLE_REFUSALS.NOT_INVITABLE_NO_EMAIL);
+  if (type === 'MailRejected') return new AppError(409, 'MAIL_REJECTED', LIFECYCLE_REFUSALS.MAIL_REJECTED);
   if (type === 'RegistrantNotFound') return REGISTRANT_NOT_FOUND();
+  if (type === 'DependencyUnavailable') return DEPENDENCY_UNAVAILABLE();
   return undefined;
 }
+
+/** The step waited out its rounds and its database or mail server stayed away: nothing was done. */
+export const DEPENDENCY_UNAVAILABLE = () =>
+  new AppError(503, 'DEPENDENCY_UNAVAILABLE', 'メールサーバーまたはデータベースが応答しないため、処理できませんでした。復旧後に、新しい操作としてもう一度お試しください');
+/** Temporal refused to take more requests for this person now: nothing was asked. */
+const STEPS_BUSY = () => new AppError(503, 'LIFECYCLE_BUSY', 'この登録者への操作が混み合っています。少し時間をおいて、もう一度お試しください');
+/** An update that failed for a reason the API does not know: definitely not done. */
+const STEP_FAILED = () => new AppError(500, 'STEP_FAILED', '処理に失敗しました。管理者にお問い合わせください');
+
+/** gRPC status of a client call's failure (the client wraps it). */
+function grpcCode(err: unknown): number | undefined {
+  for (let e: unknown = err; e && typeof e === 'object'; e = (e as { cause?: unknown }).cause) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'number') return code;
+  }
+  return undefined;
+}
+const DEADLINE_EXCEEDED = 4;
+const CANCELLED = 1;
+const RESOURCE_EXHAUSTED = 8;
+/** The call ran out of time: the request may have reached Temporal. */
+const timedOut = (err: unknown) => err instanceof WorkflowUpdateRPCTimeoutOrCancelledError || [DEADLINE_EXCEEDED, CANCELLED].includes(grpcCode(err) ?? -1);
 
 /** The update has no handler in the running workflow (one from an earlier release). */
 export const isMissingHandler = (err: unknown) =>
@@ -101,9 +132,10 @@ export function createStepRunner({ client, reachable, revive, timings = {} }: St
       accepted = await withDeadline(client, Math.max(until - Date.now(), 1000), () => handle.startUpdate(update, { args: [arg], updateId: operationId, waitForStage: WorkflowUpdateStage.ACCEPTED }));
     } catch (err) {
       if (err instanceof WorkflowNotFoundError || err instanceof WorkflowUpdateFailedError) throw err;
+      if (grpcCode(err) === RESOURCE_EXHAUSTED) throw STEPS_BUSY();
       // No answer in time: either Temporal is down (nothing was asked) or the request waits in the
-      // workflow for a worker (it will still be carried out).
-      if (await reachable()) return 'pending';
+      // workflow for a worker (it will still be carried out). Anything else: it was refused.
+      if (timedOut(err) && (await reachable())) return 'pending';
       throw TEMPORAL_DOWN();
     }
     try {
@@ -135,21 +167,23 @@ export function createStepRunner({ client, reachable, revive, timings = {} }: St
         }
       } catch (err) {
         if (err instanceof AppError) throw err;
-        throw asAppError(err) ?? TEMPORAL_DOWN();
+        // A failure of the update itself is final: nothing was done, and retrying the same request
+        // would meet the same outcome.
+        if (err instanceof WorkflowUpdateFailedError) throw asAppError(err) ?? STEP_FAILED();
+        throw TEMPORAL_DOWN();
       }
       return { state, operationId };
     },
 
     /** The outcome of an earlier step by its operation id. */
-    async status(r: Registrant, operationId: string): Promise<OperationStatus> {
+    async status(r: Pick<Registrant, 'workflowId'>, operationId: string): Promise<OperationStatus> {
       const handle = client.workflow.getHandle(r.workflowId);
       try {
         await withDeadline(client, 1500, () => handle.getUpdateHandle(operationId).result());
         return { status: 'succeeded' };
       } catch (err) {
         if (err instanceof WorkflowUpdateFailedError) {
-          const known = asAppError(err);
-          return known ? { status: 'failed', error: known } : { status: 'failed', error: new AppError(500, 'STEP_FAILED', '処理に失敗しました') };
+          return { status: 'failed', error: asAppError(err) ?? STEP_FAILED() };
         }
         if (!(err instanceof WorkflowNotFoundError)) {
           if (await reachable()) return { status: 'pending' };
