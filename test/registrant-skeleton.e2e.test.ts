@@ -9,6 +9,7 @@ import { createTemporalClient } from '../services/temporal/client';
 import { createLoginUser, createTenant, loginAs, memoryLogger, PUBLIC_URL, testApp, type Agent } from './support/fixtures';
 import { TEMPORAL_CLI } from './support/temporal';
 import { useWorkerHarness } from './support/worker-harness';
+import { until } from './support/until';
 
 const TASK_QUEUE = 'skeleton-e2e';
 const { logger } = memoryLogger();
@@ -100,7 +101,7 @@ describe('POST /v1/registrants', () => {
       .send({ familyName: '高橋', givenName: '次郎', email: 'jiro@example.co.jp' })
       .expect(201);
     await harness.outbox.waitFor((m) => m.to.includes('jiro@example.co.jp'));
-    await until(async () => (await hr.get(`/v1/registrants/${created.body.id}`)).body.invitation?.state === 'open');
+    await until(async () => (await hr.get(`/v1/registrants/${created.body.id}`)).body.invitation?.state === 'open', 'the invitation to be open');
     const withdrawn = await hr.post(`/v1/registrants/${created.body.id}/withdraw`).expect(200);
     expect(withdrawn.body.invitation).toMatchObject({ state: 'withdrawn' });
     // Recorded once, by the workflow's step, with HR as the actor.
@@ -118,15 +119,6 @@ describe('POST /v1/registrants', () => {
     expect(res.body.code).toBe('REGISTRANT_NOT_FOUND');
   });
 });
-
-/** Polls in real time until the condition holds (the workflow works asynchronously). */
-async function until(pred: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await pred())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('access', () => {
   it('requires a login, the right role and the CSRF token', async () => {
