@@ -36,7 +36,9 @@ const DAY_MS = 86_400_000;
 
 /** The capture's say over each mail: tests hold one while steps pile up behind it. */
 const gate = mailGate();
-const harness = useWorkerHarness({ taskQueue: TASK_QUEUE, env: createTimeSkippingEnv, outbox: { decide: gate.decide } });
+/** Mailboxes the capture refuses with 550, as a server refuses a mistyped address. */
+const NOBODY = 'nobody-';
+const harness = useWorkerHarness({ taskQueue: TASK_QUEUE, env: createTimeSkippingEnv, outbox: { decide: gate.decide, rejectRecipient: (a) => a.startsWith(NOBODY) } });
 
 let tenantId: string;
 let actor: StepActor;
@@ -206,5 +208,28 @@ describe('the deletion notice while its mail goes out', () => {
     expect(lists).toHaveLength(2);
     expect(lists[1]!.text).toContain('通知 二郎');
     expect(lists[1]!.text).not.toContain('通知 一郎');
+  });
+});
+
+describe('a mailbox the mail server refuses (550)', () => {
+  it('is not an outage: the first invitation is dropped at once, a resend is refused MailRejected, and the person\'s turn is never held', async () => {
+    const id = randomUUID();
+    const email = `${NOBODY}${id.slice(0, 8)}@example.co.jp`;
+    const workflowId = registrantWorkflowId(tenantId, id);
+    await harness.prisma.registrant.create({ data: { id, tenantId, familyName: '宛先', givenName: '不明', email, workflowId } });
+    const handle = (await harness.env.client.workflow.start('registrantWorkflow', { taskQueue: TASK_QUEUE, workflowId, args: [{ tenantId, registrantId: id, reminderDays: [7] }] })) as WorkflowHandle;
+    started.push(handle);
+    await until(async () => (await state(handle)).mailDue === undefined, 'the first invitation to be given up');
+    expect(await state(handle)).toMatchObject({ invitation: null, attention: {} });
+    expect(await harness.prisma.invitation.count({ where: { registrantId: id } })).toBe(0);
+    expect(await harness.prisma.mailDelivery.findMany({ where: { key: { startsWith: workflowId } } })).toEqual([expect.objectContaining({ status: 'sending' })]);
+
+    expect(await refusal(handle.executeUpdate(inviteUpdate, { args: [{ actor }] }))).toMatchObject({ type: 'MailRejected' });
+    // HR corrects the address and sends again: it goes out.
+    const fixed = `fixed-${id.slice(0, 8)}@example.co.jp`;
+    await harness.prisma.registrant.update({ where: { id }, data: { email: fixed } });
+    expect(await handle.executeUpdate(inviteUpdate, { args: [{ actor }] })).toMatchObject({ invitation: { round: 1, state: 'open' } });
+    expect(mailsTo(fixed)).toHaveLength(1);
+    expect(mailsTo(email)).toHaveLength(0);
   });
 });

@@ -9,6 +9,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import request from 'supertest';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { createInvitationActivities } from '../activities/invitations';
 import { hashToken } from '../services/auth/token-hash';
 import { createMailTransport } from '../services/mail/transport';
@@ -163,7 +164,7 @@ describe('PATCH /v1/registrants/{id}', () => {
 
     // The workflow's next mail (a reminder) reads the address when it goes out.
     const activities = createInvitationActivities({ prisma: harness.prisma, mailer: createMailTransport(`smtp://127.0.0.1:${harness.outbox.smtpPort}`), publicUrl: PUBLIC_URL, mailFrom: MAIL_FROM, logger, vault: testVault(harness.prisma) });
-    await activities.sendInvitationMail({ registrantId: r.id, key: `reminder-${randomUUID()}`, kind: 'reminder', expiresAt: new Date(Date.now() + 80 * 86_400_000).toISOString() });
+    await new MockActivityEnvironment().run(activities.sendInvitationMail, { registrantId: r.id, key: `reminder-${randomUUID()}`, kind: 'reminder' as const, expiresAt: new Date(Date.now() + 80 * 86_400_000).toISOString() });
     const mail = await harness.outbox.waitFor((m) => m.to.includes(email));
     expect(mail.to).not.toContain(r.email!);
     expect(harness.outbox.mails.filter((m) => m.to.includes(r.email!))).toHaveLength(0);
