@@ -8,6 +8,7 @@ import type { Logger } from '../services/logging/logger';
 import { createDeletionNoticeActivities } from './deletion-notices';
 import { createInvitationActivities } from './invitations';
 import { createLifecycleActivities } from './lifecycle';
+import { createReconcilerActivities } from './reconciler';
 import { createWebhookActivities } from './webhooks';
 import type { Vault } from '../services/vault/types';
 
@@ -20,8 +21,10 @@ export interface ActivityDeps {
   vault: Vault;
   /** Webhook receivers may be private addresses (development and tests only). */
   webhookAllowPrivate?: boolean;
+  /** Reminder days of tenants without their own (the reconciler's starts). */
+  inviteReminderDays?: number[];
 }
 
 export function createActivities(deps: ActivityDeps) {
-  return { ...createInvitationActivities(deps), ...createLifecycleActivities(deps), ...createDeletionNoticeActivities(deps), ...createWebhookActivities(deps) };
+  return { ...createInvitationActivities(deps), ...createLifecycleActivities(deps), ...createDeletionNoticeActivities(deps), ...createWebhookActivities(deps), ...createReconcilerActivities(deps) };
 }

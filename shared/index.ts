@@ -255,4 +255,19 @@ export const deletionDueSignal = defineSignal<[{ registrantId: string }]>('delet
 export const WEBHOOK_DELIVERY_MAX_ATTEMPTS = 12;
 /** One delivery workflow per delivery row: a second start for the same delivery is refused. */
 export const webhookDeliveryWorkflowId = (deliveryId: string) => `webhook-delivery-${deliveryId}`;
+
+/** The deployment's one reconciler schedule (services/reconciler/schedule.ts). */
+export const RECONCILER_SCHEDULE_ID = 'mynaflow-reconciler';
+/** What a reconciler round looks at: everything, or one tenant (tests share a database). */
+export interface ReconcileScope {
+  tenantId?: string;
+}
+export interface ReconcileReport {
+  started: number;
+  waiting: number;
+  dispatched: number;
+  restored: number;
+  /** The sweeps that failed this round (the next round tries again). */
+  failed: string[];
+}
 export { mayChangeRegistration, type RegistrationState } from './registration-rules';

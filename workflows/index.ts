@@ -1,3 +1,4 @@
 export { registrantWorkflow } from './registrant';
 export { deletionNoticeWorkflow } from './deletion-notice';
 export { webhookDeliveryWorkflow } from './webhook-delivery';
+export { reconcilerWorkflow } from './reconciler';

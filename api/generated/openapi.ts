@@ -2595,8 +2595,10 @@ export interface components {
         };
         QuickAddResult: {
             created: number;
-            /** @description People whose workflow started and mails the invitation. */
+            /** @description People whose workflow Temporal confirmed: its first round mails the invitation. */
             invited: number;
+            /** @description People stored whose workflow start Temporal has not confirmed (it was away, or its answer was lost): the reconciler starts them within a minute of Temporal answering, and each gets exactly one invitation. */
+            queued: number;
             /** @description The outcome in Japanese. */
             message: string;
             people: {
@@ -2607,7 +2609,10 @@ export interface components {
                 familyName: string;
                 givenName: string;
                 email: string;
+                /** @description The workflow started and mails the invitation. */
                 invited: boolean;
+                /** @description The invitation waits for the workflow server (sent automatically, once). */
+                queued: boolean;
                 note?: string;
             }[];
         };
@@ -2916,6 +2921,8 @@ export interface components {
             loginLocked: boolean;
             /** @description The Temporal workflow that carries this person's lifecycle. */
             workflowId: string;
+            /** @description Stored, but Temporal has not confirmed the workflow's start yet (it was away, or the answer was lost): the reconciler starts it within a minute of Temporal answering, with the invitation the start asked for. */
+            workflowQueued?: boolean;
             /** Format: date-time */
             createdAt: string;
             invitation: components["schemas"]["Invitation"];

@@ -60,6 +60,7 @@ export const OPERATIONS = {
   group_updated: 'グループの編集',
   group_deleted: 'グループの削除',
   group_members_changed: 'グループのメンバー登録',
+  workflow_restored: 'ワークフローの復旧',
 } as const;
 
 export type OperationCode = keyof typeof OPERATIONS;

@@ -7,13 +7,12 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { Prisma, Registrant, RegistrantCategory } from '../../prisma/generated/client';
-import { registrantWorkflowId, type RegistrantWorkflowInput, type StepActor } from '../../shared';
+import { registrantWorkflowId, type StepActor } from '../../shared';
 import type { History } from '../audit/types';
 import type { PrismaClient } from '../db/client';
 import { AppError } from '../errors';
 import type { LifecycleService } from '../registrants/lifecycle';
-import { markWorkflowPending } from '../registrants/workflow-backlog';
-import { createRegistrantWorkflows } from '../registrants/workflow-starts';
+import { createRegistrantWorkflows, queuedInput, queuedStart } from '../registrants/workflow-starts';
 import type { TemporalDeps } from '../temporal/client';
 import { connectorActor, type ConnectorCaller } from './connectors';
 
@@ -76,11 +75,6 @@ export function createRegistrantSync({ prisma, history, temporal, lifecycle, inv
     if (errors.length) throw new AppError(400, 'VALIDATION_FAILED', '入力内容に誤りがあります', errors);
   }
 
-  async function startWorkflow(r: Registrant, invite: boolean, startedBy: StepActor) {
-    const input: RegistrantWorkflowInput = { tenantId: r.tenantId, registrantId: r.id, reminderDays: await workflows.reminderDaysOf(r.tenantId), startedBy, ...(invite && r.email ? {} : { invite: false }) };
-    await workflows.start(input, 5000);
-  }
-
   async function run(caller: ConnectorCaller, req: SyncRequest): Promise<SyncResult> {
     const tenantId = caller.tenant.id;
     const codes = req.items.map((i) => i.employeeCode);
@@ -88,6 +82,7 @@ export function createRegistrantSync({ prisma, history, temporal, lifecycle, inv
     check(req, existing);
     const actor = connectorActor(caller.client);
     const facts = { ip: caller.ip, userAgent: caller.userAgent };
+    const stepActor: StepActor = { type: 'api_client', id: caller.client.id, ip: caller.ip, userAgent: caller.userAgent };
 
     const results = await prisma.$transaction(
       async (tx) => {
@@ -104,7 +99,9 @@ export function createRegistrantSync({ prisma, history, temporal, lifecycle, inv
           const before = existing.get(item.employeeCode);
           if (!before) {
             const id = randomUUID();
-            const row = await tx.registrant.create({ data: { id, tenantId, employeeCode: item.employeeCode, workflowId: registrantWorkflowId(tenantId, id), ...data } });
+            // Queued with the person: started below, or by the reconciler if this process dies first.
+            const start = queuedStart({ invite: req.invite === true && data.email ? {} : false, startedBy: stepActor });
+            const row = await tx.registrant.create({ data: { id, tenantId, employeeCode: item.employeeCode, workflowId: registrantWorkflowId(tenantId, id), ...data, ...start } });
             await history.record({ tenantId, actor, operation: 'registrant_created', registrant: { id, label: `${row.familyName} ${row.givenName}` }, ...facts, detail: { via: 'sync' } }, tx);
             out.push({ index, employeeCode: item.employeeCode, registrantId: id, outcome: 'created', row, created: true });
             continue;
@@ -123,21 +120,18 @@ export function createRegistrantSync({ prisma, history, temporal, lifecycle, inv
     );
 
     // After the commit: workflows for new people, retirement dates through each person's workflow.
-    const stepActor: StepActor = { type: 'api_client', id: caller.client.id, ip: caller.ip, userAgent: caller.userAgent };
-    const unstarted = new Set(results.filter((r) => r.created).map((r) => r.registrantId));
+    const created = results.filter((r) => r.created);
+    if (created.length) {
+      const reminderDays = await workflows.reminderDaysOf(tenantId);
+      const queued = await workflows.startQueued(created.map((r) => queuedInput(r.row, reminderDays)), { deadlineMs: 5000 });
+      if (queued.size) {
+        // The people are stored and queued: the reconciler starts their workflows once Temporal
+        // answers; a retry of this request passes the retirement dates on.
+        throw new AppError(503, 'TEMPORAL_UNAVAILABLE', '登録者は保存しましたが、ワークフローサーバーに接続できませんでした。接続が戻りしだい自動で開始します。退職日を含む場合は、同じ内容で再送してください');
+      }
+    }
     for (const r of results) {
       const item = req.items[r.index]!;
-      if (r.created) {
-        try {
-          await startWorkflow(r.row, req.invite === true, stepActor);
-          unstarted.delete(r.registrantId);
-        } catch {
-          // The people are stored: the worker starts their workflows (state from the database) once
-          // Temporal answers; a retry of this request passes the retirement dates on.
-          await markWorkflowPending(prisma, [...unstarted]);
-          throw new AppError(503, 'TEMPORAL_UNAVAILABLE', '登録者は保存しましたが、ワークフローサーバーに接続できませんでした。接続が戻りしだい自動で開始します。退職日を含む場合は、同じ内容で再送してください');
-        }
-      }
       if (item.retirementDate !== undefined && item.retirementDate !== date(r.row.retirementDate)) {
         await lifecycle.setRetirementAs(stepActor, r.row, item.retirementDate);
       }

@@ -9,8 +9,10 @@
  *   workflows start by mailing the invitation with the sender's message, reply-to and copy.
  *
  * Both are all or nothing: every problem is reported in Japanese with its path and nothing is stored;
- * otherwise everyone is stored in one transaction and only after the commit are the workflows started
- * (a person whose workflow cannot start gets one carrying the database state the next time HR acts).
+ * otherwise everyone is stored in one transaction together with how their workflow is to start, and
+ * only after the commit are the workflows started (services/registrants/workflow-starts.ts: whoever
+ * Temporal has not confirmed is started by the reconciler, invitation included). With an
+ * Idempotency-Key a retried call gets the first call's answer and stores nobody twice.
  * Numbers travel in the request body only: never in an error, a log line, the history or Temporal.
  */
 import { randomUUID } from 'node:crypto';
@@ -28,8 +30,7 @@ import { validateIndividualNumber } from '../mynumber/validate';
 import { todayInJapan } from '../retention/rules';
 import { withDeadline, type TemporalDeps } from '../temporal/client';
 import type { Vault } from '../vault/types';
-import { markWorkflowPending } from './workflow-backlog';
-import { createRegistrantWorkflows, inLanes } from './workflow-starts';
+import { createRegistrantWorkflows, inLanes, queuedStart, REQUEST_START_DEADLINE_MS, START_CONCURRENCY } from './workflow-starts';
 
 type Schemas = components['schemas'];
 export type BulkEntryRequest = Schemas['BulkEntryRequest'];
@@ -49,10 +50,11 @@ const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 /** READ COMMITTED for the history's chain lock; 10 people with dependents write a few dozen rows. */
 const TX = { isolationLevel: Prisma.TransactionIsolationLevel.ReadCommitted, maxWait: 30_000, timeout: 120_000 } as const;
-/** Workflow starts in flight at once after the commit. */
-const START_CONCURRENCY = 8;
 
 const TEMPORAL_DOWN = () => new AppError(503, 'TEMPORAL_UNAVAILABLE', 'ワークフローサーバーに接続できません。時間をおいて再度お試しください（登録はしていません）');
+/** A person stored whose workflow Temporal has not confirmed yet: the reconciler starts it. */
+const QUEUED_NOTE = '登録しました。ワークフローの開始を待っています（ワークフローサーバーに接続でき次第、自動で開始します）';
+const INVITE_QUEUED_NOTE = '登録しました。収集メールは送信待ちです（ワークフローサーバーに接続でき次第、自動で1通送ります）';
 const CONFLICT = () => new AppError(409, 'REGISTRATION_CONFLICT', '同じ社員コードの登録者が他の操作で同時に追加されました。もう一度登録してください（登録はしていません）');
 
 export interface FieldProblem {
@@ -297,6 +299,7 @@ export function createBulkRegistrationService({ prisma, history, vault, temporal
                 status: 'completed',
                 loginLocked: true,
                 myNumberSecretId: numberId,
+                ...queuedStart({ invite: false, status: 'completed' }),
               },
             });
             const registrant = { id, label: label(p) };
@@ -342,21 +345,20 @@ export function createBulkRegistrationService({ prisma, history, vault, temporal
 
       // After the commit: a workflow never runs for a person who was not stored.
       const inputs: RegistrantWorkflowInput[] = ids.map((registrantId) => ({ tenantId, registrantId, reminderDays, invite: false, status: 'completed' }));
-      const failed = await workflows.startMany(inputs, START_CONCURRENCY);
-      await markWorkflowPending(prisma, [...failed].map((i) => i.registrantId));
+      const queued = await workflows.startQueued(inputs);
+      // A delivery whose workflow does not start now stays pending: the reconciler's sweep starts it.
       const deliveries = stored.flatMap((s) => s.deliveries);
-      const undelivered = await inLanes(deliveries, START_CONCURRENCY, (deliveryId) =>
-        withDeadline(temporal.client, 10_000, () =>
-          temporal.client.workflow.start<typeof webhookDeliveryWorkflow>('webhookDeliveryWorkflow', { taskQueue: temporal.taskQueue, workflowId: webhookDeliveryWorkflowId(deliveryId), args: [{ deliveryId }] }),
-        ),
-      );
-      if (undelivered.size) {
-        // Shown as failed in the subscription's delivery list rather than left pending for ever.
-        await prisma.webhookDelivery.updateMany({ where: { id: { in: [...undelivered] }, status: 'pending' }, data: { status: 'failed', lastError: 'the delivery workflow could not be started' } });
+      if (queued.size === 0) {
+        await inLanes(deliveries, START_CONCURRENCY, (deliveryId) =>
+          withDeadline(temporal.client, REQUEST_START_DEADLINE_MS, () =>
+            temporal.client.workflow.start<typeof webhookDeliveryWorkflow>('webhookDeliveryWorkflow', { taskQueue: temporal.taskQueue, workflowId: webhookDeliveryWorkflowId(deliveryId), args: [{ deliveryId }] }),
+          ),
+          true,
+        );
       }
 
       const results = people.map((p, i) => {
-        const started = !failed.has(inputs[i]!);
+        const started = !queued.has(ids[i]!);
         return {
           index: i,
           registrantId: ids[i]!,
@@ -366,14 +368,14 @@ export function createBulkRegistrationService({ prisma, history, vault, temporal
           status: 'completed' as const,
           dependentIds: stored[i]!.dependentIds,
           workflowStarted: started,
-          ...(started ? {} : { note: '登録しましたが、ワークフローを開始できませんでした。ワークフローサーバーに接続でき次第、自動で開始します' }),
+          ...(started ? {} : { note: QUEUED_NOTE }),
         };
       });
       const dependents = stored.reduce((n, s) => n + s.dependentIds.length, 0);
       return {
         created: results.length,
         dependents,
-        message: `${results.length}人${dependents ? `（扶養家族${dependents}人）` : ''}を完了の状態で登録しました${failed.size ? `。${failed.size}人はワークフローを開始できませんでした` : ''}`,
+        message: `${results.length}人${dependents ? `（扶養家族${dependents}人）` : ''}を完了の状態で登録しました${queued.size ? `。${queued.size}人はワークフローの開始を待っています（ワークフローサーバーに接続でき次第、自動で開始します）` : ''}`,
         people: results,
       };
     },
@@ -393,6 +395,7 @@ export function createBulkRegistrationService({ prisma, history, vault, temporal
       };
       const ids = people.map(() => randomUUID());
       const facts = { tenantId, actor: actorOf(acting.user), ip: acting.ip, userAgent: acting.userAgent };
+      const at = new Date();
 
       await prisma.$transaction(async (tx) => {
         await tx.registrant.createMany({
@@ -404,6 +407,7 @@ export function createBulkRegistrationService({ prisma, history, vault, temporal
             familyName: p.familyName,
             givenName: p.givenName,
             email: p.email,
+            ...queuedStart({ invite: options, startedBy: stepActorOf(acting) }, at),
           })),
         });
         for (const [i, p] of people.entries()) {
@@ -413,10 +417,11 @@ export function createBulkRegistrationService({ prisma, history, vault, temporal
 
       // After the commit; the workflow's first round mails the invitation with these options.
       const inputs: RegistrantWorkflowInput[] = ids.map((registrantId) => ({ tenantId, registrantId, reminderDays, invite: options, startedBy: stepActorOf(acting) }));
-      const failed = await workflows.startMany(inputs, START_CONCURRENCY);
-      await markWorkflowPending(prisma, [...failed].map((i) => i.registrantId));
+      const queued = await workflows.startQueued(inputs);
       const results = people.map((p, i) => {
-        const invited = !failed.has(inputs[i]!);
+        // Started: its first round mails the invitation. Queued: the reconciler starts it, and the
+        // mail, later — a start whose answer was lost counts as queued, never as invited.
+        const invited = !queued.has(ids[i]!);
         return {
           index: i,
           registrantId: ids[i]!,
@@ -424,14 +429,16 @@ export function createBulkRegistrationService({ prisma, history, vault, temporal
           givenName: p.givenName,
           email: p.email,
           invited,
-          ...(invited ? {} : { note: '登録しましたが、ワークフローを開始できませんでした。収集メールは後で「登録依頼」から送ってください' }),
+          queued: !invited,
+          ...(invited ? {} : { note: INVITE_QUEUED_NOTE }),
         };
       });
       const invited = results.filter((r) => r.invited).length;
       return {
         created: results.length,
         invited,
-        message: `${results.length}人を登録し、${invited}人に収集メールを送ります${failed.size ? `（${failed.size}人はワークフローを開始できませんでした）` : ''}`,
+        queued: queued.size,
+        message: `${results.length}人を登録し、${invited}人に収集メールを送ります${queued.size ? `（${queued.size}人は送信待ち：ワークフローサーバーに接続でき次第、自動で送ります）` : ''}`,
         people: results,
       };
     },

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Prisma, type Purpose, type Registrant, type Status } from '../../prisma/generated/client';
-import { registrantWorkflowId, type RegistrantWorkflowInput } from '../../shared';
+import { registrantWorkflowId } from '../../shared';
 import { formatJst } from '../audit/history';
 import type { History, OperationInput } from '../audit/types';
 import { CsvEncodingError, encodeCsv, type CsvCell } from '../csv/encode';
@@ -28,10 +28,8 @@ import {
   STATUS_LABELS,
 } from './csv-columns';
 import { checkImportRows, readImportFile, type ImportLineReport, type ImportRow } from './csv-import';
-import { carriedInput } from './lifecycle';
 import { DEPENDENT_STATUS_SELECT, dependentsStatus } from './view';
-import { markWorkflowPending } from './workflow-backlog';
-import { createRegistrantWorkflows } from './workflow-starts';
+import { createRegistrantWorkflows, queuedInput, queuedStart } from './workflow-starts';
 
 export type ExportEncoding = 'cp932' | 'utf8-bom';
 
@@ -298,6 +296,7 @@ export function createRegistrantCsvService({ prisma, history, vault, temporal, i
         return due < earliest ? earliest : due;
       };
       const ids = rows.map(() => randomUUID());
+      const at = new Date();
 
       let created: Registrant[];
       try {
@@ -328,6 +327,8 @@ export function createRegistrantCsvService({ prisma, history, vault, temporal, i
               deletionRule: r.retirementDate ? rule.code : null,
               groupId: r.group ? groupIds.get(r.group)! : null,
               note: r.note,
+              // A retiree's workflow takes its state from the row; the others' as the row asks.
+              ...queuedStart(r.retirementDate ? null : { invite: r.invite ? {} : false, startedBy: stepActorOf(acting) }, at),
             })),
           });
           const byId = new Map(stored.map((s) => [s.id, s]));
@@ -354,21 +355,17 @@ export function createRegistrantCsvService({ prisma, history, vault, temporal, i
       }
 
       // After the commit: a workflow never runs for a person who was not stored.
-      const inputs: RegistrantWorkflowInput[] = created.map((r, i) => {
-        const row = rows[i]!;
-        if (row.retirementDate) return carriedInput(r, reminderDays);
-        return { tenantId: r.tenantId, registrantId: r.id, reminderDays, startedBy: stepActorOf(acting), ...(row.invite ? {} : { invite: false as const }) };
-      });
-      const failed = new Set([...(await workflows.startMany(inputs, START_CONCURRENCY))].map((input) => input.registrantId));
-      await markWorkflowPending(prisma, [...failed]);
+      const inputs = created.map((r) => queuedInput(r, reminderDays));
+      const failed = await workflows.startQueued(inputs, { concurrency: START_CONCURRENCY });
       const lineById = new Map(created.map((r, i) => [r.id, rows[i]!.line]));
       const reportLines = new Map(lines.map((l) => [l.line, l]));
       for (const r of created) {
         const l = reportLines.get(lineById.get(r.id)!)!;
         l.registrantId = r.id;
         if (failed.has(r.id)) {
+          // Queued, not invited yet: the reconciler starts it (and mails the invitation) later.
+          l.notes.push(l.invite ? '登録しました。収集メールは送信待ちです（ワークフローサーバーに接続でき次第、自動で1通送ります）' : '登録しました。ワークフローの開始を待っています（ワークフローサーバーに接続でき次第、自動で開始します）');
           l.invite = false;
-          l.notes.push('登録しましたが、ワークフローを開始できませんでした。収集メールは後で「登録依頼」から送ってください');
         }
       }
       const sent = lines.filter((l) => l.invite).length;
@@ -376,7 +373,7 @@ export function createRegistrantCsvService({ prisma, history, vault, temporal, i
         ...report,
         created: created.length,
         invited: sent,
-        message: `${created.length}人を登録しました${sent ? `（うち${sent}人に収集メールを送ります）` : ''}${failed.size ? `。${failed.size}人はワークフローを開始できませんでした` : ''}`,
+        message: `${created.length}人を登録しました${sent ? `（うち${sent}人に収集メールを送ります）` : ''}${failed.size ? `。${failed.size}人はワークフローの開始を待っています（ワークフローサーバーに接続でき次第、自動で開始します）` : ''}`,
       };
     },
   };

@@ -17,7 +17,7 @@ import { dependentSummary, type DependentSummary, forConnector, getRegistrantIte
 import type { Vault } from '../vault/types';
 import { draftFieldsOf } from './draft';
 import { amendDraft } from './draft-store';
-import { createRegistrantWorkflows } from './workflow-starts';
+import { createRegistrantWorkflows, queuedInput, queuedStart } from './workflow-starts';
 import { loadRegistrantView, registrantView, type RegistrantView } from './view';
 
 type RegistrantCreate = components['schemas']['RegistrantCreate'];
@@ -156,26 +156,37 @@ export function createRegistrantService({ prisma, history, temporal, inviteRemin
   }
 
   return {
-    /** Stores the person and starts their workflow; if Temporal can't take it, nothing stays stored. */
+    /**
+     * Stores the person queued for their workflow (invitation included) and starts it. Temporal
+     * known to be away refuses with nothing stored; a start that fails after the commit leaves the
+     * person queued (`workflowQueued`): the reconciler starts it, and the invitation goes out once.
+     */
     async create(acting: Acting, input: RegistrantCreate): Promise<RegistrantView> {
       const tenantId = acting.tenantId;
+      if (!(await workflows.reachable())) throw TEMPORAL_DOWN();
       const id = randomUUID();
       const workflowId = registrantWorkflowId(tenantId, id);
+      const startedBy = stepActorOf(acting);
       let registrant: Registrant;
       try {
-        registrant = await prisma.registrant.create({
-          data: {
-            id,
-            tenantId,
-            workflowId,
-            familyName: input.familyName.trim(),
-            givenName: input.givenName.trim(),
-            familyNameKana: input.familyNameKana?.trim() || null,
-            givenNameKana: input.givenNameKana?.trim() || null,
-            email: input.email.trim(),
-            employeeCode: input.employeeCode ?? null,
-            category: input.category ?? 'employee',
-          },
+        registrant = await prisma.$transaction(async (tx) => {
+          const created = await tx.registrant.create({
+            data: {
+              id,
+              tenantId,
+              workflowId,
+              familyName: input.familyName.trim(),
+              givenName: input.givenName.trim(),
+              familyNameKana: input.familyNameKana?.trim() || null,
+              givenNameKana: input.givenNameKana?.trim() || null,
+              email: input.email.trim(),
+              employeeCode: input.employeeCode ?? null,
+              category: input.category ?? 'employee',
+              ...queuedStart({ invite: {}, startedBy }),
+            },
+          });
+          await history.record(hrEvent(acting, 'registrant_created', created), tx);
+          return created;
         });
       } catch (err) {
         if (isUniqueViolation(err)) {
@@ -185,14 +196,8 @@ export function createRegistrantService({ prisma, history, temporal, inviteRemin
         }
         throw err;
       }
-      try {
-        await workflows.start({ tenantId, registrantId: id, reminderDays: await workflows.reminderDaysOf(tenantId), startedBy: stepActorOf(acting) }, 5000);
-      } catch {
-        await prisma.registrant.delete({ where: { id } });
-        throw TEMPORAL_DOWN();
-      }
-      await history.record(hrEvent(acting, 'registrant_created', registrant));
-      return registrantView(registrant, []);
+      const queued = await workflows.startQueued([queuedInput(registrant, await workflows.reminderDaysOf(tenantId))]);
+      return registrantView(queued.size ? registrant : { ...registrant, workflowPendingSince: null, workflowStart: null }, []);
     },
 
     /** A connector reading one person (with dependents, never numbers): recorded like HR's view. */

@@ -64,6 +64,7 @@ export function registrantView(r: Registrant, dependents: readonly DependentStat
     retired: r.retired,
     deletion: r.deletionDueDate ? { dueDate: date(r.deletionDueDate)!, rule: r.deletionRule ?? MANUAL_RULE.code, ruleLabel: rule?.label ?? r.deletionRule ?? '' } : null,
     workflowId: r.workflowId,
+    workflowQueued: r.workflowPendingSince !== null,
     createdAt: r.createdAt.toISOString(),
   };
 }

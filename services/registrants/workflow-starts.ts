@@ -1,33 +1,91 @@
 /**
  * Starting registrants' lifecycle workflows, the one way every registration method does it (single
- * add, CSV import, bulk entry, quick add, payroll sync): the tenant's reminder days, a deadline so an
- * unreachable Temporal fails fast, and a retry's "already started" counted as started.
+ * add, CSV import, bulk entry, quick add, payroll sync). The start is an outbox: the transaction that
+ * stores the people also marks them (`workflow_pending_since`) with how their workflow is to start
+ * (`workflow_start`: invitation and its options, starting status, who added them). The mark is
+ * cleared only once Temporal confirmed the start; whatever is still marked — the process died after
+ * the commit, Temporal was away — the reconciler starts later, with its invitation. Temporal's
+ * workflow id makes every start at most once, so a start repeated by the reconciler does nothing.
  */
-import { registrantWorkflowId, type RegistrantWorkflowInput } from '../../shared';
+import { Prisma, type Registrant } from '../../prisma/generated/client';
+import { registrantWorkflowId, type InviteOptions, type RegistrantStatus, type RegistrantWorkflowInput, type StepActor } from '../../shared';
 import type { registrantWorkflow } from '../../workflows';
 import type { PrismaClient } from '../db/client';
 import { withDeadline, type TemporalDeps } from '../temporal/client';
+import { carriedInput } from './lifecycle';
+
+/** How a stored person's workflow is to start; null in the column: from the database state, no mail. */
+export interface StartIntent {
+  /** Mail the invitation with these options (`{}`: no options), or not. */
+  invite: InviteOptions | false;
+  status?: RegistrantStatus;
+  startedBy?: StepActor;
+}
+
+/** The columns that queue a person's start, written in the transaction that stores them. */
+export function queuedStart(intent: StartIntent | null, at = new Date()) {
+  return { workflowPendingSince: at, workflowStart: intent ? (intent as unknown as Prisma.InputJsonValue) : Prisma.DbNull };
+}
+
+/** The workflow input of a queued start: the stored intent, or the database state (no mail). */
+export function queuedInput(r: Pick<Registrant, 'id' | 'tenantId' | 'workflowStart'> & Registrant, reminderDays: number[]): RegistrantWorkflowInput {
+  const intent = r.workflowStart as StartIntent | null;
+  if (!intent) return carriedInput(r, reminderDays);
+  return {
+    tenantId: r.tenantId,
+    registrantId: r.id,
+    reminderDays,
+    // `{}` is "invite without options": the workflow's default.
+    ...(intent.invite === false ? { invite: false as const } : Object.keys(intent.invite).length ? { invite: intent.invite } : {}),
+    ...(intent.status ? { status: intent.status } : {}),
+    ...(intent.startedBy ? { startedBy: intent.startedBy } : {}),
+  };
+}
+
+/** Clears the marks of people whose workflow Temporal confirmed (updated_at untouched: nothing changed for payroll). */
+export async function clearQueuedStarts(prisma: PrismaClient, registrantIds: string[]): Promise<void> {
+  if (registrantIds.length === 0) return;
+  await prisma.$executeRaw`UPDATE registrants SET workflow_pending_since = NULL, workflow_start = NULL WHERE id = ANY(${registrantIds}::uuid[])`;
+}
+
+/** Marks people for the reconciler after the fact (a payroll sync's item whose start failed). */
+export async function markWorkflowPending(prisma: PrismaClient, registrantIds: string[]): Promise<void> {
+  if (registrantIds.length === 0) return;
+  await prisma.$executeRaw`UPDATE registrants SET workflow_pending_since = now() WHERE id = ANY(${registrantIds}::uuid[]) AND workflow_pending_since IS NULL`;
+}
+
+const alreadyStarted = (err: unknown) => (err as Error).name === 'WorkflowExecutionAlreadyStartedError';
 
 /**
- * Runs `fn` for every item, `concurrency` at a time; the items it failed for. A workflow that is
- * already running (WorkflowExecutionAlreadyStartedError) is what the call wanted: not a failure.
+ * Runs `fn` for every item, `concurrency` at a time; the items it did not finish for (failed, or
+ * never tried because `failFast` stopped the lanes at the first failure: Temporal being away, the
+ * rest would each wait out their deadline too). A workflow that is already running is what the
+ * call wanted: not a failure.
  */
-export async function inLanes<T>(items: T[], concurrency: number, fn: (item: T) => Promise<unknown>): Promise<Set<T>> {
-  const failed = new Set<T>();
+export async function inLanes<T>(items: T[], concurrency: number, fn: (item: T) => Promise<unknown>, failFast = false): Promise<Set<T>> {
+  const done = new Set<T>();
   let next = 0;
+  let stop = false;
   const lane = async () => {
-    while (next < items.length) {
+    while (!stop && next < items.length) {
       const item = items[next++]!;
       try {
         await fn(item);
+        done.add(item);
       } catch (err) {
-        if ((err as Error).name !== 'WorkflowExecutionAlreadyStartedError') failed.add(item);
+        if (alreadyStarted(err)) done.add(item);
+        else if (failFast) stop = true;
       }
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, lane));
-  return failed;
+  return new Set(items.filter((i) => !done.has(i)));
 }
+
+/** Workflow starts in flight at once. */
+export const START_CONCURRENCY = 8;
+/** How long a start in an HR request may wait for Temporal: the request answers within a few seconds. */
+export const REQUEST_START_DEADLINE_MS = 3000;
 
 export function createRegistrantWorkflows({ prisma, temporal, inviteReminderDays }: { prisma: PrismaClient; temporal: TemporalDeps; inviteReminderDays: number[] }) {
   const start = async (input: RegistrantWorkflowInput, deadlineMs = 10_000): Promise<void> => {
@@ -40,7 +98,7 @@ export function createRegistrantWorkflows({ prisma, temporal, inviteReminderDays
         }),
       );
     } catch (err) {
-      if ((err as Error).name !== 'WorkflowExecutionAlreadyStartedError') throw err;
+      if (!alreadyStarted(err)) throw err;
     }
   };
 
@@ -63,8 +121,19 @@ export function createRegistrantWorkflows({ prisma, temporal, inviteReminderDays
 
     start,
 
-    /** Starts many, `concurrency` at a time; the inputs whose workflow could not be started. */
-    startMany: (inputs: RegistrantWorkflowInput[], concurrency: number) => inLanes(inputs, concurrency, (input) => start(input)),
+    /**
+     * Starts the workflows of people just stored with their mark, `concurrency` at a time,
+     * stopping at the first failure; clears the marks of those Temporal confirmed. Returns the ids
+     * still queued (the reconciler starts them). Never throws for Temporal: the people are stored.
+     */
+    async startQueued(inputs: RegistrantWorkflowInput[], { deadlineMs = REQUEST_START_DEADLINE_MS, concurrency = START_CONCURRENCY } = {}): Promise<Set<string>> {
+      const failed = await inLanes(inputs, concurrency, (input) => start(input, deadlineMs), true);
+      const queued = new Set([...failed].map((i) => i.registrantId));
+      await clearQueuedStarts(prisma, inputs.filter((i) => !queued.has(i.registrantId)).map((i) => i.registrantId)).catch(() => {
+        // The database went away after the commit: the marks stay, the reconciler's start is a no-op.
+      });
+      return queued;
+    },
   };
 }
 

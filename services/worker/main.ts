@@ -5,13 +5,11 @@ import { createPrisma } from '../db/client';
 import { createLogger } from '../logging/logger';
 import { temporalLogger } from '../logging/temporal-logger';
 import { createMailTransport } from '../mail/transport';
-import { createWorkflowBacklog, scheduleWorkflowBacklog } from '../registrants/workflow-backlog';
+import { ensureReconcilerSchedule } from '../reconciler/schedule';
 import { createTemporalClient } from '../temporal/client';
 import { loadKeyring } from '../vault/keyring';
 import { createVault } from '../vault/vault';
 import { createWorker } from './worker';
-
-const BACKLOG_EVERY_MS = 60_000;
 
 async function main() {
   const config = loadConfig();
@@ -34,21 +32,18 @@ async function main() {
     webhookAllowPrivate: config.webhookAllowHttp,
     logger,
     vault: createVault({ prisma, keyring: loadKeyring(config) }),
+    inviteReminderDays: config.inviteReminderDays,
   });
   logger.info({ taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace }, 'worker started');
   // Worker.run() returns after SIGINT/SIGTERM once in-flight tasks have finished.
   const running = worker.run();
   // Tell a supervising `npm start` that workflows can now make progress.
   process.send?.('ready');
-  // People stored while Temporal was down get their workflows now and then every minute.
+  // The reconciler (queued starts, pending webhooks, orphans) runs on one Temporal Schedule for the
+  // whole deployment; every worker makes sure it exists with the current settings.
   const client = createTemporalClient(services.temporalAddress, config.temporal.namespace);
-  const backlog = scheduleWorkflowBacklog(
-    createWorkflowBacklog({ prisma, temporal: { client, taskQueue: config.temporal.taskQueue }, inviteReminderDays: config.inviteReminderDays, logger }),
-    BACKLOG_EVERY_MS,
-    logger,
-  );
+  await ensureReconcilerSchedule(client, config.temporal.taskQueue).catch((err: Error) => logger.warn({ err }, 'could not create or update the reconciler schedule'));
   await running;
-  await backlog.stop();
   await client.connection.close();
   await connection.close();
   await prisma.$disconnect();

@@ -1,0 +1,33 @@
+/**
+ * The reconciler's three sweeps as activities, run by the reconciler workflow on a Temporal Schedule
+ * (one schedule for the whole deployment, however many workers): they use the worker's own client.
+ */
+import { Context } from '@temporalio/activity';
+import { createOrphanCheck } from '../services/reconciler/orphans';
+import { createWebhookSweep } from '../services/reconciler/webhook-sweep';
+import { createWorkflowBacklog } from '../services/registrants/workflow-backlog';
+import type { ReconcileScope } from '../shared';
+import type { ActivityDeps } from './index';
+
+/** The configured reminder days when a tenant has none (the worker's INVITE_REMINDER_DAYS). */
+const DEFAULT_REMINDER_DAYS = [7, 30, 80];
+
+export function createReconcilerActivities(deps: ActivityDeps) {
+  const { prisma, logger } = deps;
+  const inviteReminderDays = deps.inviteReminderDays ?? DEFAULT_REMINDER_DAYS;
+  const temporal = () => ({ client: Context.current().client, taskQueue: Context.current().info.taskQueue });
+  return {
+    /** People stored whose workflow start Temporal never confirmed: started as their start was meant. */
+    async startQueuedWorkflows(scope: ReconcileScope): Promise<{ started: number; waiting: number }> {
+      return createWorkflowBacklog({ prisma, temporal: temporal(), inviteReminderDays, logger }).run(scope);
+    },
+    async sweepWebhookDeliveries(scope: ReconcileScope): Promise<{ dispatched: number }> {
+      const { client, taskQueue } = temporal();
+      return createWebhookSweep({ prisma, client, taskQueue, logger }).run(scope);
+    },
+    async restoreOrphanWorkflows(scope: ReconcileScope): Promise<{ checked: number; restored: number }> {
+      const { client, taskQueue } = temporal();
+      return createOrphanCheck({ prisma, client, taskQueue, inviteReminderDays, logger }).run(scope);
+    },
+  };
+}

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "registrants" ADD COLUMN     "workflow_start" JSONB;

@@ -1,0 +1,180 @@
+/**
+ * The reconciler (a Temporal Schedule running reconcilerWorkflow every minute) against a real Temporal
+ * dev server, real PostgreSQL, SMTP capture and a real HTTP webhook receiver. Rounds here are scoped
+ * to the test's tenant (files share one database):
+ * - people stored while Temporal was down (a payroll sync against a client pointed at a closed port —
+ *   the outage is outside the product) are queued with their invitation; a round started while
+ *   Temporal still refuses leaves them queued, the first round after it answers starts each workflow
+ *   as its start was meant, and each person gets exactly one invitation;
+ * - a person queued without an intent (a retiree from CSV) gets the database state, without mail;
+ * - a person stored without any running workflow (terminated by hand, or never started and never
+ *   marked) is restored from the database state, recorded in the history;
+ * - a webhook delivery left pending with no attempt is dispatched and delivered once;
+ * - the schedule: one for the deployment, every minute, overlapping rounds skipped, updated in place.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import { ScheduleOverlapPolicy } from '@temporalio/client';
+import request from 'supertest';
+import type { Prisma } from '../prisma/generated/client';
+import { lifecycleQuery, RECONCILER_SCHEDULE_ID, registrantWorkflowId, type ReconcileReport } from '../shared';
+import { enqueueEvent } from '../services/connectors/webhooks';
+import { ensureReconcilerSchedule } from '../services/reconciler/schedule';
+import { markWorkflowPending } from '../services/registrants/workflow-starts';
+import { createTemporalClient } from '../services/temporal/client';
+import { createTenant, memoryLogger, testApp } from './support/fixtures';
+import { until } from './support/until';
+import { useWorkerHarness } from './support/worker-harness';
+
+const TASK_QUEUE = 'reconciler';
+const harness = useWorkerHarness({ taskQueue: TASK_QUEUE });
+const nowhere = createTemporalClient('127.0.0.1:1', 'default');
+let tenantId: string;
+
+beforeAll(async () => {
+  tenantId = await createTenant(harness.prisma, '株式会社リコンサイル');
+});
+
+afterAll(async () => {
+  await nowhere.connection.close();
+});
+
+/** One reconciler round of this tenant, run as the schedule runs it (a workflow on the worker). */
+const round = (client = harness.env.client): Promise<ReconcileReport> =>
+  client.workflow.execute('reconcilerWorkflow', { taskQueue: TASK_QUEUE, workflowId: `round-${randomUUID()}`, args: [{ tenantId }], workflowExecutionTimeout: '2 minutes' });
+
+const longAgo = () => new Date(Date.now() - 10 * 60_000);
+
+describe('the reconciler', () => {
+  it('a payroll sync while Temporal is down queues the people with their invitation (503); the first round after it answers invites each exactly once', async () => {
+    const down = testApp({ prisma: harness.prisma, logger: memoryLogger().logger, outbox: harness.outbox, temporalClient: nowhere, taskQueue: TASK_QUEUE }).app;
+    const owner = await harness.agent(tenantId, 'owner');
+    const c = await owner.post('/v1/connectors').send({ name: '給与マスタ', scopes: ['registrants:write'] }).expect(201);
+    const token = (await request(down).post('/v1/oauth/token').auth(c.body.clientId, c.body.clientSecret).type('form').send({ grant_type: 'client_credentials' }).expect(200)).body.access_token as string;
+    const codes = ['RC1', 'RC2', 'RC3'];
+    const emails = codes.map((code) => `${code.toLowerCase()}-${randomUUID().slice(0, 6)}@example.co.jp`);
+    const res = await request(down)
+      .post('/v1/registrants/batch')
+      .auth(token, { type: 'bearer' })
+      .send({ invite: true, items: codes.map((employeeCode, i) => ({ employeeCode, familyName: '保留', givenName: `${i + 1}`, email: emails[i] })) })
+      .expect(503);
+    expect(res.body).toMatchObject({ code: 'TEMPORAL_UNAVAILABLE', title: expect.stringContaining('接続が戻りしだい自動で開始します') });
+    const stored = await harness.prisma.registrant.findMany({ where: { tenantId, employeeCode: { in: codes } }, orderBy: { employeeCode: 'asc' } });
+    expect(stored.map((r) => r.employeeCode)).toEqual(codes);
+    expect(stored.every((r) => r.workflowPendingSince !== null && (r.workflowStart as { invite: unknown }).invite !== false)).toBe(true);
+    const view = await owner.get(`/v1/registrants/${stored[0]!.id}`).expect(200);
+    expect(view.body.workflowQueued).toBe(true);
+
+    const mailsTo = (email: string) => harness.outbox.mails.filter((m) => m.to.includes(email));
+    const first = await round();
+    expect(first).toMatchObject({ started: 3, waiting: 0, failed: [] });
+    for (const r of stored) {
+      const after = await harness.prisma.registrant.findUniqueOrThrow({ where: { id: r.id } });
+      expect(after).toMatchObject({ workflowPendingSince: null, workflowStart: null });
+    }
+    for (const email of emails) await harness.outbox.waitFor((m) => m.to.includes(email));
+    expect(await round()).toMatchObject({ started: 0, waiting: 0, restored: 0 });
+    await new Promise((r) => setTimeout(r, 500));
+    expect(emails.map((e) => mailsTo(e).length)).toEqual([1, 1, 1]);
+    expect((await owner.get(`/v1/registrants/${stored[0]!.id}`).expect(200)).body.workflowQueued).toBe(false);
+  });
+
+  it('while Temporal refuses, the backlog starts nobody and keeps every mark; the next round starts them', async () => {
+    const id = randomUUID();
+    await harness.prisma.registrant.create({ data: { id, tenantId, workflowId: registrantWorkflowId(tenantId, id), familyName: '待機', givenName: '中', workflowPendingSince: new Date(), workflowStart: { invite: false } } });
+    const { createWorkflowBacklog } = await import('../services/registrants/workflow-backlog');
+    const backlog = createWorkflowBacklog({ prisma: harness.prisma, temporal: { client: nowhere, taskQueue: TASK_QUEUE }, inviteReminderDays: [7], startDeadlineMs: 1000 });
+    expect(await backlog.run({ tenantId })).toEqual({ started: 0, waiting: 1 });
+    expect((await harness.prisma.registrant.findUniqueOrThrow({ where: { id } })).workflowPendingSince).not.toBeNull();
+    expect(await round()).toMatchObject({ started: 1, waiting: 0 });
+    expect(await harness.env.client.workflow.getHandle(registrantWorkflowId(tenantId, id)).query(lifecycleQuery)).toMatchObject({ status: 'unregistered', invitation: null });
+  });
+
+  it('a retiree queued without an intent gets a workflow holding their retirement and deletion dates, without mail; one already started counts as started', async () => {
+    const [retiree, active] = await Promise.all(
+      [
+        { familyName: '退職', givenName: '予定', email: `retiree-${randomUUID().slice(0, 6)}@example.co.jp`, retirementDate: new Date('2026-03-31'), retired: true, deletionDueDate: new Date('2033-01-11'), deletionRule: 'manual', status: 'completed' as const },
+        { familyName: '在職', givenName: '中' },
+      ].map((data) => {
+        const id = randomUUID();
+        return harness.prisma.registrant.create({ data: { id, tenantId, workflowId: registrantWorkflowId(tenantId, id), ...data } });
+      }),
+    );
+    await markWorkflowPending(harness.prisma, [retiree!.id, active!.id]);
+    // Someone acted on the active one meanwhile: their workflow already runs.
+    await harness.env.client.workflow.start('registrantWorkflow', { taskQueue: TASK_QUEUE, workflowId: active!.workflowId, args: [{ tenantId, registrantId: active!.id, reminderDays: [], invite: false }] });
+
+    expect(await round()).toMatchObject({ started: 2, waiting: 0 });
+    const state = await harness.env.client.workflow.getHandle(retiree!.workflowId).query(lifecycleQuery);
+    expect(state).toMatchObject({ status: 'completed', retired: true, retirementDate: '2026-03-31', deletion: { dueDate: '2033-01-11', rule: 'manual' } });
+    expect(harness.outbox.mails.filter((m) => m.to.includes(retiree!.email!))).toEqual([]);
+    // The row's updated_at is payroll's "changed since": starting a workflow changes nothing there.
+    expect((await harness.prisma.registrant.findUniqueOrThrow({ where: { id: retiree!.id } })).updatedAt).toEqual(retiree!.updatedAt);
+  });
+
+  it('restores the workflow of a person stored without one (never started, or terminated by hand) from the database state, and records it', async () => {
+    const make = async (data: Omit<Prisma.RegistrantUncheckedCreateInput, 'id' | 'tenantId' | 'workflowId'>) => {
+      const id = randomUUID();
+      return harness.prisma.registrant.create({ data: { id, tenantId, workflowId: registrantWorkflowId(tenantId, id), createdAt: longAgo(), ...data } });
+    };
+    const never = await make({ familyName: '孤児', givenName: '一', status: 'completed', retirementDate: new Date('2026-01-31'), retired: true, deletionDueDate: new Date('2033-02-01'), deletionRule: 'manual' });
+    const terminated = await make({ familyName: '孤児', givenName: '二' });
+    const fine = await make({ familyName: '健在', givenName: '三' });
+    await harness.env.client.workflow.start('registrantWorkflow', { taskQueue: TASK_QUEUE, workflowId: terminated.workflowId, args: [{ tenantId, registrantId: terminated.id, reminderDays: [], invite: false }] });
+    await harness.env.client.workflow.getHandle(terminated.workflowId).terminate('an operator stopped it by mistake');
+    const healthy = await harness.env.client.workflow.start('registrantWorkflow', { taskQueue: TASK_QUEUE, workflowId: fine.workflowId, args: [{ tenantId, registrantId: fine.id, reminderDays: [], invite: false }] });
+    // Just added (its start may be in flight): left alone.
+    const fresh = await harness.prisma.registrant.create({ data: { id: randomUUID(), tenantId, workflowId: `registrant-${tenantId}-fresh-${randomUUID()}`, familyName: '新規', givenName: '四' } });
+
+    const report = await round();
+    expect(report.restored).toBe(2);
+    expect(report.failed).toEqual([]);
+    expect(await harness.env.client.workflow.getHandle(never.workflowId).query(lifecycleQuery)).toMatchObject({ status: 'completed', retired: true, deletion: { dueDate: '2033-02-01' } });
+    expect((await harness.env.client.workflow.getHandle(terminated.workflowId).describe()).status.name).toBe('RUNNING');
+    expect((await healthy.describe()).runId).toBe(healthy.firstExecutionRunId);
+    await expect(harness.env.client.workflow.getHandle(fresh.workflowId).describe()).rejects.toThrow();
+    const events = await harness.prisma.operationEvent.findMany({ where: { tenantId, operation: 'workflow_restored' } });
+    expect(events.map((e) => e.registrantId).sort()).toEqual([never.id, terminated.id].sort());
+    expect(await round()).toMatchObject({ restored: 0 });
+  });
+
+  it('dispatches a webhook delivery left pending with no attempt (its writer died before starting it); one delivery', async () => {
+    const received: string[] = [];
+    const receiver = http.createServer((req, res) => {
+      received.push(req.headers['mynaflow-delivery'] as string);
+      res.end();
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    try {
+      const owner = await harness.agent(tenantId, 'owner');
+      const c = await owner.post('/v1/connectors').send({ name: '給与 webhook', scopes: ['registrants:read'] }).expect(201);
+      const token = (await request(harness.app).post('/v1/oauth/token').auth(c.body.clientId, c.body.clientSecret).type('form').send({ grant_type: 'client_credentials' }).expect(200)).body.access_token as string;
+      await request(harness.app).post('/v1/webhooks').auth(token, { type: 'bearer' }).send({ url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`, events: ['registrant_completed'] }).expect(201);
+      const [deliveryId] = await harness.prisma.$transaction((tx) => enqueueEvent(tx, tenantId, 'registrant_completed', { registrantId: randomUUID(), status: 'completed' }, `test/${randomUUID()}`));
+      // Written a while ago and never started.
+      await harness.prisma.webhookDelivery.update({ where: { id: deliveryId! }, data: { createdAt: longAgo() } });
+      expect(await round()).toMatchObject({ dispatched: 1 });
+      await until(async () => (await harness.prisma.webhookDelivery.findUniqueOrThrow({ where: { id: deliveryId! } })).status === 'delivered', 'the delivery');
+      expect(await round()).toMatchObject({ dispatched: 0 });
+      expect(received).toEqual([deliveryId]);
+    } finally {
+      await new Promise((resolve) => receiver.close(resolve));
+    }
+  });
+
+  it('the schedule: one for the deployment, a round a minute, overlapping rounds skipped; a worker starting again updates it in place', async () => {
+    const client = harness.env.client;
+    // A task queue no worker polls: the schedule's rounds would touch the whole shared database.
+    await ensureReconcilerSchedule(client, 'reconciler-unpolled');
+    await ensureReconcilerSchedule(client, 'reconciler-unpolled', 30);
+    const described = await client.schedule.getHandle(RECONCILER_SCHEDULE_ID).describe();
+    expect(described.spec.intervals).toEqual([expect.objectContaining({ every: 30_000 })]);
+    expect(described.policies.overlap).toBe(ScheduleOverlapPolicy.SKIP);
+    expect(described.action).toMatchObject({ type: 'startWorkflow', workflowType: 'reconcilerWorkflow', taskQueue: 'reconciler-unpolled' });
+    const schedules: string[] = [];
+    for await (const s of client.schedule.list()) schedules.push(s.scheduleId);
+    expect(schedules.filter((s) => s === RECONCILER_SCHEDULE_ID)).toHaveLength(1);
+    await client.schedule.getHandle(RECONCILER_SCHEDULE_ID).delete();
+  });
+});

@@ -1,0 +1,33 @@
+/**
+ * One reconciler round, run every minute by the Temporal Schedule `mynaflow-reconciler`: starts the
+ * workflows of people still queued, dispatches webhook deliveries left pending, and restores the
+ * workflow of anyone stored without one. Each sweep is independent (one failing does not stop the
+ * others) and bounded: a sweep that cannot finish gives up for this round — the next one is a minute
+ * away — so a round never piles up behind an outage (the schedule skips overlapping rounds).
+ */
+import { ActivityFailure, proxyActivities } from '@temporalio/workflow';
+import type { createActivities } from '../activities';
+import type { ReconcileReport, ReconcileScope } from '../shared';
+
+const sweeps = proxyActivities<ReturnType<typeof createActivities>>({
+  startToCloseTimeout: '5 minutes',
+  heartbeatTimeout: '20 seconds',
+  retry: { initialInterval: '5 seconds', maximumAttempts: 3 },
+});
+
+export async function reconcilerWorkflow(scope: ReconcileScope = {}): Promise<ReconcileReport> {
+  const failed: string[] = [];
+  const attempt = async <T>(name: string, fn: () => Promise<T>, none: T): Promise<T> => {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!(err instanceof ActivityFailure)) throw err;
+      failed.push(name);
+      return none;
+    }
+  };
+  const { started, waiting } = await attempt('startQueuedWorkflows', () => sweeps.startQueuedWorkflows(scope), { started: 0, waiting: 0 });
+  const { dispatched } = await attempt('sweepWebhookDeliveries', () => sweeps.sweepWebhookDeliveries(scope), { dispatched: 0 });
+  const { restored } = await attempt('restoreOrphanWorkflows', () => sweeps.restoreOrphanWorkflows(scope), { checked: 0, restored: 0 });
+  return { started, waiting, dispatched, restored, failed };
+}
