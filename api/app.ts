@@ -7,7 +7,8 @@ import { pinoHttp } from 'pino-http';
 import swaggerUi from 'swagger-ui-express';
 import type { Services } from '../services/container';
 import type { PrismaClient } from '../services/db/client';
-import { checkHealth } from '../services/health/health';
+import { createReadiness } from '../services/health/health';
+import { OUTAGE_RETRY_AFTER_SECONDS } from '../services/health/outages';
 import type { Logger } from '../services/logging/logger';
 import type { TemporalDeps } from '../services/temporal/client';
 import { DEFAULT_AUTH_RATE_LIMITS, type AuthRateLimits } from './auth/rate-limits';
@@ -58,6 +59,12 @@ export function createApp(deps: AppDeps): Express {
   app.use(
     pinoHttp({
       logger: deps.logger,
+      // 4xx and 503 (a dependency away: services/health/outages.ts warns once a minute) are answers,
+      // not faults; only other 5xx are errors.
+      customLogLevel: (_req, res) => (res.statusCode >= 500 && res.statusCode !== 503 ? 'error' : 'info'),
+      // pino-http makes up an error with a stack for every 5xx; a 503 is an answer, logged as one.
+      customErrorObject: (_req, res, _err, val: Record<string, unknown>) => (res.statusCode === 503 ? { res: val.res, responseTime: val.responseTime } : val),
+      customErrorMessage: (_req, res, err) => (res.statusCode === 503 ? 'request completed' : `request errored: ${err.message}`),
       serializers: {
         req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: redactUrl(req.url) }),
       },
@@ -84,10 +91,18 @@ export function createApp(deps: AppDeps): Express {
   app.use(identifyConnector(services.connectors, services.history));
   app.use(connectorRateLimit(deps.connectorRateLimit ?? DEFAULT_CONNECTOR_RATE_LIMIT));
 
-  app.get('/healthz', async (_req, res) => {
-    const health = await checkHealth(deps.prisma, deps.temporal);
+  const readiness = createReadiness(deps.prisma, deps.temporal);
+  const ready: express.RequestHandler = async (_req, res) => {
+    const health = await readiness();
+    res.set('Cache-Control', 'no-store');
+    if (health.status !== 'ok') res.set('Retry-After', String(OUTAGE_RETRY_AFTER_SECONDS));
     res.status(health.status === 'ok' ? 200 : 503).json(health);
+  };
+  app.get('/healthz/live', (_req, res) => {
+    res.set('Cache-Control', 'no-store').json({ status: 'ok', uptimeSeconds: Math.round(process.uptime()) });
   });
+  app.get('/healthz/ready', ready);
+  app.get('/healthz', ready); // the earlier name of ready, kept for existing probes
   app.use(
     authRoutes(services.auth, {
       rateLimits: deps.authRateLimits ?? DEFAULT_AUTH_RATE_LIMITS,

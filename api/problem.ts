@@ -4,11 +4,14 @@ import type { components } from './generated/openapi';
 import { AppError } from '../services/errors';
 import { japaneseValidationMessage } from './validation-messages';
 import type { Logger } from '../services/logging/logger';
+import { createOutageLog, outageOf, OUTAGE_RETRY_AFTER_SECONDS } from '../services/health/outages';
 
 export type Problem = components['schemas']['Problem'];
 
 
 export function sendProblem(res: Response, p: AppError): void {
+  // Every 503 is "not done, try again": say when.
+  if (p.status === 503 && !res.get('Retry-After')) res.set('Retry-After', String(OUTAGE_RETRY_AFTER_SECONDS));
   const body: Problem = {
     type: `https://mynaflow.dev/problems/${p.code.toLowerCase().replace(/_/g, '-')}`,
     title: p.title,
@@ -19,6 +22,9 @@ export function sendProblem(res: Response, p: AppError): void {
   res.status(p.status).type('application/problem+json').json(body);
 }
 
+const DATABASE_UNAVAILABLE = () => new AppError(503, 'DATABASE_UNAVAILABLE', 'データベースに接続できません。しばらくしてから再度お試しください');
+const TEMPORAL_UNAVAILABLE = () => new AppError(503, 'TEMPORAL_UNAVAILABLE', 'ワークフローサーバーに接続できません。しばらくしてから再度お試しください');
+
 interface ValidatorError {
   status?: number;
   message?: string;
@@ -27,6 +33,7 @@ interface ValidatorError {
 
 /** Maps validator and unexpected errors onto problems; never echoes request values. */
 export function problemHandler(logger: Logger): ErrorRequestHandler {
+  const outage = createOutageLog(logger);
   return (err: unknown, req, res, next) => {
     if (res.headersSent) return next(err);
     if (err instanceof AppError) return sendProblem(res, err);
@@ -46,6 +53,11 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
         : v.status === 415 ? ['UNSUPPORTED_MEDIA_TYPE', 'リクエスト本文はJSONで送ってください']
         : ['VALIDATION_FAILED', '入力内容に誤りがあります'];
       return sendProblem(res, new AppError(v.status, code, title, errors));
+    }
+    const part = outageOf(err);
+    if (part) {
+      outage(part, err);
+      return sendProblem(res, part === 'database' ? DATABASE_UNAVAILABLE() : TEMPORAL_UNAVAILABLE());
     }
     logger.error({ err, method: req.method }, 'unhandled error');
     sendProblem(res, new AppError(500, 'INTERNAL_ERROR', 'サーバー内部でエラーが発生しました'));

@@ -13,6 +13,7 @@ const read = (file: string) => fs.readFileSync(path.join(root, file), 'utf8');
 
 interface Service {
   command?: string | string[];
+  healthcheck?: { test?: string[] };
   environment?: Record<string, unknown> | string[];
   depends_on?: string[] | Record<string, unknown>;
   ports?: string[];
@@ -39,6 +40,12 @@ describe('docker-compose.yml', () => {
     expect(services[name]).toBeDefined();
     const unknown = Object.keys(envOf(name)).filter((k) => !(CONFIG_KEYS as string[]).includes(k));
     expect(unknown).toEqual([]);
+  });
+
+  test("the api's healthcheck asks the documented readiness endpoint on the port it listens on", () => {
+    const check = (services.api?.healthcheck?.test ?? []).join(' ');
+    expect(check).toContain(`http://127.0.0.1:${envOf('api').PORT}/healthz/ready`);
+    expect(read('openapi/openapi.yaml')).toContain('  /healthz/ready:');
   });
 
   test('migrate is given a DATABASE_URL on the postgres service', () => {

@@ -4,6 +4,46 @@
  */
 
 export interface paths {
+    "/healthz/live": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The process answers (liveness)
+         * @description Never looks at PostgreSQL or Temporal, so an outage of either does not get instances restarted. Use it for restart decisions (a container's liveness probe).
+         */
+        get: operations["getLiveness"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/healthz/ready": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * PostgreSQL and Temporal answer (readiness)
+         * @description Each dependency is asked with a 1.5-second deadline; one result serves all probes for 2 seconds, so probes cannot add load to a struggling database. Use it to route traffic (a readiness probe, a load balancer's health check, docker compose's healthcheck).
+         */
+        get: operations["getReadiness"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -11,7 +51,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Reachability of the database and Temporal */
+        /** Readiness under its earlier name (same as /healthz/ready) */
         get: operations["getHealth"];
         put?: never;
         post?: never;
@@ -3042,13 +3082,16 @@ export interface components {
         };
         /**
          * @description A dependency (database, mail server or Temporal) did not answer; nothing was stored or done
-         *     (TEMPORAL_UNAVAILABLE: Temporal not reached, retry with the same Idempotency-Key;
+         *     (DATABASE_UNAVAILABLE: PostgreSQL not reached — any endpoint may answer it while the database is away;
+         *     TEMPORAL_UNAVAILABLE: Temporal not reached, retry with the same Idempotency-Key;
          *     DEPENDENCY_UNAVAILABLE: a lifecycle step waited about 20 minutes for the database or mail
          *     server and gave up, send it again as a new request; LIFECYCLE_BUSY: too many requests in
          *     flight for this person).
          */
         Unavailable: {
             headers: {
+                /** @description Seconds before a retry is worth it. */
+                "Retry-After"?: number;
                 [name: string]: unknown;
             };
             content: {
@@ -3098,6 +3141,61 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    getLiveness: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The process is alive. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "ok";
+                        uptimeSeconds: number;
+                    };
+                };
+            };
+        };
+    };
+    getReadiness: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every dependency answered. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Health"];
+                };
+            };
+            /** @description At least one dependency did not answer; the checks say which and why. */
+            503: {
+                headers: {
+                    /** @description Seconds before asking again is worth it. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Health"];
+                };
+            };
+        };
+    };
     getHealth: {
         parameters: {
             query?: never;
@@ -3119,6 +3217,7 @@ export interface operations {
             /** @description At least one dependency did not answer. */
             503: {
                 headers: {
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
