@@ -389,6 +389,55 @@ describe('quick add and invitation (スマホで収集・簡易登録)', () => {
   });
 });
 
+describe('Idempotency-Key', () => {
+  it('quick add: a retry and a repeat sent at the same moment get the first answer; everyone is stored once and mailed once', async () => {
+    const { tenantId, agent } = await hrOf('冪等簡易株式会社');
+    const body = { people: [0, 1, 2].map((i) => ({ familyName: '冪等', givenName: `${i}`, email: email(`once${i}`) })) };
+    const key = randomUUID();
+    const [a, b] = await Promise.all([agent.post('/v1/registrants/quick-add').set('Idempotency-Key', key).send(body), agent.post('/v1/registrants/quick-add').set('Idempotency-Key', key).send(body)]);
+    expect([a.status, b.status]).toEqual([201, 201]);
+    expect(a.body.people.map((p: { registrantId: string }) => p.registrantId)).toEqual(b.body.people.map((p: { registrantId: string }) => p.registrantId));
+    expect([a.headers['idempotent-replayed'], b.headers['idempotent-replayed']].filter(Boolean)).toEqual(['true']);
+    const retry = await agent.post('/v1/registrants/quick-add').set('Idempotency-Key', key).send(body).expect(201);
+    expect(retry.headers['idempotent-replayed']).toBe('true');
+    expect(retry.body).toEqual(a.headers['idempotent-replayed'] ? b.body : a.body);
+    expect(await harness.prisma.registrant.count({ where: { tenantId } })).toBe(3);
+    for (const p of body.people) await harness.outbox.waitFor((m) => m.to.includes(p.email));
+    await new Promise((r) => setTimeout(r, 500));
+    expect(body.people.map((p) => harness.outbox.mails.filter((m) => m.to.includes(p.email)).length)).toEqual([1, 1, 1]);
+
+    const other = await agent.post('/v1/registrants/quick-add').set('Idempotency-Key', key).send({ people: [{ familyName: '別', givenName: '件', email: email('other') }] }).expect(409);
+    expect(other.body).toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED', title: expect.stringMatching(JAPANESE) });
+    expect(await harness.prisma.registrant.count({ where: { tenantId } })).toBe(3);
+  });
+
+  it('bulk entry: a retry after the people were stored gets the first answer, not "employee code taken"', async () => {
+    const { tenantId, agent } = await hrOf('冪等一括株式会社');
+    const body = { people: [person('K1'), person('K2')] };
+    const key = randomUUID();
+    const first = await agent.post('/v1/registrants/bulk-entry').set('Idempotency-Key', key).send(body).expect(201);
+    const again = await agent.post('/v1/registrants/bulk-entry').set('Idempotency-Key', key).send(body).expect(201);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.body).toEqual(first.body);
+    expect(await harness.prisma.registrant.count({ where: { tenantId } })).toBe(2);
+    // Without the key the same people are a new request: their codes are taken now.
+    expect((await agent.post('/v1/registrants/bulk-entry').send(body).expect(400)).body.errors.map((e: { code: string }) => e.code)).toContain('EMPLOYEE_CODE_TAKEN');
+  });
+
+  it('CSV import: a retried upload gets the first report and stores nobody twice; a dry run needs no key', async () => {
+    const { tenantId, agent } = await hrOf('冪等CSV株式会社');
+    const csv = Buffer.from('社員コード,姓,名\nC1,取込,一\nC2,取込,二\n', 'utf8');
+    const key = randomUUID();
+    const upload = () => agent.post('/v1/registrants/import').set('Idempotency-Key', key).set('Content-Type', 'text/csv').send(csv);
+    const first = await upload().expect(201);
+    const again = await upload().expect(201);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.body).toEqual(first.body);
+    expect(await harness.prisma.registrant.count({ where: { tenantId } })).toBe(2);
+    await agent.post('/v1/registrants/import?dryRun=true').set('Idempotency-Key', key).set('Content-Type', 'text/csv').send(csv).expect(200);
+  });
+});
+
 describe('Temporal unreachable', () => {
   it('stores nobody and answers 503 for both', async () => {
     const tenantId = await createTenant(harness.prisma, '停止中株式会社');

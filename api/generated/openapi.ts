@@ -926,6 +926,13 @@ export interface paths {
          *     `invite=true` (which then needs an e-mail address on every line; people with a retirement date
          *     are never invited). A problem of the whole file (no header, an unknown column, more than
          *     2,000 rows, not CSV) is a 400 without a per-line report.
+         *
+         *     With an `Idempotency-Key` header (the console sends one per submission) a retry with the same key
+         *     and file and options gets the first answer (header `Idempotent-Replayed: true`) and stores nobody twice,
+         *     also when the two arrive at once; the same key with another request is 409 IDEMPOTENCY_KEY_REUSED.
+         *     Every person is stored together with their queued workflow start: one whose start Temporal has
+         *     not confirmed within 3 seconds (the call stops trying at the first failure) is reported queued
+         *     and started by the reconciler within a minute of Temporal answering.
          */
         post: operations["importRegistrants"];
         delete?: never;
@@ -958,6 +965,13 @@ export interface paths {
          *     in use are errors. Each person is recorded as registrant_created and number_registered (never the
          *     number). Their lifecycle workflows start after the commit with status completed and no invitation;
          *     payroll webhooks subscribed to registrant_completed are told.
+         *
+         *     With an `Idempotency-Key` header (the console sends one per submission) a retry with the same key
+         *     and request gets the first answer (header `Idempotent-Replayed: true`) and stores nobody twice,
+         *     also when the two arrive at once; the same key with another request is 409 IDEMPOTENCY_KEY_REUSED.
+         *     Every person is stored together with their queued workflow start: one whose start Temporal has
+         *     not confirmed within 3 seconds (the call stops trying at the first failure) is reported queued
+         *     and started by the reconciler within a minute of Temporal answering.
          */
         post: operations["bulkEnterRegistrants"];
         delete?: never;
@@ -982,6 +996,13 @@ export interface paths {
          *     commit their lifecycle workflows start and mail the invitation (a per-person link valid 90 days)
          *     with the sender's `message`, the `replyTo` address and, with `copyToSelf`, a copy to the calling
          *     login user's own e-mail address.
+         *
+         *     With an `Idempotency-Key` header (the console sends one per submission) a retry with the same key
+         *     and request gets the first answer (header `Idempotent-Replayed: true`) and stores nobody twice,
+         *     also when the two arrive at once; the same key with another request is 409 IDEMPOTENCY_KEY_REUSED.
+         *     Every person is stored together with their queued workflow start: one whose start Temporal has
+         *     not confirmed within 3 seconds (the call stops trying at the first failure) is reported queued
+         *     and started by the reconciler within a minute of Temporal answering. A queued person's invitation goes out then, once (`queued`).
          */
         post: operations["quickAddRegistrants"];
         delete?: never;
@@ -4487,6 +4508,12 @@ export interface operations {
             header?: {
                 /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
                 "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+                /**
+                 * @description Makes a retry safe: the same key with the same body is carried out once and answers like the
+                 *     first call (also after a 202 or a lost answer). A different body under the same key is a
+                 *     different request. Without it every call is its own.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path?: never;
             cookie?: never;
@@ -4512,6 +4539,8 @@ export interface operations {
             /** @description Everyone stored; the report names each registrant created. */
             201: {
                 headers: {
+                    /** @description The first answer to this Idempotency-Key, given again. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4544,6 +4573,12 @@ export interface operations {
             header?: {
                 /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
                 "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+                /**
+                 * @description Makes a retry safe: the same key with the same body is carried out once and answers like the
+                 *     first call (also after a 202 or a lost answer). A different body under the same key is a
+                 *     different request. Without it every call is its own.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path?: never;
             cookie?: never;
@@ -4557,6 +4592,8 @@ export interface operations {
             /** @description Everyone stored as completed; one result per person, in the order given. */
             201: {
                 headers: {
+                    /** @description The first answer to this Idempotency-Key, given again. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4577,6 +4614,12 @@ export interface operations {
             header?: {
                 /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
                 "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+                /**
+                 * @description Makes a retry safe: the same key with the same body is carried out once and answers like the
+                 *     first call (also after a 202 or a lost answer). A different body under the same key is a
+                 *     different request. Without it every call is its own.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path?: never;
             cookie?: never;
@@ -4590,6 +4633,8 @@ export interface operations {
             /** @description Everyone stored; one result per person, in the order given. */
             201: {
                 headers: {
+                    /** @description The first answer to this Idempotency-Key, given again. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {

@@ -11,6 +11,7 @@ import { MAX_IMPORT_BYTES } from '../../services/registrants/csv-import';
 import { ImportRejected, type ExportEncoding, type ExportFilters, type RegistrantCsvService } from '../../services/registrants/csv';
 import { ANY_ROLE, EDITORS, requireRole } from '../auth/middleware';
 import { acting } from '../login-users/routes';
+import { sendOnce } from './bulk-routes';
 
 type NumbersExportRequest = components['schemas']['RegistrantNumbersExportRequest'];
 type ImportProblem = components['schemas']['RegistrantImportProblem'];
@@ -67,8 +68,11 @@ export function registrantCsvRoutes(csv: RegistrantCsvService): Router {
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const dryRun = flag(q.dryRun) ?? false;
     try {
-      const report = await csv.importCsv(acting(req), body, { dryRun, invite: flag(q.invite) ?? false });
-      res.status(dryRun ? 200 : 201).set('Cache-Control', 'no-store').json(report);
+      // With an Idempotency-Key a retried upload gets the first answer and stores nobody twice.
+      const answer = await csv.importCsv(acting(req), body, { dryRun, invite: flag(q.invite) ?? false }, req.get('idempotency-key'));
+      res.set('Cache-Control', 'no-store');
+      if (dryRun) res.status(200).json(answer.body);
+      else sendOnce(res, answer);
     } catch (err) {
       if (!(err instanceof ImportRejected)) throw err;
       // The problem, with the whole per-line report as the dry run gives it.

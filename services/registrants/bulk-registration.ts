@@ -25,6 +25,7 @@ import { enqueueEvent } from '../connectors/webhooks';
 import { parseJapaneseDate } from '../dates/japanese-date';
 import { isUniqueViolation, type PrismaClient } from '../db/client';
 import { AppError } from '../errors';
+import { createRequestRecords, type Keep, type Once } from '../idempotency/request-records';
 import { actorOf, stepActorOf, type Acting } from '../login-users/login-users';
 import { validateIndividualNumber } from '../mynumber/validate';
 import { todayInJapan } from '../retention/rules';
@@ -257,11 +258,19 @@ export interface BulkRegistrationDeps {
 
 export function createBulkRegistrationService({ prisma, history, vault, temporal, inviteReminderDays }: BulkRegistrationDeps) {
   const workflows = createRegistrantWorkflows({ prisma, temporal, inviteReminderDays });
-
+  const records = createRequestRecords(prisma);
 
   return {
-    /** 複数一括登録: up to 10 verified people with dependents, stored `completed`, or nobody. */
-    async bulkEntry(acting: Acting, req: BulkEntryRequest): Promise<BulkEntryResult> {
+    /** 複数一括登録: up to 10 verified people with dependents, stored `completed`, or nobody. Once per key. */
+    bulkEntry: (acting: Acting, req: BulkEntryRequest, key?: string): Promise<Once<BulkEntryResult>> =>
+      records.once(`${acting.user.id}/bulk-entry`, key, req, 201, (keep) => bulkEntry(acting, req, keep)),
+
+    /** スマホで収集（簡易登録）: everyone stored, then each workflow mails the invitation. Once per key. */
+    quickAdd: (acting: Acting, req: QuickAddRequest, key?: string): Promise<Once<QuickAddResult>> =>
+      records.once(`${acting.user.id}/quick-add`, key, req, 201, (keep) => quickAdd(acting, req, keep)),
+  };
+
+  async function bulkEntry(acting: Acting, req: BulkEntryRequest, keep: Keep<BulkEntryResult>): Promise<BulkEntryResult> {
       const tenantId = acting.tenantId;
       const codes = [...new Set(req.people.map((p) => (p.employeeCode ?? '').normalize('NFKC').trim()).filter(Boolean))];
       const taken = codes.length ? await prisma.registrant.findMany({ where: { tenantId, employeeCode: { in: codes } }, select: { employeeCode: true } }) : [];
@@ -335,6 +344,7 @@ export function createBulkRegistrationService({ prisma, history, vault, temporal
             const deliveries = await enqueueEvent(tx, tenantId, 'registrant_completed', { registrantId: id, employeeCode: p.employeeCode, status: 'completed', dependentId: null }, `bulk-entry/${id}`);
             out.push({ dependentIds, deliveries });
           }
+          await keep(tx, answer(out, new Set(ids)));
           return out;
         }, TX);
       } catch (err) {
@@ -357,31 +367,34 @@ export function createBulkRegistrationService({ prisma, history, vault, temporal
         );
       }
 
-      const results = people.map((p, i) => {
-        const started = !queued.has(ids[i]!);
-        return {
-          index: i,
-          registrantId: ids[i]!,
-          employeeCode: p.employeeCode,
-          familyName: p.familyName,
-          givenName: p.givenName,
-          status: 'completed' as const,
-          dependentIds: stored[i]!.dependentIds,
-          workflowStarted: started,
-          ...(started ? {} : { note: QUEUED_NOTE }),
-        };
-      });
-      const dependents = stored.reduce((n, s) => n + s.dependentIds.length, 0);
-      return {
-        created: results.length,
-        dependents,
-        message: `${results.length}人${dependents ? `（扶養家族${dependents}人）` : ''}を完了の状態で登録しました${queued.size ? `。${queued.size}人はワークフローの開始を待っています（ワークフローサーバーに接続でき次第、自動で開始します）` : ''}`,
-        people: results,
-      };
-    },
+      return answer(stored, queued);
 
-    /** スマホで収集（簡易登録）: everyone stored, then each workflow mails the invitation. */
-    async quickAdd(acting: Acting, req: QuickAddRequest): Promise<QuickAddResult> {
+      function answer(rows: { dependentIds: string[] }[], queued: Set<string>): BulkEntryResult {
+        const results = people.map((p, i) => {
+          const started = !queued.has(ids[i]!);
+          return {
+            index: i,
+            registrantId: ids[i]!,
+            employeeCode: p.employeeCode,
+            familyName: p.familyName,
+            givenName: p.givenName,
+            status: 'completed' as const,
+            dependentIds: rows[i]!.dependentIds,
+            workflowStarted: started,
+            ...(started ? {} : { note: QUEUED_NOTE }),
+          };
+        });
+        const dependents = rows.reduce((n, s) => n + s.dependentIds.length, 0);
+        return {
+          created: results.length,
+          dependents,
+          message: `${results.length}人${dependents ? `（扶養家族${dependents}人）` : ''}を完了の状態で登録しました${queued.size ? `。${queued.size}人はワークフローの開始を待っています（ワークフローサーバーに接続でき次第、自動で開始します）` : ''}`,
+          people: results,
+        };
+      }
+  }
+
+  async function quickAdd(acting: Acting, req: QuickAddRequest, keep: Keep<QuickAddResult>): Promise<QuickAddResult> {
       const tenantId = acting.tenantId;
       const { people, problems } = checkQuickAdd(req);
       if (problems.length) throw rejected('QUICK_ADD_INVALID', problems);
@@ -413,36 +426,40 @@ export function createBulkRegistrationService({ prisma, history, vault, temporal
         for (const [i, p] of people.entries()) {
           await history.record({ ...facts, operation: 'registrant_created', registrant: { id: ids[i]!, label: label(p) }, detail: { source: 'quick_add', invite: true } }, tx);
         }
+        await keep(tx, answer(new Set(ids)));
       }, TX);
 
       // After the commit; the workflow's first round mails the invitation with these options.
       const inputs: RegistrantWorkflowInput[] = ids.map((registrantId) => ({ tenantId, registrantId, reminderDays, invite: options, startedBy: stepActorOf(acting) }));
       const queued = await workflows.startQueued(inputs);
-      const results = people.map((p, i) => {
-        // Started: its first round mails the invitation. Queued: the reconciler starts it, and the
-        // mail, later — a start whose answer was lost counts as queued, never as invited.
-        const invited = !queued.has(ids[i]!);
+      return answer(queued);
+
+      function answer(queued: Set<string>): QuickAddResult {
+        const results = people.map((p, i) => {
+          // Started: its first round mails the invitation. Queued: the reconciler starts it, and the
+          // mail, later — a start whose answer was lost counts as queued, never as invited.
+          const invited = !queued.has(ids[i]!);
+          return {
+            index: i,
+            registrantId: ids[i]!,
+            familyName: p.familyName,
+            givenName: p.givenName,
+            email: p.email,
+            invited,
+            queued: !invited,
+            ...(invited ? {} : { note: INVITE_QUEUED_NOTE }),
+          };
+        });
+        const invited = results.filter((r) => r.invited).length;
         return {
-          index: i,
-          registrantId: ids[i]!,
-          familyName: p.familyName,
-          givenName: p.givenName,
-          email: p.email,
+          created: results.length,
           invited,
-          queued: !invited,
-          ...(invited ? {} : { note: INVITE_QUEUED_NOTE }),
+          queued: queued.size,
+          message: `${results.length}人を登録し、${invited}人に収集メールを送ります${queued.size ? `（${queued.size}人は送信待ち：ワークフローサーバーに接続でき次第、自動で送ります）` : ''}`,
+          people: results,
         };
-      });
-      const invited = results.filter((r) => r.invited).length;
-      return {
-        created: results.length,
-        invited,
-        queued: queued.size,
-        message: `${results.length}人を登録し、${invited}人に収集メールを送ります${queued.size ? `（${queued.size}人は送信待ち：ワークフローサーバーに接続でき次第、自動で送ります）` : ''}`,
-        people: results,
-      };
-    },
-  };
+      }
+  }
 }
 
 export type BulkRegistrationService = ReturnType<typeof createBulkRegistrationService>;

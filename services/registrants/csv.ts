@@ -30,6 +30,7 @@ import {
 import { checkImportRows, readImportFile, type ImportLineReport, type ImportRow } from './csv-import';
 import { DEPENDENT_STATUS_SELECT, dependentsStatus } from './view';
 import { createRegistrantWorkflows, queuedInput, queuedStart } from './workflow-starts';
+import { createRequestRecords, type Keep, type Once } from '../idempotency/request-records';
 
 export type ExportEncoding = 'cp932' | 'utf8-bom';
 
@@ -139,6 +140,7 @@ const filteredBy = (f: ExportFilters) => ({ ...(f.status ? { status: f.status } 
 
 export function createRegistrantCsvService({ prisma, history, vault, temporal, inviteReminderDays, confirmPassword }: RegistrantCsvDeps) {
   const workflows = createRegistrantWorkflows({ prisma, temporal, inviteReminderDays });
+  const records = createRequestRecords(prisma);
   const registrantsFor = (tenantId: string, f: ExportFilters) =>
     prisma.registrant.findMany({
       where: { tenantId, ...(f.status ? { status: f.status } : {}), ...(f.retired !== undefined ? { retired: f.retired } : {}) },
@@ -255,7 +257,12 @@ export function createRegistrantCsvService({ prisma, history, vault, temporal, i
      * nothing: any bad line → ImportRejected (400, the same report); otherwise every registrant is
      * stored in one transaction, and only after the commit are their workflows started.
      */
-    async importCsv(acting: Acting, bytes: Buffer, opts: { dryRun: boolean; invite: boolean }): Promise<ImportReport> {
+    importCsv: (acting: Acting, bytes: Buffer, opts: { dryRun: boolean; invite: boolean }, key?: string): Promise<Once<ImportReport>> =>
+      // A dry run stores nothing: it needs no key. The key covers the file and the options.
+      records.once(`${acting.user.id}/csv-import`, opts.dryRun ? undefined : key, Buffer.concat([bytes, Buffer.from(JSON.stringify(opts))]), 201, (keep) => importCsv(acting, bytes, opts, keep)),
+  };
+
+  async function importCsv(acting: Acting, bytes: Buffer, opts: { dryRun: boolean; invite: boolean }, keep: Keep<ImportReport>): Promise<ImportReport> {
       const file = readImportFile(bytes);
       const codeColumn = file.columns.findIndex((c) => c.field === 'employeeCode');
       const codes = codeColumn < 0 ? [] : [...new Set(file.records.map((r) => (r.cells[codeColumn] ?? '').trim().normalize('NFKC')).filter(Boolean))];
@@ -344,6 +351,7 @@ export function createRegistrantCsvService({ prisma, history, vault, temporal, i
             for (const e of events) await history.record(e, tx);
           }
           await history.record({ ...facts, operation: 'registrants_imported', detail: { count: rows.length, invited, encoding: file.encoding, newGroups: newGroups.length } }, tx);
+          await keep(tx, answer(new Set(ids)));
           return ids.map((id) => byId.get(id)!);
         }, TX);
       } catch (err) {
@@ -357,26 +365,29 @@ export function createRegistrantCsvService({ prisma, history, vault, temporal, i
       // After the commit: a workflow never runs for a person who was not stored.
       const inputs = created.map((r) => queuedInput(r, reminderDays));
       const failed = await workflows.startQueued(inputs, { concurrency: START_CONCURRENCY });
-      const lineById = new Map(created.map((r, i) => [r.id, rows[i]!.line]));
-      const reportLines = new Map(lines.map((l) => [l.line, l]));
-      for (const r of created) {
-        const l = reportLines.get(lineById.get(r.id)!)!;
-        l.registrantId = r.id;
-        if (failed.has(r.id)) {
+      return answer(failed);
+
+      /** The report once stored: who is queued (not invited yet) is said on their line. */
+      function answer(queued: Set<string>): ImportReport {
+        const idByLine = new Map(rows.map((r, i) => [r.line, ids[i]!]));
+        const out = lines.map((l) => {
+          const registrantId = idByLine.get(l.line);
+          if (!registrantId) return l;
+          if (!queued.has(registrantId)) return { ...l, registrantId };
           // Queued, not invited yet: the reconciler starts it (and mails the invitation) later.
-          l.notes.push(l.invite ? '登録しました。収集メールは送信待ちです（ワークフローサーバーに接続でき次第、自動で1通送ります）' : '登録しました。ワークフローの開始を待っています（ワークフローサーバーに接続でき次第、自動で開始します）');
-          l.invite = false;
-        }
+          const note = l.invite ? '登録しました。収集メールは送信待ちです（ワークフローサーバーに接続でき次第、自動で1通送ります）' : '登録しました。ワークフローの開始を待っています（ワークフローサーバーに接続でき次第、自動で開始します）';
+          return { ...l, registrantId, invite: false, notes: [...l.notes, note] };
+        });
+        const sent = out.filter((l) => l.invite).length;
+        return {
+          ...report,
+          lines: out,
+          created: rows.length,
+          invited: sent,
+          message: `${rows.length}人を登録しました${sent ? `（うち${sent}人に収集メールを送ります）` : ''}${queued.size ? `。${queued.size}人はワークフローの開始を待っています（ワークフローサーバーに接続でき次第、自動で開始します）` : ''}`,
+        };
       }
-      const sent = lines.filter((l) => l.invite).length;
-      return {
-        ...report,
-        created: created.length,
-        invited: sent,
-        message: `${created.length}人を登録しました${sent ? `（うち${sent}人に収集メールを送ります）` : ''}${failed.size ? `。${failed.size}人はワークフローの開始を待っています（ワークフローサーバーに接続でき次第、自動で開始します）` : ''}`,
-      };
-    },
-  };
+  }
 }
 
 export type RegistrantCsvService = ReturnType<typeof createRegistrantCsvService>;

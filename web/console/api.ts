@@ -3,7 +3,7 @@
  * from the generated contract. The CSRF token comes with GET /v1/auth/me and the login steps.
  */
 import type { components, paths } from '../../api/generated/openapi';
-import { configureHttp, query, request, requestFile, requestStep, setCsrf } from '../shared/http';
+import { configureHttp, query, request, requestFile, requestIdempotent, requestStep, setCsrf } from '../shared/http';
 
 export { ApiError, StepPending } from '../shared/http';
 export type Schemas = components['schemas'];
@@ -108,9 +108,11 @@ export const api = {
   setNumber: (registrantId: string, body: Schemas['MyNumberInput']) => request<void>('PUT', r(registrantId, '/my-number'), body),
   setDependentNumber: (registrantId: string, dependentId: string, body: Schemas['MyNumberInput']) => request<void>('PUT', r(registrantId, `/dependents/${id(dependentId)}/my-number`), body),
   retentionRules: () => request<Json<'/v1/retention-rules', 'get'>>('GET', '/v1/retention-rules'),
-  bulkEntry: (body: Schemas['BulkEntryRequest']) => request<Schemas['BulkEntryResult']>('POST', '/v1/registrants/bulk-entry', body),
-  quickAdd: (body: Schemas['QuickAddRequest']) => request<Schemas['QuickAddResult']>('POST', '/v1/registrants/quick-add', body),
-  importCsv: (file: Blob, opts: { dryRun: boolean; invite: boolean }) => request<Schemas['RegistrantImportReport']>('POST', `/v1/registrants/import${query({ dryRun: opts.dryRun, invite: opts.invite })}`, file, 'text/csv'),
+  // Sent with an Idempotency-Key: a lost answer is asked again and nobody is stored twice.
+  bulkEntry: async (body: Schemas['BulkEntryRequest']) => (await requestIdempotent<Schemas['BulkEntryResult']>('POST', '/v1/registrants/bulk-entry', body)).body,
+  quickAdd: async (body: Schemas['QuickAddRequest']) => (await requestIdempotent<Schemas['QuickAddResult']>('POST', '/v1/registrants/quick-add', body)).body,
+  importCsv: async (file: Blob, opts: { dryRun: boolean; invite: boolean }) =>
+    (await requestIdempotent<Schemas['RegistrantImportReport']>('POST', `/v1/registrants/import${query({ dryRun: opts.dryRun, invite: opts.invite })}`, file, undefined, 'text/csv')).body,
   importTemplate: () => requestFile('GET', '/v1/registrants/import-template.csv'),
   exportCsv: (q: { status?: string; retired?: string; encoding?: string }) => requestFile('GET', `/v1/registrants/export.csv${query(q)}`),
   exportWithNumbers: (body: Schemas['RegistrantNumbersExportRequest']) => requestFile('POST', '/v1/registrants/export-with-numbers', body),

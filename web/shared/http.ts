@@ -128,15 +128,15 @@ interface Operation {
  * A call sent with an Idempotency-Key, so a lost answer is sent again safely (once, after a second).
  * Answers the status with the body: a 202 means taken on, not finished.
  */
-export async function requestIdempotent<T>(method: string, path: string, body?: unknown, key = newIdempotencyKey()): Promise<{ status: number; body: T; location: string | null }> {
+export async function requestIdempotent<T>(method: string, path: string, body?: unknown, key = newIdempotencyKey(), contentType?: string): Promise<{ status: number; body: T; location: string | null }> {
   const headers = { 'Idempotency-Key': key };
   let res: Response;
   try {
-    res = await send(method, path, body, undefined, 'application/json', headers);
+    res = await send(method, path, body, contentType, 'application/json', headers);
   } catch (err) {
     if (!(err instanceof ApiError) || err.status !== 0) throw err;
     await pause(1000);
-    res = await send(method, path, body, undefined, 'application/json', headers);
+    res = await send(method, path, body, contentType, 'application/json', headers);
   }
   const text = await res.text();
   return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T, location: res.headers.get('Location') };
