@@ -10,6 +10,7 @@ import type { PrismaClient } from '../services/db/client';
 import { createReadiness } from '../services/health/health';
 import { OUTAGE_RETRY_AFTER_SECONDS } from '../services/health/outages';
 import type { Logger } from '../services/logging/logger';
+import { createRateLimitCounters } from '../services/rate-limits/postgres-store';
 import type { TemporalDeps } from '../services/temporal/client';
 import { DEFAULT_AUTH_RATE_LIMITS, type AuthRateLimits } from './auth/rate-limits';
 import { authRoutes } from './auth/routes';
@@ -44,6 +45,13 @@ export interface AppDeps {
   authRateLimits?: AuthRateLimits;
   /** Calls per connector (default DEFAULT_CONNECTOR_RATE_LIMIT). */
   connectorRateLimit?: ConnectorRateLimit;
+  /**
+   * Put before every rate-limit counter in the database: the instances of one deployment share one
+   * (default none); apps on one database that must not share counts (tests) each have their own.
+   */
+  rateLimitKeyPrefix?: string;
+  /** Express's "trust proxy": whose X-Forwarded-For gives the client address (default 'loopback'). */
+  trustProxy?: number | string;
   /** Check responses against the contract too (on in tests). */
   validateResponses?: boolean;
 }
@@ -55,7 +63,9 @@ export function createApp(deps: AppDeps): Express {
   const { services } = deps;
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', 'loopback');
+  app.set('trust proxy', deps.trustProxy ?? 'loopback');
+  const counters = createRateLimitCounters({ prisma: deps.prisma, keyPrefix: deps.rateLimitKeyPrefix, logger: deps.logger });
+  const authRateLimits = { ...(deps.authRateLimits ?? DEFAULT_AUTH_RATE_LIMITS), counters };
   app.use(
     pinoHttp({
       logger: deps.logger,
@@ -89,7 +99,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(refuseNulCharacters());
   app.use(identifyCaller(services.auth));
   app.use(identifyConnector(services.connectors, services.history));
-  app.use(connectorRateLimit(deps.connectorRateLimit ?? DEFAULT_CONNECTOR_RATE_LIMIT));
+  app.use(connectorRateLimit(deps.connectorRateLimit ?? DEFAULT_CONNECTOR_RATE_LIMIT, counters));
 
   const readiness = createReadiness(deps.prisma, deps.temporal);
   const ready: express.RequestHandler = async (_req, res) => {
@@ -105,7 +115,7 @@ export function createApp(deps: AppDeps): Express {
   app.get('/healthz', ready); // the earlier name of ready, kept for existing probes
   app.use(
     authRoutes(services.auth, {
-      rateLimits: deps.authRateLimits ?? DEFAULT_AUTH_RATE_LIMITS,
+      rateLimits: authRateLimits,
       secureCookies: deps.secureCookies,
       sessionAbsoluteHours: deps.sessionAbsoluteHours,
       loginLockMinutes: deps.loginLockMinutes,
@@ -114,7 +124,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(
     registrationRoutes(
       { access: services.registrationAccess, sessions: services.registrationSessions, registration: services.registration },
-      { secureCookies: deps.secureCookies, rateLimits: deps.authRateLimits ?? DEFAULT_AUTH_RATE_LIMITS, absoluteHours: 4 },
+      { secureCookies: deps.secureCookies, rateLimits: authRateLimits, absoluteHours: 4 },
     ),
   );
   app.use(
@@ -124,7 +134,7 @@ export function createApp(deps: AppDeps): Express {
       numberPull: services.numberPull,
       sync: services.registrantSync,
       history: services.history,
-      rateLimits: deps.authRateLimits ?? DEFAULT_AUTH_RATE_LIMITS,
+      rateLimits: authRateLimits,
     }),
   );
   // Before the routes with /v1/registrants/:registrantId, which would take export.csv for an id.

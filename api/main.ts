@@ -6,8 +6,7 @@ import { createPrisma } from '../services/db/client';
 import { createLogger } from '../services/logging/logger';
 import { createMailTransport } from '../services/mail/transport';
 import { createTemporalClient } from '../services/temporal/client';
-import { loadKeyring } from '../services/vault/keyring';
-import { createVault } from '../services/vault/vault';
+import { openInstanceVault } from '../services/vault/instance';
 import { createApp } from './app';
 
 async function main() {
@@ -18,6 +17,8 @@ async function main() {
   await prisma.$queryRaw`SELECT 1`.catch((err: Error) => {
     throw new Error(`cannot use the database at ${new URL(services.databaseUrl).host}: ${err.message.split('\n')[0]}`);
   });
+  // Refuses to start on a master key the other instances do not share (services/vault/instance.ts).
+  const vault = await openInstanceVault(config, prisma);
   const client = createTemporalClient(services.temporalAddress, config.temporal.namespace);
   const temporal = { client, taskQueue: config.temporal.taskQueue };
   const app = createApp({
@@ -27,7 +28,7 @@ async function main() {
     services: createServices({
       prisma,
       temporal,
-      vault: createVault({ prisma, keyring: loadKeyring(config) }),
+      vault,
       mailer: createMailTransport(services.smtpUrl),
       mailFrom: config.mailFrom,
       publicUrl: config.publicUrl,
@@ -39,6 +40,7 @@ async function main() {
     secureCookies: config.publicUrl.startsWith('https:'),
     loginLockMinutes: config.loginLockMinutes,
     sessionAbsoluteHours: config.session.absoluteHours,
+    trustProxy: config.trustProxy,
   });
   const server = http.createServer(app);
   await new Promise<void>((resolve, reject) => {

@@ -1,12 +1,13 @@
 /**
  * Per-client-address limits on the steps anyone can call without a session. The login lock stops
  * guessing one account; these stop one address guessing many accounts, and stop the mail-sending
- * steps being used to flood someone's inbox. Counted in memory: one API process per store (see
- * README for running several).
+ * steps being used to flood someone's inbox. Counted in PostgreSQL (services/rate-limits/postgres-store.ts):
+ * every API instance shares the counts, and a restart keeps them.
  */
 import type { Request, RequestHandler } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import { AppError } from '../../services/errors';
+import type { RateLimitCounters } from '../../services/rate-limits/postgres-store';
 import { sendProblem } from '../problem';
 
 export interface RateLimit {
@@ -27,10 +28,16 @@ export const DEFAULT_AUTH_RATE_LIMITS: AuthRateLimits = {
   mailings: { limit: 10, windowMinutes: 15 },
 };
 
-function limiter(l: RateLimit): RequestHandler {
+/** The limits and where they are counted, as the routes get them. */
+export interface AuthRateLimiting extends AuthRateLimits {
+  counters: RateLimitCounters;
+}
+
+function limiter(l: RateLimit, counters: RateLimitCounters, name: string): RequestHandler {
   return rateLimit({
     windowMs: l.windowMinutes * 60_000,
     limit: l.limit,
+    store: counters.store(name),
     standardHeaders: 'draft-8',
     legacyHeaders: false,
     handler: (req: Request & { rateLimit?: { resetTime?: Date } }, res) => {
@@ -41,6 +48,13 @@ function limiter(l: RateLimit): RequestHandler {
   });
 }
 
-export function authRateLimiters(limits: AuthRateLimits): { attempts: RequestHandler; mailings: RequestHandler } {
-  return { attempts: limiter(limits.attempts), mailings: limiter(limits.mailings) };
+/**
+ * The two limiters of one group of routes. `scope` names the group's counters: each group keeps its
+ * own budget (the console login, the employee's link, the OAuth token endpoint), as it always had.
+ */
+export function authRateLimiters(limits: AuthRateLimiting, scope: string): { attempts: RequestHandler; mailings: RequestHandler } {
+  return {
+    attempts: limiter(limits.attempts, limits.counters, `${scope}-attempts`),
+    mailings: limiter(limits.mailings, limits.counters, `${scope}-mailings`),
+  };
 }

@@ -3,14 +3,14 @@ import type { components } from '../generated/openapi';
 import type { AuthService } from '../../services/auth/auth-service';
 import { toView } from '../../services/login-users/login-users';
 import { AppError } from '../../services/errors';
-import { authRateLimiters, type AuthRateLimits } from './rate-limits';
+import { authRateLimiters, type AuthRateLimiting } from './rate-limits';
 import { ANY_ROLE, callerOf, clearSessionCookie, requestFacts, requireRole, sessionToken, setSessionCookie, type Caller } from './middleware';
 
 type Me = components['schemas']['Me'];
 
 export interface AuthRouteOptions {
   secureCookies: boolean;
-  rateLimits: AuthRateLimits;
+  rateLimits: AuthRateLimiting;
   sessionAbsoluteHours: number;
   loginLockMinutes: number;
 }
@@ -28,7 +28,7 @@ export function me(caller: Pick<Caller, 'user' | 'tenant' | 'csrfToken'>, lockMi
 export function authRoutes(auth: AuthService, opts: AuthRouteOptions): Router {
   const router = Router();
   const cookie = { secure: opts.secureCookies, maxAgeSeconds: opts.sessionAbsoluteHours * 3600 };
-  const { attempts, mailings } = authRateLimiters(opts.rateLimits);
+  const { attempts, mailings } = authRateLimiters(opts.rateLimits, 'auth');
 
   router.post('/v1/auth/login', attempts, async (req, res) => {
     const { email, password, customerNumber } = req.body as { email: string; password: string; customerNumber?: string };

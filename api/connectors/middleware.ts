@@ -11,6 +11,7 @@ import type { Role } from '../../prisma/generated/client';
 import type { History } from '../../services/audit/types';
 import { connectorActor, type ConnectorCaller, type ConnectorService, type Scope } from '../../services/connectors/connectors';
 import { AppError } from '../../services/errors';
+import type { RateLimitCounters } from '../../services/rate-limits/postgres-store';
 import { requestFacts, requireRole } from '../auth/middleware';
 import { sendProblem } from '../problem';
 
@@ -65,10 +66,12 @@ function acceptsBearer(req: Request): boolean {
   return security.some((requirement) => 'bearerAuth' in requirement);
 }
 
-export function connectorRateLimit(l: ConnectorRateLimit): RequestHandler {
+/** Counted in PostgreSQL like the login limits: one budget per connector across every API instance. */
+export function connectorRateLimit(l: ConnectorRateLimit, counters: RateLimitCounters): RequestHandler {
   return rateLimit({
     windowMs: l.windowSeconds * 1000,
     limit: l.limit,
+    store: counters.store('connector'),
     standardHeaders: 'draft-8',
     legacyHeaders: false,
     // Counted on the operations a connector may call (their contract documents the 429); on any

@@ -17,7 +17,7 @@ import { AppError } from '../../services/errors';
 import { forConnector, listRegistrants, type RegistrantFilters } from '../../services/registrants/listing';
 import { ANY_ROLE, requestFacts, requireRole } from '../auth/middleware';
 import { acting } from '../login-users/routes';
-import { authRateLimiters, type AuthRateLimits } from '../auth/rate-limits';
+import { authRateLimiters, type AuthRateLimiting } from '../auth/rate-limits';
 import { allow } from './middleware';
 
 type Schemas = components['schemas'];
@@ -28,7 +28,7 @@ export interface ConnectorRouteDeps {
   numberPull: NumberPull;
   sync: RegistrantSync;
   history: History;
-  rateLimits: AuthRateLimits;
+  rateLimits: AuthRateLimiting;
 }
 
 /** Basic credentials (RFC 6749 §2.3.1: form-encoded id and secret), if the header carries them. */
@@ -72,7 +72,7 @@ const entryJson = (e: PullEntry) =>
 export function connectorRoutes(deps: ConnectorRouteDeps): Router {
   const { connectors, numberPull } = deps;
   const router = Router();
-  const { attempts } = authRateLimiters(deps.rateLimits);
+  const { attempts } = authRateLimiters(deps.rateLimits, 'oauth');
   const connector = (req: Request): ConnectorCaller => req.connector!;
 
   router.get('/v1/connectors', requireRole('owner', 'manager'), async (req, res) => {

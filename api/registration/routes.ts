@@ -13,7 +13,7 @@ import type { RegistrantCaller, RegistrationService } from '../../services/regis
 import type { RegistrationSessions } from '../../services/registration/sessions';
 import { AppError } from '../../services/errors';
 import { ANY_ROLE, CSRF_INVALID, csrfHolds, requestFacts, requireRole } from '../auth/middleware';
-import { authRateLimiters, type AuthRateLimits } from '../auth/rate-limits';
+import { authRateLimiters, type AuthRateLimiting } from '../auth/rate-limits';
 import { acting } from '../login-users/routes';
 
 type Schemas = components['schemas'];
@@ -29,7 +29,7 @@ declare module 'express-serve-static-core' {
 
 export interface RegistrationRouteOptions {
   secureCookies: boolean;
-  rateLimits: AuthRateLimits;
+  rateLimits: AuthRateLimiting;
   /** how long the cookie may live (the session ends sooner when idle or when its link dies) */
   absoluteHours: number;
 }
@@ -46,7 +46,7 @@ const tokenOf = (req: Request) => (req.headers.cookie ? parseCookie(req.headers.
 export function registrationRoutes(deps: RegistrationRouteDeps, opts: RegistrationRouteOptions): Router {
   const { access, sessions, registration } = deps;
   const router = Router();
-  const { attempts } = authRateLimiters(opts.rateLimits);
+  const { attempts } = authRateLimiters(opts.rateLimits, 'registration');
 
   const setCookie = (res: Response, token: string, maxAge: number) =>
     res.append('Set-Cookie', serializeCookie(REGISTRATION_COOKIE, token, { httpOnly: true, sameSite: 'strict', secure: opts.secureCookies, path: COOKIE_PATH, maxAge }));

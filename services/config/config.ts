@@ -2,6 +2,7 @@
  * Configuration from the environment, validated once at start. Every key is listed in CONFIG_KEYS
  * (README's table and docker-compose.yml are checked against it by a test).
  */
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -16,6 +17,23 @@ const dayList = z
   .regex(/^\s*\d+(\s*,\s*\d+)*\s*$/, 'comma-separated whole numbers of days, e.g. "7,30,80"')
   .transform((s) => s.split(',').map((d) => Number(d.trim())))
   .refine((days) => days.every((d, i) => d > 0 && (i === 0 || d > days[i - 1]!)), 'days must be positive and increasing');
+
+// Whose X-Forwarded-For to believe (Express's "trust proxy"): a hop count, or the proxies' addresses,
+// CIDR ranges and Express's names. Trusting everyone ("true") would let any client pick the address
+// the rate limits count by, so it is not offered.
+const TRUST_PROXY_MESSAGE =
+  'a number of proxy hops (e.g. 1), or comma-separated proxy addresses, CIDR ranges or loopback/linklocal/uniquelocal (e.g. "loopback, 10.0.0.0/8")';
+const trustedProxy = (item: string) => {
+  if (['loopback', 'linklocal', 'uniquelocal'].includes(item)) return true;
+  const [address, bits, extra] = item.split('/');
+  const family = isIP(address ?? '');
+  if (!family || extra !== undefined) return false;
+  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
+};
+const trustProxy = z
+  .string()
+  .refine((s) => /^\d{1,2}$/.test(s) || s.split(',').every((item) => trustedProxy(item.trim())), TRUST_PROXY_MESSAGE)
+  .transform((s): number | string => (/^\d+$/.test(s) ? Number(s) : s.split(',').map((item) => item.trim()).join(', ')));
 
 const urlWith = (protocols: string[]) =>
   z.string().refine((s) => {
@@ -40,8 +58,10 @@ const schema = z.object({
   INVITE_REMINDER_DAYS: dayList.default([7, 30, 80]),
   DATA_DIR: z.string().min(1).default('.data'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  TRUST_PROXY: trustProxy.default('loopback'),
   // Vault master key: MASTER_KEY (base64 of 32 bytes) with MASTER_KEY_PREVIOUS (comma-separated,
-  // readable during a rotation), or a keyring file; by default DATA_DIR/master-keys.json is made.
+  // readable during a rotation), or a keyring file; by default DATA_DIR/master-keys.json is made, but
+  // only for npm start's private database (services/vault/instance.ts).
   MASTER_KEY: z.string().regex(/^[A-Za-z0-9+/]{43}=$/, 'base64 of exactly 32 bytes (openssl rand -base64 32)').optional(),
   MASTER_KEY_PREVIOUS: z
     .string()
@@ -75,6 +95,8 @@ export interface Config {
   inviteReminderDays: number[];
   dataDir: string;
   logLevel: RawConfig['LOG_LEVEL'];
+  /** Express's "trust proxy": a hop count or a list of proxy addresses/ranges/names. */
+  trustProxy: number | string;
   masterKey: { key?: string; previous: string[]; file?: string };
   session: { idleMinutes: number; absoluteHours: number };
   loginLockMinutes: number;
@@ -113,6 +135,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     inviteReminderDays: c.INVITE_REMINDER_DAYS,
     dataDir: path.resolve(c.DATA_DIR),
     logLevel: c.LOG_LEVEL,
+    trustProxy: c.TRUST_PROXY,
     masterKey: {
       key: c.MASTER_KEY,
       previous: c.MASTER_KEY_PREVIOUS ? c.MASTER_KEY_PREVIOUS.split(',').map((k) => k.trim()) : [],

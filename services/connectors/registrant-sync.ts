@@ -123,7 +123,7 @@ export function createRegistrantSync({ prisma, history, temporal, lifecycle, inv
     const created = results.filter((r) => r.created);
     if (created.length) {
       const reminderDays = await workflows.reminderDaysOf(tenantId);
-      const queued = await workflows.startQueued(created.map((r) => queuedInput(r.row, reminderDays)), { deadlineMs: 5000 });
+      const queued = await workflows.startQueued(created.map((r) => queuedInput(r.row, reminderDays)), { budgetMs: 10_000 });
       if (queued.size) {
         // The people are stored and queued: the reconciler starts their workflows once Temporal
         // answers; a retry of this request passes the retirement dates on.

@@ -13,7 +13,7 @@ import type { Logger } from '../logging/logger';
 import { inLanes, START_CONCURRENCY } from '../registrants/workflow-starts';
 
 /** Deliveries younger than this are still being started by whoever wrote them. */
-const GRACE_MS = 60_000;
+const GRACE_MS = 10_000;
 const BATCH = 500;
 
 export function createWebhookSweep({ prisma, client, taskQueue, logger }: { prisma: PrismaClient; client: Client; taskQueue: string; logger: Logger }) {

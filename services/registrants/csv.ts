@@ -364,7 +364,7 @@ export function createRegistrantCsvService({ prisma, history, vault, temporal, i
 
       // After the commit: a workflow never runs for a person who was not stored.
       const inputs = created.map((r) => queuedInput(r, reminderDays));
-      const failed = await workflows.startQueued(inputs, { concurrency: START_CONCURRENCY });
+      const failed = await workflows.startQueued(inputs, { concurrency: START_CONCURRENCY, budgetMs: 30_000 });
       return answer(failed);
 
       /** The report once stored: who is queued (not invited yet) is said on their line. */

@@ -84,7 +84,9 @@ export async function inLanes<T>(items: T[], concurrency: number, fn: (item: T) 
 
 /** Workflow starts in flight at once. */
 export const START_CONCURRENCY = 8;
-/** How long a start in an HR request may wait for Temporal: the request answers within a few seconds. */
+/** How long a request's starts may take in all: the request answers within a few seconds. */
+export const REQUEST_START_BUDGET_MS = 3000;
+/** The deadline of one start outside a request (another start of the same call may still follow). */
 export const REQUEST_START_DEADLINE_MS = 3000;
 
 export function createRegistrantWorkflows({ prisma, temporal, inviteReminderDays }: { prisma: PrismaClient; temporal: TemporalDeps; inviteReminderDays: number[] }) {
@@ -122,12 +124,22 @@ export function createRegistrantWorkflows({ prisma, temporal, inviteReminderDays
     start,
 
     /**
-     * Starts the workflows of people just stored with their mark, `concurrency` at a time,
-     * stopping at the first failure; clears the marks of those Temporal confirmed. Returns the ids
-     * still queued (the reconciler starts them). Never throws for Temporal: the people are stored.
+     * Starts the workflows of people just stored with their mark, `concurrency` at a time, within
+     * `budgetMs` in all (each start gets what is left), stopping at the first failure; clears the
+     * marks of those Temporal confirmed. Returns the ids still queued (the reconciler starts them).
+     * Never throws for Temporal: the people are stored.
      */
-    async startQueued(inputs: RegistrantWorkflowInput[], { deadlineMs = REQUEST_START_DEADLINE_MS, concurrency = START_CONCURRENCY } = {}): Promise<Set<string>> {
-      const failed = await inLanes(inputs, concurrency, (input) => start(input, deadlineMs), true);
+    async startQueued(inputs: RegistrantWorkflowInput[], { budgetMs = REQUEST_START_BUDGET_MS, concurrency = START_CONCURRENCY } = {}): Promise<Set<string>> {
+      const end = Date.now() + budgetMs;
+      const failed = await inLanes(
+        inputs,
+        concurrency,
+        (input) => {
+          const left = end - Date.now();
+          return left > 0 ? start(input, left) : Promise.reject(new Error('out of time: left for the reconciler'));
+        },
+        true,
+      );
       const queued = new Set([...failed].map((i) => i.registrantId));
       await clearQueuedStarts(prisma, inputs.filter((i) => !queued.has(i.registrantId)).map((i) => i.registrantId)).catch(() => {
         // The database went away after the commit: the marks stay, the reconciler's start is a no-op.

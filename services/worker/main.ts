@@ -7,8 +7,7 @@ import { temporalLogger } from '../logging/temporal-logger';
 import { createMailTransport } from '../mail/transport';
 import { ensureReconcilerSchedule } from '../reconciler/schedule';
 import { createTemporalClient } from '../temporal/client';
-import { loadKeyring } from '../vault/keyring';
-import { createVault } from '../vault/vault';
+import { openInstanceVault } from '../vault/instance';
 import { createWorker } from './worker';
 
 async function main() {
@@ -18,6 +17,8 @@ async function main() {
   // The SDK's own log (bundler output, state changes) only when debugging; scrubbed like ours.
   Runtime.install({ logger: temporalLogger(logger, ['debug', 'trace'].includes(config.logLevel) ? 'INFO' : 'WARN') });
   const prisma = createPrisma(services.databaseUrl);
+  // Refuses to start on a master key the other instances do not share (services/vault/instance.ts).
+  const vault = await openInstanceVault(config, prisma);
   const connection = await NativeConnection.connect({ address: services.temporalAddress }).catch((err: Error) => {
     throw new Error(`cannot reach Temporal at ${services.temporalAddress}: ${err.message}`);
   });
@@ -31,7 +32,7 @@ async function main() {
     mailFrom: config.mailFrom,
     webhookAllowPrivate: config.webhookAllowHttp,
     logger,
-    vault: createVault({ prisma, keyring: loadKeyring(config) }),
+    vault,
     inviteReminderDays: config.inviteReminderDays,
   });
   logger.info({ taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace }, 'worker started');

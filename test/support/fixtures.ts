@@ -114,6 +114,8 @@ export interface TestAppDeps {
   reminderDays?: number[];
   authRateLimits?: AuthRateLimits;
   connectorRateLimit?: ConnectorRateLimit;
+  /** Express's "trust proxy" (default 'loopback', like the API). */
+  trustProxy?: number | string;
   /** How long a lifecycle step may take before the API answers 202. */
   stepAnswerWithinMs?: number;
 }
@@ -146,6 +148,9 @@ export function testApp(deps: TestAppDeps): { app: Express; services: Services }
     validateResponses: true,
     authRateLimits: deps.authRateLimits,
     connectorRateLimit: deps.connectorRateLimit,
+    // Every test app counts on its own: the files share one database, and their requests all come from loopback.
+    rateLimitKeyPrefix: `test-${randomUUID()}:`,
+    trustProxy: deps.trustProxy,
   });
   return { app, services };
 }
