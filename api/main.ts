@@ -1,5 +1,4 @@
 /** The API process. */
-import http from 'node:http';
 import { ConfigError, loadConfig, requireServices } from '../services/config/config';
 import { createServices } from '../services/container';
 import { createPrisma } from '../services/db/client';
@@ -7,15 +6,18 @@ import { createLogger } from '../services/logging/logger';
 import { createMailTransport } from '../services/mail/transport';
 import { createTemporalClient } from '../services/temporal/client';
 import { openInstanceVault } from '../services/vault/instance';
+import { describeError } from '../services/health/outages';
 import { createApp } from './app';
+import { createGracefulServer } from './graceful-server';
 
 async function main() {
   const config = loadConfig();
   const services = requireServices(config);
+  const graceMs = config.shutdownGraceMs;
   const logger = createLogger({ level: config.logLevel, name: 'api' });
   const prisma = createPrisma(services.databaseUrl);
   await prisma.$queryRaw`SELECT 1`.catch((err: Error) => {
-    throw new Error(`cannot use the database at ${new URL(services.databaseUrl).host}: ${err.message.split('\n')[0]}`);
+    throw new Error(`cannot use the database at ${new URL(services.databaseUrl).host}: ${describeError(err)}`);
   });
   // Refuses to start on a master key the other instances do not share (services/vault/instance.ts).
   const vault = await openInstanceVault(config, prisma);
@@ -42,7 +44,7 @@ async function main() {
     sessionAbsoluteHours: config.session.absoluteHours,
     trustProxy: config.trustProxy,
   });
-  const server = http.createServer(app);
+  const { server, drain, inFlight } = createGracefulServer(app);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
       reject(err.code === 'EADDRINUSE' ? new Error(`port ${config.port} on ${config.host} is already in use: set PORT to another port`) : err),
@@ -50,12 +52,28 @@ async function main() {
     server.listen(config.port, config.host, () => resolve());
   });
   logger.info({ url: `http://${config.host}:${config.port}` }, 'api listening');
-  const stop = () => {
-    server.close(() => void Promise.all([prisma.$disconnect(), client.connection.close()]).then(() => process.exit(0)));
-    server.closeAllConnections();
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    // Only the first signal counts: Ctrl-C reaches all of npm start's process group, which then
+    // sends SIGTERM too, and that must not cut the drain short.
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal, inFlight: inFlight(), graceSeconds: graceMs / 1000 }, 'api stopping: no new connections, finishing requests in flight');
+    // Closing the pools below could hang too: the process ends regardless.
+    setTimeout(() => process.exit(1), graceMs + 5000).unref();
+    void drain(graceMs).then(async ({ cut, ms }) => {
+      // Cut requests may still hold pool connections, which a disconnect would wait for.
+      if (cut) {
+        logger.warn({ cut, graceSeconds: graceMs / 1000 }, 'api stopped: requests still open after the grace were cut');
+        process.exit(1);
+      }
+      await Promise.allSettled([prisma.$disconnect(), client.connection.close()]);
+      logger.info({ drainedMs: ms }, 'api stopped');
+      process.exit(0);
+    });
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
 }
 
 main().catch((err) => {

@@ -2,7 +2,10 @@
  * `npm start`: brings the whole stack up on the embedded defaults and supervises it as one process
  * group: PostgreSQL (private cluster), Temporal dev server (SQLite, Web UI), the mail outbox, the
  * worker and the API. DATABASE_URL / TEMPORAL_ADDRESS / SMTP_URL point it at external services
- * instead. Ctrl-C stops everything; the next start reuses the data folder.
+ * instead. Ctrl-C stops everything; the next start reuses the data folder. Once up, a part that
+ * stops unexpectedly is restarted (services/devstack/supervisor.ts); the parts die with this process
+ * even when it is SIGKILLed (parent-death.ts), and DATA_DIR/stack.json lets the next start name
+ * anything still running (stack-state.ts).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -15,8 +18,11 @@ import { createHistory } from '../services/audit/history';
 import { ConfigError, loadConfig, type Config } from '../services/config/config';
 import { createPrisma } from '../services/db/client';
 import { createTenantWithOwner } from '../services/tenants/bootstrap';
-import { clusterInfo, createDatabase, ensureCluster, startPostgres, stopPostgres } from '../services/devstack/postgres';
+import { withParentDeathSignal } from '../services/devstack/parent-death';
+import { clusterInfo, createDatabase, ensureCluster, serverPids, startPostgres, stopPostgres } from '../services/devstack/postgres';
 import { freePort, isPortInUse } from '../services/devstack/ports';
+import { clearStackState, describeProcess, staleStackMessage, writeStackState } from '../services/devstack/stack-state';
+import { Supervisor, type PartSpec } from '../services/devstack/supervisor';
 
 const ROOT = path.resolve(__dirname, '..');
 const TEMPORAL_CLI = path.join(ROOT, '.tools', 'venv', 'bin', 'temporal');
@@ -24,16 +30,16 @@ const run = promisify(execFile);
 
 class StartError extends Error {}
 
-interface Managed {
-  name: string;
-  child: ChildProcess;
-  stop: () => Promise<void>;
-}
-
-const managed: Managed[] = [];
+let supervisor: Supervisor | undefined;
 let stopping = false;
+/** The data folder whose stack.json this start owns (not while another stack still runs on it). */
+let stackDir: string | undefined;
 
 const log = (msg: string) => console.log(`[start] ${msg}`);
+
+function recordStack(): void {
+  if (stackDir && supervisor) writeStackState(stackDir, { supervisor: describeProcess('npm start', process.pid), parts: supervisor.processes() });
+}
 
 /** Streams a child's output line by line with a name prefix. */
 function prefixOutput(name: string, child: ChildProcess): void {
@@ -51,40 +57,34 @@ function prefixOutput(name: string, child: ChildProcess): void {
   }
 }
 
-function supervise(name: string, child: ChildProcess, stop?: () => Promise<void>): void {
-  const entry: Managed = {
-    name,
-    child,
-    stop:
-      stop ??
-      (async () => {
-        if (child.exitCode !== null || child.signalCode !== null) return;
-        const done = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-        await done;
-        clearTimeout(timer);
-      }),
-  };
-  managed.push(entry);
-  child.once('exit', (code, signal) => {
-    if (stopping) return;
-    const bySignal = signal === 'SIGINT' || signal === 'SIGTERM';
-    if (!bySignal) console.error(`[start] ${name} stopped unexpectedly (${signal ?? `exit code ${code}`}); stopping everything`);
-    void shutdown(bySignal ? 0 : 1);
-  });
+/** Waits for a just spawned part to serve; kills it when it does not. */
+async function startChild(child: ChildProcess, ready: (child: ChildProcess) => Promise<void>): Promise<ChildProcess> {
+  try {
+    await ready(child);
+    return child;
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
+  }
 }
 
-function spawnNode(name: string, entry: string, env: NodeJS.ProcessEnv): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, entry)], {
-    cwd: ROOT,
-    env,
-    // The IPC channel carries the worker's "ready".
-    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-  });
-  prefixOutput(name, child);
-  supervise(name, child);
-  return child;
+/** A Node part (outbox, worker, API); it gets SIGTERM, and stops as on a deploy, when we die. */
+function nodePart(name: string, entry: string, env: NodeJS.ProcessEnv, ready: (child: ChildProcess) => Promise<void>, ports?: number[]): PartSpec {
+  return {
+    name,
+    ports,
+    start: () => {
+      const [cmd, args] = withParentDeathSignal(process.execPath, ['--import', 'tsx', path.join(ROOT, entry)], 'SIGTERM');
+      const child = spawn(cmd, args, {
+        cwd: ROOT,
+        env,
+        // The IPC channel carries the worker's "ready".
+        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      });
+      prefixOutput(name, child);
+      return startChild(child, ready);
+    },
+  };
 }
 
 async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs: number, dead?: ChildProcess): Promise<void> {
@@ -147,8 +147,13 @@ async function startDatabase(config: Config): Promise<string> {
   fs.writeFileSync(portFile, String(port));
   const info = clusterInfo(dataDir, port, password);
   log(`${created ? 'created' : 'starting'} the private PostgreSQL cluster in ${path.relative(ROOT, dataDir) || dataDir} (127.0.0.1:${port})`);
-  const child = await startPostgres(info, { logFile: path.join(config.dataDir, 'postgres.log') });
-  supervise('postgres', child, () => stopPostgres(child));
+  await supervisor!.add({
+    name: 'postgres',
+    ports: [port],
+    start: () => startPostgres(info, { logFile: path.join(config.dataDir, 'postgres.log'), diesWithParent: true }),
+    stop: stopPostgres,
+    morePids: serverPids,
+  });
   await createDatabase(info, 'mynaflow');
   const url = info.url('mynaflow');
   fs.writeFileSync(path.join(config.dataDir, 'database-url'), url, { mode: 0o600 });
@@ -208,7 +213,8 @@ async function startTemporal(config: Config): Promise<string> {
   }
   if (!fs.existsSync(TEMPORAL_CLI)) throw new StartError(`the Temporal CLI is missing (${TEMPORAL_CLI}): run bash scripts/setup.sh`);
   const { temporalPort, temporalUiPort } = config.embedded;
-  const child = spawn(
+  const address = `127.0.0.1:${temporalPort}`;
+  const [cmd, args] = withParentDeathSignal(
     TEMPORAL_CLI,
     [
       'server', 'start-dev',
@@ -219,12 +225,17 @@ async function startTemporal(config: Config): Promise<string> {
       '--namespace', ns,
       '--log-level', 'warn',
     ],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    'SIGTERM',
   );
-  prefixOutput('temporal', child);
-  supervise('temporal', child);
-  const address = `127.0.0.1:${temporalPort}`;
-  await waitFor('the Temporal dev server', () => probeNamespace(address), 90_000, child);
+  await supervisor!.add({
+    name: 'temporal',
+    ports: [temporalPort, temporalUiPort],
+    start: () => {
+      const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+      prefixOutput('temporal', child);
+      return startChild(child, (c) => waitFor('the Temporal dev server', () => probeNamespace(address), 90_000, c));
+    },
+  });
   return address;
 }
 
@@ -233,28 +244,48 @@ async function startOutbox(config: Config, env: NodeJS.ProcessEnv): Promise<stri
     log(`sending mail through ${new URL(config.smtpUrl).host}`);
     return config.smtpUrl;
   }
-  const child = spawnNode('outbox', 'services/outbox/main.ts', env);
-  await waitFor('the outbox', () => tcpOpen('127.0.0.1', config.embedded.smtpPort), 60_000, child);
-  return `smtp://127.0.0.1:${config.embedded.smtpPort}`;
+  const { smtpPort, outboxPort } = config.embedded;
+  await supervisor!.add(nodePart('outbox', 'services/outbox/main.ts', env, (c) => waitFor('the outbox', () => tcpOpen('127.0.0.1', smtpPort), 60_000, c), [smtpPort, outboxPort]));
+  return `smtp://127.0.0.1:${smtpPort}`;
 }
 
 async function shutdown(code: number): Promise<never> {
   if (stopping) return new Promise<never>(() => undefined);
   stopping = true;
-  log('stopping…');
-  // The reverse of the start order: API and worker first, PostgreSQL last.
-  for (const m of [...managed].reverse()) {
-    await m.stop().catch((err: Error) => console.error(`[start] stopping ${m.name}: ${err.message}`));
+  if (supervisor) {
+    log('stopping…');
+    // The reverse of the start order: API and worker first, PostgreSQL last.
+    await supervisor.stopAll();
+    log('stopped');
   }
-  log('stopped');
+  if (stackDir) clearStackState(stackDir);
   process.exit(code);
 }
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  // The parts' own grace (SHUTDOWN_GRACE_SECONDS), and a little more before they are killed.
+  const stopTimeoutMs = config.shutdownGraceMs + 5000;
   fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   process.on('SIGINT', () => void shutdown(0));
   process.on('SIGTERM', () => void shutdown(0));
+
+  // Before the ports: a stack still running on this data folder is named, not "port in use".
+  const stale = staleStackMessage(config.dataDir);
+  if (stale) throw new StartError(stale);
+  const warn = (message: string) => console.error(`[start] ${message}`);
+  supervisor = new Supervisor({
+    log,
+    warn,
+    onFatal: (message) => {
+      warn(message);
+      void shutdown(1);
+    },
+    onChange: recordStack,
+    stopTimeoutMs,
+  });
+  stackDir = config.dataDir;
+  recordStack();
 
   await checkPorts(config);
   const databaseUrl = await startDatabase(config);
@@ -265,23 +296,32 @@ async function main(): Promise<void> {
   const smtpUrl = await startOutbox(config, env);
 
   const appEnv = { ...env, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, SMTP_URL: smtpUrl };
-  const worker = spawnNode('worker', 'services/worker/main.ts', appEnv);
-  let workerReady = false;
-  worker.on('message', (m) => (workerReady ||= m === 'ready'));
-  const api = spawnNode('api', 'api/main.ts', appEnv);
   const apiUrl = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port}`;
-  await waitFor('the API', async () => (await fetch(`${apiUrl}/healthz`)).ok, 120_000, api);
-  await waitFor('the worker', async () => workerReady, 120_000, worker);
+  const workerReady = (child: ChildProcess) => {
+    let ready = false;
+    child.on('message', (m) => (ready ||= m === 'ready'));
+    return waitFor('the worker', async () => ready, 120_000, child);
+  };
+  // At start the API must reach PostgreSQL and Temporal; restarted, it need only listen (it answers 503
+  // while they are away).
+  const apiReady = (child: ChildProcess) =>
+    waitFor('the API', async () => (await fetch(`${apiUrl}/healthz${supervisor?.healing ? '/live' : ''}`)).ok, 120_000, child);
+  // Both at once (the worker bundles its workflows meanwhile); stopped the other way round.
+  await Promise.all([
+    supervisor.add(nodePart('worker', 'services/worker/main.ts', appEnv, workerReady)),
+    supervisor.add(nodePart('api', 'api/main.ts', appEnv, apiReady, [config.port])),
+  ]);
 
   const dbShown = new URL(databaseUrl);
   dbShown.password = dbShown.password ? '****' : '';
   const lines = [
     '',
     'mynaflow is running. Ctrl-C stops everything; data is kept in ' + (path.relative(ROOT, config.dataDir) || config.dataDir) + '/',
+    'A part that stops unexpectedly is started again; the others keep running.',
     `  HR console     ${apiUrl}/console`,
     `  API            ${apiUrl}`,
     `  API docs       ${apiUrl}/docs/`,
-    `  Health         ${apiUrl}/healthz`,
+    `  Health         ${apiUrl}/healthz/ready`,
     config.temporal.address ? `  Temporal       ${temporalAddress}` : `  Temporal UI    http://localhost:${config.embedded.temporalUiPort}   (server ${temporalAddress})`,
     config.smtpUrl ? `  Mail           via ${new URL(smtpUrl).host}` : `  Outbox         http://localhost:${config.embedded.outboxPort}   (SMTP ${new URL(smtpUrl).host})`,
     `  PostgreSQL     ${dbShown.toString()}`,
@@ -298,6 +338,7 @@ async function main(): Promise<void> {
     '',
   ];
   console.log(lines.join('\n'));
+  supervisor.healing = true;
 }
 
 main().catch(async (err) => {

@@ -74,6 +74,9 @@ const schema = z.object({
   LOGIN_LOCK_MINUTES: z.coerce.number().int().min(1).max(7 * 24 * 60).default(30),
   // Payroll webhooks go to https:// receivers; "true" also allows http:// (development only).
   WEBHOOK_ALLOW_HTTP: z.enum(['true', 'false']).default('false'),
+  // How long a stopping API finishes its requests and a stopping worker its activities
+  // (docker-compose.yml's stop_grace_period is longer).
+  SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(0).max(3600).default(25),
   // Ports of the embedded stack (used only when the matching URL/address above is unset).
   TEMPORAL_PORT: port.default(7233),
   TEMPORAL_UI_PORT: port.default(8233),
@@ -101,6 +104,8 @@ export interface Config {
   session: { idleMinutes: number; absoluteHours: number };
   loginLockMinutes: number;
   webhookAllowHttp: boolean;
+  /** SHUTDOWN_GRACE_SECONDS in ms: 25 s by default — longer than the API's longest ordinary wait (a lifecycle step answers within 10 s, else 202), shorter than Kubernetes' default 30 s. */
+  shutdownGraceMs: number;
   embedded: { temporalPort: number; temporalUiPort: number; smtpPort: number; outboxPort: number };
 }
 
@@ -144,6 +149,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     session: { idleMinutes: c.SESSION_IDLE_MINUTES, absoluteHours: c.SESSION_ABSOLUTE_HOURS },
     loginLockMinutes: c.LOGIN_LOCK_MINUTES,
     webhookAllowHttp: c.WEBHOOK_ALLOW_HTTP === 'true',
+    shutdownGraceMs: c.SHUTDOWN_GRACE_SECONDS * 1000,
     embedded: {
       temporalPort: c.TEMPORAL_PORT,
       temporalUiPort: c.TEMPORAL_UI_PORT,

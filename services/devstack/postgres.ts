@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
+import { withParentDeathSignal } from './parent-death';
 
 export interface ClusterInfo {
   dataDir: string;
@@ -94,16 +95,22 @@ export function clusterInfo(dataDir: string, port: number, password: string): Cl
   };
 }
 
-/** Starts `postgres` in the foreground as a child we supervise; resolves once it accepts logins. */
-export async function startPostgres(info: ClusterInfo, opts: { logFile?: string } = {}): Promise<ChildProcess> {
-  const [cmd, args] = asServerUser(path.join(postgresBinDir(), 'postgres'), [
+/**
+ * Starts `postgres` in the foreground as a child we supervise; resolves once it accepts logins.
+ * `diesWithParent`: postgres stops (fast shutdown) when this process dies, even by SIGKILL.
+ */
+export async function startPostgres(info: ClusterInfo, opts: { logFile?: string; diesWithParent?: boolean } = {}): Promise<ChildProcess> {
+  const server: [string, string[]] = [path.join(postgresBinDir(), 'postgres'), [
     '-D', info.dataDir,
     '-c', `port=${info.port}`,
     '-c', 'listen_addresses=127.0.0.1',
     '-c', "unix_socket_directories=",
     '-c', 'max_connections=200',
     '-c', 'fsync=on',
-  ]);
+  ]];
+  let [cmd, args] = asServerUser(...(opts.diesWithParent ? withParentDeathSignal(...server, 'SIGINT') : server));
+  // As root, runuser sits between us and postgres: runuser dies with us, and postgres with runuser.
+  if (opts.diesWithParent && cmd === 'runuser') [cmd, args] = withParentDeathSignal(cmd, args, 'SIGKILL');
   const out = opts.logFile ? fs.openSync(opts.logFile, 'a') : 'ignore';
   const child = spawn(cmd, args, { stdio: ['ignore', out, out] });
   let exited: string | null = null;
@@ -150,8 +157,8 @@ export async function stopPostgres(child: ChildProcess): Promise<void> {
 }
 
 /** The postgres process(es) a runuser wrapper started (Linux /proc); none without a wrapper. */
-function serverPids(child: ChildProcess): number[] {
-  if (child.spawnfile !== 'runuser' || !child.pid) return [];
+export function serverPids(child: ChildProcess): number[] {
+  if (!child.spawnargs.includes('runuser') || !child.pid) return [];
   const file = `/proc/${child.pid}/task/${child.pid}/children`;
   try {
     return fs.readFileSync(file, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);

@@ -13,9 +13,13 @@ import { createWorker } from './worker';
 async function main() {
   const config = loadConfig();
   const services = requireServices(config);
+  const graceMs = config.shutdownGraceMs;
   const logger = createLogger({ level: config.logLevel, name: 'worker' });
   // The SDK's own log (bundler output, state changes) only when debugging; scrubbed like ours.
   Runtime.install({ logger: temporalLogger(logger, ['debug', 'trace'].includes(config.logLevel) ? 'INFO' : 'WARN') });
+  // The SDK drops its SIGINT/SIGTERM handlers at the first signal, so a second one would kill us
+  // mid-drain: Ctrl-C reaches all of npm start's process group, and npm start then sends SIGTERM.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => undefined);
   const prisma = createPrisma(services.databaseUrl);
   // Refuses to start on a master key the other instances do not share (services/vault/instance.ts).
   const vault = await openInstanceVault(config, prisma);
@@ -34,6 +38,9 @@ async function main() {
     logger,
     vault,
     inviteReminderDays: config.inviteReminderDays,
+    // On SIGTERM/SIGINT activities in flight get the grace to finish (the SDK's default is none:
+    // cancelled at once); a few seconds later run() gives up, so the process always ends.
+    options: { shutdownGraceTime: graceMs, shutdownForceTime: graceMs + 3000 },
   });
   logger.info({ taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace }, 'worker started');
   // Worker.run() returns after SIGINT/SIGTERM once in-flight tasks have finished.

@@ -9,8 +9,8 @@ export interface WorkerDeps extends ActivityDeps {
   taskQueue: string;
   /** Pre-built workflow bundle (tests build it once per file); otherwise bundled from source. */
   workflowBundle?: WorkerOptions['workflowBundle'];
-  /** Tuning and test settings (cache size, identity, patch activation). */
-  options?: Partial<Pick<WorkerOptions, 'maxCachedWorkflows' | 'identity' | 'patchActivationCallback'>>;
+  /** Tuning and test settings (cache size, identity, patch activation, shutdown grace). */
+  options?: Partial<Pick<WorkerOptions, 'maxCachedWorkflows' | 'identity' | 'patchActivationCallback' | 'shutdownGraceTime' | 'shutdownForceTime'>>;
 }
 
 /** Makes sure the namespace knows the workflows' search attributes, then creates the worker. */
