@@ -35,7 +35,6 @@ export function outageOf(err: unknown): Part | null {
   const errors = chain(err);
   for (const e of errors) {
     const name = e.name ?? '';
-    if (name === 'DeadlineExceeded') return 'temporal';
     if (name === 'ServiceError' || name === 'TransportError' || name.startsWith('Temporal')) {
       if (errors.some((c) => typeof c.code === 'number' && GRPC_OUTAGE.has(c.code))) return 'temporal';
     }

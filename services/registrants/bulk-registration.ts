@@ -271,194 +271,194 @@ export function createBulkRegistrationService({ prisma, history, vault, temporal
   };
 
   async function bulkEntry(acting: Acting, req: BulkEntryRequest, keep: Keep<BulkEntryResult>): Promise<BulkEntryResult> {
-      const tenantId = acting.tenantId;
-      const codes = [...new Set(req.people.map((p) => (p.employeeCode ?? '').normalize('NFKC').trim()).filter(Boolean))];
-      const taken = codes.length ? await prisma.registrant.findMany({ where: { tenantId, employeeCode: { in: codes } }, select: { employeeCode: true } }) : [];
-      const { people, problems } = checkBulkEntry(req, { takenCodes: new Set(taken.map((t) => t.employeeCode!)), today: todayInJapan() });
-      if (problems.length) throw rejected('BULK_ENTRY_INVALID', problems);
-      if (!(await workflows.reachable())) throw TEMPORAL_DOWN();
-      const reminderDays = await workflows.reminderDaysOf(tenantId);
-      const ids = people.map(() => randomUUID());
-      const actor = actorOf(acting.user);
-      const facts = { tenantId, actor, ip: acting.ip, userAgent: acting.userAgent };
+    const tenantId = acting.tenantId;
+    const codes = [...new Set(req.people.map((p) => (p.employeeCode ?? '').normalize('NFKC').trim()).filter(Boolean))];
+    const taken = codes.length ? await prisma.registrant.findMany({ where: { tenantId, employeeCode: { in: codes } }, select: { employeeCode: true } }) : [];
+    const { people, problems } = checkBulkEntry(req, { takenCodes: new Set(taken.map((t) => t.employeeCode!)), today: todayInJapan() });
+    if (problems.length) throw rejected('BULK_ENTRY_INVALID', problems);
+    if (!(await workflows.reachable())) throw TEMPORAL_DOWN();
+    const reminderDays = await workflows.reminderDaysOf(tenantId);
+    const ids = people.map(() => randomUUID());
+    const actor = actorOf(acting.user);
+    const facts = { tenantId, actor, ip: acting.ip, userAgent: acting.userAgent };
 
-      let stored: { dependentIds: string[]; deliveries: string[] }[];
-      try {
-        stored = await prisma.$transaction(async (tx) => {
-          const out: { dependentIds: string[]; deliveries: string[] }[] = [];
-          for (const [i, p] of people.entries()) {
-            const id = ids[i]!;
-            const numberId = await vault.seal({ tenantId, kind: 'my_number', plaintext: Buffer.from(p.myNumber) }, tx);
-            await tx.registrant.create({
+    let stored: { dependentIds: string[]; deliveries: string[] }[];
+    try {
+      stored = await prisma.$transaction(async (tx) => {
+        const out: { dependentIds: string[]; deliveries: string[] }[] = [];
+        for (const [i, p] of people.entries()) {
+          const id = ids[i]!;
+          const numberId = await vault.seal({ tenantId, kind: 'my_number', plaintext: Buffer.from(p.myNumber) }, tx);
+          await tx.registrant.create({
+            data: {
+              id,
+              tenantId,
+              workflowId: registrantWorkflowId(tenantId, id),
+              employeeCode: p.employeeCode,
+              category: p.category,
+              familyName: p.familyName,
+              givenName: p.givenName,
+              familyNameKana: p.familyNameKana,
+              givenNameKana: p.givenNameKana,
+              email: p.email,
+              birthDate: dateOnly(p.birthDate),
+              gender: p.gender,
+              hireDate: dateOnly(p.hireDate),
+              // HR checked the documents in person: done, and no login until HR unlocks it.
+              status: 'completed',
+              loginLocked: true,
+              myNumberSecretId: numberId,
+              ...queuedStart({ invite: false, status: 'completed' }),
+            },
+          });
+          const registrant = { id, label: label(p) };
+          const events: OperationInput[] = [
+            { ...facts, operation: 'registrant_created', registrant, detail: { source: 'bulk_entry', status: 'completed', dependents: p.dependents.length } },
+            { ...facts, operation: 'number_registered', registrant, detail: { source: 'bulk_entry' } },
+          ];
+          const dependentIds: string[] = [];
+          for (const d of p.dependents) {
+            const dependentId = randomUUID();
+            const depNumber = await vault.seal({ tenantId, kind: 'my_number', plaintext: Buffer.from(d.myNumber) }, tx);
+            await tx.dependent.create({
               data: {
-                id,
-                tenantId,
-                workflowId: registrantWorkflowId(tenantId, id),
-                employeeCode: p.employeeCode,
-                category: p.category,
-                familyName: p.familyName,
-                givenName: p.givenName,
-                familyNameKana: p.familyNameKana,
-                givenNameKana: p.givenNameKana,
-                email: p.email,
-                birthDate: dateOnly(p.birthDate),
-                gender: p.gender,
-                hireDate: dateOnly(p.hireDate),
-                // HR checked the documents in person: done, and no login until HR unlocks it.
+                id: dependentId,
+                registrantId: id,
+                relationship: d.relationship,
+                kind: d.kind,
+                familyName: d.familyName,
+                givenName: d.givenName,
+                familyNameKana: d.familyNameKana,
+                givenNameKana: d.givenNameKana,
+                birthDate: dateOnly(d.birthDate),
+                gender: d.gender,
                 status: 'completed',
-                loginLocked: true,
-                myNumberSecretId: numberId,
-                ...queuedStart({ invite: false, status: 'completed' }),
+                myNumberSecretId: depNumber,
               },
             });
-            const registrant = { id, label: label(p) };
-            const events: OperationInput[] = [
-              { ...facts, operation: 'registrant_created', registrant, detail: { source: 'bulk_entry', status: 'completed', dependents: p.dependents.length } },
-              { ...facts, operation: 'number_registered', registrant, detail: { source: 'bulk_entry' } },
-            ];
-            const dependentIds: string[] = [];
-            for (const d of p.dependents) {
-              const dependentId = randomUUID();
-              const depNumber = await vault.seal({ tenantId, kind: 'my_number', plaintext: Buffer.from(d.myNumber) }, tx);
-              await tx.dependent.create({
-                data: {
-                  id: dependentId,
-                  registrantId: id,
-                  relationship: d.relationship,
-                  kind: d.kind,
-                  familyName: d.familyName,
-                  givenName: d.givenName,
-                  familyNameKana: d.familyNameKana,
-                  givenNameKana: d.givenNameKana,
-                  birthDate: dateOnly(d.birthDate),
-                  gender: d.gender,
-                  status: 'completed',
-                  myNumberSecretId: depNumber,
-                },
-              });
-              dependentIds.push(dependentId);
-              events.push({ ...facts, operation: 'number_registered', registrant, detail: { source: 'bulk_entry', dependentId } });
-            }
-            for (const e of events) await history.record(e, tx);
-            // Payroll hears of a completion however it came about (ids, codes and statuses only).
-            const deliveries = await enqueueEvent(tx, tenantId, 'registrant_completed', { registrantId: id, employeeCode: p.employeeCode, status: 'completed', dependentId: null }, `bulk-entry/${id}`);
-            out.push({ dependentIds, deliveries });
+            dependentIds.push(dependentId);
+            events.push({ ...facts, operation: 'number_registered', registrant, detail: { source: 'bulk_entry', dependentId } });
           }
-          await keep(tx, answer(out, new Set(ids)));
-          return out;
-        }, TX);
-      } catch (err) {
-        // Another request took one of the employee codes meanwhile: the check runs again on a retry.
-        if (isUniqueViolation(err)) throw CONFLICT();
-        throw err;
-      }
+          for (const e of events) await history.record(e, tx);
+          // Payroll hears of a completion however it came about (ids, codes and statuses only).
+          const deliveries = await enqueueEvent(tx, tenantId, 'registrant_completed', { registrantId: id, employeeCode: p.employeeCode, status: 'completed', dependentId: null }, `bulk-entry/${id}`);
+          out.push({ dependentIds, deliveries });
+        }
+        await keep(tx, answer(out, new Set(ids)));
+        return out;
+      }, TX);
+    } catch (err) {
+      // Another request took one of the employee codes meanwhile: the check runs again on a retry.
+      if (isUniqueViolation(err)) throw CONFLICT();
+      throw err;
+    }
 
-      // After the commit: a workflow never runs for a person who was not stored.
-      const inputs: RegistrantWorkflowInput[] = ids.map((registrantId) => ({ tenantId, registrantId, reminderDays, invite: false, status: 'completed' }));
-      const queued = await workflows.startQueued(inputs);
-      // A delivery whose workflow does not start now stays pending: the reconciler's sweep starts it.
-      const deliveries = stored.flatMap((s) => s.deliveries);
-      if (queued.size === 0) {
-        await inLanes(deliveries, START_CONCURRENCY, (deliveryId) =>
-          withDeadline(temporal.client, REQUEST_START_DEADLINE_MS, () =>
-            temporal.client.workflow.start<typeof webhookDeliveryWorkflow>('webhookDeliveryWorkflow', { taskQueue: temporal.taskQueue, workflowId: webhookDeliveryWorkflowId(deliveryId), args: [{ deliveryId }] }),
-          ),
-          true,
-        );
-      }
+    // After the commit: a workflow never runs for a person who was not stored.
+    const inputs: RegistrantWorkflowInput[] = ids.map((registrantId) => ({ tenantId, registrantId, reminderDays, invite: false, status: 'completed' }));
+    const queued = await workflows.startQueued(inputs);
+    // A delivery whose workflow does not start now stays pending: the reconciler's sweep starts it.
+    const deliveries = stored.flatMap((s) => s.deliveries);
+    if (queued.size === 0) {
+      await inLanes(deliveries, START_CONCURRENCY, (deliveryId) =>
+        withDeadline(temporal.client, REQUEST_START_DEADLINE_MS, () =>
+          temporal.client.workflow.start<typeof webhookDeliveryWorkflow>('webhookDeliveryWorkflow', { taskQueue: temporal.taskQueue, workflowId: webhookDeliveryWorkflowId(deliveryId), args: [{ deliveryId }] }),
+        ),
+        true,
+      );
+    }
 
-      return answer(stored, queued);
+    return answer(stored, queued);
 
-      function answer(rows: { dependentIds: string[] }[], queued: Set<string>): BulkEntryResult {
-        const results = people.map((p, i) => {
-          const started = !queued.has(ids[i]!);
-          return {
-            index: i,
-            registrantId: ids[i]!,
-            employeeCode: p.employeeCode,
-            familyName: p.familyName,
-            givenName: p.givenName,
-            status: 'completed' as const,
-            dependentIds: rows[i]!.dependentIds,
-            workflowStarted: started,
-            ...(started ? {} : { note: QUEUED_NOTE }),
-          };
-        });
-        const dependents = rows.reduce((n, s) => n + s.dependentIds.length, 0);
+    function answer(rows: { dependentIds: string[] }[], queued: Set<string>): BulkEntryResult {
+      const results = people.map((p, i) => {
+        const started = !queued.has(ids[i]!);
         return {
-          created: results.length,
-          dependents,
-          message: `${results.length}人${dependents ? `（扶養家族${dependents}人）` : ''}を完了の状態で登録しました${queued.size ? `。${queued.size}人はワークフローの開始を待っています（ワークフローサーバーに接続でき次第、自動で開始します）` : ''}`,
-          people: results,
+          index: i,
+          registrantId: ids[i]!,
+          employeeCode: p.employeeCode,
+          familyName: p.familyName,
+          givenName: p.givenName,
+          status: 'completed' as const,
+          dependentIds: rows[i]!.dependentIds,
+          workflowStarted: started,
+          ...(started ? {} : { note: QUEUED_NOTE }),
         };
-      }
+      });
+      const dependents = rows.reduce((n, s) => n + s.dependentIds.length, 0);
+      return {
+        created: results.length,
+        dependents,
+        message: `${results.length}人${dependents ? `（扶養家族${dependents}人）` : ''}を完了の状態で登録しました${queued.size ? `。${queued.size}人はワークフローの開始を待っています（ワークフローサーバーに接続でき次第、自動で開始します）` : ''}`,
+        people: results,
+      };
+    }
   }
 
   async function quickAdd(acting: Acting, req: QuickAddRequest, keep: Keep<QuickAddResult>): Promise<QuickAddResult> {
-      const tenantId = acting.tenantId;
-      const { people, problems } = checkQuickAdd(req);
-      if (problems.length) throw rejected('QUICK_ADD_INVALID', problems);
-      if (!(await workflows.reachable())) throw TEMPORAL_DOWN();
-      const reminderDays = await workflows.reminderDaysOf(tenantId);
-      const message = req.message?.trim();
-      const options: InviteOptions = {
-        ...(message ? { message } : {}),
-        ...(req.replyTo ? { replyTo: req.replyTo.trim() } : {}),
-        ...(req.copyToSelf ? { copyTo: acting.user.email } : {}),
-      };
-      const ids = people.map(() => randomUUID());
-      const facts = { tenantId, actor: actorOf(acting.user), ip: acting.ip, userAgent: acting.userAgent };
-      const at = new Date();
+    const tenantId = acting.tenantId;
+    const { people, problems } = checkQuickAdd(req);
+    if (problems.length) throw rejected('QUICK_ADD_INVALID', problems);
+    if (!(await workflows.reachable())) throw TEMPORAL_DOWN();
+    const reminderDays = await workflows.reminderDaysOf(tenantId);
+    const message = req.message?.trim();
+    const options: InviteOptions = {
+      ...(message ? { message } : {}),
+      ...(req.replyTo ? { replyTo: req.replyTo.trim() } : {}),
+      ...(req.copyToSelf ? { copyTo: acting.user.email } : {}),
+    };
+    const ids = people.map(() => randomUUID());
+    const facts = { tenantId, actor: actorOf(acting.user), ip: acting.ip, userAgent: acting.userAgent };
+    const at = new Date();
 
-      await prisma.$transaction(async (tx) => {
-        await tx.registrant.createMany({
-          data: people.map((p, i) => ({
-            id: ids[i]!,
-            tenantId,
-            workflowId: registrantWorkflowId(tenantId, ids[i]!),
-            category: p.category,
-            familyName: p.familyName,
-            givenName: p.givenName,
-            email: p.email,
-            ...queuedStart({ invite: options, startedBy: stepActorOf(acting) }, at),
-          })),
-        });
-        for (const [i, p] of people.entries()) {
-          await history.record({ ...facts, operation: 'registrant_created', registrant: { id: ids[i]!, label: label(p) }, detail: { source: 'quick_add', invite: true } }, tx);
-        }
-        await keep(tx, answer(new Set(ids)));
-      }, TX);
-
-      // After the commit; the workflow's first round mails the invitation with these options.
-      const inputs: RegistrantWorkflowInput[] = ids.map((registrantId) => ({ tenantId, registrantId, reminderDays, invite: options, startedBy: stepActorOf(acting) }));
-      const queued = await workflows.startQueued(inputs);
-      return answer(queued);
-
-      function answer(queued: Set<string>): QuickAddResult {
-        const results = people.map((p, i) => {
-          // Started: its first round mails the invitation. Queued: the reconciler starts it, and the
-          // mail, later — a start whose answer was lost counts as queued, never as invited.
-          const invited = !queued.has(ids[i]!);
-          return {
-            index: i,
-            registrantId: ids[i]!,
-            familyName: p.familyName,
-            givenName: p.givenName,
-            email: p.email,
-            invited,
-            queued: !invited,
-            ...(invited ? {} : { note: INVITE_QUEUED_NOTE }),
-          };
-        });
-        const invited = results.filter((r) => r.invited).length;
-        return {
-          created: results.length,
-          invited,
-          queued: queued.size,
-          message: `${results.length}人を登録し、${invited}人に収集メールを送ります${queued.size ? `（${queued.size}人は送信待ち：ワークフローサーバーに接続でき次第、自動で送ります）` : ''}`,
-          people: results,
-        };
+    await prisma.$transaction(async (tx) => {
+      await tx.registrant.createMany({
+        data: people.map((p, i) => ({
+          id: ids[i]!,
+          tenantId,
+          workflowId: registrantWorkflowId(tenantId, ids[i]!),
+          category: p.category,
+          familyName: p.familyName,
+          givenName: p.givenName,
+          email: p.email,
+          ...queuedStart({ invite: options, startedBy: stepActorOf(acting) }, at),
+        })),
+      });
+      for (const [i, p] of people.entries()) {
+        await history.record({ ...facts, operation: 'registrant_created', registrant: { id: ids[i]!, label: label(p) }, detail: { source: 'quick_add', invite: true } }, tx);
       }
+      await keep(tx, answer(new Set(ids)));
+    }, TX);
+
+    // After the commit; the workflow's first round mails the invitation with these options.
+    const inputs: RegistrantWorkflowInput[] = ids.map((registrantId) => ({ tenantId, registrantId, reminderDays, invite: options, startedBy: stepActorOf(acting) }));
+    const queued = await workflows.startQueued(inputs);
+    return answer(queued);
+
+    function answer(queued: Set<string>): QuickAddResult {
+      const results = people.map((p, i) => {
+        // Started: its first round mails the invitation. Queued: the reconciler starts it, and the
+        // mail, later — a start whose answer was lost counts as queued, never as invited.
+        const invited = !queued.has(ids[i]!);
+        return {
+          index: i,
+          registrantId: ids[i]!,
+          familyName: p.familyName,
+          givenName: p.givenName,
+          email: p.email,
+          invited,
+          queued: !invited,
+          ...(invited ? {} : { note: INVITE_QUEUED_NOTE }),
+        };
+      });
+      const invited = results.filter((r) => r.invited).length;
+      return {
+        created: results.length,
+        invited,
+        queued: queued.size,
+        message: `${results.length}人を登録し、${invited}人に収集メールを送ります${queued.size ? `（${queued.size}人は送信待ち：ワークフローサーバーに接続でき次第、自動で送ります）` : ''}`,
+        people: results,
+      };
+    }
   }
 }
 

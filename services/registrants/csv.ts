@@ -263,130 +263,130 @@ export function createRegistrantCsvService({ prisma, history, vault, temporal, i
   };
 
   async function importCsv(acting: Acting, bytes: Buffer, opts: { dryRun: boolean; invite: boolean }, keep: Keep<ImportReport>): Promise<ImportReport> {
-      const file = readImportFile(bytes);
-      const codeColumn = file.columns.findIndex((c) => c.field === 'employeeCode');
-      const codes = codeColumn < 0 ? [] : [...new Set(file.records.map((r) => (r.cells[codeColumn] ?? '').trim().normalize('NFKC')).filter(Boolean))];
-      const taken = await prisma.registrant.findMany({ where: { tenantId: acting.tenantId, employeeCode: { in: codes } }, select: { employeeCode: true } });
-      const today = todayInJapan();
-      const { lines, rows } = checkImportRows(file, { takenCodes: new Set(taken.map((t) => t.employeeCode!)), invite: opts.invite, today });
-      const groups = await prisma.group.findMany({ where: { tenantId: acting.tenantId }, select: { id: true, name: true } });
-      const groupIds = new Map(groups.map((g) => [g.name, g.id]));
-      const newGroups = [...new Set(rows.map((r) => r.group).filter((g): g is string => !!g && !groupIds.has(g)))];
-      const invalid = lines.filter((l) => !l.ok).length;
-      const invited = lines.filter((l) => l.invite).length;
-      const report: ImportReport = {
-        dryRun: opts.dryRun,
-        ok: invalid === 0,
-        encoding: file.encoding,
-        rows: lines.length,
-        valid: lines.length - invalid,
-        invalid,
-        created: 0,
-        invited,
-        newGroups,
-        ignoredColumns: file.ignoredColumns,
-        message: invalid
-          ? `${lines.length}行中${invalid}行に誤りがあります。直してからもう一度アップロードしてください（誤りが1行でもあると1人も登録しません）`
-          : `${lines.length}行すべて登録できます（確認のみで、まだ登録していません）`,
-        lines,
-      };
-      if (opts.dryRun) return report;
-      if (invalid) throw new ImportRejected(report);
-      if (!(await workflows.reachable())) throw TEMPORAL_DOWN();
+    const file = readImportFile(bytes);
+    const codeColumn = file.columns.findIndex((c) => c.field === 'employeeCode');
+    const codes = codeColumn < 0 ? [] : [...new Set(file.records.map((r) => (r.cells[codeColumn] ?? '').trim().normalize('NFKC')).filter(Boolean))];
+    const taken = await prisma.registrant.findMany({ where: { tenantId: acting.tenantId, employeeCode: { in: codes } }, select: { employeeCode: true } });
+    const today = todayInJapan();
+    const { lines, rows } = checkImportRows(file, { takenCodes: new Set(taken.map((t) => t.employeeCode!)), invite: opts.invite, today });
+    const groups = await prisma.group.findMany({ where: { tenantId: acting.tenantId }, select: { id: true, name: true } });
+    const groupIds = new Map(groups.map((g) => [g.name, g.id]));
+    const newGroups = [...new Set(rows.map((r) => r.group).filter((g): g is string => !!g && !groupIds.has(g)))];
+    const invalid = lines.filter((l) => !l.ok).length;
+    const invited = lines.filter((l) => l.invite).length;
+    const report: ImportReport = {
+      dryRun: opts.dryRun,
+      ok: invalid === 0,
+      encoding: file.encoding,
+      rows: lines.length,
+      valid: lines.length - invalid,
+      invalid,
+      created: 0,
+      invited,
+      newGroups,
+      ignoredColumns: file.ignoredColumns,
+      message: invalid
+        ? `${lines.length}行中${invalid}行に誤りがあります。直してからもう一度アップロードしてください（誤りが1行でもあると1人も登録しません）`
+        : `${lines.length}行すべて登録できます（確認のみで、まだ登録していません）`,
+      lines,
+    };
+    if (opts.dryRun) return report;
+    if (invalid) throw new ImportRejected(report);
+    if (!(await workflows.reachable())) throw TEMPORAL_DOWN();
 
-      const tenant = await prisma.tenant.findUniqueOrThrow({ where: { id: acting.tenantId }, select: { retentionRule: true } });
-      const reminderDays = await workflows.reminderDaysOf(acting.tenantId);
-      const rule = retentionRule(tenant.retentionRule) ?? retentionRule(DEFAULT_RETENTION_RULE)!;
-      const deletionFor = (retirementDate: string) => {
-        const due = rule.dueDate(retirementDate);
-        const earliest = addDays(today, MIN_NOTICE_DAYS);
-        return due < earliest ? earliest : due;
-      };
-      const ids = rows.map(() => randomUUID());
-      const at = new Date();
+    const tenant = await prisma.tenant.findUniqueOrThrow({ where: { id: acting.tenantId }, select: { retentionRule: true } });
+    const reminderDays = await workflows.reminderDaysOf(acting.tenantId);
+    const rule = retentionRule(tenant.retentionRule) ?? retentionRule(DEFAULT_RETENTION_RULE)!;
+    const deletionFor = (retirementDate: string) => {
+      const due = rule.dueDate(retirementDate);
+      const earliest = addDays(today, MIN_NOTICE_DAYS);
+      return due < earliest ? earliest : due;
+    };
+    const ids = rows.map(() => randomUUID());
+    const at = new Date();
 
-      let created: Registrant[];
-      try {
-        created = await prisma.$transaction(async (tx) => {
-          for (const name of newGroups) {
-            const g = await tx.group.upsert({ where: { tenantId_name: { tenantId: acting.tenantId, name } }, create: { tenantId: acting.tenantId, name }, update: {} });
-            groupIds.set(name, g.id);
-          }
-          const stored = await tx.registrant.createManyAndReturn({
-            data: rows.map((r: ImportRow, i) => ({
-              id: ids[i]!,
-              tenantId: acting.tenantId,
-              workflowId: registrantWorkflowId(acting.tenantId, ids[i]!),
-              employeeCode: r.employeeCode,
-              familyName: r.familyName,
-              givenName: r.givenName,
-              familyNameKana: r.familyNameKana,
-              givenNameKana: r.givenNameKana,
-              email: r.email,
-              category: r.category,
-              birthDate: dateOnly(r.birthDate),
-              gender: r.gender,
-              hireDate: dateOnly(r.hireDate),
-              // The workflow takes the retirement over from here and retires the person on the day
-              // (at once for a date already past), recording it as any retirement.
-              retirementDate: dateOnly(r.retirementDate),
-              deletionDueDate: r.retirementDate ? dateOnly(deletionFor(r.retirementDate)) : null,
-              deletionRule: r.retirementDate ? rule.code : null,
-              groupId: r.group ? groupIds.get(r.group)! : null,
-              note: r.note,
-              // A retiree's workflow takes its state from the row; the others' as the row asks.
-              ...queuedStart(r.retirementDate ? null : { invite: r.invite ? {} : false, startedBy: stepActorOf(acting) }, at),
-            })),
-          });
-          const byId = new Map(stored.map((s) => [s.id, s]));
-          const actor = actorOf(acting.user);
-          const facts = { tenantId: acting.tenantId, actor, ip: acting.ip, userAgent: acting.userAgent };
-          for (const [i, r] of rows.entries()) {
-            const s = byId.get(ids[i]!)!;
-            const registrant = { id: s.id, label: `${s.familyName} ${s.givenName}` };
-            const events: OperationInput[] = [{ ...facts, operation: 'registrant_created', registrant, detail: { source: 'csv_import', line: r.line } }];
-            if (r.retirementDate) {
-              events.push({ ...facts, operation: 'retirement_set', registrant, detail: { retirementDate: r.retirementDate, deletionDueDate: deletionFor(r.retirementDate), rule: rule.code, source: 'csv_import' } });
-            }
-            for (const e of events) await history.record(e, tx);
-          }
-          await history.record({ ...facts, operation: 'registrants_imported', detail: { count: rows.length, invited, encoding: file.encoding, newGroups: newGroups.length } }, tx);
-          await keep(tx, answer(new Set(ids)));
-          return ids.map((id) => byId.get(id)!);
-        }, TX);
-      } catch (err) {
-        if (isUniqueViolation(err)) {
-          // Another request added the same employee code (or group) meanwhile: the check runs again on a retry.
-          throw new AppError(409, 'IMPORT_CONFLICT', '同じ社員コードの登録者またはグループが他の操作で同時に追加されました。もう一度アップロードしてください（登録はしていません）');
+    let created: Registrant[];
+    try {
+      created = await prisma.$transaction(async (tx) => {
+        for (const name of newGroups) {
+          const g = await tx.group.upsert({ where: { tenantId_name: { tenantId: acting.tenantId, name } }, create: { tenantId: acting.tenantId, name }, update: {} });
+          groupIds.set(name, g.id);
         }
-        throw err;
-      }
-
-      // After the commit: a workflow never runs for a person who was not stored.
-      const inputs = created.map((r) => queuedInput(r, reminderDays));
-      const failed = await workflows.startQueued(inputs, { concurrency: START_CONCURRENCY, budgetMs: 30_000 });
-      return answer(failed);
-
-      /** The report once stored: who is queued (not invited yet) is said on their line. */
-      function answer(queued: Set<string>): ImportReport {
-        const idByLine = new Map(rows.map((r, i) => [r.line, ids[i]!]));
-        const out = lines.map((l) => {
-          const registrantId = idByLine.get(l.line);
-          if (!registrantId) return l;
-          if (!queued.has(registrantId)) return { ...l, registrantId };
-          // Queued, not invited yet: the reconciler starts it (and mails the invitation) later.
-          const note = l.invite ? '登録しました。収集メールは送信待ちです（ワークフローサーバーに接続でき次第、自動で1通送ります）' : '登録しました。ワークフローの開始を待っています（ワークフローサーバーに接続でき次第、自動で開始します）';
-          return { ...l, registrantId, invite: false, notes: [...l.notes, note] };
+        const stored = await tx.registrant.createManyAndReturn({
+          data: rows.map((r: ImportRow, i) => ({
+            id: ids[i]!,
+            tenantId: acting.tenantId,
+            workflowId: registrantWorkflowId(acting.tenantId, ids[i]!),
+            employeeCode: r.employeeCode,
+            familyName: r.familyName,
+            givenName: r.givenName,
+            familyNameKana: r.familyNameKana,
+            givenNameKana: r.givenNameKana,
+            email: r.email,
+            category: r.category,
+            birthDate: dateOnly(r.birthDate),
+            gender: r.gender,
+            hireDate: dateOnly(r.hireDate),
+            // The workflow takes the retirement over from here and retires the person on the day
+            // (at once for a date already past), recording it as any retirement.
+            retirementDate: dateOnly(r.retirementDate),
+            deletionDueDate: r.retirementDate ? dateOnly(deletionFor(r.retirementDate)) : null,
+            deletionRule: r.retirementDate ? rule.code : null,
+            groupId: r.group ? groupIds.get(r.group)! : null,
+            note: r.note,
+            // A retiree's workflow takes its state from the row; the others' as the row asks.
+            ...queuedStart(r.retirementDate ? null : { invite: r.invite ? {} : false, startedBy: stepActorOf(acting) }, at),
+          })),
         });
-        const sent = out.filter((l) => l.invite).length;
-        return {
-          ...report,
-          lines: out,
-          created: rows.length,
-          invited: sent,
-          message: `${rows.length}人を登録しました${sent ? `（うち${sent}人に収集メールを送ります）` : ''}${queued.size ? `。${queued.size}人はワークフローの開始を待っています（ワークフローサーバーに接続でき次第、自動で開始します）` : ''}`,
-        };
+        const byId = new Map(stored.map((s) => [s.id, s]));
+        const actor = actorOf(acting.user);
+        const facts = { tenantId: acting.tenantId, actor, ip: acting.ip, userAgent: acting.userAgent };
+        for (const [i, r] of rows.entries()) {
+          const s = byId.get(ids[i]!)!;
+          const registrant = { id: s.id, label: `${s.familyName} ${s.givenName}` };
+          const events: OperationInput[] = [{ ...facts, operation: 'registrant_created', registrant, detail: { source: 'csv_import', line: r.line } }];
+          if (r.retirementDate) {
+            events.push({ ...facts, operation: 'retirement_set', registrant, detail: { retirementDate: r.retirementDate, deletionDueDate: deletionFor(r.retirementDate), rule: rule.code, source: 'csv_import' } });
+          }
+          for (const e of events) await history.record(e, tx);
+        }
+        await history.record({ ...facts, operation: 'registrants_imported', detail: { count: rows.length, invited, encoding: file.encoding, newGroups: newGroups.length } }, tx);
+        await keep(tx, answer(new Set(ids)));
+        return ids.map((id) => byId.get(id)!);
+      }, TX);
+    } catch (err) {
+      if (isUniqueViolation(err)) {
+        // Another request added the same employee code (or group) meanwhile: the check runs again on a retry.
+        throw new AppError(409, 'IMPORT_CONFLICT', '同じ社員コードの登録者またはグループが他の操作で同時に追加されました。もう一度アップロードしてください（登録はしていません）');
       }
+      throw err;
+    }
+
+    // After the commit: a workflow never runs for a person who was not stored.
+    const inputs = created.map((r) => queuedInput(r, reminderDays));
+    const failed = await workflows.startQueued(inputs, { concurrency: START_CONCURRENCY, budgetMs: 30_000 });
+    return answer(failed);
+
+    /** The report once stored: who is queued (not invited yet) is said on their line. */
+    function answer(queued: Set<string>): ImportReport {
+      const idByLine = new Map(rows.map((r, i) => [r.line, ids[i]!]));
+      const out = lines.map((l) => {
+        const registrantId = idByLine.get(l.line);
+        if (!registrantId) return l;
+        if (!queued.has(registrantId)) return { ...l, registrantId };
+        // Queued, not invited yet: the reconciler starts it (and mails the invitation) later.
+        const note = l.invite ? '登録しました。収集メールは送信待ちです（ワークフローサーバーに接続でき次第、自動で1通送ります）' : '登録しました。ワークフローの開始を待っています（ワークフローサーバーに接続でき次第、自動で開始します）';
+        return { ...l, registrantId, invite: false, notes: [...l.notes, note] };
+      });
+      const sent = out.filter((l) => l.invite).length;
+      return {
+        ...report,
+        lines: out,
+        created: rows.length,
+        invited: sent,
+        message: `${rows.length}人を登録しました${sent ? `（うち${sent}人に収集メールを送ります）` : ''}${queued.size ? `。${queued.size}人はワークフローの開始を待っています（ワークフローサーバーに接続でき次第、自動で開始します）` : ''}`,
+      };
+    }
   }
 }
 

@@ -23,7 +23,7 @@ import { ApplicationFailure, type UpdateDefinition } from '@temporalio/common';
 import type { Registrant } from '../../prisma/generated/client';
 import { LIFECYCLE_REFUSALS, lifecycleQuery, type LifecycleState, type StepActor } from '../../shared';
 import { AppError, DEPENDENT_NOT_FOUND, REGISTRANT_NOT_FOUND } from '../errors';
-import { DeadlineExceeded, withDeadline } from '../temporal/client';
+import { withDeadline } from '../temporal/client';
 import { draftIssueMessage } from './draft';
 
 export const TEMPORAL_DOWN = () => new AppError(503, 'TEMPORAL_UNAVAILABLE', 'ワークフローサーバーに接続できません。時間をおいて、同じ操作をもう一度お試しください');
@@ -86,7 +86,7 @@ const DEADLINE_EXCEEDED = 4;
 const CANCELLED = 1;
 const RESOURCE_EXHAUSTED = 8;
 /** The call ran out of time: the request may have reached Temporal. */
-const timedOut = (err: unknown) => err instanceof WorkflowUpdateRPCTimeoutOrCancelledError || err instanceof DeadlineExceeded || [DEADLINE_EXCEEDED, CANCELLED].includes(grpcCode(err) ?? -1);
+const timedOut = (err: unknown) => err instanceof WorkflowUpdateRPCTimeoutOrCancelledError || [DEADLINE_EXCEEDED, CANCELLED].includes(grpcCode(err) ?? -1);
 
 /** The update has no handler in the running workflow (one from an earlier release). */
 export const isMissingHandler = (err: unknown) =>
