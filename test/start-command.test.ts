@@ -3,43 +3,15 @@
  * on embedded defaults, Ctrl-C to stop, a second start keeping the data, and clear messages for bad
  * configuration.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../services/devstack/ports';
 import { TEMPORAL_CLI } from './support/temporal';
-import { capture } from './support/capture';
+import { runStart, type Started } from './support/npm-start';
 
-const ROOT = path.resolve(__dirname, '..');
-
-interface Started {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-function runStart(env: NodeJS.ProcessEnv): Started {
-  let out = '';
-  const clean = { ...process.env };
-  for (const k of ['DATABASE_URL', 'TEMPORAL_ADDRESS', 'SMTP_URL']) delete clean[k];
-  // Own process group, like a terminal job: Ctrl-C reaches every member.
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'start.ts')], {
-    cwd: ROOT,
-    env: { ...clean, LOG_LEVEL: 'warn', ...env },
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const collect = (d: Buffer) => {
-    out += d.toString();
-    capture('npm-start', d.toString());
-  };
-  child.stdout!.on('data', collect);
-  child.stderr!.on('data', collect);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, output: () => out, exited };
-}
 
 async function until(what: string, probe: () => boolean | Promise<boolean>, ms: number, started?: Started) {
   const deadline = Date.now() + ms;

@@ -13,38 +13,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../services/devstack/ports';
 import { describeProcess, isAlive, readStackState, stackFile, writeStackState, type StackState } from '../services/devstack/stack-state';
-import { capture } from './support/capture';
+import { runStart, type Started } from './support/npm-start';
 import { until } from './support/until';
 
-const ROOT = path.resolve(__dirname, '..');
-
-interface Started {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
 
 const started: Started[] = [];
 const others: ChildProcess[] = [];
 
-function runStart(env: NodeJS.ProcessEnv): Started {
-  let out = '';
-  const clean = { ...process.env };
-  for (const k of ['DATABASE_URL', 'TEMPORAL_ADDRESS', 'SMTP_URL']) delete clean[k];
-  // Its own process group, like a terminal job: Ctrl-C (SIGINT to the group) reaches every part.
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'start.ts')], {
-    cwd: ROOT,
-    env: { ...clean, LOG_LEVEL: 'warn', ...env },
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const collect = (d: Buffer) => {
-    out += d.toString();
-    capture('npm-start-supervisor', d.toString());
-  };
-  child.stdout!.on('data', collect);
-  child.stderr!.on('data', collect);
-  const s = { child, output: () => out, exited: new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code))) };
+function start(env: NodeJS.ProcessEnv): Started {
+  const s = runStart(env, 'npm-start-supervisor');
   started.push(s);
   return s;
 }
@@ -93,7 +70,7 @@ let first: Started;
 
 it('comes up and records the PID of every part in DATA_DIR/stack.json', async () => {
   const t0 = Date.now();
-  first = runStart(env());
+  first = start(env());
   await waitForOutput(first, /mynaflow is running/, 'the "running" banner', 180_000);
   process.stdout.write(`npm start up in ${Date.now() - t0} ms (first start: new cluster)\n`);
   const s = state();
@@ -138,7 +115,7 @@ it('a worker killed with SIGKILL is started again, said in one line, while the A
 }, 180_000);
 
 it('a second start on the same data folder names the running one instead of a taken port', async () => {
-  const second = runStart(env());
+  const second = start(env());
   expect(await second.exited).toBe(1);
   expect(second.output()).toContain(`mynaflow is already running on ${dataDir} (npm start, pid ${first.child.pid})`);
   expect(second.output()).toContain(`kill ${first.child.pid}`);
@@ -180,7 +157,7 @@ it('parts a killed supervisor left running are named, with the command that stop
   await until(async () => isAlive({ pid: standIn.pid! }), 'the stand-in to run', 5000);
   const s = state();
   writeStackState(dataDir, { supervisor: s.supervisor, parts: [...s.parts, describeProcess('api', standIn.pid!, [ports.PORT!])] });
-  const blocked = runStart(env());
+  const blocked = start(env());
   expect(await blocked.exited).toBe(1);
   expect(blocked.output()).toMatch(new RegExp(`killed and left these running: api \\(pid ${standIn.pid}, port ${ports.PORT}\\)\\.`));
   expect(blocked.output()).toMatch(new RegExp(`Stop them with: kill ${standIn.pid}\\b`));
@@ -190,7 +167,7 @@ it('parts a killed supervisor left running are named, with the command that stop
 
 it('the next start comes up on the same ports and data; Ctrl-C stops it and removes the record', async () => {
   const t0 = Date.now();
-  const next = runStart(env());
+  const next = start(env());
   await waitForOutput(next, /mynaflow is running/, 'the "running" banner', 180_000);
   process.stdout.write(`npm start up again in ${Date.now() - t0} ms\n`);
   expect(next.output()).toContain('database schema is up to date');
