@@ -1,6 +1,7 @@
 /** Temporal test servers from the project venv (scripts/setup.sh): the SDK never downloads one. */
 import path from 'node:path';
 import { Runtime, DefaultLogger, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { ConnectionPlugin } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createLogger } from '../../services/logging/logger';
 import { temporalLogger } from '../../services/logging/temporal-logger';
@@ -34,10 +35,21 @@ export function createLocalEnv(opts: LocalEnvOptions = {}): Promise<TestWorkflow
   });
 }
 
+/**
+ * The test client pings no more. The Java test server allows a ping every 5 minutes during a call
+ * and the SDK pings every 30 s: a sleep through days of retries that takes over a minute on a
+ * loaded machine got its connection closed ("excess pings"), and time stopped skipping for good.
+ */
+const noKeepalivePings: ConnectionPlugin = {
+  name: 'mynaflow-test-no-keepalive-pings',
+  configureConnection: (options) => ({ ...options, channelArgs: { ...options.channelArgs, 'grpc.keepalive_time_ms': -1 } }),
+};
+
 /** The time-skipping test server: timers of days pass in moments. */
 export function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
   quietRuntime();
   return TestWorkflowEnvironment.createTimeSkipping({
+    plugins: [noKeepalivePings],
     server: { executable: { type: 'existing-path', path: path.join(BIN, 'temporal-test-server') } },
   });
 }
