@@ -113,6 +113,23 @@ describe('the reconciler', () => {
     expect((await harness.prisma.registrant.findUniqueOrThrow({ where: { id: retiree!.id } })).updatedAt).toEqual(retiree!.updatedAt);
   });
 
+  it('HR acting on a person still queued starts their workflow as it was meant, the invitation once, and carries out the step; the next round has nothing to do', async () => {
+    const id = randomUUID();
+    const email = `queued-step-${id.slice(0, 6)}@example.co.jp`;
+    const workflowId = registrantWorkflowId(tenantId, id);
+    // Stored by a bulk entry whose process died before the start (or Temporal was away).
+    await harness.prisma.registrant.create({ data: { id, tenantId, workflowId, familyName: '保留', givenName: '退職', email, workflowPendingSince: new Date(), workflowStart: { invite: {} } } });
+    const hr = await harness.agent(tenantId, 'owner');
+    const res = await hr.put(`/v1/registrants/${id}/retirement`).send({ retirementDate: '2027-03-31' }).expect(200);
+    expect(res.body).toMatchObject({ retirementDate: '2027-03-31', workflowQueued: false });
+    await harness.outbox.waitFor((m) => m.to.includes(email));
+    expect(await harness.env.client.workflow.getHandle(workflowId).query(lifecycleQuery)).toMatchObject({ retirementDate: '2027-03-31', invitation: { round: 1, state: 'open' } });
+    expect(await harness.prisma.registrant.findUniqueOrThrow({ where: { id } })).toMatchObject({ workflowPendingSince: null, workflowStart: null });
+    expect(await round()).toMatchObject({ started: 0, restored: 0 });
+    await new Promise((r) => setTimeout(r, 500));
+    expect(harness.outbox.mails.filter((m) => m.to.includes(email))).toHaveLength(1);
+  });
+
   it('restores the workflow of a person stored without one (never started, or terminated by hand) from the database state, and records it', async () => {
     const make = async (data: Omit<Prisma.RegistrantUncheckedCreateInput, 'id' | 'tenantId' | 'workflowId'>) => {
       const id = randomUUID();

@@ -12,7 +12,7 @@ import { DELETION_NOTICE_SUBJECT } from '../activities/deletion-notices';
 import { INVITATION_SUBJECT } from '../services/mail/invitation-mail';
 import type { CapturedMail } from '../services/outbox/outbox';
 import { createDraftStore } from '../services/registrants/draft-store';
-import { stateFromDatabase } from '../services/registrants/lifecycle';
+import { stateFromDatabase } from '../services/registrants/carried-state';
 import { retentionRule } from '../services/retention/rules';
 import {
   approveUpdate,

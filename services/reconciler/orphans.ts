@@ -10,7 +10,7 @@ import { SYSTEM_ACTOR } from '../audit/types';
 import { createHistory } from '../audit/history';
 import type { PrismaClient } from '../db/client';
 import type { Logger } from '../logging/logger';
-import { carriedInput } from '../registrants/lifecycle';
+import { carriedInput } from '../registrants/carried-state';
 import { createRegistrantWorkflows, inLanes, START_CONCURRENCY } from '../registrants/workflow-starts';
 
 /** People added this recently may still have their start in flight (the API starts after its commit). */

@@ -10,7 +10,6 @@ import type { Registrant } from '../../prisma/generated/client';
 import {
   approveUpdate,
   deleteNowUpdate,
-  INVITE_VALID_DAYS,
   inviteUpdate,
   LIFECYCLE_REFUSALS,
   lifecycleQuery,
@@ -26,10 +25,8 @@ import {
   type ImmediateDeletionKind,
   type InviteOptions,
   type LifecycleState,
-  type RegistrantWorkflowInput,
   type StepActor,
 } from '../../shared';
-import type { registrantWorkflow } from '../../workflows';
 import { createHistory } from '../audit/history';
 import type { PrismaClient } from '../db/client';
 import { AppError, REGISTRANT_NOT_FOUND } from '../errors';
@@ -38,7 +35,8 @@ import { DEFAULT_RETENTION_RULE, MANUAL_RULE, RETENTION_RULES, retentionRule, to
 import { withDeadline, type TemporalDeps } from '../temporal/client';
 import { createStepRunner, HANDLER_MISSING, OPERATION_ID, operationIdOf, requestArgs, TEMPORAL_DOWN, type OperationStatus, type StepOutcome, type StepTimings } from './step-runner';
 import { loadRegistrantView, type RegistrantView } from './view';
-import { createRegistrantWorkflows } from './workflow-starts';
+import { carriedInput } from './carried-state';
+import { clearQueuedStarts, createRegistrantWorkflows, queuedInput } from './workflow-starts';
 
 /** HR is always told this long before a deletion, whatever the rule says. */
 const MIN_NOTICE_DAYS = 30;
@@ -55,42 +53,8 @@ export interface LifecycleServiceDeps {
   timings?: StepTimings;
 }
 
-const DAY_MS = 86_400_000;
-
 /** A step's answer: the registrant when it is done, the operation to look up when it is pending. */
 export type StepAnswer = { state: 'done'; operationId: string; registrant: RegistrantView } | { state: 'pending'; operationId: string; registrantId: string };
-
-/**
- * The state a new lifecycle workflow takes over from the database: for a registrant whose workflow
- * ended without the data being deleted (terminated by an operator) or still runs the first,
- * invitation-only version. An open link keeps its expiry, and reminders already due are not resent.
- */
-export function stateFromDatabase(r: Registrant, reminderDays: number[], now = Date.now()): LifecycleState {
-  const expiresAt = r.invitationExpiresAt?.getTime();
-  const open = r.invitationState === 'open' && expiresAt !== undefined && expiresAt > now;
-  const invitedAt = open ? expiresAt - INVITE_VALID_DAYS * DAY_MS : 0;
-  return {
-    status: r.status,
-    loginLocked: r.loginLocked,
-    invitation: open
-      ? { round: 1, invitedAt: new Date(invitedAt).toISOString(), expiresAt: new Date(expiresAt).toISOString(), remindersSent: reminderDays.filter((d) => invitedAt + d * DAY_MS <= now).length, state: 'open' }
-      : null,
-    retirementDate: r.retirementDate?.toISOString().slice(0, 10) ?? null,
-    retired: r.retired,
-    deletion: r.deletionDueDate ? { dueDate: r.deletionDueDate.toISOString().slice(0, 10), rule: r.deletionRule ?? MANUAL_RULE.code, noticeSent: false } : null,
-    deleted: false,
-    seq: 0,
-  };
-}
-
-/** The input of a workflow that takes over a stored person: their state from the database, no mail. */
-export const carriedInput = (r: Registrant, reminderDays: number[]): RegistrantWorkflowInput => ({
-  tenantId: r.tenantId,
-  registrantId: r.id,
-  reminderDays,
-  invite: false,
-  carried: stateFromDatabase(r, reminderDays),
-});
 
 export function createLifecycleService({ prisma, temporal, inviteReminderDays, timings }: LifecycleServiceDeps) {
   const client: Client = temporal.client;
@@ -103,12 +67,16 @@ export function createLifecycleService({ prisma, temporal, inviteReminderDays, t
     return r;
   };
 
-  /** Starts a lifecycle workflow for a registrant whose workflow has ended or is a legacy one. */
+  /**
+   * Starts a lifecycle workflow for a registrant whose workflow has ended or is a legacy one. A
+   * person still queued (stored while Temporal was away) starts as they were meant to, invitation
+   * included; a start the reconciler or another request made meanwhile is theirs to keep.
+   */
   async function revive(r: Registrant, legacyRunning: boolean): Promise<void> {
-    const handle = client.workflow.getHandle(r.workflowId);
-    if (legacyRunning) await handle.terminate('replaced by the lifecycle workflow (state carried over from the database)');
+    if (legacyRunning) await client.workflow.getHandle(r.workflowId).terminate('replaced by the lifecycle workflow (state carried over from the database)');
     const reminderDays = await workflows.reminderDaysOf(r.tenantId);
-    await client.workflow.start<typeof registrantWorkflow>('registrantWorkflow', { taskQueue: temporal.taskQueue, workflowId: r.workflowId, args: [carriedInput(r, reminderDays)] });
+    await workflows.start(r.workflowPendingSince ? queuedInput(r, reminderDays) : carriedInput(r, reminderDays));
+    if (r.workflowPendingSince) await clearQueuedStarts(prisma, [r.id]);
   }
 
   const runner = createStepRunner({ client, reachable: () => workflows.reachable(), revive, timings });

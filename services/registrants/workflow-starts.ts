@@ -12,7 +12,7 @@ import { registrantWorkflowId, type InviteOptions, type RegistrantStatus, type R
 import type { registrantWorkflow } from '../../workflows';
 import type { PrismaClient } from '../db/client';
 import { withDeadline, type TemporalDeps } from '../temporal/client';
-import { carriedInput } from './lifecycle';
+import { carriedInput } from './carried-state';
 
 /** How a stored person's workflow is to start; null in the column: from the database state, no mail. */
 export interface StartIntent {
