@@ -47,7 +47,7 @@ const round = (client = harness.env.client): Promise<ReconcileReport> =>
 const longAgo = () => new Date(Date.now() - 10 * 60_000);
 
 describe('the reconciler', () => {
-  it('a payroll sync while Temporal is down queues the people with their invitation (503); the first round after it answers invites each exactly once', async () => {
+  it('a payroll sync while Temporal is down stores the people queued with their invitation (200, each item queued); the first round after it answers invites each exactly once', async () => {
     const down = testApp({ prisma: harness.prisma, logger: memoryLogger().logger, outbox: harness.outbox, temporalClient: nowhere, taskQueue: TASK_QUEUE }).app;
     const owner = await harness.agent(tenantId, 'owner');
     const c = await owner.post('/v1/connectors').send({ name: '給与マスタ', scopes: ['registrants:write'] }).expect(201);
@@ -58,8 +58,18 @@ describe('the reconciler', () => {
       .post('/v1/registrants/batch')
       .auth(token, { type: 'bearer' })
       .send({ invite: true, items: codes.map((employeeCode, i) => ({ employeeCode, familyName: '保留', givenName: `${i + 1}`, email: emails[i] })) })
-      .expect(503);
-    expect(res.body).toMatchObject({ code: 'TEMPORAL_UNAVAILABLE', title: expect.stringContaining('接続が戻りしだい自動で開始します') });
+      .expect(200);
+    expect(res.body).toMatchObject({ created: 3, queued: 3 });
+    expect(res.body.items.map((i: { outcome: string; queued: boolean }) => [i.outcome, i.queued])).toEqual(codes.map(() => ['created', true]));
+    // A new person's retirement date has no workflow to go to yet: not done (503), everyone stored; the same body again passes it on.
+    const retiring = { employeeCode: 'RC4', familyName: '保留', givenName: '退職', retirementDate: '2027-03-31' };
+    expect((await request(down).post('/v1/registrants/batch').auth(token, { type: 'bearer' }).send({ items: [retiring] }).expect(503)).body).toMatchObject({ code: 'TEMPORAL_UNAVAILABLE', title: expect.stringContaining('同じ内容で再送してください') });
+    const retiree = await harness.prisma.registrant.findFirstOrThrow({ where: { tenantId, employeeCode: 'RC4' } });
+    expect(retiree.workflowPendingSince).not.toBeNull();
+    const up = testApp({ prisma: harness.prisma, logger: memoryLogger().logger, outbox: harness.outbox, temporalClient: harness.env.client, taskQueue: TASK_QUEUE }).app;
+    const again = await request(up).post('/v1/registrants/batch').auth(token, { type: 'bearer' }).send({ items: [retiring] }).expect(200);
+    expect(again.body).toMatchObject({ unchanged: 0, updated: 1, queued: 0 });
+    expect(await harness.env.client.workflow.getHandle(retiree.workflowId).query(lifecycleQuery)).toMatchObject({ retirementDate: '2027-03-31' });
     const stored = await harness.prisma.registrant.findMany({ where: { tenantId, employeeCode: { in: codes } }, orderBy: { employeeCode: 'asc' } });
     expect(stored.map((r) => r.employeeCode)).toEqual(codes);
     expect(stored.every((r) => r.workflowPendingSince !== null && (r.workflowStart as { invite: unknown }).invite !== false)).toBe(true);

@@ -1928,6 +1928,10 @@ export interface paths {
          *     item, e.g. `/body/items/3/employeeCode` DUPLICATE_IN_BATCH). Send an `Idempotency-Key` header:
          *     a retry with the same key and body gets the first answer (header `Idempotent-Replayed: true`) and
          *     changes nothing; the same key with another body is refused (409 IDEMPOTENCY_KEY_REUSED).
+         *     With the workflow server away, new people are still stored and answered `queued: true`; their
+         *     workflows (and invitations) start within a minute of it answering. Only when a queued new person
+         *     also carries a retirement date is the answer 503 TEMPORAL_UNAVAILABLE (everyone is stored; send
+         *     the same body again to pass the date on).
          */
         post: operations["syncRegistrants"];
         delete?: never;
@@ -2002,11 +2006,15 @@ export interface components {
             registrantId: string;
             /** @enum {string} */
             outcome: "created" | "updated" | "unchanged";
+            /** @description Stored, but its workflow (and the invitation, with `invite`) waits for the workflow server: the reconciler starts it within a minute of the server answering, once. */
+            queued: boolean;
         };
         RegistrantSyncResult: {
             created: number;
             updated: number;
             unchanged: number;
+            /** @description Items with `queued: true`. */
+            queued: number;
             items: components["schemas"]["RegistrantSyncItemResult"][];
         };
         /** @enum {string} */

@@ -40,7 +40,9 @@ export interface SyncResult {
   created: number;
   updated: number;
   unchanged: number;
-  items: { index: number; employeeCode: string; registrantId: string; outcome: 'created' | 'updated' | 'unchanged' }[];
+  /** People stored whose workflow (and invitation) the reconciler starts once Temporal answers. */
+  queued: number;
+  items: { index: number; employeeCode: string; registrantId: string; outcome: 'created' | 'updated' | 'unchanged'; queued: boolean }[];
 }
 
 type Answer = { status: number; body: SyncResult; replayed: boolean };
@@ -83,10 +85,12 @@ export function createRegistrantSync({ prisma, history, temporal, lifecycle, inv
     const actor = connectorActor(caller.client);
     const facts = { ip: caller.ip, userAgent: caller.userAgent };
     const stepActor: StepActor = { type: 'api_client', id: caller.client.id, ip: caller.ip, userAgent: caller.userAgent };
+    // Read before the commit: nothing after it may fail for want of it.
+    const reminderDays = await workflows.reminderDaysOf(tenantId);
 
     const results = await prisma.$transaction(
       async (tx) => {
-        const out: (SyncResult['items'][number] & { row: Registrant; created: boolean })[] = [];
+        const out: (Omit<SyncResult['items'][number], 'queued'> & { row: Registrant; created: boolean })[] = [];
         for (const [index, item] of req.items.entries()) {
           const data = {
             familyName: item.familyName.trim(),
@@ -121,26 +125,26 @@ export function createRegistrantSync({ prisma, history, temporal, lifecycle, inv
 
     // After the commit: workflows for new people, retirement dates through each person's workflow.
     const created = results.filter((r) => r.created);
-    if (created.length) {
-      const reminderDays = await workflows.reminderDaysOf(tenantId);
-      const queued = await workflows.startQueued(created.map((r) => queuedInput(r.row, reminderDays)), { budgetMs: 10_000 });
-      if (queued.size) {
-        // The people are stored and queued: the reconciler starts their workflows once Temporal
-        // answers; a retry of this request passes the retirement dates on.
-        throw new AppError(503, 'TEMPORAL_UNAVAILABLE', '登録者は保存しましたが、ワークフローサーバーに接続できませんでした。接続が戻りしだい自動で開始します。退職日を含む場合は、同じ内容で再送してください');
-      }
+    const queued = created.length ? await workflows.startQueued(created.map((r) => queuedInput(r.row, reminderDays)), { budgetMs: 10_000 }) : new Set<string>();
+    const retirementOf = (r: (typeof results)[number]) => {
+      const given = req.items[r.index]!.retirementDate;
+      return given !== undefined && given !== date(r.row.retirementDate) ? given : undefined;
+    };
+    if (results.some((r) => queued.has(r.registrantId) && retirementOf(r) !== undefined)) {
+      // Stored and queued (the reconciler starts them, invitations included), but a queued person's
+      // retirement date has no workflow to go to yet: not done, and a retry passes it on.
+      throw new AppError(503, 'TEMPORAL_UNAVAILABLE', '登録者は保存しましたが、ワークフローサーバーに接続できないため退職日を反映できませんでした。同じ内容で再送してください');
     }
     for (const r of results) {
-      const item = req.items[r.index]!;
-      if (item.retirementDate !== undefined && item.retirementDate !== date(r.row.retirementDate)) {
-        await lifecycle.setRetirementAs(stepActor, r.row, item.retirementDate);
-      }
+      const retirementDate = retirementOf(r);
+      if (retirementDate !== undefined) await lifecycle.setRetirementAs(stepActor, r.row, retirementDate);
     }
-    const items = results.map(({ index, employeeCode, registrantId, outcome }) => ({ index, employeeCode, registrantId, outcome }));
+    const items = results.map(({ index, employeeCode, registrantId, outcome }) => ({ index, employeeCode, registrantId, outcome, queued: queued.has(registrantId) }));
     return {
       created: items.filter((i) => i.outcome === 'created').length,
       updated: items.filter((i) => i.outcome === 'updated').length,
       unchanged: items.filter((i) => i.outcome === 'unchanged').length,
+      queued: queued.size,
       items,
     };
   }

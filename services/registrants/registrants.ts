@@ -167,6 +167,8 @@ export function createRegistrantService({ prisma, history, temporal, inviteRemin
       const id = randomUUID();
       const workflowId = registrantWorkflowId(tenantId, id);
       const startedBy = stepActorOf(acting);
+      // Read before the commit: nothing after it may fail for want of it.
+      const reminderDays = await workflows.reminderDaysOf(tenantId);
       let registrant: Registrant;
       try {
         registrant = await prisma.$transaction(async (tx) => {
@@ -196,7 +198,7 @@ export function createRegistrantService({ prisma, history, temporal, inviteRemin
         }
         throw err;
       }
-      const queued = await workflows.startQueued([queuedInput(registrant, await workflows.reminderDaysOf(tenantId))]);
+      const queued = await workflows.startQueued([queuedInput(registrant, reminderDays)]);
       return registrantView(queued.size ? registrant : { ...registrant, workflowPendingSince: null, workflowStart: null }, []);
     },
 
