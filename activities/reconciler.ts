@@ -3,6 +3,7 @@
  * (one schedule for the whole deployment, however many workers): they use the worker's own client.
  */
 import { Context } from '@temporalio/activity';
+import { expireIdempotencyKeys } from '../services/idempotency/request-records';
 import { createOrphanCheck } from '../services/reconciler/orphans';
 import { createWebhookSweep } from '../services/reconciler/webhook-sweep';
 import { createWorkflowBacklog } from '../services/registrants/workflow-backlog';
@@ -28,6 +29,10 @@ export function createReconcilerActivities(deps: ActivityDeps) {
     async restoreOrphanWorkflows(scope: ReconcileScope): Promise<{ checked: number; restored: number }> {
       const { client, taskQueue } = temporal();
       return createOrphanCheck({ prisma, client, taskQueue, inviteReminderDays, logger }).run(scope);
+    },
+    /** Idempotency keys older than a day are forgotten (answers of bulk requests hold names). */
+    async expireIdempotencyKeys(): Promise<{ expired: number }> {
+      return { expired: await expireIdempotencyKeys(prisma) };
     },
   };
 }

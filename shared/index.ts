@@ -267,6 +267,8 @@ export interface ReconcileReport {
   waiting: number;
   dispatched: number;
   restored: number;
+  /** Idempotency keys forgotten (older than a day, whatever the scope). */
+  expired: number;
   /** The sweeps that failed this round (the next round tries again). */
   failed: string[];
 }

@@ -16,7 +16,6 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import pg from 'pg';
 import request from 'supertest';
 import { loadConfig } from '../services/config/config';
 import type { ConnectorCaller } from '../services/connectors/connectors';
@@ -29,6 +28,7 @@ import { createVault } from '../services/vault/vault';
 import { RECONCILER_SCHEDULE_ID } from '../shared';
 import { capture } from './support/capture';
 import { createLoginUser, createTenant, loginAs, startOutbox, type Agent } from './support/fixtures';
+import { holdHistoryLock } from './support/history-lock';
 import { createIsolatedDatabase } from './support/isolated-database';
 import { randomMyNumber } from './support/leak-scan';
 import { isTo } from './support/mail-gate';
@@ -109,22 +109,6 @@ async function startApi(tenantId: string): Promise<{ api: ChildProcess; base: st
   return { api, base, hr };
 }
 
-/** Holds the tenant's history lock (session-level): a request's transaction waits before its commit. */
-async function holdHistory(tenantId: string) {
-  const client = new pg.Client({ connectionString: database.url });
-  await client.connect();
-  const key = `operation_events:${tenantId}`;
-  await client.query('SELECT pg_advisory_lock(hashtextextended($1::text, 0))', [key]);
-  return {
-    /** Resolves once a transaction waits for the lock. */
-    waiter: () => until(async () => (await client.query(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`)).rows[0].n > 0, 'the request to wait for the history lock'),
-    async release() {
-      await client.query('SELECT pg_advisory_unlock(hashtextextended($1::text, 0))', [key]);
-      await client.end();
-    },
-  };
-}
-
 const exitOf = (child: ChildProcess) => new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
 
 /** One reconciler round, as the schedule runs them (the worker created it), asked for now. */
@@ -149,12 +133,12 @@ const mailsTo = (email: string) => outbox.mails.filter((m) => isTo(m, email));
  * the `count` rows, then ends the API with `signal`. The rows are all still queued at that moment.
  */
 async function dieAfterCommit(tenantId: string, api: ChildProcess, signal: NodeJS.Signals, count: number, send: () => Promise<request.Response>) {
-  const lock = await holdHistory(tenantId);
+  const lock = await holdHistoryLock(database.url, tenantId);
   const answer = send().then(
     (res) => res,
     (err: Error) => err,
   );
-  await lock.waiter();
+  await lock.waiters();
   proxy.mode('blackhole');
   await lock.release();
   await until(async () => (await prisma.registrant.count({ where: { tenantId } })) === count, 'the people to be committed', 30_000);
@@ -251,10 +235,10 @@ describe("Temporal unreachable from the API in the middle of a 100-person quick 
     const tenantId = await createTenant(prisma, '株式会社途中停止');
     const { hr } = await startApi(tenantId);
     const people = Array.from({ length: 100 }, (_, i) => ({ familyName: '途中', givenName: `${i}`, email: `cut${i}-${randomUUID().slice(0, 6)}@example.co.jp` }));
-    const lock = await holdHistory(tenantId);
+    const lock = await holdHistoryLock(database.url, tenantId);
     const sent = hr.post('/v1/registrants/quick-add').send({ people });
     const answered = sent.then(() => Date.now());
-    await lock.waiter();
+    await lock.waiters();
     await lock.release();
     // Cut as soon as the people are committed: their starts (8 at a time) are under way.
     await until(async () => (await prisma.registrant.count({ where: { tenantId } })) === 100, 'the people to be committed', 30_000, 2);

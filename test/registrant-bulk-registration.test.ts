@@ -7,7 +7,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { ConnectorCaller } from '../services/connectors/connectors';
 import { createWebhookService } from '../services/connectors/webhooks';
 import { INVITATION_SUBJECT } from '../services/mail/invitation-mail';
@@ -15,6 +15,7 @@ import { createTemporalClient } from '../services/temporal/client';
 import { lifecycleQuery, registrantWorkflowId } from '../shared';
 import { createLoginUser, createTenant, loginAs, memoryLogger, testApp, testVault, type Agent, type TestUser } from './support/fixtures';
 import { containsAny, randomMyNumber, typedFullWidth } from './support/leak-scan';
+import { holdHistoryLock } from './support/history-lock';
 import { JAPANESE } from './support/problems';
 import { until } from './support/until';
 import { useWorkerHarness } from './support/worker-harness';
@@ -394,7 +395,12 @@ describe('Idempotency-Key', () => {
     const { tenantId, agent } = await hrOf('冪等簡易株式会社');
     const body = { people: [0, 1, 2].map((i) => ({ familyName: '冪等', givenName: `${i}`, email: email(`once${i}`) })) };
     const key = randomUUID();
-    const [a, b] = await Promise.all([agent.post('/v1/registrants/quick-add').set('Idempotency-Key', key).send(body), agent.post('/v1/registrants/quick-add').set('Idempotency-Key', key).send(body)]);
+    // Both are past the key check and inside their transactions before either commits.
+    const lock = await holdHistoryLock(process.env.DATABASE_URL!, tenantId);
+    const both = Promise.all([agent.post('/v1/registrants/quick-add').set('Idempotency-Key', key).send(body).then((r) => r), agent.post('/v1/registrants/quick-add').set('Idempotency-Key', key).send(body).then((r) => r)]);
+    await lock.waiters(2);
+    await lock.release();
+    const [a, b] = await both;
     expect([a.status, b.status]).toEqual([201, 201]);
     expect(a.body.people.map((p: { registrantId: string }) => p.registrantId)).toEqual(b.body.people.map((p: { registrantId: string }) => p.registrantId));
     expect([a.headers['idempotent-replayed'], b.headers['idempotent-replayed']].filter(Boolean)).toEqual(['true']);
@@ -411,6 +417,20 @@ describe('Idempotency-Key', () => {
     expect(await harness.prisma.registrant.count({ where: { tenantId } })).toBe(3);
   });
 
+  it('quick add: two different requests under one key at the same moment: one is carried out, the other refused (409), nothing stored twice', async () => {
+    const { tenantId, agent } = await hrOf('冪等競合株式会社');
+    const key = randomUUID();
+    const bodies = ['一', '二'].map((who) => ({ people: [{ familyName: '競合', givenName: who, email: email(`race-${who}`) }] }));
+    const lock = await holdHistoryLock(process.env.DATABASE_URL!, tenantId);
+    const both = Promise.all(bodies.map((b) => agent.post('/v1/registrants/quick-add').set('Idempotency-Key', key).send(b).then((r) => r)));
+    await lock.waiters(2);
+    await lock.release();
+    const answers = await both;
+    expect(answers.map((r) => r.status).sort()).toEqual([201, 409]);
+    expect(answers.find((r) => r.status === 409)!.body).toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED', title: expect.stringMatching(JAPANESE) });
+    expect(await harness.prisma.registrant.count({ where: { tenantId } })).toBe(1);
+  });
+
   it('bulk entry: a retry after the people were stored gets the first answer, not "employee code taken"', async () => {
     const { tenantId, agent } = await hrOf('冪等一括株式会社');
     const body = { people: [person('K1'), person('K2')] };
@@ -420,6 +440,11 @@ describe('Idempotency-Key', () => {
     expect(again.headers['idempotent-replayed']).toBe('true');
     expect(again.body).toEqual(first.body);
     expect(await harness.prisma.registrant.count({ where: { tenantId } })).toBe(2);
+    // The request (numbers in it) is kept as a keyed fingerprint: no plain hash to test guesses against.
+    const [kept] = await harness.prisma.requestRecord.findMany({ where: { key } });
+    expect(kept!.requestHash).toMatch(/^[0-9a-f]{16}\.[0-9a-f]{64}$/);
+    expect(kept!.requestHash).not.toContain(createHash('sha256').update(JSON.stringify(body)).digest('hex'));
+    expect(containsAny(JSON.stringify(kept), numbers)).toEqual([]);
     // Without the key the same people are a new request: their codes are taken now.
     expect((await agent.post('/v1/registrants/bulk-entry').send(body).expect(400)).body.errors.map((e: { code: string }) => e.code)).toContain('EMPLOYEE_CODE_TAKEN');
   });

@@ -8,7 +8,8 @@
  * - v2-*.json: the lifecycle; v3-*.json: the lifecycle reporting to payroll webhooks;
  * - v3-upgraded-to-v4.json: a v3 run that moved to the current lifecycle at its next wake;
  * - v4-*.json: the current lifecycle (one step at a time, outage-proof steps);
- * - notice-v1.json / notice-v2.json: the deletion notice before and after it mailed late arrivals.
+ * - notice-v1.json / notice-v2.json: the deletion notice before and after it mailed late arrivals;
+ * - reconciler-v1.json / reconciler-v2.json: a reconciler round before and after it forgot old idempotency keys.
  * `RECORD_HISTORIES=1 npx jest test/workflow-replay.test.ts` writes the histories the tests below
  * make, but only under names not taken yet: a released history is never overwritten.
  */
@@ -74,7 +75,7 @@ describe('histories of released versions replay on the current code', () => {
   const files = fs.readdirSync(HISTORIES).filter((f) => f.endsWith('.json'));
 
   it('has histories of every release to check', () => {
-    for (const [prefix, least] of [['v1-', 2], ['v2-', 1], ['v3-', 1], ['v3-upgraded-to-v4', 1], ['v4-', 1], ['notice-v1', 1], ['notice-v2', 1]] as const) {
+    for (const [prefix, least] of [['v1-', 2], ['v2-', 1], ['v3-', 1], ['v3-upgraded-to-v4', 1], ['v4-', 1], ['notice-v1', 1], ['notice-v2', 1], ['reconciler-v1', 1], ['reconciler-v2', 1]] as const) {
       expect([prefix, files.filter((f) => f.startsWith(prefix)).length >= least]).toEqual([prefix, true]);
     }
   });
@@ -159,6 +160,24 @@ describe('a whole journey on the time-skipping server replays', () => {
     const notice = await historyOf(env.client.workflow.getHandle(deletionNoticeWorkflowId(tenantId, dueDate)));
     await expect(replay(notice, 'notice')).resolves.toBeUndefined();
     record('notice-v2.json', notice);
+  });
+
+  it('a reconciler round replays, and forgets idempotency keys older than a day', async () => {
+    const tenantId = await createTenant(prisma, '株式会社リプレイ照合');
+    const hr = await createLoginUser(prisma, tenantId, 'manager');
+    const scope = `${hr.id}/quick-add`;
+    await prisma.requestRecord.createMany({
+      data: [
+        { scope, key: 'yesterday', requestHash: 'x', status: 201, response: {}, createdAt: new Date(Date.now() - 25 * 3_600_000) },
+        { scope, key: 'today', requestHash: 'x', status: 201, response: {}, createdAt: new Date(Date.now() - 23 * 3_600_000) },
+      ],
+    });
+    const handle = await env.client.workflow.start('reconcilerWorkflow', { taskQueue: 'replay', workflowId: `round-${randomUUID()}`, args: [{ tenantId }] });
+    expect(await handle.result()).toMatchObject({ expired: expect.any(Number) });
+    expect((await prisma.requestRecord.findMany({ where: { scope } })).map((r) => r.key)).toEqual(['today']);
+    const json = await historyOf(handle);
+    await expect(replay(json, 'round')).resolves.toBeUndefined();
+    record('reconciler-v2.json', json);
   });
 
   it('a history whose commands differ from what the code does is refused (the check can fail)', async () => {

@@ -930,6 +930,7 @@ export interface paths {
          *     With an `Idempotency-Key` header (the console sends one per submission) a retry with the same key
          *     and file and options gets the first answer (header `Idempotent-Replayed: true`) and stores nobody twice,
          *     also when the two arrive at once; the same key with another request is 409 IDEMPOTENCY_KEY_REUSED.
+         *     A key is remembered for 24 hours.
          *     Every person is stored together with their queued workflow start: one whose start Temporal has
          *     not confirmed within 3 seconds (the call stops trying at the first failure) is reported queued
          *     and started by the reconciler within a minute of Temporal answering.
@@ -969,6 +970,7 @@ export interface paths {
          *     With an `Idempotency-Key` header (the console sends one per submission) a retry with the same key
          *     and request gets the first answer (header `Idempotent-Replayed: true`) and stores nobody twice,
          *     also when the two arrive at once; the same key with another request is 409 IDEMPOTENCY_KEY_REUSED.
+         *     A key is remembered for 24 hours.
          *     Every person is stored together with their queued workflow start: one whose start Temporal has
          *     not confirmed within 3 seconds (the call stops trying at the first failure) is reported queued
          *     and started by the reconciler within a minute of Temporal answering.
@@ -1000,6 +1002,7 @@ export interface paths {
          *     With an `Idempotency-Key` header (the console sends one per submission) a retry with the same key
          *     and request gets the first answer (header `Idempotent-Replayed: true`) and stores nobody twice,
          *     also when the two arrive at once; the same key with another request is 409 IDEMPOTENCY_KEY_REUSED.
+         *     A key is remembered for 24 hours.
          *     Every person is stored together with their queued workflow start: one whose start Temporal has
          *     not confirmed within 3 seconds (the call stops trying at the first failure) is reported queued
          *     and started by the reconciler within a minute of Temporal answering. A queued person's invitation goes out then, once (`queued`).
@@ -1927,7 +1930,8 @@ export interface paths {
          *     date follows the tenant's retention rule). One bad item refuses the whole call (400, one error per
          *     item, e.g. `/body/items/3/employeeCode` DUPLICATE_IN_BATCH). Send an `Idempotency-Key` header:
          *     a retry with the same key and body gets the first answer (header `Idempotent-Replayed: true`) and
-         *     changes nothing; the same key with another body is refused (409 IDEMPOTENCY_KEY_REUSED).
+         *     changes nothing; the same key with another body is refused (409 IDEMPOTENCY_KEY_REUSED). A key is
+         *     remembered for 24 hours.
          *     With the workflow server away, new people are still stored and answered `queued: true`; their
          *     workflows (and invitations) start within a minute of it answering. Only when a queued new person
          *     also carries a retirement date is the answer 503 TEMPORAL_UNAVAILABLE (everyone is stored; send

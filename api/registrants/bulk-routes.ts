@@ -12,7 +12,7 @@ import { acting } from '../login-users/routes';
 /** 201 with the answer; a replayed one says so (as payroll's batch does). */
 export function sendOnce(res: Response, answer: Once<unknown>): void {
   if (answer.replayed) res.set('Idempotent-Replayed', 'true');
-  res.status(201).json(answer.body);
+  res.status(answer.status).json(answer.body);
 }
 
 export function bulkRegistrationRoutes(service: BulkRegistrationService): Router {

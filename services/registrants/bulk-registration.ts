@@ -258,7 +258,7 @@ export interface BulkRegistrationDeps {
 
 export function createBulkRegistrationService({ prisma, history, vault, temporal, inviteReminderDays }: BulkRegistrationDeps) {
   const workflows = createRegistrantWorkflows({ prisma, temporal, inviteReminderDays });
-  const records = createRequestRecords(prisma);
+  const records = createRequestRecords(prisma, vault);
 
   return {
     /** 複数一括登録: up to 10 verified people with dependents, stored `completed`, or nobody. Once per key. */

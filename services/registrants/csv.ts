@@ -140,7 +140,7 @@ const filteredBy = (f: ExportFilters) => ({ ...(f.status ? { status: f.status } 
 
 export function createRegistrantCsvService({ prisma, history, vault, temporal, inviteReminderDays, confirmPassword }: RegistrantCsvDeps) {
   const workflows = createRegistrantWorkflows({ prisma, temporal, inviteReminderDays });
-  const records = createRequestRecords(prisma);
+  const records = createRequestRecords(prisma, vault);
   const registrantsFor = (tenantId: string, f: ExportFilters) =>
     prisma.registrant.findMany({
       where: { tenantId, ...(f.status ? { status: f.status } : {}), ...(f.retired !== undefined ? { retired: f.retired } : {}) },

@@ -14,6 +14,14 @@ export interface Vault {
   openMany(ids: string[], tenantId: string, db?: Db): Promise<Map<string, Buffer>>;
   /** Crypto-shreds: the rows (ciphertext and wrapped data key) are deleted. Idempotent. */
   shred(ids: string[], db?: Db): Promise<number>;
+  /**
+   * A keyed digest of data that may hold numbers (an HMAC under a key derived from the active master
+   * key, prefixed with its id): equal data compares equal, and the stored value cannot be tested
+   * against guessed numbers without the master key, as a plain hash could.
+   */
+  fingerprint(data: Buffer | string): string;
+  /** Whether `data` has this fingerprint (made under any key still in the keyring). */
+  hasFingerprint(fingerprint: string, data: Buffer | string): boolean;
 }
 
 export class VaultError extends Error {

@@ -8,7 +8,7 @@
  * re-wraps 32-byte keys: the secrets themselves are never decrypted. Deleting the row removes
  * ciphertext and wrapped key together (crypto-shredding).
  */
-import { createCipheriv, createDecipheriv, randomBytes, randomUUID } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { SecretKind } from '../../prisma/generated/client';
 import type { PrismaClient } from '../db/client';
 import type { Keyring } from './keyring';
@@ -127,7 +127,27 @@ export function createVault({ prisma, keyring }: { prisma: PrismaClient; keyring
     }
   }
 
+  /** HMAC under a key derived from the master key: the master key itself is used for wrapping only. */
+  const digestUnder = (keyId: string, data: Buffer | string): Buffer | undefined => {
+    const master = keyring.get(keyId);
+    if (!master) return undefined;
+    const key = createHmac('sha256', master).update('mynaflow fingerprint v1').digest();
+    return createHmac('sha256', key).update(data).digest();
+  };
+
   return {
+    fingerprint(data) {
+      activeKey();
+      return `${keyring.activeId}.${digestUnder(keyring.activeId, data)!.toString('hex')}`;
+    },
+
+    hasFingerprint(fingerprint, data) {
+      const [keyId = '', hex = ''] = fingerprint.split('.');
+      const expected = digestUnder(keyId, data);
+      const stored = Buffer.from(hex, 'hex');
+      return expected !== undefined && stored.length === expected.length && timingSafeEqual(stored, expected);
+    },
+
     async seal({ tenantId, kind, plaintext }, db: Db = prisma) {
       // The id is made here, before encrypting, so that it can be bound as associated data.
       const id = randomUUID();
