@@ -41,7 +41,7 @@ export function createRateLimitCounters({ prisma, keyPrefix = '', logger }: Rate
     void prisma.$executeRaw`
       DELETE FROM rate_limit_windows WHERE key IN (
         SELECT key FROM rate_limit_windows WHERE resets_at < now() ORDER BY resets_at LIMIT ${SWEEP_BATCH}::int
-      )`.catch((err: unknown) => logger?.warn({ err }, 'could not sweep expired rate-limit windows'));
+      ) AND resets_at < now()`.catch((err: unknown) => logger?.warn({ err }, 'could not sweep expired rate-limit windows'));
   };
 
   const info = (row: Row | undefined): ClientRateLimitInfo | undefined =>

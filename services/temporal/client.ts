@@ -11,9 +11,8 @@ export interface TemporalDeps {
  * a 3 s deadline answer after 5.5 s (Temporal's port refusing). Capped, a deadline holds within
  * half a second, and a call is over (no retry left pending) when its promise settles.
  */
-const RESOURCE_EXHAUSTED = 8; // gRPC status: a busy server is given longer
 const retries: GrpcRetryOptions = {
-  delayFunction: (attempt, status) => Math.min(500, 1.7 ** attempt * (status.code === RESOURCE_EXHAUSTED ? 1000 : 100)) * (0.8 + Math.random() * 0.4),
+  delayFunction: (attempt) => Math.min(500, 100 * 1.7 ** attempt * (0.8 + Math.random() * 0.4)),
   retryableDecider: (attempt, status) => attempt < 20 && isRetryableError(status),
 };
 
