@@ -21,7 +21,6 @@ import type { Prisma } from '../prisma/generated/client';
 import { lifecycleQuery, RECONCILER_SCHEDULE_ID, registrantWorkflowId, type ReconcileReport } from '../shared';
 import { enqueueEvent } from '../services/connectors/webhooks';
 import { ensureReconcilerSchedule } from '../services/reconciler/schedule';
-import { markWorkflowPending } from '../services/registrants/workflow-starts';
 import { createTemporalClient } from '../services/temporal/client';
 import { createTenant, memoryLogger, testApp } from './support/fixtures';
 import { until } from './support/until';
@@ -45,6 +44,8 @@ const round = (client = harness.env.client): Promise<ReconcileReport> =>
   client.workflow.execute('reconcilerWorkflow', { taskQueue: TASK_QUEUE, workflowId: `round-${randomUUID()}`, args: [{ tenantId }], workflowExecutionTimeout: '2 minutes' });
 
 const longAgo = () => new Date(Date.now() - 10 * 60_000);
+/** Queued without an intent, as an operator marks people to start from the database state. */
+const markWorkflowPending = (ids: string[]) => harness.prisma.$executeRaw`UPDATE registrants SET workflow_pending_since = now() WHERE id = ANY(${ids}::uuid[])`;
 
 describe('the reconciler', () => {
   it('a payroll sync while Temporal is down stores the people queued with their invitation (200, each item queued); the first round after it answers invites each exactly once', async () => {
@@ -101,6 +102,21 @@ describe('the reconciler', () => {
     expect(await harness.env.client.workflow.getHandle(registrantWorkflowId(tenantId, id)).query(lifecycleQuery)).toMatchObject({ status: 'unregistered', invitation: null });
   });
 
+  it('queued people whose start Temporal refuses for good (an oversized start) are passed over: the ten queued after them still start', async () => {
+    const make = (at: Date, workflowStart: Prisma.InputJsonValue) => {
+      const id = randomUUID();
+      return harness.prisma.registrant.create({ data: { id, tenantId, workflowId: registrantWorkflowId(tenantId, id), familyName: '後続', givenName: '待ち', workflowPendingSince: at, workflowStart } });
+    };
+    // Oldest first, one per lane (8 starts at once): every lane meets a refusal first.
+    const message = 'あ'.repeat(750_000); // over Temporal's 2 MB payload limit
+    const bad = await Promise.all(Array.from({ length: 8 }, () => make(new Date(Date.now() - 60_000), { invite: { message } })));
+    const rest = await Promise.all(Array.from({ length: 10 }, () => make(new Date(), { invite: false })));
+    expect(await round()).toMatchObject({ started: 10, waiting: 8 });
+    for (const r of rest) expect(await harness.prisma.registrant.findUniqueOrThrow({ where: { id: r.id } })).toMatchObject({ workflowPendingSince: null });
+    expect(await harness.prisma.registrant.count({ where: { id: { in: bad.map((r) => r.id) }, workflowPendingSince: { not: null } } })).toBe(8);
+    await harness.prisma.registrant.deleteMany({ where: { id: { in: bad.map((r) => r.id) } } });
+  });
+
   it('a retiree queued without an intent gets a workflow holding their retirement and deletion dates, without mail; one already started counts as started', async () => {
     const [retiree, active] = await Promise.all(
       [
@@ -111,7 +127,7 @@ describe('the reconciler', () => {
         return harness.prisma.registrant.create({ data: { id, tenantId, workflowId: registrantWorkflowId(tenantId, id), ...data } });
       }),
     );
-    await markWorkflowPending(harness.prisma, [retiree!.id, active!.id]);
+    await markWorkflowPending([retiree!.id, active!.id]);
     // Someone acted on the active one meanwhile: their workflow already runs.
     await harness.env.client.workflow.start('registrantWorkflow', { taskQueue: TASK_QUEUE, workflowId: active!.workflowId, args: [{ tenantId, registrantId: active!.id, reminderDays: [], invite: false }] });
 
@@ -202,6 +218,12 @@ describe('the reconciler', () => {
     const schedules: string[] = [];
     for await (const s of client.schedule.list()) schedules.push(s.scheduleId);
     expect(schedules.filter((s) => s === RECONCILER_SCHEDULE_ID)).toHaveLength(1);
+    // A round at once on create and again on each update (a worker starting after a deploy or an
+    // outage); the second is skipped here only because the first, on a queue nobody polls, still runs.
+    await until(async () => {
+      const { numActionsTaken, numActionsSkippedOverlap } = (await client.schedule.getHandle(RECONCILER_SCHEDULE_ID).describe()).info;
+      return numActionsTaken + numActionsSkippedOverlap >= 2;
+    }, 'a round asked for on create and on update');
     await client.schedule.getHandle(RECONCILER_SCHEDULE_ID).delete();
   });
 });

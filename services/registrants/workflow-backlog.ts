@@ -7,6 +7,7 @@
  * marked without one, from the database state and without mail.
  */
 import type { PrismaClient } from '../db/client';
+import { describeError, outageOf } from '../health/outages';
 import type { Logger } from '../logging/logger';
 import type { TemporalDeps } from '../temporal/client';
 import { clearQueuedStarts, createRegistrantWorkflows, inLanes, queuedInput, START_CONCURRENCY } from './workflow-starts';
@@ -26,28 +27,48 @@ export function createWorkflowBacklog(deps: WorkflowBacklogDeps) {
   const { prisma } = deps;
   const workflows = createRegistrantWorkflows(deps);
 
-
   return {
     /**
      * Starts the workflows of everyone marked, oldest first; a workflow already running (someone
-     * acted on the person meanwhile) counts as started. Stops at the first batch Temporal refuses
-     * with failures. Returns how many were started and how many are still waiting. `tenantId`
-     * narrows it to one tenant (tests share a database).
+     * acted on the person meanwhile) counts as started. Temporal or the database away stops the
+     * round; a person whose start fails otherwise is logged and passed over, so one bad row never
+     * holds up everyone queued behind it. Returns how many were started and how many are still
+     * waiting. `tenantId` narrows it to one tenant (tests share a database).
      */
     async run(scope: { tenantId?: string } = {}): Promise<{ started: number; waiting: number }> {
       const where = { workflowPendingSince: { not: null }, ...(scope.tenantId ? { tenantId: scope.tenantId } : {}) };
       let started = 0;
+      let after: { at: Date; id: string } | undefined;
       for (;;) {
-        const batch = await prisma.registrant.findMany({ where, orderBy: [{ workflowPendingSince: 'asc' }, { id: 'asc' }], take: BATCH });
+        const batch = await prisma.registrant.findMany({
+          where: { ...where, ...(after ? { OR: [{ workflowPendingSince: { gt: after.at } }, { workflowPendingSince: after.at, id: { gt: after.id } }] } : {}) },
+          orderBy: [{ workflowPendingSince: 'asc' }, { id: 'asc' }],
+          take: BATCH,
+        });
         if (batch.length === 0) break;
+        after = { at: batch.at(-1)!.workflowPendingSince!, id: batch.at(-1)!.id };
         // A tenant's reminder days are read once a batch, not once a person.
         const reminderDays = new Map<string, Promise<number[]>>();
         const daysOf = (tenantId: string) => reminderDays.get(tenantId) ?? reminderDays.set(tenantId, workflows.reminderDaysOf(tenantId)).get(tenantId)!;
-        const failed = await inLanes(batch, START_CONCURRENCY, async (r) => workflows.start(queuedInput(r, await daysOf(r.tenantId)), deps.startDeadlineMs), true);
+        let away = false;
+        const failed = await inLanes(
+          batch,
+          START_CONCURRENCY,
+          async (r) => {
+            try {
+              await workflows.start(queuedInput(r, await daysOf(r.tenantId)), deps.startDeadlineMs);
+            } catch (err) {
+              if (outageOf(err)) away = true;
+              else deps.logger?.warn({ registrantId: r.id, cause: describeError(err) }, 'a queued workflow could not be started; the next round tries again');
+              throw err;
+            }
+          },
+          (err) => outageOf(err) !== null,
+        );
         const done = batch.filter((r) => !failed.has(r)).map((r) => r.id);
         await clearQueuedStarts(prisma, done);
         started += done.length;
-        if (failed.size) break; // Temporal (still) refuses: the next round tries again
+        if (away) break; // the next round tries again
       }
       const waiting = await prisma.registrant.count({ where });
       if (started || waiting) deps.logger?.info({ started, waiting }, 'registrant workflows started from the backlog');

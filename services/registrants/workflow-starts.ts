@@ -28,7 +28,7 @@ export function queuedStart(intent: StartIntent | null, at = new Date()) {
 }
 
 /** The workflow input of a queued start: the stored intent, or the database state (no mail). */
-export function queuedInput(r: Pick<Registrant, 'id' | 'tenantId' | 'workflowStart'> & Registrant, reminderDays: number[]): RegistrantWorkflowInput {
+export function queuedInput(r: Registrant, reminderDays: number[]): RegistrantWorkflowInput {
   const intent = r.workflowStart as StartIntent | null;
   if (!intent) return carriedInput(r, reminderDays);
   return {
@@ -48,21 +48,15 @@ export async function clearQueuedStarts(prisma: PrismaClient, registrantIds: str
   await prisma.$executeRaw`UPDATE registrants SET workflow_pending_since = NULL, workflow_start = NULL WHERE id = ANY(${registrantIds}::uuid[])`;
 }
 
-/** Marks people for the reconciler after the fact (a payroll sync's item whose start failed). */
-export async function markWorkflowPending(prisma: PrismaClient, registrantIds: string[]): Promise<void> {
-  if (registrantIds.length === 0) return;
-  await prisma.$executeRaw`UPDATE registrants SET workflow_pending_since = now() WHERE id = ANY(${registrantIds}::uuid[]) AND workflow_pending_since IS NULL`;
-}
-
 const alreadyStarted = (err: unknown) => (err as Error).name === 'WorkflowExecutionAlreadyStartedError';
 
 /**
  * Runs `fn` for every item, `concurrency` at a time; the items it did not finish for (failed, or
- * never tried because `failFast` stopped the lanes at the first failure: Temporal being away, the
- * rest would each wait out their deadline too). A workflow that is already running is what the
- * call wanted: not a failure.
+ * never tried because `stopOn` stopped the lanes at a failure: `true` for any — Temporal being away,
+ * the rest would each wait out their deadline too — or a test of the error). A workflow that is
+ * already running is what the call wanted: not a failure.
  */
-export async function inLanes<T>(items: T[], concurrency: number, fn: (item: T) => Promise<unknown>, failFast = false): Promise<Set<T>> {
+export async function inLanes<T>(items: T[], concurrency: number, fn: (item: T) => Promise<unknown>, stopOn: boolean | ((err: unknown) => boolean) = false): Promise<Set<T>> {
   const done = new Set<T>();
   let next = 0;
   let stop = false;
@@ -74,7 +68,7 @@ export async function inLanes<T>(items: T[], concurrency: number, fn: (item: T) 
         done.add(item);
       } catch (err) {
         if (alreadyStarted(err)) done.add(item);
-        else if (failFast) stop = true;
+        else if (stopOn === true || (typeof stopOn === 'function' && stopOn(err))) stop = true;
       }
     }
   };
@@ -86,11 +80,12 @@ export async function inLanes<T>(items: T[], concurrency: number, fn: (item: T) 
 export const START_CONCURRENCY = 8;
 /** How long a request's starts may take in all: the request answers within a few seconds. */
 export const REQUEST_START_BUDGET_MS = 3000;
-/** The deadline of one start outside a request (another start of the same call may still follow). */
+/** The deadline of one webhook delivery's start after a request's commit (the sweep starts any left). */
 export const REQUEST_START_DEADLINE_MS = 3000;
 
 export function createRegistrantWorkflows({ prisma, temporal, inviteReminderDays }: { prisma: PrismaClient; temporal: TemporalDeps; inviteReminderDays: number[] }) {
-  const start = async (input: RegistrantWorkflowInput, deadlineMs = 10_000): Promise<void> => {
+  /** Starts the workflow; false when it was already running (the start is a no-op then). */
+  const start = async (input: RegistrantWorkflowInput, deadlineMs = 10_000): Promise<boolean> => {
     try {
       await withDeadline(temporal.client, deadlineMs, () =>
         temporal.client.workflow.start<typeof registrantWorkflow>('registrantWorkflow', {
@@ -99,8 +94,10 @@ export function createRegistrantWorkflows({ prisma, temporal, inviteReminderDays
           args: [input],
         }),
       );
+      return true;
     } catch (err) {
       if (!alreadyStarted(err)) throw err;
+      return false;
     }
   };
 

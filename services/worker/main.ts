@@ -5,7 +5,8 @@ import { createPrisma } from '../db/client';
 import { createLogger } from '../logging/logger';
 import { temporalLogger } from '../logging/temporal-logger';
 import { createMailTransport } from '../mail/transport';
-import { ensureReconcilerSchedule } from '../reconciler/schedule';
+import { describeError } from '../health/outages';
+import { keepReconcilerScheduled } from '../reconciler/schedule';
 import { createTemporalClient } from '../temporal/client';
 import { openInstanceVault } from '../vault/instance';
 import { createWorker } from './worker';
@@ -50,8 +51,14 @@ async function main() {
   // The reconciler (queued starts, pending webhooks, orphans) runs on one Temporal Schedule for the
   // whole deployment; every worker makes sure it exists with the current settings.
   const client = createTemporalClient(services.temporalAddress, config.temporal.namespace);
-  await ensureReconcilerSchedule(client, config.temporal.taskQueue).catch((err: Error) => logger.warn({ err }, 'could not create or update the reconciler schedule'));
+  let stopped = false;
+  const scheduled = keepReconcilerScheduled(client, config.temporal.taskQueue, {
+    stopped: () => stopped,
+    onRetry: (err, ms) => logger.warn({ cause: describeError(err), retryInMs: ms }, 'could not create or update the reconciler schedule; trying again'),
+  });
   await running;
+  stopped = true;
+  await scheduled;
   await client.connection.close();
   await connection.close();
   await prisma.$disconnect();
