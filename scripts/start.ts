@@ -80,6 +80,8 @@ function nodePart(name: string, entry: string, env: NodeJS.ProcessEnv, ready: (c
         env,
         // The IPC channel carries the worker's "ready".
         stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+        // Its own process group: a Ctrl-C reaches only us, and we stop the parts in order.
+        detached: true,
       });
       prefixOutput(name, child);
       return startChild(child, ready);
@@ -231,7 +233,7 @@ async function startTemporal(config: Config): Promise<string> {
     name: 'temporal',
     ports: [temporalPort, temporalUiPort],
     start: () => {
-      const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
       prefixOutput('temporal', child);
       return startChild(child, (c) => waitFor('the Temporal dev server', () => probeNamespace(address), 90_000, c));
     },

@@ -9,6 +9,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../services/devstack/ports';
+import { isAlive, readStackState } from '../services/devstack/stack-state';
 import { TEMPORAL_CLI } from './support/temporal';
 import { runStart, type Started } from './support/npm-start';
 
@@ -85,10 +86,14 @@ describe('npm start on the embedded defaults', () => {
   }
 
   async function ctrlC(s: Started) {
+    const parts = readStackState(dataDir)!.parts;
+    expect(parts.length).toBeGreaterThanOrEqual(5);
     process.kill(-s.child.pid!, 'SIGINT');
     expect(await s.exited).toBe(0);
-    // Every member of the group (postgres, temporal, outbox, worker, api) is gone.
+    // The terminal's group and every part (postgres, temporal, outbox, worker, api; each in a group
+    // of its own, stopped by the supervisor) are gone.
     await until('the process group to end', () => !pgroupAlive(s.child.pid!), 30_000);
+    await until('every part to end', () => parts.every((p) => !isAlive(p)), 30_000);
   }
 
   it('brings the stack up, mails an invitation, lists the workflow; Ctrl-C stops it all; a restart keeps the data', async () => {

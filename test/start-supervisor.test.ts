@@ -174,6 +174,12 @@ it('the next start comes up on the same ports and data; Ctrl-C stops it and remo
   expect(next.output()).not.toContain('First start');
   expect((await fetch(`${api()}/healthz`)).status).toBe(200);
   expect(state().supervisor.pid).toBe(next.child.pid);
+  // Each part in a process group of its own: the terminal's Ctrl-C reaches the supervisor only, which
+  // stops them in order (API and worker drain while PostgreSQL and Temporal still serve them).
+  const groupOf = (pid: number) => Number(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[2]);
+  const parts = state().parts;
+  expect([...new Set(parts.map((p) => p.name))].sort()).toEqual(['api', 'outbox', 'postgres', 'temporal', 'worker']);
+  expect(parts.filter((p) => groupOf(p.pid) === next.child.pid).map((p) => p.name)).toEqual([]);
 
   process.kill(-next.child.pid!, 'SIGINT');
   expect(await next.exited).toBe(0);

@@ -97,7 +97,8 @@ export function clusterInfo(dataDir: string, port: number, password: string): Cl
 
 /**
  * Starts `postgres` in the foreground as a child we supervise; resolves once it accepts logins.
- * `diesWithParent`: postgres stops (fast shutdown) when this process dies, even by SIGKILL.
+ * `diesWithParent`: postgres stops (fast shutdown) when this process dies, even by SIGKILL; it runs
+ * in a process group of its own (a Ctrl-C meant for the supervisor does not stop it first).
  */
 export async function startPostgres(info: ClusterInfo, opts: { logFile?: string; diesWithParent?: boolean } = {}): Promise<ChildProcess> {
   const server: [string, string[]] = [path.join(postgresBinDir(), 'postgres'), [
@@ -112,7 +113,9 @@ export async function startPostgres(info: ClusterInfo, opts: { logFile?: string;
   // As root, runuser sits between us and postgres: runuser dies with us, and postgres with runuser.
   if (opts.diesWithParent && cmd === 'runuser') [cmd, args] = withParentDeathSignal(cmd, args, 'SIGKILL');
   const out = opts.logFile ? fs.openSync(opts.logFile, 'a') : 'ignore';
-  const child = spawn(cmd, args, { stdio: ['ignore', out, out] });
+  // A supervised server gets its own process group: a terminal's Ctrl-C reaches the supervisor only,
+  // which stops PostgreSQL last, after the API and worker have drained.
+  const child = spawn(cmd, args, { stdio: ['ignore', out, out], detached: opts.diesWithParent === true });
   let exited: string | null = null;
   child.once('exit', (code, signal) => {
     exited = `postgres exited (${signal ?? code})${opts.logFile ? `; see ${opts.logFile}` : ''}`;

@@ -19,7 +19,7 @@ async function main() {
   // The SDK's own log (bundler output, state changes) only when debugging; scrubbed like ours.
   Runtime.install({ logger: temporalLogger(logger, ['debug', 'trace'].includes(config.logLevel) ? 'INFO' : 'WARN') });
   // The SDK drops its SIGINT/SIGTERM handlers at the first signal, so a second one would kill us
-  // mid-drain: Ctrl-C reaches all of npm start's process group, and npm start then sends SIGTERM.
+  // mid-drain (a Ctrl-C in the worker's own terminal, then its supervisor's SIGTERM).
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => undefined);
   const prisma = createPrisma(services.databaseUrl);
   // Refuses to start on a master key the other instances do not share (services/vault/instance.ts).

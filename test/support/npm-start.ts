@@ -1,7 +1,8 @@
 /**
  * scripts/start.ts (what `npm start` runs after setup) as a child process in its own process group,
- * like a terminal job: Ctrl-C (SIGINT to the group) reaches every part. The outer environment's
- * service URLs are dropped so it brings up its embedded stack; its output goes through the leak scan.
+ * like a terminal job: Ctrl-C is SIGINT to that group (the parts run in groups of their own). The
+ * outer environment's service URLs are dropped so it brings up its embedded stack; its output goes
+ * through the leak scan.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
