@@ -239,14 +239,15 @@ describe("Temporal unreachable from the API in the middle of a 100-person quick 
     const sent = hr.post('/v1/registrants/quick-add').send({ people });
     const answered = sent.then(() => Date.now());
     await lock.waiters();
+    // The cut falls among the starts (8 at a time) after the commit: Temporal's connection carries
+    // a dozen more answers, then goes away — at the same point however fast the machine is.
+    proxy.refuseAfter(12);
     await lock.release();
-    // Cut as soon as the people are committed: their starts (8 at a time) are under way.
     await until(async () => (await prisma.registrant.count({ where: { tenantId } })) === 100, 'the people to be committed', 30_000, 2);
-    proxy.mode('refuse');
-    const cutAt = Date.now();
+    const committedAt = Date.now();
     const res = await sent;
-    const tookMs = (await answered) - cutAt;
-    process.stdout.write(`quick add of 100 answered ${tookMs} ms after Temporal was cut off (${res.body.invited} invited, ${res.body.queued} queued)\n`);
+    const tookMs = (await answered) - committedAt;
+    process.stdout.write(`quick add of 100 answered ${tookMs} ms after its commit, Temporal cut off among the starts (${res.body.invited} invited, ${res.body.queued} queued)\n`);
     expect(res.status).toBe(201);
     expect(tookMs).toBeLessThan(5000);
     expect(res.body.invited + res.body.queued).toBe(100);
