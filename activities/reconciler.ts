@@ -3,6 +3,7 @@
  * (one schedule for the whole deployment, however many workers): they use the worker's own client.
  */
 import { Context } from '@temporalio/activity';
+import { DEFAULT_INVITE_REMINDER_DAYS } from '../services/config/config';
 import { expireIdempotencyKeys } from '../services/idempotency/request-records';
 import { createOrphanCheck } from '../services/reconciler/orphans';
 import { createWebhookSweep } from '../services/reconciler/webhook-sweep';
@@ -10,12 +11,9 @@ import { createWorkflowBacklog } from '../services/registrants/workflow-backlog'
 import type { ReconcileScope } from '../shared';
 import type { ActivityDeps } from './index';
 
-/** The configured reminder days when a tenant has none (the worker's INVITE_REMINDER_DAYS). */
-const DEFAULT_REMINDER_DAYS = [7, 30, 80];
-
 export function createReconcilerActivities(deps: ActivityDeps) {
   const { prisma, logger } = deps;
-  const inviteReminderDays = deps.inviteReminderDays ?? DEFAULT_REMINDER_DAYS;
+  const inviteReminderDays = deps.inviteReminderDays ?? DEFAULT_INVITE_REMINDER_DAYS;
   const temporal = () => ({ client: Context.current().client, taskQueue: Context.current().info.taskQueue });
   return {
     /** People stored whose workflow start Temporal never confirmed: started as their start was meant. */

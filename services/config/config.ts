@@ -45,6 +45,9 @@ const urlWith = (protocols: string[]) =>
     }
   }, `must be a URL with a host, starting with ${protocols.map((p) => `${p}//`).join(' or ')}`);
 
+/** Reminder days (after the invitation) when neither the tenant nor INVITE_REMINDER_DAYS sets them. */
+export const DEFAULT_INVITE_REMINDER_DAYS = [7, 30, 80];
+
 const schema = z.object({
   PORT: port.default(3000),
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -55,7 +58,7 @@ const schema = z.object({
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('mynaflow'),
   SMTP_URL: urlWith(['smtp:', 'smtps:']).optional(),
   MAIL_FROM: z.string().min(3).default('mynaflow <no-reply@mynaflow.localhost>'),
-  INVITE_REMINDER_DAYS: dayList.default([7, 30, 80]),
+  INVITE_REMINDER_DAYS: dayList.default(DEFAULT_INVITE_REMINDER_DAYS),
   DATA_DIR: z.string().min(1).default('.data'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TRUST_PROXY: trustProxy.default('loopback'),
