@@ -4,7 +4,8 @@
  * change. Only the clock is injected, to make codes and sessions expire.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { LOGIN_CODE_SUBJECT } from '../services/auth/auth-mail';
+import { LOGIN_CODE_SUBJECT, LOGIN_LOCKED_SUBJECT } from '../services/auth/auth-mail';
+import { MAX_SECOND_FACTOR_FAILURES } from '../services/auth/auth-service';
 import { checkSecurityCode, issueSecurityCode } from '../services/auth/security-codes';
 import { hashSessionToken } from '../services/auth/sessions';
 import { startOutbox } from '../services/outbox/outbox';
@@ -108,7 +109,7 @@ describe('password step and e-mailed second factor', () => {
     expect(JSON.stringify(rows)).not.toContain(code);
   });
 
-  test('5 wrong codes kill the code, end the session and count as a failed login', async () => {
+  test('5 wrong codes kill the code, end the session and are counted for the account', async () => {
     const { auth } = service();
     const tenant = await newTenant();
     const user = await newUser({ tenantId: tenant.id });
@@ -129,10 +130,44 @@ describe('password step and e-mailed second factor', () => {
     expect(await auth.authenticate(res.sessionToken, { allowSecondFactorPending: true })).toBeNull();
     expect(await harness.prisma.securityCode.findFirst({ where: { loginUserId: user.id, purpose: 'login' } })).toMatchObject({ attempts: 5, usedAt: null });
 
-    expect((await harness.prisma.loginUser.findUniqueOrThrow({ where: { id: user.id } })).failedLogins).toBe(1);
+    expect(await harness.prisma.loginUser.findUniqueOrThrow({ where: { id: user.id } })).toMatchObject({ secondFactorFailures: 5, lockedAt: null });
     expect(await events(tenant.id, 'second_factor_failed')).toHaveLength(5);
-    const failed = await events(tenant.id, 'login_failed');
-    expect(failed.map((e) => e.detail)).toEqual([{ reason: 'second_factor', consecutiveFailures: 1 }]);
+  });
+
+  test('wrong codes count across logins (the right password does not reset them): the account locks, the next login is 423 and the user is mailed', async () => {
+    const { auth } = service();
+    const tenant = await newTenant();
+    const user = await newUser({ tenantId: tenant.id });
+    let rounds = 0;
+    let lockedAt: number | null = null;
+    // Someone who knows the password: password, five wrong codes, password again…
+    for (; rounds < 6 && lockedAt === null; rounds++) {
+      const res = await auth.login({ email: user.email, password: user.password, ...META });
+      const wrong = wrongCodeFor(codeOf(await nextMail(user.email, LOGIN_CODE_SUBJECT)));
+      for (let i = 0; i < 5; i++) {
+        const err = await appError(auth.verifySecondFactor({ sessionToken: res.sessionToken, code: wrong, ...META }));
+        if (err.code === 'LOGIN_LOCKED') {
+          lockedAt = rounds * 5 + i + 1;
+          break;
+        }
+        expect(err.code).toMatch(/^(INVALID_CODE|SECOND_FACTOR_ATTEMPTS_EXCEEDED)$/);
+      }
+    }
+    expect(lockedAt).toBe(MAX_SECOND_FACTOR_FAILURES);
+    expect((await appError(auth.login({ email: user.email, password: user.password, ...META }))).code).toBe('LOGIN_LOCKED');
+    const mail = await nextMail(user.email, LOGIN_LOCKED_SUBJECT);
+    expect(mail.text).toContain('第二認証コードが続けて間違えられました');
+    expect((await events(tenant.id, 'login_locked')).map((e) => e.detail)).toEqual([expect.objectContaining({ reason: 'second_factor', consecutiveFailures: MAX_SECOND_FACTOR_FAILURES })]);
+  });
+
+  test('a correct code clears the count of wrong ones', async () => {
+    const { auth } = service();
+    const user = await newUser();
+    const res = await auth.login({ email: user.email, password: user.password, ...META });
+    const code = codeOf(await nextMail(user.email, LOGIN_CODE_SUBJECT));
+    for (let i = 0; i < 3; i++) await appError(auth.verifySecondFactor({ sessionToken: res.sessionToken, code: wrongCodeFor(code), ...META }));
+    await auth.verifySecondFactor({ sessionToken: res.sessionToken, code, ...META });
+    expect((await harness.prisma.loginUser.findUniqueOrThrow({ where: { id: user.id } })).secondFactorFailures).toBe(0);
   });
 
   test('a resent code keeps the tries already used', async () => {
@@ -183,42 +218,51 @@ describe('wrong passwords and lockout', () => {
     expect(unknownMs).toBeGreaterThan(wrongMs * 0.3);
   });
 
-  test('5 wrong passwords in a row lock the login; the lock runs out after loginLockMinutes', async () => {
+  test('5 wrong passwords in a row lock that source out of the account, not the account: the owner elsewhere logs in, sessions go on, the user is mailed', async () => {
     const { auth, clock } = service();
     const tenant = await newTenant();
     const user = await newUser({ tenantId: tenant.id });
-    await fullLogin(auth, user);
-    const live = await auth.login({ email: user.email, password: user.password, ...META });
-    await nextMail(user.email, LOGIN_CODE_SUBJECT);
+    const live = await fullLogin(auth, user);
+    const attacker = { ip: '198.51.100.66', userAgent: 'guesser' };
 
     for (let i = 1; i <= 4; i++) {
-      expect((await appError(auth.login({ email: user.email, password: `wrong-${i}-pass`, ...META }))).code).toBe('INVALID_CREDENTIALS');
+      expect((await appError(auth.login({ email: user.email, password: `wrong-${i}-pass`, ...attacker }))).code).toBe('INVALID_CREDENTIALS');
     }
-    const fifth = await appError(auth.login({ email: user.email, password: 'wrong-5-pass', ...META }));
+    const fifth = await appError(auth.login({ email: user.email, password: 'wrong-5-pass', ...attacker }));
     expect(fifth).toMatchObject({
       status: 423,
       code: 'LOGIN_LOCKED',
       title: '連続してログインに失敗したため、ログインがロックされています。しばらくしてから再度お試しいただくか、管理者に解除を依頼してください',
     });
-    const locked = await harness.prisma.loginUser.findUniqueOrThrow({ where: { id: user.id } });
-    expect(locked.lockedAt).not.toBeNull();
-    expect(locked.failedLogins).toBe(5);
-    // Sessions of a locked login end.
-    expect(await auth.authenticate(live.sessionToken, { allowSecondFactorPending: true })).toBeNull();
+    // Even the right password is refused from there while locked, and nothing is mailed.
+    expect((await appError(auth.login({ email: user.email, password: user.password, ...attacker }))).code).toBe('LOGIN_LOCKED');
+    const mail = await nextMail(user.email, LOGIN_LOCKED_SUBJECT);
+    expect(mail.text).toContain('198.51.100.66');
+    expect(mail.text).toContain('ほかの場所からは、いつもどおりログインできます');
 
-    // Even the right password is refused while locked, and nothing is mailed.
-    clock.advance(LOCK_MINUTES * MINUTE - 1000);
-    expect((await appError(auth.login({ email: user.email, password: user.password, ...META }))).code).toBe('LOGIN_LOCKED');
+    // The account itself is not locked: its session goes on, and its owner logs in from elsewhere.
+    expect(await harness.prisma.loginUser.findUniqueOrThrow({ where: { id: user.id } })).toMatchObject({ lockedAt: null });
+    expect(await auth.authenticate(live.sessionToken)).not.toBeNull();
+    await fullLogin(auth, user);
 
-    expect(await events(tenant.id, 'login_locked')).toHaveLength(1);
+    expect((await events(tenant.id, 'login_locked')).map((e) => e.detail)).toEqual([expect.objectContaining({ reason: 'password', lockMinutes: LOCK_MINUTES, locks: 1 })]);
     const reasons = (await events(tenant.id, 'login_failed')).map((e) => (e.detail as { reason: string }).reason);
     expect(reasons).toEqual(['password', 'password', 'password', 'password', 'password', 'locked']);
 
+    // The lock runs out after loginLockMinutes; the next one from the same source lasts twice as long.
+    clock.advance(LOCK_MINUTES * MINUTE - 1000);
+    expect((await appError(auth.login({ email: user.email, password: user.password, ...attacker }))).code).toBe('LOGIN_LOCKED');
     clock.advance(1000);
-    const res = await auth.login({ email: user.email, password: user.password, ...META });
+    for (let i = 1; i <= 4; i++) expect((await appError(auth.login({ email: user.email, password: 'wrong-again', ...attacker }))).code).toBe('INVALID_CREDENTIALS');
+    expect((await appError(auth.login({ email: user.email, password: 'wrong-again', ...attacker }))).code).toBe('LOGIN_LOCKED');
+    clock.advance(2 * LOCK_MINUTES * MINUTE - 1000);
+    expect((await appError(auth.login({ email: user.email, password: user.password, ...attacker }))).code).toBe('LOGIN_LOCKED');
+    clock.advance(1000);
+    const res = await auth.login({ email: user.email, password: user.password, ...attacker });
     expect(res.secondFactor).toBe('email');
     await nextMail(user.email, LOGIN_CODE_SUBJECT);
-    expect(await harness.prisma.loginUser.findUniqueOrThrow({ where: { id: user.id } })).toMatchObject({ failedLogins: 0, lockedAt: null });
+    // The right password from there starts that source afresh.
+    expect(await harness.prisma.loginSourceLock.findMany({ where: { loginUserId: user.id } })).toEqual([]);
   });
 
   test('after a lock runs out, counting starts again from zero', async () => {
@@ -227,7 +271,7 @@ describe('wrong passwords and lockout', () => {
     for (let i = 0; i < 5; i++) await appError(auth.login({ email: user.email, password: 'wrong-password', ...META }));
     clock.advance(LOCK_MINUTES * MINUTE);
     expect((await appError(auth.login({ email: user.email, password: 'wrong-password', ...META }))).code).toBe('INVALID_CREDENTIALS');
-    expect(await harness.prisma.loginUser.findUniqueOrThrow({ where: { id: user.id } })).toMatchObject({ failedLogins: 1, lockedAt: null });
+    expect(await harness.prisma.loginSourceLock.findMany({ where: { loginUserId: user.id } })).toEqual([expect.objectContaining({ source: META.ip, failures: 1, locks: 1 })]);
   });
 
   test('a successful password resets the count', async () => {
@@ -239,13 +283,14 @@ describe('wrong passwords and lockout', () => {
     for (let i = 0; i < 4; i++) expect((await appError(auth.login({ email: user.email, password: 'wrong-password', ...META }))).code).toBe('INVALID_CREDENTIALS');
   });
 
-  test('unlockUser clears the lock and the count', async () => {
+  test('unlockUser clears every lock and count', async () => {
     const { auth } = service();
     const tenant = await newTenant();
     const user = await newUser({ tenantId: tenant.id });
     for (let i = 0; i < 5; i++) await appError(auth.login({ email: user.email, password: 'wrong-password', ...META }));
     await auth.unlockUser(user.id, { actor: { type: 'login_user', id: randomUUID(), label: '管理 者' }, ...META });
-    expect(await harness.prisma.loginUser.findUniqueOrThrow({ where: { id: user.id } })).toMatchObject({ failedLogins: 0, lockedAt: null });
+    expect(await harness.prisma.loginUser.findUniqueOrThrow({ where: { id: user.id } })).toMatchObject({ failedLogins: 0, secondFactorFailures: 0, lockedAt: null });
+    expect(await harness.prisma.loginSourceLock.count({ where: { loginUserId: user.id } })).toBe(0);
     await auth.login({ email: user.email, password: user.password, ...META });
     await nextMail(user.email, LOGIN_CODE_SUBJECT);
     expect((await events(tenant.id, 'login_unlocked'))[0]).toMatchObject({ actorLabel: '管理 者' });
@@ -284,8 +329,9 @@ describe('オプションログイン: one e-mail address in several tenants', (
     expect((await appError(auth.login({ email, password: 'password-of-A', customerNumber: b.customerNumber, ...META }))).code).toBe('INVALID_CREDENTIALS');
     expect((await appError(auth.login({ email, password: 'password-of-A', customerNumber: '0000000000000', ...META }))).code).toBe('INVALID_CREDENTIALS');
     // Failures count on the account the customer number named.
-    expect((await harness.prisma.loginUser.findUniqueOrThrow({ where: { id: userB.id } })).failedLogins).toBe(1);
-    expect((await harness.prisma.loginUser.findUniqueOrThrow({ where: { id: userA.id } })).failedLogins).toBe(0);
+    const failuresOf = async (id: string) => (await harness.prisma.loginSourceLock.findMany({ where: { loginUserId: id } })).map((l) => l.failures);
+    expect(await failuresOf(userB.id)).toEqual([1]);
+    expect(await failuresOf(userA.id)).toEqual([]);
   });
 
   test('with a single account the customer number is optional but must match if given', async () => {

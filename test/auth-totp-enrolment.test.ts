@@ -158,7 +158,7 @@ describe('TOTP login', () => {
     await auth.verifySecondFactor({ sessionToken: again.sessionToken, code: await totpCode(secret, new Date(clock.now().getTime() + STEP)), ...META });
   });
 
-  test('5 wrong codes end the login and count as a failed login', async () => {
+  test('5 wrong codes end the login and are counted for the account', async () => {
     const { auth, clock } = service();
     const user = await newUser();
     const secret = await enrol(auth, clock, user.id);
@@ -167,7 +167,7 @@ describe('TOTP login', () => {
     for (let i = 0; i < 4; i++) await appError(auth.verifySecondFactor({ sessionToken: res.sessionToken, code: wrongCodeFor(right), ...META }));
     expect((await appError(auth.verifySecondFactor({ sessionToken: res.sessionToken, code: wrongCodeFor(right), ...META }))).code).toBe('SECOND_FACTOR_ATTEMPTS_EXCEEDED');
     expect((await appError(auth.verifySecondFactor({ sessionToken: res.sessionToken, code: right, ...META }))).code).toBe('SESSION_EXPIRED');
-    expect((await harness.prisma.loginUser.findUniqueOrThrow({ where: { id: user.id } })).failedLogins).toBe(1);
+    expect((await harness.prisma.loginUser.findUniqueOrThrow({ where: { id: user.id } })).secondFactorFailures).toBe(5);
   });
 
   test('the code must follow the password within 10 minutes', async () => {

@@ -2385,6 +2385,7 @@ export interface components {
             kind: components["schemas"]["UserKind"];
             /** @enum {string} */
             twoFactorMethod: "email" | "totp";
+            /** @description Logins are stopped: the account (wrong second-factor codes, or wrong passwords asked again in a session), or — in the list — some address for five wrong passwords (the user can still log in from elsewhere). An owner or manager lifts it with unlock. */
             locked: boolean;
             /** Format: date-time */
             createdAt: string;

@@ -5,6 +5,7 @@ export const LOGIN_CODE_SUBJECT = '【マイナンバー管理】第二認証コ
 export const PASSWORD_RESET_SUBJECT = '【マイナンバー管理】パスワード再設定のお知らせ';
 export const CUSTOMER_NUMBER_SUBJECT = '【マイナンバー管理】お客様番号のお知らせ';
 export const EMAIL_METHOD_SUBJECT = '【マイナンバー管理】メール認証方式への変更の確認';
+export const LOGIN_LOCKED_SUBJECT = '【マイナンバー管理】ログインを一時停止しました';
 
 const jst = new Intl.DateTimeFormat('ja-JP', { timeZone: 'Asia/Tokyo', dateStyle: 'long', timeStyle: 'short' });
 
@@ -83,6 +84,33 @@ export function renderEmailMethodMail(d: { userName: string; companyName: string
       '',
       ...validity(d.expiresAt),
       '変更した覚えがない場合は、このメールを破棄してください。認証方式は変わりません。',
+      ...FOOTER,
+    ].join('\n'),
+  };
+}
+
+/**
+ * Told when logins to the account were stopped: for wrong passwords, from one address only (the
+ * user can still log in from elsewhere); for wrong second-factor codes, the whole account (someone
+ * knows the password).
+ */
+export function renderLoginLockedMail(d: { userName: string; companyName: string; reason: 'password' | 'second_factor' | 'reauthentication'; source: string | null; until: Date }) {
+  const what =
+    d.reason === 'password'
+      ? [`IPアドレス ${d.source ?? '（不明）'} からのログインで、パスワードが続けて間違えられました。`, 'このアドレスからのログインを一時停止しました。ほかの場所からは、いつもどおりログインできます。']
+      : d.reason === 'second_factor'
+        ? ['正しいパスワードのあとに、第二認証コードが続けて間違えられました。', 'パスワードが他人に知られているおそれがあるため、アカウントへのログインを一時停止しました。']
+        : ['ログイン中の画面で、パスワードの再入力が続けて間違えられました。', 'アカウントへのログインを一時停止し、ログイン中の画面をすべて終了しました。'];
+  return {
+    subject: LOGIN_LOCKED_SUBJECT,
+    text: [
+      `${d.companyName}`,
+      `${d.userName} 様`,
+      '',
+      ...what,
+      `停止は ${jst.format(d.until)}（日本時間）まで続きます。管理者に解除を依頼することもできます。`,
+      '',
+      'ご自身の操作でない場合は、解除後すぐにパスワードを変更してください。',
       ...FOOTER,
     ].join('\n'),
   };

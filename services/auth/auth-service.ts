@@ -15,14 +15,22 @@ import type { OperationCode } from '../audit/operations';
 import type { PrismaClient } from '../db/client';
 import { AppError } from '../errors';
 import { openText, type Vault } from '../vault/types';
-import { renderCustomerNumberMail, renderEmailMethodMail, renderLoginCodeMail, renderPasswordResetMail } from './auth-mail';
+import { renderCustomerNumberMail, renderEmailMethodMail, renderLoginCodeMail, renderLoginLockedMail, renderPasswordResetMail } from './auth-mail';
 import { checkPasswordPolicy, hashPassword, needsRehash, verifyAgainstDummy, verifyPassword } from './passwords';
 import { checkSecurityCode, issueSecurityCode, killSecurityCodes } from './security-codes';
 import { createSessions, isLocked, type SessionWithUser } from './sessions';
 import { generateTotpSecret, matchTotp, otpauthUri, qrCode } from './totp';
 
-/** Consecutive failed logins that lock the account (the manual: 連続してログインに失敗). */
+/**
+ * Consecutive wrong passwords (the manual: 連続してログインに失敗) that lock a source address out of
+ * the account — not the account: an attacker elsewhere cannot lock its owner out — and, asked again
+ * inside a session (a reveal, a new password), that lock the account.
+ */
 export const MAX_FAILED_LOGINS = 5;
+/** Consecutive wrong second-factor codes, across logins, that lock the account (the password is known). */
+export const MAX_SECOND_FACTOR_FAILURES = 10;
+/** A source locked again and again waits twice as long each time, up to a day. */
+const MAX_SOURCE_LOCK_MINUTES = 24 * 60;
 export const TOTP_ISSUER = 'mynaflow';
 
 export const AUTH_ERRORS = {
@@ -160,22 +168,70 @@ export function createAuthService(deps: AuthServiceDeps) {
   }
 
   /**
-   * Counts one failed login; the fifth in a row locks the account and ends its sessions. A lock
-   * that has run out starts a fresh count. Returns whether the account is now locked.
+   * Locks the account (once, however many failures arrive at once; a lock that ran out counts as
+   * none), records it and mails the user. While locked no session of the account is accepted.
    */
-  async function countFailedLogin(user: LoginUser, meta: RequestMeta, reason: 'password' | 'second_factor' | 'reauthentication'): Promise<boolean> {
+  async function lockAccount(user: UserWithTenant, meta: RequestMeta, reason: 'second_factor' | 'reauthentication', failures: number): Promise<void> {
     const at = now();
+    const { count } = await prisma.loginUser.updateMany({
+      where: { id: user.id, OR: [{ lockedAt: null }, { lockedAt: { lte: new Date(at.getTime() - loginLockMinutes * 60_000) } }] },
+      data: { lockedAt: at },
+    });
+    if (count !== 1) return;
+    if (reason === 'reauthentication') await sessions.revokeAllForUser(user.id);
+    await record(user, 'login_locked', meta, { reason, consecutiveFailures: failures, lockMinutes: loginLockMinutes });
+    const until = new Date(at.getTime() + loginLockMinutes * 60_000);
+    sendInBackground(user.email, renderLoginLockedMail({ userName: user.name, companyName: user.tenant.name, reason, source: null, until }), 'login_locked');
+  }
+
+  /** A wrong password asked again in a session; the fifth in a row locks the account and ends its sessions. */
+  async function countReauthFailure(user: UserWithTenant, meta: RequestMeta): Promise<boolean> {
     const updated =
       user.lockedAt !== null
         ? await prisma.loginUser.update({ where: { id: user.id }, data: { failedLogins: 1, lockedAt: null } })
         : await prisma.loginUser.update({ where: { id: user.id }, data: { failedLogins: { increment: 1 } } });
-    await record(user, 'login_failed', meta, { reason, consecutiveFailures: updated.failedLogins });
+    await record(user, 'login_failed', meta, { reason: 'reauthentication', consecutiveFailures: updated.failedLogins });
     if (updated.failedLogins < MAX_FAILED_LOGINS) return false;
-    // Conditional, so concurrent failures lock (and record it) once.
-    const { count } = await prisma.loginUser.updateMany({ where: { id: user.id, lockedAt: null }, data: { lockedAt: at } });
-    if (count === 1) {
-      await sessions.revokeAllForUser(user.id);
-      await record(user, 'login_locked', meta, { consecutiveFailures: updated.failedLogins, lockMinutes: loginLockMinutes });
+    await lockAccount(user, meta, 'reauthentication', updated.failedLogins);
+    return true;
+  }
+
+  /** The source a login comes from: the client address as the API sees it (TRUST_PROXY). */
+  const sourceOf = (meta: RequestMeta) => meta.ip || '-';
+
+  /** Until when the source is locked out of the account, or null. */
+  async function sourceLockedUntil(user: LoginUser, meta: RequestMeta): Promise<Date | null> {
+    const row = await prisma.loginSourceLock.findUnique({ where: { loginUserId_source: { loginUserId: user.id, source: sourceOf(meta) } } });
+    return row?.lockedUntil && row.lockedUntil > now() ? row.lockedUntil : null;
+  }
+
+  /**
+   * A wrong password at login, counted for this account from this source; the fifth in a row locks
+   * the source out (30 minutes, doubling with each lock, up to a day), records it and mails the
+   * user. The account's sessions go on, and other sources are not affected.
+   */
+  async function countPasswordFailure(user: UserWithTenant, meta: RequestMeta): Promise<boolean> {
+    const source = sourceOf(meta);
+    const [counted] = await prisma.$queryRaw<{ failures: number }[]>`
+      INSERT INTO login_source_locks (login_user_id, source, failures) VALUES (${user.id}::uuid, ${source}, 1)
+      ON CONFLICT (login_user_id, source) DO UPDATE SET failures = login_source_locks.failures + 1, updated_at = now()
+      RETURNING failures`;
+    const failures = counted!.failures;
+    await record(user, 'login_failed', meta, { reason: 'password', consecutiveFailures: failures });
+    if (failures < MAX_FAILED_LOGINS) return false;
+    // Conditional, so failures arriving at once lock (and record it) once.
+    const at = now();
+    const locked = await prisma.$queryRaw<{ locks: number; locked_until: Date }[]>`
+      UPDATE login_source_locks
+         SET failures = 0, locks = locks + 1,
+             locked_until = ${at}::timestamptz + make_interval(mins => LEAST(${loginLockMinutes}::int * (2 ^ locks)::int, ${MAX_SOURCE_LOCK_MINUTES}::int)),
+             updated_at = now()
+       WHERE login_user_id = ${user.id}::uuid AND source = ${source} AND failures >= ${MAX_FAILED_LOGINS}
+      RETURNING locks, locked_until`;
+    if (locked.length === 1) {
+      const { locks, locked_until: until } = locked[0]!;
+      await record(user, 'login_locked', meta, { reason: 'password', consecutiveFailures: failures, lockMinutes: Math.round((until.getTime() - at.getTime()) / 60_000), locks });
+      sendInBackground(user.email, renderLoginLockedMail({ userName: user.name, companyName: user.tenant.name, reason: 'password', source: meta.ip ?? null, until }), 'login_locked');
     }
     return true;
   }
@@ -191,7 +247,7 @@ export function createAuthService(deps: AuthServiceDeps) {
       if (user.failedLogins !== 0) await prisma.loginUser.update({ where: { id: user.id }, data: { failedLogins: 0 } });
       return user;
     }
-    if (await countFailedLogin(user, meta, 'reauthentication')) throw AUTH_ERRORS.locked();
+    if (await countReauthFailure(user, meta)) throw AUTH_ERRORS.locked();
     throw wrong();
   }
 
@@ -232,7 +288,7 @@ export function createAuthService(deps: AuthServiceDeps) {
         await verifyAgainstDummy(input.password);
         throw AUTH_ERRORS.invalidCredentials();
       }
-      if (isLocked(user, now(), loginLockMinutes)) {
+      if (isLocked(user, now(), loginLockMinutes) || (await sourceLockedUntil(user, meta))) {
         // No password check while locked: the lock exists to stop guessing.
         await verifyAgainstDummy(input.password);
         await record(user, 'login_failed', meta, { reason: 'locked' });
@@ -240,9 +296,12 @@ export function createAuthService(deps: AuthServiceDeps) {
       }
       const ok = typeof input.password === 'string' && (await verifyPassword(input.password, user.passwordHash));
       if (!ok) {
-        if (await countFailedLogin(user, meta, 'password')) throw AUTH_ERRORS.locked();
+        if (await countPasswordFailure(user, meta)) throw AUTH_ERRORS.locked();
         throw AUTH_ERRORS.invalidCredentials();
       }
+      // The right password clears this source's count; never the second-factor count (the password
+      // may be what an attacker has).
+      await prisma.loginSourceLock.deleteMany({ where: { loginUserId: user.id, source: sourceOf(meta) } });
       const data: Prisma.LoginUserUpdateInput = {};
       if (user.failedLogins !== 0 || user.lockedAt !== null) Object.assign(data, { failedLogins: 0, lockedAt: null });
       if (needsRehash(user.passwordHash)) data.passwordHash = await hashPassword(input.password);
@@ -288,12 +347,23 @@ export function createAuthService(deps: AuthServiceDeps) {
       if (ok) {
         const done = await prisma.session.updateMany({ where: { id: s.id }, data: { secondFactorDone: true } });
         if (done.count !== 1) throw AUTH_ERRORS.sessionExpired(); // revoked meanwhile
+        if (user.secondFactorFailures !== 0) await prisma.loginUser.update({ where: { id: user.id }, data: { secondFactorFailures: 0 } });
         await record(user, 'login_succeeded', meta, { method });
         s.secondFactorDone = true;
         return toContext(s);
       }
 
       await record(user, 'second_factor_failed', meta, { method, attempts: check.ok ? 0 : check.attempts });
+      if (!check.ok && check.tried > 0) {
+        // Counted per account across logins: a new login (the password again) does not reset it.
+        const { secondFactorFailures } = await prisma.loginUser.update({ where: { id: user.id }, data: { secondFactorFailures: { increment: 1 } }, select: { secondFactorFailures: true } });
+        if (secondFactorFailures >= MAX_SECOND_FACTOR_FAILURES) {
+          await sessions.revokeById(s.id);
+          await record(user, 'login_failed', meta, { reason: 'second_factor', consecutiveFailures: secondFactorFailures });
+          await lockAccount(user, meta, 'second_factor', secondFactorFailures);
+          throw AUTH_ERRORS.locked();
+        }
+      }
       if (!check.ok && check.tried === 0) {
         // No live challenge (expired, or replaced by a newer login): the e-mail method can ask
         // for a new code; an authenticator user must log in again.
@@ -305,7 +375,6 @@ export function createAuthService(deps: AuthServiceDeps) {
       }
       if (!check.ok && !check.live) {
         await sessions.revokeById(s.id);
-        if (await countFailedLogin(user, meta, 'second_factor')) throw AUTH_ERRORS.locked();
         throw AUTH_ERRORS.tooManyCodeAttempts();
       }
       throw AUTH_ERRORS.invalidCode();
@@ -406,6 +475,7 @@ export function createAuthService(deps: AuthServiceDeps) {
         if (!check.ok) return false;
         const user = users.find((u) => u.id === check.loginUserId)!;
         await tx.loginUser.update({ where: { id: user.id }, data: { passwordHash, passwordChangedAt: at, failedLogins: 0, lockedAt: null } });
+        await tx.loginSourceLock.deleteMany({ where: { loginUserId: user.id } });
         const revokedSessions = await sessions.revokeAllForUser(user.id, {}, tx);
         await record(user, 'password_reset', input, { revokedSessions, unlocked: user.lockedAt !== null }, tx);
         return true;
@@ -515,7 +585,10 @@ export function createAuthService(deps: AuthServiceDeps) {
     /** Clears the lock and the failure count (permission checks are the caller's). */
     async unlockUser(userId: string, by: RequestMeta & { actor?: Actor } = {}): Promise<void> {
       const user = await liveUser(userId);
-      await prisma.loginUser.update({ where: { id: user.id }, data: { lockedAt: null, failedLogins: 0 } });
+      await prisma.$transaction([
+        prisma.loginUser.update({ where: { id: user.id }, data: { lockedAt: null, failedLogins: 0, secondFactorFailures: 0 } }),
+        prisma.loginSourceLock.deleteMany({ where: { loginUserId: user.id } }),
+      ]);
       await history.record({
         tenantId: user.tenantId,
         actor: by.actor ?? SYSTEM_ACTOR,

@@ -68,8 +68,9 @@ function normalizeEmail(input: string): string {
   return email;
 }
 
-export function toView(u: LoginUser, lockMinutes: number, now = new Date()): LoginUserView {
-  const locked = u.lockedAt !== null && u.lockedAt.getTime() + lockMinutes * 60_000 > now.getTime();
+/** `sourceLocked`: some address is locked out of the account for wrong passwords (the admin may lift it). */
+export function toView(u: LoginUser, lockMinutes: number, now = new Date(), sourceLocked = false): LoginUserView {
+  const locked = sourceLocked || (u.lockedAt !== null && u.lockedAt.getTime() + lockMinutes * 60_000 > now.getTime());
   return { id: u.id, email: u.email, name: u.name, role: u.role, kind: u.kind, twoFactorMethod: u.twoFactorMethod, locked, createdAt: u.createdAt.toISOString() };
 }
 
@@ -137,8 +138,13 @@ export function createLoginUserService(deps: {
 
   return {
     async list(tenantId: string): Promise<LoginUserView[]> {
-      const users = await prisma.loginUser.findMany({ where: { tenantId, deletedAt: null }, orderBy: { createdAt: 'asc' } });
-      return users.map(view);
+      const now = new Date();
+      const [users, sourceLocks] = await Promise.all([
+        prisma.loginUser.findMany({ where: { tenantId, deletedAt: null }, orderBy: { createdAt: 'asc' } }),
+        prisma.loginSourceLock.findMany({ where: { lockedUntil: { gt: now }, loginUser: { tenantId } }, select: { loginUserId: true } }),
+      ]);
+      const lockedOut = new Set(sourceLocks.map((l) => l.loginUserId));
+      return users.map((u) => toView(u, deps.loginLockMinutes, now, lockedOut.has(u.id)));
     },
 
     async create(acting: Acting, input: { email: string; name: string; role: Role; kind?: UserKind; password: string }): Promise<LoginUserView> {
@@ -211,7 +217,8 @@ export function createLoginUserService(deps: {
       const user = await administer(acting, async (tx, me) => {
         const target = await find(me.tenantId, id, tx);
         guardOwnerAdmin(me, target);
-        const unlocked = await tx.loginUser.update({ where: { id: target.id }, data: { lockedAt: null, failedLogins: 0 } });
+        const unlocked = await tx.loginUser.update({ where: { id: target.id }, data: { lockedAt: null, failedLogins: 0, secondFactorFailures: 0 } });
+        await tx.loginSourceLock.deleteMany({ where: { loginUserId: target.id } });
         await record(me, 'login_unlocked', unlocked, {}, tx);
         return unlocked;
       });
