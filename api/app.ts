@@ -10,6 +10,7 @@ import type { PrismaClient } from '../services/db/client';
 import { createReadiness } from '../services/health/health';
 import { OUTAGE_RETRY_AFTER_SECONDS } from '../services/health/outages';
 import type { Logger } from '../services/logging/logger';
+import { loggableUrl } from '../services/logging/loggable-url';
 import { createRateLimitCounters } from '../services/rate-limits/postgres-store';
 import type { TemporalDeps } from '../services/temporal/client';
 import { DEFAULT_AUTH_RATE_LIMITS, type AuthRateLimits } from './auth/rate-limits';
@@ -56,9 +57,6 @@ export interface AppDeps {
   validateResponses?: boolean;
 }
 
-// Invitation tokens travel in the link path; keep them out of access logs.
-const redactUrl = (url: string) => url.replace(/\/i\/[^/?#]+/, '/i/[redacted]');
-
 export function createApp(deps: AppDeps): Express {
   const { services } = deps;
   const app = express();
@@ -76,7 +74,7 @@ export function createApp(deps: AppDeps): Express {
       customErrorObject: (_req, res, _err, val: Record<string, unknown>) => (res.statusCode === 503 ? { res: val.res, responseTime: val.responseTime } : val),
       customErrorMessage: (_req, res, err) => (res.statusCode === 503 ? 'request completed' : `request errored: ${err.message}`),
       serializers: {
-        req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: redactUrl(req.url) }),
+        req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: loggableUrl(req.url) }),
       },
     }),
   );
