@@ -59,7 +59,8 @@ export function createInvitationActivities({ prisma, mailer, publicUrl, mailFrom
               registrant: { id: registrant.id, label: `${registrant.familyName} ${registrant.givenName}` },
               ip: input.actor?.ip ?? null,
               userAgent: input.actor?.userAgent ?? null,
-              detail: { kind: input.kind, round: input.round ?? 1 },
+              // Every recipient of the live link: the person, and a copy to the sender if asked.
+              detail: { kind: input.kind, round: input.round ?? 1, ...(input.options?.copyTo ? { copyTo: input.options.copyTo } : {}) },
             },
             tx,
           );

@@ -63,7 +63,7 @@ export function createServices(infra: Infrastructure) {
     registrationAccess: createRegistrationAccess({ prisma, history, sessions: registrationSessions, now: infra.now }),
     registration: createRegistrationService({ prisma, vault, drafts: createDraftStore({ prisma, vault }), lifecycle }),
     registrants: createRegistrantService({ prisma, history, vault, temporal: infra.temporal, inviteReminderDays: infra.inviteReminderDays }),
-    registrantDocuments: createRegistrantDocumentService({ prisma, vault, history }),
+    registrantDocuments: createRegistrantDocumentService({ prisma, vault, history, confirmPassword: auth.confirmPassword }),
     groups: createGroupService({ prisma, history }),
     invitationQr: createInvitationQrService({ prisma, history, publicUrl: infra.publicUrl }),
     myNumbers: createMyNumberService({ prisma, vault, history, confirmPassword: auth.confirmPassword }),

@@ -361,8 +361,17 @@ describe('the collection', () => {
     await onScreen(page, 'approval');
     const ownViewer = page.locator('.viewer').first();
     const image = ownViewer.locator('img.document-image');
+    // The card's back shows the number: nothing is loaded until the password and the reason.
+    expect(await ownViewer.locator('.caption').textContent()).toContain('番号確認書類');
+    expect(await image.getAttribute('src')).toBeNull();
+    await ownViewer.getByRole('button', { name: '確認して表示する' }).click();
+    await page.getByLabel('表示する理由').selectOption('collection_check');
+    await page.getByLabel('パスワード', { exact: true }).fill(manager.password);
+    await button(page, '表示する').click();
     await page.waitForFunction(() => ((globalThis as unknown as { document: { querySelector(s: string): { naturalWidth: number } | null } }).document.querySelector('.viewer img.document-image')?.naturalWidth ?? 0) > 0);
     expect(await page.locator('.viewer').count()).toBe(2); // the person's and the spouse's documents
+    const viewed = await prisma.operationEvent.findMany({ where: { tenantId, registrantId: person.id, operation: 'document_viewed' } });
+    expect(viewed.map((e) => (e.detail as { reason?: string }).reason).filter(Boolean)).toEqual(['collection_check']);
     await ownViewer.getByRole('button', { name: '拡大' }).click();
     await ownViewer.getByRole('button', { name: '右に回転' }).click();
     expect(await image.getAttribute('data-zoom')).toBe('1.25');

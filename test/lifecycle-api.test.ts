@@ -84,7 +84,11 @@ describe('invitation', () => {
     const { id, email } = await invited('再送');
     const oldToken = tokenOf(mailsTo(email)[0]!);
     const before = Date.now();
-    const res = await hr.post(`/v1/registrants/${id}/invitation`).send({ message: '今週中にご登録ください', replyTo: 'jinji@example.co.jp', copyTo: 'jinji@example.co.jp' }).expect(200);
+    const me = (await hr.get('/v1/auth/me').expect(200)).body.user.email as string;
+    // The copy holds the live link: to the sender's own address only, never elsewhere.
+    const elsewhere = await hr.post(`/v1/registrants/${id}/invitation`).send({ copyTo: 'outside@example.net' }).expect(400);
+    expect(elsewhere.body).toMatchObject({ code: 'COPY_TO_NOT_SELF', title: 'コピーを送れるのは、ご自身のメールアドレスだけです' });
+    const res = await hr.post(`/v1/registrants/${id}/invitation`).send({ message: '今週中にご登録ください', replyTo: 'jinji@example.co.jp', copyTo: me.toUpperCase() }).expect(200);
     expect(res.body.invitation.state).toBe('open');
     const expiresIn = Date.parse(res.body.invitation.expiresAt) - before;
     expect(expiresIn).toBeGreaterThanOrEqual(90 * DAY_MS - 1000);
@@ -92,13 +96,14 @@ describe('invitation', () => {
 
     const mail = await harness.outbox.waitFor((m) => m.to.includes(email) && m.text.includes('今週中にご登録ください'), 15_000);
     expect(mail.replyTo).toBe('jinji@example.co.jp');
-    expect(mail.cc).toContain('jinji@example.co.jp');
+    expect(mail.cc).toContain(me);
+    expect(harness.outbox.mails.filter((m) => JSON.stringify(m).includes('outside@example.net'))).toEqual([]);
     const links = await harness.prisma.invitation.findMany({ where: { registrantId: id } });
     expect(links.find((l) => l.tokenHash === hashToken(oldToken))!.revokedAt).not.toBeNull();
     expect(links.find((l) => l.tokenHash === hashToken(tokenOf(mail)))!.revokedAt).toBeNull();
     const sent = await harness.prisma.operationEvent.findMany({ where: { registrantId: id, operation: 'invitation_sent' }, orderBy: { id: 'asc' } });
     expect(sent).toHaveLength(2);
-    expect(sent[1]).toMatchObject({ actorType: 'login_user', actorLabel: '人事 花子' });
+    expect(sent[1]).toMatchObject({ actorType: 'login_user', actorLabel: '人事 花子', detail: { copyTo: me } });
   });
 
   it('refuses bad addresses, viewers and other tenants, and sends nothing', async () => {

@@ -3,15 +3,17 @@
  * employee uploads through the registration API (images sealed in the vault, in the draft, invisible to
  * HR), the submission makes them HR's (the draft flag cleared as the submit activity does, since no
  * workflow runs here); HR lists them and opens each image — the same bytes, its own type, not cached,
- * not sniffed, every view recorded (document id, never bytes). Drafts, other registrants' and other
- * tenants' documents are 404. Temporal points nowhere.
+ * not sniffed, every view recorded (document id, never bytes). An image that shows the number opens
+ * only like the number: owners and managers, the password again and a recorded reason (the collection
+ * check while the person awaits approval, a purpose of use afterwards); viewers see no images. Drafts,
+ * other registrants' and other tenants' documents are 404. Temporal points nowhere.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { PURPOSES } from '../services/audit/purposes';
 import { hashToken } from '../services/auth/token-hash';
 import { useApiHarness } from './support/api-harness';
-import { createTenant, testVault, type Agent } from './support/fixtures';
+import { createLoginUser, createTenant, testVault, type Agent, type TestUser } from './support/fixtures';
 import { bytesOf } from './support/http';
 
 // Smallest images of each kind: only their signatures matter to the server.
@@ -22,17 +24,16 @@ const GIF = Buffer.from('474946383961010001000000002c00000000010001000002', 'hex
 const harness = useApiHarness({ taskQueue: 'registrant-documents' });
 let tenantId: string;
 let manager: Agent;
+let managerUser: TestUser;
 let viewer: Agent;
+let viewerUser: TestUser;
 let otherOwner: Agent;
 
 beforeAll(async () => {
   tenantId = await createTenant(harness.prisma, '書類確認株式会社');
   const otherTenant = await createTenant(harness.prisma, '書類の別会社');
-  [manager, viewer, otherOwner] = await Promise.all([
-    harness.agent(tenantId, 'manager', '承認 担当'),
-    harness.agent(tenantId, 'viewer', '閲覧 担当'),
-    harness.agent(otherTenant, 'owner'),
-  ]);
+  [managerUser, viewerUser] = await Promise.all([createLoginUser(harness.prisma, tenantId, 'manager', '承認 担当'), createLoginUser(harness.prisma, tenantId, 'viewer', '閲覧 担当')]);
+  [manager, viewer, otherOwner] = await Promise.all([harness.login(managerUser), harness.login(viewerUser), harness.agent(otherTenant, 'owner')]);
 });
 
 /** An invited registrant whose phone has set up its registration session. */
@@ -55,6 +56,8 @@ async function invitedPhone() {
 const submit = (registrantId: string) => harness.prisma.document.updateMany({ where: { registrantId, draft: true }, data: { draft: false } });
 const views = (registrantId: string) => harness.prisma.operationEvent.findMany({ where: { tenantId, registrantId, operation: 'document_viewed' }, orderBy: { id: 'asc' } });
 const imageUrl = (registrantId: string, documentId: string) => `/v1/registrants/${registrantId}/documents/${documentId}/image`;
+const revealImage = (agent: Agent, registrantId: string, documentId: string, body: object) => agent.post(`${imageUrl(registrantId, documentId)}/reveal`).send(body);
+const revealBytes = (agent: Agent, registrantId: string, documentId: string, body: object) => bytesOf(revealImage(agent, registrantId, documentId, body));
 
 describe('submitted documents', () => {
   it('are invisible while in the draft; once submitted, listed and opened as uploaded, each view recorded', async () => {
@@ -77,31 +80,77 @@ describe('submitted documents', () => {
 
     const list = await viewer.get(`/v1/registrants/${p.id}/documents`).expect(200);
     expect(list.body).toEqual([
-      { id: back, dependentId: null, purpose: 'number_confirmation', type: 'my_number_card', side: 'back', mimeType: 'image/png', byteSize: PNG.length, createdAt: expect.any(String) },
-      { id: front, dependentId: null, purpose: 'identity', type: 'my_number_card', side: 'front', mimeType: 'image/jpeg', byteSize: JPEG.length, createdAt: expect.any(String) },
-      { id: theirs.id, dependentId: spouse.id, purpose: 'identity', type: 'passport', side: 'front', mimeType: 'image/gif', byteSize: GIF.length, createdAt: expect.any(String) },
+      { showsNumber: true, id: back, dependentId: null, purpose: 'number_confirmation', type: 'my_number_card', side: 'back', mimeType: 'image/png', byteSize: PNG.length, createdAt: expect.any(String) },
+      { showsNumber: false, id: front, dependentId: null, purpose: 'identity', type: 'my_number_card', side: 'front', mimeType: 'image/jpeg', byteSize: JPEG.length, createdAt: expect.any(String) },
+      { showsNumber: false, id: theirs.id, dependentId: spouse.id, purpose: 'identity', type: 'passport', side: 'front', mimeType: 'image/gif', byteSize: GIF.length, createdAt: expect.any(String) },
     ]);
 
-    for (const [id, bytes, type, agent] of [[back, PNG, 'image/png', manager], [front, JPEG, 'image/jpeg', viewer], [theirs.id, GIF, 'image/gif', viewer]] as const) {
-      const res = await bytesOf(agent.get(imageUrl(p.id, id))).expect(200);
+    const served = (res: request.Response, bytes: Buffer, type: string) => {
       expect(res.headers['content-type']).toBe(type);
       expect(res.headers['cache-control']).toBe('no-store');
       expect(res.headers['x-content-type-options']).toBe('nosniff');
       expect(Buffer.compare(res.body as Buffer, bytes)).toBe(0);
-    }
+    };
+    for (const [id, bytes, type] of [[front, JPEG, 'image/jpeg'], [theirs.id, GIF, 'image/gif']] as const) served(await bytesOf(manager.get(imageUrl(p.id, id))).expect(200), bytes, type);
+    // The card's back shows the number: not on a plain GET, whoever asks.
+    const plain = await manager.get(imageUrl(p.id, back));
+    expect([plain.status, plain.body.code]).toEqual([403, 'NUMBER_IMAGE_NEEDS_REVEAL']);
+    // The person awaits approval: the collection check is the reason, after the password.
+    await harness.prisma.registrant.update({ where: { id: p.id }, data: { status: 'pending' } });
+    served(await revealBytes(manager, p.id, back, { password: managerUser.password, reason: 'collection_check' }).expect(200), PNG, 'image/png');
 
     const recorded = await views(p.id);
     expect(recorded.map((e) => [e.label, e.actorLabel, e.registrantLabel, (e.detail as { documentId: string }).documentId])).toEqual([
+      ['本人確認書類の閲覧', '承認 担当', '書類 提出', front],
+      ['本人確認書類の閲覧', '承認 担当', '書類 提出', theirs.id],
       ['本人確認書類の閲覧', '承認 担当', '書類 提出', back],
-      ['本人確認書類の閲覧', '閲覧 担当', '書類 提出', front],
-      ['本人確認書類の閲覧', '閲覧 担当', '書類 提出', theirs.id],
     ]);
-    expect(recorded[2]!.detail).toEqual({ documentId: theirs.id, dependentId: spouse.id, purpose: 'identity', type: 'passport', side: 'front' });
+    expect(recorded[2]!.detail).toMatchObject({ documentId: back, reason: 'collection_check' });
+    expect(recorded[1]!.detail).toEqual({ documentId: theirs.id, dependentId: spouse.id, purpose: 'identity', type: 'passport', side: 'front' });
     // Never the image: the detail is a few ids and codes.
     for (const e of recorded) expect(JSON.stringify(e.detail).length).toBeLessThan(300);
     // Listing is not a view of an image.
     await viewer.get(`/v1/registrants/${p.id}/documents`).expect(200);
     expect(await views(p.id)).toHaveLength(3);
+  });
+
+  it('number-bearing images: viewers never; owners and managers with the password and a reason — the collection check before approval, a purpose of the tenant after — each recorded', async () => {
+    const p = await invitedPhone();
+    const card = await p.upload('purpose=number_confirmation&type=notification_card&side=front', PNG, 'image/png');
+    const licence = await p.upload('purpose=identity&type=drivers_licence&side=front', JPEG, 'image/jpeg');
+    await submit(p.id);
+    await harness.prisma.registrant.update({ where: { id: p.id }, data: { status: 'pending' } });
+
+    // Viewers see no image at all, with or without a reason.
+    for (const res of [await viewer.get(imageUrl(p.id, licence)), await viewer.get(imageUrl(p.id, card)), await revealImage(viewer, p.id, card, { password: viewerUser.password, reason: 'collection_check' })]) {
+      expect([res.status, res.body.code]).toEqual([403, 'FORBIDDEN']);
+    }
+    // A wrong password shows nothing (and counts towards the account lock).
+    const wrong = await revealImage(manager, p.id, card, { password: 'not-my-password', reason: 'collection_check' });
+    expect([wrong.status, wrong.body.code]).toEqual([400, 'PASSWORD_INCORRECT']);
+    // No reason, or one that is not a reason: refused by the contract.
+    expect((await revealImage(manager, p.id, card, { password: managerUser.password })).status).toBe(400);
+    expect((await revealImage(manager, p.id, card, { password: managerUser.password, reason: 'curiosity' })).status).toBe(400);
+    expect(await views(p.id)).toEqual([]);
+
+    // Approved: the collection is over; only a purpose the tenant uses opens it.
+    await harness.prisma.registrant.update({ where: { id: p.id }, data: { status: 'completed' } });
+    const late = await revealImage(manager, p.id, card, { password: managerUser.password, reason: 'collection_check' });
+    expect([late.status, late.body.code]).toEqual([400, 'COLLECTION_CHECK_NOT_APPLICABLE']);
+    expect(late.body.title).toMatch(/承認待ち/);
+    await harness.prisma.tenant.update({ where: { id: tenantId }, data: { purposes: ['withholding_slip'] } });
+    const disabled = await revealImage(manager, p.id, card, { password: managerUser.password, reason: 'dividends' });
+    expect([disabled.status, disabled.body.code]).toEqual([400, 'PURPOSE_DISABLED']);
+    const ok = await revealBytes(manager, p.id, card, { password: managerUser.password, reason: 'withholding_slip' }).expect(200);
+    expect(Buffer.compare(ok.body as Buffer, PNG)).toBe(0);
+    // An identity-only image stays on the approval screen for editors.
+    await bytesOf(manager.get(imageUrl(p.id, licence))).expect(200);
+
+    const recorded = await views(p.id);
+    expect(recorded.map((e) => [(e.detail as { documentId: string }).documentId, e.purpose])).toEqual([
+      [card, 'withholding_slip'],
+      [licence, null],
+    ]);
   });
 
   it('a draft image, another registrant\'s document, another tenant or an unknown id is 404 and nothing is recorded', async () => {

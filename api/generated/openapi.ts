@@ -366,13 +366,47 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * A submitted document image, opened from the vault (recorded as a view; not cached)
+         * A submitted document image without the number, opened from the vault (owners and managers; recorded; not cached)
          * @description The image as uploaded, in its own type. Each view is recorded in the operation history
          *     (document_viewed, with the document's id). A document still in the employee's draft is 404.
+         *     An image that shows the number (`showsNumber`: the back of the card, the notification card, a
+         *     resident record — anything sent to confirm the number) is 403 NUMBER_IMAGE_NEEDS_REVEAL: open it
+         *     with `POST …/image/reveal`. Viewers see no images.
          */
         get: operations["getRegistrantDocumentImage"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/registrants/{registrantId}/documents/{documentId}/image/reveal": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                registrantId: components["parameters"]["RegistrantId"];
+                documentId: components["parameters"]["DocumentId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Any submitted image, the number-bearing ones too — behind the password and a recorded reason (owners and managers)
+         * @description Like the number's reveal: the caller's password again (a wrong one is 400 PASSWORD_INCORRECT and
+         *     counts towards the account lock) and why. `collection_check` (取得時の確認: checking the number
+         *     at collection) only while the person awaits approval (`pending`; otherwise 400
+         *     COLLECTION_CHECK_NOT_APPLICABLE); afterwards one of the tenant's purposes of use (400
+         *     PURPOSE_DISABLED otherwise). Recorded as document_viewed with the purpose, or with
+         *     `detail.reason: collection_check`.
+         */
+        post: operations["revealRegistrantDocumentImage"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2357,6 +2391,11 @@ export interface components {
             /** @description The same number typed again. */
             myNumberConfirmation: string;
         };
+        DocumentRevealRequest: {
+            password: string;
+            /** @description `collection_check` (取得時の確認, before approval only) or a purpose of use. */
+            reason: "collection_check" | components["schemas"]["Purpose"];
+        };
         RevealRequest: {
             password: string;
             purpose: components["schemas"]["Purpose"];
@@ -2785,6 +2824,8 @@ export interface components {
             dependents: components["schemas"]["StatusCounts"];
         };
         SubmittedDocument: {
+            /** @description The image shows the individual number: opened only with POST …/image/reveal. */
+            showsNumber: boolean;
             /** Format: uuid */
             id: string;
             /**
@@ -3703,6 +3744,46 @@ export interface operations {
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+        };
+    };
+    revealRegistrantDocumentImage: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                registrantId: components["parameters"]["RegistrantId"];
+                documentId: components["parameters"]["DocumentId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DocumentRevealRequest"];
+            };
+        };
+        responses: {
+            /** @description The image. */
+            200: {
+                headers: {
+                    "Cache-Control"?: "no-store";
+                    "X-Content-Type-Options"?: "nosniff";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/jpeg": string;
+                    "image/png": string;
+                    "image/gif": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            415: components["responses"]["UnsupportedMediaType"];
+            423: components["responses"]["Locked"];
         };
     };
     resetRegistrantPassword: {

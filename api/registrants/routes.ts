@@ -49,8 +49,14 @@ export function registrantRoutes(service: RegistrantService, numbers: MyNumberSe
     const documents: Schemas['SubmittedDocument'][] = await deps.documents.list(callerOf(req).tenant.id, req.params.registrantId as string);
     res.json(documents);
   });
-  router.get('/v1/registrants/:registrantId/documents/:documentId/image', requireRole(...ANY_ROLE), async (req, res) => {
+  // Images without the number for the approval screen (editors); the number-bearing ones like the number.
+  router.get('/v1/registrants/:registrantId/documents/:documentId/image', requireRole(...EDITORS), async (req, res) => {
     const { mimeType, image } = await deps.documents.image(acting(req), req.params.registrantId as string, req.params.documentId as string);
+    res.set('Cache-Control', 'no-store').set('X-Content-Type-Options', 'nosniff').type(mimeType).send(image);
+  });
+  router.post('/v1/registrants/:registrantId/documents/:documentId/image/reveal', requireRole(...EDITORS), async (req, res) => {
+    const { password, reason } = req.body as Schemas['DocumentRevealRequest'];
+    const { mimeType, image } = await deps.documents.revealImage(acting(req), req.params.registrantId as string, req.params.documentId as string, password, reason);
     res.set('Cache-Control', 'no-store').set('X-Content-Type-Options', 'nosniff').type(mimeType).send(image);
   });
   // A forgotten password on the employee's pages: HR clears it; the person sets a new one from their link.

@@ -3,12 +3,19 @@
  * and each image, opened from the vault for the approval screen. Images still in the employee's
  * draft are theirs alone: HR gets 404 for them, as for documents of another tenant. Every image view
  * is recorded in the operation history (the document's id, never its bytes).
+ *
+ * An image that shows the twelve digits (the back of the card, the notification card, a resident
+ * record with the number — anything sent to confirm the number) is guarded like the number itself:
+ * the caller's password again and a recorded reason — during approval the collection check itself
+ * (取得時の確認), afterwards one of the tenant's purposes of use.
  */
 import type { components } from '../../api/generated/openapi';
-import type { Document } from '../../prisma/generated/client';
+import type { Document, Purpose } from '../../prisma/generated/client';
 import type { History } from '../audit/types';
 import type { PrismaClient } from '../db/client';
 import { AppError, REGISTRANT_NOT_FOUND } from '../errors';
+import type { RequestMeta } from '../auth/auth-service';
+import { PURPOSE_LABELS } from '../audit/purposes';
 import { actorOf, type Acting } from '../login-users/login-users';
 import type { ImageType } from '../registration/images';
 import type { Vault } from '../vault/types';
@@ -17,7 +24,21 @@ export type SubmittedDocument = components['schemas']['SubmittedDocument'];
 
 const DOCUMENT_NOT_FOUND = () => new AppError(404, 'DOCUMENT_NOT_FOUND', '書類が見つかりません');
 
+/** Whether the image shows the individual number (only the front of the card and other IDs do not). */
+export const showsNumber = (d: Pick<Document, 'purpose' | 'type' | 'side'>): boolean =>
+  d.purpose === 'number_confirmation' || d.type === 'notification_card' || d.type === 'resident_record' || (d.type === 'my_number_card' && d.side !== 'front');
+
+/** Why a number-bearing image is opened: the check at collection (before approval), or a purpose of use. */
+export type ImageRevealReason = 'collection_check' | Purpose;
+
+const NEEDS_REVEAL = () => new AppError(403, 'NUMBER_IMAGE_NEEDS_REVEAL', 'マイナンバーが写っている画像です。パスワードと表示する理由を入力して表示してください');
+const NOT_IN_COLLECTION = () =>
+  new AppError(400, 'COLLECTION_CHECK_NOT_APPLICABLE', '取得時の確認は、承認待ちの登録者にだけ使えます。利用目的を選んでください', [
+    { path: '/body/reason', message: '承認待ちではないため、利用目的を選んでください', code: 'not_applicable' },
+  ]);
+
 const view = (d: Document): SubmittedDocument => ({
+  showsNumber: showsNumber(d),
   id: d.id,
   dependentId: d.dependentId,
   purpose: d.purpose,
@@ -33,14 +54,37 @@ export interface RegistrantDocumentDeps {
   prisma: PrismaClient;
   vault: Vault;
   history: History;
+  /** The caller's password again (a wrong one counts towards the account lock). */
+  confirmPassword(userId: string, password: string, meta: RequestMeta): Promise<unknown>;
 }
 
-export function createRegistrantDocumentService({ prisma, vault, history }: RegistrantDocumentDeps) {
+export function createRegistrantDocumentService({ prisma, vault, history, confirmPassword }: RegistrantDocumentDeps) {
   const registrant = async (tenantId: string, id: string) => {
-    const r = await prisma.registrant.findFirst({ where: { id, tenantId }, select: { id: true, familyName: true, givenName: true } });
+    const r = await prisma.registrant.findFirst({ where: { id, tenantId }, select: { id: true, familyName: true, givenName: true, status: true } });
     if (!r) throw REGISTRANT_NOT_FOUND();
     return r;
   };
+
+  async function submitted(registrantId: string, documentId: string) {
+    const d = await prisma.document.findFirst({ where: { id: documentId, registrantId, draft: false } });
+    if (!d?.imageSecretId) throw DOCUMENT_NOT_FOUND();
+    return d as Document & { imageSecretId: string };
+  }
+
+  async function open(acting: Acting, r: { id: string; familyName: string; givenName: string }, d: Document & { imageSecretId: string }, reason?: ImageRevealReason) {
+    const image = await vault.open(d.imageSecretId, acting.tenantId);
+    await history.record({
+      tenantId: acting.tenantId,
+      actor: actorOf(acting.user),
+      operation: 'document_viewed',
+      registrant: { id: r.id, label: `${r.familyName} ${r.givenName}` },
+      ip: acting.ip,
+      userAgent: acting.userAgent,
+      ...(reason && reason !== 'collection_check' ? { purpose: reason } : {}),
+      detail: { documentId: d.id, dependentId: d.dependentId, purpose: d.purpose, type: d.type, side: d.side, ...(reason === 'collection_check' ? { reason } : {}) },
+    });
+    return { mimeType: d.mimeType, image };
+  }
 
   return {
     /** The submitted documents (the person's and their dependents'), oldest first. */
@@ -50,22 +94,28 @@ export function createRegistrantDocumentService({ prisma, vault, history }: Regi
       return docs.map(view);
     },
 
-    /** One submitted image from the vault; the view is recorded. */
+    /** One submitted image without the number (the approval screen); the view is recorded. */
     async image(acting: Acting, registrantId: string, documentId: string): Promise<{ mimeType: string; image: Buffer }> {
       const r = await registrant(acting.tenantId, registrantId);
-      const d = await prisma.document.findFirst({ where: { id: documentId, registrantId, draft: false } });
-      if (!d?.imageSecretId) throw DOCUMENT_NOT_FOUND();
-      const image = await vault.open(d.imageSecretId, acting.tenantId);
-      await history.record({
-        tenantId: acting.tenantId,
-        actor: actorOf(acting.user),
-        operation: 'document_viewed',
-        registrant: { id: r.id, label: `${r.familyName} ${r.givenName}` },
-        ip: acting.ip,
-        userAgent: acting.userAgent,
-        detail: { documentId: d.id, dependentId: d.dependentId, purpose: d.purpose, type: d.type, side: d.side },
-      });
-      return { mimeType: d.mimeType, image };
+      const d = await submitted(r.id, documentId);
+      if (showsNumber(d)) throw NEEDS_REVEAL();
+      return open(acting, r, d);
+    },
+
+    /** Any submitted image, the number-bearing ones too: behind the password and a reason, recorded with it. */
+    async revealImage(acting: Acting, registrantId: string, documentId: string, password: string, reason: ImageRevealReason): Promise<{ mimeType: string; image: Buffer }> {
+      await confirmPassword(acting.user.id, password, { ip: acting.ip, userAgent: acting.userAgent });
+      const r = await registrant(acting.tenantId, registrantId);
+      const d = await submitted(r.id, documentId);
+      if (reason === 'collection_check') {
+        // Awaiting approval: the person, or the dependent whose document it is.
+        const status = d.dependentId ? (await prisma.dependent.findUnique({ where: { id: d.dependentId }, select: { status: true } }))?.status : r.status;
+        if (status !== 'pending') throw NOT_IN_COLLECTION();
+      } else {
+        const tenant = await prisma.tenant.findUniqueOrThrow({ where: { id: acting.tenantId }, select: { purposes: true } });
+        if (!(reason in PURPOSE_LABELS) || !tenant.purposes.includes(reason)) throw new AppError(400, 'PURPOSE_DISABLED', 'この利用目的は契約者設定で使用しないことになっています');
+      }
+      return open(acting, r, d, reason);
     },
   };
 }

@@ -93,17 +93,25 @@ export function createLifecycleService({ prisma, temporal, inviteReminderDays, t
     return answer(r, await runner.run(r, update, arg, operationId, { reviveWithoutHandler }));
   }
 
-  const options = (o?: InviteOptions): InviteOptions | undefined => {
+  /**
+   * The invitation's options as given. A copy of the mail (which holds the person's live link) goes
+   * only to the sender's own address: an editor's session must not be able to send links elsewhere.
+   */
+  const options = (acting: Acting, o?: InviteOptions): InviteOptions | undefined => {
     if (!o) return undefined;
     const message = o.message?.trim();
-    return { ...(message ? { message } : {}), ...(o.replyTo ? { replyTo: o.replyTo.trim() } : {}), ...(o.copyTo ? { copyTo: o.copyTo.trim() } : {}) };
+    const copyTo = o.copyTo?.trim();
+    if (copyTo && copyTo.normalize('NFKC').toLowerCase() !== acting.user.email.normalize('NFKC').toLowerCase()) {
+      throw new AppError(400, 'COPY_TO_NOT_SELF', 'コピーを送れるのは、ご自身のメールアドレスだけです', [{ path: '/body/copyTo', message: 'ご自身のメールアドレスを指定してください', code: 'not_self' }]);
+    }
+    return { ...(message ? { message } : {}), ...(o.replyTo ? { replyTo: o.replyTo.trim() } : {}), ...(copyTo ? { copyTo: acting.user.email } : {}) };
   };
 
   return {
     async invite(acting: Acting, id: string, opts?: InviteOptions, key?: string): Promise<StepAnswer> {
       const r = await find(acting.tenantId, id);
       if (!r.email) throw new AppError(409, 'NOT_INVITABLE_NO_EMAIL', LIFECYCLE_REFUSALS.NOT_INVITABLE_NO_EMAIL);
-      return step(r, inviteUpdate, { actor: stepActorOf(acting), options: options(opts) }, key);
+      return step(r, inviteUpdate, { actor: stepActorOf(acting), options: options(acting, opts) }, key);
     },
 
     /**
@@ -121,7 +129,7 @@ export function createLifecycleService({ prisma, temporal, inviteReminderDays, t
         else if (!r.email) skip(new AppError(409, 'NOT_INVITABLE_NO_EMAIL', LIFECYCLE_REFUSALS.NOT_INVITABLE_NO_EMAIL));
         else {
           try {
-            const done = await step(r, inviteUpdate, { actor: stepActorOf(acting), options: options(opts) }, key);
+            const done = await step(r, inviteUpdate, { actor: stepActorOf(acting), options: options(acting, opts) }, key);
             results.push({ registrantId, outcome: done.state === 'done' ? 'sent' : 'pending' });
           } catch (err) {
             // Temporal down: stop here rather than report every remaining person as skipped.

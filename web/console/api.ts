@@ -29,6 +29,8 @@ export interface Summary {
   dependents: Record<'total' | 'unregistered' | 'pending' | 'remanded' | 'completed' | 'refused', number>;
 }
 export interface HrDocument {
+  /** The image shows the number: opened only behind the password and a reason. */
+  showsNumber: boolean;
   id: string;
   dependentId: string | null;
   purpose: Schemas['DocumentPurpose'];
@@ -90,6 +92,7 @@ export const api = {
   updateDependent: (registrantId: string, dependentId: string, body: Record<string, unknown>) => request<Registrant>('PATCH', r(registrantId, `/dependents/${id(dependentId)}`), body),
   documents: (registrantId: string) => request<HrDocument[]>('GET', r(registrantId, '/documents')),
   documentImageUrl: (registrantId: string, documentId: string) => r(registrantId, `/documents/${id(documentId)}/image`),
+  revealDocumentImage: (registrantId: string, documentId: string, body: Schemas['DocumentRevealRequest']) => requestFile('POST', r(registrantId, `/documents/${id(documentId)}/image/reveal`), body, undefined, 'image/*'),
   consents: (registrantId: string) => request<Json<'/v1/registrants/{registrantId}/consents', 'get'>>('GET', r(registrantId, '/consents')),
   invite: (registrantId: string, body: Schemas['InviteOptions']) => requestStep<Registrant>('POST', r(registrantId, '/invitation'), body),
   inviteMany: (body: Schemas['BulkInvite']) => requestStep<Schemas['BulkInviteResult']>('POST', '/v1/registrants/invitations', body),

@@ -1,11 +1,14 @@
 /**
  * The document images beside the entered data (seed 001 ch. 9): thumbnails to choose from, and the
  * chosen image enlarged, zoomed and rotated (a phone photo often arrives sideways). Images come from
- * the API with the session cookie; every view is recorded there.
+ * the API with the session cookie; every view is recorded there. An image that shows the number is
+ * not loaded until HR gives their password and why (the collection check before approval, a purpose
+ * of use afterwards), like the number itself; it is dropped from memory when another is chosen.
  */
 import { api, type HrDocument } from '../api';
 import { DOCUMENT_LABELS, sideLabel } from '../../shared/labels';
-import { h } from '../ui';
+import { PURPOSE_LABELS } from '../labels';
+import { cancelButton, dialog, field, form, h, input, notice, say, select, text } from '../ui';
 
 const PURPOSE = { number_confirmation: '番号確認書類', identity: '本人確認書類' } as const;
 
@@ -13,7 +16,43 @@ export const documentTitle = (d: HrDocument): string => `${PURPOSE[d.purpose]}�
 
 let viewers = 0;
 
-export function documentViewer(registrantId: string, docs: HrDocument[], heading: string): HTMLElement {
+/** Asks for the password and the reason, then fetches the number-bearing image; undefined when cancelled. */
+async function revealImage(access: ImageAccess, d: HrDocument): Promise<string | undefined> {
+  const tenant = await api.tenant();
+  const reasons: [string, string][] = [
+    ['', '選択してください'],
+    ...(access.collecting ? [['collection_check', '取得時の確認（承認のための確認）'] as [string, string]] : []),
+    ...tenant.purposes.map((p): [string, string] => [p, PURPOSE_LABELS[p]]),
+  ];
+  return dialog<string | undefined>('番号が写っている画像の表示', (close) => [
+    notice('info', 'この画像にはマイナンバーが写っています。表示は理由とともに操作履歴に記録されます。ご自身のパスワードを入力してください。'),
+    form(
+      [
+        h('p', {}, documentTitle(d)),
+        field('表示する理由', select('reason', reasons), { required: true }),
+        field('パスワード', input('password', { type: 'password', autocomplete: 'current-password' }), { required: true }),
+      ],
+      '表示する',
+      async (data, message) => {
+        const reason = text(data, 'reason');
+        const password = String(data.get('password') ?? '');
+        if (!reason || !password) return say(message, '理由とパスワードを入力してください');
+        const file = await api.revealDocumentImage(access.registrantId, d.id, { reason: reason as never, password });
+        close(URL.createObjectURL(file.blob));
+      },
+      { id: 'image-reveal-form', extraButtons: [cancelButton(close)] },
+    ),
+  ]);
+}
+
+export interface ImageAccess {
+  registrantId: string;
+  /** The person (or dependent) awaits approval: the collection check is a reason. */
+  collecting: boolean;
+}
+
+export function documentViewer(access: ImageAccess, docs: HrDocument[], heading: string): HTMLElement {
+  const { registrantId } = access;
   const n = ++viewers;
   if (!docs.length) return h('div', { class: 'viewer empty' }, h('p', {}, `${heading}：画像はありません。`));
   let zoom = 1;
@@ -41,20 +80,48 @@ export function documentViewer(registrantId: string, docs: HrDocument[], heading
   img.addEventListener('load', layout);
 
   const thumbs = docs.map((d, i) => {
-    const b = h('button', { type: 'button', 'aria-pressed': 'false', 'data-document-id': d.id }, h('img', { src: api.documentImageUrl(registrantId, d.id), alt: '' }), documentTitle(d));
+    const preview = d.showsNumber ? h('span', { class: 'locked-thumb', 'aria-hidden': 'true' }, '番号あり') : h('img', { src: api.documentImageUrl(registrantId, d.id), alt: '' });
+    const b = h('button', { type: 'button', 'aria-pressed': 'false', 'data-document-id': d.id }, preview, documentTitle(d));
     b.addEventListener('click', () => choose(i));
     return b;
   });
+  /** The revealed image's object URL: released as soon as another image is chosen. */
+  let revealed: string | undefined;
+  const locked = h('div', { class: 'locked-image' });
   const choose = (i: number) => {
     const d = docs[i]!;
     zoom = 1;
     turn = 0;
     img.dataset.zoom = '1';
     img.dataset.rotation = '0';
-    img.src = api.documentImageUrl(registrantId, d.id);
+    if (revealed) URL.revokeObjectURL(revealed);
+    revealed = undefined;
+    img.removeAttribute('src');
     img.alt = documentTitle(d);
     caption.textContent = documentTitle(d);
     thumbs.forEach((t, j) => t.setAttribute('aria-pressed', String(i === j)));
+    locked.replaceChildren();
+    // Nothing to show until the number-bearing image is revealed (no broken-image frame meanwhile).
+    stage.hidden = d.showsNumber;
+    if (!d.showsNumber) {
+      img.src = api.documentImageUrl(registrantId, d.id);
+      return;
+    }
+    const message = h('p', { class: 'message', role: 'alert' });
+    const show = h('button', { type: 'button', class: 'primary small' }, '確認して表示する');
+    show.addEventListener('click', () => {
+      void revealImage(access, d).then(
+        (url) => {
+          if (!url) return;
+          revealed = url;
+          locked.replaceChildren();
+          stage.hidden = false;
+          img.src = url;
+        },
+        (err: Error) => say(message, err.message),
+      );
+    });
+    locked.replaceChildren(h('p', {}, 'この画像にはマイナンバーが写っています。パスワードと表示する理由を入力すると表示されます。'), show, message);
   };
   const tool = (label: string, act: () => void) => h('button', { type: 'button', class: 'secondary small', onclick: () => (act(), layout()) }, label);
   choose(0);
@@ -72,6 +139,7 @@ export function documentViewer(registrantId: string, docs: HrDocument[], heading
       tool('左に回転', () => (turn = (turn + 270) % 360)),
       tool('元に戻す', () => ((zoom = 1), (turn = 0))),
     ),
+    locked,
     stage,
     h('ul', { class: 'thumbs', 'aria-label': '画像の一覧' }, ...thumbs.map((t) => h('li', {}, t))),
   );

@@ -191,7 +191,7 @@ function detailView(ctx: Ctx, r: RegistrantItem, docs: HrDocument[], groups: Gro
       actions.some(Boolean) ? h('div', { class: 'buttons', id: 'registrant-actions' }, ...actions) : null,
       h('section', { 'aria-labelledby': 'person' }, h('h2', { id: 'person' }, '登録者情報'), personFacts(r, groups), h('div', { class: 'buttons' }, ...numberButtons)),
       h('section', { 'aria-labelledby': 'dependents' }, h('h2', { id: 'dependents' }, '扶養家族'), dependentsTable(ctx, r, message, false)),
-      h('section', { 'aria-labelledby': 'documents' }, h('h2', { id: 'documents' }, '番号確認・本人確認書類'), ...(docs.length ? documentViewers(r, docs) : [h('p', {}, '提出された画像はありません。')])),
+      h('section', { 'aria-labelledby': 'documents' }, h('h2', { id: 'documents' }, '番号確認・本人確認書類'), ...(docs.length ? documentViewers(ctx, r, docs) : [h('p', {}, '提出された画像はありません。')])),
       ctx.canEdit ? h('section', { 'aria-labelledby': 'retention' }, h('h2', { id: 'retention' }, '退職・削除予定'), h('div', { class: 'buttons' }, ...retention)) : null,
       ctx.canEdit ? h('section', { 'aria-labelledby': 'delete' }, h('h2', { id: 'delete' }, '削除'), h('p', {}, '削除すると元に戻せません。'), h('div', { class: 'buttons' }, ...deletions)) : null,
       h('section', { 'aria-labelledby': 'consents' }, h('h2', { id: 'consents' }, '利用目的への同意'), consentList(r.id)),
@@ -208,13 +208,15 @@ function consentList(registrantId: string): HTMLElement {
   return list;
 }
 
-/** One viewer for the person's own documents, one for each dependent who sent theirs. */
-function documentViewers(r: RegistrantItem, docs: HrDocument[]): HTMLElement[] {
+/** One viewer for the person's own documents, one for each dependent who sent theirs (editors only: viewers see no images). */
+function documentViewers(ctx: Ctx, r: RegistrantItem, docs: HrDocument[]): HTMLElement[] {
+  if (!ctx.canEdit) return [h('p', {}, `提出された画像が${docs.length}件あります。画像は閲覧権限では表示できません。`)];
+  // Before approval the collection check itself is the reason to look at the number; afterwards a purpose.
   const forDependents = r.dependents
     .map((d) => ({ d, docs: docs.filter((x) => x.dependentId === d.id) }))
     .filter((x) => x.docs.length)
-    .map((x) => documentViewer(r.id, x.docs, `扶養家族 ${dependentName(x.d)} さんの書類`));
-  return [documentViewer(r.id, docs.filter((d) => !d.dependentId), '本人の書類'), ...forDependents];
+    .map((x) => documentViewer({ registrantId: r.id, collecting: x.d.status === 'pending' }, x.docs, `扶養家族 ${dependentName(x.d)} さんの書類`));
+  return [documentViewer({ registrantId: r.id, collecting: r.status === 'pending' }, docs.filter((d) => !d.dependentId), '本人の書類'), ...forDependents];
 }
 
 function approvalView(ctx: Ctx, r: RegistrantItem, docs: HrDocument[]): View {
@@ -247,7 +249,7 @@ function approvalView(ctx: Ctx, r: RegistrantItem, docs: HrDocument[]): View {
       h(
         'div',
         { class: 'approval' },
-        h('div', {}, ...documentViewers(r, docs)),
+        h('div', {}, ...documentViewers(ctx, r, docs)),
         h(
           'div',
           {},
