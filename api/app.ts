@@ -11,6 +11,7 @@ import { createReadiness } from '../services/health/health';
 import { OUTAGE_RETRY_AFTER_SECONDS } from '../services/health/outages';
 import type { Logger } from '../services/logging/logger';
 import { loggableUrl } from '../services/logging/loggable-url';
+import { temporalCodecCors, temporalCodecRoutes, type TemporalCodecDeps } from './temporal-codec/routes';
 import { createRateLimitCounters } from '../services/rate-limits/postgres-store';
 import type { TemporalDeps } from '../services/temporal/client';
 import { DEFAULT_AUTH_RATE_LIMITS, type AuthRateLimits } from './auth/rate-limits';
@@ -55,6 +56,8 @@ export interface AppDeps {
   trustProxy?: number | string;
   /** Check responses against the contract too (on in tests). */
   validateResponses?: boolean;
+  /** The Temporal Web UI's payload codec endpoint (owners and operators only); absent: not served. */
+  temporalCodec?: TemporalCodecDeps;
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -93,9 +96,12 @@ export function createApp(deps: AppDeps): Express {
   app.use(registrationPages()); // the employee's phone pages at /i/{token} (HTML + their script), outside the JSON API's validator
   app.use(consolePages()); // the HR console at /console, likewise
 
+  if (deps.temporalCodec) app.use(temporalCodecCors(deps.temporalCodec));
   app.use(openApiValidator({ validateResponses: deps.validateResponses ?? false }));
   app.use(refuseNulCharacters());
   app.use(identifyCaller(services.auth));
+  // Before the connectors' bearer tokens: an operator's codec token is not one of theirs.
+  if (deps.temporalCodec) app.use(temporalCodecRoutes(deps.temporalCodec));
   app.use(identifyConnector(services.connectors, services.history));
   app.use(connectorRateLimit(deps.connectorRateLimit ?? DEFAULT_CONNECTOR_RATE_LIMIT, counters));
 

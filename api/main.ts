@@ -5,6 +5,7 @@ import { createPrisma } from '../services/db/client';
 import { createLogger } from '../services/logging/logger';
 import { createMailTransport } from '../services/mail/transport';
 import { createTemporalClient } from '../services/temporal/client';
+import { createPayloadCodec } from '../services/temporal/payload-codec';
 import { openInstanceVault } from '../services/vault/instance';
 import { describeError } from '../services/health/outages';
 import { createApp } from './app';
@@ -21,7 +22,7 @@ async function main() {
   });
   // Refuses to start on a master key the other instances do not share (services/vault/instance.ts).
   const vault = await openInstanceVault(config, prisma);
-  const client = createTemporalClient(services.temporalAddress, config.temporal.namespace);
+  const client = createTemporalClient(services.temporalAddress, config.temporal.namespace, vault.keyring);
   const temporal = { client, taskQueue: config.temporal.taskQueue };
   const app = createApp({
     prisma,
@@ -43,6 +44,7 @@ async function main() {
     loginLockMinutes: config.loginLockMinutes,
     sessionAbsoluteHours: config.session.absoluteHours,
     trustProxy: config.trustProxy,
+    temporalCodec: { codec: createPayloadCodec(vault.keyring), uiOrigin: config.codec.uiOrigin, token: config.codec.token },
   });
   const { server, drain, inFlight } = createGracefulServer(app);
   await new Promise<void>((resolve, reject) => {

@@ -224,6 +224,8 @@ async function startTemporal(config: Config): Promise<string> {
       '--ip', '127.0.0.1',
       '--port', String(temporalPort),
       '--ui-port', String(temporalUiPort),
+      // Payloads are encrypted: the UI asks the API to decode them (an owner's session).
+      '--ui-codec-endpoint', `http://localhost:${config.port}/v1/temporal-codec`,
       '--namespace', ns,
       '--log-level', 'warn',
     ],

@@ -49,7 +49,7 @@ const deliveries: string[] = [];
 const children: ChildProcess[] = [];
 
 beforeAll(async () => {
-  [env, outbox, database] = await Promise.all([createLocalEnv(), startOutbox(), createIsolatedDatabase('apicrash')]);
+  [env, outbox, database] = await Promise.all([createLocalEnv({ keyring: loadKeyring(loadConfig({ MASTER_KEY })) }), startOutbox(), createIsolatedDatabase('apicrash')]);
   prisma = createPrisma(database.url);
   proxy = await startTcpProxy(env.connection.options.address!);
   receiver = http.createServer((req, res) => {

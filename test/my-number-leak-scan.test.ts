@@ -6,9 +6,12 @@
  */
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
+import type { Payload } from '@temporalio/common';
 import type request from 'supertest';
 import { postgresBinDir } from '../services/devstack/postgres';
+import { createPayloadCodec } from '../services/temporal/payload-codec';
 import { createLoginUser, createTenant, memoryLogger, type Agent, type TestUser } from './support/fixtures';
+import { testKeyring } from './support/keys';
 import { containsAny, findMyNumbers, randomMyNumber, typedFullWidth, withoutRandomTokens } from './support/leak-scan';
 import { useWorkerHarness } from './support/worker-harness';
 
@@ -81,13 +84,26 @@ it('not in any mail', () => {
   expectClean('mails', harness.outbox.mails.map((m) => `${m.subject}\n${m.text}\n${m.html}\n${m.raw.toString('utf8')}`).join('\n'));
 });
 
-it('not in the Temporal history of any workflow, payloads decoded', async () => {
+it('not in the Temporal history of any workflow, payloads decrypted and decoded', async () => {
   const histories: string[] = [];
+  const codec = createPayloadCodec(testKeyring());
+  // Every payload of a history (encrypted by the codec): decrypted, so a number inside would show.
+  const payloadsOf = (node: unknown, out: Payload[] = []): Payload[] => {
+    if (!node || typeof node !== 'object' || node instanceof Uint8Array) return out;
+    if ('metadata' in node && 'data' in node && (node as Payload).data instanceof Uint8Array) out.push(node as Payload);
+    else for (const v of Object.values(node)) payloadsOf(v, out);
+    return out;
+  };
+  // Payload data are bytes: look at them as text and as base64, the way they would leak.
+  const asText = (v: unknown) => JSON.stringify(v, (_k, x: unknown) => (x instanceof Uint8Array ? `${Buffer.from(x).toString('utf8')} ${Buffer.from(x).toString('base64')}` : x));
+  let decrypted = 0;
   for await (const wf of harness.env.client.workflow.list()) {
     const history = await harness.env.client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
-    // Payload data are bytes: look at them as text and as base64, the way they would leak.
-    histories.push(JSON.stringify(history, (_k, v: unknown) => (v instanceof Uint8Array ? `${Buffer.from(v).toString('utf8')} ${Buffer.from(v).toString('base64')}` : v)));
+    const opened = await codec.decode(payloadsOf(history));
+    decrypted += opened.length;
+    histories.push(asText(history), asText(opened));
   }
+  expect(decrypted).toBeGreaterThan(0);
   expect(histories.length).toBeGreaterThan(0);
   expect(histories.join('')).toContain('registrant');
   expectClean('temporal history', histories.join('\n'));

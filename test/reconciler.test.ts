@@ -210,6 +210,9 @@ describe('the reconciler', () => {
     const client = harness.env.client;
     // A task queue no worker polls: the schedule's rounds would touch the whole shared database.
     await ensureReconcilerSchedule(client, 'reconciler-unpolled');
+    // The worker starting again comes later: a round's workflow id carries the second it was asked
+    // for, so two asked within one second are one round.
+    await new Promise((r) => setTimeout(r, 1100));
     await ensureReconcilerSchedule(client, 'reconciler-unpolled', 30);
     const described = await client.schedule.getHandle(RECONCILER_SCHEDULE_ID).describe();
     expect(described.spec.intervals).toEqual([expect.objectContaining({ every: 30_000 })]);

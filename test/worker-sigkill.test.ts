@@ -37,7 +37,7 @@ let tenantId: string;
 const children: ChildProcess[] = [];
 
 beforeAll(async () => {
-  [env, outbox, database] = await Promise.all([createLocalEnv(), startOutbox({ decide: gate.decide }), createIsolatedDatabase('sigkill')]);
+  [env, outbox, database] = await Promise.all([createLocalEnv({ keyring: loadKeyring(loadConfig({ MASTER_KEY })) }), startOutbox({ decide: gate.decide }), createIsolatedDatabase('sigkill')]);
   prisma = createPrisma(database.url);
   tenantId = await createTenant(prisma, '株式会社強制終了');
 }, 120_000);

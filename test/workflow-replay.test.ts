@@ -45,6 +45,8 @@ import {
 import { NOTICE_PATCH } from '../workflows/deletion-notice';
 import { UPGRADE_PATCH } from '../workflows/lifecycle-v3';
 import { SAFE_STEPS_PATCH } from '../workflows/registrant';
+import { dataConverterFor } from '../services/temporal/payload-codec';
+import { testKeyring } from './support/keys';
 import { createLoginUser, createTenant, memoryLogger, startOutbox, startWorker, testPrisma, testVault, type WorkerHandle } from './support/fixtures';
 import { completeDraft } from './support/lifecycle';
 import { containsAny, randomMyNumber } from './support/leak-scan';
@@ -58,7 +60,8 @@ const PNG = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000
 /** Replays a history (JSON as `temporal workflow show -o json` prints it, or a fetched one). */
 const replay = async (history: unknown, workflowId: string) => {
   quietRuntime();
-  return Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, workflowId);
+  // With the payload codec, as a worker runs: histories of releases before it (plain payloads) pass through.
+  return Worker.runReplayHistory({ workflowBundle: await workflowBundle(), dataConverter: dataConverterFor(testKeyring()) }, history, workflowId);
 };
 
 /** With RECORD_HISTORIES set, keeps a history under a name not taken yet (never overwrites). */

@@ -44,6 +44,48 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/temporal-codec/decode": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Decrypts Temporal payloads for the Temporal Web UI and CLI (owners, or the operators' TEMPORAL_CODEC_TOKEN)
+         * @description Temporal's remote codec protocol. Every payload mynaflow gives Temporal is encrypted
+         *     (AES-256-GCM under a key derived from the vault's master key, its id in the metadata); point
+         *     the Temporal Web UI's codec endpoint (or `temporal … --codec-endpoint <api>/v1/temporal-codec
+         *     --codec-auth "Bearer <TEMPORAL_CODEC_TOKEN>"`) here. From a browser: an owner's console session,
+         *     sent by the UI from `TEMPORAL_UI_ORIGIN` (CORS with credentials; another origin is 403). Payloads
+         *     that are not encrypted come back as they are.
+         */
+        post: operations["decodeTemporalPayloads"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/temporal-codec/encode": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Encrypts payloads as mynaflow does (for the UI's and CLI's signals and queries; same callers as decode) */
+        post: operations["encodeTemporalPayloads"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -2391,6 +2433,15 @@ export interface components {
             /** @description The same number typed again. */
             myNumberConfirmation: string;
         };
+        CodecPayloads: {
+            payloads: {
+                metadata?: {
+                    [key: string]: string;
+                };
+                /** Format: byte */
+                data?: string;
+            }[];
+        };
         DocumentRevealRequest: {
             password: string;
             /** @description `collection_check` (取得時の確認, before approval only) or a purpose of use. */
@@ -2915,7 +2966,7 @@ export interface components {
             replyTo?: string;
             /**
              * Format: email
-             * @description A copy of the mail goes here (the sender).
+             * @description A copy of the mail (with the live link) to the calling login user's own address; any other is 400 COPY_TO_NOT_SELF. Recorded with the invitation.
              */
             copyTo?: string;
         };
@@ -2924,7 +2975,10 @@ export interface components {
             message?: string;
             /** Format: email */
             replyTo?: string;
-            /** Format: email */
+            /**
+             * Format: email
+             * @description The calling login user's own address only (400 COPY_TO_NOT_SELF otherwise).
+             */
             copyTo?: string;
         };
         BulkInviteResult: {
@@ -3269,6 +3323,64 @@ export interface operations {
                     "application/json": components["schemas"]["Health"];
                 };
             };
+        };
+    };
+    decodeTemporalPayloads: {
+        parameters: {
+            query?: never;
+            header?: {
+                "X-Namespace"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CodecPayloads"];
+            };
+        };
+        responses: {
+            /** @description The payloads decoded, in order. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodecPayloads"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    encodeTemporalPayloads: {
+        parameters: {
+            query?: never;
+            header?: {
+                "X-Namespace"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CodecPayloads"];
+            };
+        };
+        responses: {
+            /** @description The payloads encrypted, in order. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodecPayloads"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
         };
     };
     getHealth: {

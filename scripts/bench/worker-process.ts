@@ -59,6 +59,7 @@ async function main() {
   const prisma = createPrisma(services.databaseUrl);
   const connection = await NativeConnection.connect({ address: services.temporalAddress });
   const workflowBundle = await bundleWorkflowCode({ workflowsPath: require.resolve('./workflows'), logger: new DefaultLogger('WARN') });
+  const keyring = loadKeyring(config);
   const worker = await createWorker({
     connection,
     namespace: config.temporal.namespace,
@@ -69,7 +70,8 @@ async function main() {
     publicUrl: config.publicUrl,
     mailFrom: config.mailFrom,
     logger,
-    vault: createVault({ prisma, keyring: loadKeyring(config) }),
+    vault: createVault({ prisma, keyring }),
+    keyring,
   });
   process.on('message', (m: SampleRequest) => {
     if (m?.type !== 'sample') return;

@@ -75,6 +75,11 @@ const schema = z.object({
   SESSION_IDLE_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(30),
   SESSION_ABSOLUTE_HOURS: z.coerce.number().int().min(1).max(7 * 24).default(12),
   LOGIN_LOCK_MINUTES: z.coerce.number().int().min(1).max(7 * 24 * 60).default(30),
+  // The Temporal Web UI's origin, allowed (CORS) to call the API's payload codec endpoint with an
+  // owner's session; by default the embedded UI's. TEMPORAL_CODEC_TOKEN: a bearer token for operators'
+  // tools (temporal CLI --codec-endpoint … --codec-auth "Bearer …"); unset: sessions only.
+  TEMPORAL_UI_ORIGIN: urlWith(['http:', 'https:']).optional(),
+  TEMPORAL_CODEC_TOKEN: z.string().min(32, 'at least 32 characters (openssl rand -hex 32)').optional(),
   // Payroll webhooks go to https:// receivers; "true" also allows http:// (development only).
   WEBHOOK_ALLOW_HTTP: z.enum(['true', 'false']).default('false'),
   // How long a stopping API finishes its requests and a stopping worker its activities
@@ -107,6 +112,8 @@ export interface Config {
   session: { idleMinutes: number; absoluteHours: number };
   loginLockMinutes: number;
   webhookAllowHttp: boolean;
+  /** Who may ask the API to decode Temporal payloads (services/temporal/payload-codec.ts). */
+  codec: { uiOrigin: string; token?: string };
   /** SHUTDOWN_GRACE_SECONDS in ms: 25 s by default — longer than the API's longest ordinary wait (a lifecycle step answers within 10 s, else 202), shorter than Kubernetes' default 30 s. */
   shutdownGraceMs: number;
   embedded: { temporalPort: number; temporalUiPort: number; smtpPort: number; outboxPort: number };
@@ -152,6 +159,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     session: { idleMinutes: c.SESSION_IDLE_MINUTES, absoluteHours: c.SESSION_ABSOLUTE_HOURS },
     loginLockMinutes: c.LOGIN_LOCK_MINUTES,
     webhookAllowHttp: c.WEBHOOK_ALLOW_HTTP === 'true',
+    codec: { uiOrigin: new URL(c.TEMPORAL_UI_ORIGIN ?? `http://localhost:${c.TEMPORAL_UI_PORT}`).origin, token: c.TEMPORAL_CODEC_TOKEN },
     shutdownGraceMs: c.SHUTDOWN_GRACE_SECONDS * 1000,
     embedded: {
       temporalPort: c.TEMPORAL_PORT,

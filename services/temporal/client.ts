@@ -1,4 +1,6 @@
 import { Client, Connection, isRetryableError, makeGrpcRetryInterceptor, type GrpcRetryOptions } from '@temporalio/client';
+import type { Keyring } from '../vault/keyring';
+import { dataConverterFor } from './payload-codec';
 
 export interface TemporalDeps {
   client: Client;
@@ -16,9 +18,16 @@ const retries: GrpcRetryOptions = {
   retryableDecider: (attempt, status) => attempt < 20 && isRetryableError(status),
 };
 
-/** A client whose connection is made on first use, so the API starts (and reports) while Temporal is down. */
-export function createTemporalClient(address: string, namespace: string): Client {
-  return new Client({ connection: Connection.lazy({ address, interceptors: [makeGrpcRetryInterceptor(retries)] }), namespace });
+/**
+ * A client whose connection is made on first use, so the API starts (and reports) while Temporal is
+ * down. With the keyring, every payload is encrypted (payload-codec.ts) — what the API and worker use.
+ */
+export function createTemporalClient(address: string, namespace: string, keyring?: Keyring): Client {
+  return new Client({
+    connection: Connection.lazy({ address, interceptors: [makeGrpcRetryInterceptor(retries)] }),
+    namespace,
+    ...(keyring ? { dataConverter: dataConverterFor(keyring) } : {}),
+  });
 }
 
 /** Runs a Temporal call with a deadline so an unreachable server fails fast instead of hanging. */

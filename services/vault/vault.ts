@@ -40,6 +40,8 @@ export interface RotateResult {
 }
 
 export interface RotatingVault extends Vault {
+  /** The master keys (the Temporal payload codec derives its key from them too). */
+  readonly keyring: Keyring;
   /** Re-wraps every data key not under the active master key. Safe to interrupt, rerun or run twice at once. */
   rotate(options?: RotateOptions): Promise<RotateResult>;
 }
@@ -136,6 +138,8 @@ export function createVault({ prisma, keyring }: { prisma: PrismaClient; keyring
   };
 
   return {
+    keyring,
+
     fingerprint(data) {
       activeKey();
       return `${keyring.activeId}.${digestUnder(keyring.activeId, data)!.toString('hex')}`;

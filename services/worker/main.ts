@@ -29,6 +29,7 @@ async function main() {
   });
   const worker = await createWorker({
     connection,
+    keyring: vault.keyring,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     prisma,
@@ -50,7 +51,7 @@ async function main() {
   process.send?.('ready');
   // The reconciler (queued starts, pending webhooks, orphans) runs on one Temporal Schedule for the
   // whole deployment; every worker makes sure it exists with the current settings.
-  const client = createTemporalClient(services.temporalAddress, config.temporal.namespace);
+  const client = createTemporalClient(services.temporalAddress, config.temporal.namespace, vault.keyring);
   let stopped = false;
   const scheduled = keepReconcilerScheduled(client, config.temporal.taskQueue, {
     stopped: () => stopped,

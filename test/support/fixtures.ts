@@ -1,15 +1,12 @@
 /** Real parts wired for a test file: PostgreSQL (from global set-up), SMTP capture, worker, app. */
 import { randomBytes, randomUUID } from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import request from 'supertest';
 import type { Express } from 'express';
 import type { Role } from '../../prisma/generated/client';
 import { hashPassword } from '../../services/auth/passwords';
-import { loadConfig } from '../../services/config/config';
 import { createServices, type Services } from '../../services/container';
-import { loadKeyring } from '../../services/vault/keyring';
+import { createPayloadCodec } from '../../services/temporal/payload-codec';
+import { testKeyring } from './keys';
 import { createVault } from '../../services/vault/vault';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
@@ -25,6 +22,8 @@ import { capture } from './capture';
 import { workflowBundle } from './temporal';
 
 export const PUBLIC_URL = 'http://mynaflow.test';
+export const TEMPORAL_UI_ORIGIN = 'http://temporal-ui.test:8233';
+export const TEMPORAL_CODEC_TOKEN = 'operator-codec-token-0123456789abcdef';
 export const MAIL_FROM = 'mynaflow <no-reply@mynaflow.test>';
 
 export function testPrisma(): PrismaClient {
@@ -81,6 +80,7 @@ export async function startWorker(
     webhookAllowPrivate: true,
     logger: deps.logger,
     vault: testVault(deps.prisma),
+    keyring: testKeyring(),
   });
   return runWorker(worker);
 }
@@ -98,11 +98,9 @@ export function runWorker(worker: Worker): WorkerHandle {
   };
 }
 
-let fileKeyring: ReturnType<typeof loadKeyring> | undefined;
 /** A vault with the test file's master key (one temporary keyring file): API and worker share it. */
 export function testVault(prisma: PrismaClient) {
-  fileKeyring ??= loadKeyring(loadConfig({ DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'mynaflow-keys-')) }));
-  return createVault({ prisma, keyring: fileKeyring });
+  return createVault({ prisma, keyring: testKeyring() });
 }
 
 export interface TestAppDeps {
@@ -151,6 +149,7 @@ export function testApp(deps: TestAppDeps): { app: Express; services: Services }
     // Every test app counts on its own: the files share one database, and their requests all come from loopback.
     rateLimitKeyPrefix: `test-${randomUUID()}:`,
     trustProxy: deps.trustProxy,
+    temporalCodec: { codec: createPayloadCodec(testKeyring()), uiOrigin: TEMPORAL_UI_ORIGIN, token: TEMPORAL_CODEC_TOKEN },
   });
   return { app, services };
 }

@@ -5,7 +5,10 @@ import type { ConnectionPlugin } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createLogger } from '../../services/logging/logger';
 import { temporalLogger } from '../../services/logging/temporal-logger';
+import { dataConverterFor } from '../../services/temporal/payload-codec';
 import { capture } from './capture';
+import type { Keyring } from '../../services/vault/keyring';
+import { testKeyring } from './keys';
 
 const BIN = path.resolve(__dirname, '..', '..', '.tools', 'venv', 'bin');
 
@@ -24,6 +27,8 @@ export interface LocalEnvOptions {
    * `{ 'limit.historyCount.suggestContinueAsNew': 60 }`. Values are written as JSON.
    */
   dynamicConfig?: Record<string, string | number | boolean>;
+  /** The keys of the client's payload codec: those of worker or API processes the file starts (MASTER_KEY). */
+  keyring?: Keyring;
 }
 
 /** A full Temporal dev server (same as `npm start` runs). */
@@ -32,6 +37,8 @@ export function createLocalEnv(opts: LocalEnvOptions = {}): Promise<TestWorkflow
   const extraArgs = Object.entries(opts.dynamicConfig ?? {}).flatMap(([key, value]) => ['--dynamic-config-value', `${key}=${JSON.stringify(value)}`]);
   return TestWorkflowEnvironment.createLocal({
     server: { executable: { type: 'existing-path', path: path.join(BIN, 'temporal') }, ip: '127.0.0.1', extraArgs },
+    // Payloads encrypted as the API and worker encrypt them (the file's own keys).
+    client: { dataConverter: dataConverterFor(opts.keyring ?? testKeyring()) },
   });
 }
 
@@ -50,6 +57,7 @@ export function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
   quietRuntime();
   return TestWorkflowEnvironment.createTimeSkipping({
     plugins: [noKeepalivePings],
+    client: { dataConverter: dataConverterFor(testKeyring()) },
     server: { executable: { type: 'existing-path', path: path.join(BIN, 'temporal-test-server') } },
   });
 }
