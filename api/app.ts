@@ -96,6 +96,18 @@ export function createApp(deps: AppDeps): Express {
   app.use(registrationPages()); // the employee's phone pages at /i/{token} (HTML + their script), outside the JSON API's validator
   app.use(consolePages()); // the HR console at /console, likewise
 
+  // Served over HTTPS (PUBLIC_URL https://…): browsers are told to never use plain http here again.
+  if (deps.secureCookies) {
+    app.use((_req, res, next) => {
+      res.set('Strict-Transport-Security', 'max-age=31536000');
+      next();
+    });
+  }
+  // API answers hold personal data (names, addresses, statuses): no browser or proxy keeps a copy.
+  app.use('/v1', (_req, res, next) => {
+    res.set('Cache-Control', 'no-store');
+    next();
+  });
   if (deps.temporalCodec) app.use(temporalCodecCors(deps.temporalCodec));
   app.use(openApiValidator({ validateResponses: deps.validateResponses ?? false }));
   app.use(refuseNulCharacters());
@@ -110,7 +122,9 @@ export function createApp(deps: AppDeps): Express {
     const health = await readiness();
     res.set('Cache-Control', 'no-store');
     if (health.status !== 'ok') res.set('Retry-After', String(OUTAGE_RETRY_AFTER_SECONDS));
-    res.status(health.status === 'ok' ? 200 : 503).json(health);
+    // Probes are anonymous: which part is away, not the backend's own words (the log has those).
+    const checks = Object.fromEntries(Object.entries(health.checks).map(([part, { error: _error, ...check }]) => [part, check])) as typeof health.checks;
+    res.status(health.status === 'ok' ? 200 : 503).json({ ...health, checks });
   };
   app.get('/healthz/live', (_req, res) => {
     res.set('Cache-Control', 'no-store').json({ status: 'ok', uptimeSeconds: Math.round(process.uptime()) });

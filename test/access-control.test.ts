@@ -71,7 +71,10 @@ const ALLOWED: Record<string, Role[]> = {
   updateRegistrant: EDITORS,
   updateRegistrantDependent: EDITORS,
   listRegistrantDocuments: ALL,
-  getRegistrantDocumentImage: ALL,
+  getRegistrantDocumentImage: EDITORS,
+  revealRegistrantDocumentImage: EDITORS,
+  decodeTemporalPayloads: ['owner'],
+  encodeTemporalPayloads: ['owner'],
   listGroups: ALL,
   createGroup: EDITORS,
   updateGroup: EDITORS,
@@ -110,6 +113,7 @@ type Schema = {
   minItems?: number;
   items?: Schema;
   allOf?: Schema[];
+  oneOf?: Schema[];
 };
 interface Operation {
   operationId: string;
@@ -134,6 +138,7 @@ function resolve(s: Schema): Schema {
 /** A minimal body the contract accepts, so the request reaches the route's own checks. */
 function sample(schema: Schema): unknown {
   const s = resolve(schema);
+  if (s.oneOf) return sample(s.oneOf[0]!);
   if (s.enum) return s.enum[s.enum.length - 1];
   if (s.type === 'object' || s.properties) {
     const keys = s.required?.length ? s.required : s.minProperties ? Object.keys(s.properties ?? {}).slice(0, 1) : [];

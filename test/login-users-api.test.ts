@@ -16,7 +16,7 @@ import request from 'supertest';
 import type { OperationEvent, Role } from '../prisma/generated/client';
 import { verifyPassword } from '../services/auth/passwords';
 import { useApiHarness } from './support/api-harness';
-import { createLoginUser, createTenant, PUBLIC_URL, type Agent, type TestUser } from './support/fixtures';
+import { createLoginUser, createTenant, PUBLIC_URL, testVault, type Agent, type TestUser } from './support/fixtures';
 import { expectProblemDetails, JAPANESE } from './support/problems';
 
 // Many logins from one address: the per-address limits have their own test.
@@ -494,9 +494,13 @@ describe('PATCH /v1/login-users/:id', () => {
 });
 
 describe('DELETE /v1/login-users/:id', () => {
-  it("deletes: 204, the user's sessions end at once, the address is freed, the history shows them as deleted", async () => {
+  it("deletes: 204, the user's sessions end at once, the address is freed, the authenticator secret shredded, the history shows them as deleted", async () => {
     const u = await createLoginUser(harness.prisma, tenant, 'manager', '退職 予定');
     const uAgent = await harness.login(u);
+    // An authenticator secret in use and one being enrolled: both go with the user.
+    const vault = testVault(harness.prisma);
+    const [totp, pending] = await Promise.all([0, 1].map(() => vault.seal({ tenantId: tenant, kind: 'totp', plaintext: Buffer.from('JBSWY3DPEHPK3PXP') })));
+    await harness.prisma.loginUser.update({ where: { id: u.id }, data: { totpSecretId: totp, pendingTotpSecretId: pending } });
     const second = await harness.login(u);
     expect((await uAgent.get('/v1/login-users')).status).toBe(200);
     expect(await harness.prisma.session.count({ where: { loginUserId: u.id } })).toBe(2);
@@ -514,6 +518,8 @@ describe('DELETE /v1/login-users/:id', () => {
     expect(row.deletedAt).not.toBeNull();
     expect(row.email).not.toBe(u.email);
     expect(await verifyPassword(u.password, row.passwordHash)).toBe(false);
+    expect(row).toMatchObject({ totpSecretId: null, pendingTotpSecretId: null });
+    expect(await harness.prisma.vaultSecret.count({ where: { id: { in: [totp!, pending!] } } })).toBe(0);
 
     const deleted = (await events(tenant, 'login_user_deleted')).filter((e) => (e.detail as { loginUserId?: string }).loginUserId === u.id);
     expect(deleted).toHaveLength(1);

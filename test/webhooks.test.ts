@@ -179,6 +179,12 @@ describe('webhooks', () => {
     await expect(httpsOnly.subscribe(caller, { url: 'https://no-such-host.invalid/hook', events: ['registrant_completed'] })).rejects.toMatchObject({ errors: [{ code: 'URL_UNRESOLVABLE' }] });
     expect(await privateTarget('https://203.0.113.10/hook')).toBeNull();
     expect(await privateTarget('https://[::ffff:10.0.0.1]/hook')).toBe('not_public');
+    // IPv6 that carries a private IPv4 address to a gateway: NAT64 and 6to4.
+    for (const host of ['64:ff9b::a9fe:a9fe', '64:ff9b::7f00:1', '64:ff9b::c0a8:1', '2002:a00:1::1', '2002:7f00:1::', '2002:c0a8:101::5', '64:ff9b:1::a00:1']) {
+      expect([host, await privateTarget(`https://[${host}]/hook`)]).toEqual([host, 'not_public']);
+    }
+    // The same prefixes in front of a public address stay usable.
+    for (const host of ['64:ff9b::cb00:710a', '2002:cb00:710a::1']) expect([host, await privateTarget(`https://[${host}]/hook`)]).toEqual([host, null]);
   });
 
   it('checks the receiver again at each attempt: a private address is not called (a worker outside development)', async () => {

@@ -30,15 +30,24 @@ export interface SessionAuthenticator {
   authenticate(sessionToken: string): Promise<{ session: { id: string; csrfToken: string }; user: LoginUser; tenant: Tenant } | null>;
 }
 
+/**
+ * Over HTTPS the cookie is `__Host-` prefixed: the browser keeps it only if it is Secure, for this
+ * host exactly and path "/", so a sibling subdomain or a plain-http page cannot set or shadow it.
+ */
+export const SECURE_SESSION_COOKIE = `__Host-${SESSION_COOKIE}`;
+const cookieName = (secure: boolean) => (secure ? SECURE_SESSION_COOKIE : SESSION_COOKIE);
+
 export function sessionToken(req: Request): string | undefined {
   const header = req.headers.cookie;
-  return header ? parseCookie(header)[SESSION_COOKIE] : undefined;
+  if (!header) return undefined;
+  const cookies = parseCookie(header);
+  return cookies[SECURE_SESSION_COOKIE] ?? cookies[SESSION_COOKIE];
 }
 
 export function setSessionCookie(res: Response, token: string, opts: { secure: boolean; maxAgeSeconds: number }): void {
   res.append(
     'Set-Cookie',
-    serializeCookie(SESSION_COOKIE, token, {
+    serializeCookie(cookieName(opts.secure), token, {
       httpOnly: true,
       sameSite: 'strict',
       secure: opts.secure,
@@ -49,13 +58,17 @@ export function setSessionCookie(res: Response, token: string, opts: { secure: b
 }
 
 export function clearSessionCookie(res: Response, secure: boolean): void {
-  res.append('Set-Cookie', serializeCookie(SESSION_COOKIE, '', { httpOnly: true, sameSite: 'strict', secure, path: '/', maxAge: 0 }));
+  res.append('Set-Cookie', serializeCookie(cookieName(secure), '', { httpOnly: true, sameSite: 'strict', secure, path: '/', maxAge: 0 }));
 }
 
 const UNAUTHENTICATED = () => new AppError(401, 'UNAUTHENTICATED', 'ログインしてください');
 const FORBIDDEN = () => new AppError(403, 'FORBIDDEN', 'この操作を行う権限がありません');
 
-const sameToken = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
+/** Compared as bytes: a header with non-ASCII characters has more bytes than characters. */
+const sameToken = (a: string, b: string) => {
+  const [x, y] = [Buffer.from(a), Buffer.from(b)];
+  return x.length === y.length && timingSafeEqual(x, y);
+};
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 export const CSRF_INVALID = () => new AppError(403, 'CSRF_TOKEN_INVALID', '画面の有効期限が切れました。再読み込みしてからやり直してください');

@@ -38,7 +38,12 @@ function basicCredentials(req: Request): { clientId?: string; clientSecret?: str
   const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
   const i = decoded.indexOf(':');
   if (i < 0) return {};
-  return { clientId: decodeURIComponent(decoded.slice(0, i)), clientSecret: decodeURIComponent(decoded.slice(i + 1)) };
+  try {
+    return { clientId: decodeURIComponent(decoded.slice(0, i)), clientSecret: decodeURIComponent(decoded.slice(i + 1)) };
+  } catch {
+    // A stray "%" (not form-encoded as RFC 6749 asks): a bad request, not a fault of ours.
+    throw new AppError(400, 'invalid_request', 'Basic認証のクライアントIDまたはシークレットの形式が正しくありません（%はURLエンコードしてください）');
+  }
 }
 
 const PULL_HEADER = ['社員コード', '登録者ID', '本人・扶養', '扶養家族ID', '続柄', '姓', '名', '生年月日', 'マイナンバー', '取得結果'];

@@ -2792,7 +2792,6 @@ export interface components {
             /** @enum {string} */
             status: "ok" | "error";
             latencyMs: number;
-            error?: string;
         };
         /**
          * @description 従業員1 社員・役員 (employee), 従業員2 パート・アルバイト (part_time), 業務委託 (contractor), 報酬支払 (payee).
@@ -3352,6 +3351,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
+            415: components["responses"]["UnsupportedMediaType"];
         };
     };
     encodeTemporalPayloads: {
@@ -3381,6 +3381,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
+            415: components["responses"]["UnsupportedMediaType"];
         };
     };
     getHealth: {

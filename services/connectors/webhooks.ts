@@ -25,11 +25,22 @@ const ATTEMPT_TIMEOUT_MS = 10_000;
 
 const NOT_FOUND = () => new AppError(404, 'WEBHOOK_NOT_FOUND', 'Webhookが見つかりません');
 
-/** Loopback, private, link-local, CGNAT, multicast and reserved ranges: never a webhook receiver. */
+/**
+ * Loopback, private, link-local, CGNAT, multicast and reserved ranges: never a webhook receiver —
+ * also when written as IPv6 that carries them: NAT64 (64:ff9b::/96, 64:ff9b:1::/48) and 6to4
+ * (2002::/16) addresses embed an IPv4 address a gateway would reach.
+ */
 const NOT_PUBLIC = (() => {
   const list = new BlockList();
-  for (const [net, prefix] of [['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12], ['192.0.0.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['224.0.0.0', 3]] as const) list.addSubnet(net, prefix, 'ipv4');
-  for (const [net, prefix] of [['::', 127], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8]] as const) list.addSubnet(net, prefix, 'ipv6');
+  const v4 = [['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12], ['192.0.0.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['224.0.0.0', 3]] as const;
+  for (const [net, prefix] of v4) {
+    list.addSubnet(net, prefix, 'ipv4');
+    const [a, b, c, d] = net.split('.').map(Number) as [number, number, number, number];
+    const [high, low] = [((a << 8) | b).toString(16), ((c << 8) | d).toString(16)];
+    list.addSubnet(`64:ff9b::${high}:${low}`, 96 + prefix, 'ipv6');
+    list.addSubnet(`2002:${high}:${low}::`, 16 + prefix, 'ipv6');
+  }
+  for (const [net, prefix] of [['::', 127], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8], ['64:ff9b:1::', 48]] as const) list.addSubnet(net, prefix, 'ipv6');
   return list;
 })();
 

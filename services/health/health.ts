@@ -11,8 +11,9 @@ import type { PrismaClient } from '../db/client';
 import { withDeadline, type TemporalDeps } from '../temporal/client';
 import { describeError } from './outages';
 
-type Health = components['schemas']['Health'];
-type Check = components['schemas']['HealthCheck'];
+/** A check as found; `error` (the backend's own words) stays on the server. */
+type Check = components['schemas']['HealthCheck'] & { error?: string };
+type Health = Omit<components['schemas']['Health'], 'checks'> & { checks: { database: Check; temporal: Check } };
 
 /** Each dependency's deadline: a probe answers within about this long. */
 export const CHECK_DEADLINE_MS = 1500;

@@ -10,6 +10,7 @@ import type { Actor, History, OperationInput } from '../audit/types';
 import { checkPasswordPolicy, hashPassword } from '../auth/passwords';
 import { isUniqueViolation, type PrismaClient } from '../db/client';
 import { AppError } from '../errors';
+import type { Vault } from '../vault/types';
 
 export interface LoginUserView {
   id: string;
@@ -81,6 +82,8 @@ export function createLoginUserService(deps: {
   mailFrom: string;
   publicUrl: string;
   loginLockMinutes: number;
+  /** Shreds a deleted user's authenticator secrets. */
+  vault: Pick<Vault, 'shred'>;
 }) {
   const { prisma, history } = deps;
   const view = (u: LoginUser) => toView(u, deps.loginLockMinutes);
@@ -208,7 +211,13 @@ export function createLoginUserService(deps: {
         guardOwnerAdmin(me, target);
         await ensureAnotherOwner(tx, me.tenantId, target);
         await tx.session.deleteMany({ where: { loginUserId: target.id } });
-        await tx.loginUser.update({ where: { id: target.id }, data: { deletedAt: new Date(), email: `deleted+${target.id}@deleted.invalid`, passwordHash: '!' } });
+        await tx.loginUser.update({
+          where: { id: target.id },
+          data: { deletedAt: new Date(), email: `deleted+${target.id}@deleted.invalid`, passwordHash: '!', totpSecretId: null, pendingTotpSecretId: null },
+        });
+        // The authenticator secret goes with the user (the row stays for the history only).
+        const secrets = [target.totpSecretId, target.pendingTotpSecretId].filter((x): x is string => x !== null);
+        if (secrets.length) await deps.vault.shred(secrets, tx);
         await record(me, 'login_user_deleted', target, { role: target.role }, tx);
       });
     },

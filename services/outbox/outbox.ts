@@ -184,12 +184,17 @@ function summary(m: CapturedMail) {
   return { id: m.id, receivedAt: m.receivedAt.toISOString(), from: m.from, to: m.to, cc: m.cc, subject: m.subject };
 }
 
+/** Hosts the loopback listing answers to: any other name is a page of some site rebinding its DNS to 127.0.0.1. */
+const LOOPBACK_HOST = /^(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/i;
+
 function serveListing(req: http.IncomingMessage, res: http.ServerResponse, mails: CapturedMail[]): void {
   const url = new URL(req.url ?? '/', 'http://outbox');
   const send = (status: number, type: string, body: string | Buffer) => {
     res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
     res.end(body);
   };
+  // The mails hold live invitation links: a web page must not read them through DNS rebinding.
+  if (!LOOPBACK_HOST.test(req.headers.host ?? '')) return send(421, 'text/plain; charset=utf-8', 'this outbox answers to localhost only');
   const newestFirst = [...mails].reverse();
   if (url.pathname === '/messages.json') return send(200, 'application/json', JSON.stringify(newestFirst.map(summary)));
   const match = /^\/messages\/([\w-]+)(\.eml|\.json)?$/.exec(url.pathname);

@@ -116,6 +116,8 @@ export interface TestAppDeps {
   trustProxy?: number | string;
   /** How long a lifecycle step may take before the API answers 202. */
   stepAnswerWithinMs?: number;
+  /** As served over HTTPS (PUBLIC_URL https://…): Secure __Host- cookies and HSTS. */
+  secureCookies?: boolean;
 }
 
 /** The real app graph (services, vault, history, mail to the SMTP capture), responses validated. */
@@ -140,7 +142,7 @@ export function testApp(deps: TestAppDeps): { app: Express; services: Services }
     temporal,
     logger: deps.logger,
     services,
-    secureCookies: false,
+    secureCookies: deps.secureCookies ?? false,
     loginLockMinutes: 30,
     sessionAbsoluteHours: 12,
     validateResponses: true,

@@ -1,0 +1,54 @@
+/**
+ * Small things a security review found, on the real API: every answer under /v1 is marked
+ * `Cache-Control: no-store` (they hold personal data); a stray "%" in OAuth Basic credentials and a
+ * CSRF header with non-ASCII characters are the caller's mistakes (4xx), never 500; served over
+ * HTTPS, the session cookie is `__Host-` prefixed and Secure, and every answer carries HSTS.
+ */
+import request from 'supertest';
+import { useApiHarness } from './support/api-harness';
+import { codeIn, createLoginUser, createTenant, memoryLogger, testApp, type Agent } from './support/fixtures';
+
+const harness = useApiHarness({ taskQueue: 'api-hardening' });
+let hr: Agent;
+
+beforeAll(async () => {
+  hr = await harness.agent(await createTenant(harness.prisma, '堅牢化株式会社'), 'owner');
+});
+
+it('every /v1 answer, success or error, is not to be stored', async () => {
+  for (const res of [await hr.get('/v1/registrants'), await hr.get('/v1/auth/me'), await hr.get('/v1/login-users'), await hr.get('/v1/registrants/00000000-0000-4000-8000-000000000000'), await request(harness.app).get('/v1/registrants')]) {
+    expect([res.status, res.headers['cache-control']]).toEqual([res.status, 'no-store']);
+  }
+});
+
+it('a stray "%" in Basic credentials is 400 invalid_request, not 500', async () => {
+  const basic = Buffer.from('mfc_100%:secret%zz').toString('base64');
+  const res = await request(harness.app).post('/v1/oauth/token').set('Authorization', `Basic ${basic}`).type('form').send({ grant_type: 'client_credentials' });
+  expect([res.status, res.body.code]).toEqual([400, 'invalid_request']);
+});
+
+it('a CSRF header with non-ASCII characters is refused as an invalid token (403), not 500', async () => {
+  const { csrfToken } = (await hr.get('/v1/auth/me').expect(200)).body as { csrfToken: string };
+  // On the wire as UTF-8, read as Latin-1: as many characters as the token, more bytes.
+  const bent = `${csrfToken.slice(0, -2)}é`;
+  const res = await hr.post('/v1/groups').set('X-CSRF-Token', bent).send({ name: '非ASCII' });
+  expect([res.status, res.body.code]).toEqual([403, 'CSRF_TOKEN_INVALID']);
+});
+
+it('over HTTPS: a Secure __Host- session cookie (host-only, path /) that the API reads, and HSTS on every answer', async () => {
+  const { app } = testApp({ prisma: harness.prisma, logger: memoryLogger().logger, outbox: harness.outbox, temporalClient: harness.temporal, taskQueue: 'api-hardening', secureCookies: true });
+  const user = await createLoginUser(harness.prisma, await createTenant(harness.prisma, 'HTTPS株式会社'), 'manager');
+  const login = await request(app).post('/v1/auth/login').send({ email: user.email, password: user.password }).expect(200);
+  expect(login.headers['strict-transport-security']).toBe('max-age=31536000');
+  const cookie = ([] as string[]).concat(login.headers['set-cookie'] ?? []).find((c) => c.startsWith('__Host-mynaflow_session='))!;
+  expect(cookie).toMatch(/; Secure/i);
+  expect(cookie).toMatch(/; Path=\//);
+  expect(cookie).not.toMatch(/Domain=/i);
+  const pair = cookie.split(';')[0]!;
+  const mail = await harness.outbox.waitFor((m) => m.to.includes(user.email));
+  const second = await request(app).post('/v1/auth/second-factor').set('Cookie', pair).set('X-CSRF-Token', login.body.csrfToken).send({ code: codeIn(mail.text) }).expect(200);
+  expect(second.headers['strict-transport-security']).toBe('max-age=31536000');
+  expect((await request(app).get('/v1/auth/me').set('Cookie', pair).expect(200)).body.user.id).toBe(user.id);
+  // Over plain http (the test apps above) neither the prefix nor HSTS.
+  expect((await request(harness.app).get('/healthz/live')).headers['strict-transport-security']).toBeUndefined();
+});
