@@ -43,7 +43,10 @@ describe('payloads in Temporal', () => {
     await drafts.save(created.body.id, { myNumber: randomMyNumber(), gender: 'male', birthDate: '1985-10-10', dependents: [], removedDocumentIds: [], removedDependentIds: [] });
     for (const side of ['front', 'back'] as const) await drafts.addDocument(created.body.id, { purpose: 'identity', type: 'my_number_card', side, mimeType: 'image/png', image: PNG });
     await handle.executeUpdate(submitUpdate, { args: [{ actor: { type: 'registrant', id: null } }] });
-    const reason = `裏面の番号 ${randomMyNumber()} が読めません`;
+    // Twelve digits, but not a valid number (wrong check digit): the database keeps reasons as typed,
+    // and the run's leak scan of the database must find no valid number.
+    const digits = randomMyNumber();
+    const reason = `裏面の番号 ${digits.slice(0, 11)}${(Number(digits[11]) + 1) % 10} が読めません`;
     await manager.post(`/v1/registrants/${created.body.id}/remand`).send({ reason }).expect(200);
 
     const raw = await handle.fetchHistory();
