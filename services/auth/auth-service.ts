@@ -17,7 +17,7 @@ import { AppError } from '../errors';
 import { openText, type Vault } from '../vault/types';
 import { renderCustomerNumberMail, renderEmailMethodMail, renderLoginCodeMail, renderLoginLockedMail, renderPasswordResetMail } from './auth-mail';
 import { checkPasswordPolicy, hashPassword, needsRehash, verifyAgainstDummy, verifyPassword } from './passwords';
-import { checkSecurityCode, issueSecurityCode, killSecurityCodes } from './security-codes';
+import { checkSecurityCode, issueSecurityCode, killSecurityCodes, serverKeyedHasher } from './security-codes';
 import { createSessions, isLocked, type SessionWithUser } from './sessions';
 import { generateTotpSecret, matchTotp, otpauthUri, qrCode } from './totp';
 
@@ -124,6 +124,8 @@ export function createAuthService(deps: AuthServiceDeps) {
   const { prisma, vault, history, mailer, mailFrom, loginLockMinutes } = deps;
   const now = deps.now ?? (() => new Date());
   const sessions = createSessions({ prisma, ...deps.session, loginLockMinutes, now });
+  // Codes are kept keyed by the master key as well as their row (security-codes.ts).
+  const hasher = serverKeyedHasher(vault);
   /** reminder mails still being delivered (see requestPasswordReset) */
   const background = new Set<Promise<void>>();
 
@@ -255,10 +257,10 @@ export function createAuthService(deps: AuthServiceDeps) {
   async function startChallenge(user: UserWithTenant, attempts = 0): Promise<void> {
     const at = now();
     if (user.twoFactorMethod === 'totp') {
-      await issueSecurityCode(prisma, { loginUserId: user.id, purpose: 'login', now: at, unguessable: true });
+      await issueSecurityCode(prisma, { hasher, loginUserId: user.id, purpose: 'login', now: at, unguessable: true });
       return;
     }
-    const issued = await issueSecurityCode(prisma, { loginUserId: user.id, purpose: 'login', now: at, attempts });
+    const issued = await issueSecurityCode(prisma, { hasher, loginUserId: user.id, purpose: 'login', now: at, attempts });
     await send(user.email, renderLoginCodeMail({ userName: user.name, companyName: user.tenant.name, code: issued.code, expiresAt: issued.expiresAt }));
   }
 
@@ -328,7 +330,7 @@ export function createAuthService(deps: AuthServiceDeps) {
       const at = now();
 
       // The try is counted on the challenge first (for TOTP the challenge itself never matches).
-      const check = await checkSecurityCode(prisma, { loginUserIds: [user.id], purpose: 'login', code: method === 'email' ? input.code : null, now: at });
+      const check = await checkSecurityCode(prisma, { hasher, loginUserIds: [user.id], purpose: 'login', code: method === 'email' ? input.code : null, now: at });
       let ok = check.ok;
       if (!check.ok && method === 'totp' && check.tried > 0 && user.totpSecretId) {
         const secret = await openText(vault, user.totpSecretId, user.tenantId);
@@ -442,7 +444,7 @@ export function createAuthService(deps: AuthServiceDeps) {
       const users = (await usersByEmail(input.email)).filter((u) => customerNumber === null || u.tenant.customerNumber === customerNumber);
       const at = now();
       for (const user of users) {
-        const issued = await issueSecurityCode(prisma, { loginUserId: user.id, purpose: 'password_reset', now: at });
+        const issued = await issueSecurityCode(prisma, { hasher, loginUserId: user.id, purpose: 'password_reset', now: at });
         await record(user, 'password_reset_requested', input);
         sendInBackground(
           user.email,
@@ -471,7 +473,7 @@ export function createAuthService(deps: AuthServiceDeps) {
       const at = now();
       // The counted try commits even when the code is wrong: the transaction returns, never throws.
       const done = await transaction(async (tx) => {
-        const check = await checkSecurityCode(tx, { loginUserIds: users.map((u) => u.id), purpose: 'password_reset', code: input.code, now: at });
+        const check = await checkSecurityCode(tx, { hasher, loginUserIds: users.map((u) => u.id), purpose: 'password_reset', code: input.code, now: at });
         if (!check.ok) return false;
         const user = users.find((u) => u.id === check.loginUserId)!;
         await tx.loginUser.update({ where: { id: user.id }, data: { passwordHash, passwordChangedAt: at, failedLogins: 0, lockedAt: null } });
@@ -491,7 +493,7 @@ export function createAuthService(deps: AuthServiceDeps) {
       let code: string | undefined;
       let expiresAt = at;
       for (const user of users) {
-        const issued = await issueSecurityCode(prisma, { loginUserId: user.id, purpose: 'customer_number', now: at, code });
+        const issued = await issueSecurityCode(prisma, { hasher, loginUserId: user.id, purpose: 'customer_number', now: at, code });
         code = issued.code;
         expiresAt = issued.expiresAt;
       }
@@ -502,7 +504,7 @@ export function createAuthService(deps: AuthServiceDeps) {
       const users = await usersByEmail(input.email);
       const at = now();
       const ids = users.map((u) => u.id);
-      const check = await checkSecurityCode(prisma, { loginUserIds: ids, purpose: 'customer_number', code: input.code, now: at });
+      const check = await checkSecurityCode(prisma, { hasher, loginUserIds: ids, purpose: 'customer_number', code: input.code, now: at });
       if (!check.ok) throw AUTH_ERRORS.invalidCode(400);
       await killSecurityCodes(prisma, ids, 'customer_number', at); // the same code on the other rows
       for (const user of users) await record(user, 'customer_number_reminded', input);
@@ -559,7 +561,7 @@ export function createAuthService(deps: AuthServiceDeps) {
     async startEmailMethodSwitch(userId: string): Promise<void> {
       const user = await liveUser(userId);
       if (user.twoFactorMethod === 'email') throw AUTH_ERRORS.methodUnchanged();
-      const issued = await issueSecurityCode(prisma, { loginUserId: user.id, purpose: 'email_method', now: now() });
+      const issued = await issueSecurityCode(prisma, { hasher, loginUserId: user.id, purpose: 'email_method', now: now() });
       await send(user.email, renderEmailMethodMail({ userName: user.name, companyName: user.tenant.name, code: issued.code, expiresAt: issued.expiresAt }));
     },
 
@@ -568,7 +570,7 @@ export function createAuthService(deps: AuthServiceDeps) {
       if (user.twoFactorMethod === 'email') throw AUTH_ERRORS.methodUnchanged();
       const at = now();
       const done = await transaction(async (tx) => {
-        const check = await checkSecurityCode(tx, { loginUserIds: [user.id], purpose: 'email_method', code, now: at });
+        const check = await checkSecurityCode(tx, { hasher, loginUserIds: [user.id], purpose: 'email_method', code, now: at });
         if (!check.ok) return false;
         await tx.loginUser.update({
           where: { id: user.id },

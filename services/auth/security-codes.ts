@@ -2,7 +2,9 @@
  * Short-lived 6-digit codes mailed to a login user (second factor, password reset, customer number,
  * proving the e-mail method). Only an HMAC of the code is stored, keyed by the row's own id, so a
  * copied hash is useless for any other row. A code is single use, lives 10 minutes and dies after
- * 5 tries; issuing a new code of the same purpose kills the older unused ones.
+ * 5 tries; issuing a new code of the same purpose kills the older unused ones. The service keys the
+ * HMAC with the vault's master key too (`CodeHasher`): a copy of the database alone does not let
+ * anyone try the million codes against a stored hash.
  */
 import { createHmac, randomBytes, randomInt, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { SecurityCodePurpose } from '../../prisma/generated/client';
@@ -15,6 +17,28 @@ export const CODE_MAX_ATTEMPTS = 5;
 export type CodeDb = Pick<PrismaClient, 'securityCode'>;
 
 const hashCode = (id: string, code: string) => createHmac('sha256', id).update(code).digest('hex');
+
+/** How a code is kept: a digest bound to its row, and the check of a try against it. */
+export interface CodeHasher {
+  hash(id: string, code: string): string;
+  matches(stored: string, id: string, code: string): boolean;
+}
+
+/** Keyed by the row id only (the low-level default; the auth service uses a server key as well). */
+export const rowKeyedHasher: CodeHasher = {
+  hash: hashCode,
+  matches(stored, id, code) {
+    const [expected, actual] = [Buffer.from(stored, 'hex'), Buffer.from(hashCode(id, code), 'hex')];
+    return expected.length === actual.length && timingSafeEqual(expected, actual);
+  },
+};
+
+/** Keyed by the server's master key (through the vault's fingerprint) and bound to the row. */
+export const serverKeyedHasher = (vault: { fingerprint(data: string): string; hasFingerprint(fp: string, data: string): boolean }): CodeHasher => ({
+  hash: (id, code) => vault.fingerprint(`security-code|${id}|${code}`),
+  // A code issued before the server key (no key id in it) still works out its 10 minutes.
+  matches: (stored, id, code) => (stored.includes('.') ? vault.hasFingerprint(stored, `security-code|${id}|${code}`) : rowKeyedHasher.matches(stored, id, code)),
+});
 
 /** Full-width digits and spaces typed on a Japanese keyboard are accepted; anything else fails. */
 export function normalizeCode(input: unknown): string | null {
@@ -42,6 +66,7 @@ export async function issueSecurityCode(
     attempts?: number;
     /** a row that can never match: only its attempt counter and expiry are used */
     unguessable?: boolean;
+    hasher?: CodeHasher;
   },
 ): Promise<IssuedCode> {
   const { loginUserId, purpose, now } = input;
@@ -55,7 +80,7 @@ export async function issueSecurityCode(
       id,
       loginUserId,
       purpose,
-      codeHash: hashCode(id, input.unguessable ? randomBytes(32).toString('hex') : code),
+      codeHash: (input.hasher ?? rowKeyedHasher).hash(id, input.unguessable ? randomBytes(32).toString('hex') : code),
       attempts: Math.min(input.attempts ?? 0, CODE_MAX_ATTEMPTS),
       expiresAt,
       createdAt: now,
@@ -79,7 +104,7 @@ export type CodeCheck =
  */
 export async function checkSecurityCode(
   db: CodeDb,
-  input: { loginUserIds: string[]; purpose: SecurityCodePurpose; code: unknown; now: Date },
+  input: { loginUserIds: string[]; purpose: SecurityCodePurpose; code: unknown; now: Date; hasher?: CodeHasher },
 ): Promise<CodeCheck> {
   const { loginUserIds, purpose, now } = input;
   if (loginUserIds.length === 0) return { ok: false, tried: 0, live: false, attempts: 0 };
@@ -90,10 +115,9 @@ export async function checkSecurityCode(
   });
   const code = normalizeCode(input.code);
   if (code !== null) {
+    const hasher = input.hasher ?? rowKeyedHasher;
     for (const row of tried) {
-      const expected = Buffer.from(row.codeHash, 'hex');
-      const actual = Buffer.from(hashCode(row.id, code), 'hex');
-      if (expected.length === actual.length && timingSafeEqual(expected, actual)) {
+      if (hasher.matches(row.codeHash, row.id, code)) {
         const consumed = await db.securityCode.updateMany({ where: { id: row.id, usedAt: null }, data: { usedAt: now } });
         if (consumed.count === 1) return { ok: true, loginUserId: row.loginUserId, codeId: row.id };
       }
