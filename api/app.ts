@@ -56,8 +56,8 @@ export interface AppDeps {
   trustProxy?: number | string;
   /** Check responses against the contract too (on in tests). */
   validateResponses?: boolean;
-  /** The Temporal Web UI's payload codec endpoint (owners and operators only); absent: not served. */
-  temporalCodec?: TemporalCodecDeps;
+  /** The Temporal Web UI's payload codec endpoint (operators, or the owner of a one-tenant deployment); absent: not served. */
+  temporalCodec?: Omit<TemporalCodecDeps, 'singleTenant'>;
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -113,13 +113,20 @@ export function createApp(deps: AppDeps): Express {
   app.use(refuseNulCharacters());
   app.use(identifyCaller(services.auth));
   // Before the connectors' bearer tokens: an operator's codec token is not one of theirs.
-  if (deps.temporalCodec) app.use(temporalCodecRoutes(deps.temporalCodec));
+  if (deps.temporalCodec) app.use(temporalCodecRoutes({ ...deps.temporalCodec, singleTenant: async () => (await deps.prisma.tenant.count({ take: 2 })) === 1 }));
   app.use(identifyConnector(services.connectors, services.history));
   app.use(connectorRateLimit(deps.connectorRateLimit ?? DEFAULT_CONNECTOR_RATE_LIMIT, counters));
 
   const readiness = createReadiness(deps.prisma, deps.temporal);
+  let lastStatus = 'ok';
   const ready: express.RequestHandler = async (_req, res) => {
     const health = await readiness();
+    if (health.status !== lastStatus) {
+      // The backend's own words go to the log (once per change), never to the anonymous probe.
+      lastStatus = health.status;
+      if (health.status === 'ok') deps.logger.info('ready again: PostgreSQL and Temporal answer');
+      else deps.logger.warn({ checks: health.checks }, 'not ready');
+    }
     res.set('Cache-Control', 'no-store');
     if (health.status !== 'ok') res.set('Retry-After', String(OUTAGE_RETRY_AFTER_SECONDS));
     // Probes are anonymous: which part is away, not the backend's own words (the log has those).

@@ -49,6 +49,11 @@ it('over HTTPS: a Secure __Host- session cookie (host-only, path /) that the API
   const second = await request(app).post('/v1/auth/second-factor').set('Cookie', pair).set('X-CSRF-Token', login.body.csrfToken).send({ code: codeIn(mail.text) }).expect(200);
   expect(second.headers['strict-transport-security']).toBe('max-age=31536000');
   expect((await request(app).get('/v1/auth/me').set('Cookie', pair).expect(200)).body.user.id).toBe(user.id);
+  // Behind the TLS proxy (X-Forwarded-Proto from loopback): only the prefixed cookie counts — an
+  // unprefixed one could have been planted by a sibling host.
+  const token = pair.split('=')[1]!;
+  expect((await request(app).get('/v1/auth/me').set('X-Forwarded-Proto', 'https').set('Cookie', pair)).status).toBe(200);
+  expect((await request(app).get('/v1/auth/me').set('X-Forwarded-Proto', 'https').set('Cookie', `mynaflow_session=${token}`)).status).toBe(401);
   // Over plain http (the test apps above) neither the prefix nor HSTS.
   expect((await request(harness.app).get('/healthz/live')).headers['strict-transport-security']).toBeUndefined();
 });

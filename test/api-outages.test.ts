@@ -73,6 +73,10 @@ describe('PostgreSQL stopped', () => {
     // Which part is away, not the backend's words: those are in the log, for operators.
     expect(ready.body.checks.database).toEqual({ status: 'error', latencyMs: expect.any(Number) });
     expect(JSON.stringify(warnings[0])).toMatch(/"cause":"[^"]+"/);
+    // The probe's own finding is logged once, with the backend's words.
+    const notReady = levels(from).filter((l) => l.msg === 'not ready');
+    expect(notReady).toHaveLength(1);
+    expect(JSON.stringify(notReady[0])).toMatch(/"error":"[^"]+"/);
 
     await pg.start();
     await until(async () => (await hr.get('/v1/registrants')).status === 200, 'the same app serving again');

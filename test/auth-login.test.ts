@@ -162,6 +162,8 @@ describe('password step and e-mailed second factor', () => {
     const mail = await nextMail(user.email, LOGIN_LOCKED_SUBJECT);
     expect(mail.text).toContain('第二認証コードが続けて間違えられました');
     expect((await events(tenant.id, 'login_locked')).map((e) => e.detail)).toEqual([expect.objectContaining({ reason: 'second_factor', consecutiveFailures: MAX_SECOND_FACTOR_FAILURES })]);
+    // The lock used up the count: once it runs out, one typo does not lock the account again.
+    expect((await harness.prisma.loginUser.findUniqueOrThrow({ where: { id: user.id } })).secondFactorFailures).toBe(0);
   });
 
   test('a correct code clears the count of wrong ones', async () => {
@@ -267,6 +269,37 @@ describe('wrong passwords and lockout', () => {
     await nextMail(user.email, LOGIN_CODE_SUBJECT);
     // The right password from there starts that source afresh.
     expect(await harness.prisma.loginSourceLock.findMany({ where: { loginUserId: user.id } })).toEqual([]);
+  });
+
+  test('guessing spread over many addresses locks the account itself at 50 wrong passwords in a day, and the owner is mailed', async () => {
+    const { auth } = service();
+    const tenant = await newTenant();
+    const user = await newUser({ tenantId: tenant.id });
+    const codes: string[] = [];
+    for (let a = 1; a <= 10; a++) {
+      for (let i = 0; i < 5; i++) codes.push((await appError(auth.login({ email: user.email, password: `guess-${a}-${i}`, ip: `198.51.100.${a}`, userAgent: 'bot' }))).code);
+    }
+    expect(codes.at(-1)).toBe('LOGIN_LOCKED');
+    expect((await harness.prisma.loginUser.findUniqueOrThrow({ where: { id: user.id } })).lockedAt).not.toBeNull();
+    // Now from anywhere, even with the right password.
+    expect((await appError(auth.login({ email: user.email, password: user.password, ip: '192.0.2.200', userAgent: 'owner' }))).code).toBe('LOGIN_LOCKED');
+    await harness.outbox.waitFor((m) => m.to.includes(user.email) && m.subject === LOGIN_LOCKED_SUBJECT && m.text.includes('多数の場所から'));
+    expect((await events(tenant.id, 'login_locked')).map((e) => (e.detail as { reason: string }).reason)).toContain('password_spread');
+  });
+
+  test('an IPv6 /64 is one source; a long-running attack from one address never overflows its lock time', async () => {
+    const { auth } = service();
+    const user = await newUser();
+    for (let i = 1; i <= 5; i++) await appError(auth.login({ email: user.email, password: 'wrong-password', ip: `2001:db8:aa:bb::${i}`, userAgent: 'rotating' }));
+    expect((await appError(auth.login({ email: user.email, password: user.password, ip: '2001:db8:aa:bb:ffff::7', userAgent: 'rotating' }))).code).toBe('LOGIN_LOCKED');
+    expect(await harness.prisma.loginSourceLock.findMany({ where: { loginUserId: user.id } })).toEqual([expect.objectContaining({ source: '2001:db8:aa:bb::/64', locks: 1 })]);
+    // Weeks of locks from one address: the next lock is capped at a day, not an integer overflow.
+    const attacker = { ip: '203.0.113.99', userAgent: 'patient' };
+    await harness.prisma.loginSourceLock.create({ data: { loginUserId: user.id, source: attacker.ip, locks: 40 } });
+    for (let i = 0; i < 4; i++) expect((await appError(auth.login({ email: user.email, password: 'wrong-password', ...attacker }))).code).toBe('INVALID_CREDENTIALS');
+    expect((await appError(auth.login({ email: user.email, password: 'wrong-password', ...attacker }))).code).toBe('LOGIN_LOCKED');
+    const row = await harness.prisma.loginSourceLock.findUniqueOrThrow({ where: { loginUserId_source: { loginUserId: user.id, source: attacker.ip } } });
+    expect(row.lockedUntil!.getTime() - Date.now()).toBeLessThanOrEqual(24 * 60 * MINUTE + 60_000);
   });
 
   test('after a lock runs out, counting starts again from zero', async () => {

@@ -88,6 +88,9 @@ describe('invitation', () => {
     // The copy holds the live link: to the sender's own address only, never elsewhere.
     const elsewhere = await hr.post(`/v1/registrants/${id}/invitation`).send({ copyTo: 'outside@example.net' }).expect(400);
     expect(elsewhere.body).toMatchObject({ code: 'COPY_TO_NOT_SELF', title: 'コピーを送れるのは、ご自身のメールアドレスだけです' });
+    // The same for a bulk invitation: refused as a whole (400), not person by person.
+    const bulk = await hr.post('/v1/registrants/invitations').send({ registrantIds: [id], copyTo: 'outside@example.net' }).expect(400);
+    expect(bulk.body.code).toBe('COPY_TO_NOT_SELF');
     const res = await hr.post(`/v1/registrants/${id}/invitation`).send({ message: '今週中にご登録ください', replyTo: 'jinji@example.co.jp', copyTo: me.toUpperCase() }).expect(200);
     expect(res.body.invitation.state).toBe('open');
     const expiresIn = Date.parse(res.body.invitation.expiresAt) - before;

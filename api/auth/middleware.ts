@@ -41,7 +41,8 @@ export function sessionToken(req: Request): string | undefined {
   const header = req.headers.cookie;
   if (!header) return undefined;
   const cookies = parseCookie(header);
-  return cookies[SECURE_SESSION_COOKIE] ?? cookies[SESSION_COOKIE];
+  // Over HTTPS only the prefixed cookie counts: an unprefixed one may have been planted by a sibling host.
+  return req.secure ? cookies[SECURE_SESSION_COOKIE] : (cookies[SECURE_SESSION_COOKIE] ?? cookies[SESSION_COOKIE]);
 }
 
 export function setSessionCookie(res: Response, token: string, opts: { secure: boolean; maxAgeSeconds: number }): void {
@@ -59,6 +60,8 @@ export function setSessionCookie(res: Response, token: string, opts: { secure: b
 
 export function clearSessionCookie(res: Response, secure: boolean): void {
   res.append('Set-Cookie', serializeCookie(cookieName(secure), '', { httpOnly: true, sameSite: 'strict', secure, path: '/', maxAge: 0 }));
+  // A cookie of the name used before HTTPS (or the prefix) goes too.
+  if (secure) res.append('Set-Cookie', serializeCookie(SESSION_COOKIE, '', { httpOnly: true, sameSite: 'strict', secure, path: '/', maxAge: 0 }));
 }
 
 const UNAUTHENTICATED = () => new AppError(401, 'UNAUTHENTICATED', 'ログインしてください');

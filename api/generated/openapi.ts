@@ -58,9 +58,10 @@ export interface paths {
          * @description Temporal's remote codec protocol. Every payload mynaflow gives Temporal is encrypted
          *     (AES-256-GCM under a key derived from the vault's master key, its id in the metadata); point
          *     the Temporal Web UI's codec endpoint (or `temporal … --codec-endpoint <api>/v1/temporal-codec
-         *     --codec-auth "Bearer <TEMPORAL_CODEC_TOKEN>"`) here. From a browser: an owner's console session,
-         *     sent by the UI from `TEMPORAL_UI_ORIGIN` (CORS with credentials; another origin is 403). Payloads
-         *     that are not encrypted come back as they are.
+         *     --codec-auth "Bearer <TEMPORAL_CODEC_TOKEN>"`) here. From a browser, in a deployment serving one
+         *     tenant only (payloads carry no tenant): its owner's console session, sent by the UI from
+         *     `TEMPORAL_UI_ORIGIN` (CORS with credentials; another origin, another role or a deployment of
+         *     several tenants is 403). Payloads that are not encrypted come back as they are.
          */
         post: operations["decodeTemporalPayloads"];
         delete?: never;

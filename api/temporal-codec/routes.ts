@@ -1,10 +1,11 @@
 /**
  * The payload codec endpoint for the Temporal Web UI and CLI — Temporal's remote codec protocol:
  * `POST …/decode` and `…/encode` with `{ payloads: [{ metadata, data }] }`, bytes as base64. Every
- * payload in Temporal is encrypted (services/temporal/payload-codec.ts); this shows them to an owner
- * — their console session, sent along by the UI from its configured origin (CORS with credentials) —
- * or to an operator's tool holding TEMPORAL_CODEC_TOKEN. Anyone else gets nothing: the UI itself has
- * no login.
+ * payload in Temporal is encrypted (services/temporal/payload-codec.ts); this shows them to an
+ * operator's tool holding TEMPORAL_CODEC_TOKEN, or — in a deployment of one tenant only — to that
+ * tenant's owner, through their console session sent along by the UI from its configured origin
+ * (CORS with credentials). Payloads carry no tenant of their own, so where several tenants share the
+ * deployment no tenant's owner may decode them. Anyone else gets nothing: the UI has no login.
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { Payload, PayloadCodec } from '@temporalio/common';
@@ -20,6 +21,8 @@ export interface TemporalCodecDeps {
   uiOrigin: string;
   /** An operator's bearer token; unset: owners' sessions only. */
   token?: string;
+  /** Whether an owner's session may decode: the deployment serves one tenant only. */
+  singleTenant(): Promise<boolean>;
 }
 
 interface JsonPayload {
@@ -38,6 +41,8 @@ const toJson = (p: Payload): JsonPayload => ({
 
 const UNAUTHENTICATED = () => new AppError(401, 'UNAUTHENTICATED', 'ログインしてください');
 const NOT_OWNER = () => new AppError(403, 'FORBIDDEN', 'ワークフローの内容を表示できるのは、最高権限のログインユーザだけです');
+const SHARED_DEPLOYMENT = () =>
+  new AppError(403, 'FORBIDDEN', '複数の契約があるため、ワークフローの内容はログイン中の画面からは表示できません。運用担当者のトークン（TEMPORAL_CODEC_TOKEN）で表示してください');
 
 /** CORS for the UI's origin only (preflight answered here, before the API's contract check). */
 export function temporalCodecCors({ uiOrigin }: Pick<TemporalCodecDeps, 'uiOrigin'>): RequestHandler {
@@ -54,7 +59,7 @@ export function temporalCodecCors({ uiOrigin }: Pick<TemporalCodecDeps, 'uiOrigi
   };
 }
 
-export function temporalCodecRoutes({ codec, uiOrigin, token }: TemporalCodecDeps): Router {
+export function temporalCodecRoutes({ codec, uiOrigin, token, singleTenant }: TemporalCodecDeps): Router {
   const router = Router();
   const operator = (req: Request) => {
     const given = /^Bearer (.+)$/.exec(req.get('authorization') ?? '')?.[1];
@@ -70,7 +75,7 @@ export function temporalCodecRoutes({ codec, uiOrigin, token }: TemporalCodecDep
     const origin = req.headers.origin;
     if (origin ? origin !== uiOrigin : !csrfHolds(req, caller.csrfToken)) return next(NOT_OWNER());
     if (caller.user.role !== 'owner') return next(NOT_OWNER());
-    next();
+    singleTenant().then((single) => next(single ? undefined : SHARED_DEPLOYMENT()), next);
   };
   for (const step of ['decode', 'encode'] as const) {
     router.post(`${CODEC_PATH}/${step}`, allowed, async (req, res) => {

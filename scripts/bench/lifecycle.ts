@@ -8,6 +8,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { dataConverterFor } from '../../services/temporal/payload-codec';
 import { Client, Connection, type WorkflowClientInterceptor } from '@temporalio/client';
 import { createHistory } from '../../services/audit/history';
 import { loadConfig } from '../../services/config/config';
@@ -196,9 +197,10 @@ export async function runLifecycleBench(stack: Stack, cleanup: Cleanup, opts: Li
   };
   const connection = await Connection.connect({ address: stack.temporalAddress });
   cleanup.add('close the Temporal connection', () => connection.close());
-  const client = new Client({ connection, namespace: stack.namespace, interceptors: { workflow: [timing] } });
-  // The worker's keyring (the service only needs one for HR's corrections of a draft, not timed here).
-  const vault = createVault({ prisma, keyring: loadKeyring(loadConfig({ DATA_DIR: workerDataDir })) });
+  // The worker's keyring: the vault's and the Temporal payload codec's (its results are encrypted).
+  const keyring = loadKeyring(loadConfig({ DATA_DIR: workerDataDir }));
+  const client = new Client({ connection, namespace: stack.namespace, interceptors: { workflow: [timing] }, dataConverter: dataConverterFor(keyring) });
+  const vault = createVault({ prisma, keyring });
   const registrants = createRegistrantService({ prisma, history, vault, temporal: { client, taskQueue: TASK_QUEUE }, inviteReminderDays: REMINDER_DAYS });
   const acting = { user: owner, tenantId: tenant.id, ip: '127.0.0.1', userAgent: 'mynaflow-bench' };
 

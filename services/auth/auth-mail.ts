@@ -94,10 +94,12 @@ export function renderEmailMethodMail(d: { userName: string; companyName: string
  * user can still log in from elsewhere); for wrong second-factor codes, the whole account (someone
  * knows the password).
  */
-export function renderLoginLockedMail(d: { userName: string; companyName: string; reason: 'password' | 'second_factor' | 'reauthentication'; source: string | null; until: Date }) {
+export function renderLoginLockedMail(d: { userName: string; companyName: string; reason: 'password' | 'password_spread' | 'second_factor' | 'reauthentication'; source: string | null; until: Date }) {
   const what =
     d.reason === 'password'
       ? [`IPアドレス ${d.source ?? '（不明）'} からのログインで、パスワードが続けて間違えられました。`, 'このアドレスからのログインを一時停止しました。ほかの場所からは、いつもどおりログインできます。']
+      : d.reason === 'password_spread'
+        ? ['多数の場所から、パスワードが繰り返し間違えられています。', 'パスワードを推測されるおそれがあるため、アカウントへのログインを一時停止しました。']
       : d.reason === 'second_factor'
         ? ['正しいパスワードのあとに、第二認証コードが続けて間違えられました。', 'パスワードが他人に知られているおそれがあるため、アカウントへのログインを一時停止しました。']
         : ['ログイン中の画面で、パスワードの再入力が続けて間違えられました。', 'アカウントへのログインを一時停止し、ログイン中の画面をすべて終了しました。'];

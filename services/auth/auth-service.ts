@@ -29,6 +29,8 @@ import { generateTotpSecret, matchTotp, otpauthUri, qrCode } from './totp';
 export const MAX_FAILED_LOGINS = 5;
 /** Consecutive wrong second-factor codes, across logins, that lock the account (the password is known). */
 export const MAX_SECOND_FACTOR_FAILURES = 10;
+/** Wrong passwords for one account in a day, from any number of addresses, that lock the account itself. */
+export const MAX_SPREAD_FAILURES = 50;
 /** A source locked again and again waits twice as long each time, up to a day. */
 const MAX_SOURCE_LOCK_MINUTES = 24 * 60;
 export const TOTP_ISSUER = 'mynaflow';
@@ -173,11 +175,12 @@ export function createAuthService(deps: AuthServiceDeps) {
    * Locks the account (once, however many failures arrive at once; a lock that ran out counts as
    * none), records it and mails the user. While locked no session of the account is accepted.
    */
-  async function lockAccount(user: UserWithTenant, meta: RequestMeta, reason: 'second_factor' | 'reauthentication', failures: number): Promise<void> {
+  async function lockAccount(user: UserWithTenant, meta: RequestMeta, reason: 'second_factor' | 'reauthentication' | 'password_spread', failures: number): Promise<void> {
     const at = now();
     const { count } = await prisma.loginUser.updateMany({
       where: { id: user.id, OR: [{ lockedAt: null }, { lockedAt: { lte: new Date(at.getTime() - loginLockMinutes * 60_000) } }] },
-      data: { lockedAt: at },
+      // The lock is the consequence of the count: after it runs out, ten more wrong codes are needed.
+      data: { lockedAt: at, ...(reason === 'second_factor' ? { secondFactorFailures: 0 } : {}) },
     });
     if (count !== 1) return;
     if (reason === 'reauthentication') await sessions.revokeAllForUser(user.id);
@@ -198,8 +201,19 @@ export function createAuthService(deps: AuthServiceDeps) {
     return true;
   }
 
-  /** The source a login comes from: the client address as the API sees it (TRUST_PROXY). */
-  const sourceOf = (meta: RequestMeta) => meta.ip || '-';
+  /**
+   * The source a login comes from: the client address as the API sees it (TRUST_PROXY); an IPv6
+   * address by its /64 (one customer line holds a whole /64 to rotate through).
+   */
+  const sourceOf = (meta: RequestMeta): string => {
+    const ip = (meta.ip || '-').replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '');
+    if (!ip.includes(':')) return ip;
+    const [head, tail] = ip.includes('::') ? (ip.split('::') as [string, string]) : [ip, undefined];
+    const h = head ? head.split(':') : [];
+    const t = tail ? tail.split(':') : [];
+    const groups = tail === undefined ? h : [...h, ...Array<string>(Math.max(0, 8 - h.length - t.length)).fill('0'), ...t];
+    return `${groups.slice(0, 4).map((g) => parseInt(g || '0', 16).toString(16)).join(':')}::/64`;
+  };
 
   /** Until when the source is locked out of the account, or null. */
   async function sourceLockedUntil(user: LoginUser, meta: RequestMeta): Promise<Date | null> {
@@ -220,13 +234,23 @@ export function createAuthService(deps: AuthServiceDeps) {
       RETURNING failures`;
     const failures = counted!.failures;
     await record(user, 'login_failed', meta, { reason: 'password', consecutiveFailures: failures });
+    // Guessing spread over many addresses: past MAX_SPREAD_FAILURES wrong passwords for the account
+    // in a day, from wherever, the account itself is locked (and its owner mailed). A locked address
+    // counts its five once: one patient address is slowed by its own doubling locks instead.
+    const [spread] = await prisma.$queryRaw<{ total: number }[]>`
+      SELECT (COALESCE(SUM(failures), 0) + ${MAX_FAILED_LOGINS}::int * COUNT(*) FILTER (WHERE locks > 0))::int AS total
+        FROM login_source_locks WHERE login_user_id = ${user.id}::uuid AND updated_at > now() - interval '1 day'`;
+    if (spread && spread.total >= MAX_SPREAD_FAILURES) {
+      await lockAccount(user, meta, 'password_spread', spread.total);
+      return true;
+    }
     if (failures < MAX_FAILED_LOGINS) return false;
     // Conditional, so failures arriving at once lock (and record it) once.
     const at = now();
     const locked = await prisma.$queryRaw<{ locks: number; locked_until: Date }[]>`
       UPDATE login_source_locks
          SET failures = 0, locks = locks + 1,
-             locked_until = ${at}::timestamptz + make_interval(mins => LEAST(${loginLockMinutes}::int * (2 ^ locks)::int, ${MAX_SOURCE_LOCK_MINUTES}::int)),
+             locked_until = ${at}::timestamptz + make_interval(mins => LEAST(${loginLockMinutes}::int * (2 ^ LEAST(locks, 10))::int, ${MAX_SOURCE_LOCK_MINUTES}::int)),
              updated_at = now()
        WHERE login_user_id = ${user.id}::uuid AND source = ${source} AND failures >= ${MAX_FAILED_LOGINS}
       RETURNING locks, locked_until`;

@@ -119,6 +119,8 @@ export function createLifecycleService({ prisma, temporal, inviteReminderDays, t
      * With a key, each person's invitation is idempotent under it (a retried bulk call mails nobody twice).
      */
     async inviteMany(acting: Acting, ids: string[], opts?: InviteOptions, key?: string) {
+      // Checked once for the whole call: a copy to another address refuses it (400), not each person.
+      const checked = options(acting, opts);
       const found = new Map((await prisma.registrant.findMany({ where: { tenantId: acting.tenantId, id: { in: ids } } })).map((r) => [r.id, r]));
       const results: { registrantId: string; outcome: 'sent' | 'pending' | 'skipped'; code?: string; message?: string }[] = [];
       for (const registrantId of ids) {
@@ -129,7 +131,7 @@ export function createLifecycleService({ prisma, temporal, inviteReminderDays, t
         else if (!r.email) skip(new AppError(409, 'NOT_INVITABLE_NO_EMAIL', LIFECYCLE_REFUSALS.NOT_INVITABLE_NO_EMAIL));
         else {
           try {
-            const done = await step(r, inviteUpdate, { actor: stepActorOf(acting), options: options(acting, opts) }, key);
+            const done = await step(r, inviteUpdate, { actor: stepActorOf(acting), options: checked }, key);
             results.push({ registrantId, outcome: done.state === 'done' ? 'sent' : 'pending' });
           } catch (err) {
             // Temporal down: stop here rather than report every remaining person as skipped.

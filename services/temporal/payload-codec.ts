@@ -8,8 +8,10 @@
  * AES-256-GCM under a key derived from the vault's master key (HMAC-SHA256 of the master key with a
  * fixed label: the master key itself only wraps data keys); the master key's id travels in the
  * payload's metadata, so histories written under an earlier key still decode while the keyring holds
- * it (MASTER_KEY_PREVIOUS), and a rotation needs nothing more. Payloads without the encrypted
- * encoding (histories of releases before the codec) pass through as they are.
+ * it (MASTER_KEY_PREVIOUS): after a rotation keep the previous key until every workflow started
+ * before it has closed and its history's retention has passed (a running workflow replays its
+ * history). Payloads without the encrypted encoding (histories of releases before the codec) pass
+ * through as they are. API and worker must share the keyring: deploy the codec to both together.
  */
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 import { METADATA_ENCODING_KEY, type DataConverter, type Payload, type PayloadCodec } from '@temporalio/common';
@@ -67,7 +69,8 @@ export function createPayloadCodec(keyring: Keyring): PayloadCodec {
         if (!idBytes || !payload.data) throw new Error('an encrypted Temporal payload without its key id or data');
         const keyId = decode(idBytes);
         const data = Buffer.from(payload.data);
-        const decipher = createDecipheriv('aes-256-gcm', keyFor(keyId), data.subarray(0, IV_BYTES));
+        if (data.length < IV_BYTES + TAG_BYTES) throw new Error('an encrypted Temporal payload too short to hold its IV and tag');
+        const decipher = createDecipheriv('aes-256-gcm', keyFor(keyId), data.subarray(0, IV_BYTES), { authTagLength: TAG_BYTES });
         decipher.setAAD(Buffer.from(keyId));
         decipher.setAuthTag(data.subarray(data.length - TAG_BYTES));
         const plain = Buffer.concat([decipher.update(data.subarray(IV_BYTES, data.length - TAG_BYTES)), decipher.final()]);
