@@ -171,10 +171,17 @@ const PHASES: Phase[] = [
       '--exclude-operation-id', 'changePassword', // would end the session or lock the owner (wrong current passwords)
       '--exclude-operation-id', 'exportRegistrantsWithNumbers', // the last phase
       '--exclude-operation-id', 'revealRegistrantMyNumber', // the last phase
+      '--exclude-operation-id', 'revealRegistrantDocumentImage', // the last phase
+      '--exclude-operation-id', 'startTotpEnrolment', // the last phase
     ],
   },
   // Wrong passwords here lock the owner after five (and end the session): run last.
-  { name: 'reauthentication', caller: 'console', maxExamples: 25, filters: ['--include-operation-id', 'exportRegistrantsWithNumbers', '--include-operation-id', 'revealRegistrantMyNumber'] },
+  {
+    name: 'reauthentication',
+    caller: 'console',
+    maxExamples: 25,
+    filters: ['exportRegistrantsWithNumbers', 'revealRegistrantMyNumber', 'revealRegistrantDocumentImage', 'startTotpEnrolment'].flatMap((id) => ['--include-operation-id', id]),
+  },
 ];
 
 function runSchemathesis(phase: Phase): Promise<{ code: number | null; output: string }> {

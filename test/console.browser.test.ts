@@ -203,6 +203,13 @@ describe('logging in', () => {
     await page.click('nav.menu >> text=セキュリティ');
     await onScreen(page, 'security');
     await button(page, '認証アプリ（トークン方式）に切り替える').click();
+    // The password again first; a wrong one is said and shows no QR code.
+    await page.locator('#totp-password input[name=password]').fill('not-my-password');
+    await button(page, '次へ').click();
+    await page.waitForSelector('#totp-password-message.error');
+    expect(await page.locator('img.qr').count()).toBe(0);
+    await page.locator('#totp-password input[name=password]').fill(user.password);
+    await button(page, '次へ').click();
     const qr = page.locator('img.qr');
     await qr.waitFor();
     expect(await qr.evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth)).toBeGreaterThan(100);

@@ -90,13 +90,13 @@ export function authRoutes(auth: AuthService, opts: AuthRouteOptions): Router {
   });
 
   router.post('/v1/auth/totp/enrolment', requireRole(...ANY_ROLE), async (req, res) => {
-    const enrolment = await auth.startTotpEnrolment(callerOf(req).user.id);
+    const enrolment = await auth.startTotpEnrolment(callerOf(req).user.id, (req.body as { password: string }).password, requestFacts(req));
     res.set('Cache-Control', 'no-store').json(enrolment);
   });
 
   router.post('/v1/auth/totp/enrolment/confirm', requireRole(...ANY_ROLE), async (req, res) => {
     const caller = callerOf(req);
-    await auth.confirmTotpEnrolment(caller.user.id, (req.body as { code: string }).code, requestFacts(req));
+    await auth.confirmTotpEnrolment(caller.user.id, (req.body as { code: string }).code, { ...requestFacts(req), keepSessionToken: sessionToken(req) });
     const found = await auth.authenticate(sessionToken(req)!);
     res.json(me({ user: found!.user, tenant: found!.tenant, csrfToken: caller.csrfToken }, opts.loginLockMinutes));
   });

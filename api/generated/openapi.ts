@@ -1270,7 +1270,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Start switching to an authenticator app (QR code of the otpauth URI) */
+        /**
+         * Start switching to an authenticator app (QR code of the otpauth URI) — the password again first
+         * @description A wrong password is 400 PASSWORD_INCORRECT and counts towards the account lock (5 in a row lock
+         *     it and end its sessions). Confirming ends the user's other sessions and mails the user.
+         */
         post: operations["startTotpEnrolment"];
         delete?: never;
         options?: never;
@@ -5158,7 +5162,13 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": {
+                    password: string;
+                };
+            };
+        };
         responses: {
             /** @description Scan the QR code, then confirm with a code from the app. */
             200: {
@@ -5174,8 +5184,11 @@ export interface operations {
                     };
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
+            415: components["responses"]["UnsupportedMediaType"];
+            423: components["responses"]["Locked"];
         };
     };
     confirmTotpEnrolment: {

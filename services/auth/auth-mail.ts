@@ -6,6 +6,7 @@ export const PASSWORD_RESET_SUBJECT = '【マイナンバー管理】パスワ�
 export const CUSTOMER_NUMBER_SUBJECT = '【マイナンバー管理】お客様番号のお知らせ';
 export const EMAIL_METHOD_SUBJECT = '【マイナンバー管理】メール認証方式への変更の確認';
 export const LOGIN_LOCKED_SUBJECT = '【マイナンバー管理】ログインを一時停止しました';
+export const TOTP_ENROLLED_SUBJECT = '【マイナンバー管理】二段階認証を認証アプリに変更しました';
 
 const jst = new Intl.DateTimeFormat('ja-JP', { timeZone: 'Asia/Tokyo', dateStyle: 'long', timeStyle: 'short' });
 
@@ -113,6 +114,23 @@ export function renderLoginLockedMail(d: { userName: string; companyName: string
       `停止は ${jst.format(d.until)}（日本時間）まで続きます。管理者に解除を依頼することもできます。`,
       '',
       'ご自身の操作でない場合は、解除後すぐにパスワードを変更してください。',
+      ...FOOTER,
+    ].join('\n'),
+  };
+}
+
+/** Told once an authenticator app has become the second factor (other sessions were ended). */
+export function renderTotpEnrolledMail(d: { userName: string; companyName: string; at: Date; endedSessions: number }) {
+  return {
+    subject: TOTP_ENROLLED_SUBJECT,
+    text: [
+      `${d.companyName}`,
+      `${d.userName} 様`,
+      '',
+      `${jst.format(d.at)}（日本時間）に、ログインの二段階認証を認証アプリ（トークン方式）に変更しました。`,
+      d.endedSessions ? `ほかの端末のログイン（${d.endedSessions}件）は終了しました。` : 'ほかの端末のログインはありませんでした。',
+      '',
+      '変更した覚えがない場合は、パスワードが他人に知られているおそれがあります。すぐに管理者に連絡し、パスワードを変更してください。',
       ...FOOTER,
     ].join('\n'),
   };

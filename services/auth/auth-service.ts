@@ -15,7 +15,7 @@ import type { OperationCode } from '../audit/operations';
 import type { PrismaClient } from '../db/client';
 import { AppError } from '../errors';
 import { openText, type Vault } from '../vault/types';
-import { renderCustomerNumberMail, renderEmailMethodMail, renderLoginCodeMail, renderLoginLockedMail, renderPasswordResetMail } from './auth-mail';
+import { renderCustomerNumberMail, renderEmailMethodMail, renderLoginCodeMail, renderLoginLockedMail, renderPasswordResetMail, renderTotpEnrolledMail } from './auth-mail';
 import { checkPasswordPolicy, hashPassword, needsRehash, verifyAgainstDummy, verifyPassword } from './passwords';
 import { checkSecurityCode, issueSecurityCode, killSecurityCodes, serverKeyedHasher } from './security-codes';
 import { createSessions, isLocked, type SessionWithUser } from './sessions';
@@ -541,8 +541,12 @@ export function createAuthService(deps: AuthServiceDeps) {
      * Starts (or restarts) enrolling an authenticator app. The secret is sealed in the vault as the
      * pending one and leaves only inside the URI/QR code shown to the user.
      */
-    async startTotpEnrolment(userId: string): Promise<{ otpauthUri: string; qrPngDataUrl: string; qrSvg: string }> {
-      const user = await liveUser(userId);
+    /**
+     * Starts switching to an authenticator app: the password again first (a session left open on
+     * someone else's screen must not be enough to bind the account to another person's phone).
+     */
+    async startTotpEnrolment(userId: string, password: string, meta: RequestMeta = {}): Promise<{ otpauthUri: string; qrPngDataUrl: string; qrSvg: string }> {
+      const user = await confirmPassword(userId, password, meta);
       const secret = generateTotpSecret();
       const uri = otpauthUri({ secret, accountName: user.email, issuer: TOTP_ISSUER });
       const qr = await qrCode(uri);
@@ -560,8 +564,11 @@ export function createAuthService(deps: AuthServiceDeps) {
       return { otpauthUri: uri, qrPngDataUrl: qr.pngDataUrl, qrSvg: qr.svg };
     },
 
-    /** A code from the new app proves it: the method becomes TOTP and any old secret is shredded. */
-    async confirmTotpEnrolment(userId: string, code: string, meta: RequestMeta = {}): Promise<void> {
+    /**
+     * A code from the new app proves it: the method becomes TOTP, any old secret is shredded, the
+     * user's other sessions end and the user is told by mail.
+     */
+    async confirmTotpEnrolment(userId: string, code: string, meta: RequestMeta & { keepSessionToken?: string } = {}): Promise<void> {
       const user = await liveUser(userId);
       const pendingId = user.pendingTotpSecretId;
       if (!pendingId) throw AUTH_ERRORS.enrolmentNotStarted();
@@ -569,7 +576,8 @@ export function createAuthService(deps: AuthServiceDeps) {
       if (secret === null) throw AUTH_ERRORS.enrolmentNotStarted();
       const step = await matchTotp(secret, code, now(), null);
       if (step === null) throw AUTH_ERRORS.invalidCode(400);
-      await transaction(async (tx) => {
+      const keep = meta.keepSessionToken ? await sessions.find(meta.keepSessionToken, { touch: false }) : null;
+      const endedSessions = await transaction(async (tx) => {
         const { count } = await tx.loginUser.updateMany({
           where: { id: user.id, pendingTotpSecretId: pendingId },
           // The confirming code's step counts as used: it cannot log in a second time.
@@ -577,8 +585,11 @@ export function createAuthService(deps: AuthServiceDeps) {
         });
         if (count !== 1) throw AUTH_ERRORS.conflict();
         if (user.totpSecretId) await vault.shred([user.totpSecretId], tx);
-        await record(user, 'two_factor_method_changed', meta, { from: user.twoFactorMethod, to: 'totp' }, tx);
+        const ended = await sessions.revokeAllForUser(user.id, { exceptSessionId: keep?.loginUserId === user.id ? keep.id : undefined }, tx);
+        await record(user, 'two_factor_method_changed', meta, { from: user.twoFactorMethod, to: 'totp', revokedSessions: ended }, tx);
+        return ended;
       });
+      sendInBackground(user.email, renderTotpEnrolledMail({ userName: user.name, companyName: user.tenant.name, at: now(), endedSessions }), 'totp_enrolled');
     },
 
     /** Switching back to e-mail: first prove the address receives mail. */

@@ -70,7 +70,7 @@ export const api = {
   resetPassword: (body: Body<'/v1/auth/password-reset', 'post'>) => request<void>('POST', '/v1/auth/password-reset', body),
   requestCustomerNumber: (email: string) => request<void>('POST', '/v1/auth/customer-number/request', { email }),
   customerNumbers: (body: Body<'/v1/auth/customer-number', 'post'>) => request<Json<'/v1/auth/customer-number', 'post'>>('POST', '/v1/auth/customer-number', body),
-  startTotp: () => request<Json<'/v1/auth/totp/enrolment', 'post'>>('POST', '/v1/auth/totp/enrolment'),
+  startTotp: (password: string) => request<Json<'/v1/auth/totp/enrolment', 'post'>>('POST', '/v1/auth/totp/enrolment', { password }),
   confirmTotp: async (code: string): Promise<Me> => {
     const me = await request<Me>('POST', '/v1/auth/totp/enrolment/confirm', { code });
     setCsrf(me.csrfToken);

@@ -18,24 +18,34 @@ export function securityScreen(ctx: Ctx): View {
       await confirm(code);
     }, { id: 'two-factor-confirm' });
 
+  // The password again first: an open session alone must not bind the account to another phone.
   const toTotp = actionButton('認証アプリ（トークン方式）に切り替える', async () => {
-    try {
-      const enrolment = await api.startTotp();
-      const secret = new URL(enrolment.otpauthUri).searchParams.get('secret') ?? '';
-      holder.replaceChildren(
-        h('ol', { class: 'steps' }, h('li', {}, '認証アプリ（Google Authenticator、Microsoft Authenticator など）でQRコードを読み取ります。'), h('li', {}, 'アプリに表示された6桁のコードを入力して「確定する」を押します。')),
-        h('img', { src: enrolment.qrPngDataUrl, alt: '認証アプリに登録するQRコード', class: 'qr', width: 200, height: 200 }),
-        h('p', {}, 'QRコードを読み取れない場合は、次のキーを入力してください：', h('code', { class: 'secret' }, secret)),
-        codeForm('認証アプリの6桁のコード', async (code) => {
-          ctx.setMe(await api.confirmTotp(code));
-          ctx.redraw();
-        }),
-      );
-      holder.querySelector('input')?.focus();
-    } catch (err) {
-      say(message, err instanceof ApiError ? err.messages : '開始できませんでした');
-    }
+    holder.replaceChildren(
+      notice('info', '本人確認のため、現在のパスワードを入力してください。切り替えが終わると、ほかの端末のログインは終了し、メールでお知らせします。'),
+      form([field('現在のパスワード', input('password', { type: 'password', autocomplete: 'current-password' }), { required: true })], '次へ', async (data, msg) => {
+        const password = String(data.get('password') ?? '');
+        if (!password) return say(msg, 'パスワードを入力してください');
+        await showEnrolment(password);
+      }, { id: 'totp-password' }),
+    );
+    holder.querySelector('input')?.focus();
   }, 'secondary');
+
+  /** The QR code of a started enrolment (a wrong password is said in the form: the form shows errors). */
+  const showEnrolment = async (password: string) => {
+    const enrolment = await api.startTotp(password);
+    const secret = new URL(enrolment.otpauthUri).searchParams.get('secret') ?? '';
+    holder.replaceChildren(
+      h('ol', { class: 'steps' }, h('li', {}, '認証アプリ（Google Authenticator、Microsoft Authenticator など）でQRコードを読み取ります。'), h('li', {}, 'アプリに表示された6桁のコードを入力して「確定する」を押します。')),
+      h('img', { src: enrolment.qrPngDataUrl, alt: '認証アプリに登録するQRコード', class: 'qr', width: 200, height: 200 }),
+      h('p', {}, 'QRコードを読み取れない場合は、次のキーを入力してください：', h('code', { class: 'secret' }, secret)),
+      codeForm('認証アプリの6桁のコード', async (code) => {
+        ctx.setMe(await api.confirmTotp(code));
+        ctx.redraw();
+      }),
+    );
+    holder.querySelector('input')?.focus();
+  };
 
   const toEmail = actionButton('メール方式に切り替える', async () => {
     try {
