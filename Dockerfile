@@ -2,7 +2,7 @@
 # mynaflow image: one image for the API (default), the Temporal worker and migrations.
 #   api:      node --import tsx api/main.ts
 #   worker:   node --import tsx services/worker/main.ts
-#   migrate:  npx --no-install prisma migrate deploy
+#   migrate:  node --import tsx scripts/migrate.ts   (as the database owner; sets the app role's password)
 
 # Debian (glibc), not Alpine: @temporalio/core-bridge ships prebuilt binaries for glibc only.
 FROM node:20-bookworm-slim AS base

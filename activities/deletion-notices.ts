@@ -17,8 +17,8 @@ const jpDate = (d: string) => {
   return `${y}年${m}月${day}日`;
 };
 
-export function createDeletionNoticeActivities({ prisma, mailer, mailFrom, publicUrl }: ActivityDeps) {
-  const history = createHistory(prisma);
+export function createDeletionNoticeActivities({ prisma, mailer, mailFrom, publicUrl, vault }: ActivityDeps) {
+  const history = createHistory(prisma, vault);
   const ledger = createMailLedger(prisma);
   return {
     /** Adds the registrant to the notice of their tenant and due date, starting it if needed. */

@@ -8,8 +8,8 @@ import { createMailLedger } from '../services/mail/ledger';
 import type { SendInvitationMailInput } from '../shared';
 import type { ActivityDeps } from './index';
 
-export function createInvitationActivities({ prisma, mailer, publicUrl, mailFrom, logger }: ActivityDeps) {
-  const history = createHistory(prisma);
+export function createInvitationActivities({ prisma, mailer, publicUrl, mailFrom, logger, vault }: ActivityDeps) {
+  const history = createHistory(prisma, vault);
   const ledger = createMailLedger(prisma);
   return {
     /**

@@ -36,7 +36,7 @@ export interface LifecycleDeps {
   history?: History;
 }
 
-export function createLifecycleActivities({ prisma, vault, history = createHistory(prisma) }: LifecycleDeps) {
+export function createLifecycleActivities({ prisma, vault, history = createHistory(prisma, vault) }: LifecycleDeps) {
   /** The registrant under a row lock; a missing one is a business error (deleted meanwhile). */
   async function lock(tx: Tx, registrantId: string): Promise<Registrant> {
     const rows = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM registrants WHERE id = ${registrantId}::uuid FOR UPDATE`;

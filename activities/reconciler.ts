@@ -26,7 +26,7 @@ export function createReconcilerActivities(deps: ActivityDeps) {
     },
     async restoreOrphanWorkflows(scope: ReconcileScope): Promise<{ checked: number; restored: number }> {
       const { client, taskQueue } = temporal();
-      return createOrphanCheck({ prisma, client, taskQueue, inviteReminderDays, logger }).run(scope);
+      return createOrphanCheck({ prisma, client, taskQueue, inviteReminderDays, logger, vault: deps.vault }).run(scope);
     },
     /** Idempotency keys older than a day are forgotten (answers of bulk requests hold names). */
     async expireIdempotencyKeys(): Promise<{ expired: number }> {

@@ -1,6 +1,7 @@
 /** The API process. */
 import { ConfigError, loadConfig, requireServices } from '../services/config/config';
 import { createServices } from '../services/container';
+import { warnIfPrivileged } from '../services/db/app-role';
 import { createPrisma } from '../services/db/client';
 import { createLogger } from '../services/logging/logger';
 import { createMailTransport } from '../services/mail/transport';
@@ -20,6 +21,7 @@ async function main() {
   await prisma.$queryRaw`SELECT 1`.catch((err: Error) => {
     throw new Error(`cannot use the database at ${new URL(services.databaseUrl).host}: ${describeError(err)}`);
   });
+  await warnIfPrivileged(prisma, logger);
   // Refuses to start on a master key the other instances do not share (services/vault/instance.ts).
   const vault = await openInstanceVault(config, prisma);
   const client = createTemporalClient(services.temporalAddress, config.temporal.namespace, vault.keyring);

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { createHistory } from '../services/audit/history';
+import { createHistory, type OperationHistory, type SignedHead } from '../services/audit/history';
 import { SYSTEM_ACTOR } from '../services/audit/types';
 import { ConfigError, loadConfig } from '../services/config/config';
 import { createPrisma } from '../services/db/client';
@@ -24,10 +24,14 @@ const USAGE = `usage: npm run ops -- <command> [options]
 
   create-tenant --name <会社名> --owner-email <e-mail> --owner-name <氏名> [--owner-password <pw>] [--customer-number <no>]
       Creates a tenant and its first owner; prints the customer number and the owner's password.
-  verify-history [--tenant <tenant id> [--expect <event id>:<hash>]]
-      Recomputes the operation-history hash chains; exit code 1 at the first broken link. Prints each
-      tenant's head (last event id and hash): keep it outside the database, and pass it back with
-      --expect to detect a chain cut off at its end.
+  verify-history [--tenant <tenant id> [--head <file> | --expect <event id>:<hash>]]
+      Recomputes the operation-history chains (keyed by the master key); exit code 1 at the first
+      broken link. Prints each tenant's head (last event id and hash). --head checks a signed head
+      saved by history-head: its signature, and that its event is still there unchanged (a chain
+      cut off at its end or rewritten is caught).
+  history-head --tenant <tenant id> [--out <file>]
+      Verifies the tenant's chain and prints (or writes) its head signed with the master key, as
+      JSON: keep it outside the database (e.g. with each month's audit papers).
   rotate-master-key [--batch-size <n>] [--continue]
       Re-wraps every data key under a new master key without decrypting any number. With a keyring
       file, a new key is generated into it; with MASTER_KEY, set the new key there and the old one in
@@ -35,11 +39,25 @@ const USAGE = `usage: npm run ops -- <command> [options]
       the worker (they seal with the key they loaded) and run it with --continue, which re-wraps what
       they sealed meanwhile under the same new key instead of starting another rotation.
   retire-master-keys
-      Removes from the keyring file the old keys no data key uses any more. Run after the restart.
+      Removes from the keyring file the old keys no data key and no history row uses any more (the
+      history stays verifiable only with every key that chained it). Run after the restart.
   unlock-user --email <e-mail> [--customer-number <no>]
       Lifts a login lock.
   list-tenants
       Shows every tenant with its customer number.`;
+
+/** A head written by history-head; the signature is checked by verify. */
+function readSignedHead(file: string): SignedHead {
+  let head: Partial<SignedHead>;
+  try {
+    head = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<SignedHead>;
+  } catch (err) {
+    throw new CliError(`cannot read the signed head ${file}: ${(err as Error).message}`, 2);
+  }
+  const fields = ['tenantId', 'id', 'hash', 'signedAt', 'signature'] as const;
+  if (fields.some((k) => typeof head[k] !== 'string')) throw new CliError(`${file} is not a head written by history-head`, 2);
+  return head as SignedHead;
+}
 
 function databaseUrl(dataDir: string): string {
   if (process.env.DATABASE_URL) return process.env.DATABASE_URL;
@@ -65,6 +83,8 @@ async function main(argv: string[]): Promise<number> {
       tenant: { type: 'string' },
       email: { type: 'string' },
       expect: { type: 'string' },
+      head: { type: 'string' },
+      out: { type: 'string' },
       'batch-size': { type: 'string' },
       continue: { type: 'boolean' },
     },
@@ -72,13 +92,15 @@ async function main(argv: string[]): Promise<number> {
   });
   const config = loadConfig();
   const prisma = createPrisma(databaseUrl(config.dataDir));
-  const history = createHistory(prisma);
+  // The history chain is keyed by the master key (loaded lazily: not every command needs it).
+  let chained: ReturnType<typeof createHistory> | undefined;
+  const history = () => (chained ??= createHistory(prisma, createVault({ prisma, keyring: loadKeyring(config) })));
   try {
     switch (command) {
       case 'create-tenant': {
         const missing = ['name', 'owner-email', 'owner-name'].filter((k) => !values[k as keyof typeof values]);
         if (missing.length) throw new CliError(`missing: ${missing.map((k) => `--${k}`).join(', ')}\n\n${USAGE}`, 2);
-        const { tenant, owner, password } = await createTenantWithOwner(prisma, history, {
+        const { tenant, owner, password } = await createTenantWithOwner(prisma, history(), {
           tenantName: values.name!,
           ownerEmail: values['owner-email']!,
           ownerName: values['owner-name']!,
@@ -92,13 +114,17 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       }
       case 'verify-history': {
-        let anchor: { id: string; hash: string } | undefined;
+        let anchor: Parameters<OperationHistory['verify']>[1];
         if (values.expect) {
-          const m = /^(\d+):([0-9a-f]{64})$/.exec(values.expect);
+          const m = /^(\d+):((?:[0-9a-f]{16}\.)?[0-9a-f]{64})$/.exec(values.expect);
           if (!m || !values.tenant) throw new CliError(`--expect takes <event id>:<hash> as printed, with --tenant\n\n${USAGE}`, 2);
           anchor = { id: m[1]!, hash: m[2]! };
         }
-        const result = await history.verify(values.tenant, anchor);
+        if (values.head) {
+          if (!values.tenant) throw new CliError(`--head needs --tenant\n\n${USAGE}`, 2);
+          anchor = readSignedHead(values.head);
+        }
+        const result = await history().verify(values.tenant, anchor);
         for (const h of result.heads) console.log(`head  tenant ${h.tenantId}  ${h.id}:${h.hash}`);
         if (result.ok) {
           console.log(`ok: ${result.checked} events in ${result.tenants} tenant(s), every link intact${anchor ? `, event ${anchor.id} still in place` : ''}`);
@@ -108,10 +134,28 @@ async function main(argv: string[]): Promise<number> {
         const why = {
           hash_mismatch: 'the row was altered',
           chain_broken: 'the chain is broken (a row before it was removed or reordered)',
+          unkeyed: 'the row has no keyed hash after keyed ones (written without the master key)',
+          key_unavailable: 'the row was chained under a master key this keyring lacks (add the retired key to verify it)',
           anchor_missing: 'the expected event is gone or altered (the chain was cut off or rewritten)',
+          anchor_forged: "the saved head's signature is wrong (not made with this master key, or edited)",
         }[b.reason];
         console.error(`BROKEN: tenant ${b.tenantId}, event ${b.id}: ${why}`);
         return 1;
+      }
+      case 'history-head': {
+        if (!values.tenant) throw new CliError(`missing: --tenant\n\n${USAGE}`, 2);
+        const result = await history().verify(values.tenant);
+        const head = result.heads[0];
+        if (!result.ok || !head) {
+          console.error(result.ok ? 'the tenant has no history yet' : `BROKEN at event ${result.firstBroken!.id} (${result.firstBroken!.reason}): no head signed`);
+          return 1;
+        }
+        const json = `${JSON.stringify(history().signHead(head), null, 2)}\n`;
+        if (values.out) {
+          fs.writeFileSync(values.out, json, { mode: 0o644 });
+          console.log(`signed head of event ${head.id} written to ${values.out}`);
+        } else process.stdout.write(json);
+        return 0;
       }
       case 'rotate-master-key': {
         const batchSize = values['batch-size'] ? Number(values['batch-size']) : 500;
@@ -130,7 +174,7 @@ async function main(argv: string[]): Promise<number> {
         if (result.remaining > 0) return 1;
         if (!values.continue) console.log('Next: restart the API and the worker, run rotate-master-key --continue, then retire-master-keys.');
         for (const t of values.continue && !result.rewrapped ? [] : await prisma.tenant.findMany({ select: { id: true } })) {
-          await history.record({ tenantId: t.id, actor: SYSTEM_ACTOR, operation: 'master_key_rotated', detail: { keyId: keyring.activeId } });
+          await history().record({ tenantId: t.id, actor: SYSTEM_ACTOR, operation: 'master_key_rotated', detail: { keyId: keyring.activeId } });
         }
         return 0;
       }
@@ -143,7 +187,10 @@ async function main(argv: string[]): Promise<number> {
         const keyring = loadKeyring(config);
         const unused = [];
         for (const id of keyring.ids().filter((k) => k !== keyring.activeId)) {
-          if ((await prisma.vaultSecret.count({ where: { keyId: id } })) === 0) unused.push(id);
+          const sealing = await prisma.vaultSecret.count({ where: { keyId: id } });
+          const chaining = sealing ? 0 : await prisma.operationEvent.count({ where: { hash: { startsWith: `${id}.` } } });
+          if (sealing === 0 && chaining === 0) unused.push(id);
+          else if (chaining) console.log(`key ${id} keeps ${chaining} history row(s) verifiable: kept (it seals nothing new)`);
         }
         removeKeysFromFile(file, unused);
         console.log(unused.length ? `retired ${unused.join(', ')} from ${file}` : 'no unused old key to retire');
@@ -155,8 +202,12 @@ async function main(argv: string[]): Promise<number> {
           where: { email: values.email.toLowerCase(), deletedAt: null, ...(values['customer-number'] ? { tenant: { customerNumber: values['customer-number'] } } : {}) },
         });
         if (users.length !== 1) throw new CliError(users.length ? 'several tenants use this e-mail: add --customer-number' : 'no such login user');
-        await prisma.loginUser.update({ where: { id: users[0]!.id }, data: { lockedAt: null, failedLogins: 0 } });
-        await history.record({ tenantId: users[0]!.tenantId, actor: SYSTEM_ACTOR, operation: 'login_unlocked', detail: { loginUserId: users[0]!.id } });
+        // Every lock: the account's own, the second-factor count and each address locked out of it.
+        await prisma.$transaction([
+          prisma.loginUser.update({ where: { id: users[0]!.id }, data: { lockedAt: null, failedLogins: 0, secondFactorFailures: 0 } }),
+          prisma.loginSourceLock.deleteMany({ where: { loginUserId: users[0]!.id } }),
+        ]);
+        await history().record({ tenantId: users[0]!.tenantId, actor: SYSTEM_ACTOR, operation: 'login_unlocked', detail: { loginUserId: users[0]!.id } });
         console.log(`unlocked ${values.email}`);
         return 0;
       }

@@ -8,6 +8,7 @@
  * anything still running (stack-state.ts).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -16,8 +17,11 @@ import { Connection } from '@temporalio/client';
 import pg from 'pg';
 import { createHistory } from '../services/audit/history';
 import { ConfigError, loadConfig, type Config } from '../services/config/config';
+import { enableAppLogin } from '../services/db/app-role';
 import { createPrisma } from '../services/db/client';
 import { createTenantWithOwner } from '../services/tenants/bootstrap';
+import { loadKeyring } from '../services/vault/keyring';
+import { createVault } from '../services/vault/vault';
 import { withParentDeathSignal } from '../services/devstack/parent-death';
 import { clusterInfo, createDatabase, ensureCluster, serverPids, startPostgres, stopPostgres } from '../services/devstack/postgres';
 import { freePort, isPortInUse } from '../services/devstack/ports';
@@ -126,7 +130,8 @@ async function checkPorts(config: Config): Promise<void> {
   if (taken.length) throw new StartError(taken.join('\n        '));
 }
 
-async function startDatabase(config: Config): Promise<string> {
+/** The owner URL (migrations) and, for the private cluster, the app role's password. */
+async function startDatabase(config: Config): Promise<{ ownerUrl: string; appPassword?: string }> {
   if (config.databaseUrl) {
     const url = config.databaseUrl;
     const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
@@ -138,7 +143,7 @@ async function startDatabase(config: Config): Promise<string> {
       await client.end().catch(() => undefined);
     }
     log(`using PostgreSQL at ${new URL(url).host}`);
-    return url;
+    return { ownerUrl: url };
   }
   const dataDir = path.join(config.dataDir, 'pg');
   const { created, password } = ensureCluster(dataDir);
@@ -158,8 +163,16 @@ async function startDatabase(config: Config): Promise<string> {
   });
   await createDatabase(info, 'mynaflow');
   const url = info.url('mynaflow');
-  fs.writeFileSync(path.join(config.dataDir, 'database-url'), url, { mode: 0o600 });
-  return url;
+  // The owner's URL is for migrations (npm run prisma); the API, worker and ops CLI get the app role's.
+  fs.writeFileSync(path.join(config.dataDir, 'database-owner-url'), url, { mode: 0o600 });
+  return { ownerUrl: url, appPassword: appRolePassword(dataDir) };
+}
+
+/** The app role's password for this cluster, made once and kept beside the owner's. */
+function appRolePassword(dataDir: string): string {
+  const file = `${dataDir}.app-password`;
+  if (!fs.existsSync(file)) fs.writeFileSync(file, `${randomBytes(18).toString('base64url')}\n`, { mode: 0o600 });
+  return fs.readFileSync(file, 'utf8').trim();
 }
 
 async function migrate(databaseUrl: string): Promise<void> {
@@ -177,11 +190,13 @@ async function migrate(databaseUrl: string): Promise<void> {
 }
 
 /** On an empty database, a sample tenant and its owner, so a newcomer can log in at once. */
-async function firstOwner(databaseUrl: string): Promise<{ email: string; password: string; customerNumber: string } | null> {
+async function firstOwner(databaseUrl: string, config: Config): Promise<{ email: string; password: string; customerNumber: string } | null> {
   const prisma = createPrisma(databaseUrl);
   try {
     if ((await prisma.tenant.count()) > 0) return null;
-    const { tenant, owner, password } = await createTenantWithOwner(prisma, createHistory(prisma), {
+    // The history is keyed by the master key: the same keyring the API and worker open (made here on the first start).
+    const vault = createVault({ prisma, keyring: loadKeyring(config) });
+    const { tenant, owner, password } = await createTenantWithOwner(prisma, createHistory(prisma, vault), {
       tenantName: 'サンプル株式会社',
       ownerEmail: 'owner@example.com',
       ownerName: '管理者',
@@ -292,9 +307,12 @@ async function main(): Promise<void> {
   recordStack();
 
   await checkPorts(config);
-  const databaseUrl = await startDatabase(config);
-  await migrate(databaseUrl);
-  const owner = await firstOwner(databaseUrl);
+  const database = await startDatabase(config);
+  await migrate(database.ownerUrl);
+  // The private cluster: the API and worker connect as the role that owns nothing.
+  const databaseUrl = database.appPassword ? await enableAppLogin(database.ownerUrl, database.appPassword) : database.ownerUrl;
+  if (database.appPassword) fs.writeFileSync(path.join(config.dataDir, 'database-url'), databaseUrl, { mode: 0o600 });
+  const owner = await firstOwner(databaseUrl, config);
   const temporalAddress = await startTemporal(config);
   const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: config.dataDir };
   const smtpUrl = await startOutbox(config, env);

@@ -46,9 +46,9 @@ export interface Infrastructure {
 
 export function createServices(infra: Infrastructure) {
   const { prisma, vault, mailer, mailFrom } = infra;
-  const history = createHistory(prisma);
+  const history = createHistory(prisma, vault);
   const auth = createAuthService({ prisma, vault, history, mailer, mailFrom, loginLockMinutes: infra.loginLockMinutes, session: infra.session, now: infra.now });
-  const lifecycle = createLifecycleService({ prisma, temporal: infra.temporal, inviteReminderDays: infra.inviteReminderDays, timings: { answerWithinMs: infra.stepAnswerWithinMs } });
+  const lifecycle = createLifecycleService({ prisma, temporal: infra.temporal, inviteReminderDays: infra.inviteReminderDays, timings: { answerWithinMs: infra.stepAnswerWithinMs }, history });
   // Employees on a phone: a shorter idle time than HR's console, as phones are left lying around.
   const registrationSessions = createRegistrationSessions({ prisma, idleMinutes: Math.min(infra.session.idleMinutes, 30), absoluteHours: Math.min(infra.session.absoluteHours, 4), now: infra.now });
   return {

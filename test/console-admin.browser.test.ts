@@ -369,6 +369,32 @@ describe('操作履歴', () => {
     await page.locator('#history-count', { hasText: '50件を表示しています（続きがあります）' }).waitFor();
     expect(errors).toEqual([]);
   });
+
+  it('checks the history, saves the signed result, and later checks against it; an edited file is refused', async () => {
+    const { page, errors } = await session(owner);
+    await open(page, '#/history', 'history', '操作履歴');
+    await button(page, '改ざんがないか確認する').click();
+    await page.locator('#verify-message.ok', { hasText: '改ざんは見つかりませんでした' }).waitFor();
+    const saved = await readDownload(page, () => button(page, '確認結果を保存する（署名付き）').click());
+    expect(saved.name).toMatch(/^operation-history-head-\d{4}-\d{2}-\d{2}\.json$/);
+    const head = JSON.parse(saved.bytes.toString('utf8')) as { tenantId: string; signature: string };
+    expect(head).toMatchObject({ tenantId, signature: expect.stringMatching(/^[0-9a-f]{16}\.[0-9a-f]{64}$/) });
+
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mynaflow-head-'));
+    const file = path.join(dir, saved.name);
+    fs.writeFileSync(file, saved.bytes);
+    await page.setInputFiles('#verify-head-file', file);
+    await page.locator('#verify-message.ok', { hasText: '時点までの記録もそのまま残っています' }).waitFor();
+
+    fs.writeFileSync(file, JSON.stringify({ ...head, signedAt: '2020-01-01T00:00:00.000Z' }));
+    await page.setInputFiles('#verify-head-file', file);
+    await page.locator('#verify-message:not(.ok)', { hasText: 'mynaflowが署名した確認結果ではありません' }).waitFor();
+    fs.writeFileSync(file, 'not json');
+    await page.setInputFiles('#verify-head-file', file);
+    await page.locator('#verify-message', { hasText: '確認結果のファイルではありません' }).waitFor();
+    fs.rmSync(dir, { recursive: true, force: true });
+    expect(errors).toEqual([]);
+  });
 });
 
 describe('連携アプリ', () => {

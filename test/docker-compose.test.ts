@@ -48,8 +48,24 @@ describe('docker-compose.yml', () => {
     expect(read('openapi/openapi.yaml')).toContain('  /healthz/ready:');
   });
 
-  test('migrate is given a DATABASE_URL on the postgres service', () => {
-    expect(hostOf(envOf('migrate').DATABASE_URL!)).toBe('postgres');
+  test("migrate connects as the database's owner and gives the app role the password the api and worker use", () => {
+    const migrate = envOf('migrate');
+    expect(hostOf(migrate.DATABASE_URL!)).toBe('postgres');
+    expect(new URL(migrate.DATABASE_URL!).username).toBe(envOf('postgres').POSTGRES_USER);
+    for (const name of ['api', 'worker']) {
+      const url = new URL(envOf(name).DATABASE_URL!);
+      expect([name, url.username, decodeURIComponent(url.password)]).toEqual([name, 'mynaflow_app', migrate.APP_DATABASE_PASSWORD]);
+    }
+    expect(() => loadConfig(migrate)).not.toThrow();
+  });
+
+  test("Temporal connects as its own role, which db-roles makes before it starts", () => {
+    const temporal = envOf('temporal');
+    const roles = envOf('db-roles');
+    expect(temporal.POSTGRES_USER).toBe('temporal');
+    expect(temporal.POSTGRES_PWD).toBe(roles.TEMPORAL_DB_PASSWORD);
+    expect(services.temporal!.depends_on).toMatchObject({ 'db-roles': { condition: 'service_completed_successfully' } });
+    expect(roles.PGUSER).toBe(envOf('postgres').POSTGRES_USER);
   });
 
   describe.each(['api', 'worker'])('%s', (name) => {
@@ -88,6 +104,12 @@ describe('entry points', () => {
     expect(cmd).toBeDefined();
     const file = tsFileIn(JSON.parse(cmd!) as string[]);
     expect(file).toBe('api/main.ts');
+    expect(fs.existsSync(path.join(root, file!))).toBe(true);
+  });
+
+  test("migrate's command runs a file that exists", () => {
+    const file = tsFileIn([services.migrate!.command ?? []].flat());
+    expect(file).toBe('scripts/migrate.ts');
     expect(fs.existsSync(path.join(root, file!))).toBe(true);
   });
 

@@ -13,7 +13,7 @@ import request from 'supertest';
 import { Prisma, type OperationEvent } from '../prisma/generated/client';
 import type { OperationInput } from '../services/audit/types';
 import { useApiHarness } from './support/api-harness';
-import { createLoginUser, createTenant, type Agent, type TestUser } from './support/fixtures';
+import { createLoginUser, createTenant, ownerPrisma, type Agent, type TestUser } from './support/fixtures';
 import { bytesOf } from './support/http';
 
 const harness = useApiHarness({ taskQueue: 'history-api' });
@@ -100,12 +100,17 @@ function download(agent: Agent, query: Record<string, string> = {}) {
   return bytesOf(agent.get('/v1/operation-history.csv').query(query));
 }
 
-/** Runs SQL with the append-only triggers off (superuser), in a transaction of its own. */
+/** Runs SQL with the append-only triggers off (as the owner: the app role may not), in a transaction of its own. */
 async function tamper(fn: (tx: Prisma.TransactionClient) => Promise<unknown>): Promise<void> {
-  await harness.prisma.$transaction(async (tx) => {
-    await tx.$executeRawUnsafe('SET LOCAL session_replication_role = replica');
-    await fn(tx);
-  });
+  const owner = ownerPrisma();
+  try {
+    await owner.$transaction(async (tx) => {
+      await tx.$executeRawUnsafe('SET LOCAL session_replication_role = replica');
+      await fn(tx);
+    });
+  } finally {
+    await owner.$disconnect();
+  }
 }
 
 describe('GET /v1/operation-history', () => {
@@ -327,9 +332,10 @@ describe('GET /v1/operation-history.csv', () => {
 });
 
 describe('POST /v1/operation-history/verify', () => {
-  const verify = (agent: Agent) => agent.post('/v1/operation-history/verify');
+  const verify = (agent: Agent, body?: object) => (body ? agent.post('/v1/operation-history/verify').send(body) : agent.post('/v1/operation-history/verify'));
   const verifications = () => harness.prisma.operationEvent.findMany({ where: { tenantId: tenant, operation: 'history_verified' }, orderBy: { id: 'asc' } });
-  const head = { id: expect.stringMatching(/^\d+$/), hash: expect.stringMatching(/^[0-9a-f]{64}$/) };
+  const KEYED = /^[0-9a-f]{16}\.[0-9a-f]{64}$/;
+  const head = { tenantId: expect.any(String), id: expect.stringMatching(/^\d+$/), hash: expect.stringMatching(KEYED), signedAt: expect.any(String), signature: expect.stringMatching(KEYED) };
 
   it('reports an intact chain with the number of rows checked, and records the check', async () => {
     const count = await harness.prisma.operationEvent.count({ where: { tenantId: tenant } });
@@ -337,11 +343,11 @@ describe('POST /v1/operation-history/verify', () => {
     const res = await verify(managerAgent);
     expect(res.status).toBe(200);
     // the head is the newest row checked, for the operator to keep outside the database
-    expect(res.body).toEqual({ ok: true, checked: count, head: { id: newest.id.toString(), hash: newest.hash } });
+    expect(res.body).toEqual({ ok: true, checked: count, unkeyed: 0, head: { ...head, tenantId: tenant, id: newest.id.toString(), hash: newest.hash } });
     const last = (await verifications()).at(-1)!;
     expect(last).toMatchObject({ actorId: manager.id, label: '操作履歴の検証', detail: { ok: true, checked: count } });
     // the record itself chains on: the next check counts it
-    expect((await verify(ownerAgent)).body).toEqual({ ok: true, checked: count + 1, head });
+    expect((await verify(ownerAgent)).body).toEqual({ ok: true, checked: count + 1, unkeyed: 0, head });
   });
 
   it('is for editors: a viewer gets 403, a forged CSRF token 403, and neither is recorded', async () => {
@@ -364,7 +370,7 @@ describe('POST /v1/operation-history/verify', () => {
     try {
       const res = await verify(managerAgent);
       expect(res.status).toBe(200);
-      expect(res.body).toEqual({ ok: false, checked: position, firstBroken: { id: victim.id.toString(), reason: 'hash_mismatch' } });
+      expect(res.body).toEqual({ ok: false, checked: position, unkeyed: 0, firstBroken: { id: victim.id.toString(), reason: 'hash_mismatch' } });
       // the failed check is recorded too
       expect((await verifications()).at(-1)).toMatchObject({ detail: { ok: false, checked: position } });
       // another tenant's chain is not affected
@@ -374,7 +380,7 @@ describe('POST /v1/operation-history/verify', () => {
       await tamper((tx) => tx.$executeRaw`UPDATE operation_events SET operation = ${victim.operation}, label = ${victim.label}, purpose = ${victim.purpose}::"Purpose" WHERE id = ${victim.id} AND tenant_id = ${tenant}::uuid`);
     }
     const count = await harness.prisma.operationEvent.count({ where: { tenantId: tenant } });
-    expect((await verify(managerAgent)).body).toEqual({ ok: true, checked: count, head });
+    expect((await verify(managerAgent)).body).toEqual({ ok: true, checked: count, unkeyed: 0, head });
   });
 
   it('finds a deleted row (chain_broken at the next one)', async () => {
@@ -384,12 +390,38 @@ describe('POST /v1/operation-history/verify', () => {
     await tamper((tx) => tx.$executeRaw`DELETE FROM operation_events WHERE id = ${victim.id} AND tenant_id = ${tenant}::uuid`);
     try {
       const res = await verify(ownerAgent);
-      expect(res.body).toEqual({ ok: false, checked: rows.indexOf(victim) + 1, firstBroken: { id: next.id.toString(), reason: 'chain_broken' } });
+      expect(res.body).toEqual({ ok: false, checked: rows.indexOf(victim) + 1, unkeyed: 0, firstBroken: { id: next.id.toString(), reason: 'chain_broken' } });
     } finally {
       const { id, detail, ...rest } = victim;
       await harness.prisma.operationEvent.create({ data: { id, ...rest, detail: detail === null ? Prisma.DbNull : (detail as Prisma.InputJsonValue) } });
     }
     const count = await harness.prisma.operationEvent.count({ where: { tenantId: tenant } });
-    expect((await verify(ownerAgent)).body).toEqual({ ok: true, checked: count, head });
+    expect((await verify(ownerAgent)).body).toEqual({ ok: true, checked: count, unkeyed: 0, head });
+  });
+  it('checks a signed head sent back: intact, cut off at its end, edited, or another tenant\'s', async () => {
+    const kept = (await verify(managerAgent)).body.head as { id: string; hash: string; signedAt: string; signature: string };
+    expect(await verify(managerAgent, { head: kept }).then((r) => r.body)).toMatchObject({ ok: true });
+    expect((await verifications()).at(-1)).toMatchObject({ detail: { ok: true, against: kept.id } });
+    // edited: the signature no longer fits
+    expect((await verify(managerAgent, { head: { ...kept, signedAt: '2020-01-01T00:00:00.000Z' } })).body).toMatchObject({ ok: false, firstBroken: { id: kept.id, reason: 'anchor_forged' } });
+    // another tenant's genuine head
+    const them = await harness.agent(other, 'owner', '他社 オーナー');
+    const theirs = (await verify(them)).body.head as Record<string, string>;
+    expect((await verify(managerAgent, { head: theirs })).body).toMatchObject({ ok: false, firstBroken: { reason: 'anchor_forged' } });
+    // the kept head's row gone (and the rows after it): the chain alone looks whole
+    const after = await harness.prisma.operationEvent.findMany({ where: { tenantId: tenant, id: { gte: BigInt(kept.id) } }, orderBy: { id: 'asc' } });
+    await tamper((tx) => tx.$executeRaw`DELETE FROM operation_events WHERE tenant_id = ${tenant}::uuid AND id >= ${BigInt(kept.id)}`);
+    try {
+      expect((await verify(managerAgent, { head: kept })).body).toMatchObject({ ok: false, firstBroken: { id: kept.id, reason: 'anchor_missing' } });
+    } finally {
+      await tamper(async (tx) => {
+        await tx.$executeRaw`DELETE FROM operation_events WHERE tenant_id = ${tenant}::uuid AND id >= ${BigInt(kept.id)}`;
+        for (const { id, detail, ...rest } of after) await tx.operationEvent.create({ data: { id, ...rest, detail: detail === null ? Prisma.DbNull : (detail as Prisma.InputJsonValue) } });
+      });
+    }
+    // malformed heads are refused before anything is checked
+    expect((await verify(managerAgent, { head: { ...kept, hash: 'x' } })).status).toBe(400);
+    expect((await verify(managerAgent, { head: kept, extra: 1 })).status).toBe(400);
+    expect((await verify(managerAgent)).body).toMatchObject({ ok: true });
   });
 });

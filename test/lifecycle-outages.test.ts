@@ -6,7 +6,6 @@
  * does each step and sends each mail once when the dependency is back.
  */
 import type { ChildProcess } from 'node:child_process';
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -37,6 +36,7 @@ import { randomMyNumber } from './support/leak-scan';
 import { isTo, mailGate } from './support/mail-gate';
 import { createTimeSkippingEnv } from './support/temporal';
 import { until } from './support/until';
+import { migrateAsOwner } from './support/migrate';
 
 const TASK_QUEUE = 'lifecycle-outages';
 const MINUTE_MS = 60_000;
@@ -48,6 +48,7 @@ let cluster: ClusterInfo;
 let postgres: ChildProcess;
 let databaseUrl: string;
 let prisma: PrismaClient;
+let owner: PrismaClient;
 let env: TestWorkflowEnvironment;
 let smtpPort: number;
 let outbox: Outbox | undefined;
@@ -80,9 +81,10 @@ beforeAll(async () => {
   cluster = clusterInfo(dataDir, await freePort(), password);
   await pgUp();
   await createDatabase(cluster, 'outages');
-  databaseUrl = cluster.url('outages');
-  execFileSync(path.resolve('node_modules/.bin/prisma'), ['migrate', 'deploy'], { env: { ...process.env, DATABASE_URL: databaseUrl }, stdio: 'pipe' });
+  // The product as the app role; failures are injected as the owner (a trigger the app may not add).
+  databaseUrl = await migrateAsOwner(cluster.url('outages'), { login: true });
   prisma = createPrisma(databaseUrl);
+  owner = createPrisma(cluster.url('outages'));
   env = await createTimeSkippingEnv();
   smtpPort = await freePort();
   await openOutbox();
@@ -97,6 +99,7 @@ afterAll(async () => {
   await env?.teardown();
   await closeOutbox();
   await prisma?.$disconnect();
+  await owner?.$disconnect();
   if (postgres) await stopPostgres(postgres);
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
@@ -280,13 +283,13 @@ describe('the database after the SMTP server accepted a mail', () => {
   it('fails twice to write "sent", then succeeds: one mail, one history row, no second attempt of the activity', async () => {
     const marker = `fail-${randomUUID().slice(0, 8)}`;
     // A real failure of the database's: a trigger refuses the first two writes of "sent" for this address.
-    await prisma.$executeRawUnsafe(`CREATE SEQUENCE "${marker}"`);
-    await prisma.$executeRawUnsafe(`CREATE FUNCTION "${marker}"() RETURNS trigger LANGUAGE plpgsql AS $$
+    await owner.$executeRawUnsafe(`CREATE SEQUENCE "${marker}"`);
+    await owner.$executeRawUnsafe(`CREATE FUNCTION "${marker}"() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
         IF NEW.recipient LIKE '${marker}%' AND nextval('"${marker}"') <= 2 THEN RAISE EXCEPTION 'injected failure'; END IF;
         RETURN NEW;
       END $$`);
-    await prisma.$executeRawUnsafe(`CREATE TRIGGER "${marker}" BEFORE UPDATE ON mail_deliveries FOR EACH ROW WHEN (NEW.status = 'sent' AND OLD.status <> 'sent') EXECUTE FUNCTION "${marker}"()`);
+    await owner.$executeRawUnsafe(`CREATE TRIGGER "${marker}" BEFORE UPDATE ON mail_deliveries FOR EACH ROW WHEN (NEW.status = 'sent' AND OLD.status <> 'sent') EXECUTE FUNCTION "${marker}"()`);
     try {
       const id = randomUUID();
       const email = `${marker}@example.co.jp`;
@@ -301,9 +304,9 @@ describe('the database after the SMTP server accepted a mail', () => {
       const attempts = ((await handle.fetchHistory()).events ?? []).filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes!.attempt);
       expect(attempts).toEqual([1]);
     } finally {
-      await prisma.$executeRawUnsafe(`DROP TRIGGER "${marker}" ON mail_deliveries`);
-      await prisma.$executeRawUnsafe(`DROP FUNCTION "${marker}"()`);
-      await prisma.$executeRawUnsafe(`DROP SEQUENCE "${marker}"`);
+      await owner.$executeRawUnsafe(`DROP TRIGGER "${marker}" ON mail_deliveries`);
+      await owner.$executeRawUnsafe(`DROP FUNCTION "${marker}"()`);
+      await owner.$executeRawUnsafe(`DROP SEQUENCE "${marker}"`);
     }
   });
 

@@ -14,6 +14,7 @@ import { createLoginUser, createTenant, memoryLogger, type Agent, type TestUser 
 import { testKeyring } from './support/keys';
 import { containsAny, findMyNumbers, randomMyNumber, typedFullWidth, withoutRandomTokens } from './support/leak-scan';
 import { useWorkerHarness } from './support/worker-harness';
+import { ownerUrl } from './support/migrate';
 
 const TASK_QUEUE = 'leak-scan';
 const log = memoryLogger();
@@ -110,7 +111,7 @@ it('not in the Temporal history of any workflow, payloads decrypted and decoded'
 });
 
 it('not in a full pg_dump of the database', () => {
-  const dump = execFileSync(path.join(postgresBinDir(), 'pg_dump'), ['--dbname', process.env.DATABASE_URL!, '--no-owner'], {
+  const dump = execFileSync(path.join(postgresBinDir(), 'pg_dump'), ['--dbname', ownerUrl(), '--no-owner'], {
     encoding: 'utf8',
     maxBuffer: 1024 * 1024 * 1024,
   });

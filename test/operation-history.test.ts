@@ -8,7 +8,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import iconv from 'iconv-lite';
-import { createHistory, DELETED_SUFFIX, formatJst, GENESIS_HASH, hashEvent, HISTORY_CSV_HEADER } from '../services/audit/history';
+import { createHash } from 'node:crypto';
+import { createHistory, DELETED_SUFFIX, formatJst, GENESIS_HASH, hashEvent, HISTORY_CSV_HEADER, unkeyedHashEvent, type SignedHead } from '../services/audit/history';
+import { createKeyring } from '../services/vault/keyring';
+import { createVault } from '../services/vault/vault';
+import type { Vault } from '../services/vault/types';
 import { OPERATIONS } from '../services/audit/operations';
 import { PURPOSE_LABELS, PURPOSES } from '../services/audit/purposes';
 import type { Actor, OperationInput } from '../services/audit/types';
@@ -16,19 +20,26 @@ import { CsvEncodingError } from '../services/csv/encode';
 import { createPrisma, type PrismaClient } from '../services/db/client';
 import { Prisma, type OperationEvent } from '../prisma/generated/client';
 import { ALL_PURPOSES } from './support/purposes';
+import { ownerPrisma, testVault } from './support/fixtures';
 
 let prisma: PrismaClient;
 let history: ReturnType<typeof createHistory>;
+let vault: Vault;
+/** the database's owner: only it can bypass the triggers (the app role may not even try) */
+let owner: PrismaClient;
 
 beforeAll(() => {
   const url = process.env.DATABASE_URL;
   if (!url) throw new Error('DATABASE_URL missing: jest global set-up did not run');
   prisma = createPrisma(url);
-  history = createHistory(prisma);
+  vault = testVault(prisma);
+  history = createHistory(prisma, vault);
+  owner = ownerPrisma();
 });
 
 afterAll(async () => {
   await prisma?.$disconnect();
+  await owner?.$disconnect();
 });
 
 async function newTenant(name = '履歴テスト株式会社'): Promise<string> {
@@ -53,9 +64,9 @@ async function recordSeries(tenantId: string, n: number): Promise<OperationEvent
   return rowsOf(tenantId);
 }
 
-/** Runs raw SQL with the append-only triggers off (superuser), in a transaction of its own. */
+/** Runs raw SQL with the append-only triggers off (as the owner), in a transaction of its own. */
 async function tamper(fn: (tx: Prisma.TransactionClient) => Promise<unknown>): Promise<void> {
-  await prisma.$transaction(async (tx) => {
+  await owner.$transaction(async (tx) => {
     await tx.$executeRawUnsafe('SET LOCAL session_replication_role = replica');
     await fn(tx);
   });
@@ -116,7 +127,7 @@ describe('hash chain', () => {
           // chain order is time order: the time is taken under the tenant's lock
           expect(r.occurredAt.getTime()).toBeGreaterThanOrEqual(rows[i - 1]!.occurredAt.getTime());
         }
-        expect(hashEvent(r)).toBe(r.hash);
+        expect(hashEvent(vault, r)).toBe(r.hash);
       });
       expect(new Set(rows.map((r) => (r.detail as { n: number }).n)).size).toBe(count);
       await expect(history.verify(tenantId)).resolves.toMatchObject({ ok: true, checked: count, tenants: 1 });
@@ -141,7 +152,7 @@ describe('hash chain', () => {
     expect(rows).toHaveLength(601);
     rows.forEach((r, i) => {
       if (i > 0) expect(r.prevHash).toBe(rows[i - 1]!.hash);
-      expect(hashEvent(r)).toBe(r.hash);
+      expect(hashEvent(vault, r)).toBe(r.hash);
     });
     // Each batch stays whole and in order.
     const ns = rows.map((r) => (r.detail as { n: number }).n).filter((n) => n >= 0);
@@ -202,8 +213,8 @@ describe('append-only', () => {
   // Each statement runs in a transaction that is always rolled back: were a trigger missing,
   // nothing would actually be lost.
   const ROLLBACK = new Error('rolled back by the test');
-  async function refused(sql: string): Promise<unknown> {
-    const err = await prisma
+  async function refused(sql: string, as: PrismaClient = prisma): Promise<unknown> {
+    const err = await as
       .$transaction(async (tx) => {
         await tx.$executeRawUnsafe(sql);
         throw ROLLBACK;
@@ -213,19 +224,23 @@ describe('append-only', () => {
     return err;
   }
 
-  test('the database refuses UPDATE, DELETE and TRUNCATE', async () => {
+  test('the app role may not UPDATE, DELETE or TRUNCATE it, and even the owner is refused by the triggers', async () => {
     const t = await newTenant();
     const before = await recordSeries(t, 2);
-    expect(await refused(`UPDATE operation_events SET label = 'x' WHERE tenant_id = '${t}'`)).toHaveProperty('message', expect.stringMatching(/append-only: UPDATE/));
-    expect(await refused(`DELETE FROM operation_events WHERE tenant_id = '${t}'`)).toHaveProperty('message', expect.stringMatching(/append-only: DELETE/));
-    expect(await refused('TRUNCATE operation_events')).toHaveProperty('message', expect.stringMatching(/append-only: TRUNCATE/));
-    await expect(prisma.operationEvent.update({ where: { id: before[0]!.id }, data: { label: 'x' } })).rejects.toThrow(/append-only/);
-    await expect(prisma.operationEvent.deleteMany({ where: { tenantId: t } })).rejects.toThrow(/append-only/);
+    for (const sql of [`UPDATE operation_events SET label = 'x' WHERE tenant_id = '${t}'`, `DELETE FROM operation_events WHERE tenant_id = '${t}'`, 'TRUNCATE operation_events']) {
+      expect(await refused(sql)).toHaveProperty('message', expect.stringMatching(/permission denied for table operation_events/));
+    }
+    await expect(prisma.operationEvent.update({ where: { id: before[0]!.id }, data: { label: 'x' } })).rejects.toThrow(/permission denied/);
+    await expect(prisma.operationEvent.deleteMany({ where: { tenantId: t } })).rejects.toThrow(/permission denied/);
+    // The owner has the privileges; the triggers stand in the way (a second line of defence).
+    expect(await refused(`UPDATE operation_events SET label = 'x' WHERE tenant_id = '${t}'`, owner)).toHaveProperty('message', expect.stringMatching(/append-only: UPDATE/));
+    expect(await refused(`DELETE FROM operation_events WHERE tenant_id = '${t}'`, owner)).toHaveProperty('message', expect.stringMatching(/append-only: DELETE/));
+    expect(await refused('TRUNCATE operation_events', owner)).toHaveProperty('message', expect.stringMatching(/append-only: TRUNCATE/));
     expect(await rowsOf(t)).toEqual(before);
   });
 });
 
-describe('tamper detection (triggers bypassed as superuser)', () => {
+describe('tamper detection (triggers bypassed as the owner)', () => {
   test('an edited row is a hash_mismatch at exactly that row', async () => {
     const t = await newTenant();
     const rows = await recordSeries(t, 5);
@@ -275,14 +290,19 @@ describe('tamper detection (triggers bypassed as superuser)', () => {
     const rows = await recordSeries(t, 2);
     const [before, after] = [rows[1]!, rows[2]!];
     const forged = { ...before, id: gap, occurredAt: new Date(before.occurredAt.getTime() + 1), label: '承認', operation: 'approved', prevHash: before.hash };
-    forged.hash = hashEvent(forged);
+    forged.hash = hashEvent(vault, forged);
     await prisma.operationEvent.create({ data: { id: gap, ...contentOf(forged) } });
     await expect(history.verify(t)).resolves.toMatchObject({ ok: false, firstBroken: { id: after.id.toString(), reason: 'chain_broken' } });
     await tamper((tx) => tx.$executeRaw`DELETE FROM operation_events WHERE id = ${gap}`);
 
-    // Appended with a made-up hash: a mismatch at the forged row itself.
+    // Appended with a made-up hash: refused at the forged row itself (no keyed hash after keyed ones),
+    // and so is one made up in the keyed form.
     const fake = await prisma.operationEvent.create({ data: { ...contentOf(rows[3]!), prevHash: rows[3]!.hash, hash: `forged-${randomUUID()}` } });
-    await expect(history.verify(t)).resolves.toMatchObject({ ok: false, firstBroken: { id: fake.id.toString(), reason: 'hash_mismatch' } });
+    await expect(history.verify(t)).resolves.toMatchObject({ ok: false, firstBroken: { id: fake.id.toString(), reason: 'unkeyed' } });
+    await tamper((tx) => tx.$executeRaw`DELETE FROM operation_events WHERE id = ${fake.id}`);
+    const keyedFake = await prisma.operationEvent.create({ data: { ...contentOf(rows[3]!), prevHash: rows[3]!.hash, hash: `${rows[3]!.hash.split('.')[0]}.${'ab'.repeat(32)}` } });
+    await expect(history.verify(t)).resolves.toMatchObject({ ok: false, firstBroken: { id: keyedFake.id.toString(), reason: 'hash_mismatch' } });
+    await tamper((tx) => tx.$executeRaw`DELETE FROM operation_events WHERE id = ${keyedFake.id}`);
     await tamper((tx) => tx.$executeRaw`DELETE FROM operation_events WHERE id = ${fake.id}`);
     await expect(history.verify(t)).resolves.toMatchObject({ ok: true, checked: 4, tenants: 1 });
   });
@@ -304,6 +324,101 @@ describe('tamper detection (triggers bypassed as superuser)', () => {
 
     for (const r of [rows[2]!, rows[3]!]) await prisma.operationEvent.create({ data: { id: r.id, ...contentOf(r) } });
     await expect(history.verify(t, kept)).resolves.toMatchObject({ ok: true, checked: 4 });
+  });
+});
+
+describe('the chain is keyed by the master key', () => {
+  /** Rewrites rows from `from` on with new contents and hashes made by `hashOf`, chaining each onto the last (as the owner). */
+  async function rechain(rows: OperationEvent[], from: number, hashOf: (r: OperationEvent) => string, edit: (r: OperationEvent) => Partial<OperationEvent> = () => ({})) {
+    const out: OperationEvent[] = [];
+    let prev = from === 0 ? GENESIS_HASH : rows[from - 1]!.hash;
+    for (const r of rows.slice(from)) {
+      const changed = { ...r, ...edit(r), prevHash: prev };
+      changed.hash = hashOf(changed);
+      prev = changed.hash;
+      out.push(changed);
+    }
+    await tamper(async (tx) => {
+      for (const r of out) await tx.operationEvent.update({ where: { id: r.id }, data: { hash: `rechain-${randomUUID()}` } });
+      for (const r of out) await tx.operationEvent.update({ where: { id: r.id }, data: contentOf(r) });
+    });
+  }
+  test('a table rewritten and re-chained by someone without the master key fails verification', async () => {
+    const t = await newTenant();
+    const rows = await recordSeries(t, 5);
+    const approve = () => ({ operation: 'approved', label: OPERATIONS.approved });
+
+    // Plain sha256, as the chain was before it was keyed: a plain row after keyed ones.
+    await rechain(rows, 2, unkeyedHashEvent, approve);
+    await expect(history.verify(t)).resolves.toMatchObject({ ok: false, firstBroken: { tenantId: t, id: rows[2]!.id.toString(), reason: 'unkeyed' } });
+    await restore(rows);
+
+    // HMAC under a key of the forger's, labelled with the real key's id: the digest does not match.
+    const realKeyId = rows[0]!.hash.split('.')[0]!;
+    const forgerKey = Buffer.alloc(32, 7);
+    const forger = createVault({ prisma, keyring: createKeyring(forgerKey) });
+    await rechain(rows, 2, (r) => `${realKeyId}.${hashEvent(forger, r).split('.')[1]}`, approve);
+    await expect(history.verify(t)).resolves.toMatchObject({ ok: false, firstBroken: { id: rows[2]!.id.toString(), reason: 'hash_mismatch' } });
+    await restore(rows);
+
+    // Under the forger's own key id: a key this keyring lacks.
+    await rechain(rows, 2, (r) => hashEvent(forger, r), approve);
+    await expect(history.verify(t)).resolves.toMatchObject({ ok: false, firstBroken: { id: rows[2]!.id.toString(), reason: 'key_unavailable' } });
+    await restore(rows);
+    await expect(history.verify(t)).resolves.toMatchObject({ ok: true, checked: 5, unkeyed: 0 });
+  });
+
+  test('a whole chain rewritten as if from before the key passes alone, but not against the signed head kept outside', async () => {
+    const t = await newTenant();
+    const rows = await recordSeries(t, 4);
+    const checked = await history.verify(t);
+    const head = history.signHead(checked.heads[0]!);
+    await expect(history.verify(t, head)).resolves.toMatchObject({ ok: true, checked: 4 });
+
+    await rechain(rows, 0, unkeyedHashEvent, (r) => (r.id === rows[1]!.id ? { operation: 'approved', label: OPERATIONS.approved } : {}));
+    // Every row plain from the first: it looks like a chain from before the key (counted, so it shows)…
+    await expect(history.verify(t)).resolves.toMatchObject({ ok: true, checked: 4, unkeyed: 4 });
+    // …but the head signed earlier is gone.
+    await expect(history.verify(t, head)).resolves.toMatchObject({ ok: false, firstBroken: { tenantId: t, id: head.id, reason: 'anchor_missing' } });
+    await restore(rows);
+    await expect(history.verify(t, head)).resolves.toMatchObject({ ok: true, unkeyed: 0 });
+  });
+
+  test("a signed head is checked: edited, signed by another key or another tenant's, it is refused", async () => {
+    const [t, u] = [await newTenant(), await newTenant()];
+    await recordSeries(t, 2);
+    await recordSeries(u, 1);
+    const head = history.signHead((await history.verify(t)).heads[0]!);
+    const other = history.signHead((await history.verify(u)).heads[0]!);
+    expect(head).toMatchObject({ tenantId: t, signature: expect.stringMatching(/^[0-9a-f]{16}\.[0-9a-f]{64}$/) });
+    await expect(history.verify(t, head)).resolves.toMatchObject({ ok: true });
+
+    const forged = (h: SignedHead) => history.verify(t, h).then((r) => r.firstBroken?.reason);
+    // the head of a row that is really there, with an edited time or a made-up signature
+    expect(await forged({ ...head, signedAt: new Date(0).toISOString() })).toBe('anchor_forged');
+    expect(await forged({ ...head, signature: `${head.signature.split('.')[0]}.${'0'.repeat(64)}` })).toBe('anchor_forged');
+    const otherKey = createHistory(prisma, createVault({ prisma, keyring: createKeyring(Buffer.alloc(32, 9)) }));
+    expect(await forged(otherKey.signHead((await history.verify(t)).heads[0]!))).toBe('anchor_forged');
+    // another tenant's genuine head
+    expect(await forged(other)).toBe('anchor_forged');
+  });
+
+  test('a chain from before the key (plain sha256) still verifies, and new rows continue it keyed', async () => {
+    const t = await newTenant();
+    // Two rows as the previous version wrote them.
+    let prev = GENESIS_HASH;
+    for (const n of [0, 1]) {
+      const fields = { tenantId: t, occurredAt: new Date(Date.now() - 60_000 + n), actorType: 'system' as const, actorId: null, actorLabel: 'システム', registrantId: null, registrantLabel: null, operation: 'registrant_viewed', label: OPERATIONS.registrant_viewed, purpose: null, ip: null, userAgent: null, detail: { n }, prevHash: prev };
+      const hash = unkeyedHashEvent(fields);
+      expect(hash).toBe(createHash('sha256').update(JSON.stringify(['mynaflow.operation_event.v1', t, fields.occurredAt.toISOString(), 'system', null, 'システム', null, null, 'registrant_viewed', OPERATIONS.registrant_viewed, null, null, null, `{"n":${n}}`, prev])).digest('hex'));
+      await prisma.operationEvent.create({ data: { ...fields, hash } });
+      prev = hash;
+    }
+    await recordSeries(t, 2);
+    const rows = await rowsOf(t);
+    expect(rows[2]!.prevHash).toBe(rows[1]!.hash);
+    expect(rows[2]!.hash).toMatch(/^[0-9a-f]{16}\.[0-9a-f]{64}$/);
+    await expect(history.verify(t)).resolves.toMatchObject({ ok: true, checked: 4, unkeyed: 2 });
   });
 });
 

@@ -13,15 +13,18 @@ import pg from 'pg';
 import { verifyPassword } from '../services/auth/passwords';
 import { loadConfig } from '../services/config/config';
 import { createPrisma, type PrismaClient } from '../services/db/client';
-import { defaultKeyringFile, loadKeyring } from '../services/vault/keyring';
+import { createKeyring, defaultKeyringFile, loadKeyring } from '../services/vault/keyring';
 import { createVault } from '../services/vault/vault';
 import { capture } from './support/capture';
 import { randomMyNumber } from './support/leak-scan';
+import { migrateAsOwner, ownerUrl } from './support/migrate';
 
 const run = promisify(execFile);
 const database = `mynaflow_ops_${randomBytes(4).toString('hex')}`;
 let url: string;
 let prisma: PrismaClient;
+/** the database's owner: what the app role cannot do (bypassing the history's triggers) */
+let owner: PrismaClient;
 let dataDir: string;
 
 interface Outcome {
@@ -46,7 +49,7 @@ async function ops(...args: string[]): Promise<Outcome> {
 }
 
 async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: process.env.DATABASE_URL });
+  const c = new pg.Client({ connectionString: ownerUrl() });
   await c.connect();
   try {
     return await fn(c);
@@ -57,16 +60,18 @@ async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
 
 beforeAll(async () => {
   await admin((c) => c.query(`CREATE DATABASE "${database}"`));
-  const u = new URL(process.env.DATABASE_URL!);
+  const u = new URL(ownerUrl());
   u.pathname = `/${database}`;
-  url = u.toString();
-  await run(path.resolve('node_modules/.bin/prisma'), ['migrate', 'deploy'], { env: { ...process.env, DATABASE_URL: url } });
+  // The operator's commands connect as the app role, as npm start's .data/database-url does.
+  url = await migrateAsOwner(u.toString(), { login: false });
+  owner = createPrisma(u.toString());
   prisma = createPrisma(url);
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mynaflow-ops-'));
 }, 120_000);
 
 afterAll(async () => {
   await prisma?.$disconnect();
+  await owner?.$disconnect();
   await admin((c) => c.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`));
 });
 
@@ -128,14 +133,17 @@ describe('create-tenant, list-tenants, unlock-user', () => {
     expect(await prisma.tenant.count({ where: { name: '名前だけ株式会社' } })).toBe(0);
   });
 
-  test('unlock-user lifts a lock and records it; an unknown address changes nothing, exit 1', async () => {
+  test('unlock-user lifts every lock and records it; an unknown address changes nothing, exit 1', async () => {
     await ops('create-tenant', '--name', '錠前工業', '--owner-email', 'lock@jomae.example.jp', '--owner-name', '錠前 守');
     const tenant = await tenantByName('錠前工業');
-    await prisma.loginUser.updateMany({ where: { tenantId: tenant.id }, data: { lockedAt: new Date(), failedLogins: 5 } });
+    await prisma.loginUser.updateMany({ where: { tenantId: tenant.id }, data: { lockedAt: new Date(), failedLogins: 5, secondFactorFailures: 10 } });
+    const locked = await prisma.loginUser.findFirstOrThrow({ where: { tenantId: tenant.id } });
+    await prisma.loginSourceLock.create({ data: { loginUserId: locked.id, source: '198.51.100.7', failures: 5, locks: 1, lockedUntil: new Date(Date.now() + 3_600_000) } });
 
     const out = await ops('unlock-user', '--email', 'LOCK@jomae.example.jp');
     expect(out).toMatchObject({ code: 0, stdout: expect.stringContaining('unlocked') });
-    expect(await prisma.loginUser.findFirstOrThrow({ where: { tenantId: tenant.id } })).toMatchObject({ lockedAt: null, failedLogins: 0 });
+    expect(await prisma.loginUser.findFirstOrThrow({ where: { tenantId: tenant.id } })).toMatchObject({ lockedAt: null, failedLogins: 0, secondFactorFailures: 0 });
+    expect(await prisma.loginSourceLock.count({ where: { loginUserId: locked.id } })).toBe(0);
     expect(await prisma.operationEvent.count({ where: { tenantId: tenant.id, operation: 'login_unlocked' } })).toBe(1);
 
     const unknown = await ops('unlock-user', '--email', 'nobody@jomae.example.jp');
@@ -145,6 +153,37 @@ describe('create-tenant, list-tenants, unlock-user', () => {
 });
 
 describe('verify-history', () => {
+  test('history-head signs the head; --head checks the signature and that its event is still there', async () => {
+    await ops('create-tenant', '--name', '署名株式会社', '--owner-email', 'sign@shomei.example.jp', '--owner-name', '署名 花子');
+    const tenant = await tenantByName('署名株式会社');
+    const file = path.join(dataDir, 'head.json');
+    expect(await ops('history-head', '--tenant', tenant.id, '--out', file)).toMatchObject({ code: 0, stdout: expect.stringContaining('signed head of event') });
+    const head = JSON.parse(fs.readFileSync(file, 'utf8')) as { id: string; hash: string; signature: string };
+    expect(head).toMatchObject({ tenantId: tenant.id, signature: expect.stringMatching(/^[0-9a-f]{16}\.[0-9a-f]{64}$/) });
+    expect(await ops('verify-history', '--tenant', tenant.id, '--head', file)).toMatchObject({ code: 0, stdout: expect.stringContaining(`event ${head.id} still in place`) });
+
+    // Edited (its date moved; the row it names is there, unchanged): the signature no longer fits.
+    const edited = path.join(dataDir, 'head-edited.json');
+    fs.writeFileSync(edited, JSON.stringify({ ...head, signedAt: '2030-01-01T00:00:00.000Z' }));
+    expect(await ops('verify-history', '--tenant', tenant.id, '--head', edited)).toMatchObject({ code: 1, stderr: expect.stringContaining("the saved head's signature is wrong") });
+
+    // The head's row removed by the owner: the chain alone looks whole, the signed head does not.
+    const last = await prisma.operationEvent.findFirstOrThrow({ where: { id: BigInt(head.id) } });
+    await owner.$transaction(async (tx) => {
+      await tx.$executeRawUnsafe('SET LOCAL session_replication_role = replica');
+      await tx.$executeRaw`DELETE FROM operation_events WHERE id = ${last.id}`;
+    });
+    expect((await ops('verify-history', '--tenant', tenant.id)).code).toBe(0);
+    expect(await ops('verify-history', '--tenant', tenant.id, '--head', file)).toMatchObject({ code: 1, stderr: expect.stringContaining('the expected event is gone or altered') });
+    const { id: _id, ...content } = last;
+    await prisma.operationEvent.create({ data: { id: last.id, ...content, detail: content.detail ?? undefined } });
+    expect((await ops('verify-history', '--tenant', tenant.id, '--head', file)).code).toBe(0);
+
+    expect(await ops('verify-history', '--head', file)).toMatchObject({ code: 2, stderr: expect.stringContaining('--head needs --tenant') });
+    fs.writeFileSync(edited, '{"id": 1}');
+    expect(await ops('verify-history', '--tenant', tenant.id, '--head', edited)).toMatchObject({ code: 2, stderr: expect.stringContaining('not a head written by history-head') });
+  });
+
   test('prints each head; with --expect it catches a chain cut off at its end', async () => {
     await ops('create-tenant', '--name', '検証株式会社', '--owner-email', 'audit@kensho.example.jp', '--owner-name', '検証 一郎');
     const tenant = await tenantByName('検証株式会社');
@@ -158,7 +197,7 @@ describe('verify-history', () => {
     expect(anchored).toMatchObject({ code: 0, stdout: expect.stringContaining(`event ${last.id} still in place`) });
 
     // The newest row removed as a superuser would: the chain alone still looks whole.
-    await prisma.$transaction(async (tx) => {
+    await owner.$transaction(async (tx) => {
       await tx.$executeRawUnsafe('SET LOCAL session_replication_role = replica');
       await tx.$executeRaw`DELETE FROM operation_events WHERE id = ${last.id}`;
     });
@@ -175,14 +214,14 @@ describe('verify-history', () => {
     await ops('create-tenant', '--name', '改竄株式会社', '--owner-email', 'x@kaizan.example.jp', '--owner-name', '改竄 次郎');
     const tenant = await tenantByName('改竄株式会社');
     const row = await prisma.operationEvent.findFirstOrThrow({ where: { tenantId: tenant.id }, orderBy: { id: 'asc' } });
-    await prisma.$transaction(async (tx) => {
+    await owner.$transaction(async (tx) => {
       await tx.$executeRawUnsafe('SET LOCAL session_replication_role = replica');
       await tx.$executeRaw`UPDATE operation_events SET label = 'ログイン' WHERE id = ${row.id}`;
     });
     const out = await ops('verify-history');
     expect(out.code).toBe(1);
     expect(out.stderr).toContain(`BROKEN: tenant ${tenant.id}, event ${row.id}: the row was altered`);
-    await prisma.$transaction(async (tx) => {
+    await owner.$transaction(async (tx) => {
       await tx.$executeRawUnsafe('SET LOCAL session_replication_role = replica');
       await tx.$executeRaw`UPDATE operation_events SET label = ${row.label} WHERE id = ${row.id}`;
     });
@@ -191,7 +230,7 @@ describe('verify-history', () => {
 });
 
 describe('rotate-master-key, retire-master-keys', () => {
-  test('re-wraps every data key under a new key without changing a number, then retires the old key', async () => {
+  test('re-wraps every data key under a new key without changing a number; retires keys nothing uses, keeps those that chained history', async () => {
     const tenant = await tenantByName('株式会社みどり商事');
     const config = loadConfig({ DATA_DIR: dataDir });
     const before = loadKeyring(config); // generates DATA_DIR/master-keys.json, as the API would
@@ -221,10 +260,19 @@ describe('rotate-master-key, retire-master-keys', () => {
     ids.push(straggler);
     numbers.push(numbers2);
 
+    // A key no data key and no history row uses (left over in the file) is retired; the old key
+    // chained history rows (e.g. this tenant's creation), so it stays to verify them.
+    const file = defaultKeyringFile(config);
+    const content = JSON.parse(fs.readFileSync(file, 'utf8')) as { active: string; keys: Record<string, string> };
+    const spare = createKeyring(randomBytes(32));
+    content.keys[spare.activeId] = spare.get(spare.activeId)!.toString('base64');
+    fs.writeFileSync(file, JSON.stringify(content), { mode: 0o600 });
     const retired = await ops('retire-master-keys');
-    expect(retired).toMatchObject({ code: 0, stdout: expect.stringContaining(`retired ${before.activeId}`) });
+    expect(retired).toMatchObject({ code: 0, stdout: expect.stringContaining(`retired ${spare.activeId}`) });
+    expect(retired.stdout).toMatch(new RegExp(`key ${before.activeId} keeps \\d+ history row\\(s\\) verifiable`));
     const final = loadKeyring(config);
-    expect(final.ids()).toEqual([after.activeId]);
+    expect(final.ids().sort()).toEqual([before.activeId, after.activeId].sort());
+    expect(await ops('verify-history')).toMatchObject({ code: 0 });
     const reopened = createVault({ prisma, keyring: final });
     for (const [i, id] of ids.entries()) expect((await reopened.open(id, tenant.id)).toString('utf8')).toBe(numbers[i]);
     // the file stays private to its owner

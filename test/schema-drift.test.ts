@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { ownerUrl } from './support/migrate';
 
 const root = path.join(__dirname, '..');
 const PRISMA = path.join(root, 'node_modules', '.bin', 'prisma');
@@ -21,9 +22,7 @@ interface CliResult {
 }
 
 function databaseUrl(): string {
-  const url = process.env.DATABASE_URL;
-  if (!url) throw new Error('DATABASE_URL missing: jest global set-up did not run');
-  return url;
+  return ownerUrl();
 }
 
 /** Runs the Prisma CLI; never rejects, so the exit code can be asserted. */

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import pg from 'pg';
 import { freePort } from '../services/devstack/ports';
 import { isAlive, readStackState } from '../services/devstack/stack-state';
 import { TEMPORAL_CLI } from './support/temporal';
@@ -124,6 +125,18 @@ describe('npm start on the embedded defaults', () => {
     const [mail] = await mailsTo(outboxUrl, 'taro@example.co.jp');
     expect(mail).toMatchObject({ to: ['taro@example.co.jp'], subject: '【マイナンバー管理】マイナンバー登録のお願い' });
     expect(fs.readdirSync(path.join(dataDir, 'outbox')).filter((f) => f.endsWith('.eml')).length).toBeGreaterThanOrEqual(2);
+
+    // Every connection of the API and worker is the app role's, which owns nothing; only
+    // migrations (and npm run prisma) use the owner's URL.
+    const owner = new pg.Client({ connectionString: fs.readFileSync(path.join(dataDir, 'database-owner-url'), 'utf8').trim() });
+    await owner.connect();
+    try {
+      const { rows } = await owner.query<{ usename: string }>(`SELECT DISTINCT usename FROM pg_stat_activity WHERE datname = 'mynaflow' AND pid <> pg_backend_pid()`);
+      expect(rows.map((r) => r.usename)).toEqual(['mynaflow_app']);
+    } finally {
+      await owner.end();
+    }
+    expect(new URL(fs.readFileSync(path.join(dataDir, 'database-url'), 'utf8').trim()).username).toBe('mynaflow_app');
 
     const listed = execFileSync(TEMPORAL_CLI, ['workflow', 'list', '--address', `127.0.0.1:${ports.TEMPORAL_PORT}`, '--output', 'json'], { encoding: 'utf8' });
     expect(JSON.parse(listed).map((w: { execution: { workflowId: string } }) => w.execution.workflowId)).toContain(registrant.workflowId);

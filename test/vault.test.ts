@@ -24,6 +24,7 @@ import {
 } from '../services/vault/keyring';
 import { VaultError } from '../services/vault/types';
 import { createVault } from '../services/vault/vault';
+import { ownerUrl } from './support/migrate';
 
 let prisma: PrismaClient;
 let tenantId: string;
@@ -461,7 +462,7 @@ describe('rotate', () => {
 describe('crypto-shredding', () => {
   /** A full logical dump of the test database, as an operator's backup would be. */
   function pgDump(): string {
-    return execFileSync(path.join(postgresBinDir(), 'pg_dump'), ['--dbname', process.env.DATABASE_URL!, '--no-owner'], {
+    return execFileSync(path.join(postgresBinDir(), 'pg_dump'), ['--dbname', ownerUrl(), '--no-owner'], {
       encoding: 'utf8',
       maxBuffer: 1024 * 1024 * 1024,
     });

@@ -1531,7 +1531,13 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Recompute the hash chain and report the first broken link */
+        /**
+         * Recompute the keyed hash chain and report the first broken link
+         * @description The chain is keyed by the master key: whoever rewrites the table cannot re-chain it. The answer
+         *     carries the tenant's head signed with the master key: keep it outside mynaflow and send it back
+         *     as `head` later, which also catches a chain cut off at its end (`anchor_missing`) or a head
+         *     that was edited (`anchor_forged`).
+         */
         post: operations["verifyOperationHistory"];
         delete?: never;
         options?: never;
@@ -2543,18 +2549,33 @@ export interface components {
             ip: string | null;
             userAgent: string | null;
         };
+        /** @description A tenant's last event, signed with the master key (`npm run ops -- history-head` writes the same). */
+        SignedHistoryHead: {
+            /** Format: uuid */
+            tenantId: string;
+            id: string;
+            hash: string;
+            /** Format: date-time */
+            signedAt: string;
+            signature: string;
+        };
         HistoryVerification: {
             ok: boolean;
             checked: number;
-            /** @description The tenant's last event when verified. Keep it outside mynaflow; a later `npm run ops -- verify-history --expect id:hash` detects a chain cut off at its end. */
-            head?: {
-                id: string;
-                hash: string;
-            };
+            /** @description Events from before the chain was keyed (plain sha256), all at its start. */
+            unkeyed: number;
+            /** @description The tenant's last event when the chain is intact, signed. Keep it outside mynaflow and send it back as `head` later. */
+            head?: components["schemas"]["SignedHistoryHead"];
+            /**
+             * @description hash_mismatch: the event was changed. chain_broken: events were removed, inserted or
+             *     reordered. unkeyed: an event without a keyed hash after keyed ones. key_unavailable: chained
+             *     under a master key this deployment lacks. anchor_missing: the kept head's event is gone or
+             *     changed. anchor_forged: the kept head is not one mynaflow signed for this tenant.
+             */
             firstBroken?: {
                 id: string;
                 /** @enum {string} */
-                reason: "hash_mismatch" | "chain_broken" | "anchor_missing";
+                reason: "hash_mismatch" | "chain_broken" | "unkeyed" | "key_unavailable" | "anchor_missing" | "anchor_forged";
             };
         };
         OperationPending: {
@@ -5714,7 +5735,13 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": {
+                    head?: components["schemas"]["SignedHistoryHead"];
+                };
+            };
+        };
         responses: {
             /** @description The result. */
             200: {
@@ -5725,6 +5752,7 @@ export interface operations {
                     "application/json": components["schemas"]["HistoryVerification"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
         };

@@ -1,5 +1,5 @@
 import { Router, type Request } from 'express';
-import { formatJst, type createHistory } from '../../services/audit/history';
+import { formatJst, type createHistory, type SignedHead } from '../../services/audit/history';
 import { CsvEncodingError } from '../../services/csv/encode';
 import { AppError } from '../../services/errors';
 import { ANY_ROLE, EDITORS, callerOf, requestFacts, requireRole } from '../auth/middleware';
@@ -61,10 +61,17 @@ export function historyRoutes(history: HistoryService): Router {
 
   router.post('/v1/operation-history/verify', requireRole(...EDITORS), async (req, res) => {
     const caller = callerOf(req);
-    const result = await history.verify(caller.tenant.id);
-    await history.record({ tenantId: caller.tenant.id, actor: actorOf(caller.user), operation: 'history_verified', detail: { ok: result.ok, checked: result.checked }, ...requestFacts(req) });
-    const head = result.heads.find((h) => h.tenantId === caller.tenant.id);
-    res.json({ ok: result.ok, checked: result.checked, ...(head ? { head: { id: head.id, hash: head.hash } } : {}), ...(result.firstBroken ? { firstBroken: { id: result.firstBroken.id, reason: result.firstBroken.reason } } : {}) });
+    const kept = (req.body as { head?: SignedHead } | undefined)?.head;
+    const result = await history.verify(caller.tenant.id, kept);
+    await history.record({ tenantId: caller.tenant.id, actor: actorOf(caller.user), operation: 'history_verified', detail: { ok: result.ok, checked: result.checked, ...(kept ? { against: kept.id } : {}) }, ...requestFacts(req) });
+    const head = result.ok ? result.heads.find((h) => h.tenantId === caller.tenant.id) : undefined;
+    res.json({
+      ok: result.ok,
+      checked: result.checked,
+      unkeyed: result.unkeyed,
+      ...(head ? { head: history.signHead(head) } : {}),
+      ...(result.firstBroken ? { firstBroken: { id: result.firstBroken.id, reason: result.firstBroken.reason } } : {}),
+    });
   });
   return router;
 }

@@ -168,7 +168,10 @@ export async function runLifecycleBench(stack: Stack, cleanup: Cleanup, opts: Li
   cleanup.add('disconnect Prisma', () => prisma.$disconnect());
   // The operation history the service writes to, timed: every entry of a tenant is chained under
   // one lock, so it is where a single tenant's bulk creation queues.
-  const plainHistory = createHistory(prisma);
+  // The worker's keyring: the vault's, the history chain's and the Temporal payload codec's.
+  const keyring = loadKeyring(loadConfig({ DATA_DIR: workerDataDir }));
+  const vault = createVault({ prisma, keyring });
+  const plainHistory = createHistory(prisma, vault);
   let historyLatencies: number[] = [];
   const history: typeof plainHistory = {
     ...plainHistory,
@@ -197,10 +200,7 @@ export async function runLifecycleBench(stack: Stack, cleanup: Cleanup, opts: Li
   };
   const connection = await Connection.connect({ address: stack.temporalAddress });
   cleanup.add('close the Temporal connection', () => connection.close());
-  // The worker's keyring: the vault's and the Temporal payload codec's (its results are encrypted).
-  const keyring = loadKeyring(loadConfig({ DATA_DIR: workerDataDir }));
   const client = new Client({ connection, namespace: stack.namespace, interceptors: { workflow: [timing] }, dataConverter: dataConverterFor(keyring) });
-  const vault = createVault({ prisma, keyring });
   const registrants = createRegistrantService({ prisma, history, vault, temporal: { client, taskQueue: TASK_QUEUE }, inviteReminderDays: REMINDER_DAYS });
   const acting = { user: owner, tenantId: tenant.id, ip: '127.0.0.1', userAgent: 'mynaflow-bench' };
 

@@ -2,17 +2,21 @@
  * 操作履歴: who did what, appended to operation_events and hash-chained per tenant.
  *
  * Each row stores prevHash (the tenant's previous row's hash, 64 zeros for the first) and
- * hash = sha256(canonical serialisation of the row incl. prevHash). Editing a row breaks its
- * hash; deleting, inserting or reordering rows breaks the next row's prevHash. The database
- * refuses UPDATE/DELETE/TRUNCATE anyway (triggers); the chain is what detects tampering by
- * someone who bypasses them. A plain sha256 chain cannot detect someone who rewrites the chain
- * from a point to its end (or cuts its tail): anchoring the latest hash outside the database
- * (e.g. in exported verification reports) is what closes that gap.
+ * hash = "<master key id>.<HMAC-SHA256 of the canonical row incl. prevHash>", under a key derived
+ * from the vault's master key, which never touches the database. Editing a row breaks its hash;
+ * deleting, inserting or reordering rows breaks the next row's prevHash; and whoever can write the
+ * table (the app's database role may only INSERT and SELECT; the triggers refuse the rest) still
+ * cannot compute a new chain without the master key. Cutting the tail off is caught by a signed
+ * head kept outside (signHead / verify's anchor).
+ *
+ * Rows written before the chain was keyed (v1) carry a plain sha256; they are accepted only at the
+ * start of a tenant's chain, before its first keyed row, and counted as `unkeyed`.
  */
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { Prisma, type OperationEvent, type PrismaClient } from '../../prisma/generated/client';
 import { AppError } from '../errors';
+import type { Vault } from '../vault/types';
 import { csvStream, encodeCsv, type CsvCell } from '../csv/encode';
 import { OPERATIONS } from './operations';
 import { PURPOSE_LABELS } from './purposes';
@@ -29,7 +33,13 @@ import type {
 } from './types';
 
 export const GENESIS_HASH = '0'.repeat(64);
-const HASH_VERSION = 'mynaflow.operation_event.v1';
+const HASH_VERSION_V1 = 'mynaflow.operation_event.v1';
+const HASH_VERSION = 'mynaflow.operation_event.v2';
+const HEAD_VERSION = 'mynaflow.history_head.v1';
+
+/** What keys the chain: the vault's fingerprints in the history domain. */
+export type ChainKeys = Pick<Vault, 'fingerprint' | 'hasFingerprint' | 'knowsKeyOf'>;
+const isKeyed = (hash: string) => hash.includes('.');
 const VERIFY_PAGE = 1000;
 const EXPORT_PAGE = 1000;
 export const SEARCH_DEFAULT_LIMIT = 50;
@@ -78,12 +88,12 @@ export function canonicalJson(value: Prisma.JsonValue | null): string {
 }
 
 /**
- * sha256 hex of the row: a JSON array in fixed field order (so no delimiter can be forged), the
- * time as ISO-8601 with milliseconds, absent values as explicit nulls.
+ * The row as hashed: a JSON array in fixed field order (so no delimiter can be forged), the time as
+ * ISO-8601 with milliseconds, absent values as explicit nulls.
  */
-export function hashEvent(f: ChainedFields): string {
-  const payload = JSON.stringify([
-    HASH_VERSION,
+function canonicalRow(version: string, f: ChainedFields): string {
+  return JSON.stringify([
+    version,
     f.tenantId,
     f.occurredAt.toISOString(),
     f.actorType,
@@ -99,8 +109,24 @@ export function hashEvent(f: ChainedFields): string {
     f.detail === null ? null : canonicalJson(f.detail),
     f.prevHash,
   ]);
-  return createHash('sha256').update(payload, 'utf8').digest('hex');
 }
+
+/** The keyed hash a row gets now. */
+export const hashEvent = (keys: ChainKeys, f: ChainedFields): string => keys.fingerprint(canonicalRow(HASH_VERSION, f), 'history');
+
+/** A v1 row's plain sha256 (rows written before the chain was keyed). */
+export const unkeyedHashEvent = (f: ChainedFields): string => createHash('sha256').update(canonicalRow(HASH_VERSION_V1, f), 'utf8').digest('hex');
+
+/** A head to keep outside mynaflow: its signature proves it came from whoever holds the master key. */
+export interface SignedHead {
+  tenantId: string;
+  id: string;
+  hash: string;
+  signedAt: string;
+  signature: string;
+}
+
+const headPayload = (h: Omit<SignedHead, 'signature'>) => JSON.stringify([HEAD_VERSION, h.tenantId, h.id, h.hash, h.signedAt]);
 
 /** detail as jsonb will give it back: undefined keys dropped, Dates as strings, text cleaned. */
 function normaliseDetail(detail: Prisma.InputJsonValue | undefined): Prisma.JsonValue | null {
@@ -146,8 +172,13 @@ export interface OperationHistory extends History {
   record(input: OperationInput, db?: HistoryDb): Promise<void>;
   /** Several rows in the caller's (READ COMMITTED) transaction, chained in order. */
   recordMany(inputs: OperationInput[], tx: HistoryDb): Promise<void>;
-  /** `anchor`: a head printed by an earlier run; its row must still be there, unchanged (catches a cut-off tail). */
-  verify(tenantId?: string, anchor?: { id: string; hash: string }): Promise<VerifyResult>;
+  /**
+   * `anchor`: a head kept from an earlier run; its row must still be there, unchanged (catches a
+   * cut-off tail). A signed head's signature is checked first.
+   */
+  verify(tenantId?: string, anchor?: { id: string; hash: string } | SignedHead): Promise<VerifyResult>;
+  /** Signs a tenant's current head (verify first: only an intact chain's head is worth keeping). */
+  signHead(head: { tenantId: string; id: string; hash: string }, at?: Date): SignedHead;
   search(query: HistorySearch): Promise<HistoryPage>;
   /** The whole filtered history as one CSV; CsvEncodingError if a name cannot be written in cp932. */
   exportCsv(filters: HistoryFilters, encoding: HistoryCsvEncoding): Promise<Buffer>;
@@ -155,7 +186,7 @@ export interface OperationHistory extends History {
   exportCsvStream(filters: HistoryFilters, encoding: HistoryCsvEncoding): Readable;
 }
 
-export function createHistory(prisma: PrismaClient): OperationHistory {
+export function createHistory(prisma: PrismaClient, keys: ChainKeys): OperationHistory {
   /** Takes the tenant's history lock until commit and returns the hash to chain onto. */
   async function lockChain(tx: HistoryDb, tenantId: string): Promise<string> {
     // One writer per tenant at a time, until commit, so each row chains onto the latest one.
@@ -191,7 +222,7 @@ export function createHistory(prisma: PrismaClient): OperationHistory {
       detail: normaliseDetail(input.detail),
       prevHash,
     };
-    const hash = hashEvent(fields);
+    const hash = hashEvent(keys, fields);
     return { data: { ...fields, detail: fields.detail === null ? Prisma.DbNull : (fields.detail as Prisma.InputJsonValue), hash }, hash };
   }
 
@@ -319,9 +350,11 @@ export function createHistory(prisma: PrismaClient): OperationHistory {
       const only = tenantId === undefined ? undefined : uuid(tenantId, 'tenantId');
       const last = new Map<string, string>();
       const lastId = new Map<string, bigint>();
+      const keyedSeen = new Set<string>();
       const broken = new Set<string>();
       let firstBroken: VerifyResult['firstBroken'];
       let checked = 0;
+      let unkeyed = 0;
       let after = 0n;
       for (;;) {
         const rows = await prisma.operationEvent.findMany({
@@ -333,9 +366,17 @@ export function createHistory(prisma: PrismaClient): OperationHistory {
           if (broken.has(row.tenantId)) continue; // past a break the rest of that chain proves nothing
           checked++;
           const expectedPrev = last.get(row.tenantId) ?? GENESIS_HASH;
-          let reason: 'hash_mismatch' | 'chain_broken' | null = null;
+          let reason: NonNullable<VerifyResult['firstBroken']>['reason'] | null = null;
           if (row.prevHash !== expectedPrev) reason = 'chain_broken';
-          else if (hashEvent(row) !== row.hash) reason = 'hash_mismatch';
+          else if (isKeyed(row.hash)) {
+            keyedSeen.add(row.tenantId);
+            if (!keys.knowsKeyOf(row.hash)) reason = 'key_unavailable';
+            else if (!keys.hasFingerprint(row.hash, canonicalRow(HASH_VERSION, row), 'history')) reason = 'hash_mismatch';
+          } else if (keyedSeen.has(row.tenantId)) {
+            // Unkeyed after keyed: someone without the key wrote it.
+            reason = 'unkeyed';
+          } else if (unkeyedHashEvent(row) !== row.hash) reason = 'hash_mismatch';
+          else unkeyed++;
           if (reason) {
             broken.add(row.tenantId);
             firstBroken ??= { tenantId: row.tenantId, id: row.id.toString(), reason };
@@ -347,13 +388,23 @@ export function createHistory(prisma: PrismaClient): OperationHistory {
         after = rows[rows.length - 1]!.id;
       }
       if (anchor && only && !firstBroken) {
-        const id = /^\d{1,19}$/.test(anchor.id) ? BigInt(anchor.id) : -1n;
-        const row = id < 0n ? null : await prisma.operationEvent.findFirst({ where: { id, tenantId: only }, select: { hash: true } });
-        if (row?.hash !== anchor.hash) firstBroken = { tenantId: only, id: anchor.id, reason: 'anchor_missing' };
+        const signed = 'signature' in anchor;
+        if (signed && (anchor.tenantId.toLowerCase() !== only || !keys.hasFingerprint(anchor.signature, headPayload(anchor), 'history'))) {
+          firstBroken = { tenantId: only, id: anchor.id, reason: 'anchor_forged' };
+        } else {
+          const id = /^\d{1,19}$/.test(anchor.id) ? BigInt(anchor.id) : -1n;
+          const row = id < 0n ? null : await prisma.operationEvent.findFirst({ where: { id, tenantId: only }, select: { hash: true } });
+          if (row?.hash !== anchor.hash) firstBroken = { tenantId: only, id: anchor.id, reason: 'anchor_missing' };
+        }
       }
       const tenants = new Set([...last.keys(), ...broken]).size;
       const heads = [...last].filter(([t]) => !broken.has(t)).map(([t, hash]) => ({ tenantId: t, id: lastId.get(t)!.toString(), hash }));
-      return { ok: firstBroken === undefined, checked, tenants, heads, ...(firstBroken ? { firstBroken } : {}) };
+      return { ok: firstBroken === undefined, checked, unkeyed, tenants, heads, ...(firstBroken ? { firstBroken } : {}) };
+    },
+
+    signHead(head, at = new Date()) {
+      const unsigned = { tenantId: uuid(head.tenantId, 'tenantId'), id: head.id, hash: head.hash, signedAt: at.toISOString() };
+      return { ...unsigned, signature: keys.fingerprint(headPayload(unsigned), 'history') };
     },
 
     async search(query) {

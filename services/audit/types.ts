@@ -80,7 +80,15 @@ export interface VerifyResult {
   checked: number;
   /** tenants whose chain was walked */
   tenants: number;
-  firstBroken?: { tenantId: string; id: string; reason: 'hash_mismatch' | 'chain_broken' | 'anchor_missing' };
+  /** rows from before the chain was keyed (plain sha256), all at the start of their chains */
+  unkeyed: number;
+  /**
+   * hash_mismatch: the row was changed; chain_broken: rows were removed, inserted or reordered;
+   * unkeyed: a plain-hashed row after keyed ones (written without the key); key_unavailable: the row
+   * was keyed with a master key this keyring lacks (keep retired keys to verify); anchor_missing: the
+   * kept head is gone or changed (tail cut off or rewritten); anchor_forged: the kept head's signature is wrong.
+   */
+  firstBroken?: { tenantId: string; id: string; reason: 'hash_mismatch' | 'chain_broken' | 'unkeyed' | 'key_unavailable' | 'anchor_missing' | 'anchor_forged' };
   /** each intact tenant's last row: kept elsewhere, it lets a later run detect a chain cut off at its end */
   heads: { tenantId: string; id: string; hash: string }[];
 }

@@ -53,6 +53,9 @@ const schema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   PUBLIC_URL: urlWith(['http:', 'https:']).optional(),
   DATABASE_URL: urlWith(['postgresql:', 'postgres:']).optional(),
+  // For the migration step only (scripts/migrate.ts, run with the owner's DATABASE_URL): the password
+  // it gives the app role mynaflow_app, which the API and worker connect as. npm start makes its own.
+  APP_DATABASE_PASSWORD: z.string().min(12, 'at least 12 characters (openssl rand -hex 24)').optional(),
   TEMPORAL_ADDRESS: z.string().regex(/^([^\s:[\]]+|\[[0-9a-fA-F:]+\]):\d{1,5}$/, 'host:port, e.g. localhost:7233').optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('mynaflow'),
@@ -100,6 +103,7 @@ export interface Config {
   host: string;
   publicUrl: string;
   databaseUrl?: string;
+  appDatabasePassword?: string;
   temporal: { address?: string; namespace: string; taskQueue: string };
   smtpUrl?: string;
   mailFrom: string;
@@ -144,6 +148,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: c.HOST,
     publicUrl: (c.PUBLIC_URL ?? `http://localhost:${c.PORT}`).replace(/\/+$/, ''),
     databaseUrl: c.DATABASE_URL,
+    appDatabasePassword: c.APP_DATABASE_PASSWORD,
     temporal: { address: c.TEMPORAL_ADDRESS, namespace: c.TEMPORAL_NAMESPACE, taskQueue: c.TEMPORAL_TASK_QUEUE },
     smtpUrl: c.SMTP_URL,
     mailFrom: c.MAIL_FROM,

@@ -7,7 +7,7 @@
  */
 import type { Client } from '@temporalio/client';
 import { SYSTEM_ACTOR } from '../audit/types';
-import { createHistory } from '../audit/history';
+import { createHistory, type ChainKeys } from '../audit/history';
 import type { PrismaClient } from '../db/client';
 import type { Logger } from '../logging/logger';
 import { carriedInput } from '../registrants/carried-state';
@@ -23,6 +23,8 @@ export interface OrphanDeps {
   taskQueue: string;
   inviteReminderDays: number[];
   logger: Logger;
+  /** keys the history chain */
+  vault: ChainKeys;
 }
 
 const RUNNING = `WorkflowType = 'registrantWorkflow' AND ExecutionStatus = 'Running'`;
@@ -51,7 +53,7 @@ async function isRunning(client: Client, workflowId: string): Promise<boolean> {
 export function createOrphanCheck(deps: OrphanDeps) {
   const { prisma, client, logger } = deps;
   const workflows = createRegistrantWorkflows({ prisma, temporal: { client, taskQueue: deps.taskQueue }, inviteReminderDays: deps.inviteReminderDays });
-  const history = createHistory(prisma);
+  const history = createHistory(prisma, deps.vault);
 
   /**
    * Whether the counts show nobody can be missing: at least as many registrant workflows running as

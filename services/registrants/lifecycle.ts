@@ -27,7 +27,7 @@ import {
   type LifecycleState,
   type StepActor,
 } from '../../shared';
-import { createHistory } from '../audit/history';
+import type { OperationHistory } from '../audit/history';
 import type { PrismaClient } from '../db/client';
 import { AppError, REGISTRANT_NOT_FOUND } from '../errors';
 import { hrEvent, stepActorOf, type Acting } from '../login-users/login-users';
@@ -51,15 +51,15 @@ export interface LifecycleServiceDeps {
   /** Reminder days when the tenant has none set. */
   inviteReminderDays: number[];
   timings?: StepTimings;
+  history: OperationHistory;
 }
 
 /** A step's answer: the registrant when it is done, the operation to look up when it is pending. */
 export type StepAnswer = { state: 'done'; operationId: string; registrant: RegistrantView } | { state: 'pending'; operationId: string; registrantId: string };
 
-export function createLifecycleService({ prisma, temporal, inviteReminderDays, timings }: LifecycleServiceDeps) {
+export function createLifecycleService({ prisma, temporal, inviteReminderDays, timings, history }: LifecycleServiceDeps) {
   const client: Client = temporal.client;
   const workflows = createRegistrantWorkflows({ prisma, temporal, inviteReminderDays });
-  const history = createHistory(prisma);
 
   const find = async (tenantId: string, id: string): Promise<Registrant> => {
     const r = await prisma.registrant.findFirst({ where: { id, tenantId } });

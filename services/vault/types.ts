@@ -19,10 +19,18 @@ export interface Vault {
    * key, prefixed with its id): equal data compares equal, and the stored value cannot be tested
    * against guessed numbers without the master key, as a plain hash could.
    */
-  fingerprint(data: Buffer | string): string;
+  fingerprint(data: Buffer | string, domain?: DigestDomain): string;
   /** Whether `data` has this fingerprint (made under any key still in the keyring). */
-  hasFingerprint(fingerprint: string, data: Buffer | string): boolean;
+  hasFingerprint(fingerprint: string, data: Buffer | string, domain?: DigestDomain): boolean;
+  /** Whether the keyring holds the key a fingerprint names (a history row under a retired key cannot be checked). */
+  knowsKeyOf(fingerprint: string): boolean;
 }
+
+/**
+ * What a fingerprint is for: each domain has a key of its own derived from the master key, so a
+ * digest made for one use can never stand in for another (a request fingerprint for a history hash).
+ */
+export type DigestDomain = 'request' | 'history';
 
 export class VaultError extends Error {
   constructor(public readonly code: 'SECRET_NOT_FOUND' | 'SECRET_TAMPERED' | 'KEY_UNAVAILABLE', message: string) {

@@ -12,7 +12,10 @@ import { createCipheriv, createDecipheriv, createHmac, randomBytes, randomUUID, 
 import type { SecretKind } from '../../prisma/generated/client';
 import type { PrismaClient } from '../db/client';
 import type { Keyring } from './keyring';
-import { VaultError, type Db, type Vault } from './types';
+import { VaultError, type Db, type DigestDomain, type Vault } from './types';
+
+// The request label predates the domains: fingerprints already stored keep matching.
+const DIGEST_LABELS: Record<DigestDomain, string> = { request: 'mynaflow fingerprint v1', history: 'mynaflow history chain v1' };
 
 const ALGORITHM = 'aes-256-gcm';
 const KEY_BYTES = 32;
@@ -130,26 +133,30 @@ export function createVault({ prisma, keyring }: { prisma: PrismaClient; keyring
   }
 
   /** HMAC under a key derived from the master key: the master key itself is used for wrapping only. */
-  const digestUnder = (keyId: string, data: Buffer | string): Buffer | undefined => {
+  const digestUnder = (keyId: string, data: Buffer | string, domain: DigestDomain): Buffer | undefined => {
     const master = keyring.get(keyId);
     if (!master) return undefined;
-    const key = createHmac('sha256', master).update('mynaflow fingerprint v1').digest();
+    const key = createHmac('sha256', master).update(DIGEST_LABELS[domain]).digest();
     return createHmac('sha256', key).update(data).digest();
   };
 
   return {
     keyring,
 
-    fingerprint(data) {
+    fingerprint(data, domain = 'request') {
       activeKey();
-      return `${keyring.activeId}.${digestUnder(keyring.activeId, data)!.toString('hex')}`;
+      return `${keyring.activeId}.${digestUnder(keyring.activeId, data, domain)!.toString('hex')}`;
     },
 
-    hasFingerprint(fingerprint, data) {
+    hasFingerprint(fingerprint, data, domain = 'request') {
       const [keyId = '', hex = ''] = fingerprint.split('.');
-      const expected = digestUnder(keyId, data);
+      const expected = digestUnder(keyId, data, domain);
       const stored = Buffer.from(hex, 'hex');
       return expected !== undefined && stored.length === expected.length && timingSafeEqual(stored, expected);
+    },
+
+    knowsKeyOf(fingerprint) {
+      return keyring.get(fingerprint.split('.')[0] ?? '') !== undefined;
     },
 
     async seal({ tenantId, kind, plaintext }, db: Db = prisma) {

@@ -1,6 +1,7 @@
 /** The Temporal worker process: runs registrant workflows and their activities. */
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import { ConfigError, loadConfig, requireServices } from '../config/config';
+import { warnIfPrivileged } from '../db/app-role';
 import { createPrisma } from '../db/client';
 import { createLogger } from '../logging/logger';
 import { temporalLogger } from '../logging/temporal-logger';
@@ -22,6 +23,7 @@ async function main() {
   // mid-drain (a Ctrl-C in the worker's own terminal, then its supervisor's SIGTERM).
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => undefined);
   const prisma = createPrisma(services.databaseUrl);
+  await warnIfPrivileged(prisma, logger);
   // Refuses to start on a master key the other instances do not share (services/vault/instance.ts).
   const vault = await openInstanceVault(config, prisma);
   const connection = await NativeConnection.connect({ address: services.temporalAddress }).catch((err: Error) => {

@@ -64,7 +64,7 @@ export function useAuthHarness() {
     harness.prisma = testPrisma();
     harness.outbox = await startOutbox();
     harness.vault = testVault(harness.prisma);
-    harness.history = createHistory(harness.prisma);
+    harness.history = createHistory(harness.prisma, harness.vault);
   });
 
   afterAll(async () => {

@@ -19,6 +19,7 @@ import { createMailTransport } from '../../services/mail/transport';
 import { startOutbox, type Outbox } from '../../services/outbox/outbox';
 import { createWorker, type WorkerDeps } from '../../services/worker/worker';
 import { capture } from './capture';
+import { ownerUrl } from './migrate';
 import { workflowBundle } from './temporal';
 
 export const PUBLIC_URL = 'http://mynaflow.test';
@@ -30,6 +31,11 @@ export function testPrisma(): PrismaClient {
   const url = process.env.DATABASE_URL;
   if (!url) throw new Error('DATABASE_URL missing: jest global set-up did not run');
   return createPrisma(url);
+}
+
+/** The run's database as its owner: for what the app role may not do (bypassing the history's triggers). */
+export function ownerPrisma(): PrismaClient {
+  return createPrisma(ownerUrl());
 }
 
 /** Log lines go to a memory buffer so tests can assert what was (not) logged. */

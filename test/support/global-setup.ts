@@ -2,7 +2,6 @@
  * Once per test run: a fresh, migrated PostgreSQL database. With DATABASE_URL set, a new database
  * on that server; otherwise a throwaway private cluster in a temporary folder.
  */
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -11,6 +10,7 @@ import pg from 'pg';
 import { clusterInfo, createDatabase, ensureCluster, startPostgres } from '../../services/devstack/postgres';
 import { freePort } from '../../services/devstack/ports';
 import { CAPTURE_ENV } from './capture';
+import { migrateAsOwner } from './migrate';
 import { testState } from './state';
 
 export default async function globalSetup(): Promise<void> {
@@ -36,11 +36,9 @@ export default async function globalSetup(): Promise<void> {
     url = info.url(name);
     testState.set({ tmpDir: dir, postgres: child });
   }
-  execFileSync(path.resolve('node_modules/.bin/prisma'), ['migrate', 'deploy'], {
-    env: { ...process.env, DATABASE_URL: url },
-    stdio: 'pipe',
-  });
-  // Test files run in workers spawned after this: they inherit the environment.
-  process.env.DATABASE_URL = url;
+  // Test files run in workers spawned after this: they inherit the environment. The product connects
+  // as the app role; the owner URL is for what only the owner may do.
+  process.env.DATABASE_OWNER_URL = url;
+  process.env.DATABASE_URL = await migrateAsOwner(url, { login: true });
   process.env[CAPTURE_ENV] = fs.mkdtempSync(path.join(os.tmpdir(), 'mynaflow-capture-'));
 }

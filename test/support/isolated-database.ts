@@ -3,14 +3,12 @@
  * the real worker process, whose every-minute backlog round works on every registrant of its database
  * and must not touch the other test files' people.
  */
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import path from 'node:path';
 import pg from 'pg';
+import { migrateAsOwner, ownerUrl } from './migrate';
 
-export async function createIsolatedDatabase(prefix: string): Promise<{ url: string; drop(): Promise<void> }> {
-  const base = process.env.DATABASE_URL;
-  if (!base) throw new Error('DATABASE_URL missing: jest global set-up did not run');
+export async function createIsolatedDatabase(prefix: string): Promise<{ url: string; ownerUrl: string; drop(): Promise<void> }> {
+  const base = ownerUrl();
   const name = `${prefix}_${randomBytes(4).toString('hex')}`;
   const admin = async (sql: string) => {
     const client = new pg.Client({ connectionString: base });
@@ -24,9 +22,9 @@ export async function createIsolatedDatabase(prefix: string): Promise<{ url: str
   await admin(`CREATE DATABASE "${name}"`);
   const url = new URL(base);
   url.pathname = `/${name}`;
-  execFileSync(path.resolve('node_modules/.bin/prisma'), ['migrate', 'deploy'], { env: { ...process.env, DATABASE_URL: url.toString() }, stdio: 'pipe' });
   return {
-    url: url.toString(),
+    url: await migrateAsOwner(url.toString(), { login: false }),
+    ownerUrl: url.toString(),
     drop: () => admin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`),
   };
 }

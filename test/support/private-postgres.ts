@@ -3,15 +3,18 @@
  * shared one serves every other file): for outages of the database.
  */
 import type { ChildProcess } from 'node:child_process';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { clusterInfo, createDatabase, ensureCluster, startPostgres, stopPostgres, type ClusterInfo } from '../../services/devstack/postgres';
 import { freePort } from '../../services/devstack/ports';
+import { migrateAsOwner } from './migrate';
 
 export interface PrivatePostgres {
+  /** as the app role, which the product uses */
   url: string;
+  /** as the owner, for what only the owner may do */
+  ownerUrl: string;
   /** Stops the server (a fast shutdown: open connections are cut). */
   stop(): Promise<void>;
   /** Starts it again on the same port and data. */
@@ -34,10 +37,11 @@ export async function startPrivatePostgres(name: string): Promise<PrivatePostgre
   };
   await start();
   await createDatabase(cluster, name);
-  const url = cluster.url(name);
-  execFileSync(path.resolve('node_modules/.bin/prisma'), ['migrate', 'deploy'], { env: { ...process.env, DATABASE_URL: url }, stdio: 'pipe' });
+  const ownerUrl = cluster.url(name);
+  const url = await migrateAsOwner(ownerUrl, { login: true });
   return {
     url,
+    ownerUrl,
     start,
     stop,
     async close() {

@@ -115,14 +115,38 @@ export async function historyScreen(ctx: Ctx): Promise<View> {
   csv.id = 'history-csv';
 
   const verifyMessage = messageLine('verify-message');
+  // The signed head of the last intact check: saved outside mynaflow, it lets a later check catch
+  // a history cut off at its end or rewritten as a whole.
+  let lastHead: Schemas['SignedHistoryHead'] | undefined;
+  const saveHead = actionButton('確認結果を保存する（署名付き）', async () => {
+    if (!lastHead) return;
+    const blob = new Blob([`${JSON.stringify(lastHead, null, 2)}\n`], { type: 'application/json' });
+    download({ headers: new Headers(), blob }, `operation-history-head-${lastHead.signedAt.slice(0, 10)}.json`);
+    say(verifyMessage, '確認結果を保存しました。mynaflowの外（監査資料など）に保管し、次回の確認で照合してください。', 'ok');
+  });
+  saveHead.hidden = true;
+  const report = (v: Schemas['HistoryVerification'], against?: Schemas['SignedHistoryHead']) => {
+    lastHead = v.head;
+    saveHead.hidden = !v.head;
+    if (v.ok) {
+      const compared = against ? `保存した確認結果（${dateTimeSeconds(new Date(against.signedAt))}）の時点までの記録もそのまま残っています。` : '';
+      say(verifyMessage, `${v.checked.toLocaleString('ja-JP')}件の操作履歴を確認しました。改ざんは見つかりませんでした。${compared}`, 'ok');
+      return;
+    }
+    const why =
+      v.firstBroken?.reason === 'anchor_forged'
+        ? '選んだファイルは、この会社についてmynaflowが署名した確認結果ではありません（書き換えられたか、別の会社のものです）。'
+        : v.firstBroken?.reason === 'anchor_missing'
+          ? '保存した確認結果の時点の記録が見つかりません。操作履歴が削除されたか、書き換えられています。'
+          : `操作履歴の改ざんまたは欠落が見つかりました（${v.firstBroken?.id ?? '不明'}）。`;
+    say(verifyMessage, `${why}管理者に連絡してください。`);
+  };
   const verify = ctx.canEdit
     ? actionButton(
         '改ざんがないか確認する',
         async () => {
           try {
-            const v = await api.verifyHistory();
-            if (v.ok) say(verifyMessage, `${v.checked.toLocaleString('ja-JP')}件の操作履歴を確認しました。改ざんは見つかりませんでした。`, 'ok');
-            else say(verifyMessage, `操作履歴の改ざんまたは欠落が見つかりました（${v.firstBroken?.id ?? '不明'}）。管理者に連絡してください。`);
+            report(await api.verifyHistory());
           } catch (err) {
             showError(verifyMessage, err);
           }
@@ -130,6 +154,27 @@ export async function historyScreen(ctx: Ctx): Promise<View> {
         'secondary',
       )
     : null;
+  const keptFile = h('input', { type: 'file', id: 'verify-head-file', accept: 'application/json,.json' }) as HTMLInputElement;
+  keptFile.addEventListener('change', () => {
+    const file = keptFile.files?.[0];
+    if (!file) return;
+    void (async () => {
+      let head: Schemas['SignedHistoryHead'];
+      try {
+        head = JSON.parse(await file.text()) as Schemas['SignedHistoryHead'];
+      } catch {
+        say(verifyMessage, '選んだファイルは確認結果のファイルではありません。「確認結果を保存する」で保存したファイルを選んでください。');
+        return;
+      }
+      try {
+        report(await api.verifyHistory(head), head);
+      } catch (err) {
+        showError(verifyMessage, err);
+      } finally {
+        keptFile.value = '';
+      }
+    })();
+  });
 
   return {
     page: 'history',
@@ -151,7 +196,17 @@ export async function historyScreen(ctx: Ctx): Promise<View> {
       list,
       moreMessage,
       h('div', { class: 'buttons' }, more),
-      verify ? h('section', { 'aria-labelledby': 'history-verify' }, h('h2', { id: 'history-verify' }, '操作履歴の検証'), h('p', {}, '操作履歴は記録の連鎖で守られています。書き換えや削除がないかを確認できます。'), h('div', { class: 'buttons' }, verify), verifyMessage) : null,
+      verify
+        ? h(
+            'section',
+            { 'aria-labelledby': 'history-verify' },
+            h('h2', { id: 'history-verify' }, '操作履歴の検証'),
+            h('p', {}, '操作履歴は記録の連鎖（マスターキーによる署名）で守られています。書き換えや削除がないかを確認できます。確認結果を保存しておくと、次回その時点までの記録が残っているかも照合できます。'),
+            h('div', { class: 'buttons' }, verify, saveHead),
+            field('保存した確認結果と照合する', keptFile),
+            verifyMessage,
+          )
+        : null,
     ],
   };
 }
