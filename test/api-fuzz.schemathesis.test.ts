@@ -173,6 +173,8 @@ const PHASES: Phase[] = [
       '--exclude-operation-id', 'revealRegistrantMyNumber', // the last phase
       '--exclude-operation-id', 'revealRegistrantDocumentImage', // the last phase
       '--exclude-operation-id', 'startTotpEnrolment', // the last phase
+      '--exclude-operation-id', 'deleteRegistrantData', // the last phase
+      '--exclude-operation-id', 'deleteRegistrantMyNumber', // the last phase
     ],
   },
   // Wrong passwords here lock the owner after five (and end the session): run last.
@@ -180,7 +182,7 @@ const PHASES: Phase[] = [
     name: 'reauthentication',
     caller: 'console',
     maxExamples: 25,
-    filters: ['exportRegistrantsWithNumbers', 'revealRegistrantMyNumber', 'revealRegistrantDocumentImage', 'startTotpEnrolment'].flatMap((id) => ['--include-operation-id', id]),
+    filters: ['exportRegistrantsWithNumbers', 'revealRegistrantMyNumber', 'revealRegistrantDocumentImage', 'startTotpEnrolment', 'deleteRegistrantData', 'deleteRegistrantMyNumber'].flatMap((id) => ['--include-operation-id', id]),
   },
 ];
 

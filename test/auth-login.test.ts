@@ -3,7 +3,8 @@
  * password step, e-mailed second factor, lockout, customer number, session timeouts, password
  * change. Only the clock is injected, to make codes and sessions expire.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID, scryptSync } from 'node:crypto';
+import { verifyPassword } from '../services/auth/passwords';
 import { LOGIN_CODE_SUBJECT, LOGIN_LOCKED_SUBJECT } from '../services/auth/auth-mail';
 import { MAX_SECOND_FACTOR_FAILURES } from '../services/auth/auth-service';
 import { checkSecurityCode, issueSecurityCode, rowKeyedHasher } from '../services/auth/security-codes';
@@ -318,6 +319,20 @@ describe('wrong passwords and lockout', () => {
     await auth.login({ email: user.email, password: user.password, ...META });
     await nextMail(user.email, LOGIN_CODE_SUBJECT);
     for (let i = 0; i < 4; i++) expect((await appError(auth.login({ email: user.email, password: 'wrong-password', ...META }))).code).toBe('INVALID_CREDENTIALS');
+  });
+
+  test('a password hashed at the earlier scrypt cost logs in and is hashed again at today\'s', async () => {
+    const { auth } = service();
+    const user = await newUser();
+    const salt = randomBytes(16);
+    const key = scryptSync(user.password.normalize('NFC'), salt, 32, { N: 2 ** 15, r: 8, p: 1, maxmem: 2 ** 26 });
+    const old = ['scrypt', 15, 8, 1, salt.toString('base64'), key.toString('base64')].join('$');
+    await harness.prisma.loginUser.update({ where: { id: user.id }, data: { passwordHash: old } });
+    await auth.login({ email: user.email, password: user.password, ...META });
+    await nextMail(user.email, LOGIN_CODE_SUBJECT);
+    const stored = (await harness.prisma.loginUser.findUniqueOrThrow({ where: { id: user.id } })).passwordHash;
+    expect(stored).toMatch(/^scrypt\$16\$8\$2\$/);
+    await expect(verifyPassword(user.password, stored)).resolves.toBe(true);
   });
 
   test('unlockUser clears every lock and count', async () => {

@@ -1,4 +1,5 @@
 /** Login password hashing and policy. */
+import { scryptSync } from 'node:crypto';
 import { AppError } from '../services/errors';
 import { checkPasswordPolicy, hashPassword, needsRehash, verifyPassword } from '../services/auth/passwords';
 
@@ -6,7 +7,8 @@ describe('hashPassword / verifyPassword', () => {
   test('self-describing scrypt string with 16-byte salt and 32-byte key', async () => {
     const hash = await hashPassword('correct horse');
     const parts = hash.split('$');
-    expect(parts.slice(0, 4)).toEqual(['scrypt', '15', '8', '1']);
+    // OWASP's scrypt guidance: N=2^17, r=8, p=1 or equal work with less memory (2^16, 8, 2)
+    expect(parts.slice(0, 4)).toEqual(['scrypt', '16', '8', '2']);
     expect(Buffer.from(parts[4]!, 'base64')).toHaveLength(16);
     expect(Buffer.from(parts[5]!, 'base64')).toHaveLength(32);
     expect(needsRehash(hash)).toBe(false);
@@ -38,6 +40,16 @@ describe('hashPassword / verifyPassword', () => {
       await expect(verifyPassword('whatever1', bad)).resolves.toBe(false);
     }
     expect(needsRehash('scrypt$14$8$1$AAAA$AAAA')).toBe(true);
+  });
+
+  test('hashes of the earlier cost still verify and are marked for re-hashing; as much work another way is not', async () => {
+    const salt = Buffer.alloc(16, 1);
+    const key = scryptSync('Password-123', salt, 32, { N: 2 ** 15, r: 8, p: 1, maxmem: 2 ** 26 });
+    const old = ['scrypt', 15, 8, 1, salt.toString('base64'), key.toString('base64')].join('$');
+    expect(await verifyPassword('Password-123', old)).toBe(true);
+    expect(needsRehash(old)).toBe(true);
+    expect(needsRehash('scrypt$17$8$1$AAAA$AAAA')).toBe(false);
+    expect(needsRehash('scrypt$18$4$1$AAAA$AAAA')).toBe(true); // a block size below 8
   });
 });
 

@@ -513,13 +513,19 @@ describe('registrant detail', () => {
     expect(await fact('削除予定日')).toContain('2034/01/11');
     await snap(page, SUITE, 'registrant-edited');
 
-    // One dependent: the surname must be typed, and the box ticked.
+    // One dependent: the surname must be typed, the box ticked and the password given again; a
+    // wrong password is said in the dialog and deletes nothing.
     await spouseRow().getByRole('button', { name: '削除', exact: true }).click();
     await page.locator('dialog').getByLabel('確認のため、登録者の姓を入力してください').fill('違う');
     await page.locator('dialog').getByLabel('元に戻せないことを理解しました').check();
+    await page.locator('dialog').getByLabel('ご自身のパスワード').fill('not-my-password');
     await page.locator('dialog').getByRole('button', { name: '削除する' }).click();
     await page.waitForSelector('#delete-form-message.error');
     await page.locator('dialog').getByLabel('確認のため、登録者の姓を入力してください').fill('編集');
+    await page.locator('dialog').getByRole('button', { name: '削除する' }).click();
+    await page.locator('#delete-form-message.error', { hasText: 'パスワードが正しくありません' }).waitFor();
+    expect(await spouseRow().count()).toBe(1);
+    await page.locator('dialog').getByLabel('ご自身のパスワード').fill(manager.password);
     await redrawn(page, () => page.locator('dialog').getByRole('button', { name: '削除する' }).click());
     expect(await spouseRow().count()).toBe(0);
 
@@ -527,6 +533,7 @@ describe('registrant detail', () => {
     await button(page, 'マイナンバーと画像を削除').click();
     await page.locator('dialog').getByLabel('確認のため、登録者の姓を入力してください').fill('編集');
     await page.locator('dialog').getByLabel('元に戻せないことを理解しました').check();
+    await page.locator('dialog').getByLabel('ご自身のパスワード').fill(manager.password);
     await redrawn(page, () => page.locator('dialog').getByRole('button', { name: '削除する' }).click());
     expect(await fact('マイナンバー')).toBe('未登録');
     expect(await page.textContent('#documents + *')).toContain('画像はありません');
@@ -548,6 +555,7 @@ describe('registrant detail', () => {
     await button(page, '登録者を削除').click();
     await page.locator('dialog').getByLabel('確認のため、登録者の姓を入力してください').fill('編集');
     await page.locator('dialog').getByLabel('元に戻せないことを理解しました').check();
+    await page.locator('dialog').getByLabel('ご自身のパスワード').fill(manager.password);
     await page.locator('dialog').getByRole('button', { name: '削除する' }).click();
     await onScreen(page, 'registrants');
     await hr.get(`/v1/registrants/${person.id}`).expect(404);

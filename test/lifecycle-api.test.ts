@@ -14,7 +14,7 @@ import type { DraftDependent } from '../services/registrants/draft';
 import { createDraftStore } from '../services/registrants/draft-store';
 import { addYears, todayInJapan } from '../services/retention/rules';
 import { lifecycleQuery, submitUpdate } from '../shared';
-import { createTenant, testVault, type Agent } from './support/fixtures';
+import { createTenant, testVault, type Agent, TEST_PASSWORD } from './support/fixtures';
 import { bytesOf } from './support/http';
 import { randomMyNumber } from './support/leak-scan';
 import { expectProblem, JAPANESE } from './support/problems';
@@ -394,20 +394,38 @@ describe('retirement and deletion', () => {
     expect(events).toEqual(expect.arrayContaining(['retirement_set', 'retired', 'deletion_scheduled', 'deletion_cancelled']));
   });
 
+  it('deleting now asks for the password again: without it or with a wrong one nothing is deleted, and wrong ones count towards the lock', async () => {
+    const { id } = await submitted('削除の再認証');
+    await hr.post(`/v1/registrants/${id}/approval`).send({}).expect(200);
+    const before = (await row(id))!.myNumberSecretId;
+    expect((await hr.post(`/v1/registrants/${id}/deletion`).send({ scope: 'registrant' }).expect(400)).body.errors[0].path).toBe('/body/password');
+    const wrong = await hr.post(`/v1/registrants/${id}/deletion`).send({ scope: 'numbers', password: 'not-my-password' }).expect(400);
+    expect(wrong.body).toMatchObject({ code: 'PASSWORD_INCORRECT', title: 'パスワードが正しくありません' });
+    expect((await hr.delete(`/v1/registrants/${id}/my-number`).send({ password: 'not-my-password' }).expect(400)).body.code).toBe('PASSWORD_INCORRECT');
+    expect((await hr.delete(`/v1/registrants/${id}/my-number`).expect(415)).body.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+    // still there, number and all; the wrong tries are counted on the account
+    expect((await row(id))!.myNumberSecretId).toBe(before);
+    expect(await harness.prisma.deletionRecord.count({ where: { registrantId: id } })).toBe(0);
+    const me = ((await hr.get('/v1/auth/me').expect(200)).body as { user: { id: string } }).user;
+    expect((await harness.prisma.loginUser.findUniqueOrThrow({ where: { id: me.id } })).failedLogins).toBe(2);
+    await hr.post(`/v1/registrants/${id}/deletion`).send({ scope: 'registrant', password: TEST_PASSWORD }).expect(200);
+    expect((await harness.prisma.loginUser.findUniqueOrThrow({ where: { id: me.id } })).failedLogins).toBe(0);
+  });
+
   it('deletes now: numbers only keeps the person; the whole registrant leaves only the deletion record', async () => {
     const { id } = await submitted('即時削除');
     await hr.post(`/v1/registrants/${id}/approval`).send({}).expect(200);
     const secretId = (await row(id))!.myNumberSecretId!;
-    const numbers = await hr.post(`/v1/registrants/${id}/deletion`).send({ scope: 'numbers' }).expect(200);
+    const numbers = await hr.post(`/v1/registrants/${id}/deletion`).send({ scope: 'numbers', password: TEST_PASSWORD }).expect(200);
     expect(numbers.body).toMatchObject({ status: 'unregistered', myNumber: { registered: false } });
     expect(await harness.prisma.vaultSecret.findUnique({ where: { id: secretId } })).toBeNull();
     expect(await harness.prisma.document.count({ where: { registrantId: id } })).toBe(0);
 
-    const bad = await hr.post(`/v1/registrants/${id}/deletion`).send({ scope: 'dependent' }).expect(400);
+    const bad = await hr.post(`/v1/registrants/${id}/deletion`).send({ scope: 'dependent', password: TEST_PASSWORD }).expect(400);
     expect(bad.body.errors[0].path).toBe('/body/dependentId');
-    expect((await hr.post(`/v1/registrants/${id}/deletion`).send({ scope: 'dependent', dependentId: randomUUID() }).expect(404)).body.code).toBe('DEPENDENT_NOT_FOUND');
+    expect((await hr.post(`/v1/registrants/${id}/deletion`).send({ scope: 'dependent', dependentId: randomUUID(), password: TEST_PASSWORD }).expect(404)).body.code).toBe('DEPENDENT_NOT_FOUND');
 
-    await hr.post(`/v1/registrants/${id}/deletion`).send({ scope: 'registrant' }).expect(200);
+    await hr.post(`/v1/registrants/${id}/deletion`).send({ scope: 'registrant', password: TEST_PASSWORD }).expect(200);
     expect((await hr.get(`/v1/registrants/${id}`).expect(404)).body.code).toBe('REGISTRANT_NOT_FOUND');
     const records = await harness.prisma.deletionRecord.findMany({ where: { registrantId: id }, orderBy: { executedAt: 'asc' } });
     expect(records.map((r) => [r.kind, r.rule, r.actorType])).toEqual([

@@ -16,7 +16,7 @@ import type { Purpose } from '../prisma/generated/client';
 import { checkDigit, MASKED_NUMBER, normalizeDigits } from '../services/mynumber/validate';
 import { registrantWorkflowId } from '../shared';
 import { useApiHarness } from './support/api-harness';
-import { createLoginUser, createTenant, memoryLogger, testVault, type Agent, type TestUser } from './support/fixtures';
+import { createLoginUser, createTenant, memoryLogger, testVault, type Agent, type TestUser, TEST_PASSWORD } from './support/fixtures';
 import { containsAny } from './support/leak-scan';
 
 const log = memoryLogger();
@@ -311,7 +311,7 @@ describe('PUT /v1/registrants/:id/my-number', () => {
     expect((await setNumber(hr, r.id, first, first)).status).toBe(204);
     const count = (await numberSecrets(tenantA)).length;
     const second = validNumber();
-    const [put, del] = await Promise.all([setNumber(hr, r.id, second, second), hr.delete(numberUrl(r.id)).then(keep)]);
+    const [put, del] = await Promise.all([setNumber(hr, r.id, second, second), hr.delete(numberUrl(r.id)).send({ password: TEST_PASSWORD }).then(keep)]);
     expect(put.status).toBe(204);
     expect([204, 404]).toContain(del.status);
     const stored = await harness.prisma.registrant.findUniqueOrThrow({ where: { id: r.id } });
@@ -534,7 +534,7 @@ describe('DELETE /v1/registrants/:id/my-number', () => {
     const secretId = (await harness.prisma.registrant.findUniqueOrThrow({ where: { id: r.id } })).myNumberSecretId!;
     const count = (await numberSecrets(tenantA)).length;
 
-    const res = keep(await ownerAgent.delete(numberUrl(r.id)));
+    const res = keep(await ownerAgent.delete(numberUrl(r.id)).send({ password: TEST_PASSWORD }));
     expect(res.status).toBe(204);
     expect(await harness.prisma.vaultSecret.findUnique({ where: { id: secretId } })).toBeNull();
     expect((await numberSecrets(tenantA)).length).toBe(count - 1);
@@ -546,7 +546,7 @@ describe('DELETE /v1/registrants/:id/my-number', () => {
     const revealed = keep(await reveal(hr, r.id, manager.password));
     expect(revealed.status).toBe(404);
     expect(revealed.body).toMatchObject({ code: 'NUMBER_NOT_REGISTERED', title: 'マイナンバーは登録されていません' });
-    const again = keep(await hr.delete(numberUrl(r.id)));
+    const again = keep(await hr.delete(numberUrl(r.id)).send({ password: TEST_PASSWORD }));
     expect(again.status).toBe(404);
     expect(again.body.code).toBe('NUMBER_NOT_REGISTERED');
     expect((await eventsOf(r.id)).length).toBe(2);
@@ -564,7 +564,7 @@ describe('DELETE /v1/registrants/:id/my-number', () => {
     const r = await newRegistrant(tenantA);
     const n = validNumber();
     expect((await setNumber(hr, r.id, n, n)).status).toBe(204);
-    const res = keep(await viewerAgent.delete(numberUrl(r.id)));
+    const res = keep(await viewerAgent.delete(numberUrl(r.id)).send({ password: TEST_PASSWORD }));
     expect(res.status).toBe(403);
     expect(res.body.code).toBe('FORBIDDEN');
     await revealsAs(viewerAgent, viewer, r.id, n);
@@ -617,7 +617,7 @@ describe('tenant isolation', () => {
     const calls = [
       otherHr.get(`/v1/registrants/${r.id}`),
       otherHr.put(numberUrl(r.id)).send({ myNumber: other, myNumberConfirmation: other }),
-      otherHr.delete(numberUrl(r.id)),
+      otherHr.delete(numberUrl(r.id)).send({ password: TEST_PASSWORD }),
       reveal(otherHr, r.id, otherManager.password),
     ];
     for (const call of calls) {
@@ -636,11 +636,11 @@ describe('tenant isolation', () => {
     const n = validNumber();
     const unknown = randomUUID();
     expect(keep(await hr.put(numberUrl(unknown)).send({ myNumber: n, myNumberConfirmation: n })).body.code).toBe('REGISTRANT_NOT_FOUND');
-    expect(keep(await hr.delete(numberUrl(unknown))).status).toBe(404);
+    expect(keep(await hr.delete(numberUrl(unknown)).send({ password: TEST_PASSWORD })).status).toBe(404);
     expect(keep(await reveal(hr, unknown, manager.password)).status).toBe(404);
     for (const res of [
       await hr.put(numberUrl('not-a-uuid')).send({ myNumber: n, myNumberConfirmation: n }),
-      await hr.delete(numberUrl('not-a-uuid')),
+      await hr.delete(numberUrl('not-a-uuid')).send({ password: TEST_PASSWORD }),
       await reveal(hr, 'not-a-uuid', manager.password),
     ]) {
       keep(res);

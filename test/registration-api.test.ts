@@ -9,7 +9,7 @@ import request from 'supertest';
 import { hashPassword } from '../services/auth/passwords';
 import type { CapturedMail } from '../services/outbox/outbox';
 import { lifecycleQuery } from '../shared';
-import { createTenant, memoryLogger, testVault, type Agent } from './support/fixtures';
+import { createTenant, memoryLogger, testVault, type Agent, TEST_PASSWORD } from './support/fixtures';
 import { bytesOf } from './support/http';
 import { containsAny, randomMyNumber } from './support/leak-scan';
 import { JAPANESE } from './support/problems';
@@ -445,7 +445,7 @@ describe("HR's corrections while a remanded person is changing their registratio
     await hr.patch(`/v1/registrants/${id}/dependents/${a.body.id}`).send({ givenNameKana: 'サブロウ' }).expect(200);
     const corrected = number();
     await hr.put(`/v1/registrants/${id}/dependents/${a.body.id}/my-number`).send({ myNumber: corrected, myNumberConfirmation: corrected }).expect(204);
-    await hr.post(`/v1/registrants/${id}/deletion`).send({ scope: 'dependent', dependentId: b.body.id }).expect(200);
+    await hr.post(`/v1/registrants/${id}/deletion`).send({ scope: 'dependent', dependentId: b.body.id, password: TEST_PASSWORD }).expect(200);
 
     // The draft was sealed anew each time; the copy holding the deleted child's number is shredded.
     expect(await harness.prisma.vaultSecret.findUnique({ where: { id: draftBefore! } })).toBeNull();
@@ -473,7 +473,7 @@ describe("HR's corrections while a remanded person is changing their registratio
     await again.logIn(tokenOf(remandMail));
     expect((await again.send('put', '/profile', { birthDate: '1990-04-02' })).status).toBe(200);
 
-    await hr.delete(`/v1/registrants/${id}/my-number`).expect(204);
+    await hr.delete(`/v1/registrants/${id}/my-number`).send({ password: TEST_PASSWORD }).expect(204);
     const seen = await again.get();
     expect(seen.body.draft.myNumber).toEqual({ entered: false, last4: null });
     expect(seen.body.draft.birthDate).toBe('1990-04-02');

@@ -12,7 +12,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { attemptDelivery, createWebhookService, enqueueEvent, privateTarget, type Resolve } from '../services/connectors/webhooks';
 import { createDraftStore } from '../services/registrants/draft-store';
 import { lifecycleQuery, registrantWorkflowId, submitUpdate, webhookDeliveryWorkflowId, WEBHOOK_DELIVERY_MAX_ATTEMPTS, type RegistrantWorkflowInput } from '../shared';
-import { createTenant, testVault, type Agent } from './support/fixtures';
+import { createTenant, testVault, type Agent, TEST_PASSWORD } from './support/fixtures';
 import { containsAny, randomMyNumber } from './support/leak-scan';
 import { createTimeSkippingEnv } from './support/temporal';
 import { until } from './support/until';
@@ -154,7 +154,7 @@ describe('webhooks', () => {
     script.set('/deleted', [200]);
     await hr.post(`/v1/connectors/${revoked.connectorId}/revoke`).expect(200);
     const { id, handle } = await pendingRegistrant();
-    await hr.post(`/v1/registrants/${id}/deletion`).send({ scope: 'registrant' }).expect(200);
+    await hr.post(`/v1/registrants/${id}/deletion`).send({ scope: 'registrant', password: TEST_PASSWORD }).expect(200);
     const [d] = await deliveriesOf(sub.webhookId);
     expect(await result(d!.id)).toBe('delivered');
     expect(JSON.parse(received.find((r) => r.path === '/deleted')!.body).data).toEqual({ registrantId: id, employeeCode: `W${id.slice(0, 6)}`, scope: 'registrant', dependentId: null });

@@ -805,7 +805,7 @@ export interface paths {
         put?: never;
         /**
          * Delete now, irrecoverably: the numbers and documents only, the registrant with dependents, or one dependent
-         * @description Runs through the registrant's workflow and leaves a deletion record (who, what, when; never a number). After scope registrant the registrant is gone (a later GET answers 404); the response is the state just before removal for the other scopes.
+         * @description Irreversible, so the caller's password is asked again. Runs through the registrant's workflow and leaves a deletion record (who, what, when; never a number). After scope registrant the registrant is gone (a later GET answers 404); the response is the state just before removal for the other scopes.
          */
         post: operations["deleteRegistrantData"];
         delete?: never;
@@ -850,7 +850,10 @@ export interface paths {
         /** Register or correct the registrant's own number (entered twice; sealed in the vault) */
         put: operations["setRegistrantMyNumber"];
         post?: never;
-        /** Delete (crypto-shred) the registrant's number */
+        /**
+         * Delete (crypto-shred) the registrant's number
+         * @description Irreversible, so the caller's password is asked again (400 PASSWORD_INCORRECT; wrong ones count towards the lock, 423).
+         */
         delete: operations["deleteRegistrantMyNumber"];
         options?: never;
         head?: never;
@@ -3063,6 +3066,13 @@ export interface components {
              */
             dueDate: string;
         };
+        PasswordConfirmation: {
+            /**
+             * Format: password
+             * @description The caller's own login password, asked again before something irreversible.
+             */
+            password: string;
+        };
         ImmediateDeletion: {
             /** @enum {string} */
             scope: "numbers" | "registrant" | "dependent";
@@ -3071,6 +3081,11 @@ export interface components {
              * @description Required with scope dependent.
              */
             dependentId?: string;
+            /**
+             * Format: password
+             * @description The caller's own login password: deletion is irreversible (400 PASSWORD_INCORRECT; wrong ones count towards the lock, 423).
+             */
+            password: string;
         };
         Registrant: {
             /** Format: uuid */
@@ -4473,6 +4488,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             409: components["responses"]["LifecycleConflict"];
             415: components["responses"]["UnsupportedMediaType"];
+            423: components["responses"]["Locked"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -4547,7 +4563,11 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordConfirmation"];
+            };
+        };
         responses: {
             /** @description Shredded. */
             204: {
@@ -4560,6 +4580,8 @@ export interface operations {
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            415: components["responses"]["UnsupportedMediaType"];
+            423: components["responses"]["Locked"];
         };
     };
     setDependentMyNumber: {

@@ -8,6 +8,7 @@ import { Router, type Request, type Response } from 'express';
 import type { components } from '../generated/openapi';
 import type { InvitationQrService, QrFormat } from '../../services/registrants/invitation-qr';
 import type { LifecycleService, StepAnswer } from '../../services/registrants/lifecycle';
+import type { ConfirmPassword } from '../../services/auth/auth-service';
 import { ANY_ROLE, EDITORS, requireRole } from '../auth/middleware';
 import { acting } from '../login-users/routes';
 
@@ -37,7 +38,7 @@ export function sendStep(res: Response, answer: StepAnswer): void {
     .json(pending);
 }
 
-export function lifecycleRoutes(service: LifecycleService, qr: InvitationQrService): Router {
+export function lifecycleRoutes(service: LifecycleService, qr: InvitationQrService, confirmPassword: ConfirmPassword): Router {
   const router = Router();
   const id = (req: { params: Record<string, unknown> }) => req.params.registrantId as string;
 
@@ -83,8 +84,11 @@ export function lifecycleRoutes(service: LifecycleService, qr: InvitationQrServi
     sendStep(res, await service.scheduleDeletion(acting(req), id(req), null, idempotencyKey(req, res)));
   });
   router.post('/v1/registrants/:registrantId/deletion', requireRole(...EDITORS), async (req, res) => {
-    const { scope, dependentId } = req.body as Schemas['ImmediateDeletion'];
-    sendStep(res, await service.deleteNow(acting(req), id(req), scope, dependentId, idempotencyKey(req, res)));
+    const { scope, dependentId, password } = req.body as Schemas['ImmediateDeletion'];
+    const caller = acting(req);
+    // Irreversible: the password again, checked here so that it never travels to the workflow.
+    await confirmPassword(caller.user.id, password, { ip: caller.ip, userAgent: caller.userAgent });
+    sendStep(res, await service.deleteNow(caller, id(req), scope, dependentId, idempotencyKey(req, res)));
   });
   router.get('/v1/registrants/:registrantId/operations/:operationId', requireRole(...ANY_ROLE), async (req, res) => {
     const operation: Schemas['Operation'] = await service.operation(acting(req).tenantId, id(req), req.params.operationId as string);

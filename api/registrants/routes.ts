@@ -75,7 +75,7 @@ export function registrantRoutes(service: RegistrantService, numbers: MyNumberSe
     res.status(204).end();
   });
   router.delete('/v1/registrants/:registrantId/my-number', requireRole(...EDITORS), async (req, res) => {
-    await numbers.remove(acting(req), req.params.registrantId as string);
+    await numbers.remove(acting(req), req.params.registrantId as string, (req.body as { password: string }).password);
     res.status(204).end();
   });
   // Reading is allowed to every role, but only with the password again and a purpose; it is recorded.

@@ -70,6 +70,9 @@ export interface RequestMeta {
   userAgent?: string | null;
 }
 
+/** The caller's password asked again before something sensitive; a wrong one answers 400 and counts towards the account lock. */
+export type ConfirmPassword = (userId: string, password: string, meta: RequestMeta) => Promise<unknown>;
+
 /**
  * The caller of a session. The rows are whole (the API layer builds its own views from them, e.g.
  * the lock state from lockedAt); nothing here is meant to be sent as is.

@@ -8,9 +8,13 @@ import { AppError } from '../errors';
 export const PASSWORD_MIN_LENGTH = 8;
 export const PASSWORD_MAX_LENGTH = 128;
 
-const LOG_N = 15;
+// OWASP's password storage guidance for scrypt: N=2^17, r=8, p=1, or an equal-work setting that
+// needs less memory. N=2^16, r=8, p=2 is one of those: 64 MiB per hash in progress (Node runs at most
+// four at once, on its thread pool), about a third of a second here. Older hashes are re-made at the
+// next good login (needsRehash).
+const LOG_N = 16;
 const R = 8;
-const P = 1;
+const P = 2;
 const SALT_BYTES = 16;
 const KEY_BYTES = 32;
 
@@ -24,7 +28,7 @@ function scryptAsync(password: string, salt: Buffer, keylen: number, options: Sc
   );
 }
 
-/** `scrypt$15$8$1$<salt b64>$<hash b64>` */
+/** `scrypt$16$8$2$<salt b64>$<hash b64>` */
 export async function hashPassword(password: string): Promise<string> {
   const salt = randomBytes(SALT_BYTES);
   const key = await scryptAsync(password, salt, KEY_BYTES, { N: 2 ** LOG_N, r: R, p: P, maxmem: maxmem(LOG_N, R) });
@@ -50,7 +54,10 @@ export async function verifyPassword(password: string, stored: string): Promise<
 /** True when the hash was made with weaker parameters than today's (re-hash after a good login). */
 export function needsRehash(stored: string): boolean {
   const m = HASH_FORMAT.exec(stored);
-  return !m || Number(m[1]) < LOG_N || Number(m[2]) < R;
+  if (!m) return true;
+  const [logN, r, p] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  // less work than today's, or a block size below the recommended one
+  return 2 ** logN * r * p < 2 ** LOG_N * R * P || r < R;
 }
 
 let dummy: Promise<string> | undefined;

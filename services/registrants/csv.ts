@@ -31,6 +31,7 @@ import { checkImportRows, readImportFile, type ImportLineReport, type ImportRow 
 import { DEPENDENT_STATUS_SELECT, dependentsStatus } from './view';
 import { createRegistrantWorkflows, queuedInput, queuedStart } from './workflow-starts';
 import { createRequestRecords, type Keep, type Once } from '../idempotency/request-records';
+import type { ConfirmPassword } from '../auth/auth-service';
 
 export type ExportEncoding = 'cp932' | 'utf8-bom';
 
@@ -75,7 +76,6 @@ export class ImportRejected extends AppError {
   }
 }
 
-type ConfirmPassword = (userId: string, password: string, meta: { ip?: string | null; userAgent?: string | null }) => Promise<unknown>;
 
 export interface RegistrantCsvDeps {
   prisma: PrismaClient;

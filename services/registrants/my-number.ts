@@ -11,6 +11,7 @@ import { submittedDependent } from './listing';
 import { actorOf, type Acting } from '../login-users/login-users';
 import { validateIndividualNumber } from '../mynumber/validate';
 import { VaultError, type Vault } from '../vault/types';
+import type { ConfirmPassword } from '../auth/auth-service';
 
 const NOT_REGISTERED = () => new AppError(404, 'NUMBER_NOT_REGISTERED', 'マイナンバーは登録されていません');
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -22,7 +23,6 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const TX = { isolationLevel: 'ReadCommitted', maxWait: 30_000, timeout: 30_000 } as const;
 
 /** Asks the caller's password again (counted towards the login lock); throws when wrong. */
-type ConfirmPassword = (userId: string, password: string, meta: { ip?: string | null; userAgent?: string | null }) => Promise<unknown>;
 
 export function createMyNumberService({ prisma, vault, history, confirmPassword }: { prisma: PrismaClient; vault: Vault; history: History; confirmPassword: ConfirmPassword }) {
   const findRegistrant = async (tenantId: string, id: string) => {
@@ -117,7 +117,9 @@ export function createMyNumberService({ prisma, vault, history, confirmPassword 
       return plain.toString('utf8');
     },
 
-    async remove(acting: Acting, registrantId: string): Promise<void> {
+    /** Irreversible: the caller's password again (wrong ones count towards the lock). */
+    async remove(acting: Acting, registrantId: string, password: string): Promise<void> {
+      await confirmPassword(acting.user.id, password, { ip: acting.ip, userAgent: acting.userAgent });
       await prisma.$transaction(async (tx) => {
         const r = await lockRegistrant(tx, acting.tenantId, registrantId);
         if (!r.myNumberSecretId) throw NOT_REGISTERED();

@@ -8,7 +8,7 @@ import type { Invitation, Purpose, Registrant, Tenant } from '../../prisma/gener
 import type { History } from '../audit/types';
 import { actorOf as hrActorOf, type Acting } from '../login-users/login-users';
 import { PURPOSE_LABELS, PURPOSES } from '../audit/purposes';
-import { checkPasswordPolicy, hashPassword, verifyPassword } from '../auth/passwords';
+import { checkPasswordPolicy, hashPassword, needsRehash, verifyPassword } from '../auth/passwords';
 import type { PrismaClient } from '../db/client';
 import { AppError, REGISTRANT_NOT_FOUND } from '../errors';
 import { hashToken } from '../auth/token-hash';
@@ -159,7 +159,9 @@ export function createRegistrationAccess({ prisma, history, sessions, maxFailure
       assertNotBlocked(r);
       const ok = typeof input.password === 'string' && (await verifyPassword(input.password, r.passwordHash));
       if (!ok) await failed(r, facts, new AppError(401, 'PASSWORD_INCORRECT', 'パスワードが正しくありません'));
-      if (r.failedLogins > 0) await prisma.registrant.update({ where: { id: r.id }, data: { failedLogins: 0 } });
+      // A hash made with an older, weaker cost is made again now that the password is at hand.
+      const rehash = needsRehash(r.passwordHash) ? await hashPassword(input.password as string) : undefined;
+      if (r.failedLogins > 0 || rehash) await prisma.registrant.update({ where: { id: r.id }, data: { failedLogins: 0, ...(rehash ? { passwordHash: rehash } : {}) } });
       return open(link, facts);
     },
 

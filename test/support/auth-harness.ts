@@ -7,12 +7,11 @@ import type { TwoFactorMethod } from '../../prisma/generated/client';
 import { createHistory } from '../../services/audit/history';
 import { LOGIN_CODE_SUBJECT } from '../../services/auth/auth-mail';
 import { createAuthService, type AuthService } from '../../services/auth/auth-service';
-import { hashPassword } from '../../services/auth/passwords';
 import type { PrismaClient } from '../../services/db/client';
 import { AppError } from '../../services/errors';
 import { createMailTransport } from '../../services/mail/transport';
 import type { CapturedMail, Outbox } from '../../services/outbox/outbox';
-import { codeIn, MAIL_FROM, startOutbox, testPrisma, testVault } from './fixtures';
+import { codeIn, MAIL_FROM, startOutbox, testPasswordHash, testPrisma, testVault } from './fixtures';
 
 export const MINUTE = 60_000;
 export const LOCK_MINUTES = 30;
@@ -98,7 +97,7 @@ export function useAuthHarness() {
     const email = opts.email ?? `hr-${randomUUID().slice(0, 8)}@example.co.jp`;
     const password = opts.password ?? `Pw-${randomBytes(6).toString('hex')}`;
     const user = await harness.prisma.loginUser.create({
-      data: { tenantId, email, name: opts.name ?? '人事 花子', role: 'manager', passwordHash: await hashPassword(password), twoFactorMethod: opts.method ?? 'email' },
+      data: { tenantId, email, name: opts.name ?? '人事 花子', role: 'manager', passwordHash: await testPasswordHash(password), twoFactorMethod: opts.method ?? 'email' },
     });
     return { ...user, password };
   }

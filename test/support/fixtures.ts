@@ -33,6 +33,18 @@ export function testPrisma(): PrismaClient {
   return createPrisma(url);
 }
 
+const hashes = new Map<string, Promise<string>>();
+/**
+ * A password's hash, made once per test process: every hash costs about a third of a second
+ * (services/auth/passwords.ts), and test users share a handful of passwords. Salts are shared with
+ * it, which matters to nobody here.
+ */
+export function testPasswordHash(password: string): Promise<string> {
+  let hash = hashes.get(password);
+  if (!hash) hashes.set(password, (hash = hashPassword(password)));
+  return hash;
+}
+
 /** The run's database as its owner: for what the app role may not do (bypassing the history's triggers). */
 export function ownerPrisma(): PrismaClient {
   return createPrisma(ownerUrl());
@@ -171,10 +183,16 @@ export interface TestUser {
 }
 
 /** A login user inserted directly (the login-user API has its own tests). */
+/**
+ * The password of the login users a test process makes (one hash for all of them: each costs a
+ * third of a second). Tests about passwords make their own.
+ */
+export const TEST_PASSWORD = `pw-${randomBytes(6).toString('hex')}`;
+
 export async function createLoginUser(prisma: PrismaClient, tenantId: string, role: Role, name = `${role} 担当`): Promise<TestUser> {
   const email = `${role}-${randomBytes(4).toString('hex')}@example.co.jp`;
-  const password = `pw-${randomBytes(6).toString('hex')}`;
-  const user = await prisma.loginUser.create({ data: { tenantId, email, name, role, passwordHash: await hashPassword(password) } });
+  const password = TEST_PASSWORD;
+  const user = await prisma.loginUser.create({ data: { tenantId, email, name, role, passwordHash: await testPasswordHash(password) } });
   return { id: user.id, email, password, role, tenantId };
 }
 

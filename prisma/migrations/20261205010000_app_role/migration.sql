@@ -20,7 +20,14 @@ REVOKE CREATE ON SCHEMA public FROM PUBLIC;
 GRANT USAGE ON SCHEMA public TO mynaflow_app;
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO mynaflow_app;
 GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO mynaflow_app;
-REVOKE ALL ON TABLE _prisma_migrations FROM mynaflow_app;
+-- (the migration log is absent where migrations are replayed without it: Prisma's shadow database)
+DO $$
+BEGIN
+  IF to_regclass('_prisma_migrations') IS NOT NULL THEN
+    REVOKE ALL ON TABLE _prisma_migrations FROM mynaflow_app;
+  END IF;
+END
+$$;
 REVOKE UPDATE, DELETE, TRUNCATE ON TABLE operation_events FROM mynaflow_app;
 -- Tables and sequences later migrations create (as this same owner role) are granted alike.
 ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO mynaflow_app;

@@ -3,7 +3,7 @@
  * password and a purpose, retirement and deletion dates, and the three deletions — each says plainly
  * what will happen before it happens.
  */
-import { api, type Dependent, type Registrant } from '../api';
+import { api, StepPending, type Dependent, type Registrant } from '../api';
 import { normalizeDigits, validateIndividualNumber } from '../../../services/mynumber/validate';
 import { GENDERS, RELATIONSHIPS } from '../../shared/labels';
 import { formDialog, numberInput } from './shared-admin';
@@ -86,28 +86,43 @@ export function askDeletionDate(r: Registrant): Promise<string | undefined> {
 export type DeletionScope = { scope: 'numbers' } | { scope: 'registrant' } | { scope: 'dependent'; dependentId: string };
 
 /** Deleting now cannot be undone: the person's name must be typed to confirm. */
-export function askImmediateDeletion(r: Registrant, scope: DeletionScope, dependentName?: string): Promise<boolean> {
+/**
+ * Asks before deleting for good, with the HR user's password again, and deletes from the dialog: a
+ * wrong password is said there. Resolves with the outcome (a StepPending when the workflow has taken
+ * it on but not finished yet), or undefined when cancelled.
+ */
+export function askImmediateDeletion(r: Registrant, scope: DeletionScope, dependentName?: string): Promise<'deleted' | StepPending | undefined> {
   const what =
     scope.scope === 'numbers'
       ? `${fullName(r)} さんと扶養家族のマイナンバーと本人確認書類の画像を削除します。登録者の情報は残ります。`
       : scope.scope === 'registrant'
         ? `${fullName(r)} さんの登録者情報を、扶養家族とマイナンバー・画像を含めてすべて削除します。一覧からも消えます。`
         : `扶養家族 ${dependentName ?? ''} さんの情報とマイナンバー・画像を削除します。`;
-  return formDialog<boolean>(
+  return formDialog<'deleted' | StepPending>(
     '削除の確認',
     [
       notice('warning', what, h('br'), '削除すると元に戻せません。削除の記録（誰がいつ何を削除したか）は残ります。'),
       field('確認のため、登録者の姓を入力してください', input('confirmName', { autocomplete: 'off' }), { required: true }),
       checkbox('understood', '元に戻せないことを理解しました'),
+      field('ご自身のパスワード', input('password', { type: 'password', autocomplete: 'current-password' }), { required: true, hint: '元に戻せない操作のため、パスワードを再度入力してください。' }),
     ],
     '削除する',
     async (data, message) => {
       if (text(data, 'confirmName') !== r.familyName) return void say(message, '姓が一致しません');
       if (!data.get('understood')) return void say(message, '確認のチェックを入れてください');
-      return true;
+      const password = String(data.get('password') ?? '');
+      if (!password) return void say(message, 'パスワードを入力してください');
+      try {
+        await api.deleteNow(r.id, { ...scope, password });
+        return 'deleted';
+      } catch (err) {
+        // Taken on by the workflow, not finished yet: the dialog's work is done.
+        if (err instanceof StepPending) return err;
+        throw err; // said in the dialog (a wrong password, a lock)
+      }
     },
     'delete-form',
-  ).then((v) => v === true);
+  );
 }
 
 /** 扶養家族編集 (seed 001 ch. 11): HR corrects a submitted dependent's data; resolves true once saved. */

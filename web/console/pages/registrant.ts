@@ -44,6 +44,12 @@ function act(ctx: Ctx, message: HTMLElement, run: () => Promise<unknown>, after?
   };
 }
 
+/** After the deletion dialog: draw again (or go on), say it is under way, or nothing when cancelled. */
+function afterDeletion(ctx: Ctx, message: HTMLElement, outcome: 'deleted' | StepPending | undefined, after?: () => void): void {
+  if (outcome instanceof StepPending) say(message, outcome.messages, 'info');
+  else if (outcome === 'deleted') (after ?? (() => ctx.redraw()))();
+}
+
 function personFacts(r: RegistrantItem, groups: Group[]): HTMLElement {
   return facts([
     ['氏名', fullName(r)],
@@ -90,7 +96,7 @@ function dependentsTable(ctx: Ctx, r: RegistrantItem, message: HTMLElement, with
           if (await editNumber(r, d)) ctx.redraw();
         }, 'small secondary'),
         actionButton('削除', async () => {
-          if (await askImmediateDeletion(r, { scope: 'dependent', dependentId: d.id }, dependentName(d))) await act(ctx, message, () => api.deleteNow(r.id, { scope: 'dependent', dependentId: d.id }))();
+          afterDeletion(ctx, message, await askImmediateDeletion(r, { scope: 'dependent', dependentId: d.id }, dependentName(d)));
         }, 'small danger'),
       );
     }
@@ -174,10 +180,10 @@ function detailView(ctx: Ctx, r: RegistrantItem, docs: HrDocument[], groups: Gro
   const deletions: (Node | null)[] = ctx.canEdit
     ? [
         actionButton('マイナンバーと画像を削除', async () => {
-          if (await askImmediateDeletion(r, { scope: 'numbers' })) await act(ctx, message, () => api.deleteNow(r.id, { scope: 'numbers' }))();
+          afterDeletion(ctx, message, await askImmediateDeletion(r, { scope: 'numbers' }));
         }, 'danger'),
         actionButton('登録者を削除', async () => {
-          if (await askImmediateDeletion(r, { scope: 'registrant' })) await act(ctx, message, () => api.deleteNow(r.id, { scope: 'registrant' }), () => go('registrants'))();
+          afterDeletion(ctx, message, await askImmediateDeletion(r, { scope: 'registrant' }), () => go('registrants'));
         }, 'danger'),
       ]
     : [];
