@@ -11,13 +11,13 @@ import { createReadiness } from '../services/health/health';
 import { OUTAGE_RETRY_AFTER_SECONDS } from '../services/health/outages';
 import type { Logger } from '../services/logging/logger';
 import { loggableUrl } from '../services/logging/loggable-url';
-import { temporalCodecCors, temporalCodecRoutes, type TemporalCodecDeps } from './temporal-codec/routes';
+import { CODEC_PATH, temporalCodecCors, temporalCodecOperator, temporalCodecRoutes, type TemporalCodecDeps } from './temporal-codec/routes';
 import { createRateLimitCounters } from '../services/rate-limits/postgres-store';
 import type { TemporalDeps } from '../services/temporal/client';
 import { DEFAULT_AUTH_RATE_LIMITS, type AuthRateLimits } from './auth/rate-limits';
 import { authRoutes } from './auth/routes';
 import { identifyCaller } from './auth/middleware';
-import { connectorRateLimit, DEFAULT_CONNECTOR_RATE_LIMIT, identifyConnector, type ConnectorRateLimit } from './connectors/middleware';
+import { authenticateConnector, connectorRateLimit, DEFAULT_CONNECTOR_RATE_LIMIT, recordConnectorCall, type ConnectorRateLimit } from './connectors/middleware';
 import { connectorRoutes } from './connectors/routes';
 import { groupRoutes } from './groups/routes';
 import { webhookRoutes } from './connectors/webhook-routes';
@@ -31,7 +31,8 @@ import { bulkRegistrationRoutes } from './registrants/bulk-routes';
 import { registrantCsvRoutes } from './registrants/csv-routes';
 import { lifecycleRoutes } from './registrants/lifecycle-routes';
 import { registrantRoutes } from './registrants/routes';
-import { registrationRoutes } from './registration/routes';
+import { identifyRegistrant, registrationRoutes } from './registration/routes';
+import { jsonBodies } from './request-size';
 import { tenantRoutes } from './tenant/routes';
 
 export interface AppDeps {
@@ -81,9 +82,15 @@ export function createApp(deps: AppDeps): Express {
       },
     }),
   );
-  // A number pull may name up to 100,000 people (payroll's whole staff); everything else stays small.
-  app.use('/v1/numbers/pull', express.json({ limit: '8mb' }));
-  app.use(express.json({ limit: '1mb' }));
+  // Credentials are checked before the body is read: an unidentified caller may send only a small
+  // body and is told only the first validation error (api/request-size.ts).
+  app.use('/v1', identifyCaller(services.auth));
+  app.use('/v1', identifyRegistrant(services.registrationSessions));
+  const codecOperator = deps.temporalCodec ? temporalCodecOperator(deps.temporalCodec.token) : () => false;
+  // The codec endpoint takes its operator's token, not a connector's.
+  app.use('/v1', authenticateConnector(services.connectors, { except: (req) => req.originalUrl.startsWith(CODEC_PATH) }));
+  const identified = (req: express.Request) => Boolean(req.caller || req.connector || req.registrationSession || codecOperator(req));
+  app.use(jsonBodies(identified));
   // The OAuth token endpoint takes form-encoded bodies (RFC 6749).
   app.use(express.urlencoded({ extended: false, limit: '16kb' }));
 
@@ -109,12 +116,10 @@ export function createApp(deps: AppDeps): Express {
     next();
   });
   if (deps.temporalCodec) app.use(temporalCodecCors(deps.temporalCodec));
-  app.use(openApiValidator({ validateResponses: deps.validateResponses ?? false }));
+  app.use(openApiValidator({ validateResponses: deps.validateResponses ?? false, identified }));
   app.use(refuseNulCharacters());
-  app.use(identifyCaller(services.auth));
-  // Before the connectors' bearer tokens: an operator's codec token is not one of theirs.
   if (deps.temporalCodec) app.use(temporalCodecRoutes({ ...deps.temporalCodec, singleTenant: async () => (await deps.prisma.tenant.count({ take: 2 })) === 1 }));
-  app.use(identifyConnector(services.connectors, services.history));
+  app.use(recordConnectorCall(services.history));
   app.use(connectorRateLimit(deps.connectorRateLimit ?? DEFAULT_CONNECTOR_RATE_LIMIT, counters));
 
   const readiness = createReadiness(deps.prisma, deps.temporal);

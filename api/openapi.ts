@@ -1,10 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { RequestHandler } from 'express';
+import { Router, type RequestHandler } from 'express';
 import * as OpenApiValidator from 'express-openapi-validator';
 import type { OpenApiRequest } from 'express-openapi-validator/dist/framework/types';
 import { parse } from 'yaml';
 import { AppError } from '../services/errors';
+import { byCaller, type Identified } from './request-size';
 
 export const SPEC_PATH = path.join(__dirname, '..', 'openapi', 'openapi.yaml');
 
@@ -16,12 +17,21 @@ export function loadSpec(): Record<string, unknown> {
   return parse(loadSpecText()) as Record<string, unknown>;
 }
 
-/** Requests (and, where asked, responses) are checked against the contract. */
-export function openApiValidator(opts: { validateResponses: boolean }) {
+/**
+ * Requests (and, where asked, responses) are checked against the contract. An identified caller is
+ * told every error at once; an anonymous one only the first (each error costs the server work).
+ */
+export function openApiValidator(opts: { validateResponses: boolean; identified: Identified }): RequestHandler {
+  const full = Router().use(validator(opts.validateResponses, true));
+  const lean = Router().use(validator(opts.validateResponses, false));
+  return byCaller(opts.identified, full, lean);
+}
+
+function validator(validateResponses: boolean, allErrors: boolean) {
   return OpenApiValidator.middleware({
     apiSpec: SPEC_PATH,
-    validateRequests: { allowUnknownQueryParameters: false, allErrors: true },
-    validateResponses: opts.validateResponses,
+    validateRequests: { allowUnknownQueryParameters: false, allErrors },
+    validateResponses,
     validateFormats: true,
     // Authentication and roles are ours (api/auth/middleware.ts); the spec only documents them.
     validateSecurity: false,

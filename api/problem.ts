@@ -41,6 +41,10 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
     if (v.type === 'entity.parse.failed') {
       return sendProblem(res, new AppError(400, 'MALFORMED_JSON', 'リクエスト本文がJSONとして読み取れません'));
     }
+    if (v.type === 'entity.too.large') {
+      // api/request-size.ts: 64 KB before the caller is known, 1 MB after
+      return sendProblem(res, new AppError(413, 'BODY_TOO_LARGE', 'リクエスト本文が大きすぎます'));
+    }
     if (typeof v.status === 'number' && v.status >= 400 && v.status < 500) {
       const errors = (v.errors ?? []).map((e) => ({
         path: e.path ?? '',

@@ -2,7 +2,8 @@
  * Small things a security review found, on the real API: every answer under /v1 is marked
  * `Cache-Control: no-store` (they hold personal data); a stray "%" in OAuth Basic credentials and a
  * CSRF header with non-ASCII characters are the caller's mistakes (4xx), never 500; served over
- * HTTPS, the session cookie is `__Host-` prefixed and Secure, and every answer carries HSTS.
+ * HTTPS, the session cookie is `__Host-` prefixed and Secure, and every answer carries HSTS; an
+ * unidentified caller may send only a small body and is told only the first validation error.
  */
 import request from 'supertest';
 import { useApiHarness } from './support/api-harness';
@@ -56,4 +57,28 @@ it('over HTTPS: a Secure __Host- session cookie (host-only, path /) that the API
   expect((await request(app).get('/v1/auth/me').set('X-Forwarded-Proto', 'https').set('Cookie', `mynaflow_session=${token}`)).status).toBe(401);
   // Over plain http (the test apps above) neither the prefix nor HSTS.
   expect((await request(harness.app).get('/healthz/live')).headers['strict-transport-security']).toBeUndefined();
+});
+
+describe('what an unidentified caller can make the API do', () => {
+  const big = (bytes: number) => 'x'.repeat(bytes);
+
+  it('a body over 64 KB from nobody is 413 before it is read further; a logged-in caller may send up to 1 MB', async () => {
+    const anonymous = await request(harness.app).post('/v1/auth/login').send({ email: 'a@example.jp', password: big(70_000) });
+    expect([anonymous.status, anonymous.body.code, anonymous.body.title]).toEqual([413, 'BODY_TOO_LARGE', 'リクエスト本文が大きすぎます']);
+    // a made-up session cookie or bearer token is nobody too
+    expect((await request(harness.app).post('/v1/auth/login').set('Cookie', `mynaflow_session=${big(40)}`).send({ email: 'a@example.jp', password: big(70_000) })).status).toBe(413);
+    expect((await request(harness.app).post('/v1/groups').set('Authorization', `Bearer ${big(40)}`).send({ name: big(70_000) })).status).toBe(401);
+    // the same size from HR reaches validation (the name is too long), and 2 MB is too much for anyone
+    const known = await hr.post('/v1/groups').send({ name: big(70_000) });
+    expect([known.status, known.body.code]).toEqual([400, 'VALIDATION_FAILED']);
+    expect((await hr.post('/v1/groups').send({ name: big(2_000_000) })).status).toBe(413);
+  });
+
+  it('nobody is told only the first validation error; a logged-in caller every one', async () => {
+    const wrong = { email: 'not-an-address', password: '', extra: 1 };
+    const anonymous = await request(harness.app).post('/v1/auth/login').send(wrong).expect(400);
+    expect(anonymous.body.errors).toHaveLength(1);
+    const known = await hr.post('/v1/groups').send({ name: 1, extra: 1, more: 2 }).expect(400);
+    expect(known.body.errors.length).toBeGreaterThan(1);
+  });
 });

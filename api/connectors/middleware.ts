@@ -32,14 +32,15 @@ export const DEFAULT_CONNECTOR_RATE_LIMIT: ConnectorRateLimit = { limit: 600, wi
 const bearerOf = (req: Request) => /^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '')?.[1];
 
 /**
- * Resolves a bearer token to its connector. Every call a connector makes is recorded (operation
+ * Resolves a bearer token to its connector, before the body is read (an unknown caller gets a small
+ * body limit). Every call a connector makes is then recorded by recordConnectorCall (operation
  * api_called: method and route template — the template, so ids and employee codes stay out), on top
  * of what the operation itself records.
  */
-export function identifyConnector(connectors: ConnectorService, history: History): RequestHandler {
+export function authenticateConnector(connectors: ConnectorService, opts: { except?: (req: Request) => boolean } = {}): RequestHandler {
   return async (req, res, next) => {
     const token = bearerOf(req);
-    if (!token) return next();
+    if (!token || opts.except?.(req)) return next();
     try {
       const facts = requestFacts(req);
       const found = await connectors.authenticate(token, facts.ip);
@@ -49,10 +50,25 @@ export function identifyConnector(connectors: ConnectorService, history: History
         return next(new AppError(401, 'INVALID_TOKEN', 'アクセストークンが無効か、有効期限が切れています'));
       }
       req.connector = { ...found, ...facts };
-      // Recorded before the operation runs (and awaited), so the trail has the call even when
-      // the operation fails or the client goes away mid-stream.
+      next();
+    } catch (err) {
+      next(err);
+    }
+  };
+}
+
+/**
+ * Records the call of a connector authenticated earlier, by the route template the validator
+ * matched. Recorded before the operation runs (and awaited), so the trail has the call even when
+ * the operation fails or the client goes away mid-stream.
+ */
+export function recordConnectorCall(history: History): RequestHandler {
+  return async (req, _res, next) => {
+    const connector = req.connector;
+    if (!connector) return next();
+    try {
       const route = (req as OpenApiRequest).openapi?.openApiRoute ?? '(unmatched)';
-      await history.record({ tenantId: found.tenant.id, actor: connectorActor(found.client), operation: 'api_called', ...facts, detail: { method: req.method, route: String(route) } });
+      await history.record({ tenantId: connector.tenant.id, actor: connectorActor(connector.client), operation: 'api_called', ip: connector.ip, userAgent: connector.userAgent, detail: { method: req.method, route: String(route) } });
       next();
     } catch (err) {
       next(err);

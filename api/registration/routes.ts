@@ -24,7 +24,23 @@ const COOKIE_PATH = '/v1/registration';
 declare module 'express-serve-static-core' {
   interface Request {
     registrantCaller?: RegistrantCaller & { csrfToken: string };
+    /** the registration session the cookie names, looked up before the body is read (null: none valid) */
+    registrationSession?: Awaited<ReturnType<RegistrationSessions['find']>>;
   }
+}
+
+/** Looks up the employee's session early (api/request-size.ts): a known caller may send more. */
+export function identifyRegistrant(sessions: RegistrationSessions): RequestHandler {
+  return async (req, _res, next) => {
+    const token = tokenOf(req);
+    if (!token || !req.originalUrl.startsWith(COOKIE_PATH)) return next();
+    try {
+      req.registrationSession = await sessions.find(token);
+      next();
+    } catch (err) {
+      next(err);
+    }
+  };
 }
 
 export interface RegistrationRouteOptions {
@@ -54,7 +70,7 @@ export function registrationRoutes(deps: RegistrationRouteDeps, opts: Registrati
   /** Only the registrant's own session; state changes also need its CSRF token. */
   const requireRegistrant: RequestHandler = async (req, _res, next) => {
     try {
-      const s = await sessions.find(tokenOf(req));
+      const s = req.registrationSession !== undefined ? req.registrationSession : await sessions.find(tokenOf(req));
       if (!s) throw UNAUTHENTICATED();
       if (!csrfHolds(req, s.csrfToken)) throw CSRF_INVALID();
       req.registrantCaller = { registrant: s.registrant, csrfToken: s.csrfToken, ...requestFacts(req) };

@@ -59,14 +59,19 @@ export function temporalCodecCors({ uiOrigin }: Pick<TemporalCodecDeps, 'uiOrigi
   };
 }
 
-export function temporalCodecRoutes({ codec, uiOrigin, token, singleTenant }: TemporalCodecDeps): Router {
-  const router = Router();
-  const operator = (req: Request) => {
+/** Whether the request carries the operator's codec token (TEMPORAL_CODEC_TOKEN). */
+export function temporalCodecOperator(token: string | undefined): (req: Request) => boolean {
+  return (req) => {
     const given = /^Bearer (.+)$/.exec(req.get('authorization') ?? '')?.[1];
     if (!given || !token) return false;
     const [a, b] = [Buffer.from(given), Buffer.from(token)];
     return a.length === b.length && timingSafeEqual(a, b);
   };
+}
+
+export function temporalCodecRoutes({ codec, uiOrigin, token, singleTenant }: TemporalCodecDeps): Router {
+  const router = Router();
+  const operator = temporalCodecOperator(token);
   const allowed: RequestHandler = (req, _res, next) => {
     if (operator(req)) return next();
     const caller = req.caller;
