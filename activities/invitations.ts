@@ -6,6 +6,7 @@ import { SYSTEM_ACTOR, type Actor } from '../services/audit/types';
 import { renderInvitationMail } from '../services/mail/invitation-mail';
 import { createMailLedger } from '../services/mail/ledger';
 import type { SendInvitationMailInput } from '../shared';
+import { invitationUrl } from '../shared/invitation-link';
 import type { ActivityDeps } from './index';
 
 export function createInvitationActivities({ prisma, mailer, publicUrl, mailFrom, logger, vault }: ActivityDeps) {
@@ -95,7 +96,7 @@ export function createInvitationActivities({ prisma, mailer, publicUrl, mailFrom
         kind: input.kind,
         personName: `${registrant.familyName} ${registrant.givenName}`,
         companyName: registrant.tenant.name,
-        link: `${publicUrl}/i/${token}`,
+        link: invitationUrl(publicUrl, token),
         expiresAt,
         message: input.options?.message,
         // The reason HR gave is on the row (the decision wrote it); workflows need not carry it.

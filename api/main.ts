@@ -41,6 +41,7 @@ async function main() {
       loginLockMinutes: config.loginLockMinutes,
       session: config.session,
       webhookAllowHttp: config.webhookAllowHttp,
+      onBackgroundError: (err, kind) => logger.warn({ kind, cause: describeError(err) }, 'work after an answer failed (a reminder or lock mail was not sent)'),
     }),
     secureCookies: config.publicUrl.startsWith('https:'),
     loginLockMinutes: config.loginLockMinutes,

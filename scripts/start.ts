@@ -231,6 +231,11 @@ async function startTemporal(config: Config): Promise<string> {
   if (!fs.existsSync(TEMPORAL_CLI)) throw new StartError(`the Temporal CLI is missing (${TEMPORAL_CLI}): run bash scripts/setup.sh`);
   const { temporalPort, temporalUiPort } = config.embedded;
   const address = `127.0.0.1:${temporalPort}`;
+  // The dev server's metrics would take a random port, maybe one of ours not bound yet (the outbox's):
+  // it gets a free one that none of the stack's configured ports is.
+  const ours = new Set([config.port, temporalPort, temporalUiPort, config.embedded.smtpPort, config.embedded.outboxPort]);
+  let metricsPort = await freePort();
+  while (ours.has(metricsPort)) metricsPort = await freePort();
   const [cmd, args] = withParentDeathSignal(
     TEMPORAL_CLI,
     [
@@ -239,6 +244,7 @@ async function startTemporal(config: Config): Promise<string> {
       '--ip', '127.0.0.1',
       '--port', String(temporalPort),
       '--ui-port', String(temporalUiPort),
+      '--metrics-port', String(metricsPort),
       // Payloads are encrypted: the UI asks the API to decode them (an owner's session).
       '--ui-codec-endpoint', `http://localhost:${config.port}/v1/temporal-codec`,
       '--namespace', ns,

@@ -40,6 +40,8 @@ export interface Infrastructure {
   /** Webhook receivers may be plain http:// (development only). */
   webhookAllowHttp?: boolean;
   now?: () => Date;
+  /** Told when work done after an answer fails (auth's reminders and lock mails). */
+  onBackgroundError?: (err: unknown, kind: string) => void;
   /** How long a lifecycle step may take before the API answers 202 (default 10 s). */
   stepAnswerWithinMs?: number;
 }
@@ -47,7 +49,7 @@ export interface Infrastructure {
 export function createServices(infra: Infrastructure) {
   const { prisma, vault, mailer, mailFrom } = infra;
   const history = createHistory(prisma, vault);
-  const auth = createAuthService({ prisma, vault, history, mailer, mailFrom, loginLockMinutes: infra.loginLockMinutes, session: infra.session, now: infra.now });
+  const auth = createAuthService({ prisma, vault, history, mailer, mailFrom, loginLockMinutes: infra.loginLockMinutes, session: infra.session, now: infra.now, onBackgroundError: infra.onBackgroundError });
   const lifecycle = createLifecycleService({ prisma, temporal: infra.temporal, inviteReminderDays: infra.inviteReminderDays, timings: { answerWithinMs: infra.stepAnswerWithinMs }, history });
   // Employees on a phone: a shorter idle time than HR's console, as phones are left lying around.
   const registrationSessions = createRegistrationSessions({ prisma, idleMinutes: Math.min(infra.session.idleMinutes, 30), absoluteHours: Math.min(infra.session.absoluteHours, 4), now: infra.now });

@@ -33,7 +33,7 @@ const OUT = path.join(ROOT, 'test-output', 'schemathesis');
 const TASK_QUEUE = 'api-fuzz';
 const PASSCODE = 'Kaisha-2026';
 const PURPOSES: Purpose[] = ['withholding_slip', 'employment_insurance'];
-const LINK = /http:\/\/mynaflow\.test\/i\/([A-Za-z0-9_-]{43})(?![A-Za-z0-9_-])/;
+const LINK = /http:\/\/mynaflow\.test\/i\/#k=([A-Za-z0-9_-]{43})(?![A-Za-z0-9_-])/;
 const CHECKS = ['not_a_server_error', 'status_code_conformance', 'content_type_conformance', 'response_schema_conformance', 'response_headers_conformance'];
 
 let env: TestWorkflowEnvironment;

@@ -5,11 +5,12 @@
  */
 import { randomBytes, randomUUID, scryptSync } from 'node:crypto';
 import { verifyPassword } from '../services/auth/passwords';
-import { LOGIN_CODE_SUBJECT, LOGIN_LOCKED_SUBJECT } from '../services/auth/auth-mail';
+import { LOGIN_CODE_SUBJECT, LOGIN_LOCKED_SUBJECT, PASSWORD_RESET_SUBJECT } from '../services/auth/auth-mail';
 import { MAX_SECOND_FACTOR_FAILURES } from '../services/auth/auth-service';
 import { checkSecurityCode, issueSecurityCode, rowKeyedHasher } from '../services/auth/security-codes';
 import { hashSessionToken } from '../services/auth/sessions';
 import { startOutbox } from '../services/outbox/outbox';
+import { holdHistoryLock } from './support/history-lock';
 import { ABSOLUTE_HOURS, appError, codeOf, IDLE_MINUTES, LOCK_MINUTES, META, MINUTE, useAuthHarness, wrongCodeFor } from './support/auth-harness';
 
 const harness = useAuthHarness();
@@ -356,7 +357,89 @@ describe('wrong passwords and lockout', () => {
   });
 });
 
+describe('no account enumeration', () => {
+  /** Status codes of `n` wrong passwords from one address, the clock moved on by `gapMs` after each. */
+  async function statuses(auth: ReturnType<typeof service>['auth'], clock: ReturnType<typeof service>['clock'], email: string, meta: typeof META, n: number, gapMs = 0) {
+    const out: number[] = [];
+    for (let i = 0; i < n; i++) {
+      out.push((await appError(auth.login({ email, password: `wrong-${i}-pass`, ...meta }))).status);
+      clock.advance(gapMs);
+    }
+    return out;
+  }
+
+  test('an address with no account is locked exactly like an account: 423 from the fifth wrong password, and again after each doubled wait', async () => {
+    const { auth, clock } = service();
+    const user = await newUser();
+    const nobody = `nobody-${randomUUID().slice(0, 8)}@example.co.jp`;
+    const at = { ip: '198.51.100.81', userAgent: 'guesser' };
+    // five wrong, then the lock: tried again just before it ends (still locked) and just after (five more)
+    const pattern = async (email: string) => {
+      const seen = await statuses(auth, clock, email, at, 5);
+      clock.advance((LOCK_MINUTES - 1) * MINUTE);
+      seen.push(...(await statuses(auth, clock, email, at, 1)));
+      clock.advance(2 * MINUTE);
+      seen.push(...(await statuses(auth, clock, email, at, 5)));
+      // the second lock lasts twice as long: still locked just after the first one's length
+      clock.advance((LOCK_MINUTES + 1) * MINUTE);
+      seen.push(...(await statuses(auth, clock, email, at, 1)));
+      return seen;
+    };
+    const forAccount = await pattern(user.email);
+    const forNobody = await pattern(nobody);
+    expect(forAccount).toEqual([401, 401, 401, 401, 423, 423, 401, 401, 401, 401, 423, 423]);
+    expect(forNobody).toEqual(forAccount);
+    // the table keeps no address in plain
+    expect(await harness.prisma.unknownLoginLock.count({ where: { addressKey: { contains: 'nobody' } } })).toBe(0);
+  });
+
+  test('guessing spread over many addresses locks an address with no account as it does an account', async () => {
+    const { auth, clock } = service();
+    const user = await newUser();
+    const nobody = `nobody-${randomUUID().slice(0, 8)}@example.co.jp`;
+    for (const email of [user.email, nobody]) {
+      for (let s = 0; s < 12; s++) await statuses(auth, clock, email, { ip: `203.0.113.${100 + s}`, userAgent: 'botnet' }, 4);
+    }
+    // 48 wrong; the 50th in the day from yet another address locks either
+    const fresh = { ip: '192.0.2.200', userAgent: 'botnet' };
+    expect(await statuses(auth, clock, user.email, fresh, 2)).toEqual([401, 423]);
+    expect(await statuses(auth, clock, nobody, fresh, 2)).toEqual([401, 423]);
+    expect(await statuses(auth, clock, user.email, { ip: '192.0.2.201', userAgent: 'botnet' }, 1)).toEqual([423]);
+    expect(await statuses(auth, clock, nobody, { ip: '192.0.2.201', userAgent: 'botnet' }, 1)).toEqual([423]);
+  });
+
+  test('a password reset or customer-number reminder answers without waiting for the account\'s work', async () => {
+    const { auth } = service();
+    const tenant = await newTenant();
+    const user = await newUser({ tenantId: tenant.id });
+    // The account's history row cannot be written while the lock is held: the answer comes anyway.
+    const lock = await holdHistoryLock(process.env.DATABASE_URL!, tenant.id);
+    try {
+      await auth.requestPasswordReset({ email: user.email, ...META });
+      await auth.requestCustomerNumberReminder({ email: user.email, ...META });
+      await lock.waiters(1);
+      expect(harness.outbox.mails.filter((m) => m.to.includes(user.email) && m.subject === PASSWORD_RESET_SUBJECT)).toHaveLength(0);
+    } finally {
+      await lock.release();
+    }
+    // …and the work follows
+    await nextMail(user.email, PASSWORD_RESET_SUBJECT);
+    expect((await events(tenant.id, 'password_reset_requested')).length).toBe(1);
+  });
+});
+
 describe('オプションログイン: one e-mail address in several tenants', () => {
+  test('that the address has several accounts is said only to someone who knows one\'s password', async () => {
+    const { auth } = service();
+    const email = `kenmu-${randomUUID().slice(0, 8)}@example.co.jp`;
+    const [a, b] = [await newTenant('株式会社シー'), await newTenant('株式会社ディー')];
+    await newUser({ tenantId: a.id, email, password: 'password-of-C' });
+    await newUser({ tenantId: b.id, email, password: 'password-of-D' });
+    const wrong = await appError(auth.login({ email, password: 'a-wrong-password', ...META }));
+    expect(wrong).toMatchObject({ status: 401, code: 'INVALID_CREDENTIALS' });
+    expect(await appError(auth.login({ email, password: 'password-of-D', ...META }))).toMatchObject({ status: 400, code: 'CUSTOMER_NUMBER_REQUIRED' });
+  });
+
   test('the customer number is required, and picks the account', async () => {
     const { auth } = service();
     const email = `shigyo-${randomUUID().slice(0, 8)}@example.co.jp`;

@@ -33,7 +33,7 @@ interface Styled {
 
 const TASK_QUEUE = 'console-pages';
 const SUITE = 'console';
-const LINK = /http:\/\/mynaflow\.test\/i\/([A-Za-z0-9_-]{43})(?![A-Za-z0-9_-])/;
+const LINK = /http:\/\/mynaflow\.test\/i\/#k=([A-Za-z0-9_-]{43})(?![A-Za-z0-9_-])/;
 const PASSCODE = 'Kaisha-2026';
 const PURPOSES = ['withholding_slip', 'employment_insurance', 'health_insurance_pension', 'category3_pension'];
 

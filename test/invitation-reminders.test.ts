@@ -40,7 +40,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 const HOUR_MS = 60 * 60 * 1000;
 const MINUTE_MS = 60 * 1000;
 const REMINDER_SUBJECT = `${INVITATION_SUBJECT}（再通知）`;
-const LINK = /http:\/\/mynaflow\.test\/i\/([A-Za-z0-9_-]{43})(?![A-Za-z0-9_-])/;
+const LINK = /http:\/\/mynaflow\.test\/i\/#k=([A-Za-z0-9_-]{43})(?![A-Za-z0-9_-])/;
 
 const { logger } = memoryLogger();
 /** A test's say over a mail arriving at the outbox (see mailGate). */

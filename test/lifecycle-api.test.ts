@@ -23,7 +23,7 @@ import { useWorkerHarness } from './support/worker-harness';
 
 const TASK_QUEUE = 'lifecycle-api';
 const DAY_MS = 86_400_000;
-const LINK = /http:\/\/mynaflow\.test\/i\/([A-Za-z0-9_-]{43})(?![A-Za-z0-9_-])/;
+const LINK = /http:\/\/mynaflow\.test\/i\/#k=([A-Za-z0-9_-]{43})(?![A-Za-z0-9_-])/;
 const PNG = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000', 'hex');
 
 const harness = useWorkerHarness({ taskQueue: TASK_QUEUE });

@@ -112,12 +112,16 @@ async function failedStart(entry: 'api/main.ts' | 'services/worker/main.ts', nam
   return { code, output: proc.output() };
 }
 
-/** A wrong password from one client address (named by X-Forwarded-For: the API trusts its loopback peer). */
+/**
+ * A wrong password from one client address (named by X-Forwarded-For: the API trusts its loopback
+ * peer), each for another address, so that what stops them is the per-client limit, not a lock.
+ */
+let guesses = 0;
 const wrongLogin = (api: Api, client: string) =>
   fetch(`${api.url}/v1/auth/login`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-forwarded-for': client },
-    body: JSON.stringify({ email: 'nobody@example.com', password: 'wrong-password' }),
+    body: JSON.stringify({ email: `nobody-${++guesses}@example.com`, password: 'wrong-password' }),
   });
 
 it('the login limit is one limit across two API processes, and a restarted process keeps it', async () => {

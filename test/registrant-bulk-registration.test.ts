@@ -319,7 +319,7 @@ describe('quick add and invitation (スマホで収集・簡易登録)', () => {
       expect(mail.subject).toBe(INVITATION_SUBJECT);
       expect(mail.text).toContain(`${p.familyName} ${p.givenName} 様`);
       expect(mail.text).toContain('今月末までにご登録をお願いします。');
-      expect(mail.text).toMatch(/http:\/\/mynaflow\.test\/i\/[A-Za-z0-9_-]{43}/);
+      expect(mail.text).toMatch(/http:\/\/mynaflow\.test\/i\/#k=[A-Za-z0-9_-]{43}/);
       expect(mail.replyTo).toBe('jinji@example.co.jp');
       expect(mail.cc).toEqual([user.email]);
       await until(async () => (await harness.prisma.registrant.findUniqueOrThrow({ where: { id: ids[i]! } })).invitationState === 'open', 'the invitation to open');

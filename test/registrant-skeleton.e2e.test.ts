@@ -38,7 +38,7 @@ describe('POST /v1/registrants', () => {
     expect(mail.subject).toBe('【マイナンバー管理】マイナンバー登録のお願い');
     expect(mail.text).toContain('山田 太郎 様');
     expect(mail.text).toContain('株式会社スケルトン');
-    const link = /http:\/\/mynaflow\.test\/i\/([A-Za-z0-9_-]{43})/.exec(mail.text);
+    const link = /http:\/\/mynaflow\.test\/i\/#k=([A-Za-z0-9_-]{43})/.exec(mail.text);
     expect(link).not.toBeNull();
     expect(mail.text.startsWith(PUBLIC_URL)).toBe(false);
 

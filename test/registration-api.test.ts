@@ -17,7 +17,7 @@ import { until } from './support/until';
 import { useWorkerHarness } from './support/worker-harness';
 
 const TASK_QUEUE = 'registration-api';
-const LINK = /http:\/\/mynaflow\.test\/i\/([A-Za-z0-9_-]{43})(?![A-Za-z0-9_-])/;
+const LINK = /http:\/\/mynaflow\.test\/i\/#k=([A-Za-z0-9_-]{43})(?![A-Za-z0-9_-])/;
 const PASSCODE = 'Kaisha-2026';
 // Smallest images of each kind: only their signatures matter to the server.
 const PNG = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000', 'hex');

@@ -138,6 +138,33 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/i/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The employee's registration pages (phone first), opened from the invitation link /i/#k={token}
+         * @description One HTML page for the whole journey: first visit (own password, company passcode, consent to
+         *     the purposes) or login, then the number (twice), gender, birth date, document images,
+         *     dependents, the review and "finish", plus clear pages for an expired, replaced or invalid link
+         *     and a locked login. The token is in the link's fragment (`#k=`), which browsers never send to a
+         *     server: the page's script reads it, keeps it in the tab's session storage, takes it out of the
+         *     address bar and posts it to `POST /v1/registration/link`, so an unknown token is told apart
+         *     there, not here. Strict Content-Security-Policy (scripts and styles of this origin only), no
+         *     referrer, no caching, no framing.
+         */
+        get: operations["getRegistrationPage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/i/{token}": {
         parameters: {
             query?: never;
@@ -146,7 +173,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The employee's registration pages (phone first), opened from the invitation link
+         * The same page, opened from a link in the form mailed before (/i/{token})
+         * @deprecated
          * @description One HTML page for the whole journey: first visit (own password, company passcode, consent to
          *     the purposes) or login, then the number (twice), gender, birth date, document images,
          *     dependents, the review and "finish", plus clear pages for an expired, replaced or invalid link
@@ -155,7 +183,7 @@ export interface paths {
          *     Content-Security-Policy (scripts and styles of this origin only), no referrer, no caching, no
          *     framing.
          */
-        get: operations["getRegistrationPage"];
+        get: operations["getRegistrationPageByPathToken"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1559,7 +1587,7 @@ export interface paths {
         put?: never;
         /**
          * Open an invitation link: whose it is, first visit or not, the purposes to consent to
-         * @description The phone page at `/i/{token}` posts the token from its address here (tokens never travel in
+         * @description The phone page at `/i/#k={token}` posts the token from its address here (tokens never travel in
          *     API URLs). 404 LINK_INVALID for an unknown token; 410 LINK_REVOKED when a newer link replaced it
          *     or HR withdrew it, 410 LINK_EXPIRED after 90 days; 423 LOGIN_LOCKED after approval until HR
          *     unlocks.
@@ -2261,7 +2289,7 @@ export interface components {
             }[];
         };
         LinkToken: {
-            /** @description The token from the invitation link /i/{token}. */
+            /** @description The token from the invitation link /i/#k={token}. */
             token: string;
         };
         RegistrationLinkInfo: {
@@ -3496,6 +3524,29 @@ export interface operations {
         };
     };
     getRegistrationPage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The page (its content comes from /assets/registration.js and the registration API). */
+            200: {
+                headers: {
+                    "Content-Security-Policy"?: string;
+                    "Referrer-Policy"?: "no-referrer";
+                    "Cache-Control"?: "no-store";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+        };
+    };
+    getRegistrationPageByPathToken: {
         parameters: {
             query?: never;
             header?: never;

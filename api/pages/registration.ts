@@ -1,13 +1,16 @@
 /**
- * The employee's phone pages (issue 6). GET /i/{token} is one HTML page; its script, bundled from
- * web/registration/, reads the token from the page's own address and talks only to the registration
- * API (tag `registration`): no page-only backdoor.
+ * The employee's phone pages (issue 6). GET /i/ is one HTML page; its script, bundled from
+ * web/registration/, reads the token from the page's own address — the fragment of /i/#k={token},
+ * which the browser never sends here (shared/invitation-link.ts) — and talks only to the
+ * registration API (tag `registration`): no page-only backdoor. /i/{token}, the form of links
+ * mailed before, still opens the page (access logs redact it).
  *
- * The token is in this page's URL, so: no referrer leaves the page, nothing is cached, the page
- * cannot be framed, and only scripts and styles of our own origin run (no inline script at all).
- * Access logs redact /i/ paths (api/app.ts).
+ * The token is in this page's address until its script takes it out, so: no referrer leaves the
+ * page, nothing is cached, the page cannot be framed, and only scripts and styles of our own origin
+ * run (no inline script at all).
  */
-import { Router } from 'express';
+import { Router, type RequestHandler } from 'express';
+import { INVITATION_PAGE } from '../../shared/invitation-link';
 import { pageBundle, secure, staticText } from './bundle';
 
 export const REGISTRATION_ASSETS = { script: '/assets/registration.js', styles: '/assets/registration.css' } as const;
@@ -29,9 +32,11 @@ export const registrationBundle = (): Promise<string> => pageBundle('registratio
 export function registrationPages(): Router {
   const router = Router();
   const file = staticText();
-  router.get('/i/:token', (_req, res) => {
+  const page: RequestHandler = (_req, res) => {
     secure(res, PAGE_CSP, 'no-store').type('text/html; charset=utf-8').send(file('registration/index.html'));
-  });
+  };
+  router.get(INVITATION_PAGE, page);
+  router.get('/i/:token', page);
   router.get(REGISTRATION_ASSETS.script, async (_req, res) => {
     secure(res, PAGE_CSP, 'no-cache').type('text/javascript; charset=utf-8').send(await registrationBundle());
   });

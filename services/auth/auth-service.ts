@@ -19,6 +19,7 @@ import { renderCustomerNumberMail, renderEmailMethodMail, renderLoginCodeMail, r
 import { checkPasswordPolicy, hashPassword, needsRehash, verifyAgainstDummy, verifyPassword } from './passwords';
 import { checkSecurityCode, issueSecurityCode, killSecurityCodes, serverKeyedHasher } from './security-codes';
 import { createSessions, isLocked, type SessionWithUser } from './sessions';
+import { createUnknownAddressLocks } from './unknown-address-locks';
 import { generateTotpSecret, matchTotp, otpauthUri, qrCode } from './totp';
 
 /**
@@ -98,8 +99,8 @@ export interface AuthServiceDeps {
   loginLockMinutes: number;
   session: { idleMinutes: number; absoluteHours: number };
   now?: () => Date;
-  /** told when a reminder mail (sent in the background) fails: only the transport's error and the kind */
-  onMailError?: (err: unknown, kind: string) => void;
+  /** told when work done after the answer (a reminder's code and mail, a lock mail) fails, with its kind */
+  onBackgroundError?: (err: unknown, kind: string) => void;
 }
 
 type UserWithTenant = LoginUser & { tenant: Tenant };
@@ -129,6 +130,7 @@ export function createAuthService(deps: AuthServiceDeps) {
   const { prisma, vault, history, mailer, mailFrom, loginLockMinutes } = deps;
   const now = deps.now ?? (() => new Date());
   const sessions = createSessions({ prisma, ...deps.session, loginLockMinutes, now });
+  const unknownLocks = createUnknownAddressLocks({ prisma, vault, loginLockMinutes, maxFailures: MAX_FAILED_LOGINS, maxSpreadFailures: MAX_SPREAD_FAILURES, maxSourceLockMinutes: MAX_SOURCE_LOCK_MINUTES, now });
   // Codes are kept keyed by the master key as well as their row (security-codes.ts).
   const hasher = serverKeyedHasher(vault);
   /** reminder mails still being delivered (see requestPasswordReset) */
@@ -153,7 +155,12 @@ export function createAuthService(deps: AuthServiceDeps) {
 
   /** Delivered after the call returns, so the response time does not tell whether an account exists. */
   function sendInBackground(to: string, mail: { subject: string; text: string }, kind: string): void {
-    const p = send(to, mail).catch((err: unknown) => deps.onMailError?.(err, kind));
+    inBackground(kind, () => send(to, mail));
+  }
+
+  /** Work the answer must not wait for (its time would tell whether an account exists). */
+  function inBackground(kind: string, work: () => Promise<unknown>): void {
+    const p = work().then(() => undefined, (err: unknown) => deps.onBackgroundError?.(err, kind));
     background.add(p);
     void p.finally(() => background.delete(p));
   }
@@ -306,15 +313,21 @@ export function createAuthService(deps: AuthServiceDeps) {
       const meta = { ip: input.ip, userAgent: input.userAgent };
       const all = await usersByEmail(input.email);
       const customerNumber = normalizeCustomerNumber(input.customerNumber);
-      if (all.length > 1 && customerNumber === null) {
-        await verifyAgainstDummy(input.password);
-        throw AUTH_ERRORS.customerNumberRequired();
-      }
       const candidates = customerNumber === null ? all : all.filter((u) => u.tenant.customerNumber === customerNumber);
       // Two rows in one tenant differing only in letter case cannot be told apart: refuse both.
       const user = candidates.length === 1 ? candidates[0]! : undefined;
       if (!user) {
-        await verifyAgainstDummy(input.password);
+        // No single account: answered as an account with a wrong password would be (locks included).
+        const source = sourceOf(meta);
+        if (await unknownLocks.locked(input.email, source)) {
+          await verifyAgainstDummy(input.password);
+          throw AUTH_ERRORS.locked();
+        }
+        // Several accounts and no customer number: said only to someone who knows one's password
+        // (checked against all at once, so the time does not tell how many there are).
+        const matches = candidates.length > 1 && customerNumber === null && typeof input.password === 'string' ? await Promise.all(candidates.map((u) => verifyPassword(input.password, u.passwordHash))) : [await verifyAgainstDummy(input.password)];
+        if (matches.some(Boolean)) throw AUTH_ERRORS.customerNumberRequired();
+        if (await unknownLocks.countFailure(input.email, source)) throw AUTH_ERRORS.locked();
         throw AUTH_ERRORS.invalidCredentials();
       }
       if (isLocked(user, now(), loginLockMinutes) || (await sourceLockedUntil(user, meta))) {
@@ -470,21 +483,24 @@ export function createAuthService(deps: AuthServiceDeps) {
       const customerNumber = normalizeCustomerNumber(input.customerNumber);
       const users = (await usersByEmail(input.email)).filter((u) => customerNumber === null || u.tenant.customerNumber === customerNumber);
       const at = now();
-      for (const user of users) {
-        const issued = await issueSecurityCode(prisma, { hasher, loginUserId: user.id, purpose: 'password_reset', now: at });
-        await record(user, 'password_reset_requested', input);
-        sendInBackground(
-          user.email,
-          renderPasswordResetMail({
-            userName: user.name,
-            companyName: user.tenant.name,
-            customerNumber: user.tenant.customerNumber,
-            code: issued.code,
-            expiresAt: issued.expiresAt,
-          }),
-          'password_reset',
-        );
-      }
+      // Answered at once; the codes, history rows and mails follow (the answer's time tells nothing).
+      inBackground('password_reset', async () => {
+        for (const user of users) {
+          const issued = await issueSecurityCode(prisma, { hasher, loginUserId: user.id, purpose: 'password_reset', now: at });
+          await record(user, 'password_reset_requested', input);
+          sendInBackground(
+            user.email,
+            renderPasswordResetMail({
+              userName: user.name,
+              companyName: user.tenant.name,
+              customerNumber: user.tenant.customerNumber,
+              code: issued.code,
+              expiresAt: issued.expiresAt,
+            }),
+            'password_reset',
+          );
+        }
+      });
     },
 
     /**
@@ -516,15 +532,18 @@ export function createAuthService(deps: AuthServiceDeps) {
     async requestCustomerNumberReminder(input: { email: string } & RequestMeta): Promise<void> {
       const users = await usersByEmail(input.email);
       if (users.length === 0) return;
-      const at = now();
-      let code: string | undefined;
-      let expiresAt = at;
-      for (const user of users) {
-        const issued = await issueSecurityCode(prisma, { hasher, loginUserId: user.id, purpose: 'customer_number', now: at, code });
-        code = issued.code;
-        expiresAt = issued.expiresAt;
-      }
-      sendInBackground(users[0]!.email, renderCustomerNumberMail({ code: code!, expiresAt }), 'customer_number');
+      // Answered at once; the code and the mail follow (the answer's time tells nothing).
+      inBackground('customer_number', async () => {
+        const at = now();
+        let code: string | undefined;
+        let expiresAt = at;
+        for (const user of users) {
+          const issued = await issueSecurityCode(prisma, { hasher, loginUserId: user.id, purpose: 'customer_number', now: at, code });
+          code = issued.code;
+          expiresAt = issued.expiresAt;
+        }
+        await send(users[0]!.email, renderCustomerNumberMail({ code: code!, expiresAt }));
+      });
     },
 
     async revealCustomerNumbers(input: { email: string; code: string } & RequestMeta): Promise<{ customerNumber: string; tenantName: string }[]> {

@@ -4,6 +4,7 @@
  * while the invitation is open. The token is shown once, in the image, and only its hash is kept.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { invitationUrl } from '../../shared/invitation-link';
 import QRCode from 'qrcode';
 import { hashToken } from '../auth/token-hash';
 import type { History } from '../audit/types';
@@ -32,7 +33,7 @@ export function createInvitationQrService({ prisma, history, publicUrl }: { pris
           tx,
         );
       }, { isolationLevel: 'ReadCommitted' });
-      const link = `${publicUrl}/i/${token}`;
+      const link = invitationUrl(publicUrl, token);
       // Error correction M and a quiet zone: survives a crumpled printout.
       if (format === 'svg') return { contentType: 'image/svg+xml', body: await QRCode.toString(link, { type: 'svg', errorCorrectionLevel: 'M', margin: 4 }) };
       return { contentType: 'image/png', body: await QRCode.toBuffer(link, { type: 'png', errorCorrectionLevel: 'M', margin: 4, width: 400 }) };

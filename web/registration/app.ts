@@ -1,6 +1,7 @@
 /**
- * The employee's registration pages, opened from the invitation link /i/{token} (issue 6). The
- * token is read from this page's own address and posted to the API; it goes into no other URL.
+ * The employee's registration pages, opened from the invitation link /i/#k={token} (issue 6). The
+ * token is read from this page's own address (its fragment, which no server sees; the older
+ * /i/{token} too) and posted to the API; it goes into no other URL.
  * Steps live in the address's fragment (#profile, #number-doc, …) through history.pushState, so the
  * phone's back button moves between steps; each step is drawn from a fresh GET /v1/registration.
  */
@@ -8,6 +9,7 @@ import { api, ApiError, setCsrf, type LinkInfo, type Registration } from './api'
 import { actionButton, h, messageLine, say, show, unsay } from '../shared/dom';
 import { releasePreviews } from './fields';
 import { LOCKED_TEXT } from '../shared/labels';
+import { INVITATION_PAGE, tokenInAddress } from '../../shared/invitation-link';
 import {
   dependentDeleteStep,
   dependentFormStep,
@@ -23,14 +25,30 @@ import {
 } from './steps';
 
 const root = document.getElementById('app') as HTMLElement;
+const LINK_KEY = 'mynaflow.registration.link';
+/**
+ * The link's token: from the opened address (then kept in this tab's session storage and taken out
+ * of the address bar and the history entry), or, after a reload, from the session storage.
+ */
 const token = (() => {
-  const m = /^\/i\/([^/]+)$/.exec(location.pathname);
-  try {
-    return m ? decodeURIComponent(m[1]!) : '';
-  } catch {
-    return '';
-  }
+  const opened = tokenInAddress(location);
+  if (opened === undefined) return sessionStorage.getItem(LINK_KEY) ?? '';
+  sessionStorage.setItem(LINK_KEY, opened);
+  history.replaceState(null, '', INVITATION_PAGE);
+  return opened;
 })();
+
+/**
+ * A link opened in this tab while the page is open changes only the fragment (no new page load):
+ * the new token is kept and the page starts again with it. True when that happens.
+ */
+function newLinkOpened(): boolean {
+  if (!location.hash.startsWith('#k=')) return false;
+  sessionStorage.setItem(LINK_KEY, tokenInAddress(location) ?? '');
+  history.replaceState(null, '', INVITATION_PAGE);
+  location.reload();
+  return true;
+}
 
 let link: LinkInfo | null = null;
 let loggedIn = false;
@@ -360,7 +378,9 @@ async function boot(): Promise<void> {
     if (loggedIn && ev.target instanceof Element && ev.target.matches(TYPED)) unsaved = true;
   });
   let undoing = false;
+  window.addEventListener('hashchange', () => void newLinkOpened());
   window.addEventListener('popstate', (ev) => {
+    if (newLinkOpened()) return;
     const to = (ev.state as { position?: number } | null)?.position ?? 0;
     if (undoing) {
       undoing = false; // the browser is back where the person chose to stay

@@ -129,7 +129,7 @@ export async function historyScreen(ctx: Ctx): Promise<View> {
     lastHead = v.head;
     saveHead.hidden = !v.head;
     if (v.ok) {
-      const compared = against ? `保存した確認結果（${dateTimeSeconds(new Date(against.signedAt))}）の時点までの記録もそのまま残っています。` : '';
+      const compared = against ? `保存した確認結果（${dateTimeSeconds(against.signedAt)}）の時点までの記録もそのまま残っています。` : '';
       say(verifyMessage, `${v.checked.toLocaleString('ja-JP')}件の操作履歴を確認しました。改ざんは見つかりませんでした。${compared}`, 'ok');
       return;
     }
