@@ -26,6 +26,7 @@ import { createBulkRegistrationService } from './registrants/bulk-registration';
 import type { TemporalDeps } from './temporal/client';
 import { createTenantSettingsService } from './tenants/settings';
 import type { Vault } from './vault/types';
+import { createTimeline } from './registrants/timeline';
 
 export interface Infrastructure {
   prisma: PrismaClient;
@@ -73,6 +74,7 @@ export function createServices(infra: Infrastructure) {
     registrantCsv: createRegistrantCsvService({ prisma, history, vault, temporal: infra.temporal, inviteReminderDays: infra.inviteReminderDays, confirmPassword: auth.confirmPassword }),
     loginUsers: createLoginUserService({ prisma, history, mailer, mailFrom, publicUrl: infra.publicUrl, loginLockMinutes: infra.loginLockMinutes, vault }),
     tenantSettings: createTenantSettingsService({ prisma, history }),
+    timeline: createTimeline({ prisma, temporal: infra.temporal }),
   };
 }
 

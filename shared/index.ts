@@ -115,6 +115,17 @@ export interface StepAttention {
   retryAt?: string;
 }
 
+/** What the workflow will do next and when (the timers it waits on), with a step that keeps failing. */
+export interface UpcomingStep {
+  /** the step's name, e.g. "reminder-1-2", "expiry-1", "retirement", "deletion-notice", "deletion" */
+  name: string;
+  /** when it is due (ISO); a retrying step's next try is in attention.retryAt */
+  at: string;
+  /** its label in the Temporal UI and the console, in Japanese */
+  label: string;
+  attention?: StepAttention;
+}
+
 /** Everything the workflow holds: ids, states and dates only. */
 export interface LifecycleState {
   status: RegistrantStatus;
@@ -148,6 +159,8 @@ export interface MailDue {
 }
 
 export const lifecycleQuery = defineQuery<LifecycleState>('lifecycle');
+/** The steps the workflow waits to take, earliest first (read-only: adds nothing to the history). */
+export const upcomingQuery = defineQuery<UpcomingStep[]>('upcoming');
 
 export interface InviteRequest {
   actor: StepActor;

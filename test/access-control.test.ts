@@ -53,6 +53,7 @@ const ALLOWED: Record<string, Role[]> = {
   cancelDeletion: EDITORS,
   deleteRegistrantData: EDITORS,
   getOperation: ALL,
+  getRegistrantTimeline: ALL,
   listRegistrantConsents: ALL,
   listRegistrants: ALL,
   listConnectors: ['owner', 'manager'],

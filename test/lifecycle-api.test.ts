@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import jsQR from 'jsqr';
 import { PNG as PngImage } from 'pngjs';
 import request from 'supertest';
+import type { components } from '../api/generated/openapi';
 import { hashToken } from '../services/auth/token-hash';
 import type { CapturedMail } from '../services/outbox/outbox';
 import type { DraftDependent } from '../services/registrants/draft';
@@ -22,6 +23,7 @@ import { until } from './support/until';
 import { useWorkerHarness } from './support/worker-harness';
 
 const TASK_QUEUE = 'lifecycle-api';
+type Schemas = components['schemas'];
 const DAY_MS = 86_400_000;
 const LINK = /http:\/\/mynaflow\.test\/i\/#k=([A-Za-z0-9_-]{43})(?![A-Za-z0-9_-])/;
 const PNG = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000', 'hex');
@@ -77,6 +79,53 @@ const dependent = (givenName: string, relationship: string, extra: Partial<Draft
   birthDate: '2015-05-05',
   myNumber: randomMyNumber(),
   ...extra,
+});
+
+describe('timeline', () => {
+  const timeline = async (agent: Agent, id: string) => (await agent.get(`/v1/registrants/${id}/timeline`).expect(200)).body as Schemas['Timeline'];
+  const ops = (t: Schemas['Timeline']) => t.past.map((e) => e.operation);
+
+  it('shows what happened (mail accepted, link opened, first visit, answers saved) and what comes next, to every role', async () => {
+    const { id, workflowId, email } = await invited('経過');
+    let t = await timeline(hr, id);
+    expect(t.workflow).toBe('running');
+    expect(ops(t)).toEqual(['registrant_created', 'invitation_sent']);
+    expect(t.mails).toEqual([{ kind: 'invitation', round: 1, status: 'sent', askedAt: expect.any(String), sentAt: expect.any(String) }]);
+    const state = await harness.env.client.workflow.getHandle(workflowId).query(lifecycleQuery);
+    const invitedAt = Date.parse(state.invitation!.invitedAt);
+    // the tenant's reminder days (7, 30, 80): the first reminder, then the link's end
+    expect(t.upcoming).toEqual([
+      { name: 'reminder-1-1', at: new Date(invitedAt + 7 * DAY_MS).toISOString(), label: 'リマインダー 1 回目' },
+      { name: 'expiry-1', at: state.invitation!.expiresAt, label: '登録用リンクの期限' },
+    ]);
+    expect(t.draftSavedAt).toBeNull();
+
+    // The employee opens the link (twice: recorded once), sets up, saves answers.
+    const token = tokenOf(mailsTo(email)[0]!);
+    const employee = request.agent(harness.app);
+    for (let i = 0; i < 2; i++) await employee.post('/v1/registration/link').send({ token }).expect(200);
+    const setup = await employee.post('/v1/registration/setup').send({ token, password: 'employee-pass-1', consentedPurposes: (await harness.prisma.tenant.findUniqueOrThrow({ where: { id: tenantId } })).purposes }).expect(200);
+    await employee.put('/v1/registration/profile').set('X-CSRF-Token', setup.body.csrfToken).send({ gender: 'female' }).expect(200);
+    t = await timeline(viewer, id);
+    expect(ops(t)).toEqual(['registrant_created', 'invitation_sent', 'invitation_opened', 'consented']);
+    expect(t.past[2]).toMatchObject({ label: '登録用リンクを開く', actor: { type: 'registrant', label: '田中 経過' } });
+    expect(Date.parse(t.draftSavedAt!)).toBeGreaterThan(invitedAt);
+
+    // not another tenant's
+    expect((await outsider.get(`/v1/registrants/${id}/timeline`).expect(404)).body.code).toBe('REGISTRANT_NOT_FOUND');
+  });
+
+  it('after a remand: the remand mail and the new round\'s reminder and expiry, without the reason', async () => {
+    const { id } = await submitted('経過承認');
+    await hr.post(`/v1/registrants/${id}/remand`).send({ reason: '画像が不鮮明です' }).expect(200);
+    await until(async () => (await timeline(hr, id)).mails.length === 2, 'the remand mail');
+    const t = await timeline(hr, id);
+    expect(ops(t)).toEqual(expect.arrayContaining(['submitted', 'remanded']));
+    expect(t.mails.map((m) => [m.kind, m.round, m.status])).toEqual([['invitation', 1, 'sent'], ['remand', 2, 'sent']]);
+    expect(t.upcoming!.map((u) => u.name)).toEqual(['reminder-2-1', 'expiry-2']);
+    // the reason is HR's text: it stays on the person, not in the timeline
+    expect(JSON.stringify(t)).not.toContain('画像が不鮮明です');
+  });
 });
 
 describe('invitation', () => {

@@ -37,6 +37,7 @@ import { isTo, mailGate } from './support/mail-gate';
 import { createTimeSkippingEnv } from './support/temporal';
 import { until } from './support/until';
 import { migrateAsOwner } from './support/migrate';
+import { createTimeline } from '../services/registrants/timeline';
 
 const TASK_QUEUE = 'lifecycle-outages';
 const MINUTE_MS = 60_000;
@@ -188,6 +189,11 @@ describe('HR and the first invitation while the mail server refuses', () => {
     await env.sleep(10 * MINUTE_MS);
     expect(await state(handle)).toMatchObject({ invitation: null, mailDue: { kind: 'invitation', round: 1 } });
     expect((await state(handle)).attention?.['invitation-mail-1']).toBeDefined();
+    // HR's timeline says so: the mail is asked for, not accepted, and its step is retrying.
+    const timeline = createTimeline({ prisma, temporal: { client: env.client } });
+    const failing = await timeline.forRegistrant(tenantId, id);
+    expect(failing.mails.map((m) => [m.kind, m.status])).toEqual([['invitation', 'sending']]);
+    expect(failing.upcoming).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'invitation-mail-1', label: '登録依頼メール', attention: expect.objectContaining({ errorType: expect.any(String), rounds: expect.any(Number) }) })]));
     // The person's turn is not held for the outage: HR's step is carried out within a round (5 minutes).
     const today = japanDate(await env.currentTimeMs());
     const retirementDate = japanDate(startOfJapanDay(today) + 200 * DAY_MS);
@@ -200,6 +206,10 @@ describe('HR and the first invitation while the mail server refuses', () => {
     await until(async () => (await state(handle)).invitation?.state === 'open', 'the round to begin');
     expect(await state(handle)).toMatchObject({ invitation: { round: 1, remindersSent: 0 }, attention: {} });
     expect((await state(handle)).mailDue).toBeUndefined();
+    // …then sent, and what comes next is the reminder, the link's end and the retirement HR set, none failing.
+    const sent = await timeline.forRegistrant(tenantId, id);
+    expect(sent.mails.map((m) => [m.kind, m.status])).toEqual([['invitation', 'sent']]);
+    expect(sent.upcoming!.map((u) => [u.name, u.attention])).toEqual([['reminder-1-1', undefined], ['expiry-1', undefined], ['retirement', undefined]]);
     expect((await prisma.registrant.findUniqueOrThrow({ where: { id } })).invitationState).toBe('open');
   });
 

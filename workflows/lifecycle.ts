@@ -37,6 +37,7 @@ import {
   inviteUpdate,
   japanDate,
   lifecycleQuery,
+  upcomingQuery,
   mayChangeRegistration,
   refuseUpdate,
   remandUpdate,
@@ -300,6 +301,11 @@ export async function lifecycle(input: RegistrantWorkflowInput): Promise<Lifecyc
 
   // ---- messages
   setHandler(lifecycleQuery, () => snapshot());
+  setHandler(upcomingQuery, () =>
+    candidates()
+      .sort((a, b) => a.at - b.at)
+      .map(({ name, at, label }) => ({ name, at: new Date(at).toISOString(), label, ...(attention[name] ? { attention: { ...attention[name] } } : {}) })),
+  );
   // The first API (invitation only) asked this query; it still answers in its terms.
   setHandler(statusQuery, () => ({
     stage: state.invitation ? (state.invitation.state === 'withdrawn' || state.invitation.state === 'expired' ? state.invitation.state : 'invited') : 'inviting',

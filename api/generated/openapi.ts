@@ -842,6 +842,35 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/registrants/{registrantId}/timeline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                registrantId: components["parameters"]["RegistrantId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The person's lifecycle: what happened and what the workflow will do next
+         * @description `past`: lifecycle events from the operation history (added, invited, mail accepted, link opened,
+         *     first visit, submitted, remanded, approved, retirement, deletion notice, deleted …), oldest first.
+         *     `mails`: each mail the workflow asked for, `sending` until the mail server accepted it.
+         *     `upcoming`: the steps the workflow waits to take (next reminder, link expiry, retirement,
+         *     deletion notice, deletion) with their dates; a step that keeps failing carries `attention`
+         *     (since when, how many rounds, the error's class, the next try). `workflow` says whether that
+         *     could be asked (`unavailable`: Temporal did not answer; the rest is still here). No number and
+         *     no reason text.
+         */
+        get: operations["getRegistrantTimeline"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/registrants/{registrantId}/operations/{operationId}": {
         parameters: {
             query?: never;
@@ -3094,6 +3123,52 @@ export interface components {
              */
             dueDate: string;
         };
+        Timeline: {
+            past: {
+                /** Format: date-time */
+                at: string;
+                operation: string;
+                label: string;
+                actor: {
+                    /** @enum {string} */
+                    type: "login_user" | "registrant" | "api_client" | "system";
+                    label: string;
+                };
+            }[];
+            mails: {
+                /** @enum {string} */
+                kind: "invitation" | "reminder" | "remand";
+                round: number;
+                reminder?: number;
+                /** @enum {string} */
+                status: "sending" | "sent";
+                /** Format: date-time */
+                askedAt: string;
+                /** Format: date-time */
+                sentAt: string | null;
+            }[];
+            /**
+             * Format: date-time
+             * @description When the employee last saved answers not submitted yet.
+             */
+            draftSavedAt: string | null;
+            upcoming: {
+                name: string;
+                /** Format: date-time */
+                at: string;
+                label: string;
+                attention?: {
+                    /** Format: date-time */
+                    since: string;
+                    rounds: number;
+                    errorType: string;
+                    /** Format: date-time */
+                    retryAt?: string;
+                };
+            }[] | null;
+            /** @enum {string} */
+            workflow: "running" | "starting" | "ended" | "unavailable";
+        };
         PasswordConfirmation: {
             /**
              * Format: password
@@ -4541,6 +4616,32 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             423: components["responses"]["Locked"];
             503: components["responses"]["Unavailable"];
+        };
+    };
+    getRegistrantTimeline: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                registrantId: components["parameters"]["RegistrantId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The timeline. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Timeline"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
         };
     };
     getOperation: {

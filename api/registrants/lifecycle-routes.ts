@@ -8,6 +8,7 @@ import { Router, type Request, type Response } from 'express';
 import type { components } from '../generated/openapi';
 import type { InvitationQrService, QrFormat } from '../../services/registrants/invitation-qr';
 import type { LifecycleService, StepAnswer } from '../../services/registrants/lifecycle';
+import type { TimelineService } from '../../services/registrants/timeline';
 import type { ConfirmPassword } from '../../services/auth/auth-service';
 import { ANY_ROLE, EDITORS, requireRole } from '../auth/middleware';
 import { acting } from '../login-users/routes';
@@ -38,7 +39,7 @@ export function sendStep(res: Response, answer: StepAnswer): void {
     .json(pending);
 }
 
-export function lifecycleRoutes(service: LifecycleService, qr: InvitationQrService, confirmPassword: ConfirmPassword): Router {
+export function lifecycleRoutes(service: LifecycleService, qr: InvitationQrService, confirmPassword: ConfirmPassword, timeline: TimelineService): Router {
   const router = Router();
   const id = (req: { params: Record<string, unknown> }) => req.params.registrantId as string;
 
@@ -89,6 +90,17 @@ export function lifecycleRoutes(service: LifecycleService, qr: InvitationQrServi
     // Irreversible: the password again, checked here so that it never travels to the workflow.
     await confirmPassword(caller.user.id, password, { ip: caller.ip, userAgent: caller.userAgent });
     sendStep(res, await service.deleteNow(caller, id(req), scope, dependentId, idempotencyKey(req, res)));
+  });
+  router.get('/v1/registrants/:registrantId/timeline', requireRole(...ANY_ROLE), async (req, res) => {
+    const t = await timeline.forRegistrant(acting(req).tenantId, id(req));
+    const body: Schemas['Timeline'] = {
+      past: t.past.map((e) => ({ ...e, at: e.at.toISOString() })),
+      mails: t.mails.map((m) => ({ ...m, askedAt: m.askedAt.toISOString(), sentAt: m.sentAt?.toISOString() ?? null })),
+      draftSavedAt: t.draftSavedAt?.toISOString() ?? null,
+      upcoming: t.upcoming,
+      workflow: t.workflow,
+    };
+    res.json(body);
   });
   router.get('/v1/registrants/:registrantId/operations/:operationId', requireRole(...ANY_ROLE), async (req, res) => {
     const operation: Schemas['Operation'] = await service.operation(acting(req).tenantId, id(req), req.params.operationId as string);

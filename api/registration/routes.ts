@@ -82,7 +82,7 @@ export function registrationRoutes(deps: RegistrationRouteDeps, opts: Registrati
   const me = (req: Request) => req.registrantCaller!;
 
   router.post('/v1/registration/link', attempts, async (req, res) => {
-    res.set('Cache-Control', 'no-store').json(await access.linkInfo((req.body as Schemas['LinkToken']).token));
+    res.set('Cache-Control', 'no-store').json(await access.linkInfo((req.body as Schemas['LinkToken']).token, requestFacts(req)));
   });
   router.post('/v1/registration/setup', attempts, async (req, res) => {
     const body = req.body as Schemas['RegistrationSetup'];

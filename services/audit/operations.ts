@@ -40,6 +40,7 @@ export const OPERATIONS = {
   history_verified: '操作履歴の検証',
   master_key_rotated: 'マスターキーの更新',
   invitation_expired: '登録用リンクの期限切れ',
+  invitation_opened: '登録用リンクを開く',
   reminder_sent: '収集メールの再通知',
   submitted: '登録内容の提出',
   registrant_login_unlocked: '登録者のログインロック解除',

@@ -86,9 +86,17 @@ export function createRegistrationAccess({ prisma, history, sessions, maxFailure
 
   return {
     /** What the first page shows for a link: whose it is, first visit or not, the purposes to consent to. */
-    async linkInfo(token: unknown) {
+    /** Whose link it is; the link's first opening is recorded (the timeline's "opened"). */
+    async linkInfo(token: unknown, facts?: RequestFacts) {
       const link = await usableLink(token);
       const r = link.registrant;
+      if (!link.openedAt) {
+        await prisma.$transaction(async (tx) => {
+          // Conditional: two tabs opening at once record it once.
+          const { count } = await tx.invitation.updateMany({ where: { id: link.id, openedAt: null }, data: { openedAt: new Date() } });
+          if (count === 1) await history.record({ tenantId: r.tenantId, actor: actorOf(r), operation: 'invitation_opened', registrant: { id: r.id, label: label(r) }, ...facts }, tx);
+        }, { isolationLevel: 'ReadCommitted' });
+      }
       return {
         familyName: r.familyName,
         givenName: r.givenName,

@@ -107,6 +107,7 @@ export const api = {
   scheduleDeletion: (registrantId: string, body: Schemas['DeletionSchedule']) => requestStep<Registrant>('PUT', r(registrantId, '/deletion-schedule'), body),
   cancelDeletion: (registrantId: string) => requestStep<Registrant>('DELETE', r(registrantId, '/deletion-schedule')),
   deleteNow: (registrantId: string, body: Schemas['ImmediateDeletion']) => requestStep<Registrant>('POST', r(registrantId, '/deletion'), body),
+  timeline: (registrantId: string) => request<Schemas['Timeline']>('GET', r(registrantId, '/timeline')),
   reveal: (registrantId: string, body: Schemas['RevealRequest']) => request<{ myNumber: string }>('POST', r(registrantId, '/my-number/reveal'), body),
   setNumber: (registrantId: string, body: Schemas['MyNumberInput']) => request<void>('PUT', r(registrantId, '/my-number'), body),
   setDependentNumber: (registrantId: string, dependentId: string, body: Schemas['MyNumberInput']) => request<void>('PUT', r(registrantId, `/dependents/${id(dependentId)}/my-number`), body),

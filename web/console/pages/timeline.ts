@@ -1,0 +1,51 @@
+/**
+ * 経過 on a registrant's page: what comes next (the workflow's timers, a failing step marked as
+ * retrying) and what happened (the lifecycle's history, each mail asked for and whether the mail
+ * server took it, the employee's unsaved answers) — from GET /v1/registrants/{id}/timeline.
+ */
+import { api, type Schemas } from '../api';
+import { dateTime } from '../labels';
+import { h, notice, row, table } from '../ui';
+
+type Timeline = Schemas['Timeline'];
+
+const MAIL_LABELS: Record<Timeline['mails'][number]['kind'], string> = { invitation: '登録依頼メール', reminder: 'リマインダー', remand: '差戻しメール' };
+const ACTOR_LABELS: Record<Timeline['past'][number]['actor']['type'], string> = { login_user: '', registrant: '本人', api_client: '連携アプリ', system: 'システム' };
+
+function mailLine(m: Timeline['mails'][number]): [string, string, string] {
+  const what = `${MAIL_LABELS[m.kind]}${m.kind === 'reminder' ? ` ${m.reminder ?? ''} 回目` : ''}（${m.round}回目の依頼）`;
+  return m.status === 'sent' ? [m.sentAt ?? m.askedAt, `${what}をメールサーバーが受け付けました`, 'システム'] : [m.askedAt, `${what}を送信中（メールサーバーが受け付けていません）`, 'システム'];
+}
+
+function upcomingTable(t: Timeline): HTMLElement {
+  if (t.workflow === 'unavailable') return notice('warning', 'ワークフローに問い合わせできないため、今後の予定を表示できません。しばらくしてから再度表示してください。');
+  if (t.workflow === 'starting') return notice('info', 'ワークフローを開始しています。まもなく今後の予定が表示されます。');
+  if (t.workflow === 'ended') return h('p', {}, '今後の予定はありません（ワークフローは終了しています）。');
+  const rows = (t.upcoming ?? []).map((u) =>
+    row([
+      dateTime(u.attention?.retryAt ?? u.at),
+      u.label,
+      u.attention ? h('span', { class: 'badge warning' }, `再試行中（${u.attention.rounds}回失敗・${u.attention.errorType}、${dateTime(u.attention.since)}から）`) : '予定',
+    ]),
+  );
+  return table('今後の予定', ['日時', '内容', '状態'], rows, '今後の予定はありません');
+}
+
+function pastTable(t: Timeline): HTMLElement {
+  const lines: [string, string, string][] = [
+    ...t.past.map((e): [string, string, string] => [e.at, e.label, e.actor.type === 'login_user' ? e.actor.label : ACTOR_LABELS[e.actor.type]]),
+    ...t.mails.map(mailLine),
+    ...(t.draftSavedAt ? [[t.draftSavedAt, '本人が入力途中の内容を保存（未提出）', '本人'] as [string, string, string]] : []),
+  ].sort((a, b) => Date.parse(b[0]) - Date.parse(a[0]));
+  return table('これまでの経過', ['日時', '内容', '実施者'], lines.map(([at, what, who]) => row([dateTime(at), what, who])), 'まだ経過はありません');
+}
+
+/** The section, filled in once the timeline has loaded. */
+export function timelineSection(registrantId: string): HTMLElement {
+  const body = h('div', { id: 'timeline' }, h('p', {}, '読み込んでいます…'));
+  api.timeline(registrantId).then(
+    (t) => body.replaceChildren(h('h3', {}, '今後の予定'), upcomingTable(t), h('h3', {}, 'これまでの経過（新しい順）'), pastTable(t)),
+    () => body.replaceChildren(notice('warning', '経過を表示できませんでした。')),
+  );
+  return h('section', { 'aria-labelledby': 'timeline-heading' }, h('h2', { id: 'timeline-heading' }, '経過'), body);
+}
