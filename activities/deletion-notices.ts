@@ -9,6 +9,7 @@ import { createMailLedger } from '../services/mail/ledger';
 import { retentionRule, MANUAL_RULE } from '../services/retention/rules';
 import { deletionDueSignal, deletionNoticeWorkflowId, type DeletionNoticeInput } from '../shared';
 import type { ActivityDeps } from './index';
+import { countMail } from './mail-metrics';
 
 export const DELETION_NOTICE_SUBJECT = '【マイナンバー管理】削除予定のお知らせ';
 
@@ -75,7 +76,13 @@ export function createDeletionNoticeActivities({ prisma, mailer, mailFrom, publi
         'マイナンバー管理 (mynaflow)',
       ].join('\n');
       const messageId = `<${key.replace(/[^A-Za-z0-9-]/g, '').slice(-40)}@mynaflow>`;
-      await mailer.sendMail({ from: mailFrom, to: recipients.map((r) => r.email), subject: DELETION_NOTICE_SUBJECT, text, messageId });
+      try {
+        await mailer.sendMail({ from: mailFrom, to: recipients.map((r) => r.email), subject: DELETION_NOTICE_SUBJECT, text, messageId });
+      } catch (err) {
+        countMail('deletion_notice', 'failed', err);
+        throw err;
+      }
+      countMail('deletion_notice', 'sent');
       await ledger.markSent(key, messageId);
       await recordSent();
       return { sent: registrants.length };

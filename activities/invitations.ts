@@ -7,6 +7,7 @@ import { renderInvitationMail } from '../services/mail/invitation-mail';
 import { createMailLedger } from '../services/mail/ledger';
 import type { SendInvitationMailInput } from '../shared';
 import { invitationUrl } from '../shared/invitation-link';
+import { countMail } from './mail-metrics';
 import type { ActivityDeps } from './index';
 
 export function createInvitationActivities({ prisma, mailer, publicUrl, mailFrom, logger, vault }: ActivityDeps) {
@@ -116,6 +117,7 @@ export function createInvitationActivities({ prisma, mailer, publicUrl, mailFrom
           messageId,
         });
       } catch (err) {
+        countMail(input.kind, 'failed', err);
         // The mail server could not even be reached (no TCP connection, no address): nobody ever saw
         // this link, so it goes (an outage of days would otherwise leave a live link per retry). Once
         // connected the fate is unknown (the server may keep the message): the link stays.
@@ -126,6 +128,7 @@ export function createInvitationActivities({ prisma, mailer, publicUrl, mailFrom
         if (rejected) throw ApplicationFailure.nonRetryable(`メールサーバーが宛先を受け付けませんでした（${responseCode}）`, 'MailRejected');
         throw err;
       }
+      countMail(input.kind, 'sent');
       // Accepted by the server: that is recorded first and on its own, then the history entry.
       await ledger.markSent(input.key, messageId);
       await recordSent();

@@ -10,6 +10,7 @@ import type { PrismaClient } from '../services/db/client';
 import { createReadiness } from '../services/health/health';
 import { OUTAGE_RETRY_AFTER_SECONDS } from '../services/health/outages';
 import type { Logger } from '../services/logging/logger';
+import type { ApiMetrics } from '../services/metrics/api-metrics';
 import { loggableUrl } from '../services/logging/loggable-url';
 import { CODEC_PATH, temporalCodecCors, temporalCodecOperator, temporalCodecRoutes, type TemporalCodecDeps } from './temporal-codec/routes';
 import { createRateLimitCounters } from '../services/rate-limits/postgres-store';
@@ -59,6 +60,8 @@ export interface AppDeps {
   validateResponses?: boolean;
   /** The Temporal Web UI's payload codec endpoint (operators, or the owner of a one-tenant deployment); absent: not served. */
   temporalCodec?: Omit<TemporalCodecDeps, 'singleTenant'>;
+  /** Prometheus metrics of the requests (served by api/main.ts on METRICS_PORT). */
+  metrics?: ApiMetrics;
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -82,6 +85,7 @@ export function createApp(deps: AppDeps): Express {
       },
     }),
   );
+  if (deps.metrics) app.use(deps.metrics.middleware);
   // Credentials are checked before the body is read: an unidentified caller may send only a small
   // body and is told only the first validation error (api/request-size.ts).
   app.use('/v1', identifyCaller(services.auth));

@@ -2,6 +2,7 @@
 import { ConfigError, loadConfig, requireServices } from '../services/config/config';
 import { createServices } from '../services/container';
 import { warnIfPrivileged } from '../services/db/app-role';
+import { createApiMetrics, serveMetrics } from '../services/metrics/api-metrics';
 import { createPrisma } from '../services/db/client';
 import { createLogger } from '../services/logging/logger';
 import { createMailTransport } from '../services/mail/transport';
@@ -26,7 +27,9 @@ async function main() {
   const vault = await openInstanceVault(config, prisma);
   const client = createTemporalClient(services.temporalAddress, config.temporal.namespace, vault.keyring);
   const temporal = { client, taskQueue: config.temporal.taskQueue };
+  const metrics = config.metrics ? createApiMetrics(prisma) : undefined;
   const app = createApp({
+    metrics,
     prisma,
     temporal,
     logger,
@@ -50,6 +53,10 @@ async function main() {
     temporalCodec: { codec: createPayloadCodec(vault.keyring), uiOrigin: config.codec.uiOrigin, token: config.codec.token },
   });
   const { server, drain, inFlight } = createGracefulServer(app);
+  if (metrics && config.metrics) {
+    await serveMetrics(metrics.registry, config.metrics.host, config.metrics.port);
+    logger.info({ url: `http://${config.metrics.host}:${config.metrics.port}/metrics` }, 'metrics served');
+  }
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
       reject(err.code === 'EADDRINUSE' ? new Error(`port ${config.port} on ${config.host} is already in use: set PORT to another port`) : err),

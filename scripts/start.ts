@@ -336,7 +336,8 @@ async function main(): Promise<void> {
     waitFor('the API', async () => (await fetch(`${apiUrl}/healthz${supervisor?.healing ? '/live' : ''}`)).ok, 120_000, child);
   // Both at once (the worker bundles its workflows meanwhile); stopped the other way round.
   await Promise.all([
-    supervisor.add(nodePart('worker', 'services/worker/main.ts', appEnv, workerReady)),
+    // METRICS_PORT set: the API's metrics there, the worker's on the next port.
+    supervisor.add(nodePart('worker', 'services/worker/main.ts', config.metrics ? { ...appEnv, METRICS_PORT: String(config.metrics.port + 1) } : appEnv, workerReady)),
     supervisor.add(nodePart('api', 'api/main.ts', appEnv, apiReady, [config.port])),
   ]);
 
@@ -353,6 +354,7 @@ async function main(): Promise<void> {
     config.temporal.address ? `  Temporal       ${temporalAddress}` : `  Temporal UI    http://localhost:${config.embedded.temporalUiPort}   (server ${temporalAddress})`,
     config.smtpUrl ? `  Mail           via ${new URL(smtpUrl).host}` : `  Outbox         http://localhost:${config.embedded.outboxPort}   (SMTP ${new URL(smtpUrl).host})`,
     `  PostgreSQL     ${dbShown.toString()}`,
+    ...(config.metrics ? [`  Metrics        http://${config.metrics.host}:${config.metrics.port}/metrics (API), :${config.metrics.port + 1}/metrics (worker)`] : []),
     '',
     ...(owner
       ? [

@@ -119,3 +119,36 @@ describe('entry points', () => {
     expect(fs.existsSync(path.join(root, file!))).toBe(true);
   });
 });
+
+describe('metrics: Prometheus and Grafana', () => {
+  const scrape = parse(read('docker/prometheus/prometheus.yml')) as { scrape_configs: { static_configs: { targets: string[] }[] }[] };
+  const targets = scrape.scrape_configs.flatMap((c) => c.static_configs.flatMap((s) => s.targets));
+
+  test('prometheus scrapes the api and the worker on the port each serves its metrics on', () => {
+    expect(targets.sort()).toEqual(['api:9464', 'worker:9464']);
+    for (const name of ['api', 'worker']) {
+      const config = loadConfig(envOf(name));
+      expect(config.metrics).toEqual({ host: '0.0.0.0', port: 9464 });
+    }
+  });
+
+  test('grafana is provisioned with the data source and a dashboard whose every series the product exports', () => {
+    const mounts = (services.grafana as { volumes?: string[] }).volumes ?? [];
+    expect(mounts).toEqual(expect.arrayContaining(['./docker/grafana/provisioning:/etc/grafana/provisioning:ro', './docker/grafana/dashboards:/var/lib/grafana/dashboards:ro']));
+    const source = parse(read('docker/grafana/provisioning/datasources/prometheus.yml')) as { datasources: { url: string; uid: string }[] };
+    expect(source.datasources[0]).toMatchObject({ url: 'http://prometheus:9090', uid: 'prometheus' });
+    const dashboard = JSON.parse(read('docker/grafana/dashboards/mynaflow.json')) as { panels: { title: string; targets: { expr: string }[] }[] };
+    expect(dashboard.panels.length).toBeGreaterThanOrEqual(10);
+    // Ours are defined in the code; the SDK's are those its Prometheus exporter names (worker-sigkill reads them).
+    const ours = read('services/metrics/api-metrics.ts') + read('activities/mail-metrics.ts');
+    const sdk = ['temporal_workflow_task_schedule_to_start_latency', 'temporal_activity_execution_failed', 'temporal_sticky_cache_size'];
+    for (const panel of dashboard.panels) {
+      for (const name of panel.targets.flatMap((t) => t.expr.match(/\b(?:mynaflow|temporal)_[a-z_]+/g) ?? [])) {
+        const base = name.replace(/_(bucket|count|sum|total)$/, '');
+        if (base.startsWith('temporal_')) expect([panel.title, sdk]).toEqual([panel.title, expect.arrayContaining([base])]);
+        else if (base.startsWith('mynaflow_api_')) expect(['process_resident_memory_bytes', 'nodejs_eventloop_lag_seconds']).toContain(base.replace('mynaflow_api_', ''));
+        else expect([panel.title, ours.includes(`'${base}'`) || ours.includes(`'${base}_total'`)]).toEqual([panel.title, true]);
+      }
+    }
+  });
+});

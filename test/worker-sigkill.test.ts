@@ -23,6 +23,7 @@ import { activityRunning, holdRow, PNG } from './support/lifecycle';
 import { randomMyNumber } from './support/leak-scan';
 import { isTo, mailGate } from './support/mail-gate';
 import { createLocalEnv } from './support/temporal';
+import { freePort } from '../services/devstack/ports';
 import { until } from './support/until';
 
 const TASK_QUEUE = `sigkill-${randomUUID().slice(0, 8)}`;
@@ -50,10 +51,11 @@ afterAll(async () => {
 });
 
 /** Starts `npm start`'s worker on its own: resolves once it polls (it tells its parent "ready"). */
-async function startWorkerProcess(name: string): Promise<ChildProcess> {
+async function startWorkerProcess(name: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.resolve('services/worker/main.ts')], {
     env: {
       ...process.env,
+      ...extraEnv,
       DATABASE_URL: database.url,
       TEMPORAL_ADDRESS: env.connection.options.address,
       TEMPORAL_TASK_QUEUE: TASK_QUEUE,
@@ -112,12 +114,17 @@ it('killed while the SMTP server holds the invitation, then killed while a decis
   mail.release('drop'); // the connection died with A: the server keeps nothing
   expect(mailsTo(email)).toHaveLength(0);
 
-  const workerB = await startWorkerProcess('B');
+  const metricsPort = await freePort();
+  const workerB = await startWorkerProcess('B', { METRICS_PORT: String(metricsPort) });
   // B retries the mail once A's heartbeats have stopped (20 s at most).
   await outbox.waitFor((m) => m.to.includes(email), 60_000);
   await until(async () => (await handle.query(lifecycleQuery)).invitation?.state === 'open', 'the invitation to be open', 30_000);
   expect(mailsTo(email)).toHaveLength(1);
   expect(await attempts(handle, 'sendInvitationMail')).toEqual([2]);
+  // B's Prometheus endpoint: the SDK's own series and the mail it sent.
+  const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  expect(metrics).toMatch(/^mynaflow_mails_sent_total\{[^}]*kind="invitation"[^}]*\} 1$/m);
+  for (const series of ['temporal_workflow_task_schedule_to_start_latency', 'temporal_activity_execution_latency', 'temporal_sticky_cache_size']) expect(metrics).toContain(series);
 
   // The employee sends the registration; B carries it.
   const drafts = createDraftStore({ prisma, vault: vault() });

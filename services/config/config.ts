@@ -88,6 +88,10 @@ const schema = z.object({
   // How long a stopping API finishes its requests and a stopping worker its activities
   // (docker-compose.yml's stop_grace_period is longer).
   SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(0).max(3600).default(25),
+  // Prometheus metrics: served at http://METRICS_HOST:METRICS_PORT/metrics by the API (and the
+  // worker, its own port); unset: none. Not the API's port: keep it off the public network.
+  METRICS_PORT: port.optional(),
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   // Ports of the embedded stack (used only when the matching URL/address above is unset).
   TEMPORAL_PORT: port.default(7233),
   TEMPORAL_UI_PORT: port.default(8233),
@@ -110,6 +114,8 @@ export interface Config {
   inviteReminderDays: number[];
   dataDir: string;
   logLevel: RawConfig['LOG_LEVEL'];
+  /** where this process serves Prometheus metrics, if anywhere */
+  metrics?: { host: string; port: number };
   /** Express's "trust proxy": a hop count or a list of proxy addresses/ranges/names. */
   trustProxy: number | string;
   masterKey: { key?: string; previous: string[]; file?: string };
@@ -156,6 +162,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: path.resolve(c.DATA_DIR),
     logLevel: c.LOG_LEVEL,
     trustProxy: c.TRUST_PROXY,
+    metrics: c.METRICS_PORT ? { host: c.METRICS_HOST, port: c.METRICS_PORT } : undefined,
     masterKey: {
       key: c.MASTER_KEY,
       previous: c.MASTER_KEY_PREVIOUS ? c.MASTER_KEY_PREVIOUS.split(',').map((k) => k.trim()) : [],

@@ -18,7 +18,13 @@ async function main() {
   const graceMs = config.shutdownGraceMs;
   const logger = createLogger({ level: config.logLevel, name: 'worker' });
   // The SDK's own log (bundler output, state changes) only when debugging; scrubbed like ours.
-  Runtime.install({ logger: temporalLogger(logger, ['debug', 'trace'].includes(config.logLevel) ? 'INFO' : 'WARN') });
+  Runtime.install({
+    logger: temporalLogger(logger, ['debug', 'trace'].includes(config.logLevel) ? 'INFO' : 'WARN'),
+    // The SDK's own metrics (schedule-to-start latency, task and activity failures, sticky cache…) and
+    // ours (mails sent and failed: activities/mail-metrics.ts), on one Prometheus endpoint.
+    ...(config.metrics ? { telemetryOptions: { metrics: { prometheus: { bindAddress: `${config.metrics.host}:${config.metrics.port}`, countersTotalSuffix: true, useSecondsForDurations: true } } } } : {}),
+  });
+  if (config.metrics) logger.info({ url: `http://${config.metrics.host}:${config.metrics.port}/metrics` }, 'metrics served');
   // The SDK drops its SIGINT/SIGTERM handlers at the first signal, so a second one would kill us
   // mid-drain (a Ctrl-C in the worker's own terminal, then its supervisor's SIGTERM).
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => undefined);

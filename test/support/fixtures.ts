@@ -18,6 +18,7 @@ import { createLogger, type Logger } from '../../services/logging/logger';
 import { createMailTransport } from '../../services/mail/transport';
 import { startOutbox, type Outbox } from '../../services/outbox/outbox';
 import { createWorker, type WorkerDeps } from '../../services/worker/worker';
+import type { ApiMetrics } from '../../services/metrics/api-metrics';
 import { capture } from './capture';
 import { ownerUrl } from './migrate';
 import { workflowBundle } from './temporal';
@@ -136,6 +137,8 @@ export interface TestAppDeps {
   stepAnswerWithinMs?: number;
   /** As served over HTTPS (PUBLIC_URL https://…): Secure __Host- cookies and HSTS. */
   secureCookies?: boolean;
+  /** Prometheus metrics of the requests. */
+  metrics?: ApiMetrics;
 }
 
 /** The real app graph (services, vault, history, mail to the SMTP capture), responses validated. */
@@ -156,6 +159,7 @@ export function testApp(deps: TestAppDeps): { app: Express; services: Services }
     stepAnswerWithinMs: deps.stepAnswerWithinMs,
   });
   const app = createApp({
+    metrics: deps.metrics,
     prisma: deps.prisma,
     temporal,
     logger: deps.logger,
