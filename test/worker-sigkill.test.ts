@@ -24,6 +24,7 @@ import { randomMyNumber } from './support/leak-scan';
 import { isTo, mailGate } from './support/mail-gate';
 import { createLocalEnv } from './support/temporal';
 import { freePort } from '../services/devstack/ports';
+import { tsToMs } from '@temporalio/common/lib/time';
 import { until } from './support/until';
 
 const TASK_QUEUE = `sigkill-${randomUUID().slice(0, 8)}`;
@@ -125,6 +126,9 @@ it('killed while the SMTP server holds the invitation, then killed while a decis
   const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
   expect(metrics).toMatch(/^mynaflow_mails_sent_total\{[^}]*kind="invitation"[^}]*\} 1$/m);
   for (const series of ['temporal_workflow_task_schedule_to_start_latency', 'temporal_activity_execution_latency', 'temporal_sticky_cache_size']) expect(metrics).toContain(series);
+  // The worker raised the namespace's retention from the dev server's one day: closed histories stay a month.
+  const namespace = await env.client.workflowService.describeNamespace({ namespace: 'default' });
+  expect(tsToMs(namespace.config?.workflowExecutionRetentionTtl)).toBe(30 * 86_400_000);
 
   // The employee sends the registration; B carries it.
   const drafts = createDraftStore({ prisma, vault: vault() });

@@ -1,6 +1,7 @@
 import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../../activities';
 import { dataConverterFor } from '../temporal/payload-codec';
+import { ensureRetention, RETENTION_DAYS } from '../temporal/retention';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
 import type { Keyring } from '../vault/keyring';
 import { keepAlive } from './keep-alive';
@@ -17,10 +18,14 @@ export interface WorkerDeps extends ActivityDeps {
   options?: Partial<Pick<WorkerOptions, 'maxCachedWorkflows' | 'identity' | 'patchActivationCallback' | 'shutdownGraceTime' | 'shutdownForceTime'>>;
 }
 
-/** Makes sure the namespace knows the workflows' search attributes, then creates the worker. */
+/** Makes sure the namespace knows the workflows' search attributes and keeps histories a month, then creates the worker. */
 export async function createWorker(deps: WorkerDeps): Promise<Worker> {
   const { connection, namespace, taskQueue, workflowBundle, options, keyring, ...activityDeps } = deps;
   await ensureSearchAttributes(connection.operatorService, namespace);
+  // Closed histories kept long enough to find out why (best effort: not every namespace is ours).
+  await ensureRetention(connection.workflowService, namespace).catch((err: Error) =>
+    activityDeps.logger.warn({ namespace, cause: err.message.split('\n')[0] }, `could not raise the namespace's retention to ${RETENTION_DAYS} days: closed workflows' histories may vanish sooner`),
+  );
   return Worker.create({
     connection,
     namespace,
