@@ -22,6 +22,7 @@ import { authenticateConnector, connectorRateLimit, DEFAULT_CONNECTOR_RATE_LIMIT
 import { connectorRoutes } from './connectors/routes';
 import { groupRoutes } from './groups/routes';
 import { webhookRoutes } from './connectors/webhook-routes';
+import { dashboardRoutes } from './dashboard/routes';
 import { historyRoutes } from './history/routes';
 import { loginUserRoutes } from './login-users/routes';
 import { loadSpec, loadSpecText, openApiValidator, refuseNulCharacters } from './openapi';
@@ -181,6 +182,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(loginUserRoutes(services.loginUsers));
   app.use(tenantRoutes(services.tenantSettings));
   app.use(historyRoutes(services.history));
+  app.use(dashboardRoutes(services.dashboard));
 
   app.use(problemHandler(deps.logger));
   return app;

@@ -27,6 +27,7 @@ import type { TemporalDeps } from './temporal/client';
 import { createTenantSettingsService } from './tenants/settings';
 import type { Vault } from './vault/types';
 import { createTimeline } from './registrants/timeline';
+import { createDashboard } from './registrants/dashboard';
 
 export interface Infrastructure {
   prisma: PrismaClient;
@@ -75,6 +76,7 @@ export function createServices(infra: Infrastructure) {
     loginUsers: createLoginUserService({ prisma, history, mailer, mailFrom, publicUrl: infra.publicUrl, loginLockMinutes: infra.loginLockMinutes, vault }),
     tenantSettings: createTenantSettingsService({ prisma, history }),
     timeline: createTimeline({ prisma, temporal: infra.temporal }),
+    dashboard: createDashboard({ prisma }),
   };
 }
 

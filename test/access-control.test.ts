@@ -54,6 +54,7 @@ const ALLOWED: Record<string, Role[]> = {
   deleteRegistrantData: EDITORS,
   getOperation: ALL,
   getRegistrantTimeline: ALL,
+  getDashboard: ALL,
   listRegistrantConsents: ALL,
   listRegistrants: ALL,
   listConnectors: ['owner', 'manager'],

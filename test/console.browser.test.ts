@@ -300,6 +300,13 @@ describe('the collection', () => {
     expect(await count('registrant-counts', '未登録')).toBe('52');
     expect(await count('registrant-counts', '承認待ち')).toBe('1');
     expect(await count('registrant-counts', '退職者')).toBe('1');
+    // 収集の状況: the funnel (retirees left out) and who needs attention, each name a link to the person.
+    expect(await page.locator('#home-collection + * tbody tr').first().locator('td').allTextContents()).toEqual(['全体', '52', '0', '0', '0', '1', '1']);
+    await page.locator('#attention-waitingApproval summary', { hasText: '承認待ち（古い順）：1人' }).click();
+    await page.locator('#attention-waitingApproval a', { hasText: '承認 待子' }).click();
+    await onScreen(page, 'registrant');
+    await page.goBack();
+    await onScreen(page, 'home');
     await snap(page, SUITE, 'home');
 
     await page.click('#registrant-counts .tile:has(.label:text-is("承認待ち")) a');

@@ -52,7 +52,7 @@ beforeAll(async () => {
   keep(await hr.post(`${url}/reveal`).send({ password: 'wrong-password', purpose: 'withholding_slip' }).expect(400));
   keep(await hr.get('/v1/operation-history').expect(200));
   keep(await hr.get('/v1/operation-history.csv?encoding=utf8').expect(200));
-  keep(await hr.delete(url).expect(204));
+  keep(await hr.delete(url).send({ password: user.password }).expect(204));
   keep(await hr.get(`/v1/registrants/${id}`).expect(200));
 });
 

@@ -842,6 +842,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/dashboard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The collection dashboard: the funnel (per group) and the people who need attention
+         * @description Lists, each with its count and first ten people: `expiringSoon` (link ends within 7 days),
+         *     `neverOpened` (invited, link never opened), `openedNotSent` (opened or answers saved, not sent),
+         *     `waitingApproval` (oldest submission first), `remandedNoLink` (remanded, no live link),
+         *     `mailsNotTaken` (a mail asked for over 10 minutes ago that the mail server has not taken),
+         *     `startsQueued` (workflow start still queued), `deletionsDue30` / `deletionsDue90`.
+         */
+        get: operations["getDashboard"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/registrants/{registrantId}/timeline": {
         parameters: {
             query?: never;
@@ -3123,6 +3147,51 @@ export interface components {
              */
             dueDate: string;
         };
+        /** @description Registrants by stage (retirees and refusals left out): not invited, invited (link open, never opened), opened, in progress (answers saved), submitted (awaiting approval), approved. */
+        DashboardFunnel: {
+            notInvited: number;
+            invited: number;
+            opened: number;
+            inProgress: number;
+            submitted: number;
+            approved: number;
+        };
+        DashboardList: {
+            count: number;
+            /** @description The first ten, the most urgent first. */
+            people: {
+                /** Format: uuid */
+                id: string;
+                name: string;
+                /**
+                 * Format: date-time
+                 * @description The date the list is about: expiry, submission, due date…
+                 */
+                at: string | null;
+            }[];
+        };
+        Dashboard: {
+            funnel: components["schemas"]["DashboardFunnel"];
+            groups: {
+                /** Format: uuid */
+                groupId: string | null;
+                groupName: string | null;
+                funnel: components["schemas"]["DashboardFunnel"];
+            }[];
+            lists: {
+                expiringSoon: components["schemas"]["DashboardList"];
+                neverOpened: components["schemas"]["DashboardList"];
+                openedNotSent: components["schemas"]["DashboardList"];
+                waitingApproval: components["schemas"]["DashboardList"];
+                remandedNoLink: components["schemas"]["DashboardList"];
+                mailsNotTaken: components["schemas"]["DashboardList"];
+                startsQueued: components["schemas"]["DashboardList"];
+                deletionsDue30: components["schemas"]["DashboardList"];
+                deletionsDue90: components["schemas"]["DashboardList"];
+            };
+            /** @description The tenant's payroll webhook deliveries that failed every attempt. */
+            webhookDeliveriesFailed: number;
+        };
         Timeline: {
             past: {
                 /** Format: date-time */
@@ -4616,6 +4685,28 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             423: components["responses"]["Locked"];
             503: components["responses"]["Unavailable"];
+        };
+    };
+    getDashboard: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The dashboard. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Dashboard"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
         };
     };
     getRegistrantTimeline: {

@@ -108,6 +108,7 @@ export const api = {
   cancelDeletion: (registrantId: string) => requestStep<Registrant>('DELETE', r(registrantId, '/deletion-schedule')),
   deleteNow: (registrantId: string, body: Schemas['ImmediateDeletion']) => requestStep<Registrant>('POST', r(registrantId, '/deletion'), body),
   timeline: (registrantId: string) => request<Schemas['Timeline']>('GET', r(registrantId, '/timeline')),
+  dashboard: () => request<Schemas['Dashboard']>('GET', '/v1/dashboard'),
   reveal: (registrantId: string, body: Schemas['RevealRequest']) => request<{ myNumber: string }>('POST', r(registrantId, '/my-number/reveal'), body),
   setNumber: (registrantId: string, body: Schemas['MyNumberInput']) => request<void>('PUT', r(registrantId, '/my-number'), body),
   setDependentNumber: (registrantId: string, dependentId: string, body: Schemas['MyNumberInput']) => request<void>('PUT', r(registrantId, `/dependents/${id(dependentId)}/my-number`), body),
