@@ -5,7 +5,7 @@ import { hashToken } from '../services/auth/token-hash';
 import { SYSTEM_ACTOR, type Actor } from '../services/audit/types';
 import { renderInvitationMail } from '../services/mail/invitation-mail';
 import { createMailLedger } from '../services/mail/ledger';
-import type { SendInvitationMailInput } from '../shared';
+import { MAIL_PAUSED, type SendInvitationMailInput } from '../shared';
 import { invitationUrl } from '../shared/invitation-link';
 import { countMail } from './mail-metrics';
 import type { ActivityDeps } from './index';
@@ -24,10 +24,13 @@ export function createInvitationActivities({ prisma, mailer, publicUrl, mailFrom
     async sendInvitationMail(input: SendInvitationMailInput): Promise<{ sent: boolean }> {
       const registrant = await prisma.registrant.findUnique({
         where: { id: input.registrantId },
-        include: { tenant: { select: { name: true } } },
+        include: { tenant: { select: { name: true, mailPausedAt: true } } },
       });
       if (!registrant) throw ApplicationFailure.nonRetryable('登録者が見つかりません', 'RegistrantNotFound');
       if (!registrant.email) throw ApplicationFailure.nonRetryable('メールアドレスが登録されていません', 'RegistrantHasNoEmail');
+      // Paused by an operator: not a business error — the workflow waits it out as an outage (its
+      // back-off, then the operator's "retry now" on resuming), and nothing of the round changes.
+      if (registrant.tenant.mailPausedAt) throw ApplicationFailure.nonRetryable('メール送信は一時停止中です', MAIL_PAUSED);
 
       const expiresAt = new Date(input.expiresAt);
       const newRound = input.kind !== 'reminder';

@@ -28,7 +28,9 @@ export type LifecycleStep =
   | { type: 'retirement_set'; retirementDate: string | null; deletion: { dueDate: string; rule: string } | null }
   | { type: 'retired'; retirementDate: string }
   | { type: 'deletion_scheduled'; dueDate: string }
-  | { type: 'deletion_cancelled' };
+  | { type: 'deletion_cancelled' }
+  | { type: 'retry_requested'; steps: string[] }
+  | { type: 'link_extended'; from: string; expiresAt: string };
 
 export interface LifecycleDeps {
   prisma: PrismaClient;
@@ -239,6 +241,17 @@ export function createLifecycleActivities({ prisma, vault, history = createHisto
             await tx.registrant.update({ where: { id: r.id }, data: { deletionDueDate: null, deletionRule: null } });
             await record(tx, r, actor, 'deletion_cancelled');
             break;
+          case 'retry_requested':
+            await record(tx, r, actor, 'retry_requested', { steps: step.steps });
+            break;
+          case 'link_extended': {
+            // Every live link of the round: the mailed one and any printed (QR) one.
+            const expiresAt = new Date(step.expiresAt);
+            await tx.invitation.updateMany({ where: { registrantId: r.id, revokedAt: null, expiresAt: { gt: new Date() } }, data: { expiresAt } });
+            await tx.registrant.update({ where: { id: r.id }, data: { invitationExpiresAt: expiresAt } });
+            await record(tx, r, actor, 'link_extended', { from: step.from, expiresAt: step.expiresAt });
+            break;
+          }
         }
       }, TX);
     },

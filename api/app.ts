@@ -23,6 +23,7 @@ import { connectorRoutes } from './connectors/routes';
 import { groupRoutes } from './groups/routes';
 import { webhookRoutes } from './connectors/webhook-routes';
 import { dashboardRoutes } from './dashboard/routes';
+import { operatorRoutes } from './operator/routes';
 import { historyRoutes } from './history/routes';
 import { loginUserRoutes } from './login-users/routes';
 import { loadSpec, loadSpecText, openApiValidator, refuseNulCharacters } from './openapi';
@@ -183,6 +184,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(tenantRoutes(services.tenantSettings));
   app.use(historyRoutes(services.history));
   app.use(dashboardRoutes(services.dashboard));
+  app.use(operatorRoutes(services.operatorAttention, services.operatorActions, services.lifecycle));
 
   app.use(problemHandler(deps.logger));
   return app;

@@ -7,6 +7,7 @@ import { createPrisma } from '../services/db/client';
 import { createLogger } from '../services/logging/logger';
 import { createMailTransport } from '../services/mail/transport';
 import { createTemporalClient } from '../services/temporal/client';
+import { ensureSearchAttributes } from '../services/temporal/search-attributes';
 import { createPayloadCodec } from '../services/temporal/payload-codec';
 import { openInstanceVault } from '../services/vault/instance';
 import { describeError } from '../services/health/outages';
@@ -27,6 +28,11 @@ async function main() {
   const vault = await openInstanceVault(config, prisma);
   const client = createTemporalClient(services.temporalAddress, config.temporal.namespace, vault.keyring);
   const temporal = { client, taskQueue: config.temporal.taskQueue };
+  // Starts set the search attributes: a namespace the worker has not prepared yet learns them here
+  // (in the background: the API serves while Temporal is away; a start refused meanwhile is queued).
+  void ensureSearchAttributes(client.connection.operatorService, config.temporal.namespace).catch((err: Error) =>
+    logger.warn({ cause: describeError(err) }, 'could not register the search attributes: workflow starts wait in the queue until the worker has'),
+  );
   const metrics = config.metrics ? createApiMetrics(prisma) : undefined;
   const app = createApp({
     metrics,

@@ -320,6 +320,8 @@ async function main(): Promise<void> {
   if (database.appPassword) fs.writeFileSync(path.join(config.dataDir, 'database-url'), databaseUrl, { mode: 0o600 });
   const owner = await firstOwner(databaseUrl, config);
   const temporalAddress = await startTemporal(config);
+  // `npm run ops` commands that act on workflows find the stack's Temporal here.
+  fs.writeFileSync(path.join(config.dataDir, 'temporal-address'), temporalAddress, { mode: 0o600 });
   const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: config.dataDir };
   const smtpUrl = await startOutbox(config, env);
 

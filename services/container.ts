@@ -28,6 +28,8 @@ import { createTenantSettingsService } from './tenants/settings';
 import type { Vault } from './vault/types';
 import { createTimeline } from './registrants/timeline';
 import { createDashboard } from './registrants/dashboard';
+import { createOperatorActions } from './operator/actions';
+import { createOperatorAttention } from './operator/attention';
 
 export interface Infrastructure {
   prisma: PrismaClient;
@@ -77,6 +79,8 @@ export function createServices(infra: Infrastructure) {
     tenantSettings: createTenantSettingsService({ prisma, history }),
     timeline: createTimeline({ prisma, temporal: infra.temporal }),
     dashboard: createDashboard({ prisma }),
+    operatorAttention: createOperatorAttention({ prisma, temporal: infra.temporal }),
+    operatorActions: createOperatorActions({ prisma, temporal: infra.temporal, history, inviteReminderDays: infra.inviteReminderDays }),
   };
 }
 

@@ -61,6 +61,9 @@ export const withdrawSignal = defineSignal('withdraw');
 export const statusQuery = defineQuery<RegistrantWorkflowStatus>('status');
 
 /** Error types activities throw for business rules; workflows never retry them. */
+/** The error type of a mail the tenant's operator paused: waited out like an outage, never a business error. */
+export const MAIL_PAUSED = 'MailPaused';
+
 export const BUSINESS_ERRORS = ['RegistrantNotFound', 'RegistrantHasNoEmail', 'MailRejected', 'DraftIncomplete', 'DependentNotFound'] as const;
 
 // ---- lifecycle (workflow v2) ------------------------------------------------------------------
@@ -119,12 +122,17 @@ export interface StepAttention {
 export interface UpcomingStep {
   /** the step's name, e.g. "reminder-1-2", "expiry-1", "retirement", "deletion-notice", "deletion" */
   name: string;
+  /** the kind of step, without its round (the MynaflowNextTimerKind search attribute) */
+  kind?: TimerKind;
   /** when it is due (ISO); a retrying step's next try is in attention.retryAt */
   at: string;
   /** its label in the Temporal UI and the console, in Japanese */
   label: string;
   attention?: StepAttention;
 }
+
+/** The kinds of step the lifecycle waits for. */
+export type TimerKind = 'invitation-mail' | 'remand-mail' | 'reminder' | 'link-expiry' | 'retirement' | 'deletion-notice' | 'deletion';
 
 /** Everything the workflow holds: ids, states and dates only. */
 export interface LifecycleState {
@@ -206,6 +214,16 @@ export const deleteNowUpdate = defineUpdate<LifecycleState, [DeleteNowRequest]>(
 /** HR withdraws the invitation (an update from the safe-steps release on; the signal stays for old callers). */
 export const withdrawUpdate = defineUpdate<LifecycleState, [{ actor: StepActor }]>('withdraw');
 
+// Operators' steps (the owner role; `npm run ops`): recorded in the operation history like HR's.
+/** Steps waiting out a failed dependency's back-off are tried now. */
+export const retryNowUpdate = defineUpdate<LifecycleState, [{ actor: StepActor }]>('retryNow');
+/** The open link is valid `days` more days from now (the same link: nothing is mailed). */
+export const extendLinkUpdate = defineUpdate<LifecycleState, [{ actor: StepActor; days: number }]>('extendLink');
+/** The next reminder goes out now instead of on its day. */
+export const remindNowUpdate = defineUpdate<LifecycleState, [{ actor: StepActor }]>('remindNow');
+/** The longest a link may be extended by at once. */
+export const MAX_LINK_EXTENSION_DAYS = INVITE_VALID_DAYS;
+
 /**
  * Why an update was refused, as the validator says it: a machine code the API maps to its
  * Japanese message. Thrown as the error message of a rejected update.
@@ -228,6 +246,10 @@ export const LIFECYCLE_REFUSALS = {
   DELETION_DATE_PAST: '削除予定日には今日以降の日付を指定してください',
   DEPENDENT_REQUIRED: '扶養家族を指定してください',
   DELETED: 'この登録者のデータは削除済みです',
+  LINK_NOT_OPEN: '有効な登録用リンクがありません。登録依頼を送信してください',
+  EXTENSION_INVALID: `延長する日数は1〜${MAX_LINK_EXTENSION_DAYS}日で指定してください`,
+  NO_REMINDER_DUE: 'この登録依頼で送る予定のリマインダーはありません',
+  NOTHING_TO_RETRY: '再試行を待っている処理はありません',
 } as const;
 export type LifecycleRefusal = keyof typeof LIFECYCLE_REFUSALS;
 
@@ -239,7 +261,50 @@ export const SEARCH_ATTRIBUTES = {
   deletionDueAt: defineSearchAttributeKey('MynaflowDeletionDueAt', SearchAttributeType.DATETIME),
   /** a step waits on a failed dependency (state.attention says which, since when) */
   needsAttention: defineSearchAttributeKey('MynaflowNeedsAttention', SearchAttributeType.BOOL),
+  /** what the workflow waits for next (TimerKind) and when */
+  nextTimerKind: defineSearchAttributeKey('MynaflowNextTimerKind', SearchAttributeType.KEYWORD),
+  nextTimerAt: defineSearchAttributeKey('MynaflowNextTimerAt', SearchAttributeType.DATETIME),
 } as const;
+
+/** The values of the search attributes, as the workflow publishes them and a start request sets them. */
+export interface LifecycleAttributes {
+  tenant: string;
+  status: string;
+  inviteExpiresAt: string | null;
+  deletionDueAt: string | null;
+  needsAttention: boolean;
+  /** absent: not published (histories from before the next-timer attributes) */
+  next?: { kind: TimerKind; at: string } | null;
+}
+
+export function lifecycleAttributes(tenantId: string, state: LifecycleState, next?: { kind: TimerKind; at: string } | null): LifecycleAttributes {
+  return {
+    tenant: tenantId,
+    status: state.deleted ? 'deleted' : state.retired ? `retired:${state.status}` : state.status,
+    inviteExpiresAt: state.invitation?.state === 'open' ? state.invitation.expiresAt : null,
+    deletionDueAt: state.deletion ? new Date(startOfJapanDay(state.deletion.dueDate)).toISOString() : null,
+    needsAttention: Object.keys(state.attention ?? {}).length > 0,
+    ...(next !== undefined ? { next } : {}),
+  };
+}
+
+/** The attributes as Temporal takes them (upsert, or a start request's typedSearchAttributes). */
+export function searchAttributePairs(v: LifecycleAttributes) {
+  const date = (iso: string | null | undefined) => (iso ? new Date(iso) : null);
+  return [
+    { key: SEARCH_ATTRIBUTES.tenant, value: v.tenant },
+    { key: SEARCH_ATTRIBUTES.status, value: v.status },
+    { key: SEARCH_ATTRIBUTES.inviteExpiresAt, value: date(v.inviteExpiresAt) },
+    { key: SEARCH_ATTRIBUTES.deletionDueAt, value: date(v.deletionDueAt) },
+    { key: SEARCH_ATTRIBUTES.needsAttention, value: v.needsAttention },
+    ...(v.next !== undefined
+      ? [
+          { key: SEARCH_ATTRIBUTES.nextTimerKind, value: v.next?.kind ?? null },
+          { key: SEARCH_ATTRIBUTES.nextTimerAt, value: date(v.next?.at) },
+        ]
+      : []),
+  ] as const;
+}
 
 /** The instant a Japanese calendar date begins. */
 export const startOfJapanDay = (date: string): number => Date.parse(`${date}T00:00:00+09:00`);

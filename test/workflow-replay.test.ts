@@ -7,7 +7,8 @@
  * - v1-*.json: the first release (invitation only);
  * - v2-*.json: the lifecycle; v3-*.json: the lifecycle reporting to payroll webhooks;
  * - v3-upgraded-to-v4.json: a v3 run that moved to the current lifecycle at its next wake;
- * - v4-*.json: the current lifecycle (one step at a time, outage-proof steps);
+ * - v4-*.json: the lifecycle with one step at a time and outage-proof steps;
+ * - v5-*.json: the current lifecycle (next-timer search attributes, operators' steps, activity summaries);
  * - notice-v1.json / notice-v2.json: the deletion notice before and after it mailed late arrivals;
  * - reconciler-v1.json / reconciler-v2.json: a reconciler round before and after it forgot old idempotency keys.
  * `RECORD_HISTORIES=1 npx jest test/workflow-replay.test.ts` writes the histories the tests below
@@ -26,15 +27,18 @@ import { DeterminismViolationError } from '@temporalio/workflow';
 import type { PrismaClient } from '../services/db/client';
 import type { Outbox } from '../services/outbox/outbox';
 import { createDraftStore } from '../services/registrants/draft-store';
+import { startOptions } from '../services/registrants/workflow-starts';
 import {
   approveUpdate,
   deletionDueSignal,
   deletionNoticeWorkflowId,
+  extendLinkUpdate,
   inviteUpdate,
   japanDate,
   lifecycleQuery,
   registrantWorkflowId,
   remandUpdate,
+  remindNowUpdate,
   setRetirementUpdate,
   startOfJapanDay,
   submitUpdate,
@@ -108,7 +112,7 @@ describe('a whole journey on the time-skipping server replays', () => {
     await prisma?.$disconnect();
   });
 
-  it('invite, reminder, resend, submit, remand, resubmit, approve, retire, notice and deletion, reported to a webhook', async () => {
+  it('invite, reminder, link extended and a reminder sent now by an operator, resend, submit, remand, resubmit, approve, retire, notice and deletion, reported to a webhook', async () => {
     const tenantId = await createTenant(prisma, '株式会社リプレイ');
     const hr = await createLoginUser(prisma, tenantId, 'manager');
     // A payroll connector subscribed to every event: decisions and the deletion start delivery children.
@@ -123,7 +127,7 @@ describe('a whole journey on the time-skipping server replays', () => {
     const workflowId = registrantWorkflowId(tenantId, id);
     await prisma.registrant.create({ data: { id, tenantId, familyName: '再生', givenName: '太郎', email: `replay-${id.slice(0, 8)}@example.co.jp`, workflowId } });
     const input: RegistrantWorkflowInput = { tenantId, registrantId: id, reminderDays: [7, 30, 80] };
-    const handle = await env.client.workflow.start('registrantWorkflow', { taskQueue: 'replay', workflowId, args: [input] });
+    const handle = await env.client.workflow.start('registrantWorkflow', { taskQueue: 'replay', workflowId, args: [input], ...startOptions(input) });
     const drafts = createDraftStore({ prisma, vault: testVault(prisma) });
     const numbers: string[] = [];
     const fill = async () => {
@@ -133,6 +137,10 @@ describe('a whole journey on the time-skipping server replays', () => {
     };
 
     await env.sleep(8 * DAY_MS);
+    const operator: StepActor = { type: 'login_user', id: hr.id };
+    await handle.executeUpdate(extendLinkUpdate, { args: [{ actor: operator, days: 30 }] });
+    await handle.executeUpdate(remindNowUpdate, { args: [{ actor: operator }] });
+    expect((await handle.query(lifecycleQuery)).invitation).toMatchObject({ round: 1, remindersSent: 2 });
     await handle.executeUpdate(inviteUpdate, { args: [{ actor, options: { message: '再送です' } }] });
     await fill();
     await handle.executeUpdate(submitUpdate, { args: [{ actor: employee }] });
@@ -157,7 +165,7 @@ describe('a whole journey on the time-skipping server replays', () => {
     // Nothing personal in the history: ids, states and dates only.
     expect(containsAny(historyToJSON(history), numbers)).toEqual([]);
     await expect(replay(json, workflowId)).resolves.toBeUndefined();
-    record('v4-journey.json', json);
+    record('v5-journey.json', json);
 
     // The deletion notice that went out 30 days before (a workflow of its own) replays too.
     const notice = await historyOf(env.client.workflow.getHandle(deletionNoticeWorkflowId(tenantId, dueDate)));

@@ -34,8 +34,18 @@ const rounds = ROUNDS.map(({ minutes, maximumInterval }) =>
   }),
 );
 
-/** The activities of round `n` (1-based). */
-export const activitiesForRound = (n: number): Activities => rounds[Math.min(n, rounds.length) - 1]!;
+/**
+ * The activities of round `n` (1-based). With a summary, each call carries it (the Temporal UI shows
+ * it on the activity: "リマインダー 2 回目" rather than only "sendInvitationMail").
+ */
+export function activitiesForRound(n: number, summary?: string): Activities {
+  const acts = rounds[Math.min(n, rounds.length) - 1]!;
+  if (!summary) return acts;
+  return new Proxy(acts, {
+    get: (target, name: keyof Activities) => (...args: unknown[]) =>
+      (target[name] as unknown as { executeWithOptions(o: { summary: string }, a: unknown[]): Promise<unknown> }).executeWithOptions({ summary }, args),
+  });
+}
 
 /** The business error an activity failed with (RegistrantNotFound, DraftIncomplete…), if it was one. */
 export function businessError(err: unknown): ApplicationFailure | undefined {

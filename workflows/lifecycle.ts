@@ -21,6 +21,7 @@ import {
   currentUpdateInfo,
   log,
   ParentClosePolicy,
+  patched,
   setHandler,
   sleep,
   startChild,
@@ -33,16 +34,22 @@ import {
   approveUpdate,
   DELETION_NOTICE_DAYS,
   deleteNowUpdate,
+  extendLinkUpdate,
   INVITE_VALID_DAYS,
   inviteUpdate,
   japanDate,
+  lifecycleAttributes,
   lifecycleQuery,
+  MAIL_PAUSED,
   upcomingQuery,
   mayChangeRegistration,
+  MAX_LINK_EXTENSION_DAYS,
   refuseUpdate,
   remandUpdate,
+  remindNowUpdate,
+  retryNowUpdate,
   scheduleDeletionUpdate,
-  SEARCH_ATTRIBUTES,
+  searchAttributePairs,
   setRetirementUpdate,
   startOfJapanDay,
   statusQuery,
@@ -57,6 +64,7 @@ import {
   type MailDue,
   type RegistrantWorkflowInput,
   type StepActor,
+  type TimerKind,
 } from '../shared';
 import {
   activitiesForRound,
@@ -78,6 +86,26 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 const SYSTEM: StepActor = { type: 'system', id: null };
 /** HR requests remembered for a retry with the same Idempotency-Key after continue-as-new. */
 const HANDLED_KEPT = 100;
+
+/** From this patch on the workflow publishes its next timer (MynaflowNextTimerKind/At). */
+export const NEXT_TIMER_PATCH = 'next-timer-attributes-v1';
+
+/** The Temporal UI's summary of an HR, employee or operator step's activities. */
+const STEP_SUMMARIES: Record<string, string> = {
+  withdraw: '登録依頼の取り下げ',
+  invite: '登録依頼メール',
+  submit: '登録内容の提出',
+  approve: '承認',
+  remand: '差戻し',
+  refuse: '拒否',
+  unlockLogin: 'ログインロック解除',
+  setRetirement: '退職日の設定',
+  scheduleDeletion: '削除予定日の設定',
+  deleteNow: '即時削除',
+  retryNow: '再試行の指示（オペレーター）',
+  extendLink: '登録用リンクの延長（オペレーター）',
+  remindNow: 'リマインダーの即時送信（オペレーター）',
+};
 
 const refuse = (code: LifecycleRefusal) => ApplicationFailure.create({ type: 'LifecycleRefusal', message: code, nonRetryable: true });
 
@@ -104,6 +132,7 @@ function withDefaults(s: LifecycleState): LifecycleState {
 interface Due {
   /** names the step in state.attention */
   name: string;
+  kind: TimerKind;
   at: number;
   /** the timer's summary in the Temporal UI */
   label: string;
@@ -133,6 +162,8 @@ export async function lifecycle(input: RegistrantWorkflowInput): Promise<Lifecyc
   );
   const attention = state.attention!;
   const counts = state.counts!;
+  // Runs started before the patch keep publishing what they published (their histories replay).
+  const publishesNextTimer = patched(NEXT_TIMER_PATCH);
   // The sandbox has no structuredClone; the state is plain JSON anyway.
   const snapshot = (): LifecycleState => JSON.parse(JSON.stringify(state)) as LifecycleState;
 
@@ -163,24 +194,13 @@ export async function lifecycle(input: RegistrantWorkflowInput): Promise<Lifecyc
 
   let published = '';
   function publish() {
-    const values = {
-      tenant: input.tenantId,
-      status: state.deleted ? 'deleted' : state.retired ? `retired:${state.status}` : state.status,
-      inviteExpiresAt: state.invitation?.state === 'open' ? state.invitation.expiresAt : null,
-      deletionDueAt: state.deletion ? new Date(startOfJapanDay(state.deletion.dueDate)).toISOString() : null,
-      needsAttention: Object.keys(attention).length > 0,
-    };
+    const next = publishesNextTimer ? earliest(candidates()) : undefined;
+    const values = lifecycleAttributes(input.tenantId, state, next === undefined ? undefined : next && { kind: next.kind, at: new Date(dueAt(next)).toISOString() });
     // Only changes reach the history.
     const signature = JSON.stringify(values);
     if (signature === published) return;
     published = signature;
-    upsertSearchAttributes([
-      { key: SEARCH_ATTRIBUTES.tenant, value: values.tenant },
-      { key: SEARCH_ATTRIBUTES.status, value: values.status },
-      { key: SEARCH_ATTRIBUTES.inviteExpiresAt, value: values.inviteExpiresAt ? new Date(values.inviteExpiresAt) : null },
-      { key: SEARCH_ATTRIBUTES.deletionDueAt, value: values.deletionDueAt ? new Date(values.deletionDueAt) : null },
-      { key: SEARCH_ATTRIBUTES.needsAttention, value: values.needsAttention },
-    ]);
+    upsertSearchAttributes([...searchAttributePairs(values)] as Parameters<typeof upsertSearchAttributes>[0]);
   }
 
   // ---- outages
@@ -211,13 +231,14 @@ export async function lifecycle(input: RegistrantWorkflowInput): Promise<Lifecyc
     try {
       for (let round = 1; ; round++) {
         try {
-          return await call(activitiesForRound(round));
+          return await call(activitiesForRound(round, STEP_SUMMARIES[name]));
         } catch (err) {
           const business = businessError(err);
           if (business) throw asUpdateFailure(business);
           if (!isOutage(err)) throw err;
           flag(name, err);
-          if (round >= REQUEST_ROUNDS) throw dependencyUnavailable();
+          // Mail paused by an operator: no point waiting a round, the request is not done.
+          if (round >= REQUEST_ROUNDS || failureClass(err) === MAIL_PAUSED) throw dependencyUnavailable();
           await sleep(BETWEEN_ROUNDS_MS, { summary: `${name}（再試行待ち）` });
         }
       }
@@ -304,7 +325,7 @@ export async function lifecycle(input: RegistrantWorkflowInput): Promise<Lifecyc
   setHandler(upcomingQuery, () =>
     candidates()
       .sort((a, b) => a.at - b.at)
-      .map(({ name, at, label }) => ({ name, at: new Date(at).toISOString(), label, ...(attention[name] ? { attention: { ...attention[name] } } : {}) })),
+      .map(({ name, kind, at, label }) => ({ name, kind, at: new Date(at).toISOString(), label, ...(attention[name] ? { attention: { ...attention[name] } } : {}) })),
   );
   // The first API (invitation only) asked this query; it still answers in its terms.
   setHandler(statusQuery, () => ({
@@ -495,6 +516,56 @@ export async function lifecycle(input: RegistrantWorkflowInput): Promise<Lifecyc
     },
   );
 
+  // ---- operators' steps
+  const waiting = (s: LifecycleState) => Object.entries(s.attention ?? {}).filter(([, a]) => a.retryAt).map(([name]) => name);
+  const checkRetryNow = (s: LifecycleState) => {
+    mustLive(s);
+    if (waiting(s).length === 0) throw refuse('NOTHING_TO_RETRY');
+  };
+  const openLink = (s: LifecycleState) => {
+    mustLive(s);
+    if (s.invitation?.state !== 'open' || s.retired || Date.parse(s.invitation.expiresAt) <= Date.now()) throw refuse('LINK_NOT_OPEN');
+    return s.invitation;
+  };
+  /** The extended expiry: `days` later, but never more than a new link's 90 days from now. */
+  const extendedExpiry = (expiresAt: string, days: number) => Math.min(Date.parse(expiresAt) + days * DAY_MS, Date.now() + INVITE_VALID_DAYS * DAY_MS);
+  const checkExtend: Check<{ days: number }> = (s, { days }) => {
+    const inv = openLink(s);
+    if (!Number.isInteger(days) || days < 1 || days > MAX_LINK_EXTENSION_DAYS || extendedExpiry(inv.expiresAt, days) <= Date.parse(inv.expiresAt)) throw refuse('EXTENSION_INVALID');
+  };
+  const checkRemindNow = (s: LifecycleState) => {
+    const inv = openLink(s);
+    if (!editable(s) || inv.remindersSent >= reminderDays.length) throw refuse('NO_REMINDER_DUE');
+  };
+
+  step(retryNowUpdate, checkRetryNow, async ({ actor }) => {
+    const steps = waiting(state);
+    const key = keyFor('retry_requested', { steps });
+    await durably('retryNow', (acts) => acts.recordStep({ registrantId, key, step: { type: 'retry_requested', steps }, actor }));
+    counted('retry_requested');
+    // Due at once: the loop wakes (the update changed the state) and runs them in turn.
+    for (const name of steps) delete attention[name]!.retryAt;
+  });
+
+  step(extendLinkUpdate, checkExtend, async ({ actor, days }) => {
+    const inv = state.invitation!;
+    const expiresAt = new Date(extendedExpiry(inv.expiresAt, days)).toISOString();
+    const key = keyFor('link_extended', { expiresAt });
+    await durably('extendLink', (acts) => acts.recordStep({ registrantId, key, step: { type: 'link_extended', from: inv.expiresAt, expiresAt }, actor }));
+    counted('link_extended');
+    inv.expiresAt = expiresAt;
+  });
+
+  step(remindNowUpdate, checkRemindNow, async ({ actor }) => {
+    const inv = state.invitation!;
+    const i = inv.remindersSent;
+    // The scheduled reminder's own key: it goes out once, now or on its day, never both.
+    await durably('remindNow', (acts) =>
+      acts.sendInvitationMail({ registrantId, key: `${chain}/round/${inv.round}/reminder/${i + 1}`, kind: 'reminder', expiresAt: inv.expiresAt, round: inv.round, actor }),
+    );
+    inv.remindersSent = i + 1;
+  });
+
   // ---- timers: the earliest thing due, from the state alone
   function candidates(): Due[] {
     const list: Due[] = [];
@@ -502,6 +573,7 @@ export async function lifecycle(input: RegistrantWorkflowInput): Promise<Lifecyc
     if (mail && stillWanted(mail)) {
       list.push({
         name: `${mail.kind}-mail-${mail.round}`,
+        kind: mail.kind === 'remand' ? 'remand-mail' : 'invitation-mail',
         at: Date.parse(mail.invitedAt),
         label: mail.kind === 'remand' ? '差戻しメール' : '登録依頼メール',
         run: async (acts) => {
@@ -514,8 +586,6 @@ export async function lifecycle(input: RegistrantWorkflowInput): Promise<Lifecyc
           delete state.mailDue;
         },
       });
-    } else if (mail) {
-      delete state.mailDue;
     }
     const inv = state.invitation;
     if (inv?.state === 'open') {
@@ -526,6 +596,7 @@ export async function lifecycle(input: RegistrantWorkflowInput): Promise<Lifecyc
       if (i < reminderDays.length && editable(state) && at < expiresAt && Date.now() < expiresAt) {
         list.push({
           name: `reminder-${inv.round}-${i + 1}`,
+          kind: 'reminder',
           at,
           label: `リマインダー ${i + 1} 回目`,
           run: async (acts) => {
@@ -541,6 +612,7 @@ export async function lifecycle(input: RegistrantWorkflowInput): Promise<Lifecyc
       }
       list.push({
         name: `expiry-${inv.round}`,
+        kind: 'link-expiry',
         at: expiresAt,
         label: '登録用リンクの期限',
         run: async (acts) => {
@@ -553,6 +625,7 @@ export async function lifecycle(input: RegistrantWorkflowInput): Promise<Lifecyc
       const retirementDate = state.retirementDate;
       list.push({
         name: 'retirement',
+        kind: 'retirement',
         at: startOfJapanDay(retirementDate),
         label: '退職日',
         run: async (acts) => {
@@ -569,6 +642,7 @@ export async function lifecycle(input: RegistrantWorkflowInput): Promise<Lifecyc
       if (!deletion.noticeSent) {
         list.push({
           name: 'deletion-notice',
+          kind: 'deletion-notice',
           at: dueAt - DELETION_NOTICE_DAYS * DAY_MS,
           label: '削除予定のお知らせ',
           run: async (acts) => {
@@ -582,6 +656,7 @@ export async function lifecycle(input: RegistrantWorkflowInput): Promise<Lifecyc
       if (state.retired) {
         list.push({
           name: 'deletion',
+          kind: 'deletion',
           at: Math.max(dueAt, startOfJapanDay(state.retirementDate)),
           label: '削除予定日',
           run: async (acts) => {
@@ -614,14 +689,18 @@ export async function lifecycle(input: RegistrantWorkflowInput): Promise<Lifecyc
   /** When a step is due: its date, or later while it waits out an outage. */
   const dueAt = (d: Due) => Math.max(d.at, attention[d.name]?.retryAt ? Date.parse(attention[d.name]!.retryAt!) : 0);
 
+  /** The step due first (candidates() is pure: queries and publish() call it too). */
+  const earliest = (list: Due[]): Due | null => list.reduce<Due | null>((first, d) => (first && dueAt(first) <= dueAt(d) ? first : d), null);
+
   function nextDue(): Due | null {
+    // A mail no longer wanted (something newer began, the person retired) is dropped.
+    if (state.mailDue && !stillWanted(state.mailDue)) delete state.mailDue;
     const list = candidates();
     // A failed step that is no longer due (the link was withdrawn meanwhile) stops waiting.
     for (const name of Object.keys(attention)) {
       if (attention[name]!.retryAt && !list.some((d) => d.name === name)) settle(name);
     }
-    list.sort((a, b) => dueAt(a) - dueAt(b));
-    return list[0] ?? null;
+    return earliest(list);
   }
 
   /** Runs the step due now, if any (under the turn: a handler may have moved the date meanwhile). */
@@ -630,7 +709,7 @@ export async function lifecycle(input: RegistrantWorkflowInput): Promise<Lifecyc
     if (!due || dueAt(due) > Date.now()) return;
     try {
       // Short rounds: the person's turn is held at most a round's 5 minutes.
-      await due.run(activitiesForRound(1));
+      await due.run(activitiesForRound(1, due.label));
       settle(due.name);
     } catch (err) {
       const business = businessError(err);

@@ -723,6 +723,202 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/registrants/{registrantId}/invitation/extension": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+                /**
+                 * @description Makes a retry safe: the same key with the same body is carried out once and answers like the
+                 *     first call (also after a 202 or a lost answer). A different body under the same key is a
+                 *     different request. Without it every call is its own.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                registrantId: components["parameters"]["RegistrantId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Keep the open registration link valid longer (the same link; nothing is mailed)
+         * @description Adds `days` to the link's expiry, at most up to 90 days from now (a new link's life). The
+         *     reminders still due keep their days. 409 LINK_NOT_OPEN when there is no live link (send the
+         *     invitation instead), EXTENSION_INVALID when the link is already at its longest. Recorded.
+         */
+        post: operations["extendInvitationLink"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/registrants/{registrantId}/reminder": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+                /**
+                 * @description Makes a retry safe: the same key with the same body is carried out once and answers like the
+                 *     first call (also after a 202 or a lost answer). A different body under the same key is a
+                 *     different request. Without it every call is its own.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                registrantId: components["parameters"]["RegistrantId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send the next reminder now instead of on its day
+         * @description The reminder the workflow would send next goes out now (with a link of its own) and is not
+         *     sent again on its day. 409 NO_REMINDER_DUE when every reminder of this invitation went out,
+         *     MAIL_PAUSED while an operator paused the mail.
+         */
+        post: operations["sendReminderNow"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/operator/attention": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What needs an operator — stuck or ended workflows, queued starts, failing webhooks, paused mail
+         * @description `workflows`: registrant workflows with a step retrying after a failed dependency (with the
+         *     workflow's account of it: since when, rounds, the error's class, the next try; and the
+         *     activities Temporal is retrying with their attempt count) or that ended without finishing
+         *     (failed, terminated, timed out) and were not revived. Error classes only, never messages.
+         */
+        get: operations["getOperatorAttention"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/operator/registrants/{registrantId}/retry": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+                /**
+                 * @description Makes a retry safe: the same key with the same body is carried out once and answers like the
+                 *     first call (also after a 202 or a lost answer). A different body under the same key is a
+                 *     different request. Without it every call is its own.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                registrantId: components["parameters"]["RegistrantId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Try now the person's steps that wait out a failed dependency's back-off
+         * @description 409 NOTHING_TO_RETRY when no step waits. Recorded.
+         */
+        post: operations["retryRegistrantSteps"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/operator/registrants/{registrantId}/revival": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                registrantId: components["parameters"]["RegistrantId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start the person's workflow anew from the database state (failed, terminated or lost)
+         * @description A queued person starts as they were meant to (their invitation included); anyone else from
+         *     the database state, without mail. 409 WORKFLOW_RUNNING when it runs. Recorded.
+         */
+        post: operations["reviveRegistrantWorkflow"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/operator/webhook-deliveries/{deliveryId}/redelivery": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                deliveryId: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Deliver a failed (or still failing) webhook delivery again from its first attempt
+         * @description The delivery goes back to pending and a new delivery workflow tries at once (one still
+         *     backing off is replaced). Recorded. 409 DELIVERY_NOT_FAILING for a delivered or cancelled one.
+         */
+        post: operations["redeliverWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/operator/mail-pause": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Pause or resume the mail to the tenant's employees (invitations, reminders, remand mails)
+         * @description While paused, those mails wait (the workflows retry them) and HR's sends are refused (409
+         *     MAIL_PAUSED). Resuming asks every waiting workflow to try now. Mails to HR are not paused. Recorded.
+         */
+        put: operations["setMailPause"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/registrants/{registrantId}/login-unlock": {
         parameters: {
             query?: never;
@@ -3223,6 +3419,8 @@ export interface components {
             draftSavedAt: string | null;
             upcoming: {
                 name: string;
+                /** @enum {string} */
+                kind?: "invitation-mail" | "remand-mail" | "reminder" | "link-expiry" | "retirement" | "deletion-notice" | "deletion";
                 /** Format: date-time */
                 at: string;
                 label: string;
@@ -3237,6 +3435,91 @@ export interface components {
             }[] | null;
             /** @enum {string} */
             workflow: "running" | "starting" | "ended" | "unavailable";
+        };
+        LinkExtension: {
+            /** @description Days added to the expiry (the new expiry is at most 90 days from now). */
+            days: number;
+        };
+        MailPause: {
+            paused: boolean;
+        };
+        MailPauseResult: {
+            paused: boolean;
+            /** @description Workflows asked to try their waiting mail now (on resuming). */
+            retried: number;
+        };
+        Revival: {
+            workflowId: string;
+        };
+        Redelivery: {
+            /**
+             * @description `queued`: Temporal did not answer; the reconciler starts it.
+             * @enum {string}
+             */
+            status: "started" | "queued";
+        };
+        OperatorAttention: {
+            workflows: {
+                workflowId: string;
+                registrantId: string;
+                name: string | null;
+                /** @enum {string} */
+                state: "retrying" | "failed" | "terminated" | "timed_out";
+                /** Format: date-time */
+                since: string | null;
+                /** @description The retrying steps as the workflow reports them (null when no worker answered). */
+                steps: {
+                    name: string;
+                    kind?: string;
+                    /** Format: date-time */
+                    at: string;
+                    label: string;
+                    attention?: {
+                        /** Format: date-time */
+                        since: string;
+                        rounds: number;
+                        errorType: string;
+                        /** Format: date-time */
+                        retryAt?: string;
+                    };
+                }[] | null;
+                activities: {
+                    type: string;
+                    attempt: number;
+                    /** @description The last failure's class (never its message). */
+                    lastFailure: string | null;
+                    /** Format: date-time */
+                    nextAttemptAt: string | null;
+                }[];
+            }[];
+            /** @description Temporal did not answer: the workflow list is unknown, not empty. */
+            temporalUnavailable: boolean;
+            startsQueued: {
+                /** Format: uuid */
+                id: string;
+                name: string;
+                /** Format: date-time */
+                since: string;
+            }[];
+            webhookDeliveries: {
+                /** Format: uuid */
+                id: string;
+                /** Format: uuid */
+                webhookId: string;
+                url: string;
+                event: string;
+                /** @enum {string} */
+                status: "pending" | "failed";
+                attempts: number;
+                lastError: string | null;
+                /** Format: date-time */
+                lastAttemptAt: string | null;
+            }[];
+            mailPause: {
+                /** Format: date-time */
+                since: string;
+                by: string | null;
+            } | null;
         };
         PasswordConfirmation: {
             /**
@@ -3383,7 +3666,8 @@ export interface components {
          * @description The registrant's state does not allow this now; `code` says why (NOT_INVITABLE_RETIRED,
          *     NOT_INVITABLE_LOCKED, NOT_INVITABLE_PENDING, NOT_INVITABLE_NO_EMAIL, NOT_PENDING, NOT_LOCKED, INVITATION_CLOSED,
          *     RETIREMENT_FIXED, NOT_RETIRED_FOR_DELETION, NO_DELETION_SCHEDULED, DELETION_DATE_PAST, DELETED,
-         *     MAIL_REJECTED, CONSENT_REQUIRED…)
+         *     MAIL_REJECTED, CONSENT_REQUIRED, LINK_NOT_OPEN, EXTENSION_INVALID, NO_REMINDER_DUE, NOTHING_TO_RETRY,
+         *     MAIL_PAUSED…)
          *     and `title` says it in Japanese.
          */
         LifecycleConflict: {
@@ -4474,6 +4758,238 @@ export interface operations {
             409: components["responses"]["LifecycleConflict"];
             415: components["responses"]["UnsupportedMediaType"];
             503: components["responses"]["Unavailable"];
+        };
+    };
+    extendInvitationLink: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+                /**
+                 * @description Makes a retry safe: the same key with the same body is carried out once and answers like the
+                 *     first call (also after a 202 or a lost answer). A different body under the same key is a
+                 *     different request. Without it every call is its own.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                registrantId: components["parameters"]["RegistrantId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LinkExtension"];
+            };
+        };
+        responses: {
+            /** @description Done; the registrant as it is now. */
+            200: {
+                headers: {
+                    "Idempotency-Key": components["headers"]["IdempotencyKey"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Registrant"];
+                };
+            };
+            202: components["responses"]["StepPending"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["LifecycleConflict"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    sendReminderNow: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+                /**
+                 * @description Makes a retry safe: the same key with the same body is carried out once and answers like the
+                 *     first call (also after a 202 or a lost answer). A different body under the same key is a
+                 *     different request. Without it every call is its own.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                registrantId: components["parameters"]["RegistrantId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done; the registrant as it is now. */
+            200: {
+                headers: {
+                    "Idempotency-Key": components["headers"]["IdempotencyKey"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Registrant"];
+                };
+            };
+            202: components["responses"]["StepPending"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["LifecycleConflict"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getOperatorAttention: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The list. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OperatorAttention"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    retryRegistrantSteps: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+                /**
+                 * @description Makes a retry safe: the same key with the same body is carried out once and answers like the
+                 *     first call (also after a 202 or a lost answer). A different body under the same key is a
+                 *     different request. Without it every call is its own.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                registrantId: components["parameters"]["RegistrantId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done; the registrant as it is now. */
+            200: {
+                headers: {
+                    "Idempotency-Key": components["headers"]["IdempotencyKey"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Registrant"];
+                };
+            };
+            202: components["responses"]["StepPending"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["LifecycleConflict"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    reviveRegistrantWorkflow: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                registrantId: components["parameters"]["RegistrantId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Started. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Revival"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    redeliverWebhook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                deliveryId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The delivery is on its way (its outcome is in the webhook's deliveries). */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Redelivery"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+        };
+    };
+    setMailPause: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MailPause"];
+            };
+        };
+        responses: {
+            /** @description The mail's state now. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MailPauseResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
         };
     };
     unlockRegistrantLogin: {

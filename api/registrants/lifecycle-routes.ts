@@ -71,6 +71,12 @@ export function lifecycleRoutes(service: LifecycleService, qr: InvitationQrServi
   router.post('/v1/registrants/:registrantId/refusal', requireRole(...EDITORS), async (req, res) => {
     sendStep(res, await service.refuse(acting(req), id(req), (req.body as Schemas['Refusal']).reason, idempotencyKey(req, res)));
   });
+  router.post('/v1/registrants/:registrantId/invitation/extension', requireRole(...EDITORS), async (req, res) => {
+    sendStep(res, await service.extendLink(acting(req), id(req), (req.body as Schemas['LinkExtension']).days, idempotencyKey(req, res)));
+  });
+  router.post('/v1/registrants/:registrantId/reminder', requireRole(...EDITORS), async (req, res) => {
+    sendStep(res, await service.remindNow(acting(req), id(req), idempotencyKey(req, res)));
+  });
   router.post('/v1/registrants/:registrantId/login-unlock', requireRole(...EDITORS), async (req, res) => {
     sendStep(res, await service.unlockLogin(acting(req), id(req), idempotencyKey(req, res)));
   });

@@ -62,6 +62,11 @@ export const OPERATIONS = {
   group_deleted: 'グループの削除',
   group_members_changed: 'グループのメンバー登録',
   workflow_restored: 'ワークフローの復旧',
+  retry_requested: '処理の再試行（オペレーター）',
+  link_extended: '登録用リンクの期限延長',
+  webhook_redelivered: 'Webhookの再送（オペレーター）',
+  mail_paused: 'メール送信の一時停止',
+  mail_resumed: 'メール送信の再開',
 } as const;
 
 export type OperationCode = keyof typeof OPERATIONS;

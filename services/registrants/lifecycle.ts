@@ -10,12 +10,15 @@ import type { Registrant } from '../../prisma/generated/client';
 import {
   approveUpdate,
   deleteNowUpdate,
+  extendLinkUpdate,
   inviteUpdate,
   LIFECYCLE_REFUSALS,
   lifecycleQuery,
   registrantWorkflowId,
   refuseUpdate,
   remandUpdate,
+  remindNowUpdate,
+  retryNowUpdate,
   scheduleDeletionUpdate,
   setRetirementUpdate,
   submitUpdate,
@@ -107,10 +110,17 @@ export function createLifecycleService({ prisma, temporal, inviteReminderDays, t
     return { ...(message ? { message } : {}), ...(o.replyTo ? { replyTo: o.replyTo.trim() } : {}), ...(copyTo ? { copyTo: acting.user.email } : {}) };
   };
 
+  /** An operator paused the tenant's mail: a send is refused at once, with the reason. */
+  async function refuseWhileMailPaused(tenantId: string): Promise<void> {
+    const t = await prisma.tenant.findUnique({ where: { id: tenantId }, select: { mailPausedAt: true } });
+    if (t?.mailPausedAt) throw new AppError(409, 'MAIL_PAUSED', '従業員へのメール送信が一時停止中のため送信できません。オペレーターが再開すると送信できます');
+  }
+
   return {
     async invite(acting: Acting, id: string, opts?: InviteOptions, key?: string): Promise<StepAnswer> {
       const r = await find(acting.tenantId, id);
       if (!r.email) throw new AppError(409, 'NOT_INVITABLE_NO_EMAIL', LIFECYCLE_REFUSALS.NOT_INVITABLE_NO_EMAIL);
+      await refuseWhileMailPaused(acting.tenantId);
       return step(r, inviteUpdate, { actor: stepActorOf(acting), options: options(acting, opts) }, key);
     },
 
@@ -121,6 +131,7 @@ export function createLifecycleService({ prisma, temporal, inviteReminderDays, t
     async inviteMany(acting: Acting, ids: string[], opts?: InviteOptions, key?: string) {
       // Checked once for the whole call: a copy to another address refuses it (400), not each person.
       const checked = options(acting, opts);
+      await refuseWhileMailPaused(acting.tenantId);
       const found = new Map((await prisma.registrant.findMany({ where: { tenantId: acting.tenantId, id: { in: ids } } })).map((r) => [r.id, r]));
       const results: { registrantId: string; outcome: 'sent' | 'pending' | 'skipped'; code?: string; message?: string }[] = [];
       for (const registrantId of ids) {
@@ -157,6 +168,23 @@ export function createLifecycleService({ prisma, temporal, inviteReminderDays, t
     async submit(registrant: Registrant, actor: StepActor, key?: string): Promise<StepAnswer> {
       return step(registrant, submitUpdate, { actor }, key);
     },
+    /** The open link stays valid `days` days longer (at most a new link's 90 days from now). */
+    async extendLink(acting: Acting, id: string, days: number, key?: string) {
+      return step(await find(acting.tenantId, id), extendLinkUpdate, { actor: stepActorOf(acting), days }, key);
+    },
+
+    /** The next reminder goes out now rather than on its day (it is not sent again then). */
+    async remindNow(acting: Acting, id: string, key?: string) {
+      const r = await find(acting.tenantId, id);
+      await refuseWhileMailPaused(acting.tenantId);
+      return step(r, remindNowUpdate, { actor: stepActorOf(acting) }, key);
+    },
+
+    /** Steps waiting out a failed dependency's back-off are tried now (an operator's action). */
+    async retryNow(acting: Acting, id: string, key?: string) {
+      return step(await find(acting.tenantId, id), retryNowUpdate, { actor: stepActorOf(acting) }, key);
+    },
+
     async unlockLogin(acting: Acting, id: string, key?: string) {
       return step(await find(acting.tenantId, id), unlockLoginUpdate, { actor: stepActorOf(acting) }, key);
     },

@@ -8,7 +8,7 @@
  * workflow id makes every start at most once, so a start repeated by the reconciler does nothing.
  */
 import { Prisma, type Registrant } from '../../prisma/generated/client';
-import { registrantWorkflowId, type InviteOptions, type RegistrantStatus, type RegistrantWorkflowInput, type StepActor } from '../../shared';
+import { lifecycleAttributes, registrantWorkflowId, searchAttributePairs, type InviteOptions, type RegistrantStatus, type RegistrantWorkflowInput, type StepActor } from '../../shared';
 import type { registrantWorkflow } from '../../workflows';
 import type { PrismaClient } from '../db/client';
 import { withDeadline, type TemporalDeps } from '../temporal/client';
@@ -46,6 +46,28 @@ export function queuedInput(r: Registrant, reminderDays: number[]): RegistrantWo
 export async function clearQueuedStarts(prisma: PrismaClient, registrantIds: string[]): Promise<void> {
   if (registrantIds.length === 0) return;
   await prisma.$executeRaw`UPDATE registrants SET workflow_pending_since = NULL, workflow_start = NULL WHERE id = ANY(${registrantIds}::uuid[])`;
+}
+
+/**
+ * What the Temporal UI shows of a workflow from its start, before any worker ran it: the search
+ * attributes (tenant, status, link expiry, deletion date, next timer: a new invitation's mail is due
+ * at once) and a summary with ids and the queries to ask (no name: ids and statuses only).
+ */
+export function startOptions(input: RegistrantWorkflowInput, now = new Date()) {
+  const state = input.carried ?? { status: input.status ?? 'unregistered', loginLocked: false, invitation: null, retirementDate: null, retired: false, deletion: null, deleted: false, seq: 0 };
+  const inviting = !input.carried && input.invite !== false;
+  const attributes = lifecycleAttributes(input.tenantId, state, inviting ? { kind: 'invitation-mail', at: now.toISOString() } : undefined);
+  return {
+    // Absent rather than null in a start.
+    typedSearchAttributes: searchAttributePairs(attributes).filter((p) => p.value !== null) as unknown as NonNullable<Parameters<TemporalDeps['client']['workflow']['start']>[1]['typedSearchAttributes']>,
+    staticSummary: `登録者 ${input.registrantId} の収集・保管`,
+    staticDetails: [
+      `**登録者** \`${input.registrantId}\`  `,
+      `**契約者** \`${input.tenantId}\`  `,
+      '状態はクエリ `lifecycle`、これからの予定はクエリ `upcoming` で確認できます。',
+      'コンソールでは 登録者 › 経過 に同じ内容が表示されます。',
+    ].join('\n'),
+  };
 }
 
 const alreadyStarted = (err: unknown) => (err as Error).name === 'WorkflowExecutionAlreadyStartedError';
@@ -92,6 +114,7 @@ export function createRegistrantWorkflows({ prisma, temporal, inviteReminderDays
           taskQueue: temporal.taskQueue,
           workflowId: registrantWorkflowId(input.tenantId, input.registrantId),
           args: [input],
+          ...startOptions(input),
         }),
       );
       return true;
