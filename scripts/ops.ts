@@ -7,8 +7,15 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createHistory, type OperationHistory, type SignedHead } from '../services/audit/history';
 import { SYSTEM_ACTOR } from '../services/audit/types';
-import { ConfigError, loadConfig } from '../services/config/config';
-import { createPrisma } from '../services/db/client';
+import { randomUUID } from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import type { UpdateDefinition } from '@temporalio/common';
+import { ConfigError, loadConfig, type Config } from '../services/config/config';
+import { createPrisma, type PrismaClient } from '../services/db/client';
+import { createOperatorActions, type Operator } from '../services/operator/actions';
+import { createOperatorAttention } from '../services/operator/attention';
+import { createTemporalClient, withDeadline } from '../services/temporal/client';
+import { extendLinkUpdate, LIFECYCLE_REFUSALS, remindNowUpdate, retryNowUpdate, type LifecycleState } from '../shared';
 import { AppError } from '../services/errors';
 import { createTenantWithOwner } from '../services/tenants/bootstrap';
 import { addKeyToFile, defaultKeyringFile, loadKeyring, removeKeysFromFile } from '../services/vault/keyring';
@@ -44,7 +51,21 @@ const USAGE = `usage: npm run ops -- <command> [options]
   unlock-user --email <e-mail> [--customer-number <no>]
       Lifts a login lock.
   list-tenants
-      Shows every tenant with its customer number.`;
+      Shows every tenant with its customer number.
+
+Workflows (on the stack's Temporal: .data/temporal-address, or TEMPORAL_ADDRESS):
+  attention --tenant <tenant id>
+      What needs an operator: workflows with a step retrying (its error class, rounds, next try)
+      or ended without finishing, queued starts, failing webhook deliveries, paused mail.
+  retry --registrant <id>        the person's steps waiting out a back-off are tried now
+  revive --registrant <id>       starts the person's workflow anew from the database (not running)
+  remind --registrant <id>       sends the next reminder now
+  extend-link --registrant <id> --days <n>
+                                 keeps the open link valid n days longer (at most 90 from now)
+  redeliver --delivery <id>      delivers a failed webhook delivery again
+  pause-mail --tenant <id> / resume-mail --tenant <id>
+      Pauses or resumes the mail to the tenant's employees (resuming retries what waits).
+Every action is recorded in the tenant's operation history.`;
 
 /** A head written by history-head; the signature is checked by verify. */
 function readSignedHead(file: string): SignedHead {
@@ -57,6 +78,27 @@ function readSignedHead(file: string): SignedHead {
   const fields = ['tenantId', 'id', 'hash', 'signedAt', 'signature'] as const;
   if (fields.some((k) => typeof head[k] !== 'string')) throw new CliError(`${file} is not a head written by history-head`, 2);
   return head as SignedHead;
+}
+
+function temporalAddress(config: Config): string {
+  if (config.temporal.address) return config.temporal.address;
+  const file = path.join(config.dataDir, 'temporal-address');
+  if (!fs.existsSync(file)) throw new CliError('no Temporal: start the stack (npm start) or set TEMPORAL_ADDRESS', 2);
+  return fs.readFileSync(file, 'utf8').trim();
+}
+
+/** The CLI's actor in the history and in workflow steps. */
+const CLI_OPERATOR: Operator = { actor: { type: 'system', label: '運用コマンド（npm run ops）' }, step: { type: 'system', id: null } };
+
+const WORKFLOW_COMMANDS = new Set(['attention', 'retry', 'revive', 'remind', 'extend-link', 'redeliver', 'pause-mail', 'resume-mail']);
+
+/** A workflow update's refusal or failure, as the operator should read it. */
+function explain(err: unknown): never {
+  const e = err as { name?: string; message?: string; cause?: { type?: string; message?: string } };
+  const code = e.cause?.message ?? e.message ?? '';
+  if (code in LIFECYCLE_REFUSALS) throw new CliError(`${code}: ${LIFECYCLE_REFUSALS[code as keyof typeof LIFECYCLE_REFUSALS]}`);
+  if (e.name === 'WorkflowNotFoundError') throw new CliError('the workflow is not running: revive it (revive --registrant <id>)');
+  throw err;
 }
 
 function databaseUrl(dataDir: string): string {
@@ -87,6 +129,9 @@ async function main(argv: string[]): Promise<number> {
       out: { type: 'string' },
       'batch-size': { type: 'string' },
       continue: { type: 'boolean' },
+      registrant: { type: 'string' },
+      delivery: { type: 'string' },
+      days: { type: 'string' },
     },
     strict: true,
   });
@@ -95,6 +140,16 @@ async function main(argv: string[]): Promise<number> {
   // The history chain is keyed by the master key (loaded lazily: not every command needs it).
   let chained: ReturnType<typeof createHistory> | undefined;
   const history = () => (chained ??= createHistory(prisma, createVault({ prisma, keyring: loadKeyring(config) })));
+  if (WORKFLOW_COMMANDS.has(command)) {
+    const keyring = loadKeyring(config);
+    const client = createTemporalClient(temporalAddress(config), config.temporal.namespace, keyring);
+    try {
+      return await workflowCommand(command, values, { prisma, client, taskQueue: config.temporal.taskQueue, history: history(), reminderDays: config.inviteReminderDays });
+    } finally {
+      await client.connection.close().catch(() => undefined);
+      await prisma.$disconnect();
+    }
+  }
   try {
     switch (command) {
       case 'create-tenant': {
@@ -222,6 +277,85 @@ async function main(argv: string[]): Promise<number> {
   } finally {
     await prisma.$disconnect();
   }
+}
+
+interface WorkflowDeps {
+  prisma: PrismaClient;
+  client: Client;
+  taskQueue: string;
+  history: OperationHistory;
+  reminderDays: number[];
+}
+
+async function workflowCommand(command: string, values: Record<string, string | boolean | undefined>, deps: WorkflowDeps): Promise<number> {
+  const { prisma, client } = deps;
+  const need = (name: string) => {
+    const v = values[name];
+    if (typeof v !== 'string' || !v) throw new CliError(`missing: --${name}\n\n${USAGE}`, 2);
+    return v;
+  };
+  const temporal = { client, taskQueue: deps.taskQueue };
+  const actions = createOperatorActions({ prisma, temporal, history: deps.history, inviteReminderDays: deps.reminderDays });
+  const person = async () => {
+    const r = await prisma.registrant.findUnique({ where: { id: need('registrant') } });
+    if (!r) throw new CliError('no such registrant');
+    return r;
+  };
+  const update = async <A>(def: UpdateDefinition<LifecycleState, [A]>, arg: A) => {
+    const r = await person();
+    const state = await withDeadline(client, 30_000, () => client.workflow.getHandle(r.workflowId).executeUpdate(def, { args: [arg], updateId: randomUUID() })).catch(explain);
+    return { r, state };
+  };
+  switch (command) {
+    case 'attention': {
+      const a = await createOperatorAttention({ prisma, temporal }).forTenant(need('tenant'));
+      if (a.mailPause) console.log(`mail to employees PAUSED since ${a.mailPause.since.toISOString()} by ${a.mailPause.by ?? '?'}`);
+      if (a.temporalUnavailable) console.log('Temporal did not answer: the workflows needing attention are unknown');
+      for (const w of a.workflows) {
+        console.log(`${w.state.padEnd(10)} ${w.registrantId}  ${w.name ?? '(deleted)'}  since ${w.since ?? '?'}`);
+        for (const s of w.steps ?? []) console.log(`           step ${s.name} (${s.label}): ${s.attention!.errorType}, ${s.attention!.rounds} rounds, next try ${s.attention!.retryAt ?? 'now'}`);
+        for (const act of w.activities) console.log(`           activity ${act.type}: attempt ${act.attempt}, last failure ${act.lastFailure ?? '-'}, next ${act.nextAttemptAt ?? '-'}`);
+      }
+      for (const q of a.startsQueued) console.log(`queued     ${q.id}  ${q.name}  since ${q.since.toISOString()}`);
+      for (const d of a.webhookDeliveries) console.log(`webhook    ${d.id}  ${d.event} → ${d.url}: ${d.status}, ${d.attempts} attempts, ${d.lastError ?? ''}`);
+      if (!a.mailPause && !a.workflows.length && !a.startsQueued.length && !a.webhookDeliveries.length && !a.temporalUnavailable) console.log('nothing needs attention');
+      return 0;
+    }
+    case 'retry': {
+      const { state } = await update(retryNowUpdate, { actor: CLI_OPERATOR.step });
+      console.log(`retrying now; still waiting: ${Object.keys(state.attention ?? {}).join(', ') || 'none'}`);
+      return 0;
+    }
+    case 'remind': {
+      const { state } = await update(remindNowUpdate, { actor: CLI_OPERATOR.step });
+      console.log(`reminder ${state.invitation?.remindersSent} sent`);
+      return 0;
+    }
+    case 'extend-link': {
+      const days = Number(need('days'));
+      const { state } = await update(extendLinkUpdate, { actor: CLI_OPERATOR.step, days });
+      console.log(`link valid until ${state.invitation?.expiresAt}`);
+      return 0;
+    }
+    case 'revive': {
+      const r = await person();
+      const { workflowId } = await actions.revive(r.tenantId, r.id, CLI_OPERATOR);
+      console.log(`started ${workflowId} from the database state`);
+      return 0;
+    }
+    case 'redeliver': {
+      const { status } = await actions.redeliver(null, need('delivery'), CLI_OPERATOR);
+      console.log(status === 'started' ? 'redelivery started' : 'redelivery queued (Temporal did not answer: the reconciler starts it)');
+      return 0;
+    }
+    case 'pause-mail':
+    case 'resume-mail': {
+      const { paused, retried } = await actions.setMailPause(need('tenant'), command === 'pause-mail', CLI_OPERATOR);
+      console.log(paused ? 'mail to employees paused' : `mail to employees resumed; ${retried} workflows retrying now`);
+      return 0;
+    }
+  }
+  return 2;
 }
 
 main(process.argv.slice(2)).then(

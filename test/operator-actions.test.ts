@@ -6,13 +6,20 @@
  * terminated workflow is revived; a failed webhook is redelivered. Each action is in the history,
  * and only owners may act.
  */
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import type { components } from '../api/generated/openapi';
 import { createRegistrantWorkflows } from '../services/registrants/workflow-starts';
 import { lifecycleQuery, registrantWorkflowId, SEARCH_ATTRIBUTES } from '../shared';
+import { capture } from './support/capture';
 import { createTenant, testVault, type Agent } from './support/fixtures';
+import { testKeyring } from './support/keys';
 import { expectProblem } from './support/problems';
 import { until } from './support/until';
 import { useWorkerHarness } from './support/worker-harness';
@@ -193,4 +200,53 @@ it('a failed webhook delivery is listed and redelivered from its first attempt, 
   } finally {
     receiver.close();
   }
+});
+
+describe('npm run ops (as a child process, on this stack)', () => {
+  const run = promisify(execFile);
+  async function ops(...args: string[]) {
+    const keyring = testKeyring();
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      DATABASE_URL: process.env.DATABASE_URL,
+      TEMPORAL_ADDRESS: harness.env.address,
+      TEMPORAL_TASK_QUEUE: TASK_QUEUE,
+      MASTER_KEY: keyring.get(keyring.activeId)!.toString('base64'),
+      DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'mynaflow-ops-')),
+      LOG_LEVEL: 'warn',
+    };
+    try {
+      const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'scripts/ops.ts', ...args], { env, timeout: 60_000 });
+      capture('ops-cli', stdout + stderr);
+      return { code: 0, out: stdout + stderr };
+    } catch (err) {
+      const e = err as { code?: number; stdout?: string; stderr?: string };
+      capture('ops-cli', `${e.stdout ?? ''}${e.stderr ?? ''}`);
+      return { code: e.code ?? -1, out: `${e.stdout ?? ''}${e.stderr ?? ''}` };
+    }
+  }
+
+  it('pauses and resumes mail, sends a reminder now, extends a link and explains a refusal, each recorded as the CLI', async () => {
+    const p = await add('コマンド');
+    await harness.outbox.waitFor((m) => m.to.includes(p.email), 15_000);
+    await until(async () => (await p.handle.query(lifecycleQuery)).invitation?.state === 'open', 'the invitation');
+
+    expect(await ops('pause-mail', '--tenant', tenantId)).toMatchObject({ code: 0, out: expect.stringContaining('paused') });
+    expect((await ops('attention', '--tenant', tenantId)).out).toContain('mail to employees PAUSED');
+    expect(await ops('resume-mail', '--tenant', tenantId)).toMatchObject({ code: 0, out: expect.stringContaining('resumed') });
+
+    expect(await ops('remind', '--registrant', p.id)).toMatchObject({ code: 0, out: expect.stringContaining('reminder 1 sent') });
+    await until(async () => mailsTo(p.email).length === 2, 'the reminder');
+    expect(await ops('extend-link', '--registrant', p.id, '--days', '10')).toMatchObject({ code: 0, out: expect.stringContaining('link valid until') });
+    const refused = await ops('retry', '--registrant', p.id);
+    expect(refused).toMatchObject({ code: 1, out: expect.stringContaining('NOTHING_TO_RETRY: 再試行を待っている処理はありません') });
+    expect((await ops('extend-link', '--registrant', p.id)).code).toBe(2);
+
+    const cli = '運用コマンド（npm run ops）';
+    expect((await operations(null, 'mail_paused')).map((e) => e.actorLabel)).toContain(cli);
+    expect((await operations(null, 'mail_resumed')).map((e) => e.actorLabel)).toContain(cli);
+    expect((await operations(p.id, 'reminder_sent')).map((e) => e.actorType)).toEqual(['system']);
+    expect((await operations(p.id, 'link_extended')).map((e) => e.actorType)).toEqual(['system']);
+  });
 });
