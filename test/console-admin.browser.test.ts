@@ -21,7 +21,7 @@ import { PURPOSE_LABELS } from '../services/audit/purposes';
 import { verifyPassword } from '../services/auth/passwords';
 import type { PrismaClient } from '../services/db/client';
 import type { Outbox } from '../services/outbox/outbox';
-import { consoleLogin, launchChromium, listen, numbersSeen, onScreen, openTab, redrawn, snap, type Tab } from './support/browser';
+import { axeViolations, consoleLogin, launchChromium, listen, numbersSeen, onScreen, openTab, redrawn, snap, type Tab } from './support/browser';
 import { createLoginUser, createTenant, loginAs, memoryLogger, startOutbox, startWorker, testApp, testPrisma, type TestUser, type WorkerHandle } from './support/fixtures';
 import { containsAny, randomMyNumber } from './support/leak-scan';
 import { createLocalEnv } from './support/temporal';
@@ -462,6 +462,53 @@ describe('連携アプリ', () => {
     expect(await button(rowOf(page, '#connectors', id2), '停止').count()).toBe(0);
     await request(app).post('/v1/oauth/token').auth(id2, secret2).type('form').send({ grant_type: 'client_credentials' }).expect(401);
     expect(errors).toEqual([]);
+  });
+});
+
+describe('運用', () => {
+  it('an owner pauses the mail, sees the waiting invitation with its error, resumes it (the mail goes out at once); HR sends a reminder from the timeline; the screen passes axe; viewers have no such menu', async () => {
+    const { page, errors } = await session(owner);
+    await open(page, '#/operations', 'operations', '運用');
+    expect(await textOf(page.locator('main'))).toContain('従業員へのメール送信は動いています。');
+    await button(page, '送信を一時停止').click();
+    await page.locator('#operations-message.ok', { hasText: 'メール送信を一時停止しました。' }).waitFor();
+    await page.locator('main', { hasText: '従業員へのメール送信を一時停止しています' }).waitFor();
+
+    const address = email('paused');
+    const id = (await hr.post('/v1/registrants').send({ familyName: '運用', givenName: '待機', email: address }).expect(201)).body.id as string;
+    // The invitation's step waits with the pause as its error; the list shows it after a reload.
+    for (let i = 0; i < 100 && !(await rowOf(page, 'main', '運用 待機').count()); i++) {
+      await page.waitForTimeout(300);
+      await page.reload();
+      await onScreen(page, 'operations');
+    }
+    const waiting = page.locator(`tr[data-registrant-id="${id}"]`);
+    expect(await textOf(waiting)).toContain('再試行中');
+    expect(await textOf(waiting)).toContain('登録依頼メール：MailPaused（1回失敗');
+    expect(await axeViolations(page)).toEqual([]);
+    await snap(page, SUITE, 'operations');
+
+    await button(page, '送信を再開').click();
+    await page.locator('#operations-message.ok', { hasText: '送信を再開しました。待っていた 1 件を今すぐ再試行しています。' }).waitFor();
+    await outbox.waitFor((m) => m.to.includes(address), 20_000);
+    expect(await prisma.operationEvent.count({ where: { tenantId, operation: { in: ['mail_paused', 'mail_resumed', 'retry_requested'] } } })).toBe(3);
+
+    // HR sends the next reminder from the person's timeline.
+    await prisma.registrant.findUniqueOrThrow({ where: { id } });
+    for (let i = 0; i < 100 && (await prisma.registrant.findUniqueOrThrow({ where: { id } })).invitationState !== 'open'; i++) await page.waitForTimeout(100);
+    await open(page, `#/registrants/${id}`, 'registrant', '運用 待機 さん');
+    const reminderRow = page.locator('#timeline tbody tr', { hasText: 'リマインダー 1 回目' });
+    await button(reminderRow, '今すぐ送信').click();
+    await page.locator('#timeline-message.ok', { hasText: 'リマインダーを送信しました。' }).waitFor();
+    await page.locator('#timeline tbody tr', { hasText: 'リマインダー 2 回目' }).waitFor();
+    expect(outbox.mails.filter((m) => m.to.includes(address))).toHaveLength(2);
+    expect(await button(page.locator('#timeline tbody tr', { hasText: '登録用リンクの期限' }), '30日延長').count()).toBe(1);
+    expect(errors).toEqual([]);
+
+    const v = await session(viewer);
+    expect(await v.page.locator('nav.menu a', { hasText: '運用' }).count()).toBe(0);
+    await open(v.page, '#/operations', 'operations', '運用');
+    expect(await textOf(v.page.locator('main'))).toContain('運用の画面は、最高権限のユーザが使えます。');
   });
 });
 

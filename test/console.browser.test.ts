@@ -10,7 +10,6 @@
  * test/registration-pages.browser.test.ts). No My Number is ever printed; findings are masked.
  */
 import { randomUUID } from 'node:crypto';
-import axe from 'axe-core';
 import type { Express } from 'express';
 import request from 'supertest';
 import type { Browser, Page } from 'playwright-core';
@@ -20,7 +19,7 @@ import { totpCode } from '../services/auth/totp';
 import type { PrismaClient } from '../services/db/client';
 import type { CapturedMail, Outbox } from '../services/outbox/outbox';
 import { lifecycleQuery } from '../shared';
-import { consoleLogin, drawCardImages, launchChromium, listen, numbersSeen, onScreen, openTab, redrawn, snap, type Tab } from './support/browser';
+import { axeViolations, consoleLogin, drawCardImages, launchChromium, listen, numbersSeen, onScreen, openTab, redrawn, snap, type Tab } from './support/browser';
 import { createLoginUser, createTenant, loginAs, memoryLogger, startOutbox, startWorker, testApp, testPrisma, type TestUser, type WorkerHandle } from './support/fixtures';
 import { randomMyNumber } from './support/leak-scan';
 import { createLocalEnv } from './support/temporal';
@@ -614,17 +613,6 @@ describe('a viewer', () => {
 });
 
 describe('accessibility', () => {
-  /** axe-core's WCAG 2.1 A/AA rules over the screen as drawn (labels, names, contrast, landmarks, ids). */
-  async function axeViolations(page: Page): Promise<string[]> {
-    await page.evaluate(axe.source); // through the DevTools protocol: the page's CSP does not apply
-    return page.evaluate(async () => {
-      const run = (globalThis as unknown as { axe: { run(ctx: unknown, o: unknown): Promise<{ passes: unknown[]; violations: { id: string; help: string; nodes: { target: string[] }[] }[] }> } }).axe;
-      const result = await run.run((globalThis as unknown as { document: unknown }).document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
-      if (result.passes.length < 5) return ['axe checked (almost) nothing: the screen did not draw'];
-      return result.violations.map((v) => `${v.id} (${v.help}): ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
-    });
-  }
-
   test('the main screens pass axe-core WCAG 2.1 AA checks', async () => {
     const person = await invited('確認', '太郎');
     await submittedWithSpouse(person);

@@ -4,6 +4,7 @@
  * a person does it (password, then the code from the mail). Screenshots of the main screens go to
  * test-output/screenshots/<suite>/ (git-ignored) on every run.
  */
+import axe from 'axe-core';
 import fs from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -158,3 +159,15 @@ export async function consoleLogin(page: Page, base: string, outbox: Outbox, use
   await page.getByRole('button', { name: '認証する' }).click();
   await page.waitForSelector('nav.menu');
 }
+
+/** axe-core's WCAG 2.1 A/AA rules over the screen as drawn (labels, names, contrast, landmarks, ids). */
+export async function axeViolations(page: Page): Promise<string[]> {
+  await page.evaluate(axe.source); // through the DevTools protocol: the page's CSP does not apply
+  return page.evaluate(async () => {
+    const run = (globalThis as unknown as { axe: { run(ctx: unknown, o: unknown): Promise<{ passes: unknown[]; violations: { id: string; help: string; nodes: { target: string[] }[] }[] }> } }).axe;
+    const result = await run.run((globalThis as unknown as { document: unknown }).document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
+    if (result.passes.length < 5) return ['axe checked (almost) nothing: the screen did not draw'];
+    return result.violations.map((v) => `${v.id} (${v.help}): ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
+  });
+}
+

@@ -19,6 +19,7 @@ import { securityScreen } from './pages/security';
 import { settingsScreen } from './pages/settings';
 import { historyScreen } from './pages/history';
 import { connectorsScreen } from './pages/connectors';
+import { operationsScreen } from './pages/operations';
 import { currentRoute, href } from './router';
 import { h, notice, show, type View } from './ui';
 
@@ -31,6 +32,7 @@ interface NavItem {
   screen: string;
   label: string;
   editorsOnly?: boolean;
+  ownersOnly?: boolean;
 }
 const NAV: NavItem[] = [
   { screen: '', label: 'HOME' },
@@ -45,6 +47,7 @@ const NAV: NavItem[] = [
   { screen: 'users', label: 'ログインユーザ' },
   { screen: 'settings', label: '契約者情報' },
   { screen: 'connectors', label: '連携アプリ' },
+  { screen: 'operations', label: '運用', ownersOnly: true },
   { screen: 'security', label: 'セキュリティ' },
 ];
 
@@ -61,6 +64,7 @@ const SCREENS: Record<string, Screen> = {
   users: loginUsersScreen,
   settings: settingsScreen,
   connectors: connectorsScreen,
+  operations: operationsScreen,
   security: securityScreen,
 };
 
@@ -103,7 +107,7 @@ function layout(view: View, screen: string): void {
         h(
           'ul',
           {},
-          ...NAV.filter((n) => canEdit || !n.editorsOnly).map((n) =>
+          ...NAV.filter((n) => (canEdit || !n.editorsOnly) && (me!.user.role === 'owner' || !n.ownersOnly)).map((n) =>
             h('li', {}, h('a', { href: href(n.screen), 'aria-current': n.screen === screen ? 'page' : null }, n.label)),
           ),
         ),

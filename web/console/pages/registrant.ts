@@ -197,7 +197,7 @@ function detailView(ctx: Ctx, r: RegistrantItem, docs: HrDocument[], groups: Gro
       message,
       actions.some(Boolean) ? h('div', { class: 'buttons', id: 'registrant-actions' }, ...actions) : null,
       h('section', { 'aria-labelledby': 'person' }, h('h2', { id: 'person' }, '登録者情報'), personFacts(r, groups), h('div', { class: 'buttons' }, ...numberButtons)),
-      timelineSection(r.id),
+      timelineSection(r.id, ctx),
       h('section', { 'aria-labelledby': 'dependents' }, h('h2', { id: 'dependents' }, '扶養家族'), dependentsTable(ctx, r, message, false)),
       h('section', { 'aria-labelledby': 'documents' }, h('h2', { id: 'documents' }, '番号確認・本人確認書類'), ...(docs.length ? documentViewers(ctx, r, docs) : [h('p', {}, '提出された画像はありません。')])),
       ctx.canEdit ? h('section', { 'aria-labelledby': 'retention' }, h('h2', { id: 'retention' }, '退職・削除予定'), h('div', { class: 'buttons' }, ...retention)) : null,

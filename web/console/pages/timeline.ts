@@ -4,8 +4,9 @@
  * server took it, the employee's unsaved answers) — from GET /v1/registrants/{id}/timeline.
  */
 import { api, type Schemas } from '../api';
+import type { Ctx } from '../context';
 import { dateTime } from '../labels';
-import { h, notice, row, table } from '../ui';
+import { actionButton, h, messageLine, notice, row, say, showError, table } from '../ui';
 
 type Timeline = Schemas['Timeline'];
 
@@ -17,7 +18,34 @@ function mailLine(m: Timeline['mails'][number]): [string, string, string] {
   return m.status === 'sent' ? [m.sentAt ?? m.askedAt, `${what}をメールサーバーが受け付けました`, 'システム'] : [m.askedAt, `${what}を送信中（メールサーバーが受け付けていません）`, 'システム'];
 }
 
-function upcomingTable(t: Timeline): HTMLElement {
+/** Extension offered from the timeline: a month more (at most a new link's 90 days from now). */
+const EXTEND_DAYS = 30;
+
+/** What HR (and owners, for a retrying step) can do about an upcoming step, from its row. */
+function actionsFor(u: NonNullable<Timeline['upcoming']>[number], registrantId: string, ctx: Ctx, message: HTMLElement, reload: () => Promise<void>): HTMLElement | string {
+  const act = (label: string, run: () => Promise<string>) =>
+    actionButton(
+      label,
+      async () => {
+        try {
+          const said = await run();
+          await reload();
+          say(message, said, 'ok');
+        } catch (err) {
+          showError(message, err);
+        }
+      },
+      'small',
+    );
+  if (u.attention && ctx.isOwner) return act('今すぐ再試行', async () => (await api.retryNow(registrantId), '今すぐ再試行しています。'));
+  if (!ctx.canEdit || u.attention) return '';
+  if (u.kind === 'reminder') return act('今すぐ送信', async () => (await api.remindNow(registrantId), 'リマインダーを送信しました。'));
+  if (u.kind === 'link-expiry') return act(`${EXTEND_DAYS}日延長`, async () => (await api.extendLink(registrantId, EXTEND_DAYS), '登録用リンクの期限を延長しました。'));
+  if (u.kind === 'retirement' || u.kind === 'deletion' || u.kind === 'deletion-notice') return h('button', { type: 'button', class: 'link small', onclick: () => document.getElementById('retention')?.scrollIntoView() }, '日付を変更');
+  return '';
+}
+
+function upcomingTable(t: Timeline, registrantId: string, ctx: Ctx, message: HTMLElement, reload: () => Promise<void>): HTMLElement {
   if (t.workflow === 'unavailable') return notice('warning', 'ワークフローに問い合わせできないため、今後の予定を表示できません。しばらくしてから再度表示してください。');
   if (t.workflow === 'starting') return notice('info', 'ワークフローを開始しています。まもなく今後の予定が表示されます。');
   if (t.workflow === 'ended') return h('p', {}, '今後の予定はありません（ワークフローは終了しています）。');
@@ -26,9 +54,10 @@ function upcomingTable(t: Timeline): HTMLElement {
       dateTime(u.attention?.retryAt ?? u.at),
       u.label,
       u.attention ? h('span', { class: 'badge warning' }, `再試行中（${u.attention.rounds}回失敗・${u.attention.errorType}、${dateTime(u.attention.since)}から）`) : '予定',
+      actionsFor(u, registrantId, ctx, message, reload),
     ]),
   );
-  return table('今後の予定', ['日時', '内容', '状態'], rows, '今後の予定はありません');
+  return table('今後の予定', ['日時', '内容', '状態', '操作'], rows, '今後の予定はありません');
 }
 
 function pastTable(t: Timeline): HTMLElement {
@@ -41,11 +70,11 @@ function pastTable(t: Timeline): HTMLElement {
 }
 
 /** The section, filled in once the timeline has loaded. */
-export function timelineSection(registrantId: string): HTMLElement {
+export function timelineSection(registrantId: string, ctx: Ctx): HTMLElement {
   const body = h('div', { id: 'timeline' }, h('p', {}, '読み込んでいます…'));
-  api.timeline(registrantId).then(
-    (t) => body.replaceChildren(h('h3', {}, '今後の予定'), upcomingTable(t), h('h3', {}, 'これまでの経過（新しい順）'), pastTable(t)),
-    () => body.replaceChildren(notice('warning', '経過を表示できませんでした。')),
-  );
+  const message = messageLine('timeline-message');
+  const draw = (t: Timeline) => body.replaceChildren(h('h3', {}, '今後の予定'), message, upcomingTable(t, registrantId, ctx, message, reload), h('h3', {}, 'これまでの経過（新しい順）'), pastTable(t));
+  const reload = async () => draw(await api.timeline(registrantId));
+  reload().catch(() => body.replaceChildren(notice('warning', '経過を表示できませんでした。')));
   return h('section', { 'aria-labelledby': 'timeline-heading' }, h('h2', { id: 'timeline-heading' }, '経過'), body);
 }
