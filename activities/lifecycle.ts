@@ -3,6 +3,7 @@
  * writes its step key (applied_steps) and its operation-history row, so a retry after a commit whose
  * result was lost changes nothing and records nothing twice. Business failures are non-retryable.
  */
+import { enqueueEmployeeNotice } from '../services/notices/enqueue';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Prisma, Registrant } from '../prisma/generated/client';
 import { createHistory } from '../services/audit/history';
@@ -173,6 +174,8 @@ export function createLifecycleActivities({ prisma, vault, history = createHisto
         });
         await vault.shred(shredLater, tx);
         await record(tx, updated, actor, 'submitted', { dependents: draft.dependents.length });
+        // The employee's receipt, sent by the reconciler's round whatever happens after this commit.
+        await enqueueEmployeeNotice(tx, updated, 'receipt', key);
       }, TX);
     },
 
@@ -206,6 +209,8 @@ export function createLifecycleActivities({ prisma, vault, history = createHisto
         await record(tx, r, input.actor, input.decision, input.dependentId ? { dependentId: input.dependentId } : undefined);
         // Payroll hears of completions and remands (ids and statuses only; the reason stays here).
         const event = status === 'completed' && r.status !== 'completed' ? 'registrant_completed' : input.decision === 'remanded' ? 'registrant_remanded' : null;
+        // A remand mails its own link with the reason (the workflow); a completion is told here.
+        if (event === 'registrant_completed') await enqueueEmployeeNotice(tx, r, 'approval', input.key);
         const webhookDeliveries = event ? await enqueueEvent(tx, r.tenantId, event, { registrantId: r.id, employeeCode: r.employeeCode, status, dependentId: input.dependentId ?? null }, input.key) : [];
         return { registrantStatus: status, webhookDeliveries };
       }, TX);

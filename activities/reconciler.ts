@@ -7,6 +7,7 @@ import { DEFAULT_INVITE_REMINDER_DAYS } from '../services/config/config';
 import { expireIdempotencyKeys } from '../services/idempotency/request-records';
 import { createOrphanCheck } from '../services/reconciler/orphans';
 import { createWebhookSweep } from '../services/reconciler/webhook-sweep';
+import { createNoticeSender, type NoticeReport } from '../services/notices/notice-sender';
 import { createWorkflowBacklog } from '../services/registrants/workflow-backlog';
 import type { ReconcileScope } from '../shared';
 import type { ActivityDeps } from './index';
@@ -27,6 +28,10 @@ export function createReconcilerActivities(deps: ActivityDeps) {
     async restoreOrphanWorkflows(scope: ReconcileScope): Promise<{ checked: number; restored: number }> {
       const { client, taskQueue } = temporal();
       return createOrphanCheck({ prisma, client, taskQueue, inviteReminderDays, logger, vault: deps.vault }).run(scope);
+    },
+    /** Employees' receipts and approval mails, HR's digests: queued in their events' transactions. */
+    async sendNotices(scope: ReconcileScope): Promise<NoticeReport> {
+      return createNoticeSender({ prisma, mailer: deps.mailer, mailFrom: deps.mailFrom, publicUrl: deps.publicUrl, logger }).run(scope);
     },
     /** Idempotency keys older than a day are forgotten (answers of bulk requests hold names). */
     async expireIdempotencyKeys(): Promise<{ expired: number }> {

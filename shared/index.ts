@@ -347,6 +347,8 @@ export interface ReconcileReport {
   restored: number;
   /** Idempotency keys forgotten (older than a day, whatever the scope). */
   expired: number;
+  /** Notices sent (receipts, approval mails, digests); absent in rounds from before them. */
+  noticesSent?: number;
   /** The sweeps that failed this round (the next round tries again). */
   failed: string[];
 }

@@ -33,7 +33,7 @@ let viewerAgent: Agent;
 let otherAgent: Agent;
 
 const TENANT_NAME = '契約設定株式会社';
-const SETTINGS_KEYS = ['corporateNumber', 'customerNumber', 'id', 'name', 'passcodeSet', 'purposes', 'reminderDays'];
+const SETTINGS_KEYS = ['corporateNumber', 'customerNumber', 'employeeNotices', 'id', 'name', 'passcodeSet', 'purposes', 'reminderDays', 'submissionDigest'];
 const CLIENT_IP = '198.51.100.77';
 const INVALID = '入力内容に誤りがあります';
 
@@ -135,6 +135,8 @@ describe('GET /v1/tenant', () => {
         passcodeSet: false,
         purposes: ALL_PURPOSES,
         reminderDays: [7, 30, 80],
+        submissionDigest: 'daily',
+        employeeNotices: true,
       });
       expect(Object.keys(res.body).sort()).toEqual(SETTINGS_KEYS);
       expect(res.headers['content-type']).toMatch(/^application\/json/);
@@ -178,6 +180,20 @@ describe('GET /v1/tenant', () => {
 });
 
 describe('PATCH /v1/tenant', () => {
+  it('an owner sets how often HR hears of new submissions and whether employees get receipts: stored, recorded with before and after; an unknown frequency is refused', async () => {
+    const c = await createTenant(harness.prisma, '通知設定株式会社');
+    const agent = await harness.agent(c, 'owner', '通知 オーナー');
+    const res = await save(agent, { submissionDigest: 'hourly', employeeNotices: false });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ submissionDigest: 'hourly', employeeNotices: false });
+    expect(await settingsOf(c)).toMatchObject({ submissionDigest: 'hourly', employeeNotices: false });
+    expect((await changes(c)).map((e) => e.detail)).toEqual([
+      { changed: ['submissionDigest', 'employeeNotices'], before: { submissionDigest: 'daily', employeeNotices: true }, after: { submissionDigest: 'hourly', employeeNotices: false } },
+    ]);
+    expect((await save(agent, { submissionDigest: 'weekly' })).status).toBe(400);
+    expect((await save(agent, { submissionDigest: 'off' })).body.submissionDigest).toBe('off');
+  });
+
   it('an owner changes name, corporate number, purposes and reminder days: 200 with the new settings, stored as shown', async () => {
     const cn = corporateNumber();
     const purposes: Purpose[] = ['withholding_slip', 'employment_insurance', 'dividends'];
@@ -192,6 +208,8 @@ describe('PATCH /v1/tenant', () => {
       passcodeSet: false,
       purposes,
       reminderDays: [3, 14, 60],
+      submissionDigest: 'daily',
+      employeeNotices: true,
     };
     expect(res.body).toEqual(expected);
     expect(t).toMatchObject({ name: expected.name, corporateNumber: cn, purposes, reminderDays: [3, 14, 60], passcodeHash: null });

@@ -10,7 +10,8 @@
  * - v4-*.json: the lifecycle with one step at a time and outage-proof steps;
  * - v5-*.json: the current lifecycle (next-timer search attributes, operators' steps, activity summaries);
  * - notice-v1.json / notice-v2.json: the deletion notice before and after it mailed late arrivals;
- * - reconciler-v1.json / reconciler-v2.json: a reconciler round before and after it forgot old idempotency keys.
+ * - reconciler-v1.json / reconciler-v2.json / reconciler-v3.json: a reconciler round before and after it
+ *   forgot old idempotency keys, and once it also sent the notices.
  * `RECORD_HISTORIES=1 npx jest test/workflow-replay.test.ts` writes the histories the tests below
  * make, but only under names not taken yet: a released history is never overwritten.
  */
@@ -49,7 +50,7 @@ import {
 import { NOTICE_PATCH } from '../workflows/deletion-notice';
 import { UPGRADE_PATCH } from '../workflows/lifecycle-v3';
 import { SAFE_STEPS_PATCH } from '../workflows/registrant';
-import { dataConverterFor } from '../services/temporal/payload-codec';
+import { createPayloadCodec, dataConverterFor, ENCRYPTED_ENCODING } from '../services/temporal/payload-codec';
 import { testKeyring } from './support/keys';
 import { createLoginUser, createTenant, memoryLogger, startOutbox, startWorker, testPrisma, testVault, type WorkerHandle } from './support/fixtures';
 import { completeDraft } from './support/lifecycle';
@@ -68,12 +69,32 @@ const replay = async (history: unknown, workflowId: string) => {
   return Worker.runReplayHistory({ workflowBundle: await workflowBundle(), dataConverter: dataConverterFor(testKeyring()) }, history, workflowId);
 };
 
-/** With RECORD_HISTORIES set, keeps a history under a name not taken yet (never overwrites). */
-function record(name: string, json: unknown) {
+/**
+ * With RECORD_HISTORIES set, keeps a history under a name not taken yet (never overwrites), its
+ * payloads decrypted: the file's keys die with this process, and the codec passes plain payloads.
+ */
+async function record(name: string, json: unknown) {
   if (!process.env.RECORD_HISTORIES) return;
   const file = path.join(HISTORIES, name);
   if (fs.existsSync(file)) return;
-  fs.writeFileSync(file, `${JSON.stringify(json, null, 2)}\n`, { flag: 'wx' });
+  fs.writeFileSync(file, `${JSON.stringify(await decrypted(json), null, 2)}\n`, { flag: 'wx' });
+}
+
+/** Every encrypted payload (as historyToJSON writes it: base64 metadata and data) decoded. */
+async function decrypted(node: unknown): Promise<unknown> {
+  if (Array.isArray(node)) return Promise.all(node.map(decrypted));
+  if (!node || typeof node !== 'object') return node;
+  const o = node as Record<string, unknown>;
+  const meta = o.metadata as Record<string, string> | undefined;
+  if (meta && typeof o.data === 'string' && meta.encoding && Buffer.from(meta.encoding, 'base64').toString() === ENCRYPTED_ENCODING) {
+    const b64 = (m: Record<string, string>) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, Buffer.from(v, 'base64')]));
+    const [plain] = await createPayloadCodec(testKeyring()).decode([{ metadata: b64(meta), data: Buffer.from(o.data, 'base64') }]);
+    return {
+      metadata: Object.fromEntries(Object.entries(plain!.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
+      data: Buffer.from(plain!.data ?? new Uint8Array()).toString('base64'),
+    };
+  }
+  return Object.fromEntries(await Promise.all(Object.entries(o).map(async ([k, v]) => [k, await decrypted(v)])));
 }
 
 const historyOf = async (handle: { fetchHistory(): Promise<Parameters<typeof historyToJSON>[0]> }) => JSON.parse(historyToJSON(await handle.fetchHistory()));
@@ -165,15 +186,15 @@ describe('a whole journey on the time-skipping server replays', () => {
     // Nothing personal in the history: ids, states and dates only.
     expect(containsAny(historyToJSON(history), numbers)).toEqual([]);
     await expect(replay(json, workflowId)).resolves.toBeUndefined();
-    record('v5-journey.json', json);
+    await record('v5-journey.json', json);
 
     // The deletion notice that went out 30 days before (a workflow of its own) replays too.
     const notice = await historyOf(env.client.workflow.getHandle(deletionNoticeWorkflowId(tenantId, dueDate)));
     await expect(replay(notice, 'notice')).resolves.toBeUndefined();
-    record('notice-v2.json', notice);
+    await record('notice-v2.json', notice);
   });
 
-  it('a reconciler round replays, and forgets idempotency keys older than a day', async () => {
+  it('a reconciler round replays, forgets idempotency keys older than a day and sends the notices queued', async () => {
     const tenantId = await createTenant(prisma, '株式会社リプレイ照合');
     const hr = await createLoginUser(prisma, tenantId, 'manager');
     const scope = `${hr.id}/quick-add`;
@@ -184,11 +205,11 @@ describe('a whole journey on the time-skipping server replays', () => {
       ],
     });
     const handle = await env.client.workflow.start('reconcilerWorkflow', { taskQueue: 'replay', workflowId: `round-${randomUUID()}`, args: [{ tenantId }] });
-    expect(await handle.result()).toMatchObject({ expired: expect.any(Number) });
+    expect(await handle.result()).toMatchObject({ expired: expect.any(Number), noticesSent: 0, failed: expect.not.arrayContaining(['sendNotices']) });
     expect((await prisma.requestRecord.findMany({ where: { scope } })).map((r) => r.key)).toEqual(['today']);
     const json = await historyOf(handle);
     await expect(replay(json, 'round')).resolves.toBeUndefined();
-    record('reconciler-v2.json', json);
+    await record('reconciler-v3.json', json);
   });
 
   it('a history whose commands differ from what the code does is refused (the check can fail)', async () => {
@@ -259,7 +280,7 @@ describe('runs of earlier releases on the time-skipping server', () => {
       expect(patches).not.toContain(SAFE_STEPS_PATCH);
       expect(events.filter((e) => e.eventType === 'EVENT_TYPE_ACTIVITY_TASK_SCHEDULED')).toHaveLength(1); // the invitation only
       await expect(replay(first, workflowId)).resolves.toBeUndefined();
-      record('v3-upgraded-to-v4.json', first);
+      await record('v3-upgraded-to-v4.json', first);
 
       // The new run is the current lifecycle: its steps work, with the state carried over.
       await completeDraft(prisma, id);
@@ -290,7 +311,7 @@ describe('runs of earlier releases on the time-skipping server', () => {
       expect(await handle.result()).toBe(2);
       const json = await historyOf(handle);
       await expect(replay(json, 'notice-v1')).resolves.toBeUndefined();
-      record('notice-v1.json', json);
+      await record('notice-v1.json', json);
     } finally {
       await v1.stop();
     }

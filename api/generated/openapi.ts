@@ -2797,7 +2797,15 @@ export interface components {
             passcodeSet: boolean;
             purposes: components["schemas"]["Purpose"][];
             reminderDays: number[];
+            submissionDigest: components["schemas"]["SubmissionDigest"];
+            /** @description The employee is mailed a receipt on submitting and a mail on approval. */
+            employeeNotices: boolean;
         };
+        /**
+         * @description How often owners and managers are mailed a digest of new submissions: never, hourly, or each morning at 9:00 (Japan).
+         * @enum {string}
+         */
+        SubmissionDigest: "off" | "hourly" | "daily";
         TenantSettingsPatch: {
             name?: string;
             /** @description 法人番号, 13 digits with check digit; null clears it. */
@@ -2806,6 +2814,8 @@ export interface components {
             passcode?: string;
             purposes?: components["schemas"]["Purpose"][];
             reminderDays?: number[];
+            submissionDigest?: components["schemas"]["SubmissionDigest"];
+            employeeNotices?: boolean;
         };
         OperationEvent: {
             id: string;
@@ -3401,12 +3411,19 @@ export interface components {
                 };
             }[];
             mails: {
-                /** @enum {string} */
-                kind: "invitation" | "reminder" | "remand";
+                /**
+                 * @description `receipt` and `approval`: the notices to the employee on submitting and on approval.
+                 * @enum {string}
+                 */
+                kind: "invitation" | "reminder" | "remand" | "receipt" | "approval";
+                /** @description The invitation round (0 for the notices). */
                 round: number;
                 reminder?: number;
-                /** @enum {string} */
-                status: "sending" | "sent";
+                /**
+                 * @description `rejected`: refused for good by the mail server.
+                 * @enum {string}
+                 */
+                status: "sending" | "sent" | "rejected";
                 /** Format: date-time */
                 askedAt: string;
                 /** Format: date-time */
@@ -4547,6 +4564,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
+            409: components["responses"]["LifecycleConflict"];
             415: components["responses"]["UnsupportedMediaType"];
             503: components["responses"]["Unavailable"];
         };
@@ -4800,6 +4818,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["LifecycleConflict"];
+            415: components["responses"]["UnsupportedMediaType"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -4926,6 +4945,7 @@ export interface operations {
                     "application/json": components["schemas"]["Revival"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
@@ -4956,6 +4976,7 @@ export interface operations {
                     "application/json": components["schemas"]["Redelivery"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
@@ -4990,6 +5011,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
+            415: components["responses"]["UnsupportedMediaType"];
         };
     };
     unlockRegistrantLogin: {

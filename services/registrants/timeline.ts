@@ -29,12 +29,13 @@ export interface TimelineEvent {
 }
 
 export interface TimelineMail {
-  kind: 'invitation' | 'reminder' | 'remand';
+  kind: 'invitation' | 'reminder' | 'remand' | 'receipt' | 'approval';
+  /** the invitation round (0 for the receipt and approval notices) */
   round: number;
   /** the n-th reminder of its round */
   reminder?: number;
-  /** sending: asked for, not (yet) accepted by the mail server; sent: accepted */
-  status: 'sending' | 'sent';
+  /** sending: asked for, not (yet) accepted by the mail server; sent: accepted; rejected: refused for good */
+  status: 'sending' | 'sent' | 'rejected';
   askedAt: Date;
   sentAt: Date | null;
 }
@@ -51,6 +52,7 @@ export interface Timeline {
 }
 
 const MAIL_KEY = /\/round\/(\d+)\/(invitation|remand|reminder)(?:\/(\d+))?$/;
+const NOTICE_KEY = /\/notice\/(receipt|approval)\/[0-9a-f]+$/;
 
 export function createTimeline({ prisma, temporal }: { prisma: PrismaClient; temporal: { client: Client } }) {
   async function upcoming(workflowId: string): Promise<Pick<Timeline, 'upcoming' | 'workflow'>> {
@@ -85,6 +87,8 @@ export function createTimeline({ prisma, temporal }: { prisma: PrismaClient; tem
       return {
         past: events.reverse().map((e) => ({ at: e.occurredAt, operation: e.operation, label: e.label, actor: { type: e.actorType, label: e.actorLabel } })),
         mails: mails.flatMap((m) => {
+          const notice = NOTICE_KEY.exec(m.key);
+          if (notice) return [{ kind: notice[1] as TimelineMail['kind'], round: 0, status: m.status, askedAt: m.createdAt, sentAt: m.sentAt }];
           const k = MAIL_KEY.exec(m.key);
           if (!k) return [];
           return [{ kind: k[2] as TimelineMail['kind'], round: Number(k[1]), ...(k[3] ? { reminder: Number(k[3]) } : {}), status: m.status, askedAt: m.createdAt, sentAt: m.sentAt }];

@@ -1,5 +1,5 @@
 /** 契約者設定: passcode, corporate number, the purposes in use, reminder days. Owners only. */
-import { Prisma, type Purpose, type Tenant } from '../../prisma/generated/client';
+import { Prisma, type Purpose, type SubmissionDigest, type Tenant } from '../../prisma/generated/client';
 import type { History } from '../audit/types';
 import { hashPassword } from '../auth/passwords';
 import type { PrismaClient } from '../db/client';
@@ -15,6 +15,8 @@ export interface TenantSettingsView {
   passcodeSet: boolean;
   purposes: Purpose[];
   reminderDays: number[];
+  submissionDigest: SubmissionDigest;
+  employeeNotices: boolean;
 }
 
 export interface TenantSettingsPatch {
@@ -23,6 +25,8 @@ export interface TenantSettingsPatch {
   passcode?: string;
   purposes?: Purpose[];
   reminderDays?: number[];
+  submissionDigest?: SubmissionDigest;
+  employeeNotices?: boolean;
 }
 
 const view = (t: Tenant): TenantSettingsView => ({
@@ -33,11 +37,13 @@ const view = (t: Tenant): TenantSettingsView => ({
   passcodeSet: t.passcodeHash !== null,
   purposes: t.purposes,
   reminderDays: t.reminderDays,
+  submissionDigest: t.submissionDigest,
+  employeeNotices: t.employeeNotices,
 });
 
-const SETTING_KEYS = ['name', 'corporateNumber', 'passcodeHash', 'purposes', 'reminderDays'] as const;
+const SETTING_KEYS = ['name', 'corporateNumber', 'passcodeHash', 'purposes', 'reminderDays', 'submissionDigest', 'employeeNotices'] as const;
 type SettingKey = (typeof SETTING_KEYS)[number];
-const SHOWN_KEYS = ['name', 'purposes', 'reminderDays'] as const;
+const SHOWN_KEYS = ['name', 'purposes', 'reminderDays', 'submissionDigest', 'employeeNotices'] as const;
 
 /** Purposes are a set: the order they are listed in is no change. */
 function sameSetting(key: SettingKey, a: unknown, b: unknown): boolean {
@@ -76,6 +82,8 @@ export function createTenantSettingsService({ prisma, history }: { prisma: Prism
         if (!ok) throw invalid('/body/reminderDays', 'REMINDER_DAYS_INVALID', 'リマインド日は1〜89日の範囲で、小さい順に指定してください');
         data.reminderDays = days;
       }
+      if (patch.submissionDigest !== undefined) data.submissionDigest = patch.submissionDigest;
+      if (patch.employeeNotices !== undefined) data.employeeNotices = patch.employeeNotices;
       if (patch.passcode !== undefined) {
         if (!/^[\x21-\x7e]{4,32}$/.test(patch.passcode)) {
           throw invalid('/body/passcode', 'PASSCODE_INVALID', 'パスコードは4〜32文字の半角英数字・記号で入力してください');

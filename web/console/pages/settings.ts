@@ -1,19 +1,21 @@
 /**
  * 契約者情報 (seed 001 ch. 4): the company's name, customer number, corporate number, the company
  * passcode employees enter at their first login (set or changed here, never shown), the purposes of
- * use the company collects numbers for, and the reminder days of the collection mail. Everyone sees
+ * use the company collects numbers for, the reminder days of the collection mail, HR's digest of new
+ * submissions and the employees' receipt and completion mails. Everyone sees
  * them; only owners change them (the API refuses anyone else). The retention rules are listed.
  */
 import { api, type Schemas } from '../api';
 import type { Ctx } from '../context';
 import { PURPOSE_LABELS } from '../labels';
-import { facts, field, form, h, input, notice, say, text, type View } from '../ui';
+import { checkbox, facts, field, form, h, input, notice, say, select, text, type View } from '../ui';
 import { checkboxGroup, setFlash, takeFlash } from './shared-admin';
 
 type Purpose = Schemas['Purpose'];
 type Patch = Schemas['TenantSettingsPatch'];
 
 const PURPOSES = Object.keys(PURPOSE_LABELS) as Purpose[];
+const DIGEST_LABELS: Record<Schemas['SubmissionDigest'], string> = { daily: '毎朝9時にまとめて', hourly: '1時間ごとにまとめて', off: '送らない' };
 const daysText = (days: number[]) => (days.length ? `招待から ${days.map((d) => `${d}日後`).join('、')}` : '再通知しない');
 
 export async function settingsScreen(ctx: Ctx): Promise<View> {
@@ -26,6 +28,8 @@ export async function settingsScreen(ctx: Ctx): Promise<View> {
     ['パスコード', h('span', { id: 'passcode-state' }, t.passcodeSet ? '設定済み（表示されません）' : '未設定')],
     ['利用目的', t.purposes.length ? h('ul', { id: 'purposes-in-use' }, ...PURPOSES.filter((p) => t.purposes.includes(p)).map((p) => h('li', {}, PURPOSE_LABELS[p]))) : '未設定'],
     ['収集メールの再通知', h('span', { id: 'reminder-days' }, daysText(t.reminderDays))],
+    ['提出のお知らせ（担当者へ）', h('span', { id: 'submission-digest' }, DIGEST_LABELS[t.submissionDigest])],
+    ['受付・完了のメール（従業員へ）', h('span', { id: 'employee-notices' }, t.employeeNotices ? '送る' : '送らない')],
   ]);
 
   const edit = ctx.isOwner
@@ -44,6 +48,10 @@ export async function settingsScreen(ctx: Ctx): Promise<View> {
           field('収集メールの再通知（招待から何日後）', input('reminderDays', { value: t.reminderDays.join(', '), inputmode: 'numeric', autocomplete: 'off' }), {
             hint: '1〜89日を小さい順にカンマ区切りで入力します（例：7, 30, 80）。空欄なら再通知しません。',
           }),
+          field('提出のお知らせ（担当者へ）', select('submissionDigest', Object.entries(DIGEST_LABELS) as [string, string][], t.submissionDigest), {
+            hint: '新しい提出があったとき、最高権限・管理担当者のユーザにメールでまとめてお知らせします。',
+          }),
+          checkbox('employeeNotices', '従業員に、提出の受付と登録完了をメールで知らせる', t.employeeNotices),
         ],
         '変更する',
         async (data, message) => {
@@ -63,11 +71,15 @@ export async function settingsScreen(ctx: Ctx): Promise<View> {
           if (parts.some((p) => !/^\d+$/.test(p))) return say(message, '再通知の日数は数字をカンマ区切りで入力してください');
           const days = parts.map(Number);
           if (days.join() !== t.reminderDays.join()) patch.reminderDays = days;
+          const digest = text(data, 'submissionDigest') as Schemas['SubmissionDigest'];
+          if (digest !== t.submissionDigest) patch.submissionDigest = digest;
+          const notices = data.get('employeeNotices') === 'true';
+          if (notices !== t.employeeNotices) patch.employeeNotices = notices;
           if (!Object.keys(patch).length) return say(message, '変更された項目はありません。', 'info');
           await api.updateTenant(patch);
           // The company's name is in the header too.
           if (patch.name) ctx.setMe(await api.me());
-          const changed = [patch.name && '会社名', 'corporateNumber' in patch && '法人番号', patch.passcode && 'パスコード', patch.purposes && '利用目的', patch.reminderDays && '再通知の日数'].filter(Boolean);
+          const changed = [patch.name && '会社名', 'corporateNumber' in patch && '法人番号', patch.passcode && 'パスコード', patch.purposes && '利用目的', patch.reminderDays && '再通知の日数', patch.submissionDigest && '提出のお知らせ', 'employeeNotices' in patch && '受付・完了のメール'].filter(Boolean);
           setFlash(`契約者情報を変更しました（${changed.join('、')}）。`);
           ctx.redraw();
         },

@@ -10,12 +10,14 @@ import { actionButton, h, messageLine, notice, row, say, showError, table } from
 
 type Timeline = Schemas['Timeline'];
 
-const MAIL_LABELS: Record<Timeline['mails'][number]['kind'], string> = { invitation: '登録依頼メール', reminder: 'リマインダー', remand: '差戻しメール' };
+const MAIL_LABELS: Record<Timeline['mails'][number]['kind'], string> = { invitation: '登録依頼メール', reminder: 'リマインダー', remand: '差戻しメール', receipt: '提出の受付メール', approval: '登録完了のメール' };
 const ACTOR_LABELS: Record<Timeline['past'][number]['actor']['type'], string> = { login_user: '', registrant: '本人', api_client: '連携アプリ', system: 'システム' };
 
 function mailLine(m: Timeline['mails'][number]): [string, string, string] {
-  const what = `${MAIL_LABELS[m.kind]}${m.kind === 'reminder' ? ` ${m.reminder ?? ''} 回目` : ''}（${m.round}回目の依頼）`;
-  return m.status === 'sent' ? [m.sentAt ?? m.askedAt, `${what}をメールサーバーが受け付けました`, 'システム'] : [m.askedAt, `${what}を送信中（メールサーバーが受け付けていません）`, 'システム'];
+  const what = `${MAIL_LABELS[m.kind]}${m.kind === 'reminder' ? ` ${m.reminder ?? ''} 回目` : ''}${m.round ? `（${m.round}回目の依頼）` : ''}`;
+  if (m.status === 'sent') return [m.sentAt ?? m.askedAt, `${what}をメールサーバーが受け付けました`, 'システム'];
+  if (m.status === 'rejected') return [m.askedAt, `${what}はメールサーバーに拒否されました（宛先を確認してください）`, 'システム'];
+  return [m.askedAt, `${what}を送信中（メールサーバーが受け付けていません）`, 'システム'];
 }
 
 /** Extension offered from the timeline: a month more (at most a new link's 90 days from now). */
