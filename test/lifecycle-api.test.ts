@@ -95,8 +95,8 @@ describe('timeline', () => {
     const invitedAt = Date.parse(state.invitation!.invitedAt);
     // the tenant's reminder days (7, 30, 80): the first reminder, then the link's end
     expect(t.upcoming).toEqual([
-      { name: 'reminder-1-1', at: new Date(invitedAt + 7 * DAY_MS).toISOString(), label: 'リマインダー 1 回目' },
-      { name: 'expiry-1', at: state.invitation!.expiresAt, label: '登録用リンクの期限' },
+      { name: 'reminder-1-1', kind: 'reminder', at: new Date(invitedAt + 7 * DAY_MS).toISOString(), label: 'リマインダー 1 回目' },
+      { name: 'expiry-1', kind: 'link-expiry', at: state.invitation!.expiresAt, label: '登録用リンクの期限' },
     ]);
     expect(t.draftSavedAt).toBeNull();
 

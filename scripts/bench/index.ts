@@ -5,6 +5,7 @@
  *
  *   npm run bench -- [--count 10000] [--concurrency 32] [--temporal-db memory|file] [--only lifecycle[,…]]
  */
+import { runDashboardBench } from './dashboard';
 import { runLifecycleBench } from './lifecycle';
 import { runNumberPullBench } from './number-pull';
 import { Cleanup, machine, say, startStack, type Stack } from './stack';
@@ -20,10 +21,11 @@ const TEMPORAL_DBS = ['memory', 'file'] as const;
 const BENCHES: Record<string, (stack: Stack, cleanup: Cleanup, opts: Options) => Promise<boolean>> = {
   lifecycle: runLifecycleBench,
   pull: runNumberPullBench,
+  dashboard: runDashboardBench,
 };
 
 const USAGE = `usage: npm run bench -- [--count N] [--concurrency N] [--temporal-db memory|file] [--only ${Object.keys(BENCHES).join('|')}[,…]]
-  --count N            registrants (workflows) per bench, default 10000
+  --count N            registrants (workflows) per bench, default 10000 (the dashboard bench: 10 × N)
   --concurrency N      starts in flight at once, default 32
   --temporal-db WHERE  the Temporal dev server's SQLite: memory (default, as the tests run it) or
                        file (as npm start runs it; bound by the disk's fsync rate)
