@@ -145,8 +145,13 @@ describe('continue-as-new', () => {
     ]);
     // One mail: the new run did not invite again.
     expect(harness.outbox.mails.filter((m) => m.to.includes(email)).map((m) => m.subject)).toEqual([INVITATION_SUBJECT]);
-    const deliveries = await harness.prisma.mailDelivery.findMany({ where: { key: { startsWith: workflowId } } });
-    expect(deliveries.map((d) => d.key)).toEqual([`${workflowId}/${firstRunId}/round/1/invitation`]);
+    const deliveries = await harness.prisma.mailDelivery.findMany({ where: { key: { startsWith: workflowId } }, orderBy: { createdAt: 'asc' } });
+    // The invitation, and the notices of the submission and the approval (queued once each).
+    expect(deliveries.map((d) => [d.kind, d.key.startsWith(`${workflowId}/${firstRunId}/round/1/invitation`) || d.key.startsWith(`${workflowId}/notice/`)])).toEqual([
+      ['invitation', true],
+      ['receipt', true],
+      ['approval', true],
+    ]);
     // Every step key is on the first run's id (the chain), and each kind of step is numbered 1, 2, 3…
     // without a gap or a repeat across the runs.
     const steps = (await harness.prisma.appliedStep.findMany({ where: { key: { startsWith: `${workflowId}/` } } })).map((s) => s.key);

@@ -183,7 +183,9 @@ describe('submission, remand and approval', () => {
     // No reminder once submitted, even after the days pass (the remand round was answered).
     await harness.env.sleep(100 * DAY_MS);
     expect(mailsTo(email).filter((m) => m.subject.includes('再通知'))).toHaveLength(0);
-    expect(await harness.prisma.mailDelivery.count({ where: { key: { startsWith: workflowId } } })).toBe(2);
+    expect(await harness.prisma.mailDelivery.count({ where: { key: { startsWith: workflowId }, kind: { in: ['invitation', 'reminder', 'remand'] } } })).toBe(2);
+    // A receipt per submission, one mail on approval: queued for the reconciler's round.
+    expect((await harness.prisma.mailDelivery.findMany({ where: { key: { startsWith: `${workflowId}/notice/` } }, orderBy: { createdAt: 'asc' } })).map((d) => d.kind)).toEqual(['receipt', 'receipt', 'approval']);
   });
 
   it('refusal needs a reason, closes the links and stops the reminders', async () => {
