@@ -484,7 +484,7 @@ describe('運用', () => {
     }
     const waiting = page.locator(`tr[data-registrant-id="${id}"]`);
     expect(await textOf(waiting)).toContain('再試行中');
-    expect(await textOf(waiting)).toContain('登録依頼メール：MailPaused（1回失敗');
+    expect(await textOf(waiting)).toContain('登録依頼メール：メール送信の一時停止中（MailPaused）、1回失敗');
     expect(await axeViolations(page)).toEqual([]);
     await snap(page, SUITE, 'operations');
 
@@ -502,7 +502,9 @@ describe('運用', () => {
     await page.locator('#timeline-message.ok', { hasText: 'リマインダーを送信しました。' }).waitFor();
     await page.locator('#timeline tbody tr', { hasText: 'リマインダー 2 回目' }).waitFor();
     expect(outbox.mails.filter((m) => m.to.includes(address))).toHaveLength(2);
-    expect(await button(page.locator('#timeline tbody tr', { hasText: '登録用リンクの期限' }), '30日延長').count()).toBe(1);
+    // A link sent today is already at its longest (90 days): no extension offered.
+    expect(await button(page.locator('#timeline tbody tr', { hasText: '登録用リンクの期限' }), '30日延長').count()).toBe(0);
+    await snap(page.locator('section[aria-labelledby="timeline-heading"]'), SUITE, 'timeline');
     expect(errors).toEqual([]);
 
     const v = await session(viewer);

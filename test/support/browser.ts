@@ -10,7 +10,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Express } from 'express';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import type { Outbox } from '../../services/outbox/outbox';
 import { capture } from './capture';
 import { containsAny } from './leak-scan';
@@ -96,13 +96,17 @@ export async function redrawn(page: Page, action: () => Promise<unknown>): Promi
 }
 
 const counters = new Map<string, number>();
-/** A full-page screenshot under test-output/screenshots/<suite>/ (never taken with a number on screen). */
-export async function snap(page: Page, suite: string, name: string): Promise<void> {
+/**
+ * A screenshot under test-output/screenshots/<suite>/ (never taken with a number on screen): the
+ * full page, or one part of it (a locator).
+ */
+export async function snap(page: Page | Locator, suite: string, name: string): Promise<void> {
   const dir = path.join(__dirname, '..', '..', 'test-output', 'screenshots', suite);
   fs.mkdirSync(dir, { recursive: true });
   const n = (counters.get(suite) ?? 0) + 1;
   counters.set(suite, n);
-  await page.screenshot({ path: path.join(dir, `${String(n).padStart(2, '0')}-${name}.png`), fullPage: true });
+  const file = path.join(dir, `${String(n).padStart(2, '0')}-${name}.png`);
+  await ('goto' in page ? page.screenshot({ path: file, fullPage: true }) : page.screenshot({ path: file }));
 }
 
 /** A card-like picture drawn by the browser itself (wider than tall), as PNG and JPEG bytes. */

@@ -10,6 +10,17 @@ import { dateTime } from '../labels';
 import { actionButton, h, link, messageLine, notice, row, say, showError, table, type View } from '../ui';
 
 type Attention = Schemas['OperatorAttention'];
+/** Error classes operators meet most, in words (others are shown as they are). */
+const ERROR_LABELS: Record<string, string> = {
+  MailPaused: 'メール送信の一時停止中',
+  TimeoutFailure: '時間切れ（応答なし）',
+  PrismaClientKnownRequestError: 'データベースのエラー',
+  PrismaClientInitializationError: 'データベースに接続できない',
+  DriverAdapterError: 'データベースに接続できない',
+};
+const errorLabel = (type: string) => (ERROR_LABELS[type] ? `${ERROR_LABELS[type]}（${type}）` : type);
+const section = (id: string, title: string, body: HTMLElement) => h('section', { 'aria-labelledby': id }, h('h2', { id }, title), body);
+
 const STATE_LABELS: Record<Attention['workflows'][number]['state'], string> = { retrying: '再試行中', failed: '失敗で終了', terminated: '強制終了', timed_out: 'タイムアウト' };
 
 export async function operationsScreen(ctx: Ctx): Promise<View> {
@@ -49,7 +60,7 @@ export async function operationsScreen(ctx: Ctx): Promise<View> {
         dateTime(w.since),
         w.steps === null
           ? 'ワークフローが応答しません（ワーカーの停止など）'
-          : h('ul', { class: 'plain' }, ...w.steps.map((s) => h('li', {}, `${s.label}：${s.attention!.errorType}（${s.attention!.rounds}回失敗、次は ${dateTime(s.attention!.retryAt ?? null)}）`))),
+          : h('ul', { class: 'plain' }, ...w.steps.map((s) => h('li', {}, `${s.label}：${errorLabel(s.attention!.errorType)}、${s.attention!.rounds}回失敗、次は ${dateTime(s.attention!.retryAt ?? null)}`))),
         w.activities.length ? h('ul', { class: 'plain' }, ...w.activities.map((x) => h('li', {}, `${x.type} ${x.attempt}回目${x.lastFailure ? `・${x.lastFailure}` : ''}`))) : '—',
         w.state === 'retrying'
           ? act('今すぐ再試行', async () => (await api.retryNow(w.registrantId), `${w.name ?? ''} の処理を今すぐ再試行しています。`))
@@ -69,9 +80,13 @@ export async function operationsScreen(ctx: Ctx): Promise<View> {
   );
     return [
       h('section', { 'aria-labelledby': 'mail-heading' }, h('h2', { id: 'mail-heading' }, 'メール送信'), pause),
-      a.temporalUnavailable ? notice('warning', 'ワークフローサーバーに問い合わせできないため、ワークフローの一覧は表示できません。') : table('対応が必要なワークフロー', ['登録者', '状態', 'いつから', '失敗している処理', 'Temporal の再試行', '操作'], workflows, '対応が必要なワークフローはありません'),
-      table('開始待ちのワークフロー（自動で開始されます）', ['登録者', '登録日時'], queued, '開始待ちはありません'),
-      table('失敗している Webhook 配信', ['イベント', '送信先', '状態', '試行回数', '最後のエラー', '最後の試行', '操作'], deliveries, '失敗している配信はありません'),
+      section(
+        'stuck-heading',
+        '対応が必要なワークフロー',
+        a.temporalUnavailable ? notice('warning', 'ワークフローサーバーに問い合わせできないため、ワークフローの一覧は表示できません。') : table('対応が必要なワークフロー', ['登録者', '状態', 'いつから', '失敗している処理', 'Temporal の再試行', '操作'], workflows, '対応が必要なワークフローはありません'),
+      ),
+      section('queued-heading', '開始待ちのワークフロー（自動で開始されます）', table('開始待ちのワークフロー', ['登録者', '登録日時'], queued, '開始待ちはありません')),
+      section('deliveries-heading', '失敗している Webhook 配信', table('失敗している Webhook 配信', ['イベント', '送信先', '状態', '試行回数', '最後のエラー', '最後の試行', '操作'], deliveries, '失敗している配信はありません')),
     ];
   };
   draw(await api.operatorAttention());

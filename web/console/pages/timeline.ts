@@ -22,6 +22,8 @@ function mailLine(m: Timeline['mails'][number]): [string, string, string] {
 
 /** Extension offered from the timeline: a month more (at most a new link's 90 days from now). */
 const EXTEND_DAYS = 30;
+const MAX_LINK_DAYS = 90;
+const DAY_MS = 86_400_000;
 
 /** What HR (and owners, for a retrying step) can do about an upcoming step, from its row. */
 function actionsFor(u: NonNullable<Timeline['upcoming']>[number], registrantId: string, ctx: Ctx, message: HTMLElement, reload: () => Promise<void>): HTMLElement | string {
@@ -42,7 +44,8 @@ function actionsFor(u: NonNullable<Timeline['upcoming']>[number], registrantId: 
   if (u.attention && ctx.isOwner) return act('今すぐ再試行', async () => (await api.retryNow(registrantId), '今すぐ再試行しています。'));
   if (!ctx.canEdit || u.attention) return '';
   if (u.kind === 'reminder') return act('今すぐ送信', async () => (await api.remindNow(registrantId), 'リマインダーを送信しました。'));
-  if (u.kind === 'link-expiry') return act(`${EXTEND_DAYS}日延長`, async () => (await api.extendLink(registrantId, EXTEND_DAYS), '登録用リンクの期限を延長しました。'));
+  // Offered when it gains a day at least (a link is valid at most 90 days from now).
+  if (u.kind === 'link-expiry' && Date.parse(u.at) < Date.now() + (MAX_LINK_DAYS - 1) * DAY_MS) return act(`${EXTEND_DAYS}日延長`, async () => (await api.extendLink(registrantId, EXTEND_DAYS), '登録用リンクの期限を延長しました。'));
   if (u.kind === 'retirement' || u.kind === 'deletion' || u.kind === 'deletion-notice') return h('button', { type: 'button', class: 'link small', onclick: () => document.getElementById('retention')?.scrollIntoView() }, '日付を変更');
   return '';
 }
