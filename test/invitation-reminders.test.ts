@@ -362,7 +362,7 @@ describe('a worker killed while the invitation mail is in flight', () => {
 
       expect(await harness.prisma.registrant.findUniqueOrThrow({ where: { id } })).toMatchObject({ status: 'completed', loginLocked: true, invitationState: 'closed' });
       expect((await harness.prisma.operationEvent.findMany({ where: { registrantId: id }, orderBy: { id: 'asc' } })).map((e) => e.operation)).toEqual(['invitation_sent', 'submitted', 'approved']);
-      expect(await harness.prisma.mailDelivery.count({ where: { key: { startsWith: workflowId } } })).toBe(1);
+      expect(await harness.prisma.mailDelivery.count({ where: { key: { startsWith: workflowId }, kind: 'invitation' } })).toBe(1);
       const steps = await harness.prisma.appliedStep.findMany({ where: { key: { startsWith: workflowId } }, orderBy: { key: 'asc' } });
       expect(steps.map((s) => s.key.split('/').slice(2, 4).join('/'))).toEqual(['approve/1', 'submit/1']);
       expect(steps.every((s) => s.key.startsWith(`${workflowId}/${handle.firstExecutionRunId}/`))).toBe(true);
@@ -392,7 +392,7 @@ describe('a worker killed while the invitation mail is in flight', () => {
         expect(await harness.prisma.invitation.findUniqueOrThrow({ where: { tokenHash: hashToken(tokenOf(mail)) } })).toMatchObject({ registrantId: id, revokedAt: null });
       }
       // Recorded once: one delivery, one history row.
-      expect(await harness.prisma.mailDelivery.count({ where: { key: { startsWith: workflowId } } })).toBe(1);
+      expect(await harness.prisma.mailDelivery.count({ where: { key: { startsWith: workflowId }, kind: 'invitation' } })).toBe(1);
       expect((await harness.prisma.operationEvent.findMany({ where: { registrantId: id } })).map((e) => e.operation)).toEqual(['invitation_sent']);
     } finally {
       await stopAll(workers);
