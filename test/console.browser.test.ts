@@ -9,6 +9,7 @@
  * The employee's side here goes through the registration API (its pages have their own browser test,
  * test/registration-pages.browser.test.ts). No My Number is ever printed; findings are masked.
  */
+import { TOTP_ENROLLED_SUBJECT } from '../services/auth/auth-mail';
 import { randomUUID } from 'node:crypto';
 import type { Express } from 'express';
 import request from 'supertest';
@@ -223,6 +224,8 @@ describe('logging in', () => {
     await page.waitForSelector('text=認証アプリ（トークン方式）');
     expect(await page.textContent('.facts')).toContain('認証アプリ');
 
+    // The notice of the change goes out after the answer: counted before the next login is.
+    await outbox.waitFor((m) => m.to.includes(user.email) && m.subject === TOTP_ENROLLED_SUBJECT, 15_000);
     await page.click('#logout');
     await onScreen(page, 'login');
     const mailsBefore = outbox.mails.length;
