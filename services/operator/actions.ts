@@ -12,10 +12,10 @@ import type { OperationHistory } from '../audit/history';
 import type { Actor } from '../audit/types';
 import type { PrismaClient } from '../db/client';
 import { AppError, REGISTRANT_NOT_FOUND } from '../errors';
-import { carriedInput } from '../registrants/carried-state';
 import { TEMPORAL_DOWN } from '../registrants/step-runner';
-import { clearQueuedStarts, createRegistrantWorkflows, inLanes, queuedInput, START_CONCURRENCY } from '../registrants/workflow-starts';
+import { createRegistrantWorkflows, inLanes, START_CONCURRENCY } from '../registrants/workflow-starts';
 import { withDeadline, type TemporalDeps } from '../temporal/client';
+import { tenantWorkflowsQuery } from '../temporal/search-attributes';
 
 export interface OperatorActionDeps {
   prisma: PrismaClient;
@@ -41,7 +41,7 @@ export function createOperatorActions({ prisma, temporal, history, inviteReminde
   /** Workflows of the tenant with a step waiting out a back-off: each is asked to try now. */
   async function retryWaiting(tenantId: string, op: Operator): Promise<number> {
     const ids: string[] = [];
-    const query = `WorkflowType = 'registrantWorkflow' AND ExecutionStatus = 'Running' AND MynaflowTenant = '${tenantId.replace(/'/g, '')}' AND MynaflowNeedsAttention = true`;
+    const query = tenantWorkflowsQuery(tenantId, `ExecutionStatus = 'Running' AND MynaflowNeedsAttention = true`);
     for await (const w of client.workflow.list({ query })) ids.push(w.workflowId);
     let retried = 0;
     await inLanes(ids, START_CONCURRENCY, async (workflowId) => {
@@ -71,14 +71,12 @@ export function createOperatorActions({ prisma, temporal, history, inviteReminde
         },
       );
       if (running) throw new AppError(409, 'WORKFLOW_RUNNING', 'この登録者のワークフローは動いています。復旧の必要はありません');
-      const days = await workflows.reminderDaysOf(tenantId);
       let started: boolean;
       try {
-        started = await workflows.start(r.workflowPendingSince ? queuedInput(r, days) : carriedInput(r, days));
+        started = await workflows.startFromDatabase(r);
       } catch {
         throw TEMPORAL_DOWN();
       }
-      if (r.workflowPendingSince) await clearQueuedStarts(prisma, [r.id]);
       // Started by someone else meanwhile (the reconciler): theirs, already recorded.
       if (started) await history.record({ ...event(op, tenantId), operation: 'workflow_restored', registrant: { id: r.id, label: `${r.familyName} ${r.givenName}` }, detail: { status: r.status, by: 'operator' } });
       return { workflowId: registrantWorkflowId(tenantId, r.id) };

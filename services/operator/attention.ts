@@ -9,6 +9,7 @@ import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import { registrantWorkflowId, SEARCH_ATTRIBUTES, upcomingQuery, type UpcomingStep } from '../../shared';
 import type { PrismaClient } from '../db/client';
 import { withDeadline, type TemporalDeps } from '../temporal/client';
+import { tenantWorkflowsQuery } from '../temporal/search-attributes';
 
 export interface AttentionActivity {
   type: string;
@@ -56,8 +57,6 @@ const ENDED: Record<string, AttentionWorkflow['state']> = { FAILED: 'failed', TE
 export const DELIVERY_FAILING_ATTEMPTS = 3;
 const LIMIT = 200;
 
-const quote = (s: string) => `'${s.replace(/['\\]/g, '')}'`;
-
 /** The class of a pending activity's last failure. */
 function failureClassOf(f: { applicationFailureInfo?: { type?: string | null } | null; timeoutFailureInfo?: unknown; message?: string | null } | null | undefined): string | null {
   if (!f) return null;
@@ -70,9 +69,7 @@ export function createOperatorAttention({ prisma, temporal }: { prisma: PrismaCl
   const client: Client = temporal.client;
 
   async function workflowsOf(tenantId: string): Promise<AttentionWorkflow[]> {
-    const query =
-      `WorkflowType = 'registrantWorkflow' AND MynaflowTenant = ${quote(tenantId)} AND ` +
-      `(MynaflowNeedsAttention = true OR ExecutionStatus = 'Failed' OR ExecutionStatus = 'Terminated' OR ExecutionStatus = 'TimedOut')`;
+    const query = tenantWorkflowsQuery(tenantId, `MynaflowNeedsAttention = true OR ExecutionStatus = 'Failed' OR ExecutionStatus = 'Terminated' OR ExecutionStatus = 'TimedOut'`);
     const found: WorkflowExecutionInfo[] = [];
     for await (const w of client.workflow.list({ query })) {
       found.push(w);

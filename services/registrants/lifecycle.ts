@@ -38,8 +38,7 @@ import { DEFAULT_RETENTION_RULE, MANUAL_RULE, RETENTION_RULES, retentionRule, to
 import { withDeadline, type TemporalDeps } from '../temporal/client';
 import { createStepRunner, HANDLER_MISSING, OPERATION_ID, operationIdOf, requestArgs, TEMPORAL_DOWN, type OperationStatus, type StepOutcome, type StepTimings } from './step-runner';
 import { loadRegistrantView, type RegistrantView } from './view';
-import { carriedInput } from './carried-state';
-import { clearQueuedStarts, createRegistrantWorkflows, queuedInput } from './workflow-starts';
+import { createRegistrantWorkflows } from './workflow-starts';
 
 /** HR is always told this long before a deletion, whatever the rule says. */
 const MIN_NOTICE_DAYS = 30;
@@ -77,9 +76,7 @@ export function createLifecycleService({ prisma, temporal, inviteReminderDays, t
    */
   async function revive(r: Registrant, legacyRunning: boolean): Promise<void> {
     if (legacyRunning) await client.workflow.getHandle(r.workflowId).terminate('replaced by the lifecycle workflow (state carried over from the database)');
-    const reminderDays = await workflows.reminderDaysOf(r.tenantId);
-    await workflows.start(r.workflowPendingSince ? queuedInput(r, reminderDays) : carriedInput(r, reminderDays));
-    if (r.workflowPendingSince) await clearQueuedStarts(prisma, [r.id]);
+    await workflows.startFromDatabase(r);
   }
 
   const runner = createStepRunner({ client, reachable: () => workflows.reachable(), revive, timings });

@@ -124,12 +124,14 @@ export function createRegistrantWorkflows({ prisma, temporal, inviteReminderDays
     }
   };
 
+  /** The tenant's reminder days, or the configured default when it has none. */
+  const reminderDaysOf = async (tenantId: string): Promise<number[]> => {
+    const tenant = await prisma.tenant.findUniqueOrThrow({ where: { id: tenantId }, select: { reminderDays: true } });
+    return tenant.reminderDays.length ? tenant.reminderDays : inviteReminderDays;
+  };
+
   return {
-    /** The tenant's reminder days, or the configured default when it has none. */
-    async reminderDaysOf(tenantId: string): Promise<number[]> {
-      const tenant = await prisma.tenant.findUniqueOrThrow({ where: { id: tenantId }, select: { reminderDays: true } });
-      return tenant.reminderDays.length ? tenant.reminderDays : inviteReminderDays;
-    },
+    reminderDaysOf,
 
     /** Whether Temporal answers now: bulk methods check before storing anyone. */
     async reachable(): Promise<boolean> {
@@ -142,6 +144,17 @@ export function createRegistrantWorkflows({ prisma, temporal, inviteReminderDays
     },
 
     start,
+
+    /**
+     * A stored person's workflow started anew from the database: as their queued start was meant
+     * (invitation included) or from their state (no mail). False when one was running already.
+     */
+    async startFromDatabase(r: Registrant): Promise<boolean> {
+      const days = await reminderDaysOf(r.tenantId);
+      const started = await start(r.workflowPendingSince ? queuedInput(r, days) : carriedInput(r, days));
+      if (r.workflowPendingSince) await clearQueuedStarts(prisma, [r.id]);
+      return started;
+    },
 
     /**
      * Starts the workflows of people just stored with their mark, `concurrency` at a time, within

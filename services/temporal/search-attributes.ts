@@ -7,6 +7,10 @@ import { SearchAttributeType } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { SEARCH_ATTRIBUTES } from '../../shared';
 
+/** A visibility query for the tenant's registrant workflows that also match `where`. */
+export const tenantWorkflowsQuery = (tenantId: string, where: string) =>
+  `WorkflowType = 'registrantWorkflow' AND ${SEARCH_ATTRIBUTES.tenant.name} = '${tenantId.replace(/['\\]/g, '')}' AND (${where})`;
+
 /** gRPC status code ALREADY_EXISTS. */
 const ALREADY_EXISTS = 6;
 

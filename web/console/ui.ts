@@ -59,6 +59,26 @@ export function checkbox(name: string, label: string, checked = false, value = '
   return h('label', { class: 'check' }, box, label);
 }
 
+/**
+ * A button for an action that changes what a section shows: it runs, the section is drawn again in
+ * place (so the message line stays), and the action's sentence — or the error — is said.
+ */
+export function redrawingButton(label: string, run: () => Promise<string>, opts: { message: HTMLElement; redraw: () => Promise<unknown>; cls?: string }): HTMLButtonElement {
+  return actionButton(
+    label,
+    async () => {
+      try {
+        const said = await run();
+        await opts.redraw();
+        say(opts.message, said, 'ok');
+      } catch (err) {
+        showError(opts.message, err);
+      }
+    },
+    opts.cls ?? 'small',
+  );
+}
+
 /** A form whose submit runs an async action once (the button is busy meanwhile) and shows its errors. */
 export function form(
   children: (Node | null | false)[],

@@ -7,7 +7,7 @@
 import { api, type Schemas } from '../api';
 import type { Ctx } from '../context';
 import { dateTime } from '../labels';
-import { actionButton, h, link, messageLine, notice, row, say, showError, table, type View } from '../ui';
+import { h, link, messageLine, notice, redrawingButton, row, table, type View } from '../ui';
 
 type Attention = Schemas['OperatorAttention'];
 /** Error classes operators meet most, in words (others are shown as they are). */
@@ -29,21 +29,7 @@ export async function operationsScreen(ctx: Ctx): Promise<View> {
   }
   const message = messageLine('operations-message');
   const content = h('div', { id: 'operations' });
-  const act = (label: string, run: () => Promise<string>, cls = 'small') =>
-    actionButton(
-      label,
-      async () => {
-        try {
-          const said = await run();
-          // Drawn again in place: the message stays.
-          draw(await api.operatorAttention());
-          say(message, said, 'ok');
-        } catch (err) {
-          showError(message, err);
-        }
-      },
-      cls,
-    );
+  const act = (label: string, run: () => Promise<string>, cls = 'small') => redrawingButton(label, run, { message, redraw: async () => draw(await api.operatorAttention()), cls });
 
   const draw = (a: Attention) => content.replaceChildren(...sections(a));
   const sections = (a: Attention): HTMLElement[] => {

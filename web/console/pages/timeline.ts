@@ -6,7 +6,7 @@
 import { api, type Schemas } from '../api';
 import type { Ctx } from '../context';
 import { dateTime } from '../labels';
-import { actionButton, h, messageLine, notice, row, say, showError, table } from '../ui';
+import { h, messageLine, notice, redrawingButton, row, table } from '../ui';
 
 type Timeline = Schemas['Timeline'];
 
@@ -27,20 +27,7 @@ const DAY_MS = 86_400_000;
 
 /** What HR (and owners, for a retrying step) can do about an upcoming step, from its row. */
 function actionsFor(u: NonNullable<Timeline['upcoming']>[number], registrantId: string, ctx: Ctx, message: HTMLElement, reload: () => Promise<void>): HTMLElement | string {
-  const act = (label: string, run: () => Promise<string>) =>
-    actionButton(
-      label,
-      async () => {
-        try {
-          const said = await run();
-          await reload();
-          say(message, said, 'ok');
-        } catch (err) {
-          showError(message, err);
-        }
-      },
-      'small',
-    );
+  const act = (label: string, run: () => Promise<string>) => redrawingButton(label, run, { message, redraw: reload });
   if (u.attention && ctx.isOwner) return act('今すぐ再試行', async () => (await api.retryNow(registrantId), '今すぐ再試行しています。'));
   if (!ctx.canEdit || u.attention) return '';
   if (u.kind === 'reminder') return act('今すぐ送信', async () => (await api.remindNow(registrantId), 'リマインダーを送信しました。'));
