@@ -6,27 +6,27 @@
  * terminated workflow is revived; a failed webhook is redelivered. Each action is in the history,
  * and only owners may act.
  */
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import type { components } from '../api/generated/openapi';
 import { createRegistrantWorkflows } from '../services/registrants/workflow-starts';
-import { lifecycleQuery, registrantWorkflowId, SEARCH_ATTRIBUTES } from '../shared';
-import { capture } from './support/capture';
+import { lifecycleQuery, registrantWorkflowId, SEARCH_ATTRIBUTES, webhookDeliveryWorkflowId } from '../shared';
 import { createTenant, testVault, type Agent } from './support/fixtures';
 import { testKeyring } from './support/keys';
+import { mailGate } from './support/mail-gate';
+import { runOps } from './support/ops-cli';
 import { expectProblem } from './support/problems';
 import { until } from './support/until';
 import { useWorkerHarness } from './support/worker-harness';
 
 type Attention = components['schemas']['OperatorAttention'];
 const TASK_QUEUE = 'operator-actions';
-const harness = useWorkerHarness({ taskQueue: TASK_QUEUE });
+const gate = mailGate();
+const harness = useWorkerHarness({ taskQueue: TASK_QUEUE, outbox: { decide: gate.decide } });
 let tenantId: string;
 let otherTenantId: string;
 let owner: Agent;
@@ -79,6 +79,22 @@ it('sets the search attributes in the start request: a workflow no worker has ru
   }
 });
 
+it('keeps the next timer through the first round: while the invitation is being mailed it is still the one due', async () => {
+  const email = `op-${randomUUID().slice(0, 8)}@example.co.jp`;
+  const held = gate.holdFirstMailTo(email);
+  try {
+    const res = await hr.post('/v1/registrants').send({ familyName: '運用', givenName: '初回', email }).expect(201);
+    await held.held;
+    // The worker has run the first task (the mail activity is under way): what it published stands.
+    const described = await harness.env.client.workflow.getHandle(res.body.workflowId as string).describe();
+    expect(described.raw.pendingActivities?.length).toBe(1);
+    expect(described.typedSearchAttributes.get(SEARCH_ATTRIBUTES.nextTimerKind)).toBe('invitation-mail');
+  } finally {
+    held.release('accept');
+    gate.clear();
+  }
+});
+
 it('only owners see and use the operator routes; another tenant cannot reach this one’s people', async () => {
   const { id } = await add('権限');
   for (const agent of [hr, viewer]) {
@@ -125,6 +141,26 @@ it('paused mail waits as a retrying step the operator sees; HR’s sends are ref
   expectProblem(await owner.post(`/v1/operator/registrants/${p.id}/retry`), 409, 'NOTHING_TO_RETRY');
 });
 
+it('a retry now that races a withdrawal leaves nothing waiting: the step no longer due leaves the attention list; two pauses at once are one', async () => {
+  const pausesBefore = (await operations(null, 'mail_paused')).length;
+  const pauses = await Promise.all([owner.put('/v1/operator/mail-pause').send({ paused: true }), owner.put('/v1/operator/mail-pause').send({ paused: true })]);
+  expect(pauses.map((r) => r.status)).toEqual([200, 200]);
+  expect(await operations(null, 'mail_paused')).toHaveLength(pausesBefore + 1);
+  try {
+    const p = await add('取り下げ競合');
+    await until(async () => Boolean((await attention()).workflows.find((w) => w.registrantId === p.id)?.steps?.length), 'the paused invitation in the attention list', 30_000);
+    // Both reach the workflow in one go: whichever runs first, the mail step is no longer due after.
+    const [retried, withdrawn] = await Promise.all([owner.post(`/v1/operator/registrants/${p.id}/retry`), hr.post(`/v1/registrants/${p.id}/withdraw`).send({})]);
+    expect([retried.status, withdrawn.status]).toEqual([200, 200]);
+    await until(async () => Object.keys((await p.handle.query(lifecycleQuery)).attention ?? {}).length === 0, 'the withdrawn step to stop waiting', 30_000);
+    expect((await attention()).workflows.find((w) => w.registrantId === p.id)).toBeUndefined();
+    expectProblem(await owner.post(`/v1/operator/registrants/${p.id}/retry`), 409, 'NOTHING_TO_RETRY');
+    expect(mailsTo(p.email)).toHaveLength(0);
+  } finally {
+    await owner.put('/v1/operator/mail-pause').send({ paused: false }).expect(200);
+  }
+});
+
 it('HR sends the next reminder now (not again on its day) and extends the open link, both recorded', async () => {
   const p = await add('リマインド');
   await harness.outbox.waitFor((m) => m.to.includes(p.email), 15_000);
@@ -149,6 +185,9 @@ it('HR sends the next reminder now (not again on its day) and extends the open l
   const links = await harness.prisma.invitation.findMany({ where: { registrantId: p.id, revokedAt: null } });
   expect(links.length).toBeGreaterThan(0);
   for (const l of links) expect(l.expiresAt.getTime()).toBe(expiresAt);
+  // HR sees both in the person's 経過.
+  const timeline = (await hr.get(`/v1/registrants/${p.id}/timeline`).expect(200)).body as { past: { operation: string; actor: { label: string | null } }[] };
+  expect(timeline.past.filter((e) => e.operation === 'link_extended').map((e) => e.actor.label)).toEqual(['人事 花子']);
   expect((await operations(p.id, 'link_extended')).map((e) => [e.actorLabel, (e.detail as { expiresAt: string }).expiresAt])).toEqual([['人事 花子', new Date(expiresAt).toISOString()]]);
 
   // No live link: nothing to extend.
@@ -176,8 +215,14 @@ it('a terminated workflow shows in the attention list and is revived from the da
 
 it('a failed webhook delivery is listed and redelivered from its first attempt, recorded; a delivered one and another tenant’s are refused', async () => {
   const received: string[] = [];
+  const refusedIds: string[] = [];
+  let failing = false;
   const receiver = http.createServer((req, res) => {
-    received.push(String(req.headers['mynaflow-delivery']));
+    const id = String(req.headers['mynaflow-delivery']);
+    if (failing) {
+      refusedIds.push(id);
+      res.statusCode = 500;
+    } else received.push(id);
     res.end();
   });
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
@@ -197,34 +242,37 @@ it('a failed webhook delivery is listed and redelivered from its first attempt, 
     expect((await harness.prisma.webhookDelivery.findUniqueOrThrow({ where: { id: failed.id } })).attempts).toBe(1);
     expect((await operations(null, 'webhook_redelivered')).map((e) => [e.actorLabel, (e.detail as { deliveryId: string; previousAttempts: number }).previousAttempts])).toEqual([['運用 太郎', 10]]);
     expectProblem(await owner.post(`/v1/operator/webhook-deliveries/${failed.id}/redelivery`), 409, 'DELIVERY_NOT_FAILING');
+
+    // A delivery whose workflow is backing off (the receiver answered 500): its run is stopped first,
+    // the new one delivers at once, and only once.
+    failing = true;
+    const backingOff = await harness.prisma.webhookDelivery.create({ data: { webhookId: hook.id, event: 'registrant_completed', payload: { registrantId: randomUUID() }, status: 'pending' } });
+    const first = await harness.env.client.workflow.start('webhookDeliveryWorkflow', { taskQueue: TASK_QUEUE, workflowId: webhookDeliveryWorkflowId(backingOff.id), args: [{ deliveryId: backingOff.id }] });
+    await until(async () => refusedIds.includes(backingOff.id), 'the first attempt to fail', 30_000);
+    failing = false;
+    expect((await owner.post(`/v1/operator/webhook-deliveries/${backingOff.id}/redelivery`).expect(202)).body).toEqual({ status: 'started' });
+    expect((await harness.env.client.workflow.getHandle(first.workflowId, first.firstExecutionRunId).describe()).status.name).toBe('TERMINATED');
+    await until(async () => (await harness.prisma.webhookDelivery.findUniqueOrThrow({ where: { id: backingOff.id } })).status === 'delivered', 'the redelivery', 30_000);
+    expect(received.filter((id) => id === backingOff.id)).toEqual([backingOff.id]);
   } finally {
     receiver.close();
   }
 });
 
 describe('npm run ops (as a child process, on this stack)', () => {
-  const run = promisify(execFile);
   async function ops(...args: string[]) {
     const keyring = testKeyring();
-    const env: NodeJS.ProcessEnv = {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      DATABASE_URL: process.env.DATABASE_URL,
-      TEMPORAL_ADDRESS: harness.env.address,
-      TEMPORAL_TASK_QUEUE: TASK_QUEUE,
-      MASTER_KEY: keyring.get(keyring.activeId)!.toString('base64'),
-      DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'mynaflow-ops-')),
-      LOG_LEVEL: 'warn',
-    };
-    try {
-      const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'scripts/ops.ts', ...args], { env, timeout: 60_000 });
-      capture('ops-cli', stdout + stderr);
-      return { code: 0, out: stdout + stderr };
-    } catch (err) {
-      const e = err as { code?: number; stdout?: string; stderr?: string };
-      capture('ops-cli', `${e.stdout ?? ''}${e.stderr ?? ''}`);
-      return { code: e.code ?? -1, out: `${e.stdout ?? ''}${e.stderr ?? ''}` };
-    }
+    const { code, stdout, stderr } = await runOps(
+      {
+        DATABASE_URL: process.env.DATABASE_URL,
+        TEMPORAL_ADDRESS: harness.env.address,
+        TEMPORAL_TASK_QUEUE: TASK_QUEUE,
+        MASTER_KEY: keyring.get(keyring.activeId)!.toString('base64'),
+        DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'mynaflow-ops-')),
+      },
+      ...args,
+    );
+    return { code, out: stdout + stderr };
   }
 
   it('pauses and resumes mail, sends a reminder now, extends a link and explains a refusal, each recorded as the CLI', async () => {

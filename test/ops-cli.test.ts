@@ -3,23 +3,20 @@
  * its own: rotating master keys re-wraps every secret in the database, which must not touch the
  * secrets other test files seal in the shared one.
  */
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import pg from 'pg';
 import { verifyPassword } from '../services/auth/passwords';
 import { loadConfig } from '../services/config/config';
 import { createPrisma, type PrismaClient } from '../services/db/client';
 import { createKeyring, defaultKeyringFile, loadKeyring } from '../services/vault/keyring';
 import { createVault } from '../services/vault/vault';
-import { capture } from './support/capture';
 import { randomMyNumber } from './support/leak-scan';
+import { runOps, type OpsOutcome } from './support/ops-cli';
 import { migrateAsOwner, ownerUrl } from './support/migrate';
 
-const run = promisify(execFile);
 const database = `mynaflow_ops_${randomBytes(4).toString('hex')}`;
 let url: string;
 let prisma: PrismaClient;
@@ -27,26 +24,8 @@ let prisma: PrismaClient;
 let owner: PrismaClient;
 let dataDir: string;
 
-interface Outcome {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `npm run ops -- …` the way package.json defines it, with only what an operator would set. */
-async function ops(...args: string[]): Promise<Outcome> {
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: url, DATA_DIR: dataDir, LOG_LEVEL: 'warn' };
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'scripts/ops.ts', ...args], { env, timeout: 60_000 });
-    capture('ops-cli', stdout + stderr);
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    capture('ops-cli', `${e.stdout ?? ''}${e.stderr ?? ''}`);
-    if (typeof e.code !== 'number') throw err;
-    return { code: e.code, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
+/** Runs `npm run ops -- …` against this test's database. */
+const ops = (...args: string[]): Promise<OpsOutcome> => runOps({ DATABASE_URL: url, DATA_DIR: dataDir }, ...args);
 
 async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
   const c = new pg.Client({ connectionString: ownerUrl() });
@@ -93,8 +72,7 @@ describe('usage', () => {
   });
 
   test('without a database it says how to get one, exit 2', async () => {
-    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'mynaflow-empty-')) };
-    const err = await run(process.execPath, ['--import', 'tsx', 'scripts/ops.ts', 'list-tenants'], { env }).catch((e: { code: number; stderr: string }) => e);
+    const err = await runOps({ DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'mynaflow-empty-')) }, 'list-tenants');
     expect(err).toMatchObject({ code: 2, stderr: expect.stringContaining('no database: start the stack (npm start) or set DATABASE_URL') });
   });
 });

@@ -40,9 +40,11 @@ import {
   registrantWorkflowId,
   remandUpdate,
   remindNowUpdate,
+  retryNowUpdate,
   setRetirementUpdate,
   startOfJapanDay,
   submitUpdate,
+  upcomingQuery,
   type DeletionNoticeInput,
   type RegistrantWorkflowInput,
   type StepActor,
@@ -50,6 +52,7 @@ import {
 import { NOTICE_PATCH } from '../workflows/deletion-notice';
 import { UPGRADE_PATCH } from '../workflows/lifecycle-v3';
 import { SAFE_STEPS_PATCH } from '../workflows/registrant';
+import { FIRST_PUBLISH_PATCH, NEXT_TIMER_PATCH, RETRY_NOW_PATCH } from '../workflows/lifecycle';
 import { createPayloadCodec, dataConverterFor, ENCRYPTED_ENCODING } from '../services/temporal/payload-codec';
 import { testKeyring } from './support/keys';
 import { createLoginUser, createTenant, memoryLogger, startOutbox, startWorker, testPrisma, testVault, type WorkerHandle } from './support/fixtures';
@@ -103,7 +106,7 @@ describe('histories of released versions replay on the current code', () => {
   const files = fs.readdirSync(HISTORIES).filter((f) => f.endsWith('.json'));
 
   it('has histories of every release to check', () => {
-    for (const [prefix, least] of [['v1-', 2], ['v2-', 1], ['v3-', 1], ['v3-upgraded-to-v4', 1], ['v4-', 1], ['notice-v1', 1], ['notice-v2', 1], ['reconciler-v1', 1], ['reconciler-v2', 1]] as const) {
+    for (const [prefix, least] of [['v1-', 2], ['v2-', 1], ['v3-', 1], ['v3-upgraded-to-v4', 1], ['v4-', 1], ['v5-', 1], ['v6-', 1], ['notice-v1', 1], ['notice-v2', 1], ['reconciler-v1', 1], ['reconciler-v2', 1]] as const) {
       expect([prefix, files.filter((f) => f.startsWith(prefix)).length >= least]).toEqual([prefix, true]);
     }
   });
@@ -133,7 +136,7 @@ describe('a whole journey on the time-skipping server replays', () => {
     await prisma?.$disconnect();
   });
 
-  it('invite, reminder, link extended and a reminder sent now by an operator, resend, submit, remand, resubmit, approve, retire, notice and deletion, reported to a webhook', async () => {
+  it('invite, reminder, link extended and a reminder sent now by an operator, one paused and retried now, resend, submit, remand, resubmit, approve, retire, notice and deletion, reported to a webhook', async () => {
     const tenantId = await createTenant(prisma, '株式会社リプレイ');
     const hr = await createLoginUser(prisma, tenantId, 'manager');
     // A payroll connector subscribed to every event: decisions and the deletion start delivery children.
@@ -162,6 +165,16 @@ describe('a whole journey on the time-skipping server replays', () => {
     await handle.executeUpdate(extendLinkUpdate, { args: [{ actor: operator, days: 30 }] });
     await handle.executeUpdate(remindNowUpdate, { args: [{ actor: operator }] });
     expect((await handle.query(lifecycleQuery)).invitation).toMatchObject({ round: 1, remindersSent: 2 });
+    // The last reminder falls due while an operator has paused the tenant's mail: it waits out its
+    // back-off until resumed and retried now.
+    await prisma.tenant.update({ where: { id: tenantId }, data: { mailPausedAt: new Date() } });
+    const reminder = (await handle.query(upcomingQuery)).find((u) => u.kind === 'reminder')!;
+    await env.sleep(Date.parse(reminder.at) - (await env.currentTimeMs()) + 1000);
+    await until(async () => Boolean((await handle.query(lifecycleQuery)).attention?.[reminder.name]), 'the paused reminder to wait');
+    await prisma.tenant.update({ where: { id: tenantId }, data: { mailPausedAt: null } });
+    await handle.executeUpdate(retryNowUpdate, { args: [{ actor: operator }] });
+    await until(async () => (await handle.query(lifecycleQuery)).invitation?.remindersSent === 3, 'the reminder retried now');
+    expect((await handle.query(lifecycleQuery)).attention).toEqual({});
     await handle.executeUpdate(inviteUpdate, { args: [{ actor, options: { message: '再送です' } }] });
     await fill();
     await handle.executeUpdate(submitUpdate, { args: [{ actor: employee }] });
@@ -186,7 +199,11 @@ describe('a whole journey on the time-skipping server replays', () => {
     // Nothing personal in the history: ids, states and dates only.
     expect(containsAny(historyToJSON(history), numbers)).toEqual([]);
     await expect(replay(json, workflowId)).resolves.toBeUndefined();
-    await record('v5-journey.json', json);
+    const patches = (json.events as { markerRecordedEventAttributes?: { details?: { 'patch-data'?: { payloads: { data: string }[] } } } }[]).flatMap((e) =>
+      (e.markerRecordedEventAttributes?.details?.['patch-data']?.payloads ?? []).map((p) => (JSON.parse(Buffer.from(p.data, 'base64').toString()) as { id: string }).id),
+    );
+    expect(patches).toEqual(expect.arrayContaining([NEXT_TIMER_PATCH, RETRY_NOW_PATCH, FIRST_PUBLISH_PATCH]));
+    await record('v6-journey.json', json);
 
     // The deletion notice that went out 30 days before (a workflow of its own) replays too.
     const notice = await historyOf(env.client.workflow.getHandle(deletionNoticeWorkflowId(tenantId, dueDate)));

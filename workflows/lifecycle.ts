@@ -89,6 +89,10 @@ const HANDLED_KEPT = 100;
 
 /** From this patch on the workflow publishes its next timer (MynaflowNextTimerKind/At). */
 export const NEXT_TIMER_PATCH = 'next-timer-attributes-v1';
+/** A retry-now leaves the step waiting (due now) rather than dropping its retry date. */
+export const RETRY_NOW_PATCH = 'retry-now-keeps-waiting';
+/** The first search attributes published include the invitation due at start. */
+export const FIRST_PUBLISH_PATCH = 'first-publish-after-invite';
 
 /** The Temporal UI's summary of an HR, employee or operator step's activities. */
 const STEP_SUMMARIES: Record<string, string> = {
@@ -164,6 +168,8 @@ export async function lifecycle(input: RegistrantWorkflowInput): Promise<Lifecyc
   const counts = state.counts!;
   // Runs started before the patch keep publishing what they published (their histories replay).
   const publishesNextTimer = patched(NEXT_TIMER_PATCH);
+  // Decided once at the start of a run (a marker in a handler's task upsets the time-skipping server).
+  const retryNowKeepsWaiting = patched(RETRY_NOW_PATCH);
   // The sandbox has no structuredClone; the state is plain JSON anyway.
   const snapshot = (): LifecycleState => JSON.parse(JSON.stringify(state)) as LifecycleState;
 
@@ -543,8 +549,17 @@ export async function lifecycle(input: RegistrantWorkflowInput): Promise<Lifecyc
     const key = keyFor('retry_requested', { steps });
     await durably('retryNow', (acts) => acts.recordStep({ registrantId, key, step: { type: 'retry_requested', steps }, actor }));
     counted('retry_requested');
-    // Due at once: the loop wakes (the update changed the state) and runs them in turn.
-    for (const name of steps) delete attention[name]!.retryAt;
+    // Due at once: the loop wakes (the update changed the state) and runs them in turn. A step the
+    // loop settled meanwhile is gone; one still waiting keeps a retryAt, so it stays "waiting" and is
+    // settled like any other once it is no longer due.
+    // (Runs from before the patch dropped retryAt instead; they replay that way.)
+    const now = new Date(Date.now()).toISOString();
+    for (const name of steps) {
+      const entry = attention[name];
+      if (!entry?.retryAt) continue;
+      if (retryNowKeepsWaiting) entry.retryAt = now;
+      else delete entry.retryAt;
+    }
   });
 
   step(extendLinkUpdate, checkExtend, async ({ actor, days }) => {
@@ -723,13 +738,17 @@ export async function lifecycle(input: RegistrantWorkflowInput): Promise<Lifecyc
     }
   }
 
-  publish();
+  // Before the patch the first publish came before the invitation was due: it cleared the next
+  // timer the start request had set until the invitation's round ended.
+  const publishesAfterInvite = patched(FIRST_PUBLISH_PATCH);
+  if (!publishesAfterInvite) publish();
   // The first invitation is a step of the loop like any due mail: an outage holds up its mail, not
   // the person's turn.
   if (!input.carried && input.invite !== false) {
     state.mailDue = nextRound('invitation', input.startedBy ?? SYSTEM, input.invite || undefined);
     committed = snapshot();
   }
+  if (publishesAfterInvite) publish();
 
   while (!state.deleted) {
     changed = false;

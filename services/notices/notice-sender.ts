@@ -1,9 +1,15 @@
 /**
  * Sends the notices queued in the mail ledger (enqueue.ts), run by the reconciler's round each
- * minute, and queues HR's digests when due. One round at a time deployment-wide (the schedule skips
- * overlaps). A notice the server refuses for good (5xx) is `rejected`; one it cannot take now stays
- * queued for the next round (the dashboard lists it after 10 minutes); while an operator has paused
- * the tenant's mail, the employees' notices wait.
+ * minute, and queues HR's digests when due.
+ * - Each notice is claimed (claimed_until) before it goes to SMTP: a round that overruns its
+ *   activity attempt, or two rounds at once, never send one twice.
+ * - A round stops starting sends after ROUND_BUDGET_MS or when its attempt is cancelled, so it ends
+ *   inside the activity's 2 minutes; what is left is the next round's.
+ * - A notice the server refuses for good (5xx) is `rejected`; one it puts off (4xx) stays queued, its
+ *   try counted, and the others go on; a server that is away ends the round. After GIVE_UP_MS a
+ *   notice still not taken is `rejected` (the dashboard lists mails not taken after 10 minutes).
+ * - While an operator has paused a tenant's mail its employees' notices wait, without holding up
+ *   other tenants' behind them.
  */
 import { createHash } from 'node:crypto';
 import type { Transporter } from 'nodemailer';
@@ -15,6 +21,13 @@ import { NOTICE_KINDS, renderDigest, renderEmployeeNotice, type EmployeeNoticeKi
 
 const BATCH = 200;
 const HOUR_MS = 3_600_000;
+/** No new send after this long: with one send's SMTP limits (≤ 80 s) the round ends inside 2 minutes. */
+const ROUND_BUDGET_MS = 30_000;
+/** Longer than an attempt can run: the claim of a round that died lapses for a later one. */
+const CLAIM_SECONDS = 180;
+const GIVE_UP_MS = 3 * 24 * HOUR_MS;
+/** nodemailer's codes for a server that cannot be reached or talked to (not a refusal of one mail). */
+const SERVER_AWAY = new Set(['ECONNECTION', 'ETIMEDOUT', 'ESOCKET', 'EDNS', 'EAUTH', 'ETLS', 'EPROTOCOL', 'ECONNREFUSED', 'ECONNRESET']);
 /** Daily digests go out from 9:00 in Japan. */
 const DIGEST_HOUR_JST = 9;
 
@@ -35,6 +48,21 @@ export interface NoticeReport {
   /** the server could not take them now: next round */
   deferred: number;
   rejected: number;
+}
+
+export interface NoticeRoundControl {
+  /** aborted when the activity's attempt is over (timed out, cancelled, worker stopping) */
+  signal?: AbortSignal;
+  /** ms after which no new send starts (default ROUND_BUDGET_MS) */
+  budgetMs?: number;
+}
+
+/** What a failed send says: the server is away (the round ends), refused this mail for good, or put it off. */
+export function sendFailure(err: unknown): 'away' | 'refused' | 'later' {
+  const { code, responseCode } = err as { code?: string; responseCode?: number };
+  if (responseCode === 421 || (code !== undefined && SERVER_AWAY.has(code))) return 'away';
+  if (responseCode !== undefined && responseCode >= 500 && responseCode < 600) return 'refused';
+  return 'later';
 }
 
 /** The last 9:00 in Japan at or before `at`. */
@@ -64,7 +92,12 @@ export function createNoticeSender({ prisma, mailer, mailFrom, publicUrl, logger
     for (const t of tenants.filter((x) => digestDue(x, at))) {
       const since = t.digestSentAt ?? new Date(0);
       const fresh = await prisma.registrant.count({ where: { tenantId: t.id, status: 'pending', submittedAt: { gt: since } } });
-      if (fresh === 0) continue;
+      if (fresh === 0) {
+        // Nothing new this period: the period is over all the same (a submission an hour after a
+        // daily digest's 9:00 waits for the next morning, not for the next round).
+        await prisma.tenant.updateMany({ where: { id: t.id, digestSentAt: t.digestSentAt }, data: { digestSentAt: at } });
+        continue;
+      }
       queued += await prisma.$transaction(async (tx) => {
         // Only the round that moves the tenant's mark queues (the mark is the window's start).
         const moved = await tx.tenant.updateMany({ where: { id: t.id, digestSentAt: t.digestSentAt }, data: { digestSentAt: at } });
@@ -77,7 +110,7 @@ export function createNoticeSender({ prisma, mailer, mailFrom, publicUrl, logger
     return queued;
   }
 
-  /** The message of a queued notice, or null when there is nobody to tell any more. */
+  /** The message of a queued notice, or null when there is nobody or nothing to tell any more. */
   async function render(row: { key: string; kind: string; createdAt: Date }): Promise<{ subject: string; text: string; held?: boolean } | null> {
     if (row.kind === 'digest') {
       const k = DIGEST_KEY.exec(row.key);
@@ -91,6 +124,8 @@ export function createNoticeSender({ prisma, mailer, mailFrom, publicUrl, logger
         prisma.registrant.count({ where: pending }),
         prisma.registrant.findFirst({ where: pending, orderBy: { submittedAt: 'asc' }, select: { submittedAt: true } }),
       ]);
+      // All approved or remanded before it went out: nothing left to tell.
+      if (fresh === 0) return null;
       return renderDigest({ userName: user.name, companyName: user.tenant.name, fresh, waiting, oldest: oldest?.submittedAt ?? null, consoleUrl: `${publicUrl}/console` });
     }
     const workflowId = row.key.slice(0, row.key.indexOf('/notice/'));
@@ -100,15 +135,38 @@ export function createNoticeSender({ prisma, mailer, mailFrom, publicUrl, logger
     return { ...mail, held: Boolean(r.tenant.mailPausedAt) };
   }
 
+  /** Takes the row for this round; false when another round holds it or it is no longer queued. */
+  const claim = async (key: string) =>
+    (await prisma.$executeRaw`UPDATE mail_deliveries SET claimed_until = now() + make_interval(secs => ${CLAIM_SECONDS}) WHERE key = ${key} AND status = 'sending' AND (claimed_until IS NULL OR claimed_until < now())`) === 1;
+  /** Gives the row back for a later round, counting the try when the server put it off. */
+  const release = (key: string, tried: boolean) => prisma.mailDelivery.update({ where: { key }, data: { claimedUntil: null, ...(tried ? { attempts: { increment: 1 } } : {}) } });
+  const reject = (key: string) => prisma.mailDelivery.update({ where: { key }, data: { status: 'rejected', claimedUntil: null } });
+
   return {
     /** Queues the digests due and sends what is queued (of one tenant in tests). */
-    async run(scope: ReconcileScope = {}): Promise<NoticeReport> {
+    async run(scope: ReconcileScope = {}, control: NoticeRoundControl = {}): Promise<NoticeReport> {
+      const started = Date.now();
+      const budgetMs = control.budgetMs ?? ROUND_BUDGET_MS;
       const report: NoticeReport = { digests: await queueDigests(scope), sent: 0, held: 0, deferred: 0, rejected: 0 };
       // A tenant's notices: its people's (under their workflow ids) and its digests.
       const ofTenant = scope.tenantId ? { OR: [{ key: { startsWith: registrantWorkflowId(scope.tenantId, '') } }, { key: { startsWith: `digest/${scope.tenantId}/` } }] } : {};
-      const queue = await prisma.mailDelivery.findMany({ where: { status: 'sending', kind: { in: [...NOTICE_KINDS] }, ...ofTenant }, orderBy: { createdAt: 'asc' }, take: BATCH });
+      const queued = { status: 'sending' as const, kind: { in: [...NOTICE_KINDS] } };
+      // Paused tenants' employee notices are counted, not fetched: they must not fill the batch.
+      const paused = await prisma.tenant.findMany({ where: { mailPausedAt: { not: null }, ...(scope.tenantId ? { id: scope.tenantId } : {}) }, select: { id: true } });
+      const ofPaused = paused.map((t) => ({ key: { startsWith: registrantWorkflowId(t.id, '') } }));
+      if (ofPaused.length) report.held = await prisma.mailDelivery.count({ where: { AND: [queued, { OR: ofPaused }] } });
+      const queue = await prisma.mailDelivery.findMany({
+        where: { AND: [queued, ofTenant, ...(ofPaused.length ? [{ NOT: ofPaused }] : []), { OR: [{ claimedUntil: null }, { claimedUntil: { lt: new Date() } }] }] },
+        orderBy: { createdAt: 'asc' },
+        take: BATCH,
+      });
       for (let i = 0; i < queue.length; i++) {
+        if (control.signal?.aborted || Date.now() - started >= budgetMs) {
+          report.deferred += queue.length - i;
+          break;
+        }
         const row = queue[i]!;
+        if (!(await claim(row.key))) continue;
         const mail = await render(row);
         if (!mail) {
           // The person or HR user is gone: nothing to tell, and their address is not kept.
@@ -116,6 +174,7 @@ export function createNoticeSender({ prisma, mailer, mailFrom, publicUrl, logger
           continue;
         }
         if (mail.held) {
+          await release(row.key, false);
           report.held++;
           continue;
         }
@@ -123,16 +182,23 @@ export function createNoticeSender({ prisma, mailer, mailFrom, publicUrl, logger
         try {
           await mailer.sendMail({ from: mailFrom, to: row.recipient, subject: mail.subject, text: mail.text, messageId });
         } catch (err) {
-          const code = (err as { responseCode?: number }).responseCode;
-          if (code !== undefined && code >= 500 && code < 600) {
-            await prisma.mailDelivery.update({ where: { key: row.key }, data: { status: 'rejected' } });
+          const failure = sendFailure(err);
+          const responseCode = (err as { responseCode?: number }).responseCode;
+          if (failure === 'refused' || (failure === 'later' && now().getTime() - row.createdAt.getTime() >= GIVE_UP_MS)) {
+            await reject(row.key);
             report.rejected++;
-            logger.warn({ kind: row.kind, responseCode: code }, 'a notice was refused by the mail server');
+            logger.warn({ kind: row.kind, responseCode, attempts: row.attempts + 1 }, 'a notice was refused by the mail server');
+            continue;
+          }
+          await release(row.key, true);
+          if (failure === 'later') {
+            report.deferred++;
+            logger.warn({ kind: row.kind, responseCode, attempts: row.attempts + 1 }, 'a notice was put off by the mail server');
             continue;
           }
           // The server is away: the rest wait for the next round too.
           report.deferred += queue.length - i;
-          logger.warn({ deferred: queue.length - i, cause: (err as Error).name }, 'notices wait for the mail server');
+          logger.warn({ deferred: queue.length - i, cause: (err as { code?: string }).code ?? (err as Error).name }, 'notices wait for the mail server');
           break;
         }
         await ledger.markSent(row.key, messageId);

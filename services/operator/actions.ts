@@ -86,24 +86,32 @@ export function createOperatorActions({ prisma, temporal, history, inviteReminde
      * Delivers a failed (or still failing) webhook delivery again from its first attempt. The row
      * goes back to pending in the transaction that records it, so a process that dies before the
      * delivery's workflow starts leaves it to the sweep; a delivery workflow still backing off is
-     * replaced by a new one that tries now.
+     * terminated first and replaced by a new one that tries now.
      */
     async redeliver(tenantId: string | null, deliveryId: string, op: Operator): Promise<{ status: 'started' | 'queued' }> {
       const d = await prisma.webhookDelivery.findFirst({ where: { id: deliveryId, ...(tenantId ? { webhook: { tenantId } } : {}) }, include: { webhook: true } });
       if (!d) throw new AppError(404, 'DELIVERY_NOT_FOUND', 'Webhookの配信が見つかりません');
-      if (d.status !== 'failed' && d.status !== 'pending') throw new AppError(409, 'DELIVERY_NOT_FAILING', `この配信は再送できません（${d.status === 'delivered' ? '配信済み' : '取り消し済み'}）`);
+      const notFailing = (status: string) => new AppError(409, 'DELIVERY_NOT_FAILING', `この配信は再送できません（${status === 'delivered' ? '配信済み' : '取り消し済み'}）`);
+      if (d.status !== 'failed' && d.status !== 'pending') throw notFailing(d.status);
       if (d.webhook.deletedAt) throw new AppError(409, 'WEBHOOK_REMOVED', 'このWebhookは削除されています');
+      // The run still backing off stops first, so it cannot write its outcome over the reset.
+      const workflowId = webhookDeliveryWorkflowId(d.id);
+      await withDeadline(client, 5000, () => client.workflow.getHandle(workflowId).terminate('redelivered by an operator')).catch((err: Error) => {
+        if (err.name !== 'WorkflowNotFoundError') throw TEMPORAL_DOWN();
+      });
       await prisma.$transaction(async (tx) => {
-        await tx.webhookDelivery.update({ where: { id: d.id }, data: { status: 'pending', attempts: 0 } });
+        // Only while still failing or pending: a delivery that went through meanwhile is not sent again.
+        const reset = await tx.webhookDelivery.updateMany({ where: { id: d.id, status: { in: ['failed', 'pending'] } }, data: { status: 'pending', attempts: 0 } });
+        if (reset.count !== 1) throw notFailing((await tx.webhookDelivery.findUniqueOrThrow({ where: { id: d.id } })).status);
         await history.record({ ...event(op, d.webhook.tenantId), operation: 'webhook_redelivered', detail: { deliveryId: d.id, event: d.event, previousStatus: d.status, previousAttempts: d.attempts } }, tx);
       });
       try {
         await withDeadline(client, 5000, () =>
           client.workflow.start<typeof webhookDeliveryWorkflow>('webhookDeliveryWorkflow', {
             taskQueue: temporal.taskQueue,
-            workflowId: webhookDeliveryWorkflowId(d.id),
+            workflowId,
             args: [{ deliveryId: d.id }],
-            // One still backing off is replaced: the new one tries at once.
+            // One the sweep started meanwhile is replaced: the new one tries at once.
             workflowIdConflictPolicy: 'TERMINATE_EXISTING',
           }),
         );
@@ -120,9 +128,12 @@ export function createOperatorActions({ prisma, temporal, history, inviteReminde
      */
     async setMailPause(tenantId: string, paused: boolean, op: Operator): Promise<{ paused: boolean; retried: number }> {
       const changed = await prisma.$transaction(async (tx) => {
-        const t = await tx.tenant.findUniqueOrThrow({ where: { id: tenantId }, select: { mailPausedAt: true } });
-        if (Boolean(t.mailPausedAt) === paused) return false;
-        await tx.tenant.update({ where: { id: tenantId }, data: paused ? { mailPausedAt: new Date(), mailPausedBy: op.actor.label } : { mailPausedAt: null, mailPausedBy: null } });
+        // Conditional: of two operators pausing at once, one changes it and is recorded.
+        const moved = await tx.tenant.updateMany({
+          where: { id: tenantId, mailPausedAt: paused ? null : { not: null } },
+          data: paused ? { mailPausedAt: new Date(), mailPausedBy: op.actor.label } : { mailPausedAt: null, mailPausedBy: null },
+        });
+        if (moved.count !== 1) return false;
         await history.record({ ...event(op, tenantId), operation: paused ? 'mail_paused' : 'mail_resumed' }, tx);
         return true;
       });

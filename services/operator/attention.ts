@@ -56,6 +56,8 @@ const ENDED: Record<string, AttentionWorkflow['state']> = { FAILED: 'failed', TE
 /** A delivery still pending after this many attempts is failing (it backs off up to an hour). */
 export const DELIVERY_FAILING_ATTEMPTS = 3;
 const LIMIT = 200;
+/** Workflows described at once. */
+const DESCRIBE_LANES = 8;
 
 /** The class of a pending activity's last failure. */
 function failureClassOf(f: { applicationFailureInfo?: { type?: string | null } | null; timeoutFailureInfo?: unknown; message?: string | null } | null | undefined): string | null {
@@ -78,22 +80,19 @@ export function createOperatorAttention({ prisma, temporal }: { prisma: PrismaCl
     const prefix = registrantWorkflowId(tenantId, '');
     const ids = [...new Set(found.map((w) => w.workflowId.slice(prefix.length)))];
     const people = new Map((await prisma.registrant.findMany({ where: { tenantId, id: { in: ids } }, select: { id: true, familyName: true, givenName: true } })).map((r) => [r.id, r]));
-    const seen = new Set<string>();
-    const out: AttentionWorkflow[] = [];
-    for (const w of found) {
-      // One entry per person: the latest run (a revived person's old failed run is history).
-      if (seen.has(w.workflowId)) continue;
-      seen.add(w.workflowId);
-      const registrantId = w.workflowId.slice(prefix.length);
+    // One entry per person: the latest run (a revived person's old failed run is history).
+    const workflowIds = [...new Set(found.map((w) => w.workflowId))];
+    async function entry(workflowId: string): Promise<AttentionWorkflow | null> {
+      const registrantId = workflowId.slice(prefix.length);
       const person = people.get(registrantId);
-      const handle = client.workflow.getHandle(w.workflowId);
+      const handle = client.workflow.getHandle(workflowId);
       const latest = await withDeadline(client, 5000, () => handle.describe());
       const ended = ENDED[latest.status.name];
-      if (latest.status.name !== 'RUNNING' && !ended) continue;
+      if (latest.status.name !== 'RUNNING' && !ended) return null;
       // Listed for an ended run, but the person's latest run (revived since) is fine.
-      if (!ended && latest.typedSearchAttributes.get(SEARCH_ATTRIBUTES.needsAttention) !== true) continue;
+      if (!ended && latest.typedSearchAttributes.get(SEARCH_ATTRIBUTES.needsAttention) !== true) return null;
       // A person deleted since has nothing left to look after.
-      if (ended && !person) continue;
+      if (ended && !person) return null;
       let steps: UpcomingStep[] | null = null;
       if (!ended) {
         // Asked of the workflow (needs a worker): its retrying steps with their back-off.
@@ -102,8 +101,8 @@ export function createOperatorAttention({ prisma, temporal }: { prisma: PrismaCl
           .catch(() => null);
       }
       const raw = latest.raw.pendingActivities ?? [];
-      out.push({
-        workflowId: w.workflowId,
+      return {
+        workflowId,
         registrantId,
         name: person ? `${person.familyName} ${person.givenName}` : null,
         state: ended ?? 'retrying',
@@ -115,7 +114,12 @@ export function createOperatorAttention({ prisma, temporal }: { prisma: PrismaCl
           lastFailure: failureClassOf(a.lastFailure),
           nextAttemptAt: a.nextAttemptScheduleTime?.seconds != null ? new Date(Number(a.nextAttemptScheduleTime.seconds) * 1000).toISOString() : null,
         })),
-      });
+      };
+    }
+    // A few at a time: each asks Temporal (and the worker) once or twice.
+    const out: AttentionWorkflow[] = [];
+    for (let i = 0; i < workflowIds.length; i += DESCRIBE_LANES) {
+      for (const e of await Promise.all(workflowIds.slice(i, i + DESCRIBE_LANES).map(entry))) if (e) out.push(e);
     }
     return out.sort((a, b) => (a.since ?? '').localeCompare(b.since ?? ''));
   }

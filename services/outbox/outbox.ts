@@ -48,8 +48,11 @@ export interface OutboxOptions {
    * waits for the answer meanwhile) until the test has done what it needs, such as stopping a worker.
    */
   decide?: (mail: CapturedMail) => OutboxDecision | Promise<OutboxDecision>;
-  /** Tests only: recipients refused at RCPT TO with 550, as a server refuses an unknown mailbox. */
-  rejectRecipient?: (address: string) => boolean;
+  /**
+   * Tests only: recipients refused at RCPT TO, with 550 (true) as a server refuses an unknown mailbox,
+   * or with the code given (such as 450, a mailbox busy now).
+   */
+  rejectRecipient?: (address: string) => boolean | number;
   host?: string;
   smtpPort?: number;
   /** Folder to keep .eml files in; earlier mails there are loaded at start. */
@@ -111,9 +114,10 @@ export async function startOutbox(opts: OutboxOptions = {}): Promise<Outbox> {
     banner: 'mynaflow outbox',
     logger: false,
     onRcptTo(address, _session, callback) {
-      if (opts.rejectRecipient?.(address.address)) {
-        const err = Object.assign(new Error('5.1.1 No such user here'), { responseCode: 550 });
-        return callback(err);
+      const refused = opts.rejectRecipient?.(address.address);
+      if (refused) {
+        const responseCode = refused === true ? 550 : refused;
+        return callback(Object.assign(new Error(responseCode >= 500 ? '5.1.1 No such user here' : '4.2.1 Mailbox busy, try later'), { responseCode }));
       }
       callback();
     },

@@ -86,8 +86,8 @@ export function createDashboard({ prisma }: { prisma: PrismaClient }) {
       const day = (d: number) => new Date(now.getTime() + d * DAY_MS).toISOString().slice(0, 10);
       const stuckBefore = new Date(now.getTime() - MAIL_STUCK_MINUTES * 60_000);
       const firsts = ATTENTION_LISTS.map(
-        (l) => Prisma.sql`SELECT 'person' AS kind, ${l} AS list, id, family_name, given_name, at, (row_number() OVER ())::int AS n, NULL::uuid AS group_id, NULL AS group_name, NULL::json AS counts
-                            FROM (SELECT id, family_name, given_name, ${LISTS[l].at} AS at FROM base WHERE ${Prisma.raw(`"${l}"`)}
+        (l) => Prisma.sql`SELECT 'person' AS kind, ${l} AS list, id, family_name, given_name, at, (row_number() OVER (ORDER BY at ${LISTS[l].desc ? Prisma.sql`DESC` : Prisma.sql`ASC`} NULLS LAST, sort_kana))::int AS n, NULL::uuid AS group_id, NULL AS group_name, NULL::json AS counts
+                            FROM (SELECT id, family_name, given_name, sort_kana, ${LISTS[l].at} AS at FROM base WHERE ${Prisma.raw(`"${l}"`)}
                                    ORDER BY ${LISTS[l].at} ${LISTS[l].desc ? Prisma.sql`DESC` : Prisma.sql`ASC`} NULLS LAST, sort_kana LIMIT ${LIST_SIZE}) AS first_ones`,
       );
       const counted = Prisma.join(ATTENTION_LISTS.map((l) => Prisma.sql`${l}::text, count(*) FILTER (WHERE ${Prisma.raw(`"${l}"`)})`));
@@ -131,8 +131,8 @@ export function createDashboard({ prisma }: { prisma: PrismaClient }) {
       const funnel = emptyFunnel();
       const groups = new Map<string, Dashboard['groups'][number]>();
       const lists = Object.fromEntries(ATTENTION_LISTS.map((l) => [l, { count: 0, people: [] as DashboardPerson[] }])) as Dashboard['lists'];
-      // A person's n is their place in the list (UNION ALL promises no order).
-      for (const r of [...rows].sort((a, b) => (a.kind === 'person' && b.kind === 'person' ? a.n! - b.n! : 0))) {
+      const people: Row[] = [];
+      for (const r of rows) {
         if (r.kind === 'stage') {
           const stage = r.list as FunnelStage;
           funnel[stage] += r.n!;
@@ -142,9 +142,11 @@ export function createDashboard({ prisma }: { prisma: PrismaClient }) {
         } else if (r.kind === 'counts') {
           for (const l of ATTENTION_LISTS) lists[l].count = r.counts![l];
         } else {
-          lists[r.list as AttentionList].people.push({ id: r.id!, name: `${r.family_name} ${r.given_name}`, at: r.at });
+          people.push(r);
         }
       }
+      // A person's n is their place in their list (UNION ALL promises no order).
+      for (const r of people.sort((a, b) => a.n! - b.n!)) lists[r.list as AttentionList].people.push({ id: r.id!, name: `${r.family_name} ${r.given_name}`, at: r.at });
       return {
         funnel,
         groups: [...groups.values()].sort((a, b) => (a.groupName ?? '\uffff').localeCompare(b.groupName ?? '\uffff', 'ja')),
