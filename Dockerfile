@@ -21,6 +21,8 @@ RUN npm ci --omit=dev --ignore-scripts
 COPY . .
 # Prisma wants some DATABASE_URL even to generate; none is contacted.
 RUN DATABASE_URL=postgresql://build@localhost/build npx --no-install prisma generate
+# The workflow bundle the worker loads instead of running webpack at every start.
+RUN node --import tsx scripts/build-workflows.ts
 
 # Only /app is carried over, leaving the npm cache and build layers behind.
 FROM base AS runtime

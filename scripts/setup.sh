@@ -52,4 +52,7 @@ if [ "$(cat prisma/generated/.stamp 2>/dev/null)" != "$stamp" ]; then
   DATABASE_URL="${DATABASE_URL:-postgresql://generate@localhost/generate}" npx --no-install prisma generate >/dev/null
   echo "$stamp" > prisma/generated/.stamp
 fi
+# 4. The workflow bundle workers load (services/worker/workflow-bundle.ts): rebuilt when the workflow
+#    sources or the SDK changed, in a few seconds; a worker without a current one bundles at start.
+node --import tsx scripts/build-workflows.ts
 say "ready"

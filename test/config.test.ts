@@ -27,7 +27,14 @@ describe('loadConfig', () => {
       dataDir: path.resolve('.data'),
       logLevel: 'info',
       embedded: { temporalPort: 7233, temporalUiPort: 8233, smtpPort: 1025, outboxPort: 8025 },
+      worker: { cachedWorkflows: 250, activitySlots: 20 },
     });
+  });
+
+  it('sizes the worker from WORKER_CACHED_WORKFLOWS and WORKER_ACTIVITY_SLOTS, naming a bad value', () => {
+    expect(loadConfig({ WORKER_CACHED_WORKFLOWS: '0', WORKER_ACTIVITY_SLOTS: '8' }).worker).toEqual({ cachedWorkflows: 0, activitySlots: 8 });
+    const err = configError(() => loadConfig({ WORKER_CACHED_WORKFLOWS: 'lots', WORKER_ACTIVITY_SLOTS: '0' }));
+    expect(err.problems.map((p) => p.split(':')[0])).toEqual(['WORKER_CACHED_WORKFLOWS', 'WORKER_ACTIVITY_SLOTS']);
   });
 
   it('does not read process.env when an environment is passed', () => {

@@ -173,7 +173,8 @@ it('a paused tenant’s backlog does not hold up other tenants’ notices behind
     data: Array.from({ length: 250 }, (_, i) => ({ key: `${workflowId}/notice/approval/${String(i).padStart(16, '0')}`, recipient: 'paused-head@example.co.jp', kind: 'approval', createdAt: new Date(Date.now() - HOUR + i) })),
   });
   const p = await submitted('後ろ');
-  const report = await sender().run();
+  // Scoped to both tenants (other files' tenants share the database).
+  const report = await sender().run({ tenantIds: [pausedTenant, tenantId] });
   expect(report.held).toBe(251);
   expect(mailsTo(p.email).filter((m) => m.subject.includes('受け付けました'))).toHaveLength(1);
   expect(mailsTo('paused-head@example.co.jp')).toHaveLength(0);

@@ -162,6 +162,29 @@ describe('hash chain', () => {
     await expect(prisma.$transaction((tx) => history.recordMany([{ tenantId: t, actor: { type: 'system', label: 'x' }, operation: 'registrant_viewed' }, { tenantId: randomUUID(), actor: { type: 'system', label: 'x' }, operation: 'registrant_viewed' }], tx), { isolationLevel: 'ReadCommitted' })).rejects.toThrow('one tenant');
   });
 
+  test('records of one tenant asked for at once commit in groups, in the order asked; a bad one is refused alone', async () => {
+    const t = await newTenant('まとめて');
+    const asked = Array.from({ length: 200 }, (_, n) => history.record({ tenantId: t, actor: { type: 'system', label: 'システム' }, operation: 'registrant_viewed', detail: { n } }));
+    const bad = history.record({ tenantId: t, actor: { type: 'system', label: 'システム' }, registrant: { id: 'not-a-uuid', label: 'x' }, operation: 'registrant_viewed' });
+    await expect(bad).rejects.toThrow('registrant.id must be a UUID');
+    await Promise.all(asked);
+    const rows = await rowsOf(t);
+    expect(rows.map((r) => (r.detail as { n: number }).n)).toEqual(Array.from({ length: 200 }, (_, n) => n));
+    // One commit per group (a group's rows share its time): the first alone, the rest together.
+    expect(new Set(rows.map((r) => r.occurredAt.getTime())).size).toBeLessThanOrEqual(3);
+    await expect(history.verify(t)).resolves.toMatchObject({ ok: true, checked: 200 });
+
+    // A row that fails inside the group's INSERT (a detail JSON cannot hold) fails its own caller
+    // only: the others of its group are recorded, in order, and the chain holds.
+    const mixed = await Promise.allSettled(
+      [0, 1, 2, 3].map((n) => history.record({ tenantId: t, actor: { type: 'system', label: 'システム' }, operation: 'registrant_viewed', detail: n === 2 ? { n, big: 10n as unknown as number } : { n } })),
+    );
+    expect(mixed.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+    const after = await rowsOf(t);
+    expect(after.slice(200).map((r) => (r.detail as { n: number }).n)).toEqual([0, 1, 3]);
+    await expect(history.verify(t)).resolves.toMatchObject({ ok: true, checked: 203 });
+  });
+
   test('a record made inside a transaction commits or rolls back with it', async () => {
     const t = await newTenant();
     await prisma.$transaction(async (tx) => {

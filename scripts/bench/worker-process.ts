@@ -1,13 +1,15 @@
 /**
  * The bench's worker process: the product's worker (createWorker: real activities, real workflows,
- * default cache and concurrency settings) wired like services/worker/main.ts, except that its workflow
- * bundle also holds the bench's no-op workflow. Run as a child of the bench so its memory is its own;
- * it answers the parent's samples (heap, worker status) over the IPC channel.
+ * sized from the configuration as services/worker/main.ts sizes it) wired like main.ts, except that
+ * its workflow bundle, prebuilt by the bench as set-up prebuilds the product's, also holds the
+ * bench's no-op workflow. Run as a child of the bench so its memory is its own; it answers the
+ * parent's samples (heap, worker status) over the IPC channel.
  */
 import v8 from 'node:v8';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import fs from 'node:fs';
+import { NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { loadConfig, requireServices } from '../../services/config/config';
-import { createPrisma } from '../../services/db/client';
+import { createPrisma, withDefaultConnectionLimit } from '../../services/db/client';
 import { createLogger } from '../../services/logging/logger';
 import { temporalLogger } from '../../services/logging/temporal-logger';
 import { createMailTransport } from '../../services/mail/transport';
@@ -37,12 +39,13 @@ export interface SampleRequest {
 const send = (m: WorkerSample | WorkerReady) => process.send?.(m);
 
 /** The settings that decide the worker's memory and throughput, as the SDK compiled them. */
-function settingsOf(worker: Worker): WorkerReady['settings'] {
+function settingsOf(worker: Worker, databaseConnections: number): WorkerReady['settings'] {
   const o = worker.options;
   const slots = (s: unknown) => (s && typeof s === 'object' && 'numSlots' in s ? Number((s as { numSlots: number }).numSlots) : String((s as { type?: string })?.type ?? '?'));
   const tuner = o.tuner as unknown as Record<string, unknown>;
   return {
     maxCachedWorkflows: o.maxCachedWorkflows,
+    databaseConnections,
     reuseV8Context: o.reuseV8Context,
     workflowThreadPoolSize: o.workflowThreadPoolSize,
     workflowTaskSlots: slots(tuner.workflowTaskSlotSupplier),
@@ -56,9 +59,10 @@ async function main() {
   const services = requireServices(config);
   const logger = createLogger({ level: config.logLevel, name: 'bench-worker' });
   Runtime.install({ logger: temporalLogger(logger, 'WARN') });
-  const prisma = createPrisma(services.databaseUrl);
+  const databaseUrl = withDefaultConnectionLimit(services.databaseUrl, config.worker.activitySlots + 4);
+  const prisma = createPrisma(databaseUrl);
   const connection = await NativeConnection.connect({ address: services.temporalAddress });
-  const workflowBundle = await bundleWorkflowCode({ workflowsPath: require.resolve('./workflows'), logger: new DefaultLogger('WARN') });
+  const workflowBundle = { code: fs.readFileSync(process.env.BENCH_WORKFLOW_BUNDLE!, 'utf8') };
   const keyring = loadKeyring(config);
   const worker = await createWorker({
     connection,
@@ -72,6 +76,7 @@ async function main() {
     logger,
     vault: createVault({ prisma, keyring }),
     keyring,
+    options: { maxCachedWorkflows: config.worker.cachedWorkflows, maxConcurrentActivityTaskExecutions: config.worker.activitySlots },
   });
   process.on('message', (m: SampleRequest) => {
     if (m?.type !== 'sample') return;
@@ -81,7 +86,7 @@ async function main() {
   // The bench going away without stopping us is the same as being told to stop.
   process.on('disconnect', () => worker.getState() === 'RUNNING' && worker.shutdown());
   const running = worker.run();
-  send({ type: 'ready', settings: settingsOf(worker) });
+  send({ type: 'ready', settings: settingsOf(worker, Number(new URL(databaseUrl).searchParams.get('connection_limit'))) });
   await running;
   await connection.close();
   await prisma.$disconnect();

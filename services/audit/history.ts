@@ -169,9 +169,6 @@ function csvRow(item: HistoryItem): CsvCell[] {
 }
 
 export interface OperationHistory extends History {
-  record(input: OperationInput, db?: HistoryDb): Promise<void>;
-  /** Several rows in the caller's (READ COMMITTED) transaction, chained in order. */
-  recordMany(inputs: OperationInput[], tx: HistoryDb): Promise<void>;
   /**
    * `anchor`: a head kept from an earlier run; its row must still be there, unchanged (catches a
    * cut-off tail). A signed head's signature is checked first.
@@ -184,6 +181,17 @@ export interface OperationHistory extends History {
   exportCsv(filters: HistoryFilters, encoding: HistoryCsvEncoding): Promise<Buffer>;
   /** Same bytes, page by page, for large downloads. */
   exportCsvStream(filters: HistoryFilters, encoding: HistoryCsvEncoding): Readable;
+}
+
+/** Writers of one tenant queue on the lock: give them time rather than failing under load. */
+const OWN_TX = { maxWait: 30_000, timeout: 30_000, isolationLevel: Prisma.TransactionIsolationLevel.ReadCommitted };
+/** Rows committed together at most (one INSERT). */
+const GROUP_MAX = 500;
+
+interface Pending {
+  input: OperationInput;
+  resolve: () => void;
+  reject: (err: unknown) => void;
 }
 
 export function createHistory(prisma: PrismaClient, keys: ChainKeys): OperationHistory {
@@ -249,6 +257,49 @@ export function createHistory(prisma: PrismaClient, keys: ChainKeys): OperationH
       return row.data;
     });
     await tx.operationEvent.createMany({ data: rows });
+  }
+
+  /**
+   * Rows recorded on their own (a record read, a login) are committed in groups per tenant: the
+   * first writer commits its row, and every row of the tenant asked for meanwhile waits and goes
+   * into the next group: one lock, one INSERT, one commit for them all, in the order asked. Each
+   * caller hears back once its row committed; a group that fails is tried again row by row, so a
+   * caller hears only of its own row's failure.
+   */
+  const waiting = new Map<string, Pending[]>();
+  const committing = new Set<string>();
+
+  function grouped(input: OperationInput): Promise<void> {
+    // What would fail the whole group is checked here, against this caller alone.
+    const tenantId = uuid(input.tenantId, 'tenantId');
+    if (input.registrant) uuid(input.registrant.id, 'registrant.id');
+    return new Promise((resolve, reject) => {
+      const queue = waiting.get(tenantId) ?? [];
+      queue.push({ input: { ...input, tenantId }, resolve, reject });
+      waiting.set(tenantId, queue);
+      if (!committing.has(tenantId)) void commitGroups(tenantId);
+    });
+  }
+
+  async function commitGroups(tenantId: string): Promise<void> {
+    committing.add(tenantId);
+    try {
+      for (let queue = waiting.get(tenantId); queue?.length; queue = waiting.get(tenantId)) {
+        const group = queue.splice(0, GROUP_MAX);
+        if (!queue.length) waiting.delete(tenantId);
+        try {
+          await prisma.$transaction((tx) => appendMany(tx, group.map((p) => p.input)), OWN_TX);
+          for (const p of group) p.resolve();
+        } catch (err) {
+          if (group.length === 1) group[0]!.reject(err);
+          // One bad row must not fail the others: each is tried alone, and only its own error
+          // reaches its caller (the database away fails them all, each for itself).
+          else for (const p of group) await prisma.$transaction((tx) => append(tx, p.input), OWN_TX).then(p.resolve, p.reject);
+        }
+      }
+    } finally {
+      committing.delete(tenantId);
+    }
   }
 
   function where(f: HistoryFilters): Prisma.OperationEventWhereInput {
@@ -335,13 +386,8 @@ export function createHistory(prisma: PrismaClient, keys: ChainKeys): OperationH
       // A transaction client has no $transaction of its own: record inside the caller's
       // transaction so the row commits (or rolls back) with what it describes.
       if (db && typeof (db as { $transaction?: unknown }).$transaction !== 'function') return append(db, input);
-      const client = (db as PrismaClient | undefined) ?? prisma;
-      // Writers of one tenant queue on the lock: give them time rather than failing under load.
-      await client.$transaction((tx) => append(tx, input), {
-        maxWait: 30_000,
-        timeout: 30_000,
-        isolationLevel: Prisma.TransactionIsolationLevel.ReadCommitted,
-      });
+      if (db && db !== prisma) return void (await (db as PrismaClient).$transaction((tx) => append(tx, input), OWN_TX));
+      return grouped(input);
     },
 
     async verify(tenantId, anchor) {

@@ -27,6 +27,8 @@ export type HistoryDb = Pick<Prisma.TransactionClient, 'operationEvent' | '$quer
 
 export interface History {
   record(input: OperationInput, db?: HistoryDb): Promise<void>;
+  /** Several rows of one tenant in the caller's (READ COMMITTED) transaction: one lock, one INSERT, in order. */
+  recordMany(inputs: OperationInput[], tx: HistoryDb): Promise<void>;
 }
 
 export const SYSTEM_ACTOR: Actor = { type: 'system', label: 'システム' };

@@ -88,6 +88,12 @@ const schema = z.object({
   // How long a stopping API finishes its requests and a stopping worker its activities
   // (docker-compose.yml's stop_grace_period is longer).
   SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(0).max(3600).default(25),
+  // The worker's size (docs: README, Worker sizing). Workflows kept in memory between their tasks
+  // (about 0.3 MiB each; the others wait on the server at no cost and are replayed when they wake).
+  WORKER_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(100_000).default(250),
+  // Activities run at once; the worker's database pool has as many connections plus a few for the
+  // reconciler's sweeps, unless DATABASE_URL says connection_limit.
+  WORKER_ACTIVITY_SLOTS: z.coerce.number().int().min(1).max(1000).default(20),
   // Prometheus metrics: served at http://METRICS_HOST:METRICS_PORT/metrics by the API (and the
   // worker, its own port); unset: none. Not the API's port: keep it off the public network.
   METRICS_PORT: port.optional(),
@@ -126,6 +132,7 @@ export interface Config {
   codec: { uiOrigin: string; token?: string };
   /** SHUTDOWN_GRACE_SECONDS in ms: 25 s by default — longer than the API's longest ordinary wait (a lifecycle step answers within 10 s, else 202), shorter than Kubernetes' default 30 s. */
   shutdownGraceMs: number;
+  worker: { cachedWorkflows: number; activitySlots: number };
   embedded: { temporalPort: number; temporalUiPort: number; smtpPort: number; outboxPort: number };
 }
 
@@ -173,6 +180,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhookAllowHttp: c.WEBHOOK_ALLOW_HTTP === 'true',
     codec: { uiOrigin: new URL(c.TEMPORAL_UI_ORIGIN ?? `http://localhost:${c.TEMPORAL_UI_PORT}`).origin, token: c.TEMPORAL_CODEC_TOKEN },
     shutdownGraceMs: c.SHUTDOWN_GRACE_SECONDS * 1000,
+    worker: { cachedWorkflows: c.WORKER_CACHED_WORKFLOWS, activitySlots: c.WORKER_ACTIVITY_SLOTS },
     embedded: {
       temporalPort: c.TEMPORAL_PORT,
       temporalUiPort: c.TEMPORAL_UI_PORT,

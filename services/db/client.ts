@@ -3,8 +3,16 @@ import { createPgAdapter } from './pg-adapter';
 
 export type { PrismaClient };
 
-export function createPrisma(databaseUrl: string): PrismaClient {
-  return new PrismaClient({ adapter: createPgAdapter(databaseUrl) });
+/** `connections`: the pool's size when the URL gives no connection_limit (default 10). */
+export function createPrisma(databaseUrl: string, connections?: number): PrismaClient {
+  return new PrismaClient({ adapter: createPgAdapter(withDefaultConnectionLimit(databaseUrl, connections)) });
+}
+
+export function withDefaultConnectionLimit(databaseUrl: string, connections: number | undefined): string {
+  if (connections === undefined) return databaseUrl;
+  const url = new URL(databaseUrl);
+  if (!url.searchParams.has('connection_limit')) url.searchParams.set('connection_limit', String(connections));
+  return url.toString();
 }
 
 /** A unique constraint said no (another request stored the same key meanwhile). */

@@ -50,6 +50,9 @@ export interface NoticeReport {
   rejected: number;
 }
 
+/** The reconciler's scope; tests may name several tenants (the round of a deployment has none). */
+export type NoticeScope = ReconcileScope & { tenantIds?: string[] };
+
 export interface NoticeRoundControl {
   /** aborted when the activity's attempt is over (timed out, cancelled, worker stopping) */
   signal?: AbortSignal;
@@ -85,10 +88,10 @@ export function createNoticeSender({ prisma, mailer, mailFrom, publicUrl, logger
   const ledger = createMailLedger(prisma);
 
   /** Queues one digest per owner and manager of each tenant whose digest is due and has news. */
-  async function queueDigests(scope: ReconcileScope): Promise<number> {
+  async function queueDigests(tenantIds: string[] | undefined): Promise<number> {
     const at = now();
     let queued = 0;
-    const tenants = await prisma.tenant.findMany({ where: { submissionDigest: { not: 'off' }, ...(scope.tenantId ? { id: scope.tenantId } : {}) }, select: { id: true, submissionDigest: true, digestSentAt: true } });
+    const tenants = await prisma.tenant.findMany({ where: { submissionDigest: { not: 'off' }, ...(tenantIds ? { id: { in: tenantIds } } : {}) }, select: { id: true, submissionDigest: true, digestSentAt: true } });
     for (const t of tenants.filter((x) => digestDue(x, at))) {
       const since = t.digestSentAt ?? new Date(0);
       const fresh = await prisma.registrant.count({ where: { tenantId: t.id, status: 'pending', submittedAt: { gt: since } } });
@@ -144,15 +147,16 @@ export function createNoticeSender({ prisma, mailer, mailFrom, publicUrl, logger
 
   return {
     /** Queues the digests due and sends what is queued (of one tenant in tests). */
-    async run(scope: ReconcileScope = {}, control: NoticeRoundControl = {}): Promise<NoticeReport> {
+    async run(scope: NoticeScope = {}, control: NoticeRoundControl = {}): Promise<NoticeReport> {
+      const tenantIds = scope.tenantIds ?? (scope.tenantId ? [scope.tenantId] : undefined);
       const started = Date.now();
       const budgetMs = control.budgetMs ?? ROUND_BUDGET_MS;
-      const report: NoticeReport = { digests: await queueDigests(scope), sent: 0, held: 0, deferred: 0, rejected: 0 };
+      const report: NoticeReport = { digests: await queueDigests(tenantIds), sent: 0, held: 0, deferred: 0, rejected: 0 };
       // A tenant's notices: its people's (under their workflow ids) and its digests.
-      const ofTenant = scope.tenantId ? { OR: [{ key: { startsWith: registrantWorkflowId(scope.tenantId, '') } }, { key: { startsWith: `digest/${scope.tenantId}/` } }] } : {};
+      const ofTenant = tenantIds ? { OR: tenantIds.flatMap((t) => [{ key: { startsWith: registrantWorkflowId(t, '') } }, { key: { startsWith: `digest/${t}/` } }]) } : {};
       const queued = { status: 'sending' as const, kind: { in: [...NOTICE_KINDS] } };
       // Paused tenants' employee notices are counted, not fetched: they must not fill the batch.
-      const paused = await prisma.tenant.findMany({ where: { mailPausedAt: { not: null }, ...(scope.tenantId ? { id: scope.tenantId } : {}) }, select: { id: true } });
+      const paused = await prisma.tenant.findMany({ where: { mailPausedAt: { not: null }, ...(tenantIds ? { id: { in: tenantIds } } : {}) }, select: { id: true } });
       const ofPaused = paused.map((t) => ({ key: { startsWith: registrantWorkflowId(t.id, '') } }));
       if (ofPaused.length) report.held = await prisma.mailDelivery.count({ where: { AND: [queued, { OR: ofPaused }] } });
       const queue = await prisma.mailDelivery.findMany({
@@ -187,7 +191,7 @@ export function createNoticeSender({ prisma, mailer, mailFrom, publicUrl, logger
           if (failure === 'refused' || (failure === 'later' && now().getTime() - row.createdAt.getTime() >= GIVE_UP_MS)) {
             await reject(row.key);
             report.rejected++;
-            logger.warn({ kind: row.kind, responseCode, attempts: row.attempts + 1 }, 'a notice was refused by the mail server');
+            logger.warn({ kind: row.kind, responseCode, attempts: row.attempts + 1 }, failure === 'refused' ? 'a notice was refused by the mail server' : 'a notice the mail server kept putting off is given up');
             continue;
           }
           await release(row.key, true);

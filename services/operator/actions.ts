@@ -86,7 +86,7 @@ export function createOperatorActions({ prisma, temporal, history, inviteReminde
      * Delivers a failed (or still failing) webhook delivery again from its first attempt. The row
      * goes back to pending in the transaction that records it, so a process that dies before the
      * delivery's workflow starts leaves it to the sweep; a delivery workflow still backing off is
-     * terminated first and replaced by a new one that tries now.
+     * replaced by a new one that tries now.
      */
     async redeliver(tenantId: string | null, deliveryId: string, op: Operator): Promise<{ status: 'started' | 'queued' }> {
       const d = await prisma.webhookDelivery.findFirst({ where: { id: deliveryId, ...(tenantId ? { webhook: { tenantId } } : {}) }, include: { webhook: true } });
@@ -94,11 +94,7 @@ export function createOperatorActions({ prisma, temporal, history, inviteReminde
       const notFailing = (status: string) => new AppError(409, 'DELIVERY_NOT_FAILING', `この配信は再送できません（${status === 'delivered' ? '配信済み' : '取り消し済み'}）`);
       if (d.status !== 'failed' && d.status !== 'pending') throw notFailing(d.status);
       if (d.webhook.deletedAt) throw new AppError(409, 'WEBHOOK_REMOVED', 'このWebhookは削除されています');
-      // The run still backing off stops first, so it cannot write its outcome over the reset.
       const workflowId = webhookDeliveryWorkflowId(d.id);
-      await withDeadline(client, 5000, () => client.workflow.getHandle(workflowId).terminate('redelivered by an operator')).catch((err: Error) => {
-        if (err.name !== 'WorkflowNotFoundError') throw TEMPORAL_DOWN();
-      });
       await prisma.$transaction(async (tx) => {
         // Only while still failing or pending: a delivery that went through meanwhile is not sent again.
         const reset = await tx.webhookDelivery.updateMany({ where: { id: d.id, status: { in: ['failed', 'pending'] } }, data: { status: 'pending', attempts: 0 } });
@@ -111,7 +107,8 @@ export function createOperatorActions({ prisma, temporal, history, inviteReminde
             taskQueue: temporal.taskQueue,
             workflowId,
             args: [{ deliveryId: d.id }],
-            // One the sweep started meanwhile is replaced: the new one tries at once.
+            // A run still backing off (or one the sweep started meanwhile) is replaced: the new one
+            // tries at once. Reset first: a process dying here leaves a pending row for the sweep.
             workflowIdConflictPolicy: 'TERMINATE_EXISTING',
           }),
         );

@@ -339,7 +339,7 @@ export function createBulkRegistrationService({ prisma, history, vault, temporal
             dependentIds.push(dependentId);
             events.push({ ...facts, operation: 'number_registered', registrant, detail: { source: 'bulk_entry', dependentId } });
           }
-          for (const e of events) await history.record(e, tx);
+          await history.recordMany(events, tx);
           // Payroll hears of a completion however it came about (ids, codes and statuses only).
           const deliveries = await enqueueEvent(tx, tenantId, 'registrant_completed', { registrantId: id, employeeCode: p.employeeCode, status: 'completed', dependentId: null }, `bulk-entry/${id}`);
           out.push({ dependentIds, deliveries });
@@ -423,9 +423,10 @@ export function createBulkRegistrationService({ prisma, history, vault, temporal
           ...queuedStart({ invite: options, startedBy: stepActorOf(acting) }, at),
         })),
       });
-      for (const [i, p] of people.entries()) {
-        await history.record({ ...facts, operation: 'registrant_created', registrant: { id: ids[i]!, label: label(p) }, detail: { source: 'quick_add', invite: true } }, tx);
-      }
+      await history.recordMany(
+        people.map((p, i) => ({ ...facts, operation: 'registrant_created' as const, registrant: { id: ids[i]!, label: label(p) }, detail: { source: 'quick_add', invite: true } })),
+        tx,
+      );
       await keep(tx, answer(new Set(ids)));
     }, TX);
 

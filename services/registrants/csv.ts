@@ -244,10 +244,13 @@ export function createRegistrantCsvService({ prisma, history, vault, temporal, i
       const downloadId = randomUUID();
       const base = { tenantId: acting.tenantId, actor: actorOf(acting.user), operation: 'numbers_downloaded', purpose: input.purpose, ip: acting.ip, userAgent: acting.userAgent } as const;
       await prisma.$transaction(async (tx) => {
-        await history.record({ ...base, detail: { downloadId, encoding: input.encoding, persons: rows.length, numbers, registrants: perRegistrant.length, filteredBy: filteredBy(input.filters) } }, tx);
-        for (const p of perRegistrant) {
-          await history.record({ ...base, registrant: { id: p.id, label: p.label }, detail: { downloadId, numbers: p.numbers } }, tx);
-        }
+        await history.recordMany(
+          [
+            { ...base, detail: { downloadId, encoding: input.encoding, persons: rows.length, numbers, registrants: perRegistrant.length, filteredBy: filteredBy(input.filters) } },
+            ...perRegistrant.map((p) => ({ ...base, registrant: { id: p.id, label: p.label }, detail: { downloadId, numbers: p.numbers } })),
+          ],
+          tx,
+        );
       }, TX);
       return { body, persons: rows.length, numbers };
     },
@@ -341,16 +344,18 @@ export function createRegistrantCsvService({ prisma, history, vault, temporal, i
         const byId = new Map(stored.map((s) => [s.id, s]));
         const actor = actorOf(acting.user);
         const facts = { tenantId: acting.tenantId, actor, ip: acting.ip, userAgent: acting.userAgent };
+        // One lock and one INSERT for the import's whole history, in the same order as before.
+        const events: OperationInput[] = [];
         for (const [i, r] of rows.entries()) {
           const s = byId.get(ids[i]!)!;
           const registrant = { id: s.id, label: `${s.familyName} ${s.givenName}` };
-          const events: OperationInput[] = [{ ...facts, operation: 'registrant_created', registrant, detail: { source: 'csv_import', line: r.line } }];
+          events.push({ ...facts, operation: 'registrant_created', registrant, detail: { source: 'csv_import', line: r.line } });
           if (r.retirementDate) {
             events.push({ ...facts, operation: 'retirement_set', registrant, detail: { retirementDate: r.retirementDate, deletionDueDate: deletionFor(r.retirementDate), rule: rule.code, source: 'csv_import' } });
           }
-          for (const e of events) await history.record(e, tx);
         }
-        await history.record({ ...facts, operation: 'registrants_imported', detail: { count: rows.length, invited, encoding: file.encoding, newGroups: newGroups.length } }, tx);
+        events.push({ ...facts, operation: 'registrants_imported', detail: { count: rows.length, invited, encoding: file.encoding, newGroups: newGroups.length } });
+        await history.recordMany(events, tx);
         await keep(tx, answer(new Set(ids)));
         return ids.map((id) => byId.get(id)!);
       }, TX);

@@ -28,7 +28,8 @@ async function main() {
   // The SDK drops its SIGINT/SIGTERM handlers at the first signal, so a second one would kill us
   // mid-drain (a Ctrl-C in the worker's own terminal, then its supervisor's SIGTERM).
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => undefined);
-  const prisma = createPrisma(services.databaseUrl);
+  // A connection for each activity slot, and a few for the reconciler's sweeps and the schedule.
+  const prisma = createPrisma(services.databaseUrl, config.worker.activitySlots + 4);
   await warnIfPrivileged(prisma, logger);
   // Refuses to start on a master key the other instances do not share (services/vault/instance.ts).
   const vault = await openInstanceVault(config, prisma);
@@ -50,9 +51,14 @@ async function main() {
     inviteReminderDays: config.inviteReminderDays,
     // On SIGTERM/SIGINT activities in flight get the grace to finish (the SDK's default is none:
     // cancelled at once); a few seconds later run() gives up, so the process always ends.
-    options: { shutdownGraceTime: graceMs, shutdownForceTime: graceMs + 3000 },
+    options: {
+      shutdownGraceTime: graceMs,
+      shutdownForceTime: graceMs + 3000,
+      maxCachedWorkflows: config.worker.cachedWorkflows,
+      maxConcurrentActivityTaskExecutions: config.worker.activitySlots,
+    },
   });
-  logger.info({ taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace }, 'worker started');
+  logger.info({ taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace, ...config.worker }, 'worker started');
   // Worker.run() returns after SIGINT/SIGTERM once in-flight tasks have finished.
   const running = worker.run();
   // Tell a supervising `npm start` that workflows can now make progress.

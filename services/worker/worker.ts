@@ -5,6 +5,16 @@ import { ensureRetention, RETENTION_DAYS } from '../temporal/retention';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
 import type { Keyring } from '../vault/keyring';
 import { keepAlive } from './keep-alive';
+import { prebuiltWorkflowBundle } from './workflow-bundle';
+import type { Logger } from '../logging/logger';
+
+function workflowCode(given: WorkerOptions['workflowBundle'] | undefined, logger: Logger): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
+  if (given) return { workflowBundle: given };
+  const prebuilt = prebuiltWorkflowBundle();
+  if (prebuilt) return { workflowBundle: prebuilt };
+  logger.info('no current prebuilt workflow bundle (npm run build:workflows): bundling the workflows from source');
+  return { workflowsPath: require.resolve('../../workflows') };
+}
 
 export interface WorkerDeps extends ActivityDeps {
   connection: NativeConnection;
@@ -12,10 +22,10 @@ export interface WorkerDeps extends ActivityDeps {
   taskQueue: string;
   /** The vault's master keys: every Temporal payload is encrypted under a key derived from them. */
   keyring: Keyring;
-  /** Pre-built workflow bundle (tests build it once per file); otherwise bundled from source. */
+  /** Workflow bundle (tests build it once per file); otherwise the prebuilt one when current, else bundled from source. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** Tuning and test settings (cache size, identity, patch activation, shutdown grace). */
-  options?: Partial<Pick<WorkerOptions, 'maxCachedWorkflows' | 'identity' | 'patchActivationCallback' | 'shutdownGraceTime' | 'shutdownForceTime'>>;
+  options?: Partial<Pick<WorkerOptions, 'maxCachedWorkflows' | 'maxConcurrentActivityTaskExecutions' | 'identity' | 'patchActivationCallback' | 'shutdownGraceTime' | 'shutdownForceTime'>>;
 }
 
 /** Makes sure the namespace knows the workflows' search attributes and keeps histories a month, then creates the worker. */
@@ -32,7 +42,7 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
     taskQueue,
     // Every payload encrypted under the vault's keys (the activities' own client inherits it).
     dataConverter: dataConverterFor(keyring),
-    ...(workflowBundle ? { workflowBundle } : { workflowsPath: require.resolve('../../workflows') }),
+    ...workflowCode(workflowBundle, activityDeps.logger),
     activities: createActivities(activityDeps),
     interceptors: { activity: [keepAlive] },
     ...options,

@@ -1,6 +1,10 @@
 /** Temporal test servers from the project venv (scripts/setup.sh): the SDK never downloads one. */
 import path from 'node:path';
-import { Runtime, DefaultLogger, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { Runtime, DefaultLogger, bundleWorkflowCode } from '@temporalio/worker';
+import { prebuiltWorkflowBundle } from '../../services/worker/workflow-bundle';
+
+/** Workflow code as a worker or replayer takes it. */
+export type WorkflowBundle = { code: string };
 import type { ConnectionPlugin } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createLogger } from '../../services/logging/logger';
@@ -64,9 +68,12 @@ export function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
 
 export const TEMPORAL_CLI = path.join(BIN, 'temporal');
 
-let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
-/** The workflow bundle, built once per test file. */
-export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: new DefaultLogger('WARN') });
+let bundle: Promise<WorkflowBundle> | undefined;
+/**
+ * The workflow bundle: the one prebuilt at set-up (as production workers load it) when it is built
+ * from the current sources, else built once per test file.
+ */
+export function workflowBundle(): Promise<WorkflowBundle> {
+  bundle ??= Promise.resolve(prebuiltWorkflowBundle() ?? bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: new DefaultLogger('WARN') }));
   return bundle;
 }
