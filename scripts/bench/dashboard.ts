@@ -91,5 +91,6 @@ export async function runDashboardBench(stack: Stack, cleanup: Cleanup, opts: { 
       `the status counts alone p50 ${base.p50.toFixed(0)} ms → ratio ${(full.p50 / base.p50).toFixed(1)}×`,
   );
   say(`dashboard funnel: ${JSON.stringify(d.funnel)}; waiting for approval ${d.lists.waitingApproval.count}, expiring within 7 days ${d.lists.expiringSoon.count}, mails not taken ${d.lists.mailsNotTaken.count}`);
-  return ok && pass;
+  // A goal missed is a figure, not a broken bench: only the checks decide the exit code.
+  return ok;
 }

@@ -347,5 +347,6 @@ export async function runLifecycleBench(stack: Stack, cleanup: Cleanup, opts: Li
     { what: `worker RSS with ${running} sleeping ${mib(sleeping.rss)} (goal < ${GOAL_RSS_MIB} MiB)`, pass: sleeping.rss < GOAL_RSS_MIB * 1024 * 1024 },
   ];
   for (const g of goals) console.log(`${g.pass ? 'PASS' : 'FAIL'}  goal: ${g.what}`);
-  return failures.length === 0 && goals.every((g) => g.pass);
+  // A goal missed is a figure, not a broken bench: only the checks decide the exit code.
+  return failures.length === 0;
 }
