@@ -151,7 +151,9 @@ it('a retry now that races a withdrawal leaves nothing waiting: the step no long
     await until(async () => Boolean((await attention()).workflows.find((w) => w.registrantId === p.id)?.steps?.length), 'the paused invitation in the attention list', 30_000);
     // Both reach the workflow in one go: whichever runs first, the mail step is no longer due after.
     const [retried, withdrawn] = await Promise.all([owner.post(`/v1/operator/registrants/${p.id}/retry`), hr.post(`/v1/registrants/${p.id}/withdraw`).send({})]);
-    expect([retried.status, withdrawn.status]).toEqual([200, 200]);
+    // The withdrawal may have settled the step before the retry was judged: then there is nothing to retry.
+    expect(withdrawn.status).toBe(200);
+    if (retried.status !== 200) expectProblem(retried, 409, 'NOTHING_TO_RETRY');
     await until(async () => Object.keys((await p.handle.query(lifecycleQuery)).attention ?? {}).length === 0, 'the withdrawn step to stop waiting', 30_000);
     expect((await attention()).workflows.find((w) => w.registrantId === p.id)).toBeUndefined();
     expectProblem(await owner.post(`/v1/operator/registrants/${p.id}/retry`), 409, 'NOTHING_TO_RETRY');
