@@ -291,7 +291,10 @@ export function createHistory(prisma: PrismaClient, keys: ChainKeys): OperationH
           await prisma.$transaction((tx) => appendMany(tx, group.map((p) => p.input)), OWN_TX);
           for (const p of group) p.resolve();
         } catch (err) {
-          if (group.length === 1) group[0]!.reject(err);
+          // The database away (connection, pool or transaction timeout): the rows would fail one by
+          // one as slowly, so the group fails as one.
+          const code = (err as { code?: string }).code ?? '';
+          if (group.length === 1 || code.startsWith('P1') || code === 'P2024' || code === 'P2028') for (const p of group) p.reject(err);
           // One bad row must not fail the others: each is tried alone, and only its own error
           // reaches its caller (the database away fails them all, each for itself).
           else for (const p of group) await prisma.$transaction((tx) => append(tx, p.input), OWN_TX).then(p.resolve, p.reject);
