@@ -149,7 +149,10 @@ describe('the reconciler', () => {
     const res = await hr.put(`/v1/registrants/${id}/retirement`).send({ retirementDate: '2027-03-31' }).expect(200);
     expect(res.body).toMatchObject({ retirementDate: '2027-03-31', workflowQueued: false });
     await harness.outbox.waitFor((m) => m.to.includes(email));
-    expect(await harness.env.client.workflow.getHandle(workflowId).query(lifecycleQuery)).toMatchObject({ retirementDate: '2027-03-31', invitation: { round: 1, state: 'open' } });
+    // The mail server accepts before the workflow hears back from the activity: wait for the workflow too.
+    const handle = harness.env.client.workflow.getHandle(workflowId);
+    await until(async () => (await handle.query(lifecycleQuery)).invitation?.state === 'open', 'the invitation to be recorded open');
+    expect(await handle.query(lifecycleQuery)).toMatchObject({ retirementDate: '2027-03-31', invitation: { round: 1, state: 'open' } });
     expect(await harness.prisma.registrant.findUniqueOrThrow({ where: { id } })).toMatchObject({ workflowPendingSince: null, workflowStart: null });
     expect(await round()).toMatchObject({ started: 0, restored: 0 });
     await new Promise((r) => setTimeout(r, 500));
