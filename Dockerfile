@@ -19,6 +19,9 @@ COPY package.json package-lock.json ./
 # prebuilt binaries), and the project's npm 11 skips them anyway; the image's npm 10 must match.
 RUN npm ci --omit=dev --ignore-scripts
 COPY . .
+# Our fixes to dependencies (patches/, e.g. the OpenAPI validator's route lookup), as postinstall
+# applies them outside the image.
+RUN npx --no-install patch-package
 # Prisma wants some DATABASE_URL even to generate; none is contacted.
 RUN DATABASE_URL=postgresql://build@localhost/build npx --no-install prisma generate
 # The workflow bundle the worker loads instead of running webpack at every start.

@@ -37,3 +37,23 @@ it('runs the lifecycle bench with --count 20 and passes its checks', async () =>
   // Its temporary folder (database cluster, Temporal file, worker keyring) is gone.
   expect([...benchTempDirs()].filter((d) => !before.has(d))).toEqual([]);
 }, 180_000);
+
+it('runs the HR-read bench with --count 20 --seconds 1: the app and the bare handler answer every request, and each goal is printed', async () => {
+  const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', 'scripts/bench/index.ts', '--count', '20', '--seconds', '1', '--only', 'hr-reads'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  for (const stream of [child.stdout, child.stderr]) stream.on('data', (c: Buffer) => (out += c.toString('utf8')));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  capture('bench-smoke-hr-reads', out);
+
+  // A non-2xx answer or a socket error under load is a failed check (exit 1), not a figure.
+  expect({ code, out }).toMatchObject({ code: 0 });
+  expect(out).not.toMatch(/^FAIL {2}(?!goal: )/m);
+  expect(out).toMatch(/registrant read \(tenant of 1000\), 50 connections, 1 s: app \d+ req\/s.*bare Express \+ pg \d+ req\/s/);
+  expect(out).toMatch(/registrant CSV export of 200: 201 lines/);
+  for (const goal of [/registrant read \d+ req\/s \(goal ≥ 1500\)/, /summary counts p99 \d+ ms \(goal ≤ 50 ms\)/, /registrant list \(50 a page\) at 200: p97\.5 \d+ ms/, /CSV export of 200: heap growth/]) {
+    expect(out).toMatch(new RegExp(`^(PASS|FAIL) {2}goal: ${goal.source}`, 'm'));
+  }
+}, 180_000);

@@ -147,4 +147,20 @@ describe('GET /v1/registrants/summary', () => {
     await harness.prisma.dependent.updateMany({ where: { registrantId: made[4]!, status: 'completed' }, data: { noLongerDependentAt: new Date() } });
     expect(await withDependent('completed')).toEqual([]);
   });
+
+  it('many screens asking at once (counted together) each get counts no older than their request', async () => {
+    const t = await createTenant(harness.prisma, '同時集計株式会社');
+    const hr = await harness.agent(t, 'viewer');
+    const answers: Promise<unknown>[] = [];
+    for (let stored = 1; stored <= 30; stored++) {
+      // Others keep a count running all along…
+      for (let k = 0; k < 3; k++) answers.push(hr.get('/v1/registrants/summary').expect(200));
+      await person(randomUUID(), { familyName: '同時', givenName: `${stored}`, status: 'pending' }, t);
+      // …and whoever asks after a person was stored sees them, not a count begun before.
+      const seen = stored;
+      answers.push(hr.get('/v1/registrants/summary').expect(200).then((res) => expect(res.body.registrants.pending).toBeGreaterThanOrEqual(seen)));
+    }
+    await Promise.all(answers);
+    expect((await hr.get('/v1/registrants/summary').expect(200)).body.registrants).toMatchObject({ total: 30, pending: 30 });
+  });
 });

@@ -95,6 +95,34 @@ describe('POST /v1/registrants', () => {
     expect(res.body.code).toBe('EMPLOYEE_CODE_TAKEN');
   });
 
+  it('many creates of one tenant at once (stored together) each get their answer: a code taken twice in the batch stores one of them, the others are stored, chained and mailed once', async () => {
+    const owner = await harness.agent(tenantId, 'owner');
+    await hr.post('/v1/registrants').send({ familyName: '既存', givenName: '社員', email: 'exists@example.co.jp', employeeCode: 'GRP-OLD' }).expect(201);
+    const bodies = Array.from({ length: 16 }, (_, i) => ({ familyName: '同時', givenName: `${i}号`, email: `together-${i}@example.co.jp`, employeeCode: `GRP-${i}` }));
+    bodies[5]!.employeeCode = 'GRP-TWICE';
+    bodies[11]!.employeeCode = 'GRP-TWICE';
+    bodies[8]!.employeeCode = 'GRP-OLD';
+    const answers = await Promise.all(bodies.map((b) => hr.post('/v1/registrants').send(b)));
+    const conflicts = answers.map((r, i) => (r.status === 409 ? i : -1)).filter((i) => i >= 0);
+    expect(conflicts).toContain(8);
+    expect(conflicts.filter((i) => i === 5 || i === 11)).toHaveLength(1);
+    expect(conflicts).toHaveLength(2);
+    for (const i of conflicts) expect(answers[i]!.body.code).toBe('EMPLOYEE_CODE_TAKEN');
+    const stored = answers.filter((r) => r.status === 201);
+    expect(stored).toHaveLength(14);
+    for (const r of stored) expect(r.body).toMatchObject({ status: 'unregistered', workflowQueued: false });
+
+    const rows = await harness.prisma.registrant.findMany({ where: { tenantId, familyName: '同時' } });
+    expect(rows.map((r) => r.id).sort()).toEqual(stored.map((r) => r.body.id).sort());
+    expect(rows.every((r) => r.workflowPendingSince === null && r.workflowStart === null)).toBe(true);
+    const created = await harness.prisma.operationEvent.findMany({ where: { tenantId, operation: 'registrant_created', registrantId: { in: rows.map((r) => r.id) } } });
+    expect(created.map((e) => e.registrantId).sort()).toEqual(rows.map((r) => r.id).sort());
+    expect((await owner.post('/v1/operation-history/verify').expect(200)).body).toMatchObject({ ok: true });
+    for (const r of stored) await harness.outbox.waitFor((m) => m.to.includes(r.body.email));
+    await new Promise((r) => setTimeout(r, 300));
+    for (const b of bodies) expect(harness.outbox.mails.filter((m) => m.to.includes(b.email)).length).toBe(answers[bodies.indexOf(b)]!.status === 201 ? 1 : 0);
+  });
+
   it('withdraws an invitation: the link is revoked, HR sees withdrawn, a second withdrawal is refused', async () => {
     const created = await hr
       .post('/v1/registrants')

@@ -4,7 +4,6 @@ import type { Purpose } from '../../prisma/generated/client';
 import type { PrismaClient } from '../../services/db/client';
 import type { RegistrationAccess } from '../../services/registration/access';
 import type { RegistrantDocumentService } from '../../services/registrants/documents';
-import { summarizeRegistrants } from '../../services/registrants/listing';
 import type { RegistrantService } from '../../services/registrants/registrants';
 import type { MyNumberService } from '../../services/registrants/my-number';
 import { ANY_ROLE, EDITORS, callerOf, requireRole } from '../auth/middleware';
@@ -25,7 +24,7 @@ export function registrantRoutes(service: RegistrantService, numbers: MyNumberSe
   const router = Router();
   // Before /v1/registrants/:registrantId, which would take "summary" for an id.
   router.get('/v1/registrants/summary', requireRole(...ANY_ROLE), async (req, res) => {
-    const summary: Schemas['RegistrantSummary'] = await summarizeRegistrants(deps.prisma, callerOf(req).tenant.id);
+    const summary: Schemas['RegistrantSummary'] = await service.summary(callerOf(req).tenant.id);
     res.json(summary);
   });
   router.post('/v1/registrants', requireRole(...EDITORS), async (req, res) => {

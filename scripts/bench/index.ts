@@ -3,9 +3,10 @@
  * Temporal dev server, in-process SMTP capture), removed again at the end. Not a test: it prints
  * figures, and exits 1 when a check the figures rely on fails (e.g. a mail missing or sent twice).
  *
- *   npm run bench -- [--count 10000] [--concurrency 32] [--temporal-db memory|file] [--only lifecycle[,…]]
+ *   npm run bench -- [--count 10000] [--concurrency 32] [--seconds 10] [--temporal-db memory|file] [--only lifecycle[,…]]
  */
 import { runDashboardBench } from './dashboard';
+import { runHrReadsBench } from './hr-reads';
 import { runLifecycleBench } from './lifecycle';
 import { runNumberPullBench } from './number-pull';
 import { Cleanup, machine, say, startStack, type Stack } from './stack';
@@ -13,6 +14,8 @@ import { Cleanup, machine, say, startStack, type Stack } from './stack';
 interface Options {
   count: number;
   concurrency: number;
+  /** How long each HTTP load runs (hr-reads). */
+  seconds: number;
 }
 
 const TEMPORAL_DBS = ['memory', 'file'] as const;
@@ -22,11 +25,13 @@ const BENCHES: Record<string, (stack: Stack, cleanup: Cleanup, opts: Options) =>
   lifecycle: runLifecycleBench,
   pull: runNumberPullBench,
   dashboard: runDashboardBench,
+  'hr-reads': runHrReadsBench,
 };
 
-const USAGE = `usage: npm run bench -- [--count N] [--concurrency N] [--temporal-db memory|file] [--only ${Object.keys(BENCHES).join('|')}[,…]]
-  --count N            registrants (workflows) per bench, default 10000 (the dashboard bench: 10 × N)
+const USAGE = `usage: npm run bench -- [--count N] [--concurrency N] [--seconds N] [--temporal-db memory|file] [--only ${Object.keys(BENCHES).join('|')}[,…]]
+  --count N            registrants (workflows) per bench, default 10000 (the dashboard and hr-reads benches: 10 × N)
   --concurrency N      starts in flight at once, default 32
+  --seconds N          how long each HTTP load of hr-reads runs, default 10
   --temporal-db WHERE  the Temporal dev server's SQLite: memory (default, as the tests run it) or
                        file (as npm start runs it; bound by the disk's fsync rate)
   --only NAMES         run only these benches (comma-separated); default all`;
@@ -34,7 +39,7 @@ const USAGE = `usage: npm run bench -- [--count N] [--concurrency N] [--temporal
 class UsageError extends Error {}
 
 function parseArgs(argv: string[]): Options & { only: string[]; temporalDb: (typeof TEMPORAL_DBS)[number] } {
-  const opts = { count: 10_000, concurrency: 32, only: Object.keys(BENCHES), temporalDb: 'memory' as (typeof TEMPORAL_DBS)[number] };
+  const opts = { count: 10_000, concurrency: 32, seconds: 10, only: Object.keys(BENCHES), temporalDb: 'memory' as (typeof TEMPORAL_DBS)[number] };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
@@ -54,6 +59,9 @@ function parseArgs(argv: string[]): Options & { only: string[]; temporalDb: (typ
         break;
       case '--concurrency':
         opts.concurrency = positive(value());
+        break;
+      case '--seconds':
+        opts.seconds = positive(value());
         break;
       case '--temporal-db': {
         const v = value();

@@ -6,24 +6,14 @@
  * streams: it must stay flat (the pull streams in batches of 500).
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import fs from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createApp } from '../../api/app';
-import { loadConfig } from '../../services/config/config';
 import type { ConnectorCaller } from '../../services/connectors/connectors';
-import { createServices } from '../../services/container';
 import { csvStream, type CsvCell } from '../../services/csv/encode';
 import { createPrisma, type PrismaClient } from '../../services/db/client';
-import { createLogger } from '../../services/logging/logger';
-import { createMailTransport } from '../../services/mail/transport';
 import { validateIndividualNumber } from '../../services/mynumber/validate';
-import { createTemporalClient } from '../../services/temporal/client';
-import { loadKeyring } from '../../services/vault/keyring';
-import { createVault } from '../../services/vault/vault';
+import type { Vault } from '../../services/vault/types';
+import { startBenchApi } from './api';
 import { mib, pool, say, secs, type Cleanup, type Stack } from './stack';
 
 export interface NumberPullOptions {
@@ -46,7 +36,7 @@ function inventedNumber(): string {
   }
 }
 
-async function seed(prisma: PrismaClient, vault: ReturnType<typeof createVault>, tenantId: string, from: number, count: number, concurrency: number) {
+async function seed(prisma: PrismaClient, vault: Vault, tenantId: string, from: number, count: number, concurrency: number) {
   const rows: { id: string; code: string; secretId: string }[] = new Array(count);
   const sealed = await pool(count, concurrency, async (i) => {
     const secretId = await vault.seal({ tenantId, kind: 'my_number', plaintext: Buffer.from(inventedNumber()) });
@@ -87,28 +77,7 @@ export async function runNumberPullBench(stack: Stack, cleanup: Cleanup, opts: N
   const url = await stack.migratedDatabase('bench_pull');
   const prisma = createPrisma(url);
   cleanup.add('disconnect the pull bench database', () => prisma.$disconnect());
-  const keysDir = fs.mkdtempSync(path.join(stack.tmpDir, 'keys-'));
-  const vault = createVault({ prisma, keyring: loadKeyring(loadConfig({ DATA_DIR: keysDir })) });
-  const logger = createLogger({ level: 'warn' });
-  // Temporal and SMTP are not involved in a pull: point them nowhere.
-  const temporal = { client: createTemporalClient('127.0.0.1:1', 'default'), taskQueue: 'bench' };
-  cleanup.add('close the Temporal client', () => temporal.client.connection.close());
-  const services = createServices({
-    prisma,
-    temporal,
-    vault,
-    mailer: createMailTransport('smtp://127.0.0.1:1'),
-    mailFrom: 'bench <bench@mynaflow.localhost>',
-    publicUrl: 'http://bench.invalid',
-    inviteReminderDays: [7, 30, 80],
-    loginLockMinutes: 30,
-    session: { idleMinutes: 30, absoluteHours: 12 },
-  });
-  const app = createApp({ prisma, temporal, logger, services, secureCookies: false, loginLockMinutes: 30, sessionAbsoluteHours: 12, connectorRateLimit: { limit: 1_000_000, windowSeconds: 60 } });
-  const server = http.createServer(app);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  cleanup.add('stop the bench API', () => new Promise<void>((resolve) => server.close(() => resolve())));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const { base, services, vault } = await startBenchApi(stack, cleanup, prisma);
 
   const tenant = await prisma.tenant.create({ data: { name: 'ベンチ株式会社', customerNumber: randomUUID().slice(0, 12), purposes: ['withholding_slip'] } });
   const secret = `mfs_${randomBytes(32).toString('base64url')}`;

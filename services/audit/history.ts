@@ -18,6 +18,7 @@ import { Prisma, type OperationEvent, type PrismaClient } from '../../prisma/gen
 import { AppError } from '../errors';
 import type { Vault } from '../vault/types';
 import { csvStream, encodeCsv, type CsvCell } from '../csv/encode';
+import { createGroupCommitter, databaseAway } from '../db/group-commit';
 import { OPERATIONS } from './operations';
 import { PURPOSE_LABELS } from './purposes';
 import type {
@@ -188,12 +189,6 @@ const OWN_TX = { maxWait: 30_000, timeout: 30_000, isolationLevel: Prisma.Transa
 /** Rows committed together at most (one INSERT). */
 const GROUP_MAX = 500;
 
-interface Pending {
-  input: OperationInput;
-  resolve: () => void;
-  reject: (err: unknown) => void;
-}
-
 export function createHistory(prisma: PrismaClient, keys: ChainKeys): OperationHistory {
   /** Takes the tenant's history lock until commit and returns the hash to chain onto. */
   async function lockChain(tx: HistoryDb, tenantId: string): Promise<string> {
@@ -260,49 +255,24 @@ export function createHistory(prisma: PrismaClient, keys: ChainKeys): OperationH
   }
 
   /**
-   * Rows recorded on their own (a record read, a login) are committed in groups per tenant: the
-   * first writer commits its row, and every row of the tenant asked for meanwhile waits and goes
-   * into the next group: one lock, one INSERT, one commit for them all, in the order asked. Each
-   * caller hears back once its row committed; a group that fails is tried again row by row, so a
-   * caller hears only of its own row's failure.
+   * Rows recorded on their own (a record read, a login) are committed in groups per tenant (one
+   * lock, one INSERT, one commit for all asked for meanwhile, in the order asked); a group that
+   * fails is tried row by row, so a caller hears only of its own row's failure.
    */
-  const waiting = new Map<string, Pending[]>();
-  const committing = new Set<string>();
+  const commitGroup = createGroupCommitter<OperationInput, void>({
+    max: GROUP_MAX,
+    commit: async (_tenantId, inputs) => {
+      await prisma.$transaction((tx) => appendMany(tx, inputs), OWN_TX);
+      return inputs.map(() => undefined);
+    },
+    failsAsOne: databaseAway,
+  });
 
   function grouped(input: OperationInput): Promise<void> {
     // What would fail the whole group is checked here, against this caller alone.
     const tenantId = uuid(input.tenantId, 'tenantId');
     if (input.registrant) uuid(input.registrant.id, 'registrant.id');
-    return new Promise((resolve, reject) => {
-      const queue = waiting.get(tenantId) ?? [];
-      queue.push({ input: { ...input, tenantId }, resolve, reject });
-      waiting.set(tenantId, queue);
-      if (!committing.has(tenantId)) void commitGroups(tenantId);
-    });
-  }
-
-  async function commitGroups(tenantId: string): Promise<void> {
-    committing.add(tenantId);
-    try {
-      for (let queue = waiting.get(tenantId); queue?.length; queue = waiting.get(tenantId)) {
-        const group = queue.splice(0, GROUP_MAX);
-        if (!queue.length) waiting.delete(tenantId);
-        try {
-          await prisma.$transaction((tx) => appendMany(tx, group.map((p) => p.input)), OWN_TX);
-          for (const p of group) p.resolve();
-        } catch (err) {
-          // The database away (connection, pool or transaction timeout): the rows would fail one by
-          // one as slowly, so the group fails as one.
-          const code = (err as { code?: string }).code ?? '';
-          if (group.length === 1 || code.startsWith('P1') || code === 'P2024' || code === 'P2028') for (const p of group) p.reject(err);
-          // One bad row must not fail the others: each is tried alone, and only its own error
-          // reaches its caller (the database away fails them all, each for itself).
-          else for (const p of group) await prisma.$transaction((tx) => append(tx, p.input), OWN_TX).then(p.resolve, p.reject);
-        }
-      }
-    } finally {
-      committing.delete(tenantId);
-    }
+    return commitGroup(tenantId, { ...input, tenantId });
   }
 
   function where(f: HistoryFilters): Prisma.OperationEventWhereInput {

@@ -7,13 +7,14 @@ import type { components } from '../../api/generated/openapi';
 import { Prisma, type Dependent, type Gender, type Registrant, type RegistrantCategory } from '../../prisma/generated/client';
 import { registrantWorkflowId } from '../../shared';
 import { isUniqueViolation, type PrismaClient } from '../db/client';
+import { createGroupCommitter, databaseAway } from '../db/group-commit';
 import type { TemporalDeps } from '../temporal/client';
 import type { History } from '../audit/types';
 import { hrEvent, stepActorOf, type Acting } from '../login-users/login-users';
 import { connectorActor, type ConnectorCaller } from '../connectors/connectors';
 import { todayInJapan } from '../retention/rules';
 import { EMPLOYEE_CODE, fields, LIMITS, type FieldProblem } from './bulk-registration';
-import { dependentSummary, type DependentSummary, forConnector, getRegistrantItem, type RegistrantListItem, submittedDependent } from './listing';
+import { dependentSummary, type DependentSummary, forConnector, getRegistrantItem, type RegistrantListItem, type RegistrantSummary, submittedDependent, summarizeRegistrants } from './listing';
 import type { Vault } from '../vault/types';
 import { draftFieldsOf } from './draft';
 import { amendDraft } from './draft-store';
@@ -79,8 +80,38 @@ const TEMPORAL_DOWN = () =>
   new AppError(503, 'TEMPORAL_UNAVAILABLE', 'ワークフローサーバーに接続できません。時間をおいて再度お試しください');
 
 
+interface NewRegistrant {
+  acting: Acting;
+  data: Prisma.RegistrantCreateManyInput & { id: string };
+}
+interface StoredCreate {
+  registrant: Registrant;
+  /** Read before the commit: nothing after it may fail for want of it. */
+  reminderDays: number[];
+}
+/** Creates of one tenant stored in one transaction at most. */
+const CREATE_GROUP_MAX = 100;
+
 export function createRegistrantService({ prisma, history, temporal, inviteReminderDays, vault }: RegistrantServiceDeps) {
   const workflows = createRegistrantWorkflows({ prisma, temporal, inviteReminderDays });
+  /**
+   * Single creates of a tenant asked for at once are stored together: their rows, history entries
+   * (one chain lock) and start marks in one transaction, the tenant's reminder days read once. A
+   * group that fails (a taken employee code) is stored one by one, so only that create fails.
+   */
+  const storeCreate = createGroupCommitter<NewRegistrant, StoredCreate>({
+    max: CREATE_GROUP_MAX,
+    commit: (tenantId, items) =>
+      prisma.$transaction(async (tx) => {
+        const rows = await tx.registrant.createManyAndReturn({ data: items.map((i) => i.data) });
+        const byId = new Map(rows.map((r) => [r.id, r]));
+        const created = items.map((i) => byId.get(i.data.id)!);
+        await history.recordMany(created.map((r, k) => hrEvent(items[k]!.acting, 'registrant_created', r)), tx);
+        const reminderDays = await workflows.reminderDaysOf(tenantId, tx);
+        return created.map((registrant) => ({ registrant, reminderDays }));
+      }, TX),
+    failsAsOne: databaseAway,
+  });
   const find = async (tenantId: string, id: string, db: Prisma.TransactionClient | PrismaClient = prisma) => {
     const r = await db.registrant.findFirst({ where: { id, tenantId } });
     if (!r) throw REGISTRANT_NOT_FOUND();
@@ -155,7 +186,23 @@ export function createRegistrantService({ prisma, history, temporal, inviteRemin
     return data;
   }
 
+  /**
+   * HOME's counts, asked for by many at once, counted once per round: a request waits for the next
+   * count to start rather than joining one already running, so nobody gets counts older than their
+   * request, and fifty HR screens cost one count at a time.
+   */
+  const countRound = createGroupCommitter<null, RegistrantSummary>({
+    max: Number.MAX_SAFE_INTEGER,
+    commit: async (tenantId, askers) => {
+      const counts = await summarizeRegistrants(prisma, tenantId);
+      return askers.map(() => counts);
+    },
+    failsAsOne: () => true,
+  });
+
   return {
+    summary: (tenantId: string): Promise<RegistrantSummary> => countRound(tenantId, null),
+
     /**
      * Stores the person queued for their workflow (invitation included) and starts it. Temporal
      * known to be away refuses with nothing stored; a start that fails after the commit leaves the
@@ -163,32 +210,25 @@ export function createRegistrantService({ prisma, history, temporal, inviteRemin
      */
     async create(acting: Acting, input: RegistrantCreate): Promise<RegistrantView> {
       const tenantId = acting.tenantId;
-      if (!(await workflows.reachable())) throw TEMPORAL_DOWN();
+      if (!(await workflows.answeringLately())) throw TEMPORAL_DOWN();
       const id = randomUUID();
-      const workflowId = registrantWorkflowId(tenantId, id);
-      const startedBy = stepActorOf(acting);
-      // Read before the commit: nothing after it may fail for want of it.
-      const reminderDays = await workflows.reminderDaysOf(tenantId);
-      let registrant: Registrant;
+      let stored: StoredCreate;
       try {
-        registrant = await prisma.$transaction(async (tx) => {
-          const created = await tx.registrant.create({
-            data: {
-              id,
-              tenantId,
-              workflowId,
-              familyName: input.familyName.trim(),
-              givenName: input.givenName.trim(),
-              familyNameKana: input.familyNameKana?.trim() || null,
-              givenNameKana: input.givenNameKana?.trim() || null,
-              email: input.email.trim(),
-              employeeCode: input.employeeCode ?? null,
-              category: input.category ?? 'employee',
-              ...queuedStart({ invite: {}, startedBy }),
-            },
-          });
-          await history.record(hrEvent(acting, 'registrant_created', created), tx);
-          return created;
+        stored = await storeCreate(tenantId, {
+          acting,
+          data: {
+            id,
+            tenantId,
+            workflowId: registrantWorkflowId(tenantId, id),
+            familyName: input.familyName.trim(),
+            givenName: input.givenName.trim(),
+            familyNameKana: input.familyNameKana?.trim() || null,
+            givenNameKana: input.givenNameKana?.trim() || null,
+            email: input.email.trim(),
+            employeeCode: input.employeeCode ?? null,
+            category: input.category ?? 'employee',
+            ...queuedStart({ invite: {}, startedBy: stepActorOf(acting) }),
+          },
         });
       } catch (err) {
         if (isUniqueViolation(err)) {
@@ -198,6 +238,7 @@ export function createRegistrantService({ prisma, history, temporal, inviteRemin
         }
         throw err;
       }
+      const { registrant, reminderDays } = stored;
       const queued = await workflows.startQueued([queuedInput(registrant, reminderDays)]);
       return registrantView(queued.size ? registrant : { ...registrant, workflowPendingSince: null, workflowStart: null }, []);
     },

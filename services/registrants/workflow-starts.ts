@@ -13,6 +13,7 @@ import type { registrantWorkflow } from '../../workflows';
 import type { PrismaClient } from '../db/client';
 import { withDeadline, type TemporalDeps } from '../temporal/client';
 import { carriedInput } from './carried-state';
+import { createGroupCommitter } from '../db/group-commit';
 
 /** How a stored person's workflow is to start; null in the column: from the database state, no mail. */
 export interface StartIntent {
@@ -105,7 +106,17 @@ export const REQUEST_START_BUDGET_MS = 3000;
 /** The deadline of one webhook delivery's start after a request's commit (the sweep starts any left). */
 export const REQUEST_START_DEADLINE_MS = 3000;
 
+/** A create may take Temporal's answer this recent as "reachable" without asking again. */
+export const RECENT_ANSWER_MS = 2000;
+
 export function createRegistrantWorkflows({ prisma, temporal, inviteReminderDays }: { prisma: PrismaClient; temporal: TemporalDeps; inviteReminderDays: number[] }) {
+  /** When Temporal last answered a start or a reachability check (0: it failed since). */
+  let answeredAt = 0;
+  const heard = (ok: boolean) => {
+    answeredAt = ok ? Date.now() : 0;
+    return ok;
+  };
+
   /** Starts the workflow; false when it was already running (the start is a no-op then). */
   const start = async (input: RegistrantWorkflowInput, deadlineMs = 10_000): Promise<boolean> => {
     try {
@@ -117,30 +128,56 @@ export function createRegistrantWorkflows({ prisma, temporal, inviteReminderDays
           ...startOptions(input),
         }),
       );
+      heard(true);
       return true;
     } catch (err) {
-      if (!alreadyStarted(err)) throw err;
+      if (!alreadyStarted(err)) {
+        heard(false);
+        throw err;
+      }
+      heard(true);
       return false;
     }
   };
 
   /** The tenant's reminder days, or the configured default when it has none. */
-  const reminderDaysOf = async (tenantId: string): Promise<number[]> => {
-    const tenant = await prisma.tenant.findUniqueOrThrow({ where: { id: tenantId }, select: { reminderDays: true } });
+  const reminderDaysOf = async (tenantId: string, db: Pick<PrismaClient, 'tenant'> = prisma): Promise<number[]> => {
+    const tenant = await db.tenant.findUniqueOrThrow({ where: { id: tenantId }, select: { reminderDays: true } });
     return tenant.reminderDays.length ? tenant.reminderDays : inviteReminderDays;
   };
+
+  const reachable = async (): Promise<boolean> => {
+    try {
+      await withDeadline(temporal.client, 3000, () => temporal.client.connection.workflowService.describeNamespace({ namespace: temporal.client.options.namespace }));
+      return heard(true);
+    } catch {
+      return heard(false);
+    }
+  };
+
+  /** Marks cleared together: one UPDATE for every confirmed start of the moment. */
+  const clearMark = createGroupCommitter<string, void>({
+    max: 1000,
+    commit: async (_all, ids) => {
+      await clearQueuedStarts(prisma, ids);
+      return ids.map(() => undefined);
+    },
+    failsAsOne: () => true,
+  });
 
   return {
     reminderDaysOf,
 
     /** Whether Temporal answers now: bulk methods check before storing anyone. */
-    async reachable(): Promise<boolean> {
-      try {
-        await withDeadline(temporal.client, 3000, () => temporal.client.connection.workflowService.describeNamespace({ namespace: temporal.client.options.namespace }));
-        return true;
-      } catch {
-        return false;
-      }
+    reachable,
+
+    /**
+     * Whether Temporal answered within the last moment, or answers now: a single create need not ask
+     * again while starts succeed (should it be away after all, the person stays queued and the
+     * reconciler starts them: the answer says so).
+     */
+    async answeringLately(): Promise<boolean> {
+      return Date.now() - answeredAt < RECENT_ANSWER_MS || reachable();
     },
 
     start,
@@ -174,7 +211,8 @@ export function createRegistrantWorkflows({ prisma, temporal, inviteReminderDays
         true,
       );
       const queued = new Set([...failed].map((i) => i.registrantId));
-      await clearQueuedStarts(prisma, inputs.filter((i) => !queued.has(i.registrantId)).map((i) => i.registrantId)).catch(() => {
+      const confirmed = inputs.filter((i) => !queued.has(i.registrantId)).map((i) => i.registrantId);
+      await Promise.all(confirmed.map((id) => clearMark('marks', id))).catch(() => {
         // The database went away after the commit: the marks stay, the reconciler's start is a no-op.
       });
       return queued;
