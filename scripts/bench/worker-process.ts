@@ -15,7 +15,7 @@ import { temporalLogger } from '../../services/logging/temporal-logger';
 import { createMailTransport } from '../../services/mail/transport';
 import { loadKeyring } from '../../services/vault/keyring';
 import { createVault } from '../../services/vault/vault';
-import { createWorker } from '../../services/worker/worker';
+import { createWorker, workerDatabaseConnections } from '../../services/worker/worker';
 
 export interface WorkerSample {
   type: 'sample';
@@ -59,7 +59,8 @@ async function main() {
   const services = requireServices(config);
   const logger = createLogger({ level: config.logLevel, name: 'bench-worker' });
   Runtime.install({ logger: temporalLogger(logger, 'WARN') });
-  const databaseUrl = withDefaultConnectionLimit(services.databaseUrl, config.worker.activitySlots + 4);
+  // Sized as the product's worker is (services/worker/main.ts).
+  const databaseUrl = withDefaultConnectionLimit(services.databaseUrl, workerDatabaseConnections(config.worker.activitySlots));
   const prisma = createPrisma(databaseUrl);
   const connection = await NativeConnection.connect({ address: services.temporalAddress });
   const workflowBundle = { code: fs.readFileSync(process.env.BENCH_WORKFLOW_BUNDLE!, 'utf8') };

@@ -202,7 +202,8 @@ export function createHistory(prisma: PrismaClient, keys: ChainKeys): OperationH
     if (state?.isolation !== 'read committed') {
       throw new Error(`operation history must be recorded in a READ COMMITTED transaction (got ${state?.isolation})`);
     }
-    const last = await tx.operationEvent.findFirst({ where: { tenantId }, orderBy: { id: 'desc' }, select: { hash: true } });
+    // A statement of its own: its snapshot is taken after the lock (one statement's would predate it).
+    const [last] = await tx.$queryRaw<{ hash: string }[]>`SELECT hash FROM operation_events WHERE tenant_id = ${tenantId}::uuid ORDER BY id DESC LIMIT 1`;
     return last?.hash ?? GENESIS_HASH;
   }
 
@@ -226,14 +227,30 @@ export function createHistory(prisma: PrismaClient, keys: ChainKeys): OperationH
       prevHash,
     };
     const hash = hashEvent(keys, fields);
-    return { data: { ...fields, detail: fields.detail === null ? Prisma.DbNull : (fields.detail as Prisma.InputJsonValue), hash }, hash };
+    return { data: { ...fields, hash }, hash };
+  }
+
+  /**
+   * One INSERT for the rows, in plain SQL (Prisma's createMany cost 0.3 ms of CPU a row: most of a
+   * 10,000-number pull). unnest … WITH ORDINALITY keeps the given order, so ids follow the chain.
+   */
+  async function insertEvents(tx: HistoryDb, rows: (ChainedFields & { hash: string })[]): Promise<void> {
+    const col = <K extends keyof (ChainedFields & { hash: string })>(k: K) => rows.map((r) => r[k]);
+    await tx.$executeRaw`
+      INSERT INTO operation_events (tenant_id, occurred_at, actor_type, actor_id, actor_label, registrant_id, registrant_label, operation, label, purpose, ip, user_agent, detail, prev_hash, hash)
+      SELECT e.tenant_id, e.occurred_at, e.actor_type::"ActorType", e.actor_id, e.actor_label, e.registrant_id, e.registrant_label, e.operation, e.label, e.purpose::"Purpose", e.ip, e.user_agent, e.detail::jsonb, e.prev_hash, e.hash
+        FROM unnest(${col('tenantId')}::uuid[], ${col('occurredAt')}::timestamptz[], ${col('actorType')}::text[], ${col('actorId')}::text[], ${col('actorLabel')}::text[],
+                    ${col('registrantId')}::uuid[], ${col('registrantLabel')}::text[], ${col('operation')}::text[], ${col('label')}::text[], ${col('purpose')}::text[],
+                    ${col('ip')}::text[], ${col('userAgent')}::text[], ${rows.map((r) => (r.detail === null ? null : JSON.stringify(r.detail)))}::text[], ${col('prevHash')}::text[], ${col('hash')}::text[])
+             WITH ORDINALITY AS e(tenant_id, occurred_at, actor_type, actor_id, actor_label, registrant_id, registrant_label, operation, label, purpose, ip, user_agent, detail, prev_hash, hash, ord)
+       ORDER BY e.ord`;
   }
 
   /** Appends under the tenant's lock: `tx` must be a transaction. */
   async function append(tx: HistoryDb, input: OperationInput): Promise<void> {
     const tenantId = uuid(input.tenantId, 'tenantId');
     const prev = await lockChain(tx, tenantId);
-    await tx.operationEvent.create({ data: chained(input, tenantId, prev, new Date()).data });
+    await insertEvents(tx, [chained(input, tenantId, prev, new Date()).data]);
   }
 
   /**
@@ -251,7 +268,7 @@ export function createHistory(prisma: PrismaClient, keys: ChainKeys): OperationH
       prev = row.hash;
       return row.data;
     });
-    await tx.operationEvent.createMany({ data: rows });
+    await insertEvents(tx, rows);
   }
 
   /**

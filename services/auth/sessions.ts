@@ -7,6 +7,8 @@ import { randomBytes } from 'node:crypto';
 import type { LoginUser, Session, Tenant } from '../../prisma/generated/client';
 import type { PrismaClient } from '../db/client';
 import { hashToken } from './token-hash';
+import { LOGIN_USER_COLUMNS, pickModel, selectColumns, SESSION_COLUMNS, TENANT_COLUMNS } from '../db/raw-rows';
+import { Prisma } from '../../prisma/generated/client';
 
 /** lastSeenAt is written at most this often: a page with many requests costs one write a minute. */
 export const TOUCH_INTERVAL_MS = 60_000;
@@ -16,6 +18,9 @@ export type SessionDb = Pick<PrismaClient, 'session'>;
 export const hashSessionToken = hashToken;
 
 export type SessionWithUser = Session & { loginUser: LoginUser & { tenant: Tenant } };
+
+const SESSION_WITH_USER = Prisma.sql`SELECT ${selectColumns('s', SESSION_COLUMNS, 's_')}, ${selectColumns('u', LOGIN_USER_COLUMNS, 'u_')}, ${selectColumns('t', TENANT_COLUMNS, 't_')}
+  FROM sessions s JOIN login_users u ON u.id = s.login_user_id JOIN tenants t ON t.id = u.tenant_id`;
 
 export interface SessionsOptions {
   prisma: PrismaClient;
@@ -85,11 +90,13 @@ export function createSessions(opts: SessionsOptions): Sessions {
 
     async find(token, findOpts = {}) {
       if (typeof token !== 'string' || token.length < 32 || token.length > 128) return null;
-      const session = await prisma.session.findUnique({
-        where: { id: hashSessionToken(token) },
-        include: { loginUser: { include: { tenant: true } } },
-      });
-      if (!session) return null;
+      // Every console request starts here: one plain SELECT, not a Prisma query with includes.
+      const [row] = await prisma.$queryRaw<Record<string, unknown>[]>`${SESSION_WITH_USER} WHERE s.id = ${hashSessionToken(token)}`;
+      if (!row) return null;
+      const session: SessionWithUser = {
+        ...pickModel<Session>(row, SESSION_COLUMNS, 's_'),
+        loginUser: { ...pickModel<LoginUser>(row, LOGIN_USER_COLUMNS, 'u_'), tenant: pickModel<Tenant>(row, TENANT_COLUMNS, 't_') },
+      };
       if (endedBecause(session) !== null) {
         await prisma.session.deleteMany({ where: { id: session.id } });
         return null;

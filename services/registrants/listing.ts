@@ -6,6 +6,7 @@
  */
 import type { Dependent, Gender, Prisma, Registrant, RegistrantCategory, Status } from '../../prisma/generated/client';
 import type { PrismaClient } from '../db/client';
+import { DEPENDENT_COLUMNS, pickModel, REGISTRANT_COLUMNS, selectColumns } from '../db/raw-rows';
 import { AppError, DEPENDENT_NOT_FOUND } from '../errors';
 import { registrantView, type RegistrantView } from './view';
 
@@ -274,9 +275,13 @@ export function forConnector<T extends { note?: unknown }>(item: T): Omit<T, 'no
 
 /** One registrant as the list shows it (with dependents), or null when not in the tenant. */
 export async function getRegistrantItem(prisma: PrismaClient, tenantId: string, id: string): Promise<RegistrantListItem | null> {
-  const r = await prisma.registrant.findFirst({ where: { id, tenantId }, include: { dependents: { where: { draft: false }, orderBy: { createdAt: 'asc' } } } });
-  if (!r) return null;
-  return { ...registrantView(r, r.dependents), updatedAt: r.updatedAt.toISOString(), groupId: r.groupId, dependents: r.dependents.map(dependentSummary) };
+  // Every record read pays for this: plain SELECTs, not a Prisma query with an include.
+  const [row] = await prisma.$queryRaw<Record<string, unknown>[]>`SELECT ${selectColumns('r', REGISTRANT_COLUMNS)} FROM registrants r WHERE r.id = ${id}::uuid AND r.tenant_id = ${tenantId}::uuid`;
+  if (!row) return null;
+  const r = pickModel<Registrant>(row, REGISTRANT_COLUMNS);
+  const rows = await prisma.$queryRaw<Record<string, unknown>[]>`SELECT ${selectColumns('d', DEPENDENT_COLUMNS)} FROM dependents d WHERE d.registrant_id = ${id}::uuid AND NOT d.draft ORDER BY d.created_at, d.id`;
+  const dependents = rows.map((d) => pickModel<Dependent>(d, DEPENDENT_COLUMNS));
+  return { ...registrantView(r, dependents), updatedAt: r.updatedAt.toISOString(), groupId: r.groupId, dependents: dependents.map(dependentSummary) };
 }
 
 const STATUSES: readonly Status[] = ['unregistered', 'pending', 'remanded', 'completed', 'refused'];

@@ -3,7 +3,7 @@ import type { SecretKind } from '../../prisma/generated/client';
 import type { PrismaClient } from '../db/client';
 
 /** A Prisma client or an interactive transaction client. */
-export type Db = Pick<PrismaClient, 'vaultSecret'>;
+export type Db = Pick<PrismaClient, 'vaultSecret' | '$queryRaw'>;
 
 export interface Vault {
   /** Seals `plaintext` under a fresh data key; returns the new vault_secrets row id. */

@@ -10,7 +10,7 @@ import { describeError } from '../health/outages';
 import { keepReconcilerScheduled } from '../reconciler/schedule';
 import { createTemporalClient } from '../temporal/client';
 import { openInstanceVault } from '../vault/instance';
-import { createWorker } from './worker';
+import { createWorker, workerDatabaseConnections } from './worker';
 
 async function main() {
   const config = loadConfig();
@@ -28,8 +28,7 @@ async function main() {
   // The SDK drops its SIGINT/SIGTERM handlers at the first signal, so a second one would kill us
   // mid-drain (a Ctrl-C in the worker's own terminal, then its supervisor's SIGTERM).
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => undefined);
-  // A connection for each activity slot, and a few for the reconciler's sweeps and the schedule.
-  const prisma = createPrisma(services.databaseUrl, config.worker.activitySlots + 4);
+  const prisma = createPrisma(services.databaseUrl, workerDatabaseConnections(config.worker.activitySlots));
   await warnIfPrivileged(prisma, logger);
   // Refuses to start on a master key the other instances do not share (services/vault/instance.ts).
   const vault = await openInstanceVault(config, prisma);

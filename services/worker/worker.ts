@@ -16,6 +16,9 @@ function workflowCode(given: WorkerOptions['workflowBundle'] | undefined, logger
   return { workflowsPath: require.resolve('../../workflows') };
 }
 
+/** A connection for each activity slot, and a few for the reconciler's sweeps and the schedule. */
+export const workerDatabaseConnections = (activitySlots: number) => activitySlots + 4;
+
 export interface WorkerDeps extends ActivityDeps {
   connection: NativeConnection;
   namespace: string;

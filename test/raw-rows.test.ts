@@ -1,0 +1,79 @@
+/**
+ * The hot reads written in plain SQL (services/db/raw-rows.ts) give exactly what the Prisma queries
+ * they replace give: every field, its type and value (dates, enum arrays, bigints, JSON, nulls).
+ * A column added to the schema that the mapping gets wrong fails here, not in a console screen.
+ */
+import { randomUUID } from 'node:crypto';
+import { createSessions } from '../services/auth/sessions';
+import { createPrisma, type PrismaClient } from '../services/db/client';
+import { getRegistrantItem } from '../services/registrants/listing';
+import { registrantView } from '../services/registrants/view';
+import { dependentSummary } from '../services/registrants/listing';
+import { createTenant } from './support/fixtures';
+
+let prisma: PrismaClient;
+
+beforeAll(() => {
+  const url = process.env.DATABASE_URL;
+  if (!url) throw new Error('DATABASE_URL missing: jest global set-up did not run');
+  prisma = createPrisma(url);
+});
+
+afterAll(() => prisma?.$disconnect());
+
+it('a session with its login user and tenant is what Prisma reads, field for field (enum arrays, bigints, nulls and dates included)', async () => {
+  const tenantId = await createTenant(prisma, '生SQL株式会社');
+  await prisma.tenant.update({ where: { id: tenantId }, data: { purposes: ['withholding_slip', 'dividends'], reminderDays: [3, 9], mailPausedAt: new Date('2026-11-30T01:02:03.456Z'), corporateNumber: '1234567890123' } });
+  const user = await prisma.loginUser.create({ data: { tenantId, email: `raw-${randomUUID().slice(0, 6)}@example.co.jp`, name: '生 太郎', role: 'manager', passwordHash: 'x', totpLastStep: 9_007_199_254_740_993n, lockedAt: null, failedLogins: 2 } });
+  const sessions = createSessions({ prisma, idleMinutes: 30, absoluteHours: 12, loginLockMinutes: 30 });
+  const { token, session } = await sessions.create({ tenantId, loginUserId: user.id, ip: '192.0.2.1', userAgent: 'テスト' });
+
+  const viaPrisma = await prisma.session.findUnique({ where: { id: session.id }, include: { loginUser: { include: { tenant: true } } } });
+  const viaSql = await sessions.find(token, { touch: false });
+  expect(viaSql).toStrictEqual(viaPrisma);
+  expect(viaSql!.loginUser.tenant.purposes).toEqual(['withholding_slip', 'dividends']);
+  expect(viaSql!.loginUser.totpLastStep).toBe(9_007_199_254_740_993n);
+  expect(await sessions.find(`${token.slice(0, -2)}xx`)).toBeNull();
+});
+
+it('a registrant read (with its submitted dependents in order) is what the Prisma query with its include gave', async () => {
+  const tenantId = await createTenant(prisma, '生SQL読取株式会社');
+  const id = randomUUID();
+  await prisma.registrant.create({
+    data: {
+      id,
+      tenantId,
+      workflowId: `wf-${id}`,
+      familyName: '山田',
+      givenName: '花子',
+      familyNameKana: 'ヤマダ',
+      email: 'hanako@example.co.jp',
+      employeeCode: 'RAW-1',
+      birthDate: new Date('1990-04-01T00:00:00Z'),
+      gender: 'female',
+      hireDate: new Date('2015-04-01T00:00:00Z'),
+      retirementDate: new Date('2027-03-31T00:00:00Z'),
+      deletionDueDate: new Date('2034-01-10T00:00:00Z'),
+      retired: false,
+      status: 'remanded',
+      statusReason: '写真が不鮮明です',
+      invitationState: 'open',
+      invitationExpiresAt: new Date('2027-01-01T00:00:00.123Z'),
+      workflowPendingSince: new Date(),
+      workflowStart: { invite: { note: '再送' }, startedBy: { type: 'system' } },
+      note: '備考',
+    },
+  });
+  const later = (s: number) => new Date(Date.now() + s * 1000);
+  await prisma.dependent.create({ data: { registrantId: id, relationship: '子', familyName: '山田', givenName: '二郎', birthDate: new Date('2015-06-01T00:00:00Z'), status: 'pending', createdAt: later(2) } });
+  await prisma.dependent.create({ data: { registrantId: id, relationship: '配偶者', kind: 'category3', familyName: '山田', givenName: '一郎', gender: 'male', status: 'completed', noLongerDependentAt: new Date(), createdAt: later(1) } });
+  await prisma.dependent.create({ data: { registrantId: id, relationship: '子', familyName: '山田', givenName: '下書', draft: true } });
+
+  const r = await prisma.registrant.findFirstOrThrow({ where: { id, tenantId }, include: { dependents: { where: { draft: false }, orderBy: { createdAt: 'asc' } } } });
+  const expected = { ...registrantView(r, r.dependents), updatedAt: r.updatedAt.toISOString(), groupId: r.groupId, dependents: r.dependents.map(dependentSummary) };
+  const item = await getRegistrantItem(prisma, tenantId, id);
+  expect(item).toStrictEqual(expected);
+  expect(item!.dependents.map((d) => d.givenName)).toEqual(['一郎', '二郎']);
+  // Another tenant's id is nobody.
+  expect(await getRegistrantItem(prisma, await createTenant(prisma, '別の会社'), id)).toBeNull();
+});
