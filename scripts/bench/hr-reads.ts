@@ -23,7 +23,7 @@ import { createPrisma, type PrismaClient } from '../../services/db/client';
 import { SESSION_COOKIE } from '../../api/auth/middleware';
 import { startBenchApi } from './api';
 import { seedRegistrants } from './seed';
-import { mib, ROOT, say, secs, type Cleanup, type Stack } from './stack';
+import { heapPeak, mib, ROOT, say, secs, type Cleanup, type Stack } from './stack';
 
 const CONNECTIONS = 50;
 const SMALL_TENANT = 1000;
@@ -104,24 +104,6 @@ export async function ownerSession(prisma: PrismaClient, tenantId: string): Prom
   // As after the password and the mailed code.
   await prisma.session.update({ where: { id: session.id }, data: { secondFactorDone: true } });
   return `${SESSION_COOKIE}=${token}`;
-}
-
-/** Peak live heap growth (a GC every 100 ms) while `fn` runs. */
-async function heapPeak<T>(fn: () => Promise<T>): Promise<{ result: T; peak: number }> {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (!gc) throw new Error('run with node --expose-gc (npm run bench does)');
-  gc();
-  const base = process.memoryUsage().heapUsed;
-  let peak = 0;
-  const timer = setInterval(() => {
-    gc();
-    peak = Math.max(peak, process.memoryUsage().heapUsed - base);
-  }, 100);
-  try {
-    return { result: await fn(), peak };
-  } finally {
-    clearInterval(timer);
-  }
 }
 
 export async function runHrReadsBench(stack: Stack, cleanup: Cleanup, opts: { count: number; seconds: number }): Promise<boolean> {

@@ -14,7 +14,7 @@ import { createPrisma, type PrismaClient } from '../../services/db/client';
 import { validateIndividualNumber } from '../../services/mynumber/validate';
 import type { Vault } from '../../services/vault/types';
 import { startBenchApi } from './api';
-import { mib, pool, say, secs, type Cleanup, type Stack } from './stack';
+import { heapPeak, mib, pool, say, secs, type Cleanup, type Stack } from './stack';
 
 export interface NumberPullOptions {
   count: number;
@@ -50,28 +50,6 @@ export async function seed(prisma: PrismaClient, vault: Vault, tenantId: string,
     });
   }
   return rows.map((r) => r.code);
-}
-
-/**
- * Peak live heap growth while `fn` runs: every 100 ms a full GC, then the heap in use (without the
- * GC, the figure would be uncollected garbage, which V8 lets grow as it likes).
- */
-async function heapPeak<T>(fn: () => Promise<T>): Promise<{ result: T; peak: number }> {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (!gc) throw new Error('run with node --expose-gc (npm run bench does)');
-  gc();
-  const base = process.memoryUsage().heapUsed;
-  let peak = 0;
-  const timer = setInterval(() => {
-    gc();
-    peak = Math.max(peak, process.memoryUsage().heapUsed - base);
-  }, 100);
-  try {
-    const result = await fn();
-    return { result, peak };
-  } finally {
-    clearInterval(timer);
-  }
 }
 
 export async function runNumberPullBench(stack: Stack, cleanup: Cleanup, opts: NumberPullOptions): Promise<boolean> {
@@ -143,10 +121,13 @@ export async function runNumberPullBench(stack: Stack, cleanup: Cleanup, opts: N
   say(`pull ${opts.count} numbers as Shift_JIS CSV: in process ${secs(local.ms)} (${Math.round(opts.count / (local.ms / 1000))}/s), over HTTP ${secs(viaHttp.ms)} (${Math.round(opts.count / (viaHttp.ms / 1000))}/s), ratio ${ratio.toFixed(2)}× (goal ≤ ${GOAL_RATIO}×) ${ratio <= GOAL_RATIO ? 'OK' : 'MISSED'}`);
 
   // Memory: the small pull and the 10× one, peak heap growth while streaming.
-  const small = await heapPeak(() => overHttp(some));
+  // 10 × N timed on its own (the memory runs force a GC every 100 ms, which slows them).
   const largeT0 = Date.now();
-  const large = await heapPeak(() => overHttp(codes));
+  await overHttp(codes);
   const largeMs = Date.now() - largeT0;
+  say(`pull ${codes.length} numbers over HTTP: ${secs(largeMs)} (${Math.round(codes.length / (largeMs / 1000))}/s)`);
+  const small = await heapPeak(() => overHttp(some));
+  const large = await heapPeak(() => overHttp(codes));
   // Flat: ten times the rows may not need more than twice the memory (plus 16 MiB of slack).
   const flat = large.peak <= small.peak * 2 + 16 * 1024 * 1024;
   say(`pull memory: peak live heap growth ${mib(small.peak)} for ${opts.count} rows, ${mib(large.peak)} for ${codes.length} rows (${(large.result / 1024 / 1024).toFixed(1)} MiB of CSV) → ${flat ? 'flat' : 'NOT flat'}`);
@@ -154,7 +135,7 @@ export async function runNumberPullBench(stack: Stack, cleanup: Cleanup, opts: N
   const pulled = await prisma.operationEvent.count({ where: { tenantId: tenant.id, operation: 'number_pulled' } });
   say(`pull: ${pulled} number_pulled history rows written (one per person per pull)`);
   // The goals: 10,000 in a second over HTTP (scaled to N), ≤ 1.5× the in-process path, 10 × N in
-  // ten times that (a GC every 100 ms slows that pull: its figure is an upper bound), flat memory.
+  // ten times that, flat memory.
   const goalMs = GOAL_MS_PER_10000 * (opts.count / 10_000);
   const goals = [
     { what: `pull ${opts.count} over HTTP ${secs(viaHttp.ms)} (goal ≤ ${secs(goalMs)}: 1 s per 10,000)`, pass: viaHttp.ms <= goalMs },

@@ -196,3 +196,25 @@ export function machine(): string {
   const load = os.loadavg().map((l) => l.toFixed(2)).join(' ');
   return `${cpus.length} cores (${cpus[0]?.model.trim() ?? 'unknown CPU'}), ${(os.totalmem() / 1024 ** 3).toFixed(1)} GiB, ${os.type()} ${os.release()}, Node ${process.version}; load average ${load}`;
 }
+
+/**
+ * Peak live heap growth while `fn` runs: every 100 ms a full GC, then the heap in use (without the
+ * GC, the figure would be uncollected garbage, which V8 lets grow as it likes).
+ */
+export async function heapPeak<T>(fn: () => Promise<T>): Promise<{ result: T; peak: number }> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error('run with node --expose-gc (npm run bench does)');
+  gc();
+  const base = process.memoryUsage().heapUsed;
+  let peak = 0;
+  const timer = setInterval(() => {
+    gc();
+    peak = Math.max(peak, process.memoryUsage().heapUsed - base);
+  }, 100);
+  try {
+    const result = await fn();
+    return { result, peak };
+  } finally {
+    clearInterval(timer);
+  }
+}
