@@ -202,6 +202,35 @@ describe('GET /v1/registrants/export.csv', () => {
     expect(records[2]!.slice(0, 3)).toEqual(['002', '𠮷田', '一𠮷']);
   });
 
+  it('a tenant of several export pages (streamed): everyone once, in the file\'s order across the pages; a name CP932 lacks on a later page is refused with its row number', async () => {
+    const big = await createTenant(harness.prisma, '大量出力株式会社');
+    const agentB = await harness.agent(big, 'viewer');
+    // 2,300 with codes (out of insertion order) and 200 without: three pages of 1,000.
+    await harness.prisma.$executeRaw`
+      INSERT INTO registrants (id, tenant_id, employee_code, family_name, given_name, workflow_id, created_at, updated_at)
+      SELECT gen_random_uuid(), ${big}::uuid, CASE WHEN i <= 2300 THEN lpad(((i * 7919) % 2300)::text, 5, '0') END, '大量', '社員' || i, 'wf-big-' || gen_random_uuid(), now() - (i || ' seconds')::interval, now()
+        FROM generate_series(1, 2500) i`;
+    const res = await exportCsv(agentB).expect(200);
+    const records = cp932Records(res);
+    expect(records[0]).toEqual(REGISTRANT_EXPORT_HEADER);
+    const rows = records.slice(1);
+    expect(rows).toHaveLength(2500);
+    const codes = rows.slice(0, 2300).map((r) => r[0]);
+    expect(codes).toEqual([...codes].sort());
+    expect(new Set(codes).size).toBe(2300);
+    // Without a code: last, oldest first (generate_series' last rows are the oldest).
+    expect(rows.slice(2300).map((r) => r[0])).toEqual(Array(200).fill(''));
+    expect(rows.slice(2300, 2302).map((r) => r[2])).toEqual(['社員2500', '社員2499']);
+    expect((await exportEvents(big, 'registrants_exported')).at(-1)!.detail).toMatchObject({ count: 2500 });
+
+    // A name on the third page: its row number counts the pages before it.
+    await harness.prisma.registrant.updateMany({ where: { tenantId: big, employeeCode: '02100' }, data: { givenName: '𠮷' } });
+    const refused = await exportCsv(agentB);
+    expect(refused.status).toBe(422);
+    expect(problemOf(refused).errors!.map((e) => e.path)).toEqual(['/rows/2101/名']);
+    expect(problemOf(refused).errors![0]!.message).toContain('2101行目（社員コード02100 大量 𠮷）');
+  });
+
   it('is for logged-in HR only, and each tenant sees its own', async () => {
     expect((await request(harness.app).get('/v1/registrants/export.csv')).status).toBe(401);
     const mine = cp932Records(await exportCsv(hr).expect(200));

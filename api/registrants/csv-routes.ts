@@ -21,12 +21,15 @@ const flag = (v: unknown): boolean | undefined => (v === true || v === 'true' ? 
 /** The day of the download in Japan, for the file name. */
 const stamp = () => formatJst(new Date()).slice(0, 10).replace(/\//g, '');
 
-function sendCsv(res: Response, body: Buffer, encoding: ExportEncoding, filename: string): void {
-  res
+function csvHeaders(res: Response, encoding: ExportEncoding, filename: string): Response {
+  return res
     .set('Content-Type', `text/csv; charset=${encoding === 'cp932' ? 'Shift_JIS' : 'UTF-8'}`)
     .set('Content-Disposition', `attachment; filename="${filename}"`)
-    .set('Cache-Control', 'no-store')
-    .send(body);
+    .set('Cache-Control', 'no-store');
+}
+
+function sendCsv(res: Response, body: Buffer, encoding: ExportEncoding, filename: string): void {
+  csvHeaders(res, encoding, filename).send(body);
 }
 
 export function registrantCsvRoutes(csv: RegistrantCsvService): Router {
@@ -40,8 +43,15 @@ export function registrantCsvRoutes(csv: RegistrantCsvService): Router {
     const q = req.query as Record<string, unknown>;
     const encoding = encodingOf(q.encoding);
     const filters: ExportFilters = { status: q.status as Status | undefined, retired: flag(q.retired) };
-    const { body } = await csv.exportRegistrants(acting(req), filters, encoding);
-    sendCsv(res, body, encoding, `registrants-${stamp()}.csv`);
+    // Refused (422) before the first byte if a name cannot be written; streamed after that.
+    const { stream } = await csv.exportRegistrants(acting(req), filters, encoding);
+    csvHeaders(res, encoding, `registrants-${stamp()}.csv`);
+    stream.on('error', (err) => {
+      // Headers are gone: the download is cut off (the database went away, or a name changed since the check).
+      req.log?.error({ err: { name: (err as Error).name } }, 'registrant export stream failed');
+      res.destroy();
+    });
+    stream.pipe(res);
   });
 
   // Numbers only travel in this response body: never in the URL, a log line or an error.

@@ -8,7 +8,9 @@ import { Prisma, type Purpose, type Registrant, type Status } from '../../prisma
 import { registrantWorkflowId } from '../../shared';
 import { formatJst } from '../audit/history';
 import type { History, OperationInput } from '../audit/types';
-import { CsvEncodingError, encodeCsv, type CsvCell } from '../csv/encode';
+import type { Readable } from 'node:stream';
+import { CsvEncodingError, csvStream, encodeCsv, type CsvCell, type UnencodableCell } from '../csv/encode';
+import { pickModel, REGISTRANT_COLUMNS, selectColumns } from '../db/raw-rows';
 import type { DetectedEncoding } from '../csv/decode';
 import { slashDate } from '../dates/japanese-date';
 import { isUniqueViolation, type PrismaClient } from '../db/client';
@@ -28,7 +30,7 @@ import {
   STATUS_LABELS,
 } from './csv-columns';
 import { checkImportRows, readImportFile, type ImportLineReport, type ImportRow } from './csv-import';
-import { DEPENDENT_STATUS_SELECT, dependentsStatus } from './view';
+import { dependentsStatus, type DependentStatusRow } from './view';
 import { createRegistrantWorkflows, queuedInput, queuedStart } from './workflow-starts';
 import { createRequestRecords, type Keep, type Once } from '../idempotency/request-records';
 import type { ConfirmPassword } from '../auth/auth-service';
@@ -91,6 +93,9 @@ export interface RegistrantCsvDeps {
 const TX = { isolationLevel: Prisma.TransactionIsolationLevel.ReadCommitted, maxWait: 30_000, timeout: 300_000 } as const;
 /** As the lifecycle's setRetirement: HR always hears of a deletion at least this long before. */
 const MIN_NOTICE_DAYS = 30;
+/** People read per page by the export (twice: the check, then the file). */
+const EXPORT_PAGE = 1000;
+
 /** Workflow starts in flight at once after an import. */
 const START_CONCURRENCY = 32;
 
@@ -141,12 +146,77 @@ const filteredBy = (f: ExportFilters) => ({ ...(f.status ? { status: f.status } 
 export function createRegistrantCsvService({ prisma, history, vault, temporal, inviteReminderDays, confirmPassword }: RegistrantCsvDeps) {
   const workflows = createRegistrantWorkflows({ prisma, temporal, inviteReminderDays });
   const records = createRequestRecords(prisma, vault);
-  const registrantsFor = (tenantId: string, f: ExportFilters) =>
-    prisma.registrant.findMany({
-      where: { tenantId, ...(f.status ? { status: f.status } : {}), ...(f.retired !== undefined ? { retired: f.retired } : {}) },
-      orderBy: [{ employeeCode: { sort: 'asc', nulls: 'last' } }, { createdAt: 'asc' }, { id: 'asc' }],
-      include: { group: { select: { name: true } }, dependents: { where: { draft: false }, select: { ...DEPENDENT_STATUS_SELECT, id: true } } },
-    });
+  /**
+   * The export's people in its order (employee code, those without one last; then added; then id),
+   * a page at a time by keyset, with their group's name and the dependents that count for the
+   * dependents column: memory stays flat however many people the tenant has.
+   */
+  async function* exportPages(tenantId: string, f: ExportFilters): AsyncGenerator<{ r: Registrant; groupName: string | null; dependents: DependentStatusRow[] }[]> {
+    const filters = Prisma.sql`${f.status ? Prisma.sql` AND r.status = ${f.status}::"Status"` : Prisma.empty}${f.retired !== undefined ? Prisma.sql` AND r.retired = ${f.retired}` : Prisma.empty}`;
+    // Two runs, each in the order of the index (tenant, employee code, added, id): the people with
+    // a code, then those without (an ascending index keeps NULLs last, as the file does).
+    for (const withCode of [true, false]) {
+      let after: Registrant | null = null;
+      for (;;) {
+        const from: Prisma.Sql = withCode
+          ? Prisma.sql`r.employee_code IS NOT NULL${after ? Prisma.sql` AND (r.employee_code, r.created_at, r.id) > (${after.employeeCode}, ${after.createdAt}::timestamptz, ${after.id}::uuid)` : Prisma.empty}`
+          : Prisma.sql`r.employee_code IS NULL${after ? Prisma.sql` AND (r.created_at, r.id) > (${after.createdAt}::timestamptz, ${after.id}::uuid)` : Prisma.empty}`;
+        // One table, read in its index's order up to the page's end (with a join the planner may
+        // read and sort the rest of the tenant for every page); groups and dependents come after.
+        const found = await prisma.$queryRaw<Record<string, unknown>[]>`
+          SELECT ${selectColumns('r', REGISTRANT_COLUMNS)} FROM registrants r
+           WHERE r.tenant_id = ${tenantId}::uuid AND ${from}${filters}
+           ORDER BY ${withCode ? Prisma.sql`r.employee_code, r.created_at, r.id` : Prisma.sql`r.created_at, r.id`}
+           LIMIT ${EXPORT_PAGE}`;
+        if (found.length === 0) break;
+        const people = found.map((row) => pickModel<Registrant>(row, REGISTRANT_COLUMNS));
+        const groupIds = [...new Set(people.flatMap((r) => (r.groupId ? [r.groupId] : [])))];
+        const groups = groupIds.length ? await prisma.$queryRaw<{ id: string; name: string }[]>`SELECT id, name FROM groups WHERE id = ANY(${groupIds}::uuid[])` : [];
+        const groupName = new Map(groups.map((g) => [g.id, g.name]));
+        const page = people.map((r) => ({ r, groupName: r.groupId ? (groupName.get(r.groupId) ?? null) : null, dependents: [] as DependentStatusRow[] }));
+        const byId = new Map(page.map((p) => [p.r.id, p]));
+        const deps = await prisma.$queryRaw<(DependentStatusRow & { registrantId: string })[]>`
+          SELECT registrant_id AS "registrantId", status::text AS status, no_longer_dependent_at AS "noLongerDependentAt", draft
+            FROM dependents WHERE registrant_id = ANY(${[...byId.keys()]}::uuid[]) AND NOT draft`;
+        for (const d of deps) byId.get(d.registrantId)?.dependents.push(d);
+        yield page;
+        after = page[page.length - 1]!.r;
+      }
+    }
+  }
+
+  async function* exportRows(tenantId: string, f: ExportFilters): AsyncGenerator<{ cells: CsvCell[]; label: string }[]> {
+    for await (const page of exportPages(tenantId, f)) {
+      yield page.map(({ r, groupName, dependents }) => {
+        const counted = dependents.filter((d) => !d.draft && d.noLongerDependentAt === null);
+        const depStatus = dependentsStatus(dependents);
+        return {
+          label: personLabel(r),
+          cells: [
+            r.employeeCode,
+            r.familyName,
+            r.givenName,
+            r.familyNameKana,
+            r.givenNameKana,
+            r.email,
+            CATEGORY_LABELS[r.category],
+            showDate(r.birthDate),
+            r.gender ? GENDER_LABELS[r.gender] : null,
+            showDate(r.hireDate),
+            showDate(r.retirementDate),
+            groupName,
+            r.note,
+            STATUS_LABELS[r.status],
+            depStatus ? STATUS_LABELS[depStatus] : null,
+            counted.length,
+            r.myNumberSecretId ? '登録済' : '未登録',
+            showDate(r.deletionDueDate),
+            formatJst(r.createdAt),
+          ],
+        };
+      });
+    }
+  }
 
   /** null when the secret went away meanwhile (corrected or deleted): that person has no number now. */
   const openNumber = async (secretId: string | null, tenantId: string): Promise<string | null> => (secretId ? openText(vault, secretId, tenantId) : null);
@@ -162,43 +232,41 @@ export function createRegistrantCsvService({ prisma, history, vault, temporal, i
     },
 
     /** Every registrant (filtered) without any number; recorded. */
-    async exportRegistrants(acting: Acting, filters: ExportFilters, encoding: ExportEncoding): Promise<{ body: Buffer; count: number }> {
-      const registrants = await registrantsFor(acting.tenantId, filters);
-      const rows: CsvCell[][] = registrants.map((r) => {
-        const counted = r.dependents.filter((d) => !d.draft && d.noLongerDependentAt === null);
-        const depStatus = dependentsStatus(r.dependents);
-        return [
-          r.employeeCode,
-          r.familyName,
-          r.givenName,
-          r.familyNameKana,
-          r.givenNameKana,
-          r.email,
-          CATEGORY_LABELS[r.category],
-          showDate(r.birthDate),
-          r.gender ? GENDER_LABELS[r.gender] : null,
-          showDate(r.hireDate),
-          showDate(r.retirementDate),
-          r.group?.name ?? null,
-          r.note,
-          STATUS_LABELS[r.status],
-          depStatus ? STATUS_LABELS[depStatus] : null,
-          counted.length,
-          r.myNumberSecretId ? '登録済' : '未登録',
-          showDate(r.deletionDueDate),
-          formatJst(r.createdAt),
-        ];
-      });
-      const body = encode(REGISTRANT_EXPORT_HEADER, rows, encoding, (row) => personLabel(registrants[row - 1]!));
+    /**
+     * The export, streamed. Every cell is checked first, page by page in the file's order: a
+     * character the encoding cannot write is a 422 naming each person and column, before any byte
+     * is sent and with nothing recorded. Then the download is recorded and the same pages are read
+     * again and sent as they are encoded.
+     */
+    async exportRegistrants(acting: Acting, filters: ExportFilters, encoding: ExportEncoding): Promise<{ stream: Readable; count: number }> {
+      const offending: UnencodableCell[] = [];
+      const labels = new Map<number, string>();
+      let count = 0;
+      for await (const page of exportRows(acting.tenantId, filters)) {
+        try {
+          encodeCsv(REGISTRANT_EXPORT_HEADER, page.map((p) => p.cells), { encoding });
+        } catch (err) {
+          if (!(err instanceof CsvEncodingError)) throw err;
+          for (const o of err.offending) {
+            offending.push({ ...o, row: count + o.row });
+            labels.set(count + o.row, page[o.row - 1]!.label);
+          }
+        }
+        count += page.length;
+      }
+      if (offending.length) throw unencodable(new CsvEncodingError(encoding, offending), (row) => labels.get(row)!);
       await history.record({
         tenantId: acting.tenantId,
         actor: actorOf(acting.user),
         operation: 'registrants_exported',
-        detail: { encoding, count: registrants.length, filteredBy: filteredBy(filters) },
+        detail: { encoding, count, filteredBy: filteredBy(filters) },
         ip: acting.ip,
         userAgent: acting.userAgent,
       });
-      return { body, count: registrants.length };
+      const rows = (async function* () {
+        for await (const page of exportRows(acting.tenantId, filters)) for (const p of page) yield p.cells;
+      })();
+      return { stream: csvStream(REGISTRANT_EXPORT_HEADER, rows, { encoding }), count };
     },
 
     /**
