@@ -18,7 +18,8 @@ import { Prisma, type OperationEvent, type PrismaClient } from '../../prisma/gen
 import { AppError } from '../errors';
 import type { Vault } from '../vault/types';
 import { csvStream, encodeCsv, type CsvCell } from '../csv/encode';
-import { createGroupCommitter, databaseAway } from '../db/group-commit';
+import { createGroupCommitter } from '../db/group-commit';
+import { databaseAway } from '../health/outages';
 import { OPERATIONS } from './operations';
 import { PURPOSE_LABELS } from './purposes';
 import type {

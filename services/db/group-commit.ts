@@ -23,12 +23,6 @@ interface Waiting<T, R> {
   reject(err: unknown): void;
 }
 
-/** Prisma errors of the database being away: no connection (P1xxx), no pooled one (P2024), transaction timed out (P2028). */
-export function databaseAway(err: unknown): boolean {
-  const code = (err as { code?: unknown }).code;
-  return typeof code === 'string' && (code.startsWith('P1') || code === 'P2024' || code === 'P2028');
-}
-
 export function createGroupCommitter<T, R>({ commit, max, failsAsOne = () => false }: GroupCommitOptions<T, R>): (key: string, item: T) => Promise<R> {
   const waiting = new Map<string, Waiting<T, R>[]>();
   const committing = new Set<string>();

@@ -52,6 +52,9 @@ export function outageOf(err: unknown): Part | null {
   return null;
 }
 
+/** The error says PostgreSQL is away (not that something about the request was wrong). */
+export const databaseAway = (err: unknown): boolean => outageOf(err) === 'database';
+
 /** A short, value-free description of what went wrong, for health checks and logs. */
 export function describeError(err: unknown): string {
   const errors = chain(err);
