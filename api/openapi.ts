@@ -4,10 +4,11 @@ import { Router, type RequestHandler } from 'express';
 import * as OpenApiValidator from 'express-openapi-validator';
 import type { OpenApiRequest } from 'express-openapi-validator/dist/framework/types';
 import { parse } from 'yaml';
+import { PROJECT_ROOT } from '../services/config/project-root';
 import { AppError } from '../services/errors';
 import { byCaller, type Identified } from './request-size';
 
-export const SPEC_PATH = path.join(__dirname, '..', 'openapi', 'openapi.yaml');
+export const SPEC_PATH = path.join(PROJECT_ROOT, 'openapi', 'openapi.yaml');
 
 export function loadSpecText(): string {
   return fs.readFileSync(SPEC_PATH, 'utf8');

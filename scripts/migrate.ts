@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../services/config/config';
 import { APP_ROLE, enableAppLogin } from '../services/db/app-role';
+import { PROJECT_ROOT } from '../services/config/project-root';
 
 async function main(): Promise<number> {
   const config = loadConfig();
@@ -14,7 +15,8 @@ async function main(): Promise<number> {
     console.error("[migrate] DATABASE_URL: required (the database owner's URL)");
     return 2;
   }
-  execFileSync(path.join(__dirname, '..', 'node_modules', '.bin', 'prisma'), ['migrate', 'deploy'], {
+  execFileSync(path.join(PROJECT_ROOT, 'node_modules', '.bin', 'prisma'), ['migrate', 'deploy'], {
+    cwd: PROJECT_ROOT,
     env: { ...process.env, DATABASE_URL: config.databaseUrl },
     stdio: 'inherit',
   });

@@ -52,7 +52,8 @@ if [ "$(cat prisma/generated/.stamp 2>/dev/null)" != "$stamp" ]; then
   DATABASE_URL="${DATABASE_URL:-postgresql://generate@localhost/generate}" npx --no-install prisma generate >/dev/null
   echo "$stamp" > prisma/generated/.stamp
 fi
-# 4. The workflow bundle workers load (services/worker/workflow-bundle.ts): rebuilt when the workflow
-#    sources or the SDK changed, in a few seconds; a worker without a current one bundles at start.
-node --import tsx scripts/build-workflows.ts
+# 4. What production runs, built ahead (scripts/build.ts): the API, worker, migrate and ops entries
+#    compiled to dist/app (a second), and the workflow bundle workers load, rebuilt when the workflow
+#    sources or the SDK changed (a worker without a current one bundles at start).
+node --import tsx scripts/build.ts
 say "ready"

@@ -16,6 +16,7 @@ import { promisify } from 'node:util';
 import { Connection } from '@temporalio/client';
 import pg from 'pg';
 import { createHistory } from '../services/audit/history';
+import { appEntryFile, buildApp, type AppEntry } from '../services/build/app-build';
 import { ConfigError, loadConfig, type Config } from '../services/config/config';
 import { enableAppLogin } from '../services/db/app-role';
 import { createPrisma } from '../services/db/client';
@@ -73,12 +74,12 @@ async function startChild(child: ChildProcess, ready: (child: ChildProcess) => P
 }
 
 /** A Node part (outbox, worker, API); it gets SIGTERM, and stops as on a deploy, when we die. */
-function nodePart(name: string, entry: string, env: NodeJS.ProcessEnv, ready: (child: ChildProcess) => Promise<void>, ports?: number[]): PartSpec {
+function nodePart(name: string, entry: AppEntry, env: NodeJS.ProcessEnv, ready: (child: ChildProcess) => Promise<void>, ports?: number[]): PartSpec {
   return {
     name,
     ports,
     start: () => {
-      const [cmd, args] = withParentDeathSignal(process.execPath, ['--import', 'tsx', path.join(ROOT, entry)], 'SIGTERM');
+      const [cmd, args] = withParentDeathSignal(process.execPath, [appEntryFile(entry)], 'SIGTERM');
       const child = spawn(cmd, args, {
         cwd: ROOT,
         env,
@@ -270,7 +271,7 @@ async function startOutbox(config: Config, env: NodeJS.ProcessEnv): Promise<stri
     return config.smtpUrl;
   }
   const { smtpPort, outboxPort } = config.embedded;
-  await supervisor!.add(nodePart('outbox', 'services/outbox/main.ts', env, (c) => waitFor('the outbox', () => tcpOpen('127.0.0.1', smtpPort), 60_000, c), [smtpPort, outboxPort]));
+  await supervisor!.add(nodePart('outbox', 'outbox', env, (c) => waitFor('the outbox', () => tcpOpen('127.0.0.1', smtpPort), 60_000, c), [smtpPort, outboxPort]));
   return `smtp://127.0.0.1:${smtpPort}`;
 }
 
@@ -313,6 +314,8 @@ async function main(): Promise<void> {
   recordStack();
 
   await checkPorts(config);
+  // The parts run compiled, as in production; compiled now so they are always this checkout's code.
+  await buildApp();
   const database = await startDatabase(config);
   await migrate(database.ownerUrl);
   // The private cluster: the API and worker connect as the role that owns nothing.
@@ -339,8 +342,8 @@ async function main(): Promise<void> {
   // Both at once (the worker bundles its workflows meanwhile); stopped the other way round.
   await Promise.all([
     // METRICS_PORT set: the API's metrics there, the worker's on the next port.
-    supervisor.add(nodePart('worker', 'services/worker/main.ts', config.metrics ? { ...appEnv, METRICS_PORT: String(config.metrics.port + 1) } : appEnv, workerReady)),
-    supervisor.add(nodePart('api', 'api/main.ts', appEnv, apiReady, [config.port])),
+    supervisor.add(nodePart('worker', 'worker', config.metrics ? { ...appEnv, METRICS_PORT: String(config.metrics.port + 1) } : appEnv, workerReady)),
+    supervisor.add(nodePart('api', 'api', appEnv, apiReady, [config.port])),
   ]);
 
   const dbShown = new URL(databaseUrl);

@@ -1,5 +1,5 @@
 /**
- * The API as it runs in production (api/main.ts, a child process) dying right after the transaction
+ * The API as it runs in production (api/main.ts compiled, a child process) dying right after the transaction
  * that stores people commits, before Temporal confirmed their workflows: killed with SIGKILL, and
  * stopped with SIGTERM (what every deploy sends) mid-request. The real worker process runs the
  * reconciler schedule; Temporal is the dev server, PostgreSQL a database of the file's own, mail the
@@ -14,9 +14,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import request from 'supertest';
 import { loadConfig } from '../services/config/config';
 import type { ConnectorCaller } from '../services/connectors/connectors';
 import { createWebhookService } from '../services/connectors/webhooks';
@@ -35,6 +33,7 @@ import { isTo } from './support/mail-gate';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy';
 import { createLocalEnv } from './support/temporal';
 import { until } from './support/until';
+import { appEntryFile, type AppEntry } from '../services/build/app-build';
 
 const TASK_QUEUE = `api-crash-${randomUUID().slice(0, 8)}`;
 const MASTER_KEY = randomBytes(32).toString('base64');
@@ -57,7 +56,7 @@ beforeAll(async () => {
     res.end();
   });
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-  await startProcess('worker', 'services/worker/main.ts', { TEMPORAL_ADDRESS: env.connection.options.address! });
+  await startProcess('worker', 'worker', { TEMPORAL_ADDRESS: env.connection.options.address! });
 }, 180_000);
 
 afterAll(async () => {
@@ -71,8 +70,8 @@ afterAll(async () => {
 });
 
 /** A process of the product on this file's database, Temporal and SMTP; resolves once it serves. */
-async function startProcess(name: string, entry: string, extra: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.resolve(entry)], {
+async function startProcess(name: string, entry: AppEntry, extra: Record<string, string>): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [appEntryFile(entry)], {
     env: {
       ...process.env,
       DATABASE_URL: database.url,
@@ -103,7 +102,7 @@ async function startProcess(name: string, entry: string, extra: Record<string, s
 async function startApi(tenantId: string): Promise<{ api: ChildProcess; base: string; hr: Agent }> {
   proxy.mode('pass');
   const port = await freePort();
-  const api = await startProcess('api', 'api/main.ts', { TEMPORAL_ADDRESS: proxy.address, PORT: String(port), HOST: '127.0.0.1' });
+  const api = await startProcess('api', 'api', { TEMPORAL_ADDRESS: proxy.address, PORT: String(port), HOST: '127.0.0.1' });
   const base = `http://127.0.0.1:${port}`;
   const hr = await loginAs(base as never, outbox, await createLoginUser(prisma, tenantId, 'manager'));
   return { api, base, hr };
@@ -132,13 +131,15 @@ const mailsTo = (email: string) => outbox.mails.filter((m) => isTo(m, email));
  * Sends `send` while the history lock is held, lets it commit with Temporal blackholed, waits for
  * the `count` rows, then ends the API with `signal`. The rows are all still queued at that moment.
  */
-async function dieAfterCommit(tenantId: string, api: ChildProcess, signal: NodeJS.Signals, count: number, send: () => Promise<request.Response>) {
+async function dieAfterCommit<T>(tenantId: string, api: ChildProcess, signal: NodeJS.Signals, count: number, send: () => Promise<T>, queueMs = 0) {
   const lock = await holdHistoryLock(database.url, tenantId);
   const answer = send().then(
     (res) => res,
     (err: Error) => err,
   );
   await lock.waiters();
+  // Requests sent with the one at the lock get this long to queue behind it (Temporal still answering).
+  await new Promise((r) => setTimeout(r, queueMs));
   proxy.mode('blackhole');
   await lock.release();
   await until(async () => (await prisma.registrant.count({ where: { tenantId } })) === count, 'the people to be committed', 30_000);
@@ -205,6 +206,31 @@ describe('the API dies right after the commit', () => {
     expect(people.map((p) => mailsTo(p.email).length)).toEqual(Array(30).fill(1));
     // The invitation is the one the request asked for, message included.
     expect(mailsTo(people[0]!.email)[0]!.text).toContain('入社手続きのお願いです');
+  });
+
+  it('SIGKILL after 16 single registrations of one tenant stored as one group: one reconciler round starts every workflow and each person gets exactly one invitation', async () => {
+    const tenantId = await createTenant(prisma, '株式会社即死一括');
+    const { api, hr } = await startApi(tenantId);
+    const people = Array.from({ length: 16 }, (_, i) => ({ familyName: '同時', givenName: `${i}`, email: `group${i}-${randomUUID().slice(0, 6)}@example.co.jp` }));
+    // The first registration waits at the history lock inside its transaction; the other 15 queue
+    // behind it in the API and are stored together in the next group once the lock is let go.
+    const died = await dieAfterCommit(tenantId, api, 'SIGKILL', 16, () => Promise.allSettled(people.map((p) => hr.post('/v1/registrants').send(p))), 1000);
+    expect(died.exit.signal).toBe('SIGKILL');
+    expect(died.queuedAtDeath).toBe(16);
+    // Nobody was told "stored" by a process that then died before starting the workflow: the
+    // answers never came, the marks did the telling.
+    const answers = await died.answer;
+    if (answers instanceof Error) throw answers;
+    expect(answers.every((a) => a.status === 'rejected' || a.value.status !== 201)).toBe(true);
+    const events = await prisma.operationEvent.count({ where: { tenantId, operation: 'registrant_created' } });
+    expect(events).toBe(16);
+
+    proxy.mode('pass');
+    await triggerRound();
+    for (const p of people) await outbox.waitFor((m) => isTo(m, p.email), 45_000);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(people.map((p) => mailsTo(p.email).length)).toEqual(Array(16).fill(1));
+    expect(await prisma.registrant.count({ where: { tenantId, workflowPendingSince: { not: null } } })).toBe(0);
   });
 
   it('SIGTERM during a quick add (a deploy): the request is answered before the process exits, nobody is claimed invited, and everyone gets exactly one invitation', async () => {

@@ -11,12 +11,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
-import path from 'node:path';
 import pg from 'pg';
 import { freePort } from '../services/devstack/ports';
 import { capture } from './support/capture';
 import { createIsolatedDatabase } from './support/isolated-database';
 import { until } from './support/until';
+import { appEntryFile } from '../services/build/app-build';
 
 let database: Awaited<ReturnType<typeof createIsolatedDatabase>>;
 const children: ChildProcess[] = [];
@@ -38,7 +38,7 @@ interface Api {
 
 async function startApi(graceSeconds: number): Promise<Api> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', path.resolve('api/main.ts')], {
+  const child = spawn(process.execPath, [appEntryFile('api')], {
     env: {
       ...process.env,
       DATABASE_URL: database.url,

@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { clusterInfo, createDatabase, ensureCluster, postgresBinDir, startPostgres, stopPostgres, type ClusterInfo } from '../services/devstack/postgres';
 import { freePort } from '../services/devstack/ports';
+import { appEntryFile } from '../services/build/app-build';
 
 const run = promisify(execFile);
 const TEMPORAL_PW = 'temporal-test-password';
@@ -37,7 +38,7 @@ const dbRoles = () =>
     env: { PATH: `${postgresBinDir()}:${process.env.PATH}`, PGHOST: '127.0.0.1', PGPORT: String(cluster.port), PGUSER: cluster.user, PGPASSWORD: cluster.password, TEMPORAL_DB_PASSWORD: TEMPORAL_PW },
   });
 const migrate = () =>
-  run(process.execPath, ['--import', 'tsx', 'scripts/migrate.ts'], {
+  run(process.execPath, [appEntryFile('migrate')], {
     env: { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: cluster.url('mynaflow'), APP_DATABASE_PASSWORD: APP_PW },
     timeout: 120_000,
   });

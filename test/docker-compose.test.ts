@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { CONFIG_KEYS, loadConfig } from '../services/config/config';
+import { appEntryFile, type AppEntry } from '../services/build/app-build';
 
 const root = path.join(__dirname, '..');
 const read = (file: string) => fs.readFileSync(path.join(root, file), 'utf8');
@@ -96,27 +97,30 @@ describe('docker-compose.yml', () => {
   });
 });
 
-describe('entry points', () => {
-  const tsFileIn = (command: string[]) => command.find((arg) => arg.endsWith('.ts'));
+describe('entry points: compiled JavaScript, as the image builds it', () => {
+  // The file `npm run build` makes for an entry (built for this run by the tests' global set-up).
+  const jsFileIn = (command: string[]) => command.find((arg) => arg.endsWith('.js'));
+  const expectBuilt = (file: string | undefined, entry: AppEntry) => {
+    expect(file).toBe(path.relative(root, appEntryFile(entry)));
+    expect(fs.existsSync(path.join(root, file!))).toBe(true);
+  };
 
-  test("the Dockerfile's CMD (the api) runs a file that exists", () => {
+  test('the image runs the build (the compiled entries and the workflow bundle)', () => {
+    expect(read('Dockerfile')).toMatch(/^RUN node --import tsx scripts\/build\.ts$/m);
+  });
+
+  test("the Dockerfile's CMD (the api) runs the compiled API", () => {
     const cmd = [...read('Dockerfile').matchAll(/^CMD\s+(\[.*\])\s*$/gm)].at(-1)?.[1];
     expect(cmd).toBeDefined();
-    const file = tsFileIn(JSON.parse(cmd!) as string[]);
-    expect(file).toBe('api/main.ts');
-    expect(fs.existsSync(path.join(root, file!))).toBe(true);
+    expectBuilt(jsFileIn(JSON.parse(cmd!) as string[]), 'api');
   });
 
-  test("migrate's command runs a file that exists", () => {
-    const file = tsFileIn([services.migrate!.command ?? []].flat());
-    expect(file).toBe('scripts/migrate.ts');
-    expect(fs.existsSync(path.join(root, file!))).toBe(true);
+  test("migrate's command runs the compiled migration", () => {
+    expectBuilt(jsFileIn([services.migrate!.command ?? []].flat()), 'migrate');
   });
 
-  test("the worker's command runs a file that exists", () => {
-    const file = tsFileIn([services.worker!.command ?? []].flat());
-    expect(file).toBe('services/worker/main.ts');
-    expect(fs.existsSync(path.join(root, file!))).toBe(true);
+  test("the worker's command runs the compiled worker", () => {
+    expectBuilt(jsFileIn([services.worker!.command ?? []].flat()), 'worker');
   });
 });
 

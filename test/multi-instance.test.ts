@@ -20,6 +20,7 @@ import { capture } from './support/capture';
 import { createTenant, startOutbox } from './support/fixtures';
 import { createIsolatedDatabase } from './support/isolated-database';
 import { until } from './support/until';
+import { appEntryFile } from '../services/build/app-build';
 
 const MASTER_KEY = randomBytes(32).toString('base64');
 const ATTEMPTS_LIMIT = 50; // DEFAULT_AUTH_RATE_LIMITS.attempts: what a real API process enforces
@@ -48,11 +49,11 @@ interface Proc {
   exited: Promise<number | null>;
 }
 
-/** api/main.ts or services/worker/main.ts as a process of its own, on the test's database. */
-function spawnPart(entry: 'api/main.ts' | 'services/worker/main.ts', name: string, env: NodeJS.ProcessEnv): Proc {
+/** The API or the worker (compiled, as production runs it) as a process of its own, on the test's database. */
+function spawnPart(entry: 'api' | 'worker', name: string, env: NodeJS.ProcessEnv): Proc {
   const inherited = { ...process.env };
   for (const k of ['MASTER_KEY', 'MASTER_KEY_PREVIOUS', 'MASTER_KEY_FILE', 'TRUST_PROXY', 'PORT', 'HOST']) delete inherited[k];
-  const child = spawn(process.execPath, ['--import', 'tsx', path.resolve(entry)], {
+  const child = spawn(process.execPath, [appEntryFile(entry)], {
     env: {
       ...inherited,
       DATABASE_URL: database.url,
@@ -84,7 +85,7 @@ interface Api extends Proc {
 
 async function startApi(name: string, env: NodeJS.ProcessEnv): Promise<Api> {
   const port = await freePort();
-  const proc = spawnPart('api/main.ts', name, { HOST: '127.0.0.1', PORT: String(port), ...env });
+  const proc = spawnPart('api', name, { HOST: '127.0.0.1', PORT: String(port), ...env });
   const url = `http://127.0.0.1:${port}`;
   let gone = false;
   void proc.exited.then(() => (gone = true));
@@ -103,7 +104,7 @@ async function startApi(name: string, env: NodeJS.ProcessEnv): Promise<Api> {
 }
 
 /** A start that must fail: its exit code and everything it printed. */
-async function failedStart(entry: 'api/main.ts' | 'services/worker/main.ts', name: string, env: NodeJS.ProcessEnv) {
+async function failedStart(entry: 'api' | 'worker', name: string, env: NodeJS.ProcessEnv) {
   const proc = spawnPart(entry, name, { HOST: '127.0.0.1', PORT: String(await freePort()), ...env });
   let timer: NodeJS.Timeout | undefined;
   const code = await Promise.race([proc.exited, new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), 60_000)))]);
@@ -171,7 +172,7 @@ describe('master keys across instances', () => {
     // generated — but this one is not the key the database's secrets are under.
     const dataDir = tmpDir('own-key');
     fs.writeFileSync(path.join(dataDir, 'database-url'), database.url, { mode: 0o600 });
-    for (const entry of ['api/main.ts', 'services/worker/main.ts'] as const) {
+    for (const entry of ['api', 'worker'] as const) {
       const { code, output } = await failedStart(entry, `own-key-${path.basename(entry)}`, { DATA_DIR: dataDir });
       expect([code, output]).toEqual([1, expect.stringContaining(`sealed under master key ${sealedUnder} (1 secret)`)]);
       expect(output).toContain('configure the same MASTER_KEY');
@@ -191,7 +192,7 @@ describe('master keys across instances', () => {
 
   it('with a database of its own and no MASTER_KEY or MASTER_KEY_FILE, an instance refuses to make up a key (API and worker)', async () => {
     const dataDir = tmpDir('external');
-    for (const entry of ['api/main.ts', 'services/worker/main.ts'] as const) {
+    for (const entry of ['api', 'worker'] as const) {
       const { code, output } = await failedStart(entry, `external-${path.basename(entry)}`, { DATA_DIR: dataDir });
       expect(code).toBe(1);
       expect(output).toContain("no master key is configured, and DATABASE_URL is not npm start's private database");
@@ -203,7 +204,7 @@ describe('master keys across instances', () => {
     // A keyring an earlier version generated here is pointed out, not silently used.
     const earlier = tmpDir('earlier');
     loadKeyring(loadConfig({ DATA_DIR: earlier }));
-    const { code, output } = await failedStart('api/main.ts', 'external-earlier', { DATA_DIR: earlier });
+    const { code, output } = await failedStart('api', 'external-earlier', { DATA_DIR: earlier });
     expect(code).toBe(1);
     expect(output).toContain(`set MASTER_KEY_FILE=${defaultKeyringFile({ dataDir: earlier })}`);
   }, 120_000);

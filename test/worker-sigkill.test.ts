@@ -1,5 +1,5 @@
 /**
- * The worker as it runs in production (services/worker/main.ts, a child process with its own
+ * The worker as it runs in production (services/worker/main.ts compiled, a child process with its own
  * workflow cache) killed with SIGKILL in the middle of a step: no shutdown, no goodbye. A second
  * worker process takes over from the history (the Temporal dev server, real PostgreSQL, the SMTP
  * capture): the step is done once, the mail sent once.
@@ -7,7 +7,6 @@
 import { INVITATION_SUBJECT } from '../services/mail/invitation-mail';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import path from 'node:path';
 import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { loadConfig } from '../services/config/config';
@@ -27,6 +26,7 @@ import { createLocalEnv } from './support/temporal';
 import { freePort } from '../services/devstack/ports';
 import { tsToMs } from '@temporalio/common/lib/time';
 import { until } from './support/until';
+import { appEntryFile } from '../services/build/app-build';
 
 const TASK_QUEUE = `sigkill-${randomUUID().slice(0, 8)}`;
 const MASTER_KEY = randomBytes(32).toString('base64');
@@ -54,7 +54,7 @@ afterAll(async () => {
 
 /** Starts `npm start`'s worker on its own: resolves once it polls (it tells its parent "ready"). */
 async function startWorkerProcess(name: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.resolve('services/worker/main.ts')], {
+  const child = spawn(process.execPath, [appEntryFile('worker')], {
     env: {
       ...process.env,
       ...extraEnv,

@@ -7,8 +7,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { build } from 'esbuild';
 import type { Response } from 'express';
+import { PROJECT_ROOT } from '../../services/config/project-root';
 
-export const WEB = path.join(__dirname, '..', '..', 'web');
+export const WEB = path.join(PROJECT_ROOT, 'web');
 
 /** The headers every page and asset gets; csp differs per page set. */
 export function secure(res: Response, csp: string, cacheControl: string): Response {

@@ -5,15 +5,15 @@ import { ensureRetention, RETENTION_DAYS } from '../temporal/retention';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
 import type { Keyring } from '../vault/keyring';
 import { keepAlive } from './keep-alive';
-import { prebuiltWorkflowBundle } from './workflow-bundle';
+import { prebuiltWorkflowBundle, WORKFLOWS_PATH } from './workflow-bundle';
 import type { Logger } from '../logging/logger';
 
 function workflowCode(given: WorkerOptions['workflowBundle'] | undefined, logger: Logger): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
   if (given) return { workflowBundle: given };
   const prebuilt = prebuiltWorkflowBundle();
   if (prebuilt) return { workflowBundle: prebuilt };
-  logger.info('no current prebuilt workflow bundle (npm run build:workflows): bundling the workflows from source');
-  return { workflowsPath: require.resolve('../../workflows') };
+  logger.info('no current prebuilt workflow bundle (npm run build): bundling the workflows from source');
+  return { workflowsPath: WORKFLOWS_PATH };
 }
 
 /** A connection for each activity slot, and a few for the reconciler's sweeps and the schedule. */

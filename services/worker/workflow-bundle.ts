@@ -1,5 +1,5 @@
 /**
- * The workflow bundle built ahead of time (`npm run build:workflows`, run by scripts/setup.sh), so
+ * The workflow bundle built ahead of time (`npm run build`, run by scripts/setup.sh), so
  * a worker starts without webpack: faster, and without webpack's hundred-odd MiB left in its heap.
  * The bundle is stamped with a hash of the workflow sources and SDK version it was built from; a
  * worker uses it only when the stamp matches its own sources, otherwise it bundles from source as
@@ -9,8 +9,11 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
+import { PROJECT_ROOT } from '../config/project-root';
 
-const ROOT = path.resolve(__dirname, '../..');
+const ROOT = PROJECT_ROOT;
+/** The workflows' entry module, bundled from source when no prebuilt bundle is current. */
+export const WORKFLOWS_PATH = path.join(ROOT, 'workflows', 'index.ts');
 /**
  * What the bundle is made of: the workflow code and what it imports, and every package version
  * (the SDK's workflow runtime and interceptors, webpack, swc: all in package-lock.json).
@@ -52,7 +55,7 @@ export function prebuiltWorkflowBundle(dir = BUNDLE_DIR, root = ROOT): { code: s
 export async function buildWorkflowBundle(dir = BUNDLE_DIR): Promise<boolean> {
   if (prebuiltWorkflowBundle(dir)) return false;
   const hash = workflowSourceHash();
-  const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: new DefaultLogger('WARN') });
+  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') });
   fs.mkdirSync(dir, { recursive: true });
   // The stamp last: a bundle half written is never taken for current.
   fs.rmSync(stampFile(dir), { force: true });

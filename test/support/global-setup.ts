@@ -12,8 +12,11 @@ import { freePort } from '../../services/devstack/ports';
 import { CAPTURE_ENV } from './capture';
 import { migrateAsOwner } from './migrate';
 import { testState } from './state';
+import { buildApp } from '../../services/build/app-build';
 
 export default async function globalSetup(): Promise<void> {
+  // Tests run the product's processes as production does: compiled (services/build/app-build.ts).
+  await buildApp();
   const name = `mynaflow_test_${randomBytes(4).toString('hex')}`;
   let url: string;
   const external = process.env.DATABASE_URL;
