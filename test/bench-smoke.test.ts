@@ -29,11 +29,16 @@ it('runs the lifecycle bench with --count 20 and passes its checks', async () =>
   expect(out).toMatch(/registrant creates\s+20 in /);
   expect(out).toMatch(/invitation mails\s+20 received, 20 distinct recipients, 0 recipients with more than one/);
   expect(out).toMatch(/20\s+sleeping\s+RSS \d+ MiB/);
-  expect(out).toContain('PASS  20 mails, none twice');
+  // The bulk paths add 20 people each, every one mailed once.
+  expect(out).toMatch(/quick add\s+20 in [\d.]+ s = [\d.]+\/s, \d+ left queued for the reconciler; ratio to no-op [\d.]+/);
+  expect(out).toMatch(/CSV import\s+20 in [\d.]+ s = [\d.]+\/s, \d+ left queued for the reconciler; ratio to no-op [\d.]+/);
+  expect(out).toContain('PASS  60 mails (20 from single creates), none twice');
   // No check failed; the goals are printed with their verdict (at 20 people they say little).
   expect(out).not.toMatch(/^FAIL {2}(?!goal: )/m);
   expect(out).toMatch(/^(PASS|FAIL) {2}goal: creates \/ no-op starts [\d.]+× \(goal ≥ 0\.7×\)$/m);
   expect(out).toMatch(/^(PASS|FAIL) {2}goal: worker RSS with 20 sleeping \d+ MiB \(goal < 400 MiB\)$/m);
+  expect(out).toMatch(/^(PASS|FAIL) {2}goal: quick add \/ no-op starts [\d.]+× \(goal ≥ 0\.9×\)$/m);
+  expect(out).toMatch(/^(PASS|FAIL) {2}goal: CSV import \/ no-op starts [\d.]+× \(goal ≥ 0\.9×\)$/m);
   // Its temporary folder (database cluster, Temporal file, worker keyring) is gone.
   expect([...benchTempDirs()].filter((d) => !before.has(d))).toEqual([]);
 }, 180_000);
