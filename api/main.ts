@@ -70,6 +70,8 @@ async function main() {
     server.listen(config.port, config.host, () => resolve());
   });
   logger.info({ url: `http://${config.host}:${config.port}` }, 'api listening');
+  // A parent process (a supervisor, a test) learns that this process, not another on the port, serves.
+  process.send?.('ready');
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     // Only the first signal counts: Ctrl-C reaches all of npm start's process group, which then

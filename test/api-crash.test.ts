@@ -89,12 +89,10 @@ async function startProcess(name: string, entry: AppEntry, extra: Record<string,
   // Its output goes through the run's leak scan like everything else the product prints.
   for (const stream of [child.stdout!, child.stderr!]) stream.on('data', (d: Buffer) => capture(name, d.toString()));
   const exited = new Promise<never>((_, reject) => child.once('exit', (code, signal) => reject(new Error(`${name} exited (${code ?? signal}) before it served`))));
-  if (extra.PORT) {
-    const live = until(async () => (await fetch(`http://127.0.0.1:${extra.PORT}/healthz/live`).catch(() => null))?.ok === true, `${name} to listen`, 60_000);
-    await Promise.race([live, exited]);
-  } else {
-    await Promise.race([new Promise<void>((resolve) => child.once('message', (m) => m === 'ready' && resolve())), exited]);
-  }
+  // 'ready' comes from this child once it serves (for the API: once it listens), so a port another
+  // process took meanwhile cannot pass for it.
+  await Promise.race([new Promise<void>((resolve) => child.once('message', (m) => m === 'ready' && resolve())), exited]);
+  child.once('exit', (code, signal) => capture(name, `${name} exited (${code ?? signal})\n`));
   return child;
 }
 

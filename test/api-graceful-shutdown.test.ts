@@ -50,12 +50,15 @@ async function startApi(graceSeconds: number): Promise<Api> {
       SHUTDOWN_GRACE_SECONDS: String(graceSeconds),
       LOG_LEVEL: 'info',
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   children.push(child);
+  let ready = false;
+  child.on('message', (m) => (ready ||= m === 'ready'));
   for (const stream of [child.stdout!, child.stderr!]) stream.on('data', (d: Buffer) => capture('api-graceful', d.toString()));
   const exited = new Promise<Awaited<Api['exited']>>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal, at: Date.now() })));
-  const listening = until(async () => (await fetch(`http://127.0.0.1:${port}/healthz/live`).catch(() => null))?.ok === true, 'the API to listen', 60_000, 200);
+  // Its own 'ready', not just an answer on the port (another process may have taken it).
+  const listening = until(async () => ready && (await fetch(`http://127.0.0.1:${port}/healthz/live`).catch(() => null))?.ok === true, 'the API to listen', 60_000, 200);
   await Promise.race([listening, exited.then((e) => Promise.reject(new Error(`the API exited (${e.code ?? e.signal}) before it listened`)))]);
   return { child, port, exited };
 }

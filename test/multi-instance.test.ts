@@ -47,6 +47,7 @@ interface Proc {
   child: ChildProcess;
   output: () => string;
   exited: Promise<number | null>;
+  ready: () => boolean;
 }
 
 /** The API or the worker (compiled, as production runs it) as a process of its own, on the test's database. */
@@ -64,9 +65,11 @@ function spawnPart(entry: 'api' | 'worker', name: string, env: NodeJS.ProcessEnv
       LOG_LEVEL: 'warn',
       ...env,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   children.push(child);
+  let ready = false;
+  child.on('message', (m) => (ready ||= m === 'ready'));
   let out = '';
   for (const stream of [child.stdout!, child.stderr!]) {
     stream.on('data', (d: Buffer) => {
@@ -75,7 +78,7 @@ function spawnPart(entry: 'api' | 'worker', name: string, env: NodeJS.ProcessEnv
     });
   }
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, output: () => out, exited };
+  return { child, output: () => out, exited, ready: () => ready };
 }
 
 interface Api extends Proc {
@@ -91,7 +94,8 @@ async function startApi(name: string, env: NodeJS.ProcessEnv): Promise<Api> {
   void proc.exited.then(() => (gone = true));
   await until(async () => {
     if (gone) throw new Error(`api ${name} exited while starting:\n${proc.output()}`);
-    return (await fetch(`${url}/healthz/live`).catch(() => null))?.ok === true;
+    // Its own 'ready', not just an answer on the port (another process may have taken it).
+    return proc.ready() && (await fetch(`${url}/healthz/live`).catch(() => null))?.ok === true;
   }, `api ${name} to listen`, 60_000);
   return {
     ...proc,

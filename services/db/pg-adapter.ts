@@ -66,6 +66,9 @@ export function poolConfigFromUrl(databaseUrl: string): pg.PoolConfig {
     database: decodeURIComponent(url.pathname.replace(/^\//, '')) || undefined,
     ssl: sslmode && sslmode !== 'disable' ? { rejectUnauthorized: sslmode === 'verify-full' } : undefined,
     max: url.searchParams.has('connection_limit') ? Number(url.searchParams.get('connection_limit')) : 10,
+    // Fix 5: pg waits for a free pooled connection for ever by default; Prisma's own engines gave up
+    // after pool_timeout seconds (P2024). Give up the same way, so a full pool is an answer, not a hang.
+    connectionTimeoutMillis: (url.searchParams.has('pool_timeout') ? Number(url.searchParams.get('pool_timeout')) : 10) * 1000,
     Client: CatalogSafeClient,
     // Idle pooled connections must not keep a process (the Prisma CLI above all) alive.
     allowExitOnIdle: true,
@@ -80,7 +83,7 @@ class FixedPrismaPg extends PrismaPg {
   }
 
   override async connect(): Promise<Adapter> {
-    return withWholeScripts(await super.connect());
+    return withBrokenTransactionsReleased(withWholeScripts(await super.connect()));
   }
 
   // Fix 3: upstream drops the shadow database while its pool is still open ("being accessed by
@@ -110,6 +113,45 @@ class FixedPrismaPg extends PrismaPg {
 function withWholeScripts(adapter: Adapter): Adapter {
   adapter.executeScript = async (script: string) => {
     await adapter.underlyingDriver().query(script);
+  };
+  return adapter;
+}
+
+type Transaction = Awaited<ReturnType<Adapter['startTransaction']>>;
+type TransactionInternals = { client: pg.PoolClient; cleanup?: () => void };
+
+// Fix 6: Prisma ends a transaction by sending COMMIT or ROLLBACK and only then asks the adapter to
+// hand the connection back. When the server cut the connection (a restart, a failover), that
+// statement throws, the hand-back never happens, and the dead connection keeps its pool slot for
+// the life of the process: enough restarts and every query waits for a slot that never frees. Hand
+// a connection whose COMMIT or ROLLBACK failed back as broken (the pool then drops it) at once.
+function withBrokenTransactionsReleased(adapter: Adapter): Adapter {
+  const start = adapter.startTransaction.bind(adapter);
+  adapter.startTransaction = async (isolationLevel) => {
+    const tx: Transaction = await start(isolationLevel);
+    const internals = tx as unknown as TransactionInternals;
+    let released = false;
+    const releaseOnce = (release: () => Promise<void>) => async () => {
+      if (released) return;
+      released = true;
+      await release();
+    };
+    tx.commit = releaseOnce(tx.commit.bind(tx));
+    tx.rollback = releaseOnce(tx.rollback.bind(tx));
+    const executeRaw = tx.executeRaw.bind(tx);
+    tx.executeRaw = async (query) => {
+      try {
+        return await executeRaw(query);
+      } catch (err) {
+        if (!released && /^\s*(COMMIT|ROLLBACK)\b/i.test(query.sql)) {
+          released = true;
+          internals.cleanup?.();
+          internals.client.release(err instanceof Error ? err : new Error(String(err)));
+        }
+        throw err;
+      }
+    };
+    return tx;
   };
   return adapter;
 }

@@ -19,6 +19,11 @@ const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTU
 // PostgreSQL: connection exceptions (08…) and the server shutting down or starting (57P01–57P03).
 const PG_OUTAGE = /^(08|57P0[123])/;
 const DATABASE_MESSAGES = /Can't reach database server|Connection terminated|terminating connection|the database system is (starting up|shutting down)|Timed out fetching a new connection|connect ECONNREFUSED/i;
+// node-postgres's own errors for a connection that was lost: plain Errors without a code, thrown as
+// they are through the Prisma adapter (e.g. the next statement of a transaction whose connection the
+// server cut while it was idle).
+// A pool with no free connection within its pool_timeout says so the same way (Prisma's P2024).
+const PG_CLIENT_LOST = /^(Connection terminated|Client has encountered a connection error and is not queryable|Client was closed and is not queryable|timeout exceeded when trying to connect)/;
 // gRPC: UNAVAILABLE (14), DEADLINE_EXCEEDED (4).
 const GRPC_OUTAGE = new Set([14, 4]);
 
@@ -46,6 +51,7 @@ export function outageOf(err: unknown): Part | null {
     if (adapter?.originalCode && PG_OUTAGE.test(adapter.originalCode)) return 'database';
     if (typeof e.code === 'string' && (e.code === 'P2010' || e.name === 'DriverAdapterError' || e.name?.startsWith('PrismaClient')) && DATABASE_MESSAGES.test(e.message ?? '')) return 'database';
     if (typeof e.code === 'string' && PG_OUTAGE.test(e.code) && e.code.length === 5) return 'database';
+    if (e.code === undefined && PG_CLIENT_LOST.test(e.message ?? '')) return 'database';
   }
   // A bare socket error from the database driver (the gRPC client wraps its own in a ServiceError).
   if (errors.some((e) => typeof e.code === 'string' && SOCKET_CODES.has(e.code)) && errors.some((e) => /prisma|pg|database|postgres/i.test(`${e.name} ${e.message}`))) return 'database';
