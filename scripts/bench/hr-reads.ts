@@ -4,8 +4,11 @@
  *
  * 1. A registrant read (`GET /v1/registrants/{id}`, which also records the read in the operation
  *    history) and HOME's counts (`GET /v1/registrants/summary`) on a tenant of 1,000, each against a
- *    bare Express + `pg` handler running the same SELECTs (session, registrant, dependents; the
- *    counts) in the same run. Goals: ≥ 1,500 req/s, p99 ≤ 50 ms, ≤ 2× the bare handler's time.
+ *    bare Express + `pg` handler running the same SQL in the same run: for the read, the session,
+ *    registrant and dependents SELECTs and the history row (its own transaction: the tenant's lock,
+ *    the last hash, an HMAC, one INSERT), as the issue's goal reads; and, for scale, the SELECTs
+ *    alone (what the hardware gives a read that records nothing). Goals: ≥ 1,500 req/s, p99 ≤ 50 ms,
+ *    ≤ 2× the bare same-SQL handler's time.
  * 2. The registrant list (50 a page) and the counts on a tenant of 10 × --count (100,000 by
  *    default). Goal: p95 ≤ 100 ms at 50 concurrent (autocannon reports p97.5, which is taken: it is
  *    the stricter).
@@ -15,7 +18,7 @@
 import { spawn } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import http from 'node:http';
-import { randomUUID } from 'node:crypto';
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import express from 'express';
 import { Pool } from 'pg';
 import { hashSessionToken, createSessions } from '../../services/auth/sessions';
@@ -71,16 +74,43 @@ async function startBareServer(url: string, cleanup: Cleanup): Promise<string> {
       'SELECT s.*, u.role, u.deleted_at, u.locked_at, t.name AS tenant_name FROM sessions s JOIN login_users u ON u.id = s.login_user_id JOIN tenants t ON t.id = s.tenant_id WHERE s.id = $1 AND s.second_factor_done',
       [hashSessionToken(token)],
     );
-    return rows[0] as { tenant_id: string } | undefined;
+    return rows[0] as { tenant_id: string; login_user_id: string } | undefined;
   };
-  app.get('/registrants/:id', async (req, res) => {
+  const read = async (req: express.Request, res: express.Response, record: boolean) => {
     const s = await session(req);
     if (!s) return void res.status(401).end();
     const { rows } = await pool.query('SELECT * FROM registrants WHERE id = $1 AND tenant_id = $2', [req.params.id, s.tenant_id]);
     if (!rows[0]) return void res.status(404).end();
     const deps = await pool.query('SELECT * FROM dependents WHERE registrant_id = $1 AND draft = false ORDER BY created_at', [req.params.id]);
+    if (record) await recordView(s, rows[0] as { id: string; family_name: string; given_name: string });
     res.json({ ...rows[0], dependents: deps.rows });
-  });
+  };
+  // The read as the app records it (services/audit/history.ts), one transaction per read.
+  const chainKey = randomBytes(32);
+  const recordView = async (s: { tenant_id: string; login_user_id: string }, r: { id: string; family_name: string; given_name: string }) => {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query("SELECT current_setting('transaction_isolation') AS isolation FROM (SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))) AS locked", [`operation_events:${s.tenant_id}`]);
+      const last = await client.query('SELECT hash FROM operation_events WHERE tenant_id = $1::uuid ORDER BY id DESC LIMIT 1', [s.tenant_id]);
+      const prev = (last.rows[0] as { hash: string } | undefined)?.hash ?? '0'.repeat(64);
+      const at = new Date();
+      const label = `${r.family_name} ${r.given_name}`;
+      const hash = createHmac('sha256', chainKey).update(JSON.stringify([s.tenant_id, at.toISOString(), 'login_user', s.login_user_id, '人事 ベンチ', r.id, label, 'registrant_viewed', prev])).digest('hex');
+      await client.query(
+        "INSERT INTO operation_events (tenant_id, occurred_at, actor_type, actor_id, actor_label, registrant_id, registrant_label, operation, label, prev_hash, hash) VALUES ($1, $2, 'login_user', $3, '人事 ベンチ', $4, $5, 'registrant_viewed', '登録者情報の閲覧', $6, $7)",
+        [s.tenant_id, at, s.login_user_id, r.id, label, prev, hash],
+      );
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  };
+  app.get('/registrants/:id', (req, res, next) => read(req, res, true).catch(next));
+  app.get('/registrants/:id/selects-only', (req, res, next) => read(req, res, false).catch(next));
   app.get('/summary', async (req, res) => {
     const s = await session(req);
     if (!s) return void res.status(401).end();
@@ -139,18 +169,22 @@ export async function runHrReadsBench(stack: Stack, cleanup: Cleanup, opts: { co
   const line = (l: Load) => `${l.rps.toFixed(0)} req/s, p50 ${l.p50} ms, p97.5 ${l.p97_5} ms, p99 ${l.p99} ms`;
   const goals: { what: string; pass: boolean }[] = [];
 
-  for (const [name, appPath, barePath] of [
-    ['registrant read', `/v1/registrants/${someone}`, `/registrants/${someone}`],
-    ['summary counts', '/v1/registrants/summary', '/summary'],
+  for (const [name, appPath, barePath, selectsOnly] of [
+    ['registrant read', `/v1/registrants/${someone}`, `/registrants/${someone}`, `/registrants/${someone}/selects-only`],
+    ['summary counts', '/v1/registrants/summary', '/summary', undefined],
   ] as const) {
     const viaBare = await checked(`bare ${name}`, bare + barePath, smallCookie);
     const viaApp = await checked(name, base + appPath, smallCookie);
     const ratio = viaBare.rps / viaApp.rps;
-    say(`${name} (tenant of ${SMALL_TENANT}), ${CONNECTIONS} connections, ${opts.seconds} s: app ${line(viaApp)}; bare Express + pg ${line(viaBare)}; app/bare time ${ratio.toFixed(1)}×`);
+    say(`${name} (tenant of ${SMALL_TENANT}), ${CONNECTIONS} connections, ${opts.seconds} s: app ${line(viaApp)}; bare Express + pg, same SQL ${line(viaBare)}; app/bare time ${ratio.toFixed(1)}×`);
+    if (selectsOnly) {
+      const viaSelects = await checked(`bare ${name}, SELECTs only`, bare + selectsOnly, smallCookie);
+      say(`  for scale: bare SELECTs only (the read recorded nowhere) ${line(viaSelects)}; app/bare time ${(viaSelects.rps / viaApp.rps).toFixed(1)}×`);
+    }
     goals.push(
       { what: `${name} ${viaApp.rps.toFixed(0)} req/s (goal ≥ ${GOAL_RPS})`, pass: viaApp.rps >= GOAL_RPS },
       { what: `${name} p99 ${viaApp.p99} ms (goal ≤ ${GOAL_P99_MS} ms)`, pass: viaApp.p99 <= GOAL_P99_MS },
-      { what: `${name} ${ratio.toFixed(1)}× the bare handler (goal ≤ ${GOAL_BARE_RATIO}×)`, pass: ratio <= GOAL_BARE_RATIO },
+      { what: `${name} ${ratio.toFixed(1)}× the bare handler with the same SQL (goal ≤ ${GOAL_BARE_RATIO}×)`, pass: ratio <= GOAL_BARE_RATIO },
     );
   }
 

@@ -54,7 +54,7 @@ function kernelRss(pid: number): { rss: number; hwm: number } {
 }
 
 async function startWorkerChild(file: string, env: NodeJS.ProcessEnv, cleanup: Cleanup): Promise<WorkerChild> {
-  const child = spawn(process.execPath, ['--expose-gc', file], {
+  const child = spawn(process.execPath, ['--expose-gc', ...(process.env.BENCH_WORKER_FLAGS ?? '').split(' ').filter(Boolean), file], {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],

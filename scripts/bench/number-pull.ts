@@ -14,7 +14,7 @@ import { createPrisma, type PrismaClient } from '../../services/db/client';
 import { validateIndividualNumber } from '../../services/mynumber/validate';
 import type { Vault } from '../../services/vault/types';
 import { startBenchApi } from './api';
-import { heapPeak, mib, pool, say, secs, type Cleanup, type Stack } from './stack';
+import { cpuProfile, heapPeak, mib, pool, say, secs, type Cleanup, type Stack } from './stack';
 
 export interface NumberPullOptions {
   count: number;
@@ -109,6 +109,8 @@ export async function runNumberPullBench(stack: Stack, cleanup: Cleanup, opts: N
     runs.local.push(await timed(() => inProcess(some)));
     runs.http.push(await timed(() => overHttp(some)));
   }
+  // BENCH_CPU_PROFILE=file: a CPU profile of one more in-process pull alone (open it in Chrome's DevTools).
+  if (process.env.BENCH_CPU_PROFILE) await cpuProfile(process.env.BENCH_CPU_PROFILE, () => inProcess(some));
   const best = (r: { ms: number; bytes: number }[]) => r.reduce((a, b) => (b.ms < a.ms ? b : a));
   const [local, viaHttp] = [best(runs.local), best(runs.http)];
   const ratio = viaHttp.ms / local.ms;

@@ -5,6 +5,7 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import inspector from 'node:inspector';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -216,5 +217,23 @@ export async function heapPeak<T>(fn: () => Promise<T>): Promise<{ result: T; pe
     return { result, peak };
   } finally {
     clearInterval(timer);
+  }
+}
+
+/** Runs `fn` under the V8 CPU profiler and writes the profile (a .cpuprofile, for DevTools) to `file`. */
+export async function cpuProfile<T>(file: string, fn: () => Promise<T>): Promise<T> {
+  const session = new inspector.Session();
+  session.connect();
+  const post = (method: string, params?: object) =>
+    new Promise<unknown>((resolve, reject) => session.post(method, params ?? {}, (err, res) => (err ? reject(err) : resolve(res))));
+  await post('Profiler.enable');
+  await post('Profiler.start');
+  try {
+    return await fn();
+  } finally {
+    const { profile } = (await post('Profiler.stop')) as { profile: object };
+    fs.writeFileSync(file, JSON.stringify(profile));
+    session.disconnect();
+    say(`CPU profile written to ${file}`);
   }
 }
