@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # mynaflow image: one image for the API (default), the Temporal worker and migrations.
 #   api:      node dist/app/api.js
-#   worker:   node dist/app/worker.js
+#   worker:   node --optimize-for-size dist/app/worker.js   (with MALLOC_ARENA_MAX=2)
 #   migrate:  node dist/app/migrate.js   (as the database owner; sets the app role's password)
 #   ops:      node dist/app/ops.js …     (the operators' CLI, `npm run ops` outside the image)
 

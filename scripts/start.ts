@@ -16,7 +16,7 @@ import { promisify } from 'node:util';
 import { Connection } from '@temporalio/client';
 import pg from 'pg';
 import { createHistory } from '../services/audit/history';
-import { appEntryFile, buildApp, type AppEntry } from '../services/build/app-build';
+import { appArgs, appEnv, buildApp, type AppEntry } from '../services/build/app-build';
 import { ConfigError, loadConfig, type Config } from '../services/config/config';
 import { enableAppLogin } from '../services/db/app-role';
 import { createPrisma } from '../services/db/client';
@@ -79,10 +79,10 @@ function nodePart(name: string, entry: AppEntry, env: NodeJS.ProcessEnv, ready: 
     name,
     ports,
     start: () => {
-      const [cmd, args] = withParentDeathSignal(process.execPath, [appEntryFile(entry)], 'SIGTERM');
+      const [cmd, args] = withParentDeathSignal(process.execPath, appArgs(entry), 'SIGTERM');
       const child = spawn(cmd, args, {
         cwd: ROOT,
-        env,
+        env: appEnv(entry, env),
         // The IPC channel carries the worker's "ready".
         stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
         // Its own process group: a Ctrl-C reaches only us, and we stop the parts in order.

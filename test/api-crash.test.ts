@@ -33,7 +33,7 @@ import { isTo } from './support/mail-gate';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy';
 import { createLocalEnv } from './support/temporal';
 import { until } from './support/until';
-import { appEntryFile, type AppEntry } from '../services/build/app-build';
+import { appArgs, appEnv, type AppEntry } from '../services/build/app-build';
 
 const TASK_QUEUE = `api-crash-${randomUUID().slice(0, 8)}`;
 const MASTER_KEY = randomBytes(32).toString('base64');
@@ -71,8 +71,8 @@ afterAll(async () => {
 
 /** A process of the product on this file's database, Temporal and SMTP; resolves once it serves. */
 async function startProcess(name: string, entry: AppEntry, extra: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [appEntryFile(entry)], {
-    env: {
+  const child = spawn(process.execPath, appArgs(entry), {
+    env: appEnv(entry, {
       ...process.env,
       DATABASE_URL: database.url,
       TEMPORAL_TASK_QUEUE: TASK_QUEUE,
@@ -82,7 +82,7 @@ async function startProcess(name: string, entry: AppEntry, extra: Record<string,
       WEBHOOK_ALLOW_HTTP: 'true',
       LOG_LEVEL: 'warn',
       ...extra,
-    },
+    }),
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   children.push(child);

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { CONFIG_KEYS, loadConfig } from '../services/config/config';
-import { appEntryFile, type AppEntry } from '../services/build/app-build';
+import { APP_LAUNCH, appEntryFile, type AppEntry } from '../services/build/app-build';
 
 const root = path.join(__dirname, '..');
 const read = (file: string) => fs.readFileSync(path.join(root, file), 'utf8');
@@ -37,9 +37,10 @@ function envOf(name: string): Record<string, string> {
 const hostOf = (url: string) => new URL(url).hostname;
 
 describe('docker-compose.yml', () => {
-  test.each(['api', 'worker', 'migrate'])('%s is given only keys from CONFIG_KEYS', (name) => {
+  test.each(['api', 'worker', 'migrate'] as const)('%s is given only keys from CONFIG_KEYS (and its launch environment)', (name) => {
     expect(services[name]).toBeDefined();
-    const unknown = Object.keys(envOf(name)).filter((k) => !(CONFIG_KEYS as string[]).includes(k));
+    const known = [...CONFIG_KEYS, ...Object.keys(APP_LAUNCH[name].env)] as string[];
+    const unknown = Object.keys(envOf(name)).filter((k) => !known.includes(k));
     expect(unknown).toEqual([]);
   });
 
@@ -119,8 +120,19 @@ describe('entry points: compiled JavaScript, as the image builds it', () => {
     expectBuilt(jsFileIn([services.migrate!.command ?? []].flat()), 'migrate');
   });
 
-  test("the worker's command runs the compiled worker", () => {
-    expectBuilt(jsFileIn([services.worker!.command ?? []].flat()), 'worker');
+  test("the worker's command runs the compiled worker with the worker's node flags", () => {
+    const command = [services.worker!.command ?? []].flat();
+    expectBuilt(jsFileIn(command), 'worker');
+    expect(command).toEqual(['node', ...APP_LAUNCH.worker.nodeFlags, path.relative(root, appEntryFile('worker'))]);
+    expect(envOf('worker')).toMatchObject(APP_LAUNCH.worker.env);
+  });
+
+  test('the Dockerfile documents each entry with its node flags', () => {
+    for (const entry of ['api', 'worker', 'migrate'] as const) {
+      const line = `${entry}:`.padEnd(10) + ['node', ...APP_LAUNCH[entry].nodeFlags, path.relative(root, appEntryFile(entry))].join(' ');
+      expect(read('Dockerfile')).toContain(line);
+      for (const [k, v] of Object.entries(APP_LAUNCH[entry].env)) expect(read('Dockerfile')).toContain(`${line}   (with ${k}=${v})`);
+    }
   });
 });
 

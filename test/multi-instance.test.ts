@@ -20,7 +20,7 @@ import { capture } from './support/capture';
 import { createTenant, startOutbox } from './support/fixtures';
 import { createIsolatedDatabase } from './support/isolated-database';
 import { until } from './support/until';
-import { appEntryFile } from '../services/build/app-build';
+import { appArgs, appEnv } from '../services/build/app-build';
 
 const MASTER_KEY = randomBytes(32).toString('base64');
 const ATTEMPTS_LIMIT = 50; // DEFAULT_AUTH_RATE_LIMITS.attempts: what a real API process enforces
@@ -54,8 +54,8 @@ interface Proc {
 function spawnPart(entry: 'api' | 'worker', name: string, env: NodeJS.ProcessEnv): Proc {
   const inherited = { ...process.env };
   for (const k of ['MASTER_KEY', 'MASTER_KEY_PREVIOUS', 'MASTER_KEY_FILE', 'TRUST_PROXY', 'PORT', 'HOST']) delete inherited[k];
-  const child = spawn(process.execPath, [appEntryFile(entry)], {
-    env: {
+  const child = spawn(process.execPath, appArgs(entry), {
+    env: appEnv(entry, {
       ...inherited,
       DATABASE_URL: database.url,
       // Never contacted: the API connects on first use, the worker's key check comes before.
@@ -64,7 +64,7 @@ function spawnPart(entry: 'api' | 'worker', name: string, env: NodeJS.ProcessEnv
       PUBLIC_URL: 'http://mynaflow.test',
       LOG_LEVEL: 'warn',
       ...env,
-    },
+    }),
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   children.push(child);

@@ -26,7 +26,7 @@ import { createLocalEnv } from './support/temporal';
 import { freePort } from '../services/devstack/ports';
 import { tsToMs } from '@temporalio/common/lib/time';
 import { until } from './support/until';
-import { appEntryFile } from '../services/build/app-build';
+import { appArgs, appEnv } from '../services/build/app-build';
 
 const TASK_QUEUE = `sigkill-${randomUUID().slice(0, 8)}`;
 const MASTER_KEY = randomBytes(32).toString('base64');
@@ -54,8 +54,8 @@ afterAll(async () => {
 
 /** Starts `npm start`'s worker on its own: resolves once it polls (it tells its parent "ready"). */
 async function startWorkerProcess(name: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [appEntryFile('worker')], {
-    env: {
+  const child = spawn(process.execPath, appArgs('worker'), {
+    env: appEnv('worker', {
       ...process.env,
       ...extraEnv,
       DATABASE_URL: database.url,
@@ -65,7 +65,7 @@ async function startWorkerProcess(name: string, extraEnv: NodeJS.ProcessEnv = {}
       MASTER_KEY,
       PUBLIC_URL: 'http://mynaflow.test',
       LOG_LEVEL: 'warn',
-    },
+    }),
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   children.push(child);

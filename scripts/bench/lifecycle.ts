@@ -11,7 +11,7 @@ import path from 'node:path';
 import { dataConverterFor } from '../../services/temporal/payload-codec';
 import { Client, Connection, type WorkflowClientInterceptor } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
-import { compileEntries } from '../../services/build/app-build';
+import { APP_LAUNCH, appEnv, compileEntries } from '../../services/build/app-build';
 import { createHistory } from '../../services/audit/history';
 import { loadConfig } from '../../services/config/config';
 import { createPrisma, type PrismaClient } from '../../services/db/client';
@@ -53,10 +53,19 @@ function kernelRss(pid: number): { rss: number; hwm: number } {
   return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
 }
 
+/**
+ * The worker launched as the product launches it (APP_LAUNCH: node flags, environment), or, with
+ * BENCH_WORKER_FLAGS set, with those flags ("" for none) and the bench's environment alone, to
+ * compare launches.
+ */
+const tryingLaunch = () => process.env.BENCH_WORKER_FLAGS !== undefined;
+const workerNodeFlags = (): readonly string[] => (tryingLaunch() ? process.env.BENCH_WORKER_FLAGS!.split(' ').filter(Boolean) : APP_LAUNCH.worker.nodeFlags);
+const workerEnv = (env: NodeJS.ProcessEnv): NodeJS.ProcessEnv => (tryingLaunch() ? env : appEnv('worker', env));
+
 async function startWorkerChild(file: string, env: NodeJS.ProcessEnv, cleanup: Cleanup): Promise<WorkerChild> {
-  const child = spawn(process.execPath, ['--expose-gc', ...(process.env.BENCH_WORKER_FLAGS ?? '').split(' ').filter(Boolean), file], {
+  const child = spawn(process.execPath, ['--expose-gc', ...workerNodeFlags(), file], {
     cwd: ROOT,
-    env,
+    env: workerEnv(env),
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   cleanup.add('stop the bench worker', () => stopChild(child, 30_000));
@@ -176,7 +185,7 @@ export async function runLifecycleBench(stack: Stack, cleanup: Cleanup, opts: Li
   const workerDir = path.join(ROOT, 'dist', 'bench');
   await compileEntries({ 'worker-process': path.join(__dirname, 'worker-process.ts') }, workerDir);
   const worker = await startWorkerChild(path.join(workerDir, 'worker-process.js'), env, cleanup);
-  say(`worker: child process pid ${worker.child.pid} (compiled JavaScript, as npm start and the image run it), ${Object.entries(worker.settings).map(([k, v]) => `${k}=${v}`).join(', ')}`);
+  say(`worker: child process pid ${worker.child.pid} (compiled JavaScript, as npm start and the image run it; node flags: ${workerNodeFlags().join(' ') || 'none'}; MALLOC_ARENA_MAX=${workerEnv(process.env).MALLOC_ARENA_MAX ?? 'unset'}), ${Object.entries(worker.settings).map(([k, v]) => `${k}=${v}`).join(', ')}`);
 
   const prisma: PrismaClient = createPrisma(databaseUrl);
   cleanup.add('disconnect Prisma', () => prisma.$disconnect());
