@@ -30,8 +30,8 @@ export const appEntryFile = (entry: AppEntry): string => path.join(APP_DIR, `${e
  * The worker's keep its memory from growing with what a burst needed: V8 sized for memory rather
  * than speed in both of its heaps (the main thread's and the workflow thread's; by default each grows
  * tens of MiB of young generation it never gives back), and glibc at 2 malloc arenas instead of 8 per
- * core (the SDK's Rust threads each took one). `npm run bench`, 1,500 asleep, same run of variants:
- * 445 → 301 MiB RSS with the flag, 292 with both; idle 199 → 145 MiB; mails as fast as before.
+ * core (the SDK's Rust threads each took one). `npm run bench`, 1,500 asleep: 454 → about 290 MiB
+ * RSS, idle 204 → 147 MiB; a burst of invitations goes out 10–25% slower (README: Worker sizing).
  */
 export const APP_LAUNCH: Record<AppEntry, { nodeFlags: readonly string[]; env: Readonly<Record<string, string>> }> = {
   api: { nodeFlags: [], env: {} },
