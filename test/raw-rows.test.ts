@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { createSessions } from '../services/auth/sessions';
 import { createPrisma, type PrismaClient } from '../services/db/client';
-import { getRegistrantItem } from '../services/registrants/listing';
+import { getRegistrantItem, listRegistrants, type RegistrantFilters } from '../services/registrants/listing';
 import { registrantView } from '../services/registrants/view';
 import { dependentSummary } from '../services/registrants/listing';
 import { createTenant } from './support/fixtures';
@@ -76,4 +76,77 @@ it('a registrant read (with its submitted dependents in order) is what the Prism
   expect(item!.dependents.map((d) => d.givenName)).toEqual(['一郎', '二郎']);
   // Another tenant's id is nobody.
   expect(await getRegistrantItem(prisma, await createTenant(prisma, '別の会社'), id)).toBeNull();
+});
+
+describe('the registrant list chosen in plain SQL', () => {
+  let tenantId: string;
+  let groupId: string;
+  const filterSets: RegistrantFilters[] = [];
+
+  beforeAll(async () => {
+    tenantId = await createTenant(prisma, '生SQL一覧株式会社');
+    groupId = (await prisma.group.create({ data: { tenantId, name: '営業部' } })).id;
+    const base = Date.parse('2026-11-01T00:00:00.000Z');
+    const statuses = ['unregistered', 'pending', 'remanded', 'completed', 'refused'] as const;
+    for (let i = 0; i < 23; i++) {
+      const id = randomUUID();
+      await prisma.registrant.create({
+        data: {
+          id,
+          tenantId,
+          workflowId: `wf-${id}`,
+          groupId: i % 3 === 0 ? groupId : null,
+          category: i % 4 === 0 ? 'part_time' : 'employee',
+          familyName: '一覧',
+          givenName: `${i}`,
+          sortKana: ['イチ', 'ニ', 'サン', ''][i % 4]!,
+          // Ties in the orders (the id decides within them); employee codes are unique, their nulls tie.
+          employeeCode: i % 5 === 0 ? null : `E${String(i).padStart(2, '0')}`,
+          status: statuses[i % 5]!,
+          retired: i % 2 === 0,
+          retirementDate: i % 3 === 1 ? new Date(Date.UTC(2026, 2 + (i % 2), 15)) : null,
+          deletionDueDate: i % 3 === 2 ? new Date(Date.UTC(2033, 3 + (i % 2), 1)) : null,
+          submittedAt: i % 4 === 1 ? null : new Date(base + (i % 3) * 60_000),
+          updatedAt: new Date(base + (i % 6) * 1000),
+        },
+      });
+      if (i % 2) {
+        await prisma.dependent.create({ data: { registrantId: id, relationship: '子', familyName: '一覧', givenName: `子${i}`, status: 'pending' } });
+        await prisma.dependent.create({ data: { registrantId: id, relationship: '子', familyName: '一覧', givenName: `下書${i}`, draft: true } });
+      }
+    }
+    filterSets.push(
+      {},
+      { status: 'completed' },
+      { category: 'part_time' },
+      { groupId },
+      { employeeCode: 'E03' },
+      { retired: true },
+      { retired: false },
+      { retirementMonth: '2026-03' },
+      { deletionMonth: '2033-05' },
+      { updatedSince: new Date(base + 3000).toISOString() },
+      { status: 'pending', retired: false, category: 'employee' },
+    );
+  });
+
+  it.each(['updated', '-updated', 'employeeCode', 'submitted', 'kana'] as const)('sorted by %s, every filter of plain columns: the same pages and cursors as the Prisma query, page by page to the end', async (sort) => {
+    for (const filters of filterSets) {
+      const walk = async (prismaOnly: boolean) => {
+        const pages: { items: unknown[]; nextCursor: string | null }[] = [];
+        let cursor: string | undefined;
+        do {
+          const page = await listRegistrants(prisma, tenantId, { ...filters, sort, limit: 4, cursor }, { prismaOnly });
+          pages.push(page);
+          cursor = page.nextCursor ?? undefined;
+        } while (cursor && pages.length < 20);
+        return pages;
+      };
+      const [plain, viaPrisma] = [await walk(false), await walk(true)];
+      expect({ filters, pages: plain }).toStrictEqual({ filters, pages: viaPrisma });
+    }
+    // The walk saw everyone once.
+    const all = (await listRegistrants(prisma, tenantId, { sort, limit: 100 })).items;
+    expect(new Set(all.map((i) => i.id)).size).toBe(23);
+  });
 });
