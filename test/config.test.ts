@@ -1,6 +1,7 @@
 /** Configuration from the environment: defaults, parsing, and errors that name every bad key at once. */
 import path from 'node:path';
 import { ConfigError, loadConfig, requireServices, type Config } from '../services/config/config';
+import { poolConfigFromUrl } from '../services/db/pg-adapter';
 
 /** The ConfigError that `fn` throws (fails the test if it throws nothing else). */
 function configError(fn: () => unknown): ConfigError {
@@ -114,6 +115,17 @@ describe('loadConfig', () => {
   it('rejects a DATABASE_URL of another kind of database', () => {
     const err = configError(() => loadConfig({ DATABASE_URL: 'mysql://u:p@db:3306/x' }));
     expect(err.problems).toEqual([expect.stringMatching(/^DATABASE_URL: .*postgresql:\/\//)]);
+  });
+
+  it('refuses pool settings in DATABASE_URL that are not numbers, naming each, and takes good ones', () => {
+    const err = configError(() => loadConfig({ DATABASE_URL: 'postgresql://u@db/x?connection_limit=ten&pool_timeout=-1' }));
+    expect(err.problems).toEqual([expect.stringMatching(/^DATABASE_URL: connection_limit=ten is not a whole number/), expect.stringMatching(/^DATABASE_URL: pool_timeout=-1 is not a number of seconds/)]);
+    expect(configError(() => loadConfig({ DATABASE_URL: 'postgresql://u@db/x?connection_limit=2.5' })).problems).toHaveLength(1);
+    expect(loadConfig({ DATABASE_URL: 'postgresql://u@db/x?connection_limit=4&pool_timeout=0' }).databaseUrl).toContain('pool_timeout=0');
+    // The pool reads the same settings (scripts that skip the configuration check are refused too).
+    expect(poolConfigFromUrl('postgresql://u@db/x?connection_limit=4&pool_timeout=2.5')).toMatchObject({ max: 4, connectionTimeoutMillis: 2500 });
+    expect(poolConfigFromUrl('postgresql://u@db/x')).toMatchObject({ max: 10, connectionTimeoutMillis: 10_000 });
+    expect(() => poolConfigFromUrl('postgresql://u@db/x?pool_timeout=soon')).toThrow('DATABASE_URL: pool_timeout=soon is not a number of seconds');
   });
 
   it('accepts postgres:// as well as postgresql://', () => {

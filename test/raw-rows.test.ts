@@ -21,6 +21,15 @@ beforeAll(() => {
 
 afterAll(() => prisma?.$disconnect());
 
+type RegistrantData = Parameters<PrismaClient['registrant']['create']>[0]['data'];
+
+/** A registrant of the tenant with a fresh id (and its workflow id from it); its id. */
+async function registrant(tenantId: string, data: Omit<RegistrantData, 'id' | 'tenantId' | 'workflowId' | 'tenant'>): Promise<string> {
+  const id = randomUUID();
+  await prisma.registrant.create({ data: { id, tenantId, workflowId: `wf-${id}`, ...data } as RegistrantData });
+  return id;
+}
+
 it('a session with its login user and tenant is what Prisma reads, field for field (enum arrays, bigints, nulls and dates included)', async () => {
   const tenantId = await createTenant(prisma, '生SQL株式会社');
   await prisma.tenant.update({ where: { id: tenantId }, data: { purposes: ['withholding_slip', 'dividends'], reminderDays: [3, 9], mailPausedAt: new Date('2026-11-30T01:02:03.456Z'), corporateNumber: '1234567890123' } });
@@ -38,31 +47,25 @@ it('a session with its login user and tenant is what Prisma reads, field for fie
 
 it('a registrant read (with its submitted dependents in order) is what the Prisma query with its include gave', async () => {
   const tenantId = await createTenant(prisma, '生SQL読取株式会社');
-  const id = randomUUID();
-  await prisma.registrant.create({
-    data: {
-      id,
-      tenantId,
-      workflowId: `wf-${id}`,
-      familyName: '山田',
-      givenName: '花子',
-      familyNameKana: 'ヤマダ',
-      email: 'hanako@example.co.jp',
-      employeeCode: 'RAW-1',
-      birthDate: new Date('1990-04-01T00:00:00Z'),
-      gender: 'female',
-      hireDate: new Date('2015-04-01T00:00:00Z'),
-      retirementDate: new Date('2027-03-31T00:00:00Z'),
-      deletionDueDate: new Date('2034-01-10T00:00:00Z'),
-      retired: false,
-      status: 'remanded',
-      statusReason: '写真が不鮮明です',
-      invitationState: 'open',
-      invitationExpiresAt: new Date('2027-01-01T00:00:00.123Z'),
-      workflowPendingSince: new Date(),
-      workflowStart: { invite: { note: '再送' }, startedBy: { type: 'system' } },
-      note: '備考',
-    },
+  const id = await registrant(tenantId, {
+    familyName: '山田',
+    givenName: '花子',
+    familyNameKana: 'ヤマダ',
+    email: 'hanako@example.co.jp',
+    employeeCode: 'RAW-1',
+    birthDate: new Date('1990-04-01T00:00:00Z'),
+    gender: 'female',
+    hireDate: new Date('2015-04-01T00:00:00Z'),
+    retirementDate: new Date('2027-03-31T00:00:00Z'),
+    deletionDueDate: new Date('2034-01-10T00:00:00Z'),
+    retired: false,
+    status: 'remanded',
+    statusReason: '写真が不鮮明です',
+    invitationState: 'open',
+    invitationExpiresAt: new Date('2027-01-01T00:00:00.123Z'),
+    workflowPendingSince: new Date(),
+    workflowStart: { invite: { note: '再送' }, startedBy: { type: 'system' } },
+    note: '備考',
   });
   const later = (s: number) => new Date(Date.now() + s * 1000);
   await prisma.dependent.create({ data: { registrantId: id, relationship: '子', familyName: '山田', givenName: '二郎', birthDate: new Date('2015-06-01T00:00:00Z'), status: 'pending', createdAt: later(2) } });
@@ -89,26 +92,20 @@ describe('the registrant list chosen in plain SQL', () => {
     const base = Date.parse('2026-11-01T00:00:00.000Z');
     const statuses = ['unregistered', 'pending', 'remanded', 'completed', 'refused'] as const;
     for (let i = 0; i < 23; i++) {
-      const id = randomUUID();
-      await prisma.registrant.create({
-        data: {
-          id,
-          tenantId,
-          workflowId: `wf-${id}`,
-          groupId: i % 3 === 0 ? groupId : null,
-          category: i % 4 === 0 ? 'part_time' : 'employee',
-          familyName: '一覧',
-          givenName: `${i}`,
-          sortKana: ['イチ', 'ニ', 'サン', ''][i % 4]!,
-          // Ties in the orders (the id decides within them); employee codes are unique, their nulls tie.
-          employeeCode: i % 5 === 0 ? null : `E${String(i).padStart(2, '0')}`,
-          status: statuses[i % 5]!,
-          retired: i % 2 === 0,
-          retirementDate: i % 3 === 1 ? new Date(Date.UTC(2026, 2 + (i % 2), 15)) : null,
-          deletionDueDate: i % 3 === 2 ? new Date(Date.UTC(2033, 3 + (i % 2), 1)) : null,
-          submittedAt: i % 4 === 1 ? null : new Date(base + (i % 3) * 60_000),
-          updatedAt: new Date(base + (i % 6) * 1000),
-        },
+      const id = await registrant(tenantId, {
+        groupId: i % 3 === 0 ? groupId : null,
+        category: i % 4 === 0 ? 'part_time' : 'employee',
+        familyName: '一覧',
+        givenName: `${i}`,
+        sortKana: ['イチ', 'ニ', 'サン', ''][i % 4]!,
+        // Ties in the orders (the id decides within them); employee codes are unique, their nulls tie.
+        employeeCode: i % 5 === 0 ? null : `E${String(i).padStart(2, '0')}`,
+        status: statuses[i % 5]!,
+        retired: i % 2 === 0,
+        retirementDate: i % 3 === 1 ? new Date(Date.UTC(2026, 2 + (i % 2), 15)) : null,
+        deletionDueDate: i % 3 === 2 ? new Date(Date.UTC(2033, 3 + (i % 2), 1)) : null,
+        submittedAt: i % 4 === 1 ? null : new Date(base + (i % 3) * 60_000),
+        updatedAt: new Date(base + (i % 6) * 1000),
       });
       if (i % 2) {
         await prisma.dependent.create({ data: { registrantId: id, relationship: '子', familyName: '一覧', givenName: `子${i}`, status: 'pending' } });

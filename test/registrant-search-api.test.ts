@@ -94,6 +94,13 @@ describe('email, months, sort', () => {
       const res = await viewer.get('/v1/registrants').query({ retirementMonth: bad });
       expect([bad, res.status]).toEqual([bad, 400]);
     }
+    // Each malformed filter is named, whichever way the page is then chosen (a name search goes through another query).
+    for (const extra of [{}, { name: '山田' }]) {
+      const del = await viewer.get('/v1/registrants').query({ deletionMonth: '0000-01', ...extra }).expect(400);
+      expect(del.body.errors).toEqual([expect.objectContaining({ path: '/query/deletionMonth' })]);
+      const since = await viewer.get('/v1/registrants').query({ updatedSince: '2026-02-30T00:00:00Z', ...extra }).expect(400);
+      expect(since.body.errors).toEqual([expect.objectContaining({ path: expect.stringContaining('updatedSince') })]);
+    }
   });
 
   it('filters compose with each other and with the cursor; sort=updated is the cursor order, nothing else is taken', async () => {

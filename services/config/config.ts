@@ -5,6 +5,7 @@
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
+import { poolParams } from '../db/pool-params';
 
 const PORT_MESSAGE = 'must be a port number from 1 to 65535';
 const port = z
@@ -52,7 +53,17 @@ const schema = z.object({
   PORT: port.default(3000),
   HOST: z.string().min(1).default('127.0.0.1'),
   PUBLIC_URL: urlWith(['http:', 'https:']).optional(),
-  DATABASE_URL: urlWith(['postgresql:', 'postgres:']).optional(),
+  DATABASE_URL: urlWith(['postgresql:', 'postgres:'])
+    .superRefine((s, ctx) => {
+      let url: URL;
+      try {
+        url = new URL(s);
+      } catch {
+        return; // urlWith said so
+      }
+      for (const message of poolParams(url).problems) ctx.addIssue({ code: z.ZodIssueCode.custom, message });
+    })
+    .optional(),
   // For the migration step only (scripts/migrate.ts, run with the owner's DATABASE_URL): the password
   // it gives the app role mynaflow_app, which the API and worker connect as. npm start makes its own.
   APP_DATABASE_PASSWORD: z.string().min(12, 'at least 12 characters (openssl rand -hex 24)').optional(),

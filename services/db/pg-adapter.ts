@@ -7,6 +7,7 @@
  */
 import pg from 'pg';
 import { PrismaPg } from '@prisma/adapter-pg';
+import { poolParams } from './pool-params';
 
 // Fix 1: introspection reads catalog columns of type `name` (19), `"char"` (18) and their arrays
 // (1003, 1002), which the adapter refuses to deserialize. Relabel them as text / text[].
@@ -57,6 +58,8 @@ export function poolConfigFromUrl(databaseUrl: string): pg.PoolConfig {
   if (url.protocol !== 'postgresql:' && url.protocol !== 'postgres:') {
     throw new Error(`DATABASE_URL must start with postgresql:// (got ${url.protocol}//)`);
   }
+  const { params, problems } = poolParams(url);
+  if (problems.length > 0) throw new Error(`DATABASE_URL: ${problems.join('; ')}`);
   const sslmode = url.searchParams.get('sslmode');
   return {
     host: decodeURIComponent(url.hostname) || url.searchParams.get('host') || 'localhost',
@@ -65,10 +68,10 @@ export function poolConfigFromUrl(databaseUrl: string): pg.PoolConfig {
     password: decodeURIComponent(url.password),
     database: decodeURIComponent(url.pathname.replace(/^\//, '')) || undefined,
     ssl: sslmode && sslmode !== 'disable' ? { rejectUnauthorized: sslmode === 'verify-full' } : undefined,
-    max: url.searchParams.has('connection_limit') ? Number(url.searchParams.get('connection_limit')) : 10,
+    max: params.connections,
     // Fix 5: pg waits for a free pooled connection for ever by default; Prisma's own engines gave up
     // after pool_timeout seconds (P2024). Give up the same way, so a full pool is an answer, not a hang.
-    connectionTimeoutMillis: (url.searchParams.has('pool_timeout') ? Number(url.searchParams.get('pool_timeout')) : 10) * 1000,
+    connectionTimeoutMillis: params.timeoutSeconds * 1000,
     Client: CatalogSafeClient,
     // Idle pooled connections must not keep a process (the Prisma CLI above all) alive.
     allowExitOnIdle: true,

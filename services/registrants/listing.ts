@@ -171,6 +171,33 @@ function monthRange(month: string, param: string): { gte: Date; lt: Date } {
   return { gte: new Date(Date.UTC(year, mon - 1, 1)), lt: new Date(Date.UTC(year, mon, 1)) };
 }
 
+/** Whether a timestamp's YYYY-MM-DD is a day of the calendar (Date takes 02-30 as 03-02). */
+function calendarDay(timestamp: string): boolean {
+  const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(timestamp);
+  if (!m) return true; // another form Date understood; nothing to roll over
+  const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
+  return d.getUTCMonth() === Number(m[2]) - 1 && d.getUTCDate() === Number(m[3]);
+}
+
+interface CheckedRanges { retirement?: { gte: Date; lt: Date }; deletion?: { gte: Date; lt: Date }; since?: Date }
+
+/** The month and date filters, parsed once for both page queries (400 when malformed). */
+function checkedRanges(f: RegistrantFilters): CheckedRanges {
+  const retirement = f.retirementMonth ? monthRange(f.retirementMonth, 'retirementMonth') : undefined;
+  const deletion = f.deletionMonth ? monthRange(f.deletionMonth, 'deletionMonth') : undefined;
+  const since = f.updatedSince ? new Date(f.updatedSince) : undefined;
+  if (since && (Number.isNaN(since.getTime()) || !calendarDay(f.updatedSince!))) throw invalidQuery('updatedSince', 'DATE_INVALID', '日時の指定が正しくありません');
+  return { retirement, deletion, since };
+}
+
+/** A registrant as the list shows it: the record's view with its submitted dependents summarised. */
+const listItem = (r: Registrant, dependents: Dependent[]): RegistrantListItem => ({
+  ...registrantView(r, dependents),
+  updatedAt: r.updatedAt.toISOString(),
+  groupId: r.groupId,
+  dependents: dependents.map(dependentSummary),
+});
+
 /**
  * contains / startsWith / endsWith become LIKE patterns: a `%` or `_` typed by someone searching is
  * meant literally (LIKE's default escape character is the backslash).
@@ -233,16 +260,13 @@ export async function listRegistrants(prisma: PrismaClient, tenantId: string, f:
     if (name) and.push(name);
   }
   if (f.email !== undefined && f.email.trim() !== '') and.push({ email: { contains: likeLiteral(f.email.normalize('NFKC').trim()), mode: 'insensitive' } });
-  if (f.retirementMonth) and.push({ retirementDate: monthRange(f.retirementMonth, 'retirementMonth') });
-  if (f.deletionMonth) and.push({ deletionDueDate: monthRange(f.deletionMonth, 'deletionMonth') });
-  if (f.updatedSince) {
-    const since = new Date(f.updatedSince);
-    if (Number.isNaN(since.getTime())) throw new AppError(400, 'VALIDATION_FAILED', '入力内容に誤りがあります', [{ path: '/query/updatedSince', code: 'DATE_INVALID', message: '日時の指定が正しくありません' }]);
-    and.push({ updatedAt: { gte: since } });
-  }
+  const ranges = checkedRanges(f);
+  if (ranges.retirement) and.push({ retirementDate: ranges.retirement });
+  if (ranges.deletion) and.push({ deletionDueDate: ranges.deletion });
+  if (ranges.since) and.push({ updatedAt: { gte: ranges.since } });
   const sort = f.sort ?? 'updated';
   const cursor = f.cursor ? decodeCursor(f.cursor, sort) : undefined;
-  const plain = opts.prismaOnly ? null : plainPage(tenantId, f, sort, cursor, limit);
+  const plain = opts.prismaOnly ? null : plainPage(tenantId, f, ranges, sort, cursor, limit);
   if (plain) return pageOf(prisma, tenantId, await prisma.$queryRaw<PageKey[]>(plain), sort, limit);
   if (cursor) and.push(after(cursor));
   const rows = await prisma.registrant.findMany({
@@ -254,12 +278,7 @@ export async function listRegistrants(prisma: PrismaClient, tenantId: string, f:
   });
   const more = rows.length > limit;
   if (more) rows.pop();
-  const items = rows.map((r) => ({
-    ...registrantView(r, r.dependents),
-    updatedAt: r.updatedAt.toISOString(),
-    groupId: r.groupId,
-    dependents: r.dependents.map(dependentSummary),
-  }));
+  const items = rows.map((r) => listItem(r, r.dependents));
   const last = rows[rows.length - 1];
   return { items, nextCursor: more && last ? encodeCursor(keyOf(sort, last)) : null };
 }
@@ -287,7 +306,7 @@ const SORT_COLUMNS = { updatedAt: 'updated_at', employeeCode: 'employee_code', s
  * alone, most of a page under load. Null when a filter needs Prisma's (name, e-mail, dependents'
  * status). test/raw-rows.test.ts holds the two equal, filter by filter.
  */
-function plainPage(tenantId: string, f: RegistrantFilters, sort: RegistrantSort, cursor: SortKey | undefined, limit: number): Prisma.Sql | null {
+function plainPage(tenantId: string, f: RegistrantFilters, ranges: CheckedRanges, sort: RegistrantSort, cursor: SortKey | undefined, limit: number): Prisma.Sql | null {
   if (f.name !== undefined || (f.email !== undefined && f.email.trim() !== '') || f.dependentsStatus) return null;
   const c: Prisma.Sql[] = [Prisma.sql`r.tenant_id = ${tenantId}::uuid`];
   if (f.status) c.push(Prisma.sql`r.status = ${f.status}::"Status"`);
@@ -296,16 +315,10 @@ function plainPage(tenantId: string, f: RegistrantFilters, sort: RegistrantSort,
   if (f.employeeCode) c.push(Prisma.sql`r.employee_code = ${f.employeeCode}`);
   if (f.retired !== undefined) c.push(Prisma.sql`r.retired = ${f.retired}`);
   const day = (d: Date) => d.toISOString().slice(0, 10);
-  if (f.retirementMonth) {
-    const m = monthRange(f.retirementMonth, 'retirementMonth');
-    c.push(Prisma.sql`r.retirement_date >= ${day(m.gte)}::date AND r.retirement_date < ${day(m.lt)}::date`);
-  }
-  if (f.deletionMonth) {
-    const m = monthRange(f.deletionMonth, 'deletionMonth');
-    c.push(Prisma.sql`r.deletion_due_date >= ${day(m.gte)}::date AND r.deletion_due_date < ${day(m.lt)}::date`);
-  }
-  // The month and date filters were checked (400 when malformed) when Prisma's conditions were built.
-  if (f.updatedSince) c.push(Prisma.sql`r.updated_at >= ${new Date(f.updatedSince)}`);
+  const { retirement: ret, deletion: del, since } = ranges;
+  if (ret) c.push(Prisma.sql`r.retirement_date >= ${day(ret.gte)}::date AND r.retirement_date < ${day(ret.lt)}::date`);
+  if (del) c.push(Prisma.sql`r.deletion_due_date >= ${day(del.gte)}::date AND r.deletion_due_date < ${day(del.lt)}::date`);
+  if (since) c.push(Prisma.sql`r.updated_at >= ${since}`);
   const { field, desc, date, nullable } = SORT_SPECS[sort];
   const col = Prisma.raw(`r.${SORT_COLUMNS[field]}`);
   if (cursor) {
@@ -349,8 +362,7 @@ async function loadItems(prisma: PrismaClient, tenantId: string, ids: string[]):
   }
   for (const row of rows) {
     const r = pickModel<Registrant>(row, REGISTRANT_COLUMNS);
-    const dependents = dependentsOf.get(r.id) ?? [];
-    items.set(r.id, { ...registrantView(r, dependents), updatedAt: r.updatedAt.toISOString(), groupId: r.groupId, dependents: dependents.map(dependentSummary) });
+    items.set(r.id, listItem(r, dependentsOf.get(r.id) ?? []));
   }
   return items;
 }
