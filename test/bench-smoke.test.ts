@@ -66,3 +66,23 @@ it('runs the HR-read bench with --count 20 --seconds 1: the app and the bare han
     expect(out).toMatch(new RegExp(`^(PASS|FAIL) {2}goal: ${goal.source}`, 'm'));
   }
 }, 180_000);
+
+it('runs the pull bench with --count 100: the CSV over HTTP is the in-process CSV, the history has a row per person served, and each goal is printed', async () => {
+  const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', 'scripts/bench/index.ts', '--count', '100', '--only', 'pull'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  for (const stream of [child.stdout, child.stderr]) stream.on('data', (c: Buffer) => (out += c.toString('utf8')));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  capture('bench-smoke-pull', out);
+
+  // Differing CSVs, or a pull whose memory is not flat, fail the bench (exit 1).
+  expect({ code, out }).toMatchObject({ code: 0 });
+  expect(out).not.toMatch(/^FAIL {2}(?!goal: )/m);
+  expect(out).toMatch(/pull 100 numbers as Shift_JIS CSV: in process [\d.]+ s \(\d+\/s\), over HTTP [\d.]+ s/);
+  expect(out).toMatch(/pull: \d+ number_pulled history rows written/);
+  for (const goal of [/pull 100 over HTTP [\d.]+ s \(goal ≤ 0\.0 s/, /pull over HTTP [\d.]+× the in-process path/, /pull 1000 over HTTP [\d.]+ s/, /pull memory [\d.]+ MiB for 1000 rows/]) {
+    expect(out).toMatch(new RegExp(`^(PASS|FAIL) {2}goal: ${goal.source}`, 'm'));
+  }
+}, 180_000);

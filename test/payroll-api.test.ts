@@ -308,6 +308,26 @@ describe('number pulls', () => {
     expect(await harness.prisma.operationEvent.count({ where: { tenantId: c, operation: 'number_pulled' } })).toBe(count);
     const both = await request(harness.app).post('/v1/numbers/pull').auth(await tokenFor(created.body), { type: 'bearer' }).send({ purpose: 'withholding_slip', all: true, employeeCodes: ['000001'] });
     expect(both.body.errors[0].code).toBe('ALL_WITH_LIST');
+
+    // The next batch is read ahead while one is served, but recorded only when asked for: a caller
+    // that stops after the first batch leaves that batch in the history, not the one read ahead.
+    const client = await harness.prisma.apiClient.findFirstOrThrow({ where: { tenantId: c } });
+    const tenant = await harness.prisma.tenant.findUniqueOrThrow({ where: { id: c } });
+    const caller = { client, tenant, scopes: ['numbers:pull' as const], ip: '192.0.2.9', userAgent: 'early stop' };
+    const codes = Array.from({ length: count }, (_, i) => String(count - 1 - i).padStart(6, '0'));
+    const pulls = harness.services.numberPull.pull(caller, { purpose: 'withholding_slip', employeeCodes: codes });
+    const first = await pulls.next();
+    expect(first.done).toBe(false);
+    const batch = first.value as { served: boolean; ref: { employeeCode: string } }[];
+    expect(batch.map((e) => e.ref.employeeCode)).toEqual(codes.slice(0, 500));
+    await new Promise((resolve) => setTimeout(resolve, 300)); // the read ahead has finished by now
+    await pulls.return(undefined);
+    expect(await harness.prisma.operationEvent.count({ where: { tenantId: c, operation: 'number_pulled', userAgent: 'early stop' } })).toBe(500);
+    // Taken to the end, every batch comes in the order asked, each recorded once.
+    const all: string[] = [];
+    for await (const b of harness.services.numberPull.pull({ ...caller, userAgent: 'to the end' }, { purpose: 'withholding_slip', employeeCodes: codes })) all.push(...b.map((e) => ('employeeCode' in e.ref ? e.ref.employeeCode : '')));
+    expect(all).toEqual(codes);
+    expect(await harness.prisma.operationEvent.count({ where: { tenantId: c, operation: 'number_pulled', userAgent: 'to the end' } })).toBe(count);
   }, 120_000);
 
   it('the example connector (openapi-fetch with the generated types) pulls for withholding slips over real HTTP and writes nothing', async () => {

@@ -4,12 +4,17 @@
  * A column added to the schema that the mapping gets wrong fails here, not in a console screen.
  */
 import { randomUUID } from 'node:crypto';
+import { Prisma, type Registrant } from '../prisma/generated/client';
 import { createSessions } from '../services/auth/sessions';
 import { createPrisma, type PrismaClient } from '../services/db/client';
+import { directSql } from '../services/db/direct-sql';
+import { DEPENDENT_COLUMNS, LOGIN_USER_COLUMNS, pickModel, REGISTRANT_COLUMNS, selectColumns, TENANT_COLUMNS } from '../services/db/raw-rows';
+import { freePort } from '../services/devstack/ports';
+import { outageOf } from '../services/health/outages';
 import { getRegistrantItem, listRegistrants, type RegistrantFilters } from '../services/registrants/listing';
 import { registrantView } from '../services/registrants/view';
 import { dependentSummary } from '../services/registrants/listing';
-import { createTenant } from './support/fixtures';
+import { createTenant, testVault } from './support/fixtures';
 
 let prisma: PrismaClient;
 
@@ -145,5 +150,76 @@ describe('the registrant list chosen in plain SQL', () => {
     // The walk saw everyone once.
     const all = (await listRegistrants(prisma, tenantId, { sort, limit: 100 })).items;
     expect(new Set(all.map((i) => i.id)).size).toBe(23);
+  });
+});
+
+describe('plain SQL on the pool (services/db/direct-sql.ts, the number pull)', () => {
+  /** Bytes compared as bytes: $queryRaw gives Uint8Array, pg a Buffer (also a Uint8Array). */
+  const bytesAsBuffers = (rows: Record<string, unknown>[]) => rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v instanceof Uint8Array ? Buffer.from(v) : v])));
+
+  it('gives every column as $queryRaw gives it: dates, timestamps, enums, enum arrays, JSON, bigints, bytes and nulls', async () => {
+    const tenantId = await createTenant(prisma, '直接SQL株式会社');
+    await prisma.tenant.update({ where: { id: tenantId }, data: { purposes: ['withholding_slip', 'dividends'] } });
+    const id = await registrant(tenantId, {
+      familyName: '直接',
+      givenName: '花子',
+      birthDate: new Date('1990-04-01T00:00:00Z'),
+      hireDate: null,
+      status: 'completed',
+      invitationExpiresAt: new Date('2027-01-01T00:00:00.123Z'),
+      workflowStart: { invite: { note: '再送' }, n: 1 },
+    });
+    await prisma.dependent.create({ data: { registrantId: id, relationship: '子', familyName: '直接', givenName: '二郎', birthDate: new Date('2015-06-01T00:00:00Z'), status: 'pending' } });
+    await prisma.loginUser.create({ data: { tenantId, email: `direct-${randomUUID().slice(0, 6)}@example.co.jp`, name: '直接', role: 'owner', passwordHash: 'x', totpLastStep: 9_007_199_254_740_993n } });
+    const vault = testVault(prisma);
+    const secretId = await vault.seal({ tenantId, kind: 'my_number', plaintext: Buffer.from('bytes, not a number') });
+    const sql = await directSql(prisma);
+    const queries = [
+      Prisma.sql`SELECT ${selectColumns('r', REGISTRANT_COLUMNS)} FROM registrants r WHERE r.id = ${id}::uuid`,
+      Prisma.sql`SELECT ${selectColumns('d', DEPENDENT_COLUMNS)} FROM dependents d WHERE d.registrant_id = ${id}::uuid`,
+      Prisma.sql`SELECT ${selectColumns('t', TENANT_COLUMNS)} FROM tenants t WHERE t.id = ${tenantId}::uuid`,
+      Prisma.sql`SELECT ${selectColumns('u', LOGIN_USER_COLUMNS)} FROM login_users u WHERE u.tenant_id = ${tenantId}::uuid`,
+      Prisma.sql`SELECT * FROM vault_secrets WHERE id = ANY(${[secretId]}::uuid[])`,
+    ];
+    for (const q of queries) {
+      const [viaPrisma, direct] = [await prisma.$queryRaw<Record<string, unknown>[]>(q), await sql.$queryRaw<Record<string, unknown>[]>(q)];
+      expect(viaPrisma).toHaveLength(1);
+      expect(bytesAsBuffers(direct)).toStrictEqual(bytesAsBuffers(viaPrisma));
+    }
+    expect(pickModel<Registrant>((await sql.$queryRaw<Record<string, unknown>[]>(queries[0]!))[0]!, REGISTRANT_COLUMNS)).toStrictEqual(await prisma.registrant.findUniqueOrThrow({ where: { id } }));
+    // The vault opens what it sealed through either.
+    expect((await vault.openMany([secretId], tenantId, sql)).get(secretId)!.toString()).toBe('bytes, not a number');
+  });
+
+  it('a transaction commits what its function wrote, or nothing when the function throws; the connection goes back either way', async () => {
+    const sql = await directSql(prisma);
+    const tenantId = await createTenant(prisma, '直接トランザクション株式会社');
+    const name = (n: string) => sql.transaction((tx) => tx.$executeRaw`UPDATE tenants SET name = ${n} WHERE id = ${tenantId}::uuid`);
+    expect(await name('書いた')).toBe(1);
+    await expect(
+      sql.transaction(async (tx) => {
+        await tx.$executeRaw`UPDATE tenants SET name = ${'消える'} WHERE id = ${tenantId}::uuid`;
+        throw new Error('the function failed');
+      }),
+    ).rejects.toThrow('the function failed');
+    await expect(sql.transaction((tx) => tx.$queryRaw`SELECT 1/0`)).rejects.toMatchObject({ code: '22012' });
+    expect((await prisma.tenant.findUniqueOrThrow({ where: { id: tenantId } })).name).toBe('書いた');
+    // Each transaction gave its connection back: more of them than the pool holds still run.
+    for (let i = 0; i < 12; i++) await name(`書いた${i}`);
+    const [state] = await sql.transaction((tx) => tx.$queryRaw<{ isolation: string }[]>`SELECT current_setting('transaction_isolation') AS isolation`);
+    expect(state?.isolation).toBe('read committed');
+  });
+
+  it('a database that cannot be reached reads as an outage (503), not as a bug', async () => {
+    const away = createPrisma(`postgresql://nobody:x@127.0.0.1:${await freePort()}/none?pool_timeout=2`);
+    try {
+      const sql = await directSql(away);
+      const err = await sql.$queryRaw`SELECT 1`.then(() => null, (e: unknown) => e);
+      expect([String(err), outageOf(err)]).toEqual([String(err), 'database']);
+      const txErr = await sql.transaction((tx) => tx.$queryRaw`SELECT 1`).then(() => null, (e: unknown) => e);
+      expect(outageOf(txErr)).toBe('database');
+    } finally {
+      await away.$disconnect();
+    }
   });
 });

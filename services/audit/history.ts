@@ -19,6 +19,7 @@ import { AppError } from '../errors';
 import type { Vault } from '../vault/types';
 import { csvStream, encodeCsv, type CsvCell } from '../csv/encode';
 import { createGroupCommitter } from '../db/group-commit';
+import type { RawSql } from '../db/direct-sql';
 import { databaseAway } from '../health/outages';
 import { OPERATIONS } from './operations';
 import { PURPOSE_LABELS } from './purposes';
@@ -192,7 +193,7 @@ const GROUP_MAX = 500;
 
 export function createHistory(prisma: PrismaClient, keys: ChainKeys): OperationHistory {
   /** Takes the tenant's history lock until commit and returns the hash to chain onto. */
-  async function lockChain(tx: HistoryDb, tenantId: string): Promise<string> {
+  async function lockChain(tx: RawSql, tenantId: string): Promise<string> {
     // One writer per tenant at a time, until commit, so each row chains onto the latest one.
     // The key is namespaced so other per-tenant advisory locks never block (or deadlock) history.
     // The isolation check: under REPEATABLE READ / SERIALIZABLE the snapshot would predate the
@@ -235,7 +236,7 @@ export function createHistory(prisma: PrismaClient, keys: ChainKeys): OperationH
    * One INSERT for the rows, in plain SQL (Prisma's createMany cost 0.3 ms of CPU a row: most of a
    * 10,000-number pull). unnest … WITH ORDINALITY keeps the given order, so ids follow the chain.
    */
-  async function insertEvents(tx: HistoryDb, rows: (ChainedFields & { hash: string })[]): Promise<void> {
+  async function insertEvents(tx: RawSql, rows: (ChainedFields & { hash: string })[]): Promise<void> {
     const col = <K extends keyof (ChainedFields & { hash: string })>(k: K) => rows.map((r) => r[k]);
     await tx.$executeRaw`
       INSERT INTO operation_events (tenant_id, occurred_at, actor_type, actor_id, actor_label, registrant_id, registrant_label, operation, label, purpose, ip, user_agent, detail, prev_hash, hash)
@@ -248,7 +249,7 @@ export function createHistory(prisma: PrismaClient, keys: ChainKeys): OperationH
   }
 
   /** Appends under the tenant's lock: `tx` must be a transaction. */
-  async function append(tx: HistoryDb, input: OperationInput): Promise<void> {
+  async function append(tx: RawSql, input: OperationInput): Promise<void> {
     const tenantId = uuid(input.tenantId, 'tenantId');
     const prev = await lockChain(tx, tenantId);
     await insertEvents(tx, [chained(input, tenantId, prev, new Date()).data]);
@@ -258,7 +259,7 @@ export function createHistory(prisma: PrismaClient, keys: ChainKeys): OperationH
    * Appends many rows of one tenant with one lock and one INSERT: ids are drawn in VALUES order, so
    * id order stays chain order.
    */
-  async function appendMany(tx: HistoryDb, inputs: OperationInput[]): Promise<void> {
+  async function appendMany(tx: RawSql, inputs: OperationInput[]): Promise<void> {
     if (inputs.length === 0) return;
     const tenantId = uuid(inputs[0]!.tenantId, 'tenantId');
     if (inputs.some((i) => i.tenantId.toLowerCase() !== tenantId)) throw new Error('recordMany takes rows of one tenant');

@@ -1,5 +1,6 @@
 /** The operation history's contract, shared by everything that records what people do. */
 import type { ActorType, Prisma, Purpose } from '../../prisma/generated/client';
+import type { RawSql } from '../db/direct-sql';
 import type { OperationCode } from './operations';
 
 export interface Actor {
@@ -28,7 +29,7 @@ export type HistoryDb = Pick<Prisma.TransactionClient, 'operationEvent' | '$quer
 export interface History {
   record(input: OperationInput, db?: HistoryDb): Promise<void>;
   /** Several rows of one tenant in the caller's (READ COMMITTED) transaction: one lock, one INSERT, in order. */
-  recordMany(inputs: OperationInput[], tx: HistoryDb): Promise<void>;
+  recordMany(inputs: OperationInput[], tx: HistoryDb | RawSql): Promise<void>;
 }
 
 export const SYSTEM_ACTOR: Actor = { type: 'system', label: 'システム' };

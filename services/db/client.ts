@@ -1,11 +1,15 @@
 import { Prisma, PrismaClient } from '../../prisma/generated/client';
+import { registerPool } from './direct-sql';
 import { createPgAdapter } from './pg-adapter';
 
 export type { PrismaClient };
 
 /** `connections`: the pool's size when the URL gives no connection_limit (default 10). */
 export function createPrisma(databaseUrl: string, connections?: number): PrismaClient {
-  return new PrismaClient({ adapter: createPgAdapter(withDefaultConnectionLimit(databaseUrl, connections)) });
+  const adapter = createPgAdapter(withDefaultConnectionLimit(databaseUrl, connections));
+  const prisma = new PrismaClient({ adapter });
+  registerPool(prisma, () => adapter.pool);
+  return prisma;
 }
 
 export function withDefaultConnectionLimit(databaseUrl: string, connections: number | undefined): string {

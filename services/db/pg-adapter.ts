@@ -80,13 +80,18 @@ export function poolConfigFromUrl(databaseUrl: string): pg.PoolConfig {
 
 type Adapter = Awaited<ReturnType<PrismaPg['connect']>>;
 
-class FixedPrismaPg extends PrismaPg {
+export class FixedPrismaPg extends PrismaPg {
+  /** The pool of the latest connect (a client that disconnects and reconnects gets a new one). */
+  pool: pg.Pool | undefined;
+
   constructor(private readonly poolConfig: pg.PoolConfig) {
     super(poolConfig);
   }
 
   override async connect(): Promise<Adapter> {
-    return withBrokenTransactionsReleased(withWholeScripts(await super.connect()));
+    const adapter = await super.connect();
+    this.pool = adapter.underlyingDriver() as pg.Pool;
+    return withBrokenTransactionsReleased(withWholeScripts(adapter));
   }
 
   // Fix 3: upstream drops the shadow database while its pool is still open ("being accessed by
@@ -159,6 +164,6 @@ function withBrokenTransactionsReleased(adapter: Adapter): Adapter {
   return adapter;
 }
 
-export function createPgAdapter(databaseUrl: string): PrismaPg {
+export function createPgAdapter(databaseUrl: string): FixedPrismaPg {
   return new FixedPrismaPg(poolConfigFromUrl(databaseUrl));
 }

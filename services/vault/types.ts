@@ -1,6 +1,7 @@
 /** The vault's contract, shared by everything that keeps secrets (numbers, images, TOTP secrets). */
 import type { SecretKind } from '../../prisma/generated/client';
 import type { PrismaClient } from '../db/client';
+import type { RawSql } from '../db/direct-sql';
 
 /** A Prisma client or an interactive transaction client. */
 export type Db = Pick<PrismaClient, 'vaultSecret' | '$queryRaw'>;
@@ -11,7 +12,7 @@ export interface Vault {
   /** Opens a secret of the tenant; throws VaultError('SECRET_NOT_FOUND' | 'SECRET_TAMPERED' | 'KEY_UNAVAILABLE'). */
   open(id: string, tenantId: string, db?: Db): Promise<Buffer>;
   /** Opens many secrets of the tenant in one query; throws like open() if any is missing or damaged. */
-  openMany(ids: string[], tenantId: string, db?: Db): Promise<Map<string, Buffer>>;
+  openMany(ids: string[], tenantId: string, db?: Pick<Db, '$queryRaw'> | RawSql): Promise<Map<string, Buffer>>;
   /** Crypto-shreds: the rows (ciphertext and wrapped data key) are deleted. Idempotent. */
   shred(ids: string[], db?: Db): Promise<number>;
   /**

@@ -11,6 +11,7 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { SecretKind } from '../../prisma/generated/client';
 import type { PrismaClient } from '../db/client';
+import type { RawSql } from '../db/direct-sql';
 import type { Keyring } from './keyring';
 import { VaultError, type Db, type DigestDomain, type Vault } from './types';
 
@@ -187,7 +188,7 @@ export function createVault({ prisma, keyring }: { prisma: PrismaClient; keyring
       return openRow(row, tenantId);
     },
 
-    async openMany(ids, tenantId, db: Db = prisma) {
+    async openMany(ids, tenantId, db: Pick<Db, '$queryRaw'> | RawSql = prisma) {
       const wanted = [...new Set(ids)];
       const bad = wanted.find((id) => !UUID.test(id));
       if (bad !== undefined || !UUID.test(tenantId)) throw new VaultError('SECRET_NOT_FOUND', `vault secret ${bad ?? ''} not found`);
