@@ -8,6 +8,7 @@
  * pool with no free connection gives up after pool_timeout (fix 5). The cluster is this file's own.
  */
 import { createPrisma } from '../services/db/client';
+import { directSql } from '../services/db/direct-sql';
 import { outageOf } from '../services/health/outages';
 import { startPrivatePostgres, type PrivatePostgres } from './support/private-postgres';
 
@@ -85,3 +86,25 @@ it('a pool with no free connection answers within its pool_timeout (classified a
   await holder;
   await prisma.$disconnect();
 }, 30_000);
+
+it('plain SQL on the pool (the number pull): a statement and an idle transaction cut by a stop read as the database away, the cut connection leaves the pool, and both serve again after', async () => {
+  const prisma = createPrisma(pg.url, 2);
+  const sql = await directSql(prisma);
+  await sql.$queryRaw`select 1`;
+  const running = failure(sql.$queryRaw`select pg_sleep(5)`);
+  const idle = failure(
+    sql.transaction(async (tx) => {
+      await tx.$queryRaw`select 1`;
+      await new Promise((r) => setTimeout(r, 600));
+      await tx.$queryRaw`select 2`;
+    }),
+  );
+  await new Promise((r) => setTimeout(r, 200));
+  await pg.stop();
+  expect((await Promise.all([running, idle])).map(outageOf)).toEqual(['database', 'database']);
+  await pg.start();
+  const within = <T>(p: Promise<T>) => Promise.race([p, new Promise<'still waiting'>((r) => setTimeout(() => r('still waiting'), 5000))]);
+  expect(await within(sql.transaction(async (tx) => (await tx.$queryRaw<{ n: number }[]>`select 3 as n`)[0]!.n))).toBe(3);
+  expect(await within(prisma.$queryRaw<{ n: number }[]>`select 4 as n`.then((rows) => rows[0]!.n))).toBe(4);
+  expect(await within(prisma.$disconnect().then(() => 'closed'))).toBe('closed');
+}, 60_000);

@@ -81,9 +81,14 @@ export async function directSql(prisma: PrismaClient): Promise<DirectSql> {
       } catch (err) {
         throw databaseError(err);
       }
-      // A connection whose ROLLBACK failed was cut: handed back as broken, the pool drops it
-      // (as services/db/pg-adapter.ts fix 6 does for Prisma's transactions).
+      // A connection cut while checked out (between two statements) says so as an 'error' event, which
+      // would end the process unheard; a connection cut, or whose ROLLBACK failed, is handed back as
+      // broken and the pool drops it (as services/db/pg-adapter.ts fix 6 does for Prisma's transactions).
       let broken: Error | undefined;
+      const onCut = (err: Error) => {
+        broken ??= err;
+      };
+      client.on('error', onCut);
       try {
         // One round trip; the statement timeout stands in for Prisma's interactive-transaction timeout.
         await client.query(`BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL statement_timeout = ${Math.round(timeoutSeconds * 1000)}`);
@@ -96,6 +101,9 @@ export async function directSql(prisma: PrismaClient): Promise<DirectSql> {
         });
         throw databaseError(err);
       } finally {
+        client.removeListener('error', onCut);
+        // A dead connection may still say so while it is closed (as pg-pool's own idle listener allows for).
+        if (broken) client.on('error', () => undefined);
         client.release(broken);
       }
     },
