@@ -159,7 +159,11 @@ export async function runHrReadsBench(stack: Stack, cleanup: Cleanup, opts: { co
   const checked = async (what: string, u: string, cookie: string) => {
     const probe = await fetch(u, { headers: { cookie } });
     if (probe.status !== 200) throw new Error(`${what} answered ${probe.status} before the load`);
-    const load = await autocannon(u, { cookie }, opts.seconds);
+    // BENCH_CPU_PROFILE=name.cpuprofile: a CPU profile of the app (it runs in this process) under each
+    // of its loads, written to name-<measure>.cpuprofile.
+    const profile = process.env.BENCH_CPU_PROFILE && !what.startsWith('bare') ? process.env.BENCH_CPU_PROFILE.replace(/(\.cpuprofile)?$/, `-${what.replace(/[^a-z0-9]+/gi, '-')}.cpuprofile`) : undefined;
+    const run = () => autocannon(u, { cookie }, opts.seconds);
+    const load = profile ? await cpuProfile(profile, run) : await run();
     if (load.non2xx || load.errors) {
       say(`FAIL: ${what}: ${load.non2xx} answers other than 2xx, ${load.errors} errors under load`);
       ok = false;
@@ -192,10 +196,7 @@ export async function runHrReadsBench(stack: Stack, cleanup: Cleanup, opts: { co
     ['registrant list (50 a page)', '/v1/registrants?limit=50'],
     ['summary counts', '/v1/registrants/summary'],
   ] as const) {
-    // BENCH_CPU_PROFILE=file: a CPU profile of the app (it runs in this process) under this load.
-    const profiled = process.env.BENCH_CPU_PROFILE && name.startsWith('registrant list') ? process.env.BENCH_CPU_PROFILE : undefined;
-    const measure = () => checked(`${name} at ${people}`, base + appPath, largeCookie);
-    const load = profiled ? await cpuProfile(profiled, measure) : await measure();
+    const load = await checked(`${name} at ${people}`, base + appPath, largeCookie);
     say(`${name}, tenant of ${people}, ${CONNECTIONS} connections: ${line(load)}`);
     goals.push({ what: `${name} at ${people}: p97.5 ${load.p97_5} ms (goal p95 ≤ ${GOAL_LARGE_P95_MS} ms)`, pass: load.p97_5 <= GOAL_LARGE_P95_MS });
   }

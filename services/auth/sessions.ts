@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { LoginUser, Session, Tenant } from '../../prisma/generated/client';
 import type { PrismaClient } from '../db/client';
+import { directSql } from '../db/direct-sql';
 import { hashToken } from './token-hash';
 import { LOGIN_USER_COLUMNS, pickModel, selectColumns, SESSION_COLUMNS, TENANT_COLUMNS } from '../db/raw-rows';
 import { Prisma } from '../../prisma/generated/client';
@@ -90,8 +91,8 @@ export function createSessions(opts: SessionsOptions): Sessions {
 
     async find(token, findOpts = {}) {
       if (typeof token !== 'string' || token.length < 32 || token.length > 128) return null;
-      // Every console request starts here: one plain SELECT, not a Prisma query with includes.
-      const [row] = await prisma.$queryRaw<Record<string, unknown>[]>`${SESSION_WITH_USER} WHERE s.id = ${hashSessionToken(token)}`;
+      // Every console request starts here: one plain SELECT on the pool, not a Prisma query with includes.
+      const [row] = await (await directSql(prisma)).$queryRaw<Record<string, unknown>[]>`${SESSION_WITH_USER} WHERE s.id = ${hashSessionToken(token)}`;
       if (!row) return null;
       const session: SessionWithUser = {
         ...pickModel<Session>(row, SESSION_COLUMNS, 's_'),

@@ -71,7 +71,15 @@ export async function directSql(prisma: PrismaClient): Promise<DirectSql> {
     pool = poolOf();
     if (!pool || pool.ended) throw new Error('the Prisma client connected without a pg pool');
   }
-  const connected = pool;
+  let made = directOf.get(pool);
+  if (!made) directOf.set(pool, (made = overPool(pool)));
+  return made;
+}
+
+/** One DirectSql per pool (every console request asks for it). */
+const directOf = new WeakMap<pg.Pool, DirectSql>();
+
+function overPool(connected: pg.Pool): DirectSql {
   return {
     ...over(connected),
     async transaction(fn, { timeoutSeconds = 120 } = {}) {

@@ -6,6 +6,7 @@
  */
 import { Prisma, type Dependent, type Gender, type Registrant, type RegistrantCategory, type Status } from '../../prisma/generated/client';
 import type { PrismaClient } from '../db/client';
+import { directSql, type DirectSql } from '../db/direct-sql';
 import { DEPENDENT_COLUMNS, pickModel, REGISTRANT_COLUMNS, selectColumns } from '../db/raw-rows';
 import { AppError, DEPENDENT_NOT_FOUND } from '../errors';
 import { registrantView, type RegistrantView } from './view';
@@ -267,7 +268,7 @@ export async function listRegistrants(prisma: PrismaClient, tenantId: string, f:
   const sort = f.sort ?? 'updated';
   const cursor = f.cursor ? decodeCursor(f.cursor, sort) : undefined;
   const plain = opts.prismaOnly ? null : plainPage(tenantId, f, ranges, sort, cursor, limit);
-  if (plain) return pageOf(prisma, tenantId, await prisma.$queryRaw<PageKey[]>(plain), sort, limit);
+  if (plain) return plainPageOf(await directSql(prisma), plain, sort, limit);
   if (cursor) and.push(after(cursor));
   const rows = await prisma.registrant.findMany({
     where: { AND: and },
@@ -295,8 +296,6 @@ export function forConnector<T extends { note?: unknown }>(item: T): Omit<T, 'no
   const { note: _hrOnly, ...rest } = item;
   return rest;
 }
-
-type PageKey = Pick<Registrant, 'id' | 'updatedAt' | 'employeeCode' | 'submittedAt' | 'sortKana'>;
 
 const SORT_COLUMNS = { updatedAt: 'updated_at', employeeCode: 'employee_code', submittedAt: 'submitted_at', sortKana: 'sort_kana' } as const;
 
@@ -332,45 +331,41 @@ function plainPage(tenantId: string, f: RegistrantFilters, ranges: CheckedRanges
   }
   const dir = Prisma.raw(desc ? 'DESC' : 'ASC');
   const nulls = Prisma.raw(nullable ? ' NULLS LAST' : '');
-  return Prisma.sql`SELECT r.id, r.updated_at AS "updatedAt", r.employee_code AS "employeeCode", r.submitted_at AS "submittedAt", r.sort_kana AS "sortKana"
+  return Prisma.sql`SELECT ${selectColumns('r', REGISTRANT_COLUMNS)}
     FROM registrants r WHERE ${Prisma.join(c, ' AND ')} ORDER BY ${col} ${dir}${nulls}, r.id ${dir} LIMIT ${limit + 1}`;
 }
 
-/** A page from its keys (one more than the page: there is a next one): the items in plain SQL, the cursor from the last key. */
-async function pageOf(prisma: PrismaClient, tenantId: string, keys: PageKey[], sort: RegistrantSort, limit: number): Promise<{ items: RegistrantListItem[]; nextCursor: string | null }> {
-  const more = keys.length > limit;
-  if (more) keys.pop();
-  const loaded = await loadItems(prisma, tenantId, keys.map((k) => k.id));
-  // A person deleted in between is left out; the order is the page's.
-  const items = keys.flatMap((k) => loaded.get(k.id) ?? []);
-  const last = keys[keys.length - 1];
-  return { items, nextCursor: more && last ? encodeCursor(keyOf(sort, last)) : null };
+/** A page from its rows (one more than the page: there is a next one), with their dependents; the cursor from the last row. */
+async function plainPageOf(sql: DirectSql, page: Prisma.Sql, sort: RegistrantSort, limit: number): Promise<{ items: RegistrantListItem[]; nextCursor: string | null }> {
+  const rows = (await sql.$queryRaw<Record<string, unknown>[]>(page)).map((row) => pickModel<Registrant>(row, REGISTRANT_COLUMNS));
+  const more = rows.length > limit;
+  if (more) rows.pop();
+  const last = rows[rows.length - 1];
+  return { items: await withDependents(sql, rows), nextCursor: more && last ? encodeCursor(keyOf(sort, last)) : null };
 }
 
-/** Registrants of a tenant as the list shows them (with their submitted dependents), by id, in plain SQL. */
-async function loadItems(prisma: PrismaClient, tenantId: string, ids: string[]): Promise<Map<string, RegistrantListItem>> {
-  const items = new Map<string, RegistrantListItem>();
-  if (ids.length === 0) return items;
-  const rows = await prisma.$queryRaw<Record<string, unknown>[]>`SELECT ${selectColumns('r', REGISTRANT_COLUMNS)} FROM registrants r WHERE r.id = ANY(${ids}::uuid[]) AND r.tenant_id = ${tenantId}::uuid`;
-  if (rows.length === 0) return items;
+/** The registrants as the list shows them (with their submitted dependents), in their order: one more SELECT. */
+async function withDependents(sql: DirectSql, rows: Registrant[]): Promise<RegistrantListItem[]> {
+  if (rows.length === 0) return [];
   // Draft dependents are the employee's unsubmitted work: HR and payroll never see them.
-  const depRows = await prisma.$queryRaw<Record<string, unknown>[]>`SELECT ${selectColumns('d', DEPENDENT_COLUMNS)} FROM dependents d WHERE d.registrant_id = ANY(${rows.map((r) => r.id as string)}::uuid[]) AND NOT d.draft ORDER BY d.created_at, d.id`;
+  const depRows = await sql.$queryRaw<Record<string, unknown>[]>`SELECT ${selectColumns('d', DEPENDENT_COLUMNS)} FROM dependents d WHERE d.registrant_id = ANY(${rows.map((r) => r.id)}::uuid[]) AND NOT d.draft ORDER BY d.created_at, d.id`;
   const dependentsOf = new Map<string, Dependent[]>();
   for (const row of depRows) {
     const d = pickModel<Dependent>(row, DEPENDENT_COLUMNS);
-    dependentsOf.set(d.registrantId, [...(dependentsOf.get(d.registrantId) ?? []), d]);
+    const list = dependentsOf.get(d.registrantId);
+    if (list) list.push(d);
+    else dependentsOf.set(d.registrantId, [d]);
   }
-  for (const row of rows) {
-    const r = pickModel<Registrant>(row, REGISTRANT_COLUMNS);
-    items.set(r.id, listItem(r, dependentsOf.get(r.id) ?? []));
-  }
-  return items;
+  return rows.map((r) => listItem(r, dependentsOf.get(r.id) ?? []));
 }
 
 /** One registrant as the list shows it (with dependents), or null when not in the tenant. */
 export async function getRegistrantItem(prisma: PrismaClient, tenantId: string, id: string): Promise<RegistrantListItem | null> {
-  // Every record read pays for this: plain SELECTs, not a Prisma query with an include.
-  return (await loadItems(prisma, tenantId, [id])).get(id) ?? null;
+  // Every record read pays for this: plain SELECTs on the pool, not a Prisma query with an include.
+  const sql = await directSql(prisma);
+  const rows = await sql.$queryRaw<Record<string, unknown>[]>`SELECT ${selectColumns('r', REGISTRANT_COLUMNS)} FROM registrants r WHERE r.id = ${id}::uuid AND r.tenant_id = ${tenantId}::uuid`;
+  const [item] = await withDependents(sql, rows.map((row) => pickModel<Registrant>(row, REGISTRANT_COLUMNS)));
+  return item ?? null;
 }
 
 const STATUSES: readonly Status[] = ['unregistered', 'pending', 'remanded', 'completed', 'refused'];
