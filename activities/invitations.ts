@@ -3,6 +3,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { createHistory } from '../services/audit/history';
 import { hashToken } from '../services/auth/token-hash';
 import { SYSTEM_ACTOR, type Actor } from '../services/audit/types';
+import { employerSender } from '../services/mail/employer-sender';
 import { renderInvitationMail } from '../services/mail/invitation-mail';
 import { createMailLedger } from '../services/mail/ledger';
 import { MAIL_PAUSED, type SendInvitationMailInput } from '../shared';
@@ -103,6 +104,7 @@ export function createInvitationActivities({ prisma, mailer, publicUrl, mailFrom
         link: invitationUrl(publicUrl, token),
         expiresAt,
         message: input.options?.message,
+        replyTo: input.options?.replyTo,
         // The reason HR gave is on the row (the decision wrote it); workflows need not carry it.
         remandReason: input.remandReason ?? (input.kind === 'remand' ? (registrant.statusReason ?? undefined) : undefined),
       });
@@ -111,7 +113,7 @@ export function createInvitationActivities({ prisma, mailer, publicUrl, mailFrom
       if (Context.current().cancellationSignal.aborted) throw new Error('attempt cancelled before sending');
       try {
         await mailer.sendMail({
-          from: mailFrom,
+          from: employerSender(mailFrom, registrant.tenant.name),
           to: registrant.email,
           ...(input.options?.replyTo ? { replyTo: input.options.replyTo } : {}),
           ...(input.options?.copyTo ? { cc: input.options.copyTo } : {}),

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { WorkflowHandle } from '@temporalio/client';
-import { INVITATION_SUBJECT } from '../services/mail/invitation-mail';
+import { invitationSubject } from '../services/mail/invitation-mail';
 import { createDraftStore } from '../services/registrants/draft-store';
 import {
   approveUpdate,
@@ -27,6 +27,9 @@ import { randomMyNumber } from './support/leak-scan';
 import { createLocalEnv } from './support/temporal';
 import { until } from './support/until';
 import { useWorkerHarness } from './support/worker-harness';
+
+/** The invitation's subject as this file's company gets it. */
+const INVITATION_SUBJECT = invitationSubject('invitation', '株式会社コンティニュー');
 
 const TASK_QUEUE = 'continue-as-new';
 /** Events in one run before the server suggests continue-as-new (the default is 4096). */

@@ -14,7 +14,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { hashToken } from '../services/auth/token-hash';
-import { INVITATION_SUBJECT } from '../services/mail/invitation-mail';
+import { invitationSubject } from '../services/mail/invitation-mail';
 import { createMailTransport } from '../services/mail/transport';
 import type { CapturedMail } from '../services/outbox/outbox';
 import { createDraftStore } from '../services/registrants/draft-store';
@@ -35,11 +35,14 @@ import { until } from './support/until';
 import { mailGate } from './support/mail-gate';
 import { useWorkerHarness } from './support/worker-harness';
 
+/** The invitation's subject as this file's company gets it. */
+const INVITATION_SUBJECT = invitationSubject('invitation', '株式会社リマインド');
+
 const TASK_QUEUE = 'invitation-reminders';
 const DAY_MS = 24 * 60 * 60 * 1000;
 const HOUR_MS = 60 * 60 * 1000;
 const MINUTE_MS = 60 * 1000;
-const REMINDER_SUBJECT = `${INVITATION_SUBJECT}（再通知）`;
+const REMINDER_SUBJECT = invitationSubject('reminder', '株式会社リマインド');
 const LINK = /http:\/\/mynaflow\.test\/i\/#k=([A-Za-z0-9_-]{43})(?![A-Za-z0-9_-])/;
 
 const { logger } = memoryLogger();

@@ -15,7 +15,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createPrisma, type PrismaClient } from '../services/db/client';
 import { clusterInfo, createDatabase, ensureCluster, startPostgres, stopPostgres, type ClusterInfo } from '../services/devstack/postgres';
 import { freePort } from '../services/devstack/ports';
-import { INVITATION_SUBJECT } from '../services/mail/invitation-mail';
+import { invitationSubject } from '../services/mail/invitation-mail';
 import type { CapturedMail, Outbox } from '../services/outbox/outbox';
 import {
   inviteUpdate,
@@ -38,6 +38,9 @@ import { createTimeSkippingEnv } from './support/temporal';
 import { until } from './support/until';
 import { migrateAsOwner } from './support/migrate';
 import { createTimeline } from '../services/registrants/timeline';
+
+/** The invitation's subject as this file's company gets it. */
+const INVITATION_SUBJECT = invitationSubject('invitation', '株式会社障害対応');
 
 const TASK_QUEUE = 'lifecycle-outages';
 const MINUTE_MS = 60_000;
@@ -164,7 +167,7 @@ describe('SMTP refusing connections for 3 days across a reminder day', () => {
     await openOutbox();
     await passUntil(async () => mailsTo(email).length >= 2, 'the reminder after the outage');
     await until(async () => (await state(handle)).invitation?.remindersSent === 1, 'the reminder to be counted');
-    expect(mailsTo(email).map((m) => m.subject)).toEqual([INVITATION_SUBJECT, `${INVITATION_SUBJECT}（再通知）`]);
+    expect(mailsTo(email).map((m) => m.subject)).toEqual([INVITATION_SUBJECT, invitationSubject('reminder', '株式会社障害対応')]);
     expect((await state(handle)).attention).toEqual({});
     await until(async () => (await needsAttention(handle)) === false, 'the flag to clear');
 

@@ -68,15 +68,17 @@ it('the employee gets a receipt on submitting and a mail on approval, once each,
   expect((await sender().run({ tenantId })).sent).toBeGreaterThanOrEqual(1);
   const receipt = mailsTo(p.email).find((m) => m.subject.includes('提出を受け付けました'))!;
   expect(receipt.text).toContain('通知 受付 様');
+  // From the employer, as the invitation was.
+  expect(receipt.from).toMatch(/^"?株式会社お知らせ マイナンバー登録窓口"? </);
   expect(receipt.text).toContain('株式会社お知らせ');
 
   await hr.post(`/v1/registrants/${p.id}/approval`).send({}).expect(200);
   await sender().run({ tenantId });
   await sender().run({ tenantId });
   expect(mailsTo(p.email).map((m) => m.subject)).toEqual([
-    '【マイナンバー管理】マイナンバー登録のお願い',
-    '【マイナンバー管理】マイナンバーの提出を受け付けました',
-    '【マイナンバー管理】マイナンバーの登録が完了しました',
+    '【株式会社お知らせ】マイナンバー登録のお願い',
+    '【株式会社お知らせ】マイナンバーの提出を受け付けました',
+    '【株式会社お知らせ】マイナンバーの登録が完了しました',
   ]);
   const timeline = (await hr.get(`/v1/registrants/${p.id}/timeline`).expect(200)).body as { mails: { kind: string; status: string }[] };
   expect(timeline.mails.map((m) => [m.kind, m.status])).toEqual([

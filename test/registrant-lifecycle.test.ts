@@ -9,7 +9,7 @@ import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/clie
 import { ApplicationFailure } from '@temporalio/common';
 import { hashToken } from '../services/auth/token-hash';
 import { DELETION_NOTICE_SUBJECT } from '../activities/deletion-notices';
-import { INVITATION_SUBJECT } from '../services/mail/invitation-mail';
+import { invitationSubject } from '../services/mail/invitation-mail';
 import type { CapturedMail } from '../services/outbox/outbox';
 import { createDraftStore } from '../services/registrants/draft-store';
 import { stateFromDatabase } from '../services/registrants/carried-state';
@@ -36,6 +36,9 @@ import { randomMyNumber } from './support/leak-scan';
 import { createTimeSkippingEnv } from './support/temporal';
 import { until } from './support/until';
 import { useWorkerHarness } from './support/worker-harness';
+
+/** The invitation's subject as this file's company gets it. */
+const INVITATION_SUBJECT = invitationSubject('invitation', '株式会社ライフサイクル');
 
 const TASK_QUEUE = 'registrant-lifecycle';
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -151,7 +154,7 @@ describe('submission, remand and approval', () => {
     const remanded = await handle.executeUpdate(remandUpdate, { args: [{ actor, reason: 'カードの裏面が読み取れません' }] });
     expect(remanded).toMatchObject({ status: 'remanded', invitation: { round: 2, state: 'open', remindersSent: 0 } });
     const remandMail = await harness.outbox.waitFor((m) => m.to.includes(email) && m.subject.includes('差戻し'), 15_000);
-    expect(remandMail.subject).toBe(`${INVITATION_SUBJECT}（差戻し）`);
+    expect(remandMail.subject).toBe(invitationSubject('remand', '株式会社ライフサイクル'));
     expect(remandMail.text).toContain('カードの裏面が読み取れません');
     const secondToken = tokenOf(remandMail);
     const links = await harness.prisma.invitation.findMany({ where: { registrantId: id } });

@@ -35,7 +35,15 @@ describe('POST /v1/registrants', () => {
     expect(res.body.workflowId).toBe(`registrant-${tenantId}-${res.body.id}`);
 
     const mail = await harness.outbox.waitFor((m) => m.to.includes('taro@example.co.jp'));
-    expect(mail.subject).toBe('【マイナンバー管理】マイナンバー登録のお願い');
+    // The employer's name as the subject's lead and the sender's display name (a mail from an
+    // unknown service asking for a My Number looks like phishing).
+    expect(mail.subject).toBe('【株式会社スケルトン】マイナンバー登録のお願い');
+    expect(mail.from).toMatch(/^"?株式会社スケルトン マイナンバー登録窓口"? <[^<>]+@[^<>]+>$/);
+    // What to prepare, the passcode (never in the mail), whom to ask, how to tell the mail is genuine.
+    expect(mail.text).toContain('【ご用意いただくもの】');
+    expect(mail.text).toContain('会社のパスコードの入力が必要です。パスコードはこのメールには書いていません。株式会社スケルトン のご担当者にお尋ねください。');
+    expect(mail.text).toContain('ご不明な点は、株式会社スケルトン のご担当者にお問い合わせください（このメールへの返信は届きません）。');
+    expect(mail.text).toContain(`リンクのアドレスが ${new URL(PUBLIC_URL).origin}/ で始まることを確かめてから開いてください。`);
     expect(mail.text).toContain('山田 太郎 様');
     expect(mail.text).toContain('株式会社スケルトン');
     const link = /http:\/\/mynaflow\.test\/i\/#k=([A-Za-z0-9_-]{43})/.exec(mail.text);

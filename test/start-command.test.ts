@@ -123,7 +123,7 @@ describe('npm start on the embedded defaults', () => {
     const invitation = await until('the invitation in the outbox', async () => (await mailsTo(outboxUrl, 'taro@example.co.jp')).length === 1, 60_000, first);
     void invitation;
     const [mail] = await mailsTo(outboxUrl, 'taro@example.co.jp');
-    expect(mail).toMatchObject({ to: ['taro@example.co.jp'], subject: '【マイナンバー管理】マイナンバー登録のお願い' });
+    expect(mail).toMatchObject({ to: ['taro@example.co.jp'], subject: '【サンプル株式会社】マイナンバー登録のお願い' });
     expect(fs.readdirSync(path.join(dataDir, 'outbox')).filter((f) => f.endsWith('.eml')).length).toBeGreaterThanOrEqual(2);
 
     // Every connection of the API and worker is the app role's, which owns nothing; only

@@ -4,7 +4,7 @@
  * worker process takes over from the history (the Temporal dev server, real PostgreSQL, the SMTP
  * capture): the step is done once, the mail sent once.
  */
-import { INVITATION_SUBJECT } from '../services/mail/invitation-mail';
+import { invitationSubject } from '../services/mail/invitation-mail';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
@@ -27,6 +27,9 @@ import { freePort } from '../services/devstack/ports';
 import { tsToMs } from '@temporalio/common/lib/time';
 import { until } from './support/until';
 import { appArgs, appEnv } from '../services/build/app-build';
+
+/** The invitation's subject as this file's company gets it. */
+const INVITATION_SUBJECT = invitationSubject('invitation', '株式会社強制終了');
 
 const TASK_QUEUE = `sigkill-${randomUUID().slice(0, 8)}`;
 const MASTER_KEY = randomBytes(32).toString('base64');
@@ -154,7 +157,7 @@ it('killed while the SMTP server holds the invitation, then killed while a decis
   // one invitation, one receipt, one approval mail, whoever died when.
   await outbox.waitFor((m) => m.to.includes(email) && m.subject.includes('登録が完了しました'), 90_000);
   expect(mailsTo(email).map((m) => m.subject).sort()).toEqual(
-    ['【マイナンバー管理】マイナンバー登録のお願い', '【マイナンバー管理】マイナンバーの提出を受け付けました', '【マイナンバー管理】マイナンバーの登録が完了しました'].sort(),
+    ['【株式会社強制終了】マイナンバー登録のお願い', '【株式会社強制終了】マイナンバーの提出を受け付けました', '【株式会社強制終了】マイナンバーの登録が完了しました'].sort(),
   );
   await handle.terminate('test finished');
   await sigkill(workerC);

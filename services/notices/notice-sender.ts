@@ -17,6 +17,7 @@ import type { PrismaClient } from '../db/client';
 import type { Logger } from '../logging/logger';
 import { createMailLedger } from '../mail/ledger';
 import { registrantWorkflowId, type ReconcileScope } from '../../shared';
+import { employerSender } from '../mail/employer-sender';
 import { NOTICE_KINDS, renderDigest, renderEmployeeNotice, type EmployeeNoticeKind } from './notice-mail';
 
 const BATCH = 200;
@@ -114,7 +115,7 @@ export function createNoticeSender({ prisma, mailer, mailFrom, publicUrl, logger
   }
 
   /** The message of a queued notice, or null when there is nobody or nothing to tell any more. */
-  async function render(row: { key: string; kind: string; createdAt: Date }): Promise<{ subject: string; text: string; held?: boolean } | null> {
+  async function render(row: { key: string; kind: string; createdAt: Date }): Promise<{ subject: string; text: string; held?: boolean; employer?: string } | null> {
     if (row.kind === 'digest') {
       const k = DIGEST_KEY.exec(row.key);
       if (!k) return null;
@@ -184,7 +185,9 @@ export function createNoticeSender({ prisma, mailer, mailFrom, publicUrl, logger
         }
         const messageId = `<${createHash('sha256').update(row.key).digest('hex').slice(0, 32)}@mynaflow>`;
         try {
-          await mailer.sendMail({ from: mailFrom, to: row.recipient, subject: mail.subject, text: mail.text, messageId });
+          // The employee's mails come from their employer; HR's digest from the service.
+          const from = mail.employer ? employerSender(mailFrom, mail.employer) : mailFrom;
+          await mailer.sendMail({ from, to: row.recipient, subject: mail.subject, text: mail.text, messageId });
         } catch (err) {
           const failure = sendFailure(err);
           const responseCode = (err as { responseCode?: number }).responseCode;
