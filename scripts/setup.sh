@@ -41,6 +41,10 @@ fi
 case "${npm_lifecycle_event:-}" in start|bench) ;; *)
   if [ ! -x /usr/bin/chromium ]; then
     apt_install chromium || { echo "[setup] Chromium is needed by the tests: install it (apt install chromium)" >&2; exit 1; }
+  fi
+  # A Japanese font, or the tests' screenshots show boxes where the text is (they still pass).
+  if ! fc-list :lang=ja 2>/dev/null | grep -q .; then
+    apt_install fonts-noto-cjk || echo "[setup] no Japanese font (apt install fonts-noto-cjk): screenshots will show boxes" >&2
   fi ;;
 esac
 

@@ -628,15 +628,15 @@ describe('adding registrants', () => {
     await open(page, '#/add', 'add', '新規追加');
     await page.getByLabel('姓', { exact: true }).fill('伊藤');
     await page.getByLabel('名', { exact: true }).fill('一郎');
-    await page.getByLabel('セイ').fill('いとう');
-    await page.getByLabel('メイ').fill('イチロウ');
+    await page.getByLabel('フリガナ（姓）').fill('いとう');
+    await page.getByLabel('フリガナ（名）').fill('イチロウ');
     await page.getByLabel('メールアドレス').fill(address);
     await page.getByLabel('社員コード').fill('Ａ-100');
-    await page.getByLabel('属性').selectOption({ label: '従業員2（パート・アルバイト）' });
+    await page.getByLabel('区分', { exact: true }).selectOption({ label: '従業員2（パート・アルバイト）' });
     await snap(page, SUITE, 'add');
     await button(page, '登録して収集メールを送る').click();
     await page.locator('#added-summary').waitFor();
-    expect(await textOf(page.locator('#added-summary'))).toBe(`伊藤 一郎 さんを登録し、収集メール（マイナンバー登録のお願い）を ${address} に送りました。`);
+    expect(await textOf(page.locator('#added-summary'))).toBe(`伊藤 一郎 さんを登録し、収集メール（マイナンバー登録のお願い）を ${address} 宛てに送信予約しました。送信されると、登録者の詳細の「経過」に表示されます。`);
     const stored = await prisma.registrant.findFirstOrThrow({ where: { tenantId, email: address } });
     expect(stored).toMatchObject({ familyNameKana: 'イトウ', givenNameKana: 'イチロウ', employeeCode: 'A-100', category: 'part_time', status: 'unregistered' });
     expect(await page.getAttribute('main a.button', 'href')).toBe(`#/registrants/${stored.id}`);
@@ -689,7 +689,7 @@ describe('adding registrants', () => {
     await button(page, '登録する').click();
 
     await page.locator('#p2-message.error').waitFor();
-    expect(await textOf(page.locator('#p2-message'))).toBe('3人目：マイナンバーの検査用数字が正しくありません。入力内容をご確認ください');
+    expect(await textOf(page.locator('#p2-message'))).toBe('3人目：マイナンバーに誤りがあります（最後の一桁が、ほかの桁から計算される値と合いません）。番号を確かめて入力し直してください');
     expect(await page.getAttribute('#p2-myNumber', 'aria-invalid')).toBe('true');
     expect(await textOf(page.locator('#p0-message'))).toBe('');
     expect(await textOf(page.locator('#bulk-entry-message'))).toContain('1人も登録していません');
@@ -729,7 +729,7 @@ describe('adding registrants', () => {
     };
     await fill(1, '渡辺', '二郎', addresses[0]!);
     await fill(2, '中村', '三子', addresses[1]!);
-    await page.getByLabel('2行目 属性', { exact: true }).selectOption('part_time');
+    await page.getByLabel('2行目 区分', { exact: true }).selectOption('part_time');
     await fill(4, '山本', '四郎', 'yamamoto-at-example');
     await page.getByLabel('ご担当者からのメッセージ').fill('年末調整のため、今月中にご登録をお願いします。');
     await page.getByLabel('返信先メールアドレス（Reply-To）').fill('jinji@example.co.jp');

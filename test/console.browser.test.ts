@@ -405,12 +405,15 @@ describe('the collection', () => {
     expect(await page.locator(`#${describedBy}`).textContent()).toBe('山本 健');
     await spouseRow.getByRole('button', { name: '承認' }).click();
     await page.waitForSelector('tr[data-dependent-id].row-completed');
+    // Every decision says what it did.
+    expect(await page.locator('.box.ok[role=status]').textContent()).toBe('扶養家族 山本 健 さんを承認しました。');
 
     // The person: remanded with a reason.
     await button(page, '差戻し').click();
     await page.getByLabel('理由').fill('番号確認書類の画像が不鮮明です。撮り直してください。');
     await button(page, '差し戻す').click();
     await onScreen(page, 'registrant');
+    expect(await page.locator('.box.ok[role=status]').textContent()).toContain('さんの登録を差し戻しました。本人に理由を添えたメールと新しい登録用リンクを送ります。');
     expect(await page.textContent('.facts')).toContain('理由：番号確認書類の画像が不鮮明です');
     const remandMail = await outbox.waitFor((m) => m.to.includes(person.email) && m.text.includes('不鮮明'));
     expect(remandMail.text).toContain('撮り直してください');
@@ -424,9 +427,15 @@ describe('the collection', () => {
     await page.goto(`${base}/console#/registrants/${person.id}/approval`);
     await onScreen(page, 'approval');
     await button(page, '承認する').click();
+    // The dialog says what else approval does: the dependents still waiting are approved with the person.
+    const waitingDependents = await prisma.dependent.findMany({ where: { registrantId: person.id, status: 'pending', draft: false, noLongerDependentAt: null } });
+    const dialogText = (await page.locator('dialog').textContent()) ?? '';
+    if (waitingDependents.length) expect(dialogText).toContain(`承認待ちの扶養家族 ${waitingDependents.length}人（`);
+    else expect(dialogText).not.toContain('一緒に承認されます');
     await page.locator('dialog').getByRole('button', { name: '承認する' }).click();
     await onScreen(page, 'registrant');
     await page.waitForSelector('.badge.status-completed');
+    expect(await page.locator('.box.ok[role=status]').textContent()).toContain('さんの登録を承認しました。');
     expect(await page.textContent('.facts')).toContain('ロック中（承認済み）');
     // 経過: what happened, newest first, with the mails the server took; nothing more is due.
     await page.locator('#timeline table').first().waitFor();
@@ -499,7 +508,7 @@ describe('registrant detail', () => {
     // 登録者編集
     await page.click('#registrant-actions >> text=編集');
     await onScreen(page, 'registrant-edit');
-    await page.getByLabel('セイ', { exact: true }).fill('ヘンシュウ');
+    await page.getByLabel('フリガナ（姓）', { exact: true }).fill('ヘンシュウ');
     await page.getByLabel('社員コード').fill('E-900');
     await page.getByLabel('グループ').selectOption(group.body.id);
     await button(page, '保存する').click();
@@ -517,10 +526,13 @@ describe('registrant detail', () => {
 
     // 退職日 and 削除予定日
     await button(page, '退職日を設定').click();
+    expect(await page.locator('#retirement-preview').textContent()).toBe('退職日を入れると、削除予定日がここに表示されます。');
     await page.locator('dialog').getByLabel('退職日').fill('2027-03-31');
+    // The deletion due date is previewed as the date is typed (the tenant's rule: 7 years from 11 January after the retirement year).
+    expect(await page.locator('#retirement-preview').textContent()).toBe('削除予定日：2035年1月11日（扶養控除等申告書の保存期間（退職年の翌年1月11日から7年））');
     await redrawn(page, () => page.locator('dialog').getByRole('button', { name: '設定する' }).click());
     expect(await fact('退職日')).toBe('2027/03/31（退職予定）');
-    expect(await fact('削除予定日')).toMatch(/^\d{4}\/\d{2}\/\d{2}（.+）$/);
+    expect(await fact('削除予定日')).toMatch(/^2035\/01\/11（.+）$/);
     await button(page, '削除予定日を設定').click();
     await page.locator('dialog').getByLabel('削除予定日').fill('2034-01-11');
     await redrawn(page, () => page.locator('dialog').getByRole('button', { name: '設定する' }).click());

@@ -153,7 +153,7 @@ describe('PUT /v1/registrants/:id/my-number', () => {
           return { myNumber: bad, myNumberConfirmation: bad };
         },
         'NUMBER_CHECK_DIGIT',
-        'マイナンバーの検査用数字が正しくありません。入力内容をご確認ください',
+        'マイナンバーに誤りがあります（最後の一桁が、ほかの桁から計算される値と合いません）。番号を確かめて入力し直してください',
         '/body/myNumber',
       ],
       [
@@ -164,7 +164,7 @@ describe('PUT /v1/registrants/:id/my-number', () => {
           return { myNumber: typed, myNumberConfirmation: typed };
         },
         'NUMBER_CHECK_DIGIT',
-        'マイナンバーの検査用数字が正しくありません。入力内容をご確認ください',
+        'マイナンバーに誤りがあります（最後の一桁が、ほかの桁から計算される値と合いません）。番号を確かめて入力し直してください',
         '/body/myNumber',
       ],
       [

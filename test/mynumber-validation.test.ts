@@ -115,7 +115,7 @@ describe('validateIndividualNumber', () => {
         expect(validateIndividualNumber(`${first11}${d}`)).toEqual({
           ok: false,
           code: 'NUMBER_CHECK_DIGIT',
-          message: 'マイナンバーの検査用数字が正しくありません。入力内容をご確認ください',
+          message: 'マイナンバーに誤りがあります（最後の一桁が、ほかの桁から計算される値と合いません）。番号を確かめて入力し直してください',
         });
         // also when typed in full width
         expect(validateIndividualNumber(toFullWidth(`${first11}${d}`))).toMatchObject({ ok: false, code: 'NUMBER_CHECK_DIGIT' });
@@ -180,7 +180,7 @@ describe('validateCorporateNumber', () => {
         expect(validateCorporateNumber(`${d}${n.slice(1)}`)).toEqual({
           ok: false,
           code: 'CORPORATE_NUMBER_CHECK_DIGIT',
-          message: '法人番号の検査用数字が正しくありません。入力内容をご確認ください',
+          message: '法人番号に誤りがあります（最初の一桁が、ほかの桁から計算される値と合いません）。番号を確かめて入力し直してください',
         });
       }
     }

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { createHash, randomUUID } from 'node:crypto';
 import type { ConnectorCaller } from '../services/connectors/connectors';
 import { createWebhookService } from '../services/connectors/webhooks';
-import { INVITATION_SUBJECT } from '../services/mail/invitation-mail';
+import { invitationSubject } from '../services/mail/invitation-mail';
 import { createTemporalClient } from '../services/temporal/client';
 import { lifecycleQuery, registrantWorkflowId } from '../shared';
 import { createLoginUser, createTenant, loginAs, memoryLogger, testApp, testVault, type Agent, type TestUser } from './support/fixtures';
@@ -19,6 +19,9 @@ import { holdHistoryLock } from './support/history-lock';
 import { JAPANESE } from './support/problems';
 import { until } from './support/until';
 import { useWorkerHarness } from './support/worker-harness';
+
+/** The invitation's subject as this file's company gets it. */
+const INVITATION_SUBJECT = invitationSubject('invitation', '簡易登録株式会社');
 
 const TASK_QUEUE = 'registrant-bulk-registration';
 
@@ -262,7 +265,7 @@ describe('bulk manual entry (複数一括登録)', () => {
       { path: '/body/people/2/employeeCode', code: 'DUPLICATE_IN_REQUEST', message: '社員コード「D001」は1人目と重複しています' },
       { path: '/body/people/2/birthDate', code: 'DATE_INVALID', message: '生年月日：平成31年5月1日は平成の期間外です（平成は1989年1月8日から2019年4月30日まで）' },
       { path: '/body/people/3/employeeCode', code: 'EMPLOYEE_CODE_TAKEN', message: '社員コード「EXIST1」は既に登録されています' },
-      { path: '/body/people/3/dependents/0/myNumber', code: 'NUMBER_CHECK_DIGIT', message: 'マイナンバーの検査用数字が正しくありません。入力内容をご確認ください' },
+      { path: '/body/people/3/dependents/0/myNumber', code: 'NUMBER_CHECK_DIGIT', message: 'マイナンバーに誤りがあります（最後の一桁が、ほかの桁から計算される値と合いません）。番号を確かめて入力し直してください' },
       { path: '/body/people/3/dependents/1/relationship', code: 'REQUIRED', message: '続柄を入力してください' },
     ]);
     expect(containsAny(JSON.stringify(res.body), [...numbers, wrongCheckDigit(bad)])).toEqual([]);
@@ -321,6 +324,8 @@ describe('quick add and invitation (スマホで収集・簡易登録)', () => {
       expect(mail.text).toContain('今月末までにご登録をお願いします。');
       expect(mail.text).toMatch(/http:\/\/mynaflow\.test\/i\/#k=[A-Za-z0-9_-]{43}/);
       expect(mail.replyTo).toBe('jinji@example.co.jp');
+      // HR's address is where questions go.
+      expect(mail.text).toContain('ご不明な点は、このメールに返信するか jinji@example.co.jp までお問い合わせください。');
       expect(mail.cc).toEqual([user.email]);
       await until(async () => (await harness.prisma.registrant.findUniqueOrThrow({ where: { id: ids[i]! } })).invitationState === 'open', 'the invitation to open');
     }

@@ -141,7 +141,7 @@ describe('GET /v1/registrants/export.csv', () => {
     expect(second!.slice(0, 3)).toEqual(['0042', '佐藤', '花子']);
     // a negative-looking text is neutralised too; the retirement and the deletion date are shown
     expect(second![12]).toBe("'-5000");
-    expect([second![10], second![13], second![14], second![15], second![17]]).toEqual(['2025/03/31', '未登録', '承認待', '1', '2033/01/11']);
+    expect([second![10], second![13], second![14], second![15], second![17]]).toEqual(['2025/03/31', '未登録', '承認待ち', '1', '2033/01/11']);
     expect(third!.slice(0, 7)).toEqual(['', "'+鈴木", "'@次郎", '', '', '', '報酬支払']);
 
     const events = await exportEvents(t, 'registrants_exported');
@@ -329,7 +329,7 @@ describe('POST /v1/registrants/export-with-numbers', () => {
     expect(withoutNumbers.slice(1).map((r) => r.slice(0, 11))).toEqual([
       ['00007', '本人', '本人', '山田', '太郎', '', '', '1980/01/01', '男性', '従業員1', '完了'],
       ['00007', '扶養家族', '配偶者', '山田', '花子', '', '', '1982/02/02', '女性', '第3号被保険者', '完了'],
-      ['00007', '扶養家族', '子', '山田', '一郎', '', '', '', '', '扶養者', '完了'],
+      ['00007', '扶養家族', '子', '山田', '一郎', '', '', '', '', '扶養親族', '完了'],
       ['00008', '本人', '本人', '佐藤', '次郎', '', '', '', '', '従業員1', '未登録'],
     ]);
     expect(records[1]![NUMBERS_EXPORT_HEADER.indexOf('登録者ID')]).toBe(yamadaId);

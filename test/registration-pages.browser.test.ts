@@ -28,7 +28,7 @@ import { createLoginUser, createTenant, loginAs, memoryLogger, PUBLIC_URL, start
 import { containsAny, randomMyNumber } from './support/leak-scan';
 import { createLocalEnv } from './support/temporal';
 import { until } from './support/until';
-import { drawCardImages, snap as snapScreen } from './support/browser';
+import { drawCameraPhoto, drawCardImages, snap as snapScreen } from './support/browser';
 
 /** The little of the DOM that the callbacks run inside the page use (this file is compiled without the DOM library). */
 interface InPage {
@@ -53,7 +53,7 @@ let base: string;
 let browser: Browser;
 let hr: ReturnType<typeof request.agent>;
 let tmp: string;
-const files = { png: '', jpeg: '', big: '', pdf: '' };
+const files = { png: '', jpeg: '', big: '', pdf: '', photo: '' };
 const { logger, lines } = memoryLogger();
 /** Every number typed in this file, and everything the pages received or printed. */
 const typed: string[] = [];
@@ -85,6 +85,7 @@ beforeAll(async () => {
   files.png = write('card-back.png', png);
   files.jpeg = write('card-front.jpg', jpeg);
   files.big = write('huge-photo.png', Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), Buffer.alloc(5 * 1024 * 1024)]));
+  files.photo = write('IMG_0001.JPG', await drawCameraPhoto(browser));
   files.pdf = write('scan.jpg', Buffer.from('%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n', 'latin1'));
 });
 
@@ -247,7 +248,7 @@ describe('the employee on a phone', () => {
     // ステップ1: the check digit is checked as it is typed, before anything is sent.
     await page.locator('#self-number').pressSequentially(own.slice(0, 11) + String((Number(own[11]) + 1) % 10));
     await page.waitForSelector('#self-number-message.error');
-    expect(await textOf(page, '#self-number-message')).toBe('マイナンバーの検査用数字が正しくありません。入力内容をご確認ください');
+    expect(await textOf(page, '#self-number-message')).toBe('マイナンバーに誤りがあります（最後の一桁が、ほかの桁から計算される値と合いません）。番号を確かめて入力し直してください');
     expect(await page.getAttribute('#self-number', 'inputmode')).toBe('numeric');
     await page.fill('#self-number', '');
     await page.locator('#self-number').pressSequentially(own);
@@ -300,6 +301,8 @@ describe('the employee on a phone', () => {
     await addDependent(page, { familyName: '佐藤', givenName: '花子', relationship: '配偶者', birthDate: '1987-02-03', kind: 'category3', number: number() });
     await onPage(page, 'number-doc');
     expect(await textOf(page, 'h1')).toContain('ステップ5');
+    // 通知カード proves the number only while its details match the 住民票: the page says so.
+    expect(await textOf(page, '#notification-card-note')).toContain('記載が今の住民票と同じ場合だけ使えます');
     await page.check('input[name=number-doc-type][value=notification_card]');
     await page.waitForSelector('section[data-slot="number_confirmation-notification_card-front"]');
     await upload(page, 'number_confirmation-notification_card-front', files.png);
@@ -462,7 +465,10 @@ describe('the employee on a phone', () => {
     await page.waitForSelector('#identity-type-1');
     await button(page, '決定').click();
     await page.waitForSelector('#identity-doc-message.error');
-    expect(await textOf(page, '#identity-doc-message')).toContain('各種健康保険証のおもて面');
+    expect(await textOf(page, '#identity-doc-message')).toContain('資格確認書（健康保険）のおもて面');
+    // The 2026 list: 資格確認書 and 基礎年金番号通知書; paper 健康保険証 said to be no longer usable.
+    expect(await page.locator('#identity-type-1 option').allTextContents()).toEqual(expect.arrayContaining(['資格確認書（健康保険）', '基礎年金番号通知書（年金手帳）']));
+    expect(await textOf(page, 'body')).toContain('紙の健康保険証は、使えなくなりました');
     await page.selectOption('#identity-type-1', 'resident_record');
     await page.waitForSelector('section[data-slot="identity-resident_record-front"]');
     await upload(page, 'identity-health_insurance_card-front', files.png);
@@ -475,7 +481,7 @@ describe('the employee on a phone', () => {
     expect(await page.locator('#issues').count()).toBe(0);
     expect(await page.locator('#review-self .documents li').allTextContents()).toEqual([
       '番号確認：マイナンバーカード（個人番号カード）　裏面（個人番号の記載されている面）',
-      '本人確認：各種健康保険証　おもて面',
+      '本人確認：資格確認書（健康保険）　おもて面',
       '本人確認：住民票の写し　1枚目',
     ]);
 
@@ -487,6 +493,47 @@ describe('the employee on a phone', () => {
     await button(page, 'ログイン').click();
     await onPage(page, 'blocked');
     expect(await textOf(page, '.box.warning')).toContain('しばらくログインできません');
+    expect(p.errors).toEqual([]);
+  });
+});
+
+describe('a phone camera photo', () => {
+  it('of 4032×3024 and over 4 MB is made to fit in the browser: long side 2,000 px, turned upright from its EXIF orientation, JPEG under 4 MB, stored', async () => {
+    const photo = fs.readFileSync(files.photo);
+    expect(photo.length).toBeGreaterThan(4 * 1024 * 1024);
+    expect(photo.length).toBeLessThan(5.5 * 1024 * 1024);
+    const { id, mail } = await invited('写真', '大きい');
+    const p = await phone();
+    const { page } = p;
+    await firstVisit(p, pageUrl(mail));
+    await fillProfile(page, number(), 'male', '1961-05-20');
+    await button(page, '決定').click();
+    await onPage(page, 'number-doc');
+    await upload(page, 'number_confirmation-my_number_card-back', files.photo, 'camera', 'アップロードしました（送りやすい大きさに縮小しました）');
+    await snap(page, 'camera-photo-shrunk');
+    // What was stored: a JPEG under the limit, upright (the phone held it portrait), 1,500×2,000.
+    const doc = await prisma.document.findFirstOrThrow({ where: { registrantId: id, purpose: 'number_confirmation' } });
+    const stored = await page.evaluate(async (src) => {
+      type Img = { src: string; decode(): Promise<void>; naturalWidth: number; naturalHeight: number };
+      type Ctx = { drawImage(i: Img, x: number, y: number): void; getImageData(...a: number[]): { data: Uint8ClampedArray } };
+      const d = (globalThis as unknown as { document: { createElement(t: 'img'): Img; createElement(t: 'canvas'): { width: number; height: number; getContext(k: '2d'): Ctx } } }).document;
+      const img = d.createElement('img');
+      img.src = src;
+      await img.decode();
+      const c = d.createElement('canvas');
+      [c.width, c.height] = [img.naturalWidth, img.naturalHeight];
+      const g = c.getContext('2d');
+      g.drawImage(img, 0, 0);
+      const brightness = (x: number, y: number) => Array.from(g.getImageData(x, y, 1, 1).data.slice(0, 3)).reduce((a, b) => a + b, 0) / 3;
+      const res = await fetch(src);
+      const bytes = new Uint8Array(await res.arrayBuffer());
+      return { width: img.naturalWidth, height: img.naturalHeight, top: brightness(img.naturalWidth / 2, 100), bottom: brightness(img.naturalWidth / 2, img.naturalHeight - 100), size: bytes.length, jpeg: bytes[0] === 0xff && bytes[1] === 0xd8, type: res.headers.get('content-type') };
+    }, `/v1/registration/documents/${doc.id}/image`);
+    expect(stored).toMatchObject({ width: 1500, height: 2000, jpeg: true });
+    expect(stored.size).toBeLessThan(4 * 1024 * 1024);
+    // The photo's dark left third is at the top once turned upright (clockwise, as Orientation 6 says).
+    expect(stored.top).toBeLessThan(90);
+    expect(stored.bottom).toBeGreaterThan(150);
     expect(p.errors).toEqual([]);
   });
 });

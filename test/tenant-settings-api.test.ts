@@ -356,8 +356,8 @@ describe('PATCH /v1/tenant', () => {
     const good = corporateNumber();
     const rest = { name: '適用されない株式会社', purposes: ['dividends'], reminderDays: [1, 2], passcode: 'never-set' };
     const cases: [string, string, string][] = [
-      [withWrongCheckDigit(good), 'CORPORATE_NUMBER_CHECK_DIGIT', '法人番号の検査用数字が正しくありません。入力内容をご確認ください'],
-      [FULL_WIDTH(withWrongCheckDigit(good)), 'CORPORATE_NUMBER_CHECK_DIGIT', '法人番号の検査用数字が正しくありません。入力内容をご確認ください'],
+      [withWrongCheckDigit(good), 'CORPORATE_NUMBER_CHECK_DIGIT', '法人番号に誤りがあります（最初の一桁が、ほかの桁から計算される値と合いません）。番号を確かめて入力し直してください'],
+      [FULL_WIDTH(withWrongCheckDigit(good)), 'CORPORATE_NUMBER_CHECK_DIGIT', '法人番号に誤りがあります（最初の一桁が、ほかの桁から計算される値と合いません）。番号を確かめて入力し直してください'],
       [good.slice(1), 'CORPORATE_NUMBER_FORMAT', '法人番号は13桁の数字で入力してください'],
       [`${good}0`, 'CORPORATE_NUMBER_FORMAT', '法人番号は13桁の数字で入力してください'],
       [`${good.slice(0, 12)}A`, 'CORPORATE_NUMBER_FORMAT', '法人番号は13桁の数字で入力してください'],

@@ -1245,7 +1245,7 @@ export interface paths {
          * @description One row per person — each registrant, then their dependents (not those still in the employee's
          *     draft, nor former dependents). Columns: 社員コード, 本人・扶養の別 (本人/扶養家族), 続柄 (本人 for
          *     the registrant), 姓, 名, セイ, メイ, 生年月日, 性別, 区分 (従業員1/従業員2/業務委託/報酬支払 for the
-         *     registrant, 扶養者/第3号被保険者 for a dependent), ステータス, マイナンバー (12 digits as quoted text,
+         *     registrant, 扶養親族/第3号被保険者 for a dependent), ステータス, マイナンバー (12 digits as quoted text,
          *     empty when none is registered), 登録者ID, 扶養家族ID. The caller's password is checked again (wrong
          *     ones count towards the login lock) and the purpose must be one the tenant uses. Recorded as
          *     numbers_downloaded with the purpose and the counts (once for the download and once per
@@ -2980,7 +2980,7 @@ export interface components {
             /** @description 続柄 (配偶者, 子, 父…), up to 40 characters. */
             relationship: string;
             /**
-             * @description dependent 扶養者 (the default) or category3 国民年金第3号被保険者.
+             * @description dependent 扶養親族 (the default) or category3 国民年金第3号被保険者.
              * @enum {string}
              */
             kind?: "dependent" | "category3";
@@ -3115,7 +3115,7 @@ export interface components {
          */
         RegistrantCategory: "employee" | "part_time" | "contractor" | "payee";
         /**
-         * @description 未登録 unregistered, 承認待 pending, 差戻し remanded, 拒否 refused, 完了 completed.
+         * @description 未登録 unregistered, 承認待ち pending, 差戻し remanded, 拒否 refused, 完了 completed.
          * @enum {string}
          */
         Status: "unregistered" | "pending" | "remanded" | "refused" | "completed";

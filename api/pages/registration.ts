@@ -19,8 +19,9 @@ export const PAGE_CSP = [
   "default-src 'none'",
   "script-src 'self'",
   "style-src 'self'",
-  // previews: the chosen file (blob:) before upload, the stored image (same origin) after
-  "img-src 'self' blob:",
+  // previews: the chosen file (blob:) before upload, the stored image (same origin) after; data:
+  // for the photo shrinker on Safari/iOS, which decodes the photo through a data: URL (shrink-image.ts)
+  "img-src 'self' blob: data:",
   "connect-src 'self'",
   "base-uri 'none'",
   "form-action 'none'",

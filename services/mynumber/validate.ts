@@ -15,13 +15,13 @@ export type NumberValidation<Code extends string> = { ok: true; value: string } 
 export const INDIVIDUAL_NUMBER_MESSAGES: Record<IndividualNumberErrorCode, string> = {
   NUMBER_REQUIRED: 'マイナンバーを入力してください',
   NUMBER_FORMAT: 'マイナンバーは12桁の数字で入力してください',
-  NUMBER_CHECK_DIGIT: 'マイナンバーの検査用数字が正しくありません。入力内容をご確認ください',
+  NUMBER_CHECK_DIGIT: 'マイナンバーに誤りがあります（最後の一桁が、ほかの桁から計算される値と合いません）。番号を確かめて入力し直してください',
   NUMBER_MISMATCH: '確認用に入力したマイナンバーが一致しません',
 };
 
 export const CORPORATE_NUMBER_MESSAGES: Record<CorporateNumberErrorCode, string> = {
   CORPORATE_NUMBER_FORMAT: '法人番号は13桁の数字で入力してください',
-  CORPORATE_NUMBER_CHECK_DIGIT: '法人番号の検査用数字が正しくありません。入力内容をご確認ください',
+  CORPORATE_NUMBER_CHECK_DIGIT: '法人番号に誤りがあります（最初の一桁が、ほかの桁から計算される値と合いません）。番号を確かめて入力し直してください',
 };
 
 // Whitespace (\s covers the ideographic space U+3000) and what people type or paste as a separator:

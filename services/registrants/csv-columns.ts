@@ -120,13 +120,13 @@ export const GENDER_INPUT: Readonly<Record<string, Gender>> = {
 
 export const STATUS_LABELS: Record<Status, string> = {
   unregistered: '未登録',
-  pending: '承認待',
+  pending: '承認待ち',
   remanded: '差戻し',
   refused: '拒否',
   completed: '完了',
 };
 
-export const DEPENDENT_KIND_LABELS: Record<DependentKind, string> = { dependent: '扶養者', category3: '第3号被保険者' };
+export const DEPENDENT_KIND_LABELS: Record<DependentKind, string> = { dependent: '扶養親族', category3: '第3号被保険者' };
 
 /** The downloadable sample: the header and two made-up people. */
 export const IMPORT_TEMPLATE_ROWS: string[][] = [

@@ -16,7 +16,7 @@ import { slashDate } from '../dates/japanese-date';
 import { isUniqueViolation, type PrismaClient } from '../db/client';
 import { AppError } from '../errors';
 import { actorOf, stepActorOf, type Acting } from '../login-users/login-users';
-import { DEFAULT_RETENTION_RULE, retentionRule, todayInJapan } from '../retention/rules';
+import { DEFAULT_RETENTION_RULE, deletionDueBy, retentionRule, todayInJapan } from '../retention/rules';
 import type { TemporalDeps } from '../temporal/client';
 import { openText, type Vault } from '../vault/types';
 import {
@@ -91,8 +91,6 @@ export interface RegistrantCsvDeps {
 
 /** READ COMMITTED for the history's chain lock; a 2,000-line import writes a few thousand rows. */
 const TX = { isolationLevel: Prisma.TransactionIsolationLevel.ReadCommitted, maxWait: 30_000, timeout: 300_000 } as const;
-/** As the lifecycle's setRetirement: HR always hears of a deletion at least this long before. */
-const MIN_NOTICE_DAYS = 30;
 /** People read per page by the export (twice: the check, then the file). */
 const EXPORT_PAGE = 1000;
 
@@ -100,7 +98,6 @@ const EXPORT_PAGE = 1000;
 const START_CONCURRENCY = 32;
 
 const TEMPORAL_DOWN = () => new AppError(503, 'TEMPORAL_UNAVAILABLE', 'ワークフローサーバーに接続できません。時間をおいて再度お試しください（登録はしていません）');
-const addDays = (date: string, days: number) => new Date(Date.parse(`${date}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
 const dateOnly = (d: string | null) => (d ? new Date(`${d}T00:00:00Z`) : null);
 const showDate = (d: Date | null) => (d ? slashDate(d.toISOString().slice(0, 10)) : null);
 const personLabel = (r: { employeeCode: string | null; familyName: string; givenName: string }) =>
@@ -368,11 +365,7 @@ export function createRegistrantCsvService({ prisma, history, vault, temporal, i
     const tenant = await prisma.tenant.findUniqueOrThrow({ where: { id: acting.tenantId }, select: { retentionRule: true } });
     const reminderDays = await workflows.reminderDaysOf(acting.tenantId);
     const rule = retentionRule(tenant.retentionRule) ?? retentionRule(DEFAULT_RETENTION_RULE)!;
-    const deletionFor = (retirementDate: string) => {
-      const due = rule.dueDate(retirementDate);
-      const earliest = addDays(today, MIN_NOTICE_DAYS);
-      return due < earliest ? earliest : due;
-    };
+    const deletionFor = (retirementDate: string) => deletionDueBy(rule, retirementDate, today);
     const ids = rows.map(() => randomUUID());
     const at = new Date();
 

@@ -34,18 +34,15 @@ import type { OperationHistory } from '../audit/history';
 import type { PrismaClient } from '../db/client';
 import { AppError, REGISTRANT_NOT_FOUND } from '../errors';
 import { hrEvent, stepActorOf, type Acting } from '../login-users/login-users';
-import { DEFAULT_RETENTION_RULE, MANUAL_RULE, RETENTION_RULES, retentionRule, todayInJapan } from '../retention/rules';
+import { DEFAULT_RETENTION_RULE, deletionDueBy, MANUAL_RULE, RETENTION_RULES, retentionRule, todayInJapan } from '../retention/rules';
 import { withDeadline, type TemporalDeps } from '../temporal/client';
 import { createStepRunner, HANDLER_MISSING, OPERATION_ID, operationIdOf, requestArgs, TEMPORAL_DOWN, type OperationStatus, type StepOutcome, type StepTimings } from './step-runner';
 import { loadRegistrantView, type RegistrantView } from './view';
 import { createRegistrantWorkflows } from './workflow-starts';
 
-/** HR is always told this long before a deletion, whatever the rule says. */
-const MIN_NOTICE_DAYS = 30;
 
 const invalid = (path: string, code: string, message: string) => new AppError(400, 'VALIDATION_FAILED', '入力内容に誤りがあります', [{ path, message, code }]);
 
-const addDays = (date: string, days: number) => new Date(Date.parse(`${date}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
 
 export interface LifecycleServiceDeps {
   prisma: PrismaClient;
@@ -240,9 +237,7 @@ export function createLifecycleService({ prisma, temporal, inviteReminderDays, t
       }
       const tenant = await prisma.tenant.findUniqueOrThrow({ where: { id: r.tenantId }, select: { retentionRule: true } });
       const rule = retentionRule(tenant.retentionRule) ?? retentionRule(DEFAULT_RETENTION_RULE)!;
-      const due = deletionDueDate ?? rule.dueDate(retirementDate);
-      const earliest = addDays(today, MIN_NOTICE_DAYS);
-      const deletion = { dueDate: due < earliest && deletionDueDate === undefined ? earliest : due, rule: deletionDueDate === undefined ? rule.code : MANUAL_RULE.code };
+      const deletion = deletionDueDate === undefined ? { dueDate: deletionDueBy(rule, retirementDate, today), rule: rule.code } : { dueDate: deletionDueDate, rule: MANUAL_RULE.code };
       return step(r, setRetirementUpdate, { actor, retirementDate, deletion }, key);
     },
 

@@ -58,6 +58,21 @@ export function retentionRule(code: string): RetentionRule | undefined {
   return RETENTION_RULES.find((r) => r.code === code);
 }
 
+/** HR is always told this long before a deletion, whatever the rule says (the notice mail goes 30 days ahead). */
+export const MIN_NOTICE_DAYS = 30;
+
+export const addDays = (date: string, days: number): string => new Date(Date.parse(`${date}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
+
+/**
+ * A retiree's deletion due date by a rule, never sooner than MIN_NOTICE_DAYS from today. One place
+ * for the API's retirement step, the CSV import and the console's preview as HR types the date.
+ */
+export function deletionDueBy(rule: RetentionRule, retirementDate: string, today: string): string {
+  const due = rule.dueDate(retirementDate);
+  const earliest = addDays(today, MIN_NOTICE_DAYS);
+  return due < earliest ? earliest : due;
+}
+
 /** Today's date in Japan, as the deletion and retirement dates are meant. */
 export function todayInJapan(now = new Date()): string {
   return now.toLocaleDateString('sv-SE', { timeZone: 'Asia/Tokyo' });

@@ -136,6 +136,53 @@ export async function drawCardImages(browser: Browser, width = 320, height = 200
   }
 }
 
+/**
+ * A phone camera's photo as the phone gives it: 4032×3024 JPEG of 4.2–5 MB (drawn with grain, the
+ * quality stepped until it lands there) carrying an EXIF Orientation of 6 (the phone was held
+ * upright: viewers turn it 90° clockwise, to 3024×4032). The left third is dark blue, so which way
+ * it was turned can be told from the result.
+ */
+export async function drawCameraPhoto(browser: Browser): Promise<Buffer> {
+  const scratch = await browser.newPage();
+  try {
+    const dataUrl = await scratch.evaluate(() => {
+      type Ctx = { fillStyle: string; fillRect(...a: number[]): void; getImageData(...a: number[]): { data: Uint8ClampedArray }; putImageData(d: unknown, x: number, y: number): void };
+      type Canvas = { width: number; height: number; getContext(k: '2d'): Ctx; toDataURL(t: string, q?: number): string };
+      const c = (globalThis as unknown as { document: { createElement(t: 'canvas'): Canvas } }).document.createElement('canvas');
+      c.width = 4032;
+      c.height = 3024;
+      const g = c.getContext('2d');
+      g.fillStyle = '#d8dee6';
+      g.fillRect(0, 0, 4032, 3024);
+      g.fillStyle = '#0b2f6d';
+      g.fillRect(0, 0, 1344, 3024);
+      const img = g.getImageData(0, 0, 4032, 3024);
+      let seed = 7;
+      for (let i = 0; i < img.data.length; i += 4) {
+        seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+        const n = (seed % 41) - 20;
+        for (let k = 0; k < 3; k++) img.data[i + k] = img.data[i + k]! + n;
+      }
+      g.putImageData(img, 0, 0);
+      let best = '';
+      for (const q of [0.9, 0.85, 0.8, 0.75, 0.7, 0.65, 0.6, 0.5, 0.4]) {
+        best = c.toDataURL('image/jpeg', q);
+        const bytes = (best.length - 'data:image/jpeg;base64,'.length) * 0.75;
+        if (bytes <= 5 * 1024 * 1024) break;
+      }
+      return best;
+    });
+    const jpeg = Buffer.from(dataUrl.split(',')[1]!, 'base64');
+    // APP1 Exif: big-endian TIFF, one IFD entry: Orientation (0x0112), SHORT, 1, value 6.
+    const tiff = Buffer.from('4d4d002a00000008' + '0001' + '011200030000000100060000' + '00000000', 'hex');
+    const body = Buffer.concat([Buffer.from('Exif\0\0', 'latin1'), tiff]);
+    const app1 = Buffer.concat([Buffer.from([0xff, 0xe1, (body.length + 2) >> 8, (body.length + 2) & 0xff]), body]);
+    return Buffer.concat([jpeg.subarray(0, 2), app1, jpeg.subarray(2)]);
+  } finally {
+    await scratch.close();
+  }
+}
+
 /** The numbers typed that turn up in what a browser test saw, masked to their last four digits (expect it to be []). */
 export function numbersSeen(typed: string[], texts: string[]): string[] {
   return containsAny(texts.join('\n'), typed).map((n) => `********${n.slice(-4)}`);

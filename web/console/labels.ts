@@ -3,7 +3,7 @@ import type { Schemas } from './api';
 
 export const STATUS_LABELS: Record<Schemas['Status'], string> = {
   unregistered: '未登録',
-  pending: '承認待',
+  pending: '承認待ち',
   remanded: '差戻し',
   refused: '拒否',
   completed: '完了',

@@ -5,6 +5,7 @@
  */
 import { INDIVIDUAL_NUMBER_MESSAGES, normalizeDigits, validateIndividualNumber } from '../../services/mynumber/validate';
 import { MAX_IMAGE_BYTES, sniffImage } from '../../services/registration/images';
+import { shrinkImage } from './shrink-image';
 import { api, ApiError, type DocumentPurpose, type DocumentType, type Document, type Registration } from './api';
 import { actionButton, h, messageLine, NUMBER_INPUT_ATTRS, say, unsay } from '../shared/dom';
 
@@ -156,8 +157,8 @@ const megabytes = (n: number) => (n / 1024 / 1024).toFixed(1);
 
 /**
  * One side of one document: camera (capture) or a file from the phone, a preview, retake, remove.
- * Refused here before any request: more than 4 MB, or first bytes that are not JPEG, PNG or GIF
- * (the server's own table of signatures).
+ * A large photo is made to fit first (shrink-image.ts). Refused here before any request: first bytes
+ * that are not JPEG, PNG or GIF (the server's own table of signatures), or still more than 4 MB.
  */
 export function imageSlot(o: SlotOptions): HTMLElement {
   const key = [o.dependentId ?? 'self', o.purpose, o.type, o.side].join(':');
@@ -178,24 +179,28 @@ export function imageSlot(o: SlotOptions): HTMLElement {
     input.value = '';
     if (!file) return;
     unsay(message);
-    if (file.size > MAX_IMAGE_BYTES) {
-      say(message, [`画像のサイズは4MBまでにしてください（選んだ画像は${megabytes(file.size)}MBです）`, '画質を下げて撮り直すか、別の画像を選んでください。']);
-      return;
-    }
     const head = new Uint8Array(await file.slice(0, 16).arrayBuffer());
     const type = sniffImage(head);
     if (!type) {
       say(message, ['JPEG、PNG、GIF形式の画像を選んでください', 'PDFなどの画像以外のファイルは使えません。']);
       return;
     }
-    const url = URL.createObjectURL(file);
-    previews.push(url);
-    preview.replaceChildren(h('img', { src: url, alt: `${o.label}のプレビュー` }));
-    say(message, '送信しています…', 'info');
     setBusy(true);
     try {
-      const reg = await api.upload({ purpose: o.purpose, type: o.type, side: o.side, dependentId: o.dependentId }, file, type);
-      flashes.set(key, o.existing ? '撮り直した画像に差し替えました' : 'アップロードしました');
+      // A camera photo is made to fit here; only what still cannot (a huge GIF) is refused.
+      say(message, '画像を整えています…', 'info');
+      const ready = await shrinkImage(file, type).catch(() => ({ image: file as Blob, type, shrunk: false }));
+      if (ready.image.size > MAX_IMAGE_BYTES) {
+        say(message, [`画像のサイズは4MBまでにしてください（選んだ画像は${megabytes(ready.image.size)}MBです）`, '別の画像を選ぶか、写真で撮り直してください。']);
+        return;
+      }
+      const url = URL.createObjectURL(ready.image);
+      previews.push(url);
+      preview.replaceChildren(h('img', { src: url, alt: `${o.label}のプレビュー` }));
+      say(message, '送信しています…', 'info');
+      const reg = await api.upload({ purpose: o.purpose, type: o.type, side: o.side, dependentId: o.dependentId }, ready.image, ready.type);
+      const done = o.existing ? '撮り直した画像に差し替えました' : 'アップロードしました';
+      flashes.set(key, ready.shrunk ? `${done}（送りやすい大きさに縮小しました）` : done);
       o.changed(reg);
     } catch (err) {
       showStored();

@@ -214,6 +214,7 @@ export function numberDocumentStep(ctx: Ctx, dependentId: string | null): View |
     body: [
       whose(who),
       h('p', {}, '個人番号確認書類（マイナンバーカード裏面、通知カード、番号付き住民票）の中からいずれか1つお選びください。'),
+      h('p', { class: 'note', id: 'notification-card-note' }, '通知カードは、氏名・住所などの記載が今の住民票と同じ場合だけ使えます。引っ越しや結婚などで変わっている場合は、マイナンバーカードか、マイナンバーの記載された住民票の写しを使ってください。'),
       radios('number-doc-type', '書類の種類', NUMBER_DOCUMENTS.map((t) => [t, documentLabel('number_confirmation', t)] as const), type, choose),
       h('p', {}, '個人番号の記載されている面の画像を、スマートフォンで撮影するか、写真から選んでください。'),
       ...slotsFor(ctx, who, 'number_confirmation', type),
@@ -273,7 +274,7 @@ export function identityDocumentStep(ctx: Ctx, dependentId: string | null): View
     body: [
       whose(who),
       h('p', {}, '本人確認用の身分証明書をいずれか1つ、スマートフォンで撮影するか、写真から選んでください。'),
-      h('p', { class: 'note' }, '顔写真付きの書類：マイナンバーカード表面、運転免許証、パスポート、在留カード・特別永住者証明書。顔写真のない書類（各種健康保険証、年金手帳、住民票の写し、印鑑登録証明書（発行から6ヶ月以内）など）の場合は、2種類必要です。'),
+      h('p', { class: 'note' }, '顔写真付きの書類：マイナンバーカード表面、運転免許証、パスポート、在留カード・特別永住者証明書。顔写真のない書類（資格確認書（健康保険）、基礎年金番号通知書・年金手帳、住民票の写し、印鑑登録証明書（発行から6ヶ月以内）など）の場合は、2種類必要です。紙の健康保険証は、使えなくなりました。'),
       radios(
         'identity-photo',
         '身元確認書類は顔写真付きですか？',
@@ -359,8 +360,8 @@ export function dependentFormStep(ctx: Ctx, dependentId: string | null): View | 
   };
   const familyName = text('familyName', '姓', d?.familyName, { autocomplete: 'off' });
   const givenName = text('givenName', '名', d?.givenName, { autocomplete: 'off' });
-  const familyKana = text('familyNameKana', 'せい（ふりがな・任意）', d?.familyNameKana);
-  const givenKana = text('givenNameKana', 'めい（ふりがな・任意）', d?.givenNameKana);
+  const familyKana = text('familyNameKana', 'フリガナ（姓・任意）', d?.familyNameKana);
+  const givenKana = text('givenNameKana', 'フリガナ（名・任意）', d?.givenNameKana);
   const gender = radios('dep-gender', '性別', GENDERS, d?.gender ?? null);
   const birth = h('input', { type: 'date', id: 'dep-birth-date', name: 'birthDate', min: '1900-01-01', max: today(), value: d?.birthDate ?? '' });
   const birthMsg = messageLine('dep-birth-date-message');
@@ -374,7 +375,7 @@ export function dependentFormStep(ctx: Ctx, dependentId: string | null): View | 
   const relMsg = messageLine('dep-relationship-message');
   const kind = radios(
     'dep-kind',
-    '属性',
+    '区分',
     [
       ['dependent', KIND_LABELS.dependent],
       ['category3', KIND_LABELS.category3],
@@ -469,7 +470,7 @@ export function dependentDeleteStep(ctx: Ctx, dependentId: string): View | null 
     title: '扶養家族の削除',
     body: [
       h('p', {}, '次の扶養家族を削除します。よろしいですか？'),
-      h('dl', { class: 'facts' }, h('dt', {}, '氏名'), h('dd', {}, fullName(d)), h('dt', {}, '続柄'), h('dd', {}, d.relationship), h('dt', {}, '属性'), h('dd', {}, KIND_LABELS[d.kind])),
+      h('dl', { class: 'facts' }, h('dt', {}, '氏名'), h('dd', {}, fullName(d)), h('dt', {}, '続柄'), h('dd', {}, d.relationship), h('dt', {}, '区分'), h('dd', {}, KIND_LABELS[d.kind])),
       h('p', { class: 'note' }, '扶養から外れただけの場合は、削除せずに「詳細・編集」から「現在は扶養家族ではありません」を選んでください。'),
       msg,
       nav(

@@ -12,7 +12,7 @@ export const genderLabel = (g: string | null | undefined): string => GENDERS.fin
 
 export const RELATIONSHIPS = ['配偶者', '子', '父', '母', '祖父', '祖母', '孫', '兄弟姉妹', 'その他'];
 
-export const KIND_LABELS = { dependent: '扶養者', category3: '国民年金の第3号被保険者' } as const;
+export const KIND_LABELS = { dependent: '扶養親族', category3: '国民年金の第3号被保険者' } as const;
 
 export const DOCUMENT_LABELS: Record<DocumentType, string> = {
   my_number_card: 'マイナンバーカード（個人番号カード）',
@@ -21,8 +21,10 @@ export const DOCUMENT_LABELS: Record<DocumentType, string> = {
   drivers_licence: '運転免許証',
   passport: 'パスポート',
   residence_card: '在留カード・特別永住者証明書',
-  health_insurance_card: '各種健康保険証',
-  pension_book: '年金手帳',
+  // 2026: paper 健康保険証 are no longer valid (資格確認書 replaced them on 2025-12-02); 年金手帳 is
+  // no longer issued (基礎年金番号通知書 since 2022-04). The codes stay for the API's sake.
+  health_insurance_card: '資格確認書（健康保険）',
+  pension_book: '基礎年金番号通知書（年金手帳）',
   other: 'その他の公的書類（印鑑登録証明書など）',
 };
 
@@ -61,7 +63,7 @@ export function sidesOf(purpose: 'number_confirmation' | 'identity', type: Docum
 export const sideLabel = (purpose: 'number_confirmation' | 'identity', type: DocumentType, side: 'front' | 'back'): string =>
   sidesOf(purpose, type).find((s) => s.side === side)?.label ?? (side === 'front' ? 'おもて面' : 'うら面');
 
-export const IMAGE_NOTE = '画像のサイズは4MBまでのJPEG、PNG、GIF形式の画像ファイルをアップロードしてください。';
+export const IMAGE_NOTE = '撮影のこつ：書類の四隅が画面に収まるように、明るい場所で、光が反射しないように撮ってください。画像はJPEG、PNG、GIF形式で送れます（大きな写真は送る前に自動で縮小します）。';
 export const LOCKED_TEXT = '承認後はログインがロックされます。担当者に解除を依頼してください';
 
 /** 1990-04-01 → 1990年4月1日 */

@@ -28,7 +28,7 @@ type Problem = { path: string; message: string };
 const CATEGORY_OPTIONS = Object.entries(CATEGORY_LABELS) as [Category, string][];
 const GENDER_OPTIONS: [string, string][] = [['', '未選択'], ...GENDERS.map(([v, l]): [string, string] => [v, l])];
 const KIND_OPTIONS: [string, string][] = [
-  ['dependent', '扶養者'],
+  ['dependent', '扶養親族'],
   ['category3', '国民年金の第3号被保険者'],
 ];
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
@@ -53,8 +53,8 @@ export async function addScreen(ctx: Ctx): Promise<View> {
         { class: 'filters' },
         field('姓', input('familyName', { maxlength: 50, autocomplete: 'off' }), { required: true }),
         field('名', input('givenName', { maxlength: 50, autocomplete: 'off' }), { required: true }),
-        field('セイ', input('familyNameKana', { maxlength: 50, autocomplete: 'off' }), { hint: 'カタカナ（ひらがなも可）' }),
-        field('メイ', input('givenNameKana', { maxlength: 50, autocomplete: 'off' })),
+        field('フリガナ（姓）', input('familyNameKana', { maxlength: 50, autocomplete: 'off' }), { hint: 'カタカナ（ひらがなも可）' }),
+        field('フリガナ（名）', input('givenNameKana', { maxlength: 50, autocomplete: 'off' })),
       ),
       field('メールアドレス', input('email', { type: 'email', autocomplete: 'off', spellcheck: 'false', maxlength: 254 }), {
         required: true,
@@ -64,7 +64,7 @@ export async function addScreen(ctx: Ctx): Promise<View> {
         'div',
         { class: 'filters' },
         field('社員コード', input('employeeCode', { maxlength: 20, autocomplete: 'off' }), { hint: '半角英数字・ハイフン・アンダースコア（20文字まで）' }),
-        field('属性', select('category', CATEGORY_OPTIONS, 'employee'), { required: true }),
+        field('区分', select('category', CATEGORY_OPTIONS, 'employee'), { required: true }),
         groups.length ? field('グループ', select('groupId', [['', 'なし'], ...groups.map((g): [string, string] => [g.id, g.name])])) : null,
       ),
     ],
@@ -76,7 +76,7 @@ export async function addScreen(ctx: Ctx): Promise<View> {
       const kana = { familyNameKana: toKatakana(text(data, 'familyNameKana')), givenNameKana: toKatakana(text(data, 'givenNameKana')) };
       for (const [k, v] of Object.entries(kana)) {
         if (!v) continue;
-        if (!/^[ァ-ヶー\u3000 ]*$/.test(v)) return say(message, 'セイ・メイはカタカナで入力してください');
+        if (!/^[ァ-ヶー\u3000 ]*$/.test(v)) return say(message, 'フリガナはカタカナで入力してください');
         body[k as keyof typeof kana] = v;
       }
       const code = text(data, 'employeeCode').normalize('NFKC');
@@ -99,7 +99,7 @@ export async function addScreen(ctx: Ctx): Promise<View> {
       holder.replaceChildren(
         notice(
           'ok',
-          h('p', { id: 'added-summary' }, `${fullName(r)} さんを登録し、収集メール（マイナンバー登録のお願い）を ${r.email ?? body.email} に送りました。`),
+          h('p', { id: 'added-summary' }, `${fullName(r)} さんを登録し、収集メール（マイナンバー登録のお願い）を ${r.email ?? body.email} 宛てに送信予約しました。送信されると、登録者の詳細の「経過」に表示されます。`),
           groupNote ? h('p', {}, groupNote) : '',
           h('p', {}, 'パスコードを設定している場合は、パスコードを本人に事前に伝えてください。'),
         ),
@@ -155,8 +155,8 @@ function entryField(e: Entry, id: string, name: string, label: string, control: 
 const personFields = (e: Entry, id: string) => [
   entryField(e, id, 'familyName', '姓', input('familyName', { maxlength: 50, autocomplete: 'off' }), { required: true }),
   entryField(e, id, 'givenName', '名', input('givenName', { maxlength: 50, autocomplete: 'off' }), { required: true }),
-  entryField(e, id, 'familyNameKana', 'セイ', input('familyNameKana', { maxlength: 50, autocomplete: 'off' })),
-  entryField(e, id, 'givenNameKana', 'メイ', input('givenNameKana', { maxlength: 50, autocomplete: 'off' })),
+  entryField(e, id, 'familyNameKana', 'フリガナ（姓）', input('familyNameKana', { maxlength: 50, autocomplete: 'off' })),
+  entryField(e, id, 'givenNameKana', 'フリガナ（名）', input('givenNameKana', { maxlength: 50, autocomplete: 'off' })),
   entryField(e, id, 'birthDate', '生年月日', input('birthDate', { maxlength: 20, autocomplete: 'off', placeholder: 's55/1/1' })),
   entryField(e, id, 'gender', '性別', select('gender', GENDER_OPTIONS)),
 ];
@@ -201,7 +201,7 @@ function personEntry(i: number): PersonEntry {
     h(
       'div',
       { class: 'filters' },
-      entryField(e, id, 'category', '属性', select('category', CATEGORY_OPTIONS, 'employee')),
+      entryField(e, id, 'category', '区分', select('category', CATEGORY_OPTIONS, 'employee')),
       entryField(e, id, 'employeeCode', '社員コード', input('employeeCode', { maxlength: 20, autocomplete: 'off' })),
       ...personFields(e, id),
       entryField(e, id, 'hireDate', '入社日', input('hireDate', { maxlength: 20, autocomplete: 'off', placeholder: 'r2/4/1' })),
@@ -259,7 +259,7 @@ export function bulkEntryScreen(ctx: Ctx): View {
   };
 
   const f = form(
-    [field('属性（一括選択）', allCategories, { hint: '選ぶと、10人分の属性がまとめて変わります。' }), rowsHolder],
+    [field('区分（一括選択）', allCategories, { hint: '選ぶと、10人分の区分がまとめて変わります。' }), rowsHolder],
     '登録する',
     async (_data, message) => {
       const all = people.flatMap((p) => [p, ...p.dependents]);
@@ -388,7 +388,7 @@ interface QuickRow {
 function quickRow(i: number): QuickRow {
   const n = i + 1;
   const id = `q${i}`;
-  const category = select(`${id}-category`, CATEGORY_OPTIONS, 'employee', { 'aria-label': `${n}行目 属性` });
+  const category = select(`${id}-category`, CATEGORY_OPTIONS, 'employee', { 'aria-label': `${n}行目 区分` });
   const familyName = input(`${id}-familyName`, { maxlength: 50, autocomplete: 'off', 'aria-label': `${n}行目 姓` });
   const givenName = input(`${id}-givenName`, { maxlength: 50, autocomplete: 'off', 'aria-label': `${n}行目 名` });
   const email = input(`${id}-email`, { type: 'email', maxlength: 254, autocomplete: 'off', spellcheck: 'false', 'aria-label': `${n}行目 メールアドレス` });
@@ -410,7 +410,7 @@ export async function quickAddScreen(ctx: Ctx): Promise<View> {
       'table',
       { class: 'entry', id: 'quick-rows' },
       h('caption', { class: 'visually-hidden' }, '収集メールを送る人'),
-      h('thead', {}, h('tr', {}, ...['No.', '属性', '姓（必須）', '名（必須）', 'メールアドレス（必須）', 'エラー'].map((x) => h('th', { scope: 'col' }, x)))),
+      h('thead', {}, h('tr', {}, ...['No.', '区分', '姓（必須）', '名（必須）', 'メールアドレス（必須）', 'エラー'].map((x) => h('th', { scope: 'col' }, x)))),
       tbody,
     ),
   );
@@ -437,7 +437,7 @@ export async function quickAddScreen(ctx: Ctx): Promise<View> {
 
   const f = form(
     [
-      field('属性（一括選択）', allCategories),
+      field('区分（一括選択）', allCategories),
       grid,
       h('div', { class: 'buttons' }, addRow, h('span', { class: 'hint' }, `最大${QUICK_MAX}人まで。空欄の行は登録されません。`)),
       field('ご担当者からのメッセージ', textarea('message', { maxlength: 2000, rows: 4 }), { hint: 'メール本文に表示されます（2,000文字まで）。' }),
@@ -513,7 +513,7 @@ export async function quickAddScreen(ctx: Ctx): Promise<View> {
     page: 'quick-add',
     title: 'スマホで収集',
     body: [
-      h('p', {}, '収集メールを送る対象者を、属性・氏名・メールアドレスだけで簡易登録し、マイナンバー登録のお願いメールを送ります。本人はメールのリンクからスマホでマイナンバーを登録します（リンクの有効期限は90日です）。'),
+      h('p', {}, '収集メールを送る対象者を、区分・氏名・メールアドレスだけで簡易登録し、マイナンバー登録のお願いメールを送ります。本人はメールのリンクからスマホでマイナンバーを登録します（リンクの有効期限は90日です）。'),
       result,
       f,
     ],

@@ -109,7 +109,7 @@ async function groupListScreen(ctx: Ctx): Promise<View> {
 }
 
 const personCells = (r: RegistrantItem): (Node | string | null)[] => [statusBadge(r.status), r.employeeCode ?? '—', link(href(`registrants/${r.id}`), fullName(r)), CATEGORY_LABELS[r.category], r.email ?? '—'];
-const PERSON_HEADERS = ['ステータス', '社員コード', '登録者名', '属性', 'メールアドレス'];
+const PERSON_HEADERS = ['ステータス', '社員コード', '登録者名', '区分', 'メールアドレス'];
 
 async function groupScreen(ctx: Ctx, id: string): Promise<View> {
   const groups = await api.groups();

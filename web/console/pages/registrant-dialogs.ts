@@ -6,6 +6,7 @@
 import { api, StepPending, type Dependent, type Registrant } from '../api';
 import { normalizeDigits, validateIndividualNumber } from '../../../services/mynumber/validate';
 import { GENDERS, RELATIONSHIPS } from '../../shared/labels';
+import { DEFAULT_RETENTION_RULE, deletionDueBy, retentionRule, todayInJapan } from '../../../services/retention/rules';
 import { formDialog, numberInput } from './shared-admin';
 import { fullName, PURPOSE_LABELS } from '../labels';
 import { cancelButton, checkbox, dialog, facts, field, form, h, input, notice, say, select, text, textarea } from '../ui';
@@ -56,13 +57,31 @@ export async function revealNumber(r: Registrant, dependent?: { id: string; fami
   });
 }
 
-export function askRetirement(r: Registrant): Promise<{ retirementDate: string | null; deletionDueDate?: string } | undefined> {
+/** 2034-01-11 → 2034年1月11日 */
+const longDay = (d: string) => `${Number(d.slice(0, 4))}年${Number(d.slice(5, 7))}月${Number(d.slice(8, 10))}日`;
+
+export async function askRetirement(r: Registrant): Promise<{ retirementDate: string | null; deletionDueDate?: string } | undefined> {
+  const retirement = input('retirementDate', { type: 'date', value: r.retirementDate ?? '' });
+  const ownDate = input('deletionDueDate', { type: 'date' });
+  // The deletion due date the server will set, shown as HR types (the tenant's rule, at least 30 days ahead).
+  const preview = h('p', { id: 'retirement-preview', class: 'hint', 'aria-live': 'polite' });
+  const rules = await api.retentionRules().catch(() => null);
+  const rule = retentionRule(rules?.current ?? DEFAULT_RETENTION_RULE) ?? retentionRule(DEFAULT_RETENTION_RULE)!;
+  const show = () => {
+    const date = retirement.value;
+    if (ownDate.value) preview.textContent = `削除予定日：${longDay(ownDate.value)}（指定した日）`;
+    else if (/^\d{4}-\d{2}-\d{2}$/.test(date)) preview.textContent = `削除予定日：${longDay(deletionDueBy(rule, date, todayInJapan()))}（${rule.label}）`;
+    else preview.textContent = '退職日を入れると、削除予定日がここに表示されます。';
+  };
+  for (const i of [retirement, ownDate]) i.addEventListener('input', show);
+  show();
   return formDialog(
     '退職日の設定',
     [
       h('p', {}, '退職日を過ぎると退職者になり、保存期間のルールで削除予定日が決まります。削除予定日を指定することもできます。'),
-      field('退職日', input('retirementDate', { type: 'date', value: r.retirementDate ?? '' }), { hint: r.retired ? '退職済みのため取り消せません。' : '空欄にすると退職日を取り消します。' }),
-      field('削除予定日（任意）', input('deletionDueDate', { type: 'date' }), { hint: '空欄なら保存期間のルールで決まります。' }),
+      field('退職日', retirement, { hint: r.retired ? '退職済みのため取り消せません。' : '空欄にすると退職日を取り消します。' }),
+      preview,
+      field('削除予定日（任意）', ownDate, { hint: '空欄なら保存期間のルールで決まります（30日より先の日付になります）。' }),
     ],
     '設定する',
     async (data) => ({ retirementDate: text(data, 'retirementDate') || null, deletionDueDate: text(data, 'deletionDueDate') || undefined }),
@@ -134,8 +153,8 @@ export function editDependent(r: Registrant, d: Dependent): Promise<boolean> {
       field('続柄', select('relationship', relationships.map((x): [string, string] => [x, x]), d.relationship)),
       field('姓', input('familyName', { value: d.familyName, maxlength: 50 }), { required: true }),
       field('名', input('givenName', { value: d.givenName, maxlength: 50 }), { required: true }),
-      field('セイ', input('familyNameKana', { value: d.familyNameKana ?? '', maxlength: 50 })),
-      field('メイ', input('givenNameKana', { value: d.givenNameKana ?? '', maxlength: 50 })),
+      field('フリガナ（姓）', input('familyNameKana', { value: d.familyNameKana ?? '', maxlength: 50 })),
+      field('フリガナ（名）', input('givenNameKana', { value: d.givenNameKana ?? '', maxlength: 50 })),
       field('生年月日', input('birthDate', { type: 'date', value: d.birthDate ?? '' })),
       field('性別', select('gender', [['', '未入力'], ...GENDERS.map(([v, l]): [string, string] => [v, l])], d.gender ?? '')),
     ],

@@ -11,7 +11,7 @@ export async function registrantEditScreen(ctx: Ctx, id: string): Promise<View> 
   const f = form(
     [
       h('div', { class: 'filters' }, field('姓', input('familyName', { value: r.familyName, maxlength: 50 }), { required: true }), field('名', input('givenName', { value: r.givenName, maxlength: 50 }), { required: true })),
-      h('div', { class: 'filters' }, field('セイ', input('familyNameKana', { value: r.familyNameKana ?? '', maxlength: 50 })), field('メイ', input('givenNameKana', { value: r.givenNameKana ?? '', maxlength: 50 }))),
+      h('div', { class: 'filters' }, field('フリガナ（姓）', input('familyNameKana', { value: r.familyNameKana ?? '', maxlength: 50 })), field('フリガナ（名）', input('givenNameKana', { value: r.givenNameKana ?? '', maxlength: 50 }))),
       field('メールアドレス', input('email', { type: 'email', value: r.email ?? '' }), { hint: '変更すると、次の収集メールから新しいアドレスに届きます。' }),
       field('社員コード', input('employeeCode', { value: r.employeeCode ?? '', maxlength: 20 }), { hint: '半角英数字と - _（20文字まで）。' }),
       field('区分', select('category', Object.entries(CATEGORY_LABELS), r.category)),

@@ -124,7 +124,7 @@ export async function registrantListScreen(ctx: Ctx): Promise<View> {
         ? h('p', { class: 'buttons' }, link(href('add'), '新規追加', 'button secondary'), link(href('bulk'), '複数一括登録', 'button secondary'), link(href('quick-add'), 'スマホで収集', 'button secondary'), link(href('csv-upload'), 'CSVアップロード', 'button secondary'), link(href('csv-download'), 'CSVダウンロード', 'button secondary'))
         : null,
       h('section', { 'aria-label': '検索条件' }, h('h2', {}, '検索'), filterForm),
-      h('p', { class: 'legend', 'aria-hidden': 'true' }, h('span', { class: 'badge status-unregistered' }, '未登録'), ' ', h('span', { class: 'badge status-pending' }, '承認待・差戻し'), ' ', h('span', { class: 'badge' }, '完了・拒否'), ' ', h('span', { class: 'badge retired-legend' }, '退職者（灰色の行）')),
+      h('p', { class: 'legend', 'aria-hidden': 'true' }, h('span', { class: 'badge status-unregistered' }, '未登録'), ' ', h('span', { class: 'badge status-pending' }, '承認待ち・差戻し'), ' ', h('span', { class: 'badge' }, '完了・拒否'), ' ', h('span', { class: 'badge retired-legend' }, '退職者（灰色の行）')),
       bulkActions,
       bulkMessage,
       registrantTable(

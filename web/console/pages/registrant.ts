@@ -14,7 +14,7 @@ import { genderLabel } from '../../shared/labels';
 import { documentViewer } from './document-viewer';
 import { askInviteOptions } from './invite-dialog';
 import { askDeletionDate, askImmediateDeletion, askReason, askRetirement, editDependent, editNumber, revealNumber } from './registrant-dialogs';
-import { confirmDialog } from './shared-admin';
+import { confirmDialog, setFlash, takeFlash } from './shared-admin';
 import { registrantEditScreen } from './registrant-edit';
 import { qrScreen } from './qr-print';
 import { timelineSection } from './timeline';
@@ -31,10 +31,12 @@ const activeDependents = (r: RegistrantItem) => r.dependents.filter((d) => !d.no
 const dependentName = (d: Dependent) => `${d.familyName} ${d.givenName}`;
 
 /** Runs a lifecycle action and draws the screen again, or says why it could not. */
-function act(ctx: Ctx, message: HTMLElement, run: () => Promise<unknown>, after?: () => void): () => Promise<void> {
+/** `done`: what the next drawing says happened (every decision says so). */
+function act(ctx: Ctx, message: HTMLElement, run: () => Promise<unknown>, after?: () => void, done?: string): () => Promise<void> {
   return async () => {
     try {
       await run();
+      if (done) setFlash(done);
       if (after) after();
       else ctx.redraw();
     } catch (err) {
@@ -80,10 +82,10 @@ function dependentsTable(ctx: Ctx, r: RegistrantItem, message: HTMLElement, with
     const buttons: (Node | null)[] = [];
     if (ctx.canEdit && withApproval && d.status === 'pending' && !d.noLongerDependent) {
       buttons.push(
-        actionButton('承認', act(ctx, message, () => api.approve(r.id, d.id)), 'small primary'),
+        actionButton('承認', act(ctx, message, () => api.approve(r.id, d.id), undefined, `扶養家族 ${dependentName(d)} さんを承認しました。`), 'small primary'),
         actionButton('差戻し', async () => {
           const reason = await askReason('扶養家族の差戻し', `${dependentName(d)} さんの登録を差し戻します。本人に理由を添えたメールが届き、登録し直してもらえます。`, '差し戻す');
-          if (reason) await act(ctx, message, () => api.remand(r.id, { reason, dependentId: d.id }))();
+          if (reason) await act(ctx, message, () => api.remand(r.id, { reason, dependentId: d.id }), undefined, `扶養家族 ${dependentName(d)} さんを差し戻しました。本人に理由を添えたメールを送ります。`)();
         }, 'small secondary'),
       );
     }
@@ -104,7 +106,7 @@ function dependentsTable(ctx: Ctx, r: RegistrantItem, message: HTMLElement, with
     // Every row has the same button names: each button is described by its row's person.
     for (const b of buttons) (b as HTMLElement | null)?.setAttribute('aria-describedby', `dependent-${d.id}`);
     return row(
-      [d.relationship, h('span', { id: `dependent-${d.id}` }, dependentName(d)), d.birthDate ? day(d.birthDate) : '—', genderLabel(d.gender), d.kind === 'category3' ? '第3号被保険者' : '扶養者', h('span', {}, statusBadge(d.status), d.noLongerDependent ? ' 扶養から外れました' : ''), d.myNumber.registered ? '登録済み' : '未登録', buttons.length ? h('div', { class: 'buttons' }, ...buttons) : '—'],
+      [d.relationship, h('span', { id: `dependent-${d.id}` }, dependentName(d)), d.birthDate ? day(d.birthDate) : '—', genderLabel(d.gender), d.kind === 'category3' ? '第3号被保険者' : '扶養親族', h('span', {}, statusBadge(d.status), d.noLongerDependent ? ' 扶養から外れました' : ''), d.myNumber.registered ? '登録済み' : '未登録', buttons.length ? h('div', { class: 'buttons' }, ...buttons) : '—'],
       { class: d.noLongerDependent ? 'row-retired' : `row-${d.status}`, 'data-dependent-id': d.id },
     );
   });
@@ -193,6 +195,7 @@ function detailView(ctx: Ctx, r: RegistrantItem, docs: HrDocument[], groups: Gro
     title: `${fullName(r)} さん`,
     body: [
       h('p', {}, link(href('registrants'), '一覧に戻る')),
+      takeFlash(),
       waiting && ctx.canEdit ? notice('warning', '承認待ちの登録があります。', link(href(`registrants/${r.id}/approval`), '承認画面で確認する')) : null,
       message,
       actions.some(Boolean) ? h('div', { class: 'buttons', id: 'registrant-actions' }, ...actions) : null,
@@ -235,15 +238,23 @@ function approvalView(ctx: Ctx, r: RegistrantItem, docs: HrDocument[]): View {
         'div',
         { class: 'buttons', id: 'decision' },
         actionButton('承認する', async () => {
-          if (await confirmDialog('承認', [`${fullName(r)} さんの登録を承認します。`, '承認すると本人は登録画面にログインできなくなります（変更が必要なときはロックを解除します）。'], '承認する', false)) await act(ctx, message, () => api.approve(r.id), () => go(`registrants/${r.id}`))();
+          // Approving the person approves their dependents still waiting too (the server does): say so first.
+          const alsoDependents = activeDependents(r).filter((d) => d.status === 'pending');
+          const lines = [
+            `${fullName(r)} さんの登録を承認します。`,
+            ...(alsoDependents.length ? [`承認待ちの扶養家族 ${alsoDependents.length}人（${alsoDependents.map((d) => `${dependentName(d)} さん`).join('、')}）も一緒に承認されます。差し戻す扶養家族がいる場合は、先に下の表で差し戻してください。`] : []),
+            '承認すると本人は登録画面にログインできなくなります（変更が必要なときはロックを解除します）。',
+          ];
+          const done = `${fullName(r)} さんの登録を承認しました。${alsoDependents.length ? `扶養家族 ${alsoDependents.length}人も承認しました。` : ''}`;
+          if (await confirmDialog('承認', lines, '承認する', false)) await act(ctx, message, () => api.approve(r.id), () => go(`registrants/${r.id}`), done)();
         }),
         actionButton('差戻し', async () => {
           const reason = await askReason('差戻し', `${fullName(r)} さんの登録を差し戻します。本人に理由を添えたメールと新しい登録用リンクが届きます。`, '差し戻す');
-          if (reason) await act(ctx, message, () => api.remand(r.id, { reason }), () => go(`registrants/${r.id}`))();
+          if (reason) await act(ctx, message, () => api.remand(r.id, { reason }), () => go(`registrants/${r.id}`), `${fullName(r)} さんの登録を差し戻しました。本人に理由を添えたメールと新しい登録用リンクを送ります。`)();
         }, 'secondary'),
         actionButton('拒否', async () => {
           const reason = await askReason('マイナンバー提供の拒否', `${fullName(r)} さんがマイナンバーの提供を拒否したものとして記録します。登録用リンクは使えなくなります。`, '拒否として記録する');
-          if (reason) await act(ctx, message, () => api.refuse(r.id, { reason }), () => go(`registrants/${r.id}`))();
+          if (reason) await act(ctx, message, () => api.refuse(r.id, { reason }), () => go(`registrants/${r.id}`), `${fullName(r)} さんのマイナンバー提供の拒否を記録しました。`)();
         }, 'danger'),
       )
     : null;
@@ -252,6 +263,7 @@ function approvalView(ctx: Ctx, r: RegistrantItem, docs: HrDocument[]): View {
     title: `承認：${fullName(r)} さん`,
     body: [
       h('p', {}, link(href(`registrants/${r.id}`), '詳細に戻る')),
+      takeFlash(),
       !pendingSelf && !activeDependents(r).some((d) => d.status === 'pending') ? notice('info', '承認待ちの登録はありません。') : null,
       message,
       h(
