@@ -25,7 +25,7 @@ export function createInvitationActivities({ prisma, mailer, publicUrl, mailFrom
     async sendInvitationMail(input: SendInvitationMailInput): Promise<{ sent: boolean }> {
       const registrant = await prisma.registrant.findUnique({
         where: { id: input.registrantId },
-        include: { tenant: { select: { name: true, mailPausedAt: true } } },
+        include: { tenant: { select: { name: true, mailPausedAt: true, passcodeHash: true } } },
       });
       if (!registrant) throw ApplicationFailure.nonRetryable('登録者が見つかりません', 'RegistrantNotFound');
       if (!registrant.email) throw ApplicationFailure.nonRetryable('メールアドレスが登録されていません', 'RegistrantHasNoEmail');
@@ -101,6 +101,7 @@ export function createInvitationActivities({ prisma, mailer, publicUrl, mailFrom
         kind: input.kind,
         personName: `${registrant.familyName} ${registrant.givenName}`,
         companyName: registrant.tenant.name,
+        passcodeRequired: registrant.tenant.passcodeHash !== null,
         link: invitationUrl(publicUrl, token),
         expiresAt,
         message: input.options?.message,

@@ -39,9 +39,9 @@ describe('POST /v1/registrants', () => {
     // unknown service asking for a My Number looks like phishing).
     expect(mail.subject).toBe('【株式会社スケルトン】マイナンバー登録のお願い');
     expect(mail.from).toMatch(/^"?株式会社スケルトン マイナンバー登録窓口"? <[^<>]+@[^<>]+>$/);
-    // What to prepare, the passcode (never in the mail), whom to ask, how to tell the mail is genuine.
+    // What to prepare, whom to ask, how to tell the mail is genuine; no passcode section (this company has none).
     expect(mail.text).toContain('【ご用意いただくもの】');
-    expect(mail.text).toContain('会社のパスコードの入力が必要です。パスコードはこのメールには書いていません。株式会社スケルトン のご担当者にお尋ねください。');
+    expect(mail.text).not.toContain('【パスコード】');
     expect(mail.text).toContain('ご不明な点は、株式会社スケルトン のご担当者にお問い合わせください（このメールへの返信は届きません）。');
     expect(mail.text).toContain(`リンクのアドレスが ${new URL(PUBLIC_URL).origin}/ で始まることを確かめてから開いてください。`);
     expect(mail.text).toContain('山田 太郎 様');

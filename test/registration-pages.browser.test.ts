@@ -121,6 +121,9 @@ async function invited(familyName = '佐藤', givenName = '一郎') {
   const email = `p-${randomUUID().slice(0, 8)}@example.co.jp`;
   const res = await hr.post('/v1/registrants').send({ familyName, givenName, email }).expect(201);
   const mail = await outbox.waitFor((m) => m.to.includes(email), 15_000);
+  // The company has a passcode: the mail says one is needed and whom to ask, never what it is.
+  expect(mail.text).toContain('登録の最初に、会社のパスコードの入力が必要です。パスコードはこのメールには書いていません。');
+  expect(mail.text).not.toContain(PASSCODE);
   const handle = env.client.workflow.getHandle(res.body.workflowId);
   await until(async () => (await handle.query(lifecycleQuery)).invitation?.state === 'open', 'the invitation to open');
   return { id: res.body.id as string, email, mail, handle };
@@ -344,9 +347,11 @@ describe('the employee on a phone', () => {
     const hrBefore = await hr.get(`/v1/registrants/${id}`).expect(200);
     expect(hrBefore.body.status).toBe('unregistered');
 
-    await button(page, '登録を終了').click();
+    await button(page, 'この内容で会社に提出する').click();
     await onPage(page, 'done');
-    expect(await textOf(page, '.box.ok')).toBe('マイナンバーの登録作業は正常に完了いたしました。');
+    // Sent, and waiting for the company: not "complete" before HR has checked it.
+    expect(await textOf(page, 'h1')).toBe('送信しました（会社の確認待ち）');
+    expect(await textOf(page, '.box.ok')).toBe('登録内容を会社のマイナンバー担当者に送信しました。');
     await snap(page, 'done');
     const hrAfter = await hr.get(`/v1/registrants/${id}`).expect(200);
     expect(hrAfter.body).toMatchObject({ status: 'pending', myNumber: { registered: true }, dependentsStatus: 'pending' });
@@ -393,16 +398,18 @@ describe('the employee on a phone', () => {
     await button(page, '扶養家族編集を終了して登録情報の確認').click();
     await onPage(page, 'review');
     expect(await page.locator('#remand').count()).toBe(1);
-    await button(page, '登録を終了').click();
+    await button(page, 'この内容で会社に提出する').click();
     await onPage(page, 'done');
     expect((await hr.get(`/v1/registrants/${id}`).expect(200)).body.status).toBe('pending');
 
-    // HR approves: the login is locked, and the link says so.
+    // HR approves: the login is locked, and the link says the registration is done (not a warning).
     await hr.post(`/v1/registrants/${id}/approval`).send({}).expect(200);
     await page.goto(pageUrl(remandMail));
     await onPage(page, 'locked');
     await snap(page, 'locked');
-    expect(await textOf(page, '.box.warning')).toBe('承認後はログインがロックされます。担当者に解除を依頼してください');
+    expect(await textOf(page, 'h1')).toBe('登録は完了しています');
+    expect(await textOf(page, '.box.ok')).toBe('担当者による確認（承認）が終わり、マイナンバーの登録は完了しています。');
+    expect(await page.locator('.box.warning').count()).toBe(0);
     expect(p.errors).toEqual([]);
   });
 

@@ -25,6 +25,8 @@ export interface InvitationMailData {
   remandReason?: string;
   /** where replies go (HR's address), when the sender gave one */
   replyTo?: string;
+  /** the company has set a passcode: the first visit asks for it */
+  passcodeRequired?: boolean;
 }
 
 export function renderInvitationMail(d: InvitationMailData): { subject: string; text: string } {
@@ -53,9 +55,9 @@ export function renderInvitationMail(d: InvitationMailData): { subject: string; 
     '・マイナンバーカードがない場合は、運転免許証やパスポートなどの本人確認書類',
     '・扶養親族がいる場合は、その方のマイナンバー',
     '',
-    '【パスコード】',
-    `登録の最初に、会社のパスコードの入力が必要です。パスコードはこのメールには書いていません。${d.companyName} のご担当者にお尋ねください。`,
-    '',
+    ...(d.passcodeRequired
+      ? ['【パスコード】', `登録の最初に、会社のパスコードの入力が必要です。パスコードはこのメールには書いていません。${d.companyName} のご担当者にお尋ねください。`, '']
+      : []),
     '【お問い合わせ】',
     d.replyTo ? `ご不明な点は、このメールに返信するか ${d.replyTo} までお問い合わせください。` : `ご不明な点は、${d.companyName} のご担当者にお問い合わせください（このメールへの返信は届きません）。`,
     '',

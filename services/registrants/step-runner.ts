@@ -56,7 +56,7 @@ export function asAppError(err: unknown): AppError | undefined {
   }
   if (type === 'DraftIncomplete') {
     const [issues] = (err.cause.details ?? []) as [{ path: string; code: string }[] | undefined];
-    return new AppError(400, 'DRAFT_INCOMPLETE', '登録内容に不足があります。表示された項目を入力してから「登録を終了」を押してください', (issues ?? []).map((i) => ({ path: i.path, code: i.code, message: draftIssueMessage(i.code) })));
+    return new AppError(400, 'DRAFT_INCOMPLETE', '登録内容に不足があります。表示された項目を入力してから「この内容で会社に提出する」を押してください', (issues ?? []).map((i) => ({ path: i.path, code: i.code, message: draftIssueMessage(i.code) })));
   }
   if (type === 'DependentNotFound') return DEPENDENT_NOT_FOUND();
   if (type === 'RegistrantHasNoEmail') return new AppError(409, 'NOT_INVITABLE_NO_EMAIL', LIFECYCLE_REFUSALS.NOT_INVITABLE_NO_EMAIL);

@@ -25,7 +25,7 @@ import { missingConsents } from './access';
 type Tx = Prisma.TransactionClient;
 
 const CONSENT_MISSING = () =>
-  new AppError(409, 'CONSENT_REQUIRED', '会社が利用目的を追加しました。登録を終了する前に、追加された利用目的への同意をお願いします', [
+  new AppError(409, 'CONSENT_REQUIRED', '会社が利用目的を追加しました。提出する前に、追加された利用目的への同意をお願いします', [
     { path: '/consents', code: 'CONSENT_REQUIRED', message: '追加された利用目的に同意してください' },
   ]);
 
@@ -342,7 +342,7 @@ export function createRegistrationService({ prisma, vault, drafts, lifecycle }: 
     },
 
     /**
-     * "登録を終了": the workflow takes the draft whole, or tells what is missing (400) and keeps it.
+     * "この内容で会社に提出する" (seed 001: 登録を終了): the workflow takes the draft whole, or tells what is missing (400) and keeps it.
      * `pending` when the workflow took it on but could not finish yet (it will, once PostgreSQL answers).
      */
     async finish(caller: RegistrantCaller, key?: string) {

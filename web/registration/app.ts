@@ -8,7 +8,6 @@
 import { api, ApiError, setCsrf, type LinkInfo, type Registration } from './api';
 import { actionButton, h, messageLine, say, show, unsay } from '../shared/dom';
 import { releasePreviews } from './fields';
-import { LOCKED_TEXT } from '../shared/labels';
 import { INVITATION_PAGE, tokenInAddress } from '../../shared/invitation-link';
 import {
   dependentDeleteStep,
@@ -101,7 +100,8 @@ function linkProblemPage(err: unknown): void {
   const pages: Record<string, View> = {
     LINK_EXPIRED: { page: 'link-expired', title: 'リンクの有効期限が切れています', body: [h('p', { class: 'box warning' }, ...apiSays), h('p', {}, '登録用のリンクは、メールが送られてから90日間有効です。会社のマイナンバー担当者に、登録依頼メールの再送を依頼してください。')] },
     LINK_REVOKED: { page: 'link-revoked', title: 'このリンクは使えなくなりました', body: [h('p', { class: 'box warning' }, ...apiSays), h('p', {}, '登録依頼メールが再送されると、それより前のリンクは使えなくなります。いちばん新しいメールのリンクを開いてください。')] },
-    LOGIN_LOCKED: { page: 'locked', title: 'ログインがロックされています', body: [h('p', { class: 'box warning' }, LOCKED_TEXT), h('p', {}, '登録内容が承認されると、情報の改ざんを防ぐためにログインがロックされます。登録内容を変更する場合は、会社のマイナンバー担当者にロックの解除を依頼してください。')] },
+    // After approval: what the employee needs to hear is that they are done, not a warning.
+    LOGIN_LOCKED: { page: 'locked', title: '登録は完了しています', body: [h('p', { class: 'box ok' }, '担当者による確認（承認）が終わり、マイナンバーの登録は完了しています。'), h('p', {}, '登録内容を変更する場合は、会社のマイナンバー担当者にロックの解除を依頼してください（情報の改ざんを防ぐため、承認後はこのリンクからログインできません）。')] },
     LOGIN_BLOCKED: { page: 'blocked', title: 'しばらくログインできません', body: [h('p', { class: 'box warning' }, ...apiSays)] },
   };
   if (code && pages[code]) return draw(pages[code], null);

@@ -1,7 +1,7 @@
 /**
  * The steps after login (seed 001 ch. 8): ステップ1 number, gender, birth date → ステップ2 number
  * confirmation document → ステップ3 identity documents → ステップ4 dependents (ステップ5/6: a
- * category-3 dependent's own documents) → 登録情報の確認 → 登録を終了 → done. Every step is drawn
+ * category-3 dependent's own documents) → 登録情報の確認 → この内容で会社に提出する → done. Every step is drawn
  * from a fresh GET /v1/registration, so the back button never shows stale data and loses nothing
  * that was saved.
  */
@@ -492,7 +492,7 @@ export function dependentDeleteStep(ctx: Ctx, dependentId: string): View | null 
   };
 }
 
-// --------------------------------------------------------------------- 登録情報の確認, 登録を終了
+// --------------------------------------------------------------------- 登録情報の確認, この内容で会社に提出する
 
 /** Where an issue of GET /v1/registration is fixed. */
 function routeOfIssue(reg: Registration, path: string): string {
@@ -572,11 +572,11 @@ export function reviewStep(ctx: Ctx): View {
             h('h2', {}, '担当者から登録内容の修正を依頼されました'),
             h('p', { class: 'label' }, '差戻しの理由'),
             h('blockquote', { class: 'reason' }, reg.remandReason ?? '（理由は記載されていません）'),
-            h('p', {}, '理由をご確認のうえ、該当する内容を修正してから「登録を終了」を押してください。前回登録した内容は残っています。'),
+            h('p', {}, '理由をご確認のうえ、該当する内容を修正してから「この内容で会社に提出する」を押してください。前回登録した内容は残っています。'),
           )
         : null,
       reg.issues.length ? issuesBox(reg.issues) : null,
-      h('p', {}, '登録内容を確認し、修正が必要な場合は「本人の登録を修正」または「扶養家族の登録を修正」を押してください。最後に「登録を終了」を押すと、会社の担当者に送信されます。'),
+      h('p', {}, '登録内容を確認し、修正が必要な場合は「本人の登録を修正」または「扶養家族の登録を修正」を押してください。最後に「この内容で会社に提出する」を押すと、会社の担当者に送信されます。'),
       h(
         'section',
         { class: 'card', id: 'review-self' },
@@ -627,7 +627,7 @@ export function reviewStep(ctx: Ctx): View {
           )
         : null,
       msg,
-      nav(actionButton('登録を終了', finish)),
+      nav(actionButton('この内容で会社に提出する', finish)),
     ],
   };
 }
@@ -639,9 +639,9 @@ export function statusPage(reg: Registration): View {
     case 'pending':
       return {
         page: 'done',
-        title: '登録が完了しました',
+        title: '送信しました（会社の確認待ち）',
         body: [
-          h('p', { class: 'box ok', role: 'status' }, 'マイナンバーの登録作業は正常に完了いたしました。'),
+          h('p', { class: 'box ok', role: 'status' }, '登録内容を会社のマイナンバー担当者に送信しました。'),
           h('p', {}, '登録内容は、会社のマイナンバー担当者が確認しています（承認待ち）。確認が終わるまで内容は変更できません。修正が必要な場合は、担当者からあらためてメールでご連絡します。'),
           submitted ? h('p', { class: 'note' }, submitted) : null,
           h('p', {}, 'このページは閉じてかまいません。'),

@@ -64,7 +64,6 @@ export const sideLabel = (purpose: 'number_confirmation' | 'identity', type: Doc
   sidesOf(purpose, type).find((s) => s.side === side)?.label ?? (side === 'front' ? 'おもて面' : 'うら面');
 
 export const IMAGE_NOTE = '撮影のこつ：書類の四隅が画面に収まるように、明るい場所で、光が反射しないように撮ってください。画像はJPEG、PNG、GIF形式で送れます（大きな写真は送る前に自動で縮小します）。';
-export const LOCKED_TEXT = '承認後はログインがロックされます。担当者に解除を依頼してください';
 
 /** 1990-04-01 → 1990年4月1日 */
 export function japaneseDate(iso: string | null | undefined): string {
