@@ -398,6 +398,15 @@ describe('the collection', () => {
     expect(await image.getAttribute('data-rotation')).toBe('0');
     expect(await ownViewer.locator('.caption').textContent()).toContain('本人確認書類');
     await snap(page, SUITE, 'approval');
+    // Every action of every dependent's row is in view at this width: no sideways scroll hides them.
+    const dependentsWrap = page.locator('section[aria-labelledby=approval-dependents] .table-wrap');
+    expect(await dependentsWrap.evaluate((el) => (el as unknown as { scrollWidth: number; clientWidth: number }).scrollWidth <= (el as unknown as { clientWidth: number }).clientWidth)).toBe(true);
+    const rowButtons = await page.locator('section[aria-labelledby=approval-dependents] tr[data-dependent-id] button').all();
+    expect(rowButtons.length).toBeGreaterThanOrEqual(3); // 承認, 差戻し, 番号を表示
+    for (const b of rowButtons) {
+      const box = (await b.boundingBox())!;
+      expect(box.x + box.width).toBeLessThanOrEqual(page.viewportSize()!.width);
+    }
 
     // The spouse first, on their own row (each row's buttons are described by the row's person).
     const spouseRow = page.locator('tr[data-dependent-id]', { hasText: '山本 健' });

@@ -180,17 +180,31 @@ async function firstVisit(p: Phone, url: string, opts: { wrongPasscodeFirst?: bo
   const res = await p.page.goto(url);
   expect(res!.status()).toBe(200);
   await onPage(p.page, 'setup');
+  // What is coming is said first; the purposes come before the button that accepts them.
+  expect(await textOf(p.page, '#what-is-coming')).toContain('ご用意いただくもの：マイナンバーカード');
+  const [purposesTop, buttonTop] = [(await p.page.locator('#purposes').boundingBox())!.y, (await button(p.page, '上記の利用目的に同意してログイン').boundingBox())!.y];
+  expect(purposesTop).toBeLessThan(buttonTop);
   await p.page.fill('#password', 'sumaho-pass-1');
   await p.page.fill('#password-confirmation', 'sumaho-pass-1');
   if (opts.wrongPasscodeFirst) {
     await p.page.fill('#passcode', 'wrong-code');
-    await button(p.page, '下記の利用目的に同意してログイン').click();
+    await button(p.page, '上記の利用目的に同意してログイン').click();
     await p.page.waitForSelector('#passcode-message.error');
     expect(await textOf(p.page, '#passcode-message')).toContain('企業パスコードが正しくありません');
+    // Said once, under the field (not again in the form's line).
+    expect(await textOf(p.page, '#access-message')).toBe('');
     expect(await p.page.getAttribute('main', 'data-page')).toBe('setup');
+    // The passcode can be shown to check what was typed, and hidden again.
+    await p.page.click('#passcode-reveal');
+    expect([await p.page.getAttribute('#passcode', 'type'), await p.page.getAttribute('#passcode-reveal', 'aria-pressed'), await textOf(p.page, '#passcode-reveal')]).toEqual(['text', 'true', '隠す']);
+    await p.page.click('#passcode-reveal');
+    expect(await p.page.getAttribute('#passcode', 'type')).toBe('password');
+    // Typing again clears the stale error.
+    await p.page.fill('#passcode', 'x');
+    expect(await p.page.locator('#passcode-message.error').count()).toBe(0);
   }
   await p.page.fill('#passcode', PASSCODE);
-  await button(p.page, '下記の利用目的に同意してログイン').click();
+  await button(p.page, '上記の利用目的に同意してログイン').click();
   await onPage(p.page, 'profile');
 }
 

@@ -132,13 +132,12 @@ function loginProblem(err: unknown, msg: HTMLElement, fields: { password?: HTMLE
     case 'LOGIN_LOCKED':
     case 'LOGIN_BLOCKED':
       return linkProblemPage(err);
+    // Said once: under its field when there is one (the form's own line otherwise).
     case 'PASSCODE_INCORRECT':
-      if (fields.passcode) say(fields.passcode, err.messages);
-      return say(msg, err.messages);
+      return say(fields.passcode ?? msg, err.messages);
     case 'PASSWORD_INCORRECT':
     case 'WEAK_PASSWORD':
-      if (fields.password) say(fields.password, err.messages);
-      return say(msg, err.messages);
+      return say(fields.password ?? msg, err.messages);
     case 'ALREADY_SET_UP':
     case 'SETUP_REQUIRED':
       if (link) link.firstVisit = err.code === 'SETUP_REQUIRED';
@@ -149,10 +148,19 @@ function loginProblem(err: unknown, msg: HTMLElement, fields: { password?: HTMLE
   }
 }
 
+/** A password (or passcode) field with a show/hide switch; its error goes as soon as it is typed in again. */
 function passwordInput(id: string, label: string, autocomplete: string) {
   const input = h('input', { type: 'password', id, name: id, autocomplete, maxlength: 128, 'aria-describedby': `${id}-message` });
   const message = messageLine(`${id}-message`);
-  return { input, message, el: h('div', { class: 'field' }, h('label', { for: id }, label), input, message) };
+  input.addEventListener('input', () => unsay(message));
+  const toggle = h('button', { type: 'button', class: 'link reveal', id: `${id}-reveal`, 'aria-controls': id, 'aria-pressed': 'false' }, '表示する');
+  toggle.addEventListener('click', () => {
+    const shown = input.type === 'password';
+    input.type = shown ? 'text' : 'password';
+    toggle.setAttribute('aria-pressed', String(shown));
+    toggle.textContent = shown ? '隠す' : '表示する';
+  });
+  return { input, message, el: h('div', { class: 'field' }, h('label', { for: id }, label), h('div', { class: 'with-reveal' }, input, toggle), message) };
 }
 
 /** First visit (own password, company passcode, consent) or a later one (password). */
@@ -213,6 +221,14 @@ function accessPage(notice?: string): void {
       page: 'setup',
       title: 'はじめてのログイン',
       body: [
+        // What is coming first: the steps and what to have at hand, before anything is asked.
+        h(
+          'section',
+          { class: 'box info', id: 'what-is-coming', 'aria-labelledby': 'what-is-coming-title' },
+          h('h2', { id: 'what-is-coming-title' }, 'これからの流れ（スマートフォンで5分ほど）'),
+          h('ol', {}, h('li', {}, 'パスワードの設定と、利用目的への同意'), h('li', {}, 'マイナンバーの入力'), h('li', {}, '書類の撮影（マイナンバーカード、またはマイナンバーの分かる書類と本人確認書類）'), h('li', {}, '扶養家族がいる場合は、その方のマイナンバーの入力'), h('li', {}, '内容を確認して、会社に提出')),
+          h('p', {}, 'ご用意いただくもの：マイナンバーカード（ない場合は、マイナンバーの記載された住民票の写し、または記載事項が住民票と同じ通知カードと、運転免許証などの本人確認書類）。扶養家族のマイナンバー。'),
+        ),
         h('p', {}, 'ご自身のログインパスワードを設定してください（8文字以上）。次回からは、このパスワードでログインします。'),
         h(
           'form',
@@ -228,14 +244,15 @@ function accessPage(notice?: string): void {
                 h('details', { class: 'help' }, h('summary', {}, 'パスコードとは？'), h('p', {}, 'パスコードは会社を識別するための独自のコードです。メールの誤送信などの際に、不正なログインを防ぎます。')),
               )
             : null,
-          msg,
-          h('div', { class: 'nav' }, actionButton('下記の利用目的に同意してログイン', setUp)),
+          // The purposes before the button that accepts them.
           h(
             'section',
             { class: 'purposes', id: 'purposes' },
             h('p', {}, '貴殿および貴殿の配偶者と扶養親族等の個人番号を以下の目的で利用いたします'),
             h('ol', {}, info.purposes.map((p) => h('li', { 'data-purpose': p.code }, p.label))),
           ),
+          msg,
+          h('div', { class: 'nav' }, actionButton('上記の利用目的に同意してログイン', setUp)),
         ),
       ],
     },

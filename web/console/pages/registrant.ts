@@ -282,9 +282,11 @@ function approvalView(ctx: Ctx, r: RegistrantItem, docs: HrDocument[]): View {
             h('p', { class: 'hint' }, '書類の画像と入力された内容（氏名・生年月日・マイナンバー）が一致しているか確認してください。'),
             decisions,
           ),
-          h('section', { 'aria-labelledby': 'approval-dependents' }, h('h2', { id: 'approval-dependents' }, '扶養家族'), dependentsTable(ctx, r, message, true)),
         ),
       ),
+      // Full width under the two columns: in the right one its eight columns (and each row's
+      // 承認 / 差戻し / 番号を表示) sat behind a sideways scroll at 1366 px.
+      h('section', { 'aria-labelledby': 'approval-dependents' }, h('h2', { id: 'approval-dependents' }, '扶養家族'), dependentsTable(ctx, r, message, true)),
     ],
   };
 }
