@@ -194,11 +194,15 @@ const ENCODING_OPTIONS: [string, string][] = [
   ['utf8-bom', 'UTF-8（BOM付き）'],
 ];
 
-/** A 422 for characters Shift_JIS cannot write: every cell the API named, and what to do. */
-function sayDownloadError(message: HTMLElement, err: unknown, encoding: string): void {
+/**
+ * A 422 for characters Shift_JIS cannot write: every cell the API named, and what to do — with the
+ * same download in UTF-8 (BOM) one click away rather than the whole company's file refused.
+ */
+function sayDownloadError(message: HTMLElement, err: unknown, encoding: string, inUtf8?: () => void): void {
   showError(message, err);
   if (err instanceof ApiError && err.status === 422 && encoding === 'cp932') {
     message.append(h('br'), '文字コードに「UTF-8（BOM付き）」を選んでダウンロードするか、該当する登録者の氏名などを確認してください。');
+    if (inUtf8) message.append(h('br'), h('button', { type: 'button', class: 'secondary small', id: 'download-in-utf8', onclick: inUtf8 }, 'UTF-8（BOM付き）でダウンロード'));
   }
 }
 
@@ -210,15 +214,19 @@ export async function csvDownloadScreen(ctx: Ctx): Promise<View> {
   const encoding = select('encoding', ENCODING_OPTIONS, 'cp932');
   const filters = () => ({ status: status.value || undefined, retired: retired.value || undefined, encoding: encoding.value });
 
-  const plain = actionButton('CSVダウンロード（マイナンバーなし）', async () => {
+  const downloadPlain = async () => {
     unsay(message);
     try {
       download(await api.exportCsv(filters()), 'registrants.csv');
       say(message, '登録者情報（マイナンバーなし）をダウンロードしました。', 'ok');
     } catch (err) {
-      sayDownloadError(message, err, encoding.value);
+      sayDownloadError(message, err, encoding.value, () => {
+        encoding.value = 'utf8-bom';
+        void downloadPlain();
+      });
     }
-  });
+  };
+  const plain = actionButton('CSVダウンロード（マイナンバーなし）', downloadPlain);
   plain.id = 'download-plain';
 
   const withNumbers = async () => {
@@ -251,7 +259,11 @@ export async function csvDownloadScreen(ctx: Ctx): Promise<View> {
           download(file, 'registrant-numbers.csv');
           return true;
         } catch (err) {
-          sayDownloadError(msg, err, f.encoding);
+          // The password is still in its field: switching to UTF-8 needs one more press of ダウンロード.
+          sayDownloadError(msg, err, f.encoding, () => {
+            f.encoding = encoding.value = 'utf8-bom';
+            say(msg, '文字コードを「UTF-8（BOM付き）」にしました。もう一度「ダウンロード」を押してください。', 'info');
+          });
           return undefined;
         }
       },
