@@ -370,6 +370,37 @@ describe('操作履歴', () => {
     expect(errors).toEqual([]);
   });
 
+  it('a download with numbers (a row per person, one instant) is one line, "N人分", its people behind a disclosure, each linked to their page', async () => {
+    const people = ['一', '二', '三'].map((g, i) => {
+      const n = number();
+      return { employeeCode: `GRP-${i}-${randomUUID().slice(0, 4)}`, familyName: '履歴', givenName: g, myNumber: n, myNumberConfirmation: n };
+    });
+    await hr.post('/v1/registrants/bulk-entry').send({ people }).expect(201);
+    await hr.post('/v1/registrants/export-with-numbers').send({ password: owner.password, purpose: 'withholding_slip', encoding: 'utf8-bom' }).expect(200);
+    const [latest] = await prisma.operationEvent.findMany({ where: { tenantId, operation: 'numbers_downloaded' }, orderBy: { id: 'desc' }, take: 1 });
+    // A row per person and one for the download itself, all at one instant.
+    const rows = await prisma.operationEvent.findMany({ where: { tenantId, operation: 'numbers_downloaded', occurredAt: latest!.occurredAt, registrantId: { not: null } }, orderBy: { id: 'desc' } });
+    expect(rows.length).toBeGreaterThanOrEqual(3);
+
+    const { page, errors } = await session(owner);
+    await open(page, '#/history', 'history', '操作履歴');
+    await page.getByLabel('操作内容').fill('マイナンバーのダウンロード');
+    await redrawn(page, () => button(page, '絞り込み').click());
+    const line = page.locator(`#history tbody tr[data-operation=numbers_downloaded][data-grouped="${rows.length}"]`).first();
+    // The download's own row is in the line too, not a line of its own.
+    expect(await page.locator('#history tbody tr').first().getAttribute('data-grouped')).toBe(String(rows.length));
+    expect(await line.locator('td:nth-child(3)').textContent()).toBe(`マイナンバーのダウンロード（${rows.length}人分）`);
+    // Every row stays in the data: each person, a link to them.
+    await line.locator('summary', { hasText: `${rows.length}人分` }).click();
+    const links = line.locator('details li a');
+    expect(await links.allTextContents()).toEqual(rows.map((r) => r.registrantLabel));
+    expect(await links.evaluateAll((as) => as.map((a) => (a as unknown as { getAttribute(n: string): string }).getAttribute('href')))).toEqual(rows.map((r) => `#/registrants/${r.registrantId}`));
+    await snap(page, SUITE, 'history-grouped');
+    await links.first().click();
+    await onScreen(page, 'registrant');
+    expect(errors).toEqual([]);
+  });
+
   it('checks the history, saves the signed result, and later checks against it; an edited file is refused', async () => {
     const { page, errors } = await session(owner);
     await open(page, '#/history', 'history', '操作履歴');

@@ -6,7 +6,7 @@
  */
 import { api, type HistoryQuery, type Schemas } from '../api';
 import type { Ctx } from '../context';
-import { go } from '../router';
+import { go, href } from '../router';
 import { OPERATIONS } from '../../../services/audit/operations';
 import { actionButton, download, field, form, h, input, link, messageLine, notice, row, say, select, showError, table, text, type View } from '../ui';
 import { dateTimeSeconds, endOfDayJst, startOfDayJst } from './shared-admin';
@@ -16,18 +16,42 @@ type Event = Schemas['OperationEvent'];
 const FILTERS = ['from', 'to', 'actor', 'registrant', 'operation'] as const;
 const ACTOR_SUFFIX: Record<Event['actor']['type'], string> = { login_user: '', registrant: '（登録者本人）', api_client: '（連携アプリ）', system: '' };
 
+const actorText = (e: Event) => `${e.actor.label}${ACTOR_SUFFIX[e.actor.type]}${e.actor.deleted ? '（削除済み）' : ''}`;
+/** The person an event concerns, linked to their page (a deleted person's page says so). */
+const personLink = (r: NonNullable<Event['registrant']>) => link(href(`registrants/${r.id}`), r.label || '（氏名なし）');
+
 function eventRow(e: Event): HTMLTableRowElement {
-  return row(
-    [
-      dateTimeSeconds(e.occurredAt),
-      `${e.actor.label}${ACTOR_SUFFIX[e.actor.type]}${e.actor.deleted ? '（削除済み）' : ''}`,
-      e.label,
-      e.registrant?.label || null,
-      e.purposeLabel,
-      e.ip,
-    ],
-    { 'data-operation': e.operation },
-  );
+  return row([dateTimeSeconds(e.occurredAt), actorText(e), e.label, e.registrant ? personLink(e.registrant) : null, e.purposeLabel, e.ip], { 'data-operation': e.operation });
+}
+
+/**
+ * One operation on many people at once (a download with numbers, a pull) writes a row per person
+ * (and one for itself), all at the same instant: shown as one line, "92人分", its people behind a
+ * disclosure. Every row stays in the data (and in the CSV).
+ */
+function groupedByInstant(events: Event[]): Event[][] {
+  const lines: Event[][] = [];
+  const byKey = new Map<string, Event[]>();
+  for (const e of events) {
+    const key = [e.operation, e.actor.type, e.actor.id ?? e.actor.label, e.occurredAt, e.purpose ?? ''].join('|');
+    const line = byKey.get(key);
+    if (line) line.push(e);
+    else {
+      const fresh = [e];
+      byKey.set(key, fresh);
+      lines.push(fresh);
+    }
+  }
+  return lines;
+}
+
+function lineRows(events: Event[]): HTMLTableRowElement[] {
+  const [e] = events as [Event, ...Event[]];
+  // The operation's own row (a download's, with nobody in it) goes with its people's.
+  const concerned = events.flatMap((x) => (x.registrant ? [x.registrant] : []));
+  if (concerned.length < 2) return events.map(eventRow);
+  const people = h('details', { class: 'people' }, h('summary', {}, `${concerned.length}人分`), h('ul', {}, ...concerned.map((r) => h('li', {}, personLink(r)))));
+  return [row([dateTimeSeconds(e.occurredAt), actorText(e), `${e.label}（${concerned.length}人分）`, people, e.purposeLabel, e.ip], { 'data-operation': e.operation, 'data-grouped': String(concerned.length) })];
 }
 
 export async function historyScreen(ctx: Ctx): Promise<View> {
@@ -66,7 +90,8 @@ export async function historyScreen(ctx: Ctx): Promise<View> {
   );
 
   const first = await api.history({ ...search, limit: '50' });
-  const tbodyRows = first.items.map(eventRow);
+  const loaded = [...first.items];
+  const tbodyRows = groupedByInstant(loaded).flatMap(lineRows);
   const list = table('操作履歴', ['日時', '操作者', '操作', '対象者', '利用目的', 'IPアドレス'], tbodyRows, filtered ? '条件に合う操作履歴はありません' : '操作履歴はまだありません');
   list.id = 'history';
   const tbody = list.querySelector('tbody')!;
@@ -80,7 +105,9 @@ export async function historyScreen(ctx: Ctx): Promise<View> {
       if (!cursor) return;
       try {
         const page = await api.history({ ...search, limit: '50', cursor });
-        tbody.append(...page.items.map(eventRow));
+        // Drawn again whole: a line's people may go on in the next page.
+        loaded.push(...page.items);
+        tbody.replaceChildren(...groupedByInstant(loaded).flatMap(lineRows));
         count += page.items.length;
         cursor = page.nextCursor;
         update();
