@@ -12,18 +12,21 @@ import { APP_LAUNCH } from '../services/build/app-build';
 
 const ROOT = path.resolve(__dirname, '..');
 
+/** Runs `npm run bench`'s entry with these arguments; its exit code and everything it printed (also captured as `name`). */
+async function runBench(name: string, nodeFlags: string[], args: string[]): Promise<{ code: number | null; out: string }> {
+  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', 'scripts/bench/index.ts', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  for (const stream of [child.stdout, child.stderr]) stream.on('data', (c: Buffer) => (out += c.toString('utf8')));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  capture(name, out);
+  return { code, out };
+}
+
 const benchTempDirs = () => new Set(fs.readdirSync(os.tmpdir()).filter((d) => d.startsWith('mynaflow-bench-')));
 
 it('runs the lifecycle bench with --count 20 and passes its checks', async () => {
   const before = benchTempDirs();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/bench/index.ts', '--count', '20', '--concurrency', '8', '--only', 'lifecycle'], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  for (const stream of [child.stdout, child.stderr]) stream.on('data', (c: Buffer) => (out += c.toString('utf8')));
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  capture('bench-smoke', out);
+  const { code, out } = await runBench('bench-smoke', [], ['--count', '20', '--concurrency', '8', '--only', 'lifecycle']);
 
   expect({ code, out }).toMatchObject({ code: 0 });
   expect(out).toMatch(/no-op starts\s+20 in /);
@@ -47,14 +50,7 @@ it('runs the lifecycle bench with --count 20 and passes its checks', async () =>
 }, 180_000);
 
 it('runs the HR-read bench with --count 20 --seconds 1: the app and the bare handler answer every request, and each goal is printed', async () => {
-  const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', 'scripts/bench/index.ts', '--count', '20', '--seconds', '1', '--only', 'hr-reads'], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  for (const stream of [child.stdout, child.stderr]) stream.on('data', (c: Buffer) => (out += c.toString('utf8')));
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  capture('bench-smoke-hr-reads', out);
+  const { code, out } = await runBench('bench-smoke-hr-reads', ['--expose-gc'], ['--count', '20', '--seconds', '1', '--only', 'hr-reads']);
 
   // A non-2xx answer or a socket error under load is a failed check (exit 1), not a figure.
   expect({ code, out }).toMatchObject({ code: 0 });
@@ -68,14 +64,7 @@ it('runs the HR-read bench with --count 20 --seconds 1: the app and the bare han
 }, 180_000);
 
 it('runs the pull bench with --count 100: the CSV over HTTP is the in-process CSV, the history has a row per person served, and each goal is printed', async () => {
-  const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', 'scripts/bench/index.ts', '--count', '100', '--only', 'pull'], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  for (const stream of [child.stdout, child.stderr]) stream.on('data', (c: Buffer) => (out += c.toString('utf8')));
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  capture('bench-smoke-pull', out);
+  const { code, out } = await runBench('bench-smoke-pull', ['--expose-gc'], ['--count', '100', '--only', 'pull']);
 
   // Differing CSVs, or a pull whose memory is not flat, fail the bench (exit 1).
   expect({ code, out }).toMatchObject({ code: 0 });
