@@ -302,6 +302,11 @@ describe('the collection', () => {
     expect(await count('registrant-counts', '未登録')).toBe('52');
     expect(await count('registrant-counts', '承認待ち')).toBe('1');
     expect(await count('registrant-counts', '退職者')).toBe('1');
+    // A zero is not an alarm: 差戻し (none here) has no warning colour; 承認待ち (one) keeps it.
+    const tileBackground = (label: string) => page.locator(`#registrant-counts .tile:has(.label:text-is("${label}")) a`).evaluate((a) => (globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } }).getComputedStyle(a).backgroundColor);
+    expect(await count('registrant-counts', '差戻し')).toBe('0');
+    expect(await tileBackground('差戻し')).toBe('rgb(255, 255, 255)');
+    expect(await tileBackground('承認待ち')).not.toBe('rgb(255, 255, 255)');
     // 収集の状況: the funnel (retirees left out) and who needs attention, each name a link to the person.
     expect(await page.locator('#home-collection + * tbody tr').first().locator('td').allTextContents()).toEqual(['全体', '52', '0', '0', '0', '1', '1']);
     await page.locator('#attention-waitingApproval summary', { hasText: '承認待ち（古い順）：1人' }).click();

@@ -59,8 +59,9 @@ function collectionSection(d: Schemas['Dashboard']): HTMLElement {
 
 export async function homeScreen(ctx: Ctx): Promise<View> {
   const [s, d] = await Promise.all([api.summary(), api.dashboard()]);
+  // Nobody in a status is nothing to look at: no alarm colour for a zero.
   const tile = (label: string, count: number, to: string, q: Record<string, string> = {}, cls = '') =>
-    h('li', { class: `tile ${cls}` }, h('a', { href: href(to, q) }, h('span', { class: 'label' }, label), h('span', { class: 'count' }, `${count.toLocaleString('ja-JP')}`), h('span', { class: 'unit' }, '人')));
+    h('li', { class: `tile ${count === 0 ? 'zero' : cls}` }, h('a', { href: href(to, q) }, h('span', { class: 'label' }, label), h('span', { class: 'count' }, `${count.toLocaleString('ja-JP')}`), h('span', { class: 'unit' }, '人')));
   /** The five statuses of registrants or of dependents, each a link to the list filtered by it. */
   const statusTiles = (counts: Record<(typeof STATUSES)[number][0], number>, filter: 'status' | 'dependentsStatus') =>
     STATUSES.map(([status, label, cls]) => tile(label, counts[status], 'registrants', { [filter]: status }, cls));
