@@ -125,6 +125,8 @@ describe('the registrant list chosen in plain SQL', () => {
       { employeeCode: 'E03' },
       { retired: true },
       { retired: false },
+      { retiring: true },
+      { retiring: false },
       { retirementMonth: '2026-03' },
       { deletionMonth: '2033-05' },
       { updatedSince: new Date(base + 3000).toISOString() },

@@ -84,6 +84,14 @@ describe('email, months, sort', () => {
     expect(await found({ email: 'nobody' })).toEqual([]);
   });
 
+  it('退職予定 (retiring): a retirement date set and not retired yet; false is everyone else', async () => {
+    // taro retired on his date; hanako has a date ahead; the others have none.
+    expect(await found({ retiring: 'true' })).toEqual(['hanako']);
+    expect(await found({ retiring: 'false' })).toEqual(['ichiro', 'mary', 'percent', 'taro']);
+    expect(await found({ retiring: 'true', name: '山田' })).toEqual(['hanako']);
+    expect((await viewer.get('/v1/registrants').query({ retiring: 'soon' })).status).toBe(400);
+  });
+
   it('retirement and deletion months (YYYY-MM), the first and last day included', async () => {
     expect(await found({ retirementMonth: '2026-03' })).toEqual(['taro']);
     expect(await found({ retirementMonth: '2026-04' })).toEqual(['hanako']);

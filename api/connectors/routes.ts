@@ -113,6 +113,7 @@ export function connectorRoutes(deps: ConnectorRouteDeps): Router {
       employeeCode: q.employeeCode,
       // The validator has already made it a boolean (it coerces query parameters to their schema type).
       retired: q.retired === undefined ? undefined : String(q.retired) === 'true',
+      retiring: q.retiring === undefined ? undefined : String(q.retiring) === 'true',
       name: q.name,
       email: q.email,
       retirementMonth: q.retirementMonth,

@@ -4151,6 +4151,8 @@ export interface operations {
                 groupId?: string;
                 employeeCode?: string;
                 retired?: boolean;
+                /** @description true: people with a retirement date who have not retired yet (退職予定); false: everyone else. */
+                retiring?: boolean;
                 /** @description Part of the name or its kana: family name, given name, or "family given" with or without a space (山田, 太郎, 山田太郎, 山田 太郎, やまだ). Hiragana finds katakana kana. */
                 name?: string;
                 /** @description Part of the e-mail address, case-insensitive. */

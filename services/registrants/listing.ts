@@ -29,6 +29,8 @@ export interface RegistrantFilters {
   groupId?: string;
   employeeCode?: string;
   retired?: boolean;
+  /** 退職予定: a retirement date set and not retired yet (false: everyone else) */
+  retiring?: boolean;
   /** part of the name or its kana: family, given, or "family given" (with or without a space) */
   name?: string;
   /** part of the e-mail address, case-insensitive */
@@ -256,6 +258,7 @@ export async function listRegistrants(prisma: PrismaClient, tenantId: string, f:
   if (f.groupId) and.push({ groupId: f.groupId });
   if (f.employeeCode) and.push({ employeeCode: f.employeeCode });
   if (f.retired !== undefined) and.push({ retired: f.retired });
+  if (f.retiring !== undefined) and.push(f.retiring ? { retired: false, retirementDate: { not: null } } : { OR: [{ retired: true }, { retirementDate: null }] });
   if (f.name !== undefined) {
     const name = nameFilter(f.name);
     if (name) and.push(name);
@@ -313,6 +316,7 @@ function plainPage(tenantId: string, f: RegistrantFilters, ranges: CheckedRanges
   if (f.groupId) c.push(Prisma.sql`r.group_id = ${f.groupId}::uuid`);
   if (f.employeeCode) c.push(Prisma.sql`r.employee_code = ${f.employeeCode}`);
   if (f.retired !== undefined) c.push(Prisma.sql`r.retired = ${f.retired}`);
+  if (f.retiring !== undefined) c.push(f.retiring ? Prisma.sql`(NOT r.retired AND r.retirement_date IS NOT NULL)` : Prisma.sql`(r.retired OR r.retirement_date IS NULL)`);
   const day = (d: Date) => d.toISOString().slice(0, 10);
   const { retirement: ret, deletion: del, since } = ranges;
   if (ret) c.push(Prisma.sql`r.retirement_date >= ${day(ret.gte)}::date AND r.retirement_date < ${day(ret.lt)}::date`);

@@ -10,7 +10,7 @@ import { go, href } from '../router';
 import { actionButton, cancelButton, dialog, field, form, h, input, link, messageLine, notice, row, say, select, showError, statusBadge, table, text, type View } from '../ui';
 import { askInviteOptions } from './invite-dialog';
 
-const FILTERS = ['employeeCode', 'name', 'category', 'email', 'status', 'dependentsStatus', 'retired', 'groupId', 'retirementMonth', 'deletionMonth'] as const;
+const FILTERS = ['employeeCode', 'name', 'category', 'email', 'status', 'dependentsStatus', 'retired', 'retiring', 'groupId', 'retirementMonth', 'deletionMonth'] as const;
 const PAGE_SIZE = 50;
 /** HR's orders; the first is the default (paper lists go by employee code), kept out of the address. */
 const SORTS: [string, string][] = [
@@ -48,6 +48,7 @@ export async function registrantListScreen(ctx: Ctx): Promise<View> {
         field('ステータス（本人）', select('status', statusOptions, q.status ?? '')),
         field('ステータス（扶養家族）', select('dependentsStatus', statusOptions, q.dependentsStatus ?? '')),
         field('退職者', select('retired', [['', 'すべて'], ['false', '在職者のみ'], ['true', '退職者のみ']], q.retired ?? '')),
+        field('退職予定', select('retiring', [['', 'すべて'], ['true', '退職予定者のみ（退職日が決まっている在職者）']], q.retiring ?? '')),
         field('グループ', select('groupId', [['', 'すべて'], ...groups.map((g): [string, string] => [g.id, g.name])], q.groupId ?? '')),
         field('退職日（年月）', input('retirementMonth', { type: 'month', value: q.retirementMonth ?? '' })),
         field('削除予定日（年月）', input('deletionMonth', { type: 'month', value: q.deletionMonth ?? '' })),
