@@ -658,6 +658,25 @@ describe('adding registrants', () => {
     const address = email('ito');
     const { page, errors } = await session(owner);
     await open(page, '#/add', 'add', '新規追加');
+    // Sent empty (and a bad kana): each problem under its own field, the field marked and described by it.
+    await page.getByLabel('フリガナ（姓）').fill('ito');
+    await button(page, '登録して収集メールを送る').click();
+    await page.locator('#registrant-new-message.error').waitFor();
+    expect(await textOf(page.locator('#registrant-new-message'))).toBe('入力内容に誤りがあります。各項目の下の説明を確認してください。');
+    for (const [name, said] of [['familyName', '姓を入力してください'], ['givenName', '名を入力してください'], ['email', 'メールアドレスを入力してください'], ['familyNameKana', 'フリガナはカタカナで入力してください']]) {
+      const control = page.locator(`#f-${name}`);
+      expect([name, await control.getAttribute('aria-invalid'), await textOf(page.locator(`#f-${name}-error`))]).toEqual([name, 'true', said]);
+      expect((await control.getAttribute('aria-describedby'))!.split(' ')).toContain(`f-${name}-error`);
+    }
+    // Typing in a field takes its error away; the others stay.
+    await page.getByLabel('姓', { exact: true }).fill('伊');
+    expect(await page.locator('#f-familyName-error').count()).toBe(0);
+    expect(await page.getAttribute('#f-familyName', 'aria-invalid')).toBeNull();
+    expect(await page.locator('#f-givenName-error').count()).toBe(1);
+    // Aligned: the inputs of a row start at one height, hints and errors or not.
+    const tops = await Promise.all(['familyName', 'givenName', 'familyNameKana', 'givenNameKana'].map(async (n) => Math.round((await page.locator(`#f-${n}`).boundingBox())!.y)));
+    expect(new Set(tops).size).toBe(1);
+    await snap(page, SUITE, 'add-errors');
     await page.getByLabel('姓', { exact: true }).fill('伊藤');
     await page.getByLabel('名', { exact: true }).fill('一郎');
     await page.getByLabel('フリガナ（姓）').fill('いとう');
@@ -684,7 +703,9 @@ describe('adding registrants', () => {
     await page.getByLabel('社員コード').fill('A-100');
     await button(page, '登録して収集メールを送る').click();
     await page.locator('#registrant-new-message.error').waitFor();
-    expect(await textOf(page.locator('#registrant-new-message'))).toContain('社員コード');
+    // The API's answer is said under the field it concerns.
+    expect(await textOf(page.locator('#f-employeeCode-error'))).toBe('この社員コードは他の登録者が使っています');
+    expect(await page.getAttribute('#f-employeeCode', 'aria-invalid')).toBe('true');
     expect(errors).toEqual([]);
   });
 

@@ -93,7 +93,7 @@ export function form(
     ev.preventDefault();
     if (submit.disabled) return;
     unsay(message);
-    el.querySelectorAll('[aria-invalid]').forEach((c) => c.removeAttribute('aria-invalid'));
+    clearFieldErrors(el);
     submit.disabled = true;
     submit.setAttribute('aria-busy', 'true');
     try {
@@ -108,6 +108,56 @@ export function form(
   return el;
 }
 
+const FIELD_ERROR = 'field-error';
+
+/**
+ * A problem with one field, said under it: the control marked `aria-invalid` and described by the
+ * message (after its hint), which goes as soon as the field is changed. False when the scope has
+ * no control of that name.
+ */
+export function fieldError(scope: HTMLElement, name: string, text: string): boolean {
+  const control = scope.querySelector<HTMLElement>(`[name="${CSS.escape(name)}"]`);
+  if (!control) return false;
+  const id = `${control.id || `f-${name}`}-error`;
+  let line = scope.querySelector<HTMLElement>(`#${CSS.escape(id)}`);
+  if (!line) {
+    line = h('p', { class: FIELD_ERROR, id });
+    (control.closest('.field') ?? control.parentElement)?.append(line);
+  }
+  line.textContent = text;
+  control.setAttribute('aria-invalid', 'true');
+  const described = (control.getAttribute('aria-describedby') ?? '').split(' ').filter((x) => x && x !== id);
+  control.setAttribute('aria-describedby', [...described, id].join(' '));
+  const clear = () => {
+    line!.remove();
+    control.removeAttribute('aria-invalid');
+    control.setAttribute('aria-describedby', described.join(' '));
+    if (!described.length) control.removeAttribute('aria-describedby');
+  };
+  control.addEventListener('input', clear, { once: true });
+  control.addEventListener('change', clear, { once: true });
+  return true;
+}
+
+export function clearFieldErrors(scope: HTMLElement): void {
+  scope.querySelectorAll(`.${FIELD_ERROR}`).forEach((line) => {
+    const control = scope.querySelector(`[aria-describedby~="${CSS.escape(line.id)}"]`);
+    if (control) {
+      const rest = (control.getAttribute('aria-describedby') ?? '').split(' ').filter((x) => x && x !== line.id);
+      if (rest.length) control.setAttribute('aria-describedby', rest.join(' '));
+      else control.removeAttribute('aria-describedby');
+    }
+    line.remove();
+  });
+  scope.querySelectorAll('[aria-invalid]').forEach((c) => c.removeAttribute('aria-invalid'));
+}
+
+/** Problems found before sending: each under its field, one line above the buttons saying so. */
+export function sayFieldErrors(scope: HTMLElement, message: HTMLElement, problems: [name: string, text: string][]): void {
+  const elsewhere = problems.filter(([name, text]) => !fieldError(scope, name, text)).map(([, text]) => text);
+  say(message, ['入力内容に誤りがあります。各項目の下の説明を確認してください。', ...elsewhere]);
+}
+
 /** An API error in the message line, and each named field marked invalid. */
 export function showError(message: HTMLElement, err: unknown, scope?: HTMLElement): void {
   if (!(err instanceof ApiError)) {
@@ -120,6 +170,13 @@ export function showError(message: HTMLElement, err: unknown, scope?: HTMLElemen
     if (!name || !scope) continue;
     scope.querySelector(`[name="${CSS.escape(name)}"]`)?.setAttribute('aria-invalid', 'true');
   }
+}
+
+/** An API error with each problem of a field of `scope` said under that field (forms laid out for it), the rest in the message line. */
+export function showFieldErrors(scope: HTMLElement, message: HTMLElement, err: unknown): void {
+  if (!(err instanceof ApiError) || !(err.problem.errors ?? []).length) return showError(message, err, scope);
+  const problems = (err.problem.errors ?? []).map((e): [string, string] => [e.path.split('/').pop() ?? '', e.message ?? err.problem.title ?? '']);
+  sayFieldErrors(scope, message, problems);
 }
 
 export const text = (data: FormData, name: string): string => String(data.get(name) ?? '').trim();

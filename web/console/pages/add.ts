@@ -19,7 +19,7 @@ import type { Ctx } from '../context';
 import { CATEGORY_LABELS, fullName } from '../labels';
 import { href } from '../router';
 import { GENDERS, RELATIONSHIPS } from '../../shared/labels';
-import { checkbox, field, form, h, input, link, messageLine, notice, say, select, table, text, textarea, unsay, type View } from '../ui';
+import { checkbox, field, form, h, input, link, messageLine, notice, say, sayFieldErrors, select, showFieldErrors, table, text, textarea, unsay, type View } from '../ui';
 import { numberInput } from './shared-admin';
 
 type Category = Schemas['RegistrantCategory'];
@@ -71,21 +71,29 @@ export async function addScreen(ctx: Ctx): Promise<View> {
     '登録して収集メールを送る',
     async (data, message) => {
       const body: Schemas['RegistrantCreate'] = { familyName: text(data, 'familyName'), givenName: text(data, 'givenName'), email: text(data, 'email').normalize('NFKC') };
-      if (!body.familyName || !body.givenName || !body.email) return say(message, '姓、名、メールアドレスを入力してください');
-      if (!EMAIL.test(body.email)) return say(message, 'メールアドレスの形式が正しくありません');
+      // Every problem at once, each under its field.
+      const problems: [string, string][] = [];
+      if (!body.familyName) problems.push(['familyName', '姓を入力してください']);
+      if (!body.givenName) problems.push(['givenName', '名を入力してください']);
+      if (!body.email) problems.push(['email', 'メールアドレスを入力してください']);
+      else if (!EMAIL.test(body.email)) problems.push(['email', 'メールアドレスの形式が正しくありません']);
       const kana = { familyNameKana: toKatakana(text(data, 'familyNameKana')), givenNameKana: toKatakana(text(data, 'givenNameKana')) };
       for (const [k, v] of Object.entries(kana)) {
         if (!v) continue;
-        if (!/^[ァ-ヶー\u3000 ]*$/.test(v)) return say(message, 'フリガナはカタカナで入力してください');
-        body[k as keyof typeof kana] = v;
+        if (!/^[ァ-ヶー\u3000 ]*$/.test(v)) problems.push([k, 'フリガナはカタカナで入力してください']);
+        else body[k as keyof typeof kana] = v;
       }
       const code = text(data, 'employeeCode').normalize('NFKC');
-      if (code) {
-        if (!EMPLOYEE_CODE.test(code)) return say(message, '社員コードは半角英数字・ハイフン・アンダースコアの20文字以内で入力してください');
-        body.employeeCode = code;
-      }
+      if (code && !EMPLOYEE_CODE.test(code)) problems.push(['employeeCode', '社員コードは半角英数字・ハイフン・アンダースコアの20文字以内で入力してください']);
+      else if (code) body.employeeCode = code;
+      if (problems.length) return sayFieldErrors(f, message, problems);
       body.category = text(data, 'category') as Category;
-      const r = await api.create(body);
+      let r: Awaited<ReturnType<typeof api.create>>;
+      try {
+        r = await api.create(body);
+      } catch (err) {
+        return showFieldErrors(f, message, err);
+      }
       const groupId = text(data, 'groupId');
       let groupNote: string | null = null;
       if (groupId) {
