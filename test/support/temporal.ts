@@ -35,11 +35,22 @@ export interface LocalEnvOptions {
   keyring?: Keyring;
 }
 
+/**
+ * The test client waits up to a minute for a dev server to answer its first call (the SDK's default
+ * is 10 s): at the start of a full run, jest's workers start a dozen servers and clusters on two
+ * cores at once, and one that needed 11 s failed a whole file ("Failed to connect before the deadline").
+ */
+const patientConnect: ConnectionPlugin = {
+  name: 'mynaflow-test-patient-connect',
+  configureConnection: (options) => ({ ...options, connectTimeout: '60s' }),
+};
+
 /** A full Temporal dev server (same as `npm start` runs). */
 export function createLocalEnv(opts: LocalEnvOptions = {}): Promise<TestWorkflowEnvironment> {
   quietRuntime();
   const extraArgs = Object.entries(opts.dynamicConfig ?? {}).flatMap(([key, value]) => ['--dynamic-config-value', `${key}=${JSON.stringify(value)}`]);
   return TestWorkflowEnvironment.createLocal({
+    plugins: [patientConnect],
     server: { executable: { type: 'existing-path', path: path.join(BIN, 'temporal') }, ip: '127.0.0.1', extraArgs },
     // Payloads encrypted as the API and worker encrypt them (the file's own keys).
     client: { dataConverter: dataConverterFor(opts.keyring ?? testKeyring()) },
