@@ -3,7 +3,8 @@
  * few bulk statements where Prisma's per-query work costs more than the statement: its query
  * compiler and the driver adapter handle every parameter and value several times (a 500-row history
  * INSERT took 12 ms through `$executeRaw`, 3 ms here; bytea comes back as arrays of numbers). Used by
- * the number pull only; test/raw-rows.test.ts holds its rows equal to `$queryRaw`'s.
+ * the number pull and the hot reads (session lookup, record read, list page, the history's group
+ * commit); test/raw-rows.test.ts holds its rows equal to `$queryRaw`'s.
  */
 import pg from 'pg';
 import { Prisma } from '../../prisma/generated/client';

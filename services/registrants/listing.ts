@@ -303,7 +303,7 @@ export function forConnector<T extends { note?: unknown }>(item: T): Omit<T, 'no
 const SORT_COLUMNS = { updatedAt: 'updated_at', employeeCode: 'employee_code', submittedAt: 'submitted_at', sortKana: 'sort_kana' } as const;
 
 /**
- * The page's keys in plain SQL when every filter is a plain column condition (what the console's
+ * The page's rows in plain SQL when every filter is a plain column condition (what the console's
  * list and payroll's sync ask for): a Prisma query costs about 1 ms of CPU for its query compiler
  * alone, most of a page under load. Null when a filter needs Prisma's (name, e-mail, dependents'
  * status). test/raw-rows.test.ts holds the two equal, filter by filter.
