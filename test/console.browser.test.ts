@@ -370,7 +370,7 @@ describe('the collection', () => {
 
   test('approval screen: images zoomed and turned, the spouse approved on their own, a remand, the person sends again, approval', async () => {
     const person = await invited('山本', '花子');
-    await submittedWithSpouse(person);
+    const submitted = await submittedWithSpouse(person);
 
     const page = await loggedIn(manager);
     await page.click('nav.menu >> text=マイナンバー管理');
@@ -402,7 +402,31 @@ describe('the collection', () => {
     await ownViewer.locator('.thumbs button').nth(1).click();
     expect(await image.getAttribute('data-rotation')).toBe('0');
     expect(await ownViewer.locator('.caption').textContent()).toContain('本人確認書類');
-    await snap(page, SUITE, 'approval');
+    // At 100 % the whole image is in the stage: nothing of the card is cut off.
+    await page.waitForFunction(() => ((globalThis as unknown as { document: { querySelector(s: string): { complete: boolean; naturalWidth: number } | null } }).document.querySelector('.viewer img.document-image')?.naturalWidth ?? 0) > 0);
+    const [frameBox, stageBox] = [(await ownViewer.locator('.frame').boundingBox())!, (await ownViewer.locator('.stage').boundingBox())!];
+    expect(frameBox.width).toBeLessThanOrEqual(stageBox.width);
+    expect(frameBox.height).toBeLessThanOrEqual(stageBox.height);
+
+    // The number is checked beside the image, not in a dialog over it, as the collection check.
+    const ownCheck = page.locator('.number-check[data-check=self]');
+    await ownCheck.getByLabel('ご自身のパスワード').fill(manager.password);
+    await ownCheck.getByRole('button', { name: '番号を表示して照合' }).click();
+    const checked = ownCheck.locator('.revealed');
+    await checked.waitFor();
+    expect(((await checked.textContent()) ?? '').replace(/\s/g, '') === submitted.numbers.own).toBe(true); // compared, never printed
+    expect(await page.locator('dialog[open]').count()).toBe(0);
+    expect(await ownCheck.locator('.countdown').textContent()).toMatch(/あと(60|59|58)秒で隠します/);
+    const [checkBox, viewerBox] = [(await ownCheck.boundingBox())!, (await ownViewer.boundingBox())!];
+    expect(checkBox.x).toBeGreaterThanOrEqual(viewerBox.x + viewerBox.width); // to the right of the image
+    expect(checkBox.y).toBeLessThan(viewerBox.y + viewerBox.height); // and level with it
+    // The spouse, awaiting approval too, has a panel with what they typed.
+    expect(await page.locator('.number-check[data-check^=dependent-]').textContent()).toContain('山本 健');
+    await ownCheck.getByRole('button', { name: '隠す' }).click();
+    await checked.waitFor({ state: 'detached' });
+    await snap(page, SUITE, 'approval'); // after hiding: no number in a screenshot
+    const revealed = await prisma.operationEvent.findMany({ where: { tenantId, registrantId: person.id, operation: 'number_revealed' } });
+    expect(revealed.map((e) => [e.purpose, e.detail])).toEqual([[null, { reason: 'collection_check' }]]);
     // Every action of every dependent's row is in view at this width: no sideways scroll hides them.
     const dependentsWrap = page.locator('section[aria-labelledby=approval-dependents] .table-wrap');
     expect(await dependentsWrap.evaluate((el) => (el as unknown as { scrollWidth: number; clientWidth: number }).scrollWidth <= (el as unknown as { clientWidth: number }).clientWidth)).toBe(true);

@@ -464,11 +464,59 @@ describe('POST /v1/registrants/:id/my-number/reveal', () => {
   });
 
   it('an unknown purpose or a missing password is refused by the contract', async () => {
-    for (const body of [{ password: viewer.password, purpose: 'marketing' }, { purpose: 'withholding_slip' }, { password: viewer.password }]) {
+    for (const body of [{ password: viewer.password, purpose: 'marketing' }, { purpose: 'withholding_slip' }, { password: viewer.password, reason: 'curiosity' }]) {
       const res = keep(await viewerAgent.post(`${numberUrl(r.id)}/reveal`).send(body));
       expect(res.status).toBe(400);
       expect(res.body.code).toBe('VALIDATION_FAILED');
     }
+    // Why is one of the two, never neither nor both.
+    for (const body of [{ password: viewer.password }, { password: viewer.password, purpose: 'withholding_slip', reason: 'collection_check' }]) {
+      const res = keep(await viewerAgent.post(`${numberUrl(r.id)}/reveal`).send(body));
+      expect(res.status).toBe(400);
+      expect(res.body.code).toBe('REVEAL_REASON_REQUIRED');
+      expect(res.body.myNumber).toBeUndefined();
+    }
+  });
+
+  it('the collection check (取得時の確認): an approver, while the person or dependent awaits approval; recorded without a purpose', async () => {
+    const p = await newRegistrant(tenantA, '照合', '待子');
+    const own = validNumber();
+    expect((await setNumber(hr, p.id, own, own)).status).toBe(204);
+    const dep = await harness.prisma.dependent.create({ data: { registrantId: p.id, relationship: '子', familyName: '照合', givenName: '一子', status: 'pending' } });
+    const depNumber = validNumber();
+    expect(keep(await hr.put(`/v1/registrants/${p.id}/dependents/${dep.id}/my-number`).send({ myNumber: depNumber, myNumberConfirmation: depNumber })).status).toBe(204);
+    const check = (agent: Agent, user: TestUser, body: Record<string, string> = {}) =>
+      // Only refusals go to the leak scan (a reveal answers the number by design).
+      agent.post(`${numberUrl(p.id)}/reveal`).send({ password: user.password, reason: 'collection_check', ...body }).then((res) => (res.status === 200 ? res : keep(res)));
+
+    // Not awaiting approval yet (unregistered): refused, nothing shown or recorded.
+    const before = (await eventsOf(p.id)).length;
+    const early = await check(hr, manager);
+    expect(early.status).toBe(400);
+    expect(early.body).toMatchObject({ code: 'COLLECTION_CHECK_NOT_APPLICABLE', errors: [{ path: '/body/reason' }] });
+    expect(early.body.myNumber).toBeUndefined();
+    // The dependent awaits approval: their number may be checked, the person's not.
+    const depRes = await check(hr, manager, { dependentId: dep.id });
+    expect(depRes.status).toBe(200);
+    expect(depRes.body.myNumber === depNumber).toBe(true);
+
+    await harness.prisma.registrant.update({ where: { id: p.id }, data: { status: 'pending' } });
+    const ownRes = await check(ownerAgent, owner);
+    expect(ownRes.status).toBe(200);
+    expect(ownRes.body.myNumber === own).toBe(true);
+    // A viewer cannot approve, so cannot give the approver's reason either.
+    const viewerRes = await check(viewerAgent, viewer);
+    expect(viewerRes.status).toBe(403);
+    expect(viewerRes.body.myNumber).toBeUndefined();
+
+    const reveals = (await eventsOf(p.id)).slice(before).filter((e) => e.operation === 'number_revealed');
+    expect(reveals.map((e) => [e.purpose, e.detail, e.actorId])).toEqual([
+      [null, { dependentId: dep.id, reason: 'collection_check' }, manager.id],
+      [null, { reason: 'collection_check' }, owner.id],
+    ]);
+    // Approved: a purpose of use again.
+    await harness.prisma.registrant.update({ where: { id: p.id }, data: { status: 'completed' } });
+    expect((await check(hr, manager)).body.code).toBe('COLLECTION_CHECK_NOT_APPLICABLE');
   });
 
   it("HR sets and corrects a dependent's number: the old secret shredded, both recorded with the dependent; drafts and others' dependents are 404", async () => {

@@ -1177,7 +1177,16 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Show the number once, with the caller's password and a purpose of use (recorded) */
+        /**
+         * Show the number once, with the caller's password and why (recorded)
+         * @description Why is exactly one of `purpose` (a purpose of use the tenant has switched on; 400
+         *     PURPOSE_DISABLED otherwise) or `reason: collection_check` (取得時の番号確認: checking the
+         *     number against the documents before approval — owners and managers only (403), and only
+         *     while the person, or the dependent given, awaits approval (`pending`; 400
+         *     COLLECTION_CHECK_NOT_APPLICABLE otherwise)). Neither or both: 400 REVEAL_REASON_REQUIRED.
+         *     Recorded as number_revealed with the purpose, or with `detail.reason: collection_check`
+         *     and no purpose. A wrong password is 400 PASSWORD_INCORRECT and counts towards the lock.
+         */
         post: operations["revealRegistrantMyNumber"];
         delete?: never;
         options?: never;
@@ -2740,7 +2749,12 @@ export interface components {
         };
         RevealRequest: {
             password: string;
-            purpose: components["schemas"]["Purpose"];
+            purpose?: components["schemas"]["Purpose"];
+            /**
+             * @description Instead of `purpose`: the check at collection, before approval only.
+             * @enum {string}
+             */
+            reason?: "collection_check";
             /**
              * Format: uuid
              * @description Show this dependent's number instead of the registrant's.

@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import type { components } from '../generated/openapi';
-import type { Purpose } from '../../prisma/generated/client';
+import { AppError } from '../../services/errors';
 import type { PrismaClient } from '../../services/db/client';
 import type { RegistrationAccess } from '../../services/registration/access';
 import type { RegistrantDocumentService } from '../../services/registrants/documents';
@@ -77,10 +77,13 @@ export function registrantRoutes(service: RegistrantService, numbers: MyNumberSe
     await numbers.remove(acting(req), req.params.registrantId as string, (req.body as { password: string }).password);
     res.status(204).end();
   });
-  // Reading is allowed to every role, but only with the password again and a purpose; it is recorded.
+  // Reading is allowed to every role, but only with the password again and why (a purpose, or the
+  // collection check before approval); it is recorded.
   router.post('/v1/registrants/:registrantId/my-number/reveal', requireRole(...ANY_ROLE), async (req, res) => {
-    const { password, purpose, dependentId } = req.body as { password: string; purpose: Purpose; dependentId?: string };
-    const myNumber = await numbers.reveal(acting(req), req.params.registrantId as string, password, purpose, dependentId);
+    const { password, purpose, reason, dependentId } = req.body as Schemas['RevealRequest'];
+    const why = reason ?? purpose;
+    if (!why || (reason && purpose)) throw new AppError(400, 'REVEAL_REASON_REQUIRED', '利用目的（または取得時の確認）をひとつ選んでください', [{ path: '/body/purpose', message: '利用目的を選んでください', code: 'required' }]);
+    const myNumber = await numbers.reveal(acting(req), req.params.registrantId as string, password, why, dependentId);
     res.set('Cache-Control', 'no-store').json({ myNumber });
   });
   return router;

@@ -10,12 +10,12 @@
  * (取得時の確認), afterwards one of the tenant's purposes of use.
  */
 import type { components } from '../../api/generated/openapi';
-import type { Document, Purpose } from '../../prisma/generated/client';
+import type { Document } from '../../prisma/generated/client';
 import type { History } from '../audit/types';
 import type { PrismaClient } from '../db/client';
 import { AppError, REGISTRANT_NOT_FOUND } from '../errors';
 import type { RequestMeta } from '../auth/auth-service';
-import { PURPOSE_LABELS } from '../audit/purposes';
+import { checkRevealReason, recordedReason, type RevealReason } from './reveal-reason';
 import { actorOf, type Acting } from '../login-users/login-users';
 import type { ImageType } from '../registration/images';
 import type { Vault } from '../vault/types';
@@ -28,14 +28,7 @@ const DOCUMENT_NOT_FOUND = () => new AppError(404, 'DOCUMENT_NOT_FOUND', '書類
 export const showsNumber = (d: Pick<Document, 'purpose' | 'type' | 'side'>): boolean =>
   d.purpose === 'number_confirmation' || d.type === 'notification_card' || d.type === 'resident_record' || (d.type === 'my_number_card' && d.side !== 'front');
 
-/** Why a number-bearing image is opened: the check at collection (before approval), or a purpose of use. */
-export type ImageRevealReason = 'collection_check' | Purpose;
-
 const NEEDS_REVEAL = () => new AppError(403, 'NUMBER_IMAGE_NEEDS_REVEAL', 'マイナンバーが写っている画像です。パスワードと表示する理由を入力して表示してください');
-const NOT_IN_COLLECTION = () =>
-  new AppError(400, 'COLLECTION_CHECK_NOT_APPLICABLE', '取得時の確認は、承認待ちの登録者にだけ使えます。利用目的を選んでください', [
-    { path: '/body/reason', message: '承認待ちではないため、利用目的を選んでください', code: 'not_applicable' },
-  ]);
 
 const view = (d: Document): SubmittedDocument => ({
   showsNumber: showsNumber(d),
@@ -71,8 +64,9 @@ export function createRegistrantDocumentService({ prisma, vault, history, confir
     return d as Document & { imageSecretId: string };
   }
 
-  async function open(acting: Acting, r: { id: string; familyName: string; givenName: string }, d: Document & { imageSecretId: string }, reason?: ImageRevealReason) {
+  async function open(acting: Acting, r: { id: string; familyName: string; givenName: string }, d: Document & { imageSecretId: string }, reason?: RevealReason) {
     const image = await vault.open(d.imageSecretId, acting.tenantId);
+    const why = reason ? recordedReason(reason) : {};
     await history.record({
       tenantId: acting.tenantId,
       actor: actorOf(acting.user),
@@ -80,8 +74,8 @@ export function createRegistrantDocumentService({ prisma, vault, history, confir
       registrant: { id: r.id, label: `${r.familyName} ${r.givenName}` },
       ip: acting.ip,
       userAgent: acting.userAgent,
-      ...(reason && reason !== 'collection_check' ? { purpose: reason } : {}),
-      detail: { documentId: d.id, dependentId: d.dependentId, purpose: d.purpose, type: d.type, side: d.side, ...(reason === 'collection_check' ? { reason } : {}) },
+      ...(why.purpose ? { purpose: why.purpose } : {}),
+      detail: { documentId: d.id, dependentId: d.dependentId, purpose: d.purpose, type: d.type, side: d.side, ...(why.reason ? { reason: why.reason } : {}) },
     });
     return { mimeType: d.mimeType, image };
   }
@@ -103,18 +97,14 @@ export function createRegistrantDocumentService({ prisma, vault, history, confir
     },
 
     /** Any submitted image, the number-bearing ones too: behind the password and a reason, recorded with it. */
-    async revealImage(acting: Acting, registrantId: string, documentId: string, password: string, reason: ImageRevealReason): Promise<{ mimeType: string; image: Buffer }> {
+    async revealImage(acting: Acting, registrantId: string, documentId: string, password: string, reason: RevealReason): Promise<{ mimeType: string; image: Buffer }> {
       await confirmPassword(acting.user.id, password, { ip: acting.ip, userAgent: acting.userAgent });
       const r = await registrant(acting.tenantId, registrantId);
       const d = await submitted(r.id, documentId);
-      if (reason === 'collection_check') {
-        // Awaiting approval: the person, or the dependent whose document it is.
-        const status = d.dependentId ? (await prisma.dependent.findUnique({ where: { id: d.dependentId }, select: { status: true } }))?.status : r.status;
-        if (status !== 'pending') throw NOT_IN_COLLECTION();
-      } else {
-        const tenant = await prisma.tenant.findUniqueOrThrow({ where: { id: acting.tenantId }, select: { purposes: true } });
-        if (!(reason in PURPOSE_LABELS) || !tenant.purposes.includes(reason)) throw new AppError(400, 'PURPOSE_DISABLED', 'この利用目的は契約者設定で使用しないことになっています');
-      }
+      // Awaiting approval: the person, or the dependent whose document it is.
+      const awaitingApproval = async () =>
+        (d.dependentId ? (await prisma.dependent.findUnique({ where: { id: d.dependentId }, select: { status: true } }))?.status : r.status) === 'pending';
+      await checkRevealReason(prisma, { tenantId: acting.tenantId, role: acting.user.role, reason, awaitingApproval, field: 'reason' });
       return open(acting, r, d, reason);
     },
   };

@@ -1,8 +1,9 @@
 /**
  * A registrant's own number in the vault: stored sealed, shown masked, revealed only with the login
- * user's password and a purpose of use the tenant has switched on, every reveal recorded.
+ * user's password and a purpose of use the tenant has switched on (or, before approval, the
+ * collection check), every reveal recorded.
  */
-import type { Prisma, Purpose } from '../../prisma/generated/client';
+import type { Prisma } from '../../prisma/generated/client';
 import type { History } from '../audit/types';
 import type { PrismaClient } from '../db/client';
 import { AppError, REGISTRANT_NOT_FOUND } from '../errors';
@@ -12,6 +13,7 @@ import { actorOf, type Acting } from '../login-users/login-users';
 import { validateIndividualNumber } from '../mynumber/validate';
 import { VaultError, type Vault } from '../vault/types';
 import type { ConfirmPassword } from '../auth/auth-service';
+import { checkRevealReason, recordedReason, type RevealReason } from './reveal-reason';
 
 const NOT_REGISTERED = () => new AppError(404, 'NUMBER_NOT_REGISTERED', 'マイナンバーは登録されていません');
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -87,16 +89,15 @@ export function createMyNumberService({ prisma, vault, history, confirmPassword 
 
     /**
      * The registrant's number, or one of their (submitted) dependents' with dependentId: the
-     * caller's password again and a purpose the tenant uses; recorded with the purpose.
+     * caller's password again and why — a purpose the tenant uses, or the collection check while
+     * whoever's number it is awaits approval; recorded with it.
      */
-    async reveal(acting: Acting, registrantId: string, password: string, purpose: Purpose, dependentId?: string): Promise<string> {
+    async reveal(acting: Acting, registrantId: string, password: string, reason: RevealReason, dependentId?: string): Promise<string> {
       await confirmPassword(acting.user.id, password, { ip: acting.ip, userAgent: acting.userAgent });
-      const tenant = await prisma.tenant.findUniqueOrThrow({ where: { id: acting.tenantId } });
-      if (!tenant.purposes.includes(purpose)) {
-        throw new AppError(400, 'PURPOSE_DISABLED', 'この利用目的は契約者設定で使用しないことになっています');
-      }
       const r = await findRegistrant(acting.tenantId, registrantId);
       const dependent = dependentId ? await submittedDependent(prisma, r.id, dependentId) : null;
+      const field = reason === 'collection_check' ? 'reason' : 'purpose';
+      await checkRevealReason(prisma, { tenantId: acting.tenantId, role: acting.user.role, reason, field, awaitingApproval: async () => (dependent ?? r).status === 'pending' });
       const secretId = dependent ? dependent.myNumberSecretId : r.myNumberSecretId;
       if (!secretId) throw NOT_REGISTERED();
       const plain = await vault.open(secretId, acting.tenantId).catch((err: unknown) => {
@@ -104,13 +105,15 @@ export function createMyNumberService({ prisma, vault, history, confirmPassword 
         if (err instanceof VaultError && err.code === 'SECRET_NOT_FOUND') throw NOT_REGISTERED();
         throw err;
       });
+      const why = recordedReason(reason);
+      const detail = { ...(dependent ? { dependentId: dependent.id } : {}), ...(why.reason ? { reason: why.reason } : {}) };
       await history.record({
         tenantId: acting.tenantId,
         actor: actorOf(acting.user),
         operation: 'number_revealed',
         registrant: { id: r.id, label: label(r) },
-        purpose,
-        ...(dependent ? { detail: { dependentId: dependent.id } } : {}),
+        ...(why.purpose ? { purpose: why.purpose } : {}),
+        ...(Object.keys(detail).length ? { detail } : {}),
         ip: acting.ip,
         userAgent: acting.userAgent,
       });

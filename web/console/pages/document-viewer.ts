@@ -1,6 +1,6 @@
 /**
  * The document images beside the entered data (seed 001 ch. 9): thumbnails to choose from, and the
- * chosen image enlarged, zoomed and rotated (a phone photo often arrives sideways). Images come from
+ * chosen image fitted whole to the stage, then zoomed and rotated (a phone photo often arrives sideways). Images come from
  * the API with the session cookie; every view is recorded there. An image that shows the number is
  * not loaded until HR gives their password and why (the collection check before approval, a purpose
  * of use afterwards), like the number itself; it is dropped from memory when another is chosen.
@@ -65,10 +65,12 @@ export function documentViewer(access: ImageAccess, docs: HrDocument[], heading:
   /** Sizes the frame to the turned image so the stage scrolls over all of it. */
   const layout = () => {
     if (!img.naturalWidth) return;
-    const fit = Math.min(1, 620 / Math.max(img.naturalWidth, img.naturalHeight));
+    const sideways = turn % 180 !== 0;
+    // At 100 % the whole image fits the stage (turned or not): nothing of the card is cut off.
+    const [across, down] = sideways ? [img.naturalHeight, img.naturalWidth] : [img.naturalWidth, img.naturalHeight];
+    const fit = Math.min(1, (stage.clientWidth - 4 || 620) / across, (stage.clientHeight - 4 || 480) / down);
     const w = img.naturalWidth * fit * zoom;
     const hgt = img.naturalHeight * fit * zoom;
-    const sideways = turn % 180 !== 0;
     img.style.width = `${w}px`;
     img.style.height = `${hgt}px`;
     img.style.transform = `translate(-50%, -50%) rotate(${turn}deg)`;

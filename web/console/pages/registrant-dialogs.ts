@@ -3,11 +3,14 @@
  * password and a purpose, retirement and deletion dates, and the three deletions — each says plainly
  * what will happen before it happens.
  */
-import { api, StepPending, type Dependent, type Registrant } from '../api';
+import { api, StepPending, type Dependent, type Registrant, type Schemas } from '../api';
+
+type Purpose = Schemas['Purpose'];
 import { normalizeDigits, validateIndividualNumber } from '../../../services/mynumber/validate';
 import { GENDERS, RELATIONSHIPS } from '../../shared/labels';
 import { DEFAULT_RETENTION_RULE, deletionDueBy, retentionRule, todayInJapan } from '../../../services/retention/rules';
 import { formDialog, numberInput } from './shared-admin';
+import { shownNumber } from './number-check';
 import { fullName, PURPOSE_LABELS } from '../labels';
 import { cancelButton, checkbox, dialog, facts, field, form, h, input, notice, say, select, text, textarea } from '../ui';
 
@@ -22,10 +25,21 @@ export function askReason(title: string, intro: string, submitLabel: string): Pr
 }
 
 
-/** Shows the number in the dialog only, for the purpose given, after the password; it is gone when the dialog closes. */
-export async function revealNumber(r: Registrant, dependent?: { id: string; familyName: string; givenName: string }): Promise<void> {
+/**
+ * Shows the number in the dialog only, for the reason given, after the password; it is gone when the
+ * dialog closes (or after 60 seconds). While the person (or dependent) awaits approval, an approver
+ * may give the collection check instead of a purpose of use.
+ */
+export async function revealNumber(r: Registrant, dependent?: Dependent, opts: { approver?: boolean } = {}): Promise<void> {
   const whose = dependent ? `${dependent.familyName} ${dependent.givenName}（${fullName(r)} さんの扶養家族）` : fullName(r);
   const tenant = await api.tenant();
+  const collecting = !!opts.approver && (dependent ?? r).status === 'pending';
+  const reasons: [string, string][] = [
+    ['', '選択してください'],
+    ...(collecting ? [['collection_check', '取得時の確認（承認のための確認）'] as [string, string]] : []),
+    ...tenant.purposes.map((p): [string, string] => [p, PURPOSE_LABELS[p]]),
+  ];
+  let stop = () => {};
   await dialog<void>('マイナンバーの表示', (close) => {
     const holder = h('div');
     holder.append(
@@ -33,28 +47,30 @@ export async function revealNumber(r: Registrant, dependent?: { id: string; fami
       form(
         [
           facts([['対象者', whose]]),
-          field('利用目的', select('purpose', [['', '選択してください'], ...tenant.purposes.map((p): [string, string] => [p, PURPOSE_LABELS[p]])]), { required: true }),
+          field('利用目的', select('purpose', reasons), { required: true }),
           field('パスワード', input('password', { type: 'password', autocomplete: 'current-password' }), { required: true }),
         ],
         '表示する',
         async (data, message) => {
-          const purpose = text(data, 'purpose');
+          const why = text(data, 'purpose');
           const password = String(data.get('password') ?? '');
-          if (!purpose || !password) return say(message, '利用目的とパスワードを入力してください');
-          const { myNumber } = await api.reveal(r.id, { purpose: purpose as never, password, ...(dependent ? { dependentId: dependent.id } : {}) });
+          if (!why || !password) return say(message, '利用目的とパスワードを入力してください');
+          const body = why === 'collection_check' ? { reason: 'collection_check' as const } : { purpose: why as Purpose };
+          const { myNumber } = await api.reveal(r.id, { password, ...body, ...(dependent ? { dependentId: dependent.id } : {}) });
+          const shown = shownNumber(myNumber, 'revealed-number', () => close(undefined));
+          stop = shown.stop;
           holder.replaceChildren(
             h('p', {}, `${whose} さんのマイナンバー`),
-            h('p', { class: 'revealed', id: 'revealed-number' }, `${myNumber.slice(0, 4)} ${myNumber.slice(4, 8)} ${myNumber.slice(8)}`),
-            h('p', { class: 'hint' }, '60秒後に自動で閉じます。'),
+            shown.el,
             h('div', { class: 'buttons' }, h('button', { type: 'button', class: 'primary', onclick: () => close(undefined) }, '閉じる')),
           );
-          setTimeout(() => close(undefined), 60_000);
         },
         { id: 'reveal-form', extraButtons: [cancelButton(close)] },
       ),
     );
     return [holder];
   });
+  stop();
 }
 
 /** 2034-01-11 → 2034年1月11日 */

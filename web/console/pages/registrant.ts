@@ -18,6 +18,7 @@ import { confirmDialog, setFlash, takeFlash } from './shared-admin';
 import { registrantEditScreen } from './registrant-edit';
 import { qrScreen } from './qr-print';
 import { timelineSection } from './timeline';
+import { numberCheckPanel } from './number-check';
 
 export async function registrantScreen(ctx: Ctx): Promise<View> {
   const [id = '', sub] = ctx.params;
@@ -89,7 +90,7 @@ function dependentsTable(ctx: Ctx, r: RegistrantItem, message: HTMLElement, with
         }, 'small secondary'),
       );
     }
-    if (d.myNumber.registered && !d.noLongerDependent) buttons.push(actionButton('番号を表示', () => revealNumber(r, d), 'small secondary'));
+    if (d.myNumber.registered && !d.noLongerDependent) buttons.push(actionButton('番号を表示', () => revealNumber(r, d, { approver: ctx.canEdit }), 'small secondary'));
     if (ctx.canEdit && !withApproval) {
       buttons.push(
         actionButton('編集', async () => {
@@ -156,7 +157,7 @@ function detailView(ctx: Ctx, r: RegistrantItem, docs: HrDocument[], groups: Gro
       ]
     : [];
   const numberButtons: (Node | null)[] = [
-    r.myNumber.registered ? actionButton('マイナンバーを表示', () => revealNumber(r), 'secondary') : null,
+    r.myNumber.registered ? actionButton('マイナンバーを表示', () => revealNumber(r, undefined, { approver: ctx.canEdit }), 'secondary') : null,
     ctx.canEdit
       ? actionButton(r.myNumber.registered ? 'マイナンバーを編集' : 'マイナンバーを登録', async () => {
           if (await editNumber(r)) ctx.redraw();
@@ -230,6 +231,11 @@ function documentViewers(ctx: Ctx, r: RegistrantItem, docs: HrDocument[]): HTMLE
   return [documentViewer({ registrantId: r.id, collecting: r.status === 'pending' }, docs.filter((d) => !d.dependentId), '本人の書類'), ...forDependents];
 }
 
+/** A check panel for the person and each dependent awaiting approval. */
+function checkPanels(r: RegistrantItem): HTMLElement[] {
+  return [...(r.status === 'pending' ? [numberCheckPanel(r)] : []), ...activeDependents(r).filter((d) => d.status === 'pending').map((d) => numberCheckPanel(r, d))];
+}
+
 function approvalView(ctx: Ctx, r: RegistrantItem, docs: HrDocument[]): View {
   const message = messageLine('approval-message');
   const pendingSelf = r.status === 'pending';
@@ -272,14 +278,25 @@ function approvalView(ctx: Ctx, r: RegistrantItem, docs: HrDocument[]): View {
         h('div', {}, ...documentViewers(ctx, r, docs)),
         h(
           'div',
-          {},
+          { class: 'approval-side' },
           h(
             'section',
             { 'aria-labelledby': 'entered' },
             h('h2', { id: 'entered' }, '入力された内容'),
-            personFacts(r, []),
-            r.myNumber.registered ? h('div', { class: 'buttons' }, actionButton('マイナンバーを表示して照合', () => revealNumber(r), 'secondary')) : null,
+            // What the documents must match, and how the submission stands — nothing else.
+            facts([
+              ['氏名', fullName(r)],
+              ['フリガナ', [r.familyNameKana, r.givenNameKana].filter(Boolean).join(' ') || '—'],
+              ['生年月日', r.birthDate ? day(r.birthDate) : '—'],
+              ['性別', genderLabel(r.gender)],
+              ['社員コード', r.employeeCode ?? '—'],
+              ['ステータス', h('span', {}, statusBadge(r.status), r.statusReason ? ` 理由：${r.statusReason}` : '')],
+              ['提出日時', dateTime(r.submittedAt)],
+            ]),
             h('p', { class: 'hint' }, '書類の画像と入力された内容（氏名・生年月日・マイナンバー）が一致しているか確認してください。'),
+            // The number shown here, beside the image (no dialog over it), as the collection check.
+            ...(ctx.canEdit ? checkPanels(r) : []),
+            !pendingSelf && r.myNumber.registered ? h('div', { class: 'buttons' }, actionButton('マイナンバーを表示', () => revealNumber(r), 'secondary')) : null,
             decisions,
           ),
         ),
