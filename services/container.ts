@@ -76,7 +76,7 @@ export function createServices(infra: Infrastructure) {
     bulkRegistration: createBulkRegistrationService({ prisma, history, vault, temporal: infra.temporal, inviteReminderDays: infra.inviteReminderDays }),
     registrantCsv: createRegistrantCsvService({ prisma, history, vault, temporal: infra.temporal, inviteReminderDays: infra.inviteReminderDays, confirmPassword: auth.confirmPassword }),
     loginUsers: createLoginUserService({ prisma, history, mailer, mailFrom, publicUrl: infra.publicUrl, loginLockMinutes: infra.loginLockMinutes, vault }),
-    tenantSettings: createTenantSettingsService({ prisma, history }),
+    tenantSettings: createTenantSettingsService({ prisma, history, vault, confirmPassword: auth.confirmPassword }),
     timeline: createTimeline({ prisma, temporal: infra.temporal }),
     dashboard: createDashboard({ prisma }),
     operatorAttention: createOperatorAttention({ prisma, temporal: infra.temporal }),

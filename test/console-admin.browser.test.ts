@@ -227,8 +227,19 @@ describe('a viewer', () => {
 });
 
 describe('契約者情報', () => {
-  it('an owner sets the company passcode (never shown) and changes the purposes in use', async () => {
+  it('an owner sets the company passcode and changes the purposes in use; the add screens warn while it is unset, and the owner sees it again or issues a new one behind their password', async () => {
     const { page, errors } = await session(owner);
+    // No passcode yet: every screen that sends links says what that means, with the way to set one.
+    for (const [hash, screen, title] of [['#/add', 'add', '新規追加'], ['#/quick-add', 'quick-add', 'スマホで収集']] as const) {
+      await open(page, hash, screen, title);
+      const warning = page.locator('main .box.warning', { hasText: '企業パスコードが設定されていません' });
+      expect(await textOf(warning)).toContain('パスコードなしで登録画面に入れます');
+      expect(await warning.getByRole('link', { name: '契約者情報でパスコードを設定する' }).getAttribute('href')).toBe('#/settings');
+    }
+    await open(page, '#/csv-upload', 'csv-upload', 'CSVアップロード');
+    expect(await page.locator('main .box.warning', { hasText: '企業パスコード' }).isVisible()).toBe(false);
+    await page.getByLabel('登録した人に収集メール（マイナンバー登録のお願い）を送る').check();
+    expect(await page.locator('main .box.warning', { hasText: '企業パスコードが設定されていません' }).isVisible()).toBe(true);
     await open(page, '#/settings', 'settings', '契約者情報');
     expect(await textOf(page.locator('#passcode-state'))).toBe('未設定');
     expect(await textOf(page.locator('main .box.warning'))).toContain('パスコードが設定されていません');
@@ -248,7 +259,7 @@ describe('契約者情報', () => {
     await page.getByLabel('雇用保険届出事務').uncheck();
     await button(page, '変更する').click();
     await page.locator('main .box.ok', { hasText: '契約者情報を変更しました（パスコード、利用目的）。' }).waitFor();
-    expect(await textOf(page.locator('#passcode-state'))).toBe('設定済み（表示されません）');
+    expect(await textOf(page.locator('#passcode-state'))).toBe('設定済み');
     expect(await page.locator('#purposes-in-use li').allTextContents()).toEqual(['給与所得・退職所得の源泉徴収票作成事務', '健康保険・厚生年金保険届出事務']);
     expect(await page.locator('main .box.warning').count()).toBe(0);
     expect(await page.inputValue('#f-passcode')).toBe('');
@@ -258,8 +269,35 @@ describe('契約者情報', () => {
     const tenant = await prisma.tenant.findUniqueOrThrow({ where: { id: tenantId } });
     expect(await verifyPassword('Kaisha-2026', tenant.passcodeHash!)).toBe(true);
     expect(tenant.purposes).toEqual(['withholding_slip', 'health_insurance_pension']);
-    // Nothing sent to the page ever carried the passcode back.
+    // Nothing sent to the page carried the passcode back, until the owner asks for it below.
     expect(seen.some((s) => s.includes('Kaisha-2026'))).toBe(false);
+
+    // Shown again behind the owner's password (a wrong one is said in the dialog), and recorded.
+    await button(page, 'パスコードを表示').click();
+    await dialog(page).getByLabel('ご自身のパスワード').fill('not-my-password');
+    await button(dialog(page), '表示する').click();
+    await page.locator('#passcode-form-message.error').waitFor();
+    await dialog(page).getByLabel('ご自身のパスワード').fill(owner.password);
+    await button(dialog(page), '表示する').click();
+    expect(await textOf(page.locator('#passcode-value'))).toBe('Kaisha-2026');
+    await button(dialog(page), '閉じる').click();
+    expect(await prisma.operationEvent.count({ where: { tenantId, operation: 'passcode_revealed' } })).toBe(1);
+
+    // A new one issued: the old one stops working, the new one is shown once and works.
+    await button(page, '新しいパスコードを発行').click();
+    expect(await textOf(dialog(page))).toContain('今のパスコードは使えなくなります');
+    await dialog(page).getByLabel('ご自身のパスワード').fill(owner.password);
+    await button(dialog(page), '発行する').click();
+    const issued = await textOf(page.locator('#passcode-value'));
+    expect(issued).toMatch(/^[A-HJ-NP-Z2-9]{8}$/);
+    await button(dialog(page), '閉じる').click();
+    const renewed = await prisma.tenant.findUniqueOrThrow({ where: { id: tenantId } });
+    expect(await verifyPassword(issued, renewed.passcodeHash!)).toBe(true);
+    expect(await verifyPassword('Kaisha-2026', renewed.passcodeHash!)).toBe(false);
+
+    // Set: the add screens remind HR to tell employees, by another way than the mail.
+    await open(page, '#/add', 'add', '新規追加');
+    expect(await textOf(page.locator('main .box.info', { hasText: '企業パスコードを設定しています' }))).toContain('メールとは別の方法');
     expect(errors).toEqual([]);
   });
 });

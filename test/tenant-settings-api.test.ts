@@ -33,7 +33,7 @@ let viewerAgent: Agent;
 let otherAgent: Agent;
 
 const TENANT_NAME = '契約設定株式会社';
-const SETTINGS_KEYS = ['corporateNumber', 'customerNumber', 'employeeNotices', 'id', 'name', 'passcodeSet', 'purposes', 'reminderDays', 'submissionDigest'];
+const SETTINGS_KEYS = ['corporateNumber', 'customerNumber', 'employeeNotices', 'id', 'name', 'passcodeSet', 'passcodeViewable', 'purposes', 'reminderDays', 'submissionDigest'];
 const CLIENT_IP = '198.51.100.77';
 const INVALID = '入力内容に誤りがあります';
 
@@ -133,6 +133,7 @@ describe('GET /v1/tenant', () => {
         customerNumber: t.customerNumber,
         corporateNumber: null,
         passcodeSet: false,
+        passcodeViewable: false,
         purposes: ALL_PURPOSES,
         reminderDays: [7, 30, 80],
         submissionDigest: 'daily',
@@ -206,6 +207,7 @@ describe('PATCH /v1/tenant', () => {
       customerNumber: t.customerNumber,
       corporateNumber: cn,
       passcodeSet: false,
+      passcodeViewable: false,
       purposes,
       reminderDays: [3, 14, 60],
       submissionDigest: 'daily',
@@ -467,5 +469,76 @@ describe('PATCH /v1/tenant', () => {
     expect(d1.before.reminderDays).toEqual([10, 20]);
     expect(d2.before.reminderDays).toEqual(d1.after.reminderDays);
     expect((await settingsOf(c)).reminderDays).toEqual(d2.after.reminderDays);
+  });
+});
+
+describe('the passcode again, or a new one (owners, behind their password)', () => {
+  const reveal = (agent: Agent, password: string) => agent.post('/v1/tenant/passcode/reveal').send({ password });
+  const regenerate = (agent: Agent, password: string) => agent.post('/v1/tenant/passcode').send({ password });
+  const revealed = (tenantId: string) => harness.prisma.operationEvent.count({ where: { tenantId, operation: 'passcode_revealed' } });
+
+  it('an owner sees the passcode set in the settings again: sealed beside its hash, never cached, recorded; the old sealed one is shredded on change', async () => {
+    const c = await createTenant(harness.prisma, 'パスコード再表示株式会社');
+    const o = await createLoginUser(harness.prisma, c, 'owner', '再表示 オーナー');
+    const agent = await harness.login(o);
+    expectProblemDetails(await reveal(agent, o.password), 404, 'PASSCODE_NOT_SET');
+    expect((await save(agent, { passcode: 'Minna#2026' })).body).toMatchObject({ passcodeSet: true, passcodeViewable: true });
+    const sealed = (await settingsOf(c)).passcodeSecretId!;
+    expect((await harness.prisma.vaultSecret.findUniqueOrThrow({ where: { id: sealed } })).kind).toBe('passcode');
+    const res = await reveal(agent, o.password);
+    expect(res.status).toBe(200);
+    expect(res.headers['cache-control']).toBe('no-store');
+    expect(res.body).toEqual({ passcode: 'Minna#2026' });
+    expect(await revealed(c)).toBe(1);
+
+    // Changed: the new one is shown, the old sealed copy is gone.
+    expect((await save(agent, { passcode: 'Atarashii#1' })).status).toBe(200);
+    expect(await harness.prisma.vaultSecret.findUnique({ where: { id: sealed } })).toBeNull();
+    expect((await reveal(agent, o.password)).body).toEqual({ passcode: 'Atarashii#1' });
+  });
+
+  it('a wrong password shows nothing and counts towards the lock; managers and viewers are refused', async () => {
+    const c = await createTenant(harness.prisma, 'パスコード拒否株式会社');
+    const [o, m, v] = await Promise.all([createLoginUser(harness.prisma, c, 'owner', '拒否 オーナー'), createLoginUser(harness.prisma, c, 'manager', '拒否 担当'), createLoginUser(harness.prisma, c, 'viewer', '拒否 閲覧')]);
+    const [oAgent, mAgent, vAgent] = await Promise.all([harness.login(o), harness.login(m), harness.login(v)]);
+    expect((await save(oAgent, { passcode: 'Himitsu#9' })).status).toBe(200);
+    const wrong = await reveal(oAgent, `${o.password}x`);
+    expectProblemDetails(wrong, 400, 'PASSWORD_INCORRECT');
+    expect(wrong.text).not.toContain('Himitsu#9');
+    expect((await harness.prisma.loginUser.findUniqueOrThrow({ where: { id: o.id } })).failedLogins).toBe(1);
+    for (const [agent, user] of [[mAgent, m], [vAgent, v]] as const) {
+      for (const res of [await reveal(agent, user.password), await regenerate(agent, user.password)]) {
+        expectProblemDetails(res, 403, 'FORBIDDEN');
+        expect(res.text).not.toContain('Himitsu#9');
+      }
+    }
+    expect(await revealed(c)).toBe(0);
+  });
+
+  it('a passcode set before it was kept sealed cannot be shown (409, say to issue a new one); a new one is made, works at the first visit, and is shown again', async () => {
+    const c = await createTenant(harness.prisma, 'パスコード旧方式株式会社');
+    const o = await createLoginUser(harness.prisma, c, 'owner', '旧方式 オーナー');
+    const agent = await harness.login(o);
+    await harness.prisma.tenant.update({ where: { id: c }, data: { passcodeHash: await hashPassword('Old#pass') } });
+    expect((await get(agent)) as unknown).toMatchObject({ passcodeSet: true, passcodeViewable: false });
+    const old = await reveal(agent, o.password);
+    expectProblemDetails(old, 409, 'PASSCODE_NOT_VIEWABLE');
+    expect(old.body.title).toContain('新しいパスコードを発行してください');
+
+    const made = await regenerate(agent, o.password);
+    expect(made.status).toBe(200);
+    expect(made.headers['cache-control']).toBe('no-store');
+    expect(made.body.passcode).toMatch(/^[A-HJ-NP-Z2-9]{8}$/);
+    expect(made.body.settings).toMatchObject({ passcodeSet: true, passcodeViewable: true });
+    const stored = await settingsOf(c);
+    expect(await verifyPassword(made.body.passcode, stored.passcodeHash!)).toBe(true);
+    expect(await verifyPassword('Old#pass', stored.passcodeHash!)).toBe(false);
+    expect((await reveal(agent, o.password)).body).toEqual({ passcode: made.body.passcode });
+    // Recorded as a settings change naming the passcode, never its value.
+    const [change] = await changes(c);
+    expect((change!.detail as { changed: string[] }).changed).toEqual(['passcode']);
+    expect(JSON.stringify(change!.detail)).not.toContain(made.body.passcode);
+    expectProblemDetails(await regenerate(agent, 'wrong-password'), 400, 'PASSWORD_INCORRECT');
+    expect((await settingsOf(c)).passcodeHash).toBe(stored.passcodeHash);
   });
 });

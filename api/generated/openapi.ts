@@ -1777,6 +1777,50 @@ export interface paths {
         patch: operations["updateTenantSettings"];
         trace?: never;
     };
+    "/v1/tenant/passcode/reveal": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The company passcode again, to tell employees (owners only, password again, recorded)
+         * @description A wrong password is 400 PASSWORD_INCORRECT and counts towards the account lock. No passcode:
+         *     404 PASSCODE_NOT_SET. One set before passcodes were kept sealed (`passcodeViewable` false):
+         *     409 PASSCODE_NOT_VIEWABLE — issue a new one. Recorded as passcode_revealed.
+         */
+        post: operations["revealTenantPasscode"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenant/passcode": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Issue a new company passcode made by the server (owners only, password again)
+         * @description Eight letters and digits that cannot be confused (no 0/O, 1/I/l). The old passcode stops
+         *     working at once for first visits still to come; people already past their first visit are not
+         *     affected. Recorded as tenant_settings_changed with `changed: [passcode]` (never the value).
+         */
+        post: operations["regenerateTenantPasscode"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/operation-history": {
         parameters: {
             query?: never;
@@ -2809,11 +2853,16 @@ export interface components {
             customerNumber: string;
             corporateNumber: string | null;
             passcodeSet: boolean;
+            /** @description Set, and an owner can see it again (POST /v1/tenant/passcode/reveal). */
+            passcodeViewable: boolean;
             purposes: components["schemas"]["Purpose"][];
             reminderDays: number[];
             submissionDigest: components["schemas"]["SubmissionDigest"];
             /** @description The employee is mailed a receipt on submitting and a mail on approval. */
             employeeNotices: boolean;
+        };
+        TenantPasscode: {
+            passcode: string;
         };
         /**
          * @description How often owners and managers are mailed a digest of new submissions: never, hourly, or each morning at 9:00 (Japan).
@@ -6468,6 +6517,74 @@ export interface operations {
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
             415: components["responses"]["UnsupportedMediaType"];
+        };
+    };
+    revealTenantPasscode: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordConfirmation"];
+            };
+        };
+        responses: {
+            /** @description The passcode. Not cached (Cache-Control no-store). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TenantPasscode"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            415: components["responses"]["UnsupportedMediaType"];
+            423: components["responses"]["Locked"];
+        };
+    };
+    regenerateTenantPasscode: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordConfirmation"];
+            };
+        };
+        responses: {
+            /** @description The new passcode and the settings. Not cached (Cache-Control no-store). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TenantPasscode"] & {
+                        settings: components["schemas"]["TenantSettings"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            415: components["responses"]["UnsupportedMediaType"];
+            423: components["responses"]["Locked"];
         };
     };
     searchOperationHistory: {

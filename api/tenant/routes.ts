@@ -12,5 +12,13 @@ export function tenantRoutes(service: TenantSettingsService): Router {
   router.patch('/v1/tenant', requireRole('owner'), async (req, res) => {
     res.json(await service.update(acting(req), req.body as TenantSettingsPatch));
   });
+  // The passcode again, or a new one: to tell employees. Behind the owner's password, never cached.
+  router.post('/v1/tenant/passcode/reveal', requireRole('owner'), async (req, res) => {
+    const passcode = await service.revealPasscode(acting(req), (req.body as { password: string }).password);
+    res.set('Cache-Control', 'no-store').json({ passcode });
+  });
+  router.post('/v1/tenant/passcode', requireRole('owner'), async (req, res) => {
+    res.set('Cache-Control', 'no-store').json(await service.regeneratePasscode(acting(req), (req.body as { password: string }).password));
+  });
   return router;
 }

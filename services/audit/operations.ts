@@ -16,6 +16,7 @@ export const OPERATIONS = {
   login_user_updated: 'ログインユーザの編集',
   login_user_deleted: 'ログインユーザの削除',
   tenant_settings_changed: '契約者設定の変更',
+  passcode_revealed: 'パスコードの表示',
   registrant_created: '登録者の追加',
   registrant_viewed: '登録者情報の閲覧',
   registrant_updated: '登録者情報の編集',

@@ -94,10 +94,18 @@ export function createMyNumberService({ prisma, vault, history, confirmPassword 
      */
     async reveal(acting: Acting, registrantId: string, password: string, reason: RevealReason, dependentId?: string): Promise<string> {
       await confirmPassword(acting.user.id, password, { ip: acting.ip, userAgent: acting.userAgent });
-      const r = await findRegistrant(acting.tenantId, registrantId);
-      const dependent = dependentId ? await submittedDependent(prisma, r.id, dependentId) : null;
-      const field = reason === 'collection_check' ? 'reason' : 'purpose';
-      await checkRevealReason(prisma, { tenantId: acting.tenantId, role: acting.user.role, reason, field, awaitingApproval: async () => (dependent ?? r).status === 'pending' });
+      const whose = async () => {
+        const r = await findRegistrant(acting.tenantId, registrantId);
+        return { r, dependent: dependentId ? await submittedDependent(prisma, r.id, dependentId) : null };
+      };
+      // A purpose is checked before the registrant is looked up; the collection check needs their status.
+      let found: Awaited<ReturnType<typeof whose>> | undefined;
+      const awaitingApproval = async () => {
+        found = await whose();
+        return (found.dependent ?? found.r).status === 'pending';
+      };
+      await checkRevealReason(prisma, { tenantId: acting.tenantId, role: acting.user.role, reason, field: reason === 'collection_check' ? 'reason' : 'purpose', awaitingApproval });
+      const { r, dependent } = found ?? (await whose());
       const secretId = dependent ? dependent.myNumberSecretId : r.myNumberSecretId;
       if (!secretId) throw NOT_REGISTERED();
       const plain = await vault.open(secretId, acting.tenantId).catch((err: unknown) => {

@@ -1,5 +1,12 @@
-/** 契約者設定: passcode, corporate number, the purposes in use, reminder days. Owners only. */
+/**
+ * 契約者設定: passcode, corporate number, the purposes in use, reminder days. Owners only. The
+ * passcode is kept as a hash (checked at the employee's first visit) and sealed in the vault, so
+ * that an owner can see it again behind their password — or have a new one made — to tell employees.
+ */
+import { randomInt } from 'node:crypto';
 import { Prisma, type Purpose, type SubmissionDigest, type Tenant } from '../../prisma/generated/client';
+import type { ConfirmPassword } from '../auth/auth-service';
+import { openText, type Vault } from '../vault/types';
 import type { History } from '../audit/types';
 import { hashPassword } from '../auth/passwords';
 import type { PrismaClient } from '../db/client';
@@ -13,6 +20,8 @@ export interface TenantSettingsView {
   customerNumber: string;
   corporateNumber: string | null;
   passcodeSet: boolean;
+  /** Set and sealed: an owner can see it again (one set before the vault kept it cannot). */
+  passcodeViewable: boolean;
   purposes: Purpose[];
   reminderDays: number[];
   submissionDigest: SubmissionDigest;
@@ -35,6 +44,7 @@ const view = (t: Tenant): TenantSettingsView => ({
   customerNumber: t.customerNumber,
   corporateNumber: t.corporateNumber,
   passcodeSet: t.passcodeHash !== null,
+  passcodeViewable: t.passcodeHash !== null && t.passcodeSecretId !== null,
   purposes: t.purposes,
   reminderDays: t.reminderDays,
   submissionDigest: t.submissionDigest,
@@ -54,8 +64,16 @@ function sameSetting(key: SettingKey, a: unknown, b: unknown): boolean {
 const invalid = (path: string, code: string, message: string) =>
   new AppError(400, 'VALIDATION_FAILED', '入力内容に誤りがあります', [{ path, message, code }]);
 
-export function createTenantSettingsService({ prisma, history }: { prisma: PrismaClient; history: History }) {
-  return {
+/** Letters and digits nobody confuses when read out or typed on a phone (no 0/O, 1/l/I). */
+const PASSCODE_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
+export const newPasscode = (length = 8): string => Array.from({ length }, () => PASSCODE_ALPHABET[randomInt(PASSCODE_ALPHABET.length)]).join('');
+
+const PASSCODE_NOT_SET = () => new AppError(404, 'PASSCODE_NOT_SET', 'パスコードは設定されていません');
+const PASSCODE_NOT_VIEWABLE = () =>
+  new AppError(409, 'PASSCODE_NOT_VIEWABLE', 'このパスコードは表示できません（表示できるようになる前に設定されたものです）。新しいパスコードを発行してください');
+
+export function createTenantSettingsService({ prisma, history, vault, confirmPassword }: { prisma: PrismaClient; history: History; vault: Vault; confirmPassword: ConfirmPassword }) {
+  const service = {
     async get(tenantId: string): Promise<TenantSettingsView> {
       return view(await prisma.tenant.findUniqueOrThrow({ where: { id: tenantId } }));
     },
@@ -103,7 +121,14 @@ export function createTenantSettingsService({ prisma, history }: { prisma: Prism
           // A passcode given is a passcode set again, even if it happens to be the same one.
           const changed = SETTING_KEYS.filter((k) => data[k] !== undefined && (k === 'passcodeHash' || !sameSetting(k, before[k], data[k])));
           if (changed.length === 0) return view(before);
-          const after = await tx.tenant.update({ where: { id: acting.tenantId }, data: Object.fromEntries(changed.map((k) => [k, data[k]])) });
+          const update: Prisma.TenantUpdateInput = Object.fromEntries(changed.map((k) => [k, data[k]]));
+          if (patch.passcode !== undefined) {
+            // The new passcode sealed with its hash; the old sealed one shredded in the same commit.
+            const sealed = await vault.seal({ tenantId: acting.tenantId, kind: 'passcode', plaintext: Buffer.from(patch.passcode, 'utf8') }, tx);
+            update.passcodeSecret = { connect: { id: sealed } };
+          }
+          const after = await tx.tenant.update({ where: { id: acting.tenantId }, data: update });
+          if (patch.passcode !== undefined && before.passcodeSecretId) await vault.shred([before.passcodeSecretId], tx);
           // Values only of what is neither secret nor a number.
           const shown = changed.filter((k): k is (typeof SHOWN_KEYS)[number] => (SHOWN_KEYS as readonly string[]).includes(k));
           await history.record(
@@ -127,7 +152,26 @@ export function createTenantSettingsService({ prisma, history }: { prisma: Prism
         { isolationLevel: Prisma.TransactionIsolationLevel.ReadCommitted, maxWait: 30_000, timeout: 30_000 },
       );
     },
+
+    /** The passcode again, for an owner who gives their password (a wrong one counts towards the lock); recorded. */
+    async revealPasscode(acting: Acting, password: string): Promise<string> {
+      await confirmPassword(acting.user.id, password, { ip: acting.ip, userAgent: acting.userAgent });
+      const t = await prisma.tenant.findUniqueOrThrow({ where: { id: acting.tenantId }, select: { passcodeHash: true, passcodeSecretId: true } });
+      if (!t.passcodeHash) throw PASSCODE_NOT_SET();
+      const passcode = t.passcodeSecretId ? await openText(vault, t.passcodeSecretId, acting.tenantId) : null;
+      if (passcode === null) throw PASSCODE_NOT_VIEWABLE();
+      await history.record({ tenantId: acting.tenantId, actor: actorOf(acting.user), operation: 'passcode_revealed', ip: acting.ip, userAgent: acting.userAgent });
+      return passcode;
+    },
+
+    /** A new passcode made here (8 unambiguous letters and digits), behind the owner's password; shown once in the answer. */
+    async regeneratePasscode(acting: Acting, password: string): Promise<{ passcode: string; settings: TenantSettingsView }> {
+      await confirmPassword(acting.user.id, password, { ip: acting.ip, userAgent: acting.userAgent });
+      const passcode = newPasscode();
+      return { passcode, settings: await service.update(acting, { passcode }) };
+    },
   };
+  return service;
 }
 
 export type TenantSettingsService = ReturnType<typeof createTenantSettingsService>;

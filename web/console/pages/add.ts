@@ -21,6 +21,7 @@ import { href } from '../router';
 import { GENDERS, RELATIONSHIPS } from '../../shared/labels';
 import { checkbox, field, form, h, input, link, messageLine, notice, say, sayFieldErrors, select, showFieldErrors, table, text, textarea, unsay, type View } from '../ui';
 import { numberInput } from './shared-admin';
+import { passcodeNotice } from './passcode';
 
 type Category = Schemas['RegistrantCategory'];
 type Problem = { path: string; message: string };
@@ -44,7 +45,7 @@ const viewerNotice = (title: string, page: string): View => ({ page, title, body
 export async function addScreen(ctx: Ctx): Promise<View> {
   if (!ctx.canEdit) return viewerNotice('新規追加', 'add');
   // Groups are offered when there are any (the registrant is put in one right after being added).
-  const groups: Group[] = await api.groups().catch(() => []);
+  const [groups, tenant] = await Promise.all([api.groups().catch((): Group[] => []), api.tenant()]);
   const holder = h('div', { id: 'add-registrant' });
   const f = form(
     [
@@ -109,7 +110,7 @@ export async function addScreen(ctx: Ctx): Promise<View> {
           'ok',
           h('p', { id: 'added-summary' }, `${fullName(r)} さんを登録し、収集メール（マイナンバー登録のお願い）を ${r.email ?? body.email} 宛てに送信予約しました。送信されると、登録者の詳細の「経過」に表示されます。`),
           groupNote ? h('p', {}, groupNote) : '',
-          h('p', {}, 'パスコードを設定している場合は、パスコードを本人に事前に伝えてください。'),
+          tenant.passcodeSet ? h('p', {}, '最初のログインには企業パスコードが必要です。本人に、メールとは別の方法で事前に伝えてください。') : '',
         ),
         h('div', { class: 'buttons' }, link(href(`registrants/${r.id}`), '登録者の詳細を見る', 'button primary'), h('button', { type: 'button', class: 'secondary', onclick: () => ctx.redraw() }, '続けて登録する')),
       );
@@ -124,6 +125,7 @@ export async function addScreen(ctx: Ctx): Promise<View> {
     body: [
       h('p', {}, '登録者を1人ずつ登録します。登録するとすぐに収集メールが送られ、本人がスマホでマイナンバーを登録します。'),
       h('p', { class: 'hint' }, '書類でマイナンバーを受け取っている場合は「複数一括登録」、まとめてメールを送る場合は「スマホで収集」が便利です。'),
+      passcodeNotice(ctx, tenant),
       holder,
     ],
   };
@@ -451,7 +453,6 @@ export async function quickAddScreen(ctx: Ctx): Promise<View> {
       field('ご担当者からのメッセージ', textarea('message', { maxlength: 2000, rows: 4 }), { hint: 'メール本文に表示されます（2,000文字まで）。' }),
       field('返信先メールアドレス（Reply-To）', input('replyTo', { type: 'email', autocomplete: 'email', spellcheck: 'false', maxlength: 254 }), { hint: '任意。メールへの返信がこのアドレスに届きます。' }),
       checkbox('copyToSelf', `自分にもコピーを送る（${ctx.me.user.email}）`),
-      tenant.passcodeSet ? notice('warning', 'パスコードを設定しています。登録者へ事前にパスコードを伝えてください。') : null,
     ],
     '登録して収集メールを送る',
     async (data, message) => {
@@ -522,6 +523,7 @@ export async function quickAddScreen(ctx: Ctx): Promise<View> {
     title: 'スマホで収集',
     body: [
       h('p', {}, '収集メールを送る対象者を、区分・氏名・メールアドレスだけで簡易登録し、マイナンバー登録のお願いメールを送ります。本人はメールのリンクからスマホでマイナンバーを登録します（リンクの有効期限は90日です）。'),
+      passcodeNotice(ctx, tenant),
       result,
       f,
     ],

@@ -12,6 +12,7 @@
  */
 import { api, ApiError, type Schemas } from '../api';
 import type { Ctx } from '../context';
+import { passcodeNotice } from './passcode';
 import { PURPOSE_LABELS, STATUS_LABELS } from '../labels';
 import { href } from '../router';
 import { actionButton, checkbox, download, field, form, h, input, link, messageLine, notice, row, say, select, showError, table, text, unsay, type View } from '../ui';
@@ -63,7 +64,7 @@ function reportView(report: Report): HTMLElement {
   );
 }
 
-export function csvUploadScreen(ctx: Ctx): View {
+export async function csvUploadScreen(ctx: Ctx): Promise<View> {
   if (!ctx.canEdit) {
     return { page: 'csv-upload', title: 'CSVアップロード', body: [notice('info', 'CSVアップロードは、最高権限または管理担当者のユーザが行います。閲覧のみの権限ではできません。')] };
   }
@@ -72,6 +73,9 @@ export function csvUploadScreen(ctx: Ctx): View {
   const file = input('file', { type: 'file', accept: '.csv,text/csv' });
   const inviteBox = checkbox('invite', '登録した人に収集メール（マイナンバー登録のお願い）を送る');
   const invite = inviteBox.querySelector('input')!;
+  // What the passcode means for the links, said while the mail is chosen.
+  const passcode = h('div', { hidden: true }, passcodeNotice(ctx, await api.tenant()));
+  invite.addEventListener('change', () => (passcode.hidden = !invite.checked));
   /** The file and choice the last clean dry run checked: only those may be imported. */
   let checked: { file: File; invite: boolean } | null = null;
 
@@ -127,6 +131,7 @@ export function csvUploadScreen(ctx: Ctx): View {
       field('CSVファイル', file, { required: true, hint: '5MB・2,000人まで。Shift_JIS（Excelの「CSV（コンマ区切り）」）またはUTF-8で保存したファイルを選んでください。' }),
       inviteBox,
       h('p', { class: 'hint' }, '送る場合は、すべての行にメールアドレスが必要です。退職日のある人には送りません。'),
+      passcode,
     ],
     '内容を確認する',
     async (_data, msg) => {

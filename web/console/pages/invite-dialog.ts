@@ -1,5 +1,7 @@
-/** The collection mail's options (seed 001 ch. 7): the sender's message, a reply-to, a copy to oneself. */
+/** The collection mail's options (seed 001 ch. 7): the sender's message, a reply-to, a copy to oneself; what the passcode means. */
+import { api } from '../api';
 import type { Ctx } from '../context';
+import { passcodeNotice } from './passcode';
 import { cancelButton, checkbox, dialog, field, form, h, input, optional, textarea } from '../ui';
 
 export interface InviteChoice {
@@ -8,9 +10,11 @@ export interface InviteChoice {
   copyTo?: string;
 }
 
-export function askInviteOptions(ctx: Ctx, title: string, intro: string): Promise<InviteChoice | undefined> {
+export async function askInviteOptions(ctx: Ctx, title: string, intro: string): Promise<InviteChoice | undefined> {
+  const tenant = await api.tenant().catch(() => null);
   return dialog<InviteChoice>(title, (close) => [
     h('p', {}, intro),
+    tenant ? passcodeNotice(ctx, tenant) : null,
     form(
       [
         field('ご担当者からのメッセージ', textarea('message', { maxlength: 2000 }), { hint: 'メール本文に表示されます（2,000文字まで）。' }),

@@ -1,6 +1,7 @@
 /**
  * 契約者情報 (seed 001 ch. 4): the company's name, customer number, corporate number, the company
- * passcode employees enter at their first login (set or changed here, never shown), the purposes of
+ * passcode employees enter at their first login (set or changed here; owners see it again or issue a
+ * new one behind their password), the purposes of
  * use the company collects numbers for, the reminder days of the collection mail, HR's digest of new
  * submissions and the employees' receipt and completion mails. Everyone sees
  * them; only owners change them (the API refuses anyone else). The retention rules are listed.
@@ -8,7 +9,8 @@
 import { api, type Schemas } from '../api';
 import type { Ctx } from '../context';
 import { PURPOSE_LABELS } from '../labels';
-import { checkbox, facts, field, form, h, input, notice, say, select, text, type View } from '../ui';
+import { actionButton, checkbox, facts, field, form, h, input, notice, say, select, text, type View } from '../ui';
+import { showPasscodeDialog } from './passcode';
 import { checkboxGroup, setFlash, takeFlash } from './shared-admin';
 
 type Purpose = Schemas['Purpose'];
@@ -18,6 +20,22 @@ const PURPOSES = Object.keys(PURPOSE_LABELS) as Purpose[];
 const DIGEST_LABELS: Record<Schemas['SubmissionDigest'], string> = { daily: '毎朝9時にまとめて', hourly: '1時間ごとにまとめて', off: '送らない' };
 const daysText = (days: number[]) => (days.length ? `招待から ${days.map((d) => `${d}日後`).join('、')}` : '再通知しない');
 
+/** Owners only: the passcode shown again, or a new one issued (both behind the owner's password). */
+function passcodeButtons(ctx: Ctx, t: Schemas['TenantSettings']): HTMLElement[] {
+  if (!ctx.isOwner) return [];
+  const afterNew = (made: boolean | undefined) => {
+    if (made) ctx.redraw();
+  };
+  return [
+    h(
+      'span',
+      { class: 'buttons inline' },
+      t.passcodeViewable ? actionButton('パスコードを表示', async () => void (await showPasscodeDialog('reveal')), 'secondary small') : null,
+      actionButton(t.passcodeSet ? '新しいパスコードを発行' : 'パスコードを発行', async () => afterNew(await showPasscodeDialog('regenerate')), 'secondary small'),
+    ),
+  ];
+}
+
 export async function settingsScreen(ctx: Ctx): Promise<View> {
   const [t, retention] = await Promise.all([api.tenant(), api.retentionRules()]);
 
@@ -25,7 +43,7 @@ export async function settingsScreen(ctx: Ctx): Promise<View> {
     ['会社名/組織名', t.name],
     ['お客様番号', h('span', { id: 'customer-number' }, t.customerNumber)],
     ['法人番号', t.corporateNumber ?? '未設定'],
-    ['パスコード', h('span', { id: 'passcode-state' }, t.passcodeSet ? '設定済み（表示されません）' : '未設定')],
+    ['パスコード', h('span', {}, h('span', { id: 'passcode-state' }, !t.passcodeSet ? '未設定' : t.passcodeViewable ? '設定済み' : '設定済み（以前に設定されたため表示できません。新しく発行できます）'), ...passcodeButtons(ctx, t))],
     ['利用目的', t.purposes.length ? h('ul', { id: 'purposes-in-use' }, ...PURPOSES.filter((p) => t.purposes.includes(p)).map((p) => h('li', {}, PURPOSE_LABELS[p]))) : '未設定'],
     ['収集メールの再通知', h('span', { id: 'reminder-days' }, daysText(t.reminderDays))],
     ['提出のお知らせ（担当者へ）', h('span', { id: 'submission-digest' }, DIGEST_LABELS[t.submissionDigest])],
@@ -95,7 +113,7 @@ export async function settingsScreen(ctx: Ctx): Promise<View> {
       takeFlash(),
       t.passcodeSet
         ? null
-        : notice('warning', 'パスコードが設定されていません。スマホでマイナンバーを収集する場合は、セキュリティ向上のためパスコードを設定してください。設定したパスコードは、登録者へ事前に伝えてください。'),
+        : notice('warning', 'パスコードが設定されていません。登録用リンクを開いた人は、パスコードなしで登録画面に入れます。セキュリティ向上のため、パスコードを設定（または発行）し、登録者へメールとは別の方法で事前に伝えてください。'),
       h('section', { 'aria-labelledby': 'settings-current' }, h('h2', { id: 'settings-current' }, '現在の契約者情報'), summary),
       edit
         ? h('section', { 'aria-labelledby': 'settings-edit' }, h('h2', { id: 'settings-edit' }, '契約者情報の編集'), edit)
