@@ -10,6 +10,7 @@ import { MAIL_PAUSED, type SendInvitationMailInput } from '../shared';
 import { invitationUrl } from '../shared/invitation-link';
 import { countMail } from './mail-metrics';
 import type { ActivityDeps } from './index';
+import { todayInJapan } from '../services/retention/rules';
 
 export function createInvitationActivities({ prisma, mailer, publicUrl, mailFrom, logger, vault }: ActivityDeps) {
   const history = createHistory(prisma, vault);
@@ -104,6 +105,8 @@ export function createInvitationActivities({ prisma, mailer, publicUrl, mailFrom
         passcodeRequired: registrant.tenant.passcodeHash !== null,
         link: invitationUrl(publicUrl, token),
         expiresAt,
+        submissionDueDate: registrant.submissionDueDate?.toISOString().slice(0, 10),
+        today: todayInJapan(),
         message: input.options?.message,
         replyTo: input.options?.replyTo,
         // The reason HR gave is on the row (the decision wrote it); workflows need not carry it.

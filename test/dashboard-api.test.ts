@@ -45,6 +45,12 @@ beforeAll(async () => {
   await person('開始待ち', { workflowPendingSince: new Date() });
   await person('退職', { retired: true, status: 'completed', deletionDueDate: new Date(Date.now() + 20 * DAY) });
   await person('拒否', { status: 'refused' });
+  // 提出期限: passed without sending (oldest deadline first); passed but sent, or still ahead: not listed.
+  const dueDay = (days: number) => new Date(`${new Date(Date.now() + days * DAY + 9 * 3_600_000).toISOString().slice(0, 10)}T00:00:00Z`);
+  await person('期限切れ古', { submissionDueDate: dueDay(-10) });
+  await person('期限切れ新', { status: 'remanded', submissionDueDate: dueDay(-1) });
+  await person('期限内', { submissionDueDate: dueDay(0) });
+  await person('期限後提出', { status: 'pending', submittedAt: new Date(Date.now() - 10 * DAY), submissionDueDate: dueDay(-3) });
   // A mail asked for 20 minutes ago that the server has not taken.
   const stuck = await harness.prisma.registrant.findUniqueOrThrow({ where: { id: ids['未開封']! } });
   await harness.prisma.mailDelivery.create({ data: { key: `${stuck.workflowId}/run/round/1/invitation`, recipient: 'x@example.jp', kind: 'invitation', createdAt: new Date(Date.now() - 20 * 60_000) } });
@@ -55,10 +61,10 @@ beforeAll(async () => {
 it('puts everyone in one stage of the funnel, per group too, leaving retirees and refusals out', async () => {
   const d = (await hr.get('/v1/dashboard').expect(200)).body as Dashboard;
   // 開始待ち and 差戻し have no live link: not invited (yet again)
-  expect(d.funnel).toEqual({ notInvited: 3, invited: 1, opened: 1, inProgress: 1, submitted: 2, approved: 1 });
+  expect(d.funnel).toEqual({ notInvited: 6, invited: 1, opened: 1, inProgress: 1, submitted: 3, approved: 1 });
   expect(d.groups).toEqual([
     { groupId: expect.any(String), groupName: '営業部', funnel: { notInvited: 1, invited: 1, opened: 0, inProgress: 0, submitted: 0, approved: 0 } },
-    { groupId: null, groupName: null, funnel: { notInvited: 2, invited: 0, opened: 1, inProgress: 1, submitted: 2, approved: 1 } },
+    { groupId: null, groupName: null, funnel: { notInvited: 5, invited: 0, opened: 1, inProgress: 1, submitted: 3, approved: 1 } },
   ]);
   expect(((await viewer.get('/v1/dashboard').expect(200)).body as Dashboard).funnel).toEqual(d.funnel);
 });
@@ -66,16 +72,18 @@ it('puts everyone in one stage of the funnel, per group too, leaving retirees an
 it('lists who needs attention, most urgent first, with counts', async () => {
   const d = (await hr.get('/v1/dashboard').expect(200)).body as Dashboard;
   const names = (list: keyof Dashboard['lists']) => d.lists[list].people.map((p) => p.name.replace('集計 ', ''));
+  expect(names('pastDue')).toEqual(['期限切れ古', '期限切れ新']);
+  expect(d.lists.pastDue.count).toBe(2);
   expect(names('expiringSoon')).toEqual(['未開封']);
   expect(names('neverOpened')).toEqual(['未開封']);
   expect(names('openedNotSent')).toEqual(['入力中', '開封']);
-  expect(names('waitingApproval')).toEqual(['提出古', '提出新']);
-  expect(names('remandedNoLink')).toEqual(['差戻し']);
+  expect(names('waitingApproval')).toEqual(['期限後提出', '提出古', '提出新']);
+  expect(names('remandedNoLink')).toEqual(['差戻し', '期限切れ新']);
   expect(names('mailsNotTaken')).toEqual(['未開封']);
   expect(names('startsQueued')).toEqual(['開始待ち']);
   expect(names('deletionsDue30')).toEqual(['退職']);
   expect(names('deletionsDue90')).toEqual(['退職']);
-  expect(d.lists.waitingApproval.count).toBe(2);
+  expect(d.lists.waitingApproval.count).toBe(3);
   expect(d.lists.expiringSoon.people[0]!.at).toEqual(expect.any(String));
   expect(d.webhookDeliveriesFailed).toBe(0);
 });

@@ -311,7 +311,8 @@ describe('quick add and invitation (スマホで収集・簡易登録)', () => {
       { category: 'part_time', familyName: '高橋', givenName: '二郎', email: email('takahashi') },
       { familyName: '伊藤', givenName: '三郎', email: email('ito') },
     ];
-    const res = await agent.post('/v1/registrants/quick-add').send({ people, message: '今月末までにご登録をお願いします。', replyTo: 'jinji@example.co.jp', copyToSelf: true }).expect(201);
+    const due = new Date(Date.now() + 9 * 3_600_000 + 20 * 86_400_000).toISOString().slice(0, 10);
+    const res = await agent.post('/v1/registrants/quick-add').send({ people, message: '今月末までにご登録をお願いします。', replyTo: 'jinji@example.co.jp', copyToSelf: true, submissionDueDate: due }).expect(201);
     expect(res.body).toMatchObject({ created: 3, invited: 3 });
     expect(res.body.message).toMatch(JAPANESE);
     expect(res.body.people.map((p: { index: number; email: string; invited: boolean }) => [p.index, p.email, p.invited])).toEqual(people.map((p, i) => [i, p.email, true]));
@@ -322,6 +323,7 @@ describe('quick add and invitation (スマホで収集・簡易登録)', () => {
       expect(mail.subject).toBe(INVITATION_SUBJECT);
       expect(mail.text).toContain(`${p.familyName} ${p.givenName} 様`);
       expect(mail.text).toContain('今月末までにご登録をお願いします。');
+      expect(mail.text).toContain(`【提出期限】${Number(due.slice(0, 4))}年${Number(due.slice(5, 7))}月${Number(due.slice(8, 10))}日`);
       expect(mail.text).toMatch(/http:\/\/mynaflow\.test\/i\/#k=[A-Za-z0-9_-]{43}/);
       expect(mail.replyTo).toBe('jinji@example.co.jp');
       // HR's address is where questions go.
@@ -330,6 +332,7 @@ describe('quick add and invitation (スマホで収集・簡易登録)', () => {
       await until(async () => (await harness.prisma.registrant.findUniqueOrThrow({ where: { id: ids[i]! } })).invitationState === 'open', 'the invitation to open');
     }
     const rows = await harness.prisma.registrant.findMany({ where: { tenantId }, orderBy: { createdAt: 'asc' } });
+    expect(rows.map((r) => r.submissionDueDate?.toISOString().slice(0, 10))).toEqual([due, due, due]);
     expect(rows.map((r) => [r.id, r.category, r.status, r.loginLocked, r.myNumberSecretId]).sort()).toEqual(
       [
         [ids[0], 'employee', 'unregistered', false, null],

@@ -126,6 +126,20 @@ describe('PATCH /v1/registrants/{id}', () => {
     expect((await manager.patch(`/v1/registrants/${r.id}`).send({ category: 'boss' })).status).toBe(400);
   });
 
+  it('the submission deadline (提出期限): a new one from today to 90 days ahead; a stored one that has passed is kept through other edits; null clears it', async () => {
+    const day = (days: number) => new Date(Date.now() + 9 * 3_600_000 + days * 86_400_000).toISOString().slice(0, 10);
+    const passed = await registrant({ submissionDueDate: new Date(`${day(-5)}T00:00:00Z`) });
+    // The edit form sends every field back: the passed deadline as it is goes through.
+    const kept = await manager.patch(`/v1/registrants/${passed.id}`).send({ note: '督促済み', submissionDueDate: day(-5) }).expect(200);
+    expect(kept.body).toMatchObject({ note: '督促済み', submissionDueDate: day(-5) });
+    const moved = await manager.patch(`/v1/registrants/${passed.id}`).send({ submissionDueDate: day(-4) }).expect(400);
+    expect(moved.body.errors).toEqual([{ path: '/body/submissionDueDate', code: 'DUE_DATE_PAST', message: '提出期限に過去の日付は指定できません' }]);
+    expect((await manager.patch(`/v1/registrants/${passed.id}`).send({ submissionDueDate: day(91) }).expect(400)).body.errors[0].code).toBe('DUE_DATE_TOO_LATE');
+    expect((await manager.patch(`/v1/registrants/${passed.id}`).send({ submissionDueDate: day(30) }).expect(200)).body.submissionDueDate).toBe(day(30));
+    expect((await manager.patch(`/v1/registrants/${passed.id}`).send({ submissionDueDate: null }).expect(200)).body.submissionDueDate).toBeNull();
+    expect((await updates(passed.id)).map((e) => (e.detail as { changed: string[] }).changed)).toEqual([['note'], ['submissionDueDate'], ['submissionDueDate']]);
+  });
+
   it('an employee code someone else in the tenant has is 409 EMPLOYEE_CODE_TAKEN; another tenant may have it', async () => {
     const a = await registrant();
     const b = await registrant();

@@ -60,6 +60,37 @@ describe('POST /v1/registrants', () => {
     expect(stored).toMatchObject({ tenantId, email: 'taro@example.co.jp', workflowId: res.body.workflowId });
   });
 
+  it("takes a submission deadline (提出期限), the sender's message and reply-to: the mail says them, the employee's link and HR's record show the deadline", async () => {
+    const due = new Date(Date.now() + 9 * 3_600_000 + 14 * 86_400_000).toISOString().slice(0, 10);
+    const [y, m, d] = due.split('-').map(Number) as [number, number, number];
+    const res = await hr
+      .post('/v1/registrants')
+      .send({ familyName: '期限', givenName: '守', email: 'kigen@example.co.jp', submissionDueDate: due, message: '年末調整に使います。', replyTo: 'jinji@example.co.jp', copyToSelf: true })
+      .expect(201);
+    expect(res.body.submissionDueDate).toBe(due);
+    const mail = await harness.outbox.waitFor((x) => x.to.includes('kigen@example.co.jp'));
+    expect(mail.text).toMatch(new RegExp(`【提出期限】${y}年${m}月${d}日（[日月火水木金土]）までに登録してください。`));
+    expect(mail.text).toContain('【担当者からのメッセージ】\n年末調整に使います。');
+    expect(mail.text).toContain('このメールに返信するか jinji@example.co.jp までお問い合わせください');
+    expect(mail.replyTo).toContain('jinji@example.co.jp');
+    expect(mail.cc).toBeTruthy(); // the copy to the sender
+    // The employee's link says it too.
+    const token = /#k=([A-Za-z0-9_-]{43})/.exec(mail.text)![1]!;
+    const info = await request(harness.app).post('/v1/registration/link').send({ token }).expect(200);
+    expect(info.body.submissionDueDate).toBe(due);
+    expect((await hr.get(`/v1/registrants/${res.body.id}`).expect(200)).body.submissionDueDate).toBe(due);
+  });
+
+  it('refuses a deadline in the past or beyond the link (90 days), in Japanese at its field, storing nobody', async () => {
+    const before = await harness.prisma.registrant.count({ where: { tenantId } });
+    const day = (days: number) => new Date(Date.now() + 9 * 3_600_000 + days * 86_400_000).toISOString().slice(0, 10);
+    for (const [due, code] of [[day(-1), 'DUE_DATE_PAST'], [day(120), 'DUE_DATE_TOO_LATE'], ['2027-02-30', 'DATE_INVALID']] as const) {
+      const res = await hr.post('/v1/registrants').send({ familyName: '期限', givenName: '誤', email: 'kigen-x@example.co.jp', submissionDueDate: due }).expect(400);
+      expect(res.body.errors).toEqual([{ path: '/body/submissionDueDate', code, message: expect.stringMatching(/提出期限/) }]);
+    }
+    expect(await harness.prisma.registrant.count({ where: { tenantId } })).toBe(before);
+  });
+
   it('shows the workflow in `temporal workflow list` and reports the invitation on GET', async () => {
     const created = await hr
       .post('/v1/registrants')

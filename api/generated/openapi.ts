@@ -1047,7 +1047,8 @@ export interface paths {
         };
         /**
          * The collection dashboard: the funnel (per group) and the people who need attention
-         * @description Lists, each with its count and first ten people: `expiringSoon` (link ends within 7 days),
+         * @description Lists, each with its count and first ten people: `pastDue` (the submission deadline 提出期限
+         *     has passed and nothing is sent: 未登録 or 差戻し), `expiringSoon` (link ends within 7 days),
          *     `neverOpened` (invited, link never opened), `openedNotSent` (opened or answers saved, not sent),
          *     `waitingApproval` (oldest submission first), `remandedNoLink` (remanded, no live link),
          *     `mailsNotTaken` (a mail asked for over 10 minutes ago that the mail server has not taken),
@@ -2598,6 +2599,11 @@ export interface components {
             familyName: string;
             givenName: string;
             email: string | null;
+            /**
+             * Format: date
+             * @description 提出期限, when HR set one.
+             */
+            submissionDueDate: string | null;
             companyName: string;
             /** @description True until the employee has set a password (then log in with it). */
             firstVisit: boolean;
@@ -2712,6 +2718,11 @@ export interface components {
             familyName: string;
             givenName: string;
             email: string | null;
+            /**
+             * Format: date
+             * @description 提出期限, while the registration can still be sent (null once sent).
+             */
+            submissionDueDate: string | null;
             companyName: string;
             category: components["schemas"]["RegistrantCategory"];
             /** @description Payees (報酬支払) register no dependents. */
@@ -3135,6 +3146,8 @@ export interface components {
             replyTo?: string;
             /** @description A copy of each mail to the calling login user (ログインユーザ宛にコピーを送る). */
             copyToSelf?: boolean;
+            /** @description 提出期限 (optional, for everyone in the request): a western or Japanese era date from today to 90 days ahead (the link's life); said in the mails and on the employee's pages. */
+            submissionDueDate?: string;
         };
         QuickAddResult: {
             created: number;
@@ -3214,6 +3227,8 @@ export interface components {
             hireDate?: string | null;
             /** @description 備考, up to 1,000 characters. */
             note?: string | null;
+            /** @description 提出期限: a new one from today to 90 days ahead (the stored one is accepted as it is); null or "" clears it. */
+            submissionDueDate?: string | null;
         };
         /** @description HR's edit of a submitted dependent (扶養家族編集); only the fields given change. */
         DependentPatch: {
@@ -3311,6 +3326,17 @@ export interface components {
             /** @example E0001 */
             employeeCode?: string;
             category?: components["schemas"]["RegistrantCategory"];
+            /** @description 提出期限 (optional): a western or Japanese era date from today to 90 days ahead (the link's life); said in the mails and on the employee's pages. */
+            submissionDueDate?: string;
+            /** @description The sender's message (ご担当者からのメッセージ), shown in the invitation and its reminders. */
+            message?: string;
+            /**
+             * Format: email
+             * @description 返信先メールアドレス (Reply-To).
+             */
+            replyTo?: string;
+            /** @description A copy of the mails to the calling login user. */
+            copyToSelf?: boolean;
         };
         /**
          * @description Null when the person was never invited.
@@ -3448,6 +3474,7 @@ export interface components {
                 funnel: components["schemas"]["DashboardFunnel"];
             }[];
             lists: {
+                pastDue: components["schemas"]["DashboardList"];
                 expiringSoon: components["schemas"]["DashboardList"];
                 neverOpened: components["schemas"]["DashboardList"];
                 openedNotSent: components["schemas"]["DashboardList"];
@@ -3643,6 +3670,11 @@ export interface components {
             gender: "male" | "female" | "other" | null;
             /** Format: date */
             hireDate: string | null;
+            /**
+             * Format: date
+             * @description 提出期限: the day HR asked the person to have registered by (in the mails and on their pages).
+             */
+            submissionDueDate: string | null;
             /** @description 備考 (HR's own remark). Always present for HR; never given to payroll connectors. */
             note?: string | null;
             status: components["schemas"]["Status"];

@@ -37,5 +37,5 @@ export function pickModel<T>(row: Record<string, unknown>, model: ModelColumns, 
 export const SESSION_COLUMNS: ModelColumns = { fields: Prisma.SessionScalarFieldEnum };
 export const LOGIN_USER_COLUMNS: ModelColumns = { fields: Prisma.LoginUserScalarFieldEnum };
 export const TENANT_COLUMNS: ModelColumns = { fields: Prisma.TenantScalarFieldEnum, textArrays: ['purposes'] };
-export const REGISTRANT_COLUMNS: ModelColumns = { fields: Prisma.RegistrantScalarFieldEnum, dates: ['birthDate', 'hireDate', 'retirementDate', 'deletionDueDate'] };
+export const REGISTRANT_COLUMNS: ModelColumns = { fields: Prisma.RegistrantScalarFieldEnum, dates: ['birthDate', 'hireDate', 'retirementDate', 'deletionDueDate', 'submissionDueDate'] };
 export const DEPENDENT_COLUMNS: ModelColumns = { fields: Prisma.DependentScalarFieldEnum, dates: ['birthDate'] };

@@ -1,6 +1,7 @@
 /** The invitation and reminder mails (Japanese; seed 001 ch. 7 gives the subject). */
 import type { MailKind } from '../../shared';
 import { employerSubject } from './employer-sender';
+import { dayWithWeekday } from '../dates/day-text';
 
 const SUBJECT_OF: Record<MailKind, string> = {
   invitation: 'マイナンバー登録のお願い',
@@ -27,6 +28,17 @@ export interface InvitationMailData {
   replyTo?: string;
   /** the company has set a passcode: the first visit asks for it */
   passcodeRequired?: boolean;
+  /** 提出期限 (YYYY-MM-DD), when HR set one */
+  submissionDueDate?: string;
+  /** today in Japan (YYYY-MM-DD): a reminder after the deadline says it has passed */
+  today?: string;
+}
+
+/** The deadline's lines: asked for, or — in a reminder sent after it — passed. */
+function dueLines(d: InvitationMailData): string[] {
+  if (!d.submissionDueDate) return [];
+  const passed = d.today !== undefined && d.today > d.submissionDueDate;
+  return ['', passed ? `【提出期限】${dayWithWeekday(d.submissionDueDate)}を過ぎています。お早めに登録してください。` : `【提出期限】${dayWithWeekday(d.submissionDueDate)}までに登録してください。`];
 }
 
 export function renderInvitationMail(d: InvitationMailData): { subject: string; text: string } {
@@ -40,6 +52,7 @@ export function renderInvitationMail(d: InvitationMailData): { subject: string; 
     `${d.personName} 様`,
     '',
     lead,
+    ...dueLines(d),
     ...(d.remandReason ? ['', '【差戻しの理由】', d.remandReason] : []),
     ...(d.message ? ['', '【担当者からのメッセージ】', d.message] : []),
     '',

@@ -23,6 +23,7 @@ import type { webhookDeliveryWorkflow } from '../../workflows';
 import type { History, OperationInput } from '../audit/types';
 import { enqueueEvent } from '../connectors/webhooks';
 import { parseJapaneseDate } from '../dates/japanese-date';
+import { checkSubmissionDueDate } from './submission-due';
 import { isUniqueViolation, type PrismaClient } from '../db/client';
 import { AppError } from '../errors';
 import { createRequestRecords, type Keep, type Once } from '../idempotency/request-records';
@@ -228,7 +229,7 @@ export interface CheckedQuickAdd {
   email: string;
 }
 
-export function checkQuickAdd(req: QuickAddRequest): { people: CheckedQuickAdd[]; problems: FieldProblem[] } {
+export function checkQuickAdd(req: QuickAddRequest): { people: CheckedQuickAdd[]; problems: FieldProblem[]; submissionDueDate?: string | null } {
   const tooMany = countProblem(req.people.length, MAX_QUICK_ADD_PEOPLE, '登録');
   if (tooMany) return { people: [], problems: [tooMany] };
   const problems: FieldProblem[] = [];
@@ -241,7 +242,8 @@ export function checkQuickAdd(req: QuickAddRequest): { people: CheckedQuickAdd[]
       email: f.email(p.email, true) ?? '',
     };
   });
-  return { people, problems };
+  const submissionDueDate = checkSubmissionDueDate('/body', problems, req.submissionDueDate);
+  return { people, problems, submissionDueDate };
 }
 
 const rejected = (code: string, problems: FieldProblem[]) =>
@@ -396,7 +398,7 @@ export function createBulkRegistrationService({ prisma, history, vault, temporal
 
   async function quickAdd(acting: Acting, req: QuickAddRequest, keep: Keep<QuickAddResult>): Promise<QuickAddResult> {
     const tenantId = acting.tenantId;
-    const { people, problems } = checkQuickAdd(req);
+    const { people, problems, submissionDueDate } = checkQuickAdd(req);
     if (problems.length) throw rejected('QUICK_ADD_INVALID', problems);
     if (!(await workflows.reachable())) throw TEMPORAL_DOWN();
     const reminderDays = await workflows.reminderDaysOf(tenantId);
@@ -420,6 +422,7 @@ export function createBulkRegistrationService({ prisma, history, vault, temporal
           familyName: p.familyName,
           givenName: p.givenName,
           email: p.email,
+          submissionDueDate: submissionDueDate ? new Date(`${submissionDueDate}T00:00:00Z`) : null,
           ...queuedStart({ invite: options, startedBy: stepActorOf(acting) }, at),
         })),
       });

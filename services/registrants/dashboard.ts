@@ -1,19 +1,20 @@
 /**
  * The collection dashboard (console HOME, GET /v1/dashboard): where everyone stands — a funnel from
  * "not invited" to "approved", per group — and the people who need HR's eye, each list with its count
- * and its first few names: links expiring within 7 days, invited but never opened, opened but not
+ * and its first few names: past their submission deadline (提出期限) without sending, links expiring within 7 days, invited but never opened, opened but not
  * sent, waiting for approval (oldest first), remanded without a live link, mails the server has not
  * taken, people whose workflow start is still queued, deletions due within 30 and 90 days, and the
  * tenant's failing webhook deliveries. Retirees and refusals are outside the funnel.
  */
 import { Prisma } from '../../prisma/generated/client';
 import type { PrismaClient } from '../db/client';
+import { todayInJapan } from '../retention/rules';
 
 export const FUNNEL_STAGES = ['notInvited', 'invited', 'opened', 'inProgress', 'submitted', 'approved'] as const;
 export type FunnelStage = (typeof FUNNEL_STAGES)[number];
 export type Funnel = Record<FunnelStage, number>;
 
-export const ATTENTION_LISTS = ['expiringSoon', 'neverOpened', 'openedNotSent', 'waitingApproval', 'remandedNoLink', 'mailsNotTaken', 'startsQueued', 'deletionsDue30', 'deletionsDue90'] as const;
+export const ATTENTION_LISTS = ['pastDue', 'expiringSoon', 'neverOpened', 'openedNotSent', 'waitingApproval', 'remandedNoLink', 'mailsNotTaken', 'startsQueued', 'deletionsDue30', 'deletionsDue90'] as const;
 export type AttentionList = (typeof ATTENTION_LISTS)[number];
 
 export interface DashboardPerson {
@@ -63,6 +64,7 @@ interface Row {
 
 /** Each list: its flag in `base` below, its date column, and its order. */
 const LISTS: Record<AttentionList, { at: Prisma.Sql; desc?: boolean }> = {
+  pastDue: { at: Prisma.sql`submission_due_date::timestamptz` },
   expiringSoon: { at: Prisma.sql`invitation_expires_at` },
   neverOpened: { at: Prisma.sql`invitation_expires_at` },
   openedNotSent: { at: Prisma.sql`invitation_expires_at` },
@@ -96,6 +98,7 @@ export function createDashboard({ prisma }: { prisma: PrismaClient }) {
         prisma.$transaction([prisma.$executeRaw`SET LOCAL jit = off`, prisma.$queryRaw<Row[]>`
           WITH base AS MATERIALIZED (
             SELECT b.*,
+                   active AND status IN ('unregistered', 'remanded') AND submission_due_date < ${todayInJapan(now)}::date AS "pastDue",
                    active AND invitation_state = 'open' AND status <> 'pending' AND invitation_expires_at <= ${in7} AS "expiringSoon",
                    active AND invitation_state = 'open' AND status IN ('unregistered', 'remanded') AND NOT drafted AND NOT opened AS "neverOpened",
                    active AND invitation_state = 'open' AND status IN ('unregistered', 'remanded') AND (drafted OR opened) AS "openedNotSent",
@@ -108,7 +111,7 @@ export function createDashboard({ prisma }: { prisma: PrismaClient }) {
                    ${STAGE} AS stage
               FROM (
             SELECT r.id, r.family_name, r.given_name, r.group_id, r.status, r.invitation_state, r.invitation_expires_at,
-                   r.submitted_at, r.updated_at, r.workflow_pending_since, r.deletion_due_date, r.sort_kana,
+                   r.submitted_at, r.updated_at, r.workflow_pending_since, r.deletion_due_date, r.submission_due_date, r.sort_kana,
                    NOT r.retired AND r.status <> 'refused' AS active,
                    r.draft_secret_id IS NOT NULL AS drafted,
                    EXISTS (SELECT 1 FROM invitations i WHERE i.registrant_id = r.id AND i.revoked_at IS NULL AND i.opened_at IS NOT NULL) AS opened,

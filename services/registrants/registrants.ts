@@ -21,6 +21,8 @@ import { draftFieldsOf } from './draft';
 import { amendDraft } from './draft-store';
 import { createRegistrantWorkflows, queuedInput, queuedStart } from './workflow-starts';
 import { loadRegistrantView, registrantView, type RegistrantView } from './view';
+import { checkSubmissionDueDate } from './submission-due';
+import type { InviteOptions } from '../../shared';
 
 type RegistrantCreate = components['schemas']['RegistrantCreate'];
 
@@ -37,6 +39,8 @@ export interface RegistrantPatch {
   /** Western or Japanese era date */
   hireDate?: string | null;
   note?: string | null;
+  /** 提出期限; Western or Japanese era date */
+  submissionDueDate?: string | null;
 }
 
 /** HR's edit of a submitted dependent (seed 001 ch.11 扶養家族編集). */
@@ -154,6 +158,7 @@ export function createRegistrantService({ prisma, history, temporal, inviteRemin
       if (hireDate && birthDate && hireDate < birthDate) f.fail('hireDate', 'DATE_ORDER', '入社日が生年月日より前です');
       if (hireDate && retirementDate && retirementDate < hireDate) f.fail('hireDate', 'DATE_ORDER', '入社日が退職日より後です');
     }
+    if (has(input, 'submissionDueDate')) data.submissionDueDate = dateOnly(checkSubmissionDueDate('/body', problems, input.submissionDueDate, iso(r.submissionDueDate)));
     if (has(input, 'note')) {
       const note = (input.note ?? '').trim();
       data.note = note === '' ? null : note;
@@ -211,6 +216,16 @@ export function createRegistrantService({ prisma, history, temporal, inviteRemin
      */
     async create(acting: Acting, input: RegistrantCreate): Promise<RegistrantView> {
       const tenantId = acting.tenantId;
+      const problems: FieldProblem[] = [];
+      const submissionDueDate = checkSubmissionDueDate('/body', problems, input.submissionDueDate);
+      if (problems.length) throw invalid(problems);
+      // The invitation's options, as quick add takes them.
+      const message = input.message?.trim();
+      const invite: InviteOptions = {
+        ...(message ? { message } : {}),
+        ...(input.replyTo ? { replyTo: input.replyTo.trim() } : {}),
+        ...(input.copyToSelf ? { copyTo: acting.user.email } : {}),
+      };
       if (!(await workflows.answeringLately())) throw TEMPORAL_DOWN();
       const id = randomUUID();
       let stored: StoredCreate;
@@ -228,7 +243,8 @@ export function createRegistrantService({ prisma, history, temporal, inviteRemin
             email: input.email.trim(),
             employeeCode: input.employeeCode ?? null,
             category: input.category ?? 'employee',
-            ...queuedStart({ invite: {}, startedBy: stepActorOf(acting) }),
+            submissionDueDate: dateOnly(submissionDueDate),
+            ...queuedStart({ invite, startedBy: stepActorOf(acting) }),
           },
         });
       } catch (err) {

@@ -52,6 +52,7 @@ export function registrantView(r: Registrant, dependents: readonly DependentStat
     birthDate: date(r.birthDate),
     gender: r.gender,
     hireDate: date(r.hireDate),
+    submissionDueDate: date(r.submissionDueDate),
     note: r.note,
     status: r.status,
     statusReason: r.statusReason,

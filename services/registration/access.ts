@@ -106,6 +106,7 @@ export function createRegistrationAccess({ prisma, history, sessions, maxFailure
         passcodeRequired: r.tenant.passcodeHash !== null,
         purposes: PURPOSES.filter((p) => r.tenant.purposes.includes(p)).map((code) => ({ code, label: PURPOSE_LABELS[code] })),
         expiresAt: link.expiresAt.toISOString(),
+        submissionDueDate: r.submissionDueDate?.toISOString().slice(0, 10) ?? null,
       };
     },
 

@@ -222,6 +222,8 @@ export function createRegistrationService({ prisma, vault, drafts, lifecycle }: 
         submittedAt: r.submittedAt?.toISOString() ?? null,
         editable: isEditable,
         invitationExpiresAt: r.invitationExpiresAt?.toISOString() ?? null,
+        // Only while there is something to send: after sending, the deadline no longer concerns them.
+        submissionDueDate: isEditable && r.submissionDueDate ? r.submissionDueDate.toISOString().slice(0, 10) : null,
         draft: {
           myNumber: maskedNumber(draft.myNumber),
           gender: draft.gender ?? null,

@@ -6,6 +6,7 @@
  * phone's back button moves between steps; each step is drawn from a fresh GET /v1/registration.
  */
 import { api, ApiError, setCsrf, type LinkInfo, type Registration } from './api';
+import { dayWithWeekday } from '../../services/dates/day-text';
 import { actionButton, h, messageLine, say, show, unsay } from '../shared/dom';
 import { releasePreviews } from './fields';
 import { INVITATION_PAGE, tokenInAddress } from '../../shared/invitation-link';
@@ -70,7 +71,7 @@ let unsaved = false;
 const TYPED = 'input[type=text], input[type=password], input[type=date], input[type=tel], input[type=email], input:not([type]), textarea';
 const LEAVE_TEXT = '入力した内容はまだ保存されていません。このページを離れると失われます。移動しますか？';
 
-function draw(view: View, person: { familyName: string; givenName: string; email: string | null; companyName: string } | null): void {
+function draw(view: View, person: { familyName: string; givenName: string; email: string | null; companyName: string; submissionDueDate?: string | null } | null): void {
   unsaved = false;
   root.dataset.page = view.page;
   document.title = `${view.title}｜マイナンバー登録`;
@@ -82,6 +83,7 @@ function draw(view: View, person: { familyName: string; givenName: string; email
       { class: 'top' },
       person ? h('p', { class: 'company' }, person.companyName) : null,
       person ? h('p', { class: 'person' }, `${person.familyName} ${person.givenName} 様`, person.email ? h('span', { class: 'email' }, person.email) : null) : null,
+      person?.submissionDueDate ? h('p', { class: 'due', id: 'submission-due' }, `提出期限：${dayWithWeekday(person.submissionDueDate)}まで`) : null,
       loggedIn ? actionButton('ログアウト', logOut, 'link logout') : null,
     ),
     heading,

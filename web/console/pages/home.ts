@@ -23,6 +23,7 @@ const STAGES: [keyof Schemas['DashboardFunnel'], string][] = [
   ['approved', '完了'],
 ];
 const LISTS: [keyof Schemas['Dashboard']['lists'], string, string][] = [
+  ['pastDue', '提出期限を過ぎても未提出', '提出期限'],
   ['expiringSoon', '7日以内にリンクの期限が切れる', '期限'],
   ['neverOpened', '依頼したがリンクを開いていない', '期限'],
   ['openedNotSent', 'リンクを開いたが未提出', '期限'],

@@ -1,0 +1,33 @@
+/**
+ * 提出期限: the day HR asks a person to have registered by. Given when adding people (one or many)
+ * or later in the edit; said in every collection mail and on the employee's pages, and HOME lists
+ * those who passed it without sending. A new deadline is a day from today to the end of the
+ * registration link's life (90 days): a later one would outlive the link it asks about.
+ */
+import { INVITE_VALID_DAYS } from '../../shared';
+import { parseJapaneseDate } from '../dates/japanese-date';
+import { addDays, todayInJapan } from '../retention/rules';
+
+interface FieldProblem {
+  path: string;
+  code: string;
+  message: string;
+}
+
+/**
+ * The checked deadline at `${base}/submissionDueDate` (western or Japanese era dates), null when
+ * blank; `unchanged` (the stored one) is accepted as it is, even once it has passed.
+ */
+export function checkSubmissionDueDate(base: string, problems: FieldProblem[], value: string | null | undefined, unchanged?: string | null): string | null {
+  const fail = (code: string, message: string) => problems.push({ path: `${base}/submissionDueDate`, code, message });
+  const v = (value ?? '').trim();
+  if (v === '') return null;
+  const parsed = parseJapaneseDate(v);
+  if (!parsed.ok) return fail('DATE_INVALID', `提出期限：${parsed.message}`), null;
+  const due = parsed.date;
+  if (due === unchanged) return due;
+  const today = todayInJapan();
+  if (due < today) fail('DUE_DATE_PAST', '提出期限に過去の日付は指定できません');
+  else if (due > addDays(today, INVITE_VALID_DAYS)) fail('DUE_DATE_TOO_LATE', `提出期限は、登録用リンクの有効期限（${INVITE_VALID_DAYS}日後）までの日付にしてください`);
+  return due;
+}
