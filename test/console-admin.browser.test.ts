@@ -718,10 +718,19 @@ describe('adding registrants', () => {
     await page.getByLabel('姓', { exact: true }).fill('伊藤');
     await page.getByLabel('名', { exact: true }).fill('一郎');
     await page.getByLabel('フリガナ（姓）').fill('いとう');
+    expect(await textOf(page.locator('#registrant-new-message'))).not.toBe(''); // the e-mail is still wrong
+    await page.getByLabel('メールアドレス', { exact: true }).fill(address);
+    // Every field said wrong is changed: the line saying so has gone too.
+    expect(await textOf(page.locator('#registrant-new-message'))).toBe('');
     await page.getByLabel('フリガナ（名）').fill('イチロウ');
-    await page.getByLabel('メールアドレス').fill(address);
+    await page.getByLabel('メールアドレス', { exact: true }).fill(address);
     await page.getByLabel('社員コード').fill('Ａ-100');
     await page.getByLabel('区分', { exact: true }).selectOption({ label: '従業員2（パート・アルバイト）' });
+    // The mail's choices, as on スマホで収集: a deadline, a message, where replies go.
+    const due = new Date(Date.now() + 9 * 3_600_000 + 21 * 86_400_000).toISOString().slice(0, 10);
+    await page.getByLabel('提出期限（任意）').fill(due);
+    await page.getByLabel('ご担当者からのメッセージ').fill('入社手続きのため、期限までにご登録ください。');
+    await page.getByLabel('返信先メールアドレス（Reply-To）').fill('jinji@example.co.jp');
     await snap(page, SUITE, 'add');
     await button(page, '登録して収集メールを送る').click();
     await page.locator('#added-summary').waitFor();
@@ -729,7 +738,11 @@ describe('adding registrants', () => {
     const stored = await prisma.registrant.findFirstOrThrow({ where: { tenantId, email: address } });
     expect(stored).toMatchObject({ familyNameKana: 'イトウ', givenNameKana: 'イチロウ', employeeCode: 'A-100', category: 'part_time', status: 'unregistered' });
     expect(await page.getAttribute('main a.button', 'href')).toBe(`#/registrants/${stored.id}`);
-    await outbox.waitFor((m) => m.to.includes(address), 15_000);
+    expect(stored.submissionDueDate?.toISOString().slice(0, 10)).toBe(due);
+    const invitation = await outbox.waitFor((m) => m.to.includes(address), 15_000);
+    expect(invitation.text).toContain(`【提出期限】${Number(due.slice(0, 4))}年${Number(due.slice(5, 7))}月${Number(due.slice(8, 10))}日`);
+    expect(invitation.text).toContain('入社手続きのため、期限までにご登録ください。');
+    expect(invitation.replyTo).toContain('jinji@example.co.jp');
     await snap(page, SUITE, 'added');
 
     // The same employee code again: the API's message, nothing stored.
@@ -737,7 +750,7 @@ describe('adding registrants', () => {
     await page.locator('#registrant-new').waitFor();
     await page.getByLabel('姓', { exact: true }).fill('伊藤');
     await page.getByLabel('名', { exact: true }).fill('二郎');
-    await page.getByLabel('メールアドレス').fill(email('ito2'));
+    await page.getByLabel('メールアドレス', { exact: true }).fill(email('ito2'));
     await page.getByLabel('社員コード').fill('A-100');
     await button(page, '登録して収集メールを送る').click();
     await page.locator('#registrant-new-message.error').waitFor();
@@ -825,6 +838,8 @@ describe('adding registrants', () => {
     await page.getByLabel('ご担当者からのメッセージ').fill('年末調整のため、今月中にご登録をお願いします。');
     await page.getByLabel('返信先メールアドレス（Reply-To）').fill('jinji@example.co.jp');
     await page.getByLabel('自分にもコピーを送る', { exact: false }).check();
+    const due = new Date(Date.now() + 9 * 3_600_000 + 30 * 86_400_000).toISOString().slice(0, 10);
+    await page.getByLabel('提出期限（任意）').fill(due);
     await button(page, '登録して収集メールを送る').click();
     await page.locator('#q3-message.error').waitFor();
     expect(await textOf(page.locator('#q3-message'))).toBe('メールアドレスの形式が正しくありません');
@@ -847,6 +862,7 @@ describe('adding registrants', () => {
     for (const address of addresses) {
       const mail = await outbox.waitFor((m) => m.to.includes(address), 15_000);
       expect(mail.text).toContain('年末調整のため、今月中にご登録をお願いします。');
+      expect(mail.text).toContain(`【提出期限】${Number(due.slice(0, 4))}年${Number(due.slice(5, 7))}月${Number(due.slice(8, 10))}日`);
       expect(mail.replyTo).toContain('jinji@example.co.jp');
       expect(mail.cc).toContain(owner.email);
     }

@@ -117,9 +117,9 @@ const pageUrl = (m: CapturedMail) => LINK.exec(m.text)![0].replace(PUBLIC_URL, b
 const tokenOf = (m: CapturedMail) => LINK.exec(m.text)![1]!;
 
 /** A registrant invited by HR over the API; resolves with the invitation mail. */
-async function invited(familyName = '佐藤', givenName = '一郎') {
+async function invited(familyName = '佐藤', givenName = '一郎', extra: { submissionDueDate?: string } = {}) {
   const email = `p-${randomUUID().slice(0, 8)}@example.co.jp`;
-  const res = await hr.post('/v1/registrants').send({ familyName, givenName, email }).expect(201);
+  const res = await hr.post('/v1/registrants').send({ familyName, givenName, email, ...extra }).expect(201);
   const mail = await outbox.waitFor((m) => m.to.includes(email), 15_000);
   // The company has a passcode: the mail says one is needed and whom to ask, never what it is.
   expect(mail.text).toContain('登録の最初に、会社のパスコードの入力が必要です。パスコードはこのメールには書いていません。');
@@ -236,7 +236,10 @@ it('the page code type-checks against the DOM (web/tsconfig.json)', async () => 
 
 describe('the employee on a phone', () => {
   it('goes from the mailed link to "finish"; HR sees pending; a remand shows its reason on the new link; after approval the link shows the lock', async () => {
-    const { id, email, mail, handle } = await invited('佐藤', '一郎');
+    // HR set a deadline: the pages say it until the registration is sent.
+    const due = new Date(Date.now() + 9 * 3_600_000 + 10 * 86_400_000).toISOString().slice(0, 10);
+    const dueText = new RegExp(`^提出期限：${Number(due.slice(0, 4))}年${Number(due.slice(5, 7))}月${Number(due.slice(8, 10))}日（[日月火水木金土]）まで$`);
+    const { id, email, mail, handle } = await invited('佐藤', '一郎', { submissionDueDate: due });
     const p = await phone();
     const { page } = p;
     const own = number();
@@ -253,6 +256,7 @@ describe('the employee on a phone', () => {
     await snap(page, 'setup');
     expect(await textOf(page, 'header .company')).toBe('株式会社スマホ登録');
     expect(await textOf(page, 'header .person')).toContain('佐藤 一郎 様');
+    expect(await textOf(page, '#submission-due')).toMatch(dueText);
     expect(await page.locator('#purposes li').allTextContents()).toEqual([
       '給与所得・退職所得の源泉徴収票作成事務',
       '雇用保険届出事務',
@@ -262,6 +266,7 @@ describe('the employee on a phone', () => {
     await firstVisit(p, pageUrl(mail), { wrongPasscodeFirst: true });
     expect((await hr.get(`/v1/registrants/${id}/consents`).expect(200)).body).toHaveLength(PURPOSES.length);
 
+    expect(await textOf(page, '#submission-due')).toMatch(dueText);
     // ステップ1: the check digit is checked as it is typed, before anything is sent.
     await page.locator('#self-number').pressSequentially(own.slice(0, 11) + String((Number(own[11]) + 1) % 10));
     await page.waitForSelector('#self-number-message.error');
@@ -365,6 +370,7 @@ describe('the employee on a phone', () => {
     await onPage(page, 'done');
     // Sent, and waiting for the company: not "complete" before HR has checked it.
     expect(await textOf(page, 'h1')).toBe('送信しました（会社の確認待ち）');
+    expect(await page.locator('#submission-due').count()).toBe(0); // sent: the deadline no longer concerns them
     expect(await textOf(page, '.box.ok')).toBe('登録内容を会社のマイナンバー担当者に送信しました。');
     await snap(page, 'done');
     const hrAfter = await hr.get(`/v1/registrants/${id}`).expect(200);

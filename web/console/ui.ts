@@ -156,6 +156,16 @@ export function clearFieldErrors(scope: HTMLElement): void {
 export function sayFieldErrors(scope: HTMLElement, message: HTMLElement, problems: [name: string, text: string][]): void {
   const elsewhere = problems.filter(([name, text]) => !fieldError(scope, name, text)).map(([, text]) => text);
   say(message, ['入力内容に誤りがあります。各項目の下の説明を確認してください。', ...elsewhere]);
+  if (elsewhere.length) return;
+  // Once every field said wrong has been changed, the line saying so goes too (no stale error).
+  const settle = () => {
+    if (scope.querySelector(`.${FIELD_ERROR}`)) return;
+    unsay(message);
+    scope.removeEventListener('input', settle);
+    scope.removeEventListener('change', settle);
+  };
+  scope.addEventListener('input', settle);
+  scope.addEventListener('change', settle);
 }
 
 /** An API error in the message line, and each named field marked invalid. */

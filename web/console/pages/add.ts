@@ -21,6 +21,7 @@ import { href } from '../router';
 import { GENDERS, RELATIONSHIPS } from '../../shared/labels';
 import { checkbox, field, form, h, input, link, messageLine, notice, say, sayFieldErrors, select, showFieldErrors, table, text, textarea, unsay, type View } from '../ui';
 import { numberInput } from './shared-admin';
+import { addDays, todayInJapan } from '../../../services/retention/rules';
 import { passcodeNotice } from './passcode';
 
 type Category = Schemas['RegistrantCategory'];
@@ -41,6 +42,23 @@ const problemsOf = (err: unknown): Problem[] => (err instanceof ApiError ? (err.
 const viewerNotice = (title: string, page: string): View => ({ page, title, body: [notice('info', `${title}は、最高権限または管理担当者のユーザが行います。閲覧のみの権限ではできません。`)] });
 
 // ------------------------------------------------------------------------------------------ 新規追加
+
+/** The collection mail's choices, the same on both invite screens: a deadline, a message, a reply-to, a copy. */
+function mailOptions(ctx: Ctx): HTMLElement[] {
+  return [
+    field('提出期限（任意）', input('submissionDueDate', { type: 'date', min: todayInJapan(), max: addDays(todayInJapan(), 90) }), { hint: '収集メールと本人の登録画面に表示されます。過ぎても未提出の人はHOMEに表示されます（今日から90日後まで）。' }),
+    field('ご担当者からのメッセージ', textarea('message', { maxlength: 2000, rows: 4 }), { hint: 'メール本文に表示されます（2,000文字まで）。' }),
+    field('返信先メールアドレス（Reply-To）', input('replyTo', { type: 'email', autocomplete: 'email', spellcheck: 'false', maxlength: 254 }), { hint: '任意。メールへの返信がこのアドレスに届き、本文にも問い合わせ先として書かれます。' }),
+    checkbox('copyToSelf', `自分にもコピーを送る（${ctx.me.user.email}）`),
+  ];
+}
+
+function mailChoices(data: FormData): { submissionDueDate?: string; message?: string; replyTo?: string; copyToSelf?: boolean } {
+  const due = text(data, 'submissionDueDate');
+  const message = text(data, 'message');
+  const replyTo = text(data, 'replyTo').normalize('NFKC');
+  return { ...(due ? { submissionDueDate: due } : {}), ...(message ? { message } : {}), ...(replyTo ? { replyTo } : {}), ...(data.get('copyToSelf') ? { copyToSelf: true } : {}) };
+}
 
 export async function addScreen(ctx: Ctx): Promise<View> {
   if (!ctx.canEdit) return viewerNotice('新規追加', 'add');
@@ -68,6 +86,7 @@ export async function addScreen(ctx: Ctx): Promise<View> {
         field('区分', select('category', CATEGORY_OPTIONS, 'employee'), { required: true }),
         groups.length ? field('グループ', select('groupId', [['', 'なし'], ...groups.map((g): [string, string] => [g.id, g.name])])) : null,
       ),
+      ...mailOptions(ctx),
     ],
     '登録して収集メールを送る',
     async (data, message) => {
@@ -87,8 +106,11 @@ export async function addScreen(ctx: Ctx): Promise<View> {
       const code = text(data, 'employeeCode').normalize('NFKC');
       if (code && !EMPLOYEE_CODE.test(code)) problems.push(['employeeCode', '社員コードは半角英数字・ハイフン・アンダースコアの20文字以内で入力してください']);
       else if (code) body.employeeCode = code;
+      const replyTo = text(data, 'replyTo').normalize('NFKC');
+      if (replyTo && !EMAIL.test(replyTo)) problems.push(['replyTo', '返信先メールアドレスの形式が正しくありません']);
       if (problems.length) return sayFieldErrors(f, message, problems);
       body.category = text(data, 'category') as Category;
+      Object.assign(body, mailChoices(data));
       let r: Awaited<ReturnType<typeof api.create>>;
       try {
         r = await api.create(body);
@@ -450,9 +472,7 @@ export async function quickAddScreen(ctx: Ctx): Promise<View> {
       field('区分（一括選択）', allCategories),
       grid,
       h('div', { class: 'buttons' }, addRow, h('span', { class: 'hint' }, `最大${QUICK_MAX}人まで。空欄の行は登録されません。`)),
-      field('ご担当者からのメッセージ', textarea('message', { maxlength: 2000, rows: 4 }), { hint: 'メール本文に表示されます（2,000文字まで）。' }),
-      field('返信先メールアドレス（Reply-To）', input('replyTo', { type: 'email', autocomplete: 'email', spellcheck: 'false', maxlength: 254 }), { hint: '任意。メールへの返信がこのアドレスに届きます。' }),
-      checkbox('copyToSelf', `自分にもコピーを送る（${ctx.me.user.email}）`),
+      ...mailOptions(ctx),
     ],
     '登録して収集メールを送る',
     async (data, message) => {
@@ -463,14 +483,11 @@ export async function quickAddScreen(ctx: Ctx): Promise<View> {
       });
       const sent = rows.filter((r) => r.familyName.value.trim() || r.givenName.value.trim() || r.email.value.trim());
       if (!sent.length) return say(message, '登録する人を1人以上入力してください');
-      const replyTo = text(data, 'replyTo');
-      if (replyTo && !EMAIL.test(replyTo)) return say(message, '返信先メールアドレスの形式が正しくありません');
-      const msg = text(data, 'message');
+      const choices = mailChoices(data);
+      if (choices.replyTo && !EMAIL.test(choices.replyTo)) return sayFieldErrors(f, message, [['replyTo', '返信先メールアドレスの形式が正しくありません']]);
       const body: Schemas['QuickAddRequest'] = {
         people: sent.map((r) => ({ category: r.category.value as Category, familyName: r.familyName.value.trim(), givenName: r.givenName.value.trim(), email: r.email.value.trim() })),
-        ...(msg ? { message: msg } : {}),
-        ...(replyTo ? { replyTo } : {}),
-        copyToSelf: data.get('copyToSelf') === 'true',
+        ...choices,
       };
       try {
         const res = await api.quickAdd(body);
@@ -511,6 +528,9 @@ export async function quickAddScreen(ctx: Ctx): Promise<View> {
           r.tr.classList.add('row-error');
           say(r.message, [...new Set(messages)]);
         }
+        // The mail's choices (the deadline, the reply-to) under their own fields, the rest in the message line.
+        const own = problemsOf(err).filter((p) => /^\/body\/(submissionDueDate|replyTo|message)$/.test(p.path));
+        if (own.length) return sayFieldErrors(f, message, own.map((p): [string, string] => [p.path.split('/').pop()!, p.message]));
         if (err instanceof ApiError) return say(message, [err.problem.title ?? '登録できませんでした', ...rest]);
         throw err;
       }

@@ -17,6 +17,7 @@ export async function registrantEditScreen(ctx: Ctx, id: string): Promise<View> 
       field('区分', select('category', Object.entries(CATEGORY_LABELS), r.category)),
       field('グループ', select('groupId', [['', 'なし'], ...groups.map((g): [string, string] => [g.id, g.name])], r.groupId ?? '')),
       field('入社日', input('hireDate', { type: 'date', value: r.hireDate ?? '' })),
+      field('提出期限', input('submissionDueDate', { type: 'date', value: r.submissionDueDate ?? '' }), { hint: '本人に登録をお願いする期限です。収集メールと登録画面に表示されます（今日から90日後まで）。空欄にすると期限なしになります。' }),
       field('備考', textarea('note', { maxlength: 1000 })),
     ],
     '保存する',
@@ -31,6 +32,7 @@ export async function registrantEditScreen(ctx: Ctx, id: string): Promise<View> 
         category: text(data, 'category'),
         groupId: text(data, 'groupId') || null,
         hireDate: text(data, 'hireDate') || null,
+        submissionDueDate: text(data, 'submissionDueDate') || null,
         note: text(data, 'note') || null,
       });
       go(`registrants/${id}`);

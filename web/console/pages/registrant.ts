@@ -18,6 +18,8 @@ import { confirmDialog, setFlash, takeFlash } from './shared-admin';
 import { registrantEditScreen } from './registrant-edit';
 import { qrScreen } from './qr-print';
 import { timelineSection } from './timeline';
+import { dayWithWeekday } from '../../../services/dates/day-text';
+import { todayInJapan } from '../../../services/retention/rules';
 import { numberCheckPanel } from './number-check';
 
 export async function registrantScreen(ctx: Ctx): Promise<View> {
@@ -28,6 +30,8 @@ export async function registrantScreen(ctx: Ctx): Promise<View> {
   return sub === 'approval' ? approvalView(ctx, r, docs) : detailView(ctx, r, docs, groups);
 }
 
+/** The deadline passed with nothing sent (as HOME's list counts it). */
+const pastDue = (r: RegistrantItem) => !!r.submissionDueDate && (r.status === 'unregistered' || r.status === 'remanded') && !r.retired && r.submissionDueDate < todayInJapan();
 const activeDependents = (r: RegistrantItem) => r.dependents.filter((d) => !d.noLongerDependent);
 const dependentName = (d: Dependent) => `${d.familyName} ${d.givenName}`;
 
@@ -67,6 +71,7 @@ function personFacts(r: RegistrantItem, groups: Group[]): HTMLElement {
     ['ステータス', h('span', {}, statusBadge(r.status), r.statusReason ? ` 理由：${r.statusReason}` : '')],
     ['扶養家族のステータス', statusBadge(r.dependentsStatus)],
     ['マイナンバー', r.myNumber.registered ? (r.myNumber.masked ?? '登録済み') : '未登録'],
+    ['提出期限', r.submissionDueDate ? h('span', { id: 'submission-due' }, dayWithWeekday(r.submissionDueDate), pastDue(r) ? h('span', { class: 'badge status-unregistered' }, '期限切れ') : '') : '—'],
     ['収集メール', r.invitation ? `${INVITATION_LABELS[r.invitation.state] ?? r.invitation.state}${r.invitation.expiresAt && r.invitation.state === 'open' ? `（リンクの有効期限 ${dateTime(r.invitation.expiresAt)}）` : ''}` : '未送信'],
     ['提出日時', dateTime(r.submittedAt)],
     ['ログインロック', r.loginLocked ? 'ロック中（承認済み）' : 'なし'],
