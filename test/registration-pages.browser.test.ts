@@ -267,6 +267,11 @@ describe('the employee on a phone', () => {
     expect((await hr.get(`/v1/registrants/${id}/consents`).expect(200)).body).toHaveLength(PURPOSES.length);
 
     expect(await textOf(page, '#submission-due')).toMatch(dueText);
+    // Where they are, as a count and as the steps named (the current one marked for screen readers).
+    expect(await textOf(page, '.progress-count')).toBe('ステップ 1 / 5');
+    expect(await page.locator('.progress li').allTextContents()).toEqual(['マイナンバー', '番号確認書類', '本人確認書類', '扶養家族', '確認・送信']);
+    expect(await page.locator('.progress li[aria-current=step]').textContent()).toBe('マイナンバー');
+    expect(await page.title()).toBe('マイナンバーと生年月日（ステップ 1）｜マイナンバー登録');
     // ステップ1: the check digit is checked as it is typed, before anything is sent.
     await page.locator('#self-number').pressSequentially(own.slice(0, 11) + String((Number(own[11]) + 1) % 10));
     await page.waitForSelector('#self-number-message.error');
@@ -322,7 +327,8 @@ describe('the employee on a phone', () => {
     await onPage(page, 'dependents');
     await addDependent(page, { familyName: '佐藤', givenName: '花子', relationship: '配偶者', birthDate: '1987-02-03', kind: 'category3', number: number() });
     await onPage(page, 'number-doc');
-    expect(await textOf(page, 'h1')).toContain('ステップ5');
+    expect(await textOf(page, 'h1')).toBe('扶養家族の番号確認書類');
+    expect(await textOf(page, '.progress-count')).toBe('ステップ 4 / 5'); // still the dependents' step
     // 通知カード proves the number only while its details match the 住民票: the page says so.
     expect(await textOf(page, '#notification-card-note')).toContain('記載が今の住民票と同じ場合だけ使えます');
     await page.check('input[name=number-doc-type][value=notification_card]');
@@ -330,7 +336,7 @@ describe('the employee on a phone', () => {
     await upload(page, 'number_confirmation-notification_card-front', files.png);
     await button(page, '次へ').click();
     await onPage(page, 'identity-doc');
-    expect(await textOf(page, 'h1')).toContain('ステップ6');
+    expect(await textOf(page, 'h1')).toBe('扶養家族の本人確認書類');
     await page.check('input[name=identity-type][value=passport]');
     await page.waitForSelector('section[data-slot="identity-passport-front"]');
     await upload(page, 'identity-passport-front', files.jpeg);
@@ -359,6 +365,7 @@ describe('the employee on a phone', () => {
     // 登録情報の確認: the number only as its last four digits; nothing missing.
     await button(page, '扶養家族編集を終了して登録情報の確認').click();
     await onPage(page, 'review');
+    expect(await textOf(page, ".progress-count")).toBe("ステップ 5 / 5");
     expect(await textOf(page, '#review-self .masked-number')).toBe(`＊＊＊＊ ＊＊＊＊ ${own.slice(-4)}`);
     expect(await page.locator('#issues').count()).toBe(0);
     await snap(page, 'review');

@@ -21,6 +21,7 @@ import {
   reviewStep,
   statusPage,
   type Ctx,
+  type StepKey,
   type View,
 } from './steps';
 
@@ -71,10 +72,32 @@ let unsaved = false;
 const TYPED = 'input[type=text], input[type=password], input[type=date], input[type=tel], input[type=email], input:not([type]), textarea';
 const LEAVE_TEXT = '入力した内容はまだ保存されていません。このページを離れると失われます。移動しますか？';
 
-function draw(view: View, person: { familyName: string; givenName: string; email: string | null; companyName: string; submissionDueDate?: string | null } | null): void {
+/** The journey's steps, each with a short name (a payee has no dependents). */
+const STEPS: [StepKey, string][] = [
+  ['profile', 'マイナンバー'],
+  ['number-doc', '番号確認書類'],
+  ['identity-doc', '本人確認書類'],
+  ['dependents', '扶養家族'],
+  ['review', '確認・送信'],
+];
+
+/** 「ステップ 2 / 5」 and the steps named, the current one marked for screen readers too. */
+function progress(step: StepKey, dependentsAllowed: boolean): HTMLElement {
+  const steps = STEPS.filter(([k]) => dependentsAllowed || k !== 'dependents');
+  const at = steps.findIndex(([k]) => k === step);
+  return h(
+    'nav',
+    { class: 'progress', 'aria-label': '登録の進み具合' },
+    h('p', { class: 'progress-count' }, `ステップ ${at + 1} / ${steps.length}`),
+    h('ol', {}, ...steps.map(([k, label], i) => h('li', { class: i < at ? 'done' : i === at ? 'current' : '', ...(i === at ? { 'aria-current': 'step' } : {}) }, label))),
+  );
+}
+
+function draw(view: View, person: { familyName: string; givenName: string; email: string | null; companyName: string; submissionDueDate?: string | null; dependentsAllowed?: boolean } | null): void {
   unsaved = false;
   root.dataset.page = view.page;
-  document.title = `${view.title}｜マイナンバー登録`;
+  const count = view.step ? `（ステップ ${STEPS.filter(([k]) => person?.dependentsAllowed !== false || k !== 'dependents').findIndex(([k]) => k === view.step) + 1}）` : '';
+  document.title = `${view.title}${count}｜マイナンバー登録`;
   const heading = h('h1', { tabindex: -1 }, view.title);
   show(
     root,
@@ -86,6 +109,7 @@ function draw(view: View, person: { familyName: string; givenName: string; email
       person?.submissionDueDate ? h('p', { class: 'due', id: 'submission-due' }, `提出期限：${dayWithWeekday(person.submissionDueDate)}まで`) : null,
       loggedIn ? actionButton('ログアウト', logOut, 'link logout') : null,
     ),
+    view.step ? progress(view.step, person?.dependentsAllowed !== false) : null,
     heading,
     ...view.body,
   );

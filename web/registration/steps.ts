@@ -25,10 +25,14 @@ import {
   sidesOf,
 } from '../shared/labels';
 
+/** Where a page is in the person's journey (the progress above its heading). */
+export type StepKey = 'profile' | 'number-doc' | 'identity-doc' | 'dependents' | 'review';
+
 export interface View {
   page: string;
   title: string;
   body: (Node | null)[];
+  step?: StepKey;
 }
 
 export interface Ctx {
@@ -116,7 +120,8 @@ export function profileStep(ctx: Ctx): View {
   };
   return {
     page: 'profile',
-    title: 'ステップ1（マイナンバー編集）',
+    title: 'マイナンバーと生年月日',
+    step: 'profile',
     body: [
       h('p', {}, 'ご本人のマイナンバー登録情報を入力します。'),
       h('form', { novalidate: true, onsubmit: (e) => (e.preventDefault(), void save()) }, genders, genderMsg, h('div', { class: 'field' }, h('label', { for: 'birth-date' }, '生年月日'), birth, birthMsg), number.el, formMsg, nav(actionButton('決定', save))),
@@ -210,7 +215,8 @@ export function numberDocumentStep(ctx: Ctx, dependentId: string | null): View |
   };
   return {
     page: 'number-doc',
-    title: dependentId ? 'ステップ5（個人番号確認書類のアップロード）' : 'ステップ2（個人番号確認書類のアップロード）',
+    title: dependentId ? '扶養家族の番号確認書類' : '番号確認書類のアップロード',
+    step: dependentId ? 'dependents' : 'number-doc',
     body: [
       whose(who),
       h('p', {}, '個人番号確認書類（マイナンバーカード裏面、通知カード、番号付き住民票）の中からいずれか1つお選びください。'),
@@ -270,7 +276,8 @@ export function identityDocumentStep(ctx: Ctx, dependentId: string | null): View
 
   return {
     page: 'identity-doc',
-    title: dependentId ? 'ステップ6（本人確認書類のアップロード）' : 'ステップ3（本人確認書類のアップロード）',
+    title: dependentId ? '扶養家族の本人確認書類' : '本人確認書類のアップロード',
+    step: dependentId ? 'dependents' : 'identity-doc',
     body: [
       whose(who),
       h('p', {}, '本人確認用の身分証明書をいずれか1つ、スマートフォンで撮影するか、写真から選んでください。'),
@@ -336,7 +343,8 @@ export function dependentsStep(ctx: Ctx): View {
   };
   return {
     page: 'dependents',
-    title: 'ステップ4（扶養家族のマイナンバー編集）',
+    title: '扶養家族のマイナンバー',
+    step: 'dependents',
     body: [
       h('p', {}, '扶養家族のマイナンバーを確認・登録します。扶養家族を登録しない場合は「登録情報の確認」を押してください。'),
       deps.length ? h('ul', { class: 'dependents' }, deps.map(row)) : h('p', { class: 'empty' }, '登録した扶養家族はいません。'),
@@ -427,7 +435,8 @@ export function dependentFormStep(ctx: Ctx, dependentId: string | null): View | 
 
   return {
     page: d ? 'dependent-edit' : 'dependent-new',
-    title: 'ステップ4（扶養家族のマイナンバー編集）',
+    title: '扶養家族のマイナンバー',
+    step: 'dependents',
     body: [
       h('p', {}, d ? `${fullName(d)}さんの登録情報を編集します。` : '扶養家族のマイナンバー登録情報を入力します。'),
       h(
@@ -564,6 +573,7 @@ export function reviewStep(ctx: Ctx): View {
   return {
     page: 'review',
     title: '登録情報の確認',
+    step: 'review',
     body: [
       reg.status === 'remanded'
         ? h(
