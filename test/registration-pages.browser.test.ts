@@ -208,9 +208,21 @@ async function firstVisit(p: Phone, url: string, opts: { wrongPasscodeFirst?: bo
   await onPage(p.page, 'profile');
 }
 
+/** A date entered as a phone user would: the calendar (西暦 unless an era letter is given), the year typed, month and day picked. */
+async function fillDate(page: Page, id: string, iso: string, era = '') {
+  const year = era ? String(Number(iso.slice(0, 4)) - ({ S: 1925, H: 1988, R: 2018 } as Record<string, number>)[era]!) : iso.slice(0, 4);
+  await page.selectOption(`#${id}-era`, era);
+  await page.fill(`#${id}`, year);
+  await page.selectOption(`#${id}-month`, String(Number(iso.slice(5, 7))));
+  await page.selectOption(`#${id}-day`, String(Number(iso.slice(8, 10))));
+}
+/** The date the parts hold, as YYYY-MM-DD (西暦 entries only). */
+const dateIn = async (page: Page, id: string) =>
+  `${await page.inputValue(`#${id}`)}-${(await page.inputValue(`#${id}-month`)).padStart(2, '0')}-${(await page.inputValue(`#${id}-day`)).padStart(2, '0')}`;
+
 async function fillProfile(page: Page, n: string, gender: 'male' | 'female', birthDate: string) {
   await page.check(`input[name=gender][value=${gender}]`);
-  await page.fill('#birth-date', birthDate);
+  await fillDate(page, 'birth-date', birthDate);
   await page.fill('#self-number', n);
   await page.fill('#self-confirmation', n);
 }
@@ -220,7 +232,7 @@ async function addDependent(page: Page, d: { familyName: string; givenName: stri
   await onPage(page, 'dependent-new');
   await page.fill('#dep-familyName', d.familyName);
   await page.fill('#dep-givenName', d.givenName);
-  await page.fill('#dep-birth-date', d.birthDate);
+  await fillDate(page, 'dep-birth-date', d.birthDate);
   await page.selectOption('#dep-relationship', d.relationship);
   if (d.kind) await page.check(`input[name=dep-kind][value=${d.kind}]`);
   await page.fill('#dep-number', d.number);
@@ -287,14 +299,27 @@ describe('the employee on a phone', () => {
     await page.fill('#self-confirmation', own);
     await page.check('input[name=gender][value=male]');
     // A date past the picker's limit, typed: the server refuses it and says so under the field; the page stays.
-    await page.fill('#birth-date', '2099-01-01');
+    // Required fields are marked before any try.
+    expect(await page.locator('#birth-date-group legend .required').textContent()).toBe('必須');
+    expect(await page.locator('label[for=self-number] .required').textContent()).toBe('必須');
+    // Half a date is told at once, without sending anything.
+    await page.fill('#birth-date', '1985');
+    await button(page, '決定').click();
+    expect(await textOf(page, '#birth-date-message')).toBe('生年月日は、年・月・日をすべて入力してください');
+    expect(p.requests.filter((r) => r.url.includes('/v1/registration/profile'))).toEqual([]);
+    await fillDate(page, 'birth-date', '2099-01-01');
     await button(page, '決定').click();
     await page.waitForSelector('#birth-date-message.error');
     expect(await textOf(page, '#birth-date-message')).toBe('生年月日には今日以前の日付を入力してください');
     expect(await textOf(page, '#profile-message')).toContain('生年月日には今日以前の日付を入力してください');
     await onPage(page, 'profile');
-    expect(await page.inputValue('#birth-date')).toBe('2099-01-01');
-    await page.fill('#birth-date', '1985-06-15');
+    expect(await dateIn(page, 'birth-date')).toBe('2099-01-01');
+    // 和暦, as many people know their birthday: 昭和60年6月15日, read back as the day it is.
+    await fillDate(page, 'birth-date', '1985-06-15', 'S');
+    expect(await textOf(page, '#birth-date-said')).toBe('1985年6月15日（昭和60年）');
+    // Changed: the error about the old date is gone (no stale error), here and under the form.
+    expect(await textOf(page, '#birth-date-message')).toBe('');
+    expect(await textOf(page, '#profile-message')).toBe('');
     await button(page, '決定').click();
 
     // ステップ2: the card's back by camera, then a retake from the phone's pictures.
@@ -365,7 +390,8 @@ describe('the employee on a phone', () => {
     // 登録情報の確認: the number only as its last four digits; nothing missing.
     await button(page, '扶養家族編集を終了して登録情報の確認').click();
     await onPage(page, 'review');
-    expect(await textOf(page, ".progress-count")).toBe("ステップ 5 / 5");
+    expect(await textOf(page, '.progress-count')).toBe('ステップ 5 / 5');
+    expect(await textOf(page, '#review-self')).toContain('1985年6月15日'); // the 和暦 entry, as the day it is
     expect(await textOf(page, '#review-self .masked-number')).toBe(`＊＊＊＊ ＊＊＊＊ ${own.slice(-4)}`);
     expect(await page.locator('#issues').count()).toBe(0);
     await snap(page, 'review');
@@ -463,19 +489,19 @@ describe('the employee on a phone', () => {
     await page.goBack();
     await onPage(page, 'profile');
     expect(await page.isChecked('input[name=gender][value=female]')).toBe(true);
-    expect(await page.inputValue('#birth-date')).toBe('1992-11-30');
+    expect(await dateIn(page, 'birth-date')).toBe('1992-11-30');
     expect(await textOf(page, '#self-entered')).toContain(`末尾 ${own.slice(-4)}`);
     expect(await page.inputValue('#self-number')).toBe('');
 
     // Typed but not saved: forward asks first; staying keeps the typing and the history, leaving is allowed.
-    await page.fill('#birth-date', '1992-12-01');
+    await page.fill('#birth-date', '1991'); // typed, not saved
     const asked: string[] = [];
     page.once('dialog', (d) => void (asked.push(d.message()), d.dismiss()));
     await page.goForward();
     await page.waitForFunction(() => (globalThis as unknown as { location: { hash: string } }).location.hash === '#profile');
     expect(asked).toEqual([expect.stringContaining('まだ保存されていません')]);
     await onPage(page, 'profile');
-    expect(await page.inputValue('#birth-date')).toBe('1992-12-01');
+    expect(await page.inputValue('#birth-date')).toBe('1991');
     page.once('dialog', (d) => void d.accept());
     await page.goForward();
     await onPage(page, 'number-doc');

@@ -89,7 +89,7 @@ function progress(step: StepKey, dependentsAllowed: boolean): HTMLElement {
     'nav',
     { class: 'progress', 'aria-label': '登録の進み具合' },
     h('p', { class: 'progress-count' }, `ステップ ${at + 1} / ${steps.length}`),
-    h('ol', {}, ...steps.map(([k, label], i) => h('li', { class: i < at ? 'done' : i === at ? 'current' : '', ...(i === at ? { 'aria-current': 'step' } : {}) }, label))),
+    h('ol', {}, ...steps.map(([, label], i) => h('li', { class: i < at ? 'done' : i === at ? 'current' : '', ...(i === at ? { 'aria-current': 'step' } : {}) }, label))),
   );
 }
 

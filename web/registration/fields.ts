@@ -97,7 +97,7 @@ export function numberPair(id: string, entered: { entered: boolean; last4: strin
     'div',
     { class: 'field number-pair' },
     entered?.entered ? h('p', { class: 'note', id: `${id}-entered` }, `入力済みです（末尾 ${entered.last4 ?? '----'}）。変更する場合だけ、新しい番号を2回入力してください。`) : null,
-    h('label', { for: first.id }, 'マイナンバー（12桁）'),
+    h('label', { for: first.id }, 'マイナンバー（12桁）', entered?.entered ? null : h('span', { class: 'required', 'aria-hidden': 'true' }, '必須')),
     first,
     firstMsg,
     h('label', { for: second.id }, '確認のため、もう一度入力してください'),

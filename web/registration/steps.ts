@@ -5,6 +5,7 @@
  * from a fresh GET /v1/registration, so the back button never shows stale data and loses nothing
  * that was saved.
  */
+import { dateParts } from './date-parts';
 import { api, ApiError, type Dependent, type Document, type DocumentPurpose, type DocumentType, type Registration } from './api';
 import { actionButton, h, messageLine, say, unsay } from '../shared/dom';
 import { imageSlot, numberPair, type NumberPair } from './fields';
@@ -45,16 +46,31 @@ export interface Ctx {
   fail(err: unknown, where: HTMLElement): void;
 }
 
-const today = () => new Date().toISOString().slice(0, 10);
 const fullName = (p: { familyName: string; givenName: string }) => `${p.familyName} ${p.givenName}`;
 const back = (label = '戻る') => h('button', { type: 'button', class: 'secondary', onclick: () => history.back() }, label);
 const nav = (...buttons: (HTMLElement | null)[]) => h('div', { class: 'nav' }, ...buttons);
 
-function radios(name: string, legend: string, options: readonly (readonly [string, string])[], selected: string | null | undefined, onChange?: (value: string) => void) {
+/** Marks a field the person must fill, before any try (the control itself says so to screen readers). */
+export const requiredMark = () => h('span', { class: 'required', 'aria-hidden': 'true' }, '必須');
+
+/**
+ * The form's summary line goes once no field of the form still shows an error (the fields' own
+ * lines clear as they are changed): no stale "入力内容をご確認ください" over a corrected form.
+ */
+function summaryClears(form: HTMLElement, summary: HTMLElement): HTMLElement {
+  const settle = () => {
+    if (![...form.querySelectorAll('.message.error')].some((m) => m !== summary)) unsay(summary);
+  };
+  form.addEventListener('input', settle);
+  form.addEventListener('change', settle);
+  return form;
+}
+
+function radios(name: string, legend: string, options: readonly (readonly [string, string])[], selected: string | null | undefined, onChange?: (value: string) => void, required = false) {
   return h(
     'fieldset',
-    { class: 'choices' },
-    h('legend', {}, legend),
+    { class: 'choices', ...(required ? { 'aria-required': 'true' } : {}) },
+    h('legend', {}, legend, required ? requiredMark() : null),
     ...options.map(([value, label]) =>
       h(
         'label',
@@ -86,10 +102,11 @@ function showInvalid(err: unknown, number: NumberPair, birthMsg: HTMLElement, fo
 export function profileStep(ctx: Ctx): View {
   const d = ctx.reg.draft;
   const genderMsg = messageLine('gender-message');
-  const birthMsg = messageLine('birth-date-message');
   const formMsg = messageLine('profile-message');
-  const genders = radios('gender', '性別', GENDERS, d.gender);
-  const birth = h('input', { type: 'date', id: 'birth-date', name: 'birthDate', min: '1900-01-01', max: today(), value: d.birthDate ?? '', autocomplete: 'bday' });
+  const genders = radios('gender', '性別', GENDERS, d.gender, undefined, true);
+  genders.addEventListener('change', () => unsay(genderMsg));
+  const birth = dateParts('birth-date', '生年月日', d.birthDate, true);
+  const birthMsg = birth.message;
   const number = numberPair('self', d.myNumber);
 
   const save = async () => {
@@ -102,8 +119,9 @@ export function profileStep(ctx: Ctx): View {
       say(genderMsg, '性別を選んでください');
       ok = false;
     }
-    if (!birth.value) {
-      say(birthMsg, '生年月日を入力してください');
+    const birthDate = birth.read();
+    if (typeof birthDate !== 'string' || !birthDate) {
+      say(birthMsg, typeof birthDate === 'string' ? '生年月日を入力してください' : birthDate.error);
       ok = false;
     }
     const n = number.read(!d.myNumber.entered);
@@ -112,7 +130,7 @@ export function profileStep(ctx: Ctx): View {
       return;
     }
     try {
-      await api.saveProfile({ gender: gender ?? undefined, birthDate: birth.value, ...n });
+      await api.saveProfile({ gender: gender ?? undefined, birthDate: birthDate as string, ...n });
       ctx.go('number-doc');
     } catch (err) {
       if (!showInvalid(err, number, birthMsg, formMsg)) ctx.fail(err, formMsg);
@@ -124,7 +142,7 @@ export function profileStep(ctx: Ctx): View {
     step: 'profile',
     body: [
       h('p', {}, 'ご本人のマイナンバー登録情報を入力します。'),
-      h('form', { novalidate: true, onsubmit: (e) => (e.preventDefault(), void save()) }, genders, genderMsg, h('div', { class: 'field' }, h('label', { for: 'birth-date' }, '生年月日'), birth, birthMsg), number.el, formMsg, nav(actionButton('決定', save))),
+      summaryClears(h('form', { novalidate: true, onsubmit: (e) => (e.preventDefault(), void save()) }, genders, genderMsg, birth.el, number.el, formMsg, nav(actionButton('決定', save))), formMsg),
     ],
   };
 }
@@ -360,27 +378,31 @@ export function dependentFormStep(ctx: Ctx, dependentId: string | null): View | 
   if (dependentId && !d) return null;
   const msg = messageLine('dependent-message');
   const fieldMsgs = new Map<string, HTMLElement>();
-  const text = (name: string, label: string, value: string | null | undefined, extra: Record<string, string> = {}) => {
-    const input = h('input', { type: 'text', id: `dep-${name}`, name, value: value ?? '', ...extra });
+  const text = (name: string, label: string, value: string | null | undefined, extra: Record<string, string> = {}, required = false) => {
+    const input = h('input', { type: 'text', id: `dep-${name}`, name, value: value ?? '', ...(required ? { 'aria-required': 'true' } : {}), ...extra });
     const m = messageLine(`dep-${name}-message`);
+    input.addEventListener('input', () => unsay(m));
     fieldMsgs.set(name, m);
-    return { input, el: h('div', { class: 'field' }, h('label', { for: input.id }, label), input, m) };
+    return { input, el: h('div', { class: 'field' }, h('label', { for: input.id }, label, required ? requiredMark() : null), input, m) };
   };
-  const familyName = text('familyName', '姓', d?.familyName, { autocomplete: 'off' });
-  const givenName = text('givenName', '名', d?.givenName, { autocomplete: 'off' });
+  const familyName = text('familyName', '姓', d?.familyName, { autocomplete: 'off' }, true);
+  const givenName = text('givenName', '名', d?.givenName, { autocomplete: 'off' }, true);
   const familyKana = text('familyNameKana', 'フリガナ（姓・任意）', d?.familyNameKana);
   const givenKana = text('givenNameKana', 'フリガナ（名・任意）', d?.givenNameKana);
   const gender = radios('dep-gender', '性別', GENDERS, d?.gender ?? null);
-  const birth = h('input', { type: 'date', id: 'dep-birth-date', name: 'birthDate', min: '1900-01-01', max: today(), value: d?.birthDate ?? '' });
-  const birthMsg = messageLine('dep-birth-date-message');
+  const birth = dateParts('dep-birth-date', '生年月日', d?.birthDate, true);
+  const birthMsg = birth.message;
   const relOptions = d && !RELATIONSHIPS.includes(d.relationship) && d.relationship ? [d.relationship, ...RELATIONSHIPS] : RELATIONSHIPS;
   const relationship = h(
     'select',
-    { id: 'dep-relationship', name: 'relationship' },
+    { id: 'dep-relationship', name: 'relationship', 'aria-required': 'true' },
     h('option', { value: '', selected: !d?.relationship }, '選んでください'),
     relOptions.map((r) => h('option', { value: r, selected: r === d?.relationship }, r)),
   );
   const relMsg = messageLine('dep-relationship-message');
+  relationship.addEventListener('change', () => unsay(relMsg));
+  // The dependent form's summary clears once its fields are corrected.
+  const summaryForm = (...args: Parameters<typeof h<'form'>>) => summaryClears(h(...args), msg);
   const kind = radios(
     'dep-kind',
     '区分',
@@ -401,7 +423,9 @@ export function dependentFormStep(ctx: Ctx, dependentId: string | null): View | 
     if (!familyName.input.value.trim()) problems.push([fieldMsgs.get('familyName')!, '姓を入力してください']);
     if (!givenName.input.value.trim()) problems.push([fieldMsgs.get('givenName')!, '名を入力してください']);
     if (!relationship.value) problems.push([relMsg, '続柄を選んでください']);
-    if (!gone && !birth.value) problems.push([birthMsg, '生年月日を入力してください']);
+    const birthDate = birth.read();
+    if (typeof birthDate !== 'string') problems.push([birthMsg, birthDate.error]);
+    else if (!gone && !birthDate) problems.push([birthMsg, '生年月日を入力してください']);
     for (const [where, text] of problems) say(where, text);
     const n = number.read(!gone && !d?.myNumber.entered);
     if (!n || problems.length) return say(msg, '入力内容をご確認ください');
@@ -412,7 +436,7 @@ export function dependentFormStep(ctx: Ctx, dependentId: string | null): View | 
       familyNameKana: familyKana.input.value.trim() || null,
       givenNameKana: givenKana.input.value.trim() || null,
       gender: (checkedValue(gender, 'dep-gender') as Dependent['gender']) ?? null,
-      birthDate: birth.value || null,
+      birthDate: (birthDate as string) || null,
       relationship: relationship.value,
       kind: chosenKind,
       ...n,
@@ -439,14 +463,14 @@ export function dependentFormStep(ctx: Ctx, dependentId: string | null): View | 
     step: 'dependents',
     body: [
       h('p', {}, d ? `${fullName(d)}さんの登録情報を編集します。` : '扶養家族のマイナンバー登録情報を入力します。'),
-      h(
+      summaryForm(
         'form',
         { novalidate: true, onsubmit: (e) => (e.preventDefault(), void save()) },
         h('div', { class: 'pair' }, familyName.el, givenName.el),
         h('div', { class: 'pair' }, familyKana.el, givenKana.el),
         gender,
-        h('div', { class: 'field' }, h('label', { for: birth.id }, '生年月日'), birth, birthMsg),
-        h('div', { class: 'field' }, h('label', { for: relationship.id }, '続柄'), relationship, relMsg),
+        birth.el,
+        h('div', { class: 'field' }, h('label', { for: relationship.id }, '続柄', requiredMark()), relationship, relMsg),
         kind,
         h(
           'details',
