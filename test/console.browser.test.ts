@@ -323,8 +323,25 @@ describe('the collection', () => {
     expect(await pendingRow.getAttribute('class')).toBe('row-pending');
     expect(await pendingRow.evaluate((el) => (globalThis as unknown as Styled).getComputedStyle(el).backgroundColor)).toBe('rgb(255, 244, 194)');
 
-    await redrawn(page, () => page.click('nav.menu >> text=マイナンバー管理'));
+    // The filter in use as a chip, the total, and the chip's × back to everyone.
+    expect(await page.locator('.chips li').allTextContents()).toEqual(['ステータス（本人）：承認待ち×']);
+    expect(await page.textContent('#list-total')).toBe('条件に合う登録者 1人');
+    expect(await page.getAttribute('#more-filters', 'open')).not.toBeNull(); // a folded filter in use: open
+    await redrawn(page, () => page.getByRole('link', { name: 'ステータス（本人）の条件を外す' }).click());
+    expect(await page.locator('.chips').count()).toBe(0);
+    expect(await page.evaluate('location.hash')).toBe('#/registrants'); // everyone, as the menu's マイナンバー管理 shows
     expect(await page.locator('tbody tr').count()).toBe(50);
+    expect(await page.textContent('#list-total')).toBe('登録者 55人');
+    expect(await page.getAttribute('#more-filters', 'open')).toBeNull(); // folded behind 「絞り込み」
+    // Select-all takes this page's rows; one unticked leaves it mixed.
+    await page.check('#select-all');
+    expect(await page.locator('tbody input[type=checkbox]:checked').count()).toBe(50);
+    await page.locator('tbody input[type=checkbox]').first().uncheck();
+    expect(await page.locator('#select-all').evaluate((b) => (b as unknown as { indeterminate: boolean }).indeterminate)).toBe(true);
+    await page.uncheck('#select-all');
+    // 操作 is in view at 1366 px on every row, however wide the table is.
+    const ops = (await page.locator('tbody tr td:last-child a', { hasText: '詳細' }).first().boundingBox())!;
+    expect(ops.x + ops.width).toBeLessThanOrEqual(page.viewportSize()!.width);
     // By employee code unless HR picks another order.
     const codes = () => page.locator('tbody tr td:nth-child(5)').allTextContents();
     expect((await codes()).slice(0, 5)).toEqual(['C001', 'P001', 'R001', 'U000', 'U001']);
@@ -348,22 +365,24 @@ describe('the collection', () => {
     await page.waitForSelector('text=5件を表示');
     expect(await codes()).not.toContain('U010');
     await redrawn(page, () => page.click('text=条件をクリア'));
-    await page.getByLabel('退職者').selectOption('true');
+    await page.click('#more-filters > summary');
+    await page.getByLabel('退職者', { exact: true }).selectOption('true');
     await redrawn(page, () => button(page, '検索').click());
     await page.waitForSelector('text=1件を表示');
     expect(await page.locator('tbody tr', { hasText: '退職 済子' }).getAttribute('class')).toBe('row-retired');
 
     await redrawn(page, () => page.click('text=条件をクリア'));
-    await page.getByLabel('登録者名').fill('退職');
+    await page.getByLabel('登録者名', { exact: true }).fill('退職');
     await redrawn(page, () => button(page, '検索').click());
     await page.waitForSelector('text=1件を表示');
     expect(await page.textContent('tbody')).toContain('退職 済子');
-    await page.getByLabel('登録者名').fill('');
-    await page.getByLabel('退職日（年月）').fill('2026-03');
+    await page.getByLabel('登録者名', { exact: true }).fill('');
+    await page.click('#more-filters > summary');
+    await page.getByLabel('退職日（年月）', { exact: true }).fill('2026-03');
     await redrawn(page, () => button(page, '検索').click());
     await page.waitForFunction(() => (globalThis as unknown as { location: { hash: string } }).location.hash.includes('retirementMonth=2026-03'));
     await page.waitForSelector('text=1件を表示');
-    await page.getByLabel('退職日（年月）').fill('2026-04');
+    await page.getByLabel('退職日（年月）', { exact: true }).fill('2026-04');
     await redrawn(page, () => button(page, '検索').click());
     await page.waitForSelector('text=条件に合う登録者はいません');
   });
@@ -375,7 +394,7 @@ describe('the collection', () => {
     const page = await loggedIn(manager);
     await page.click('nav.menu >> text=マイナンバー管理');
     await onScreen(page, 'registrants');
-    await page.getByLabel('登録者名').fill('山本 花子');
+    await page.getByLabel('登録者名', { exact: true }).fill('山本 花子');
     await redrawn(page, () => button(page, '検索').click());
     await page.waitForSelector('text=1件を表示');
     await page.locator(`tr[data-registrant-id="${person.id}"]`).getByRole('link', { name: '承認', exact: true }).click();
@@ -516,6 +535,54 @@ describe('the collection', () => {
 
     const events = await prisma.operationEvent.findMany({ where: { tenantId, registrantId: person.id, operation: 'number_revealed' }, orderBy: { id: 'asc' } });
     expect(events.map((e) => e.purpose)).toEqual(['withholding_slip', 'category3_pension']);
+  });
+
+  test('on a tablet (768 px) and a phone (375 px): the menu behind a button, lists and tables as cards, nothing wider than the screen', async () => {
+    const person = await invited('携帯', '閲覧');
+    await submittedWithSpouse(person);
+    const page = await loggedIn(manager);
+    type El = { tagName: string; id: string; className: string; getBoundingClientRect(): { right: number } };
+    type Doc = { documentElement: { scrollWidth: number }; querySelectorAll(s: string): Iterable<El> };
+    /** How far the page scrolls sideways, and what sticks out (named, so a failure says what). */
+    const overflow = () =>
+      page.evaluate(() => {
+        const g = globalThis as unknown as { document: Doc; innerWidth: number };
+        const over = g.document.documentElement.scrollWidth - g.innerWidth;
+        if (over <= 0) return 'fits';
+        const out = [...g.document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > g.innerWidth + 0.5);
+        return `${over}px: ${out.slice(-5).map((e) => `${e.tagName.toLowerCase()}#${e.id}.${String(e.className).replace(/ /g, '.')}`).join(' ')}`;
+      });
+    for (const [width, height] of [[768, 1024], [375, 812]] as const) {
+      await page.setViewportSize({ width, height });
+      await page.goto(`${base}/console#/registrants?name=${encodeURIComponent('携帯')}`);
+      await onScreen(page, 'registrants');
+      // The menu folds behind 「メニュー」 and opens on a tap.
+      const menuLink = page.locator('nav.menu a', { hasText: '操作履歴' });
+      expect(await menuLink.isVisible()).toBe(false);
+      await button(page, 'メニュー').click();
+      expect(await menuLink.isVisible()).toBe(true);
+      expect(await page.getAttribute('.menu-toggle', 'aria-expanded')).toBe('true');
+      await button(page, 'メニュー').click();
+      expect(await menuLink.isVisible()).toBe(false);
+      // A row is a card: each value beside its column's name; the page never scrolls sideways.
+      const card = page.locator('tbody tr').first();
+      expect(await card.locator('td[data-label=登録者名]').textContent()).toBe('携帯 閲覧');
+      expect([width, await overflow()]).toEqual([width, 'fits']);
+      const detail = (await card.getByRole('link', { name: '詳細' }).boundingBox())!;
+      expect(detail.x + detail.width).toBeLessThanOrEqual(width);
+      await snap(page, SUITE, `list-${width}`);
+      // The person's page and the approval screen, with their dependents table, fit too.
+      for (const [hash, screen] of [[`#/registrants/${person.id}`, 'registrant'], [`#/registrants/${person.id}/approval`, 'approval']] as const) {
+        await page.goto(`${base}/console${hash}`);
+        await onScreen(page, screen);
+        await page.locator('tr[data-dependent-id]').first().waitFor();
+        expect([screen, width, await overflow()]).toEqual([screen, width, 'fits']);
+        const approve = page.locator('tr[data-dependent-id] button').first();
+        const box = (await approve.boundingBox())!;
+        expect(box.x + box.width).toBeLessThanOrEqual(width);
+      }
+      await snap(page, SUITE, `approval-${width}`);
+    }
   });
 
   test('QR print page: the code of a fresh link for an invited person', async () => {

@@ -125,6 +125,16 @@ describe('email, months, sort', () => {
     expect(seen.sort()).toEqual([ids.taro, ids.hanako, ids.ichiro].sort());
     expect((await viewer.get('/v1/registrants').query({ sort: 'name' })).status).toBe(400);
   });
+
+  it('withTotal: everyone matching the filters, on every page of the cursor; not answered unless asked', async () => {
+    const first = await viewer.get('/v1/registrants').query({ name: '田', limit: '1', withTotal: 'true' }).expect(200);
+    expect([first.body.items.length, first.body.total]).toEqual([1, 3]);
+    const second = await viewer.get('/v1/registrants').query({ name: '田', limit: '1', withTotal: 'true', cursor: first.body.nextCursor }).expect(200);
+    expect(second.body.total).toBe(3);
+    expect((await viewer.get('/v1/registrants').query({ withTotal: 'true' }).expect(200)).body.total).toBe(5); // this tenant's only
+    expect((await viewer.get('/v1/registrants').query({ retiring: 'true', withTotal: 'true' }).expect(200)).body.total).toBe(1);
+    expect((await viewer.get('/v1/registrants').query({ name: '田' }).expect(200)).body.total).toBeUndefined();
+  });
 });
 
 describe('GET /v1/registrants/summary', () => {

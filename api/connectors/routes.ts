@@ -122,6 +122,7 @@ export function connectorRoutes(deps: ConnectorRouteDeps): Router {
       updatedSince: q.updatedSince,
       cursor: q.cursor,
       limit: q.limit ? Number(q.limit) : undefined,
+      withTotal: q.withTotal !== undefined && String(q.withTotal) === 'true',
     };
     const tenantId = req.connector ? req.connector.tenant.id : acting(req).tenantId;
     const page = await listRegistrants(deps.prisma, tenantId, filters);

@@ -4261,6 +4261,8 @@ export interface operations {
                 sort?: "updated" | "-updated" | "employeeCode" | "submitted" | "kana";
                 cursor?: string;
                 limit?: number;
+                /** @description Also answer `total`, everyone matching the filters (one count more). */
+                withTotal?: boolean;
             };
             header?: never;
             path?: never;
@@ -4277,6 +4279,8 @@ export interface operations {
                     "application/json": {
                         items: components["schemas"]["RegistrantListItem"][];
                         nextCursor: string | null;
+                        /** @description With withTotal=true: everyone matching the filters. */
+                        total?: number;
                     };
                 };
             };

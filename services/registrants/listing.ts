@@ -46,6 +46,8 @@ export interface RegistrantFilters {
   cursor?: string;
   /** default 100, at most 1,000 */
   limit?: number;
+  /** also count everyone matching the filters (one COUNT more; the console's 「N人」) */
+  withTotal?: boolean;
 }
 
 export interface DependentSummary {
@@ -248,8 +250,15 @@ export function nameFilter(query: string): Prisma.RegistrantWhereInput | null {
 }
 
 /** `prismaOnly`: choose the page with Prisma even where plain SQL could (the test holding the two equal). */
-export async function listRegistrants(prisma: PrismaClient, tenantId: string, f: RegistrantFilters, opts: { prismaOnly?: boolean } = {}): Promise<{ items: RegistrantListItem[]; nextCursor: string | null }> {
-  const limit = Math.min(Math.max(f.limit ?? 100, 1), 1000);
+export async function listRegistrants(prisma: PrismaClient, tenantId: string, f: RegistrantFilters, opts: { prismaOnly?: boolean } = {}): Promise<{ items: RegistrantListItem[]; nextCursor: string | null; total?: number }> {
+  const where = filtersWhere(tenantId, f);
+  // Everyone matching, whatever the page: counted beside the page's query when asked for.
+  const [page, total] = await Promise.all([pageOf(prisma, tenantId, f, where, opts), f.withTotal ? prisma.registrant.count({ where: { AND: where.and } }) : undefined]);
+  return total === undefined ? page : { ...page, total };
+}
+
+/** The filters as Prisma conditions (400 for a malformed month, date or name). */
+function filtersWhere(tenantId: string, f: RegistrantFilters): { and: Prisma.RegistrantWhereInput[]; ranges: CheckedRanges } {
   const and: Prisma.RegistrantWhereInput[] = [{ tenantId }];
   if (f.status) and.push({ status: f.status });
   // HOME's dependents counts link here: people with at least one (submitted, current) dependent in that status.
@@ -268,6 +277,14 @@ export async function listRegistrants(prisma: PrismaClient, tenantId: string, f:
   if (ranges.retirement) and.push({ retirementDate: ranges.retirement });
   if (ranges.deletion) and.push({ deletionDueDate: ranges.deletion });
   if (ranges.since) and.push({ updatedAt: { gte: ranges.since } });
+  return { and, ranges };
+}
+
+/** One page in the chosen order after the cursor: plain SQL where it can, Prisma otherwise. */
+async function pageOf(prisma: PrismaClient, tenantId: string, f: RegistrantFilters, where: { and: Prisma.RegistrantWhereInput[]; ranges: CheckedRanges }, opts: { prismaOnly?: boolean }): Promise<{ items: RegistrantListItem[]; nextCursor: string | null }> {
+  const limit = Math.min(Math.max(f.limit ?? 100, 1), 1000);
+  const { ranges } = where;
+  const and = [...where.and];
   const sort = f.sort ?? 'updated';
   const cursor = f.cursor ? decodeCursor(f.cursor, sort) : undefined;
   const plain = opts.prismaOnly ? null : plainPage(tenantId, f, ranges, sort, cursor, limit);

@@ -15,7 +15,7 @@ export type Dependent = Schemas['DependentSummary'];
 type Json<P extends keyof paths, M extends keyof paths[P], S extends number = 200> = paths[P][M] extends { responses: Record<S, { content: { 'application/json': infer T } }> } ? T : never;
 type Body<P extends keyof paths, M extends keyof paths[P]> = paths[P][M] extends { requestBody?: { content: { 'application/json': infer T } } } ? T : never;
 
-export type ListQuery = Partial<Record<'status' | 'dependentsStatus' | 'category' | 'groupId' | 'employeeCode' | 'retired' | 'retiring' | 'name' | 'email' | 'retirementMonth' | 'deletionMonth' | 'sort' | 'cursor' | 'limit', string>>;
+export type ListQuery = Partial<Record<'status' | 'dependentsStatus' | 'category' | 'groupId' | 'employeeCode' | 'retired' | 'retiring' | 'name' | 'email' | 'retirementMonth' | 'deletionMonth' | 'sort' | 'cursor' | 'limit' | 'withTotal', string>>;
 export type HistoryQuery = Partial<Record<'from' | 'to' | 'actor' | 'registrant' | 'operation' | 'cursor' | 'limit', string>>;
 
 export interface Group {

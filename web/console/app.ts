@@ -86,6 +86,20 @@ function layout(view: View, screen: string): void {
     show(root, h('div', { class: 'public' }, h('p', { class: 'brand' }, 'mynaflow マイナンバー管理'), heading, ...view.body));
   } else {
     const canEdit = me.user.role !== 'viewer';
+    // On a tablet or phone the menu folds behind this button (CSS shows it there only).
+    const menuList = h(
+      'ul',
+      { id: 'menu-list' },
+      ...NAV.filter((n) => (canEdit || !n.editorsOnly) && (me!.user.role === 'owner' || !n.ownersOnly)).map((n) =>
+        h('li', {}, h('a', { href: href(n.screen), 'aria-current': n.screen === screen ? 'page' : null }, n.label)),
+      ),
+    );
+    const menu = h('nav', { class: 'menu', 'aria-label': 'メニュー' }, menuList);
+    const toggle = h('button', { type: 'button', class: 'menu-toggle secondary small', 'aria-expanded': 'false', 'aria-controls': 'menu-list' }, 'メニュー');
+    toggle.addEventListener('click', () => {
+      const open = menu.classList.toggle('open');
+      toggle.setAttribute('aria-expanded', String(open));
+    });
     show(
       root,
       h('a', { href: '#main', class: 'skip' }, '本文へ移動'),
@@ -93,6 +107,7 @@ function layout(view: View, screen: string): void {
         'header',
         { class: 'top' },
         h('p', { class: 'brand' }, h('a', { href: '#/' }, 'mynaflow')),
+        toggle,
         h('p', { class: 'tenant' }, me.tenant.name),
         h(
           'p',
@@ -101,17 +116,7 @@ function layout(view: View, screen: string): void {
           h('button', { type: 'button', class: 'link', id: 'logout', onclick: logOut }, 'ログアウト'),
         ),
       ),
-      h(
-        'nav',
-        { class: 'menu', 'aria-label': 'メニュー' },
-        h(
-          'ul',
-          {},
-          ...NAV.filter((n) => (canEdit || !n.editorsOnly) && (me!.user.role === 'owner' || !n.ownersOnly)).map((n) =>
-            h('li', {}, h('a', { href: href(n.screen), 'aria-current': n.screen === screen ? 'page' : null }, n.label)),
-          ),
-        ),
-      ),
+      menu,
       h('main', { id: 'main' }, heading, ...view.body),
     );
   }

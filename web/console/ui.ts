@@ -192,8 +192,13 @@ export function showFieldErrors(scope: HTMLElement, message: HTMLElement, err: u
 export const text = (data: FormData, name: string): string => String(data.get(name) ?? '').trim();
 export const optional = (data: FormData, name: string): string | undefined => text(data, name) || undefined;
 
-/** A table with a caption (for screen readers) and a header row. */
-export function table(caption: string, headers: string[], rows: HTMLTableRowElement[], empty = '該当するデータはありません'): HTMLElement {
+/**
+ * A table with a caption (for screen readers) and a header row. Each cell carries its column's name
+ * (`data-label`): on a phone the rows become cards that say what each value is.
+ */
+export function table(caption: string, headers: (string | Node)[], rows: HTMLTableRowElement[], empty = '該当するデータはありません'): HTMLElement {
+  const names = headers.map((x) => (typeof x === 'string' ? x : (x as HTMLElement).dataset?.label ?? x.textContent ?? ''));
+  for (const tr of rows) [...tr.cells].forEach((td, i) => names[i] && td.setAttribute('data-label', names[i]!));
   return h(
     'div',
     { class: 'table-wrap' },

@@ -11,6 +11,22 @@ import { actionButton, cancelButton, dialog, field, form, h, input, link, messag
 import { askInviteOptions } from './invite-dialog';
 
 const FILTERS = ['employeeCode', 'name', 'category', 'email', 'status', 'dependentsStatus', 'retired', 'retiring', 'groupId', 'retirementMonth', 'deletionMonth'] as const;
+type Filter = (typeof FILTERS)[number];
+/** Behind 「絞り込み」: every filter but the name. */
+const FOLDED = FILTERS.filter((k) => k !== 'name');
+const FILTER_LABELS: Record<Filter, string> = {
+  employeeCode: '社員コード',
+  name: '登録者名',
+  category: '区分',
+  email: 'メールアドレス',
+  status: 'ステータス（本人）',
+  dependentsStatus: 'ステータス（扶養家族）',
+  retired: '退職者',
+  retiring: '退職予定',
+  groupId: 'グループ',
+  retirementMonth: '退職日（年月）',
+  deletionMonth: '削除予定日（年月）',
+};
 const PAGE_SIZE = 50;
 /** HR's orders; the first is the default (paper lists go by employee code), kept out of the address. */
 const SORTS: [string, string][] = [
@@ -33,26 +49,40 @@ export async function registrantListScreen(ctx: Ctx): Promise<View> {
   const sortParam = ctx.query.get('sort');
   const sort = SORTS.some(([v]) => v === sortParam) ? sortParam! : DEFAULT_SORT;
   const cursor = ctx.query.get('cursor') ?? undefined;
-  const [page, groups] = await Promise.all([api.list({ ...q, sort, cursor, limit: String(PAGE_SIZE) }), api.groups().catch((): Group[] => [])]);
+  const [page, groups] = await Promise.all([api.list({ ...q, sort, cursor, limit: String(PAGE_SIZE), withTotal: 'true' }), api.groups().catch((): Group[] => [])]);
   const groupName = new Map(groups.map((g) => [g.id, g.name]));
 
+  // The name and the order stay in view; the other filters fold behind 「絞り込み」, open while one is in use.
+  const options: Partial<Record<Filter, [string, string][]>> = {
+    category: [['', 'すべて'], ...Object.entries(CATEGORY_LABELS)],
+    status: statusOptions,
+    dependentsStatus: statusOptions,
+    retired: [['', 'すべて'], ['false', '在職者のみ'], ['true', '退職者のみ']],
+    retiring: [['', 'すべて'], ['true', '退職予定者のみ（退職日が決まっている在職者）']],
+    groupId: [['', 'すべて'], ...groups.map((g): [string, string] => [g.id, g.name])],
+  };
+  const folded = FOLDED.filter((k) => q[k]);
   const filterForm = form(
     [
       h(
         'div',
         { class: 'filters' },
-        field('社員コード', input('employeeCode', { value: q.employeeCode ?? '' })),
-        field('登録者名', input('name', { value: q.name ?? '', placeholder: '姓・名・フリガナの一部' })),
-        field('区分', select('category', [['', 'すべて'], ...Object.entries(CATEGORY_LABELS)], q.category ?? '')),
-        field('メールアドレス', input('email', { value: q.email ?? '' })),
-        field('ステータス（本人）', select('status', statusOptions, q.status ?? '')),
-        field('ステータス（扶養家族）', select('dependentsStatus', statusOptions, q.dependentsStatus ?? '')),
-        field('退職者', select('retired', [['', 'すべて'], ['false', '在職者のみ'], ['true', '退職者のみ']], q.retired ?? '')),
-        field('退職予定', select('retiring', [['', 'すべて'], ['true', '退職予定者のみ（退職日が決まっている在職者）']], q.retiring ?? '')),
-        field('グループ', select('groupId', [['', 'すべて'], ...groups.map((g): [string, string] => [g.id, g.name])], q.groupId ?? '')),
-        field('退職日（年月）', input('retirementMonth', { type: 'month', value: q.retirementMonth ?? '' })),
-        field('削除予定日（年月）', input('deletionMonth', { type: 'month', value: q.deletionMonth ?? '' })),
+        field(FILTER_LABELS.name, input('name', { value: q.name ?? '', placeholder: '姓・名・フリガナの一部' })),
         field('並び順', select('sort', SORTS, sort)),
+      ),
+      h(
+        'details',
+        { class: 'more-filters', id: 'more-filters', ...(folded.length ? { open: true } : {}) },
+        h('summary', {}, folded.length ? `絞り込み（${folded.length}件の条件を指定中）` : '絞り込み'),
+        h(
+          'div',
+          { class: 'filters' },
+          ...FOLDED.map((k) => {
+            const choices = options[k];
+            if (choices) return field(FILTER_LABELS[k], select(k, choices, q[k] ?? ''));
+            return field(FILTER_LABELS[k], input(k, { value: q[k] ?? '', ...(k.endsWith('Month') ? { type: 'month' } : {}) }));
+          }),
+        ),
       ),
     ],
     '検索',
@@ -71,9 +101,36 @@ export async function registrantListScreen(ctx: Ctx): Promise<View> {
 
   const selected = new Set<string>();
   const bulkMessage = messageLine('bulk-message');
-  const rows = page.items.map((r) => registrantRow(ctx, r, groupName, selected));
+  const selectAll = h('input', { type: 'checkbox', id: 'select-all', 'aria-label': 'このページの全員を選択' });
+  const boxes: HTMLInputElement[] = [];
+  /** The header box follows the rows: checked when all are, mixed when some are. */
+  const follow = () => {
+    selectAll.checked = boxes.length > 0 && selected.size === boxes.length;
+    selectAll.indeterminate = selected.size > 0 && selected.size < boxes.length;
+  };
+  const rows = page.items.map((r) => registrantRow(ctx, r, groupName, selected, boxes, follow));
+  selectAll.addEventListener('change', () => {
+    for (const [i, b] of boxes.entries()) {
+      b.checked = selectAll.checked;
+      if (b.checked) selected.add(page.items[i]!.id);
+      else selected.delete(page.items[i]!.id);
+    }
+    follow();
+  });
   const filtered = FILTERS.some((k) => q[k]);
   const nextQuery = { ...Object.fromEntries(FILTERS.map((k) => [k, q[k]])), sort: sort === DEFAULT_SORT ? undefined : sort };
+  // Each filter in use as a chip; its × goes to the same list without it.
+  const valueLabel = (k: Filter, v: string) => options[k]?.find(([x]) => x === v)?.[1] ?? v;
+  const chips = filtered
+    ? h(
+        'ul',
+        { class: 'chips', 'aria-label': '指定中の条件' },
+        ...FILTERS.filter((k) => q[k]).map((k) =>
+          h('li', {}, `${FILTER_LABELS[k]}：${valueLabel(k, q[k]!)}`, h('a', { href: href('registrants', { ...nextQuery, [k]: undefined }), class: 'chip-remove', 'aria-label': `${FILTER_LABELS[k]}の条件を外す` }, '×')),
+        ),
+      )
+    : null;
+  const total = page.total ?? page.items.length;
 
   const bulkActions = ctx.canEdit
     ? h(
@@ -125,11 +182,12 @@ export async function registrantListScreen(ctx: Ctx): Promise<View> {
         ? h('p', { class: 'buttons' }, link(href('add'), '新規追加', 'button secondary'), link(href('bulk'), '複数一括登録', 'button secondary'), link(href('quick-add'), 'スマホで収集', 'button secondary'), link(href('csv-upload'), 'CSVアップロード', 'button secondary'), link(href('csv-download'), 'CSVダウンロード', 'button secondary'))
         : null,
       h('section', { 'aria-label': '検索条件' }, h('h2', {}, '検索'), filterForm),
+      h('div', { class: 'list-head' }, h('p', { id: 'list-total', class: 'total' }, filtered ? `条件に合う登録者 ${total.toLocaleString('ja-JP')}人` : `登録者 ${total.toLocaleString('ja-JP')}人`), chips),
       h('p', { class: 'legend', 'aria-hidden': 'true' }, h('span', { class: 'badge status-unregistered' }, '未登録'), ' ', h('span', { class: 'badge status-pending' }, '承認待ち・差戻し'), ' ', h('span', { class: 'badge' }, '完了・拒否'), ' ', h('span', { class: 'badge retired-legend' }, '退職者（灰色の行）')),
       bulkActions,
       bulkMessage,
       registrantTable(
-        [...(ctx.canEdit ? ['選択'] : []), 'ステータス', '扶養', 'グループ', '社員コード', '登録者名', '区分', 'メールアドレス', '扶養数', '収集メール', '退職日', '削除予定日', '操作'],
+        [...(ctx.canEdit ? [h('span', { 'data-label': '選択' }, selectAll)] : []), 'ステータス', '扶養', 'グループ', '社員コード', '登録者名', '区分', 'メールアドレス', '扶養数', '収集メール', '退職日', '削除予定日', '操作'],
         rows,
         filtered ? '条件に合う登録者はいません' : '登録者はまだいません。「新規追加」「CSVアップロード」などで登録してください',
       ),
@@ -138,7 +196,7 @@ export async function registrantListScreen(ctx: Ctx): Promise<View> {
         { class: 'pager', 'aria-label': 'ページ' },
         cursor ? link(href('registrants', nextQuery), '最初のページ') : null,
         cursor ? h('button', { type: 'button', class: 'link', onclick: () => history.back() }, '前のページ') : null,
-        h('span', {}, `${page.items.length}件を表示`),
+        h('span', {}, `${page.items.length}件を表示（全${total.toLocaleString('ja-JP')}人）`),
         page.nextCursor ? link(href('registrants', { ...nextQuery, cursor: page.nextCursor }), '次のページ', 'button secondary') : null,
       ),
       page.items.length === 0 && cursor ? notice('info', 'このページには登録者がいません。') : null,
@@ -146,18 +204,23 @@ export async function registrantListScreen(ctx: Ctx): Promise<View> {
   };
 }
 
-function registrantTable(headers: string[], rows: HTMLTableRowElement[], empty: string): HTMLElement {
+function registrantTable(headers: (string | Node)[], rows: HTMLTableRowElement[], empty: string): HTMLElement {
   const wrap = table('登録者の一覧', headers, rows, empty);
   wrap.querySelector('table')?.classList.add('registrants');
   return wrap;
 }
 
-function registrantRow(ctx: Ctx, r: RegistrantItem, groupName: Map<string, string>, selected: Set<string>): HTMLTableRowElement {
+function registrantRow(ctx: Ctx, r: RegistrantItem, groupName: Map<string, string>, selected: Set<string>, boxes: HTMLInputElement[], follow: () => void): HTMLTableRowElement {
   const detail = href(`registrants/${r.id}`);
   const activeDependents = r.dependents.filter((d) => !d.noLongerDependent);
   const waiting = r.status === 'pending' || activeDependents.some((d) => d.status === 'pending');
   const box = h('input', { type: 'checkbox', 'aria-label': `${fullName(r)}を選択` });
-  box.addEventListener('change', () => (box.checked ? selected.add(r.id) : selected.delete(r.id)));
+  box.addEventListener('change', () => {
+    if (box.checked) selected.add(r.id);
+    else selected.delete(r.id);
+    follow();
+  });
+  boxes.push(box);
   const cells = [
     ...(ctx.canEdit ? [box] : []),
     statusBadge(r.status),
