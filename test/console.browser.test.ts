@@ -759,6 +759,8 @@ describe('accessibility', () => {
       ['settings', '#/settings'],
       ['connectors', '#/connectors'],
       ['security', '#/security'],
+      ['qr', `#/registrants/${person.id}/qr`],
+      ['not-found', '#/no-such-screen'],
     ];
     for (const [name, hash] of screens) {
       await redrawn(page, () => page.evaluate((h) => ((globalThis as unknown as { location: { hash: string } }).location.hash = h), hash));
@@ -766,6 +768,13 @@ describe('accessibility', () => {
       found[name] = await axeViolations(page);
     }
     expect(Object.fromEntries(Object.entries(found).filter(([, v]) => v.length))).toEqual({});
+  });
+
+  test('the checker itself catches a skipped heading level and a missing label (so a clean result means something)', async () => {
+    const { page } = await tab();
+    await page.setContent('<html lang="ja"><head><title>t</title></head><body><main><h1>見出し</h1><h3>飛んだ見出し</h3><input type="text"><p>本文</p><p>本文</p><p>本文</p></main></body></html>');
+    const ids = (await axeViolations(page)).map((v) => v.split(' ')[0]);
+    expect(ids).toEqual(expect.arrayContaining(['heading-order', 'label']));
   });
 });
 

@@ -28,7 +28,7 @@ import { createLoginUser, createTenant, loginAs, memoryLogger, PUBLIC_URL, start
 import { containsAny, randomMyNumber } from './support/leak-scan';
 import { createLocalEnv } from './support/temporal';
 import { until } from './support/until';
-import { drawCameraPhoto, drawCardImages, snap as snapScreen } from './support/browser';
+import { axeViolations, drawCameraPhoto, drawCardImages, snap as snapScreen } from './support/browser';
 
 /** The little of the DOM that the callbacks run inside the page use (this file is compiled without the DOM library). */
 interface InPage {
@@ -459,6 +459,7 @@ describe('the employee on a phone', () => {
     await hr.post(`/v1/registrants/${id}/approval`).send({}).expect(200);
     await page.goto(pageUrl(remandMail));
     await onPage(page, 'locked');
+    expect(await axeViolations(page)).toEqual([]);
     await snap(page, 'locked');
     expect(await textOf(page, 'h1')).toBe('登録は完了しています');
     expect(await textOf(page, '.box.ok')).toBe('担当者による確認（承認）が終わり、マイナンバーの登録は完了しています。');
@@ -554,6 +555,105 @@ describe('the employee on a phone', () => {
     await onPage(page, 'blocked');
     expect(await textOf(page, '.box.warning')).toContain('しばらくログインできません');
     expect(p.errors).toEqual([]);
+  });
+});
+
+describe('keyboard only, and the accessibility checker on every page', () => {
+  it('a person with no mouse registers from the link to "sent": every control is reached with Tab and used with keys, focus is always visible, axe finds nothing on any page', async () => {
+    const { id, mail } = await invited('鍵盤', '操作');
+    const context = await browser.newContext({ viewport: { width: 1024, height: 800 }, locale: 'ja-JP' });
+    contexts.push(context);
+    const page = await context.newPage();
+    page.setDefaultTimeout(15_000);
+    const own = number();
+    const found: Record<string, string[]> = {};
+    const check = async (name: string) => {
+      await onPage(page, name);
+      found[name] = await axeViolations(page);
+    };
+    /** Presses Tab until the element is focused (at most 40 times): it can be reached by keyboard. */
+    const tabTo = async (selector: string) => {
+      for (let i = 0; i < 40; i++) {
+        await page.keyboard.press('Tab');
+        if (await page.evaluate((sel) => (globalThis as unknown as { document: { activeElement: { matches(s: string): boolean } | null } }).document.activeElement?.matches(sel) ?? false, selector)) return;
+      }
+      throw new Error(`${selector} was not reached with Tab`);
+    };
+    /** The outline a keyboard user sees on the focused control (or, for a hidden file input, on its button). */
+    const focusRing = (selector: string) =>
+      page.locator(selector).evaluate((el) => {
+        const g = globalThis as unknown as { getComputedStyle(e: unknown): { outlineStyle: string; outlineWidth: string } };
+        const shown = (el as unknown as { type?: string; parentElement: unknown }).type === 'file' ? (el as unknown as { parentElement: unknown }).parentElement : el;
+        const style = g.getComputedStyle(shown);
+        return `${style.outlineStyle} ${style.outlineWidth}`;
+      });
+    const pressFor = async (key: string, page_: string) => {
+      await page.keyboard.press(key);
+      await onPage(page, page_);
+    };
+
+    await page.goto(pageUrl(mail));
+    await check('setup');
+    await tabTo('#password');
+    expect(await focusRing('#password')).toBe('solid 3px');
+    await page.keyboard.type('keyboard-pass-1');
+    await tabTo('#password-confirmation');
+    await page.keyboard.type('keyboard-pass-1');
+    await tabTo('#passcode');
+    await page.keyboard.type(PASSCODE);
+    await tabTo('button.primary');
+    await pressFor('Enter', 'profile');
+    await check('profile');
+
+    // Gender by arrow keys in the radio group, the birth date by typing (year) and type-ahead (month, day).
+    await tabTo('input[name=gender]');
+    await page.keyboard.press('ArrowDown'); // 女性
+    expect(await page.isChecked('input[name=gender][value=female]')).toBe(true);
+    await tabTo('#birth-date');
+    await page.keyboard.type('1988');
+    await tabTo('#birth-date-month');
+    await page.keyboard.type('7');
+    await tabTo('#birth-date-day');
+    await page.keyboard.type('9');
+    expect(await textOf(page, '#birth-date-said')).toBe('1988年7月9日（昭和63年）');
+    await tabTo('#self-number');
+    await page.keyboard.type(own);
+    await tabTo('#self-confirmation');
+    await page.keyboard.type(own);
+    await tabTo('button.primary');
+    await pressFor('Enter', 'number-doc');
+    await check('number-doc');
+
+    // The upload buttons: focus is visible on the button around the hidden file input; Space opens the chooser.
+    const slotInput = (slot: string) => `input[type=file][data-slot="${slot}"][data-source=file]`;
+    await tabTo(slotInput('number_confirmation-my_number_card-back'));
+    expect(await focusRing(slotInput('number_confirmation-my_number_card-back'))).toBe('solid 3px');
+    const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Space')]);
+    await chooser.setFiles(files.png);
+    await page.waitForSelector('section.slot.filled[data-slot="number_confirmation-my_number_card-back"] img[data-document-id]');
+    await tabTo('button.primary');
+    await pressFor('Enter', 'identity-doc');
+    await check('identity-doc');
+    await tabTo(slotInput('identity-my_number_card-front'));
+    const [identityChooser] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Space')]);
+    await identityChooser.setFiles(files.jpeg);
+    await page.waitForSelector('section.slot.filled[data-slot="identity-my_number_card-front"] img[data-document-id]');
+    await tabTo('button.primary');
+    await pressFor('Enter', 'dependents');
+    await check('dependents');
+    await tabTo('#add-dependent');
+    await pressFor('Enter', 'dependent-new');
+    await check('dependent-new');
+    await tabTo('button.secondary'); // 戻る
+    await pressFor('Enter', 'dependents');
+    await tabTo('button.primary');
+    await pressFor('Enter', 'review');
+    await check('review');
+    await tabTo('button.primary');
+    await pressFor('Enter', 'done');
+    await check('done');
+    expect(Object.fromEntries(Object.entries(found).filter(([, v]) => v.length))).toEqual({});
+    expect((await hr.get(`/v1/registrants/${id}`).expect(200)).body.status).toBe('pending');
   });
 });
 
@@ -661,6 +761,7 @@ describe('links that no longer work', () => {
     const { page } = p;
     await page.goto(`${base}/i/${'x'.repeat(43)}`);
     await onPage(page, 'link-invalid');
+    expect(await axeViolations(page)).toEqual([]);
     expect(await textOf(page, 'h1')).toBe('このリンクは無効です');
 
     const { id, email, mail, handle } = await invited('高橋', '三郎');
@@ -668,6 +769,7 @@ describe('links that no longer work', () => {
     await until(async () => (await handle.query(lifecycleQuery)).invitation?.round === 2, 'the second round');
     await page.goto(pageUrl(mail));
     await onPage(page, 'link-revoked');
+    expect(await axeViolations(page)).toEqual([]);
     expect(await textOf(page, 'h1')).toBe('このリンクは使えなくなりました');
 
     // Expiry itself is the workflow's 90-day timer (tested with the time-skipping server); here the
@@ -676,6 +778,7 @@ describe('links that no longer work', () => {
     await prisma.invitation.updateMany({ where: { registrantId: id, revokedAt: null }, data: { expiresAt: new Date(Date.now() - 1000) } });
     await page.goto(pageUrl(newest));
     await onPage(page, 'link-expired');
+    expect(await axeViolations(page)).toEqual([]);
     await snap(page, 'link-expired');
     expect(await textOf(page, 'h1')).toBe('リンクの有効期限が切れています');
     expect(await textOf(page, '.box.warning')).toContain('有効期限');

@@ -69,7 +69,8 @@ function summaryClears(form: HTMLElement, summary: HTMLElement): HTMLElement {
 function radios(name: string, legend: string, options: readonly (readonly [string, string])[], selected: string | null | undefined, onChange?: (value: string) => void, required = false) {
   return h(
     'fieldset',
-    { class: 'choices', ...(required ? { 'aria-required': 'true' } : {}) },
+    // A group that must be answered: a radiogroup may say so (a plain fieldset may not).
+    { class: 'choices', ...(required ? { role: 'radiogroup', 'aria-required': 'true' } : {}) },
     h('legend', {}, legend, required ? requiredMark() : null),
     ...options.map(([value, label]) =>
       h(
@@ -240,6 +241,7 @@ export function numberDocumentStep(ctx: Ctx, dependentId: string | null): View |
       h('p', {}, '個人番号確認書類（マイナンバーカード裏面、通知カード、番号付き住民票）の中からいずれか1つお選びください。'),
       h('p', { class: 'note', id: 'notification-card-note' }, '通知カードは、氏名・住所などの記載が今の住民票と同じ場合だけ使えます。引っ越しや結婚などで変わっている場合は、マイナンバーカードか、マイナンバーの記載された住民票の写しを使ってください。'),
       radios('number-doc-type', '書類の種類', NUMBER_DOCUMENTS.map((t) => [t, documentLabel('number_confirmation', t)] as const), type, choose),
+      h('h2', {}, '画像のアップロード'),
       h('p', {}, '個人番号の記載されている面の画像を、スマートフォンで撮影するか、写真から選んでください。'),
       ...slotsFor(ctx, who, 'number_confirmation', type),
       others(ctx, who, 'number_confirmation', [type], msg),
@@ -281,6 +283,7 @@ export function identityDocumentStep(ctx: Ctx, dependentId: string | null): View
   const chooser = photo
     ? [
         radios('identity-type', '書類の種類', PHOTO_IDS.map((t) => [t, DOCUMENT_LABELS[t]] as const), types[0], (v) => set({ types: [v as DocumentType] })),
+        h('h2', {}, '画像のアップロード'),
         ...slotsFor(ctx, who, 'identity', types[0]!),
       ]
     : types.flatMap((t, i) => {
@@ -366,7 +369,7 @@ export function dependentsStep(ctx: Ctx): View {
     body: [
       h('p', {}, '扶養家族のマイナンバーを確認・登録します。扶養家族を登録しない場合は「登録情報の確認」を押してください。'),
       deps.length ? h('ul', { class: 'dependents' }, deps.map(row)) : h('p', { class: 'empty' }, '登録した扶養家族はいません。'),
-      h('button', { type: 'button', class: 'secondary wide', onclick: () => ctx.go('dependent/new') }, '扶養家族を追加'),
+      h('button', { type: 'button', id: 'add-dependent', class: 'secondary wide', onclick: () => ctx.go('dependent/new') }, '扶養家族を追加'),
       msg,
       nav(back(), h('button', { type: 'button', class: 'primary', onclick: () => ctx.go('review') }, deps.length ? '扶養家族編集を終了して登録情報の確認' : '登録情報の確認')),
     ],

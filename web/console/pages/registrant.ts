@@ -280,7 +280,7 @@ function approvalView(ctx: Ctx, r: RegistrantItem, docs: HrDocument[]): View {
       h(
         'div',
         { class: 'approval' },
-        h('div', {}, ...documentViewers(ctx, r, docs)),
+        h('section', { 'aria-labelledby': 'submitted-documents', class: 'documents-column' }, h('h2', { id: 'submitted-documents' }, '提出された書類'), ...(docs.length ? documentViewers(ctx, r, docs) : [h('p', {}, '提出された画像はありません。')])),
         h(
           'div',
           { class: 'approval-side' },
