@@ -286,7 +286,7 @@ describe('bulk manual entry (複数一括登録)', () => {
       .expect(400);
     expect(more.body.errors).toEqual([
       { path: '/body/people/0/familyName', code: 'REQUIRED', message: '姓を入力してください' },
-      { path: '/body/people/0/familyNameKana', code: 'KANA', message: 'セイはカタカナで入力してください' },
+      { path: '/body/people/0/familyNameKana', code: 'KANA', message: 'フリガナ（姓）はカタカナで入力してください' },
       { path: '/body/people/0/email', code: 'EMAIL_FORMAT', message: 'メールアドレスの形式が正しくありません' },
       { path: '/body/people/0/birthDate', code: 'DATE_IN_FUTURE', message: '生年月日に未来の日付は指定できません' },
       { path: '/body/people/1/hireDate', code: 'DATE_ORDER', message: '入社日が生年月日より前です' },

@@ -244,7 +244,7 @@ describe('GET /v1/registrants/import-template.csv', () => {
     expect(res.headers['content-type']).toBe('text/csv; charset=Shift_JIS');
     expect(res.headers['content-disposition']).toBe('attachment; filename="registrant-import-template.csv"');
     const records = cp932Records(res);
-    expect(records[0]).toEqual(['社員コード', '姓', '名', 'セイ', 'メイ', 'メールアドレス', '区分', '生年月日', '性別', '入社日', '退職日', 'グループ', '備考']);
+    expect(records[0]).toEqual(['社員コード', '姓', '名', 'フリガナ（姓）', 'フリガナ（名）', 'メールアドレス', '区分', '生年月日', '性別', '入社日', '退職日', 'グループ', '備考']);
     expect(records).toHaveLength(3);
     expect(records[1]!.slice(0, 3)).toEqual(['00123', '山田', '太郎']);
     expect(iconv.decode(res.body as Buffer, 'cp932')).toContain('"00123"');

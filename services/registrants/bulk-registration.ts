@@ -180,8 +180,8 @@ export function checkBulkEntry(req: BulkEntryRequest, ctx: { takenCodes: Readonl
     }
     const familyName = f.name('familyName', p.familyName, '姓');
     const givenName = f.name('givenName', p.givenName, '名');
-    const familyNameKana = f.kana('familyNameKana', p.familyNameKana, 'セイ');
-    const givenNameKana = f.kana('givenNameKana', p.givenNameKana, 'メイ');
+    const familyNameKana = f.kana('familyNameKana', p.familyNameKana, 'フリガナ（姓）');
+    const givenNameKana = f.kana('givenNameKana', p.givenNameKana, 'フリガナ（名）');
     const email = f.email(p.email, false);
     const birthDate = f.date('birthDate', p.birthDate, '生年月日');
     const hireDate = f.date('hireDate', p.hireDate, '入社日');
@@ -207,8 +207,8 @@ export function checkBulkEntry(req: BulkEntryRequest, ctx: { takenCodes: Readonl
         kind: d.kind ?? 'dependent',
         familyName: g.name('familyName', d.familyName, '姓'),
         givenName: g.name('givenName', d.givenName, '名'),
-        familyNameKana: g.kana('familyNameKana', d.familyNameKana, 'セイ'),
-        givenNameKana: g.kana('givenNameKana', d.givenNameKana, 'メイ'),
+        familyNameKana: g.kana('familyNameKana', d.familyNameKana, 'フリガナ（姓）'),
+        givenNameKana: g.kana('givenNameKana', d.givenNameKana, 'フリガナ（名）'),
         birthDate: depBirth,
         gender: d.gender ?? null,
         myNumber: g.number(d.myNumber, d.myNumberConfirmation),

@@ -199,8 +199,8 @@ export function checkImportRows(file: ImportFile, ctx: ImportContext): { lines: 
       else if (length(v) > LIMITS.kana) fail(f, `${label}は${LIMITS.kana}文字以内で入力してください`);
       return v;
     };
-    const familyNameKana = kana('familyNameKana', 'セイ');
-    const givenNameKana = kana('givenNameKana', 'メイ');
+    const familyNameKana = kana('familyNameKana', 'フリガナ（姓）');
+    const givenNameKana = kana('givenNameKana', 'フリガナ（名）');
 
     const emailText = get('email').normalize('NFKC');
     const email = emailText === '' ? null : emailText;

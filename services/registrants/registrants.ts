@@ -130,8 +130,8 @@ export function createRegistrantService({ prisma, history, temporal, inviteRemin
     const data: Prisma.RegistrantUncheckedUpdateInput = {};
     if (has(input, 'familyName')) data.familyName = f.name('familyName', input.familyName, '姓');
     if (has(input, 'givenName')) data.givenName = f.name('givenName', input.givenName, '名');
-    if (has(input, 'familyNameKana')) data.familyNameKana = f.kana('familyNameKana', input.familyNameKana, 'セイ');
-    if (has(input, 'givenNameKana')) data.givenNameKana = f.kana('givenNameKana', input.givenNameKana, 'メイ');
+    if (has(input, 'familyNameKana')) data.familyNameKana = f.kana('familyNameKana', input.familyNameKana, 'フリガナ（姓）');
+    if (has(input, 'givenNameKana')) data.givenNameKana = f.kana('givenNameKana', input.givenNameKana, 'フリガナ（名）');
     if (has(input, 'email')) data.email = f.email(input.email, false);
     if (has(input, 'employeeCode')) {
       const code = (input.employeeCode ?? '').normalize('NFKC').trim();
@@ -180,8 +180,8 @@ export function createRegistrantService({ prisma, history, temporal, inviteRemin
     }
     if (has(input, 'familyName')) data.familyName = f.name('familyName', input.familyName, '姓');
     if (has(input, 'givenName')) data.givenName = f.name('givenName', input.givenName, '名');
-    if (has(input, 'familyNameKana')) data.familyNameKana = f.kana('familyNameKana', input.familyNameKana, 'セイ');
-    if (has(input, 'givenNameKana')) data.givenNameKana = f.kana('givenNameKana', input.givenNameKana, 'メイ');
+    if (has(input, 'familyNameKana')) data.familyNameKana = f.kana('familyNameKana', input.familyNameKana, 'フリガナ（姓）');
+    if (has(input, 'givenNameKana')) data.givenNameKana = f.kana('givenNameKana', input.givenNameKana, 'フリガナ（名）');
     if (has(input, 'birthDate')) {
       const birthDate = f.date('birthDate', input.birthDate, '生年月日');
       data.birthDate = dateOnly(birthDate);

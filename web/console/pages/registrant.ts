@@ -134,7 +134,7 @@ function detailView(ctx: Ctx, r: RegistrantItem, docs: HrDocument[], groups: Gro
         invitable
           ? actionButton(open ? '収集メールを再送' : '収集メールを送信', async () => {
               const options = await askInviteOptions(ctx, '収集メールの送信', `${fullName(r)} さん（${r.email}）に登録用のリンクを送ります。${open ? '前に送ったリンクは使えなくなります。' : ''}リンクの有効期限は90日です。`);
-              if (options) await act(ctx, message, () => api.invite(r.id, options))();
+              if (options) await act(ctx, message, () => api.invite(r.id, options), undefined, `${fullName(r)} さんに収集メールを送信しました（メールサーバーが受け付けました）。`)();
             }, 'secondary')
           : null,
         open ? link(href(`registrants/${r.id}/qr`), 'QRコードを印刷', 'button secondary') : null,
