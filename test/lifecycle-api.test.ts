@@ -115,7 +115,7 @@ describe('timeline', () => {
     expect((await outsider.get(`/v1/registrants/${id}/timeline`).expect(404)).body.code).toBe('REGISTRANT_NOT_FOUND');
   });
 
-  it('after a remand: the remand mail and the new round\'s reminder and expiry, without the reason', async () => {
+  it('after a remand: the remand mail, the new round\'s reminder and expiry, and the reason beside the remand while it stands', async () => {
     const { id } = await submitted('経過承認');
     await hr.post(`/v1/registrants/${id}/remand`).send({ reason: '画像が不鮮明です' }).expect(200);
     await until(async () => (await timeline(hr, id)).mails.some((m) => m.kind === 'remand' && m.status === 'sent'), 'the remand mail');
@@ -124,8 +124,9 @@ describe('timeline', () => {
     // The receipt the submission queued waits for the reconciler's round (not running here).
     expect(t.mails.map((m) => [m.kind, m.round, m.status])).toEqual([['invitation', 1, 'sent'], ['receipt', 0, 'sending'], ['remand', 2, 'sent']]);
     expect(t.upcoming!.map((u) => u.name)).toEqual(['reminder-2-1', 'expiry-2']);
-    // the reason is HR's text: it stays on the person, not in the timeline
-    expect(JSON.stringify(t)).not.toContain('画像が不鮮明です');
+    // The reason is read from the person's row (the chained history never holds it), beside that remand only.
+    expect(t.past.filter((e) => e.reason).map((e) => [e.operation, e.reason])).toEqual([['remanded', '画像が不鮮明です']]);
+    expect(JSON.stringify(await harness.prisma.operationEvent.findMany({ where: { registrantId: id } }), (_k, v) => (typeof v === 'bigint' ? String(v) : v))).not.toContain('画像が不鮮明です');
   });
 });
 

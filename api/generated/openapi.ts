@@ -3494,6 +3494,8 @@ export interface components {
                 at: string;
                 operation: string;
                 label: string;
+                /** @description On the latest remand or refusal while it stands: the reason HR gave (kept on the registrant, not in the history). */
+                reason?: string;
                 actor: {
                     /** @enum {string} */
                     type: "login_user" | "registrant" | "api_client" | "system";

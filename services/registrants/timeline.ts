@@ -27,6 +27,8 @@ export interface TimelineEvent {
   operation: string;
   label: string;
   actor: { type: ActorType; label: string };
+  /** the reason of the remand or refusal standing now (kept on the person's row, not in the history) */
+  reason?: string;
 }
 
 export interface TimelineMail {
@@ -72,7 +74,7 @@ export function createTimeline({ prisma, temporal }: { prisma: PrismaClient; tem
     async forRegistrant(tenantId: string, registrantId: string): Promise<Timeline> {
       const r = await prisma.registrant.findFirst({
         where: { id: registrantId, tenantId },
-        select: { workflowId: true, workflowPendingSince: true, draft: { select: { createdAt: true } } },
+        select: { workflowId: true, workflowPendingSince: true, status: true, statusReason: true, draft: { select: { createdAt: true } } },
       });
       if (!r) throw REGISTRANT_NOT_FOUND();
       const [events, mails, next] = await Promise.all([
@@ -85,8 +87,11 @@ export function createTimeline({ prisma, temporal }: { prisma: PrismaClient; tem
         prisma.mailDelivery.findMany({ where: { key: { startsWith: `${r.workflowId}/` } }, orderBy: { createdAt: 'asc' } }),
         r.workflowPendingSince ? Promise.resolve({ upcoming: null, workflow: 'starting' as const }) : upcoming(r.workflowId),
       ]);
+      // The reason is free text that may name people: it lives on the row (deleted with the person),
+      // never in the chained history; it is shown beside the decision it belongs to, the latest one.
+      const standing = (r.status === 'remanded' || r.status === 'refused') && r.statusReason ? events.find((e) => e.operation === r.status) : undefined;
       return {
-        past: events.reverse().map((e) => ({ at: e.occurredAt, operation: e.operation, label: e.label, actor: { type: e.actorType, label: e.actorLabel } })),
+        past: events.reverse().map((e) => ({ at: e.occurredAt, operation: e.operation, label: e.label, actor: { type: e.actorType, label: e.actorLabel }, ...(e === standing ? { reason: r.statusReason! } : {}) })),
         mails: mails.flatMap((m) => {
           const notice = NOTICE_KEY.exec(m.key);
           if (notice) return [{ kind: notice[1] as TimelineMail['kind'], round: 0, status: m.status, askedAt: m.createdAt, sentAt: m.sentAt }];

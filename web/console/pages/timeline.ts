@@ -54,7 +54,7 @@ function upcomingTable(t: Timeline, registrantId: string, ctx: Ctx, message: HTM
 
 function pastTable(t: Timeline): HTMLElement {
   const lines: [string, string, string][] = [
-    ...t.past.map((e): [string, string, string] => [e.at, e.label, e.actor.type === 'login_user' ? e.actor.label : ACTOR_LABELS[e.actor.type]]),
+    ...t.past.map((e): [string, string, string] => [e.at, e.reason ? `${e.label}（理由：${e.reason}）` : e.label, e.actor.type === 'login_user' ? e.actor.label : ACTOR_LABELS[e.actor.type]]),
     ...t.mails.map(mailLine),
     ...(t.draftSavedAt ? [[t.draftSavedAt, '本人が入力途中の内容を保存（未提出）', '本人'] as [string, string, string]] : []),
   ].sort((a, b) => Date.parse(b[0]) - Date.parse(a[0]));
