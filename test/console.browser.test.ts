@@ -500,6 +500,7 @@ describe('the collection', () => {
     for (const line of ['今後の予定はありません', '承認', '差戻し', '登録内容の提出', '差戻しメール（2回目の依頼）をメールサーバーが受け付けました', '登録依頼メール（1回目の依頼）をメールサーバーが受け付けました']) expect(timeline).toContain(line);
     expect(timeline.indexOf('承認')).toBeLessThan(timeline.indexOf('差戻しメール'));
     await snap(page, SUITE, 'registrant-detail');
+    await snap(page.locator('#timeline'), SUITE, 'timeline');
     const history = await prisma.operationEvent.findMany({ where: { tenantId, registrantId: person.id, operation: { in: ['approved', 'remanded'] } }, orderBy: { id: 'asc' } });
     expect(history.map((e) => e.operation)).toEqual(['approved', 'remanded', 'approved']);
   });
