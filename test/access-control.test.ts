@@ -37,6 +37,8 @@ const ALLOWED: Record<string, Role[]> = {
   unlockLoginUser: EDITORS,
   getTenantSettings: ALL,
   updateTenantSettings: ['owner'],
+  revealTenantPasscode: ['owner'],
+  regenerateTenantPasscode: ['owner'],
   searchOperationHistory: ALL,
   exportOperationHistory: ALL,
   verifyOperationHistory: EDITORS,

@@ -249,12 +249,13 @@ describe('契約者情報', () => {
     await snap(page, SUITE, 'settings');
 
     // Too short a passcode: the API's message under the form.
-    await page.getByLabel('パスコード').fill('abc');
+    await page.getByLabel('パスコード', { exact: true }).fill('abc');
     await button(page, '変更する').click();
     await page.locator('#tenant-settings-message.error').waitFor();
     expect(await textOf(page.locator('#tenant-settings-message'))).toBe('パスコードは4〜32文字の半角英数字・記号で入力してください');
 
-    await page.getByLabel('パスコード').fill('Kaisha-2026');
+    await page.getByLabel('パスコード', { exact: true }).fill('Kaisha-2026');
+    await page.getByLabel('ご自身のパスワード（パスコードを変更する場合）').fill(owner.password);
     await page.getByLabel('健康保険・厚生年金保険届出事務').check();
     await page.getByLabel('雇用保険届出事務').uncheck();
     await button(page, '変更する').click();

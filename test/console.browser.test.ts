@@ -742,6 +742,11 @@ describe('accessibility', () => {
     await page.goto(`${base}/console`);
     await onScreen(page, 'login');
     const found: Record<string, string[]> = { login: await axeViolations(page) };
+    // The screens without a session too.
+    for (const name of ['password-reset', 'customer-number']) {
+      await redrawn(page, () => page.evaluate((h) => ((globalThis as unknown as { location: { hash: string } }).location.hash = h), `#/${name}`));
+      found[name] = await axeViolations(page);
+    }
     await consoleLogin(page, base, outbox, manager);
     const screens: [string, string][] = [
       ['home', '#/'],

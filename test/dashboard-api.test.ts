@@ -74,6 +74,9 @@ it('lists who needs attention, most urgent first, with counts', async () => {
   const names = (list: keyof Dashboard['lists']) => d.lists[list].people.map((p) => p.name.replace('集計 ', ''));
   expect(names('pastDue')).toEqual(['期限切れ古', '期限切れ新']);
   expect(d.lists.pastDue.count).toBe(2);
+  // The day itself (midnight UTC of that date, whatever the database's time zone), for the screen to show as the day.
+  const due = (await harness.prisma.registrant.findUniqueOrThrow({ where: { id: ids['期限切れ古']! } })).submissionDueDate!;
+  expect(d.lists.pastDue.people[0]!.at).toBe(due.toISOString());
   expect(names('expiringSoon')).toEqual(['未開封']);
   expect(names('neverOpened')).toEqual(['未開封']);
   expect(names('openedNotSent')).toEqual(['入力中', '開封']);

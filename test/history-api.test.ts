@@ -217,6 +217,20 @@ describe('GET /v1/operation-history', () => {
     }
   });
 
+  it("shows a remand's reason beside the latest remand while it stands, read from the person (the chain never holds it)", async () => {
+    const t = await createTenant(harness.prisma, '履歴理由株式会社');
+    const agent = await harness.agent(t, 'viewer');
+    const person = await harness.prisma.registrant.create({ data: { tenantId: t, familyName: '理由', givenName: '花子', workflowId: `wf-${randomUUID()}`, status: 'remanded', statusReason: '裏面の画像が不鮮明です' } });
+    const event = (operation: OperationInput['operation']): OperationInput => ({ tenantId: t, actor: { type: 'login_user', id: manager.id, label: '佐藤 花子' }, operation, registrant: { id: person.id, label: '理由 花子' } });
+    for (const op of ['remanded', 'submitted', 'remanded'] as const) await harness.services.history.record(event(op));
+    const reasons = async () => (await search(agent)).items.map((i) => [i.operation, (i as Item & { reason?: string }).reason ?? null]);
+    expect(await reasons()).toEqual([['remanded', '裏面の画像が不鮮明です'], ['submitted', null], ['remanded', null]]);
+    expect(JSON.stringify(await harness.prisma.operationEvent.findMany({ where: { tenantId: t } }), (_k, v) => (typeof v === 'bigint' ? String(v) : v))).not.toContain('不鮮明');
+    // Sent again: the remand no longer stands, so no reason is shown.
+    await harness.prisma.registrant.update({ where: { id: person.id }, data: { status: 'pending' } });
+    expect((await reasons()).every(([, r]) => r === null)).toBe(true);
+  });
+
   it('needs a login', async () => {
     expect((await request(harness.app).get('/v1/operation-history')).status).toBe(401);
     expect((await request(harness.app).get('/v1/operation-history.csv')).status).toBe(401);

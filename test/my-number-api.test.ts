@@ -514,6 +514,12 @@ describe('POST /v1/registrants/:id/my-number/reveal', () => {
       [null, { dependentId: dep.id, reason: 'collection_check' }, manager.id],
       [null, { reason: 'collection_check' }, owner.id],
     ]);
+    // The history names what it was, in place of a purpose.
+    const listed = keep(await hr.get('/v1/operation-history').query({ registrant: p.id, operation: 'number_revealed' }).expect(200));
+    expect(listed.body.items.map((i: { purpose: string | null; purposeLabel: string }) => [i.purpose, i.purposeLabel])).toEqual([
+      [null, '取得時の確認（承認のための確認）'],
+      [null, '取得時の確認（承認のための確認）'],
+    ]);
     // Approved: a purpose of use again.
     await harness.prisma.registrant.update({ where: { id: p.id }, data: { status: 'completed' } });
     expect((await check(hr, manager)).body.code).toBe('COLLECTION_CHECK_NOT_APPLICABLE');

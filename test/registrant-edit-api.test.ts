@@ -138,6 +138,11 @@ describe('PATCH /v1/registrants/{id}', () => {
     expect((await manager.patch(`/v1/registrants/${passed.id}`).send({ submissionDueDate: day(30) }).expect(200)).body.submissionDueDate).toBe(day(30));
     expect((await manager.patch(`/v1/registrants/${passed.id}`).send({ submissionDueDate: null }).expect(200)).body.submissionDueDate).toBeNull();
     expect((await updates(passed.id)).map((e) => (e.detail as { changed: string[] }).changed)).toEqual([['note'], ['submissionDueDate'], ['submissionDueDate']]);
+    // A link that is open ends on its own day: no deadline after it.
+    const linked = await registrant({ invitationState: 'open', invitationExpiresAt: new Date(`${day(20)}T12:00:00+09:00`) });
+    const late = await manager.patch(`/v1/registrants/${linked.id}`).send({ submissionDueDate: day(21) }).expect(400);
+    expect(late.body.errors).toEqual([{ path: '/body/submissionDueDate', code: 'DUE_DATE_TOO_LATE', message: expect.stringContaining(`登録用リンクの有効期限（${Number(day(20).slice(0, 4))}年${Number(day(20).slice(5, 7))}月${Number(day(20).slice(8, 10))}日）`) }]);
+    expect((await manager.patch(`/v1/registrants/${linked.id}`).send({ submissionDueDate: day(20) }).expect(200)).body.submissionDueDate).toBe(day(20));
   });
 
   it('an employee code someone else in the tenant has is 409 EMPLOYEE_CODE_TAKEN; another tenant may have it', async () => {

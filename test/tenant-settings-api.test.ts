@@ -15,7 +15,7 @@ import type { OperationEvent, Purpose, Tenant } from '../prisma/generated/client
 import { hashPassword, verifyPassword } from '../services/auth/passwords';
 import { checkDigit, corporateCheckDigit } from '../services/mynumber/validate';
 import { useApiHarness } from './support/api-harness';
-import { createLoginUser, createTenant, type Agent, type TestUser } from './support/fixtures';
+import { createLoginUser, createTenant, TEST_PASSWORD, type Agent, type TestUser } from './support/fixtures';
 import { expectProblemDetails, JAPANESE } from './support/problems';
 import { ALL_PURPOSES } from './support/purposes';
 
@@ -80,7 +80,9 @@ const FULL_WIDTH = (s: string) => [...s].map((c) => (/[0-9]/.test(c) ? String.fr
 const settingsOf = (tenantId: string) => harness.prisma.tenant.findUniqueOrThrow({ where: { id: tenantId } });
 const changes = (tenantId: string): Promise<OperationEvent[]> =>
   harness.prisma.operationEvent.findMany({ where: { tenantId, operation: 'tenant_settings_changed' }, orderBy: { id: 'asc' } });
-const save = (agent: Agent, body: Record<string, unknown>) => agent.patch('/v1/tenant').set('X-Forwarded-For', CLIENT_IP).send(body);
+/** A PATCH as the console sends it: a passcode goes with the caller's password (every test user's is TEST_PASSWORD). */
+const save = (agent: Agent, body: Record<string, unknown>) =>
+  agent.patch('/v1/tenant').set('X-Forwarded-For', CLIENT_IP).send('passcode' in body && !('password' in body) ? { ...body, password: TEST_PASSWORD } : body);
 const get = async (agent: Agent) => {
   const res = await agent.get('/v1/tenant');
   expect(res.status).toBe(200);
@@ -425,6 +427,20 @@ describe('PATCH /v1/tenant', () => {
       expect((await save(agent, { passcode })).status).toBe(200);
       expect(await verifyPassword(passcode, (await settingsOf(c)).passcodeHash!)).toBe(true);
     }
+  });
+
+  it("a passcode is set only with the caller's password (whoever sets it knows it): none or a wrong one changes nothing, and a wrong one counts", async () => {
+    const c = await createTenant(harness.prisma, 'パスコード本人確認株式会社');
+    const o = await createLoginUser(harness.prisma, c, 'owner', '本人確認 オーナー');
+    const agent = await harness.login(o);
+    const before = await settingsOf(c);
+    const none = await agent.patch('/v1/tenant').send({ passcode: 'Shiranai#1' });
+    expectFieldError(none, '/body/password', 'PASSWORD_REQUIRED', 'パスコードを変更するには、ご自身のパスワードを入力してください');
+    expectProblemDetails(await agent.patch('/v1/tenant').send({ passcode: 'Shiranai#1', password: 'not-mine' }), 400, 'PASSWORD_INCORRECT');
+    await expectUnchanged(c, before, 0);
+    expect((await harness.prisma.loginUser.findUniqueOrThrow({ where: { id: o.id } })).failedLogins).toBe(1);
+    expect((await agent.patch('/v1/tenant').send({ passcode: 'Shitteru#1', password: o.password })).status).toBe(200);
+    expect(await verifyPassword('Shitteru#1', (await settingsOf(c)).passcodeHash!)).toBe(true);
   });
 
   it('refuses a malformed PATCH (400, Japanese title): empty, unknown or read-only fields, blank name', async () => {

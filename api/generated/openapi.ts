@@ -2884,8 +2884,13 @@ export interface components {
             name?: string;
             /** @description 法人番号, 13 digits with check digit; null clears it. */
             corporateNumber?: string | null;
-            /** @description Company passcode employees enter at first login. */
+            /** @description Company passcode employees enter at first login; needs `password` (400 PASSWORD_REQUIRED without it, PASSWORD_INCORRECT when wrong, counted towards the lock). */
             passcode?: string;
+            /**
+             * Format: password
+             * @description The caller's own login password: required with `passcode` (whoever sets the passcode knows it, so setting one is guarded like showing it).
+             */
+            password?: string;
             purposes?: components["schemas"]["Purpose"][];
             reminderDays?: number[];
             submissionDigest?: components["schemas"]["SubmissionDigest"];
@@ -2912,6 +2917,8 @@ export interface components {
             purposeLabel: string | null;
             ip: string | null;
             userAgent: string | null;
+            /** @description On the latest remand or refusal of a person while it stands: the reason HR gave (read from the person, never kept in the history; not in the CSV). */
+            reason?: string;
         };
         /** @description A tenant's last event, signed with the master key (`npm run ops -- history-head` writes the same). */
         SignedHistoryHead: {

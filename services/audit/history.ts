@@ -22,7 +22,8 @@ import { createGroupCommitter } from '../db/group-commit';
 import { directSql, type RawSql } from '../db/direct-sql';
 import { databaseAway } from '../health/outages';
 import { OPERATIONS } from './operations';
-import { PURPOSE_LABELS } from './purposes';
+import { PURPOSE_LABELS, COLLECTION_CHECK_LABEL } from './purposes';
+import { standingReasons } from '../registrants/decision-reasons';
 import type {
   History,
   HistoryCsvEncoding,
@@ -33,6 +34,10 @@ import type {
   OperationInput,
   VerifyResult,
 } from './types';
+
+/** A reveal for the check at collection has no purpose of use: the history says what it was instead. */
+const collectionCheck = (detail: unknown) => typeof detail === 'object' && detail !== null && (detail as { reason?: unknown }).reason === 'collection_check';
+
 
 export const GENESIS_HASH = '0'.repeat(64);
 const HASH_VERSION_V1 = 'mynaflow.operation_event.v1';
@@ -338,6 +343,7 @@ export function createHistory(prisma: PrismaClient, keys: ChainKeys): OperationH
       ? await prisma.loginUser.findMany({ where: { tenantId: filters.tenantId.toLowerCase(), id: { in: userIds } }, select: { id: true, deletedAt: true } })
       : [];
     const alive = new Set(users.filter((u) => u.deletedAt === null).map((u) => u.id));
+    const reasons = await standingReasons(prisma, filters.tenantId.toLowerCase(), rows);
     const items = rows.map<HistoryItem>((r) => ({
       id: r.id.toString(),
       occurredAt: r.occurredAt,
@@ -352,12 +358,14 @@ export function createHistory(prisma: PrismaClient, keys: ChainKeys): OperationH
       operation: r.operation,
       label: r.label,
       purpose: r.purpose,
-      purposeLabel: r.purpose ? PURPOSE_LABELS[r.purpose] : null,
+      purposeLabel: r.purpose ? PURPOSE_LABELS[r.purpose] : collectionCheck(r.detail) ? COLLECTION_CHECK_LABEL : null,
       ip: r.ip,
       userAgent: r.userAgent,
+      ...(reasons.has(r.id) ? { reason: reasons.get(r.id)! } : {}),
     }));
     return { items, more };
   }
+
 
   async function* allItems(filters: HistoryFilters): AsyncGenerator<CsvCell[]> {
     let before: bigint | null = null;

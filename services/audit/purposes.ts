@@ -17,3 +17,6 @@ export const PURPOSE_LABELS = {
 export const PURPOSES: readonly Purpose[] = Object.keys(PURPOSE_LABELS) as Purpose[];
 
 export const isPurpose = (s: string): s is Purpose => Object.prototype.hasOwnProperty.call(PURPOSE_LABELS, s);
+
+/** A reveal for the check at collection (取得時の番号確認) has no purpose of use: this is what it is called instead. */
+export const COLLECTION_CHECK_LABEL = '取得時の確認（承認のための確認）';

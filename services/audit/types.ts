@@ -69,6 +69,8 @@ export interface HistoryItem {
   purposeLabel: string | null;
   ip: string | null;
   userAgent: string | null;
+  /** beside the latest remand or refusal while it stands: the reason, read from the person's row */
+  reason?: string;
 }
 
 export interface HistoryPage {

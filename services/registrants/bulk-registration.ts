@@ -422,7 +422,7 @@ export function createBulkRegistrationService({ prisma, history, vault, temporal
           familyName: p.familyName,
           givenName: p.givenName,
           email: p.email,
-          submissionDueDate: submissionDueDate ? new Date(`${submissionDueDate}T00:00:00Z`) : null,
+          submissionDueDate: dateOnly(submissionDueDate ?? null),
           ...queuedStart({ invite: options, startedBy: stepActorOf(acting) }, at),
         })),
       });

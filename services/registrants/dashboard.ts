@@ -64,7 +64,8 @@ interface Row {
 
 /** Each list: its flag in `base` below, its date column, and its order. */
 const LISTS: Record<AttentionList, { at: Prisma.Sql; desc?: boolean }> = {
-  pastDue: { at: Prisma.sql`submission_due_date::timestamptz` },
+  // A calendar day as that day's midnight UTC, whatever the session's time zone (shown as the day).
+  pastDue: { at: Prisma.sql`(submission_due_date::timestamp AT TIME ZONE 'UTC')` },
   expiringSoon: { at: Prisma.sql`invitation_expires_at` },
   neverOpened: { at: Prisma.sql`invitation_expires_at` },
   openedNotSent: { at: Prisma.sql`invitation_expires_at` },
@@ -72,8 +73,8 @@ const LISTS: Record<AttentionList, { at: Prisma.Sql; desc?: boolean }> = {
   remandedNoLink: { at: Prisma.sql`updated_at` },
   mailsNotTaken: { at: Prisma.sql`updated_at`, desc: true },
   startsQueued: { at: Prisma.sql`workflow_pending_since` },
-  deletionsDue30: { at: Prisma.sql`deletion_due_date::timestamptz` },
-  deletionsDue90: { at: Prisma.sql`deletion_due_date::timestamptz` },
+  deletionsDue30: { at: Prisma.sql`(deletion_due_date::timestamp AT TIME ZONE 'UTC')` },
+  deletionsDue90: { at: Prisma.sql`(deletion_due_date::timestamp AT TIME ZONE 'UTC')` },
 };
 
 /**

@@ -158,7 +158,11 @@ export function createRegistrantService({ prisma, history, temporal, inviteRemin
       if (hireDate && birthDate && hireDate < birthDate) f.fail('hireDate', 'DATE_ORDER', '入社日が生年月日より前です');
       if (hireDate && retirementDate && retirementDate < hireDate) f.fail('hireDate', 'DATE_ORDER', '入社日が退職日より後です');
     }
-    if (has(input, 'submissionDueDate')) data.submissionDueDate = dateOnly(checkSubmissionDueDate('/body', problems, input.submissionDueDate, iso(r.submissionDueDate)));
+    if (has(input, 'submissionDueDate')) {
+      // An open link ends on its own day (Japan time): a deadline after it would ask about a dead link.
+      const linkEnds = r.invitationState === 'open' && r.invitationExpiresAt ? todayInJapan(r.invitationExpiresAt) : undefined;
+      data.submissionDueDate = dateOnly(checkSubmissionDueDate('/body', problems, input.submissionDueDate, iso(r.submissionDueDate), linkEnds));
+    }
     if (has(input, 'note')) {
       const note = (input.note ?? '').trim();
       data.note = note === '' ? null : note;

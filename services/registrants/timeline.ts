@@ -3,6 +3,7 @@
  * happened, from the operation history and the mail ledger, and what the workflow will do next and
  * when, from its `upcoming` query — with a step that keeps failing shown as retrying, not as done.
  */
+import { standingReasons } from './decision-reasons';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { upcomingQuery, type StepAttention, type UpcomingStep } from '../../shared';
 import type { ActorType } from '../../prisma/generated/client';
@@ -74,7 +75,7 @@ export function createTimeline({ prisma, temporal }: { prisma: PrismaClient; tem
     async forRegistrant(tenantId: string, registrantId: string): Promise<Timeline> {
       const r = await prisma.registrant.findFirst({
         where: { id: registrantId, tenantId },
-        select: { workflowId: true, workflowPendingSince: true, status: true, statusReason: true, draft: { select: { createdAt: true } } },
+        select: { workflowId: true, workflowPendingSince: true, draft: { select: { createdAt: true } } },
       });
       if (!r) throw REGISTRANT_NOT_FOUND();
       const [events, mails, next] = await Promise.all([
@@ -82,16 +83,14 @@ export function createTimeline({ prisma, temporal }: { prisma: PrismaClient; tem
           where: { tenantId, registrantId, operation: { in: TIMELINE_OPERATIONS } },
           orderBy: { id: 'desc' },
           take: PAST_LIMIT,
-          select: { occurredAt: true, operation: true, label: true, actorType: true, actorLabel: true },
+          select: { id: true, occurredAt: true, operation: true, label: true, actorType: true, actorLabel: true, registrantId: true },
         }),
         prisma.mailDelivery.findMany({ where: { key: { startsWith: `${r.workflowId}/` } }, orderBy: { createdAt: 'asc' } }),
         r.workflowPendingSince ? Promise.resolve({ upcoming: null, workflow: 'starting' as const }) : upcoming(r.workflowId),
       ]);
-      // The reason is free text that may name people: it lives on the row (deleted with the person),
-      // never in the chained history; it is shown beside the decision it belongs to, the latest one.
-      const standing = (r.status === 'remanded' || r.status === 'refused') && r.statusReason ? events.find((e) => e.operation === r.status) : undefined;
+      const reasons = await standingReasons(prisma, tenantId, events);
       return {
-        past: events.reverse().map((e) => ({ at: e.occurredAt, operation: e.operation, label: e.label, actor: { type: e.actorType, label: e.actorLabel }, ...(e === standing ? { reason: r.statusReason! } : {}) })),
+        past: events.reverse().map((e) => ({ at: e.occurredAt, operation: e.operation, label: e.label, actor: { type: e.actorType, label: e.actorLabel }, ...(reasons.has(e.id) ? { reason: reasons.get(e.id)! } : {}) })),
         mails: mails.flatMap((m) => {
           const notice = NOTICE_KEY.exec(m.key);
           if (notice) return [{ kind: notice[1] as TimelineMail['kind'], round: 0, status: m.status, askedAt: m.createdAt, sentAt: m.sentAt }];

@@ -106,7 +106,8 @@ export function createRegistrationAccess({ prisma, history, sessions, maxFailure
         passcodeRequired: r.tenant.passcodeHash !== null,
         purposes: PURPOSES.filter((p) => r.tenant.purposes.includes(p)).map((code) => ({ code, label: PURPOSE_LABELS[code] })),
         expiresAt: link.expiresAt.toISOString(),
-        submissionDueDate: r.submissionDueDate?.toISOString().slice(0, 10) ?? null,
+        // Only while there is something to send (as the pages after login have it).
+        submissionDueDate: r.submissionDueDate && (r.status === 'unregistered' || r.status === 'remanded') ? r.submissionDueDate.toISOString().slice(0, 10) : null,
       };
     },
 

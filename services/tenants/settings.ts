@@ -32,6 +32,8 @@ export interface TenantSettingsPatch {
   name?: string;
   corporateNumber?: string | null;
   passcode?: string;
+  /** the caller's password, required with a passcode */
+  password?: string;
   purposes?: Purpose[];
   reminderDays?: number[];
   submissionDigest?: SubmissionDigest;
@@ -106,6 +108,9 @@ export function createTenantSettingsService({ prisma, history, vault, confirmPas
         if (!/^[\x21-\x7e]{4,32}$/.test(patch.passcode)) {
           throw invalid('/body/passcode', 'PASSCODE_INVALID', 'パスコードは4〜32文字の半角英数字・記号で入力してください');
         }
+        // Whoever sets the passcode knows it: setting one is guarded like showing it.
+        if (!patch.password) throw invalid('/body/password', 'PASSWORD_REQUIRED', 'パスコードを変更するには、ご自身のパスワードを入力してください');
+        await confirmPassword(acting.user.id, patch.password, { ip: acting.ip, userAgent: acting.userAgent });
         data.passcodeHash = await hashPassword(patch.passcode);
       }
       // Compared with the settings as they are under the row's lock, so that the history names what
@@ -166,9 +171,8 @@ export function createTenantSettingsService({ prisma, history, vault, confirmPas
 
     /** A new passcode made here (8 unambiguous letters and digits), behind the owner's password; shown once in the answer. */
     async regeneratePasscode(acting: Acting, password: string): Promise<{ passcode: string; settings: TenantSettingsView }> {
-      await confirmPassword(acting.user.id, password, { ip: acting.ip, userAgent: acting.userAgent });
       const passcode = newPasscode();
-      return { passcode, settings: await service.update(acting, { passcode }) };
+      return { passcode, settings: await service.update(acting, { passcode, password }) };
     },
   };
   return service;

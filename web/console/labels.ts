@@ -24,6 +24,12 @@ export const USER_KIND_LABELS: Record<Schemas['UserKind'], string> = { staff: '�
 
 /** The server's own table of purposes (services/audit/purposes.ts): one list of names everywhere. */
 export { PURPOSE_LABELS } from '../../services/audit/purposes';
+import { COLLECTION_CHECK_LABEL, PURPOSE_LABELS as PURPOSES_NAMED } from '../../services/audit/purposes';
+
+/** Why a number (or an image showing it) is shown: the collection check while it applies, then the tenant's purposes. */
+export function revealReasons(purposes: readonly (keyof typeof PURPOSES_NAMED)[], collecting: boolean): [string, string][] {
+  return [['', '選択してください'], ...(collecting ? [['collection_check', COLLECTION_CHECK_LABEL] as [string, string]] : []), ...purposes.map((p): [string, string] => [p, PURPOSES_NAMED[p]])];
+}
 
 export const INVITATION_LABELS: Record<string, string> = {
   open: '回答待ち',

@@ -198,16 +198,23 @@ export const optional = (data: FormData, name: string): string | undefined => te
  */
 export function table(caption: string, headers: (string | Node)[], rows: HTMLTableRowElement[], empty = '該当するデータはありません'): HTMLElement {
   const names = headers.map((x) => (typeof x === 'string' ? x : (x as HTMLElement).dataset?.label ?? x.textContent ?? ''));
-  for (const tr of rows) [...tr.cells].forEach((td, i) => names[i] && td.setAttribute('data-label', names[i]!));
+  // Explicit roles: the cards on a phone restyle the table, and some browsers then drop its semantics.
+  for (const tr of rows) {
+    tr.setAttribute('role', 'row');
+    [...tr.cells].forEach((td, i) => {
+      td.setAttribute('role', 'cell');
+      if (names[i]) td.setAttribute('data-label', names[i]!);
+    });
+  }
   return h(
     'div',
     { class: 'table-wrap' },
     h(
       'table',
-      {},
+      { role: 'table' },
       h('caption', { class: 'visually-hidden' }, caption),
-      h('thead', {}, h('tr', {}, ...headers.map((x) => h('th', { scope: 'col' }, x)))),
-      h('tbody', {}, ...(rows.length ? rows : [h('tr', {}, h('td', { colspan: headers.length, class: 'empty' }, empty))])),
+      h('thead', { role: 'rowgroup' }, h('tr', { role: 'row' }, ...headers.map((x) => h('th', { scope: 'col', role: 'columnheader' }, x)))),
+      h('tbody', { role: 'rowgroup' }, ...(rows.length ? rows : [h('tr', { role: 'row' }, h('td', { colspan: headers.length, class: 'empty', role: 'cell' }, empty))])),
     ),
   );
 }

@@ -30,10 +30,12 @@ const eraYear = (iso: string): string => {
 export function dateParts(id: string, legend: string, value: string | null | undefined, required: boolean): DateParts {
   const message = messageLine(`${id}-message`);
   const said = h('p', { class: 'date-said', id: `${id}-said`, 'aria-live': 'polite' });
-  const era = h('select', { id: `${id}-era`, 'aria-label': `${legend}（暦）` }, ...CALENDARS.map(([v, l]) => h('option', { value: v }, l)));
-  const year = h('input', { type: 'text', id, inputmode: 'numeric', autocomplete: 'off', maxlength: 4, class: 'year', 'aria-label': `${legend}（年）`, 'aria-describedby': `${id}-said ${id}-message` });
-  const month = h('select', { id: `${id}-month`, 'aria-label': `${legend}（月）` }, h('option', { value: '' }, '--'), ...Array.from({ length: 12 }, (_, i) => h('option', { value: String(i + 1) }, String(i + 1))));
-  const day = h('select', { id: `${id}-day`, 'aria-label': `${legend}（日）` }, h('option', { value: '' }, '--'), ...Array.from({ length: 31 }, (_, i) => h('option', { value: String(i + 1) }, String(i + 1))));
+  // Each part says it is required and is described by the reading-back and the message.
+  const common = { 'aria-describedby': `${id}-said ${id}-message`, ...(required ? { 'aria-required': 'true' } : {}) };
+  const era = h('select', { id: `${id}-era`, 'aria-label': `${legend}（暦）`, ...common }, ...CALENDARS.map(([v, l]) => h('option', { value: v }, l)));
+  const year = h('input', { type: 'text', id, inputmode: 'numeric', autocomplete: 'off', maxlength: 4, class: 'year', 'aria-label': `${legend}（年）`, ...common });
+  const month = h('select', { id: `${id}-month`, 'aria-label': `${legend}（月）`, ...common }, h('option', { value: '' }, '--'), ...Array.from({ length: 12 }, (_, i) => h('option', { value: String(i + 1) }, String(i + 1))));
+  const day = h('select', { id: `${id}-day`, 'aria-label': `${legend}（日）`, ...common }, h('option', { value: '' }, '--'), ...Array.from({ length: 31 }, (_, i) => h('option', { value: String(i + 1) }, String(i + 1))));
   if (value && /^\d{4}-\d{2}-\d{2}$/.test(value)) {
     year.value = value.slice(0, 4);
     month.value = String(Number(value.slice(5, 7)));

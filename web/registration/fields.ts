@@ -26,6 +26,8 @@ export function numberPair(id: string, entered: { entered: boolean; last4: strin
     ...NUMBER_INPUT_ATTRS,
     placeholder: '12桁の数字',
     'aria-describedby': `${id}-${name}-message`,
+    // Required until a number is on file (the 必須 mark beside the label is for the eye only).
+    ...(entered?.entered ? {} : { 'aria-required': 'true' }),
   });
   const first = h('input', attrs('number'));
   const second = h('input', attrs('confirmation'));

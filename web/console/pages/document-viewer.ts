@@ -7,7 +7,7 @@
  */
 import { api, type HrDocument } from '../api';
 import { DOCUMENT_LABELS, sideLabel } from '../../shared/labels';
-import { PURPOSE_LABELS } from '../labels';
+import { revealReasons } from '../labels';
 import { cancelButton, dialog, field, form, h, input, notice, say, select, text } from '../ui';
 
 const PURPOSE = { number_confirmation: '番号確認書類', identity: '本人確認書類' } as const;
@@ -19,11 +19,7 @@ let viewers = 0;
 /** Asks for the password and the reason, then fetches the number-bearing image; undefined when cancelled. */
 async function revealImage(access: ImageAccess, d: HrDocument): Promise<string | undefined> {
   const tenant = await api.tenant();
-  const reasons: [string, string][] = [
-    ['', '選択してください'],
-    ...(access.collecting ? [['collection_check', '取得時の確認（承認のための確認）'] as [string, string]] : []),
-    ...tenant.purposes.map((p): [string, string] => [p, PURPOSE_LABELS[p]]),
-  ];
+  const reasons = revealReasons(tenant.purposes, access.collecting);
   return dialog<string | undefined>('番号が写っている画像の表示', (close) => [
     notice('info', 'この画像にはマイナンバーが写っています。表示は理由とともに操作履歴に記録されます。ご自身のパスワードを入力してください。'),
     form(

@@ -21,7 +21,8 @@ const actorText = (e: Event) => `${e.actor.label}${ACTOR_SUFFIX[e.actor.type]}${
 const personLink = (r: NonNullable<Event['registrant']>) => link(href(`registrants/${r.id}`), r.label || '（氏名なし）');
 
 function eventRow(e: Event): HTMLTableRowElement {
-  return row([dateTimeSeconds(e.occurredAt), actorText(e), e.label, e.registrant ? personLink(e.registrant) : null, e.purposeLabel, e.ip], { 'data-operation': e.operation });
+  // A remand's or refusal's reason, while it stands, beside it (the API reads it from the person).
+  return row([dateTimeSeconds(e.occurredAt), actorText(e), e.reason ? `${e.label}（理由：${e.reason}）` : e.label, e.registrant ? personLink(e.registrant) : null, e.purposeLabel, e.ip], { 'data-operation': e.operation });
 }
 
 /**

@@ -1,6 +1,6 @@
 /** HOME (seed 001 ch. 3): how the collection stands, each count a link to the list it counts. */
 import { api, type Schemas } from '../api';
-import { dateTime } from '../labels';
+import { dateTime, day } from '../labels';
 import type { Ctx } from '../context';
 import { href } from '../router';
 import { h, link, notice, row, table, type View } from '../ui';
@@ -22,6 +22,8 @@ const STAGES: [keyof Schemas['DashboardFunnel'], string][] = [
   ['submitted', '承認待ち'],
   ['approved', '完了'],
 ];
+/** Lists about a calendar day (a deadline, a deletion date): no time of day to show. */
+const DAY_LISTS = new Set<keyof Schemas['Dashboard']['lists']>(['pastDue', 'deletionsDue30', 'deletionsDue90']);
 const LISTS: [keyof Schemas['Dashboard']['lists'], string, string][] = [
   ['pastDue', '提出期限を過ぎても未提出', '提出期限'],
   ['expiringSoon', '7日以内にリンクの期限が切れる', '期限'],
@@ -44,7 +46,7 @@ function collectionSection(d: Schemas['Dashboard']): HTMLElement {
       'details',
       { class: 'attention', id: `attention-${k}` },
       h('summary', {}, `${label}：${d.lists[k].count.toLocaleString('ja-JP')}人`),
-      h('ul', {}, ...d.lists[k].people.map((p) => h('li', {}, link(href(`registrants/${p.id}`), p.name), p.at ? `（${when} ${dateTime(p.at)}）` : ''))),
+      h('ul', {}, ...d.lists[k].people.map((p) => h('li', {}, link(href(`registrants/${p.id}`), p.name), p.at ? `（${when} ${DAY_LISTS.has(k) ? day(p.at) : dateTime(p.at)}）` : ''))),
     ),
   );
   return h(

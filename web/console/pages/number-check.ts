@@ -21,18 +21,30 @@ export const grouped = (n: string): string => `${n.slice(0, 4)} ${n.slice(4, 8)}
 export function shownNumber(myNumber: string, id: string, onEnd: () => void): { el: HTMLElement; stop: () => void } {
   let left = SHOWN_FOR_SECONDS;
   const visible = h('span', { 'aria-hidden': 'true' }, `あと${left}秒で隠します`);
-  const spoken = h('span', { class: 'visually-hidden', role: 'status' }, `マイナンバーを表示しました。${left}秒後に隠します。`);
+  // Empty when it enters the page, filled a moment later: a live region's first words are heard then.
+  const spoken = h('span', { class: 'visually-hidden', role: 'status' });
+  setTimeout(() => (spoken.textContent = `マイナンバーを表示しました。${left}秒後に隠します。`), 100);
+  const end = () => {
+    stop();
+    onEnd();
+  };
   const timer = setInterval(() => {
     left -= 1;
     visible.textContent = `あと${left}秒で隠します`;
     if (ANNOUNCED_AT.has(left)) spoken.textContent = `あと${left}秒で隠します`;
-    if (left <= 0) {
-      clearInterval(timer);
-      onEnd();
-    }
+    if (left <= 0) end();
   }, 1000);
-  const el = h('div', { class: 'shown-number' }, h('p', { class: 'revealed', id }, grouped(myNumber)), h('p', { class: 'hint countdown' }, visible, spoken));
-  return { el, stop: () => clearInterval(timer) };
+  // Leaving the screen hides it at once (not a detached number waiting for its timer).
+  window.addEventListener('hashchange', end);
+  const stop = () => {
+    clearInterval(timer);
+    window.removeEventListener('hashchange', end);
+  };
+  const digits = h('p', { class: 'revealed', id, tabindex: -1 }, grouped(myNumber));
+  const el = h('div', { class: 'shown-number' }, digits, h('p', { class: 'hint countdown' }, visible, spoken));
+  // The button that showed it is gone: focus moves to what is shown (after it is in the page).
+  setTimeout(() => digits.focus(), 0);
+  return { el, stop };
 }
 
 /**
@@ -66,6 +78,7 @@ export function numberCheckPanel(r: Registrant, dependent?: Dependent): HTMLElem
         const hide = () => {
           shown.stop();
           slot.replaceChildren(ask());
+          if (slot.isConnected) password.focus();
         };
         const shown = shownNumber(myNumber, `check-number-${key}`, hide);
         slot.replaceChildren(shown.el, h('div', { class: 'buttons' }, h('button', { type: 'button', class: 'secondary small', onclick: hide }, '隠す')));

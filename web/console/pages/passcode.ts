@@ -21,9 +21,11 @@ export function passcodeNotice(ctx: Ctx, t: Pick<Tenant, 'passcodeSet'>): HTMLEl
 }
 
 /** Asks the owner's password, then shows the passcode (again, or newly issued) with a copy button. */
-export function showPasscodeDialog(kind: 'reveal' | 'regenerate'): Promise<boolean | undefined> {
+export async function showPasscodeDialog(kind: 'reveal' | 'regenerate'): Promise<boolean | undefined> {
   const title = kind === 'reveal' ? 'パスコードの表示' : '新しいパスコードの発行';
-  return dialog<boolean>(title, (close) => {
+  // Issued is issued, however the dialog is closed (閉じる, Escape): the caller draws the page again.
+  let issued = false;
+  const closed = await dialog<boolean>(title, (close) => {
     const holder = h('div');
     holder.append(
       kind === 'regenerate'
@@ -36,18 +38,23 @@ export function showPasscodeDialog(kind: 'reveal' | 'regenerate'): Promise<boole
           const password = String(data.get('password') ?? '');
           if (!password) return say(message, 'パスワードを入力してください');
           const { passcode } = kind === 'reveal' ? await api.revealPasscode({ password }) : await api.regeneratePasscode({ password });
+          issued = kind === 'regenerate';
           const copied = h('p', { class: 'message', 'aria-live': 'polite' });
+          const value = h('p', { class: 'revealed', id: 'passcode-value', tabindex: -1 }, passcode);
           holder.replaceChildren(
             h('p', {}, kind === 'reveal' ? '現在のパスコード' : '新しいパスコード'),
-            h('p', { class: 'revealed', id: 'passcode-value' }, passcode),
+            value,
             h('p', { class: 'hint' }, '登録者には、メールとは別の方法で伝えてください。'),
             h('div', { class: 'buttons' }, copyButton(() => passcode, 'コピー', copied), h('button', { type: 'button', class: 'primary', onclick: () => close(true) }, '閉じる')),
             copied,
           );
+          // The button that was pressed is gone: focus stays in the dialog, on what it shows.
+          value.focus();
         },
         { id: 'passcode-form', extraButtons: [cancelButton(close)] },
       ),
     );
     return [holder];
   });
+  return closed || issued;
 }

@@ -11,7 +11,7 @@ import { GENDERS, RELATIONSHIPS } from '../../shared/labels';
 import { DEFAULT_RETENTION_RULE, deletionDueBy, retentionRule, todayInJapan } from '../../../services/retention/rules';
 import { formDialog, numberInput } from './shared-admin';
 import { shownNumber } from './number-check';
-import { fullName, PURPOSE_LABELS } from '../labels';
+import { fullName, revealReasons } from '../labels';
 import { cancelButton, checkbox, dialog, facts, field, form, h, input, notice, say, select, text, textarea } from '../ui';
 
 export function askReason(title: string, intro: string, submitLabel: string): Promise<string | undefined> {
@@ -34,11 +34,7 @@ export async function revealNumber(r: Registrant, dependent?: Dependent, opts: {
   const whose = dependent ? `${dependent.familyName} ${dependent.givenName}（${fullName(r)} さんの扶養家族）` : fullName(r);
   const tenant = await api.tenant();
   const collecting = !!opts.approver && (dependent ?? r).status === 'pending';
-  const reasons: [string, string][] = [
-    ['', '選択してください'],
-    ...(collecting ? [['collection_check', '取得時の確認（承認のための確認）'] as [string, string]] : []),
-    ...tenant.purposes.map((p): [string, string] => [p, PURPOSE_LABELS[p]]),
-  ];
+  const reasons = revealReasons(tenant.purposes, collecting);
   let stop = () => {};
   await dialog<void>('マイナンバーの表示', (close) => {
     const holder = h('div');

@@ -62,6 +62,9 @@ export async function settingsScreen(ctx: Ctx): Promise<View> {
               ? '変更する場合だけ入力します。空欄のままなら今のパスコードのままです。4〜32文字の半角英数字・記号。'
               : 'スマホでマイナンバーを収集する前に設定してください。4〜32文字の半角英数字・記号。',
           }),
+          field('ご自身のパスワード（パスコードを変更する場合）', input('password', { type: 'password', autocomplete: 'current-password' }), {
+            hint: 'パスコードを設定した人はパスコードを知ることになるため、表示と同じくパスワードの確認が必要です。',
+          }),
           checkboxGroup('purposes', '利用目的', PURPOSES.map((p) => [p, PURPOSE_LABELS[p]]), t.purposes, '従業員が最初のログインで同意する利用目的です。1つ以上選んでください。'),
           field('収集メールの再通知（招待から何日後）', input('reminderDays', { value: t.reminderDays.join(', '), inputmode: 'numeric', autocomplete: 'off' }), {
             hint: '1〜89日を小さい順にカンマ区切りで入力します（例：7, 30, 80）。空欄なら再通知しません。',
@@ -80,7 +83,10 @@ export async function settingsScreen(ctx: Ctx): Promise<View> {
           const corporate = text(data, 'corporateNumber');
           if (corporate !== (t.corporateNumber ?? '')) patch.corporateNumber = corporate || null;
           const passcode = text(data, 'passcode');
-          if (passcode) patch.passcode = passcode;
+          if (passcode) {
+            patch.passcode = passcode;
+            patch.password = String(data.get('password') ?? '');
+          }
           const purposes = data.getAll('purposes').map(String) as Purpose[];
           if (!purposes.length) return say(message, '利用目的を1つ以上選んでください');
           if ([...purposes].sort().join() !== [...t.purposes].sort().join()) patch.purposes = purposes;
