@@ -223,7 +223,7 @@ describe('GET /v1/operation-history', () => {
     const person = await harness.prisma.registrant.create({ data: { tenantId: t, familyName: '理由', givenName: '花子', workflowId: `wf-${randomUUID()}`, status: 'remanded', statusReason: '裏面の画像が不鮮明です' } });
     const event = (operation: OperationInput['operation']): OperationInput => ({ tenantId: t, actor: { type: 'login_user', id: manager.id, label: '佐藤 花子' }, operation, registrant: { id: person.id, label: '理由 花子' } });
     for (const op of ['remanded', 'submitted', 'remanded'] as const) await harness.services.history.record(event(op));
-    const reasons = async () => (await search(agent)).items.map((i) => [i.operation, (i as Item & { reason?: string }).reason ?? null]);
+    const reasons = async () => (await search(agent, { registrant: person.id })).items.map((i) => [i.operation, (i as Item & { reason?: string }).reason ?? null]);
     expect(await reasons()).toEqual([['remanded', '裏面の画像が不鮮明です'], ['submitted', null], ['remanded', null]]);
     expect(JSON.stringify(await harness.prisma.operationEvent.findMany({ where: { tenantId: t } }), (_k, v) => (typeof v === 'bigint' ? String(v) : v))).not.toContain('不鮮明');
     // Sent again: the remand no longer stands, so no reason is shown.
