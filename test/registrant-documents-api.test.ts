@@ -71,8 +71,10 @@ describe('submitted documents', () => {
     expect([early.status, early.body.code]).toEqual([404, 'DOCUMENT_NOT_FOUND']);
 
     await submit(p.id);
-    // Oldest first: the two uploads a second apart whatever the clock's resolution.
-    await harness.prisma.document.update({ where: { id: back }, data: { createdAt: new Date(Date.now() - 1000) } });
+    // Oldest first: the two uploads a second apart whatever the clock's resolution (counted from the
+    // second upload's own time: on a loaded machine the submission alone may take over a second).
+    const frontAt = (await harness.prisma.document.findUniqueOrThrow({ where: { id: front } })).createdAt;
+    await harness.prisma.document.update({ where: { id: back }, data: { createdAt: new Date(frontAt.getTime() - 1000) } });
     // A category-3 dependent's own document, sealed like an upload.
     const spouse = await harness.prisma.dependent.create({ data: { registrantId: p.id, relationship: '配偶者', kind: 'category3', familyName: '書類', givenName: '配偶', status: 'pending' } });
     const sealed = await testVault(harness.prisma).seal({ tenantId, kind: 'document', plaintext: GIF });
