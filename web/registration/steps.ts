@@ -404,8 +404,6 @@ export function dependentFormStep(ctx: Ctx, dependentId: string | null): View | 
   );
   const relMsg = messageLine('dep-relationship-message');
   relationship.addEventListener('change', () => unsay(relMsg));
-  // The dependent form's summary clears once its fields are corrected.
-  const summaryForm = (...args: Parameters<typeof h<'form'>>) => summaryClears(h(...args), msg);
   const kind = radios(
     'dep-kind',
     '区分',
@@ -466,32 +464,35 @@ export function dependentFormStep(ctx: Ctx, dependentId: string | null): View | 
     step: 'dependents',
     body: [
       h('p', {}, d ? `${fullName(d)}さんの登録情報を編集します。` : '扶養家族のマイナンバー登録情報を入力します。'),
-      summaryForm(
-        'form',
-        { novalidate: true, onsubmit: (e) => (e.preventDefault(), void save()) },
-        h('div', { class: 'pair' }, familyName.el, givenName.el),
-        h('div', { class: 'pair' }, familyKana.el, givenKana.el),
-        gender,
-        birth.el,
-        h('div', { class: 'field' }, h('label', { for: relationship.id }, '続柄', requiredMark()), relationship, relMsg),
-        kind,
+      summaryClears(
         h(
-          'details',
-          { class: 'help' },
-          h('summary', {}, '国民年金の第3号被保険者とは？'),
-          h('p', {}, '20歳以上60歳未満で、会社員や公務員など厚生年金に加入している人に扶養されている配偶者です。第3号被保険者の場合だけ、ご本人の書類（個人番号確認書類と本人確認書類）の画像をアップロードします。その他の扶養家族の本人確認は、登録者ご本人が行います。'),
+          'form',
+          { novalidate: true, onsubmit: (e) => (e.preventDefault(), void save()) },
+          h('div', { class: 'pair' }, familyName.el, givenName.el),
+          h('div', { class: 'pair' }, familyKana.el, givenKana.el),
+          gender,
+          birth.el,
+          h('div', { class: 'field' }, h('label', { for: relationship.id }, '続柄', requiredMark()), relationship, relMsg),
+          kind,
+          h(
+            'details',
+            { class: 'help' },
+            h('summary', {}, '国民年金の第3号被保険者とは？'),
+            h('p', {}, '20歳以上60歳未満で、会社員や公務員など厚生年金に加入している人に扶養されている配偶者です。第3号被保険者の場合だけ、ご本人の書類（個人番号確認書類と本人確認書類）の画像をアップロードします。その他の扶養家族の本人確認は、登録者ご本人が行います。'),
+          ),
+          number.el,
+          d
+            ? h(
+                'label',
+                { class: 'choice checkbox' },
+                notDependent,
+                h('span', {}, '現在は扶養家族ではありません（扶養から外れた）'),
+              )
+            : null,
+          msg,
+          nav(back('キャンセル'), actionButton('決定', save)),
         ),
-        number.el,
-        d
-          ? h(
-              'label',
-              { class: 'choice checkbox' },
-              notDependent,
-              h('span', {}, '現在は扶養家族ではありません（扶養から外れた）'),
-            )
-          : null,
         msg,
-        nav(back('キャンセル'), actionButton('決定', save)),
       ),
     ],
   };
