@@ -513,6 +513,22 @@ describe('the passcode again, or a new one (owners, behind their password)', () 
     expect((await reveal(agent, o.password)).body).toEqual({ passcode: 'Atarashii#1' });
   });
 
+  it('two owners changing the passcode at the same moment: one wins, exactly one sealed copy is left and it is the one in use', async () => {
+    const c = await createTenant(harness.prisma, 'パスコード同時株式会社');
+    const [a, b] = await Promise.all([createLoginUser(harness.prisma, c, 'owner', '同時 A'), createLoginUser(harness.prisma, c, 'owner', '同時 B')]);
+    const [aAgent, bAgent] = await Promise.all([harness.login(a), harness.login(b)]);
+    expect((await save(aAgent, { passcode: 'Hajime#0' })).status).toBe(200);
+    const [ra, rb] = await Promise.all([save(aAgent, { passcode: 'Douji#A1' }), save(bAgent, { passcode: 'Douji#B2' })]);
+    expect([ra.status, rb.status]).toEqual([200, 200]);
+    const t = await settingsOf(c);
+    const sealed = await harness.prisma.vaultSecret.findMany({ where: { tenantId: c, kind: 'passcode' }, select: { id: true } });
+    expect(sealed).toEqual([{ id: t.passcodeSecretId }]);
+    // The hash and the sealed copy are of the same passcode.
+    const shown = (await reveal(aAgent, a.password)).body.passcode as string;
+    expect(['Douji#A1', 'Douji#B2']).toContain(shown);
+    expect(await verifyPassword(shown, t.passcodeHash!)).toBe(true);
+  });
+
   it('a wrong password shows nothing and counts towards the lock; managers and viewers are refused', async () => {
     const c = await createTenant(harness.prisma, 'パスコード拒否株式会社');
     const [o, m, v] = await Promise.all([createLoginUser(harness.prisma, c, 'owner', '拒否 オーナー'), createLoginUser(harness.prisma, c, 'manager', '拒否 担当'), createLoginUser(harness.prisma, c, 'viewer', '拒否 閲覧')]);
