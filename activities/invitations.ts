@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { createHistory } from '../services/audit/history';
 import { hashToken } from '../services/auth/token-hash';
@@ -9,8 +9,34 @@ import { createMailLedger } from '../services/mail/ledger';
 import { MAIL_PAUSED, type SendInvitationMailInput } from '../shared';
 import { invitationUrl } from '../shared/invitation-link';
 import { countMail } from './mail-metrics';
+import { directSql, type RawSql } from '../services/db/direct-sql';
+import { likeLiteral } from '../services/db/like';
 import type { ActivityDeps } from './index';
 import { todayInJapan } from '../services/retention/rules';
+
+interface Recipient {
+  id: string;
+  tenantId: string;
+  familyName: string;
+  givenName: string;
+  email: string | null;
+  submissionDueDate: Date | null;
+  statusReason: string | null;
+  tenantName: string;
+  mailPaused: boolean;
+  passcodeSet: boolean;
+}
+
+/** The person and what the mail says of their company, in one statement. */
+async function readRecipient(sql: RawSql, registrantId: string): Promise<Recipient | undefined> {
+  const [row] = await sql.$queryRaw<Recipient[]>`
+    SELECT r.id::text AS id, r.tenant_id::text AS "tenantId", r.family_name AS "familyName", r.given_name AS "givenName", r.email,
+           r.submission_due_date AS "submissionDueDate", r.status_reason AS "statusReason",
+           t.name AS "tenantName", t.mail_paused_at IS NOT NULL AS "mailPaused", t.passcode_hash IS NOT NULL AS "passcodeSet"
+      FROM registrants r JOIN tenants t ON t.id = r.tenant_id
+     WHERE r.id = ${registrantId}::uuid`;
+  return row;
+}
 
 export function createInvitationActivities({ prisma, mailer, publicUrl, mailFrom, logger, vault }: ActivityDeps) {
   const history = createHistory(prisma, vault);
@@ -24,15 +50,13 @@ export function createInvitationActivities({ prisma, mailer, publicUrl, mailFrom
      * working.
      */
     async sendInvitationMail(input: SendInvitationMailInput): Promise<{ sent: boolean }> {
-      const registrant = await prisma.registrant.findUnique({
-        where: { id: input.registrantId },
-        include: { tenant: { select: { name: true, mailPausedAt: true, passcodeHash: true } } },
-      });
+      const sql = await directSql(prisma);
+      const registrant = await readRecipient(sql, input.registrantId);
       if (!registrant) throw ApplicationFailure.nonRetryable('登録者が見つかりません', 'RegistrantNotFound');
       if (!registrant.email) throw ApplicationFailure.nonRetryable('メールアドレスが登録されていません', 'RegistrantHasNoEmail');
       // Paused by an operator: not a business error — the workflow waits it out as an outage (its
       // back-off, then the operator's "retry now" on resuming), and nothing of the round changes.
-      if (registrant.tenant.mailPausedAt) throw ApplicationFailure.nonRetryable('メール送信は一時停止中です', MAIL_PAUSED);
+      if (registrant.mailPaused) throw ApplicationFailure.nonRetryable('メール送信は一時停止中です', MAIL_PAUSED);
 
       const expiresAt = new Date(input.expiresAt);
       const newRound = input.kind !== 'reminder';
@@ -40,7 +64,7 @@ export function createInvitationActivities({ prisma, mailer, publicUrl, mailFrom
       // whether the earlier attempt's mail got through (the server may have taken it just before
       // the worker died). Its link keeps working beside the retry's, so whichever copy the
       // employee keeps (a receiving side may drop the retry's as a duplicate Message-ID) works.
-      const sameKey = { OR: [{ issueKey: input.key }, { issueKey: { startsWith: `${input.key}#` } }] };
+      const issueKeys = `${likeLiteral(input.key)}#%`;
 
       /**
        * Once the mail is out, once per mail: a new round begins (every older link dies, HR sees the
@@ -50,12 +74,12 @@ export function createInvitationActivities({ prisma, mailer, publicUrl, mailFrom
       const recordSent = () =>
         ledger.recordOnce(input.key, async (tx) => {
           if (newRound) {
-            await tx.invitation.updateMany({ where: { registrantId: registrant.id, revokedAt: null, NOT: sameKey }, data: { revokedAt: new Date() } });
-            await tx.registrant.update({ where: { id: registrant.id }, data: { invitationState: 'open', invitationExpiresAt: expiresAt } });
+            await tx.$executeRaw`UPDATE invitations SET revoked_at = now() WHERE registrant_id = ${registrant.id}::uuid AND revoked_at IS NULL AND NOT (issue_key = ${input.key}::text OR issue_key LIKE ${issueKeys}::text)`;
+            await tx.$executeRaw`UPDATE registrants SET invitation_state = 'open', invitation_expires_at = ${expiresAt}::timestamptz, updated_at = now() WHERE id = ${registrant.id}::uuid`;
           }
           let actor: Actor = SYSTEM_ACTOR;
           if (input.actor?.type === 'login_user' && input.actor.id) {
-            const user = await tx.loginUser.findFirst({ where: { id: input.actor.id }, select: { name: true } });
+            const [user] = await tx.$queryRaw<{ name: string }[]>`SELECT name FROM login_users WHERE id = ${input.actor.id}::uuid`;
             actor = { type: 'login_user', id: input.actor.id, label: user?.name ?? '（不明なユーザ）' };
           }
           await history.record(
@@ -81,28 +105,20 @@ export function createInvitationActivities({ prisma, mailer, publicUrl, mailFrom
       }
 
       const token = randomBytes(32).toString('base64url');
-      const link = await prisma.$transaction(async (tx) => {
-        const attempts = await tx.invitation.count({ where: sameKey });
-        return tx.invitation.create({
-          select: { id: true },
-          data: {
-            registrantId: registrant.id,
-            issueKey: attempts === 0 ? input.key : `${input.key}#${attempts + 1}`,
-            tokenHash: hashToken(token),
-            expiresAt,
-            message: input.options?.message ?? null,
-            replyTo: input.options?.replyTo ?? null,
-            copyTo: input.options?.copyTo ?? null,
-          },
-        });
-        // A reminder carries a link of its own; the round's other links keep working until it ends.
-      });
+      // One statement: the attempt's number is counted where the link is made. A reminder carries a
+      // link of its own; the round's other links keep working until it ends.
+      const [link] = await sql.$queryRaw<{ id: string }[]>`
+        INSERT INTO invitations (id, registrant_id, issue_key, token_hash, expires_at, message, reply_to, copy_to)
+        SELECT ${randomUUID()}::uuid, ${registrant.id}::uuid, CASE WHEN n = 0 THEN ${input.key}::text ELSE ${input.key}::text || '#' || (n + 1) END,
+               ${hashToken(token)}::text, ${expiresAt}::timestamptz, ${input.options?.message ?? null}::text, ${input.options?.replyTo ?? null}::text, ${input.options?.copyTo ?? null}::text
+          FROM (SELECT count(*) AS n FROM invitations WHERE issue_key = ${input.key}::text OR issue_key LIKE ${issueKeys}::text) AS attempts
+        RETURNING id`;
 
       const { subject, text } = renderInvitationMail({
         kind: input.kind,
         personName: `${registrant.familyName} ${registrant.givenName}`,
-        companyName: registrant.tenant.name,
-        passcodeRequired: registrant.tenant.passcodeHash !== null,
+        companyName: registrant.tenantName,
+        passcodeRequired: registrant.passcodeSet,
         link: invitationUrl(publicUrl, token),
         expiresAt,
         submissionDueDate: registrant.submissionDueDate?.toISOString().slice(0, 10),
@@ -117,7 +133,7 @@ export function createInvitationActivities({ prisma, mailer, publicUrl, mailFrom
       if (Context.current().cancellationSignal.aborted) throw new Error('attempt cancelled before sending');
       try {
         await mailer.sendMail({
-          from: employerSender(mailFrom, registrant.tenant.name),
+          from: employerSender(mailFrom, registrant.tenantName),
           to: registrant.email,
           ...(input.options?.replyTo ? { replyTo: input.options.replyTo } : {}),
           ...(input.options?.copyTo ? { cc: input.options.copyTo } : {}),
@@ -133,7 +149,7 @@ export function createInvitationActivities({ prisma, mailer, publicUrl, mailFrom
         const { syscall, responseCode } = err as { syscall?: string; responseCode?: number };
         // A permanent refusal (5xx: no such mailbox, a mistyped address) will not pass on retry.
         const rejected = responseCode !== undefined && responseCode >= 500 && responseCode < 600;
-        if (rejected || syscall === 'connect' || syscall === 'getaddrinfo') await prisma.invitation.delete({ where: { id: link.id } }).catch(() => undefined);
+        if (rejected || syscall === 'connect' || syscall === 'getaddrinfo') await sql.$executeRaw`DELETE FROM invitations WHERE id = ${link!.id}::uuid`.catch(() => undefined);
         if (rejected) throw ApplicationFailure.nonRetryable(`メールサーバーが宛先を受け付けませんでした（${responseCode}）`, 'MailRejected');
         throw err;
       }

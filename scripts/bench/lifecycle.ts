@@ -43,7 +43,7 @@ interface WorkerChild {
   settings: WorkerReady['settings'];
   /** Activity attempts that failed (and were retried), by activity and error code. */
   activityFailures: Map<string, number>;
-  sample(gc?: boolean): Promise<WorkerSample & { rss: number; hwm: number }>;
+  sample(gc?: boolean, writeProfile?: boolean): Promise<WorkerSample & { rss: number; hwm: number }>;
 }
 
 /** VmRSS / VmHWM (peak) of a process, from the kernel, in bytes. */
@@ -119,7 +119,7 @@ async function startWorkerChild(file: string, env: NodeJS.ProcessEnv, cleanup: C
     child,
     settings,
     activityFailures,
-    sample(gc = false) {
+    sample(gc = false, writeProfile = false) {
       const id = ++seq;
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => (pending.delete(id), reject(new Error('the worker did not answer a sample within 30 s'))), 30_000);
@@ -128,7 +128,7 @@ async function startWorkerChild(file: string, env: NodeJS.ProcessEnv, cleanup: C
           pending.delete(id);
           resolve({ ...s, ...kernelRss(child.pid!) });
         });
-        child.send({ type: 'sample', id, gc } satisfies SampleRequest);
+        child.send({ type: 'sample', id, gc, writeProfile } satisfies SampleRequest);
       });
     },
   };
@@ -173,6 +173,9 @@ export async function runLifecycleBench(stack: Stack, cleanup: Cleanup, opts: Li
     DATA_DIR: workerDataDir,
     LOG_LEVEL: 'warn',
   };
+  // BENCH_CPU_PROFILE=name.cpuprofile: the worker's main thread from its start until the single
+  // creates' workflows are asleep, as name-worker.cpuprofile.
+  if (process.env.BENCH_CPU_PROFILE) env.BENCH_WORKER_CPU_PROFILE = path.resolve(process.env.BENCH_CPU_PROFILE.replace(/(\.cpuprofile)?$/, '-worker.cpuprofile'));
   // The worker makes its own throwaway keyring in DATA_DIR; no key of the caller's is used.
   for (const key of ['MASTER_KEY', 'MASTER_KEY_PREVIOUS', 'MASTER_KEY_FILE']) delete env[key];
   // Bundled here, before the worker starts, as set-up prebuilds the product's bundle: the worker
@@ -319,7 +322,7 @@ export async function runLifecycleBench(stack: Stack, cleanup: Cleanup, opts: Li
   const mailsAfterLastCreateMs = smtp.lastAt ? smtp.lastAt - realEpochEnd : NaN;
   await workerIdle();
   const running = (await client.workflow.count(`WorkflowType = 'registrantWorkflow' AND ExecutionStatus = 'Running'`)).count;
-  const sleeping = await worker.sample(true);
+  const sleeping = await worker.sample(true, true);
   clearInterval(sampler);
   const sent = await prisma.mailDelivery.count({ where: { kind: 'invitation', status: 'sent' } });
   const open = await prisma.registrant.count({ where: { tenantId: tenant.id, invitationState: 'open' } });

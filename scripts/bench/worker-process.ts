@@ -7,6 +7,7 @@
  */
 import v8 from 'node:v8';
 import fs from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { loadConfig, requireServices } from '../../services/config/config';
 import { createPrisma, withDefaultConnectionLimit } from '../../services/db/client';
@@ -34,6 +35,8 @@ export interface SampleRequest {
   id: number;
   /** Collect garbage first (the process runs with --expose-gc). */
   gc?: boolean;
+  /** Write the main thread's CPU profile so far to BENCH_WORKER_CPU_PROFILE (when set). */
+  writeProfile?: boolean;
 }
 
 const send = (m: WorkerSample | WorkerReady) => process.send?.(m);
@@ -79,8 +82,20 @@ async function main() {
     keyring,
     options: { maxCachedWorkflows: config.worker.cachedWorkflows, maxConcurrentActivityTaskExecutions: config.worker.activitySlots },
   });
-  process.on('message', (m: SampleRequest) => {
+  // The main thread only (activities, the SDK's glue); workflow code runs on the workflow thread.
+  const profileFile = process.env.BENCH_WORKER_CPU_PROFILE;
+  const profiler = profileFile ? new Session() : undefined;
+  if (profiler) {
+    profiler.connect();
+    await profiler.post('Profiler.enable');
+    await profiler.post('Profiler.start');
+  }
+  process.on('message', async (m: SampleRequest) => {
     if (m?.type !== 'sample') return;
+    if (m.writeProfile && profiler) {
+      const { profile } = await profiler.post('Profiler.stop');
+      fs.writeFileSync(profileFile!, JSON.stringify(profile));
+    }
     if (m.gc) (globalThis as { gc?: () => void }).gc?.();
     send({ type: 'sample', id: m.id, memory: process.memoryUsage(), status: worker.getStatus() });
   });

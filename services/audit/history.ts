@@ -12,6 +12,7 @@
  * Rows written before the chain was keyed (v1) carry a plain sha256; they are accepted only at the
  * start of a tenant's chain, before its first keyed row, and counted as `unkeyed`.
  */
+import { likeLiteral } from '../db/like';
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { Prisma, type OperationEvent, type PrismaClient } from '../../prisma/generated/client';
@@ -147,12 +148,6 @@ function decodeCursor(cursor: string): bigint {
   if (!/^[1-9][0-9]{0,18}$/.test(s)) throw new AppError(400, 'INVALID_CURSOR', 'ページ指定が正しくありません');
   return BigInt(s);
 }
-
-/**
- * Prisma's `contains` becomes ILIKE '%' || value || '%' without escaping the value (checked by the
- * tests): escape % _ and \ (PostgreSQL's default LIKE escape) so they match literally.
- */
-const likeLiteral = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 /** 2026/01/02 03:04:05 in Japan time (no daylight saving: a fixed +9 hours). */
 export function formatJst(d: Date): string {

@@ -27,7 +27,8 @@ export interface OperationInput {
 export type HistoryDb = Pick<Prisma.TransactionClient, 'operationEvent' | '$queryRaw' | '$executeRaw'>;
 
 export interface History {
-  record(input: OperationInput, db?: HistoryDb): Promise<void>;
+  /** `db`: a transaction (Prisma's or direct SQL's) to record in; a client: its own transaction; none: a group commit. */
+  record(input: OperationInput, db?: HistoryDb | RawSql): Promise<void>;
   /** Several rows of one tenant in the caller's (READ COMMITTED) transaction: one lock, one INSERT, in order. */
   recordMany(inputs: OperationInput[], tx: HistoryDb | RawSql): Promise<void>;
 }

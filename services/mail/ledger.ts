@@ -14,8 +14,9 @@
  * sends a second copy with the same Message-ID (receiving servers may drop it).
  */
 import { backOff } from 'exponential-backoff';
-import type { MailDelivery, Prisma } from '../../prisma/generated/client';
+import type { MailStatus } from '../../prisma/generated/client';
 import type { PrismaClient } from '../db/client';
+import { directSql, type RawSql } from '../db/direct-sql';
 
 export interface MarkSentRetry {
   /** attempts in all (default 8: about a minute with the delays below) */
@@ -24,31 +25,44 @@ export interface MarkSentRetry {
   firstDelayMs?: number;
 }
 
-const TX = { isolationLevel: 'ReadCommitted', maxWait: 30_000, timeout: 30_000 } as const;
+/** Writers of one tenant's history queue on its lock: give them time rather than failing under load. */
+const TX_TIMEOUT_SECONDS = 30;
 
+/**
+ * Plain SQL on the client's pool (services/db/direct-sql.ts): a mail's activity is mostly these
+ * statements, and Prisma's per-query work was a third of the worker's CPU per invitation.
+ */
 export function createMailLedger(prisma: PrismaClient, retry: MarkSentRetry = {}) {
   return {
-    begin(key: string, recipient: string, kind: string): Promise<MailDelivery> {
-      return prisma.mailDelivery.upsert({ where: { key }, create: { key, recipient, kind }, update: {} });
+    /** The key's row, made if new: `sent` means an earlier attempt's mail went out. */
+    async begin(key: string, recipient: string, kind: string): Promise<{ status: MailStatus }> {
+      const sql = await directSql(prisma);
+      // A row that exists is left as it is (the first attempt's recipient and kind stay).
+      const [row] = await sql.$queryRaw<{ status: MailStatus }[]>`
+        WITH made AS (
+          INSERT INTO mail_deliveries (key, recipient, kind) VALUES (${key}, ${recipient}, ${kind})
+          ON CONFLICT (key) DO NOTHING RETURNING status)
+        SELECT status::text AS status FROM made
+        UNION ALL SELECT status::text FROM mail_deliveries WHERE key = ${key} AND NOT EXISTS (SELECT 1 FROM made)`;
+      if (!row) throw new Error('mail ledger: the delivery row could be neither made nor read');
+      return row;
     },
 
     async markSent(key: string, messageId: string): Promise<void> {
-      await backOff(() => prisma.mailDelivery.update({ where: { key }, data: { status: 'sent', sentAt: new Date(), messageId } }), {
-        numOfAttempts: retry.attempts ?? 8,
-        startingDelay: retry.firstDelayMs ?? 500,
-        timeMultiple: 2,
-        maxDelay: 15_000,
-      });
+      await backOff(
+        async () => (await directSql(prisma)).$executeRaw`UPDATE mail_deliveries SET status = 'sent', sent_at = now(), message_id = ${messageId} WHERE key = ${key}`,
+        { numOfAttempts: retry.attempts ?? 8, startingDelay: retry.firstDelayMs ?? 500, timeMultiple: 2, maxDelay: 15_000 },
+      );
     },
 
-    /** Runs `record` in a transaction once per delivery; false when it had run before. */
-    async recordOnce(key: string, record: (tx: Prisma.TransactionClient) => Promise<void>): Promise<boolean> {
-      return prisma.$transaction(async (tx) => {
+    /** Runs `record` in a READ COMMITTED transaction once per delivery; false when it had run before. */
+    async recordOnce(key: string, record: (tx: RawSql) => Promise<void>): Promise<boolean> {
+      return (await directSql(prisma)).transaction(async (tx) => {
         const claimed = await tx.$executeRaw`UPDATE mail_deliveries SET recorded_at = now() WHERE key = ${key} AND status = 'sent' AND recorded_at IS NULL`;
         if (claimed !== 1) return false;
         await record(tx);
         return true;
-      }, TX);
+      }, { timeoutSeconds: TX_TIMEOUT_SECONDS });
     },
   };
 }

@@ -4,6 +4,7 @@
  * package can sync "everything changed since my last run" page by page without missing or repeating
  * anyone; newest change first or by employee code for HR. Never numbers.
  */
+import { likeLiteral } from '../db/like';
 import { Prisma, type Dependent, type Gender, type Registrant, type RegistrantCategory, type Status } from '../../prisma/generated/client';
 import type { PrismaClient } from '../db/client';
 import { directSql, type DirectSql } from '../db/direct-sql';
@@ -207,7 +208,6 @@ const listItem = (r: Registrant, dependents: Dependent[]): RegistrantListItem =>
  * contains / startsWith / endsWith become LIKE patterns: a `%` or `_` typed by someone searching is
  * meant literally (LIKE's default escape character is the backslash).
  */
-const likeLiteral = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 /** Hiragana → katakana (kana are stored in katakana; people search in either). */
 const toKatakana = (s: string) => s.replace(/[\u3041-\u3096]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 0x60));

@@ -73,7 +73,13 @@ export function deletionDueBy(rule: RetentionRule, retirementDate: string, today
   return due < earliest ? earliest : due;
 }
 
-/** Today's date in Japan, as the deletion and retirement dates are meant. */
+const JST_OFFSET_MS = 9 * 60 * 60 * 1000;
+
+/**
+ * Today's date in Japan, as the deletion and retirement dates are meant. Japan keeps UTC+9 all year
+ * (no summer time since 1951), so plain arithmetic does; toLocaleDateString built a formatter per call
+ * (half a millisecond of every invitation mail's CPU).
+ */
 export function todayInJapan(now = new Date()): string {
-  return now.toLocaleDateString('sv-SE', { timeZone: 'Asia/Tokyo' });
+  return new Date(now.getTime() + JST_OFFSET_MS).toISOString().slice(0, 10);
 }
