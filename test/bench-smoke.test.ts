@@ -39,12 +39,15 @@ it('runs the lifecycle bench with --count 20 and passes its checks', async () =>
   expect(out).toMatch(/quick add\s+20 in [\d.]+ s = [\d.]+\/s, \d+ left queued for the reconciler; ratio to no-op [\d.]+/);
   expect(out).toMatch(/CSV import\s+20 in [\d.]+ s = [\d.]+\/s, \d+ left queued for the reconciler; ratio to no-op [\d.]+/);
   expect(out).toContain('PASS  60 mails (20 from single creates), none twice');
+  // 10 × the count asleep at the end: 140 more people, not invited, started as the product starts them.
+  expect(out).toMatch(/asleep 200\s+140 more started in [\d.]+ s \([\d.]+\/s\); 200 lifecycle workflows running; worker RSS \d+ MiB/);
   // No check failed; the goals are printed with their verdict (at 20 people they say little).
   expect(out).not.toMatch(/^FAIL {2}(?!goal: )/m);
   expect(out).toMatch(/^(PASS|FAIL) {2}goal: creates \/ no-op starts [\d.]+× \(goal ≥ 0\.7×\)$/m);
   expect(out).toMatch(/^(PASS|FAIL) {2}goal: worker RSS with 20 sleeping \d+ MiB \(goal < 400 MiB\)$/m);
   expect(out).toMatch(/^(PASS|FAIL) {2}goal: quick add \/ no-op starts [\d.]+× \(goal ≥ 0\.9×\)$/m);
   expect(out).toMatch(/^(PASS|FAIL) {2}goal: CSV import \/ no-op starts [\d.]+× \(goal ≥ 0\.9×\)$/m);
+  expect(out).toMatch(/^(PASS|FAIL) {2}goal: worker RSS with 200 lifecycle workflows asleep \d+ MiB \(goal < 500 MiB, the issue's bound at 100,000\)$/m);
   // Its temporary folder (database cluster, Temporal file, worker keyring) is gone.
   expect([...benchTempDirs()].filter((d) => !before.has(d))).toEqual([]);
 }, 180_000);

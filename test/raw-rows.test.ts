@@ -6,7 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import { Prisma, type Registrant } from '../prisma/generated/client';
 import { createSessions } from '../services/auth/sessions';
-import { createPrisma, type PrismaClient } from '../services/db/client';
+import { createPrisma, isUniqueViolation, type PrismaClient } from '../services/db/client';
+import { insertRegistrants, type NewRegistrantRow } from '../services/registrants/insert-registrants';
 import { directSql } from '../services/db/direct-sql';
 import { DEPENDENT_COLUMNS, LOGIN_USER_COLUMNS, pickModel, REGISTRANT_COLUMNS, selectColumns, TENANT_COLUMNS } from '../services/db/raw-rows';
 import { freePort } from '../services/devstack/ports';
@@ -153,6 +154,37 @@ describe('the registrant list chosen in plain SQL', () => {
     const all = (await listRegistrants(prisma, tenantId, { sort, limit: 100 })).items;
     expect(new Set(all.map((i) => i.id)).size).toBe(23);
   });
+});
+
+it('a single create\'s INSERT in plain SQL stores and gives back what Prisma\'s createManyAndReturn does, field for field, in the order given', async () => {
+  const tenantId = await createTenant(prisma, '生SQL登録株式会社');
+  const actorId = randomUUID();
+  const rows = (code: string): NewRegistrantRow[] => [
+    { familyName: '山田', givenName: '花子', familyNameKana: 'ヤマダ', givenNameKana: null, email: 'hanako@example.co.jp', employeeCode: `${code}-1`, category: 'employee', submissionDueDate: new Date('2027-01-15T00:00:00Z'), workflowPendingSince: new Date('2026-12-06T01:02:03.456Z'), workflowStart: { invite: { message: '提出してください', copyTo: 'hr@example.co.jp' }, startedBy: { type: 'login_user', id: actorId } } },
+    { familyName: '佐藤', givenName: '一郎', familyNameKana: null, givenNameKana: 'イチロウ', email: null, employeeCode: null, category: 'payee', submissionDueDate: null, workflowPendingSince: new Date('2026-12-06T01:02:03.457Z'), workflowStart: Prisma.DbNull },
+  ].map((r) => {
+    const id = randomUUID();
+    return { id, tenantId, workflowId: `wf-${id}`, ...r } as NewRegistrantRow;
+  });
+  const viaPrismaRows = rows('PRISMA');
+  const viaPrisma = await prisma.registrant.createManyAndReturn({ data: viaPrismaRows });
+  const directRows = rows('DIRECT');
+  const direct = await (await directSql(prisma)).transaction((tx) => insertRegistrants(tx, directRows));
+  expect(direct.map((r) => r.id)).toEqual(directRows.map((r) => r.id));
+  // What differs by design: ids, employee codes, and the moments each was written.
+  const comparable = (r: Registrant) => ({ ...r, id: undefined, workflowId: undefined, employeeCode: r.employeeCode?.replace(/^(PRISMA|DIRECT)/, ''), createdAt: undefined, updatedAt: undefined });
+  const byId = new Map(viaPrisma.map((r) => [r.id, r]));
+  expect(direct.map(comparable)).toStrictEqual(viaPrismaRows.map((r) => comparable(byId.get(r.id)!)));
+  // As stored, read back by Prisma: the same again, and both timestamps set.
+  for (const r of direct) {
+    const stored = await prisma.registrant.findUniqueOrThrow({ where: { id: r.id } });
+    expect(r).toStrictEqual(stored);
+    expect(stored.createdAt).toBeInstanceOf(Date);
+    expect(stored.updatedAt).toBeInstanceOf(Date);
+  }
+  // A taken employee code fails the statement as a unique violation, the way the create tells it.
+  const taken = await (await directSql(prisma)).transaction((tx) => insertRegistrants(tx, rows('DIRECT').slice(0, 1))).catch((err: unknown) => err);
+  expect(isUniqueViolation(taken)).toBe(true);
 });
 
 describe('plain SQL on the pool (services/db/direct-sql.ts, the number pull)', () => {

@@ -20,12 +20,15 @@ import { loadKeyring } from '../../services/vault/keyring';
 import { createVault } from '../../services/vault/vault';
 import { createTenantWithOwner } from '../../services/tenants/bootstrap';
 import type { SampleRequest, WorkerReady, WorkerSample } from './worker-process';
-import { mib, percentiles, pool, rate, ROOT, say, secs, stopChild, temporalServerErrors, type Cleanup, type Stack } from './stack';
+import { cpuProfile, mib, percentiles, pool, rate, ROOT, say, secs, stopChild, temporalServerErrors, type Cleanup, type Stack } from './stack';
 import { startSmtpCapture } from './smtp-capture';
 import { runBulkCreatePaths } from './bulk-creates';
+import { runSleepers } from './sleepers';
 
 export interface LifecycleOptions {
   count: number;
+  /** lifecycle workflows asleep at the end (the worker's memory); default 10 × count */
+  asleep?: number;
   concurrency: number;
 }
 
@@ -277,15 +280,18 @@ export async function runLifecycleBench(stack: Stack, cleanup: Cleanup, opts: Li
   const createLatencies: number[] = [];
   const realT0 = performance.now();
   const realEpoch0 = Date.now();
+  // BENCH_CPU_PROFILE: this process (the create path: the service, Prisma, the Temporal client) while it creates.
+  const createsProfile = process.env.BENCH_CPU_PROFILE?.replace(/(\.cpuprofile)?$/, '-creates.cpuprofile');
+  const profiled = <T>(work: () => Promise<T>) => (createsProfile ? cpuProfile(createsProfile, work) : work());
   const real = await withProgress(
     () => `  created ${created}/${count}, invitation mails ${smtp.mails}`,
-    pool(count, concurrency, async (i) => {
+    profiled(() => pool(count, concurrency, async (i) => {
       const n = String(i + 1).padStart(5, '0');
       const t = performance.now();
       await registrants.create(acting, { familyName: '負荷', givenName: `試験${n}`, email: `bench-${n}@example.co.jp` });
       createLatencies.push(performance.now() - t);
       created++;
-    }),
+    })),
   );
   const realMs = performance.now() - realT0;
   const realEpochEnd = Date.now();
@@ -345,6 +351,14 @@ export async function runLifecycleBench(stack: Stack, cleanup: Cleanup, opts: Li
   const everyone = await prisma.registrant.count({ where: { tenantId: tenant.id } });
   const runningAll = (await client.workflow.count(`WorkflowType = 'registrantWorkflow' AND ExecutionStatus = 'Running'`)).count;
 
+  // ---- many asleep (10 × N by default), for the worker's memory
+  const asleep = await runSleepers({
+    prisma, client, taskQueue: TASK_QUEUE, reminderDays: REMINDER_DAYS, tenantId: tenant.id, asleep: runningAll, target: opts.asleep ?? 10 * count, concurrency,
+    rss: async () => (await worker.sample(true)).rss,
+    workerIdle,
+    running: async () => (await client.workflow.count(`WorkflowType = 'registrantWorkflow' AND ExecutionStatus = 'Running'`)).count,
+  });
+
   // ---- figures
   const noopRate = noopStarted / (noopMs / 1000);
   const realRate = created / (realMs / 1000);
@@ -361,6 +375,7 @@ export async function runLifecycleBench(stack: Stack, cleanup: Cleanup, opts: Li
     `  latency             create p50 ${ms(createLatency.p50)}, p95 ${ms(createLatency.p95)}; of which start RPC p50 ${ms(realLatency.p50)}, p95 ${ms(realLatency.p95)}; history entries of a group p50 ${ms(historyLatency.p50)}, p95 ${ms(historyLatency.p95)} (${historyLatencies.length} groups)`,
     `ratio real / no-op    ${(realRate / noopRate).toFixed(2)}`,
     ...bulk.lines,
+    ...asleep.lines,
     `invitation mails      ${mails} received, ${recipients} distinct recipients, ${duplicates} recipients with more than one, ${messageIds} distinct Message-IDs`,
     `all mails in          ${secs(mailsAllMs)} from the first create (${secs(mailsAfterLastCreateMs)} after the last)`,
     `retried attempts      ${[...worker.activityFailures].map(([k, n]) => `${k} ×${n}`).join(', ') || 'none'}; Temporal server error lines ${temporalServerErrors()}`,
@@ -380,7 +395,7 @@ export async function runLifecycleBench(stack: Stack, cleanup: Cleanup, opts: Li
   if (duplicates > 0) failures.push(`${duplicates} recipients got more than one invitation mail`);
   if (sent !== count) failures.push(`mail ledger has ${sent} invitations sent, expected ${count}`);
   if (running !== count) failures.push(`${running} lifecycle workflows running, expected ${count}`);
-  failures.push(...bulk.failures);
+  failures.push(...bulk.failures, ...asleep.failures);
   if (everyone !== 3 * count) failures.push(`${everyone} people stored by the three create paths, expected ${3 * count}`);
   if (runningAll !== everyone) failures.push(`${runningAll} lifecycle workflows running after the bulk paths, expected ${everyone}`);
   if (smtp.mails !== everyone || smtp.perRecipient.size !== everyone) failures.push(`${smtp.mails} invitation mails to ${smtp.perRecipient.size} recipients after the bulk paths, expected ${everyone}`);
@@ -392,6 +407,7 @@ export async function runLifecycleBench(stack: Stack, cleanup: Cleanup, opts: Li
     { what: `creates / no-op starts ${(realRate / noopRate).toFixed(2)}× (goal ≥ ${GOAL_CREATE_RATIO}×)`, pass: realRate / noopRate >= GOAL_CREATE_RATIO },
     { what: `worker RSS with ${running} sleeping ${mib(sleeping.rss)} (goal < ${GOAL_RSS_MIB} MiB)`, pass: sleeping.rss < GOAL_RSS_MIB * 1024 * 1024 },
     ...bulk.goals,
+    ...asleep.goals,
   ];
   for (const g of goals) console.log(`${g.pass ? 'PASS' : 'FAIL'}  goal: ${g.what}`);
   // A goal missed is a figure, not a broken bench: only the checks decide the exit code.

@@ -20,6 +20,8 @@ export function withDefaultConnectionLimit(databaseUrl: string, connections: num
 }
 
 /** A unique constraint said no (another request stored the same key meanwhile). */
+/** A unique constraint refused the write: Prisma's P2002, or PostgreSQL's 23505 through plain SQL (direct-sql.ts). */
 export function isUniqueViolation(err: unknown): boolean {
-  return err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002';
+  if (err instanceof Prisma.PrismaClientKnownRequestError) return err.code === 'P2002';
+  return (err as { code?: unknown; severity?: unknown } | null)?.code === '23505' && (err as { severity?: unknown }).severity !== undefined;
 }

@@ -14,6 +14,7 @@ import type { PrismaClient } from '../db/client';
 import { withDeadline, type TemporalDeps } from '../temporal/client';
 import { carriedInput } from './carried-state';
 import { createGroupCommitter } from '../db/group-commit';
+import type { RawSql } from '../db/direct-sql';
 
 /** How a stored person's workflow is to start; null in the column: from the database state, no mail. */
 export interface StartIntent {
@@ -141,8 +142,10 @@ export function createRegistrantWorkflows({ prisma, temporal, inviteReminderDays
   };
 
   /** The tenant's reminder days, or the configured default when it has none. */
-  const reminderDaysOf = async (tenantId: string, db: Pick<PrismaClient, 'tenant'> = prisma): Promise<number[]> => {
-    const tenant = await db.tenant.findUniqueOrThrow({ where: { id: tenantId }, select: { reminderDays: true } });
+  /** The tenant's reminder days (or the default), read in `db`: a client or a transaction, Prisma's or plain SQL's. */
+  const reminderDaysOf = async (tenantId: string, db: RawSql = prisma): Promise<number[]> => {
+    const [tenant] = await db.$queryRaw<{ reminderDays: number[] }[]>`SELECT reminder_days AS "reminderDays" FROM tenants WHERE id = ${tenantId}::uuid`;
+    if (!tenant) throw new Error(`tenant ${tenantId} not found`);
     return tenant.reminderDays.length ? tenant.reminderDays : inviteReminderDays;
   };
 
