@@ -124,6 +124,8 @@ async function startTemporal(tmpDir: string, db: StackOptions['temporalDb'], cle
       '--http-port', String(httpPort),
       '--metrics-port', String(metricsPort),
       '--log-level', 'error',
+      // BENCH_TEMPORAL_DYNAMIC_CONFIG="key=value …": server settings to try against the default.
+      ...(process.env.BENCH_TEMPORAL_DYNAMIC_CONFIG ?? '').split(' ').filter(Boolean).flatMap((kv) => ['--dynamic-config-value', kv]),
     ],
     { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] },
   );
