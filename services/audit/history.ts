@@ -39,7 +39,6 @@ import type {
 /** A reveal for the check at collection has no purpose of use: the history says what it was instead. */
 const collectionCheck = (detail: unknown) => typeof detail === 'object' && detail !== null && (detail as { reason?: unknown }).reason === 'collection_check';
 
-
 export const GENESIS_HASH = '0'.repeat(64);
 const HASH_VERSION_V1 = 'mynaflow.operation_event.v1';
 const HASH_VERSION = 'mynaflow.operation_event.v2';
@@ -360,7 +359,6 @@ export function createHistory(prisma: PrismaClient, keys: ChainKeys): OperationH
     }));
     return { items, more };
   }
-
 
   async function* allItems(filters: HistoryFilters): AsyncGenerator<CsvCell[]> {
     let before: bigint | null = null;

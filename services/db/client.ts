@@ -19,7 +19,6 @@ export function withDefaultConnectionLimit(databaseUrl: string, connections: num
   return url.toString();
 }
 
-/** A unique constraint said no (another request stored the same key meanwhile). */
 /** A unique constraint refused the write: Prisma's P2002, or PostgreSQL's 23505 through plain SQL (direct-sql.ts). */
 export function isUniqueViolation(err: unknown): boolean {
   if (err instanceof Prisma.PrismaClientKnownRequestError) return err.code === 'P2002';

@@ -204,11 +204,6 @@ const listItem = (r: Registrant, dependents: Dependent[]): RegistrantListItem =>
   dependents: dependents.map(dependentSummary),
 });
 
-/**
- * contains / startsWith / endsWith become LIKE patterns: a `%` or `_` typed by someone searching is
- * meant literally (LIKE's default escape character is the backslash).
- */
-
 /** Hiragana → katakana (kana are stored in katakana; people search in either). */
 const toKatakana = (s: string) => s.replace(/[\u3041-\u3096]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 0x60));
 

@@ -141,7 +141,6 @@ export function createRegistrantWorkflows({ prisma, temporal, inviteReminderDays
     }
   };
 
-  /** The tenant's reminder days, or the configured default when it has none. */
   /** The tenant's reminder days (or the default), read in `db`: a client or a transaction, Prisma's or plain SQL's. */
   const reminderDaysOf = async (tenantId: string, db: RawSql = prisma): Promise<number[]> => {
     const [tenant] = await db.$queryRaw<{ reminderDays: number[] }[]>`SELECT reminder_days AS "reminderDays" FROM tenants WHERE id = ${tenantId}::uuid`;
