@@ -13,6 +13,7 @@
  * start of a tenant's chain, before its first keyed row, and counted as `unkeyed`.
  */
 import { likeLiteral } from '../db/like';
+import { isUuid } from '../db/uuid';
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { Prisma, type OperationEvent, type PrismaClient } from '../../prisma/generated/client';
@@ -52,8 +53,6 @@ const EXPORT_PAGE = 1000;
 export const SEARCH_DEFAULT_LIMIT = 50;
 export const SEARCH_MAX_LIMIT = 500;
 
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const isUuid = (s: string) => UUID_RE.test(s);
 
 /** PostgreSQL gives uuids back in lower case: hash what will be read back. */
 function uuid(value: string, field: string): string {

@@ -8,6 +8,7 @@
  * history rows), yielded as they are ready, so a pull of 100,000 streams in flat memory.
  */
 import { Prisma, type Dependent, type Purpose, type Registrant } from '../../prisma/generated/client';
+import { isUuid } from '../db/uuid';
 import { DEPENDENT_COLUMNS, pickModel, REGISTRANT_COLUMNS, selectColumns } from '../db/raw-rows';
 import type { OperationHistory } from '../audit/history';
 import type { PrismaClient } from '../db/client';
@@ -17,7 +18,6 @@ import type { Vault } from '../vault/types';
 import { connectorActor, type ConnectorCaller } from './connectors';
 
 export const PULL_BATCH = 500;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const MAX_PULL_REFS = 100_000;
 
 export type UnservedReason = 'NOT_REGISTERED' | 'PENDING' | 'REFUSED' | 'DELETED' | 'UNKNOWN' | 'NO_LONGER_DEPENDENT';
@@ -106,7 +106,7 @@ export function createNumberPull({ prisma, vault, history }: { prisma: PrismaCli
             kind: { not: 'dependent' },
             OR: [
               { employeeCode: { in: missing.flatMap((r) => ('employeeCode' in r ? [r.employeeCode] : [])) } },
-              { registrantId: { in: missing.flatMap((r) => ('registrantId' in r && UUID.test(r.registrantId) ? [r.registrantId] : [])) } },
+              { registrantId: { in: missing.flatMap((r) => ('registrantId' in r && isUuid(r.registrantId) ? [r.registrantId] : [])) } },
             ],
           },
           select: { employeeCode: true, registrantId: true },
@@ -221,7 +221,7 @@ export function createNumberPull({ prisma, vault, history }: { prisma: PrismaCli
     for (let i = 0; i < plan.length; i += PULL_BATCH) {
       const refs = plan.slice(i, i + PULL_BATCH);
       const codes = refs.flatMap((r) => ('employeeCode' in r ? [r.employeeCode] : []));
-      const ids = refs.flatMap((r) => ('registrantId' in r && UUID.test(r.registrantId) ? [r.registrantId] : []));
+      const ids = refs.flatMap((r) => ('registrantId' in r && isUuid(r.registrantId) ? [r.registrantId] : []));
       yield { refs, rows: await rowsWhere(sql, Prisma.sql`r.tenant_id = ${tenantId}::uuid AND (r.employee_code = ANY(${codes}::text[]) OR r.id = ANY(${ids}::uuid[]))`, req) };
     }
   }

@@ -5,13 +5,13 @@
  * with them) and is read from there — never written to the chained history.
  */
 import type { PrismaClient } from '../db/client';
+import { isUuid } from '../db/uuid';
 
 const DECISIONS = ['remanded', 'refused'];
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Event id → reason, for the rows given that carry a standing decision. */
 export async function standingReasons(prisma: PrismaClient, tenantId: string, rows: readonly { id: bigint; operation: string; registrantId: string | null }[]): Promise<Map<bigint, string>> {
-  const decided = [...new Set(rows.filter((r) => DECISIONS.includes(r.operation) && r.registrantId && UUID.test(r.registrantId)).map((r) => r.registrantId!))];
+  const decided = [...new Set(rows.filter((r) => DECISIONS.includes(r.operation) && r.registrantId && isUuid(r.registrantId)).map((r) => r.registrantId!))];
   if (!decided.length) return new Map();
   const [people, latest] = await Promise.all([
     prisma.registrant.findMany({ where: { tenantId, id: { in: decided }, status: { in: ['remanded', 'refused'] }, statusReason: { not: null } }, select: { id: true, status: true, statusReason: true } }),

@@ -4,6 +4,7 @@
  * collection check), every reveal recorded.
  */
 import type { Prisma } from '../../prisma/generated/client';
+import { isUuid } from '../db/uuid';
 import type { History } from '../audit/types';
 import type { PrismaClient } from '../db/client';
 import { AppError, REGISTRANT_NOT_FOUND } from '../errors';
@@ -16,7 +17,6 @@ import type { ConfirmPassword } from '../auth/auth-service';
 import { checkRevealReason, recordedReason, type RevealReason } from './reveal-reason';
 
 const NOT_REGISTERED = () => new AppError(404, 'NUMBER_NOT_REGISTERED', 'マイナンバーは登録されていません');
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * READ COMMITTED is what the history's chain lock needs; the waits allow for other writers of the
@@ -38,7 +38,7 @@ export function createMyNumberService({ prisma, vault, history, confirmPassword 
    * left and no sealed number is ever orphaned.
    */
   const lockRegistrant = async (tx: Prisma.TransactionClient, tenantId: string, id: string) => {
-    if (!UUID.test(id) || !UUID.test(tenantId)) throw REGISTRANT_NOT_FOUND();
+    if (!isUuid(id) || !isUuid(tenantId)) throw REGISTRANT_NOT_FOUND();
     const locked = await tx.$queryRaw<{ id: string }[]>`
       SELECT id FROM registrants WHERE id = ${id}::uuid AND tenant_id = ${tenantId}::uuid FOR UPDATE`;
     if (locked.length === 0) throw REGISTRANT_NOT_FOUND();

@@ -9,6 +9,7 @@
  * ciphertext and wrapped key together (crypto-shredding).
  */
 import { createCipheriv, createDecipheriv, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { isUuid } from '../db/uuid';
 import type { SecretKind } from '../../prisma/generated/client';
 import type { PrismaClient } from '../db/client';
 import type { RawSql } from '../db/direct-sql';
@@ -23,7 +24,6 @@ const KEY_BYTES = 32;
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 const WRAPPED_BYTES = IV_BYTES + TAG_BYTES + KEY_BYTES;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface RotateOptions {
   /** rows re-wrapped per transaction (default 500) */
@@ -181,7 +181,7 @@ export function createVault({ prisma, keyring }: { prisma: PrismaClient; keyring
     async open(id, tenantId, db: Db = prisma) {
       const notFound = new VaultError('SECRET_NOT_FOUND', `vault secret ${id} not found`);
       // Postgres would reject a malformed uuid with an error of its own; it cannot exist anyway.
-      if (!UUID.test(id) || !UUID.test(tenantId)) throw notFound;
+      if (!isUuid(id) || !isUuid(tenantId)) throw notFound;
       // Another tenant's secret looks exactly like a missing one.
       const row = await db.vaultSecret.findFirst({ where: { id, tenantId } });
       if (!row) throw notFound;
@@ -190,8 +190,8 @@ export function createVault({ prisma, keyring }: { prisma: PrismaClient; keyring
 
     async openMany(ids, tenantId, db: Pick<Db, '$queryRaw'> | RawSql = prisma) {
       const wanted = [...new Set(ids)];
-      const bad = wanted.find((id) => !UUID.test(id));
-      if (bad !== undefined || !UUID.test(tenantId)) throw new VaultError('SECRET_NOT_FOUND', `vault secret ${bad ?? ''} not found`);
+      const bad = wanted.find((id) => !isUuid(id));
+      if (bad !== undefined || !isUuid(tenantId)) throw new VaultError('SECRET_NOT_FOUND', `vault secret ${bad ?? ''} not found`);
       // One query for a batch (a payroll pull opens hundreds at a time); each row is checked as in open().
       // Plain SQL: Prisma's findMany cost more than the decryption of the whole batch.
       const rows = await db.$queryRaw<{ id: string; keyId: string; kind: SecretKind; wrappedKey: Uint8Array; iv: Uint8Array; authTag: Uint8Array; ciphertext: Uint8Array }[]>`
@@ -208,7 +208,7 @@ export function createVault({ prisma, keyring }: { prisma: PrismaClient; keyring
     },
 
     async shred(ids, db: Db = prisma) {
-      const valid = [...new Set(ids)].filter((id) => UUID.test(id));
+      const valid = [...new Set(ids)].filter((id) => isUuid(id));
       if (valid.length === 0) return 0;
       const { count } = await db.vaultSecret.deleteMany({ where: { id: { in: valid } } });
       return count;
