@@ -2,6 +2,7 @@
  * 削除予定のお知らせ: 30 days before deletions are due, the tenant's owners and managers get one mail
  * per due date listing every registrant concerned (names and employee codes; never a number).
  */
+import { dayText } from '../services/dates/day-text';
 import { Context } from '@temporalio/activity';
 import { createHistory } from '../services/audit/history';
 import { SYSTEM_ACTOR } from '../services/audit/types';
@@ -12,11 +13,6 @@ import type { ActivityDeps } from './index';
 import { countMail } from './mail-metrics';
 
 export const DELETION_NOTICE_SUBJECT = '【マイナンバー管理】削除予定のお知らせ';
-
-const jpDate = (d: string) => {
-  const [y, m, day] = d.split('-').map(Number);
-  return `${y}年${m}月${day}日`;
-};
 
 export function createDeletionNoticeActivities({ prisma, mailer, mailFrom, publicUrl, vault }: ActivityDeps) {
   const history = createHistory(prisma, vault);
@@ -60,12 +56,12 @@ export function createDeletionNoticeActivities({ prisma, mailer, mailFrom, publi
       const tenant = await prisma.tenant.findUniqueOrThrow({ where: { id: tenantId } });
       const lines = registrants.map((r) => {
         const rule = r.deletionRule === MANUAL_RULE.code ? MANUAL_RULE.label : (retentionRule(r.deletionRule ?? '')?.label ?? r.deletionRule ?? '');
-        return `・${r.employeeCode ? `${r.employeeCode} ` : ''}${r.familyName} ${r.givenName}（退職日 ${r.retirementDate ? jpDate(r.retirementDate.toISOString().slice(0, 10)) : '—'}、${rule}）`;
+        return `・${r.employeeCode ? `${r.employeeCode} ` : ''}${r.familyName} ${r.givenName}（退職日 ${r.retirementDate ? dayText(r.retirementDate.toISOString().slice(0, 10)) : '—'}、${rule}）`;
       });
       const text = [
         `${tenant.name} ご担当者様`,
         '',
-        `次の ${registrants.length} 名のマイナンバーと個人データは、${jpDate(dueDate)} に削除されます。`,
+        `次の ${registrants.length} 名のマイナンバーと個人データは、${dayText(dueDate)} に削除されます。`,
         '削除すると元に戻せません。保存を続ける必要がある場合は、それまでに削除予定日を変更または取り消してください。',
         '',
         ...lines,

@@ -6,6 +6,7 @@
  * outlive the link it asks about.
  */
 import { INVITE_VALID_DAYS } from '../../shared';
+import { dayText } from '../dates/day-text';
 import { parseJapaneseDate } from '../dates/japanese-date';
 import { addDays, todayInJapan } from '../retention/rules';
 import type { FieldProblem } from './bulk-registration';
@@ -24,7 +25,7 @@ export function checkSubmissionDueDate(base: string, problems: FieldProblem[], v
   if (due === unchanged) return due;
   const today = todayInJapan();
   if (due < today) fail('DUE_DATE_PAST', '提出期限に過去の日付は指定できません');
-  else if (linkEnds && due > linkEnds) fail('DUE_DATE_TOO_LATE', `提出期限は、登録用リンクの有効期限（${linkEnds.replace(/^(\d+)-0?(\d+)-0?(\d+)$/, '$1年$2月$3日')}）までの日付にしてください`);
+  else if (linkEnds && due > linkEnds) fail('DUE_DATE_TOO_LATE', `提出期限は、登録用リンクの有効期限（${dayText(linkEnds)}）までの日付にしてください`);
   else if (due > addDays(today, INVITE_VALID_DAYS)) fail('DUE_DATE_TOO_LATE', `提出期限は、登録用リンクの有効期限（${INVITE_VALID_DAYS}日後）までの日付にしてください`);
   return due;
 }
