@@ -26,7 +26,7 @@ import { createPrisma, type PrismaClient } from '../../services/db/client';
 import { SESSION_COOKIE } from '../../api/auth/middleware';
 import { startBenchApi } from './api';
 import { seedRegistrants } from './seed';
-import { cpuProfile, heapPeak, mib, ROOT, say, secs, type Cleanup, type Stack } from './stack';
+import { cpuProfile, heapPeak, mib, profileFileFor, ROOT, say, secs, type Cleanup, type Stack } from './stack';
 
 const CONNECTIONS = 50;
 const SMALL_TENANT = 1000;
@@ -163,7 +163,7 @@ export async function runHrReadsBench(stack: Stack, cleanup: Cleanup, opts: { co
     if (probe.status !== 200) throw new Error(`${what} answered ${probe.status} before the load`);
     // BENCH_CPU_PROFILE=name.cpuprofile: a CPU profile of the app (it runs in this process) under each
     // of its loads, written to name-<measure>.cpuprofile.
-    const profile = process.env.BENCH_CPU_PROFILE && !what.startsWith('bare') ? process.env.BENCH_CPU_PROFILE.replace(/(\.cpuprofile)?$/, `-${what.replace(/[^a-z0-9]+/gi, '-')}.cpuprofile`) : undefined;
+    const profile = what.startsWith('bare') ? undefined : profileFileFor(what.replace(/[^a-z0-9]+/gi, '-'));
     const run = () => autocannon(u, { cookie }, opts.seconds);
     const load = profile ? await cpuProfile(profile, run) : await run();
     if (load.non2xx || load.errors) {

@@ -14,7 +14,7 @@ import { Cleanup, machine, say, startStack, type Stack } from './stack';
 interface Options {
   count: number;
   /** Lifecycle workflows asleep at the end of the lifecycle bench (its worker's memory). */
-  asleep?: number;
+  asleep: number;
   concurrency: number;
   /** How long each HTTP load runs (hr-reads). */
   seconds: number;
@@ -52,7 +52,9 @@ const USAGE = `usage: npm run bench -- [--count N] [--asleep N] [--concurrency N
 class UsageError extends Error {}
 
 function parseArgs(argv: string[]): Options & { only: string[]; temporalDb: (typeof TEMPORAL_DBS)[number] } {
-  const opts: Options & { only: string[]; temporalDb: (typeof TEMPORAL_DBS)[number] } = { count: 10_000, asleep: undefined, concurrency: 32, seconds: 10, only: Object.keys(BENCHES), temporalDb: 'memory' as (typeof TEMPORAL_DBS)[number] };
+  // --asleep's default depends on --count and --temporal-db: filled in once all are read.
+  let asleep: number | undefined;
+  const opts = { count: 10_000, concurrency: 32, seconds: 10, only: Object.keys(BENCHES), temporalDb: 'memory' as (typeof TEMPORAL_DBS)[number] };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
@@ -71,7 +73,7 @@ function parseArgs(argv: string[]): Options & { only: string[]; temporalDb: (typ
         opts.count = positive(value());
         break;
       case '--asleep':
-        opts.asleep = positive(value());
+        asleep = positive(value());
         break;
       case '--concurrency':
         opts.concurrency = positive(value());
@@ -102,11 +104,10 @@ function parseArgs(argv: string[]): Options & { only: string[]; temporalDb: (typ
         throw new UsageError(`unknown option ${arg}`);
     }
   }
-  if (opts.asleep !== undefined && opts.temporalDb === 'memory' && opts.asleep > MEMORY_ASLEEP_MAX) {
-    throw new UsageError(`--asleep ${opts.asleep} needs --temporal-db file: the dev server's in-memory SQLite holds at most ${MEMORY_ASLEEP_MAX} workflows on this machine (about 250 KiB each)`);
+  if (asleep !== undefined && opts.temporalDb === 'memory' && asleep > MEMORY_ASLEEP_MAX) {
+    throw new UsageError(`--asleep ${asleep} needs --temporal-db file: the dev server's in-memory SQLite holds at most ${MEMORY_ASLEEP_MAX} workflows on this machine (about 250 KiB each)`);
   }
-  opts.asleep ??= asleepFor(opts.count, opts.temporalDb);
-  return opts;
+  return { ...opts, asleep: asleep ?? asleepFor(opts.count, opts.temporalDb) };
 }
 
 async function main(): Promise<number> {

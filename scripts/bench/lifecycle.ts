@@ -20,15 +20,15 @@ import { loadKeyring } from '../../services/vault/keyring';
 import { createVault } from '../../services/vault/vault';
 import { createTenantWithOwner } from '../../services/tenants/bootstrap';
 import type { SampleRequest, WorkerReady, WorkerSample } from './worker-process';
-import { cpuProfile, mib, percentiles, pool, rate, ROOT, say, secs, stopChild, temporalServerErrors, type Cleanup, type Stack } from './stack';
+import { cpuProfile, mib, profileFileFor, percentiles, pool, rate, ROOT, say, secs, stopChild, temporalServerErrors, type Cleanup, type Stack } from './stack';
 import { startSmtpCapture } from './smtp-capture';
 import { runBulkCreatePaths } from './bulk-creates';
 import { runSleepers } from './sleepers';
 
 export interface LifecycleOptions {
   count: number;
-  /** lifecycle workflows asleep at the end (the worker's memory); default 10 × count */
-  asleep?: number;
+  /** lifecycle workflows asleep at the end (the worker's memory) */
+  asleep: number;
   concurrency: number;
 }
 
@@ -178,7 +178,8 @@ export async function runLifecycleBench(stack: Stack, cleanup: Cleanup, opts: Li
   };
   // BENCH_CPU_PROFILE=name.cpuprofile: the worker's main thread from its start until the single
   // creates' workflows are asleep, as name-worker.cpuprofile.
-  if (process.env.BENCH_CPU_PROFILE) env.BENCH_WORKER_CPU_PROFILE = path.resolve(process.env.BENCH_CPU_PROFILE.replace(/(\.cpuprofile)?$/, '-worker.cpuprofile'));
+  const workerProfile = profileFileFor('worker');
+  if (workerProfile) env.BENCH_WORKER_CPU_PROFILE = workerProfile;
   // The worker makes its own throwaway keyring in DATA_DIR; no key of the caller's is used.
   for (const key of ['MASTER_KEY', 'MASTER_KEY_PREVIOUS', 'MASTER_KEY_FILE']) delete env[key];
   // Bundled here, before the worker starts, as set-up prebuilds the product's bundle: the worker
@@ -281,7 +282,7 @@ export async function runLifecycleBench(stack: Stack, cleanup: Cleanup, opts: Li
   const realT0 = performance.now();
   const realEpoch0 = Date.now();
   // BENCH_CPU_PROFILE: this process (the create path: the service, Prisma, the Temporal client) while it creates.
-  const createsProfile = process.env.BENCH_CPU_PROFILE?.replace(/(\.cpuprofile)?$/, '-creates.cpuprofile');
+  const createsProfile = profileFileFor('creates');
   const profiled = <T>(work: () => Promise<T>) => (createsProfile ? cpuProfile(createsProfile, work) : work());
   const real = await withProgress(
     () => `  created ${created}/${count}, invitation mails ${smtp.mails}`,
@@ -353,7 +354,7 @@ export async function runLifecycleBench(stack: Stack, cleanup: Cleanup, opts: Li
 
   // ---- many asleep (10 × N by default), for the worker's memory
   const asleep = await runSleepers({
-    prisma, client, taskQueue: TASK_QUEUE, reminderDays: REMINDER_DAYS, tenantId: tenant.id, asleep: runningAll, target: opts.asleep ?? 10 * count, concurrency,
+    prisma, client, taskQueue: TASK_QUEUE, reminderDays: REMINDER_DAYS, tenantId: tenant.id, asleep: runningAll, target: opts.asleep, concurrency,
     rss: async () => (await worker.sample(true)).rss,
     workerIdle,
     running: async () => (await client.workflow.count(`WorkflowType = 'registrantWorkflow' AND ExecutionStatus = 'Running'`)).count,

@@ -223,6 +223,10 @@ export async function heapPeak<T>(fn: () => Promise<T>): Promise<{ result: T; pe
 }
 
 /** Runs `fn` under the V8 CPU profiler and writes the profile (a .cpuprofile, for DevTools) to `file`. */
+/** BENCH_CPU_PROFILE=name.cpuprofile: the file for one part's profile, name-<part>.cpuprofile (none when unset). */
+export const profileFileFor = (part: string): string | undefined =>
+  process.env.BENCH_CPU_PROFILE ? path.resolve(process.env.BENCH_CPU_PROFILE.replace(/(\.cpuprofile)?$/, `-${part}.cpuprofile`)) : undefined;
+
 export async function cpuProfile<T>(file: string, fn: () => Promise<T>): Promise<T> {
   const session = new inspector.Session();
   session.connect();
