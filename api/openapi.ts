@@ -6,6 +6,7 @@ import type { OpenApiRequest } from 'express-openapi-validator/dist/framework/ty
 import { parse } from 'yaml';
 import { PROJECT_ROOT } from '../services/config/project-root';
 import { AppError } from '../services/errors';
+import { MAX_IMPORT_BYTES } from '../services/registrants/csv-import';
 import { byCaller, type Identified } from './request-size';
 
 export const SPEC_PATH = path.join(PROJECT_ROOT, 'openapi', 'openapi.yaml');
@@ -23,14 +24,19 @@ export function loadSpec(): Record<string, unknown> {
  * told every error at once; an anonymous one only the first (each error costs the server work).
  */
 export function openApiValidator(opts: { validateResponses: boolean; identified: Identified }): RequestHandler {
-  const full = Router().use(validator(opts.validateResponses, true));
-  const lean = Router().use(validator(opts.validateResponses, false));
+  const full = Router().use(validator(opts.validateResponses, true, MAX_IMPORT_BYTES));
+  const lean = Router().use(validator(opts.validateResponses, false, ANONYMOUS_UPLOAD_BYTES));
   return byCaller(opts.identified, full, lean);
 }
 
-function validator(validateResponses: boolean, allErrors: boolean) {
+/** What a multipart upload of an unidentified caller may hold before it is refused (413). */
+const ANONYMOUS_UPLOAD_BYTES = 64 * 1024;
+
+function validator(validateResponses: boolean, allErrors: boolean, fileBytes: number) {
   return OpenApiValidator.middleware({
     apiSpec: SPEC_PATH,
+    // Multipart bodies (the import with numbers) are read into memory, one file, within the limit.
+    fileUploader: { limits: { fileSize: fileBytes, files: 1, fields: 10, fieldSize: 16 * 1024 } },
     validateRequests: { allowUnknownQueryParameters: false, allErrors },
     validateResponses,
     validateFormats: true,

@@ -22,6 +22,7 @@ import { createLifecycleService } from './registrants/lifecycle';
 import { createRegistrantService } from './registrants/registrants';
 import { createRegistrantDocumentService } from './registrants/documents';
 import { createRegistrantCsvService } from './registrants/csv';
+import { createNumbersImportService } from './registrants/numbers-import';
 import { createBulkRegistrationService } from './registrants/bulk-registration';
 import type { TemporalDeps } from './temporal/client';
 import { createTenantSettingsService } from './tenants/settings';
@@ -75,6 +76,7 @@ export function createServices(infra: Infrastructure) {
     myNumbers: createMyNumberService({ prisma, vault, history, confirmPassword: auth.confirmPassword }),
     bulkRegistration: createBulkRegistrationService({ prisma, history, vault, temporal: infra.temporal, inviteReminderDays: infra.inviteReminderDays }),
     registrantCsv: createRegistrantCsvService({ prisma, history, vault, temporal: infra.temporal, inviteReminderDays: infra.inviteReminderDays, confirmPassword: auth.confirmPassword }),
+    numbersImport: createNumbersImportService({ prisma, history, vault, temporal: infra.temporal, inviteReminderDays: infra.inviteReminderDays, confirmPassword: auth.confirmPassword }),
     loginUsers: createLoginUserService({ prisma, history, mailer, mailFrom, publicUrl: infra.publicUrl, loginLockMinutes: infra.loginLockMinutes, vault }),
     tenantSettings: createTenantSettingsService({ prisma, history, vault, confirmPassword: auth.confirmPassword }),
     timeline: createTimeline({ prisma, temporal: infra.temporal }),

@@ -76,6 +76,7 @@ const ALLOWED: Record<string, Role[]> = {
   exportRegistrants: ALL,
   exportRegistrantsWithNumbers: EDITORS,
   importRegistrants: EDITORS,
+  importRegistrantsWithNumbers: EDITORS,
   bulkEnterRegistrants: EDITORS,
   quickAddRegistrants: EDITORS,
   getRegistrantSummary: ALL,
@@ -185,6 +186,15 @@ function call(agent: Agent | ReturnType<typeof request>, op: Operation) {
   const content = op.requestBody?.content ?? {};
   const json = content['application/json']?.schema;
   if (json) return req.send(sample(json) as object);
+  // A form (the import with numbers): a few bytes for each file field, the required fields sampled.
+  const form = content['multipart/form-data']?.schema as { properties?: Record<string, { format?: string }> } | undefined;
+  if (form) {
+    let multipart = req;
+    for (const [name, prop] of Object.entries(form.properties ?? {})) {
+      if (prop.format === 'binary') multipart = multipart.attach(name, Buffer.from('a,b\r\n'), 'file.csv');
+    }
+    return multipart;
+  }
   // A binary body (an image upload): a few bytes of the first type the contract takes.
   const binary = Object.keys(content)[0];
   return binary ? req.set('Content-Type', binary).send(Buffer.from('89504e470d0a1a0a', 'hex')) : req;

@@ -399,3 +399,23 @@ describe('POST /v1/registrants/import while Temporal cannot be reached', () => {
     expect(await exportEvents(t, 'registrants_imported')).toHaveLength(0);
   });
 });
+
+describe('POST /v1/registrants/import-with-numbers while Temporal cannot be reached', () => {
+  it('stores nothing, seals nothing and answers 503 (a dry run still works)', async () => {
+    const t = await createTenant(harness.prisma, '番号取込障害時株式会社');
+    const user = await createLoginUser(harness.prisma, t, 'manager');
+    const agent = await harness.login(user);
+    const file = iconv.encode(`社員コード,本人・扶養の別,姓,名,マイナンバー\r\n00001,本人,山田,太郎,${validNumber()}\r\n`, 'cp932');
+    const post = () => agent.post('/v1/registrants/import-with-numbers').attach('file', file, 'numbers.csv');
+    const dry = await post().field('dryRun', 'true');
+    expect(dry.status).toBe(200);
+    expect(dry.body).toMatchObject({ ok: true, encoding: 'cp932', numbers: 1 });
+    const res = await post().field('password', user.password).field('reason', '移行');
+    expect(res.status).toBe(503);
+    expect(res.body).toMatchObject({ code: 'TEMPORAL_UNAVAILABLE', title: 'ワークフローサーバーに接続できません。時間をおいて再度お試しください（登録はしていません）' });
+    expect(await harness.prisma.registrant.count({ where: { tenantId: t } })).toBe(0);
+    expect(await harness.prisma.vaultSecret.count({ where: { tenantId: t } })).toBe(0);
+    expect(await exportEvents(t, 'numbers_imported')).toHaveLength(0);
+    responses.push(JSON.stringify(dry.body), JSON.stringify(res.body));
+  });
+});

@@ -219,6 +219,28 @@ describe('seal and open', () => {
     await vaultError(v.openMany(ids, tenantId), 'SECRET_TAMPERED');
   });
 
+  it('sealMany seals each under its own data key and IV, in the inputs\' order, across INSERT batches, and joins a transaction', async () => {
+    const v = vault();
+    const number = validNumber();
+    // 1,001 of the same number: two INSERTs, and not one ciphertext or wrapped key alike.
+    const ids = await v.sealMany(Array.from({ length: 1001 }, (_, i) => ({ tenantId, kind: 'my_number' as const, plaintext: Buffer.from(i === 1000 ? 'last' : number) })));
+    expect(new Set(ids).size).toBe(1001);
+    const opened = await v.openMany(ids, tenantId);
+    expect(ids.filter((id) => opened.get(id)!.toString('utf8') === number)).toHaveLength(1000);
+    expect(opened.get(ids[1000]!)!.toString('utf8')).toBe('last');
+    const rows = await prisma.vaultSecret.findMany({ where: { id: { in: ids } }, select: { ciphertext: true, wrappedKey: true, iv: true } });
+    for (const field of ['ciphertext', 'wrappedKey', 'iv'] as const) expect(new Set(rows.map((r) => b(r[field]).toString('hex'))).size).toBe(1001);
+    let sealed: string[] = [];
+    await expect(
+      prisma.$transaction(async (tx) => {
+        sealed = await v.sealMany([{ tenantId, kind: 'my_number', plaintext: Buffer.from(validNumber()) }], tx);
+        throw new Error('roll back');
+      }),
+    ).rejects.toThrow('roll back');
+    expect(await prisma.vaultSecret.count({ where: { id: { in: sealed } } })).toBe(0);
+    expect(await v.sealMany([])).toEqual([]);
+  });
+
   it('shred deletes rows, is idempotent and ignores ids that cannot exist', async () => {
     const v = vault();
     const ids = [

@@ -1309,6 +1309,44 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/registrants/import-with-numbers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Move in with numbers — registrants and dependents with their My Numbers from a CSV (dry run, or all or nothing; password again + a reason; recorded)
+         * @description For a customer moving from another service (or another tenant): the file of
+         *     `export-with-numbers` imports as it is. A multipart form with `file` (up to 5 MB and 5,000
+         *     lines; UTF-8 with or without BOM, or Shift_JIS/CP932) and, for a real import, `password` (the
+         *     caller's own, checked again; wrong ones count towards the login lock) and `reason` (recorded;
+         *     up to 200 characters, no twelve-digit run). Columns (README "Moving in with numbers"):
+         *     社員コード, 本人・扶養の別 (本人 / 扶養家族, required), 続柄, 姓, 名, フリガナ（姓）, フリガナ（名）,
+         *     生年月日, 性別, 区分 (従業員1…報酬支払 for a registrant, 扶養親族 / 第3号被保険者 for a dependent),
+         *     マイナンバー, 登録者ID, and optionally メールアドレス, 入社日, 退職日, グループ, 備考 on registrants'
+         *     lines; ステータス and 扶養家族ID are read past. A dependent's line names its registrant by
+         *     登録者ID (any text the file uses as a key) or, without one, by 社員コード. Numbers are checked
+         *     (12 digits, check digit, not twice in the file) and never echoed.
+         *
+         *     `dryRun=true` checks every line and stores nothing (no password needed). A real import stores
+         *     everyone or no one: registrants and dependents with a number are `completed` (the employer
+         *     verified them; recorded as `number_registered` with `verifiedBy: employer`), those without are
+         *     `unregistered` and not invited. Recorded as `numbers_imported` with the reason and the counts,
+         *     never a number. Each registrant's lifecycle workflow starts from the stored state after the
+         *     commit (no mail); completions are announced to webhooks as `registrant_completed`.
+         *     An `Idempotency-Key` makes a retry return the first answer.
+         */
+        post: operations["importRegistrantsWithNumbers"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/registrants/bulk-entry": {
         parameters: {
             query?: never;
@@ -3056,6 +3094,70 @@ export interface components {
         };
         RegistrantImportProblem: components["schemas"]["Problem"] & {
             report?: components["schemas"]["RegistrantImportReport"];
+        };
+        NumbersImportLine: {
+            /** @description Row number as a spreadsheet shows it (the header is row 1). */
+            line: number;
+            ok: boolean;
+            /**
+             * @description 本人 or 扶養家族 (registrant when the line says neither).
+             * @enum {string}
+             */
+            kind: "registrant" | "dependent";
+            employeeCode: string | null;
+            /** @description 姓 名 as written. */
+            name: string | null;
+            /** @description The line carries a number (never the number). */
+            hasNumber: boolean;
+            errors: {
+                /** @description The header of the column as written in the file. */
+                column: string;
+                /** @description What is wrong, in Japanese (never the value written). */
+                message: string;
+            }[];
+            notes: string[];
+            /**
+             * Format: uuid
+             * @description After a real import: the registrant of this line (a dependent's too).
+             */
+            registrantId?: string;
+            /**
+             * Format: uuid
+             * @description After a real import, on a dependent's line.
+             */
+            dependentId?: string;
+        };
+        NumbersImportReport: {
+            dryRun: boolean;
+            /** @description No line has an error. */
+            ok: boolean;
+            /**
+             * @description What the file was read as.
+             * @enum {string}
+             */
+            encoding: "utf8-bom" | "utf8" | "cp932";
+            /** @description Data lines read (blank lines are skipped). */
+            rows: number;
+            valid: number;
+            invalid: number;
+            /** @description Registrants' lines in the file. */
+            registrants: number;
+            /** @description Dependents' lines in the file. */
+            dependents: number;
+            /** @description Lines with a number (sealed after a real import). */
+            numbers: number;
+            /** @description Registrants stored (0 in a dry run). */
+            created: number;
+            /** @description Groups that do not exist yet and are (would be) created. */
+            newGroups: string[];
+            /** @description Export-only columns read past. */
+            ignoredColumns: string[];
+            /** @description The outcome in Japanese. */
+            message: string;
+            lines: components["schemas"]["NumbersImportLine"][];
+        };
+        NumbersImportProblem: components["schemas"]["Problem"] & {
+            report?: components["schemas"]["NumbersImportReport"];
         };
         BulkEntryDependent: {
             /** @description 続柄 (配偶者, 子, 父…), up to 40 characters. */
@@ -5710,6 +5812,83 @@ export interface operations {
             409: components["responses"]["Conflict"];
             413: components["responses"]["TooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    importRegistrantsWithNumbers: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+                /**
+                 * @description Makes a retry safe: the same key with the same body is carried out once and answers like the
+                 *     first call (also after a 202 or a lost answer). A different body under the same key is a
+                 *     different request. Without it every call is its own.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    /** Format: binary */
+                    file: string;
+                    /** @description The caller's own password (a real import only). */
+                    password?: string;
+                    /** @description Why the numbers are imported (a real import only), e.g. 前のサービスからの移行. */
+                    reason?: string;
+                    /**
+                     * @description Check only; store nothing.
+                     * @default false
+                     * @enum {string}
+                     */
+                    dryRun?: "true" | "false";
+                };
+            };
+        };
+        responses: {
+            /** @description The dry run's report (nothing stored). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NumbersImportReport"];
+                };
+            };
+            /** @description Everyone stored; the report names each registrant and dependent created. */
+            201: {
+                headers: {
+                    /** @description The first answer to this Idempotency-Key, given again. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NumbersImportReport"];
+                };
+            };
+            /**
+             * @description CSV_IMPORT_INVALID with `report` (nothing stored), a problem of the whole file (CSV_EMPTY,
+             *     CSV_NO_ROWS, CSV_HEADER_INVALID, CSV_TOO_MANY_ROWS, CSV_SYNTAX, CSV_UTF16), FILE_REQUIRED,
+             *     REASON_INVALID or PASSWORD_REQUIRED.
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["NumbersImportProblem"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            423: components["responses"]["Locked"];
             503: components["responses"]["Unavailable"];
         };
     };

@@ -9,12 +9,12 @@ import { formatJst } from '../../services/audit/history';
 import { AppError } from '../../services/errors';
 import { MAX_IMPORT_BYTES } from '../../services/registrants/csv-import';
 import { ImportRejected, type ExportEncoding, type ExportFilters, type RegistrantCsvService } from '../../services/registrants/csv';
+import { NumbersImportRejected, type NumbersImportService } from '../../services/registrants/numbers-import';
 import { ANY_ROLE, EDITORS, requireRole } from '../auth/middleware';
 import { acting } from '../login-users/routes';
 import { sendOnce } from './bulk-routes';
 
 type NumbersExportRequest = components['schemas']['RegistrantNumbersExportRequest'];
-type ImportProblem = components['schemas']['RegistrantImportProblem'];
 
 const encodingOf = (v: unknown): ExportEncoding => (v === 'utf8-bom' ? 'utf8-bom' : 'cp932');
 const flag = (v: unknown): boolean | undefined => (v === true || v === 'true' ? true : v === false || v === 'false' ? false : undefined);
@@ -32,7 +32,26 @@ function sendCsv(res: Response, body: Buffer, encoding: ExportEncoding, filename
   csvHeaders(res, encoding, filename).send(body);
 }
 
-export function registrantCsvRoutes(csv: RegistrantCsvService): Router {
+/** A file part of a multipart body, as the contract's validator (multer) leaves it. */
+interface UploadedFile {
+  fieldname: string;
+  buffer: Buffer;
+}
+
+function importProblem(res: Response, err: ImportRejected | NumbersImportRejected): void {
+  // The problem, with the whole per-line report as the dry run gives it.
+  const problem: components['schemas']['Problem'] & { report: unknown } = {
+    type: 'https://mynaflow.dev/problems/csv-import-invalid',
+    title: err.title,
+    status: err.status,
+    code: err.code,
+    ...(err.errors?.length ? { errors: err.errors } : {}),
+    report: err.report,
+  };
+  res.status(err.status).type('application/problem+json').set('Cache-Control', 'no-store').json(problem);
+}
+
+export function registrantCsvRoutes(csv: RegistrantCsvService, numbers: NumbersImportService): Router {
   const router = Router();
 
   router.get('/v1/registrants/import-template.csv', requireRole(...ANY_ROLE), (_req, res) => {
@@ -85,16 +104,25 @@ export function registrantCsvRoutes(csv: RegistrantCsvService): Router {
       else sendOnce(res, answer);
     } catch (err) {
       if (!(err instanceof ImportRejected)) throw err;
-      // The problem, with the whole per-line report as the dry run gives it.
-      const problem: ImportProblem = {
-        type: 'https://mynaflow.dev/problems/csv-import-invalid',
-        title: err.title,
-        status: err.status,
-        code: err.code,
-        ...(err.errors?.length ? { errors: err.errors } : {}),
-        report: err.report,
-      };
-      res.status(err.status).type('application/problem+json').set('Cache-Control', 'no-store').json(problem);
+      importProblem(res, err);
+    }
+  });
+
+  // Moving in with numbers: a multipart form (the file, and for a real import the password and the
+  // reason). Numbers travel in the file only: never in the answer, a log line or an error.
+  router.post('/v1/registrants/import-with-numbers', requireRole(...EDITORS), async (req: Request, res: Response) => {
+    const b = req.body as { password?: string; reason?: string; dryRun?: string };
+    const file = ((req.files ?? []) as UploadedFile[]).find((f) => f.fieldname === 'file');
+    if (!file) throw new AppError(400, 'FILE_REQUIRED', 'CSVファイルを選んでください', [{ path: '/body/file', message: 'CSVファイルを選んでください', code: 'FILE_REQUIRED' }]);
+    const dryRun = flag(b.dryRun) ?? false;
+    try {
+      const answer = await numbers.importWithNumbers(acting(req), file.buffer, { dryRun, password: b.password, reason: b.reason }, req.get('idempotency-key'));
+      res.set('Cache-Control', 'no-store');
+      if (dryRun) res.status(200).json(answer.body);
+      else sendOnce(res, answer);
+    } catch (err) {
+      if (!(err instanceof NumbersImportRejected)) throw err;
+      importProblem(res, err);
     }
   });
   return router;

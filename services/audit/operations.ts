@@ -32,6 +32,7 @@ export const OPERATIONS = {
   numbers_downloaded: 'マイナンバーのダウンロード',
   registrants_exported: '登録者情報のダウンロード',
   registrants_imported: '登録者のCSVアップロード',
+  numbers_imported: 'マイナンバー付き登録者の取り込み',
   number_pulled: 'マイナンバーの取得（API）',
   approved: '承認',
   remanded: '差戻し',

@@ -18,9 +18,9 @@
 import { randomUUID } from 'node:crypto';
 import type { components } from '../../api/generated/openapi';
 import { Prisma, type DependentKind, type Gender, type RegistrantCategory } from '../../prisma/generated/client';
-import { registrantWorkflowId, webhookDeliveryWorkflowId, type InviteOptions, type RegistrantWorkflowInput } from '../../shared';
-import type { webhookDeliveryWorkflow } from '../../workflows';
+import { registrantWorkflowId, type InviteOptions, type RegistrantWorkflowInput } from '../../shared';
 import type { History, OperationInput } from '../audit/types';
+import { startDeliveries } from '../connectors/delivery-starts';
 import { enqueueEvent } from '../connectors/webhooks';
 import { parseJapaneseDate } from '../dates/japanese-date';
 import { checkSubmissionDueDate } from './submission-due';
@@ -30,9 +30,9 @@ import { createRequestRecords, type Keep, type Once } from '../idempotency/reque
 import { actorOf, stepActorOf, type Acting } from '../login-users/login-users';
 import { validateIndividualNumber } from '../mynumber/validate';
 import { todayInJapan } from '../retention/rules';
-import { withDeadline, type TemporalDeps } from '../temporal/client';
+import type { TemporalDeps } from '../temporal/client';
 import type { Vault } from '../vault/types';
-import { createRegistrantWorkflows, inLanes, queuedStart, REQUEST_START_DEADLINE_MS, START_CONCURRENCY } from './workflow-starts';
+import { createRegistrantWorkflows, queuedStart } from './workflow-starts';
 
 type Schemas = components['schemas'];
 export type BulkEntryRequest = Schemas['BulkEntryRequest'];
@@ -360,14 +360,7 @@ export function createBulkRegistrationService({ prisma, history, vault, temporal
     const queued = await workflows.startQueued(inputs);
     // A delivery whose workflow does not start now stays pending: the reconciler's sweep starts it.
     const deliveries = stored.flatMap((s) => s.deliveries);
-    if (queued.size === 0) {
-      await inLanes(deliveries, START_CONCURRENCY, (deliveryId) =>
-        withDeadline(temporal.client, REQUEST_START_DEADLINE_MS, () =>
-          temporal.client.workflow.start<typeof webhookDeliveryWorkflow>('webhookDeliveryWorkflow', { taskQueue: temporal.taskQueue, workflowId: webhookDeliveryWorkflowId(deliveryId), args: [{ deliveryId }] }),
-        ),
-        true,
-      );
-    }
+    if (queued.size === 0) await startDeliveries(temporal, deliveries);
 
     return answer(stored, queued);
 

@@ -7,7 +7,7 @@ import { AppError } from '../errors';
 import { decodeCsvBytes, CsvDecodeError, isBlankRecord, parseCsvRecords, REPLACEMENT, unneutralise, type DetectedEncoding } from '../csv/decode';
 import { parseJapaneseDate } from '../dates/japanese-date';
 import type { Gender, RegistrantCategory } from '../../prisma/generated/client';
-import { CATEGORY_INPUT, EXPORT_ONLY_COLUMNS, GENDER_INPUT, headerKey, IMPORT_COLUMNS, type ImportColumn, type ImportField } from './csv-columns';
+import { CATEGORY_INPUT, EXPORT_ONLY_COLUMNS, GENDER_INPUT, headerKey, IMPORT_COLUMNS, type ImportField } from './csv-columns';
 
 export const MAX_IMPORT_ROWS = 2000;
 export const MAX_IMPORT_BYTES = 5 * 1024 * 1024;
@@ -61,17 +61,30 @@ export interface ImportRow {
   invite: boolean;
 }
 
-export interface ImportFile {
+export interface ImportFile<F extends string = ImportField> {
   encoding: DetectedEncoding;
   /** header text → field, in file order (undefined: an ignored column) */
-  columns: { header: string; field?: ImportField }[];
+  columns: { header: string; field?: F }[];
   ignoredColumns: string[];
   /** data records that are not blank, with their row numbers */
   records: { line: number; cells: string[] }[];
 }
 
+/** What a kind of upload reads: its columns, the export-only ones it reads past, its row limit. */
+export interface ImportFileSpec<F extends string> {
+  columns: readonly { field: F; ja: string; en: string; aliases: readonly string[]; required: boolean }[];
+  exportOnly: readonly { ja: string; en: string }[];
+  maxRows: number;
+  /** what maxRows counts, in the message: 人 or 行 */
+  rowUnit: string;
+  /** where the sample header is, for a file without one */
+  template: string;
+}
+
+export const REGISTRANT_FILE: ImportFileSpec<ImportField> = { columns: IMPORT_COLUMNS, exportOnly: EXPORT_ONLY_COLUMNS, maxRows: MAX_IMPORT_ROWS, rowUnit: '人', template: '雛形: /v1/registrants/import-template.csv' };
+
 /** Decodes, parses and maps the header; throws a 400 AppError for a problem of the whole file. */
-export function readImportFile(bytes: Buffer): ImportFile {
+export function readImportFile<F extends string = ImportField>(bytes: Buffer, spec: ImportFileSpec<F> = REGISTRANT_FILE as unknown as ImportFileSpec<F>): ImportFile<F> {
   let records: string[][];
   let encoding: DetectedEncoding;
   try {
@@ -84,15 +97,16 @@ export function readImportFile(bytes: Buffer): ImportFile {
   }
   const header = records[0];
   if (!header || isBlankRecord(header)) {
-    throw fileError('CSV_EMPTY', records.length === 0 ? 'ファイルが空です' : '1行目に見出し（社員コード,姓,名,…）がありません', '1行目には見出しを書いてください（雛形: /v1/registrants/import-template.csv）');
+    throw fileError('CSV_EMPTY', records.length === 0 ? 'ファイルが空です' : '1行目に見出し（社員コード,姓,名,…）がありません', `1行目には見出しを書いてください（${spec.template}）`);
   }
-  const byKey = new Map<string, ImportColumn>();
-  for (const c of IMPORT_COLUMNS) for (const name of [c.ja, c.en, ...c.aliases]) byKey.set(headerKey(name), c);
-  const exportOnly = new Set(EXPORT_ONLY_COLUMNS.flatMap((c) => [headerKey(c.ja), headerKey(c.en)]));
+  type Column = ImportFileSpec<F>['columns'][number];
+  const byKey = new Map<string, Column>();
+  for (const c of spec.columns) for (const name of [c.ja, c.en, ...c.aliases]) byKey.set(headerKey(name), c);
+  const exportOnly = new Set(spec.exportOnly.flatMap((c) => [headerKey(c.ja), headerKey(c.en)]));
 
-  const columns: ImportFile['columns'] = [];
+  const columns: ImportFile<F>['columns'] = [];
   const ignoredColumns: string[] = [];
-  const seen = new Map<ImportField, string>();
+  const seen = new Map<F, string>();
   const problems: string[] = [];
   header.forEach((raw, i) => {
     const text = raw.replace(REPLACEMENT, '').trim();
@@ -111,14 +125,14 @@ export function readImportFile(bytes: Buffer): ImportFile {
     }
     problems.push(`見出し「${text}」（${i + 1}列目）は使えない列名です`);
   });
-  for (const c of IMPORT_COLUMNS) {
+  for (const c of spec.columns) {
     if (c.required && !seen.has(c.field)) problems.push(`必須の列「${c.ja}」がありません`);
   }
   if (problems.length) {
     throw new AppError(
       400,
       'CSV_HEADER_INVALID',
-      `1行目の見出しに誤りがあります。使える列名: ${IMPORT_COLUMNS.map((c) => c.ja).join('、')}（英語名 ${IMPORT_COLUMNS.map((c) => c.en).join(', ')} も可）`,
+      `1行目の見出しに誤りがあります。使える列名: ${spec.columns.map((c) => c.ja).join('、')}（英語名 ${spec.columns.map((c) => c.en).join(', ')} も可）`,
       problems.map((message) => ({ path: '/lines/1', message, code: 'header' })),
     );
   }
@@ -126,10 +140,10 @@ export function readImportFile(bytes: Buffer): ImportFile {
     .map((cells, i) => ({ line: i + 1, cells }))
     .slice(1)
     .filter((r) => !isBlankRecord(r.cells));
-  if (data.length > MAX_IMPORT_ROWS) {
+  if (data.length > spec.maxRows) {
     throw fileError(
       'CSV_TOO_MANY_ROWS',
-      `1つのファイルで登録できるのは${MAX_IMPORT_ROWS.toLocaleString('ja-JP')}人までです（このファイルには${data.length.toLocaleString('ja-JP')}行あります）。ファイルを分けてアップロードしてください`,
+      `1つのファイルで登録できるのは${spec.maxRows.toLocaleString('ja-JP')}${spec.rowUnit}までです（このファイルには${data.length.toLocaleString('ja-JP')}行あります）。ファイルを分けてアップロードしてください`,
     );
   }
   if (data.length === 0) throw fileError('CSV_NO_ROWS', '見出しの下に登録者の行がありません');

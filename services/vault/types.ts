@@ -9,6 +9,8 @@ export type Db = Pick<PrismaClient, 'vaultSecret' | '$queryRaw'>;
 export interface Vault {
   /** Seals `plaintext` under a fresh data key; returns the new vault_secrets row id. */
   seal(input: { tenantId: string; kind: SecretKind; plaintext: Buffer }, db?: Db): Promise<string>;
+  /** Seals each under a fresh data key, in a few multi-row INSERTs; the new ids in the inputs' order. */
+  sealMany(inputs: readonly { tenantId: string; kind: SecretKind; plaintext: Buffer }[], db?: Db): Promise<string[]>;
   /** Opens a secret of the tenant; throws VaultError('SECRET_NOT_FOUND' | 'SECRET_TAMPERED' | 'KEY_UNAVAILABLE'). */
   open(id: string, tenantId: string, db?: Db): Promise<Buffer>;
   /** Opens many secrets of the tenant in one query; throws like open() if any is missing or damaged. */

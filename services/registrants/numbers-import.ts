@@ -1,0 +1,282 @@
+/**
+ * Moving in with numbers (README "Moving in with numbers"): registrants and their dependents with
+ * the My Numbers a previous service collected, from the export-with-numbers format. Guarded like
+ * that export: the caller's password again and a reason, both before anything is stored; the reason
+ * is recorded. A dry run checks every line and stores nothing (no password needed: it reads nothing
+ * stored but employee codes). A real import stores everyone or no one, in one transaction: the
+ * people, their sealed numbers, the history, and the workflow starts (from the stored state, no
+ * mail), which run after the commit. A number the file carries was verified by the employer (the
+ * identity check is HR's, recorded so), so that person or dependent is 完了; one without a number
+ * is 未登録 and can be invited later.
+ */
+import { randomUUID } from 'node:crypto';
+import { Prisma, type Status } from '../../prisma/generated/client';
+import { registrantWorkflowId } from '../../shared';
+import type { History, OperationInput } from '../audit/types';
+import type { ConfirmPassword } from '../auth/auth-service';
+import { startDeliveries } from '../connectors/delivery-starts';
+import { enqueueEvent } from '../connectors/webhooks';
+import { isUniqueViolation, type PrismaClient } from '../db/client';
+import { AppError } from '../errors';
+import { createRequestRecords, type Keep, type Once } from '../idempotency/request-records';
+import { actorOf, type Acting } from '../login-users/login-users';
+import { DEFAULT_RETENTION_RULE, deletionDueBy, retentionRule, todayInJapan } from '../retention/rules';
+import type { TemporalDeps } from '../temporal/client';
+import type { Vault } from '../vault/types';
+import type { DetectedEncoding } from '../csv/decode';
+import { readImportFile } from './csv-import';
+import { checkNumbersRows, NUMBERS_FILE, type NumbersLineReport } from './numbers-import-file';
+import { createRegistrantWorkflows, queuedInput, queuedStart } from './workflow-starts';
+
+export interface NumbersImportReport {
+  dryRun: boolean;
+  ok: boolean;
+  encoding: DetectedEncoding;
+  rows: number;
+  valid: number;
+  invalid: number;
+  /** registrants and dependents in the file (stored, after a real import) */
+  registrants: number;
+  dependents: number;
+  /** numbers in the file (sealed, after a real import) */
+  numbers: number;
+  /** registrants stored (0 in a dry run) */
+  created: number;
+  newGroups: string[];
+  ignoredColumns: string[];
+  message: string;
+  lines: NumbersLineReport[];
+}
+
+/** A real import with a bad line: nothing was stored; the report says where. */
+export class NumbersImportRejected extends AppError {
+  constructor(public readonly report: NumbersImportReport) {
+    const bad = report.lines.filter((l) => !l.ok);
+    super(
+      400,
+      'CSV_IMPORT_INVALID',
+      `CSVに誤りがあるため、1人も登録していません（${report.rows}行中${bad.length}行に誤り）。各行の内容を直してからアップロードしてください`,
+      bad.flatMap((l) => l.errors.map((e) => ({ path: `/lines/${l.line}/${e.column}`, message: `${l.line}行目「${e.column}」：${e.message}`, code: 'invalid' }))),
+    );
+  }
+}
+
+const REASON_MAX = 200;
+/** READ COMMITTED for the history's chain lock; thousands of rows in one transaction. */
+const TX = { isolationLevel: Prisma.TransactionIsolationLevel.ReadCommitted, maxWait: 30_000, timeout: 300_000 } as const;
+const START_CONCURRENCY = 32;
+const TEMPORAL_DOWN = () => new AppError(503, 'TEMPORAL_UNAVAILABLE', 'ワークフローサーバーに接続できません。時間をおいて再度お試しください（登録はしていません）');
+const dateOnly = (d: string | null) => (d ? new Date(`${d}T00:00:00Z`) : null);
+
+/** The recorded reason: required, short, and never a number in disguise. */
+export function checkImportReason(reason: string | undefined): string {
+  const text = (reason ?? '').normalize('NFKC').trim();
+  const fail = (message: string) => new AppError(400, 'REASON_INVALID', message, [{ path: '/body/reason', message, code: 'REASON_INVALID' }]);
+  if (text === '') throw fail('取り込みの理由（例：前のサービスからの移行）を入力してください');
+  if ([...text].length > REASON_MAX) throw fail(`理由は${REASON_MAX}文字以内で入力してください`);
+  // The reason is kept in the history as written: twelve digits in a row there could be a number.
+  if (/[0-9]{12}/.test(text.replace(/[\s-]/g, ''))) throw fail('理由に12桁の数字は書けません（マイナンバーを書かないでください）');
+  return text;
+}
+
+export interface NumbersImportDeps {
+  prisma: PrismaClient;
+  history: History;
+  vault: Vault;
+  temporal: TemporalDeps;
+  inviteReminderDays: number[];
+  confirmPassword: ConfirmPassword;
+}
+
+export function createNumbersImportService({ prisma, history, vault, temporal, inviteReminderDays, confirmPassword }: NumbersImportDeps) {
+  const workflows = createRegistrantWorkflows({ prisma, temporal, inviteReminderDays });
+  const records = createRequestRecords(prisma, vault);
+
+  async function check(acting: Acting, bytes: Buffer, dryRun: boolean) {
+    const file = readImportFile(bytes, NUMBERS_FILE);
+    const codeColumn = file.columns.findIndex((c) => c.field === 'employeeCode');
+    // Dependents' lines repeat their registrant's code: only registrants' lines are checked against these.
+    const codes = codeColumn < 0 ? [] : [...new Set(file.records.map((r) => (r.cells[codeColumn] ?? '').trim().normalize('NFKC')).filter(Boolean))];
+    const taken = await prisma.registrant.findMany({ where: { tenantId: acting.tenantId, employeeCode: { in: codes } }, select: { employeeCode: true } });
+    const { lines, people } = checkNumbersRows(file, { takenCodes: new Set(taken.map((t) => t.employeeCode!)), today: todayInJapan() });
+    const groups = await prisma.group.findMany({ where: { tenantId: acting.tenantId }, select: { id: true, name: true } });
+    const groupIds = new Map(groups.map((g) => [g.name, g.id]));
+    const invalid = lines.filter((l) => !l.ok).length;
+    const registrants = lines.filter((l) => l.kind === 'registrant').length;
+    const report: NumbersImportReport = {
+      dryRun,
+      ok: invalid === 0,
+      encoding: file.encoding,
+      rows: lines.length,
+      valid: lines.length - invalid,
+      invalid,
+      registrants,
+      dependents: lines.length - registrants,
+      numbers: lines.filter((l) => l.hasNumber).length,
+      created: 0,
+      newGroups: [...new Set(people.map((p) => p.row.group).filter((g): g is string => !!g && !groupIds.has(g)))],
+      ignoredColumns: file.ignoredColumns,
+      message: invalid
+        ? `${lines.length}行中${invalid}行に誤りがあります。直してからもう一度アップロードしてください（誤りが1行でもあると1人も登録しません）`
+        : `${lines.length}行すべて登録できます（本人${registrants}人、扶養家族${lines.length - registrants}人、マイナンバー${lines.filter((l) => l.hasNumber).length}件。確認のみで、まだ登録していません）`,
+      lines,
+    };
+    return { report, people, groupIds };
+  }
+
+  async function importNumbers(acting: Acting, bytes: Buffer, reason: string, keep: Keep<NumbersImportReport>): Promise<NumbersImportReport> {
+    const { report, people, groupIds } = await check(acting, bytes, false);
+    if (!report.ok) throw new NumbersImportRejected(report);
+    if (!(await workflows.reachable())) throw TEMPORAL_DOWN();
+
+    const today = todayInJapan();
+    const tenant = await prisma.tenant.findUniqueOrThrow({ where: { id: acting.tenantId }, select: { retentionRule: true } });
+    const reminderDays = await workflows.reminderDaysOf(acting.tenantId);
+    const rule = retentionRule(tenant.retentionRule) ?? retentionRule(DEFAULT_RETENTION_RULE)!;
+    const at = new Date();
+    const ids = people.map(() => randomUUID());
+    const dependentIds = people.map((p) => p.dependents.map(() => randomUUID()));
+    const statusOf = (n: string | null): Status => (n ? 'completed' : 'unregistered');
+
+    let created;
+    try {
+      created = await prisma.$transaction(async (tx) => {
+        for (const name of report.newGroups) {
+          const g = await tx.group.upsert({ where: { tenantId_name: { tenantId: acting.tenantId, name } }, create: { tenantId: acting.tenantId, name }, update: {} });
+          groupIds.set(name, g.id);
+        }
+        // Every number of the file sealed at once, each under its own data key.
+        const numbered = people.flatMap((p, i) => [...(p.myNumber ? [{ at: `r${i}`, n: p.myNumber }] : []), ...p.dependents.flatMap((d, j) => (d.myNumber ? [{ at: `d${i}.${j}`, n: d.myNumber }] : []))]);
+        const secretIds = await vault.sealMany(
+          numbered.map((x) => ({ tenantId: acting.tenantId, kind: 'my_number' as const, plaintext: Buffer.from(x.n) })),
+          tx,
+        );
+        const secretOf = new Map(numbered.map((x, k) => [x.at, secretIds[k]!]));
+        const stored = await tx.registrant.createManyAndReturn({
+          data: people.map(({ row: r, myNumber }, i) => ({
+            id: ids[i]!,
+            tenantId: acting.tenantId,
+            workflowId: registrantWorkflowId(acting.tenantId, ids[i]!),
+            employeeCode: r.employeeCode,
+            familyName: r.familyName,
+            givenName: r.givenName,
+            familyNameKana: r.familyNameKana,
+            givenNameKana: r.givenNameKana,
+            email: r.email,
+            category: r.category,
+            birthDate: dateOnly(r.birthDate),
+            gender: r.gender,
+            hireDate: dateOnly(r.hireDate),
+            retirementDate: dateOnly(r.retirementDate),
+            deletionDueDate: r.retirementDate ? dateOnly(deletionDueBy(rule, r.retirementDate, today)) : null,
+            deletionRule: r.retirementDate ? rule.code : null,
+            groupId: r.group ? groupIds.get(r.group)! : null,
+            note: r.note,
+            status: statusOf(myNumber),
+            // As a bulk entry: the number is in, so no registration login until HR unlocks one.
+            loginLocked: myNumber !== null,
+            myNumberSecretId: secretOf.get(`r${i}`) ?? null,
+            // The workflow takes the stored state over (completed, or not invited; a retirement date
+            // included) and sends nothing.
+            ...queuedStart(null, at),
+          })),
+        });
+        // A registrant's dependents are listed in the order they were added: the file's order.
+        let order = 0;
+        await tx.dependent.createMany({
+          data: people.flatMap((p, i) =>
+            p.dependents.map((d, j) => ({
+              id: dependentIds[i]![j]!,
+              createdAt: new Date(at.getTime() + order++),
+              registrantId: ids[i]!,
+              relationship: d.relationship,
+              kind: d.kind,
+              familyName: d.familyName,
+              givenName: d.givenName,
+              familyNameKana: d.familyNameKana,
+              givenNameKana: d.givenNameKana,
+              birthDate: dateOnly(d.birthDate),
+              gender: d.gender,
+              status: statusOf(d.myNumber),
+              myNumberSecretId: secretOf.get(`d${i}.${j}`) ?? null,
+            })),
+          ),
+        });
+        const facts = { tenantId: acting.tenantId, actor: actorOf(acting.user), ip: acting.ip, userAgent: acting.userAgent };
+        const importId = randomUUID();
+        const events: OperationInput[] = [];
+        for (const [i, p] of people.entries()) {
+          const registrant = { id: ids[i]!, label: `${p.row.familyName} ${p.row.givenName}` };
+          events.push({ ...facts, operation: 'registrant_created', registrant, detail: { source: 'numbers_import', importId, line: p.row.line } });
+          const numbers = (p.myNumber ? 1 : 0) + p.dependents.filter((d) => d.myNumber).length;
+          // The identity check behind these numbers was the employer's (recorded as such).
+          if (numbers > 0) events.push({ ...facts, operation: 'number_registered', registrant, detail: { source: 'numbers_import', importId, numbers, verifiedBy: 'employer' } });
+          if (p.row.retirementDate) {
+            events.push({ ...facts, operation: 'retirement_set', registrant, detail: { retirementDate: p.row.retirementDate, deletionDueDate: deletionDueBy(rule, p.row.retirementDate, today), rule: rule.code, source: 'numbers_import' } });
+          }
+        }
+        events.push({
+          ...facts,
+          operation: 'numbers_imported',
+          detail: { importId, reason, encoding: report.encoding, registrants: report.registrants, dependents: report.dependents, numbers: report.numbers, newGroups: report.newGroups.length },
+        });
+        await history.recordMany(events, tx);
+        // Payroll hears of a completion however it came about (ids, codes and statuses only).
+        const deliveries: string[] = [];
+        for (const [i, p] of people.entries()) {
+          if (!p.myNumber) continue;
+          deliveries.push(...(await enqueueEvent(tx, acting.tenantId, 'registrant_completed', { registrantId: ids[i]!, employeeCode: p.row.employeeCode, status: 'completed', dependentId: null }, `numbers-import/${ids[i]!}`)));
+        }
+        await keep(tx, answer());
+        return { stored, deliveries };
+      }, TX);
+    } catch (err) {
+      if (isUniqueViolation(err)) {
+        throw new AppError(409, 'IMPORT_CONFLICT', '同じ社員コードの登録者またはグループが他の操作で同時に追加されました。もう一度アップロードしてください（登録はしていません）');
+      }
+      throw err;
+    }
+    // After the commit: a workflow never runs for a person who was not stored. One Temporal did not
+    // confirm stays queued for the reconciler (no mail either way).
+    const byId = new Map(created.stored.map((r) => [r.id, r]));
+    const queued = await workflows.startQueued(
+      ids.map((id) => queuedInput(byId.get(id)!, reminderDays)),
+      { concurrency: START_CONCURRENCY, budgetMs: 30_000 },
+    );
+    // Deliveries not started now stay pending: the reconciler's sweep starts them.
+    if (queued.size === 0) await startDeliveries(temporal, created.deliveries);
+    return answer();
+
+    function answer(): NumbersImportReport {
+      const registrantOf = new Map<number, string>();
+      const dependentOf = new Map<number, { registrantId: string; dependentId: string }>();
+      people.forEach((p, i) => {
+        registrantOf.set(p.row.line, ids[i]!);
+        p.dependents.forEach((d, j) => dependentOf.set(d.line, { registrantId: ids[i]!, dependentId: dependentIds[i]![j]! }));
+      });
+      return {
+        ...report,
+        created: people.length,
+        lines: report.lines.map((l) => ({ ...l, ...(registrantOf.has(l.line) ? { registrantId: registrantOf.get(l.line)! } : dependentOf.get(l.line)) })),
+        message: `本人${report.registrants}人と扶養家族${report.dependents}人を登録し、マイナンバー${report.numbers}件を保管しました`,
+      };
+    }
+  }
+
+  return {
+    /**
+     * The upload. Without dryRun: the password (wrong ones count towards the login lock) and the
+     * reason are checked before the file is. With an Idempotency-Key a retry gets the first answer.
+     */
+    async importWithNumbers(acting: Acting, bytes: Buffer, input: { dryRun: boolean; password?: string; reason?: string }, key?: string): Promise<Once<NumbersImportReport>> {
+      if (input.dryRun) return { status: 200, body: (await check(acting, bytes, true)).report, replayed: false };
+      const reason = checkImportReason(input.reason);
+      if (!input.password) throw new AppError(400, 'PASSWORD_REQUIRED', 'ご自身のパスワードを入力してください', [{ path: '/body/password', message: 'ご自身のパスワードを入力してください', code: 'PASSWORD_REQUIRED' }]);
+      await confirmPassword(acting.user.id, input.password, { ip: acting.ip, userAgent: acting.userAgent });
+      // The key covers the file and the reason (never the password).
+      return records.once(`${acting.user.id}/numbers-import`, key, Buffer.concat([bytes, Buffer.from(`\u0000${reason}`)]), 201, (keep) => importNumbers(acting, bytes, reason, keep));
+    },
+  };
+}
+
+export type NumbersImportService = ReturnType<typeof createNumbersImportService>;
