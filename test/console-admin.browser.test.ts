@@ -635,6 +635,61 @@ describe('CSVアップロード', () => {
   });
 });
 
+describe('他のサービスからの移行（マイナンバー付き）', () => {
+  const header = '社員コード,本人・扶養の別,続柄,姓,名,フリガナ（姓）,フリガナ（名）,生年月日,性別,区分,マイナンバー';
+  const write = (name: string, text: string) => {
+    const file = path.join(tmp, name);
+    fs.writeFileSync(file, iconv.encode(text.replace(/\n/g, '\r\n'), 'cp932'));
+    return file;
+  };
+
+  it('a dry run names the bad line without its number; the fixed file is stored behind the reason and the password, its people completed', async () => {
+    const [own, spouse] = [number(), number()];
+    const lines = (spouseNumber: string) => `${header}\nM-001,本人,,移行,一郎,イコウ,イチロウ,S60/4/1,男性,従業員1,${own}\nM-001,扶養家族,配偶者,移行,花子,イコウ,ハナコ,H2/2/2,女性,第3号被保険者,${spouseNumber}\n`;
+    const bad = write('numbers-bad.csv', lines(wrongCheckDigit(spouse)));
+    typed.push(wrongCheckDigit(spouse));
+    const good = write('numbers-good.csv', lines(spouse));
+    const { page, errors } = await session(owner);
+    await open(page, '#/csv-upload', 'csv-upload', 'CSVアップロード');
+    const importButton = button(page, '移行ファイルを登録する');
+    expect(await importButton.isDisabled()).toBe(true);
+
+    await page.setInputFiles('#f-numbers-file', bad);
+    await button(page, '移行ファイルを確認する').click();
+    await page.locator('#numbers-import-report').waitFor();
+    const badLine = await textOf(page.locator('#numbers-import-report tr[data-line="3"]'));
+    expect(badLine).toContain('扶養家族');
+    expect(badLine).toContain('「マイナンバー」：マイナンバーに誤りがあります（最後の一桁が、ほかの桁から計算される値と合いません）');
+    expect(await importButton.isDisabled()).toBe(true);
+
+    await page.setInputFiles('#f-numbers-file', good);
+    await button(page, '移行ファイルを確認する').click();
+    await page.locator('#numbers-import-summary', { hasText: '2行すべて登録できます（本人1人、扶養家族1人、マイナンバー2件' }).waitFor();
+    await snap(page, SUITE, 'numbers-import-dry-run');
+    await importButton.click();
+    const d = dialog(page);
+    await d.getByLabel('取り込みの理由').fill('前のサービスからの移行');
+    await d.getByLabel('パスワード').fill('not-my-password');
+    await button(d, '登録する').click();
+    await d.locator('.message.error').waitFor();
+    expect(await textOf(d.locator('.message.error'))).toBe('パスワードが正しくありません');
+    expect(await prisma.registrant.count({ where: { tenantId, employeeCode: 'M-001' } })).toBe(0);
+    await d.getByLabel('パスワード').fill(owner.password);
+    await button(d, '登録する').click();
+    await page.locator('#numbers-import-message.ok', { hasText: '本人1人と扶養家族1人を登録し、マイナンバー2件を保管しました' }).waitFor();
+    expect(await dialog(page).count()).toBe(0);
+    expect(await importButton.isDisabled()).toBe(true);
+    expect(await page.locator('#numbers-import-report tr[data-line="2"] a', { hasText: '詳細' }).count()).toBe(1);
+    expect(await axeViolations(page)).toEqual([]);
+    await snap(page, SUITE, 'numbers-import-done');
+    const stored = await prisma.registrant.findFirstOrThrow({ where: { tenantId, employeeCode: 'M-001' }, include: { dependents: true } });
+    expect([stored.status, stored.dependents.map((x) => [x.givenName, x.kind, x.status])]).toEqual(['completed', [['花子', 'category3', 'completed']]]);
+    const recorded = await hr.get('/v1/operation-history?operation=numbers_imported').expect(200);
+    expect(recorded.body.items[0]).toMatchObject({ label: 'マイナンバー付き登録者の取り込み' });
+    expect(errors).toEqual([]);
+  });
+});
+
 describe('CSVダウンロード', () => {
   it('downloads registrants without numbers (Shift_JIS), with numbers behind the password and a purpose, and explains a character Shift_JIS cannot write', async () => {
     const own = number();

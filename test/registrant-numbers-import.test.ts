@@ -214,12 +214,13 @@ describe('bad lines', () => {
         ['E5', '親族', '', '種別', '不明', '', '', '', ''],
         ['TAKEN', '本人', '', '使用済', 'コード', '', '', '', ''],
         ['E6', '本人', '', '桁数', '不足', '', '12345', 'k1', ''],
+        ['E9', '扶養家族', '子', '違う', 'コード', '', '', 'k1', ''],
       ]),
     );
     const dry = await upload(hr.agent, { file, dryRun: true });
     expect(dry.status).toBe(200);
     const report = dry.body as NumbersImportReport;
-    expect(report).toMatchObject({ ok: false, rows: 8, valid: 1, invalid: 7 });
+    expect(report).toMatchObject({ ok: false, rows: 9, valid: 1, invalid: 8 });
     const errorsOf = (line: number) => report.lines.find((l) => l.line === line)!.errors;
     expect(errorsOf(2)).toEqual([]);
     expect(errorsOf(3)).toEqual([{ column: 'マイナンバー', message: 'マイナンバーに誤りがあります（最後の一桁が、ほかの桁から計算される値と合いません）。番号を確かめて入力し直してください' }]);
@@ -233,12 +234,14 @@ describe('bad lines', () => {
     expect(errorsOf(7)).toEqual([{ column: '本人・扶養の別', message: '「本人」か「扶養家族」を入力してください' }]);
     expect(errorsOf(8)).toEqual([{ column: '社員コード', message: '社員コード「TAKEN」は既に登録されています' }]);
     expect(errorsOf(9).map((e) => e.column)).toEqual(['マイナンバー', '登録者ID']);
+    expect(errorsOf(10)).toEqual([{ column: '社員コード', message: '社員コードが本人の行（2行目）と違います' }]);
+    expect(report.lines.find((l) => l.line === 10)).toMatchObject({ kind: 'dependent', employeeCode: 'E9', name: '違う コード', hasNumber: false });
     for (const l of report.lines) for (const e of l.errors) expect(e.message).toMatch(JAPANESE);
 
     const secretsBefore = await secretsOf(hr.tenantId);
     const res = await upload(hr.agent, { file, password: hr.user.password, reason: '移行' });
     expect(res.status).toBe(400);
-    expect(res.body).toMatchObject({ code: 'CSV_IMPORT_INVALID', report: { ok: false, invalid: 7 } });
+    expect(res.body).toMatchObject({ code: 'CSV_IMPORT_INVALID', report: { ok: false, invalid: 8 } });
     expect(await harness.prisma.registrant.count({ where: { tenantId: hr.tenantId } })).toBe(1);
     expect(await secretsOf(hr.tenantId)).toBe(secretsBefore);
     expect(await events(hr.tenantId, 'numbers_imported')).toEqual([]);

@@ -183,7 +183,9 @@ export function checkNumbersRows(file: ImportFile<NumbersField>, ctx: { takenCod
             : null,
       });
     }
-    lines.push({ line, ok: false, kind: kind ?? 'registrant', employeeCode: base.employeeCode, name: base.name, hasNumber: numberText !== '', errors, notes: [...base.notes] });
+    // A dependent's line shows the code it names its registrant by.
+    const employeeCode = kind === 'dependent' ? code || null : base.employeeCode;
+    lines.push({ line, ok: false, kind: kind ?? 'registrant', employeeCode, name: base.name, hasNumber: numberText !== '', errors, notes: [...base.notes] });
   }
 
   // Dependents to their registrant, now that every registrant line has been read (any order).

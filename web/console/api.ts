@@ -126,6 +126,14 @@ export const api = {
   quickAdd: async (body: Schemas['QuickAddRequest']) => (await requestIdempotent<Schemas['QuickAddResult']>('POST', '/v1/registrants/quick-add', body)).body,
   importCsv: async (file: Blob, opts: { dryRun: boolean; invite: boolean }) =>
     (await requestIdempotent<Schemas['RegistrantImportReport']>('POST', `/v1/registrants/import${query({ dryRun: opts.dryRun, invite: opts.invite })}`, file, undefined, 'text/csv')).body,
+  importWithNumbers: async (file: Blob, opts: { dryRun: boolean; password?: string; reason?: string }) => {
+    const form = new FormData();
+    form.append('file', file, 'numbers.csv');
+    form.append('dryRun', String(opts.dryRun));
+    if (opts.password !== undefined) form.append('password', opts.password);
+    if (opts.reason !== undefined) form.append('reason', opts.reason);
+    return (await requestIdempotent<Schemas['NumbersImportReport']>('POST', '/v1/registrants/import-with-numbers', form)).body;
+  },
   importTemplate: () => requestFile('GET', '/v1/registrants/import-template.csv'),
   exportCsv: (q: { status?: string; retired?: string; encoding?: string }) => requestFile('GET', `/v1/registrants/export.csv${query(q)}`),
   exportWithNumbers: (body: Schemas['RegistrantNumbersExportRequest']) => requestFile('POST', '/v1/registrants/export-with-numbers', body),

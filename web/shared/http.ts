@@ -54,7 +54,9 @@ async function send(method: string, path: string, body?: unknown, contentType?: 
   const headers: Record<string, string> = { Accept: accept, ...extra };
   if (method !== 'GET') headers['X-CSRF-Token'] = csrfToken;
   let payload: BodyInit | undefined;
-  if (body instanceof Blob) {
+  // A form (a file with fields): the browser writes its Content-Type with the boundary.
+  if (body instanceof FormData) payload = body;
+  else if (body instanceof Blob) {
     payload = body;
     headers['Content-Type'] = contentType ?? (body.type || 'application/octet-stream');
   } else if (body !== undefined) {

@@ -17,6 +17,7 @@ import { PURPOSE_LABELS, STATUS_LABELS } from '../labels';
 import { href } from '../router';
 import { actionButton, checkbox, download, field, form, h, input, link, messageLine, notice, row, say, select, showError, table, text, unsay, type View } from '../ui';
 import { formDialog } from './shared-admin';
+import { numbersImportSection } from './numbers-import';
 
 type Report = Schemas['RegistrantImportReport'];
 type Line = Schemas['RegistrantImportLine'];
@@ -184,6 +185,7 @@ export async function csvUploadScreen(ctx: Ctx): Promise<View> {
       h('div', { class: 'buttons' }, template),
       h('section', { 'aria-labelledby': 'import-title' }, h('h2', { id: 'import-title' }, 'ファイルの確認と登録'), check, message),
       result,
+      numbersImportSection(),
     ],
   };
 }
