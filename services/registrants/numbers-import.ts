@@ -10,23 +10,22 @@
  * is 未登録 and can be invited later.
  */
 import { randomUUID } from 'node:crypto';
-import { Prisma, type Status } from '../../prisma/generated/client';
-import { registrantWorkflowId } from '../../shared';
-import type { History, OperationInput } from '../audit/types';
+import { Prisma } from '../../prisma/generated/client';
+import type { History } from '../audit/types';
 import type { ConfirmPassword } from '../auth/auth-service';
 import { startDeliveries } from '../connectors/delivery-starts';
-import { enqueueEvent } from '../connectors/webhooks';
 import { isUniqueViolation, type PrismaClient } from '../db/client';
 import { AppError } from '../errors';
 import { createRequestRecords, type Keep, type Once } from '../idempotency/request-records';
 import { actorOf, type Acting } from '../login-users/login-users';
-import { DEFAULT_RETENTION_RULE, deletionDueBy, retentionRule, todayInJapan } from '../retention/rules';
+import { todayInJapan } from '../retention/rules';
 import type { TemporalDeps } from '../temporal/client';
 import type { Vault } from '../vault/types';
 import type { DetectedEncoding } from '../csv/decode';
 import { readImportFile } from './csv-import';
 import { checkNumbersRows, NUMBERS_FILE, type NumbersLineReport } from './numbers-import-file';
-import { createRegistrantWorkflows, queuedInput, queuedStart } from './workflow-starts';
+import { retentionOf, storePeople, type StoredPeople } from './numbers-import-store';
+import { createRegistrantWorkflows, queuedInput } from './workflow-starts';
 
 export interface NumbersImportReport {
   dryRun: boolean;
@@ -66,7 +65,8 @@ const REASON_MAX = 200;
 const TX = { isolationLevel: Prisma.TransactionIsolationLevel.ReadCommitted, maxWait: 30_000, timeout: 300_000 } as const;
 const START_CONCURRENCY = 32;
 const TEMPORAL_DOWN = () => new AppError(503, 'TEMPORAL_UNAVAILABLE', 'ワークフローサーバーに接続できません。時間をおいて再度お試しください（登録はしていません）');
-const dateOnly = (d: string | null) => (d ? new Date(`${d}T00:00:00Z`) : null);
+export const IMPORT_CONFLICT = () =>
+  new AppError(409, 'IMPORT_CONFLICT', '同じ社員コードの登録者またはグループが他の操作で同時に追加されました。もう一度アップロードしてください（登録はしていません）');
 
 /** The recorded reason: required, short, and never a number in disguise. */
 export function checkImportReason(reason: string | undefined): string {
@@ -128,131 +128,38 @@ export function createNumbersImportService({ prisma, history, vault, temporal, i
     const { report, people, groupIds } = await check(acting, bytes, false);
     if (!report.ok) throw new NumbersImportRejected(report);
     if (!(await workflows.reachable())) throw TEMPORAL_DOWN();
-
-    const today = todayInJapan();
-    const tenant = await prisma.tenant.findUniqueOrThrow({ where: { id: acting.tenantId }, select: { retentionRule: true } });
     const reminderDays = await workflows.reminderDaysOf(acting.tenantId);
-    const rule = retentionRule(tenant.retentionRule) ?? retentionRule(DEFAULT_RETENTION_RULE)!;
-    const at = new Date();
-    const ids = people.map(() => randomUUID());
-    const dependentIds = people.map((p) => p.dependents.map(() => randomUUID()));
-    const statusOf = (n: string | null): Status => (n ? 'completed' : 'unregistered');
+    const importId = randomUUID();
+    const facts = { tenantId: acting.tenantId, actor: actorOf(acting.user), ip: acting.ip, userAgent: acting.userAgent };
 
-    let created;
+    let stored: StoredPeople;
     try {
-      created = await prisma.$transaction(async (tx) => {
-        for (const name of report.newGroups) {
-          const g = await tx.group.upsert({ where: { tenantId_name: { tenantId: acting.tenantId, name } }, create: { tenantId: acting.tenantId, name }, update: {} });
-          groupIds.set(name, g.id);
-        }
-        // Every number of the file sealed at once, each under its own data key.
-        const numbered = people.flatMap((p, i) => [...(p.myNumber ? [{ at: `r${i}`, n: p.myNumber }] : []), ...p.dependents.flatMap((d, j) => (d.myNumber ? [{ at: `d${i}.${j}`, n: d.myNumber }] : []))]);
-        const secretIds = await vault.sealMany(
-          numbered.map((x) => ({ tenantId: acting.tenantId, kind: 'my_number' as const, plaintext: Buffer.from(x.n) })),
-          tx,
-        );
-        const secretOf = new Map(numbered.map((x, k) => [x.at, secretIds[k]!]));
-        const stored = await tx.registrant.createManyAndReturn({
-          data: people.map(({ row: r, myNumber }, i) => ({
-            id: ids[i]!,
-            tenantId: acting.tenantId,
-            workflowId: registrantWorkflowId(acting.tenantId, ids[i]!),
-            employeeCode: r.employeeCode,
-            familyName: r.familyName,
-            givenName: r.givenName,
-            familyNameKana: r.familyNameKana,
-            givenNameKana: r.givenNameKana,
-            email: r.email,
-            category: r.category,
-            birthDate: dateOnly(r.birthDate),
-            gender: r.gender,
-            hireDate: dateOnly(r.hireDate),
-            retirementDate: dateOnly(r.retirementDate),
-            deletionDueDate: r.retirementDate ? dateOnly(deletionDueBy(rule, r.retirementDate, today)) : null,
-            deletionRule: r.retirementDate ? rule.code : null,
-            groupId: r.group ? groupIds.get(r.group)! : null,
-            note: r.note,
-            status: statusOf(myNumber),
-            // As a bulk entry: the number is in, so no registration login until HR unlocks one.
-            loginLocked: myNumber !== null,
-            myNumberSecretId: secretOf.get(`r${i}`) ?? null,
-            // The workflow takes the stored state over (completed, or not invited; a retirement date
-            // included) and sends nothing.
-            ...queuedStart(null, at),
-          })),
-        });
-        // A registrant's dependents are listed in the order they were added: the file's order.
-        let order = 0;
-        await tx.dependent.createMany({
-          data: people.flatMap((p, i) =>
-            p.dependents.map((d, j) => ({
-              id: dependentIds[i]![j]!,
-              createdAt: new Date(at.getTime() + order++),
-              registrantId: ids[i]!,
-              relationship: d.relationship,
-              kind: d.kind,
-              familyName: d.familyName,
-              givenName: d.givenName,
-              familyNameKana: d.familyNameKana,
-              givenNameKana: d.givenNameKana,
-              birthDate: dateOnly(d.birthDate),
-              gender: d.gender,
-              status: statusOf(d.myNumber),
-              myNumberSecretId: secretOf.get(`d${i}.${j}`) ?? null,
-            })),
-          ),
-        });
-        const facts = { tenantId: acting.tenantId, actor: actorOf(acting.user), ip: acting.ip, userAgent: acting.userAgent };
-        const importId = randomUUID();
-        const events: OperationInput[] = [];
-        for (const [i, p] of people.entries()) {
-          const registrant = { id: ids[i]!, label: `${p.row.familyName} ${p.row.givenName}` };
-          events.push({ ...facts, operation: 'registrant_created', registrant, detail: { source: 'numbers_import', importId, line: p.row.line } });
-          const numbers = (p.myNumber ? 1 : 0) + p.dependents.filter((d) => d.myNumber).length;
-          // The identity check behind these numbers was the employer's (recorded as such).
-          if (numbers > 0) events.push({ ...facts, operation: 'number_registered', registrant, detail: { source: 'numbers_import', importId, numbers, verifiedBy: 'employer' } });
-          if (p.row.retirementDate) {
-            events.push({ ...facts, operation: 'retirement_set', registrant, detail: { retirementDate: p.row.retirementDate, deletionDueDate: deletionDueBy(rule, p.row.retirementDate, today), rule: rule.code, source: 'numbers_import' } });
-          }
-        }
-        events.push({
-          ...facts,
-          operation: 'numbers_imported',
-          detail: { importId, reason, encoding: report.encoding, registrants: report.registrants, dependents: report.dependents, numbers: report.numbers, newGroups: report.newGroups.length },
-        });
-        await history.recordMany(events, tx);
-        // Payroll hears of a completion however it came about (ids, codes and statuses only).
-        const deliveries: string[] = [];
-        for (const [i, p] of people.entries()) {
-          if (!p.myNumber) continue;
-          deliveries.push(...(await enqueueEvent(tx, acting.tenantId, 'registrant_completed', { registrantId: ids[i]!, employeeCode: p.row.employeeCode, status: 'completed', dependentId: null }, `numbers-import/${ids[i]!}`)));
-        }
-        await keep(tx, answer());
-        return { stored, deliveries };
+      stored = await prisma.$transaction(async (tx) => {
+        const out = await storePeople(tx, { vault, history }, { ...facts, importId, rule: await retentionOf(prisma, acting.tenantId), today: todayInJapan(), groupIds }, people);
+        await history.recordMany([{ ...facts, operation: 'numbers_imported', detail: { importId, reason, encoding: report.encoding, registrants: report.registrants, dependents: report.dependents, numbers: report.numbers, newGroups: report.newGroups.length } }], tx);
+        await keep(tx, answer(out));
+        return out;
       }, TX);
     } catch (err) {
-      if (isUniqueViolation(err)) {
-        throw new AppError(409, 'IMPORT_CONFLICT', '同じ社員コードの登録者またはグループが他の操作で同時に追加されました。もう一度アップロードしてください（登録はしていません）');
-      }
+      if (isUniqueViolation(err)) throw IMPORT_CONFLICT();
       throw err;
     }
     // After the commit: a workflow never runs for a person who was not stored. One Temporal did not
     // confirm stays queued for the reconciler (no mail either way).
-    const byId = new Map(created.stored.map((r) => [r.id, r]));
     const queued = await workflows.startQueued(
-      ids.map((id) => queuedInput(byId.get(id)!, reminderDays)),
+      stored.registrants.map((r) => queuedInput(r, reminderDays)),
       { concurrency: START_CONCURRENCY, budgetMs: 30_000 },
     );
     // Deliveries not started now stay pending: the reconciler's sweep starts them.
-    if (queued.size === 0) await startDeliveries(temporal, created.deliveries);
-    return answer();
+    if (queued.size === 0) await startDeliveries(temporal, stored.deliveries);
+    return answer(stored);
 
-    function answer(): NumbersImportReport {
+    function answer(out: StoredPeople): NumbersImportReport {
       const registrantOf = new Map<number, string>();
       const dependentOf = new Map<number, { registrantId: string; dependentId: string }>();
       people.forEach((p, i) => {
-        registrantOf.set(p.row.line, ids[i]!);
-        p.dependents.forEach((d, j) => dependentOf.set(d.line, { registrantId: ids[i]!, dependentId: dependentIds[i]![j]! }));
+        registrantOf.set(p.row.line, out.registrants[i]!.id);
+        p.dependents.forEach((d, j) => dependentOf.set(d.line, { registrantId: out.registrants[i]!.id, dependentId: out.dependentIds[i]![j]! }));
       });
       return {
         ...report,
