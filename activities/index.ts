@@ -6,6 +6,7 @@ import type { Transporter } from 'nodemailer';
 import type { PrismaClient } from '../services/db/client';
 import type { Logger } from '../services/logging/logger';
 import { createDeletionNoticeActivities } from './deletion-notices';
+import { createImportJobActivities } from './import-jobs';
 import { createInvitationActivities } from './invitations';
 import { createLifecycleActivities } from './lifecycle';
 import { createReconcilerActivities } from './reconciler';
@@ -26,5 +27,5 @@ export interface ActivityDeps {
 }
 
 export function createActivities(deps: ActivityDeps) {
-  return { ...createInvitationActivities(deps), ...createLifecycleActivities(deps), ...createDeletionNoticeActivities(deps), ...createWebhookActivities(deps), ...createReconcilerActivities(deps) };
+  return { ...createInvitationActivities(deps), ...createLifecycleActivities(deps), ...createDeletionNoticeActivities(deps), ...createWebhookActivities(deps), ...createReconcilerActivities(deps), ...createImportJobActivities(deps) };
 }

@@ -8,6 +8,7 @@ import { expireIdempotencyKeys } from '../services/idempotency/request-records';
 import { createOrphanCheck } from '../services/reconciler/orphans';
 import { createWebhookSweep } from '../services/reconciler/webhook-sweep';
 import { createNoticeSender, type NoticeReport } from '../services/notices/notice-sender';
+import { startQueuedImportJobs } from '../services/registrants/import-jobs';
 import { createWorkflowBacklog } from '../services/registrants/workflow-backlog';
 import type { ReconcileScope } from '../shared';
 import type { ActivityDeps } from './index';
@@ -19,7 +20,9 @@ export function createReconcilerActivities(deps: ActivityDeps) {
   return {
     /** People stored whose workflow start Temporal never confirmed: started as their start was meant. */
     async startQueuedWorkflows(scope: ReconcileScope): Promise<{ started: number; waiting: number }> {
-      return createWorkflowBacklog({ prisma, temporal: temporal(), inviteReminderDays, logger }).run(scope);
+      const round = await createWorkflowBacklog({ prisma, temporal: temporal(), inviteReminderDays, logger }).run(scope);
+      // Import jobs too: one whose start was not confirmed runs from the round after.
+      return { ...round, started: round.started + (await startQueuedImportJobs(prisma, temporal(), scope)) };
     },
     async sweepWebhookDeliveries(scope: ReconcileScope): Promise<{ dispatched: number }> {
       const { client, taskQueue } = temporal();

@@ -174,7 +174,7 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
   // Before the routes with /v1/registrants/:registrantId, which would take export.csv for an id.
-  app.use(registrantCsvRoutes(services.registrantCsv, services.numbersImport));
+  app.use(registrantCsvRoutes(services.registrantCsv, services.numbersImport, services.importJobs));
   app.use(bulkRegistrationRoutes(services.bulkRegistration));
   app.use(webhookRoutes(services.webhooks));
   app.use(lifecycleRoutes(services.lifecycle, services.invitationQr, services.auth.confirmPassword, services.timeline));

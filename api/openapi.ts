@@ -6,7 +6,7 @@ import type { OpenApiRequest } from 'express-openapi-validator/dist/framework/ty
 import { parse } from 'yaml';
 import { PROJECT_ROOT } from '../services/config/project-root';
 import { AppError } from '../services/errors';
-import { MAX_IMPORT_BYTES } from '../services/registrants/csv-import';
+import { MAX_JOB_BYTES } from '../services/registrants/import-jobs';
 import { byCaller, type Identified } from './request-size';
 
 export const SPEC_PATH = path.join(PROJECT_ROOT, 'openapi', 'openapi.yaml');
@@ -24,7 +24,7 @@ export function loadSpec(): Record<string, unknown> {
  * told every error at once; an anonymous one only the first (each error costs the server work).
  */
 export function openApiValidator(opts: { validateResponses: boolean; identified: Identified }): RequestHandler {
-  const full = Router().use(validator(opts.validateResponses, true, MAX_IMPORT_BYTES));
+  const full = Router().use(validator(opts.validateResponses, true, MAX_JOB_BYTES));
   const lean = Router().use(validator(opts.validateResponses, false, ANONYMOUS_UPLOAD_BYTES));
   return byCaller(opts.identified, full, lean);
 }

@@ -2,7 +2,7 @@
 import type { ErrorRequestHandler, Response } from 'express';
 import type { components } from './generated/openapi';
 import { AppError } from '../services/errors';
-import { MAX_IMPORT_BYTES } from '../services/registrants/csv-import';
+import { MAX_JOB_BYTES } from '../services/registrants/import-jobs';
 import { japaneseValidationMessage } from './validation-messages';
 import type { Logger } from '../services/logging/logger';
 import { createOutageLog, outageOf, OUTAGE_RETRY_AFTER_SECONDS } from '../services/health/outages';
@@ -57,7 +57,7 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
         : v.status === 405 ? ['METHOD_NOT_ALLOWED', 'このURLではその操作はできません']
         : v.status === 415 ? ['UNSUPPORTED_MEDIA_TYPE', 'リクエスト本文はJSONで送ってください']
         // Only an uploaded file (multipart) gets here: JSON bodies are sized by their parser above.
-        : v.status === 413 ? ['BODY_TOO_LARGE', `ファイルが大きすぎます（アップロードできるファイルは${MAX_IMPORT_BYTES / 1024 / 1024}MBまでです）`]
+        : v.status === 413 ? ['BODY_TOO_LARGE', `ファイルが大きすぎます（アップロードできるファイルは${MAX_JOB_BYTES / 1024 / 1024}MBまでです）`]
         : ['VALIDATION_FAILED', '入力内容に誤りがあります'];
       return sendProblem(res, new AppError(v.status, code, title, errors));
     }

@@ -23,6 +23,7 @@ import { createRegistrantService } from './registrants/registrants';
 import { createRegistrantDocumentService } from './registrants/documents';
 import { createRegistrantCsvService } from './registrants/csv';
 import { createNumbersImportService } from './registrants/numbers-import';
+import { createImportJobs } from './registrants/import-jobs';
 import { createBulkRegistrationService } from './registrants/bulk-registration';
 import type { TemporalDeps } from './temporal/client';
 import { createTenantSettingsService } from './tenants/settings';
@@ -77,6 +78,7 @@ export function createServices(infra: Infrastructure) {
     bulkRegistration: createBulkRegistrationService({ prisma, history, vault, temporal: infra.temporal, inviteReminderDays: infra.inviteReminderDays }),
     registrantCsv: createRegistrantCsvService({ prisma, history, vault, temporal: infra.temporal, inviteReminderDays: infra.inviteReminderDays, confirmPassword: auth.confirmPassword }),
     numbersImport: createNumbersImportService({ prisma, history, vault, temporal: infra.temporal, inviteReminderDays: infra.inviteReminderDays, confirmPassword: auth.confirmPassword }),
+    importJobs: createImportJobs({ prisma, history, vault, temporal: infra.temporal, confirmPassword: auth.confirmPassword }),
     loginUsers: createLoginUserService({ prisma, history, mailer, mailFrom, publicUrl: infra.publicUrl, loginLockMinutes: infra.loginLockMinutes, vault }),
     tenantSettings: createTenantSettingsService({ prisma, history, vault, confirmPassword: auth.confirmPassword }),
     timeline: createTimeline({ prisma, temporal: infra.temporal }),

@@ -334,6 +334,19 @@ export const WEBHOOK_DELIVERY_MAX_ATTEMPTS = 12;
 /** One delivery workflow per delivery row: a second start for the same delivery is refused. */
 export const webhookDeliveryWorkflowId = (deliveryId: string) => `webhook-delivery-${deliveryId}`;
 
+// ---- import jobs --------------------------------------------------------------------------------
+
+/** An import job's workflow: ids only; the file stays sealed in the vault. */
+export interface ImportJobInput {
+  jobId: string;
+  tenantId: string;
+  batches: number;
+}
+export const importJobWorkflowId = (jobId: string) => `import-job-${jobId}`;
+/** HR asked to stop: the batch under way finishes, no other starts. */
+export const cancelImportSignal = defineSignal('cancelImport');
+export type ImportJobOutcome = 'succeeded' | 'cancelled' | 'failed';
+
 /** The deployment's one reconciler schedule (services/reconciler/schedule.ts). */
 export const RECONCILER_SCHEDULE_ID = 'mynaflow-reconciler';
 /** What a reconciler round looks at: everything, or one tenant (tests share a database). */

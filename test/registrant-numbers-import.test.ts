@@ -293,7 +293,11 @@ describe('guarded like the export with numbers', () => {
     const hr = await hrOf('大容量株式会社');
     const res = await upload(hr.agent, { file: Buffer.alloc(5 * 1024 * 1024 + 1, 0x41), dryRun: true });
     expect(res.status).toBe(413);
-    expect(res.body).toMatchObject({ code: 'BODY_TOO_LARGE', title: 'ファイルが大きすぎます（アップロードできるファイルは5MBまでです）' });
+    expect(res.body).toMatchObject({ code: 'CSV_TOO_LARGE', title: 'CSVファイルは5MBまでです。ファイルを分けてアップロードしてください' });
+    // Past what any upload may be: refused while it is read, before the file is kept whole.
+    const huge = await upload(hr.agent, { file: Buffer.alloc(20 * 1024 * 1024 + 1, 0x41), dryRun: true });
+    expect(huge.status).toBe(413);
+    expect(huge.body).toMatchObject({ code: 'BODY_TOO_LARGE', title: 'ファイルが大きすぎます（アップロードできるファイルは20MBまでです）' });
   });
 
   it('a retry with the same Idempotency-Key gets the first answer and stores nobody twice, also when both arrive at once', async () => {

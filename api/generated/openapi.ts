@@ -1347,6 +1347,73 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/registrants/import-jobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's latest 20 import jobs, newest first */
+        get: operations["listRegistrantImportJobs"];
+        put?: never;
+        /**
+         * Move in with numbers as a job — up to 100,000 lines, stored a batch at a time with progress and cancel
+         * @description The file and form of `import-with-numbers` (same columns and checks), up to 20 MB and 100,000
+         *     lines, run by a Temporal workflow: the whole file is checked first — `dryRun=true` answers the
+         *     report (200); one bad line refuses it (400 CSV_IMPORT_INVALID with the report) and no job is
+         *     made. Otherwise the caller's password and the reason are checked, the file is sealed in the
+         *     vault with the job (and recorded as numbers_import_started), and the answer is 202 with the job.
+         *     Registrants (with their dependents) are stored 500 at a time, each batch in one transaction:
+         *     a batch is stored once even when a worker dies during it; a cancel takes effect between
+         *     batches and keeps what was stored; a batch refused (an employee code added meanwhile by
+         *     someone else) ends the job as failed, keeping the batches before it. When the job ends its
+         *     file is shredded and the outcome recorded (numbers_imported). Nobody is mailed.
+         */
+        post: operations["startRegistrantImportJob"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/registrants/import-jobs/{jobId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An import job's progress and outcome */
+        get: operations["getRegistrantImportJob"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/registrants/import-jobs/{jobId}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Stop an import job between batches (what is stored stays); a job already ended is answered as it is
+         * @description Recorded as numbers_import_cancelled. The job says `cancelling` until the batch under way has finished, then `cancelled`.
+         */
+        post: operations["cancelRegistrantImportJob"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/registrants/bulk-entry": {
         parameters: {
             query?: never;
@@ -3155,6 +3222,34 @@ export interface components {
             /** @description The outcome in Japanese. */
             message: string;
             lines: components["schemas"]["NumbersImportLine"][];
+        };
+        ImportJob: {
+            /** Format: uuid */
+            id: string;
+            /** @enum {string} */
+            status: "queued" | "running" | "cancelling" | "succeeded" | "cancelled" | "failed";
+            /** @description 開始待ち, 取り込み中, 中止しています, 完了, 中止, 失敗. */
+            statusLabel: string;
+            /** @description Who started it. */
+            createdBy: string;
+            rows: number;
+            registrants: number;
+            dependents: number;
+            numbers: number;
+            batches: number;
+            doneBatches: number;
+            doneRegistrants: number;
+            doneNumbers: number;
+            /** @description Registrants stored, of all. */
+            percent: number;
+            /** @description Why it failed, in Japanese. */
+            error: string | null;
+            /** @description Where it stands, in Japanese. */
+            message: string;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            finishedAt: string | null;
         };
         NumbersImportProblem: components["schemas"]["Problem"] & {
             report?: components["schemas"]["NumbersImportReport"];
@@ -5890,6 +5985,149 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             423: components["responses"]["Locked"];
             503: components["responses"]["Unavailable"];
+        };
+    };
+    listRegistrantImportJobs: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Jobs. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["ImportJob"][];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    startRegistrantImportJob: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    /** Format: binary */
+                    file: string;
+                    /** @description The caller's own password (not for a dry run). */
+                    password?: string;
+                    /** @description Why the numbers are imported (not for a dry run). */
+                    reason?: string;
+                    /**
+                     * @default false
+                     * @enum {string}
+                     */
+                    dryRun?: "true" | "false";
+                };
+            };
+        };
+        responses: {
+            /** @description The dry run's report (nothing stored). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NumbersImportReport"];
+                };
+            };
+            /** @description The job, started (or queued for the reconciler when Temporal did not confirm its start); follow it at Location. */
+            202: {
+                headers: {
+                    /** @description The job. */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportJob"];
+                };
+            };
+            /** @description CSV_IMPORT_INVALID with `report`, a whole-file problem, FILE_REQUIRED, REASON_INVALID or PASSWORD_REQUIRED. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["NumbersImportProblem"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            423: components["responses"]["Locked"];
+        };
+    };
+    getRegistrantImportJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                jobId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The job. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportJob"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    cancelRegistrantImportJob: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                jobId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The job. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportJob"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
         };
     };
     bulkEnterRegistrants: {

@@ -10,6 +10,7 @@ import { AppError } from '../../services/errors';
 import { MAX_IMPORT_BYTES } from '../../services/registrants/csv-import';
 import { ImportRejected, type ExportEncoding, type ExportFilters, type RegistrantCsvService } from '../../services/registrants/csv';
 import { NumbersImportRejected, type NumbersImportService } from '../../services/registrants/numbers-import';
+import { MAX_JOB_BYTES, type ImportJobs } from '../../services/registrants/import-jobs';
 import { ANY_ROLE, EDITORS, requireRole } from '../auth/middleware';
 import { acting } from '../login-users/routes';
 import { sendOnce } from './bulk-routes';
@@ -51,7 +52,7 @@ function importProblem(res: Response, err: ImportRejected | NumbersImportRejecte
   res.status(err.status).type('application/problem+json').set('Cache-Control', 'no-store').json(problem);
 }
 
-export function registrantCsvRoutes(csv: RegistrantCsvService, numbers: NumbersImportService): Router {
+export function registrantCsvRoutes(csv: RegistrantCsvService, numbers: NumbersImportService, jobs: ImportJobs): Router {
   const router = Router();
 
   router.get('/v1/registrants/import-template.csv', requireRole(...ANY_ROLE), (_req, res) => {
@@ -111,10 +112,8 @@ export function registrantCsvRoutes(csv: RegistrantCsvService, numbers: NumbersI
   // Moving in with numbers: a multipart form (the file, and for a real import the password and the
   // reason). Numbers travel in the file only: never in the answer, a log line or an error.
   router.post('/v1/registrants/import-with-numbers', requireRole(...EDITORS), async (req: Request, res: Response) => {
-    const b = req.body as { password?: string; reason?: string; dryRun?: string };
-    const file = ((req.files ?? []) as UploadedFile[]).find((f) => f.fieldname === 'file');
-    if (!file) throw new AppError(400, 'FILE_REQUIRED', 'CSVファイルを選んでください', [{ path: '/body/file', message: 'CSVファイルを選んでください', code: 'FILE_REQUIRED' }]);
-    const dryRun = flag(b.dryRun) ?? false;
+    const { file, dryRun, password, reason } = numbersForm(req, MAX_IMPORT_BYTES);
+    const b = { password, reason };
     try {
       const answer = await numbers.importWithNumbers(acting(req), file.buffer, { dryRun, password: b.password, reason: b.reason }, req.get('idempotency-key'));
       res.set('Cache-Control', 'no-store');
@@ -125,5 +124,37 @@ export function registrantCsvRoutes(csv: RegistrantCsvService, numbers: NumbersI
       importProblem(res, err);
     }
   });
+
+  // The same file, as a job (workflows/import-job.ts): up to 100,000 lines, a batch at a time.
+  router.post('/v1/registrants/import-jobs', requireRole(...EDITORS), async (req: Request, res: Response) => {
+    const form = numbersForm(req, MAX_JOB_BYTES);
+    try {
+      const out = await jobs.start(acting(req), form.file.buffer, form);
+      res.set('Cache-Control', 'no-store');
+      if ('report' in out) return void res.status(200).json(out.report);
+      res.status(202).location(`/v1/registrants/import-jobs/${out.job.id}`).json(out.job);
+    } catch (err) {
+      if (!(err instanceof NumbersImportRejected)) throw err;
+      importProblem(res, err);
+    }
+  });
+  router.get('/v1/registrants/import-jobs', requireRole(...EDITORS), async (req, res) => {
+    res.set('Cache-Control', 'no-store').json({ items: await jobs.list(acting(req)) });
+  });
+  router.get('/v1/registrants/import-jobs/:jobId', requireRole(...EDITORS), async (req, res) => {
+    res.set('Cache-Control', 'no-store').json(await jobs.get(acting(req), String(req.params.jobId)));
+  });
+  router.post('/v1/registrants/import-jobs/:jobId/cancel', requireRole(...EDITORS), async (req, res) => {
+    res.set('Cache-Control', 'no-store').json(await jobs.cancel(acting(req), String(req.params.jobId)));
+  });
   return router;
+}
+
+/** The import form: the file (within `maxBytes`), the dry-run choice, the password and the reason. */
+function numbersForm(req: Request, maxBytes: number): { file: UploadedFile; dryRun: boolean; password?: string; reason?: string } {
+  const b = req.body as { password?: string; reason?: string; dryRun?: string };
+  const file = ((req.files ?? []) as UploadedFile[]).find((f) => f.fieldname === 'file');
+  if (!file) throw new AppError(400, 'FILE_REQUIRED', 'CSVファイルを選んでください', [{ path: '/body/file', message: 'CSVファイルを選んでください', code: 'FILE_REQUIRED' }]);
+  if (file.buffer.length > maxBytes) throw new AppError(413, 'CSV_TOO_LARGE', `CSVファイルは${maxBytes / 1024 / 1024}MBまでです。ファイルを分けてアップロードしてください`);
+  return { file, dryRun: flag(b.dryRun) ?? false, password: b.password, reason: b.reason };
 }

@@ -33,6 +33,8 @@ export const OPERATIONS = {
   registrants_exported: '登録者情報のダウンロード',
   registrants_imported: '登録者のCSVアップロード',
   numbers_imported: 'マイナンバー付き登録者の取り込み',
+  numbers_import_started: 'マイナンバー付き登録者の取り込み開始',
+  numbers_import_cancelled: 'マイナンバー付き登録者の取り込み中止',
   number_pulled: 'マイナンバーの取得（API）',
   approved: '承認',
   remanded: '差戻し',

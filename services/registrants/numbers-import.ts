@@ -22,8 +22,8 @@ import { todayInJapan } from '../retention/rules';
 import type { TemporalDeps } from '../temporal/client';
 import type { Vault } from '../vault/types';
 import type { DetectedEncoding } from '../csv/decode';
-import { readImportFile } from './csv-import';
-import { checkNumbersRows, NUMBERS_FILE, type NumbersLineReport } from './numbers-import-file';
+import { readImportFile, type ImportFileSpec } from './csv-import';
+import { checkNumbersRows, NUMBERS_FILE, type NumbersField, type NumbersLineReport } from './numbers-import-file';
 import { retentionOf, storePeople, type StoredPeople } from './numbers-import-store';
 import { createRegistrantWorkflows, queuedInput } from './workflow-starts';
 
@@ -79,6 +79,42 @@ export function checkImportReason(reason: string | undefined): string {
   return text;
 }
 
+/**
+ * Reads and checks an upload for the tenant (codes already taken included): the report, and the
+ * people ready to store when no line has an error. `spec`: the request's limits or a job's.
+ */
+export async function checkNumbersUpload(prisma: PrismaClient, tenantId: string, bytes: Buffer, dryRun: boolean, spec: ImportFileSpec<NumbersField> = NUMBERS_FILE) {
+  const file = readImportFile(bytes, spec);
+  const codeColumn = file.columns.findIndex((c) => c.field === 'employeeCode');
+  // Dependents' lines repeat their registrant's code: only registrants' lines are checked against these.
+  const codes = codeColumn < 0 ? [] : [...new Set(file.records.map((r) => (r.cells[codeColumn] ?? '').trim().normalize('NFKC')).filter(Boolean))];
+  const taken = await prisma.registrant.findMany({ where: { tenantId: tenantId, employeeCode: { in: codes } }, select: { employeeCode: true } });
+  const { lines, people } = checkNumbersRows(file, { takenCodes: new Set(taken.map((t) => t.employeeCode!)), today: todayInJapan() });
+  const groups = await prisma.group.findMany({ where: { tenantId: tenantId }, select: { id: true, name: true } });
+  const groupIds = new Map(groups.map((g) => [g.name, g.id]));
+  const invalid = lines.filter((l) => !l.ok).length;
+  const registrants = lines.filter((l) => l.kind === 'registrant').length;
+  const report: NumbersImportReport = {
+    dryRun,
+    ok: invalid === 0,
+    encoding: file.encoding,
+    rows: lines.length,
+    valid: lines.length - invalid,
+    invalid,
+    registrants,
+    dependents: lines.length - registrants,
+    numbers: lines.filter((l) => l.hasNumber).length,
+    created: 0,
+    newGroups: [...new Set(people.map((p) => p.row.group).filter((g): g is string => !!g && !groupIds.has(g)))],
+    ignoredColumns: file.ignoredColumns,
+    message: invalid
+      ? `${lines.length}行中${invalid}行に誤りがあります。直してからもう一度アップロードしてください（誤りが1行でもあると1人も登録しません）`
+      : `${lines.length}行すべて登録できます（本人${registrants}人、扶養家族${lines.length - registrants}人、マイナンバー${lines.filter((l) => l.hasNumber).length}件。確認のみで、まだ登録していません）`,
+    lines,
+  };
+  return { report, people, groupIds };
+}
+
 export interface NumbersImportDeps {
   prisma: PrismaClient;
   history: History;
@@ -92,40 +128,8 @@ export function createNumbersImportService({ prisma, history, vault, temporal, i
   const workflows = createRegistrantWorkflows({ prisma, temporal, inviteReminderDays });
   const records = createRequestRecords(prisma, vault);
 
-  async function check(acting: Acting, bytes: Buffer, dryRun: boolean) {
-    const file = readImportFile(bytes, NUMBERS_FILE);
-    const codeColumn = file.columns.findIndex((c) => c.field === 'employeeCode');
-    // Dependents' lines repeat their registrant's code: only registrants' lines are checked against these.
-    const codes = codeColumn < 0 ? [] : [...new Set(file.records.map((r) => (r.cells[codeColumn] ?? '').trim().normalize('NFKC')).filter(Boolean))];
-    const taken = await prisma.registrant.findMany({ where: { tenantId: acting.tenantId, employeeCode: { in: codes } }, select: { employeeCode: true } });
-    const { lines, people } = checkNumbersRows(file, { takenCodes: new Set(taken.map((t) => t.employeeCode!)), today: todayInJapan() });
-    const groups = await prisma.group.findMany({ where: { tenantId: acting.tenantId }, select: { id: true, name: true } });
-    const groupIds = new Map(groups.map((g) => [g.name, g.id]));
-    const invalid = lines.filter((l) => !l.ok).length;
-    const registrants = lines.filter((l) => l.kind === 'registrant').length;
-    const report: NumbersImportReport = {
-      dryRun,
-      ok: invalid === 0,
-      encoding: file.encoding,
-      rows: lines.length,
-      valid: lines.length - invalid,
-      invalid,
-      registrants,
-      dependents: lines.length - registrants,
-      numbers: lines.filter((l) => l.hasNumber).length,
-      created: 0,
-      newGroups: [...new Set(people.map((p) => p.row.group).filter((g): g is string => !!g && !groupIds.has(g)))],
-      ignoredColumns: file.ignoredColumns,
-      message: invalid
-        ? `${lines.length}行中${invalid}行に誤りがあります。直してからもう一度アップロードしてください（誤りが1行でもあると1人も登録しません）`
-        : `${lines.length}行すべて登録できます（本人${registrants}人、扶養家族${lines.length - registrants}人、マイナンバー${lines.filter((l) => l.hasNumber).length}件。確認のみで、まだ登録していません）`,
-      lines,
-    };
-    return { report, people, groupIds };
-  }
-
   async function importNumbers(acting: Acting, bytes: Buffer, reason: string, keep: Keep<NumbersImportReport>): Promise<NumbersImportReport> {
-    const { report, people, groupIds } = await check(acting, bytes, false);
+    const { report, people, groupIds } = await checkNumbersUpload(prisma, acting.tenantId, bytes, false);
     if (!report.ok) throw new NumbersImportRejected(report);
     if (!(await workflows.reachable())) throw TEMPORAL_DOWN();
     const reminderDays = await workflows.reminderDaysOf(acting.tenantId);
@@ -176,7 +180,7 @@ export function createNumbersImportService({ prisma, history, vault, temporal, i
      * reason are checked before the file is. With an Idempotency-Key a retry gets the first answer.
      */
     async importWithNumbers(acting: Acting, bytes: Buffer, input: { dryRun: boolean; password?: string; reason?: string }, key?: string): Promise<Once<NumbersImportReport>> {
-      if (input.dryRun) return { status: 200, body: (await check(acting, bytes, true)).report, replayed: false };
+      if (input.dryRun) return { status: 200, body: (await checkNumbersUpload(prisma, acting.tenantId, bytes, true)).report, replayed: false };
       const reason = checkImportReason(input.reason);
       if (!input.password) throw new AppError(400, 'PASSWORD_REQUIRED', 'ご自身のパスワードを入力してください', [{ path: '/body/password', message: 'ご自身のパスワードを入力してください', code: 'PASSWORD_REQUIRED' }]);
       await confirmPassword(acting.user.id, input.password, { ip: acting.ip, userAgent: acting.userAgent });
