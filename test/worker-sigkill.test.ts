@@ -14,12 +14,14 @@ import type { Outbox } from '../services/outbox/outbox';
 import { createDraftStore } from '../services/registrants/draft-store';
 import { loadKeyring } from '../services/vault/keyring';
 import { createVault } from '../services/vault/vault';
-import { approveUpdate, lifecycleQuery, registrantWorkflowId, submitUpdate, type RegistrantWorkflowInput } from '../shared';
+import { approveUpdate, importJobWorkflowId, lifecycleQuery, registrantWorkflowId, submitUpdate, type RegistrantWorkflowInput } from '../shared';
+import { createServices } from '../services/container';
+import { createMailTransport } from '../services/mail/transport';
 import { capture } from './support/capture';
 import { createPrisma, type PrismaClient } from '../services/db/client';
 import { createLoginUser, createTenant, startOutbox } from './support/fixtures';
 import { createIsolatedDatabase } from './support/isolated-database';
-import { activityRunning, holdRow, PNG } from './support/lifecycle';
+import { activityRunning, holdRow, holdTableRow, PNG } from './support/lifecycle';
 import { randomMyNumber } from './support/leak-scan';
 import { isTo, mailGate } from './support/mail-gate';
 import { createLocalEnv } from './support/temporal';
@@ -161,4 +163,46 @@ it('killed while the SMTP server holds the invitation, then killed while a decis
   );
   await handle.terminate('test finished');
   await sigkill(workerC);
+}, 240_000);
+
+it('an import job: the worker killed inside a batch; the next worker stores that batch once and finishes the file', async () => {
+  const v = vault();
+  const services = createServices({
+    prisma,
+    temporal: { client: env.client, taskQueue: TASK_QUEUE },
+    vault: v,
+    mailer: createMailTransport(`smtp://127.0.0.1:${outbox.smtpPort}`),
+    mailFrom: 'mynaflow <noreply@mynaflow.test>',
+    publicUrl: 'http://mynaflow.test',
+    inviteReminderDays: [],
+    loginLockMinutes: 30,
+    session: { idleMinutes: 30, absoluteHours: 12 },
+  });
+  const hr = await createLoginUser(prisma, tenantId, 'manager', '取込 担当');
+  const acting = { user: await prisma.loginUser.findUniqueOrThrow({ where: { id: hr.id } }), tenantId, ip: null, userAgent: null };
+  const lines = ['社員コード,本人・扶養の別,続柄,姓,名,マイナンバー'];
+  for (let i = 1; i <= 300; i++) lines.push(`K${String(i).padStart(4, '0')},本人,,強制,${i},${randomMyNumber()}`);
+  const workerA = await startWorkerProcess('import-A');
+  // The job's row held: batch 0 waits inside its transaction for the lock when A dies.
+  const out = await services.importJobs.start(acting, Buffer.from(lines.join('\r\n')), { dryRun: false, password: hr.password, reason: '移行' }, { batchSize: 50 });
+  if (!('job' in out)) throw new Error('no job');
+  const id = out.job.id;
+  await until(async () => (await prisma.importJob.findUniqueOrThrow({ where: { id } })).doneBatches >= 2, 'two batches stored', 60_000);
+  const lock = await holdTableRow('import_jobs', id, database.url);
+  const handle = env.client.workflow.getHandle(importJobWorkflowId(id));
+  await activityRunning(handle, 'importBatch');
+  await sigkill(workerA);
+  await lock.release();
+  const workerB = await startWorkerProcess('import-B');
+  await until(async () => (await prisma.importJob.findUniqueOrThrow({ where: { id } })).status === 'succeeded', 'the job to succeed', 120_000);
+  // Each person once, every number sealed once, the file gone.
+  const stored = await prisma.registrant.findMany({ where: { tenantId, employeeCode: { startsWith: 'K' } }, select: { employeeCode: true, myNumberSecretId: true } });
+  expect(stored).toHaveLength(300);
+  expect(new Set(stored.map((r) => r.employeeCode)).size).toBe(300);
+  expect(await prisma.importJob.findUniqueOrThrow({ where: { id } })).toMatchObject({ doneBatches: 6, doneRegistrants: 300, doneNumbers: 300, fileSecretId: null });
+  expect(await prisma.vaultSecret.count({ where: { tenantId, kind: 'import_file' } })).toBe(0);
+  // The batch A died in was tried again by B.
+  const history = (await handle.fetchHistory()).events ?? [];
+  expect(history.some((e) => (e.activityTaskStartedEventAttributes?.attempt ?? 0) > 1)).toBe(true);
+  await sigkill(workerB);
 }, 240_000);

@@ -40,10 +40,15 @@ export async function refusal(p: Promise<unknown>): Promise<{ type?: string; mes
  * would: every lifecycle activity of the person waits for it (they all lock the row first).
  */
 export async function holdRow(registrantId: string, databaseUrl = process.env.DATABASE_URL!): Promise<{ release(): Promise<void> }> {
+  return holdTableRow('registrants', registrantId, databaseUrl);
+}
+
+/** Locks a row of `table` (by id) from a connection of its own until released. */
+export async function holdTableRow(table: 'registrants' | 'import_jobs', id: string, databaseUrl = process.env.DATABASE_URL!): Promise<{ release(): Promise<void> }> {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   await client.query('BEGIN');
-  await client.query('SELECT id FROM registrants WHERE id = $1 FOR UPDATE', [registrantId]);
+  await client.query(`SELECT id FROM ${table} WHERE id = $1 FOR UPDATE`, [id]);
   let released = false;
   return {
     async release() {
