@@ -21,6 +21,7 @@ import { PURPOSE_LABELS } from '../services/audit/purposes';
 import { verifyPassword } from '../services/auth/passwords';
 import type { PrismaClient } from '../services/db/client';
 import type { Outbox } from '../services/outbox/outbox';
+import type { Services } from '../services/container';
 import { axeViolations, consoleLogin, launchChromium, listen, numbersSeen, onScreen, openTab, redrawn, snap, type Tab } from './support/browser';
 import { createLoginUser, createTenant, loginAs, memoryLogger, startOutbox, startWorker, testApp, testPrisma, type TestUser, type WorkerHandle } from './support/fixtures';
 import { containsAny, randomMyNumber } from './support/leak-scan';
@@ -34,6 +35,7 @@ let prisma: PrismaClient;
 let outbox: Outbox;
 let worker: WorkerHandle;
 let app: Express;
+let services: Services;
 let http: Awaited<ReturnType<typeof listen>>;
 let browser: Browser;
 let tenantId: string;
@@ -54,7 +56,7 @@ beforeAll(async () => {
   // No passcode yet (the settings test sets it); two purposes in use.
   await prisma.tenant.update({ where: { id: tenantId }, data: { purposes: ['withholding_slip', 'employment_insurance'] } });
   worker = await startWorker(env, { prisma, outbox, logger, taskQueue: TASK_QUEUE });
-  app = testApp({ prisma, logger, outbox, temporalClient: env.client, taskQueue: TASK_QUEUE }).app;
+  ({ app, services } = testApp({ prisma, logger, outbox, temporalClient: env.client, taskQueue: TASK_QUEUE }));
   owner = await createLoginUser(prisma, tenantId, 'owner', '人事 太郎');
   viewer = await createLoginUser(prisma, tenantId, 'viewer', '閲覧 次郎');
   hr = await loginAs(app, outbox, owner);
@@ -643,7 +645,7 @@ describe('他のサービスからの移行（マイナンバー付き）', () =
     return file;
   };
 
-  it('a dry run names the bad line without its number; the fixed file is stored behind the reason and the password, its people completed', async () => {
+  it('a dry run names the bad line without its number; the fixed file is stored as a job behind the reason and the password, its progress followed to the end, its people completed', async () => {
     const [own, spouse] = [number(), number()];
     const lines = (spouseNumber: string) => `${header}\nM-001,本人,,移行,一郎,イコウ,イチロウ,S60/4/1,男性,従業員1,${own}\nM-001,扶養家族,配偶者,移行,花子,イコウ,ハナコ,H2/2/2,女性,第3号被保険者,${spouseNumber}\n`;
     const bad = write('numbers-bad.csv', lines(wrongCheckDigit(spouse)));
@@ -676,16 +678,37 @@ describe('他のサービスからの移行（マイナンバー付き）', () =
     expect(await prisma.registrant.count({ where: { tenantId, employeeCode: 'M-001' } })).toBe(0);
     await d.getByLabel('パスワード').fill(owner.password);
     await button(d, '登録する').click();
+    // The job's progress bar follows it to the end.
+    await page.locator('#numbers-import-progress').waitFor();
     await page.locator('#numbers-import-message.ok', { hasText: '本人1人と扶養家族1人を登録し、マイナンバー2件を保管しました' }).waitFor();
+    expect(await page.locator('#numbers-import-progress').getAttribute('value')).toBe('100');
+    expect(await textOf(page.locator('#numbers-import-job-message'))).toBe('本人1人と扶養家族1人を登録し、マイナンバー2件を保管しました');
+    expect(await button(page, '取り込みを中止する').isHidden()).toBe(true);
     expect(await dialog(page).count()).toBe(0);
     expect(await importButton.isDisabled()).toBe(true);
-    expect(await page.locator('#numbers-import-report tr[data-line="2"] a', { hasText: '詳細' }).count()).toBe(1);
     expect(await axeViolations(page)).toEqual([]);
     await snap(page, SUITE, 'numbers-import-done');
     const stored = await prisma.registrant.findFirstOrThrow({ where: { tenantId, employeeCode: 'M-001' }, include: { dependents: true } });
     expect([stored.status, stored.dependents.map((x) => [x.givenName, x.kind, x.status])]).toEqual(['completed', [['花子', 'category3', 'completed']]]);
     const recorded = await hr.get('/v1/operation-history?operation=numbers_imported').expect(200);
     expect(recorded.body.items[0]).toMatchObject({ label: 'マイナンバー付き登録者の取り込み' });
+    // A job still running when the page is opened (a batch a person here: it runs a while) is shown
+    // again with its progress, and HR stops it: what was stored stays.
+    const many = [header, ...Array.from({ length: 300 }, (_, i) => `R-${i},本人,,中止,${i}郎,,,,,,${number()}`)].join('\r\n');
+    const acting = { user: await prisma.loginUser.findUniqueOrThrow({ where: { id: owner.id } }), tenantId, ip: null, userAgent: null };
+    const started = await services.importJobs.start(acting, iconv.encode(many, 'cp932'), { dryRun: false, password: owner.password, reason: '中止の確認' }, { batchSize: 1 });
+    if (!('job' in started)) throw new Error('no job');
+    await open(page, '#/csv-download', 'csv-download', 'CSVダウンロード');
+    await open(page, '#/csv-upload', 'csv-upload', 'CSVアップロード');
+    await page.locator('#numbers-import-progress').waitFor();
+    await page.locator('#numbers-import-job-message', { hasText: '取り込んでいます（本人' }).waitFor();
+    await snap(page, SUITE, 'numbers-import-running');
+    await button(page, '取り込みを中止する').click();
+    await page.locator('#numbers-import-message.error', { hasText: '中止しました。それまでに本人' }).waitFor({ timeout: 30_000 });
+    const job = await prisma.importJob.findUniqueOrThrow({ where: { id: started.job.id } });
+    expect(job.status).toBe('cancelled');
+    expect(job.doneRegistrants).toBeLessThan(300);
+    expect(await prisma.registrant.count({ where: { tenantId, familyName: '中止' } })).toBe(job.doneRegistrants);
     expect(errors).toEqual([]);
   });
 });

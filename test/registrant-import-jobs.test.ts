@@ -104,6 +104,22 @@ describe('POST /v1/registrants/import-jobs', () => {
     expect(await importFiles(hr.tenantId)).toBe(0);
     expect((await hr.agent.get(`/v1/registrants/import-jobs/${randomUUID()}`)).status).toBe(404);
   });
+  it('a retry with the same Idempotency-Key (also at the same time) answers the one job, never a second', async () => {
+    const hr = await hrOf('取込ジョブ再送株式会社');
+    const bytes = file('F', 3);
+    const key = randomUUID();
+    const post = () => hr.agent.post('/v1/registrants/import-jobs').set('Idempotency-Key', key).attach('file', bytes, 'numbers.csv').field('password', hr.user.password).field('reason', '移行');
+    const [a, b] = await Promise.all([post(), post()]);
+    answers.push(JSON.stringify(a.body), JSON.stringify(b.body));
+    expect([a.status, b.status]).toEqual([202, 202]);
+    expect(b.body.id).toBe(a.body.id);
+    expect([a.headers['idempotent-replayed'], b.headers['idempotent-replayed']].filter(Boolean)).toEqual(['true']);
+    await ended(a.body.id);
+    expect(await harness.prisma.importJob.count({ where: { tenantId: hr.tenantId } })).toBe(1);
+    expect(await harness.prisma.registrant.count({ where: { tenantId: hr.tenantId } })).toBe(3);
+    const again = await post();
+    expect(again.body).toMatchObject({ id: a.body.id, status: 'succeeded' });
+  });
 });
 
 describe('batches', () => {

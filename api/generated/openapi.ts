@@ -6017,6 +6017,12 @@ export interface operations {
             header?: {
                 /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
                 "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+                /**
+                 * @description Makes a retry safe: the same key with the same body is carried out once and answers like the
+                 *     first call (also after a 202 or a lost answer). A different body under the same key is a
+                 *     different request. Without it every call is its own.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path?: never;
             cookie?: never;
@@ -6048,11 +6054,13 @@ export interface operations {
                     "application/json": components["schemas"]["NumbersImportReport"];
                 };
             };
-            /** @description The job, started (or queued for the reconciler when Temporal did not confirm its start); follow it at Location. */
+            /** @description The job, started (or queued for the reconciler when Temporal did not confirm its start); follow it at Location. A retry with the same Idempotency-Key answers the same job as it stands. */
             202: {
                 headers: {
                     /** @description The job. */
                     Location?: string;
+                    /** @description The job made by the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -6070,6 +6078,7 @@ export interface operations {
             };
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
             413: components["responses"]["TooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             423: components["responses"]["Locked"];

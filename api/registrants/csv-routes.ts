@@ -129,9 +129,10 @@ export function registrantCsvRoutes(csv: RegistrantCsvService, numbers: NumbersI
   router.post('/v1/registrants/import-jobs', requireRole(...EDITORS), async (req: Request, res: Response) => {
     const form = numbersForm(req, MAX_JOB_BYTES);
     try {
-      const out = await jobs.start(acting(req), form.file.buffer, form);
+      const out = await jobs.start(acting(req), form.file.buffer, form, { key: req.get('idempotency-key') });
       res.set('Cache-Control', 'no-store');
       if ('report' in out) return void res.status(200).json(out.report);
+      if (out.replayed) res.set('Idempotent-Replayed', 'true');
       res.status(202).location(`/v1/registrants/import-jobs/${out.job.id}`).json(out.job);
     } catch (err) {
       if (!(err instanceof NumbersImportRejected)) throw err;

@@ -14,6 +14,7 @@ import type { History } from '../audit/types';
 import type { ConfirmPassword } from '../auth/auth-service';
 import type { PrismaClient } from '../db/client';
 import { isUuid } from '../db/uuid';
+import { createRequestRecords, type Keep } from '../idempotency/request-records';
 import { AppError } from '../errors';
 import { actorOf, type Acting } from '../login-users/login-users';
 import { REQUEST_START_DEADLINE_MS } from './workflow-starts';
@@ -128,57 +129,67 @@ export interface ImportJobsDeps {
 }
 
 export function createImportJobs({ prisma, history, vault, temporal, confirmPassword }: ImportJobsDeps) {
+  const records = createRequestRecords(prisma, vault);
   const find = async (tenantId: string, id: string) => {
     const job = isUuid(id) ? await prisma.importJob.findFirst({ where: { id, tenantId } }) : null;
     if (!job) throw JOB_NOT_FOUND();
     return job;
   };
+
+  /** The job, its sealed file and its history entry in one transaction; the workflow started after the commit. */
+  async function create(acting: Acting, bytes: Buffer, reason: string, batchSize: number, keep: Keep<{ id: string }>): Promise<{ id: string }> {
+    const { report, people } = await checkNumbersUpload(prisma, acting.tenantId, bytes, false, JOB_FILE);
+    if (!report.ok) throw new NumbersImportRejected(report);
+    const id = randomUUID();
+    const actor = actorOf(acting.user);
+    const job = await prisma.$transaction(
+      async (tx) => {
+        const fileSecretId = await vault.seal({ tenantId: acting.tenantId, kind: 'import_file', plaintext: bytes }, tx);
+        const created = await tx.importJob.create({
+          data: {
+            id,
+            tenantId: acting.tenantId,
+            actor: actor as unknown as Prisma.InputJsonValue,
+            reason,
+            fileSecretId,
+            encoding: report.encoding,
+            rows: report.rows,
+            registrants: people.length,
+            dependents: report.dependents,
+            numbers: report.numbers,
+            batchSize,
+            batches: Math.ceil(people.length / batchSize),
+          },
+        });
+        await history.record(
+          { tenantId: acting.tenantId, actor, operation: 'numbers_import_started', detail: { jobId: id, reason, encoding: report.encoding, registrants: people.length, dependents: report.dependents, numbers: report.numbers }, ip: acting.ip, userAgent: acting.userAgent },
+          tx,
+        );
+        await keep(tx, { id });
+        return created;
+      },
+      { isolationLevel: Prisma.TransactionIsolationLevel.ReadCommitted, maxWait: 30_000, timeout: 60_000 },
+    );
+    // After the commit; a start Temporal does not confirm now, the reconciler makes.
+    await startImportJob(temporal, { jobId: id, tenantId: acting.tenantId, batches: job.batches });
+    return { id };
+  }
+
   return {
     /**
      * Checks the whole file (a dry run answers its report); otherwise, with the password and the
      * reason, stores the job and its sealed file and starts it. Refused with the report when a line
-     * is wrong.
+     * is wrong. With an Idempotency-Key a retried upload gets the first job, never a second (the key
+     * covers the file and the reason).
      */
-    async start(acting: Acting, bytes: Buffer, input: { dryRun: boolean; password?: string; reason?: string }, opts: { batchSize?: number } = {}): Promise<{ report: NumbersImportReport } | { job: ImportJobView }> {
+    async start(acting: Acting, bytes: Buffer, input: { dryRun: boolean; password?: string; reason?: string }, opts: { batchSize?: number; key?: string } = {}): Promise<{ report: NumbersImportReport } | { job: ImportJobView; replayed: boolean }> {
       if (input.dryRun) return { report: (await checkNumbersUpload(prisma, acting.tenantId, bytes, true, JOB_FILE)).report };
       const reason = checkImportReason(input.reason);
       if (!input.password) throw new AppError(400, 'PASSWORD_REQUIRED', 'ご自身のパスワードを入力してください', [{ path: '/body/password', message: 'ご自身のパスワードを入力してください', code: 'PASSWORD_REQUIRED' }]);
       await confirmPassword(acting.user.id, input.password, { ip: acting.ip, userAgent: acting.userAgent });
-      const { report, people } = await checkNumbersUpload(prisma, acting.tenantId, bytes, false, JOB_FILE);
-      if (!report.ok) throw new NumbersImportRejected(report);
-      const batchSize = opts.batchSize ?? IMPORT_BATCH_SIZE;
-      const id = randomUUID();
-      const actor = actorOf(acting.user);
-      const job = await prisma.$transaction(
-        async (tx) => {
-          const fileSecretId = await vault.seal({ tenantId: acting.tenantId, kind: 'import_file', plaintext: bytes }, tx);
-          const created = await tx.importJob.create({
-            data: {
-              id,
-              tenantId: acting.tenantId,
-              actor: actor as unknown as Prisma.InputJsonValue,
-              reason,
-              fileSecretId,
-              encoding: report.encoding,
-              rows: report.rows,
-              registrants: people.length,
-              dependents: report.dependents,
-              numbers: report.numbers,
-              batchSize,
-              batches: Math.ceil(people.length / batchSize),
-            },
-          });
-          await history.record(
-            { tenantId: acting.tenantId, actor, operation: 'numbers_import_started', detail: { jobId: id, reason, encoding: report.encoding, registrants: people.length, dependents: report.dependents, numbers: report.numbers }, ip: acting.ip, userAgent: acting.userAgent },
-            tx,
-          );
-          return created;
-        },
-        { isolationLevel: Prisma.TransactionIsolationLevel.ReadCommitted, maxWait: 30_000, timeout: 60_000 },
-      );
-      // After the commit; a start Temporal does not confirm now, the reconciler makes.
-      await startImportJob(temporal, { jobId: id, tenantId: acting.tenantId, batches: job.batches });
-      return { job: jobView(await prisma.importJob.findUniqueOrThrow({ where: { id } })) };
+      const once = await records.once<{ id: string }>(`${acting.user.id}/import-job`, opts.key, Buffer.concat([bytes, Buffer.from(`\u0000${reason}`)]), 202, (keep) => create(acting, bytes, reason, opts.batchSize ?? IMPORT_BATCH_SIZE, keep));
+      // A replay answers the job as it stands now.
+      return { job: jobView(await prisma.importJob.findUniqueOrThrow({ where: { id: once.body.id } })), replayed: once.replayed };
     },
 
     async get(acting: Acting, id: string): Promise<ImportJobView> {

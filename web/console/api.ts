@@ -44,6 +44,15 @@ export interface HrDocument {
 configureHttp({ offline: '通信できませんでした。ネットワークの接続を確認して、もう一度お試しください' });
 
 const id = (s: string) => encodeURIComponent(s);
+
+function importForm(file: Blob, opts: { dryRun: boolean; password?: string; reason?: string }): FormData {
+  const form = new FormData();
+  form.append('file', file, 'numbers.csv');
+  form.append('dryRun', String(opts.dryRun));
+  if (opts.password !== undefined) form.append('password', opts.password);
+  if (opts.reason !== undefined) form.append('reason', opts.reason);
+  return form;
+}
 const r = (registrantId: string, rest = '') => `/v1/registrants/${id(registrantId)}${rest}`;
 
 export const api = {
@@ -126,14 +135,14 @@ export const api = {
   quickAdd: async (body: Schemas['QuickAddRequest']) => (await requestIdempotent<Schemas['QuickAddResult']>('POST', '/v1/registrants/quick-add', body)).body,
   importCsv: async (file: Blob, opts: { dryRun: boolean; invite: boolean }) =>
     (await requestIdempotent<Schemas['RegistrantImportReport']>('POST', `/v1/registrants/import${query({ dryRun: opts.dryRun, invite: opts.invite })}`, file, undefined, 'text/csv')).body,
-  importWithNumbers: async (file: Blob, opts: { dryRun: boolean; password?: string; reason?: string }) => {
-    const form = new FormData();
-    form.append('file', file, 'numbers.csv');
-    form.append('dryRun', String(opts.dryRun));
-    if (opts.password !== undefined) form.append('password', opts.password);
-    if (opts.reason !== undefined) form.append('reason', opts.reason);
-    return (await requestIdempotent<Schemas['NumbersImportReport']>('POST', '/v1/registrants/import-with-numbers', form)).body;
-  },
+  /** The migration file checked whole (nothing stored). */
+  checkImportFile: (file: Blob) => request<Schemas['NumbersImportReport']>('POST', '/v1/registrants/import-jobs', importForm(file, { dryRun: true })),
+  /** The migration file as a job; with an Idempotency-Key, so a lost answer never makes a second job. */
+  startImportJob: async (file: Blob, opts: { password: string; reason: string }) =>
+    (await requestIdempotent<Schemas['ImportJob']>('POST', '/v1/registrants/import-jobs', importForm(file, { dryRun: false, ...opts }))).body,
+  importJobs: () => request<{ items: Schemas['ImportJob'][] }>('GET', '/v1/registrants/import-jobs'),
+  importJobStatus: (jobId: string) => request<Schemas['ImportJob']>('GET', `/v1/registrants/import-jobs/${id(jobId)}`),
+  cancelImportJob: (jobId: string) => request<Schemas['ImportJob']>('POST', `/v1/registrants/import-jobs/${id(jobId)}/cancel`),
   importTemplate: () => requestFile('GET', '/v1/registrants/import-template.csv'),
   exportCsv: (q: { status?: string; retired?: string; encoding?: string }) => requestFile('GET', `/v1/registrants/export.csv${query(q)}`),
   exportWithNumbers: (body: Schemas['RegistrantNumbersExportRequest']) => requestFile('POST', '/v1/registrants/export-with-numbers', body),

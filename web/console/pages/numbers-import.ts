@@ -1,5 +1,7 @@
 /**
  * 他のサービスからの移行（マイナンバー付き）: on the CSVアップロード page, for owners and managers.
+ * The import runs as a job (up to 100,000 lines, a batch at a time): a progress bar that follows it,
+ * a cancel between batches, and a job still running shown again when the page is opened.
  * The file is the export with numbers (of mynaflow or written to its columns). "移行ファイルを確認する" is a
  * dry run that stores nothing and reports each line (never a number: only whether the line has one);
  * only when every line is OK does "移行ファイルを登録する" ask for the reason and the password (both
@@ -12,6 +14,10 @@ import { formDialog } from './shared-admin';
 
 type Report = Schemas['NumbersImportReport'];
 type Line = Schemas['NumbersImportLine'];
+type Job = Schemas['ImportJob'];
+
+const ENDED: readonly Job['status'][] = ['succeeded', 'cancelled', 'failed'];
+const POLL_MS = 1000;
 
 const ENCODING_LABELS: Record<Report['encoding'], string> = { 'utf8-bom': 'UTF-8（BOM付き）', utf8: 'UTF-8', cp932: 'Shift_JIS' };
 
@@ -50,6 +56,45 @@ function reportView(report: Report): HTMLElement {
   );
 }
 
+/** A job's progress: the bar, where it stands, and a cancel while it runs; polls until the job ends. */
+function jobPanel(first: Job, onEnd: (job: Job) => void): HTMLElement {
+  const bar = h('progress', { id: 'numbers-import-progress', max: '100', value: String(first.percent), 'aria-label': '取り込みの進み具合' });
+  const text = h('p', { id: 'numbers-import-job-message', role: 'status' }, first.message);
+  const cancel = h('button', { type: 'button', class: 'secondary', id: 'numbers-import-cancel' }, '取り込みを中止する');
+  const panel = h('div', { id: 'numbers-import-job', class: 'job' }, bar, text, h('div', { class: 'buttons' }, cancel));
+  const show = (job: Job) => {
+    bar.value = job.percent;
+    text.textContent = job.message;
+    cancel.hidden = job.status !== 'queued' && job.status !== 'running';
+  };
+  cancel.addEventListener('click', async () => {
+    cancel.disabled = true;
+    try {
+      show(await api.cancelImportJob(first.id));
+    } catch (err) {
+      showError(text, err);
+    } finally {
+      cancel.disabled = false;
+    }
+  });
+  show(first);
+  const follow = async () => {
+    // Stops once the panel has left the page (another screen was opened).
+    if (!panel.isConnected) return;
+    try {
+      const job = await api.importJobStatus(first.id);
+      show(job);
+      if (ENDED.includes(job.status)) return onEnd(job);
+    } catch {
+      // A lost answer: asked again at the next tick.
+    }
+    setTimeout(() => void follow(), POLL_MS);
+  };
+  if (ENDED.includes(first.status)) onEnd(first);
+  else setTimeout(() => void follow(), POLL_MS);
+  return panel;
+}
+
 export function numbersImportSection(): HTMLElement {
   const message = messageLine('numbers-import-message');
   const result = h('div', { id: 'numbers-import-result' });
@@ -78,7 +123,7 @@ export function numbersImportSection(): HTMLElement {
       return say(message, 'ファイルが変わりました。もう一度「移行ファイルを確認する」を押してください');
     }
     unsay(message);
-    const report = await formDialog<Report>(
+    const job = await formDialog<Job>(
       'マイナンバー付きで登録する',
       [
         notice('warning', 'ファイルのマイナンバーを保管し、マイナンバーのある人は「完了」（本人確認は貴社で実施済み）として登録します。取り込みは理由とともに操作履歴に記録されます。取り込んだ後は、ファイルを安全に削除してください。'),
@@ -94,7 +139,7 @@ export function numbersImportSection(): HTMLElement {
           return undefined;
         }
         try {
-          return await api.importWithNumbers(current, { dryRun: false, password, reason });
+          return await api.startImportJob(current, { password, reason });
         } catch (err) {
           // A wrong password or reason is said in the dialog; a bad file closes it with the report.
           if (err instanceof ApiError && (err.problem as { report?: Report }).report) {
@@ -107,15 +152,26 @@ export function numbersImportSection(): HTMLElement {
       },
       'numbers-import-confirm',
     );
-    if (!report) return;
+    if (!job) return;
     checked = null;
     importButton.disabled = true;
-    // The dry run's "press to import" is done with.
+    // The dry run's "press to import" and its report are done with: the job's progress follows.
     const checkMessage = document.getElementById('numbers-import-check-message');
     if (checkMessage) unsay(checkMessage);
-    result.replaceChildren(reportView(report));
-    say(message, report.message, 'ok');
+    follow(job);
   });
+
+  const follow = (job: Job) => {
+    result.replaceChildren(jobPanel(job, (ended) => say(message, ended.message, ended.status === 'succeeded' ? 'ok' : 'error')));
+  };
+  // A job still running (the page was left, or reloaded) is followed again.
+  void api
+    .importJobs()
+    .then(({ items }) => {
+      const running = items.find((j) => !ENDED.includes(j.status));
+      if (running && result.childElementCount === 0) follow(running);
+    })
+    .catch(() => undefined);
 
   const reset = () => {
     checked = null;
@@ -126,14 +182,14 @@ export function numbersImportSection(): HTMLElement {
   file.addEventListener('change', reset);
 
   const check = form(
-    [field('CSVファイル（マイナンバー付き）', file, { required: true, hint: '5MB・5,000行まで。「マイナンバー付きでダウンロード」と同じ列のファイルです（Shift_JIS または UTF-8）。' })],
+    [field('CSVファイル（マイナンバー付き）', file, { required: true, hint: '20MB・10万行まで。「マイナンバー付きでダウンロード」と同じ列のファイルです（Shift_JIS または UTF-8）。' })],
     '移行ファイルを確認する',
     async (_data, msg) => {
       const f = file.files?.[0];
       if (!f) return say(msg, 'CSVファイルを選んでください');
       reset();
       try {
-        const report = await api.importWithNumbers(f, { dryRun: true });
+        const report = await api.checkImportFile(f);
         result.replaceChildren(reportView(report));
         if (report.ok) {
           checked = f;
@@ -160,6 +216,7 @@ export function numbersImportSection(): HTMLElement {
       { class: 'steps' },
       h('li', {}, 'ファイルを選んで「移行ファイルを確認する」を押します（まだ登録されません。マイナンバーは画面に表示されません）。'),
       h('li', {}, 'すべての行がOKなら「移行ファイルを登録する」を押し、理由とパスワードを入力します。1行でもエラーがあると、1人も登録されません。'),
+      h('li', {}, '500人ずつ順に登録され、進み具合が表示されます。途中で中止すると、それまでに登録した人はそのまま残り、残りは登録されません。'),
       h('li', {}, 'マイナンバーのある人は「完了」、ない人は「未登録」で登録されます。収集メールは送られません。'),
     ),
     check,
