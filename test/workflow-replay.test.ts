@@ -10,6 +10,7 @@
  * - v4-*.json: the lifecycle with one step at a time and outage-proof steps;
  * - v5-*.json: the current lifecycle (next-timer search attributes, operators' steps, activity summaries);
  * - notice-v1.json / notice-v2.json: the deletion notice before and after it mailed late arrivals;
+ * - import-job-v1.json: an import job's batches, a cancel between them and its end;
  * - reconciler-v1.json / reconciler-v2.json / reconciler-v3.json: a reconciler round before and after it
  *   forgot old idempotency keys, and once it also sent the notices.
  * `RECORD_HISTORIES=1 npx jest test/workflow-replay.test.ts` writes the histories the tests below
@@ -34,6 +35,7 @@ import {
   deletionDueSignal,
   deletionNoticeWorkflowId,
   extendLinkUpdate,
+  importJobWorkflowId,
   inviteUpdate,
   japanDate,
   lifecycleQuery,
@@ -55,7 +57,7 @@ import { SAFE_STEPS_PATCH } from '../workflows/registrant';
 import { FIRST_PUBLISH_PATCH, NEXT_TIMER_PATCH, RETRY_NOW_PATCH } from '../workflows/lifecycle';
 import { createPayloadCodec, dataConverterFor, ENCRYPTED_ENCODING } from '../services/temporal/payload-codec';
 import { testKeyring } from './support/keys';
-import { createLoginUser, createTenant, memoryLogger, startOutbox, startWorker, testPrisma, testVault, type WorkerHandle } from './support/fixtures';
+import { createLoginUser, createTenant, memoryLogger, startOutbox, startWorker, testApp, testPrisma, testVault, type WorkerHandle } from './support/fixtures';
 import { completeDraft } from './support/lifecycle';
 import { containsAny, randomMyNumber } from './support/leak-scan';
 import { createTimeSkippingEnv, quietRuntime, workflowBundle } from './support/temporal';
@@ -106,7 +108,7 @@ describe('histories of released versions replay on the current code', () => {
   const files = fs.readdirSync(HISTORIES).filter((f) => f.endsWith('.json'));
 
   it('has histories of every release to check', () => {
-    for (const [prefix, least] of [['v1-', 2], ['v2-', 1], ['v3-', 1], ['v3-upgraded-to-v4', 1], ['v4-', 1], ['v5-', 1], ['v6-', 1], ['notice-v1', 1], ['notice-v2', 1], ['reconciler-v1', 1], ['reconciler-v2', 1]] as const) {
+    for (const [prefix, least] of [['v1-', 2], ['v2-', 1], ['v3-', 1], ['v3-upgraded-to-v4', 1], ['v4-', 1], ['v5-', 1], ['v6-', 1], ['notice-v1', 1], ['notice-v2', 1], ['reconciler-v1', 1], ['reconciler-v2', 1], ['import-job-v1', 1]] as const) {
       expect([prefix, files.filter((f) => f.startsWith(prefix)).length >= least]).toEqual([prefix, true]);
     }
   });
@@ -227,6 +229,24 @@ describe('a whole journey on the time-skipping server replays', () => {
     const json = await historyOf(handle);
     await expect(replay(json, 'round')).resolves.toBeUndefined();
     await record('reconciler-v3.json', json);
+  });
+
+  it('an import job replays: batches, a cancel signal between them, the end with the file shredded', async () => {
+    const tenantId = await createTenant(prisma, '株式会社リプレイ取込');
+    const user = await createLoginUser(prisma, tenantId, 'manager');
+    const acting = { user: await prisma.loginUser.findUniqueOrThrow({ where: { id: user.id } }), tenantId, ip: null, userAgent: null };
+    const jobs = testApp({ prisma, logger, outbox, temporalClient: env.client, taskQueue: 'replay' }).services.importJobs;
+    const lines = ['社員コード,本人・扶養の別,続柄,姓,名,マイナンバー', ...Array.from({ length: 40 }, (_, i) => `RP${i},本人,,再生,${i},${randomMyNumber()}`)];
+    const out = await jobs.start(acting, Buffer.from(lines.join('\r\n')), { dryRun: false, password: user.password, reason: '移行' }, { batchSize: 1 });
+    if (!('job' in out)) throw new Error('no job');
+    await until(async () => (await prisma.importJob.findUniqueOrThrow({ where: { id: out.job.id } })).doneBatches >= 2, 'two batches stored', 30_000);
+    await jobs.cancel(acting, out.job.id);
+    const handle = env.client.workflow.getHandle(importJobWorkflowId(out.job.id));
+    expect(await handle.result()).toBe('cancelled');
+    const json = await historyOf(handle);
+    expect(JSON.stringify(json)).toContain('cancelImport');
+    await expect(replay(json, 'import-job')).resolves.toBeUndefined();
+    await record('import-job-v1.json', json);
   });
 
   it('a history whose commands differ from what the code does is refused (the check can fail)', async () => {
