@@ -78,3 +78,15 @@ it('runs the pull bench with --count 100: the CSV over HTTP is the in-process CS
     expect(out).toMatch(new RegExp(`^(PASS|FAIL) {2}goal: ${goal.source}`, 'm'));
   }
 }, 180_000);
+
+it('runs the import bench with --count 20: a migration file of 100 lines stored as a job by the product\'s worker, each person once, the file shredded, each goal printed', async () => {
+  const { code, out } = await runBench('bench-smoke-import', [], ['--count', '20', '--only', 'import']);
+
+  // A person stored twice or missing, a number not sealed, or the file kept fails the bench (exit 1).
+  expect({ code, out }).toMatchObject({ code: 0 });
+  expect(out).not.toMatch(/^FAIL {2}(?!goal: )/m);
+  expect(out).toMatch(/import 100 lines as a job: checked in [\d.]+ s, stored in [\d.]+ s \(\d+ lines\/s, 1 batches of 500 registrants\); 80 registrants, 20 dependents, 100 numbers, file shredded: yes/);
+  for (const goal of [/import 100 lines in [\d.]+ s \(goal ≤ [\d.]+ s: 50,000 in 10 minutes\)/, /check 100 lines in [\d.]+ s/]) {
+    expect(out).toMatch(new RegExp(`^(PASS|FAIL) {2}goal: ${goal.source}`, 'm'));
+  }
+}, 180_000);

@@ -59,11 +59,11 @@ afterAll(() => {
   expect(containsAny(log.lines.join('\n'), used)).toEqual([]);
 });
 
-describe('POST /v1/registrants/import-jobs', () => {
+describe('POST /v1/import-jobs', () => {
   it('checks the whole file first, then stores it as a job: 202 with where to follow it, progress to the end, the file shredded', async () => {
     const hr = await hrOf('取込ジョブ株式会社');
     const bytes = file('A', 12);
-    const post = () => hr.agent.post('/v1/registrants/import-jobs').attach('file', bytes, 'numbers.csv');
+    const post = () => hr.agent.post('/v1/import-jobs').attach('file', bytes, 'numbers.csv');
     const dry = await post().field('dryRun', 'true');
     answers.push(JSON.stringify(dry.body));
     expect(dry.status).toBe(200);
@@ -74,7 +74,7 @@ describe('POST /v1/registrants/import-jobs', () => {
     answers.push(JSON.stringify(res.body));
     expect(res.status).toBe(202);
     const job = res.body as ImportJobView;
-    expect(res.headers.location).toBe(`/v1/registrants/import-jobs/${job.id}`);
+    expect(res.headers.location).toBe(`/v1/import-jobs/${job.id}`);
     expect(job).toMatchObject({ registrants: 12, dependents: 4, numbers: 16, batches: 1, createdBy: '取込ジョブ株式会社 人事' });
     await ended(job.id);
     const done = (await hr.agent.get(res.headers.location!)).body as ImportJobView;
@@ -87,28 +87,28 @@ describe('POST /v1/registrants/import-jobs', () => {
     expect((await jobRow(job.id)).fileSecretId).toBeNull();
     expect((await events(hr.tenantId, 'numbers_import_started'))[0]!.detail).toMatchObject({ jobId: job.id, reason: '前のサービスからの移行', registrants: 12 });
     expect((await events(hr.tenantId, 'numbers_imported'))[0]!.detail).toMatchObject({ jobId: job.id, outcome: 'succeeded', registrants: 12, numbers: 16 });
-    const listed = await hr.agent.get('/v1/registrants/import-jobs');
+    const listed = await hr.agent.get('/v1/import-jobs');
     expect(listed.body.items.map((j: ImportJobView) => j.id)).toEqual([job.id]);
     // A cancel after the end answers the job as it is.
-    expect((await hr.agent.post(`/v1/registrants/import-jobs/${job.id}/cancel`)).body).toMatchObject({ status: 'succeeded' });
+    expect((await hr.agent.post(`/v1/import-jobs/${job.id}/cancel`)).body).toMatchObject({ status: 'succeeded' });
   });
 
   it('a bad line refuses the file with the report; no job, nothing sealed', async () => {
     const hr = await hrOf('取込ジョブ誤り株式会社');
     const bytes = Buffer.from(`${HEADER}\r\nB1,本人,,正常,一郎,,${validNumber()}\r\nB2,本人,,誤り,二郎,,123456789012\r\n`);
-    const res = await hr.agent.post('/v1/registrants/import-jobs').attach('file', bytes, 'numbers.csv').field('password', hr.user.password).field('reason', '移行');
+    const res = await hr.agent.post('/v1/import-jobs').attach('file', bytes, 'numbers.csv').field('password', hr.user.password).field('reason', '移行');
     answers.push(JSON.stringify(res.body));
     expect(res.status).toBe(400);
     expect(res.body).toMatchObject({ code: 'CSV_IMPORT_INVALID', report: { invalid: 1 } });
     expect(await harness.prisma.importJob.count({ where: { tenantId: hr.tenantId } })).toBe(0);
     expect(await importFiles(hr.tenantId)).toBe(0);
-    expect((await hr.agent.get(`/v1/registrants/import-jobs/${randomUUID()}`)).status).toBe(404);
+    expect((await hr.agent.get(`/v1/import-jobs/${randomUUID()}`)).status).toBe(404);
   });
   it('a retry with the same Idempotency-Key (also at the same time) answers the one job, never a second', async () => {
     const hr = await hrOf('取込ジョブ再送株式会社');
     const bytes = file('F', 3);
     const key = randomUUID();
-    const post = () => hr.agent.post('/v1/registrants/import-jobs').set('Idempotency-Key', key).attach('file', bytes, 'numbers.csv').field('password', hr.user.password).field('reason', '移行');
+    const post = () => hr.agent.post('/v1/import-jobs').set('Idempotency-Key', key).attach('file', bytes, 'numbers.csv').field('password', hr.user.password).field('reason', '移行');
     const [a, b] = await Promise.all([post(), post()]);
     answers.push(JSON.stringify(a.body), JSON.stringify(b.body));
     expect([a.status, b.status]).toEqual([202, 202]);
@@ -129,7 +129,7 @@ describe('batches', () => {
     if (!('job' in out)) throw new Error('no job');
     const id = out.job.id;
     await until(async () => (await jobRow(id)).doneBatches >= 3, 'three batches stored', 30_000);
-    const cancelling = await hr.agent.post(`/v1/registrants/import-jobs/${id}/cancel`);
+    const cancelling = await hr.agent.post(`/v1/import-jobs/${id}/cancel`);
     answers.push(JSON.stringify(cancelling.body));
     expect(['cancelling', 'cancelled']).toContain(cancelling.body.status);
     await ended(id);
@@ -144,7 +144,7 @@ describe('batches', () => {
     expect(await importFiles(hr.tenantId)).toBe(0);
     expect((await events(hr.tenantId, 'numbers_import_cancelled')).length).toBe(1);
     expect((await events(hr.tenantId, 'numbers_imported'))[0]!.detail).toMatchObject({ outcome: 'cancelled', registrants: job.doneRegistrants });
-    const view = (await hr.agent.get(`/v1/registrants/import-jobs/${id}`)).body as ImportJobView;
+    const view = (await hr.agent.get(`/v1/import-jobs/${id}`)).body as ImportJobView;
     expect(view.message).toBe(`中止しました。それまでに本人${job.doneRegistrants}人を登録し、マイナンバー${job.doneNumbers}件を保管しました（残りは登録していません）`);
   });
 

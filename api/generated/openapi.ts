@@ -1347,7 +1347,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/registrants/import-jobs": {
+    "/v1/import-jobs": {
         parameters: {
             query?: never;
             header?: never;
@@ -1377,7 +1377,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/registrants/import-jobs/{jobId}": {
+    "/v1/import-jobs/{jobId}": {
         parameters: {
             query?: never;
             header?: never;
@@ -1394,7 +1394,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/registrants/import-jobs/{jobId}/cancel": {
+    "/v1/import-jobs/{jobId}/cancel": {
         parameters: {
             query?: never;
             header?: never;

@@ -8,8 +8,8 @@ import type { Status } from '../../prisma/generated/client';
 import { formatJst } from '../../services/audit/history';
 import { AppError } from '../../services/errors';
 import { MAX_IMPORT_BYTES } from '../../services/registrants/csv-import';
-import { ImportRejected, type ExportEncoding, type ExportFilters, type RegistrantCsvService } from '../../services/registrants/csv';
-import { NumbersImportRejected, type NumbersImportService } from '../../services/registrants/numbers-import';
+import { ImportRejected, type ExportEncoding, type ExportFilters, type LinesReport, type RegistrantCsvService } from '../../services/registrants/csv';
+import type { NumbersImportService } from '../../services/registrants/numbers-import';
 import { MAX_JOB_BYTES, type ImportJobs } from '../../services/registrants/import-jobs';
 import { ANY_ROLE, EDITORS, requireRole } from '../auth/middleware';
 import { acting } from '../login-users/routes';
@@ -39,7 +39,7 @@ interface UploadedFile {
   buffer: Buffer;
 }
 
-function importProblem(res: Response, err: ImportRejected | NumbersImportRejected): void {
+function importProblem(res: Response, err: ImportRejected<LinesReport>): void {
   // The problem, with the whole per-line report as the dry run gives it.
   const problem: components['schemas']['Problem'] & { report: unknown } = {
     type: 'https://mynaflow.dev/problems/csv-import-invalid',
@@ -120,32 +120,32 @@ export function registrantCsvRoutes(csv: RegistrantCsvService, numbers: NumbersI
       if (dryRun) res.status(200).json(answer.body);
       else sendOnce(res, answer);
     } catch (err) {
-      if (!(err instanceof NumbersImportRejected)) throw err;
+      if (!(err instanceof ImportRejected)) throw err;
       importProblem(res, err);
     }
   });
 
   // The same file, as a job (workflows/import-job.ts): up to 100,000 lines, a batch at a time.
-  router.post('/v1/registrants/import-jobs', requireRole(...EDITORS), async (req: Request, res: Response) => {
+  router.post('/v1/import-jobs', requireRole(...EDITORS), async (req: Request, res: Response) => {
     const form = numbersForm(req, MAX_JOB_BYTES);
     try {
       const out = await jobs.start(acting(req), form.file.buffer, form, { key: req.get('idempotency-key') });
       res.set('Cache-Control', 'no-store');
       if ('report' in out) return void res.status(200).json(out.report);
       if (out.replayed) res.set('Idempotent-Replayed', 'true');
-      res.status(202).location(`/v1/registrants/import-jobs/${out.job.id}`).json(out.job);
+      res.status(202).location(`/v1/import-jobs/${out.job.id}`).json(out.job);
     } catch (err) {
-      if (!(err instanceof NumbersImportRejected)) throw err;
+      if (!(err instanceof ImportRejected)) throw err;
       importProblem(res, err);
     }
   });
-  router.get('/v1/registrants/import-jobs', requireRole(...EDITORS), async (req, res) => {
+  router.get('/v1/import-jobs', requireRole(...EDITORS), async (req, res) => {
     res.set('Cache-Control', 'no-store').json({ items: await jobs.list(acting(req)) });
   });
-  router.get('/v1/registrants/import-jobs/:jobId', requireRole(...EDITORS), async (req, res) => {
+  router.get('/v1/import-jobs/:jobId', requireRole(...EDITORS), async (req, res) => {
     res.set('Cache-Control', 'no-store').json(await jobs.get(acting(req), String(req.params.jobId)));
   });
-  router.post('/v1/registrants/import-jobs/:jobId/cancel', requireRole(...EDITORS), async (req, res) => {
+  router.post('/v1/import-jobs/:jobId/cancel', requireRole(...EDITORS), async (req, res) => {
     res.set('Cache-Control', 'no-store').json(await jobs.cancel(acting(req), String(req.params.jobId)));
   });
   return router;

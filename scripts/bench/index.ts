@@ -4,9 +4,11 @@
  * figures, and exits 1 when a check the figures rely on fails (e.g. a mail missing or sent twice).
  *
  *   npm run bench -- [--count 10000] [--asleep 100000] [--concurrency 32] [--seconds 10] [--temporal-db memory|file] [--only lifecycle[,…]]
+ *   (import: a migration file of 5 × --count lines stored as a job)
  */
 import { runDashboardBench } from './dashboard';
 import { runHrReadsBench } from './hr-reads';
+import { runImportJobBench } from './import-job';
 import { runLifecycleBench } from './lifecycle';
 import { runNumberPullBench } from './number-pull';
 import { Cleanup, machine, say, startStack, type Stack } from './stack';
@@ -36,6 +38,7 @@ const BENCHES: Record<string, (stack: Stack, cleanup: Cleanup, opts: Options) =>
   pull: runNumberPullBench,
   dashboard: runDashboardBench,
   'hr-reads': runHrReadsBench,
+  import: runImportJobBench,
 };
 
 const USAGE = `usage: npm run bench -- [--count N] [--asleep N] [--concurrency N] [--seconds N] [--temporal-db memory|file] [--only ${Object.keys(BENCHES).join('|')}[,…]]

@@ -5,7 +5,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Prisma, type Purpose, type Registrant, type Status } from '../../prisma/generated/client';
-import { registrantWorkflowId } from '../../shared';
 import { formatJst } from '../audit/history';
 import type { History, OperationInput } from '../audit/types';
 import type { Readable } from 'node:stream';
@@ -32,6 +31,7 @@ import {
 import { checkImportRows, readImportFile, type ImportLineReport, type ImportRow } from './csv-import';
 import { dependentsStatus, type DependentStatusRow } from './view';
 import { createRegistrantWorkflows, queuedInput, queuedStart } from './workflow-starts';
+import { importedRegistrant } from './import-rows';
 import { createRequestRecords, type Keep, type Once } from '../idempotency/request-records';
 import type { ConfirmPassword } from '../auth/auth-service';
 
@@ -65,9 +65,15 @@ export interface ImportReport {
   lines: ImportLineReport[];
 }
 
+/** A report of an upload's lines (the registrant upload's, or the import with numbers'). */
+export interface LinesReport {
+  rows: number;
+  lines: { line: number; ok: boolean; errors: { column: string; message: string }[] }[];
+}
+
 /** A real import with at least one bad line: nothing was stored; the report says where. */
-export class ImportRejected extends AppError {
-  constructor(public readonly report: ImportReport) {
+export class ImportRejected<R extends LinesReport = ImportReport> extends AppError {
+  constructor(public readonly report: R) {
     const bad = report.lines.filter((l) => !l.ok);
     super(
       400,
@@ -98,7 +104,6 @@ const EXPORT_PAGE = 1000;
 const START_CONCURRENCY = 32;
 
 const TEMPORAL_DOWN = () => new AppError(503, 'TEMPORAL_UNAVAILABLE', 'ワークフローサーバーに接続できません。時間をおいて再度お試しください（登録はしていません）');
-const dateOnly = (d: string | null) => (d ? new Date(`${d}T00:00:00Z`) : null);
 const showDate = (d: Date | null) => (d ? slashDate(d.toISOString().slice(0, 10)) : null);
 const personLabel = (r: { employeeCode: string | null; familyName: string; givenName: string }) =>
   `${r.employeeCode ? `社員コード${r.employeeCode} ` : ''}${r.familyName} ${r.givenName}`;
@@ -378,26 +383,7 @@ export function createRegistrantCsvService({ prisma, history, vault, temporal, i
         }
         const stored = await tx.registrant.createManyAndReturn({
           data: rows.map((r: ImportRow, i) => ({
-            id: ids[i]!,
-            tenantId: acting.tenantId,
-            workflowId: registrantWorkflowId(acting.tenantId, ids[i]!),
-            employeeCode: r.employeeCode,
-            familyName: r.familyName,
-            givenName: r.givenName,
-            familyNameKana: r.familyNameKana,
-            givenNameKana: r.givenNameKana,
-            email: r.email,
-            category: r.category,
-            birthDate: dateOnly(r.birthDate),
-            gender: r.gender,
-            hireDate: dateOnly(r.hireDate),
-            // The workflow takes the retirement over from here and retires the person on the day
-            // (at once for a date already past), recording it as any retirement.
-            retirementDate: dateOnly(r.retirementDate),
-            deletionDueDate: r.retirementDate ? dateOnly(deletionFor(r.retirementDate)) : null,
-            deletionRule: r.retirementDate ? rule.code : null,
-            groupId: r.group ? groupIds.get(r.group)! : null,
-            note: r.note,
+            ...importedRegistrant(r, { id: ids[i]!, tenantId: acting.tenantId, groupIds, rule, today }),
             // A retiree's workflow takes its state from the row; the others' as the row asks.
             ...queuedStart(r.retirementDate ? null : { invite: r.invite ? {} : false, startedBy: stepActorOf(acting) }, at),
           })),

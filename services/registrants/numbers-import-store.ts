@@ -7,13 +7,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Prisma, Registrant, Status } from '../../prisma/generated/client';
-import { registrantWorkflowId } from '../../shared';
 import type { Actor, History, OperationInput } from '../audit/types';
 import { enqueueEvent } from '../connectors/webhooks';
 import type { PrismaClient } from '../db/client';
 import { DEFAULT_RETENTION_RULE, deletionDueBy, retentionRule, type RetentionRule } from '../retention/rules';
 import type { Vault } from '../vault/types';
 import type { NumbersPerson } from './numbers-import-file';
+import { importedRegistrant } from './import-rows';
 import { queuedStart } from './workflow-starts';
 
 export interface StoreContext {
@@ -64,24 +64,7 @@ export async function storePeople(tx: Prisma.TransactionClient, deps: { vault: V
   const secretOf = new Map(numbered.map((x, k) => [x.at, secretIds[k]!]));
   const stored = await tx.registrant.createManyAndReturn({
     data: people.map(({ row: r, myNumber }, i) => ({
-      id: ids[i]!,
-      tenantId,
-      workflowId: registrantWorkflowId(tenantId, ids[i]!),
-      employeeCode: r.employeeCode,
-      familyName: r.familyName,
-      givenName: r.givenName,
-      familyNameKana: r.familyNameKana,
-      givenNameKana: r.givenNameKana,
-      email: r.email,
-      category: r.category,
-      birthDate: dateOnly(r.birthDate),
-      gender: r.gender,
-      hireDate: dateOnly(r.hireDate),
-      retirementDate: dateOnly(r.retirementDate),
-      deletionDueDate: r.retirementDate ? dateOnly(deletionDueBy(rule, r.retirementDate, today)) : null,
-      deletionRule: r.retirementDate ? rule.code : null,
-      groupId: r.group ? ctx.groupIds.get(r.group)! : null,
-      note: r.note,
+      ...importedRegistrant(r, { id: ids[i]!, tenantId, groupIds: ctx.groupIds, rule, today }),
       status: statusOf(myNumber),
       // As a bulk entry: the number is in, so no registration login until HR unlocks one.
       loginLocked: myNumber !== null,

@@ -23,6 +23,7 @@ import type { TemporalDeps } from '../temporal/client';
 import type { Vault } from '../vault/types';
 import type { DetectedEncoding } from '../csv/decode';
 import { readImportFile, type ImportFileSpec } from './csv-import';
+import { ImportRejected } from './csv';
 import { checkNumbersRows, NUMBERS_FILE, type NumbersField, type NumbersLineReport } from './numbers-import-file';
 import { retentionOf, storePeople, type StoredPeople } from './numbers-import-store';
 import { createRegistrantWorkflows, queuedInput } from './workflow-starts';
@@ -48,17 +49,7 @@ export interface NumbersImportReport {
 }
 
 /** A real import with a bad line: nothing was stored; the report says where. */
-export class NumbersImportRejected extends AppError {
-  constructor(public readonly report: NumbersImportReport) {
-    const bad = report.lines.filter((l) => !l.ok);
-    super(
-      400,
-      'CSV_IMPORT_INVALID',
-      `CSVに誤りがあるため、1人も登録していません（${report.rows}行中${bad.length}行に誤り）。各行の内容を直してからアップロードしてください`,
-      bad.flatMap((l) => l.errors.map((e) => ({ path: `/lines/${l.line}/${e.column}`, message: `${l.line}行目「${e.column}」：${e.message}`, code: 'invalid' }))),
-    );
-  }
-}
+export class NumbersImportRejected extends ImportRejected<NumbersImportReport> {}
 
 const REASON_MAX = 200;
 /** READ COMMITTED for the history's chain lock; thousands of rows in one transaction. */

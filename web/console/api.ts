@@ -136,13 +136,13 @@ export const api = {
   importCsv: async (file: Blob, opts: { dryRun: boolean; invite: boolean }) =>
     (await requestIdempotent<Schemas['RegistrantImportReport']>('POST', `/v1/registrants/import${query({ dryRun: opts.dryRun, invite: opts.invite })}`, file, undefined, 'text/csv')).body,
   /** The migration file checked whole (nothing stored). */
-  checkImportFile: (file: Blob) => request<Schemas['NumbersImportReport']>('POST', '/v1/registrants/import-jobs', importForm(file, { dryRun: true })),
+  checkImportFile: (file: Blob) => request<Schemas['NumbersImportReport']>('POST', '/v1/import-jobs', importForm(file, { dryRun: true })),
   /** The migration file as a job; with an Idempotency-Key, so a lost answer never makes a second job. */
   startImportJob: async (file: Blob, opts: { password: string; reason: string }) =>
-    (await requestIdempotent<Schemas['ImportJob']>('POST', '/v1/registrants/import-jobs', importForm(file, { dryRun: false, ...opts }))).body,
-  importJobs: () => request<{ items: Schemas['ImportJob'][] }>('GET', '/v1/registrants/import-jobs'),
-  importJobStatus: (jobId: string) => request<Schemas['ImportJob']>('GET', `/v1/registrants/import-jobs/${id(jobId)}`),
-  cancelImportJob: (jobId: string) => request<Schemas['ImportJob']>('POST', `/v1/registrants/import-jobs/${id(jobId)}/cancel`),
+    (await requestIdempotent<Schemas['ImportJob']>('POST', '/v1/import-jobs', importForm(file, { dryRun: false, ...opts }))).body,
+  importJobs: () => request<{ items: Schemas['ImportJob'][] }>('GET', '/v1/import-jobs'),
+  importJobStatus: (jobId: string) => request<Schemas['ImportJob']>('GET', `/v1/import-jobs/${id(jobId)}`),
+  cancelImportJob: (jobId: string) => request<Schemas['ImportJob']>('POST', `/v1/import-jobs/${id(jobId)}/cancel`),
   importTemplate: () => requestFile('GET', '/v1/registrants/import-template.csv'),
   exportCsv: (q: { status?: string; retired?: string; encoding?: string }) => requestFile('GET', `/v1/registrants/export.csv${query(q)}`),
   exportWithNumbers: (body: Schemas['RegistrantNumbersExportRequest']) => requestFile('POST', '/v1/registrants/export-with-numbers', body),
