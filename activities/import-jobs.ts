@@ -11,32 +11,41 @@ import { SYSTEM_ACTOR, type Actor } from '../services/audit/types';
 import { createHistory } from '../services/audit/history';
 import { DEFAULT_INVITE_REMINDER_DAYS } from '../services/config/config';
 import { startDeliveries } from '../services/connectors/delivery-starts';
-import { isUniqueViolation } from '../services/db/client';
+import { isUniqueViolationOn } from '../services/db/client';
 import { readImportFile } from '../services/registrants/csv-import';
-import { JOB_FILE } from '../services/registrants/import-jobs';
+import { JOB_FILE, layoutOf } from '../services/registrants/import-jobs';
 import { checkNumbersRows, type NumbersPerson } from '../services/registrants/numbers-import-file';
 import { retentionOf, storePeople } from '../services/registrants/numbers-import-store';
 import { createRegistrantWorkflows, queuedInput } from '../services/registrants/workflow-starts';
 import { todayInJapan } from '../services/retention/rules';
 import type { ActivityDeps } from './index';
 
-/** The parsed files of the jobs this worker ran last (a job's batches usually land on one worker). */
-const parsed = new Map<string, NumbersPerson[]>();
+/**
+ * The parsed files of the jobs this worker ran last (a job's batches usually land on one worker):
+ * plaintext numbers in memory, so kept briefly and dropped after a job's last batch.
+ */
+const parsed = new Map<string, { people: NumbersPerson[]; at: number }>();
 const KEEP_PARSED = 2;
+const KEEP_PARSED_MS = 10 * 60_000;
 
 export function createImportJobActivities(deps: ActivityDeps) {
   const { prisma, vault, logger } = deps;
   const history = createHistory(prisma, vault);
 
-  async function peopleOf(job: { id: string; tenantId: string; fileSecretId: string | null }): Promise<NumbersPerson[]> {
+  async function peopleOf(job: { id: string; tenantId: string; fileSecretId: string | null; layout: string }): Promise<NumbersPerson[]> {
+    for (const [id, entry] of parsed) if (Date.now() - entry.at > KEEP_PARSED_MS) parsed.delete(id);
     const cached = parsed.get(job.id);
-    if (cached) return cached;
+    if (cached) return cached.people;
     if (!job.fileSecretId) throw ApplicationFailure.nonRetryable('取り込むファイルが見つかりません（消去されています）', 'ImportRefused');
     const file = readImportFile(await vault.open(job.fileSecretId, job.tenantId), JOB_FILE);
     // Checked in full at the upload; codes taken since are caught by the database (below).
     const { lines, people } = checkNumbersRows(file, { takenCodes: new Set(), today: todayInJapan() });
-    if (lines.some((l) => !l.ok)) throw ApplicationFailure.nonRetryable('ファイルの内容を確認できませんでした（アップロード時の確認と結果が違います）', 'ImportRefused');
-    parsed.set(job.id, people);
+    // A batch is its place in this list: the list must be the one the upload made (a release
+    // between the two that read files differently would otherwise store some people twice).
+    if (lines.some((l) => !l.ok) || layoutOf(people) !== job.layout) {
+      throw ApplicationFailure.nonRetryable('ファイルの内容を確認できませんでした（アップロード時の確認と結果が違います）', 'ImportRefused');
+    }
+    parsed.set(job.id, { people, at: Date.now() });
     while (parsed.size > KEEP_PARSED) parsed.delete(parsed.keys().next().value!);
     return people;
   }
@@ -56,6 +65,8 @@ export function createImportJobActivities(deps: ActivityDeps) {
       try {
         stored = await prisma.$transaction(
           async (tx) => {
+            // Not forever behind a lock a lost worker's transaction still holds: retried instead.
+            await tx.$executeRaw`SET LOCAL lock_timeout = '30s'`;
             // The row lock makes the check and the count one step: a second attempt waits, then skips.
             const [locked] = await tx.$queryRaw<{ done_batches: number; status: string }[]>`SELECT done_batches, status::text AS status FROM import_jobs WHERE id = ${jobId}::uuid FOR UPDATE`;
             if (!locked || locked.done_batches !== index || locked.status === 'cancelling') return null;
@@ -69,7 +80,8 @@ export function createImportJobActivities(deps: ActivityDeps) {
           { isolationLevel: Prisma.TransactionIsolationLevel.ReadCommitted, maxWait: 30_000, timeout: 300_000 },
         );
       } catch (err) {
-        if (isUniqueViolation(err)) {
+        // An employee code someone added meanwhile; any other clash (a group made at once) is retried.
+        if (isUniqueViolationOn(err, 'employee_code')) {
           throw ApplicationFailure.nonRetryable(`${index * job.batchSize + 1}人目からの${people.length}人に、他の操作で同時に追加された社員コードと同じ人がいます`, 'ImportRefused');
         }
         throw err;
@@ -90,6 +102,7 @@ export function createImportJobActivities(deps: ActivityDeps) {
       );
       if (queued.size === 0) await startDeliveries(temporal, stored.deliveries);
       logger.info({ jobId, batch: index, registrants: people.length, queued: queued.size }, 'import batch stored');
+      if (index === job.batches - 1) parsed.delete(jobId);
       return { stored: people.length, cancelled: false };
     },
 

@@ -17,7 +17,7 @@ import { createRateLimitCounters } from '../services/rate-limits/postgres-store'
 import type { TemporalDeps } from '../services/temporal/client';
 import { DEFAULT_AUTH_RATE_LIMITS, type AuthRateLimits } from './auth/rate-limits';
 import { authRoutes } from './auth/routes';
-import { identifyCaller } from './auth/middleware';
+import { EDITORS, identifyCaller, requireRole } from './auth/middleware';
 import { authenticateConnector, connectorRateLimit, DEFAULT_CONNECTOR_RATE_LIMIT, recordConnectorCall, type ConnectorRateLimit } from './connectors/middleware';
 import { connectorRoutes } from './connectors/routes';
 import { groupRoutes } from './groups/routes';
@@ -122,6 +122,9 @@ export function createApp(deps: AppDeps): Express {
     next();
   });
   if (deps.temporalCodec) app.use(temporalCodecCors(deps.temporalCodec));
+  // Uploaded files (multipart, up to 20 MB) are read only for HR's owners and managers, the only
+  // callers with an upload route: anyone else is answered before a byte of the body is read.
+  app.use((req, res, next) => (req.is('multipart/form-data') ? requireRole(...EDITORS)(req, res, next) : next()));
   app.use(openApiValidator({ validateResponses: deps.validateResponses ?? false, identified }));
   app.use(refuseNulCharacters());
   if (deps.temporalCodec) app.use(temporalCodecRoutes({ ...deps.temporalCodec, singleTenant: async () => (await deps.prisma.tenant.count({ take: 2 })) === 1 }));

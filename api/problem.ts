@@ -2,6 +2,7 @@
 import type { ErrorRequestHandler, Response } from 'express';
 import type { components } from './generated/openapi';
 import { AppError } from '../services/errors';
+import { MAX_IMPORT_BYTES } from '../services/registrants/csv-import';
 import { MAX_JOB_BYTES } from '../services/registrants/import-jobs';
 import { japaneseValidationMessage } from './validation-messages';
 import type { Logger } from '../services/logging/logger';
@@ -32,6 +33,9 @@ interface ValidatorError {
   errors?: { path?: string; message?: string; errorCode?: string }[];
 }
 
+/** busboy's messages for a form it cannot parse (what the client sent, not a fault of ours). */
+const MULTIPART_FAULTS = /^(Malformed part header|Malformed urlencoded form|Multipart: Boundary not found|Unexpected end of (form|file)|Missing Content-Type|Malformed content type)$/;
+
 /** Maps validator and unexpected errors onto problems; never echoes request values. */
 export function problemHandler(logger: Logger): ErrorRequestHandler {
   const outage = createOutageLog(logger);
@@ -46,6 +50,10 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
       // api/request-size.ts: 64 KB before the caller is known, 1 MB after
       return sendProblem(res, new AppError(413, 'BODY_TOO_LARGE', 'リクエスト本文が大きすぎます'));
     }
+    // A multipart body the form parser (busboy) cannot read: the validator reports it as a 500.
+    if (v.status === 500 && MULTIPART_FAULTS.test(v.errors?.[0]?.message ?? '')) {
+      return sendProblem(res, new AppError(400, 'MULTIPART_INVALID', '送られたフォームを読み取れません（multipart/form-data の形式が正しくありません）'));
+    }
     if (typeof v.status === 'number' && v.status >= 400 && v.status < 500) {
       const errors = (v.errors ?? []).map((e) => ({
         path: e.path ?? '',
@@ -57,7 +65,7 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
         : v.status === 405 ? ['METHOD_NOT_ALLOWED', 'このURLではその操作はできません']
         : v.status === 415 ? ['UNSUPPORTED_MEDIA_TYPE', 'リクエスト本文はJSONで送ってください']
         // Only an uploaded file (multipart) gets here: JSON bodies are sized by their parser above.
-        : v.status === 413 ? ['BODY_TOO_LARGE', `ファイルが大きすぎます（アップロードできるファイルは${MAX_JOB_BYTES / 1024 / 1024}MBまでです）`]
+        : v.status === 413 ? ['BODY_TOO_LARGE', `ファイルが大きすぎます（CSVの取り込みは${MAX_IMPORT_BYTES / 1024 / 1024}MBまで、取り込みジョブは${MAX_JOB_BYTES / 1024 / 1024}MBまでです）`]
         : ['VALIDATION_FAILED', '入力内容に誤りがあります'];
       return sendProblem(res, new AppError(v.status, code, title, errors));
     }

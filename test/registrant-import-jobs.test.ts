@@ -166,19 +166,48 @@ describe('batches', () => {
     expect(failedAttempts).toBe(1);
   });
 
-  it('a job whose start Temporal never confirmed is started by the reconciler\'s round', async () => {
-    const hr = await hrOf('取込ジョブ再開株式会社');
-    // As a crash between the commit and the start leaves it: the row, its sealed file, no workflow.
+  /** A job as a crash between its commit and its start leaves it: the row, its sealed file, no workflow. */
+  async function parkedJob(name: string, prefix: string, count: number) {
+    const hr = await hrOf(name);
     const withoutTemporal = testApp({ prisma: harness.prisma, logger: log.logger, outbox: harness.outbox, temporalClient: harness.env.client, taskQueue: 'nobody-polls-this' }).services.importJobs;
-    const out = await withoutTemporal.start(hr.acting, file('E', 5), { dryRun: false, password: hr.user.password, reason: '移行' });
+    const out = await withoutTemporal.start(hr.acting, file(prefix, count), { dryRun: false, password: hr.user.password, reason: '移行' });
     if (!('job' in out)) throw new Error('no job');
     await harness.env.client.workflow.getHandle(importJobWorkflowId(out.job.id)).terminate('as if never started');
-    await harness.prisma.importJob.update({ where: { id: out.job.id }, data: { status: 'queued', createdAt: new Date(Date.now() - 60_000) } });
-    // A closed run's id may be started again (Temporal's default reuse policy).
+    return { hr, id: out.job.id };
+  }
+  /** The reconciler's round for the tenant, once the job has been still for longer than it waits. */
+  async function reconcilerRound(tenantId: string, id: string): Promise<number> {
+    await harness.prisma.$executeRaw`UPDATE import_jobs SET updated_at = now() - interval '1 minute' WHERE id = ${id}::uuid`;
     const { startQueuedImportJobs } = await import('../services/registrants/import-jobs');
-    const started = await startQueuedImportJobs(harness.prisma, { client: harness.env.client, taskQueue: TASK_QUEUE }, { tenantId: hr.tenantId });
-    expect(started).toBe(1);
-    await ended(out.job.id);
-    expect(await jobRow(out.job.id)).toMatchObject({ status: 'succeeded', doneRegistrants: 5 });
+    return startQueuedImportJobs(harness.prisma, { client: harness.env.client, taskQueue: TASK_QUEUE }, { tenantId });
+  }
+
+  it('a job whose start Temporal never confirmed is started by the reconciler\'s round', async () => {
+    const { hr, id } = await parkedJob('取込ジョブ再開株式会社', 'E', 5);
+    expect(await reconcilerRound(hr.tenantId, id)).toBe(1);
+    await ended(id);
+    expect(await jobRow(id)).toMatchObject({ status: 'succeeded', doneRegistrants: 5 });
+    // A running or ended job is left alone.
+    expect(await reconcilerRound(hr.tenantId, id)).toBe(0);
+  });
+
+  it('a job cancelled before its workflow ever started still ends: cancelled, nothing stored, the file shredded', async () => {
+    const { hr, id } = await parkedJob('取込ジョブ開始前中止株式会社', 'G', 5);
+    expect((await hr.agent.post(`/v1/import-jobs/${id}/cancel`)).body).toMatchObject({ status: 'cancelling' });
+    expect(await reconcilerRound(hr.tenantId, id)).toBe(1);
+    await ended(id);
+    expect(await jobRow(id)).toMatchObject({ status: 'cancelled', doneRegistrants: 0, fileSecretId: null });
+    expect(await harness.prisma.registrant.count({ where: { tenantId: hr.tenantId } })).toBe(0);
+    expect(await importFiles(hr.tenantId)).toBe(0);
+    expect(await events(hr.tenantId, 'numbers_import_cancelled')).toHaveLength(1);
+  });
+
+  it('a file read differently from the upload (another release between them) fails the job instead of storing anyone twice or not at all', async () => {
+    const { hr, id } = await parkedJob('取込ジョブ読み違い株式会社', 'H', 5);
+    await harness.prisma.importJob.update({ where: { id }, data: { layout: 'as-another-release-read-it' } });
+    expect(await reconcilerRound(hr.tenantId, id)).toBe(1);
+    await ended(id);
+    expect(await jobRow(id)).toMatchObject({ status: 'failed', error: 'ファイルの内容を確認できませんでした（アップロード時の確認と結果が違います）', doneRegistrants: 0, fileSecretId: null });
+    expect(await harness.prisma.registrant.count({ where: { tenantId: hr.tenantId } })).toBe(0);
   });
 });

@@ -268,8 +268,10 @@ describe('guarded like the export with numbers', () => {
     const noReason = await upload(hr.agent, { file, password: hr.user.password });
     expect(noReason.status).toBe(400);
     expect(noReason.body).toMatchObject({ code: 'REASON_INVALID', errors: [{ path: '/body/reason', message: '取り込みの理由（例：前のサービスからの移行）を入力してください' }] });
-    const digits = await upload(hr.agent, { file, password: hr.user.password, reason: `番号 ${'1234 5678 9012'}` });
-    expect(digits.body).toMatchObject({ code: 'REASON_INVALID', title: '理由に12桁の数字は書けません（マイナンバーを書かないでください）' });
+    for (const written of ['1234 5678 9012', '1234.5678.9012', '1234_5678_9012', '１２３４−５６７８−９０１２']) {
+      const digits = await upload(hr.agent, { file, password: hr.user.password, reason: `番号 ${written}` });
+      expect(digits.body).toMatchObject({ code: 'REASON_INVALID', title: '理由に12桁の数字は書けません（マイナンバーを書かないでください）' });
+    }
     const noPassword = await upload(hr.agent, { file, reason: '移行' });
     expect(noPassword.body).toMatchObject({ code: 'PASSWORD_REQUIRED' });
     const noFile = await hr.agent.post('/v1/registrants/import-with-numbers').field('dryRun', 'true');
@@ -289,6 +291,16 @@ describe('guarded like the export with numbers', () => {
     expect(await harness.prisma.registrant.count({ where: { tenantId: hr.tenantId } })).toBe(0);
   });
 
+  it('a form the parser cannot read (a malformed part header): 400 in Japanese, not a server error', async () => {
+    const hr = await hrOf('不正フォーム株式会社');
+    const body = Buffer.from('--XYZ\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\n\u0080\u0000: x\r\n\r\nabc\r\n--XYZ--\r\n', 'latin1');
+    for (const url of ['/v1/registrants/import-with-numbers', '/v1/import-jobs']) {
+      const res = await hr.agent.post(url).set('Content-Type', 'multipart/form-data; boundary=XYZ').send(body);
+      expect([url, res.status, res.body.code]).toEqual([url, 400, 'MULTIPART_INVALID']);
+      expect(res.body.title).toBe('送られたフォームを読み取れません（multipart/form-data の形式が正しくありません）');
+    }
+  });
+
   it('a file over 5 MB: 413 in Japanese, nothing stored', async () => {
     const hr = await hrOf('大容量株式会社');
     const res = await upload(hr.agent, { file: Buffer.alloc(5 * 1024 * 1024 + 1, 0x41), dryRun: true });
@@ -297,7 +309,7 @@ describe('guarded like the export with numbers', () => {
     // Past what any upload may be: refused while it is read, before the file is kept whole.
     const huge = await upload(hr.agent, { file: Buffer.alloc(20 * 1024 * 1024 + 1, 0x41), dryRun: true });
     expect(huge.status).toBe(413);
-    expect(huge.body).toMatchObject({ code: 'BODY_TOO_LARGE', title: 'ファイルが大きすぎます（アップロードできるファイルは20MBまでです）' });
+    expect(huge.body).toMatchObject({ code: 'BODY_TOO_LARGE', title: 'ファイルが大きすぎます（CSVの取り込みは5MBまで、取り込みジョブは20MBまでです）' });
   });
 
   it('a retry with the same Idempotency-Key gets the first answer and stores nobody twice, also when both arrive at once', async () => {

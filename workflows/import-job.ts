@@ -6,7 +6,7 @@
  * meanwhile) ends the job as failed without retrying; anything else is retried, with a heartbeat
  * telling a lost worker from a slow batch.
  */
-import { ActivityFailure, ApplicationFailure, proxyActivities, setHandler } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, CancellationScope, isCancellation, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
 import { cancelImportSignal, type ImportJobInput, type ImportJobOutcome } from '../shared';
 
@@ -41,6 +41,11 @@ export async function importJobWorkflow(input: ImportJobInput): Promise<ImportJo
         break;
       }
     } catch (err) {
+      // The workflow cancelled in Temporal (an operator): ended as a cancel, the file still shredded.
+      if (isCancellation(err)) {
+        outcome = 'cancelled';
+        break;
+      }
       if (!(err instanceof ActivityFailure)) throw err;
       outcome = 'failed';
       // A refusal says why in Japanese; anything else is said as a general failure.
@@ -48,6 +53,7 @@ export async function importJobWorkflow(input: ImportJobInput): Promise<ImportJo
       break;
     }
   }
-  await finishImportJob({ jobId: input.jobId, outcome, ...(error ? { error } : {}) });
+  // Runs however the job ended, a cancelled workflow included: the file never outlives the job.
+  await CancellationScope.nonCancellable(() => finishImportJob({ jobId: input.jobId, outcome, ...(error ? { error } : {}) }));
   return outcome;
 }

@@ -1360,10 +1360,11 @@ export interface paths {
         /**
          * Move in with numbers as a job — up to 100,000 lines, stored a batch at a time with progress and cancel
          * @description The file and form of `import-with-numbers` (same columns and checks), up to 20 MB and 100,000
-         *     lines, run by a Temporal workflow: the whole file is checked first — `dryRun=true` answers the
-         *     report (200); one bad line refuses it (400 CSV_IMPORT_INVALID with the report) and no job is
-         *     made. Otherwise the caller's password and the reason are checked, the file is sealed in the
-         *     vault with the job (and recorded as numbers_import_started), and the answer is 202 with the job.
+         *     lines, run by a Temporal workflow. `dryRun=true` checks the whole file and answers the report
+         *     (200). A real upload checks the reason and the caller's password, then the whole file: one bad
+         *     line refuses it (400 CSV_IMPORT_INVALID with the report) and no job is made. Otherwise the file
+         *     is sealed in the vault with the job (recorded as numbers_import_started), and the answer is 202
+         *     with the job.
          *     Registrants (with their dependents) are stored 500 at a time, each batch in one transaction:
          *     a batch is stored once even when a worker dies during it; a cancel takes effect between
          *     batches and keeps what was stored; a batch refused (an employee code added meanwhile by

@@ -29,14 +29,23 @@ const GOAL_CHECK_MS = 10_000;
 /** Give up when the job has not moved for this long. */
 const STALL_MS = 120_000;
 
-const invented = () => {
-  const first11 = `${1 + randomInt(9)}${Array.from({ length: 10 }, () => randomInt(10)).join('')}`;
-  return `${first11}${checkDigit(first11)}`;
+/** Invented numbers, never the same twice in a file (the check refuses a number on two lines). */
+const inventedNumbers = () => {
+  const seen = new Set<string>();
+  return () => {
+    for (;;) {
+      const first11 = `${1 + randomInt(9)}${Array.from({ length: 10 }, () => randomInt(10)).join('')}`;
+      if (seen.has(first11)) continue;
+      seen.add(first11);
+      return `${first11}${checkDigit(first11)}`;
+    }
+  };
 };
 
 /** Lines: four registrants in five lines, every fourth registrant followed by a dependent. */
 function migrationFile(lines: number): { bytes: Buffer; registrants: number; dependents: number } {
   const out = ['社員コード,本人・扶養の別,続柄,姓,名,フリガナ（姓）,フリガナ（名）,生年月日,性別,区分,マイナンバー'];
+  const invented = inventedNumbers();
   let registrants = 0;
   let dependents = 0;
   while (registrants + dependents < lines) {

@@ -20,6 +20,13 @@ export function withDefaultConnectionLimit(databaseUrl: string, connections: num
 }
 
 /** A unique constraint refused the write: Prisma's P2002, or PostgreSQL's 23505 through plain SQL (direct-sql.ts). */
+/** A unique violation on an index over `column` (the error names the index or its fields). */
+export function isUniqueViolationOn(err: unknown, column: string): boolean {
+  if (!isUniqueViolation(err)) return false;
+  const e = err as { meta?: unknown; message?: string; constraint?: string; detail?: string };
+  return [JSON.stringify(e.meta ?? {}), e.message ?? '', e.constraint ?? '', e.detail ?? ''].some((t) => t.includes(column) || t.includes(column.replace(/_(\w)/g, (_m, c: string) => c.toUpperCase())));
+}
+
 export function isUniqueViolation(err: unknown): boolean {
   if (err instanceof Prisma.PrismaClientKnownRequestError) return err.code === 'P2002';
   return (err as { code?: unknown; severity?: unknown } | null)?.code === '23505' && (err as { severity?: unknown }).severity !== undefined;

@@ -6,7 +6,7 @@
  * row, the sealed file and the history entry are one transaction; the workflow is started after the
  * commit, and a job whose start Temporal did not confirm is started by the reconciler (`queued`).
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { Prisma, type ImportJob, type ImportJobStatus } from '../../prisma/generated/client';
 import { cancelImportSignal, importJobWorkflowId, type ImportJobInput } from '../../shared';
 import type { importJobWorkflow } from '../../workflows';
@@ -21,7 +21,7 @@ import { REQUEST_START_DEADLINE_MS } from './workflow-starts';
 import { withDeadline, type TemporalDeps } from '../temporal/client';
 import type { Vault } from '../vault/types';
 import { checkImportReason, checkNumbersUpload, NumbersImportRejected, type NumbersImportReport } from './numbers-import';
-import { NUMBERS_FILE, type NumbersField } from './numbers-import-file';
+import { NUMBERS_FILE, type NumbersField, type NumbersPerson } from './numbers-import-file';
 import type { ImportFileSpec } from './csv-import';
 
 /** Registrants (with their dependents) a batch stores in one transaction. */
@@ -92,6 +92,13 @@ export function jobView(j: ImportJob): ImportJobView {
   };
 }
 
+/** Which lines make up each registrant, in order: a batch's people are found again by this. */
+export function layoutOf(people: readonly NumbersPerson[]): string {
+  return createHash('sha256')
+    .update(JSON.stringify(people.map((p) => [p.row.line, p.dependents.map((d) => d.line)])))
+    .digest('hex');
+}
+
 const JOB_NOT_FOUND = () => new AppError(404, 'IMPORT_JOB_NOT_FOUND', '取り込みが見つかりません');
 
 /** Starts a job's workflow; false when Temporal did not confirm it (the reconciler will). */
@@ -111,12 +118,24 @@ export async function startImportJob(temporal: TemporalDeps, input: ImportJobInp
   }
 }
 
-/** Jobs stored whose workflow start Temporal never confirmed (the reconciler's round): started now. */
+/**
+ * Jobs not ended whose workflow is not running (the reconciler's round): a start Temporal never
+ * confirmed, a job cancelled before it started, a workflow terminated by hand. Started (again): a
+ * batch already stored is skipped, a cancelled job ends at once; so every job ends and its file is
+ * shredded.
+ */
 export async function startQueuedImportJobs(prisma: PrismaClient, temporal: TemporalDeps, scope: { tenantId?: string }): Promise<number> {
-  // A job just made is being started by its request: left to it for half a minute.
-  const jobs = await prisma.importJob.findMany({ where: { status: 'queued', createdAt: { lt: new Date(Date.now() - 30_000) }, ...(scope.tenantId ? { tenantId: scope.tenantId } : {}) }, take: 100 });
+  // A job just made or just moved is its request's or its workflow's: left to them for half a minute.
+  const jobs = await prisma.importJob.findMany({ where: { status: { in: ['queued', 'running', 'cancelling'] }, updatedAt: { lt: new Date(Date.now() - 30_000) }, ...(scope.tenantId ? { tenantId: scope.tenantId } : {}) }, take: 100 });
   let started = 0;
-  for (const j of jobs) if (await startImportJob(temporal, { jobId: j.id, tenantId: j.tenantId, batches: j.batches })) started++;
+  for (const j of jobs) {
+    const running = await temporal.client.workflow
+      .getHandle(importJobWorkflowId(j.id))
+      .describe()
+      .then((d) => d.status.name === 'RUNNING')
+      .catch(() => false);
+    if (!running && (await startImportJob(temporal, { jobId: j.id, tenantId: j.tenantId, batches: j.batches }))) started++;
+  }
   return started;
 }
 
@@ -159,6 +178,7 @@ export function createImportJobs({ prisma, history, vault, temporal, confirmPass
             numbers: report.numbers,
             batchSize,
             batches: Math.ceil(people.length / batchSize),
+            layout: layoutOf(people),
           },
         });
         await history.record(
@@ -205,8 +225,11 @@ export function createImportJobs({ prisma, history, vault, temporal, confirmPass
     async cancel(acting: Acting, id: string): Promise<ImportJobView> {
       const job = await find(acting.tenantId, id);
       if (job.status !== 'queued' && job.status !== 'running') return jobView(job);
-      await prisma.importJob.updateMany({ where: { id, status: { in: ['queued', 'running'] } }, data: { status: 'cancelling' } });
-      await history.record({ tenantId: acting.tenantId, actor: actorOf(acting.user), operation: 'numbers_import_cancelled', detail: { jobId: id }, ip: acting.ip, userAgent: acting.userAgent });
+      // Recorded only by the request that moved it (two cancels at once: one entry).
+      await prisma.$transaction(async (tx) => {
+        const { count } = await tx.importJob.updateMany({ where: { id, status: { in: ['queued', 'running'] } }, data: { status: 'cancelling' } });
+        if (count === 1) await history.record({ tenantId: acting.tenantId, actor: actorOf(acting.user), operation: 'numbers_import_cancelled', detail: { jobId: id }, ip: acting.ip, userAgent: acting.userAgent }, tx);
+      }, { isolationLevel: Prisma.TransactionIsolationLevel.ReadCommitted, maxWait: 30_000, timeout: 30_000 });
       try {
         await withDeadline(temporal.client, REQUEST_START_DEADLINE_MS, () => temporal.client.workflow.getHandle(importJobWorkflowId(id)).signal(cancelImportSignal));
       } catch {

@@ -16,6 +16,7 @@ import type { ConfirmPassword } from '../auth/auth-service';
 import { startDeliveries } from '../connectors/delivery-starts';
 import { isUniqueViolation, type PrismaClient } from '../db/client';
 import { AppError } from '../errors';
+import { normalizeDigits } from '../mynumber/validate';
 import { createRequestRecords, type Keep, type Once } from '../idempotency/request-records';
 import { actorOf, type Acting } from '../login-users/login-users';
 import { todayInJapan } from '../retention/rules';
@@ -66,7 +67,8 @@ export function checkImportReason(reason: string | undefined): string {
   if (text === '') throw fail('取り込みの理由（例：前のサービスからの移行）を入力してください');
   if ([...text].length > REASON_MAX) throw fail(`理由は${REASON_MAX}文字以内で入力してください`);
   // The reason is kept in the history as written: twelve digits in a row there could be a number.
-  if (/[0-9]{12}/.test(text.replace(/[\s-]/g, ''))) throw fail('理由に12桁の数字は書けません（マイナンバーを書かないでください）');
+  // Digits written apart (spaces, hyphens, dots, underscores, slashes) count as one run.
+  if (/[0-9]{12}/.test(normalizeDigits(text).replace(/[._/・,，]/g, ''))) throw fail('理由に12桁の数字は書けません（マイナンバーを書かないでください）');
   return text;
 }
 

@@ -17,6 +17,7 @@ CREATE TABLE "import_jobs" (
     "numbers" INTEGER NOT NULL,
     "batch_size" INTEGER NOT NULL,
     "batches" INTEGER NOT NULL,
+    "layout" TEXT NOT NULL,
     "done_batches" INTEGER NOT NULL DEFAULT 0,
     "done_registrants" INTEGER NOT NULL DEFAULT 0,
     "done_numbers" INTEGER NOT NULL DEFAULT 0,
