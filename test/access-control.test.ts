@@ -87,6 +87,7 @@ const ALLOWED: Record<string, Role[]> = {
   updateRegistrant: EDITORS,
   updateRegistrantDependent: EDITORS,
   listRegistrantDocuments: ALL,
+  uploadRegistrantDocument: EDITORS,
   getRegistrantDocumentImage: EDITORS,
   revealRegistrantDocumentImage: EDITORS,
   // The owner's session only in a deployment of one tenant; this database serves several (beforeAll).

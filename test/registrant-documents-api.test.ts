@@ -183,3 +183,46 @@ describe('submitted documents', () => {
     expect((await request(harness.app).get(imageUrl(a.id, submitted))).status).toBe(401);
   });
 });
+
+describe('HR uploads a document image', () => {
+  const upload = (agent: Agent, registrantId: string, query: string, image: Buffer, type = 'image/png') => agent.post(`/v1/registrants/${registrantId}/documents?${query}`).set('Content-Type', type).send(image);
+
+  it('for the person or a 第3号 dependent, checked as the phone pages check it; the same slot again replaces the image and shreds the old one; recorded', async () => {
+    const p = await invitedPhone();
+    const first = await upload(manager, p.id, 'purpose=identity&type=drivers_licence&side=front', PNG);
+    expect(first.status).toBe(201);
+    expect(first.body).toMatchObject({ purpose: 'identity', type: 'drivers_licence', side: 'front', mimeType: 'image/png', byteSize: PNG.length, dependentId: null, showsNumber: false });
+    const firstSecret = (await harness.prisma.document.findUniqueOrThrow({ where: { id: first.body.id } })).imageSecretId!;
+
+    // A retake of the same slot: one document, the new bytes, the old image shredded.
+    const again = await upload(manager, p.id, 'purpose=identity&type=drivers_licence&side=front', JPEG, 'application/octet-stream');
+    expect(again.status).toBe(201);
+    const listed = (await manager.get(`/v1/registrants/${p.id}/documents`).expect(200)).body as { id: string; mimeType: string }[];
+    expect(listed.map((d) => [d.id, d.mimeType])).toEqual([[again.body.id, 'image/jpeg']]);
+    expect(await harness.prisma.vaultSecret.count({ where: { id: firstSecret } })).toBe(0);
+    const opened = await bytesOf(manager.get(imageUrl(p.id, again.body.id)));
+    expect(Buffer.compare(opened.body as Buffer, JPEG)).toBe(0);
+
+    const spouse = await harness.prisma.dependent.create({ data: { registrantId: p.id, relationship: '配偶者', kind: 'category3', familyName: '書類', givenName: '第三号', status: 'completed' } });
+    expect((await upload(manager, p.id, `purpose=number_confirmation&type=my_number_card&side=back&dependentId=${spouse.id}`, GIF, 'image/gif')).body).toMatchObject({ dependentId: spouse.id, showsNumber: true });
+    const child = await harness.prisma.dependent.create({ data: { registrantId: p.id, relationship: '子', kind: 'dependent', familyName: '書類', givenName: '子', status: 'completed' } });
+    expect((await upload(manager, p.id, `purpose=identity&type=passport&dependentId=${child.id}`, PNG)).body.code).toBe('DEPENDENT_DOCUMENTS_NOT_NEEDED');
+
+    const recorded = await harness.prisma.operationEvent.findMany({ where: { tenantId, registrantId: p.id, operation: 'document_uploaded' }, orderBy: { id: 'asc' } });
+    expect(recorded.map((e) => (e.detail as { replaced: number }).replaced)).toEqual([0, 1, 0]);
+    expect(recorded.map((e) => (e.detail as { documentId: string }).documentId)).toEqual([first.body.id, again.body.id, expect.any(String)]);
+  });
+
+  it('refuses what the phone pages refuse — not an image, too large, a type that cannot serve the purpose — and viewers, storing nothing', async () => {
+    const p = await invitedPhone();
+    const notImage = await upload(manager, p.id, 'purpose=identity&type=passport', Buffer.from('%PDF-1.4 not an image'), 'image/png');
+    expect([notImage.status, notImage.body.errors?.[0]?.code]).toEqual([400, 'IMAGE_TYPE']);
+    const tooLarge = await upload(manager, p.id, 'purpose=identity&type=passport', Buffer.concat([PNG, Buffer.alloc(4 * 1024 * 1024)]));
+    expect([tooLarge.status, tooLarge.body.code]).toEqual([413, 'IMAGE_TOO_LARGE']);
+    const wrongType = await upload(manager, p.id, 'purpose=number_confirmation&type=passport', PNG);
+    expect([wrongType.status, wrongType.body.errors?.[0]?.code]).toEqual([400, 'NOT_A_NUMBER_DOCUMENT']);
+    expect((await upload(viewer, p.id, 'purpose=identity&type=passport', PNG)).status).toBe(403);
+    expect((await upload(otherOwner, p.id, 'purpose=identity&type=passport', PNG)).status).toBe(404);
+    expect(await harness.prisma.document.count({ where: { registrantId: p.id } })).toBe(0);
+  });
+});

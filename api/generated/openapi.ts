@@ -419,7 +419,17 @@ export interface paths {
          */
         get: operations["listRegistrantDocuments"];
         put?: never;
-        post?: never;
+        /**
+         * HR uploads or replaces a document image for the person or a (第3号) dependent
+         * @description For numbers collected on paper or moved in from another service. The body is the image
+         *     itself, checked as the phone pages check it: JPEG, PNG or GIF by its first bytes (400
+         *     IMAGE_TYPE), at most 4 MB (413 IMAGE_TOO_LARGE), a document type that serves the purpose.
+         *     It replaces the submitted image of the same slot (purpose, type, side, person), whose image is
+         *     shredded in the same transaction. Only category-3 dependents have documents of their own
+         *     (409 DEPENDENT_DOCUMENTS_NOT_NEEDED). The employee's unsubmitted draft is not touched.
+         *     Recorded as document_uploaded (ids and the slot, never the image).
+         */
+        post: operations["uploadRegistrantDocument"];
         delete?: never;
         options?: never;
         head?: never;
@@ -4671,6 +4681,49 @@ export interface operations {
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+        };
+    };
+    uploadRegistrantDocument: {
+        parameters: {
+            query: {
+                purpose: components["schemas"]["DocumentPurpose"];
+                type: components["schemas"]["DocumentType"];
+                side?: "front" | "back";
+                dependentId?: string;
+            };
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                registrantId: components["parameters"]["RegistrantId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "image/jpeg": string;
+                "image/png": string;
+                "image/gif": string;
+                "application/octet-stream": string;
+            };
+        };
+        responses: {
+            /** @description The document, as the list shows it. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubmittedDocument"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["TooLarge"];
         };
     };
     getRegistrantDocumentImage: {

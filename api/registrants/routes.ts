@@ -1,9 +1,10 @@
-import { Router } from 'express';
+import express, { Router, type RequestHandler } from 'express';
 import type { components } from '../generated/openapi';
 import { AppError } from '../../services/errors';
 import type { PrismaClient } from '../../services/db/client';
 import type { RegistrationAccess } from '../../services/registration/access';
 import type { RegistrantDocumentService } from '../../services/registrants/documents';
+import { IMAGE_TOO_LARGE, MAX_IMAGE_BYTES } from '../../services/registration/images';
 import type { RegistrantService } from '../../services/registrants/registrants';
 import type { MyNumberService } from '../../services/registrants/my-number';
 import { ANY_ROLE, EDITORS, callerOf, requireRole } from '../auth/middleware';
@@ -49,6 +50,15 @@ export function registrantRoutes(service: RegistrantService, numbers: MyNumberSe
     res.json(documents);
   });
   // Images without the number for the approval screen (editors); the number-bearing ones like the number.
+  // The image is the request body itself, read only for HR's owners and managers (one byte over the
+  // limit is read, so "too large" is told apart from "exactly 4 MB").
+  const parseImage = express.raw({ type: () => true, limit: MAX_IMAGE_BYTES + 1 });
+  const rawImage: RequestHandler = (req, res, next) => parseImage(req, res, (err?: unknown) => next((err as { type?: string } | undefined)?.type === 'entity.too.large' ? IMAGE_TOO_LARGE() : err));
+  router.post('/v1/registrants/:registrantId/documents', requireRole(...EDITORS), rawImage, async (req, res) => {
+    const q = req.query as unknown as { purpose: Schemas['DocumentPurpose']; type: Schemas['DocumentType']; side?: 'front' | 'back'; dependentId?: string };
+    const image = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    res.status(201).json(await deps.documents.upload(acting(req), req.params.registrantId as string, { purpose: q.purpose, type: q.type, side: q.side ?? 'front', dependentId: q.dependentId }, image));
+  });
   router.get('/v1/registrants/:registrantId/documents/:documentId/image', requireRole(...EDITORS), async (req, res) => {
     const { mimeType, image } = await deps.documents.image(acting(req), req.params.registrantId as string, req.params.documentId as string);
     res.set('Cache-Control', 'no-store').set('X-Content-Type-Options', 'nosniff').type(mimeType).send(image);

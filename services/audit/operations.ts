@@ -22,6 +22,7 @@ export const OPERATIONS = {
   registrant_updated: '登録者情報の編集',
   dependent_updated: '扶養家族情報の編集',
   document_viewed: '本人確認書類の閲覧',
+  document_uploaded: '本人確認書類の登録（人事）',
   invitation_sent: '収集メールの送信',
   invitation_withdrawn: '収集の取り下げ',
   invitation_printed: '登録用リンク（QRコード）の発行',

@@ -10,14 +10,15 @@
  * (取得時の確認), afterwards one of the tenant's purposes of use.
  */
 import type { components } from '../../api/generated/openapi';
-import type { Document } from '../../prisma/generated/client';
+import type { Document, DocumentPurpose, DocumentSide, DocumentType } from '../../prisma/generated/client';
 import type { History } from '../audit/types';
 import type { PrismaClient } from '../db/client';
 import { AppError, REGISTRANT_NOT_FOUND } from '../errors';
 import type { RequestMeta } from '../auth/auth-service';
 import { checkRevealReason, recordedReason, type RevealReason } from './reveal-reason';
 import { actorOf, type Acting } from '../login-users/login-users';
-import type { ImageType } from '../registration/images';
+import { checkDocumentUpload, type ImageType } from '../registration/images';
+import { submittedDependent } from './listing';
 import type { Vault } from '../vault/types';
 
 export type SubmittedDocument = components['schemas']['SubmittedDocument'];
@@ -94,6 +95,49 @@ export function createRegistrantDocumentService({ prisma, vault, history, confir
       const d = await submitted(r.id, documentId);
       if (showsNumber(d)) throw NEEDS_REVEAL();
       return open(acting, r, d);
+    },
+
+    /**
+     * HR uploads an image for the person or one of their (submitted, 第3号) dependents, with the phone
+     * pages' checks: it replaces the submitted image of the same slot (purpose, type, side), whose
+     * image is shredded in the same transaction; recorded (ids and the slot, never the bytes). The
+     * employee's draft is left as it is.
+     */
+    async upload(acting: Acting, registrantId: string, input: { purpose: DocumentPurpose; type: DocumentType; side: DocumentSide; dependentId?: string }, image: Buffer): Promise<SubmittedDocument> {
+      const mimeType = checkDocumentUpload(input, image);
+      const r = await registrant(acting.tenantId, registrantId);
+      return prisma.$transaction(
+        async (tx) => {
+          // One change of the person's documents at a time: two uploads to one slot leave one image.
+          await tx.$queryRaw`SELECT id FROM registrants WHERE id = ${r.id}::uuid FOR UPDATE`;
+          if (input.dependentId) {
+            const d = await submittedDependent(tx, r.id, input.dependentId);
+            if (d.kind !== 'category3') throw new AppError(409, 'DEPENDENT_DOCUMENTS_NOT_NEEDED', '国民年金第3号被保険者の扶養家族だけが本人の書類を提出します。その他の扶養家族の確認はご本人が行います');
+          }
+          const slot = { registrantId: r.id, dependentId: input.dependentId ?? null, purpose: input.purpose, type: input.type, side: input.side };
+          const replaced = await tx.document.findMany({ where: { ...slot, draft: false } });
+          if (replaced.length) {
+            await tx.document.deleteMany({ where: { id: { in: replaced.map((d) => d.id) } } });
+            await vault.shred(replaced.flatMap((d) => (d.imageSecretId ? [d.imageSecretId] : [])), tx);
+          }
+          const imageSecretId = await vault.seal({ tenantId: acting.tenantId, kind: 'document', plaintext: image }, tx);
+          const created = await tx.document.create({ data: { ...slot, mimeType, byteSize: image.length, imageSecretId, draft: false } });
+          await history.record(
+            {
+              tenantId: acting.tenantId,
+              actor: actorOf(acting.user),
+              operation: 'document_uploaded',
+              registrant: { id: r.id, label: `${r.familyName} ${r.givenName}` },
+              detail: { documentId: created.id, dependentId: slot.dependentId, purpose: slot.purpose, type: slot.type, side: slot.side, replaced: replaced.length },
+              ip: acting.ip,
+              userAgent: acting.userAgent,
+            },
+            tx,
+          );
+          return view(created);
+        },
+        { isolationLevel: 'ReadCommitted', maxWait: 30_000, timeout: 30_000 },
+      );
     },
 
     /** Any submitted image, the number-bearing ones too: behind the password and a reason, recorded with it. */

@@ -19,7 +19,7 @@ import { draftFieldsOf, evaluateDraft, parseDraft, type Draft, type DraftDepende
 import type { DraftStore } from '../registrants/draft-store';
 import type { LifecycleService } from '../registrants/lifecycle';
 import type { Vault } from '../vault/types';
-import { IMAGE_TOO_LARGE, MAX_IMAGE_BYTES, sniffImage } from './images';
+import { checkDocumentUpload } from './images';
 import { missingConsents } from './access';
 
 type Tx = Prisma.TransactionClient;
@@ -65,9 +65,6 @@ export interface DocumentInput {
 
 const invalid = (errors: { path: string; code: string; message: string }[]) => new AppError(400, 'VALIDATION_FAILED', '入力内容に誤りがあります', errors);
 const DOCUMENT_NOT_FOUND = () => new AppError(404, 'DOCUMENT_NOT_FOUND', '書類が見つかりません');
-
-/** Number-confirmation documents (番号確認): card back, notification card, resident record with the number. */
-const NUMBER_PROOFS: readonly DocumentType[] = ['my_number_card', 'notification_card', 'resident_record'];
 
 const last4 = (n?: string) => (n ? n.slice(-4) : null);
 const maskedNumber = (n?: string) => ({ entered: !!n, last4: last4(n) });
@@ -297,18 +294,7 @@ export function createRegistrationService({ prisma, vault, drafts, lifecycle }: 
      * taken again replaces the earlier image: a retake.
      */
     async addDocument(caller: RegistrantCaller, input: DocumentInput, image: Buffer) {
-      if (image.length > MAX_IMAGE_BYTES) throw IMAGE_TOO_LARGE();
-      const errors: { path: string; code: string; message: string }[] = [];
-      if (image.length === 0) errors.push({ path: '/body', code: 'IMAGE_REQUIRED', message: '画像を選んでください' });
-      const mimeType = image.length ? sniffImage(image) : null;
-      if (image.length && !mimeType) errors.push({ path: '/body', code: 'IMAGE_TYPE', message: 'JPEG、PNG、GIF形式の画像を選んでください' });
-      if (input.purpose === 'number_confirmation' && !NUMBER_PROOFS.includes(input.type)) {
-        errors.push({ path: '/query/type', code: 'NOT_A_NUMBER_DOCUMENT', message: '番号確認書類には、マイナンバーカード（裏面）、通知カード、マイナンバー記載の住民票の写しのいずれかを選んでください' });
-      }
-      if (input.purpose === 'identity' && input.type === 'notification_card') {
-        errors.push({ path: '/query/type', code: 'NOT_AN_IDENTITY_DOCUMENT', message: '通知カードは身元確認書類として使えません' });
-      }
-      if (errors.length) throw invalid(errors);
+      const mimeType = checkDocumentUpload(input, image);
       const id = await change(caller, async (draft, tx) => {
         if (input.dependentId) {
           const d = draft.dependents.find((x) => x.id === input.dependentId);
@@ -320,7 +306,7 @@ export function createRegistrationService({ prisma, vault, drafts, lifecycle }: 
         const submitted = await tx.document.findMany({ where: { ...slot, draft: false }, select: { id: true } });
         for (const s of submitted) if (!draft.removedDocumentIds.includes(s.id)) draft.removedDocumentIds.push(s.id);
         const imageSecretId = await vault.seal({ tenantId: caller.registrant.tenantId, kind: 'document', plaintext: image }, tx);
-        const created = await tx.document.create({ data: { ...slot, mimeType: mimeType!, byteSize: image.length, imageSecretId, draft: true } });
+        const created = await tx.document.create({ data: { ...slot, mimeType, byteSize: image.length, imageSecretId, draft: true } });
         return created.id;
       });
       return { id, ...(await this.overview(caller)) };
