@@ -22,7 +22,7 @@ import { verifyPassword } from '../services/auth/passwords';
 import type { PrismaClient } from '../services/db/client';
 import type { Outbox } from '../services/outbox/outbox';
 import type { Services } from '../services/container';
-import { axeViolations, consoleLogin, launchChromium, listen, numbersSeen, onScreen, openTab, redrawn, snap, type Tab } from './support/browser';
+import { axeViolations, consoleLogin, drawCardImages, launchChromium, listen, numbersSeen, onScreen, openTab, redrawn, snap, type Tab } from './support/browser';
 import { createLoginUser, createTenant, loginAs, memoryLogger, startOutbox, startWorker, testApp, testPrisma, type TestUser, type WorkerHandle } from './support/fixtures';
 import { containsAny, randomMyNumber } from './support/leak-scan';
 import { createLocalEnv } from './support/temporal';
@@ -709,6 +709,38 @@ describe('他のサービスからの移行（マイナンバー付き）', () =
     expect(job.status).toBe('cancelled');
     expect(job.doneRegistrants).toBeLessThan(300);
     expect(await prisma.registrant.count({ where: { tenantId, familyName: '中止' } })).toBe(job.doneRegistrants);
+    expect(errors).toEqual([]);
+  });
+});
+
+describe('書類の画像を登録・差し替え', () => {
+  it('HR adds the image of a document it checked for a person, then replaces it; the page lists it, the history records it', async () => {
+    const id = await addRegistrant('書類', '登録');
+    const { png, jpeg } = await drawCardImages(browser);
+    const pngFile = path.join(tmp, 'licence.png');
+    const jpegFile = path.join(tmp, 'licence.jpg');
+    fs.writeFileSync(pngFile, png);
+    fs.writeFileSync(jpegFile, jpeg);
+    const { page, errors } = await session(owner);
+    await open(page, `#/registrants/${id}`, 'registrant', '書類 登録 さん');
+    for (const file of [pngFile, jpegFile]) {
+      await button(page, '書類の画像を登録・差し替え').click();
+      const d = dialog(page);
+      await d.getByLabel('書類の目的').selectOption('identity');
+      await d.getByLabel('書類', { exact: true }).selectOption('drivers_licence');
+      await d.locator('input[type=file]').setInputFiles(file);
+      if (file === pngFile) await snap(page, SUITE, 'document-upload-dialog');
+      await button(d, '登録する').click();
+      await dialog(page).waitFor({ state: 'detached' });
+      await page.locator('.box.ok', { hasText: '運転免許証（表面）の画像を登録しました。' }).waitFor();
+    }
+    // One document in the slot: the second image replaced the first.
+    const docs = await prisma.document.findMany({ where: { registrantId: id } });
+    expect(docs.map((x) => [x.type, x.side, x.mimeType, x.draft])).toEqual([['drivers_licence', 'front', 'image/jpeg', false]]);
+    expect(await page.locator('section[aria-labelledby="documents"]').textContent()).toContain('運転免許証');
+    expect(await axeViolations(page)).toEqual([]);
+    const recorded = await hr.get(`/v1/operation-history?operation=document_uploaded`).expect(200);
+    expect(recorded.body.items.slice(0, 2).map((e: { label: string }) => e.label)).toEqual(['本人確認書類の登録（人事）', '本人確認書類の登録（人事）']);
     expect(errors).toEqual([]);
   });
 });

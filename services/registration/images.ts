@@ -31,7 +31,7 @@ const NUMBER_PROOFS: readonly DocumentType[] = ['my_number_card', 'notification_
  * A document upload's checks, the phone pages' and HR's alike: the image's size and kind (by its
  * content), and whether the document type can serve the purpose. The image type, or a 400 / 413.
  */
-export function checkDocumentUpload(input: { purpose: DocumentPurpose; type: DocumentType }, image: Buffer): ImageType {
+export function checkDocumentUpload(input: { purpose: DocumentPurpose; type: DocumentType }, image: Uint8Array): ImageType {
   if (image.length > MAX_IMAGE_BYTES) throw IMAGE_TOO_LARGE();
   const errors: { path: string; code: string; message: string }[] = [];
   if (image.length === 0) errors.push({ path: '/body', code: 'IMAGE_REQUIRED', message: '画像を選んでください' });

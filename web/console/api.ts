@@ -100,6 +100,8 @@ export const api = {
   update: (registrantId: string, body: Record<string, unknown>) => request<Registrant>('PATCH', r(registrantId), body),
   updateDependent: (registrantId: string, dependentId: string, body: Record<string, unknown>) => request<Registrant>('PATCH', r(registrantId, `/dependents/${id(dependentId)}`), body),
   documents: (registrantId: string) => request<HrDocument[]>('GET', r(registrantId, '/documents')),
+  uploadDocument: (registrantId: string, slot: { purpose: string; type: string; side: string; dependentId?: string }, image: Blob) =>
+    request<HrDocument>('POST', `${r(registrantId, '/documents')}${query(slot)}`, image, 'application/octet-stream'),
   documentImageUrl: (registrantId: string, documentId: string) => r(registrantId, `/documents/${id(documentId)}/image`),
   revealDocumentImage: (registrantId: string, documentId: string, body: Schemas['DocumentRevealRequest']) => requestFile('POST', r(registrantId, `/documents/${id(documentId)}/image/reveal`), body, undefined, 'image/*'),
   consents: (registrantId: string) => request<Json<'/v1/registrants/{registrantId}/consents', 'get'>>('GET', r(registrantId, '/consents')),

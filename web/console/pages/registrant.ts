@@ -12,6 +12,7 @@ import { go, href } from '../router';
 import { actionButton, facts, h, link, messageLine, notice, row, say, showError, statusBadge, table, type View } from '../ui';
 import { genderLabel } from '../../shared/labels';
 import { documentViewer } from './document-viewer';
+import { uploadDocument } from './document-upload';
 import { askInviteOptions } from './invite-dialog';
 import { askDeletionDate, askImmediateDeletion, askReason, askRetirement, editDependent, editNumber, revealNumber } from './registrant-dialogs';
 import { confirmDialog, setFlash, takeFlash } from './shared-admin';
@@ -208,7 +209,25 @@ function detailView(ctx: Ctx, r: RegistrantItem, docs: HrDocument[], groups: Gro
       h('section', { 'aria-labelledby': 'person' }, h('h2', { id: 'person' }, '登録者情報'), personFacts(r, groups), h('div', { class: 'buttons' }, ...numberButtons)),
       timelineSection(r.id, ctx),
       h('section', { 'aria-labelledby': 'dependents' }, h('h2', { id: 'dependents' }, '扶養家族'), dependentsTable(ctx, r, message, false)),
-      h('section', { 'aria-labelledby': 'documents' }, h('h2', { id: 'documents' }, '番号確認・本人確認書類'), ...(docs.length ? documentViewers(ctx, r, docs) : [h('p', {}, '提出された画像はありません。')])),
+      h(
+        'section',
+        { 'aria-labelledby': 'documents' },
+        h('h2', { id: 'documents' }, '番号確認・本人確認書類'),
+        ...(docs.length ? documentViewers(ctx, r, docs) : [h('p', {}, '提出された画像はありません。')]),
+        ctx.canEdit
+          ? h(
+              'div',
+              { class: 'buttons' },
+              actionButton('書類の画像を登録・差し替え', async () => {
+                const done = await uploadDocument(r);
+                if (done) {
+                  setFlash(done);
+                  ctx.redraw();
+                }
+              }, 'secondary'),
+            )
+          : null,
+      ),
       ctx.canEdit ? h('section', { 'aria-labelledby': 'retention' }, h('h2', { id: 'retention' }, '退職・削除予定'), h('div', { class: 'buttons' }, ...retention)) : null,
       ctx.canEdit ? h('section', { 'aria-labelledby': 'delete' }, h('h2', { id: 'delete' }, '削除'), h('p', {}, '削除すると元に戻せません。'), h('div', { class: 'buttons' }, ...deletions)) : null,
       h('section', { 'aria-labelledby': 'consents' }, h('h2', { id: 'consents' }, '利用目的への同意'), consentList(r.id)),
