@@ -366,6 +366,24 @@ describe('the draft', () => {
 });
 
 describe('finish, decision, and back to the employee', () => {
+  it('各種福祉手帳 is an identity document with a photo (one is enough); a 学生証 has none (a second document is needed)', async () => {
+    const { token } = await invited();
+    const phone = new Phone();
+    await phone.setUp(token);
+    const identityIssue = async () => ((await phone.get()).body.issues as { code: string }[]).some((i) => i.code === 'IDENTITY_DOCUMENT_REQUIRED');
+    expect((await phone.upload('purpose=number_confirmation&type=notification_card', PNG)).status).toBe(201);
+    expect((await phone.upload('purpose=identity&type=student_id', PNG)).status).toBe(201);
+    expect(await identityIssue()).toBe(true);
+    expect((await phone.upload('purpose=identity&type=pension_book', PNG)).status).toBe(201);
+    expect(await identityIssue()).toBe(false);
+
+    const other = new Phone();
+    await other.setUp((await invited()).token);
+    expect((await other.upload('purpose=number_confirmation&type=notification_card', PNG)).status).toBe(201);
+    expect((await other.upload('purpose=identity&type=welfare_certificate&side=front', PNG)).status).toBe(201);
+    expect(((await other.get()).body.issues as { code: string }[]).some((i) => i.code === 'IDENTITY_DOCUMENT_REQUIRED')).toBe(false);
+  });
+
   it('a half-finished draft is refused with what is missing; a whole one is submitted once; remand reopens it from what was sent; approval locks the login', async () => {
     const { id, token, handle, email } = await invited();
     const phone = new Phone();

@@ -2758,11 +2758,12 @@ export interface components {
         DocumentPurpose: "number_confirmation" | "identity";
         /**
          * @description my_number_card (front: identity with photo; back: number confirmation), notification_card 通知カード
-         *     (number only), resident_record 住民票の写し, drivers_licence, passport, residence_card (photo), and
-         *     health_insurance_card, pension_book, other (no photo: two are needed).
+         *     (number only), resident_record 住民票の写し, drivers_licence, passport, residence_card,
+         *     welfare_certificate 各種福祉手帳 (photo: one is enough), and health_insurance_card, pension_book,
+         *     student_id 学生証 (without a photo), other (no photo: two are needed).
          * @enum {string}
          */
-        DocumentType: "my_number_card" | "notification_card" | "resident_record" | "drivers_licence" | "passport" | "residence_card" | "health_insurance_card" | "pension_book" | "other";
+        DocumentType: "my_number_card" | "notification_card" | "resident_record" | "drivers_licence" | "passport" | "residence_card" | "health_insurance_card" | "pension_book" | "other" | "welfare_certificate" | "student_id";
         /** @description Whether a number was entered, and its last four digits so the employee can check it; never the number. */
         MaskedNumber: {
             entered: boolean;

@@ -8,6 +8,7 @@
  */
 import type { Dependent, DocumentType, Gender } from '../../prisma/generated/client';
 import { INDIVIDUAL_NUMBER_MESSAGES, validateIndividualNumber } from '../mynumber/validate';
+import { PHOTO_IDS } from '../../shared/registration-rules';
 
 export interface DraftDependent {
   /** id of the dependent row (created when the employee adds them, hidden until submitted) */
@@ -81,8 +82,6 @@ export const DRAFT_ISSUE_MESSAGES: Record<string, string> = {
 export const draftIssueMessage = (code: string): string => DRAFT_ISSUE_MESSAGES[code] ?? '入力内容に不足があります';
 const issue = (path: string, code: string): DraftIssue => ({ path, code, message: draftIssueMessage(code) });
 
-/** Identity documents with a photo: one is enough. */
-const PHOTO_IDS: readonly DocumentType[] = ['my_number_card', 'drivers_licence', 'passport', 'residence_card'];
 /** Number confirmation other than the card: the notification card or a resident record with the number. */
 const NUMBER_PROOFS: readonly DocumentType[] = ['notification_card', 'resident_record', 'my_number_card'];
 

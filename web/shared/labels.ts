@@ -26,6 +26,8 @@ export const DOCUMENT_LABELS: Record<DocumentType, string> = {
   health_insurance_card: '資格確認書（健康保険）',
   pension_book: '基礎年金番号通知書（年金手帳）',
   other: 'その他の公的書類（印鑑登録証明書など）',
+  welfare_certificate: '各種福祉手帳（身体障害者手帳など）',
+  student_id: '学生証（顔写真なし）',
 };
 
 /** What a document is called on a page of a purpose: a resident record proves the number only when it shows it. */
@@ -34,10 +36,7 @@ export const documentLabel = (purpose: 'number_confirmation' | 'identity', type:
 
 /** 番号確認: the card's back, the notification card, a resident record with the number. */
 export const NUMBER_DOCUMENTS: DocumentType[] = ['my_number_card', 'notification_card', 'resident_record'];
-/** 身元確認 with a photo: one is enough. */
-export const PHOTO_IDS: DocumentType[] = ['my_number_card', 'drivers_licence', 'passport', 'residence_card'];
-/** 身元確認 without a photo: two different ones are needed. */
-export const NO_PHOTO_IDS: DocumentType[] = ['health_insurance_card', 'pension_book', 'resident_record', 'other'];
+export { NO_PHOTO_IDS, PHOTO_IDS } from '../../shared/registration-rules';
 
 export interface SideSpec {
   side: 'front' | 'back';
