@@ -53,6 +53,10 @@ it('withoutHexDigests drops a hash that happens to hold a valid number, and noth
   const hash = `ab${n}cd${'e'.repeat(50)}`; // 64 hex characters with a valid twelve-digit run inside
   expect(findMyNumbers(hash, 'x')).toHaveLength(1); // the false positive the teardown scan used to hit
   expect(findMyNumbers(withoutHexDigests(`head 42:${hash}`), 'x')).toEqual([]);
+  // A vault fingerprint whose key id holds one (the key id is random per run: the CI scan hit it).
+  const keyId = `a${n}bcd`;
+  expect(findMyNumbers(`head 14:${keyId}.${'e'.repeat(64)}`, 'x')).toHaveLength(1);
+  expect(findMyNumbers(withoutHexDigests(`head 14:${keyId}.${'e'.repeat(64)}`), 'x')).toEqual([]);
   // A number alone, next to words, or in JSON stays visible.
   for (const text of [n, `no=${n}x`, JSON.stringify({ myNumber: n }), `${'f'.repeat(10)}${n}`]) {
     expect(findMyNumbers(withoutHexDigests(text), 'x')).toHaveLength(1);

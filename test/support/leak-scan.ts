@@ -74,5 +74,11 @@ export function withoutRandomTokens(text: string): string {
  * cannot hide in one, since a digest with digits only is kept.
  */
 export function withoutHexDigests(text: string): string {
-  return text.replace(/(?<![0-9a-z])[0-9a-f]{32,}(?![0-9a-z])/gi, (m) => (/[a-f]/i.test(m) ? '<digest>' : m));
+  return (
+    text
+      // A keyed digest as the vault writes it (services/vault: "<key id>.<hex>", the key id 16 hex
+      // characters of a hash): the key id too may hold twelve digits with a right check digit by chance.
+      .replace(/(?<![0-9a-z])[0-9a-f]{16}\.([0-9a-f]{64})(?![0-9a-z])/gi, (m, digest: string) => (/[a-f]/i.test(digest) ? '<fingerprint>' : m))
+      .replace(/(?<![0-9a-z])[0-9a-f]{32,}(?![0-9a-z])/gi, (m) => (/[a-f]/i.test(m) ? '<digest>' : m))
+  );
 }
