@@ -122,9 +122,11 @@ export function createApp(deps: AppDeps): Express {
     next();
   });
   if (deps.temporalCodec) app.use(temporalCodecCors(deps.temporalCodec));
-  // Uploaded files (multipart, up to 20 MB) are read only for HR's owners and managers, the only
-  // callers with an upload route: anyone else is answered before a byte of the body is read.
-  app.use((req, res, next) => (req.is('multipart/form-data') ? requireRole(...EDITORS)(req, res, next) : next()));
+  // The contract's multipart routes (files up to 20 MB) read their body only for HR's owners and
+  // managers: anyone else is answered before a byte of it is read. (Elsewhere the validator never
+  // reads a multipart body: no other operation takes one.)
+  const uploads = new Set(['/v1/registrants/import-with-numbers', '/v1/import-jobs']);
+  app.use((req, res, next) => (req.method === 'POST' && uploads.has(req.path) ? requireRole(...EDITORS)(req, res, next) : next()));
   app.use(openApiValidator({ validateResponses: deps.validateResponses ?? false, identified }));
   app.use(refuseNulCharacters());
   if (deps.temporalCodec) app.use(temporalCodecRoutes({ ...deps.temporalCodec, singleTenant: async () => (await deps.prisma.tenant.count({ take: 2 })) === 1 }));
