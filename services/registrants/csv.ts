@@ -28,7 +28,7 @@ import {
   REGISTRANT_EXPORT_HEADER,
   STATUS_LABELS,
 } from './csv-columns';
-import { checkImportRows, readImportFile, type ImportLineReport, type ImportRow } from './csv-import';
+import { checkImportRows, readImportFile, type ImportFile, type ImportLineReport, type ImportRow } from './csv-import';
 import { dependentsStatus, type DependentStatusRow } from './view';
 import { createRegistrantWorkflows, queuedInput, queuedStart } from './workflow-starts';
 import { importedRegistrant } from './import-rows';
@@ -103,7 +103,18 @@ const EXPORT_PAGE = 1000;
 /** Workflow starts in flight at once after an import. */
 const START_CONCURRENCY = 32;
 
-const TEMPORAL_DOWN = () => new AppError(503, 'TEMPORAL_UNAVAILABLE', 'ワークフローサーバーに接続できません。時間をおいて再度お試しください（登録はしていません）');
+export const TEMPORAL_DOWN = () => new AppError(503, 'TEMPORAL_UNAVAILABLE', 'ワークフローサーバーに接続できません。時間をおいて再度お試しください（登録はしていません）');
+/** Another request added the same employee code (or group) meanwhile: the check runs again on a retry. */
+export const IMPORT_CONFLICT = () =>
+  new AppError(409, 'IMPORT_CONFLICT', '同じ社員コードの登録者またはグループが他の操作で同時に追加されました。もう一度アップロードしてください（登録はしていません）');
+
+/** The employee codes of an upload that the tenant already uses. */
+export async function takenCodes(prisma: PrismaClient, tenantId: string, file: ImportFile<string>): Promise<Set<string>> {
+  const codeColumn = file.columns.findIndex((c) => c.field === 'employeeCode');
+  const codes = codeColumn < 0 ? [] : [...new Set(file.records.map((r) => (r.cells[codeColumn] ?? '').trim().normalize('NFKC')).filter(Boolean))];
+  const taken = await prisma.registrant.findMany({ where: { tenantId, employeeCode: { in: codes } }, select: { employeeCode: true } });
+  return new Set(taken.map((t) => t.employeeCode!));
+}
 const showDate = (d: Date | null) => (d ? slashDate(d.toISOString().slice(0, 10)) : null);
 const personLabel = (r: { employeeCode: string | null; familyName: string; givenName: string }) =>
   `${r.employeeCode ? `社員コード${r.employeeCode} ` : ''}${r.familyName} ${r.givenName}`;
@@ -337,11 +348,9 @@ export function createRegistrantCsvService({ prisma, history, vault, temporal, i
 
   async function importCsv(acting: Acting, bytes: Buffer, opts: { dryRun: boolean; invite: boolean }, keep: Keep<ImportReport>): Promise<ImportReport> {
     const file = readImportFile(bytes);
-    const codeColumn = file.columns.findIndex((c) => c.field === 'employeeCode');
-    const codes = codeColumn < 0 ? [] : [...new Set(file.records.map((r) => (r.cells[codeColumn] ?? '').trim().normalize('NFKC')).filter(Boolean))];
-    const taken = await prisma.registrant.findMany({ where: { tenantId: acting.tenantId, employeeCode: { in: codes } }, select: { employeeCode: true } });
+    const taken = await takenCodes(prisma, acting.tenantId, file);
     const today = todayInJapan();
-    const { lines, rows } = checkImportRows(file, { takenCodes: new Set(taken.map((t) => t.employeeCode!)), invite: opts.invite, today });
+    const { lines, rows } = checkImportRows(file, { takenCodes: taken, invite: opts.invite, today });
     const groups = await prisma.group.findMany({ where: { tenantId: acting.tenantId }, select: { id: true, name: true } });
     const groupIds = new Map(groups.map((g) => [g.name, g.id]));
     const newGroups = [...new Set(rows.map((r) => r.group).filter((g): g is string => !!g && !groupIds.has(g)))];
@@ -407,10 +416,7 @@ export function createRegistrantCsvService({ prisma, history, vault, temporal, i
         return ids.map((id) => byId.get(id)!);
       }, TX);
     } catch (err) {
-      if (isUniqueViolation(err)) {
-        // Another request added the same employee code (or group) meanwhile: the check runs again on a retry.
-        throw new AppError(409, 'IMPORT_CONFLICT', '同じ社員コードの登録者またはグループが他の操作で同時に追加されました。もう一度アップロードしてください（登録はしていません）');
-      }
+      if (isUniqueViolation(err)) throw IMPORT_CONFLICT();
       throw err;
     }
 

@@ -24,7 +24,7 @@ import type { TemporalDeps } from '../temporal/client';
 import type { Vault } from '../vault/types';
 import type { DetectedEncoding } from '../csv/decode';
 import { readImportFile, type ImportFileSpec } from './csv-import';
-import { ImportRejected } from './csv';
+import { IMPORT_CONFLICT, ImportRejected, takenCodes, TEMPORAL_DOWN } from './csv';
 import { checkNumbersRows, NUMBERS_FILE, type NumbersField, type NumbersLineReport } from './numbers-import-file';
 import { retentionOf, storePeople, type StoredPeople } from './numbers-import-store';
 import { createRegistrantWorkflows, queuedInput } from './workflow-starts';
@@ -56,9 +56,6 @@ const REASON_MAX = 200;
 /** READ COMMITTED for the history's chain lock; thousands of rows in one transaction. */
 const TX = { isolationLevel: Prisma.TransactionIsolationLevel.ReadCommitted, maxWait: 30_000, timeout: 300_000 } as const;
 const START_CONCURRENCY = 32;
-const TEMPORAL_DOWN = () => new AppError(503, 'TEMPORAL_UNAVAILABLE', 'ワークフローサーバーに接続できません。時間をおいて再度お試しください（登録はしていません）');
-export const IMPORT_CONFLICT = () =>
-  new AppError(409, 'IMPORT_CONFLICT', '同じ社員コードの登録者またはグループが他の操作で同時に追加されました。もう一度アップロードしてください（登録はしていません）');
 
 /** The recorded reason: required, short, and never a number in disguise. */
 export function checkImportReason(reason: string | undefined): string {
@@ -78,11 +75,8 @@ export function checkImportReason(reason: string | undefined): string {
  */
 export async function checkNumbersUpload(prisma: PrismaClient, tenantId: string, bytes: Buffer, dryRun: boolean, spec: ImportFileSpec<NumbersField> = NUMBERS_FILE) {
   const file = readImportFile(bytes, spec);
-  const codeColumn = file.columns.findIndex((c) => c.field === 'employeeCode');
-  // Dependents' lines repeat their registrant's code: only registrants' lines are checked against these.
-  const codes = codeColumn < 0 ? [] : [...new Set(file.records.map((r) => (r.cells[codeColumn] ?? '').trim().normalize('NFKC')).filter(Boolean))];
-  const taken = await prisma.registrant.findMany({ where: { tenantId: tenantId, employeeCode: { in: codes } }, select: { employeeCode: true } });
-  const { lines, people } = checkNumbersRows(file, { takenCodes: new Set(taken.map((t) => t.employeeCode!)), today: todayInJapan() });
+  const taken = await takenCodes(prisma, tenantId, file);
+  const { lines, people } = checkNumbersRows(file, { takenCodes: taken, today: todayInJapan() });
   const groups = await prisma.group.findMany({ where: { tenantId: tenantId }, select: { id: true, name: true } });
   const groupIds = new Map(groups.map((g) => [g.name, g.id]));
   const invalid = lines.filter((l) => !l.ok).length;
