@@ -20,7 +20,7 @@ import { actorOf, type Acting } from '../login-users/login-users';
 import { REQUEST_START_DEADLINE_MS } from './workflow-starts';
 import { withDeadline, type TemporalDeps } from '../temporal/client';
 import type { Vault } from '../vault/types';
-import { checkImportReason, checkNumbersUpload, NumbersImportRejected, type NumbersImportReport } from './numbers-import';
+import { checkNumbersUpload, confirmImport, NumbersImportRejected, type NumbersImportReport } from './numbers-import';
 import { NUMBERS_FILE, type NumbersField, type NumbersPerson } from './numbers-import-file';
 import type { ImportFileSpec } from './csv-import';
 
@@ -204,9 +204,7 @@ export function createImportJobs({ prisma, history, vault, temporal, confirmPass
      */
     async start(acting: Acting, bytes: Buffer, input: { dryRun: boolean; password?: string; reason?: string }, opts: { batchSize?: number; key?: string } = {}): Promise<{ report: NumbersImportReport } | { job: ImportJobView; replayed: boolean }> {
       if (input.dryRun) return { report: (await checkNumbersUpload(prisma, acting.tenantId, bytes, true, JOB_FILE)).report };
-      const reason = checkImportReason(input.reason);
-      if (!input.password) throw new AppError(400, 'PASSWORD_REQUIRED', 'ご自身のパスワードを入力してください', [{ path: '/body/password', message: 'ご自身のパスワードを入力してください', code: 'PASSWORD_REQUIRED' }]);
-      await confirmPassword(acting.user.id, input.password, { ip: acting.ip, userAgent: acting.userAgent });
+      const reason = await confirmImport(confirmPassword, acting, input);
       const once = await records.once<{ id: string }>(`${acting.user.id}/import-job`, opts.key, Buffer.concat([bytes, Buffer.from(`\u0000${reason}`)]), 202, (keep) => create(acting, bytes, reason, opts.batchSize ?? IMPORT_BATCH_SIZE, keep));
       // A replay answers the job as it stands now.
       return { job: jobView(await prisma.importJob.findUniqueOrThrow({ where: { id: once.body.id } })), replayed: once.replayed };

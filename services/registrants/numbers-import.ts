@@ -58,7 +58,7 @@ const TX = { isolationLevel: Prisma.TransactionIsolationLevel.ReadCommitted, max
 const START_CONCURRENCY = 32;
 
 /** The recorded reason: required, short, and never a number in disguise. */
-export function checkImportReason(reason: string | undefined): string {
+function checkImportReason(reason: string | undefined): string {
   const text = (reason ?? '').normalize('NFKC').trim();
   const fail = (message: string) => new AppError(400, 'REASON_INVALID', message, [{ path: '/body/reason', message, code: 'REASON_INVALID' }]);
   if (text === '') throw fail('取り込みの理由（例：前のサービスからの移行）を入力してください');
@@ -67,6 +67,17 @@ export function checkImportReason(reason: string | undefined): string {
   // Digits written apart (spaces, hyphens, dots, underscores, slashes) count as one run.
   if (/[0-9]{12}/.test(normalizeDigits(text).replace(/[._/・,，]/g, ''))) throw fail('理由に12桁の数字は書けません（マイナンバーを書かないでください）');
   return text;
+}
+
+/**
+ * What an import with numbers asks before it reads the file (the request's and the job's): the
+ * reason, then the caller's password again (wrong ones count towards the login lock). The reason.
+ */
+export async function confirmImport(confirmPassword: ConfirmPassword, acting: Acting, input: { password?: string; reason?: string }): Promise<string> {
+  const reason = checkImportReason(input.reason);
+  if (!input.password) throw new AppError(400, 'PASSWORD_REQUIRED', 'ご自身のパスワードを入力してください', [{ path: '/body/password', message: 'ご自身のパスワードを入力してください', code: 'PASSWORD_REQUIRED' }]);
+  await confirmPassword(acting.user.id, input.password, { ip: acting.ip, userAgent: acting.userAgent });
+  return reason;
 }
 
 /**
@@ -168,9 +179,7 @@ export function createNumbersImportService({ prisma, history, vault, temporal, i
      */
     async importWithNumbers(acting: Acting, bytes: Buffer, input: { dryRun: boolean; password?: string; reason?: string }, key?: string): Promise<Once<NumbersImportReport>> {
       if (input.dryRun) return { status: 200, body: (await checkNumbersUpload(prisma, acting.tenantId, bytes, true)).report, replayed: false };
-      const reason = checkImportReason(input.reason);
-      if (!input.password) throw new AppError(400, 'PASSWORD_REQUIRED', 'ご自身のパスワードを入力してください', [{ path: '/body/password', message: 'ご自身のパスワードを入力してください', code: 'PASSWORD_REQUIRED' }]);
-      await confirmPassword(acting.user.id, input.password, { ip: acting.ip, userAgent: acting.userAgent });
+      const reason = await confirmImport(confirmPassword, acting, input);
       // The key covers the file and the reason (never the password).
       return records.once(`${acting.user.id}/numbers-import`, key, Buffer.concat([bytes, Buffer.from(`\u0000${reason}`)]), 201, (keep) => importNumbers(acting, bytes, reason, keep));
     },
