@@ -7,6 +7,7 @@
  * commit, and a job whose start Temporal did not confirm is started by the reconciler (`queued`).
  */
 import { createHash, randomUUID } from 'node:crypto';
+import type { components } from '../../api/generated/openapi';
 import { Prisma, type ImportJob, type ImportJobStatus } from '../../prisma/generated/client';
 import { cancelImportSignal, importJobWorkflowId, type ImportJobInput } from '../../shared';
 import type { importJobWorkflow } from '../../workflows';
@@ -40,26 +41,7 @@ export const JOB_STATUS_LABELS: Record<ImportJobStatus, string> = {
   failed: '失敗',
 };
 
-export interface ImportJobView {
-  id: string;
-  status: ImportJobStatus;
-  statusLabel: string;
-  createdBy: string;
-  rows: number;
-  registrants: number;
-  dependents: number;
-  numbers: number;
-  batches: number;
-  doneBatches: number;
-  doneRegistrants: number;
-  doneNumbers: number;
-  /** 0–100, by registrants stored */
-  percent: number;
-  error: string | null;
-  message: string;
-  createdAt: string;
-  finishedAt: string | null;
-}
+export type ImportJobView = components['schemas']['ImportJob'];
 
 export function jobView(j: ImportJob): ImportJobView {
   const done = `本人${j.doneRegistrants}人／${j.registrants}人`;

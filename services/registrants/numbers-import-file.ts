@@ -7,11 +7,12 @@
  * by the registrant upload's checker (same rules, same messages); nothing here touches the database.
  * A number is never echoed: errors say which line and column, not what was written.
  */
+import type { components } from '../../api/generated/openapi';
 import type { DependentKind } from '../../prisma/generated/client';
 import { REPLACEMENT, unneutralise } from '../csv/decode';
 import { validateIndividualNumber } from '../mynumber/validate';
 import { headerKey, IMPORT_COLUMNS, NUMBERS_EXPORT_HEADER, type ImportField } from './csv-columns';
-import { checkImportRows, type ImportFile, type ImportFileSpec, type ImportLineError, type ImportRow } from './csv-import';
+import { checkImportRows, type ImportFile, type ImportFileSpec, type ImportRow } from './csv-import';
 
 /** Lines (registrants and dependents together) one synchronous import takes. */
 export const MAX_NUMBERS_IMPORT_ROWS = 5000;
@@ -62,19 +63,8 @@ const REGISTRANT_ONLY: readonly NumbersField[] = ['email', 'hireDate', 'retireme
 const DEPENDENT_CHECKED: ReadonlySet<NumbersField> = new Set(['familyName', 'givenName', 'familyNameKana', 'givenNameKana', 'birthDate', 'gender']);
 const RELATIONSHIP_MAX = 40;
 
-export interface NumbersLineReport {
-  line: number;
-  ok: boolean;
-  kind: 'registrant' | 'dependent';
-  employeeCode: string | null;
-  name: string | null;
-  /** the line carries a number (never the number itself) */
-  hasNumber: boolean;
-  errors: ImportLineError[];
-  notes: string[];
-  registrantId?: string;
-  dependentId?: string;
-}
+/** A line's result as the contract has it (whether it carries a number, never the number). */
+export type NumbersLineReport = components['schemas']['NumbersImportLine'];
 
 export interface NumbersDependentRow {
   line: number;

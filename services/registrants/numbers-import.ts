@@ -10,6 +10,7 @@
  * is 未登録 and can be invited later.
  */
 import { randomUUID } from 'node:crypto';
+import type { components } from '../../api/generated/openapi';
 import { Prisma } from '../../prisma/generated/client';
 import type { History } from '../audit/types';
 import type { ConfirmPassword } from '../auth/auth-service';
@@ -22,32 +23,13 @@ import { actorOf, type Acting } from '../login-users/login-users';
 import { todayInJapan } from '../retention/rules';
 import type { TemporalDeps } from '../temporal/client';
 import type { Vault } from '../vault/types';
-import type { DetectedEncoding } from '../csv/decode';
 import { readImportFile, type ImportFileSpec } from './csv-import';
 import { IMPORT_CONFLICT, ImportRejected, takenCodes, TEMPORAL_DOWN } from './csv';
-import { checkNumbersRows, NUMBERS_FILE, type NumbersField, type NumbersLineReport } from './numbers-import-file';
+import { checkNumbersRows, NUMBERS_FILE, type NumbersField } from './numbers-import-file';
 import { retentionOf, storePeople, type StoredPeople } from './numbers-import-store';
 import { createRegistrantWorkflows, queuedInput } from './workflow-starts';
 
-export interface NumbersImportReport {
-  dryRun: boolean;
-  ok: boolean;
-  encoding: DetectedEncoding;
-  rows: number;
-  valid: number;
-  invalid: number;
-  /** registrants and dependents in the file (stored, after a real import) */
-  registrants: number;
-  dependents: number;
-  /** numbers in the file (sealed, after a real import) */
-  numbers: number;
-  /** registrants stored (0 in a dry run) */
-  created: number;
-  newGroups: string[];
-  ignoredColumns: string[];
-  message: string;
-  lines: NumbersLineReport[];
-}
+export type NumbersImportReport = components['schemas']['NumbersImportReport'];
 
 /** A real import with a bad line: nothing was stored; the report says where. */
 export class NumbersImportRejected extends ImportRejected<NumbersImportReport> {}
