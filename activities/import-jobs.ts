@@ -58,7 +58,6 @@ export function createImportJobActivities(deps: ActivityDeps) {
       if (job.doneBatches > index) return { stored: 0, cancelled: false };
       if (job.status === 'queued') await prisma.importJob.updateMany({ where: { id: jobId, status: 'queued' }, data: { status: 'running' } });
       const people = (await peopleOf(job)).slice(index * job.batchSize, (index + 1) * job.batchSize);
-      Context.current().heartbeat();
       const rule = await retentionOf(prisma, job.tenantId);
       const groupIds = new Map((await prisma.group.findMany({ where: { tenantId: job.tenantId }, select: { id: true, name: true } })).map((g) => [g.name, g.id]));
       let stored;
@@ -92,7 +91,6 @@ export function createImportJobActivities(deps: ActivityDeps) {
       }
       // After the commit: their lifecycle workflows (from the stored state, no mail) and webhooks;
       // what Temporal does not confirm now, the reconciler starts.
-      Context.current().heartbeat();
       const temporal = { client: Context.current().client, taskQueue: Context.current().info.taskQueue };
       const workflows = createRegistrantWorkflows({ prisma, temporal, inviteReminderDays: deps.inviteReminderDays ?? DEFAULT_INVITE_REMINDER_DAYS });
       const reminderDays = await workflows.reminderDaysOf(job.tenantId);
