@@ -213,6 +213,17 @@ describe('HR uploads a document image', () => {
     expect(recorded.map((e) => (e.detail as { documentId: string }).documentId)).toEqual([first.body.id, again.body.id, expect.any(String)]);
   });
 
+  it('two uploads to one slot at once leave one document and one image: the other image is shredded, none orphaned', async () => {
+    const p = await invitedPhone();
+    const before = await harness.prisma.vaultSecret.count({ where: { tenantId, kind: 'document' } });
+    const [a, b] = await Promise.all([upload(manager, p.id, 'purpose=identity&type=passport', PNG), upload(manager, p.id, 'purpose=identity&type=passport', JPEG, 'image/jpeg')]);
+    expect([a.status, b.status]).toEqual([201, 201]);
+    const docs = await harness.prisma.document.findMany({ where: { registrantId: p.id } });
+    expect(docs).toHaveLength(1);
+    expect([a.body.id, b.body.id]).toContain(docs[0]!.id);
+    expect(await harness.prisma.vaultSecret.count({ where: { tenantId, kind: 'document' } })).toBe(before + 1);
+  });
+
   it('refuses what the phone pages refuse — not an image, too large, a type that cannot serve the purpose — and viewers, storing nothing', async () => {
     const p = await invitedPhone();
     const notImage = await upload(manager, p.id, 'purpose=identity&type=passport', Buffer.from('%PDF-1.4 not an image'), 'image/png');
