@@ -11,11 +11,11 @@ import type { OperationCode } from '../services/audit/operations';
 import { SYSTEM_ACTOR, type Actor, type History } from '../services/audit/types';
 import { deliveriesOfStep, enqueueEvent } from '../services/connectors/webhooks';
 import { evaluateDraft, parseDraft, type DraftDocument } from '../services/registrants/draft';
-import { amendDraft } from '../services/registrants/draft-store';
+import { amendDraft, discardDraft } from '../services/registrants/draft-store';
 import { MANUAL_RULE, retentionRule } from '../services/retention/rules';
 import type { Vault } from '../services/vault/types';
 import type { PrismaClient } from '../services/db/client';
-import type { InvitationState, StepActor } from '../shared';
+import type { InvitationState, ManualStatus, StepActor, VerificationMethod } from '../shared';
 
 type Tx = Prisma.TransactionClient;
 /** READ COMMITTED is what the history's chain lock needs. */
@@ -73,6 +73,12 @@ export function createLifecycleActivities({ prisma, vault, history = createHisto
 
   const revokeLinks = (tx: Tx, registrantId: string) => tx.invitation.updateMany({ where: { registrantId, revokedAt: null }, data: { revokedAt: new Date() } });
 
+  /** The links died unsubmitted: what the employee had entered is shredded, and that is recorded. */
+  async function discardUnsubmitted(tx: Tx, r: Registrant, why: 'expired' | 'withdrawn' | 'retired' | 'decided') {
+    const gone = await discardDraft(vault, tx, r.id);
+    if (gone.draft || gone.documents || gone.dependents) await record(tx, r, { type: 'system', id: null }, 'draft_discarded', { why, documents: gone.documents, dependents: gone.dependents });
+  }
+
   /** Every secret of the registrant (or of one dependent) and the document rows holding images. */
   async function secretsOf(tx: Tx, r: Registrant, dependentId?: string) {
     const dependents = await tx.dependent.findMany({ where: { registrantId: r.id, ...(dependentId ? { id: dependentId } : {}) } });
@@ -96,6 +102,7 @@ export function createLifecycleActivities({ prisma, vault, history = createHisto
         await tx.registrant.update({ where: { id: registrantId }, data: { invitationState: state } });
         if (state === 'expired') await record(tx, r, { type: 'system', id: null }, 'invitation_expired');
         else if (actor) await record(tx, r, actor, 'invitation_withdrawn');
+        await discardUnsubmitted(tx, r, state);
       }, TX);
     },
 
@@ -216,6 +223,43 @@ export function createLifecycleActivities({ prisma, vault, history = createHisto
       }, TX);
     },
 
+    /**
+     * HR's status by hand (MANUAL_STATUS_MOVES; the workflow checked the move). A completion needs
+     * the number HR registered: without one it is refused (NumberNotRegistered) and nothing changes.
+     * Completed or refused, the links die and an unsubmitted draft is shredded.
+     */
+    async changeStatus(input: { registrantId: string; key: string; status: ManualStatus; reason?: string; verificationMethod?: VerificationMethod; actor: StepActor }): Promise<{ webhookDeliveries: string[] }> {
+      return prisma.$transaction(async (tx) => {
+        const r = await lock(tx, input.registrantId);
+        if (!(await claim(tx, input.key))) return { webhookDeliveries: await deliveriesOfStep(tx, input.key) };
+        const reason = input.reason?.trim() || null;
+        const closes = input.status !== 'unregistered';
+        if (input.status === 'completed') {
+          if (!r.myNumberSecretId) throw ApplicationFailure.nonRetryable('マイナンバーが登録されていません', 'NumberNotRegistered');
+          // HR verified the person as a whole: dependents whose numbers are there are completed with them.
+          await tx.dependent.updateMany({ where: { registrantId: r.id, draft: false, myNumberSecretId: { not: null }, status: { in: ['unregistered', 'pending', 'remanded'] } }, data: { status: 'completed', statusReason: null } });
+        }
+        await tx.registrant.update({
+          where: { id: r.id },
+          data: {
+            status: input.status,
+            statusReason: input.status === 'completed' ? null : reason,
+            ...(input.status === 'completed' ? { loginLocked: true } : {}),
+            ...(closes && r.invitationState ? { invitationState: 'closed' } : {}),
+          },
+        });
+        if (closes) {
+          await revokeLinks(tx, r.id);
+          await discardUnsubmitted(tx, r, 'decided');
+        }
+        // The reason may name people: it stays in the registrant row, not in the history.
+        await record(tx, r, input.actor, 'status_changed', { from: r.status, to: input.status, ...(input.verificationMethod && input.status === 'completed' ? { verifiedBy: 'employer', verificationMethod: input.verificationMethod } : {}) });
+        if (input.status !== 'completed' || r.status === 'completed') return { webhookDeliveries: [] };
+        const webhookDeliveries = await enqueueEvent(tx, r.tenantId, 'registrant_completed', { registrantId: r.id, employeeCode: r.employeeCode, status: 'completed', dependentId: null }, input.key);
+        return { webhookDeliveries };
+      }, TX);
+    },
+
     /** Steps that change a few columns and are recorded. */
     async recordStep({ registrantId, key, step, actor }: { registrantId: string; key: string; step: LifecycleStep; actor: StepActor }): Promise<void> {
       await prisma.$transaction(async (tx) => {
@@ -237,6 +281,7 @@ export function createLifecycleActivities({ prisma, vault, history = createHisto
             await tx.registrant.update({ where: { id: r.id }, data: { retired: true, ...(r.invitationState === 'open' ? { invitationState: 'closed' } : {}) } });
             await revokeLinks(tx, r.id);
             await record(tx, r, actor, 'retired', { retirementDate: step.retirementDate });
+            if (r.invitationState === 'open') await discardUnsubmitted(tx, r, 'retired');
             break;
           case 'deletion_scheduled':
             await tx.registrant.update({ where: { id: r.id }, data: { deletionDueDate: dateOnly(step.dueDate), deletionRule: MANUAL_RULE.code } });

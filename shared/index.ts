@@ -3,6 +3,7 @@
  * Only deterministic, dependency-free code here (the workflow bundle imports it).
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { ManualStatus, VerificationMethod } from './status-moves';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 
 export const DEFAULT_TASK_QUEUE = 'mynaflow';
@@ -64,7 +65,7 @@ export const statusQuery = defineQuery<RegistrantWorkflowStatus>('status');
 /** The error type of a mail the tenant's operator paused: waited out like an outage, never a business error. */
 export const MAIL_PAUSED = 'MailPaused';
 
-export const BUSINESS_ERRORS = ['RegistrantNotFound', 'RegistrantHasNoEmail', 'MailRejected', 'DraftIncomplete', 'DependentNotFound'] as const;
+export const BUSINESS_ERRORS = ['RegistrantNotFound', 'RegistrantHasNoEmail', 'MailRejected', 'DraftIncomplete', 'DependentNotFound', 'NumberNotRegistered'] as const;
 
 // ---- lifecycle (workflow v2) ------------------------------------------------------------------
 
@@ -193,6 +194,16 @@ export interface DeletionScheduleRequest {
   /** a new due date, or null to cancel the scheduled deletion */
   dueDate: string | null;
 }
+export { MANUAL_STATUS_MOVES, VERIFICATION_METHODS, type ManualStatus, type VerificationMethod } from './status-moves';
+export interface StatusChangeRequest {
+  actor: StepActor;
+  status: ManualStatus;
+  /** required for refused and unregistered; kept in the registrant row, never in the history */
+  reason?: string;
+  /** required for completed */
+  verificationMethod?: VerificationMethod;
+}
+
 export type ImmediateDeletionKind = 'numbers' | 'registrant' | 'dependent';
 export interface DeleteNowRequest {
   actor: StepActor;
@@ -211,6 +222,8 @@ export const unlockLoginUpdate = defineUpdate<LifecycleState, [{ actor: StepActo
 export const setRetirementUpdate = defineUpdate<LifecycleState, [RetirementRequest]>('setRetirement');
 export const scheduleDeletionUpdate = defineUpdate<LifecycleState, [DeletionScheduleRequest]>('scheduleDeletion');
 export const deleteNowUpdate = defineUpdate<LifecycleState, [DeleteNowRequest]>('deleteNow');
+/** HR sets the status by hand (MANUAL_STATUS_MOVES). */
+export const changeStatusUpdate = defineUpdate<LifecycleState, [StatusChangeRequest]>('changeStatus');
 /** HR withdraws the invitation (an update from the safe-steps release on; the signal stays for old callers). */
 export const withdrawUpdate = defineUpdate<LifecycleState, [{ actor: StepActor }]>('withdraw');
 
@@ -250,6 +263,9 @@ export const LIFECYCLE_REFUSALS = {
   EXTENSION_INVALID: `延長する日数は1〜${MAX_LINK_EXTENSION_DAYS}日で指定してください`,
   NO_REMINDER_DUE: 'この登録依頼で送る予定のリマインダーはありません',
   NOTHING_TO_RETRY: '再試行を待っている処理はありません',
+  STATUS_UNCHANGED: '既にそのステータスです',
+  STATUS_CHANGE_NOT_ALLOWED: '現在のステータスからは、そのステータスに変更できません',
+  VERIFICATION_METHOD_REQUIRED: '本人確認の方法を選択してください',
 } as const;
 export type LifecycleRefusal = keyof typeof LIFECYCLE_REFUSALS;
 

@@ -49,6 +49,7 @@ const ALLOWED: Record<string, Role[]> = {
   approveRegistrant: EDITORS,
   remandRegistrant: EDITORS,
   refuseRegistrant: EDITORS,
+  changeRegistrantStatus: EDITORS,
   unlockRegistrantLogin: EDITORS,
   setRetirement: EDITORS,
   scheduleDeletion: EDITORS,

@@ -694,6 +694,62 @@ describe('registrant detail', () => {
     const deletions = await prisma.deletionRecord.findMany({ where: { tenantId, registrantId: person.id }, orderBy: { executedAt: 'asc' } });
     expect(deletions.map((d) => d.kind)).toEqual(['dependent', 'numbers', 'registrant']);
   });
+
+  test('HR refuses a person who never submitted, takes it back, then completes them with a number checked on paper', async () => {
+    const person = await invited('手動', '状態');
+    const page = await loggedIn(manager);
+    await page.goto(`${base}/console#/registrants/${person.id}`);
+    await onScreen(page, 'registrant');
+    const fact = async (label: string) => (await page.locator(`.facts dt:text-is("${label}") + dd`).first().textContent())?.trim();
+    const dialog = page.locator('dialog');
+
+    // 未登録 → 拒否: the reason is required, said in the dialog.
+    await button(page, 'ステータスを変更').click();
+    await dialog.getByLabel('変更後のステータス').selectOption('refused');
+    expect(await page.locator('#status-move-hint').textContent()).toContain('提出前でも記録できます');
+    await dialog.getByRole('button', { name: '変更する' }).click();
+    await page.locator('#status-form-message', { hasText: '理由を入力してください' }).waitFor();
+    await dialog.getByLabel('理由').fill('提供しない旨の申出書を受領');
+    await redrawn(page, () => dialog.getByRole('button', { name: '変更する' }).click());
+    expect(await fact('ステータス')).toBe('拒否 理由：提供しない旨の申出書を受領');
+    expect(await fact('収集メール')).toBe('終了');
+
+    // 拒否 → 未登録 (taken back), then the number from paper and 完了 with the method.
+    await button(page, 'ステータスを変更').click();
+    await dialog.getByLabel('変更後のステータス').selectOption('unregistered');
+    await dialog.getByLabel('理由').fill('本人から提供の申出');
+    await redrawn(page, () => dialog.getByRole('button', { name: '変更する' }).click());
+    expect(await fact('ステータス')).toBe('未登録 理由：本人から提供の申出');
+
+    // Without a number the server says what to do first, in the dialog.
+    await button(page, 'ステータスを変更').click();
+    await dialog.getByLabel('変更後のステータス').selectOption('completed');
+    await dialog.getByLabel('本人確認の方法').selectOption('my_number_card');
+    await dialog.getByRole('button', { name: '変更する' }).click();
+    await page.locator('#status-form-message', { hasText: '先にマイナンバーを入力してください' }).waitFor();
+    await dialog.getByRole('button', { name: 'キャンセル' }).click();
+
+    const paper = number();
+    await button(page, 'マイナンバーを登録').click();
+    await dialog.getByLabel('マイナンバー（12桁）').fill(paper);
+    await dialog.getByLabel('マイナンバー（確認のためもう一度）').fill(paper);
+    await redrawn(page, () => dialog.getByRole('button', { name: '登録する' }).click());
+    await button(page, 'ステータスを変更').click();
+    await dialog.getByLabel('変更後のステータス').selectOption('completed');
+    await dialog.getByLabel('本人確認の方法').selectOption('my_number_card');
+    await redrawn(page, () => dialog.getByRole('button', { name: '変更する' }).click());
+    expect(await fact('ステータス')).toBe('完了');
+    expect(await fact('ログインロック')).toBe('ロック中（承認済み）');
+    await snap(page, SUITE, 'status-completed-by-hand');
+    // Nothing more to change by hand from 完了.
+    expect(await button(page, 'ステータスを変更').count()).toBe(0);
+    const changes = await prisma.operationEvent.findMany({ where: { tenantId, registrantId: person.id, operation: 'status_changed' }, orderBy: { id: 'asc' } });
+    expect(changes.map((e) => e.detail)).toEqual([
+      { from: 'unregistered', to: 'refused' },
+      { from: 'refused', to: 'unregistered' },
+      { from: 'unregistered', to: 'completed', verifiedBy: 'employer', verificationMethod: 'my_number_card' },
+    ]);
+  });
 });
 
 describe('a viewer', () => {

@@ -32,6 +32,7 @@ import { ApplicationFailure, WorkflowExecutionAlreadyStartedError, type UpdateDe
 import { Mutex } from 'async-mutex';
 import {
   approveUpdate,
+  changeStatusUpdate,
   DELETION_NOTICE_DAYS,
   deleteNowUpdate,
   extendLinkUpdate,
@@ -43,6 +44,7 @@ import {
   MAIL_PAUSED,
   upcomingQuery,
   mayChangeRegistration,
+  MANUAL_STATUS_MOVES,
   MAX_LINK_EXTENSION_DAYS,
   refuseUpdate,
   remandUpdate,
@@ -63,6 +65,7 @@ import {
   type LifecycleState,
   type MailDue,
   type RegistrantWorkflowInput,
+  type StatusChangeRequest,
   type StepActor,
   type TimerKind,
 } from '../shared';
@@ -102,6 +105,7 @@ const STEP_SUMMARIES: Record<string, string> = {
   approve: '承認',
   remand: '差戻し',
   refuse: '拒否',
+  changeStatus: 'ステータスの変更（人事）',
   unlockLogin: 'ログインロック解除',
   setRetirement: '退職日の設定',
   scheduleDeletion: '削除予定日の設定',
@@ -302,6 +306,14 @@ export async function lifecycle(input: RegistrantWorkflowInput): Promise<Lifecyc
     if (dueDate === null && !s.deletion) throw refuse('NO_DELETION_SCHEDULED');
     if (dueDate !== null && dueDate < japanDate(Date.now())) throw refuse('DELETION_DATE_PAST');
   };
+  const checkStatusChange: Check<StatusChangeRequest> = (s, { status, reason, verificationMethod }) => {
+    mustLive(s);
+    if (s.status === status) throw refuse('STATUS_UNCHANGED');
+    if (!MANUAL_STATUS_MOVES[status]?.includes(s.status)) throw refuse('STATUS_CHANGE_NOT_ALLOWED');
+    if (status === 'completed') {
+      if (!verificationMethod) throw refuse('VERIFICATION_METHOD_REQUIRED');
+    } else checkReason(reason);
+  };
   const checkDeleteNow: Check<{ kind: string; dependentId?: string }> = (s, { kind, dependentId }) => {
     mustLive(s);
     if (kind === 'dependent' && !dependentId) throw refuse('DEPENDENT_REQUIRED');
@@ -464,6 +476,23 @@ export async function lifecycle(input: RegistrantWorkflowInput): Promise<Lifecyc
       counted('refuse');
       state.status = 'refused';
       if (state.invitation) state.invitation.state = 'closed';
+    },
+  );
+
+  step(
+    changeStatusUpdate,
+    checkStatusChange,
+    async ({ actor, status, reason, verificationMethod }) => {
+      const key = keyFor('status_changed', { status, reason: reason?.trim() ?? null, verificationMethod: verificationMethod ?? null });
+      const result = await durably('changeStatus', (acts) => acts.changeStatus({ registrantId, key, status, reason, verificationMethod, actor }));
+      counted('status_changed');
+      await deliverWebhooks(result.webhookDeliveries);
+      state.status = status;
+      if (status === 'unregistered') return;
+      // Decided by HR: no more mail, the links (and with them the reminders and the expiry) end.
+      delete state.mailDue;
+      if (state.invitation) state.invitation.state = 'closed';
+      if (status === 'completed') state.loginLocked = true;
     },
   );
 

@@ -733,6 +733,49 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/registrants/{registrantId}/status": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+                /**
+                 * @description Makes a retry safe: the same key with the same body is carried out once and answers like the
+                 *     first call (also after a 202 or a lost answer). A different body under the same key is a
+                 *     different request. Without it every call is its own.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                registrantId: components["parameters"]["RegistrantId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Set the status by hand (HR's verified entry completes a person; refusal before submission; a refusal taken back)
+         * @description The moves seed 001's 登録者編集 allows, each recorded as `status_changed` (from, to, and for a
+         *     completion `verifiedBy: employer` with the method):
+         *     - `completed` from 未登録, 承認待, 差戻し or 拒否: HR checked the person's number and identity
+         *       themselves (`verificationMethod` required) and registered the number first
+         *       (PUT /my-number; 409 NUMBER_NOT_REGISTERED otherwise). Dependents whose numbers are
+         *       registered are completed with them. The login is locked, the links stop working, reminders
+         *       end, payroll gets `registrant_completed`; the employee is not mailed.
+         *     - `refused` from 未登録, 承認待 or 差戻し, with a `reason` (before a submission too): the
+         *       links stop working and reminders end.
+         *     - `unregistered` from 拒否, with a `reason`: the refusal taken back; HR may invite again.
+         *     Completed or refused, whatever the employee had entered and not submitted is shredded
+         *     (`draft_discarded`). 409 STATUS_UNCHANGED, STATUS_CHANGE_NOT_ALLOWED otherwise. The reason
+         *     stays with the registrant, never in the operation history.
+         */
+        post: operations["changeRegistrantStatus"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/registrants/{registrantId}/invitation/extension": {
         parameters: {
             query?: never;
@@ -3636,6 +3679,22 @@ export interface components {
              */
             dependentId?: string;
         };
+        StatusChange: {
+            /**
+             * @description pending is the employee's submission and is never set by hand.
+             * @enum {string}
+             */
+            status: "completed" | "refused" | "unregistered";
+            /** @description Required for refused and unregistered. */
+            reason?: string;
+            /**
+             * @description Required for completed: how HR confirmed the number and the identity — my_number_card
+             *     (個人番号カード), notification_card_with_id (通知カード＋身元確認書類),
+             *     resident_record_with_id (番号付き住民票の写し＋身元確認書類), other.
+             * @enum {string}
+             */
+            verificationMethod?: "my_number_card" | "notification_card_with_id" | "resident_record_with_id" | "other";
+        };
         Refusal: {
             reason: string;
         };
@@ -3997,7 +4056,7 @@ export interface components {
          *     NOT_INVITABLE_LOCKED, NOT_INVITABLE_PENDING, NOT_INVITABLE_NO_EMAIL, NOT_PENDING, NOT_LOCKED, INVITATION_CLOSED,
          *     RETIREMENT_FIXED, NOT_RETIRED_FOR_DELETION, NO_DELETION_SCHEDULED, DELETION_DATE_PAST, DELETED,
          *     MAIL_REJECTED, CONSENT_REQUIRED, LINK_NOT_OPEN, EXTENSION_INVALID, NO_REMINDER_DUE, NOTHING_TO_RETRY,
-         *     MAIL_PAUSED…)
+         *     MAIL_PAUSED, STATUS_UNCHANGED, STATUS_CHANGE_NOT_ALLOWED, NUMBER_NOT_REGISTERED…)
          *     and `title` says it in Japanese.
          */
         LifecycleConflict: {
@@ -5118,6 +5177,50 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["Refusal"];
+            };
+        };
+        responses: {
+            /** @description Done; the registrant as it is now. */
+            200: {
+                headers: {
+                    "Idempotency-Key": components["headers"]["IdempotencyKey"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Registrant"];
+                };
+            };
+            202: components["responses"]["StepPending"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["LifecycleConflict"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    changeRegistrantStatus: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+                /**
+                 * @description Makes a retry safe: the same key with the same body is carried out once and answers like the
+                 *     first call (also after a 202 or a lost answer). A different body under the same key is a
+                 *     different request. Without it every call is its own.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                registrantId: components["parameters"]["RegistrantId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StatusChange"];
             };
         };
         responses: {

@@ -71,6 +71,9 @@ export function lifecycleRoutes(service: LifecycleService, qr: InvitationQrServi
   router.post('/v1/registrants/:registrantId/refusal', requireRole(...EDITORS), async (req, res) => {
     sendStep(res, await service.refuse(acting(req), id(req), (req.body as Schemas['Refusal']).reason, idempotencyKey(req, res)));
   });
+  router.post('/v1/registrants/:registrantId/status', requireRole(...EDITORS), async (req, res) => {
+    sendStep(res, await service.changeStatus(acting(req), id(req), req.body as Schemas['StatusChange'], idempotencyKey(req, res)));
+  });
   router.post('/v1/registrants/:registrantId/invitation/extension', requireRole(...EDITORS), async (req, res) => {
     sendStep(res, await service.extendLink(acting(req), id(req), (req.body as Schemas['LinkExtension']).days, idempotencyKey(req, res)));
   });

@@ -40,6 +40,8 @@ export const OPERATIONS = {
   approved: '承認',
   remanded: '差戻し',
   refused: '拒否',
+  status_changed: 'ステータスの変更（人事）',
+  draft_discarded: '未提出の入力内容の破棄',
   registrant_deleted: '登録者の削除',
   history_exported: '操作履歴のダウンロード',
   history_verified: '操作履歴の検証',

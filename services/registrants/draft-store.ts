@@ -48,6 +48,24 @@ export async function amendDraft(vault: Vault, tx: Tx, registrantId: string, cha
   await reseal(vault, tx, r, draft);
 }
 
+/**
+ * The employee's unsubmitted answers thrown away for good (the link died, or HR decided the person
+ * without them): the sealed draft — numbers and all — shredded, draft images and draft dependents
+ * deleted. Nothing collected is kept without a submission. Runs in the caller's transaction, under
+ * the registrant's row lock; answers what went, so the caller can record it.
+ */
+export async function discardDraft(vault: Vault, tx: Tx, registrantId: string): Promise<{ draft: boolean; documents: number; dependents: number }> {
+  const r = await lockedRow(tx, registrantId);
+  const docs = await tx.document.findMany({ where: { registrantId, draft: true }, select: { id: true, imageSecretId: true } });
+  const deps = await tx.dependent.findMany({ where: { registrantId, draft: true }, select: { id: true, myNumberSecretId: true } });
+  const secrets = [r.draftSecretId, ...docs.map((d) => d.imageSecretId), ...deps.map((d) => d.myNumberSecretId)].filter((x): x is string => !!x);
+  if (r.draftSecretId) await tx.registrant.update({ where: { id: r.id }, data: { draftSecretId: null } });
+  if (docs.length) await tx.document.deleteMany({ where: { id: { in: docs.map((d) => d.id) } } });
+  if (deps.length) await tx.dependent.deleteMany({ where: { id: { in: deps.map((d) => d.id) } } });
+  if (secrets.length) await vault.shred(secrets, tx);
+  return { draft: !!r.draftSecretId, documents: docs.length, dependents: deps.length };
+}
+
 export function createDraftStore({ prisma, vault }: { prisma: PrismaClient; vault: Vault }) {
   return {
     async load(registrantId: string): Promise<Draft> {

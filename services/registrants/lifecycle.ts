@@ -9,6 +9,7 @@ import type { UpdateDefinition } from '@temporalio/common';
 import type { Registrant } from '../../prisma/generated/client';
 import {
   approveUpdate,
+  changeStatusUpdate,
   deleteNowUpdate,
   extendLinkUpdate,
   inviteUpdate,
@@ -28,7 +29,9 @@ import {
   type ImmediateDeletionKind,
   type InviteOptions,
   type LifecycleState,
+  type ManualStatus,
   type StepActor,
+  type VerificationMethod,
 } from '../../shared';
 import type { OperationHistory } from '../audit/history';
 import type { PrismaClient } from '../db/client';
@@ -36,7 +39,7 @@ import { AppError, REGISTRANT_NOT_FOUND } from '../errors';
 import { hrEvent, stepActorOf, type Acting } from '../login-users/login-users';
 import { DEFAULT_RETENTION_RULE, deletionDueBy, MANUAL_RULE, RETENTION_RULES, retentionRule, todayInJapan } from '../retention/rules';
 import { withDeadline, type TemporalDeps } from '../temporal/client';
-import { createStepRunner, HANDLER_MISSING, OPERATION_ID, operationIdOf, requestArgs, TEMPORAL_DOWN, type OperationStatus, type StepOutcome, type StepTimings } from './step-runner';
+import { createStepRunner, HANDLER_MISSING, NUMBER_NOT_REGISTERED_FOR_COMPLETION, OPERATION_ID, operationIdOf, requestArgs, TEMPORAL_DOWN, type OperationStatus, type StepOutcome, type StepTimings } from './step-runner';
 import { loadRegistrantView, type RegistrantView } from './view';
 import { createRegistrantWorkflows } from './workflow-starts';
 
@@ -157,6 +160,20 @@ export function createLifecycleService({ prisma, temporal, inviteReminderDays, t
     },
     async refuse(acting: Acting, id: string, reason: string, key?: string) {
       return step(await find(acting.tenantId, id), refuseUpdate, { actor: stepActorOf(acting), reason }, key);
+    },
+    /**
+     * HR's status by hand (MANUAL_STATUS_MOVES): the workflow judges the move; the fields each move
+     * needs are checked here first, so a bad request is a 400 at the field.
+     */
+    async changeStatus(acting: Acting, id: string, change: { status: ManualStatus; reason?: string; verificationMethod?: VerificationMethod }, key?: string) {
+      const r = await find(acting.tenantId, id);
+      const reason = change.reason?.trim();
+      if (change.status === 'completed') {
+        if (!change.verificationMethod) throw invalid('/body/verificationMethod', 'required', '本人確認の方法を選択してください');
+        if (!r.myNumberSecretId) throw NUMBER_NOT_REGISTERED_FOR_COMPLETION();
+      } else if (!reason) throw invalid('/body/reason', 'required', change.status === 'refused' ? '拒否理由を入力してください' : '拒否を取り消す理由を入力してください');
+      const arg = change.status === 'completed' ? { verificationMethod: change.verificationMethod } : { reason };
+      return step(r, changeStatusUpdate, { actor: stepActorOf(acting), status: change.status, ...arg }, key);
     },
     /** The employee's "finish" (their own session, not HR's): DraftIncomplete answers 400 with what is missing. */
     async submit(registrant: Registrant, actor: StepActor, key?: string): Promise<StepAnswer> {

@@ -59,12 +59,17 @@ export function asAppError(err: unknown): AppError | undefined {
     return new AppError(400, 'DRAFT_INCOMPLETE', '登録内容に不足があります。表示された項目を入力してから「この内容で会社に提出する」を押してください', (issues ?? []).map((i) => ({ path: i.path, code: i.code, message: draftIssueMessage(i.code) })));
   }
   if (type === 'DependentNotFound') return DEPENDENT_NOT_FOUND();
+  if (type === 'NumberNotRegistered') return NUMBER_NOT_REGISTERED_FOR_COMPLETION();
   if (type === 'RegistrantHasNoEmail') return new AppError(409, 'NOT_INVITABLE_NO_EMAIL', LIFECYCLE_REFUSALS.NOT_INVITABLE_NO_EMAIL);
   if (type === 'MailRejected') return new AppError(409, 'MAIL_REJECTED', LIFECYCLE_REFUSALS.MAIL_REJECTED);
   if (type === 'RegistrantNotFound') return REGISTRANT_NOT_FOUND();
   if (type === 'DependencyUnavailable') return DEPENDENCY_UNAVAILABLE();
   return undefined;
 }
+
+/** A completion by hand needs the number HR registered first. */
+export const NUMBER_NOT_REGISTERED_FOR_COMPLETION = () =>
+  new AppError(409, 'NUMBER_NOT_REGISTERED', 'マイナンバーが登録されていないため「完了」にできません。先にマイナンバーを入力してください');
 
 /** The step waited out its rounds and its database or mail server stayed away: nothing was done. */
 export const DEPENDENCY_UNAVAILABLE = () =>

@@ -113,6 +113,7 @@ export const api = {
   approve: (registrantId: string, dependentId?: string) => requestStep<Registrant>('POST', r(registrantId, '/approval'), dependentId ? { dependentId } : {}),
   remand: (registrantId: string, body: Schemas['Remand']) => requestStep<Registrant>('POST', r(registrantId, '/remand'), body),
   refuse: (registrantId: string, body: Schemas['Refusal']) => requestStep<Registrant>('POST', r(registrantId, '/refusal'), body),
+  changeStatus: (registrantId: string, body: Schemas['StatusChange']) => requestStep<Registrant>('POST', r(registrantId, '/status'), body),
   unlock: (registrantId: string) => requestStep<Registrant>('POST', r(registrantId, '/login-unlock')),
   setRetirement: (registrantId: string, body: Schemas['Retirement']) => requestStep<Registrant>('PUT', r(registrantId, '/retirement'), body),
   scheduleDeletion: (registrantId: string, body: Schemas['DeletionSchedule']) => requestStep<Registrant>('PUT', r(registrantId, '/deletion-schedule'), body),

@@ -11,7 +11,8 @@ import { GENDERS, RELATIONSHIPS } from '../../shared/labels';
 import { DEFAULT_RETENTION_RULE, deletionDueBy, retentionRule, todayInJapan } from '../../../services/retention/rules';
 import { formDialog, numberInput } from './shared-admin';
 import { shownNumber } from './number-check';
-import { fullName, revealReasons } from '../labels';
+import { fullName, revealReasons, STATUS_LABELS } from '../labels';
+import { MANUAL_STATUS_MOVES, VERIFICATION_METHODS, type ManualStatus } from '../../../shared/status-moves';
 import { cancelButton, checkbox, dialog, facts, field, form, h, input, notice, say, select, text, textarea } from '../ui';
 
 export function askReason(title: string, intro: string, submitLabel: string): Promise<string | undefined> {
@@ -24,6 +25,62 @@ export function askReason(title: string, intro: string, submitLabel: string): Pr
   );
 }
 
+
+/** What each move by hand means, said before it is made. */
+const STATUS_MOVE_HINTS: Record<ManualStatus, string> = {
+  completed: '人事が番号確認と身元確認を済ませたものとして「完了」にします。登録用リンクは使えなくなり、リマインダーも止まります。給与システムに番号が提供されます。',
+  refused: 'マイナンバーの提供を拒否されたものとして記録します（提出前でも記録できます）。登録用リンクは使えなくなり、リマインダーも止まります。',
+  unregistered: '拒否を取り消して「未登録」に戻します。あらためて収集メールを送れます。',
+};
+
+/**
+ * HR's status by hand (seed 001's 登録者編集): only the moves the rules allow from the person's
+ * status are offered; a completion asks how the identity was checked, the others a reason. Runs the
+ * change itself, so a refusal (no number yet…) is said in the dialog.
+ */
+export function askStatusChange(r: Registrant): Promise<Registrant | StepPending | undefined> {
+  const moves = (Object.keys(MANUAL_STATUS_MOVES) as ManualStatus[]).filter((to) => MANUAL_STATUS_MOVES[to].includes(r.status));
+  if (!moves.length) return Promise.resolve(undefined);
+  const choice = select('status', moves.map((m) => [m, STATUS_LABELS[m]]));
+  const hint = h('p', { class: 'hint', id: 'status-move-hint', 'aria-live': 'polite' });
+  const method = field('本人確認の方法', select('verificationMethod', [['', '選択してください'], ...Object.entries(VERIFICATION_METHODS)]), { hint: '番号確認（個人番号カード・通知カード・番号付き住民票）と身元確認を、どの書類で行ったか。' });
+  const reason = field('理由', textarea('reason', { maxlength: 1000 }), { hint: '登録者情報に表示されます（操作履歴には残りません）。1,000文字まで。' });
+  const show = () => {
+    const to = choice.value as ManualStatus;
+    hint.textContent = STATUS_MOVE_HINTS[to];
+    method.hidden = to !== 'completed';
+    reason.hidden = to === 'completed';
+  };
+  choice.addEventListener('change', show);
+  show();
+  return formDialog<Registrant | StepPending>(
+    'ステータスの変更',
+    [
+      facts([['対象者', fullName(r)], ['現在のステータス', STATUS_LABELS[r.status]]]),
+      field('変更後のステータス', choice, { required: true }),
+      hint,
+      r.myNumber.registered ? null : notice('info', 'マイナンバーが未登録です。「完了」にするには、先に「マイナンバーを登録」で番号を入力してください。'),
+      method,
+      reason,
+    ],
+    '変更する',
+    async (data, message) => {
+      const to = text(data, 'status') as ManualStatus;
+      const why = text(data, 'reason');
+      const how = text(data, 'verificationMethod');
+      if (to === 'completed' && !how) return void say(message, '本人確認の方法を選択してください');
+      if (to !== 'completed' && !why) return void say(message, '理由を入力してください');
+      try {
+        return await api.changeStatus(r.id, to === 'completed' ? { status: to, verificationMethod: how as keyof typeof VERIFICATION_METHODS } : { status: to, reason: why });
+      } catch (err) {
+        // Taken on, not finished yet: the dialog closes and the screen says so.
+        if (err instanceof StepPending) return err;
+        throw err;
+      }
+    },
+    'status-form',
+  );
+}
 
 /**
  * Shows the number in the dialog only, for the reason given, after the password; it is gone when the

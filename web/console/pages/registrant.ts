@@ -7,14 +7,15 @@
 import { mayChangeRegistration } from '../../../shared/registration-rules';
 import { api, StepPending, type Dependent, type Group, type HrDocument, type RegistrantItem } from '../api';
 import type { Ctx } from '../context';
-import { CATEGORY_LABELS, dateTime, day, fullName, INVITATION_LABELS } from '../labels';
+import { CATEGORY_LABELS, dateTime, day, fullName, INVITATION_LABELS, STATUS_LABELS } from '../labels';
 import { go, href } from '../router';
 import { actionButton, facts, h, link, messageLine, notice, row, say, showError, statusBadge, table, type View } from '../ui';
 import { genderLabel } from '../../shared/labels';
 import { documentViewer } from './document-viewer';
 import { uploadDocument } from './document-upload';
 import { askInviteOptions } from './invite-dialog';
-import { askDeletionDate, askImmediateDeletion, askReason, askRetirement, editDependent, editNumber, revealNumber } from './registrant-dialogs';
+import { askDeletionDate, askImmediateDeletion, askReason, askRetirement, askStatusChange, editDependent, editNumber, revealNumber } from './registrant-dialogs';
+import { MANUAL_STATUS_MOVES } from '../../../shared/status-moves';
 import { confirmDialog, setFlash, takeFlash } from './shared-admin';
 import { registrantEditScreen } from './registrant-edit';
 import { qrScreen } from './qr-print';
@@ -167,6 +168,16 @@ function detailView(ctx: Ctx, r: RegistrantItem, docs: HrDocument[], groups: Gro
     ctx.canEdit
       ? actionButton(r.myNumber.registered ? 'マイナンバーを編集' : 'マイナンバーを登録', async () => {
           if (await editNumber(r)) ctx.redraw();
+        }, 'secondary')
+      : null,
+    ctx.canEdit && Object.values(MANUAL_STATUS_MOVES).some((from) => from.includes(r.status))
+      ? actionButton('ステータスを変更', async () => {
+          const outcome = await askStatusChange(r);
+          if (outcome instanceof StepPending) say(message, outcome.messages, 'info');
+          else if (outcome) {
+            setFlash(`${fullName(r)} さんのステータスを「${STATUS_LABELS[outcome.status]}」にしました。`);
+            ctx.redraw();
+          }
         }, 'secondary')
       : null,
   ];
