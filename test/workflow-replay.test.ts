@@ -8,7 +8,8 @@
  * - v2-*.json: the lifecycle; v3-*.json: the lifecycle reporting to payroll webhooks;
  * - v3-upgraded-to-v4.json: a v3 run that moved to the current lifecycle at its next wake;
  * - v4-*.json: the lifecycle with one step at a time and outage-proof steps;
- * - v5-*.json: the current lifecycle (next-timer search attributes, operators' steps, activity summaries);
+ * - v5-*.json / v6-*.json: the lifecycle with next-timer search attributes, operators' steps, activity summaries;
+ * - v7-*.json: the current lifecycle (statuses set by hand);
  * - notice-v1.json / notice-v2.json: the deletion notice before and after it mailed late arrivals;
  * - import-job-v1.json: an import job's batches, a cancel between them and its end;
  * - reconciler-v1.json / reconciler-v2.json / reconciler-v3.json: a reconciler round before and after it
@@ -32,6 +33,7 @@ import { createDraftStore } from '../services/registrants/draft-store';
 import { startOptions } from '../services/registrants/workflow-starts';
 import {
   approveUpdate,
+  changeStatusUpdate,
   deletionDueSignal,
   deletionNoticeWorkflowId,
   extendLinkUpdate,
@@ -108,7 +110,7 @@ describe('histories of released versions replay on the current code', () => {
   const files = fs.readdirSync(HISTORIES).filter((f) => f.endsWith('.json'));
 
   it('has histories of every release to check', () => {
-    for (const [prefix, least] of [['v1-', 2], ['v2-', 1], ['v3-', 1], ['v3-upgraded-to-v4', 1], ['v4-', 1], ['v5-', 1], ['v6-', 1], ['notice-v1', 1], ['notice-v2', 1], ['reconciler-v1', 1], ['reconciler-v2', 1], ['import-job-v1', 1]] as const) {
+    for (const [prefix, least] of [['v1-', 2], ['v2-', 1], ['v3-', 1], ['v3-upgraded-to-v4', 1], ['v4-', 1], ['v5-', 1], ['v6-', 1], ['v7-', 1], ['notice-v1', 1], ['notice-v2', 1], ['reconciler-v1', 1], ['reconciler-v2', 1], ['import-job-v1', 1]] as const) {
       expect([prefix, files.filter((f) => f.startsWith(prefix)).length >= least]).toEqual([prefix, true]);
     }
   });
@@ -211,6 +213,26 @@ describe('a whole journey on the time-skipping server replays', () => {
     const notice = await historyOf(env.client.workflow.getHandle(deletionNoticeWorkflowId(tenantId, dueDate)));
     await expect(replay(notice, 'notice')).resolves.toBeUndefined();
     await record('notice-v2.json', notice);
+  });
+
+  it('statuses set by hand replay: refused before any submission, taken back, completed with a number HR verified', async () => {
+    const tenantId = await createTenant(prisma, '株式会社リプレイ手動');
+    const hr = await createLoginUser(prisma, tenantId, 'manager');
+    const actor: StepActor = { type: 'login_user', id: hr.id };
+    const id = randomUUID();
+    const workflowId = registrantWorkflowId(tenantId, id);
+    await prisma.registrant.create({ data: { id, tenantId, familyName: '再生', givenName: '手動', email: `replay-${id.slice(0, 8)}@example.co.jp`, workflowId } });
+    const input: RegistrantWorkflowInput = { tenantId, registrantId: id, reminderDays: [7, 30, 80] };
+    const handle = await env.client.workflow.start('registrantWorkflow', { taskQueue: 'replay', workflowId, args: [input], ...startOptions(input) });
+    await until(async () => (await handle.query(lifecycleQuery)).invitation?.state === 'open', 'the invitation to open');
+    await handle.executeUpdate(changeStatusUpdate, { args: [{ actor, status: 'refused', reason: '提供拒否の申出' }] });
+    await handle.executeUpdate(changeStatusUpdate, { args: [{ actor, status: 'unregistered', reason: '申出の撤回' }] });
+    await prisma.registrant.update({ where: { id }, data: { myNumberSecretId: await testVault(prisma).seal({ tenantId, kind: 'my_number', plaintext: Buffer.from(randomMyNumber()) }) } });
+    await handle.executeUpdate(changeStatusUpdate, { args: [{ actor, status: 'completed', verificationMethod: 'my_number_card' }] });
+    expect(await handle.query(lifecycleQuery)).toMatchObject({ status: 'completed', loginLocked: true, invitation: { state: 'closed' } });
+    const json = await historyOf(handle);
+    await expect(replay(json, workflowId)).resolves.toBeUndefined();
+    await record('v7-status-by-hand.json', json);
   });
 
   it('a reconciler round replays, forgets idempotency keys older than a day and sends the notices queued', async () => {
