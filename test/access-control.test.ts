@@ -50,6 +50,8 @@ const ALLOWED: Record<string, Role[]> = {
   remandRegistrant: EDITORS,
   refuseRegistrant: EDITORS,
   changeRegistrantStatus: EDITORS,
+  addRegistrantDependent: EDITORS,
+  deleteDependentMyNumber: EDITORS,
   unlockRegistrantLogin: EDITORS,
   setRetirement: EDITORS,
   scheduleDeletion: EDITORS,

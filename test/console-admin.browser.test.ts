@@ -809,10 +809,10 @@ describe('adding registrants', () => {
     await open(page, '#/add', 'add', '新規追加');
     // Sent empty (and a bad kana): each problem under its own field, the field marked and described by it.
     await page.getByLabel('フリガナ（姓）').fill('ito');
-    await button(page, '登録して収集メールを送る').click();
+    await button(page, '登録する').click();
     await page.locator('#registrant-new-message.error').waitFor();
     expect(await textOf(page.locator('#registrant-new-message'))).toBe('入力内容に誤りがあります。各項目の下の説明を確認してください。');
-    for (const [name, said] of [['familyName', '姓を入力してください'], ['givenName', '名を入力してください'], ['email', 'メールアドレスを入力してください'], ['familyNameKana', 'フリガナはカタカナで入力してください']]) {
+    for (const [name, said] of [['familyName', '姓を入力してください'], ['givenName', '名を入力してください'], ['email', '収集メールを送るにはメールアドレスを入力してください'], ['familyNameKana', 'フリガナはカタカナで入力してください']]) {
       const control = page.locator(`#f-${name}`);
       expect([name, await control.getAttribute('aria-invalid'), await textOf(page.locator(`#f-${name}-error`))]).toEqual([name, 'true', said]);
       expect((await control.getAttribute('aria-describedby'))!.split(' ')).toContain(`f-${name}-error`);
@@ -843,7 +843,7 @@ describe('adding registrants', () => {
     await page.getByLabel('ご担当者からのメッセージ').fill('入社手続きのため、期限までにご登録ください。');
     await page.getByLabel('返信先メールアドレス（Reply-To）').fill('jinji@example.co.jp');
     await snap(page, SUITE, 'add');
-    await button(page, '登録して収集メールを送る').click();
+    await button(page, '登録する').click();
     await page.locator('#added-summary').waitFor();
     expect(await textOf(page.locator('#added-summary'))).toBe(`伊藤 一郎 さんを登録し、収集メール（マイナンバー登録のお願い）を ${address} 宛てに送信予約しました。送信されると、登録者の詳細の「経過」に表示されます。`);
     const stored = await prisma.registrant.findFirstOrThrow({ where: { tenantId, email: address } });
@@ -863,11 +863,54 @@ describe('adding registrants', () => {
     await page.getByLabel('名', { exact: true }).fill('二郎');
     await page.getByLabel('メールアドレス', { exact: true }).fill(email('ito2'));
     await page.getByLabel('社員コード').fill('A-100');
-    await button(page, '登録して収集メールを送る').click();
+    await button(page, '登録する').click();
     await page.locator('#registrant-new-message.error').waitFor();
     // The API's answer is said under the field it concerns.
     expect(await textOf(page.locator('#f-employeeCode-error'))).toBe('この社員コードは他の登録者が使っています');
     expect(await page.getAttribute('#f-employeeCode', 'aria-invalid')).toBe('true');
+    expect(errors).toEqual([]);
+  });
+
+  it('新規追加 without an e-mail, with a number checked on paper and a dependent: stored 完了, nothing mailed; a dependent\'s problem is said beside it', async () => {
+    const [own, child] = [number(), number()];
+    const { page, errors } = await session(owner);
+    await open(page, '#/add', 'add', '新規追加');
+    await page.getByLabel('姓', { exact: true }).fill('紙');
+    await page.getByLabel('名', { exact: true }).fill('確認');
+    await page.getByLabel('性別', { exact: true }).selectOption('female');
+    await page.getByLabel('生年月日', { exact: true }).fill('s60/5/5');
+    await page.getByLabel('入社日').fill('r3/4/1');
+    await page.getByLabel('備考').fill('書類は総務で保管');
+    // Typing a number turns the mail off: the person will be 完了.
+    await page.getByLabel('マイナンバー（12桁）').fill(own);
+    expect(await page.getByLabel(/登録後すぐに収集メールを送る/).isChecked()).toBe(false);
+    expect(await page.getByLabel(/登録後すぐに収集メールを送る/).isDisabled()).toBe(true);
+    await page.getByLabel('マイナンバー（確認のためもう一度）').fill(own);
+    await page.getByLabel('本人確認の方法').selectOption('notification_card_with_id');
+    await button(page, '扶養家族+').click();
+    const dep = page.locator('#new-dependents fieldset.dependent').first();
+    await dep.getByLabel('続柄').selectOption('子');
+    await dep.getByLabel('姓', { exact: true }).fill('紙');
+    await dep.getByLabel('名', { exact: true }).fill('次男');
+    await dep.getByLabel('生年月日').fill('2099-01-01');
+    await dep.getByLabel('マイナンバー（任意）').fill(child);
+    await dep.getByLabel('マイナンバー（確認）').fill(child);
+    await button(page, '登録する').click();
+    // The API's problem about the dependent, beside the dependent; nothing stored.
+    await dep.locator('.message.error').waitFor();
+    expect(await textOf(dep.locator('.message.error'))).toBe('扶養家族1人目：生年月日に未来の日付は指定できません');
+    expect(await prisma.registrant.count({ where: { tenantId, familyName: '紙', givenName: '確認' } })).toBe(0);
+    await dep.getByLabel('生年月日').fill('h30/1/1');
+    await button(page, '登録する').click();
+    await page.locator('#added-summary').waitFor();
+    expect(await textOf(page.locator('#added-summary'))).toBe('紙 確認 さんを「完了」として登録しました（マイナンバーは書類で確認済み）。収集メールは送りません。');
+    const stored = await prisma.registrant.findFirstOrThrow({ where: { tenantId, familyName: '紙', givenName: '確認' }, include: { dependents: true } });
+    expect(stored).toMatchObject({ status: 'completed', loginLocked: true, email: null, gender: 'female', note: '書類は総務で保管' });
+    expect(stored.birthDate?.toISOString().slice(0, 10)).toBe('1985-05-05');
+    expect(stored.dependents.map((d) => [d.givenName, d.status, d.birthDate?.toISOString().slice(0, 10)])).toEqual([['次男', 'completed', '2018-01-01']]);
+    // The numbers left the page with the registration.
+    expect(await page.locator('#f-myNumber').count()).toBe(0);
+    await snap(page, SUITE, 'add-completed-on-paper');
     expect(errors).toEqual([]);
   });
 
@@ -951,7 +994,7 @@ describe('adding registrants', () => {
     await page.getByLabel('自分にもコピーを送る', { exact: false }).check();
     const due = new Date(Date.now() + 9 * 3_600_000 + 30 * 86_400_000).toISOString().slice(0, 10);
     await page.getByLabel('提出期限（任意）').fill(due);
-    await button(page, '登録して収集メールを送る').click();
+    await button(page, '登録する').click();
     await page.locator('#q3-message.error').waitFor();
     expect(await textOf(page.locator('#q3-message'))).toBe('メールアドレスの形式が正しくありません');
     expect(await page.getAttribute('#f-q3-email', 'aria-invalid')).toBe('true');
@@ -960,7 +1003,7 @@ describe('adding registrants', () => {
     await snap(page, SUITE, 'quick-add-error');
 
     await page.getByLabel('4行目 メールアドレス', { exact: true }).fill(addresses[2]!);
-    await button(page, '登録して収集メールを送る').click();
+    await button(page, '登録する').click();
     await page.locator('#quick-summary').waitFor();
     expect(await textOf(page.locator('#quick-summary'))).toBe('3人を登録し、3人に収集メールを送ります');
     const invited = await page.locator('#quick-result tbody tr').allTextContents();

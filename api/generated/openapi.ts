@@ -315,7 +315,19 @@ export interface paths {
          */
         get: operations["listRegistrants"];
         put?: never;
-        /** Add a registrant and start their lifecycle workflow (the invitation mail goes out) */
+        /**
+         * Add a registrant (新規追加) and start their lifecycle workflow: invited by mail, or stored with what HR already has
+         * @description Everything seed 001's 登録者追加 takes. With an e-mail the invitation goes out unless
+         *     `invite` is false; without one nothing is mailed (`invite: true` without an e-mail is a 400 at
+         *     /body/email). Gender, birth date, hire date, note and group are stored as given.
+         *
+         *     A number HR already checked on paper (`myNumber` twice and `verificationMethod`) stores the
+         *     person as 完了 (verified by the employer, the login locked, nobody mailed; `invite: true` is
+         *     then a 400), sealed in the vault, recorded as `number_registered` with the method; payroll
+         *     gets `registrant_completed`. Dependents may come with the person, each with a number or
+         *     without (未登録 then). Documents are added right after with POST /documents. All or nothing:
+         *     every problem in Japanese at its field, nothing stored. A number is never echoed back.
+         */
         post: operations["createRegistrant"];
         delete?: never;
         options?: never;
@@ -376,6 +388,34 @@ export interface paths {
         patch: operations["updateRegistrant"];
         trace?: never;
     };
+    "/v1/registrants/{registrantId}/dependents": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                registrantId: components["parameters"]["RegistrantId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * HR adds a dependent to a registrant (扶養家族の追加), with a number checked on paper or without
+         * @description With a number (typed twice; HR checked it on paper) the dependent is 完了, recorded as
+         *     `number_registered` verified by the employer; without one, 未登録. A 報酬支払 registrant has no
+         *     dependents (400 DEPENDENTS_NOT_ALLOWED). Recorded as `dependent_added`; payroll's sync sees
+         *     the registrant changed. Problems in Japanese at their fields; nothing stored.
+         */
+        post: operations["addRegistrantDependent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/registrants/{registrantId}/dependents/{dependentId}": {
         parameters: {
             query?: never;
@@ -396,7 +436,7 @@ export interface paths {
         options?: never;
         head?: never;
         /**
-         * Edit a submitted dependent (扶養家族編集): relationship, names, kana, birth date, gender
+         * Edit a submitted dependent (扶養家族編集): relationship, 扶養親族 or 第3号被保険者, names, kana, birth date, gender
          * @description Only dependents HR can see (submitted, not in the employee's draft; others are 404). Only the
          *     fields given change; recorded in the operation history with the names of the changed fields.
          */
@@ -1211,7 +1251,11 @@ export interface paths {
          */
         put: operations["setDependentMyNumber"];
         post?: never;
-        delete?: never;
+        /**
+         * Delete (crypto-shred) only a dependent's number; the dependent stays, 未登録
+         * @description Irreversible, so the caller's password is asked again (400 PASSWORD_INCORRECT; wrong ones count towards the lock, 423). Recorded as number_deleted with the dependent's id.
+         */
+        delete: operations["deleteDependentMyNumber"];
         options?: never;
         head?: never;
         patch?: never;
@@ -3484,6 +3528,10 @@ export interface components {
             groupId?: string | null;
             /** @description Western or Japanese era date (2020-04-01, r2/4/1); not before the birth date nor after the retirement date. */
             hireDate?: string | null;
+            /** @description Western or Japanese era date; not in the future. Also corrects an unsubmitted draft's. */
+            birthDate?: string | null;
+            /** @enum {string|null} */
+            gender?: "male" | "female" | "other" | null;
             /** @description 備考, up to 1,000 characters. */
             note?: string | null;
             /** @description 提出期限: a new one from today to 90 days ahead (the stored one is accepted as it is); null or "" clears it. */
@@ -3493,6 +3541,11 @@ export interface components {
         DependentPatch: {
             /** @description 続柄 (配偶者, 子, 父…), up to 40 characters. */
             relationship?: string;
+            /**
+             * @description dependent 扶養親族 or category3 国民年金第3号被保険者.
+             * @enum {string}
+             */
+            kind?: "dependent" | "category3";
             /** @description Up to 50 characters. */
             familyName?: string;
             /** @description Up to 50 characters. */
@@ -3573,18 +3626,47 @@ export interface components {
             familyName: string;
             /** @example 太郎 */
             givenName: string;
-            /** @example ヤマダ */
+            /**
+             * @description Katakana (hiragana and half-width katakana are converted), up to 50 characters.
+             * @example ヤマダ
+             */
             familyNameKana?: string;
             /** @example タロウ */
             givenNameKana?: string;
             /**
              * Format: email
+             * @description Optional: without it nobody is mailed.
              * @example taro.yamada@example.co.jp
              */
-            email: string;
+            email?: string;
+            /** @description Mail the invitation (default: true when there is an e-mail and no number). */
+            invite?: boolean;
             /** @example E0001 */
             employeeCode?: string;
             category?: components["schemas"]["RegistrantCategory"];
+            /**
+             * Format: uuid
+             * @description A group of the tenant.
+             */
+            groupId?: string;
+            /** @enum {string} */
+            gender?: "male" | "female" | "other";
+            /** @description Western or Japanese era date (1980-01-01, s55/1/1); not in the future. */
+            birthDate?: string;
+            /** @description Western or Japanese era date; not before the birth date. */
+            hireDate?: string;
+            /** @description 備考, up to 1,000 characters. */
+            note?: string;
+            /** @description A number HR checked on paper: 12 digits (full-width digits, spaces and hyphens are accepted). The person is stored 完了. */
+            myNumber?: string;
+            /** @description The same number typed again. */
+            myNumberConfirmation?: string;
+            /**
+             * @description Required with myNumber — how HR confirmed the number and the identity (as POST /status takes it).
+             * @enum {string}
+             */
+            verificationMethod?: "my_number_card" | "notification_card_with_id" | "resident_record_with_id" | "other";
+            dependents?: components["schemas"]["NewDependent"][];
             /** @description 提出期限 (optional): a western or Japanese era date from today to 90 days ahead (the link's life); said in the mails and on the employee's pages. */
             submissionDueDate?: string;
             /** @description The sender's message (ご担当者からのメッセージ), shown in the invitation and its reminders. */
@@ -3596,6 +3678,31 @@ export interface components {
             replyTo?: string;
             /** @description A copy of the mails to the calling login user. */
             copyToSelf?: boolean;
+        };
+        /** @description A dependent HR adds (at the person's creation or later); the number is optional (未登録 without it). */
+        NewDependent: {
+            /** @description 続柄 (配偶者, 子, 父…), up to 40 characters. */
+            relationship: string;
+            /**
+             * @description dependent 扶養親族 (the default) or category3 国民年金第3号被保険者.
+             * @enum {string}
+             */
+            kind?: "dependent" | "category3";
+            /** @description Up to 50 characters. */
+            familyName: string;
+            /** @description Up to 50 characters. */
+            givenName: string;
+            /** @description Katakana (hiragana and half-width katakana are converted). */
+            familyNameKana?: string | null;
+            givenNameKana?: string | null;
+            /** @description Western or Japanese era date; not in the future. */
+            birthDate?: string | null;
+            /** @enum {string|null} */
+            gender?: "male" | "female" | "other" | null;
+            /** @description 12 digits, checked on paper by HR; full-width digits, spaces and hyphens are accepted. */
+            myNumber?: string;
+            /** @description The same number typed again. */
+            myNumberConfirmation?: string;
         };
         /**
          * @description Null when the person was never invited.
@@ -4679,6 +4786,40 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            415: components["responses"]["UnsupportedMediaType"];
+        };
+    };
+    addRegistrantDependent: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                registrantId: components["parameters"]["RegistrantId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewDependent"];
+            };
+        };
+        responses: {
+            /** @description Added. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DependentSummary"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             415: components["responses"]["UnsupportedMediaType"];
         };
     };
@@ -5862,6 +6003,40 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             415: components["responses"]["UnsupportedMediaType"];
+        };
+    };
+    deleteDependentMyNumber: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                registrantId: components["parameters"]["RegistrantId"];
+                dependentId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordConfirmation"];
+            };
+        };
+        responses: {
+            /** @description Shredded. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            415: components["responses"]["UnsupportedMediaType"];
+            423: components["responses"]["Locked"];
         };
     };
     revealRegistrantMyNumber: {

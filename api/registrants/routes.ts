@@ -40,6 +40,10 @@ export function registrantRoutes(service: RegistrantService, numbers: MyNumberSe
   router.patch('/v1/registrants/:registrantId', requireRole(...EDITORS), async (req, res) => {
     res.json(await service.update(acting(req), req.params.registrantId as string, req.body as Schemas['RegistrantPatch']));
   });
+  router.post('/v1/registrants/:registrantId/dependents', requireRole(...EDITORS), async (req, res) => {
+    const dependent: Schemas['DependentSummary'] = await service.addDependent(acting(req), req.params.registrantId as string, req.body as Schemas['NewDependent']);
+    res.status(201).json(dependent);
+  });
   router.patch('/v1/registrants/:registrantId/dependents/:dependentId', requireRole(...EDITORS), async (req, res) => {
     const dependent: Schemas['DependentSummary'] = await service.updateDependent(acting(req), req.params.registrantId as string, req.params.dependentId as string, req.body as Schemas['DependentPatch']);
     res.json(dependent);
@@ -76,6 +80,10 @@ export function registrantRoutes(service: RegistrantService, numbers: MyNumberSe
   router.put('/v1/registrants/:registrantId/my-number', requireRole(...EDITORS), async (req, res) => {
     const body = req.body as MyNumberInput;
     await numbers.set(acting(req), req.params.registrantId as string, body.myNumber, body.myNumberConfirmation);
+    res.status(204).end();
+  });
+  router.delete('/v1/registrants/:registrantId/dependents/:dependentId/my-number', requireRole(...EDITORS), async (req, res) => {
+    await numbers.remove(acting(req), req.params.registrantId as string, (req.body as { password: string }).password, req.params.dependentId as string);
     res.status(204).end();
   });
   router.put('/v1/registrants/:registrantId/dependents/:dependentId/my-number', requireRole(...EDITORS), async (req, res) => {

@@ -21,6 +21,7 @@ export const OPERATIONS = {
   registrant_viewed: '登録者情報の閲覧',
   registrant_updated: '登録者情報の編集',
   dependent_updated: '扶養家族情報の編集',
+  dependent_added: '扶養家族の追加（人事）',
   document_viewed: '本人確認書類の閲覧',
   document_uploaded: '本人確認書類の登録（人事）',
   invitation_sent: '収集メールの送信',

@@ -152,6 +152,47 @@ function countProblem(n: number, max: number, what: string): FieldProblem | null
   return null;
 }
 
+/**
+ * Catches one number typed twice in a request, naming where it was first typed (by position: the
+ * number is never shown).
+ */
+export function numberClashCheck() {
+  const numberAt = new Map<string, string>();
+  return (number: string | null, where: string, f: ReturnType<typeof fields>) => {
+    if (!number) return;
+    const first = numberAt.get(number);
+    if (first) f.fail('myNumber', 'NUMBER_DUPLICATE_IN_REQUEST', `このマイナンバーは${first}と同じです`);
+    else numberAt.set(number, where);
+  };
+}
+
+type DependentInput = Schemas['BulkEntryDependent'] | Schemas['NewDependent'];
+
+/**
+ * One dependent as HR types them (bulk entry, 新規追加, or added later), problems at `${base}/…`.
+ * The number is required in a bulk entry; elsewhere a dependent without one is stored 未登録.
+ */
+export function checkDependent(d: DependentInput, base: string, problems: FieldProblem[], today: string, numberRequired: boolean): Omit<CheckedDependent, 'myNumber'> & { myNumber: string | null } {
+  const g = fields(base, problems);
+  const relationship = (d.relationship ?? '').trim();
+  if (relationship === '') g.fail('relationship', 'REQUIRED', '続柄を入力してください');
+  else if (length(relationship) > LIMITS.relationship) g.fail('relationship', 'TOO_LONG', `続柄は${LIMITS.relationship}文字以内で入力してください`);
+  const birthDate = g.date('birthDate', d.birthDate, '生年月日');
+  if (birthDate && birthDate > today) g.fail('birthDate', 'DATE_IN_FUTURE', '生年月日に未来の日付は指定できません');
+  const typed = !!(d.myNumber?.trim() || d.myNumberConfirmation?.trim());
+  return {
+    relationship,
+    kind: d.kind ?? 'dependent',
+    familyName: g.name('familyName', d.familyName, '姓'),
+    givenName: g.name('givenName', d.givenName, '名'),
+    familyNameKana: g.kana('familyNameKana', d.familyNameKana, 'フリガナ（姓）'),
+    givenNameKana: g.kana('givenNameKana', d.givenNameKana, 'フリガナ（名）'),
+    birthDate,
+    gender: d.gender ?? null,
+    myNumber: numberRequired || typed ? g.number(d.myNumber, d.myNumberConfirmation) || null : null,
+  };
+}
+
 /** Checks a bulk entry; `people` is complete only when `problems` is empty. */
 export function checkBulkEntry(req: BulkEntryRequest, ctx: { takenCodes: ReadonlySet<string>; today: string }): { people: CheckedPerson[]; problems: FieldProblem[] } {
   const tooMany = countProblem(req.people.length, MAX_BULK_ENTRY_PEOPLE, '登録');
@@ -159,14 +200,7 @@ export function checkBulkEntry(req: BulkEntryRequest, ctx: { takenCodes: Readonl
   const problems: FieldProblem[] = [];
   const people: CheckedPerson[] = [];
   const codeAt = new Map<string, number>();
-  /** Where each number was first typed, so one typed twice is caught (named by position, never shown). */
-  const numberAt = new Map<string, string>();
-  const sameNumber = (number: string, where: string, f: ReturnType<typeof fields>) => {
-    if (!number) return;
-    const first = numberAt.get(number);
-    if (first) f.fail('myNumber', 'NUMBER_DUPLICATE_IN_REQUEST', `このマイナンバーは${first}と同じです`);
-    else numberAt.set(number, where);
-  };
+  const sameNumber = numberClashCheck();
 
   req.people.forEach((p, i) => {
     const f = fields(`/body/people/${i}`, problems);
@@ -196,25 +230,9 @@ export function checkBulkEntry(req: BulkEntryRequest, ctx: { takenCodes: Readonl
       f.fail('dependents', 'DEPENDENTS_NOT_ALLOWED', '報酬支払の登録者には扶養家族を登録できません');
     }
     (p.dependents ?? []).forEach((d, j) => {
-      const g = fields(`/body/people/${i}/dependents/${j}`, problems);
-      const relationship = (d.relationship ?? '').trim();
-      if (relationship === '') g.fail('relationship', 'REQUIRED', '続柄を入力してください');
-      else if (length(relationship) > LIMITS.relationship) g.fail('relationship', 'TOO_LONG', `続柄は${LIMITS.relationship}文字以内で入力してください`);
-      const depBirth = g.date('birthDate', d.birthDate, '生年月日');
-      if (depBirth && depBirth > ctx.today) g.fail('birthDate', 'DATE_IN_FUTURE', '生年月日に未来の日付は指定できません');
-      const dependent: CheckedDependent = {
-        relationship,
-        kind: d.kind ?? 'dependent',
-        familyName: g.name('familyName', d.familyName, '姓'),
-        givenName: g.name('givenName', d.givenName, '名'),
-        familyNameKana: g.kana('familyNameKana', d.familyNameKana, 'フリガナ（姓）'),
-        givenNameKana: g.kana('givenNameKana', d.givenNameKana, 'フリガナ（名）'),
-        birthDate: depBirth,
-        gender: d.gender ?? null,
-        myNumber: g.number(d.myNumber, d.myNumberConfirmation),
-      };
-      sameNumber(dependent.myNumber, `${i + 1}人目の扶養家族${j + 1}人目`, g);
-      dependents.push(dependent);
+      const dependent = checkDependent(d, `/body/people/${i}/dependents/${j}`, problems, ctx.today, true);
+      sameNumber(dependent.myNumber, `${i + 1}人目の扶養家族${j + 1}人目`, fields(`/body/people/${i}/dependents/${j}`, problems));
+      dependents.push({ ...dependent, myNumber: dependent.myNumber ?? '' });
     });
 
     people.push({ employeeCode, category, familyName, givenName, familyNameKana, givenNameKana, email, birthDate, gender: p.gender ?? null, hireDate, myNumber, dependents });

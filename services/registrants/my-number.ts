@@ -128,18 +128,38 @@ export function createMyNumberService({ prisma, vault, history, confirmPassword 
       return plain.toString('utf8');
     },
 
-    /** Irreversible: the caller's password again (wrong ones count towards the lock). */
-    async remove(acting: Acting, registrantId: string, password: string): Promise<void> {
+    /**
+     * Irreversible: the caller's password again (wrong ones count towards the lock). With
+     * dependentId only that dependent's number goes; the dependent stays, 未登録.
+     */
+    async remove(acting: Acting, registrantId: string, password: string, dependentId?: string): Promise<void> {
       await confirmPassword(acting.user.id, password, { ip: acting.ip, userAgent: acting.userAgent });
       await prisma.$transaction(async (tx) => {
         const r = await lockRegistrant(tx, acting.tenantId, registrantId);
-        if (!r.myNumberSecretId) throw NOT_REGISTERED();
-        await tx.registrant.update({ where: { id: r.id }, data: { myNumberSecretId: null } });
-        await vault.shred([r.myNumberSecretId], tx);
+        const dependent = dependentId ? await submittedDependent(tx, r.id, dependentId) : null;
+        const secretId = dependent ? dependent.myNumberSecretId : r.myNumberSecretId;
+        if (!secretId) throw NOT_REGISTERED();
+        if (dependent) {
+          await tx.dependent.update({ where: { id: dependent.id }, data: { myNumberSecretId: null, status: 'unregistered', statusReason: null } });
+          // The registrant's list entry changed: payroll's sync picks it up.
+          await tx.registrant.update({ where: { id: r.id }, data: { updatedAt: new Date() } });
+        } else await tx.registrant.update({ where: { id: r.id }, data: { myNumberSecretId: null } });
+        await vault.shred([secretId], tx);
         // Deleted means deleted: not kept in a draft's sealed copy either.
-        await amendDraft(vault, tx, r.id, (draft) => void delete draft.myNumber);
+        await amendDraft(vault, tx, r.id, (draft) => {
+          if (!dependent) delete draft.myNumber;
+          else for (const d of draft.dependents) if (d.id === dependent.id) delete d.myNumber;
+        });
         await history.record(
-          { tenantId: acting.tenantId, actor: actorOf(acting.user), operation: 'number_deleted', registrant: { id: r.id, label: label(r) }, ip: acting.ip, userAgent: acting.userAgent },
+          {
+            tenantId: acting.tenantId,
+            actor: actorOf(acting.user),
+            operation: 'number_deleted',
+            registrant: { id: r.id, label: label(r) },
+            ...(dependent ? { detail: { dependentId: dependent.id } } : {}),
+            ip: acting.ip,
+            userAgent: acting.userAgent,
+          },
           tx,
         );
       }, TX);

@@ -1,6 +1,6 @@
 /**
  * Storing checked people with their numbers, in the caller's transaction: one import request's
- * people, or one batch of an import job. Each registrant and dependent with a number is completed
+ * people, one batch of an import job, or one person of a 新規追加 with a number. Each registrant and dependent with a number is completed
  * (verified by the employer), without one unregistered; numbers are sealed in one go; the history
  * gets each person's creation and numbers; webhooks hear each completion. Workflow starts are
  * queued on the rows (from the stored state, no mail) for the caller to start after the commit.
@@ -14,7 +14,8 @@ import { DEFAULT_RETENTION_RULE, deletionDueBy, retentionRule, type RetentionRul
 import type { Vault } from '../vault/types';
 import type { NumbersPerson } from './numbers-import-file';
 import { importedRegistrant } from './import-rows';
-import { queuedStart } from './workflow-starts';
+import { queuedStart, type StartIntent } from './workflow-starts';
+import type { VerificationMethod } from '../../shared';
 
 export interface StoreContext {
   tenantId: string;
@@ -22,7 +23,13 @@ export interface StoreContext {
   ip: string | null;
   userAgent: string | null;
   /** the request or job the people came with, in every history entry */
-  importId: string;
+  importId?: string;
+  /** how the people came, in the history (default: numbers_import) */
+  source?: 'numbers_import' | 'new_registrant';
+  /** how HR checked the numbers, when they said (新規追加) */
+  verificationMethod?: VerificationMethod;
+  /** how each stored person's workflow starts (default: from the stored state, no mail) */
+  start?: StartIntent | null;
   rule: RetentionRule;
   /** today in Japan, YYYY-MM-DD */
   today: string;
@@ -70,8 +77,8 @@ export async function storePeople(tx: Prisma.TransactionClient, deps: { vault: V
       loginLocked: myNumber !== null,
       myNumberSecretId: secretOf.get(`r${i}`) ?? null,
       // The workflow takes the stored state over (completed, or not invited; a retirement date
-      // included) and sends nothing.
-      ...queuedStart(null, at),
+      // included) and sends nothing — unless the caller asked for an invitation.
+      ...queuedStart(ctx.start ?? null, at),
     })),
   });
   // A registrant's dependents are listed in the order they were added: the file's order.
@@ -96,15 +103,17 @@ export async function storePeople(tx: Prisma.TransactionClient, deps: { vault: V
     ),
   });
   const facts = { tenantId, actor: ctx.actor, ip: ctx.ip, userAgent: ctx.userAgent };
+  const source = ctx.source ?? 'numbers_import';
+  const from = { source, ...(ctx.importId ? { importId: ctx.importId } : {}) };
   const events: OperationInput[] = [];
   for (const [i, p] of people.entries()) {
     const registrant = { id: ids[i]!, label: `${p.row.familyName} ${p.row.givenName}` };
-    events.push({ ...facts, operation: 'registrant_created', registrant, detail: { source: 'numbers_import', importId: ctx.importId, line: p.row.line } });
+    events.push({ ...facts, operation: 'registrant_created', registrant, detail: { ...from, ...(ctx.importId ? { line: p.row.line } : {}) } });
     const numbers = (p.myNumber ? 1 : 0) + p.dependents.filter((d) => d.myNumber).length;
     // The identity check behind these numbers was the employer's (recorded as such).
-    if (numbers > 0) events.push({ ...facts, operation: 'number_registered', registrant, detail: { source: 'numbers_import', importId: ctx.importId, numbers, verifiedBy: 'employer' } });
+    if (numbers > 0) events.push({ ...facts, operation: 'number_registered', registrant, detail: { ...from, numbers, verifiedBy: 'employer', ...(ctx.verificationMethod ? { verificationMethod: ctx.verificationMethod } : {}) } });
     if (p.row.retirementDate) {
-      events.push({ ...facts, operation: 'retirement_set', registrant, detail: { retirementDate: p.row.retirementDate, deletionDueDate: deletionDueBy(rule, p.row.retirementDate, today), rule: rule.code, source: 'numbers_import' } });
+      events.push({ ...facts, operation: 'retirement_set', registrant, detail: { retirementDate: p.row.retirementDate, deletionDueDate: deletionDueBy(rule, p.row.retirementDate, today), rule: rule.code, source } });
     }
   }
   await deps.history.recordMany(events, tx);
@@ -112,7 +121,7 @@ export async function storePeople(tx: Prisma.TransactionClient, deps: { vault: V
   const deliveries: string[] = [];
   for (const [i, p] of people.entries()) {
     if (!p.myNumber) continue;
-    deliveries.push(...(await enqueueEvent(tx, tenantId, 'registrant_completed', { registrantId: ids[i]!, employeeCode: p.row.employeeCode, status: 'completed', dependentId: null }, `numbers-import/${ids[i]!}`)));
+    deliveries.push(...(await enqueueEvent(tx, tenantId, 'registrant_completed', { registrantId: ids[i]!, employeeCode: p.row.employeeCode, status: 'completed', dependentId: null }, `stored-completed/${ids[i]!}`)));
   }
   const byId = new Map(stored.map((r) => [r.id, r]));
   return { registrants: ids.map((id) => byId.get(id)!), dependentIds, deliveries, numbers: numbered.length };

@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { AppError, REGISTRANT_NOT_FOUND } from '../errors';
 import type { components } from '../../api/generated/openapi';
-import { Prisma, type Dependent, type Gender, type Registrant, type RegistrantCategory } from '../../prisma/generated/client';
+import { Prisma, type Dependent, type DependentKind, type Gender, type Registrant, type RegistrantCategory } from '../../prisma/generated/client';
 import { registrantWorkflowId } from '../../shared';
 import { isUniqueViolation, type PrismaClient } from '../db/client';
 import { createGroupCommitter } from '../db/group-commit';
@@ -13,10 +13,13 @@ import { insertRegistrants, type NewRegistrantRow } from './insert-registrants';
 import { databaseAway } from '../health/outages';
 import type { TemporalDeps } from '../temporal/client';
 import type { History } from '../audit/types';
-import { hrEvent, stepActorOf, type Acting } from '../login-users/login-users';
+import { actorOf, hrEvent, stepActorOf, type Acting } from '../login-users/login-users';
+import { startDeliveries } from '../connectors/delivery-starts';
+import { checkNewRegistrant, isPlainCreate } from './new-registrant';
+import { retentionOf, storePeople } from './numbers-import-store';
 import { connectorActor, type ConnectorCaller } from '../connectors/connectors';
 import { todayInJapan } from '../retention/rules';
-import { EMPLOYEE_CODE, fields, LIMITS, type FieldProblem } from './bulk-registration';
+import { checkDependent, EMPLOYEE_CODE, fields, LIMITS, type FieldProblem } from './bulk-registration';
 import { dependentSummary, type DependentSummary, forConnector, getRegistrantItem, type RegistrantListItem, type RegistrantSummary, submittedDependent, summarizeRegistrants } from './listing';
 import type { Vault } from '../vault/types';
 import { draftFieldsOf } from './draft';
@@ -27,6 +30,7 @@ import { checkSubmissionDueDate } from './submission-due';
 import type { InviteOptions } from '../../shared';
 
 type RegistrantCreate = components['schemas']['RegistrantCreate'];
+type NewDependent = components['schemas']['NewDependent'];
 
 /** HR's edit of a registrant (seed 001 ch.11 登録者編集): only the fields given change. */
 export interface RegistrantPatch {
@@ -40,6 +44,9 @@ export interface RegistrantPatch {
   groupId?: string | null;
   /** Western or Japanese era date */
   hireDate?: string | null;
+  /** Western or Japanese era date; not in the future */
+  birthDate?: string | null;
+  gender?: Gender | null;
   note?: string | null;
   /** 提出期限; Western or Japanese era date */
   submissionDueDate?: string | null;
@@ -55,6 +62,8 @@ export interface DependentPatch {
   /** Western or Japanese era date */
   birthDate?: string | null;
   gender?: Gender | null;
+  /** 扶養親族 ↔ 国民年金の第3号被保険者 */
+  kind?: DependentKind;
 }
 
 /** 備考: as the CSV upload takes it. */
@@ -151,10 +160,16 @@ export function createRegistrantService({ prisma, history, temporal, inviteRemin
         f.fail('groupId', 'GROUP_NOT_FOUND', 'グループが見つかりません');
       }
     }
+    if (has(input, 'birthDate')) {
+      const birthDate = f.date('birthDate', input.birthDate, '生年月日');
+      data.birthDate = dateOnly(birthDate);
+      if (birthDate && birthDate > todayInJapan()) f.fail('birthDate', 'DATE_IN_FUTURE', '生年月日に未来の日付は指定できません');
+    }
+    if (has(input, 'gender')) data.gender = input.gender ?? null;
     if (has(input, 'hireDate')) {
       const hireDate = f.date('hireDate', input.hireDate, '入社日');
       data.hireDate = dateOnly(hireDate);
-      const birthDate = iso(r.birthDate);
+      const birthDate = has(input, 'birthDate') ? iso((data.birthDate as Date | null) ?? null) : iso(r.birthDate);
       const retirementDate = iso(r.retirementDate);
       if (hireDate && birthDate && hireDate < birthDate) f.fail('hireDate', 'DATE_ORDER', '入社日が生年月日より前です');
       if (hireDate && retirementDate && retirementDate < hireDate) f.fail('hireDate', 'DATE_ORDER', '入社日が退職日より後です');
@@ -193,6 +208,7 @@ export function createRegistrantService({ prisma, history, temporal, inviteRemin
       if (birthDate && birthDate > todayInJapan()) f.fail('birthDate', 'DATE_IN_FUTURE', '生年月日に未来の日付は指定できません');
     }
     if (has(input, 'gender')) data.gender = input.gender ?? null;
+    if (has(input, 'kind')) data.kind = input.kind;
     if (problems.length) throw invalid(problems);
     return data;
   }
@@ -211,6 +227,44 @@ export function createRegistrantService({ prisma, history, temporal, inviteRemin
     failsAsOne: () => true,
   });
 
+  /**
+   * 新規追加 beyond name and e-mail (new-registrant.ts): checked whole, stored in one transaction
+   * with its numbers, dependents, history and webhooks, the workflow started after the commit (the
+   * reconciler starts it if this process dies first).
+   */
+  async function createWithDetails(acting: Acting, input: RegistrantCreate): Promise<RegistrantView> {
+    const tenantId = acting.tenantId;
+    const today = todayInJapan();
+    const { checked, problems } = checkNewRegistrant(input, { today, copyTo: acting.user.email });
+    if (checked.groupId && !(await prisma.group.findFirst({ where: { id: checked.groupId, tenantId }, select: { id: true } }))) {
+      problems.push({ path: '/body/groupId', code: 'GROUP_NOT_FOUND', message: 'グループが見つかりません' });
+    }
+    if (problems.length) throw invalid(problems);
+    if (!(await workflows.answeringLately())) throw TEMPORAL_DOWN();
+    const facts = { tenantId, actor: actorOf(acting.user), ip: acting.ip, userAgent: acting.userAgent };
+    let stored: { registrant: Registrant; deliveries: string[]; reminderDays: number[] };
+    try {
+      stored = await prisma.$transaction(async (tx) => {
+        const start = checked.invite ? { invite: checked.invite, startedBy: stepActorOf(acting) } : null;
+        const out = await storePeople(tx, { vault, history }, { ...facts, source: 'new_registrant', rule: await retentionOf(tx, tenantId), today, groupIds: new Map(), start, verificationMethod: checked.verificationMethod ?? undefined }, [checked.person]);
+        let registrant = out.registrants[0]!;
+        if (checked.groupId || checked.submissionDueDate) {
+          registrant = await tx.registrant.update({ where: { id: registrant.id }, data: { groupId: checked.groupId, submissionDueDate: dateOnly(checked.submissionDueDate) } });
+        }
+        return { registrant, deliveries: out.deliveries, reminderDays: await workflows.reminderDaysOf(tenantId, tx) };
+      }, { ...TX, maxWait: 30_000, timeout: 30_000 });
+    } catch (err) {
+      if (isUniqueViolation(err)) throw CODE_TAKEN();
+      if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2003') throw invalid([{ path: '/body/groupId', code: 'GROUP_NOT_FOUND', message: 'グループが見つかりません' }]);
+      throw err;
+    }
+    const queued = await workflows.startQueued([queuedInput(stored.registrant, stored.reminderDays)]);
+    // A delivery not started now stays pending: the reconciler's sweep starts it.
+    if (queued.size === 0) await startDeliveries(temporal, stored.deliveries);
+    const now = queued.size ? stored.registrant : { ...stored.registrant, workflowPendingSince: null, workflowStart: null };
+    return loadRegistrantView(prisma, now);
+  }
+
   return {
     summary: (tenantId: string): Promise<RegistrantSummary> => countRound(tenantId, null),
 
@@ -220,9 +274,13 @@ export function createRegistrantService({ prisma, history, temporal, inviteRemin
      * person queued (`workflowQueued`): the reconciler starts it, and the invitation goes out once.
      */
     async create(acting: Acting, input: RegistrantCreate): Promise<RegistrantView> {
+      if (!isPlainCreate(input)) return createWithDetails(acting, input);
       const tenantId = acting.tenantId;
       const problems: FieldProblem[] = [];
       const submissionDueDate = checkSubmissionDueDate('/body', problems, input.submissionDueDate);
+      const f = fields('/body', problems);
+      const familyNameKana = f.kana('familyNameKana', input.familyNameKana, 'フリガナ（姓）');
+      const givenNameKana = f.kana('givenNameKana', input.givenNameKana, 'フリガナ（名）');
       if (problems.length) throw invalid(problems);
       // The invitation's options, as quick add takes them.
       const message = input.message?.trim();
@@ -243,9 +301,9 @@ export function createRegistrantService({ prisma, history, temporal, inviteRemin
             workflowId: registrantWorkflowId(tenantId, id),
             familyName: input.familyName.trim(),
             givenName: input.givenName.trim(),
-            familyNameKana: input.familyNameKana?.trim() || null,
-            givenNameKana: input.givenNameKana?.trim() || null,
-            email: input.email.trim(),
+            familyNameKana,
+            givenNameKana,
+            email: input.email!.trim(),
             employeeCode: input.employeeCode ?? null,
             category: input.category ?? 'employee',
             submissionDueDate: dateOnly(submissionDueDate),
@@ -306,6 +364,13 @@ export function createRegistrantService({ prisma, history, temporal, inviteRemin
       try {
         const updated = await prisma.$transaction(async (tx) => {
           const row = await tx.registrant.update({ where: { id: before.id }, data: Object.fromEntries(changed.map((k) => [k, data[k]])) });
+          // An employee part-way through changing their registration would otherwise send the old values again.
+          if (changed.includes('birthDate') || changed.includes('gender')) {
+            await amendDraft(vault, tx, row.id, (draft) => {
+              if (changed.includes('birthDate')) draft.birthDate = iso(row.birthDate) ?? undefined;
+              if (changed.includes('gender')) draft.gender = row.gender ?? undefined;
+            });
+          }
           await history.record(hrEvent(acting, 'registrant_updated', row, { changed }), tx);
           return row;
         }, TX);
@@ -319,6 +384,48 @@ export function createRegistrantService({ prisma, history, temporal, inviteRemin
         if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2025') throw REGISTRANT_NOT_FOUND();
         throw err;
       }
+    },
+
+    /**
+     * HR adds a dependent (扶養家族の追加): with a number HR checked on paper, 完了 (verified by the
+     * employer); without one, 未登録. Under the registrant's row lock, as every writer of their
+     * dependents; the registrant's list entry changes, so payroll's sync picks it up.
+     */
+    async addDependent(acting: Acting, registrantId: string, input: NewDependent): Promise<DependentSummary> {
+      const r = await find(acting.tenantId, registrantId);
+      const problems: FieldProblem[] = [];
+      if (r.category === 'payee') problems.push({ path: '/body', code: 'DEPENDENTS_NOT_ALLOWED', message: '報酬支払の登録者には扶養家族を登録できません' });
+      const d = checkDependent(input, '/body', problems, todayInJapan(), false);
+      if (problems.length) throw invalid(problems);
+      const added = await prisma.$transaction(async (tx) => {
+        await tx.$queryRaw`SELECT id FROM registrants WHERE id = ${r.id}::uuid FOR UPDATE`;
+        const secretId = d.myNumber ? await vault.seal({ tenantId: r.tenantId, kind: 'my_number', plaintext: Buffer.from(d.myNumber) }, tx) : null;
+        const row = await tx.dependent.create({
+          data: {
+            registrantId: r.id,
+            relationship: d.relationship,
+            kind: d.kind,
+            familyName: d.familyName,
+            givenName: d.givenName,
+            familyNameKana: d.familyNameKana,
+            givenNameKana: d.givenNameKana,
+            birthDate: dateOnly(d.birthDate),
+            gender: d.gender,
+            status: secretId ? 'completed' : 'unregistered',
+            myNumberSecretId: secretId,
+          },
+        });
+        const owner = await tx.registrant.update({ where: { id: r.id }, data: { updatedAt: new Date() } });
+        await history.recordMany(
+          [
+            hrEvent(acting, 'dependent_added', owner, { dependentId: row.id }),
+            ...(secretId ? [hrEvent(acting, 'number_registered', owner, { dependentId: row.id, verifiedBy: 'employer' })] : []),
+          ],
+          tx,
+        );
+        return row;
+      }, TX);
+      return dependentSummary(added);
     },
 
     /** HR's edit of a submitted dependent (扶養家族編集); one still in the employee's draft is not HR's (404). */

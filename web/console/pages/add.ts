@@ -23,6 +23,7 @@ import { checkbox, field, form, h, input, link, messageLine, notice, say, sayFie
 import { numberInput } from './shared-admin';
 import { addDays, todayInJapan } from '../../../services/retention/rules';
 import { passcodeNotice } from './passcode';
+import { VERIFICATION_METHODS } from '../../../shared/status-moves';
 
 type Category = Schemas['RegistrantCategory'];
 type Problem = { path: string; message: string };
@@ -60,11 +61,57 @@ function mailChoices(data: FormData): { submissionDueDate?: string; message?: st
   return { ...(due ? { submissionDueDate: due } : {}), ...(message ? { message } : {}), ...(replyTo ? { replyTo } : {}), ...(data.get('copyToSelf') ? { copyToSelf: true } : {}) };
 }
 
+/** A dependent as the API takes it, from its entry on the screen. */
+const dependentBody = (d: Entry) => ({
+  relationship: valueOf(d, 'relationship'),
+  kind: valueOf(d, 'kind') as 'dependent' | 'category3',
+  familyName: valueOf(d, 'familyName'),
+  givenName: valueOf(d, 'givenName'),
+  familyNameKana: optionalValue(d, 'familyNameKana'),
+  givenNameKana: optionalValue(d, 'givenNameKana'),
+  birthDate: optionalValue(d, 'birthDate'),
+  gender: (optionalValue(d, 'gender') as Schemas['Gender'] | undefined) ?? null,
+  myNumber: optionalValue(d, 'myNumber'),
+  myNumberConfirmation: optionalValue(d, 'myNumberConfirmation'),
+});
+
+/**
+ * 新規追加 (seed 001 登録者追加): everything the manual lists. An e-mail is optional and mailing is a
+ * choice; a number HR already checked on paper stores the person as 完了 (no mail); dependents can
+ * come along; documents are added on the next step (the person's own screen).
+ */
 export async function addScreen(ctx: Ctx): Promise<View> {
   if (!ctx.canEdit) return viewerNotice('新規追加', 'add');
-  // Groups are offered when there are any (the registrant is put in one right after being added).
+  // Groups are offered when there are any.
   const [groups, tenant] = await Promise.all([api.groups().catch((): Group[] => []), api.tenant()]);
   const holder = h('div', { id: 'add-registrant' });
+  const sendMail = checkbox('sendMail', '登録後すぐに収集メールを送る（本人がスマホでマイナンバーを登録します）', true);
+  const mailBox = h('div', { id: 'mail-options' }, ...mailOptions(ctx));
+  const dependentsHolder = h('div', { class: 'dependents', id: 'new-dependents' });
+  let dependents: Entry[] = [];
+  let added = 0;
+  const addDependent = () => {
+    const d = dependentEntry('new', added++, (gone) => {
+      dependents = dependents.filter((x) => x !== gone);
+      gone.el.remove();
+    }, false);
+    dependents.push(d);
+    dependentsHolder.append(d.el);
+    d.el.querySelector('select')?.focus();
+  };
+  const numberFirst = numberInput('myNumber');
+  const numberSecond = numberInput('myNumberConfirmation');
+  const sendBox = sendMail.querySelector('input')!;
+  // A person whose number HR types is 完了: there is nothing to collect, so no mail.
+  const syncMail = () => {
+    const typed = !!(numberFirst.value.trim() || numberSecond.value.trim());
+    if (typed) sendBox.checked = false;
+    sendBox.disabled = typed;
+    mailBox.hidden = !sendBox.checked;
+  };
+  for (const el of [numberFirst, numberSecond, sendBox]) el.addEventListener('input', syncMail);
+  sendBox.addEventListener('change', syncMail);
+  const submitLabel = '登録する';
   const f = form(
     [
       h(
@@ -75,28 +122,50 @@ export async function addScreen(ctx: Ctx): Promise<View> {
         field('フリガナ（姓）', input('familyNameKana', { maxlength: 50, autocomplete: 'off' }), { hint: 'カタカナ（ひらがなも可）' }),
         field('フリガナ（名）', input('givenNameKana', { maxlength: 50, autocomplete: 'off' })),
       ),
-      field('メールアドレス', input('email', { type: 'email', autocomplete: 'off', spellcheck: 'false', maxlength: 254 }), {
-        required: true,
-        hint: '登録すると、このアドレスに収集メール（マイナンバー登録のお願い）が送られます。',
-      }),
       h(
         'div',
         { class: 'filters' },
         field('社員コード', input('employeeCode', { maxlength: 20, autocomplete: 'off' }), { hint: '半角英数字・ハイフン・アンダースコア（20文字まで）' }),
         field('区分', select('category', CATEGORY_OPTIONS, 'employee'), { required: true }),
         groups.length ? field('グループ', select('groupId', [['', 'なし'], ...groups.map((g): [string, string] => [g.id, g.name])])) : null,
+        field('性別', select('gender', GENDER_OPTIONS)),
+        field('生年月日', input('birthDate', { maxlength: 20, autocomplete: 'off', placeholder: 's55/1/1' }), { hint: '西暦または和暦（例：1980/1/1、s55/1/1）' }),
+        field('入社日', input('hireDate', { maxlength: 20, autocomplete: 'off', placeholder: 'r2/4/1' })),
       ),
-      ...mailOptions(ctx),
+      field('備考', textarea('note', { maxlength: 1000, rows: 2 }), { hint: '1,000文字まで。' }),
+      field('メールアドレス', input('email', { type: 'email', autocomplete: 'off', spellcheck: 'false', maxlength: 254 }), {
+        hint: '任意。メールアドレスのない人には収集メールは送られません（QRコードの用紙などで案内します）。',
+      }),
+      sendMail,
+      mailBox,
+      h(
+        'fieldset',
+        { class: 'choices', id: 'paper-number' },
+        h('legend', {}, 'マイナンバー（書類で確認済みの場合）'),
+        h('p', { class: 'hint' }, '番号確認と身元確認を済ませた番号を入力すると、「完了」として登録されます（収集メールは送られません）。書類の画像は、登録後に登録者の画面から登録できます。'),
+        h(
+          'div',
+          { class: 'filters' },
+          field('マイナンバー（12桁）', numberFirst),
+          field('マイナンバー（確認のためもう一度）', numberSecond),
+          field('本人確認の方法', select('verificationMethod', [['', '選択してください'], ...Object.entries(VERIFICATION_METHODS)])),
+        ),
+      ),
+      h('section', { 'aria-labelledby': 'new-dependents-title' }, h('h2', { id: 'new-dependents-title' }, '扶養家族'), dependentsHolder, h('div', { class: 'buttons' }, h('button', { type: 'button', class: 'secondary small add-dependent', onclick: addDependent }, '扶養家族+'))),
     ],
-    '登録して収集メールを送る',
+    submitLabel,
     async (data, message) => {
-      const body: Schemas['RegistrantCreate'] = { familyName: text(data, 'familyName'), givenName: text(data, 'givenName'), email: text(data, 'email').normalize('NFKC') };
-      // Every problem at once, each under its field.
+      clearProblems(dependents);
+      const email = text(data, 'email').normalize('NFKC');
+      const mail = !!data.get('sendMail') && !sendBox.disabled;
+      const body: Schemas['RegistrantCreate'] = { familyName: text(data, 'familyName'), givenName: text(data, 'givenName'), invite: mail };
+      // Every problem the page can see at once, each under its field; the rest the API says.
       const problems: [string, string][] = [];
       if (!body.familyName) problems.push(['familyName', '姓を入力してください']);
       if (!body.givenName) problems.push(['givenName', '名を入力してください']);
-      if (!body.email) problems.push(['email', 'メールアドレスを入力してください']);
-      else if (!EMAIL.test(body.email)) problems.push(['email', 'メールアドレスの形式が正しくありません']);
+      if (email && !EMAIL.test(email)) problems.push(['email', 'メールアドレスの形式が正しくありません']);
+      else if (email) body.email = email;
+      if (mail && !email) problems.push(['email', '収集メールを送るにはメールアドレスを入力してください']);
       const kana = { familyNameKana: toKatakana(text(data, 'familyNameKana')), givenNameKana: toKatakana(text(data, 'givenNameKana')) };
       for (const [k, v] of Object.entries(kana)) {
         if (!v) continue;
@@ -107,46 +176,74 @@ export async function addScreen(ctx: Ctx): Promise<View> {
       if (code && !EMPLOYEE_CODE.test(code)) problems.push(['employeeCode', '社員コードは半角英数字・ハイフン・アンダースコアの20文字以内で入力してください']);
       else if (code) body.employeeCode = code;
       const replyTo = text(data, 'replyTo').normalize('NFKC');
-      if (replyTo && !EMAIL.test(replyTo)) problems.push(['replyTo', '返信先メールアドレスの形式が正しくありません']);
+      if (mail && replyTo && !EMAIL.test(replyTo)) problems.push(['replyTo', '返信先メールアドレスの形式が正しくありません']);
+      const method = text(data, 'verificationMethod');
+      const typed = !!(numberFirst.value.trim() || numberSecond.value.trim());
+      if (typed && !method) problems.push(['verificationMethod', '本人確認の方法を選択してください']);
       if (problems.length) return sayFieldErrors(f, message, problems);
       body.category = text(data, 'category') as Category;
-      Object.assign(body, mailChoices(data));
+      for (const k of ['gender', 'birthDate', 'hireDate', 'note', 'groupId'] as const) {
+        const v = text(data, k);
+        if (v) Object.assign(body, { [k]: v });
+      }
+      if (typed) Object.assign(body, { myNumber: numberFirst.value, myNumberConfirmation: numberSecond.value, verificationMethod: method });
+      const sentDependents = dependents.filter((d) => !isEmpty(d, [...DEPENDENT_TEXT_FIELDS, 'relationship']));
+      if (sentDependents.length) body.dependents = sentDependents.map(dependentBody);
+      if (mail) Object.assign(body, mailChoices(data));
       let r: Awaited<ReturnType<typeof api.create>>;
       try {
         r = await api.create(body);
       } catch (err) {
-        return showFieldErrors(f, message, err);
-      }
-      const groupId = text(data, 'groupId');
-      let groupNote: string | null = null;
-      if (groupId) {
-        try {
-          const g = await api.setMembers(groupId, { add: [r.id] });
-          groupNote = `グループ「${g.name}」に入れました。`;
-        } catch (err) {
-          groupNote = `グループには入れられませんでした（${err instanceof ApiError ? err.messages.join(' ') : '通信エラー'}）。登録者の編集から設定してください。`;
+        // A dependent's problems beside that dependent; the person's under their fields.
+        const found = new Map<Entry, { label: string; fields: string[]; messages: string[] }>();
+        const own: [string, string][] = [];
+        for (const pr of problemsOf(err)) {
+          const m = /^\/body\/dependents\/(\d+)(?:\/(\w+))?$/.exec(pr.path);
+          const d = m ? sentDependents[Number(m[1])] : undefined;
+          if (!d) {
+            own.push([pr.path.split('/').pop() ?? '', pr.message]);
+            continue;
+          }
+          const p = found.get(d) ?? { label: `扶養家族${Number(m![1]) + 1}人目`, fields: [], messages: [] };
+          if (m![2]) p.fields.push(m![2]);
+          p.messages.push(pr.message);
+          found.set(d, p);
         }
+        if (!(err instanceof ApiError) || (!own.length && !found.size)) return showFieldErrors(f, message, err);
+        showProblems(found);
+        return sayFieldErrors(f, message, own);
       }
+      const done = r.status === 'completed'
+        ? `${fullName(r)} さんを「完了」として登録しました（マイナンバーは書類で確認済み）。収集メールは送りません。`
+        : mail
+          ? `${fullName(r)} さんを登録し、収集メール（マイナンバー登録のお願い）を ${r.email ?? email} 宛てに送信予約しました。送信されると、登録者の詳細の「経過」に表示されます。`
+          : `${fullName(r)} さんを登録しました。収集メールは送っていません（詳細画面から送るか、QRコードの用紙で案内できます）。`;
       holder.replaceChildren(
         notice(
           'ok',
-          h('p', { id: 'added-summary' }, `${fullName(r)} さんを登録し、収集メール（マイナンバー登録のお願い）を ${r.email ?? body.email} 宛てに送信予約しました。送信されると、登録者の詳細の「経過」に表示されます。`),
-          groupNote ? h('p', {}, groupNote) : '',
-          tenant.passcodeSet ? h('p', {}, '最初のログインには企業パスコードが必要です。本人に、メールとは別の方法で事前に伝えてください。') : '',
+          h('p', { id: 'added-summary' }, done),
+          sentDependents.length ? h('p', {}, `扶養家族 ${sentDependents.length}人も登録しました。`) : '',
+          tenant.passcodeSet && mail ? h('p', {}, '最初のログインには企業パスコードが必要です。本人に、メールとは別の方法で事前に伝えてください。') : '',
         ),
-        h('div', { class: 'buttons' }, link(href(`registrants/${r.id}`), '登録者の詳細を見る', 'button primary'), h('button', { type: 'button', class: 'secondary', onclick: () => ctx.redraw() }, '続けて登録する')),
+        h(
+          'div',
+          { class: 'buttons' },
+          link(href(`registrants/${r.id}`), r.status === 'completed' ? '登録者の詳細へ（書類の画像を登録できます）' : '登録者の詳細を見る', 'button primary'),
+          h('button', { type: 'button', class: 'secondary', onclick: () => ctx.redraw() }, '続けて登録する'),
+        ),
       );
       holder.querySelector('a')?.focus();
     },
     { id: 'registrant-new' },
   );
+  syncMail();
   holder.append(f);
   return {
     page: 'add',
     title: '新規追加',
     body: [
-      h('p', {}, '登録者を1人ずつ登録します。登録するとすぐに収集メールが送られ、本人がスマホでマイナンバーを登録します。'),
-      h('p', { class: 'hint' }, '書類でマイナンバーを受け取っている場合は「複数一括登録」、まとめてメールを送る場合は「スマホで収集」が便利です。'),
+      h('p', {}, '登録者を1人ずつ登録します。メールアドレスがあれば収集メールを送り、本人がスマホでマイナンバーを登録します。書類で確認済みのマイナンバーはここで入力できます。'),
+      h('p', { class: 'hint' }, '書類で受け取った人が何人もいる場合は「複数一括登録」、まとめてメールを送る場合は「スマホで収集」が便利です。'),
       passcodeNotice(ctx, tenant),
       holder,
     ],
@@ -193,7 +290,7 @@ const personFields = (e: Entry, id: string) => [
   entryField(e, id, 'gender', '性別', select('gender', GENDER_OPTIONS)),
 ];
 
-function dependentEntry(personId: string, j: number, onRemove: (d: Entry) => void): Entry {
+function dependentEntry(personId: string, j: number, onRemove: (d: Entry) => void, numberRequired = true): Entry {
   const id = `${personId}-d${j}`;
   const e: Entry = { el: h('fieldset', { class: 'dependent', id }), message: messageLine(`${id}-message`), controls: new Map() };
   const relationship = select('relationship', [['', '選択してください'], ...RELATIONSHIPS.map((r): [string, string] => [r, r])]);
@@ -205,8 +302,8 @@ function dependentEntry(personId: string, j: number, onRemove: (d: Entry) => voi
       entryField(e, id, 'relationship', '続柄', relationship, { required: true }),
       entryField(e, id, 'kind', '区分', select('kind', KIND_OPTIONS, 'dependent')),
       ...personFields(e, id),
-      entryField(e, id, 'myNumber', 'マイナンバー', numberInput('myNumber'), { required: true }),
-      entryField(e, id, 'myNumberConfirmation', 'マイナンバー（確認）', numberInput('myNumberConfirmation'), { required: true }),
+      entryField(e, id, 'myNumber', numberRequired ? 'マイナンバー' : 'マイナンバー（任意）', numberInput('myNumber'), { required: numberRequired }),
+      entryField(e, id, 'myNumberConfirmation', 'マイナンバー（確認）', numberInput('myNumberConfirmation'), { required: numberRequired }),
     ),
     e.message,
     h('div', { class: 'buttons' }, h('button', { type: 'button', class: 'danger small', onclick: () => onRemove(e) }, 'この扶養家族を削除')),
