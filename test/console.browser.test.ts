@@ -695,6 +695,50 @@ describe('registrant detail', () => {
     expect(deletions.map((d) => d.kind)).toEqual(['dependent', 'numbers', 'registrant']);
   });
 
+  test('HR adds a dependent with a number from paper, makes them 第3号被保険者, deletes only their number; corrects birth date and gender', async () => {
+    const person = await invited('家族', '追加');
+    const page = await loggedIn(manager);
+    await page.goto(`${base}/console#/registrants/${person.id}`);
+    await onScreen(page, 'registrant');
+    const dialog = page.locator('dialog');
+    const childRow = () => page.locator('tr[data-dependent-id]', { hasText: '追加子' });
+
+    const paper = number();
+    await button(page, '扶養家族を追加').click();
+    await dialog.getByLabel('続柄').selectOption('配偶者');
+    await dialog.getByLabel('名', { exact: true }).fill('追加子');
+    await dialog.getByLabel('生年月日').fill('1990-02-03');
+    await dialog.getByLabel('マイナンバー（任意・12桁）').fill(paper);
+    await dialog.getByLabel('マイナンバー（確認のためもう一度）').fill(paper);
+    await redrawn(page, () => dialog.getByRole('button', { name: '追加する' }).click());
+    expect(await childRow().textContent()).toContain('扶養親族');
+    expect(await childRow().textContent()).toContain('完了');
+
+    await childRow().getByRole('button', { name: '編集', exact: true }).click();
+    await dialog.getByLabel('区分').selectOption('category3');
+    await redrawn(page, () => dialog.getByRole('button', { name: '保存する' }).click());
+    expect(await childRow().textContent()).toContain('第3号被保険者');
+
+    await childRow().getByRole('button', { name: '番号だけ削除' }).click();
+    await dialog.getByLabel('ご自身のパスワード').fill(manager.password);
+    await redrawn(page, () => dialog.getByRole('button', { name: '削除する' }).click());
+    expect(await childRow().textContent()).toContain('未登録');
+    expect(await childRow().getByRole('button', { name: '番号だけ削除' }).count()).toBe(0);
+    const dep = await prisma.dependent.findFirstOrThrow({ where: { registrantId: person.id, givenName: '追加子' } });
+    expect(dep).toMatchObject({ kind: 'category3', status: 'unregistered', myNumberSecretId: null });
+
+    // 登録者編集: birth date and gender.
+    await page.click('#registrant-actions >> text=編集');
+    await onScreen(page, 'registrant-edit');
+    await page.getByLabel('生年月日').fill('1970-07-07');
+    await page.getByLabel('性別').selectOption('female');
+    await button(page, '保存する').click();
+    await onScreen(page, 'registrant');
+    const fact = async (label: string) => (await page.locator(`.facts dt:text-is("${label}") + dd`).first().textContent())?.trim();
+    expect(await fact('生年月日')).toBe('1970/07/07');
+    expect(await fact('性別')).toBe('女性');
+  });
+
   test('HR refuses a person who never submitted, takes it back, then completes them with a number checked on paper', async () => {
     const person = await invited('手動', '状態');
     const page = await loggedIn(manager);

@@ -132,6 +132,8 @@ export const api = {
   reveal: (registrantId: string, body: Schemas['RevealRequest']) => request<{ myNumber: string }>('POST', r(registrantId, '/my-number/reveal'), body),
   setNumber: (registrantId: string, body: Schemas['MyNumberInput']) => request<void>('PUT', r(registrantId, '/my-number'), body),
   setDependentNumber: (registrantId: string, dependentId: string, body: Schemas['MyNumberInput']) => request<void>('PUT', r(registrantId, `/dependents/${id(dependentId)}/my-number`), body),
+  deleteDependentNumber: (registrantId: string, dependentId: string, body: Schemas['PasswordConfirmation']) => request<void>('DELETE', r(registrantId, `/dependents/${id(dependentId)}/my-number`), body),
+  addDependent: (registrantId: string, body: Schemas['NewDependent']) => request<Dependent>('POST', r(registrantId, '/dependents'), body),
   retentionRules: () => request<Json<'/v1/retention-rules', 'get'>>('GET', '/v1/retention-rules'),
   // Sent with an Idempotency-Key: a lost answer is asked again and nobody is stored twice.
   bulkEntry: async (body: Schemas['BulkEntryRequest']) => (await requestIdempotent<Schemas['BulkEntryResult']>('POST', '/v1/registrants/bulk-entry', body)).body,

@@ -224,6 +224,7 @@ export function editDependent(r: Registrant, d: Dependent): Promise<boolean> {
       field('名', input('givenName', { value: d.givenName, maxlength: 50 }), { required: true }),
       field('フリガナ（姓）', input('familyNameKana', { value: d.familyNameKana ?? '', maxlength: 50 })),
       field('フリガナ（名）', input('givenNameKana', { value: d.givenNameKana ?? '', maxlength: 50 })),
+      field('区分', select('kind', DEPENDENT_KINDS, d.kind)),
       field('生年月日', input('birthDate', { type: 'date', value: d.birthDate ?? '' })),
       field('性別', select('gender', [['', '未入力'], ...GENDERS.map(([v, l]): [string, string] => [v, l])], d.gender ?? '')),
     ],
@@ -231,6 +232,7 @@ export function editDependent(r: Registrant, d: Dependent): Promise<boolean> {
     async (data) => {
       await api.updateDependent(r.id, d.id, {
         relationship: text(data, 'relationship'),
+        kind: text(data, 'kind'),
         familyName: text(data, 'familyName'),
         givenName: text(data, 'givenName'),
         familyNameKana: text(data, 'familyNameKana') || null,
@@ -241,6 +243,79 @@ export function editDependent(r: Registrant, d: Dependent): Promise<boolean> {
       return true;
     },
     'dependent-edit',
+  ).then((v) => v === true);
+}
+
+const DEPENDENT_KINDS: [string, string][] = [
+  ['dependent', '扶養親族'],
+  ['category3', '国民年金の第3号被保険者'],
+];
+
+/**
+ * 扶養家族の追加 by HR: the person's data, and a number HR checked on paper if they have it (the
+ * dependent is then 完了; without one 未登録). Resolves true once added.
+ */
+export function addDependentDialog(r: Registrant): Promise<boolean> {
+  const first = numberInput('myNumber');
+  const second = numberInput('myNumberConfirmation');
+  return formDialog<boolean>(
+    `扶養家族の追加：${fullName(r)} さん`,
+    [
+      field('続柄', select('relationship', [['', '選択してください'], ...RELATIONSHIPS.map((x): [string, string] => [x, x])]), { required: true }),
+      field('区分', select('kind', DEPENDENT_KINDS, 'dependent')),
+      field('姓', input('familyName', { value: r.familyName, maxlength: 50 }), { required: true }),
+      field('名', input('givenName', { maxlength: 50 }), { required: true }),
+      field('フリガナ（姓）', input('familyNameKana', { value: r.familyNameKana ?? '', maxlength: 50 })),
+      field('フリガナ（名）', input('givenNameKana', { maxlength: 50 })),
+      field('生年月日', input('birthDate', { type: 'date' })),
+      field('性別', select('gender', [['', '未入力'], ...GENDERS.map(([v, l]): [string, string] => [v, l])])),
+      h('p', { class: 'hint' }, '書類で確認済みのマイナンバーを入力すると「完了」として登録されます。空欄なら「未登録」です。'),
+      field('マイナンバー（任意・12桁）', first),
+      field('マイナンバー（確認のためもう一度）', second),
+    ],
+    '追加する',
+    async (data, message) => {
+      const myNumber = String(data.get('myNumber') ?? '');
+      const myNumberConfirmation = String(data.get('myNumberConfirmation') ?? '');
+      if (myNumber || myNumberConfirmation) {
+        const v = validateIndividualNumber(myNumber, myNumberConfirmation);
+        if (!v.ok) return void say(message, v.message);
+      }
+      await api.addDependent(r.id, {
+        relationship: text(data, 'relationship'),
+        kind: text(data, 'kind') as 'dependent' | 'category3',
+        familyName: text(data, 'familyName'),
+        givenName: text(data, 'givenName'),
+        familyNameKana: text(data, 'familyNameKana') || null,
+        givenNameKana: text(data, 'givenNameKana') || null,
+        birthDate: text(data, 'birthDate') || null,
+        gender: (text(data, 'gender') || null) as Schemas['Gender'] | null,
+        ...(myNumber ? { myNumber, myNumberConfirmation } : {}),
+      });
+      first.value = '';
+      second.value = '';
+      return true;
+    },
+    'dependent-add',
+  ).then((v) => v === true);
+}
+
+/** Only a dependent's number, behind the caller's password; the dependent stays, 未登録. */
+export function deleteDependentNumber(r: Registrant, d: Dependent): Promise<boolean> {
+  return formDialog<boolean>(
+    '扶養家族のマイナンバーの削除',
+    [
+      notice('warning', `${d.familyName} ${d.givenName} さん（${fullName(r)} さんの扶養家族）のマイナンバーだけを削除します。扶養家族の情報は残り、ステータスは「未登録」になります。元に戻せません。`),
+      field('ご自身のパスワード', input('password', { type: 'password', autocomplete: 'current-password' }), { required: true }),
+    ],
+    '削除する',
+    async (data, message) => {
+      const password = String(data.get('password') ?? '');
+      if (!password) return void say(message, 'パスワードを入力してください');
+      await api.deleteDependentNumber(r.id, d.id, { password });
+      return true;
+    },
+    'dependent-number-delete',
   ).then((v) => v === true);
 }
 

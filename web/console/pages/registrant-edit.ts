@@ -4,6 +4,7 @@ import type { Ctx } from '../context';
 import { CATEGORY_LABELS, fullName } from '../labels';
 import { go, href } from '../router';
 import { field, form, h, input, link, notice, select, text, textarea, type View } from '../ui';
+import { GENDERS } from '../../shared/labels';
 
 export async function registrantEditScreen(ctx: Ctx, id: string): Promise<View> {
   const [r, groups] = await Promise.all([api.get(id), api.groups().catch((): Group[] => [])]);
@@ -16,7 +17,13 @@ export async function registrantEditScreen(ctx: Ctx, id: string): Promise<View> 
       field('社員コード', input('employeeCode', { value: r.employeeCode ?? '', maxlength: 20 }), { hint: '半角英数字と - _（20文字まで）。' }),
       field('区分', select('category', Object.entries(CATEGORY_LABELS), r.category)),
       field('グループ', select('groupId', [['', 'なし'], ...groups.map((g): [string, string] => [g.id, g.name])], r.groupId ?? '')),
-      field('入社日', input('hireDate', { type: 'date', value: r.hireDate ?? '' })),
+      h(
+        'div',
+        { class: 'filters' },
+        field('生年月日', input('birthDate', { type: 'date', value: r.birthDate ?? '' })),
+        field('性別', select('gender', [['', '未入力'], ...GENDERS.map(([v, l]): [string, string] => [v, l])], r.gender ?? '')),
+        field('入社日', input('hireDate', { type: 'date', value: r.hireDate ?? '' })),
+      ),
       field('提出期限', input('submissionDueDate', { type: 'date', value: r.submissionDueDate ?? '' }), { hint: '本人に登録をお願いする期限です。収集メールと登録画面に表示されます（今日から90日後まで）。空欄にすると期限なしになります。' }),
       field('備考', textarea('note', { maxlength: 1000 })),
     ],
@@ -32,6 +39,8 @@ export async function registrantEditScreen(ctx: Ctx, id: string): Promise<View> 
         category: text(data, 'category'),
         groupId: text(data, 'groupId') || null,
         hireDate: text(data, 'hireDate') || null,
+        birthDate: text(data, 'birthDate') || null,
+        gender: text(data, 'gender') || null,
         submissionDueDate: text(data, 'submissionDueDate') || null,
         note: text(data, 'note') || null,
       });

@@ -14,7 +14,7 @@ import { genderLabel } from '../../shared/labels';
 import { documentViewer } from './document-viewer';
 import { uploadDocument } from './document-upload';
 import { askInviteOptions } from './invite-dialog';
-import { askDeletionDate, askImmediateDeletion, askReason, askRetirement, askStatusChange, editDependent, editNumber, revealNumber } from './registrant-dialogs';
+import { addDependentDialog, askDeletionDate, askImmediateDeletion, askReason, askRetirement, askStatusChange, deleteDependentNumber, editDependent, editNumber, revealNumber } from './registrant-dialogs';
 import { MANUAL_STATUS_MOVES } from '../../../shared/status-moves';
 import { confirmDialog, setFlash, takeFlash } from './shared-admin';
 import { registrantEditScreen } from './registrant-edit';
@@ -106,6 +106,11 @@ function dependentsTable(ctx: Ctx, r: RegistrantItem, message: HTMLElement, with
         actionButton(d.myNumber.registered ? '番号を編集' : '番号を登録', async () => {
           if (await editNumber(r, d)) ctx.redraw();
         }, 'small secondary'),
+        d.myNumber.registered
+          ? actionButton('番号だけ削除', async () => {
+              if (await deleteDependentNumber(r, d)) ctx.redraw();
+            }, 'small danger')
+          : null,
         actionButton('削除', async () => {
           afterDeletion(ctx, message, await askImmediateDeletion(r, { scope: 'dependent', dependentId: d.id }, dependentName(d)));
         }, 'small danger'),
@@ -219,7 +224,21 @@ function detailView(ctx: Ctx, r: RegistrantItem, docs: HrDocument[], groups: Gro
       actions.some(Boolean) ? h('div', { class: 'buttons', id: 'registrant-actions' }, ...actions) : null,
       h('section', { 'aria-labelledby': 'person' }, h('h2', { id: 'person' }, '登録者情報'), personFacts(r, groups), h('div', { class: 'buttons' }, ...numberButtons)),
       timelineSection(r.id, ctx),
-      h('section', { 'aria-labelledby': 'dependents' }, h('h2', { id: 'dependents' }, '扶養家族'), dependentsTable(ctx, r, message, false)),
+      h(
+        'section',
+        { 'aria-labelledby': 'dependents' },
+        h('h2', { id: 'dependents' }, '扶養家族'),
+        dependentsTable(ctx, r, message, false),
+        ctx.canEdit && r.category !== 'payee'
+          ? h(
+              'div',
+              { class: 'buttons' },
+              actionButton('扶養家族を追加', async () => {
+                if (await addDependentDialog(r)) ctx.redraw();
+              }, 'secondary'),
+            )
+          : null,
+      ),
       h(
         'section',
         { 'aria-labelledby': 'documents' },
