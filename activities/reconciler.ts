@@ -8,6 +8,7 @@ import { expireIdempotencyKeys } from '../services/idempotency/request-records';
 import { createOrphanCheck } from '../services/reconciler/orphans';
 import { createWebhookSweep } from '../services/reconciler/webhook-sweep';
 import { createNoticeSender, type NoticeReport } from '../services/notices/notice-sender';
+import { createReminderDaysSweep } from '../services/reconciler/reminder-days';
 import { startQueuedImportJobs } from '../services/registrants/import-jobs';
 import { createWorkflowBacklog } from '../services/registrants/workflow-backlog';
 import type { ReconcileScope } from '../shared';
@@ -38,6 +39,10 @@ export function createReconcilerActivities(deps: ActivityDeps) {
       // The keep-alive interceptor heartbeats; a heartbeat answered "timed out", or the worker
       // stopping, aborts this signal and the round starts no more sends.
       return sender.run(scope, { signal: Context.current().cancellationSignal });
+    },
+    /** A tenant's changed reminder days told to its people's workflows (their next reminder recomputed). */
+    async tellReminderDays(scope: ReconcileScope): Promise<{ told: number }> {
+      return createReminderDaysSweep({ prisma, client: Context.current().client, inviteReminderDays, logger }).run(scope, () => Context.current().heartbeat());
     },
     /** Idempotency keys older than a day are forgotten (answers of bulk requests hold names). */
     async expireIdempotencyKeys(): Promise<{ expired: number }> {

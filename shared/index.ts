@@ -222,6 +222,11 @@ export const unlockLoginUpdate = defineUpdate<LifecycleState, [{ actor: StepActo
 export const setRetirementUpdate = defineUpdate<LifecycleState, [RetirementRequest]>('setRetirement');
 export const scheduleDeletionUpdate = defineUpdate<LifecycleState, [DeletionScheduleRequest]>('scheduleDeletion');
 export const deleteNowUpdate = defineUpdate<LifecycleState, [DeleteNowRequest]>('deleteNow');
+/**
+ * The tenant's reminder days changed: the next reminder of an open link is recomputed from them.
+ * Days already past at the change are not sent late (nobody gets a burst of reminders).
+ */
+export const reminderDaysSignal = defineSignal<[{ days: number[] }]>('reminderDays');
 /** HR sets the status by hand (MANUAL_STATUS_MOVES). */
 export const changeStatusUpdate = defineUpdate<LifecycleState, [StatusChangeRequest]>('changeStatus');
 /** HR withdraws the invitation (an update from the safe-steps release on; the signal stays for old callers). */
@@ -378,6 +383,8 @@ export interface ReconcileReport {
   expired: number;
   /** Notices sent (receipts, approval mails, digests); absent in rounds from before them. */
   noticesSent?: number;
+  /** Workflows told of their tenant's new reminder days; absent in rounds from before it. */
+  reminderDaysTold?: number;
   /** The sweeps that failed this round (the next round tries again). */
   failed: string[];
 }

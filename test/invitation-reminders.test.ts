@@ -23,6 +23,7 @@ import {
   lifecycleQuery,
   registrantWorkflowId,
   submitUpdate,
+  upcomingQuery,
   withdrawSignal,
   type InvitationRound,
   type RegistrantWorkflowInput,
@@ -33,6 +34,7 @@ import { randomMyNumber } from './support/leak-scan';
 import { createTimeSkippingEnv } from './support/temporal';
 import { until } from './support/until';
 import { mailGate } from './support/mail-gate';
+import { createReminderDaysSweep } from '../services/reconciler/reminder-days';
 import { useWorkerHarness } from './support/worker-harness';
 
 /** The invitation's subject as this file's company gets it. */
@@ -227,6 +229,38 @@ describe('registrant workflow reminders (time-skipping)', () => {
     expect(invitationsTo(email)).toHaveLength(1);
     expect(remindersTo(email)).toHaveLength(3);
     expect(mailsTo(email)).toHaveLength(4);
+  });
+
+  it('the tenant changes its reminder days on day 8: the reconciler\'s round tells the invited person, days already past are not sent late, the next goes out on its new day', async () => {
+    const owner = await harness.agent(tenantId, 'owner');
+    const { handle, email } = await startRegistrantWorkflow('変更', [7, 30, 80]);
+    const { invitedAt } = await invited(handle, email);
+    await sleepUntil(invitedAt + 8 * DAY_MS);
+    await nthReminder(email, 1);
+    await roundWhen(handle, (s) => s.remindersSent === 1);
+
+    // Days 3 and 5 are already past, day 20 is ahead (and 30 is no more).
+    await owner.patch('/v1/tenant').send({ reminderDays: [3, 5, 20] }).expect(200);
+    expect((await harness.prisma.tenant.findUniqueOrThrow({ where: { id: tenantId } })).reminderDaysChangedAt).not.toBeNull();
+    // The reconciler round's step, run here directly: awaiting a round's workflow would let the
+    // time-skipping clock run on to the next timer. (test/reconciler.test.ts runs the round itself.)
+    const sweep = createReminderDaysSweep({ prisma: harness.prisma, client: harness.env.client, inviteReminderDays: [7, 30, 80], logger });
+    expect((await sweep.run({ tenantId })).told).toBeGreaterThanOrEqual(1);
+    // Told, the mark is cleared; nothing went out at once.
+    expect((await harness.prisma.tenant.findUniqueOrThrow({ where: { id: tenantId } })).reminderDaysChangedAt).toBeNull();
+    const upcoming = await handle.query(upcomingQuery);
+    expect(upcoming.find((u) => u.kind === 'reminder')).toMatchObject({ at: new Date(invitedAt + 20 * DAY_MS).toISOString() });
+    expect(remindersTo(email)).toHaveLength(1);
+
+    await sleepUntil(invitedAt + 20 * DAY_MS - MINUTE_MS);
+    expect(remindersTo(email)).toHaveLength(1);
+    await sleepUntil(invitedAt + 20 * DAY_MS + MINUTE_MS);
+    await nthReminder(email, 2);
+    // and none on day 30 any more
+    await sleepUntil(invitedAt + 31 * DAY_MS);
+    expect(await roundOf(handle)).toMatchObject({ state: 'open', remindersSent: 3 });
+    expect(remindersTo(email)).toHaveLength(2);
+    await owner.patch('/v1/tenant').send({ reminderDays: [7, 30, 80] }).expect(200);
   });
 
   it('sends no reminder after a withdrawal on day 1 and revokes the link', async () => {

@@ -10,6 +10,7 @@
  * - a person stored without any running workflow (terminated by hand, or never started and never
  *   marked) is restored from the database state, recorded in the history;
  * - a webhook delivery left pending with no attempt is dispatched and delivered once;
+ * - a tenant's changed reminder days are told to its people's workflows;
  * - the schedule: one for the deployment, every minute, overlapping rounds skipped, updated in place.
  */
 import http from 'node:http';
@@ -18,7 +19,7 @@ import { randomUUID } from 'node:crypto';
 import { ScheduleOverlapPolicy } from '@temporalio/client';
 import request from 'supertest';
 import type { Prisma } from '../prisma/generated/client';
-import { lifecycleQuery, RECONCILER_SCHEDULE_ID, registrantWorkflowId, type ReconcileReport } from '../shared';
+import { lifecycleQuery, RECONCILER_SCHEDULE_ID, registrantWorkflowId, upcomingQuery, type ReconcileReport } from '../shared';
 import { enqueueEvent } from '../services/connectors/webhooks';
 import { ensureReconcilerSchedule } from '../services/reconciler/schedule';
 import { createTemporalClient } from '../services/temporal/client';
@@ -207,6 +208,31 @@ describe('the reconciler', () => {
     } finally {
       await new Promise((resolve) => receiver.close(resolve));
     }
+  });
+
+  it('a change of the tenant\'s reminder days reaches the people already invited: a round tells their workflows and clears the mark', async () => {
+    const owner = await harness.agent(tenantId, 'owner');
+    const hr = await harness.agent(tenantId, 'manager');
+    const email = `days-${randomUUID().slice(0, 6)}@example.co.jp`;
+    const person = (await hr.post('/v1/registrants').send({ familyName: '日数', givenName: '変更', email }).expect(201)).body as { id: string; workflowId: string };
+    const handle = harness.env.client.workflow.getHandle(person.workflowId);
+    await until(async () => (await handle.query(lifecycleQuery)).invitation?.state === 'open', 'the invitation to open');
+    const invitedAt = Date.parse((await handle.query(lifecycleQuery)).invitation!.invitedAt);
+    const firstReminder = async () => (await handle.query(upcomingQuery)).find((u) => u.kind === 'reminder')?.at;
+    expect(await firstReminder()).toBe(new Date(invitedAt + 7 * 86_400_000).toISOString());
+
+    await owner.patch('/v1/tenant').send({ reminderDays: [2, 40] }).expect(200);
+    // Until a round runs, the person keeps the old days.
+    expect(await firstReminder()).toBe(new Date(invitedAt + 7 * 86_400_000).toISOString());
+    const report = await round();
+    expect(report.reminderDaysTold).toBeGreaterThanOrEqual(1);
+    expect(report.failed).not.toContain('tellReminderDays');
+    expect(await firstReminder()).toBe(new Date(invitedAt + 2 * 86_400_000).toISOString());
+    expect((await harness.prisma.tenant.findUniqueOrThrow({ where: { id: tenantId } })).reminderDaysChangedAt).toBeNull();
+    // Nothing marked, nobody told again.
+    expect((await round()).reminderDaysTold).toBe(0);
+    await owner.patch('/v1/tenant').send({ reminderDays: [7, 30, 80] }).expect(200);
+    await round();
   });
 
   it('the schedule: one for the deployment, a round a minute, overlapping rounds skipped; a worker starting again updates it in place', async () => {

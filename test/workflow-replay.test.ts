@@ -9,11 +9,11 @@
  * - v3-upgraded-to-v4.json: a v3 run that moved to the current lifecycle at its next wake;
  * - v4-*.json: the lifecycle with one step at a time and outage-proof steps;
  * - v5-*.json / v6-*.json: the lifecycle with next-timer search attributes, operators' steps, activity summaries;
- * - v7-*.json: the current lifecycle (statuses set by hand);
+ * - v7-*.json: the current lifecycle (statuses set by hand, reminder days changed);
  * - notice-v1.json / notice-v2.json: the deletion notice before and after it mailed late arrivals;
  * - import-job-v1.json: an import job's batches, a cancel between them and its end;
- * - reconciler-v1.json / reconciler-v2.json / reconciler-v3.json: a reconciler round before and after it
- *   forgot old idempotency keys, and once it also sent the notices.
+ * - reconciler-v1.json … reconciler-v4.json: a reconciler round before and after it forgot old
+ *   idempotency keys, once it also sent the notices, and once it also told changed reminder days.
  * `RECORD_HISTORIES=1 npx jest test/workflow-replay.test.ts` writes the histories the tests below
  * make, but only under names not taken yet: a released history is never overwritten.
  */
@@ -43,6 +43,7 @@ import {
   lifecycleQuery,
   registrantWorkflowId,
   remandUpdate,
+  reminderDaysSignal,
   remindNowUpdate,
   retryNowUpdate,
   setRetirementUpdate,
@@ -110,7 +111,7 @@ describe('histories of released versions replay on the current code', () => {
   const files = fs.readdirSync(HISTORIES).filter((f) => f.endsWith('.json'));
 
   it('has histories of every release to check', () => {
-    for (const [prefix, least] of [['v1-', 2], ['v2-', 1], ['v3-', 1], ['v3-upgraded-to-v4', 1], ['v4-', 1], ['v5-', 1], ['v6-', 1], ['v7-', 1], ['notice-v1', 1], ['notice-v2', 1], ['reconciler-v1', 1], ['reconciler-v2', 1], ['import-job-v1', 1]] as const) {
+    for (const [prefix, least] of [['v1-', 2], ['v2-', 1], ['v3-', 1], ['v3-upgraded-to-v4', 1], ['v4-', 1], ['v5-', 1], ['v6-', 1], ['v7-', 1], ['notice-v1', 1], ['notice-v2', 1], ['reconciler-v1', 1], ['reconciler-v2', 1], ['reconciler-v3', 1], ['reconciler-v4', 1], ['import-job-v1', 1]] as const) {
       expect([prefix, files.filter((f) => f.startsWith(prefix)).length >= least]).toEqual([prefix, true]);
     }
   });
@@ -215,7 +216,7 @@ describe('a whole journey on the time-skipping server replays', () => {
     await record('notice-v2.json', notice);
   });
 
-  it('statuses set by hand replay: refused before any submission, taken back, completed with a number HR verified', async () => {
+  it('statuses set by hand replay: new reminder days told, refused before any submission, taken back, completed with a number HR verified', async () => {
     const tenantId = await createTenant(prisma, '株式会社リプレイ手動');
     const hr = await createLoginUser(prisma, tenantId, 'manager');
     const actor: StepActor = { type: 'login_user', id: hr.id };
@@ -225,6 +226,9 @@ describe('a whole journey on the time-skipping server replays', () => {
     const input: RegistrantWorkflowInput = { tenantId, registrantId: id, reminderDays: [7, 30, 80] };
     const handle = await env.client.workflow.start('registrantWorkflow', { taskQueue: 'replay', workflowId, args: [input], ...startOptions(input) });
     await until(async () => (await handle.query(lifecycleQuery)).invitation?.state === 'open', 'the invitation to open');
+    // The tenant changed its reminder days meanwhile (a signal from the reconciler's round).
+    await handle.signal(reminderDaysSignal, { days: [3, 14] });
+    expect(await handle.query(upcomingQuery)).toEqual(expect.arrayContaining([expect.objectContaining({ kind: 'reminder', name: 'reminder-1-1' })]));
     await handle.executeUpdate(changeStatusUpdate, { args: [{ actor, status: 'refused', reason: '提供拒否の申出' }] });
     await handle.executeUpdate(changeStatusUpdate, { args: [{ actor, status: 'unregistered', reason: '申出の撤回' }] });
     await prisma.registrant.update({ where: { id }, data: { myNumberSecretId: await testVault(prisma).seal({ tenantId, kind: 'my_number', plaintext: Buffer.from(randomMyNumber()) }) } });
@@ -250,7 +254,7 @@ describe('a whole journey on the time-skipping server replays', () => {
     expect((await prisma.requestRecord.findMany({ where: { scope } })).map((r) => r.key)).toEqual(['today']);
     const json = await historyOf(handle);
     await expect(replay(json, 'round')).resolves.toBeUndefined();
-    await record('reconciler-v3.json', json);
+    await record('reconciler-v4.json', json);
   });
 
   it('an import job replays: batches, a cancel signal between them, the end with the file shredded', async () => {

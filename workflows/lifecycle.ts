@@ -47,6 +47,7 @@ import {
   MANUAL_STATUS_MOVES,
   MAX_LINK_EXTENSION_DAYS,
   refuseUpdate,
+  reminderDaysSignal,
   remandUpdate,
   remindNowUpdate,
   retryNowUpdate,
@@ -155,7 +156,10 @@ export async function lifecycle(input: RegistrantWorkflowInput): Promise<Lifecyc
   // after a termination), so a later workflow never finds an earlier one's step already done.
   const chain = `${workflowId}/${firstExecutionRunId}`;
   const registrantId = input.registrantId;
-  const reminderDays = input.reminderDays.filter((d) => d > 0 && d < INVITE_VALID_DAYS);
+  const usable = (days: number[]) => days.filter((d) => d > 0 && d < INVITE_VALID_DAYS);
+  // The tenant may change them while the person waits (reminderDaysSignal); carried on continue-as-new.
+  let reminderInput = input.reminderDays;
+  let reminderDays = usable(reminderInput);
   const state: LifecycleState = withDefaults(
     input.carried ?? {
       status: input.status ?? 'unregistered',
@@ -399,6 +403,20 @@ export async function lifecycle(input: RegistrantWorkflowInput): Promise<Lifecyc
     await exclusive(async () => {
       if (state.deleted) return;
       await withdraw().catch((err: unknown) => log.warn('withdrawal by signal failed', { errorType: failureClass(err) }));
+    });
+  });
+
+  setHandler(reminderDaysSignal, async ({ days }) => {
+    await exclusive(async () => {
+      const next = usable(days);
+      if (next.join(',') === reminderDays.join(',')) return;
+      reminderInput = days;
+      reminderDays = next;
+      // Days of the new list already past count as dealt with: the next reminder is the first still ahead.
+      const inv = state.invitation;
+      if (inv?.state !== 'open') return;
+      const past = next.filter((d) => Date.parse(inv.invitedAt) + d * DAY_MS <= Date.now()).length;
+      if (past > inv.remindersSent) inv.remindersSent = past;
     });
   });
 
@@ -790,7 +808,7 @@ export async function lifecycle(input: RegistrantWorkflowInput): Promise<Lifecyc
     if (!woken) await exclusive(runDue);
     if (workflowInfo().continueAsNewSuggested) {
       await condition(() => !lock.isLocked() && allHandlersFinished());
-      await continueAsNew<typeof registrantWorkflow>({ ...input, invite: false, carried: state });
+      await continueAsNew<typeof registrantWorkflow>({ ...input, reminderDays: reminderInput, invite: false, carried: state });
     }
   }
   await condition(allHandlersFinished);

@@ -1,8 +1,9 @@
 /**
  * One reconciler round, run every minute by the Temporal Schedule `mynaflow-reconciler`: starts the
  * workflows of people still queued, dispatches webhook deliveries left pending, restores the
- * workflow of anyone stored without one, forgets idempotency keys older than a day and sends the
- * notices queued (employees' receipts and approval mails, HR's digests). Each sweep is
+ * workflow of anyone stored without one, forgets idempotency keys older than a day, sends the
+ * notices queued (employees' receipts and approval mails, HR's digests) and tells workflows of a
+ * tenant's changed reminder days. Each sweep is
  * independent (one failing does not stop the others) and bounded: a sweep that cannot finish gives up
  * for this round — the next one is a minute away — so a round never piles up behind an outage (the
  * schedule skips overlapping rounds). At most 2 attempts of 2 minutes per sweep: a round ends within
@@ -32,8 +33,9 @@ export async function reconcilerWorkflow(scope: ReconcileScope = {}): Promise<Re
   const { started, waiting } = await attempt('startQueuedWorkflows', () => sweeps.startQueuedWorkflows(scope), { started: 0, waiting: 0 });
   const { dispatched } = await attempt('sweepWebhookDeliveries', () => sweeps.sweepWebhookDeliveries(scope), { dispatched: 0 });
   const { restored } = await attempt('restoreOrphanWorkflows', () => sweeps.restoreOrphanWorkflows(scope), { checked: 0, restored: 0 });
-  // Added after the first release: a round begun before it replays without this step.
+  // Added after the first release: a round begun before it replays without this step (likewise below).
   const { expired } = patched('expire-idempotency-keys') ? await attempt('expireIdempotencyKeys', () => sweeps.expireIdempotencyKeys(), { expired: 0 }) : { expired: 0 };
   const { sent: noticesSent } = patched('send-notices') ? await attempt('sendNotices', () => sweeps.sendNotices(scope), { digests: 0, sent: 0, held: 0, deferred: 0, rejected: 0 }) : { sent: 0 };
-  return { started, waiting, dispatched, restored, expired, noticesSent, failed };
+  const { told } = patched('tell-reminder-days') ? await attempt('tellReminderDays', () => sweeps.tellReminderDays(scope), { told: 0 }) : { told: 0 };
+  return { started, waiting, dispatched, restored, expired, noticesSent, reminderDaysTold: told, failed };
 }

@@ -3096,6 +3096,11 @@ export interface components {
              */
             password?: string;
             purposes?: components["schemas"]["Purpose"][];
+            /**
+             * @description Days after an invitation on which reminders go out (1–89, ascending). A change reaches the
+             *     people already stored within a reconciler round (about a minute): an open link's next
+             *     reminder is the first new day still ahead (days already past are not sent late).
+             */
             reminderDays?: number[];
             submissionDigest?: components["schemas"]["SubmissionDigest"];
             employeeNotices?: boolean;

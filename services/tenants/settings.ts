@@ -127,6 +127,8 @@ export function createTenantSettingsService({ prisma, history, vault, confirmPas
           const changed = SETTING_KEYS.filter((k) => data[k] !== undefined && (k === 'passcodeHash' || !sameSetting(k, before[k], data[k])));
           if (changed.length === 0) return view(before);
           const update: Prisma.TenantUpdateInput = Object.fromEntries(changed.map((k) => [k, data[k]]));
+          // The people already invited get the new days from the reconciler's next round (a minute at most).
+          if (changed.includes('reminderDays')) update.reminderDaysChangedAt = new Date();
           if (patch.passcode !== undefined) {
             // The new passcode sealed with its hash; the old sealed one shredded in the same commit.
             const sealed = await vault.seal({ tenantId: acting.tenantId, kind: 'passcode', plaintext: Buffer.from(patch.passcode, 'utf8') }, tx);

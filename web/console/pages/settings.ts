@@ -67,7 +67,7 @@ export async function settingsScreen(ctx: Ctx): Promise<View> {
           }),
           checkboxGroup('purposes', '利用目的', PURPOSES.map((p) => [p, PURPOSE_LABELS[p]]), t.purposes, '従業員が最初のログインで同意する利用目的です。1つ以上選んでください。'),
           field('収集メールの再通知（招待から何日後）', input('reminderDays', { value: t.reminderDays.join(', '), inputmode: 'numeric', autocomplete: 'off' }), {
-            hint: '1〜89日を小さい順にカンマ区切りで入力します（例：7, 30, 80）。空欄なら再通知しません。',
+            hint: '1〜89日を小さい順にカンマ区切りで入力します（例：7, 30, 80）。空欄なら再通知しません。送信済みの人にも1分ほどで反映されます（すでに過ぎた日の再通知は送らず、次の日から）。',
           }),
           field('提出のお知らせ（担当者へ）', select('submissionDigest', Object.entries(DIGEST_LABELS) as [string, string][], t.submissionDigest), {
             hint: '新しい提出があったとき、最高権限・管理担当者のユーザにメールでまとめてお知らせします。',
