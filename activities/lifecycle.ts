@@ -12,6 +12,7 @@ import { SYSTEM_ACTOR, type Actor, type History } from '../services/audit/types'
 import { deliveriesOfStep, enqueueEvent } from '../services/connectors/webhooks';
 import { evaluateDraft, parseDraft, type DraftDocument } from '../services/registrants/draft';
 import { amendDraft, discardDraft } from '../services/registrants/draft-store';
+import { approveCurrentNumbers, shreddable } from '../services/registrants/approved-numbers';
 import { MANUAL_RULE, retentionRule } from '../services/retention/rules';
 import type { Vault } from '../services/vault/types';
 import type { PrismaClient } from '../services/db/client';
@@ -83,7 +84,8 @@ export function createLifecycleActivities({ prisma, vault, history = createHisto
   async function secretsOf(tx: Tx, r: Registrant, dependentId?: string) {
     const dependents = await tx.dependent.findMany({ where: { registrantId: r.id, ...(dependentId ? { id: dependentId } : {}) } });
     const documents = await tx.document.findMany({ where: { registrantId: r.id, ...(dependentId ? { dependentId } : {}) } });
-    const numbers = [...(dependentId ? [] : [r.myNumberSecretId]), ...dependents.map((d) => d.myNumberSecretId)].filter((x): x is string => !!x);
+    // The numbers payroll is served go with the current ones (often the same secret: counted once).
+    const numbers = [...new Set([...(dependentId ? [] : [r.myNumberSecretId, r.approvedNumberSecretId]), ...dependents.flatMap((d) => [d.myNumberSecretId, d.approvedNumberSecretId])].filter((x): x is string => !!x))];
     const images = documents.map((d) => d.imageSecretId).filter((x): x is string => !!x);
     return { dependents, documents, numbers, images };
   }
@@ -130,7 +132,9 @@ export function createLifecycleActivities({ prisma, vault, history = createHisto
         // The submission replaces what was there: old sealed numbers and replaced images are shredded.
         const shredLater: string[] = [r.draftSecretId];
         const numberId = await vault.seal({ tenantId: r.tenantId, kind: 'my_number', plaintext: Buffer.from(draft.myNumber!) }, tx);
-        if (r.myNumberSecretId) shredLater.push(r.myNumberSecretId);
+        // The approved number stays (payroll is served it) until HR approves this submission.
+        const replaced = shreddable(r.myNumberSecretId, r.approvedNumberSecretId);
+        if (replaced) shredLater.push(replaced);
 
         const removedDocs = await tx.document.findMany({ where: { registrantId, id: { in: draft.removedDocumentIds } } });
         shredLater.push(...removedDocs.map((d) => d.imageSecretId).filter((x): x is string => !!x));
@@ -138,14 +142,15 @@ export function createLifecycleActivities({ prisma, vault, history = createHisto
         await tx.document.updateMany({ where: { registrantId, draft: true }, data: { draft: false } });
 
         const removedDeps = await tx.dependent.findMany({ where: { registrantId, id: { in: draft.removedDependentIds } } });
-        for (const d of removedDeps) if (d.myNumberSecretId) shredLater.push(d.myNumberSecretId);
+        for (const d of removedDeps) shredLater.push(...[d.myNumberSecretId, d.approvedNumberSecretId].filter((x): x is string => !!x && !shredLater.includes(x)));
         const removedDepDocs = await tx.document.findMany({ where: { registrantId, dependentId: { in: draft.removedDependentIds } } });
         shredLater.push(...removedDepDocs.map((d) => d.imageSecretId).filter((x): x is string => !!x));
         await tx.dependent.deleteMany({ where: { registrantId, id: { in: draft.removedDependentIds } } });
 
         for (const d of draft.dependents) {
           const existing = await tx.dependent.findFirst({ where: { id: d.id, registrantId } });
-          if (existing?.myNumberSecretId) shredLater.push(existing.myNumberSecretId);
+          const replacedDep = existing ? shreddable(existing.myNumberSecretId, existing.approvedNumberSecretId) : null;
+          if (replacedDep) shredLater.push(replacedDep);
           const depNumber = d.noLongerDependent || !d.myNumber ? null : await vault.seal({ tenantId: r.tenantId, kind: 'my_number', plaintext: Buffer.from(d.myNumber) }, tx);
           const data = {
             relationship: d.relationship.trim(),
@@ -196,6 +201,7 @@ export function createLifecycleActivities({ prisma, vault, history = createHisto
           const d = await tx.dependent.findFirst({ where: { id: input.dependentId, registrantId: r.id, draft: false } });
           if (!d) throw ApplicationFailure.nonRetryable('扶養家族が見つかりません', 'DependentNotFound');
           await tx.dependent.update({ where: { id: d.id }, data: { status: input.decision === 'approved' ? 'completed' : input.decision, statusReason: input.decision === 'approved' ? null : reason } });
+          if (input.decision === 'approved') await approveCurrentNumbers(tx, vault, r.id, { registrant: false, dependentId: d.id });
         }
         let status = r.status;
         if (input.decision === 'approved' && !input.dependentId) {
@@ -203,6 +209,7 @@ export function createLifecycleActivities({ prisma, vault, history = createHisto
           await tx.dependent.updateMany({ where: { registrantId: r.id, status: 'pending', draft: false }, data: { status: 'completed' } });
           // After approval the employee cannot log in until HR unlocks (seed 001 ch. 9).
           await tx.registrant.update({ where: { id: r.id }, data: { status, statusReason: null, loginLocked: true, invitationState: 'closed' } });
+          await approveCurrentNumbers(tx, vault, r.id, { registrant: true });
           await revokeLinks(tx, r.id);
         } else if (input.decision === 'remanded') {
           status = 'remanded';
@@ -248,6 +255,7 @@ export function createLifecycleActivities({ prisma, vault, history = createHisto
             ...(closes && r.invitationState ? { invitationState: 'closed' } : {}),
           },
         });
+        if (input.status === 'completed') await approveCurrentNumbers(tx, vault, r.id, { registrant: true });
         if (closes) {
           await revokeLinks(tx, r.id);
           await discardUnsubmitted(tx, r, 'decided');

@@ -303,6 +303,21 @@ describe('契約者情報', () => {
     expect(await textOf(page.locator('main .box.info', { hasText: '企業パスコードを設定しています' }))).toContain('メールとは別の方法');
     expect(errors).toEqual([]);
   });
+
+  it('an owner chooses how long retirees\' data is kept and that a scheduled deletion takes the numbers only', async () => {
+    const { page, errors } = await session(owner);
+    await open(page, '#/settings', 'settings', '契約者情報');
+    await page.getByLabel('保存期間のルール（退職者）').selectOption('employment_insurance_4y');
+    await page.getByLabel('削除予定日に削除するもの').selectOption('numbers');
+    await button(page, '変更する').click();
+    await page.locator('.box.ok', { hasText: '保存期間、削除するもの' }).waitFor();
+    expect(await textOf(page.locator('#retention-current'))).toBe('雇用保険関係書類の保存期間（退職日の翌日から4年）');
+    expect(await textOf(page.locator('#deletion-scope'))).toBe('マイナンバーと書類の画像のみ（登録者の情報は残り「未登録」に）');
+    expect(await prisma.tenant.findUniqueOrThrow({ where: { id: tenantId } })).toMatchObject({ retentionRule: 'employment_insurance_4y', deletionScope: 'numbers' });
+    // Back to the defaults for the other tests of this tenant.
+    await prisma.tenant.update({ where: { id: tenantId }, data: { retentionRule: 'dependents_declaration_7y', deletionScope: 'all_personal_data' } });
+    expect(errors).toEqual([]);
+  });
 });
 
 describe('グループ管理', () => {

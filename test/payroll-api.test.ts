@@ -36,7 +36,7 @@ afterAll(() => {
 });
 
 /** A person stored as HR's bulk entry would leave them, with a sealed number when completed. */
-async function person(employeeCode: string, status: Status, opts: { familyName?: string; dependents?: { givenName: string; status: Status; noLonger?: boolean }[] } = {}) {
+async function person(employeeCode: string, status: Status, opts: { familyName?: string; familyNameKana?: string; dependents?: { givenName: string; status: Status; noLonger?: boolean }[] } = {}) {
   const vault = testVault(harness.prisma);
   const seal = async () => {
     const n = randomMyNumber();
@@ -45,7 +45,7 @@ async function person(employeeCode: string, status: Status, opts: { familyName?:
   };
   const own = status === 'completed' || status === 'pending' ? await seal() : null;
   const r = await harness.prisma.registrant.create({
-    data: { tenantId, employeeCode, familyName: opts.familyName ?? '給与', givenName: employeeCode, status, myNumberSecretId: own?.id ?? null, birthDate: new Date('1980-01-02T00:00:00Z'), workflowId: `wf-${randomUUID()}` },
+    data: { tenantId, employeeCode, familyName: opts.familyName ?? '給与', familyNameKana: opts.familyNameKana ?? null, givenName: employeeCode, status, myNumberSecretId: own?.id ?? null, birthDate: new Date('1980-01-02T00:00:00Z'), workflowId: `wf-${randomUUID()}` },
   });
   const deps: { id: string; n: string | null }[] = [];
   for (const d of opts.dependents ?? []) {
@@ -213,7 +213,7 @@ describe('number pulls', () => {
   let token: string;
   let connectorId: string;
   beforeAll(async () => {
-    done = await person('000123', 'completed', { dependents: [{ givenName: '長男', status: 'completed' }, { givenName: '次男', status: 'pending' }, { givenName: '父', status: 'completed', noLonger: true }] });
+    done = await person('000123', 'completed', { familyNameKana: 'キュウヨ', dependents: [{ givenName: '長男', status: 'completed' }, { givenName: '次男', status: 'pending' }, { givenName: '父', status: 'completed', noLonger: true }] });
     await person('000124', 'pending');
     await person('000125', 'unregistered');
     await person('000126', 'refused');
@@ -277,11 +277,12 @@ describe('number pulls', () => {
     expect(res.headers['content-type']).toBe('text/csv; charset=Shift_JIS');
     const text = iconv.decode(res.body as Buffer, 'cp932');
     const rows = text.split('\r\n');
-    expect(rows[0]).toBe('"社員コード","登録者ID","本人・扶養","扶養家族ID","続柄","姓","名","生年月日","マイナンバー","取得結果"');
-    expect(rows[1]).toBe(`"000123","${done.id}","本人",,,"給与","000123","1980-01-02","${done.number}","OK"`);
-    expect(rows[2]).toContain(`"扶養","${done.dependents[0]!.id}","子","給与","長男",,"${done.dependents[0]!.n}","OK"`);
-    expect(rows.find((r) => r.startsWith('"000200"'))).toBe(`"000200","${yoshida.id}","本人",,,"","","1980-01-02","${yoshida.number}","NAME_NOT_ENCODABLE"`);
-    expect(rows.find((r) => r.startsWith('"999999"'))).toBe('"999999",,"本人",,,,,,,"UNKNOWN"');
+    // Columns added later (kana, 扶養区分) come after 取得結果: a package reading by position keeps working.
+    expect(rows[0]).toBe('"社員コード","登録者ID","本人・扶養","扶養家族ID","続柄","姓","名","生年月日","マイナンバー","取得結果","セイ","メイ","扶養区分"');
+    expect(rows[1]).toBe(`"000123","${done.id}","本人",,,"給与","000123","1980-01-02","${done.number}","OK","キュウヨ",,`);
+    expect(rows[2]).toContain(`"扶養","${done.dependents[0]!.id}","子","給与","長男",,"${done.dependents[0]!.n}","OK",,,"扶養親族"`);
+    expect(rows.find((r) => r.startsWith('"000200"'))).toBe(`"000200","${yoshida.id}","本人",,,"","","1980-01-02","${yoshida.number}","NAME_NOT_ENCODABLE",,,`);
+    expect(rows.find((r) => r.startsWith('"999999"'))).toBe('"999999",,"本人",,,,,,,"UNKNOWN",,,');
     expect(text).not.toContain('?');
     expect(text.endsWith('\r\n')).toBe(true);
   });

@@ -33,7 +33,7 @@ let viewerAgent: Agent;
 let otherAgent: Agent;
 
 const TENANT_NAME = '契約設定株式会社';
-const SETTINGS_KEYS = ['corporateNumber', 'customerNumber', 'employeeNotices', 'id', 'name', 'passcodeSet', 'passcodeViewable', 'purposes', 'reminderDays', 'submissionDigest'];
+const SETTINGS_KEYS = ['corporateNumber', 'customerNumber', 'deletionScope', 'employeeNotices', 'id', 'name', 'passcodeSet', 'passcodeViewable', 'purposes', 'reminderDays', 'retentionRule', 'submissionDigest'];
 const CLIENT_IP = '198.51.100.77';
 const INVALID = '入力内容に誤りがあります';
 
@@ -140,6 +140,8 @@ describe('GET /v1/tenant', () => {
         reminderDays: [7, 30, 80],
         submissionDigest: 'daily',
         employeeNotices: true,
+        retentionRule: 'dependents_declaration_7y',
+        deletionScope: 'all_personal_data',
       });
       expect(Object.keys(res.body).sort()).toEqual(SETTINGS_KEYS);
       expect(res.headers['content-type']).toMatch(/^application\/json/);
@@ -197,6 +199,25 @@ describe('PATCH /v1/tenant', () => {
     expect((await save(agent, { submissionDigest: 'off' })).body.submissionDigest).toBe('off');
   });
 
+  it('an owner chooses the retention rule and what a scheduled deletion deletes: stored, recorded with before and after, read back as the current rule; an unknown rule is refused, a manager may not', async () => {
+    const c = await createTenant(harness.prisma, '保存期間設定株式会社');
+    const [agent, mgr] = await Promise.all([harness.agent(c, 'owner', '保存 オーナー'), harness.agent(c, 'manager', '保存 管理')]);
+    const res = await save(agent, { retentionRule: 'employment_insurance_4y', deletionScope: 'numbers' });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ retentionRule: 'employment_insurance_4y', deletionScope: 'numbers' });
+    expect(await settingsOf(c)).toMatchObject({ retentionRule: 'employment_insurance_4y', deletionScope: 'numbers' });
+    expect((await changes(c)).map((e) => e.detail)).toEqual([
+      { changed: ['retentionRule', 'deletionScope'], before: { retentionRule: 'dependents_declaration_7y', deletionScope: 'all_personal_data' }, after: { retentionRule: 'employment_insurance_4y', deletionScope: 'numbers' } },
+    ]);
+    expect((await harness.agent(c, 'viewer')).get('/v1/retention-rules').then((r) => r.body.current)).resolves.toBe('employment_insurance_4y');
+    const unknown = await save(agent, { retentionRule: 'forever' });
+    expectProblemDetails(unknown, 400, 'VALIDATION_FAILED');
+    expect(unknown.body.errors).toEqual([expect.objectContaining({ path: '/body/retentionRule', code: 'RETENTION_RULE_UNKNOWN', message: '保存期間のルールを一覧から選んでください' })]);
+    expect((await save(agent, { deletionScope: 'everything' })).status).toBe(400);
+    expectProblemDetails(await save(mgr, { deletionScope: 'all_personal_data' }), 403, 'FORBIDDEN');
+    expect(await settingsOf(c)).toMatchObject({ retentionRule: 'employment_insurance_4y', deletionScope: 'numbers' });
+  });
+
   it('an owner changes name, corporate number, purposes and reminder days: 200 with the new settings, stored as shown', async () => {
     const cn = corporateNumber();
     const purposes: Purpose[] = ['withholding_slip', 'employment_insurance', 'dividends'];
@@ -214,6 +235,8 @@ describe('PATCH /v1/tenant', () => {
       reminderDays: [3, 14, 60],
       submissionDigest: 'daily',
       employeeNotices: true,
+      retentionRule: 'dependents_declaration_7y',
+      deletionScope: 'all_personal_data',
     };
     expect(res.body).toEqual(expected);
     expect(t).toMatchObject({ name: expected.name, corporateNumber: cn, purposes, reminderDays: [3, 14, 60], passcodeHash: null });

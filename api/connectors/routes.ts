@@ -46,7 +46,9 @@ function basicCredentials(req: Request): { clientId?: string; clientSecret?: str
   }
 }
 
-const PULL_HEADER = ['社員コード', '登録者ID', '本人・扶養', '扶養家族ID', '続柄', '姓', '名', '生年月日', 'マイナンバー', '取得結果'];
+// Columns added later go at the end: a package reading by position keeps working.
+const PULL_HEADER = ['社員コード', '登録者ID', '本人・扶養', '扶養家族ID', '続柄', '姓', '名', '生年月日', 'マイナンバー', '取得結果', 'セイ', 'メイ', '扶養区分'];
+const KIND_LABELS = { dependent: '扶養親族', category3: '第3号被保険者' } as const;
 
 /** One CSV row per person asked for, and one per dependent of those served. */
 function* pullRows(entries: PullEntry[], encoding: CsvEncoding): Generator<CsvCell[]> {
@@ -57,21 +59,21 @@ function* pullRows(entries: PullEntry[], encoding: CsvEncoding): Generator<CsvCe
     const code = 'employeeCode' in e.ref ? e.ref.employeeCode : e.served ? e.employeeCode : null;
     const id = 'registrantId' in e.ref ? e.ref.registrantId : e.served ? e.registrantId : null;
     if (!e.served) {
-      yield [code, id, '本人', null, null, null, null, null, null, e.reason];
+      yield [code, id, '本人', null, null, null, null, null, null, e.reason, null, null, null];
       continue;
     }
     const [family, given, note] = names(e.familyName, e.givenName);
-    yield [code, id, '本人', null, null, family, given, e.birthDate, e.myNumber, note ?? 'OK'];
+    yield [code, id, '本人', null, null, family, given, e.birthDate, e.myNumber, note ?? 'OK', e.familyNameKana, e.givenNameKana, null];
     for (const d of e.dependents) {
       const [df, dg, dnote] = names(d.familyName, d.givenName);
-      yield [code, id, '扶養', d.dependentId, d.relationship, df, dg, d.birthDate, d.myNumber, d.unservedReason ?? dnote ?? 'OK'];
+      yield [code, id, '扶養', d.dependentId, d.relationship, df, dg, d.birthDate, d.myNumber, d.unservedReason ?? dnote ?? 'OK', d.familyNameKana, d.givenNameKana, KIND_LABELS[d.kind]];
     }
   }
 }
 
 const entryJson = (e: PullEntry) =>
   e.served
-    ? { ...e.ref, registrantId: e.registrantId, employeeCode: e.employeeCode, familyName: e.familyName, givenName: e.givenName, birthDate: e.birthDate, myNumber: e.myNumber, dependents: e.dependents }
+    ? { ...e.ref, registrantId: e.registrantId, employeeCode: e.employeeCode, familyName: e.familyName, givenName: e.givenName, familyNameKana: e.familyNameKana, givenNameKana: e.givenNameKana, birthDate: e.birthDate, myNumber: e.myNumber, dependents: e.dependents }
     : { ...e.ref, reason: e.reason, reasonLabel: UNSERVED_LABELS[e.reason] };
 
 export function connectorRoutes(deps: ConnectorRouteDeps): Router {

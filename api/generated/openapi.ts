@@ -2446,17 +2446,20 @@ export interface paths {
          * Pull the numbers of completed people just in time, for one purpose (JSON or Shift_JIS CSV)
          * @description Needs the `numbers:pull` scope and a purpose the connector and the tenant allow (403
          *     PURPOSE_NOT_ALLOWED). Name people by `employeeCodes` and/or `registrantIds` (up to 100,000), or
-         *     `all: true` for every completed registrant. Only completed people (and, with
-         *     `includeDependents`, completed dependents) are served; everyone else asked for is listed with a
-         *     reason: NOT_REGISTERED, PENDING (pending or remanded), REFUSED, DELETED (deleted under a retention
-         *     rule), UNKNOWN; dependents also NO_LONGER_DEPENDENT. Each person served is recorded in the
+         *     `all: true` for every registrant with a number HR approved. Served is the number HR last
+         *     approved or verified (and, with `includeDependents`, each dependent's): a person who changed
+         *     their registration after approval (a baby added) keeps being served their approved numbers
+         *     until HR approves the change. Everyone else asked for is listed with a reason:
+         *     NOT_REGISTERED, PENDING (pending or remanded, nothing approved yet), REFUSED, DELETED (deleted
+         *     under a retention rule), UNKNOWN; dependents also NO_LONGER_DEPENDENT. Each person served is recorded in the
          *     operation history with the purpose and the connector. `Cache-Control: no-store`; the answer is
          *     streamed.
          *
          *     With `Accept: text/csv` the answer is CSV, CP932 (`charset=Shift_JIS`) with CRLF and a header
          *     row (`?encoding=utf8-bom` for UTF-8 with BOM): 社員コード, 登録者ID, 本人・扶養, 扶養家族ID, 続柄,
-         *     姓, 名, 生年月日, マイナンバー, 取得結果 — one row per person asked for (result `OK` or the
-         *     reason) and one per dependent. Numbers are quoted text, so leading zeros survive. A name that
+         *     姓, 名, 生年月日, マイナンバー, 取得結果, セイ, メイ, 扶養区分 (扶養親族 / 第3号被保険者) — one row per
+         *     person asked for (result `OK` or the reason) and one per dependent. Columns added later come
+         *     at the end. Numbers are quoted text, so leading zeros survive. A name that
          *     CP932 cannot carry (e.g. 𠮷) is left empty with the result `NAME_NOT_ENCODABLE`; it is never
          *     written as `?`.
          */
@@ -2767,15 +2770,29 @@ export interface components {
             employeeCode: string | null;
             familyName: string;
             givenName: string;
+            /** @description Katakana. */
+            familyNameKana: string | null;
+            givenNameKana: string | null;
             /** Format: date */
             birthDate: string | null;
+            /** @description The number HR last approved or verified: a change the employee submitted is served only once approved. */
             myNumber: string;
             dependents: {
-                /** Format: uuid */
+                /**
+                 * Format: uuid
+                 * @description Stable through the employee's later changes: usable as the dependent's key in payroll.
+                 */
                 dependentId: string;
                 relationship: string;
+                /**
+                 * @description dependent 扶養親族, category3 国民年金の第3号被保険者.
+                 * @enum {string}
+                 */
+                kind: "dependent" | "category3";
                 familyName: string;
                 givenName: string;
+                familyNameKana: string | null;
+                givenNameKana: string | null;
                 /** Format: date */
                 birthDate: string | null;
                 myNumber: string | null;
@@ -3075,7 +3092,16 @@ export interface components {
             submissionDigest: components["schemas"]["SubmissionDigest"];
             /** @description The employee is mailed a receipt on submitting and a mail on approval. */
             employeeNotices: boolean;
+            /** @description How long a retiree's data is kept: a code of GET /v1/retention-rules. */
+            retentionRule: string;
+            deletionScope: components["schemas"]["DeletionScope"];
         };
+        /**
+         * @description What a scheduled deletion deletes: `numbers` — the numbers and document images (the person
+         *     stays, 未登録); `all_personal_data` — everything about the person (the default).
+         * @enum {string}
+         */
+        DeletionScope: "numbers" | "all_personal_data";
         TenantPasscode: {
             passcode: string;
         };
@@ -3104,6 +3130,9 @@ export interface components {
             reminderDays?: number[];
             submissionDigest?: components["schemas"]["SubmissionDigest"];
             employeeNotices?: boolean;
+            /** @description A code of GET /v1/retention-rules (400 RETENTION_RULE_UNKNOWN otherwise). Gives the deletion due date of retirement dates set from now on; dates already scheduled stay (HR can change each). */
+            retentionRule?: string;
+            deletionScope?: components["schemas"]["DeletionScope"];
         };
         OperationEvent: {
             id: string;

@@ -43,10 +43,15 @@ export interface PullRequest {
 export type PersonRef = { employeeCode: string } | { registrantId: string };
 
 export interface PulledDependent {
+  /** stable: the same id through the employee's later changes, usable as payroll's key */
   dependentId: string;
   relationship: string;
+  /** 扶養親族 (dependent) or 国民年金の第3号被保険者 (category3) */
+  kind: Dependent['kind'];
   familyName: string;
   givenName: string;
+  familyNameKana: string | null;
+  givenNameKana: string | null;
   birthDate: string | null;
   myNumber: string | null;
   unservedReason: UnservedReason | null;
@@ -60,6 +65,8 @@ export type PullEntry =
       employeeCode: string | null;
       familyName: string;
       givenName: string;
+      familyNameKana: string | null;
+      givenNameKana: string | null;
       birthDate: string | null;
       myNumber: string;
       dependents: PulledDependent[];
@@ -70,8 +77,16 @@ type Row = Registrant & { dependents: Dependent[] };
 
 const date = (d: Date | null) => d?.toISOString().slice(0, 10) ?? null;
 
+/**
+ * The number payroll is served: the one HR last approved or verified, kept while a change waits for
+ * approval (rows from before approved numbers were kept: the completed person's current one).
+ */
+const servedSecret = (x: { status: Registrant['status']; myNumberSecretId: string | null; approvedNumberSecretId: string | null }) =>
+  x.approvedNumberSecretId ?? (x.status === 'completed' ? x.myNumberSecretId : null);
+
 function reasonFor(status: Registrant['status'] | Dependent['status'], hasNumber: boolean): UnservedReason | null {
-  if (status === 'completed') return hasNumber ? null : 'NOT_REGISTERED';
+  if (hasNumber) return null;
+  if (status === 'completed') return 'NOT_REGISTERED';
   if (status === 'pending' || status === 'remanded') return 'PENDING';
   if (status === 'refused') return 'REFUSED';
   return 'NOT_REGISTERED';
@@ -122,10 +137,10 @@ export function createNumberPull({ prisma, vault, history }: { prisma: PrismaCli
         const gone = 'employeeCode' in ref ? deletedCodes.has(ref.employeeCode) : deletedIds.has(ref.registrantId);
         return { ref, r: null, reason: (gone ? 'DELETED' : 'UNKNOWN') as UnservedReason, dependents: [] };
       }
-      const dependents = req.includeDependents ? r.dependents.map((d) => ({ d, why: d.noLongerDependentAt ? ('NO_LONGER_DEPENDENT' as const) : reasonFor(d.status, d.myNumberSecretId !== null) })) : [];
-      return { ref, r, reason: reasonFor(r.status, r.myNumberSecretId !== null), dependents };
+      const dependents = req.includeDependents ? r.dependents.map((d) => ({ d, why: d.noLongerDependentAt ? ('NO_LONGER_DEPENDENT' as const) : reasonFor(d.status, servedSecret(d) !== null) })) : [];
+      return { ref, r, reason: reasonFor(r.status, servedSecret(r) !== null), dependents };
     });
-    const secretIds = resolved.flatMap(({ r, reason, dependents }) => (r && !reason ? [r.myNumberSecretId!, ...dependents.filter((x) => !x.why).map((x) => x.d.myNumberSecretId!)] : []));
+    const secretIds = resolved.flatMap(({ r, reason, dependents }) => (r && !reason ? [servedSecret(r)!, ...dependents.filter((x) => !x.why).map((x) => servedSecret(x.d)!)] : []));
     const opened = secretIds.length ? await vault.openMany(secretIds, tenantId, sql) : new Map<string, Buffer>();
     const numberOf = (secretId: string) => opened.get(secretId)!.toString('utf8');
 
@@ -138,15 +153,20 @@ export function createNumberPull({ prisma, vault, history }: { prisma: PrismaCli
         employeeCode: r.employeeCode,
         familyName: r.familyName,
         givenName: r.givenName,
+        familyNameKana: r.familyNameKana,
+        givenNameKana: r.givenNameKana,
         birthDate: date(r.birthDate),
-        myNumber: numberOf(r.myNumberSecretId!),
+        myNumber: numberOf(servedSecret(r)!),
         dependents: dependents.map(({ d, why }) => ({
           dependentId: d.id,
           relationship: d.relationship,
+          kind: d.kind,
           familyName: d.familyName,
           givenName: d.givenName,
+          familyNameKana: d.familyNameKana,
+          givenNameKana: d.givenNameKana,
           birthDate: date(d.birthDate),
-          myNumber: why ? null : numberOf(d.myNumberSecretId!),
+          myNumber: why ? null : numberOf(servedSecret(d)!),
           unservedReason: why,
         })),
       };
@@ -209,7 +229,7 @@ export function createNumberPull({ prisma, vault, history }: { prisma: PrismaCli
       for (;;) {
         const rows = await rowsWhere(
           sql,
-          Prisma.sql`r.tenant_id = ${tenantId}::uuid AND r.status = 'completed' AND r.my_number_secret_id IS NOT NULL${after ? Prisma.sql` AND r.id > ${after}::uuid` : Prisma.empty}`,
+          Prisma.sql`r.tenant_id = ${tenantId}::uuid AND (r.approved_number_secret_id IS NOT NULL OR (r.status = 'completed' AND r.my_number_secret_id IS NOT NULL))${after ? Prisma.sql` AND r.id > ${after}::uuid` : Prisma.empty}`,
           req,
           Prisma.sql`ORDER BY r.id LIMIT ${PULL_BATCH}`,
         );

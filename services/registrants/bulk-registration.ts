@@ -328,6 +328,7 @@ export function createBulkRegistrationService({ prisma, history, vault, temporal
               status: 'completed',
               loginLocked: true,
               myNumberSecretId: numberId,
+              approvedNumberSecretId: numberId,
               ...queuedStart({ invite: false, status: 'completed' }),
             },
           });
@@ -354,6 +355,7 @@ export function createBulkRegistrationService({ prisma, history, vault, temporal
                 gender: d.gender,
                 status: 'completed',
                 myNumberSecretId: depNumber,
+                approvedNumberSecretId: depNumber,
               },
             });
             dependentIds.push(dependentId);

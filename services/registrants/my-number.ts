@@ -9,6 +9,7 @@ import type { History } from '../audit/types';
 import type { PrismaClient } from '../db/client';
 import { AppError, REGISTRANT_NOT_FOUND } from '../errors';
 import { amendDraft } from './draft-store';
+import { approveCurrentNumbers, shreddable } from './approved-numbers';
 import { submittedDependent } from './listing';
 import { actorOf, type Acting } from '../login-users/login-users';
 import { validateIndividualNumber } from '../mynumber/validate';
@@ -62,11 +63,16 @@ export function createMyNumberService({ prisma, vault, history, confirmPassword 
         const r = await lockRegistrant(tx, acting.tenantId, registrantId);
         // The registrant's row lock covers their dependents too: every writer of a dependent's number comes through here.
         const dependent = dependentId ? await submittedDependent(tx, r.id, dependentId) : null;
-        const previous = dependent ? dependent.myNumberSecretId : r.myNumberSecretId;
+        const whose = dependent ?? r;
+        const previous = whose.myNumberSecretId;
         const id = await vault.seal({ tenantId: acting.tenantId, kind: 'my_number', plaintext: Buffer.from(checked.value) }, tx);
         if (dependent) await tx.dependent.update({ where: { id: dependent.id }, data: { myNumberSecretId: id } });
         else await tx.registrant.update({ where: { id: r.id }, data: { myNumberSecretId: id } });
-        if (previous) await vault.shred([previous], tx);
+        // HR's correction of a completed person is verified: payroll is served it from now on. Before
+        // that, the number payroll is served (if any) stays until HR approves.
+        const replaced = shreddable(previous, whose.approvedNumberSecretId);
+        if (replaced) await vault.shred([replaced], tx);
+        if (whose.status === 'completed') await approveCurrentNumbers(tx, vault, r.id, dependent ? { registrant: false, dependentId: dependent.id } : { registrant: true });
         // An employee part-way through changing their registration would otherwise send the old number again.
         await amendDraft(vault, tx, r.id, (draft) => {
           if (!dependent) draft.myNumber = checked.value;
@@ -137,14 +143,16 @@ export function createMyNumberService({ prisma, vault, history, confirmPassword 
       await prisma.$transaction(async (tx) => {
         const r = await lockRegistrant(tx, acting.tenantId, registrantId);
         const dependent = dependentId ? await submittedDependent(tx, r.id, dependentId) : null;
-        const secretId = dependent ? dependent.myNumberSecretId : r.myNumberSecretId;
-        if (!secretId) throw NOT_REGISTERED();
+        const whose = dependent ?? r;
+        if (!whose.myNumberSecretId) throw NOT_REGISTERED();
+        // The number payroll is served goes too: deleted means deleted.
+        const secrets = [...new Set([whose.myNumberSecretId, whose.approvedNumberSecretId].filter((x): x is string => !!x))];
         if (dependent) {
-          await tx.dependent.update({ where: { id: dependent.id }, data: { myNumberSecretId: null, status: 'unregistered', statusReason: null } });
+          await tx.dependent.update({ where: { id: dependent.id }, data: { myNumberSecretId: null, approvedNumberSecretId: null, status: 'unregistered', statusReason: null } });
           // The registrant's list entry changed: payroll's sync picks it up.
           await tx.registrant.update({ where: { id: r.id }, data: { updatedAt: new Date() } });
-        } else await tx.registrant.update({ where: { id: r.id }, data: { myNumberSecretId: null } });
-        await vault.shred([secretId], tx);
+        } else await tx.registrant.update({ where: { id: r.id }, data: { myNumberSecretId: null, approvedNumberSecretId: null } });
+        await vault.shred(secrets, tx);
         // Deleted means deleted: not kept in a draft's sealed copy either.
         await amendDraft(vault, tx, r.id, (draft) => {
           if (!dependent) delete draft.myNumber;

@@ -76,6 +76,8 @@ export async function storePeople(tx: Prisma.TransactionClient, deps: { vault: V
       // As a bulk entry: the number is in, so no registration login until HR unlocks one.
       loginLocked: myNumber !== null,
       myNumberSecretId: secretOf.get(`r${i}`) ?? null,
+      // Verified by the employer: payroll is served it.
+      approvedNumberSecretId: secretOf.get(`r${i}`) ?? null,
       // The workflow takes the stored state over (completed, or not invited; a retirement date
       // included) and sends nothing — unless the caller asked for an invitation.
       ...queuedStart(ctx.start ?? null, at),
@@ -99,6 +101,7 @@ export async function storePeople(tx: Prisma.TransactionClient, deps: { vault: V
         gender: d.gender,
         status: statusOf(d.myNumber),
         myNumberSecretId: secretOf.get(`d${i}.${j}`) ?? null,
+        approvedNumberSecretId: secretOf.get(`d${i}.${j}`) ?? null,
       })),
     ),
   });

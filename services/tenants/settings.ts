@@ -1,10 +1,12 @@
 /**
- * 契約者設定: passcode, corporate number, the purposes in use, reminder days. Owners only. The
+ * 契約者設定: passcode, corporate number, the purposes in use, reminder days, how long retirees'
+ * data is kept and what a scheduled deletion deletes. Owners only. The
  * passcode is kept as a hash (checked at the employee's first visit) and sealed in the vault, so
  * that an owner can see it again behind their password — or have a new one made — to tell employees.
  */
 import { randomInt } from 'node:crypto';
-import { Prisma, type Purpose, type SubmissionDigest, type Tenant } from '../../prisma/generated/client';
+import { Prisma, type DeletionScope, type Purpose, type SubmissionDigest, type Tenant } from '../../prisma/generated/client';
+import { retentionRule } from '../retention/rules';
 import type { ConfirmPassword } from '../auth/auth-service';
 import { openText, type Vault } from '../vault/types';
 import type { History } from '../audit/types';
@@ -26,6 +28,8 @@ export interface TenantSettingsView {
   reminderDays: number[];
   submissionDigest: SubmissionDigest;
   employeeNotices: boolean;
+  retentionRule: string;
+  deletionScope: DeletionScope;
 }
 
 export interface TenantSettingsPatch {
@@ -38,6 +42,10 @@ export interface TenantSettingsPatch {
   reminderDays?: number[];
   submissionDigest?: SubmissionDigest;
   employeeNotices?: boolean;
+  /** how long a retiree's data is kept (services/retention/rules.ts): for retirements set from now on */
+  retentionRule?: string;
+  /** what a scheduled deletion deletes: the numbers (and images) only, or all the person's data */
+  deletionScope?: DeletionScope;
 }
 
 const view = (t: Tenant): TenantSettingsView => ({
@@ -51,11 +59,13 @@ const view = (t: Tenant): TenantSettingsView => ({
   reminderDays: t.reminderDays,
   submissionDigest: t.submissionDigest,
   employeeNotices: t.employeeNotices,
+  retentionRule: t.retentionRule,
+  deletionScope: t.deletionScope,
 });
 
-const SETTING_KEYS = ['name', 'corporateNumber', 'passcodeHash', 'purposes', 'reminderDays', 'submissionDigest', 'employeeNotices'] as const;
+const SETTING_KEYS = ['name', 'corporateNumber', 'passcodeHash', 'purposes', 'reminderDays', 'submissionDigest', 'employeeNotices', 'retentionRule', 'deletionScope'] as const;
 type SettingKey = (typeof SETTING_KEYS)[number];
-const SHOWN_KEYS = ['name', 'purposes', 'reminderDays', 'submissionDigest', 'employeeNotices'] as const;
+const SHOWN_KEYS = ['name', 'purposes', 'reminderDays', 'submissionDigest', 'employeeNotices', 'retentionRule', 'deletionScope'] as const;
 
 /** Purposes are a set: the order they are listed in is no change. */
 function sameSetting(key: SettingKey, a: unknown, b: unknown): boolean {
@@ -103,6 +113,11 @@ export function createTenantSettingsService({ prisma, history, vault, confirmPas
         data.reminderDays = days;
       }
       if (patch.submissionDigest !== undefined) data.submissionDigest = patch.submissionDigest;
+      if (patch.retentionRule !== undefined) {
+        if (!retentionRule(patch.retentionRule)) throw invalid('/body/retentionRule', 'RETENTION_RULE_UNKNOWN', '保存期間のルールを一覧から選んでください');
+        data.retentionRule = patch.retentionRule;
+      }
+      if (patch.deletionScope !== undefined) data.deletionScope = patch.deletionScope;
       if (patch.employeeNotices !== undefined) data.employeeNotices = patch.employeeNotices;
       if (patch.passcode !== undefined) {
         if (!/^[\x21-\x7e]{4,32}$/.test(patch.passcode)) {

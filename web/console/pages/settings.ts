@@ -36,6 +36,11 @@ function passcodeButtons(ctx: Ctx, t: Schemas['TenantSettings']): HTMLElement[] 
   ];
 }
 
+const SCOPE_CHOICES: Record<Schemas['DeletionScope'], string> = {
+  all_personal_data: '登録者のすべての情報（氏名なども削除）',
+  numbers: 'マイナンバーと書類の画像のみ（登録者の情報は残り「未登録」に）',
+};
+
 export async function settingsScreen(ctx: Ctx): Promise<View> {
   const [t, retention] = await Promise.all([api.tenant(), api.retentionRules()]);
 
@@ -73,6 +78,12 @@ export async function settingsScreen(ctx: Ctx): Promise<View> {
             hint: '新しい提出があったとき、最高権限・管理担当者のユーザにメールでまとめてお知らせします。',
           }),
           checkbox('employeeNotices', '従業員に、提出の受付と登録完了をメールで知らせる', t.employeeNotices),
+          field('保存期間のルール（退職者）', select('retentionRule', retention.rules.map((r): [string, string] => [r.code, r.label]), t.retentionRule), {
+            hint: 'これから設定する退職日の削除予定日に使われます。すでに決まっている削除予定日は変わりません（登録者ごとに変更できます）。',
+          }),
+          field('削除予定日に削除するもの', select('deletionScope', Object.entries(SCOPE_CHOICES) as [string, string][], t.deletionScope), {
+            hint: '削除予定日を迎えた人に適用されます。',
+          }),
         ],
         '変更する',
         async (data, message) => {
@@ -99,11 +110,15 @@ export async function settingsScreen(ctx: Ctx): Promise<View> {
           if (digest !== t.submissionDigest) patch.submissionDigest = digest;
           const notices = data.get('employeeNotices') === 'true';
           if (notices !== t.employeeNotices) patch.employeeNotices = notices;
+          const rule = text(data, 'retentionRule');
+          if (rule !== t.retentionRule) patch.retentionRule = rule;
+          const scope = text(data, 'deletionScope') as Schemas['DeletionScope'];
+          if (scope !== t.deletionScope) patch.deletionScope = scope;
           if (!Object.keys(patch).length) return say(message, '変更された項目はありません。', 'info');
           await api.updateTenant(patch);
           // The company's name is in the header too.
           if (patch.name) ctx.setMe(await api.me());
-          const changed = [patch.name && '会社名', 'corporateNumber' in patch && '法人番号', patch.passcode && 'パスコード', patch.purposes && '利用目的', patch.reminderDays && '再通知の日数', patch.submissionDigest && '提出のお知らせ', 'employeeNotices' in patch && '受付・完了のメール'].filter(Boolean);
+          const changed = [patch.name && '会社名', 'corporateNumber' in patch && '法人番号', patch.passcode && 'パスコード', patch.purposes && '利用目的', patch.reminderDays && '再通知の日数', patch.submissionDigest && '提出のお知らせ', 'employeeNotices' in patch && '受付・完了のメール', patch.retentionRule && '保存期間', patch.deletionScope && '削除するもの'].filter(Boolean);
           setFlash(`契約者情報を変更しました（${changed.join('、')}）。`);
           ctx.redraw();
         },
@@ -129,7 +144,10 @@ export async function settingsScreen(ctx: Ctx): Promise<View> {
         { 'aria-labelledby': 'settings-retention' },
         h('h2', { id: 'settings-retention' }, '退職者の情報の保存期間'),
         h('p', {}, '退職した登録者のマイナンバー情報は、次のルールで削除予定日が決まります。'),
-        currentRule ? facts([['現在のルール', h('span', { id: 'retention-current' }, currentRule.label)]]) : null,
+        facts([
+          ...(currentRule ? [['現在のルール', h('span', { id: 'retention-current' }, currentRule.label)] as [string, HTMLElement]] : []),
+          ['削除予定日に削除するもの', h('span', { id: 'deletion-scope' }, SCOPE_CHOICES[t.deletionScope])],
+        ]),
         h('ul', { id: 'retention-rules' }, ...retention.rules.map((r) => h('li', {}, r.label, r.code === retention.current ? '（現在のルール）' : ''))),
       ),
     ],

@@ -1,0 +1,133 @@
+/**
+ * Payroll keeps its numbers while a person changes their registration (real Temporal dev server,
+ * PostgreSQL, vault): after approval the employee, unlocked, corrects their own number and adds a
+ * baby; until HR approves the change the connector is served the approved numbers (the baby is
+ * PENDING), a remand changes nothing, and once approved the new numbers are served and the approved
+ * secrets they replaced are shredded. A deletion takes the approved secrets with it. Dependents keep
+ * their id (payroll's key) through the change; the pull carries kana and 扶養区分.
+ */
+import { randomUUID } from 'node:crypto';
+import request from 'supertest';
+import { createDraftStore } from '../services/registrants/draft-store';
+import type { Draft } from '../services/registrants/draft';
+import { lifecycleQuery, submitUpdate } from '../shared';
+import { createTenant, testVault, TEST_PASSWORD, type Agent } from './support/fixtures';
+import { containsAny, randomMyNumber } from './support/leak-scan';
+import { until } from './support/until';
+import { useWorkerHarness } from './support/worker-harness';
+
+const harness = useWorkerHarness({ taskQueue: 'payroll-continuity' });
+const PNG = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000', 'hex');
+let tenantId: string;
+let hr: Agent;
+let token: string;
+
+beforeAll(async () => {
+  tenantId = await createTenant(harness.prisma, '株式会社給与継続');
+  hr = await harness.agent(tenantId, 'manager');
+  const owner = await harness.agent(tenantId, 'owner');
+  const c = await owner.post('/v1/connectors').send({ name: '給与ソフト', scopes: ['numbers:pull'], allowedPurposes: ['withholding_slip'] }).expect(201);
+  token = (await request(harness.app).post('/v1/oauth/token').auth(c.body.clientId, c.body.clientSecret).type('form').send({ grant_type: 'client_credentials' }).expect(200)).body.access_token;
+});
+
+type Pulled = { myNumber?: string; reason?: string; familyNameKana?: string | null; dependents?: { dependentId: string; givenName: string; kind: string; myNumber: string | null; unservedReason: string | null }[] };
+async function pull(code: string): Promise<Pulled> {
+  const res = await request(harness.app).post('/v1/numbers/pull').auth(token, { type: 'bearer' }).send({ purpose: 'withholding_slip', employeeCodes: [code], includeDependents: true }).expect(200);
+  return res.body.served[0] ?? res.body.unserved[0];
+}
+const secretCount = (ids: (string | null)[]) => harness.prisma.vaultSecret.count({ where: { id: { in: ids.filter((x): x is string => !!x) } } });
+
+/** The employee's "finish" with this draft (as the registration pages save it). */
+async function submit(id: string, workflowId: string, draft: Omit<Draft, 'removedDocumentIds' | 'removedDependentIds'>) {
+  const drafts = createDraftStore({ prisma: harness.prisma, vault: testVault(harness.prisma) });
+  await drafts.save(id, { ...draft, removedDocumentIds: [], removedDependentIds: [] });
+  if ((await harness.prisma.document.count({ where: { registrantId: id } })) === 0) {
+    for (const side of ['front', 'back'] as const) await drafts.addDocument(id, { purpose: 'identity', type: 'my_number_card', side, mimeType: 'image/png', image: PNG });
+  }
+  await harness.env.client.workflow.getHandle(workflowId).executeUpdate(submitUpdate, { args: [{ actor: { type: 'registrant', id: null } }] });
+}
+
+describe('a change of registration after approval', () => {
+  it('keeps payroll served the approved numbers until HR approves the change; then the new ones, the replaced secrets shredded', async () => {
+    const code = `PC-${randomUUID().slice(0, 6)}`;
+    const [own, spouse, corrected, baby] = [randomMyNumber(), randomMyNumber(), randomMyNumber(), randomMyNumber()];
+    const created = (await hr.post('/v1/registrants').send({ familyName: '継続', givenName: '太郎', familyNameKana: 'ケイゾク', email: `${code.toLowerCase()}@example.co.jp`, employeeCode: code }).expect(201)).body;
+    const handle = harness.env.client.workflow.getHandle(created.workflowId);
+    await until(async () => (await handle.query(lifecycleQuery)).invitation?.state === 'open', 'the invitation to open');
+    const spouseId = randomUUID();
+    const spouseEntry = { id: spouseId, relationship: '配偶者', kind: 'dependent' as const, familyName: '継続', givenName: '花子', familyNameKana: 'ケイゾク', birthDate: '1988-01-01' };
+    await submit(created.id, created.workflowId, { myNumber: own, gender: 'male', birthDate: '1985-10-10', dependents: [{ ...spouseEntry, myNumber: spouse }] });
+    expect((await pull(code)).reason).toBe('PENDING');
+    await hr.post(`/v1/registrants/${created.id}/approval`).send({}).expect(200);
+    const approved = await pull(code);
+    expect(approved).toMatchObject({ familyNameKana: 'ケイゾク', dependents: [{ dependentId: spouseId, givenName: '花子', kind: 'dependent', unservedReason: null }] });
+    expect(approved.myNumber === own && approved.dependents![0]!.myNumber === spouse).toBe(true);
+    const approvedSecrets = await harness.prisma.registrant.findUniqueOrThrow({ where: { id: created.id }, select: { approvedNumberSecretId: true, dependents: { select: { approvedNumberSecretId: true } } } });
+
+    // Unlocked, the employee corrects their own number and adds a baby: 承認待ち again.
+    await hr.post(`/v1/registrants/${created.id}/login-unlock`).expect(200);
+    await hr.post(`/v1/registrants/${created.id}/invitation`).send({}).expect(200);
+    const babyId = randomUUID();
+    await submit(created.id, created.workflowId, {
+      myNumber: corrected,
+      gender: 'male',
+      birthDate: '1985-10-10',
+      dependents: [{ ...spouseEntry, myNumber: spouse }, { id: babyId, relationship: '子', kind: 'dependent', familyName: '継続', givenName: '赤子', birthDate: '2026-10-01', myNumber: baby }],
+    });
+    expect((await harness.prisma.registrant.findUniqueOrThrow({ where: { id: created.id } })).status).toBe('pending');
+    // Payroll: the approved numbers still; the baby waits for approval; the spouse keeps their key.
+    const waiting = await pull(code);
+    expect(waiting.myNumber === own).toBe(true);
+    expect(waiting.dependents!.map((d) => [d.dependentId, d.unservedReason])).toEqual([
+      [spouseId, null],
+      [babyId, 'PENDING'],
+    ]);
+    expect(waiting.dependents![0]!.myNumber === spouse).toBe(true);
+
+    // A remand changes nothing for payroll.
+    await hr.post(`/v1/registrants/${created.id}/remand`).send({ reason: '赤ちゃんの書類を追加してください' }).expect(200);
+    expect((await pull(code)).myNumber === own).toBe(true);
+    await submit(created.id, created.workflowId, {
+      myNumber: corrected,
+      gender: 'male',
+      birthDate: '1985-10-10',
+      dependents: [{ ...spouseEntry, myNumber: spouse }, { id: babyId, relationship: '子', kind: 'dependent', familyName: '継続', givenName: '赤子', birthDate: '2026-10-01', myNumber: baby }],
+    });
+
+    // Approved: the new numbers are served; the approved secrets they replaced are gone.
+    await hr.post(`/v1/registrants/${created.id}/approval`).send({}).expect(200);
+    const now = await pull(code);
+    expect(now.myNumber === corrected).toBe(true);
+    expect(now.dependents!.map((d) => [d.dependentId, d.unservedReason])).toEqual([
+      [spouseId, null],
+      [babyId, null],
+    ]);
+    expect(now.dependents![1]!.myNumber === baby).toBe(true);
+    expect(await secretCount([approvedSecrets.approvedNumberSecretId, ...approvedSecrets.dependents.map((d) => d.approvedNumberSecretId)])).toBe(0);
+    const after = await harness.prisma.registrant.findUniqueOrThrow({ where: { id: created.id }, include: { dependents: true } });
+    expect(after.approvedNumberSecretId).toBe(after.myNumberSecretId);
+    expect(after.dependents.every((d) => d.approvedNumberSecretId === d.myNumberSecretId)).toBe(true);
+    // Every number secret of the person is referenced: nothing sealed is left orphaned.
+    const referenced = new Set([after.myNumberSecretId, ...after.dependents.map((d) => d.myNumberSecretId)]);
+    expect(referenced.size).toBe(3);
+    expect(containsAny(JSON.stringify(after), [own, corrected, baby, spouse])).toEqual([]);
+  });
+
+  it('deleting the numbers while a change waits takes the approved ones too: nothing is served, nothing sealed is left', async () => {
+    const code = `PD-${randomUUID().slice(0, 6)}`;
+    const created = (await hr.post('/v1/registrants').send({ familyName: '削除', givenName: '一郎', email: `${code.toLowerCase()}@example.co.jp`, employeeCode: code }).expect(201)).body;
+    const handle = harness.env.client.workflow.getHandle(created.workflowId);
+    await until(async () => (await handle.query(lifecycleQuery)).invitation?.state === 'open', 'the invitation to open');
+    await submit(created.id, created.workflowId, { myNumber: randomMyNumber(), gender: 'male', birthDate: '1985-10-10', dependents: [] });
+    await hr.post(`/v1/registrants/${created.id}/approval`).send({}).expect(200);
+    await hr.post(`/v1/registrants/${created.id}/login-unlock`).expect(200);
+    await hr.post(`/v1/registrants/${created.id}/invitation`).send({}).expect(200);
+    await submit(created.id, created.workflowId, { myNumber: randomMyNumber(), gender: 'male', birthDate: '1985-10-10', dependents: [] });
+    const before = await harness.prisma.registrant.findUniqueOrThrow({ where: { id: created.id } });
+    expect(before.approvedNumberSecretId).not.toBe(before.myNumberSecretId);
+
+    await hr.post(`/v1/registrants/${created.id}/deletion`).send({ scope: 'numbers', password: TEST_PASSWORD }).expect(200);
+    expect(await secretCount([before.approvedNumberSecretId, before.myNumberSecretId])).toBe(0);
+    expect((await pull(code)).reason).toBe('NOT_REGISTERED');
+  });
+});
