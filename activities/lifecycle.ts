@@ -281,7 +281,7 @@ export function createLifecycleActivities({ prisma, vault, history = createHisto
           case 'retirement_set':
             await tx.registrant.update({
               where: { id: r.id },
-              data: { retirementDate: dateOnly(step.retirementDate), deletionDueDate: dateOnly(step.deletion?.dueDate ?? null), deletionRule: step.deletion?.rule ?? null },
+              data: { retirementDate: dateOnly(step.retirementDate), deletionDueDate: dateOnly(step.deletion?.dueDate ?? null), deletionRule: step.deletion?.rule ?? null, deletionAwaitingSince: null },
             });
             await record(tx, r, actor, 'retirement_set', { retirementDate: step.retirementDate, deletionDueDate: step.deletion?.dueDate ?? null, rule: step.deletion?.rule ?? null });
             break;
@@ -292,11 +292,11 @@ export function createLifecycleActivities({ prisma, vault, history = createHisto
             if (r.invitationState === 'open') await discardUnsubmitted(tx, r, 'retired');
             break;
           case 'deletion_scheduled':
-            await tx.registrant.update({ where: { id: r.id }, data: { deletionDueDate: dateOnly(step.dueDate), deletionRule: MANUAL_RULE.code } });
+            await tx.registrant.update({ where: { id: r.id }, data: { deletionDueDate: dateOnly(step.dueDate), deletionRule: MANUAL_RULE.code, deletionAwaitingSince: null } });
             await record(tx, r, actor, 'deletion_scheduled', { deletionDueDate: step.dueDate });
             break;
           case 'deletion_cancelled':
-            await tx.registrant.update({ where: { id: r.id }, data: { deletionDueDate: null, deletionRule: null } });
+            await tx.registrant.update({ where: { id: r.id }, data: { deletionDueDate: null, deletionRule: null, deletionAwaitingSince: null } });
             await record(tx, r, actor, 'deletion_cancelled');
             break;
           case 'retry_requested':
@@ -316,7 +316,9 @@ export function createLifecycleActivities({ prisma, vault, history = createHisto
 
     /**
      * Crypto-shreds and leaves a deletion record (who, what, when, which rule; never a number).
-     * `scheduled` deletes what the tenant configured; a registrant deleted entirely is removed.
+     * `scheduled` deletes what the tenant configured; a registrant deleted entirely is removed. In
+     * the tenant's confirmed mode a scheduled deletion not `confirmed` by HR deletes nothing: the
+     * person is queued (deletion_awaiting_since, recorded once) and the answer says `awaiting`.
      */
     async shred(input: {
       registrantId: string;
@@ -326,7 +328,8 @@ export function createLifecycleActivities({ prisma, vault, history = createHisto
       dueDate: string | null;
       actor: StepActor;
       stepKey: string;
-    }): Promise<{ numbers: number; documents: number; dependents: number; webhookDeliveries: string[]; scope: 'numbers' | 'registrant' | 'dependent' }> {
+      confirmed?: boolean;
+    }): Promise<{ numbers: number; documents: number; dependents: number; webhookDeliveries: string[]; scope: 'numbers' | 'registrant' | 'dependent'; awaiting?: boolean }> {
       return prisma.$transaction(async (tx) => {
         const done = await tx.deletionRecord.findUnique({ where: { stepKey: input.stepKey } });
         if (done) {
@@ -336,6 +339,13 @@ export function createLifecycleActivities({ prisma, vault, history = createHisto
         const r = await lock(tx, input.registrantId);
         const tenant = await tx.tenant.findUniqueOrThrow({ where: { id: r.tenantId } });
         const kind = input.kind === 'scheduled' ? (tenant.deletionScope === 'numbers' ? 'numbers' : 'registrant') : input.kind;
+        if (input.kind === 'scheduled' && tenant.deletionMode === 'confirmed' && !input.confirmed) {
+          if (!r.deletionAwaitingSince) {
+            await tx.registrant.update({ where: { id: r.id }, data: { deletionAwaitingSince: new Date() } });
+            await record(tx, r, input.actor, 'deletion_awaiting_confirmation', { dueDate: input.dueDate, rule: input.rule });
+          }
+          return { numbers: 0, documents: 0, dependents: 0, webhookDeliveries: [], scope: kind, awaiting: true };
+        }
         if (kind === 'dependent' && !(await tx.dependent.findFirst({ where: { id: input.dependentId, registrantId: r.id } }))) {
           throw ApplicationFailure.nonRetryable('扶養家族が見つかりません', 'DependentNotFound');
         }
@@ -356,7 +366,7 @@ export function createLifecycleActivities({ prisma, vault, history = createHisto
           // A scheduled deletion is done with: its date leaves the row (a workflow revived from the
           // row must not delete again). HR's immediate deletion keeps the schedule.
           const schedule = input.kind === 'scheduled' ? { deletionDueDate: null, deletionRule: null } : {};
-          await tx.registrant.update({ where: { id: r.id }, data: { myNumberSecretId: null, draftSecretId: null, status: 'unregistered', loginLocked: false, ...schedule } });
+          await tx.registrant.update({ where: { id: r.id }, data: { myNumberSecretId: null, draftSecretId: null, status: 'unregistered', loginLocked: false, deletionAwaitingSince: null, ...schedule } });
         }
         await vault.shred(secrets, tx);
         const actor = await actorOf(tx, r, input.actor);

@@ -102,6 +102,8 @@ export interface ScheduledDeletion {
   /** retention rule code or "manual" */
   rule: string;
   noticeSent: boolean;
+  /** due, and waiting for HR to confirm it (the tenant deletes on confirmation) */
+  awaiting?: boolean;
 }
 
 /**
@@ -227,6 +229,8 @@ export const deleteNowUpdate = defineUpdate<LifecycleState, [DeleteNowRequest]>(
  * Days already past at the change are not sent late (nobody gets a burst of reminders).
  */
 export const reminderDaysSignal = defineSignal<[{ days: number[] }]>('reminderDays');
+/** HR confirms a deletion that fell due in the tenant's confirmed mode: carried out now. */
+export const confirmDeletionUpdate = defineUpdate<LifecycleState, [{ actor: StepActor }]>('confirmDeletion');
 /** HR sets the status by hand (MANUAL_STATUS_MOVES). */
 export const changeStatusUpdate = defineUpdate<LifecycleState, [StatusChangeRequest]>('changeStatus');
 /** HR withdraws the invitation (an update from the safe-steps release on; the signal stays for old callers). */
@@ -271,6 +275,7 @@ export const LIFECYCLE_REFUSALS = {
   STATUS_UNCHANGED: '既にそのステータスです',
   STATUS_CHANGE_NOT_ALLOWED: '現在のステータスからは、そのステータスに変更できません',
   VERIFICATION_METHOD_REQUIRED: '本人確認の方法を選択してください',
+  NO_DELETION_AWAITING: '確認を待っている削除はありません',
 } as const;
 export type LifecycleRefusal = keyof typeof LIFECYCLE_REFUSALS;
 

@@ -50,6 +50,7 @@ const ALLOWED: Record<string, Role[]> = {
   remandRegistrant: EDITORS,
   refuseRegistrant: EDITORS,
   changeRegistrantStatus: EDITORS,
+  confirmScheduledDeletion: EDITORS,
   addRegistrantDependent: EDITORS,
   deleteDependentMyNumber: EDITORS,
   unlockRegistrantLogin: EDITORS,

@@ -33,7 +33,7 @@ let viewerAgent: Agent;
 let otherAgent: Agent;
 
 const TENANT_NAME = '契約設定株式会社';
-const SETTINGS_KEYS = ['corporateNumber', 'customerNumber', 'deletionScope', 'employeeNotices', 'id', 'name', 'passcodeSet', 'passcodeViewable', 'purposes', 'reminderDays', 'retentionRule', 'submissionDigest'];
+const SETTINGS_KEYS = ['corporateNumber', 'customerNumber', 'deletionMode', 'deletionScope', 'employeeNotices', 'id', 'name', 'passcodeSet', 'passcodeViewable', 'purposes', 'reminderDays', 'retentionRule', 'submissionDigest'];
 const CLIENT_IP = '198.51.100.77';
 const INVALID = '入力内容に誤りがあります';
 
@@ -142,6 +142,7 @@ describe('GET /v1/tenant', () => {
         employeeNotices: true,
         retentionRule: 'dependents_declaration_7y',
         deletionScope: 'all_personal_data',
+        deletionMode: 'automatic',
       });
       expect(Object.keys(res.body).sort()).toEqual(SETTINGS_KEYS);
       expect(res.headers['content-type']).toMatch(/^application\/json/);
@@ -199,16 +200,21 @@ describe('PATCH /v1/tenant', () => {
     expect((await save(agent, { submissionDigest: 'off' })).body.submissionDigest).toBe('off');
   });
 
-  it('an owner chooses the retention rule and what a scheduled deletion deletes: stored, recorded with before and after, read back as the current rule; an unknown rule is refused, a manager may not', async () => {
+  it('an owner chooses the retention rule, what a scheduled deletion deletes and whether HR confirms it: stored, recorded with before and after, read back as the current rule; an unknown rule is refused, a manager may not', async () => {
     const c = await createTenant(harness.prisma, '保存期間設定株式会社');
     const [agent, mgr] = await Promise.all([harness.agent(c, 'owner', '保存 オーナー'), harness.agent(c, 'manager', '保存 管理')]);
-    const res = await save(agent, { retentionRule: 'employment_insurance_4y', deletionScope: 'numbers' });
+    const res = await save(agent, { retentionRule: 'employment_insurance_4y', deletionScope: 'numbers', deletionMode: 'confirmed' });
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ retentionRule: 'employment_insurance_4y', deletionScope: 'numbers' });
-    expect(await settingsOf(c)).toMatchObject({ retentionRule: 'employment_insurance_4y', deletionScope: 'numbers' });
+    expect(res.body).toMatchObject({ retentionRule: 'employment_insurance_4y', deletionScope: 'numbers', deletionMode: 'confirmed' });
+    expect(await settingsOf(c)).toMatchObject({ retentionRule: 'employment_insurance_4y', deletionScope: 'numbers', deletionMode: 'confirmed' });
     expect((await changes(c)).map((e) => e.detail)).toEqual([
-      { changed: ['retentionRule', 'deletionScope'], before: { retentionRule: 'dependents_declaration_7y', deletionScope: 'all_personal_data' }, after: { retentionRule: 'employment_insurance_4y', deletionScope: 'numbers' } },
+      {
+        changed: ['retentionRule', 'deletionScope', 'deletionMode'],
+        before: { retentionRule: 'dependents_declaration_7y', deletionScope: 'all_personal_data', deletionMode: 'automatic' },
+        after: { retentionRule: 'employment_insurance_4y', deletionScope: 'numbers', deletionMode: 'confirmed' },
+      },
     ]);
+    expect((await save(agent, { deletionMode: 'never' })).status).toBe(400);
     expect((await harness.agent(c, 'viewer')).get('/v1/retention-rules').then((r) => r.body.current)).resolves.toBe('employment_insurance_4y');
     const unknown = await save(agent, { retentionRule: 'forever' });
     expectProblemDetails(unknown, 400, 'VALIDATION_FAILED');
@@ -237,6 +243,7 @@ describe('PATCH /v1/tenant', () => {
       employeeNotices: true,
       retentionRule: 'dependents_declaration_7y',
       deletionScope: 'all_personal_data',
+      deletionMode: 'automatic',
     };
     expect(res.body).toEqual(expected);
     expect(t).toMatchObject({ name: expected.name, corporateNumber: cn, purposes, reminderDays: [3, 14, 60], passcodeHash: null });

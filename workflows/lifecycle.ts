@@ -33,6 +33,7 @@ import { Mutex } from 'async-mutex';
 import {
   approveUpdate,
   changeStatusUpdate,
+  confirmDeletionUpdate,
   DELETION_NOTICE_DAYS,
   deleteNowUpdate,
   extendLinkUpdate,
@@ -111,6 +112,7 @@ const STEP_SUMMARIES: Record<string, string> = {
   setRetirement: '退職日の設定',
   scheduleDeletion: '削除予定日の設定',
   deleteNow: '即時削除',
+  confirmDeletion: '削除の実行（確認済み）',
   retryNow: '再試行の指示（オペレーター）',
   extendLink: '登録用リンクの延長（オペレーター）',
   remindNow: 'リマインダーの即時送信（オペレーター）',
@@ -549,6 +551,15 @@ export async function lifecycle(input: RegistrantWorkflowInput): Promise<Lifecyc
     },
   );
 
+  const checkConfirmDeletion = (s: LifecycleState) => {
+    mustLive(s);
+    if (!s.deletion?.awaiting) throw refuse('NO_DELETION_AWAITING');
+  };
+  step(confirmDeletionUpdate, checkConfirmDeletion, async ({ actor }) => {
+    const deletion = state.deletion!;
+    await durably('confirmDeletion', (acts) => scheduledDeletion(acts, deletion, actor, true));
+  });
+
   step(
     deleteNowUpdate,
     checkDeleteNow,
@@ -714,32 +725,43 @@ export async function lifecycle(input: RegistrantWorkflowInput): Promise<Lifecyc
         });
       }
       // Never before the person has retired, whatever date HR typed (nor while their retirement
-      // step waits out an outage).
-      if (state.retired) {
+      // step waits out an outage). One waiting for HR's confirmation waits for confirmDeletion.
+      if (state.retired && !deletion.awaiting) {
         list.push({
           name: 'deletion',
           kind: 'deletion',
           at: Math.max(dueAt, startOfJapanDay(state.retirementDate)),
           label: '削除予定日',
-          run: async (acts) => {
-            const key = keyFor('scheduled-deletion', { dueDate: deletion.dueDate, rule: deletion.rule });
-            const shredded = await acts.shred({ registrantId, kind: 'scheduled', rule: deletion.rule, dueDate: deletion.dueDate, actor: SYSTEM, stepKey: key });
-            counted('scheduled-deletion');
-            await deliverWebhooks(shredded.webhookDeliveries);
-            state.deletion = null;
-            if (shredded.scope === 'numbers') {
-              // The tenant keeps people's records and deletes their numbers: the person stays, unregistered.
-              state.status = 'unregistered';
-              state.loginLocked = false;
-              if (state.invitation?.state === 'open') state.invitation.state = 'closed';
-            } else {
-              state.deleted = true;
-            }
-          },
+          run: (acts) => scheduledDeletion(acts, deletion, SYSTEM),
         });
       }
     }
     return list;
+  }
+
+  /**
+   * The scheduled deletion, on its day or confirmed by HR. In the tenant's confirmed mode the day's
+   * step only queues it (the activity answers `awaiting`): the timer stops and HR's confirmDeletion
+   * carries it out under the same key.
+   */
+  async function scheduledDeletion(acts: Activities, deletion: NonNullable<LifecycleState['deletion']>, actor: StepActor, confirmed = false): Promise<void> {
+    const key = keyFor('scheduled-deletion', { dueDate: deletion.dueDate, rule: deletion.rule });
+    const shredded = await acts.shred({ registrantId, kind: 'scheduled', rule: deletion.rule, dueDate: deletion.dueDate, actor, stepKey: key, ...(confirmed ? { confirmed } : {}) });
+    if (shredded.awaiting) {
+      deletion.awaiting = true;
+      return;
+    }
+    counted('scheduled-deletion');
+    await deliverWebhooks(shredded.webhookDeliveries);
+    state.deletion = null;
+    if (shredded.scope === 'numbers') {
+      // The tenant keeps people's records and deletes their numbers: the person stays, unregistered.
+      state.status = 'unregistered';
+      state.loginLocked = false;
+      if (state.invitation?.state === 'open') state.invitation.state = 'closed';
+    } else {
+      state.deleted = true;
+    }
   }
 
   /** The person's row is gone (a business error of a timer step): nothing is left to look after. */

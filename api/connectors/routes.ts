@@ -10,8 +10,9 @@ import type { ConnectorCaller, ConnectorService, Scope } from '../../services/co
 import { connectorActor } from '../../services/connectors/connectors';
 import type { RegistrantSync, SyncItem } from '../../services/connectors/registrant-sync';
 import { UNSERVED_LABELS, type NumberPull, type PullEntry, type PullRequest } from '../../services/connectors/number-pull';
+import { PULL_HEADER, pullRows } from '../../services/connectors/pull-csv';
 import type { History } from '../../services/audit/types';
-import { csvStream, encodableIn, type CsvCell, type CsvEncoding } from '../../services/csv/encode';
+import { csvStream, type CsvEncoding } from '../../services/csv/encode';
 import type { PrismaClient } from '../../services/db/client';
 import { AppError } from '../../services/errors';
 import { forConnector, listRegistrants, type RegistrantFilters } from '../../services/registrants/listing';
@@ -43,31 +44,6 @@ function basicCredentials(req: Request): { clientId?: string; clientSecret?: str
   } catch {
     // A stray "%" (not form-encoded as RFC 6749 asks): a bad request, not a fault of ours.
     throw new AppError(400, 'invalid_request', 'Basic認証のクライアントIDまたはシークレットの形式が正しくありません（%はURLエンコードしてください）');
-  }
-}
-
-// Columns added later go at the end: a package reading by position keeps working.
-const PULL_HEADER = ['社員コード', '登録者ID', '本人・扶養', '扶養家族ID', '続柄', '姓', '名', '生年月日', 'マイナンバー', '取得結果', 'セイ', 'メイ', '扶養区分'];
-const KIND_LABELS = { dependent: '扶養親族', category3: '第3号被保険者' } as const;
-
-/** One CSV row per person asked for, and one per dependent of those served. */
-function* pullRows(entries: PullEntry[], encoding: CsvEncoding): Generator<CsvCell[]> {
-  // A name the encoding cannot carry is left out and said so in the result column, never turned into '?'.
-  const names = (family: string, given: string): [string, string, string | null] =>
-    encodableIn(family + given, encoding) ? [family, given, null] : ['', '', 'NAME_NOT_ENCODABLE'];
-  for (const e of entries) {
-    const code = 'employeeCode' in e.ref ? e.ref.employeeCode : e.served ? e.employeeCode : null;
-    const id = 'registrantId' in e.ref ? e.ref.registrantId : e.served ? e.registrantId : null;
-    if (!e.served) {
-      yield [code, id, '本人', null, null, null, null, null, null, e.reason, null, null, null];
-      continue;
-    }
-    const [family, given, note] = names(e.familyName, e.givenName);
-    yield [code, id, '本人', null, null, family, given, e.birthDate, e.myNumber, note ?? 'OK', e.familyNameKana, e.givenNameKana, null];
-    for (const d of e.dependents) {
-      const [df, dg, dnote] = names(d.familyName, d.givenName);
-      yield [code, id, '扶養', d.dependentId, d.relationship, df, dg, d.birthDate, d.myNumber, d.unservedReason ?? dnote ?? 'OK', d.familyNameKana, d.givenNameKana, KIND_LABELS[d.kind]];
-    }
   }
 }
 

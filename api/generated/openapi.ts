@@ -1145,11 +1145,47 @@ export interface paths {
          *     `neverOpened` (invited, link never opened), `openedNotSent` (opened or answers saved, not sent),
          *     `waitingApproval` (oldest submission first), `remandedNoLink` (remanded, no live link),
          *     `mailsNotTaken` (a mail asked for over 10 minutes ago that the mail server has not taken),
-         *     `startsQueued` (workflow start still queued), `deletionsDue30` / `deletionsDue90`.
+         *     `startsQueued` (workflow start still queued), `deletionsAwaiting` (due, waiting for HR's
+         *     confirmation in the confirmed deletion mode; oldest due first), `deletionsDue30` / `deletionsDue90`.
          */
         get: operations["getDashboard"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/registrants/{registrantId}/deletion/confirmation": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+                /**
+                 * @description Makes a retry safe: the same key with the same body is carried out once and answers like the
+                 *     first call (also after a 202 or a lost answer). A different body under the same key is a
+                 *     different request. Without it every call is its own.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                registrantId: components["parameters"]["RegistrantId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Carry out a scheduled deletion waiting for HR's confirmation (the tenant's confirmed deletion mode)
+         * @description In the confirmed mode (契約者情報 `deletionMode: confirmed`) a person whose deletion due date
+         *     came is queued (`deletionAwaitingSince`, HOME's 削除の確認待ち, a weekly reminder mail to owners
+         *     and managers) instead of deleted. This deletes them now, as the tenant's deletion scope says,
+         *     recorded like a scheduled deletion with the caller as the actor. Irreversible: the caller's
+         *     password again (400 PASSWORD_INCORRECT). 409 NO_DELETION_AWAITING when nothing waits.
+         */
+        post: operations["confirmScheduledDeletion"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3095,7 +3131,15 @@ export interface components {
             /** @description How long a retiree's data is kept: a code of GET /v1/retention-rules. */
             retentionRule: string;
             deletionScope: components["schemas"]["DeletionScope"];
+            deletionMode: components["schemas"]["DeletionMode"];
         };
+        /**
+         * @description On a deletion due date: `automatic` — deleted that day (the default); `confirmed` — the person
+         *     is queued for HR (HOME's 削除の確認待ち, a reminder mail to owners and managers at once and then
+         *     weekly) until HR confirms it (POST /v1/registrants/{id}/deletion/confirmation).
+         * @enum {string}
+         */
+        DeletionMode: "automatic" | "confirmed";
         /**
          * @description What a scheduled deletion deletes: `numbers` — the numbers and document images (the person
          *     stays, 未登録); `all_personal_data` — everything about the person (the default).
@@ -3133,6 +3177,7 @@ export interface components {
             /** @description A code of GET /v1/retention-rules (400 RETENTION_RULE_UNKNOWN otherwise). Gives the deletion due date of retirement dates set from now on; dates already scheduled stay (HR can change each). */
             retentionRule?: string;
             deletionScope?: components["schemas"]["DeletionScope"];
+            deletionMode?: components["schemas"]["DeletionMode"];
         };
         OperationEvent: {
             id: string;
@@ -3762,6 +3807,11 @@ export interface components {
             rule: string;
             /** @example 扶養控除等申告書の保存期間（退職年の翌年1月11日から7年） */
             ruleLabel: string;
+            /**
+             * Format: date-time
+             * @description Due, and waiting since then for HR to confirm it (the tenant's confirmed deletion mode; POST …/deletion/confirmation).
+             */
+            awaitingConfirmationSince: string | null;
         } | null;
         InviteOptions: {
             /** @description The sender's message, shown in the mail. */
@@ -3898,6 +3948,7 @@ export interface components {
                 remandedNoLink: components["schemas"]["DashboardList"];
                 mailsNotTaken: components["schemas"]["DashboardList"];
                 startsQueued: components["schemas"]["DashboardList"];
+                deletionsAwaiting: components["schemas"]["DashboardList"];
                 deletionsDue30: components["schemas"]["DashboardList"];
                 deletionsDue90: components["schemas"]["DashboardList"];
             };
@@ -5886,6 +5937,51 @@ export interface operations {
             };
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
+        };
+    };
+    confirmScheduledDeletion: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+                /**
+                 * @description Makes a retry safe: the same key with the same body is carried out once and answers like the
+                 *     first call (also after a 202 or a lost answer). A different body under the same key is a
+                 *     different request. Without it every call is its own.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                registrantId: components["parameters"]["RegistrantId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordConfirmation"];
+            };
+        };
+        responses: {
+            /** @description Done; the registrant as it is now (numbers deleted), or as it was just before its removal when deleted entirely (a later GET answers 404). */
+            200: {
+                headers: {
+                    "Idempotency-Key": components["headers"]["IdempotencyKey"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Registrant"];
+                };
+            };
+            202: components["responses"]["StepPending"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["LifecycleConflict"];
+            415: components["responses"]["UnsupportedMediaType"];
+            423: components["responses"]["Locked"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getRegistrantTimeline: {

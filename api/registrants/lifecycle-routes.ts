@@ -100,6 +100,12 @@ export function lifecycleRoutes(service: LifecycleService, qr: InvitationQrServi
     await confirmPassword(caller.user.id, password, { ip: caller.ip, userAgent: caller.userAgent });
     sendStep(res, await service.deleteNow(caller, id(req), scope, dependentId, idempotencyKey(req, res)));
   });
+  router.post('/v1/registrants/:registrantId/deletion/confirmation', requireRole(...EDITORS), async (req, res) => {
+    const caller = acting(req);
+    // Irreversible: the password again, checked here so that it never travels to the workflow.
+    await confirmPassword(caller.user.id, (req.body as Schemas['PasswordConfirmation']).password, { ip: caller.ip, userAgent: caller.userAgent });
+    sendStep(res, await service.confirmDeletion(caller, id(req), idempotencyKey(req, res)));
+  });
   router.get('/v1/registrants/:registrantId/timeline', requireRole(...ANY_ROLE), async (req, res) => {
     const t = await timeline.forRegistrant(acting(req).tenantId, id(req));
     const body: Schemas['Timeline'] = {

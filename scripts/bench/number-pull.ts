@@ -9,6 +9,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ConnectorCaller } from '../../services/connectors/connectors';
+import { PULL_HEADER, pullRows } from '../../services/connectors/pull-csv';
 import { csvStream, type CsvCell } from '../../services/csv/encode';
 import { createPrisma, type PrismaClient } from '../../services/db/client';
 import { validateIndividualNumber } from '../../services/mynumber/validate';
@@ -72,16 +73,13 @@ export async function runNumberPullBench(stack: Stack, cleanup: Cleanup, opts: N
   const some = codes.slice(0, opts.count);
 
   const caller: ConnectorCaller = { client, tenant, scopes: ['numbers:pull'], ip: '127.0.0.1', userAgent: 'bench' };
-  const HEADER = ['社員コード', '登録者ID', '本人・扶養', '扶養家族ID', '続柄', '姓', '名', '生年月日', 'マイナンバー', '取得結果'];
   /** The same work without HTTP: query, decrypt, history rows, CP932 CSV, bytes counted. */
   const inProcess = async (list: string[]) => {
     let bytes = 0;
     const rows = (async function* (): AsyncGenerator<CsvCell[]> {
-      for await (const batch of services.numberPull.pull(caller, { purpose: 'withholding_slip', employeeCodes: list })) {
-        for (const e of batch) if (e.served) yield ['employeeCode' in e.ref ? e.ref.employeeCode : null, e.registrantId, '本人', null, null, e.familyName, e.givenName, e.birthDate, e.myNumber, 'OK'];
-      }
+      for await (const batch of services.numberPull.pull(caller, { purpose: 'withholding_slip', employeeCodes: list })) yield* pullRows(batch, 'cp932');
     })();
-    await pipeline(csvStream(HEADER, rows, { encoding: 'cp932' }), new Writable({ write: (chunk: Buffer, _e, done) => ((bytes += chunk.length), done()) }));
+    await pipeline(csvStream(PULL_HEADER, rows, { encoding: 'cp932' }), new Writable({ write: (chunk: Buffer, _e, done) => ((bytes += chunk.length), done()) }));
     return bytes;
   };
   const overHttp = async (list: string[]) => {

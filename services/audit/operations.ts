@@ -58,6 +58,7 @@ export const OPERATIONS = {
   deletion_scheduled: '削除予定日の設定',
   deletion_cancelled: '削除予定の取消',
   deletion_notice_sent: '削除予定のお知らせ',
+  deletion_awaiting_confirmation: '削除の確認待ち（削除予定日の到来）',
   data_deleted: '個人データの削除',
   consented: '利用目的への同意',
   connector_created: '連携アプリの登録',

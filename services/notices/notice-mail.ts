@@ -1,13 +1,13 @@
 /**
  * The mails that close the loop (Japanese): the employee's receipt on submitting and the mail on
- * approval, HR's digest of new submissions. No number, no reason text, no link that logs anyone in:
+ * approval, HR's digest of new submissions, HR's reminder of deletions waiting for its confirmation. No number, no reason text, no link that logs anyone in:
  * the employee's mails say what happened, HR's says how many and where to look.
  */
 import { employerSubject } from '../mail/employer-sender';
 
 export type EmployeeNoticeKind = 'receipt' | 'approval';
-export type NoticeKind = EmployeeNoticeKind | 'digest';
-export const NOTICE_KINDS: readonly NoticeKind[] = ['receipt', 'approval', 'digest'];
+export type NoticeKind = EmployeeNoticeKind | 'digest' | 'deletion_reminder';
+export const NOTICE_KINDS: readonly NoticeKind[] = ['receipt', 'approval', 'digest', 'deletion_reminder'];
 
 /** HR's digest is the service's own mail. */
 const SUBJECT = '【マイナンバー管理】';
@@ -44,6 +44,29 @@ export function renderDigest(d: { userName: string; companyName: string; fresh: 
       d.consoleUrl,
       '',
       'このお知らせの頻度は、契約者情報の「提出のお知らせ」で変更できます。',
+      '',
+      '―――',
+      'mynaflow マイナンバー管理',
+    ].join('\n'),
+  };
+}
+
+/** HR's reminder, weekly while any deletion waits for its confirmation (the tenant's confirmed mode). */
+export function renderDeletionReminder(d: { userName: string; companyName: string; waiting: number; oldestDue: Date | null; consoleUrl: string }): { subject: string; text: string } {
+  const day = new Intl.DateTimeFormat('ja-JP', { timeZone: 'UTC', dateStyle: 'long' });
+  return {
+    subject: `${SUBJECT}削除予定日を過ぎた登録者が ${d.waiting} 人います（削除の確認待ち）`,
+    text: [
+      `${d.userName} 様`,
+      '',
+      `${d.companyName} では、削除予定日を迎えた登録者の情報を、担当者の確認のあとで削除する設定になっています。`,
+      `削除予定日を過ぎて確認を待っている登録者が ${d.waiting} 人います${d.oldestDue ? `（最も古い削除予定日: ${day.format(d.oldestDue)}）` : ''}。`,
+      '保存期間を過ぎた個人番号は、速やかに削除しなければなりません。',
+      '',
+      '管理画面の HOME「削除の確認待ち」から、各登録者の画面で「削除を実行する」を押してください。',
+      d.consoleUrl,
+      '',
+      'このお知らせは、確認待ちがなくなるまで毎週お送りします。',
       '',
       '―――',
       'mynaflow マイナンバー管理',

@@ -1,6 +1,6 @@
 /**
  * Sends the notices queued in the mail ledger (enqueue.ts), run by the reconciler's round each
- * minute, and queues HR's digests when due.
+ * minute, and queues HR's digests and deletion reminders when due.
  * - Each notice is claimed (claimed_until) before it goes to SMTP: a round that overruns its
  *   activity attempt, or two rounds at once, never send one twice.
  * - A round stops starting sends after ROUND_BUDGET_MS or when its attempt is cancelled, so it ends
@@ -18,7 +18,7 @@ import type { Logger } from '../logging/logger';
 import { createMailLedger } from '../mail/ledger';
 import { registrantWorkflowId, type ReconcileScope } from '../../shared';
 import { employerSender } from '../mail/employer-sender';
-import { NOTICE_KINDS, renderDigest, renderEmployeeNotice, type EmployeeNoticeKind } from './notice-mail';
+import { NOTICE_KINDS, renderDeletionReminder, renderDigest, renderEmployeeNotice, type EmployeeNoticeKind } from './notice-mail';
 
 const BATCH = 200;
 const HOUR_MS = 3_600_000;
@@ -84,6 +84,9 @@ export function digestDue(t: { submissionDigest: 'off' | 'hourly' | 'daily'; dig
 }
 
 const DIGEST_KEY = /^digest\/([0-9a-f-]{36})\/([0-9a-f-]{36})\/(.+)$/;
+const DELETION_REMINDER_KEY = /^deletion-reminder\/([0-9a-f-]{36})\/([0-9a-f-]{36})\//;
+/** HR is reminded of deletions waiting for its confirmation this often, until none waits. */
+const DELETION_REMINDER_EVERY_MS = 7 * 24 * HOUR_MS;
 
 export function createNoticeSender({ prisma, mailer, mailFrom, publicUrl, logger, now = () => new Date() }: NoticeSenderDeps) {
   const ledger = createMailLedger(prisma);
@@ -114,6 +117,35 @@ export function createNoticeSender({ prisma, mailer, mailFrom, publicUrl, logger
     return queued;
   }
 
+  /**
+   * One reminder per owner and manager of each tenant (confirmed deletion mode) with deletions
+   * waiting for its confirmation, at once and then weekly while any waits.
+   */
+  async function queueDeletionReminders(tenantIds: string[] | undefined): Promise<number> {
+    const at = now();
+    const due = await prisma.tenant.findMany({
+      where: {
+        deletionMode: 'confirmed',
+        OR: [{ deletionReminderSentAt: null }, { deletionReminderSentAt: { lte: new Date(at.getTime() - DELETION_REMINDER_EVERY_MS) } }],
+        registrants: { some: { deletionAwaitingSince: { not: null } } },
+        ...(tenantIds ? { id: { in: tenantIds } } : {}),
+      },
+      select: { id: true, deletionReminderSentAt: true },
+    });
+    let queued = 0;
+    for (const t of due) {
+      queued += await prisma.$transaction(async (tx) => {
+        // Only the round that moves the tenant's mark queues.
+        const moved = await tx.tenant.updateMany({ where: { id: t.id, deletionReminderSentAt: t.deletionReminderSentAt }, data: { deletionReminderSentAt: at } });
+        if (moved.count !== 1) return 0;
+        const hr = await tx.loginUser.findMany({ where: { tenantId: t.id, deletedAt: null, role: { in: ['owner', 'manager'] } }, select: { id: true, email: true } });
+        await tx.mailDelivery.createMany({ data: hr.map((u) => ({ key: `deletion-reminder/${t.id}/${u.id}/${at.toISOString()}`, recipient: u.email, kind: 'deletion_reminder' })), skipDuplicates: true });
+        return hr.length;
+      });
+    }
+    return queued;
+  }
+
   /** The message of a queued notice, or null when there is nobody or nothing to tell any more. */
   async function render(row: { key: string; kind: string; createdAt: Date }): Promise<{ subject: string; text: string; held?: boolean; employer?: string } | null> {
     if (row.kind === 'digest') {
@@ -131,6 +163,21 @@ export function createNoticeSender({ prisma, mailer, mailFrom, publicUrl, logger
       // All approved or remanded before it went out: nothing left to tell.
       if (fresh === 0) return null;
       return renderDigest({ userName: user.name, companyName: user.tenant.name, fresh, waiting, oldest: oldest?.submittedAt ?? null, consoleUrl: `${publicUrl}/console` });
+    }
+    if (row.kind === 'deletion_reminder') {
+      const k = DELETION_REMINDER_KEY.exec(row.key);
+      if (!k) return null;
+      const [, tenantId, userId] = k;
+      const user = await prisma.loginUser.findFirst({ where: { id: userId, tenantId, deletedAt: null }, include: { tenant: { select: { name: true } } } });
+      if (!user) return null;
+      const awaiting = { tenantId: tenantId!, deletionAwaitingSince: { not: null } };
+      const [waiting, oldest] = await Promise.all([
+        prisma.registrant.count({ where: awaiting }),
+        prisma.registrant.findFirst({ where: awaiting, orderBy: { deletionDueDate: 'asc' }, select: { deletionDueDate: true } }),
+      ]);
+      // All confirmed before it went out: nothing left to tell.
+      if (waiting === 0) return null;
+      return renderDeletionReminder({ userName: user.name, companyName: user.tenant.name, waiting, oldestDue: oldest?.deletionDueDate ?? null, consoleUrl: `${publicUrl}/console` });
     }
     const workflowId = row.key.slice(0, row.key.indexOf('/notice/'));
     const r = await prisma.registrant.findUnique({ where: { workflowId }, include: { tenant: { select: { name: true, mailPausedAt: true } } } });
@@ -152,9 +199,11 @@ export function createNoticeSender({ prisma, mailer, mailFrom, publicUrl, logger
       const tenantIds = scope.tenantIds ?? (scope.tenantId ? [scope.tenantId] : undefined);
       const started = Date.now();
       const budgetMs = control.budgetMs ?? ROUND_BUDGET_MS;
-      const report: NoticeReport = { digests: await queueDigests(tenantIds), sent: 0, held: 0, deferred: 0, rejected: 0 };
-      // A tenant's notices: its people's (under their workflow ids) and its digests.
-      const ofTenant = tenantIds ? { OR: tenantIds.flatMap((t) => [{ key: { startsWith: registrantWorkflowId(t, '') } }, { key: { startsWith: `digest/${t}/` } }]) } : {};
+      const report: NoticeReport = { digests: (await queueDigests(tenantIds)) + (await queueDeletionReminders(tenantIds)), sent: 0, held: 0, deferred: 0, rejected: 0 };
+      // A tenant's notices: its people's (under their workflow ids), its digests and deletion reminders.
+      const ofTenant = tenantIds
+        ? { OR: tenantIds.flatMap((t) => [{ key: { startsWith: registrantWorkflowId(t, '') } }, { key: { startsWith: `digest/${t}/` } }, { key: { startsWith: `deletion-reminder/${t}/` } }]) }
+        : {};
       const queued = { status: 'sending' as const, kind: { in: [...NOTICE_KINDS] } };
       // Paused tenants' employee notices are counted, not fetched: they must not fill the batch.
       const paused = await prisma.tenant.findMany({ where: { mailPausedAt: { not: null }, ...(tenantIds ? { id: { in: tenantIds } } : {}) }, select: { id: true } });

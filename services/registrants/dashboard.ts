@@ -14,7 +14,7 @@ export const FUNNEL_STAGES = ['notInvited', 'invited', 'opened', 'inProgress', '
 export type FunnelStage = (typeof FUNNEL_STAGES)[number];
 export type Funnel = Record<FunnelStage, number>;
 
-export const ATTENTION_LISTS = ['pastDue', 'expiringSoon', 'neverOpened', 'openedNotSent', 'waitingApproval', 'remandedNoLink', 'mailsNotTaken', 'startsQueued', 'deletionsDue30', 'deletionsDue90'] as const;
+export const ATTENTION_LISTS = ['pastDue', 'expiringSoon', 'neverOpened', 'openedNotSent', 'waitingApproval', 'remandedNoLink', 'mailsNotTaken', 'startsQueued', 'deletionsAwaiting', 'deletionsDue30', 'deletionsDue90'] as const;
 export type AttentionList = (typeof ATTENTION_LISTS)[number];
 
 export interface DashboardPerson {
@@ -73,6 +73,7 @@ const LISTS: Record<AttentionList, { at: Prisma.Sql; desc?: boolean }> = {
   remandedNoLink: { at: Prisma.sql`updated_at` },
   mailsNotTaken: { at: Prisma.sql`updated_at`, desc: true },
   startsQueued: { at: Prisma.sql`workflow_pending_since` },
+  deletionsAwaiting: { at: Prisma.sql`(deletion_due_date::timestamp AT TIME ZONE 'UTC')` },
   deletionsDue30: { at: Prisma.sql`(deletion_due_date::timestamp AT TIME ZONE 'UTC')` },
   deletionsDue90: { at: Prisma.sql`(deletion_due_date::timestamp AT TIME ZONE 'UTC')` },
 };
@@ -107,12 +108,13 @@ export function createDashboard({ prisma }: { prisma: PrismaClient }) {
                    active AND status = 'remanded' AND invitation_state IS DISTINCT FROM 'open' AS "remandedNoLink",
                    stuck AS "mailsNotTaken",
                    workflow_pending_since IS NOT NULL AS "startsQueued",
+                   deletion_awaiting_since IS NOT NULL AS "deletionsAwaiting",
                    deletion_due_date IS NOT NULL AND deletion_due_date <= ${day(30)}::date AS "deletionsDue30",
                    deletion_due_date IS NOT NULL AND deletion_due_date <= ${day(90)}::date AS "deletionsDue90",
                    ${STAGE} AS stage
               FROM (
             SELECT r.id, r.family_name, r.given_name, r.group_id, r.status, r.invitation_state, r.invitation_expires_at,
-                   r.submitted_at, r.updated_at, r.workflow_pending_since, r.deletion_due_date, r.submission_due_date, r.sort_kana,
+                   r.submitted_at, r.updated_at, r.workflow_pending_since, r.deletion_due_date, r.deletion_awaiting_since, r.submission_due_date, r.sort_kana,
                    NOT r.retired AND r.status <> 'refused' AS active,
                    r.draft_secret_id IS NOT NULL AS drafted,
                    EXISTS (SELECT 1 FROM invitations i WHERE i.registrant_id = r.id AND i.revoked_at IS NULL AND i.opened_at IS NOT NULL) AS opened,

@@ -10,6 +10,7 @@ import type { Registrant } from '../../prisma/generated/client';
 import {
   approveUpdate,
   changeStatusUpdate,
+  confirmDeletionUpdate,
   deleteNowUpdate,
   extendLinkUpdate,
   inviteUpdate,
@@ -260,6 +261,11 @@ export function createLifecycleService({ prisma, temporal, inviteReminderDays, t
 
     async scheduleDeletion(acting: Acting, id: string, dueDate: string | null, key?: string) {
       return step(await find(acting.tenantId, id), scheduleDeletionUpdate, { actor: stepActorOf(acting), dueDate }, key);
+    },
+
+    /** HR confirms a deletion waiting since its due date (the tenant's confirmed mode): carried out now. */
+    async confirmDeletion(acting: Acting, id: string, key?: string) {
+      return step(await find(acting.tenantId, id), confirmDeletionUpdate, { actor: stepActorOf(acting) }, key);
     },
 
     async deleteNow(acting: Acting, id: string, kind: ImmediateDeletionKind, dependentId?: string, key?: string) {

@@ -19,7 +19,7 @@ export const TIMELINE_OPERATIONS: OperationCode[] = [
   'submitted', 'remanded', 'approved', 'refused', 'invitation_withdrawn', 'invitation_expired',
   'registrant_login_unlocked', 'registrant_password_reset', 'number_registered', 'number_updated', 'number_deleted',
   'retirement_set', 'retired', 'deletion_scheduled', 'deletion_cancelled', 'deletion_notice_sent', 'data_deleted', 'workflow_restored',
-  'link_extended', 'retry_requested', 'status_changed', 'draft_discarded', 'document_uploaded',
+  'link_extended', 'retry_requested', 'status_changed', 'draft_discarded', 'document_uploaded', 'deletion_awaiting_confirmation',
 ];
 const PAST_LIMIT = 500;
 

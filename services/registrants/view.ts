@@ -63,7 +63,9 @@ export function registrantView(r: Registrant, dependents: readonly DependentStat
     invitation: r.invitationState ? { state: r.invitationState, expiresAt: r.invitationExpiresAt?.toISOString() ?? null } : null,
     retirementDate: date(r.retirementDate),
     retired: r.retired,
-    deletion: r.deletionDueDate ? { dueDate: date(r.deletionDueDate)!, rule: r.deletionRule ?? MANUAL_RULE.code, ruleLabel: rule?.label ?? r.deletionRule ?? '' } : null,
+    deletion: r.deletionDueDate
+      ? { dueDate: date(r.deletionDueDate)!, rule: r.deletionRule ?? MANUAL_RULE.code, ruleLabel: rule?.label ?? r.deletionRule ?? '', awaitingConfirmationSince: r.deletionAwaitingSince?.toISOString() ?? null }
+      : null,
     workflowId: r.workflowId,
     workflowQueued: r.workflowPendingSince !== null,
     createdAt: r.createdAt.toISOString(),

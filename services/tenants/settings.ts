@@ -5,7 +5,7 @@
  * that an owner can see it again behind their password — or have a new one made — to tell employees.
  */
 import { randomInt } from 'node:crypto';
-import { Prisma, type DeletionScope, type Purpose, type SubmissionDigest, type Tenant } from '../../prisma/generated/client';
+import { Prisma, type DeletionMode, type DeletionScope, type Purpose, type SubmissionDigest, type Tenant } from '../../prisma/generated/client';
 import { retentionRule } from '../retention/rules';
 import type { ConfirmPassword } from '../auth/auth-service';
 import { openText, type Vault } from '../vault/types';
@@ -30,6 +30,7 @@ export interface TenantSettingsView {
   employeeNotices: boolean;
   retentionRule: string;
   deletionScope: DeletionScope;
+  deletionMode: DeletionMode;
 }
 
 export interface TenantSettingsPatch {
@@ -46,6 +47,8 @@ export interface TenantSettingsPatch {
   retentionRule?: string;
   /** what a scheduled deletion deletes: the numbers (and images) only, or all the person's data */
   deletionScope?: DeletionScope;
+  /** deleted on the due date, or queued for HR's confirmation */
+  deletionMode?: DeletionMode;
 }
 
 const view = (t: Tenant): TenantSettingsView => ({
@@ -61,11 +64,12 @@ const view = (t: Tenant): TenantSettingsView => ({
   employeeNotices: t.employeeNotices,
   retentionRule: t.retentionRule,
   deletionScope: t.deletionScope,
+  deletionMode: t.deletionMode,
 });
 
-const SETTING_KEYS = ['name', 'corporateNumber', 'passcodeHash', 'purposes', 'reminderDays', 'submissionDigest', 'employeeNotices', 'retentionRule', 'deletionScope'] as const;
+const SETTING_KEYS = ['name', 'corporateNumber', 'passcodeHash', 'purposes', 'reminderDays', 'submissionDigest', 'employeeNotices', 'retentionRule', 'deletionScope', 'deletionMode'] as const;
 type SettingKey = (typeof SETTING_KEYS)[number];
-const SHOWN_KEYS = ['name', 'purposes', 'reminderDays', 'submissionDigest', 'employeeNotices', 'retentionRule', 'deletionScope'] as const;
+const SHOWN_KEYS = ['name', 'purposes', 'reminderDays', 'submissionDigest', 'employeeNotices', 'retentionRule', 'deletionScope', 'deletionMode'] as const;
 
 /** Purposes are a set: the order they are listed in is no change. */
 function sameSetting(key: SettingKey, a: unknown, b: unknown): boolean {
@@ -118,6 +122,7 @@ export function createTenantSettingsService({ prisma, history, vault, confirmPas
         data.retentionRule = patch.retentionRule;
       }
       if (patch.deletionScope !== undefined) data.deletionScope = patch.deletionScope;
+      if (patch.deletionMode !== undefined) data.deletionMode = patch.deletionMode;
       if (patch.employeeNotices !== undefined) data.employeeNotices = patch.employeeNotices;
       if (patch.passcode !== undefined) {
         if (!/^[\x21-\x7e]{4,32}$/.test(patch.passcode)) {

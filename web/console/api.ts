@@ -119,6 +119,7 @@ export const api = {
   scheduleDeletion: (registrantId: string, body: Schemas['DeletionSchedule']) => requestStep<Registrant>('PUT', r(registrantId, '/deletion-schedule'), body),
   cancelDeletion: (registrantId: string) => requestStep<Registrant>('DELETE', r(registrantId, '/deletion-schedule')),
   deleteNow: (registrantId: string, body: Schemas['ImmediateDeletion']) => requestStep<Registrant>('POST', r(registrantId, '/deletion'), body),
+  confirmDeletion: (registrantId: string, body: Schemas['PasswordConfirmation']) => requestStep<Registrant>('POST', r(registrantId, '/deletion/confirmation'), body),
   timeline: (registrantId: string) => request<Schemas['Timeline']>('GET', r(registrantId, '/timeline')),
   dashboard: () => request<Schemas['Dashboard']>('GET', '/v1/dashboard'),
   extendLink: (registrantId: string, days: number) => requestStep<Registrant>('POST', r(registrantId, '/invitation/extension'), { days }),

@@ -23,7 +23,7 @@ const STAGES: [keyof Schemas['DashboardFunnel'], string][] = [
   ['approved', '完了'],
 ];
 /** Lists about a calendar day (a deadline, a deletion date): no time of day to show. */
-const DAY_LISTS = new Set<keyof Schemas['Dashboard']['lists']>(['pastDue', 'deletionsDue30', 'deletionsDue90']);
+const DAY_LISTS = new Set<keyof Schemas['Dashboard']['lists']>(['pastDue', 'deletionsAwaiting', 'deletionsDue30', 'deletionsDue90']);
 const LISTS: [keyof Schemas['Dashboard']['lists'], string, string][] = [
   ['pastDue', '提出期限を過ぎても未提出', '提出期限'],
   ['expiringSoon', '7日以内にリンクの期限が切れる', '期限'],
@@ -33,6 +33,7 @@ const LISTS: [keyof Schemas['Dashboard']['lists'], string, string][] = [
   ['remandedNoLink', '差し戻したが有効なリンクがない', '更新'],
   ['mailsNotTaken', 'メールがメールサーバーに受け付けられていない', '更新'],
   ['startsQueued', 'ワークフローの開始待ち', '開始待ち'],
+  ['deletionsAwaiting', '削除の確認待ち（削除予定日を過ぎています）', '削除予定日'],
   ['deletionsDue30', '30日以内に削除予定', '削除予定日'],
   ['deletionsDue90', '90日以内に削除予定', '削除予定日'],
 ];

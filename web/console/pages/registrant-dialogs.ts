@@ -357,3 +357,30 @@ export function editNumber(r: Registrant, dependent?: { id: string; familyName: 
     'number-form',
   ).then((v) => v === true);
 }
+
+/**
+ * A deletion that fell due and waits for HR (the tenant's confirmed mode): carried out behind the
+ * password; resolves 'deleted', a StepPending when it is under way, or undefined when cancelled.
+ */
+export function confirmScheduledDeletion(r: Registrant, scope: Schemas['DeletionScope']): Promise<'deleted' | StepPending | undefined> {
+  return formDialog<'deleted' | StepPending>(
+    '削除の実行',
+    [
+      notice('warning', `${fullName(r)} さんの削除予定日（${r.deletion?.dueDate ?? ''}）を過ぎています。${scope === 'numbers' ? 'マイナンバーと書類の画像を削除します（登録者の情報は残ります）。' : '登録者のすべての情報を削除します。'}元に戻せません。`),
+      field('ご自身のパスワード', input('password', { type: 'password', autocomplete: 'current-password' }), { required: true }),
+    ],
+    '削除を実行する',
+    async (data, message) => {
+      const password = String(data.get('password') ?? '');
+      if (!password) return void say(message, 'パスワードを入力してください');
+      try {
+        await api.confirmDeletion(r.id, { password });
+        return 'deleted';
+      } catch (err) {
+        if (err instanceof StepPending) return err;
+        throw err;
+      }
+    },
+    'deletion-confirm-form',
+  );
+}

@@ -14,7 +14,7 @@ import { genderLabel } from '../../shared/labels';
 import { documentViewer } from './document-viewer';
 import { uploadDocument } from './document-upload';
 import { askInviteOptions } from './invite-dialog';
-import { addDependentDialog, askDeletionDate, askImmediateDeletion, askReason, askRetirement, askStatusChange, deleteDependentNumber, editDependent, editNumber, revealNumber } from './registrant-dialogs';
+import { addDependentDialog, confirmScheduledDeletion, askDeletionDate, askImmediateDeletion, askReason, askRetirement, askStatusChange, deleteDependentNumber, editDependent, editNumber, revealNumber } from './registrant-dialogs';
 import { MANUAL_STATUS_MOVES } from '../../../shared/status-moves';
 import { confirmDialog, setFlash, takeFlash } from './shared-admin';
 import { registrantEditScreen } from './registrant-edit';
@@ -186,8 +186,15 @@ function detailView(ctx: Ctx, r: RegistrantItem, docs: HrDocument[], groups: Gro
         }, 'secondary')
       : null,
   ];
+  const awaiting = r.deletion?.awaitingConfirmationSince;
   const retention: (Node | null)[] = ctx.canEdit
     ? [
+        awaiting
+          ? actionButton('削除を実行する', async () => {
+              const scope = (await api.tenant()).deletionScope;
+              afterDeletion(ctx, message, await confirmScheduledDeletion(r, scope), scope === 'numbers' ? undefined : () => go('registrants'));
+            }, 'danger')
+          : null,
         actionButton('退職日を設定', async () => {
           const choice = await askRetirement(r);
           if (choice) await act(ctx, message, () => api.setRetirement(r.id, choice))();
@@ -220,6 +227,7 @@ function detailView(ctx: Ctx, r: RegistrantItem, docs: HrDocument[], groups: Gro
       h('p', {}, link(href('registrants'), '一覧に戻る')),
       takeFlash(),
       waiting && ctx.canEdit ? notice('warning', '承認待ちの登録があります。', link(href(`registrants/${r.id}/approval`), '承認画面で確認する')) : null,
+      awaiting ? notice('warning', `削除予定日（${day(r.deletion!.dueDate)}）を過ぎ、削除の確認を待っています。内容を確認し、「退職・削除予定」の「削除を実行する」で削除してください（削除予定日を変更することもできます）。`) : null,
       message,
       actions.some(Boolean) ? h('div', { class: 'buttons', id: 'registrant-actions' }, ...actions) : null,
       h('section', { 'aria-labelledby': 'person' }, h('h2', { id: 'person' }, '登録者情報'), personFacts(r, groups), h('div', { class: 'buttons' }, ...numberButtons)),

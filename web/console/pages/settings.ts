@@ -41,6 +41,11 @@ const SCOPE_CHOICES: Record<Schemas['DeletionScope'], string> = {
   numbers: 'マイナンバーと書類の画像のみ（登録者の情報は残り「未登録」に）',
 };
 
+const MODE_CHOICES: Record<Schemas['DeletionMode'], string> = {
+  automatic: '削除予定日に自動で削除',
+  confirmed: '担当者の確認後に削除（削除予定日に確認待ちへ）',
+};
+
 export async function settingsScreen(ctx: Ctx): Promise<View> {
   const [t, retention] = await Promise.all([api.tenant(), api.retentionRules()]);
 
@@ -84,6 +89,9 @@ export async function settingsScreen(ctx: Ctx): Promise<View> {
           field('削除予定日に削除するもの', select('deletionScope', Object.entries(SCOPE_CHOICES) as [string, string][], t.deletionScope), {
             hint: '削除予定日を迎えた人に適用されます。',
           }),
+          field('削除予定日の削除', select('deletionMode', Object.entries(MODE_CHOICES) as [string, string][], t.deletionMode), {
+            hint: '「担当者の確認後に削除」では、削除予定日を迎えた人は HOME の「削除の確認待ち」に並び、確認されるまで毎週メールでお知らせします。',
+          }),
         ],
         '変更する',
         async (data, message) => {
@@ -114,11 +122,13 @@ export async function settingsScreen(ctx: Ctx): Promise<View> {
           if (rule !== t.retentionRule) patch.retentionRule = rule;
           const scope = text(data, 'deletionScope') as Schemas['DeletionScope'];
           if (scope !== t.deletionScope) patch.deletionScope = scope;
+          const mode = text(data, 'deletionMode') as Schemas['DeletionMode'];
+          if (mode !== t.deletionMode) patch.deletionMode = mode;
           if (!Object.keys(patch).length) return say(message, '変更された項目はありません。', 'info');
           await api.updateTenant(patch);
           // The company's name is in the header too.
           if (patch.name) ctx.setMe(await api.me());
-          const changed = [patch.name && '会社名', 'corporateNumber' in patch && '法人番号', patch.passcode && 'パスコード', patch.purposes && '利用目的', patch.reminderDays && '再通知の日数', patch.submissionDigest && '提出のお知らせ', 'employeeNotices' in patch && '受付・完了のメール', patch.retentionRule && '保存期間', patch.deletionScope && '削除するもの'].filter(Boolean);
+          const changed = [patch.name && '会社名', 'corporateNumber' in patch && '法人番号', patch.passcode && 'パスコード', patch.purposes && '利用目的', patch.reminderDays && '再通知の日数', patch.submissionDigest && '提出のお知らせ', 'employeeNotices' in patch && '受付・完了のメール', patch.retentionRule && '保存期間', patch.deletionScope && '削除するもの', patch.deletionMode && '削除の方法'].filter(Boolean);
           setFlash(`契約者情報を変更しました（${changed.join('、')}）。`);
           ctx.redraw();
         },
@@ -147,6 +157,7 @@ export async function settingsScreen(ctx: Ctx): Promise<View> {
         facts([
           ...(currentRule ? [['現在のルール', h('span', { id: 'retention-current' }, currentRule.label)] as [string, HTMLElement]] : []),
           ['削除予定日に削除するもの', h('span', { id: 'deletion-scope' }, SCOPE_CHOICES[t.deletionScope])],
+          ['削除予定日の削除', h('span', { id: 'deletion-mode' }, MODE_CHOICES[t.deletionMode])],
         ]),
         h('ul', { id: 'retention-rules' }, ...retention.rules.map((r) => h('li', {}, r.label, r.code === retention.current ? '（現在のルール）' : ''))),
       ),
