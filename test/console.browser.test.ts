@@ -19,7 +19,7 @@ import { hashPassword } from '../services/auth/passwords';
 import { totpCode } from '../services/auth/totp';
 import type { PrismaClient } from '../services/db/client';
 import type { CapturedMail, Outbox } from '../services/outbox/outbox';
-import { lifecycleQuery } from '../shared';
+import { japanDate, lifecycleQuery, setRetirementUpdate } from '../shared';
 import { axeViolations, consoleLogin, drawCardImages, launchChromium, listen, numbersSeen, onScreen, openTab, redrawn, snap, type Tab } from './support/browser';
 import { createLoginUser, createTenant, loginAs, memoryLogger, startOutbox, startWorker, testApp, testPrisma, type TestUser, type WorkerHandle } from './support/fixtures';
 import { randomMyNumber } from './support/leak-scan';
@@ -737,6 +737,39 @@ describe('registrant detail', () => {
     const fact = async (label: string) => (await page.locator(`.facts dt:text-is("${label}") + dd`).first().textContent())?.trim();
     expect(await fact('生年月日')).toBe('1970/07/07');
     expect(await fact('性別')).toBe('女性');
+  });
+
+  test('in the confirmed deletion mode a person past their deletion date waits on HOME; HR deletes them from their screen behind the password', async () => {
+    await prisma.tenant.update({ where: { id: tenantId }, data: { deletionMode: 'confirmed' } });
+    try {
+      const paper = number();
+      const person = (await hr.post('/v1/registrants').send({ familyName: '確認', givenName: '削除', myNumber: paper, myNumberConfirmation: paper, verificationMethod: 'my_number_card' }).expect(201)).body as { id: string; workflowId: string };
+      const handle = env.client.workflow.getHandle(person.workflowId);
+      await until(async () => (await prisma.registrant.findUniqueOrThrow({ where: { id: person.id } })).workflowPendingSince === null, 'the workflow to start');
+      // Retired yesterday, due today: the day's step queues the deletion for HR.
+      const today = japanDate(Date.now());
+      await handle.executeUpdate(setRetirementUpdate, { args: [{ actor: { type: 'system', id: null }, retirementDate: japanDate(Date.now() - 86_400_000), deletion: { dueDate: today, rule: 'manual' } }] });
+      await until(async () => Boolean((await handle.query(lifecycleQuery)).deletion?.awaiting), 'the deletion to wait for HR');
+
+      const page = await loggedIn(manager);
+      await page.goto(`${base}/console#/`);
+      const waiting = page.locator('#attention-deletionsAwaiting');
+      await waiting.waitFor();
+      expect(await waiting.locator('summary').textContent()).toMatch(/^削除の確認待ち（削除予定日を過ぎています）：\d+人$/);
+      await waiting.evaluate((el) => ((el as HTMLDetailsElement).open = true));
+      await waiting.getByRole('link', { name: '確認 削除' }).click();
+      await onScreen(page, 'registrant');
+      expect(await page.locator('main .box.warning', { hasText: '削除の確認を待っています' }).count()).toBe(1);
+      await button(page, '削除を実行する').click();
+      const dialog = page.locator('dialog');
+      await dialog.getByLabel('ご自身のパスワード').fill(manager.password);
+      await dialog.getByRole('button', { name: '削除を実行する' }).click();
+      await onScreen(page, 'registrants');
+      expect(await prisma.registrant.count({ where: { id: person.id } })).toBe(0);
+      expect(await prisma.deletionRecord.findFirstOrThrow({ where: { registrantId: person.id } })).toMatchObject({ kind: 'registrant', actorType: 'login_user' });
+    } finally {
+      await prisma.tenant.update({ where: { id: tenantId }, data: { deletionMode: 'automatic' } });
+    }
   });
 
   test('HR refuses a person who never submitted, takes it back, then completes them with a number checked on paper', async () => {
