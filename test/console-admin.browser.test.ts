@@ -1009,7 +1009,7 @@ describe('adding registrants', () => {
     await page.getByLabel('自分にもコピーを送る', { exact: false }).check();
     const due = new Date(Date.now() + 9 * 3_600_000 + 30 * 86_400_000).toISOString().slice(0, 10);
     await page.getByLabel('提出期限（任意）').fill(due);
-    await button(page, '登録する').click();
+    await button(page, '登録して収集メールを送る').click();
     await page.locator('#q3-message.error').waitFor();
     expect(await textOf(page.locator('#q3-message'))).toBe('メールアドレスの形式が正しくありません');
     expect(await page.getAttribute('#f-q3-email', 'aria-invalid')).toBe('true');
@@ -1018,7 +1018,7 @@ describe('adding registrants', () => {
     await snap(page, SUITE, 'quick-add-error');
 
     await page.getByLabel('4行目 メールアドレス', { exact: true }).fill(addresses[2]!);
-    await button(page, '登録する').click();
+    await button(page, '登録して収集メールを送る').click();
     await page.locator('#quick-summary').waitFor();
     expect(await textOf(page.locator('#quick-summary'))).toBe('3人を登録し、3人に収集メールを送ります');
     const invited = await page.locator('#quick-result tbody tr').allTextContents();
