@@ -18,6 +18,7 @@ import { createTemporalClient, withDeadline } from '../services/temporal/client'
 import { extendLinkUpdate, LIFECYCLE_REFUSALS, remindNowUpdate, retryNowUpdate, type LifecycleState } from '../shared';
 import { AppError } from '../services/errors';
 import { createTenantWithOwner } from '../services/tenants/bootstrap';
+import { createContractEnd } from '../services/tenants/contract-end';
 import { addKeyToFile, defaultKeyringFile, loadKeyring, removeKeysFromFile } from '../services/vault/keyring';
 import { createVault } from '../services/vault/vault';
 
@@ -65,7 +66,15 @@ Workflows (on the stack's Temporal: .data/temporal-address, or TEMPORAL_ADDRESS)
   redeliver --delivery <id>      delivers a failed webhook delivery again
   pause-mail --tenant <id> / resume-mail --tenant <id>
       Pauses or resumes the mail to the tenant's employees (resuming retries what waits).
-Every action is recorded in the tenant's operation history.`;
+Every action is recorded in the tenant's operation history.
+
+Contract end:
+  delete-tenant --tenant <id> [--confirm <customer number>] [--out <file>]
+      Without --confirm: shows what would be deleted and asks for the tenant's customer number.
+      With it: stops the tenant's workflows, crypto-shreds every secret and deletes every row of the
+      tenant (its people, users, connectors, mails, operation history) in one transaction, and
+      prints (or writes) the deletion certificate (no personal data; its digest is keyed by the
+      master key). Irreversible.`;
 
 /** A head written by history-head; the signature is checked by verify. */
 function readSignedHead(file: string): SignedHead {
@@ -90,7 +99,7 @@ function temporalAddress(config: Config): string {
 /** The CLI's actor in the history and in workflow steps. */
 const CLI_OPERATOR: Operator = { actor: { type: 'system', label: '運用コマンド（npm run ops）' }, step: { type: 'system', id: null } };
 
-const WORKFLOW_COMMANDS = new Set(['attention', 'retry', 'revive', 'remind', 'extend-link', 'redeliver', 'pause-mail', 'resume-mail']);
+const WORKFLOW_COMMANDS = new Set(['attention', 'retry', 'revive', 'remind', 'extend-link', 'redeliver', 'pause-mail', 'resume-mail', 'delete-tenant']);
 
 /** A workflow update's refusal or failure, as the operator should read it. */
 function explain(err: unknown): never {
@@ -132,6 +141,7 @@ async function main(argv: string[]): Promise<number> {
       registrant: { type: 'string' },
       delivery: { type: 'string' },
       days: { type: 'string' },
+      confirm: { type: 'string' },
     },
     strict: true,
   });
@@ -144,7 +154,7 @@ async function main(argv: string[]): Promise<number> {
     const keyring = loadKeyring(config);
     const client = createTemporalClient(temporalAddress(config), config.temporal.namespace, keyring);
     try {
-      return await workflowCommand(command, values, { prisma, client, taskQueue: config.temporal.taskQueue, history: history(), reminderDays: config.inviteReminderDays });
+      return await workflowCommand(command, values, { prisma, client, taskQueue: config.temporal.taskQueue, history: history(), reminderDays: config.inviteReminderDays, vault: createVault({ prisma, keyring }) });
     } finally {
       await client.connection.close().catch(() => undefined);
       await prisma.$disconnect();
@@ -279,12 +289,39 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+
+/** delete-tenant: the plan, then — only with the customer number as confirmation — the deletion and its certificate. */
+async function deleteTenant(contractEnd: ReturnType<typeof createContractEnd>, tenantId: string, values: Record<string, string | boolean | undefined>): Promise<number> {
+  const plan = await contractEnd.plan(tenantId).catch((err: unknown) => {
+    if (err instanceof AppError) throw new CliError(err.title);
+    throw err;
+  });
+  const c = plan.counts;
+  console.log(`tenant        ${plan.name} (${plan.tenantId})`);
+  console.log(`customer no.  ${plan.customerNumber}`);
+  console.log(`to delete     ${c.registrants} registrants, ${c.dependents} dependents, ${c.documents} documents, ${c.secrets} sealed secrets, ${c.loginUsers} login users, ${c.connectors} connectors, ${c.historyRows} history rows`);
+  if (typeof values.confirm !== 'string') {
+    console.log(`\nNothing was deleted. This is irreversible: to go on, run it again with --confirm ${plan.customerNumber}`);
+    return 3;
+  }
+  const certificate = await contractEnd.execute(tenantId, values.confirm, CLI_OPERATOR.actor.label).catch((err: unknown) => {
+    if (err instanceof AppError) throw new CliError(`refused: ${err.title}`);
+    throw err;
+  });
+  const text = `${JSON.stringify(certificate, null, 2)}\n`;
+  if (typeof values.out === 'string') fs.writeFileSync(values.out, text, { flag: 'wx' });
+  console.log(`\ndeleted. certificate ${certificate.id}${typeof values.out === 'string' ? ` written to ${values.out}` : ''}`);
+  if (typeof values.out !== 'string') console.log(text);
+  return 0;
+}
+
 interface WorkflowDeps {
   prisma: PrismaClient;
   client: Client;
   taskQueue: string;
   history: OperationHistory;
   reminderDays: number[];
+  vault: ReturnType<typeof createVault>;
 }
 
 async function workflowCommand(command: string, values: Record<string, string | boolean | undefined>, deps: WorkflowDeps): Promise<number> {
@@ -307,7 +344,19 @@ async function workflowCommand(command: string, values: Record<string, string | 
     return { r, state };
   };
   switch (command) {
+    case 'delete-tenant': {
+      // The operation history is append-only for the app's role: removing a tenant's takes the owner's.
+      const ownerUrl = process.env.DATABASE_OWNER_URL;
+      if (!ownerUrl) throw new CliError('delete-tenant removes the operation history, which the app role may not: set DATABASE_OWNER_URL to the database owner\'s URL (as for migrations)', 2);
+      const ownerDb = createPrisma(ownerUrl);
+      try {
+        return await deleteTenant(createContractEnd({ prisma: ownerDb, client, vault: deps.vault }), need('tenant'), values);
+      } finally {
+        await ownerDb.$disconnect();
+      }
+    }
     case 'attention': {
+
       const a = await createOperatorAttention({ prisma, temporal }).forTenant(need('tenant'));
       if (a.mailPause) console.log(`mail to employees PAUSED since ${a.mailPause.since.toISOString()} by ${a.mailPause.by ?? '?'}`);
       if (a.temporalUnavailable) console.log('Temporal did not answer: the workflows needing attention are unknown');

@@ -756,7 +756,7 @@ describe('registrant detail', () => {
       const waiting = page.locator('#attention-deletionsAwaiting');
       await waiting.waitFor();
       expect(await waiting.locator('summary').textContent()).toMatch(/^削除の確認待ち（削除予定日を過ぎています）：\d+人$/);
-      await waiting.evaluate((el) => ((el as HTMLDetailsElement).open = true));
+      await waiting.evaluate((el) => ((el as unknown as { open: boolean }).open = true));
       await waiting.getByRole('link', { name: '確認 削除' }).click();
       await onScreen(page, 'registrant');
       expect(await page.locator('main .box.warning', { hasText: '削除の確認を待っています' }).count()).toBe(1);

@@ -60,7 +60,7 @@ describe('usage', () => {
   test('help prints every command; no command or an unknown one exits 2 with the usage', async () => {
     const help = await ops('help');
     expect(help.code).toBe(0);
-    for (const c of ['create-tenant', 'verify-history', 'rotate-master-key', 'retire-master-keys', 'unlock-user', 'list-tenants']) expect(help.stdout).toContain(c);
+    for (const c of ['create-tenant', 'verify-history', 'rotate-master-key', 'retire-master-keys', 'unlock-user', 'list-tenants', 'delete-tenant']) expect(help.stdout).toContain(c);
 
     expect((await ops()).code).toBe(2);
     const unknown = await ops('drop-everything');
@@ -74,6 +74,26 @@ describe('usage', () => {
   test('without a database it says how to get one, exit 2', async () => {
     const err = await runOps({ DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'mynaflow-empty-')) }, 'list-tenants');
     expect(err).toMatchObject({ code: 2, stderr: expect.stringContaining('no database: start the stack (npm start) or set DATABASE_URL') });
+  });
+});
+
+describe('delete-tenant', () => {
+  test('needs the owner\'s database URL, then shows what would go and deletes nothing without --confirm <customer number> (exit 3)', async () => {
+    const made = await ops('create-tenant', '--name', '終了予定株式会社', '--owner-email', 'end-owner@example.co.jp', '--owner-name', '終了 太郎');
+    expect(made.code).toBe(0);
+    const t = await tenantByName('終了予定株式会社');
+    // Temporal is not asked before the confirmation (an address nobody listens on is enough).
+    const env = { DATABASE_URL: url, DATA_DIR: dataDir, TEMPORAL_ADDRESS: '127.0.0.1:1' };
+    const noOwner = await runOps(env, 'delete-tenant', '--tenant', t.id);
+    expect(noOwner).toMatchObject({ code: 2, stderr: expect.stringContaining('DATABASE_OWNER_URL') });
+    const u = new URL(ownerUrl());
+    u.pathname = `/${database}`;
+    const asked = await runOps({ ...env, DATABASE_OWNER_URL: u.toString() }, 'delete-tenant', '--tenant', t.id);
+    expect(asked.code).toBe(3);
+    expect(asked.stdout).toContain('終了予定株式会社');
+    expect(asked.stdout).toContain(`--confirm ${t.customerNumber}`);
+    expect(asked.stdout).toContain('1 login users');
+    expect(await prisma.tenant.count({ where: { id: t.id } })).toBe(1);
   });
 });
 
