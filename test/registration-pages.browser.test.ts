@@ -713,6 +713,12 @@ describe('a purpose added later', () => {
       await snap(page, 'consent-added-purpose');
       await button(page, '上記の利用目的に同意して続ける').click();
       await onPage(page, 'profile');
+      // What they agreed to, and when, is theirs to see on every page.
+      await page.getByText('同意した利用目的を見る').click();
+      await page.locator('#my-consents li', { hasText: '財産形成住宅貯蓄' }).waitFor();
+      const consents = await page.locator('#my-consents li').allTextContents();
+      expect(consents).toHaveLength(PURPOSES.length + 1);
+      expect(consents.every((c) => /（\d{4}年\d{1,2}月\d{1,2}日 \d{1,2}:\d{2} に同意）$/.test(c))).toBe(true);
       expect(p.errors).toEqual([]);
     } finally {
       await prisma.tenant.update({ where: { id: tenant.tenantId }, data: { purposes: PURPOSES as never } });

@@ -29,6 +29,7 @@ export const api = {
     setCsrf(r.csrfToken);
     return r;
   },
+  consents: () => request<Schemas['Consent'][]>('GET', '/v1/registration/consents'),
   consent: (consentedPurposes: Schemas['Purpose'][]) => request<Registration>('POST', '/v1/registration/consents', { consentedPurposes }),
   saveProfile: (body: Schemas['RegistrationProfile']) => request<Registration>('PUT', '/v1/registration/profile', body),
   addDependent: (body: Schemas['RegistrationDependentInput']) => request<Registration & { id: string }>('POST', '/v1/registration/dependents', body),

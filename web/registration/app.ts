@@ -112,9 +112,26 @@ function draw(view: View, person: { familyName: string; givenName: string; email
     view.step ? progress(view.step, person?.dependentsAllowed !== false) : null,
     heading,
     ...view.body,
+    loggedIn && person ? consentsFooter() : null,
   );
   window.scrollTo(0, 0);
   heading.focus({ preventScroll: true });
+}
+
+/** 同意した利用目的: what the person agreed to and when, read when they open it. */
+function consentsFooter(): HTMLElement {
+  const list = h('ul', { id: 'my-consents' });
+  const box = h('details', { class: 'consents' }, h('summary', {}, '同意した利用目的を見る'), list);
+  box.addEventListener('toggle', () => {
+    if (!(box as HTMLDetailsElement).open || list.childElementCount) return;
+    list.append(h('li', {}, '読み込んでいます…'));
+    const when = new Intl.DateTimeFormat('ja-JP', { timeZone: 'Asia/Tokyo', dateStyle: 'long', timeStyle: 'short' });
+    api.consents().then(
+      (cs) => list.replaceChildren(...(cs.length ? cs.map((c) => h('li', {}, `${c.label}（${when.format(new Date(c.consentedAt))} に同意）`)) : [h('li', {}, 'まだ同意していません')])),
+      () => list.replaceChildren(h('li', {}, '表示できませんでした。しばらくしてからもう一度開いてください')),
+    );
+  });
+  return h('footer', { class: 'consents-footer' }, box);
 }
 
 // ----------------------------------------------------------------- pages without a session
