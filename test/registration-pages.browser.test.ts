@@ -29,6 +29,8 @@ import { containsAny, randomMyNumber } from './support/leak-scan';
 import { createLocalEnv } from './support/temporal';
 import { until } from './support/until';
 import { axeViolations, drawCameraPhoto, drawCardImages, snap as snapScreen } from './support/browser';
+import jsQR from 'jsqr';
+import { PNG as PngImage } from 'pngjs';
 
 /** The little of the DOM that the callbacks run inside the page use (this file is compiled without the DOM library). */
 interface InPage {
@@ -758,6 +760,30 @@ describe('the link\'s token stays out of every URL a server sees', () => {
     } finally {
       server.off('request', listen);
     }
+  });
+});
+
+describe('opened on a computer', () => {
+  it('shows the same link as a QR code to go on with the phone (a phone shows none)', async () => {
+    const { mail } = await invited('中村', '四郎');
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'ja-JP' });
+    contexts.push(context);
+    const page = await context.newPage();
+    await page.goto(pageUrl(mail));
+    await onPage(page, 'setup');
+    const qr = page.locator('#phone-qr svg');
+    await qr.waitFor();
+    // What a phone's camera reads: decoded from the pixels on the screen.
+    const png = PngImage.sync.read(await page.locator('#phone-qr').screenshot());
+    const read = jsQR(new Uint8ClampedArray(png.data), png.width, png.height);
+    expect(read?.data).toBe(`${base}/i/#k=${tokenOf(mail)}`);
+    expect(await page.locator('#phone-hand-off').textContent()).toContain('ほかの人に見せたり、撮影させたりしないでください');
+    await snap(page, 'pc-hand-off');
+
+    const p = await phone();
+    await p.page.goto(pageUrl(mail));
+    await onPage(p.page, 'setup');
+    expect(await p.page.locator('#phone-hand-off').count()).toBe(0);
   });
 });
 

@@ -9,7 +9,8 @@ import { api, ApiError, setCsrf, type LinkInfo, type Registration } from './api'
 import { dayWithWeekday } from '../../services/dates/day-text';
 import { actionButton, h, messageLine, say, show, unsay } from '../shared/dom';
 import { releasePreviews } from './fields';
-import { INVITATION_PAGE, tokenInAddress } from '../../shared/invitation-link';
+import { INVITATION_PAGE, invitationUrl, tokenInAddress } from '../../shared/invitation-link';
+import QRCode from 'qrcode';
 import {
   dependentDeleteStep,
   dependentFormStep,
@@ -207,6 +208,31 @@ function passwordInput(id: string, label: string, autocomplete: string) {
 }
 
 /** First visit (own password, company passcode, consent) or a later one (password). */
+/**
+ * Opened on a computer: the same link as a QR code, to go on with the phone's camera (the documents
+ * are photographed there). It is the person's own link, so it is said not to show it around.
+ */
+function phoneHandOff(): HTMLElement | null {
+  if (!token || !window.matchMedia('(hover: hover) and (pointer: fine)').matches) return null;
+  const holder = h('div', { class: 'qr', id: 'phone-qr', role: 'img', 'aria-label': 'この登録用リンクのQRコード' });
+  QRCode.toString(invitationUrl(location.origin, token), { type: 'svg', margin: 1, errorCorrectionLevel: 'M' }).then(
+    (svg) => {
+      const el = new DOMParser().parseFromString(svg, 'image/svg+xml').documentElement;
+      el.setAttribute('aria-hidden', 'true');
+      holder.replaceChildren(document.importNode(el, true));
+    },
+    () => holder.replaceChildren(h('p', {}, 'QRコードを表示できませんでした。メールのリンクをスマートフォンで開いてください。')),
+  );
+  return h(
+    'section',
+    { class: 'box info hand-off', id: 'phone-hand-off', 'aria-labelledby': 'phone-hand-off-title' },
+    h('h2', { id: 'phone-hand-off-title' }, 'スマートフォンで続ける'),
+    h('p', {}, '書類はスマートフォンのカメラで撮影すると簡単です。スマートフォンのカメラでこのQRコードを読み取ると、この画面の続きをスマートフォンで開けます。このままパソコンで登録することもできます。'),
+    holder,
+    h('p', { class: 'note' }, 'このQRコードには、あなた専用の登録用リンクが入っています。ほかの人に見せたり、撮影させたりしないでください。'),
+  );
+}
+
 function accessPage(notice?: string): void {
   if (!link) return;
   const info = link;
@@ -233,6 +259,7 @@ function accessPage(notice?: string): void {
           h('p', {}, 'はじめてのログインで設定したパスワードを入力してください。'),
           h('form', { novalidate: true, onsubmit: (e) => (e.preventDefault(), void logIn()) }, pw.el, msg, h('div', { class: 'nav' }, actionButton('ログイン', logIn))),
           h('p', { class: 'note' }, 'パスワードを忘れた場合は、会社のマイナンバー担当者にパスワードの初期化を依頼してください。初期化のあとにこのリンクを開き直すと、パスワードを設定し直せます（入力済みの内容は残ります）。'),
+          phoneHandOff(),
         ],
       },
       info,
@@ -272,6 +299,7 @@ function accessPage(notice?: string): void {
           h('ol', {}, h('li', {}, 'パスワードの設定と、利用目的への同意'), h('li', {}, 'マイナンバーの入力'), h('li', {}, '書類の撮影（マイナンバーカード、またはマイナンバーの分かる書類と本人確認書類）'), h('li', {}, '扶養家族がいる場合は、その方のマイナンバーの入力'), h('li', {}, '内容を確認して、会社に提出')),
           h('p', {}, 'ご用意いただくもの：マイナンバーカード（ない場合は、マイナンバーの記載された住民票の写し、または記載事項が住民票と同じ通知カードと、運転免許証などの本人確認書類）。扶養家族のマイナンバー。'),
         ),
+        phoneHandOff(),
         h('p', {}, 'ご自身のログインパスワードを設定してください（8文字以上）。次回からは、このパスワードでログインします。'),
         h(
           'form',
