@@ -33,6 +33,7 @@ import { todayInJapan } from '../retention/rules';
 import type { TemporalDeps } from '../temporal/client';
 import type { Vault } from '../vault/types';
 import { createRegistrantWorkflows, queuedStart } from './workflow-starts';
+import { checkedDependentFields } from './import-rows';
 
 type Schemas = components['schemas'];
 export type BulkEntryRequest = Schemas['BulkEntryRequest'];
@@ -345,14 +346,7 @@ export function createBulkRegistrationService({ prisma, history, vault, temporal
               data: {
                 id: dependentId,
                 registrantId: id,
-                relationship: d.relationship,
-                kind: d.kind,
-                familyName: d.familyName,
-                givenName: d.givenName,
-                familyNameKana: d.familyNameKana,
-                givenNameKana: d.givenNameKana,
-                birthDate: dateOnly(d.birthDate),
-                gender: d.gender,
+                ...checkedDependentFields(d),
                 status: 'completed',
                 myNumberSecretId: depNumber,
                 approvedNumberSecretId: depNumber,

@@ -1,4 +1,8 @@
-/** A checked upload line as a registrant row: shared by the CSV upload and the import with numbers. */
+/**
+ * Checked people as rows: an upload line as a registrant (the CSV upload and the import with
+ * numbers), a checked dependent as a dependent (every way HR adds dependents).
+ */
+import type { DependentKind, Gender } from '../../prisma/generated/client';
 import { registrantWorkflowId } from '../../shared';
 import { deletionDueBy, type RetentionRule } from '../retention/rules';
 import type { ImportRow } from './csv-import';
@@ -27,5 +31,28 @@ export function importedRegistrant(r: ImportRow, ctx: { id: string; tenantId: st
     deletionRule: r.retirementDate ? ctx.rule.code : null,
     groupId: r.group ? ctx.groupIds.get(r.group)! : null,
     note: r.note,
+  };
+}
+
+/** A dependent HR entered (bulk entry, 新規追加, 扶養家族の追加, an import), as its row's fields. */
+export function checkedDependentFields(d: {
+  relationship: string;
+  kind: DependentKind;
+  familyName: string;
+  givenName: string;
+  familyNameKana: string | null;
+  givenNameKana: string | null;
+  birthDate: string | null;
+  gender: Gender | null;
+}) {
+  return {
+    relationship: d.relationship,
+    kind: d.kind,
+    familyName: d.familyName,
+    givenName: d.givenName,
+    familyNameKana: d.familyNameKana,
+    givenNameKana: d.givenNameKana,
+    birthDate: dateOnly(d.birthDate),
+    gender: d.gender,
   };
 }

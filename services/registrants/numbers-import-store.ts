@@ -13,7 +13,7 @@ import type { PrismaClient } from '../db/client';
 import { DEFAULT_RETENTION_RULE, deletionDueBy, retentionRule, type RetentionRule } from '../retention/rules';
 import type { Vault } from '../vault/types';
 import type { NumbersPerson } from './numbers-import-file';
-import { importedRegistrant } from './import-rows';
+import { checkedDependentFields, importedRegistrant } from './import-rows';
 import { queuedStart, type StartIntent } from './workflow-starts';
 import type { VerificationMethod } from '../../shared';
 
@@ -45,7 +45,6 @@ export interface StoredPeople {
   numbers: number;
 }
 
-const dateOnly = (d: string | null) => (d ? new Date(`${d}T00:00:00Z`) : null);
 const statusOf = (n: string | null): Status => (n ? 'completed' : 'unregistered');
 
 /** The tenant's retention rule for retirees (the default where it has none). */
@@ -91,14 +90,7 @@ export async function storePeople(tx: Prisma.TransactionClient, deps: { vault: V
         id: dependentIds[i]![j]!,
         createdAt: new Date(at.getTime() + order++),
         registrantId: ids[i]!,
-        relationship: d.relationship,
-        kind: d.kind,
-        familyName: d.familyName,
-        givenName: d.givenName,
-        familyNameKana: d.familyNameKana,
-        givenNameKana: d.givenNameKana,
-        birthDate: dateOnly(d.birthDate),
-        gender: d.gender,
+        ...checkedDependentFields(d),
         status: statusOf(d.myNumber),
         myNumberSecretId: secretOf.get(`d${i}.${j}`) ?? null,
         approvedNumberSecretId: secretOf.get(`d${i}.${j}`) ?? null,

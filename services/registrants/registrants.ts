@@ -16,6 +16,7 @@ import type { History } from '../audit/types';
 import { actorOf, hrEvent, stepActorOf, type Acting } from '../login-users/login-users';
 import { startDeliveries } from '../connectors/delivery-starts';
 import { checkNewRegistrant, isPlainCreate } from './new-registrant';
+import { checkedDependentFields } from './import-rows';
 import { retentionOf, storePeople } from './numbers-import-store';
 import { connectorActor, type ConnectorCaller } from '../connectors/connectors';
 import { todayInJapan } from '../retention/rules';
@@ -403,14 +404,7 @@ export function createRegistrantService({ prisma, history, temporal, inviteRemin
         const row = await tx.dependent.create({
           data: {
             registrantId: r.id,
-            relationship: d.relationship,
-            kind: d.kind,
-            familyName: d.familyName,
-            givenName: d.givenName,
-            familyNameKana: d.familyNameKana,
-            givenNameKana: d.givenNameKana,
-            birthDate: dateOnly(d.birthDate),
-            gender: d.gender,
+            ...checkedDependentFields(d),
             status: secretId ? 'completed' : 'unregistered',
             myNumberSecretId: secretId,
             // Checked on paper by HR: payroll is served it.

@@ -415,18 +415,8 @@ export function bulkEntryScreen(ctx: Ctx): View {
           myNumberConfirmation: valueOf(p, 'myNumberConfirmation'),
           ...(deps.length
             ? {
-                dependents: deps.map((d) => ({
-                  relationship: valueOf(d, 'relationship'),
-                  kind: valueOf(d, 'kind') as 'dependent' | 'category3',
-                  familyName: valueOf(d, 'familyName'),
-                  givenName: valueOf(d, 'givenName'),
-                  familyNameKana: optionalValue(d, 'familyNameKana'),
-                  givenNameKana: optionalValue(d, 'givenNameKana'),
-                  birthDate: optionalValue(d, 'birthDate'),
-                  gender: (optionalValue(d, 'gender') as Schemas['Gender'] | undefined) ?? null,
-                  myNumber: valueOf(d, 'myNumber'),
-                  myNumberConfirmation: valueOf(d, 'myNumberConfirmation'),
-                })),
+                // The bulk entry's numbers are required: sent as typed, empty or not.
+                dependents: deps.map((d) => ({ ...dependentBody(d), myNumber: valueOf(d, 'myNumber'), myNumberConfirmation: valueOf(d, 'myNumberConfirmation') })),
               }
             : {}),
         });
