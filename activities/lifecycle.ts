@@ -243,8 +243,9 @@ export function createLifecycleActivities({ prisma, vault, history = createHisto
         const closes = input.status !== 'unregistered';
         if (input.status === 'completed') {
           if (!r.myNumberSecretId) throw ApplicationFailure.nonRetryable('マイナンバーが登録されていません', 'NumberNotRegistered');
-          // HR verified the person as a whole: dependents whose numbers are there are completed with them.
-          await tx.dependent.updateMany({ where: { registrantId: r.id, draft: false, myNumberSecretId: { not: null }, status: { in: ['unregistered', 'pending', 'remanded'] } }, data: { status: 'completed', statusReason: null } });
+          // HR verified the person: dependents whose numbers are there are completed with them — not
+          // one HR sent back (it waits for its own correction and decision).
+          await tx.dependent.updateMany({ where: { registrantId: r.id, draft: false, myNumberSecretId: { not: null }, status: { in: ['unregistered', 'pending'] } }, data: { status: 'completed', statusReason: null } });
         }
         await tx.registrant.update({
           where: { id: r.id },

@@ -101,17 +101,23 @@ describe('HR completes a person with a number they verified', () => {
     expect((await workflow(workflowId).query(lifecycleQuery)).invitation?.state).toBe('open');
   });
 
-  it('a pending submission HR completes by hand carries its dependents with numbers; a viewer may not', async () => {
+  it('a submission HR completes by hand carries its dependents with numbers, not one HR sent back; a viewer may not', async () => {
     const { id, workflowId } = await invited('提出済み');
     const child = { id: randomUUID(), relationship: '子', kind: 'dependent' as const, familyName: '状態', givenName: '一郎', birthDate: '2015-05-05', myNumber: randomMyNumber() };
-    await drafts().save(id, { myNumber: randomMyNumber(), gender: 'male', birthDate: '1985-10-10', dependents: [child], removedDocumentIds: [], removedDependentIds: [] });
+    const sentBack = { ...child, id: randomUUID(), givenName: '二郎', myNumber: randomMyNumber() };
+    await drafts().save(id, { myNumber: randomMyNumber(), gender: 'male', birthDate: '1985-10-10', dependents: [child, sentBack], removedDocumentIds: [], removedDependentIds: [] });
     for (const side of ['front', 'back'] as const) await drafts().addDocument(id, { purpose: 'identity', type: 'my_number_card', side, mimeType: 'image/png', image: PNG });
     await workflow(workflowId).executeUpdate(submitUpdate, { args: [{ actor: { type: 'registrant', id: null } }] });
+    await hr.post(`/v1/registrants/${id}/remand`).send({ reason: '二郎さんの番号が書類と違います', dependentId: sentBack.id }).expect(200);
 
     expectProblem(await viewer.post(`/v1/registrants/${id}/status`).send({ status: 'completed', verificationMethod: 'my_number_card' }), 403, 'FORBIDDEN');
     await hr.post(`/v1/registrants/${id}/status`).send({ status: 'completed', verificationMethod: 'my_number_card' }).expect(200);
-    expect(await harness.prisma.dependent.findUniqueOrThrow({ where: { id: child.id } })).toMatchObject({ status: 'completed' });
-    expect(await events(id, 'status_changed')).toEqual([{ from: 'pending', to: 'completed', verifiedBy: 'employer', verificationMethod: 'my_number_card' }]);
+    const deps = await harness.prisma.dependent.findMany({ where: { registrantId: id } });
+    expect(deps.find((d) => d.id === child.id)).toMatchObject({ status: 'completed' });
+    expect(deps.find((d) => d.id === child.id)!.approvedNumberSecretId).not.toBeNull();
+    // The one sent back waits for its own correction and decision: not completed, its number not served.
+    expect(deps.find((d) => d.id === sentBack.id)).toMatchObject({ status: 'remanded', approvedNumberSecretId: null });
+    expect(await events(id, 'status_changed')).toEqual([{ from: 'remanded', to: 'completed', verifiedBy: 'employer', verificationMethod: 'my_number_card' }]);
   });
 });
 

@@ -96,6 +96,8 @@ const HANDLED_KEPT = 100;
 export const NEXT_TIMER_PATCH = 'next-timer-attributes-v1';
 /** A retry-now leaves the step waiting (due now) rather than dropping its retry date. */
 export const RETRY_NOW_PATCH = 'retry-now-keeps-waiting';
+/** From this patch on a workflow takes the tenant's new reminder days (reminderDaysSignal). */
+export const REMINDER_DAYS_PATCH = 'reminder-days-signal-v1';
 /** The first search attributes published include the invitation due at start. */
 export const FIRST_PUBLISH_PATCH = 'first-publish-after-invite';
 
@@ -409,8 +411,12 @@ export async function lifecycle(input: RegistrantWorkflowInput): Promise<Lifecyc
   });
 
   setHandler(reminderDaysSignal, async ({ days }) => {
+    const next = usable(days);
+    // Days it already has: nothing at all happens (a wake of the loop would restart its timer).
+    if (next.join(',') === reminderDays.join(',')) return;
+    // A signal a worker without this handler took (a rolling deploy) did nothing; it replays so.
+    if (!patched(REMINDER_DAYS_PATCH)) return;
     await exclusive(async () => {
-      const next = usable(days);
       if (next.join(',') === reminderDays.join(',')) return;
       reminderInput = days;
       reminderDays = next;
