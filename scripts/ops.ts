@@ -69,7 +69,7 @@ Workflows (on the stack's Temporal: .data/temporal-address, or TEMPORAL_ADDRESS)
 Every action is recorded in the tenant's operation history.
 
 Contract end:
-  delete-tenant --tenant <id> [--confirm <customer number>] [--out <file>]
+  delete-tenant --tenant <id> [--confirm <customer number> --operator <your name>] [--out <file>]
       Without --confirm: shows what would be deleted and asks for the tenant's customer number.
       With it: stops the tenant's workflows, crypto-shreds every secret and deletes every row of the
       tenant (its people, users, connectors, mails, operation history) in one transaction, and
@@ -142,6 +142,7 @@ async function main(argv: string[]): Promise<number> {
       delivery: { type: 'string' },
       days: { type: 'string' },
       confirm: { type: 'string' },
+      operator: { type: 'string' },
     },
     strict: true,
   });
@@ -304,7 +305,9 @@ async function deleteTenant(contractEnd: ReturnType<typeof createContractEnd>, t
     console.log(`\nNothing was deleted. This is irreversible: to go on, run it again with --confirm ${plan.customerNumber}`);
     return 3;
   }
-  const certificate = await contractEnd.execute(tenantId, values.confirm, CLI_OPERATOR.actor.label).catch((err: unknown) => {
+  // The certificate names the person who ran it.
+  if (typeof values.operator !== 'string' || !values.operator.trim()) throw new CliError('delete-tenant with --confirm needs --operator <your name> (it is written in the certificate)', 2);
+  const certificate = await contractEnd.execute(tenantId, values.confirm, `${values.operator.trim()}（${CLI_OPERATOR.actor.label}）`).catch((err: unknown) => {
     if (err instanceof AppError) throw new CliError(`refused: ${err.title}`);
     throw err;
   });

@@ -26,11 +26,12 @@ const { logger } = memoryLogger();
 const harness = useWorkerHarness({ taskQueue: TASK_QUEUE, logger, env: createTimeSkippingEnv });
 let tenantId: string;
 let hr: Agent;
+let owner: Agent;
 
 beforeAll(async () => {
   tenantId = await createTenant(harness.prisma, '株式会社確認削除');
   hr = await harness.agent(tenantId, 'manager', '人事 確認');
-  await harness.agent(tenantId, 'owner', 'オーナー 確認');
+  owner = await harness.agent(tenantId, 'owner', 'オーナー 確認');
   await harness.prisma.tenant.update({ where: { id: tenantId }, data: { deletionMode: 'confirmed', submissionDigest: 'off' } });
 });
 
@@ -83,6 +84,11 @@ describe('deletions HR confirms', () => {
     expect((await sender(new Date(now.getTime() + 3 * DAY_MS)).run({ tenantId })).digests).toBe(0);
     expect((await sender(new Date(now.getTime() + 8 * DAY_MS)).run({ tenantId })).digests).toBe(2);
 
+    // Back to automatic deletion would leave them waiting for ever: refused while anyone waits.
+    const back = await owner.patch('/v1/tenant').send({ deletionMode: 'automatic' });
+    expectProblem(back, 409, 'DELETIONS_AWAITING');
+    expect(back.body.title).toContain('削除の確認待ちの登録者が1人います');
+
     // HR confirms: a wrong password deletes nothing; the right one deletes as the scope says.
     expectProblem(await hr.post(`/v1/registrants/${id}/deletion/confirmation`).send({ password: 'not-the-password' }), 400, 'PASSWORD_INCORRECT');
     expect(await harness.prisma.registrant.count({ where: { id } })).toBe(1);
@@ -94,7 +100,8 @@ describe('deletions HR confirms', () => {
     expect(await handle.result()).toMatchObject({ deleted: true });
     // The whole history (queued, waiting, confirmed) replays on the code, with no cache.
     await Worker.runReplayHistory({ workflowBundle: await workflowBundle(), dataConverter: dataConverterFor(testKeyring()) }, await handle.fetchHistory(), handle.workflowId);
-    // Nothing waits any more: the next reminder has nothing to say.
+    // Nothing waits any more: the next reminder has nothing to say, and automatic deletion may come back.
     expect((await sender(new Date(now.getTime() + 16 * DAY_MS)).run({ tenantId })).digests).toBe(0);
+    await owner.patch('/v1/tenant').send({ deletionMode: 'automatic' }).expect(200);
   });
 });

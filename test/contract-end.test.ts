@@ -92,6 +92,9 @@ describe('delete-tenant', () => {
     expect(contractEnd().verify(certificate)).toBe(true);
     expect(contractEnd().verify({ ...certificate, counts: { ...certificate.counts, secrets: certificate.counts.secrets - 1 } })).toBe(false);
     expect(contractEnd().verify({ ...certificate, executedAt: new Date().toISOString() })).toBe(false);
+    // The app's role may read certificates, never change or remove one.
+    await expect(harness.prisma.$executeRaw`DELETE FROM tenant_deletions WHERE id = ${certificate.id}::uuid`).rejects.toThrow();
+    await expect(harness.prisma.$executeRaw`UPDATE tenant_deletions SET operator = 'x' WHERE id = ${certificate.id}::uuid`).rejects.toThrow();
 
     // The history stays append-only for the app's role (and for the owner outside a contract end).
     const row = await owner.operationEvent.findFirstOrThrow({ where: { tenantId: otherTenant } });

@@ -3136,7 +3136,8 @@ export interface components {
         /**
          * @description On a deletion due date: `automatic` — deleted that day (the default); `confirmed` — the person
          *     is queued for HR (HOME's 削除の確認待ち, a reminder mail to owners and managers at once and then
-         *     weekly) until HR confirms it (POST /v1/registrants/{id}/deletion/confirmation).
+         *     weekly) until HR confirms it (POST /v1/registrants/{id}/deletion/confirmation). Back to
+         *     `automatic` is refused (409 DELETIONS_AWAITING) while anyone waits.
          * @enum {string}
          */
         DeletionMode: "automatic" | "confirmed";
@@ -7451,6 +7452,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
             415: components["responses"]["UnsupportedMediaType"];
         };
     };

@@ -118,14 +118,14 @@ export function createNoticeSender({ prisma, mailer, mailFrom, publicUrl, logger
   }
 
   /**
-   * One reminder per owner and manager of each tenant (confirmed deletion mode) with deletions
-   * waiting for its confirmation, at once and then weekly while any waits.
+   * One reminder per owner and manager of each tenant with deletions waiting for its confirmation
+   * (the confirmed deletion mode), at once and then weekly while any waits.
    */
   async function queueDeletionReminders(tenantIds: string[] | undefined): Promise<number> {
     const at = now();
     const due = await prisma.tenant.findMany({
+      // Whatever the mode now: anyone still waiting keeps HR reminded.
       where: {
-        deletionMode: 'confirmed',
         OR: [{ deletionReminderSentAt: null }, { deletionReminderSentAt: { lte: new Date(at.getTime() - DELETION_REMINDER_EVERY_MS) } }],
         registrants: { some: { deletionAwaitingSince: { not: null } } },
         ...(tenantIds ? { id: { in: tenantIds } } : {}),

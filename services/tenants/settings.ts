@@ -143,6 +143,11 @@ export function createTenantSettingsService({ prisma, history, vault, confirmPas
           const me = await tx.loginUser.findFirst({ where: { id: acting.user.id, tenantId: acting.tenantId, deletedAt: null }, select: { role: true } });
           if (me?.role !== 'owner') throw new AppError(403, 'FORBIDDEN', 'この操作を行う権限がありません');
           const before = await tx.tenant.findUniqueOrThrow({ where: { id: acting.tenantId } });
+          // Back to automatic while people wait for HR's confirmation would leave them waiting for ever.
+          if (data.deletionMode === 'automatic' && before.deletionMode === 'confirmed') {
+            const waiting = await tx.registrant.count({ where: { tenantId: acting.tenantId, deletionAwaitingSince: { not: null } } });
+            if (waiting > 0) throw new AppError(409, 'DELETIONS_AWAITING', `削除の確認待ちの登録者が${waiting}人います。先に削除を実行するか削除予定日を変更してから、自動削除に切り替えてください`);
+          }
           // A passcode given is a passcode set again, even if it happens to be the same one.
           const changed = SETTING_KEYS.filter((k) => data[k] !== undefined && (k === 'passcodeHash' || !sameSetting(k, before[k], data[k])));
           if (changed.length === 0) return view(before);

@@ -12,6 +12,8 @@ CREATE TABLE "tenant_deletions" (
 
     CONSTRAINT "tenant_deletions_pkey" PRIMARY KEY ("id")
 );
+-- Certificates are written by operators (the owner's role); the app may read them, never change or remove one.
+REVOKE UPDATE, DELETE, TRUNCATE ON TABLE "tenant_deletions" FROM mynaflow_app;
 
 -- 操作履歴 stays append-only, except for the transaction of a contract end, which names the tenant
 -- whose rows it removes (the app's role has no DELETE on the table at all).
