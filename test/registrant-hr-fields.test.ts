@@ -129,6 +129,26 @@ describe('新規追加 with everything', () => {
     expectProblem(await viewer.post('/v1/registrants').send({ familyName: '閲覧', givenName: '者' }), 403, 'FORBIDDEN');
   });
 
+  it('with an Idempotency-Key a retry (or the same request twice at once) stores one person and one number; another body under the key is refused', async () => {
+    const n = number();
+    const key = randomUUID();
+    const body = { familyName: '再送', givenName: '一人', myNumber: n, myNumberConfirmation: n, verificationMethod: 'my_number_card' };
+    const [a, b] = await Promise.all([hr.post('/v1/registrants').set('Idempotency-Key', key).send(body), hr.post('/v1/registrants').set('Idempotency-Key', key).send(body)]);
+    expect([a.status, b.status]).toEqual([201, 201]);
+    expect(a.body.id).toBe(b.body.id);
+    const again = await hr.post('/v1/registrants').set('Idempotency-Key', key).send(body).expect(201);
+    expect(again.body.id).toBe(a.body.id);
+    expect(await harness.prisma.registrant.count({ where: { tenantId, familyName: '再送' } })).toBe(1);
+    expect(await harness.prisma.operationEvent.count({ where: { registrantId: a.body.id, operation: 'number_registered' } })).toBe(1);
+    expectProblem(await hr.post('/v1/registrants').set('Idempotency-Key', key).send({ ...body, givenName: '別人' }), 409, 'IDEMPOTENCY_KEY_REUSED');
+    // A plain add with a key is kept once too.
+    const plainKey = randomUUID();
+    const plain = { familyName: '再送', givenName: '招待', email: `again-${randomUUID().slice(0, 8)}@example.co.jp` };
+    const first = await hr.post('/v1/registrants').set('Idempotency-Key', plainKey).send(plain).expect(201);
+    expect((await hr.post('/v1/registrants').set('Idempotency-Key', plainKey).send(plain).expect(201)).body.id).toBe(first.body.id);
+    expect(await harness.prisma.registrant.count({ where: { tenantId, givenName: '招待', familyName: '再送' } })).toBe(1);
+  });
+
   it('a taken employee code is a 409 at the field, nothing stored', async () => {
     await hr.post('/v1/registrants').send({ familyName: '先', givenName: '人', employeeCode: 'DUP-1', invite: false }).expect(201);
     const res = await hr.post('/v1/registrants').send({ familyName: '後', givenName: '人', employeeCode: 'DUP-1', gender: 'female' });
@@ -186,6 +206,17 @@ describe('扶養家族: added by HR, kind changed, only the number deleted', () 
       ['dependent_updated', without.body.id],
       ['number_deleted', withNumber.body.id],
     ]);
+  });
+
+  it('a dependent added again with the same Idempotency-Key is added once', async () => {
+    const r = (await hr.post('/v1/registrants').send({ familyName: '家族', givenName: '再送', invite: false }).expect(201)).body;
+    const n = number();
+    const key = randomUUID();
+    const body = { relationship: '子', familyName: '家族', givenName: '一度', myNumber: n, myNumberConfirmation: n };
+    const first = await hr.post(`/v1/registrants/${r.id}/dependents`).set('Idempotency-Key', key).send(body).expect(201);
+    const second = await hr.post(`/v1/registrants/${r.id}/dependents`).set('Idempotency-Key', key).send(body).expect(201);
+    expect(second.body.id).toBe(first.body.id);
+    expect(await harness.prisma.dependent.count({ where: { registrantId: r.id } })).toBe(1);
   });
 
   it('a 報酬支払 registrant has no dependents; a viewer cannot add one', async () => {

@@ -327,6 +327,9 @@ export interface paths {
          *     gets `registrant_completed`. Dependents may come with the person, each with a number or
          *     without (未登録 then). Documents are added right after with POST /documents. All or nothing:
          *     every problem in Japanese at its field, nothing stored. A number is never echoed back.
+         *
+         *     With an `Idempotency-Key` a retry of the same request gets the first answer and stores
+         *     nobody twice (the same key with another request: 409 IDEMPOTENCY_KEY_REUSED).
          */
         post: operations["createRegistrant"];
         delete?: never;
@@ -407,7 +410,8 @@ export interface paths {
          * @description With a number (typed twice; HR checked it on paper) the dependent is 完了, recorded as
          *     `number_registered` verified by the employer; without one, 未登録. A 報酬支払 registrant has no
          *     dependents (400 DEPENDENTS_NOT_ALLOWED). Recorded as `dependent_added`; payroll's sync sees
-         *     the registrant changed. Problems in Japanese at their fields; nothing stored.
+         *     the registrant changed. Problems in Japanese at their fields; nothing stored. With an
+         *     `Idempotency-Key` a retry adds nobody twice.
          */
         post: operations["addRegistrantDependent"];
         delete?: never;
@@ -4763,7 +4767,14 @@ export interface operations {
     createRegistrant: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes a retry safe: the same key with the same body is carried out once and answers like the
+                 *     first call (also after a 202 or a lost answer). A different body under the same key is a
+                 *     different request. Without it every call is its own.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -4881,6 +4892,12 @@ export interface operations {
             header?: {
                 /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
                 "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+                /**
+                 * @description Makes a retry safe: the same key with the same body is carried out once and answers like the
+                 *     first call (also after a 202 or a lost answer). A different body under the same key is a
+                 *     different request. Without it every call is its own.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 registrantId: components["parameters"]["RegistrantId"];
@@ -4906,6 +4923,7 @@ export interface operations {
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             415: components["responses"]["UnsupportedMediaType"];
         };
     };

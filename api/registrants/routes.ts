@@ -29,7 +29,7 @@ export function registrantRoutes(service: RegistrantService, numbers: MyNumberSe
     res.json(summary);
   });
   router.post('/v1/registrants', requireRole(...EDITORS), async (req, res) => {
-    const created = await service.create(acting(req), req.body as RegistrantCreate);
+    const created = await service.create(acting(req), req.body as RegistrantCreate, req.get('idempotency-key'));
     res.status(201).location(`/v1/registrants/${created.id}`).json(created);
   });
   // HR and payroll connectors (registrants:read) read a person; both reads are recorded.
@@ -41,7 +41,7 @@ export function registrantRoutes(service: RegistrantService, numbers: MyNumberSe
     res.json(await service.update(acting(req), req.params.registrantId as string, req.body as Schemas['RegistrantPatch']));
   });
   router.post('/v1/registrants/:registrantId/dependents', requireRole(...EDITORS), async (req, res) => {
-    const dependent: Schemas['DependentSummary'] = await service.addDependent(acting(req), req.params.registrantId as string, req.body as Schemas['NewDependent']);
+    const dependent: Schemas['DependentSummary'] = await service.addDependent(acting(req), req.params.registrantId as string, req.body as Schemas['NewDependent'], req.get('idempotency-key'));
     res.status(201).json(dependent);
   });
   router.patch('/v1/registrants/:registrantId/dependents/:dependentId', requireRole(...EDITORS), async (req, res) => {

@@ -17,6 +17,7 @@ import { actorOf, hrEvent, stepActorOf, type Acting } from '../login-users/login
 import { startDeliveries } from '../connectors/delivery-starts';
 import { checkNewRegistrant, isPlainCreate } from './new-registrant';
 import { checkedDependentFields } from './import-rows';
+import { createRequestRecords, type Keep } from '../idempotency/request-records';
 import { retentionOf, storePeople } from './numbers-import-store';
 import { connectorActor, type ConnectorCaller } from '../connectors/connectors';
 import { todayInJapan } from '../retention/rules';
@@ -26,7 +27,7 @@ import type { Vault } from '../vault/types';
 import { draftFieldsOf } from './draft';
 import { amendDraft } from './draft-store';
 import { createRegistrantWorkflows, queuedInput, queuedStart } from './workflow-starts';
-import { loadRegistrantView, registrantView, type RegistrantView } from './view';
+import { DEPENDENT_STATUS_SELECT, loadRegistrantView, registrantView, type RegistrantView } from './view';
 import { checkSubmissionDueDate } from './submission-due';
 import type { InviteOptions } from '../../shared';
 
@@ -111,6 +112,7 @@ const CREATE_GROUP_MAX = 100;
 
 export function createRegistrantService({ prisma, history, temporal, inviteReminderDays, vault }: RegistrantServiceDeps) {
   const workflows = createRegistrantWorkflows({ prisma, temporal, inviteReminderDays });
+  const records = createRequestRecords(prisma, vault);
   /**
    * Single creates of a tenant asked for at once are stored together: their rows, history entries
    * (one chain lock) and start marks in one transaction, the tenant's reminder days read once. A
@@ -233,7 +235,7 @@ export function createRegistrantService({ prisma, history, temporal, inviteRemin
    * with its numbers, dependents, history and webhooks, the workflow started after the commit (the
    * reconciler starts it if this process dies first).
    */
-  async function createWithDetails(acting: Acting, input: RegistrantCreate): Promise<RegistrantView> {
+  async function createWithDetails(acting: Acting, input: RegistrantCreate, keep: Keep<RegistrantView> = async () => undefined): Promise<RegistrantView> {
     const tenantId = acting.tenantId;
     const today = todayInJapan();
     const { checked, problems } = checkNewRegistrant(input, { today, copyTo: acting.user.email });
@@ -252,6 +254,8 @@ export function createRegistrantService({ prisma, history, temporal, inviteRemin
         if (checked.groupId || checked.submissionDueDate) {
           registrant = await tx.registrant.update({ where: { id: registrant.id }, data: { groupId: checked.groupId, submissionDueDate: dateOnly(checked.submissionDueDate) } });
         }
+        // A retry with the request's Idempotency-Key gets this answer and stores nobody twice.
+        await keep(tx, registrantView(registrant, await tx.dependent.findMany({ where: { registrantId: registrant.id }, select: DEPENDENT_STATUS_SELECT })));
         return { registrant, deliveries: out.deliveries, reminderDays: await workflows.reminderDaysOf(tenantId, tx) };
       }, { ...TX, maxWait: 30_000, timeout: 30_000 });
     } catch (err) {
@@ -266,6 +270,40 @@ export function createRegistrantService({ prisma, history, temporal, inviteRemin
     return loadRegistrantView(prisma, now);
   }
 
+  /** 扶養家族の追加, once per Idempotency-Key (see addDependent). */
+  async function addDependentOnce(acting: Acting, registrantId: string, input: NewDependent, keep: Keep<DependentSummary>): Promise<DependentSummary> {
+    const r = await find(acting.tenantId, registrantId);
+    const problems: FieldProblem[] = [];
+    if (r.category === 'payee') problems.push({ path: '/body', code: 'DEPENDENTS_NOT_ALLOWED', message: '報酬支払の登録者には扶養家族を登録できません' });
+    const d = checkDependent(input, '/body', problems, todayInJapan(), false);
+    if (problems.length) throw invalid(problems);
+    const added = await prisma.$transaction(async (tx) => {
+      await tx.$queryRaw`SELECT id FROM registrants WHERE id = ${r.id}::uuid FOR UPDATE`;
+      const secretId = d.myNumber ? await vault.seal({ tenantId: r.tenantId, kind: 'my_number', plaintext: Buffer.from(d.myNumber) }, tx) : null;
+      const row = await tx.dependent.create({
+        data: {
+          registrantId: r.id,
+          ...checkedDependentFields(d),
+          status: secretId ? 'completed' : 'unregistered',
+          myNumberSecretId: secretId,
+          // Checked on paper by HR: payroll is served it.
+          approvedNumberSecretId: secretId,
+        },
+      });
+      const owner = await tx.registrant.update({ where: { id: r.id }, data: { updatedAt: new Date() } });
+      await history.recordMany(
+        [
+          hrEvent(acting, 'dependent_added', owner, { dependentId: row.id }),
+          ...(secretId ? [hrEvent(acting, 'number_registered', owner, { dependentId: row.id, verifiedBy: 'employer' })] : []),
+        ],
+        tx,
+      );
+      await keep(tx, dependentSummary(row));
+      return row;
+    }, TX);
+    return dependentSummary(added);
+  }
+
   return {
     summary: (tenantId: string): Promise<RegistrantSummary> => countRound(tenantId, null),
 
@@ -273,9 +311,13 @@ export function createRegistrantService({ prisma, history, temporal, inviteRemin
      * Stores the person queued for their workflow (invitation included) and starts it. Temporal
      * known to be away refuses with nothing stored; a start that fails after the commit leaves the
      * person queued (`workflowQueued`): the reconciler starts it, and the invitation goes out once.
+     * With an Idempotency-Key (the console always sends one) a retry gets the first answer and
+     * stores nobody twice: such a create is stored on its own, not grouped.
      */
-    async create(acting: Acting, input: RegistrantCreate): Promise<RegistrantView> {
-      if (!isPlainCreate(input)) return createWithDetails(acting, input);
+    async create(acting: Acting, input: RegistrantCreate, key?: string): Promise<RegistrantView> {
+      if (key !== undefined || !isPlainCreate(input)) {
+        return (await records.once<RegistrantView>(`${acting.user.id}/registrant-create`, key, input, 201, (keep) => createWithDetails(acting, input, keep))).body;
+      }
       const tenantId = acting.tenantId;
       const problems: FieldProblem[] = [];
       const submissionDueDate = checkSubmissionDueDate('/body', problems, input.submissionDueDate);
@@ -392,36 +434,8 @@ export function createRegistrantService({ prisma, history, temporal, inviteRemin
      * employer); without one, 未登録. Under the registrant's row lock, as every writer of their
      * dependents; the registrant's list entry changes, so payroll's sync picks it up.
      */
-    async addDependent(acting: Acting, registrantId: string, input: NewDependent): Promise<DependentSummary> {
-      const r = await find(acting.tenantId, registrantId);
-      const problems: FieldProblem[] = [];
-      if (r.category === 'payee') problems.push({ path: '/body', code: 'DEPENDENTS_NOT_ALLOWED', message: '報酬支払の登録者には扶養家族を登録できません' });
-      const d = checkDependent(input, '/body', problems, todayInJapan(), false);
-      if (problems.length) throw invalid(problems);
-      const added = await prisma.$transaction(async (tx) => {
-        await tx.$queryRaw`SELECT id FROM registrants WHERE id = ${r.id}::uuid FOR UPDATE`;
-        const secretId = d.myNumber ? await vault.seal({ tenantId: r.tenantId, kind: 'my_number', plaintext: Buffer.from(d.myNumber) }, tx) : null;
-        const row = await tx.dependent.create({
-          data: {
-            registrantId: r.id,
-            ...checkedDependentFields(d),
-            status: secretId ? 'completed' : 'unregistered',
-            myNumberSecretId: secretId,
-            // Checked on paper by HR: payroll is served it.
-            approvedNumberSecretId: secretId,
-          },
-        });
-        const owner = await tx.registrant.update({ where: { id: r.id }, data: { updatedAt: new Date() } });
-        await history.recordMany(
-          [
-            hrEvent(acting, 'dependent_added', owner, { dependentId: row.id }),
-            ...(secretId ? [hrEvent(acting, 'number_registered', owner, { dependentId: row.id, verifiedBy: 'employer' })] : []),
-          ],
-          tx,
-        );
-        return row;
-      }, TX);
-      return dependentSummary(added);
+    async addDependent(acting: Acting, registrantId: string, input: NewDependent, key?: string): Promise<DependentSummary> {
+      return (await records.once<DependentSummary>(`${acting.user.id}/dependent-add/${registrantId}`, key, input, 201, (keep) => addDependentOnce(acting, registrantId, input, keep))).body;
     },
 
     /** HR's edit of a submitted dependent (扶養家族編集); one still in the employee's draft is not HR's (404). */

@@ -96,7 +96,8 @@ export const api = {
   summary: () => request<Summary>('GET', '/v1/registrants/summary'),
   list: (q: ListQuery) => request<Json<'/v1/registrants', 'get'>>('GET', `/v1/registrants${query(q)}`),
   get: (registrantId: string) => request<RegistrantItem>('GET', r(registrantId)),
-  create: (body: Schemas['RegistrantCreate']) => request<Registrant>('POST', '/v1/registrants', body),
+  // Sent with an Idempotency-Key: a lost answer is asked again and nobody is stored twice.
+  create: async (body: Schemas['RegistrantCreate']) => (await requestIdempotent<Registrant>('POST', '/v1/registrants', body)).body,
   update: (registrantId: string, body: Record<string, unknown>) => request<Registrant>('PATCH', r(registrantId), body),
   updateDependent: (registrantId: string, dependentId: string, body: Record<string, unknown>) => request<Registrant>('PATCH', r(registrantId, `/dependents/${id(dependentId)}`), body),
   documents: (registrantId: string) => request<HrDocument[]>('GET', r(registrantId, '/documents')),
@@ -134,7 +135,7 @@ export const api = {
   setNumber: (registrantId: string, body: Schemas['MyNumberInput']) => request<void>('PUT', r(registrantId, '/my-number'), body),
   setDependentNumber: (registrantId: string, dependentId: string, body: Schemas['MyNumberInput']) => request<void>('PUT', r(registrantId, `/dependents/${id(dependentId)}/my-number`), body),
   deleteDependentNumber: (registrantId: string, dependentId: string, body: Schemas['PasswordConfirmation']) => request<void>('DELETE', r(registrantId, `/dependents/${id(dependentId)}/my-number`), body),
-  addDependent: (registrantId: string, body: Schemas['NewDependent']) => request<Dependent>('POST', r(registrantId, '/dependents'), body),
+  addDependent: async (registrantId: string, body: Schemas['NewDependent']) => (await requestIdempotent<Dependent>('POST', r(registrantId, '/dependents'), body)).body,
   retentionRules: () => request<Json<'/v1/retention-rules', 'get'>>('GET', '/v1/retention-rules'),
   // Sent with an Idempotency-Key: a lost answer is asked again and nobody is stored twice.
   bulkEntry: async (body: Schemas['BulkEntryRequest']) => (await requestIdempotent<Schemas['BulkEntryResult']>('POST', '/v1/registrants/bulk-entry', body)).body,
