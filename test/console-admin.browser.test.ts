@@ -133,6 +133,7 @@ describe('ログインユーザ', () => {
     await d.getByLabel('メールアドレス').fill(address);
     await d.getByLabel('権限').selectOption({ label: '閲覧のみ' });
     await d.getByLabel('属性').selectOption({ label: '士業' });
+    await d.getByLabel('部署').fill('顧問社労士事務所');
     // A mistyped confirmation is caught in the dialog.
     await d.getByLabel('初期パスワード', { exact: true }).fill('Shoki-Pass-2026');
     await d.getByLabel('初期パスワード（確認）').fill('Shoki-Pass-2027');
@@ -148,6 +149,7 @@ describe('ログインユーザ', () => {
     expect(await textOf(added)).toContain('士業 花子');
     expect(await textOf(added)).toContain('閲覧のみ');
     expect(await textOf(added)).toContain('士業');
+    expect(await textOf(added)).toContain('顧問社労士事務所');
     const welcome = await outbox.waitFor((m) => m.to.includes(address));
     expect(welcome.subject).toBe('【マイナンバー管理】ログインユーザに登録されました');
     expect(welcome.text).not.toContain('Shoki-Pass-2026');

@@ -38,7 +38,7 @@ const TENANT_NAME = 'ログイン管理株式会社';
 const WELCOME_SUBJECT = '【マイナンバー管理】ログインユーザに登録されました';
 const OWNERS_ONLY = '最高権限のユーザを管理できるのは最高権限のユーザだけです';
 const FORBIDDEN = 'この操作を行う権限がありません';
-const VIEW_KEYS = ['createdAt', 'email', 'id', 'kind', 'locked', 'name', 'role', 'twoFactorMethod'];
+const VIEW_KEYS = ['createdAt', 'department', 'email', 'id', 'kind', 'locked', 'name', 'note', 'role', 'twoFactorMethod'];
 const CLIENT_IP = '203.0.113.45';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -107,6 +107,8 @@ describe('GET /v1/login-users', () => {
           name: u.name,
           role: u.role,
           kind: 'staff',
+          department: null,
+          note: null,
           twoFactorMethod: u.twoFactorMethod,
           locked: false,
           createdAt: u.createdAt.toISOString(),
@@ -167,6 +169,8 @@ describe('POST /v1/login-users', () => {
       name: '佐藤 次郎',
       role: 'manager',
       kind: 'staff',
+      department: null,
+      note: null,
       twoFactorMethod: 'email',
       locked: false,
       createdAt: expect.any(String),
@@ -376,10 +380,20 @@ describe('PATCH /v1/login-users/:id', () => {
       userAgent: 'HR-Console/2.0',
       detail: {
         loginUserId: u.id,
-        before: { name: '旧姓 花子', role: 'manager', kind: 'staff' },
-        after: { name: '新姓 花子', role: 'viewer', kind: 'professional' },
+        before: { name: '旧姓 花子', role: 'manager', kind: 'staff', department: null },
+        after: { name: '新姓 花子', role: 'viewer', kind: 'professional', department: null },
       },
     });
+    // 部署 and 備考 (seed 001): set, shown, cleared; the note's text stays out of the history.
+    const dept = await patch(ownerAgent, u.id, { department: ' 総務部 ', note: '社労士事務所との窓口' });
+    expect(dept.body).toMatchObject({ department: '総務部', note: '社労士事務所との窓口' });
+    const recorded = (await events(tenant, 'login_user_updated')).filter((e) => (e.detail as { loginUserId?: string }).loginUserId === u.id).at(-1)!;
+    expect(recorded.detail).toMatchObject({ after: { department: '総務部', noteChanged: true } });
+    expect(JSON.stringify(recorded.detail)).not.toContain('社労士');
+    expect((await patch(ownerAgent, u.id, { department: '', note: null })).body).toMatchObject({ department: null, note: null });
+    const tooLong = await patch(ownerAgent, u.id, { department: 'あ'.repeat(101) });
+    expect(tooLong.status).toBe(400);
+    expect(tooLong.body.errors).toEqual([expect.objectContaining({ path: '/body/department', message: '部署は100文字以内で入力してください' })]);
     // the user's own login, recorded under the old name, still says so
     const logins = await ownerAgent.get('/v1/operation-history').query({ actor: u.id, operation: 'login_succeeded' });
     expect(logins.body.items.map((i: { actor: { label: string } }) => i.actor.label)).toEqual(['旧姓 花子']);

@@ -3094,6 +3094,10 @@ export interface components {
             name: string;
             role: components["schemas"]["Role"];
             kind: components["schemas"]["UserKind"];
+            /** @description 部署 */
+            department: string | null;
+            /** @description 備考 */
+            note: string | null;
             /** @enum {string} */
             twoFactorMethod: "email" | "totp";
             /** @description Logins are stopped: the account (wrong second-factor codes, or wrong passwords asked again in a session), or — in the list — some address for five wrong passwords (the user can still log in from elsewhere). An owner or manager lifts it with unlock. */
@@ -3110,6 +3114,10 @@ export interface components {
             name: string;
             role: components["schemas"]["Role"];
             kind?: components["schemas"]["UserKind"];
+            /** @description 部署, up to 100 characters. */
+            department?: string | null;
+            /** @description 備考, up to 1,000 characters. */
+            note?: string | null;
             /** @description Initial password (8 characters or more). */
             password: string;
         };
@@ -3117,6 +3125,10 @@ export interface components {
             name?: string;
             role?: components["schemas"]["Role"];
             kind?: components["schemas"]["UserKind"];
+            /** @description 部署, up to 100 characters; empty or null clears it. */
+            department?: string | null;
+            /** @description 備考, up to 1,000 characters; empty or null clears it. */
+            note?: string | null;
         };
         TenantSettings: {
             /** Format: uuid */

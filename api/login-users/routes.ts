@@ -15,10 +15,10 @@ export function loginUserRoutes(service: LoginUserService): Router {
     res.json(await service.list(callerOf(req).tenant.id));
   });
   router.post('/v1/login-users', requireRole(...EDITORS), async (req, res) => {
-    res.status(201).json(await service.create(acting(req), req.body as { email: string; name: string; role: Role; kind?: UserKind; password: string }));
+    res.status(201).json(await service.create(acting(req), req.body as { email: string; name: string; role: Role; kind?: UserKind; department?: string | null; note?: string | null; password: string }));
   });
   router.patch('/v1/login-users/:loginUserId', requireRole(...EDITORS), async (req, res) => {
-    res.json(await service.update(acting(req), req.params.loginUserId as string, req.body as { name?: string; role?: Role; kind?: UserKind }));
+    res.json(await service.update(acting(req), req.params.loginUserId as string, req.body as { name?: string; role?: Role; kind?: UserKind; department?: string | null; note?: string | null }));
   });
   router.delete('/v1/login-users/:loginUserId', requireRole(...EDITORS), async (req, res) => {
     await service.remove(acting(req), req.params.loginUserId as string);

@@ -18,9 +18,25 @@ export interface LoginUserView {
   name: string;
   role: Role;
   kind: UserKind;
+  department: string | null;
+  note: string | null;
   twoFactorMethod: 'email' | 'totp';
   locked: boolean;
   createdAt: string;
+}
+
+/** 部署 and 備考 as the console and the API take them: trimmed, empty is none, bounded. */
+const DEPARTMENT_MAX = 100;
+const NOTE_MAX = 1000;
+function checkedText(value: string | null | undefined, field: 'department' | 'note'): string | null | undefined {
+  if (value === undefined) return undefined;
+  const v = (value ?? '').trim();
+  const max = field === 'department' ? DEPARTMENT_MAX : NOTE_MAX;
+  if ([...v].length > max) {
+    const what = field === 'department' ? '部署' : '備考';
+    throw new AppError(400, 'VALIDATION_FAILED', '入力内容に誤りがあります', [{ path: `/body/${field}`, code: 'TOO_LONG', message: `${what}は${max.toLocaleString('ja-JP')}文字以内で入力してください` }]);
+  }
+  return v === '' ? null : v;
 }
 
 export interface Acting {
@@ -72,7 +88,7 @@ function normalizeEmail(input: string): string {
 /** `sourceLocked`: some address is locked out of the account for wrong passwords (the admin may lift it). */
 export function toView(u: LoginUser, lockMinutes: number, now = new Date(), sourceLocked = false): LoginUserView {
   const locked = sourceLocked || (u.lockedAt !== null && u.lockedAt.getTime() + lockMinutes * 60_000 > now.getTime());
-  return { id: u.id, email: u.email, name: u.name, role: u.role, kind: u.kind, twoFactorMethod: u.twoFactorMethod, locked, createdAt: u.createdAt.toISOString() };
+  return { id: u.id, email: u.email, name: u.name, role: u.role, kind: u.kind, department: u.department, note: u.note, twoFactorMethod: u.twoFactorMethod, locked, createdAt: u.createdAt.toISOString() };
 }
 
 export function createLoginUserService(deps: {
@@ -150,8 +166,10 @@ export function createLoginUserService(deps: {
       return users.map((u) => toView(u, deps.loginLockMinutes, now, lockedOut.has(u.id)));
     },
 
-    async create(acting: Acting, input: { email: string; name: string; role: Role; kind?: UserKind; password: string }): Promise<LoginUserView> {
+    async create(acting: Acting, input: { email: string; name: string; role: Role; kind?: UserKind; department?: string | null; note?: string | null; password: string }): Promise<LoginUserView> {
       guardOwnerAdmin(acting, null, input.role);
+      const department = checkedText(input.department, 'department') ?? null;
+      const note = checkedText(input.note, 'note') ?? null;
       const email = normalizeEmail(input.email);
       checkPasswordPolicy(input.password);
       const passwordHash = await hashPassword(input.password);
@@ -160,7 +178,7 @@ export function createLoginUserService(deps: {
         user = await administer(acting, async (tx, me) => {
           guardOwnerAdmin(me, null, input.role);
           const created = await tx.loginUser.create({
-            data: { tenantId: me.tenantId, email, name: input.name.trim(), role: input.role, kind: input.kind ?? 'staff', passwordHash },
+            data: { tenantId: me.tenantId, email, name: input.name.trim(), role: input.role, kind: input.kind ?? 'staff', department, note, passwordHash },
           });
           await record(me, 'login_user_created', created, { role: created.role, kind: created.kind }, tx);
           return created;
@@ -188,14 +206,17 @@ export function createLoginUserService(deps: {
       return view(user);
     },
 
-    async update(acting: Acting, id: string, patch: { name?: string; role?: Role; kind?: UserKind }): Promise<LoginUserView> {
+    async update(acting: Acting, id: string, patch: { name?: string; role?: Role; kind?: UserKind; department?: string | null; note?: string | null }): Promise<LoginUserView> {
+      const department = checkedText(patch.department, 'department');
+      const note = checkedText(patch.note, 'note');
       const user = await administer(acting, async (tx, me) => {
         const target = await find(me.tenantId, id, tx);
         guardOwnerAdmin(me, target, patch.role);
         if (patch.role && patch.role !== 'owner') await ensureAnotherOwner(tx, me.tenantId, target);
-        const updated = await tx.loginUser.update({ where: { id: target.id }, data: { name: patch.name?.trim(), role: patch.role, kind: patch.kind } });
-        const before = { name: target.name, role: target.role, kind: target.kind };
-        const after = { name: updated.name, role: updated.role, kind: updated.kind };
+        const updated = await tx.loginUser.update({ where: { id: target.id }, data: { name: patch.name?.trim(), role: patch.role, kind: patch.kind, department, note } });
+        // The note may name people: which fields changed, not what it says.
+        const before = { name: target.name, role: target.role, kind: target.kind, department: target.department };
+        const after = { name: updated.name, role: updated.role, kind: updated.kind, department: updated.department, ...(note !== undefined && note !== target.note ? { noteChanged: true } : {}) };
         await record(me, 'login_user_updated', updated, { before, after }, tx);
         return updated;
       });

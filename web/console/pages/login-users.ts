@@ -6,7 +6,7 @@
 import { api, type Schemas } from '../api';
 import type { Ctx } from '../context';
 import { dateTime, ROLE_LABELS, USER_KIND_LABELS } from '../labels';
-import { actionButton, field, h, input, messageLine, notice, row, say, select, showError, table, text, type View } from '../ui';
+import { actionButton, field, h, input, messageLine, notice, row, say, select, showError, table, text, textarea, type View } from '../ui';
 import { confirmDialog, formDialog } from './shared-admin';
 
 type LoginUser = Schemas['LoginUser'];
@@ -19,6 +19,13 @@ const ROLE_NOTES: [Role, string][] = [
   ['manager', '契約者情報の変更と連携アプリの登録・停止以外の操作ができます。'],
   ['viewer', 'マイナンバー関連の閲覧のみできます。登録情報の編集はできません。'],
 ];
+
+/** 備考 with its value (a textarea's value is not an attribute). */
+function noteArea(value: string | null): HTMLTextAreaElement {
+  const area = textarea('note', { maxlength: 1000, rows: 2 });
+  area.value = value ?? '';
+  return area;
+}
 
 export async function loginUsersScreen(ctx: Ctx): Promise<View> {
   const message = messageLine('users-message');
@@ -44,6 +51,7 @@ export async function loginUsersScreen(ctx: Ctx): Promise<View> {
       return row(
         [
           h('span', {}, u.name, self ? h('span', { class: 'hint' }, '（あなた）') : null),
+          u.department ?? '—',
           u.email,
           ROLE_LABELS[u.role],
           USER_KIND_LABELS[u.kind],
@@ -56,7 +64,7 @@ export async function loginUsersScreen(ctx: Ctx): Promise<View> {
       );
     });
     holder.replaceChildren(
-      table('ログインユーザ一覧', ['氏名', 'メールアドレス', '権限', '属性', '二段階認証', 'ログインロック', '登録日時', ...(ctx.canEdit ? ['操作'] : [])], rows, 'ログインユーザはいません'),
+      table('ログインユーザ一覧', ['氏名', '部署', 'メールアドレス', '権限', '属性', '二段階認証', 'ログインロック', '登録日時', ...(ctx.canEdit ? ['操作'] : [])], rows, 'ログインユーザはいません'),
     );
   };
   const reload = async () => draw(await api.loginUsers());
@@ -73,6 +81,8 @@ export async function loginUsersScreen(ctx: Ctx): Promise<View> {
         }),
         field('権限', select('role', roleOptions(), 'manager'), { required: true }),
         field('属性', select('kind', kindOptions(), 'staff'), { required: true }),
+        field('部署', input('department', { autocomplete: 'off', maxlength: 100 })),
+        field('備考', textarea('note', { maxlength: 1000, rows: 2 })),
         field('初期パスワード', input('password', { type: 'password', autocomplete: 'new-password' }), {
           required: true,
           hint: '8文字以上（大文字と小文字は区別されます）。ご本人に別の方法で伝え、ログイン後に変更してもらってください。メールには記載されません。',
@@ -92,7 +102,7 @@ export async function loginUsersScreen(ctx: Ctx): Promise<View> {
           say(msg, '初期パスワードが確認用と一致しません');
           return undefined;
         }
-        return api.createLoginUser({ name, email, password, role: text(data, 'role') as Role, kind: text(data, 'kind') as Kind });
+        return api.createLoginUser({ name, email, password, role: text(data, 'role') as Role, kind: text(data, 'kind') as Kind, department: text(data, 'department') || null, note: text(data, 'note') || null });
       },
       'login-user-new',
     );
@@ -112,6 +122,8 @@ export async function loginUsersScreen(ctx: Ctx): Promise<View> {
         }),
         field('権限', select('role', roleOptions(), u.role), { required: true }),
         field('属性', select('kind', kindOptions(), u.kind), { required: true }),
+        field('部署', input('department', { value: u.department ?? '', autocomplete: 'off', maxlength: 100 })),
+        field('備考', noteArea(u.note)),
       ],
       '変更する',
       async (data, msg) => {
@@ -120,8 +132,10 @@ export async function loginUsersScreen(ctx: Ctx): Promise<View> {
           say(msg, '氏名を入力してください');
           return undefined;
         }
-        const patch: { name?: string; role?: Role; kind?: Kind } = {};
+        const patch: Schemas['LoginUserPatch'] = {};
         if (name !== u.name) patch.name = name;
+        if (text(data, 'department') !== (u.department ?? '')) patch.department = text(data, 'department') || null;
+        if (text(data, 'note') !== (u.note ?? '')) patch.note = text(data, 'note') || null;
         if (text(data, 'role') !== u.role) patch.role = text(data, 'role') as Role;
         if (text(data, 'kind') !== u.kind) patch.kind = text(data, 'kind') as Kind;
         if (!Object.keys(patch).length) return u;
