@@ -9,6 +9,7 @@
  * are masked, and screenshots are taken after the numbers have left the page.
  */
 import { randomUUID } from 'node:crypto';
+import { Prisma } from '../prisma/generated/client';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -311,13 +312,22 @@ describe('契約者情報', () => {
     await open(page, '#/settings', 'settings', '契約者情報');
     await page.getByLabel('保存期間のルール（退職者）').selectOption('employment_insurance_4y');
     await page.getByLabel('削除予定日に削除するもの').selectOption('numbers');
+    // The rest of 契約者情報 (seed 001), as people type it.
+    await page.getByLabel('申請者氏名').fill('マイナ 太郎');
+    await page.getByLabel('連絡先メールアドレス').fill('soumu@example.co.jp');
+    await page.getByLabel('郵便番号').fill('150-0036');
+    await page.getByLabel('都道府県').fill('東京都');
+    await page.getByLabel('市区町村・番地').fill('渋谷区南平台町15-10');
+    await page.getByLabel('電話番号').fill('03-1234-5678');
+    await page.getByLabel('業種').fill('その他情報関連サービス');
     await button(page, '変更する').click();
-    await page.locator('.box.ok', { hasText: '保存期間、削除するもの' }).waitFor();
+    await page.locator('.box.ok', { hasText: '保存期間、削除するもの、契約者の連絡先' }).waitFor();
+    expect(await textOf(page.locator('#contract-address'))).toBe('〒150-0036 東京都渋谷区南平台町15-10');
     expect(await textOf(page.locator('#retention-current'))).toBe('雇用保険関係書類の保存期間（退職日の翌日から4年）');
     expect(await textOf(page.locator('#deletion-scope'))).toBe('マイナンバーと書類の画像のみ（登録者の情報は残り「未登録」に）');
     expect(await prisma.tenant.findUniqueOrThrow({ where: { id: tenantId } })).toMatchObject({ retentionRule: 'employment_insurance_4y', deletionScope: 'numbers' });
     // Back to the defaults for the other tests of this tenant.
-    await prisma.tenant.update({ where: { id: tenantId }, data: { retentionRule: 'dependents_declaration_7y', deletionScope: 'all_personal_data' } });
+    await prisma.tenant.update({ where: { id: tenantId }, data: { retentionRule: 'dependents_declaration_7y', deletionScope: 'all_personal_data', contractDetails: Prisma.DbNull } });
     expect(errors).toEqual([]);
   });
 });

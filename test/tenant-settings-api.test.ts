@@ -33,7 +33,7 @@ let viewerAgent: Agent;
 let otherAgent: Agent;
 
 const TENANT_NAME = '契約設定株式会社';
-const SETTINGS_KEYS = ['corporateNumber', 'customerNumber', 'deletionMode', 'deletionScope', 'employeeNotices', 'id', 'name', 'passcodeSet', 'passcodeViewable', 'purposes', 'reminderDays', 'retentionRule', 'submissionDigest'];
+const SETTINGS_KEYS = ['contractDetails', 'corporateNumber', 'customerNumber', 'deletionMode', 'deletionScope', 'employeeNotices', 'id', 'name', 'passcodeSet', 'passcodeViewable', 'purposes', 'reminderDays', 'retentionRule', 'submissionDigest'];
 const CLIENT_IP = '198.51.100.77';
 const INVALID = '入力内容に誤りがあります';
 
@@ -143,6 +143,7 @@ describe('GET /v1/tenant', () => {
         retentionRule: 'dependents_declaration_7y',
         deletionScope: 'all_personal_data',
         deletionMode: 'automatic',
+        contractDetails: null,
       });
       expect(Object.keys(res.body).sort()).toEqual(SETTINGS_KEYS);
       expect(res.headers['content-type']).toMatch(/^application\/json/);
@@ -224,6 +225,28 @@ describe('PATCH /v1/tenant', () => {
     expect(await settingsOf(c)).toMatchObject({ retentionRule: 'employment_insurance_4y', deletionScope: 'numbers' });
   });
 
+  it('an owner fills in the rest of 契約者情報 (seed 001): normalised, every problem at its field, recorded as changed without its values', async () => {
+    const c = await createTenant(harness.prisma, '連絡先設定株式会社');
+    const agent = await harness.agent(c, 'owner', '連絡先 オーナー');
+    const details = { businessType: 'corporation', department: '総務部', applicantName: 'マイナ 太郎', email: 'Soumu@Example.CO.JP', postalCode: '１５０－００３６', prefecture: '東京都', city: '渋谷区南平台町15-10', building: '南平台ビル3F', phone: '03-1234-5678', industry: 'その他情報関連サービス', newsletter: false };
+    const res = await save(agent, { contractDetails: details });
+    expect(res.status).toBe(200);
+    expect(res.body.contractDetails).toEqual({ ...details, email: 'soumu@example.co.jp', postalCode: '1500036', phone: '0312345678' });
+    const recorded = (await changes(c)).map((e) => e.detail);
+    expect(recorded).toEqual([{ changed: ['contractDetails'], before: {}, after: {} }]);
+    expect(JSON.stringify(recorded)).not.toContain('マイナ');
+    const bad = await save(agent, { contractDetails: { ...details, postalCode: '150', prefecture: '東京', phone: '1234', email: 'not-an-address', applicantName: ' ' } });
+    expectProblemDetails(bad, 400, 'VALIDATION_FAILED');
+    expect((bad.body.errors as { path: string; message: string }[]).map((e) => [e.path, e.message])).toEqual([
+      ['/body/contractDetails/postalCode', '郵便番号は7桁の数字で入力してください（例：150-0036）'],
+      ['/body/contractDetails/prefecture', '都道府県を正しく入力してください（例：東京都）'],
+      ['/body/contractDetails/phone', '電話番号は0から始まる10桁または11桁の数字で入力してください'],
+      ['/body/contractDetails/email', 'メールアドレスの形式が正しくありません'],
+      ['/body/contractDetails/applicantName', '申請者氏名を入力してください'],
+    ]);
+    expect((await settingsOf(c)).contractDetails).toMatchObject({ postalCode: '1500036' });
+  });
+
   it('an owner changes name, corporate number, purposes and reminder days: 200 with the new settings, stored as shown', async () => {
     const cn = corporateNumber();
     const purposes: Purpose[] = ['withholding_slip', 'employment_insurance', 'dividends'];
@@ -244,6 +267,7 @@ describe('PATCH /v1/tenant', () => {
       retentionRule: 'dependents_declaration_7y',
       deletionScope: 'all_personal_data',
       deletionMode: 'automatic',
+      contractDetails: null,
     };
     expect(res.body).toEqual(expected);
     expect(t).toMatchObject({ name: expected.name, corporateNumber: cn, purposes, reminderDays: [3, 14, 60], passcodeHash: null });

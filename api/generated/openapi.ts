@@ -3148,7 +3148,36 @@ export interface components {
             retentionRule: string;
             deletionScope: components["schemas"]["DeletionScope"];
             deletionMode: components["schemas"]["DeletionMode"];
+            contractDetails: components["schemas"]["ContractDetails"];
         };
+        /** @description The rest of seed 001's 契約者情報 (who the contract is with, how to reach them); null until an owner fills it in (and, in a change, null clears it). */
+        ContractDetails: {
+            /**
+             * @description 事業形態: 法人 or 個人事業主.
+             * @enum {string}
+             */
+            businessType: "corporation" | "sole_proprietor";
+            /** @description 申請部署 */
+            department?: string | null;
+            /** @description 申請者氏名 */
+            applicantName: string;
+            /** @description メールアドレス (the contract's contact) */
+            email: string;
+            /** @description 郵便番号, 7 digits (a hyphen and full-width digits are accepted; stored as 7 digits). */
+            postalCode: string;
+            /** @description 都道府県 */
+            prefecture: string;
+            /** @description 市区町村・番地 */
+            city: string;
+            /** @description 建物名など */
+            building?: string | null;
+            /** @description 電話番号, 10 or 11 digits starting with 0 (hyphens accepted; stored as digits). */
+            phone: string;
+            /** @description 業種 */
+            industry: string;
+            /** @description メールでのお知らせ: 希望する / 希望しない */
+            newsletter: boolean;
+        } | null;
         /**
          * @description On a deletion due date: `automatic` — deleted that day (the default); `confirmed` — the person
          *     is queued for HR (HOME's 削除の確認待ち, a reminder mail to owners and managers at once and then
@@ -3195,6 +3224,7 @@ export interface components {
             retentionRule?: string;
             deletionScope?: components["schemas"]["DeletionScope"];
             deletionMode?: components["schemas"]["DeletionMode"];
+            contractDetails?: components["schemas"]["ContractDetails"];
         };
         OperationEvent: {
             id: string;

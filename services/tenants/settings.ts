@@ -7,6 +7,7 @@
 import { randomInt } from 'node:crypto';
 import { Prisma, type DeletionMode, type DeletionScope, type Purpose, type SubmissionDigest, type Tenant } from '../../prisma/generated/client';
 import { retentionRule } from '../retention/rules';
+import { checkContractDetails, type ContractDetails } from './contract-details';
 import type { ConfirmPassword } from '../auth/auth-service';
 import { openText, type Vault } from '../vault/types';
 import type { History } from '../audit/types';
@@ -31,6 +32,7 @@ export interface TenantSettingsView {
   retentionRule: string;
   deletionScope: DeletionScope;
   deletionMode: DeletionMode;
+  contractDetails: ContractDetails | null;
 }
 
 export interface TenantSettingsPatch {
@@ -49,6 +51,8 @@ export interface TenantSettingsPatch {
   deletionScope?: DeletionScope;
   /** deleted on the due date, or queued for HR's confirmation */
   deletionMode?: DeletionMode;
+  /** the rest of 契約者情報, replaced whole (null clears it) */
+  contractDetails?: ContractDetails | null;
 }
 
 const view = (t: Tenant): TenantSettingsView => ({
@@ -65,9 +69,10 @@ const view = (t: Tenant): TenantSettingsView => ({
   retentionRule: t.retentionRule,
   deletionScope: t.deletionScope,
   deletionMode: t.deletionMode,
+  contractDetails: (t.contractDetails as ContractDetails | null) ?? null,
 });
 
-const SETTING_KEYS = ['name', 'corporateNumber', 'passcodeHash', 'purposes', 'reminderDays', 'submissionDigest', 'employeeNotices', 'retentionRule', 'deletionScope', 'deletionMode'] as const;
+const SETTING_KEYS = ['name', 'corporateNumber', 'passcodeHash', 'purposes', 'reminderDays', 'submissionDigest', 'employeeNotices', 'retentionRule', 'deletionScope', 'deletionMode', 'contractDetails'] as const;
 type SettingKey = (typeof SETTING_KEYS)[number];
 const SHOWN_KEYS = ['name', 'purposes', 'reminderDays', 'submissionDigest', 'employeeNotices', 'retentionRule', 'deletionScope', 'deletionMode'] as const;
 
@@ -123,6 +128,8 @@ export function createTenantSettingsService({ prisma, history, vault, confirmPas
       }
       if (patch.deletionScope !== undefined) data.deletionScope = patch.deletionScope;
       if (patch.deletionMode !== undefined) data.deletionMode = patch.deletionMode;
+      // Named in the history as changed; its values (a person's name, an address) are not shown there.
+      if (patch.contractDetails !== undefined) data.contractDetails = patch.contractDetails === null ? null : (checkContractDetails(patch.contractDetails) as Prisma.JsonObject);
       if (patch.employeeNotices !== undefined) data.employeeNotices = patch.employeeNotices;
       if (patch.passcode !== undefined) {
         if (!/^[\x21-\x7e]{4,32}$/.test(patch.passcode)) {

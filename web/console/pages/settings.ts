@@ -41,6 +41,67 @@ const SCOPE_CHOICES: Record<Schemas['DeletionScope'], string> = {
   numbers: 'マイナンバーと書類の画像のみ（登録者の情報は残り「未登録」に）',
 };
 
+type ContractDetails = NonNullable<Schemas['ContractDetails']>;
+const BUSINESS_TYPES: Record<ContractDetails['businessType'], string> = { corporation: '法人', sole_proprietor: '個人事業主' };
+
+/** 契約者情報's contact part, as seed 001 shows it. */
+function contractRows(d: ContractDetails | null): [string, string | HTMLElement][] {
+  if (!d) return [['契約者の連絡先', h('span', { id: 'contract-details' }, '未登録（編集から登録してください）')]];
+  return [
+    ['事業形態', BUSINESS_TYPES[d.businessType]],
+    ['申請部署', d.department ?? '—'],
+    ['申請者氏名', d.applicantName],
+    ['連絡先メールアドレス', d.email],
+    ['住所', h('span', { id: 'contract-address' }, `〒${d.postalCode.slice(0, 3)}-${d.postalCode.slice(3)} ${d.prefecture}${d.city}${d.building ? ` ${d.building}` : ''}`)],
+    ['電話番号', d.phone],
+    ['業種', d.industry],
+    ['メールでのお知らせ', d.newsletter ? '希望する' : '希望しない'],
+  ];
+}
+
+function contractFields(d: ContractDetails | null): HTMLElement {
+  return h(
+    'fieldset',
+    { class: 'choices', id: 'contract-fields' },
+    h('legend', {}, '契約者の連絡先'),
+    field('事業形態', select('businessType', Object.entries(BUSINESS_TYPES) as [string, string][], d?.businessType ?? 'corporation')),
+    field('申請部署', input('contractDepartment', { value: d?.department ?? '', maxlength: 100 })),
+    field('申請者氏名', input('applicantName', { value: d?.applicantName ?? '', maxlength: 100, autocomplete: 'name' })),
+    field('連絡先メールアドレス', input('contractEmail', { type: 'email', value: d?.email ?? '', autocomplete: 'email' })),
+    h(
+      'div',
+      { class: 'filters' },
+      field('郵便番号', input('postalCode', { value: d ? `${d.postalCode.slice(0, 3)}-${d.postalCode.slice(3)}` : '', inputmode: 'numeric', maxlength: 8, autocomplete: 'postal-code' }), { hint: '例：150-0036' }),
+      field('都道府県', input('prefecture', { value: d?.prefecture ?? '', maxlength: 4, autocomplete: 'address-level1' })),
+    ),
+    field('市区町村・番地', input('city', { value: d?.city ?? '', maxlength: 200, autocomplete: 'address-line1' })),
+    field('建物名など', input('building', { value: d?.building ?? '', maxlength: 200, autocomplete: 'address-line2' })),
+    field('電話番号', input('phone', { value: d?.phone ?? '', inputmode: 'tel', maxlength: 20, autocomplete: 'tel' })),
+    field('業種', input('industry', { value: d?.industry ?? '', maxlength: 100 })),
+    field('メールでのお知らせ', select('newsletter', [['yes', '希望する'], ['no', '希望しない']], d && !d.newsletter ? 'no' : 'yes')),
+  );
+}
+
+/** The contact part from the form, or undefined when it was left blank (nothing to store yet). */
+function contractFrom(data: FormData): ContractDetails | undefined {
+  const names = ['applicantName', 'contractEmail', 'postalCode', 'prefecture', 'city', 'phone', 'industry'];
+  if (names.every((n) => !text(data, n))) return undefined;
+  return {
+    businessType: text(data, 'businessType') as ContractDetails['businessType'],
+    department: text(data, 'contractDepartment') || null,
+    applicantName: text(data, 'applicantName'),
+    // As the server stores them, so an unchanged form is no change.
+    email: text(data, 'contractEmail').normalize('NFKC').toLowerCase(),
+    postalCode: text(data, 'postalCode').normalize('NFKC').replace(/-/g, ''),
+    prefecture: text(data, 'prefecture'),
+    city: text(data, 'city'),
+    building: text(data, 'building') || null,
+    phone: text(data, 'phone').normalize('NFKC').replace(/[-()\s]/g, ''),
+    industry: text(data, 'industry'),
+    newsletter: text(data, 'newsletter') === 'yes',
+  };
+}
+
 const MODE_CHOICES: Record<Schemas['DeletionMode'], string> = {
   automatic: '削除予定日に自動で削除',
   confirmed: '担当者の確認後に削除（削除予定日に確認待ちへ）',
@@ -58,6 +119,7 @@ export async function settingsScreen(ctx: Ctx): Promise<View> {
     ['収集メールの再通知', h('span', { id: 'reminder-days' }, daysText(t.reminderDays))],
     ['提出のお知らせ（担当者へ）', h('span', { id: 'submission-digest' }, DIGEST_LABELS[t.submissionDigest])],
     ['受付・完了のメール（従業員へ）', h('span', { id: 'employee-notices' }, t.employeeNotices ? '送る' : '送らない')],
+    ...contractRows(t.contractDetails),
   ]);
 
   const edit = ctx.isOwner
@@ -89,6 +151,7 @@ export async function settingsScreen(ctx: Ctx): Promise<View> {
           field('削除予定日に削除するもの', select('deletionScope', Object.entries(SCOPE_CHOICES) as [string, string][], t.deletionScope), {
             hint: '削除予定日を迎えた人に適用されます。',
           }),
+          contractFields(t.contractDetails),
           field('削除予定日の削除', select('deletionMode', Object.entries(MODE_CHOICES) as [string, string][], t.deletionMode), {
             hint: '「担当者の確認後に削除」では、削除予定日を迎えた人は HOME の「削除の確認待ち」に並び、確認されるまで毎週メールでお知らせします。',
           }),
@@ -124,11 +187,13 @@ export async function settingsScreen(ctx: Ctx): Promise<View> {
           if (scope !== t.deletionScope) patch.deletionScope = scope;
           const mode = text(data, 'deletionMode') as Schemas['DeletionMode'];
           if (mode !== t.deletionMode) patch.deletionMode = mode;
+          const details = contractFrom(data);
+          if (details && JSON.stringify(details) !== JSON.stringify(t.contractDetails)) patch.contractDetails = details;
           if (!Object.keys(patch).length) return say(message, '変更された項目はありません。', 'info');
           await api.updateTenant(patch);
           // The company's name is in the header too.
           if (patch.name) ctx.setMe(await api.me());
-          const changed = [patch.name && '会社名', 'corporateNumber' in patch && '法人番号', patch.passcode && 'パスコード', patch.purposes && '利用目的', patch.reminderDays && '再通知の日数', patch.submissionDigest && '提出のお知らせ', 'employeeNotices' in patch && '受付・完了のメール', patch.retentionRule && '保存期間', patch.deletionScope && '削除するもの', patch.deletionMode && '削除の方法'].filter(Boolean);
+          const changed = [patch.name && '会社名', 'corporateNumber' in patch && '法人番号', patch.passcode && 'パスコード', patch.purposes && '利用目的', patch.reminderDays && '再通知の日数', patch.submissionDigest && '提出のお知らせ', 'employeeNotices' in patch && '受付・完了のメール', patch.retentionRule && '保存期間', patch.deletionScope && '削除するもの', patch.deletionMode && '削除の方法', patch.contractDetails && '契約者の連絡先'].filter(Boolean);
           setFlash(`契約者情報を変更しました（${changed.join('、')}）。`);
           ctx.redraw();
         },
