@@ -756,8 +756,9 @@ describe('registrant detail', () => {
       const waiting = page.locator('#attention-deletionsAwaiting');
       await waiting.waitFor();
       expect(await waiting.locator('summary').textContent()).toMatch(/^削除の確認待ち（削除予定日を過ぎています）：\d+人$/);
-      await waiting.evaluate((el) => ((el as unknown as { open: boolean }).open = true));
-      await waiting.getByRole('link', { name: '確認 削除' }).click();
+      // The list names them and links to them (the list is folded; the person's screen is opened by its address).
+      expect(await waiting.locator('a', { hasText: '確認 削除' }).getAttribute('href')).toBe(`#/registrants/${person.id}`);
+      await page.goto(`${base}/console#/registrants/${person.id}`);
       await onScreen(page, 'registrant');
       expect(await page.locator('main .box.warning', { hasText: '削除の確認を待っています' }).count()).toBe(1);
       await button(page, '削除を実行する').click();
