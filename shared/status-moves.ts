@@ -31,3 +31,6 @@ export const MANUAL_STATUS_MOVES: Record<ManualStatus, readonly RegistrantStatus
   refused: ['unregistered', 'pending', 'remanded'],
   unregistered: ['refused'],
 };
+
+/** The statuses HR may set by hand for a person in `from` (none: the control is not offered). */
+export const manualMovesFrom = (from: RegistrantStatus): ManualStatus[] => (Object.keys(MANUAL_STATUS_MOVES) as ManualStatus[]).filter((to) => MANUAL_STATUS_MOVES[to].includes(from));

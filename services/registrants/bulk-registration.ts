@@ -17,7 +17,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { components } from '../../api/generated/openapi';
-import { Prisma, type DependentKind, type Gender, type RegistrantCategory } from '../../prisma/generated/client';
+import { Prisma, type Gender, type RegistrantCategory } from '../../prisma/generated/client';
 import { registrantWorkflowId, type InviteOptions, type RegistrantWorkflowInput } from '../../shared';
 import type { History, OperationInput } from '../audit/types';
 import { startDeliveries } from '../connectors/delivery-starts';
@@ -33,7 +33,7 @@ import { todayInJapan } from '../retention/rules';
 import type { TemporalDeps } from '../temporal/client';
 import type { Vault } from '../vault/types';
 import { createRegistrantWorkflows, queuedStart } from './workflow-starts';
-import { checkedDependentFields } from './import-rows';
+import { checkedDependentFields, type DependentFields } from './import-rows';
 
 type Schemas = components['schemas'];
 export type BulkEntryRequest = Schemas['BulkEntryRequest'];
@@ -45,7 +45,7 @@ export type QuickAddResult = Schemas['QuickAddResult'];
 export const MAX_BULK_ENTRY_PEOPLE = 10;
 export const MAX_QUICK_ADD_PEOPLE = 100;
 
-export const LIMITS = { name: 50, kana: 50, email: 254, relationship: 40 } as const;
+export const LIMITS = { name: 50, kana: 50, email: 254, relationship: 40, note: 1000 } as const;
 export const EMPLOYEE_CODE = /^[0-9A-Za-z_-]{1,20}$/;
 // The API's pattern for kana: katakana, the long-vowel mark and spaces (full-width U+3000 too).
 const KANA = /^[ァ-ヶー\u3000 ]*$/u;
@@ -72,15 +72,7 @@ const length = (s: string) => [...s].length;
 const dateOnly = (d: string | null) => (d ? new Date(`${d}T00:00:00Z`) : null);
 const label = (p: { familyName: string; givenName: string }) => `${p.familyName} ${p.givenName}`;
 
-interface CheckedDependent {
-  relationship: string;
-  kind: DependentKind;
-  familyName: string;
-  givenName: string;
-  familyNameKana: string | null;
-  givenNameKana: string | null;
-  birthDate: string | null;
-  gender: Gender | null;
+interface CheckedDependent extends DependentFields {
   myNumber: string;
 }
 
@@ -125,6 +117,12 @@ export function fields(base: string, problems: FieldProblem[]) {
       }
       if (!EMAIL.test(v) || v.length > LIMITS.email) fail('email', 'EMAIL_FORMAT', 'メールアドレスの形式が正しくありません');
       return v;
+    },
+    /** 備考: trimmed, empty is none. */
+    note(value: string | null | undefined): string | null {
+      const v = (value ?? '').trim();
+      if (length(v) > LIMITS.note) fail('note', 'TOO_LONG', `備考は${LIMITS.note}文字以内で入力してください`);
+      return v === '' ? null : v;
     },
     date(field: 'birthDate' | 'hireDate', value: string | null | undefined, what: string): string | null {
       const v = (value ?? '').trim();
@@ -173,7 +171,7 @@ type DependentInput = Schemas['BulkEntryDependent'] | Schemas['NewDependent'];
  * One dependent as HR types them (bulk entry, 新規追加, or added later), problems at `${base}/…`.
  * The number is required in a bulk entry; elsewhere a dependent without one is stored 未登録.
  */
-export function checkDependent(d: DependentInput, base: string, problems: FieldProblem[], today: string, numberRequired: boolean): Omit<CheckedDependent, 'myNumber'> & { myNumber: string | null } {
+export function checkDependent(d: DependentInput, base: string, problems: FieldProblem[], today: string, numberRequired: boolean): DependentFields & { myNumber: string | null } {
   const g = fields(base, problems);
   const relationship = (d.relationship ?? '').trim();
   if (relationship === '') g.fail('relationship', 'REQUIRED', '続柄を入力してください');

@@ -34,17 +34,21 @@ export function importedRegistrant(r: ImportRow, ctx: { id: string; tenantId: st
   };
 }
 
-/** A dependent HR entered (bulk entry, 新規追加, 扶養家族の追加, an import), as its row's fields. */
-export function checkedDependentFields(d: {
+/** A dependent as HR entered it (bulk entry, 新規追加, 扶養家族の追加, an import), checked. */
+export interface DependentFields {
   relationship: string;
   kind: DependentKind;
   familyName: string;
   givenName: string;
   familyNameKana: string | null;
   givenNameKana: string | null;
+  /** YYYY-MM-DD */
   birthDate: string | null;
   gender: Gender | null;
-}) {
+}
+
+/** A checked dependent as its row's fields. */
+export function checkedDependentFields(d: DependentFields) {
   return {
     relationship: d.relationship,
     kind: d.kind,

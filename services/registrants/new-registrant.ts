@@ -16,9 +16,6 @@ import type { NumbersPerson } from './numbers-import-file';
 
 type RegistrantCreate = components['schemas']['RegistrantCreate'];
 
-/** 備考: as the CSV upload and HR's edit take it. */
-const NOTE_MAX = 1000;
-
 /** Whether the grouped fast path can store it (nothing beyond the first release's fields, mailed). */
 export const isPlainCreate = (input: RegistrantCreate): boolean =>
   !!input.email && input.invite !== false && !input.myNumber && !input.myNumberConfirmation && !input.verificationMethod && !input.dependents?.length &&
@@ -49,8 +46,7 @@ export function checkNewRegistrant(input: RegistrantCreate, ctx: { today: string
   const hireDate = f.date('hireDate', input.hireDate, '入社日');
   if (birthDate && birthDate > ctx.today) f.fail('birthDate', 'DATE_IN_FUTURE', '生年月日に未来の日付は指定できません');
   if (birthDate && hireDate && hireDate < birthDate) f.fail('hireDate', 'DATE_ORDER', '入社日が生年月日より前です');
-  const note = input.note?.trim() || null;
-  if (note && [...note].length > NOTE_MAX) f.fail('note', 'TOO_LONG', `備考は${NOTE_MAX.toLocaleString('ja-JP')}文字以内で入力してください`);
+  const note = f.note(input.note);
   const myNumber = typedNumber ? f.number(input.myNumber, input.myNumberConfirmation) || null : null;
   if (typedNumber && !input.verificationMethod) f.fail('verificationMethod', 'REQUIRED', '本人確認の方法を選択してください');
   const category = input.category ?? 'employee';

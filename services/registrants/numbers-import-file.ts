@@ -13,6 +13,7 @@ import { REPLACEMENT, unneutralise } from '../csv/decode';
 import { validateIndividualNumber } from '../mynumber/validate';
 import { headerKey, IMPORT_COLUMNS, NUMBERS_EXPORT_HEADER, type ImportField } from './csv-columns';
 import { checkImportRows, type ImportFile, type ImportFileSpec, type ImportRow } from './csv-import';
+import type { DependentFields } from './import-rows';
 
 /** Lines (registrants and dependents together) one synchronous import takes. */
 export const MAX_NUMBERS_IMPORT_ROWS = 5000;
@@ -66,16 +67,8 @@ const RELATIONSHIP_MAX = 40;
 /** A line's result as the contract has it (whether it carries a number, never the number). */
 export type NumbersLineReport = components['schemas']['NumbersImportLine'];
 
-export interface NumbersDependentRow {
+export interface NumbersDependentRow extends DependentFields {
   line: number;
-  relationship: string;
-  kind: DependentKind;
-  familyName: string;
-  givenName: string;
-  familyNameKana: string | null;
-  givenNameKana: string | null;
-  birthDate: string | null;
-  gender: ImportRow['gender'];
   myNumber: string | null;
 }
 

@@ -68,9 +68,6 @@ export interface DependentPatch {
   kind?: DependentKind;
 }
 
-/** 備考: as the CSV upload takes it. */
-export const NOTE_MAX = 1000;
-
 /** READ COMMITTED: the history's chain lock requires it. */
 const TX = { isolationLevel: Prisma.TransactionIsolationLevel.ReadCommitted } as const;
 
@@ -182,11 +179,7 @@ export function createRegistrantService({ prisma, history, temporal, inviteRemin
       const linkEnds = r.invitationState === 'open' && r.invitationExpiresAt ? todayInJapan(r.invitationExpiresAt) : undefined;
       data.submissionDueDate = dateOnly(checkSubmissionDueDate('/body', problems, input.submissionDueDate, iso(r.submissionDueDate), linkEnds));
     }
-    if (has(input, 'note')) {
-      const note = (input.note ?? '').trim();
-      data.note = note === '' ? null : note;
-      if (length(note) > NOTE_MAX) f.fail('note', 'TOO_LONG', `備考は${NOTE_MAX}文字以内で入力してください`);
-    }
+    if (has(input, 'note')) data.note = f.note(input.note);
     if (problems.length) throw invalid(problems);
     return data;
   }

@@ -12,7 +12,7 @@ import { DEFAULT_RETENTION_RULE, deletionDueBy, retentionRule, todayInJapan } fr
 import { formDialog, numberInput } from './shared-admin';
 import { shownNumber } from './number-check';
 import { fullName, revealReasons, STATUS_LABELS } from '../labels';
-import { MANUAL_STATUS_MOVES, VERIFICATION_METHODS, type ManualStatus } from '../../../shared/status-moves';
+import { manualMovesFrom, VERIFICATION_METHODS, type ManualStatus } from '../../../shared/status-moves';
 import { cancelButton, checkbox, dialog, facts, field, form, h, input, notice, say, select, text, textarea } from '../ui';
 
 export function askReason(title: string, intro: string, submitLabel: string): Promise<string | undefined> {
@@ -39,7 +39,7 @@ const STATUS_MOVE_HINTS: Record<ManualStatus, string> = {
  * change itself, so a refusal (no number yet…) is said in the dialog.
  */
 export function askStatusChange(r: Registrant): Promise<Registrant | StepPending | undefined> {
-  const moves = (Object.keys(MANUAL_STATUS_MOVES) as ManualStatus[]).filter((to) => MANUAL_STATUS_MOVES[to].includes(r.status));
+  const moves = manualMovesFrom(r.status);
   if (!moves.length) return Promise.resolve(undefined);
   const choice = select('status', moves.map((m) => [m, STATUS_LABELS[m]]));
   const hint = h('p', { class: 'hint', id: 'status-move-hint', 'aria-live': 'polite' });

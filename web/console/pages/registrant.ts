@@ -15,7 +15,7 @@ import { documentViewer } from './document-viewer';
 import { uploadDocument } from './document-upload';
 import { askInviteOptions } from './invite-dialog';
 import { addDependentDialog, confirmScheduledDeletion, askDeletionDate, askImmediateDeletion, askReason, askRetirement, askStatusChange, deleteDependentNumber, editDependent, editNumber, revealNumber } from './registrant-dialogs';
-import { MANUAL_STATUS_MOVES } from '../../../shared/status-moves';
+import { manualMovesFrom } from '../../../shared/status-moves';
 import { confirmDialog, setFlash, takeFlash } from './shared-admin';
 import { registrantEditScreen } from './registrant-edit';
 import { qrScreen } from './qr-print';
@@ -175,7 +175,7 @@ function detailView(ctx: Ctx, r: RegistrantItem, docs: HrDocument[], groups: Gro
           if (await editNumber(r)) ctx.redraw();
         }, 'secondary')
       : null,
-    ctx.canEdit && Object.values(MANUAL_STATUS_MOVES).some((from) => from.includes(r.status))
+    ctx.canEdit && manualMovesFrom(r.status).length > 0
       ? actionButton('ステータスを変更', async () => {
           const outcome = await askStatusChange(r);
           if (outcome instanceof StepPending) say(message, outcome.messages, 'info');
