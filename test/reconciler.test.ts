@@ -22,6 +22,7 @@ import type { Prisma } from '../prisma/generated/client';
 import { lifecycleQuery, RECONCILER_SCHEDULE_ID, registrantWorkflowId, upcomingQuery, type ReconcileReport } from '../shared';
 import { enqueueEvent } from '../services/connectors/webhooks';
 import { ensureReconcilerSchedule } from '../services/reconciler/schedule';
+import { createReminderDaysSweep } from '../services/reconciler/reminder-days';
 import { createTemporalClient } from '../services/temporal/client';
 import { createTenant, memoryLogger, testApp } from './support/fixtures';
 import { until } from './support/until';
@@ -224,6 +225,10 @@ describe('the reconciler', () => {
     await owner.patch('/v1/tenant').send({ reminderDays: [2, 40] }).expect(200);
     // Until a round runs, the person keeps the old days.
     expect(await firstReminder()).toBe(new Date(invitedAt + 7 * 86_400_000).toISOString());
+    // A round whose Temporal is away (a client pointed at a closed port) fails and keeps the mark: nothing is lost.
+    const away = createReminderDaysSweep({ prisma: harness.prisma, client: nowhere, inviteReminderDays: [7, 30, 80], logger: memoryLogger().logger });
+    await expect(away.run({ tenantId })).rejects.toThrow(/could not be told/);
+    expect((await harness.prisma.tenant.findUniqueOrThrow({ where: { id: tenantId } })).reminderDaysChangedAt).not.toBeNull();
     const report = await round();
     expect(report.reminderDaysTold).toBeGreaterThanOrEqual(1);
     expect(report.failed).not.toContain('tellReminderDays');
