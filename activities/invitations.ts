@@ -53,10 +53,11 @@ export function createInvitationActivities({ prisma, mailer, publicUrl, mailFrom
       const sql = await directSql(prisma);
       const registrant = await readRecipient(sql, input.registrantId);
       if (!registrant) throw ApplicationFailure.nonRetryable('登録者が見つかりません', 'RegistrantNotFound');
-      if (!registrant.email) throw ApplicationFailure.nonRetryable('メールアドレスが登録されていません', 'RegistrantHasNoEmail');
+      const paper = input.options?.paper === true && input.kind === 'invitation';
+      if (!paper && !registrant.email) throw ApplicationFailure.nonRetryable('メールアドレスが登録されていません', 'RegistrantHasNoEmail');
       // Paused by an operator: not a business error — the workflow waits it out as an outage (its
       // back-off, then the operator's "retry now" on resuming), and nothing of the round changes.
-      if (registrant.mailPaused) throw ApplicationFailure.nonRetryable('メール送信は一時停止中です', MAIL_PAUSED);
+      if (!paper && registrant.mailPaused) throw ApplicationFailure.nonRetryable('メール送信は一時停止中です', MAIL_PAUSED);
 
       const expiresAt = new Date(input.expiresAt);
       const newRound = input.kind !== 'reminder';
@@ -86,7 +87,7 @@ export function createInvitationActivities({ prisma, mailer, publicUrl, mailFrom
             {
               tenantId: registrant.tenantId,
               actor,
-              operation: input.kind === 'reminder' ? 'reminder_sent' : 'invitation_sent',
+              operation: paper ? 'paper_invitation_issued' : input.kind === 'reminder' ? 'reminder_sent' : 'invitation_sent',
               registrant: { id: registrant.id, label: `${registrant.familyName} ${registrant.givenName}` },
               ip: input.actor?.ip ?? null,
               userAgent: input.actor?.userAgent ?? null,
@@ -97,7 +98,19 @@ export function createInvitationActivities({ prisma, mailer, publicUrl, mailFrom
           );
         });
 
-      const delivery = await ledger.begin(input.key, registrant.email, input.kind);
+      /**
+       * 紙の登録依頼書: nothing is mailed and no link is made here (HR prints the person's links, each
+       * recorded, while the round is open). The round begins as a mailed one would, once per key: the
+       * ledger's row (kind `paper`, never a mail) keeps a retry from recording it twice.
+       */
+      if (paper) {
+        const opened = await ledger.begin(input.key, 'paper', 'paper');
+        if (opened.status !== 'sent') await ledger.markSent(input.key, 'paper');
+        await recordSent();
+        return { sent: false };
+      }
+
+      const delivery = await ledger.begin(input.key, registrant.email!, input.kind);
       if (delivery.status === 'sent') {
         // Sent by an earlier attempt that could not record it in the history: only that is left.
         await recordSent();
@@ -134,7 +147,7 @@ export function createInvitationActivities({ prisma, mailer, publicUrl, mailFrom
       try {
         await mailer.sendMail({
           from: employerSender(mailFrom, registrant.tenantName),
-          to: registrant.email,
+          to: registrant.email!,
           ...(input.options?.replyTo ? { replyTo: input.options.replyTo } : {}),
           ...(input.options?.copyTo ? { cc: input.options.copyTo } : {}),
           subject,

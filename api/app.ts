@@ -182,7 +182,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(registrantCsvRoutes(services.registrantCsv, services.numbersImport, services.importJobs));
   app.use(bulkRegistrationRoutes(services.bulkRegistration));
   app.use(webhookRoutes(services.webhooks));
-  app.use(lifecycleRoutes(services.lifecycle, services.invitationQr, services.auth.confirmPassword, services.timeline));
+  app.use(lifecycleRoutes(services.lifecycle, services.invitationQr, services.invitationBatches, services.auth.confirmPassword, services.timeline));
   app.use(registrantRoutes(services.registrants, services.myNumbers, { prisma: deps.prisma, documents: services.registrantDocuments, registrationAccess: services.registrationAccess }));
   app.use(groupRoutes(services.groups));
   app.use(loginUserRoutes(services.loginUsers));

@@ -10,6 +10,7 @@ import { createGroupService } from './groups/groups';
 import { createLoginUserService } from './login-users/login-users';
 import { createMyNumberService } from './registrants/my-number';
 import { createInvitationQrService } from './registrants/invitation-qr';
+import { createInvitationBatches } from './registrants/invitation-batches';
 import { createDraftStore } from './registrants/draft-store';
 import { createConnectorService } from './connectors/connectors';
 import { createNumberPull } from './connectors/number-pull';
@@ -58,6 +59,7 @@ export function createServices(infra: Infrastructure) {
   const auth = createAuthService({ prisma, vault, history, mailer, mailFrom, loginLockMinutes: infra.loginLockMinutes, session: infra.session, now: infra.now, onBackgroundError: infra.onBackgroundError });
   const lifecycle = createLifecycleService({ prisma, temporal: infra.temporal, inviteReminderDays: infra.inviteReminderDays, timings: { answerWithinMs: infra.stepAnswerWithinMs }, history });
   // Employees on a phone: a shorter idle time than HR's console, as phones are left lying around.
+  const invitationQr = createInvitationQrService({ prisma, history, publicUrl: infra.publicUrl });
   const registrationSessions = createRegistrationSessions({ prisma, idleMinutes: Math.min(infra.session.idleMinutes, 30), absoluteHours: Math.min(infra.session.absoluteHours, 4), now: infra.now });
   return {
     history,
@@ -73,7 +75,8 @@ export function createServices(infra: Infrastructure) {
     registrants: createRegistrantService({ prisma, history, vault, temporal: infra.temporal, inviteReminderDays: infra.inviteReminderDays }),
     registrantDocuments: createRegistrantDocumentService({ prisma, vault, history, confirmPassword: auth.confirmPassword }),
     groups: createGroupService({ prisma, history }),
-    invitationQr: createInvitationQrService({ prisma, history, publicUrl: infra.publicUrl }),
+    invitationQr,
+    invitationBatches: createInvitationBatches({ prisma, lifecycle, qr: invitationQr }),
     myNumbers: createMyNumberService({ prisma, vault, history, confirmPassword: auth.confirmPassword }),
     bulkRegistration: createBulkRegistrationService({ prisma, history, vault, temporal: infra.temporal, inviteReminderDays: infra.inviteReminderDays }),
     registrantCsv: createRegistrantCsvService({ prisma, history, vault, temporal: infra.temporal, inviteReminderDays: infra.inviteReminderDays, confirmPassword: auth.confirmPassword }),

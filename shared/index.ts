@@ -86,6 +86,8 @@ export interface InviteOptions {
   replyTo?: string;
   /** a copy of the mail goes here (the sender) */
   copyTo?: string;
+  /** 紙の登録依頼書: the round opens without a mail; HR prints the person's links (QR codes) instead */
+  paper?: true;
 }
 
 export interface InvitationRound {

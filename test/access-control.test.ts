@@ -46,6 +46,8 @@ const ALLOWED: Record<string, Role[]> = {
   inviteRegistrants: EDITORS,
   sendInvitation: EDITORS,
   printInvitationQr: EDITORS,
+  reviewInvitations: EDITORS,
+  issuePaperInvitations: EDITORS,
   approveRegistrant: EDITORS,
   remandRegistrant: EDITORS,
   refuseRegistrant: EDITORS,

@@ -1021,7 +1021,7 @@ describe('adding registrants', () => {
     await page.getByLabel('自分にもコピーを送る', { exact: false }).check();
     const due = new Date(Date.now() + 9 * 3_600_000 + 30 * 86_400_000).toISOString().slice(0, 10);
     await page.getByLabel('提出期限（任意）').fill(due);
-    await button(page, '登録して収集メールを送る').click();
+    await button(page, '保存して送信リストを確認').click();
     await page.locator('#q3-message.error').waitFor();
     expect(await textOf(page.locator('#q3-message'))).toBe('メールアドレスの形式が正しくありません');
     expect(await page.getAttribute('#f-q3-email', 'aria-invalid')).toBe('true');
@@ -1030,13 +1030,19 @@ describe('adding registrants', () => {
     await snap(page, SUITE, 'quick-add-error');
 
     await page.getByLabel('4行目 メールアドレス', { exact: true }).fill(addresses[2]!);
-    await button(page, '登録して収集メールを送る').click();
+    await button(page, '保存して送信リストを確認').click();
+    // 送信リスト確認: saved, nobody mailed yet; the three ticked, then 送信.
+    await page.locator('dialog #review-count').waitFor();
+    expect(await textOf(page.locator('#review-count'))).toBe('対象者：3名（全3名中）');
+    expect(outbox.mails.some((m) => addresses.some((a) => m.to.includes(a)))).toBe(false);
+    expect(await page.locator('#review-options textarea').count()).toBe(0); // the message was given on the screen before
+    await snap(page, SUITE, 'quick-add-review');
+    await page.click('#review-send');
     await page.locator('#quick-summary').waitFor();
-    expect(await textOf(page.locator('#quick-summary'))).toBe('3人を登録し、3人に収集メールを送ります');
+    expect(await textOf(page.locator('#quick-summary'))).toBe('3人を登録し、3人に収集メールを送信しました');
     const invited = await page.locator('#quick-result tbody tr').allTextContents();
     expect(invited).toHaveLength(3);
     expect(invited[0]).toContain('渡辺 二郎');
-    expect(invited.every((r) => r.includes('送信します'))).toBe(true);
     expect(await page.inputValue('#f-q0-familyName')).toBe('');
     await snap(page, SUITE, 'quick-add-done');
 

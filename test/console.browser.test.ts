@@ -13,7 +13,7 @@ import { TOTP_ENROLLED_SUBJECT } from '../services/auth/auth-mail';
 import { randomUUID } from 'node:crypto';
 import type { Express } from 'express';
 import request from 'supertest';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { hashPassword } from '../services/auth/passwords';
 import { totpCode } from '../services/auth/totp';
@@ -112,6 +112,7 @@ async function loggedIn(user: TestUser): Promise<Page> {
 }
 
 const button = (page: Page, name: string) => page.getByRole('button', { name, exact: true });
+const textOf = async (l: Locator) => ((await l.textContent()) ?? '').replace(/\s+/g, ' ').trim();
 const tokenOf = (m: CapturedMail) => LINK.exec(m.text)![1]!;
 
 /** Someone HR added over the API, invited; resolves when the link is open. */
@@ -339,6 +340,23 @@ describe('the collection', () => {
     await page.locator('tbody input[type=checkbox]').first().uncheck();
     expect(await page.locator('#select-all').evaluate((b) => (b as unknown as { indeterminate: boolean }).indeterminate)).toBe(true);
     await page.uncheck('#select-all');
+    // All of this page ticked, then everyone across pages: the review for paper sheets lists all 55,
+    // the 52 not registered ticked, the retiree and the one waiting for HR left out with the reason.
+    await page.check('#select-all');
+    expect(await textOf(page.locator('#select-wider'))).toContain('このページの50人を選択しています。');
+    await page.click('#select-all-matching');
+    expect(await textOf(page.locator('#select-wider'))).toContain('全員（55人）を選択しています。');
+    await button(page, '選択した人の登録依頼書（紙）を印刷').click();
+    await page.locator('dialog #review-count').waitFor();
+    expect(await textOf(page.locator('#review-count'))).toBe('対象者：52名（全55名中）');
+    expect(await page.locator('#review-left tbody tr').allTextContents()).toEqual([
+      expect.stringContaining('承認待ちの登録者には登録依頼を送信できません'),
+      expect.stringContaining('退職者には登録依頼を送信できません'),
+    ]);
+    await snap(page, SUITE, 'invitation-review');
+    await button(page, 'キャンセル').click();
+    await page.uncheck('#select-all');
+    expect(await page.isHidden('#select-wider')).toBe(true);
     // 操作 is in view at 1366 px on every row, however wide the table is.
     const ops = (await page.locator('tbody tr td:last-child a', { hasText: '詳細' }).first().boundingBox())!;
     expect(ops.x + ops.width).toBeLessThanOrEqual(page.viewportSize()!.width);
@@ -598,6 +616,41 @@ describe('the collection', () => {
     expect(await page.textContent('#qr-sheet')).toContain('印刷 太郎 様');
     await snap(page, SUITE, 'qr-print');
     expect(await prisma.operationEvent.count({ where: { tenantId, registrantId: person.id, operation: 'invitation_printed' } })).toBe(1);
+  });
+});
+
+describe('登録依頼書（紙）', () => {
+  test('HR prints sheets for people without an address from the list: one page each, a working QR code, nothing mailed', async () => {
+    const tag = `紙面${randomUUID().slice(0, 4)}`;
+    const ids: string[] = [];
+    for (const given of ['一', '二']) {
+      const res = await hr.post('/v1/registrants').send({ familyName: tag, givenName: given }).expect(201);
+      ids.push(res.body.id);
+    }
+    await until(async () => (await prisma.registrant.count({ where: { id: { in: ids }, workflowPendingSince: null } })) === 2, 'the workflows to start');
+    const page = await loggedIn(manager);
+    await page.goto(`${base}/console#/registrants?name=${encodeURIComponent(tag)}`);
+    await onScreen(page, 'registrants');
+    await page.check('#select-all');
+    await button(page, '選択した人の登録依頼書（紙）を印刷').click();
+    await page.locator('dialog #review-count').waitFor();
+    expect(await textOf(page.locator('#review-count'))).toBe('対象者：2名（全2名中）');
+    await page.click('#review-send');
+    await page.locator('#paper-sheets .paper-sheet').first().waitFor();
+    expect(await page.locator('#paper-sheets .paper-sheet').count()).toBe(2);
+    expect(await page.locator('#paper-sheets .paper-sheet .addressee').allTextContents()).toEqual([`${tag} 一 様`, `${tag} 二 様`]);
+    await page.waitForFunction(() => Array.from((globalThis as unknown as { document: { querySelectorAll(s: string): ArrayLike<{ naturalWidth: number }> } }).document.querySelectorAll('.sheet-qr')).every((i) => i.naturalWidth > 0));
+    // Printed, each sheet is a page of its own and nothing of the console shows.
+    await page.emulateMedia({ media: 'print' });
+    expect(await page.locator('.paper-sheet').first().evaluate((el) => (globalThis as unknown as { getComputedStyle(e: unknown): { breakAfter: string } }).getComputedStyle(el).breakAfter)).toBe('page');
+    expect(await page.isHidden('#app')).toBe(true);
+    await snap(page, SUITE, 'paper-sheets');
+    await page.emulateMedia({ media: 'screen' });
+    await button(page, '閉じる').click();
+    expect(await page.locator('#paper-sheets').count()).toBe(0);
+    for (const id of ids) expect((await prisma.registrant.findUniqueOrThrow({ where: { id } })).invitationState).toBe('open');
+    expect(await prisma.operationEvent.count({ where: { registrantId: { in: ids }, operation: 'invitation_printed' } })).toBe(2);
+    expect(outbox.mails.some((m) => m.text.includes(tag))).toBe(false);
   });
 });
 

@@ -304,6 +304,28 @@ describe('bulk manual entry (複数一括登録)', () => {
 });
 
 describe('quick add and invitation (スマホで収集・簡易登録)', () => {
+  it('簡易登録 only (invite: false): stored 未登録, nobody mailed until HR sends from the review list', async () => {
+    const { tenantId, agent } = await hrOf('簡易登録のみ株式会社');
+    const people = [
+      { familyName: '山田', givenName: '一', email: email('yamada') },
+      { familyName: '佐藤', givenName: '二', email: email('sato') },
+    ];
+    const res = await agent.post('/v1/registrants/quick-add').send({ people, invite: false }).expect(201);
+    expect(res.body).toMatchObject({ created: 2, invited: 0, queued: 0, message: '2人を登録しました。送信リストを確認して、収集メールを送信してください' });
+    const ids: string[] = res.body.people.map((p: { registrantId: string }) => p.registrantId);
+    await until(async () => (await harness.prisma.registrant.count({ where: { tenantId, workflowPendingSince: null } })) === 2, 'the workflows to start');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(harness.outbox.mails.filter((m) => people.some((p) => m.to.includes(p.email)))).toEqual([]);
+    expect((await harness.prisma.registrant.findMany({ where: { tenantId } })).map((r) => [r.status, r.invitationState])).toEqual([['unregistered', null], ['unregistered', null]]);
+
+    // The review (both ticked), then the send of the one HR kept ticked.
+    const review = await agent.post('/v1/registrants/invitation-review').send({ channel: 'mail', registrantIds: ids }).expect(200);
+    expect(review.body).toMatchObject({ total: 2, invitable: 2 });
+    await agent.post('/v1/registrants/invitations').send({ registrantIds: [ids[1]] }).expect(200);
+    await harness.outbox.waitFor((m) => m.to.includes(people[1]!.email), 15_000);
+    expect(harness.outbox.mails.some((m) => m.to.includes(people[0]!.email))).toBe(false);
+  });
+
   it('stores everyone and mails each an invitation carrying the message, with Reply-To and a copy to the sender', async () => {
     const { tenantId, agent, user } = await hrOf('簡易登録株式会社');
     const people = [

@@ -636,6 +636,65 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/registrants/invitation-review": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The review list before a mass invitation (mail or paper) — everyone a filter matches across pages, or the rows picked
+         * @description Changes nothing. Each person is marked `invitable` or not with the reason (retired, login
+         *     locked, waiting for HR's decision; for `mail`, no e-mail address), and a `note` where a round
+         *     is already open (a mail starts a new one; a sheet joins it). Ordered by employee code. At most
+         *     5,000 people (400 SELECTION_TOO_LARGE: narrow the filter). Send with POST
+         *     /v1/registrants/invitations (500 a call) or /v1/registrants/paper-invitations (100 a call);
+         *     each person is judged again then.
+         */
+        post: operations["reviewInvitations"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/registrants/paper-invitations": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * 紙の登録依頼書 — one printable sheet (a QR code of the person's own link) per person, with or without an e-mail address
+         * @description For each person, in the order given: where no invitation round is open, one opens without a
+         *     mail (90 days, recorded as `paper_invitation_issued`; reminders still go by mail to people who
+         *     have an address); then a link of the person's own is issued in the round (recorded as
+         *     `invitation_printed`) and answered as an SVG QR code with the round's expiry. The person
+         *     chooses their own password at the first visit; where the company set a passcode, HR tells
+         *     it separately (it is never on the sheet). Retirees, locked logins and people waiting for
+         *     HR's decision are skipped with the reason. The answer carries live links: it is never
+         *     cached, and a repeated call issues new sheets (the earlier ones keep working until the round
+         *     ends); an Idempotency-Key only keeps a retry from opening a second round.
+         */
+        post: operations["issuePaperInvitations"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/registrants/{registrantId}/invitation": {
         parameters: {
             query?: never;
@@ -3575,6 +3634,8 @@ export interface components {
             replyTo?: string;
             /** @description A copy of each mail to the calling login user (ログインユーザ宛にコピーを送る). */
             copyToSelf?: boolean;
+            /** @description Default true. false: 簡易登録 only — the people are stored 未登録 and nobody is mailed; HR reviews the list (POST /v1/registrants/invitation-review) and sends from it. */
+            invite?: boolean;
             /** @description 提出期限 (optional, for everyone in the request): a western or Japanese era date from today to 90 days ahead (the link's life); said in the mails and on the employee's pages. */
             submissionDueDate?: string;
         };
@@ -3881,6 +3942,83 @@ export interface components {
              * @description The calling login user's own address only (400 COPY_TO_NOT_SELF otherwise).
              */
             copyTo?: string;
+        };
+        /** @description Exactly one of `registrantIds` (the rows picked) and `filter` (everyone it matches, across pages). */
+        InvitationReview: {
+            /** @enum {string} */
+            channel: "mail" | "paper";
+            registrantIds?: string[];
+            filter?: components["schemas"]["RegistrantFilter"];
+        };
+        /** @description The registrant list's filters (GET /v1/registrants), with the same meaning. */
+        RegistrantFilter: {
+            status?: components["schemas"]["Status"];
+            dependentsStatus?: components["schemas"]["Status"];
+            category?: components["schemas"]["RegistrantCategory"];
+            /** Format: uuid */
+            groupId?: string;
+            employeeCode?: string;
+            retired?: boolean;
+            retiring?: boolean;
+            name?: string;
+            email?: string;
+            retirementMonth?: string;
+            deletionMonth?: string;
+        };
+        InvitationReviewResult: {
+            /** @enum {string} */
+            channel: "mail" | "paper";
+            total: number;
+            invitable: number;
+            people: {
+                /** Format: uuid */
+                registrantId: string;
+                familyName: string;
+                givenName: string;
+                employeeCode: string | null;
+                category: components["schemas"]["RegistrantCategory"];
+                status: components["schemas"]["Status"];
+                email: string | null;
+                /** Format: uuid */
+                groupId: string | null;
+                invitable: boolean;
+                /**
+                 * @description Why not (machine code).
+                 * @example NOT_INVITABLE_NO_EMAIL
+                 */
+                code?: string;
+                /** @description Why not, in Japanese. */
+                message?: string;
+                /** @description What sending does to the round already open, in Japanese. */
+                note?: string;
+            }[];
+        };
+        PaperInvitations: {
+            registrantIds: string[];
+        };
+        PaperInvitationResult: {
+            issued: number;
+            /** @description The round is being opened (the workflow has not answered yet): print again shortly. */
+            pending: number;
+            skipped: number;
+            results: {
+                /** Format: uuid */
+                registrantId: string;
+                /** @enum {string} */
+                outcome: "issued" | "pending" | "skipped";
+                /** @example NOT_INVITABLE_RETIRED */
+                code?: string;
+                message?: string;
+                sheet?: {
+                    familyName: string;
+                    givenName: string;
+                    employeeCode: string | null;
+                    /** Format: date-time */
+                    expiresAt: string;
+                    /** @description The QR code of the person's own link (SVG). */
+                    qrSvg: string;
+                };
+            }[];
         };
         BulkInviteResult: {
             sent: number;
@@ -5274,6 +5412,75 @@ export interface operations {
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
             409: components["responses"]["LifecycleConflict"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    reviewInvitations: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InvitationReview"];
+            };
+        };
+        responses: {
+            /** @description The people, each with whether the invitation can go. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvitationReviewResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            415: components["responses"]["UnsupportedMediaType"];
+        };
+    };
+    issuePaperInvitations: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+                /**
+                 * @description Makes a retry safe: the same key with the same body is carried out once and answers like the
+                 *     first call (also after a 202 or a lost answer). A different body under the same key is a
+                 *     different request. Without it every call is its own.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PaperInvitations"];
+            };
+        };
+        responses: {
+            /** @description One result per person asked for, in the order given. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaperInvitationResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             415: components["responses"]["UnsupportedMediaType"];
             503: components["responses"]["Unavailable"];
         };

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
 import type { components } from '../generated/openapi';
 import type { InvitationQrService, QrFormat } from '../../services/registrants/invitation-qr';
+import type { InvitationBatches } from '../../services/registrants/invitation-batches';
 import type { LifecycleService, StepAnswer } from '../../services/registrants/lifecycle';
 import type { TimelineService } from '../../services/registrants/timeline';
 import type { ConfirmPassword } from '../../services/auth/auth-service';
@@ -39,7 +40,7 @@ export function sendStep(res: Response, answer: StepAnswer): void {
     .json(pending);
 }
 
-export function lifecycleRoutes(service: LifecycleService, qr: InvitationQrService, confirmPassword: ConfirmPassword, timeline: TimelineService): Router {
+export function lifecycleRoutes(service: LifecycleService, qr: InvitationQrService, batches: InvitationBatches, confirmPassword: ConfirmPassword, timeline: TimelineService): Router {
   const router = Router();
   const id = (req: { params: Record<string, unknown> }) => req.params.registrantId as string;
 
@@ -50,6 +51,16 @@ export function lifecycleRoutes(service: LifecycleService, qr: InvitationQrServi
     const { registrantIds, ...options } = req.body as Schemas['BulkInvite'];
     const result: Schemas['BulkInviteResult'] = await service.inviteMany(acting(req), registrantIds, options, idempotencyKey(req, res));
     res.json(result);
+  });
+  // The review list before a mass invitation: everyone a filter matches (across pages) or the rows picked.
+  router.post('/v1/registrants/invitation-review', requireRole(...EDITORS), async (req, res) => {
+    const result: Schemas['InvitationReviewResult'] = await batches.review(acting(req), req.body as Schemas['InvitationReview']);
+    res.json(result);
+  });
+  // The sheets carry live links: never cached, never replayed from an idempotency record.
+  router.post('/v1/registrants/paper-invitations', requireRole(...EDITORS), async (req, res) => {
+    const result: Schemas['PaperInvitationResult'] = await batches.paper(acting(req), (req.body as Schemas['PaperInvitations']).registrantIds, req.get('idempotency-key') || undefined);
+    res.set('Cache-Control', 'no-store').json(result);
   });
   router.post('/v1/registrants/:registrantId/invitation', requireRole(...EDITORS), async (req, res) => {
     sendStep(res, await service.invite(acting(req), id(req), (req.body ?? {}) as Schemas['InviteOptions'], idempotencyKey(req, res)));

@@ -27,6 +27,7 @@ export const OPERATIONS = {
   invitation_sent: '収集メールの送信',
   invitation_withdrawn: '収集の取り下げ',
   invitation_printed: '登録用リンク（QRコード）の発行',
+  paper_invitation_issued: '登録依頼書（紙）による収集の開始',
   number_registered: 'マイナンバーの登録',
   number_revealed: 'マイナンバーの表示',
   number_updated: 'マイナンバーの編集',

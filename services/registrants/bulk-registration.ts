@@ -416,6 +416,8 @@ export function createBulkRegistrationService({ prisma, history, vault, temporal
     const ids = people.map(() => randomUUID());
     const facts = { tenantId, actor: actorOf(acting.user), ip: acting.ip, userAgent: acting.userAgent };
     const at = new Date();
+    // 簡易登録 only (`invite: false`): HR reviews the list and sends from it (seed 001's 送信リスト確認).
+    const invite = req.invite === false ? false : options;
 
     await prisma.$transaction(async (tx) => {
       await tx.registrant.createMany({
@@ -428,18 +430,18 @@ export function createBulkRegistrationService({ prisma, history, vault, temporal
           givenName: p.givenName,
           email: p.email,
           submissionDueDate: dateOnly(submissionDueDate ?? null),
-          ...queuedStart({ invite: options, startedBy: stepActorOf(acting) }, at),
+          ...queuedStart({ invite, startedBy: stepActorOf(acting) }, at),
         })),
       });
       await history.recordMany(
-        people.map((p, i) => ({ ...facts, operation: 'registrant_created' as const, registrant: { id: ids[i]!, label: label(p) }, detail: { source: 'quick_add', invite: true } })),
+        people.map((p, i) => ({ ...facts, operation: 'registrant_created' as const, registrant: { id: ids[i]!, label: label(p) }, detail: { source: 'quick_add', invite: invite !== false } })),
         tx,
       );
       await keep(tx, answer(new Set(ids)));
     }, TX);
 
     // After the commit; the workflow's first round mails the invitation with these options.
-    const inputs: RegistrantWorkflowInput[] = ids.map((registrantId) => ({ tenantId, registrantId, reminderDays, invite: options, startedBy: stepActorOf(acting) }));
+    const inputs: RegistrantWorkflowInput[] = ids.map((registrantId) => ({ tenantId, registrantId, reminderDays, invite, startedBy: stepActorOf(acting) }));
     const queued = await workflows.startQueued(inputs);
     return answer(queued);
 
@@ -447,7 +449,8 @@ export function createBulkRegistrationService({ prisma, history, vault, temporal
       const results = people.map((p, i) => {
         // Started: its first round mails the invitation. Queued: the reconciler starts it, and the
         // mail, later — a start whose answer was lost counts as queued, never as invited.
-        const invited = !queued.has(ids[i]!);
+        const started = !queued.has(ids[i]!);
+        const invited = started && invite !== false;
         return {
           index: i,
           registrantId: ids[i]!,
@@ -455,8 +458,8 @@ export function createBulkRegistrationService({ prisma, history, vault, temporal
           givenName: p.givenName,
           email: p.email,
           invited,
-          queued: !invited,
-          ...(invited ? {} : { note: INVITE_QUEUED_NOTE }),
+          queued: !started,
+          ...(started ? {} : { note: invite === false ? QUEUED_NOTE : INVITE_QUEUED_NOTE }),
         };
       });
       const invited = results.filter((r) => r.invited).length;
@@ -464,7 +467,10 @@ export function createBulkRegistrationService({ prisma, history, vault, temporal
         created: results.length,
         invited,
         queued: queued.size,
-        message: `${results.length}人を登録し、${invited}人に収集メールを送ります${queued.size ? `（${queued.size}人は送信待ち：ワークフローサーバーに接続でき次第、自動で送ります）` : ''}`,
+        message:
+          invite === false
+            ? `${results.length}人を登録しました。送信リストを確認して、収集メールを送信してください`
+            : `${results.length}人を登録し、${invited}人に収集メールを送ります${queued.size ? `（${queued.size}人は送信待ち：ワークフローサーバーに接続でき次第、自動で送ります）` : ''}`,
         people: results,
       };
     }

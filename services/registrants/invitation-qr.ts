@@ -16,27 +16,47 @@ import { LIFECYCLE_REFUSALS } from '../../shared';
 export type QrFormat = 'png' | 'svg';
 
 export function createInvitationQrService({ prisma, history, publicUrl }: { prisma: PrismaClient; history: History; publicUrl: string }) {
+  /** A printed link of its own in the open round; `for` says in the history whether it went on a sheet. */
+  async function issueLink(acting: Acting, registrantId: string, use: QrFormat | 'paper'): Promise<{ url: string; expiresAt: Date }> {
+    const token = randomBytes(32).toString('base64url');
+    const expiresAt = await prisma.$transaction(async (tx) => {
+      // Under the row lock, so a new round or the expiry cannot slip in between check and insert.
+      const rows = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM registrants WHERE id = ${registrantId}::uuid AND tenant_id = ${acting.tenantId}::uuid FOR UPDATE`;
+      if (rows.length === 0) throw REGISTRANT_NOT_FOUND();
+      const r = await tx.registrant.findUniqueOrThrow({ where: { id: registrantId } });
+      if (r.invitationState !== 'open' || !r.invitationExpiresAt || r.invitationExpiresAt.getTime() <= Date.now()) {
+        throw new AppError(409, 'INVITATION_NOT_OPEN', LIFECYCLE_REFUSALS.INVITATION_NOT_OPEN);
+      }
+      await tx.invitation.create({ data: { registrantId, issueKey: `print/${randomUUID()}`, tokenHash: hashToken(token), expiresAt: r.invitationExpiresAt } });
+      await history.record(
+        {
+          tenantId: acting.tenantId,
+          actor: actorOf(acting.user),
+          operation: 'invitation_printed',
+          registrant: { id: r.id, label: `${r.familyName} ${r.givenName}` },
+          ip: acting.ip,
+          userAgent: acting.userAgent,
+          detail: use === 'paper' ? { format: 'svg', sheet: true } : { format: use },
+        },
+        tx,
+      );
+      return r.invitationExpiresAt;
+    }, { isolationLevel: 'ReadCommitted' });
+    return { url: invitationUrl(publicUrl, token), expiresAt };
+  }
+
+  /** Error correction M and a quiet zone: survives a crumpled printout. */
+  async function render(url: string, format: QrFormat): Promise<Buffer | string> {
+    if (format === 'svg') return QRCode.toString(url, { type: 'svg', errorCorrectionLevel: 'M', margin: 4 });
+    return QRCode.toBuffer(url, { type: 'png', errorCorrectionLevel: 'M', margin: 4, width: 400 });
+  }
+
   return {
+    issueLink,
+    render,
     async issue(acting: Acting, registrantId: string, format: QrFormat): Promise<{ contentType: string; body: Buffer | string }> {
-      const token = randomBytes(32).toString('base64url');
-      await prisma.$transaction(async (tx) => {
-        // Under the row lock, so a new round or the expiry cannot slip in between check and insert.
-        const rows = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM registrants WHERE id = ${registrantId}::uuid AND tenant_id = ${acting.tenantId}::uuid FOR UPDATE`;
-        if (rows.length === 0) throw REGISTRANT_NOT_FOUND();
-        const r = await tx.registrant.findUniqueOrThrow({ where: { id: registrantId } });
-        if (r.invitationState !== 'open' || !r.invitationExpiresAt || r.invitationExpiresAt.getTime() <= Date.now()) {
-          throw new AppError(409, 'INVITATION_NOT_OPEN', LIFECYCLE_REFUSALS.INVITATION_NOT_OPEN);
-        }
-        await tx.invitation.create({ data: { registrantId, issueKey: `print/${randomUUID()}`, tokenHash: hashToken(token), expiresAt: r.invitationExpiresAt } });
-        await history.record(
-          { tenantId: acting.tenantId, actor: actorOf(acting.user), operation: 'invitation_printed', registrant: { id: r.id, label: `${r.familyName} ${r.givenName}` }, ip: acting.ip, userAgent: acting.userAgent, detail: { format } },
-          tx,
-        );
-      }, { isolationLevel: 'ReadCommitted' });
-      const link = invitationUrl(publicUrl, token);
-      // Error correction M and a quiet zone: survives a crumpled printout.
-      if (format === 'svg') return { contentType: 'image/svg+xml', body: await QRCode.toString(link, { type: 'svg', errorCorrectionLevel: 'M', margin: 4 }) };
-      return { contentType: 'image/png', body: await QRCode.toBuffer(link, { type: 'png', errorCorrectionLevel: 'M', margin: 4, width: 400 }) };
+      const link = await issueLink(acting, registrantId, format);
+      return { contentType: format === 'svg' ? 'image/svg+xml' : 'image/png', body: await render(link.url, format) };
     },
   };
 }

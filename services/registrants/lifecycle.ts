@@ -153,6 +153,15 @@ export function createLifecycleService({ prisma, temporal, inviteReminderDays, t
       return { sent: count('sent'), pending: count('pending'), skipped: count('skipped'), results };
     },
 
+    /**
+     * 紙の登録依頼書: a round without a mail (anyone, with or without an address; the mail pause does
+     * not apply). The workflow judges it like a mailed invitation (retirees, locked and pending
+     * people are refused); the links come from printing (invitation-qr.ts).
+     */
+    async openPaperRound(acting: Acting, r: Registrant, key?: string): Promise<StepAnswer> {
+      return step(r, inviteUpdate, { actor: stepActorOf(acting), options: { paper: true } }, key);
+    },
+
     async approve(acting: Acting, id: string, dependentId?: string, key?: string) {
       return step(await find(acting.tenantId, id), approveUpdate, { actor: stepActorOf(acting), dependentId }, key);
     },

@@ -252,6 +252,21 @@ export async function listRegistrants(prisma: PrismaClient, tenantId: string, f:
   return total === undefined ? page : { ...page, total };
 }
 
+/** Paper lists' order: employee code, then (for people without one) the name as read. */
+export const BY_CODE_THEN_NAME: Prisma.RegistrantOrderByWithRelationInput[] = [
+  { employeeCode: { sort: 'asc', nulls: 'last' } },
+  { familyNameKana: { sort: 'asc', nulls: 'last' } },
+  { givenNameKana: { sort: 'asc', nulls: 'last' } },
+  { familyName: 'asc' },
+  { givenName: 'asc' },
+  { id: 'asc' },
+];
+
+/** Everyone the filters match (the console's "all N people", across pages), by employee code, at most `limit`. */
+export async function registrantsMatching(prisma: PrismaClient, tenantId: string, f: RegistrantFilters, limit: number): Promise<Registrant[]> {
+  return prisma.registrant.findMany({ where: { AND: filtersWhere(tenantId, f).and }, orderBy: BY_CODE_THEN_NAME, take: limit });
+}
+
 /** The filters as Prisma conditions (400 for a malformed month, date or name). */
 function filtersWhere(tenantId: string, f: RegistrantFilters): { and: Prisma.RegistrantWhereInput[]; ranges: CheckedRanges } {
   const and: Prisma.RegistrantWhereInput[] = [{ tenantId }];

@@ -15,7 +15,7 @@ import { isMissingHandler } from './step-runner';
 
 /** The history's lifecycle events (views, reveals and downloads are in the operation history). */
 export const TIMELINE_OPERATIONS: OperationCode[] = [
-  'registrant_created', 'invitation_sent', 'invitation_printed', 'reminder_sent', 'invitation_opened', 'consented',
+  'registrant_created', 'invitation_sent', 'paper_invitation_issued', 'invitation_printed', 'reminder_sent', 'invitation_opened', 'consented',
   'submitted', 'remanded', 'approved', 'refused', 'invitation_withdrawn', 'invitation_expired',
   'registrant_login_unlocked', 'registrant_password_reset', 'number_registered', 'number_updated', 'number_deleted',
   'retirement_set', 'retired', 'deletion_scheduled', 'deletion_cancelled', 'deletion_notice_sent', 'data_deleted', 'workflow_restored',
@@ -92,6 +92,8 @@ export function createTimeline({ prisma, temporal }: { prisma: PrismaClient; tem
       return {
         past: events.reverse().map((e) => ({ at: e.occurredAt, operation: e.operation, label: e.label, actor: { type: e.actorType, label: e.actorLabel }, ...(reasons.has(e.id) ? { reason: reasons.get(e.id)! } : {}) })),
         mails: mails.flatMap((m) => {
+          // A paper round's ledger row: no mail (its opening is in the past events).
+          if (m.kind === 'paper') return [];
           const notice = NOTICE_KEY.exec(m.key);
           if (notice) return [{ kind: notice[1] as TimelineMail['kind'], round: 0, status: m.status, askedAt: m.createdAt, sentAt: m.sentAt }];
           const k = MAIL_KEY.exec(m.key);

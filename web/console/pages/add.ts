@@ -23,6 +23,7 @@ import { checkbox, field, form, h, input, link, messageLine, notice, say, sayFie
 import { numberInput } from './shared-admin';
 import { addDays, todayInJapan } from '../../../services/retention/rules';
 import { passcodeNotice } from './passcode';
+import { reviewAndSend } from './invite-review';
 import { VERIFICATION_METHODS } from '../../../shared/status-moves';
 
 type Category = Schemas['RegistrantCategory'];
@@ -561,7 +562,7 @@ export async function quickAddScreen(ctx: Ctx): Promise<View> {
       h('div', { class: 'buttons' }, addRow, h('span', { class: 'hint' }, `最大${QUICK_MAX}人まで。空欄の行は登録されません。`)),
       ...mailOptions(ctx),
     ],
-    '登録して収集メールを送る',
+    '保存して送信リストを確認',
     async (data, message) => {
       rows.forEach((r) => {
         unsay(r.message);
@@ -575,25 +576,24 @@ export async function quickAddScreen(ctx: Ctx): Promise<View> {
       const body: Schemas['QuickAddRequest'] = {
         people: sent.map((r) => ({ category: r.category.value as Category, familyName: r.familyName.value.trim(), givenName: r.givenName.value.trim(), email: r.email.value.trim() })),
         ...choices,
+        // 簡易登録: saved first, then the list to check before anything is mailed (送信リスト確認).
+        invite: false,
       };
       try {
         const res = await api.quickAdd(body);
         reset();
+        const { message: mailMessage, replyTo, copyToSelf } = choices;
+        const mailed = await reviewAndSend(ctx, { registrantIds: res.people.map((p) => p.registrantId) }, 'mail', { message: mailMessage, replyTo, ...(copyToSelf ? { copyTo: ctx.me.user.email } : {}) });
         result.replaceChildren(
-          notice('ok', h('p', { id: 'quick-summary' }, res.message), h('p', {}, `対象者：${res.people.length}名`)),
+          notice(
+            mailed ? 'ok' : 'info',
+            h('p', { id: 'quick-summary' }, mailed ? `${res.people.length}人を登録し、${mailed}人に収集メールを送信しました` : `${res.people.length}人を登録しました。収集メールはまだ送っていません`),
+            mailed ? h('p', {}, `対象者：${mailed}名`) : h('p', {}, 'マイナンバー管理の「収集メール一括送信」から、あとで送信できます。'),
+          ),
           table(
             '登録した人',
-            ['登録者名', 'メールアドレス', '収集メール', ''],
-            res.people.map((p) =>
-              h(
-                'tr',
-                {},
-                h('td', {}, `${p.familyName} ${p.givenName}`),
-                h('td', {}, p.email),
-                h('td', {}, p.invited ? '送信します' : `送れませんでした${p.note ? `（${p.note}）` : ''}`),
-                h('td', {}, link(href(`registrants/${p.registrantId}`), '詳細')),
-              ),
-            ),
+            ['登録者名', 'メールアドレス', ''],
+            res.people.map((p) => h('tr', {}, h('td', {}, `${p.familyName} ${p.givenName}`), h('td', {}, p.email), h('td', {}, link(href(`registrants/${p.registrantId}`), '詳細')))),
           ),
         );
         result.scrollIntoView({ block: 'start' });
@@ -629,7 +629,7 @@ export async function quickAddScreen(ctx: Ctx): Promise<View> {
     page: 'quick-add',
     title: 'スマホで収集',
     body: [
-      h('p', {}, '収集メールを送る対象者を、区分・氏名・メールアドレスだけで簡易登録し、マイナンバー登録のお願いメールを送ります。本人はメールのリンクからスマホでマイナンバーを登録します（リンクの有効期限は90日です）。'),
+      h('p', {}, '収集メールを送る対象者を、区分・氏名・メールアドレスだけで簡易登録し、送信リストで確認してから、マイナンバー登録のお願いメールを送ります。本人はメールのリンクからスマホでマイナンバーを登録します（リンクの有効期限は90日です）。'),
       passcodeNotice(ctx, tenant),
       result,
       f,

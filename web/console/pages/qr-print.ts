@@ -1,45 +1,43 @@
 /**
- * スマホで収集の印刷 (seed 001 ch. 8): a sheet with the person's QR code to hand over or post. Issuing
- * it makes a link of its own (recorded), so it happens on a button, not on opening the screen.
+ * スマホで収集の印刷 (seed 001 ch. 8): one person's 登録依頼書 — the QR code of a link of their own, to
+ * hand over or post. Where no invitation is open, issuing it starts the collection without a mail
+ * (people without an address too). Issuing makes a link (recorded), so it happens on a button.
  */
 import { api } from '../api';
 import type { Ctx } from '../context';
-import { dateTime, fullName } from '../labels';
+import { fullName } from '../labels';
 import { href } from '../router';
-import { actionButton, h, link, messageLine, notice, showError, type View } from '../ui';
+import { actionButton, h, link, messageLine, say, showError, type View } from '../ui';
+import { paperSheet } from './invite-review';
 
 export async function qrScreen(ctx: Ctx, id: string): Promise<View> {
-  const r = await api.get(id);
+  const [r, tenant] = await Promise.all([api.get(id), api.tenant().catch(() => null)]);
   const sheet = h('div', { class: 'sheet-holder' });
   const message = messageLine('qr-message');
   const issue = actionButton('QRコードを発行する', async () => {
     try {
-      const file = await api.qr(id);
-      const url = URL.createObjectURL(file.blob);
-      sheet.replaceChildren(
-        h(
-          'div',
-          { class: 'sheet', id: 'qr-sheet' },
-          h('p', {}, ctx.me.tenant.name),
-          h('h2', {}, `${fullName(r)} 様`),
-          h('p', {}, 'マイナンバーの登録をお願いします。スマートフォンのカメラで下のQRコードを読み取り、表示された画面の案内に従って登録してください。'),
-          h('img', { src: url, alt: `${fullName(r)} さんの登録用QRコード`, id: 'qr-image' }),
-          r.invitation?.expiresAt ? h('p', {}, `有効期限：${dateTime(r.invitation.expiresAt)}`) : null,
-          h('p', { class: 'hint' }, 'このQRコードはご本人専用です。ほかの人に渡さないでください。'),
-        ),
-        h('div', { class: 'buttons no-print' }, h('button', { type: 'button', class: 'primary', onclick: () => window.print() }, '印刷する')),
-      );
+      const [result] = (await api.paperInvitations({ registrantIds: [id] })).results;
+      if (!result?.sheet) return say(message, result?.message ?? '発行できませんでした');
+      const printable = paperSheet(result.sheet, { passcodeSet: tenant?.passcodeSet ?? false, company: ctx.me.tenant.name }, { sheet: 'qr-sheet', image: 'qr-image' });
+      sheet.replaceChildren(printable.el, h('div', { class: 'buttons no-print' }, h('button', { type: 'button', class: 'primary', onclick: () => window.print() }, '印刷する')));
     } catch (err) {
       showError(message, err);
     }
   });
+  const open = r.invitation?.state === 'open';
   return {
     page: 'qr',
-    title: `QRコードの印刷：${fullName(r)} さん`,
+    title: `登録依頼書の印刷：${fullName(r)} さん`,
     body: [
       h('p', { class: 'no-print' }, link(href(`registrants/${id}`), '詳細に戻る')),
-      r.invitation?.state === 'open' ? null : notice('warning', '登録用リンクが有効なときだけ発行できます。先に収集メールを送信してください。'),
-      h('p', { class: 'no-print' }, '発行したQRコードは、いまのリンクと同じ有効期限で使えます。発行は操作履歴に記録されます。'),
+      h(
+        'p',
+        { class: 'no-print' },
+        open
+          ? '発行したQRコードは、いまの登録用リンクと同じ有効期限で使えます。'
+          : '登録用リンクがまだないため、発行すると収集を始めます（メールは送りません。有効期限は90日です）。メールアドレスのない人にも使えます。',
+        '発行は操作履歴に記録されます。',
+      ),
       ctx.canEdit ? h('div', { class: 'buttons no-print' }, issue) : null,
       message,
       sheet,

@@ -3,12 +3,12 @@
  * status colours (unregistered pink, waiting for HR yellow, done white, retirees grey), pages of 50,
  * per-row actions, and for editors the selected rows' collection mail and group.
  */
-import { api, type Group, type ListQuery, type RegistrantItem } from '../api';
+import { api, type Group, type ListQuery, type RegistrantItem, type Schemas } from '../api';
 import type { Ctx } from '../context';
 import { CATEGORY_LABELS, CATEGORY_SHORT, day, fullName, INVITATION_LABELS, STATUS_LABELS } from '../labels';
 import { go, href } from '../router';
-import { actionButton, cancelButton, dialog, field, form, h, input, link, messageLine, notice, row, say, select, showError, statusBadge, table, text, type View } from '../ui';
-import { askInviteOptions } from './invite-dialog';
+import { actionButton, cancelButton, dialog, field, form, h, input, link, messageLine, notice, row, say, select, showError, statusBadge, table, text, unsay, type View } from '../ui';
+import { reviewAndSend, type Selection } from './invite-review';
 
 const FILTERS = ['employeeCode', 'name', 'category', 'email', 'status', 'dependentsStatus', 'retired', 'retiring', 'groupId', 'retirementMonth', 'deletionMonth'] as const;
 type Filter = (typeof FILTERS)[number];
@@ -132,33 +132,52 @@ export async function registrantListScreen(ctx: Ctx): Promise<View> {
     : null;
   const total = page.total ?? page.items.length;
 
+  // The list's filter as the API's: everyone it matches, across pages (収集メール一括送信, 「全員を選択」).
+  const filter: Schemas['RegistrantFilter'] = Object.fromEntries(
+    FILTERS.filter((k) => q[k]).map((k) => [k, k === 'retired' || k === 'retiring' ? q[k] === 'true' : q[k]]),
+  );
+  // Gmail's way: all of this page ticked, then one click takes everyone the filter matches.
+  let allMatching = false;
+  const widen = h('p', { class: 'select-wider', id: 'select-wider', hidden: true });
+  const showWiden = () => {
+    const whole = selected.size === boxes.length && boxes.length > 0 && total > boxes.length;
+    widen.hidden = !whole;
+    if (!whole) allMatching = false;
+    widen.replaceChildren(
+      ...(allMatching
+        ? [`${filtered ? '条件に合う' : ''}全員（${total.toLocaleString('ja-JP')}人）を選択しています。`, h('button', { type: 'button', class: 'link', onclick: () => { allMatching = false; showWiden(); } }, 'このページだけにする')]
+        : [`このページの${boxes.length}人を選択しています。`, h('button', { type: 'button', class: 'link', id: 'select-all-matching', onclick: () => { allMatching = true; showWiden(); } }, `${filtered ? '条件に合う' : ''}全員（${total.toLocaleString('ja-JP')}人）を選択`)]),
+    );
+  };
+  selectAll.addEventListener('change', showWiden);
+  boxes.forEach((b) => b.addEventListener('change', showWiden));
+  const selection = (): Selection | null => (allMatching ? { filter } : selected.size ? { registrantIds: [...selected] } : null);
+  const review = async (chosen: Selection, channel: 'mail' | 'paper') => {
+    try {
+      if (await reviewAndSend(ctx, chosen, channel)) unsay(bulkMessage);
+    } catch (err) {
+      showError(bulkMessage, err);
+    }
+  };
+
   const bulkActions = ctx.canEdit
     ? h(
         'div',
         { class: 'buttons', id: 'bulk-actions' },
         actionButton('選択した人に収集メールを送信', async () => {
-          if (!selected.size) return say(bulkMessage, '送信する人を選んでください');
-          const options = await askInviteOptions(ctx, '収集メールの送信', `${selected.size}人に、マイナンバー登録をお願いするメールを送ります。`);
-          if (!options) return;
-          try {
-            const res = await api.inviteMany({ registrantIds: [...selected], ...options });
-            const skipped = res.results.filter((x) => x.outcome === 'skipped').map((x) => x.message ?? x.code ?? '');
-            say(
-              bulkMessage,
-              [
-                `${res.sent}人に送信しました。`,
-                ...(res.pending ? [`${res.pending}人は受け付けました。メールサーバーの復旧を待って自動で送信します。`] : []),
-                ...(res.skipped ? [`${res.skipped}人は送信しませんでした：${[...new Set(skipped)].join('、')}`] : []),
-              ],
-              res.skipped || res.pending ? 'info' : 'ok',
-            );
-          } catch (err) {
-            showError(bulkMessage, err);
-          }
+          const chosen = selection();
+          if (!chosen) return say(bulkMessage, '送信する人を選んでください');
+          await review(chosen, 'mail');
+        }, 'secondary'),
+        actionButton('選択した人の登録依頼書（紙）を印刷', async () => {
+          const chosen = selection();
+          if (!chosen) return say(bulkMessage, '依頼書を印刷する人を選んでください');
+          await review(chosen, 'paper');
         }, 'secondary'),
         groups.length
           ? actionButton('選択した人をグループに登録', async () => {
               if (!selected.size) return say(bulkMessage, 'グループに登録する人を選んでください');
+              if (allMatching) return say(bulkMessage, 'グループへの登録は、このページで選択した人だけにできます');
               const groupId = await dialog<string>('グループに登録', (close) => [
                 form([field('グループ', select('group', groups.map((g): [string, string] => [g.id, g.name])))], '登録する', async (d) => close(text(d, 'group')), { id: 'group-choice', extraButtons: [cancelButton(close)] }),
               ]);
@@ -179,12 +198,13 @@ export async function registrantListScreen(ctx: Ctx): Promise<View> {
     title: 'マイナンバー管理',
     body: [
       ctx.canEdit
-        ? h('p', { class: 'buttons' }, link(href('add'), '新規追加', 'button secondary'), link(href('bulk'), '複数一括登録', 'button secondary'), link(href('quick-add'), 'スマホで収集', 'button secondary'), link(href('csv-upload'), 'CSVアップロード', 'button secondary'), link(href('csv-download'), 'CSVダウンロード', 'button secondary'))
+        ? h('p', { class: 'buttons' }, link(href('add'), '新規追加', 'button secondary'), link(href('bulk'), '複数一括登録', 'button secondary'), link(href('quick-add'), 'スマホで収集', 'button secondary'), link(href('csv-upload'), 'CSVアップロード', 'button secondary'), actionButton('収集メール一括送信', () => review({ filter: { ...filter, retired: false } }, 'mail'), 'secondary'), link(href('csv-download'), 'CSVダウンロード', 'button secondary'))
         : null,
       h('section', { 'aria-label': '検索条件' }, h('h2', {}, '検索'), filterForm),
       h('div', { class: 'list-head' }, h('p', { id: 'list-total', class: 'total' }, filtered ? `条件に合う登録者 ${total.toLocaleString('ja-JP')}人` : `登録者 ${total.toLocaleString('ja-JP')}人`), chips),
       h('p', { class: 'legend', 'aria-hidden': 'true' }, h('span', { class: 'badge status-unregistered' }, '未登録'), ' ', h('span', { class: 'badge status-pending' }, '承認待ち・差戻し'), ' ', h('span', { class: 'badge' }, '完了・拒否'), ' ', h('span', { class: 'badge retired-legend' }, '退職者（灰色の行）')),
       bulkActions,
+      widen,
       bulkMessage,
       registrantTable(
         [...(ctx.canEdit ? [h('span', { 'data-label': '選択' }, selectAll)] : []), 'ステータス', '扶養', 'グループ', '社員コード', '登録者名', '区分', 'メールアドレス', '扶養数', '収集メール', '退職日', '削除予定日', '操作'],

@@ -144,7 +144,8 @@ function detailView(ctx: Ctx, r: RegistrantItem, docs: HrDocument[], groups: Gro
               if (options) await act(ctx, message, () => api.invite(r.id, options), undefined, `${fullName(r)} さんに収集メールを送信しました（メールサーバーが受け付けました）。`)();
             }, 'secondary')
           : null,
-        open ? link(href(`registrants/${r.id}/qr`), 'QRコードを印刷', 'button secondary') : null,
+        // A paper sheet for anyone who may still register, with or without an address (it opens the collection if need be).
+        open || (!r.retired && mayChangeRegistration(r)) ? link(href(`registrants/${r.id}/qr`), open ? 'QRコードを印刷' : '登録依頼書（紙）を印刷', 'button secondary') : null,
         open
           ? actionButton('収集を取り下げ', async () => {
               if (await confirmDialog('収集の取り下げ', ['登録用のリンクを使えなくします。あとで収集メールを送り直せます。'], '取り下げる', false)) await act(ctx, message, () => api.withdraw(r.id))();

@@ -1,0 +1,140 @@
+/**
+ * 収集メール一括送信 and 紙の登録依頼書 for many people (seed 001 ch. 7, 8): the review list HR ticks
+ * before sending (everyone a filter matches, across pages, or the rows picked), and the paper sheets.
+ *
+ * The review says per person whether the invitation can go and why not (the workflow's own rules:
+ * retirees, locked logins, submissions waiting for HR; for a mail, an address). Sending stays
+ * `inviteMany` (mail) or `paper` here, so a person who changed between review and send is judged again.
+ */
+import type { Registrant } from '../../prisma/generated/client';
+import { LIFECYCLE_REFUSALS } from '../../shared';
+import type { PrismaClient } from '../db/client';
+import { AppError } from '../errors';
+import type { Acting } from '../login-users/login-users';
+import type { InvitationQrService } from './invitation-qr';
+import type { LifecycleService } from './lifecycle';
+import { BY_CODE_THEN_NAME, registrantsMatching, type RegistrantFilters } from './listing';
+
+export type InviteChannel = 'mail' | 'paper';
+type Refusal = keyof typeof LIFECYCLE_REFUSALS;
+
+/** The most a review lists (the console sends them in calls of 500 mails or 100 sheets). */
+export const REVIEW_LIMIT = 5000;
+/** Sheets per call: one page each, printed at once. */
+export const PAPER_BATCH = 100;
+
+/** Why the invitation cannot go to this person by this channel, or null: the workflow's checkInvite, before asking it. */
+export function invitationRefusal(r: Pick<Registrant, 'retired' | 'loginLocked' | 'status' | 'email'>, channel: InviteChannel): Refusal | null {
+  if (r.retired) return 'NOT_INVITABLE_RETIRED';
+  if (r.loginLocked) return 'NOT_INVITABLE_LOCKED';
+  if (r.status === 'pending') return 'NOT_INVITABLE_PENDING';
+  if (channel === 'mail' && !r.email) return 'NOT_INVITABLE_NO_EMAIL';
+  return null;
+}
+
+const openRound = (r: Pick<Registrant, 'invitationState' | 'invitationExpiresAt'>, now: number) =>
+  r.invitationState === 'open' && !!r.invitationExpiresAt && r.invitationExpiresAt.getTime() > now;
+
+export interface ReviewRequest {
+  channel: InviteChannel;
+  registrantIds?: string[];
+  filter?: Omit<RegistrantFilters, 'cursor' | 'limit' | 'withTotal' | 'sort' | 'updatedSince'>;
+}
+
+export interface PaperSheet {
+  familyName: string;
+  givenName: string;
+  employeeCode: string | null;
+  expiresAt: string;
+  qrSvg: string;
+}
+export interface PaperResult {
+  registrantId: string;
+  outcome: 'issued' | 'pending' | 'skipped';
+  code?: string;
+  message?: string;
+  sheet?: PaperSheet;
+}
+
+export function createInvitationBatches({ prisma, lifecycle, qr, now = () => Date.now() }: { prisma: PrismaClient; lifecycle: LifecycleService; qr: InvitationQrService; now?: () => number }) {
+  return {
+    async review(acting: Acting, req: ReviewRequest) {
+      const byIds = req.registrantIds !== undefined;
+      if (byIds === (req.filter !== undefined)) {
+        throw new AppError(400, 'SELECTION_INVALID', '対象者の選び方を一つ指定してください（選択した人か、条件に合う全員）', [{ path: '/body', message: 'registrantIds か filter のどちらか一方を指定してください', code: 'one_of' }]);
+      }
+      const people = byIds
+        ? await prisma.registrant.findMany({ where: { tenantId: acting.tenantId, id: { in: req.registrantIds! } }, orderBy: BY_CODE_THEN_NAME, take: REVIEW_LIMIT + 1 })
+        : await registrantsMatching(prisma, acting.tenantId, req.filter!, REVIEW_LIMIT + 1);
+      if (people.length > REVIEW_LIMIT) {
+        throw new AppError(400, 'SELECTION_TOO_LARGE', `一度に確認できるのは${REVIEW_LIMIT.toLocaleString('ja-JP')}人までです。条件を絞り込んでください`, [{ path: '/body/filter', message: `条件に合う人が${REVIEW_LIMIT.toLocaleString('ja-JP')}人を超えています`, code: 'too_many' }]);
+      }
+      const at = now();
+      const items = people.map((r) => {
+        const refusal = invitationRefusal(r, req.channel);
+        const open = openRound(r, at);
+        return {
+          registrantId: r.id,
+          familyName: r.familyName,
+          givenName: r.givenName,
+          employeeCode: r.employeeCode,
+          category: r.category,
+          status: r.status,
+          email: r.email,
+          groupId: r.groupId,
+          invitable: refusal === null,
+          ...(refusal ? { code: refusal, message: LIFECYCLE_REFUSALS[refusal] } : {}),
+          // What sending does to a round already open: a mail starts a new one (the links sent before
+          // stop working); a sheet joins it (same expiry).
+          ...(!refusal && open ? { note: req.channel === 'mail' ? '収集メール送信済みです。再送すると、前のメールのリンクは使えなくなります' : 'いまの登録用リンクと同じ有効期限の依頼書を発行します' } : {}),
+        };
+      });
+      return { channel: req.channel, total: items.length, invitable: items.filter((x) => x.invitable).length, people: items };
+    },
+
+    /**
+     * One sheet per person, in the order given: the round opens without a mail where none is open,
+     * then the person's own printed link is issued (recorded, like a single QR code). A retry of the
+     * whole call issues new sheets; the earlier ones keep working until the round ends.
+     */
+    async paper(acting: Acting, ids: string[], key?: string): Promise<{ issued: number; pending: number; skipped: number; results: PaperResult[] }> {
+      const found = new Map((await prisma.registrant.findMany({ where: { tenantId: acting.tenantId, id: { in: ids } } })).map((r) => [r.id, r]));
+      const results: PaperResult[] = [];
+      for (const registrantId of ids) {
+        const r = found.get(registrantId);
+        const skip = (code: string, message: string) => results.push({ registrantId, outcome: 'skipped', code, message });
+        if (!r) {
+          skip('REGISTRANT_NOT_FOUND', '登録者が見つかりません');
+          continue;
+        }
+        const refusal = invitationRefusal(r, 'paper');
+        if (refusal) {
+          skip(refusal, LIFECYCLE_REFUSALS[refusal]);
+          continue;
+        }
+        try {
+          if (!openRound(r, now())) {
+            const opened = await lifecycle.openPaperRound(acting, r, key);
+            if (opened.state === 'pending') {
+              results.push({ registrantId, outcome: 'pending', message: '受け付けました。しばらくしてから、もう一度印刷してください' });
+              continue;
+            }
+          }
+          const link = await qr.issueLink(acting, registrantId, 'paper');
+          results.push({
+            registrantId,
+            outcome: 'issued',
+            sheet: { familyName: r.familyName, givenName: r.givenName, employeeCode: r.employeeCode, expiresAt: link.expiresAt.toISOString(), qrSvg: await qr.render(link.url, 'svg') as string },
+          });
+        } catch (err) {
+          // Temporal or PostgreSQL away: stop here rather than report everyone left as skipped.
+          if (!(err instanceof AppError) || err.status === 503) throw err;
+          skip(err.code, err.title);
+        }
+      }
+      const count = (outcome: PaperResult['outcome']) => results.filter((x) => x.outcome === outcome).length;
+      return { issued: count('issued'), pending: count('pending'), skipped: count('skipped'), results };
+    },
+  };
+}
+export type InvitationBatches = ReturnType<typeof createInvitationBatches>;

@@ -1,0 +1,154 @@
+/**
+ * Mass invitation's review list (everyone a filter matches, across pages) and 紙の登録依頼書 (paper
+ * sheets for people with or without an e-mail address), over HTTP on a real Temporal dev server,
+ * PostgreSQL and the SMTP capture. The sheets' QR codes are read back and the links used.
+ */
+import { randomUUID } from 'node:crypto';
+import request from 'supertest';
+import { hashToken } from '../services/auth/token-hash';
+import { lifecycleQuery, registrantWorkflowId } from '../shared';
+import { createTenant, type Agent } from './support/fixtures';
+import { expectProblem } from './support/problems';
+import { decodeQrSvg } from './support/qr-svg';
+import { until } from './support/until';
+import { useWorkerHarness } from './support/worker-harness';
+
+const harness = useWorkerHarness({ taskQueue: 'invitation-batches' });
+const LINK = /^http:\/\/mynaflow\.test\/i\/#k=([A-Za-z0-9_-]{43})$/;
+let tenantId: string;
+let hr: Agent;
+let viewer: Agent;
+
+beforeAll(async () => {
+  tenantId = await createTenant(harness.prisma, '株式会社一括依頼');
+  [hr, viewer] = await Promise.all([harness.agent(tenantId, 'manager', '人事 一郎'), harness.agent(tenantId, 'viewer')]);
+});
+
+const row = (id: string) => harness.prisma.registrant.findUniqueOrThrow({ where: { id } });
+const lifecycle = (id: string) => harness.env.client.workflow.getHandle(registrantWorkflowId(tenantId, id)).query(lifecycleQuery);
+
+/** A person added by HR, not invited (with an address or without). */
+async function added(familyName: string, givenName: string, email?: string, employeeCode?: string): Promise<string> {
+  const res = await hr.post('/v1/registrants').send({ familyName, givenName, ...(email ? { email } : {}), ...(employeeCode ? { employeeCode } : {}), invite: false }).expect(201);
+  await until(async () => (await row(res.body.id)).workflowPendingSince === null, 'the workflow to start');
+  return res.body.id as string;
+}
+
+async function retire(id: string) {
+  await hr.put(`/v1/registrants/${id}/retirement`).send({ retirementDate: '2024-03-31' }).expect(200);
+  await until(async () => (await row(id)).retired, 'the retirement to take effect');
+}
+
+describe('review before a mass invitation', () => {
+  it('lists everyone a filter matches across pages, each with whether the invitation can go and why not', async () => {
+    const tag = `審査${randomUUID().slice(0, 4)}`;
+    const mailed = await added(tag, '一', `a-${randomUUID().slice(0, 6)}@example.co.jp`, 'R001');
+    const noMail = await added(tag, '二', undefined, 'R002');
+    const retiree = await added(tag, '三', `c-${randomUUID().slice(0, 6)}@example.co.jp`, 'R003');
+    await retire(retiree);
+    for (let i = 0; i < 3; i++) await added(tag, `他${i}`, undefined, `R1${i}`);
+    // More than one page of the console's list (limit 2 here): the review still has all six.
+    const page = await hr.get('/v1/registrants').query({ name: tag, limit: 2 }).expect(200);
+    expect(page.body.nextCursor).toBeTruthy();
+
+    const res = await hr.post('/v1/registrants/invitation-review').send({ channel: 'mail', filter: { name: tag } }).expect(200);
+    expect(res.body).toMatchObject({ channel: 'mail', total: 6, invitable: 1 });
+    const byId = new Map(res.body.people.map((p: { registrantId: string }) => [p.registrantId, p]));
+    expect(byId.get(mailed)).toMatchObject({ invitable: true, employeeCode: 'R001' });
+    expect(byId.get(noMail)).toMatchObject({ invitable: false, code: 'NOT_INVITABLE_NO_EMAIL', message: 'メールアドレスが登録されていないため、登録依頼を送信できません' });
+    expect(byId.get(retiree)).toMatchObject({ invitable: false, code: 'NOT_INVITABLE_RETIRED', message: '退職者には登録依頼を送信できません' });
+    expect(res.body.people.map((p: { employeeCode: string }) => p.employeeCode)).toEqual(['R001', 'R002', 'R003', 'R10', 'R11', 'R12']);
+
+    // On paper, no address is needed: only the retiree is left out.
+    const paper = await hr.post('/v1/registrants/invitation-review').send({ channel: 'paper', filter: { name: tag, retired: false } }).expect(200);
+    expect(paper.body).toMatchObject({ total: 5, invitable: 5 });
+
+    // The rows picked, one of them already invited: sending again is said to start a new round.
+    await hr.post('/v1/registrants/invitations').send({ registrantIds: [mailed] }).expect(200);
+    await until(async () => (await row(mailed)).invitationState === 'open', 'the invitation to open');
+    const picked = await hr.post('/v1/registrants/invitation-review').send({ channel: 'mail', registrantIds: [mailed, noMail] }).expect(200);
+    expect(picked.body.people[0]).toMatchObject({ registrantId: mailed, invitable: true, note: expect.stringContaining('前のメールのリンクは使えなくなります') });
+    expect(await harness.prisma.operationEvent.count({ where: { tenantId, registrantId: noMail } })).toBe(1); // created only: the review changed nothing
+  });
+
+  it('refuses a selection given both ways or neither, more than 5,000 people, viewers; in Japanese', async () => {
+    expectProblem(await hr.post('/v1/registrants/invitation-review').send({ channel: 'mail' }), 400, 'SELECTION_INVALID');
+    expectProblem(await hr.post('/v1/registrants/invitation-review').send({ channel: 'mail', filter: {}, registrantIds: [randomUUID()] }), 400, 'SELECTION_INVALID');
+    expect((await viewer.post('/v1/registrants/invitation-review').send({ channel: 'mail', filter: {} }).expect(403)).body.code).toBe('FORBIDDEN');
+    // A tenant of 5,001 (rows only: nothing is invited, so no workflows are needed).
+    const big = await createTenant(harness.prisma, '大きな会社');
+    const owner = await harness.agent(big, 'owner');
+    await harness.prisma.registrant.createMany({ data: Array.from({ length: 5001 }, (_, i) => ({ id: randomUUID(), tenantId: big, workflowId: `big-${i}-${randomUUID()}`, familyName: '大', givenName: `${i}` })) });
+    const res = await owner.post('/v1/registrants/invitation-review').send({ channel: 'paper', filter: {} });
+    expectProblem(res, 400, 'SELECTION_TOO_LARGE');
+    expect(res.body.title).toContain('条件を絞り込んでください');
+    await owner.post('/v1/registrants/invitation-review').send({ channel: 'paper', filter: { name: '大', category: 'employee', retired: false, employeeCode: 'none' } }).expect(200);
+  });
+});
+
+describe('紙の登録依頼書', () => {
+  it('opens a round without a mail for a person without an address; the sheet’s QR code is their own working link', async () => {
+    const id = await added('紙', '太郎', undefined, 'P001');
+    const mailsBefore = harness.outbox.mails.length;
+    const res = await hr.post('/v1/registrants/paper-invitations').send({ registrantIds: [id] }).expect(200);
+    expect(res.headers['cache-control']).toBe('no-store');
+    expect(res.body).toMatchObject({ issued: 1, pending: 0, skipped: 0 });
+    const sheet = res.body.results[0].sheet;
+    expect(sheet).toMatchObject({ familyName: '紙', givenName: '太郎', employeeCode: 'P001' });
+    const token = LINK.exec(decodeQrSvg(sheet.qrSvg) ?? '')?.[1];
+    expect(token).toBeDefined();
+
+    // The round is open (workflow and row agree), 90 days, and nothing was mailed.
+    const r = await row(id);
+    expect(r.invitationState).toBe('open');
+    expect(new Date(sheet.expiresAt)).toEqual(r.invitationExpiresAt);
+    expect(r.invitationExpiresAt!.getTime() - Date.now()).toBeGreaterThan(89 * 86_400_000);
+    expect((await lifecycle(id)).invitation).toMatchObject({ state: 'open', round: 1 });
+    expect(harness.outbox.mails.length).toBe(mailsBefore);
+    const link = await harness.prisma.invitation.findUniqueOrThrow({ where: { tokenHash: hashToken(token!) } });
+    expect(link.revokedAt).toBeNull();
+    const ops = await harness.prisma.operationEvent.findMany({ where: { registrantId: id }, orderBy: { id: 'asc' }, select: { operation: true, actorLabel: true } });
+    expect(ops.map((o) => o.operation)).toEqual(['registrant_created', 'paper_invitation_issued', 'invitation_printed']);
+    expect(ops[1]!.actorLabel).toBe('人事 一郎');
+
+    // The employee opens the sheet's link: their first visit (password and consent).
+    const opened = await request(harness.app).post('/v1/registration/link').send({ token }).expect(200);
+    expect(opened.body).toMatchObject({ firstVisit: true, familyName: '紙' });
+
+    // A second sheet joins the same round: no second opening, and the first sheet still works.
+    const again = await hr.post('/v1/registrants/paper-invitations').send({ registrantIds: [id] }).expect(200);
+    const second = LINK.exec(decodeQrSvg(again.body.results[0].sheet.qrSvg) ?? '')?.[1];
+    expect(second).toBeDefined();
+    expect(second).not.toBe(token);
+    expect((await lifecycle(id)).invitation).toMatchObject({ round: 1 });
+    await request(harness.app).post('/v1/registration/link').send({ token }).expect(200);
+    expect(await harness.prisma.operationEvent.count({ where: { registrantId: id, operation: 'paper_invitation_issued' } })).toBe(1);
+    // The timeline shows the paper round, not a mail.
+    const timeline = await hr.get(`/v1/registrants/${id}/timeline`).expect(200);
+    expect(timeline.body.mails).toEqual([]);
+    expect(timeline.body.past.map((e: { operation: string }) => e.operation)).toContain('paper_invitation_issued');
+  });
+
+  it('prints a batch in the order given, skipping retirees and people waiting for HR with the reason; viewers may not', async () => {
+    const aMail = `t-${randomUUID().slice(0, 6)}@example.co.jp`;
+    const a = await added('束', '一', aMail);
+    const b = await added('束', '二');
+    const retiree = await added('束', '退職');
+    await retire(retiree);
+    const unknown = randomUUID();
+    const res = await hr.post('/v1/registrants/paper-invitations').send({ registrantIds: [b, retiree, unknown, a] }).expect(200);
+    expect(res.body).toMatchObject({ issued: 2, skipped: 2 });
+    expect(res.body.results.map((x: { registrantId: string; outcome: string; code?: string }) => [x.registrantId, x.outcome, x.code])).toEqual([
+      [b, 'issued', undefined],
+      [retiree, 'skipped', 'NOT_INVITABLE_RETIRED'],
+      [unknown, 'skipped', 'REGISTRANT_NOT_FOUND'],
+      [a, 'issued', undefined],
+    ]);
+    expect(res.body.results[1].message).toBe('退職者には登録依頼を送信できません');
+    // The person with an address was not mailed the invitation (the sheet is the invitation).
+    expect(harness.outbox.mails.some((m) => m.to.includes(aMail))).toBe(false);
+    expect((await row(a)).invitationState).toBe('open');
+    expect((await viewer.post('/v1/registrants/paper-invitations').send({ registrantIds: [a] }).expect(403)).body.code).toBe('FORBIDDEN');
+    expectProblem(await hr.post('/v1/registrants/paper-invitations').send({ registrantIds: Array.from({ length: 101 }, () => randomUUID()) }), 400, 'VALIDATION_FAILED');
+  });
+});
