@@ -446,9 +446,9 @@ describe('the employee on a phone', () => {
     await button(page, '決定').click(); // the number stays as it is when left empty
     await onPage(page, 'number-doc');
     await upload(page, 'number_confirmation-my_number_card-back', files.png, 'camera', '撮り直した画像に差し替えました');
+    // The card's front is there already (shown beside the back): both checks done, the identity step is skipped.
+    expect(await page.locator('section.slot.filled[data-slot="identity-my_number_card-front"]').count()).toBe(1);
     await button(page, '次へ').click();
-    await onPage(page, 'identity-doc');
-    await button(page, '決定').click();
     await onPage(page, 'dependents');
     await button(page, '扶養家族編集を終了して登録情報の確認').click();
     await onPage(page, 'review');
@@ -656,6 +656,39 @@ describe('keyboard only, and the accessibility checker on every page', () => {
     await check('done');
     expect(Object.fromEntries(Object.entries(found).filter(([, v]) => v.length))).toEqual({});
     expect((await hr.get(`/v1/registrants/${id}`).expect(200)).body.status).toBe('pending');
+  });
+});
+
+describe('a My Number card', () => {
+  it('covers both checks in one step: its back and front on one page, then straight on to the dependents; the review has nothing missing', async () => {
+    const { id, mail } = await invited('両面', '一枚');
+    const p = await phone();
+    const { page } = p;
+    await firstVisit(p, pageUrl(mail));
+    await fillProfile(page, number(), 'female', '1990-01-02');
+    await button(page, '決定').click();
+    await onPage(page, 'number-doc');
+    expect(await textOf(page, '#card-both-sides')).toContain('「本人確認書類」のステップは不要です');
+    // The front is offered here but not demanded (the identity step still takes it otherwise).
+    expect(await textOf(page, 'section[data-slot="identity-my_number_card-front"] h3')).toContain('任意');
+    await upload(page, 'number_confirmation-my_number_card-back', files.png);
+    await upload(page, 'identity-my_number_card-front', files.jpeg);
+    await snap(page, 'number-doc-card-both-sides');
+    await button(page, '次へ').click();
+    await onPage(page, 'dependents');
+    await button(page, '登録情報の確認').click();
+    await onPage(page, 'review');
+    expect(await page.locator('#issues').count()).toBe(0);
+    const docs = await prisma.document.findMany({ where: { registrantId: id }, select: { purpose: true, type: true, side: true } });
+    expect(docs.map((d) => `${d.purpose}/${d.type}/${d.side}`).sort()).toEqual(['identity/my_number_card/front', 'number_confirmation/my_number_card/back']);
+    // Another document type: no front slot, and the identity step follows as before.
+    await page.goBack();
+    await onPage(page, 'dependents');
+    await page.goBack();
+    await onPage(page, 'number-doc');
+    await page.check('input[name=number-doc-type][value=notification_card]');
+    await page.waitForSelector('section[data-slot="number_confirmation-notification_card-front"]');
+    expect(await page.locator('section[data-slot="identity-my_number_card-front"]').count()).toBe(0);
   });
 });
 

@@ -238,9 +238,9 @@ export function facts(entries: [string, Node | string | null][]): HTMLDListEleme
  * A modal dialog (native <dialog>: focus is trapped and Esc closes it). `build` draws its body and gets
  * `close`; the promise settles when the dialog closes, with what close was given.
  */
-export function dialog<T>(title: string, build: (close: (value: T | undefined) => void) => (Node | null)[]): Promise<T | undefined> {
+export function dialog<T>(title: string, build: (close: (value: T | undefined) => void) => (Node | null)[], opts: { wide?: boolean } = {}): Promise<T | undefined> {
   return new Promise((resolve) => {
-    const el = h('dialog', { class: 'dialog', 'aria-labelledby': 'dialog-title' });
+    const el = h('dialog', { class: opts.wide ? 'dialog wide' : 'dialog', 'aria-labelledby': 'dialog-title' });
     let result: T | undefined;
     const close = (value: T | undefined) => {
       result = value;

@@ -169,14 +169,15 @@ const whose = (who: Person) => (who.dependentId ? h('p', { class: 'who' }, `${wh
 /** Choices made on a document page that are not saved until an image is: kept while the page is open. */
 const choices = new Map<string, { photo?: boolean; types?: DocumentType[] }>();
 
-function slotsFor(ctx: Ctx, who: Person, purpose: DocumentPurpose, type: DocumentType): HTMLElement[] {
+/** `optional`: shown where it may be given early (the card's front beside its back). */
+function slotsFor(ctx: Ctx, who: Person, purpose: DocumentPurpose, type: DocumentType, optional = false): HTMLElement[] {
   return sidesOf(purpose, type).map((s) =>
     imageSlot({
       purpose,
       type,
       side: s.side,
       label: `${documentLabel(purpose, type)}\u3000${s.label}`,
-      required: s.required,
+      required: s.required && !optional,
       dependentId: who.dependentId,
       existing: who.docs.find((x) => x.purpose === purpose && x.type === type && x.side === s.side),
       changed: (reg) => ctx.redraw(reg),
@@ -228,6 +229,9 @@ export function numberDocumentStep(ctx: Ctx, dependentId: string | null): View |
   const type: DocumentType = choices.get(key)?.types?.[0] ?? uploaded[uploaded.length - 1]?.type ?? 'my_number_card';
   const msg = messageLine('number-doc-message');
   const next = dependentId ? `dependent/${dependentId}/identity-doc` : 'identity-doc';
+  // The card proves both (seed 003): its front may go here too, and then the identity step is not needed.
+  const card = type === 'my_number_card';
+  const cardFront = () => who.docs.some((x) => x.purpose === 'identity' && x.type === 'my_number_card' && x.side === 'front');
   const choose = (value: string) => {
     choices.set(key, { types: [value as DocumentType] });
     ctx.redraw(ctx.reg);
@@ -244,6 +248,12 @@ export function numberDocumentStep(ctx: Ctx, dependentId: string | null): View |
       h('h2', {}, '画像のアップロード'),
       h('p', {}, '個人番号の記載されている面の画像を、スマートフォンで撮影するか、写真から選んでください。'),
       ...slotsFor(ctx, who, 'number_confirmation', type),
+      ...(card
+        ? [
+            h('p', { id: 'card-both-sides' }, '続けて表面（顔写真のある面）も撮影すると、両面で本人確認もできるため、次の「本人確認書類」のステップは不要です。'),
+            ...slotsFor(ctx, who, 'identity', 'my_number_card', true),
+          ]
+        : []),
       others(ctx, who, 'number_confirmation', [type], msg),
       h('p', { class: 'note' }, IMAGE_NOTE),
       msg,
@@ -252,12 +262,15 @@ export function numberDocumentStep(ctx: Ctx, dependentId: string | null): View |
         actionButton('次へ', async () => {
           const missing = missingSides(who, 'number_confirmation', type);
           if (missing.length) return say(msg, `${documentLabel('number_confirmation', type)}の${missing.map((s) => s.label).join('、')}の画像を撮影するか選んでください`);
-          ctx.go(next);
+          ctx.go(card && cardFront() ? afterIdentity(ctx, dependentId) : next);
         }),
       ),
     ],
   };
 }
+
+/** Where the documents of a person lead: the dependents' list (or, for someone without, the review). */
+const afterIdentity = (ctx: Ctx, dependentId: string | null) => (dependentId || ctx.reg.dependentsAllowed ? 'dependents' : 'review');
 
 export function identityDocumentStep(ctx: Ctx, dependentId: string | null): View | null {
   const who = personOf(ctx.reg, dependentId);
@@ -274,7 +287,7 @@ export function identityDocumentStep(ctx: Ctx, dependentId: string | null): View
     ? [saved.types?.[0] && PHOTO_IDS.includes(saved.types[0]) ? saved.types[0] : defaultPhotoType]
     : [0, 1].map((i) => saved.types?.[i] ?? plainTypes[i] ?? NO_PHOTO_IDS.filter((t) => !plainTypes.includes(t))[i - plainTypes.length] ?? NO_PHOTO_IDS[i]!);
   const msg = messageLine('identity-doc-message');
-  const next = dependentId || ctx.reg.dependentsAllowed ? 'dependents' : 'review';
+  const next = afterIdentity(ctx, dependentId);
   const set = (change: { photo?: boolean; types?: DocumentType[] }) => {
     choices.set(key, { photo, types, ...change });
     ctx.redraw(ctx.reg);

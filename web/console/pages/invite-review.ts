@@ -109,7 +109,7 @@ export async function reviewAndSend(ctx: Ctx, selection: Selection, channel: Cha
         message,
         h('div', { class: 'buttons' }, sendButton, cancelButton(close)),
       ];
-    })) ?? 0
+    }, { wide: true })) ?? 0
   );
 }
 
@@ -226,7 +226,7 @@ export function paperSheet(s: Sheet, opts: { passcodeSet: boolean; company: stri
       {},
       h('li', {}, 'スマートフォンのカメラで下のQRコードを読み取ります。'),
       h('li', {}, opts.passcodeSet ? '初めての時は、ご自身でパスワードを決め、会社のパスコード（担当者から別にお知らせします）を入力します。' : '初めての時は、ご自身でパスワードを決めます。'),
-      h('li', {}, '画面の案内に従って、マイナンバーと本人確認書類を登録し、最後に「登録を完了する」を押します。'),
+      h('li', {}, '画面の案内に従って、マイナンバーと本人確認書類を登録し、最後に「この内容で会社に提出する」を押します。'),
     ),
     h('img', { src: url, alt: `${fullName(s)} さんの登録用QRコード`, class: 'sheet-qr', id: ids.image }),
     h('p', {}, `有効期限：${dateTime(s.expiresAt)}`),
