@@ -205,7 +205,7 @@ describe('a viewer', () => {
 
     await open(page, '#/settings', 'settings', '契約者情報');
     expect(await page.locator('#tenant-settings').count()).toBe(0);
-    expect(await textOf(page.locator('main'))).toContain('契約者情報を変更できるのは最高権限のユーザだけです。');
+    expect(await textOf(page.locator('main'))).toContain('契約者情報を変更できるのは最高権限・管理担当者のユーザだけです。');
     expect(await page.locator('main input, main select, main textarea').count()).toBe(0);
 
     await open(page, '#/csv-upload', 'csv-upload', 'CSVアップロード');

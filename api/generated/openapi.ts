@@ -2017,7 +2017,13 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        /** Change passcode, corporate number, purposes in use or reminder days (owners only) */
+        /**
+         * Change 契約者情報, the passcode or the data-protection settings
+         * @description Owners and managers change the name, corporate number, passcode and `contractDetails` (seed
+         *     001's 契約者情報 screen); `purposes`, `reminderDays`, `submissionDigest`, `employeeNotices`,
+         *     `retentionRule`, `deletionScope` and `deletionMode` are the owners' (403 FORBIDDEN for a
+         *     manager's patch naming any of them, nothing changed).
+         */
         patch: operations["updateTenantSettings"];
         trace?: never;
     };
@@ -2031,7 +2037,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * The company passcode again, to tell employees (owners only, password again, recorded)
+         * The company passcode again, to tell employees (owners and managers, password again, recorded)
          * @description A wrong password is 400 PASSWORD_INCORRECT and counts towards the account lock. No passcode:
          *     404 PASSCODE_NOT_SET. One set before passcodes were kept sealed (`passcodeViewable` false):
          *     409 PASSCODE_NOT_VIEWABLE — issue a new one. Recorded as passcode_revealed.
@@ -2053,7 +2059,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Issue a new company passcode made by the server (owners only, password again)
+         * Issue a new company passcode made by the server (owners and managers, password again)
          * @description Eight letters and digits that cannot be confused (no 0/O, 1/I/l). The old passcode stops
          *     working at once for first visits still to come; people already past their first visit are not
          *     affected. Recorded as tenant_settings_changed with `changed: [passcode]` (never the value).
@@ -3137,7 +3143,7 @@ export interface components {
             customerNumber: string;
             corporateNumber: string | null;
             passcodeSet: boolean;
-            /** @description Set, and an owner can see it again (POST /v1/tenant/passcode/reveal). */
+            /** @description Set, and an owner or manager can see it again (POST /v1/tenant/passcode/reveal). */
             passcodeViewable: boolean;
             purposes: components["schemas"]["Purpose"][];
             reminderDays: number[];

@@ -15,8 +15,8 @@ type Kind = Schemas['UserKind'];
 
 const TWO_FACTOR_LABELS: Record<LoginUser['twoFactorMethod'], string> = { email: 'メール', totp: '認証アプリ' };
 const ROLE_NOTES: [Role, string][] = [
-  ['owner', 'すべての操作ができます（契約者情報の変更、連携アプリの登録を含む）。'],
-  ['manager', '契約者情報の変更と連携アプリの登録・停止以外の操作ができます。'],
+  ['owner', 'すべての操作ができます（利用目的・保存期間などの設定、連携アプリの登録、ほかのユーザのパスワード変更を含む）。'],
+  ['manager', '利用目的・保存期間などの設定、連携アプリの登録・停止、ほかのユーザのパスワード変更、運用以外の操作ができます（契約者情報とパスコードの変更を含む）。'],
   ['viewer', 'マイナンバー関連の閲覧のみできます。登録情報の編集はできません。'],
 ];
 
