@@ -35,6 +35,11 @@ const ALLOWED: Record<string, Role[]> = {
   updateLoginUser: EDITORS,
   deleteLoginUser: EDITORS,
   unlockLoginUser: EDITORS,
+  // Anyone for their own address; owners and managers for those they administer (login-users-email-change).
+  requestLoginUserEmailChange: ALL,
+  resendLoginUserEmailChange: ALL,
+  cancelLoginUserEmailChange: ALL,
+  setLoginUserPassword: ['owner'],
   getTenantSettings: ALL,
   // Managers: seed 001's 契約者情報 and the passcode (the policy settings stay the owners', tenant-settings-api).
   updateTenantSettings: EDITORS,

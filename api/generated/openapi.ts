@@ -1929,6 +1929,120 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/login-users/{loginUserId}/email-change": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                loginUserId: components["parameters"]["LoginUserId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ask to change a login user's e-mail address; the new address must confirm it
+         * @description The user themself (any role), or whoever administers them (owners everyone, managers all but
+         *     owners). A one-time link valid for 24 hours is mailed to the new address (only its hash is
+         *     stored; the token is in the link's fragment) and a notice to the old one. Until the link is
+         *     confirmed (POST /v1/auth/email-change/confirm) login and every mail keep using the old
+         *     address; the answer shows the waiting one in `pendingEmail`. Asking again replaces the
+         *     waiting address and its link. The same address: 400; an address another user of the tenant
+         *     logs in with: 409 LOGIN_USER_EMAIL_TAKEN; the confirmation mail not sent: 503
+         *     MAIL_UNAVAILABLE (resend later). Recorded as login_user_email_change_requested.
+         */
+        post: operations["requestLoginUserEmailChange"];
+        /**
+         * Cancel a waiting e-mail change (its link stops working)
+         * @description As the request (the user themself or whoever administers them). Nothing waiting is 409 NO_EMAIL_CHANGE_PENDING. Recorded as login_user_email_change_cancelled.
+         */
+        delete: operations["cancelLoginUserEmailChange"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/login-users/{loginUserId}/email-change/resend": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                loginUserId: components["parameters"]["LoginUserId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mail a new confirmation link for the waiting address (the old link stops working)
+         * @description As the request; valid 24 hours again. Nothing waiting is 409 NO_EMAIL_CHANGE_PENDING.
+         */
+        post: operations["resendLoginUserEmailChange"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/login-users/{loginUserId}/password": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                loginUserId: components["parameters"]["LoginUserId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * An owner sets another login user's password (seed 001's PW変更)
+         * @description Owners only, behind their own password (400 PASSWORD_INCORRECT, counted towards their lock;
+         *     423 once locked). The new password follows the policy (400 WEAK_PASSWORD, checked first).
+         *     One's own password is changed with POST /v1/auth/password (409 OWN_PASSWORD here). The user's
+         *     sessions end and pending password-reset codes die; recorded as login_user_password_set (never
+         *     the password) and the user is mailed that an administrator changed it.
+         */
+        post: operations["setLoginUserPassword"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/email-change/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm a new e-mail address with the token of the mailed link
+         * @description No session needed: the token (from the link's fragment, read by the console's
+         *     #/email-confirmation page) proves the mailbox. One use only; an unknown, used or expired
+         *     token is 400 EMAIL_CHANGE_LINK_INVALID, an address meanwhile taken in the tenant 409
+         *     LOGIN_USER_EMAIL_TAKEN. The address becomes the login address at once, password-reset codes
+         *     sent to the old one die and the old address is told. Recorded as login_user_email_changed.
+         */
+        post: operations["confirmLoginUserEmailChange"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/groups": {
         parameters: {
             query?: never;
@@ -3096,7 +3210,15 @@ export interface components {
         LoginUser: {
             /** Format: uuid */
             id: string;
+            /** @description The login address (a new one counts only once confirmed). */
             email: string;
+            /** @description A new address waiting for its confirmation link to be opened (確認待ち); null when none. */
+            pendingEmail: string | null;
+            /**
+             * Format: date-time
+             * @description Until when the waiting address's link works.
+             */
+            pendingEmailExpiresAt: string | null;
             name: string;
             role: components["schemas"]["Role"];
             kind: components["schemas"]["UserKind"];
@@ -7316,6 +7438,176 @@ export interface operations {
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+        };
+    };
+    requestLoginUserEmailChange: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                loginUserId: components["parameters"]["LoginUserId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The new address, normalised as at creation (NFKC, trimmed, lower case). */
+                    email: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The user, with the address waiting for confirmation. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LoginUser"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    cancelLoginUserEmailChange: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                loginUserId: components["parameters"]["LoginUserId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The user, nothing waiting. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LoginUser"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+        };
+    };
+    resendLoginUserEmailChange: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                loginUserId: components["parameters"]["LoginUserId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The user, with the new expiry. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LoginUser"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    setLoginUserPassword: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                loginUserId: components["parameters"]["LoginUserId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Format: password
+                     * @description The owner's own login password.
+                     */
+                    password: string;
+                    /** @description The new password (8 characters or more). */
+                    newPassword: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Set; the user was logged out everywhere and mailed. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            415: components["responses"]["UnsupportedMediaType"];
+            423: components["responses"]["Locked"];
+        };
+    };
+    confirmLoginUserEmailChange: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    token: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Changed. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            409: components["responses"]["Conflict"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
         };
     };
     listGroups: {
