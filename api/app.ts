@@ -185,7 +185,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(lifecycleRoutes(services.lifecycle, services.invitationQr, services.invitationBatches, services.auth.confirmPassword, services.timeline));
   app.use(registrantRoutes(services.registrants, services.myNumbers, { prisma: deps.prisma, documents: services.registrantDocuments, registrationAccess: services.registrationAccess }));
   app.use(groupRoutes(services.groups));
-  app.use(loginUserRoutes(services.loginUsers));
+  app.use(loginUserRoutes(services.loginUsers, { rateLimits: authRateLimits }));
   app.use(tenantRoutes(services.tenantSettings));
   app.use(historyRoutes(services.history));
   app.use(dashboardRoutes(services.dashboard));

@@ -82,7 +82,7 @@ export function createServices(infra: Infrastructure) {
     registrantCsv: createRegistrantCsvService({ prisma, history, vault, temporal: infra.temporal, inviteReminderDays: infra.inviteReminderDays, confirmPassword: auth.confirmPassword }),
     numbersImport: createNumbersImportService({ prisma, history, vault, temporal: infra.temporal, inviteReminderDays: infra.inviteReminderDays, confirmPassword: auth.confirmPassword }),
     importJobs: createImportJobs({ prisma, history, vault, temporal: infra.temporal, confirmPassword: auth.confirmPassword }),
-    loginUsers: createLoginUserService({ prisma, history, mailer, mailFrom, publicUrl: infra.publicUrl, loginLockMinutes: infra.loginLockMinutes, vault }),
+    loginUsers: createLoginUserService({ prisma, history, mailer, mailFrom, publicUrl: infra.publicUrl, loginLockMinutes: infra.loginLockMinutes, vault, confirmPassword: auth.confirmPassword, onMailError: infra.onBackgroundError }),
     tenantSettings: createTenantSettingsService({ prisma, history, vault, confirmPassword: auth.confirmPassword }),
     timeline: createTimeline({ prisma, temporal: infra.temporal }),
     dashboard: createDashboard({ prisma }),

@@ -175,6 +175,7 @@ const PHASES: Phase[] = [
       '--exclude-operation-id', 'startTotpEnrolment', // the last phase
       '--exclude-operation-id', 'deleteRegistrantData', // the last phase
       '--exclude-operation-id', 'deleteRegistrantMyNumber', // the last phase
+      '--exclude-operation-id', 'setLoginUserPassword', // the last phase
     ],
   },
   // Wrong passwords here lock the owner after five (and end the session): run last.
@@ -182,7 +183,7 @@ const PHASES: Phase[] = [
     name: 'reauthentication',
     caller: 'console',
     maxExamples: 25,
-    filters: ['exportRegistrantsWithNumbers', 'revealRegistrantMyNumber', 'revealRegistrantDocumentImage', 'startTotpEnrolment', 'deleteRegistrantData', 'deleteRegistrantMyNumber'].flatMap((id) => ['--include-operation-id', id]),
+    filters: ['exportRegistrantsWithNumbers', 'revealRegistrantMyNumber', 'revealRegistrantDocumentImage', 'startTotpEnrolment', 'deleteRegistrantData', 'deleteRegistrantMyNumber', 'setLoginUserPassword'].flatMap((id) => ['--include-operation-id', id]),
   },
 ];
 

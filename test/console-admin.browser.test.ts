@@ -175,6 +175,67 @@ describe('ログインユーザ', () => {
   });
 });
 
+describe('ログインユーザ: メール変更 and PW変更', () => {
+  it("an owner changes a manager's address (確認待ち until the link is opened and confirmed in another browser) and sets their password; the manager edits 契約者情報 but not the owners' settings", async () => {
+    const manager = await createLoginUser(prisma, tenantId, 'manager', '管理 三郎');
+    const { page, errors } = await session(owner);
+    await open(page, '#/users', 'login-users', 'ログインユーザ');
+    const next = email('moved');
+    await button(rowOf(page, '#login-users', manager.email), 'メール変更').click();
+    await dialog(page).getByLabel('新しいメールアドレス').fill(next);
+    await button(dialog(page), '確認メールを送る').click();
+    await page.locator('#users-message.ok').filter({ hasText: `${next} に確認メールを送りました` }).waitFor();
+    expect(await textOf(rowOf(page, '#login-users', manager.email))).toContain(`確認待ち: ${next}`);
+    expect(await button(rowOf(page, '#login-users', manager.email), '確認メールを再送').count()).toBe(1);
+    expect((await prisma.loginUser.findUniqueOrThrow({ where: { id: manager.id } })).email).toBe(manager.email);
+
+    // The new address's owner opens the link in a browser of their own (not logged in).
+    const mail = await outbox.waitFor((m) => m.to.includes(next) && m.subject === '【マイナンバー管理】メールアドレス変更の確認');
+    const link = /https?:\/\/\S+/.exec(mail.text)![0].replace(/^https?:\/\/[^/]+/, http.base);
+    const visitor = await openTab(browser, seen);
+    tabs.push(visitor);
+    await visitor.page.goto(link);
+    await onScreen(visitor.page, 'email-confirmation');
+    // The token has left the address bar before anything is sent.
+    expect(visitor.page.url()).not.toContain('token');
+    await button(visitor.page, 'メールアドレスを確認する').click();
+    await visitor.page.locator('#email-confirmation .box.ok').waitFor();
+    expect((await prisma.loginUser.findUniqueOrThrow({ where: { id: manager.id } })).email).toBe(next);
+    await open(page, '#/history', 'history', '操作履歴');
+    await open(page, '#/users', 'login-users', 'ログインユーザ');
+    expect(await textOf(rowOf(page, '#login-users', next))).not.toContain('確認待ち');
+
+    // PW変更: behind the owner's own password.
+    await button(rowOf(page, '#login-users', next), 'PW変更').click();
+    const d = dialog(page);
+    await d.getByLabel('新しいパスワード', { exact: true }).fill('Kanri-Pass-2026');
+    await d.getByLabel('新しいパスワード（確認）').fill('Kanri-Pass-2026');
+    await d.getByLabel('ご自身のパスワード').fill(owner.password);
+    await button(d, '変更する').click();
+    await page.locator('#users-message.ok').filter({ hasText: '管理 三郎 のパスワードを変更しました' }).waitFor();
+    expect(await verifyPassword('Kanri-Pass-2026', (await prisma.loginUser.findUniqueOrThrow({ where: { id: manager.id } })).passwordHash)).toBe(true);
+    await outbox.waitFor((m) => m.to.includes(next) && m.subject === '【マイナンバー管理】パスワードが管理者により変更されました');
+    // One's own row: PW変更 is the セキュリティ screen.
+    expect(await rowOf(page, '#login-users', owner.email).getByRole('link', { name: 'PW変更' }).count()).toBe(1);
+    expect(errors).toEqual([]);
+
+    // The manager (seed 001's 管理担当者): 契約者情報 and the passcode, not the owners' settings; no PW変更 for others.
+    const m = await session({ ...manager, email: next, password: 'Kanri-Pass-2026' });
+    await open(m.page, '#/settings', 'settings', '契約者情報');
+    expect(await m.page.locator('#tenant-settings').count()).toBe(1);
+    expect(await m.page.locator('#tenant-settings [name=purposes], #tenant-settings [name=retentionRule]').count()).toBe(0);
+    expect(await textOf(m.page.locator('main'))).toContain('利用目的・再通知・お知らせ・保存期間・削除の設定を変更できるのは最高権限のユーザだけです。');
+    await m.page.locator('#tenant-settings').getByLabel('会社名/組織名').fill('株式会社管理画面テスト（管理担当者）');
+    await button(m.page.locator('#tenant-settings'), '変更する').click();
+    await m.page.locator('main h1', { hasText: '契約者情報' }).waitFor();
+    await m.page.locator('main', { hasText: '契約者情報を変更しました（会社名）' }).waitFor();
+    await prisma.tenant.update({ where: { id: tenantId }, data: { name: '株式会社管理画面テスト' } });
+    await open(m.page, '#/users', 'login-users', 'ログインユーザ');
+    expect(await button(m.page.locator('#login-users'), 'PW変更').count()).toBe(0);
+    expect(m.errors).toEqual([]);
+  });
+});
+
 describe('a viewer', () => {
   it('sees the lists but no add, edit or delete controls, and no CSV upload in the menu; the API refuses them anyway', async () => {
     const groupName = `閲覧テスト部-${randomUUID().slice(0, 4)}`;
@@ -205,7 +266,7 @@ describe('a viewer', () => {
 
     await open(page, '#/settings', 'settings', '契約者情報');
     expect(await page.locator('#tenant-settings').count()).toBe(0);
-    expect(await textOf(page.locator('main'))).toContain('契約者情報を変更できるのは最高権限のユーザだけです。');
+    expect(await textOf(page.locator('main'))).toContain('契約者情報を変更できるのは最高権限・管理担当者のユーザだけです。');
     expect(await page.locator('main input, main select, main textarea').count()).toBe(0);
 
     await open(page, '#/csv-upload', 'csv-upload', 'CSVアップロード');

@@ -38,7 +38,7 @@ const TENANT_NAME = 'ログイン管理株式会社';
 const WELCOME_SUBJECT = '【マイナンバー管理】ログインユーザに登録されました';
 const OWNERS_ONLY = '最高権限のユーザを管理できるのは最高権限のユーザだけです';
 const FORBIDDEN = 'この操作を行う権限がありません';
-const VIEW_KEYS = ['createdAt', 'department', 'email', 'id', 'kind', 'locked', 'name', 'note', 'role', 'twoFactorMethod'];
+const VIEW_KEYS = ['createdAt', 'department', 'email', 'id', 'kind', 'locked', 'name', 'note', 'pendingEmail', 'pendingEmailExpiresAt', 'role', 'twoFactorMethod'];
 const CLIENT_IP = '203.0.113.45';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -109,6 +109,8 @@ describe('GET /v1/login-users', () => {
           kind: 'staff',
           department: null,
           note: null,
+          pendingEmail: null,
+          pendingEmailExpiresAt: null,
           twoFactorMethod: u.twoFactorMethod,
           locked: false,
           createdAt: u.createdAt.toISOString(),
@@ -171,6 +173,8 @@ describe('POST /v1/login-users', () => {
       kind: 'staff',
       department: null,
       note: null,
+      pendingEmail: null,
+      pendingEmailExpiresAt: null,
       twoFactorMethod: 'email',
       locked: false,
       createdAt: expect.any(String),

@@ -1,6 +1,7 @@
 /**
  * 契約者設定 over HTTP: every role reads the settings (whether a passcode is set, never the
- * passcode or its hash); only owners change them. The corporate number's check digit, the purposes
+ * passcode or its hash); owners and managers change seed 001's 契約者情報 and the passcode (管理担当者:
+ * everything but the plan and cancelling), owners alone the data-protection settings. The corporate number's check digit, the purposes
  * in use, the reminder days and the passcode are checked before anything is written, so a PATCH
  * with one bad field changes nothing at all. The passcode is stored as a hash, and the history names
  * the settings that really changed, never the passcode.
@@ -19,7 +20,9 @@ import { createLoginUser, createTenant, TEST_PASSWORD, type Agent, type TestUser
 import { expectProblemDetails, JAPANESE } from './support/problems';
 import { ALL_PURPOSES } from './support/purposes';
 
-const harness = useApiHarness({ taskQueue: 'tenant-settings-api' });
+// Many logins from one address: the per-address limits have their own test.
+const generous = { limit: 10_000, windowMinutes: 15 };
+const harness = useApiHarness({ taskQueue: 'tenant-settings-api', authRateLimits: { attempts: generous, mailings: generous } });
 
 let tenant: string;
 let other: string;
@@ -390,14 +393,21 @@ describe('PATCH /v1/tenant', () => {
     expect(shown.text.includes(passcode)).toBe(false);
   });
 
-  it('managers and viewers: 403 with a Japanese title, and nothing changes', async () => {
+  it("viewers change nothing, managers none of the owners' data-protection settings: 403 with a Japanese title, and nothing changes", async () => {
     const before = await settingsOf(tenant);
     const eventsBefore = (await changes(tenant)).length;
-    for (const agent of [managerAgent, viewerAgent]) {
-      for (const body of [{ name: '乗っ取り株式会社' }, { passcode: 'steal-it' }, { corporateNumber: corporateNumber() }, { purposes: ['dividends'] }, { reminderDays: [1] }]) {
-        expectProblemDetails(await save(agent, body), 403, 'FORBIDDEN', 'この操作を行う権限がありません');
-      }
+    for (const body of [{ name: '乗っ取り株式会社' }, { passcode: 'steal-it' }, { corporateNumber: corporateNumber() }, { purposes: ['dividends'] }, { reminderDays: [1] }]) {
+      expectProblemDetails(await save(viewerAgent, body), 403, 'FORBIDDEN', 'この操作を行う権限がありません');
     }
+    const policy = [{ purposes: ['dividends'] }, { reminderDays: [1] }, { submissionDigest: 'off' }, { employeeNotices: false }, { retentionRule: before.retentionRule }, { deletionMode: 'confirmed' }, { name: '混ぜた株式会社', deletionScope: 'numbers' }];
+    for (const body of policy) {
+      const res = await save(managerAgent, body);
+      expectProblemDetails(res, 403, 'FORBIDDEN');
+      expect(res.body.title).toContain('最高権限のユーザだけです');
+    }
+    // A refused passcode change asks no password, so nothing counts towards the lock.
+    expectProblemDetails(await save(managerAgent, { passcode: 'Mazeta#1', password: 'wrong-password', purposes: ['dividends'] }), 403, 'FORBIDDEN');
+    expect((await harness.prisma.loginUser.findUniqueOrThrow({ where: { id: manager.id } })).failedLogins).toBe(0);
     await expectUnchanged(tenant, before, eventsBefore);
     // without the CSRF token, not even an owner
     expectProblemDetails(await ownerAgent.patch('/v1/tenant').set('X-CSRF-Token', 'forged').send({ name: '偽造株式会社' }), 403, 'CSRF_TOKEN_INVALID');
@@ -406,6 +416,22 @@ describe('PATCH /v1/tenant', () => {
     expect((await save(otherAgent, { name: '契約設定別会社（新）' })).status).toBe(200);
     await expectUnchanged(tenant, before, eventsBefore);
     expect((await settingsOf(other)).name).toBe('契約設定別会社（新）');
+  });
+
+  it("a manager changes seed 001's 契約者情報 (name, corporate number, contact details) and sets the passcode with their password; recorded under their name", async () => {
+    const c = await createTenant(harness.prisma, '管理担当者契約株式会社');
+    const m = await createLoginUser(harness.prisma, c, 'manager', '契約 担当');
+    const agent = await harness.login(m);
+    const cn = corporateNumber();
+    const res = await save(agent, { name: '管理担当者契約株式会社（新）', corporateNumber: cn });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ name: '管理担当者契約株式会社（新）', corporateNumber: cn });
+    expectProblemDetails(await save(agent, { passcode: 'Tantou#1', password: 'wrong-password' }), 400, 'PASSWORD_INCORRECT');
+    expect((await save(agent, { passcode: 'Tantou#1', password: m.password })).body).toMatchObject({ passcodeSet: true });
+    expect(await verifyPassword('Tantou#1', (await settingsOf(c)).passcodeHash!)).toBe(true);
+    const recorded = await changes(c);
+    expect(recorded.map((e) => (e.detail as { changed: string[] }).changed)).toEqual([['name', 'corporateNumber'], ['passcode']]);
+    expect(recorded.every((e) => e.actorId === m.id)).toBe(true);
   });
 
   it('a corporate number with a wrong check digit or form: 400 at /body/corporateNumber in Japanese, and nothing else in the PATCH is applied', async () => {
@@ -542,7 +568,7 @@ describe('PATCH /v1/tenant', () => {
   });
 });
 
-describe('the passcode again, or a new one (owners, behind their password)', () => {
+describe('the passcode again, or a new one (owners and managers, behind their password)', () => {
   const reveal = (agent: Agent, password: string) => agent.post('/v1/tenant/passcode/reveal').send({ password });
   const regenerate = (agent: Agent, password: string) => agent.post('/v1/tenant/passcode').send({ password });
   const revealed = (tenantId: string) => harness.prisma.operationEvent.count({ where: { tenantId, operation: 'passcode_revealed' } });
@@ -583,7 +609,7 @@ describe('the passcode again, or a new one (owners, behind their password)', () 
     expect(await verifyPassword(shown, t.passcodeHash!)).toBe(true);
   });
 
-  it('a wrong password shows nothing and counts towards the lock; managers and viewers are refused', async () => {
+  it('a wrong password shows nothing and counts towards the lock; a manager sees it and issues a new one; viewers are refused', async () => {
     const c = await createTenant(harness.prisma, 'パスコード拒否株式会社');
     const [o, m, v] = await Promise.all([createLoginUser(harness.prisma, c, 'owner', '拒否 オーナー'), createLoginUser(harness.prisma, c, 'manager', '拒否 担当'), createLoginUser(harness.prisma, c, 'viewer', '拒否 閲覧')]);
     const [oAgent, mAgent, vAgent] = await Promise.all([harness.login(o), harness.login(m), harness.login(v)]);
@@ -592,13 +618,17 @@ describe('the passcode again, or a new one (owners, behind their password)', () 
     expectProblemDetails(wrong, 400, 'PASSWORD_INCORRECT');
     expect(wrong.text).not.toContain('Himitsu#9');
     expect((await harness.prisma.loginUser.findUniqueOrThrow({ where: { id: o.id } })).failedLogins).toBe(1);
-    for (const [agent, user] of [[mAgent, m], [vAgent, v]] as const) {
-      for (const res of [await reveal(agent, user.password), await regenerate(agent, user.password)]) {
-        expectProblemDetails(res, 403, 'FORBIDDEN');
-        expect(res.text).not.toContain('Himitsu#9');
-      }
+    for (const res of [await reveal(vAgent, v.password), await regenerate(vAgent, v.password)]) {
+      expectProblemDetails(res, 403, 'FORBIDDEN');
+      expect(res.text).not.toContain('Himitsu#9');
     }
     expect(await revealed(c)).toBe(0);
+    // 管理担当者 (seed 001): everything but the plan and cancelling, the passcode included.
+    expect((await reveal(mAgent, m.password)).body).toEqual({ passcode: 'Himitsu#9' });
+    expect(await revealed(c)).toBe(1);
+    const made = await regenerate(mAgent, m.password);
+    expect(made.status).toBe(200);
+    expect((await reveal(oAgent, o.password)).body).toEqual({ passcode: made.body.passcode });
   });
 
   it('a passcode set before it was kept sealed cannot be shown (409, say to issue a new one); a new one is made, works at the first visit, and is shown again', async () => {

@@ -1988,6 +1988,120 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/login-users/{loginUserId}/email-change": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                loginUserId: components["parameters"]["LoginUserId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ask to change a login user's e-mail address; the new address must confirm it
+         * @description The user themself (any role), or whoever administers them (owners everyone, managers all but
+         *     owners). A one-time link valid for 24 hours is mailed to the new address (only its hash is
+         *     stored; the token is in the link's fragment) and a notice to the old one. Until the link is
+         *     confirmed (POST /v1/auth/email-change/confirm) login and every mail keep using the old
+         *     address; the answer shows the waiting one in `pendingEmail`. Asking again replaces the
+         *     waiting address and its link. The same address: 400; an address another user of the tenant
+         *     logs in with: 409 LOGIN_USER_EMAIL_TAKEN; the confirmation mail not sent: 503
+         *     MAIL_UNAVAILABLE (resend later). Recorded as login_user_email_change_requested.
+         */
+        post: operations["requestLoginUserEmailChange"];
+        /**
+         * Cancel a waiting e-mail change (its link stops working)
+         * @description As the request (the user themself or whoever administers them). Nothing waiting is 409 NO_EMAIL_CHANGE_PENDING. Recorded as login_user_email_change_cancelled.
+         */
+        delete: operations["cancelLoginUserEmailChange"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/login-users/{loginUserId}/email-change/resend": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                loginUserId: components["parameters"]["LoginUserId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mail a new confirmation link for the waiting address (the old link stops working)
+         * @description As the request; valid 24 hours again. Nothing waiting is 409 NO_EMAIL_CHANGE_PENDING.
+         */
+        post: operations["resendLoginUserEmailChange"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/login-users/{loginUserId}/password": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                loginUserId: components["parameters"]["LoginUserId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * An owner sets another login user's password (seed 001's PW変更)
+         * @description Owners only, behind their own password (400 PASSWORD_INCORRECT, counted towards their lock;
+         *     423 once locked). The new password follows the policy (400 WEAK_PASSWORD, checked first).
+         *     One's own password is changed with POST /v1/auth/password (409 OWN_PASSWORD here). The user's
+         *     sessions end and pending password-reset codes die; recorded as login_user_password_set (never
+         *     the password) and the user is mailed that an administrator changed it.
+         */
+        post: operations["setLoginUserPassword"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/email-change/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm a new e-mail address with the token of the mailed link
+         * @description No session needed: the token (from the link's fragment, read by the console's
+         *     #/email-confirmation page) proves the mailbox. One use only; an unknown, used or expired
+         *     token is 400 EMAIL_CHANGE_LINK_INVALID, an address meanwhile taken in the tenant 409
+         *     LOGIN_USER_EMAIL_TAKEN. The address becomes the login address at once, password-reset codes
+         *     sent to the old one die and the old address is told. Recorded as login_user_email_changed.
+         */
+        post: operations["confirmLoginUserEmailChange"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/groups": {
         parameters: {
             query?: never;
@@ -2076,7 +2190,13 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        /** Change passcode, corporate number, purposes in use or reminder days (owners only) */
+        /**
+         * Change 契約者情報, the passcode or the data-protection settings
+         * @description Owners and managers change the name, corporate number, passcode and `contractDetails` (seed
+         *     001's 契約者情報 screen); `purposes`, `reminderDays`, `submissionDigest`, `employeeNotices`,
+         *     `retentionRule`, `deletionScope` and `deletionMode` are the owners' (403 FORBIDDEN for a
+         *     manager's patch naming any of them, nothing changed).
+         */
         patch: operations["updateTenantSettings"];
         trace?: never;
     };
@@ -2090,7 +2210,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * The company passcode again, to tell employees (owners only, password again, recorded)
+         * The company passcode again, to tell employees (owners and managers, password again, recorded)
          * @description A wrong password is 400 PASSWORD_INCORRECT and counts towards the account lock. No passcode:
          *     404 PASSCODE_NOT_SET. One set before passcodes were kept sealed (`passcodeViewable` false):
          *     409 PASSCODE_NOT_VIEWABLE — issue a new one. Recorded as passcode_revealed.
@@ -2112,7 +2232,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Issue a new company passcode made by the server (owners only, password again)
+         * Issue a new company passcode made by the server (owners and managers, password again)
          * @description Eight letters and digits that cannot be confused (no 0/O, 1/I/l). The old passcode stops
          *     working at once for first visits still to come; people already past their first visit are not
          *     affected. Recorded as tenant_settings_changed with `changed: [passcode]` (never the value).
@@ -3149,7 +3269,15 @@ export interface components {
         LoginUser: {
             /** Format: uuid */
             id: string;
+            /** @description The login address (a new one counts only once confirmed). */
             email: string;
+            /** @description A new address waiting for its confirmation link to be opened (確認待ち); null when none. */
+            pendingEmail: string | null;
+            /**
+             * Format: date-time
+             * @description Until when the waiting address's link works.
+             */
+            pendingEmailExpiresAt: string | null;
             name: string;
             role: components["schemas"]["Role"];
             kind: components["schemas"]["UserKind"];
@@ -3196,7 +3324,7 @@ export interface components {
             customerNumber: string;
             corporateNumber: string | null;
             passcodeSet: boolean;
-            /** @description Set, and an owner can see it again (POST /v1/tenant/passcode/reveal). */
+            /** @description Set, and an owner or manager can see it again (POST /v1/tenant/passcode/reveal). */
             passcodeViewable: boolean;
             purposes: components["schemas"]["Purpose"][];
             reminderDays: number[];
@@ -7517,6 +7645,176 @@ export interface operations {
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+        };
+    };
+    requestLoginUserEmailChange: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                loginUserId: components["parameters"]["LoginUserId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The new address, normalised as at creation (NFKC, trimmed, lower case). */
+                    email: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The user, with the address waiting for confirmation. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LoginUser"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    cancelLoginUserEmailChange: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                loginUserId: components["parameters"]["LoginUserId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The user, nothing waiting. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LoginUser"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+        };
+    };
+    resendLoginUserEmailChange: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                loginUserId: components["parameters"]["LoginUserId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The user, with the new expiry. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LoginUser"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    setLoginUserPassword: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                loginUserId: components["parameters"]["LoginUserId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Format: password
+                     * @description The owner's own login password.
+                     */
+                    password: string;
+                    /** @description The new password (8 characters or more). */
+                    newPassword: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Set; the user was logged out everywhere and mailed. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            415: components["responses"]["UnsupportedMediaType"];
+            423: components["responses"]["Locked"];
+        };
+    };
+    confirmLoginUserEmailChange: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    token: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Changed. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            409: components["responses"]["Conflict"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
         };
     };
     listGroups: {

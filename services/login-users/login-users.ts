@@ -1,6 +1,7 @@
 /**
  * ログインユーザ administration. Owners manage everyone; managers manage everyone but owners;
- * nobody deletes themselves, and a tenant always keeps one owner.
+ * nobody deletes themselves, and a tenant always keeps one owner. A new e-mail address waits for its
+ * owner's confirmation (email-change.ts); owners set others' passwords (password-set.ts).
  */
 import type { Transporter } from 'nodemailer';
 import { Prisma, type LoginUser, type Role, type UserKind } from '../../prisma/generated/client';
@@ -11,6 +12,9 @@ import { checkPasswordPolicy, hashPassword } from '../auth/passwords';
 import { isUniqueViolation, type PrismaClient } from '../db/client';
 import { AppError } from '../errors';
 import type { Vault } from '../vault/types';
+import type { ConfirmPassword } from '../auth/auth-service';
+import { createEmailChange } from './email-change';
+import { createPasswordSet } from './password-set';
 
 export interface LoginUserView {
   id: string;
@@ -20,6 +24,9 @@ export interface LoginUserView {
   kind: UserKind;
   department: string | null;
   note: string | null;
+  /** a new address waiting for confirmation (login still uses `email`), and until when its link works */
+  pendingEmail: string | null;
+  pendingEmailExpiresAt: string | null;
   twoFactorMethod: 'email' | 'totp';
   locked: boolean;
   createdAt: string;
@@ -47,6 +54,10 @@ export interface Acting {
 }
 
 type Db = Pick<Prisma.TransactionClient, 'loginUser'>;
+type AdminOperation = Extract<
+  OperationCode,
+  'login_user_created' | 'login_user_updated' | 'login_user_deleted' | 'login_unlocked' | 'login_user_password_set' | 'login_user_email_change_requested' | 'login_user_email_change_cancelled' | 'login_user_email_changed'
+>;
 
 export const actorOf = (user: LoginUser): Actor => ({ type: 'login_user', id: user.id, label: user.name });
 /** The same person as a workflow step's actor (with the request's facts). */
@@ -63,9 +74,9 @@ export const hrEvent = (acting: Acting, operation: OperationCode, r: { id: strin
   detail,
 });
 
-const NOT_FOUND = () => new AppError(404, 'LOGIN_USER_NOT_FOUND', 'ログインユーザが見つかりません');
+export const NOT_FOUND = () => new AppError(404, 'LOGIN_USER_NOT_FOUND', 'ログインユーザが見つかりません');
 const UNAUTHENTICATED = () => new AppError(401, 'UNAUTHENTICATED', 'ログインしてください');
-const FORBIDDEN = () => new AppError(403, 'FORBIDDEN', 'この操作を行う権限がありません');
+export const FORBIDDEN = () => new AppError(403, 'FORBIDDEN', 'この操作を行う権限がありません');
 const OWNERS_ONLY = () => new AppError(403, 'FORBIDDEN', '最高権限のユーザを管理できるのは最高権限のユーザだけです');
 
 // What ajv's `format: email` allows (in lower case), checked after normalising: see the contract.
@@ -75,7 +86,7 @@ const EMAIL = /^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*@
  * As login compares addresses (services/auth/auth-service.ts): NFKC (full-width letters typed on a
  * Japanese keyboard), surrounding spaces removed, lower case.
  */
-function normalizeEmail(input: string): string {
+export function normalizeEmail(input: string): string {
   const email = input.normalize('NFKC').trim().toLowerCase();
   if (!EMAIL.test(email) || email.length > 254) {
     throw new AppError(400, 'VALIDATION_FAILED', '入力内容に誤りがあります', [
@@ -88,7 +99,21 @@ function normalizeEmail(input: string): string {
 /** `sourceLocked`: some address is locked out of the account for wrong passwords (the admin may lift it). */
 export function toView(u: LoginUser, lockMinutes: number, now = new Date(), sourceLocked = false): LoginUserView {
   const locked = sourceLocked || (u.lockedAt !== null && u.lockedAt.getTime() + lockMinutes * 60_000 > now.getTime());
-  return { id: u.id, email: u.email, name: u.name, role: u.role, kind: u.kind, department: u.department, note: u.note, twoFactorMethod: u.twoFactorMethod, locked, createdAt: u.createdAt.toISOString() };
+  const pending = u.pendingEmail !== null && u.pendingEmailExpiresAt !== null;
+  return {
+    id: u.id,
+    email: u.email,
+    name: u.name,
+    role: u.role,
+    kind: u.kind,
+    department: u.department,
+    note: u.note,
+    pendingEmail: pending ? u.pendingEmail : null,
+    pendingEmailExpiresAt: pending ? u.pendingEmailExpiresAt!.toISOString() : null,
+    twoFactorMethod: u.twoFactorMethod,
+    locked,
+    createdAt: u.createdAt.toISOString(),
+  };
 }
 
 export function createLoginUserService(deps: {
@@ -100,6 +125,10 @@ export function createLoginUserService(deps: {
   loginLockMinutes: number;
   /** Shreds a deleted user's authenticator secrets. */
   vault: Pick<Vault, 'shred'>;
+  /** The acting owner's password, asked again before setting someone's password. */
+  confirmPassword: ConfirmPassword;
+  /** Told when a notice mail (after the change is done) could not be sent. */
+  onMailError?: (err: unknown, kind: string) => void;
 }) {
   const { prisma, history } = deps;
   const view = (u: LoginUser) => toView(u, deps.loginLockMinutes);
@@ -118,13 +147,18 @@ export function createLoginUserService(deps: {
    * role may just have been changed, or they may just have been deleted. The history is recorded
    * in the same transaction, so it holds what was done and nothing else.
    */
-  const administer = <T>(acting: Acting, fn: (tx: Prisma.TransactionClient, acting: Acting) => Promise<T>): Promise<T> =>
+  const administer = <T>(acting: Acting, fn: (tx: Prisma.TransactionClient, acting: Acting) => Promise<T>, opts: { selfId?: string } = {}): Promise<T> =>
     prisma.$transaction(
       async (tx) => {
         await tx.$queryRaw`SELECT id FROM tenants WHERE id = ${acting.tenantId}::uuid FOR NO KEY UPDATE`;
         const me = await tx.loginUser.findFirst({ where: { id: acting.user.id, tenantId: acting.tenantId, deletedAt: null } });
         if (!me) throw UNAUTHENTICATED();
-        if (me.role === 'viewer') throw FORBIDDEN();
+        // Compared case-blind: PostgreSQL takes a uuid in capitals too.
+        if (me.role === 'viewer' && opts.selfId?.toLowerCase() !== me.id) {
+          // Someone else's (their own is allowed): one who does not exist is not found, as for anyone.
+          if (opts.selfId !== undefined) await find(acting.tenantId, opts.selfId, tx);
+          throw FORBIDDEN();
+        }
         return fn(tx, { ...acting, user: me });
       },
       { isolationLevel: Prisma.TransactionIsolationLevel.ReadCommitted, maxWait: 30_000, timeout: 30_000 },
@@ -133,6 +167,7 @@ export function createLoginUserService(deps: {
   /** A manager may not touch an owner, nor make anyone an owner. */
   const guardOwnerAdmin = (acting: Acting, target: LoginUser | null, newRole?: Role) => {
     if (acting.user.role === 'owner') return;
+    if (acting.user.role === 'viewer') throw FORBIDDEN();
     if (target?.role === 'owner' || newRole === 'owner') throw OWNERS_ONLY();
   };
 
@@ -145,7 +180,7 @@ export function createLoginUserService(deps: {
 
   const record = (
     acting: Acting,
-    operation: 'login_user_created' | 'login_user_updated' | 'login_user_deleted' | 'login_unlocked',
+    operation: AdminOperation,
     target: LoginUser,
     detail: Prisma.InputJsonObject,
     db?: Prisma.TransactionClient,
@@ -155,7 +190,18 @@ export function createLoginUserService(deps: {
       db,
     );
 
+  /** A notice about something already done: its failure is told, never the caller's answer. */
+  const notify = (to: string, mail: { subject: string; text: string }, kind: string) =>
+    deps.mailer.sendMail({ from: deps.mailFrom, to, subject: mail.subject, text: mail.text, headers: { 'Auto-Submitted': 'auto-generated' } }).then(
+      () => undefined,
+      (err: unknown) => deps.onMailError?.(err, kind),
+    );
+  const tools = { prisma, administer, find, guardOwnerAdmin, record, view, notify, mailer: deps.mailer, mailFrom: deps.mailFrom, publicUrl: deps.publicUrl };
+
   return {
+    ...createEmailChange(tools),
+    ...createPasswordSet({ ...tools, confirmPassword: deps.confirmPassword }),
+
     async list(tenantId: string): Promise<LoginUserView[]> {
       const now = new Date();
       const [users, sourceLocks] = await Promise.all([
@@ -234,7 +280,7 @@ export function createLoginUserService(deps: {
         await tx.session.deleteMany({ where: { loginUserId: target.id } });
         await tx.loginUser.update({
           where: { id: target.id },
-          data: { deletedAt: new Date(), email: `deleted+${target.id}@deleted.invalid`, passwordHash: '!', totpSecretId: null, pendingTotpSecretId: null },
+          data: { deletedAt: new Date(), email: `deleted+${target.id}@deleted.invalid`, passwordHash: '!', totpSecretId: null, pendingTotpSecretId: null, pendingEmail: null, pendingEmailTokenHash: null, pendingEmailExpiresAt: null },
         });
         // The authenticator secret goes with the user (the row stays for the history only).
         const secrets = [target.totpSecretId, target.pendingTotpSecretId].filter((x): x is string => x !== null);
@@ -258,3 +304,18 @@ export function createLoginUserService(deps: {
 }
 
 export type LoginUserService = ReturnType<typeof createLoginUserService>;
+
+/** What the e-mail change and the password set share with the rest of administration. */
+export interface AdminTools {
+  prisma: PrismaClient;
+  /** under the tenant's lock, the acting user read again; viewers refused unless `selfId` is theirs */
+  administer: <T>(acting: Acting, fn: (tx: Prisma.TransactionClient, acting: Acting) => Promise<T>, opts?: { selfId?: string }) => Promise<T>;
+  find: (tenantId: string, id: string, db?: Db) => Promise<LoginUser>;
+  guardOwnerAdmin: (acting: Acting, target: LoginUser | null, newRole?: Role) => void;
+  record: (acting: Acting, operation: AdminOperation, target: LoginUser, detail: Prisma.InputJsonObject, db?: Prisma.TransactionClient) => Promise<unknown>;
+  view: (u: LoginUser) => LoginUserView;
+  notify: (to: string, mail: { subject: string; text: string }, kind: string) => Promise<void>;
+  mailer: Transporter;
+  mailFrom: string;
+  publicUrl: string;
+}

@@ -1,11 +1,13 @@
 /**
  * 契約者設定: passcode, corporate number, the purposes in use, reminder days, how long retirees'
- * data is kept and what a scheduled deletion deletes. Owners only. The
- * passcode is kept as a hash (checked at the employee's first visit) and sealed in the vault, so
+ * data is kept and what a scheduled deletion deletes. Seed 001's 契約者情報 screen (name, corporate
+ * number, passcode, contact details) is open to managers too (管理担当者: everything but the plan and
+ * cancelling); the data-protection policy (purposes, reminders, notices, retention, deletion) stays
+ * the owners'. The passcode is kept as a hash (checked at the employee's first visit) and sealed in the vault, so
  * that an owner can see it again behind their password — or have a new one made — to tell employees.
  */
 import { randomInt } from 'node:crypto';
-import { Prisma, type DeletionMode, type DeletionScope, type Purpose, type SubmissionDigest, type Tenant } from '../../prisma/generated/client';
+import { Prisma, type DeletionMode, type DeletionScope, type Purpose, type Role, type SubmissionDigest, type Tenant } from '../../prisma/generated/client';
 import { retentionRule } from '../retention/rules';
 import { checkContractDetails, type ContractDetails } from './contract-details';
 import type { ConfirmPassword } from '../auth/auth-service';
@@ -74,6 +76,15 @@ const view = (t: Tenant): TenantSettingsView => ({
 
 const SETTING_KEYS = ['name', 'corporateNumber', 'passcodeHash', 'purposes', 'reminderDays', 'submissionDigest', 'employeeNotices', 'retentionRule', 'deletionScope', 'deletionMode', 'contractDetails'] as const;
 type SettingKey = (typeof SETTING_KEYS)[number];
+/** What only owners change: how the company collects and keeps numbers (not in seed 001's 契約者情報 screen). */
+const OWNER_ONLY_KEYS = ['purposes', 'reminderDays', 'submissionDigest', 'employeeNotices', 'retentionRule', 'deletionScope', 'deletionMode'] as const;
+const OWNERS_ONLY_SETTINGS = () =>
+  new AppError(403, 'FORBIDDEN', '利用目的・再通知・お知らせ・保存期間・削除の設定を変更できるのは最高権限のユーザだけです');
+/** Refuses a patch the role may not make (viewers nothing; managers no policy settings). */
+function checkMayChange(role: Role | undefined, patch: TenantSettingsPatch): void {
+  if (role !== 'owner' && role !== 'manager') throw new AppError(403, 'FORBIDDEN', 'この操作を行う権限がありません');
+  if (role === 'manager' && OWNER_ONLY_KEYS.some((k) => patch[k] !== undefined)) throw OWNERS_ONLY_SETTINGS();
+}
 const SHOWN_KEYS = ['name', 'purposes', 'reminderDays', 'submissionDigest', 'employeeNotices', 'retentionRule', 'deletionScope', 'deletionMode'] as const;
 
 /** Purposes are a set: the order they are listed in is no change. */
@@ -101,6 +112,8 @@ export function createTenantSettingsService({ prisma, history, vault, confirmPas
 
     /** Every field is checked before anything is written; a PATCH that changes nothing records nothing. */
     async update(acting: Acting, patch: TenantSettingsPatch): Promise<TenantSettingsView> {
+      // Before the password is asked: a refused patch must not count towards the lock.
+      checkMayChange(acting.user.role, patch);
       const data: Partial<Pick<Tenant, SettingKey>> = {};
       if (patch.name !== undefined) data.name = patch.name.trim();
       if (patch.corporateNumber !== undefined) {
@@ -148,7 +161,7 @@ export function createTenantSettingsService({ prisma, history, vault, confirmPas
           await tx.$queryRaw`SELECT id FROM tenants WHERE id = ${acting.tenantId}::uuid FOR NO KEY UPDATE`;
           // Role changes take the same lock (services/login-users): an owner demoted meanwhile is not one.
           const me = await tx.loginUser.findFirst({ where: { id: acting.user.id, tenantId: acting.tenantId, deletedAt: null }, select: { role: true } });
-          if (me?.role !== 'owner') throw new AppError(403, 'FORBIDDEN', 'この操作を行う権限がありません');
+          checkMayChange(me?.role, patch);
           const before = await tx.tenant.findUniqueOrThrow({ where: { id: acting.tenantId } });
           // Back to automatic while people wait for HR's confirmation would leave them waiting for ever.
           if (data.deletionMode === 'automatic' && before.deletionMode === 'confirmed') {
@@ -192,7 +205,7 @@ export function createTenantSettingsService({ prisma, history, vault, confirmPas
       );
     },
 
-    /** The passcode again, for an owner who gives their password (a wrong one counts towards the lock); recorded. */
+    /** The passcode again, for an owner or manager who gives their password (a wrong one counts towards the lock); recorded. */
     async revealPasscode(acting: Acting, password: string): Promise<string> {
       await confirmPassword(acting.user.id, password, { ip: acting.ip, userAgent: acting.userAgent });
       const t = await prisma.tenant.findUniqueOrThrow({ where: { id: acting.tenantId }, select: { passcodeHash: true, passcodeSecretId: true } });
@@ -203,7 +216,7 @@ export function createTenantSettingsService({ prisma, history, vault, confirmPas
       return passcode;
     },
 
-    /** A new passcode made here (8 unambiguous letters and digits), behind the owner's password; shown once in the answer. */
+    /** A new passcode made here (8 unambiguous letters and digits), behind the caller's password; shown once in the answer. */
     async regeneratePasscode(acting: Acting, password: string): Promise<{ passcode: string; settings: TenantSettingsView }> {
       const passcode = newPasscode();
       return { passcode, settings: await service.update(acting, { passcode, password }) };

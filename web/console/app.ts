@@ -20,6 +20,7 @@ import { settingsScreen } from './pages/settings';
 import { historyScreen } from './pages/history';
 import { connectorsScreen } from './pages/connectors';
 import { operationsScreen } from './pages/operations';
+import { emailConfirmationScreen } from './pages/email-confirmation';
 import { currentRoute, href } from './router';
 import { h, notice, show, type View } from './ui';
 
@@ -72,7 +73,10 @@ const SCREENS: Record<string, Screen> = {
 const PUBLIC: Record<string, () => View> = {
   'password-reset': passwordResetScreen,
   'customer-number': customerNumberScreen,
+  'email-confirmation': emailConfirmationScreen,
 };
+/** Public screens that a logged-in person may open too (the link mailed to a new address). */
+const ANYONE = new Set(['email-confirmation']);
 
 let drawn = 0;
 
@@ -165,6 +169,7 @@ async function draw(): Promise<void> {
   }
   const [name = '', ...params] = route.parts;
   const screen = SCREENS[name];
+  if (PUBLIC[name] && ANYONE.has(name)) return layout(PUBLIC[name](), name);
   if (PUBLIC[name]) {
     location.hash = '#/';
     return;

@@ -1,13 +1,17 @@
 /**
  * ログインユーザ (seed 001 ch. 5): who may log into the console, with which role (最高権限, 管理担当者,
- * 閲覧のみ) and kind (担当者, 士業). Owners and managers add, edit, delete and unlock; managers cannot
- * touch owners nor make anyone an owner (the API refuses it too); viewers only see the list.
+ * 閲覧のみ) and kind (担当者, 士業). Owners and managers add, edit, change the e-mail address (it waits
+ * for the new address's confirmation), delete and unlock; owners also set others' passwords (PW変更);
+ * managers cannot touch owners nor make anyone an owner (the API refuses it too); viewers only see the
+ * list.
  */
 import { api, type Schemas } from '../api';
 import type { Ctx } from '../context';
 import { dateTime, ROLE_LABELS, USER_KIND_LABELS } from '../labels';
 import { actionButton, field, h, input, messageLine, notice, row, say, select, showError, table, text, textarea, type View } from '../ui';
 import { confirmDialog, formDialog } from './shared-admin';
+import { href } from '../router';
+import { emailChangeDialog, passwordSetDialog, pendingEmail } from './login-user-dialogs';
 
 type LoginUser = Schemas['LoginUser'];
 type Role = Schemas['Role'];
@@ -15,8 +19,8 @@ type Kind = Schemas['UserKind'];
 
 const TWO_FACTOR_LABELS: Record<LoginUser['twoFactorMethod'], string> = { email: 'メール', totp: '認証アプリ' };
 const ROLE_NOTES: [Role, string][] = [
-  ['owner', 'すべての操作ができます（契約者情報の変更、連携アプリの登録を含む）。'],
-  ['manager', '契約者情報の変更と連携アプリの登録・停止以外の操作ができます。'],
+  ['owner', 'すべての操作ができます（利用目的・保存期間などの設定、連携アプリの登録、ほかのユーザのパスワード変更を含む）。'],
+  ['manager', '利用目的・保存期間などの設定、連携アプリの登録・停止、ほかのユーザのパスワード変更、運用以外の操作ができます（契約者情報とパスコードの変更を含む）。'],
   ['viewer', 'マイナンバー関連の閲覧のみできます。登録情報の編集はできません。'],
 ];
 
@@ -44,6 +48,9 @@ export async function loginUsersScreen(ctx: Ctx): Promise<View> {
             'div',
             { class: 'buttons' },
             h('button', { type: 'button', class: 'secondary small', onclick: () => void edit(u) }, '編集'),
+            h('button', { type: 'button', class: 'secondary small', onclick: () => void changeEmail(u) }, 'メール変更'),
+            // Seed 001 shows PW変更 on one's own row too: there it is the セキュリティ screen (current password).
+            self ? h('a', { href: href('security'), class: 'button secondary small' }, 'PW変更') : ctx.isOwner ? h('button', { type: 'button', class: 'secondary small', onclick: () => void setPassword(u) }, 'PW変更') : null,
             u.locked ? actionButton('ロック解除', () => unlock(u), 'secondary small') : null,
             self ? null : h('button', { type: 'button', class: 'danger small', onclick: () => void remove(u) }, '削除'),
           )
@@ -52,7 +59,7 @@ export async function loginUsersScreen(ctx: Ctx): Promise<View> {
         [
           h('span', {}, u.name, self ? h('span', { class: 'hint' }, '（あなた）') : null),
           u.department ?? '—',
-          u.email,
+          h('span', {}, u.email, pendingEmail(u, { canAct: manageable, message, redraw: reload })),
           ROLE_LABELS[u.role],
           USER_KIND_LABELS[u.kind],
           TWO_FACTOR_LABELS[u.twoFactorMethod],
@@ -153,6 +160,19 @@ export async function loginUsersScreen(ctx: Ctx): Promise<View> {
     }
     await reload();
     say(message, `${updated.name} の登録内容を変更しました（権限：${ROLE_LABELS[updated.role]}、属性：${USER_KIND_LABELS[updated.kind]}）。`, 'ok');
+  };
+
+  const changeEmail = async (u: LoginUser) => {
+    const updated = await emailChangeDialog(u, u.id === ctx.me.user.id);
+    if (!updated) return;
+    await reload();
+    say(message, `${updated.pendingEmail} に確認メールを送りました。リンクが開かれるまで、${u.name} は今のメールアドレス（${u.email}）でログインします。`, 'ok');
+  };
+
+  const setPassword = async (u: LoginUser) => {
+    if (!(await passwordSetDialog(u))) return;
+    await reload();
+    say(message, `${u.name} のパスワードを変更しました。ログイン中の画面は終了し、ご本人にメールでお知らせしました。`, 'ok');
   };
 
   const remove = async (u: LoginUser) => {

@@ -1,8 +1,8 @@
 /**
  * The company passcode (企業パスコード) where HR needs it: a notice on every screen that sends
  * registration links (unset: anyone holding a link gets in, so set one; set: tell employees by another
- * channel than the mail), and the owner's dialogs that show it again or issue a new one — each behind
- * the owner's password and recorded by the API.
+ * channel than the mail), and the dialogs of owners and managers that show it again or issue a new
+ * one — each behind the caller's password and recorded by the API.
  */
 import { api, type Schemas } from '../api';
 import type { Ctx } from '../context';
@@ -14,13 +14,13 @@ type Tenant = Schemas['TenantSettings'];
 
 /** Said on the add and invite screens: what the passcode means for the links about to be sent. */
 export function passcodeNotice(ctx: Ctx, t: Pick<Tenant, 'passcodeSet'>): HTMLElement {
-  const toSettings = ctx.isOwner ? link(href('settings'), t.passcodeSet ? '契約者情報でパスコードを確認する' : '契約者情報でパスコードを設定する') : h('span', {}, '最高権限のユーザに確認してください。');
+  const toSettings = ctx.canEdit ? link(href('settings'), t.passcodeSet ? '契約者情報でパスコードを確認する' : '契約者情報でパスコードを設定する') : h('span', {}, '最高権限・管理担当者のユーザに確認してください。');
   return t.passcodeSet
     ? notice('info', '企業パスコードを設定しています。登録者は最初のログインでパスコードを入力します。メールとは別の方法（口頭・社内の掲示など）で事前に伝えてください。', h('br'), toSettings)
     : notice('warning', '企業パスコードが設定されていません。登録用リンクを開いた人は、パスコードなしで登録画面に入れます（メールの転送や誤送信に備えて、設定をおすすめします）。', h('br'), toSettings);
 }
 
-/** Asks the owner's password, then shows the passcode (again, or newly issued) with a copy button. */
+/** Asks the caller's password, then shows the passcode (again, or newly issued) with a copy button. */
 export async function showPasscodeDialog(kind: 'reveal' | 'regenerate'): Promise<boolean | undefined> {
   const title = kind === 'reveal' ? 'パスコードの表示' : '新しいパスコードの発行';
   // Issued is issued, however the dialog is closed (閉じる, Escape): the caller draws the page again.

@@ -1,12 +1,14 @@
 /**
  * セキュリティ (seed 001 ch. 13): the user's own second factor — e-mailed codes or an authenticator
- * app enrolled with a QR code and proved with one code before it counts — and their password.
+ * app enrolled with a QR code and proved with one code before it counts — their password, and their
+ * login e-mail address (a new one waits for the link mailed to it).
  */
 import { api, ApiError } from '../api';
 import type { Ctx } from '../context';
-import { actionButton, facts, field, form, h, input, notice, say, text, type View } from '../ui';
+import { actionButton, facts, field, form, h, input, messageLine, notice, say, text, type View } from '../ui';
+import { emailChangeDialog, pendingEmail } from './login-user-dialogs';
 
-export function securityScreen(ctx: Ctx): View {
+export async function securityScreen(ctx: Ctx): Promise<View> {
   const method = ctx.me.user.twoFactorMethod;
   const holder = h('div', { id: 'two-factor' });
   const message = h('p', { class: 'message', 'aria-live': 'polite' });
@@ -82,12 +84,31 @@ export function securityScreen(ctx: Ctx): View {
     { id: 'password-change' },
   );
 
+  // The own address: the list answers the pending one (me is from the login).
+  const emailMessage = messageLine('own-email-message');
+  const emailHolder = h('div', { id: 'own-email' });
+  const drawEmail = async () => {
+    const mine = (await api.loginUsers()).find((u) => u.id === ctx.me.user.id);
+    if (!mine) return;
+    emailHolder.replaceChildren(
+      facts([['ログインに使うメールアドレス', h('span', {}, mine.email, pendingEmail(mine, { canAct: true, message: emailMessage, redraw: drawEmail }))]]),
+      actionButton('メールアドレスを変更する', async () => {
+        const updated = await emailChangeDialog(mine, true);
+        if (!updated) return;
+        await drawEmail();
+        say(emailMessage, `${updated.pendingEmail} に確認メールを送りました。リンクを開くまでは、今のメールアドレスでログインします。`, 'ok');
+      }, 'secondary'),
+    );
+  };
+  await drawEmail();
+
   return {
     page: 'security',
     title: 'セキュリティ',
     body: [
       h('section', {}, h('h2', {}, '二段階認証'), facts([['現在の方式', method === 'totp' ? '認証アプリ（トークン方式）' : 'メール方式（ログインのたびに確認コードをメールで受け取ります）']]), message, holder),
       h('section', {}, h('h2', {}, 'パスワードの変更'), password),
+      h('section', {}, h('h2', {}, 'メールアドレスの変更'), emailMessage, emailHolder),
     ],
   };
 }

@@ -3,8 +3,10 @@
  * passcode employees enter at their first login (set or changed here; owners see it again or issue a
  * new one behind their password), the purposes of
  * use the company collects numbers for, the reminder days of the collection mail, HR's digest of new
- * submissions and the employees' receipt and completion mails. Everyone sees
- * them; only owners change them (the API refuses anyone else). The retention rules are listed.
+ * submissions and the employees' receipt and completion mails. Everyone sees them; owners and
+ * managers change seed 001's 契約者情報 and the passcode, owners alone the data-protection settings
+ * (purposes, reminders, notices, retention, deletion) — the API refuses anyone else. The retention
+ * rules are listed.
  */
 import { api, type Schemas } from '../api';
 import type { Ctx } from '../context';
@@ -20,9 +22,9 @@ const PURPOSES = Object.keys(PURPOSE_LABELS) as Purpose[];
 const DIGEST_LABELS: Record<Schemas['SubmissionDigest'], string> = { daily: '毎朝9時にまとめて', hourly: '1時間ごとにまとめて', off: '送らない' };
 const daysText = (days: number[]) => (days.length ? `招待から ${days.map((d) => `${d}日後`).join('、')}` : '再通知しない');
 
-/** Owners only: the passcode shown again, or a new one issued (both behind the owner's password). */
+/** Owners and managers: the passcode shown again, or a new one issued (both behind their password). */
 function passcodeButtons(ctx: Ctx, t: Schemas['TenantSettings']): HTMLElement[] {
-  if (!ctx.isOwner) return [];
+  if (!ctx.canEdit) return [];
   const afterNew = (made: boolean | undefined) => {
     if (made) ctx.redraw();
   };
@@ -107,6 +109,29 @@ const MODE_CHOICES: Record<Schemas['DeletionMode'], string> = {
   confirmed: '担当者の確認後に削除（削除予定日に確認待ちへ）',
 };
 
+/** The owners' data-protection settings from the form into the patch (what changed); a problem as text. */
+function policyInto(patch: Patch, data: FormData, t: Schemas['TenantSettings']): string | undefined {
+  const purposes = data.getAll('purposes').map(String) as Purpose[];
+  if (!purposes.length) return '利用目的を1つ以上選んでください';
+  if ([...purposes].sort().join() !== [...t.purposes].sort().join()) patch.purposes = purposes;
+  const daysRaw = text(data, 'reminderDays');
+  const parts = daysRaw ? daysRaw.normalize('NFKC').split(/[,、\s]+/).filter(Boolean) : [];
+  if (parts.some((p) => !/^\d+$/.test(p))) return '再通知の日数は数字をカンマ区切りで入力してください';
+  const days = parts.map(Number);
+  if (days.join() !== t.reminderDays.join()) patch.reminderDays = days;
+  const digest = text(data, 'submissionDigest') as Schemas['SubmissionDigest'];
+  if (digest !== t.submissionDigest) patch.submissionDigest = digest;
+  const notices = data.get('employeeNotices') === 'true';
+  if (notices !== t.employeeNotices) patch.employeeNotices = notices;
+  const rule = text(data, 'retentionRule');
+  if (rule !== t.retentionRule) patch.retentionRule = rule;
+  const scope = text(data, 'deletionScope') as Schemas['DeletionScope'];
+  if (scope !== t.deletionScope) patch.deletionScope = scope;
+  const mode = text(data, 'deletionMode') as Schemas['DeletionMode'];
+  if (mode !== t.deletionMode) patch.deletionMode = mode;
+  return undefined;
+}
+
 export async function settingsScreen(ctx: Ctx): Promise<View> {
   const [t, retention] = await Promise.all([api.tenant(), api.retentionRules()]);
 
@@ -122,7 +147,8 @@ export async function settingsScreen(ctx: Ctx): Promise<View> {
     ...contractRows(t.contractDetails),
   ]);
 
-  const edit = ctx.isOwner
+  const owner = ctx.isOwner;
+  const edit = ctx.canEdit
     ? form(
         [
           field('会社名/組織名', input('name', { value: t.name, maxlength: 100, autocomplete: 'organization' }), { required: true }),
@@ -137,22 +163,22 @@ export async function settingsScreen(ctx: Ctx): Promise<View> {
           field('ご自身のパスワード（パスコードを変更する場合）', input('password', { type: 'password', autocomplete: 'current-password' }), {
             hint: 'パスコードを設定した人はパスコードを知ることになるため、表示と同じくパスワードの確認が必要です。',
           }),
-          checkboxGroup('purposes', '利用目的', PURPOSES.map((p) => [p, PURPOSE_LABELS[p]]), t.purposes, '従業員が最初のログインで同意する利用目的です。1つ以上選んでください。'),
-          field('収集メールの再通知（招待から何日後）', input('reminderDays', { value: t.reminderDays.join(', '), inputmode: 'numeric', autocomplete: 'off' }), {
+          owner && checkboxGroup('purposes', '利用目的', PURPOSES.map((p) => [p, PURPOSE_LABELS[p]]), t.purposes, '従業員が最初のログインで同意する利用目的です。1つ以上選んでください。'),
+          owner && field('収集メールの再通知（招待から何日後）', input('reminderDays', { value: t.reminderDays.join(', '), inputmode: 'numeric', autocomplete: 'off' }), {
             hint: '1〜89日を小さい順にカンマ区切りで入力します（例：7, 30, 80）。空欄なら再通知しません。送信済みの人にも1分ほどで反映されます（すでに過ぎた日の再通知は送らず、次の日から）。',
           }),
-          field('提出のお知らせ（担当者へ）', select('submissionDigest', Object.entries(DIGEST_LABELS) as [string, string][], t.submissionDigest), {
+          owner && field('提出のお知らせ（担当者へ）', select('submissionDigest', Object.entries(DIGEST_LABELS) as [string, string][], t.submissionDigest), {
             hint: '新しい提出があったとき、最高権限・管理担当者のユーザにメールでまとめてお知らせします。',
           }),
-          checkbox('employeeNotices', '従業員に、提出の受付と登録完了をメールで知らせる', t.employeeNotices),
-          field('保存期間のルール（退職者）', select('retentionRule', retention.rules.map((r): [string, string] => [r.code, r.label]), t.retentionRule), {
+          owner && checkbox('employeeNotices', '従業員に、提出の受付と登録完了をメールで知らせる', t.employeeNotices),
+          owner && field('保存期間のルール（退職者）', select('retentionRule', retention.rules.map((r): [string, string] => [r.code, r.label]), t.retentionRule), {
             hint: 'これから設定する退職日の削除予定日に使われます。すでに決まっている削除予定日は変わりません（登録者ごとに変更できます）。',
           }),
-          field('削除予定日に削除するもの', select('deletionScope', Object.entries(SCOPE_CHOICES) as [string, string][], t.deletionScope), {
+          owner && field('削除予定日に削除するもの', select('deletionScope', Object.entries(SCOPE_CHOICES) as [string, string][], t.deletionScope), {
             hint: '削除予定日を迎えた人に適用されます。',
           }),
           contractFields(t.contractDetails),
-          field('削除予定日の削除', select('deletionMode', Object.entries(MODE_CHOICES) as [string, string][], t.deletionMode), {
+          owner && field('削除予定日の削除', select('deletionMode', Object.entries(MODE_CHOICES) as [string, string][], t.deletionMode), {
             hint: '「担当者の確認後に削除」では、削除予定日を迎えた人は HOME の「削除の確認待ち」に並び、確認されるまで毎週メールでお知らせします。',
           }),
         ],
@@ -169,24 +195,10 @@ export async function settingsScreen(ctx: Ctx): Promise<View> {
             patch.passcode = passcode;
             patch.password = String(data.get('password') ?? '');
           }
-          const purposes = data.getAll('purposes').map(String) as Purpose[];
-          if (!purposes.length) return say(message, '利用目的を1つ以上選んでください');
-          if ([...purposes].sort().join() !== [...t.purposes].sort().join()) patch.purposes = purposes;
-          const daysRaw = text(data, 'reminderDays');
-          const parts = daysRaw ? daysRaw.normalize('NFKC').split(/[,、\s]+/).filter(Boolean) : [];
-          if (parts.some((p) => !/^\d+$/.test(p))) return say(message, '再通知の日数は数字をカンマ区切りで入力してください');
-          const days = parts.map(Number);
-          if (days.join() !== t.reminderDays.join()) patch.reminderDays = days;
-          const digest = text(data, 'submissionDigest') as Schemas['SubmissionDigest'];
-          if (digest !== t.submissionDigest) patch.submissionDigest = digest;
-          const notices = data.get('employeeNotices') === 'true';
-          if (notices !== t.employeeNotices) patch.employeeNotices = notices;
-          const rule = text(data, 'retentionRule');
-          if (rule !== t.retentionRule) patch.retentionRule = rule;
-          const scope = text(data, 'deletionScope') as Schemas['DeletionScope'];
-          if (scope !== t.deletionScope) patch.deletionScope = scope;
-          const mode = text(data, 'deletionMode') as Schemas['DeletionMode'];
-          if (mode !== t.deletionMode) patch.deletionMode = mode;
+          if (owner) {
+            const problem = policyInto(patch, data, t);
+            if (problem) return say(message, problem);
+          }
           const details = contractFrom(data);
           if (details && JSON.stringify(details) !== JSON.stringify(t.contractDetails)) patch.contractDetails = details;
           if (!Object.keys(patch).length) return say(message, '変更された項目はありません。', 'info');
@@ -213,7 +225,8 @@ export async function settingsScreen(ctx: Ctx): Promise<View> {
       h('section', { 'aria-labelledby': 'settings-current' }, h('h2', { id: 'settings-current' }, '現在の契約者情報'), summary),
       edit
         ? h('section', { 'aria-labelledby': 'settings-edit' }, h('h2', { id: 'settings-edit' }, '契約者情報の編集'), edit)
-        : notice('info', '契約者情報を変更できるのは最高権限のユーザだけです。'),
+        : notice('info', '契約者情報を変更できるのは最高権限・管理担当者のユーザだけです。'),
+      ctx.canEdit && !owner ? notice('info', '利用目的・再通知・お知らせ・保存期間・削除の設定を変更できるのは最高権限のユーザだけです。') : null,
       h(
         'section',
         { 'aria-labelledby': 'settings-retention' },
