@@ -37,13 +37,10 @@ export function createEmailChange(t: AdminTools) {
     return target;
   };
 
-  /** A new token for the pending address: stored as its hash, mailed in a link's fragment. */
-  const issue = async (tx: Prisma.TransactionClient, target: LoginUser, email: string) => {
-    const token = randomBytes(32).toString('base64url');
-    const expiresAt = new Date(Date.now() + EMAIL_CHANGE_TTL_HOURS * 3_600_000);
-    const updated = await tx.loginUser.update({ where: { id: target.id }, data: { pendingEmail: email, pendingEmailTokenHash: hashToken(token), pendingEmailExpiresAt: expiresAt } });
-    return { updated, token, expiresAt };
-  };
+  /** A new link's token (only its hash is ever stored) and expiry. */
+  const newLink = () => ({ token: randomBytes(32).toString('base64url'), expiresAt: new Date(Date.now() + EMAIL_CHANGE_TTL_HOURS * 3_600_000) });
+  const store = (tx: Prisma.TransactionClient, target: LoginUser, email: string, link: { token: string; expiresAt: Date }) =>
+    tx.loginUser.update({ where: { id: target.id }, data: { pendingEmail: email, pendingEmailTokenHash: hashToken(link.token), pendingEmailExpiresAt: link.expiresAt } });
 
   const mailLink = async (acting: Acting, user: LoginUser, token: string, expiresAt: Date) => {
     const tenant = await t.prisma.tenant.findUniqueOrThrow({ where: { id: user.tenantId }, select: { name: true } });
@@ -60,42 +57,59 @@ export function createEmailChange(t: AdminTools) {
   };
 
   return {
-    /** Names a new address; the link goes to it, a notice to the old one. Answers the user with `pendingEmail`. */
+    /**
+     * Names a new address; the link goes to it, a notice to the old one. The link is mailed before
+     * anything is stored: a mail server that cannot take it leaves everything as it was (503 means
+     * not done); the checks run again when it is stored. Answers the user with `pendingEmail`.
+     */
     async requestEmailChange(acting: Acting, id: string, input: { email: string }): Promise<LoginUserView> {
       const email = normalizeEmail(input.email);
-      const { updated, token, expiresAt } = await t.administer(
+      const check = async (tx: Prisma.TransactionClient, me: Acting) => {
+        const target = await mayChange(tx, me, id);
+        if (email === target.email.toLowerCase()) throw UNCHANGED();
+        if (await takenBy(tx, target, email)) throw TAKEN();
+        return target;
+      };
+      const target = await t.administer(acting, check, { selfId: id });
+      const link = newLink();
+      const companyName = await mailLink(acting, { ...target, pendingEmail: email }, link.token, link.expiresAt);
+      const updated = await t.administer(
         acting,
         async (tx, me) => {
-          const target = await mayChange(tx, me, id);
-          if (email === target.email.toLowerCase()) throw UNCHANGED();
-          if (await takenBy(tx, target, email)) throw TAKEN();
-          const issued = await issue(tx, target, email);
+          const stored = await store(tx, await check(tx, me), email, link);
           // Addresses are no secret; the link is, and is not recorded.
           await t.record(me, 'login_user_email_change_requested', target, { from: target.email, to: email }, tx);
-          return issued;
+          return stored;
         },
         { selfId: id },
       );
-      const companyName = await mailLink(acting, updated, token, expiresAt);
       await t.notify(updated.email, renderEmailChangeRequestedMail({ userName: updated.name, companyName, newEmail: email, requestedBy: acting.user.id === updated.id ? 'ご本人' : acting.user.name }), 'email_change_requested');
       return t.view(updated);
     },
 
-    /** A new link for the address waiting (the old link stops working), valid for a day again. */
+    /** A new link for the address waiting (the old link stops working once it is stored), valid for a day again; mailed first, as above. */
     async resendEmailChange(acting: Acting, id: string): Promise<LoginUserView> {
-      const { updated, token, expiresAt } = await t.administer(
+      const check = async (tx: Prisma.TransactionClient, me: Acting) => {
+        const target = await mayChange(tx, me, id);
+        if (!target.pendingEmail) throw NONE_PENDING();
+        if (await takenBy(tx, target, target.pendingEmail)) throw TAKEN();
+        return target as LoginUser & { pendingEmail: string };
+      };
+      const target = await t.administer(acting, check, { selfId: id });
+      const link = newLink();
+      await mailLink(acting, target, link.token, link.expiresAt);
+      const updated = await t.administer(
         acting,
         async (tx, me) => {
-          const target = await mayChange(tx, me, id);
-          if (!target.pendingEmail) throw NONE_PENDING();
-          if (await takenBy(tx, target, target.pendingEmail)) throw TAKEN();
-          const issued = await issue(tx, target, target.pendingEmail);
-          await t.record(me, 'login_user_email_change_requested', target, { from: target.email, to: target.pendingEmail, resent: true }, tx);
-          return issued;
+          const now = await check(tx, me);
+          // Changed meanwhile (cancelled, or another address named): this link is not the one waiting.
+          if (now.pendingEmail !== target.pendingEmail) throw NONE_PENDING();
+          const stored = await store(tx, now, now.pendingEmail, link);
+          await t.record(me, 'login_user_email_change_requested', now, { from: now.email, to: now.pendingEmail, resent: true }, tx);
+          return stored;
         },
         { selfId: id },
       );
-      await mailLink(acting, updated, token, expiresAt);
       return t.view(updated);
     },
 

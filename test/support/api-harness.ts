@@ -7,11 +7,11 @@ import type { Express } from 'express';
 import type { Services } from '../../services/container';
 import type { PrismaClient } from '../../services/db/client';
 import type { Logger } from '../../services/logging/logger';
-import type { Outbox } from '../../services/outbox/outbox';
+import type { Outbox, OutboxOptions } from '../../services/outbox/outbox';
 import { createTemporalClient } from '../../services/temporal/client';
 import { memoryLogger, startOutbox, testApp, testPrisma, withLogins, type TestAppDeps } from './fixtures';
 
-export type ApiHarnessOptions = Omit<TestAppDeps, 'prisma' | 'outbox' | 'temporalClient' | 'logger'> & { logger?: Logger };
+export type ApiHarnessOptions = Omit<TestAppDeps, 'prisma' | 'outbox' | 'temporalClient' | 'logger'> & { logger?: Logger; outbox?: OutboxOptions };
 
 export interface ApiHarness {
   prisma: PrismaClient;
@@ -27,9 +27,10 @@ export function useApiHarness(opts: ApiHarnessOptions) {
 
   beforeAll(async () => {
     harness.prisma = testPrisma();
-    harness.outbox = await startOutbox();
+    const { outbox: outboxOptions, ...appOptions } = opts;
+    harness.outbox = await startOutbox(outboxOptions);
     harness.temporal = createTemporalClient('127.0.0.1:1', 'default');
-    const deps = { ...opts, logger: opts.logger ?? memoryLogger().logger, prisma: harness.prisma, outbox: harness.outbox, temporalClient: harness.temporal };
+    const deps = { ...appOptions, logger: opts.logger ?? memoryLogger().logger, prisma: harness.prisma, outbox: harness.outbox, temporalClient: harness.temporal };
     ({ app: harness.app, services: harness.services } = testApp(deps));
   });
 
