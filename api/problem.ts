@@ -63,7 +63,7 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
       const [code, title] =
         v.status === 404 ? ['NOT_FOUND', '指定されたURLは存在しません']
         : v.status === 405 ? ['METHOD_NOT_ALLOWED', 'このURLではその操作はできません']
-        : v.status === 415 ? ['UNSUPPORTED_MEDIA_TYPE', 'リクエスト本文はJSONで送ってください']
+        : v.status === 415 ? ['UNSUPPORTED_MEDIA_TYPE', req.path === '/v1/oauth/token' ? 'トークンの要求は application/x-www-form-urlencoded で送ってください（RFC 6749）' : 'リクエスト本文はJSONで送ってください']
         // Only an uploaded file (multipart) gets here: JSON bodies are sized by their parser above.
         : v.status === 413 ? ['BODY_TOO_LARGE', `ファイルが大きすぎます（CSVの取り込みは${MAX_IMPORT_BYTES / 1024 / 1024}MBまで、取り込みジョブは${MAX_JOB_BYTES / 1024 / 1024}MBまでです）`]
         : ['VALIDATION_FAILED', '入力内容に誤りがあります'];

@@ -31,6 +31,18 @@ if [ "$(cat .tools/.schemathesis-stamp 2>/dev/null)" != "$FUZZ_PIPS" ] || [ ! -x
   echo "$FUZZ_PIPS" > .tools/.schemathesis-stamp
 fi
 
+# 1c. The Python client generator payroll vendors use (test/generated-clients.test.ts generates a
+#     client from openapi.yaml with it and runs a connector journey; ruff, its formatter, comes with
+#     it). A venv of its own: its httpx and attrs must not move Schemathesis's.
+CLIENT_PIPS="openapi-python-client==0.29.1"
+CLIENT_VENV=.tools/clients-venv
+if [ "$(cat .tools/.clients-stamp 2>/dev/null)" != "$CLIENT_PIPS" ] || [ ! -x "$CLIENT_VENV/bin/openapi-python-client" ]; then
+  say "installing $CLIENT_PIPS into $CLIENT_VENV"
+  python3 -m venv "$CLIENT_VENV"
+  "$CLIENT_VENV/bin/pip" install --quiet --disable-pip-version-check $CLIENT_PIPS
+  echo "$CLIENT_PIPS" > .tools/.clients-stamp
+fi
+
 # 2. PostgreSQL server binaries, for the private cluster used when DATABASE_URL is not given.
 if [ -z "${DATABASE_URL:-}" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then
   apt_install postgresql || { echo "[setup] PostgreSQL is needed: install it (apt install postgresql) or set DATABASE_URL" >&2; exit 1; }

@@ -91,6 +91,9 @@ describe('connectors and tokens', () => {
 
   it('issues short-lived tokens for Basic or form credentials, narrows scopes, and refuses wrong, revoked or outside callers', async () => {
     const c = await connector({});
+    // RFC 6749's form only: a JSON body is refused as such (generated clients send the form).
+    const asJson = await request(harness.app).post('/v1/oauth/token').send({ grant_type: 'client_credentials', client_id: c.clientId, client_secret: c.clientSecret });
+    expect([asJson.status, asJson.body.code, asJson.body.title]).toEqual([415, 'UNSUPPORTED_MEDIA_TYPE', expect.stringContaining('application/x-www-form-urlencoded')]);
     const viaBody = await request(harness.app).post('/v1/oauth/token').type('form').send({ grant_type: 'client_credentials', client_id: c.clientId, client_secret: c.clientSecret }).expect(200);
     expect(viaBody.body).toMatchObject({ token_type: 'Bearer', expires_in: 600, scope: 'registrants:read numbers:pull' });
     expect(viaBody.headers['cache-control']).toBe('no-store');

@@ -2639,7 +2639,9 @@ export interface paths {
         put?: never;
         /**
          * OAuth 2.0 client credentials → a bearer token valid 10 minutes
-         * @description RFC 6749 §4.4. Credentials as HTTP Basic (`client_id:client_secret`) or in the body. `scope`
+         * @description RFC 6749 §4.4: the body is form-encoded (`application/x-www-form-urlencoded`, as the RFC
+         *     requires and as generated clients send it; a JSON body is 415). Credentials as HTTP Basic
+         *     (`client_id:client_secret`) or in the body. `scope`
          *     (space-separated) narrows the token to some of the connector's scopes. Errors use the problem
          *     format with the RFC's error names as `code`: `invalid_client` (401: unknown id, wrong secret or
          *     revoked connector), `invalid_scope`, `unsupported_grant_type` (400); `IP_NOT_ALLOWED` (403) when
@@ -5572,6 +5574,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
         };
     };
@@ -8791,7 +8794,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/x-www-form-urlencoded": components["schemas"]["TokenRequest"];
-                "application/json": components["schemas"]["TokenRequest"];
             };
         };
         responses: {
