@@ -75,8 +75,10 @@ export function createInvitationActivities({ prisma, mailer, publicUrl, mailFrom
       const recordSent = () =>
         ledger.recordOnce(input.key, async (tx) => {
           if (newRound) {
-            await tx.$executeRaw`UPDATE invitations SET revoked_at = now() WHERE registrant_id = ${registrant.id}::uuid AND revoked_at IS NULL AND NOT (issue_key = ${input.key}::text OR issue_key LIKE ${issueKeys}::text)`;
+            // The person's row first: its lock waits out a printed link being issued (invitation-qr.ts
+            // inserts under the same lock), so that link is revoked with the rest, not left alive.
             await tx.$executeRaw`UPDATE registrants SET invitation_state = 'open', invitation_expires_at = ${expiresAt}::timestamptz, updated_at = now() WHERE id = ${registrant.id}::uuid`;
+            await tx.$executeRaw`UPDATE invitations SET revoked_at = now() WHERE registrant_id = ${registrant.id}::uuid AND revoked_at IS NULL AND NOT (issue_key = ${input.key}::text OR issue_key LIKE ${issueKeys}::text)`;
           }
           let actor: Actor = SYSTEM_ACTOR;
           if (input.actor?.type === 'login_user' && input.actor.id) {

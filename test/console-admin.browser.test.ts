@@ -183,6 +183,7 @@ describe('ログインユーザ: メール変更 and PW変更', () => {
     const next = email('moved');
     await button(rowOf(page, '#login-users', manager.email), 'メール変更').click();
     await dialog(page).getByLabel('新しいメールアドレス').fill(next);
+    await dialog(page).getByLabel('あなたのパスワード').fill(owner.password);
     await button(dialog(page), '確認メールを送る').click();
     await page.locator('#users-message.ok').filter({ hasText: `${next} に確認メールを送りました` }).waitFor();
     expect(await textOf(rowOf(page, '#login-users', manager.email))).toContain(`確認待ち: ${next}`);
@@ -1098,8 +1099,10 @@ describe('adding registrants', () => {
     expect(outbox.mails.some((m) => addresses.some((a) => m.to.includes(a)))).toBe(false);
     expect(await page.locator('#review-options textarea').count()).toBe(0); // the message was given on the screen before
     await snap(page, SUITE, 'quick-add-review');
+    // Who was added shows at once, before the review (they are stored whatever happens to the mail).
+    expect(await textOf(page.locator('#quick-summary'))).toBe('3人を登録しました。収集メールはまだ送っていません');
     await page.click('#review-send');
-    await page.locator('#quick-summary').waitFor();
+    await page.locator('#quick-summary', { hasText: '収集メールを送信しました' }).waitFor();
     expect(await textOf(page.locator('#quick-summary'))).toBe('3人を登録し、3人に収集メールを送信しました');
     const invited = await page.locator('#quick-result tbody tr').allTextContents();
     expect(invited).toHaveLength(3);

@@ -129,6 +129,17 @@ describe('紙の登録依頼書', () => {
     expect(timeline.body.past.map((e: { operation: string }) => e.operation)).toContain('paper_invitation_issued');
   });
 
+  it('two HR users printing one person at once: one round, both sheets work (the second joins the round rather than killing the first)', async () => {
+    const id = await added('同時', '印刷');
+    const other = await harness.agent(tenantId, 'owner', '人事 二郎');
+    const answers = await Promise.all([hr, other].map((agent) => agent.post('/v1/registrants/paper-invitations').send({ registrantIds: [id] }).expect(200)));
+    const tokens = answers.map((res) => LINK.exec(decodeQrSvg(res.body.results[0].sheet.qrSvg) ?? '')?.[1]);
+    expect(tokens.every(Boolean)).toBe(true);
+    expect((await lifecycle(id)).invitation).toMatchObject({ state: 'open', round: 1 });
+    expect(await harness.prisma.operationEvent.count({ where: { registrantId: id, operation: 'paper_invitation_issued' } })).toBe(1);
+    for (const token of tokens) expect((await harness.prisma.invitation.findUniqueOrThrow({ where: { tokenHash: hashToken(token!) } })).revokedAt).toBeNull();
+  });
+
   it('prints a batch in the order given, skipping retirees and people waiting for HR with the reason; viewers may not', async () => {
     const aMail = `t-${randomUUID().slice(0, 6)}@example.co.jp`;
     const a = await added('束', '一', aMail);

@@ -14,7 +14,7 @@ import type { Role } from '../prisma/generated/client';
 import { verifyPassword } from '../services/auth/passwords';
 import { EMAIL_CHANGE_REQUESTED_SUBJECT, EMAIL_CHANGED_SUBJECT, EMAIL_CONFIRM_SUBJECT, PASSWORD_SET_SUBJECT } from '../services/login-users/login-user-mail';
 import { useApiHarness } from './support/api-harness';
-import { createLoginUser, createTenant, PUBLIC_URL, type Agent, type TestUser } from './support/fixtures';
+import { createLoginUser, createTenant, PUBLIC_URL, TEST_PASSWORD, type Agent, type TestUser } from './support/fixtures';
 import { expectProblemDetails } from './support/problems';
 import request from 'supertest';
 
@@ -35,7 +35,7 @@ const tokenFor = async (email: string, after = 0) => {
   expect(link.startsWith(`${PUBLIC_URL}/console/#/email-confirmation?token=`)).toBe(true);
   return { token: new URLSearchParams(link.split('?')[1]).get('token')!, mail };
 };
-const ask = (agent: Agent, id: string, email: string) => agent.post(`/v1/login-users/${id}/email-change`).send({ email });
+const ask = (agent: Agent, id: string, email: string, password = TEST_PASSWORD) => agent.post(`/v1/login-users/${id}/email-change`).send({ email, password });
 const confirm = (token: string) => request(harness.app).post('/v1/auth/email-change/confirm').send({ token });
 const loginStatus = (email: string, password: string) => request(harness.app).post('/v1/auth/login').send({ email, password }).then((r) => r.status);
 
@@ -48,6 +48,18 @@ async function company(name: string, roles: Role[]) {
 }
 
 describe('e-mail change', () => {
+  it('needs the caller\'s own password: a wrong one is counted, nothing waits, nothing is mailed or recorded', async () => {
+    const c = await company('メール本人確認株式会社', ['owner', 'viewer']);
+    const [, viewer] = c.users as [TestUser, TestUser];
+    const next = address('pw');
+    expectProblemDetails(await ask(c.agents[1]!, viewer.id, next, `${TEST_PASSWORD}x`), 400, 'PASSWORD_INCORRECT');
+    expect(await row(viewer.id)).toMatchObject({ pendingEmail: null, failedLogins: 1 });
+    expect(await c.agents[1]!.post(`/v1/login-users/${viewer.id}/email-change`).send({ email: next }).then((r) => r.status)).toBe(400);
+    expect(mailsTo(next)).toEqual([]);
+    expect(await events(c.id, 'login_user_email_change_requested')).toEqual([]);
+    await ask(c.agents[1]!, viewer.id, next).expect(200);
+  });
+
   it('a confirmation the mail server cannot take changes nothing: 503 means not done (no address waiting, nothing recorded); a resend that cannot go keeps the earlier link working', async () => {
     const c = await company('メール不達株式会社', ['owner', 'manager']);
     const [, manager] = c.users as [TestUser, TestUser];

@@ -240,6 +240,23 @@ describe('a whole journey on the time-skipping server replays', () => {
     await record('v7-status-by-hand.json', json);
   });
 
+  it('paper invitations replay: a round opened without a mail for a person without an address, a second paper request joining it', async () => {
+    const tenantId = await createTenant(prisma, '株式会社リプレイ紙');
+    const hr = await createLoginUser(prisma, tenantId, 'manager');
+    const actor: StepActor = { type: 'login_user', id: hr.id };
+    const id = randomUUID();
+    const workflowId = registrantWorkflowId(tenantId, id);
+    await prisma.registrant.create({ data: { id, tenantId, familyName: '再生', givenName: '紙', workflowId } });
+    const input: RegistrantWorkflowInput = { tenantId, registrantId: id, reminderDays: [7], invite: false };
+    const handle = await env.client.workflow.start('registrantWorkflow', { taskQueue: 'replay', workflowId, args: [input], ...startOptions(input) });
+    await handle.executeUpdate(inviteUpdate, { args: [{ actor, options: { paper: true } }] });
+    await handle.executeUpdate(inviteUpdate, { args: [{ actor, options: { paper: true } }] });
+    expect((await handle.query(lifecycleQuery)).invitation).toMatchObject({ state: 'open', round: 1 });
+    const json = await historyOf(handle);
+    await expect(replay(json, workflowId)).resolves.toBeUndefined();
+    await record('v8-paper.json', json);
+  });
+
   it('a reconciler round replays, forgets idempotency keys older than a day and sends the notices queued', async () => {
     const tenantId = await createTenant(prisma, '株式会社リプレイ照合');
     const hr = await createLoginUser(prisma, tenantId, 'manager');

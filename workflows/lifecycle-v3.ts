@@ -232,7 +232,8 @@ export async function lifecycleV3(input: RegistrantWorkflowInput): Promise<Lifec
     ({ actor, options }) =>
       exclusive(async () => {
         checkInvite();
-        await startRound(actor, 'invitation', options);
+        // Paper joins a round already open (see lifecycle.ts); no history before paper asks this.
+        if (!(options?.paper && state.invitation?.state === 'open')) await startRound(actor, 'invitation', options);
         return snapshot();
       }),
     { validator: (_: InviteRequest) => checkInvite() },

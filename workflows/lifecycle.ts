@@ -432,6 +432,9 @@ export async function lifecycle(input: RegistrantWorkflowInput): Promise<Lifecyc
     inviteUpdate,
     checkInvite,
     async ({ actor, options }) => {
+      // 紙の登録依頼書 joins a round already open (another HR user's sheets, handed out, keep working):
+      // only a person without one gets a new round. (No history before paper asks this.)
+      if (options?.paper && state.invitation?.state === 'open') return;
       // Nothing of the round changes until the mail is out: a mail server away for long fails this
       // request (DependencyUnavailable), and the links the person has keep working.
       const round = nextRound('invitation', actor, options);

@@ -2008,7 +2008,8 @@ export interface paths {
          *     owners). A one-time link valid for 24 hours is mailed to the new address (only its hash is
          *     stored; the token is in the link's fragment) and a notice to the old one. Until the link is
          *     confirmed (POST /v1/auth/email-change/confirm) login and every mail keep using the old
-         *     address; the answer shows the waiting one in `pendingEmail`. Asking again replaces the
+         *     address; the answer shows the waiting one in `pendingEmail`. The caller's own password is
+         *     asked (401 or 423 as for other confirmations). Asking again replaces the
          *     waiting address and its link. The same address: 400; an address another user of the tenant
          *     logs in with: 409 LOGIN_USER_EMAIL_TAKEN; the confirmation mail not sent: 503
          *     MAIL_UNAVAILABLE (resend later). Recorded as login_user_email_change_requested.
@@ -4128,7 +4129,7 @@ export interface components {
         };
         PaperInvitationResult: {
             issued: number;
-            /** @description The round is being opened (the workflow has not answered yet): print again shortly. */
+            /** @description Not issued yet: the round is being opened (the workflow has not answered yet), or Temporal or PostgreSQL was away for the rest of the call (`TRY_AGAIN_LATER`). Print those again shortly; the sheets issued are in the answer. */
             pending: number;
             skipped: number;
             results: {
@@ -5576,6 +5577,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             413: components["responses"]["TooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     issuePaperInvitations: {
@@ -7667,6 +7669,8 @@ export interface operations {
                 "application/json": {
                     /** @description The new address, normalised as at creation (NFKC, trimmed, lower case). */
                     email: string;
+                    /** @description The calling user's own password (a session alone may not move a login to another mailbox; wrong ones count towards the login lock). */
+                    password: string;
                 };
             };
         };
@@ -7686,6 +7690,8 @@ export interface operations {
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             415: components["responses"]["UnsupportedMediaType"];
+            423: components["responses"]["Locked"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -7747,6 +7753,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["Unavailable"];
         };
     };

@@ -14,6 +14,8 @@ export function loginUserRoutes(service: LoginUserService, opts: { rateLimits: A
   const router = Router();
   // The confirmation link is tried without a session: counted with the console's other attempts.
   const { attempts } = authRateLimiters(opts.rateLimits, 'auth');
+  // Each request or resend mails two addresses: counted per caller's address like the other mailings.
+  const { mailings } = authRateLimiters(opts.rateLimits, 'email-change');
   router.get('/v1/login-users', requireRole(...ANY_ROLE), async (req, res) => {
     res.json(await service.list(callerOf(req).tenant.id));
   });
@@ -31,10 +33,10 @@ export function loginUserRoutes(service: LoginUserService, opts: { rateLimits: A
     res.json(await service.unlock(acting(req), req.params.loginUserId as string));
   });
   // A new e-mail address: the user themself, or whoever administers them (the service decides).
-  router.post('/v1/login-users/:loginUserId/email-change', requireRole(...ANY_ROLE), async (req, res) => {
-    res.json(await service.requestEmailChange(acting(req), req.params.loginUserId as string, req.body as { email: string }));
+  router.post('/v1/login-users/:loginUserId/email-change', requireRole(...ANY_ROLE), mailings, async (req, res) => {
+    res.json(await service.requestEmailChange(acting(req), req.params.loginUserId as string, req.body as { email: string; password: string }));
   });
-  router.post('/v1/login-users/:loginUserId/email-change/resend', requireRole(...ANY_ROLE), async (req, res) => {
+  router.post('/v1/login-users/:loginUserId/email-change/resend', requireRole(...ANY_ROLE), mailings, async (req, res) => {
     res.json(await service.resendEmailChange(acting(req), req.params.loginUserId as string));
   });
   router.delete('/v1/login-users/:loginUserId/email-change', requireRole(...ANY_ROLE), async (req, res) => {

@@ -10,6 +10,7 @@ import { hashToken } from '../auth/token-hash';
 import { isUniqueViolation } from '../db/client';
 import { AppError } from '../errors';
 import { renderEmailChangedMail, renderEmailChangeRequestedMail, renderEmailConfirmMail } from './login-user-mail';
+import type { ConfirmPassword } from '../auth/auth-service';
 import { normalizeEmail, type Acting, type AdminTools, type LoginUserView } from './login-users';
 
 export const EMAIL_CHANGE_TTL_HOURS = 24;
@@ -23,7 +24,7 @@ const LINK_INVALID = () =>
 const MAIL_UNAVAILABLE = () =>
   new AppError(503, 'MAIL_UNAVAILABLE', '確認メールを送信できませんでした。しばらくしてから「確認メールを再送」でやり直してください');
 
-export function createEmailChange(t: AdminTools) {
+export function createEmailChange(t: AdminTools & { confirmPassword: ConfirmPassword }) {
   const live = (where: Prisma.LoginUserWhereInput) => t.prisma.loginUser.findFirst({ where: { ...where, deletedAt: null }, include: { tenant: true } });
 
   /** Another live user of the tenant already logs in with the address (in any letter case). */
@@ -62,8 +63,11 @@ export function createEmailChange(t: AdminTools) {
      * anything is stored: a mail server that cannot take it leaves everything as it was (503 means
      * not done); the checks run again when it is stored. Answers the user with `pendingEmail`.
      */
-    async requestEmailChange(acting: Acting, id: string, input: { email: string }): Promise<LoginUserView> {
+    async requestEmailChange(acting: Acting, id: string, input: { email: string; password: string }): Promise<LoginUserView> {
       const email = normalizeEmail(input.email);
+      // The caller's own password first: a session left open (or stolen) must not be able to move a
+      // login, and with it password resets and login codes, to another mailbox.
+      await t.confirmPassword(acting.user.id, input.password, { ip: acting.ip, userAgent: acting.userAgent });
       const check = async (tx: Prisma.TransactionClient, me: Acting) => {
         const target = await mayChange(tx, me, id);
         if (email === target.email.toLowerCase()) throw UNCHANGED();

@@ -199,7 +199,7 @@ export function createLoginUserService(deps: {
   const tools = { prisma, administer, find, guardOwnerAdmin, record, view, notify, mailer: deps.mailer, mailFrom: deps.mailFrom, publicUrl: deps.publicUrl };
 
   return {
-    ...createEmailChange(tools),
+    ...createEmailChange({ ...tools, confirmPassword: deps.confirmPassword }),
     ...createPasswordSet({ ...tools, confirmPassword: deps.confirmPassword }),
 
     async list(tenantId: string): Promise<LoginUserView[]> {

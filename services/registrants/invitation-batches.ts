@@ -100,7 +100,8 @@ export function createInvitationBatches({ prisma, lifecycle, qr, now = () => Dat
     async paper(acting: Acting, ids: string[], key?: string): Promise<{ issued: number; pending: number; skipped: number; results: PaperResult[] }> {
       const found = new Map((await prisma.registrant.findMany({ where: { tenantId: acting.tenantId, id: { in: ids } } })).map((r) => [r.id, r]));
       const results: PaperResult[] = [];
-      for (const registrantId of ids) {
+      const later = (registrantId: string) => results.push({ registrantId, outcome: 'pending', code: 'TRY_AGAIN_LATER', message: '一時的に発行できませんでした。しばらくしてから、もう一度印刷してください' });
+      for (const [i, registrantId] of ids.entries()) {
         const r = found.get(registrantId);
         const skip = (code: string, message: string) => results.push({ registrantId, outcome: 'skipped', code, message });
         if (!r) {
@@ -127,9 +128,15 @@ export function createInvitationBatches({ prisma, lifecycle, qr, now = () => Dat
             sheet: { familyName: r.familyName, givenName: r.givenName, employeeCode: r.employeeCode, expiresAt: link.expiresAt.toISOString(), qrSvg: await qr.render(link.url, 'svg') as string },
           });
         } catch (err) {
-          // Temporal or PostgreSQL away: stop here rather than report everyone left as skipped.
-          if (!(err instanceof AppError) || err.status === 503) throw err;
-          skip(err.code, err.title);
+          if (err instanceof AppError && err.status !== 503) {
+            skip(err.code, err.title);
+            continue;
+          }
+          // Temporal or PostgreSQL away: stop here. Sheets already issued are live links (recorded as
+          // printed): they are answered, and the rest is left to a later call.
+          if (!results.some((r) => r.outcome === 'issued')) throw err;
+          ids.slice(i).forEach(later);
+          break;
         }
       }
       const count = (outcome: PaperResult['outcome']) => results.filter((x) => x.outcome === outcome).length;

@@ -238,7 +238,7 @@ export function facts(entries: [string, Node | string | null][]): HTMLDListEleme
  * A modal dialog (native <dialog>: focus is trapped and Esc closes it). `build` draws its body and gets
  * `close`; the promise settles when the dialog closes, with what close was given.
  */
-export function dialog<T>(title: string, build: (close: (value: T | undefined) => void) => (Node | null)[], opts: { wide?: boolean } = {}): Promise<T | undefined> {
+export function dialog<T>(title: string, build: (close: (value: T | undefined) => void) => (Node | null)[], opts: { wide?: boolean; blockClose?: () => boolean } = {}): Promise<T | undefined> {
   return new Promise((resolve) => {
     const el = h('dialog', { class: opts.wide ? 'dialog wide' : 'dialog', 'aria-labelledby': 'dialog-title' });
     let result: T | undefined;
@@ -247,6 +247,9 @@ export function dialog<T>(title: string, build: (close: (value: T | undefined) =
       el.close();
     };
     el.append(h('h2', { id: 'dialog-title' }, title), ...build(close).filter((n): n is Node => !!n));
+    el.addEventListener('cancel', (ev) => {
+      if (opts.blockClose?.()) ev.preventDefault();
+    });
     el.addEventListener('close', () => {
       el.remove();
       resolve(result);

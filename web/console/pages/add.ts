@@ -582,20 +582,30 @@ export async function quickAddScreen(ctx: Ctx): Promise<View> {
       try {
         const res = await api.quickAdd(body);
         reset();
-        const { message: mailMessage, replyTo, copyToSelf } = choices;
-        const mailed = await reviewAndSend(ctx, { registrantIds: res.people.map((p) => p.registrantId) }, 'mail', { message: mailMessage, replyTo, ...(copyToSelf ? { copyTo: ctx.me.user.email } : {}) });
+        // Stored whatever happens next: the list of who was added comes first, then the review.
+        const summary = h('p', { id: 'quick-summary' }, `${res.people.length}人を登録しました。収集メールはまだ送っていません`);
+        const after = h('p', {}, 'マイナンバー管理の「収集メール一括送信」から、あとで送信できます。');
+        const box = notice('info', summary, after);
         result.replaceChildren(
-          notice(
-            mailed ? 'ok' : 'info',
-            h('p', { id: 'quick-summary' }, mailed ? `${res.people.length}人を登録し、${mailed}人に収集メールを送信しました` : `${res.people.length}人を登録しました。収集メールはまだ送っていません`),
-            mailed ? h('p', {}, `対象者：${mailed}名`) : h('p', {}, 'マイナンバー管理の「収集メール一括送信」から、あとで送信できます。'),
-          ),
+          box,
           table(
             '登録した人',
             ['登録者名', 'メールアドレス', ''],
             res.people.map((p) => h('tr', {}, h('td', {}, `${p.familyName} ${p.givenName}`), h('td', {}, p.email), h('td', {}, link(href(`registrants/${p.registrantId}`), '詳細')))),
           ),
         );
+        const { message: mailMessage, replyTo, copyToSelf } = choices;
+        try {
+          const mailed = await reviewAndSend(ctx, { registrantIds: res.people.map((p) => p.registrantId) }, 'mail', { message: mailMessage, replyTo, ...(copyToSelf ? { copyTo: ctx.me.user.email } : {}) });
+          if (mailed) {
+            summary.textContent = `${res.people.length}人を登録し、${mailed}人に収集メールを送信しました`;
+            after.textContent = `対象者：${mailed}名`;
+            box.className = 'box ok';
+          }
+        } catch (err) {
+          // The people are stored; only the review or the send failed.
+          after.textContent = `送信リストを開けませんでした（${err instanceof ApiError ? (err.problem.title ?? '') : '通信エラー'}）。マイナンバー管理の「収集メール一括送信」から送信してください。`;
+        }
         result.scrollIntoView({ block: 'start' });
       } catch (err) {
         const rest: string[] = [];

@@ -30,87 +30,102 @@ export async function reviewAndSend(ctx: Ctx, selection: Selection, channel: Cha
   const [review, tenant] = await Promise.all([api.reviewInvitations({ channel, ...selection }), api.tenant().catch(() => null)]);
   const going = review.people.filter((p) => p.invitable);
   const left = review.people.filter((p) => !p.invitable);
-  const ticked = new Set(going.filter((p) => TICKED_AT_FIRST.has(p.status)).map((p) => p.registrantId));
+  // A mail to someone whose link is open starts a new round (the mailed link dies): never ticked for them at first.
+  const ticked = new Set(going.filter((p) => TICKED_AT_FIRST.has(p.status) && !(channel === 'mail' && p.note)).map((p) => p.registrantId));
   const title = channel === 'mail' ? '収集メール一括送信' : '登録依頼書（紙）の印刷';
+  let done = 0;
 
-  return (
-    (await dialog<number>(title, (close) => {
-      const count = h('p', { id: 'review-count', class: 'total' });
-      const message = messageLine('review-message');
-      const sendButton = h('button', { type: 'button', class: 'primary', id: 'review-send' }, channel === 'mail' ? '送信' : '発行して印刷する');
-      const follow = () => {
-        count.textContent = `対象者：${ticked.size}名（全${review.total}名中）`;
-        sendButton.disabled = ticked.size === 0;
-      };
-      const boxes: HTMLInputElement[] = [];
-      const all = h('input', { type: 'checkbox', id: 'review-all', 'aria-label': '送信できる全員を選択' });
-      const rows = going.map((p) => {
-        const box = h('input', { type: 'checkbox', 'aria-label': `${fullName(p)}を選択`, ...(ticked.has(p.registrantId) ? { checked: true } : {}) });
-        boxes.push(box);
-        box.addEventListener('change', () => {
-          if (box.checked) ticked.add(p.registrantId);
-          else ticked.delete(p.registrantId);
-          all.checked = ticked.size === going.length;
-          follow();
-        });
-        return personRow(p, box, p.note ?? '');
-      });
-      all.checked = going.length > 0 && ticked.size === going.length;
-      all.addEventListener('change', () => {
-        boxes.forEach((b, i) => {
-          b.checked = all.checked;
-          if (all.checked) ticked.add(going[i]!.registrantId);
-          else ticked.delete(going[i]!.registrantId);
-        });
+  await dialog<number>(title, (close) => {
+    const count = h('p', { id: 'review-count', class: 'total' });
+    const message = messageLine('review-message');
+    const sendButton = h('button', { type: 'button', class: 'primary', id: 'review-send' }, channel === 'mail' ? '送信' : '発行して印刷する');
+    const cancel = cancelButton(() => close(done));
+    let busy = false;
+    const follow = () => {
+      count.textContent = `対象者：${ticked.size}名（全${review.total}名中）`;
+      sendButton.disabled = busy || ticked.size === 0;
+      cancel.disabled = busy;
+    };
+    const boxes = new Map<string, HTMLInputElement>();
+    const remarks = new Map<string, HTMLElement>();
+    const all = h('input', { type: 'checkbox', id: 'review-all', 'aria-label': '送信できる全員を選択' });
+    const rows = going.map((p) => {
+      const box = h('input', { type: 'checkbox', 'aria-label': `${fullName(p)}を選択`, ...(ticked.has(p.registrantId) ? { checked: true } : {}) });
+      boxes.set(p.registrantId, box);
+      box.addEventListener('change', () => {
+        if (box.checked) ticked.add(p.registrantId);
+        else ticked.delete(p.registrantId);
+        all.checked = ticked.size === going.length;
         follow();
       });
+      const row = personRow(p, box, p.note ?? '');
+      remarks.set(p.registrantId, row.lastElementChild as HTMLElement);
+      return row;
+    });
+    all.checked = going.length > 0 && ticked.size === going.length;
+    all.addEventListener('change', () => {
+      for (const [id, b] of boxes) {
+        if (b.disabled) continue;
+        b.checked = all.checked;
+        if (all.checked) ticked.add(id);
+        else ticked.delete(id);
+      }
       follow();
+    });
+    /** Sent (or issued): out of the selection for good, so pressing the button again never repeats it. */
+    const settled = (ids: string[], remark: string, went = true) => {
+      for (const id of ids) {
+        ticked.delete(id);
+        const b = boxes.get(id);
+        if (b) [b.checked, b.disabled] = [false, true];
+        remarks.get(id)?.replaceChildren(remark);
+      }
+      if (went) done += ids.length;
+      follow();
+    };
+    follow();
 
-      const mailFields = channel === 'mail' && !preset ? inviteOptionFields(ctx) : [];
-      const options = h('div', { class: 'form', id: 'review-options' }, ...mailFields);
+    const mailFields = channel === 'mail' && !preset ? inviteOptionFields(ctx) : [];
+    const options = h('div', { class: 'form', id: 'review-options' }, ...mailFields);
 
-      sendButton.addEventListener('click', async () => {
-        if (!ticked.size) return;
-        sendButton.disabled = true;
-        sendButton.setAttribute('aria-busy', 'true');
-        try {
-          const ids = going.map((p) => p.registrantId).filter((x) => ticked.has(x));
-          if (channel === 'mail') {
-            const opts = preset ?? mailOptionsOf(options, ctx);
-            if (typeof opts === 'string') return say(message, opts);
-            const sent = await sendMails(ids, opts, message);
-            if (sent !== null) close(sent);
-          } else {
-            const printed = await printSheets(ids, message, tenant?.passcodeSet ?? false, ctx.me.tenant.name);
-            if (printed !== null) close(printed);
-          }
-        } catch (err) {
-          showError(message, err);
-        } finally {
-          sendButton.disabled = ticked.size === 0;
-          sendButton.removeAttribute('aria-busy');
-        }
-      });
+    sendButton.addEventListener('click', async () => {
+      if (!ticked.size || busy) return;
+      const ids = going.map((p) => p.registrantId).filter((x) => ticked.has(x));
+      const opts = channel === 'mail' ? (preset ?? mailOptionsOf(options, ctx)) : undefined;
+      if (typeof opts === 'string') return say(message, opts);
+      busy = true;
+      follow();
+      sendButton.setAttribute('aria-busy', 'true');
+      try {
+        const finished = channel === 'mail' ? await sendMails(ids, opts!, message, settled) : await printSheets(ids, message, settled, { passcodeSet: tenant?.passcodeSet ?? false, company: ctx.me.tenant.name });
+        if (finished) close(done);
+      } finally {
+        busy = false;
+        sendButton.removeAttribute('aria-busy');
+        follow();
+      }
+    });
 
-      return [
-        h('p', {}, channel === 'mail' ? '対象者にマイナンバー収集メールを送信します。送信する人にチェックを付けてください（左上のチェックボックスで全員を選べます）。' : '対象者ごとに、登録用QRコードを載せたA4の依頼書を1人1ページで印刷します。メールアドレスのない人にも使えます。'),
-        tenant ? passcodeNotice(ctx, tenant) : null,
-        count,
-        table('送信する人', [h('span', { 'data-label': '選択' }, all), 'ステータス', '社員コード', '登録者名', '区分', 'メールアドレス', '備考'], rows, '送信できる人はいません'),
-        left.length
-          ? h(
-              'details',
-              { class: 'review-left', id: 'review-left', open: true },
-              h('summary', {}, `送信しない人（${left.length}名）`),
-              table('送信しない人', ['ステータス', '社員コード', '登録者名', '区分', 'メールアドレス', '理由'], left.map((p) => personRow(p, null, p.message ?? ''))),
-            )
-          : null,
-        options,
-        message,
-        h('div', { class: 'buttons' }, sendButton, cancelButton(close)),
-      ];
-    }, { wide: true })) ?? 0
-  );
+    return [
+      h('p', {}, channel === 'mail' ? '対象者にマイナンバー収集メールを送信します。送信する人にチェックを付けてください（左上のチェックボックスで全員を選べます）。' : '対象者ごとに、登録用QRコードを載せたA4の依頼書を1人1ページで印刷します。メールアドレスのない人にも使えます。'),
+      tenant ? passcodeNotice(ctx, tenant) : null,
+      count,
+      table('送信する人', [h('span', { 'data-label': '選択' }, all), 'ステータス', '社員コード', '登録者名', '区分', 'メールアドレス', '備考'], rows, '送信できる人はいません'),
+      left.length
+        ? h(
+            'details',
+            { class: 'review-left', id: 'review-left', open: true },
+            h('summary', {}, `送信しない人（${left.length}名）`),
+            table('送信しない人', ['ステータス', '社員コード', '登録者名', '区分', 'メールアドレス', '理由'], left.map((p) => personRow(p, null, p.message ?? ''))),
+          )
+        : null,
+      options,
+      message,
+      h('div', { class: 'buttons' }, sendButton, cancel),
+    ];
+    // Escape while a send runs would hide it, not stop it: the dialog stays until the run ends.
+  }, { wide: true, blockClose: () => document.querySelector('#review-send[aria-busy]') !== null });
+  return done;
 }
 
 function personRow(p: Person, box: HTMLInputElement | null, remark: string): HTMLTableRowElement {
@@ -135,40 +150,79 @@ function mailOptionsOf(scope: HTMLElement, ctx: Ctx): MailOptions | string {
   return { ...(value('message') ? { message: value('message') } : {}), ...(replyTo ? { replyTo } : {}), ...(copy ? { copyTo: ctx.me.user.email } : {}) };
 }
 
-/** Mails in calls of 500, each retried safely under its own key; the outcome per person is summed up. */
-async function sendMails(ids: string[], opts: MailOptions, message: HTMLElement): Promise<number | null> {
+type Settled = (ids: string[], remark: string, went?: boolean) => void;
+
+/**
+ * Mails in calls of 500; each call's people are settled as soon as it answers. A call that fails
+ * stops the run with the reason, the rest still ticked: pressing 送信 again sends only them.
+ */
+async function sendMails(ids: string[], opts: MailOptions, message: HTMLElement, settled: Settled): Promise<boolean> {
   let sent = 0;
   let pending = 0;
   const skipped: string[] = [];
+  const summary = () => [`${sent}人に送信しました。`, ...(pending ? [`${pending}人は受け付けました。メールサーバーの復旧を待って自動で送信します。`] : []), ...(skipped.length ? [`${skipped.length}人は送信しませんでした：${[...new Set(skipped)].join('、')}`] : [])];
   for (const [i, part] of chunks(ids, MAIL_BATCH).entries()) {
     say(message, `送信中…（${Math.min((i + 1) * MAIL_BATCH, ids.length)} / ${ids.length}人）`, 'info');
-    const res = await api.inviteMany({ registrantIds: part, ...opts });
-    sent += res.sent;
-    pending += res.pending;
-    skipped.push(...res.results.filter((x) => x.outcome === 'skipped').map((x) => x.message ?? x.code ?? ''));
+    try {
+      const res = await api.inviteMany({ registrantIds: part, ...opts });
+      sent += res.sent;
+      pending += res.pending;
+      for (const r of res.results) {
+        if (r.outcome === 'skipped') skipped.push(r.message ?? r.code ?? '');
+        settled([r.registrantId], r.outcome === 'sent' ? '送信しました' : r.outcome === 'pending' ? '送信待ち（自動で送信します）' : `送信しませんでした：${r.message ?? r.code ?? ''}`, r.outcome !== 'skipped');
+      }
+    } catch (err) {
+      showError(message, err);
+      message.prepend(`${summary().join('')}残りの人は送信していません（チェックが残っています）。`);
+      return false;
+    }
   }
-  say(
-    message,
-    [`${sent}人に送信しました。`, ...(pending ? [`${pending}人は受け付けました。メールサーバーの復旧を待って自動で送信します。`] : []), ...(skipped.length ? [`${skipped.length}人は送信しませんでした：${[...new Set(skipped)].join('、')}`] : [])],
-    skipped.length || pending ? 'info' : 'ok',
-  );
+  say(message, summary(), skipped.length || pending ? 'info' : 'ok');
   // Said on the screen behind the dialog too, where HR looks once it closes.
   resultLine(message.textContent ?? '');
-  return sent + pending;
+  return true;
 }
 
-/** Sheets in calls of 100, then the print view of them all. */
-async function printSheets(ids: string[], message: HTMLElement, passcodeSet: boolean, company: string): Promise<number | null> {
-  const results: Schemas['PaperInvitationResult']['results'] = [];
+/**
+ * Sheets in calls of 100, then the print view of all issued. A call that fails stops the run, and the
+ * sheets issued so far are still shown (their links are live): the rest stays ticked for a retry.
+ */
+async function printSheets(ids: string[], message: HTMLElement, settled: Settled, opts: { passcodeSet: boolean; company: string }): Promise<boolean> {
+  const sheets: Sheet[] = [];
+  const notIssued: string[] = [];
+  let failed: unknown;
   for (const [i, part] of chunks(ids, PAPER_BATCH).entries()) {
     say(message, `発行中…（${Math.min((i + 1) * PAPER_BATCH, ids.length)} / ${ids.length}人）`, 'info');
-    results.push(...(await api.paperInvitations({ registrantIds: part })).results);
+    try {
+      for (const r of (await api.paperInvitations({ registrantIds: part })).results) {
+        if (r.sheet) sheets.push(r.sheet);
+        else if (r.outcome === 'skipped') notIssued.push(r.message ?? r.code ?? '');
+        // Pending: not issued, left ticked for the next press.
+        if (r.outcome !== 'pending') settled([r.registrantId], r.sheet ? '発行しました' : `発行しませんでした：${r.message ?? r.code ?? ''}`, !!r.sheet);
+      }
+    } catch (err) {
+      failed = err;
+      break;
+    }
   }
-  const sheets = results.flatMap((r) => (r.sheet ? [r.sheet] : []));
-  const notIssued = results.filter((r) => !r.sheet).map((r) => r.message ?? r.code ?? '');
-  resultLine([`${sheets.length}人の依頼書を発行しました。`, ...(notIssued.length ? [`${notIssued.length}人は発行しませんでした：${[...new Set(notIssued)].join('、')}`] : [])].join(''));
-  if (sheets.length) showSheets(sheets, { passcodeSet, company });
-  return sheets.length;
+  const rest = ids.length - sheets.length - notIssued.length;
+  const line = [
+    `${sheets.length}人の依頼書を発行しました。`,
+    ...(notIssued.length ? [`${notIssued.length}人は発行しませんでした：${[...new Set(notIssued)].join('、')}`] : []),
+    ...(rest ? [`残りの${rest}人は一時的に発行できませんでした。もう一度選んで印刷してください。`] : []),
+  ].join('');
+  // Issued sheets are live links: shown (and the dialog closed) whatever happened to the rest.
+  if (sheets.length) {
+    resultLine(line);
+    showSheets(sheets, opts);
+    return true;
+  }
+  if (failed) {
+    showError(message, failed);
+    return false;
+  }
+  say(message, line, 'info');
+  return rest === 0;
 }
 
 function resultLine(text: string) {

@@ -24,6 +24,7 @@ export function emailChangeDialog(u: LoginUser, self: boolean): Promise<LoginUse
         required: true,
         hint: '管理担当者以外の従業員に届かないアドレスにしてください。',
       }),
+      field('あなたのパスワード', input('password', { type: 'password', autocomplete: 'current-password' }), { required: true, hint: '本人確認のため、いまログインしているあなたのパスワードを入力してください。' }),
     ],
     '確認メールを送る',
     async (data, msg) => {
@@ -32,7 +33,12 @@ export function emailChangeDialog(u: LoginUser, self: boolean): Promise<LoginUse
         say(msg, '新しいメールアドレスを入力してください');
         return undefined;
       }
-      return api.requestEmailChange(u.id, { email });
+      const password = String(data.get('password') ?? '');
+      if (!password) {
+        say(msg, 'あなたのパスワードを入力してください');
+        return undefined;
+      }
+      return api.requestEmailChange(u.id, { email, password });
     },
     'email-change',
   );

@@ -153,8 +153,10 @@ export async function registrantListScreen(ctx: Ctx): Promise<View> {
   boxes.forEach((b) => b.addEventListener('change', showWiden));
   const selection = (): Selection | null => (allMatching ? { filter } : selected.size ? { registrantIds: [...selected] } : null);
   const review = async (chosen: Selection, channel: 'mail' | 'paper') => {
+    unsay(bulkMessage);
     try {
-      if (await reviewAndSend(ctx, chosen, channel)) unsay(bulkMessage);
+      // The outcome is said in the bulk line (the list itself is as it was loaded until 検索).
+      await reviewAndSend(ctx, chosen, channel);
     } catch (err) {
       showError(bulkMessage, err);
     }

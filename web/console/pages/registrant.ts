@@ -93,7 +93,7 @@ function dependentsTable(ctx: Ctx, r: RegistrantItem, message: HTMLElement, with
         actionButton('承認', act(ctx, message, () => api.approve(r.id, d.id), undefined, `扶養家族 ${dependentName(d)} さんを承認しました。`), 'small primary'),
         actionButton('差戻し', async () => {
           const reason = await askReason('扶養家族の差戻し', `${dependentName(d)} さんの登録を差し戻します。本人に理由を添えたメールが届き、登録し直してもらえます。`, '差し戻す');
-          if (reason) await act(ctx, message, () => api.remand(r.id, { reason, dependentId: d.id }), undefined, `扶養家族 ${dependentName(d)} さんを差し戻しました。本人に理由を添えたメールを送ります。`)();
+          if (reason) await act(ctx, message, () => api.remand(r.id, { reason, dependentId: d.id }), undefined, r.email ? `扶養家族 ${dependentName(d)} さんを差し戻しました。本人に理由を添えたメールを送ります。` : `扶養家族 ${dependentName(d)} さんを差し戻しました。メールアドレスがないため連絡は届きません。登録依頼書（紙）を印刷して、理由とあわせてお渡しください。`)();
         }, 'small secondary'),
       );
     }
@@ -319,7 +319,7 @@ function approvalView(ctx: Ctx, r: RegistrantItem, docs: HrDocument[]): View {
         }),
         actionButton('差戻し', async () => {
           const reason = await askReason('差戻し', `${fullName(r)} さんの登録を差し戻します。本人に理由を添えたメールと新しい登録用リンクが届きます。`, '差し戻す');
-          if (reason) await act(ctx, message, () => api.remand(r.id, { reason }), () => go(`registrants/${r.id}`), `${fullName(r)} さんの登録を差し戻しました。本人に理由を添えたメールと新しい登録用リンクを送ります。`)();
+          if (reason) await act(ctx, message, () => api.remand(r.id, { reason }), () => go(`registrants/${r.id}`), r.email ? `${fullName(r)} さんの登録を差し戻しました。本人に理由を添えたメールと新しい登録用リンクを送ります。` : `${fullName(r)} さんの登録を差し戻しました。メールアドレスがないため連絡は届きません。登録依頼書（紙）を印刷して、理由とあわせてお渡しください。`)();
         }, 'secondary'),
         actionButton('拒否', async () => {
           const reason = await askReason('マイナンバー提供の拒否', `${fullName(r)} さんがマイナンバーの提供を拒否したものとして記録します。登録用リンクは使えなくなります。`, '拒否として記録する');
