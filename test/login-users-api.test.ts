@@ -67,14 +67,7 @@ const roleOf = async (agent: Agent) => {
   return res.status === 200 ? (res.body.user.role as Role) : res.status;
 };
 
-/** A company of its own: users created one after the other (so in createdAt order), all logged in. */
-async function company(name: string, roles: Role[]) {
-  const id = await createTenant(harness.prisma, name);
-  const users: TestUser[] = [];
-  for (const [i, role] of roles.entries()) users.push(await createLoginUser(harness.prisma, id, role, `${name.slice(0, 4)} ${role}${i + 1}`));
-  const agents = await Promise.all(users.map((u) => harness.login(u)));
-  return { id, users, agents };
-}
+const company = (name: string, roles: Role[]) => harness.company(name, roles);
 
 beforeAll(async () => {
   tenant = await createTenant(harness.prisma, TENANT_NAME);

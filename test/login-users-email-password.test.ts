@@ -14,7 +14,7 @@ import type { Role } from '../prisma/generated/client';
 import { verifyPassword } from '../services/auth/passwords';
 import { EMAIL_CHANGE_REQUESTED_SUBJECT, EMAIL_CHANGED_SUBJECT, EMAIL_CONFIRM_SUBJECT, PASSWORD_SET_SUBJECT } from '../services/login-users/login-user-mail';
 import { useApiHarness } from './support/api-harness';
-import { createLoginUser, createTenant, PUBLIC_URL, TEST_PASSWORD, type Agent, type TestUser } from './support/fixtures';
+import { PUBLIC_URL, TEST_PASSWORD, type Agent, type TestUser } from './support/fixtures';
 import { expectProblemDetails } from './support/problems';
 import request from 'supertest';
 
@@ -39,13 +39,7 @@ const ask = (agent: Agent, id: string, email: string, password = TEST_PASSWORD) 
 const confirm = (token: string) => request(harness.app).post('/v1/auth/email-change/confirm').send({ token });
 const loginStatus = (email: string, password: string) => request(harness.app).post('/v1/auth/login').send({ email, password }).then((r) => r.status);
 
-async function company(name: string, roles: Role[]) {
-  const id = await createTenant(harness.prisma, name);
-  const users: TestUser[] = [];
-  for (const [i, role] of roles.entries()) users.push(await createLoginUser(harness.prisma, id, role, `${name.slice(0, 4)} ${role}${i + 1}`));
-  const agents = await Promise.all(users.map((u) => harness.login(u)));
-  return { id, users, agents };
-}
+const company = (name: string, roles: Role[]) => harness.company(name, roles);
 
 describe('e-mail change', () => {
   it('needs the caller\'s own password: a wrong one is counted, nothing waits, nothing is mailed or recorded', async () => {

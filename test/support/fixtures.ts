@@ -229,7 +229,15 @@ export async function loginAs(app: Express, outbox: Outbox, user: TestUser): Pro
 export function withLogins<H extends { prisma: PrismaClient; outbox: Outbox; app: Express }>(harness: H) {
   const login = (user: TestUser): Promise<Agent> => loginAs(harness.app, harness.outbox, user);
   const agent = async (tenantId: string, role: Role, name?: string) => login(await createLoginUser(harness.prisma, tenantId, role, name));
-  return Object.assign(harness, { login, agent });
+  /** A company of its own: users created one after the other (so in createdAt order), all logged in. */
+  const company = async (name: string, roles: Role[]) => {
+    const id = await createTenant(harness.prisma, name);
+    const users: TestUser[] = [];
+    for (const [i, role] of roles.entries()) users.push(await createLoginUser(harness.prisma, id, role, `${name.slice(0, 4)} ${role}${i + 1}`));
+    const agents = await Promise.all(users.map((u) => login(u)));
+    return { id, users, agents };
+  };
+  return Object.assign(harness, { login, agent, company });
 }
 
 export { startOutbox };
