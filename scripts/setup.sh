@@ -31,6 +31,8 @@ if [ "$(cat .tools/.schemathesis-stamp 2>/dev/null)" != "$FUZZ_PIPS" ] || [ ! -x
   echo "$FUZZ_PIPS" > .tools/.schemathesis-stamp
 fi
 
+# 1c, 1d: what only the tests use (not `npm start` or the bench).
+case "${npm_lifecycle_event:-}" in start|bench) ;; *)
 # 1c. The Python client generator payroll vendors use (test/generated-clients.test.ts generates a
 #     client from openapi.yaml with it and runs a connector journey; ruff, its formatter, comes with
 #     it). A venv of its own: its httpx and attrs must not move Schemathesis's.
@@ -42,6 +44,17 @@ if [ "$(cat .tools/.clients-stamp 2>/dev/null)" != "$CLIENT_PIPS" ] || [ ! -x "$
   "$CLIENT_VENV/bin/pip" install --quiet --disable-pip-version-check $CLIENT_PIPS
   echo "$CLIENT_PIPS" > .tools/.clients-stamp
 fi
+
+# 1d. oasdiff, the breaking-change checker between the released contract and this one
+#     (test/contract-compat.test.ts), built from the Go module proxy into .tools/bin.
+OASDIFF_VERSION="v1.39.0"
+if [ "$(cat .tools/.oasdiff-stamp 2>/dev/null)" != "$OASDIFF_VERSION" ] || [ ! -x .tools/bin/oasdiff ]; then
+  command -v go >/dev/null || apt_install golang-go || { echo "[setup] Go is needed to build oasdiff (apt install golang-go)" >&2; exit 1; }
+  say "building oasdiff $OASDIFF_VERSION into .tools/bin"
+  GOBIN="$PWD/.tools/bin" GOFLAGS=-mod=mod go install "github.com/oasdiff/oasdiff@$OASDIFF_VERSION"
+  echo "$OASDIFF_VERSION" > .tools/.oasdiff-stamp
+fi
+;; esac
 
 # 2. PostgreSQL server binaries, for the private cluster used when DATABASE_URL is not given.
 if [ -z "${DATABASE_URL:-}" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then
