@@ -45,6 +45,12 @@ if [ "$(cat .tools/.clients-stamp 2>/dev/null)" != "$CLIENT_PIPS" ] || [ ! -x "$
   echo "$CLIENT_PIPS" > .tools/.clients-stamp
 fi
 
+# 1c'. A JDK and Maven: test/generated-clients.test.ts generates the Java client with
+#      openapi-generator's Maven plugin (Maven Central) and runs the journey with it.
+if ! command -v mvn >/dev/null || ! command -v javac >/dev/null; then
+  apt_install maven default-jdk-headless || { echo "[setup] Maven and a JDK are needed by the tests (apt install maven default-jdk-headless)" >&2; exit 1; }
+fi
+
 # 1d. oasdiff, the breaking-change checker between the released contract and this one
 #     (test/contract-compat.test.ts), built from the Go module proxy into .tools/bin.
 OASDIFF_VERSION="v1.39.0"

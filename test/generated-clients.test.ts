@@ -1,7 +1,8 @@
 /**
- * The contract as payroll vendors use it: a Python client generated from openapi/openapi.yaml by
- * openapi-python-client (PyPI, installed into .tools/clients-venv by scripts/setup.sh), unmodified,
- * runs the connector journey (test/clients/python/journey.py) against the real API, Temporal worker,
+ * The contract as payroll vendors use it: clients generated from openapi/openapi.yaml — Python by
+ * openapi-python-client (PyPI, installed into .tools/clients-venv by scripts/setup.sh), Java by
+ * openapi-generator's Maven plugin (Maven Central) — unmodified, run the connector journey
+ * (test/clients/python/journey.py, test/clients/java/…/Journey.java) against the real API, Temporal worker,
  * PostgreSQL and a webhook receiver: token, list, sync under an Idempotency-Key, numbers pulled as
  * JSON and as Shift_JIS CSV, a delivery's signature checked. The numbers never reach this file's
  * output: the script answers only whether they matched.
@@ -11,10 +12,9 @@ import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { listen } from './support/browser';
-import { createTenant, type Agent } from './support/fixtures';
+import { createTenant } from './support/fixtures';
 import { randomMyNumber } from './support/leak-scan';
 import { until } from './support/until';
 import { useWorkerHarness } from './support/worker-harness';
@@ -22,23 +22,21 @@ import { useWorkerHarness } from './support/worker-harness';
 const ROOT = path.resolve(__dirname, '..');
 const VENV_BIN = path.join(ROOT, '.tools', 'clients-venv', 'bin');
 const OUT = path.join(ROOT, 'test-output', 'clients', 'python');
+const JAVA = path.join(ROOT, 'test', 'clients', 'java');
 
 const harness = useWorkerHarness({ taskQueue: 'generated-clients' });
-let owner: Agent;
 let base: string;
 let closeApi: () => Promise<void>;
 let hooks: http.Server;
-const received: { signature: string; body: string }[] = [];
+const received = new Map<string, { signature: string; body: string }[]>();
 
 beforeAll(async () => {
-  const tenantId = await createTenant(harness.prisma, '株式会社生成クライアント');
-  owner = await harness.agent(tenantId, 'owner');
   ({ base, close: closeApi } = await listen(harness.app));
   hooks = http.createServer((req, res) => {
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString('utf8')));
     req.on('end', () => {
-      received.push({ signature: String(req.headers['mynaflow-signature'] ?? ''), body });
+      received.set(req.url ?? '', [...(received.get(req.url ?? '') ?? []), { signature: String(req.headers['mynaflow-signature'] ?? ''), body }]);
       res.end();
     });
   });
@@ -59,13 +57,48 @@ function run(cmd: string, args: string[], opts: { input?: string; env?: NodeJS.P
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.stderr.on('data', (c: Buffer) => (err += c.toString()));
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${path.basename(cmd)} exited ${code}:\n${err.slice(-3000)}`))));
+    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${path.basename(cmd)} exited ${code}:\n${(err || out).slice(-3000)}`))));
     child.stdin.end(opts.input ?? '');
   });
 }
 
-describe('a Python client generated from the contract', () => {
-  it('is generated without warnings on the connector operations, and runs the journey unmodified: token, list, idempotent sync, JSON and CP932 CSV pull, webhook signature', async () => {
+/**
+ * A company of its own for one client: a connector with a token, a webhook it subscribes, two people
+ * HR entered with numbers (completed, so the webhook hears of them). What the journey is given.
+ */
+async function journeyInput(lang: string): Promise<string> {
+  const owner = await harness.agent(await createTenant(harness.prisma, `株式会社生成${lang}`), 'owner');
+  const c = (await owner.post('/v1/connectors').send({ name: `給与ソフト（${lang}）`, scopes: ['registrants:read', 'registrants:write', 'numbers:pull'], allowedPurposes: ['withholding_slip'] }).expect(201)).body;
+  const bearer = (await request(harness.app).post('/v1/oauth/token').auth(c.clientId, c.clientSecret).type('form').send({ grant_type: 'client_credentials' }).expect(200)).body.access_token;
+  const hookUrl = `http://127.0.0.1:${(hooks.address() as AddressInfo).port}/${lang}`;
+  const hook = (await request(harness.app).post('/v1/webhooks').auth(bearer, { type: 'bearer' }).send({ url: hookUrl, events: ['registrant_completed'] }).expect(201)).body;
+  const expected: Record<string, string> = {};
+  const people = ['G001', 'G002'].map((code) => {
+    const n = randomMyNumber();
+    expected[code] = n;
+    return { employeeCode: code, familyName: '生成', givenName: code, familyNameKana: 'セイセイ', myNumber: n, myNumberConfirmation: n };
+  });
+  await owner.post('/v1/registrants/bulk-entry').send({ people }).expect(201);
+  await until(async () => (received.get(`/${lang}`)?.length ?? 0) >= 1, 'a webhook delivery');
+  return JSON.stringify({ baseUrl: base, clientId: c.clientId, clientSecret: c.clientSecret, syncCode: `S${lang}`, expected, webhook: { secret: hook.secret, ...received.get(`/${lang}`)![0] } });
+}
+
+/** What either journey must have seen. */
+async function expectJourney(answer: string, lang: string) {
+  expect(JSON.parse(answer)).toEqual({
+    tokenType: 'Bearer',
+    listedCodes: ['G001', 'G002'],
+    sync: { created: 1, againCreated: 1, sameAnswer: true },
+    json: { served: 2, matches: true },
+    csv: { contentType: expect.stringMatching(/^text\/csv; ?charset=Shift_JIS/i), rows: 2, matches: true, crlf: true },
+    webhook: { valid: true, tamperedRefused: true },
+  });
+  // The sync under one key made one person.
+  expect(await harness.prisma.registrant.count({ where: { employeeCode: `S${lang}` } })).toBe(1);
+}
+
+describe('clients generated from the contract run the connector journey unmodified: token, list, idempotent sync, JSON and CP932 CSV pull, webhook signature', () => {
+  it('Python (openapi-python-client 0.29.1), generated without warnings on the connector operations', async () => {
     // Generated afresh from the spec as it is now; ruff (the generator's formatter) on the PATH.
     fs.rmSync(OUT, { recursive: true, force: true });
     fs.mkdirSync(OUT, { recursive: true });
@@ -74,36 +107,15 @@ describe('a Python client generated from the contract', () => {
     });
     // Warnings are for images and CSV uploads only (no typed model for those): none on what connectors call.
     for (const op of ['/v1/oauth/token', '/v1/registrants ', '/v1/registrants/batch', '/v1/numbers/pull', '/v1/webhooks']) expect(generated).not.toContain(`WARNING parsing POST ${op}`);
-    expect(fs.existsSync(path.join(OUT, 'mynaflow_client', 'api', 'payroll', 'issue_connector_token.py'))).toBe(true);
-
-    // The connector, a webhook it subscribes, and two people HR entered with numbers (completed).
-    const c = (await owner.post('/v1/connectors').send({ name: '給与ソフト（生成）', scopes: ['registrants:read', 'registrants:write', 'numbers:pull'], allowedPurposes: ['withholding_slip'] }).expect(201)).body;
-    const bearer = (await request(harness.app).post('/v1/oauth/token').auth(c.clientId, c.clientSecret).type('form').send({ grant_type: 'client_credentials' }).expect(200)).body.access_token;
-    const hookUrl = `http://127.0.0.1:${(hooks.address() as AddressInfo).port}/payroll`;
-    const hook = (await request(harness.app).post('/v1/webhooks').auth(bearer, { type: 'bearer' }).send({ url: hookUrl, events: ['registrant_completed'] }).expect(201)).body;
-    const expected: Record<string, string> = {};
-    const people = ['G001', 'G002'].map((code) => {
-      const n = randomMyNumber();
-      expected[code] = n;
-      return { employeeCode: code, familyName: '生成', givenName: code, familyNameKana: 'セイセイ', myNumber: n, myNumberConfirmation: n };
-    });
-    await owner.post('/v1/registrants/bulk-entry').send({ people }).expect(201);
-    await until(async () => received.length >= 1, 'a webhook delivery');
-
-    const syncCode = `S${randomUUID().slice(0, 6)}`;
-    const answer = await run(path.join(VENV_BIN, 'python'), [path.join('test', 'clients', 'python', 'journey.py')], {
-      env: { PYTHONPATH: OUT },
-      input: JSON.stringify({ baseUrl: base, clientId: c.clientId, clientSecret: c.clientSecret, syncCode, expected, webhook: { secret: hook.secret, ...received[0] } }),
-    });
-    expect(JSON.parse(answer)).toEqual({
-      tokenType: 'Bearer',
-      listedCodes: ['G001', 'G002'],
-      sync: { created: 1, againCreated: 1, sameAnswer: true },
-      json: { served: 2, matches: true },
-      csv: { contentType: expect.stringMatching(/^text\/csv; ?charset=Shift_JIS/i), rows: 2, matches: true, crlf: true },
-      webhook: { valid: true, tamperedRefused: true },
-    });
-    // The sync under one key made one person.
-    expect(await harness.prisma.registrant.count({ where: { employeeCode: syncCode } })).toBe(1);
+    const input = await journeyInput('python');
+    await expectJourney(await run(path.join(VENV_BIN, 'python'), [path.join('test', 'clients', 'python', 'journey.py')], { env: { PYTHONPATH: OUT }, input }), 'python');
   });
+
+  it('Java (openapi-generator 7.25.0, library native), generated and compiled by Maven', async () => {
+    // Maven generates the client from openapi.yaml, compiles it with Journey.java and writes the classpath.
+    await run('mvn', ['-q', '-B', '-f', path.join(JAVA, 'pom.xml'), 'package']);
+    const classpath = [path.join(JAVA, 'target', 'journey-1.jar'), fs.readFileSync(path.join(JAVA, 'target', 'classpath.txt'), 'utf8').trim()].join(path.delimiter);
+    const input = await journeyInput('java');
+    await expectJourney(await run('java', ['-cp', classpath, 'dev.mynaflow.journey.Journey'], { input }), 'java');
+  }, 10 * 60_000);
 });
