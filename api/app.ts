@@ -26,7 +26,7 @@ import { dashboardRoutes } from './dashboard/routes';
 import { operatorRoutes } from './operator/routes';
 import { historyRoutes } from './history/routes';
 import { loginUserRoutes } from './login-users/routes';
-import { loadSpec, loadSpecText, openApiValidator, refuseNulCharacters } from './openapi';
+import { loadSpec, loadIntegrationGuide, loadSpecText, openApiValidator, refuseNulCharacters } from './openapi';
 import { consolePages } from './pages/console';
 import { registrationPages } from './pages/registration';
 import { problemHandler } from './problem';
@@ -103,6 +103,11 @@ export function createApp(deps: AppDeps): Express {
   const specText = loadSpecText();
   app.get('/openapi.yaml', (_req, res) => {
     res.type('application/yaml').send(specText);
+  });
+  // The Japanese integration guide for payroll vendors' engineers, beside the contract it explains.
+  const guide = loadIntegrationGuide();
+  app.get('/docs/integration-guide.md', (_req, res) => {
+    res.type('text/markdown; charset=utf-8').send(guide);
   });
   app.use('/docs', swaggerUi.serveFiles(loadSpec(), { customSiteTitle: 'mynaflow API' }));
   app.get('/docs/', swaggerUi.setup(loadSpec(), { customSiteTitle: 'mynaflow API' }));

@@ -11,6 +11,11 @@ import { byCaller, type Identified } from './request-size';
 
 export const SPEC_PATH = path.join(PROJECT_ROOT, 'openapi', 'openapi.yaml');
 
+/** The Japanese integration guide for payroll vendors (docs/integration-guide.ja.md). */
+export function loadIntegrationGuide(): string {
+  return fs.readFileSync(path.join(PROJECT_ROOT, 'docs', 'integration-guide.ja.md'), 'utf8');
+}
+
 export function loadSpecText(): string {
   return fs.readFileSync(SPEC_PATH, 'utf8');
 }
