@@ -7,7 +7,8 @@ import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { hashToken } from '../services/auth/token-hash';
 import { lifecycleQuery, registrantWorkflowId } from '../shared';
-import { createTenant, type Agent } from './support/fixtures';
+import { Client, Connection } from '@temporalio/client';
+import { createLoginUser, createTenant, loginAs, memoryLogger, testApp, type Agent } from './support/fixtures';
 import { expectProblem } from './support/problems';
 import { decodeQrSvg } from './support/qr-svg';
 import { until } from './support/until';
@@ -138,6 +139,30 @@ describe('紙の登録依頼書', () => {
     expect((await lifecycle(id)).invitation).toMatchObject({ state: 'open', round: 1 });
     expect(await harness.prisma.operationEvent.count({ where: { registrantId: id, operation: 'paper_invitation_issued' } })).toBe(1);
     for (const token of tokens) expect((await harness.prisma.invitation.findUniqueOrThrow({ where: { tokenHash: hashToken(token!) } })).revokedAt).toBeNull();
+  });
+
+  it('Temporal out of reach mid-batch: the sheets already issued are answered (live links), the rest pending; with none issued, 503 and nothing done', async () => {
+    const open = await added('停止', '済');
+    await hr.post('/v1/registrants/paper-invitations').send({ registrantIds: [open] }).expect(200); // its round is open
+    const closed = await added('停止', '未');
+    const dead = new Client({ connection: Connection.lazy({ address: '127.0.0.1:1' }) });
+    const { app } = testApp({ prisma: harness.prisma, logger: memoryLogger().logger, outbox: harness.outbox, temporalClient: dead, taskQueue: 'invitation-batches', stepAnswerWithinMs: 1000 });
+    const down = await loginAs(app, harness.outbox, await createLoginUser(harness.prisma, tenantId, 'manager', '人事 停止'));
+    try {
+      // The open round needs no Temporal (a sheet joins it); the other person's round does.
+      const res = await down.post('/v1/registrants/paper-invitations').send({ registrantIds: [open, closed] }).expect(200);
+      expect(res.body).toMatchObject({ issued: 1, pending: 1, skipped: 0 });
+      expect(res.body.results[1]).toMatchObject({ registrantId: closed, outcome: 'pending', code: 'TRY_AGAIN_LATER' });
+      expect(LINK.exec(decodeQrSvg(res.body.results[0].sheet.qrSvg) ?? '')?.[1]).toBeDefined();
+      // Only the one needing Temporal: 503, and nothing of it changed.
+      expectProblem(await down.post('/v1/registrants/paper-invitations').send({ registrantIds: [closed] }), 503, 'TEMPORAL_UNAVAILABLE');
+      expect((await row(closed)).invitationState).toBeNull();
+      expect(await harness.prisma.operationEvent.count({ where: { registrantId: closed, operation: { in: ['paper_invitation_issued', 'invitation_printed'] } } })).toBe(0);
+    } finally {
+      await dead.connection.close().catch(() => undefined);
+    }
+    // Back: the same request issues the sheet.
+    expect((await hr.post('/v1/registrants/paper-invitations').send({ registrantIds: [closed] }).expect(200)).body).toMatchObject({ issued: 1 });
   });
 
   it('prints a batch in the order given, skipping retirees and people waiting for HR with the reason; viewers may not', async () => {
