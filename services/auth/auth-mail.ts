@@ -8,9 +8,14 @@ export const EMAIL_METHOD_SUBJECT = '【マイナンバー管理】メール認�
 export const LOGIN_LOCKED_SUBJECT = '【マイナンバー管理】ログインを一時停止しました';
 export const TOTP_ENROLLED_SUBJECT = '【マイナンバー管理】二段階認証を認証アプリに変更しました';
 
-const jst = new Intl.DateTimeFormat('ja-JP', { timeZone: 'Asia/Tokyo', dateStyle: 'long', timeStyle: 'short' });
+export const jst = new Intl.DateTimeFormat('ja-JP', { timeZone: 'Asia/Tokyo', dateStyle: 'long', timeStyle: 'short' });
 
 const FOOTER = ['', '――', 'マイナンバー管理 (mynaflow)'];
+
+/** A service mail to a login user: company, name, the body, the service's footer. */
+export function hrLetter(subject: string, d: { userName: string; companyName: string }, body: string[]): { subject: string; text: string } {
+  return { subject, text: [d.companyName, `${d.userName} 様`, '', ...body, ...FOOTER].join('\n') };
+}
 
 const validity = (expiresAt: Date) => [
   `有効期限: ${jst.format(expiresAt)}（日本時間、発行から${CODE_TTL_MINUTES}分間）`,

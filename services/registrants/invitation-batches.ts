@@ -11,7 +11,7 @@ import { LIFECYCLE_REFUSALS } from '../../shared';
 import type { PrismaClient } from '../db/client';
 import { AppError } from '../errors';
 import type { Acting } from '../login-users/login-users';
-import type { InvitationQrService } from './invitation-qr';
+import { openRound, type InvitationQrService } from './invitation-qr';
 import type { LifecycleService } from './lifecycle';
 import { BY_CODE_THEN_NAME, registrantsMatching, type RegistrantFilters } from './listing';
 
@@ -31,9 +31,6 @@ export function invitationRefusal(r: Pick<Registrant, 'retired' | 'loginLocked' 
   if (channel === 'mail' && !r.email) return 'NOT_INVITABLE_NO_EMAIL';
   return null;
 }
-
-const openRound = (r: Pick<Registrant, 'invitationState' | 'invitationExpiresAt'>, now: number) =>
-  r.invitationState === 'open' && !!r.invitationExpiresAt && r.invitationExpiresAt.getTime() > now;
 
 export interface ReviewRequest {
   channel: InviteChannel;

@@ -4,6 +4,7 @@
  * while the invitation is open. The token is shown once, in the image, and only its hash is kept.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import type { Registrant } from '../../prisma/generated/client';
 import { invitationUrl } from '../../shared/invitation-link';
 import QRCode from 'qrcode';
 import { hashToken } from '../auth/token-hash';
@@ -15,6 +16,10 @@ import { LIFECYCLE_REFUSALS } from '../../shared';
 
 export type QrFormat = 'png' | 'svg';
 
+/** Whether the person's invitation round is open now (a printed link may join it). */
+export const openRound = (r: Pick<Registrant, 'invitationState' | 'invitationExpiresAt'>, now: number): r is Registrant & { invitationExpiresAt: Date } =>
+  r.invitationState === 'open' && !!r.invitationExpiresAt && r.invitationExpiresAt.getTime() > now;
+
 export function createInvitationQrService({ prisma, history, publicUrl }: { prisma: PrismaClient; history: History; publicUrl: string }) {
   /** A printed link of its own in the open round; `for` says in the history whether it went on a sheet. */
   async function issueLink(acting: Acting, registrantId: string, use: QrFormat | 'paper'): Promise<{ url: string; expiresAt: Date }> {
@@ -24,9 +29,7 @@ export function createInvitationQrService({ prisma, history, publicUrl }: { pris
       const rows = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM registrants WHERE id = ${registrantId}::uuid AND tenant_id = ${acting.tenantId}::uuid FOR UPDATE`;
       if (rows.length === 0) throw REGISTRANT_NOT_FOUND();
       const r = await tx.registrant.findUniqueOrThrow({ where: { id: registrantId } });
-      if (r.invitationState !== 'open' || !r.invitationExpiresAt || r.invitationExpiresAt.getTime() <= Date.now()) {
-        throw new AppError(409, 'INVITATION_NOT_OPEN', LIFECYCLE_REFUSALS.INVITATION_NOT_OPEN);
-      }
+      if (!openRound(r, Date.now())) throw new AppError(409, 'INVITATION_NOT_OPEN', LIFECYCLE_REFUSALS.INVITATION_NOT_OPEN);
       await tx.invitation.create({ data: { registrantId, issueKey: `print/${randomUUID()}`, tokenHash: hashToken(token), expiresAt: r.invitationExpiresAt } });
       await history.record(
         {

@@ -280,3 +280,6 @@ export function download(file: { headers: Headers; blob: Blob }, fallback: strin
 /** A small notice box. */
 export const notice = (kind: 'info' | 'ok' | 'warning' | 'error', ...children: (Node | string)[]): HTMLElement =>
   h('div', { class: `box ${kind}`, role: kind === 'error' ? 'alert' : 'status' }, ...children);
+
+/** An e-mail address as the console checks it before sending (the API checks it again). */
+export const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;

@@ -19,7 +19,7 @@ import type { Ctx } from '../context';
 import { CATEGORY_LABELS, fullName } from '../labels';
 import { href } from '../router';
 import { GENDERS, RELATIONSHIPS } from '../../shared/labels';
-import { checkbox, field, form, h, input, link, messageLine, notice, say, sayFieldErrors, select, showFieldErrors, table, text, textarea, unsay, type View } from '../ui';
+import { checkbox, EMAIL, field, form, h, input, link, messageLine, notice, say, sayFieldErrors, select, showFieldErrors, table, text, textarea, unsay, type View } from '../ui';
 import { numberInput } from './shared-admin';
 import { addDays, todayInJapan } from '../../../services/retention/rules';
 import { passcodeNotice } from './passcode';
@@ -35,7 +35,6 @@ const KIND_OPTIONS: [string, string][] = [
   ['dependent', '扶養親族'],
   ['category3', '国民年金の第3号被保険者'],
 ];
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const EMPLOYEE_CODE = /^[0-9A-Za-z_-]{1,20}$/;
 
 /** As the API reads kana: half-width made full-width (NFKC), hiragana made katakana. */

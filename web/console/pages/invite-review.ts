@@ -7,7 +7,7 @@
 import { api, type Schemas } from '../api';
 import type { Ctx } from '../context';
 import { CATEGORY_SHORT, dateTime, fullName } from '../labels';
-import { cancelButton, dialog, h, messageLine, say, showError, statusBadge, table } from '../ui';
+import { cancelButton, dialog, EMAIL, h, messageLine, say, showError, statusBadge, table } from '../ui';
 import { inviteOptionFields } from './invite-dialog';
 import { passcodeNotice } from './passcode';
 
@@ -145,7 +145,7 @@ function personRow(p: Person, box: HTMLInputElement | null, remark: string): HTM
 function mailOptionsOf(scope: HTMLElement, ctx: Ctx): MailOptions | string {
   const value = (name: string) => (scope.querySelector(`[name="${name}"]`) as HTMLInputElement | null)?.value.trim() ?? '';
   const replyTo = value('replyTo');
-  if (replyTo && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(replyTo)) return '返信先メールアドレスの形式が正しくありません';
+  if (replyTo && !EMAIL.test(replyTo)) return '返信先メールアドレスの形式が正しくありません';
   const copy = (scope.querySelector('[name="copyToSelf"]') as HTMLInputElement | null)?.checked;
   return { ...(value('message') ? { message: value('message') } : {}), ...(replyTo ? { replyTo } : {}), ...(copy ? { copyTo: ctx.me.user.email } : {}) };
 }
