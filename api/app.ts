@@ -28,6 +28,7 @@ import { historyRoutes } from './history/routes';
 import { loginUserRoutes } from './login-users/routes';
 import { loadSpec, loadIntegrationGuide, loadSpecText, openApiValidator, refuseNulCharacters } from './openapi';
 import { consolePages } from './pages/console';
+import { deprecationHeaders } from './deprecation';
 import { registrationPages } from './pages/registration';
 import { problemHandler } from './problem';
 import { bulkRegistrationRoutes } from './registrants/bulk-routes';
@@ -111,6 +112,7 @@ export function createApp(deps: AppDeps): Express {
   });
   app.use('/docs', swaggerUi.serveFiles(loadSpec(), { customSiteTitle: 'mynaflow API' }));
   app.get('/docs/', swaggerUi.setup(loadSpec(), { customSiteTitle: 'mynaflow API' }));
+  app.use(deprecationHeaders(loadSpec()));
   app.use(registrationPages()); // the employee's phone pages at /i/{token} (HTML + their script), outside the JSON API's validator
   app.use(consolePages()); // the HR console at /console, likewise
 

@@ -51,6 +51,11 @@ if ! command -v mvn >/dev/null || ! command -v javac >/dev/null; then
   apt_install maven default-jdk-headless || { echo "[setup] Maven and a JDK are needed by the tests (apt install maven default-jdk-headless)" >&2; exit 1; }
 fi
 
+# 1c''. jq: the integration guide's curl examples (run by test/generated-clients.test.ts) read JSON with it.
+if ! command -v jq >/dev/null; then
+  apt_install jq || { echo "[setup] jq is needed by the tests (apt install jq)" >&2; exit 1; }
+fi
+
 # 1d. oasdiff, the breaking-change checker between the released contract and this one
 #     (test/contract-compat.test.ts), built from the Go module proxy into .tools/bin.
 OASDIFF_VERSION="v1.39.0"

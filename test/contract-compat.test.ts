@@ -40,6 +40,25 @@ describe('the API contract against the released one', () => {
     expect(out).toContain('email');
   });
 
+  it('refuses to drop a deprecated operation before its sunset, and lets it go after', () => {
+    const write = (spec: unknown) => {
+      const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'contract-')), 'openapi.yaml');
+      fs.writeFileSync(file, YAML.stringify(spec));
+      return file;
+    };
+    type Spec = { paths: Record<string, { get?: Record<string, unknown> }> };
+    const current = YAML.parse(fs.readFileSync(CURRENT, 'utf8')) as Spec;
+    expect(current.paths['/i/{token}']!.get!.deprecated).toBe(true);
+    const without = structuredClone(current);
+    delete without.paths['/i/{token}'];
+    const early = breaking(CURRENT, write(without));
+    expect(early.code).toBe(1);
+    expect(early.out).toMatch(/\/i\/\{token\}.*sunset/);
+    const past = structuredClone(current);
+    past.paths['/i/{token}']!.get!['x-sunset'] = '2026-01-01';
+    expect(breaking(write(past), write(without))).toEqual({ code: 0, out: expect.any(String) });
+  });
+
   it('says every declared breaking change in the CHANGELOG', () => {
     const changelog = fs.readFileSync(path.join(ROOT, 'CHANGELOG.md'), 'utf8');
     const declared = fs.readFileSync(DECLARED, 'utf8').split('\n').filter((l) => l.trim() && !l.startsWith('#'));

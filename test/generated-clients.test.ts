@@ -11,7 +11,9 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
+import iconv from 'iconv-lite';
 import request from 'supertest';
 import { listen } from './support/browser';
 import { createTenant } from './support/fixtures';
@@ -118,4 +120,39 @@ describe('clients generated from the contract run the connector journey unmodifi
     const input = await journeyInput('java');
     await expectJourney(await run('java', ['-cp', classpath, 'dev.mynaflow.journey.Journey'], { input }), 'java');
   }, 10 * 60_000);
+
+  it("curl: the integration guide's own code blocks, run in order as written", async () => {
+    const guide = fs.readFileSync(path.join(ROOT, 'docs', 'integration-guide.ja.md'), 'utf8');
+    // Indented under list items in the guide: each line loses the block's indentation.
+    const blocks = [...guide.matchAll(/^( *)```bash\n([\s\S]*?)^\1```$/gm)].map((m) => m[2]!.split('\n').map((l) => l.slice(m[1]!.length)).join('\n'));
+    expect(blocks.length).toBeGreaterThanOrEqual(5);
+    const owner = await harness.agent(await createTenant(harness.prisma, '株式会社カール'), 'owner');
+    const c = (await owner.post('/v1/connectors').send({ name: '給与ソフト（curl）', scopes: ['registrants:read', 'registrants:write', 'numbers:pull'], allowedPurposes: ['withholding_slip'] }).expect(201)).body;
+    const expected = new Map(['000123', '000124'].map((code) => [code, randomMyNumber()]));
+    const people = [...expected].map(([code, n]) => ({ employeeCode: code, familyName: '例示', givenName: code, familyNameKana: 'レイジ', myNumber: n, myNumberConfirmation: n }));
+    await owner.post('/v1/registrants/bulk-entry').send({ people }).expect(201);
+
+    const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'guide-curl-'));
+    const script = ['set -euo pipefail', ...blocks.map((b, i) => `echo "@@block ${i}"\n${b}`)].join('\n');
+    const out = await new Promise<string>((resolve, reject) => {
+      const child = spawn('bash', ['-c', script], { cwd, env: { PATH: process.env.PATH, MYNAFLOW: base, CLIENT_ID: c.clientId, CLIENT_SECRET: c.clientSecret }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let text = '';
+      let err = '';
+      child.stdout.on('data', (d: Buffer) => (text += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      // Not the output on failure: it may hold the pulled numbers.
+      child.on('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`the guide's curl blocks failed (exit ${code}) after ${text.match(/@@block \d+/g)?.pop()}: ${err.slice(-500)}`))));
+    });
+    const section = (i: number) => out.split(`@@block ${i}\n`)[1]!.split('@@block')[0]!.trim();
+    expect(section(1).split('\n').sort()).toEqual(['000123', '000124']);
+    expect(JSON.parse(section(2))).toEqual({ created: 1, updated: 0 });
+    expect(await harness.prisma.registrant.count({ where: { employeeCode: '000125', familyName: '山田' } })).toBe(1);
+    const pulled = JSON.parse(fs.readFileSync(path.join(cwd, 'numbers.json'), 'utf8')) as { served: { employeeCode: string; myNumber: string }[] };
+    expect(pulled.served.every((p) => p.myNumber === expected.get(p.employeeCode))).toBe(true);
+    expect(pulled.served.length).toBe(2);
+    expect(section(4)).toMatch(/^"社員コード","登録者ID","本人・扶養"/);
+    const csv = iconv.decode(fs.readFileSync(path.join(cwd, 'numbers.csv')), 'cp932');
+    expect([...expected].every(([code, n]) => csv.split('\r\n').some((row) => row.startsWith(`"${code}",`) && row.includes(`,"${n}",`)))).toBe(true);
+    fs.rmSync(cwd, { recursive: true, force: true });
+  });
 });
