@@ -15,6 +15,7 @@ import { isUniqueViolationOn } from '../services/db/client';
 import { readImportFile } from '../services/registrants/csv-import';
 import { JOB_FILE, layoutOf } from '../services/registrants/import-jobs';
 import { checkNumbersRows, type NumbersPerson } from '../services/registrants/numbers-import-file';
+import { isSandboxTenant } from '../services/tenants/sandbox';
 import { retentionOf, storePeople } from '../services/registrants/numbers-import-store';
 import { createRegistrantWorkflows, queuedInput } from '../services/registrants/workflow-starts';
 import { todayInJapan } from '../services/retention/rules';
@@ -39,7 +40,7 @@ export function createImportJobActivities(deps: ActivityDeps) {
     if (!job.fileSecretId) throw ApplicationFailure.nonRetryable('取り込むファイルが見つかりません（消去されています）', 'ImportRefused');
     const file = readImportFile(await vault.open(job.fileSecretId, job.tenantId), JOB_FILE);
     // Checked in full at the upload; codes taken since are caught by the database (below).
-    const { lines, people } = checkNumbersRows(file, { takenCodes: new Set(), today: todayInJapan() });
+    const { lines, people } = checkNumbersRows(file, { takenCodes: new Set(), today: todayInJapan(), sandbox: await isSandboxTenant(prisma, job.tenantId) });
     // A batch is its place in this list: the list must be the one the upload made (a release
     // between the two that read files differently would otherwise store some people twice).
     if (lines.some((l) => !l.ok) || layoutOf(people) !== job.layout) {

@@ -16,6 +16,7 @@ import { approveCurrentNumbers, shreddable } from '../services/registrants/appro
 import { MANUAL_RULE, retentionRule } from '../services/retention/rules';
 import type { Vault } from '../services/vault/types';
 import type { PrismaClient } from '../services/db/client';
+import { isSandboxTenant } from '../services/tenants/sandbox';
 import type { InvitationState, ManualStatus, StepActor, VerificationMethod } from '../shared';
 
 type Tx = Prisma.TransactionClient;
@@ -120,7 +121,7 @@ export function createLifecycleActivities({ prisma, vault, history = createHisto
         const draft = parseDraft(await vault.open(r.draftSecretId, r.tenantId, tx));
         const docs = await tx.document.findMany({ where: { registrantId, id: { notIn: draft.removedDocumentIds } } });
         const docView: DraftDocument[] = docs.map((d) => ({ id: d.id, dependentId: d.dependentId, purpose: d.purpose, type: d.type, side: d.side }));
-        const issues = evaluateDraft(draft, docView, { dependentsAllowed: r.category !== 'payee' });
+        const issues = evaluateDraft(draft, docView, { dependentsAllowed: r.category !== 'payee', sandbox: await isSandboxTenant(prisma, r.tenantId) });
         if (issues.length) {
           throw ApplicationFailure.create({
             type: 'DraftIncomplete',

@@ -18,6 +18,8 @@ import { createTemporalClient, withDeadline } from '../services/temporal/client'
 import { extendLinkUpdate, LIFECYCLE_REFUSALS, remindNowUpdate, retryNowUpdate, type LifecycleState } from '../shared';
 import { AppError } from '../services/errors';
 import { createTenantWithOwner } from '../services/tenants/bootstrap';
+import { seedSandbox } from '../services/tenants/sandbox-seed';
+import { createConnectorService, SCOPES } from '../services/connectors/connectors';
 import { createContractEnd } from '../services/tenants/contract-end';
 import { addKeyToFile, defaultKeyringFile, loadKeyring, removeKeysFromFile } from '../services/vault/keyring';
 import { createVault } from '../services/vault/vault';
@@ -30,8 +32,12 @@ class CliError extends Error {
 
 const USAGE = `usage: npm run ops -- <command> [options]
 
-  create-tenant --name <会社名> --owner-email <e-mail> --owner-name <氏名> [--owner-password <pw>] [--customer-number <no>]
+  create-tenant --name <会社名> --owner-email <e-mail> --owner-name <氏名> [--owner-password <pw>] [--customer-number <no>] [--sandbox]
       Creates a tenant and its first owner; prints the customer number and the owner's password.
+      --sandbox: a payroll vendor's test company (fixed for its life): it takes only invented
+      numbers (12 digits beginning 9999, check digit right), every answer carries
+      Mynaflow-Environment: sandbox, and it comes with demo people and dependents and a connector
+      with every scope (its client id and secret are printed once).
   verify-history [--tenant <tenant id> [--head <file> | --expect <event id>:<hash>]]
       Recomputes the operation-history chains (keyed by the master key); exit code 1 at the first
       broken link. Prints each tenant's head (last event id and hash). --head checks a signed head
@@ -131,6 +137,7 @@ async function main(argv: string[]): Promise<number> {
       'owner-name': { type: 'string' },
       'owner-password': { type: 'string' },
       'customer-number': { type: 'string' },
+      sandbox: { type: 'boolean' },
       tenant: { type: 'string' },
       email: { type: 'string' },
       expect: { type: 'string' },
@@ -172,11 +179,23 @@ async function main(argv: string[]): Promise<number> {
           ownerName: values['owner-name']!,
           ownerPassword: values['owner-password'],
           customerNumber: values['customer-number'],
+          sandbox: values.sandbox,
         });
-        console.log(`tenant        ${tenant.name} (${tenant.id})`);
+        console.log(`tenant        ${tenant.name} (${tenant.id})${tenant.sandbox ? '   SANDBOX: invented numbers only (beginning 9999)' : ''}`);
         console.log(`customer no.  ${tenant.customerNumber}`);
         console.log(`owner         ${owner.email}`);
         if (!values['owner-password']) console.log(`password      ${password}   (shown once: change it after the first login)`);
+        if (tenant.sandbox) {
+          const vault = createVault({ prisma, keyring: loadKeyring(config) });
+          const seeded = await seedSandbox({ prisma, vault, history: history() }, tenant.id, CLI_OPERATOR.actor);
+          console.log(`demo people   ${seeded.registrants} employees, ${seeded.dependents} dependents, ${seeded.numbers} invented numbers (their workflows start once the stack runs)`);
+          const connector = await createConnectorService({ prisma, history: history() }).create(
+            { user: owner, tenantId: tenant.id, ip: null, userAgent: null },
+            { name: 'サンドボックス連携', scopes: [...SCOPES], allowedPurposes: tenant.purposes },
+          );
+          console.log(`client_id     ${connector.clientId}`);
+          console.log(`client_secret ${connector.clientSecret}   (shown once)`);
+        }
         return 0;
       }
       case 'verify-history': {

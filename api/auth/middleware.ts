@@ -7,6 +7,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { parse as parseCookie, serialize as serializeCookie } from 'cookie';
 import type { LoginUser, Role, Tenant } from '../../prisma/generated/client';
 import { AppError } from '../../services/errors';
+import { markEnvironment } from '../../services/tenants/sandbox';
 
 export const SESSION_COOKIE = 'mynaflow_session';
 export const CSRF_HEADER = 'x-csrf-token';
@@ -83,17 +84,25 @@ export function csrfHolds(req: Request, sessionCsrfToken: string): boolean {
   return !!sent && sameToken(sent, sessionCsrfToken);
 }
 
-/** Resolves the caller from the session cookie (if any); never rejects by itself. */
+/**
+ * Resolves the caller from the session cookie (if any), and marks the answer with its company's
+ * environment (services/tenants/sandbox.ts); rejects only a call that declared the other one.
+ */
 export function identifyCaller(auth: SessionAuthenticator): RequestHandler {
-  return async (req: Request, _res: Response, next: NextFunction) => {
-    const token = sessionToken(req);
-    if (token) {
-      const found = await auth.authenticate(token);
-      if (found) {
-        req.caller = { kind: 'login_user', user: found.user, tenant: found.tenant, sessionId: found.session.id, csrfToken: found.session.csrfToken };
+  return async (req: Request, res: Response, next: NextFunction) => {
+    try {
+      const token = sessionToken(req);
+      if (token) {
+        const found = await auth.authenticate(token);
+        if (found) {
+          req.caller = { kind: 'login_user', user: found.user, tenant: found.tenant, sessionId: found.session.id, csrfToken: found.session.csrfToken };
+          markEnvironment(req, res, found.tenant);
+        }
       }
+      next();
+    } catch (err) {
+      next(err);
     }
-    next();
   };
 }
 

@@ -20,7 +20,7 @@ const NO_SESSION = () => new AppError(401, 'UNAUTHENTICATED', 'ログインし�
 export function me(caller: Pick<Caller, 'user' | 'tenant' | 'csrfToken'>, lockMinutes: number): Me {
   return {
     user: toView(caller.user, lockMinutes),
-    tenant: { id: caller.tenant.id, name: caller.tenant.name, customerNumber: caller.tenant.customerNumber },
+    tenant: { id: caller.tenant.id, name: caller.tenant.name, customerNumber: caller.tenant.customerNumber, sandbox: caller.tenant.sandbox },
     csrfToken: caller.csrfToken,
   };
 }

@@ -11,6 +11,7 @@ import type { Role } from '../../prisma/generated/client';
 import type { History } from '../../services/audit/types';
 import { connectorActor, type ConnectorCaller, type ConnectorService, type Scope } from '../../services/connectors/connectors';
 import { AppError } from '../../services/errors';
+import { markEnvironment } from '../../services/tenants/sandbox';
 import type { RateLimitCounters } from '../../services/rate-limits/postgres-store';
 import { requestFacts, requireRole } from '../auth/middleware';
 import { sendProblem } from '../problem';
@@ -50,6 +51,7 @@ export function authenticateConnector(connectors: ConnectorService, opts: { exce
         return next(new AppError(401, 'INVALID_TOKEN', 'アクセストークンが無効か、有効期限が切れています'));
       }
       req.connector = { ...found, ...facts };
+      markEnvironment(req, res, found.tenant);
       next();
     } catch (err) {
       next(err);

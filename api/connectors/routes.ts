@@ -3,6 +3,7 @@
  * the registrant list shared with the console, and the just-in-time number pull in JSON or
  * Shift_JIS CSV, streamed.
  */
+import { markEnvironment } from '../../services/tenants/sandbox';
 import { once } from 'node:events';
 import { Router, type Request, type Response } from 'express';
 import type { components } from '../generated/openapi';
@@ -76,6 +77,7 @@ export function connectorRoutes(deps: ConnectorRouteDeps): Router {
     const token = await connectors.issueToken(
       { clientId: basic.clientId ?? body.client_id, clientSecret: basic.clientSecret ?? body.client_secret, scope: body.scope },
       requestFacts(req),
+      (tenant) => markEnvironment(req, res, tenant),
     );
     res.set('Cache-Control', 'no-store').set('Pragma', 'no-cache').json(token);
   });

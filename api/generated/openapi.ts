@@ -198,7 +198,9 @@ export interface paths {
          *     and a locked login. The page is the same for every token: its script posts the token to
          *     `POST /v1/registration/link`, so an unknown token is told apart there, not here. Strict
          *     Content-Security-Policy (scripts and styles of this origin only), no referrer, no caching, no
-         *     framing.
+         *     framing. Deprecated: links are mailed as /i/#k={token} since 2026-12-05; this form is served
+         *     until its sunset (Deprecation and Sunset headers) and removed in the release after it; a
+         *     person whose old link still matters then gets a new one from HR.
          */
         get: operations["getRegistrationPageByPathToken"];
         put?: never;
@@ -3055,6 +3057,8 @@ export interface components {
             token: string;
         };
         RegistrationLinkInfo: {
+            /** @description The company is a sandbox (a test company): only invented numbers (beginning 9999) are taken. */
+            sandbox: boolean;
             familyName: string;
             givenName: string;
             email: string | null;
@@ -3175,6 +3179,8 @@ export interface components {
             submitted: boolean;
         };
         Registration: {
+            /** @description The company is a sandbox (a test company): only invented numbers (beginning 9999) are taken. */
+            sandbox: boolean;
             familyName: string;
             givenName: string;
             email: string | null;
@@ -3283,6 +3289,8 @@ export interface components {
                 id: string;
                 name: string;
                 customerNumber: string;
+                /** @description A sandbox (test company): invented numbers only (beginning 9999), fixed at creation. */
+                sandbox: boolean;
             };
             csrfToken: string;
         };
@@ -4926,6 +4934,12 @@ export interface operations {
                     "Content-Security-Policy"?: string;
                     "Referrer-Policy"?: "no-referrer";
                     "Cache-Control"?: "no-store";
+                    /** @description RFC 9745: when this form was deprecated (@ seconds since the epoch) */
+                    Deprecation?: string;
+                    /** @description RFC 8594: from when this form is no longer served */
+                    Sunset?: string;
+                    /** @description rel="deprecation": the integration guide */
+                    Link?: string;
                     [name: string]: unknown;
                 };
                 content: {

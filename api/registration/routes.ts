@@ -3,6 +3,7 @@
  * travels in request bodies, never in a URL; the session is its own cookie, scoped to these routes,
  * and a state-changing call must carry its CSRF token like the console's.
  */
+import { markEnvironment } from '../../services/tenants/sandbox';
 import { randomUUID } from 'node:crypto';
 import express, { Router, type Request, type RequestHandler, type Response } from 'express';
 import { parse as parseCookie, serialize as serializeCookie } from 'cookie';
@@ -31,11 +32,12 @@ declare module 'express-serve-static-core' {
 
 /** Looks up the employee's session early (api/request-size.ts): a known caller may send more. */
 export function identifyRegistrant(sessions: RegistrationSessions): RequestHandler {
-  return async (req, _res, next) => {
+  return async (req, res, next) => {
     const token = tokenOf(req);
     if (!token || !req.originalUrl.startsWith(COOKIE_PATH)) return next();
     try {
       req.registrationSession = await sessions.find(token);
+      if (req.registrationSession) markEnvironment(req, res, req.registrationSession.registrant.tenant);
       next();
     } catch (err) {
       next(err);

@@ -125,8 +125,10 @@ export function createConnectorService({ prisma, history, now = () => new Date()
     async create(acting: Acting, input: { name: string; scopes: Scope[]; allowedPurposes?: Purpose[]; ipAllowlist?: string[] }) {
       const tenant = await prisma.tenant.findUniqueOrThrow({ where: { id: acting.tenantId } });
       const fields = checkInput(input, tenant.purposes);
-      const clientId = `mfc_${randomBytes(12).toString('hex')}`;
-      const clientSecret = `mfs_${randomBytes(32).toString('base64url')}`;
+      // A sandbox's credentials say so in their prefix, where a vendor's configuration shows them.
+      const sbx = tenant.sandbox ? 'sbx_' : '';
+      const clientId = `mfc_${sbx}${randomBytes(12).toString('hex')}`;
+      const clientSecret = `mfs_${sbx}${randomBytes(32).toString('base64url')}`;
       const created = await prisma.$transaction(async (tx) => {
         const c = await tx.apiClient.create({ data: { tenantId: acting.tenantId, ...fields, clientId, secretHash: hashToken(clientSecret) } });
         await history.record(
@@ -152,15 +154,22 @@ export function createConnectorService({ prisma, history, now = () => new Date()
     },
 
     /** Client credentials → a bearer token with the requested scopes (all of the connector's by default). */
-    async issueToken(input: { clientId?: string; clientSecret?: string; scope?: string }, facts: { ip: string | null; userAgent: string | null }) {
-      const client = input.clientId ? await prisma.apiClient.findUnique({ where: { clientId: input.clientId } }) : null;
+    async issueToken(
+      input: { clientId?: string; clientSecret?: string; scope?: string },
+      facts: { ip: string | null; userAgent: string | null },
+      /** sees the client's company once the credentials hold, before a token is made (may refuse) */
+      checkTenant: (tenant: Tenant) => void = () => undefined,
+    ) {
+      const found = input.clientId ? await prisma.apiClient.findUnique({ where: { clientId: input.clientId }, include: { tenant: true } }) : null;
       const given = Buffer.from(hashToken(input.clientSecret ?? ''));
-      const ok = !!client && timingSafeEqual(given, Buffer.from(client.secretHash)) && client.revokedAt === null;
-      if (!ok || !client) throw INVALID_CLIENT();
+      const ok = !!found && timingSafeEqual(given, Buffer.from(found.secretHash)) && found.revokedAt === null;
+      if (!ok || !found) throw INVALID_CLIENT();
+      const { tenant, ...client } = found;
       if (!ipAllowed(client.ipAllowlist, facts.ip)) throw new AppError(403, 'IP_NOT_ALLOWED', 'この接続元IPアドレスからの利用は許可されていません');
+      checkTenant(tenant);
       const requested = input.scope?.trim() ? [...new Set(input.scope.trim().split(/\s+/))] : client.scopes;
       if (requested.some((s) => !client.scopes.includes(s))) throw new AppError(400, 'invalid_scope', 'この連携アプリに許可されていない操作が指定されました');
-      const token = `mft_${randomBytes(32).toString('base64url')}`;
+      const token = `mft_${tenant.sandbox ? 'sbx_' : ''}${randomBytes(32).toString('base64url')}`;
       const at = now();
       await prisma.$transaction(async (tx) => {
         // Expired tokens of this connector go as new ones come: the table stays small without a job.

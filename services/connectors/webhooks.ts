@@ -8,6 +8,7 @@
  * body carries ids, codes and statuses only — never a number or a name — so a leaked delivery log
  * reveals nothing; payroll fetches details through the API.
  */
+import { environmentOf } from '../tenants/sandbox';
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
@@ -233,7 +234,7 @@ export async function deliveriesOfStep(db: Pick<PrismaClient, 'webhookDelivery'>
  */
 export async function attemptDelivery(deps: { prisma: PrismaClient; vault: Vault; allowPrivate?: boolean; resolve?: Resolve }, deliveryId: string): Promise<AttemptResult> {
   const { prisma, vault, allowPrivate = false, resolve = systemResolve } = deps;
-  const d = await prisma.webhookDelivery.findUnique({ where: { id: deliveryId }, include: { webhook: { include: { apiClient: true } } } });
+  const d = await prisma.webhookDelivery.findUnique({ where: { id: deliveryId }, include: { webhook: { include: { apiClient: { include: { tenant: { select: { sandbox: true } } } } } } } });
   if (!d || d.status !== 'pending') return 'done-before';
   const hook = d.webhook;
   if (hook.deletedAt || hook.apiClient.revokedAt || !hook.secretId) {
@@ -257,6 +258,7 @@ export async function attemptDelivery(deps: { prisma: PrismaClient; vault: Vault
         'user-agent': 'mynaflow-webhooks/1',
         'mynaflow-event': d.event,
         'mynaflow-delivery': d.id,
+        'mynaflow-environment': environmentOf(hook.apiClient.tenant),
         'mynaflow-signature': signature(secret, t, body),
       },
       body,

@@ -7,7 +7,10 @@
 /** How a number is displayed everywhere unless it is explicitly revealed. */
 export const MASKED_NUMBER = '************';
 
-export type IndividualNumberErrorCode = 'NUMBER_REQUIRED' | 'NUMBER_FORMAT' | 'NUMBER_CHECK_DIGIT' | 'NUMBER_MISMATCH';
+export type IndividualNumberErrorCode = 'NUMBER_REQUIRED' | 'NUMBER_FORMAT' | 'NUMBER_CHECK_DIGIT' | 'NUMBER_MISMATCH' | 'NUMBER_NOT_SANDBOX';
+
+/** Sandbox tenants' reserved pattern (services/tenants/sandbox.ts): invented numbers begin with these digits. */
+export const SANDBOX_PREFIX = '9999';
 export type CorporateNumberErrorCode = 'CORPORATE_NUMBER_FORMAT' | 'CORPORATE_NUMBER_CHECK_DIGIT';
 
 export type NumberValidation<Code extends string> = { ok: true; value: string } | { ok: false; code: Code; message: string };
@@ -17,6 +20,7 @@ export const INDIVIDUAL_NUMBER_MESSAGES: Record<IndividualNumberErrorCode, strin
   NUMBER_FORMAT: 'マイナンバーは12桁の数字で入力してください',
   NUMBER_CHECK_DIGIT: 'マイナンバーに誤りがあります（最後の一桁が、ほかの桁から計算される値と合いません）。番号を確かめて入力し直してください',
   NUMBER_MISMATCH: '確認用に入力したマイナンバーが一致しません',
+  NUMBER_NOT_SANDBOX: `サンドボックス（試験用の会社）には、${SANDBOX_PREFIX} で始まる架空のマイナンバー（最後の一桁が正しいもの）だけを登録できます。本物の番号は入力しないでください`,
 };
 
 export const CORPORATE_NUMBER_MESSAGES: Record<CorporateNumberErrorCode, string> = {
@@ -64,11 +68,12 @@ const fail = <Code extends string>(code: Code, messages: Record<Code, string>): 
  * Checks an individual number (and, when given, the second entry of it). The number is checked
  * first, so a typo in the first entry is reported as such rather than as a mismatch.
  */
-export function validateIndividualNumber(input: string | undefined, confirmation?: string): NumberValidation<IndividualNumberErrorCode> {
+export function validateIndividualNumber(input: string | undefined, confirmation?: string, opts: { sandbox?: boolean } = {}): NumberValidation<IndividualNumberErrorCode> {
   const value = input === undefined || input === null ? '' : normalizeDigits(String(input));
   if (value === '') return fail('NUMBER_REQUIRED', INDIVIDUAL_NUMBER_MESSAGES);
   if (!/^[0-9]{12}$/.test(value)) return fail('NUMBER_FORMAT', INDIVIDUAL_NUMBER_MESSAGES);
   if (checkDigit(value.slice(0, 11)) !== Number(value[11])) return fail('NUMBER_CHECK_DIGIT', INDIVIDUAL_NUMBER_MESSAGES);
+  if (opts.sandbox && !value.startsWith(SANDBOX_PREFIX)) return fail('NUMBER_NOT_SANDBOX', INDIVIDUAL_NUMBER_MESSAGES);
   if (confirmation !== undefined && normalizeDigits(String(confirmation)) !== value) {
     return fail('NUMBER_MISMATCH', INDIVIDUAL_NUMBER_MESSAGES);
   }

@@ -107,9 +107,9 @@ export function documentIssues(docs: DraftDocument[], path: string): DraftIssue[
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 /** Everything that keeps the draft from being submitted; empty when it may be. */
-export function evaluateDraft(draft: Draft, documents: DraftDocument[], opts: { dependentsAllowed: boolean }): DraftIssue[] {
+export function evaluateDraft(draft: Draft, documents: DraftDocument[], opts: { dependentsAllowed: boolean; sandbox: boolean }): DraftIssue[] {
   const issues: DraftIssue[] = [];
-  const number = validateIndividualNumber(draft.myNumber);
+  const number = validateIndividualNumber(draft.myNumber, undefined, { sandbox: opts.sandbox });
   if (!number.ok) issues.push({ path: '/myNumber', code: number.code, message: number.message });
   if (!draft.gender) issues.push(issue('/gender', 'GENDER_REQUIRED'));
   if (!draft.birthDate || !ISO_DATE.test(draft.birthDate)) issues.push(issue('/birthDate', 'BIRTH_DATE_REQUIRED'));
@@ -124,7 +124,7 @@ export function evaluateDraft(draft: Draft, documents: DraftDocument[], opts: { 
     if (!d.relationship?.trim()) issues.push(issue(`${p}/relationship`, 'RELATIONSHIP_REQUIRED'));
     if (d.noLongerDependent) return;
     if (!d.birthDate || !ISO_DATE.test(d.birthDate)) issues.push(issue(`${p}/birthDate`, 'BIRTH_DATE_REQUIRED'));
-    const n = validateIndividualNumber(d.myNumber);
+    const n = validateIndividualNumber(d.myNumber, undefined, { sandbox: opts.sandbox });
     if (!n.ok) issues.push({ path: `${p}/myNumber`, code: n.code, message: n.message });
     // Only category-3 dependents prove their own identity; the employee vouches for the others.
     if (d.kind === 'category3') issues.push(...documentIssues(documents.filter((x) => x.dependentId === d.id), `${p}/documents`));

@@ -13,6 +13,7 @@ import { approveCurrentNumbers, shreddable } from './approved-numbers';
 import { submittedDependent } from './listing';
 import { actorOf, type Acting } from '../login-users/login-users';
 import { validateIndividualNumber } from '../mynumber/validate';
+import { isSandboxTenant } from '../tenants/sandbox';
 import { VaultError, type Vault } from '../vault/types';
 import type { ConfirmPassword } from '../auth/auth-service';
 import { checkRevealReason, recordedReason, type RevealReason } from './reveal-reason';
@@ -53,7 +54,7 @@ export function createMyNumberService({ prisma, vault, history, confirmPassword 
      * dependentId, that (submitted) dependent's number (扶養家族のマイナンバーの編集).
      */
     async set(acting: Acting, registrantId: string, myNumber: string, confirmation: string, dependentId?: string): Promise<void> {
-      const checked = validateIndividualNumber(myNumber, confirmation);
+      const checked = validateIndividualNumber(myNumber, confirmation, { sandbox: await isSandboxTenant(prisma, acting.tenantId) });
       if (!checked.ok) {
         // A mismatch is the second entry's fault: shown at that field.
         const path = checked.code === 'NUMBER_MISMATCH' ? '/body/myNumberConfirmation' : '/body/myNumber';

@@ -79,7 +79,7 @@ export interface NumbersPerson {
 }
 
 /** Checks every line; `people` holds the registrants (with their dependents) when no line has an error. */
-export function checkNumbersRows(file: ImportFile<NumbersField>, ctx: { takenCodes: ReadonlySet<string>; today: string }): { lines: NumbersLineReport[]; people: NumbersPerson[] } {
+export function checkNumbersRows(file: ImportFile<NumbersField>, ctx: { takenCodes: ReadonlySet<string>; today: string; sandbox?: boolean }): { lines: NumbersLineReport[]; people: NumbersPerson[] } {
   const col = new Map<NumbersField, number>();
   file.columns.forEach((c, i) => c.field && col.set(c.field, i));
   const headerOf = (f: NumbersField) => (col.has(f) ? file.columns[col.get(f)!]!.header : f);
@@ -125,7 +125,7 @@ export function checkNumbersRows(file: ImportFile<NumbersField>, ctx: { takenCod
       // The shared checks read past this column: its unreadable bytes are reported here.
       if ((cells[col.get('myNumber')!] ?? '').includes(REPLACEMENT)) fail('myNumber', '読み取れない文字があります（ファイルの文字コードを確認してください）');
       else {
-        const checked = validateIndividualNumber(numberText);
+        const checked = validateIndividualNumber(numberText, undefined, { sandbox: ctx.sandbox });
         if (!checked.ok) fail('myNumber', checked.message);
         else if (numberLine.has(checked.value)) fail('myNumber', `${numberLine.get(checked.value)}行目と同じマイナンバーです。どちらかの行を直してください`);
         else {

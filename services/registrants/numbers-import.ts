@@ -21,6 +21,7 @@ import { normalizeDigits } from '../mynumber/validate';
 import { createRequestRecords, type Keep, type Once } from '../idempotency/request-records';
 import { actorOf, type Acting } from '../login-users/login-users';
 import { todayInJapan } from '../retention/rules';
+import { isSandboxTenant } from '../tenants/sandbox';
 import type { TemporalDeps } from '../temporal/client';
 import type { Vault } from '../vault/types';
 import { readImportFile, type ImportFileSpec } from './csv-import';
@@ -69,7 +70,7 @@ export async function confirmImport(confirmPassword: ConfirmPassword, acting: Ac
 export async function checkNumbersUpload(prisma: PrismaClient, tenantId: string, bytes: Buffer, dryRun: boolean, spec: ImportFileSpec<NumbersField> = NUMBERS_FILE) {
   const file = readImportFile(bytes, spec);
   const taken = await takenCodes(prisma, tenantId, file);
-  const { lines, people } = checkNumbersRows(file, { takenCodes: taken, today: todayInJapan() });
+  const { lines, people } = checkNumbersRows(file, { takenCodes: taken, today: todayInJapan(), sandbox: await isSandboxTenant(prisma, tenantId) });
   const groups = await prisma.group.findMany({ where: { tenantId: tenantId }, select: { id: true, name: true } });
   const groupIds = new Map(groups.map((g) => [g.name, g.id]));
   const invalid = lines.filter((l) => !l.ok).length;

@@ -102,6 +102,7 @@ export function createRegistrationAccess({ prisma, history, sessions, maxFailure
         givenName: r.givenName,
         email: r.email,
         companyName: r.tenant.name,
+        sandbox: r.tenant.sandbox,
         firstVisit: r.passwordHash === null,
         passcodeRequired: r.tenant.passcodeHash !== null,
         purposes: PURPOSES.filter((p) => r.tenant.purposes.includes(p)).map((code) => ({ code, label: PURPOSE_LABELS[code] })),

@@ -78,9 +78,9 @@ function checkBirthDate(value: string, path: string, errors: { path: string; cod
 }
 
 /** A number given must be valid and typed the same twice; messages never echo it. */
-function checkNumber(value: string | undefined, confirmation: string | undefined, path: string, errors: { path: string; code: string; message: string }[]): string | undefined {
+function checkNumber(value: string | undefined, confirmation: string | undefined, path: string, errors: { path: string; code: string; message: string }[], sandbox: boolean): string | undefined {
   if (value === undefined) return undefined;
-  const v = validateIndividualNumber(value, confirmation ?? '');
+  const v = validateIndividualNumber(value, confirmation ?? '', { sandbox });
   if (!v.ok) {
     errors.push({ path, code: v.code, message: v.message });
     return undefined;
@@ -150,7 +150,7 @@ export function createRegistrationService({ prisma, vault, drafts, lifecycle }: 
     return rows.filter((d) => !d.dependentId || !draft.removedDependentIds.includes(d.dependentId));
   }
 
-  function checkDependent(input: DependentInput, creating: boolean): Partial<DraftDependent> {
+  function checkDependent(input: DependentInput, creating: boolean, sandbox: boolean): Partial<DraftDependent> {
     const errors: { path: string; code: string; message: string }[] = [];
     const text = (v: string | null | undefined, path: string, code: string, message: string, required: boolean) => {
       const t = typeof v === 'string' ? v.trim() : undefined;
@@ -169,7 +169,7 @@ export function createRegistrationService({ prisma, vault, drafts, lifecycle }: 
       if (input.birthDate !== null) checkBirthDate(input.birthDate, '/body/birthDate', errors);
       out.birthDate = input.birthDate ?? undefined;
     }
-    const n = checkNumber(input.myNumber, input.myNumberConfirmation, '/body/myNumber', errors);
+    const n = checkNumber(input.myNumber, input.myNumberConfirmation, '/body/myNumber', errors, sandbox);
     if (n) out.myNumber = n;
     if (input.noLongerDependent !== undefined) out.noLongerDependent = input.noLongerDependent;
     if (errors.length) throw invalid(errors);
@@ -212,6 +212,7 @@ export function createRegistrationService({ prisma, vault, drafts, lifecycle }: 
         givenName: r.givenName,
         email: r.email,
         companyName: caller.registrant.tenant.name,
+        sandbox: caller.registrant.tenant.sandbox,
         category: r.category,
         dependentsAllowed: r.category !== 'payee',
         status: r.status,
@@ -228,7 +229,7 @@ export function createRegistrationService({ prisma, vault, drafts, lifecycle }: 
           dependents: draft.dependents.map(dependentView),
           documents: documents.map((d) => ({ id: d.id, dependentId: d.dependentId, purpose: d.purpose, type: d.type, side: d.side, mimeType: d.mimeType, byteSize: d.byteSize, submitted: !d.draft })),
         },
-        issues: isEditable ? evaluateDraft(draft, docView, { dependentsAllowed: r.category !== 'payee' }) : [],
+        issues: isEditable ? evaluateDraft(draft, docView, { dependentsAllowed: r.category !== 'payee', sandbox: caller.registrant.tenant.sandbox }) : [],
         consentsMissing: consentsMissing.map((code) => ({ code, label: PURPOSE_LABELS[code] })),
       };
     },
@@ -236,7 +237,7 @@ export function createRegistrationService({ prisma, vault, drafts, lifecycle }: 
     /** Saves what was typed so far; a number must come twice and pass the check digit. */
     async saveProfile(caller: RegistrantCaller, input: ProfileInput) {
       const errors: { path: string; code: string; message: string }[] = [];
-      const number = checkNumber(input.myNumber, input.myNumberConfirmation, '/body/myNumber', errors);
+      const number = checkNumber(input.myNumber, input.myNumberConfirmation, '/body/myNumber', errors, caller.registrant.tenant.sandbox);
       if (input.birthDate !== undefined) checkBirthDate(input.birthDate, '/body/birthDate', errors);
       if (errors.length) throw invalid(errors);
       await change(caller, async (draft) => {
@@ -249,7 +250,7 @@ export function createRegistrationService({ prisma, vault, drafts, lifecycle }: 
 
     async addDependent(caller: RegistrantCaller, input: DependentInput) {
       if (caller.registrant.category === 'payee') throw new AppError(409, 'DEPENDENTS_NOT_ALLOWED', 'この区分の登録者は扶養家族を登録できません');
-      const fields = checkDependent(input, true);
+      const fields = checkDependent(input, true, caller.registrant.tenant.sandbox);
       const id = randomUUID();
       await change(caller, async (draft, tx) => {
         // A placeholder row (no personal data: that stays sealed in the draft) gives category-3
@@ -261,7 +262,7 @@ export function createRegistrationService({ prisma, vault, drafts, lifecycle }: 
     },
 
     async updateDependent(caller: RegistrantCaller, dependentId: string, input: DependentInput) {
-      const fields = checkDependent(input, false);
+      const fields = checkDependent(input, false, caller.registrant.tenant.sandbox);
       await change(caller, async (draft, tx) => {
         const d = draft.dependents.find((x) => x.id === dependentId);
         if (!d) throw DEPENDENT_NOT_FOUND();

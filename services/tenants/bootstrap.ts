@@ -13,6 +13,8 @@ export interface NewTenant {
   /** generated (and returned) when omitted */
   ownerPassword?: string;
   customerNumber?: string;
+  /** a vendors' test company (services/tenants/sandbox.ts); fixed at creation */
+  sandbox?: boolean;
 }
 
 /** A 7-digit customer number not yet used (the manual shows お客様番号 as 7 digits). */
@@ -32,7 +34,7 @@ export async function createTenantWithOwner(prisma: PrismaClient, history: Histo
   }
   const passwordHash = await hashPassword(password);
   const { tenant, owner } = await prisma.$transaction(async (tx) => {
-    const tenant = await tx.tenant.create({ data: { name: input.tenantName.trim(), customerNumber } });
+    const tenant = await tx.tenant.create({ data: { name: input.tenantName.trim(), customerNumber, sandbox: input.sandbox ?? false } });
     const owner = await tx.loginUser.create({
       data: { tenantId: tenant.id, email: input.ownerEmail.trim().toLowerCase(), name: input.ownerName.trim(), role: 'owner', passwordHash },
     });

@@ -120,6 +120,9 @@ function layout(view: View, screen: string): void {
           h('button', { type: 'button', class: 'link', id: 'logout', onclick: logOut }, 'ログアウト'),
         ),
       ),
+      me.tenant.sandbox
+        ? h('p', { class: 'sandbox-banner', role: 'note' }, 'サンドボックス（試験用の会社）です。マイナンバーは 9999 で始まる架空の番号だけを登録できます。本物の番号は入力しないでください')
+        : null,
       menu,
       h('main', { id: 'main' }, heading, ...view.body),
     );

@@ -94,7 +94,7 @@ function progress(step: StepKey, dependentsAllowed: boolean): HTMLElement {
   );
 }
 
-function draw(view: View, person: { familyName: string; givenName: string; email: string | null; companyName: string; submissionDueDate?: string | null; dependentsAllowed?: boolean } | null): void {
+function draw(view: View, person: { familyName: string; givenName: string; email: string | null; companyName: string; submissionDueDate?: string | null; dependentsAllowed?: boolean; sandbox?: boolean } | null): void {
   unsaved = false;
   root.dataset.page = view.page;
   const count = view.step ? `（ステップ ${STEPS.filter(([k]) => person?.dependentsAllowed !== false || k !== 'dependents').findIndex(([k]) => k === view.step) + 1}）` : '';
@@ -105,6 +105,7 @@ function draw(view: View, person: { familyName: string; givenName: string; email
     h(
       'header',
       { class: 'top' },
+      person?.sandbox ? h('p', { class: 'sandbox', role: 'note' }, '試験用の会社（サンドボックス）です。マイナンバーは 9999 で始まる架空の番号だけを入力できます。本物の番号は入力しないでください') : null,
       person ? h('p', { class: 'company' }, person.companyName) : null,
       person ? h('p', { class: 'person' }, `${person.familyName} ${person.givenName} 様`, person.email ? h('span', { class: 'email' }, person.email) : null) : null,
       person?.submissionDueDate ? h('p', { class: 'due', id: 'submission-due' }, `提出期限：${dayWithWeekday(person.submissionDueDate)}まで`) : null,
