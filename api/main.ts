@@ -26,7 +26,7 @@ async function main() {
   await warnIfPrivileged(prisma, logger);
   // Refuses to start on a master key the other instances do not share (services/vault/instance.ts).
   const vault = await openInstanceVault(config, prisma);
-  const client = createTemporalClient(services.temporalAddress, config.temporal.namespace, vault.keyring);
+  const client = createTemporalClient(services.temporalAddress, config.temporal.namespace, vault.keyring, config.temporal.connection);
   const temporal = { client, taskQueue: config.temporal.taskQueue };
   // Starts set the search attributes: a namespace the worker has not prepared yet learns them here
   // (in the background: the API serves while Temporal is away; a start refused meanwhile is queued).

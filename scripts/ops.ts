@@ -160,7 +160,7 @@ async function main(argv: string[]): Promise<number> {
   const history = () => (chained ??= createHistory(prisma, createVault({ prisma, keyring: loadKeyring(config) })));
   if (WORKFLOW_COMMANDS.has(command)) {
     const keyring = loadKeyring(config);
-    const client = createTemporalClient(temporalAddress(config), config.temporal.namespace, keyring);
+    const client = createTemporalClient(temporalAddress(config), config.temporal.namespace, keyring, config.temporal.connection);
     try {
       return await workflowCommand(command, values, { prisma, client, taskQueue: config.temporal.taskQueue, history: history(), reminderDays: config.inviteReminderDays, vault: createVault({ prisma, keyring }) });
     } finally {

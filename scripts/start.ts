@@ -210,8 +210,8 @@ async function firstOwner(databaseUrl: string, config: Config): Promise<{ email:
 
 async function startTemporal(config: Config): Promise<string> {
   const ns = config.temporal.namespace;
-  const probeNamespace = async (address: string) => {
-    const connection = await Connection.connect({ address, connectTimeout: 2000 });
+  const probeNamespace = async (address: string, secured = {}) => {
+    const connection = await Connection.connect({ address, connectTimeout: 2000, ...secured });
     try {
       await connection.workflowService.describeNamespace({ namespace: ns });
       return true;
@@ -222,7 +222,7 @@ async function startTemporal(config: Config): Promise<string> {
   if (config.temporal.address) {
     const address = config.temporal.address;
     try {
-      await probeNamespace(address);
+      await probeNamespace(address, config.temporal.connection);
     } catch (err) {
       throw new StartError(`cannot use Temporal at ${address} (namespace "${ns}"): ${(err as Error).message.split('\n')[0]}. Check TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE.`);
     }

@@ -22,7 +22,7 @@ describe('loadConfig', () => {
       host: '127.0.0.1',
       publicUrl: 'http://localhost:3000',
       databaseUrl: undefined,
-      temporal: { address: undefined, namespace: 'default', taskQueue: 'mynaflow' },
+      temporal: { address: undefined, namespace: 'default', taskQueue: 'mynaflow', connection: {} },
       smtpUrl: undefined,
       inviteReminderDays: [7, 30, 80],
       dataDir: path.resolve('.data'),
@@ -67,7 +67,7 @@ describe('loadConfig', () => {
     });
     expect(c).toMatchObject({
       databaseUrl: 'postgresql://u:p@db:5432/mynaflow',
-      temporal: { address: 'temporal:7233', namespace: 'prod', taskQueue: 'q1' },
+      temporal: { address: 'temporal:7233', namespace: 'prod', taskQueue: 'q1', connection: {} },
       smtpUrl: 'smtp://mail:25',
     });
   });

@@ -6,6 +6,7 @@ import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 import { poolParams } from '../db/pool-params';
+import { temporalConnection, type TemporalConnectionSettings } from './temporal-connection';
 
 const PORT_MESSAGE = 'must be a port number from 1 to 65535';
 const port = z
@@ -70,6 +71,14 @@ const schema = z.object({
   TEMPORAL_ADDRESS: z.string().regex(/^([^\s:[\]]+|\[[0-9a-fA-F:]+\]):\d{1,5}$/, 'host:port, e.g. localhost:7233').optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('mynaflow'),
+  // A managed or secured Temporal (services/config/temporal-connection.ts): TLS, a client certificate
+  // (mTLS), the name the server's certificate carries, Temporal Cloud's API key.
+  TEMPORAL_TLS: z.enum(['true', 'false']).optional(),
+  TEMPORAL_TLS_CERT: z.string().min(1).optional(),
+  TEMPORAL_TLS_KEY: z.string().min(1).optional(),
+  TEMPORAL_TLS_CA: z.string().min(1).optional(),
+  TEMPORAL_TLS_SERVER_NAME: z.string().min(1).optional(),
+  TEMPORAL_API_KEY: z.string().min(1).optional(),
   SMTP_URL: urlWith(['smtp:', 'smtps:']).optional(),
   MAIL_FROM: z.string().min(3).default('mynaflow <no-reply@mynaflow.localhost>'),
   INVITE_REMINDER_DAYS: dayList.default(DEFAULT_INVITE_REMINDER_DAYS),
@@ -125,7 +134,7 @@ export interface Config {
   publicUrl: string;
   databaseUrl?: string;
   appDatabasePassword?: string;
-  temporal: { address?: string; namespace: string; taskQueue: string };
+  temporal: { address?: string; namespace: string; taskQueue: string; connection: TemporalConnectionSettings };
   smtpUrl?: string;
   mailFrom: string;
   inviteReminderDays: number[];
@@ -167,13 +176,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
   }
   const c = parsed.data;
+  const temporalSecured = temporalConnection(c);
+  if (temporalSecured.problems.length) throw new ConfigError(temporalSecured.problems);
   return {
     port: c.PORT,
     host: c.HOST,
     publicUrl: (c.PUBLIC_URL ?? `http://localhost:${c.PORT}`).replace(/\/+$/, ''),
     databaseUrl: c.DATABASE_URL,
     appDatabasePassword: c.APP_DATABASE_PASSWORD,
-    temporal: { address: c.TEMPORAL_ADDRESS, namespace: c.TEMPORAL_NAMESPACE, taskQueue: c.TEMPORAL_TASK_QUEUE },
+    temporal: { address: c.TEMPORAL_ADDRESS, namespace: c.TEMPORAL_NAMESPACE, taskQueue: c.TEMPORAL_TASK_QUEUE, connection: temporalSecured.settings },
     smtpUrl: c.SMTP_URL,
     mailFrom: c.MAIL_FROM,
     inviteReminderDays: c.INVITE_REMINDER_DAYS,

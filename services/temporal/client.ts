@@ -1,4 +1,5 @@
 import { Client, Connection, isRetryableError, makeGrpcRetryInterceptor, type GrpcRetryOptions } from '@temporalio/client';
+import type { TemporalConnectionSettings } from '../config/temporal-connection';
 import type { Keyring } from '../vault/keyring';
 import { dataConverterFor } from './payload-codec';
 
@@ -21,10 +22,11 @@ const retries: GrpcRetryOptions = {
 /**
  * A client whose connection is made on first use, so the API starts (and reports) while Temporal is
  * down. With the keyring, every payload is encrypted (payload-codec.ts) — what the API and worker use.
+ * `secured`: TLS, a client certificate and/or an API key (config.temporal.connection).
  */
-export function createTemporalClient(address: string, namespace: string, keyring?: Keyring): Client {
+export function createTemporalClient(address: string, namespace: string, keyring?: Keyring, secured: TemporalConnectionSettings = {}): Client {
   return new Client({
-    connection: Connection.lazy({ address, interceptors: [makeGrpcRetryInterceptor(retries)] }),
+    connection: Connection.lazy({ address, ...secured, interceptors: [makeGrpcRetryInterceptor(retries)] }),
     namespace,
     ...(keyring ? { dataConverter: dataConverterFor(keyring) } : {}),
   });

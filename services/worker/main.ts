@@ -32,7 +32,7 @@ async function main() {
   await warnIfPrivileged(prisma, logger);
   // Refuses to start on a master key the other instances do not share (services/vault/instance.ts).
   const vault = await openInstanceVault(config, prisma);
-  const connection = await NativeConnection.connect({ address: services.temporalAddress }).catch((err: Error) => {
+  const connection = await NativeConnection.connect({ address: services.temporalAddress, ...config.temporal.connection }).catch((err: Error) => {
     throw new Error(`cannot reach Temporal at ${services.temporalAddress}: ${err.message}`);
   });
   const worker = await createWorker({
@@ -64,7 +64,7 @@ async function main() {
   process.send?.('ready');
   // The reconciler (queued starts, pending webhooks, orphans) runs on one Temporal Schedule for the
   // whole deployment; every worker makes sure it exists with the current settings.
-  const client = createTemporalClient(services.temporalAddress, config.temporal.namespace, vault.keyring);
+  const client = createTemporalClient(services.temporalAddress, config.temporal.namespace, vault.keyring, config.temporal.connection);
   let stopped = false;
   const scheduled = keepReconcilerScheduled(client, config.temporal.taskQueue, {
     stopped: () => stopped,
