@@ -15,7 +15,7 @@ import { isUniqueViolationOn } from '../services/db/client';
 import { readImportFile } from '../services/registrants/csv-import';
 import { JOB_FILE, layoutOf } from '../services/registrants/import-jobs';
 import { checkNumbersRows, type NumbersPerson } from '../services/registrants/numbers-import-file';
-import { isSandboxTenant } from '../services/tenants/sandbox';
+import { isSandboxTenant, SandboxNumberRefused } from '../services/tenants/sandbox';
 import { retentionOf, storePeople } from '../services/registrants/numbers-import-store';
 import { createRegistrantWorkflows, queuedInput } from '../services/registrants/workflow-starts';
 import { todayInJapan } from '../services/retention/rules';
@@ -80,6 +80,7 @@ export function createImportJobActivities(deps: ActivityDeps) {
           { isolationLevel: Prisma.TransactionIsolationLevel.ReadCommitted, maxWait: 30_000, timeout: 300_000 },
         );
       } catch (err) {
+        if (err instanceof SandboxNumberRefused) throw ApplicationFailure.nonRetryable(err.title, 'ImportRefused');
         // An employee code someone added meanwhile; any other clash (a group made at once) is retried.
         if (isUniqueViolationOn(err, 'employee_code')) {
           throw ApplicationFailure.nonRetryable(`${index * job.batchSize + 1}人目からの${people.length}人に、他の操作で同時に追加された社員コードと同じ人がいます`, 'ImportRefused');

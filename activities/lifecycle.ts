@@ -16,7 +16,7 @@ import { approveCurrentNumbers, shreddable } from '../services/registrants/appro
 import { MANUAL_RULE, retentionRule } from '../services/retention/rules';
 import type { Vault } from '../services/vault/types';
 import type { PrismaClient } from '../services/db/client';
-import { isSandboxTenant } from '../services/tenants/sandbox';
+import { isSandboxTenant, SandboxNumberRefused } from '../services/tenants/sandbox';
 import type { InvitationState, ManualStatus, StepActor, VerificationMethod } from '../shared';
 
 type Tx = Prisma.TransactionClient;
@@ -189,7 +189,11 @@ export function createLifecycleActivities({ prisma, vault, history = createHisto
         await record(tx, updated, actor, 'submitted', { dependents: draft.dependents.length });
         // The employee's receipt, sent by the reconciler's round whatever happens after this commit.
         await enqueueEmployeeNotice(tx, updated, 'receipt', key);
-      }, TX);
+      }, TX).catch((err: unknown) => {
+        // The vault's last gate (a sandbox's draft is checked before it): a business refusal, never retried.
+        if (err instanceof SandboxNumberRefused) throw ApplicationFailure.create({ type: 'DraftIncomplete', message: err.title, nonRetryable: true, details: [[{ path: '/myNumber', code: 'NUMBER_NOT_SANDBOX' }]] });
+        throw err;
+      });
     },
 
     /** HR's decision on the registrant, or on one dependent. */

@@ -89,6 +89,8 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
   if (deps.metrics) app.use(deps.metrics.middleware);
+  // First: even an early refusal of a retired operation says it is retired.
+  app.use(deprecationHeaders(loadSpec()));
   // Credentials are checked before the body is read: an unidentified caller may send only a small
   // body and is told only the first validation error (api/request-size.ts).
   app.use('/v1', identifyCaller(services.auth));
@@ -112,7 +114,6 @@ export function createApp(deps: AppDeps): Express {
   });
   app.use('/docs', swaggerUi.serveFiles(loadSpec(), { customSiteTitle: 'mynaflow API' }));
   app.get('/docs/', swaggerUi.setup(loadSpec(), { customSiteTitle: 'mynaflow API' }));
-  app.use(deprecationHeaders(loadSpec()));
   app.use(registrationPages()); // the employee's phone pages at /i/{token} (HTML + their script), outside the JSON API's validator
   app.use(consolePages()); // the HR console at /console, likewise
 

@@ -14,6 +14,12 @@ interface Retired {
 }
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
+/** A real calendar date (2027-02-30 is not). */
+const isDate = (v: unknown): v is string => {
+  if (typeof v !== 'string' || !DATE.test(v)) return false;
+  const d = new Date(`${v}T00:00:00Z`);
+  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === v;
+};
 /** Midnight of a date in Japan (UTC+9, no daylight saving). */
 const japanMidnight = (date: string) => new Date(`${date}T00:00:00+09:00`);
 export const DEPRECATION_POLICY_LINK = '</docs/integration-guide.md>; rel="deprecation"; type="text/markdown"';
@@ -26,10 +32,9 @@ export function retiredOperations(spec: Record<string, unknown>): Retired[] {
       if (!op || typeof op !== 'object' || op.deprecated !== true) continue;
       const since = op['x-deprecated-since'];
       const sunset = op['x-sunset'];
-      if (typeof since !== 'string' || !DATE.test(since) || typeof sunset !== 'string' || !DATE.test(sunset)) {
-        throw new Error(`${method.toUpperCase()} ${route} is deprecated: give it x-deprecated-since and x-sunset (YYYY-MM-DD)`);
-      }
-      const pattern = new RegExp(`^${route.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\\?\{[^}]+\\?\}|\{[^}]+\}/g, '[^/]+')}/?$`);
+      if (!isDate(since) || !isDate(sunset)) throw new Error(`${method.toUpperCase()} ${route} is deprecated: give it x-deprecated-since and x-sunset (YYYY-MM-DD)`);
+      if (sunset <= since) throw new Error(`${method.toUpperCase()} ${route}: x-sunset must come after x-deprecated-since`);
+      const pattern = new RegExp(`^${route.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{[^}]+\}/g, '[^/]+')}/?$`);
       out.push({
         method: method.toUpperCase(),
         pattern,

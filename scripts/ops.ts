@@ -173,6 +173,8 @@ async function main(argv: string[]): Promise<number> {
       case 'create-tenant': {
         const missing = ['name', 'owner-email', 'owner-name'].filter((k) => !values[k as keyof typeof values]);
         if (missing.length) throw new CliError(`missing: ${missing.map((k) => `--${k}`).join(', ')}\n\n${USAGE}`, 2);
+        // A sandbox's demo numbers are sealed: the keyring must open before anything is created.
+        const vault = values.sandbox ? createVault({ prisma, keyring: loadKeyring(config) }) : undefined;
         const { tenant, owner, password } = await createTenantWithOwner(prisma, history(), {
           tenantName: values.name!,
           ownerEmail: values['owner-email']!,
@@ -185,16 +187,19 @@ async function main(argv: string[]): Promise<number> {
         console.log(`customer no.  ${tenant.customerNumber}`);
         console.log(`owner         ${owner.email}`);
         if (!values['owner-password']) console.log(`password      ${password}   (shown once: change it after the first login)`);
-        if (tenant.sandbox) {
-          const vault = createVault({ prisma, keyring: loadKeyring(config) });
-          const seeded = await seedSandbox({ prisma, vault, history: history() }, tenant.id, CLI_OPERATOR.actor);
-          console.log(`demo people   ${seeded.registrants} employees, ${seeded.dependents} dependents, ${seeded.numbers} invented numbers (their workflows start once the stack runs)`);
-          const connector = await createConnectorService({ prisma, history: history() }).create(
-            { user: owner, tenantId: tenant.id, ip: null, userAgent: null },
-            { name: 'サンドボックス連携', scopes: [...SCOPES], allowedPurposes: tenant.purposes },
-          );
-          console.log(`client_id     ${connector.clientId}`);
-          console.log(`client_secret ${connector.clientSecret}   (shown once)`);
+        if (vault) {
+          try {
+            const seeded = await seedSandbox({ prisma, vault, history: history() }, tenant.id, CLI_OPERATOR.actor);
+            console.log(`demo people   ${seeded.registrants} employees, ${seeded.dependents} dependents, ${seeded.numbers} invented numbers (their workflows start once the stack runs)`);
+            const connector = await createConnectorService({ prisma, history: history() }).create(
+              { user: owner, tenantId: tenant.id, ip: null, userAgent: null },
+              { name: 'サンドボックス連携', scopes: [...SCOPES], allowedPurposes: tenant.purposes },
+            );
+            console.log(`client_id     ${connector.clientId}`);
+            console.log(`client_secret ${connector.clientSecret}   (shown once)`);
+          } catch (err) {
+            throw new CliError(`the sandbox ${tenant.id} was created but not finished (${(err as Error).message}).\nDelete it (npm run ops -- delete-tenant --tenant ${tenant.id}) and create it again.`);
+          }
         }
         return 0;
       }

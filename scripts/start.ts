@@ -7,33 +7,30 @@
  * even when it is SIGKILLed (parent-death.ts), and DATA_DIR/stack.json lets the next start name
  * anything still running (stack-state.ts).
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Connection } from '@temporalio/client';
 import pg from 'pg';
 import { createHistory } from '../services/audit/history';
-import { appArgs, appEnv, buildApp, type AppEntry } from '../services/build/app-build';
+import { buildApp } from '../services/build/app-build';
 import { ConfigError, loadConfig, type Config } from '../services/config/config';
 import { enableAppLogin } from '../services/db/app-role';
 import { createPrisma } from '../services/db/client';
 import { createTenantWithOwner } from '../services/tenants/bootstrap';
 import { loadKeyring } from '../services/vault/keyring';
 import { createVault } from '../services/vault/vault';
-import { withParentDeathSignal } from '../services/devstack/parent-death';
+import { nodePart, spawnPart, startChild, StartError, tcpOpen, waitFor, workerReady } from '../services/devstack/parts';
 import { clusterInfo, createDatabase, ensureCluster, serverPids, startPostgres, stopPostgres } from '../services/devstack/postgres';
 import { freePort, isPortInUse } from '../services/devstack/ports';
 import { clearStackState, describeProcess, staleStackMessage, writeStackState } from '../services/devstack/stack-state';
-import { Supervisor, type PartSpec } from '../services/devstack/supervisor';
+import { Supervisor } from '../services/devstack/supervisor';
 
 const ROOT = path.resolve(__dirname, '..');
 const TEMPORAL_CLI = path.join(ROOT, '.tools', 'venv', 'bin', 'temporal');
 const run = promisify(execFile);
-
-class StartError extends Error {}
 
 let supervisor: Supervisor | undefined;
 let stopping = false;
@@ -45,73 +42,6 @@ const log = (msg: string) => console.log(`[start] ${msg}`);
 function recordStack(): void {
   if (stackDir && supervisor) writeStackState(stackDir, { supervisor: describeProcess('npm start', process.pid), parts: supervisor.processes() });
 }
-
-/** Streams a child's output line by line with a name prefix. */
-function prefixOutput(name: string, child: ChildProcess): void {
-  const label = `[${name}]`.padEnd(11);
-  for (const stream of [child.stdout, child.stderr]) {
-    let rest = '';
-    stream?.setEncoding('utf8');
-    stream?.on('data', (chunk: string) => {
-      const lines = (rest + chunk).split('\n');
-      rest = lines.pop() ?? '';
-      // The Temporal dev server complains at length while it shuts down: not worth showing.
-      if (stopping && name === 'temporal') return;
-      for (const line of lines) if (line.trim()) process.stdout.write(`${label} ${line}\n`);
-    });
-  }
-}
-
-/** Waits for a just spawned part to serve; kills it when it does not. */
-async function startChild(child: ChildProcess, ready: (child: ChildProcess) => Promise<void>): Promise<ChildProcess> {
-  try {
-    await ready(child);
-    return child;
-  } catch (err) {
-    child.kill('SIGKILL');
-    throw err;
-  }
-}
-
-/** A Node part (outbox, worker, API); it gets SIGTERM, and stops as on a deploy, when we die. */
-function nodePart(name: string, entry: AppEntry, env: NodeJS.ProcessEnv, ready: (child: ChildProcess) => Promise<void>, ports?: number[]): PartSpec {
-  return {
-    name,
-    ports,
-    start: () => {
-      const [cmd, args] = withParentDeathSignal(process.execPath, appArgs(entry), 'SIGTERM');
-      const child = spawn(cmd, args, {
-        cwd: ROOT,
-        env: appEnv(entry, env),
-        // The IPC channel carries the worker's "ready".
-        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-        // Its own process group: a Ctrl-C reaches only us, and we stop the parts in order.
-        detached: true,
-      });
-      prefixOutput(name, child);
-      return startChild(child, ready);
-    },
-  };
-}
-
-async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs: number, dead?: ChildProcess): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (dead && (dead.exitCode !== null || dead.signalCode !== null)) throw new StartError(`${what} exited while starting`);
-    if (await probe().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 300));
-  }
-  throw new StartError(`${what} did not become ready within ${Math.round(timeoutMs / 1000)} s`);
-}
-
-const tcpOpen = (host: string, port: number) =>
-  new Promise<boolean>((resolve) => {
-    const socket = net.connect({ host, port });
-    socket.setTimeout(1000);
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
-    socket.once('error', () => resolve(false));
-    socket.once('timeout', () => (socket.destroy(), resolve(false)));
-  });
 
 /** Refuses to start when a port we must listen on is taken, naming the setting that moves it. */
 async function checkPorts(config: Config): Promise<void> {
@@ -237,9 +167,7 @@ async function startTemporal(config: Config): Promise<string> {
   const ours = new Set([config.port, temporalPort, temporalUiPort, config.embedded.smtpPort, config.embedded.outboxPort]);
   let metricsPort = await freePort();
   while (ours.has(metricsPort)) metricsPort = await freePort();
-  const [cmd, args] = withParentDeathSignal(
-    TEMPORAL_CLI,
-    [
+  const args = [
       'server', 'start-dev',
       '--db-filename', path.join(config.dataDir, 'temporal.db'),
       '--ip', '127.0.0.1',
@@ -250,17 +178,12 @@ async function startTemporal(config: Config): Promise<string> {
       '--ui-codec-endpoint', `http://localhost:${config.port}/v1/temporal-codec`,
       '--namespace', ns,
       '--log-level', 'warn',
-    ],
-    'SIGTERM',
-  );
+  ];
   await supervisor!.add({
     name: 'temporal',
     ports: [temporalPort, temporalUiPort],
-    start: () => {
-      const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-      prefixOutput('temporal', child);
-      return startChild(child, (c) => waitFor('the Temporal dev server', () => probeNamespace(address), 90_000, c));
-    },
+    // The dev server complains at length while it shuts down: not worth showing.
+    start: () => startChild(spawnPart('temporal', TEMPORAL_CLI, args, { quiet: () => stopping }), (c) => waitFor('the Temporal dev server', () => probeNamespace(address), 90_000, c)),
   });
   return address;
 }
@@ -330,11 +253,6 @@ async function main(): Promise<void> {
 
   const appEnv = { ...env, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, SMTP_URL: smtpUrl };
   const apiUrl = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port}`;
-  const workerReady = (child: ChildProcess) => {
-    let ready = false;
-    child.on('message', (m) => (ready ||= m === 'ready'));
-    return waitFor('the worker', async () => ready, 120_000, child);
-  };
   // At start the API must reach PostgreSQL and Temporal; restarted, it need only listen (it answers 503
   // while they are away).
   const apiReady = (child: ChildProcess) =>
@@ -342,7 +260,7 @@ async function main(): Promise<void> {
   // Both at once (the worker bundles its workflows meanwhile); stopped the other way round.
   await Promise.all([
     // METRICS_PORT set: the API's metrics there, the worker's on the next port.
-    supervisor.add(nodePart('worker', 'worker', config.metrics ? { ...appEnv, METRICS_PORT: String(config.metrics.port + 1) } : appEnv, workerReady)),
+    supervisor.add(nodePart('worker', 'worker', config.metrics ? { ...appEnv, METRICS_PORT: String(config.metrics.port + 1) } : appEnv, workerReady('the worker'))),
     supervisor.add(nodePart('api', 'api', appEnv, apiReady, [config.port])),
   ]);
 

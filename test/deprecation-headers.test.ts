@@ -30,6 +30,8 @@ it('a deprecated operation without its dates is a spec mistake, refused at start
   const spec = { paths: { '/v1/old': { get: { deprecated: true, 'x-sunset': '2027-01-01' } } } };
   expect(() => retiredOperations(spec)).toThrow('GET /v1/old is deprecated: give it x-deprecated-since and x-sunset');
   const dated = { paths: { '/v1/old/{id}': { get: { deprecated: true, 'x-deprecated-since': '2026-12-01', 'x-sunset': '2027-03-01' } } } };
+  expect(() => retiredOperations({ paths: { '/v1/old': { get: { deprecated: true, 'x-deprecated-since': '2026-12-01', 'x-sunset': '2027-02-30' } } } })).toThrow('give it x-deprecated-since and x-sunset');
+  expect(() => retiredOperations({ paths: { '/v1/old': { get: { deprecated: true, 'x-deprecated-since': '2026-12-01', 'x-sunset': '2026-11-01' } } } })).toThrow('x-sunset must come after x-deprecated-since');
   const [r] = retiredOperations(dated);
   expect([r!.pattern.test('/v1/old/abc'), r!.pattern.test('/v1/old/abc/more'), r!.deprecation, r!.sunset]).toEqual([true, false, '@1796050800', 'Sun, 28 Feb 2027 15:00:00 GMT']);
 });

@@ -9,13 +9,14 @@ import { freePort, isPortInUse } from '../services/devstack/ports';
 
 const [low] = fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
 
-it('picks distinct free ports below the ephemeral range', async () => {
-  const ports = await Promise.all(Array.from({ length: 20 }, () => freePort()));
+it('picks distinct free ports, below the ephemeral range where it leaves room (here from ' + low + ')', async () => {
+  const ports = await Promise.all(Array.from({ length: 50 }, () => freePort()));
+  const room = low! - 1 - Math.max(10_000, low! - 1 - 12_000) >= 1000;
   for (const p of ports) {
-    expect(p).toBeLessThan(low!);
+    if (room) expect(p).toBeLessThan(low!);
     expect(p).toBeGreaterThanOrEqual(1024);
   }
-  expect(new Set(ports).size).toBeGreaterThan(15);
+  expect(new Set(ports).size).toBe(ports.length);
 });
 
 it('tells a port someone listens on from a free one', async () => {

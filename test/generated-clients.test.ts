@@ -126,7 +126,8 @@ describe('clients generated from the contract run the connector journey unmodifi
     // Indented under list items in the guide: each line loses the block's indentation.
     const blocks = [...guide.matchAll(/^( *)```bash\n([\s\S]*?)^\1```$/gm)].map((m) => m[2]!.split('\n').map((l) => l.slice(m[1]!.length)).join('\n'));
     expect(blocks.length).toBeGreaterThanOrEqual(5);
-    const owner = await harness.agent(await createTenant(harness.prisma, '株式会社カール'), 'owner');
+    const tenantId = await createTenant(harness.prisma, '株式会社カール');
+    const owner = await harness.agent(tenantId, 'owner');
     const c = (await owner.post('/v1/connectors').send({ name: '給与ソフト（curl）', scopes: ['registrants:read', 'registrants:write', 'numbers:pull'], allowedPurposes: ['withholding_slip'] }).expect(201)).body;
     const expected = new Map(['000123', '000124'].map((code) => [code, randomMyNumber()]));
     const people = [...expected].map(([code, n]) => ({ employeeCode: code, familyName: '例示', givenName: code, familyNameKana: 'レイジ', myNumber: n, myNumberConfirmation: n }));
@@ -146,7 +147,7 @@ describe('clients generated from the contract run the connector journey unmodifi
     const section = (i: number) => out.split(`@@block ${i}\n`)[1]!.split('@@block')[0]!.trim();
     expect(section(1).split('\n').sort()).toEqual(['000123', '000124']);
     expect(JSON.parse(section(2))).toEqual({ created: 1, updated: 0 });
-    expect(await harness.prisma.registrant.count({ where: { employeeCode: '000125', familyName: '山田' } })).toBe(1);
+    expect(await harness.prisma.registrant.count({ where: { tenantId, employeeCode: '000125', familyName: '山田' } })).toBe(1);
     const pulled = JSON.parse(fs.readFileSync(path.join(cwd, 'numbers.json'), 'utf8')) as { served: { employeeCode: string; myNumber: string }[] };
     expect(pulled.served.every((p) => p.myNumber === expected.get(p.employeeCode))).toBe(true);
     expect(pulled.served.length).toBe(2);

@@ -97,6 +97,9 @@ describe('credentials stay in their environment', () => {
     const bearer = (await tokenFor(sandbox.clientId, sandbox.clientSecret, 'sandbox').expect(200)).body.access_token as string;
     const call = await request(harness.app).get('/v1/registrants').auth(bearer, { type: 'bearer' }).set('Mynaflow-Environment', 'production').expect(403);
     expect(call.body.code).toBe('ENVIRONMENT_MISMATCH');
+    // Neither: a typo is not taken for either environment.
+    const typo = await request(harness.app).get('/v1/registrants').auth(bearer, { type: 'bearer' }).set('Mynaflow-Environment', 'prod').expect(400);
+    expect(typo.body.code).toBe('ENVIRONMENT_UNKNOWN');
   });
 
   it('a real company answers production, takes any valid number, and refuses a client that declares sandbox', async () => {
@@ -133,14 +136,26 @@ describe('a sandbox takes invented numbers only, by every path, and stores nothi
     await hr.put(`/v1/registrants/${r.id}/my-number`).send({ myNumber: invented, myNumberConfirmation: invented }).expect(204);
   });
 
-  it('bulk entry: one real-looking number among invented ones stores no one', async () => {
+  it('bulk entry: one real-looking number among invented ones is named at its field, and no one is stored', async () => {
     const people = ['B1', 'B2'].map((code, i) => {
       const n = i === 0 ? sandboxNumber(9000 + i) : realNumber();
       return { employeeCode: `SBX-${code}`, familyName: '一括', givenName: code, familyNameKana: 'イッカツ', myNumber: n, myNumberConfirmation: n };
     });
     const refused = await hr.post('/v1/registrants/bulk-entry').send({ people }).expect(400);
-    expect(refused.body.code).toBe('NUMBER_NOT_SANDBOX');
+    expect(refused.body.errors.map((e: { path: string; code: string }) => `${e.path} ${e.code}`)).toEqual(['/body/people/1/myNumber NUMBER_NOT_SANDBOX']);
     expect(await harness.prisma.registrant.count({ where: { tenantId: sandbox.tenantId, employeeCode: { startsWith: 'SBX-' } } })).toBe(0);
+  });
+
+  it('新規追加 with a number or a dependent, and a dependent added later: named at the field, nothing stored', async () => {
+    const n = realNumber();
+    const withNumber = await hr.post('/v1/registrants').send({ familyName: '新規', givenName: '番号', myNumber: n, myNumberConfirmation: n, verificationMethod: 'my_number_card', invite: false }).expect(400);
+    expect(withNumber.body.errors.map((e: { path: string; code: string }) => `${e.path} ${e.code}`)).toEqual(['/body/myNumber NUMBER_NOT_SANDBOX']);
+    expect(await harness.prisma.registrant.count({ where: { tenantId: sandbox.tenantId, familyName: '新規' } })).toBe(0);
+    const r = (await hr.post('/v1/registrants').send({ familyName: '扶養', givenName: '追加', invite: false }).expect(201)).body;
+    const d = realNumber();
+    const dependent = await hr.post(`/v1/registrants/${r.id}/dependents`).send({ relationship: '子', familyName: '扶養', givenName: '子', myNumber: d, myNumberConfirmation: d }).expect(400);
+    expect(dependent.body.errors.map((e: { path: string; code: string }) => `${e.path} ${e.code}`)).toEqual(['/body/myNumber NUMBER_NOT_SANDBOX']);
+    expect(await harness.prisma.dependent.count({ where: { registrantId: r.id } })).toBe(0);
   });
 
   it("the import's dry run names the line with a real-looking number", async () => {
@@ -159,7 +174,7 @@ describe('a sandbox takes invented numbers only, by every path, and stores nothi
     const mail = await harness.outbox.waitFor((m) => m.to.includes(email), 15_000);
     const token = LINK.exec(mail.text)![1]!;
     const info = await request(harness.app).post('/v1/registration/link').send({ token }).expect(200);
-    expect(info.body.sandbox).toBe(true);
+    expect([info.body.sandbox, info.headers['mynaflow-environment']]).toEqual([true, 'sandbox']);
     const phone = request.agent(harness.app);
     const setUp = await phone.post('/v1/registration/setup').send({ token, password: 'my-phone-pass', consentedPurposes: info.body.purposes.map((p: { code: string }) => p.code) }).expect(200);
     const csrf = setUp.body.csrfToken as string;

@@ -1,4 +1,5 @@
 import { Router } from 'express';
+import { ENVIRONMENT_HEADER, environmentOf } from '../../services/tenants/sandbox';
 import type { components } from '../generated/openapi';
 import type { AuthService } from '../../services/auth/auth-service';
 import { toView } from '../../services/login-users/login-users';
@@ -43,6 +44,7 @@ export function authRoutes(auth: AuthService, opts: AuthRouteOptions): Router {
     await auth.verifySecondFactor({ sessionToken: token, code: (req.body as { code: string }).code, ...requestFacts(req) });
     const found = await auth.authenticate(token);
     if (!found) throw NO_SESSION();
+    res.set(ENVIRONMENT_HEADER, environmentOf(found.tenant));
     res.json(me({ user: found.user, tenant: found.tenant, csrfToken: found.session.csrfToken }, opts.loginLockMinutes));
   });
 

@@ -3,7 +3,7 @@
  * travels in request bodies, never in a URL; the session is its own cookie, scoped to these routes,
  * and a state-changing call must carry its CSRF token like the console's.
  */
-import { markEnvironment } from '../../services/tenants/sandbox';
+import { ENVIRONMENT_HEADER, environmentOf, markEnvironment } from '../../services/tenants/sandbox';
 import { randomUUID } from 'node:crypto';
 import express, { Router, type Request, type RequestHandler, type Response } from 'express';
 import { parse as parseCookie, serialize as serializeCookie } from 'cookie';
@@ -84,7 +84,8 @@ export function registrationRoutes(deps: RegistrationRouteDeps, opts: Registrati
   const me = (req: Request) => req.registrantCaller!;
 
   router.post('/v1/registration/link', attempts, async (req, res) => {
-    res.set('Cache-Control', 'no-store').json(await access.linkInfo((req.body as Schemas['LinkToken']).token, requestFacts(req)));
+    const info = await access.linkInfo((req.body as Schemas['LinkToken']).token, requestFacts(req));
+    res.set('Cache-Control', 'no-store').set(ENVIRONMENT_HEADER, environmentOf(info)).json(info);
   });
   router.post('/v1/registration/setup', attempts, async (req, res) => {
     const body = req.body as Schemas['RegistrationSetup'];

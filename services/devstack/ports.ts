@@ -27,14 +27,22 @@ function listenOn(port: number, host: string): Promise<number | null> {
   });
 }
 
+/** Ports this process handed out: two callers that bind later never get the same one. */
+const handedOut = new Set<number>();
+
 /** A port free on loopback right now, outside the OS's ephemeral range where there is room for that. */
 export async function freePort(): Promise<number> {
   const top = ephemeralLow() - 1;
   const bottom = Math.max(10_000, top - 12_000);
   if (top - bottom >= 1000) {
     for (let i = 0; i < 50; i++) {
-      const port = await listenOn(bottom + Math.floor(Math.random() * (top - bottom + 1)), '127.0.0.1');
-      if (port) return port;
+      const candidate = bottom + Math.floor(Math.random() * (top - bottom + 1));
+      if (handedOut.has(candidate)) continue;
+      const port = await listenOn(candidate, '127.0.0.1');
+      if (port) {
+        handedOut.add(port);
+        return port;
+      }
     }
   }
   const port = await listenOn(0, '127.0.0.1');

@@ -29,6 +29,7 @@ import { AppError } from '../errors';
 import { createRequestRecords, type Keep, type Once } from '../idempotency/request-records';
 import { actorOf, stepActorOf, type Acting } from '../login-users/login-users';
 import { validateIndividualNumber } from '../mynumber/validate';
+import { isSandboxTenant } from '../tenants/sandbox';
 import { todayInJapan } from '../retention/rules';
 import type { TemporalDeps } from '../temporal/client';
 import type { Vault } from '../vault/types';
@@ -92,7 +93,8 @@ export interface CheckedPerson {
 }
 
 /** Field checks shared by both methods and HR's edit; each problem lands at `${base}/${field}`. */
-export function fields(base: string, problems: FieldProblem[]) {
+/** `sandbox`: numbers must be invented ones (services/tenants/sandbox.ts). */
+export function fields(base: string, problems: FieldProblem[], opts: { sandbox?: boolean } = {}) {
   const fail = (field: string, code: string, message: string) => problems.push({ path: `${base}/${field}`, code, message });
   return {
     fail,
@@ -136,7 +138,7 @@ export function fields(base: string, problems: FieldProblem[]) {
     },
     /** Checked for the check digit and against the second entry; the number never enters a message. */
     number(first: string | undefined, second: string | undefined): string {
-      const checked = validateIndividualNumber(first ?? '', second ?? '');
+      const checked = validateIndividualNumber(first ?? '', second ?? '', { sandbox: opts.sandbox });
       if (checked.ok) return checked.value;
       // A mismatch is the second entry's fault: shown at that field.
       fail(checked.code === 'NUMBER_MISMATCH' ? 'myNumberConfirmation' : 'myNumber', checked.code, checked.message);
@@ -171,8 +173,8 @@ type DependentInput = Schemas['BulkEntryDependent'] | Schemas['NewDependent'];
  * One dependent as HR types them (bulk entry, 新規追加, or added later), problems at `${base}/…`.
  * The number is required in a bulk entry; elsewhere a dependent without one is stored 未登録.
  */
-export function checkDependent(d: DependentInput, base: string, problems: FieldProblem[], today: string, numberRequired: boolean): DependentFields & { myNumber: string | null } {
-  const g = fields(base, problems);
+export function checkDependent(d: DependentInput, base: string, problems: FieldProblem[], today: string, numberRequired: boolean, sandbox = false): DependentFields & { myNumber: string | null } {
+  const g = fields(base, problems, { sandbox });
   const relationship = (d.relationship ?? '').trim();
   if (relationship === '') g.fail('relationship', 'REQUIRED', '続柄を入力してください');
   else if (length(relationship) > LIMITS.relationship) g.fail('relationship', 'TOO_LONG', `続柄は${LIMITS.relationship}文字以内で入力してください`);
@@ -193,7 +195,7 @@ export function checkDependent(d: DependentInput, base: string, problems: FieldP
 }
 
 /** Checks a bulk entry; `people` is complete only when `problems` is empty. */
-export function checkBulkEntry(req: BulkEntryRequest, ctx: { takenCodes: ReadonlySet<string>; today: string }): { people: CheckedPerson[]; problems: FieldProblem[] } {
+export function checkBulkEntry(req: BulkEntryRequest, ctx: { takenCodes: ReadonlySet<string>; today: string; sandbox?: boolean }): { people: CheckedPerson[]; problems: FieldProblem[] } {
   const tooMany = countProblem(req.people.length, MAX_BULK_ENTRY_PEOPLE, '登録');
   if (tooMany) return { people: [], problems: [tooMany] };
   const problems: FieldProblem[] = [];
@@ -202,7 +204,7 @@ export function checkBulkEntry(req: BulkEntryRequest, ctx: { takenCodes: Readonl
   const sameNumber = numberClashCheck();
 
   req.people.forEach((p, i) => {
-    const f = fields(`/body/people/${i}`, problems);
+    const f = fields(`/body/people/${i}`, problems, { sandbox: ctx.sandbox });
     const codeText = (p.employeeCode ?? '').normalize('NFKC').trim();
     const employeeCode = codeText === '' ? null : codeText;
     if (employeeCode !== null) {
@@ -229,7 +231,7 @@ export function checkBulkEntry(req: BulkEntryRequest, ctx: { takenCodes: Readonl
       f.fail('dependents', 'DEPENDENTS_NOT_ALLOWED', '報酬支払の登録者には扶養家族を登録できません');
     }
     (p.dependents ?? []).forEach((d, j) => {
-      const dependent = checkDependent(d, `/body/people/${i}/dependents/${j}`, problems, ctx.today, true);
+      const dependent = checkDependent(d, `/body/people/${i}/dependents/${j}`, problems, ctx.today, true, ctx.sandbox);
       sameNumber(dependent.myNumber, `${i + 1}人目の扶養家族${j + 1}人目`, fields(`/body/people/${i}/dependents/${j}`, problems));
       dependents.push({ ...dependent, myNumber: dependent.myNumber ?? '' });
     });
@@ -293,7 +295,7 @@ export function createBulkRegistrationService({ prisma, history, vault, temporal
     const tenantId = acting.tenantId;
     const codes = [...new Set(req.people.map((p) => (p.employeeCode ?? '').normalize('NFKC').trim()).filter(Boolean))];
     const taken = codes.length ? await prisma.registrant.findMany({ where: { tenantId, employeeCode: { in: codes } }, select: { employeeCode: true } }) : [];
-    const { people, problems } = checkBulkEntry(req, { takenCodes: new Set(taken.map((t) => t.employeeCode!)), today: todayInJapan() });
+    const { people, problems } = checkBulkEntry(req, { takenCodes: new Set(taken.map((t) => t.employeeCode!)), today: todayInJapan(), sandbox: await isSandboxTenant(prisma, tenantId) });
     if (problems.length) throw rejected('BULK_ENTRY_INVALID', problems);
     if (!(await workflows.reachable())) throw TEMPORAL_DOWN();
     const reminderDays = await workflows.reminderDaysOf(tenantId);

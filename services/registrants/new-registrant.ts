@@ -31,9 +31,9 @@ export interface CheckedNewRegistrant {
 }
 
 /** Every problem at once; `checked` is complete only when `problems` is empty. */
-export function checkNewRegistrant(input: RegistrantCreate, ctx: { today: string; copyTo: string }): { checked: CheckedNewRegistrant; problems: FieldProblem[] } {
+export function checkNewRegistrant(input: RegistrantCreate, ctx: { today: string; copyTo: string; sandbox?: boolean }): { checked: CheckedNewRegistrant; problems: FieldProblem[] } {
   const problems: FieldProblem[] = [];
-  const f = fields('/body', problems);
+  const f = fields('/body', problems, { sandbox: ctx.sandbox });
   const typedNumber = !!(input.myNumber?.trim() || input.myNumberConfirmation?.trim());
   // Mailed by default when there is an address and no number (a numbered person is 完了: nothing to collect).
   const invite = input.invite ?? (!!input.email?.trim() && !typedNumber);
@@ -55,7 +55,7 @@ export function checkNewRegistrant(input: RegistrantCreate, ctx: { today: string
   clash(myNumber, '本人', f);
   const dependents = (input.dependents ?? []).map((d, j) => {
     const base = `/body/dependents/${j}`;
-    const checked = checkDependent(d, base, problems, ctx.today, false);
+    const checked = checkDependent(d, base, problems, ctx.today, false, ctx.sandbox);
     clash(checked.myNumber, `扶養家族${j + 1}人目`, fields(base, problems));
     return { ...checked, line: 0 };
   });

@@ -1,6 +1,7 @@
 /**
  * Registrant use cases: stored in PostgreSQL, carried by one Temporal workflow each.
  */
+import { isSandboxTenant } from '../tenants/sandbox';
 import { randomUUID } from 'node:crypto';
 import { AppError, REGISTRANT_NOT_FOUND } from '../errors';
 import type { components } from '../../api/generated/openapi';
@@ -231,7 +232,7 @@ export function createRegistrantService({ prisma, history, temporal, inviteRemin
   async function createWithDetails(acting: Acting, input: RegistrantCreate, keep: Keep<RegistrantView> = async () => undefined): Promise<RegistrantView> {
     const tenantId = acting.tenantId;
     const today = todayInJapan();
-    const { checked, problems } = checkNewRegistrant(input, { today, copyTo: acting.user.email });
+    const { checked, problems } = checkNewRegistrant(input, { today, copyTo: acting.user.email, sandbox: await isSandboxTenant(prisma, tenantId) });
     if (checked.groupId && !(await prisma.group.findFirst({ where: { id: checked.groupId, tenantId }, select: { id: true } }))) {
       problems.push({ path: '/body/groupId', code: 'GROUP_NOT_FOUND', message: 'グループが見つかりません' });
     }
@@ -268,7 +269,7 @@ export function createRegistrantService({ prisma, history, temporal, inviteRemin
     const r = await find(acting.tenantId, registrantId);
     const problems: FieldProblem[] = [];
     if (r.category === 'payee') problems.push({ path: '/body', code: 'DEPENDENTS_NOT_ALLOWED', message: '報酬支払の登録者には扶養家族を登録できません' });
-    const d = checkDependent(input, '/body', problems, todayInJapan(), false);
+    const d = checkDependent(input, '/body', problems, todayInJapan(), false, await isSandboxTenant(prisma, acting.tenantId));
     if (problems.length) throw invalid(problems);
     const added = await prisma.$transaction(async (tx) => {
       await tx.$queryRaw`SELECT id FROM registrants WHERE id = ${r.id}::uuid FOR UPDATE`;

@@ -24,7 +24,13 @@ export function sandboxNumber(n: number): string {
   return `${first11}${checkDigit(first11)}`;
 }
 
-export const SANDBOX_NUMBER_REQUIRED = () => new AppError(400, 'NUMBER_NOT_SANDBOX', INDIVIDUAL_NUMBER_MESSAGES.NUMBER_NOT_SANDBOX);
+/** The vault's refusal: a 400 where an API request sealed it; activities turn it into their non-retryable business error. */
+export class SandboxNumberRefused extends AppError {
+  constructor() {
+    super(400, 'NUMBER_NOT_SANDBOX', INDIVIDUAL_NUMBER_MESSAGES.NUMBER_NOT_SANDBOX);
+    this.name = 'SandboxNumberRefused';
+  }
+}
 
 /** A response header on every answer given to a tenant's callers: which kind of company answered. */
 export const ENVIRONMENT_HEADER = 'Mynaflow-Environment';
@@ -40,6 +46,9 @@ export function markEnvironment(req: { get(name: string): string | undefined }, 
   const env = environmentOf(tenant);
   res.set(ENVIRONMENT_HEADER, env);
   const declared = req.get(ENVIRONMENT_HEADER)?.trim().toLowerCase();
+  if (declared && declared !== 'production' && declared !== 'sandbox') {
+    throw new AppError(400, 'ENVIRONMENT_UNKNOWN', `${ENVIRONMENT_HEADER} には production か sandbox を指定してください`);
+  }
   if (declared && declared !== env) {
     throw new AppError(
       403,

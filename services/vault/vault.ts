@@ -15,7 +15,7 @@ import type { PrismaClient } from '../db/client';
 import type { RawSql } from '../db/direct-sql';
 import type { Keyring } from './keyring';
 import { VaultError, type Db, type DigestDomain, type Vault } from './types';
-import { createSandboxFlags, isSandboxNumber, SANDBOX_NUMBER_REQUIRED } from '../tenants/sandbox';
+import { isSandboxNumber, SandboxNumberRefused } from '../tenants/sandbox';
 
 // The request label predates the domains: fingerprints already stored keep matching.
 const DIGEST_LABELS: Record<DigestDomain, string> = { request: 'mynaflow fingerprint v1', history: 'mynaflow history chain v1' };
@@ -110,16 +110,19 @@ export function createVault({ prisma, keyring }: { prisma: PrismaClient; keyring
     return key;
   };
 
-  // Whatever path a number comes by, a sandbox never stores a real one: the last gate is here.
-  // (A tenant's row is committed before anything of it is sealed, so the vault's own client reads it.)
-  const isSandbox = createSandboxFlags(async (id) => {
-    if (!isUuid(id)) return null;
-    const rows = await prisma.$queryRaw<{ sandbox: boolean }[]>`SELECT sandbox FROM tenants WHERE id = ${id}::uuid`;
-    return rows[0]?.sandbox ?? null;
-  });
-  async function refuseRealNumbersInSandboxes(inputs: readonly { tenantId: string; kind: SecretKind; plaintext: Buffer }[]) {
+  // Whatever path a number comes by, a sandbox never stores a real one: the last gate is here. The
+  // flag is read in the caller's transaction (fixed at creation, so remembered once read).
+  const sandboxes = new Map<string, boolean>();
+  async function refuseRealNumbersInSandboxes(inputs: readonly { tenantId: string; kind: SecretKind; plaintext: Buffer }[], db: Db) {
     for (const { tenantId, kind, plaintext } of inputs) {
-      if (kind === 'my_number' && (await isSandbox(tenantId)) && !isSandboxNumber(plaintext.toString('utf8'))) throw SANDBOX_NUMBER_REQUIRED();
+      if (kind !== 'my_number') continue;
+      let sandbox = sandboxes.get(tenantId);
+      if (sandbox === undefined && isUuid(tenantId)) {
+        const rows = await db.$queryRaw<{ sandbox: boolean }[]>`SELECT sandbox FROM tenants WHERE id = ${tenantId}::uuid`;
+        sandbox = rows[0]?.sandbox;
+        if (sandbox !== undefined) sandboxes.set(tenantId, sandbox);
+      }
+      if (sandbox && !isSandboxNumber(plaintext.toString('utf8'))) throw new SandboxNumberRefused();
     }
   }
 
@@ -191,14 +194,14 @@ export function createVault({ prisma, keyring }: { prisma: PrismaClient; keyring
     },
 
     async seal(input, db: Db = prisma) {
-      await refuseRealNumbersInSandboxes([input]);
+      await refuseRealNumbersInSandboxes([input], db);
       const row = sealedRow(input);
       await db.vaultSecret.create({ data: row });
       return row.id;
     },
 
     async sealMany(inputs, db: Db = prisma) {
-      await refuseRealNumbersInSandboxes(inputs);
+      await refuseRealNumbersInSandboxes(inputs, db);
       const rows = inputs.map(sealedRow);
       // One INSERT per thousand: a migration seals thousands of numbers in one transaction.
       for (let i = 0; i < rows.length; i += 1000) await db.vaultSecret.createMany({ data: rows.slice(i, i + 1000) });
