@@ -77,6 +77,8 @@ export function createApp(deps: AppDeps): Express {
   app.use(
     pinoHttp({
       logger: deps.logger,
+      // A load balancer's or orchestrator's liveness probe every second is not worth a line.
+      autoLogging: { ignore: (req) => req.url === '/healthz/live' },
       // 4xx and 503 (a dependency away: services/health/outages.ts warns once a minute) are answers,
       // not faults; only other 5xx are errors.
       customLogLevel: (_req, res) => (res.statusCode >= 500 && res.statusCode !== 503 ? 'error' : 'info'),

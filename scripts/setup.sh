@@ -32,7 +32,7 @@ if [ "$(cat .tools/.schemathesis-stamp 2>/dev/null)" != "$FUZZ_PIPS" ] || [ ! -x
 fi
 
 # 1c, 1d: what only the tests use (not `npm start` or the bench).
-case "${npm_lifecycle_event:-}" in start|bench) ;; *)
+case "${npm_lifecycle_event:-}" in start|bench|cluster) ;; *)
 # 1c. The Python client generator payroll vendors use (test/generated-clients.test.ts generates a
 #     client from openapi.yaml with it and runs a connector journey; ruff, its formatter, comes with
 #     it). A venv of its own: its httpx and attrs must not move Schemathesis's.
@@ -74,7 +74,7 @@ fi
 
 # 2b. Chromium, for the browser tests of the employee's phone pages (playwright-core drives the Debian
 #     package; it never downloads a browser of its own). Not needed by `npm start` or the bench.
-case "${npm_lifecycle_event:-}" in start|bench) ;; *)
+case "${npm_lifecycle_event:-}" in start|bench|cluster) ;; *)
   if [ ! -x /usr/bin/chromium ]; then
     apt_install chromium || { echo "[setup] Chromium is needed by the tests: install it (apt install chromium)" >&2; exit 1; }
   fi

@@ -7,21 +7,16 @@
  * even when it is SIGKILLed (parent-death.ts), and DATA_DIR/stack.json lets the next start name
  * anything still running (stack-state.ts).
  */
-import { execFile, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { Connection } from '@temporalio/client';
 import pg from 'pg';
-import { createHistory } from '../services/audit/history';
 import { buildApp } from '../services/build/app-build';
 import { ConfigError, loadConfig, type Config } from '../services/config/config';
 import { enableAppLogin } from '../services/db/app-role';
-import { createPrisma } from '../services/db/client';
-import { createTenantWithOwner } from '../services/tenants/bootstrap';
-import { loadKeyring } from '../services/vault/keyring';
-import { createVault } from '../services/vault/vault';
+import { firstOwner, migrate } from '../services/devstack/database-setup';
 import { nodePart, spawnPart, startChild, StartError, tcpOpen, waitFor, workerReady } from '../services/devstack/parts';
 import { clusterInfo, createDatabase, ensureCluster, serverPids, startPostgres, stopPostgres } from '../services/devstack/postgres';
 import { freePort, isPortInUse } from '../services/devstack/ports';
@@ -30,7 +25,6 @@ import { Supervisor } from '../services/devstack/supervisor';
 
 const ROOT = path.resolve(__dirname, '..');
 const TEMPORAL_CLI = path.join(ROOT, '.tools', 'venv', 'bin', 'temporal');
-const run = promisify(execFile);
 
 let supervisor: Supervisor | undefined;
 let stopping = false;
@@ -104,38 +98,6 @@ function appRolePassword(dataDir: string): string {
   const file = `${dataDir}.app-password`;
   if (!fs.existsSync(file)) fs.writeFileSync(file, `${randomBytes(18).toString('base64url')}\n`, { mode: 0o600 });
   return fs.readFileSync(file, 'utf8').trim();
-}
-
-async function migrate(databaseUrl: string): Promise<void> {
-  try {
-    const { stdout } = await run(path.join(ROOT, 'node_modules', '.bin', 'prisma'), ['migrate', 'deploy'], {
-      cwd: ROOT,
-      env: { ...process.env, DATABASE_URL: databaseUrl },
-    });
-    const applied = stdout.split('\n').filter((l) => /[└├]─ \d{14}_/.test(l)).length;
-    log(applied ? `applied ${applied} database migration(s)` : 'database schema is up to date');
-  } catch (err) {
-    const e = err as { stdout?: string; stderr?: string; message: string };
-    throw new StartError(`database migration failed:\n${e.stderr || e.stdout || e.message}`);
-  }
-}
-
-/** On an empty database, a sample tenant and its owner, so a newcomer can log in at once. */
-async function firstOwner(databaseUrl: string, config: Config): Promise<{ email: string; password: string; customerNumber: string } | null> {
-  const prisma = createPrisma(databaseUrl);
-  try {
-    if ((await prisma.tenant.count()) > 0) return null;
-    // The history is keyed by the master key: the same keyring the API and worker open (made here on the first start).
-    const vault = createVault({ prisma, keyring: loadKeyring(config) });
-    const { tenant, owner, password } = await createTenantWithOwner(prisma, createHistory(prisma, vault), {
-      tenantName: 'サンプル株式会社',
-      ownerEmail: 'owner@example.com',
-      ownerName: '管理者',
-    });
-    return { email: owner.email, password, customerNumber: tenant.customerNumber };
-  } finally {
-    await prisma.$disconnect();
-  }
 }
 
 async function startTemporal(config: Config): Promise<string> {
@@ -240,7 +202,7 @@ async function main(): Promise<void> {
   // The parts run compiled, as in production; compiled now so they are always this checkout's code.
   await buildApp();
   const database = await startDatabase(config);
-  await migrate(database.ownerUrl);
+  log(await migrate(database.ownerUrl));
   // The private cluster: the API and worker connect as the role that owns nothing.
   const databaseUrl = database.appPassword ? await enableAppLogin(database.ownerUrl, database.appPassword) : database.ownerUrl;
   if (database.appPassword) fs.writeFileSync(path.join(config.dataDir, 'database-url'), databaseUrl, { mode: 0o600 });

@@ -1,0 +1,297 @@
+/**
+ * `npm run cluster`: mynaflow as a payroll vendor runs it, on this machine — the real Temporal server
+ * (built from the Go module proxy, services/devstack/temporal-server.ts) on PostgreSQL with each
+ * service a process of its own (two frontends, history, matching, the internal worker; config in
+ * deploy/cluster/), two API instances and two workers behind HAProxy (HTTP to the APIs with the
+ * client's address forwarded, gRPC to the frontends), the mail outbox, and a private PostgreSQL
+ * for both mynaflow (its app role) and Temporal (its own role). Supervised like `npm start`: a part
+ * that dies is started again; Ctrl-C stops everything; DATA_DIR/stack.json names every process.
+ * `--build-only` builds what it needs and exits.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { Connection } from '@temporalio/client';
+import { msToTs } from '@temporalio/common/lib/time';
+import { buildApp } from '../services/build/app-build';
+import { ConfigError, loadConfig, type Config } from '../services/config/config';
+import { PROJECT_ROOT } from '../services/config/project-root';
+import { enableAppLogin } from '../services/db/app-role';
+import { firstOwner, migrate } from '../services/devstack/database-setup';
+import { nodePart, spawnPart, startChild, StartError, tcpOpen, waitFor, workerReady } from '../services/devstack/parts';
+import { clusterInfo, createDatabase, ensureCluster, serverPids, startPostgres, stopPostgres } from '../services/devstack/postgres';
+import { freePort, isPortInUse } from '../services/devstack/ports';
+import { clearStackState, describeProcess, staleStackMessage, writeStackState } from '../services/devstack/stack-state';
+import { Supervisor } from '../services/devstack/supervisor';
+import { ensureTemporalDatabases, temporalDbPassword } from '../services/devstack/temporal-database';
+import { ensureTemporalServer, TEMPORAL_SERVER_VERSION, type TemporalServerBuild } from '../services/devstack/temporal-server';
+import { ensureSearchAttributes } from '../services/temporal/search-attributes';
+
+const DEPLOY = path.join(PROJECT_ROOT, 'deploy', 'cluster');
+/** The namespace keeps closed workflows' histories this long (audits ask about last month). */
+export const RETENTION_DAYS = 30;
+
+const log = (msg: string) => console.log(`[cluster] ${msg}`);
+let supervisor: Supervisor | undefined;
+let stopping = false;
+let stackDir: string | undefined;
+
+function recordStack(): void {
+  if (stackDir && supervisor) writeStackState(stackDir, { supervisor: describeProcess('npm run cluster', process.pid), parts: supervisor.processes() });
+}
+
+/** HAProxy from Debian when it is missing (as scripts/setup.sh installs what the tests need). */
+function ensureHaproxy(): string {
+  const found = ['/usr/sbin/haproxy', '/usr/bin/haproxy'].find((p) => fs.existsSync(p));
+  if (found) return found;
+  log('installing haproxy (apt)');
+  const sudo = process.getuid?.() === 0 ? [] : ['sudo'];
+  try {
+    const [cmd, ...pre] = [...sudo, 'apt-get'];
+    execFileSync(cmd!, [...pre, 'install', '-y', '-qq', '--no-install-recommends', 'haproxy'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  } catch {
+    throw new StartError('HAProxy is needed as the load balancer: apt install haproxy');
+  }
+  return ensureHaproxy();
+}
+
+interface Ports {
+  lbApi: number;
+  lbTemporal: number;
+  api: [number, number];
+  frontend: { grpc: number; membership: number; http: number }[];
+  history: { grpc: number; membership: number };
+  matching: { grpc: number; membership: number };
+  worker: { grpc: number; membership: number };
+  metrics: Record<string, number>;
+}
+
+async function choosePorts(config: Config): Promise<Ports> {
+  const taken: string[] = [];
+  for (const [port, key] of [[config.port, 'PORT'], [config.embedded.temporalPort, 'TEMPORAL_PORT'], [config.embedded.smtpPort, 'SMTP_PORT'], [config.embedded.outboxPort, 'OUTBOX_PORT']] as const) {
+    if (await isPortInUse(port)) taken.push(`port ${port} is already in use: set ${key} to a free port`);
+  }
+  if (taken.length) throw new StartError(taken.join('\n'));
+  const pair = async () => ({ grpc: await freePort(), membership: await freePort() });
+  const metrics: Record<string, number> = {};
+  for (const name of ['frontend-1', 'frontend-2', 'history', 'matching', 'worker']) metrics[name] = await freePort();
+  return {
+    lbApi: config.port,
+    lbTemporal: config.embedded.temporalPort,
+    api: [await freePort(), await freePort()],
+    frontend: [{ ...(await pair()), http: await freePort() }, { ...(await pair()), http: await freePort() }],
+    history: await pair(),
+    matching: await pair(),
+    worker: await pair(),
+    metrics,
+  };
+}
+
+/** The environment deploy/cluster/temporal.yaml is rendered with, for one process. */
+function temporalEnv(ports: Ports, dbPort: number, dbPassword: string, name: string, frontend: Ports['frontend'][number]): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH,
+    TEMPORAL_DB_PORT: String(dbPort),
+    TEMPORAL_DB_PASSWORD: dbPassword,
+    TEMPORAL_METRICS_PORT: String(ports.metrics[name]),
+    TEMPORAL_DYNAMIC_CONFIG: path.join(DEPLOY, 'dynamicconfig.yaml'),
+    TEMPORAL_FRONTEND_ADDRESS_PORT: String(ports.lbTemporal),
+    FRONTEND_GRPC_PORT: String(frontend.grpc),
+    FRONTEND_MEMBERSHIP_PORT: String(frontend.membership),
+    FRONTEND_HTTP_PORT: String(frontend.http),
+    HISTORY_GRPC_PORT: String(ports.history.grpc),
+    HISTORY_MEMBERSHIP_PORT: String(ports.history.membership),
+    MATCHING_GRPC_PORT: String(ports.matching.grpc),
+    MATCHING_MEMBERSHIP_PORT: String(ports.matching.membership),
+    WORKER_GRPC_PORT: String(ports.worker.grpc),
+    WORKER_MEMBERSHIP_PORT: String(ports.worker.membership),
+  };
+}
+
+async function frontendServes(address: string): Promise<boolean> {
+  const connection = await Connection.connect({ address, connectTimeout: 2000 });
+  try {
+    await connection.workflowService.getSystemInfo({});
+    return true;
+  } finally {
+    await connection.close();
+  }
+}
+
+/** The namespace with its retention and mynaflow's search attributes (idempotent). */
+async function ensureNamespace(address: string, namespace: string): Promise<void> {
+  const connection = await Connection.connect({ address, connectTimeout: 5000 });
+  try {
+    try {
+      await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs(`${RETENTION_DAYS} days`) });
+    } catch (err) {
+      if ((err as { code?: number }).code !== 6) throw err; // ALREADY_EXISTS
+    }
+    await waitFor(`namespace "${namespace}"`, async () => !!(await connection.workflowService.describeNamespace({ namespace })), 60_000);
+    await ensureSearchAttributes(connection.operatorService, namespace);
+  } finally {
+    await connection.close();
+  }
+}
+
+async function startTemporal(build: TemporalServerBuild, ports: Ports, dbPort: number, dbPassword: string): Promise<void> {
+  const service = (name: string, svc: string, frontend: Ports['frontend'][number], ready: (child: import('node:child_process').ChildProcess) => Promise<void>, ownPorts: number[]) => ({
+    name: `temporal-${name}`,
+    ports: ownPorts,
+    start: () =>
+      startChild(
+        spawnPart(`temporal-${name}`, build.server, ['--config-file', path.join(DEPLOY, 'temporal.yaml'), '--allow-no-auth', 'start', '--service', svc], {
+          env: temporalEnv(ports, dbPort, dbPassword, name, frontend),
+          quiet: () => stopping,
+        }),
+        ready,
+      ),
+  });
+  const listening = (what: string, port: number) => (c: import('node:child_process').ChildProcess) => waitFor(what, () => tcpOpen('127.0.0.1', port), 120_000, c);
+  const [f1] = ports.frontend;
+  // History alone first: on a fresh database the first service writes the cluster's metadata, and
+  // two writing it at once fail. Then matching and the frontends (the worker service comes later).
+  await supervisor!.add(service('history', 'history', f1!, listening('temporal history', ports.history.grpc), [ports.history.grpc, ports.history.membership]));
+  await supervisor!.add(service('matching', 'matching', f1!, listening('temporal matching', ports.matching.grpc), [ports.matching.grpc, ports.matching.membership]));
+  await Promise.all(
+    ports.frontend.map((f, i) =>
+      supervisor!.add(service(`frontend-${i + 1}`, 'frontend', f, (c) => waitFor(`temporal frontend ${i + 1}`, () => frontendServes(`127.0.0.1:${f.grpc}`), 120_000, c), [f.grpc, f.membership, f.http])),
+    ),
+  );
+}
+
+async function main(): Promise<void> {
+  const buildOnly = process.argv.includes('--build-only');
+  // Its own data folder by default: npm start's .data stays as it is.
+  const config = loadConfig({ DATA_DIR: path.join('.data', 'cluster'), ...process.env });
+  if (buildOnly) {
+    await ensureTemporalServer(log);
+    ensureHaproxy();
+    log(`temporal-server ${TEMPORAL_SERVER_VERSION} and haproxy are ready`);
+    return;
+  }
+  const stopTimeoutMs = config.shutdownGraceMs + 5000;
+  fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  process.on('SIGINT', () => void shutdown(0));
+  process.on('SIGTERM', () => void shutdown(0));
+  const stale = staleStackMessage(config.dataDir);
+  if (stale) throw new StartError(stale);
+  const warn = (message: string) => console.error(`[cluster] ${message}`);
+  supervisor = new Supervisor({ log, warn, onFatal: (m) => (warn(m), void shutdown(1)), onChange: recordStack, stopTimeoutMs });
+  stackDir = config.dataDir;
+  recordStack();
+
+  const ports = await choosePorts(config);
+  const haproxy = ensureHaproxy();
+  const [build] = await Promise.all([ensureTemporalServer(log), buildApp()]);
+
+  // PostgreSQL: one private cluster, mynaflow's database (its app role) and Temporal's two (its role).
+  const pgDir = path.join(config.dataDir, 'pg');
+  const { created, password } = ensureCluster(pgDir);
+  const pgPortFile = path.join(config.dataDir, 'pg.port');
+  const saved = fs.existsSync(pgPortFile) ? Number(fs.readFileSync(pgPortFile, 'utf8')) : 0;
+  const pgPort = saved && !(await isPortInUse(saved)) ? saved : await freePort();
+  fs.writeFileSync(pgPortFile, String(pgPort));
+  const info = clusterInfo(pgDir, pgPort, password);
+  log(`${created ? 'created' : 'starting'} PostgreSQL in ${path.relative(PROJECT_ROOT, pgDir)} (127.0.0.1:${pgPort})`);
+  await supervisor.add({ name: 'postgres', ports: [pgPort], start: () => startPostgres(info, { logFile: path.join(config.dataDir, 'postgres.log'), diesWithParent: true }), stop: stopPostgres, morePids: serverPids });
+  await createDatabase(info, 'mynaflow');
+  const ownerUrl = info.url('mynaflow');
+  log(await migrate(ownerUrl));
+  const appPasswordFile = path.join(config.dataDir, 'app-db-password');
+  if (!fs.existsSync(appPasswordFile)) fs.writeFileSync(appPasswordFile, `${(await import('node:crypto')).randomBytes(18).toString('base64url')}\n`, { mode: 0o600 });
+  const databaseUrl = await enableAppLogin(ownerUrl, fs.readFileSync(appPasswordFile, 'utf8').trim());
+  fs.writeFileSync(path.join(config.dataDir, 'database-url'), databaseUrl, { mode: 0o600 });
+  fs.writeFileSync(path.join(config.dataDir, 'database-owner-url'), ownerUrl, { mode: 0o600 });
+  const tdbPassword = temporalDbPassword(config.dataDir);
+  log(await ensureTemporalDatabases(info, tdbPassword, build));
+
+  await startTemporal(build, ports, pgPort, tdbPassword);
+  const lbEnv = {
+    PATH: process.env.PATH,
+    LB_API_PORT: String(ports.lbApi),
+    LB_TEMPORAL_PORT: String(ports.lbTemporal),
+    API1_PORT: String(ports.api[0]),
+    API2_PORT: String(ports.api[1]),
+    FRONTEND1_PORT: String(ports.frontend[0]!.grpc),
+    FRONTEND2_PORT: String(ports.frontend[1]!.grpc),
+  };
+  await supervisor.add({
+    name: 'haproxy',
+    ports: [ports.lbApi, ports.lbTemporal],
+    start: () => startChild(spawnPart('haproxy', haproxy, ['-db', '-f', path.join(DEPLOY, 'haproxy.cfg')], { env: lbEnv }), (c) => waitFor('haproxy', () => tcpOpen('127.0.0.1', ports.lbTemporal), 30_000, c)),
+  });
+  const temporalAddress = `127.0.0.1:${ports.lbTemporal}`;
+  await waitFor('the Temporal cluster through the load balancer', () => frontendServes(temporalAddress), 120_000);
+  await ensureNamespace(temporalAddress, config.temporal.namespace);
+  // The internal worker service runs schedules (the reconciler's): after the namespace exists.
+  await supervisor.add({
+    name: 'temporal-worker',
+    ports: [ports.worker.grpc, ports.worker.membership],
+    start: () =>
+      startChild(
+        spawnPart('temporal-worker', build.server, ['--config-file', path.join(DEPLOY, 'temporal.yaml'), '--allow-no-auth', 'start', '--service', 'worker'], {
+          env: temporalEnv(ports, pgPort, tdbPassword, 'worker', ports.frontend[0]!),
+          quiet: () => stopping,
+        }),
+        (c) => waitFor('temporal worker service', () => tcpOpen('127.0.0.1', ports.worker.grpc), 120_000, c),
+      ),
+  });
+  fs.writeFileSync(path.join(config.dataDir, 'temporal-address'), temporalAddress, { mode: 0o600 });
+  const owner = await firstOwner(databaseUrl, config);
+
+  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: config.dataDir };
+  const smtpPort = config.embedded.smtpPort;
+  await supervisor.add(nodePart('outbox', 'outbox', env, (c) => waitFor('the outbox', () => tcpOpen('127.0.0.1', smtpPort), 60_000, c), [smtpPort, config.embedded.outboxPort]));
+  const publicUrl = config.publicUrl.startsWith(`http://localhost:${config.port}`) ? `http://localhost:${ports.lbApi}` : config.publicUrl;
+  const appEnv = { ...env, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, SMTP_URL: `smtp://127.0.0.1:${smtpPort}`, PUBLIC_URL: publicUrl, HOST: '127.0.0.1' };
+  await Promise.all([
+    ...[1, 2].map((n) => supervisor!.add(nodePart(`worker-${n}`, 'worker', appEnv, workerReady(`worker ${n}`)))),
+    ...ports.api.map((port, i) =>
+      supervisor!.add(nodePart(`api-${i + 1}`, 'api', { ...appEnv, PORT: String(port) }, (c) => waitFor(`API ${i + 1}`, async () => (await fetch(`http://127.0.0.1:${port}/healthz${supervisor?.healing ? '/live' : ''}`)).ok, 120_000, c), [port])),
+    ),
+  ]);
+
+  const apiUrl = `http://localhost:${ports.lbApi}`;
+  // HAProxy marked the APIs down while they were starting: "running" only once it routes to both.
+  let inARow = 0;
+  await waitFor('the load balancer to route to both APIs', async () => {
+    inARow = (await fetch(`http://127.0.0.1:${ports.lbApi}/healthz/live`)).ok ? inARow + 1 : 0;
+    return inARow >= 4;
+  }, 60_000);
+  console.log(
+    [
+      '',
+      `mynaflow cluster is running (Temporal ${TEMPORAL_SERVER_VERSION} on PostgreSQL). Ctrl-C stops everything; data is kept in ${path.relative(PROJECT_ROOT, config.dataDir) || config.dataDir}/`,
+      '  A part that stops unexpectedly is started again; the others keep running.',
+      `  HR console      ${apiUrl}/console            (HAProxy → API 1 :${ports.api[0]}, API 2 :${ports.api[1]})`,
+      `  API             ${apiUrl}`,
+      `  Temporal        ${temporalAddress}               (HAProxy → frontend 1 :${ports.frontend[0]!.grpc}, frontend 2 :${ports.frontend[1]!.grpc}; history :${ports.history.grpc}, matching :${ports.matching.grpc}, worker :${ports.worker.grpc})`,
+      `  Namespace       ${config.temporal.namespace} (retention ${RETENTION_DAYS} days)`,
+      `  Workers         2 (task queue ${config.temporal.taskQueue})`,
+      `  Outbox          http://localhost:${config.embedded.outboxPort}   (SMTP 127.0.0.1:${smtpPort})`,
+      `  PostgreSQL      127.0.0.1:${pgPort} (mynaflow as mynaflow_app; temporal, temporal_visibility as temporal)`,
+      '',
+      ...(owner ? ['First start: a sample tenant and its owner. Shown once:', `  e-mail ${owner.email}   password ${owner.password}   customer number ${owner.customerNumber}`, ''] : []),
+    ].join('\n'),
+  );
+  supervisor.healing = true;
+}
+
+async function shutdown(code: number): Promise<never> {
+  if (stopping) return new Promise<never>(() => undefined);
+  stopping = true;
+  if (supervisor) {
+    log('stopping…');
+    await supervisor.stopAll();
+    log('stopped');
+  }
+  if (stackDir) clearStackState(stackDir);
+  process.exit(code);
+}
+
+main().catch(async (err) => {
+  const message = err instanceof ConfigError || err instanceof StartError ? err.message : `unexpected error: ${(err as Error).stack}`;
+  console.error(`[cluster] cannot start:\n${message.replace(/^\s*/gm, '        ')}`);
+  await shutdown(1);
+});
