@@ -6,6 +6,7 @@ import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 import { poolParams } from '../db/pool-params';
+import { sslParams } from '../db/ssl-params';
 import { temporalConnection, type TemporalConnectionSettings } from './temporal-connection';
 
 const PORT_MESSAGE = 'must be a port number from 1 to 65535';
@@ -62,7 +63,7 @@ const schema = z.object({
       } catch {
         return; // urlWith said so
       }
-      for (const message of poolParams(url).problems) ctx.addIssue({ code: z.ZodIssueCode.custom, message });
+      for (const message of [...poolParams(url).problems, ...sslParams(url).problems]) ctx.addIssue({ code: z.ZodIssueCode.custom, message });
     })
     .optional(),
   // For the migration step only (scripts/migrate.ts, run with the owner's DATABASE_URL): the password

@@ -5,6 +5,7 @@
  * It carries work-arounds for bugs in @prisma/adapter-pg 6.19.3 that the WASM schema engine hits
  * (see ../shared/PRISMA.md). Drop each one when upstream fixes it.
  */
+import { sslParams } from './ssl-params';
 import pg from 'pg';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { poolParams } from './pool-params';
@@ -59,15 +60,16 @@ export function poolConfigFromUrl(databaseUrl: string): pg.PoolConfig {
     throw new Error(`DATABASE_URL must start with postgresql:// (got ${url.protocol}//)`);
   }
   const { params, problems } = poolParams(url);
+  const tls = sslParams(url);
+  problems.push(...tls.problems);
   if (problems.length > 0) throw new Error(`DATABASE_URL: ${problems.join('; ')}`);
-  const sslmode = url.searchParams.get('sslmode');
   return {
     host: decodeURIComponent(url.hostname) || url.searchParams.get('host') || 'localhost',
     port: url.port ? Number(url.port) : 5432,
     user: decodeURIComponent(url.username),
     password: decodeURIComponent(url.password),
     database: decodeURIComponent(url.pathname.replace(/^\//, '')) || undefined,
-    ssl: sslmode && sslmode !== 'disable' ? { rejectUnauthorized: sslmode === 'verify-full' } : undefined,
+    ssl: tls.ssl,
     max: params.connections,
     // Fix 5: pg waits for a free pooled connection for ever by default; Prisma's own engines gave up
     // after pool_timeout seconds (P2024). Give up the same way, so a full pool is an answer, not a hang.
