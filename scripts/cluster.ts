@@ -8,13 +8,14 @@
  * that dies is started again; Ctrl-C stops everything; DATA_DIR/stack.json names every process.
  * `--build-only` builds what it needs and exits.
  */
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
 import { buildApp } from '../services/build/app-build';
-import { ConfigError, loadConfig, type Config } from '../services/config/config';
+import { ConfigError, loadConfig } from '../services/config/config';
 import { PROJECT_ROOT } from '../services/config/project-root';
 import { enableAppLogin } from '../services/db/app-role';
 import { firstOwner, migrate } from '../services/devstack/database-setup';
@@ -25,11 +26,9 @@ import { clearStackState, describeProcess, staleStackMessage, writeStackState } 
 import { Supervisor } from '../services/devstack/supervisor';
 import { ensureTemporalDatabases, temporalDbPassword } from '../services/devstack/temporal-database';
 import { ensureTemporalServer, TEMPORAL_SERVER_VERSION, type TemporalServerBuild } from '../services/devstack/temporal-server';
+import { APP_PARTS, choosePorts, CLUSTER_CONFIG_DIR, LOAD_BALANCER, loadBalancerEnv, RETENTION_DAYS, TEMPORAL_PARTS, temporalEnv, type Ports, type TemporalPart } from '../services/devstack/cluster-topology';
 import { ensureSearchAttributes } from '../services/temporal/search-attributes';
 
-const DEPLOY = path.join(PROJECT_ROOT, 'deploy', 'cluster');
-/** The namespace keeps closed workflows' histories this long (audits ask about last month). */
-export const RETENTION_DAYS = 30;
 
 const log = (msg: string) => console.log(`[cluster] ${msg}`);
 let supervisor: Supervisor | undefined;
@@ -53,59 +52,6 @@ function ensureHaproxy(): string {
     throw new StartError('HAProxy is needed as the load balancer: apt install haproxy');
   }
   return ensureHaproxy();
-}
-
-interface Ports {
-  lbApi: number;
-  lbTemporal: number;
-  api: [number, number];
-  frontend: { grpc: number; membership: number; http: number }[];
-  history: { grpc: number; membership: number };
-  matching: { grpc: number; membership: number };
-  worker: { grpc: number; membership: number };
-  metrics: Record<string, number>;
-}
-
-async function choosePorts(config: Config): Promise<Ports> {
-  const taken: string[] = [];
-  for (const [port, key] of [[config.port, 'PORT'], [config.embedded.temporalPort, 'TEMPORAL_PORT'], [config.embedded.smtpPort, 'SMTP_PORT'], [config.embedded.outboxPort, 'OUTBOX_PORT']] as const) {
-    if (await isPortInUse(port)) taken.push(`port ${port} is already in use: set ${key} to a free port`);
-  }
-  if (taken.length) throw new StartError(taken.join('\n'));
-  const pair = async () => ({ grpc: await freePort(), membership: await freePort() });
-  const metrics: Record<string, number> = {};
-  for (const name of ['frontend-1', 'frontend-2', 'history', 'matching', 'worker']) metrics[name] = await freePort();
-  return {
-    lbApi: config.port,
-    lbTemporal: config.embedded.temporalPort,
-    api: [await freePort(), await freePort()],
-    frontend: [{ ...(await pair()), http: await freePort() }, { ...(await pair()), http: await freePort() }],
-    history: await pair(),
-    matching: await pair(),
-    worker: await pair(),
-    metrics,
-  };
-}
-
-/** The environment deploy/cluster/temporal.yaml is rendered with, for one process. */
-function temporalEnv(ports: Ports, dbPort: number, dbPassword: string, name: string, frontend: Ports['frontend'][number]): NodeJS.ProcessEnv {
-  return {
-    PATH: process.env.PATH,
-    TEMPORAL_DB_PORT: String(dbPort),
-    TEMPORAL_DB_PASSWORD: dbPassword,
-    TEMPORAL_METRICS_PORT: String(ports.metrics[name]),
-    TEMPORAL_DYNAMIC_CONFIG: path.join(DEPLOY, 'dynamicconfig.yaml'),
-    TEMPORAL_FRONTEND_ADDRESS_PORT: String(ports.lbTemporal),
-    FRONTEND_GRPC_PORT: String(frontend.grpc),
-    FRONTEND_MEMBERSHIP_PORT: String(frontend.membership),
-    FRONTEND_HTTP_PORT: String(frontend.http),
-    HISTORY_GRPC_PORT: String(ports.history.grpc),
-    HISTORY_MEMBERSHIP_PORT: String(ports.history.membership),
-    MATCHING_GRPC_PORT: String(ports.matching.grpc),
-    MATCHING_MEMBERSHIP_PORT: String(ports.matching.membership),
-    WORKER_GRPC_PORT: String(ports.worker.grpc),
-    WORKER_MEMBERSHIP_PORT: String(ports.worker.membership),
-  };
 }
 
 async function frontendServes(address: string): Promise<boolean> {
@@ -134,28 +80,32 @@ async function ensureNamespace(address: string, namespace: string): Promise<void
   }
 }
 
-async function startTemporal(build: TemporalServerBuild, ports: Ports, dbPort: number, dbPassword: string): Promise<void> {
-  const service = (name: string, svc: string, frontend: Ports['frontend'][number], ready: (child: import('node:child_process').ChildProcess) => Promise<void>, ownPorts: number[]) => ({
-    name: `temporal-${name}`,
-    ports: ownPorts,
+/** A Temporal process of the cluster as a supervised part. */
+function temporalPart(build: TemporalServerBuild, ports: Ports, db: { port: number; password: string }, part: TemporalPart, ready: (child: ChildProcess) => Promise<void>) {
+  const own = part === 'temporal-frontend-1' || part === 'temporal-frontend-2' ? ports.frontend[part.endsWith('2') ? 1 : 0] : ports[TEMPORAL_PARTS[part] as 'history' | 'matching' | 'worker'];
+  return {
+    name: part,
+    ports: [own.grpc, own.membership],
     start: () =>
       startChild(
-        spawnPart(`temporal-${name}`, build.server, ['--config-file', path.join(DEPLOY, 'temporal.yaml'), '--allow-no-auth', 'start', '--service', svc], {
-          env: temporalEnv(ports, dbPort, dbPassword, name, frontend),
+        spawnPart(part, build.server, ['--config-file', path.join(CLUSTER_CONFIG_DIR, 'temporal.yaml'), '--allow-no-auth', 'start', '--service', TEMPORAL_PARTS[part]], {
+          env: { PATH: process.env.PATH, ...temporalEnv(ports, db, part) },
           quiet: () => stopping,
         }),
         ready,
       ),
-  });
-  const listening = (what: string, port: number) => (c: import('node:child_process').ChildProcess) => waitFor(what, () => tcpOpen('127.0.0.1', port), 120_000, c);
-  const [f1] = ports.frontend;
+  };
+}
+
+async function startTemporal(build: TemporalServerBuild, ports: Ports, db: { port: number; password: string }): Promise<void> {
+  const listening = (what: string, port: number) => (c: ChildProcess) => waitFor(what, () => tcpOpen('127.0.0.1', port), 120_000, c);
   // History alone first: on a fresh database the first service writes the cluster's metadata, and
   // two writing it at once fail. Then matching and the frontends (the worker service comes later).
-  await supervisor!.add(service('history', 'history', f1!, listening('temporal history', ports.history.grpc), [ports.history.grpc, ports.history.membership]));
-  await supervisor!.add(service('matching', 'matching', f1!, listening('temporal matching', ports.matching.grpc), [ports.matching.grpc, ports.matching.membership]));
+  await supervisor!.add(temporalPart(build, ports, db, 'temporal-history', listening('temporal history', ports.history.grpc)));
+  await supervisor!.add(temporalPart(build, ports, db, 'temporal-matching', listening('temporal matching', ports.matching.grpc)));
   await Promise.all(
-    ports.frontend.map((f, i) =>
-      supervisor!.add(service(`frontend-${i + 1}`, 'frontend', f, (c) => waitFor(`temporal frontend ${i + 1}`, () => frontendServes(`127.0.0.1:${f.grpc}`), 120_000, c), [f.grpc, f.membership, f.http])),
+    (['temporal-frontend-1', 'temporal-frontend-2'] as const).map((part, i) =>
+      supervisor!.add(temporalPart(build, ports, db, part, (c) => waitFor(`temporal frontend ${i + 1}`, () => frontendServes(`127.0.0.1:${ports.frontend[i]!.grpc}`), 120_000, c))),
     ),
   );
 }
@@ -199,44 +149,26 @@ async function main(): Promise<void> {
   const ownerUrl = info.url('mynaflow');
   log(await migrate(ownerUrl));
   const appPasswordFile = path.join(config.dataDir, 'app-db-password');
-  if (!fs.existsSync(appPasswordFile)) fs.writeFileSync(appPasswordFile, `${(await import('node:crypto')).randomBytes(18).toString('base64url')}\n`, { mode: 0o600 });
+  if (!fs.existsSync(appPasswordFile)) fs.writeFileSync(appPasswordFile, `${randomBytes(18).toString('base64url')}\n`, { mode: 0o600 });
   const databaseUrl = await enableAppLogin(ownerUrl, fs.readFileSync(appPasswordFile, 'utf8').trim());
   fs.writeFileSync(path.join(config.dataDir, 'database-url'), databaseUrl, { mode: 0o600 });
   fs.writeFileSync(path.join(config.dataDir, 'database-owner-url'), ownerUrl, { mode: 0o600 });
   const tdbPassword = temporalDbPassword(config.dataDir);
   log(await ensureTemporalDatabases(info, tdbPassword, build));
 
-  await startTemporal(build, ports, pgPort, tdbPassword);
-  const lbEnv = {
-    PATH: process.env.PATH,
-    LB_API_PORT: String(ports.lbApi),
-    LB_TEMPORAL_PORT: String(ports.lbTemporal),
-    API1_PORT: String(ports.api[0]),
-    API2_PORT: String(ports.api[1]),
-    FRONTEND1_PORT: String(ports.frontend[0]!.grpc),
-    FRONTEND2_PORT: String(ports.frontend[1]!.grpc),
-  };
+  const tdb = { port: pgPort, password: tdbPassword };
+  await startTemporal(build, ports, tdb);
+  const lbEnv = { PATH: process.env.PATH, ...loadBalancerEnv(ports) };
   await supervisor.add({
-    name: 'haproxy',
+    name: LOAD_BALANCER,
     ports: [ports.lbApi, ports.lbTemporal],
-    start: () => startChild(spawnPart('haproxy', haproxy, ['-db', '-f', path.join(DEPLOY, 'haproxy.cfg')], { env: lbEnv }), (c) => waitFor('haproxy', () => tcpOpen('127.0.0.1', ports.lbTemporal), 30_000, c)),
+    start: () => startChild(spawnPart(LOAD_BALANCER, haproxy, ['-db', '-f', path.join(CLUSTER_CONFIG_DIR, 'haproxy.cfg')], { env: lbEnv }), (c) => waitFor('haproxy', () => tcpOpen('127.0.0.1', ports.lbTemporal), 30_000, c)),
   });
   const temporalAddress = `127.0.0.1:${ports.lbTemporal}`;
   await waitFor('the Temporal cluster through the load balancer', () => frontendServes(temporalAddress), 120_000);
   await ensureNamespace(temporalAddress, config.temporal.namespace);
   // The internal worker service runs schedules (the reconciler's): after the namespace exists.
-  await supervisor.add({
-    name: 'temporal-worker',
-    ports: [ports.worker.grpc, ports.worker.membership],
-    start: () =>
-      startChild(
-        spawnPart('temporal-worker', build.server, ['--config-file', path.join(DEPLOY, 'temporal.yaml'), '--allow-no-auth', 'start', '--service', 'worker'], {
-          env: temporalEnv(ports, pgPort, tdbPassword, 'worker', ports.frontend[0]!),
-          quiet: () => stopping,
-        }),
-        (c) => waitFor('temporal worker service', () => tcpOpen('127.0.0.1', ports.worker.grpc), 120_000, c),
-      ),
-  });
+  await supervisor.add(temporalPart(build, ports, tdb, 'temporal-worker', (c) => waitFor('temporal worker service', () => tcpOpen('127.0.0.1', ports.worker.grpc), 120_000, c)));
   fs.writeFileSync(path.join(config.dataDir, 'temporal-address'), temporalAddress, { mode: 0o600 });
   const owner = await firstOwner(databaseUrl, config);
 
@@ -246,9 +178,9 @@ async function main(): Promise<void> {
   const publicUrl = config.publicUrl.startsWith(`http://localhost:${config.port}`) ? `http://localhost:${ports.lbApi}` : config.publicUrl;
   const appEnv = { ...env, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, SMTP_URL: `smtp://127.0.0.1:${smtpPort}`, PUBLIC_URL: publicUrl, HOST: '127.0.0.1' };
   await Promise.all([
-    ...[1, 2].map((n) => supervisor!.add(nodePart(`worker-${n}`, 'worker', appEnv, workerReady(`worker ${n}`)))),
+    ...APP_PARTS.worker.map((name) => supervisor!.add(nodePart(name, 'worker', appEnv, workerReady(name)))),
     ...ports.api.map((port, i) =>
-      supervisor!.add(nodePart(`api-${i + 1}`, 'api', { ...appEnv, PORT: String(port) }, (c) => waitFor(`API ${i + 1}`, async () => (await fetch(`http://127.0.0.1:${port}/healthz${supervisor?.healing ? '/live' : ''}`)).ok, 120_000, c), [port])),
+      supervisor!.add(nodePart(APP_PARTS.api[i]!, 'api', { ...appEnv, PORT: String(port) }, (c) => waitFor(`API ${i + 1}`, async () => (await fetch(`http://127.0.0.1:${port}/healthz${supervisor?.healing ? '/live' : ''}`)).ok, 120_000, c), [port])),
     ),
   ]);
 
