@@ -26,7 +26,8 @@ import { clearStackState, describeProcess, staleStackMessage, writeStackState } 
 import { Supervisor } from '../services/devstack/supervisor';
 import { ensureTemporalDatabases, temporalDbPassword } from '../services/devstack/temporal-database';
 import { ensureTemporalServer, TEMPORAL_SERVER_VERSION, type TemporalServerBuild } from '../services/devstack/temporal-server';
-import { APP_PARTS, choosePorts, CLUSTER_CONFIG_DIR, LOAD_BALANCER, loadBalancerEnv, RETENTION_DAYS, TEMPORAL_PARTS, temporalEnv, type Ports, type TemporalPart } from '../services/devstack/cluster-topology';
+import { ensureClusterTls, TLS_SERVER_NAME } from '../services/devstack/cluster-tls';
+import { APP_PARTS, choosePorts, CLUSTER_CONFIG_DIR, LOAD_BALANCER, loadBalancerEnv, loadBalancerTlsEnv, RETENTION_DAYS, TEMPORAL_PARTS, temporalEnv, type Ports, type TemporalPart } from '../services/devstack/cluster-topology';
 import { ensureSearchAttributes } from '../services/temporal/search-attributes';
 
 
@@ -158,11 +159,12 @@ async function main(): Promise<void> {
 
   const tdb = { port: pgPort, password: tdbPassword };
   await startTemporal(build, ports, tdb);
-  const lbEnv = { PATH: process.env.PATH, ...loadBalancerEnv(ports) };
+  const tls = ensureClusterTls(config.dataDir);
+  const lbEnv = { PATH: process.env.PATH, ...loadBalancerEnv(ports), ...loadBalancerTlsEnv(ports, tls) };
   await supervisor.add({
     name: LOAD_BALANCER,
-    ports: [ports.lbApi, ports.lbTemporal],
-    start: () => startChild(spawnPart(LOAD_BALANCER, haproxy, ['-db', '-f', path.join(CLUSTER_CONFIG_DIR, 'haproxy.cfg')], { env: lbEnv }), (c) => waitFor('haproxy', () => tcpOpen('127.0.0.1', ports.lbTemporal), 30_000, c)),
+    ports: [ports.lbApi, ports.lbTemporal, ports.lbTemporalTls],
+    start: () => startChild(spawnPart(LOAD_BALANCER, haproxy, ['-db', '-f', path.join(CLUSTER_CONFIG_DIR, 'haproxy.cfg'), '-f', path.join(CLUSTER_CONFIG_DIR, 'haproxy-tls.cfg')], { env: lbEnv }), (c) => waitFor('haproxy', () => tcpOpen('127.0.0.1', ports.lbTemporal), 30_000, c)),
   });
   const temporalAddress = `127.0.0.1:${ports.lbTemporal}`;
   await waitFor('the Temporal cluster through the load balancer', () => frontendServes(temporalAddress), 120_000);
@@ -176,7 +178,19 @@ async function main(): Promise<void> {
   const smtpPort = config.embedded.smtpPort;
   await supervisor.add(nodePart('outbox', 'outbox', env, (c) => waitFor('the outbox', () => tcpOpen('127.0.0.1', smtpPort), 60_000, c), [smtpPort, config.embedded.outboxPort]));
   const publicUrl = config.publicUrl.startsWith(`http://localhost:${config.port}`) ? `http://localhost:${ports.lbApi}` : config.publicUrl;
-  const appEnv = { ...env, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, SMTP_URL: `smtp://127.0.0.1:${smtpPort}`, PUBLIC_URL: publicUrl, HOST: '127.0.0.1' };
+  // The apps reach Temporal over mutual TLS, as they would a secured cluster or Temporal Cloud.
+  const appEnv = {
+    ...env,
+    DATABASE_URL: databaseUrl,
+    TEMPORAL_ADDRESS: `127.0.0.1:${ports.lbTemporalTls}`,
+    TEMPORAL_TLS_CA: tls.ca,
+    TEMPORAL_TLS_CERT: tls.clientCert,
+    TEMPORAL_TLS_KEY: tls.clientKey,
+    TEMPORAL_TLS_SERVER_NAME: TLS_SERVER_NAME,
+    SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
+    PUBLIC_URL: publicUrl,
+    HOST: '127.0.0.1',
+  };
   await Promise.all([
     ...APP_PARTS.worker.map((name) => supervisor!.add(nodePart(name, 'worker', appEnv, workerReady(name)))),
     ...ports.api.map((port, i) =>
@@ -198,6 +212,7 @@ async function main(): Promise<void> {
       '  A part that stops unexpectedly is started again; the others keep running.',
       `  HR console      ${apiUrl}/console            (HAProxy → API 1 :${ports.api[0]}, API 2 :${ports.api[1]})`,
       `  API             ${apiUrl}`,
+      `  Temporal (mTLS) 127.0.0.1:${ports.lbTemporalTls} as ${TLS_SERVER_NAME}   (the APIs and workers; certificates in ${path.relative(PROJECT_ROOT, path.dirname(tls.ca))}/)`,
       `  Temporal        ${temporalAddress}               (HAProxy → frontend 1 :${ports.frontend[0]!.grpc}, frontend 2 :${ports.frontend[1]!.grpc}; history :${ports.history.grpc}, matching :${ports.matching.grpc}, worker :${ports.worker.grpc})`,
       `  Namespace       ${config.temporal.namespace} (retention ${RETENTION_DAYS} days)`,
       `  Workers         2 (task queue ${config.temporal.taskQueue})`,

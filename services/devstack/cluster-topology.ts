@@ -32,6 +32,8 @@ export const LOAD_BALANCER = 'haproxy';
 export interface Ports {
   lbApi: number;
   lbTemporal: number;
+  /** the mutual-TLS entry to Temporal (deploy/cluster/haproxy-tls.cfg), which the apps use */
+  lbTemporalTls: number;
   api: [number, number];
   frontend: [{ grpc: number; membership: number; http: number }, { grpc: number; membership: number; http: number }];
   history: { grpc: number; membership: number };
@@ -53,6 +55,7 @@ export async function choosePorts(config: Config): Promise<Ports> {
   return {
     lbApi: config.port,
     lbTemporal: config.embedded.temporalPort,
+    lbTemporalTls: await freePort(),
     api: [await freePort(), await freePort()],
     frontend: [{ ...(await pair()), http: await freePort() }, { ...(await pair()), http: await freePort() }],
     history: await pair(),
@@ -98,4 +101,9 @@ export function loadBalancerEnv(ports: Ports): Record<string, string> {
     FRONTEND2_HOST: '127.0.0.1',
     FRONTEND2_PORT: String(ports.frontend[1].grpc),
   };
+}
+
+/** The environment deploy/cluster/haproxy-tls.cfg is read with (the certificates: cluster-tls.ts). */
+export function loadBalancerTlsEnv(ports: Ports, tls: { serverPem: string; ca: string }): Record<string, string> {
+  return { LB_TEMPORAL_TLS_PORT: String(ports.lbTemporalTls), LB_TLS_CERT: tls.serverPem, LB_TLS_CA: tls.ca };
 }

@@ -5,7 +5,7 @@
  * behind HAProxy. The acceptance journey goes through the load balancer — HR logs in with the mailed
  * second factor, invites; the employee registers on the link; HR approves; a connector pulls the
  * number as CP932 CSV — while a frontend, a worker, an API and the history service are SIGKILLed
- * along the way. Nothing is lost (the journey completes, every part is back), nothing is doubled (one
+ * along the way; the APIs and workers reach Temporal over mutual TLS. Nothing is lost (the journey completes, every part is back), nothing is doubled (one
  * invitation mail, one approval, one pull recorded), and visibility queries on mynaflow's search
  * attributes answer from PostgreSQL. No number reaches this file's output or the cluster's logs.
  */
@@ -120,6 +120,34 @@ it('runs every part as a process of its own, the database roles apart, the names
   } finally {
     await connection.close();
   }
+});
+
+it('the apps reach Temporal over mutual TLS: the cluster\'s client certificate gets in, no certificate and plain gRPC do not', async () => {
+  const tlsPort = Number(/Temporal \(mTLS\) 127\.0\.0\.1:(\d+) as (\S+)/.exec(output)![1]);
+  const serverName = /Temporal \(mTLS\) 127\.0\.0\.1:\d+ as (\S+)/.exec(output)![1]!;
+  const file = (name: string) => fs.readFileSync(path.join(dataDir, 'tls', name));
+  const address = `127.0.0.1:${tlsPort}`;
+  const attempt = async (opts: Parameters<typeof Connection.connect>[0]) => {
+    try {
+      const c = await Connection.connect({ ...opts, connectTimeout: 3000 });
+      try {
+        await c.withDeadline(Date.now() + 3000, () => c.workflowService.describeNamespace({ namespace: 'default' }));
+        return 'served';
+      } finally {
+        await c.close();
+      }
+    } catch {
+      return 'refused';
+    }
+  };
+  const verified = { serverRootCACertificate: file('ca.pem'), serverNameOverride: serverName };
+  expect(await attempt({ address, tls: { ...verified, clientCertPair: { crt: file('client.pem'), key: file('client.key') } } })).toBe('served');
+  expect(await attempt({ address, tls: verified })).toBe('refused');
+  expect(await attempt({ address })).toBe('refused');
+  // The apps are configured so (their environment is the cluster's; their journey below is the proof).
+  const api = readStackState(dataDir)!.parts.find((p) => p.name === 'api-1')!;
+  const env = fs.readFileSync(`/proc/${api.pid}/environ`, 'utf8').split('\0');
+  expect(env).toEqual(expect.arrayContaining([`TEMPORAL_ADDRESS=${address}`, `TEMPORAL_TLS_SERVER_NAME=${serverName}`]));
 });
 
 it('the journey through the load balancer completes while a frontend, a worker, an API and the history service are killed; nothing is doubled', async () => {
