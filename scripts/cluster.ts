@@ -15,15 +15,13 @@ import { execFileSync, type ChildProcess } from 'node:child_process';
 import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
 import { buildApp } from '../services/build/app-build';
-import { ConfigError, loadConfig } from '../services/config/config';
+import { loadConfig } from '../services/config/config';
 import { PROJECT_ROOT } from '../services/config/project-root';
 import { enableAppLogin } from '../services/db/app-role';
 import { firstOwner, migrate } from '../services/devstack/database-setup';
 import { nodePart, spawnPart, startChild, StartError, tcpOpen, waitFor, workerReady } from '../services/devstack/parts';
-import { clusterInfo, createDatabase, ensureCluster, serverPids, startPostgres, stopPostgres } from '../services/devstack/postgres';
-import { freePort, isPortInUse } from '../services/devstack/ports';
-import { clearStackState, describeProcess, staleStackMessage, writeStackState } from '../services/devstack/stack-state';
-import { Supervisor } from '../services/devstack/supervisor';
+import { startPrivateCluster } from '../services/devstack/postgres';
+import { StackLifecycle } from '../services/devstack/stack-lifecycle';
 import { ensureTemporalDatabases, temporalDbPassword } from '../services/devstack/temporal-database';
 import { ensureTemporalServer, TEMPORAL_SERVER_VERSION, type TemporalServerBuild } from '../services/devstack/temporal-server';
 import { ensureClusterTls, TLS_SERVER_NAME } from '../services/devstack/cluster-tls';
@@ -31,14 +29,8 @@ import { APP_PARTS, choosePorts, CLUSTER_CONFIG_DIR, LOAD_BALANCER, loadBalancer
 import { ensureSearchAttributes } from '../services/temporal/search-attributes';
 
 
-const log = (msg: string) => console.log(`[cluster] ${msg}`);
-let supervisor: Supervisor | undefined;
-let stopping = false;
-let stackDir: string | undefined;
-
-function recordStack(): void {
-  if (stackDir && supervisor) writeStackState(stackDir, { supervisor: describeProcess('npm run cluster', process.pid), parts: supervisor.processes() });
-}
+const stack = new StackLifecycle('npm run cluster', 'cluster');
+const log = stack.log;
 
 /** HAProxy from Debian when it is missing (as scripts/setup.sh installs what the tests need). */
 function ensureHaproxy(): string {
@@ -91,7 +83,7 @@ function temporalPart(build: TemporalServerBuild, ports: Ports, db: { port: numb
       startChild(
         spawnPart(part, build.server, ['--config-file', path.join(CLUSTER_CONFIG_DIR, 'temporal.yaml'), '--allow-no-auth', 'start', '--service', TEMPORAL_PARTS[part]], {
           env: { PATH: process.env.PATH, ...temporalEnv(ports, db, part) },
-          quiet: () => stopping,
+          quiet: () => stack.stopping,
         }),
         ready,
       ),
@@ -102,11 +94,11 @@ async function startTemporal(build: TemporalServerBuild, ports: Ports, db: { por
   const listening = (what: string, port: number) => (c: ChildProcess) => waitFor(what, () => tcpOpen('127.0.0.1', port), 120_000, c);
   // History alone first: on a fresh database the first service writes the cluster's metadata, and
   // two writing it at once fail. Then matching and the frontends (the worker service comes later).
-  await supervisor!.add(temporalPart(build, ports, db, 'temporal-history', listening('temporal history', ports.history.grpc)));
-  await supervisor!.add(temporalPart(build, ports, db, 'temporal-matching', listening('temporal matching', ports.matching.grpc)));
+  await stack.supervisor!.add(temporalPart(build, ports, db, 'temporal-history', listening('temporal history', ports.history.grpc)));
+  await stack.supervisor!.add(temporalPart(build, ports, db, 'temporal-matching', listening('temporal matching', ports.matching.grpc)));
   await Promise.all(
     (['temporal-frontend-1', 'temporal-frontend-2'] as const).map((part, i) =>
-      supervisor!.add(temporalPart(build, ports, db, part, (c) => waitFor(`temporal frontend ${i + 1}`, () => frontendServes(`127.0.0.1:${ports.frontend[i]!.grpc}`), 120_000, c))),
+      stack.supervisor!.add(temporalPart(build, ports, db, part, (c) => waitFor(`temporal frontend ${i + 1}`, () => frontendServes(`127.0.0.1:${ports.frontend[i]!.grpc}`), 120_000, c))),
     ),
   );
 }
@@ -121,39 +113,20 @@ async function main(): Promise<void> {
     log(`temporal-server ${TEMPORAL_SERVER_VERSION} and haproxy are ready`);
     return;
   }
-  const stopTimeoutMs = config.shutdownGraceMs + 5000;
-  fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-  process.on('SIGINT', () => void shutdown(0));
-  process.on('SIGTERM', () => void shutdown(0));
-  const stale = staleStackMessage(config.dataDir);
-  if (stale) throw new StartError(stale);
-  const warn = (message: string) => console.error(`[cluster] ${message}`);
-  supervisor = new Supervisor({ log, warn, onFatal: (m) => (warn(m), void shutdown(1)), onChange: recordStack, stopTimeoutMs });
-  stackDir = config.dataDir;
-  recordStack();
+  const supervisor = stack.begin(config.dataDir, config.shutdownGraceMs + 5000);
 
   const ports = await choosePorts(config);
   const haproxy = ensureHaproxy();
   const [build] = await Promise.all([ensureTemporalServer(log), buildApp()]);
 
   // PostgreSQL: one private cluster, mynaflow's database (its app role) and Temporal's two (its role).
-  const pgDir = path.join(config.dataDir, 'pg');
-  const { created, password } = ensureCluster(pgDir);
-  const pgPortFile = path.join(config.dataDir, 'pg.port');
-  const saved = fs.existsSync(pgPortFile) ? Number(fs.readFileSync(pgPortFile, 'utf8')) : 0;
-  const pgPort = saved && !(await isPortInUse(saved)) ? saved : await freePort();
-  fs.writeFileSync(pgPortFile, String(pgPort));
-  const info = clusterInfo(pgDir, pgPort, password);
-  log(`${created ? 'created' : 'starting'} PostgreSQL in ${path.relative(PROJECT_ROOT, pgDir)} (127.0.0.1:${pgPort})`);
-  await supervisor.add({ name: 'postgres', ports: [pgPort], start: () => startPostgres(info, { logFile: path.join(config.dataDir, 'postgres.log'), diesWithParent: true }), stop: stopPostgres, morePids: serverPids });
-  await createDatabase(info, 'mynaflow');
-  const ownerUrl = info.url('mynaflow');
+  const { info, ownerUrl } = await startPrivateCluster(config.dataDir, (part) => supervisor.add(part), log);
+  const pgPort = info.port;
   log(await migrate(ownerUrl));
   const appPasswordFile = path.join(config.dataDir, 'app-db-password');
   if (!fs.existsSync(appPasswordFile)) fs.writeFileSync(appPasswordFile, `${randomBytes(18).toString('base64url')}\n`, { mode: 0o600 });
   const databaseUrl = await enableAppLogin(ownerUrl, fs.readFileSync(appPasswordFile, 'utf8').trim());
   fs.writeFileSync(path.join(config.dataDir, 'database-url'), databaseUrl, { mode: 0o600 });
-  fs.writeFileSync(path.join(config.dataDir, 'database-owner-url'), ownerUrl, { mode: 0o600 });
   const tdbPassword = temporalDbPassword(config.dataDir);
   log(await ensureTemporalDatabases(info, tdbPassword, build));
 
@@ -192,9 +165,9 @@ async function main(): Promise<void> {
     HOST: '127.0.0.1',
   };
   await Promise.all([
-    ...APP_PARTS.worker.map((name) => supervisor!.add(nodePart(name, 'worker', appEnv, workerReady(name)))),
+    ...APP_PARTS.worker.map((name) => stack.supervisor!.add(nodePart(name, 'worker', appEnv, workerReady(name)))),
     ...ports.api.map((port, i) =>
-      supervisor!.add(nodePart(APP_PARTS.api[i]!, 'api', { ...appEnv, PORT: String(port) }, (c) => waitFor(`API ${i + 1}`, async () => (await fetch(`http://127.0.0.1:${port}/healthz${supervisor?.healing ? '/live' : ''}`)).ok, 120_000, c), [port])),
+      stack.supervisor!.add(nodePart(APP_PARTS.api[i]!, 'api', { ...appEnv, PORT: String(port) }, (c) => waitFor(`API ${i + 1}`, async () => (await fetch(`http://127.0.0.1:${port}/healthz${supervisor.healing ? '/live' : ''}`)).ok, 120_000, c), [port])),
     ),
   ]);
 
@@ -225,20 +198,4 @@ async function main(): Promise<void> {
   supervisor.healing = true;
 }
 
-async function shutdown(code: number): Promise<never> {
-  if (stopping) return new Promise<never>(() => undefined);
-  stopping = true;
-  if (supervisor) {
-    log('stopping…');
-    await supervisor.stopAll();
-    log('stopped');
-  }
-  if (stackDir) clearStackState(stackDir);
-  process.exit(code);
-}
-
-main().catch(async (err) => {
-  const message = err instanceof ConfigError || err instanceof StartError ? err.message : `unexpected error: ${(err as Error).stack}`;
-  console.error(`[cluster] cannot start:\n${message.replace(/^\s*/gm, '        ')}`);
-  await shutdown(1);
-});
+stack.run(main, 'the cluster');

@@ -14,28 +14,19 @@ import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import pg from 'pg';
 import { buildApp } from '../services/build/app-build';
-import { ConfigError, loadConfig, type Config } from '../services/config/config';
+import { loadConfig, type Config } from '../services/config/config';
 import { enableAppLogin } from '../services/db/app-role';
 import { firstOwner, migrate } from '../services/devstack/database-setup';
 import { nodePart, spawnPart, startChild, StartError, tcpOpen, waitFor, workerReady } from '../services/devstack/parts';
-import { clusterInfo, createDatabase, ensureCluster, serverPids, startPostgres, stopPostgres } from '../services/devstack/postgres';
+import { startPrivateCluster } from '../services/devstack/postgres';
 import { freePort, isPortInUse } from '../services/devstack/ports';
-import { clearStackState, describeProcess, staleStackMessage, writeStackState } from '../services/devstack/stack-state';
-import { Supervisor } from '../services/devstack/supervisor';
+import { StackLifecycle } from '../services/devstack/stack-lifecycle';
 
 const ROOT = path.resolve(__dirname, '..');
 const TEMPORAL_CLI = path.join(ROOT, '.tools', 'venv', 'bin', 'temporal');
 
-let supervisor: Supervisor | undefined;
-let stopping = false;
-/** The data folder whose stack.json this start owns (not while another stack still runs on it). */
-let stackDir: string | undefined;
-
-const log = (msg: string) => console.log(`[start] ${msg}`);
-
-function recordStack(): void {
-  if (stackDir && supervisor) writeStackState(stackDir, { supervisor: describeProcess('npm start', process.pid), parts: supervisor.processes() });
-}
+const stack = new StackLifecycle('npm start', 'start');
+const log = stack.log;
 
 /** Refuses to start when a port we must listen on is taken, naming the setting that moves it. */
 async function checkPorts(config: Config): Promise<void> {
@@ -70,27 +61,8 @@ async function startDatabase(config: Config): Promise<{ ownerUrl: string; appPas
     log(`using PostgreSQL at ${new URL(url).host}`);
     return { ownerUrl: url };
   }
-  const dataDir = path.join(config.dataDir, 'pg');
-  const { created, password } = ensureCluster(dataDir);
-  // Keep the port between starts, unless something else took it meanwhile.
-  const portFile = path.join(config.dataDir, 'pg.port');
-  const saved = fs.existsSync(portFile) ? Number(fs.readFileSync(portFile, 'utf8')) : 0;
-  const port = saved && !(await isPortInUse(saved)) ? saved : await freePort();
-  fs.writeFileSync(portFile, String(port));
-  const info = clusterInfo(dataDir, port, password);
-  log(`${created ? 'created' : 'starting'} the private PostgreSQL cluster in ${path.relative(ROOT, dataDir) || dataDir} (127.0.0.1:${port})`);
-  await supervisor!.add({
-    name: 'postgres',
-    ports: [port],
-    start: () => startPostgres(info, { logFile: path.join(config.dataDir, 'postgres.log'), diesWithParent: true }),
-    stop: stopPostgres,
-    morePids: serverPids,
-  });
-  await createDatabase(info, 'mynaflow');
-  const url = info.url('mynaflow');
-  // The owner's URL is for migrations (npm run prisma); the API, worker and ops CLI get the app role's.
-  fs.writeFileSync(path.join(config.dataDir, 'database-owner-url'), url, { mode: 0o600 });
-  return { ownerUrl: url, appPassword: appRolePassword(dataDir) };
+  const { ownerUrl } = await startPrivateCluster(config.dataDir, (part) => stack.supervisor!.add(part), log);
+  return { ownerUrl, appPassword: appRolePassword(path.join(config.dataDir, 'pg')) };
 }
 
 /** The app role's password for this cluster, made once and kept beside the owner's. */
@@ -141,11 +113,11 @@ async function startTemporal(config: Config): Promise<string> {
       '--namespace', ns,
       '--log-level', 'warn',
   ];
-  await supervisor!.add({
+  await stack.supervisor!.add({
     name: 'temporal',
     ports: [temporalPort, temporalUiPort],
     // The dev server complains at length while it shuts down: not worth showing.
-    start: () => startChild(spawnPart('temporal', TEMPORAL_CLI, args, { quiet: () => stopping }), (c) => waitFor('the Temporal dev server', () => probeNamespace(address), 90_000, c)),
+    start: () => startChild(spawnPart('temporal', TEMPORAL_CLI, args, { quiet: () => stack.stopping }), (c) => waitFor('the Temporal dev server', () => probeNamespace(address), 90_000, c)),
   });
   return address;
 }
@@ -156,47 +128,15 @@ async function startOutbox(config: Config, env: NodeJS.ProcessEnv): Promise<stri
     return config.smtpUrl;
   }
   const { smtpPort, outboxPort } = config.embedded;
-  await supervisor!.add(nodePart('outbox', 'outbox', env, (c) => waitFor('the outbox', () => tcpOpen('127.0.0.1', smtpPort), 60_000, c), [smtpPort, outboxPort]));
+  await stack.supervisor!.add(nodePart('outbox', 'outbox', env, (c) => waitFor('the outbox', () => tcpOpen('127.0.0.1', smtpPort), 60_000, c), [smtpPort, outboxPort]));
   return `smtp://127.0.0.1:${smtpPort}`;
-}
-
-async function shutdown(code: number): Promise<never> {
-  if (stopping) return new Promise<never>(() => undefined);
-  stopping = true;
-  if (supervisor) {
-    log('stopping…');
-    // The reverse of the start order: API and worker first, PostgreSQL last.
-    await supervisor.stopAll();
-    log('stopped');
-  }
-  if (stackDir) clearStackState(stackDir);
-  process.exit(code);
 }
 
 async function main(): Promise<void> {
   const config = loadConfig();
   // The parts' own grace (SHUTDOWN_GRACE_SECONDS), and a little more before they are killed.
   const stopTimeoutMs = config.shutdownGraceMs + 5000;
-  fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-  process.on('SIGINT', () => void shutdown(0));
-  process.on('SIGTERM', () => void shutdown(0));
-
-  // Before the ports: a stack still running on this data folder is named, not "port in use".
-  const stale = staleStackMessage(config.dataDir);
-  if (stale) throw new StartError(stale);
-  const warn = (message: string) => console.error(`[start] ${message}`);
-  supervisor = new Supervisor({
-    log,
-    warn,
-    onFatal: (message) => {
-      warn(message);
-      void shutdown(1);
-    },
-    onChange: recordStack,
-    stopTimeoutMs,
-  });
-  stackDir = config.dataDir;
-  recordStack();
+  const supervisor = stack.begin(config.dataDir, stopTimeoutMs);
 
   await checkPorts(config);
   // The parts run compiled, as in production; compiled now so they are always this checkout's code.
@@ -218,7 +158,7 @@ async function main(): Promise<void> {
   // At start the API must reach PostgreSQL and Temporal; restarted, it need only listen (it answers 503
   // while they are away).
   const apiReady = (child: ChildProcess) =>
-    waitFor('the API', async () => (await fetch(`${apiUrl}/healthz${supervisor?.healing ? '/live' : ''}`)).ok, 120_000, child);
+    waitFor('the API', async () => (await fetch(`${apiUrl}/healthz${supervisor.healing ? '/live' : ''}`)).ok, 120_000, child);
   // Both at once (the worker bundles its workflows meanwhile); stopped the other way round.
   await Promise.all([
     // METRICS_PORT set: the API's metrics there, the worker's on the next port.
@@ -256,8 +196,4 @@ async function main(): Promise<void> {
   supervisor.healing = true;
 }
 
-main().catch(async (err) => {
-  const message = err instanceof ConfigError || err instanceof StartError ? err.message : `unexpected error: ${(err as Error).stack}`;
-  console.error(`[start] cannot start mynaflow:\n${message.replace(/^\s*/gm, '        ')}`);
-  await shutdown(1);
-});
+stack.run(main, 'mynaflow');

@@ -5,6 +5,7 @@
  * workflow in the same run, with the same client and concurrency. The real worker runs in a child
  * process, so its memory (RSS from the kernel, heap from the process) is measured on its own.
  */
+import { eachLine } from '../../services/devstack/parts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -90,15 +91,7 @@ async function startWorkerChild(file: string, env: NodeJS.ProcessEnv, cleanup: C
     if (++shown <= SHOWN_WORKER_LINES) process.stderr.write(`[worker] ${line.slice(0, 600)}\n`);
     if (shown === SHOWN_WORKER_LINES) process.stderr.write('[worker] (further worker output is not shown)\n');
   };
-  for (const stream of [child.stdout, child.stderr]) {
-    let rest = '';
-    stream?.setEncoding('utf8');
-    stream?.on('data', (chunk: string) => {
-      const lines = (rest + chunk).split('\n');
-      rest = lines.pop() ?? '';
-      lines.forEach(onLine);
-    });
-  }
+  eachLine(child, onLine);
   const pending = new Map<number, (s: WorkerSample) => void>();
   let seq = 0;
   const settings = await new Promise<WorkerReady['settings']>((resolve, reject) => {

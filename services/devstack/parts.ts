@@ -15,19 +15,25 @@ const ROOT = path.resolve(__dirname, '..', '..');
 
 export class StartError extends Error {}
 
-/** Streams a child's output line by line with a name prefix (nothing while `quiet()` holds). */
-export function prefixOutput(name: string, child: ChildProcess, quiet: () => boolean = () => false, width = 11): void {
-  const label = `[${name}]`.padEnd(width);
+/** Calls `onLine` with each whole line a child writes to stdout or stderr. */
+export function eachLine(child: ChildProcess, onLine: (line: string) => void): void {
   for (const stream of [child.stdout, child.stderr]) {
     let rest = '';
     stream?.setEncoding('utf8');
     stream?.on('data', (chunk: string) => {
       const lines = (rest + chunk).split('\n');
       rest = lines.pop() ?? '';
-      if (quiet()) return;
-      for (const line of lines) if (line.trim()) process.stdout.write(`${label} ${line}\n`);
+      lines.forEach(onLine);
     });
   }
+}
+
+/** Streams a child's output line by line with a name prefix (nothing while `quiet()` holds). */
+export function prefixOutput(name: string, child: ChildProcess, quiet: () => boolean = () => false, width = 11): void {
+  const label = `[${name}]`.padEnd(width);
+  eachLine(child, (line) => {
+    if (!quiet() && line.trim()) process.stdout.write(`${label} ${line}\n`);
+  });
 }
 
 /** Waits for a just spawned part to serve; kills it when it does not. */

@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { withParentDeathSignal } from './parent-death';
+import { freePort, isPortInUse } from './ports';
 
 export interface ClusterInfo {
   dataDir: string;
@@ -179,4 +180,29 @@ export async function createDatabase(info: ClusterInfo, name: string): Promise<v
   } finally {
     await client.end();
   }
+}
+
+/**
+ * The private cluster in `stackDir/pg` as a supervised part, on the port it had before unless
+ * something else took it meanwhile; mynaflow's database made. `npm start` and `npm run cluster`.
+ */
+export async function startPrivateCluster(
+  stackDir: string,
+  add: (part: { name: string; ports: number[]; start(): Promise<ChildProcess>; stop(c: ChildProcess): Promise<void>; morePids(c: ChildProcess): number[] }) => Promise<unknown>,
+  log: (message: string) => void,
+): Promise<{ info: ClusterInfo; ownerUrl: string }> {
+  const dataDir = path.join(stackDir, 'pg');
+  const { created, password } = ensureCluster(dataDir);
+  const portFile = path.join(stackDir, 'pg.port');
+  const saved = fs.existsSync(portFile) ? Number(fs.readFileSync(portFile, 'utf8')) : 0;
+  const port = saved && !(await isPortInUse(saved)) ? saved : await freePort();
+  fs.writeFileSync(portFile, String(port));
+  const info = clusterInfo(dataDir, port, password);
+  log(`${created ? 'created' : 'starting'} the private PostgreSQL cluster in ${path.relative(process.cwd(), dataDir) || dataDir} (127.0.0.1:${port})`);
+  await add({ name: 'postgres', ports: [port], start: () => startPostgres(info, { logFile: path.join(stackDir, 'postgres.log'), diesWithParent: true }), stop: stopPostgres, morePids: serverPids });
+  await createDatabase(info, 'mynaflow');
+  const ownerUrl = info.url('mynaflow');
+  // The owner's URL is for migrations (npm run prisma); the API, worker and ops CLI get the app role's.
+  fs.writeFileSync(path.join(stackDir, 'database-owner-url'), ownerUrl, { mode: 0o600 });
+  return { info, ownerUrl };
 }
