@@ -108,7 +108,7 @@ export function profileStep(ctx: Ctx): View {
   genders.addEventListener('change', () => unsay(genderMsg));
   const birth = dateParts('birth-date', '生年月日', d.birthDate, true);
   const birthMsg = birth.message;
-  const number = numberPair('self', d.myNumber);
+  const number = numberPair('self', d.myNumber, ctx.reg.sandbox);
 
   const save = async () => {
     unsay(formMsg);
@@ -426,7 +426,7 @@ export function dependentFormStep(ctx: Ctx, dependentId: string | null): View | 
     ],
     d?.kind ?? 'dependent',
   );
-  const number = numberPair('dep', d ? d.myNumber : null);
+  const number = numberPair('dep', d ? d.myNumber : null, ctx.reg.sandbox);
   const notDependent = h('input', { type: 'checkbox', id: 'dep-not-dependent', name: 'noLongerDependent', checked: d?.noLongerDependent ?? false });
 
   const save = async () => {
