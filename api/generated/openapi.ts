@@ -1336,7 +1336,10 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Register or correct the registrant's own number (entered twice; sealed in the vault) */
+        /**
+         * Register or correct the registrant's own number (entered twice; sealed in the vault)
+         * @description 400 at the field with NUMBER_FORMAT, NUMBER_CHECK_DIGIT, NUMBER_MISMATCH or, in a sandbox tenant, NUMBER_NOT_SANDBOX (an invented number beginning 9999 only).
+         */
         put: operations["setRegistrantMyNumber"];
         post?: never;
         /**
@@ -2450,7 +2453,7 @@ export interface paths {
          * Save the own number (typed twice), gender and birth date into the draft
          * @description Saved as the employee goes, sealed in the vault and invisible to HR until the submission. A
          *     number must pass the check digit and match its confirmation (400 with NUMBER_FORMAT,
-         *     NUMBER_CHECK_DIGIT or NUMBER_MISMATCH; nothing is saved). 409 NOT_EDITABLE after submission until
+         *     NUMBER_CHECK_DIGIT, NUMBER_MISMATCH or, in a sandbox, NUMBER_NOT_SANDBOX; nothing is saved). 409 NOT_EDITABLE after submission until
          *     HR remands.
          */
         put: operations["saveRegistrationProfile"];
