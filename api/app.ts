@@ -92,7 +92,9 @@ export function createApp(deps: AppDeps): Express {
   );
   if (deps.metrics) app.use(deps.metrics.middleware);
   // First: even an early refusal of a retired operation says it is retired.
-  app.use(deprecationHeaders(loadSpec()));
+  // The contract, parsed once here for the retired operations' headers and the docs' files.
+  const spec = loadSpec();
+  app.use(deprecationHeaders(spec));
   // Credentials are checked before the body is read: an unidentified caller may send only a small
   // body and is told only the first validation error (api/request-size.ts).
   app.use('/v1', identifyCaller(services.auth));
@@ -114,7 +116,7 @@ export function createApp(deps: AppDeps): Express {
   app.get('/docs/integration-guide.md', (_req, res) => {
     res.type('text/markdown; charset=utf-8').send(guide);
   });
-  app.use('/docs', swaggerUi.serveFiles(loadSpec(), { customSiteTitle: 'mynaflow API' }));
+  app.use('/docs', swaggerUi.serveFiles(spec, { customSiteTitle: 'mynaflow API' }));
   app.get('/docs/', swaggerUi.setup(loadSpec(), { customSiteTitle: 'mynaflow API' }));
   app.use(registrationPages()); // the employee's phone pages at /i/{token} (HTML + their script), outside the JSON API's validator
   app.use(consolePages()); // the HR console at /console, likewise

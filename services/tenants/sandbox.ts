@@ -61,12 +61,13 @@ export function markEnvironment(req: { get(name: string): string | undefined }, 
 }
 
 /**
- * Whether tenants are sandboxes, remembered per process: the flag is fixed at creation (a trigger
- * refuses a change), so an answer never goes stale.
+ * Whether tenants are sandboxes, remembered once read: the flag is fixed at creation (a trigger
+ * refuses a change), so an answer never goes stale. `read` says how to read one not yet known
+ * (null: no such tenant, which is not remembered).
  */
-export function createSandboxFlags(read: (tenantId: string) => Promise<boolean | null>) {
+export function createSandboxFlags() {
   const known = new Map<string, boolean>();
-  return async (tenantId: string): Promise<boolean> => {
+  return async (tenantId: string, read: (tenantId: string) => Promise<boolean | null>): Promise<boolean> => {
     const hit = known.get(tenantId);
     if (hit !== undefined) return hit;
     const flag = await read(tenantId);
@@ -76,11 +77,11 @@ export function createSandboxFlags(read: (tenantId: string) => Promise<boolean |
   };
 }
 
-const flagsByClient = new WeakMap<object, (tenantId: string) => Promise<boolean>>();
+const flagsByClient = new WeakMap<object, ReturnType<typeof createSandboxFlags>>();
 
 /** Whether the tenant is a sandbox (cached per database client: the flag never changes). */
 export function isSandboxTenant(prisma: { tenant: { findUnique(args: { where: { id: string }; select: { sandbox: true } }): Promise<{ sandbox: boolean } | null> } }, tenantId: string): Promise<boolean> {
   let flags = flagsByClient.get(prisma);
-  if (!flags) flagsByClient.set(prisma, (flags = createSandboxFlags(async (id) => (await prisma.tenant.findUnique({ where: { id }, select: { sandbox: true } }))?.sandbox ?? null)));
-  return flags(tenantId);
+  if (!flags) flagsByClient.set(prisma, (flags = createSandboxFlags()));
+  return flags(tenantId, async (id) => (await prisma.tenant.findUnique({ where: { id }, select: { sandbox: true } }))?.sandbox ?? null);
 }

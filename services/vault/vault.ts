@@ -15,7 +15,7 @@ import type { PrismaClient } from '../db/client';
 import type { RawSql } from '../db/direct-sql';
 import type { Keyring } from './keyring';
 import { VaultError, type Db, type DigestDomain, type Vault } from './types';
-import { isSandboxNumber, SandboxNumberRefused } from '../tenants/sandbox';
+import { createSandboxFlags, isSandboxNumber, SandboxNumberRefused } from '../tenants/sandbox';
 
 // The request label predates the domains: fingerprints already stored keep matching.
 const DIGEST_LABELS: Record<DigestDomain, string> = { request: 'mynaflow fingerprint v1', history: 'mynaflow history chain v1' };
@@ -112,17 +112,11 @@ export function createVault({ prisma, keyring }: { prisma: PrismaClient; keyring
 
   // Whatever path a number comes by, a sandbox never stores a real one: the last gate is here. The
   // flag is read in the caller's transaction (fixed at creation, so remembered once read).
-  const sandboxes = new Map<string, boolean>();
+  const sandboxes = createSandboxFlags();
   async function refuseRealNumbersInSandboxes(inputs: readonly { tenantId: string; kind: SecretKind; plaintext: Buffer }[], db: Db) {
+    const read = async (id: string) => (isUuid(id) ? ((await db.$queryRaw<{ sandbox: boolean }[]>`SELECT sandbox FROM tenants WHERE id = ${id}::uuid`)[0]?.sandbox ?? null) : null);
     for (const { tenantId, kind, plaintext } of inputs) {
-      if (kind !== 'my_number') continue;
-      let sandbox = sandboxes.get(tenantId);
-      if (sandbox === undefined && isUuid(tenantId)) {
-        const rows = await db.$queryRaw<{ sandbox: boolean }[]>`SELECT sandbox FROM tenants WHERE id = ${tenantId}::uuid`;
-        sandbox = rows[0]?.sandbox;
-        if (sandbox !== undefined) sandboxes.set(tenantId, sandbox);
-      }
-      if (sandbox && !isSandboxNumber(plaintext.toString('utf8'))) throw new SandboxNumberRefused();
+      if (kind === 'my_number' && (await sandboxes(tenantId, read)) && !isSandboxNumber(plaintext.toString('utf8'))) throw new SandboxNumberRefused();
     }
   }
 
