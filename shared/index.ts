@@ -94,7 +94,13 @@ export interface InvitationRound {
   round: number;
   invitedAt: string;
   expiresAt: string;
+  /** how many of the reminder days are dealt with (sent, skipped, or already past when the days changed) */
   remindersSent: number;
+  /**
+   * Reminder mails of this round so far; their idempotency keys count on from it. Apart from
+   * remindersSent once the days changed to an earlier next day (absent in rounds from before that).
+   */
+  remindersMailed?: number;
   state: InvitationState;
 }
 

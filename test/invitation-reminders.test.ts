@@ -22,6 +22,8 @@ import {
   approveUpdate,
   lifecycleQuery,
   registrantWorkflowId,
+  reminderDaysSignal,
+  statusQuery,
   submitUpdate,
   upcomingQuery,
   withdrawSignal,
@@ -261,6 +263,34 @@ describe('registrant workflow reminders (time-skipping)', () => {
     expect(await roundOf(handle)).toMatchObject({ state: 'open', remindersSent: 3 });
     expect(remindersTo(email)).toHaveLength(2);
     await owner.patch('/v1/tenant').send({ reminderDays: [7, 30, 80] }).expect(200);
+  });
+
+  it('the days change on day 8 to a list whose next day is earlier than the old one\'s (7, 30, 80 → 14, 60): day 14\'s reminder goes out, then day 60\'s, each once', async () => {
+    const { handle, email } = await startRegistrantWorkflow('前倒し', [7, 30, 80]);
+    const { invitedAt } = await invited(handle, email);
+    await sleepUntil(invitedAt + 8 * DAY_MS);
+    const first = await nthReminder(email, 1);
+    await roundWhen(handle, (s) => s.remindersSent === 1);
+
+    await handle.signal(reminderDaysSignal, { days: [14, 60] });
+    await until(async () => (await handle.query(upcomingQuery)).find((u) => u.kind === 'reminder')?.at === new Date(invitedAt + 14 * DAY_MS).toISOString(), 'day 14 as the next reminder');
+    // HR's screen still counts the one mail sent.
+    expect((await handle.query(statusQuery)).remindersSent).toBe(1);
+
+    await sleepUntil(invitedAt + 14 * DAY_MS + MINUTE_MS);
+    const second = await nthReminder(email, 2);
+    // A mail of its own (the first one's key would have sent nothing), with a link that works.
+    expect(second.messageId).not.toBe(first.messageId);
+    expect(tokenOf(second)).not.toBe(tokenOf(first));
+    expect(await harness.prisma.invitation.findUniqueOrThrow({ where: { tokenHash: hashToken(tokenOf(second)) } })).toMatchObject({ revokedAt: null });
+    await sleepUntil(invitedAt + 59 * DAY_MS);
+    expect(remindersTo(email)).toHaveLength(2);
+    await sleepUntil(invitedAt + 60 * DAY_MS + MINUTE_MS);
+    await nthReminder(email, 3);
+    await sleepUntil(invitedAt + 85 * DAY_MS);
+    expect(remindersTo(email)).toHaveLength(3);
+    expect(await roundOf(handle)).toMatchObject({ state: 'open', remindersSent: 2, remindersMailed: 3 });
+    expect((await handle.query(statusQuery)).remindersSent).toBe(3);
   });
 
   it('sends no reminder after a withdrawal on day 1 and revokes the link', async () => {

@@ -62,6 +62,7 @@ import {
   webhookDeliveryWorkflowId,
   withdrawSignal,
   withdrawUpdate,
+  type InvitationRound,
   type InviteOptions,
   type LifecycleRefusal,
   type LifecycleState,
@@ -98,6 +99,12 @@ export const NEXT_TIMER_PATCH = 'next-timer-attributes-v1';
 export const RETRY_NOW_PATCH = 'retry-now-keeps-waiting';
 /** From this patch on a workflow takes the tenant's new reminder days (reminderDaysSignal). */
 export const REMINDER_DAYS_PATCH = 'reminder-days-signal-v1';
+/**
+ * New days whose next one comes earlier than the old list's (day 14 after day 7's reminder, when
+ * [7, 30, 80] becomes [14, 60]) send it: the position in the list may go back, and the mails' keys
+ * count on from the mails sent (remindersMailed) instead of from that position.
+ */
+export const REMINDER_DAYS_BY_DAY_PATCH = 'reminder-days-by-day-v1';
 /** The first search attributes published include the invitation due at start. */
 export const FIRST_PUBLISH_PATCH = 'first-publish-after-invite';
 
@@ -120,6 +127,8 @@ const STEP_SUMMARIES: Record<string, string> = {
   remindNow: 'リマインダーの即時送信（オペレーター）',
 };
 
+/** Reminder mails of a round so far (rounds from before remindersMailed: one per day dealt with). */
+const mailedIn = (inv: InvitationRound) => inv.remindersMailed ?? inv.remindersSent;
 const refuse = (code: LifecycleRefusal) => ApplicationFailure.create({ type: 'LifecycleRefusal', message: code, nonRetryable: true });
 
 /** One delivery workflow per webhook delivery a step wrote; abandoned, so it outlives this workflow. */
@@ -358,7 +367,7 @@ export async function lifecycle(input: RegistrantWorkflowInput): Promise<Lifecyc
     stage: state.invitation ? (state.invitation.state === 'withdrawn' || state.invitation.state === 'expired' ? state.invitation.state : 'invited') : 'inviting',
     invitedAt: state.invitation?.invitedAt,
     expiresAt: state.invitation?.expiresAt,
-    remindersSent: state.invitation?.remindersSent ?? 0,
+    remindersSent: state.invitation ? mailedIn(state.invitation) : 0,
   }));
 
   /**
@@ -424,7 +433,10 @@ export async function lifecycle(input: RegistrantWorkflowInput): Promise<Lifecyc
       const inv = state.invitation;
       if (inv?.state !== 'open') return;
       const past = next.filter((d) => Date.parse(inv.invitedAt) + d * DAY_MS <= Date.now()).length;
-      if (past > inv.remindersSent) inv.remindersSent = past;
+      if (patched(REMINDER_DAYS_BY_DAY_PATCH)) {
+        inv.remindersMailed = mailedIn(inv);
+        inv.remindersSent = past;
+      } else if (past > inv.remindersSent) inv.remindersSent = past;
     });
   });
 
@@ -641,11 +653,13 @@ export async function lifecycle(input: RegistrantWorkflowInput): Promise<Lifecyc
   step(remindNowUpdate, checkRemindNow, async ({ actor }) => {
     const inv = state.invitation!;
     const i = inv.remindersSent;
+    const n = mailedIn(inv) + 1;
     // The scheduled reminder's own key: it goes out once, now or on its day, never both.
     await durably('remindNow', (acts) =>
-      acts.sendInvitationMail({ registrantId, key: `${chain}/round/${inv.round}/reminder/${i + 1}`, kind: 'reminder', expiresAt: inv.expiresAt, round: inv.round, actor }),
+      acts.sendInvitationMail({ registrantId, key: `${chain}/round/${inv.round}/reminder/${n}`, kind: 'reminder', expiresAt: inv.expiresAt, round: inv.round, actor }),
     );
     inv.remindersSent = i + 1;
+    inv.remindersMailed = n;
   });
 
   // ---- timers: the earliest thing due, from the state alone
@@ -672,23 +686,26 @@ export async function lifecycle(input: RegistrantWorkflowInput): Promise<Lifecyc
     const inv = state.invitation;
     if (inv?.state === 'open') {
       const i = inv.remindersSent;
+      const n = mailedIn(inv) + 1;
       const expiresAt = Date.parse(inv.expiresAt);
       const at = Date.parse(inv.invitedAt) + (reminderDays[i] ?? 0) * DAY_MS;
       // A reminder that could not go out before the link died is not sent at all.
       if (i < reminderDays.length && editable(state) && at < expiresAt && Date.now() < expiresAt) {
         list.push({
-          name: `reminder-${inv.round}-${i + 1}`,
+          name: `reminder-${inv.round}-${n}`,
           kind: 'reminder',
           at,
-          label: `リマインダー ${i + 1} 回目`,
+          label: `リマインダー ${n} 回目`,
           run: async (acts) => {
-            await acts.sendInvitationMail({ registrantId, key: `${chain}/round/${inv.round}/reminder/${i + 1}`, kind: 'reminder', expiresAt: inv.expiresAt, round: inv.round, actor: SYSTEM });
+            await acts.sendInvitationMail({ registrantId, key: `${chain}/round/${inv.round}/reminder/${n}`, kind: 'reminder', expiresAt: inv.expiresAt, round: inv.round, actor: SYSTEM });
             inv.remindersSent = i + 1;
+            inv.remindersMailed = n;
           },
           // No address any more (HR removed it), or refused: this reminder is skipped, the link still works.
           onBusinessError: (type) => {
             if (type === 'RegistrantNotFound') return stop();
             inv.remindersSent = i + 1;
+            inv.remindersMailed = n;
           },
         });
       }
