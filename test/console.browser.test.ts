@@ -21,7 +21,7 @@ import type { PrismaClient } from '../services/db/client';
 import type { CapturedMail, Outbox } from '../services/outbox/outbox';
 import { japanDate, lifecycleQuery, setRetirementUpdate } from '../shared';
 import { axeViolations, consoleLogin, drawCardImages, launchChromium, listen, numbersSeen, onScreen, openTab, redrawn, snap, type Tab } from './support/browser';
-import { createLoginUser, createTenant, loginAs, memoryLogger, startOutbox, startWorker, testApp, testPrisma, type TestUser, type WorkerHandle } from './support/fixtures';
+import { createLoginUser, createTenant, loginAs, memoryLogger, PUBLIC_URL, startOutbox, startWorker, testApp, testPrisma, type TestUser, type WorkerHandle } from './support/fixtures';
 import { randomMyNumber } from './support/leak-scan';
 import { createLocalEnv } from './support/temporal';
 import { until } from './support/until';
@@ -644,6 +644,14 @@ describe('登録依頼書（紙）', () => {
     await page.emulateMedia({ media: 'print' });
     expect(await page.locator('.paper-sheet').first().evaluate((el) => (globalThis as unknown as { getComputedStyle(e: unknown): { breakAfter: string } }).getComputedStyle(el).breakAfter)).toBe('page');
     expect(await page.isHidden('#app')).toBe(true);
+    // Each has its own 登録コード (for a phone that cannot read the QR code) and where to type it,
+    // and fits one A4 page inside the 15 mm margins (267 mm = 1,009 CSS px).
+    const codes = await page.locator('.paper-sheet .registration-code').allTextContents();
+    expect(codes).toHaveLength(2);
+    for (const c of codes) expect(c).toMatch(/^[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){3}$/);
+    expect(new Set(codes).size).toBe(2);
+    expect(await page.locator('.paper-sheet .sheet-url').allTextContents()).toEqual([`${PUBLIC_URL}/i/`, `${PUBLIC_URL}/i/`]);
+    for (const box of await Promise.all((await page.locator('.paper-sheet').all()).map((l) => l.boundingBox()))) expect(box!.height).toBeLessThanOrEqual(1009);
     await snap(page, SUITE, 'paper-sheets');
     await page.emulateMedia({ media: 'screen' });
     await button(page, '閉じる').click();

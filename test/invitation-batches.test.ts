@@ -15,7 +15,8 @@ import { until } from './support/until';
 import { useWorkerHarness } from './support/worker-harness';
 
 const harness = useWorkerHarness({ taskQueue: 'invitation-batches' });
-const LINK = /^http:\/\/mynaflow\.test\/i\/#k=([A-Za-z0-9_-]{43})$/;
+/** A sheet's QR code: the link with its 登録コード as the token. */
+const LINK = /^http:\/\/mynaflow\.test\/i\/#k=([0-9A-HJKMNP-TV-Z]{16})$/;
 let tenantId: string;
 let hr: Agent;
 let viewer: Agent;
@@ -98,6 +99,9 @@ describe('紙の登録依頼書', () => {
     expect(sheet).toMatchObject({ familyName: '紙', givenName: '太郎', employeeCode: 'P001' });
     const token = LINK.exec(decodeQrSvg(sheet.qrSvg) ?? '')?.[1];
     expect(token).toBeDefined();
+    // The same link as a code to type, and where: the QR code's token in groups of four.
+    expect(sheet.registrationCode).toBe(token!.match(/.{4}/g)!.join('-'));
+    expect(sheet.codeEntryUrl).toBe('http://mynaflow.test/i/');
 
     // The round is open (workflow and row agree), 90 days, and nothing was mailed.
     const r = await row(id);
@@ -115,6 +119,9 @@ describe('紙の登録依頼書', () => {
     // The employee opens the sheet's link: their first visit (password and consent).
     const opened = await request(harness.app).post('/v1/registration/link').send({ token }).expect(200);
     expect(opened.body).toMatchObject({ firstVisit: true, familyName: '紙' });
+    // A code one character off is no link (and says no more than any unknown link).
+    const wrong = token!.slice(0, -1) + (token!.endsWith('0') ? '1' : '0');
+    expectProblem(await request(harness.app).post('/v1/registration/link').send({ token: wrong }), 404, 'LINK_INVALID');
 
     // A second sheet joins the same round: no second opening, and the first sheet still works.
     const again = await hr.post('/v1/registrants/paper-invitations').send({ registrantIds: [id] }).expect(200);

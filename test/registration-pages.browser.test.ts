@@ -820,6 +820,48 @@ describe('opened on a computer', () => {
   });
 });
 
+describe('a paper sheet\'s 登録コード typed', () => {
+  it('opens the person\'s registration from /i/ without a link: a code that cannot be one and a wrong one are said at the field, the sheet\'s code typed in lower case with spaces gets in', async () => {
+    const res = await hr.post('/v1/registrants').send({ familyName: '紙野', givenName: '手入力' }).expect(201);
+    const sheet = (await hr.post('/v1/registrants/paper-invitations').send({ registrantIds: [res.body.id] }).expect(200)).body.results[0].sheet;
+    expect(sheet.codeEntryUrl).toBe(`${PUBLIC_URL}/i/`);
+    const p = await phone();
+    const { page } = p;
+    await page.goto(sheet.codeEntryUrl.replace(PUBLIC_URL, base));
+    await onPage(page, 'code-entry');
+    expect(await textOf(page, 'h1')).toBe('登録コードの入力');
+    expect(await axeViolations(page)).toEqual([]);
+
+    await page.fill('#registration-code', '1234');
+    await button(page, '次へ').click();
+    await page.waitForSelector('#registration-code-message.error');
+    expect(await textOf(page, '#registration-code-message')).toContain('英数字16文字');
+    const code: string = sheet.registrationCode;
+    const wrong = `${code.slice(0, -1)}${code.endsWith('0') ? '1' : '0'}`;
+    await page.fill('#registration-code', wrong);
+    await button(page, '次へ').click();
+    await page.waitForFunction(() => (globalThis as unknown as { document: { querySelector(s: string): { textContent: string | null } | null } }).document.querySelector('#registration-code-message')?.textContent?.includes('登録コードが違います'));
+    expect(await page.getAttribute('main', 'data-page')).toBe('code-entry');
+    await snap(page, 'code-entry');
+
+    await page.fill('#registration-code', code.toLowerCase().replace(/-/g, ' '));
+    await button(page, '次へ').click();
+    await onPage(page, 'setup');
+    expect(await textOf(page, '.person')).toContain('紙野 手入力 様');
+    await page.fill('#password', 'kami-pass-01');
+    await page.fill('#password-confirmation', 'kami-pass-01');
+    await page.fill('#passcode', PASSCODE);
+    await button(page, '上記の利用目的に同意してログイン').click();
+    await onPage(page, 'profile');
+    // The code went to the API in a request body only: no address the browser asked for carries it.
+    expect(p.requests.filter((r) => r.url.includes(code.replace(/-/g, '')) || (r.referer ?? '').includes(code.replace(/-/g, '')))).toEqual([]);
+    // A reload goes on with the same person.
+    await page.reload();
+    await onPage(page, 'profile');
+    expect(p.errors).toEqual([]);
+  });
+});
+
 describe('links that no longer work', () => {
   it('an unknown link, a replaced one and an expired one each get their own page', async () => {
     const p = await phone();

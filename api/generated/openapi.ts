@@ -3056,7 +3056,7 @@ export interface components {
             }[];
         };
         LinkToken: {
-            /** @description The token from the invitation link /i/#k={token}. */
+            /** @description The token from the invitation link /i/#k={token}, or a paper sheet's 登録コード as made (16 characters, upper case, no hyphens; the page normalises what the person typed). */
             token: string;
         };
         RegistrationLinkInfo: {
@@ -4176,6 +4176,16 @@ export interface components {
                     expiresAt: string;
                     /** @description The QR code of the person's own link (SVG). */
                     qrSvg: string;
+                    /**
+                     * @description The same link as a 登録コード (16 characters of Crockford base32, grouped by hyphens) for a phone that cannot read the QR code: typed on codeEntryUrl, it opens the person's registration like the QR code. As much a credential as the QR code.
+                     * @example 7KQ3-M9XD-4TPA-2HWN
+                     */
+                    registrationCode: string;
+                    /**
+                     * Format: uri
+                     * @description The page where the 登録コード is typed (the invitation page opened without a link).
+                     */
+                    codeEntryUrl: string;
                 };
             }[];
         };

@@ -6,6 +6,7 @@
  * retirees, locked logins, submissions waiting for HR; for a mail, an address). Sending stays
  * `inviteMany` (mail) or `paper` here, so a person who changed between review and send is judged again.
  */
+import { printedPaperCode } from '../../shared/paper-code';
 import type { Registrant } from '../../prisma/generated/client';
 import { LIFECYCLE_REFUSALS } from '../../shared';
 import type { PrismaClient } from '../db/client';
@@ -44,6 +45,10 @@ export interface PaperSheet {
   employeeCode: string | null;
   expiresAt: string;
   qrSvg: string;
+  /** the link's token as a 登録コード to type (ABCD-EFGH-JKMN-PQRS) … */
+  registrationCode: string;
+  /** … on this page, when the QR code cannot be read */
+  codeEntryUrl: string;
 }
 export interface PaperResult {
   registrantId: string;
@@ -122,7 +127,15 @@ export function createInvitationBatches({ prisma, lifecycle, qr, now = () => Dat
           results.push({
             registrantId,
             outcome: 'issued',
-            sheet: { familyName: r.familyName, givenName: r.givenName, employeeCode: r.employeeCode, expiresAt: link.expiresAt.toISOString(), qrSvg: await qr.render(link.url, 'svg') as string },
+            sheet: {
+              familyName: r.familyName,
+              givenName: r.givenName,
+              employeeCode: r.employeeCode,
+              expiresAt: link.expiresAt.toISOString(),
+              qrSvg: (await qr.render(link.url, 'svg')) as string,
+              registrationCode: printedPaperCode(link.token),
+              codeEntryUrl: qr.codeEntryUrl,
+            },
           });
         } catch (err) {
           if (err instanceof AppError && err.status !== 503) {

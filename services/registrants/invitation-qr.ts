@@ -5,7 +5,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Registrant } from '../../prisma/generated/client';
-import { invitationUrl } from '../../shared/invitation-link';
+import { INVITATION_PAGE, invitationUrl } from '../../shared/invitation-link';
 import QRCode from 'qrcode';
 import { hashToken } from '../auth/token-hash';
 import type { History } from '../audit/types';
@@ -13,6 +13,7 @@ import type { PrismaClient } from '../db/client';
 import { AppError, REGISTRANT_NOT_FOUND } from '../errors';
 import { actorOf, type Acting } from '../login-users/login-users';
 import { LIFECYCLE_REFUSALS } from '../../shared';
+import { paperCodeFrom } from '../../shared/paper-code';
 
 export type QrFormat = 'png' | 'svg';
 
@@ -21,9 +22,12 @@ export const openRound = (r: Pick<Registrant, 'invitationState' | 'invitationExp
   r.invitationState === 'open' && !!r.invitationExpiresAt && r.invitationExpiresAt.getTime() > now;
 
 export function createInvitationQrService({ prisma, history, publicUrl }: { prisma: PrismaClient; history: History; publicUrl: string }) {
-  /** A printed link of its own in the open round; `for` says in the history whether it went on a sheet. */
-  async function issueLink(acting: Acting, registrantId: string, use: QrFormat | 'paper'): Promise<{ url: string; expiresAt: Date }> {
-    const token = randomBytes(32).toString('base64url');
+  /**
+   * A printed link of its own in the open round; `use` says in the history whether it went on a
+   * sheet. A sheet's token is a 登録コード, short enough to type when the QR code cannot be read.
+   */
+  async function issueLink(acting: Acting, registrantId: string, use: QrFormat | 'paper'): Promise<{ url: string; token: string; expiresAt: Date }> {
+    const token = use === 'paper' ? paperCodeFrom(randomBytes(10)) : randomBytes(32).toString('base64url');
     const expiresAt = await prisma.$transaction(async (tx) => {
       // Under the row lock, so a new round or the expiry cannot slip in between check and insert.
       const rows = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM registrants WHERE id = ${registrantId}::uuid AND tenant_id = ${acting.tenantId}::uuid FOR UPDATE`;
@@ -45,7 +49,7 @@ export function createInvitationQrService({ prisma, history, publicUrl }: { pris
       );
       return r.invitationExpiresAt;
     }, { isolationLevel: 'ReadCommitted' });
-    return { url: invitationUrl(publicUrl, token), expiresAt };
+    return { url: invitationUrl(publicUrl, token), token, expiresAt };
   }
 
   /** Error correction M and a quiet zone: survives a crumpled printout. */
@@ -57,6 +61,8 @@ export function createInvitationQrService({ prisma, history, publicUrl }: { pris
   return {
     issueLink,
     render,
+    /** where a 登録コード is typed (the invitation page opened without a link) */
+    codeEntryUrl: `${publicUrl}${INVITATION_PAGE}`,
     async issue(acting: Acting, registrantId: string, format: QrFormat): Promise<{ contentType: string; body: Buffer | string }> {
       const link = await issueLink(acting, registrantId, format);
       return { contentType: format === 'svg' ? 'image/svg+xml' : 'image/png', body: await render(link.url, format) };

@@ -12,6 +12,7 @@ import { checkPasswordPolicy, hashPassword, needsRehash, verifyPassword } from '
 import type { PrismaClient } from '../db/client';
 import { AppError, REGISTRANT_NOT_FOUND } from '../errors';
 import { hashToken } from '../auth/token-hash';
+import { isPaperCode } from '../../shared/paper-code';
 import { linkUnusable, type RegistrationSessions } from './sessions';
 
 export interface RequestFacts {
@@ -50,7 +51,8 @@ const label = (r: Registrant) => `${r.familyName} ${r.givenName}`;
 
 export function createRegistrationAccess({ prisma, history, sessions, maxFailures = 10, blockMinutes = 30, now = () => new Date() }: RegistrationAccessDeps) {
   async function usableLink(token: unknown): Promise<LinkRow> {
-    if (typeof token !== 'string' || token.length < 32 || token.length > 128) throw LINK_ERRORS.unknown();
+    // A link's token (43 characters) or a paper sheet's 登録コード (16): nothing else is looked up.
+    if (typeof token !== 'string' || !(isPaperCode(token) || (token.length >= 32 && token.length <= 128))) throw LINK_ERRORS.unknown();
     const link = await prisma.invitation.findUnique({ where: { tokenHash: hashToken(token) }, include: { registrant: { include: { tenant: true } } } });
     if (!link) throw LINK_ERRORS.unknown();
     const why = linkUnusable(link, link.registrant, now());

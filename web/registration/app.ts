@@ -11,6 +11,7 @@ import { actionButton, h, messageLine, say, show, unsay } from '../shared/dom';
 import { releasePreviews } from './fields';
 import { INVITATION_PAGE, invitationUrl, tokenInAddress } from '../../shared/invitation-link';
 import QRCode from 'qrcode';
+import { PAPER_CODE_LENGTH, typedPaperCode } from '../../shared/paper-code';
 import {
   dependentDeleteStep,
   dependentFormStep,
@@ -32,7 +33,7 @@ const LINK_KEY = 'mynaflow.registration.link';
  * The link's token: from the opened address (then kept in this tab's session storage and taken out
  * of the address bar and the history entry), or, after a reload, from the session storage.
  */
-const token = (() => {
+let token = (() => {
   const opened = tokenInAddress(location);
   if (opened === undefined) return sessionStorage.getItem(LINK_KEY) ?? '';
   sessionStorage.setItem(LINK_KEY, opened);
@@ -332,6 +333,48 @@ function accessPage(notice?: string): void {
   );
 }
 
+/**
+ * The page opened without a link (/i/ typed from a 登録依頼書): its 登録コード is the link's token.
+ * A code that is not one is said at the field and tried nowhere; a wrong one too (the check is the
+ * link's own, rate-limited like every link).
+ */
+function codeEntryPage(): void {
+  const input = h('input', { type: 'text', id: 'registration-code', name: 'registration-code', autocomplete: 'off', autocapitalize: 'characters', spellcheck: 'false', inputmode: 'text', maxlength: 40, placeholder: '例：7KQ3-M9XD-4TPA-2HWN', 'aria-describedby': 'registration-code-message' });
+  const message = messageLine('registration-code-message');
+  input.addEventListener('input', () => unsay(message));
+  const open = async () => {
+    unsay(message);
+    const code = typedPaperCode(input.value);
+    if (!code) return say(message, `登録コードは、登録依頼書に印刷された英数字${PAPER_CODE_LENGTH}文字です（ハイフンは入力しなくてもかまいません）`);
+    try {
+      link = await api.link(code);
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 'LINK_INVALID') return say(message, '登録コードが違います。登録依頼書の登録コードをもう一度ご確認ください');
+      return linkProblemPage(err);
+    }
+    token = code;
+    sessionStorage.setItem(LINK_KEY, code);
+    await carryOn();
+  };
+  draw(
+    {
+      page: 'code-entry',
+      title: '登録コードの入力',
+      body: [
+        h('p', {}, '会社から受け取った「マイナンバー登録のお願い」（登録依頼書）に印刷されている登録コードを入力してください。QRコードを読み取れる場合は、QRコードから開くこともできます。'),
+        h(
+          'form',
+          { novalidate: true, onsubmit: (e) => (e.preventDefault(), void open()) },
+          h('div', { class: 'field' }, h('label', { for: 'registration-code' }, '登録コード'), input, message),
+          h('div', { class: 'nav' }, actionButton('次へ', open)),
+        ),
+        h('p', { class: 'note' }, 'メールで届いた登録用リンクは、メールのリンクをそのまま開いてください。登録依頼書がない場合は、会社のマイナンバー担当者にお問い合わせください。'),
+      ],
+    },
+    null,
+  );
+}
+
 // ------------------------------------------------------------------------- the steps, routed
 
 const STEP = /^(profile|number-doc|identity-doc|dependents|review|done|dependent\/new|dependent\/[0-9a-f-]{36}(\/(number-doc|identity-doc|delete))?)$/;
@@ -487,12 +530,18 @@ async function boot(): Promise<void> {
   window.addEventListener('beforeunload', (ev) => {
     if (unsaved) ev.preventDefault();
   });
-  if (!token) return linkProblemPage(undefined);
+  if (!token) return codeEntryPage();
   try {
     link = await api.link(token);
   } catch (err) {
     return linkProblemPage(err);
   }
+  await carryOn();
+}
+
+/** With the link's answer: a live session of the same person goes on, anyone else logs in. */
+async function carryOn(): Promise<void> {
+  if (!link) return;
   // Back on this page with a live session of the same person (reload, back button): carry on.
   try {
     const reg = await api.get();

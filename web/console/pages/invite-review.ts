@@ -283,8 +283,15 @@ export function paperSheet(s: Sheet, opts: { passcodeSet: boolean; company: stri
       h('li', {}, '画面の案内に従って、マイナンバーと本人確認書類を登録し、最後に「この内容で会社に提出する」を押します。'),
     ),
     h('img', { src: url, alt: `${fullName(s)} さんの登録用QRコード`, class: 'sheet-qr', id: ids.image }),
+    h(
+      'div',
+      { class: 'sheet-code' },
+      h('p', {}, 'QRコードを読み取れない場合は、ブラウザで次のページを開き、登録コードを入力してください。'),
+      h('p', { class: 'sheet-url' }, s.codeEntryUrl),
+      h('p', {}, '登録コード：', h('span', { class: 'registration-code', translate: 'no' }, s.registrationCode)),
+    ),
     h('p', {}, `有効期限：${dateTime(s.expiresAt)}`),
-    h('p', { class: 'hint' }, 'このQRコードはご本人専用です。ほかの人に渡したり、写真を共有したりしないでください。'),
+    h('p', { class: 'hint' }, 'このQRコードと登録コードはご本人専用です。ほかの人に渡したり、写真を共有したりしないでください。'),
   );
   return { el, url };
 }
