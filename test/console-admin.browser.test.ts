@@ -990,10 +990,33 @@ describe('adding registrants', () => {
     expect(await textOf(dep.locator('.message.error'))).toBe('扶養家族1人目：生年月日に未来の日付は指定できません');
     expect(await prisma.registrant.count({ where: { tenantId, familyName: '紙', givenName: '確認' } })).toBe(0);
     await dep.getByLabel('生年月日').fill('h30/1/1');
+    // The images of the documents HR checked go with it: a row without a file is said before anyone is stored.
+    await button(page, '書類+').click();
+    const card = page.locator('#new-documents fieldset.document-row').nth(0);
+    await button(page, '登録する').click();
+    await card.locator('.field-error', { hasText: '画像ファイルを選んでください' }).waitFor();
+    expect(await prisma.registrant.count({ where: { tenantId, familyName: '紙', givenName: '確認' } })).toBe(0);
+    const { png } = await drawCardImages(browser);
+    const cardFile = path.join(tmp, 'card-back.png');
+    const scanFile = path.join(tmp, 'scan.jpg');
+    fs.writeFileSync(cardFile, png);
+    fs.writeFileSync(scanFile, Buffer.from('%PDF-1.4\n%%EOF\n'));
+    await card.getByLabel('書類', { exact: true }).selectOption('my_number_card');
+    await card.getByLabel('面').selectOption('back');
+    await card.locator('input[type=file]').setInputFiles(cardFile);
+    // A PDF named like a JPEG passes the page; the API refuses it once the person is stored, and says so.
+    await button(page, '書類+').click();
+    const licence = page.locator('#new-documents fieldset.document-row').nth(1);
+    await licence.getByLabel('書類の目的').selectOption('identity');
+    await licence.getByLabel('書類', { exact: true }).selectOption('drivers_licence');
+    await licence.locator('input[type=file]').setInputFiles(scanFile);
     await button(page, '登録する').click();
     await page.locator('#added-summary').waitFor();
     expect(await textOf(page.locator('#added-summary'))).toBe('紙 確認 さんを「完了」として登録しました（マイナンバーは書類で確認済み）。収集メールは送りません。');
-    const stored = await prisma.registrant.findFirstOrThrow({ where: { tenantId, familyName: '紙', givenName: '確認' }, include: { dependents: true } });
+    expect(await textOf(page.locator('#added-documents'))).toBe('書類の画像を登録しました：マイナンバーカード（個人番号カード）（裏面）');
+    expect(await textOf(page.locator('.box.warning li'))).toMatch(/^運転免許証（表面）：.*JPEG、PNG、GIF形式の画像を選んでください/);
+    const stored = await prisma.registrant.findFirstOrThrow({ where: { tenantId, familyName: '紙', givenName: '確認' }, include: { dependents: true, documents: true } });
+    expect(stored.documents.map((d) => [d.purpose, d.type, d.side, d.mimeType, d.draft])).toEqual([['number_confirmation', 'my_number_card', 'back', 'image/png', false]]);
     expect(stored).toMatchObject({ status: 'completed', loginLocked: true, email: null, gender: 'female', note: '書類は総務で保管' });
     expect(stored.birthDate?.toISOString().slice(0, 10)).toBe('1985-05-05');
     expect(stored.dependents.map((d) => [d.givenName, d.status, d.birthDate?.toISOString().slice(0, 10)])).toEqual([['次男', 'completed', '2018-01-01']]);

@@ -1,8 +1,9 @@
 /**
  * Adding registrants (seed 001 ch. 6 "マイナンバー登録者の登録方法"):
  *
- * - 新規追加 (#/add): one person by name, kana, e-mail, employee code and category; the invitation
- *   mail goes out at once, and the screen links to the new registrant.
+ * - 新規追加 (#/add): one person with everything seed 001 lists (e-mail optional, a number checked on
+ *   paper, dependents, the images of the documents HR checked — uploaded once the person is stored,
+ *   each said if it could not be); the screen links to the new registrant.
  * - 複数一括登録 (#/bulk): up to 10 people whose numbers HR already collected on paper, each number typed
  *   twice (masked), with dependents if any; stored as 完了. Rows left empty are skipped; the API's
  *   problems are shown beside the row (and dependent) they concern, and nobody is stored until all
@@ -25,6 +26,7 @@ import { addDays, todayInJapan } from '../../../services/retention/rules';
 import { passcodeNotice } from './passcode';
 import { reviewAndSend } from './invite-review';
 import { VERIFICATION_METHODS } from '../../../shared/status-moves';
+import { documentRow, imageProblem, slotLabel, type DocumentRow } from './document-upload';
 
 type Category = Schemas['RegistrantCategory'];
 type Problem = { path: string; message: string };
@@ -99,6 +101,18 @@ export async function addScreen(ctx: Ctx): Promise<View> {
     dependentsHolder.append(d.el);
     d.el.querySelector('select')?.focus();
   };
+  const documentsHolder = h('div', { id: 'new-documents' });
+  let documents: DocumentRow[] = [];
+  let docsAdded = 0;
+  const addDocument = () => {
+    const row = documentRow(docsAdded++, (gone) => {
+      documents = documents.filter((x) => x !== gone);
+      gone.el.remove();
+    });
+    documents.push(row);
+    documentsHolder.append(row.el);
+    row.el.querySelector('select')?.focus();
+  };
   const numberFirst = numberInput('myNumber');
   const numberSecond = numberInput('myNumberConfirmation');
   const sendBox = sendMail.querySelector('input')!;
@@ -142,7 +156,7 @@ export async function addScreen(ctx: Ctx): Promise<View> {
         'fieldset',
         { class: 'choices', id: 'paper-number' },
         h('legend', {}, 'マイナンバー（書類で確認済みの場合）'),
-        h('p', { class: 'hint' }, '番号確認と身元確認を済ませた番号を入力すると、「完了」として登録されます（収集メールは送られません）。書類の画像は、登録後に登録者の画面から登録できます。'),
+        h('p', { class: 'hint' }, '番号確認と身元確認を済ませた番号を入力すると、「完了」として登録されます（収集メールは送られません）。確認した書類の画像は、下の「書類の画像」で一緒に登録できます。'),
         h(
           'div',
           { class: 'filters' },
@@ -150,6 +164,14 @@ export async function addScreen(ctx: Ctx): Promise<View> {
           field('マイナンバー（確認のためもう一度）', numberSecond),
           field('本人確認の方法', select('verificationMethod', [['', '選択してください'], ...Object.entries(VERIFICATION_METHODS)])),
         ),
+      ),
+      h(
+        'section',
+        { 'aria-labelledby': 'new-documents-title' },
+        h('h2', { id: 'new-documents-title' }, '書類の画像（任意）'),
+        h('p', { class: 'hint' }, '貴社で確認した本人の書類（番号確認書類・身元確認書類）の画像です。登録者を保存したあとに登録します。'),
+        documentsHolder,
+        h('div', { class: 'buttons' }, h('button', { type: 'button', class: 'secondary small add-document', onclick: addDocument }, '書類+')),
       ),
       h('section', { 'aria-labelledby': 'new-dependents-title' }, h('h2', { id: 'new-dependents-title' }, '扶養家族'), dependentsHolder, h('div', { class: 'buttons' }, h('button', { type: 'button', class: 'secondary small add-dependent', onclick: addDependent }, '扶養家族+'))),
     ],
@@ -180,6 +202,13 @@ export async function addScreen(ctx: Ctx): Promise<View> {
       const method = text(data, 'verificationMethod');
       const typed = !!(numberFirst.value.trim() || numberSecond.value.trim());
       if (typed && !method) problems.push(['verificationMethod', '本人確認の方法を選択してください']);
+      // A document row without a file, or with one the API would refuse: said before anyone is stored.
+      documents.forEach((d) => {
+        const name = d.el.querySelector('input[type=file]')!.getAttribute('name')!;
+        const file = d.file();
+        const problem = file ? imageProblem(file) : '画像ファイルを選んでください（不要な書類は「この書類を削除」）';
+        if (problem) problems.push([name, problem]);
+      });
       if (problems.length) return sayFieldErrors(f, message, problems);
       body.category = text(data, 'category') as Category;
       for (const k of ['gender', 'birthDate', 'hireDate', 'note', 'groupId'] as const) {
@@ -213,6 +242,18 @@ export async function addScreen(ctx: Ctx): Promise<View> {
         showProblems(found);
         return sayFieldErrors(f, message, own);
       }
+      // The person is stored: each image now, one at a time; one refused is said, the rest go on.
+      const uploaded: string[] = [];
+      const refused: string[] = [];
+      for (const d of documents) {
+        const slot = d.slot();
+        try {
+          await api.uploadDocument(r.id, slot, d.file()!);
+          uploaded.push(slotLabel(slot));
+        } catch (err) {
+          refused.push(`${slotLabel(slot)}：${err instanceof ApiError ? err.messages.join('') : '送信できませんでした'}`);
+        }
+      }
       const done = r.status === 'completed'
         ? `${fullName(r)} さんを「完了」として登録しました（マイナンバーは書類で確認済み）。収集メールは送りません。`
         : mail
@@ -223,6 +264,7 @@ export async function addScreen(ctx: Ctx): Promise<View> {
           'ok',
           h('p', { id: 'added-summary' }, done),
           sentDependents.length ? h('p', {}, `扶養家族 ${sentDependents.length}人も登録しました。`) : '',
+          uploaded.length ? h('p', { id: 'added-documents' }, `書類の画像を登録しました：${uploaded.join('、')}`) : '',
           tenant.passcodeSet && mail ? h('p', {}, '最初のログインには企業パスコードが必要です。本人に、メールとは別の方法で事前に伝えてください。') : '',
         ),
         h(
@@ -232,6 +274,9 @@ export async function addScreen(ctx: Ctx): Promise<View> {
           h('button', { type: 'button', class: 'secondary', onclick: () => ctx.redraw() }, '続けて登録する'),
         ),
       );
+      if (refused.length) {
+        holder.prepend(notice('warning', h('p', { id: 'refused-documents' }, '次の書類の画像は登録できませんでした。登録者の詳細の「書類の画像を登録・差し替え」から登録し直してください。'), h('ul', {}, ...refused.map((x) => h('li', {}, x)))));
+      }
       holder.querySelector('a')?.focus();
     },
     { id: 'registrant-new' },

@@ -18,39 +18,81 @@ const SIDES: [string, string][] = [
   ['back', '裏面'],
 ];
 
-/** Asks for the slot and the file, uploads it; the document's label once stored, or undefined. */
-export async function uploadDocument(r: RegistrantItem): Promise<string | undefined> {
-  const whose: [string, string][] = [['', `本人（${r.familyName} ${r.givenName} さん）`], ...r.dependents.filter((d) => d.kind === 'category3' && !d.noLongerDependent).map((d): [string, string] => [d.id, `扶養家族 ${d.familyName} ${d.givenName} さん（第3号被保険者）`])];
-  const purpose = select('purpose', PURPOSES, 'number_confirmation');
-  const type = select('type', []);
-  // The documents a purpose takes, as the phone pages offer them.
+/** Image files the API takes (the phone pages' rule): said before anything is sent. */
+const IMAGE_TYPES = ['image/jpeg', 'image/png', 'image/gif'];
+const MAX_IMAGE_BYTES = 4 * 1024 * 1024;
+export const imageProblem = (f: File): string | null =>
+  !IMAGE_TYPES.includes(f.type) ? `${f.name}：JPEG・PNG・GIFの画像を選んでください` : f.size > MAX_IMAGE_BYTES ? `${f.name}：画像は4MBまでです` : null;
+
+export interface DocumentSlot {
+  purpose: 'number_confirmation' | 'identity';
+  type: string;
+  side: 'front' | 'back';
+}
+
+/** The purpose, document and side selects of one slot; the documents follow the purpose as on the phone. */
+function slotControls(prefix = '') {
+  const purpose = select(`${prefix}purpose`, PURPOSES, 'number_confirmation');
+  const type = select(`${prefix}type`, []);
   const fillTypes = () => {
     const types = purpose.value === 'number_confirmation' ? NUMBER_DOCUMENTS : (Object.keys(DOCUMENT_LABELS) as (keyof typeof DOCUMENT_LABELS)[]).filter((t) => t !== 'notification_card');
-    type.replaceChildren(...types.map((t) => h('option', { value: t }, documentLabel(purpose.value as 'number_confirmation' | 'identity', t))));
+    type.replaceChildren(...types.map((t) => h('option', { value: t }, documentLabel(purpose.value as DocumentSlot['purpose'], t))));
   };
   fillTypes();
   purpose.addEventListener('change', fillTypes);
-  const file = input('file', { type: 'file', accept: 'image/jpeg,image/png,image/gif' });
+  const side = select(`${prefix}side`, SIDES, 'front');
+  const file = input(`${prefix}file`, { type: 'file', accept: IMAGE_TYPES.join(',') });
+  return { purpose, type, side, file, slot: (): DocumentSlot => ({ purpose: purpose.value as DocumentSlot['purpose'], type: type.value, side: side.value as DocumentSlot['side'] }) };
+}
+
+/** One document row of 新規追加 (the person's own documents, uploaded once the person is stored). */
+export function documentRow(i: number, onRemove: (row: DocumentRow) => void): DocumentRow {
+  const c = slotControls(`doc${i}-`);
+  const el = h(
+    'fieldset',
+    { class: 'document-row filters' },
+    h('legend', {}, `書類 ${i + 1}`),
+    field('書類の目的', c.purpose),
+    field('書類', c.type),
+    field('面', c.side),
+    field('画像ファイル', c.file, { hint: 'JPEG・PNG・GIF、4MBまで。' }),
+  );
+  const row: DocumentRow = { el, slot: c.slot, file: () => c.file.files?.[0] };
+  el.append(h('button', { type: 'button', class: 'link remove-document', onclick: () => onRemove(row) }, 'この書類を削除'));
+  return row;
+}
+export interface DocumentRow {
+  el: HTMLElement;
+  slot: () => DocumentSlot;
+  file: () => File | undefined;
+}
+
+export const slotLabel = (d: { purpose: DocumentSlot['purpose']; type: string; side: string }) => `${documentLabel(d.purpose, d.type as never)}（${d.side === 'back' ? '裏面' : '表面'}）`;
+
+/** Asks for the slot and the file, uploads it; the document's label once stored, or undefined. */
+export async function uploadDocument(r: RegistrantItem): Promise<string | undefined> {
+  const whose: [string, string][] = [['', `本人（${r.familyName} ${r.givenName} さん）`], ...r.dependents.filter((d) => d.kind === 'category3' && !d.noLongerDependent).map((d): [string, string] => [d.id, `扶養家族 ${d.familyName} ${d.givenName} さん（第3号被保険者）`])];
+  const c = slotControls();
   return formDialog<string>(
     '書類の画像を登録・差し替え',
     [
       h('p', {}, '貴社で確認した書類の画像を登録します。同じ書類・同じ面の画像がすでにあるときは、新しい画像に差し替えます（前の画像は削除されます）。登録は操作履歴に記録されます。'),
       field('だれの書類', select('dependentId', whose)),
-      field('書類の目的', purpose),
-      field('書類', type),
-      field('面', select('side', SIDES, 'front')),
-      field('画像ファイル', file, { required: true, hint: 'JPEG・PNG・GIF、4MBまで。' }),
+      field('書類の目的', c.purpose),
+      field('書類', c.type),
+      field('面', c.side),
+      field('画像ファイル', c.file, { required: true, hint: 'JPEG・PNG・GIF、4MBまで。' }),
     ],
     '登録する',
     async (data, msg) => {
-      const image = file.files?.[0];
+      const image = c.file.files?.[0];
       if (!image) {
         say(msg, '画像ファイルを選んでください');
         return undefined;
       }
       const dependentId = String(data.get('dependentId') ?? '');
-      const doc = await api.uploadDocument(r.id, { purpose: purpose.value, type: type.value, side: String(data.get('side') ?? 'front'), ...(dependentId ? { dependentId } : {}) }, image);
-      return `${documentLabel(doc.purpose, doc.type)}（${doc.side === 'back' ? '裏面' : '表面'}）の画像を登録しました。`;
+      const doc = await api.uploadDocument(r.id, { ...c.slot(), ...(dependentId ? { dependentId } : {}) }, image);
+      return `${slotLabel(doc)}の画像を登録しました。`;
     },
     'document-upload',
   );
