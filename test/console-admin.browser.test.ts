@@ -369,12 +369,16 @@ describe('契約者情報', () => {
     expect(errors).toEqual([]);
   });
 
-  it('an owner chooses how long retirees\' data is kept and that a scheduled deletion takes the numbers only', async () => {
+  it('an owner chooses how long retirees\' data is kept, that a scheduled deletion takes the numbers only and waits for HR\'s confirmation, and fills in the rest of 契約者情報', async () => {
     const { page, errors } = await session(owner);
     await open(page, '#/settings', 'settings', '契約者情報');
     await page.getByLabel('保存期間のルール（退職者）').selectOption('employment_insurance_4y');
     await page.getByLabel('削除予定日に削除するもの').selectOption('numbers');
+    await page.getByLabel('削除予定日の削除').selectOption('confirmed');
     // The rest of 契約者情報 (seed 001), as people type it.
+    await page.getByLabel('事業形態').selectOption('sole_proprietor');
+    await page.getByLabel('申請部署').fill('総務部');
+    await page.getByLabel('メールでのお知らせ').selectOption('no');
     await page.getByLabel('申請者氏名').fill('マイナ 太郎');
     await page.getByLabel('連絡先メールアドレス').fill('soumu@example.co.jp');
     await page.getByLabel('郵便番号').fill('150-0036');
@@ -383,13 +387,21 @@ describe('契約者情報', () => {
     await page.getByLabel('電話番号').fill('03-1234-5678');
     await page.getByLabel('業種').fill('その他情報関連サービス');
     await button(page, '変更する').click();
-    await page.locator('.box.ok', { hasText: '保存期間、削除するもの、契約者の連絡先' }).waitFor();
+    await page.locator('.box.ok', { hasText: '保存期間、削除するもの、削除の方法、契約者の連絡先' }).waitFor();
     expect(await textOf(page.locator('#contract-address'))).toBe('〒150-0036 東京都渋谷区南平台町15-10');
     expect(await textOf(page.locator('#retention-current'))).toBe('雇用保険関係書類の保存期間（退職日の翌日から4年）');
     expect(await textOf(page.locator('#deletion-scope'))).toBe('マイナンバーと書類の画像のみ（登録者の情報は残り「未登録」に）');
-    expect(await prisma.tenant.findUniqueOrThrow({ where: { id: tenantId } })).toMatchObject({ retentionRule: 'employment_insurance_4y', deletionScope: 'numbers' });
+    expect(await textOf(page.locator('#deletion-mode'))).toBe('担当者の確認後に削除（削除予定日に確認待ちへ）');
+    const fact = async (label: string) => textOf(page.locator(`dt:text-is("${label}") + dd`).first());
+    expect([await fact('事業形態'), await fact('申請部署'), await fact('メールでのお知らせ')]).toEqual(['個人事業主', '総務部', '希望しない']);
+    expect(await prisma.tenant.findUniqueOrThrow({ where: { id: tenantId } })).toMatchObject({
+      retentionRule: 'employment_insurance_4y',
+      deletionScope: 'numbers',
+      deletionMode: 'confirmed',
+      contractDetails: expect.objectContaining({ businessType: 'sole_proprietor', department: '総務部', newsletter: false }),
+    });
     // Back to the defaults for the other tests of this tenant.
-    await prisma.tenant.update({ where: { id: tenantId }, data: { retentionRule: 'dependents_declaration_7y', deletionScope: 'all_personal_data', contractDetails: Prisma.DbNull } });
+    await prisma.tenant.update({ where: { id: tenantId }, data: { retentionRule: 'dependents_declaration_7y', deletionScope: 'all_personal_data', deletionMode: 'automatic', contractDetails: Prisma.DbNull } });
     expect(errors).toEqual([]);
   });
 });
@@ -803,7 +815,7 @@ describe('他のサービスからの移行（マイナンバー付き）', () =
 });
 
 describe('書類の画像を登録・差し替え', () => {
-  it('HR adds the image of a document it checked for a person, then replaces it; the page lists it, the history records it', async () => {
+  it('HR adds the image of a document it checked for a person, then replaces it, then one for a 第3号 dependent; the page lists it, the history records it', async () => {
     const id = await addRegistrant('書類', '登録');
     const { png, jpeg } = await drawCardImages(browser);
     const pngFile = path.join(tmp, 'licence.png');
@@ -830,6 +842,21 @@ describe('書類の画像を登録・差し替え', () => {
     expect(await axeViolations(page)).toEqual([]);
     const recorded = await hr.get(`/v1/operation-history?operation=document_uploaded`).expect(200);
     expect(recorded.body.items.slice(0, 2).map((e: { label: string }) => e.label)).toEqual(['本人確認書類の登録（人事）', '本人確認書類の登録（人事）']);
+
+    // A 第3号 dependent's own document: chosen under だれの書類, stored as theirs.
+    const spouseId = ((await hr.post(`/v1/registrants/${id}/dependents`).send({ relationship: '配偶者', familyName: '書類', givenName: '配偶', kind: 'category3' }).expect(201)).body as { id: string }).id;
+    await page.reload();
+    await onScreen(page, 'registrant');
+    await button(page, '書類の画像を登録・差し替え').click();
+    const d = dialog(page);
+    await d.getByLabel('だれの書類').selectOption({ label: '扶養家族 書類 配偶 さん（第3号被保険者）' });
+    await d.getByLabel('書類の目的').selectOption('identity');
+    await d.getByLabel('書類', { exact: true }).selectOption('passport');
+    await d.locator('input[type=file]').setInputFiles(pngFile);
+    await button(d, '登録する').click();
+    await dialog(page).waitFor({ state: 'detached' });
+    await page.locator('.box.ok', { hasText: 'パスポート（表面）の画像を登録しました。' }).waitFor();
+    expect((await prisma.document.findMany({ where: { registrantId: id, dependentId: spouseId } })).map((x) => [x.type, x.side, x.mimeType])).toEqual([['passport', 'front', 'image/png']]);
     expect(errors).toEqual([]);
   });
 });

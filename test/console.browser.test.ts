@@ -355,6 +355,14 @@ describe('the collection', () => {
     ]);
     await snap(page, SUITE, 'invitation-review');
     await button(page, 'キャンセル').click();
+    // The same people for the collection mail: none has an address, so nobody can be mailed and each says why.
+    await button(page, '選択した人に収集メールを送信').click();
+    await page.locator('dialog #review-count').waitFor();
+    const left = await page.locator('#review-left tbody tr').allTextContents();
+    expect(left.filter((t) => t.includes('メールアドレスが登録されていないため、登録依頼を送信できません'))).toHaveLength(53);
+    expect(left).toHaveLength(55);
+    expect(await page.locator('dialog #review-send').isDisabled()).toBe(true);
+    await button(page, 'キャンセル').click();
     await page.uncheck('#select-all');
     expect(await page.isHidden('#select-wider')).toBe(true);
     // 操作 is in view at 1366 px on every row, however wide the table is.

@@ -364,9 +364,11 @@ describe('the employee on a phone', () => {
     await button(page, '次へ').click();
     await onPage(page, 'identity-doc');
     expect(await textOf(page, 'h1')).toBe('扶養家族の本人確認書類');
-    await page.check('input[name=identity-type][value=passport]');
-    await page.waitForSelector('section[data-slot="identity-passport-front"]');
-    await upload(page, 'identity-passport-front', files.jpeg);
+    // 各種福祉手帳 has a photo: one is enough (seed 001's list).
+    expect(await page.locator('label', { has: page.locator('input[name=identity-type][value=welfare_certificate]') }).textContent()).toContain('各種福祉手帳');
+    await page.check('input[name=identity-type][value=welfare_certificate]');
+    await page.waitForSelector('section[data-slot="identity-welfare_certificate-front"]');
+    await upload(page, 'identity-welfare_certificate-front', files.jpeg);
     await button(page, '決定').click();
     await onPage(page, 'dependents');
 
@@ -532,10 +534,11 @@ describe('the employee on a phone', () => {
     // The 2026 list: 資格確認書 and 基礎年金番号通知書; paper 健康保険証 said to be no longer usable.
     expect(await page.locator('#identity-type-1 option').allTextContents()).toEqual(expect.arrayContaining(['資格確認書（健康保険）', '基礎年金番号通知書（年金手帳）']));
     expect(await textOf(page, 'body')).toContain('紙の健康保険証は、使えなくなりました');
-    await page.selectOption('#identity-type-1', 'resident_record');
-    await page.waitForSelector('section[data-slot="identity-resident_record-front"]');
+    // 学生証 without a photo counts as one of the two.
+    await page.selectOption('#identity-type-1', 'student_id');
+    await page.waitForSelector('section[data-slot="identity-student_id-front"]');
     await upload(page, 'identity-health_insurance_card-front', files.png);
-    await upload(page, 'identity-resident_record-front', files.jpeg, 'file');
+    await upload(page, 'identity-student_id-front', files.jpeg, 'file');
     await snap(page, 'identity-two-documents');
     await button(page, '決定').click();
     await onPage(page, 'dependents');
@@ -545,7 +548,7 @@ describe('the employee on a phone', () => {
     expect(await page.locator('#review-self .documents li').allTextContents()).toEqual([
       '番号確認：マイナンバーカード（個人番号カード）　裏面（個人番号の記載されている面）',
       '本人確認：資格確認書（健康保険）　おもて面',
-      '本人確認：住民票の写し　1枚目',
+      '本人確認：学生証（顔写真なし）　おもて面',
     ]);
 
     // Log out, and a temporary block (ten wrong passwords or passcodes: tested over the API) has its page.
