@@ -40,3 +40,35 @@ export async function approveCurrentNumbers(tx: Tx, vault: Vault, registrantId: 
   }
   if (stale.length) await vault.shred(stale, tx);
 }
+
+/**
+ * HR refused a change of a person payroll is served (one with approved numbers): the numbers of the
+ * refused submission are not kept. The registrant and each dependent go back to their approved
+ * number, and the refused secrets (a corrected number, a new dependent's) are shredded; payroll, which
+ * was served the approved numbers all along, sees nothing change. A person never approved keeps what
+ * they submitted, as before. `dependentId`: only that dependent's (a refusal of one dependent).
+ */
+export async function restoreApprovedNumbers(tx: Tx, vault: Vault, registrantId: string, who: { dependentId?: string }): Promise<void> {
+  const refused: string[] = [];
+  if (!who.dependentId) {
+    const [r] = await tx.$queryRaw<{ approved: string | null; current: string | null }[]>`
+      SELECT approved_number_secret_id AS approved, my_number_secret_id AS current FROM registrants WHERE id = ${registrantId}::uuid`;
+    // Never approved: not a change, nothing to go back to.
+    if (!r?.approved) return;
+    if (r.current && r.current !== r.approved) refused.push(r.current);
+    await tx.$executeRaw`UPDATE registrants SET my_number_secret_id = approved_number_secret_id WHERE id = ${registrantId}::uuid`;
+  }
+  const dependents = await tx.dependent.findMany({
+    where: { registrantId, draft: false, ...(who.dependentId ? { id: who.dependentId } : {}) },
+    select: { id: true, myNumberSecretId: true, approvedNumberSecretId: true },
+  });
+  for (const d of dependents) {
+    if (d.myNumberSecretId === d.approvedNumberSecretId) continue;
+    // One dependent refused alone keeps a first submission's number, as a person never approved does.
+    if (who.dependentId && !d.approvedNumberSecretId) continue;
+    if (d.myNumberSecretId) refused.push(d.myNumberSecretId);
+    await tx.dependent.update({ where: { id: d.id }, data: { myNumberSecretId: d.approvedNumberSecretId } });
+  }
+  if (refused.length) await vault.shred(refused, tx);
+}
+
