@@ -2,7 +2,8 @@
  * The worker as it runs in production (services/worker/main.ts compiled, a child process with its own
  * workflow cache) killed with SIGKILL in the middle of a step: no shutdown, no goodbye. A second
  * worker process takes over from the history (the Temporal dev server, real PostgreSQL, the SMTP
- * capture): the step is done once, the mail sent once.
+ * capture): the step is done once, the mail sent once — an invitation mail, HR's approval (with the
+ * approved number swapped in), a status set by hand, an import job's batch.
  */
 import { invitationSubject } from '../services/mail/invitation-mail';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -14,7 +15,7 @@ import type { Outbox } from '../services/outbox/outbox';
 import { createDraftStore } from '../services/registrants/draft-store';
 import { loadKeyring } from '../services/vault/keyring';
 import { createVault } from '../services/vault/vault';
-import { approveUpdate, importJobWorkflowId, lifecycleQuery, registrantWorkflowId, submitUpdate, type RegistrantWorkflowInput } from '../shared';
+import { approveUpdate, changeStatusUpdate, importJobWorkflowId, lifecycleQuery, registrantWorkflowId, submitUpdate, type RegistrantWorkflowInput } from '../shared';
 import { createServices } from '../services/container';
 import { createMailTransport } from '../services/mail/transport';
 import { capture } from './support/capture';
@@ -152,7 +153,11 @@ it('killed while the SMTP server holds the invitation, then killed while a decis
   await lock.release();
   expect(await approving).toMatchObject({ status: 'completed', loginLocked: true });
 
-  expect(await prisma.registrant.findUniqueOrThrow({ where: { id } })).toMatchObject({ status: 'completed', loginLocked: true, invitationState: 'closed' });
+  const approved = await prisma.registrant.findUniqueOrThrow({ where: { id } });
+  expect(approved).toMatchObject({ status: 'completed', loginLocked: true, invitationState: 'closed' });
+  // The number payroll is served is the one approved, swapped in the decision's transaction.
+  expect(approved.approvedNumberSecretId).toBe(approved.myNumberSecretId);
+  expect(approved.myNumberSecretId).not.toBeNull();
   expect(await operations(id)).toEqual(['invitation_sent', 'submitted', 'approved']);
   expect((await attempts(handle, 'decide')).at(-1)).toBeGreaterThan(1);
   // The approval's notice, queued in the decision's transaction, goes out by C's reconciler round:
@@ -163,6 +168,36 @@ it('killed while the SMTP server holds the invitation, then killed while a decis
   );
   await handle.terminate('test finished');
   await sigkill(workerC);
+}, 240_000);
+
+it('a status set by hand (完了 with a number HR verified) while the person\'s row is held, the worker killed: the next worker completes the person once', async () => {
+  const id = randomUUID();
+  const workflowId = registrantWorkflowId(tenantId, id);
+  await prisma.registrant.create({ data: { id, tenantId, familyName: '強制', givenName: '手動', workflowId } });
+  const input: RegistrantWorkflowInput = { tenantId, registrantId: id, reminderDays: [], invite: false };
+  const handle = (await env.client.workflow.start('registrantWorkflow', { taskQueue: TASK_QUEUE, workflowId, args: [input] })) as WorkflowHandleWithFirstExecutionRunId;
+  // HR typed the number it checked on paper (as PUT …/my-number stores it).
+  await prisma.registrant.update({ where: { id }, data: { myNumberSecretId: await vault().seal({ tenantId, kind: 'my_number', plaintext: Buffer.from(randomMyNumber()) }) } });
+  const hr = await createLoginUser(prisma, tenantId, 'manager');
+
+  const workerD = await startWorkerProcess('status-D');
+  const lock = await holdRow(id, database.url);
+  const changing = handle.executeUpdate(changeStatusUpdate, { args: [{ actor: { type: 'login_user', id: hr.id }, status: 'completed', verificationMethod: 'my_number_card' }] });
+  await activityRunning(handle, 'changeStatus');
+  await sigkill(workerD);
+  const workerE = await startWorkerProcess('status-E');
+  await lock.release();
+  expect(await changing).toMatchObject({ status: 'completed', loginLocked: true });
+
+  const r = await prisma.registrant.findUniqueOrThrow({ where: { id } });
+  expect(r).toMatchObject({ status: 'completed', loginLocked: true });
+  expect(r.approvedNumberSecretId).toBe(r.myNumberSecretId);
+  // Recorded once, with the method, though the step ran on two workers.
+  const recorded = await prisma.operationEvent.findMany({ where: { registrantId: id } });
+  expect(recorded.map((e) => [e.operation, (e.detail as { to?: string; verificationMethod?: string } | null)?.to, (e.detail as { verificationMethod?: string } | null)?.verificationMethod])).toEqual([['status_changed', 'completed', 'my_number_card']]);
+  expect((await attempts(handle, 'changeStatus')).at(-1)).toBeGreaterThan(1);
+  await handle.terminate('test finished');
+  await sigkill(workerE);
 }, 240_000);
 
 it('an import job: the worker killed inside a batch; the next worker stores that batch once and finishes the file', async () => {
