@@ -4,14 +4,20 @@
  * workflows are terminated, every secret is crypto-shredded and every row of the tenant — people,
  * dependents, documents, users, connectors, mails, the operation history — is gone, another tenant
  * untouched; the certificate holds no personal data and its digest catches an alteration; the app's
- * role still cannot remove history rows.
+ * role still cannot remove history rows. The operator's command SIGKILLed inside its transaction
+ * deletes nothing (no number shredded without its rows, no certificate); run again, it finishes.
  */
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { createPrisma, type PrismaClient } from '../services/db/client';
 import { createContractEnd } from '../services/tenants/contract-end';
 import { lifecycleQuery } from '../shared';
-import { createTenant, testVault, type Agent } from './support/fixtures';
+import { capture } from './support/capture';
+import { createTenant, TEST_PASSWORD, testVault, type Agent } from './support/fixtures';
+import { testKeyringDir } from './support/keys';
+import { holdRow } from './support/lifecycle';
+import { runOps } from './support/ops-cli';
 import { containsAny, randomMyNumber } from './support/leak-scan';
 import { ownerUrl } from './support/migrate';
 import { until } from './support/until';
@@ -105,4 +111,48 @@ describe('delete-tenant', () => {
     // The API no longer knows its people.
     expect((await request(harness.app).get(`/v1/registrants/${done.id}`)).status).toBe(401);
   });
+
+  it('the command SIGKILLed inside its transaction deletes nothing; run again, it finishes with one certificate', async () => {
+    const t = await createTenant(harness.prisma, '株式会社中断終了');
+    const agent = await harness.agent(t, 'manager');
+    const n = randomMyNumber();
+    const person = (await agent.post('/v1/registrants').send({ familyName: '中断', givenName: '完了', myNumber: n, myNumberConfirmation: n, verificationMethod: 'my_number_card' }).expect(201)).body;
+    const { customerNumber } = await owner.tenant.findUniqueOrThrow({ where: { id: t } });
+    const before = await tenantRows(t);
+    expect(before).toMatchObject({ registrants: 1, secrets: 1, tenant: 1 });
+    const env = {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      LOG_LEVEL: 'warn',
+      DATABASE_URL: process.env.DATABASE_URL,
+      DATABASE_OWNER_URL: ownerUrl(),
+      DATA_DIR: testKeyringDir(),
+      TEMPORAL_ADDRESS: harness.env.connection.options.address,
+    };
+    const args = ['--import', 'tsx', 'scripts/ops.ts', 'delete-tenant', '--tenant', t, '--confirm', customerNumber, '--operator', 'テスト運用者'];
+
+    // The person's row held elsewhere: the command's transaction waits on it, part-way through.
+    const lock = await holdRow(person.id);
+    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    for (const stream of [child.stdout!, child.stderr!]) stream.on('data', (d: Buffer) => capture('ops-cli', d.toString()));
+    const waiting = async () => (await owner.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query ILIKE '%registrants%'`)[0]!.n;
+    await until(async () => (await waiting()) > 0, 'the command to wait inside its transaction', 60_000);
+    const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGKILL');
+    await gone;
+    await lock.release();
+    // Its server session goes on to the lock, finds nobody to commit for and rolls back.
+    await until(async () => (await waiting()) === 0, 'the orphaned transaction to end', 30_000);
+    expect(await tenantRows(t)).toEqual(before);
+    expect(await owner.tenantDeletion.count({ where: { tenantId: t } })).toBe(0);
+    // The number still opens: nothing was shredded without its rows.
+    const revealed = await agent.post(`/v1/registrants/${person.id}/my-number/reveal`).send({ password: TEST_PASSWORD, purpose: 'withholding_slip' });
+    expect(revealed.status).toBe(200);
+    expect(revealed.body.myNumber === n).toBe(true);
+
+    const again = await runOps(env, 'delete-tenant', '--tenant', t, '--confirm', customerNumber, '--operator', 'テスト運用者');
+    expect(again.code).toBe(0);
+    expect(await tenantRows(t)).toEqual({ registrants: 0, secrets: 0, history: 0, users: 0, connectors: 0, mails: 0, tenant: 0 });
+    expect(await owner.tenantDeletion.count({ where: { tenantId: t } })).toBe(1);
+  }, 180_000);
 });
