@@ -101,6 +101,8 @@ export interface InvitationRound {
    * remindersSent once the days changed to an earlier next day (absent in rounds from before that).
    */
   remindersMailed?: number;
+  /** the reminder day the last reminder went out (or was skipped) for; an operator's early one counts as its day's */
+  remindedThroughDay?: number;
   state: InvitationState;
 }
 

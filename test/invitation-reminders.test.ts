@@ -23,6 +23,7 @@ import {
   lifecycleQuery,
   registrantWorkflowId,
   reminderDaysSignal,
+  remindNowUpdate,
   statusQuery,
   submitUpdate,
   upcomingQuery,
@@ -291,6 +292,21 @@ describe('registrant workflow reminders (time-skipping)', () => {
     expect(remindersTo(email)).toHaveLength(3);
     expect(await roundOf(handle)).toMatchObject({ state: 'open', remindersSent: 2, remindersMailed: 3 });
     expect((await handle.query(statusQuery)).remindersSent).toBe(3);
+  });
+
+  it('a reminder an operator sent early covers its day when the days change later: 7 sent on day 3, then 7, 30 → 7, 30, 60 on day 4 sends day 30\'s next, not day 7\'s again', async () => {
+    const { handle, email } = await startRegistrantWorkflow('前送り', [7, 30]);
+    const { invitedAt } = await invited(handle, email);
+    await sleepUntil(invitedAt + 3 * DAY_MS);
+    await handle.executeUpdate(remindNowUpdate, { args: [{ actor: { type: 'system', id: null } }] });
+    await nthReminder(email, 1);
+    await sleepUntil(invitedAt + 4 * DAY_MS);
+    await handle.signal(reminderDaysSignal, { days: [7, 30, 60] });
+    await until(async () => (await handle.query(upcomingQuery)).find((u) => u.kind === 'reminder')?.at === new Date(invitedAt + 30 * DAY_MS).toISOString(), 'day 30 as the next reminder');
+    await sleepUntil(invitedAt + 29 * DAY_MS);
+    expect(remindersTo(email)).toHaveLength(1);
+    await sleepUntil(invitedAt + 30 * DAY_MS + MINUTE_MS);
+    await nthReminder(email, 2);
   });
 
   it('sends no reminder after a withdrawal on day 1 and revokes the link', async () => {

@@ -64,10 +64,12 @@ import { testKeyring } from './support/keys';
 import { createLoginUser, createTenant, memoryLogger, startOutbox, startWorker, testApp, testPrisma, testVault, type WorkerHandle } from './support/fixtures';
 import { completeDraft } from './support/lifecycle';
 import { containsAny, randomMyNumber } from './support/leak-scan';
-import { createTimeSkippingEnv, quietRuntime, workflowBundle } from './support/temporal';
+import { createTimeSkippingEnv, quietRuntime, releasedWorkflowBundle, workflowBundle } from './support/temporal';
 import { until } from './support/until';
 
 const HISTORIES = path.join(__dirname, 'histories');
+/** The last commit before the patch reminder-days-by-day-v1: its workflows ran where that patch is unknown. */
+const RELEASE_BEFORE_BY_DAY = 'ffefb194b9b801a6bd587b4d99c69f9d597737bb';
 const DAY_MS = 86_400_000;
 const PNG = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000', 'hex');
 
@@ -347,6 +349,46 @@ describe('runs of earlier releases on the time-skipping server', () => {
   /** A worker that decides patches as the release before this one did (none of these existed then). */
   const asReleased = (taskQueue: string, unknownPatches: string[]) =>
     startWorker(env, { prisma, outbox, logger, taskQueue, options: { patchActivationCallback: ({ patchId }) => !unknownPatches.includes(patchId) } });
+
+  it('reminder days changed on the release before reminder-days-by-day, the run going on on this code: every day\'s reminder goes out, no key used twice', async () => {
+    const taskQueue = 'replay-reminder-keys';
+    const tenantId = await createTenant(prisma, '株式会社鍵番号');
+    const id = randomUUID();
+    const email = `keys-${id.slice(0, 8)}@example.co.jp`;
+    const workflowId = registrantWorkflowId(tenantId, id);
+    await prisma.registrant.create({ data: { id, tenantId, familyName: '鍵', givenName: '三郎', email, workflowId } });
+    const reminders = () => outbox.mails.filter((m) => m.to.includes(email) && m.subject.includes('再通知'));
+    const skipTo = async (at: number) => env.sleep(at - (await env.currentTimeMs()));
+
+    // The release (its workflows/ and shared/ from git): invited, day 3's reminder, then the tenant's
+    // days change on day 10 (days 5 and 8 count as past) and day 60's reminder goes out.
+    const released = await startWorker(env, { prisma, outbox, logger, taskQueue, workflowBundle: await releasedWorkflowBundle(RELEASE_BEFORE_BY_DAY) });
+    const handle = await env.client.workflow.start('registrantWorkflow', { taskQueue, workflowId, args: [{ tenantId, registrantId: id, reminderDays: [3, 60, 70, 80] }] });
+    await outbox.waitFor((m) => m.to.includes(email), 15_000);
+    await until(async () => (await handle.query(lifecycleQuery)).invitation?.state === 'open', 'the invitation');
+    const invitedAt = Date.parse((await handle.query(lifecycleQuery)).invitation!.invitedAt);
+    await skipTo(invitedAt + 3 * DAY_MS + 60_000);
+    await until(async () => reminders().length === 1, 'day 3\'s reminder');
+    await skipTo(invitedAt + 10 * DAY_MS);
+    await handle.signal(reminderDaysSignal, { days: [3, 5, 8, 60, 70, 80] });
+    await until(async () => (await handle.query(upcomingQuery)).find((u) => u.kind === 'reminder')?.at === new Date(invitedAt + 60 * DAY_MS).toISOString(), 'day 60 as the next reminder');
+    await skipTo(invitedAt + 60 * DAY_MS + 60_000);
+    await until(async () => reminders().length === 2, 'day 60\'s reminder');
+    await released.stop();
+
+    // This code takes over from the history: days 70 and 80 each get their own mail.
+    const current = await startWorker(env, { prisma, outbox, logger, taskQueue });
+    try {
+      await skipTo(invitedAt + 81 * DAY_MS);
+      await until(async () => (await handle.query(lifecycleQuery)).invitation?.remindersSent === 6, 'days 70 and 80 dealt with');
+      expect(reminders()).toHaveLength(4);
+      expect(new Set(reminders().map((m) => m.messageId)).size).toBe(4);
+      await expect(replay(await historyOf(handle), workflowId)).resolves.toBeUndefined();
+      await handle.terminate('test finished');
+    } finally {
+      await current.stop();
+    }
+  });
 
   it('a v3 run moves to the current lifecycle at its next wake: one new run carrying its state, no mail twice, both runs replay', async () => {
     const taskQueue = 'replay-upgrade';

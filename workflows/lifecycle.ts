@@ -129,6 +129,16 @@ const STEP_SUMMARIES: Record<string, string> = {
 
 /** Reminder mails of a round so far (rounds from before remindersMailed: one per day dealt with). */
 const mailedIn = (inv: InvitationRound) => inv.remindersMailed ?? inv.remindersSent;
+/**
+ * The i-th day's reminder went out (or was skipped) with the n-th key. The count of mails moves only
+ * where a days change started it: elsewhere the keys stay `remindersSent + 1`, as runs from before
+ * it computed them on replay.
+ */
+function reminded(inv: InvitationRound, i: number, n: number, day: number | undefined): void {
+  inv.remindersSent = i + 1;
+  if (inv.remindersMailed !== undefined) inv.remindersMailed = n;
+  if (day !== undefined) inv.remindedThroughDay = day;
+}
 const refuse = (code: LifecycleRefusal) => ApplicationFailure.create({ type: 'LifecycleRefusal', message: code, nonRetryable: true });
 
 /** One delivery workflow per webhook delivery a step wrote; abandoned, so it outlives this workflow. */
@@ -427,16 +437,19 @@ export async function lifecycle(input: RegistrantWorkflowInput): Promise<Lifecyc
     if (!patched(REMINDER_DAYS_PATCH)) return;
     await exclusive(async () => {
       if (next.join(',') === reminderDays.join(',')) return;
+      const before = reminderDays;
       reminderInput = days;
       reminderDays = next;
       // Days of the new list already past count as dealt with: the next reminder is the first still ahead.
       const inv = state.invitation;
       if (inv?.state !== 'open') return;
-      const past = next.filter((d) => Date.parse(inv.invitedAt) + d * DAY_MS <= Date.now()).length;
+      const past = (d: number) => Date.parse(inv.invitedAt) + d * DAY_MS <= Date.now();
       if (patched(REMINDER_DAYS_BY_DAY_PATCH)) {
+        // So do the days up to the last reminder's own (one an operator sent early covered its day).
+        const through = inv.remindedThroughDay ?? (inv.remindersSent > 0 ? (before[inv.remindersSent - 1] ?? 0) : 0);
         inv.remindersMailed = mailedIn(inv);
-        inv.remindersSent = past;
-      } else if (past > inv.remindersSent) inv.remindersSent = past;
+        inv.remindersSent = next.filter((d) => past(d) || d <= through).length;
+      } else inv.remindersSent = Math.max(inv.remindersSent, next.filter(past).length);
     });
   });
 
@@ -654,12 +667,12 @@ export async function lifecycle(input: RegistrantWorkflowInput): Promise<Lifecyc
     const inv = state.invitation!;
     const i = inv.remindersSent;
     const n = mailedIn(inv) + 1;
+    const day = reminderDays[i];
     // The scheduled reminder's own key: it goes out once, now or on its day, never both.
     await durably('remindNow', (acts) =>
       acts.sendInvitationMail({ registrantId, key: `${chain}/round/${inv.round}/reminder/${n}`, kind: 'reminder', expiresAt: inv.expiresAt, round: inv.round, actor }),
     );
-    inv.remindersSent = i + 1;
-    inv.remindersMailed = n;
+    reminded(inv, i, n, day);
   });
 
   // ---- timers: the earliest thing due, from the state alone
@@ -687,8 +700,9 @@ export async function lifecycle(input: RegistrantWorkflowInput): Promise<Lifecyc
     if (inv?.state === 'open') {
       const i = inv.remindersSent;
       const n = mailedIn(inv) + 1;
+      const day = reminderDays[i];
       const expiresAt = Date.parse(inv.expiresAt);
-      const at = Date.parse(inv.invitedAt) + (reminderDays[i] ?? 0) * DAY_MS;
+      const at = Date.parse(inv.invitedAt) + (day ?? 0) * DAY_MS;
       // A reminder that could not go out before the link died is not sent at all.
       if (i < reminderDays.length && editable(state) && at < expiresAt && Date.now() < expiresAt) {
         list.push({
@@ -698,14 +712,12 @@ export async function lifecycle(input: RegistrantWorkflowInput): Promise<Lifecyc
           label: `リマインダー ${n} 回目`,
           run: async (acts) => {
             await acts.sendInvitationMail({ registrantId, key: `${chain}/round/${inv.round}/reminder/${n}`, kind: 'reminder', expiresAt: inv.expiresAt, round: inv.round, actor: SYSTEM });
-            inv.remindersSent = i + 1;
-            inv.remindersMailed = n;
+            reminded(inv, i, n, day);
           },
           // No address any more (HR removed it), or refused: this reminder is skipped, the link still works.
           onBusinessError: (type) => {
             if (type === 'RegistrantNotFound') return stop();
-            inv.remindersSent = i + 1;
-            inv.remindersMailed = n;
+            reminded(inv, i, n, day);
           },
         });
       }

@@ -83,14 +83,14 @@ export const TEST_WORKFLOW_CACHE = Number(process.env.TEST_WORKFLOW_CACHE ?? 0);
 /** Starts a worker on a fresh task queue, wired to real PostgreSQL and the SMTP capture. */
 export async function startWorker(
   env: TestWorkflowEnvironment,
-  deps: { prisma: PrismaClient; outbox: Outbox; logger: Logger; taskQueue: string; smtpPort?: number; options?: WorkerDeps['options'] },
+  deps: { prisma: PrismaClient; outbox: Outbox; logger: Logger; taskQueue: string; smtpPort?: number; options?: WorkerDeps['options']; workflowBundle?: { code: string } },
 ): Promise<WorkerHandle> {
   const worker = await createWorker({
     options: { maxCachedWorkflows: TEST_WORKFLOW_CACHE, ...deps.options },
     connection: env.nativeConnection,
     namespace: env.namespace ?? 'default',
     taskQueue: deps.taskQueue,
-    workflowBundle: await workflowBundle(),
+    workflowBundle: deps.workflowBundle ?? (await workflowBundle()),
     prisma: deps.prisma,
     mailer: createMailTransport(`smtp://127.0.0.1:${deps.smtpPort ?? deps.outbox.smtpPort}`),
     publicUrl: PUBLIC_URL,

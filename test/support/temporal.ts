@@ -1,5 +1,7 @@
 /** Temporal test servers from the project venv (scripts/setup.sh): the SDK never downloads one. */
 import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import { Runtime, DefaultLogger, bundleWorkflowCode } from '@temporalio/worker';
 import { prebuiltWorkflowBundle } from '../../services/worker/workflow-bundle';
 
@@ -88,3 +90,20 @@ export function workflowBundle(): Promise<WorkflowBundle> {
   bundle ??= Promise.resolve(prebuiltWorkflowBundle() ?? bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: new DefaultLogger('WARN') }));
   return bundle;
 }
+
+/**
+ * The workflow code of an earlier commit (a released version), bundled: its workflows/ and shared/
+ * taken from git into .tools/releases/<commit>/ (inside the project, so the bundler finds this
+ * node_modules). For tests that run a workflow on the release and go on with it on this code.
+ */
+export async function releasedWorkflowBundle(commit: string): Promise<WorkflowBundle> {
+  const root = path.resolve(__dirname, '..', '..');
+  const dir = path.join(root, '.tools', 'releases', commit);
+  if (!fs.existsSync(path.join(dir, 'workflows', 'index.ts'))) {
+    fs.mkdirSync(dir, { recursive: true });
+    const tar = execFileSync('git', ['archive', '--format=tar', commit, 'workflows', 'shared'], { cwd: root, maxBuffer: 64 * 1024 * 1024 });
+    execFileSync('tar', ['-x', '-C', dir], { input: tar });
+  }
+  return bundleWorkflowCode({ workflowsPath: path.join(dir, 'workflows', 'index.ts'), logger: new DefaultLogger('WARN') });
+}
+
