@@ -207,7 +207,7 @@ export function createLifecycleActivities({ prisma, vault, history = createHisto
           if (!d) throw ApplicationFailure.nonRetryable('扶養家族が見つかりません', 'DependentNotFound');
           await tx.dependent.update({ where: { id: d.id }, data: { status: input.decision === 'approved' ? 'completed' : input.decision, statusReason: input.decision === 'approved' ? null : reason } });
           if (input.decision === 'approved') await approveCurrentNumbers(tx, vault, r.id, { registrant: false, dependentId: d.id });
-          if (input.decision === 'refused') await restoreApprovedNumbers(tx, vault, r.id, { dependentId: d.id });
+          if (input.decision === 'refused') await restoreApprovedNumbers(tx, vault, r.id, { dependentId: d.id, reason });
         }
         let status = r.status;
         if (input.decision === 'approved' && !input.dependentId) {
@@ -223,7 +223,7 @@ export function createLifecycleActivities({ prisma, vault, history = createHisto
         } else if (input.decision === 'refused') {
           status = 'refused';
           await tx.registrant.update({ where: { id: r.id }, data: { status, statusReason: reason, invitationState: 'closed' } });
-          await restoreApprovedNumbers(tx, vault, r.id, {});
+          await restoreApprovedNumbers(tx, vault, r.id, { reason });
           await revokeLinks(tx, r.id);
         }
         // The reason may name people: it stays in the registrant row, not in the history.
@@ -264,7 +264,7 @@ export function createLifecycleActivities({ prisma, vault, history = createHisto
           },
         });
         if (input.status === 'completed') await approveCurrentNumbers(tx, vault, r.id, { registrant: true });
-        if (input.status === 'refused') await restoreApprovedNumbers(tx, vault, r.id, {});
+        if (input.status === 'refused') await restoreApprovedNumbers(tx, vault, r.id, { reason });
         if (closes) {
           await revokeLinks(tx, r.id);
           await discardUnsubmitted(tx, r, 'decided');

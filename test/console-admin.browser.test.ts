@@ -1034,6 +1034,13 @@ describe('adding registrants', () => {
     // A PDF named like a JPEG passes the page; the API refuses it once the person is stored, and says so.
     await button(page, '書類+').click();
     const licence = page.locator('#new-documents fieldset.document-row').nth(1);
+    // The same slot twice would replace the first image: said before anyone is stored.
+    await licence.getByLabel('面').selectOption('back');
+    await licence.locator('input[type=file]').setInputFiles(cardFile);
+    await button(page, '登録する').click();
+    await licence.locator('.field-error', { hasText: 'マイナンバーカード（個人番号カード）（裏面）はすでに選んでいます' }).waitFor();
+    expect(await prisma.registrant.count({ where: { tenantId, familyName: '紙', givenName: '確認' } })).toBe(0);
+    await licence.getByLabel('面').selectOption('front');
     await licence.getByLabel('書類の目的').selectOption('identity');
     await licence.getByLabel('書類', { exact: true }).selectOption('drivers_licence');
     await licence.locator('input[type=file]').setInputFiles(scanFile);

@@ -116,14 +116,16 @@ describe('a change of registration after approval', () => {
   it.each([
     ['refused by HR\'s decision', 'refusal'],
     ['set to refused by hand', 'status'],
-  ] as const)('a change %s: the person goes back to the approved numbers, the refused ones (a corrected number, a new baby\'s) are shredded, payroll sees nothing change', async (_label, how) => {
+  ] as const)('a change %s: the person goes back to the approved numbers and dependents (one the change took off is back), a new baby is refused with it, the refused numbers are shredded; payroll is served as before', async (_label, how) => {
     const code = `PR-${randomUUID().slice(0, 6)}`;
     const [own, spouse, corrected, baby] = [randomMyNumber(), randomMyNumber(), randomMyNumber(), randomMyNumber()];
     const created = (await hr.post('/v1/registrants').send({ familyName: '却下', givenName: '次郎', email: `${code.toLowerCase()}@example.co.jp`, employeeCode: code }).expect(201)).body;
     const handle = harness.env.client.workflow.getHandle(created.workflowId);
     await until(async () => (await handle.query(lifecycleQuery)).invitation?.state === 'open', 'the invitation to open');
     const spouseEntry = { id: randomUUID(), relationship: '配偶者', kind: 'dependent' as const, familyName: '却下', givenName: '花子', birthDate: '1988-01-01' };
-    await submit(created.id, created.workflowId, { myNumber: own, gender: 'male', birthDate: '1985-10-10', dependents: [{ ...spouseEntry, myNumber: spouse }] });
+    const parentEntry = { id: randomUUID(), relationship: '父', kind: 'dependent' as const, familyName: '却下', givenName: '父', birthDate: '1950-01-01' };
+    const parent = randomMyNumber();
+    await submit(created.id, created.workflowId, { myNumber: own, gender: 'male', birthDate: '1985-10-10', dependents: [{ ...spouseEntry, myNumber: spouse }, { ...parentEntry, myNumber: parent }] });
     await hr.post(`/v1/registrants/${created.id}/approval`).send({}).expect(200);
     const approved = await harness.prisma.registrant.findUniqueOrThrow({ where: { id: created.id }, include: { dependents: true } });
 
@@ -134,7 +136,8 @@ describe('a change of registration after approval', () => {
       myNumber: corrected,
       gender: 'male',
       birthDate: '1985-10-10',
-      dependents: [{ ...spouseEntry, myNumber: spouse }, { id: babyId, relationship: '子', kind: 'dependent', familyName: '却下', givenName: '赤子', birthDate: '2026-10-01', myNumber: baby }],
+      // The parent taken off the list, a baby added.
+      dependents: [{ ...spouseEntry, myNumber: spouse }, { ...parentEntry, myNumber: parent, noLongerDependent: true }, { id: babyId, relationship: '子', kind: 'dependent', familyName: '却下', givenName: '赤子', birthDate: '2026-10-01', myNumber: baby }],
     });
     const waiting = await harness.prisma.registrant.findUniqueOrThrow({ where: { id: created.id }, include: { dependents: true } });
     const refusedSecrets = [waiting.myNumberSecretId, waiting.dependents.find((d) => d.id === babyId)!.myNumberSecretId];
@@ -148,15 +151,22 @@ describe('a change of registration after approval', () => {
     // The approved numbers are the current ones again; the refused ones are gone from the vault.
     expect(after.myNumberSecretId).toBe(approved.approvedNumberSecretId);
     expect(after.approvedNumberSecretId).toBe(approved.approvedNumberSecretId);
-    expect(after.dependents.find((d) => d.id === spouseEntry.id)).toMatchObject({ myNumberSecretId: approved.dependents[0]!.approvedNumberSecretId });
-    expect(after.dependents.find((d) => d.id === babyId)).toMatchObject({ myNumberSecretId: null, approvedNumberSecretId: null });
+    const approvedOf = (depId: string) => approved.dependents.find((d) => d.id === depId)!.approvedNumberSecretId;
+    expect(after.dependents.find((d) => d.id === spouseEntry.id)).toMatchObject({ myNumberSecretId: approvedOf(spouseEntry.id), status: 'completed', noLongerDependentAt: null });
+    expect(after.dependents.find((d) => d.id === parentEntry.id)).toMatchObject({ myNumberSecretId: approvedOf(parentEntry.id), status: 'completed', noLongerDependentAt: null });
+    expect(after.dependents.find((d) => d.id === babyId)).toMatchObject({ myNumberSecretId: null, approvedNumberSecretId: null, status: 'refused' });
     expect(await secretCount(refusedSecrets)).toBe(0);
     // What HR reveals is the approved number, and payroll is served it as before.
     const revealed = await hr.post(`/v1/registrants/${created.id}/my-number/reveal`).send({ password: TEST_PASSWORD, purpose: 'withholding_slip' }).expect(200);
     expect(revealed.body.myNumber === own).toBe(true);
     const pulled = await pull(code);
     expect(pulled.myNumber === own).toBe(true);
-    expect(pulled.dependents!.find((d) => d.givenName === '花子')!.myNumber === spouse).toBe(true);
+    expect(pulled.dependents!.map((d) => [d.givenName, d.unservedReason])).toEqual([
+      ['花子', null],
+      ['父', null],
+      ['赤子', 'REFUSED'],
+    ]);
+    expect(pulled.dependents![0]!.myNumber === spouse && pulled.dependents![1]!.myNumber === parent).toBe(true);
   });
 
   it('deleting the numbers while a change waits takes the approved ones too: nothing is served, nothing sealed is left', async () => {

@@ -42,13 +42,14 @@ export async function approveCurrentNumbers(tx: Tx, vault: Vault, registrantId: 
 }
 
 /**
- * HR refused a change of a person payroll is served (one with approved numbers): the numbers of the
- * refused submission are not kept. The registrant and each dependent go back to their approved
- * number, and the refused secrets (a corrected number, a new dependent's) are shredded; payroll, which
- * was served the approved numbers all along, sees nothing change. A person never approved keeps what
- * they submitted, as before. `dependentId`: only that dependent's (a refusal of one dependent).
+ * HR refused a change of a person payroll is served (one with approved numbers): the change is not
+ * kept. The registrant and each approved dependent go back to their approved number (a dependent the
+ * change took off the list is back on it, 完了 again), and a dependent the change brought, never
+ * approved, is refused with it; the refused secrets (a corrected number, a new dependent's) are
+ * shredded. Payroll is served the same numbers as before the change. A person never approved keeps
+ * what they submitted, as before. `dependentId`: only that dependent's (a refusal of one dependent).
  */
-export async function restoreApprovedNumbers(tx: Tx, vault: Vault, registrantId: string, who: { dependentId?: string }): Promise<void> {
+export async function restoreApprovedNumbers(tx: Tx, vault: Vault, registrantId: string, who: { dependentId?: string; reason?: string | null }): Promise<void> {
   const refused: string[] = [];
   if (!who.dependentId) {
     const [r] = await tx.$queryRaw<{ approved: string | null; current: string | null }[]>`
@@ -60,15 +61,24 @@ export async function restoreApprovedNumbers(tx: Tx, vault: Vault, registrantId:
   }
   const dependents = await tx.dependent.findMany({
     where: { registrantId, draft: false, ...(who.dependentId ? { id: who.dependentId } : {}) },
-    select: { id: true, myNumberSecretId: true, approvedNumberSecretId: true },
+    select: { id: true, status: true, myNumberSecretId: true, approvedNumberSecretId: true, noLongerDependentAt: true },
   });
   for (const d of dependents) {
-    if (d.myNumberSecretId === d.approvedNumberSecretId) continue;
-    // One dependent refused alone keeps a first submission's number, as a person never approved does.
-    if (who.dependentId && !d.approvedNumberSecretId) continue;
-    if (d.myNumberSecretId) refused.push(d.myNumberSecretId);
-    await tx.dependent.update({ where: { id: d.id }, data: { myNumberSecretId: d.approvedNumberSecretId } });
+    const changed = d.myNumberSecretId !== d.approvedNumberSecretId;
+    if (d.approvedNumberSecretId) {
+      if (changed && d.myNumberSecretId) refused.push(d.myNumberSecretId);
+      // An approved dependent: as approved (a refusal of one dependent keeps HR's 拒否 on it).
+      await tx.dependent.update({
+        where: { id: d.id },
+        data: { myNumberSecretId: d.approvedNumberSecretId, noLongerDependentAt: null, ...(who.dependentId ? {} : { status: 'completed', statusReason: null }) },
+      });
+    } else if (!who.dependentId && d.status !== 'completed') {
+      // Brought by the refused change: refused with it, its number not kept.
+      if (d.myNumberSecretId) refused.push(d.myNumberSecretId);
+      await tx.dependent.update({ where: { id: d.id }, data: { myNumberSecretId: null, status: 'refused', statusReason: who.reason ?? null } });
+    }
+    // One dependent refused alone without an approved number keeps a first submission's number, as a
+    // person never approved does.
   }
   if (refused.length) await vault.shred(refused, tx);
 }
-

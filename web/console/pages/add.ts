@@ -202,11 +202,16 @@ export async function addScreen(ctx: Ctx): Promise<View> {
       const method = text(data, 'verificationMethod');
       const typed = !!(numberFirst.value.trim() || numberSecond.value.trim());
       if (typed && !method) problems.push(['verificationMethod', '本人確認の方法を選択してください']);
-      // A document row without a file, or with one the API would refuse: said before anyone is stored.
+      // A document row without a file, with one the API would refuse, or a slot given twice (the
+      // second would replace the first): said before anyone is stored.
+      const slots = new Set<string>();
       documents.forEach((d) => {
         const name = d.el.querySelector('input[type=file]')!.getAttribute('name')!;
         const file = d.file();
-        const problem = file ? imageProblem(file) : '画像ファイルを選んでください（不要な書類は「この書類を削除」）';
+        const slot = d.slot();
+        const key = `${slot.purpose}/${slot.type}/${slot.side}`;
+        const problem = !file ? '画像ファイルを選んでください（不要な書類は「この書類を削除」）' : slots.has(key) ? `${slotLabel(slot)}はすでに選んでいます。書類か面を変えてください` : imageProblem(file);
+        slots.add(key);
         if (problem) problems.push([name, problem]);
       });
       if (problems.length) return sayFieldErrors(f, message, problems);
