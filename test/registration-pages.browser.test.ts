@@ -892,6 +892,11 @@ describe('links that no longer work', () => {
     await snap(page, 'link-expired');
     expect(await textOf(page, 'h1')).toBe('リンクの有効期限が切れています');
     expect(await textOf(page, '.box.warning')).toContain('有効期限');
+    // The tab kept that link; a 登録依頼書 handed over since can still be typed from here.
+    await button(page, '登録依頼書の登録コードを入力する').click();
+    await onPage(page, 'code-entry');
+    await page.reload();
+    await onPage(page, 'code-entry');
     expect(p.errors).toEqual([]);
   });
 });

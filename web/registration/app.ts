@@ -150,11 +150,22 @@ function linkProblemPage(err: unknown): void {
     LOGIN_LOCKED: { page: 'locked', title: '登録は完了しています', body: [h('p', { class: 'box ok' }, '担当者による確認（承認）が終わり、マイナンバーの登録は完了しています。'), h('p', {}, '登録内容を変更する場合は、会社のマイナンバー担当者にロックの解除を依頼してください（情報の改ざんを防ぐため、承認後はこのリンクからログインできません）。')] },
     LOGIN_BLOCKED: { page: 'blocked', title: 'しばらくログインできません', body: [h('p', { class: 'box warning' }, ...apiSays)] },
   };
+  // A link that no longer works may be an older one this tab kept: a 登録依頼書's code can be typed instead.
+  const typeCode = h('p', {}, h('button', { type: 'button', class: 'link', id: 'type-code-instead', onclick: enterCodeInstead }, '登録依頼書の登録コードを入力する'));
+  for (const k of ['LINK_EXPIRED', 'LINK_REVOKED'] as const) pages[k]!.body.push(typeCode);
   if (code && pages[code]) return draw(pages[code], null);
   if (err instanceof ApiError && (err.status === 0 || err.status === 429 || err.status >= 500)) {
     return draw({ page: 'unavailable', title: 'ただいま表示できません', body: [h('p', { class: 'box warning' }, ...apiSays), h('button', { type: 'button', class: 'primary', onclick: () => location.reload() }, '再読み込み')] }, null);
   }
-  draw({ page: 'link-invalid', title: 'このリンクは無効です', body: [h('p', { class: 'box warning' }, 'このリンクは無効です。届いたメールのリンクを、もう一度開いてください。'), h('p', {}, 'リンクが途中で切れていないかご確認ください。解決しない場合は、会社のマイナンバー担当者にお問い合わせください。')] }, null);
+  draw({ page: 'link-invalid', title: 'このリンクは無効です', body: [h('p', { class: 'box warning' }, 'このリンクは無効です。届いたメールのリンクを、もう一度開いてください。'), h('p', {}, 'リンクが途中で切れていないかご確認ください。解決しない場合は、会社のマイナンバー担当者にお問い合わせください。'), typeCode] }, null);
+}
+
+/** The link this tab kept is forgotten and the code is asked for. */
+function enterCodeInstead(): void {
+  sessionStorage.removeItem(LINK_KEY);
+  token = '';
+  link = null;
+  codeEntryPage();
 }
 
 /** After a successful setup or login: the step to resume at. */
