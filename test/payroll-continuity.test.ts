@@ -47,6 +47,13 @@ async function submit(id: string, workflowId: string, draft: Omit<Draft, 'remove
   await harness.env.client.workflow.getHandle(workflowId).executeUpdate(submitUpdate, { args: [{ actor: { type: 'registrant', id: null } }] });
 }
 
+/** HR unlocks the approved person and opens a new round; the employee sends their change. */
+async function sendChange(created: { id: string; workflowId: string }, draft: Omit<Draft, 'removedDocumentIds' | 'removedDependentIds'>) {
+  await hr.post(`/v1/registrants/${created.id}/login-unlock`).expect(200);
+  await hr.post(`/v1/registrants/${created.id}/invitation`).send({}).expect(200);
+  await submit(created.id, created.workflowId, draft);
+}
+
 describe('a change of registration after approval', () => {
   it('keeps payroll served the approved numbers until HR approves the change; then the new ones, the replaced secrets shredded', async () => {
     const code = `PC-${randomUUID().slice(0, 6)}`;
@@ -65,10 +72,8 @@ describe('a change of registration after approval', () => {
     const approvedSecrets = await harness.prisma.registrant.findUniqueOrThrow({ where: { id: created.id }, select: { approvedNumberSecretId: true, dependents: { select: { approvedNumberSecretId: true } } } });
 
     // Unlocked, the employee corrects their own number and adds a baby: 承認待ち again.
-    await hr.post(`/v1/registrants/${created.id}/login-unlock`).expect(200);
-    await hr.post(`/v1/registrants/${created.id}/invitation`).send({}).expect(200);
     const babyId = randomUUID();
-    await submit(created.id, created.workflowId, {
+    await sendChange(created, {
       myNumber: corrected,
       gender: 'male',
       birthDate: '1985-10-10',
@@ -129,10 +134,8 @@ describe('a change of registration after approval', () => {
     await hr.post(`/v1/registrants/${created.id}/approval`).send({}).expect(200);
     const approved = await harness.prisma.registrant.findUniqueOrThrow({ where: { id: created.id }, include: { dependents: true } });
 
-    await hr.post(`/v1/registrants/${created.id}/login-unlock`).expect(200);
-    await hr.post(`/v1/registrants/${created.id}/invitation`).send({}).expect(200);
     const babyId = randomUUID();
-    await submit(created.id, created.workflowId, {
+    await sendChange(created, {
       myNumber: corrected,
       gender: 'male',
       birthDate: '1985-10-10',
@@ -176,9 +179,7 @@ describe('a change of registration after approval', () => {
     await until(async () => (await handle.query(lifecycleQuery)).invitation?.state === 'open', 'the invitation to open');
     await submit(created.id, created.workflowId, { myNumber: randomMyNumber(), gender: 'male', birthDate: '1985-10-10', dependents: [] });
     await hr.post(`/v1/registrants/${created.id}/approval`).send({}).expect(200);
-    await hr.post(`/v1/registrants/${created.id}/login-unlock`).expect(200);
-    await hr.post(`/v1/registrants/${created.id}/invitation`).send({}).expect(200);
-    await submit(created.id, created.workflowId, { myNumber: randomMyNumber(), gender: 'male', birthDate: '1985-10-10', dependents: [] });
+    await sendChange(created, { myNumber: randomMyNumber(), gender: 'male', birthDate: '1985-10-10', dependents: [] });
     const before = await harness.prisma.registrant.findUniqueOrThrow({ where: { id: created.id } });
     expect(before.approvedNumberSecretId).not.toBe(before.myNumberSecretId);
 
