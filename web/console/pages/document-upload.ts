@@ -8,6 +8,7 @@ import { api, type RegistrantItem } from '../api';
 import { field, h, input, say, select } from '../ui';
 import { DOCUMENT_LABELS, documentLabel, NUMBER_DOCUMENTS } from '../../shared/labels';
 import { formDialog } from './shared-admin';
+import { MAX_IMAGE_BYTES, type ImageType } from '../../../services/registration/images';
 
 const PURPOSES: [string, string][] = [
   ['number_confirmation', '番号確認書類（マイナンバーが分かる書類）'],
@@ -19,10 +20,9 @@ const SIDES: [string, string][] = [
 ];
 
 /** Image files the API takes (the phone pages' rule): said before anything is sent. */
-const IMAGE_TYPES = ['image/jpeg', 'image/png', 'image/gif'];
-const MAX_IMAGE_BYTES = 4 * 1024 * 1024;
+const IMAGE_TYPES: ImageType[] = ['image/jpeg', 'image/png', 'image/gif'];
 export const imageProblem = (f: File): string | null =>
-  !IMAGE_TYPES.includes(f.type) ? `${f.name}：JPEG・PNG・GIFの画像を選んでください` : f.size > MAX_IMAGE_BYTES ? `${f.name}：画像は4MBまでです` : null;
+  !(IMAGE_TYPES as string[]).includes(f.type) ? `${f.name}：JPEG・PNG・GIFの画像を選んでください` : f.size > MAX_IMAGE_BYTES ? `${f.name}：画像は4MBまでです` : null;
 
 export interface DocumentSlot {
   purpose: 'number_confirmation' | 'identity';
