@@ -18,21 +18,34 @@ export interface ModelColumns {
   dates?: readonly string[];
 }
 
+const selectLists = new WeakMap<ModelColumns, Map<string, Prisma.Sql>>();
+
 /** The model's columns of table `alias` for a SELECT list, each named `<prefix><field>`. */
 export function selectColumns(alias: string, model: ModelColumns, prefix = ''): Prisma.Sql {
-  const cast = (f: string) => (model.textArrays?.includes(f) ? '::text[]' : '');
-  return Prisma.raw(Object.values(model.fields).map((f) => `${alias}."${columnOf(f)}"${cast(f)} AS "${prefix}${f}"`).join(', '));
+  // Built once per list: the hot reads ask for the same few on every request.
+  const made = selectLists.get(model) ?? selectLists.set(model, new Map()).get(model)!;
+  const key = `${alias}\0${prefix}`;
+  let list = made.get(key);
+  if (!list) {
+    const cast = (f: string) => (model.textArrays?.includes(f) ? '::text[]' : '');
+    made.set(key, (list = Prisma.raw(Object.values(model.fields).map((f) => `${alias}."${columnOf(f)}"${cast(f)} AS "${prefix}${f}"`).join(', '))));
+  }
+  return list;
 }
 
 /** The fields named `<prefix><field>` of a raw row, as the model. */
 export function pickModel<T>(row: Record<string, unknown>, model: ModelColumns, prefix = ''): T {
+  let shape = shapes.get(model);
+  if (!shape) shapes.set(model, (shape = { fields: Object.values(model.fields), dates: new Set(model.dates) }));
   const out: Record<string, unknown> = {};
-  for (const f of Object.values(model.fields)) {
+  for (const f of shape.fields) {
     const v = row[prefix + f];
-    out[f] = typeof v === 'string' && model.dates?.includes(f) ? new Date(`${v.slice(0, 10)}T00:00:00.000Z`) : v;
+    out[f] = typeof v === 'string' && shape.dates.has(f) ? new Date(`${v.slice(0, 10)}T00:00:00.000Z`) : v;
   }
   return out as T;
 }
+/** Each model's field list and dates, taken once (a list page picks fifty rows of forty fields). */
+const shapes = new WeakMap<ModelColumns, { fields: string[]; dates: Set<string> }>();
 
 export const SESSION_COLUMNS: ModelColumns = { fields: Prisma.SessionScalarFieldEnum };
 export const LOGIN_USER_COLUMNS: ModelColumns = { fields: Prisma.LoginUserScalarFieldEnum };
