@@ -23,6 +23,7 @@ import { lifecycleQuery, RECONCILER_SCHEDULE_ID, registrantWorkflowId, upcomingQ
 import { enqueueEvent } from '../services/connectors/webhooks';
 import { ensureReconcilerSchedule } from '../services/reconciler/schedule';
 import { createReminderDaysSweep } from '../services/reconciler/reminder-days';
+import { createRegistrantWorkflows, queuedInput } from '../services/registrants/workflow-starts';
 import { createTemporalClient } from '../services/temporal/client';
 import { createTenant, memoryLogger, testApp } from './support/fixtures';
 import { until } from './support/until';
@@ -238,6 +239,42 @@ describe('the reconciler', () => {
     expect((await round()).reminderDaysTold).toBe(0);
     await owner.patch('/v1/tenant').send({ reminderDays: [7, 30, 80] }).expect(200);
     await round();
+  });
+
+  it('someone whose workflow starts with the days read before a change, after the sweep passed them by, is told by the next round', async () => {
+    const t = await createTenant(harness.prisma, '株式会社日数競合');
+    const owner = await harness.agent(t, 'owner');
+    const workflows = createRegistrantWorkflows({ prisma: harness.prisma, temporal: { client: harness.env.client, taskQueue: TASK_QUEUE }, inviteReminderDays: [7, 30, 80] });
+    const sweep = createReminderDaysSweep({ prisma: harness.prisma, client: harness.env.client, inviteReminderDays: [7, 30, 80], logger: memoryLogger().logger });
+    // A create stored the person (their start queued) after reading the tenant's days: 7, 30, 80.
+    const id = randomUUID();
+    const row = await harness.prisma.registrant.create({
+      data: { id, tenantId: t, familyName: '日数', givenName: '競合', email: `race-${id.slice(0, 6)}@example.co.jp`, workflowId: registrantWorkflowId(t, id), workflowPendingSince: new Date(), workflowStart: { invite: {} } },
+    });
+    // The owner changes the days and the sweep runs before the person's workflow exists: it finds
+    // no workflow to tell and clears the tenant's mark.
+    await owner.patch('/v1/tenant').send({ reminderDays: [2, 40] }).expect(200);
+    expect(await sweep.run({ tenantId: t })).toEqual({ told: 0 });
+    expect((await harness.prisma.tenant.findUniqueOrThrow({ where: { id: t } })).reminderDaysChangedAt).toBeNull();
+
+    // The create's start goes out with the days it read.
+    expect(await workflows.startQueued([queuedInput(row, [7, 30, 80])])).toEqual(new Set());
+    const handle = harness.env.client.workflow.getHandle(row.workflowId);
+    await until(async () => (await handle.query(lifecycleQuery)).invitation?.state === 'open', 'the invitation to open');
+    const invitedAt = Date.parse((await handle.query(lifecycleQuery)).invitation!.invitedAt);
+    const firstReminder = async () => (await handle.query(upcomingQuery)).find((u) => u.kind === 'reminder')?.at;
+    expect(await firstReminder()).toBe(new Date(invitedAt + 7 * 86_400_000).toISOString());
+    // Confirming the start found the days stale: the tenant is marked again, the start mark cleared.
+    expect((await harness.prisma.tenant.findUniqueOrThrow({ where: { id: t } })).reminderDaysChangedAt).not.toBeNull();
+    expect((await harness.prisma.registrant.findUniqueOrThrow({ where: { id } })).workflowPendingSince).toBeNull();
+
+    // The next sweep tells them: the first reminder on day 2.
+    expect(await sweep.run({ tenantId: t })).toEqual({ told: 1 });
+    expect(await firstReminder()).toBe(new Date(invitedAt + 2 * 86_400_000).toISOString());
+    // A start with the tenant's current days marks nothing.
+    expect(await workflows.confirmStarts([{ tenantId: t, reminderDays: [2, 40] }], [])).toBe(0);
+    expect((await harness.prisma.tenant.findUniqueOrThrow({ where: { id: t } })).reminderDaysChangedAt).toBeNull();
+    await handle.terminate('test finished');
   });
 
   it('the schedule: one for the deployment, a round a minute, overlapping rounds skipped; a worker starting again updates it in place', async () => {

@@ -96,7 +96,9 @@ export function createOrphanCheck(deps: OrphanDeps) {
         const failed = await inLanes(candidates, START_CONCURRENCY, async (r) => {
           if (await isRunning(client, r.workflowId)) return;
           // Started meanwhile (HR acted, another round): not restored by us.
-          if (!(await workflows.start(carriedInput(r, await daysOf(r.tenantId))))) return;
+          const input = carriedInput(r, await daysOf(r.tenantId));
+          if (!(await workflows.start(input))) return;
+          await workflows.confirmStarts([input], []);
           restored++;
           logger.warn({ registrantId: r.id, workflowId: r.workflowId }, 'registrant had no running workflow: restored from the database state');
           await history.record({ tenantId: r.tenantId, actor: SYSTEM_ACTOR, operation: 'workflow_restored', registrant: { id: r.id, label: `${r.familyName} ${r.givenName}` }, detail: { status: r.status } });

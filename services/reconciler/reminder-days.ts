@@ -4,7 +4,10 @@
  * round, tells the workflow of everyone not retired (an open link's next reminder is recomputed; a
  * later invitation uses the new days too), then clears the mark — only if no newer change came
  * meanwhile. A round that dies part-way leaves the mark: the next one tells everyone again, which
- * changes nothing for those already told (the workflow ignores days it already has).
+ * changes nothing for those already told (the workflow ignores days it already has). Someone whose
+ * workflow starts with days read before a change (stored meanwhile, or not started yet when the
+ * sweep came by) is caught after their start: it marks the tenant again (confirmStarts in
+ * services/registrants/workflow-starts.ts), and the next round tells them too.
  */
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { reminderDaysSignal } from '../../shared';

@@ -6,11 +6,12 @@
  * workflow as its start was meant (the invitation with its options included), or, for a person
  * marked without one, from the database state and without mail.
  */
+import type { RegistrantWorkflowInput } from '../../shared';
 import type { PrismaClient } from '../db/client';
 import { describeError, outageOf } from '../health/outages';
 import type { Logger } from '../logging/logger';
 import type { TemporalDeps } from '../temporal/client';
-import { clearQueuedStarts, createRegistrantWorkflows, inLanes, queuedInput, START_CONCURRENCY } from './workflow-starts';
+import { createRegistrantWorkflows, inLanes, queuedInput, START_CONCURRENCY } from './workflow-starts';
 
 const BATCH = 200;
 
@@ -51,12 +52,15 @@ export function createWorkflowBacklog(deps: WorkflowBacklogDeps) {
         const reminderDays = new Map<string, Promise<number[]>>();
         const daysOf = (tenantId: string) => reminderDays.get(tenantId) ?? reminderDays.set(tenantId, workflows.reminderDaysOf(tenantId)).get(tenantId)!;
         let away = false;
+        const inputs = new Map<string, RegistrantWorkflowInput>();
         const failed = await inLanes(
           batch,
           START_CONCURRENCY,
           async (r) => {
             try {
-              await workflows.start(queuedInput(r, await daysOf(r.tenantId)), deps.startDeadlineMs);
+              const input = queuedInput(r, await daysOf(r.tenantId));
+              inputs.set(r.id, input);
+              await workflows.start(input, deps.startDeadlineMs);
             } catch (err) {
               if (outageOf(err)) away = true;
               else deps.logger?.warn({ registrantId: r.id, cause: describeError(err) }, 'a queued workflow could not be started; the next round tries again');
@@ -66,7 +70,7 @@ export function createWorkflowBacklog(deps: WorkflowBacklogDeps) {
           (err) => outageOf(err) !== null,
         );
         const done = batch.filter((r) => !failed.has(r)).map((r) => r.id);
-        await clearQueuedStarts(prisma, done);
+        await workflows.confirmStarts(done.map((id) => inputs.get(id)!), done);
         started += done.length;
         if (away) break; // the next round tries again
       }

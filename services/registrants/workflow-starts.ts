@@ -14,7 +14,7 @@ import type { PrismaClient } from '../db/client';
 import { withDeadline, type TemporalDeps } from '../temporal/client';
 import { carriedInput } from './carried-state';
 import { createGroupCommitter } from '../db/group-commit';
-import type { RawSql } from '../db/direct-sql';
+import { directSql, type RawSql } from '../db/direct-sql';
 
 /** How a stored person's workflow is to start; null in the column: from the database state, no mail. */
 export interface StartIntent {
@@ -44,11 +44,6 @@ export function queuedInput(r: Registrant, reminderDays: number[]): RegistrantWo
   };
 }
 
-/** Clears the marks of people whose workflow Temporal confirmed (updated_at untouched: nothing changed for payroll). */
-export async function clearQueuedStarts(prisma: PrismaClient, registrantIds: string[]): Promise<void> {
-  if (registrantIds.length === 0) return;
-  await prisma.$executeRaw`UPDATE registrants SET workflow_pending_since = NULL, workflow_start = NULL WHERE id = ANY(${registrantIds}::uuid[])`;
-}
 
 /**
  * What the Temporal UI shows of a workflow from its start, before any worker ran it: the search
@@ -157,12 +152,40 @@ export function createRegistrantWorkflows({ prisma, temporal, inviteReminderDays
     }
   };
 
-  /** Marks cleared together: one UPDATE for every confirmed start of the moment. */
-  const clearMark = createGroupCommitter<string, void>({
+  /**
+   * After confirmed starts: clears the people's start marks (`marked`; updated_at untouched, nothing
+   * changed for payroll) and, in the same statement, marks the tenant again for the reminder-days
+   * sweep if anyone was started with days that are no longer the tenant's. A start's days are read
+   * before it; a change committed in between is swept while the new workflow does not exist yet (the
+   * sweep skips what it cannot find) or before the person's row is visible to it, and that person
+   * would keep the old days. Marked again, the next reconciler round tells everyone, them included.
+   * A start mark is cleared only here, so a process that dies between its start and this check
+   * leaves the person queued, and the backlog's start (a no-op then) checks again. Returns how many
+   * tenants were marked again.
+   */
+  const confirmStarts = async (started: Pick<RegistrantWorkflowInput, 'tenantId' | 'reminderDays'>[], marked: string[]): Promise<number> => {
+    if (started.length === 0 && marked.length === 0) return 0;
+    const [row] = await (await directSql(prisma)).$queryRaw<{ remarked: number }[]>`
+      WITH given AS (
+        SELECT DISTINCT g.tenant_id, g.days FROM unnest(${started.map((i) => i.tenantId)}::uuid[], ${started.map((i) => i.reminderDays.join(','))}::text[]) AS g(tenant_id, days)
+      ), stale AS (
+        UPDATE tenants t SET reminder_days_changed_at = now() FROM given g
+         WHERE t.id = g.tenant_id
+           AND CASE WHEN cardinality(t.reminder_days) = 0 THEN ${inviteReminderDays.join(',')}::text ELSE array_to_string(t.reminder_days, ',') END <> g.days
+        RETURNING t.id
+      ), cleared AS (
+        UPDATE registrants SET workflow_pending_since = NULL, workflow_start = NULL WHERE id = ANY(${marked}::uuid[]) RETURNING id
+      )
+      SELECT (SELECT count(*) FROM stale)::int AS remarked, (SELECT count(*) FROM cleared)::int AS cleared`;
+    return row?.remarked ?? 0;
+  };
+
+  /** Starts confirmed together: one statement for every confirmed start of the moment. */
+  const confirmGrouped = createGroupCommitter<RegistrantWorkflowInput, void>({
     max: 1000,
-    commit: async (_all, ids) => {
-      await clearQueuedStarts(prisma, ids);
-      return ids.map(() => undefined);
+    commit: async (_all, inputs) => {
+      await confirmStarts(inputs, inputs.map((i) => i.registrantId));
+      return inputs.map(() => undefined);
     },
     failsAsOne: () => true,
   });
@@ -184,14 +207,17 @@ export function createRegistrantWorkflows({ prisma, temporal, inviteReminderDays
 
     start,
 
+    confirmStarts,
+
     /**
      * A stored person's workflow started anew from the database: as their queued start was meant
      * (invitation included) or from their state (no mail). False when one was running already.
      */
     async startFromDatabase(r: Registrant): Promise<boolean> {
       const days = await reminderDaysOf(r.tenantId);
-      const started = await start(r.workflowPendingSince ? queuedInput(r, days) : carriedInput(r, days));
-      if (r.workflowPendingSince) await clearQueuedStarts(prisma, [r.id]);
+      const input = r.workflowPendingSince ? queuedInput(r, days) : carriedInput(r, days);
+      const started = await start(input);
+      await confirmStarts([input], r.workflowPendingSince ? [r.id] : []);
       return started;
     },
 
@@ -213,8 +239,8 @@ export function createRegistrantWorkflows({ prisma, temporal, inviteReminderDays
         true,
       );
       const queued = new Set([...failed].map((i) => i.registrantId));
-      const confirmed = inputs.filter((i) => !queued.has(i.registrantId)).map((i) => i.registrantId);
-      await Promise.all(confirmed.map((id) => clearMark('marks', id))).catch(() => {
+      const confirmed = inputs.filter((i) => !queued.has(i.registrantId));
+      await Promise.all(confirmed.map((input) => confirmGrouped('marks', input))).catch(() => {
         // The database went away after the commit: the marks stay, the reconciler's start is a no-op.
       });
       return queued;
