@@ -33,10 +33,11 @@ export interface AuthRateLimiting extends AuthRateLimits {
   counters: RateLimitCounters;
 }
 
-function limiter(l: RateLimit, counters: RateLimitCounters, name: string): RequestHandler {
+function limiter(l: RateLimit, counters: RateLimitCounters, name: string, failuresOnly = false): RequestHandler {
   return rateLimit({
     windowMs: l.windowMinutes * 60_000,
     limit: l.limit,
+    skipSuccessfulRequests: failuresOnly,
     store: counters.store(name),
     standardHeaders: 'draft-8',
     legacyHeaders: false,
@@ -51,10 +52,14 @@ function limiter(l: RateLimit, counters: RateLimitCounters, name: string): Reque
 /**
  * The two limiters of one group of routes. `scope` names the group's counters: each group keeps its
  * own budget (the console login, the employee's link, the OAuth token endpoint), as it always had.
+ * `failuresOnly`: an attempt that succeeded gives its count back. For the employee's link, code and
+ * password, where a company's employees share one address (the office network) on the day the
+ * sheets are handed out: only wrong links, codes and passwords use up the budget, which is what
+ * guessing does.
  */
-export function authRateLimiters(limits: AuthRateLimiting, scope: string): { attempts: RequestHandler; mailings: RequestHandler } {
+export function authRateLimiters(limits: AuthRateLimiting, scope: string, opts: { failuresOnly?: boolean } = {}): { attempts: RequestHandler; mailings: RequestHandler } {
   return {
-    attempts: limiter(limits.attempts, limits.counters, `${scope}-attempts`),
+    attempts: limiter(limits.attempts, limits.counters, `${scope}-attempts`, opts.failuresOnly),
     mailings: limiter(limits.mailings, limits.counters, `${scope}-mailings`),
   };
 }

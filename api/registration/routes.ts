@@ -64,7 +64,7 @@ const tokenOf = (req: Request) => (req.headers.cookie ? parseCookie(req.headers.
 export function registrationRoutes(deps: RegistrationRouteDeps, opts: RegistrationRouteOptions): Router {
   const { access, sessions, registration } = deps;
   const router = Router();
-  const { attempts } = authRateLimiters(opts.rateLimits, 'registration');
+  const { attempts } = authRateLimiters(opts.rateLimits, 'registration', { failuresOnly: true });
 
   const setCookie = (res: Response, token: string, maxAge: number) =>
     res.append('Set-Cookie', serializeCookie(REGISTRATION_COOKIE, token, { httpOnly: true, sameSite: 'strict', secure: opts.secureCookies, path: COOKIE_PATH, maxAge }));
