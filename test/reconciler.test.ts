@@ -277,6 +277,36 @@ describe('the reconciler', () => {
     await handle.terminate('test finished');
   });
 
+  it('a start Temporal took but never confirmed, made with the days read before a change: the backlog\'s start finds it running, tells it the new days and clears the mark', async () => {
+    const t = await createTenant(harness.prisma, '株式会社日数未確認');
+    const owner = await harness.agent(t, 'owner');
+    const workflows = createRegistrantWorkflows({ prisma: harness.prisma, temporal: { client: harness.env.client, taskQueue: TASK_QUEUE }, inviteReminderDays: [7, 30, 80] });
+    const sweep = createReminderDaysSweep({ prisma: harness.prisma, client: harness.env.client, inviteReminderDays: [7, 30, 80], logger: memoryLogger().logger });
+    const { createWorkflowBacklog } = await import('../services/registrants/workflow-backlog');
+    const backlog = createWorkflowBacklog({ prisma: harness.prisma, temporal: { client: harness.env.client, taskQueue: TASK_QUEUE }, inviteReminderDays: [7, 30, 80] });
+    const id = randomUUID();
+    const row = await harness.prisma.registrant.create({
+      data: { id, tenantId: t, familyName: '日数', givenName: '未確認', email: `unconfirmed-${id.slice(0, 6)}@example.co.jp`, workflowId: registrantWorkflowId(t, id), workflowPendingSince: new Date(), workflowStart: { invite: {} } },
+    });
+    await owner.patch('/v1/tenant').send({ reminderDays: [2, 40] }).expect(200);
+    expect(await sweep.run({ tenantId: t })).toEqual({ told: 0 });
+    // The create's start reached Temporal with the old days, and its process died before hearing so:
+    // the mark stays, nothing was checked.
+    expect(await workflows.start(queuedInput(row, [7, 30, 80]))).toBe(true);
+    const handle = harness.env.client.workflow.getHandle(row.workflowId);
+    await until(async () => (await handle.query(lifecycleQuery)).invitation?.state === 'open', 'the invitation to open');
+    const invitedAt = Date.parse((await handle.query(lifecycleQuery)).invitation!.invitedAt);
+    const firstReminder = async () => (await handle.query(upcomingQuery)).find((u) => u.kind === 'reminder')?.at;
+    expect(await firstReminder()).toBe(new Date(invitedAt + 7 * 86_400_000).toISOString());
+
+    // The backlog starts the queued person again: already running, told the tenant's days, mark cleared.
+    expect(await backlog.run({ tenantId: t })).toEqual({ started: 1, waiting: 0 });
+    await until(async () => (await firstReminder()) === new Date(invitedAt + 2 * 86_400_000).toISOString(), 'the first reminder on day 2');
+    expect((await harness.prisma.registrant.findUniqueOrThrow({ where: { id } })).workflowPendingSince).toBeNull();
+    expect(harness.outbox.mails.filter((m) => m.to.includes(row.email!))).toHaveLength(1);
+    await handle.terminate('test finished');
+  });
+
   it('the schedule: one for the deployment, a round a minute, overlapping rounds skipped; a worker starting again updates it in place', async () => {
     const client = harness.env.client;
     // A task queue no worker polls: the schedule's rounds would touch the whole shared database.

@@ -98,10 +98,11 @@ export function createOrphanCheck(deps: OrphanDeps) {
           // Started meanwhile (HR acted, another round): not restored by us.
           const input = carriedInput(r, await daysOf(r.tenantId));
           if (!(await workflows.start(input))) return;
-          await workflows.confirmStarts([input], []);
           restored++;
           logger.warn({ registrantId: r.id, workflowId: r.workflowId }, 'registrant had no running workflow: restored from the database state');
           await history.record({ tenantId: r.tenantId, actor: SYSTEM_ACTOR, operation: 'workflow_restored', registrant: { id: r.id, label: `${r.familyName} ${r.givenName}` }, detail: { status: r.status } });
+          // After the record: the restore happened whatever the check meets.
+          await workflows.confirmStarts([input], []);
         });
         if (failed.size) throw new Error(`${failed.size} orphaned workflows could not be restored (Temporal or the database refused); the next round tries again`);
       }

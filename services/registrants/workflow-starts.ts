@@ -7,8 +7,9 @@
  * the commit, Temporal was away — the reconciler starts later, with its invitation. Temporal's
  * workflow id makes every start at most once, so a start repeated by the reconciler does nothing.
  */
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { Prisma, type Registrant } from '../../prisma/generated/client';
-import { lifecycleAttributes, registrantWorkflowId, searchAttributePairs, type InviteOptions, type RegistrantStatus, type RegistrantWorkflowInput, type StepActor } from '../../shared';
+import { lifecycleAttributes, registrantWorkflowId, reminderDaysSignal, searchAttributePairs, type InviteOptions, type RegistrantStatus, type RegistrantWorkflowInput, type StepActor } from '../../shared';
 import type { registrantWorkflow } from '../../workflows';
 import type { PrismaClient } from '../db/client';
 import { withDeadline, type TemporalDeps } from '../temporal/client';
@@ -132,6 +133,15 @@ export function createRegistrantWorkflows({ prisma, temporal, inviteReminderDays
         throw err;
       }
       heard(true);
+      // Running already: perhaps from a start whose answer never came back (the process died, the
+      // deadline passed), made with the days read then. It is told the days read now (a workflow
+      // ignores days it has), so the check after this start compares what it really has.
+      await withDeadline(temporal.client, deadlineMs, () => temporal.client.workflow.getHandle(registrantWorkflowId(input.tenantId, input.registrantId)).signal(reminderDaysSignal, { days: input.reminderDays })).catch(
+        (signalErr: unknown) => {
+          // Ended meanwhile: nothing to tell.
+          if (!(signalErr instanceof WorkflowNotFoundError)) throw signalErr;
+        },
+      );
       return false;
     }
   };
@@ -160,8 +170,8 @@ export function createRegistrantWorkflows({ prisma, temporal, inviteReminderDays
    * sweep skips what it cannot find) or before the person's row is visible to it, and that person
    * would keep the old days. Marked again, the next reconciler round tells everyone, them included.
    * A start mark is cleared only here, so a process that dies between its start and this check
-   * leaves the person queued, and the backlog's start (a no-op then) checks again. Returns how many
-   * tenants were marked again.
+   * leaves the person queued: the backlog's start finds the workflow running, tells it the days it
+   * reads then, and checks again. Returns how many tenants were marked again.
    */
   const confirmStarts = async (started: Pick<RegistrantWorkflowInput, 'tenantId' | 'reminderDays'>[], marked: string[]): Promise<number> => {
     if (started.length === 0 && marked.length === 0) return 0;
@@ -171,7 +181,7 @@ export function createRegistrantWorkflows({ prisma, temporal, inviteReminderDays
       ), stale AS (
         UPDATE tenants t SET reminder_days_changed_at = now() FROM given g
          WHERE t.id = g.tenant_id
-           AND CASE WHEN cardinality(t.reminder_days) = 0 THEN ${inviteReminderDays.join(',')}::text ELSE array_to_string(t.reminder_days, ',') END <> g.days
+           AND CASE WHEN coalesce(cardinality(t.reminder_days), 0) = 0 THEN ${inviteReminderDays.join(',')}::text ELSE array_to_string(t.reminder_days, ',') END <> g.days
         RETURNING t.id
       ), cleared AS (
         UPDATE registrants SET workflow_pending_since = NULL, workflow_start = NULL WHERE id = ANY(${marked}::uuid[]) RETURNING id
@@ -217,7 +227,9 @@ export function createRegistrantWorkflows({ prisma, temporal, inviteReminderDays
       const days = await reminderDaysOf(r.tenantId);
       const input = r.workflowPendingSince ? queuedInput(r, days) : carriedInput(r, days);
       const started = await start(input);
-      await confirmStarts([input], r.workflowPendingSince ? [r.id] : []);
+      // The start happened: a check the database refuses now does not undo it. A queued person's
+      // mark stays for the backlog, whose start (a no-op) tells the workflow the days and checks again.
+      await confirmStarts([input], r.workflowPendingSince ? [r.id] : []).catch(() => undefined);
       return started;
     },
 
