@@ -19,6 +19,8 @@ export interface ModelColumns {
 }
 
 const selectLists = new WeakMap<ModelColumns, Map<string, Prisma.Sql>>();
+/** Each model's field list and dates, taken once (a list page picks fifty rows of forty fields). */
+const shapes = new WeakMap<ModelColumns, { fields: string[]; dates: Set<string> }>();
 
 /** The model's columns of table `alias` for a SELECT list, each named `<prefix><field>`. */
 export function selectColumns(alias: string, model: ModelColumns, prefix = ''): Prisma.Sql {
@@ -44,8 +46,6 @@ export function pickModel<T>(row: Record<string, unknown>, model: ModelColumns, 
   }
   return out as T;
 }
-/** Each model's field list and dates, taken once (a list page picks fifty rows of forty fields). */
-const shapes = new WeakMap<ModelColumns, { fields: string[]; dates: Set<string> }>();
 
 export const SESSION_COLUMNS: ModelColumns = { fields: Prisma.SessionScalarFieldEnum };
 export const LOGIN_USER_COLUMNS: ModelColumns = { fields: Prisma.LoginUserScalarFieldEnum };

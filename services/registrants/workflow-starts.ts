@@ -45,7 +45,6 @@ export function queuedInput(r: Registrant, reminderDays: number[]): RegistrantWo
   };
 }
 
-
 /**
  * What the Temporal UI shows of a workflow from its start, before any worker ran it: the search
  * attributes (tenant, status, link expiry, deletion date, next timer: a new invitation's mail is due
@@ -184,9 +183,9 @@ export function createRegistrantWorkflows({ prisma, temporal, inviteReminderDays
            AND CASE WHEN coalesce(cardinality(t.reminder_days), 0) = 0 THEN ${inviteReminderDays.join(',')}::text ELSE array_to_string(t.reminder_days, ',') END <> g.days
         RETURNING t.id
       ), cleared AS (
-        UPDATE registrants SET workflow_pending_since = NULL, workflow_start = NULL WHERE id = ANY(${marked}::uuid[]) RETURNING id
+        UPDATE registrants SET workflow_pending_since = NULL, workflow_start = NULL WHERE id = ANY(${marked}::uuid[])
       )
-      SELECT (SELECT count(*) FROM stale)::int AS remarked, (SELECT count(*) FROM cleared)::int AS cleared`;
+      SELECT count(*)::int AS remarked FROM stale`;
     return row?.remarked ?? 0;
   };
 
