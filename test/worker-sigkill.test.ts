@@ -12,10 +12,11 @@ import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { loadConfig } from '../services/config/config';
 import type { Outbox } from '../services/outbox/outbox';
+import { carriedInput } from '../services/registrants/carried-state';
 import { createDraftStore } from '../services/registrants/draft-store';
 import { loadKeyring } from '../services/vault/keyring';
 import { createVault } from '../services/vault/vault';
-import { approveUpdate, changeStatusUpdate, importJobWorkflowId, lifecycleQuery, registrantWorkflowId, submitUpdate, type RegistrantWorkflowInput } from '../shared';
+import { approveUpdate, changeStatusUpdate, confirmDeletionUpdate, deleteNowUpdate, importJobWorkflowId, lifecycleQuery, registrantWorkflowId, submitUpdate, type RegistrantWorkflowInput } from '../shared';
 import { createServices } from '../services/container';
 import { createMailTransport } from '../services/mail/transport';
 import { capture } from './support/capture';
@@ -198,6 +199,84 @@ it('a status set by hand (完了 with a number HR verified) while the person\'s 
   expect((await attempts(handle, 'changeStatus')).at(-1)).toBeGreaterThan(1);
   await handle.terminate('test finished');
   await sigkill(workerE);
+}, 240_000);
+
+it("HR deletes a person now (their number, a dependent's, identity images): the worker killed while the deletion waits for the person's row; the next worker deletes everything once", async () => {
+  const id = randomUUID();
+  const workflowId = registrantWorkflowId(tenantId, id);
+  await prisma.registrant.create({ data: { id, tenantId, familyName: '強制', givenName: '削除', workflowId } });
+  const input: RegistrantWorkflowInput = { tenantId, registrantId: id, reminderDays: [], invite: false };
+  const handle = (await env.client.workflow.start('registrantWorkflow', { taskQueue: TASK_QUEUE, workflowId, args: [input] })) as WorkflowHandleWithFirstExecutionRunId;
+  // What a deletion must leave nothing of: the person's number, a dependent's, an identity image.
+  const v = vault();
+  const seal = (kind: 'my_number' | 'document', plaintext: Buffer) => v.seal({ tenantId, kind, plaintext });
+  const secrets = [await seal('my_number', Buffer.from(randomMyNumber())), await seal('my_number', Buffer.from(randomMyNumber())), await seal('document', PNG)];
+  await prisma.registrant.update({ where: { id }, data: { myNumberSecretId: secrets[0], approvedNumberSecretId: secrets[0], status: 'completed' } });
+  const spouse = await prisma.dependent.create({ data: { registrantId: id, relationship: '妻', familyName: '強制', givenName: '配偶', status: 'completed', myNumberSecretId: secrets[1], approvedNumberSecretId: secrets[1] } });
+  await prisma.document.create({ data: { registrantId: id, purpose: 'identity', type: 'my_number_card', side: 'front', mimeType: 'image/png', byteSize: PNG.length, imageSecretId: secrets[2], draft: false } });
+  const hr = await createLoginUser(prisma, tenantId, 'manager');
+
+  const workerF = await startWorkerProcess('delete-F');
+  const lock = await holdRow(id, database.url);
+  const deleting = handle.executeUpdate(deleteNowUpdate, { args: [{ actor: { type: 'login_user', id: hr.id }, kind: 'registrant' }] });
+  await activityRunning(handle, 'shred');
+  await sigkill(workerF);
+  // F died inside the deletion's transaction: nothing of it is committed.
+  expect(await prisma.vaultSecret.count({ where: { id: { in: secrets } } })).toBe(3);
+  const workerG = await startWorkerProcess('delete-G');
+  await lock.release();
+  expect(await deleting).toMatchObject({ deleted: true });
+
+  expect(await prisma.registrant.findUnique({ where: { id } })).toBeNull();
+  expect(await prisma.dependent.findUnique({ where: { id: spouse.id } })).toBeNull();
+  expect(await prisma.document.count({ where: { registrantId: id } })).toBe(0);
+  expect(await prisma.vaultSecret.count({ where: { id: { in: secrets } } })).toBe(0);
+  // Deleted once: one certificate of what went, one history entry, though two workers ran the step.
+  const records = await prisma.deletionRecord.findMany({ where: { registrantId: id } });
+  expect(records.map((r) => [r.kind, r.items])).toEqual([['registrant', { numbers: 2, documents: 1, dependents: 1 }]]);
+  const recorded = await prisma.operationEvent.findMany({ where: { tenantId, operation: 'registrant_deleted', registrantId: id } });
+  expect(recorded).toHaveLength(1);
+  expect((await attempts(handle, 'shred')).at(-1)).toBeGreaterThan(1);
+  // The lifecycle ends with the person: nothing is left to remind, approve or delete.
+  await handle.result();
+  await sigkill(workerG);
+}, 240_000);
+
+it("a deletion due in a company that confirms deletions: HR confirms, the worker is killed while the deletion waits for the person's row; the next worker deletes once", async () => {
+  const confirming = await createTenant(prisma, '株式会社確認削除');
+  await prisma.tenant.update({ where: { id: confirming }, data: { deletionMode: 'confirmed' } });
+  const id = randomUUID();
+  const number = await vault().seal({ tenantId: confirming, kind: 'my_number', plaintext: Buffer.from(randomMyNumber()) });
+  // Retired in January, to be deleted from February: due long ago.
+  const r = await prisma.registrant.create({
+    data: { id, tenantId: confirming, familyName: '強制', givenName: '確認', workflowId: registrantWorkflowId(confirming, id), status: 'completed', myNumberSecretId: number, approvedNumberSecretId: number, retired: true, retirementDate: new Date('2026-01-31T00:00:00Z'), deletionDueDate: new Date('2026-02-01T00:00:00Z'), deletionRule: 'manual' },
+  });
+  const input = carriedInput(r, []);
+  input.carried!.deletion!.noticeSent = true;
+  const handle = (await env.client.workflow.start('registrantWorkflow', { taskQueue: TASK_QUEUE, workflowId: r.workflowId!, args: [input] })) as WorkflowHandleWithFirstExecutionRunId;
+  const hr = await createLoginUser(prisma, confirming, 'manager');
+
+  const workerH = await startWorkerProcess('confirm-H');
+  // The day's step only queues the deletion: HR has to confirm it.
+  await until(async () => (await handle.query(lifecycleQuery)).deletion?.awaiting === true, 'the deletion to await confirmation', 60_000);
+  expect(await prisma.vaultSecret.count({ where: { id: number } })).toBe(1);
+  const lock = await holdRow(id, database.url);
+  const confirmingDeletion = handle.executeUpdate(confirmDeletionUpdate, { args: [{ actor: { type: 'login_user', id: hr.id } }] });
+  await activityRunning(handle, 'shred');
+  await sigkill(workerH);
+  const workerI = await startWorkerProcess('confirm-I');
+  await lock.release();
+  expect(await confirmingDeletion).toMatchObject({ deleted: true });
+
+  expect(await prisma.registrant.findUnique({ where: { id } })).toBeNull();
+  expect(await prisma.vaultSecret.count({ where: { id: number } })).toBe(0);
+  expect((await prisma.deletionRecord.findMany({ where: { registrantId: id } })).map((d) => [d.kind, d.rule, d.dueDate?.toISOString().slice(0, 10)])).toEqual([['registrant', 'manual', '2026-02-01']]);
+  // Queued once, deleted once, whoever died when.
+  const recorded = await prisma.operationEvent.findMany({ where: { tenantId: confirming, registrantId: id }, orderBy: { id: 'asc' } });
+  expect(recorded.map((e) => e.operation)).toEqual(['deletion_awaiting_confirmation', 'registrant_deleted']);
+  expect((await attempts(handle, 'shred')).at(-1)).toBeGreaterThan(1);
+  await handle.result();
+  await sigkill(workerI);
 }, 240_000);
 
 it('an import job: the worker killed inside a batch; the next worker stores that batch once and finishes the file', async () => {
