@@ -142,11 +142,20 @@ export function createLifecycleActivities({ prisma, vault, history = createHisto
         await tx.document.deleteMany({ where: { registrantId, id: { in: draft.removedDocumentIds } } });
         await tx.document.updateMany({ where: { registrantId, draft: true }, data: { draft: false } });
 
+        // A dependent taken off whom payroll is served (an approved number) stays until HR decides:
+        // approved, the change deletes it; refused, it is back as it was. Any other goes now.
         const removedDeps = await tx.dependent.findMany({ where: { registrantId, id: { in: draft.removedDependentIds } } });
-        for (const d of removedDeps) shredLater.push(...[d.myNumberSecretId, d.approvedNumberSecretId].filter((x): x is string => !!x && !shredLater.includes(x)));
-        const removedDepDocs = await tx.document.findMany({ where: { registrantId, dependentId: { in: draft.removedDependentIds } } });
+        const [held, gone] = [removedDeps.filter((d) => d.approvedNumberSecretId), removedDeps.filter((d) => !d.approvedNumberSecretId)];
+        for (const d of held) {
+          const replacedDep = shreddable(d.myNumberSecretId, d.approvedNumberSecretId);
+          if (replacedDep) shredLater.push(replacedDep);
+          await tx.dependent.update({ where: { id: d.id }, data: { removalRequestedAt: d.removalRequestedAt ?? new Date(), status: 'pending', statusReason: null, myNumberSecretId: d.approvedNumberSecretId } });
+        }
+        const goneIds = gone.map((d) => d.id);
+        for (const d of gone) if (d.myNumberSecretId && !shredLater.includes(d.myNumberSecretId)) shredLater.push(d.myNumberSecretId);
+        const removedDepDocs = await tx.document.findMany({ where: { registrantId, dependentId: { in: goneIds } } });
         shredLater.push(...removedDepDocs.map((d) => d.imageSecretId).filter((x): x is string => !!x));
-        await tx.dependent.deleteMany({ where: { registrantId, id: { in: draft.removedDependentIds } } });
+        await tx.dependent.deleteMany({ where: { registrantId, id: { in: goneIds } } });
 
         for (const d of draft.dependents) {
           const existing = await tx.dependent.findFirst({ where: { id: d.id, registrantId } });
@@ -165,6 +174,7 @@ export function createLifecycleActivities({ prisma, vault, history = createHisto
             status: 'pending' as const,
             statusReason: null,
             noLongerDependentAt: d.noLongerDependent ? (existing?.noLongerDependentAt ?? new Date()) : null,
+            removalRequestedAt: null,
             myNumberSecretId: depNumber,
             draft: false,
           };

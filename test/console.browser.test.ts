@@ -899,6 +899,35 @@ describe('registrant detail', () => {
   });
 });
 
+describe('a change that deletes a dependent', () => {
+  test('HR sees the deletion requested on the approval screen, the number still registered, and approves it: the dependent goes', async () => {
+    const person = await invited('削除', '申請');
+    const employee = await submittedWithSpouse(person);
+    await hr.post(`/v1/registrants/${person.id}/approval`).send({}).expect(200);
+    // Unlocked and invited again, the employee takes the spouse off the list and sends the change.
+    await hr.post(`/v1/registrants/${person.id}/login-unlock`).expect(200);
+    await hr.post(`/v1/registrants/${person.id}/invitation`).send({}).expect(200);
+    const again = await outbox.waitFor((m) => m.to.includes(person.email) && tokenOf(m) !== person.token, 15_000);
+    await employee.logIn(tokenOf(again));
+    const spouse = await prisma.dependent.findFirstOrThrow({ where: { registrantId: person.id } });
+    await employee.agent.delete(`/v1/registration/dependents/${spouse.id}`).set('X-CSRF-Token', employee.csrf).expect(200);
+    await employee.send('post', '/submission').expect(200);
+
+    const page = await loggedIn(manager);
+    await page.goto(`${base}/console#/registrants/${person.id}/approval`);
+    await onScreen(page, 'approval');
+    const spouseRow = page.locator('tr[data-dependent-id]', { hasText: '山本 健' });
+    expect(await textOf(spouseRow)).toContain('本人が削除を申請');
+    expect(await textOf(spouseRow)).toContain('登録済み');
+    // Not 承認 / 差戻し of a new entry: only the deletion to approve (refusing the change keeps them).
+    expect(await spouseRow.locator('button').allTextContents()).toEqual(['削除を承認', '番号を表示']);
+    await spouseRow.getByRole('button', { name: '削除を承認' }).click();
+    await spouseRow.waitFor({ state: 'detached' });
+    expect(await page.locator('.box.ok[role=status]').textContent()).toBe('扶養家族 山本 健 さんの削除を承認しました。');
+    expect(await prisma.dependent.findUnique({ where: { id: spouse.id } })).toBeNull();
+  });
+});
+
 describe('a viewer', () => {
   test('sees the list, a registrant and the approval screen without any control that changes something; the server refuses anyway', async () => {
     const person = await invited('閲覧', '対象');

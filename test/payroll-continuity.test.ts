@@ -8,6 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
+import { createRegistrationService } from '../services/registration/registration';
 import { createDraftStore } from '../services/registrants/draft-store';
 import type { Draft } from '../services/registrants/draft';
 import { lifecycleQuery, submitUpdate } from '../shared';
@@ -38,9 +39,9 @@ async function pull(code: string): Promise<Pulled> {
 const secretCount = (ids: (string | null)[]) => harness.prisma.vaultSecret.count({ where: { id: { in: ids.filter((x): x is string => !!x) } } });
 
 /** The employee's "finish" with this draft (as the registration pages save it). */
-async function submit(id: string, workflowId: string, draft: Omit<Draft, 'removedDocumentIds' | 'removedDependentIds'>) {
+async function submit(id: string, workflowId: string, draft: Omit<Draft, 'removedDocumentIds' | 'removedDependentIds'> & { removedDependentIds?: string[] }) {
   const drafts = createDraftStore({ prisma: harness.prisma, vault: testVault(harness.prisma) });
-  await drafts.save(id, { ...draft, removedDocumentIds: [], removedDependentIds: [] });
+  await drafts.save(id, { ...draft, removedDocumentIds: [], removedDependentIds: draft.removedDependentIds ?? [] });
   if ((await harness.prisma.document.count({ where: { registrantId: id } })) === 0) {
     for (const side of ['front', 'back'] as const) await drafts.addDocument(id, { purpose: 'identity', type: 'my_number_card', side, mimeType: 'image/png', image: PNG });
   }
@@ -48,7 +49,7 @@ async function submit(id: string, workflowId: string, draft: Omit<Draft, 'remove
 }
 
 /** HR unlocks the approved person and opens a new round; the employee sends their change. */
-async function sendChange(created: { id: string; workflowId: string }, draft: Omit<Draft, 'removedDocumentIds' | 'removedDependentIds'>) {
+async function sendChange(created: { id: string; workflowId: string }, draft: Omit<Draft, 'removedDocumentIds' | 'removedDependentIds'> & { removedDependentIds?: string[] }) {
   await hr.post(`/v1/registrants/${created.id}/login-unlock`).expect(200);
   await hr.post(`/v1/registrants/${created.id}/invitation`).send({}).expect(200);
   await submit(created.id, created.workflowId, draft);
@@ -170,6 +171,73 @@ describe('a change of registration after approval', () => {
       ['赤子', 'REFUSED'],
     ]);
     expect(pulled.dependents![0]!.myNumber === spouse && pulled.dependents![1]!.myNumber === parent).toBe(true);
+  });
+
+  it.each([
+    ['HR refuses the change', 'refusal'],
+    ['HR approves the change', 'approval'],
+    ['HR approves that dependent alone', 'dependent'],
+  ] as const)('a dependent the employee deletes in a change stays until HR decides, payroll still served its number; %s', async (_label, how) => {
+    const code = `PD-${randomUUID().slice(0, 6)}`;
+    const [own, spouse, parent] = [randomMyNumber(), randomMyNumber(), randomMyNumber()];
+    const created = (await hr.post('/v1/registrants').send({ familyName: '削除', givenName: '三郎', email: `${code.toLowerCase()}@example.co.jp`, employeeCode: code }).expect(201)).body;
+    const handle = harness.env.client.workflow.getHandle(created.workflowId);
+    await until(async () => (await handle.query(lifecycleQuery)).invitation?.state === 'open', 'the invitation to open');
+    const spouseEntry = { id: randomUUID(), relationship: '配偶者', kind: 'dependent' as const, familyName: '削除', givenName: '花子', birthDate: '1988-01-01' };
+    const parentEntry = { id: randomUUID(), relationship: '父', kind: 'dependent' as const, familyName: '削除', givenName: '父', birthDate: '1950-01-01' };
+    await submit(created.id, created.workflowId, { myNumber: own, gender: 'male', birthDate: '1985-10-10', dependents: [{ ...spouseEntry, myNumber: spouse }, { ...parentEntry, myNumber: parent }] });
+    // An image kept of the parent (as HR files one).
+    const parentImage = await testVault(harness.prisma).seal({ tenantId, kind: 'document', plaintext: PNG });
+    await harness.prisma.document.create({ data: { registrantId: created.id, dependentId: parentEntry.id, purpose: 'identity', type: 'my_number_card', side: 'front', mimeType: 'image/png', byteSize: PNG.length, imageSecretId: parentImage, draft: false } });
+    await hr.post(`/v1/registrants/${created.id}/approval`).send({}).expect(200);
+    const approvedParent = (await harness.prisma.dependent.findUniqueOrThrow({ where: { id: parentEntry.id } })).approvedNumberSecretId;
+
+    // The employee deletes the parent from their list (not "no longer a dependent") and sends the change.
+    await sendChange(created, { myNumber: own, gender: 'male', birthDate: '1985-10-10', dependents: [{ ...spouseEntry, myNumber: spouse }], removedDependentIds: [parentEntry.id] });
+    expect(await harness.prisma.dependent.findUniqueOrThrow({ where: { id: parentEntry.id } })).toMatchObject({ status: 'pending', myNumberSecretId: approvedParent, approvedNumberSecretId: approvedParent });
+    // Payroll is served the parent as approved; HR sees the request on the parent.
+    const waiting = await pull(code);
+    expect(waiting.dependents!.map((d) => [d.givenName, d.unservedReason])).toEqual([
+      ['花子', null],
+      ['父', null],
+    ]);
+    expect(waiting.dependents![1]!.myNumber === parent).toBe(true);
+    const shown = (await hr.get(`/v1/registrants/${created.id}`).expect(200)).body;
+    expect(shown.dependents.map((d: { givenName: string; status: string; removalRequested: boolean }) => [d.givenName, d.status, d.removalRequested])).toEqual([
+      ['花子', 'pending', false],
+      ['父', 'pending', true],
+    ]);
+
+    // Sent back, the employee's corrected registration starts without the parent, and sends it so.
+    await hr.post(`/v1/registrants/${created.id}/remand`).send({ reason: '配偶者の生年月日を確認してください' }).expect(200);
+    const person = await harness.prisma.registrant.findUniqueOrThrow({ where: { id: created.id }, include: { tenant: true } });
+    const registration = createRegistrationService({ prisma: harness.prisma, vault: testVault(harness.prisma), drafts: createDraftStore({ prisma: harness.prisma, vault: testVault(harness.prisma) }), lifecycle: {} as never });
+    const overview = await registration.overview({ registrant: person, ip: null, userAgent: null });
+    expect(overview.draft.dependents.map((d) => d.givenName)).toEqual(['花子']);
+    expect(overview.draft.documents.filter((d) => d.dependentId === parentEntry.id)).toEqual([]);
+    await submit(created.id, created.workflowId, { myNumber: own, gender: 'male', birthDate: '1985-10-10', dependents: [{ ...spouseEntry, myNumber: spouse }], removedDependentIds: [parentEntry.id] });
+    expect((await pull(code)).dependents!.map((d) => d.givenName)).toEqual(['花子', '父']);
+
+    if (how === 'refusal') {
+      await hr.post(`/v1/registrants/${created.id}/refusal`).send({ reason: '父は引き続き扶養です' }).expect(200);
+      // Back as approved, with its number and image; payroll is served as before.
+      expect(await harness.prisma.dependent.findUniqueOrThrow({ where: { id: parentEntry.id } })).toMatchObject({ status: 'completed', removalRequestedAt: null, myNumberSecretId: approvedParent, approvedNumberSecretId: approvedParent });
+      expect(await secretCount([approvedParent, parentImage])).toBe(2);
+      const pulled = await pull(code);
+      expect(pulled.dependents!.map((d) => [d.givenName, d.unservedReason])).toEqual([
+        ['花子', null],
+        ['父', null],
+      ]);
+      expect(pulled.dependents![1]!.myNumber === parent).toBe(true);
+      return;
+    }
+    if (how === 'approval') await hr.post(`/v1/registrants/${created.id}/approval`).send({}).expect(200);
+    else await hr.post(`/v1/registrants/${created.id}/approval`).send({ dependentId: parentEntry.id }).expect(200);
+    // Deleted: the row, its number and its image; payroll is served the spouse alone.
+    expect(await harness.prisma.dependent.findUnique({ where: { id: parentEntry.id } })).toBeNull();
+    expect(await secretCount([approvedParent, parentImage])).toBe(0);
+    expect((await pull(code)).dependents!.map((d) => d.givenName)).toEqual(['花子']);
+    expect((await harness.prisma.dependent.findUniqueOrThrow({ where: { id: spouseEntry.id } })).myNumberSecretId).not.toBeNull();
   });
 
   it('deleting the numbers while a change waits takes the approved ones too: nothing is served, nothing sealed is left', async () => {

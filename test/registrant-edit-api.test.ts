@@ -220,6 +220,7 @@ describe('PATCH /v1/registrants/{id}/dependents/{dependentId}', () => {
       gender: 'male',
       status: 'pending',
       noLongerDependent: false,
+      removalRequested: false,
       myNumber: { registered: false },
     });
     const [event] = await updates(r.id, 'dependent_updated');

@@ -2988,6 +2988,8 @@ export interface components {
             gender: "male" | "female" | "other" | null;
             status: components["schemas"]["Status"];
             noLongerDependent: boolean;
+            /** @description The employee took this dependent off the list in a change not decided yet (status pending): payroll is still served its approved number. Approving the change deletes the dependent; refusing it keeps the dependent as approved. */
+            removalRequested: boolean;
             myNumber: {
                 registered: boolean;
             };

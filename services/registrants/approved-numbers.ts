@@ -30,15 +30,25 @@ export async function approveCurrentNumbers(tx: Tx, vault: Vault, registrantId: 
   }
   const dependents = await tx.dependent.findMany({
     where: { registrantId, draft: false, ...(who.dependentId ? { id: who.dependentId } : {}) },
-    select: { id: true, status: true, myNumberSecretId: true, approvedNumberSecretId: true, noLongerDependentAt: true },
+    select: { id: true, status: true, myNumberSecretId: true, approvedNumberSecretId: true, noLongerDependentAt: true, removalRequestedAt: true },
   });
+  const removed = dependents.filter((d) => d.removalRequestedAt);
+  if (removed.length) {
+    // The change took them off the list: approved, they go, with their numbers and images.
+    const ids = removed.map((d) => d.id);
+    const images = await tx.document.findMany({ where: { registrantId, dependentId: { in: ids } }, select: { imageSecretId: true } });
+    for (const d of removed) stale.push(...[d.myNumberSecretId, d.approvedNumberSecretId].filter((x): x is string => !!x));
+    stale.push(...images.map((i) => i.imageSecretId).filter((x): x is string => !!x));
+    await tx.dependent.deleteMany({ where: { id: { in: ids } } });
+  }
   for (const d of dependents) {
+    if (d.removalRequestedAt) continue;
     const target = d.noLongerDependentAt ? null : d.status === 'completed' ? d.myNumberSecretId : d.approvedNumberSecretId;
     if (target === d.approvedNumberSecretId) continue;
     if (d.approvedNumberSecretId && d.approvedNumberSecretId !== d.myNumberSecretId) stale.push(d.approvedNumberSecretId);
     await tx.dependent.update({ where: { id: d.id }, data: { approvedNumberSecretId: target } });
   }
-  if (stale.length) await vault.shred(stale, tx);
+  if (stale.length) await vault.shred([...new Set(stale)], tx);
 }
 
 /**
@@ -70,7 +80,7 @@ export async function restoreApprovedNumbers(tx: Tx, vault: Vault, registrantId:
       // An approved dependent: as approved (a refusal of one dependent keeps HR's 拒否 on it).
       await tx.dependent.update({
         where: { id: d.id },
-        data: { myNumberSecretId: d.approvedNumberSecretId, noLongerDependentAt: null, ...(who.dependentId ? {} : { status: 'completed', statusReason: null }) },
+        data: { myNumberSecretId: d.approvedNumberSecretId, noLongerDependentAt: null, removalRequestedAt: null, ...(who.dependentId ? {} : { status: 'completed', statusReason: null }) },
       });
     } else if (!who.dependentId && d.status !== 'completed') {
       // Brought by the refused change: refused with it, its number not kept.

@@ -63,6 +63,8 @@ export interface DependentSummary {
   gender: Gender | null;
   status: Status;
   noLongerDependent: boolean;
+  /** Taken off in a change HR has not decided: deleted if approved, kept if refused. */
+  removalRequested: boolean;
   myNumber: { registered: boolean };
 }
 
@@ -163,6 +165,7 @@ export const dependentSummary = (d: Dependent): DependentSummary => ({
   gender: d.gender,
   status: d.status,
   noLongerDependent: d.noLongerDependentAt !== null,
+  removalRequested: d.removalRequestedAt !== null,
   myNumber: { registered: d.myNumberSecretId !== null },
 });
 

@@ -110,8 +110,10 @@ export function createRegistrationService({ prisma, vault, drafts, lifecycle }: 
    */
   async function startingDraft(r: Registrant, tx: Tx): Promise<Draft | null> {
     if (r.draftSecretId || !r.myNumberSecretId) return null;
-    const dependents = await tx.dependent.findMany({ where: { registrantId: r.id, draft: false }, orderBy: { createdAt: 'asc' } });
+    const rows = await tx.dependent.findMany({ where: { registrantId: r.id, draft: false }, orderBy: { createdAt: 'asc' } });
     const open = async (id: string | null) => (id ? (await vault.open(id, r.tenantId, tx)).toString('utf8') : undefined);
+    // Those the submission took off (kept until HR decides) stay off in the corrected one.
+    const [removed, dependents] = [rows.filter((d) => d.removalRequestedAt), rows.filter((d) => !d.removalRequestedAt)];
     return {
       myNumber: await open(r.myNumberSecretId),
       gender: r.gender ?? undefined,
@@ -120,7 +122,7 @@ export function createRegistrationService({ prisma, vault, drafts, lifecycle }: 
         dependents.map(async (d): Promise<DraftDependent> => ({ ...draftFieldsOf(d), myNumber: await open(d.myNumberSecretId) })),
       ),
       removedDocumentIds: [],
-      removedDependentIds: [],
+      removedDependentIds: removed.map((d) => d.id),
     };
   }
 

@@ -88,7 +88,10 @@ function personFacts(r: RegistrantItem, groups: Group[]): HTMLElement {
 function dependentsTable(ctx: Ctx, r: RegistrantItem, message: HTMLElement, withApproval: boolean): HTMLElement {
   const rows = r.dependents.map((d) => {
     const buttons: (Node | null)[] = [];
-    if (ctx.canEdit && withApproval && d.status === 'pending' && !d.noLongerDependent) {
+    if (ctx.canEdit && withApproval && d.status === 'pending' && d.removalRequested) {
+      // The employee took them off in the change: approving deletes them; refusing the change keeps them.
+      buttons.push(actionButton('削除を承認', act(ctx, message, () => api.approve(r.id, d.id), undefined, `扶養家族 ${dependentName(d)} さんの削除を承認しました。`), 'small primary'));
+    } else if (ctx.canEdit && withApproval && d.status === 'pending' && !d.noLongerDependent) {
       buttons.push(
         actionButton('承認', act(ctx, message, () => api.approve(r.id, d.id), undefined, `扶養家族 ${dependentName(d)} さんを承認しました。`), 'small primary'),
         actionButton('差戻し', async () => {
@@ -119,7 +122,7 @@ function dependentsTable(ctx: Ctx, r: RegistrantItem, message: HTMLElement, with
     // Every row has the same button names: each button is described by its row's person.
     for (const b of buttons) (b as HTMLElement | null)?.setAttribute('aria-describedby', `dependent-${d.id}`);
     return row(
-      [d.relationship, h('span', { id: `dependent-${d.id}` }, dependentName(d)), d.birthDate ? day(d.birthDate) : '—', genderLabel(d.gender), d.kind === 'category3' ? '第3号被保険者' : '扶養親族', h('span', {}, statusBadge(d.status), d.noLongerDependent ? ' 扶養から外れました' : ''), d.myNumber.registered ? '登録済み' : '未登録', buttons.length ? h('div', { class: 'buttons' }, ...buttons) : '—'],
+      [d.relationship, h('span', { id: `dependent-${d.id}` }, dependentName(d)), d.birthDate ? day(d.birthDate) : '—', genderLabel(d.gender), d.kind === 'category3' ? '第3号被保険者' : '扶養親族', h('span', {}, statusBadge(d.status), d.noLongerDependent ? ' 扶養から外れました' : '', d.removalRequested ? ' 本人が削除を申請' : ''), d.myNumber.registered ? '登録済み' : '未登録', buttons.length ? h('div', { class: 'buttons' }, ...buttons) : '—'],
       { class: d.noLongerDependent ? 'row-retired' : `row-${d.status}`, 'data-dependent-id': d.id },
     );
   });
