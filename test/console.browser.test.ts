@@ -921,6 +921,12 @@ describe('a change that deletes a dependent', () => {
     expect(await textOf(spouseRow)).toContain('登録済み');
     // Not 承認 / 差戻し of a new entry: only the deletion to approve (refusing the change keeps them).
     expect(await spouseRow.locator('button').allTextContents()).toEqual(['削除を承認', '番号を表示']);
+    // Approving the whole change says first that it deletes them (and not that it approves them).
+    await button(page, '承認する').click();
+    const dialogText = (await page.locator('dialog').textContent()) ?? '';
+    expect(dialogText).toContain('本人が削除を申請した扶養家族 1人（山本 健 さん）は、マイナンバーとあわせて削除されます。');
+    expect(dialogText).not.toContain('一緒に承認されます');
+    await page.locator('dialog').getByRole('button', { name: 'キャンセル' }).click();
     await spouseRow.getByRole('button', { name: '削除を承認' }).click();
     await spouseRow.waitFor({ state: 'detached' });
     expect(await page.locator('.box.ok[role=status]').textContent()).toBe('扶養家族 山本 健 さんの削除を承認しました。');

@@ -311,13 +311,17 @@ function approvalView(ctx: Ctx, r: RegistrantItem, docs: HrDocument[]): View {
         { class: 'buttons', id: 'decision' },
         actionButton('承認する', async () => {
           // Approving the person approves their dependents still waiting too (the server does): say so first.
-          const alsoDependents = activeDependents(r).filter((d) => d.status === 'pending');
+          const waiting = activeDependents(r).filter((d) => d.status === 'pending');
+          const [alsoDependents, removed] = [waiting.filter((d) => !d.removalRequested), waiting.filter((d) => d.removalRequested)];
+          const names = (ds: Dependent[]) => ds.map((d) => `${dependentName(d)} さん`).join('、');
           const lines = [
             `${fullName(r)} さんの登録を承認します。`,
-            ...(alsoDependents.length ? [`承認待ちの扶養家族 ${alsoDependents.length}人（${alsoDependents.map((d) => `${dependentName(d)} さん`).join('、')}）も一緒に承認されます。差し戻す扶養家族がいる場合は、先に下の表で差し戻してください。`] : []),
+            ...(alsoDependents.length ? [`承認待ちの扶養家族 ${alsoDependents.length}人（${names(alsoDependents)}）も一緒に承認されます。差し戻す扶養家族がいる場合は、先に下の表で差し戻してください。`] : []),
+            // The change deletes them: said before, as a deletion cannot be taken back.
+            ...(removed.length ? [`本人が削除を申請した扶養家族 ${removed.length}人（${names(removed)}）は、マイナンバーとあわせて削除されます。残す場合は承認せず、拒否してください。`] : []),
             '承認すると本人は登録画面にログインできなくなります（変更が必要なときはロックを解除します）。',
           ];
-          const done = `${fullName(r)} さんの登録を承認しました。${alsoDependents.length ? `扶養家族 ${alsoDependents.length}人も承認しました。` : ''}`;
+          const done = `${fullName(r)} さんの登録を承認しました。${alsoDependents.length ? `扶養家族 ${alsoDependents.length}人も承認しました。` : ''}${removed.length ? `扶養家族 ${removed.length}人を削除しました。` : ''}`;
           if (await confirmDialog('承認', lines, '承認する', false)) await act(ctx, message, () => api.approve(r.id), () => go(`registrants/${r.id}`), done)();
         }),
         actionButton('差戻し', async () => {
