@@ -142,17 +142,18 @@ export function createLifecycleActivities({ prisma, vault, history = createHisto
         await tx.document.deleteMany({ where: { registrantId, id: { in: draft.removedDocumentIds } } });
         await tx.document.updateMany({ where: { registrantId, draft: true }, data: { draft: false } });
 
-        // A dependent taken off whom payroll is served (an approved number) stays until HR decides:
-        // approved, the change deletes it; refused, it is back as it was. Any other goes now.
+        // A dependent taken off whom payroll is served (an approved person's approved dependent) stays
+        // until HR decides: approved, the change deletes it; refused, it is back as it was. Any other goes now.
         const removedDeps = await tx.dependent.findMany({ where: { registrantId, id: { in: draft.removedDependentIds } } });
-        const [held, gone] = [removedDeps.filter((d) => d.approvedNumberSecretId), removedDeps.filter((d) => !d.approvedNumberSecretId)];
+        const served = (d: (typeof removedDeps)[number]) => !!r.approvedNumberSecretId && !!d.approvedNumberSecretId;
+        const [held, gone] = [removedDeps.filter(served), removedDeps.filter((d) => !served(d))];
         for (const d of held) {
           const replacedDep = shreddable(d.myNumberSecretId, d.approvedNumberSecretId);
           if (replacedDep) shredLater.push(replacedDep);
           await tx.dependent.update({ where: { id: d.id }, data: { removalRequestedAt: d.removalRequestedAt ?? new Date(), status: 'pending', statusReason: null, myNumberSecretId: d.approvedNumberSecretId } });
         }
         const goneIds = gone.map((d) => d.id);
-        for (const d of gone) if (d.myNumberSecretId && !shredLater.includes(d.myNumberSecretId)) shredLater.push(d.myNumberSecretId);
+        for (const d of gone) shredLater.push(...[d.myNumberSecretId, d.approvedNumberSecretId].filter((x): x is string => !!x && !shredLater.includes(x)));
         const removedDepDocs = await tx.document.findMany({ where: { registrantId, dependentId: { in: goneIds } } });
         shredLater.push(...removedDepDocs.map((d) => d.imageSecretId).filter((x): x is string => !!x));
         await tx.dependent.deleteMany({ where: { registrantId, id: { in: goneIds } } });
@@ -215,7 +216,9 @@ export function createLifecycleActivities({ prisma, vault, history = createHisto
         if (input.dependentId) {
           const d = await tx.dependent.findFirst({ where: { id: input.dependentId, registrantId: r.id, draft: false } });
           if (!d) throw ApplicationFailure.nonRetryable('扶養家族が見つかりません', 'DependentNotFound');
-          await tx.dependent.update({ where: { id: d.id }, data: { status: input.decision === 'approved' ? 'completed' : input.decision, statusReason: input.decision === 'approved' ? null : reason } });
+          // A deletion sent back goes back on the employee's list: they keep the dependent or delete it again.
+          const undoRemoval = input.decision === 'remanded' && d.removalRequestedAt ? { removalRequestedAt: null } : {};
+          await tx.dependent.update({ where: { id: d.id }, data: { status: input.decision === 'approved' ? 'completed' : input.decision, statusReason: input.decision === 'approved' ? null : reason, ...undoRemoval } });
           if (input.decision === 'approved') await approveCurrentNumbers(tx, vault, r.id, { registrant: false, dependentId: d.id });
           if (input.decision === 'refused') await restoreApprovedNumbers(tx, vault, r.id, { dependentId: d.id, reason });
         }
@@ -381,7 +384,8 @@ export function createLifecycleActivities({ prisma, vault, history = createHisto
           });
         } else if (kind === 'numbers') {
           await tx.document.deleteMany({ where: { registrantId: r.id } });
-          await tx.dependent.updateMany({ where: { registrantId: r.id }, data: { myNumberSecretId: null, status: 'unregistered' } });
+          // A deletion a change asked for is moot with the numbers gone: the dependent stays, unregistered.
+          await tx.dependent.updateMany({ where: { registrantId: r.id }, data: { myNumberSecretId: null, status: 'unregistered', removalRequestedAt: null } });
           // A scheduled deletion is done with: its date leaves the row (a workflow revived from the
           // row must not delete again). HR's immediate deletion keeps the schedule.
           const schedule = input.kind === 'scheduled' ? { deletionDueDate: null, deletionRule: null } : {};

@@ -919,12 +919,12 @@ describe('a change that deletes a dependent', () => {
     const spouseRow = page.locator('tr[data-dependent-id]', { hasText: '山本 健' });
     expect(await textOf(spouseRow)).toContain('本人が削除を申請');
     expect(await textOf(spouseRow)).toContain('登録済み');
-    // Not 承認 / 差戻し of a new entry: only the deletion to approve (refusing the change keeps them).
-    expect(await spouseRow.locator('button').allTextContents()).toEqual(['削除を承認', '番号を表示']);
+    // Not 承認 of an entry: the deletion to approve, or 差戻し to put them back on the employee's list.
+    expect(await spouseRow.locator('button').allTextContents()).toEqual(['削除を承認', '差戻し', '番号を表示']);
     // Approving the whole change says first that it deletes them (and not that it approves them).
     await button(page, '承認する').click();
     const dialogText = (await page.locator('dialog').textContent()) ?? '';
-    expect(dialogText).toContain('本人が削除を申請した扶養家族 1人（山本 健 さん）は、マイナンバーとあわせて削除されます。');
+    expect(dialogText).toContain('本人が削除を申請した扶養家族 1人（山本 健 さん）は、マイナンバーとあわせて削除されます。残す場合は、先に下の表でその扶養家族を差し戻してください。');
     expect(dialogText).not.toContain('一緒に承認されます');
     await page.locator('dialog').getByRole('button', { name: 'キャンセル' }).click();
     await spouseRow.getByRole('button', { name: '削除を承認' }).click();

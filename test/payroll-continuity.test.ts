@@ -231,8 +231,11 @@ describe('a change of registration after approval', () => {
       expect(pulled.dependents![1]!.myNumber === parent).toBe(true);
       return;
     }
+    const before = (await harness.prisma.registrant.findUniqueOrThrow({ where: { id: created.id } })).updatedAt;
     if (how === 'approval') await hr.post(`/v1/registrants/${created.id}/approval`).send({}).expect(200);
     else await hr.post(`/v1/registrants/${created.id}/approval`).send({ dependentId: parentEntry.id }).expect(200);
+    // The person changed for payroll's sync (updatedSince), also when only the dependent was decided.
+    expect((await harness.prisma.registrant.findUniqueOrThrow({ where: { id: created.id } })).updatedAt.getTime()).toBeGreaterThan(before.getTime());
     // Deleted: the row, its number and its image; payroll is served the spouse alone.
     expect(await harness.prisma.dependent.findUnique({ where: { id: parentEntry.id } })).toBeNull();
     expect(await secretCount([approvedParent, parentImage])).toBe(0);
@@ -240,19 +243,65 @@ describe('a change of registration after approval', () => {
     expect((await harness.prisma.dependent.findUniqueOrThrow({ where: { id: spouseEntry.id } })).myNumberSecretId).not.toBeNull();
   });
 
+  it('a deleted dependent HR sends back is on the employee\'s list again; one never served to payroll is deleted at submission as before', async () => {
+    const code = `PS-${randomUUID().slice(0, 6)}`;
+    const [own, spouse, parent] = [randomMyNumber(), randomMyNumber(), randomMyNumber()];
+    const created = (await hr.post('/v1/registrants').send({ familyName: '差戻', givenName: '四郎', email: `${code.toLowerCase()}@example.co.jp`, employeeCode: code }).expect(201)).body;
+    const handle = harness.env.client.workflow.getHandle(created.workflowId);
+    await until(async () => (await handle.query(lifecycleQuery)).invitation?.state === 'open', 'the invitation to open');
+    const spouseEntry = { id: randomUUID(), relationship: '配偶者', kind: 'dependent' as const, familyName: '差戻', givenName: '花子', birthDate: '1988-01-01' };
+    const parentEntry = { id: randomUUID(), relationship: '父', kind: 'dependent' as const, familyName: '差戻', givenName: '父', birthDate: '1950-01-01' };
+    const person = { myNumber: own, gender: 'male' as const, birthDate: '1985-10-10' };
+    await submit(created.id, created.workflowId, { ...person, dependents: [{ ...spouseEntry, myNumber: spouse }, { ...parentEntry, myNumber: parent }] });
+    await hr.post(`/v1/registrants/${created.id}/approval`).send({}).expect(200);
+    await sendChange(created, { ...person, dependents: [{ ...spouseEntry, myNumber: spouse }], removedDependentIds: [parentEntry.id] });
+
+    // HR sends the parent back: the employee sees them on their list again and keeps them this time.
+    await hr.post(`/v1/registrants/${created.id}/remand`).send({ reason: '父は扶養のままです', dependentId: parentEntry.id }).expect(200);
+    expect(await harness.prisma.dependent.findUniqueOrThrow({ where: { id: parentEntry.id } })).toMatchObject({ status: 'remanded', removalRequestedAt: null });
+    const registration = createRegistrationService({ prisma: harness.prisma, vault: testVault(harness.prisma), drafts: createDraftStore({ prisma: harness.prisma, vault: testVault(harness.prisma) }), lifecycle: {} as never });
+    const overviewOf = async () => registration.overview({ registrant: await harness.prisma.registrant.findUniqueOrThrow({ where: { id: created.id }, include: { tenant: true } }), ip: null, userAgent: null });
+    expect((await overviewOf()).draft.dependents.map((d) => d.givenName)).toEqual(['花子', '父']);
+    await submit(created.id, created.workflowId, { ...person, dependents: [{ ...spouseEntry, myNumber: spouse }, { ...parentEntry, myNumber: parent }] });
+    await hr.post(`/v1/registrants/${created.id}/approval`).send({}).expect(200);
+    expect((await pull(code)).dependents!.map((d) => [d.givenName, d.unservedReason])).toEqual([
+      ['花子', null],
+      ['父', null],
+    ]);
+
+    // Someone never approved: HR approved their spouse alone and sent the person back; the spouse,
+    // deleted in the corrected registration, goes at once (payroll was never served them).
+    const other = (await hr.post('/v1/registrants').send({ familyName: '未承認', givenName: '五郎', email: `n-${code.toLowerCase()}@example.co.jp` }).expect(201)).body;
+    await until(async () => (await harness.env.client.workflow.getHandle(other.workflowId).query(lifecycleQuery)).invitation?.state === 'open', 'the invitation to open');
+    const otherSpouse = { ...spouseEntry, id: randomUUID(), familyName: '未承認' };
+    await submit(other.id, other.workflowId, { ...person, myNumber: randomMyNumber(), dependents: [{ ...otherSpouse, myNumber: randomMyNumber() }] });
+    await hr.post(`/v1/registrants/${other.id}/approval`).send({ dependentId: otherSpouse.id }).expect(200);
+    const approvedSpouse = (await harness.prisma.dependent.findUniqueOrThrow({ where: { id: otherSpouse.id } })).approvedNumberSecretId;
+    expect(approvedSpouse).not.toBeNull();
+    await hr.post(`/v1/registrants/${other.id}/remand`).send({ reason: '本人確認書類を撮り直してください' }).expect(200);
+    await submit(other.id, other.workflowId, { ...person, myNumber: randomMyNumber(), dependents: [], removedDependentIds: [otherSpouse.id] });
+    expect(await harness.prisma.dependent.findUnique({ where: { id: otherSpouse.id } })).toBeNull();
+    expect(await secretCount([approvedSpouse])).toBe(0);
+  });
+
   it('deleting the numbers while a change waits takes the approved ones too: nothing is served, nothing sealed is left', async () => {
     const code = `PD-${randomUUID().slice(0, 6)}`;
     const created = (await hr.post('/v1/registrants').send({ familyName: '削除', givenName: '一郎', email: `${code.toLowerCase()}@example.co.jp`, employeeCode: code }).expect(201)).body;
     const handle = harness.env.client.workflow.getHandle(created.workflowId);
     await until(async () => (await handle.query(lifecycleQuery)).invitation?.state === 'open', 'the invitation to open');
-    await submit(created.id, created.workflowId, { myNumber: randomMyNumber(), gender: 'male', birthDate: '1985-10-10', dependents: [] });
+    const child = { id: randomUUID(), relationship: '子', kind: 'dependent' as const, familyName: '削除', givenName: '次郎', birthDate: '2015-01-01' };
+    await submit(created.id, created.workflowId, { myNumber: randomMyNumber(), gender: 'male', birthDate: '1985-10-10', dependents: [{ ...child, myNumber: randomMyNumber() }] });
     await hr.post(`/v1/registrants/${created.id}/approval`).send({}).expect(200);
-    await sendChange(created, { myNumber: randomMyNumber(), gender: 'male', birthDate: '1985-10-10', dependents: [] });
-    const before = await harness.prisma.registrant.findUniqueOrThrow({ where: { id: created.id } });
+    // The change corrects the number and deletes the child (kept until HR decides).
+    await sendChange(created, { myNumber: randomMyNumber(), gender: 'male', birthDate: '1985-10-10', dependents: [], removedDependentIds: [child.id] });
+    const before = await harness.prisma.registrant.findUniqueOrThrow({ where: { id: created.id }, include: { dependents: true } });
     expect(before.approvedNumberSecretId).not.toBe(before.myNumberSecretId);
+    expect(before.dependents[0]!.removalRequestedAt).not.toBeNull();
 
     await hr.post(`/v1/registrants/${created.id}/deletion`).send({ scope: 'numbers', password: TEST_PASSWORD }).expect(200);
-    expect(await secretCount([before.approvedNumberSecretId, before.myNumberSecretId])).toBe(0);
+    expect(await secretCount([before.approvedNumberSecretId, before.myNumberSecretId, before.dependents[0]!.approvedNumberSecretId])).toBe(0);
     expect((await pull(code)).reason).toBe('NOT_REGISTERED');
+    // The deletion the change asked for is moot: the child stays, unregistered, and no later approval deletes them.
+    expect(await harness.prisma.dependent.findUniqueOrThrow({ where: { id: child.id } })).toMatchObject({ status: 'unregistered', removalRequestedAt: null, myNumberSecretId: null });
   });
 });

@@ -40,6 +40,8 @@ export async function approveCurrentNumbers(tx: Tx, vault: Vault, registrantId: 
     for (const d of removed) stale.push(...[d.myNumberSecretId, d.approvedNumberSecretId].filter((x): x is string => !!x));
     stale.push(...images.map((i) => i.imageSecretId).filter((x): x is string => !!x));
     await tx.dependent.deleteMany({ where: { id: { in: ids } } });
+    // The person changed for payroll's sync (updatedSince) even when only a dependent was decided.
+    await tx.$executeRaw`UPDATE registrants SET updated_at = now() WHERE id = ${registrantId}::uuid`;
   }
   for (const d of dependents) {
     if (d.removalRequestedAt) continue;
@@ -61,6 +63,8 @@ export async function approveCurrentNumbers(tx: Tx, vault: Vault, registrantId: 
  */
 export async function restoreApprovedNumbers(tx: Tx, vault: Vault, registrantId: string, who: { dependentId?: string; reason?: string | null }): Promise<void> {
   const refused: string[] = [];
+  // Whatever else is restored, nothing the refused change asked to delete is deleted later.
+  await tx.dependent.updateMany({ where: { registrantId, ...(who.dependentId ? { id: who.dependentId } : {}), removalRequestedAt: { not: null } }, data: { removalRequestedAt: null } });
   if (!who.dependentId) {
     const [r] = await tx.$queryRaw<{ approved: string | null; current: string | null }[]>`
       SELECT approved_number_secret_id AS approved, my_number_secret_id AS current FROM registrants WHERE id = ${registrantId}::uuid`;
@@ -80,7 +84,7 @@ export async function restoreApprovedNumbers(tx: Tx, vault: Vault, registrantId:
       // An approved dependent: as approved (a refusal of one dependent keeps HR's 拒否 on it).
       await tx.dependent.update({
         where: { id: d.id },
-        data: { myNumberSecretId: d.approvedNumberSecretId, noLongerDependentAt: null, removalRequestedAt: null, ...(who.dependentId ? {} : { status: 'completed', statusReason: null }) },
+        data: { myNumberSecretId: d.approvedNumberSecretId, noLongerDependentAt: null, ...(who.dependentId ? {} : { status: 'completed', statusReason: null }) },
       });
     } else if (!who.dependentId && d.status !== 'completed') {
       // Brought by the refused change: refused with it, its number not kept.

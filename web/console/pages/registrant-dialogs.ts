@@ -38,16 +38,20 @@ const STATUS_MOVE_HINTS: Record<ManualStatus, string> = {
  * status are offered; a completion asks how the identity was checked, the others a reason. Runs the
  * change itself, so a refusal (no number yet…) is said in the dialog.
  */
-export function askStatusChange(r: Registrant): Promise<Registrant | StepPending | undefined> {
+export function askStatusChange(r: Registrant & { dependents?: Dependent[] }): Promise<Registrant | StepPending | undefined> {
   const moves = manualMovesFrom(r.status);
   if (!moves.length) return Promise.resolve(undefined);
   const choice = select('status', moves.map((m) => [m, STATUS_LABELS[m]]));
   const hint = h('p', { class: 'hint', id: 'status-move-hint', 'aria-live': 'polite' });
   const method = field('本人確認の方法', select('verificationMethod', [['', '選択してください'], ...Object.entries(VERIFICATION_METHODS)]), { hint: '番号確認（個人番号カード・通知カード・番号付き住民票）と身元確認を、どの書類で行ったか。' });
   const reason = field('理由', textarea('reason', { maxlength: 1000 }), { hint: '登録者情報に表示されます（操作履歴には残りません）。1,000文字まで。' });
+  // 完了 approves the change: dependents the employee deleted in it go with their numbers.
+  const removed = (r.dependents ?? []).filter((d) => d.removalRequested);
+  const deletes = removed.length ? notice('warning', `本人が削除を申請した扶養家族 ${removed.length}人（${removed.map((d) => `${d.familyName} ${d.givenName} さん`).join('、')}）は、「完了」にするとマイナンバーとあわせて削除されます。`) : null;
   const show = () => {
     const to = choice.value as ManualStatus;
     hint.textContent = STATUS_MOVE_HINTS[to];
+    if (deletes) deletes.hidden = to !== 'completed';
     method.hidden = to !== 'completed';
     reason.hidden = to === 'completed';
   };
@@ -59,6 +63,7 @@ export function askStatusChange(r: Registrant): Promise<Registrant | StepPending
       facts([['対象者', fullName(r)], ['現在のステータス', STATUS_LABELS[r.status]]]),
       field('変更後のステータス', choice, { required: true }),
       hint,
+      deletes,
       r.myNumber.registered ? null : notice('info', 'マイナンバーが未登録です。「完了」にするには、先に「マイナンバーを登録」で番号を入力してください。'),
       method,
       reason,

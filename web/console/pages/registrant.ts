@@ -88,12 +88,12 @@ function personFacts(r: RegistrantItem, groups: Group[]): HTMLElement {
 function dependentsTable(ctx: Ctx, r: RegistrantItem, message: HTMLElement, withApproval: boolean): HTMLElement {
   const rows = r.dependents.map((d) => {
     const buttons: (Node | null)[] = [];
-    if (ctx.canEdit && withApproval && d.status === 'pending' && d.removalRequested) {
-      // The employee took them off in the change: approving deletes them; refusing the change keeps them.
-      buttons.push(actionButton('削除を承認', act(ctx, message, () => api.approve(r.id, d.id), undefined, `扶養家族 ${dependentName(d)} さんの削除を承認しました。`), 'small primary'));
-    } else if (ctx.canEdit && withApproval && d.status === 'pending' && !d.noLongerDependent) {
+    if (ctx.canEdit && withApproval && d.status === 'pending' && (d.removalRequested || !d.noLongerDependent)) {
       buttons.push(
-        actionButton('承認', act(ctx, message, () => api.approve(r.id, d.id), undefined, `扶養家族 ${dependentName(d)} さんを承認しました。`), 'small primary'),
+        // Taken off by the employee in the change: approving deletes them; sending back puts them on the employee's list again.
+        d.removalRequested
+          ? actionButton('削除を承認', act(ctx, message, () => api.approve(r.id, d.id), undefined, `扶養家族 ${dependentName(d)} さんの削除を承認しました。`), 'small primary')
+          : actionButton('承認', act(ctx, message, () => api.approve(r.id, d.id), undefined, `扶養家族 ${dependentName(d)} さんを承認しました。`), 'small primary'),
         actionButton('差戻し', async () => {
           const reason = await askReason('扶養家族の差戻し', `${dependentName(d)} さんの登録を差し戻します。本人に理由を添えたメールが届き、登録し直してもらえます。`, '差し戻す');
           if (reason) await act(ctx, message, () => api.remand(r.id, { reason, dependentId: d.id }), undefined, r.email ? `扶養家族 ${dependentName(d)} さんを差し戻しました。本人に理由を添えたメールを送ります。` : `扶養家族 ${dependentName(d)} さんを差し戻しました。メールアドレスがないため連絡は届きません。登録依頼書（紙）を印刷して、理由とあわせてお渡しください。`)();
@@ -311,14 +311,14 @@ function approvalView(ctx: Ctx, r: RegistrantItem, docs: HrDocument[]): View {
         { class: 'buttons', id: 'decision' },
         actionButton('承認する', async () => {
           // Approving the person approves their dependents still waiting too (the server does): say so first.
-          const waiting = activeDependents(r).filter((d) => d.status === 'pending');
-          const [alsoDependents, removed] = [waiting.filter((d) => !d.removalRequested), waiting.filter((d) => d.removalRequested)];
+          const alsoDependents = activeDependents(r).filter((d) => d.status === 'pending' && !d.removalRequested);
+          const removed = r.dependents.filter((d) => d.removalRequested);
           const names = (ds: Dependent[]) => ds.map((d) => `${dependentName(d)} さん`).join('、');
           const lines = [
             `${fullName(r)} さんの登録を承認します。`,
             ...(alsoDependents.length ? [`承認待ちの扶養家族 ${alsoDependents.length}人（${names(alsoDependents)}）も一緒に承認されます。差し戻す扶養家族がいる場合は、先に下の表で差し戻してください。`] : []),
             // The change deletes them: said before, as a deletion cannot be taken back.
-            ...(removed.length ? [`本人が削除を申請した扶養家族 ${removed.length}人（${names(removed)}）は、マイナンバーとあわせて削除されます。残す場合は承認せず、拒否してください。`] : []),
+            ...(removed.length ? [`本人が削除を申請した扶養家族 ${removed.length}人（${names(removed)}）は、マイナンバーとあわせて削除されます。残す場合は、先に下の表でその扶養家族を差し戻してください。`] : []),
             '承認すると本人は登録画面にログインできなくなります（変更が必要なときはロックを解除します）。',
           ];
           const done = `${fullName(r)} さんの登録を承認しました。${alsoDependents.length ? `扶養家族 ${alsoDependents.length}人も承認しました。` : ''}${removed.length ? `扶養家族 ${removed.length}人を削除しました。` : ''}`;
