@@ -12,7 +12,7 @@ import { SYSTEM_ACTOR, type Actor, type History } from '../services/audit/types'
 import { deliveriesOfStep, enqueueEvent } from '../services/connectors/webhooks';
 import { evaluateDraft, parseDraft, type DraftDocument } from '../services/registrants/draft';
 import { amendDraft, discardDraft } from '../services/registrants/draft-store';
-import { approveCurrentNumbers, restoreApprovedNumbers, shreddable } from '../services/registrants/approved-numbers';
+import { approveCurrentNumbers, dependentProfile, forgetProfiles, personProfile, restoreApprovedNumbers, shreddable } from '../services/registrants/approved-numbers';
 import { MANUAL_RULE, retentionRule } from '../services/retention/rules';
 import type { Vault } from '../services/vault/types';
 import type { PrismaClient } from '../services/db/client';
@@ -158,8 +158,12 @@ export function createLifecycleActivities({ prisma, vault, history = createHisto
         shredLater.push(...removedDepDocs.map((d) => d.imageSecretId).filter((x): x is string => !!x));
         await tx.dependent.deleteMany({ where: { registrantId, id: { in: goneIds } } });
 
+        // What the change replaces of an approved person and of dependents payroll is served: kept
+        // (from the first submission after approval) until HR decides, for a refusal to restore.
+        const servedPerson = !!r.approvedNumberSecretId;
         for (const d of draft.dependents) {
           const existing = await tx.dependent.findFirst({ where: { id: d.id, registrantId } });
+          const keep = servedPerson && existing?.approvedNumberSecretId && existing.approvedProfile === null ? { approvedProfile: { ...dependentProfile(existing) } } : {};
           const replacedDep = existing ? shreddable(existing.myNumberSecretId, existing.approvedNumberSecretId) : null;
           if (replacedDep) shredLater.push(replacedDep);
           const depNumber = d.noLongerDependent || !d.myNumber ? null : await vault.seal({ tenantId: r.tenantId, kind: 'my_number', plaintext: Buffer.from(d.myNumber) }, tx);
@@ -178,6 +182,7 @@ export function createLifecycleActivities({ prisma, vault, history = createHisto
             removalRequestedAt: null,
             myNumberSecretId: depNumber,
             draft: false,
+            ...keep,
           };
           if (existing) await tx.dependent.update({ where: { id: d.id }, data });
           else await tx.dependent.create({ data: { id: d.id, registrantId, ...data } });
@@ -186,6 +191,7 @@ export function createLifecycleActivities({ prisma, vault, history = createHisto
         const updated = await tx.registrant.update({
           where: { id: registrantId },
           data: {
+            ...(servedPerson && r.approvedProfile === null ? { approvedProfile: { ...personProfile(r) } } : {}),
             myNumberSecretId: numberId,
             gender: draft.gender,
             birthDate: dateOnly(draft.birthDate ?? null),
@@ -386,6 +392,8 @@ export function createLifecycleActivities({ prisma, vault, history = createHisto
           await tx.document.deleteMany({ where: { registrantId: r.id } });
           // A deletion a change asked for is moot with the numbers gone: the dependent stays, unregistered.
           await tx.dependent.updateMany({ where: { registrantId: r.id }, data: { myNumberSecretId: null, status: 'unregistered', removalRequestedAt: null } });
+          // Nothing is approved any more: no change is pending, nothing kept for a refusal.
+          await forgetProfiles(tx, r.id, { registrant: true });
           // A scheduled deletion is done with: its date leaves the row (a workflow revived from the
           // row must not delete again). HR's immediate deletion keeps the schedule.
           const schedule = input.kind === 'scheduled' ? { deletionDueDate: null, deletionRule: null } : {};

@@ -243,6 +243,40 @@ describe('a change of registration after approval', () => {
     expect((await harness.prisma.dependent.findUniqueOrThrow({ where: { id: spouseEntry.id } })).myNumberSecretId).not.toBeNull();
   });
 
+  it.each([
+    ['refused', 'refusal'],
+    ['approved', 'approval'],
+  ] as const)('a change of gender, birth date and a dependent\'s names, %s: payroll gets the approved data back after a refusal, the new data after approval', async (_label, how) => {
+    const code = `PF-${randomUUID().slice(0, 6)}`;
+    const [own, spouse] = [randomMyNumber(), randomMyNumber()];
+    const created = (await hr.post('/v1/registrants').send({ familyName: '訂正', givenName: '六郎', email: `${code.toLowerCase()}@example.co.jp`, employeeCode: code }).expect(201)).body;
+    const handle = harness.env.client.workflow.getHandle(created.workflowId);
+    await until(async () => (await handle.query(lifecycleQuery)).invitation?.state === 'open', 'the invitation to open');
+    const spouseEntry = { id: randomUUID(), relationship: '配偶者', kind: 'dependent' as const, familyName: '訂正', givenName: '花子', familyNameKana: 'テイセイ', givenNameKana: 'ハナコ', birthDate: '1988-01-01', gender: 'female' as const };
+    await submit(created.id, created.workflowId, { myNumber: own, gender: 'male', birthDate: '1985-10-10', dependents: [{ ...spouseEntry, myNumber: spouse }] });
+    await hr.post(`/v1/registrants/${created.id}/approval`).send({}).expect(200);
+
+    // The change: another birth date and gender, the spouse renamed — sent, remanded, sent again.
+    const changed = { myNumber: own, gender: 'female' as const, birthDate: '1986-11-11', dependents: [{ ...spouseEntry, givenName: '華子', givenNameKana: 'ハナコ', birthDate: '1988-02-02', relationship: '妻', myNumber: spouse }] };
+    await sendChange(created, changed);
+    await hr.post(`/v1/registrants/${created.id}/remand`).send({ reason: '確認のため' }).expect(200);
+    await submit(created.id, created.workflowId, changed);
+    const pulledName = async () => (await pull(code)).dependents!.map((d) => d.givenName);
+    expect(await pulledName()).toEqual(['華子']);
+
+    if (how === 'refusal') {
+      await hr.post(`/v1/registrants/${created.id}/refusal`).send({ reason: '申告内容の誤り' }).expect(200);
+      expect(await harness.prisma.registrant.findUniqueOrThrow({ where: { id: created.id } })).toMatchObject({ gender: 'male', birthDate: new Date('1985-10-10T00:00:00Z'), approvedProfile: null });
+      expect(await harness.prisma.dependent.findUniqueOrThrow({ where: { id: spouseEntry.id } })).toMatchObject({ relationship: '配偶者', givenName: '花子', birthDate: new Date('1988-01-01T00:00:00Z'), gender: 'female', status: 'completed', approvedProfile: null });
+      expect(await pulledName()).toEqual(['花子']);
+      return;
+    }
+    await hr.post(`/v1/registrants/${created.id}/approval`).send({}).expect(200);
+    expect(await harness.prisma.registrant.findUniqueOrThrow({ where: { id: created.id } })).toMatchObject({ gender: 'female', birthDate: new Date('1986-11-11T00:00:00Z'), approvedProfile: null });
+    expect(await harness.prisma.dependent.findUniqueOrThrow({ where: { id: spouseEntry.id } })).toMatchObject({ relationship: '妻', givenName: '華子', approvedProfile: null });
+    expect(await pulledName()).toEqual(['華子']);
+  });
+
   it('a deleted dependent HR sends back is on the employee\'s list again; one never served to payroll is deleted at submission as before', async () => {
     const code = `PS-${randomUUID().slice(0, 6)}`;
     const [own, spouse, parent] = [randomMyNumber(), randomMyNumber(), randomMyNumber()];

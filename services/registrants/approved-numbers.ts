@@ -6,10 +6,50 @@
  * the current one (my_number_secret_id): a writer that replaces the current number must not shred it
  * while it is still the approved one (`shreddable`), and every deletion shreds both.
  */
-import type { Prisma } from '../../prisma/generated/client';
+import { Prisma, type Dependent, type DependentKind, type Gender, type Registrant } from '../../prisma/generated/client';
 import type { Vault } from '../vault/types';
 
 type Tx = Prisma.TransactionClient;
+
+/**
+ * What a change replaces of an approved person (gender, birth date) or of a dependent payroll is
+ * served (relationship, kind, names, birth date, gender): kept in `approved_profile` from the first
+ * submission after approval until HR decides, so a refusal gives payroll the approved data back.
+ */
+export interface ApprovedProfile {
+  gender: Gender | null;
+  birthDate: string | null;
+  relationship?: string;
+  kind?: DependentKind;
+  familyName?: string;
+  givenName?: string;
+  familyNameKana?: string | null;
+  givenNameKana?: string | null;
+}
+
+/** SQL NULL for a Json column (Prisma's plain null means JSON null). */
+const DB_NULL = Prisma.DbNull;
+
+const day = (d: Date | null) => (d ? d.toISOString().slice(0, 10) : null);
+
+export const personProfile = (r: Pick<Registrant, 'gender' | 'birthDate'>): ApprovedProfile => ({ gender: r.gender, birthDate: day(r.birthDate) });
+
+export const dependentProfile = (d: Dependent): ApprovedProfile => ({
+  ...personProfile(d),
+  relationship: d.relationship,
+  kind: d.kind,
+  familyName: d.familyName,
+  givenName: d.givenName,
+  familyNameKana: d.familyNameKana,
+  givenNameKana: d.givenNameKana,
+});
+
+/** The columns to write back from a kept profile (a person's has no names). */
+function profileColumns(json: Prisma.JsonValue | null): Record<string, unknown> | null {
+  if (!json || typeof json !== 'object' || Array.isArray(json)) return null;
+  const { birthDate, ...rest } = json as unknown as ApprovedProfile;
+  return { ...rest, birthDate: birthDate ? new Date(`${birthDate}T00:00:00.000Z`) : null };
+}
 
 /** The secret a writer replacing the current number may shred: not while payroll is served it. */
 export const shreddable = (current: string | null, approved: string | null): string | null => (current && current !== approved ? current : null);
@@ -22,6 +62,7 @@ export const shreddable = (current: string | null, approved: string | null): str
  */
 export async function approveCurrentNumbers(tx: Tx, vault: Vault, registrantId: string, who: { registrant: boolean; dependentId?: string }): Promise<void> {
   const stale: string[] = [];
+  if (who.registrant) await tx.$executeRaw`UPDATE registrants SET approved_profile = NULL WHERE id = ${registrantId}::uuid AND approved_profile IS NOT NULL`;
   if (who.registrant) {
     const [r] = await tx.$queryRaw<{ approved: string | null; current: string | null }[]>`
       SELECT approved_number_secret_id AS approved, my_number_secret_id AS current FROM registrants WHERE id = ${registrantId}::uuid`;
@@ -30,7 +71,7 @@ export async function approveCurrentNumbers(tx: Tx, vault: Vault, registrantId: 
   }
   const dependents = await tx.dependent.findMany({
     where: { registrantId, draft: false, ...(who.dependentId ? { id: who.dependentId } : {}) },
-    select: { id: true, status: true, myNumberSecretId: true, approvedNumberSecretId: true, noLongerDependentAt: true, removalRequestedAt: true },
+    select: { id: true, status: true, myNumberSecretId: true, approvedNumberSecretId: true, noLongerDependentAt: true, removalRequestedAt: true, approvedProfile: true },
   });
   const removed = dependents.filter((d) => d.removalRequestedAt);
   if (removed.length) {
@@ -45,6 +86,8 @@ export async function approveCurrentNumbers(tx: Tx, vault: Vault, registrantId: 
   }
   for (const d of dependents) {
     if (d.removalRequestedAt) continue;
+    // Approved as changed: the data kept for a refusal goes (one still waiting keeps it).
+    if (d.approvedProfile !== null && (d.status === 'completed' || d.noLongerDependentAt)) await tx.dependent.update({ where: { id: d.id }, data: { approvedProfile: DB_NULL } });
     const target = d.noLongerDependentAt ? null : d.status === 'completed' ? d.myNumberSecretId : d.approvedNumberSecretId;
     if (target === d.approvedNumberSecretId) continue;
     if (d.approvedNumberSecretId && d.approvedNumberSecretId !== d.myNumberSecretId) stale.push(d.approvedNumberSecretId);
@@ -62,6 +105,7 @@ export async function approveCurrentNumbers(tx: Tx, vault: Vault, registrantId: 
  * what they submitted, as before. `dependentId`: only that dependent's (a refusal of one dependent).
  */
 export async function restoreApprovedNumbers(tx: Tx, vault: Vault, registrantId: string, who: { dependentId?: string; reason?: string | null }): Promise<void> {
+  await restoreProfiles(tx, registrantId, who);
   const refused: string[] = [];
   // Whatever else is restored, nothing the refused change asked to delete is deleted later.
   await tx.dependent.updateMany({ where: { registrantId, ...(who.dependentId ? { id: who.dependentId } : {}), removalRequestedAt: { not: null } }, data: { removalRequestedAt: null } });
@@ -95,4 +139,26 @@ export async function restoreApprovedNumbers(tx: Tx, vault: Vault, registrantId:
     // person never approved does.
   }
   if (refused.length) await vault.shred(refused, tx);
+}
+
+/** The kept profiles of a scope gone (the change refused, or nothing pending any more). */
+export async function forgetProfiles(tx: Tx, registrantId: string, who: { registrant?: boolean; dependentId?: string }): Promise<void> {
+  if (who.registrant) await tx.$executeRaw`UPDATE registrants SET approved_profile = NULL WHERE id = ${registrantId}::uuid AND approved_profile IS NOT NULL`;
+  if (who.dependentId) await tx.$executeRaw`UPDATE dependents SET approved_profile = NULL WHERE id = ${who.dependentId}::uuid AND approved_profile IS NOT NULL`;
+  else await tx.$executeRaw`UPDATE dependents SET approved_profile = NULL WHERE registrant_id = ${registrantId}::uuid AND approved_profile IS NOT NULL`;
+}
+
+/** A refused change: the person's (unless one dependent is refused) and the dependents' approved data back. */
+async function restoreProfiles(tx: Tx, registrantId: string, who: { dependentId?: string }): Promise<void> {
+  if (!who.dependentId) {
+    const r = await tx.registrant.findUniqueOrThrow({ where: { id: registrantId }, select: { approvedProfile: true } });
+    const back = profileColumns(r.approvedProfile);
+    if (back) await tx.registrant.update({ where: { id: registrantId }, data: { gender: back.gender as Gender | null, birthDate: back.birthDate as Date | null } });
+  }
+  const dependents = await tx.dependent.findMany({ where: { registrantId, ...(who.dependentId ? { id: who.dependentId } : {}) }, select: { id: true, approvedProfile: true } });
+  for (const d of dependents) {
+    const back = profileColumns(d.approvedProfile);
+    if (back) await tx.dependent.update({ where: { id: d.id }, data: back as Prisma.DependentUpdateInput });
+  }
+  await forgetProfiles(tx, registrantId, { registrant: !who.dependentId, dependentId: who.dependentId });
 }
