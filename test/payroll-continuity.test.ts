@@ -265,9 +265,11 @@ describe('a change of registration after approval', () => {
     expect(await pulledName()).toEqual(['華子']);
 
     if (how === 'refusal') {
+      // HR corrects the spouse's kana meanwhile: HR's own correction stands, whatever HR decides on the change.
+      await hr.patch(`/v1/registrants/${created.id}/dependents/${spouseEntry.id}`).send({ familyNameKana: 'テイセイヘン' }).expect(200);
       await hr.post(`/v1/registrants/${created.id}/refusal`).send({ reason: '申告内容の誤り' }).expect(200);
       expect(await harness.prisma.registrant.findUniqueOrThrow({ where: { id: created.id } })).toMatchObject({ gender: 'male', birthDate: new Date('1985-10-10T00:00:00Z'), approvedProfile: null });
-      expect(await harness.prisma.dependent.findUniqueOrThrow({ where: { id: spouseEntry.id } })).toMatchObject({ relationship: '配偶者', givenName: '花子', birthDate: new Date('1988-01-01T00:00:00Z'), gender: 'female', status: 'completed', approvedProfile: null });
+      expect(await harness.prisma.dependent.findUniqueOrThrow({ where: { id: spouseEntry.id } })).toMatchObject({ relationship: '配偶者', givenName: '花子', familyNameKana: 'テイセイヘン', birthDate: new Date('1988-01-01T00:00:00Z'), gender: 'female', status: 'completed', approvedProfile: null });
       expect(await pulledName()).toEqual(['花子']);
       return;
     }

@@ -44,6 +44,17 @@ export const dependentProfile = (d: Dependent): ApprovedProfile => ({
   givenNameKana: d.givenNameKana,
 });
 
+/**
+ * HR's own correction during a pending change stands whatever HR decides on the change: the fields HR
+ * changed are written into the kept profile too. Null when nothing is kept or none of them is in it.
+ */
+export function correctedProfile(kept: Prisma.JsonValue | null, now: ApprovedProfile, changed: readonly string[]): ApprovedProfile | null {
+  if (!kept || typeof kept !== 'object' || Array.isArray(kept)) return null;
+  const fields = changed.filter((k) => k in now) as (keyof ApprovedProfile)[];
+  if (fields.length === 0) return null;
+  return { ...(kept as unknown as ApprovedProfile), ...Object.fromEntries(fields.map((k) => [k, now[k]])) };
+}
+
 /** The columns to write back from a kept profile (a person's has no names). */
 function profileColumns(json: Prisma.JsonValue | null): Record<string, unknown> | null {
   if (!json || typeof json !== 'object' || Array.isArray(json)) return null;

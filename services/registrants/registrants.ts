@@ -24,6 +24,7 @@ import { connectorActor, type ConnectorCaller } from '../connectors/connectors';
 import { todayInJapan } from '../retention/rules';
 import { checkDependent, EMPLOYEE_CODE, fields, LIMITS, type FieldProblem } from './bulk-registration';
 import { dependentSummary, type DependentSummary, forConnector, getRegistrantItem, type RegistrantListItem, type RegistrantSummary, submittedDependent, summarizeRegistrants } from './listing';
+import { correctedProfile, dependentProfile, personProfile } from './approved-numbers';
 import type { Vault } from '../vault/types';
 import { draftFieldsOf } from './draft';
 import { amendDraft } from './draft-store';
@@ -401,6 +402,8 @@ export function createRegistrantService({ prisma, history, temporal, inviteRemin
       try {
         const updated = await prisma.$transaction(async (tx) => {
           const row = await tx.registrant.update({ where: { id: before.id }, data: Object.fromEntries(changed.map((k) => [k, data[k]])) });
+          const kept = correctedProfile(row.approvedProfile, personProfile(row), changed);
+          if (kept) await tx.registrant.update({ where: { id: row.id }, data: { approvedProfile: { ...kept } } });
           // An employee part-way through changing their registration would otherwise send the old values again.
           if (changed.includes('birthDate') || changed.includes('gender')) {
             await amendDraft(vault, tx, row.id, (draft) => {
@@ -445,6 +448,8 @@ export function createRegistrantService({ prisma, history, temporal, inviteRemin
         // Re-read under the transaction: the dependent may have been deleted or taken back meanwhile.
         await submittedDependent(tx, r.id, before.id);
         const row = await tx.dependent.update({ where: { id: before.id }, data: Object.fromEntries(changed.map((k) => [k, data[k]])) });
+        const kept = correctedProfile(row.approvedProfile, dependentProfile(row), changed);
+        if (kept) await tx.dependent.update({ where: { id: row.id }, data: { approvedProfile: { ...kept } } });
         // The registrant's list entry (with its dependents) changed too: payroll's sync picks it up.
         const owner = await tx.registrant.update({ where: { id: r.id }, data: { updatedAt: new Date() } });
         await amendDraft(vault, tx, r.id, (draft) => {
