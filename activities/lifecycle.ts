@@ -160,7 +160,9 @@ export function createLifecycleActivities({ prisma, vault, history = createHisto
 
         // What the change replaces of an approved person and of dependents payroll is served: kept
         // (from the first submission after approval) until HR decides, for a refusal to restore.
-        const servedPerson = !!r.approvedNumberSecretId;
+        // Taken from a decided person only (完了, or 拒否 with the approved data back): a remanded
+        // resubmission keeps the first, and a change sent before approved_profile existed keeps none.
+        const servedPerson = !!r.approvedNumberSecretId && (r.status === 'completed' || r.status === 'refused');
         for (const d of draft.dependents) {
           const existing = await tx.dependent.findFirst({ where: { id: d.id, registrantId } });
           const keep = servedPerson && existing?.approvedNumberSecretId && existing.approvedProfile === null ? { approvedProfile: { ...dependentProfile(existing) } } : {};

@@ -246,7 +246,7 @@ describe('a change of registration after approval', () => {
   it.each([
     ['refused', 'refusal'],
     ['approved', 'approval'],
-  ] as const)('a change of gender, birth date and a dependent\'s names, %s: payroll gets the approved data back after a refusal, the new data after approval', async (_label, how) => {
+  ] as const)('a change of gender, birth date and a dependent\'s names, %s: payroll is served the approved data until HR decides, the approved data again after a refusal, the new data after approval', async (_label, how) => {
     const code = `PF-${randomUUID().slice(0, 6)}`;
     const [own, spouse] = [randomMyNumber(), randomMyNumber()];
     const created = (await hr.post('/v1/registrants').send({ familyName: '訂正', givenName: '六郎', email: `${code.toLowerCase()}@example.co.jp`, employeeCode: code }).expect(201)).body;
@@ -262,7 +262,9 @@ describe('a change of registration after approval', () => {
     await hr.post(`/v1/registrants/${created.id}/remand`).send({ reason: '確認のため' }).expect(200);
     await submit(created.id, created.workflowId, changed);
     const pulledName = async () => (await pull(code)).dependents!.map((d) => d.givenName);
-    expect(await pulledName()).toEqual(['華子']);
+    // Until HR decides, payroll is served the approved numbers with the approved data, not the change's.
+    expect(await pulledName()).toEqual(['花子']);
+    expect(((await pull(code)) as { birthDate?: string }).birthDate).toBe('1985-10-10');
 
     if (how === 'refusal') {
       // HR corrects the spouse's kana meanwhile: HR's own correction stands, whatever HR decides on the change.

@@ -10,6 +10,7 @@
 import { Prisma, type Dependent, type Purpose, type Registrant } from '../../prisma/generated/client';
 import { isUuid } from '../db/uuid';
 import { DEPENDENT_COLUMNS, pickModel, REGISTRANT_COLUMNS, selectColumns } from '../db/raw-rows';
+import { asApproved } from '../registrants/approved-numbers';
 import type { OperationHistory } from '../audit/history';
 import type { PrismaClient } from '../db/client';
 import { directSql, type DirectSql } from '../db/direct-sql';
@@ -144,8 +145,10 @@ export function createNumberPull({ prisma, vault, history }: { prisma: PrismaCli
     const opened = secretIds.length ? await vault.openMany(secretIds, tenantId, sql) : new Map<string, Buffer>();
     const numberOf = (secretId: string) => opened.get(secretId)!.toString('utf8');
 
-    const entries: PullEntry[] = resolved.map(({ ref, r, reason, dependents }): PullEntry => {
-      if (!r || reason) return { served: false, ref, reason: reason! };
+    const entries: PullEntry[] = resolved.map(({ ref, r: row, reason, dependents }): PullEntry => {
+      if (!row || reason) return { served: false, ref, reason: reason! };
+      // The approved numbers go with the approved data, not with a pending change's.
+      const r = asApproved(row);
       return {
         served: true,
         ref,
@@ -157,18 +160,21 @@ export function createNumberPull({ prisma, vault, history }: { prisma: PrismaCli
         givenNameKana: r.givenNameKana,
         birthDate: date(r.birthDate),
         myNumber: numberOf(servedSecret(r)!),
-        dependents: dependents.map(({ d, why }) => ({
-          dependentId: d.id,
-          relationship: d.relationship,
-          kind: d.kind,
-          familyName: d.familyName,
-          givenName: d.givenName,
-          familyNameKana: d.familyNameKana,
-          givenNameKana: d.givenNameKana,
-          birthDate: date(d.birthDate),
-          myNumber: why ? null : numberOf(servedSecret(d)!),
-          unservedReason: why,
-        })),
+        dependents: dependents.map(({ d: row, why }) => {
+          const d = asApproved(row);
+          return {
+            dependentId: d.id,
+            relationship: d.relationship,
+            kind: d.kind,
+            familyName: d.familyName,
+            givenName: d.givenName,
+            familyNameKana: d.familyNameKana,
+            givenNameKana: d.givenNameKana,
+            birthDate: date(d.birthDate),
+            myNumber: why ? null : numberOf(servedSecret(d)!),
+            unservedReason: why,
+          };
+        }),
       };
     });
 

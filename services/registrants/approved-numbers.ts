@@ -55,6 +55,12 @@ export function correctedProfile(kept: Prisma.JsonValue | null, now: ApprovedPro
   return { ...(kept as unknown as ApprovedProfile), ...Object.fromEntries(fields.map((k) => [k, now[k]])) };
 }
 
+/** A row as payroll is served it: with its approved data while a change HR has not decided replaced it. */
+export function asApproved<T extends { approvedProfile: Prisma.JsonValue | null }>(row: T): T {
+  const back = profileColumns(row.approvedProfile);
+  return back ? { ...row, ...back } : row;
+}
+
 /** The columns to write back from a kept profile (a person's has no names). */
 function profileColumns(json: Prisma.JsonValue | null): Record<string, unknown> | null {
   if (!json || typeof json !== 'object' || Array.isArray(json)) return null;
@@ -97,9 +103,10 @@ export async function approveCurrentNumbers(tx: Tx, vault: Vault, registrantId: 
   }
   for (const d of dependents) {
     if (d.removalRequestedAt) continue;
-    // Approved as changed: the data kept for a refusal goes (one still waiting keeps it).
-    if (d.approvedProfile !== null && (d.status === 'completed' || d.noLongerDependentAt)) await tx.dependent.update({ where: { id: d.id }, data: { approvedProfile: DB_NULL } });
     const target = d.noLongerDependentAt ? null : d.status === 'completed' ? d.myNumberSecretId : d.approvedNumberSecretId;
+    // Approved as changed, or nothing approved left: the data kept for a refusal goes (one still
+    // waiting with its approved number keeps it).
+    if (d.approvedProfile !== null && (d.status === 'completed' || target === null)) await tx.dependent.update({ where: { id: d.id }, data: { approvedProfile: DB_NULL } });
     if (target === d.approvedNumberSecretId) continue;
     if (d.approvedNumberSecretId && d.approvedNumberSecretId !== d.myNumberSecretId) stale.push(d.approvedNumberSecretId);
     await tx.dependent.update({ where: { id: d.id }, data: { approvedNumberSecretId: target } });
@@ -116,24 +123,27 @@ export async function approveCurrentNumbers(tx: Tx, vault: Vault, registrantId: 
  * what they submitted, as before. `dependentId`: only that dependent's (a refusal of one dependent).
  */
 export async function restoreApprovedNumbers(tx: Tx, vault: Vault, registrantId: string, who: { dependentId?: string; reason?: string | null }): Promise<void> {
-  await restoreProfiles(tx, registrantId, who);
   const refused: string[] = [];
   // Whatever else is restored, nothing the refused change asked to delete is deleted later.
   await tx.dependent.updateMany({ where: { registrantId, ...(who.dependentId ? { id: who.dependentId } : {}), removalRequestedAt: { not: null } }, data: { removalRequestedAt: null } });
   if (!who.dependentId) {
     const [r] = await tx.$queryRaw<{ approved: string | null; current: string | null }[]>`
       SELECT approved_number_secret_id AS approved, my_number_secret_id AS current FROM registrants WHERE id = ${registrantId}::uuid`;
-    // Never approved: not a change, nothing to go back to.
-    if (!r?.approved) return;
+    // Never approved (or its number deleted meanwhile): not a change, nothing to go back to.
+    if (!r?.approved) return forgetProfiles(tx, registrantId, { registrant: true });
+    await restoreProfiles(tx, registrantId);
     if (r.current && r.current !== r.approved) refused.push(r.current);
     await tx.$executeRaw`UPDATE registrants SET my_number_secret_id = approved_number_secret_id WHERE id = ${registrantId}::uuid`;
   }
   const dependents = await tx.dependent.findMany({
     where: { registrantId, draft: false, ...(who.dependentId ? { id: who.dependentId } : {}) },
-    select: { id: true, status: true, myNumberSecretId: true, approvedNumberSecretId: true, noLongerDependentAt: true },
+    select: { id: true, status: true, myNumberSecretId: true, approvedNumberSecretId: true, noLongerDependentAt: true, approvedProfile: true },
   });
   for (const d of dependents) {
     const changed = d.myNumberSecretId !== d.approvedNumberSecretId;
+    // Its approved data back with its approved number; without one, nothing to go back to.
+    const back = d.approvedNumberSecretId ? profileColumns(d.approvedProfile) : null;
+    if (d.approvedProfile !== null) await tx.dependent.update({ where: { id: d.id }, data: { ...(back as Prisma.DependentUpdateInput | null), approvedProfile: DB_NULL } });
     if (d.approvedNumberSecretId) {
       if (changed && d.myNumberSecretId) refused.push(d.myNumberSecretId);
       // An approved dependent: as approved (a refusal of one dependent keeps HR's 拒否 on it).
@@ -159,17 +169,9 @@ export async function forgetProfiles(tx: Tx, registrantId: string, who: { regist
   else await tx.$executeRaw`UPDATE dependents SET approved_profile = NULL WHERE registrant_id = ${registrantId}::uuid AND approved_profile IS NOT NULL`;
 }
 
-/** A refused change: the person's (unless one dependent is refused) and the dependents' approved data back. */
-async function restoreProfiles(tx: Tx, registrantId: string, who: { dependentId?: string }): Promise<void> {
-  if (!who.dependentId) {
-    const r = await tx.registrant.findUniqueOrThrow({ where: { id: registrantId }, select: { approvedProfile: true } });
-    const back = profileColumns(r.approvedProfile);
-    if (back) await tx.registrant.update({ where: { id: registrantId }, data: { gender: back.gender as Gender | null, birthDate: back.birthDate as Date | null } });
-  }
-  const dependents = await tx.dependent.findMany({ where: { registrantId, ...(who.dependentId ? { id: who.dependentId } : {}) }, select: { id: true, approvedProfile: true } });
-  for (const d of dependents) {
-    const back = profileColumns(d.approvedProfile);
-    if (back) await tx.dependent.update({ where: { id: d.id }, data: back as Prisma.DependentUpdateInput });
-  }
-  await forgetProfiles(tx, registrantId, { registrant: !who.dependentId, dependentId: who.dependentId });
+/** A refused change of an approved person: their approved gender and birth date back. */
+async function restoreProfiles(tx: Tx, registrantId: string): Promise<void> {
+  const r = await tx.registrant.findUniqueOrThrow({ where: { id: registrantId }, select: { approvedProfile: true } });
+  const back = profileColumns(r.approvedProfile);
+  if (back) await tx.registrant.update({ where: { id: registrantId }, data: { gender: back.gender as Gender | null, birthDate: back.birthDate as Date | null, approvedProfile: DB_NULL } });
 }
