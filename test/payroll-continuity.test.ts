@@ -281,6 +281,27 @@ describe('a change of registration after approval', () => {
     expect(await pulledName()).toEqual(['華子']);
   });
 
+  it('the approved data kept for a change goes when HR deletes that number: a later refused change does not bring back a name approved away', async () => {
+    const code = `PN-${randomUUID().slice(0, 6)}`;
+    const own = randomMyNumber();
+    const created = (await hr.post('/v1/registrants').send({ familyName: '旧姓', givenName: '七郎', email: `${code.toLowerCase()}@example.co.jp`, employeeCode: code }).expect(201)).body;
+    const handle = harness.env.client.workflow.getHandle(created.workflowId);
+    await until(async () => (await handle.query(lifecycleQuery)).invitation?.state === 'open', 'the invitation to open');
+    const spouseEntry = { id: randomUUID(), relationship: '配偶者', kind: 'dependent' as const, familyName: '佐藤', givenName: '花子', birthDate: '1988-01-01' };
+    const person = { myNumber: own, gender: 'male' as const, birthDate: '1985-10-10' };
+    await submit(created.id, created.workflowId, { ...person, dependents: [{ ...spouseEntry, myNumber: randomMyNumber() }] });
+    await hr.post(`/v1/registrants/${created.id}/approval`).send({}).expect(200);
+    // A change renames the spouse; HR deletes the spouse's number (a wrong one) and approves the rest.
+    await sendChange(created, { ...person, dependents: [{ ...spouseEntry, familyName: '鈴木', myNumber: randomMyNumber() }] });
+    await hr.delete(`/v1/registrants/${created.id}/dependents/${spouseEntry.id}/my-number`).send({ password: TEST_PASSWORD }).expect(204);
+    await hr.post(`/v1/registrants/${created.id}/approval`).send({}).expect(200);
+    expect(await harness.prisma.dependent.findUniqueOrThrow({ where: { id: spouseEntry.id } })).toMatchObject({ familyName: '鈴木', approvedProfile: null });
+    // Months later another change (a new number for the spouse) is refused: 鈴木 stays.
+    await sendChange(created, { ...person, dependents: [{ ...spouseEntry, familyName: '鈴木', myNumber: randomMyNumber() }] });
+    await hr.post(`/v1/registrants/${created.id}/refusal`).send({ reason: '確認できません' }).expect(200);
+    expect((await harness.prisma.dependent.findUniqueOrThrow({ where: { id: spouseEntry.id } })).familyName).toBe('鈴木');
+  });
+
   it('a deleted dependent HR sends back is on the employee\'s list again; one never served to payroll is deleted at submission as before', async () => {
     const code = `PS-${randomUUID().slice(0, 6)}`;
     const [own, spouse, parent] = [randomMyNumber(), randomMyNumber(), randomMyNumber()];
