@@ -12,7 +12,7 @@ import { SYSTEM_ACTOR, type Actor, type History } from '../services/audit/types'
 import { deliveriesOfStep, enqueueEvent } from '../services/connectors/webhooks';
 import { evaluateDraft, parseDraft, type DraftDocument } from '../services/registrants/draft';
 import { amendDraft, discardDraft } from '../services/registrants/draft-store';
-import { approveCurrentNumbers, dependentProfile, forgetProfiles, personProfile, restoreApprovedNumbers, shreddable } from '../services/registrants/approved-numbers';
+import { approveCurrentNumbers, deleteDependents, dependentProfile, forgetProfiles, personProfile, restoreApprovedNumbers, shreddable } from '../services/registrants/approved-numbers';
 import { MANUAL_RULE, retentionRule } from '../services/retention/rules';
 import type { Vault } from '../services/vault/types';
 import type { PrismaClient } from '../services/db/client';
@@ -144,28 +144,24 @@ export function createLifecycleActivities({ prisma, vault, history = createHisto
 
         // A dependent taken off whom payroll is served (an approved person's approved dependent) stays
         // until HR decides: approved, the change deletes it; refused, it is back as it was. Any other goes now.
+        const payrollServesPerson = !!r.approvedNumberSecretId;
         const removedDeps = await tx.dependent.findMany({ where: { registrantId, id: { in: draft.removedDependentIds } } });
-        const served = (d: (typeof removedDeps)[number]) => !!r.approvedNumberSecretId && !!d.approvedNumberSecretId;
-        const [held, gone] = [removedDeps.filter(served), removedDeps.filter((d) => !served(d))];
-        for (const d of held) {
+        const held = (d: (typeof removedDeps)[number]) => payrollServesPerson && !!d.approvedNumberSecretId;
+        for (const d of removedDeps.filter(held)) {
           const replacedDep = shreddable(d.myNumberSecretId, d.approvedNumberSecretId);
           if (replacedDep) shredLater.push(replacedDep);
           await tx.dependent.update({ where: { id: d.id }, data: { removalRequestedAt: d.removalRequestedAt ?? new Date(), status: 'pending', statusReason: null, myNumberSecretId: d.approvedNumberSecretId } });
         }
-        const goneIds = gone.map((d) => d.id);
-        for (const d of gone) shredLater.push(...[d.myNumberSecretId, d.approvedNumberSecretId].filter((x): x is string => !!x && !shredLater.includes(x)));
-        const removedDepDocs = await tx.document.findMany({ where: { registrantId, dependentId: { in: goneIds } } });
-        shredLater.push(...removedDepDocs.map((d) => d.imageSecretId).filter((x): x is string => !!x));
-        await tx.dependent.deleteMany({ where: { registrantId, id: { in: goneIds } } });
+        shredLater.push(...(await deleteDependents(tx, registrantId, removedDeps.filter((d) => !held(d)))));
 
         // What the change replaces of an approved person and of dependents payroll is served: kept
         // (from the first submission after approval) until HR decides, for a refusal to restore.
         // Taken from a decided person only (完了, or 拒否 with the approved data back): a remanded
         // resubmission keeps the first, and a change sent before approved_profile existed keeps none.
-        const servedPerson = !!r.approvedNumberSecretId && (r.status === 'completed' || r.status === 'refused');
+        const decidedPerson = payrollServesPerson && (r.status === 'completed' || r.status === 'refused');
         for (const d of draft.dependents) {
           const existing = await tx.dependent.findFirst({ where: { id: d.id, registrantId } });
-          const keep = servedPerson && existing?.approvedNumberSecretId && existing.approvedProfile === null ? { approvedProfile: { ...dependentProfile(existing) } } : {};
+          const keep = decidedPerson && existing?.approvedNumberSecretId && existing.approvedProfile === null ? { approvedProfile: { ...dependentProfile(existing) } } : {};
           const replacedDep = existing ? shreddable(existing.myNumberSecretId, existing.approvedNumberSecretId) : null;
           if (replacedDep) shredLater.push(replacedDep);
           const depNumber = d.noLongerDependent || !d.myNumber ? null : await vault.seal({ tenantId: r.tenantId, kind: 'my_number', plaintext: Buffer.from(d.myNumber) }, tx);
@@ -193,7 +189,7 @@ export function createLifecycleActivities({ prisma, vault, history = createHisto
         const updated = await tx.registrant.update({
           where: { id: registrantId },
           data: {
-            ...(servedPerson && r.approvedProfile === null ? { approvedProfile: { ...personProfile(r) } } : {}),
+            ...(decidedPerson && r.approvedProfile === null ? { approvedProfile: { ...personProfile(r) } } : {}),
             myNumberSecretId: numberId,
             gender: draft.gender,
             birthDate: dateOnly(draft.birthDate ?? null),

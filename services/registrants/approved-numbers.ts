@@ -79,12 +79,12 @@ export const shreddable = (current: string | null, approved: string | null): str
  */
 export async function approveCurrentNumbers(tx: Tx, vault: Vault, registrantId: string, who: { registrant: boolean; dependentId?: string }): Promise<void> {
   const stale: string[] = [];
-  if (who.registrant) await tx.$executeRaw`UPDATE registrants SET approved_profile = NULL WHERE id = ${registrantId}::uuid AND approved_profile IS NOT NULL`;
   if (who.registrant) {
     const [r] = await tx.$queryRaw<{ approved: string | null; current: string | null }[]>`
       SELECT approved_number_secret_id AS approved, my_number_secret_id AS current FROM registrants WHERE id = ${registrantId}::uuid`;
     if (r?.approved && r.approved !== r.current) stale.push(r.approved);
-    await tx.$executeRaw`UPDATE registrants SET approved_number_secret_id = my_number_secret_id WHERE id = ${registrantId}::uuid`;
+    // Approved as changed: the data kept for a refusal goes with the number.
+    await tx.$executeRaw`UPDATE registrants SET approved_number_secret_id = my_number_secret_id, approved_profile = NULL WHERE id = ${registrantId}::uuid`;
   }
   const dependents = await tx.dependent.findMany({
     where: { registrantId, draft: false, ...(who.dependentId ? { id: who.dependentId } : {}) },
@@ -93,25 +93,36 @@ export async function approveCurrentNumbers(tx: Tx, vault: Vault, registrantId: 
   const removed = dependents.filter((d) => d.removalRequestedAt);
   if (removed.length) {
     // The change took them off the list: approved, they go, with their numbers and images.
-    const ids = removed.map((d) => d.id);
-    const images = await tx.document.findMany({ where: { registrantId, dependentId: { in: ids } }, select: { imageSecretId: true } });
-    for (const d of removed) stale.push(...[d.myNumberSecretId, d.approvedNumberSecretId].filter((x): x is string => !!x));
-    stale.push(...images.map((i) => i.imageSecretId).filter((x): x is string => !!x));
-    await tx.dependent.deleteMany({ where: { id: { in: ids } } });
+    stale.push(...(await deleteDependents(tx, registrantId, removed)));
     // The person changed for payroll's sync (updatedSince) even when only a dependent was decided.
     await tx.$executeRaw`UPDATE registrants SET updated_at = now() WHERE id = ${registrantId}::uuid`;
   }
   for (const d of dependents) {
     if (d.removalRequestedAt) continue;
     const target = d.noLongerDependentAt ? null : d.status === 'completed' ? d.myNumberSecretId : d.approvedNumberSecretId;
+    const data: Prisma.DependentUncheckedUpdateInput = {};
     // Approved as changed, or nothing approved left: the data kept for a refusal goes (one still
     // waiting with its approved number keeps it).
-    if (d.approvedProfile !== null && (d.status === 'completed' || target === null)) await tx.dependent.update({ where: { id: d.id }, data: { approvedProfile: DB_NULL } });
-    if (target === d.approvedNumberSecretId) continue;
-    if (d.approvedNumberSecretId && d.approvedNumberSecretId !== d.myNumberSecretId) stale.push(d.approvedNumberSecretId);
-    await tx.dependent.update({ where: { id: d.id }, data: { approvedNumberSecretId: target } });
+    if (d.approvedProfile !== null && (d.status === 'completed' || target === null)) data.approvedProfile = DB_NULL;
+    if (target !== d.approvedNumberSecretId) {
+      if (d.approvedNumberSecretId && d.approvedNumberSecretId !== d.myNumberSecretId) stale.push(d.approvedNumberSecretId);
+      data.approvedNumberSecretId = target;
+    }
+    if (Object.keys(data).length) await tx.dependent.update({ where: { id: d.id }, data });
   }
-  if (stale.length) await vault.shred([...new Set(stale)], tx);
+  if (stale.length) await vault.shred(stale, tx);
+}
+
+/**
+ * Deletes submitted dependents for good (their documents go with them, by cascade) and answers the
+ * secrets to shred in the same transaction: their numbers, approved ones included, and their images.
+ */
+export async function deleteDependents(tx: Tx, registrantId: string, dependents: readonly Pick<Dependent, 'id' | 'myNumberSecretId' | 'approvedNumberSecretId'>[]): Promise<string[]> {
+  if (dependents.length === 0) return [];
+  const ids = dependents.map((d) => d.id);
+  const images = await tx.document.findMany({ where: { registrantId, dependentId: { in: ids } }, select: { imageSecretId: true } });
+  await tx.dependent.deleteMany({ where: { registrantId, id: { in: ids } } });
+  return [...dependents.flatMap((d) => [d.myNumberSecretId, d.approvedNumberSecretId]), ...images.map((i) => i.imageSecretId)].filter((x): x is string => !!x);
 }
 
 /**
@@ -127,13 +138,17 @@ export async function restoreApprovedNumbers(tx: Tx, vault: Vault, registrantId:
   // Whatever else is restored, nothing the refused change asked to delete is deleted later.
   await tx.dependent.updateMany({ where: { registrantId, ...(who.dependentId ? { id: who.dependentId } : {}), removalRequestedAt: { not: null } }, data: { removalRequestedAt: null } });
   if (!who.dependentId) {
-    const [r] = await tx.$queryRaw<{ approved: string | null; current: string | null }[]>`
-      SELECT approved_number_secret_id AS approved, my_number_secret_id AS current FROM registrants WHERE id = ${registrantId}::uuid`;
+    const [r] = await tx.$queryRaw<{ approved: string | null; current: string | null; profile: Prisma.JsonValue | null }[]>`
+      SELECT approved_number_secret_id AS approved, my_number_secret_id AS current, approved_profile AS profile FROM registrants WHERE id = ${registrantId}::uuid`;
     // Never approved (or its number deleted meanwhile): not a change, nothing to go back to.
     if (!r?.approved) return forgetProfiles(tx, registrantId, { registrant: true });
-    await restoreProfiles(tx, registrantId);
     if (r.current && r.current !== r.approved) refused.push(r.current);
-    await tx.$executeRaw`UPDATE registrants SET my_number_secret_id = approved_number_secret_id WHERE id = ${registrantId}::uuid`;
+    // The approved number back, and the approved gender and birth date where the change replaced them.
+    const back = profileColumns(r.profile);
+    await tx.registrant.update({
+      where: { id: registrantId },
+      data: { myNumberSecretId: r.approved, ...(back ? { gender: back.gender as Gender | null, birthDate: back.birthDate as Date | null, approvedProfile: DB_NULL } : {}) },
+    });
   }
   const dependents = await tx.dependent.findMany({
     where: { registrantId, draft: false, ...(who.dependentId ? { id: who.dependentId } : {}) },
@@ -143,19 +158,17 @@ export async function restoreApprovedNumbers(tx: Tx, vault: Vault, registrantId:
     const changed = d.myNumberSecretId !== d.approvedNumberSecretId;
     // Its approved data back with its approved number; without one, nothing to go back to.
     const back = d.approvedNumberSecretId ? profileColumns(d.approvedProfile) : null;
-    if (d.approvedProfile !== null) await tx.dependent.update({ where: { id: d.id }, data: { ...(back as Prisma.DependentUpdateInput | null), approvedProfile: DB_NULL } });
+    const data: Prisma.DependentUncheckedUpdateInput = d.approvedProfile !== null ? { ...back, approvedProfile: DB_NULL } : {};
     if (d.approvedNumberSecretId) {
       if (changed && d.myNumberSecretId) refused.push(d.myNumberSecretId);
       // An approved dependent: as approved (a refusal of one dependent keeps HR's 拒否 on it).
-      await tx.dependent.update({
-        where: { id: d.id },
-        data: { myNumberSecretId: d.approvedNumberSecretId, noLongerDependentAt: null, ...(who.dependentId ? {} : { status: 'completed', statusReason: null }) },
-      });
+      Object.assign(data, { myNumberSecretId: d.approvedNumberSecretId, noLongerDependentAt: null, ...(who.dependentId ? {} : { status: 'completed', statusReason: null }) });
     } else if (!who.dependentId && d.status !== 'completed') {
       // Brought by the refused change: refused with it, its number not kept.
       if (d.myNumberSecretId) refused.push(d.myNumberSecretId);
-      await tx.dependent.update({ where: { id: d.id }, data: { myNumberSecretId: null, status: 'refused', statusReason: who.reason ?? null } });
+      Object.assign(data, { myNumberSecretId: null, status: 'refused', statusReason: who.reason ?? null });
     }
+    if (Object.keys(data).length) await tx.dependent.update({ where: { id: d.id }, data });
     // One dependent refused alone without an approved number keeps a first submission's number, as a
     // person never approved does.
   }
@@ -169,9 +182,3 @@ export async function forgetProfiles(tx: Tx, registrantId: string, who: { regist
   else await tx.$executeRaw`UPDATE dependents SET approved_profile = NULL WHERE registrant_id = ${registrantId}::uuid AND approved_profile IS NOT NULL`;
 }
 
-/** A refused change of an approved person: their approved gender and birth date back. */
-async function restoreProfiles(tx: Tx, registrantId: string): Promise<void> {
-  const r = await tx.registrant.findUniqueOrThrow({ where: { id: registrantId }, select: { approvedProfile: true } });
-  const back = profileColumns(r.approvedProfile);
-  if (back) await tx.registrant.update({ where: { id: registrantId }, data: { gender: back.gender as Gender | null, birthDate: back.birthDate as Date | null, approvedProfile: DB_NULL } });
-}
