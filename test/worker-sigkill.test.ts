@@ -279,6 +279,52 @@ it("a deletion due in a company that confirms deletions: HR confirms, the worker
   await sigkill(workerI);
 }, 240_000);
 
+it("a change that deletes a dependent payroll is served: the worker killed while the submission, then the approval, waits for the person's row; the dependent is kept until approved, then deleted once", async () => {
+  // Approved with a spouse, unlocked and invited again for a change (as HR's unlock and resend leave them).
+  const id = randomUUID();
+  const v = vault();
+  const [own, spouseNumber] = [await v.seal({ tenantId, kind: 'my_number', plaintext: Buffer.from(randomMyNumber()) }), await v.seal({ tenantId, kind: 'my_number', plaintext: Buffer.from(randomMyNumber()) })];
+  const r = await prisma.registrant.create({
+    data: { id, tenantId, familyName: '強制', givenName: '変更', workflowId: registrantWorkflowId(tenantId, id), status: 'completed', gender: 'male', birthDate: new Date('1985-05-05T00:00:00Z'), myNumberSecretId: own, approvedNumberSecretId: own, invitationState: 'open', invitationExpiresAt: new Date(Date.now() + 30 * 86_400_000) },
+  });
+  const spouse = await prisma.dependent.create({ data: { registrantId: id, relationship: '配偶者', familyName: '強制', givenName: '配偶', status: 'completed', myNumberSecretId: spouseNumber, approvedNumberSecretId: spouseNumber } });
+  const handle = (await env.client.workflow.start('registrantWorkflow', { taskQueue: TASK_QUEUE, workflowId: r.workflowId!, args: [carriedInput(r, [])] })) as WorkflowHandleWithFirstExecutionRunId;
+  const drafts = createDraftStore({ prisma, vault: v });
+  await drafts.save(id, { myNumber: randomMyNumber(), gender: 'male', birthDate: '1985-05-05', dependents: [], removedDocumentIds: [], removedDependentIds: [spouse.id] });
+  for (const side of ['front', 'back'] as const) await drafts.addDocument(id, { purpose: 'identity', type: 'my_number_card', side, mimeType: 'image/png', image: PNG });
+
+  // 1. The employee sends the change while the person's row is held; the worker dies inside the submission.
+  const workerJ = await startWorkerProcess('change-J');
+  let lock = await holdRow(id, database.url);
+  const submitting = handle.executeUpdate(submitUpdate, { args: [{ actor: { type: 'registrant', id: null } }] });
+  await activityRunning(handle, 'submitDraft');
+  await sigkill(workerJ);
+  const workerK = await startWorkerProcess('change-K');
+  await lock.release();
+  await submitting;
+  // Kept until HR decides: payroll's number still there, the spouse awaiting the decision.
+  expect(await prisma.dependent.findUniqueOrThrow({ where: { id: spouse.id } })).toMatchObject({ status: 'pending', myNumberSecretId: spouseNumber, approvedNumberSecretId: spouseNumber });
+  expect((await prisma.dependent.findUniqueOrThrow({ where: { id: spouse.id } })).removalRequestedAt).not.toBeNull();
+  expect(await prisma.vaultSecret.count({ where: { id: spouseNumber } })).toBe(1);
+  expect((await attempts(handle, 'submitDraft')).at(-1)).toBeGreaterThan(1);
+
+  // 2. HR approves while the row is held; the worker dies inside the decision.
+  const hr = await createLoginUser(prisma, tenantId, 'manager');
+  lock = await holdRow(id, database.url);
+  const approving = handle.executeUpdate(approveUpdate, { args: [{ actor: { type: 'login_user', id: hr.id } }] });
+  await activityRunning(handle, 'decide');
+  await sigkill(workerK);
+  const workerL = await startWorkerProcess('change-L');
+  await lock.release();
+  expect(await approving).toMatchObject({ status: 'completed' });
+  expect(await prisma.dependent.findUnique({ where: { id: spouse.id } })).toBeNull();
+  expect(await prisma.vaultSecret.count({ where: { id: spouseNumber } })).toBe(0);
+  // Each step once, whoever died when.
+  expect((await prisma.operationEvent.findMany({ where: { registrantId: id }, orderBy: { id: 'asc' } })).map((e) => e.operation)).toEqual(['submitted', 'approved']);
+  await handle.terminate('test finished');
+  await sigkill(workerL);
+}, 240_000);
+
 it('an import job: the worker killed inside a batch; the next worker stores that batch once and finishes the file', async () => {
   const v = vault();
   const services = createServices({
