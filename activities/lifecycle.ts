@@ -119,7 +119,7 @@ export function createLifecycleActivities({ prisma, vault, history = createHisto
         if (!(await claim(tx, key))) return;
         if (!r.draftSecretId) throw ApplicationFailure.create({ type: 'DraftIncomplete', message: '登録内容が入力されていません', nonRetryable: true, details: [[{ path: '/', code: 'DRAFT_EMPTY' }]] });
         const draft = parseDraft(await vault.open(r.draftSecretId, r.tenantId, tx));
-        const docs = await tx.document.findMany({ where: { registrantId, id: { notIn: draft.removedDocumentIds } } });
+        const docs = await tx.document.findMany({ where: { registrantId, supersededAt: null, id: { notIn: draft.removedDocumentIds } } });
         const docView: DraftDocument[] = docs.map((d) => ({ id: d.id, dependentId: d.dependentId, purpose: d.purpose, type: d.type, side: d.side }));
         const issues = evaluateDraft(draft, docView, { dependentsAllowed: r.category !== 'payee', sandbox: await isSandboxTenant(prisma, r.tenantId) });
         if (issues.length) {
@@ -137,14 +137,20 @@ export function createLifecycleActivities({ prisma, vault, history = createHisto
         const replaced = shreddable(r.myNumberSecretId, r.approvedNumberSecretId);
         if (replaced) shredLater.push(replaced);
 
-        const removedDocs = await tx.document.findMany({ where: { registrantId, id: { in: draft.removedDocumentIds } } });
-        shredLater.push(...removedDocs.map((d) => d.imageSecretId).filter((x): x is string => !!x));
-        await tx.document.deleteMany({ where: { registrantId, id: { in: draft.removedDocumentIds } } });
-        await tx.document.updateMany({ where: { registrantId, draft: true }, data: { draft: false } });
+        // Documents the employee replaced: approved evidence of a person payroll is served stays,
+        // hidden, until HR decides (a refusal puts it back); the rest (a change's own, or anyone
+        // else's) goes now. What this submission brings to such a person is the change's.
+        const payrollServesPerson = !!r.approvedNumberSecretId;
+        const removedDocs = await tx.document.findMany({ where: { registrantId, supersededAt: null, id: { in: draft.removedDocumentIds } } });
+        const keptDocs = removedDocs.filter((d) => payrollServesPerson && !d.pendingChange).map((d) => d.id);
+        const droppedDocs = removedDocs.filter((d) => !keptDocs.includes(d.id));
+        shredLater.push(...droppedDocs.map((d) => d.imageSecretId).filter((x): x is string => !!x));
+        await tx.document.deleteMany({ where: { registrantId, id: { in: droppedDocs.map((d) => d.id) } } });
+        if (keptDocs.length) await tx.document.updateMany({ where: { registrantId, id: { in: keptDocs } }, data: { supersededAt: new Date() } });
+        await tx.document.updateMany({ where: { registrantId, draft: true }, data: { draft: false, pendingChange: payrollServesPerson } });
 
         // A dependent taken off whom payroll is served (an approved person's approved dependent) stays
         // until HR decides: approved, the change deletes it; refused, it is back as it was. Any other goes now.
-        const payrollServesPerson = !!r.approvedNumberSecretId;
         const removedDeps = await tx.dependent.findMany({ where: { registrantId, id: { in: draft.removedDependentIds } } });
         const held = (d: (typeof removedDeps)[number]) => payrollServesPerson && !!d.approvedNumberSecretId;
         for (const d of removedDeps.filter(held)) {

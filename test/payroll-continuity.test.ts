@@ -343,6 +343,95 @@ describe('a change of registration after approval', () => {
     expect(await secretCount([approvedSpouse])).toBe(0);
   });
 
+  it('identity documents a change replaces stay, hidden, until HR decides: a refusal puts them back and shreds the change\'s, an approval (of the person or of one dependent) the reverse', async () => {
+    const code = `PI-${randomUUID().slice(0, 6)}`;
+    const created = (await hr.post('/v1/registrants').send({ familyName: '書類', givenName: '花子', email: `${code.toLowerCase()}@example.co.jp`, employeeCode: code }).expect(201)).body;
+    const handle = harness.env.client.workflow.getHandle(created.workflowId);
+    await until(async () => (await handle.query(lifecycleQuery)).invitation?.state === 'open', 'the invitation to open');
+    const vault = testVault(harness.prisma);
+    const registration = createRegistrationService({ prisma: harness.prisma, vault, drafts: createDraftStore({ prisma: harness.prisma, vault }), lifecycle: {} as never });
+    const caller = async () => ({ registrant: await harness.prisma.registrant.findUniqueOrThrow({ where: { id: created.id }, include: { tenant: true } }), ip: null, userAgent: null });
+    // Each image is told apart by its size: the PNG and n bytes more.
+    const upload = async (side: 'front' | 'back', n: number, dependentId?: string) =>
+      (await registration.addDocument(await caller(), { purpose: 'identity', type: 'my_number_card', side, ...(dependentId ? { dependentId } : {}) }, Buffer.concat([PNG, Buffer.alloc(n)]))).id;
+    const finish = () => handle.executeUpdate(submitUpdate, { args: [{ actor: { type: 'registrant', id: null } }] });
+    const reopen = async () => {
+      // Approval locks the login; a refusal does not.
+      if ((await caller()).registrant.loginLocked) await hr.post(`/v1/registrants/${created.id}/login-unlock`).expect(200);
+      await hr.post(`/v1/registrants/${created.id}/invitation`).send({}).expect(200);
+    };
+    // What HR's approval screen lists: whose, which side, which image.
+    const hrSees = async () =>
+      ((await hr.get(`/v1/registrants/${created.id}/documents`).expect(200)).body as { dependentId: string | null; side: string; byteSize: number }[])
+        .map((d) => `${d.dependentId ? 'spouse' : 'self'} ${d.side} +${d.byteSize - PNG.length}`)
+        .sort();
+    const imageOf = async (documentId: string) => (await harness.prisma.document.findUniqueOrThrow({ where: { id: documentId } })).imageSecretId;
+
+    const own = randomMyNumber();
+    await registration.saveProfile(await caller(), { myNumber: own, myNumberConfirmation: own, gender: 'female', birthDate: '1990-04-01' });
+    const spouseNumber = randomMyNumber();
+    const spouseId = (await registration.addDependent(await caller(), { relationship: '夫', kind: 'category3', familyName: '書類', givenName: '一郎', birthDate: '1988-01-01', myNumber: spouseNumber, myNumberConfirmation: spouseNumber })).draft.dependents[0]!.id;
+    const [selfFront, selfBack, spouseFront, spouseBack] = [await upload('front', 1), await upload('back', 2), await upload('front', 3, spouseId), await upload('back', 4, spouseId)];
+    await finish();
+    await hr.post(`/v1/registrants/${created.id}/approval`).send({}).expect(200);
+    const approved = ['self back +2', 'self front +1', 'spouse back +4', 'spouse front +3'];
+    expect(await hrSees()).toEqual(approved);
+    const approvedImages = { selfFront: await imageOf(selfFront), selfBack: await imageOf(selfBack), spouseFront: await imageOf(spouseFront), spouseBack: await imageOf(spouseBack) };
+
+    // A change retakes the person's front and the spouse's back; HR sees the new ones only, and
+    // cannot open the replaced image, which is still sealed.
+    await reopen();
+    await upload('front', 10);
+    await upload('back', 11, spouseId);
+    await finish();
+    expect(await hrSees()).toEqual(['self back +2', 'self front +10', 'spouse back +11', 'spouse front +3']);
+    await hr.get(`/v1/registrants/${created.id}/documents/${selfFront}/image`).expect(404);
+    expect(await secretCount([approvedImages.selfFront, approvedImages.spouseBack])).toBe(2);
+    // Sent back, the employee retakes the front once more: the change's first retake goes at once.
+    await hr.post(`/v1/registrants/${created.id}/remand`).send({ reason: '表面がぼやけています' }).expect(200);
+    const firstRetake = (await harness.prisma.document.findFirstOrThrow({ where: { registrantId: created.id, dependentId: null, side: 'front', pendingChange: true } })).imageSecretId;
+    expect((await registration.overview(await caller())).draft.documents.map((d) => `${d.side} +${d.byteSize - PNG.length}`).sort()).toEqual(['back +11', 'back +2', 'front +10', 'front +3']);
+    await upload('front', 12);
+    await finish();
+    expect(await secretCount([firstRetake])).toBe(0);
+    expect(await hrSees()).toEqual(['self back +2', 'self front +12', 'spouse back +11', 'spouse front +3']);
+    const changeImages = (await harness.prisma.document.findMany({ where: { registrantId: created.id, pendingChange: true } })).map((d) => d.imageSecretId);
+    expect(changeImages).toHaveLength(2);
+
+    // Refused: the approved images are back (the same documents), the change's are shredded.
+    await hr.post(`/v1/registrants/${created.id}/refusal`).send({ reason: '確認できません' }).expect(200);
+    expect(await hrSees()).toEqual(approved);
+    expect(await secretCount(changeImages)).toBe(0);
+    expect(await secretCount(Object.values(approvedImages))).toBe(4);
+    expect(await harness.prisma.document.count({ where: { registrantId: created.id, OR: [{ supersededAt: { not: null } }, { pendingChange: true }] } })).toBe(0);
+
+    // HR confirms the approved registration by hand (完了). The next change retakes the spouse's
+    // front and the person's back: HR approves the spouse alone (the image it replaced goes then),
+    // then refuses the person's change (the spouse's approved retake stays).
+    await hr.post(`/v1/registrants/${created.id}/status`).send({ status: 'completed', verificationMethod: 'notification_card_with_id' }).expect(200);
+    expect(await hrSees()).toEqual(approved);
+    await reopen();
+    await upload('front', 20, spouseId);
+    await upload('back', 21);
+    await finish();
+    await hr.post(`/v1/registrants/${created.id}/approval`).send({ dependentId: spouseId }).expect(200);
+    expect(await secretCount([approvedImages.spouseFront])).toBe(0);
+    expect(await hrSees()).toEqual(['self back +21', 'self front +1', 'spouse back +4', 'spouse front +20']);
+    await hr.post(`/v1/registrants/${created.id}/refusal`).send({ reason: '裏面が読めません' }).expect(200);
+    expect(await hrSees()).toEqual(['self back +2', 'self front +1', 'spouse back +4', 'spouse front +20']);
+    expect(await secretCount([approvedImages.selfFront, approvedImages.selfBack, approvedImages.spouseBack])).toBe(3);
+
+    // Approved as a whole: the replaced image goes, the retake is the approved one.
+    await hr.post(`/v1/registrants/${created.id}/status`).send({ status: 'completed', verificationMethod: 'notification_card_with_id' }).expect(200);
+    await reopen();
+    await upload('back', 30);
+    await finish();
+    await hr.post(`/v1/registrants/${created.id}/approval`).send({}).expect(200);
+    expect(await hrSees()).toEqual(['self back +30', 'self front +1', 'spouse back +4', 'spouse front +20']);
+    expect(await secretCount([approvedImages.selfBack])).toBe(0);
+    expect(await harness.prisma.document.count({ where: { registrantId: created.id, OR: [{ supersededAt: { not: null } }, { pendingChange: true }] } })).toBe(0);
+  });
+
   it('deleting the numbers while a change waits takes the approved ones too: nothing is served, nothing sealed is left', async () => {
     const code = `PD-${randomUUID().slice(0, 6)}`;
     const created = (await hr.post('/v1/registrants').send({ familyName: '削除', givenName: '一郎', email: `${code.toLowerCase()}@example.co.jp`, employeeCode: code }).expect(201)).body;

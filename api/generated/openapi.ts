@@ -478,7 +478,8 @@ export interface paths {
         /**
          * The identity documents the registrant submitted (for the approval screen), oldest first
          * @description The person's and their dependents' documents (`dependentId` names the dependent). Images still
-         *     in the employee's unsubmitted draft are not listed.
+         *     in the employee's unsubmitted draft are not listed, nor approved ones a change waiting for
+         *     HR's decision replaced (kept until then: a refusal lists them again, an approval deletes them).
          */
         get: operations["listRegistrantDocuments"];
         put?: never;

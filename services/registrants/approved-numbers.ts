@@ -97,9 +97,11 @@ export async function approveCurrentNumbers(tx: Tx, vault: Vault, registrantId: 
     // The person changed for payroll's sync (updatedSince) even when only a dependent was decided.
     await tx.$executeRaw`UPDATE registrants SET updated_at = now() WHERE id = ${registrantId}::uuid`;
   }
+  const decided: string[] = [];
   for (const d of dependents) {
     if (d.removalRequestedAt) continue;
     const target = d.noLongerDependentAt ? null : d.status === 'completed' ? d.myNumberSecretId : d.approvedNumberSecretId;
+    if (d.status === 'completed' || target === null) decided.push(d.id);
     const data: Prisma.DependentUncheckedUpdateInput = {};
     // Approved as changed, or nothing approved left: the data kept for a refusal goes (one still
     // waiting with its approved number keeps it).
@@ -110,6 +112,7 @@ export async function approveCurrentNumbers(tx: Tx, vault: Vault, registrantId: 
     }
     if (Object.keys(data).length) await tx.dependent.update({ where: { id: d.id }, data });
   }
+  stale.push(...(await settleChangeDocuments(tx, registrantId, { person: who.registrant, dependentIds: decided }, 'approved')));
   if (stale.length) await vault.shred(stale, tx);
 }
 
@@ -123,6 +126,22 @@ export async function deleteDependents(tx: Tx, registrantId: string, dependents:
   const images = await tx.document.findMany({ where: { registrantId, dependentId: { in: ids } }, select: { imageSecretId: true } });
   await tx.dependent.deleteMany({ where: { registrantId, id: { in: ids } } });
   return [...dependents.flatMap((d) => [d.myNumberSecretId, d.approvedNumberSecretId]), ...images.map((i) => i.imageSecretId)].filter((x): x is string => !!x);
+}
+
+/**
+ * The identity documents of a change HR decided, for the person (`person`) and those dependents:
+ * approved, the approved evidence the change replaced is deleted and the change's own become the
+ * approved ones; refused, the change's own are deleted and the replaced evidence is back. Answers
+ * the images to shred in the caller's transaction.
+ */
+export async function settleChangeDocuments(tx: Tx, registrantId: string, scope: { person: boolean; dependentIds: readonly string[] }, outcome: 'approved' | 'refused'): Promise<string[]> {
+  const whose: Prisma.DocumentWhereInput[] = [...(scope.person ? [{ dependentId: null }] : []), ...(scope.dependentIds.length ? [{ dependentId: { in: [...scope.dependentIds] } }] : [])];
+  if (whose.length === 0) return [];
+  const inScope = { registrantId, draft: false, OR: whose };
+  const gone = await tx.document.findMany({ where: { ...inScope, ...(outcome === 'approved' ? { supersededAt: { not: null } } : { pendingChange: true }) }, select: { id: true, imageSecretId: true } });
+  if (gone.length) await tx.document.deleteMany({ where: { id: { in: gone.map((d) => d.id) } } });
+  await tx.document.updateMany({ where: { registrantId, draft: false, AND: [{ OR: whose }, { OR: [{ supersededAt: { not: null } }, { pendingChange: true }] }] }, data: { supersededAt: null, pendingChange: false } });
+  return gone.flatMap((d) => (d.imageSecretId ? [d.imageSecretId] : []));
 }
 
 /**
@@ -154,6 +173,10 @@ export async function restoreApprovedNumbers(tx: Tx, vault: Vault, registrantId:
     where: { registrantId, draft: false, ...(who.dependentId ? { id: who.dependentId } : {}) },
     select: { id: true, status: true, myNumberSecretId: true, approvedNumberSecretId: true, noLongerDependentAt: true, approvedProfile: true },
   });
+  // The change's documents go and the approved ones it replaced are back: all of a person's (a
+  // dependent the change brought has none approved), or that dependent's if it has an approved number.
+  const restored = who.dependentId ? dependents.filter((d) => d.approvedNumberSecretId).map((d) => d.id) : dependents.map((d) => d.id);
+  refused.push(...(await settleChangeDocuments(tx, registrantId, { person: !who.dependentId, dependentIds: restored }, 'refused')));
   for (const d of dependents) {
     const changed = d.myNumberSecretId !== d.approvedNumberSecretId;
     // Its approved data back with its approved number; without one, nothing to go back to.

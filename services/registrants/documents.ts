@@ -1,7 +1,8 @@
 /**
  * HR's view of the identity documents a registrant submitted (本人確認, seed 001 ch.9): what was sent,
  * and each image, opened from the vault for the approval screen. Images still in the employee's
- * draft are theirs alone: HR gets 404 for them, as for documents of another tenant. Every image view
+ * draft are theirs alone: HR gets 404 for them, as for documents of another tenant, and so are
+ * approved images a change replaced (kept only for a refusal to put back). Every image view
  * is recorded in the operation history (the document's id, never its bytes).
  *
  * An image that shows the twelve digits (the back of the card, the notification card, a resident
@@ -60,7 +61,7 @@ export function createRegistrantDocumentService({ prisma, vault, history, confir
   };
 
   async function submitted(registrantId: string, documentId: string) {
-    const d = await prisma.document.findFirst({ where: { id: documentId, registrantId, draft: false } });
+    const d = await prisma.document.findFirst({ where: { id: documentId, registrantId, draft: false, supersededAt: null } });
     if (!d?.imageSecretId) throw DOCUMENT_NOT_FOUND();
     return d as Document & { imageSecretId: string };
   }
@@ -85,7 +86,7 @@ export function createRegistrantDocumentService({ prisma, vault, history, confir
     /** The submitted documents (the person's and their dependents'), oldest first. */
     async list(tenantId: string, registrantId: string): Promise<SubmittedDocument[]> {
       await registrant(tenantId, registrantId);
-      const docs = await prisma.document.findMany({ where: { registrantId, draft: false }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
+      const docs = await prisma.document.findMany({ where: { registrantId, draft: false, supersededAt: null }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
       return docs.map(view);
     },
 
@@ -99,8 +100,9 @@ export function createRegistrantDocumentService({ prisma, vault, history, confir
 
     /**
      * HR uploads an image for the person or one of their (submitted, 第3号) dependents, with the phone
-     * pages' checks: it replaces the submitted image of the same slot (purpose, type, side), whose
-     * image is shredded in the same transaction; recorded (ids and the slot, never the bytes). The
+     * pages' checks: it replaces the submitted image of the same slot (purpose, type, side), and an
+     * approved one a pending change replaced there (HR's upload stands whatever HR decides), whose
+     * images are shredded in the same transaction; recorded (ids and the slot, never the bytes). The
      * employee's draft is left as it is.
      */
     async upload(acting: Acting, registrantId: string, input: { purpose: DocumentPurpose; type: DocumentType; side: DocumentSide; dependentId?: string }, image: Buffer): Promise<SubmittedDocument> {

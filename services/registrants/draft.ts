@@ -31,7 +31,7 @@ export interface Draft {
   gender?: Gender;
   birthDate?: string;
   dependents: DraftDependent[];
-  /** submitted documents the employee replaces: shredded on submission */
+  /** submitted documents the employee replaces: shredded on submission (an approved person's kept, hidden, until HR decides) */
   removedDocumentIds: string[];
   /** dependents the employee deleted: removed on submission */
   removedDependentIds: string[];

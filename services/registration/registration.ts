@@ -144,7 +144,7 @@ export function createRegistrationService({ prisma, vault, drafts, lifecycle }: 
 
   async function documentsOf(r: Registrant, draft: Draft) {
     const rows = await prisma.document.findMany({
-      where: { registrantId: r.id, id: { notIn: draft.removedDocumentIds } },
+      where: { registrantId: r.id, supersededAt: null, id: { notIn: draft.removedDocumentIds } },
       orderBy: { createdAt: 'asc' },
       select: { id: true, dependentId: true, purpose: true, type: true, side: true, mimeType: true, byteSize: true, draft: true, createdAt: true },
     });
@@ -306,7 +306,7 @@ export function createRegistrationService({ prisma, vault, drafts, lifecycle }: 
         }
         const slot = { registrantId: caller.registrant.id, dependentId: input.dependentId ?? null, purpose: input.purpose, type: input.type, side: input.side };
         await dropDraftDocuments(tx, slot);
-        const submitted = await tx.document.findMany({ where: { ...slot, draft: false }, select: { id: true } });
+        const submitted = await tx.document.findMany({ where: { ...slot, draft: false, supersededAt: null }, select: { id: true } });
         for (const s of submitted) if (!draft.removedDocumentIds.includes(s.id)) draft.removedDocumentIds.push(s.id);
         const imageSecretId = await vault.seal({ tenantId: caller.registrant.tenantId, kind: 'document', plaintext: image }, tx);
         const created = await tx.document.create({ data: { ...slot, mimeType, byteSize: image.length, imageSecretId, draft: true } });
@@ -317,14 +317,14 @@ export function createRegistrationService({ prisma, vault, drafts, lifecycle }: 
 
     /** The person's own image, for the preview. */
     async documentImage(caller: RegistrantCaller, documentId: string): Promise<{ mimeType: string; image: Buffer }> {
-      const d = await prisma.document.findFirst({ where: { id: documentId, registrantId: caller.registrant.id } });
+      const d = await prisma.document.findFirst({ where: { id: documentId, registrantId: caller.registrant.id, supersededAt: null } });
       if (!d?.imageSecretId) throw DOCUMENT_NOT_FOUND();
       return { mimeType: d.mimeType, image: await vault.open(d.imageSecretId, caller.registrant.tenantId) };
     },
 
     async removeDocument(caller: RegistrantCaller, documentId: string) {
       await change(caller, async (draft, tx) => {
-        const d = await tx.document.findFirst({ where: { id: documentId, registrantId: caller.registrant.id } });
+        const d = await tx.document.findFirst({ where: { id: documentId, registrantId: caller.registrant.id, supersededAt: null } });
         if (!d || draft.removedDocumentIds.includes(d.id)) throw DOCUMENT_NOT_FOUND();
         if (d.draft) await dropDraftDocuments(tx, { id: d.id });
         else draft.removedDocumentIds.push(d.id);
