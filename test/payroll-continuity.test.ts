@@ -432,6 +432,23 @@ describe('a change of registration after approval', () => {
     expect(await harness.prisma.document.count({ where: { registrantId: created.id, OR: [{ supersededAt: { not: null } }, { pendingChange: true }] } })).toBe(0);
   });
 
+  it('a dependent HR adds without a number while a change waits is not part of the change: refusing the change leaves it 未登録', async () => {
+    const code = `PH-${randomUUID().slice(0, 6)}`;
+    const created = (await hr.post('/v1/registrants').send({ familyName: '追加', givenName: '六郎', email: `${code.toLowerCase()}@example.co.jp`, employeeCode: code }).expect(201)).body;
+    const handle = harness.env.client.workflow.getHandle(created.workflowId);
+    await until(async () => (await handle.query(lifecycleQuery)).invitation?.state === 'open', 'the invitation to open');
+    const person = { gender: 'male' as const, birthDate: '1985-10-10', dependents: [] };
+    await submit(created.id, created.workflowId, { ...person, myNumber: randomMyNumber() });
+    await hr.post(`/v1/registrants/${created.id}/approval`).send({}).expect(200);
+    const baby = { id: randomUUID(), relationship: '子', kind: 'dependent' as const, familyName: '追加', givenName: '赤子', birthDate: '2026-10-01', myNumber: randomMyNumber() };
+    await sendChange(created, { ...person, myNumber: randomMyNumber(), dependents: [baby] });
+    const added = (await hr.post(`/v1/registrants/${created.id}/dependents`).send({ relationship: '父', familyName: '追加', givenName: '父' }).expect(201)).body as { id: string };
+
+    await hr.post(`/v1/registrants/${created.id}/refusal`).send({ reason: '確認できません' }).expect(200);
+    expect(await harness.prisma.dependent.findUniqueOrThrow({ where: { id: added.id } })).toMatchObject({ status: 'unregistered', statusReason: null });
+    expect(await harness.prisma.dependent.findUniqueOrThrow({ where: { id: baby.id } })).toMatchObject({ status: 'refused', statusReason: '確認できません', myNumberSecretId: null });
+  });
+
   it('deleting the numbers while a change waits takes the approved ones too: nothing is served, nothing sealed is left', async () => {
     const code = `PD-${randomUUID().slice(0, 6)}`;
     const created = (await hr.post('/v1/registrants').send({ familyName: '削除', givenName: '一郎', email: `${code.toLowerCase()}@example.co.jp`, employeeCode: code }).expect(201)).body;

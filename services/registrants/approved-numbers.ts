@@ -186,8 +186,9 @@ export async function restoreApprovedNumbers(tx: Tx, vault: Vault, registrantId:
       if (changed && d.myNumberSecretId) refused.push(d.myNumberSecretId);
       // An approved dependent: as approved (a refusal of one dependent keeps HR's 拒否 on it).
       Object.assign(data, { myNumberSecretId: d.approvedNumberSecretId, noLongerDependentAt: null, ...(who.dependentId ? {} : { status: 'completed', statusReason: null }) });
-    } else if (!who.dependentId && d.status !== 'completed') {
-      // Brought by the refused change: refused with it, its number not kept.
+    } else if (!who.dependentId && (d.status === 'pending' || d.status === 'remanded')) {
+      // Brought by the refused change: refused with it, its number not kept. (One HR added without a
+      // number meanwhile, 未登録, was not part of the change and stays as it is.)
       if (d.myNumberSecretId) refused.push(d.myNumberSecretId);
       Object.assign(data, { myNumberSecretId: null, status: 'refused', statusReason: who.reason ?? null });
     }
