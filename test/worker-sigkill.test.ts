@@ -16,7 +16,7 @@ import { carriedInput } from '../services/registrants/carried-state';
 import { createDraftStore } from '../services/registrants/draft-store';
 import { loadKeyring } from '../services/vault/keyring';
 import { createVault } from '../services/vault/vault';
-import { approveUpdate, changeStatusUpdate, confirmDeletionUpdate, deleteNowUpdate, importJobWorkflowId, lifecycleQuery, registrantWorkflowId, submitUpdate, type RegistrantWorkflowInput } from '../shared';
+import { approveUpdate, changeStatusUpdate, confirmDeletionUpdate, deleteNowUpdate, importJobWorkflowId, inviteUpdate, lifecycleQuery, registrantWorkflowId, submitUpdate, type RegistrantWorkflowInput } from '../shared';
 import { createServices } from '../services/container';
 import { createMailTransport } from '../services/mail/transport';
 import { capture } from './support/capture';
@@ -199,6 +199,37 @@ it('a status set by hand (完了 with a number HR verified) while the person\'s 
   expect((await attempts(handle, 'changeStatus')).at(-1)).toBeGreaterThan(1);
   await handle.terminate('test finished');
   await sigkill(workerE);
+}, 240_000);
+
+it('a paper round (登録依頼書) for someone without e-mail, the worker killed while the round waits for the person\'s row: the next worker opens it once, nothing mailed', async () => {
+  const id = randomUUID();
+  const workflowId = registrantWorkflowId(tenantId, id);
+  await prisma.registrant.create({ data: { id, tenantId, familyName: '強制', givenName: '紙', workflowId } });
+  const input: RegistrantWorkflowInput = { tenantId, registrantId: id, reminderDays: [], invite: false };
+  const handle = (await env.client.workflow.start('registrantWorkflow', { taskQueue: TASK_QUEUE, workflowId, args: [input] })) as WorkflowHandleWithFirstExecutionRunId;
+  const hr = await createLoginUser(prisma, tenantId, 'manager');
+  const mailsBefore = outbox.mails.length;
+
+  const workerP = await startWorkerProcess('paper-P');
+  const lock = await holdRow(id, database.url);
+  // What 「登録依頼書（紙）を印刷」 asks the workflow (services/registrants/lifecycle.ts openPaperRound).
+  const opening = handle.executeUpdate(inviteUpdate, { args: [{ actor: { type: 'login_user', id: hr.id }, options: { paper: true } }] });
+  await activityRunning(handle, 'sendInvitationMail');
+  await sigkill(workerP);
+  const workerQ = await startWorkerProcess('paper-Q');
+  await lock.release();
+  expect(await opening).toMatchObject({ invitation: { state: 'open', round: 1 } });
+
+  expect(await prisma.registrant.findUniqueOrThrow({ where: { id } })).toMatchObject({ invitationState: 'open' });
+  // Opened once though the step ran on two workers; no link made and nothing mailed (the sheets
+  // carry the links, each issued when printed).
+  expect(await operations(id)).toEqual(['paper_invitation_issued']);
+  expect(await prisma.invitation.count({ where: { registrantId: id } })).toBe(0);
+  expect(outbox.mails.length).toBe(mailsBefore);
+  expect(await prisma.mailDelivery.findMany({ where: { key: { startsWith: workflowId } }, select: { kind: true, status: true } })).toEqual([{ kind: 'paper', status: 'sent' }]);
+  expect((await attempts(handle, 'sendInvitationMail')).at(-1)).toBeGreaterThan(1);
+  await handle.terminate('test finished');
+  await sigkill(workerQ);
 }, 240_000);
 
 it("HR deletes a person now (their number, a dependent's, identity images): the worker killed while the deletion waits for the person's row; the next worker deletes everything once", async () => {
