@@ -449,6 +449,39 @@ describe('a change of registration after approval', () => {
     expect(await harness.prisma.dependent.findUniqueOrThrow({ where: { id: baby.id } })).toMatchObject({ status: 'refused', statusReason: '確認できません', myNumberSecretId: null });
   });
 
+  it('the employee takes back the deletion of a dependent payroll is served (the change sent back whole): the dependent stays, with its number, once HR approves', async () => {
+    const code = `PB-${randomUUID().slice(0, 6)}`;
+    const [own, spouse] = [randomMyNumber(), randomMyNumber()];
+    const created = (await hr.post('/v1/registrants').send({ familyName: '取消', givenName: '七郎', email: `${code.toLowerCase()}@example.co.jp`, employeeCode: code }).expect(201)).body;
+    const handle = harness.env.client.workflow.getHandle(created.workflowId);
+    await until(async () => (await handle.query(lifecycleQuery)).invitation?.state === 'open', 'the invitation to open');
+    const spouseEntry = { id: randomUUID(), relationship: '配偶者', kind: 'dependent' as const, familyName: '取消', givenName: '花子', birthDate: '1988-01-01' };
+    const person = { myNumber: own, gender: 'male' as const, birthDate: '1985-10-10' };
+    await submit(created.id, created.workflowId, { ...person, dependents: [{ ...spouseEntry, myNumber: spouse }] });
+    await hr.post(`/v1/registrants/${created.id}/approval`).send({}).expect(200);
+    const approvedSpouse = (await harness.prisma.dependent.findUniqueOrThrow({ where: { id: spouseEntry.id } })).approvedNumberSecretId;
+    await sendChange(created, { ...person, dependents: [], removedDependentIds: [spouseEntry.id] });
+    await hr.post(`/v1/registrants/${created.id}/remand`).send({ reason: '配偶者の削除は誤りではありませんか' }).expect(200);
+
+    const vault = testVault(harness.prisma);
+    const registration = createRegistrationService({ prisma: harness.prisma, vault, drafts: createDraftStore({ prisma: harness.prisma, vault }), lifecycle: {} as never });
+    const caller = async () => ({ registrant: await harness.prisma.registrant.findUniqueOrThrow({ where: { id: created.id }, include: { tenant: true } }), ip: null, userAgent: null });
+    const before = await registration.overview(await caller());
+    expect([before.draft.dependents, before.draft.removedDependents]).toEqual([[], [{ id: spouseEntry.id, relationship: '配偶者', familyName: '取消', givenName: '花子' }]]);
+    await expect(registration.restoreDependent(await caller(), randomUUID())).rejects.toMatchObject({ code: 'DEPENDENT_NOT_FOUND' });
+    const restored = await registration.restoreDependent(await caller(), spouseEntry.id);
+    expect(restored.draft.removedDependents).toEqual([]);
+    expect(restored.draft.dependents.map((d) => [d.id, d.givenName, d.myNumber])).toEqual([[spouseEntry.id, '花子', { entered: true, last4: spouse.slice(-4) }]]);
+
+    await handle.executeUpdate(submitUpdate, { args: [{ actor: { type: 'registrant', id: null } }] });
+    await hr.post(`/v1/registrants/${created.id}/approval`).send({}).expect(200);
+    expect(await harness.prisma.dependent.findUniqueOrThrow({ where: { id: spouseEntry.id } })).toMatchObject({ status: 'completed', removalRequestedAt: null });
+    const served = await pull(code);
+    expect(served.dependents!.map((d) => [d.dependentId, d.unservedReason])).toEqual([[spouseEntry.id, null]]);
+    expect(served.dependents![0]!.myNumber === spouse).toBe(true);
+    expect(await secretCount([approvedSpouse])).toBe(0); // the same number sealed again with the change, the approved copy shredded
+  });
+
   it('deleting the numbers while a change waits takes the approved ones too: nothing is served, nothing sealed is left', async () => {
     const code = `PD-${randomUUID().slice(0, 6)}`;
     const created = (await hr.post('/v1/registrants').send({ familyName: '削除', givenName: '一郎', email: `${code.toLowerCase()}@example.co.jp`, employeeCode: code }).expect(201)).body;

@@ -452,12 +452,30 @@ describe('the employee on a phone', () => {
     expect(await page.locator('section.slot.filled[data-slot="identity-my_number_card-front"]').count()).toBe(1);
     await button(page, '次へ').click();
     await onPage(page, 'dependents');
+    // A submitted dependent deleted by mistake is listed as to be deleted, and taken back.
+    await dependentRow(page, '次郎').getByRole('button', { name: '削除' }).click();
+    await onPage(page, 'dependent-delete');
+    await button(page, '削除').click();
+    await onPage(page, 'dependents');
+    expect(await page.locator('#removed-dependents li.dependent .dependent-name').allTextContents()).toEqual(['佐藤 次郎子']);
+    await snap(page, 'dependents-removed');
     await button(page, '扶養家族編集を終了して登録情報の確認').click();
     await onPage(page, 'review');
+    expect(await textOf(page, '#review-removed')).toBe('削除する扶養家族：佐藤 次郎（子）');
+    await button(page, '扶養家族の登録を修正').click();
+    await onPage(page, 'dependents');
+    await page.locator('#removed-dependents li.dependent', { hasText: '次郎' }).getByRole('button', { name: '元に戻す' }).click();
+    await page.locator('#removed-dependents').waitFor({ state: 'detached' });
+    expect(await page.locator('li.dependent .dependent-name').allTextContents()).toEqual(['佐藤 花子配偶者', '佐藤 次郎子']);
+    expect(await dependentRow(page, '次郎').textContent()).toContain('扶養対象外');
+    await button(page, '扶養家族編集を終了して登録情報の確認').click();
+    await onPage(page, 'review');
+    expect(await page.locator('#review-removed').count()).toBe(0);
     expect(await page.locator('#remand').count()).toBe(1);
     await button(page, 'この内容で会社に提出する').click();
     await onPage(page, 'done');
     expect((await hr.get(`/v1/registrants/${id}`).expect(200)).body.status).toBe('pending');
+    expect((await hr.get(`/v1/registrants/${id}`).expect(200)).body.dependents.map((d: { givenName: string }) => d.givenName)).toEqual(['花子', '次郎']);
 
     // HR approves: the login is locked, and the link says the registration is done (not a warning).
     await hr.post(`/v1/registrants/${id}/approval`).send({}).expect(200);

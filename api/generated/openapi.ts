@@ -2505,6 +2505,33 @@ export interface paths {
         patch: operations["updateRegistrationDependent"];
         trace?: never;
     };
+    "/v1/registration/dependents/{dependentId}/restore": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                dependentId: components["parameters"]["DependentId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Take back the deletion of a submitted dependent (one of the draft's removedDependents)
+         * @description The dependent is on the draft's list again as last submitted, with their number and
+         *     documents; nothing of them had been deleted yet. 404 DEPENDENT_NOT_FOUND for anyone not in
+         *     `removedDependents`.
+         */
+        post: operations["restoreRegistrationDependent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/registration/documents": {
         parameters: {
             query?: never;
@@ -3215,6 +3242,17 @@ export interface components {
                 /** Format: date */
                 birthDate: string | null;
                 dependents: components["schemas"]["RegistrationDependent"][];
+                /**
+                 * @description Dependents submitted before whom this draft deletes (at the next "finish"; after an
+                 *     approval, once HR approves): POST …/dependents/{dependentId}/restore takes one back.
+                 */
+                removedDependents: {
+                    /** Format: uuid */
+                    id: string;
+                    relationship: string;
+                    familyName: string;
+                    givenName: string;
+                }[];
                 documents: components["schemas"]["RegistrationDocument"][];
             };
             /** @description Purposes the company added after the person's first visit and not consented yet (POST /v1/registration/consents); "finish" waits for them. */
@@ -8599,6 +8637,36 @@ export interface operations {
             404: components["responses"]["NotFound"];
             409: components["responses"]["LifecycleConflict"];
             415: components["responses"]["UnsupportedMediaType"];
+        };
+    };
+    restoreRegistrationDependent: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The session's CSRF token; required on state-changing requests made with the session cookie. */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                dependentId: components["parameters"]["DependentId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Back on the draft's list. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Registration"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["LifecycleConflict"];
         };
     };
     addRegistrationDocument: {

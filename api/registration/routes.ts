@@ -127,6 +127,9 @@ export function registrationRoutes(deps: RegistrationRouteDeps, opts: Registrati
   router.delete('/v1/registration/dependents/:dependentId', requireRegistrant, async (req, res) => {
     res.set('Cache-Control', 'no-store').json(await registration.removeDependent(me(req), req.params.dependentId as string));
   });
+  router.post('/v1/registration/dependents/:dependentId/restore', requireRegistrant, async (req, res) => {
+    res.set('Cache-Control', 'no-store').json(await registration.restoreDependent(me(req), req.params.dependentId as string));
+  });
 
   // The image is the request body itself (what a phone's fetch sends from a file or the camera);
   // one byte over the limit is read so "too large" is told apart from "exactly 4 MB".

@@ -142,6 +142,16 @@ export function createRegistrationService({ prisma, vault, drafts, lifecycle }: 
     return start ?? parseDraft(Buffer.from('{}'));
   }
 
+  /** The submitted dependents the draft deletes (the employee may take each back). */
+  async function removedDependents(registrantId: string, draft: Draft) {
+    if (draft.removedDependentIds.length === 0) return [];
+    return prisma.dependent.findMany({
+      where: { registrantId, draft: false, id: { in: draft.removedDependentIds } },
+      orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+      select: { id: true, relationship: true, familyName: true, givenName: true },
+    });
+  }
+
   async function documentsOf(r: Registrant, draft: Draft) {
     const rows = await prisma.document.findMany({
       where: { registrantId: r.id, supersededAt: null, id: { notIn: draft.removedDocumentIds } },
@@ -229,6 +239,7 @@ export function createRegistrationService({ prisma, vault, drafts, lifecycle }: 
           gender: draft.gender ?? null,
           birthDate: draft.birthDate ?? null,
           dependents: draft.dependents.map(dependentView),
+          removedDependents: await removedDependents(r.id, draft),
           documents: documents.map((d) => ({ id: d.id, dependentId: d.dependentId, purpose: d.purpose, type: d.type, side: d.side, mimeType: d.mimeType, byteSize: d.byteSize, submitted: !d.draft })),
         },
         issues: isEditable ? evaluateDraft(draft, docView, { dependentsAllowed: r.category !== 'payee', sandbox: caller.registrant.tenant.sandbox }) : [],
@@ -288,6 +299,18 @@ export function createRegistrationService({ prisma, vault, drafts, lifecycle }: 
         } else if (row) {
           draft.removedDependentIds.push(dependentId);
         }
+      });
+      return this.overview(caller);
+    },
+
+    /** A submitted dependent the draft deletes, back on its list as last submitted (number included). */
+    async restoreDependent(caller: RegistrantCaller, dependentId: string) {
+      await change(caller, async (draft, tx) => {
+        const row = draft.removedDependentIds.includes(dependentId) ? await tx.dependent.findFirst({ where: { id: dependentId, registrantId: caller.registrant.id, draft: false } }) : null;
+        if (!row) throw DEPENDENT_NOT_FOUND();
+        draft.removedDependentIds = draft.removedDependentIds.filter((id) => id !== dependentId);
+        const myNumber = row.myNumberSecretId ? (await vault.open(row.myNumberSecretId, caller.registrant.tenantId, tx)).toString('utf8') : undefined;
+        draft.dependents.push({ ...draftFieldsOf(row), myNumber });
       });
       return this.overview(caller);
     },

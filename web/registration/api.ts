@@ -35,6 +35,7 @@ export const api = {
   addDependent: (body: Schemas['RegistrationDependentInput']) => request<Registration & { id: string }>('POST', '/v1/registration/dependents', body),
   updateDependent: (id: string, body: Schemas['RegistrationDependentInput']) => request<Registration>('PATCH', `/v1/registration/dependents/${encodeURIComponent(id)}`, body),
   removeDependent: (id: string) => request<Registration>('DELETE', `/v1/registration/dependents/${encodeURIComponent(id)}`),
+  restoreDependent: (id: string) => request<Registration>('POST', `/v1/registration/dependents/${encodeURIComponent(id)}/restore`),
   upload: (slot: { purpose: DocumentPurpose; type: DocumentType; side: 'front' | 'back'; dependentId?: string | null }, image: Blob, mimeType: string) => {
     const q = new URLSearchParams({ purpose: slot.purpose, type: slot.type, side: slot.side });
     if (slot.dependentId) q.set('dependentId', slot.dependentId);

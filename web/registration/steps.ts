@@ -350,6 +350,45 @@ const dependentIssues = (reg: Registration, id: string) => {
   return reg.issues.filter((x) => x.path.startsWith(`/dependents/${i}/`));
 };
 
+/** Submitted dependents this draft deletes, each with 元に戻す (a deletion by mistake is taken back). */
+function removedDependentsList(ctx: Ctx, msg: HTMLElement): HTMLElement | null {
+  const removed = ctx.reg.draft.removedDependents;
+  if (!removed.length) return null;
+  return h(
+    'section',
+    { class: 'card', id: 'removed-dependents' },
+    h('h2', {}, '削除する扶養家族'),
+    h('p', { class: 'note' }, '会社に提出すると、次の扶養家族の登録を削除します。間違えて削除した場合は「元に戻す」を押してください。'),
+    h(
+      'ul',
+      { class: 'dependents' },
+      removed.map((x) =>
+        h(
+          'li',
+          { class: 'dependent removed', 'data-dependent-id': x.id },
+          h('div', { class: 'dependent-name' }, fullName(x), h('span', { class: 'relationship' }, x.relationship)),
+          h(
+            'div',
+            { class: 'row-actions' },
+            actionButton(
+              '元に戻す',
+              async () => {
+                unsay(msg);
+                try {
+                  ctx.redraw(await api.restoreDependent(x.id));
+                } catch (err) {
+                  ctx.fail(err, msg);
+                }
+              },
+              'secondary small',
+            ),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
 export function dependentsStep(ctx: Ctx): View {
   const deps = ctx.reg.draft.dependents;
   const msg = messageLine('dependents-message');
@@ -383,6 +422,7 @@ export function dependentsStep(ctx: Ctx): View {
       h('p', {}, '扶養家族のマイナンバーを確認・登録します。扶養家族を登録しない場合は「登録情報の確認」を押してください。'),
       deps.length ? h('ul', { class: 'dependents' }, deps.map(row)) : h('p', { class: 'empty' }, '登録した扶養家族はいません。'),
       h('button', { type: 'button', id: 'add-dependent', class: 'secondary wide', onclick: () => ctx.go('dependent/new') }, '扶養家族を追加'),
+      removedDependentsList(ctx, msg),
       msg,
       nav(back(), h('button', { type: 'button', class: 'primary', onclick: () => ctx.go('review') }, deps.length ? '扶養家族編集を終了して登録情報の確認' : '登録情報の確認')),
     ],
@@ -674,6 +714,9 @@ export function reviewStep(ctx: Ctx): View {
                   ),
                 )
               : h('p', { class: 'empty' }, '登録した扶養家族はいません。'),
+            d.removedDependents.length
+              ? h('p', { class: 'note', id: 'review-removed' }, `削除する扶養家族：${d.removedDependents.map((x) => `${fullName(x)}（${x.relationship}）`).join('、')}`)
+              : null,
             h('button', { type: 'button', class: 'secondary wide', onclick: () => ctx.go('dependents') }, '扶養家族の登録を修正'),
           )
         : null,
