@@ -11,7 +11,9 @@ import request from 'supertest';
 import { createRegistrationService } from '../services/registration/registration';
 import { createDraftStore } from '../services/registrants/draft-store';
 import type { Draft } from '../services/registrants/draft';
-import { lifecycleQuery, submitUpdate } from '../shared';
+import { WorkflowUpdateStage } from '@temporalio/client';
+import { approveUpdate, lifecycleQuery, refuseUpdate, submitUpdate } from '../shared';
+import { activityRunning, holdRow, refusal } from './support/lifecycle';
 import { createTenant, testVault, TEST_PASSWORD, type Agent } from './support/fixtures';
 import { containsAny, randomMyNumber } from './support/leak-scan';
 import { until } from './support/until';
@@ -481,6 +483,57 @@ describe('a change of registration after approval', () => {
     expect(served.dependents![0]!.myNumber === spouse).toBe(true);
     expect(await secretCount([approvedSpouse])).toBe(0); // the same number sealed again with the change, the approved copy shredded
   });
+
+  it.each(['the deletion first', 'the refusal first'] as const)(
+    'HR approves the deletion of a dependent and refuses the change at the same moment (%s): one after the other, each whole; payroll and the vault agree',
+    async (order) => {
+      const code = `PR-${randomUUID().slice(0, 6)}`;
+      const [own, corrected, spouse] = [randomMyNumber(), randomMyNumber(), randomMyNumber()];
+      const created = (await hr.post('/v1/registrants').send({ familyName: '競合', givenName: '八郎', email: `${code.toLowerCase()}@example.co.jp`, employeeCode: code }).expect(201)).body;
+      const handle = harness.env.client.workflow.getHandle(created.workflowId);
+      await until(async () => (await handle.query(lifecycleQuery)).invitation?.state === 'open', 'the invitation to open');
+      const spouseEntry = { id: randomUUID(), relationship: '配偶者', kind: 'dependent' as const, familyName: '競合', givenName: '花子', birthDate: '1988-01-01' };
+      const person = { gender: 'male' as const, birthDate: '1985-10-10' };
+      await submit(created.id, created.workflowId, { ...person, myNumber: own, dependents: [{ ...spouseEntry, myNumber: spouse }] });
+      await hr.post(`/v1/registrants/${created.id}/approval`).send({}).expect(200);
+      await sendChange(created, { ...person, myNumber: corrected, dependents: [], removedDependentIds: [spouseEntry.id] });
+      const held = await harness.prisma.registrant.findUniqueOrThrow({ where: { id: created.id }, include: { dependents: true } });
+      const actor = { type: 'login_user' as const, id: (await harness.prisma.loginUser.findFirstOrThrow({ where: { tenantId } })).id };
+
+      // Both asked while the first one's transaction waits for the person's row: they queue.
+      const lock = await holdRow(created.id);
+      const approveDeletion = () => handle.startUpdate(approveUpdate, { args: [{ actor, dependentId: spouseEntry.id }], waitForStage: WorkflowUpdateStage.ACCEPTED });
+      const refuseChange = () => handle.startUpdate(refuseUpdate, { args: [{ actor, reason: '確認できません' }], waitForStage: WorkflowUpdateStage.ACCEPTED });
+      const first = order === 'the deletion first' ? await approveDeletion() : await refuseChange();
+      await activityRunning(handle, 'decide');
+      const second = order === 'the deletion first' ? await refuseChange() : await approveDeletion();
+      await lock.release();
+      await first.result();
+      const secondRefused = order === 'the refusal first' ? await refusal(second.result()) : (await second.result(), null);
+
+      const after = await harness.prisma.registrant.findUniqueOrThrow({ where: { id: created.id }, include: { dependents: true } });
+      const served = await pull(code);
+      // Either way the person is refused, back on the approved number, the corrected one shredded.
+      expect(after).toMatchObject({ status: 'refused', myNumberSecretId: held.approvedNumberSecretId });
+      expect(served.myNumber === own).toBe(true);
+      expect(await secretCount([held.myNumberSecretId])).toBe(0);
+      if (order === 'the deletion first') {
+        // The deletion approved first stands: the spouse is gone with every secret.
+        expect(secondRefused).toBeNull();
+        expect(after.dependents).toEqual([]);
+        expect(served.dependents).toEqual([]);
+        expect(await secretCount([held.dependents[0]!.approvedNumberSecretId])).toBe(0);
+      } else {
+        // Refused first, nothing is left to approve: the spouse stays as approved.
+        expect(secondRefused).toMatchObject({ message: 'NOT_PENDING' });
+        expect(after.dependents.map((d) => [d.id, d.status, d.removalRequestedAt])).toEqual([[spouseEntry.id, 'completed', null]]);
+        expect(served.dependents!.map((d) => [d.dependentId, d.unservedReason])).toEqual([[spouseEntry.id, null]]);
+        expect(served.dependents![0]!.myNumber === spouse).toBe(true);
+      }
+      const decisions = (await harness.prisma.operationEvent.findMany({ where: { registrantId: created.id, operation: { in: ['approved', 'refused'] } }, orderBy: { id: 'asc' } })).map((e) => e.operation);
+      expect(decisions).toEqual(order === 'the deletion first' ? ['approved', 'approved', 'refused'] : ['approved', 'refused']);
+    },
+  );
 
   it('deleting the numbers while a change waits takes the approved ones too: nothing is served, nothing sealed is left', async () => {
     const code = `PD-${randomUUID().slice(0, 6)}`;
