@@ -156,7 +156,10 @@ export function createLifecycleActivities({ prisma, vault, history = createHisto
         for (const d of removedDeps.filter(held)) {
           const replacedDep = shreddable(d.myNumberSecretId, d.approvedNumberSecretId);
           if (replacedDep) shredLater.push(replacedDep);
-          await tx.dependent.update({ where: { id: d.id }, data: { removalRequestedAt: d.removalRequestedAt ?? new Date(), status: 'pending', statusReason: null, myNumberSecretId: d.approvedNumberSecretId } });
+          // Its row is as approved (or its approved data is kept already): kept for a refusal, and for
+          // the employee who takes the deletion back after a remand and edits it.
+          const keep = d.approvedProfile === null ? { approvedProfile: { ...dependentProfile(d) } } : {};
+          await tx.dependent.update({ where: { id: d.id }, data: { removalRequestedAt: d.removalRequestedAt ?? new Date(), status: 'pending', statusReason: null, myNumberSecretId: d.approvedNumberSecretId, ...keep } });
         }
         shredLater.push(...(await deleteDependents(tx, registrantId, removedDeps.filter((d) => !held(d)))));
 
@@ -167,7 +170,8 @@ export function createLifecycleActivities({ prisma, vault, history = createHisto
         const decidedPerson = payrollServesPerson && (r.status === 'completed' || r.status === 'refused');
         for (const d of draft.dependents) {
           const existing = await tx.dependent.findFirst({ where: { id: d.id, registrantId } });
-          const keep = decidedPerson && existing?.approvedNumberSecretId && existing.approvedProfile === null ? { approvedProfile: { ...dependentProfile(existing) } } : {};
+          // (A dependent whose deletion was held until HR decided and is taken back is still as approved too.)
+          const keep = (decidedPerson || existing?.removalRequestedAt) && existing?.approvedNumberSecretId && existing.approvedProfile === null ? { approvedProfile: { ...dependentProfile(existing) } } : {};
           const replacedDep = existing ? shreddable(existing.myNumberSecretId, existing.approvedNumberSecretId) : null;
           if (replacedDep) shredLater.push(replacedDep);
           const depNumber = d.noLongerDependent || !d.myNumber ? null : await vault.seal({ tenantId: r.tenantId, kind: 'my_number', plaintext: Buffer.from(d.myNumber) }, tx);

@@ -434,6 +434,41 @@ describe('a change of registration after approval', () => {
     expect(await harness.prisma.document.count({ where: { registrantId: created.id, OR: [{ supersededAt: { not: null } }, { pendingChange: true }] } })).toBe(0);
   });
 
+  it('HR\'s own image and HR\'s deletion of the number while a change that retook images waits: each takes the approved image it replaces with it; a refusal has nothing to put back', async () => {
+    const code = `PN-${randomUUID().slice(0, 6)}`;
+    const created = (await hr.post('/v1/registrants').send({ familyName: '番号', givenName: '九郎', email: `${code.toLowerCase()}@example.co.jp`, employeeCode: code }).expect(201)).body;
+    const handle = harness.env.client.workflow.getHandle(created.workflowId);
+    await until(async () => (await handle.query(lifecycleQuery)).invitation?.state === 'open', 'the invitation to open');
+    const person = { gender: 'male' as const, birthDate: '1985-10-10', dependents: [] };
+    await submit(created.id, created.workflowId, { ...person, myNumber: randomMyNumber() });
+    await hr.post(`/v1/registrants/${created.id}/approval`).send({}).expect(200);
+    const [back, front] = (await harness.prisma.document.findMany({ where: { registrantId: created.id } })).sort((a, b) => a.side.localeCompare(b.side));
+    await hr.post(`/v1/registrants/${created.id}/login-unlock`).expect(200);
+    await hr.post(`/v1/registrants/${created.id}/invitation`).send({}).expect(200);
+    const vault = testVault(harness.prisma);
+    const registration = createRegistrationService({ prisma: harness.prisma, vault, drafts: createDraftStore({ prisma: harness.prisma, vault }), lifecycle: {} as never });
+    const caller = { registrant: await harness.prisma.registrant.findUniqueOrThrow({ where: { id: created.id }, include: { tenant: true } }), ip: null, userAgent: null };
+    const retake = async (side: 'front' | 'back', n: number) => (await registration.addDocument(caller, { purpose: 'identity', type: 'my_number_card', side }, Buffer.concat([PNG, Buffer.alloc(n)]))).id;
+    const [frontRetake, backRetake] = [await retake('front', 8), await retake('back', 9)];
+    await handle.executeUpdate(submitUpdate, { args: [{ actor: { type: 'registrant', id: null } }] });
+    expect(await secretCount([front!.imageSecretId, back!.imageSecretId])).toBe(2);
+    const retakeFrontImage = (await harness.prisma.document.findUniqueOrThrow({ where: { id: frontRetake } })).imageSecretId;
+
+    // HR's own image of the front (書類の画像を差し替え) replaces the retake and the approved front kept
+    // behind it; it stands whatever HR decides on the change.
+    const hrFront = (await hr.post(`/v1/registrants/${created.id}/documents?purpose=identity&type=my_number_card&side=front`).set('Content-Type', 'image/png').send(Buffer.concat([PNG, Buffer.alloc(7)])).expect(201)).body as { id: string };
+    expect(await secretCount([front!.imageSecretId, retakeFrontImage])).toBe(0);
+    // The number deleted: the approved back kept behind the retake goes with it.
+    await hr.delete(`/v1/registrants/${created.id}/my-number`).send({ password: TEST_PASSWORD }).expect(204);
+    expect(await secretCount([back!.imageSecretId])).toBe(0);
+    expect(await harness.prisma.document.findUnique({ where: { id: back!.id } })).toBeNull();
+
+    await hr.post(`/v1/registrants/${created.id}/refusal`).send({ reason: '確認できません' }).expect(200);
+    const listed = (await hr.get(`/v1/registrants/${created.id}/documents`).expect(200)).body as { id: string }[];
+    expect(listed.map((d) => d.id).sort()).toEqual([backRetake, hrFront.id].sort());
+    expect(await harness.prisma.document.count({ where: { registrantId: created.id, OR: [{ supersededAt: { not: null } }, { pendingChange: true }] } })).toBe(0);
+  });
+
   it('a dependent HR adds without a number while a change waits is not part of the change: refusing the change leaves it 未登録', async () => {
     const code = `PH-${randomUUID().slice(0, 6)}`;
     const created = (await hr.post('/v1/registrants').send({ familyName: '追加', givenName: '六郎', email: `${code.toLowerCase()}@example.co.jp`, employeeCode: code }).expect(201)).body;
@@ -475,11 +510,14 @@ describe('a change of registration after approval', () => {
     expect(restored.draft.removedDependents).toEqual([]);
     expect(restored.draft.dependents.map((d) => [d.id, d.givenName, d.myNumber])).toEqual([[spouseEntry.id, '花子', { entered: true, last4: spouse.slice(-4) }]]);
 
+    // Taken back and corrected: until HR approves, payroll is served the approved name.
+    await registration.updateDependent(await caller(), spouseEntry.id, { givenName: '華子' });
     await handle.executeUpdate(submitUpdate, { args: [{ actor: { type: 'registrant', id: null } }] });
+    expect((await pull(code)).dependents!.map((d) => [d.dependentId, d.givenName, d.unservedReason])).toEqual([[spouseEntry.id, '花子', null]]);
     await hr.post(`/v1/registrants/${created.id}/approval`).send({}).expect(200);
-    expect(await harness.prisma.dependent.findUniqueOrThrow({ where: { id: spouseEntry.id } })).toMatchObject({ status: 'completed', removalRequestedAt: null });
+    expect(await harness.prisma.dependent.findUniqueOrThrow({ where: { id: spouseEntry.id } })).toMatchObject({ status: 'completed', removalRequestedAt: null, givenName: '華子', approvedProfile: null });
     const served = await pull(code);
-    expect(served.dependents!.map((d) => [d.dependentId, d.unservedReason])).toEqual([[spouseEntry.id, null]]);
+    expect(served.dependents!.map((d) => [d.dependentId, d.givenName, d.unservedReason])).toEqual([[spouseEntry.id, '華子', null]]);
     expect(served.dependents![0]!.myNumber === spouse).toBe(true);
     expect(await secretCount([approvedSpouse])).toBe(0); // the same number sealed again with the change, the approved copy shredded
   });

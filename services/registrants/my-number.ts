@@ -9,7 +9,7 @@ import type { History } from '../audit/types';
 import type { PrismaClient } from '../db/client';
 import { AppError, REGISTRANT_NOT_FOUND } from '../errors';
 import { amendDraft } from './draft-store';
-import { approveCurrentNumbers, forgetProfiles, shreddable } from './approved-numbers';
+import { approveCurrentNumbers, forgetProfiles, settleChangeDocuments, shreddable } from './approved-numbers';
 import { submittedDependent } from './listing';
 import { actorOf, type Acting } from '../login-users/login-users';
 import { validateIndividualNumber } from '../mynumber/validate';
@@ -153,8 +153,10 @@ export function createMyNumberService({ prisma, vault, history, confirmPassword 
           // The registrant's list entry changed: payroll's sync picks it up.
           await tx.registrant.update({ where: { id: r.id }, data: { updatedAt: new Date() } });
         } else await tx.registrant.update({ where: { id: r.id }, data: { myNumberSecretId: null, approvedNumberSecretId: null } });
+        // Nothing approved left to go back to: the approved images a pending change replaced go (a
+        // refusal has nothing to put back), and so does the data kept for a refused change.
+        secrets.push(...(await settleChangeDocuments(tx, r.id, dependent ? { person: false, dependentIds: [dependent.id] } : { person: true, dependentIds: [] }, 'approved')));
         await vault.shred(secrets, tx);
-        // Nothing approved left to go back to: what was kept for a refused change goes too.
         await forgetProfiles(tx, r.id, dependent ? { dependentId: dependent.id } : { registrant: true });
         // Deleted means deleted: not kept in a draft's sealed copy either.
         await amendDraft(vault, tx, r.id, (draft) => {
