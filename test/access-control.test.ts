@@ -125,6 +125,7 @@ const REGISTRANT_ONLY = [
   'addRegistrationDependent',
   'updateRegistrationDependent',
   'removeRegistrationDependent',
+  'restoreRegistrationDependent',
   'addRegistrationDocument',
   'removeRegistrationDocument',
   'getRegistrationDocumentImage',

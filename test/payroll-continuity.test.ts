@@ -40,6 +40,22 @@ async function pull(code: string): Promise<Pulled> {
 }
 const secretCount = (ids: (string | null)[]) => harness.prisma.vaultSecret.count({ where: { id: { in: ids.filter((x): x is string => !!x) } } });
 
+/** HR adds the person (with this body); resolves once their invitation is open. */
+async function invited(body: Record<string, unknown>) {
+  const created = (await hr.post('/v1/registrants').send(body).expect(201)).body as { id: string; workflowId: string };
+  const handle = harness.env.client.workflow.getHandle(created.workflowId);
+  await until(async () => (await handle.query(lifecycleQuery)).invitation?.state === 'open', 'the invitation to open');
+  return { created, handle };
+}
+
+/** The employee's registration pages as that person (the service behind them, without HTTP). */
+function employeePages(registrantId: string) {
+  const vault = testVault(harness.prisma);
+  const registration = createRegistrationService({ prisma: harness.prisma, vault, drafts: createDraftStore({ prisma: harness.prisma, vault }), lifecycle: {} as never });
+  const caller = async () => ({ registrant: await harness.prisma.registrant.findUniqueOrThrow({ where: { id: registrantId }, include: { tenant: true } }), ip: null, userAgent: null });
+  return { registration, caller };
+}
+
 /** The employee's "finish" with this draft (as the registration pages save it). */
 async function submit(id: string, workflowId: string, draft: Omit<Draft, 'removedDocumentIds' | 'removedDependentIds'> & { removedDependentIds?: string[] }) {
   const drafts = createDraftStore({ prisma: harness.prisma, vault: testVault(harness.prisma) });
@@ -61,9 +77,7 @@ describe('a change of registration after approval', () => {
   it('keeps payroll served the approved numbers until HR approves the change; then the new ones, the replaced secrets shredded', async () => {
     const code = `PC-${randomUUID().slice(0, 6)}`;
     const [own, spouse, corrected, baby] = [randomMyNumber(), randomMyNumber(), randomMyNumber(), randomMyNumber()];
-    const created = (await hr.post('/v1/registrants').send({ familyName: '継続', givenName: '太郎', familyNameKana: 'ケイゾク', email: `${code.toLowerCase()}@example.co.jp`, employeeCode: code }).expect(201)).body;
-    const handle = harness.env.client.workflow.getHandle(created.workflowId);
-    await until(async () => (await handle.query(lifecycleQuery)).invitation?.state === 'open', 'the invitation to open');
+    const { created } = await invited({ familyName: '継続', givenName: '太郎', familyNameKana: 'ケイゾク', email: `${code.toLowerCase()}@example.co.jp`, employeeCode: code });
     const spouseId = randomUUID();
     const spouseEntry = { id: spouseId, relationship: '配偶者', kind: 'dependent' as const, familyName: '継続', givenName: '花子', familyNameKana: 'ケイゾク', birthDate: '1988-01-01' };
     await submit(created.id, created.workflowId, { myNumber: own, gender: 'male', birthDate: '1985-10-10', dependents: [{ ...spouseEntry, myNumber: spouse }] });
@@ -127,9 +141,7 @@ describe('a change of registration after approval', () => {
   ] as const)('a change %s: the person goes back to the approved numbers and dependents (one the change took off is back), a new baby is refused with it, the refused numbers are shredded; payroll is served as before', async (_label, how) => {
     const code = `PR-${randomUUID().slice(0, 6)}`;
     const [own, spouse, corrected, baby] = [randomMyNumber(), randomMyNumber(), randomMyNumber(), randomMyNumber()];
-    const created = (await hr.post('/v1/registrants').send({ familyName: '却下', givenName: '次郎', email: `${code.toLowerCase()}@example.co.jp`, employeeCode: code }).expect(201)).body;
-    const handle = harness.env.client.workflow.getHandle(created.workflowId);
-    await until(async () => (await handle.query(lifecycleQuery)).invitation?.state === 'open', 'the invitation to open');
+    const { created } = await invited({ familyName: '却下', givenName: '次郎', email: `${code.toLowerCase()}@example.co.jp`, employeeCode: code });
     const spouseEntry = { id: randomUUID(), relationship: '配偶者', kind: 'dependent' as const, familyName: '却下', givenName: '花子', birthDate: '1988-01-01' };
     const parentEntry = { id: randomUUID(), relationship: '父', kind: 'dependent' as const, familyName: '却下', givenName: '父', birthDate: '1950-01-01' };
     const parent = randomMyNumber();
@@ -182,9 +194,7 @@ describe('a change of registration after approval', () => {
   ] as const)('a dependent the employee deletes in a change stays until HR decides, payroll still served its number; %s', async (_label, how) => {
     const code = `PD-${randomUUID().slice(0, 6)}`;
     const [own, spouse, parent] = [randomMyNumber(), randomMyNumber(), randomMyNumber()];
-    const created = (await hr.post('/v1/registrants').send({ familyName: '削除', givenName: '三郎', email: `${code.toLowerCase()}@example.co.jp`, employeeCode: code }).expect(201)).body;
-    const handle = harness.env.client.workflow.getHandle(created.workflowId);
-    await until(async () => (await handle.query(lifecycleQuery)).invitation?.state === 'open', 'the invitation to open');
+    const { created } = await invited({ familyName: '削除', givenName: '三郎', email: `${code.toLowerCase()}@example.co.jp`, employeeCode: code });
     const spouseEntry = { id: randomUUID(), relationship: '配偶者', kind: 'dependent' as const, familyName: '削除', givenName: '花子', birthDate: '1988-01-01' };
     const parentEntry = { id: randomUUID(), relationship: '父', kind: 'dependent' as const, familyName: '削除', givenName: '父', birthDate: '1950-01-01' };
     await submit(created.id, created.workflowId, { myNumber: own, gender: 'male', birthDate: '1985-10-10', dependents: [{ ...spouseEntry, myNumber: spouse }, { ...parentEntry, myNumber: parent }] });
@@ -212,9 +222,8 @@ describe('a change of registration after approval', () => {
 
     // Sent back, the employee's corrected registration starts without the parent, and sends it so.
     await hr.post(`/v1/registrants/${created.id}/remand`).send({ reason: '配偶者の生年月日を確認してください' }).expect(200);
-    const person = await harness.prisma.registrant.findUniqueOrThrow({ where: { id: created.id }, include: { tenant: true } });
-    const registration = createRegistrationService({ prisma: harness.prisma, vault: testVault(harness.prisma), drafts: createDraftStore({ prisma: harness.prisma, vault: testVault(harness.prisma) }), lifecycle: {} as never });
-    const overview = await registration.overview({ registrant: person, ip: null, userAgent: null });
+    const { registration, caller } = employeePages(created.id);
+    const overview = await registration.overview(await caller());
     expect(overview.draft.dependents.map((d) => d.givenName)).toEqual(['花子']);
     expect(overview.draft.documents.filter((d) => d.dependentId === parentEntry.id)).toEqual([]);
     await submit(created.id, created.workflowId, { myNumber: own, gender: 'male', birthDate: '1985-10-10', dependents: [{ ...spouseEntry, myNumber: spouse }], removedDependentIds: [parentEntry.id] });
@@ -251,9 +260,7 @@ describe('a change of registration after approval', () => {
   ] as const)('a change of gender, birth date and a dependent\'s names, %s: payroll is served the approved data until HR decides, the approved data again after a refusal, the new data after approval', async (_label, how) => {
     const code = `PF-${randomUUID().slice(0, 6)}`;
     const [own, spouse] = [randomMyNumber(), randomMyNumber()];
-    const created = (await hr.post('/v1/registrants').send({ familyName: '訂正', givenName: '六郎', email: `${code.toLowerCase()}@example.co.jp`, employeeCode: code }).expect(201)).body;
-    const handle = harness.env.client.workflow.getHandle(created.workflowId);
-    await until(async () => (await handle.query(lifecycleQuery)).invitation?.state === 'open', 'the invitation to open');
+    const { created } = await invited({ familyName: '訂正', givenName: '六郎', email: `${code.toLowerCase()}@example.co.jp`, employeeCode: code });
     const spouseEntry = { id: randomUUID(), relationship: '配偶者', kind: 'dependent' as const, familyName: '訂正', givenName: '花子', familyNameKana: 'テイセイ', givenNameKana: 'ハナコ', birthDate: '1988-01-01', gender: 'female' as const };
     await submit(created.id, created.workflowId, { myNumber: own, gender: 'male', birthDate: '1985-10-10', dependents: [{ ...spouseEntry, myNumber: spouse }] });
     await hr.post(`/v1/registrants/${created.id}/approval`).send({}).expect(200);
@@ -286,9 +293,7 @@ describe('a change of registration after approval', () => {
   it('the approved data kept for a change goes when HR deletes that number: a later refused change does not bring back a name approved away', async () => {
     const code = `PN-${randomUUID().slice(0, 6)}`;
     const own = randomMyNumber();
-    const created = (await hr.post('/v1/registrants').send({ familyName: '旧姓', givenName: '七郎', email: `${code.toLowerCase()}@example.co.jp`, employeeCode: code }).expect(201)).body;
-    const handle = harness.env.client.workflow.getHandle(created.workflowId);
-    await until(async () => (await handle.query(lifecycleQuery)).invitation?.state === 'open', 'the invitation to open');
+    const { created } = await invited({ familyName: '旧姓', givenName: '七郎', email: `${code.toLowerCase()}@example.co.jp`, employeeCode: code });
     const spouseEntry = { id: randomUUID(), relationship: '配偶者', kind: 'dependent' as const, familyName: '佐藤', givenName: '花子', birthDate: '1988-01-01' };
     const person = { myNumber: own, gender: 'male' as const, birthDate: '1985-10-10' };
     await submit(created.id, created.workflowId, { ...person, dependents: [{ ...spouseEntry, myNumber: randomMyNumber() }] });
@@ -307,9 +312,7 @@ describe('a change of registration after approval', () => {
   it('a deleted dependent HR sends back is on the employee\'s list again; one never served to payroll is deleted at submission as before', async () => {
     const code = `PS-${randomUUID().slice(0, 6)}`;
     const [own, spouse, parent] = [randomMyNumber(), randomMyNumber(), randomMyNumber()];
-    const created = (await hr.post('/v1/registrants').send({ familyName: '差戻', givenName: '四郎', email: `${code.toLowerCase()}@example.co.jp`, employeeCode: code }).expect(201)).body;
-    const handle = harness.env.client.workflow.getHandle(created.workflowId);
-    await until(async () => (await handle.query(lifecycleQuery)).invitation?.state === 'open', 'the invitation to open');
+    const { created } = await invited({ familyName: '差戻', givenName: '四郎', email: `${code.toLowerCase()}@example.co.jp`, employeeCode: code });
     const spouseEntry = { id: randomUUID(), relationship: '配偶者', kind: 'dependent' as const, familyName: '差戻', givenName: '花子', birthDate: '1988-01-01' };
     const parentEntry = { id: randomUUID(), relationship: '父', kind: 'dependent' as const, familyName: '差戻', givenName: '父', birthDate: '1950-01-01' };
     const person = { myNumber: own, gender: 'male' as const, birthDate: '1985-10-10' };
@@ -320,8 +323,8 @@ describe('a change of registration after approval', () => {
     // HR sends the parent back: the employee sees them on their list again and keeps them this time.
     await hr.post(`/v1/registrants/${created.id}/remand`).send({ reason: '父は扶養のままです', dependentId: parentEntry.id }).expect(200);
     expect(await harness.prisma.dependent.findUniqueOrThrow({ where: { id: parentEntry.id } })).toMatchObject({ status: 'remanded', removalRequestedAt: null });
-    const registration = createRegistrationService({ prisma: harness.prisma, vault: testVault(harness.prisma), drafts: createDraftStore({ prisma: harness.prisma, vault: testVault(harness.prisma) }), lifecycle: {} as never });
-    const overviewOf = async () => registration.overview({ registrant: await harness.prisma.registrant.findUniqueOrThrow({ where: { id: created.id }, include: { tenant: true } }), ip: null, userAgent: null });
+    const { registration, caller } = employeePages(created.id);
+    const overviewOf = async () => registration.overview(await caller());
     expect((await overviewOf()).draft.dependents.map((d) => d.givenName)).toEqual(['花子', '父']);
     await submit(created.id, created.workflowId, { ...person, dependents: [{ ...spouseEntry, myNumber: spouse }, { ...parentEntry, myNumber: parent }] });
     await hr.post(`/v1/registrants/${created.id}/approval`).send({}).expect(200);
@@ -347,12 +350,8 @@ describe('a change of registration after approval', () => {
 
   it('identity documents a change replaces stay, hidden, until HR decides: a refusal puts them back and shreds the change\'s, an approval (of the person or of one dependent) the reverse', async () => {
     const code = `PI-${randomUUID().slice(0, 6)}`;
-    const created = (await hr.post('/v1/registrants').send({ familyName: '書類', givenName: '花子', email: `${code.toLowerCase()}@example.co.jp`, employeeCode: code }).expect(201)).body;
-    const handle = harness.env.client.workflow.getHandle(created.workflowId);
-    await until(async () => (await handle.query(lifecycleQuery)).invitation?.state === 'open', 'the invitation to open');
-    const vault = testVault(harness.prisma);
-    const registration = createRegistrationService({ prisma: harness.prisma, vault, drafts: createDraftStore({ prisma: harness.prisma, vault }), lifecycle: {} as never });
-    const caller = async () => ({ registrant: await harness.prisma.registrant.findUniqueOrThrow({ where: { id: created.id }, include: { tenant: true } }), ip: null, userAgent: null });
+    const { created, handle } = await invited({ familyName: '書類', givenName: '花子', email: `${code.toLowerCase()}@example.co.jp`, employeeCode: code });
+    const { registration, caller } = employeePages(created.id);
     // Each image is told apart by its size: the PNG and n bytes more.
     const upload = async (side: 'front' | 'back', n: number, dependentId?: string) =>
       (await registration.addDocument(await caller(), { purpose: 'identity', type: 'my_number_card', side, ...(dependentId ? { dependentId } : {}) }, Buffer.concat([PNG, Buffer.alloc(n)]))).id;
@@ -436,19 +435,15 @@ describe('a change of registration after approval', () => {
 
   it('HR\'s own image and HR\'s deletion of the number while a change that retook images waits: each takes the approved image it replaces with it; a refusal has nothing to put back', async () => {
     const code = `PN-${randomUUID().slice(0, 6)}`;
-    const created = (await hr.post('/v1/registrants').send({ familyName: '番号', givenName: '九郎', email: `${code.toLowerCase()}@example.co.jp`, employeeCode: code }).expect(201)).body;
-    const handle = harness.env.client.workflow.getHandle(created.workflowId);
-    await until(async () => (await handle.query(lifecycleQuery)).invitation?.state === 'open', 'the invitation to open');
+    const { created, handle } = await invited({ familyName: '番号', givenName: '九郎', email: `${code.toLowerCase()}@example.co.jp`, employeeCode: code });
     const person = { gender: 'male' as const, birthDate: '1985-10-10', dependents: [] };
     await submit(created.id, created.workflowId, { ...person, myNumber: randomMyNumber() });
     await hr.post(`/v1/registrants/${created.id}/approval`).send({}).expect(200);
     const [back, front] = (await harness.prisma.document.findMany({ where: { registrantId: created.id } })).sort((a, b) => a.side.localeCompare(b.side));
     await hr.post(`/v1/registrants/${created.id}/login-unlock`).expect(200);
     await hr.post(`/v1/registrants/${created.id}/invitation`).send({}).expect(200);
-    const vault = testVault(harness.prisma);
-    const registration = createRegistrationService({ prisma: harness.prisma, vault, drafts: createDraftStore({ prisma: harness.prisma, vault }), lifecycle: {} as never });
-    const caller = { registrant: await harness.prisma.registrant.findUniqueOrThrow({ where: { id: created.id }, include: { tenant: true } }), ip: null, userAgent: null };
-    const retake = async (side: 'front' | 'back', n: number) => (await registration.addDocument(caller, { purpose: 'identity', type: 'my_number_card', side }, Buffer.concat([PNG, Buffer.alloc(n)]))).id;
+    const { registration, caller } = employeePages(created.id);
+    const retake = async (side: 'front' | 'back', n: number) => (await registration.addDocument(await caller(), { purpose: 'identity', type: 'my_number_card', side }, Buffer.concat([PNG, Buffer.alloc(n)]))).id;
     const [frontRetake, backRetake] = [await retake('front', 8), await retake('back', 9)];
     await handle.executeUpdate(submitUpdate, { args: [{ actor: { type: 'registrant', id: null } }] });
     expect(await secretCount([front!.imageSecretId, back!.imageSecretId])).toBe(2);
@@ -471,9 +466,7 @@ describe('a change of registration after approval', () => {
 
   it('a dependent HR adds without a number while a change waits is not part of the change: refusing the change leaves it 未登録', async () => {
     const code = `PH-${randomUUID().slice(0, 6)}`;
-    const created = (await hr.post('/v1/registrants').send({ familyName: '追加', givenName: '六郎', email: `${code.toLowerCase()}@example.co.jp`, employeeCode: code }).expect(201)).body;
-    const handle = harness.env.client.workflow.getHandle(created.workflowId);
-    await until(async () => (await handle.query(lifecycleQuery)).invitation?.state === 'open', 'the invitation to open');
+    const { created } = await invited({ familyName: '追加', givenName: '六郎', email: `${code.toLowerCase()}@example.co.jp`, employeeCode: code });
     const person = { gender: 'male' as const, birthDate: '1985-10-10', dependents: [] };
     await submit(created.id, created.workflowId, { ...person, myNumber: randomMyNumber() });
     await hr.post(`/v1/registrants/${created.id}/approval`).send({}).expect(200);
@@ -489,9 +482,7 @@ describe('a change of registration after approval', () => {
   it('the employee takes back the deletion of a dependent payroll is served (the change sent back whole): the dependent stays, with its number, once HR approves', async () => {
     const code = `PB-${randomUUID().slice(0, 6)}`;
     const [own, spouse] = [randomMyNumber(), randomMyNumber()];
-    const created = (await hr.post('/v1/registrants').send({ familyName: '取消', givenName: '七郎', email: `${code.toLowerCase()}@example.co.jp`, employeeCode: code }).expect(201)).body;
-    const handle = harness.env.client.workflow.getHandle(created.workflowId);
-    await until(async () => (await handle.query(lifecycleQuery)).invitation?.state === 'open', 'the invitation to open');
+    const { created, handle } = await invited({ familyName: '取消', givenName: '七郎', email: `${code.toLowerCase()}@example.co.jp`, employeeCode: code });
     const spouseEntry = { id: randomUUID(), relationship: '配偶者', kind: 'dependent' as const, familyName: '取消', givenName: '花子', birthDate: '1988-01-01' };
     const person = { myNumber: own, gender: 'male' as const, birthDate: '1985-10-10' };
     await submit(created.id, created.workflowId, { ...person, dependents: [{ ...spouseEntry, myNumber: spouse }] });
@@ -500,9 +491,7 @@ describe('a change of registration after approval', () => {
     await sendChange(created, { ...person, dependents: [], removedDependentIds: [spouseEntry.id] });
     await hr.post(`/v1/registrants/${created.id}/remand`).send({ reason: '配偶者の削除は誤りではありませんか' }).expect(200);
 
-    const vault = testVault(harness.prisma);
-    const registration = createRegistrationService({ prisma: harness.prisma, vault, drafts: createDraftStore({ prisma: harness.prisma, vault }), lifecycle: {} as never });
-    const caller = async () => ({ registrant: await harness.prisma.registrant.findUniqueOrThrow({ where: { id: created.id }, include: { tenant: true } }), ip: null, userAgent: null });
+    const { registration, caller } = employeePages(created.id);
     const before = await registration.overview(await caller());
     expect([before.draft.dependents, before.draft.removedDependents]).toEqual([[], [{ id: spouseEntry.id, relationship: '配偶者', familyName: '取消', givenName: '花子' }]]);
     await expect(registration.restoreDependent(await caller(), randomUUID())).rejects.toMatchObject({ code: 'DEPENDENT_NOT_FOUND' });
@@ -527,9 +516,7 @@ describe('a change of registration after approval', () => {
     async (order) => {
       const code = `PR-${randomUUID().slice(0, 6)}`;
       const [own, corrected, spouse] = [randomMyNumber(), randomMyNumber(), randomMyNumber()];
-      const created = (await hr.post('/v1/registrants').send({ familyName: '競合', givenName: '八郎', email: `${code.toLowerCase()}@example.co.jp`, employeeCode: code }).expect(201)).body;
-      const handle = harness.env.client.workflow.getHandle(created.workflowId);
-      await until(async () => (await handle.query(lifecycleQuery)).invitation?.state === 'open', 'the invitation to open');
+      const { created, handle } = await invited({ familyName: '競合', givenName: '八郎', email: `${code.toLowerCase()}@example.co.jp`, employeeCode: code });
       const spouseEntry = { id: randomUUID(), relationship: '配偶者', kind: 'dependent' as const, familyName: '競合', givenName: '花子', birthDate: '1988-01-01' };
       const person = { gender: 'male' as const, birthDate: '1985-10-10' };
       await submit(created.id, created.workflowId, { ...person, myNumber: own, dependents: [{ ...spouseEntry, myNumber: spouse }] });
@@ -575,9 +562,7 @@ describe('a change of registration after approval', () => {
 
   it('deleting the numbers while a change waits takes the approved ones too: nothing is served, nothing sealed is left', async () => {
     const code = `PD-${randomUUID().slice(0, 6)}`;
-    const created = (await hr.post('/v1/registrants').send({ familyName: '削除', givenName: '一郎', email: `${code.toLowerCase()}@example.co.jp`, employeeCode: code }).expect(201)).body;
-    const handle = harness.env.client.workflow.getHandle(created.workflowId);
-    await until(async () => (await handle.query(lifecycleQuery)).invitation?.state === 'open', 'the invitation to open');
+    const { created } = await invited({ familyName: '削除', givenName: '一郎', email: `${code.toLowerCase()}@example.co.jp`, employeeCode: code });
     const child = { id: randomUUID(), relationship: '子', kind: 'dependent' as const, familyName: '削除', givenName: '次郎', birthDate: '2015-01-01' };
     await submit(created.id, created.workflowId, { myNumber: randomMyNumber(), gender: 'male', birthDate: '1985-10-10', dependents: [{ ...child, myNumber: randomMyNumber() }] });
     await hr.post(`/v1/registrants/${created.id}/approval`).send({}).expect(200);
