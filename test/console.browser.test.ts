@@ -934,6 +934,32 @@ describe('a change that deletes a dependent', () => {
   });
 });
 
+describe('a change that retakes an image', () => {
+  test('the approval screen marks the retake 今回の変更で提出 beside the approved image it did not replace; the replaced one is not listed', async () => {
+    const person = await invited('差替', '画像');
+    const employee = await submittedWithSpouse(person);
+    await hr.post(`/v1/registrants/${person.id}/approval`).send({}).expect(200);
+    const approvedFront = await prisma.document.findFirstOrThrow({ where: { registrantId: person.id, dependentId: null, side: 'front' } });
+    await hr.post(`/v1/registrants/${person.id}/login-unlock`).expect(200);
+    await hr.post(`/v1/registrants/${person.id}/invitation`).send({}).expect(200);
+    const again = await outbox.waitFor((m) => m.to.includes(person.email) && tokenOf(m) !== person.token, 15_000);
+    await employee.logIn(tokenOf(again));
+    const retake = await employee.upload('purpose=identity&type=my_number_card&side=front', PNG, 'image/png');
+    await employee.send('post', '/submission').expect(200);
+
+    const page = await loggedIn(manager);
+    await page.goto(`${base}/console#/registrants/${person.id}/approval`);
+    await onScreen(page, 'approval');
+    const own = page.locator('.viewer').first();
+    expect(await own.locator(`button[data-document-id="${retake.body.id as string}"]`).textContent()).toContain('今回の変更で提出');
+    expect(await own.locator('.thumbs button', { hasText: '今回の変更で提出' }).count()).toBe(1);
+    expect(await own.locator(`button[data-document-id="${approvedFront.id}"]`).count()).toBe(0);
+    await own.locator(`button[data-document-id="${retake.body.id as string}"]`).click();
+    expect(await own.locator('.caption').textContent()).toBe('本人確認書類：マイナンバーカード（個人番号カード）（表面（顔写真のある面））（今回の変更で提出）');
+    await snap(page, SUITE, 'approval-retaken-image');
+  });
+});
+
 describe('a viewer', () => {
   test('sees the list, a registrant and the approval screen without any control that changes something; the server refuses anyway', async () => {
     const person = await invited('閲覧', '対象');

@@ -82,9 +82,9 @@ describe('submitted documents', () => {
 
     const list = await viewer.get(`/v1/registrants/${p.id}/documents`).expect(200);
     expect(list.body).toEqual([
-      { showsNumber: true, id: back, dependentId: null, purpose: 'number_confirmation', type: 'my_number_card', side: 'back', mimeType: 'image/png', byteSize: PNG.length, createdAt: expect.any(String) },
-      { showsNumber: false, id: front, dependentId: null, purpose: 'identity', type: 'my_number_card', side: 'front', mimeType: 'image/jpeg', byteSize: JPEG.length, createdAt: expect.any(String) },
-      { showsNumber: false, id: theirs.id, dependentId: spouse.id, purpose: 'identity', type: 'passport', side: 'front', mimeType: 'image/gif', byteSize: GIF.length, createdAt: expect.any(String) },
+      { showsNumber: true, id: back, dependentId: null, purpose: 'number_confirmation', type: 'my_number_card', side: 'back', mimeType: 'image/png', byteSize: PNG.length, createdAt: expect.any(String), pendingChange: false },
+      { showsNumber: false, id: front, dependentId: null, purpose: 'identity', type: 'my_number_card', side: 'front', mimeType: 'image/jpeg', byteSize: JPEG.length, createdAt: expect.any(String), pendingChange: false },
+      { showsNumber: false, id: theirs.id, dependentId: spouse.id, purpose: 'identity', type: 'passport', side: 'front', mimeType: 'image/gif', byteSize: GIF.length, createdAt: expect.any(String), pendingChange: false },
     ]);
 
     const served = (res: request.Response, bytes: Buffer, type: string) => {

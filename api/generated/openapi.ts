@@ -3969,6 +3969,8 @@ export interface components {
         SubmittedDocument: {
             /** @description The image shows the individual number: opened only with POST …/image/reveal. */
             showsNumber: boolean;
+            /** @description Sent with a change of an approved registration that HR has not decided yet (the approved image it replaced, if any, is kept until then). */
+            pendingChange: boolean;
             /** Format: uuid */
             id: string;
             /**

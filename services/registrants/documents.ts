@@ -43,6 +43,7 @@ const view = (d: Document): SubmittedDocument => ({
   mimeType: d.mimeType as ImageType,
   byteSize: d.byteSize,
   createdAt: d.createdAt.toISOString(),
+  pendingChange: d.pendingChange,
 });
 
 export interface RegistrantDocumentDeps {

@@ -39,6 +39,8 @@ export interface HrDocument {
   mimeType: string;
   byteSize: number;
   createdAt: string;
+  /** Sent with a change HR has not decided yet (beside the approved images it did not replace). */
+  pendingChange: boolean;
 }
 
 configureHttp({ offline: '通信できませんでした。ネットワークの接続を確認して、もう一度お試しください' });

@@ -16,6 +16,9 @@ export const documentTitle = (d: HrDocument): string => `${PURPOSE[d.purpose]}�
 
 let viewers = 0;
 
+/** An image sent with a change HR has not decided: told apart from the approved ones beside it. */
+const CHANGE_NOTE = '今回の変更で提出';
+
 /** Asks for the password and the reason, then fetches the number-bearing image; undefined when cancelled. */
 async function revealImage(access: ImageAccess, d: HrDocument): Promise<string | undefined> {
   const tenant = await api.tenant();
@@ -79,7 +82,7 @@ export function documentViewer(access: ImageAccess, docs: HrDocument[], heading:
 
   const thumbs = docs.map((d, i) => {
     const preview = d.showsNumber ? h('span', { class: 'locked-thumb', 'aria-hidden': 'true' }, '番号あり') : h('img', { src: api.documentImageUrl(registrantId, d.id), alt: '' });
-    const b = h('button', { type: 'button', 'aria-pressed': 'false', 'data-document-id': d.id }, preview, documentTitle(d));
+    const b = h('button', { type: 'button', 'aria-pressed': 'false', 'data-document-id': d.id }, preview, documentTitle(d), d.pendingChange ? h('span', { class: 'badge status-pending' }, CHANGE_NOTE) : null);
     b.addEventListener('click', () => choose(i));
     return b;
   });
@@ -96,7 +99,7 @@ export function documentViewer(access: ImageAccess, docs: HrDocument[], heading:
     revealed = undefined;
     img.removeAttribute('src');
     img.alt = documentTitle(d);
-    caption.textContent = documentTitle(d);
+    caption.textContent = d.pendingChange ? `${documentTitle(d)}（${CHANGE_NOTE}）` : documentTitle(d);
     thumbs.forEach((t, j) => t.setAttribute('aria-pressed', String(i === j)));
     locked.replaceChildren();
     // Nothing to show until the number-bearing image is revealed (no broken-image frame meanwhile).
