@@ -142,11 +142,11 @@ export function createLifecycleActivities({ prisma, vault, history = createHisto
         // else's) goes now. What this submission brings to such a person is the change's.
         const payrollServesPerson = !!r.approvedNumberSecretId;
         const removedDocs = await tx.document.findMany({ where: { registrantId, supersededAt: null, id: { in: draft.removedDocumentIds } } });
-        const keptDocs = removedDocs.filter((d) => payrollServesPerson && !d.pendingChange).map((d) => d.id);
-        const droppedDocs = removedDocs.filter((d) => !keptDocs.includes(d.id));
+        const approvedEvidence = (d: (typeof removedDocs)[number]) => payrollServesPerson && !d.pendingChange;
+        const [keptDocs, droppedDocs] = [removedDocs.filter(approvedEvidence), removedDocs.filter((d) => !approvedEvidence(d))];
         shredLater.push(...droppedDocs.map((d) => d.imageSecretId).filter((x): x is string => !!x));
         await tx.document.deleteMany({ where: { registrantId, id: { in: droppedDocs.map((d) => d.id) } } });
-        if (keptDocs.length) await tx.document.updateMany({ where: { registrantId, id: { in: keptDocs } }, data: { supersededAt: new Date() } });
+        if (keptDocs.length) await tx.document.updateMany({ where: { registrantId, id: { in: keptDocs.map((d) => d.id) } }, data: { supersededAt: new Date() } });
         await tx.document.updateMany({ where: { registrantId, draft: true }, data: { draft: false, pendingChange: payrollServesPerson } });
 
         // A dependent taken off whom payroll is served (an approved person's approved dependent) stays

@@ -140,7 +140,7 @@ export async function settleChangeDocuments(tx: Tx, registrantId: string, scope:
   const inScope = { registrantId, draft: false, OR: whose };
   const gone = await tx.document.findMany({ where: { ...inScope, ...(outcome === 'approved' ? { supersededAt: { not: null } } : { pendingChange: true }) }, select: { id: true, imageSecretId: true } });
   if (gone.length) await tx.document.deleteMany({ where: { id: { in: gone.map((d) => d.id) } } });
-  await tx.document.updateMany({ where: { registrantId, draft: false, AND: [{ OR: whose }, { OR: [{ supersededAt: { not: null } }, { pendingChange: true }] }] }, data: { supersededAt: null, pendingChange: false } });
+  await tx.document.updateMany({ where: { ...inScope, AND: [{ OR: [{ supersededAt: { not: null } }, { pendingChange: true }] }] }, data: { supersededAt: null, pendingChange: false } });
   return gone.flatMap((d) => (d.imageSecretId ? [d.imageSecretId] : []));
 }
 

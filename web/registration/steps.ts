@@ -50,6 +50,15 @@ const fullName = (p: { familyName: string; givenName: string }) => `${p.familyNa
 const back = (label = '戻る') => h('button', { type: 'button', class: 'secondary', onclick: () => history.back() }, label);
 const nav = (...buttons: (HTMLElement | null)[]) => h('div', { class: 'nav' }, ...buttons);
 
+/** A button's action: the call's answer drawn in place, or what went wrong said at `msg`. */
+const redrawWith = (ctx: Ctx, msg: HTMLElement, call: () => Promise<Registration>) => async () => {
+  try {
+    ctx.redraw(await call());
+  } catch (err) {
+    ctx.fail(err, msg);
+  }
+};
+
 /** Marks a field the person must fill, before any try (the control itself says so to screen readers). */
 export const requiredMark = () => h('span', { class: 'required', 'aria-hidden': 'true' }, '必須');
 
@@ -201,17 +210,7 @@ function others(ctx: Ctx, who: Person, purpose: DocumentPurpose, chosen: Documen
           'li',
           {},
           `${documentLabel(purpose, x.type)}\u3000${sideLabel(purpose, x.type, x.side)} `,
-          actionButton(
-            '削除',
-            async () => {
-              try {
-                ctx.redraw(await api.removeDocument(x.id));
-              } catch (err) {
-                ctx.fail(err, msg);
-              }
-            },
-            'link danger',
-          ),
+          actionButton('削除', redrawWith(ctx, msg, () => api.removeDocument(x.id)), 'link danger'),
         ),
       ),
     ),
@@ -370,18 +369,7 @@ function removedDependentsList(ctx: Ctx, msg: HTMLElement): HTMLElement | null {
           h(
             'div',
             { class: 'row-actions' },
-            actionButton(
-              '元に戻す',
-              async () => {
-                unsay(msg);
-                try {
-                  ctx.redraw(await api.restoreDependent(x.id));
-                } catch (err) {
-                  ctx.fail(err, msg);
-                }
-              },
-              'secondary small',
-            ),
+            actionButton('元に戻す', redrawWith(ctx, msg, () => api.restoreDependent(x.id)), 'secondary small'),
           ),
         ),
       ),
