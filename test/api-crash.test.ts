@@ -206,6 +206,24 @@ describe('the API dies right after the commit', () => {
     expect(mailsTo(people[0]!.email)[0]!.text).toContain('入社手続きのお願いです');
   });
 
+  it('SIGKILL after a CSV import of 12 people with invitations (invite=true): one reconciler round starts every workflow and each person gets exactly one invitation', async () => {
+    const tenantId = await createTenant(prisma, '株式会社即死取込');
+    const { api, hr } = await startApi(tenantId);
+    const people = Array.from({ length: 12 }, (_, i) => ({ code: `CSV${i}`, givenName: `取込${i}`, email: `csv${i}-${randomUUID().slice(0, 6)}@example.co.jp` }));
+    const csv = Buffer.from(`社員コード,姓,名,メールアドレス\n${people.map((p) => `${p.code},即死,${p.givenName},${p.email}`).join('\n')}\n`, 'utf8');
+    const died = await dieAfterCommit(tenantId, api, 'SIGKILL', 12, () => hr.post('/v1/registrants/import?invite=true').set('Content-Type', 'text/csv').send(csv));
+    expect(died.exit.signal).toBe('SIGKILL');
+    expect(died.queuedAtDeath).toBe(12);
+    expect(people.flatMap((p) => mailsTo(p.email))).toEqual([]);
+
+    proxy.mode('pass');
+    await triggerRound();
+    for (const p of people) await outbox.waitFor((m) => isTo(m, p.email), 45_000);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(people.map((p) => mailsTo(p.email).length)).toEqual(Array(12).fill(1));
+    expect(await prisma.registrant.count({ where: { tenantId, workflowPendingSince: { not: null } } })).toBe(0);
+  });
+
   it('SIGKILL after 16 single registrations of one tenant stored as one group: one reconciler round starts every workflow and each person gets exactly one invitation', async () => {
     const tenantId = await createTenant(prisma, '株式会社即死一括');
     const { api, hr } = await startApi(tenantId);

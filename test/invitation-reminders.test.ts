@@ -266,13 +266,15 @@ describe('registrant workflow reminders (time-skipping)', () => {
     await owner.patch('/v1/tenant').send({ reminderDays: [7, 30, 80] }).expect(200);
   });
 
-  it('the days change on day 8 to a list whose next day is earlier than the old one\'s (7, 30, 80 → 14, 60): day 14\'s reminder goes out, then day 60\'s, each once', async () => {
+  it('the days change on day 8 to a list whose next day is earlier than the old one\'s (7, 30, 80 → 14, 60), after malformed signals it drops: day 14\'s reminder goes out, then day 60\'s, each once', async () => {
     const { handle, email } = await startRegistrantWorkflow('前倒し', [7, 30, 80]);
     const { invitedAt } = await invited(handle, email);
     await sleepUntil(invitedAt + 8 * DAY_MS);
     const first = await nthReminder(email, 1);
     await roundWhen(handle, (s) => s.remindersSent === 1);
 
+    // Malformed signals (sent by hand) are dropped: the workflow takes the next good one.
+    for (const bad of [{ days: '14' }, null, { days: [14, 'x'] }]) await handle.signal(reminderDaysSignal, bad as never);
     await handle.signal(reminderDaysSignal, { days: [14, 60] });
     await until(async () => (await handle.query(upcomingQuery)).find((u) => u.kind === 'reminder')?.at === new Date(invitedAt + 14 * DAY_MS).toISOString(), 'day 14 as the next reminder');
     // HR's screen still counts the one mail sent.

@@ -215,6 +215,20 @@ it('a terminated workflow shows in the attention list and is revived from the da
   expectProblem(await owner.post(`/v1/operator/registrants/${p.id}/revival`), 409, 'WORKFLOW_RUNNING');
 });
 
+it('a revived workflow\'s steps are its own: HR\'s same status change as the lost workflow\'s first (same reason, same place) is carried out again, not taken for done', async () => {
+  const p = await add('再鍵');
+  await until(async () => (await p.handle.query(lifecycleQuery)).invitation?.state === 'open', 'the invitation');
+  await hr.post(`/v1/registrants/${p.id}/status`).send({ status: 'refused', reason: '提供拒否の申出' }).expect(200);
+  await hr.post(`/v1/registrants/${p.id}/status`).send({ status: 'unregistered', reason: '申出の撤回' }).expect(200);
+  await p.handle.terminate('operator test: lost workflow');
+  await owner.post(`/v1/operator/registrants/${p.id}/revival`).expect(200);
+
+  // The revived run's first status change, with the lost run's first one's arguments.
+  expect((await hr.post(`/v1/registrants/${p.id}/status`).send({ status: 'refused', reason: '提供拒否の申出' }).expect(200)).body).toMatchObject({ status: 'refused' });
+  expect(await harness.prisma.registrant.findUniqueOrThrow({ where: { id: p.id } })).toMatchObject({ status: 'refused' });
+  expect((await operations(p.id, 'status_changed')).map((e) => (e.detail as { to?: string }).to)).toEqual(['refused', 'unregistered', 'refused']);
+});
+
 it('a failed webhook delivery is listed and redelivered from its first attempt, recorded; a delivered one and another tenant’s are refused', async () => {
   const received: string[] = [];
   const refusedIds: string[] = [];

@@ -30,6 +30,7 @@ import { createLocalEnv } from './support/temporal';
 import { freePort } from '../services/devstack/ports';
 import { tsToMs } from '@temporalio/common/lib/time';
 import { until } from './support/until';
+import { startTcpProxy } from './support/tcp-proxy';
 import { appArgs, appEnv } from '../services/build/app-build';
 
 /** The invitation's subject as this file's company gets it. */
@@ -64,7 +65,6 @@ async function startWorkerProcess(name: string, extraEnv: NodeJS.ProcessEnv = {}
   const child = spawn(process.execPath, appArgs('worker'), {
     env: appEnv('worker', {
       ...process.env,
-      ...extraEnv,
       DATABASE_URL: database.url,
       TEMPORAL_ADDRESS: env.connection.options.address,
       TEMPORAL_TASK_QUEUE: TASK_QUEUE,
@@ -72,6 +72,7 @@ async function startWorkerProcess(name: string, extraEnv: NodeJS.ProcessEnv = {}
       MASTER_KEY,
       PUBLIC_URL: 'http://mynaflow.test',
       LOG_LEVEL: 'warn',
+      ...extraEnv,
     }),
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
@@ -103,6 +104,36 @@ async function startRegistrant(label: string) {
   const input: RegistrantWorkflowInput = { tenantId, registrantId: id, reminderDays: [] };
   const handle = (await env.client.workflow.start('registrantWorkflow', { taskQueue: TASK_QUEUE, workflowId, args: [input] })) as WorkflowHandleWithFirstExecutionRunId;
   return { id, email, workflowId, handle };
+}
+
+/** Someone HR has not invited (no e-mail): their workflow started and asleep until HR acts. */
+async function uninvited(givenName: string) {
+  const id = randomUUID();
+  const workflowId = registrantWorkflowId(tenantId, id);
+  await prisma.registrant.create({ data: { id, tenantId, familyName: '強制', givenName, workflowId } });
+  const input: RegistrantWorkflowInput = { tenantId, registrantId: id, reminderDays: [], invite: false };
+  const handle = (await env.client.workflow.start('registrantWorkflow', { taskQueue: TASK_QUEUE, workflowId, args: [input] })) as WorkflowHandleWithFirstExecutionRunId;
+  return { id, workflowId, handle, hr: await createLoginUser(prisma, tenantId, 'manager') };
+}
+
+/** As `uninvited`, with the number HR checked on paper typed in (as PUT …/my-number stores it). */
+async function numberOnPaper(givenName: string) {
+  const person = await uninvited(givenName);
+  await prisma.registrant.update({ where: { id: person.id }, data: { myNumberSecretId: await vault().seal({ tenantId, kind: 'my_number', plaintext: Buffer.from(randomMyNumber()) }) } });
+  return person;
+}
+
+/** HR's 完了 by hand, the number verified with the person's card. */
+const completeByHand = (handle: WorkflowHandleWithFirstExecutionRunId, hr: { id: string }) =>
+  handle.executeUpdate(changeStatusUpdate, { args: [{ actor: { type: 'login_user', id: hr.id }, status: 'completed', verificationMethod: 'my_number_card' }] });
+
+/** What HR's 完了 leaves, whichever workers ran it: completed, the number approved, recorded once. */
+async function expectCompletedOnce(id: string) {
+  const r = await prisma.registrant.findUniqueOrThrow({ where: { id } });
+  expect(r).toMatchObject({ status: 'completed', loginLocked: true });
+  expect(r.approvedNumberSecretId).toBe(r.myNumberSecretId);
+  const recorded = await prisma.operationEvent.findMany({ where: { registrantId: id } });
+  expect(recorded.map((e) => [e.operation, (e.detail as { to?: string; verificationMethod?: string } | null)?.to, (e.detail as { verificationMethod?: string } | null)?.verificationMethod])).toEqual([['status_changed', 'completed', 'my_number_card']]);
 }
 
 /** Which attempts of an activity type the history shows started, and by which worker process. */
@@ -172,42 +203,95 @@ it('killed while the SMTP server holds the invitation, then killed while a decis
 }, 240_000);
 
 it('a status set by hand (完了 with a number HR verified) while the person\'s row is held, the worker killed: the next worker completes the person once', async () => {
-  const id = randomUUID();
-  const workflowId = registrantWorkflowId(tenantId, id);
-  await prisma.registrant.create({ data: { id, tenantId, familyName: '強制', givenName: '手動', workflowId } });
-  const input: RegistrantWorkflowInput = { tenantId, registrantId: id, reminderDays: [], invite: false };
-  const handle = (await env.client.workflow.start('registrantWorkflow', { taskQueue: TASK_QUEUE, workflowId, args: [input] })) as WorkflowHandleWithFirstExecutionRunId;
-  // HR typed the number it checked on paper (as PUT …/my-number stores it).
-  await prisma.registrant.update({ where: { id }, data: { myNumberSecretId: await vault().seal({ tenantId, kind: 'my_number', plaintext: Buffer.from(randomMyNumber()) }) } });
-  const hr = await createLoginUser(prisma, tenantId, 'manager');
-
+  const { id, handle, hr } = await numberOnPaper('手動');
   const workerD = await startWorkerProcess('status-D');
   const lock = await holdRow(id, database.url);
-  const changing = handle.executeUpdate(changeStatusUpdate, { args: [{ actor: { type: 'login_user', id: hr.id }, status: 'completed', verificationMethod: 'my_number_card' }] });
+  const changing = completeByHand(handle, hr);
   await activityRunning(handle, 'changeStatus');
   await sigkill(workerD);
   const workerE = await startWorkerProcess('status-E');
   await lock.release();
   expect(await changing).toMatchObject({ status: 'completed', loginLocked: true });
-
-  const r = await prisma.registrant.findUniqueOrThrow({ where: { id } });
-  expect(r).toMatchObject({ status: 'completed', loginLocked: true });
-  expect(r.approvedNumberSecretId).toBe(r.myNumberSecretId);
   // Recorded once, with the method, though the step ran on two workers.
-  const recorded = await prisma.operationEvent.findMany({ where: { registrantId: id } });
-  expect(recorded.map((e) => [e.operation, (e.detail as { to?: string; verificationMethod?: string } | null)?.to, (e.detail as { verificationMethod?: string } | null)?.verificationMethod])).toEqual([['status_changed', 'completed', 'my_number_card']]);
+  await expectCompletedOnce(id);
   expect((await attempts(handle, 'changeStatus')).at(-1)).toBeGreaterThan(1);
   await handle.terminate('test finished');
   await sigkill(workerE);
 }, 240_000);
 
+it('the worker killed after a step committed but before Temporal heard of it (its link to Temporal cut first): the next worker\'s attempt finds the step done and does nothing again', async () => {
+  const { id, handle, hr } = await numberOnPaper('確定後');
+  // Worker F reaches Temporal through a proxy the test can cut; the database it reaches directly.
+  const proxy = await startTcpProxy(env.connection.options.address);
+  try {
+    const workerF = await startWorkerProcess('committed-F', { TEMPORAL_ADDRESS: proxy.address });
+    const lock = await holdRow(id, database.url);
+    const changing = completeByHand(handle, hr);
+    await activityRunning(handle, 'changeStatus');
+    // Nothing F says reaches Temporal any more (its completion included); then the step commits.
+    proxy.mode('blackhole');
+    await lock.release();
+    await until(async () => (await prisma.registrant.findUniqueOrThrow({ where: { id } })).status === 'completed', 'the step to commit');
+    await sigkill(workerF);
+    const workerG = await startWorkerProcess('committed-G');
+    expect(await changing).toMatchObject({ status: 'completed', loginLocked: true });
+    // G's attempt ran the step again and found it applied: one entry, not two.
+    expect((await attempts(handle, 'changeStatus')).at(-1)).toBeGreaterThan(1);
+    await expectCompletedOnce(id);
+    await handle.terminate('test finished');
+    await sigkill(workerG);
+  } finally {
+    await proxy.close();
+  }
+}, 240_000);
+
+it('a deploy stops the worker (SIGTERM) during a step: within the grace the step finishes on that worker and it exits 0; one still running after the grace is cut and done once by the next worker within seconds', async () => {
+  // 1. Within the grace: the running attempt completes, nothing is retried.
+  const first = await numberOnPaper('猶予内');
+  const workerT = await startWorkerProcess('term-T', { SHUTDOWN_GRACE_SECONDS: '30' });
+  const exitedT = new Promise<number | null>((resolve) => workerT.once('exit', (code) => resolve(code)));
+  let lock = await holdRow(first.id, database.url);
+  const completing = completeByHand(first.handle, first.hr);
+  await activityRunning(first.handle, 'changeStatus');
+  workerT.kill('SIGTERM');
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  expect(workerT.exitCode).toBeNull(); // draining, not gone
+  await lock.release();
+  expect(await exitedT).toBe(0);
+  // The workflow goes on with whichever worker polls next.
+  const workerU = await startWorkerProcess('term-U');
+  expect(await completing).toMatchObject({ status: 'completed' });
+  expect(await attempts(first.handle, 'changeStatus')).toEqual([1]);
+  await expectCompletedOnce(first.id);
+  await first.handle.terminate('test finished');
+  await sigkill(workerU); // the step below must run on V
+
+  // 2. Past the grace: the attempt is cut with its transaction; the next worker does the step once.
+  const second = await numberOnPaper('猶予後');
+  const workerV = await startWorkerProcess('term-V', { SHUTDOWN_GRACE_SECONDS: '2' });
+  const exitedV = new Promise<void>((resolve) => workerV.once('exit', () => resolve()));
+  lock = await holdRow(second.id, database.url);
+  const cut = completeByHand(second.handle, second.hr);
+  await activityRunning(second.handle, 'changeStatus');
+  const stoppedAt = Date.now();
+  workerV.kill('SIGTERM');
+  await exitedV;
+  // Gone a few seconds after the grace (it never waits on a step that does not end), nothing committed.
+  expect(Date.now() - stoppedAt).toBeLessThan(15_000);
+  expect(await prisma.registrant.findUniqueOrThrow({ where: { id: second.id } })).toMatchObject({ status: 'unregistered' });
+  const workerW = await startWorkerProcess('term-W');
+  await lock.release();
+  expect(await cut).toMatchObject({ status: 'completed' });
+  // Retried well before the attempt's 3-minute timeout: the heartbeat's 20 s at most, or at once.
+  expect(Date.now() - stoppedAt).toBeLessThan(60_000);
+  expect((await attempts(second.handle, 'changeStatus')).at(-1)).toBeGreaterThan(1);
+  await expectCompletedOnce(second.id);
+  await second.handle.terminate('test finished');
+  await sigkill(workerW);
+}, 240_000);
+
 it('a paper round (登録依頼書) for someone without e-mail, the worker killed while the round waits for the person\'s row: the next worker opens it once, nothing mailed', async () => {
-  const id = randomUUID();
-  const workflowId = registrantWorkflowId(tenantId, id);
-  await prisma.registrant.create({ data: { id, tenantId, familyName: '強制', givenName: '紙', workflowId } });
-  const input: RegistrantWorkflowInput = { tenantId, registrantId: id, reminderDays: [], invite: false };
-  const handle = (await env.client.workflow.start('registrantWorkflow', { taskQueue: TASK_QUEUE, workflowId, args: [input] })) as WorkflowHandleWithFirstExecutionRunId;
-  const hr = await createLoginUser(prisma, tenantId, 'manager');
+  const { id, workflowId, handle, hr } = await uninvited('紙');
   const mailsBefore = outbox.mails.length;
 
   const workerP = await startWorkerProcess('paper-P');

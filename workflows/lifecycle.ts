@@ -429,8 +429,12 @@ export async function lifecycle(input: RegistrantWorkflowInput): Promise<Lifecyc
     });
   });
 
-  setHandler(reminderDaysSignal, async ({ days }) => {
-    const next = usable(days);
+  setHandler(reminderDaysSignal, async (payload) => {
+    // Signals have no validator: a malformed one (sent by hand) is dropped here, since throwing would
+    // fail this and every later workflow task of the person.
+    const days: unknown = (payload as { days?: unknown } | null)?.days;
+    if (!Array.isArray(days) || !days.every((d) => Number.isInteger(d))) return log.warn('reminder days signal ignored: not a list of days');
+    const next = usable(days as number[]);
     // Days it already has: nothing at all happens (a wake of the loop would restart its timer).
     if (next.join(',') === reminderDays.join(',')) return;
     // A signal a worker without this handler took (a rolling deploy) did nothing; it replays so.

@@ -19,6 +19,18 @@ const retries: GrpcRetryOptions = {
   retryableDecider: (attempt, status) => attempt < 20 && isRetryableError(status),
 };
 
+/** An update refused as RESOURCE_EXHAUSTED (too many in flight for the workflow) is not retried. */
+const UPDATE_METHOD = '/temporal.api.workflowservice.v1.WorkflowService/UpdateWorkflowExecution';
+const RESOURCE_EXHAUSTED = 8;
+const retryCalls = makeGrpcRetryInterceptor(retries);
+/**
+ * Retried within the request's deadline, such a refusal only ran the deadline out and the API had to
+ * answer "possibly taken on" (202) for a request Temporal had refused: answered at once, it is 503
+ * LIFECYCLE_BUSY, nothing asked (services/registrants/step-runner.ts).
+ */
+const retryUpdates = makeGrpcRetryInterceptor({ ...retries, retryableDecider: (attempt, status) => status.code !== RESOURCE_EXHAUSTED && retries.retryableDecider(attempt, status) });
+const retrying: typeof retryCalls = (options, nextCall) => (options.method_definition.path === UPDATE_METHOD ? retryUpdates : retryCalls)(options, nextCall);
+
 /**
  * A client whose connection is made on first use, so the API starts (and reports) while Temporal is
  * down. With the keyring, every payload is encrypted (payload-codec.ts) — what the API and worker use.
@@ -26,7 +38,7 @@ const retries: GrpcRetryOptions = {
  */
 export function createTemporalClient(address: string, namespace: string, keyring?: Keyring, secured: TemporalConnectionSettings = {}): Client {
   return new Client({
-    connection: Connection.lazy({ address, ...secured, interceptors: [makeGrpcRetryInterceptor(retries)] }),
+    connection: Connection.lazy({ address, ...secured, interceptors: [retrying] }),
     namespace,
     ...(keyring ? { dataConverter: dataConverterFor(keyring) } : {}),
   });
