@@ -18,7 +18,6 @@ import { freePort } from '../services/devstack/ports';
 import { invitationSubject } from '../services/mail/invitation-mail';
 import type { CapturedMail, Outbox } from '../services/outbox/outbox';
 import {
-  inviteUpdate,
   japanDate,
   lifecycleQuery,
   registrantWorkflowId,
@@ -30,8 +29,8 @@ import {
   type LifecycleState,
   type RegistrantWorkflowInput,
 } from '../shared';
-import { createTenant, memoryLogger, startOutbox, startWorker, testVault, type WorkerHandle } from './support/fixtures';
-import { completeDraft, refusal } from './support/lifecycle';
+import { createLoginUser, createTenant, loginAs, memoryLogger, startOutbox, startWorker, testApp, testVault, type WorkerHandle } from './support/fixtures';
+import { completeDraft } from './support/lifecycle';
 import { randomMyNumber } from './support/leak-scan';
 import { isTo, mailGate } from './support/mail-gate';
 import { createTimeSkippingEnv } from './support/temporal';
@@ -222,16 +221,19 @@ describe('HR and the first invitation while the mail server refuses', () => {
     expect((await prisma.registrant.findUniqueOrThrow({ where: { id } })).invitationState).toBe('open');
   });
 
-  it('a resend gives up after its rounds (about 20 minutes) with nothing changed, and the old link still works; a remand keeps its decision and mails when the server is back', async () => {
+  it('HR\'s resend over the API answers 202, and its operation reads failed DEPENDENCY_UNAVAILABLE after its rounds (about 20 minutes) with nothing changed, and the old link still works; a remand keeps its decision and mails when the server is back', async () => {
     const { id, email, handle } = await startRegistrant('再送停止');
     await until(async () => mailsTo(email).length === 1 && (await state(handle)).invitation?.state === 'open', 'the invitation');
     const liveBefore = await prisma.invitation.findMany({ where: { registrantId: id, revokedAt: null } });
     expect(liveBefore).toHaveLength(1);
+    const { app } = testApp({ prisma, logger: memoryLogger().logger, outbox: outbox!, temporalClient: env.client, taskQueue: TASK_QUEUE, stepAnswerWithinMs: 2000 });
+    const hr = await loginAs(app, outbox!, await createLoginUser(prisma, tenantId, 'manager'));
 
     await closeOutbox();
-    const resend = await handle.startUpdate(inviteUpdate, { args: [{ actor }], waitForStage: WorkflowUpdateStage.ACCEPTED });
+    const resend = await hr.post(`/v1/registrants/${id}/invitation`).send({}).expect(202);
     await env.sleep(25 * MINUTE_MS);
-    expect(await refusal(resend.result())).toMatchObject({ type: 'DependencyUnavailable' });
+    const gaveUp = (await hr.get(resend.headers.location!).expect(200)).body;
+    expect(gaveUp).toMatchObject({ status: 'failed', error: { status: 503, code: 'DEPENDENCY_UNAVAILABLE', title: expect.stringContaining('メールサーバーまたはデータベースが応答しない') } });
     expect(await state(handle)).toMatchObject({ invitation: { round: 1, state: 'open' }, attention: {} });
     expect((await prisma.invitation.findMany({ where: { registrantId: id, revokedAt: null } })).map((l) => l.id)).toEqual(liveBefore.map((l) => l.id));
     expect(await operations(id)).toEqual(['invitation_sent']);
