@@ -18,6 +18,7 @@ import { loadKeyring } from '../services/vault/keyring';
 import { createVault } from '../services/vault/vault';
 import { approveUpdate, changeStatusUpdate, confirmDeletionUpdate, deleteNowUpdate, importJobWorkflowId, inviteUpdate, lifecycleQuery, registrantWorkflowId, submitUpdate, type RegistrantWorkflowInput } from '../shared';
 import { createServices } from '../services/container';
+import { hashToken } from '../services/auth/token-hash';
 import { createMailTransport } from '../services/mail/transport';
 import { capture } from './support/capture';
 import { createPrisma, type PrismaClient } from '../services/db/client';
@@ -200,6 +201,32 @@ it('killed while the SMTP server holds the invitation, then killed while a decis
   );
   await handle.terminate('test finished');
   await sigkill(workerC);
+}, 240_000);
+
+it('killed while the SMTP server holds the invitation, which the server then keeps (at least once): the next worker sends one more copy with the same Message-ID, either copy\'s link works, recorded once', async () => {
+  const { id, email, workflowId, handle } = await startRegistrant('二通');
+  const mail = gate.holdFirstMailTo(email);
+  const workerK = await startWorkerProcess('kept-K');
+  await mail.held;
+  await sigkill(workerK);
+  mail.release('keep-and-drop'); // the server keeps the message; K never heard its 250
+  const workerL = await startWorkerProcess('kept-L');
+  await outbox.waitFor(() => mailsTo(email).length >= 2, 60_000);
+  await until(async () => (await handle.query(lifecycleQuery)).invitation?.state === 'open', 'the invitation to be open', 30_000);
+  const [first, second] = mailsTo(email);
+  expect(mailsTo(email)).toHaveLength(2);
+  // Receiving servers may drop the repeat by its Message-ID; the ledger has the one it sent.
+  expect(second!.messageId).toBe(first!.messageId);
+  const deliveries = await prisma.mailDelivery.findMany({ where: { key: { startsWith: workflowId }, kind: 'invitation' } });
+  expect(deliveries).toMatchObject([{ status: 'sent', messageId: first!.messageId }]);
+  for (const m of [first!, second!]) {
+    const token = /http:\/\/mynaflow\.test\/i\/#k=([A-Za-z0-9_-]{43})(?![A-Za-z0-9_-])/.exec(m.text)?.[1];
+    expect(await prisma.invitation.findUnique({ where: { tokenHash: hashToken(token ?? '') } })).toMatchObject({ registrantId: id, revokedAt: null });
+  }
+  expect(await operations(id)).toEqual(['invitation_sent']);
+  expect(await attempts(handle, 'sendInvitationMail')).toEqual([2]);
+  await handle.terminate('test finished');
+  await sigkill(workerL);
 }, 240_000);
 
 it('a status set by hand (完了 with a number HR verified) while the person\'s row is held, the worker killed: the next worker completes the person once', async () => {
