@@ -23,6 +23,7 @@ import {
   type StepActor,
 } from '../shared';
 import { createLoginUser, createTenant, testVault } from './support/fixtures';
+import { holdRow } from './support/lifecycle';
 import { randomMyNumber } from './support/leak-scan';
 import { createLocalEnv } from './support/temporal';
 import { until } from './support/until';
@@ -37,7 +38,8 @@ const HISTORY_LIMIT = 60;
 const DAY_MS = 86_400_000;
 const PNG = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000', 'hex');
 
-const harness = useWorkerHarness({ taskQueue: TASK_QUEUE, env: () => createLocalEnv({ dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': HISTORY_LIMIT } }) });
+// The API answers 202 after 3 s (the second test holds a step past that).
+const harness = useWorkerHarness({ taskQueue: TASK_QUEUE, stepAnswerWithinMs: 3000, env: () => createLocalEnv({ dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': HISTORY_LIMIT } }) });
 let tenantId: string;
 let actor: StepActor;
 
@@ -169,6 +171,43 @@ describe('continue-as-new', () => {
     const runs = await runsOf(workflowId, firstRunId);
     expect((await handle.describe()).runId).toBe(runs.at(-1));
     expect(await handle.query(lifecycleQuery)).toEqual(approved);
+    await handle.terminate('test finished');
+  });
+
+  it('over the API: a step answered 202 still reads succeeded, and its retry with the same Idempotency-Key gets its outcome, once the run that carried it out has continued as new', async () => {
+    const hr = await harness.agent(tenantId, 'manager', '人事 継続API');
+    const email = `can-api-${randomUUID().slice(0, 8)}@example.co.jp`;
+    const created = await hr.post('/v1/registrants').send({ familyName: '継続', givenName: '花子', email }).expect(201);
+    const id = created.body.id as string;
+    const workflowId = created.body.workflowId as string;
+    const handle = harness.env.client.workflow.getHandle(workflowId);
+    const firstRunId = (await handle.describe()).runId;
+    await until(async () => (await handle.query(lifecycleQuery)).invitation?.state === 'open', 'the invitation to be open');
+
+    // The retirement waits for the person's row past the API's deadline: 202 and an operation.
+    const key = randomUUID();
+    const retire = () => hr.put(`/v1/registrants/${id}/retirement`).set('Idempotency-Key', key).send({ retirementDate: day(200) });
+    const lock = await holdRow(id);
+    let location = '';
+    try {
+      location = (await retire().expect(202)).headers.location!;
+    } finally {
+      await lock.release();
+    }
+    await until(async () => (await hr.get(location)).body.status === 'succeeded', 'the retirement to be carried out');
+
+    // More of HR's steps until the server suggests a new run.
+    const continued = async () => (await harness.env.client.workflow.getHandle(workflowId, firstRunId).describe()).status.name === 'CONTINUED_AS_NEW';
+    for (let i = 0; !(await continued()); i++) {
+      if (i >= 20) throw new Error('no continue-as-new after 20 reschedules');
+      await hr.put(`/v1/registrants/${id}/deletion-schedule`).send({ dueDate: day(401 + i) }).expect(200);
+    }
+    expect((await handle.describe()).runId).not.toBe(firstRunId);
+
+    // The new run never saw the request, yet both answers know it was carried out.
+    expect((await hr.get(location).expect(200)).body).toMatchObject({ status: 'succeeded' });
+    expect((await retire().expect(200)).body).toMatchObject({ id, retirementDate: day(200) });
+    expect((await operations(id)).filter((o) => o === 'retirement_set')).toHaveLength(1);
     await handle.terminate('test finished');
   });
 });
