@@ -19,16 +19,19 @@ const retries: GrpcRetryOptions = {
   retryableDecider: (attempt, status) => attempt < 20 && isRetryableError(status),
 };
 
-/** An update refused as RESOURCE_EXHAUSTED (too many in flight for the workflow) is not retried. */
+/**
+ * An update Temporal refused because the workflow has too many in flight (RESOURCE_EXHAUSTED, cause
+ * CONCURRENT_LIMIT: "limit on number of concurrent in-flight updates has been reached", or their
+ * payload size) is not retried. Retried within the request's deadline, such a refusal only ran the
+ * deadline out and the API answered "possibly taken on" (202) for a request Temporal had refused;
+ * answered at once, it is 503 LIFECYCLE_BUSY, nothing asked (services/registrants/step-runner.ts).
+ * Other RESOURCE_EXHAUSTED answers (a namespace's rate limit) are retried as before.
+ */
 const UPDATE_METHOD = '/temporal.api.workflowservice.v1.WorkflowService/UpdateWorkflowExecution';
 const RESOURCE_EXHAUSTED = 8;
+const tooManyInFlight = (status: { code: number; details?: string }) => status.code === RESOURCE_EXHAUSTED && /in-flight updates/.test(status.details ?? '');
 const retryCalls = makeGrpcRetryInterceptor(retries);
-/**
- * Retried within the request's deadline, such a refusal only ran the deadline out and the API had to
- * answer "possibly taken on" (202) for a request Temporal had refused: answered at once, it is 503
- * LIFECYCLE_BUSY, nothing asked (services/registrants/step-runner.ts).
- */
-const retryUpdates = makeGrpcRetryInterceptor({ ...retries, retryableDecider: (attempt, status) => status.code !== RESOURCE_EXHAUSTED && retries.retryableDecider(attempt, status) });
+const retryUpdates = makeGrpcRetryInterceptor({ ...retries, retryableDecider: (attempt, status) => !tooManyInFlight(status) && retries.retryableDecider(attempt, status) });
 const retrying: typeof retryCalls = (options, nextCall) => (options.method_definition.path === UPDATE_METHOD ? retryUpdates : retryCalls)(options, nextCall);
 
 /**
