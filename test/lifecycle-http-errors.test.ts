@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { lifecycleQuery, registrantWorkflowId, submitUpdate, type RegistrantWorkflowInput } from '../shared';
-import { completeDraft, holdRow } from './support/lifecycle';
+import { activityRunning, completeDraft, holdRow } from './support/lifecycle';
 import { isTo } from './support/mail-gate';
 import { expectProblem } from './support/problems';
 import { createLocalEnv } from './support/temporal';
@@ -35,7 +35,8 @@ beforeAll(async () => {
   tenantId = await createTenant(harness.prisma, '株式会社エラー応答');
   // The API's own Temporal client (its retries decide what a refusal becomes), not the test's.
   client = createTemporalClient(harness.env.connection.options.address!, 'default', testKeyring());
-  const { app } = testApp({ prisma: harness.prisma, logger: memoryLogger().logger, outbox: harness.outbox, temporalClient: client, taskQueue: TASK_QUEUE });
+  // A minute to answer: the waiting requests get their outcomes (200, 409), never a 202, however slow the machine.
+  const { app } = testApp({ prisma: harness.prisma, logger: memoryLogger().logger, outbox: harness.outbox, temporalClient: client, taskQueue: TASK_QUEUE, stepAnswerWithinMs: 60_000 });
   hr = await loginAs(app, harness.outbox, await createLoginUser(harness.prisma, tenantId, 'manager', '人事 応答'));
 });
 afterAll(async () => {
@@ -57,11 +58,14 @@ it('a third request while two wait for the person\'s turn: 503 LIFECYCLE_BUSY at
 
   // The person's row held: the first remand waits inside its step, the second for its turn.
   const lock = await holdRow(id);
+  const accepted = async () => ((await handle.fetchHistory()).events ?? []).filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes).length;
+  const before = await accepted();
   const first = hr.post(`/v1/registrants/${id}/remand`).send({ reason: '写真が不鮮明です' }).then((r) => r);
-  const second = hr.post(`/v1/registrants/${id}/remand`).send({ reason: '裏面がありません' }).then((r) => r);
+  let second: typeof first | undefined;
   try {
-    await until(async () => ((await handle.describe()).raw.pendingActivities ?? []).some((a) => a.activityType?.name === 'decide'), 'the first remand inside its step');
-    await new Promise((r) => setTimeout(r, 1000)); // the second accepted too
+    await activityRunning(handle, 'decide');
+    second = hr.post(`/v1/registrants/${id}/remand`).send({ reason: '裏面がありません' }).then((r) => r);
+    await until(async () => (await accepted()) === before + 2, 'both remands taken on');
 
     const started = Date.now();
     const third = await hr.post(`/v1/registrants/${id}/approval`).send({});
@@ -74,7 +78,7 @@ it('a third request while two wait for the person\'s turn: 503 LIFECYCLE_BUSY at
   }
   expect((await first).status).toBe(200);
   // Judged again when its turn came: the person is no longer pending.
-  expectProblem(await second, 409, 'NOT_PENDING');
+  expectProblem((await second)!, 409, 'NOT_PENDING');
   expect(await harness.prisma.registrant.findUniqueOrThrow({ where: { id } })).toMatchObject({ status: 'remanded', statusReason: '写真が不鮮明です' });
   expect((await operations(id)).filter((o) => ['approved', 'remanded'].includes(o))).toEqual(['remanded']);
   await handle.terminate('test finished');

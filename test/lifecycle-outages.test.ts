@@ -143,8 +143,13 @@ async function passUntil(done: () => Promise<boolean>, what: string, stepMs = 5 
   return (await env.currentTimeMs()) - from;
 }
 
-/** "Within about half an hour of the dependency's return": the longest back-off, a round's minute and a step of passUntil. */
-const WITHIN_HALF_AN_HOUR = 36 * MINUTE_MS;
+/**
+ * "Within about half an hour of the dependency's return", as passUntil can see it: the longest
+ * back-off (30 minutes) and a round's minute, sampled in 5-minute steps, one more step allowed for a
+ * loaded machine whose worker is still busy when the server's clock moves on. A back-off of an hour
+ * would fail it.
+ */
+const WITHIN_HALF_AN_HOUR = 45 * MINUTE_MS;
 
 describe('SMTP refusing connections for 3 days across a reminder day', () => {
   it('keeps the workflow running and flagged meanwhile; the reminder goes out once when the server is back, with one working link', async () => {
@@ -232,6 +237,7 @@ describe('HR and the first invitation while the mail server refuses', () => {
     await closeOutbox();
     const resend = await hr.post(`/v1/registrants/${id}/invitation`).send({}).expect(202);
     await env.sleep(25 * MINUTE_MS);
+    await until(async () => (await hr.get(resend.headers.location!)).body.status !== 'pending', 'the resend to end');
     const gaveUp = (await hr.get(resend.headers.location!).expect(200)).body;
     expect(gaveUp).toMatchObject({ status: 'failed', error: { status: 503, code: 'DEPENDENCY_UNAVAILABLE', title: expect.stringContaining('メールサーバーまたはデータベースが応答しない') } });
     expect(await state(handle)).toMatchObject({ invitation: { round: 1, state: 'open' }, attention: {} });

@@ -430,10 +430,11 @@ export async function lifecycle(input: RegistrantWorkflowInput): Promise<Lifecyc
   });
 
   setHandler(reminderDaysSignal, async (payload) => {
-    // Signals have no validator: a malformed one (sent by hand) is dropped here, since throwing would
-    // fail this and every later workflow task of the person.
+    // Signals have no validator: one without a list (sent by hand) is dropped here, since throwing
+    // would fail this and every later workflow task of the person. (A list is taken as before: old
+    // histories replay as they ran.)
     const days: unknown = (payload as { days?: unknown } | null)?.days;
-    if (!Array.isArray(days) || !days.every((d) => Number.isInteger(d))) return log.warn('reminder days signal ignored: not a list of days');
+    if (!Array.isArray(days)) return log.warn('reminder days signal ignored: no list of days');
     const next = usable(days as number[]);
     // Days it already has: nothing at all happens (a wake of the loop would restart its timer).
     if (next.join(',') === reminderDays.join(',')) return;
