@@ -18,13 +18,14 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { hashPassword } from '../services/auth/passwords';
 import { totpCode } from '../services/auth/totp';
 import type { PrismaClient } from '../services/db/client';
-import type { CapturedMail, Outbox } from '../services/outbox/outbox';
+import type { Outbox } from '../services/outbox/outbox';
 import { japanDate, lifecycleQuery, setRetirementUpdate } from '../shared';
 import { axeViolations, consoleLogin, drawCardImages, launchChromium, listen, numbersSeen, onScreen, openTab, redrawn, snap, type Tab } from './support/browser';
 import { createLoginUser, createTenant, loginAs, memoryLogger, PUBLIC_URL, startOutbox, startWorker, testApp, testPrisma, type TestUser, type WorkerHandle } from './support/fixtures';
 import { randomMyNumber } from './support/leak-scan';
 import { createLocalEnv } from './support/temporal';
 import { until } from './support/until';
+import { tokenOf } from './support/mail-gate';
 
 /** The little of the DOM used inside page callbacks (this file is compiled without the DOM library). */
 interface Styled {
@@ -33,7 +34,6 @@ interface Styled {
 
 const TASK_QUEUE = 'console-pages';
 const SUITE = 'console';
-const LINK = /http:\/\/mynaflow\.test\/i\/#k=([A-Za-z0-9_-]{43})(?![A-Za-z0-9_-])/;
 const PASSCODE = 'Kaisha-2026';
 const PURPOSES = ['withholding_slip', 'employment_insurance', 'health_insurance_pension', 'category3_pension'];
 
@@ -113,7 +113,6 @@ async function loggedIn(user: TestUser): Promise<Page> {
 
 const button = (page: Page, name: string) => page.getByRole('button', { name, exact: true });
 const textOf = async (l: Locator) => ((await l.textContent()) ?? '').replace(/\s+/g, ' ').trim();
-const tokenOf = (m: CapturedMail) => LINK.exec(m.text)![1]!;
 
 /** Someone HR added over the API, invited; resolves when the link is open. */
 async function invited(familyName: string, givenName: string) {

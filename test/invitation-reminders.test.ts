@@ -36,7 +36,7 @@ import { createLoginUser, createTenant, testVault, MAIL_FROM, memoryLogger, PUBL
 import { randomMyNumber } from './support/leak-scan';
 import { createTimeSkippingEnv } from './support/temporal';
 import { until } from './support/until';
-import { mailGate } from './support/mail-gate';
+import { mailGate, tokenOf } from './support/mail-gate';
 import { createReminderDaysSweep } from '../services/reconciler/reminder-days';
 import { useWorkerHarness } from './support/worker-harness';
 
@@ -48,7 +48,6 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 const HOUR_MS = 60 * 60 * 1000;
 const MINUTE_MS = 60 * 1000;
 const REMINDER_SUBJECT = invitationSubject('reminder', '株式会社リマインド');
-const LINK = /http:\/\/mynaflow\.test\/i\/#k=([A-Za-z0-9_-]{43})(?![A-Za-z0-9_-])/;
 
 const { logger } = memoryLogger();
 /** A test's say over a mail arriving at the outbox (see mailGate). */
@@ -93,12 +92,6 @@ const isInvitation = (m: CapturedMail) => m.subject === INVITATION_SUBJECT;
 const mailsTo = (email: string) => harness.outbox.mails.filter((m) => m.to.includes(email));
 const remindersTo = (email: string) => mailsTo(email).filter(isReminder);
 const invitationsTo = (email: string) => mailsTo(email).filter(isInvitation);
-
-function tokenOf(mail: CapturedMail): string {
-  const match = LINK.exec(mail.text);
-  if (!match) throw new Error(`no invitation link in mail "${mail.subject}":\n${mail.text}`);
-  return match[1]!;
-}
 
 /** Resolves once the person has received at least n reminders; returns the n-th. */
 async function nthReminder(email: string, n: number): Promise<CapturedMail> {

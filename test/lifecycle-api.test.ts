@@ -10,7 +10,6 @@ import { PNG as PngImage } from 'pngjs';
 import request from 'supertest';
 import type { components } from '../api/generated/openapi';
 import { hashToken } from '../services/auth/token-hash';
-import type { CapturedMail } from '../services/outbox/outbox';
 import type { DraftDependent } from '../services/registrants/draft';
 import { createDraftStore } from '../services/registrants/draft-store';
 import { addYears, todayInJapan } from '../services/retention/rules';
@@ -21,11 +20,11 @@ import { randomMyNumber } from './support/leak-scan';
 import { expectProblem, JAPANESE } from './support/problems';
 import { until } from './support/until';
 import { useWorkerHarness } from './support/worker-harness';
+import { INVITATION_LINK, tokenOf } from './support/mail-gate';
 
 const TASK_QUEUE = 'lifecycle-api';
 type Schemas = components['schemas'];
 const DAY_MS = 86_400_000;
-const LINK = /http:\/\/mynaflow\.test\/i\/#k=([A-Za-z0-9_-]{43})(?![A-Za-z0-9_-])/;
 const PNG = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000', 'hex');
 
 const harness = useWorkerHarness({ taskQueue: TASK_QUEUE });
@@ -45,7 +44,6 @@ beforeAll(async () => {
 });
 
 const mailsTo = (email: string) => harness.outbox.mails.filter((m) => m.to.includes(email));
-const tokenOf = (m: CapturedMail) => LINK.exec(m.text)![1]!;
 const row = (id: string) => harness.prisma.registrant.findUnique({ where: { id } });
 
 /** A registrant created through the API, invited, with the link open. */
@@ -197,7 +195,7 @@ describe('printed invitation (QR code)', () => {
     expect(png.headers['cache-control']).toBe('no-store');
     const image = PngImage.sync.read(png.body as Buffer);
     const decoded = jsQR(new Uint8ClampedArray(image.data), image.width, image.height);
-    const token = LINK.exec(decoded?.data ?? '')?.[1];
+    const token = INVITATION_LINK.exec(decoded?.data ?? '')?.[1];
     expect(token).toBeDefined();
     const printed = await harness.prisma.invitation.findUniqueOrThrow({ where: { tokenHash: hashToken(token!) } });
     expect(printed.revokedAt).toBeNull();

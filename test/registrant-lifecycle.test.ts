@@ -10,7 +10,6 @@ import { ApplicationFailure } from '@temporalio/common';
 import { hashToken } from '../services/auth/token-hash';
 import { DELETION_NOTICE_SUBJECT } from '../activities/deletion-notices';
 import { invitationSubject } from '../services/mail/invitation-mail';
-import type { CapturedMail } from '../services/outbox/outbox';
 import { createDraftStore } from '../services/registrants/draft-store';
 import { stateFromDatabase } from '../services/registrants/carried-state';
 import { retentionRule } from '../services/retention/rules';
@@ -36,6 +35,7 @@ import { randomMyNumber } from './support/leak-scan';
 import { createTimeSkippingEnv } from './support/temporal';
 import { until } from './support/until';
 import { useWorkerHarness } from './support/worker-harness';
+import { tokenOf } from './support/mail-gate';
 
 /** The invitation's subject as this file's company gets it. */
 const INVITATION_SUBJECT = invitationSubject('invitation', '株式会社ライフサイクル');
@@ -43,7 +43,6 @@ const INVITATION_SUBJECT = invitationSubject('invitation', '株式会社ライ�
 const TASK_QUEUE = 'registrant-lifecycle';
 const DAY_MS = 24 * 60 * 60 * 1000;
 const HOUR_MS = 60 * 60 * 1000;
-const LINK = /http:\/\/mynaflow\.test\/i\/#k=([A-Za-z0-9_-]{43})(?![A-Za-z0-9_-])/;
 const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8cfc0f01f0005000201a5a1e5e40000000049454e44ae426082', 'hex');
 
 const harness = useWorkerHarness({ taskQueue: TASK_QUEUE, env: createTimeSkippingEnv });
@@ -81,11 +80,6 @@ async function startRegistrant(label: string, reminderDays = [7, 30, 80]) {
 
 
 const mailsTo = (email: string) => harness.outbox.mails.filter((m) => m.to.includes(email));
-function tokenOf(mail: CapturedMail): string {
-  const match = LINK.exec(mail.text);
-  if (!match) throw new Error(`no link in "${mail.subject}"`);
-  return match[1]!;
-}
 const state = (handle: WorkflowHandle): Promise<LifecycleState> => handle.query(lifecycleQuery);
 const events = async (registrantId: string) =>
   (await harness.prisma.operationEvent.findMany({ where: { registrantId }, orderBy: { id: 'asc' } })).map((e) => e.operation);

@@ -7,7 +7,6 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { hashPassword } from '../services/auth/passwords';
-import type { CapturedMail } from '../services/outbox/outbox';
 import { lifecycleQuery } from '../shared';
 import { createTenant, memoryLogger, testVault, type Agent, TEST_PASSWORD } from './support/fixtures';
 import { bytesOf } from './support/http';
@@ -15,9 +14,9 @@ import { containsAny, randomMyNumber } from './support/leak-scan';
 import { JAPANESE } from './support/problems';
 import { until } from './support/until';
 import { useWorkerHarness } from './support/worker-harness';
+import { tokenOf } from './support/mail-gate';
 
 const TASK_QUEUE = 'registration-api';
-const LINK = /http:\/\/mynaflow\.test\/i\/#k=([A-Za-z0-9_-]{43})(?![A-Za-z0-9_-])/;
 const PASSCODE = 'Kaisha-2026';
 // Smallest images of each kind: only their signatures matter to the server.
 const PNG = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000', 'hex');
@@ -46,7 +45,6 @@ afterAll(() => {
   expect(containsAny(seen, typed)).toEqual([]);
 });
 
-const tokenOf = (m: CapturedMail) => LINK.exec(m.text)![1]!;
 const number = () => {
   const n = randomMyNumber();
   typed.push(n);

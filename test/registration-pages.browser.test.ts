@@ -29,6 +29,7 @@ import { containsAny, randomMyNumber } from './support/leak-scan';
 import { createLocalEnv } from './support/temporal';
 import { until } from './support/until';
 import { axeViolations, drawCameraPhoto, drawCardImages, snap as snapScreen } from './support/browser';
+import { INVITATION_LINK, tokenOf } from './support/mail-gate';
 import jsQR from 'jsqr';
 import { PNG as PngImage } from 'pngjs';
 
@@ -40,7 +41,6 @@ interface InPage {
 }
 
 const TASK_QUEUE = 'registration-pages';
-const LINK = /http:\/\/mynaflow\.test\/i\/#k=([A-Za-z0-9_-]{43})(?![A-Za-z0-9_-])/;
 const PASSCODE = 'Kaisha-2026';
 const PURPOSES = ['withholding_slip', 'employment_insurance', 'health_insurance_pension', 'category3_pension'];
 const CHROMIUM = '/usr/bin/chromium';
@@ -115,8 +115,7 @@ const number = () => {
   return n;
 };
 /** The page's address for a mailed link (the test server stands in for PUBLIC_URL). */
-const pageUrl = (m: CapturedMail) => LINK.exec(m.text)![0].replace(PUBLIC_URL, base);
-const tokenOf = (m: CapturedMail) => LINK.exec(m.text)![1]!;
+const pageUrl = (m: CapturedMail) => INVITATION_LINK.exec(m.text)![0].replace(PUBLIC_URL, base);
 
 /** A registrant invited by HR over the API; resolves with the invitation mail. */
 async function invited(familyName = '佐藤', givenName = '一郎', extra: { submissionDueDate?: string } = {}) {

@@ -9,6 +9,16 @@ import type { CapturedMail, OutboxDecision } from '../../services/outbox/outbox'
 /** The mail is addressed to `email` (also among several in one To: header). */
 export const isTo = (m: CapturedMail, email: string) => m.to.join(', ').includes(email);
 
+/** The personal link in an invitation, reminder or remand mail (the tests' PUBLIC_URL), its token captured. */
+export const INVITATION_LINK = /http:\/\/mynaflow\.test\/i\/#k=([A-Za-z0-9_-]{43})(?![A-Za-z0-9_-])/;
+
+/** The link's token in a mail; a mail without a link fails the test, naming the mail. */
+export function tokenOf(mail: CapturedMail): string {
+  const match = INVITATION_LINK.exec(mail.text);
+  if (!match) throw new Error(`no invitation link in mail "${mail.subject}":\n${mail.text}`);
+  return match[1]!;
+}
+
 export function mailGate() {
   let intercept: ((m: CapturedMail) => Promise<OutboxDecision> | undefined) | undefined;
   return {
