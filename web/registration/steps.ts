@@ -369,7 +369,14 @@ function removedDependentsList(ctx: Ctx, msg: HTMLElement): HTMLElement | null {
           h(
             'div',
             { class: 'row-actions' },
-            actionButton('元に戻す', redrawWith(ctx, msg, () => api.restoreDependent(x.id)), 'secondary small'),
+            actionButton(
+              '元に戻す',
+              redrawWith(ctx, msg, () => {
+                unsay(msg);
+                return api.restoreDependent(x.id);
+              }),
+              'secondary small',
+            ),
           ),
         ),
       ),
