@@ -58,7 +58,6 @@ afterEach(() => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
 });
 afterAll(async () => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   await env?.teardown();
   await outbox?.close();
   await prisma?.$disconnect();
@@ -354,11 +353,7 @@ it('a paper round (登録依頼書) for someone without e-mail, the worker kille
 }, 240_000);
 
 it("HR deletes a person now (their number, a dependent's, identity images): the worker killed while the deletion waits for the person's row; the next worker deletes everything once", async () => {
-  const id = randomUUID();
-  const workflowId = registrantWorkflowId(tenantId, id);
-  await prisma.registrant.create({ data: { id, tenantId, familyName: '強制', givenName: '削除', workflowId } });
-  const input: RegistrantWorkflowInput = { tenantId, registrantId: id, reminderDays: [], invite: false };
-  const handle = (await env.client.workflow.start('registrantWorkflow', { taskQueue: TASK_QUEUE, workflowId, args: [input] })) as WorkflowHandleWithFirstExecutionRunId;
+  const { id, handle, hr } = await uninvited('削除');
   // What a deletion must leave nothing of: the person's number, a dependent's, an identity image.
   const v = vault();
   const seal = (kind: 'my_number' | 'document', plaintext: Buffer) => v.seal({ tenantId, kind, plaintext });
@@ -366,7 +361,6 @@ it("HR deletes a person now (their number, a dependent's, identity images): the 
   await prisma.registrant.update({ where: { id }, data: { myNumberSecretId: secrets[0], approvedNumberSecretId: secrets[0], status: 'completed' } });
   const spouse = await prisma.dependent.create({ data: { registrantId: id, relationship: '妻', familyName: '強制', givenName: '配偶', status: 'completed', myNumberSecretId: secrets[1], approvedNumberSecretId: secrets[1] } });
   await prisma.document.create({ data: { registrantId: id, purpose: 'identity', type: 'my_number_card', side: 'front', mimeType: 'image/png', byteSize: PNG.length, imageSecretId: secrets[2], draft: false } });
-  const hr = await createLoginUser(prisma, tenantId, 'manager');
 
   const workerF = await startWorkerProcess('delete-F');
   const lock = await holdRow(id, database.url);
