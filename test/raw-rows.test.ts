@@ -225,6 +225,25 @@ describe('plain SQL on the pool (services/db/direct-sql.ts, the number pull)', (
     expect((await vault.openMany([secretId], tenantId, sql)).get(secretId)!.toString()).toBe('bytes, not a number');
   });
 
+  it('timestamps printed in any session time zone (whole hours, half hours, historical offsets with seconds, early years) are the instants $queryRaw gives', async () => {
+    const sql = await directSql(prisma);
+    const instants = ['2026-12-07 11:25:36.123456+00', '2026-12-07 11:25:36+00', '1900-01-01 00:00:00+00', '0050-06-15 12:00:00.5+00', '2026-03-29 01:30:00.01+00'];
+    const query = Prisma.sql`SELECT v::timestamptz AS at, v::timestamptz::text AS printed FROM unnest(${instants}::text[]) WITH ORDINALITY AS t(v, n) ORDER BY n`;
+    const expected = (await prisma.$queryRaw<{ at: Date }[]>(query)).map((r) => r.at.getTime());
+    expect(expected).toHaveLength(instants.length);
+    const printedOffsets = new Set<string>();
+    for (const zone of ['UTC', 'Asia/Tokyo', 'Asia/Kolkata', 'America/St_Johns', 'Europe/London']) {
+      const rows = await sql.transaction(async (tx) => {
+        await tx.$queryRaw`SELECT set_config('TimeZone', ${zone}, true)`;
+        return tx.$queryRaw<{ at: Date; printed: string }[]>(query);
+      });
+      expect(rows.map((r) => r.at.getTime())).toEqual(expected);
+      for (const r of rows) printedOffsets.add(/[+-][\d:]+$/.exec(r.printed)![0]);
+    }
+    // The forms the parser reads itself and the ones it leaves to pg's were both printed.
+    expect([...printedOffsets]).toEqual(expect.arrayContaining(['+00', '+09', '+05:30', '-03:30', '+09:18:59']));
+  });
+
   it('a transaction commits what its function wrote, or nothing when the function throws; the connection goes back either way', async () => {
     const sql = await directSql(prisma);
     const tenantId = await createTenant(prisma, '直接トランザクション株式会社');

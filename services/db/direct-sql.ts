@@ -9,6 +9,7 @@
 import pg from 'pg';
 import { Prisma } from '../../prisma/generated/client';
 import type { PrismaClient } from './client';
+import { fastTimestamptz } from './timestamp-parse';
 
 /** The part of a Prisma client (or interactive transaction) that raw SQL needs. */
 export type RawSql = Pick<Prisma.TransactionClient, '$queryRaw' | '$executeRaw'>;
@@ -19,11 +20,16 @@ export interface DirectSql extends RawSql {
 }
 
 const { builtins } = pg.types;
-/** Values as `$queryRaw` gives them: @db.Date as midnight UTC (pg's own parser takes local midnight), int8 as bigint. */
+const timestamptz = fastTimestamptz(pg.types.getTypeParser(builtins.TIMESTAMPTZ, 'text') as (v: string) => Date);
+/**
+ * Values as `$queryRaw` gives them: @db.Date as midnight UTC (pg's own parser takes local midnight),
+ * int8 as bigint; timestamps as pg's parser reads them, but faster (timestamp-parse.ts).
+ */
 const parsers: pg.CustomTypesConfig = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
     if (oid === builtins.DATE) return (s: string) => new Date(`${s}T00:00:00.000Z`);
     if (oid === builtins.INT8) return (s: string) => BigInt(s);
+    if (oid === builtins.TIMESTAMPTZ && format !== 'binary') return timestamptz;
     return pg.types.getTypeParser(oid, format);
   }) as pg.CustomTypesConfig['getTypeParser'],
 };

@@ -51,4 +51,10 @@ export const SESSION_COLUMNS: ModelColumns = { fields: Prisma.SessionScalarField
 export const LOGIN_USER_COLUMNS: ModelColumns = { fields: Prisma.LoginUserScalarFieldEnum };
 export const TENANT_COLUMNS: ModelColumns = { fields: Prisma.TenantScalarFieldEnum, textArrays: ['purposes'] };
 export const REGISTRANT_COLUMNS: ModelColumns = { fields: Prisma.RegistrantScalarFieldEnum, dates: ['birthDate', 'hireDate', 'retirementDate', 'deletionDueDate', 'submissionDueDate'] };
+/** A model's columns narrowed to `fields` (a SELECT that reads only what its caller uses). */
+export function someColumns(model: ModelColumns, fields: readonly string[]): ModelColumns {
+  const keep = new Set(fields);
+  return { fields: Object.fromEntries(Object.entries(model.fields).filter(([f]) => keep.has(f))), textArrays: model.textArrays?.filter((f) => keep.has(f)), dates: model.dates?.filter((f) => keep.has(f)) };
+}
+
 export const DEPENDENT_COLUMNS: ModelColumns = { fields: Prisma.DependentScalarFieldEnum, dates: ['birthDate'] };

@@ -8,9 +8,9 @@ import { likeLiteral } from '../db/like';
 import { Prisma, type Dependent, type Gender, type Registrant, type RegistrantCategory, type Status } from '../../prisma/generated/client';
 import type { PrismaClient } from '../db/client';
 import { directSql, type DirectSql } from '../db/direct-sql';
-import { DEPENDENT_COLUMNS, pickModel, REGISTRANT_COLUMNS, selectColumns } from '../db/raw-rows';
+import { DEPENDENT_COLUMNS, pickModel, REGISTRANT_COLUMNS, selectColumns, someColumns } from '../db/raw-rows';
 import { AppError, DEPENDENT_NOT_FOUND } from '../errors';
-import { registrantView, type RegistrantView } from './view';
+import { REGISTRANT_VIEW_FIELDS, registrantView, type RegistrantView, type RegistrantViewRow } from './view';
 
 /**
  * `updated`: last change first to last, then id (a sync resumes where it stopped); `-updated`: the
@@ -153,7 +153,14 @@ function after(c: SortKey): Prisma.RegistrantWhereInput {
   return { OR: [{ [field]: { [beyond]: key } }, { [field]: key, id: { [beyond]: c.id } }, ...(nullable ? [{ [field]: null }] : [])] };
 }
 
-export const dependentSummary = (d: Dependent): DependentSummary => ({
+/** What a list row shows of a dependent (and the dependents column's inputs). */
+const DEPENDENT_SUMMARY_FIELDS = [
+  'id', 'registrantId', 'relationship', 'kind', 'familyName', 'givenName', 'familyNameKana', 'givenNameKana', 'birthDate', 'gender', 'status',
+  'noLongerDependentAt', 'removalRequestedAt', 'myNumberSecretId', 'draft',
+] as const satisfies readonly (keyof Dependent)[];
+type DependentSummaryRow = Pick<Dependent, (typeof DEPENDENT_SUMMARY_FIELDS)[number]>;
+
+export const dependentSummary = (d: DependentSummaryRow): DependentSummary => ({
   id: d.id,
   relationship: d.relationship,
   kind: d.kind,
@@ -200,7 +207,7 @@ function checkedRanges(f: RegistrantFilters): CheckedRanges {
 }
 
 /** A registrant as the list shows it: the record's view with its submitted dependents summarised. */
-const listItem = (r: Registrant, dependents: Dependent[]): RegistrantListItem => {
+const listItem = (r: RegistrantViewRow, dependents: DependentSummaryRow[]): RegistrantListItem => {
   // The view is this row's own new object: completed in place (a spread copy of its thirty fields
   // was the list page's largest cost of its own).
   const item = registrantView(r, dependents) as RegistrantListItem;
@@ -333,6 +340,11 @@ export function forConnector<T extends { note?: unknown }>(item: T): Omit<T, 'no
   return rest;
 }
 
+// The list reads only what its rows show: a page parses and sends less (the password hash, the kept
+// profile and the start's options are JSON or long text nobody on the list needs).
+const VIEW_COLUMNS = someColumns(REGISTRANT_COLUMNS, REGISTRANT_VIEW_FIELDS);
+const SUMMARY_COLUMNS = someColumns(DEPENDENT_COLUMNS, DEPENDENT_SUMMARY_FIELDS);
+
 const SORT_COLUMNS = { updatedAt: 'updated_at', employeeCode: 'employee_code', submittedAt: 'submitted_at', sortKana: 'sort_kana' } as const;
 
 /**
@@ -368,13 +380,13 @@ function plainPage(tenantId: string, f: RegistrantFilters, ranges: CheckedRanges
   }
   const dir = Prisma.raw(desc ? 'DESC' : 'ASC');
   const nulls = Prisma.raw(nullable ? ' NULLS LAST' : '');
-  return Prisma.sql`SELECT ${selectColumns('r', REGISTRANT_COLUMNS)}
+  return Prisma.sql`SELECT ${selectColumns('r', VIEW_COLUMNS)}
     FROM registrants r WHERE ${Prisma.join(c, ' AND ')} ORDER BY ${col} ${dir}${nulls}, r.id ${dir} LIMIT ${limit + 1}`;
 }
 
 /** A page from its rows (one more than the page: there is a next one), with their dependents; the cursor from the last row. */
 async function plainPageOf(sql: DirectSql, page: Prisma.Sql, sort: RegistrantSort, limit: number): Promise<{ items: RegistrantListItem[]; nextCursor: string | null }> {
-  const rows = (await sql.$queryRaw<Record<string, unknown>[]>(page)).map((row) => pickModel<Registrant>(row, REGISTRANT_COLUMNS));
+  const rows = (await sql.$queryRaw<Record<string, unknown>[]>(page)).map((row) => pickModel<RegistrantViewRow>(row, VIEW_COLUMNS));
   const more = rows.length > limit;
   if (more) rows.pop();
   const last = rows[rows.length - 1];
@@ -382,13 +394,13 @@ async function plainPageOf(sql: DirectSql, page: Prisma.Sql, sort: RegistrantSor
 }
 
 /** The registrants as the list shows them (with their submitted dependents), in their order: one more SELECT. */
-async function withDependents(sql: DirectSql, rows: Registrant[]): Promise<RegistrantListItem[]> {
+async function withDependents(sql: DirectSql, rows: RegistrantViewRow[]): Promise<RegistrantListItem[]> {
   if (rows.length === 0) return [];
   // Draft dependents are the employee's unsubmitted work: HR and payroll never see them.
-  const depRows = await sql.$queryRaw<Record<string, unknown>[]>`SELECT ${selectColumns('d', DEPENDENT_COLUMNS)} FROM dependents d WHERE d.registrant_id = ANY(${rows.map((r) => r.id)}::uuid[]) AND NOT d.draft ORDER BY d.created_at, d.id`;
-  const dependentsOf = new Map<string, Dependent[]>();
+  const depRows = await sql.$queryRaw<Record<string, unknown>[]>`SELECT ${selectColumns('d', SUMMARY_COLUMNS)} FROM dependents d WHERE d.registrant_id = ANY(${rows.map((r) => r.id)}::uuid[]) AND NOT d.draft ORDER BY d.created_at, d.id`;
+  const dependentsOf = new Map<string, DependentSummaryRow[]>();
   for (const row of depRows) {
-    const d = pickModel<Dependent>(row, DEPENDENT_COLUMNS);
+    const d = pickModel<DependentSummaryRow>(row, SUMMARY_COLUMNS);
     const list = dependentsOf.get(d.registrantId);
     if (list) list.push(d);
     else dependentsOf.set(d.registrantId, [d]);
@@ -400,8 +412,8 @@ async function withDependents(sql: DirectSql, rows: Registrant[]): Promise<Regis
 export async function getRegistrantItem(prisma: PrismaClient, tenantId: string, id: string): Promise<RegistrantListItem | null> {
   // Every record read pays for this: plain SELECTs on the pool, not a Prisma query with an include.
   const sql = await directSql(prisma);
-  const rows = await sql.$queryRaw<Record<string, unknown>[]>`SELECT ${selectColumns('r', REGISTRANT_COLUMNS)} FROM registrants r WHERE r.id = ${id}::uuid AND r.tenant_id = ${tenantId}::uuid`;
-  const [item] = await withDependents(sql, rows.map((row) => pickModel<Registrant>(row, REGISTRANT_COLUMNS)));
+  const rows = await sql.$queryRaw<Record<string, unknown>[]>`SELECT ${selectColumns('r', VIEW_COLUMNS)} FROM registrants r WHERE r.id = ${id}::uuid AND r.tenant_id = ${tenantId}::uuid`;
+  const [item] = await withDependents(sql, rows.map((row) => pickModel<RegistrantViewRow>(row, VIEW_COLUMNS)));
   return item ?? null;
 }
 

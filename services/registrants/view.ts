@@ -37,7 +37,18 @@ export function dependentsStatus(dependents: readonly DependentStatusRow[]): Sta
 
 const date = (d: Date | null) => (d ? d.toISOString().slice(0, 10) : null);
 
-export function registrantView(r: Registrant, dependents: readonly DependentStatusRow[]): RegistrantView {
+/**
+ * The fields a view is made of (and the list's order keys): what the list page reads. The rest of
+ * the row (the password hash, the kept profile, the start's options, secrets' ids) is not read.
+ */
+export const REGISTRANT_VIEW_FIELDS = [
+  'id', 'category', 'employeeCode', 'familyName', 'givenName', 'familyNameKana', 'givenNameKana', 'sortKana', 'email', 'groupId', 'birthDate', 'gender',
+  'hireDate', 'submissionDueDate', 'note', 'status', 'statusReason', 'submittedAt', 'loginLocked', 'myNumberSecretId', 'invitationState', 'invitationExpiresAt',
+  'retirementDate', 'retired', 'deletionDueDate', 'deletionRule', 'deletionAwaitingSince', 'workflowId', 'workflowPendingSince', 'createdAt', 'updatedAt',
+] as const satisfies readonly (keyof Registrant)[];
+export type RegistrantViewRow = Pick<Registrant, (typeof REGISTRANT_VIEW_FIELDS)[number]>;
+
+export function registrantView(r: RegistrantViewRow, dependents: readonly DependentStatusRow[]): RegistrantView {
   const rule = r.deletionRule === MANUAL_RULE.code ? MANUAL_RULE : r.deletionRule ? retentionRule(r.deletionRule) : undefined;
   return {
     id: r.id,
