@@ -71,6 +71,8 @@ export function createApp(deps: AppDeps): Express {
   const { services } = deps;
   const app = express();
   app.disable('x-powered-by');
+  // No hash of every answer: API answers are no-store; the pages' assets carry their own (sendAsset).
+  app.set('etag', false);
   app.set('trust proxy', deps.trustProxy ?? 'loopback');
   const counters = createRateLimitCounters({ prisma: deps.prisma, keyPrefix: deps.rateLimitKeyPrefix, logger: deps.logger });
   const authRateLimits = { ...(deps.authRateLimits ?? DEFAULT_AUTH_RATE_LIMITS), counters };

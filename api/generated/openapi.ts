@@ -5007,7 +5007,10 @@ export interface operations {
     getRegistrationPageScript: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag of the copy the browser has (sent with Cache-Control: no-cache). */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -5016,18 +5019,31 @@ export interface operations {
             /** @description The script. */
             200: {
                 headers: {
+                    /** @description Changes whenever the file does. */
+                    ETag?: string;
+                    "Cache-Control"?: "no-cache";
                     [name: string]: unknown;
                 };
                 content: {
                     "text/javascript": string;
                 };
             };
+            /** @description Not modified: the browser's copy (If-None-Match) is current. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
         };
     };
     getRegistrationPageStyles: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag of the copy the browser has (sent with Cache-Control: no-cache). */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -5036,11 +5052,21 @@ export interface operations {
             /** @description The style sheet. */
             200: {
                 headers: {
+                    /** @description Changes whenever the file does. */
+                    ETag?: string;
+                    "Cache-Control"?: "no-cache";
                     [name: string]: unknown;
                 };
                 content: {
                     "text/css": string;
                 };
+            };
+            /** @description Not modified: the browser's copy (If-None-Match) is current. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
@@ -5091,7 +5117,10 @@ export interface operations {
     getConsolePageScript: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag of the copy the browser has (sent with Cache-Control: no-cache). */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -5100,18 +5129,31 @@ export interface operations {
             /** @description The script. */
             200: {
                 headers: {
+                    /** @description Changes whenever the file does. */
+                    ETag?: string;
+                    "Cache-Control"?: "no-cache";
                     [name: string]: unknown;
                 };
                 content: {
                     "text/javascript": string;
                 };
             };
+            /** @description Not modified: the browser's copy (If-None-Match) is current. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
         };
     };
     getConsolePageStyles: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag of the copy the browser has (sent with Cache-Control: no-cache). */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -5120,11 +5162,21 @@ export interface operations {
             /** @description The style sheet. */
             200: {
                 headers: {
+                    /** @description Changes whenever the file does. */
+                    ETag?: string;
+                    "Cache-Control"?: "no-cache";
                     [name: string]: unknown;
                 };
                 content: {
                     "text/css": string;
                 };
+            };
+            /** @description Not modified: the browser's copy (If-None-Match) is current. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };

@@ -5,7 +5,7 @@
  * e-mail addresses) reaches a server log, and the server serves one page.
  */
 import { Router } from 'express';
-import { pageBundle, secure, staticText } from './bundle';
+import { pageBundle, secure, sendAsset, staticText } from './bundle';
 
 export const CONSOLE_ASSETS = { script: '/assets/console.js', styles: '/assets/console.css' } as const;
 
@@ -31,10 +31,10 @@ export function consolePages(): Router {
     secure(res, CONSOLE_CSP, 'no-store').type('text/html; charset=utf-8').send(file('console/index.html'));
   });
   router.get(CONSOLE_ASSETS.script, async (_req, res) => {
-    secure(res, CONSOLE_CSP, 'no-cache').type('text/javascript; charset=utf-8').send(await consoleBundle());
+    sendAsset(secure(res, CONSOLE_CSP, 'no-cache').type('text/javascript; charset=utf-8'), 'console/script', await consoleBundle());
   });
   router.get(CONSOLE_ASSETS.styles, (_req, res) => {
-    secure(res, CONSOLE_CSP, 'no-cache').type('text/css; charset=utf-8').send(file('console/styles.css'));
+    sendAsset(secure(res, CONSOLE_CSP, 'no-cache').type('text/css; charset=utf-8'), 'console/styles.css', file('console/styles.css'));
   });
   return router;
 }

@@ -11,7 +11,7 @@
  */
 import { Router, type RequestHandler } from 'express';
 import { INVITATION_PAGE } from '../../shared/invitation-link';
-import { pageBundle, secure, staticText } from './bundle';
+import { pageBundle, secure, sendAsset, staticText } from './bundle';
 
 export const REGISTRATION_ASSETS = { script: '/assets/registration.js', styles: '/assets/registration.css' } as const;
 
@@ -39,10 +39,10 @@ export function registrationPages(): Router {
   router.get(INVITATION_PAGE, page);
   router.get('/i/:token', page);
   router.get(REGISTRATION_ASSETS.script, async (_req, res) => {
-    secure(res, PAGE_CSP, 'no-cache').type('text/javascript; charset=utf-8').send(await registrationBundle());
+    sendAsset(secure(res, PAGE_CSP, 'no-cache').type('text/javascript; charset=utf-8'), 'registration/script', await registrationBundle());
   });
   router.get(REGISTRATION_ASSETS.styles, (_req, res) => {
-    secure(res, PAGE_CSP, 'no-cache').type('text/css; charset=utf-8').send(file('registration/styles.css'));
+    sendAsset(secure(res, PAGE_CSP, 'no-cache').type('text/css; charset=utf-8'), 'registration/styles.css', file('registration/styles.css'));
   });
   return router;
 }
