@@ -27,6 +27,7 @@ import { operatorRoutes } from './operator/routes';
 import { historyRoutes } from './history/routes';
 import { loginUserRoutes } from './login-users/routes';
 import { loadSpec, loadIntegrationGuide, loadSpecText, openApiValidator, refuseNulCharacters } from './openapi';
+import { sendAsset } from './pages/bundle';
 import { consolePages } from './pages/console';
 import { deprecationHeaders } from './deprecation';
 import { registrationPages } from './pages/registration';
@@ -110,13 +111,14 @@ export function createApp(deps: AppDeps): Express {
   app.use(express.urlencoded({ extended: false, limit: '16kb' }));
 
   const specText = loadSpecText();
+  // Tagged, so a vendor's tool checking the contract gets a 304 while it is unchanged.
   app.get('/openapi.yaml', (_req, res) => {
-    res.type('application/yaml').send(specText);
+    sendAsset(res.type('application/yaml'), 'openapi.yaml', specText);
   });
   // The Japanese integration guide for payroll vendors' engineers, beside the contract it explains.
   const guide = loadIntegrationGuide();
   app.get('/docs/integration-guide.md', (_req, res) => {
-    res.type('text/markdown; charset=utf-8').send(guide);
+    sendAsset(res.type('text/markdown; charset=utf-8'), 'integration-guide.md', guide);
   });
   app.use('/docs', swaggerUi.serveFiles(spec, { customSiteTitle: 'mynaflow API' }));
   app.get('/docs/', swaggerUi.setup(loadSpec(), { customSiteTitle: 'mynaflow API' }));

@@ -4892,7 +4892,10 @@ export interface operations {
     getOpenApiSpec: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag of the copy the client has. */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4901,18 +4904,30 @@ export interface operations {
             /** @description The OpenAPI document. */
             200: {
                 headers: {
+                    /** @description Changes whenever the document does. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/yaml": string;
                 };
             };
+            /** @description Not modified: the client's copy (If-None-Match) is current. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
         };
     };
     getIntegrationGuide: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag of the copy the client has. */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4921,11 +4936,20 @@ export interface operations {
             /** @description The guide (docs/integration-guide.ja.md). */
             200: {
                 headers: {
+                    /** @description Changes whenever the document does. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "text/markdown": string;
                 };
+            };
+            /** @description Not modified: the client's copy (If-None-Match) is current. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
