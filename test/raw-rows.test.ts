@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Prisma, type Registrant } from '../prisma/generated/client';
-import { createSessions } from '../services/auth/sessions';
+import { CALLER_TENANT_FIELDS, CALLER_USER_FIELDS, createSessions } from '../services/auth/sessions';
 import { createPrisma, isUniqueViolation, type PrismaClient } from '../services/db/client';
 import { insertRegistrants, type NewRegistrantRow } from '../services/registrants/insert-registrants';
 import { directSql } from '../services/db/direct-sql';
@@ -46,6 +46,13 @@ it('a session with its login user and tenant is what Prisma reads, field for fie
   const viaPrisma = await prisma.session.findUnique({ where: { id: session.id }, include: { loginUser: { include: { tenant: true } } } });
   const viaSql = await sessions.find(token, { touch: false });
   expect(viaSql).toStrictEqual(viaPrisma);
+  // A request's own lookup: the caller's fields of the user and tenant, nothing more (no password hash).
+  const only = (fields: readonly string[]) => Object.fromEntries(fields.map((f) => [f, true]));
+  const callerViaPrisma = await prisma.session.findUnique({ where: { id: session.id }, include: { loginUser: { select: { ...only(CALLER_USER_FIELDS), tenant: { select: only(CALLER_TENANT_FIELDS) } } } } });
+  const caller = await sessions.findCaller(token);
+  expect(caller).toStrictEqual(callerViaPrisma);
+  expect(caller!.loginUser).not.toHaveProperty('passwordHash');
+  expect(Object.keys(caller!.loginUser.tenant).sort()).toEqual([...CALLER_TENANT_FIELDS].sort());
   expect(viaSql!.loginUser.tenant.purposes).toEqual(['withholding_slip', 'dividends']);
   expect(viaSql!.loginUser.totpLastStep).toBe(9_007_199_254_740_993n);
   expect(await sessions.find(`${token.slice(0, -2)}xx`)).toBeNull();

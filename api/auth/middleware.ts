@@ -5,7 +5,8 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { parse as parseCookie, serialize as serializeCookie } from 'cookie';
-import type { LoginUser, Role, Tenant } from '../../prisma/generated/client';
+import type { Role } from '../../prisma/generated/client';
+import type { CallerTenant, CallerUser } from '../../services/auth/sessions';
 import { AppError } from '../../services/errors';
 import { markEnvironment } from '../../services/tenants/sandbox';
 
@@ -14,8 +15,8 @@ export const CSRF_HEADER = 'x-csrf-token';
 
 export interface Caller {
   kind: 'login_user';
-  user: LoginUser;
-  tenant: Tenant;
+  user: CallerUser;
+  tenant: CallerTenant;
   sessionId: string;
   csrfToken: string;
 }
@@ -28,7 +29,7 @@ declare module 'express-serve-static-core' {
 
 /** What the middleware needs from the auth service. */
 export interface SessionAuthenticator {
-  authenticate(sessionToken: string): Promise<{ session: { id: string; csrfToken: string }; user: LoginUser; tenant: Tenant } | null>;
+  authenticate(sessionToken: string): Promise<{ session: { id: string; csrfToken: string }; user: CallerUser; tenant: CallerTenant } | null>;
 }
 
 /**

@@ -18,7 +18,7 @@ import { openText, type Vault } from '../vault/types';
 import { renderCustomerNumberMail, renderEmailMethodMail, renderLoginCodeMail, renderLoginLockedMail, renderPasswordResetMail, renderTotpEnrolledMail } from './auth-mail';
 import { checkPasswordPolicy, hashPassword, needsRehash, verifyAgainstDummy, verifyPassword } from './passwords';
 import { checkSecurityCode, issueSecurityCode, killSecurityCodes, serverKeyedHasher } from './security-codes';
-import { createSessions, isLocked, type SessionWithUser } from './sessions';
+import { CALLER_TENANT_FIELDS, CALLER_USER_FIELDS, createSessions, isLocked, type CallerSession, type CallerTenant, type CallerUser } from './sessions';
 import { createUnknownAddressLocks } from './unknown-address-locks';
 import { generateTotpSecret, matchTotp, otpauthUri, qrCode } from './totp';
 
@@ -80,8 +80,8 @@ export type ConfirmPassword = (userId: string, password: string, meta: RequestMe
  */
 export interface AuthContext {
   session: { id: string; csrfToken: string; secondFactorDone: boolean; createdAt: Date; lastSeenAt: Date };
-  user: LoginUser;
-  tenant: Tenant;
+  user: CallerUser;
+  tenant: CallerTenant;
 }
 
 export interface LoginResult {
@@ -120,10 +120,13 @@ function normalizeCustomerNumber(n: unknown): string | null {
   return c === '' || c.length > 64 ? null : c;
 }
 
-const toContext = (s: SessionWithUser): AuthContext => ({
+const pick = <T, K extends keyof T>(o: T, keys: readonly K[]): Pick<T, K> => Object.fromEntries(keys.map((k) => [k, o[k]])) as Pick<T, K>;
+
+/** A session as the request acting with it sees it: the caller's fields only, also of a session read whole. */
+const toContext = (s: CallerSession): AuthContext => ({
   session: { id: s.id, csrfToken: s.csrfToken, secondFactorDone: s.secondFactorDone, createdAt: s.createdAt, lastSeenAt: s.lastSeenAt },
-  user: (({ tenant: _tenant, ...user }) => user)(s.loginUser),
-  tenant: s.loginUser.tenant,
+  user: pick(s.loginUser, CALLER_USER_FIELDS),
+  tenant: pick(s.loginUser.tenant, CALLER_TENANT_FIELDS),
 });
 
 export function createAuthService(deps: AuthServiceDeps) {
@@ -449,7 +452,7 @@ export function createAuthService(deps: AuthServiceDeps) {
      * tells which): that is what the second-factor page needs.
      */
     async authenticate(sessionToken: string, opts: { allowSecondFactorPending?: boolean } = {}): Promise<AuthContext | null> {
-      const s = await sessions.find(sessionToken);
+      const s = await sessions.findCaller(sessionToken);
       if (!s) return null;
       if (!s.secondFactorDone && !opts.allowSecondFactorPending) return null;
       return toContext(s);

@@ -13,6 +13,7 @@ import { isUniqueViolation, type PrismaClient } from '../db/client';
 import { AppError } from '../errors';
 import type { Vault } from '../vault/types';
 import type { ConfirmPassword } from '../auth/auth-service';
+import type { CallerUser } from '../auth/sessions';
 import { createEmailChange } from './email-change';
 import { createPasswordSet } from './password-set';
 
@@ -47,7 +48,7 @@ function checkedText(value: string | null | undefined, field: 'department' | 'no
 }
 
 export interface Acting {
-  user: LoginUser;
+  user: CallerUser;
   tenantId: string;
   ip: string | null;
   userAgent: string | null;
@@ -59,7 +60,7 @@ type AdminOperation = Extract<
   'login_user_created' | 'login_user_updated' | 'login_user_deleted' | 'login_unlocked' | 'login_user_password_set' | 'login_user_email_change_requested' | 'login_user_email_change_cancelled' | 'login_user_email_changed'
 >;
 
-export const actorOf = (user: LoginUser): Actor => ({ type: 'login_user', id: user.id, label: user.name });
+export const actorOf = (user: Pick<LoginUser, 'id' | 'name'>): Actor => ({ type: 'login_user', id: user.id, label: user.name });
 /** The same person as a workflow step's actor (with the request's facts). */
 export const stepActorOf = (acting: Acting): StepActor => ({ type: 'login_user', id: acting.user.id, ip: acting.ip, userAgent: acting.userAgent });
 
@@ -97,7 +98,7 @@ export function normalizeEmail(input: string): string {
 }
 
 /** `sourceLocked`: some address is locked out of the account for wrong passwords (the admin may lift it). */
-export function toView(u: LoginUser, lockMinutes: number, now = new Date(), sourceLocked = false): LoginUserView {
+export function toView(u: CallerUser, lockMinutes: number, now = new Date(), sourceLocked = false): LoginUserView {
   const locked = sourceLocked || (u.lockedAt !== null && u.lockedAt.getTime() + lockMinutes * 60_000 > now.getTime());
   const pending = u.pendingEmail !== null && u.pendingEmailExpiresAt !== null;
   return {
