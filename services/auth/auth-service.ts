@@ -75,8 +75,9 @@ export interface RequestMeta {
 export type ConfirmPassword = (userId: string, password: string, meta: RequestMeta) => Promise<unknown>;
 
 /**
- * The caller of a session. The rows are whole (the API layer builds its own views from them, e.g.
- * the lock state from lockedAt); nothing here is meant to be sent as is.
+ * The caller of a session: the user's and tenant's fields a request acts with (CALLER_USER_FIELDS,
+ * CALLER_TENANT_FIELDS; the API layer builds its own views from them, e.g. the lock state from
+ * lockedAt). Whatever needs more (a password check, TOTP) reads the user again by id.
  */
 export interface AuthContext {
   session: { id: string; csrfToken: string; secondFactorDone: boolean; createdAt: Date; lastSeenAt: Date };
