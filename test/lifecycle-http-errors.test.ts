@@ -12,10 +12,7 @@ import { expectProblem } from './support/problems';
 import { createLocalEnv } from './support/temporal';
 import { until } from './support/until';
 import { useWorkerHarness } from './support/worker-harness';
-import type { Client } from '@temporalio/client';
-import { createTemporalClient } from '../services/temporal/client';
-import { createLoginUser, createTenant, loginAs, memoryLogger, testApp, type Agent } from './support/fixtures';
-import { testKeyring } from './support/keys';
+import { createTenant, type Agent } from './support/fixtures';
 
 const TASK_QUEUE = 'lifecycle-http-errors';
 /** Addresses the SMTP capture refuses at RCPT TO with 550, as a server refuses an unknown mailbox. */
@@ -25,22 +22,17 @@ const harness = useWorkerHarness({
   taskQueue: TASK_QUEUE,
   env: () => createLocalEnv({ dynamicConfig: { 'history.maxInFlightUpdates': 2 } }),
   outbox: { rejectRecipient: (address) => address.startsWith(NO_MAILBOX) },
+  // The API's own Temporal client (its retries decide what a refusal becomes), not the test's.
+  apiOwnClient: true,
+  // A minute to answer: the waiting requests get their outcomes (200, 409), never a 202, however slow the machine.
+  stepAnswerWithinMs: 60_000,
 });
 let tenantId: string;
 let hr: Agent;
 
-let client: Client;
-
 beforeAll(async () => {
   tenantId = await createTenant(harness.prisma, '株式会社エラー応答');
-  // The API's own Temporal client (its retries decide what a refusal becomes), not the test's.
-  client = createTemporalClient(harness.env.connection.options.address!, 'default', testKeyring());
-  // A minute to answer: the waiting requests get their outcomes (200, 409), never a 202, however slow the machine.
-  const { app } = testApp({ prisma: harness.prisma, logger: memoryLogger().logger, outbox: harness.outbox, temporalClient: client, taskQueue: TASK_QUEUE, stepAnswerWithinMs: 60_000 });
-  hr = await loginAs(app, harness.outbox, await createLoginUser(harness.prisma, tenantId, 'manager', '人事 応答'));
-});
-afterAll(async () => {
-  await client?.connection.close();
+  hr = await harness.agent(tenantId, 'manager', '人事 応答');
 });
 
 const operations = async (registrantId: string) => (await harness.prisma.operationEvent.findMany({ where: { registrantId }, orderBy: { id: 'asc' } })).map((e) => e.operation);

@@ -5,12 +5,10 @@
  * updates over their in-flight limit, lifecycle-http-errors.test.ts). The Temporal dev server runs
  * with its per-namespace limit lowered to a few requests a second; the API uses its own client.
  */
-import { Connection, type Client } from '@temporalio/client';
-import { createTemporalClient } from '../services/temporal/client';
+import { Connection } from '@temporalio/client';
 import { createLocalEnv } from './support/temporal';
 import { useWorkerHarness } from './support/worker-harness';
-import { createLoginUser, createTenant, loginAs, memoryLogger, testApp, type Agent } from './support/fixtures';
-import { testKeyring } from './support/keys';
+import { createTenant, type Agent } from './support/fixtures';
 
 const TASK_QUEUE = 'lifecycle-rate-limit';
 const PEOPLE = 10;
@@ -18,20 +16,15 @@ const PEOPLE = 10;
 const harness = useWorkerHarness({
   taskQueue: TASK_QUEUE,
   env: () => createLocalEnv({ dynamicConfig: { 'frontend.namespaceRPS': 4, 'frontend.namespaceBurstRatio': 1 } }),
+  apiOwnClient: true,
+  // Time for every step's outcome (200), however slow the throttled server.
+  stepAnswerWithinMs: 90_000,
 });
-let client: Client;
 let hr: Agent;
-let tenantId: string;
 
 beforeAll(async () => {
-  tenantId = await createTenant(harness.prisma, '株式会社流量制限');
-  client = createTemporalClient(harness.env.connection.options.address!, 'default', testKeyring());
-  const { app } = testApp({ prisma: harness.prisma, logger: memoryLogger().logger, outbox: harness.outbox, temporalClient: client, taskQueue: TASK_QUEUE, stepAnswerWithinMs: 90_000 });
-  hr = await loginAs(app, harness.outbox, await createLoginUser(harness.prisma, tenantId, 'manager', '人事 流量'));
+  hr = await harness.agent(await createTenant(harness.prisma, '株式会社流量制限'), 'manager', '人事 流量');
 }, 120_000);
-afterAll(async () => {
-  await client?.connection.close();
-});
 
 it('the server refuses calls over the limit (RESOURCE_EXHAUSTED) to a client that does not retry', async () => {
   // No interceptors: the SDK's default retry of RESOURCE_EXHAUSTED is off, so refusals show.

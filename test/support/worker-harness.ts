@@ -2,12 +2,15 @@
  * A Temporal test server with the product's worker on real PostgreSQL and the SMTP capture, and the
  * API in front of them: for tests that run workflows.
  */
+import type { Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Express } from 'express';
 import type { PrismaClient } from '../../services/db/client';
 import type { Logger } from '../../services/logging/logger';
 import type { Outbox, OutboxOptions } from '../../services/outbox/outbox';
 import { memoryLogger, startOutbox, startWorker, testApp, testPrisma, withLogins, type WorkerHandle } from './fixtures';
+import { createTemporalClient } from '../../services/temporal/client';
+import { testKeyring } from './keys';
 import { createLocalEnv } from './temporal';
 
 export interface WorkerHarnessOptions {
@@ -18,6 +21,11 @@ export interface WorkerHarnessOptions {
   outbox?: OutboxOptions;
   /** How long a lifecycle step may take before the API answers 202. */
   stepAnswerWithinMs?: number;
+  /**
+   * The API with a Temporal client of its own, made as the product makes it (createTemporalClient:
+   * its retries decide what a refusal becomes), instead of the test's client.
+   */
+  apiOwnClient?: boolean;
 }
 
 export interface WorkerHarness {
@@ -32,10 +40,12 @@ export interface WorkerHarness {
 export function useWorkerHarness(opts: WorkerHarnessOptions) {
   const logger = opts.logger ?? memoryLogger().logger;
   let app: Express | undefined;
+  let apiClient: Client | undefined;
   const harness = {
     /** Made on first use: tests that drive workflows directly never need it. */
     get app() {
-      app ??= testApp({ prisma: harness.prisma, logger, outbox: harness.outbox, temporalClient: harness.env.client, taskQueue: opts.taskQueue, stepAnswerWithinMs: opts.stepAnswerWithinMs }).app;
+      if (opts.apiOwnClient) apiClient ??= createTemporalClient(harness.env.connection.options.address!, 'default', testKeyring());
+      app ??= testApp({ prisma: harness.prisma, logger, outbox: harness.outbox, temporalClient: apiClient ?? harness.env.client, taskQueue: opts.taskQueue, stepAnswerWithinMs: opts.stepAnswerWithinMs }).app;
       return app;
     },
   } as WorkerHarness;
@@ -47,6 +57,7 @@ export function useWorkerHarness(opts: WorkerHarnessOptions) {
   });
 
   afterAll(async () => {
+    await apiClient?.connection.close();
     await harness.worker?.stop();
     await harness.env?.teardown();
     await harness.outbox?.close();
