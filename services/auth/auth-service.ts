@@ -18,7 +18,7 @@ import { openText, type Vault } from '../vault/types';
 import { renderCustomerNumberMail, renderEmailMethodMail, renderLoginCodeMail, renderLoginLockedMail, renderPasswordResetMail, renderTotpEnrolledMail } from './auth-mail';
 import { checkPasswordPolicy, hashPassword, needsRehash, verifyAgainstDummy, verifyPassword } from './passwords';
 import { checkSecurityCode, issueSecurityCode, killSecurityCodes, serverKeyedHasher } from './security-codes';
-import { CALLER_TENANT_FIELDS, CALLER_USER_FIELDS, createSessions, isLocked, type CallerSession, type CallerTenant, type CallerUser } from './sessions';
+import { CALLER_TENANT_FIELDS, CALLER_USER_FIELDS, createSessions, isLocked, type CallerSession, type CallerTenant, type CallerUser, type SessionWithUser } from './sessions';
 import { createUnknownAddressLocks } from './unknown-address-locks';
 import { generateTotpSecret, matchTotp, otpauthUri, qrCode } from './totp';
 
@@ -123,11 +123,14 @@ function normalizeCustomerNumber(n: unknown): string | null {
 
 const pick = <T, K extends keyof T>(o: T, keys: readonly K[]): Pick<T, K> => Object.fromEntries(keys.map((k) => [k, o[k]])) as Pick<T, K>;
 
-/** A session as the request acting with it sees it: the caller's fields only, also of a session read whole. */
+/** A session read whole (the login steps) as findCaller reads it: the caller's fields only, no password hash. */
+const asCaller = (s: SessionWithUser): CallerSession => ({ ...s, loginUser: { ...pick(s.loginUser, CALLER_USER_FIELDS), tenant: pick(s.loginUser.tenant, CALLER_TENANT_FIELDS) } });
+
+/** A session as the request acting with it sees it (findCaller already read only the caller's fields). */
 const toContext = (s: CallerSession): AuthContext => ({
   session: { id: s.id, csrfToken: s.csrfToken, secondFactorDone: s.secondFactorDone, createdAt: s.createdAt, lastSeenAt: s.lastSeenAt },
-  user: pick(s.loginUser, CALLER_USER_FIELDS),
-  tenant: pick(s.loginUser.tenant, CALLER_TENANT_FIELDS),
+  user: (({ tenant: _tenant, ...user }) => user)(s.loginUser),
+  tenant: s.loginUser.tenant,
 });
 
 export function createAuthService(deps: AuthServiceDeps) {
@@ -368,7 +371,7 @@ export function createAuthService(deps: AuthServiceDeps) {
       const meta = { ip: input.ip, userAgent: input.userAgent };
       const s = await sessions.find(input.sessionToken);
       if (!s) throw AUTH_ERRORS.sessionExpired();
-      if (s.secondFactorDone) return toContext(s);
+      if (s.secondFactorDone) return toContext(asCaller(s));
       const user = s.loginUser;
       const method = user.twoFactorMethod;
       const at = now();
@@ -396,7 +399,7 @@ export function createAuthService(deps: AuthServiceDeps) {
         if (user.secondFactorFailures !== 0) await prisma.loginUser.update({ where: { id: user.id }, data: { secondFactorFailures: 0 } });
         await record(user, 'login_succeeded', meta, { method });
         s.secondFactorDone = true;
-        return toContext(s);
+        return toContext(asCaller(s));
       }
 
       await record(user, 'second_factor_failed', meta, { method, attempts: check.ok ? 0 : check.attempts });
