@@ -9,6 +9,7 @@
 import pg from 'pg';
 import { Prisma } from '../../prisma/generated/client';
 import type { PrismaClient } from './client';
+import { isStalePlan, StatementNames } from './statement-names';
 import { fastTimestamptz } from './timestamp-parse';
 
 /** The part of a Prisma client (or interactive transaction) that raw SQL needs. */
@@ -43,13 +44,28 @@ function databaseError(err: unknown): unknown {
   return Object.assign(new Error(`PostgreSQL: ${e.message}`, { cause: err }), { name: 'DirectSqlError' });
 }
 
-function over(db: pg.Pool | pg.PoolClient): RawSql {
+/** The process's prepared SELECTs (names are per connection in PostgreSQL; pg prepares each on first use). */
+export const statementNames = new StatementNames();
+
+/**
+ * `named`: SELECTs run as prepared statements. Not inside transactions: a stale plan there would have
+ * aborted the transaction, and the retry below needs a connection still usable.
+ */
+function over(db: pg.Pool | pg.PoolClient, named = true): RawSql {
   const run = async (query: TemplateStringsArray | Prisma.Sql, values: unknown[]) => {
     const sql = query instanceof Prisma.Sql ? query : Prisma.sql(query, ...values);
+    const name = named ? statementNames.nameFor(sql.text) : undefined;
     try {
-      return await db.query({ text: sql.text, values: sql.values, types: parsers });
+      return await db.query({ text: sql.text, values: sql.values, types: parsers, name });
     } catch (err) {
-      throw databaseError(err);
+      if (name === undefined || !isStalePlan(err)) throw databaseError(err);
+      // The table changed shape under a running process: prepare afresh (once, unnamed here).
+      statementNames.forget();
+      try {
+        return await db.query({ text: sql.text, values: sql.values, types: parsers });
+      } catch (again) {
+        throw databaseError(again);
+      }
     }
   };
   const raw = {
@@ -107,7 +123,7 @@ function overPool(connected: pg.Pool): DirectSql {
       try {
         // One round trip; the statement timeout stands in for Prisma's interactive-transaction timeout.
         await client.query(`BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL statement_timeout = ${Math.round(timeoutSeconds * 1000)}`);
-        const result = await fn(over(client));
+        const result = await fn(over(client, false));
         await client.query('COMMIT');
         return result;
       } catch (err) {

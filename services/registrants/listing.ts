@@ -7,6 +7,7 @@
 import { likeLiteral } from '../db/like';
 import { Prisma, type Dependent, type Gender, type Registrant, type RegistrantCategory, type Status } from '../../prisma/generated/client';
 import type { PrismaClient } from '../db/client';
+import { PLANNED_EACH_TIME } from '../db/statement-names';
 import { directSql, type DirectSql } from '../db/direct-sql';
 import { DEPENDENT_COLUMNS, pickModel, REGISTRANT_COLUMNS, selectColumns, someColumns } from '../db/raw-rows';
 import { AppError, DEPENDENT_NOT_FOUND } from '../errors';
@@ -380,7 +381,7 @@ function plainPage(tenantId: string, f: RegistrantFilters, ranges: CheckedRanges
   }
   const dir = Prisma.raw(desc ? 'DESC' : 'ASC');
   const nulls = Prisma.raw(nullable ? ' NULLS LAST' : '');
-  return Prisma.sql`SELECT ${selectColumns('r', VIEW_COLUMNS)}
+  return Prisma.sql`${Prisma.raw(PLANNED_EACH_TIME)}SELECT ${selectColumns('r', VIEW_COLUMNS)}
     FROM registrants r WHERE ${Prisma.join(c, ' AND ')} ORDER BY ${col} ${dir}${nulls}, r.id ${dir} LIMIT ${limit + 1}`;
 }
 
