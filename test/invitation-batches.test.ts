@@ -172,6 +172,32 @@ describe('紙の登録依頼書', () => {
     expect((await hr.post('/v1/registrants/paper-invitations').send({ registrantIds: [closed] }).expect(200)).body).toMatchObject({ issued: 1 });
   });
 
+  it('a batch of twenty without open rounds (opened several at once): each sheet carries its own person\'s link, in the order given, each round opened and printed once', async () => {
+    const tag = `並行${randomUUID().slice(0, 4)}`;
+    const people = await Promise.all(Array.from({ length: 20 }, (_, i) => added(tag, `${i}番`, undefined, `C${String(i).padStart(3, '0')}`)));
+    const retiree = await added(tag, '退職');
+    await retire(retiree);
+    const order = [...people.slice(10), retiree, ...people.slice(0, 10)];
+    const res = await hr.post('/v1/registrants/paper-invitations').send({ registrantIds: order }).expect(200);
+    expect(res.body).toMatchObject({ issued: 20, pending: 0, skipped: 1 });
+    expect(res.body.results.map((x: { registrantId: string }) => x.registrantId)).toEqual(order);
+    for (const [i, result] of (res.body.results as { registrantId: string; outcome: string; sheet?: { qrSvg: string; givenName: string } }[]).entries()) {
+      if (order[i] === retiree) {
+        expect(result.outcome).toBe('skipped');
+        continue;
+      }
+      // The sheet's name and its QR code's link are this person's, not a neighbour's in flight.
+      expect(result.sheet!.givenName).toBe(`${people.indexOf(order[i]!)}番`);
+      const token = LINK.exec(decodeQrSvg(result.sheet!.qrSvg) ?? '')?.[1];
+      const link = await harness.prisma.invitation.findUniqueOrThrow({ where: { tokenHash: hashToken(token!) } });
+      expect(link.registrantId).toBe(order[i]);
+    }
+    const events = await harness.prisma.operationEvent.groupBy({ by: ['registrantId', 'operation'], where: { registrantId: { in: people }, operation: { in: ['paper_invitation_issued', 'invitation_printed'] } }, _count: true });
+    expect(events).toHaveLength(40);
+    expect(events.every((e) => e._count === 1)).toBe(true);
+    for (const id of people) expect((await lifecycle(id)).invitation).toMatchObject({ state: 'open', round: 1 });
+  });
+
   it('prints a batch in the order given, skipping retirees and people waiting for HR with the reason; viewers may not', async () => {
     const aMail = `t-${randomUUID().slice(0, 6)}@example.co.jp`;
     const a = await added('束', '一', aMail);

@@ -15,6 +15,7 @@ import type { Acting } from '../login-users/login-users';
 import { openRound, type InvitationQrService } from './invitation-qr';
 import type { LifecycleService } from './lifecycle';
 import { BY_CODE_THEN_NAME, registrantsMatching, type RegistrantFilters } from './listing';
+import { inLanes, START_CONCURRENCY } from './workflow-starts';
 
 export type InviteChannel = 'mail' | 'paper';
 type Refusal = keyof typeof LIFECYCLE_REFUSALS;
@@ -23,6 +24,8 @@ type Refusal = keyof typeof LIFECYCLE_REFUSALS;
 export const REVIEW_LIMIT = 5000;
 /** Sheets per call: one page each, printed at once. */
 export const PAPER_BATCH = 100;
+/** People of a paper call whose rounds open and sheets are issued at once (as single creates' starts). */
+const PAPER_LANES = START_CONCURRENCY;
 
 /** Why the invitation cannot go to this person by this channel, or null: the workflow's checkInvite, before asking it. */
 export function invitationRefusal(r: Pick<Registrant, 'retired' | 'loginLocked' | 'status' | 'email'>, channel: InviteChannel): Refusal | null {
@@ -98,59 +101,59 @@ export function createInvitationBatches({ prisma, lifecycle, qr, now = () => Dat
      * One sheet per person, in the order given: the round opens without a mail where none is open,
      * then the person's own printed link is issued (recorded, like a single QR code). A retry of the
      * whole call issues new sheets; the earlier ones keep working until the round ends.
+     *
+     * PAPER_LANES people at a time (each is a workflow update and a transaction; one after another,
+     * 100 sheets took seconds). Temporal or PostgreSQL away stops the call: nobody else is begun,
+     * those in flight finish, and the sheets issued are answered with the rest left to a later call.
      */
     async paper(acting: Acting, ids: string[], key?: string): Promise<{ issued: number; pending: number; skipped: number; results: PaperResult[] }> {
       const found = new Map((await prisma.registrant.findMany({ where: { tenantId: acting.tenantId, id: { in: ids } } })).map((r) => [r.id, r]));
-      const results: PaperResult[] = [];
-      const later = (registrantId: string) => results.push({ registrantId, outcome: 'pending', code: 'TRY_AGAIN_LATER', message: '一時的に発行できませんでした。しばらくしてから、もう一度印刷してください' });
-      for (const [i, registrantId] of ids.entries()) {
+      const results: (PaperResult | undefined)[] = new Array(ids.length);
+      let away: unknown;
+      const skipped = (registrantId: string, code: string, message: string): PaperResult => ({ registrantId, outcome: 'skipped', code, message });
+      const sheetFor = async (registrantId: string): Promise<PaperResult> => {
         const r = found.get(registrantId);
-        const skip = (code: string, message: string) => results.push({ registrantId, outcome: 'skipped', code, message });
-        if (!r) {
-          skip('REGISTRANT_NOT_FOUND', '登録者が見つかりません');
-          continue;
-        }
+        if (!r) return skipped(registrantId, 'REGISTRANT_NOT_FOUND', '登録者が見つかりません');
         const refusal = invitationRefusal(r, 'paper');
-        if (refusal) {
-          skip(refusal, LIFECYCLE_REFUSALS[refusal]);
-          continue;
+        if (refusal) return skipped(registrantId, refusal, LIFECYCLE_REFUSALS[refusal]);
+        if (!openRound(r, now())) {
+          const opened = await lifecycle.openPaperRound(acting, r, key);
+          if (opened.state === 'pending') return { registrantId, outcome: 'pending', message: '受け付けました。しばらくしてから、もう一度印刷してください' };
         }
+        const link = await qr.issueLink(acting, registrantId, 'paper');
+        return {
+          registrantId,
+          outcome: 'issued',
+          sheet: {
+            familyName: r.familyName,
+            givenName: r.givenName,
+            employeeCode: r.employeeCode,
+            expiresAt: link.expiresAt.toISOString(),
+            qrSvg: (await qr.render(link.url, 'svg')) as string,
+            registrationCode: printedPaperCode(link.token),
+            codeEntryUrl: qr.codeEntryUrl,
+          },
+        };
+      };
+      await inLanes([...ids.keys()], PAPER_LANES, async (i) => {
+        if (away !== undefined) return; // left for a later call
         try {
-          if (!openRound(r, now())) {
-            const opened = await lifecycle.openPaperRound(acting, r, key);
-            if (opened.state === 'pending') {
-              results.push({ registrantId, outcome: 'pending', message: '受け付けました。しばらくしてから、もう一度印刷してください' });
-              continue;
-            }
-          }
-          const link = await qr.issueLink(acting, registrantId, 'paper');
-          results.push({
-            registrantId,
-            outcome: 'issued',
-            sheet: {
-              familyName: r.familyName,
-              givenName: r.givenName,
-              employeeCode: r.employeeCode,
-              expiresAt: link.expiresAt.toISOString(),
-              qrSvg: (await qr.render(link.url, 'svg')) as string,
-              registrationCode: printedPaperCode(link.token),
-              codeEntryUrl: qr.codeEntryUrl,
-            },
-          });
+          results[i] = await sheetFor(ids[i]!);
         } catch (err) {
-          if (err instanceof AppError && err.status !== 503) {
-            skip(err.code, err.title);
-            continue;
-          }
-          // Temporal or PostgreSQL away: stop here. Sheets already issued are live links (recorded as
-          // printed): they are answered, and the rest is left to a later call.
-          if (!results.some((r) => r.outcome === 'issued')) throw err;
-          ids.slice(i).forEach(later);
-          break;
+          if (err instanceof AppError && err.status !== 503) results[i] = skipped(ids[i]!, err.code, err.title);
+          else away ??= err;
         }
+      });
+      if (away !== undefined) {
+        // Sheets already issued are live links (recorded as printed): they are answered. With none,
+        // the call fails as a whole.
+        if (!results.some((r) => r?.outcome === 'issued')) throw away;
       }
-      const count = (outcome: PaperResult['outcome']) => results.filter((x) => x.outcome === outcome).length;
-      return { issued: count('issued'), pending: count('pending'), skipped: count('skipped'), results };
+      const answered = ids.map(
+        (registrantId, i) => results[i] ?? { registrantId, outcome: 'pending' as const, code: 'TRY_AGAIN_LATER', message: '一時的に発行できませんでした。しばらくしてから、もう一度印刷してください' },
+      );
+      const count = (outcome: PaperResult['outcome']) => answered.filter((x) => x.outcome === outcome).length;
+      return { issued: count('issued'), pending: count('pending'), skipped: count('skipped'), results: answered };
     },
   };
 }
