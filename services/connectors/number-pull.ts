@@ -14,6 +14,7 @@ import { asApproved } from '../registrants/approved-numbers';
 import type { OperationHistory } from '../audit/history';
 import type { PrismaClient } from '../db/client';
 import { directSql, type DirectSql } from '../db/direct-sql';
+import { PLANNED_EACH_TIME } from '../db/statement-names';
 import { AppError } from '../errors';
 import type { Vault } from '../vault/types';
 import { connectorActor, type ConnectorCaller } from './connectors';
@@ -212,7 +213,8 @@ export function createNumberPull({ prisma, vault, history }: { prisma: PrismaCli
    * cost more than the rest of the pull together (its relation join runs in JavaScript).
    */
   async function rowsWhere(sql: DirectSql, where: Prisma.Sql, req: PullRequest, orderAndLimit = Prisma.empty): Promise<Row[]> {
-    const found = await sql.$queryRaw<Record<string, unknown>[]>`SELECT ${selectColumns('r', REGISTRANT_COLUMNS)} FROM registrants r WHERE ${where} ${orderAndLimit}`;
+    // Planned per call: "everyone" walks a whole tenant, whose size decides the plan (a batch of 500 pays it once).
+    const found = await sql.$queryRaw<Record<string, unknown>[]>`${Prisma.raw(PLANNED_EACH_TIME)}SELECT ${selectColumns('r', REGISTRANT_COLUMNS)} FROM registrants r WHERE ${where} ${orderAndLimit}`;
     const rows: Row[] = found.map((r) => ({ ...pickModel<Registrant>(r, REGISTRANT_COLUMNS), dependents: [] }));
     if (req.includeDependents && rows.length) {
       const byId = new Map(rows.map((r) => [r.id, r]));

@@ -9,7 +9,7 @@
 import pg from 'pg';
 import { Prisma } from '../../prisma/generated/client';
 import type { PrismaClient } from './client';
-import { isStalePlan, StatementNames } from './statement-names';
+import { mustPrepareAgain, StatementNames } from './statement-names';
 import { fastTimestamptz } from './timestamp-parse';
 
 /** The part of a Prisma client (or interactive transaction) that raw SQL needs. */
@@ -58,9 +58,10 @@ function over(db: pg.Pool | pg.PoolClient, named = true): RawSql {
     try {
       return await db.query({ text: sql.text, values: sql.values, types: parsers, name });
     } catch (err) {
-      if (name === undefined || !isStalePlan(err)) throw databaseError(err);
-      // The table changed shape under a running process: prepare afresh (once, unnamed here).
-      statementNames.forget();
+      if (name === undefined || !mustPrepareAgain(err)) throw databaseError(err);
+      // A table changed shape under the running process (or pg lost the statement): prepared afresh
+      // from now on, and this read once unnamed.
+      statementNames.forget(name);
       try {
         return await db.query({ text: sql.text, values: sql.values, types: parsers });
       } catch (again) {

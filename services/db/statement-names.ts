@@ -25,17 +25,23 @@ export class StatementNames {
   }
 
   /**
-   * A schema change (a migration of a running deploy) left a connection's prepared plan of the old
-   * shape: every text gets a new name from now on, so each connection prepares it again. The old
-   * statements die with their connections.
+   * `name` failed as prepared (see mustPrepareAgain): every text gets a new name from now on, so each
+   * connection prepares it again; the old statements die with their connections. A name of an
+   * earlier generation changes nothing, so reads failing together start one generation, not one each.
    */
-  forget(): void {
+  forget(name: string): void {
+    if (!name.startsWith(`mynaflow_${this.generation}_`)) return;
     this.names.clear();
     this.generation++;
   }
 
   get size(): number {
     return this.names.size;
+  }
+
+  /** How many times the names were forgotten. */
+  get generations(): number {
+    return this.generation;
   }
 }
 
@@ -48,8 +54,17 @@ const SELECT = /^\s*SELECT\s/i;
  */
 export const PLANNED_EACH_TIME = '/* planned each time */ ';
 
-/** PostgreSQL's answer to a prepared statement whose tables changed shape since it was planned. */
-export function isStalePlan(err: unknown): boolean {
-  const e = err as { code?: unknown; message?: unknown } | null;
-  return e?.code === '0A000' && typeof e.message === 'string' && e.message.includes('cached plan must not change result type');
+/**
+ * Whether a named statement failed in a way only preparing it again mends:
+ * - its tables changed shape since it was planned (a migration under a running process): 0A000 from
+ *   PostgreSQL's RevalidateCachedQuery (the routine's name: the message may be in the server's language);
+ * - the connection has no such statement (26000): pg counts one as parsed whose parameters it could
+ *   not send (it closed it again). The pool drops a connection after any error, so this is only in
+ *   case a connection ever keeps one.
+ */
+export function mustPrepareAgain(err: unknown): boolean {
+  const e = err as { code?: unknown; routine?: unknown; message?: unknown } | null;
+  if (e?.code === '26000') return true;
+  if (e?.code !== '0A000') return false;
+  return e.routine === 'RevalidateCachedQuery' || (typeof e.message === 'string' && e.message.includes('cached plan must not change result type'));
 }

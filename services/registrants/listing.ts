@@ -437,7 +437,8 @@ function countByStatus(groups: { status: string; n: number }[]): StatusCounts {
  * CPU than the counting.
  */
 export async function summarizeRegistrants(prisma: PrismaClient, tenantId: string): Promise<RegistrantSummary> {
-  const rows = await (await directSql(prisma)).$queryRaw<{ of: 'registrants' | 'dependents'; status: string; n: number; retired: number }[]>`
+  // Planned per call: a tenant of 100,000 and one of 10 want different joins for their dependents.
+  const rows = await (await directSql(prisma)).$queryRaw<{ of: 'registrants' | 'dependents'; status: string; n: number; retired: number }[]>`${Prisma.raw(PLANNED_EACH_TIME)}
     SELECT 'registrants' AS "of", r.status::text AS status, count(*)::int AS n, (count(*) FILTER (WHERE r.retired))::int AS retired
       FROM registrants r WHERE r.tenant_id = ${tenantId}::uuid GROUP BY r.status
     UNION ALL
