@@ -24,7 +24,7 @@ type Refusal = keyof typeof LIFECYCLE_REFUSALS;
 export const REVIEW_LIMIT = 5000;
 /** Sheets per call: one page each, printed at once. */
 export const PAPER_BATCH = 100;
-/** People of a paper call whose rounds open and sheets are issued at once (as single creates' starts). */
+/** People of a paper call whose rounds are opened at once (as single creates' starts in flight). */
 const PAPER_LANES = START_CONCURRENCY;
 
 /** Why the invitation cannot go to this person by this channel, or null: the workflow's checkInvite, before asking it. */
@@ -102,53 +102,67 @@ export function createInvitationBatches({ prisma, lifecycle, qr, now = () => Dat
      * then the person's own printed link is issued (recorded, like a single QR code). A retry of the
      * whole call issues new sheets; the earlier ones keep working until the round ends.
      *
-     * PAPER_LANES people at a time (each is a workflow update and a transaction; one after another,
-     * 100 sheets took seconds). Temporal or PostgreSQL away stops the call: nobody else is begun,
-     * those in flight finish, and the sheets issued are answered with the rest left to a later call.
+     * The rounds (a workflow update each: a round trip to Temporal and the worker) are opened
+     * PAPER_LANES at a time; the sheets are then issued one after another, so a call holds one
+     * pooled connection and one turn of the tenant's history lock at a time. Temporal or PostgreSQL
+     * away stops the call: no new round is begun, those in flight finish, the sheets of everyone
+     * whose round is open are issued, and the rest are left to a later call.
      */
     async paper(acting: Acting, ids: string[], key?: string): Promise<{ issued: number; pending: number; skipped: number; results: PaperResult[] }> {
       const found = new Map((await prisma.registrant.findMany({ where: { tenantId: acting.tenantId, id: { in: ids } } })).map((r) => [r.id, r]));
       const results: (PaperResult | undefined)[] = new Array(ids.length);
+      const ready: boolean[] = new Array(ids.length).fill(false);
       let away: unknown;
       const skipped = (registrantId: string, code: string, message: string): PaperResult => ({ registrantId, outcome: 'skipped', code, message });
-      const sheetFor = async (registrantId: string): Promise<PaperResult> => {
-        const r = found.get(registrantId);
-        if (!r) return skipped(registrantId, 'REGISTRANT_NOT_FOUND', '登録者が見つかりません');
-        const refusal = invitationRefusal(r, 'paper');
-        if (refusal) return skipped(registrantId, refusal, LIFECYCLE_REFUSALS[refusal]);
-        if (!openRound(r, now())) {
-          const opened = await lifecycle.openPaperRound(acting, r, key);
-          if (opened.state === 'pending') return { registrantId, outcome: 'pending', message: '受け付けました。しばらくしてから、もう一度印刷してください' };
-        }
-        const link = await qr.issueLink(acting, registrantId, 'paper');
-        return {
-          registrantId,
-          outcome: 'issued',
-          sheet: {
-            familyName: r.familyName,
-            givenName: r.givenName,
-            employeeCode: r.employeeCode,
-            expiresAt: link.expiresAt.toISOString(),
-            qrSvg: (await qr.render(link.url, 'svg')) as string,
-            registrationCode: printedPaperCode(link.token),
-            codeEntryUrl: qr.codeEntryUrl,
-          },
-        };
-      };
+      /** Refused, or an error of the person's own: skipped with the reason. Anything else stops the call (an outage). */
+      const ownError = (err: unknown): err is AppError => err instanceof AppError && err.status !== 503;
+
       await inLanes([...ids.keys()], PAPER_LANES, async (i) => {
         if (away !== undefined) return; // left for a later call
+        const registrantId = ids[i]!;
+        const r = found.get(registrantId);
+        if (!r) return (results[i] = skipped(registrantId, 'REGISTRANT_NOT_FOUND', '登録者が見つかりません'));
+        const refusal = invitationRefusal(r, 'paper');
+        if (refusal) return (results[i] = skipped(registrantId, refusal, LIFECYCLE_REFUSALS[refusal]));
         try {
-          results[i] = await sheetFor(ids[i]!);
+          if (!openRound(r, now()) && (await lifecycle.openPaperRound(acting, r, key)).state === 'pending') {
+            return (results[i] = { registrantId, outcome: 'pending', message: '受け付けました。しばらくしてから、もう一度印刷してください' });
+          }
+          ready[i] = true;
         } catch (err) {
-          if (err instanceof AppError && err.status !== 503) results[i] = skipped(ids[i]!, err.code, err.title);
+          if (ownError(err)) results[i] = skipped(registrantId, err.code, err.title);
           else away ??= err;
         }
       });
-      if (away !== undefined) {
-        // Sheets already issued are live links (recorded as printed): they are answered. With none,
-        // the call fails as a whole.
-        if (!results.some((r) => r?.outcome === 'issued')) throw away;
+
+      let sheetsAway: unknown;
+      for (const [i, registrantId] of ids.entries()) {
+        if (!ready[i] || sheetsAway !== undefined) continue;
+        try {
+          const r = found.get(registrantId)!;
+          const link = await qr.issueLink(acting, registrantId, 'paper');
+          results[i] = {
+            registrantId,
+            outcome: 'issued',
+            sheet: {
+              familyName: r.familyName,
+              givenName: r.givenName,
+              employeeCode: r.employeeCode,
+              expiresAt: link.expiresAt.toISOString(),
+              qrSvg: (await qr.render(link.url, 'svg')) as string,
+              registrationCode: printedPaperCode(link.token),
+              codeEntryUrl: qr.codeEntryUrl,
+            },
+          };
+        } catch (err) {
+          if (ownError(err)) results[i] = skipped(registrantId, err.code, err.title);
+          else sheetsAway = err;
+        }
       }
+      // Sheets already issued are live links (recorded as printed): they are answered. With none,
+      // the call fails as a whole.
+      const stopped = away ?? sheetsAway;
+      if (stopped !== undefined && !results.some((r) => r?.outcome === 'issued')) throw stopped;
       const answered = ids.map(
         (registrantId, i) => results[i] ?? { registrantId, outcome: 'pending' as const, code: 'TRY_AGAIN_LATER', message: '一時的に発行できませんでした。しばらくしてから、もう一度印刷してください' },
       );
