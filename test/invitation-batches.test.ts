@@ -152,7 +152,8 @@ describe('紙の登録依頼書', () => {
     const open = await added('停止', '済');
     await hr.post('/v1/registrants/paper-invitations').send({ registrantIds: [open] }).expect(200); // its round is open
     const closed = await added('停止', '未');
-    const closed2 = await added('停止', '未二');
+    // More people needing Temporal than a call opens rounds for at once (8), all before the open one.
+    const others = await Promise.all(Array.from({ length: 9 }, (_, i) => added('停止', `未${i}`)));
     const dead = new Client({ connection: Connection.lazy({ address: '127.0.0.1:1' }) });
     const { app } = testApp({ prisma: harness.prisma, logger: memoryLogger().logger, outbox: harness.outbox, temporalClient: dead, taskQueue: 'invitation-batches', stepAnswerWithinMs: 1000 });
     const down = await loginAs(app, harness.outbox, await createLoginUser(harness.prisma, tenantId, 'manager', '人事 停止'));
@@ -164,10 +165,10 @@ describe('紙の登録依頼書', () => {
       expect(LINK.exec(decodeQrSvg(res.body.results[0].sheet.qrSvg) ?? '')?.[1]).toBeDefined();
       // Whatever the order: the person whose round is open gets a sheet though the rounds asked
       // before theirs (in flight together) could not open.
-      const after = await down.post('/v1/registrants/paper-invitations').send({ registrantIds: [closed, closed2, open] }).expect(200);
-      expect(after.body).toMatchObject({ issued: 1, pending: 2, skipped: 0 });
-      expect(after.body.results.map((x: { registrantId: string; outcome: string }) => [x.registrantId, x.outcome])).toEqual([[closed, 'pending'], [closed2, 'pending'], [open, 'issued']]);
-      expect((await row(closed2)).invitationState).toBeNull();
+      const after = await down.post('/v1/registrants/paper-invitations').send({ registrantIds: [closed, ...others, open] }).expect(200);
+      expect(after.body).toMatchObject({ issued: 1, pending: 10, skipped: 0 });
+      expect(after.body.results.map((x: { registrantId: string; outcome: string }) => [x.registrantId, x.outcome])).toEqual([...[closed, ...others].map((id) => [id, 'pending']), [open, 'issued']]);
+      for (const id of others) expect((await row(id)).invitationState).toBeNull();
       // Only the one needing Temporal: 503, and nothing of it changed.
       expectProblem(await down.post('/v1/registrants/paper-invitations').send({ registrantIds: [closed] }), 503, 'TEMPORAL_UNAVAILABLE');
       expect((await row(closed)).invitationState).toBeNull();

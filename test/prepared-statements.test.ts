@@ -73,17 +73,6 @@ it('a column whose type a migration changes under the running process is still r
   }
 });
 
-// pg counts such a statement as parsed after closing it; the pool drops a connection after any
-// error, and a connection that kept it would answer 26000, which mustPrepareAgain covers.
-it('a SELECT whose parameters could not be sent once still works afterwards', async () => {
-  const sql = await directSql(prisma);
-  const probe = `probe_${randomUUID().replace(/-/g, '')}`;
-  const select = (value: unknown) => Prisma.sql([`SELECT `, `::jsonb AS ${probe}`], value);
-  await expect(sql.$queryRaw(select({ n: 1n }))).rejects.toThrow(/BigInt/);
-  // The same text next.
-  for (let i = 0; i < 3; i++) expect(await sql.$queryRaw(select({ n: 1 }))).toEqual([{ [probe]: { n: 1 } }]);
-});
-
 it('what PostgreSQL answers a stale plan is recognised in any server language, and nothing else is', async () => {
   expect(mustPrepareAgain({ code: '0A000', routine: 'RevalidateCachedQuery', message: 'cached plan must not change result type' })).toBe(true);
   // lc_messages = 'ja_JP': only the routine's name says it.

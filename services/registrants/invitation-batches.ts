@@ -118,14 +118,16 @@ export function createInvitationBatches({ prisma, lifecycle, qr, now = () => Dat
       const ownError = (err: unknown): err is AppError => err instanceof AppError && err.status !== 503;
 
       await inLanes([...ids.keys()], PAPER_LANES, async (i) => {
-        if (away !== undefined) return; // left for a later call
         const registrantId = ids[i]!;
         const r = found.get(registrantId);
         if (!r) return (results[i] = skipped(registrantId, 'REGISTRANT_NOT_FOUND', '登録者が見つかりません'));
         const refusal = invitationRefusal(r, 'paper');
         if (refusal) return (results[i] = skipped(registrantId, refusal, LIFECYCLE_REFUSALS[refusal]));
+        // A round already open needs no Temporal: its sheet is issued whatever happened to the others.
+        if (openRound(r, now())) return (ready[i] = true);
+        if (away !== undefined) return; // left for a later call
         try {
-          if (!openRound(r, now()) && (await lifecycle.openPaperRound(acting, r, key)).state === 'pending') {
+          if ((await lifecycle.openPaperRound(acting, r, key)).state === 'pending') {
             return (results[i] = { registrantId, outcome: 'pending', message: '受け付けました。しばらくしてから、もう一度印刷してください' });
           }
           ready[i] = true;
