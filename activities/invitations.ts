@@ -9,7 +9,9 @@ import { createMailLedger } from '../services/mail/ledger';
 import { MAIL_PAUSED, type SendInvitationMailInput } from '../shared';
 import { invitationUrl } from '../shared/invitation-link';
 import { countMail } from './mail-metrics';
+import { Prisma } from '../prisma/generated/client';
 import { directSql, type RawSql } from '../services/db/direct-sql';
+import { PREPARED } from '../services/db/statement-names';
 import { likeLiteral } from '../services/db/like';
 import type { ActivityDeps } from './index';
 import { todayInJapan } from '../services/retention/rules';
@@ -29,7 +31,7 @@ interface Recipient {
 
 /** The person and what the mail says of their company, in one statement. */
 async function readRecipient(sql: RawSql, registrantId: string): Promise<Recipient | undefined> {
-  const [row] = await sql.$queryRaw<Recipient[]>`
+  const [row] = await sql.$queryRaw<Recipient[]>`${Prisma.raw(PREPARED)}
     SELECT r.id::text AS id, r.tenant_id::text AS "tenantId", r.family_name AS "familyName", r.given_name AS "givenName", r.email,
            r.submission_due_date AS "submissionDueDate", r.status_reason AS "statusReason",
            t.name AS "tenantName", t.mail_paused_at IS NOT NULL AS "mailPaused", t.passcode_hash IS NOT NULL AS "passcodeSet"

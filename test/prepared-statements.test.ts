@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { Prisma } from '../prisma/generated/client';
 import type { PrismaClient } from '../services/db/client';
 import { directSql, statementNames } from '../services/db/direct-sql';
-import { mustPrepareAgain, PLANNED_EACH_TIME, StatementNames } from '../services/db/statement-names';
+import { mustPrepareAgain, PREPARED, StatementNames } from '../services/db/statement-names';
 import { listRegistrants, summarizeRegistrants } from '../services/registrants/listing';
 import { createTenant, ownerPrisma, testPrisma } from './support/fixtures';
 
@@ -22,7 +22,7 @@ afterAll(() => prisma?.$disconnect());
 it('a SELECT is prepared once on its connection and gives the same rows each time', async () => {
   const sql = await directSql(prisma);
   const probe = `probe_${randomUUID().replace(/-/g, '')}`;
-  const select = Prisma.sql([`SELECT `, `::int + 1 AS ${probe}`], 41);
+  const select = Prisma.sql([`${PREPARED}SELECT `, `::int + 1 AS ${probe}`], 41);
   // One at a time: the pool hands the same idle connection back.
   for (let i = 0; i < 3; i++) expect(await sql.$queryRaw(select)).toEqual([{ [probe]: 42 }]);
   const prepared = await sql.$queryRaw<{ statement: string }[]>`SELECT statement FROM pg_prepared_statements WHERE statement LIKE ${`%${probe}%`}`;
@@ -53,7 +53,7 @@ it('a column whose type a migration changes under the running process is still r
   try {
     await owner.$executeRawUnsafe(`INSERT INTO ${table} VALUES (7)`);
     const sql = await directSql(prisma);
-    const read = Prisma.raw(`SELECT v FROM ${table}`);
+    const read = Prisma.raw(`${PREPARED}SELECT v FROM ${table}`);
     // Prepared on every connection of the pool (ten in flight at once).
     const before = await Promise.all(Array.from({ length: 10 }, () => sql.$queryRaw(read)));
     expect(before).toEqual(Array.from({ length: 10 }, () => [{ v: 7 }]));
@@ -83,23 +83,23 @@ it('what PostgreSQL answers a stale plan is recognised in any server language, a
   expect(mustPrepareAgain(null)).toBe(false);
 });
 
-it('only SELECTs are named, at most the bound, and forgetting gives each text a new name', () => {
+it('only statements marked PREPARED are named, at most the bound, and forgetting gives each text a new name', () => {
   const names = new StatementNames(3, 100);
   expect(names.nameFor('INSERT INTO t VALUES ($1)')).toBeUndefined();
-  expect(names.nameFor(`${PLANNED_EACH_TIME}SELECT 1`)).toBeUndefined();
-  expect(names.nameFor(`SELECT ${'x'.repeat(100)}`)).toBeUndefined();
-  const first = names.nameFor('  SELECT 1');
+  expect(names.nameFor('SELECT 1')).toBeUndefined();
+  expect(names.nameFor(`${PREPARED}SELECT ${'x'.repeat(100)}`)).toBeUndefined();
+  const first = names.nameFor(`${PREPARED}SELECT 1`);
   expect(first).toBeDefined();
-  expect(names.nameFor('  SELECT 1')).toBe(first);
-  expect(names.nameFor('select 2')).toBeDefined();
-  expect(names.nameFor('SELECT 3')).toBeDefined();
-  expect(names.nameFor('SELECT 4')).toBeUndefined();
+  expect(names.nameFor(`${PREPARED}SELECT 1`)).toBe(first);
+  expect(names.nameFor(`${PREPARED}select 2`)).toBeDefined();
+  expect(names.nameFor(`${PREPARED}SELECT 3`)).toBeDefined();
+  expect(names.nameFor(`${PREPARED}SELECT 4`)).toBeUndefined();
   names.forget(first!);
-  const again = names.nameFor('  SELECT 1');
+  const again = names.nameFor(`${PREPARED}SELECT 1`);
   expect(again).toBeDefined();
   expect(again).not.toBe(first);
   // A name of an earlier generation failing late starts no new one.
   names.forget(first!);
-  expect(names.nameFor('  SELECT 1')).toBe(again);
+  expect(names.nameFor(`${PREPARED}SELECT 1`)).toBe(again);
   expect(names.generations).toBe(1);
 });

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { LoginUser, Session, Tenant } from '../../prisma/generated/client';
 import type { PrismaClient } from '../db/client';
 import { directSql } from '../db/direct-sql';
+import { PREPARED } from '../db/statement-names';
 import { hashToken } from './token-hash';
 import { LOGIN_USER_COLUMNS, pickModel, selectColumns, SESSION_COLUMNS, someColumns, TENANT_COLUMNS, type ModelColumns } from '../db/raw-rows';
 import { Prisma } from '../../prisma/generated/client';
@@ -34,7 +35,7 @@ export type CallerUser = Pick<LoginUser, (typeof CALLER_USER_FIELDS)[number]>;
 export type CallerTenant = Pick<Tenant, (typeof CALLER_TENANT_FIELDS)[number]>;
 export type CallerSession = Session & { loginUser: CallerUser & { tenant: CallerTenant } };
 
-const sessionWith = (user: ModelColumns, tenant: ModelColumns) => Prisma.sql`SELECT ${selectColumns('s', SESSION_COLUMNS, 's_')}, ${selectColumns('u', user, 'u_')}, ${selectColumns('t', tenant, 't_')}
+const sessionWith = (user: ModelColumns, tenant: ModelColumns) => Prisma.sql`${Prisma.raw(PREPARED)}SELECT ${selectColumns('s', SESSION_COLUMNS, 's_')}, ${selectColumns('u', user, 'u_')}, ${selectColumns('t', tenant, 't_')}
   FROM sessions s JOIN login_users u ON u.id = s.login_user_id JOIN tenants t ON t.id = u.tenant_id`;
 const FULL = { user: LOGIN_USER_COLUMNS, tenant: TENANT_COLUMNS, sql: sessionWith(LOGIN_USER_COLUMNS, TENANT_COLUMNS) };
 const CALLER_USER_COLUMNS = someColumns(LOGIN_USER_COLUMNS, CALLER_USER_FIELDS);

@@ -14,7 +14,7 @@ import { asApproved } from '../registrants/approved-numbers';
 import type { OperationHistory } from '../audit/history';
 import type { PrismaClient } from '../db/client';
 import { directSql, type DirectSql } from '../db/direct-sql';
-import { PLANNED_EACH_TIME } from '../db/statement-names';
+import { PREPARED } from '../db/statement-names';
 import { AppError } from '../errors';
 import type { Vault } from '../vault/types';
 import { connectorActor, type ConnectorCaller } from './connectors';
@@ -214,11 +214,11 @@ export function createNumberPull({ prisma, vault, history }: { prisma: PrismaCli
    */
   async function rowsWhere(sql: DirectSql, where: Prisma.Sql, req: PullRequest, orderAndLimit = Prisma.empty): Promise<Row[]> {
     // Planned per call: "everyone" walks a whole tenant, whose size decides the plan (a batch of 500 pays it once).
-    const found = await sql.$queryRaw<Record<string, unknown>[]>`${Prisma.raw(PLANNED_EACH_TIME)}SELECT ${selectColumns('r', REGISTRANT_COLUMNS)} FROM registrants r WHERE ${where} ${orderAndLimit}`;
+    const found = await sql.$queryRaw<Record<string, unknown>[]>`SELECT ${selectColumns('r', REGISTRANT_COLUMNS)} FROM registrants r WHERE ${where} ${orderAndLimit}`;
     const rows: Row[] = found.map((r) => ({ ...pickModel<Registrant>(r, REGISTRANT_COLUMNS), dependents: [] }));
     if (req.includeDependents && rows.length) {
       const byId = new Map(rows.map((r) => [r.id, r]));
-      const deps = await sql.$queryRaw<Record<string, unknown>[]>`
+      const deps = await sql.$queryRaw<Record<string, unknown>[]>`${Prisma.raw(PREPARED)}
         SELECT ${selectColumns('d', DEPENDENT_COLUMNS)} FROM dependents d
          WHERE d.registrant_id = ANY(${rows.map((r) => r.id)}::uuid[]) AND NOT d.draft ORDER BY d.created_at, d.id`;
       for (const d of deps) {

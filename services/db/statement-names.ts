@@ -3,8 +3,8 @@
  * then only binds it (as Prisma's own query engine did with its statement cache). Measured on the
  * 2-core bench machine: a record read (the session, the person, the dependents) half as much again a second.
  *
- * Only SELECTs are named (writes of many rows vary in length with their rows), at most `max`
- * texts a process, and not those marked PLANNED_EACH_TIME; anything else runs unnamed as before.
+ * Only statements marked PREPARED are named, at most `max` texts a process; anything else runs
+ * unnamed, planned on every call.
  */
 export class StatementNames {
   private readonly names = new Map<string, string>();
@@ -18,7 +18,7 @@ export class StatementNames {
   /** The name for this text, or undefined to run it unnamed. */
   nameFor(text: string): string | undefined {
     let name = this.names.get(text);
-    if (name === undefined && this.names.size < this.max && text.length <= this.maxLength && SELECT.test(text)) {
+    if (name === undefined && this.names.size < this.max && text.length <= this.maxLength && text.startsWith(PREPARED)) {
       this.names.set(text, (name = `mynaflow_${this.generation}_${this.names.size}`));
     }
     return name;
@@ -45,14 +45,13 @@ export class StatementNames {
   }
 }
 
-const SELECT = /^\s*SELECT\s/i;
-
 /**
- * Put before a SELECT whose best plan depends on its values (a filtered page of a tenant of
- * 100,000, a rare status): it is planned on every call, never named. A prepared statement would
- * settle on one generic plan for every tenant and filter value after five calls.
+ * Put before a SELECT by key (a session, a person, ids) to run it prepared on the direct-SQL pool.
+ * Only there: a prepared statement settles on one generic plan after five calls, so a statement
+ * whose best plan depends on its values (a whole tenant of 100,000 or of 10, a rare status) stays
+ * unmarked and is planned on every call. Any client runs the text (it is a comment).
  */
-export const PLANNED_EACH_TIME = '/* planned each time */ ';
+export const PREPARED = '/* prepared */ ';
 
 /**
  * Whether a named statement failed in a way only preparing it again mends:

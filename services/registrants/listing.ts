@@ -7,7 +7,7 @@
 import { likeLiteral } from '../db/like';
 import { Prisma, type Dependent, type Gender, type Registrant, type RegistrantCategory, type Status } from '../../prisma/generated/client';
 import type { PrismaClient } from '../db/client';
-import { PLANNED_EACH_TIME } from '../db/statement-names';
+import { PREPARED } from '../db/statement-names';
 import { directSql, type DirectSql } from '../db/direct-sql';
 import { DEPENDENT_COLUMNS, pickModel, REGISTRANT_COLUMNS, selectColumns, someColumns } from '../db/raw-rows';
 import { AppError, DEPENDENT_NOT_FOUND } from '../errors';
@@ -381,7 +381,7 @@ function plainPage(tenantId: string, f: RegistrantFilters, ranges: CheckedRanges
   }
   const dir = Prisma.raw(desc ? 'DESC' : 'ASC');
   const nulls = Prisma.raw(nullable ? ' NULLS LAST' : '');
-  return Prisma.sql`${Prisma.raw(PLANNED_EACH_TIME)}SELECT ${selectColumns('r', VIEW_COLUMNS)}
+  return Prisma.sql`SELECT ${selectColumns('r', VIEW_COLUMNS)}
     FROM registrants r WHERE ${Prisma.join(c, ' AND ')} ORDER BY ${col} ${dir}${nulls}, r.id ${dir} LIMIT ${limit + 1}`;
 }
 
@@ -398,7 +398,7 @@ async function plainPageOf(sql: DirectSql, page: Prisma.Sql, sort: RegistrantSor
 async function withDependents(sql: DirectSql, rows: RegistrantViewRow[]): Promise<RegistrantListItem[]> {
   if (rows.length === 0) return [];
   // Draft dependents are the employee's unsubmitted work: HR and payroll never see them.
-  const depRows = await sql.$queryRaw<Record<string, unknown>[]>`SELECT ${selectColumns('d', SUMMARY_COLUMNS)} FROM dependents d WHERE d.registrant_id = ANY(${rows.map((r) => r.id)}::uuid[]) AND NOT d.draft ORDER BY d.created_at, d.id`;
+  const depRows = await sql.$queryRaw<Record<string, unknown>[]>`${Prisma.raw(PREPARED)}SELECT ${selectColumns('d', SUMMARY_COLUMNS)} FROM dependents d WHERE d.registrant_id = ANY(${rows.map((r) => r.id)}::uuid[]) AND NOT d.draft ORDER BY d.created_at, d.id`;
   const dependentsOf = new Map<string, DependentSummaryRow[]>();
   for (const row of depRows) {
     const d = pickModel<DependentSummaryRow>(row, SUMMARY_COLUMNS);
@@ -413,7 +413,7 @@ async function withDependents(sql: DirectSql, rows: RegistrantViewRow[]): Promis
 export async function getRegistrantItem(prisma: PrismaClient, tenantId: string, id: string): Promise<RegistrantListItem | null> {
   // Every record read pays for this: plain SELECTs on the pool, not a Prisma query with an include.
   const sql = await directSql(prisma);
-  const rows = await sql.$queryRaw<Record<string, unknown>[]>`SELECT ${selectColumns('r', VIEW_COLUMNS)} FROM registrants r WHERE r.id = ${id}::uuid AND r.tenant_id = ${tenantId}::uuid`;
+  const rows = await sql.$queryRaw<Record<string, unknown>[]>`${Prisma.raw(PREPARED)}SELECT ${selectColumns('r', VIEW_COLUMNS)} FROM registrants r WHERE r.id = ${id}::uuid AND r.tenant_id = ${tenantId}::uuid`;
   const [item] = await withDependents(sql, rows.map((row) => pickModel<RegistrantViewRow>(row, VIEW_COLUMNS)));
   return item ?? null;
 }
@@ -438,7 +438,7 @@ function countByStatus(groups: { status: string; n: number }[]): StatusCounts {
  */
 export async function summarizeRegistrants(prisma: PrismaClient, tenantId: string): Promise<RegistrantSummary> {
   // Planned per call: a tenant of 100,000 and one of 10 want different joins for their dependents.
-  const rows = await (await directSql(prisma)).$queryRaw<{ of: 'registrants' | 'dependents'; status: string; n: number; retired: number }[]>`${Prisma.raw(PLANNED_EACH_TIME)}
+  const rows = await (await directSql(prisma)).$queryRaw<{ of: 'registrants' | 'dependents'; status: string; n: number; retired: number }[]>`
     SELECT 'registrants' AS "of", r.status::text AS status, count(*)::int AS n, (count(*) FILTER (WHERE r.retired))::int AS retired
       FROM registrants r WHERE r.tenant_id = ${tenantId}::uuid GROUP BY r.status
     UNION ALL

@@ -10,7 +10,8 @@
  */
 import { createCipheriv, createDecipheriv, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { isUuid } from '../db/uuid';
-import type { SecretKind } from '../../prisma/generated/client';
+import { Prisma, type SecretKind } from '../../prisma/generated/client';
+import { PREPARED } from '../db/statement-names';
 import type { PrismaClient } from '../db/client';
 import type { RawSql } from '../db/direct-sql';
 import type { Keyring } from './keyring';
@@ -218,7 +219,7 @@ export function createVault({ prisma, keyring }: { prisma: PrismaClient; keyring
       if (bad !== undefined || !isUuid(tenantId)) throw new VaultError('SECRET_NOT_FOUND', `vault secret ${bad ?? ''} not found`);
       // One query for a batch (a payroll pull opens hundreds at a time); each row is checked as in open().
       // Plain SQL: Prisma's findMany cost more than the decryption of the whole batch.
-      const rows = await db.$queryRaw<{ id: string; keyId: string; kind: SecretKind; wrappedKey: Uint8Array; iv: Uint8Array; authTag: Uint8Array; ciphertext: Uint8Array }[]>`
+      const rows = await db.$queryRaw<{ id: string; keyId: string; kind: SecretKind; wrappedKey: Uint8Array; iv: Uint8Array; authTag: Uint8Array; ciphertext: Uint8Array }[]>`${Prisma.raw(PREPARED)}
         SELECT id, key_id AS "keyId", kind::text AS kind, wrapped_key AS "wrappedKey", iv, auth_tag AS "authTag", ciphertext
           FROM vault_secrets WHERE id = ANY(${wanted}::uuid[]) AND tenant_id = ${tenantId}::uuid`;
       const found = new Map(rows.map((r) => [r.id, r]));
